@@ -1,0 +1,141 @@
+//! The library's error type. Errors carry data; the CLI picks the words, the
+//! hint and the exit code (SPEC §4: codes and exits).
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum Error {
+    /// The command line itself is wrong.
+    Usage(String),
+    /// A value the user gave is not acceptable.
+    Invalid { msg: String, hint: Option<String> },
+    /// Something named does not exist (also: a named removal that did not exist).
+    NotFound { msg: String, hint: Option<String> },
+    Ambiguous { prefix: String, candidates: Vec<String> },
+    /// A file could not be parsed.
+    Parse { path: PathBuf, line: usize, reason: String },
+    /// A write was refused because the file has lines that do not parse.
+    BadLines { path: PathBuf, lines: Vec<usize> },
+    Io { path: PathBuf, err: std::io::Error },
+    /// Held by another, not claimable, claim recovered.
+    Conflict { msg: String, hint: Option<String> },
+    Locked { path: PathBuf, waited_ms: u64 },
+    NotGitRepo { dir: PathBuf },
+    NotInitialized { root: PathBuf },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Error {
+        Error::Invalid {
+            msg: msg.into(),
+            hint: None,
+        }
+    }
+
+    pub fn not_found(msg: impl Into<String>) -> Error {
+        Error::NotFound {
+            msg: msg.into(),
+            hint: None,
+        }
+    }
+
+    pub fn conflict(msg: impl Into<String>) -> Error {
+        Error::Conflict {
+            msg: msg.into(),
+            hint: None,
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            err,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::Invalid { .. } | Error::NotGitRepo { .. } => "invalid",
+            Error::NotFound { .. } | Error::NotInitialized { .. } => "not_found",
+            Error::Ambiguous { .. } => "ambiguous",
+            Error::Parse { .. } | Error::BadLines { .. } => "parse",
+            Error::Io { .. } => "io",
+            Error::Conflict { .. } => "conflict",
+            Error::Locked { .. } => "locked",
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self.code() {
+            "usage" => 2,
+            "conflict" | "locked" => 3,
+            _ => 1,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Invalid { hint, .. }
+            | Error::NotFound { hint, .. }
+            | Error::Conflict { hint, .. } => hint.clone(),
+            Error::NotGitRepo { .. } => Some("run `git init` first".into()),
+            Error::NotInitialized { .. } => Some("run `bd init` to start tracking here".into()),
+            Error::BadLines { .. } | Error::Parse { .. } => {
+                Some("run `bd doctor --fix` to quarantine lines that do not parse".into())
+            }
+            Error::Locked { .. } => Some(
+                "another bd command holds the workspace lock; retry, or raise BD_LOCK_TIMEOUT_MS"
+                    .into(),
+            ),
+            Error::Ambiguous { .. } => Some("give more characters of the ID".into()),
+            Error::Usage(_) => Some("see `bd --help`".into()),
+            Error::Io { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(m) => write!(f, "{m}"),
+            Error::Invalid { msg, .. } | Error::NotFound { msg, .. } | Error::Conflict { msg, .. } => {
+                write!(f, "{msg}")
+            }
+            Error::Ambiguous { prefix, candidates } => {
+                write!(f, "ambiguous ID '{prefix}': matches {}", candidates.join(", "))
+            }
+            Error::Parse { path, line, reason } => {
+                write!(f, "{}:{line}: {reason}", path.display())
+            }
+            Error::BadLines { path, lines } => {
+                let shown: Vec<String> = lines.iter().take(10).map(|l| l.to_string()).collect();
+                let more = if lines.len() > 10 { ", …" } else { "" };
+                write!(
+                    f,
+                    "{} has lines that do not parse (line {}{more}); refusing to write",
+                    path.display(),
+                    shown.join(", ")
+                )
+            }
+            Error::Io { path, err } => write!(f, "{}: {err}", path.display()),
+            Error::Locked { path, waited_ms } => write!(
+                f,
+                "workspace is locked: {} still held after {waited_ms} ms",
+                path.display()
+            ),
+            Error::NotGitRepo { dir } => {
+                write!(f, "not in a git repository: {}", dir.display())
+            }
+            Error::NotInitialized { root } => {
+                write!(f, "no .beads/ in {}", root.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}

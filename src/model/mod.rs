@@ -1,0 +1,9 @@
+//! Pure data and pure functions: issue records, IDs, the dependency graph,
+//! validation of values. No clock, no randomness, no files: time, actor and
+//! seeds come in as arguments.
+
+pub mod graph;
+pub mod id;
+pub mod record;
+pub mod time;
+pub mod values;

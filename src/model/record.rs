@@ -1,0 +1,458 @@
+//! One work item as it lives in `issues.jsonl`: a JSON object whose values are
+//! kept as their input bytes until `bd` changes them, written back in the
+//! canonical key order. Typed views read the fields commands need.
+//!
+//! Keeping raw values is what lets unknown keys, `metadata`, classic time
+//! offsets and `\u003c` escapes survive byte for byte, and lets an edit to one
+//! field leave every other value of the line untouched.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::time::{self, Nanos};
+
+/// Keys in the order `bd` writes them; unknown keys follow in byte order, then `_stamps`.
+pub const KEY_ORDER: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "design",
+    "acceptance_criteria",
+    "notes",
+    "status",
+    "priority",
+    "issue_type",
+    "assignee",
+    "owner",
+    "estimated_minutes",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "started_at",
+    "closed_at",
+    "close_reason",
+    "due_at",
+    "defer_until",
+    "external_ref",
+    "metadata",
+    "labels",
+    "dependencies",
+    "comments",
+    "deleted_at",
+    "deleted_by",
+    "delete_reason",
+    "original_type",
+];
+
+pub const STAMPS: &str = "_stamps";
+pub const CLAIM_EPOCH: &str = "claim_epoch";
+
+/// The register a field's stamp is kept under: fields that move together share one.
+pub fn stamp_group(field: &str) -> &str {
+    match field {
+        "status" | "closed_at" | "close_reason" => "status",
+        "assignee" | "started_at" => "claim",
+        "deleted_at" | "deleted_by" | "delete_reason" | "original_type" => "tombstone",
+        other => other,
+    }
+}
+
+/// A hybrid-logical-clock stamp: an instant and the actor who wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp {
+    pub at: Nanos,
+    pub actor: String,
+}
+
+impl Stamp {
+    pub fn parse(text: &str) -> Option<Stamp> {
+        let (t, actor) = text.split_once(' ').unwrap_or((text, ""));
+        Some(Stamp {
+            at: time::parse(t)?,
+            actor: actor.to_string(),
+        })
+    }
+
+    pub fn to_text(&self) -> String {
+        format!("{} {}", time::format(self.at), self.actor)
+    }
+}
+
+/// One dependency edge, as far as `bd` needs to understand it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Dep {
+    #[serde(default)]
+    pub issue_id: String,
+    #[serde(default)]
+    pub depends_on_id: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl Dep {
+    /// `metadata.gate == "any-children"` (a `waits-for` gate).
+    pub fn any_children(&self) -> bool {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.get("gate"))
+            .and_then(|g| g.as_str())
+            == Some("any-children")
+    }
+}
+
+/// One comment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Comment {
+    #[serde(default)]
+    pub id: serde_json::Value,
+    #[serde(default)]
+    pub issue_id: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub created_at: String,
+}
+
+/// A record: its id and its fields as raw JSON.
+#[derive(Debug, Clone)]
+pub struct Record {
+    id: String,
+    fields: BTreeMap<String, Box<RawValue>>,
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_line() == other.to_line()
+    }
+}
+
+fn raw<T: Serialize + ?Sized>(v: &T) -> Box<RawValue> {
+    let s = serde_json::to_string(v).expect("serializing plain data cannot fail");
+    RawValue::from_string(s).expect("serde_json output is valid JSON")
+}
+
+impl Record {
+    /// A new record with just an id.
+    pub fn new(id: &str) -> Record {
+        let mut fields = BTreeMap::new();
+        fields.insert("id".to_string(), raw(id));
+        Record {
+            id: id.to_string(),
+            fields,
+        }
+    }
+
+    /// Parse one line. The error says what is wrong, without position.
+    pub fn parse(line: &str) -> Result<Record, String> {
+        let fields: BTreeMap<String, Box<RawValue>> =
+            serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+        let id = match fields.get("id") {
+            None => return Err("missing field 'id'".into()),
+            Some(v) => serde_json::from_str::<String>(v.get())
+                .map_err(|_| "field 'id' is not a string".to_string())?,
+        };
+        if id.trim().is_empty() {
+            return Err("field 'id' is empty".into());
+        }
+        Ok(Record { id, fields })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Give the record another id (collision renames, imports).
+    pub fn set_id(&mut self, id: &str) {
+        self.id = id.to_string();
+        self.fields.insert("id".into(), raw(id));
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.fields.contains_key(key)
+    }
+
+    pub fn raw(&self, key: &str) -> Option<&RawValue> {
+        self.fields.get(key).map(|b| &**b)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str)
+    }
+
+    /// A string field; `None` when absent, null or not a string.
+    pub fn str(&self, key: &str) -> Option<String> {
+        let v = self.fields.get(key)?;
+        let text = v.get();
+        if !text.starts_with('"') {
+            return None;
+        }
+        // Fast path: no escapes.
+        if !text.contains('\\') {
+            return Some(text[1..text.len() - 1].to_string());
+        }
+        serde_json::from_str(text).ok()
+    }
+
+    /// A non-empty string field.
+    pub fn nonempty(&self, key: &str) -> Option<String> {
+        self.str(key).filter(|s| !s.is_empty())
+    }
+
+    pub fn int(&self, key: &str) -> Option<i64> {
+        self.fields.get(key)?.get().parse().ok()
+    }
+
+    pub fn time(&self, key: &str) -> Option<Nanos> {
+        time::parse(&self.str(key)?)
+    }
+
+    pub fn json<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<T> {
+        serde_json::from_str(self.fields.get(key)?.get()).ok()
+    }
+
+    pub fn status(&self) -> String {
+        self.str("status").unwrap_or_else(|| "open".into())
+    }
+
+    pub fn priority(&self) -> i64 {
+        self.int("priority").unwrap_or(2)
+    }
+
+    pub fn issue_type(&self) -> String {
+        self.str("issue_type").unwrap_or_else(|| "task".into())
+    }
+
+    pub fn title(&self) -> String {
+        self.str("title").unwrap_or_default()
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        self.json::<Vec<String>>("labels").unwrap_or_default()
+    }
+
+    pub fn deps(&self) -> Vec<Dep> {
+        self.json::<Vec<Dep>>("dependencies").unwrap_or_default()
+    }
+
+    /// The dependency entries as raw JSON, to keep unknown bytes when editing the list.
+    pub fn deps_raw(&self) -> Vec<Box<RawValue>> {
+        self.json::<Vec<Box<RawValue>>>("dependencies")
+            .unwrap_or_default()
+    }
+
+    pub fn comments(&self) -> Vec<Comment> {
+        self.json::<Vec<Comment>>("comments").unwrap_or_default()
+    }
+
+    pub fn comments_raw(&self) -> Vec<Box<RawValue>> {
+        self.json::<Vec<Box<RawValue>>>("comments").unwrap_or_default()
+    }
+
+    /// The parent: the target of the first `parent-child` edge, by target id.
+    pub fn parent(&self) -> Option<String> {
+        let mut ps: Vec<String> = self
+            .deps()
+            .into_iter()
+            .filter(|d| d.kind == "parent-child")
+            .map(|d| d.depends_on_id)
+            .collect();
+        ps.sort();
+        ps.into_iter().next()
+    }
+
+    /// Set a field to a value (any serializable data).
+    pub fn set<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        self.fields.insert(key.to_string(), raw(value));
+    }
+
+    pub fn set_raw(&mut self, key: &str, value: Box<RawValue>) {
+        self.fields.insert(key.to_string(), value);
+    }
+
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.fields.remove(key).is_some()
+    }
+
+    /// Set or clear an optional string field. Returns whether it changed.
+    pub fn set_opt_str(&mut self, key: &str, value: Option<&str>) -> bool {
+        match value {
+            Some(v) => {
+                if self.str(key).as_deref() == Some(v) {
+                    return false;
+                }
+                self.set(key, v);
+                true
+            }
+            None => self.remove(key),
+        }
+    }
+
+    /// The stamps map (`_stamps`), empty for classic records.
+    pub fn stamps(&self) -> BTreeMap<String, serde_json::Value> {
+        self.json("_stamps").unwrap_or_default()
+    }
+
+    pub fn claim_epoch(&self) -> i64 {
+        self.stamps()
+            .get(CLAIM_EPOCH)
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0)
+    }
+
+    /// The highest instant any stamp of this record carries.
+    pub fn highest_stamp(&self) -> Nanos {
+        let mut hi = self.time("created_at").unwrap_or(i64::MIN);
+        if let Some(u) = self.time("updated_at") {
+            hi = hi.max(u);
+        }
+        for v in self.stamps().values() {
+            if let Some(s) = v.as_str().and_then(Stamp::parse) {
+                hi = hi.max(s.at);
+            }
+        }
+        hi
+    }
+
+    /// The stamp of the next write: `max(now, highest stamp + 1ns)`, so an edit
+    /// made after seeing another always sorts after it.
+    pub fn next_stamp(&self, now: Nanos) -> Nanos {
+        if self.fields.len() <= 1 {
+            return now;
+        }
+        now.max(self.highest_stamp().saturating_add(1))
+    }
+
+    /// Record that `fields` were written at `at` by `actor` (in `_stamps`, by group).
+    pub fn stamp(&mut self, fields: &[&str], at: Nanos, actor: &str) {
+        let mut stamps = self.stamps();
+        let text = Stamp {
+            at,
+            actor: actor.to_string(),
+        }
+        .to_text();
+        for f in fields {
+            stamps.insert(stamp_group(f).to_string(), serde_json::Value::String(text.clone()));
+        }
+        self.set(STAMPS, &stamps);
+    }
+
+    /// Raise the claim epoch by one.
+    pub fn bump_claim_epoch(&mut self) -> i64 {
+        let mut stamps = self.stamps();
+        let e = stamps
+            .get(CLAIM_EPOCH)
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0)
+            + 1;
+        stamps.insert(CLAIM_EPOCH.into(), e.into());
+        self.set(STAMPS, &stamps);
+        e
+    }
+
+    /// The canonical line (no newline): known keys in order, unknown keys in
+    /// byte order, `_stamps` last. Values are written as held.
+    pub fn to_line(&self) -> String {
+        let mut out = String::with_capacity(256);
+        out.push('{');
+        let mut first = true;
+        let mut put = |out: &mut String, k: &str, v: &RawValue| {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&serde_json::to_string(k).expect("string keys serialize"));
+            out.push(':');
+            out.push_str(v.get());
+        };
+        for k in KEY_ORDER {
+            if let Some(v) = self.fields.get(*k) {
+                put(&mut out, k, v);
+            }
+        }
+        for (k, v) in &self.fields {
+            if k != STAMPS && !KEY_ORDER.contains(&k.as_str()) {
+                put(&mut out, k, v);
+            }
+        }
+        if let Some(v) = self.fields.get(STAMPS) {
+            put(&mut out, STAMPS, v);
+        }
+        out.push('}');
+        out
+    }
+
+    /// The record as a JSON value (for output), with `_stamps` left out.
+    pub fn to_value(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for k in KEY_ORDER {
+            if let Some(v) = self.fields.get(*k)
+                && let Ok(j) = serde_json::from_str(v.get())
+            {
+                m.insert((*k).to_string(), j);
+            }
+        }
+        for (k, v) in &self.fields {
+            if k != STAMPS
+                && !KEY_ORDER.contains(&k.as_str())
+                && let Ok(j) = serde_json::from_str(v.get())
+            {
+                m.insert(k.clone(), j);
+            }
+        }
+        serde_json::Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_escaped_values_keep_their_bytes() {
+        let line = r#"{"id":"bd-1","title":"a \u003c b","zeta":1.50,"status":"open","priority":2,"metadata":{"b":1, "a":2},"alpha":[1, 2]}"#;
+        let mut r = Record::parse(line).unwrap();
+        assert_eq!(r.title(), "a < b");
+        let out = r.to_line();
+        assert_eq!(
+            out,
+            r#"{"id":"bd-1","title":"a \u003c b","status":"open","priority":2,"metadata":{"b":1, "a":2},"alpha":[1, 2],"zeta":1.50}"#
+        );
+        r.set("priority", &1);
+        assert!(r.to_line().contains(r#""priority":1"#));
+        assert!(r.to_line().contains(r#""zeta":1.50"#));
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        assert!(Record::parse("{").unwrap_err().contains("invalid JSON"));
+        assert!(Record::parse("[]").is_err());
+        assert!(Record::parse(r#"{"title":"x"}"#).unwrap_err().contains("'id'"));
+        assert!(Record::parse(r#"{"id":3}"#).unwrap_err().contains("not a string"));
+    }
+
+    #[test]
+    fn stamps_follow_the_clock() {
+        let mut r = Record::parse(r#"{"id":"bd-1","created_at":"2026-01-01T00:00:00Z"}"#).unwrap();
+        let created = r.time("created_at").unwrap();
+        // A clock behind the record still moves forward.
+        let at = r.next_stamp(created - 50);
+        assert_eq!(at, created + 1);
+        r.stamp(&["title", "closed_at"], at, "me");
+        let s = r.stamps();
+        assert!(s.contains_key("title") && s.contains_key("status"));
+        assert_eq!(r.next_stamp(0), created + 2);
+        assert_eq!(r.bump_claim_epoch(), 1);
+        assert_eq!(r.claim_epoch(), 1);
+        assert!(r.to_line().ends_with("}}"));
+    }
+}

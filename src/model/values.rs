@@ -1,0 +1,146 @@
+//! The vocabulary of work items: built-in statuses and types, priorities, and
+//! the checks `create`/`update` apply to values a user gives.
+
+pub const STATUSES: &[&str] = &[
+    "open",
+    "in_progress",
+    "blocked",
+    "deferred",
+    "closed",
+    "tombstone",
+    "hooked",
+    "pinned",
+];
+
+pub const WORK_TYPES: &[&str] = &["bug", "feature", "task", "epic", "chore"];
+
+pub const COORDINATION_TYPES: &[&str] = &[
+    "convoy",
+    "message",
+    "agent",
+    "molecule",
+    "gate",
+    "event",
+    "merge-request",
+    "role",
+    "rig",
+];
+
+/// Dependency types a user may add. Unknown types in files still load.
+pub const DEP_TYPES: &[&str] = &[
+    "blocks",
+    "parent-child",
+    "conditional-blocks",
+    "waits-for",
+    "related",
+    "relates-to",
+    "discovered-from",
+    "duplicates",
+    "supersedes",
+    "replies-to",
+    "tracks",
+    "caused-by",
+];
+
+pub const MAX_TITLE_CHARS: usize = 500;
+
+/// Parse a priority as users type it: `0`–`4`, `P0`–`P4`, or a word.
+pub fn parse_priority(s: &str) -> Result<i64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let n = match t.as_str() {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        "backlog" => 4,
+        _ => {
+            let digits = t.strip_prefix('p').unwrap_or(&t);
+            match digits.parse::<i64>() {
+                Ok(n) if (0..=4).contains(&n) => n,
+                _ => {
+                    return Err(format!(
+                        "invalid priority '{s}': use 0-4, P0-P4, critical, high, medium, low or backlog"
+                    ));
+                }
+            }
+        }
+    };
+    Ok(n)
+}
+
+/// Trim a title and check it is 1–500 characters.
+pub fn check_title(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("title must not be blank".into());
+    }
+    let n = t.chars().count();
+    if n > MAX_TITLE_CHARS {
+        return Err(format!("title is {n} characters; the limit is {MAX_TITLE_CHARS}"));
+    }
+    Ok(t.to_string())
+}
+
+pub fn check_status(s: &str, custom: &[String]) -> Result<(), String> {
+    if STATUSES.contains(&s) || custom.iter().any(|c| c == s) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid status '{s}': use one of {} (or add it to custom_statuses)",
+            STATUSES.join(", ")
+        ))
+    }
+}
+
+pub fn check_type(s: &str, custom: &[String]) -> Result<(), String> {
+    if WORK_TYPES.contains(&s) || COORDINATION_TYPES.contains(&s) || custom.iter().any(|c| c == s)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid type '{s}': use one of {}, {} (or add it to custom_types)",
+            WORK_TYPES.join(", "),
+            COORDINATION_TYPES.join(", ")
+        ))
+    }
+}
+
+pub fn check_dep_type(s: &str) -> Result<(), String> {
+    if DEP_TYPES.contains(&s) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid dependency type '{s}': use one of {}",
+            DEP_TYPES.join(", ")
+        ))
+    }
+}
+
+/// Statuses that end work: nothing waits on them.
+pub fn is_done(status: &str) -> bool {
+    status == "closed" || status == "tombstone"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priorities() {
+        assert_eq!(parse_priority("P0"), Ok(0));
+        assert_eq!(parse_priority("p3"), Ok(3));
+        assert_eq!(parse_priority("backlog"), Ok(4));
+        assert_eq!(parse_priority(" 2 "), Ok(2));
+        assert!(parse_priority("5").is_err());
+        assert!(parse_priority("-1").is_err());
+        assert!(parse_priority("urgent").is_err());
+    }
+
+    #[test]
+    fn titles() {
+        assert_eq!(check_title("  hi  ").unwrap(), "hi");
+        assert!(check_title(" \t ").is_err());
+        assert!(check_title(&"x".repeat(501)).is_err());
+        assert!(check_title(&"é".repeat(500)).is_ok());
+    }
+}

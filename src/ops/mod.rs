@@ -1,0 +1,1 @@
+//! The library API: one function per verb, options in, a report out.

@@ -1,0 +1,257 @@
+//! `.beads/config.toml`: the prefix, the project identity, settings. Kept as a
+//! TOML table so keys this version does not know survive `config set`.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::store::atomic;
+
+/// Known settings: (key, kind, default, help).
+pub const KEYS: &[(&str, Kind, &str, &str)] = &[
+    ("prefix", Kind::Prefix, "bd", "ID prefix of new issues"),
+    ("project", Kind::Text, "", "project identity shared by all clones"),
+    ("auto_commit", Kind::Choice(&["off", "batch", "on"]), "off", "when bd commits .beads/"),
+    ("commit_window", Kind::Duration, "10m", "how long `batch` amends bd's last commit"),
+    ("lease", Kind::Duration, "15m", "how long a claim lasts without a heartbeat"),
+    ("coordination", Kind::Choice(&["machine", "workspace"]), "machine", "where claims are coordinated"),
+    ("custom_statuses", Kind::List, "", "statuses allowed beside the built-in ones"),
+    ("custom_types", Kind::List, "", "issue types allowed beside the built-in ones"),
+    ("non_work_types", Kind::List, "", "types that are never ready work"),
+    ("attachment_limit", Kind::Size, "1048576", "largest attachment in bytes"),
+    ("inbox_workspace", Kind::Text, "", "workspace that imports cross-project mail"),
+];
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Text,
+    Prefix,
+    Choice(&'static [&'static str]),
+    Duration,
+    List,
+    Size,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub table: toml::Table,
+}
+
+fn parse_duration_secs(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().ok()?;
+    let mul = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mul)
+}
+
+pub fn valid_prefix(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= 20
+        && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && p.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start].matches('\n').count() + 1)
+                .unwrap_or(0);
+            Error::Parse {
+                path: path.to_path_buf(),
+                line,
+                reason: e.message().to_string(),
+            }
+        })?;
+        Ok(Config { table })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = toml::to_string(&self.table).expect("a TOML table serializes");
+        atomic::write(path, text.as_bytes())
+    }
+
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.table.get(key).and_then(|v| v.as_str())
+    }
+
+    pub fn prefix(&self) -> Option<&str> {
+        self.get_str("prefix").filter(|p| !p.is_empty())
+    }
+
+    pub fn list(&self, key: &str) -> Vec<String> {
+        match self.table.get(key) {
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(toml::Value::String(s)) => split_list(s),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn auto_commit(&self) -> &str {
+        self.get_str("auto_commit").unwrap_or("off")
+    }
+
+    /// The claim lease in seconds.
+    pub fn lease_secs(&self) -> u64 {
+        self.get_str("lease")
+            .and_then(parse_duration_secs)
+            .unwrap_or(15 * 60)
+    }
+
+    /// The effective value of a key as text (the default when unset).
+    pub fn get_text(&self, key: &str) -> Option<String> {
+        if let Some(v) = self.table.get(key) {
+            return Some(match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            });
+        }
+        if let Some((k, rest)) = key.split_once('.') {
+            let t = self.table.get(k)?.as_table()?;
+            return t.get(rest).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        }
+        None
+    }
+
+    /// Set a key after checking its value. Returns whether anything changed.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        if let Some(name) = key.strip_prefix("projects.") {
+            if name.is_empty() || value.trim().is_empty() {
+                return Err(Error::invalid("projects.<name> needs a name and an identity"));
+            }
+            let t = self
+                .table
+                .entry("projects")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(t) = t.as_table_mut() else {
+                return Err(Error::invalid("config key 'projects' is not a table"));
+            };
+            let new = toml::Value::String(value.to_string());
+            let changed = t.get(name) != Some(&new);
+            t.insert(name.to_string(), new);
+            return Ok(changed);
+        }
+        let Some((_, kind, _, _)) = KEYS.iter().find(|(k, ..)| *k == key) else {
+            return Err(unknown_key(key));
+        };
+        let new = match kind {
+            Kind::Text => toml::Value::String(value.to_string()),
+            Kind::Prefix => {
+                if !valid_prefix(value) {
+                    return Err(Error::invalid(format!(
+                        "invalid prefix '{value}': use letters, digits and '_', starting with a letter, at most 20"
+                    )));
+                }
+                toml::Value::String(value.to_string())
+            }
+            Kind::Choice(opts) => {
+                if !opts.contains(&value) {
+                    return Err(Error::invalid(format!(
+                        "invalid value '{value}' for {key}: use one of {}",
+                        opts.join(", ")
+                    )));
+                }
+                toml::Value::String(value.to_string())
+            }
+            Kind::Duration => {
+                if parse_duration_secs(value).is_none_or(|s| s == 0) {
+                    return Err(Error::invalid(format!(
+                        "invalid duration '{value}' for {key}: use a number with s, m, h or d (e.g. 15m)"
+                    )));
+                }
+                toml::Value::String(value.to_string())
+            }
+            Kind::Size => match value.parse::<i64>() {
+                Ok(n) if n > 0 => toml::Value::Integer(n),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "invalid size '{value}' for {key}: use a positive number of bytes"
+                    )));
+                }
+            },
+            Kind::List => toml::Value::Array(
+                split_list(value)
+                    .into_iter()
+                    .map(toml::Value::String)
+                    .collect(),
+            ),
+        };
+        let changed = self.table.get(key) != Some(&new);
+        self.table.insert(key.to_string(), new);
+        Ok(changed)
+    }
+
+    /// Remove a key. Returns whether it was set.
+    pub fn unset(&mut self, key: &str) -> Result<bool> {
+        if let Some(name) = key.strip_prefix("projects.") {
+            return Ok(self
+                .table
+                .get_mut("projects")
+                .and_then(|t| t.as_table_mut())
+                .is_some_and(|t| t.remove(name).is_some()));
+        }
+        if !KEYS.iter().any(|(k, ..)| *k == key) && !self.table.contains_key(key) {
+            return Err(unknown_key(key));
+        }
+        Ok(self.table.remove(key).is_some())
+    }
+}
+
+fn unknown_key(key: &str) -> Error {
+    let known: Vec<&str> = KEYS.iter().map(|(k, ..)| *k).collect();
+    Error::NotFound {
+        msg: format!("unknown config key '{key}'"),
+        hint: Some(format!("known keys: {}, projects.<name>", known.join(", "))),
+    }
+}
+
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_checks_values_and_reports_changes() {
+        let mut c = Config::default();
+        assert!(c.set("auto_commit", "batch").unwrap());
+        assert!(!c.set("auto_commit", "batch").unwrap());
+        assert!(c.set("auto_commit", "sometimes").is_err());
+        assert!(c.set("lease", "0m").is_err());
+        assert!(c.set("lease", "5m").unwrap());
+        assert_eq!(c.lease_secs(), 300);
+        assert!(c.set("custom_statuses", "review, qa").unwrap());
+        assert_eq!(c.list("custom_statuses"), vec!["review", "qa"]);
+        assert!(c.set("nonsense", "1").is_err());
+        assert!(c.set("prefix", "9x").is_err());
+        assert!(c.set("projects.beads", "github.com/x/beads").unwrap());
+        assert_eq!(c.get_text("projects.beads").as_deref(), Some("github.com/x/beads"));
+        assert!(c.unset("lease").unwrap());
+        assert!(!c.unset("lease").unwrap());
+    }
+}

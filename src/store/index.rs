@@ -1,0 +1,449 @@
+//! The index cache under `.beads/.cache/`: one row per issue with what lists,
+//! filters and the ready/blocked sets need, the byte span of its line, and the
+//! precomputed sets. Every cache file names the exact state of `issues.jsonl`
+//! it was built from (size, mtime, ctime, inode); a reader that finds anything
+//! else rebuilds. Deleting the folder loses nothing.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::ops::Range;
+use std::path::Path;
+
+use crate::model::graph::{self, Edge, Node};
+use crate::model::record::Record;
+use crate::model::time::{self, Nanos};
+
+pub const INDEX_FILE: &str = "index.v1";
+pub const READY_FILE: &str = "ready.v1";
+pub const BLOCKED_FILE: &str = "blocked.v1";
+const MAGIC: &str = "strand-index-1";
+
+/// What identifies one state of a file on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Signature {
+    pub len: u64,
+    pub mtime: i64,
+    pub ctime: i64,
+    pub ino: u64,
+}
+
+impl Signature {
+    pub fn of(file: &File) -> std::io::Result<Signature> {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata()?;
+        Ok(Signature {
+            len: m.len(),
+            mtime: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+            ctime: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+            ino: m.ino(),
+        })
+    }
+}
+
+/// The first line of every cache file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Header {
+    pub sig: Signature,
+    /// The sets are right until this instant (the next `defer_until` to pass).
+    pub valid_until: Nanos,
+    /// The file is not in canonical form (CRLF, unsorted, no final newline).
+    pub needs_normalizing: bool,
+    /// Line numbers that do not parse.
+    pub bad_lines: Vec<usize>,
+    pub duplicate_ids: Vec<String>,
+}
+
+/// One issue as the index knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row {
+    pub id: String,
+    pub span: Range<usize>,
+    pub status: String,
+    pub issue_type: String,
+    pub priority: i64,
+    pub created_at: Nanos,
+    pub updated_at: Nanos,
+    pub closed_at: Option<Nanos>,
+    pub defer_until: Option<Nanos>,
+    pub assignee: String,
+    pub title: String,
+    pub labels: Vec<String>,
+    pub edges: Vec<Edge>,
+    pub comment_count: u32,
+    pub close_reason: String,
+    // Derived over the whole tracker:
+    pub dependent_count: u32,
+    pub ready: bool,
+    pub blocked: bool,
+    pub blockers: Vec<String>,
+    pub parent: Option<String>,
+}
+
+impl Row {
+    pub fn from_record(r: &Record, span: Range<usize>) -> Row {
+        let edges = r
+            .deps()
+            .into_iter()
+            .map(|d| Edge {
+                any_children: d.any_children(),
+                target: d.depends_on_id,
+                kind: d.kind,
+            })
+            .collect();
+        Row {
+            id: r.id().to_string(),
+            span,
+            status: r.status(),
+            issue_type: r.issue_type(),
+            priority: r.priority(),
+            created_at: r.time("created_at").unwrap_or(0),
+            updated_at: r.time("updated_at").unwrap_or(0),
+            closed_at: r.time("closed_at"),
+            defer_until: r.time("defer_until"),
+            assignee: r.str("assignee").unwrap_or_default(),
+            title: r.title(),
+            labels: r.labels(),
+            edges,
+            comment_count: r.json::<Vec<serde_json::Value>>("comments").map_or(0, |c| c.len() as u32),
+            close_reason: r.str("close_reason").unwrap_or_default(),
+            ..Row::default()
+        }
+    }
+
+    pub fn node(&self) -> Node {
+        Node {
+            id: self.id.clone(),
+            status: self.status.clone(),
+            issue_type: self.issue_type.clone(),
+            priority: self.priority,
+            created_at: self.created_at,
+            defer_until: self.defer_until,
+            close_reason: (!self.close_reason.is_empty()).then(|| self.close_reason.clone()),
+            held: false,
+            edges: self.edges.clone(),
+        }
+    }
+
+    pub fn dependency_count(&self) -> usize {
+        self.edges.len()
+    }
+}
+
+/// Fill the derived columns of every row, and say until when they hold.
+pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> Nanos {
+    let nodes: Vec<Node> = rows.iter().map(Row::node).collect();
+    let nw: Vec<&str> = non_work.iter().map(String::as_str).collect();
+    let a = graph::analyze(&nodes, now, &nw);
+    let mut dependents = vec![0u32; rows.len()];
+    {
+        let pos: std::collections::HashMap<&str, usize> =
+            rows.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+        for r in rows.iter() {
+            for e in &r.edges {
+                if let Some(&j) = pos.get(e.target.as_str()) {
+                    dependents[j] += 1;
+                }
+            }
+        }
+    }
+    let mut valid_until = i64::MAX;
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.dependent_count = dependents[i];
+        row.ready = false;
+        row.blocked = a.is_blocked[i];
+        row.blockers = a.blockers[i].iter().map(|&j| nodes[j].id.clone()).collect();
+        row.parent = a.parent[i].map(|j| nodes[j].id.clone());
+        if let Some(d) = row.defer_until
+            && d > now
+        {
+            valid_until = valid_until.min(d);
+        }
+    }
+    for &i in &a.ready {
+        rows[i].ready = true;
+    }
+    valid_until
+}
+
+// --- text form -------------------------------------------------------------
+
+fn esc(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\x1e' => out.push_str("\\e"),
+            '\x1f' => out.push_str("\\f"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn unesc(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('e') => out.push('\x1e'),
+            Some('f') => out.push('\x1f'),
+            Some(o) => out.push(o),
+            None => {}
+        }
+    }
+    out
+}
+
+fn opt(n: Option<i64>) -> String {
+    n.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn write_row(r: &Row, out: &mut String) {
+    let _ = write!(out, "{}\t{}\t{}\t", escaped(&r.id), r.span.start, r.span.end);
+    esc(&r.status, out);
+    out.push('\t');
+    esc(&r.issue_type, out);
+    let _ = write!(
+        out,
+        "\t{}\t{}\t{}\t{}\t{}\t",
+        r.priority,
+        r.created_at,
+        r.updated_at,
+        opt(r.closed_at),
+        opt(r.defer_until)
+    );
+    esc(&r.assignee, out);
+    out.push('\t');
+    esc(&r.title, out);
+    out.push('\t');
+    join(out, r.labels.iter().map(String::as_str), '\x1f');
+    out.push('\t');
+    for (i, e) in r.edges.iter().enumerate() {
+        if i > 0 {
+            out.push('\x1e');
+        }
+        esc(&e.target, out);
+        out.push('\x1f');
+        esc(&e.kind, out);
+        out.push('\x1f');
+        out.push(if e.any_children { '1' } else { '0' });
+    }
+    let _ = write!(out, "\t{}\t", r.comment_count);
+    esc(&r.close_reason, out);
+    let _ = write!(
+        out,
+        "\t{}\t{}{}\t",
+        r.dependent_count,
+        if r.ready { "r" } else { "" },
+        if r.blocked { "b" } else { "" }
+    );
+    join(out, r.blockers.iter().map(String::as_str), '\x1f');
+    out.push('\t');
+    if let Some(p) = &r.parent {
+        esc(p, out);
+    }
+    out.push('\n');
+}
+
+fn escaped(s: &str) -> String {
+    let mut o = String::new();
+    esc(s, &mut o);
+    o
+}
+
+fn join<'a>(out: &mut String, items: impl Iterator<Item = &'a str>, sep: char) {
+    for (i, s) in items.enumerate() {
+        if i > 0 {
+            out.push(sep);
+        }
+        esc(s, out);
+    }
+}
+
+fn split(s: &str, sep: char) -> Vec<String> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(sep).map(unesc).collect()
+    }
+}
+
+fn read_row(line: &str) -> Option<Row> {
+    let f: Vec<&str> = line.split('\t').collect();
+    if f.len() != 21 {
+        return None;
+    }
+    let num = |s: &str| -> Option<i64> { s.parse().ok() };
+    let optn = |s: &str| -> Option<Option<i64>> {
+        if s.is_empty() { Some(None) } else { s.parse().ok().map(Some) }
+    };
+    let edges = if f[13].is_empty() {
+        Vec::new()
+    } else {
+        f[13]
+            .split('\x1e')
+            .map(|e| {
+                let p: Vec<&str> = e.split('\x1f').collect();
+                Edge {
+                    target: unesc(p.first().copied().unwrap_or("")),
+                    kind: unesc(p.get(1).copied().unwrap_or("")),
+                    any_children: p.get(2) == Some(&"1"),
+                }
+            })
+            .collect()
+    };
+    Some(Row {
+        id: unesc(f[0]),
+        span: num(f[1])? as usize..num(f[2])? as usize,
+        status: unesc(f[3]),
+        issue_type: unesc(f[4]),
+        priority: num(f[5])?,
+        created_at: num(f[6])?,
+        updated_at: num(f[7])?,
+        closed_at: optn(f[8])?,
+        defer_until: optn(f[9])?,
+        assignee: unesc(f[10]),
+        title: unesc(f[11]),
+        labels: split(f[12], '\x1f'),
+        edges,
+        comment_count: num(f[14])? as u32,
+        close_reason: unesc(f[15]),
+        dependent_count: num(f[16])? as u32,
+        ready: f[17].contains('r'),
+        blocked: f[17].contains('b'),
+        blockers: split(f[18], '\x1f'),
+        parent: (!f[19].is_empty()).then(|| unesc(f[19])),
+    })
+}
+
+fn write_header(h: &Header, out: &mut String) {
+    let bad: Vec<String> = h.bad_lines.iter().map(|n| n.to_string()).collect();
+    let _ = write!(
+        out,
+        "{MAGIC}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t",
+        h.sig.len,
+        h.sig.mtime,
+        h.sig.ctime,
+        h.sig.ino,
+        h.valid_until,
+        u8::from(h.needs_normalizing),
+        bad.join(",")
+    );
+    join(out, h.duplicate_ids.iter().map(String::as_str), '\x1f');
+    out.push('\n');
+}
+
+fn read_header(line: &str) -> Option<Header> {
+    let f: Vec<&str> = line.split('\t').collect();
+    if f.len() != 9 || f[0] != MAGIC {
+        return None;
+    }
+    Some(Header {
+        sig: Signature {
+            len: f[1].parse().ok()?,
+            mtime: f[2].parse().ok()?,
+            ctime: f[3].parse().ok()?,
+            ino: f[4].parse().ok()?,
+        },
+        valid_until: f[5].parse().ok()?,
+        needs_normalizing: f[6] == "1",
+        bad_lines: if f[7].is_empty() {
+            Vec::new()
+        } else {
+            f[7].split(',').filter_map(|n| n.parse().ok()).collect()
+        },
+        duplicate_ids: split(f[8], '\x1f'),
+    })
+}
+
+/// Serialize a cache file: the header, then the rows.
+pub fn render<'a>(h: &Header, rows: impl Iterator<Item = &'a Row>) -> String {
+    let mut out = String::new();
+    write_header(h, &mut out);
+    for r in rows {
+        write_row(r, &mut out);
+    }
+    out
+}
+
+/// Read a cache file; `None` when missing or unreadable in any way.
+pub fn load(path: &Path) -> Option<(Header, Vec<Row>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.split_terminator('\n');
+    let header = read_header(lines.next()?)?;
+    let rows: Option<Vec<Row>> = lines.map(read_row).collect();
+    Some((header, rows?))
+}
+
+/// Read only a cache file's header.
+pub fn load_header(path: &Path) -> Option<Header> {
+    use std::io::{BufRead, BufReader};
+    let f = File::open(path).ok()?;
+    let mut line = String::new();
+    BufReader::new(f).read_line(&mut line).ok()?;
+    read_header(line.trim_end_matches('\n'))
+}
+
+/// A short human age of a row's last update.
+pub fn row_age(r: &Row, now: Nanos) -> String {
+    time::age(r.updated_at.max(r.created_at), now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_survive_the_text_form() {
+        let row = Row {
+            id: "bd-1".into(),
+            span: 10..20,
+            status: "open".into(),
+            issue_type: "task".into(),
+            priority: 1,
+            created_at: 5,
+            updated_at: 6,
+            closed_at: None,
+            defer_until: Some(9),
+            assignee: "a\tb".into(),
+            title: "weird \\ title\nwith\x1e\x1f".into(),
+            labels: vec!["x".into(), "y,z".into()],
+            edges: vec![Edge {
+                target: "bd-2".into(),
+                kind: "waits-for".into(),
+                any_children: true,
+            }],
+            comment_count: 2,
+            close_reason: String::new(),
+            dependent_count: 3,
+            ready: true,
+            blocked: false,
+            blockers: vec!["bd-3".into()],
+            parent: Some("bd-0".into()),
+        };
+        let h = Header {
+            valid_until: 42,
+            bad_lines: vec![3, 7],
+            duplicate_ids: vec!["bd-9".into()],
+            ..Header::default()
+        };
+        let text = render(&h, std::iter::once(&row));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i");
+        std::fs::write(&p, text).unwrap();
+        let (h2, rows) = load(&p).unwrap();
+        assert_eq!(h2, h);
+        assert_eq!(rows, vec![row]);
+    }
+}

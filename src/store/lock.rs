@@ -1,0 +1,53 @@
+//! The workspace lock: an exclusive lock on `.beads/.lock`, taken with a
+//! bounded wait. Uses std's file locks (not fs2; see SPEC §2).
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// Held until dropped.
+#[derive(Debug)]
+pub struct LockGuard {
+    _file: File,
+}
+
+/// How long to wait for a lock: `BD_LOCK_TIMEOUT_MS`, default 10 s.
+pub fn default_timeout() -> Duration {
+    let ms = std::env::var("BD_LOCK_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    Duration::from_millis(ms)
+}
+
+pub fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(LockGuard { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+        }
+        let waited = start.elapsed();
+        if waited >= timeout {
+            return Err(Error::Locked {
+                path: path.to_path_buf(),
+                waited_ms: waited.as_millis() as u64,
+            });
+        }
+        // Spread retries so racing processes do not wake in step.
+        let jitter = Duration::from_micros(u64::from(std::process::id() % 7) * 50);
+        std::thread::sleep(pause + jitter);
+        pause = (pause * 2).min(Duration::from_millis(8));
+    }
+}

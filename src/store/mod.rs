@@ -1,0 +1,14 @@
+//! The files under `.beads/`: finding the workspace, config, the workspace
+//! lock, atomic replacement, the JSONL tracker and its index cache. Nothing
+//! here talks to git or the project home.
+
+pub mod atomic;
+pub mod config;
+pub mod index;
+pub mod jsonl;
+pub mod lock;
+pub mod tracker;
+pub mod workspace;
+
+pub use tracker::{Snapshot, Tx};
+pub use workspace::Workspace;

@@ -1,0 +1,436 @@
+//! The tracker file `issues.jsonl` as commands see it: a [`Snapshot`] for
+//! readers (no lock; index rows plus lines read on demand) and a [`Tx`] for
+//! writers (under the workspace lock; read, change, write once, atomically).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::model::graph::Node;
+use crate::model::id::{self, Resolved};
+use crate::model::record::Record;
+use crate::model::time::Nanos;
+use crate::store::index::{self, Header, Row, Signature};
+use crate::store::lock::{self, LockGuard};
+use crate::store::{atomic, jsonl, Workspace};
+
+/// How the tracker is read: the moment and the types that are never work.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub now: Nanos,
+    pub non_work: Vec<String>,
+}
+
+/// The tracker as loaded: rows sorted by id, and the bytes or file behind them.
+pub struct Snapshot {
+    pub path: PathBuf,
+    pub header: Header,
+    pub rows: Vec<Row>,
+    file: Option<File>,
+}
+
+fn open_tracker(path: &PathBuf) -> Result<Option<File>> {
+    match File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn read_all(path: &PathBuf, file: &Option<File>) -> Result<Vec<u8>> {
+    let Some(f) = file else { return Ok(Vec::new()) };
+    let mut buf = Vec::new();
+    use std::io::Read;
+    let mut r: &File = f;
+    r.read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+    Ok(buf)
+}
+
+/// Parse the whole file into rows and a header; also returns the records.
+fn build(bytes: &[u8], sig: Signature, view: &View) -> (Header, Vec<Row>) {
+    let parsed = jsonl::parse(bytes);
+    let mut rows: Vec<Row> = parsed
+        .good
+        .iter()
+        .map(|g| Row::from_record(&g.record, g.span.clone()))
+        .collect();
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    let valid_until = index::derive(&mut rows, view.now, &view.non_work);
+    let header = Header {
+        sig,
+        valid_until,
+        needs_normalizing: parsed.needs_normalizing(),
+        bad_lines: parsed.bad.iter().map(|b| b.line).collect(),
+        duplicate_ids: parsed.duplicate_ids.clone(),
+    };
+    (header, rows)
+}
+
+fn save_caches(ws: &Workspace, header: &Header, rows: &[Row]) {
+    let dir = ws.cache_dir();
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    // Best effort: a cache that cannot be written is rebuilt next time.
+    let _ = atomic::write_cache(&dir.join(index::INDEX_FILE), index::render(header, rows.iter()).as_bytes());
+    let mut ready: Vec<&Row> = rows.iter().filter(|r| r.ready).collect();
+    sort_ready(&mut ready);
+    let _ = atomic::write_cache(&dir.join(index::READY_FILE), index::render(header, ready.into_iter()).as_bytes());
+    let mut blocked: Vec<&Row> = rows.iter().filter(|r| r.blocked).collect();
+    sort_ready(&mut blocked);
+    let _ = atomic::write_cache(&dir.join(index::BLOCKED_FILE), index::render(header, blocked.into_iter()).as_bytes());
+}
+
+/// The ready order: priority, oldest first, then id.
+pub fn sort_ready(rows: &mut [&Row]) {
+    rows.sort_by(|a, b| {
+        (a.priority, a.created_at, &a.id).cmp(&(b.priority, b.created_at, &b.id))
+    });
+}
+
+impl Snapshot {
+    /// Load the tracker through the index, rebuilding it when stale.
+    pub fn load(ws: &Workspace, view: &View) -> Result<Snapshot> {
+        let path = ws.issues_path();
+        let file = open_tracker(&path)?;
+        let sig = match &file {
+            Some(f) => Signature::of(f).map_err(|e| Error::io(&path, e))?,
+            None => Signature::default(),
+        };
+        if let Some((header, mut rows)) = index::load(&ws.cache_dir().join(index::INDEX_FILE))
+            && header.sig == sig
+            && file.is_some()
+        {
+            let mut header = header;
+            if view.now >= header.valid_until {
+                header.valid_until = index::derive(&mut rows, view.now, &view.non_work);
+                save_caches(ws, &header, &rows);
+            }
+            return Ok(Snapshot { path, header, rows, file });
+        }
+        let bytes = read_all(&path, &file)?;
+        let (header, rows) = build(&bytes, sig, view);
+        if file.is_some() {
+            save_caches(ws, &header, &rows);
+        }
+        Ok(Snapshot { path, header, rows, file })
+    }
+
+    /// The ready (or blocked) rows in order, from the small precomputed cache
+    /// when it is fresh; `None` means "load the snapshot instead".
+    pub fn load_set(ws: &Workspace, view: &View, set: &str) -> Result<Option<(Snapshot, Vec<Row>)>> {
+        let path = ws.issues_path();
+        let Some(file) = open_tracker(&path)? else { return Ok(None) };
+        let sig = Signature::of(&file).map_err(|e| Error::io(&path, e))?;
+        let Some((header, rows)) = index::load(&ws.cache_dir().join(set)) else {
+            return Ok(None);
+        };
+        if header.sig != sig || view.now >= header.valid_until {
+            return Ok(None);
+        }
+        let snap = Snapshot { path, header, rows: Vec::new(), file: Some(file) };
+        Ok(Some((snap, rows)))
+    }
+
+    /// Line numbers that did not parse (readers warn and skip them).
+    pub fn bad_lines(&self) -> &[usize] {
+        &self.header.bad_lines
+    }
+
+    pub fn find(&self, id: &str) -> Option<&Row> {
+        self.rows
+            .binary_search_by(|r| r.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.rows[i])
+    }
+
+    /// Resolve what a user typed to one row.
+    pub fn resolve(&self, query: &str, prefix: &str) -> Result<&Row> {
+        let ids: Vec<&str> = self.rows.iter().map(|r| r.id.as_str()).collect();
+        match id::resolve(query, prefix, &ids) {
+            Resolved::One(id) => Ok(self.find(id).expect("resolved ids exist")),
+            Resolved::None => Err(Error::not_found(format!("no issue '{query}'"))),
+            Resolved::Many(c) => Err(Error::Ambiguous {
+                prefix: query.to_string(),
+                candidates: c.into_iter().map(str::to_string).collect(),
+            }),
+        }
+    }
+
+    /// The full record behind a row, read from its line.
+    pub fn record(&self, row: &Row) -> Result<Record> {
+        let Some(f) = &self.file else {
+            return Err(Error::not_found(format!("no issue '{}'", row.id)));
+        };
+        let mut buf = vec![0u8; row.span.len()];
+        f.read_exact_at(&mut buf, row.span.start as u64)
+            .map_err(|e| Error::io(&self.path, e))?;
+        let text = String::from_utf8(buf).map_err(|_| Error::Parse {
+            path: self.path.clone(),
+            line: 0,
+            reason: format!("line of {} is not UTF-8", row.id),
+        })?;
+        let rec = Record::parse(&text).map_err(|reason| Error::Parse {
+            path: self.path.clone(),
+            line: 0,
+            reason,
+        })?;
+        if rec.id() != row.id {
+            return Err(Error::Parse {
+                path: self.path.clone(),
+                line: 0,
+                reason: format!("index out of date: expected {} at byte {}", row.id, row.span.start),
+            });
+        }
+        Ok(rec)
+    }
+
+    /// Every record in id order (full parse; for search, export, doctor).
+    pub fn records(&self) -> Result<Vec<Record>> {
+        let bytes = read_all(&self.path, &open_tracker(&self.path)?)?;
+        let mut recs: Vec<Record> = jsonl::parse(&bytes).good.into_iter().map(|g| g.record).collect();
+        recs.sort_by(|a, b| a.id().cmp(b.id()));
+        Ok(recs)
+    }
+
+    pub fn nodes(&self) -> Vec<Node> {
+        self.rows.iter().map(Row::node).collect()
+    }
+}
+
+/// A write transaction: holds the workspace lock from `begin` to `commit`.
+pub struct Tx {
+    ws: Workspace,
+    view: View,
+    _lock: LockGuard,
+    bytes: Vec<u8>,
+    rows: Vec<Row>,
+    changed: BTreeMap<String, Record>,
+    normalize: bool,
+    /// Ids new in this transaction, in creation order.
+    pub created: Vec<String>,
+}
+
+impl Tx {
+    /// Take the lock and load the current file. Refuses files with bad lines
+    /// or duplicate ids: a write must never lose them.
+    pub fn begin(ws: &Workspace, view: &View) -> Result<Tx> {
+        let guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
+        Self::begin_locked(ws, view, guard)
+    }
+
+    fn begin_locked(ws: &Workspace, view: &View, guard: LockGuard) -> Result<Tx> {
+        atomic::sweep_temps(&ws.beads);
+        let path = ws.issues_path();
+        let file = open_tracker(&path)?;
+        let sig = match &file {
+            Some(f) => Signature::of(f).map_err(|e| Error::io(&path, e))?,
+            None => Signature::default(),
+        };
+        let bytes = read_all(&path, &file)?;
+        let cached = index::load(&ws.cache_dir().join(index::INDEX_FILE))
+            .filter(|(h, _)| h.sig == sig && file.is_some());
+        let (header, rows) = match cached {
+            Some(c) => c,
+            None => build(&bytes, sig, view),
+        };
+        if !header.bad_lines.is_empty() {
+            return Err(Error::BadLines { path, lines: header.bad_lines });
+        }
+        if !header.duplicate_ids.is_empty() {
+            return Err(Error::Invalid {
+                msg: format!(
+                    "{} has duplicate ids ({}); refusing to write",
+                    path.display(),
+                    header.duplicate_ids.join(", ")
+                ),
+                hint: Some("run `bd doctor --fix` to merge them".into()),
+            });
+        }
+        Ok(Tx {
+            ws: ws.clone(),
+            view: view.clone(),
+            _lock: guard,
+            bytes,
+            rows,
+            changed: BTreeMap::new(),
+            normalize: header.needs_normalizing,
+            created: Vec::new(),
+        })
+    }
+
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// Rows as loaded (before this transaction's changes).
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    fn row(&self, id: &str) -> Option<&Row> {
+        self.rows
+            .binary_search_by(|r| r.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.rows[i])
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.changed.contains_key(id) || self.row(id).is_some()
+    }
+
+    /// All ids, old and new, sorted.
+    pub fn ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.rows.iter().map(|r| r.id.as_str()).collect();
+        for k in self.changed.keys() {
+            if self.row(k).is_none() {
+                ids.push(k);
+            }
+        }
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Resolve what a user typed to an id.
+    pub fn resolve(&self, query: &str, prefix: &str) -> Result<String> {
+        let ids = self.ids();
+        match id::resolve(query, prefix, &ids) {
+            Resolved::One(id) => Ok(id.to_string()),
+            Resolved::None => Err(Error::not_found(format!("no issue '{query}'"))),
+            Resolved::Many(c) => Err(Error::Ambiguous {
+                prefix: query.to_string(),
+                candidates: c.into_iter().map(str::to_string).collect(),
+            }),
+        }
+    }
+
+    /// The current record (with this transaction's changes).
+    pub fn get(&self, id: &str) -> Result<Record> {
+        if let Some(r) = self.changed.get(id) {
+            return Ok(r.clone());
+        }
+        let row = self
+            .row(id)
+            .ok_or_else(|| Error::not_found(format!("no issue '{id}'")))?;
+        let text = std::str::from_utf8(&self.bytes[row.span.clone()]).map_err(|_| Error::Parse {
+            path: self.ws.issues_path(),
+            line: 0,
+            reason: format!("line of {id} is not UTF-8"),
+        })?;
+        Record::parse(text).map_err(|reason| Error::Parse {
+            path: self.ws.issues_path(),
+            line: 0,
+            reason,
+        })
+    }
+
+    /// Stage a record (new or changed).
+    pub fn put(&mut self, rec: Record) {
+        if !self.contains(rec.id()) {
+            self.created.push(rec.id().to_string());
+        }
+        self.changed.insert(rec.id().to_string(), rec);
+    }
+
+    /// Graph nodes of the tracker with this transaction's changes.
+    pub fn nodes(&self) -> Vec<Node> {
+        let mut nodes: Vec<Node> = self
+            .rows
+            .iter()
+            .filter(|r| !self.changed.contains_key(&r.id))
+            .map(Row::node)
+            .collect();
+        for r in self.changed.values() {
+            nodes.push(Row::from_record(r, 0..0).node());
+        }
+        nodes
+    }
+
+    /// Rows with this transaction's changes (derived columns not recomputed).
+    pub fn current_rows(&self) -> Vec<Row> {
+        let mut rows: Vec<Row> = self
+            .rows
+            .iter()
+            .filter(|r| !self.changed.contains_key(&r.id))
+            .cloned()
+            .collect();
+        for r in self.changed.values() {
+            rows.push(Row::from_record(r, 0..0));
+        }
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        rows
+    }
+
+    /// Whether anything would be written.
+    pub fn is_dirty(&self) -> bool {
+        self.normalize
+            || self.changed.iter().any(|(id, rec)| match self.row(id) {
+                Some(row) => self.bytes[row.span.clone()] != *rec.to_line().as_bytes(),
+                None => true,
+            })
+    }
+
+    /// Whether the file was not canonical and this write normalizes it.
+    pub fn normalizes(&self) -> bool {
+        self.normalize
+    }
+
+    /// Write the file (if anything changed) and refresh the caches.
+    /// Returns whether the file was written.
+    pub fn commit(self) -> Result<bool> {
+        if !self.is_dirty() {
+            return Ok(false);
+        }
+        let mut out: Vec<u8> = Vec::with_capacity(self.bytes.len() + 1024);
+        let mut rows: Vec<Row> = Vec::with_capacity(self.rows.len() + self.changed.len());
+        let mut changed = self.changed.iter().peekable();
+        let push_changed = |out: &mut Vec<u8>, rows: &mut Vec<Row>, rec: &Record| {
+            let line = rec.to_line();
+            let start = out.len();
+            out.extend_from_slice(line.as_bytes());
+            rows.push(Row::from_record(rec, start..out.len()));
+            out.push(b'\n');
+        };
+        for row in &self.rows {
+            while let Some((id, rec)) = changed.peek() {
+                if id.as_str() < row.id.as_str() {
+                    push_changed(&mut out, &mut rows, rec);
+                    changed.next();
+                } else {
+                    break;
+                }
+            }
+            if let Some((id, rec)) = changed.peek()
+                && id.as_str() == row.id.as_str()
+            {
+                push_changed(&mut out, &mut rows, rec);
+                changed.next();
+                continue;
+            }
+            let start = out.len();
+            out.extend_from_slice(&self.bytes[row.span.clone()]);
+            let mut r = row.clone();
+            r.span = start..out.len();
+            rows.push(r);
+            out.push(b'\n');
+        }
+        for (_, rec) in changed {
+            push_changed(&mut out, &mut rows, rec);
+        }
+        let path = self.ws.issues_path();
+        atomic::write(&path, &out)?;
+        let sig = File::open(&path)
+            .and_then(|f| Signature::of(&f))
+            .map_err(|e| Error::io(&path, e))?;
+        let valid_until = index::derive(&mut rows, self.view.now, &self.view.non_work);
+        let header = Header {
+            sig,
+            valid_until,
+            ..Header::default()
+        };
+        save_caches(&self.ws, &header, &rows);
+        Ok(true)
+    }
+}

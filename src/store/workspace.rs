@@ -1,0 +1,88 @@
+//! Finding the workspace: the root of the current git worktree (the nearest
+//! folder upward holding `.git`, a folder or a worktree's file), or `-C DIR`.
+//! Nothing else: no redirect files, no walking past the worktree root.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The worktree root.
+    pub root: PathBuf,
+    /// `<root>/.beads`.
+    pub beads: PathBuf,
+}
+
+impl Workspace {
+    /// The worktree root above `start`, whether or not `.beads/` exists.
+    pub fn find_root(start: &Path) -> Result<PathBuf> {
+        let start = if start.is_absolute() {
+            start.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| Error::io(".", e))?
+                .join(start)
+        };
+        let mut dir: Option<&Path> = Some(&start);
+        while let Some(d) = dir {
+            if d.join(".git").exists() {
+                return Ok(d.to_path_buf());
+            }
+            dir = d.parent();
+        }
+        Err(Error::NotGitRepo { dir: start })
+    }
+
+    /// A workspace at a known root (it may not be initialized yet).
+    pub fn at(root: PathBuf) -> Workspace {
+        let beads = root.join(".beads");
+        Workspace { root, beads }
+    }
+
+    /// The initialized workspace above `start`.
+    pub fn open(start: &Path) -> Result<Workspace> {
+        let ws = Workspace::at(Workspace::find_root(start)?);
+        if !ws.beads.is_dir() {
+            return Err(Error::NotInitialized { root: ws.root });
+        }
+        Ok(ws)
+    }
+
+    pub fn issues_path(&self) -> PathBuf {
+        self.beads.join("issues.jsonl")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.beads.join("config.toml")
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.beads.join(".lock")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.beads.join(".cache")
+    }
+
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.beads.join("quarantine")
+    }
+
+    /// The actor a workspace acts as by default: its last two path components.
+    pub fn default_actor(&self) -> String {
+        let comps: Vec<String> = self
+            .root
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
+        match comps.len() {
+            0 => "bd".into(),
+            1 => comps[0].clone(),
+            n => format!("{}/{}", comps[n - 2], comps[n - 1]),
+        }
+    }
+}
