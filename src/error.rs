@@ -9,20 +9,49 @@ pub enum Error {
     /// The command line itself is wrong.
     Usage(String),
     /// A value the user gave is not acceptable.
-    Invalid { msg: String, hint: Option<String> },
+    Invalid {
+        msg: String,
+        hint: Option<String>,
+    },
     /// Something named does not exist (also: a named removal that did not exist).
-    NotFound { msg: String, hint: Option<String> },
-    Ambiguous { prefix: String, candidates: Vec<String> },
+    NotFound {
+        msg: String,
+        hint: Option<String>,
+    },
+    Ambiguous {
+        prefix: String,
+        candidates: Vec<String>,
+    },
     /// A file could not be parsed.
-    Parse { path: PathBuf, line: usize, reason: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
     /// A write was refused because the file has lines that do not parse.
-    BadLines { path: PathBuf, lines: Vec<usize> },
-    Io { path: PathBuf, err: std::io::Error },
+    BadLines {
+        path: PathBuf,
+        lines: Vec<usize>,
+    },
+    Io {
+        path: PathBuf,
+        err: std::io::Error,
+    },
     /// Held by another, not claimable, claim recovered.
-    Conflict { msg: String, hint: Option<String> },
-    Locked { path: PathBuf, waited_ms: u64 },
-    NotGitRepo { dir: PathBuf },
-    NotInitialized { root: PathBuf },
+    Conflict {
+        msg: String,
+        hint: Option<String>,
+    },
+    Locked {
+        path: PathBuf,
+        waited_ms: u64,
+    },
+    NotGitRepo {
+        dir: PathBuf,
+    },
+    NotInitialized {
+        root: PathBuf,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -103,11 +132,17 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(m) => write!(f, "{m}"),
-            Error::Invalid { msg, .. } | Error::NotFound { msg, .. } | Error::Conflict { msg, .. } => {
+            Error::Invalid { msg, .. }
+            | Error::NotFound { msg, .. }
+            | Error::Conflict { msg, .. } => {
                 write!(f, "{msg}")
             }
             Error::Ambiguous { prefix, candidates } => {
-                write!(f, "ambiguous ID '{prefix}': matches {}", candidates.join(", "))
+                write!(
+                    f,
+                    "ambiguous ID '{prefix}': matches {}",
+                    candidates.join(", ")
+                )
             }
             Error::Parse { path, line, reason } => {
                 write!(f, "{}:{line}: {reason}", path.display())

@@ -1,2 +1,706 @@
-//! The command line.
-pub fn main() -> i32 { 0 }
+//! The command line: parse (`args`), build options, call one op, render.
+//! The only place that prints, reads the environment and picks exit codes.
+
+pub mod args;
+pub mod render;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser};
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::time;
+use crate::ops::create::CreateOptions;
+use crate::ops::edit::{Outcome, UpdateOptions};
+use crate::ops::query::{Filter, Listing};
+use crate::ops::{self, Ctx, issue_json};
+use crate::store::Workspace;
+use args::{Cli, Cmd, ConfigCmd, DepCmd, FilterArgs, LabelCmd};
+
+/// What a command produced: a JSON document, and the human text for stdout.
+struct Output {
+    json: Value,
+    text: String,
+}
+
+fn out(json: Value, text: impl Into<String>) -> Output {
+    Output {
+        json,
+        text: text.into(),
+    }
+}
+
+pub fn main() -> i32 {
+    let argv: Vec<String> = std::env::args().collect();
+    let wants_json = argv.iter().any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    2
+                } else {
+                    0
+                };
+            }
+            let msg = e.to_string();
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ")
+                .to_string();
+            if wants_json {
+                println!(
+                    "{}",
+                    json!({"error": first, "code": "usage", "hint": "see `bd --help`"})
+                );
+            }
+            eprint!("{msg}");
+            return 2;
+        }
+    };
+    let json_mode = cli.json;
+    let quiet = cli.quiet;
+    let (result, notices) = run(cli);
+    for n in &notices {
+        let is_warning = n.starts_with("warning") || n.starts_with("note");
+        if !quiet || is_warning {
+            eprintln!("{n}");
+        }
+    }
+    match result {
+        Ok(o) => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            if json_mode {
+                let _ = writeln!(
+                    lock,
+                    "{}",
+                    serde_json::to_string_pretty(&o.json).unwrap_or_default()
+                );
+            } else if !o.text.is_empty() {
+                let _ = write!(lock, "{}", o.text);
+                if !o.text.ends_with('\n') {
+                    let _ = writeln!(lock);
+                }
+            }
+            0
+        }
+        Err(e) => {
+            let hint = e.hint();
+            if json_mode {
+                println!(
+                    "{}",
+                    json!({"error": e.to_string(), "code": e.code(), "hint": hint})
+                );
+            }
+            eprintln!("Error: {e}");
+            if let Some(h) = hint
+                && !json_mode
+            {
+                eprintln!("Hint: {h}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn now_from_env() -> Result<i64> {
+    match std::env::var("BD_NOW") {
+        Ok(t) if !t.is_empty() => time::parse(&t)
+            .ok_or_else(|| Error::invalid(format!("BD_NOW '{t}' is not an RFC 3339 time"))),
+        _ => Ok(chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)),
+    }
+}
+
+fn start_dir(cli_dir: &Option<PathBuf>) -> PathBuf {
+    cli_dir.clone().unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
+    let start = start_dir(&cli.dir);
+    // Commands that work without an initialized workspace.
+    match &cli.cmd {
+        Cmd::Version => {
+            let v = env!("CARGO_PKG_VERSION");
+            return (
+                Ok(out(
+                    json!({"name": "bd", "implementation": "strand", "version": v}),
+                    format!("bd (strand) {v}"),
+                )),
+                vec![],
+            );
+        }
+        Cmd::Completion { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "bd", &mut buf);
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            return (
+                Ok(out(
+                    json!({"shell": shell.to_string(), "script": text}),
+                    text,
+                )),
+                vec![],
+            );
+        }
+        Cmd::Onboard => {
+            return (
+                Ok(out(
+                    json!({"snippet": ops::admin::ONBOARD}),
+                    ops::admin::ONBOARD,
+                )),
+                vec![],
+            );
+        }
+        Cmd::Init { prefix } => {
+            let r = ops::admin::init(&start, prefix.as_deref()).map(|rep| {
+                let mut talk = Vec::new();
+                if rep.created.is_empty() && rep.migrated.is_empty() {
+                    talk.push(format!("Nothing changed: {} is already initialized (prefix {})", rep.root.display(), rep.prefix));
+                } else {
+                    talk.push(format!("Initialized bd in {} (prefix {}, {} issues)", rep.root.display(), rep.prefix, rep.issues));
+                }
+                for m in &rep.migrated {
+                    talk.push(format!("Migrated {m}"));
+                }
+                for h in &rep.classic_hooks {
+                    talk.push(format!("note: classic beads hook {h} calls bd; check it still fits strand"));
+                }
+                let j = json!({"root": rep.root, "prefix": rep.prefix, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues});
+                (out(j, ""), talk)
+            });
+            return match r {
+                Ok((o, talk)) => (Ok(o), talk),
+                Err(e) => (Err(e), vec![]),
+            };
+        }
+        _ => {}
+    }
+    let ctx = match Workspace::open(&start).and_then(|ws| {
+        let now = now_from_env()?;
+        let actor = cli.actor.clone().or_else(|| std::env::var("BD_ACTOR").ok());
+        Ctx::new(ws, now, actor)
+    }) {
+        Ok(c) => c,
+        Err(e) => return (Err(e), vec![]),
+    };
+    let r = dispatch(&ctx, cli.cmd);
+    let notices = ctx.notices.borrow().clone();
+    (r, notices)
+}
+
+fn filter(f: FilterArgs, all: bool) -> Filter {
+    Filter {
+        statuses: f.status,
+        priorities: f.priority,
+        priority_min: f.priority_min,
+        priority_max: f.priority_max,
+        types: f.issue_type,
+        labels: f.label,
+        labels_any: f.label_any,
+        assignee: f.assignee,
+        unassigned: f.unassigned,
+        parent: f.parent,
+        created_after: f.created_after,
+        created_before: f.created_before,
+        all,
+        limit: f.limit,
+        sort: f.sort,
+    }
+}
+
+fn listing(l: &Listing, text: String) -> Result<Output> {
+    Ok(out(l.to_json()?, text))
+}
+
+fn lines(rows: &[crate::store::index::Row]) -> String {
+    rows.iter().map(|r| render::row_line(r) + "\n").collect()
+}
+
+/// One issue → an object, several → an array.
+fn outcomes(ctx: &Ctx, os: &[Outcome], verb: &str) -> Output {
+    let vals: Vec<Value> = os.iter().map(|o| issue_json(&o.record, None)).collect();
+    for o in os.iter().filter(|o| o.changed) {
+        ctx.notice(format!("{verb} {}: {}", o.record.id(), o.record.title()));
+    }
+    let j = if vals.len() == 1 {
+        vals.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Array(vals)
+    };
+    out(j, "")
+}
+
+fn read_text_arg(path: &std::path::Path) -> Result<String> {
+    let mut buf = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("-", e))?;
+    } else {
+        buf = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    }
+    String::from_utf8(buf)
+        .map_err(|_| Error::invalid(format!("{} is not UTF-8 text", path.display())))
+}
+
+fn dispatch(ctx: &Ctx, cmd: Cmd) -> Result<Output> {
+    match cmd {
+        Cmd::Version | Cmd::Completion { .. } | Cmd::Onboard | Cmd::Init { .. } => {
+            unreachable!("handled before opening the workspace")
+        }
+        Cmd::Create(a) => {
+            let title = a
+                .title
+                .or(a.title_flag)
+                .ok_or_else(|| ops::usage("give a title: bd create \"Title\""))?;
+            let o = CreateOptions {
+                title,
+                issue_type: a.issue_type,
+                priority: a.priority,
+                description: a.description,
+                design: a.design,
+                acceptance: a.acceptance,
+                notes: a.notes,
+                labels: a.label,
+                assignee: a.assignee,
+                owner: a.owner,
+                parent: a.parent,
+                deps: a.deps,
+                external_ref: a.external_ref,
+                defer: a.defer,
+                due: a.due,
+                estimate: a.estimate,
+            };
+            let rec = ops::create::create(ctx, &o)?;
+            ctx.notice(format!("Created {}: {}", rec.id(), rec.title()));
+            Ok(out(issue_json(&rec, None), rec.id().to_string()))
+        }
+        Cmd::Show { ids } => {
+            let shown = ops::query::show(ctx, &ids)?;
+            let vals: Vec<Value> = shown.iter().map(ops::query::shown_json).collect();
+            let text: Vec<String> = shown.iter().map(|s| render::show(s, ctx.now)).collect();
+            let j = if vals.len() == 1 {
+                vals.into_iter().next().unwrap_or(Value::Null)
+            } else {
+                Value::Array(vals)
+            };
+            Ok(out(j, text.join("\n")))
+        }
+        Cmd::List { filter: f, all } => {
+            let l = ops::query::list(ctx, &filter(f, all))?;
+            let t = lines(&l.rows);
+            listing(&l, t)
+        }
+        Cmd::Count { filter: f, all, by } => {
+            let v = ops::query::count(ctx, &filter(f, all), by.as_deref())?;
+            let mut t = v["count"].to_string();
+            if let Some(g) = v.get("groups").and_then(|g| g.as_object()) {
+                t = g
+                    .iter()
+                    .map(|(k, n)| format!("{k}: {n}\n"))
+                    .collect::<String>()
+                    + &format!("total: {}", v["count"]);
+            }
+            Ok(out(v, t))
+        }
+        Cmd::Children { id, recursive } => {
+            let l = ops::query::children(ctx, &id, recursive)?;
+            let t = lines(&l.rows);
+            listing(&l, t)
+        }
+        Cmd::Update(a) => {
+            let o = UpdateOptions {
+                ids: a.ids,
+                title: a.title,
+                description: a.description,
+                design: a.design,
+                acceptance: a.acceptance,
+                notes: a.notes,
+                status: a.status,
+                priority: a.priority,
+                issue_type: a.issue_type,
+                assignee: a.assignee,
+                owner: a.owner,
+                estimate: a.estimate,
+                due: a.due,
+                defer: a.defer,
+                external_ref: a.external_ref,
+                add_labels: a.add_label,
+                remove_labels: a.remove_label,
+                parent: a.parent,
+                claim: a.claim,
+                reason: None,
+            };
+            let claim = o.claim;
+            let os = ops::edit::update(ctx, &o)?;
+            Ok(outcomes(
+                ctx,
+                &os,
+                if claim { "Claimed" } else { "Updated" },
+            ))
+        }
+        Cmd::Close { ids, reason, force } => Ok(outcomes(
+            ctx,
+            &ops::edit::close(ctx, &ids, reason.as_deref(), force)?,
+            "Closed",
+        )),
+        Cmd::Reopen { ids } => Ok(outcomes(ctx, &ops::edit::reopen(ctx, &ids)?, "Reopened")),
+        Cmd::Delete { ids, reason } => Ok(outcomes(
+            ctx,
+            &ops::edit::delete(ctx, &ids, reason.as_deref())?,
+            "Deleted",
+        )),
+        Cmd::Restore { ids } => Ok(outcomes(ctx, &ops::edit::restore(ctx, &ids)?, "Restored")),
+        Cmd::Defer { ids, until } => Ok(outcomes(
+            ctx,
+            &ops::edit::defer(ctx, &ids, &until)?,
+            "Deferred",
+        )),
+        Cmd::Undefer { ids } => Ok(outcomes(ctx, &ops::edit::undefer(ctx, &ids)?, "Undeferred")),
+        Cmd::Claim { ids } => Ok(outcomes(
+            ctx,
+            &ops::edit::claim(ctx, &ids, false)?,
+            "Claimed",
+        )),
+        Cmd::Unclaim { ids, force } => Ok(outcomes(
+            ctx,
+            &ops::edit::unclaim(ctx, &ids, force)?,
+            "Released",
+        )),
+        Cmd::Ready { filter: f, claim } => {
+            let mut f = filter(f, false);
+            if claim {
+                let got = ops::edit::ready_claim(ctx, &f)?;
+                let text = got.as_ref().map(|r| r.id().to_string()).unwrap_or_default();
+                match &got {
+                    Some(r) => ctx.notice(format!("Claimed {}: {}", r.id(), r.title())),
+                    None => ctx.notice("Nothing to claim: no ready issue is free"),
+                }
+                let arr: Vec<Value> = got.iter().map(|r| issue_json(r, None)).collect();
+                return Ok(out(Value::Array(arr), text));
+            }
+            if f.limit.is_none() {
+                f.limit = Some(10);
+            }
+            let l = ops::query::ready(ctx, &f)?;
+            if l.rows.is_empty() {
+                ctx.notice("No ready work.");
+            }
+            let t = render::ready_lines(&l.rows);
+            listing(&l, t)
+        }
+        Cmd::Blocked { filter: f } => {
+            let l = ops::query::blocked(ctx, &filter(f, true))?;
+            let t = render::blocked_lines(&l.rows);
+            let mut j = l.to_json()?;
+            if let Value::Array(items) = &mut j {
+                for (v, r) in items.iter_mut().zip(&l.rows) {
+                    v["blocked_by"] = r.blockers.clone().into();
+                }
+            }
+            Ok(out(j, t))
+        }
+        Cmd::Stale { days, filter: f } => {
+            let l = ops::query::stale(ctx, days, &filter(f, false))?;
+            let t = lines(&l.rows);
+            listing(&l, t)
+        }
+        Cmd::Dep(d) => match d {
+            DepCmd::Add {
+                issue,
+                depends_on,
+                kind,
+            } => {
+                let o = ops::deps::add(ctx, &issue, &depends_on, &kind)?;
+                if o.changed {
+                    ctx.notice(format!("Added: {issue} depends on {depends_on} ({kind})"));
+                }
+                Ok(out(issue_json(&o.record, None), ""))
+            }
+            DepCmd::Remove {
+                issue,
+                depends_on,
+                kind,
+            } => {
+                let o = ops::deps::remove(ctx, &issue, &depends_on, kind.as_deref())?;
+                ctx.notice(format!(
+                    "Removed: {issue} no longer depends on {depends_on}"
+                ));
+                Ok(out(issue_json(&o.record, None), ""))
+            }
+            DepCmd::List { id } => {
+                let v = ops::deps::list(ctx, &id)?;
+                let mut t = String::new();
+                for (key, arrow) in [("depends_on", "→"), ("dependents", "←")] {
+                    for d in v[key].as_array().into_iter().flatten() {
+                        t.push_str(&format!(
+                            "{arrow} {} ({}) [{}] {}\n",
+                            d["id"].as_str().unwrap_or(""),
+                            d["dependency_type"].as_str().unwrap_or(""),
+                            d["status"].as_str().unwrap_or("missing"),
+                            d["title"].as_str().unwrap_or("")
+                        ));
+                    }
+                }
+                Ok(out(v, t))
+            }
+            DepCmd::Tree {
+                id,
+                reverse,
+                max_depth,
+            } => {
+                let v = ops::deps::tree(ctx, &id, reverse, max_depth)?;
+                let mut t = String::new();
+                fn draw(v: &Value, depth: usize, t: &mut String) {
+                    let kind = v["dependency_type"].as_str().unwrap_or("");
+                    let kind = if kind.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({kind})")
+                    };
+                    let mark = if v.get("cycle").is_some() {
+                        " [cycle]"
+                    } else {
+                        ""
+                    };
+                    t.push_str(&format!(
+                        "{}{} [{}] {}{kind}{mark}\n",
+                        "  ".repeat(depth),
+                        v["id"].as_str().unwrap_or(""),
+                        v["status"].as_str().unwrap_or(""),
+                        v["title"].as_str().unwrap_or("")
+                    ));
+                    for c in v["children"].as_array().into_iter().flatten() {
+                        draw(c, depth + 1, t);
+                    }
+                }
+                draw(&v, 0, &mut t);
+                Ok(out(v, t))
+            }
+            DepCmd::Cycles => {
+                let c = ops::deps::cycles(ctx)?;
+                if c.is_empty() {
+                    ctx.notice("No dependency cycles.");
+                }
+                let t: String = c.iter().map(|cy| cy.join(" → ") + "\n").collect();
+                Ok(out(json!(c), t))
+            }
+        },
+        Cmd::Label(l) => match l {
+            LabelCmd::Add { id, labels } => {
+                let o = ops::labels::add(ctx, &id, &labels)?;
+                if o.changed {
+                    ctx.notice(format!(
+                        "Labeled {}: {}",
+                        o.record.id(),
+                        o.record.labels().join(", ")
+                    ));
+                }
+                Ok(out(issue_json(&o.record, None), ""))
+            }
+            LabelCmd::Remove { id, labels } => {
+                let o = ops::labels::remove(ctx, &id, &labels)?;
+                ctx.notice(format!("Removed label(s) from {}", o.record.id()));
+                Ok(out(issue_json(&o.record, None), ""))
+            }
+            LabelCmd::List { id } => {
+                let m = ops::labels::list(ctx, id.as_deref())?;
+                let t: String = if id.is_some() {
+                    m.keys().map(|k| format!("{k}\n")).collect()
+                } else {
+                    m.iter().map(|(k, n)| format!("{k}\t{n}\n")).collect()
+                };
+                let j = if id.is_some() {
+                    json!(m.keys().collect::<Vec<_>>())
+                } else {
+                    json!(m)
+                };
+                Ok(out(j, t))
+            }
+        },
+        Cmd::Comment { id, text, file } => {
+            let text = match (text, file) {
+                (Some(t), None) => t,
+                (None, Some(f)) => read_text_arg(&f)?,
+                (Some(_), Some(_)) => return Err(ops::usage("give the text or --file, not both")),
+                (None, None) => {
+                    return Err(ops::usage(
+                        "give the comment text, or --file FILE (`-` for stdin)",
+                    ));
+                }
+            };
+            let (rec, c) = ops::labels::comment(ctx, &id, &text)?;
+            ctx.notice(format!("Commented on {}", rec.id()));
+            Ok(out(serde_json::to_value(&c).unwrap_or(Value::Null), ""))
+        }
+        Cmd::Comments { id } => {
+            let cs = ops::labels::comments(ctx, &id)?;
+            let t: String = cs
+                .iter()
+                .map(|c| format!("[{}] {}:\n{}\n\n", c.created_at, c.author, c.text))
+                .collect();
+            Ok(out(serde_json::to_value(&cs).unwrap_or(Value::Null), t))
+        }
+        Cmd::Search {
+            query,
+            filter: f,
+            all,
+        } => {
+            let l = ops::query::search(ctx, &query, &filter(f, all))?;
+            let t = lines(&l.rows);
+            listing(&l, t)
+        }
+        Cmd::Stats => {
+            let v = ops::query::stats(ctx)?;
+            let mut t = String::new();
+            for k in [
+                "total_issues",
+                "open_issues",
+                "in_progress_issues",
+                "blocked_issues",
+                "ready_issues",
+                "deferred_issues",
+                "closed_issues",
+                "tombstone_issues",
+                "average_lead_time_hours",
+            ] {
+                t.push_str(&format!("{:<24} {}\n", k.replace('_', " "), v[k]));
+            }
+            Ok(out(v, t))
+        }
+        Cmd::Where => {
+            let v = ops::admin::where_(ctx)?;
+            let t = [
+                "root",
+                "beads_dir",
+                "issues_file",
+                "prefix",
+                "project",
+                "actor",
+                "issues",
+                "index_fresh",
+                "auto_commit",
+            ]
+            .iter()
+            .map(|k| {
+                format!(
+                    "{k}: {}\n",
+                    match &v[*k] {
+                        Value::String(s) => s.clone(),
+                        Value::Null => "(not set)".into(),
+                        o => o.to_string(),
+                    }
+                )
+            })
+            .collect::<String>();
+            Ok(out(v, t))
+        }
+        Cmd::Config(c) => match c {
+            ConfigCmd::Get { key } => {
+                let v = ops::admin::config_get(ctx, &key)?;
+                Ok(out(json!({"key": key, "value": v}), v))
+            }
+            ConfigCmd::Set { key, value } => {
+                let changed = ops::admin::config_edit(ctx, |cfg| cfg.set(&key, &value))?;
+                if changed {
+                    ctx.notice(format!("Set {key} = {value}"));
+                } else {
+                    ops::unchanged(ctx, format!("{key} is already {value}"));
+                }
+                Ok(out(
+                    json!({"key": key, "value": value, "changed": changed}),
+                    "",
+                ))
+            }
+            ConfigCmd::List => {
+                let v = ops::admin::config_list(ctx);
+                let t: String = v
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, x)| format!("{k} = {}\n", x.as_str().unwrap_or("")))
+                    .collect();
+                Ok(out(v, t))
+            }
+            ConfigCmd::Unset { key } => {
+                let changed = ops::admin::config_edit(ctx, |cfg| cfg.unset(&key))?;
+                if !changed {
+                    ops::unchanged(ctx, format!("{key} was not set"));
+                }
+                Ok(out(json!({"key": key, "changed": changed}), ""))
+            }
+        },
+        Cmd::Doctor { fix } => {
+            let fs = ops::admin::doctor(ctx, fix)?;
+            let t: String = if fs.is_empty() {
+                "No problems found.\n".into()
+            } else {
+                fs.iter()
+                    .map(|f| {
+                        format!(
+                            "{:<7} {}{}\n",
+                            f.severity,
+                            f.message,
+                            if f.fixed { "  [fixed]" } else { "" }
+                        )
+                    })
+                    .collect()
+            };
+            let errors = fs.iter().any(|f| f.severity == "error" && !f.fixed);
+            let j = json!({"ok": !errors, "findings": fs});
+            if errors {
+                ctx.notice("warning: doctor found errors; `bd doctor --fix` repairs them");
+            }
+            Ok(out(j, t))
+        }
+        Cmd::Import { file, dry_run } => {
+            let bytes = if file.as_os_str() == "-" {
+                let mut b = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut b)
+                    .map_err(|e| Error::io("-", e))?;
+                b
+            } else {
+                std::fs::read(&file).map_err(|e| Error::io(&file, e))?
+            };
+            let rep = ops::admin::import(ctx, &file.display().to_string(), &bytes, dry_run)?;
+            ctx.notice(format!(
+                "{}Imported: {} created, {} updated, {} unchanged",
+                if dry_run { "(dry run) " } else { "" },
+                rep.created,
+                rep.updated,
+                rep.unchanged
+            ));
+            Ok(out(serde_json::to_value(&rep).unwrap_or(Value::Null), ""))
+        }
+        Cmd::Export { output } => {
+            let text = ops::admin::export(ctx)?;
+            let n = text.lines().count();
+            match output {
+                Some(p) => {
+                    crate::store::atomic::write(&p, text.as_bytes())?;
+                    ctx.notice(format!("Exported {n} issues to {}", p.display()));
+                    Ok(out(json!({"exported": n, "path": p}), ""))
+                }
+                None => {
+                    let vals: Vec<Value> = text
+                        .lines()
+                        .filter_map(|l| serde_json::from_str(l).ok())
+                        .collect();
+                    Ok(out(Value::Array(vals), text))
+                }
+            }
+        }
+    }
+}

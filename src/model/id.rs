@@ -190,7 +190,10 @@ mod tests {
         assert!(!is_valid("abc"));
         assert!(!is_valid("bd-abc."));
         assert!(!is_valid("bd-a b"));
-        assert_ne!(issue_hash("t", "d", "me", 5, 0), issue_hash("t", "d", "me", 5, 1));
+        assert_ne!(
+            issue_hash("t", "d", "me", 5, 0),
+            issue_hash("t", "d", "me", 5, 1)
+        );
     }
 
     #[test]
@@ -206,7 +209,10 @@ mod tests {
         assert_eq!(resolve("bd-abc", "bd", &ids), Resolved::One("bd-abc"));
         assert_eq!(resolve("abc", "bd", &ids), Resolved::One("bd-abc"));
         assert_eq!(resolve("x1", "bd", &ids), Resolved::One("bd-x1"));
-        assert_eq!(resolve("ab", "bd", &ids), Resolved::Many(vec!["bd-abc", "bd-abd"]));
+        assert_eq!(
+            resolve("ab", "bd", &ids),
+            Resolved::Many(vec!["bd-abc", "bd-abd"])
+        );
         assert_eq!(resolve("zz", "bd", &ids), Resolved::None);
     }
 }

@@ -255,7 +255,8 @@ impl Record {
     }
 
     pub fn comments_raw(&self) -> Vec<Box<RawValue>> {
-        self.json::<Vec<Box<RawValue>>>("comments").unwrap_or_default()
+        self.json::<Vec<Box<RawValue>>>("comments")
+            .unwrap_or_default()
     }
 
     /// The parent: the target of the first `parent-child` edge, by target id.
@@ -341,7 +342,10 @@ impl Record {
         }
         .to_text();
         for f in fields {
-            stamps.insert(stamp_group(f).to_string(), serde_json::Value::String(text.clone()));
+            stamps.insert(
+                stamp_group(f).to_string(),
+                serde_json::Value::String(text.clone()),
+            );
         }
         self.set(STAMPS, &stamps);
     }
@@ -413,6 +417,112 @@ impl Record {
     }
 }
 
+/// Edits of the list fields, keeping the raw bytes of entries they do not touch.
+impl Record {
+    /// Add a label; false when it was already there.
+    pub fn add_label(&mut self, label: &str) -> bool {
+        let mut labels = self.labels();
+        if labels.iter().any(|l| l == label) {
+            return false;
+        }
+        labels.push(label.to_string());
+        labels.sort();
+        self.set("labels", &labels);
+        true
+    }
+
+    /// Remove a label; false when it was not there.
+    pub fn remove_label(&mut self, label: &str) -> bool {
+        let mut labels = self.labels();
+        let before = labels.len();
+        labels.retain(|l| l != label);
+        if labels.len() == before {
+            return false;
+        }
+        if labels.is_empty() {
+            self.remove("labels");
+        } else {
+            self.set("labels", &labels);
+        }
+        true
+    }
+
+    /// Whether an edge to `target` of `kind` exists.
+    pub fn has_dep(&self, target: &str, kind: &str) -> bool {
+        self.deps()
+            .iter()
+            .any(|d| d.depends_on_id == target && d.kind == kind)
+    }
+
+    /// Add an edge, keeping the list sorted by (target, type); false when present.
+    pub fn add_dep(&mut self, dep: &Dep) -> bool {
+        if self.has_dep(&dep.depends_on_id, &dep.kind) {
+            return false;
+        }
+        let mut entries: Vec<(String, String, Box<RawValue>)> = self
+            .deps_raw()
+            .into_iter()
+            .map(|raw_entry| {
+                let d: Dep = serde_json::from_str(raw_entry.get()).unwrap_or_default();
+                (d.depends_on_id, d.kind, raw_entry)
+            })
+            .collect();
+        entries.push((dep.depends_on_id.clone(), dep.kind.clone(), raw(dep)));
+        entries.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let list: Vec<Box<RawValue>> = entries.into_iter().map(|e| e.2).collect();
+        self.set("dependencies", &list);
+        true
+    }
+
+    /// Remove edges to `target` (of `kind`, or of any kind); returns how many.
+    pub fn remove_dep(&mut self, target: &str, kind: Option<&str>) -> usize {
+        let entries = self.deps_raw();
+        let before = entries.len();
+        let kept: Vec<Box<RawValue>> = entries
+            .into_iter()
+            .filter(|raw_entry| {
+                let d: Dep = serde_json::from_str(raw_entry.get()).unwrap_or_default();
+                !(d.depends_on_id == target && kind.is_none_or(|k| k == d.kind))
+            })
+            .collect();
+        let removed = before - kept.len();
+        if removed > 0 {
+            if kept.is_empty() {
+                self.remove("dependencies");
+            } else {
+                self.set("dependencies", &kept);
+            }
+        }
+        removed
+    }
+
+    /// Append a comment, keeping the list sorted by (time, id, text).
+    pub fn add_comment(&mut self, c: &Comment) {
+        let mut entries: Vec<(Nanos, String, String, Box<RawValue>)> = self
+            .comments_raw()
+            .into_iter()
+            .map(|raw_entry| {
+                let x: Comment = serde_json::from_str(raw_entry.get()).unwrap_or_default();
+                (
+                    time::parse(&x.created_at).unwrap_or(0),
+                    x.id.to_string(),
+                    x.text,
+                    raw_entry,
+                )
+            })
+            .collect();
+        entries.push((
+            time::parse(&c.created_at).unwrap_or(0),
+            c.id.to_string(),
+            c.text.clone(),
+            raw(c),
+        ));
+        entries.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+        let list: Vec<Box<RawValue>> = entries.into_iter().map(|e| e.3).collect();
+        self.set("comments", &list);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,8 +546,16 @@ mod tests {
     fn bad_lines_say_why() {
         assert!(Record::parse("{").unwrap_err().contains("invalid JSON"));
         assert!(Record::parse("[]").is_err());
-        assert!(Record::parse(r#"{"title":"x"}"#).unwrap_err().contains("'id'"));
-        assert!(Record::parse(r#"{"id":3}"#).unwrap_err().contains("not a string"));
+        assert!(
+            Record::parse(r#"{"title":"x"}"#)
+                .unwrap_err()
+                .contains("'id'")
+        );
+        assert!(
+            Record::parse(r#"{"id":3}"#)
+                .unwrap_err()
+                .contains("not a string")
+        );
     }
 
     #[test]

@@ -62,17 +62,17 @@ pub fn same_instant(a: &str, b: &str) -> bool {
     }
 }
 
-/// A short human age such as `3d`, `5h`, `12m`, `now`.
+/// A short human age such as `3d ago`, `5h ago`, `just now`.
 pub fn age(from: Nanos, now: Nanos) -> String {
     let s = (now - from) / 1_000_000_000;
     if s < 60 {
-        "now".into()
+        "just now".into()
     } else if s < 3600 {
-        format!("{}m", s / 60)
+        format!("{}m ago", s / 60)
     } else if s < 86_400 {
-        format!("{}h", s / 3600)
+        format!("{}h ago", s / 3600)
     } else {
-        format!("{}d", s / 86_400)
+        format!("{}d ago", s / 86_400)
     }
 }
 
@@ -86,14 +86,20 @@ mod tests {
         let b = parse("2025-11-03T05:58:07.295058Z").unwrap();
         assert_eq!(a, b);
         assert_eq!(format(b), "2025-11-03T05:58:07.295058000Z");
-        assert!(same_instant("2025-11-03T05:58:07.295058Z", "2025-11-03T05:58:07.295058400Z"));
+        assert!(same_instant(
+            "2025-11-03T05:58:07.295058Z",
+            "2025-11-03T05:58:07.295058400Z"
+        ));
     }
 
     #[test]
     fn user_dates() {
         let now = parse("2026-01-01T00:00:00Z").unwrap();
         assert_eq!(parse_user("+1d", now), Some(now + 86_400_000_000_000));
-        assert_eq!(parse_user("2026-01-02", now), Some(now + 86_400_000_000_000));
+        assert_eq!(
+            parse_user("2026-01-02", now),
+            Some(now + 86_400_000_000_000)
+        );
         assert_eq!(parse_user("-1d", now), None);
         assert_eq!(parse_user("soon", now), None);
     }

@@ -76,7 +76,9 @@ pub fn check_title(s: &str) -> Result<String, String> {
     }
     let n = t.chars().count();
     if n > MAX_TITLE_CHARS {
-        return Err(format!("title is {n} characters; the limit is {MAX_TITLE_CHARS}"));
+        return Err(format!(
+            "title is {n} characters; the limit is {MAX_TITLE_CHARS}"
+        ));
     }
     Ok(t.to_string())
 }
@@ -93,8 +95,7 @@ pub fn check_status(s: &str, custom: &[String]) -> Result<(), String> {
 }
 
 pub fn check_type(s: &str, custom: &[String]) -> Result<(), String> {
-    if WORK_TYPES.contains(&s) || COORDINATION_TYPES.contains(&s) || custom.iter().any(|c| c == s)
-    {
+    if WORK_TYPES.contains(&s) || COORDINATION_TYPES.contains(&s) || custom.iter().any(|c| c == s) {
         Ok(())
     } else {
         Err(format!(

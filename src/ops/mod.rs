@@ -1,1 +1,173 @@
-//! The library API: one function per verb, options in, a report out.
+//! The library API: one function per verb (grouped by theme), options in, a
+//! report out. Ops compose the store; they never print.
+
+pub mod admin;
+pub mod create;
+pub mod deps;
+pub mod edit;
+pub mod labels;
+pub mod query;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::record::Record;
+use crate::model::time::{self, Nanos};
+use crate::store::config::Config;
+use crate::store::index::Row;
+use crate::store::tracker::View;
+use crate::store::{Snapshot, Tx, Workspace};
+
+/// Everything a command needs to know about where and when it runs.
+pub struct Ctx {
+    pub ws: Workspace,
+    pub config: Config,
+    pub now: Nanos,
+    pub actor: String,
+    /// Things worth telling the user on stderr (not errors).
+    pub notices: RefCell<Vec<String>>,
+}
+
+impl Ctx {
+    pub fn new(ws: Workspace, now: Nanos, actor: Option<String>) -> Result<Ctx> {
+        let config = Config::load(&ws.config_path())?;
+        let actor = actor
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| ws.default_actor());
+        Ok(Ctx {
+            ws,
+            config,
+            now,
+            actor,
+            notices: RefCell::new(Vec::new()),
+        })
+    }
+
+    pub fn notice(&self, msg: impl Into<String>) {
+        self.notices.borrow_mut().push(msg.into());
+    }
+
+    pub fn view(&self) -> View {
+        View {
+            now: self.now,
+            non_work: self.config.list("non_work_types"),
+        }
+    }
+
+    pub fn now_text(&self) -> String {
+        time::format(self.now)
+    }
+
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let snap = Snapshot::load(&self.ws, &self.view())?;
+        self.warn_bad_lines(&snap);
+        Ok(snap)
+    }
+
+    pub fn warn_bad_lines(&self, snap: &Snapshot) {
+        let bad = snap.bad_lines();
+        if !bad.is_empty() {
+            let list: Vec<String> = bad.iter().map(|n| n.to_string()).collect();
+            self.notice(format!(
+                "warning: skipped {} line(s) of {} that do not parse (line {}); run `bd doctor --fix`",
+                bad.len(),
+                snap.path.display(),
+                list.join(", ")
+            ));
+        }
+        if !snap.header.duplicate_ids.is_empty() {
+            self.notice(format!(
+                "warning: {} has duplicate ids: {}; run `bd doctor --fix`",
+                snap.path.display(),
+                snap.header.duplicate_ids.join(", ")
+            ));
+        }
+    }
+
+    pub fn begin(&self) -> Result<Tx> {
+        Tx::begin(&self.ws, &self.view())
+    }
+
+    /// Write a transaction, telling the user when the file was normalized.
+    pub fn commit(&self, tx: Tx) -> Result<bool> {
+        let normalized = tx.normalizes();
+        let wrote = tx.commit()?;
+        if wrote && normalized {
+            self.notice(format!(
+                "note: {} was not in canonical form (CRLF, unsorted or no final newline); rewrote it canonically",
+                self.ws.issues_path().display()
+            ));
+        }
+        Ok(wrote)
+    }
+
+    /// The prefix for new IDs: config, else the most common among existing IDs, else `bd`.
+    pub fn prefix_from(&self, ids: &[&str]) -> String {
+        if let Some(p) = self.config.prefix() {
+            return p.to_string();
+        }
+        most_common_prefix(ids.iter().copied()).unwrap_or_else(|| "bd".into())
+    }
+
+    pub fn prefix_of_rows(&self, rows: &[Row]) -> String {
+        if let Some(p) = self.config.prefix() {
+            return p.to_string();
+        }
+        most_common_prefix(rows.iter().map(|r| r.id.as_str())).unwrap_or_else(|| "bd".into())
+    }
+
+    pub fn custom_statuses(&self) -> Vec<String> {
+        self.config.list("custom_statuses")
+    }
+
+    pub fn custom_types(&self) -> Vec<String> {
+        self.config.list("custom_types")
+    }
+}
+
+pub fn most_common_prefix<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for id in ids {
+        if let Some((p, _)) = id.split_once('-') {
+            *counts.entry(p).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(p, _)| p.to_string())
+}
+
+/// An issue as list-like commands give it: the record plus counts and parent.
+pub fn issue_json(rec: &Record, row: Option<&Row>) -> Value {
+    let mut v = rec.to_value();
+    if let Value::Object(m) = &mut v {
+        let deps = rec.deps();
+        m.insert("dependency_count".into(), deps.len().into());
+        m.insert(
+            "dependent_count".into(),
+            row.map_or(0, |r| r.dependent_count).into(),
+        );
+        m.insert("comment_count".into(), rec.comments().len().into());
+        let parent = row.and_then(|r| r.parent.clone()).or_else(|| rec.parent());
+        m.insert("parent".into(), parent.map_or(Value::Null, Value::String));
+    }
+    v
+}
+
+/// Check that `id` exists, with a helpful error.
+pub fn require_id(tx: &Tx, query: &str, prefix: &str) -> Result<String> {
+    tx.resolve(query, prefix)
+}
+
+/// The usual "nothing changed" notice.
+pub fn unchanged(ctx: &Ctx, what: impl Into<String>) {
+    ctx.notice(format!("Nothing changed: {}", what.into()));
+}
+
+pub fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}

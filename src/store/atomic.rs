@@ -29,10 +29,7 @@ fn write_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
         .unwrap_or(0);
     let tmp = dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         if durable {
             f.sync_all()?;

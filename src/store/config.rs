@@ -9,16 +9,66 @@ use crate::store::atomic;
 /// Known settings: (key, kind, default, help).
 pub const KEYS: &[(&str, Kind, &str, &str)] = &[
     ("prefix", Kind::Prefix, "bd", "ID prefix of new issues"),
-    ("project", Kind::Text, "", "project identity shared by all clones"),
-    ("auto_commit", Kind::Choice(&["off", "batch", "on"]), "off", "when bd commits .beads/"),
-    ("commit_window", Kind::Duration, "10m", "how long `batch` amends bd's last commit"),
-    ("lease", Kind::Duration, "15m", "how long a claim lasts without a heartbeat"),
-    ("coordination", Kind::Choice(&["machine", "workspace"]), "machine", "where claims are coordinated"),
-    ("custom_statuses", Kind::List, "", "statuses allowed beside the built-in ones"),
-    ("custom_types", Kind::List, "", "issue types allowed beside the built-in ones"),
-    ("non_work_types", Kind::List, "", "types that are never ready work"),
-    ("attachment_limit", Kind::Size, "1048576", "largest attachment in bytes"),
-    ("inbox_workspace", Kind::Text, "", "workspace that imports cross-project mail"),
+    (
+        "project",
+        Kind::Text,
+        "",
+        "project identity shared by all clones",
+    ),
+    (
+        "auto_commit",
+        Kind::Choice(&["off", "batch", "on"]),
+        "off",
+        "when bd commits .beads/",
+    ),
+    (
+        "commit_window",
+        Kind::Duration,
+        "10m",
+        "how long `batch` amends bd's last commit",
+    ),
+    (
+        "lease",
+        Kind::Duration,
+        "15m",
+        "how long a claim lasts without a heartbeat",
+    ),
+    (
+        "coordination",
+        Kind::Choice(&["machine", "workspace"]),
+        "machine",
+        "where claims are coordinated",
+    ),
+    (
+        "custom_statuses",
+        Kind::List,
+        "",
+        "statuses allowed beside the built-in ones",
+    ),
+    (
+        "custom_types",
+        Kind::List,
+        "",
+        "issue types allowed beside the built-in ones",
+    ),
+    (
+        "non_work_types",
+        Kind::List,
+        "",
+        "types that are never ready work",
+    ),
+    (
+        "attachment_limit",
+        Kind::Size,
+        "1048576",
+        "largest attachment in bytes",
+    ),
+    (
+        "inbox_workspace",
+        Kind::Text,
+        "",
+        "workspace that imports cross-project mail",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +170,11 @@ impl Config {
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Array(a) => a
                     .iter()
-                    .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                    .map(|x| {
+                        x.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| x.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(","),
                 other => other.to_string(),
@@ -128,7 +182,11 @@ impl Config {
         }
         if let Some((k, rest)) = key.split_once('.') {
             let t = self.table.get(k)?.as_table()?;
-            return t.get(rest).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+            return t.get(rest).map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            });
         }
         None
     }
@@ -137,7 +195,9 @@ impl Config {
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
         if let Some(name) = key.strip_prefix("projects.") {
             if name.is_empty() || value.trim().is_empty() {
-                return Err(Error::invalid("projects.<name> needs a name and an identity"));
+                return Err(Error::invalid(
+                    "projects.<name> needs a name and an identity",
+                ));
             }
             let t = self
                 .table
@@ -250,7 +310,10 @@ mod tests {
         assert!(c.set("nonsense", "1").is_err());
         assert!(c.set("prefix", "9x").is_err());
         assert!(c.set("projects.beads", "github.com/x/beads").unwrap());
-        assert_eq!(c.get_text("projects.beads").as_deref(), Some("github.com/x/beads"));
+        assert_eq!(
+            c.get_text("projects.beads").as_deref(),
+            Some("github.com/x/beads")
+        );
         assert!(c.unset("lease").unwrap());
         assert!(!c.unset("lease").unwrap());
     }

@@ -104,7 +104,9 @@ impl Row {
             title: r.title(),
             labels: r.labels(),
             edges,
-            comment_count: r.json::<Vec<serde_json::Value>>("comments").map_or(0, |c| c.len() as u32),
+            comment_count: r
+                .json::<Vec<serde_json::Value>>("comments")
+                .map_or(0, |c| c.len() as u32),
             close_reason: r.str("close_reason").unwrap_or_default(),
             ..Row::default()
         }
@@ -136,8 +138,11 @@ pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> Nanos {
     let a = graph::analyze(&nodes, now, &nw);
     let mut dependents = vec![0u32; rows.len()];
     {
-        let pos: std::collections::HashMap<&str, usize> =
-            rows.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+        let pos: std::collections::HashMap<&str, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
         for r in rows.iter() {
             for e in &r.edges {
                 if let Some(&j) = pos.get(e.target.as_str()) {
@@ -210,7 +215,13 @@ fn opt(n: Option<i64>) -> String {
 }
 
 fn write_row(r: &Row, out: &mut String) {
-    let _ = write!(out, "{}\t{}\t{}\t", escaped(&r.id), r.span.start, r.span.end);
+    let _ = write!(
+        out,
+        "{}\t{}\t{}\t",
+        escaped(&r.id),
+        r.span.start,
+        r.span.end
+    );
     esc(&r.status, out);
     out.push('\t');
     esc(&r.issue_type, out);
@@ -286,7 +297,11 @@ fn read_row(line: &str) -> Option<Row> {
     }
     let num = |s: &str| -> Option<i64> { s.parse().ok() };
     let optn = |s: &str| -> Option<Option<i64>> {
-        if s.is_empty() { Some(None) } else { s.parse().ok().map(Some) }
+        if s.is_empty() {
+            Some(None)
+        } else {
+            s.parse().ok().map(Some)
+        }
     };
     let edges = if f[13].is_empty() {
         Vec::new()

@@ -57,7 +57,10 @@ pub fn line_spans(bytes: &[u8]) -> Vec<(usize, Range<usize>, bool)> {
         if cr {
             text_end -= 1;
         }
-        if bytes[start..text_end].iter().any(|b| !b.is_ascii_whitespace()) {
+        if bytes[start..text_end]
+            .iter()
+            .any(|b| !b.is_ascii_whitespace())
+        {
             out.push((n, start..text_end, cr));
         }
         start = end + 1;

@@ -14,7 +14,7 @@ use crate::model::record::Record;
 use crate::model::time::Nanos;
 use crate::store::index::{self, Header, Row, Signature};
 use crate::store::lock::{self, LockGuard};
-use crate::store::{atomic, jsonl, Workspace};
+use crate::store::{Workspace, atomic, jsonl};
 
 /// How the tracker is read: the moment and the types that are never work.
 #[derive(Debug, Clone, Default)]
@@ -74,20 +74,27 @@ fn save_caches(ws: &Workspace, header: &Header, rows: &[Row]) {
         return;
     }
     // Best effort: a cache that cannot be written is rebuilt next time.
-    let _ = atomic::write_cache(&dir.join(index::INDEX_FILE), index::render(header, rows.iter()).as_bytes());
+    let _ = atomic::write_cache(
+        &dir.join(index::INDEX_FILE),
+        index::render(header, rows.iter()).as_bytes(),
+    );
     let mut ready: Vec<&Row> = rows.iter().filter(|r| r.ready).collect();
     sort_ready(&mut ready);
-    let _ = atomic::write_cache(&dir.join(index::READY_FILE), index::render(header, ready.into_iter()).as_bytes());
+    let _ = atomic::write_cache(
+        &dir.join(index::READY_FILE),
+        index::render(header, ready.into_iter()).as_bytes(),
+    );
     let mut blocked: Vec<&Row> = rows.iter().filter(|r| r.blocked).collect();
     sort_ready(&mut blocked);
-    let _ = atomic::write_cache(&dir.join(index::BLOCKED_FILE), index::render(header, blocked.into_iter()).as_bytes());
+    let _ = atomic::write_cache(
+        &dir.join(index::BLOCKED_FILE),
+        index::render(header, blocked.into_iter()).as_bytes(),
+    );
 }
 
 /// The ready order: priority, oldest first, then id.
 pub fn sort_ready(rows: &mut [&Row]) {
-    rows.sort_by(|a, b| {
-        (a.priority, a.created_at, &a.id).cmp(&(b.priority, b.created_at, &b.id))
-    });
+    rows.sort_by(|a, b| (a.priority, a.created_at, &a.id).cmp(&(b.priority, b.created_at, &b.id)));
 }
 
 impl Snapshot {
@@ -108,21 +115,37 @@ impl Snapshot {
                 header.valid_until = index::derive(&mut rows, view.now, &view.non_work);
                 save_caches(ws, &header, &rows);
             }
-            return Ok(Snapshot { path, header, rows, file });
+            return Ok(Snapshot {
+                path,
+                header,
+                rows,
+                file,
+            });
         }
         let bytes = read_all(&path, &file)?;
         let (header, rows) = build(&bytes, sig, view);
         if file.is_some() {
             save_caches(ws, &header, &rows);
         }
-        Ok(Snapshot { path, header, rows, file })
+        Ok(Snapshot {
+            path,
+            header,
+            rows,
+            file,
+        })
     }
 
     /// The ready (or blocked) rows in order, from the small precomputed cache
     /// when it is fresh; `None` means "load the snapshot instead".
-    pub fn load_set(ws: &Workspace, view: &View, set: &str) -> Result<Option<(Snapshot, Vec<Row>)>> {
+    pub fn load_set(
+        ws: &Workspace,
+        view: &View,
+        set: &str,
+    ) -> Result<Option<(Snapshot, Vec<Row>)>> {
         let path = ws.issues_path();
-        let Some(file) = open_tracker(&path)? else { return Ok(None) };
+        let Some(file) = open_tracker(&path)? else {
+            return Ok(None);
+        };
         let sig = Signature::of(&file).map_err(|e| Error::io(&path, e))?;
         let Some((header, rows)) = index::load(&ws.cache_dir().join(set)) else {
             return Ok(None);
@@ -130,7 +153,12 @@ impl Snapshot {
         if header.sig != sig || view.now >= header.valid_until {
             return Ok(None);
         }
-        let snap = Snapshot { path, header, rows: Vec::new(), file: Some(file) };
+        let snap = Snapshot {
+            path,
+            header,
+            rows: Vec::new(),
+            file: Some(file),
+        };
         Ok(Some((snap, rows)))
     }
 
@@ -181,7 +209,10 @@ impl Snapshot {
             return Err(Error::Parse {
                 path: self.path.clone(),
                 line: 0,
-                reason: format!("index out of date: expected {} at byte {}", row.id, row.span.start),
+                reason: format!(
+                    "index out of date: expected {} at byte {}",
+                    row.id, row.span.start
+                ),
             });
         }
         Ok(rec)
@@ -190,7 +221,11 @@ impl Snapshot {
     /// Every record in id order (full parse; for search, export, doctor).
     pub fn records(&self) -> Result<Vec<Record>> {
         let bytes = read_all(&self.path, &open_tracker(&self.path)?)?;
-        let mut recs: Vec<Record> = jsonl::parse(&bytes).good.into_iter().map(|g| g.record).collect();
+        let mut recs: Vec<Record> = jsonl::parse(&bytes)
+            .good
+            .into_iter()
+            .map(|g| g.record)
+            .collect();
         recs.sort_by(|a, b| a.id().cmp(b.id()));
         Ok(recs)
     }
@@ -237,7 +272,10 @@ impl Tx {
             None => build(&bytes, sig, view),
         };
         if !header.bad_lines.is_empty() {
-            return Err(Error::BadLines { path, lines: header.bad_lines });
+            return Err(Error::BadLines {
+                path,
+                lines: header.bad_lines,
+            });
         }
         if !header.duplicate_ids.is_empty() {
             return Err(Error::Invalid {
@@ -314,11 +352,12 @@ impl Tx {
         let row = self
             .row(id)
             .ok_or_else(|| Error::not_found(format!("no issue '{id}'")))?;
-        let text = std::str::from_utf8(&self.bytes[row.span.clone()]).map_err(|_| Error::Parse {
-            path: self.ws.issues_path(),
-            line: 0,
-            reason: format!("line of {id} is not UTF-8"),
-        })?;
+        let text =
+            std::str::from_utf8(&self.bytes[row.span.clone()]).map_err(|_| Error::Parse {
+                path: self.ws.issues_path(),
+                line: 0,
+                reason: format!("line of {id} is not UTF-8"),
+            })?;
         Record::parse(text).map_err(|reason| Error::Parse {
             path: self.ws.issues_path(),
             line: 0,

@@ -17,13 +17,7 @@ pub struct Workspace {
 impl Workspace {
     /// The worktree root above `start`, whether or not `.beads/` exists.
     pub fn find_root(start: &Path) -> Result<PathBuf> {
-        let start = if start.is_absolute() {
-            start.to_path_buf()
-        } else {
-            std::env::current_dir()
-                .map_err(|e| Error::io(".", e))?
-                .join(start)
-        };
+        let start = std::fs::canonicalize(start).map_err(|e| Error::io(start, e))?;
         let mut dir: Option<&Path> = Some(&start);
         while let Some(d) = dir {
             if d.join(".git").exists() {

@@ -1,0 +1,393 @@
+//! What the user typed: clap definitions of every command and flag.
+//! Nothing here does anything; `cli::run` turns these into ops calls.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bd",
+    version,
+    about = "A git-native work tracker for AI coding agents (strand)",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// Print exactly one JSON document on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Run as if started in DIR
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Act as this agent (default: BD_ACTOR, else the workspace's last two path parts)
+    #[arg(long, global = true)]
+    pub actor: Option<String>,
+    /// Say nothing on stderr but errors and warnings
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Status to show (repeatable or comma-separated; `blocked` and `ready` are the computed sets)
+    #[arg(short, long)]
+    pub status: Vec<String>,
+    /// Priority to show (0-4, P0-P4 or a word; repeatable)
+    #[arg(short, long)]
+    pub priority: Vec<String>,
+    #[arg(long)]
+    pub priority_min: Option<String>,
+    #[arg(long)]
+    pub priority_max: Option<String>,
+    /// Type to show (repeatable)
+    #[arg(short = 't', long = "type")]
+    pub issue_type: Vec<String>,
+    /// Label every issue must have (repeatable)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Label any of which an issue must have (repeatable)
+    #[arg(long)]
+    pub label_any: Vec<String>,
+    /// Assignee to show (`""` means unassigned)
+    #[arg(short, long)]
+    pub assignee: Option<String>,
+    /// Only issues without an assignee
+    #[arg(long, visible_alias = "no-assignee")]
+    pub unassigned: bool,
+    /// Only descendants of this issue
+    #[arg(long)]
+    pub parent: Option<String>,
+    #[arg(long)]
+    pub created_after: Option<String>,
+    #[arg(long)]
+    pub created_before: Option<String>,
+    /// At most N issues (0: no limit)
+    #[arg(short = 'n', long, allow_negative_numbers = true)]
+    pub limit: Option<i64>,
+    /// Order: priority, oldest, hybrid, updated, id
+    #[arg(long)]
+    pub sort: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CreateArgs {
+    /// Title of the issue
+    pub title: Option<String>,
+    /// Title (instead of the positional argument)
+    #[arg(long = "title", conflicts_with = "title")]
+    pub title_flag: Option<String>,
+    #[arg(short = 't', long = "type")]
+    pub issue_type: Option<String>,
+    #[arg(short, long)]
+    pub priority: Option<String>,
+    #[arg(short, long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub design: Option<String>,
+    #[arg(long)]
+    pub acceptance: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Label (repeatable or comma-separated)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    #[arg(short, long)]
+    pub assignee: Option<String>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Make it a child of this issue (ID `<parent>.<n>`)
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Dependencies as `type:id` or `id` (blocks), comma-separated
+    #[arg(long)]
+    pub deps: Vec<String>,
+    #[arg(long)]
+    pub external_ref: Option<String>,
+    /// Defer until this date (RFC 3339, YYYY-MM-DD or +Nd)
+    #[arg(long)]
+    pub defer: Option<String>,
+    #[arg(long)]
+    pub due: Option<String>,
+    /// Estimated minutes
+    #[arg(long, allow_negative_numbers = true)]
+    pub estimate: Option<i64>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct UpdateArgs {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(short, long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub design: Option<String>,
+    #[arg(long)]
+    pub acceptance: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    #[arg(short, long)]
+    pub status: Option<String>,
+    #[arg(short, long)]
+    pub priority: Option<String>,
+    #[arg(short = 't', long = "type")]
+    pub issue_type: Option<String>,
+    /// Assignee (`""` clears it)
+    #[arg(short, long)]
+    pub assignee: Option<String>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub estimate: Option<i64>,
+    #[arg(long)]
+    pub due: Option<String>,
+    #[arg(long)]
+    pub defer: Option<String>,
+    #[arg(long)]
+    pub external_ref: Option<String>,
+    /// Add a label (repeatable)
+    #[arg(long)]
+    pub add_label: Vec<String>,
+    /// Remove a label (repeatable)
+    #[arg(long)]
+    pub remove_label: Vec<String>,
+    /// Move under this parent (`""` detaches)
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Claim the issue (like `bd claim`)
+    #[arg(long)]
+    pub claim: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Start tracking in this git repository (also migrates classic beads)
+    Init {
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+    /// Create an issue
+    Create(CreateArgs),
+    /// Show issues in detail
+    Show {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// List issues (open ones unless --all or --status)
+    List {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Include closed issues
+        #[arg(long)]
+        all: bool,
+    },
+    /// Count issues
+    Count {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long)]
+        all: bool,
+        /// Group by status, priority, type, assignee or label
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// List the children of an issue
+    Children {
+        id: String,
+        /// All descendants, not only direct children
+        #[arg(short, long)]
+        recursive: bool,
+    },
+    /// Change fields of issues
+    Update(UpdateArgs),
+    /// Close issues
+    Close {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(short, long)]
+        reason: Option<String>,
+        /// Close even when open issues block it
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Reopen closed issues
+    Reopen {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Delete issues (a tombstone that syncs)
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(short, long)]
+        reason: Option<String>,
+    },
+    /// Bring back deleted issues
+    Restore {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Put issues off until a date
+    Defer {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// RFC 3339, YYYY-MM-DD or +N(s|m|h|d|w)
+        #[arg(long, required = true)]
+        until: String,
+    },
+    /// Make deferred issues open again
+    Undefer {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Show work that is ready to start
+    Ready {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Claim the first claimable issue
+        #[arg(long)]
+        claim: bool,
+    },
+    /// Show blocked issues and what blocks them
+    Blocked {
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Show open issues nobody touched for a while
+    Stale {
+        #[arg(long, default_value_t = 30, allow_negative_numbers = true)]
+        days: i64,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Claim issues for yourself (atomic; exit 3 if another holds it)
+    Claim {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Give back claimed issues
+    Unclaim {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Release another agent's claim
+        #[arg(long)]
+        force: bool,
+    },
+    /// Manage dependencies
+    #[command(subcommand)]
+    Dep(DepCmd),
+    /// Manage labels
+    #[command(subcommand)]
+    Label(LabelCmd),
+    /// Add a comment to an issue
+    Comment {
+        id: String,
+        /// The text (or use --file)
+        text: Option<String>,
+        /// Read the text from a file (`-` for stdin)
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Show the comments of an issue
+    Comments { id: String },
+    /// Search titles, descriptions, notes and comments
+    Search {
+        query: String,
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show counts by status
+    Stats,
+    /// Show where the workspace, files and project are
+    Where,
+    /// Read and change .beads/config.toml
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Show the version
+    Version,
+    /// Print a shell completion script
+    Completion { shell: clap_complete::Shell },
+    /// Print the AGENTS.md snippet for agents
+    Onboard,
+    /// Check .beads/ for problems (and repair with --fix)
+    Doctor {
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Import issues from classic beads JSONL
+    Import {
+        /// The file (`-` for stdin)
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export issues as JSONL
+    Export {
+        /// Write to this file instead of stdout
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DepCmd {
+    /// ISSUE depends on DEPENDS_ON (default type: blocks)
+    Add {
+        issue: String,
+        depends_on: String,
+        #[arg(short = 't', long = "type", default_value = "blocks")]
+        kind: String,
+    },
+    /// Remove a dependency
+    #[command(alias = "rm")]
+    Remove {
+        issue: String,
+        depends_on: String,
+        #[arg(short = 't', long = "type")]
+        kind: Option<String>,
+    },
+    /// What an issue depends on and what depends on it
+    List { id: String },
+    /// The dependency tree below an issue
+    Tree {
+        id: String,
+        /// What depends on it, instead
+        #[arg(long)]
+        reverse: bool,
+        #[arg(long, default_value_t = 10)]
+        max_depth: usize,
+    },
+    /// Find dependency cycles
+    Cycles,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabelCmd {
+    /// Add labels to an issue
+    Add {
+        id: String,
+        #[arg(required = true)]
+        labels: Vec<String>,
+    },
+    /// Remove labels from an issue
+    Remove {
+        id: String,
+        #[arg(required = true)]
+        labels: Vec<String>,
+    },
+    /// Labels of an issue, or all labels with counts
+    List { id: Option<String> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    Get { key: String },
+    Set { key: String, value: String },
+    List,
+    Unset { key: String },
+}

@@ -1,0 +1,168 @@
+//! Human output: one line per issue for lists, a block for `show`.
+
+use std::fmt::Write as _;
+
+use crate::model::time::{self, Nanos};
+use crate::ops::query::Shown;
+use crate::store::index::Row;
+
+pub fn row_line(r: &Row) -> String {
+    let mut s = format!(
+        "{:<14} P{} {:<11} {:<8} {}",
+        r.id, r.priority, r.status, r.issue_type, r.title
+    );
+    if !r.assignee.is_empty() {
+        let _ = write!(s, "  @{}", r.assignee);
+    }
+    if !r.labels.is_empty() {
+        let _ = write!(s, "  [{}]", r.labels.join(", "));
+    }
+    s
+}
+
+pub fn ready_lines(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let _ = write!(
+            out,
+            "{}. [P{}] {} {}: {}",
+            i + 1,
+            r.priority,
+            r.issue_type,
+            r.id,
+            r.title
+        );
+        if !r.assignee.is_empty() {
+            let _ = write!(out, "  @{}", r.assignee);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn blocked_lines(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let by = if r.blockers.is_empty() {
+            if r.status == "blocked" {
+                "status blocked".to_string()
+            } else {
+                "a blocked parent".to_string()
+            }
+        } else {
+            r.blockers.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "{}  [P{}] {}  (blocked by {by})",
+            r.id, r.priority, r.title
+        );
+    }
+    out
+}
+
+fn when(text: Option<String>) -> String {
+    text.unwrap_or_default()
+}
+
+pub fn show(s: &Shown, now: Nanos) -> String {
+    let r = &s.record;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {}", r.id(), r.title());
+    let _ = writeln!(
+        out,
+        "Status: {}   Priority: P{}   Type: {}",
+        r.status(),
+        r.priority(),
+        r.issue_type()
+    );
+    if let Some(a) = r.nonempty("assignee") {
+        let _ = writeln!(out, "Assignee: {a}");
+    }
+    if let Some(o) = r.nonempty("owner") {
+        let _ = writeln!(out, "Owner: {o}");
+    }
+    let created = when(r.str("created_at"));
+    let by = r
+        .nonempty("created_by")
+        .map(|b| format!(" by {b}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "Created: {created}{by}");
+    if let Some(u) = r.time("updated_at") {
+        let _ = writeln!(
+            out,
+            "Updated: {} ({})",
+            when(r.str("updated_at")),
+            time::age(u, now)
+        );
+    }
+    for (k, label) in [
+        ("closed_at", "Closed"),
+        ("close_reason", "Reason"),
+        ("defer_until", "Deferred until"),
+        ("due_at", "Due"),
+        ("external_ref", "External"),
+        ("deleted_at", "Deleted"),
+        ("delete_reason", "Delete reason"),
+    ] {
+        if let Some(v) = r.nonempty(k) {
+            let _ = writeln!(out, "{label}: {v}");
+        }
+    }
+    if s.row.blocked {
+        let _ = writeln!(
+            out,
+            "Blocked by: {}",
+            if s.row.blockers.is_empty() {
+                "a blocked parent or its status".into()
+            } else {
+                s.row.blockers.join(", ")
+            }
+        );
+    } else if s.row.ready {
+        let _ = writeln!(out, "Ready: yes");
+    }
+    let labels = r.labels();
+    if !labels.is_empty() {
+        let _ = writeln!(out, "Labels: {}", labels.join(", "));
+    }
+    if let Some(p) = &s.row.parent {
+        let _ = writeln!(out, "Parent: {p}");
+    }
+    if !s.depends_on.is_empty() {
+        let _ = writeln!(out, "\nDepends on:");
+        for (t, k) in &s.depends_on {
+            let _ = writeln!(out, "  → {} ({k}) [{}] {}", t.id, t.status, t.title);
+        }
+    }
+    if !s.dependents.is_empty() {
+        let _ = writeln!(out, "\nDependents:");
+        for (t, k) in &s.dependents {
+            let _ = writeln!(out, "  ← {} ({k}) [{}] {}", t.id, t.status, t.title);
+        }
+    }
+    for (k, label) in [
+        ("description", "Description"),
+        ("design", "Design"),
+        ("acceptance_criteria", "Acceptance criteria"),
+        ("notes", "Notes"),
+    ] {
+        if let Some(v) = r.nonempty(k) {
+            let _ = writeln!(out, "\n{label}:");
+            for line in v.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    let comments = r.comments();
+    if !comments.is_empty() {
+        let _ = writeln!(out, "\nComments ({}):", comments.len());
+        for c in comments {
+            let _ = writeln!(out, "  [{}] {}:", c.created_at, c.author);
+            for line in c.text.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    out
+}

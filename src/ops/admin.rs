@@ -1,0 +1,592 @@
+//! Workspace-level verbs: `init` (also migration from classic beads),
+//! `where`, `config`, `doctor`, `import`, `export`, and the `onboard` text.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::graph;
+use crate::model::id;
+use crate::model::record::Record;
+use crate::model::time;
+use crate::model::values;
+use crate::ops::{Ctx, most_common_prefix};
+use crate::store::config::{self, Config};
+use crate::store::index::Signature;
+use crate::store::{Workspace, atomic, jsonl, lock};
+
+pub const GITIGNORE: &str =
+    "# Local files of bd (strand); everything else here is committed.\n.cache/\n.lock\n.*.tmp-*\n";
+pub const GITATTRIBUTES: &[&str] = &[
+    ".beads/*.jsonl merge=beads",
+    ".beads/hooks/*.json merge=beads",
+];
+
+#[derive(Debug, Default)]
+pub struct InitReport {
+    pub root: PathBuf,
+    pub prefix: String,
+    pub created: Vec<String>,
+    pub migrated: Vec<String>,
+    pub classic_hooks: Vec<String>,
+    pub issues: usize,
+}
+
+fn sanitize_prefix(name: &str) -> Option<String> {
+    let p: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(20)
+        .collect();
+    config::valid_prefix(&p).then_some(p)
+}
+
+/// Read the few keys of a classic `config.yaml` that matter: the prefix and
+/// custom statuses and types (flat `key: value` or `key: [a, b]` lines).
+fn read_classic_yaml(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.split(" #").next().unwrap_or("").trim_end();
+        if line.starts_with(char::is_whitespace) || line.starts_with('#') {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            let v = v.trim().trim_matches('"').trim_matches('\'');
+            let v = v.trim_start_matches('[').trim_end_matches(']');
+            if !v.is_empty() {
+                out.insert(k.trim().to_string(), v.to_string());
+            }
+        }
+    }
+    out
+}
+
+pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
+    let root = Workspace::find_root(start)?;
+    let ws = Workspace::at(root.clone());
+    let mut rep = InitReport {
+        root: root.clone(),
+        ..InitReport::default()
+    };
+    if let Some(p) = prefix
+        && !config::valid_prefix(p)
+    {
+        return Err(Error::invalid(format!(
+            "invalid prefix '{p}': use letters, digits and '_', starting with a letter, at most 20"
+        )));
+    }
+    if !ws.beads.is_dir() {
+        std::fs::create_dir_all(&ws.beads).map_err(|e| Error::io(&ws.beads, e))?;
+        rep.created.push(".beads/".into());
+    }
+    let _guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
+    let mut cfg = Config::load(&ws.config_path())?;
+    let had_config = ws.config_path().exists();
+    let yaml = std::fs::read_to_string(ws.beads.join("config.yaml"))
+        .ok()
+        .map(|t| read_classic_yaml(&t));
+    let issues_bytes = std::fs::read(ws.issues_path()).unwrap_or_default();
+    let parsed = jsonl::parse(&issues_bytes);
+    rep.issues = parsed.good.len();
+    let mut changed_cfg = false;
+    if let Some(y) = &yaml {
+        for (k, v) in y {
+            let key = k.replace('-', "_");
+            let target = match key.as_str() {
+                "issue_prefix" | "prefix" => "prefix",
+                k if k.contains("status") && k.contains("custom") => "custom_statuses",
+                k if k.contains("type") && k.contains("custom") => "custom_types",
+                _ => continue,
+            };
+            if cfg.table.contains_key(target) {
+                continue;
+            }
+            if cfg.set(target, v).is_ok() {
+                changed_cfg = true;
+                rep.migrated
+                    .push(format!("{target} = {v} (from config.yaml {k})"));
+            }
+        }
+    }
+    let chosen = match prefix {
+        Some(p) => Some(p.to_string()),
+        None if cfg.prefix().is_some() => None,
+        None => most_common_prefix(parsed.good.iter().map(|g| g.record.id()))
+            .or_else(|| {
+                root.file_name()
+                    .and_then(|n| sanitize_prefix(&n.to_string_lossy()))
+            })
+            .or_else(|| Some("bd".into())),
+    };
+    if let Some(p) = chosen
+        && cfg.set("prefix", &p)?
+    {
+        changed_cfg = true;
+    }
+    rep.prefix = cfg.prefix().unwrap_or("bd").to_string();
+    if changed_cfg || !had_config {
+        cfg.save(&ws.config_path())?;
+        if !had_config {
+            rep.created.push(".beads/config.toml".into());
+        }
+    }
+    if !ws.issues_path().exists() {
+        atomic::write(&ws.issues_path(), b"")?;
+        rep.created.push(".beads/issues.jsonl".into());
+    }
+    let gi = ws.beads.join(".gitignore");
+    let gi_text = std::fs::read_to_string(&gi).unwrap_or_default();
+    let missing: Vec<&str> = GITIGNORE
+        .lines()
+        .filter(|l| !l.starts_with('#') && !gi_text.lines().any(|x| x.trim() == *l))
+        .collect();
+    if !missing.is_empty() {
+        let mut t = if gi_text.is_empty() {
+            GITIGNORE.to_string()
+        } else {
+            gi_text.clone()
+        };
+        if !gi_text.is_empty() {
+            if !t.ends_with('\n') {
+                t.push('\n');
+            }
+            for m in &missing {
+                t.push_str(m);
+                t.push('\n');
+            }
+        }
+        atomic::write(&gi, t.as_bytes())?;
+        rep.created.push(".beads/.gitignore".into());
+    }
+    let ga = root.join(".gitattributes");
+    let ga_text = std::fs::read_to_string(&ga).unwrap_or_default();
+    let missing: Vec<&&str> = GITATTRIBUTES
+        .iter()
+        .filter(|l| !ga_text.lines().any(|x| x.trim() == **l))
+        .collect();
+    if !missing.is_empty() {
+        let mut t = ga_text.clone();
+        if !t.is_empty() && !t.ends_with('\n') {
+            t.push('\n');
+        }
+        for m in missing {
+            t.push_str(m);
+            t.push('\n');
+        }
+        atomic::write(&ga, t.as_bytes())?;
+        rep.created.push(".gitattributes".into());
+    }
+    rep.classic_hooks = classic_hooks(&root);
+    Ok(rep)
+}
+
+/// Git hooks of this repository that call `bd` (classic beads installed some).
+fn classic_hooks(root: &Path) -> Vec<String> {
+    let dotgit = root.join(".git");
+    let gitdir = if dotgit.is_dir() {
+        dotgit
+    } else {
+        match std::fs::read_to_string(&dotgit) {
+            Ok(t) => match t.trim().strip_prefix("gitdir:") {
+                Some(p) => root.join(p.trim()),
+                None => return Vec::new(),
+            },
+            Err(_) => return Vec::new(),
+        }
+    };
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(gitdir.join("hooks")) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".sample") {
+                continue;
+            }
+            if let Ok(t) = std::fs::read_to_string(e.path())
+                && t.split(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
+                    .any(|w| w == "bd")
+            {
+                out.push(format!(".git/hooks/{name}"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn where_(ctx: &Ctx) -> Result<Value> {
+    let snap = ctx.snapshot()?;
+    let index_fresh =
+        crate::store::index::load_header(&ctx.ws.cache_dir().join(crate::store::index::INDEX_FILE))
+            .zip(
+                std::fs::File::open(ctx.ws.issues_path())
+                    .ok()
+                    .and_then(|f| Signature::of(&f).ok()),
+            )
+            .is_some_and(|(h, s)| h.sig == s);
+    Ok(json!({
+        "root": ctx.ws.root,
+        "beads_dir": ctx.ws.beads,
+        "issues_file": ctx.ws.issues_path(),
+        "prefix": ctx.prefix_of_rows(&snap.rows),
+        "project": ctx.config.get_str("project"),
+        "actor": ctx.actor,
+        "issues": snap.rows.iter().filter(|r| r.status != "tombstone").count(),
+        "index_fresh": index_fresh,
+        "auto_commit": ctx.config.auto_commit(),
+    }))
+}
+
+pub fn config_list(ctx: &Ctx) -> Value {
+    let mut m = serde_json::Map::new();
+    for (k, _, default, _) in config::KEYS {
+        let v = ctx
+            .config
+            .get_text(k)
+            .unwrap_or_else(|| default.to_string());
+        m.insert((*k).into(), v.into());
+    }
+    if let Some(t) = ctx.config.table.get("projects").and_then(|t| t.as_table()) {
+        for (k, v) in t {
+            m.insert(
+                format!("projects.{k}"),
+                v.as_str().unwrap_or_default().into(),
+            );
+        }
+    }
+    for (k, v) in &ctx.config.table {
+        if !m.contains_key(k) && k != "projects" {
+            m.insert(k.clone(), v.to_string().into());
+        }
+    }
+    Value::Object(m)
+}
+
+pub fn config_get(ctx: &Ctx, key: &str) -> Result<String> {
+    if let Some(v) = ctx.config.get_text(key) {
+        return Ok(v);
+    }
+    match config::KEYS.iter().find(|(k, ..)| *k == key) {
+        Some((_, _, d, _)) => Ok(d.to_string()),
+        None => Err(Error::NotFound {
+            msg: format!("config key '{key}' is not set"),
+            hint: Some("`bd config list` shows every key".into()),
+        }),
+    }
+}
+
+/// Change config.toml under the workspace lock; returns whether it changed.
+pub fn config_edit(ctx: &Ctx, f: impl FnOnce(&mut Config) -> Result<bool>) -> Result<bool> {
+    let _g = lock::acquire(&ctx.ws.lock_path(), lock::default_timeout())?;
+    let mut cfg = Config::load(&ctx.ws.config_path())?;
+    let changed = f(&mut cfg)?;
+    if changed {
+        cfg.save(&ctx.ws.config_path())?;
+    }
+    Ok(changed)
+}
+
+/// One thing `doctor` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Finding {
+    pub check: String,
+    pub severity: &'static str,
+    pub message: String,
+    pub fixed: bool,
+}
+
+fn finding(check: &str, severity: &'static str, message: String) -> Finding {
+    Finding {
+        check: check.into(),
+        severity,
+        message,
+        fixed: false,
+    }
+}
+
+/// Two records with one id: keep every label, edge and comment of both; other
+/// fields from the one updated last (ties: the larger line).
+fn merge_duplicates(a: Record, b: Record) -> Record {
+    if a.to_line() == b.to_line() {
+        return a;
+    }
+    let key = |r: &Record| (r.time("updated_at").unwrap_or(0), r.to_line());
+    let (mut win, lose) = if key(&a) >= key(&b) { (a, b) } else { (b, a) };
+    for l in lose.labels() {
+        win.add_label(&l);
+    }
+    for d in lose.deps() {
+        win.add_dep(&d);
+    }
+    let have: Vec<_> = win.comments();
+    for c in lose.comments() {
+        if !have.contains(&c) {
+            win.add_comment(&c);
+        }
+    }
+    win
+}
+
+pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let path = ctx.ws.issues_path();
+    let _guard = if fix {
+        Some(lock::acquire(&ctx.ws.lock_path(), lock::default_timeout())?)
+    } else {
+        None
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let parsed = jsonl::parse(&bytes);
+    let name = ".beads/issues.jsonl";
+    for b in &parsed.bad {
+        out.push(finding(
+            "parse",
+            "error",
+            format!("{name}:{}: {}", b.line, b.reason),
+        ));
+    }
+    for d in &parsed.duplicate_ids {
+        out.push(finding(
+            "duplicates",
+            "error",
+            format!("{name}: id {d} appears more than once"),
+        ));
+    }
+    if parsed.crlf {
+        out.push(finding(
+            "format",
+            "warning",
+            format!("{name} has CRLF line endings"),
+        ));
+    }
+    if parsed.unsorted {
+        out.push(finding(
+            "format",
+            "warning",
+            format!("{name} is not sorted by id"),
+        ));
+    }
+    if parsed.no_final_newline {
+        out.push(finding(
+            "format",
+            "warning",
+            format!("{name} does not end with a newline"),
+        ));
+    }
+    let ids: std::collections::HashSet<&str> = parsed.good.iter().map(|g| g.record.id()).collect();
+    let statuses = ctx.custom_statuses();
+    let types = ctx.custom_types();
+    for g in &parsed.good {
+        let r = &g.record;
+        let id = r.id();
+        if !id::is_valid(id) {
+            out.push(finding(
+                "ids",
+                "warning",
+                format!("{name}:{}: id '{id}' is not <prefix>-<hash>", g.line),
+            ));
+        }
+        let st = r.status();
+        if values::check_status(&st, &statuses).is_err() {
+            out.push(finding(
+                "values",
+                "warning",
+                format!("{id}: unknown status '{st}' (kept as is)"),
+            ));
+        }
+        let ty = r.issue_type();
+        if values::check_type(&ty, &types).is_err() {
+            out.push(finding(
+                "values",
+                "warning",
+                format!("{id}: unknown type '{ty}' (kept as is)"),
+            ));
+        }
+        if (st == "closed") != r.has("closed_at") {
+            out.push(finding(
+                "invariants",
+                "warning",
+                format!(
+                    "{id}: status {st} but closed_at {}",
+                    if r.has("closed_at") { "set" } else { "missing" }
+                ),
+            ));
+        }
+        if (st == "tombstone") != r.has("deleted_at") {
+            out.push(finding(
+                "invariants",
+                "warning",
+                format!(
+                    "{id}: status {st} but deleted_at {}",
+                    if r.has("deleted_at") {
+                        "set"
+                    } else {
+                        "missing"
+                    }
+                ),
+            ));
+        }
+        for d in r.deps() {
+            if !ids.contains(d.depends_on_id.as_str()) && !d.depends_on_id.starts_with("external:")
+            {
+                out.push(finding(
+                    "dependencies",
+                    "warning",
+                    format!("{id}: depends on missing issue {}", d.depends_on_id),
+                ));
+            }
+        }
+    }
+    let snap_rows: Vec<crate::store::index::Row> = parsed
+        .good
+        .iter()
+        .map(|g| crate::store::index::Row::from_record(&g.record, 0..0))
+        .collect();
+    let nodes: Vec<graph::Node> = snap_rows.iter().map(|r| r.node()).collect();
+    for c in graph::cycles(&nodes) {
+        out.push(finding(
+            "cycles",
+            "warning",
+            format!("dependency cycle: {}", c.join(" → ")),
+        ));
+    }
+    if !ctx.ws.beads.join(".gitignore").exists() {
+        out.push(finding(
+            "gitignore",
+            "warning",
+            ".beads/.gitignore is missing (run `bd init`)".into(),
+        ));
+    }
+    if fix {
+        let needs = !parsed.bad.is_empty()
+            || !parsed.duplicate_ids.is_empty()
+            || parsed.needs_normalizing();
+        if needs {
+            if !parsed.bad.is_empty() {
+                let qdir = ctx.ws.quarantine_dir();
+                std::fs::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
+                let stamp = time::format(ctx.now).replace([':', '.'], "-");
+                let qpath = qdir.join(format!("issues-{stamp}.jsonl"));
+                let mut q = std::fs::read(&qpath).unwrap_or_default();
+                for b in &parsed.bad {
+                    q.extend_from_slice(&bytes[b.span.clone()]);
+                    q.push(b'\n');
+                }
+                atomic::write(&qpath, &q)?;
+            }
+            // Records keep their line's bytes; only merged duplicates are re-serialized.
+            let mut by_id: BTreeMap<String, (Option<std::ops::Range<usize>>, Record)> =
+                BTreeMap::new();
+            for g in parsed.good {
+                let id = g.record.id().to_string();
+                let entry = match by_id.remove(&id) {
+                    Some((_, prev)) => (None, merge_duplicates(prev, g.record)),
+                    None => (Some(g.span), g.record),
+                };
+                by_id.insert(id, entry);
+            }
+            let mut text: Vec<u8> = Vec::with_capacity(bytes.len());
+            for (span, rec) in by_id.values() {
+                match span {
+                    Some(s) => text.extend_from_slice(&bytes[s.clone()]),
+                    None => text.extend_from_slice(rec.to_line().as_bytes()),
+                }
+                text.push(b'\n');
+            }
+            atomic::write(&path, &text)?;
+            for f in out.iter_mut() {
+                if matches!(f.check.as_str(), "parse" | "duplicates" | "format") {
+                    f.fixed = true;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<ImportReport> {
+    let parsed = jsonl::parse(bytes);
+    if let Some(b) = parsed.bad.first() {
+        return Err(Error::Parse {
+            path: PathBuf::from(source),
+            line: b.line,
+            reason: b.reason.clone(),
+        });
+    }
+    let mut tx = ctx.begin()?;
+    let mut rep = ImportReport::default();
+    let mut incoming: BTreeMap<String, Record> = BTreeMap::new();
+    for g in parsed.good {
+        let id = g.record.id().to_string();
+        let merged = match incoming.remove(&id) {
+            Some(prev) => merge_duplicates(prev, g.record),
+            None => g.record,
+        };
+        incoming.insert(id, merged);
+    }
+    for (id, rec) in incoming {
+        if tx.contains(&id) {
+            let cur = tx.get(&id)?;
+            if cur.to_line() == rec.to_line() {
+                rep.unchanged += 1;
+                continue;
+            }
+            let merged = merge_duplicates(cur.clone(), rec);
+            if merged.to_line() == cur.to_line() {
+                rep.unchanged += 1;
+                continue;
+            }
+            rep.updated += 1;
+            tx.put(merged);
+        } else {
+            rep.created += 1;
+            tx.put(rec);
+        }
+    }
+    if !dry_run {
+        ctx.commit(tx)?;
+    }
+    Ok(rep)
+}
+
+/// Every record's line, in id order (classic JSONL).
+pub fn export(ctx: &Ctx) -> Result<String> {
+    let snap = ctx.snapshot()?;
+    let mut out = String::new();
+    for r in &snap.rows {
+        out.push_str(&snap.record(r)?.to_line());
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+pub const ONBOARD: &str = r#"## Issue tracking with bd (strand)
+
+This project tracks work in `.beads/issues.jsonl` with `bd`. Use it instead of
+markdown TODO lists.
+
+- `bd ready` — what you can work on now (unblocked, by priority)
+- `bd claim <id>` — take an issue before starting; exit 3 means someone else has it
+- `bd show <id>` — details, dependencies, comments
+- `bd create "Title" -t bug|feature|task -p 0-4 [-d "..."] [--deps discovered-from:<id>]`
+- `bd comment <id> "what you found"` — leave context for the next session
+- `bd close <id> --reason "Done: ..."` — when finished
+- Add `--json` to any command for machine-readable output.
+
+Several agents sharing one checkout must each set `BD_ACTOR` (e.g.
+`export BD_ACTOR=claude-1`): every `bd` call is a new process, and nothing
+else tells them apart. Commit `.beads/` with your code (or `bd commit`).
+"#;

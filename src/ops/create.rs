@@ -1,0 +1,260 @@
+//! `bd create`: a new issue with a hash-derived (or child) ID.
+
+use crate::error::{Error, Result};
+use crate::model::id;
+use crate::model::record::{Dep, Record};
+use crate::model::time;
+use crate::model::values;
+use crate::ops::Ctx;
+
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions {
+    pub title: String,
+    pub issue_type: Option<String>,
+    pub priority: Option<String>,
+    pub description: Option<String>,
+    pub design: Option<String>,
+    pub acceptance: Option<String>,
+    pub notes: Option<String>,
+    pub labels: Vec<String>,
+    pub assignee: Option<String>,
+    pub owner: Option<String>,
+    pub parent: Option<String>,
+    /// `type:id` or `id` (blocks).
+    pub deps: Vec<String>,
+    pub external_ref: Option<String>,
+    pub defer: Option<String>,
+    pub due: Option<String>,
+    pub estimate: Option<i64>,
+}
+
+/// Parse `type:id` / `id` dependency specs.
+pub fn parse_dep_specs(specs: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for spec in specs.iter().flat_map(|s| s.split(',')) {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            continue;
+        }
+        let (kind, target) = match spec.split_once(':') {
+            Some((k, t)) => (k.trim().to_string(), t.trim().to_string()),
+            None => ("blocks".to_string(), spec.to_string()),
+        };
+        values::check_dep_type(&kind).map_err(Error::invalid)?;
+        if target.is_empty() {
+            return Err(Error::invalid(format!(
+                "dependency '{spec}' names no issue"
+            )));
+        }
+        out.push((kind, target));
+    }
+    Ok(out)
+}
+
+pub fn check_label(l: &str) -> Result<String> {
+    let t = l.trim();
+    if t.is_empty() {
+        return Err(Error::invalid("label must not be blank"));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "label '{}' has control characters",
+            t.escape_debug()
+        )));
+    }
+    Ok(t.to_string())
+}
+
+/// Parse a future date for `--defer`; past dates are refused.
+pub fn future_date(ctx: &Ctx, text: &str, what: &str) -> Result<String> {
+    let at = time::parse_user(text, ctx.now).ok_or_else(|| {
+        Error::invalid(format!(
+            "invalid {what} '{text}': use an RFC 3339 time, YYYY-MM-DD, or +N(s|m|h|d|w)"
+        ))
+    })?;
+    if at <= ctx.now {
+        return Err(Error::invalid(format!(
+            "{what} '{text}' is not in the future"
+        )));
+    }
+    Ok(time::format(at))
+}
+
+pub fn any_date(ctx: &Ctx, text: &str, what: &str) -> Result<String> {
+    time::parse_user(text, ctx.now)
+        .map(time::format)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "invalid {what} '{text}': use an RFC 3339 time, YYYY-MM-DD, or +N(s|m|h|d|w)"
+            ))
+        })
+}
+
+/// The next free child number of `parent`.
+pub fn next_child_number(ids: &[&str], parent: &str) -> u32 {
+    ids.iter()
+        .filter_map(|i| id::split_child(i))
+        .filter(|(p, _)| *p == parent)
+        .map(|(_, n)| n)
+        .max()
+        .unwrap_or(0)
+        + 1
+}
+
+pub fn create(ctx: &Ctx, o: &CreateOptions) -> Result<Record> {
+    let title = values::check_title(&o.title).map_err(Error::invalid)?;
+    let priority = match &o.priority {
+        Some(p) => values::parse_priority(p).map_err(Error::invalid)?,
+        None => 2,
+    };
+    let issue_type = o.issue_type.clone().unwrap_or_else(|| "task".into());
+    values::check_type(&issue_type, &ctx.custom_types()).map_err(Error::invalid)?;
+    let labels = o
+        .labels
+        .iter()
+        .flat_map(|l| l.split(','))
+        .filter(|l| !l.trim().is_empty())
+        .map(check_label)
+        .collect::<Result<Vec<_>>>()?;
+    if o.labels.iter().any(|l| l.trim().is_empty()) {
+        return Err(Error::invalid("label must not be blank"));
+    }
+    let deps = parse_dep_specs(&o.deps)?;
+    let defer = o
+        .defer
+        .as_deref()
+        .map(|d| future_date(ctx, d, "defer date"))
+        .transpose()?;
+    let due = o
+        .due
+        .as_deref()
+        .map(|d| any_date(ctx, d, "due date"))
+        .transpose()?;
+    if let Some(e) = o.estimate
+        && e < 0
+    {
+        return Err(Error::invalid(format!(
+            "estimate must not be negative (got {e})"
+        )));
+    }
+
+    let mut tx = ctx.begin()?;
+    let ids = tx.ids();
+    let prefix = ctx.prefix_from(&ids);
+    let parent = o
+        .parent
+        .as_deref()
+        .map(|p| tx.resolve(p, &prefix))
+        .transpose()?;
+    let mut resolved_deps = Vec::new();
+    for (kind, target) in &deps {
+        resolved_deps.push((kind.clone(), tx.resolve(target, &prefix)?));
+    }
+    let new_id = match &parent {
+        Some(p) => id::child_id(p, next_child_number(&ids, p)),
+        None => {
+            let top = ids.iter().filter(|i| id::split_child(i).is_none()).count();
+            let len = id::id_length(top + 1);
+            let desc = o.description.as_deref().unwrap_or("");
+            let mut nonce = 0u32;
+            loop {
+                let h = id::issue_hash(&title, desc, &ctx.actor, ctx.now, nonce);
+                let cand = id::issue_id(&prefix, &h, len);
+                if !tx.contains(&cand) {
+                    break cand;
+                }
+                nonce += 1;
+            }
+        }
+    };
+    drop(ids);
+    let now = ctx.now_text();
+    let mut rec = Record::new(&new_id);
+    rec.set("title", &title);
+    for (k, v) in [
+        ("description", &o.description),
+        ("design", &o.design),
+        ("acceptance_criteria", &o.acceptance),
+        ("notes", &o.notes),
+    ] {
+        if let Some(v) = v
+            && !v.is_empty()
+        {
+            rec.set(k, v);
+        }
+    }
+    rec.set("status", if defer.is_some() { "deferred" } else { "open" });
+    rec.set("priority", &priority);
+    rec.set("issue_type", &issue_type);
+    if let Some(a) = o.assignee.as_deref().filter(|a| !a.is_empty()) {
+        rec.set("assignee", a);
+    }
+    if let Some(a) = o.owner.as_deref().filter(|a| !a.is_empty()) {
+        rec.set("owner", a);
+    }
+    if let Some(e) = o.estimate {
+        rec.set("estimated_minutes", &e);
+    }
+    rec.set("created_at", &now);
+    rec.set("created_by", &ctx.actor);
+    rec.set("updated_at", &now);
+    if let Some(d) = &due {
+        rec.set("due_at", d);
+    }
+    if let Some(d) = &defer {
+        rec.set("defer_until", d);
+    }
+    if let Some(x) = o.external_ref.as_deref().filter(|x| !x.is_empty()) {
+        rec.set("external_ref", x);
+    }
+    let mut labels = labels;
+    labels.sort();
+    labels.dedup();
+    if !labels.is_empty() {
+        rec.set("labels", &labels);
+    }
+    let edge = |target: &str, kind: &str| Dep {
+        issue_id: new_id.clone(),
+        depends_on_id: target.to_string(),
+        kind: kind.to_string(),
+        created_at: Some(now.clone()),
+        created_by: Some(ctx.actor.clone()),
+        metadata: None,
+    };
+    if let Some(p) = &parent {
+        rec.add_dep(&edge(p, "parent-child"));
+    }
+    for (kind, target) in &resolved_deps {
+        if kind == "parent-child" && parent.is_some() {
+            return Err(Error::invalid(
+                "give the parent once: --parent or a parent-child dep",
+            ));
+        }
+        rec.add_dep(&edge(target, kind));
+    }
+    // A new issue has no incoming edges, so its edges cannot close a cycle.
+    tx.put(rec.clone());
+    ctx.commit(tx)?;
+    Ok(rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_numbers_go_above_every_known_child() {
+        let ids = ["bd-a", "bd-a.1", "bd-a.7", "bd-a.7.1", "bd-b.9"];
+        assert_eq!(next_child_number(&ids, "bd-a"), 8);
+        assert_eq!(next_child_number(&ids, "bd-a.7"), 2);
+        assert_eq!(next_child_number(&ids, "bd-c"), 1);
+    }
+
+    #[test]
+    fn dep_specs() {
+        let d = parse_dep_specs(&["blocks:bd-1,related:bd-2".into(), "bd-3".into()]).unwrap();
+        assert_eq!(d.len(), 3);
+        assert_eq!(d[2], ("blocks".into(), "bd-3".into()));
+        assert!(parse_dep_specs(&["bogus:bd-1".into()]).is_err());
+    }
+}

@@ -1,0 +1,183 @@
+//! `bd dep add|remove|list|tree|cycles`: dependency edges between issues.
+//! Several types per pair coexist; blocking kinds never form a cycle.
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::graph;
+use crate::model::record::Dep;
+use crate::model::values;
+use crate::ops::edit::Outcome;
+use crate::ops::{Ctx, unchanged};
+use crate::store::index::Row;
+
+pub fn add(ctx: &Ctx, from: &str, to: &str, kind: &str) -> Result<Outcome> {
+    values::check_dep_type(kind).map_err(Error::invalid)?;
+    let mut tx = ctx.begin()?;
+    let prefix = ctx.prefix_of_rows(tx.rows());
+    let from = tx.resolve(from, &prefix)?;
+    let to = tx.resolve(to, &prefix)?;
+    if from == to {
+        return Err(Error::invalid(format!("{from} cannot depend on itself")));
+    }
+    let mut rec = tx.get(&from)?;
+    if rec.has_dep(&to, kind) {
+        unchanged(ctx, format!("{from} already depends on {to} ({kind})"));
+        return Ok(Outcome {
+            record: rec,
+            changed: false,
+        });
+    }
+    if kind == "parent-child"
+        && let Some(p) = rec.parent()
+    {
+        return Err(Error::Invalid {
+            msg: format!("{from} already has parent {p}"),
+            hint: Some(format!("use `bd update {from} --parent {to}` to move it")),
+        });
+    }
+    if let Some(cycle) = graph::find_cycle_with(&tx.nodes(), &from, &to, kind) {
+        return Err(Error::invalid(format!(
+            "adding {from} → {to} ({kind}) would make a cycle: {}",
+            cycle.join(" → ")
+        )));
+    }
+    let at = rec.next_stamp(ctx.now);
+    rec.add_dep(&Dep {
+        issue_id: from.clone(),
+        depends_on_id: to,
+        kind: kind.to_string(),
+        created_at: Some(ctx.now_text()),
+        created_by: Some(ctx.actor.clone()),
+        metadata: None,
+    });
+    rec.stamp(&["dependencies"], at, &ctx.actor);
+    rec.set("updated_at", &ctx.now_text());
+    tx.put(rec.clone());
+    ctx.commit(tx)?;
+    Ok(Outcome {
+        record: rec,
+        changed: true,
+    })
+}
+
+pub fn remove(ctx: &Ctx, from: &str, to: &str, kind: Option<&str>) -> Result<Outcome> {
+    let mut tx = ctx.begin()?;
+    let prefix = ctx.prefix_of_rows(tx.rows());
+    let from = tx.resolve(from, &prefix)?;
+    let mut rec = tx.get(&from)?;
+    // The target may be gone (or never existed as an issue): match it literally too.
+    let to = tx.resolve(to, &prefix).unwrap_or_else(|_| to.to_string());
+    let at = rec.next_stamp(ctx.now);
+    let n = rec.remove_dep(&to, kind);
+    if n == 0 {
+        let what = kind.map(|k| format!(" ({k})")).unwrap_or_default();
+        return Err(Error::not_found(format!(
+            "{from} has no dependency on {to}{what}; nothing removed"
+        )));
+    }
+    rec.stamp(&["dependencies"], at, &ctx.actor);
+    rec.set("updated_at", &ctx.now_text());
+    tx.put(rec.clone());
+    ctx.commit(tx)?;
+    Ok(Outcome {
+        record: rec,
+        changed: true,
+    })
+}
+
+fn brief(r: &Row, kind: &str) -> Value {
+    json!({"id": r.id, "title": r.title, "status": r.status, "priority": r.priority, "dependency_type": kind})
+}
+
+/// Outgoing and incoming edges of one issue.
+pub fn list(ctx: &Ctx, id: &str) -> Result<Value> {
+    let snap = ctx.snapshot()?;
+    let prefix = ctx.prefix_of_rows(&snap.rows);
+    let row = snap.resolve(id, &prefix)?;
+    let depends_on: Vec<Value> = row
+        .edges
+        .iter()
+        .map(|e| match snap.find(&e.target) {
+            Some(t) => brief(t, &e.kind),
+            None => json!({"id": e.target, "dependency_type": e.kind, "missing": true}),
+        })
+        .collect();
+    let mut dependents = Vec::new();
+    for r in &snap.rows {
+        for e in &r.edges {
+            if e.target == row.id {
+                dependents.push(brief(r, &e.kind));
+            }
+        }
+    }
+    Ok(json!({"id": row.id, "depends_on": depends_on, "dependents": dependents}))
+}
+
+/// A tree node: an issue and what it depends on (or, reversed, what depends on it).
+pub fn tree(ctx: &Ctx, id: &str, reverse: bool, max_depth: usize) -> Result<Value> {
+    let snap = ctx.snapshot()?;
+    let prefix = ctx.prefix_of_rows(&snap.rows);
+    let root = snap.resolve(id, &prefix)?.clone();
+    let mut incoming: std::collections::HashMap<&str, Vec<(&Row, &str)>> = Default::default();
+    if reverse {
+        for r in &snap.rows {
+            for e in &r.edges {
+                incoming
+                    .entry(e.target.as_str())
+                    .or_default()
+                    .push((r, e.kind.as_str()));
+            }
+        }
+    }
+    fn walk(
+        snap: &crate::store::Snapshot,
+        incoming: &std::collections::HashMap<&str, Vec<(&Row, &str)>>,
+        r: &Row,
+        kind: &str,
+        depth: usize,
+        max: usize,
+        path: &mut Vec<String>,
+        reverse: bool,
+    ) -> Value {
+        let mut v = brief(r, kind);
+        if path.contains(&r.id) {
+            v["cycle"] = true.into();
+            return v;
+        }
+        if depth >= max {
+            v["truncated"] = true.into();
+            return v;
+        }
+        path.push(r.id.clone());
+        let next: Vec<(Row, String)> = if reverse {
+            incoming
+                .get(r.id.as_str())
+                .into_iter()
+                .flatten()
+                .map(|(x, k)| ((*x).clone(), k.to_string()))
+                .collect()
+        } else {
+            r.edges
+                .iter()
+                .filter_map(|e| snap.find(&e.target).map(|t| (t.clone(), e.kind.clone())))
+                .collect()
+        };
+        let kids: Vec<Value> = next
+            .iter()
+            .map(|(t, k)| walk(snap, incoming, t, k, depth + 1, max, path, reverse))
+            .collect();
+        path.pop();
+        v["children"] = Value::Array(kids);
+        v
+    }
+    let mut path = Vec::new();
+    Ok(walk(
+        &snap, &incoming, &root, "", 0, max_depth, &mut path, reverse,
+    ))
+}
+
+pub fn cycles(ctx: &Ctx) -> Result<Vec<Vec<String>>> {
+    let snap = ctx.snapshot()?;
+    Ok(graph::cycles(&snap.nodes()))
+}

@@ -1,0 +1,580 @@
+//! The verbs that change one or more existing issues: `update`, `close`,
+//! `reopen`, `delete`, `restore`, `defer`, `undefer`, `claim`, `unclaim`.
+//! Each checks against what it read, then writes once; an issue that would
+//! not change is reported as unchanged and nothing is written for it.
+
+use crate::error::{Error, Result};
+use crate::model::graph;
+use crate::model::record::{Dep, Record};
+use crate::model::values;
+use crate::ops::create::{any_date, check_label, future_date};
+use crate::ops::{Ctx, unchanged, usage};
+use crate::store::Tx;
+
+/// What happened to one issue.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub record: Record,
+    pub changed: bool,
+}
+
+/// Apply `f` to each named issue in one transaction. `f` returns the fields it
+/// changed; an empty list means the issue is unchanged.
+fn apply(
+    ctx: &Ctx,
+    ids: &[String],
+    mut f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+) -> Result<Vec<Outcome>> {
+    if ids.is_empty() {
+        return Err(usage("give at least one issue ID"));
+    }
+    let mut tx = ctx.begin()?;
+    let prefix = ctx.prefix_of_rows(tx.rows());
+    let mut out = Vec::new();
+    for q in ids {
+        let id = tx.resolve(q, &prefix)?;
+        let mut rec = tx.get(&id)?;
+        let at = rec.next_stamp(ctx.now);
+        let fields = f(&tx, &mut rec)?;
+        let changed = !fields.is_empty();
+        if changed {
+            rec.stamp(&fields, at, &ctx.actor);
+            rec.set("updated_at", &ctx.now_text());
+            tx.put(rec.clone());
+        }
+        out.push(Outcome {
+            record: rec,
+            changed,
+        });
+    }
+    ctx.commit(tx)?;
+    Ok(out)
+}
+
+/// Set an optional text field; `Some("")` clears it.
+fn set_text(rec: &mut Record, key: &str, v: &Option<String>) -> bool {
+    match v {
+        None => false,
+        Some(s) if s.is_empty() => rec.remove(key),
+        Some(s) => rec.set_opt_str(key, Some(s)),
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UpdateOptions {
+    pub ids: Vec<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub design: Option<String>,
+    pub acceptance: Option<String>,
+    pub notes: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub issue_type: Option<String>,
+    pub assignee: Option<String>,
+    pub owner: Option<String>,
+    pub estimate: Option<i64>,
+    pub due: Option<String>,
+    pub defer: Option<String>,
+    pub external_ref: Option<String>,
+    pub add_labels: Vec<String>,
+    pub remove_labels: Vec<String>,
+    pub parent: Option<String>,
+    pub claim: bool,
+    pub reason: Option<String>,
+}
+
+pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
+    if o.claim && (o.status.is_some() || o.assignee.is_some()) {
+        return Err(usage(
+            "--claim cannot be combined with --status or --assignee",
+        ));
+    }
+    if o.claim {
+        return claim(ctx, &o.ids, false);
+    }
+    let title = o
+        .title
+        .as_deref()
+        .map(values::check_title)
+        .transpose()
+        .map_err(Error::invalid)?;
+    let priority = o
+        .priority
+        .as_deref()
+        .map(values::parse_priority)
+        .transpose()
+        .map_err(Error::invalid)?;
+    if let Some(t) = &o.issue_type {
+        values::check_type(t, &ctx.custom_types()).map_err(Error::invalid)?;
+    }
+    if let Some(s) = &o.status {
+        values::check_status(s, &ctx.custom_statuses()).map_err(Error::invalid)?;
+        match s.as_str() {
+            "closed" => {
+                return Err(Error::Invalid {
+                    msg: "use `bd close` to close an issue (it checks for open blockers)".into(),
+                    hint: Some("bd close <id> [--reason TEXT]".into()),
+                });
+            }
+            "tombstone" => {
+                return Err(Error::Invalid {
+                    msg: "use `bd delete` to delete an issue".into(),
+                    hint: None,
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some(e) = o.estimate
+        && e < 0
+    {
+        return Err(Error::invalid(format!(
+            "estimate must not be negative (got {e})"
+        )));
+    }
+    let defer = o
+        .defer
+        .as_deref()
+        .map(|d| future_date(ctx, d, "defer date"))
+        .transpose()?;
+    let due = match o.due.as_deref() {
+        Some("") => Some(String::new()),
+        Some(d) => Some(any_date(ctx, d, "due date")?),
+        None => None,
+    };
+    let add: Vec<String> = o
+        .add_labels
+        .iter()
+        .map(|l| check_label(l))
+        .collect::<Result<_>>()?;
+    let nonempty = |v: &Option<String>| v.clone();
+    let mut parent_target: Option<Option<String>> = None;
+    apply(ctx, &o.ids, |tx, rec| {
+        let mut ch: Vec<&'static str> = Vec::new();
+        if let Some(t) = &title
+            && rec.set_opt_str("title", Some(t))
+        {
+            ch.push("title");
+        }
+        for (key, v) in [
+            ("description", &o.description),
+            ("design", &o.design),
+            ("acceptance_criteria", &o.acceptance),
+            ("notes", &o.notes),
+            ("owner", &o.owner),
+            ("external_ref", &o.external_ref),
+        ] {
+            if set_text(rec, key, &nonempty(v)) {
+                ch.push(key);
+            }
+        }
+        if let Some(p) = priority
+            && rec.int("priority") != Some(p)
+        {
+            rec.set("priority", &p);
+            ch.push("priority");
+        }
+        if let Some(t) = &o.issue_type
+            && rec.set_opt_str("issue_type", Some(t))
+        {
+            ch.push("issue_type");
+        }
+        if let Some(a) = &o.assignee
+            && set_text(rec, "assignee", &Some(a.clone()))
+        {
+            ch.push("assignee");
+        }
+        if let Some(e) = o.estimate
+            && rec.int("estimated_minutes") != Some(e)
+        {
+            rec.set("estimated_minutes", &e);
+            ch.push("estimated_minutes");
+        }
+        if let Some(d) = &due
+            && set_text(rec, "due_at", &Some(d.clone()))
+        {
+            ch.push("due_at");
+        }
+        let status_now = rec.status();
+        if let Some(d) = &defer {
+            if rec.set_opt_str("defer_until", Some(d)) {
+                ch.push("defer_until");
+            }
+            if o.status.as_deref().is_none_or(|s| s == "deferred") && status_now != "deferred" {
+                rec.set("status", "deferred");
+                ch.push("status");
+            }
+        }
+        if let Some(s) = &o.status {
+            let s = s.as_str();
+            if s == "deferred" && defer.is_none() {
+                let future = rec.time("defer_until").is_some_and(|t| t > ctx.now);
+                if !future {
+                    return Err(Error::Invalid {
+                        msg: format!("{}: deferring needs a future date", rec.id()),
+                        hint: Some("bd defer <id> --until <date>, or --defer <date>".into()),
+                    });
+                }
+            }
+            if s != status_now && !(s == "deferred" && defer.is_some()) {
+                if status_now == "tombstone" {
+                    return Err(Error::invalid(format!(
+                        "{} is deleted; `bd restore` it first",
+                        rec.id()
+                    )));
+                }
+                rec.set("status", s);
+                if status_now == "closed" {
+                    rec.remove("closed_at");
+                    rec.remove("close_reason");
+                }
+                if s != "deferred" && rec.time("defer_until").is_some_and(|t| t > ctx.now) {
+                    rec.remove("defer_until");
+                    ch.push("defer_until");
+                }
+                ch.push("status");
+            }
+        }
+        for l in &add {
+            if rec.add_label(l) {
+                ch.push("labels");
+            }
+        }
+        for l in &o.remove_labels {
+            if rec.remove_label(l.trim()) {
+                ch.push("labels");
+            } else {
+                ctx.notice(format!("{}: label '{}' was not set", rec.id(), l.trim()));
+            }
+        }
+        if let Some(p) = &o.parent {
+            let prefix = ctx.prefix_of_rows(tx.rows());
+            let target = if p.is_empty() {
+                None
+            } else {
+                Some(tx.resolve(p, &prefix)?)
+            };
+            parent_target = Some(target.clone());
+            if reparent(ctx, tx, rec, target.as_deref())? {
+                ch.push("dependencies");
+            }
+        }
+        if ch.is_empty() {
+            unchanged(ctx, format!("{} already has these values", rec.id()));
+        }
+        ch.dedup();
+        Ok(ch)
+    })
+}
+
+/// Move `rec` under `parent` (or out from any parent). Refuses cycles.
+fn reparent(ctx: &Ctx, tx: &Tx, rec: &mut Record, parent: Option<&str>) -> Result<bool> {
+    let current = rec.parent();
+    if current.as_deref() == parent {
+        return Ok(false);
+    }
+    if let Some(p) = parent {
+        let mut nodes = tx.nodes();
+        for n in nodes.iter_mut() {
+            if n.id == rec.id() {
+                n.edges.retain(|e| e.kind != "parent-child");
+            }
+        }
+        if let Some(cycle) = graph::find_cycle_with(&nodes, rec.id(), p, "parent-child") {
+            return Err(Error::invalid(format!(
+                "cannot put {} under {p}: that makes a cycle ({})",
+                rec.id(),
+                cycle.join(" → ")
+            )));
+        }
+    }
+    if let Some(old) = &current {
+        rec.remove_dep(old, Some("parent-child"));
+    }
+    if let Some(p) = parent {
+        rec.add_dep(&Dep {
+            issue_id: rec.id().to_string(),
+            depends_on_id: p.to_string(),
+            kind: "parent-child".into(),
+            created_at: Some(ctx.now_text()),
+            created_by: Some(ctx.actor.clone()),
+            metadata: None,
+        });
+    }
+    Ok(true)
+}
+
+/// Open blockers of a record: targets of blocking edges that are not done.
+fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
+    let mut out = Vec::new();
+    let rows = tx.current_rows();
+    let find = |id: &str| {
+        rows.binary_search_by(|r| r.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &rows[i])
+    };
+    for d in rec.deps() {
+        let Some(t) = find(&d.depends_on_id) else {
+            continue;
+        };
+        let blocking = match d.kind.as_str() {
+            "blocks" | "waits-for" => !values::is_done(&t.status),
+            "conditional-blocks" => {
+                !(t.status == "closed" && graph::is_failure_reason(&t.close_reason))
+            }
+            _ => false,
+        };
+        if blocking {
+            out.push(t.id.clone());
+        }
+    }
+    out
+}
+
+pub fn close(ctx: &Ctx, ids: &[String], reason: Option<&str>, force: bool) -> Result<Vec<Outcome>> {
+    apply(ctx, ids, |tx, rec| {
+        let status = rec.status();
+        if status == "closed" {
+            unchanged(ctx, format!("{} is already closed", rec.id()));
+            return Ok(vec![]);
+        }
+        if status == "tombstone" {
+            return Err(Error::invalid(format!(
+                "{} is deleted; `bd restore` it first",
+                rec.id()
+            )));
+        }
+        if !force {
+            let blockers = open_blockers(tx, rec);
+            if !blockers.is_empty() {
+                return Err(Error::Conflict {
+                    msg: format!(
+                        "{} is blocked by open issue(s) {}; not closing it",
+                        rec.id(),
+                        blockers.join(", ")
+                    ),
+                    hint: Some("close the blockers first, or use --force".into()),
+                });
+            }
+        }
+        rec.set("status", "closed");
+        rec.set("closed_at", &ctx.now_text());
+        match reason.filter(|r| !r.trim().is_empty()) {
+            Some(r) => rec.set("close_reason", r.trim()),
+            None => {
+                rec.remove("close_reason");
+            }
+        }
+        Ok(vec!["status"])
+    })
+}
+
+pub fn reopen(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
+    apply(ctx, ids, |_, rec| {
+        match rec.status().as_str() {
+            "closed" => {}
+            "tombstone" => {
+                return Err(Error::invalid(format!(
+                    "{} is deleted; use `bd restore`",
+                    rec.id()
+                )));
+            }
+            s => {
+                unchanged(ctx, format!("{} is not closed (status {s})", rec.id()));
+                return Ok(vec![]);
+            }
+        }
+        rec.set("status", "open");
+        rec.remove("closed_at");
+        rec.remove("close_reason");
+        Ok(vec!["status"])
+    })
+}
+
+pub fn delete(ctx: &Ctx, ids: &[String], reason: Option<&str>) -> Result<Vec<Outcome>> {
+    apply(ctx, ids, |_, rec| {
+        if rec.status() == "tombstone" {
+            unchanged(ctx, format!("{} is already deleted", rec.id()));
+            return Ok(vec![]);
+        }
+        let ty = rec.issue_type();
+        rec.set("status", "tombstone");
+        rec.set("deleted_at", &ctx.now_text());
+        rec.set("deleted_by", &ctx.actor);
+        match reason.filter(|r| !r.trim().is_empty()) {
+            Some(r) => rec.set("delete_reason", r.trim()),
+            None => {
+                rec.remove("delete_reason");
+            }
+        }
+        rec.set("original_type", &ty);
+        rec.remove("closed_at");
+        rec.remove("close_reason");
+        Ok(vec!["status", "deleted_at"])
+    })
+}
+
+pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
+    apply(ctx, ids, |_, rec| {
+        if rec.status() != "tombstone" {
+            unchanged(ctx, format!("{} is not deleted", rec.id()));
+            return Ok(vec![]);
+        }
+        if let Some(t) = rec.nonempty("original_type") {
+            rec.set("issue_type", &t);
+        }
+        rec.set("status", "open");
+        for k in ["deleted_at", "deleted_by", "delete_reason", "original_type"] {
+            rec.remove(k);
+        }
+        Ok(vec!["status", "deleted_at", "issue_type"])
+    })
+}
+
+pub fn defer(ctx: &Ctx, ids: &[String], until: &str) -> Result<Vec<Outcome>> {
+    let when = future_date(ctx, until, "defer date")?;
+    apply(ctx, ids, |_, rec| {
+        let status = rec.status();
+        if values::is_done(&status) {
+            return Err(Error::invalid(format!(
+                "{} is {status}; cannot defer it",
+                rec.id()
+            )));
+        }
+        let mut ch = Vec::new();
+        if rec.set_opt_str("defer_until", Some(&when)) {
+            ch.push("defer_until");
+        }
+        if status != "deferred" {
+            rec.set("status", "deferred");
+            ch.push("status");
+        }
+        if ch.is_empty() {
+            unchanged(
+                ctx,
+                format!("{} is already deferred until {when}", rec.id()),
+            );
+        }
+        Ok(ch)
+    })
+}
+
+pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
+    apply(ctx, ids, |_, rec| {
+        if rec.status() != "deferred" && !rec.has("defer_until") {
+            unchanged(ctx, format!("{} is not deferred", rec.id()));
+            return Ok(vec![]);
+        }
+        let mut ch = Vec::new();
+        if rec.remove("defer_until") {
+            ch.push("defer_until");
+        }
+        if rec.status() == "deferred" {
+            rec.set("status", "open");
+            ch.push("status");
+        }
+        Ok(ch)
+    })
+}
+
+/// Why `actor` may not claim `rec`, if it may not.
+pub fn claim_refusal(rec: &Record, actor: &str) -> Option<String> {
+    let status = rec.status();
+    let assignee = rec.nonempty("assignee");
+    match status.as_str() {
+        "open" => match assignee {
+            Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
+            _ => None,
+        },
+        "hooked" if assignee.as_deref() == Some(actor) => None,
+        "in_progress" => match assignee {
+            Some(a) => Some(format!("{} is held by {a}", rec.id())),
+            None => Some(format!("{} is in progress", rec.id())),
+        },
+        s => Some(format!("{} is not claimable (status {s})", rec.id())),
+    }
+}
+
+/// Claim issues for `ctx.actor`: assignee, `in_progress`, `started_at`, epoch up.
+pub fn claim(ctx: &Ctx, ids: &[String], _steal: bool) -> Result<Vec<Outcome>> {
+    apply(ctx, ids, |_, rec| claim_one(ctx, rec))
+}
+
+pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
+    if rec.status() == "in_progress" && rec.nonempty("assignee").as_deref() == Some(&ctx.actor) {
+        unchanged(
+            ctx,
+            format!("{} is already claimed by {}", rec.id(), ctx.actor),
+        );
+        return Ok(vec![]);
+    }
+    if let Some(why) = claim_refusal(rec, &ctx.actor) {
+        return Err(Error::Conflict {
+            msg: format!("cannot claim: {why} (workspace {})", ctx.ws.root.display()),
+            hint: Some("pick another issue from `bd ready`".into()),
+        });
+    }
+    rec.set("assignee", &ctx.actor);
+    rec.set("status", "in_progress");
+    rec.set("started_at", &ctx.now_text());
+    rec.bump_claim_epoch();
+    Ok(vec!["assignee", "status"])
+}
+
+pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
+    apply(ctx, ids, |_, rec| {
+        let holder = rec.nonempty("assignee");
+        let held = rec.status() == "in_progress" || rec.status() == "hooked";
+        if holder.is_none() && !held {
+            unchanged(ctx, format!("{} is not claimed", rec.id()));
+            return Ok(vec![]);
+        }
+        if let Some(h) = &holder
+            && h != &ctx.actor
+            && !force
+        {
+            return Err(Error::Conflict {
+                msg: format!("{} is held by {h}, not by {}", rec.id(), ctx.actor),
+                hint: Some("use --force to release another's claim".into()),
+            });
+        }
+        rec.remove("assignee");
+        rec.remove("started_at");
+        if held {
+            rec.set("status", "open");
+        }
+        rec.bump_claim_epoch();
+        Ok(vec!["assignee", "status"])
+    })
+}
+
+/// `bd ready --claim`: claim the first ready issue that is still free. Candidates
+/// come from the ready set; the claim itself re-checks under the lock.
+pub fn ready_claim(ctx: &Ctx, f: &crate::ops::query::Filter) -> Result<Option<Record>> {
+    let mut f = f.clone();
+    f.limit = None;
+    let candidates: Vec<String> = crate::ops::query::ready(ctx, &f)?
+        .rows
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let mut tx = ctx.begin()?;
+    for id in candidates {
+        let Ok(mut rec) = tx.get(&id) else { continue };
+        if claim_refusal(&rec, &ctx.actor).is_some() {
+            continue;
+        }
+        let at = rec.next_stamp(ctx.now);
+        let fields = claim_one(ctx, &mut rec)?;
+        rec.stamp(&fields, at, &ctx.actor);
+        rec.set("updated_at", &ctx.now_text());
+        tx.put(rec.clone());
+        ctx.commit(tx)?;
+        return Ok(Some(rec));
+    }
+    Ok(None)
+}

@@ -1,0 +1,600 @@
+//! Reading verbs: `list`, `ready`, `blocked`, `stale`, `count`, `children`,
+//! `search`, `show`, `stats`. One definition of each set (ready, blocked),
+//! taken from the index, used everywhere; one filter type for all of them.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::record::Record;
+use crate::model::time::{self, Nanos};
+use crate::model::values;
+use crate::ops::{Ctx, issue_json, usage};
+use crate::store::Snapshot;
+use crate::store::index::{self, Row};
+use crate::store::tracker::sort_ready;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Priority,
+    Oldest,
+    Hybrid,
+    Updated,
+    Id,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Result<Sort> {
+        Ok(match s {
+            "priority" => Sort::Priority,
+            "oldest" | "created" => Sort::Oldest,
+            "hybrid" => Sort::Hybrid,
+            "updated" => Sort::Updated,
+            "id" => Sort::Id,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "invalid sort '{s}': use priority, oldest, hybrid, updated or id"
+                )));
+            }
+        })
+    }
+}
+
+/// What the user asked to see. Built by the CLI, checked by [`Filter::check`].
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub statuses: Vec<String>,
+    pub priorities: Vec<String>,
+    pub priority_min: Option<String>,
+    pub priority_max: Option<String>,
+    pub types: Vec<String>,
+    pub labels: Vec<String>,
+    pub labels_any: Vec<String>,
+    /// `Some("")` means unassigned.
+    pub assignee: Option<String>,
+    pub unassigned: bool,
+    pub parent: Option<String>,
+    pub created_after: Option<String>,
+    pub created_before: Option<String>,
+    pub all: bool,
+    pub limit: Option<i64>,
+    pub sort: Option<String>,
+}
+
+/// A filter checked against the tracker: every value valid, ranges ordered.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    statuses: Vec<String>,
+    priorities: Vec<i64>,
+    pmin: i64,
+    pmax: i64,
+    types: Vec<String>,
+    labels: Vec<String>,
+    labels_any: Vec<String>,
+    assignee: Option<String>,
+    parent_set: Option<std::collections::HashSet<String>>,
+    after: Option<Nanos>,
+    before: Option<Nanos>,
+    all: bool,
+    pub limit: Option<usize>,
+    pub sort: Sort,
+}
+
+impl Filter {
+    pub fn check(&self, ctx: &Ctx, snap: Option<&Snapshot>) -> Result<Checked> {
+        let mut c = Checked {
+            pmin: 0,
+            pmax: 4,
+            all: self.all,
+            ..Checked::default()
+        };
+        let custom = ctx.custom_statuses();
+        for s in self.statuses.iter().flat_map(|s| s.split(',')) {
+            let s = s.trim();
+            if s == "ready" || s == "all" {
+                c.statuses.push(s.into());
+                continue;
+            }
+            values::check_status(s, &custom).map_err(Error::invalid)?;
+            c.statuses.push(s.into());
+        }
+        for p in self.priorities.iter().flat_map(|s| s.split(',')) {
+            c.priorities
+                .push(values::parse_priority(p).map_err(Error::invalid)?);
+        }
+        if let Some(p) = &self.priority_min {
+            c.pmin = values::parse_priority(p).map_err(Error::invalid)?;
+        }
+        if let Some(p) = &self.priority_max {
+            c.pmax = values::parse_priority(p).map_err(Error::invalid)?;
+        }
+        if c.pmin > c.pmax {
+            return Err(Error::invalid(format!(
+                "reversed range: --priority-min {} is above --priority-max {}",
+                c.pmin, c.pmax
+            )));
+        }
+        let custom_types = ctx.custom_types();
+        for t in self.types.iter().flat_map(|s| s.split(',')) {
+            values::check_type(t.trim(), &custom_types).map_err(Error::invalid)?;
+            c.types.push(t.trim().into());
+        }
+        c.labels = self
+            .labels
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(|s| s.trim().to_string())
+            .collect();
+        c.labels_any = self
+            .labels_any
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(|s| s.trim().to_string())
+            .collect();
+        if self.unassigned && self.assignee.as_deref().is_some_and(|a| !a.is_empty()) {
+            return Err(usage("--assignee and --unassigned contradict each other"));
+        }
+        c.assignee = if self.unassigned {
+            Some(String::new())
+        } else {
+            self.assignee.clone()
+        };
+        let date = |v: &Option<String>, what: &str| -> Result<Option<Nanos>> {
+            v.as_deref()
+                .map(|t| {
+                    time::parse_user(t, ctx.now).ok_or_else(|| {
+                        Error::invalid(format!("invalid {what} '{t}': use RFC 3339 or YYYY-MM-DD"))
+                    })
+                })
+                .transpose()
+        };
+        c.after = date(&self.created_after, "--created-after")?;
+        c.before = date(&self.created_before, "--created-before")?;
+        if let (Some(a), Some(b)) = (c.after, c.before)
+            && a > b
+        {
+            return Err(Error::invalid(
+                "reversed range: --created-after is later than --created-before",
+            ));
+        }
+        c.limit = match self.limit {
+            None | Some(0) => None,
+            Some(n) if n < 0 => {
+                return Err(Error::invalid(format!(
+                    "--limit must be 0 (no limit) or positive, not {n}"
+                )));
+            }
+            Some(n) => Some(n as usize),
+        };
+        c.sort = self
+            .sort
+            .as_deref()
+            .map(Sort::parse)
+            .transpose()?
+            .unwrap_or_default();
+        if let Some(p) = &self.parent {
+            let snap = snap.ok_or_else(|| Error::invalid("--parent needs the full index"))?;
+            let prefix = ctx.prefix_of_rows(&snap.rows);
+            let root = snap.resolve(p, &prefix)?.id.clone();
+            c.parent_set = Some(descendants(&snap.rows, &root));
+        }
+        Ok(c)
+    }
+
+    /// Whether this filter needs the whole index (not just a precomputed set).
+    pub fn needs_index(&self) -> bool {
+        self.parent.is_some()
+    }
+}
+
+/// All descendants of `root` through parent links.
+pub fn descendants(rows: &[Row], root: &str) -> std::collections::HashSet<String> {
+    let mut kids: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in rows {
+        if let Some(p) = &r.parent {
+            kids.entry(p.as_str()).or_default().push(&r.id);
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    let mut stack = vec![root];
+    while let Some(x) = stack.pop() {
+        for k in kids.get(x).into_iter().flatten() {
+            if out.insert(k.to_string()) {
+                stack.push(k);
+            }
+        }
+    }
+    out
+}
+
+impl Checked {
+    /// Does a row pass? `default_statuses` applies when no status was asked.
+    pub fn matches(&self, r: &Row) -> bool {
+        if !self.statuses.is_empty() {
+            let ok = self.statuses.iter().any(|s| match s.as_str() {
+                "blocked" => r.blocked,
+                "ready" => r.ready,
+                "all" => true,
+                s => r.status == s,
+            });
+            if !ok {
+                return false;
+            }
+        } else if r.status == "tombstone" || (!self.all && r.status == "closed") {
+            return false;
+        }
+        if !self.priorities.is_empty() && !self.priorities.contains(&r.priority) {
+            return false;
+        }
+        if r.priority < self.pmin || r.priority > self.pmax {
+            return false;
+        }
+        if !self.types.is_empty() && !self.types.contains(&r.issue_type) {
+            return false;
+        }
+        if !self.labels.iter().all(|l| r.labels.contains(l)) {
+            return false;
+        }
+        if !self.labels_any.is_empty() && !self.labels_any.iter().any(|l| r.labels.contains(l)) {
+            return false;
+        }
+        if let Some(a) = &self.assignee
+            && &r.assignee != a
+        {
+            return false;
+        }
+        if let Some(set) = &self.parent_set
+            && !set.contains(&r.id)
+        {
+            return false;
+        }
+        if self.after.is_some_and(|a| r.created_at < a)
+            || self.before.is_some_and(|b| r.created_at > b)
+        {
+            return false;
+        }
+        true
+    }
+
+    pub fn sort_rows(&self, rows: &mut Vec<Row>, now: Nanos) {
+        match self.sort {
+            Sort::Priority => {
+                let mut refs: Vec<&Row> = rows.iter().collect();
+                sort_ready(&mut refs);
+                *rows = refs.into_iter().cloned().collect();
+            }
+            Sort::Oldest => rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id))),
+            Sort::Updated => rows.sort_by(|a, b| (b.updated_at, &a.id).cmp(&(a.updated_at, &b.id))),
+            Sort::Id => rows.sort_by(|a, b| a.id.cmp(&b.id)),
+            Sort::Hybrid => {
+                let recent = now - 48 * 3600 * 1_000_000_000;
+                rows.sort_by(|a, b| {
+                    let ka = (
+                        a.created_at < recent,
+                        if a.created_at >= recent {
+                            a.priority
+                        } else {
+                            0
+                        },
+                        a.created_at,
+                        &a.id,
+                    );
+                    let kb = (
+                        b.created_at < recent,
+                        if b.created_at >= recent {
+                            b.priority
+                        } else {
+                            0
+                        },
+                        b.created_at,
+                        &b.id,
+                    );
+                    ka.cmp(&kb)
+                })
+            }
+        }
+        if let Some(n) = self.limit {
+            rows.truncate(n);
+        }
+    }
+}
+
+/// Rows to show, and the snapshot to read their full records from.
+pub struct Listing {
+    pub snap: Snapshot,
+    pub rows: Vec<Row>,
+}
+
+impl Listing {
+    pub fn records(&self) -> Result<Vec<Record>> {
+        self.rows.iter().map(|r| self.snap.record(r)).collect()
+    }
+
+    pub fn to_json(&self) -> Result<Value> {
+        let mut out = Vec::with_capacity(self.rows.len());
+        for r in &self.rows {
+            out.push(issue_json(&self.snap.record(r)?, Some(r)));
+        }
+        Ok(Value::Array(out))
+    }
+}
+
+pub fn list(ctx: &Ctx, f: &Filter) -> Result<Listing> {
+    let snap = ctx.snapshot()?;
+    let c = f.check(ctx, Some(&snap))?;
+    let mut rows: Vec<Row> = snap.rows.iter().filter(|r| c.matches(r)).cloned().collect();
+    if f.sort.is_none() {
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some(n) = c.limit {
+            rows.truncate(n);
+        }
+    } else {
+        c.sort_rows(&mut rows, ctx.now);
+    }
+    Ok(Listing { snap, rows })
+}
+
+/// One of the precomputed sets (ready or blocked), filtered and sorted.
+fn set(ctx: &Ctx, f: &Filter, file: &str, pick: fn(&Row) -> bool) -> Result<Listing> {
+    let mut f = f.clone();
+    let fast = if f.needs_index() {
+        None
+    } else {
+        Snapshot::load_set(&ctx.ws, &ctx.view(), file)?
+    };
+    let (snap, candidates) = match fast {
+        Some((snap, rows)) => {
+            ctx.warn_bad_lines(&snap);
+            (snap, rows)
+        }
+        None => {
+            let snap = ctx.snapshot()?;
+            let rows: Vec<Row> = snap.rows.iter().filter(|r| pick(r)).cloned().collect();
+            (snap, rows)
+        }
+    };
+    f.all = true;
+    let c = f.check(ctx, f.needs_index().then_some(&snap))?;
+    let mut rows: Vec<Row> = candidates.into_iter().filter(|r| c.matches(r)).collect();
+    c.sort_rows(&mut rows, ctx.now);
+    Ok(Listing { snap, rows })
+}
+
+pub fn ready(ctx: &Ctx, f: &Filter) -> Result<Listing> {
+    set(ctx, f, index::READY_FILE, |r| r.ready)
+}
+
+pub fn blocked(ctx: &Ctx, f: &Filter) -> Result<Listing> {
+    set(ctx, f, index::BLOCKED_FILE, |r| r.blocked)
+}
+
+pub fn stale(ctx: &Ctx, days: i64, f: &Filter) -> Result<Listing> {
+    if days < 1 {
+        return Err(Error::invalid(format!(
+            "--days must be at least 1, not {days}"
+        )));
+    }
+    let snap = ctx.snapshot()?;
+    let c = f.check(ctx, Some(&snap))?;
+    let cutoff = ctx.now - days * 86_400 * 1_000_000_000;
+    let mut rows: Vec<Row> = snap
+        .rows
+        .iter()
+        .filter(|r| {
+            !values::is_done(&r.status) && r.updated_at.max(r.created_at) < cutoff && c.matches(r)
+        })
+        .cloned()
+        .collect();
+    rows.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
+    if let Some(n) = c.limit {
+        rows.truncate(n);
+    }
+    Ok(Listing { snap, rows })
+}
+
+pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Value> {
+    let snap = ctx.snapshot()?;
+    let c = f.check(ctx, Some(&snap))?;
+    let rows: Vec<&Row> = snap.rows.iter().filter(|r| c.matches(r)).collect();
+    let Some(by) = by else {
+        return Ok(json!({ "count": rows.len() }));
+    };
+    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        let keys: Vec<String> = match by {
+            "status" => vec![r.status.clone()],
+            "priority" => vec![format!("P{}", r.priority)],
+            "type" => vec![r.issue_type.clone()],
+            "assignee" => vec![if r.assignee.is_empty() {
+                "(unassigned)".into()
+            } else {
+                r.assignee.clone()
+            }],
+            "label" => {
+                if r.labels.is_empty() {
+                    vec!["(none)".into()]
+                } else {
+                    r.labels.clone()
+                }
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "invalid --by '{other}': use status, priority, type, assignee or label"
+                )));
+            }
+        };
+        for k in keys {
+            *groups.entry(k).or_default() += 1;
+        }
+    }
+    Ok(json!({ "count": rows.len(), "groups": groups }))
+}
+
+pub fn children(ctx: &Ctx, id: &str, recursive: bool) -> Result<Listing> {
+    let snap = ctx.snapshot()?;
+    let prefix = ctx.prefix_of_rows(&snap.rows);
+    let root = snap.resolve(id, &prefix)?.id.clone();
+    let set = if recursive {
+        descendants(&snap.rows, &root)
+    } else {
+        snap.rows
+            .iter()
+            .filter(|r| r.parent.as_deref() == Some(&root))
+            .map(|r| r.id.clone())
+            .collect()
+    };
+    let rows: Vec<Row> = snap
+        .rows
+        .iter()
+        .filter(|r| set.contains(&r.id))
+        .cloned()
+        .collect();
+    Ok(Listing { snap, rows })
+}
+
+pub fn search(ctx: &Ctx, query: &str, f: &Filter) -> Result<Listing> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return Err(Error::invalid("search text must not be blank"));
+    }
+    let snap = ctx.snapshot()?;
+    let c = f.check(ctx, Some(&snap))?;
+    let mut rows = Vec::new();
+    for rec in snap.records()? {
+        let Some(row) = snap.find(rec.id()) else {
+            continue;
+        };
+        if !c.matches(row) {
+            continue;
+        }
+        let mut hay = String::new();
+        hay.push_str(rec.id());
+        for k in [
+            "title",
+            "description",
+            "design",
+            "acceptance_criteria",
+            "notes",
+            "external_ref",
+        ] {
+            if let Some(v) = rec.str(k) {
+                hay.push('\n');
+                hay.push_str(&v);
+            }
+        }
+        for cm in rec.comments() {
+            hay.push('\n');
+            hay.push_str(&cm.text);
+        }
+        if hay.to_lowercase().contains(&q) {
+            rows.push(row.clone());
+        }
+    }
+    c.sort_rows(&mut rows, ctx.now);
+    Ok(Listing { snap, rows })
+}
+
+/// One issue in detail.
+pub struct Shown {
+    pub record: Record,
+    pub row: Row,
+    /// (issue depending on this one, edge type).
+    pub dependents: Vec<(Row, String)>,
+    /// (target, edge type) for outgoing edges whose target exists.
+    pub depends_on: Vec<(Row, String)>,
+}
+
+pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
+    if ids.is_empty() {
+        return Err(usage("give at least one issue ID"));
+    }
+    let snap = ctx.snapshot()?;
+    let prefix = ctx.prefix_of_rows(&snap.rows);
+    let mut out = Vec::new();
+    for q in ids {
+        let row = snap.resolve(q, &prefix)?.clone();
+        let record = snap.record(&row)?;
+        let mut dependents = Vec::new();
+        for r in &snap.rows {
+            for e in &r.edges {
+                if e.target == row.id {
+                    dependents.push((r.clone(), e.kind.clone()));
+                }
+            }
+        }
+        let depends_on = row
+            .edges
+            .iter()
+            .filter_map(|e| snap.find(&e.target).map(|t| (t.clone(), e.kind.clone())))
+            .collect();
+        out.push(Shown {
+            record,
+            row,
+            dependents,
+            depends_on,
+        });
+    }
+    Ok(out)
+}
+
+pub fn shown_json(s: &Shown) -> Value {
+    let mut v = issue_json(&s.record, Some(&s.row));
+    if let Value::Object(m) = &mut v {
+        let brief = |r: &Row, kind: &str| {
+            json!({"id": r.id, "title": r.title, "status": r.status, "priority": r.priority,
+                   "issue_type": r.issue_type, "dependency_type": kind})
+        };
+        m.insert(
+            "dependents".into(),
+            s.dependents.iter().map(|(r, k)| brief(r, k)).collect(),
+        );
+        m.insert(
+            "depends_on".into(),
+            s.depends_on.iter().map(|(r, k)| brief(r, k)).collect(),
+        );
+        m.insert("ready".into(), s.row.ready.into());
+        m.insert("blocked".into(), s.row.blocked.into());
+        m.insert("blocked_by".into(), s.row.blockers.clone().into());
+    }
+    v
+}
+
+pub fn stats(ctx: &Ctx) -> Result<Value> {
+    let snap = ctx.snapshot()?;
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut lead_sum, mut lead_n) = (0f64, 0usize);
+    for r in &snap.rows {
+        *by_status.entry(r.status.as_str()).or_default() += 1;
+        if r.status != "tombstone" {
+            *by_type.entry(r.issue_type.as_str()).or_default() += 1;
+        }
+        if r.status == "closed"
+            && let Some(c) = r.closed_at
+            && r.created_at > 0
+            && c >= r.created_at
+        {
+            lead_sum += (c - r.created_at) as f64 / 3.6e12;
+            lead_n += 1;
+        }
+    }
+    let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
+    let total = snap.rows.len() - n("tombstone");
+    Ok(json!({
+        "total_issues": total,
+        "open_issues": n("open"),
+        "in_progress_issues": n("in_progress"),
+        "closed_issues": n("closed"),
+        "blocked_issues": snap.rows.iter().filter(|r| r.blocked).count(),
+        "deferred_issues": n("deferred"),
+        "hooked_issues": n("hooked"),
+        "pinned_issues": n("pinned"),
+        "tombstone_issues": n("tombstone"),
+        "ready_issues": snap.rows.iter().filter(|r| r.ready).count(),
+        "average_lead_time_hours": if lead_n > 0 { (lead_sum / lead_n as f64 * 10.0).round() / 10.0 } else { 0.0 },
+        "by_status": by_status,
+        "by_type": by_type,
+    }))
+}
