@@ -1,0 +1,16 @@
+//! The wiring end to end: init, create, ready, JSON shapes.
+mod common;
+use common::Env;
+
+#[test]
+fn create_then_ready_then_close() {
+    let env = Env::new();
+    let a = env.create("First", &["-p", "1"]);
+    assert!(a.starts_with("bd-"), "{a}");
+    let ready = env.json(&["ready"]);
+    assert_eq!(ready[0]["id"], a.as_str());
+    assert_eq!(ready[0]["dependency_count"], 0);
+    let closed = env.json(&["close", &a]);
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(env.json(&["ready"]).as_array().unwrap().len(), 0);
+}
