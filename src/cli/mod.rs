@@ -39,18 +39,18 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) {
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 let _ = e.print();
-                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    2
-                } else {
-                    0
-                };
+                return 0;
+            }
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                if wants_json {
+                    let doc = json!({"error": "a subcommand or argument is missing", "code": "usage", "hint": "see `bd --help`"});
+                    println!("{doc}");
+                }
+                eprintln!("Error: a subcommand or argument is missing");
+                let _ = e.print();
+                return 2;
             }
             let msg = e.to_string();
             let first = msg
@@ -194,7 +194,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         Ok(c) => c,
         Err(e) => return (Err(e), vec![]),
     };
-    let r = dispatch(&ctx, cli.cmd);
+    let r = dispatch(&ctx, cli.cmd, cli.json);
     let notices = ctx.notices.borrow().clone();
     (r, notices)
 }
@@ -219,8 +219,17 @@ fn filter(f: FilterArgs, all: bool) -> Filter {
     }
 }
 
-fn listing(l: &Listing, text: String) -> Result<Output> {
-    Ok(out(l.to_json()?, text))
+/// A listing's output: its JSON is built (reading every record) only when asked for.
+fn listing(json: bool, l: Listing, text: String) -> Result<Output> {
+    let o = if json {
+        out(l.to_json()?, "")
+    } else {
+        out(Value::Null, text)
+    };
+    // The process ends right after printing: freeing every row of a large
+    // tracker would cost more than the command itself.
+    std::mem::forget(l);
+    Ok(o)
 }
 
 fn lines(rows: &[crate::store::index::Row]) -> String {
@@ -254,7 +263,7 @@ fn read_text_arg(path: &std::path::Path) -> Result<String> {
         .map_err(|_| Error::invalid(format!("{} is not UTF-8 text", path.display())))
 }
 
-fn dispatch(ctx: &Ctx, cmd: Cmd) -> Result<Output> {
+fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
     match cmd {
         Cmd::Version | Cmd::Completion { .. } | Cmd::Onboard | Cmd::Init { .. } => {
             unreachable!("handled before opening the workspace")
@@ -300,7 +309,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd) -> Result<Output> {
         Cmd::List { filter: f, all } => {
             let l = ops::query::list(ctx, &filter(f, all))?;
             let t = lines(&l.rows);
-            listing(&l, t)
+            listing(json, l, t)
         }
         Cmd::Count { filter: f, all, by } => {
             let v = ops::query::count(ctx, &filter(f, all), by.as_deref())?;
@@ -317,7 +326,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd) -> Result<Output> {
         Cmd::Children { id, recursive } => {
             let l = ops::query::children(ctx, &id, recursive)?;
             let t = lines(&l.rows);
-            listing(&l, t)
+            listing(json, l, t)
         }
         Cmd::Update(a) => {
             let o = UpdateOptions {
@@ -398,11 +407,14 @@ fn dispatch(ctx: &Ctx, cmd: Cmd) -> Result<Output> {
                 ctx.notice("No ready work.");
             }
             let t = render::ready_lines(&l.rows);
-            listing(&l, t)
+            listing(json, l, t)
         }
         Cmd::Blocked { filter: f } => {
             let l = ops::query::blocked(ctx, &filter(f, true))?;
             let t = render::blocked_lines(&l.rows);
+            if !json {
+                return Ok(out(Value::Null, t));
+            }
             let mut j = l.to_json()?;
             if let Value::Array(items) = &mut j {
                 for (v, r) in items.iter_mut().zip(&l.rows) {
@@ -414,7 +426,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd) -> Result<Output> {
         Cmd::Stale { days, filter: f } => {
             let l = ops::query::stale(ctx, days, &filter(f, false))?;
             let t = lines(&l.rows);
-            listing(&l, t)
+            listing(json, l, t)
         }
         Cmd::Dep(d) => match d {
             DepCmd::Add {
@@ -559,7 +571,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd) -> Result<Output> {
         } => {
             let l = ops::query::search(ctx, &query, &filter(f, all))?;
             let t = lines(&l.rows);
-            listing(&l, t)
+            listing(json, l, t)
         }
         Cmd::Stats => {
             let v = ops::query::stats(ctx)?;

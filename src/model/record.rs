@@ -298,6 +298,33 @@ impl Record {
         }
     }
 
+    /// Whether a list field (`labels`, `dependencies`, `comments`) is absent or
+    /// in the form `bd` can edit without losing anything.
+    pub fn list_ok(&self, key: &str) -> bool {
+        let Some(v) = self.fields.get(key) else {
+            return true;
+        };
+        match key {
+            "labels" => serde_json::from_str::<Vec<String>>(v.get()).is_ok(),
+            "dependencies" => serde_json::from_str::<Vec<Dep>>(v.get()).is_ok(),
+            "comments" => serde_json::from_str::<Vec<Comment>>(v.get()).is_ok(),
+            _ => true,
+        }
+    }
+
+    /// Set a time field from text unless it already holds the same instant.
+    /// Returns whether it changed.
+    pub fn set_time(&mut self, key: &str, text: &str) -> bool {
+        if self
+            .str(key)
+            .is_some_and(|old| time::same_instant(&old, text))
+        {
+            return false;
+        }
+        self.set(key, text);
+        true
+    }
+
     /// The stamps map (`_stamps`), empty for classic records.
     pub fn stamps(&self) -> BTreeMap<String, serde_json::Value> {
         self.json("_stamps").unwrap_or_default()

@@ -21,6 +21,7 @@ pub fn add(ctx: &Ctx, from: &str, to: &str, kind: &str) -> Result<Outcome> {
         return Err(Error::invalid(format!("{from} cannot depend on itself")));
     }
     let mut rec = tx.get(&from)?;
+    crate::ops::editable_list(&rec, "dependencies")?;
     if rec.has_dep(&to, kind) {
         unchanged(ctx, format!("{from} already depends on {to} ({kind})"));
         return Ok(Outcome {
@@ -66,6 +67,7 @@ pub fn remove(ctx: &Ctx, from: &str, to: &str, kind: Option<&str>) -> Result<Out
     let prefix = ctx.prefix_of_rows(tx.rows());
     let from = tx.resolve(from, &prefix)?;
     let mut rec = tx.get(&from)?;
+    crate::ops::editable_list(&rec, "dependencies")?;
     // The target may be gone (or never existed as an issue): match it literally too.
     let to = tx.resolve(to, &prefix).unwrap_or_else(|_| to.to_string());
     let at = rec.next_stamp(ctx.now);
@@ -130,28 +132,39 @@ pub fn tree(ctx: &Ctx, id: &str, reverse: bool, max_depth: usize) -> Result<Valu
             }
         }
     }
-    fn walk(
-        snap: &crate::store::Snapshot,
-        incoming: &std::collections::HashMap<&str, Vec<(&Row, &str)>>,
-        r: &Row,
-        kind: &str,
-        depth: usize,
-        max: usize,
-        path: &mut Vec<String>,
-        reverse: bool,
-    ) -> Value {
+    let walker = TreeWalk {
+        snap: &snap,
+        incoming: &incoming,
+        max: max_depth,
+        reverse,
+    };
+    let mut path = Vec::new();
+    Ok(walker.walk(&root, "", 0, &mut path))
+}
+
+/// Walks the dependency tree below (or, reversed, above) an issue; a path
+/// already on the stack is marked as a cycle instead of followed.
+struct TreeWalk<'a> {
+    snap: &'a crate::store::Snapshot,
+    incoming: &'a std::collections::HashMap<&'a str, Vec<(&'a Row, &'a str)>>,
+    max: usize,
+    reverse: bool,
+}
+
+impl TreeWalk<'_> {
+    fn walk(&self, r: &Row, kind: &str, depth: usize, path: &mut Vec<String>) -> Value {
         let mut v = brief(r, kind);
         if path.contains(&r.id) {
             v["cycle"] = true.into();
             return v;
         }
-        if depth >= max {
+        if depth >= self.max {
             v["truncated"] = true.into();
             return v;
         }
         path.push(r.id.clone());
-        let next: Vec<(Row, String)> = if reverse {
-            incoming
+        let next: Vec<(Row, String)> = if self.reverse {
+            self.incoming
                 .get(r.id.as_str())
                 .into_iter()
                 .flatten()
@@ -160,21 +173,21 @@ pub fn tree(ctx: &Ctx, id: &str, reverse: bool, max_depth: usize) -> Result<Valu
         } else {
             r.edges
                 .iter()
-                .filter_map(|e| snap.find(&e.target).map(|t| (t.clone(), e.kind.clone())))
+                .filter_map(|e| {
+                    self.snap
+                        .find(&e.target)
+                        .map(|t| (t.clone(), e.kind.clone()))
+                })
                 .collect()
         };
         let kids: Vec<Value> = next
             .iter()
-            .map(|(t, k)| walk(snap, incoming, t, k, depth + 1, max, path, reverse))
+            .map(|(t, k)| self.walk(t, k, depth + 1, path))
             .collect();
         path.pop();
         v["children"] = Value::Array(kids);
         v
     }
-    let mut path = Vec::new();
-    Ok(walk(
-        &snap, &incoming, &root, "", 0, max_depth, &mut path, reverse,
-    ))
 }
 
 pub fn cycles(ctx: &Ctx) -> Result<Vec<Vec<String>>> {

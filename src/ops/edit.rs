@@ -149,8 +149,19 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         .map(|l| check_label(l))
         .collect::<Result<_>>()?;
     let nonempty = |v: &Option<String>| v.clone();
-    let mut parent_target: Option<Option<String>> = None;
     apply(ctx, &o.ids, |tx, rec| {
+        if rec.status() == "tombstone" {
+            return Err(Error::Invalid {
+                msg: format!("{} is deleted", rec.id()),
+                hint: Some(format!("`bd restore {}` first", rec.id())),
+            });
+        }
+        if !add.is_empty() || !o.remove_labels.is_empty() {
+            crate::ops::editable_list(rec, "labels")?;
+        }
+        if o.parent.is_some() {
+            crate::ops::editable_list(rec, "dependencies")?;
+        }
         let mut ch: Vec<&'static str> = Vec::new();
         if let Some(t) = &title
             && rec.set_opt_str("title", Some(t))
@@ -191,14 +202,17 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
             rec.set("estimated_minutes", &e);
             ch.push("estimated_minutes");
         }
-        if let Some(d) = &due
-            && set_text(rec, "due_at", &Some(d.clone()))
-        {
+        let due_changed = match due.as_deref() {
+            Some("") => rec.remove("due_at"),
+            Some(d) => rec.set_time("due_at", d),
+            None => false,
+        };
+        if due_changed {
             ch.push("due_at");
         }
         let status_now = rec.status();
         if let Some(d) = &defer {
-            if rec.set_opt_str("defer_until", Some(d)) {
+            if rec.set_time("defer_until", d) {
                 ch.push("defer_until");
             }
             if o.status.as_deref().is_none_or(|s| s == "deferred") && status_now != "deferred" {
@@ -241,11 +255,12 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
                 ch.push("labels");
             }
         }
+        let mut missing = Vec::new();
         for l in &o.remove_labels {
             if rec.remove_label(l.trim()) {
                 ch.push("labels");
             } else {
-                ctx.notice(format!("{}: label '{}' was not set", rec.id(), l.trim()));
+                missing.push(format!("'{}'", l.trim()));
             }
         }
         if let Some(p) = &o.parent {
@@ -255,10 +270,19 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
             } else {
                 Some(tx.resolve(p, &prefix)?)
             };
-            parent_target = Some(target.clone());
             if reparent(ctx, tx, rec, target.as_deref())? {
                 ch.push("dependencies");
             }
+        }
+        if !missing.is_empty() {
+            if ch.is_empty() {
+                return Err(Error::not_found(format!(
+                    "{} has no label {}; nothing removed",
+                    rec.id(),
+                    missing.join(", ")
+                )));
+            }
+            ctx.notice(format!("{} had no label {}", rec.id(), missing.join(", ")));
         }
         if ch.is_empty() {
             unchanged(ctx, format!("{} already has these values", rec.id()));
@@ -443,7 +467,7 @@ pub fn defer(ctx: &Ctx, ids: &[String], until: &str) -> Result<Vec<Outcome>> {
             )));
         }
         let mut ch = Vec::new();
-        if rec.set_opt_str("defer_until", Some(&when)) {
+        if rec.set_time("defer_until", &when) {
             ch.push("defer_until");
         }
         if status != "deferred" {
@@ -479,7 +503,7 @@ pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
 }
 
 /// Why `actor` may not claim `rec`, if it may not.
-pub fn claim_refusal(rec: &Record, actor: &str) -> Option<String> {
+pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) -> Option<String> {
     let status = rec.status();
     let assignee = rec.nonempty("assignee");
     match status.as_str() {
@@ -488,6 +512,11 @@ pub fn claim_refusal(rec: &Record, actor: &str) -> Option<String> {
             _ => None,
         },
         "hooked" if assignee.as_deref() == Some(actor) => None,
+        // A deferral whose date passed is ready work, so it is claimable.
+        "deferred" if rec.time("defer_until").is_some_and(|t| t <= now) => match assignee {
+            Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
+            _ => None,
+        },
         "in_progress" => match assignee {
             Some(a) => Some(format!("{} is held by {a}", rec.id())),
             None => Some(format!("{} is in progress", rec.id())),
@@ -509,7 +538,7 @@ pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
         );
         return Ok(vec![]);
     }
-    if let Some(why) = claim_refusal(rec, &ctx.actor) {
+    if let Some(why) = claim_refusal(rec, &ctx.actor, ctx.now) {
         return Err(Error::Conflict {
             msg: format!("cannot claim: {why} (workspace {})", ctx.ws.root.display()),
             hint: Some("pick another issue from `bd ready`".into()),
@@ -518,8 +547,9 @@ pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
     rec.set("assignee", &ctx.actor);
     rec.set("status", "in_progress");
     rec.set("started_at", &ctx.now_text());
+    rec.remove("defer_until");
     rec.bump_claim_epoch();
-    Ok(vec!["assignee", "status"])
+    Ok(vec!["assignee", "status", "defer_until"])
 }
 
 pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
@@ -565,7 +595,7 @@ pub fn ready_claim(ctx: &Ctx, f: &crate::ops::query::Filter) -> Result<Option<Re
     let mut tx = ctx.begin()?;
     for id in candidates {
         let Ok(mut rec) = tx.get(&id) else { continue };
-        if claim_refusal(&rec, &ctx.actor).is_some() {
+        if claim_refusal(&rec, &ctx.actor, ctx.now).is_some() {
             continue;
         }
         let at = rec.next_stamp(ctx.now);

@@ -163,6 +163,22 @@ pub fn require_id(tx: &Tx, query: &str, prefix: &str) -> Result<String> {
     tx.resolve(query, prefix)
 }
 
+/// Refuse to edit a list field another tool wrote in a form bd cannot read:
+/// rewriting it would lose what is there.
+pub fn editable_list(rec: &Record, key: &str) -> Result<()> {
+    if rec.list_ok(key) {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            msg: format!(
+                "{}: field '{key}' is not in the form bd can edit; refusing to rewrite it",
+                rec.id()
+            ),
+            hint: Some("fix that line by hand (`bd doctor` lists odd records)".into()),
+        })
+    }
+}
+
 /// The usual "nothing changed" notice.
 pub fn unchanged(ctx: &Ctx, what: impl Into<String>) {
     ctx.notice(format!("Nothing changed: {}", what.into()));

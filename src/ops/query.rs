@@ -68,8 +68,8 @@ pub struct Filter {
 pub struct Checked {
     statuses: Vec<String>,
     priorities: Vec<i64>,
-    pmin: i64,
-    pmax: i64,
+    pmin: Option<i64>,
+    pmax: Option<i64>,
     types: Vec<String>,
     labels: Vec<String>,
     labels_any: Vec<String>,
@@ -85,8 +85,6 @@ pub struct Checked {
 impl Filter {
     pub fn check(&self, ctx: &Ctx, snap: Option<&Snapshot>) -> Result<Checked> {
         let mut c = Checked {
-            pmin: 0,
-            pmax: 4,
             all: self.all,
             ..Checked::default()
         };
@@ -104,16 +102,23 @@ impl Filter {
             c.priorities
                 .push(values::parse_priority(p).map_err(Error::invalid)?);
         }
-        if let Some(p) = &self.priority_min {
-            c.pmin = values::parse_priority(p).map_err(Error::invalid)?;
-        }
-        if let Some(p) = &self.priority_max {
-            c.pmax = values::parse_priority(p).map_err(Error::invalid)?;
-        }
-        if c.pmin > c.pmax {
+        c.pmin = self
+            .priority_min
+            .as_deref()
+            .map(values::parse_priority)
+            .transpose()
+            .map_err(Error::invalid)?;
+        c.pmax = self
+            .priority_max
+            .as_deref()
+            .map(values::parse_priority)
+            .transpose()
+            .map_err(Error::invalid)?;
+        if let (Some(lo), Some(hi)) = (c.pmin, c.pmax)
+            && lo > hi
+        {
             return Err(Error::invalid(format!(
-                "reversed range: --priority-min {} is above --priority-max {}",
-                c.pmin, c.pmax
+                "reversed range: --priority-min {lo} is above --priority-max {hi}"
             )));
         }
         let custom_types = ctx.custom_types();
@@ -121,18 +126,20 @@ impl Filter {
             values::check_type(t.trim(), &custom_types).map_err(Error::invalid)?;
             c.types.push(t.trim().into());
         }
-        c.labels = self
-            .labels
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(|s| s.trim().to_string())
-            .collect();
-        c.labels_any = self
-            .labels_any
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(|s| s.trim().to_string())
-            .collect();
+        for (given, into, flag) in [
+            (&self.labels, &mut c.labels, "--label"),
+            (&self.labels_any, &mut c.labels_any, "--label-any"),
+        ] {
+            for l in given.iter().flat_map(|s| s.split(',')) {
+                let l = l.trim();
+                if l.is_empty() {
+                    return Err(Error::invalid(format!(
+                        "{flag} needs a label name, not an empty string"
+                    )));
+                }
+                into.push(l.to_string());
+            }
+        }
         if self.unassigned && self.assignee.as_deref().is_some_and(|a| !a.is_empty()) {
             return Err(usage("--assignee and --unassigned contradict each other"));
         }
@@ -228,7 +235,9 @@ impl Checked {
         if !self.priorities.is_empty() && !self.priorities.contains(&r.priority) {
             return false;
         }
-        if r.priority < self.pmin || r.priority > self.pmax {
+        if self.pmin.is_some_and(|lo| r.priority < lo)
+            || self.pmax.is_some_and(|hi| r.priority > hi)
+        {
             return false;
         }
         if !self.types.is_empty() && !self.types.contains(&r.issue_type) {
@@ -448,7 +457,7 @@ pub fn children(ctx: &Ctx, id: &str, recursive: bool) -> Result<Listing> {
     let rows: Vec<Row> = snap
         .rows
         .iter()
-        .filter(|r| set.contains(&r.id))
+        .filter(|r| set.contains(&r.id) && r.status != "tombstone")
         .cloned()
         .collect();
     Ok(Listing { snap, rows })

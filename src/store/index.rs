@@ -44,8 +44,12 @@ impl Signature {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Header {
     pub sig: Signature,
-    /// The sets are right until this instant (the next `defer_until` to pass).
+    /// The sets are right from this instant (the last `defer_until` that passed)…
+    pub valid_from: Nanos,
+    /// …until this one (the next `defer_until` to pass).
     pub valid_until: Nanos,
+    /// The settings the sets were computed with (`non_work_types`).
+    pub view_key: String,
     /// The file is not in canonical form (CRLF, unsorted, no final newline).
     pub needs_normalizing: bool,
     /// Line numbers that do not parse.
@@ -112,6 +116,96 @@ impl Row {
         }
     }
 
+    /// Build a row straight from a line, without keeping the record: the fast
+    /// path of index rebuilds. `None` when the line needs the lenient path
+    /// (wrong value types, duplicate keys, not JSON at all).
+    pub fn from_line(text: &str, span: Range<usize>) -> Option<Row> {
+        use serde::de::IgnoredAny;
+        use std::borrow::Cow;
+        #[derive(serde::Deserialize)]
+        struct LightDep<'a> {
+            #[serde(borrow, default)]
+            depends_on_id: Cow<'a, str>,
+            #[serde(borrow, rename = "type", default)]
+            kind: Cow<'a, str>,
+            #[serde(default)]
+            metadata: Option<serde_json::Value>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Light<'a> {
+            #[serde(borrow)]
+            id: Cow<'a, str>,
+            #[serde(borrow, default)]
+            title: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            status: Option<Cow<'a, str>>,
+            #[serde(default)]
+            priority: Option<i64>,
+            #[serde(borrow, default)]
+            issue_type: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            assignee: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            created_at: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            updated_at: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            closed_at: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            defer_until: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            close_reason: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            labels: Option<Vec<Cow<'a, str>>>,
+            #[serde(borrow, default)]
+            dependencies: Option<Vec<LightDep<'a>>>,
+            #[serde(default)]
+            comments: Option<Vec<IgnoredAny>>,
+        }
+        let l: Light = serde_json::from_str(text).ok()?;
+        if l.id.trim().is_empty() {
+            return None;
+        }
+        let t = |v: &Option<Cow<str>>| v.as_deref().and_then(time::parse);
+        Some(Row {
+            id: l.id.into_owned(),
+            span,
+            status: l.status.map_or_else(|| "open".into(), Cow::into_owned),
+            issue_type: l.issue_type.map_or_else(|| "task".into(), Cow::into_owned),
+            priority: l.priority.unwrap_or(2),
+            created_at: t(&l.created_at).unwrap_or(0),
+            updated_at: t(&l.updated_at).unwrap_or(0),
+            closed_at: t(&l.closed_at),
+            defer_until: t(&l.defer_until),
+            assignee: l.assignee.map(Cow::into_owned).unwrap_or_default(),
+            title: l.title.map(Cow::into_owned).unwrap_or_default(),
+            labels: l
+                .labels
+                .unwrap_or_default()
+                .into_iter()
+                .map(Cow::into_owned)
+                .collect(),
+            edges: l
+                .dependencies
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| Edge {
+                    any_children: d
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.get("gate"))
+                        .and_then(|g| g.as_str())
+                        == Some("any-children"),
+                    target: d.depends_on_id.into_owned(),
+                    kind: d.kind.into_owned(),
+                })
+                .collect(),
+            comment_count: l.comments.map_or(0, |c| c.len() as u32),
+            close_reason: l.close_reason.map(Cow::into_owned).unwrap_or_default(),
+            ..Row::default()
+        })
+    }
+
     pub fn node(&self) -> Node {
         Node {
             id: self.id.clone(),
@@ -131,8 +225,21 @@ impl Row {
     }
 }
 
-/// Fill the derived columns of every row, and say until when they hold.
-pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> Nanos {
+/// The settings part of a cache's validity.
+pub fn view_key(non_work: &[String]) -> String {
+    non_work.join(",")
+}
+
+impl Header {
+    /// Rows and sets describe this file as seen at `now` with these settings.
+    pub fn sets_fresh(&self, now: Nanos, non_work: &[String]) -> bool {
+        self.valid_from <= now && now < self.valid_until && self.view_key == view_key(non_work)
+    }
+}
+
+/// Fill the derived columns of every row; returns the span of time in which
+/// they hold: from the last deferral that passed to the next one to pass.
+pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> (Nanos, Nanos) {
     let nodes: Vec<Node> = rows.iter().map(Row::node).collect();
     let nw: Vec<&str> = non_work.iter().map(String::as_str).collect();
     let a = graph::analyze(&nodes, now, &nw);
@@ -152,27 +259,37 @@ pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> Nanos {
         }
     }
     let mut valid_until = i64::MAX;
+    let mut valid_from = i64::MIN;
     for (i, row) in rows.iter_mut().enumerate() {
         row.dependent_count = dependents[i];
         row.ready = false;
         row.blocked = a.is_blocked[i];
         row.blockers = a.blockers[i].iter().map(|&j| nodes[j].id.clone()).collect();
         row.parent = a.parent[i].map(|j| nodes[j].id.clone());
-        if let Some(d) = row.defer_until
-            && d > now
-        {
-            valid_until = valid_until.min(d);
+        if let Some(d) = row.defer_until {
+            if d > now {
+                valid_until = valid_until.min(d);
+            } else {
+                valid_from = valid_from.max(d);
+            }
         }
     }
     for &i in &a.ready {
         rows[i].ready = true;
     }
-    valid_until
+    (valid_from, valid_until)
 }
 
 // --- text form -------------------------------------------------------------
 
 fn esc(s: &str, out: &mut String) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0x1e | 0x1f))
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -187,7 +304,7 @@ fn esc(s: &str, out: &mut String) {
 }
 
 fn unesc(s: &str) -> String {
-    if !s.contains('\\') {
+    if !s.as_bytes().contains(&b'\\') {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len());
@@ -210,30 +327,53 @@ fn unesc(s: &str) -> String {
     out
 }
 
-fn opt(n: Option<i64>) -> String {
-    n.map(|v| v.to_string()).unwrap_or_default()
+/// Append a decimal number (faster than `write!` in the hot loop).
+fn num(out: &mut String, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let neg = n < 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if neg {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).expect("digits are ASCII"));
+}
+
+fn opt_num(out: &mut String, n: Option<i64>) {
+    if let Some(v) = n {
+        num(out, v);
+    }
 }
 
 fn write_row(r: &Row, out: &mut String) {
-    let _ = write!(
-        out,
-        "{}\t{}\t{}\t",
-        escaped(&r.id),
-        r.span.start,
-        r.span.end
-    );
+    esc(&r.id, out);
+    out.push('\t');
+    num(out, r.span.start as i64);
+    out.push('\t');
+    num(out, r.span.end as i64);
+    out.push('\t');
     esc(&r.status, out);
     out.push('\t');
     esc(&r.issue_type, out);
-    let _ = write!(
-        out,
-        "\t{}\t{}\t{}\t{}\t{}\t",
-        r.priority,
-        r.created_at,
-        r.updated_at,
-        opt(r.closed_at),
-        opt(r.defer_until)
-    );
+    out.push('\t');
+    num(out, r.priority);
+    out.push('\t');
+    num(out, r.created_at);
+    out.push('\t');
+    num(out, r.updated_at);
+    out.push('\t');
+    opt_num(out, r.closed_at);
+    out.push('\t');
+    opt_num(out, r.defer_until);
+    out.push('\t');
     esc(&r.assignee, out);
     out.push('\t');
     esc(&r.title, out);
@@ -250,15 +390,20 @@ fn write_row(r: &Row, out: &mut String) {
         out.push('\x1f');
         out.push(if e.any_children { '1' } else { '0' });
     }
-    let _ = write!(out, "\t{}\t", r.comment_count);
+    out.push('\t');
+    num(out, i64::from(r.comment_count));
+    out.push('\t');
     esc(&r.close_reason, out);
-    let _ = write!(
-        out,
-        "\t{}\t{}{}\t",
-        r.dependent_count,
-        if r.ready { "r" } else { "" },
-        if r.blocked { "b" } else { "" }
-    );
+    out.push('\t');
+    num(out, i64::from(r.dependent_count));
+    out.push('\t');
+    if r.ready {
+        out.push('r');
+    }
+    if r.blocked {
+        out.push('b');
+    }
+    out.push('\t');
     join(out, r.blockers.iter().map(String::as_str), '\x1f');
     out.push('\t');
     if let Some(p) = &r.parent {
@@ -267,7 +412,7 @@ fn write_row(r: &Row, out: &mut String) {
     out.push('\n');
 }
 
-fn escaped(s: &str) -> String {
+fn escape_owned(s: &str) -> String {
     let mut o = String::new();
     esc(s, &mut o);
     o
@@ -290,11 +435,27 @@ fn split(s: &str, sep: char) -> Vec<String> {
     }
 }
 
-fn read_row(line: &str) -> Option<Row> {
-    let f: Vec<&str> = line.split('\t').collect();
-    if f.len() != 21 {
-        return None;
+/// Split a row into its 20 tab-separated fields without allocating.
+fn fields(line: &str) -> Option<[&str; 20]> {
+    let mut out = [""; 20];
+    let mut rest = line;
+    for (i, slot) in out.iter_mut().enumerate() {
+        if i == 19 {
+            if rest.contains('\t') {
+                return None;
+            }
+            *slot = rest;
+            return Some(out);
+        }
+        let at = rest.as_bytes().iter().position(|&b| b == b'\t')?;
+        *slot = &rest[..at];
+        rest = &rest[at + 1..];
     }
+    None
+}
+
+fn read_row(line: &str) -> Option<Row> {
+    let f = fields(line)?;
     let num = |s: &str| -> Option<i64> { s.parse().ok() };
     let optn = |s: &str| -> Option<Option<i64>> {
         if s.is_empty() {
@@ -309,11 +470,13 @@ fn read_row(line: &str) -> Option<Row> {
         f[13]
             .split('\x1e')
             .map(|e| {
-                let p: Vec<&str> = e.split('\x1f').collect();
+                let mut p = e.split('\x1f');
+                let target = unesc(p.next().unwrap_or(""));
+                let kind = unesc(p.next().unwrap_or(""));
                 Edge {
-                    target: unesc(p.first().copied().unwrap_or("")),
-                    kind: unesc(p.get(1).copied().unwrap_or("")),
-                    any_children: p.get(2) == Some(&"1"),
+                    target,
+                    kind,
+                    any_children: p.next() == Some("1"),
                 }
             })
             .collect()
@@ -346,12 +509,14 @@ fn write_header(h: &Header, out: &mut String) {
     let bad: Vec<String> = h.bad_lines.iter().map(|n| n.to_string()).collect();
     let _ = write!(
         out,
-        "{MAGIC}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t",
+        "{MAGIC}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t",
         h.sig.len,
         h.sig.mtime,
         h.sig.ctime,
         h.sig.ino,
+        h.valid_from,
         h.valid_until,
+        escape_owned(&h.view_key),
         u8::from(h.needs_normalizing),
         bad.join(",")
     );
@@ -361,7 +526,7 @@ fn write_header(h: &Header, out: &mut String) {
 
 fn read_header(line: &str) -> Option<Header> {
     let f: Vec<&str> = line.split('\t').collect();
-    if f.len() != 9 || f[0] != MAGIC {
+    if f.len() != 11 || f[0] != MAGIC {
         return None;
     }
     Some(Header {
@@ -371,20 +536,22 @@ fn read_header(line: &str) -> Option<Header> {
             ctime: f[3].parse().ok()?,
             ino: f[4].parse().ok()?,
         },
-        valid_until: f[5].parse().ok()?,
-        needs_normalizing: f[6] == "1",
-        bad_lines: if f[7].is_empty() {
+        valid_from: f[5].parse().ok()?,
+        valid_until: f[6].parse().ok()?,
+        view_key: unesc(f[7]),
+        needs_normalizing: f[8] == "1",
+        bad_lines: if f[9].is_empty() {
             Vec::new()
         } else {
-            f[7].split(',').filter_map(|n| n.parse().ok()).collect()
+            f[9].split(',').filter_map(|n| n.parse().ok()).collect()
         },
-        duplicate_ids: split(f[8], '\x1f'),
+        duplicate_ids: split(f[10], '\x1f'),
     })
 }
 
 /// Serialize a cache file: the header, then the rows.
 pub fn render<'a>(h: &Header, rows: impl Iterator<Item = &'a Row>) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(1 << 16);
     write_header(h, &mut out);
     for r in rows {
         write_row(r, &mut out);
@@ -397,8 +564,11 @@ pub fn load(path: &Path) -> Option<(Header, Vec<Row>)> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.split_terminator('\n');
     let header = read_header(lines.next()?)?;
-    let rows: Option<Vec<Row>> = lines.map(read_row).collect();
-    Some((header, rows?))
+    let mut rows = Vec::with_capacity(text.len() / 160);
+    for line in lines {
+        rows.push(read_row(line)?);
+    }
+    Some((header, rows))
 }
 
 /// Read only a cache file's header.
@@ -448,7 +618,9 @@ mod tests {
             parent: Some("bd-0".into()),
         };
         let h = Header {
+            valid_from: 7,
             valid_until: 42,
+            view_key: "chore,x".into(),
             bad_lines: vec![3, 7],
             duplicate_ids: vec!["bd-9".into()],
             ..Header::default()

@@ -72,78 +72,82 @@ fn memchr_nl(b: &[u8]) -> Option<usize> {
     b.iter().position(|&c| c == b'\n')
 }
 
-fn parse_span(bytes: &[u8], line: usize, span: Range<usize>) -> Result<Good, Bad> {
-    let text = match std::str::from_utf8(&bytes[span.clone()]) {
-        Ok(t) => t,
-        Err(e) => {
-            return Err(Bad {
-                line,
-                span,
-                reason: format!("not UTF-8 ({e})"),
-            });
-        }
-    };
-    match Record::parse(text) {
-        Ok(record) => Ok(Good { line, span, record }),
-        Err(reason) => Err(Bad { line, span, reason }),
-    }
-}
-
-/// Parse every line of a JSONL file.
-pub fn parse(bytes: &[u8]) -> Parsed {
+/// Parse every line of a JSONL file with `f`, spread over the cores. The
+/// results come back in line order: (1-based line, text span, result).
+pub fn parse_lines<T: Send>(
+    bytes: &[u8],
+    f: impl Fn(&str) -> Result<T, String> + Sync,
+) -> Vec<(usize, Range<usize>, Result<T, String>)> {
     let spans = line_spans(bytes);
-    let mut parsed = Parsed {
-        crlf: spans.iter().any(|s| s.2),
-        no_final_newline: !bytes.is_empty() && bytes[bytes.len() - 1] != b'\n',
-        ..Parsed::default()
-    };
-    let threads = if spans.len() > 20_000 {
+    let threads = if spans.len() > 5_000 {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
     } else {
         1
     };
     let chunk = spans.len().div_ceil(threads.max(1)).max(1);
-    let results: Vec<Vec<Result<Good, Bad>>> = std::thread::scope(|s| {
+    let f = &f;
+    std::thread::scope(|s| {
         let handles: Vec<_> = spans
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|(n, r, _)| parse_span(bytes, *n, r.clone()))
+                        .map(|(n, r, _)| {
+                            let res = match std::str::from_utf8(&bytes[r.clone()]) {
+                                Ok(text) => f(text),
+                                Err(e) => Err(format!("not UTF-8 ({e})")),
+                            };
+                            (*n, r.clone(), res)
+                        })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("parser threads do not panic"))
+            .flat_map(|h| h.join().expect("parser threads do not panic"))
             .collect()
-    });
-    for r in results.into_iter().flatten() {
-        match r {
-            Ok(g) => parsed.good.push(g),
-            Err(b) => parsed.bad.push(b),
+    })
+}
+
+/// Whether any line ends in CRLF, and whether the last line lacks a newline.
+pub fn line_endings(bytes: &[u8]) -> (bool, bool) {
+    let crlf = bytes.windows(2).any(|w| w == b"\r\n");
+    let no_final = !bytes.is_empty() && bytes[bytes.len() - 1] != b'\n';
+    (crlf, no_final)
+}
+
+/// Sorted-ness and duplicates of ids in file order.
+pub fn order_of<'a>(ids: impl Iterator<Item = &'a str>) -> (bool, Vec<String>) {
+    let mut ids: Vec<&str> = ids.collect();
+    let unsorted = ids.windows(2).any(|w| w[0] >= w[1]);
+    ids.sort_unstable();
+    let mut dups: Vec<String> = ids
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0].to_string())
+        .collect();
+    dups.dedup();
+    (unsorted, dups)
+}
+
+/// Parse every line of a JSONL file into records.
+pub fn parse(bytes: &[u8]) -> Parsed {
+    let (crlf, no_final_newline) = line_endings(bytes);
+    let mut parsed = Parsed {
+        crlf,
+        no_final_newline,
+        ..Parsed::default()
+    };
+    for (line, span, res) in parse_lines(bytes, Record::parse) {
+        match res {
+            Ok(record) => parsed.good.push(Good { line, span, record }),
+            Err(reason) => parsed.bad.push(Bad { line, span, reason }),
         }
     }
-    for w in parsed.good.windows(2) {
-        let (a, b) = (w[0].record.id(), w[1].record.id());
-        if a >= b {
-            parsed.unsorted = true;
-        }
-        if a == b {
-            parsed.duplicate_ids.push(a.to_string());
-        }
-    }
-    if parsed.unsorted {
-        let mut ids: Vec<&str> = parsed.good.iter().map(|g| g.record.id()).collect();
-        ids.sort_unstable();
-        parsed.duplicate_ids = ids
-            .windows(2)
-            .filter(|w| w[0] == w[1])
-            .map(|w| w[0].to_string())
-            .collect();
-        parsed.duplicate_ids.dedup();
-    }
+    let (unsorted, dups) = order_of(parsed.good.iter().map(|g| g.record.id()));
+    parsed.unsorted = unsorted;
+    parsed.duplicate_ids = dups;
     parsed
 }
 

@@ -48,22 +48,39 @@ fn read_all(path: &PathBuf, file: &Option<File>) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Parse the whole file into rows and a header; also returns the records.
+/// Parse the whole file into rows and a header.
 fn build(bytes: &[u8], sig: Signature, view: &View) -> (Header, Vec<Row>) {
-    let parsed = jsonl::parse(bytes);
-    let mut rows: Vec<Row> = parsed
-        .good
-        .iter()
-        .map(|g| Row::from_record(&g.record, g.span.clone()))
-        .collect();
-    rows.sort_by(|a, b| a.id.cmp(&b.id));
-    let valid_until = index::derive(&mut rows, view.now, &view.non_work);
+    let (crlf, no_final) = jsonl::line_endings(bytes);
+    let mut rows = Vec::new();
+    let mut bad_lines = Vec::new();
+    for (line, span, res) in jsonl::parse_lines(bytes, |text| {
+        // The lenient path only for lines the fast one cannot take.
+        match Row::from_line(text, 0..0) {
+            Some(r) => Ok(r),
+            None => Record::parse(text).map(|rec| Row::from_record(&rec, 0..0)),
+        }
+    }) {
+        match res {
+            Ok(mut row) => {
+                row.span = span;
+                rows.push(row);
+            }
+            Err(_) => bad_lines.push(line),
+        }
+    }
+    let (unsorted, duplicate_ids) = jsonl::order_of(rows.iter().map(|r| r.id.as_str()));
+    if unsorted {
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    let (valid_from, valid_until) = index::derive(&mut rows, view.now, &view.non_work);
     let header = Header {
         sig,
+        valid_from,
         valid_until,
-        needs_normalizing: parsed.needs_normalizing(),
-        bad_lines: parsed.bad.iter().map(|b| b.line).collect(),
-        duplicate_ids: parsed.duplicate_ids.clone(),
+        view_key: index::view_key(&view.non_work),
+        needs_normalizing: crlf || no_final || unsorted,
+        bad_lines,
+        duplicate_ids,
     };
     (header, rows)
 }
@@ -111,8 +128,10 @@ impl Snapshot {
             && file.is_some()
         {
             let mut header = header;
-            if view.now >= header.valid_until {
-                header.valid_until = index::derive(&mut rows, view.now, &view.non_work);
+            if !header.sets_fresh(view.now, &view.non_work) {
+                (header.valid_from, header.valid_until) =
+                    index::derive(&mut rows, view.now, &view.non_work);
+                header.view_key = index::view_key(&view.non_work);
                 save_caches(ws, &header, &rows);
             }
             return Ok(Snapshot {
@@ -150,7 +169,7 @@ impl Snapshot {
         let Some((header, rows)) = index::load(&ws.cache_dir().join(set)) else {
             return Ok(None);
         };
-        if header.sig != sig || view.now >= header.valid_until {
+        if header.sig != sig || !header.sets_fresh(view.now, &view.non_work) {
             return Ok(None);
         }
         let snap = Snapshot {
@@ -463,10 +482,13 @@ impl Tx {
         let sig = File::open(&path)
             .and_then(|f| Signature::of(&f))
             .map_err(|e| Error::io(&path, e))?;
-        let valid_until = index::derive(&mut rows, self.view.now, &self.view.non_work);
+        let (valid_from, valid_until) =
+            index::derive(&mut rows, self.view.now, &self.view.non_work);
         let header = Header {
             sig,
+            valid_from,
             valid_until,
+            view_key: index::view_key(&self.view.non_work),
             ..Header::default()
         };
         save_caches(&self.ws, &header, &rows);
