@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod git;
 pub mod model;
 pub mod ops;
 pub mod store;

@@ -165,7 +165,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         Cmd::Init { prefix } => {
             let r = ops::admin::init(&start, prefix.as_deref()).map(|rep| {
                 let mut talk = Vec::new();
-                if rep.created.is_empty() && rep.migrated.is_empty() {
+                if rep.created.is_empty() && rep.migrated.is_empty() && rep.driver.is_none() && rep.project.is_none() {
                     talk.push(format!("Nothing changed: {} is already initialized (prefix {})", rep.root.display(), rep.prefix));
                 } else {
                     talk.push(format!("Initialized bd in {} (prefix {}, {} issues)", rep.root.display(), rep.prefix, rep.issues));
@@ -173,10 +173,13 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
                 for m in &rep.migrated {
                     talk.push(format!("Migrated {m}"));
                 }
+                if let Some(d) = &rep.driver {
+                    talk.push(format!("Merge driver: merge.beads.driver {d}"));
+                }
                 for h in &rep.classic_hooks {
                     talk.push(format!("note: classic beads hook {h} calls bd; check it still fits strand"));
                 }
-                let j = json!({"root": rep.root, "prefix": rep.prefix, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues});
+                let j = json!({"root": rep.root, "prefix": rep.prefix, "project": rep.project, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues, "driver": rep.driver});
                 (out(j, ""), talk)
             });
             return match r {
@@ -598,7 +601,9 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 "beads_dir",
                 "issues_file",
                 "prefix",
-                "project",
+                "identity",
+                "identity_source",
+                "origin",
                 "actor",
                 "issues",
                 "index_fresh",

@@ -32,6 +32,9 @@ pub struct InitReport {
     pub migrated: Vec<String>,
     pub classic_hooks: Vec<String>,
     pub issues: usize,
+    pub project: Option<String>,
+    /// What happened to the merge driver config, when anything did.
+    pub driver: Option<String>,
 }
 
 fn sanitize_prefix(name: &str) -> Option<String> {
@@ -126,6 +129,31 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
     {
         changed_cfg = true;
     }
+    // Clones agree on the identity however their remotes are spelled.
+    let dirs = crate::git::dirs(&root)?;
+    if cfg.get_str("project").is_none_or(|p| p.is_empty()) {
+        let mut ci = cfg.list("case_insensitive_hosts");
+        if ci.is_empty() {
+            ci = crate::git::identity::DEFAULT_CASE_INSENSITIVE
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        }
+        if let Some(id) = crate::git::identity::origin_url(&dirs)?
+            .and_then(|u| crate::git::identity::normalize(&u, &root, &ci))
+            && cfg.set("project", &id)?
+        {
+            changed_cfg = true;
+            rep.project = Some(id);
+        }
+    } else {
+        rep.project = cfg.get_str("project").map(str::to_string);
+    }
+    rep.driver = match crate::git::driver::ensure(&dirs)? {
+        crate::git::driver::DriverState::Ok => None,
+        crate::git::driver::DriverState::Missing => Some("set (was missing)".into()),
+        crate::git::driver::DriverState::Different(old) => Some(format!("replaced '{old}'")),
+    };
     rep.prefix = cfg.prefix().unwrap_or("bd").to_string();
     if changed_cfg || !had_config {
         cfg.save(&ws.config_path())?;
@@ -226,12 +254,23 @@ pub fn where_(ctx: &Ctx) -> Result<Value> {
                     .and_then(|f| Signature::of(&f).ok()),
             )
             .is_some_and(|(h, s)| h.sig == s);
+    let id = ctx.identity()?;
+    if let Some(o) = &id.origin
+        && o != &id.identity
+    {
+        ctx.notice(format!(
+            "warning: origin is {o} but the project identity is {}; this clone may be a fork (set `project` in .beads/config.toml to choose)",
+            id.identity
+        ));
+    }
     Ok(json!({
         "root": ctx.ws.root,
+        "identity": id.identity,
+        "identity_source": id.source,
+        "origin": id.origin,
         "beads_dir": ctx.ws.beads,
         "issues_file": ctx.ws.issues_path(),
         "prefix": ctx.prefix_of_rows(&snap.rows),
-        "project": ctx.config.get_str("project"),
         "actor": ctx.actor,
         "issues": snap.rows.iter().filter(|r| r.status != "tombstone").count(),
         "index_fresh": index_fresh,

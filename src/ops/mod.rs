@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::git::{self, driver::DriverState};
 use crate::model::record::Record;
 use crate::model::time::{self, Nanos};
 use crate::store::config::Config;
@@ -37,13 +38,54 @@ impl Ctx {
         let actor = actor
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(|| ws.default_actor());
-        Ok(Ctx {
+        let ctx = Ctx {
             ws,
             config,
             now,
             actor,
             notices: RefCell::new(Vec::new()),
-        })
+        };
+        ctx.check_merge_driver();
+        Ok(ctx)
+    }
+
+    /// Every command repairs the clone's merge-driver config (git keeps it per
+    /// clone, so fresh clones lack it). Problems are warnings, never fatal.
+    pub fn check_merge_driver(&self) {
+        let result = git::dirs(&self.ws.root).and_then(|d| git::driver::ensure(&d));
+        match result {
+            Ok(DriverState::Ok) => {}
+            Ok(DriverState::Missing) => self.notice(format!(
+                "note: set git config merge.beads.driver = \"{}\" (it was missing)",
+                git::driver::DRIVER
+            )),
+            Ok(DriverState::Different(old)) => self.notice(format!(
+                "note: set git config merge.beads.driver = \"{}\" (was \"{old}\")",
+                git::driver::DRIVER
+            )),
+            Err(e) => self.notice(format!(
+                "warning: cannot check the merge driver config: {e}"
+            )),
+        }
+    }
+
+    /// The project identity of this workspace.
+    pub fn identity(&self) -> Result<git::identity::Identity> {
+        let dirs = git::dirs(&self.ws.root)?;
+        let ci = self.case_insensitive_hosts();
+        git::identity::identity(&self.ws.root, &dirs, self.config.get_str("project"), &ci)
+    }
+
+    pub fn case_insensitive_hosts(&self) -> Vec<String> {
+        let l = self.config.list("case_insensitive_hosts");
+        if l.is_empty() {
+            git::identity::DEFAULT_CASE_INSENSITIVE
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            l
+        }
     }
 
     pub fn notice(&self, msg: impl Into<String>) {

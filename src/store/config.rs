@@ -69,6 +69,12 @@ pub const KEYS: &[(&str, Kind, &str, &str)] = &[
         "",
         "workspace that imports cross-project mail",
     ),
+    (
+        "case_insensitive_hosts",
+        Kind::List,
+        "github.com,gitlab.com,bitbucket.org",
+        "hosts whose repository paths ignore case",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,1 @@
+//! Committing `.beads/` paths with gix, leaving the user's other changes alone.

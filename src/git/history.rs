@@ -1,0 +1,1 @@
+//! Reading `.beads/` files at revisions, for `bd diff` and `bd log`.

@@ -1,0 +1,88 @@
+//! Everything about the git repository around a workspace: where its git
+//! folders are, the project identity, the merge-driver config, commits of
+//! `.beads/` paths and reading the tracker at revisions (all through gix).
+//! `transport` alone runs the git binary (fetch, merge, push).
+
+pub mod commit;
+pub mod driver;
+pub mod history;
+pub mod identity;
+pub mod transport;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The git folders of a worktree.
+#[derive(Debug, Clone)]
+pub struct GitDirs {
+    /// This worktree's git folder (`.git`, or `.git/worktrees/<name>`).
+    pub git_dir: PathBuf,
+    /// The folder shared by all worktrees (config, objects, refs).
+    pub common_dir: PathBuf,
+}
+
+/// Find the git folders of the worktree at `root` by reading files only.
+pub fn dirs(root: &Path) -> Result<GitDirs> {
+    let dotgit = root.join(".git");
+    let git_dir = if dotgit.is_dir() {
+        dotgit
+    } else {
+        let text = std::fs::read_to_string(&dotgit).map_err(|e| Error::io(&dotgit, e))?;
+        let rel = text
+            .trim()
+            .strip_prefix("gitdir:")
+            .ok_or_else(|| Error::invalid(format!("{} does not name a gitdir", dotgit.display())))?
+            .trim();
+        let p = Path::new(rel);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            root.join(p)
+        }
+    };
+    let common_dir = match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(t) => {
+            let p = Path::new(t.trim());
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                git_dir.join(p)
+            }
+        }
+        Err(_) => git_dir.clone(),
+    };
+    let common_dir = std::fs::canonicalize(&common_dir).unwrap_or(common_dir);
+    Ok(GitDirs {
+        git_dir,
+        common_dir,
+    })
+}
+
+/// The repository's shared config file, parsed (empty when missing).
+pub fn read_config(dirs: &GitDirs) -> Result<gix::config::File> {
+    let path = dirs.common_dir.join("config");
+    let mut bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    gix::config::File::from_bytes_owned(
+        &mut bytes,
+        gix::config::file::Metadata::from(gix::config::Source::Local),
+        Default::default(),
+    )
+    .map_err(|e| Error::Parse {
+        path,
+        line: 0,
+        reason: e.to_string(),
+    })
+}
+
+/// Open the repository with gix.
+pub fn open(root: &Path) -> Result<gix::Repository> {
+    gix::open(root).map_err(|e| Error::Invalid {
+        msg: format!("cannot open the git repository at {}: {e}", root.display()),
+        hint: None,
+    })
+}

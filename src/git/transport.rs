@@ -1,0 +1,1 @@
+//! The one place that runs the git binary: network and working-tree merges.
