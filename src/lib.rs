@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod error;
 pub mod git;
+pub mod home;
 pub mod model;
 pub mod ops;
 pub mod store;

@@ -326,6 +326,38 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Commit the tracker's changes (only .beads/ paths)
+    Commit {
+        /// Subject (default: a summary of what changed)
+        #[arg(short, long)]
+        message: Option<String>,
+    },
+    /// Show the tracker's changes issue by issue (default: working tree vs HEAD)
+    Diff {
+        /// REV (against the working tree) or REV..REV
+        range: Option<String>,
+    },
+    /// Show one issue's history across commits
+    Log {
+        id: String,
+        #[arg(short = 'n', long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Fetch, merge (never rebase) and push the tracker with its branch
+    Sync {
+        /// Also push unpushed commits that touch code, not only .beads/
+        #[arg(long)]
+        all: bool,
+    },
+    /// The git merge driver: merge BASE OURS THEIRS into OURS
+    #[command(hide = true)]
+    Merge {
+        base: std::path::PathBuf,
+        ours: std::path::PathBuf,
+        theirs: std::path::PathBuf,
+        /// The path in the repository (for messages and file kind)
+        path: Option<String>,
+    },
     /// Export issues as JSONL
     Export {
         /// Write to this file instead of stdout

@@ -197,9 +197,34 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         Ok(c) => c,
         Err(e) => return (Err(e), vec![]),
     };
+    let mut ctx = ctx;
+    ctx.verb = verb_of(&cli.cmd).to_string();
     let r = dispatch(&ctx, cli.cmd, cli.json);
     let notices = ctx.notices.borrow().clone();
     (r, notices)
+}
+
+/// The command's name, for commit subjects.
+fn verb_of(cmd: &Cmd) -> &'static str {
+    match cmd {
+        Cmd::Create(_) => "create",
+        Cmd::Update(a) if a.claim => "claim",
+        Cmd::Update(_) => "update",
+        Cmd::Close { .. } => "close",
+        Cmd::Reopen { .. } => "reopen",
+        Cmd::Delete { .. } => "delete",
+        Cmd::Restore { .. } => "restore",
+        Cmd::Defer { .. } => "defer",
+        Cmd::Undefer { .. } => "undefer",
+        Cmd::Claim { .. } | Cmd::Ready { claim: true, .. } => "claim",
+        Cmd::Unclaim { .. } => "unclaim",
+        Cmd::Dep(_) => "dep",
+        Cmd::Label(_) => "label",
+        Cmd::Comment { .. } => "comment",
+        Cmd::Import { .. } => "import",
+        Cmd::Doctor { .. } => "doctor",
+        _ => "update",
+    }
 }
 
 fn filter(f: FilterArgs, all: bool) -> Filter {
@@ -251,6 +276,37 @@ fn outcomes(ctx: &Ctx, os: &[Outcome], verb: &str) -> Output {
         Value::Array(vals)
     };
     out(j, "")
+}
+
+fn commit_output(ctx: &Ctx, o: &crate::git::commit::Outcome) -> Output {
+    use crate::git::commit::Outcome;
+    match o {
+        Outcome::Committed { id, amended, paths } => {
+            let short: String = id.chars().take(10).collect();
+            ctx.notice(format!(
+                "{} {short} ({})",
+                if *amended { "Amended" } else { "Committed" },
+                paths.join(", ")
+            ));
+            out(
+                json!({"committed": true, "commit": id, "amended": amended, "paths": paths}),
+                id.clone(),
+            )
+        }
+        Outcome::NothingToCommit => {
+            ops::unchanged(ctx, "no tracker changes to commit");
+            out(json!({"committed": false, "pending": false}), "")
+        }
+        Outcome::Pending { reason } => {
+            ctx.notice(format!(
+                "note: not committed: {reason}; the changes stay pending"
+            ));
+            out(
+                json!({"committed": false, "pending": true, "reason": reason}),
+                "",
+            )
+        }
+    }
 }
 
 fn read_text_arg(path: &std::path::Path) -> Result<String> {
@@ -701,6 +757,45 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             ));
             Ok(out(serde_json::to_value(&rep).unwrap_or(Value::Null), ""))
         }
+        Cmd::Commit { message } => {
+            let o = ops::gitops::commit(ctx, message.as_deref())?;
+            Ok(commit_output(ctx, &o))
+        }
+        Cmd::Diff { range } => {
+            let d = ops::history::diff(ctx, range.as_deref())?;
+            let t = render::diff(&d);
+            Ok(out(ops::history::diff_json(&d), t))
+        }
+        Cmd::Log { id, limit } => {
+            let (id, entries) = ops::history::log(ctx, &id, limit)?;
+            let t = render::log(&id, &entries);
+            Ok(out(json!({"id": id, "entries": entries}), t))
+        }
+        Cmd::Sync { all } => {
+            let r = ops::sync::sync(ctx, all)?;
+            if let Some(c) = &r.committed {
+                ctx.notice(format!(
+                    "Committed tracker changes ({})",
+                    &c[..c.len().min(10)]
+                ));
+            }
+            if r.merged {
+                ctx.notice("Merged the upstream");
+            }
+            if r.pushed {
+                ctx.notice("Pushed");
+            }
+            if r.up_to_date {
+                ctx.notice("Already up to date");
+            }
+            for (id, holder) in &r.claims_lost {
+                ctx.notice(format!(
+                    "warning: your claim on {id} was lost in the merge (now: {holder})"
+                ));
+            }
+            Ok(out(serde_json::to_value(&r).unwrap_or(Value::Null), ""))
+        }
+        Cmd::Merge { .. } => Err(Error::invalid("not available yet")),
         Cmd::Export { output } => {
             let text = ops::admin::export(ctx)?;
             let n = text.lines().count();

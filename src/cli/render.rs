@@ -166,3 +166,79 @@ pub fn show(s: &Shown, now: Nanos) -> String {
     }
     out
 }
+
+fn short(v: &Option<serde_json::Value>) -> String {
+    match v {
+        None => "(none)".into(),
+        Some(serde_json::Value::String(s)) => {
+            let one: String = s.lines().next().unwrap_or("").chars().take(60).collect();
+            if s.chars().count() > 60 || s.contains('\n') {
+                format!("{one:?}…")
+            } else {
+                format!("{one:?}")
+            }
+        }
+        Some(other) => {
+            let t = other.to_string();
+            if t.chars().count() > 80 {
+                format!("{}…", t.chars().take(80).collect::<String>())
+            } else {
+                t
+            }
+        }
+    }
+}
+
+pub fn diff(d: &crate::ops::history::Diff) -> String {
+    let mut out = String::new();
+    if d.changes.is_empty() {
+        let _ = writeln!(out, "No tracker changes between {} and {}.", d.from, d.to);
+        return out;
+    }
+    let _ = writeln!(out, "Tracker changes, {} → {}:", d.from, d.to);
+    for c in &d.changes {
+        let _ = writeln!(out, "\n{} {} \"{}\"", c.kind.verb(), c.id, c.title);
+        for f in &c.fields {
+            let _ = writeln!(
+                out,
+                "    {}: {} → {}",
+                f.field,
+                short(&f.before),
+                short(&f.after)
+            );
+        }
+    }
+    out
+}
+
+pub fn log(id: &str, entries: &[crate::ops::history::LogEntry]) -> String {
+    let mut out = String::new();
+    if entries.is_empty() {
+        let _ = writeln!(out, "No commits changed {id}.");
+        return out;
+    }
+    for e in entries {
+        let short_id: String = e.commit.chars().take(10).collect();
+        let _ = writeln!(out, "{short_id} {} {} — {}", e.time, e.author, e.subject);
+        let _ = writeln!(out, "    {} {id}", e.kind.verb());
+        for f in &e.fields {
+            let _ = writeln!(
+                out,
+                "    {}: {} → {}",
+                f.field,
+                short(&f.before),
+                short(&f.after)
+            );
+        }
+        for f in &e.lost {
+            let _ = writeln!(
+                out,
+                "    lost in merge: {} = {} (kept {})",
+                f.field,
+                short(&f.before),
+                short(&f.after)
+            );
+        }
+    }
+    out
+}

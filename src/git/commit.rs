@@ -1,1 +1,376 @@
-//! Committing `.beads/` paths with gix, leaving the user's other changes alone.
+//! Committing `.beads/` with gix: only those paths, from the working tree, on
+//! top of HEAD; the user's other staged and unstaged changes stay as they are.
+//! When the repository signs commits or has commit hooks, the git binary does
+//! it (see `transport`) so they apply. A busy repository (index lock, rebase,
+//! merge) leaves the commit pending.
+
+use std::path::{Path, PathBuf};
+
+use gix::bstr::ByteSlice;
+
+use crate::error::{Error, Result};
+use crate::git::{GitDirs, transport};
+
+pub const BEADS: &str = ".beads";
+pub const TRAILER: &str = "Bd-Actor";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Committed {
+        id: String,
+        amended: bool,
+        paths: Vec<String>,
+    },
+    NothingToCommit,
+    Pending {
+        reason: String,
+    },
+}
+
+/// What to commit and how.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub subject: String,
+    pub actor: String,
+    /// Amend HEAD instead, when it is bd's own unpushed commit younger than this (seconds).
+    pub amend_window: Option<u64>,
+}
+
+/// Why git cannot take a commit now, if it cannot.
+pub fn busy(dirs: &GitDirs) -> Option<String> {
+    let g = &dirs.git_dir;
+    if g.join("index.lock").exists() {
+        return Some("git is busy (.git/index.lock exists)".into());
+    }
+    if g.join("rebase-merge").exists() || g.join("rebase-apply").exists() {
+        return Some("a rebase is in progress".into());
+    }
+    if g.join("MERGE_HEAD").exists() {
+        return Some("a merge is in progress".into());
+    }
+    if g.join("CHERRY_PICK_HEAD").exists() || g.join("REVERT_HEAD").exists() {
+        return Some("a cherry-pick or revert is in progress".into());
+    }
+    None
+}
+
+/// Whether commits must go through the git binary (signing or hooks).
+pub fn needs_git_binary(dirs: &GitDirs) -> Result<bool> {
+    let cfg = super::read_config(dirs)?;
+    let sign = cfg
+        .string("commit.gpgsign")
+        .map(|v| v.to_str_lossy().to_ascii_lowercase())
+        .is_some_and(|v| matches!(v.as_str(), "true" | "yes" | "on" | "1"));
+    if sign {
+        return Ok(true);
+    }
+    let hooks = match cfg.string("core.hooksPath") {
+        Some(p) => PathBuf::from(p.to_str_lossy().into_owned()),
+        None => dirs.common_dir.join("hooks"),
+    };
+    Ok([
+        "pre-commit",
+        "commit-msg",
+        "prepare-commit-msg",
+        "post-commit",
+    ]
+    .iter()
+    .any(|h| is_executable(&hooks.join(h))))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The files under `.beads/` that belong in git (not the cache, lock or temp files).
+pub fn tracked_files(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.join(BEADS)];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if name == ".cache"
+                || name == ".lock"
+                || (name.starts_with('.') && name.contains(".tmp-"))
+            {
+                continue;
+            }
+            if ft.is_dir() {
+                stack.push(path);
+            } else if ft.is_file()
+                && let Ok(rel) = path.strip_prefix(root)
+            {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn gerr(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Invalid {
+        msg: format!("git: {what}: {e}"),
+        hint: None,
+    }
+}
+
+/// The `.beads/` blobs of a tree: path → blob id.
+pub fn beads_entries(
+    repo: &gix::Repository,
+    tree: Option<gix::ObjectId>,
+) -> Result<Vec<(String, gix::ObjectId)>> {
+    let Some(tree) = tree else {
+        return Ok(Vec::new());
+    };
+    let tree = repo
+        .find_tree(tree)
+        .map_err(|e| gerr("reading a tree", e))?;
+    let mut recorder = gix::traverse::tree::Recorder::default();
+    let Some(entry) = tree
+        .lookup_entry_by_path(BEADS)
+        .map_err(|e| gerr("reading a tree", e))?
+    else {
+        return Ok(Vec::new());
+    };
+    let sub = repo
+        .find_tree(entry.object_id())
+        .map_err(|e| gerr("reading a tree", e))?;
+    sub.traverse()
+        .breadthfirst(&mut recorder)
+        .map_err(|e| gerr("walking a tree", e))?;
+    Ok(recorder
+        .records
+        .into_iter()
+        .filter(|r| r.mode.is_blob())
+        .map(|r| (format!("{BEADS}/{}", r.filepath), r.oid))
+        .collect())
+}
+
+/// The paths under `.beads/` whose working-tree state differs from HEAD.
+pub fn pending(root: &Path) -> Result<Vec<String>> {
+    let repo = super::open(root)?;
+    let head_tree = repo.head_tree_id().ok().map(|t| t.detach());
+    let head = beads_entries(&repo, head_tree)?;
+    let mut out = Vec::new();
+    let files = tracked_files(root);
+    for f in &files {
+        let bytes = std::fs::read(root.join(f)).map_err(|e| Error::io(root.join(f), e))?;
+        let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &bytes)
+            .map_err(|e| gerr("hashing", e))?;
+        if !head.iter().any(|(p, h)| p == f && *h == id) {
+            out.push(f.clone());
+        }
+    }
+    for (p, _) in &head {
+        if !files.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Commit the `.beads/` paths that changed.
+pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
+    if let Some(reason) = busy(dirs) {
+        return Ok(Outcome::Pending { reason });
+    }
+    let changed = pending(root)?;
+    if changed.is_empty() {
+        return Ok(Outcome::NothingToCommit);
+    }
+    let message = format!("{}\n\n{TRAILER}: {}\n", req.subject, req.actor);
+    if needs_git_binary(dirs)? {
+        let id = transport::commit_paths(root, &changed, &message)?;
+        return Ok(Outcome::Committed {
+            id,
+            amended: false,
+            paths: changed,
+        });
+    }
+    let repo = super::open(root)?;
+    if repo.committer().is_none() || repo.author().is_none() {
+        return Ok(Outcome::Pending {
+            reason: "git user.name and user.email are not set".into(),
+        });
+    }
+    let head_commit = repo.head_commit().ok();
+    let amend_of = head_commit
+        .as_ref()
+        .filter(|c| amendable(&repo, c, req.amend_window));
+    let base_tree = match &head_commit {
+        Some(c) => c.tree_id().map_err(|e| gerr("reading HEAD", e))?.detach(),
+        None => repo.empty_tree().id,
+    };
+    let mut editor = repo
+        .edit_tree(base_tree)
+        .map_err(|e| gerr("editing a tree", e))?;
+    let mut index = repo
+        .index_or_load_from_head_or_empty()
+        .map_err(|e| gerr("loading the index", e))?
+        .into_owned();
+    let mut pushed = false;
+    for path in &changed {
+        let full = root.join(path);
+        let bpath: &gix::bstr::BStr = path.as_bytes().as_bstr();
+        match std::fs::read(&full) {
+            Ok(bytes) => {
+                let id = repo
+                    .write_blob(&bytes)
+                    .map_err(|e| gerr("writing a blob", e))?
+                    .detach();
+                editor
+                    .upsert(path.as_str(), gix::object::tree::EntryKind::Blob, id)
+                    .map_err(|e| gerr("editing a tree", e))?;
+                let meta = gix::index::fs::Metadata::from_path_no_follow(&full)
+                    .map_err(|e| Error::io(&full, e))?;
+                let stat = gix::index::entry::Stat::from_fs(&meta).map_err(|e| gerr("stat", e))?;
+                match index
+                    .entry_mut_by_path_and_stage(bpath, gix::index::entry::Stage::Unconflicted)
+                {
+                    Some(entry) => {
+                        entry.id = id;
+                        entry.stat = stat;
+                        entry.mode = gix::index::entry::Mode::FILE;
+                    }
+                    None => {
+                        index.dangerously_push_entry(
+                            stat,
+                            id,
+                            gix::index::entry::Flags::empty(),
+                            gix::index::entry::Mode::FILE,
+                            bpath,
+                        );
+                        pushed = true;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                editor
+                    .remove(path.as_str())
+                    .map_err(|e| gerr("editing a tree", e))?;
+                index.remove_entries(|_, p, _| p == bpath);
+            }
+            Err(e) => return Err(Error::io(&full, e)),
+        }
+    }
+    if pushed {
+        index.sort_entries();
+    }
+    index.remove_tree();
+    let tree = editor
+        .write()
+        .map_err(|e| gerr("writing a tree", e))?
+        .detach();
+    let (id, amended) = match (amend_of, &head_commit) {
+        (Some(prev), _) => {
+            let parents: Vec<gix::ObjectId> = prev.parent_ids().map(|p| p.detach()).collect();
+            let subject = merge_subjects(prev, &req.subject);
+            let message = format!("{subject}\n\n{TRAILER}: {}\n", req.actor);
+            let new = repo
+                .new_commit(message.as_str(), tree, parents)
+                .map_err(|e| gerr("writing a commit", e))?;
+            let edit = gix::refs::transaction::RefEdit::update(
+                "HEAD".try_into().map_err(|e| gerr("HEAD", e))?,
+                new.id,
+                gix::refs::transaction::PreviousValue::MustExistAndMatch(
+                    gix::refs::Target::Object(prev.id),
+                ),
+                format!("commit (amend): {}", req.subject),
+            )
+            .with_deref(true);
+            repo.edit_reference(edit)
+                .map_err(|e| gerr("moving HEAD (it moved meanwhile?)", e))?;
+            (new.id, true)
+        }
+        (None, Some(head)) => (
+            repo.commit("HEAD", message.as_str(), tree, [head.id])
+                .map_err(|e| gerr("committing (HEAD moved meanwhile?)", e))?
+                .detach(),
+            false,
+        ),
+        (None, None) => (
+            repo.commit("HEAD", message.as_str(), tree, None::<gix::ObjectId>)
+                .map_err(|e| gerr("committing", e))?
+                .detach(),
+            false,
+        ),
+    };
+    match index.write(Default::default()) {
+        Ok(()) => {}
+        // The commit stands; git refreshes a stale index entry on its own.
+        Err(e) => return Err(gerr("writing the index (the commit was made)", e)),
+    }
+    Ok(Outcome::Committed {
+        id: id.to_string(),
+        amended,
+        paths: changed,
+    })
+}
+
+/// bd's own commit, not on the upstream, younger than the window.
+fn amendable(repo: &gix::Repository, c: &gix::Commit<'_>, window: Option<u64>) -> bool {
+    let Some(window) = window else { return false };
+    let Ok(msg) = c.message_raw() else {
+        return false;
+    };
+    let text = msg.to_str_lossy();
+    if !text.starts_with("bd: ") || !text.contains(&format!("\n{TRAILER}: ")) {
+        return false;
+    }
+    let Ok(t) = c.time() else { return false };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if now - t.seconds > window as i64 {
+        return false;
+    }
+    // Pushed already? Any remote-tracking ref that contains it.
+    let Ok(refs) = repo.references() else {
+        return false;
+    };
+    let Ok(remotes) = refs.remote_branches() else {
+        return false;
+    };
+    for r in remotes.flatten() {
+        let Ok(id) = r.into_fully_peeled_id() else {
+            continue;
+        };
+        if id == c.id {
+            return false;
+        }
+        if let Ok(walk) = id.ancestors().all() {
+            for info in walk.flatten().take(10_000) {
+                if info.id == c.id {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// The subject of an amended batch: the earlier subject plus the new one.
+fn merge_subjects(prev: &gix::Commit<'_>, new: &str) -> String {
+    let old = prev
+        .message_raw()
+        .map(|m| m.to_str_lossy().lines().next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let old = old.strip_prefix("bd: ").unwrap_or(&old).to_string();
+    let new = new.strip_prefix("bd: ").unwrap_or(new);
+    let joined = format!("bd: {old}; {new}");
+    if joined.chars().count() > 72 {
+        let n = old.matches("; ").count() + 2;
+        format!("bd: {n} tracker changes (latest: {new})")
+    } else {
+        joined
+    }
+}

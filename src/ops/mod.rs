@@ -5,8 +5,11 @@ pub mod admin;
 pub mod create;
 pub mod deps;
 pub mod edit;
+pub mod gitops;
+pub mod history;
 pub mod labels;
 pub mod query;
+pub mod sync;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,6 +33,8 @@ pub struct Ctx {
     pub actor: String,
     /// Things worth telling the user on stderr (not errors).
     pub notices: RefCell<Vec<String>>,
+    /// The verb being run (`close`, `create`, …), for commit subjects.
+    pub verb: String,
 }
 
 impl Ctx {
@@ -44,6 +49,7 @@ impl Ctx {
             now,
             actor,
             notices: RefCell::new(Vec::new()),
+            verb: String::new(),
         };
         ctx.check_merge_driver();
         Ok(ctx)
@@ -136,7 +142,11 @@ impl Ctx {
     /// Write a transaction, telling the user when the file was normalized.
     pub fn commit(&self, tx: Tx) -> Result<bool> {
         let normalized = tx.normalizes();
+        let subject = commit_subject(&self.verb, &tx.changes());
         let wrote = tx.commit()?;
+        if wrote {
+            self.auto_commit(&subject);
+        }
         if wrote && normalized {
             self.notice(format!(
                 "note: {} was not in canonical form (CRLF, unsorted or no final newline); rewrote it canonically",
@@ -218,6 +228,32 @@ pub fn editable_list(rec: &Record, key: &str) -> Result<()> {
             ),
             hint: Some("fix that line by hand (`bd doctor` lists odd records)".into()),
         })
+    }
+}
+
+/// A commit subject naming what changed: `bd: close bd-a1 "Title"`.
+pub fn commit_subject(verb: &str, changes: &[(String, String, bool)]) -> String {
+    let verb = if verb.is_empty() { "update" } else { verb };
+    match changes {
+        [] => format!("bd: {verb}"),
+        [(id, title, _)] => {
+            let t: String = title.chars().take(50).collect();
+            let more = if title.chars().count() > 50 {
+                "…"
+            } else {
+                ""
+            };
+            format!("bd: {verb} {id} \"{t}{more}\"")
+        }
+        many => {
+            let ids: Vec<&str> = many.iter().take(4).map(|c| c.0.as_str()).collect();
+            let more = if many.len() > 4 { ", …" } else { "" };
+            format!(
+                "bd: {verb} {} issues ({}{more})",
+                many.len(),
+                ids.join(", ")
+            )
+        }
     }
 }
 

@@ -92,6 +92,11 @@ pub struct Config {
     pub table: toml::Table,
 }
 
+/// Seconds of a duration such as `15m`, `2h`, `30s`, `1d`.
+pub fn duration_secs(s: &str) -> Option<u64> {
+    parse_duration_secs(s)
+}
+
 fn parse_duration_secs(s: &str) -> Option<u64> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));

@@ -430,6 +430,18 @@ impl Tx {
             })
     }
 
+    /// What this transaction changes, for a commit subject: (id, title, is new).
+    pub fn changes(&self) -> Vec<(String, String, bool)> {
+        self.changed
+            .iter()
+            .filter(|(id, rec)| match self.row(id) {
+                Some(row) => self.bytes[row.span.clone()] != *rec.to_line().as_bytes(),
+                None => true,
+            })
+            .map(|(id, rec)| (id.clone(), rec.title(), self.row(id).is_none()))
+            .collect()
+    }
+
     /// Whether the file was not canonical and this write normalizes it.
     pub fn normalizes(&self) -> bool {
         self.normalize

@@ -1,0 +1,97 @@
+//! The machine-local project home (SPEC §1): `$BD_HOME/projects/<escaped
+//! identity>/`, shared by every workspace of a project on this machine. It
+//! holds live state only (locks now; registry, presence, ledger later);
+//! nothing durable lives only here.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::store::lock::{self, LockGuard};
+
+/// Percent-encode every byte outside `[a-z0-9._-]` (upper case included), so
+/// names are injective path components, safe on case-insensitive file systems.
+/// `.` and `..` alone are encoded too: they are never folders here.
+pub fn escape(name: &str) -> String {
+    if name == "." || name == ".." {
+        return name.bytes().map(|b| format!("%{b:02X}")).collect();
+    }
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `BD_HOME`, else `$XDG_STATE_HOME/bd`, else `~/.local/state/bd`.
+pub fn base() -> Option<PathBuf> {
+    if let Some(h) = std::env::var_os("BD_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(h));
+    }
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(x).join("bd"));
+    }
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|h| PathBuf::from(h).join(".local/state/bd"))
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectHome {
+    pub dir: PathBuf,
+}
+
+impl ProjectHome {
+    /// The home of a project, created when missing.
+    pub fn open(identity: &str) -> Result<ProjectHome> {
+        let base = base().ok_or_else(|| Error::Invalid {
+            msg: "no place for the project home: HOME is not set".into(),
+            hint: Some("set BD_HOME to a writable folder".into()),
+        })?;
+        let dir = base.join("projects").join(escape(identity));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+            path: dir.clone(),
+            err: e,
+        })?;
+        Ok(ProjectHome { dir })
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// An exclusive lock on `<home>/<name>.lock` with the usual bounded wait.
+    pub fn lock(&self, name: &str) -> Result<LockGuard> {
+        lock::acquire(
+            &self.dir.join(format!("{name}.lock")),
+            lock::default_timeout(),
+        )
+    }
+}
+
+/// Whether `p` is inside `dir` (after normalization): hostile names never escape.
+pub fn contained(dir: &Path, p: &Path) -> bool {
+    p.starts_with(dir)
+        && !p
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_is_injective_and_safe() {
+        assert_eq!(escape("Dave"), "%44ave");
+        assert_eq!(escape("dave"), "dave");
+        assert_ne!(escape("Dave"), escape("dave"));
+        assert_eq!(escape("../x"), "..%2Fx");
+        assert_eq!(escape(".."), "%2E%2E");
+        assert_eq!(escape("github.com/Org/Repo"), "github.com%2F%4Frg%2F%52epo");
+        assert!(!escape("a/b\\c").contains('/'));
+    }
+}

@@ -1,0 +1,1922 @@
+//! The merge (SPEC §5): one pure, deterministic three-way merge of JSONL files
+//! keyed by `id`, used by the git merge driver, `bd sync` and `bd doctor --fix`.
+//! It owns how two versions of the tracker become one; it never reads files,
+//! clocks or git, and it is commutative in its two sides byte for byte.
+//!
+//! How it works, cheapest first:
+//! 1. Lines are split (CRLF tolerated), their `id` read without parsing the
+//!    rest, and each side sorted by id. Lines identical in ours and theirs, or
+//!    present on one side only, are taken as they are, unparsed.
+//! 2. The rest are parsed and grouped into *entities*: records match by
+//!    `(renamed_from or id, created_at as an instant)`. Same id, different
+//!    `created_at` is a collision: both are kept, the older keeps the id, the
+//!    other gets an id derived from its identity and `"renamed_from"`.
+//! 3. Each entity present on both sides is merged register by register: a
+//!    register is a top-level field or a stamp group (status, claim,
+//!    tombstone), with its value and its `_stamps` entry. Equal on both sides →
+//!    kept; unchanged on one side → the other side; both changed → the higher
+//!    stamp, then actor, then canonical bytes. Claims go by epoch, then the
+//!    earlier `started_at`; a close the claim never saw wins the status.
+//!    Labels and edges merge per element against the base, comments are a union.
+//!
+//! The engine is driven by [`Rules`] (what kind of merge each field gets), so
+//! other JSONL files keyed by `id` reuse it; [`ISSUE_RULES`] are the issue rules.
+//! Decisions where SPEC §5 leaves room are listed in `docs/MERGE.md`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use super::id::base36;
+use super::record::{CLAIM_EPOCH, Record, STAMPS, Stamp, stamp_group};
+use super::time::{self, Nanos};
+
+// ---------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------
+
+/// Which input a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    Base,
+    Ours,
+    Theirs,
+}
+
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::Ours => Side::Theirs,
+            Side::Theirs => Side::Ours,
+            Side::Base => Side::Base,
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Base => "base",
+            Side::Ours => "ours",
+            Side::Theirs => "theirs",
+        })
+    }
+}
+
+/// Why a merge could not be made. The driver exits 1 and leaves `%A` alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeError {
+    /// A line of one input is not a JSON object with a string `id`.
+    Parse {
+        side: Side,
+        line: usize,
+        reason: String,
+    },
+}
+
+impl fmt::Display for MergeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MergeError::Parse { side, line, reason } => {
+                write!(f, "{side} line {line}: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MergeError {}
+
+/// The merged file and what the merge decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    pub bytes: Vec<u8>,
+    pub report: Report,
+}
+
+/// Per-issue notes, sorted, identical whichever side is "ours".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Registers both sides changed to different values.
+    pub conflicts: Vec<Conflict>,
+    /// Claims that lost to another claim or to a close (for `bd sync`).
+    pub claims_lost: Vec<ClaimLost>,
+    /// Records that now live under another id (colliding ids).
+    pub renamed: Vec<Renamed>,
+    /// Edges that were made to point at a renamed record.
+    pub retargeted: Vec<Retargeted>,
+}
+
+impl Report {
+    pub fn is_empty(&self) -> bool {
+        self.conflicts.is_empty()
+            && self.claims_lost.is_empty()
+            && self.renamed.is_empty()
+            && self.retargeted.is_empty()
+    }
+}
+
+/// Both sides changed one register; `winner` and `loser` are JSON objects of
+/// the register's fields (absent fields left out), e.g. `{"title":"x"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Conflict {
+    pub id: String,
+    pub register: String,
+    pub winner: String,
+    pub loser: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ClaimLoss {
+    /// The other side's claim has a higher epoch (it saw this claim, or more).
+    Superseded,
+    /// Equal epochs: a true race, the earlier `started_at` won.
+    Race,
+    /// The other side closed or deleted the issue without seeing the claim.
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClaimLost {
+    pub id: String,
+    /// The assignee whose claim lost.
+    pub loser: String,
+    /// The assignee now holding the issue, if any.
+    pub winner: Option<String>,
+    pub reason: ClaimLoss,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Renamed {
+    pub old_id: String,
+    pub new_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Retargeted {
+    /// The record whose edge moved.
+    pub id: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// How one top-level field merges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Part of the identity (`id`, `created_at`): equal in meaning on both
+    /// sides; differing spellings resolve by bytes.
+    Fixed,
+    /// The later instant wins (`updated_at`).
+    Latest,
+    /// A register, alone or in the stamp group `Rules::group` names.
+    Register,
+    /// A set of strings merged per element against the base (`labels`).
+    StringSet,
+    /// Edges keyed by `(depends_on_id, type)`, per element against the base.
+    Edges,
+    /// An append-only union (`comments`), sorted by (created_at, id, text).
+    Union,
+    /// An object of key → time: union of keys, the earliest time wins
+    /// (`read_by`, `acked_by` in mail).
+    EarliestMap,
+}
+
+/// What the engine needs to know about a JSONL file keyed by `id`.
+#[derive(Clone, Copy)]
+pub struct Rules {
+    pub kind: fn(&str) -> Kind,
+    /// The stamp register a field belongs to (fields of one group move as one).
+    pub group: fn(&str) -> &str,
+    /// Records match by `id` and `created_at`; same id with another
+    /// `created_at` is a collision and one of them is renamed.
+    pub match_created_at: bool,
+    /// The `claim` group carries `_stamps.claim_epoch`, and a close the claim
+    /// never saw wins the `status` group.
+    pub claims: bool,
+}
+
+impl fmt::Debug for Rules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rules")
+            .field("match_created_at", &self.match_created_at)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+fn issue_kind(field: &str) -> Kind {
+    match field {
+        "id" | "created_at" => Kind::Fixed,
+        "updated_at" => Kind::Latest,
+        "labels" => Kind::StringSet,
+        "dependencies" => Kind::Edges,
+        "comments" => Kind::Union,
+        _ => Kind::Register,
+    }
+}
+
+fn mail_kind(field: &str) -> Kind {
+    match field {
+        "id" | "created_at" => Kind::Fixed,
+        "read_by" | "acked_by" => Kind::EarliestMap,
+        _ => Kind::Register,
+    }
+}
+
+fn own_group(field: &str) -> &str {
+    field
+}
+
+/// `issues.jsonl`.
+pub const ISSUE_RULES: Rules = Rules {
+    kind: issue_kind,
+    group: stamp_group,
+    match_created_at: true,
+    claims: true,
+};
+
+/// `mail.jsonl`: every field its own register, `read_by`/`acked_by` merged
+/// per key with the earliest time.
+pub const MAIL_RULES: Rules = Rules {
+    kind: mail_kind,
+    group: own_group,
+    match_created_at: false,
+    claims: false,
+};
+
+/// Three-way merge of `issues.jsonl` contents. Pure; deterministic.
+pub fn merge_issues(base: &[u8], ours: &[u8], theirs: &[u8]) -> Result<Merged, MergeError> {
+    merge_jsonl(base, ours, theirs, &ISSUE_RULES)
+}
+
+/// One file made canonical: sorted, `\n` endings, duplicate lines of one
+/// record merged, colliding ids renamed (`bd doctor --fix`).
+pub fn normalize_issues(bytes: &[u8]) -> Result<Merged, MergeError> {
+    merge_jsonl(b"", bytes, bytes, &ISSUE_RULES)
+}
+
+/// Three-way merge of any JSONL file keyed by `id`, by `rules`.
+pub fn merge_jsonl(
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    rules: &Rules,
+) -> Result<Merged, MergeError> {
+    let b = index(Side::Base, base)?;
+    let o = index(Side::Ours, ours)?;
+    let t = index(Side::Theirs, theirs)?;
+    let mut job = Job::new(rules, [&b, &o, &t]);
+    job.classify();
+    job.parse_marked()?;
+    job.probe()?;
+    let mut notes = Notes::default();
+    let entities = job.merge_entities(&mut notes);
+    let entities = job.assign_ids(entities, &mut notes);
+    job.finish(entities, notes, ours.len().max(theirs.len()))
+}
+
+/// Two-way merge of one record present on both sides with no common base,
+/// or a three-way merge with `base`; the record-level core of the merge.
+pub fn merge_record(rules: &Rules, base: Option<&Record>, ours: &Record, theirs: &Record) -> Record {
+    let mut notes = Vec::new();
+    RecMerge::new(rules, base, ours, theirs).run(&mut notes)
+}
+
+// ---------------------------------------------------------------------------
+// Lines
+// ---------------------------------------------------------------------------
+
+struct Line<'a> {
+    id: Cow<'a, str>,
+    text: &'a str,
+    no: usize,
+}
+
+fn index(side: Side, data: &[u8]) -> Result<Vec<Line<'_>>, MergeError> {
+    let text = match std::str::from_utf8(data) {
+        Ok(s) => s,
+        Err(e) => {
+            let line = data[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            return Err(MergeError::Parse {
+                side,
+                line,
+                reason: "not UTF-8".into(),
+            });
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = Vec::with_capacity(text.len() / 256 + 1);
+    for (i, l) in text.split('\n').enumerate() {
+        let l = l.strip_suffix('\r').unwrap_or(l);
+        if l.trim().is_empty() {
+            continue;
+        }
+        let id = line_id(l).map_err(|reason| MergeError::Parse {
+            side,
+            line: i + 1,
+            reason,
+        })?;
+        lines.push(Line {
+            id,
+            text: l,
+            no: i + 1,
+        });
+    }
+    if !lines.is_sorted_by(|a, b| a.id <= b.id) {
+        lines.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    Ok(lines)
+}
+
+/// The id of a line; canonical lines start with it, so most need no parse.
+fn line_id(l: &str) -> Result<Cow<'_, str>, String> {
+    if let Some(rest) = l.strip_prefix("{\"id\":\"")
+        && let Some(end) = rest.find(['"', '\\'])
+        && end > 0
+        && rest.as_bytes()[end] == b'"'
+    {
+        return Ok(Cow::Borrowed(&rest[..end]));
+    }
+    Record::parse(l).map(|r| Cow::Owned(r.id().to_string()))
+}
+
+// ---------------------------------------------------------------------------
+// Slots: one per id, walked in id order
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Taken as it is from one side; `both` when ours and theirs agree.
+    Pass { side: Side, both: bool },
+    /// Its lines are parsed into entities.
+    Parse,
+    /// Present in the base only.
+    Drop,
+}
+
+struct Slot {
+    /// Line ranges per side (base, ours, theirs).
+    ranges: [(usize, usize); 3],
+    state: State,
+    /// Base lines already given to an entity by a probe.
+    base_taken: bool,
+}
+
+fn side_ix(s: Side) -> usize {
+    match s {
+        Side::Base => 0,
+        Side::Ours => 1,
+        Side::Theirs => 2,
+    }
+}
+
+const SIDES: [Side; 3] = [Side::Base, Side::Ours, Side::Theirs];
+
+/// The identity of a record: ids collide, `(id, created_at)` does not.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Created {
+    Missing,
+    Micros(i64),
+    Text(String),
+}
+
+impl Created {
+    fn of(rec: &Record) -> Created {
+        match rec.str("created_at") {
+            None => Created::Missing,
+            Some(s) => match time::parse(&s) {
+                Some(n) => Created::Micros(n.div_euclid(1000)),
+                None => Created::Text(s),
+            },
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Created::Missing => String::new(),
+            Created::Micros(us) => us.to_string(),
+            Created::Text(s) => s.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Key {
+    orig: String,
+    created: Created,
+}
+
+fn key_of(rules: &Rules, rec: &Record) -> Key {
+    let orig = rec
+        .nonempty("renamed_from")
+        .unwrap_or_else(|| rec.id().to_string());
+    let created = if rules.match_created_at {
+        Created::of(rec)
+    } else {
+        Created::Missing
+    };
+    Key { orig, created }
+}
+
+struct Version<'a> {
+    rec: Record,
+    line: &'a str,
+}
+
+#[derive(Default)]
+struct Entity<'a> {
+    versions: [Vec<Version<'a>>; 3],
+}
+
+/// A record that the merge produced (or took from one side after parsing).
+struct Out<'a> {
+    key: Key,
+    rec: Record,
+    /// Original bytes when the record equals one side's line.
+    line: Option<&'a str>,
+    /// The folded versions per side (for edges and renames).
+    sides: [Option<Record>; 3],
+    notes: Vec<RegNote>,
+    /// Ids the record had on any side.
+    old_ids: BTreeSet<String>,
+}
+
+struct Job<'l, 'a> {
+    rules: &'l Rules,
+    lines: [&'l [Line<'a>]; 3],
+    slots: Vec<Slot>,
+    entities: BTreeMap<Key, Entity<'a>>,
+}
+
+impl<'l, 'a> Job<'l, 'a> {
+    fn new(rules: &'l Rules, lines: [&'l Vec<Line<'a>>; 3]) -> Self {
+        Job {
+            rules,
+            lines: [lines[0], lines[1], lines[2]],
+            slots: Vec::new(),
+            entities: BTreeMap::new(),
+        }
+    }
+
+    fn slot_id(&self, s: &Slot) -> &'l str {
+        for (i, r) in s.ranges.iter().enumerate() {
+            if r.0 < r.1 {
+                return &self.lines[i][r.0].id;
+            }
+        }
+        ""
+    }
+
+    fn slot_lines(&self, s: &Slot, side: Side) -> &'l [Line<'a>] {
+        let r = s.ranges[side_ix(side)];
+        &self.lines[side_ix(side)][r.0..r.1]
+    }
+
+    fn find_slot(&self, id: &str) -> Option<usize> {
+        self.slots
+            .binary_search_by(|s| self.slot_id(s).cmp(id))
+            .ok()
+    }
+
+    /// Walk the three sorted sides in id order, deciding which lines need a parse.
+    fn classify(&mut self) {
+        let mut pos = [0usize; 3];
+        let lines = self.lines;
+        self.slots
+            .reserve(lines[1].len().max(lines[2].len()) + lines[0].len() / 16);
+        loop {
+            let mut next: Option<&str> = None;
+            for i in 0..3 {
+                if let Some(l) = lines[i].get(pos[i])
+                    && next.is_none_or(|n| *l.id < *n)
+                {
+                    next = Some(&l.id);
+                }
+            }
+            let Some(id) = next else { break };
+            let mut ranges = [(0, 0); 3];
+            for i in 0..3 {
+                let start = pos[i];
+                let mut end = start;
+                while end < lines[i].len() && *lines[i][end].id == *id {
+                    end += 1;
+                }
+                ranges[i] = (start, end);
+                pos[i] = end;
+            }
+            let n = |i: usize| ranges[i].1 - ranges[i].0;
+            let text = |i: usize| (n(i) == 1).then(|| lines[i][ranges[i].0].text);
+            let state = if n(0) <= 1 && n(1) <= 1 && n(2) <= 1 {
+                match (text(1), text(2)) {
+                    (Some(o), Some(t)) if o == t => State::Pass {
+                        side: Side::Ours,
+                        both: true,
+                    },
+                    (Some(_), None) => State::Pass {
+                        side: Side::Ours,
+                        both: false,
+                    },
+                    (None, Some(_)) => State::Pass {
+                        side: Side::Theirs,
+                        both: false,
+                    },
+                    (None, None) => State::Drop,
+                    _ => State::Parse,
+                }
+            } else if n(1) == 0 && n(2) == 0 {
+                State::Drop
+            } else {
+                State::Parse
+            };
+            self.slots.push(Slot {
+                ranges,
+                state,
+                base_taken: false,
+            });
+        }
+    }
+
+    fn parse_line(&self, side: Side, l: &Line<'a>) -> Result<Record, MergeError> {
+        Record::parse(l.text).map_err(|reason| MergeError::Parse {
+            side,
+            line: l.no,
+            reason,
+        })
+    }
+
+    /// Parse every line of slot `i` into entities; returns the keys touched.
+    fn parse_slot(&mut self, i: usize) -> Result<Vec<Key>, MergeError> {
+        let mut keys = Vec::new();
+        let slot = &self.slots[i];
+        let skip_base = slot.base_taken;
+        for side in SIDES {
+            if side == Side::Base && skip_base {
+                continue;
+            }
+            for l in self.slot_lines(slot, side) {
+                let rec = self.parse_line(side, l)?;
+                let key = key_of(self.rules, &rec);
+                self.entities.entry(key.clone()).or_default().versions[side_ix(side)]
+                    .push(Version { rec, line: l.text });
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    fn parse_marked(&mut self) -> Result<(), MergeError> {
+        for i in 0..self.slots.len() {
+            if self.slots[i].state == State::Parse {
+                self.parse_slot(i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An entity missing on one side may live there under its other name:
+    /// renamed (`renamed_from`) on one side, not yet on the other. Pull those
+    /// lines into the parse so the two versions meet.
+    fn probe(&mut self) -> Result<(), MergeError> {
+        let mut work: Vec<Key> = self.entities.keys().cloned().collect();
+        let mut seen: HashSet<Key> = HashSet::new();
+        while let Some(key) = work.pop() {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let Some(e) = self.entities.get(&key) else {
+                continue;
+            };
+            let mut under_orig = false;
+            let mut renamed = false;
+            for vs in &e.versions {
+                for v in vs {
+                    if v.rec.id() == key.orig {
+                        under_orig = true;
+                    } else {
+                        renamed = true;
+                    }
+                }
+            }
+            let missing: Vec<Side> = SIDES
+                .into_iter()
+                .filter(|s| e.versions[side_ix(*s)].is_empty())
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let mut candidates = Vec::new();
+            if under_orig {
+                candidates.extend((0..4).map(|extra| renamed_id(&key.orig, &key.created, extra)));
+            }
+            if renamed {
+                candidates.push(key.orig.clone());
+            }
+            for cand in candidates {
+                let Some(si) = self.find_slot(&cand) else {
+                    continue;
+                };
+                let slot = &self.slots[si];
+                if slot.state == State::Parse {
+                    continue;
+                }
+                let wants_sides = missing
+                    .iter()
+                    .any(|s| *s != Side::Base && !self.slot_lines(slot, *s).is_empty());
+                if wants_sides {
+                    self.slots[si].state = State::Parse;
+                    let keys = self.parse_slot(si)?;
+                    for k in keys {
+                        seen.remove(&k);
+                        work.push(k);
+                    }
+                } else if missing.contains(&Side::Base) && !slot.base_taken {
+                    // A base line only: attach it if it is this record.
+                    let lines = self.slot_lines(slot, Side::Base);
+                    let mut found = Vec::new();
+                    for l in lines {
+                        let rec = self.parse_line(Side::Base, l)?;
+                        if key_of(self.rules, &rec) == key {
+                            found.push(Version { rec, line: l.text });
+                        }
+                    }
+                    if !found.is_empty() && found.len() == lines.len() {
+                        self.slots[si].base_taken = true;
+                        if let Some(e) = self.entities.get_mut(&key) {
+                            e.versions[0].extend(found);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn merge_entities(&mut self, _notes: &mut Notes) -> Vec<Out<'a>> {
+        let rules = self.rules;
+        let entities = std::mem::take(&mut self.entities);
+        let mut out = Vec::with_capacity(entities.len());
+        for (key, e) in entities {
+            let mut old_ids = BTreeSet::new();
+            for vs in &e.versions[1..] {
+                for v in vs {
+                    old_ids.insert(v.rec.id().to_string());
+                }
+            }
+            let [vb, vo, vt] = e.versions;
+            let b = fold(rules, vb);
+            let o = fold(rules, vo);
+            let t = fold(rules, vt);
+            let mut notes = Vec::new();
+            let (rec, line) = match (&o, &t) {
+                (None, None) => continue,
+                (Some(o), None) => (o.0.clone(), o.1),
+                (None, Some(t)) => (t.0.clone(), t.1),
+                (Some(o), Some(t)) => {
+                    if o.1.is_some() && o.1 == t.1 {
+                        (o.0.clone(), o.1)
+                    } else if b.as_ref().is_some_and(|b| b.1.is_some() && b.1 == o.1) {
+                        (t.0.clone(), t.1)
+                    } else if b.as_ref().is_some_and(|b| b.1.is_some() && b.1 == t.1) {
+                        (o.0.clone(), o.1)
+                    } else {
+                        let rec =
+                            RecMerge::new(rules, b.as_ref().map(|b| &b.0), &o.0, &t.0).run(&mut notes);
+                        let line = rec.to_line();
+                        let as_o = o.0.to_line() == line;
+                        let as_t = t.0.to_line() == line;
+                        let chosen = match (as_o, as_t) {
+                            (true, true) => {
+                                match pick(b.as_ref().map(|b| b.1), o.1, t.1) {
+                                    Side::Theirs => t.1,
+                                    _ => o.1,
+                                }
+                            }
+                            (true, false) => o.1,
+                            (false, true) => t.1,
+                            (false, false) => None,
+                        };
+                        (rec, chosen)
+                    }
+                }
+            };
+            out.push(Out {
+                key,
+                rec,
+                line,
+                sides: [b.map(|x| x.0), o.map(|x| x.0), t.map(|x| x.0)],
+                notes,
+                old_ids,
+            });
+        }
+        out
+    }
+
+    /// Give every merged record its id: a rename made on either side sticks;
+    /// records that collide on an id keep it in order of (created_at,
+    /// created_by, line bytes), the others get an id derived from identity.
+    fn assign_ids(&self, mut outs: Vec<Out<'a>>, notes: &mut Notes) -> Vec<Out<'a>> {
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, o) in outs.iter().enumerate() {
+            let renamed = o
+                .sides
+                .iter()
+                .skip(1)
+                .flatten()
+                .map(|r| r.id())
+                .filter(|id| *id != o.key.orig)
+                .min();
+            let id = renamed.unwrap_or(&o.key.orig).to_string();
+            groups.entry(id).or_default().push(i);
+        }
+        let mut taken: HashSet<String> = groups.keys().cloned().collect();
+        let mut finals: Vec<String> = vec![String::new(); outs.len()];
+        for (id, mut members) in groups {
+            if members.len() > 1 {
+                let mut ranked: Vec<(Created, Option<String>, String, usize)> = members
+                    .iter()
+                    .map(|&i| {
+                        let r = &outs[i].rec;
+                        (Created::of(r), r.str("created_by"), r.to_line(), i)
+                    })
+                    .collect();
+                ranked.sort();
+                members = ranked.into_iter().map(|x| x.3).collect();
+            }
+            for (n, &i) in members.iter().enumerate() {
+                if n == 0 {
+                    finals[i] = id.clone();
+                    continue;
+                }
+                let key = &outs[i].key;
+                let mut extra = 0;
+                let new = loop {
+                    let cand = renamed_id(&key.orig, &key.created, extra);
+                    if cand != id && !taken.contains(&cand) && !self.id_in_use(&cand) {
+                        break cand;
+                    }
+                    extra += 1;
+                };
+                taken.insert(new.clone());
+                finals[i] = new;
+            }
+        }
+        for (o, id) in outs.iter_mut().zip(finals) {
+            let moved = o.old_ids.iter().any(|x| *x != id) || o.key.orig != id;
+            if !moved {
+                continue;
+            }
+            for old in &o.old_ids {
+                if *old != id {
+                    notes.renamed.insert(Renamed {
+                        old_id: old.clone(),
+                        new_id: id.clone(),
+                    });
+                }
+            }
+            let before = o.rec.to_line();
+            if o.rec.id() != id {
+                o.rec.set_id(&id);
+            }
+            if id != o.key.orig && o.rec.nonempty("renamed_from").is_none() {
+                o.rec.set("renamed_from", &o.key.orig);
+            }
+            let mut olds = o.old_ids.clone();
+            olds.insert(o.key.orig.clone());
+            olds.remove(&id);
+            rewrite_issue_ids(&mut o.rec, &olds, &id);
+            if o.rec.to_line() != before {
+                o.line = None;
+            }
+        }
+        outs
+    }
+
+    /// An id some line of ours or theirs has (a fresh rename must not take it).
+    fn id_in_use(&self, id: &str) -> bool {
+        self.find_slot(id).is_some_and(|i| {
+            let s = &self.slots[i];
+            s.ranges[1].0 < s.ranges[1].1 || s.ranges[2].0 < s.ranges[2].1
+        })
+    }
+
+    /// Retarget edges to renamed records, then write the file in id order.
+    fn finish(
+        &self,
+        mut outs: Vec<Out<'a>>,
+        mut notes: Notes,
+        cap: usize,
+    ) -> Result<Merged, MergeError> {
+        // Per side: old id → new id, for records a side still knows by the old id.
+        let mut maps: [BTreeMap<String, String>; 3] = Default::default();
+        for o in &outs {
+            let id = o.rec.id();
+            for s in [Side::Ours, Side::Theirs] {
+                if let Some(r) = &o.sides[side_ix(s)]
+                    && r.id() != id
+                {
+                    maps[side_ix(s)].insert(r.id().to_string(), id.to_string());
+                }
+            }
+        }
+        for o in &mut outs {
+            for s in [Side::Ours, Side::Theirs] {
+                let map = &maps[side_ix(s)];
+                if map.is_empty() {
+                    continue;
+                }
+                let Some(sv) = &o.sides[side_ix(s)] else {
+                    continue;
+                };
+                let moved = retarget(
+                    &mut o.rec,
+                    map,
+                    sv,
+                    o.sides[side_ix(s.other())].as_ref(),
+                    o.sides[0].as_ref(),
+                );
+                if !moved.is_empty() {
+                    o.line = None;
+                    notes.retargeted.extend(moved);
+                }
+            }
+        }
+        let mut pass_lines: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(self.slots.len());
+        for slot in &self.slots {
+            let State::Pass { side, both } = slot.state else {
+                continue;
+            };
+            let l = &self.slot_lines(slot, side)[0];
+            let map = &maps[side_ix(side)];
+            if !both && !map.is_empty() && map.keys().any(|x| l.text.contains(&format!("\"{x}\""))) {
+                let mut rec = self.parse_line(side, l)?;
+                let before = rec.clone();
+                let base = match self.slot_lines(slot, Side::Base) {
+                    [b] => {
+                        let b = self.parse_line(Side::Base, b)?;
+                        (key_of(self.rules, &b) == key_of(self.rules, &before)).then_some(b)
+                    }
+                    _ => None,
+                };
+                let moved = retarget(&mut rec, map, &before, None, base.as_ref());
+                if !moved.is_empty() {
+                    notes.retargeted.extend(moved);
+                    pass_lines.push((&l.id, Cow::Owned(rec.to_line())));
+                    continue;
+                }
+            }
+            pass_lines.push((&l.id, Cow::Borrowed(l.text)));
+        }
+        let mut merged: Vec<(String, String, Vec<RegNote>)> = outs
+            .into_iter()
+            .map(|o| {
+                let line = match o.line {
+                    Some(l) => l.to_string(),
+                    None => o.rec.to_line(),
+                };
+                (o.rec.id().to_string(), line, o.notes)
+            })
+            .collect();
+        merged.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, _, ns) in &mut merged {
+            for n in ns.drain(..) {
+                notes.add(id, n);
+            }
+        }
+        let mut bytes = Vec::with_capacity(cap + cap / 8 + 64);
+        let mut m = merged.iter().peekable();
+        for (id, line) in &pass_lines {
+            while let Some((mid, mline, _)) = m.peek() {
+                if mid.as_str() > *id {
+                    break;
+                }
+                bytes.extend_from_slice(mline.as_bytes());
+                bytes.push(b'\n');
+                m.next();
+            }
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
+        for (_, mline, _) in m {
+            bytes.extend_from_slice(mline.as_bytes());
+            bytes.push(b'\n');
+        }
+        Ok(Merged {
+            bytes,
+            report: notes.into_report(),
+        })
+    }
+}
+
+/// One side's versions of a record as one: a single line stays as it is;
+/// duplicate lines (other tools, hand edits) merge two-way in byte order.
+fn fold<'a>(rules: &Rules, mut vs: Vec<Version<'a>>) -> Option<(Record, Option<&'a str>)> {
+    if vs.len() > 1 {
+        vs.sort_by(|a, b| a.line.cmp(b.line));
+        vs.dedup_by(|a, b| a.line == b.line);
+    }
+    let mut it = vs.into_iter();
+    let first = it.next()?;
+    let mut acc = (first.rec, Some(first.line));
+    for v in it {
+        let mut scratch = Vec::new();
+        acc = (
+            RecMerge::new(rules, None, &acc.0, &v.rec).run(&mut scratch),
+            None,
+        );
+    }
+    Some(acc)
+}
+
+/// The id a colliding record moves to: its prefix and a hash of its identity
+/// (old id, `created_at` instant), as long as the old id's hash part (at
+/// least 3), plus `extra` characters when that id is taken.
+fn renamed_id(orig: &str, created: &Created, extra: usize) -> String {
+    let mut head = orig;
+    while let Some((p, n)) = head.rsplit_once('.') {
+        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() {
+            head = p;
+        } else {
+            break;
+        }
+    }
+    let (prefix, root) = head.rsplit_once('-').unwrap_or((head, ""));
+    let len = (root.len().max(3) + extra).min(24);
+    let mut h = Sha256::new();
+    h.update(b"strand-rename\0");
+    h.update(orig.as_bytes());
+    h.update(b"\0");
+    h.update(created.text().as_bytes());
+    let digest = h.finalize();
+    let s = format!("{:0>25}", base36(&digest[..16]));
+    format!("{prefix}-{}", &s[s.len() - len..])
+}
+
+/// Point a renamed record's own entries (`issue_id` of edges and comments) at its new id.
+fn rewrite_issue_ids(rec: &mut Record, olds: &BTreeSet<String>, id: &str) {
+    for field in ["dependencies", "comments"] {
+        let Some(list) = rec.json::<Vec<Box<RawValue>>>(field) else {
+            continue;
+        };
+        let mut changed = false;
+        let mut out = Vec::with_capacity(list.len());
+        for e in list {
+            if let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(e.get())
+                && let Some(Value::String(iid)) = m.get("issue_id")
+                && olds.contains(iid)
+            {
+                m.insert("issue_id".into(), Value::String(id.to_string()));
+                out.push(to_raw(&Value::Object(m)));
+                changed = true;
+            } else {
+                out.push(e);
+            }
+        }
+        if changed {
+            rec.set_raw(field, join_array(out.iter().map(|e| e.get())));
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct EdgeKey {
+    #[serde(default)]
+    depends_on_id: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+fn edge_keys(rec: Option<&Record>) -> BTreeSet<(String, String)> {
+    let Some(rec) = rec else {
+        return BTreeSet::new();
+    };
+    rec.json::<Vec<EdgeKey>>("dependencies")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| (k.depends_on_id, k.kind))
+        .collect()
+}
+
+/// Edges that side `sv` added (not in the base, not on the other side) to an
+/// id that side knows for a record now renamed follow the record.
+fn retarget(
+    rec: &mut Record,
+    map: &BTreeMap<String, String>,
+    sv: &Record,
+    other: Option<&Record>,
+    base: Option<&Record>,
+) -> Vec<Retargeted> {
+    let Some(entries) = rec.json::<Vec<Box<RawValue>>>("dependencies") else {
+        return Vec::new();
+    };
+    let mut parsed: Vec<(String, String, Box<RawValue>)> = Vec::with_capacity(entries.len());
+    for e in entries {
+        let Ok(k) = serde_json::from_str::<EdgeKey>(e.get()) else {
+            return Vec::new();
+        };
+        parsed.push((k.depends_on_id, k.kind, e));
+    }
+    if !parsed.iter().any(|p| map.contains_key(&p.0)) {
+        return Vec::new();
+    }
+    let (mine, theirs, base) = (edge_keys(Some(sv)), edge_keys(other), edge_keys(base));
+    let mut moved = Vec::new();
+    let mut out: BTreeMap<(String, String), Box<RawValue>> = BTreeMap::new();
+    let mut moved_entries = Vec::new();
+    for (target, kind, e) in parsed {
+        let k = (target, kind);
+        if let Some(new) = map.get(&k.0)
+            && mine.contains(&k)
+            && !base.contains(&k)
+            && !theirs.contains(&k)
+        {
+            let entry = match serde_json::from_str::<Value>(e.get()) {
+                Ok(Value::Object(mut m)) => {
+                    m.insert("depends_on_id".into(), Value::String(new.clone()));
+                    to_raw(&Value::Object(m))
+                }
+                _ => e,
+            };
+            moved.push(Retargeted {
+                id: rec.id().to_string(),
+                from: k.0.clone(),
+                to: new.clone(),
+            });
+            moved_entries.push(((new.clone(), k.1), entry));
+        } else {
+            out.entry(k).or_insert(e);
+        }
+    }
+    if moved.is_empty() {
+        return moved;
+    }
+    for (k, e) in moved_entries {
+        out.entry(k).or_insert(e);
+    }
+    rec.set_raw("dependencies", join_array(out.values().map(|e| e.get())));
+    moved
+}
+
+// ---------------------------------------------------------------------------
+// Notes
+// ---------------------------------------------------------------------------
+
+enum RegNote {
+    Conflict {
+        register: String,
+        winner: String,
+        loser: String,
+    },
+    ClaimLost {
+        loser: String,
+        winner: Option<String>,
+        reason: ClaimLoss,
+    },
+}
+
+#[derive(Default)]
+struct Notes {
+    conflicts: BTreeSet<Conflict>,
+    claims_lost: BTreeSet<ClaimLost>,
+    renamed: BTreeSet<Renamed>,
+    retargeted: Vec<Retargeted>,
+}
+
+impl Notes {
+    fn add(&mut self, id: &str, n: RegNote) {
+        match n {
+            RegNote::Conflict {
+                register,
+                winner,
+                loser,
+            } => {
+                self.conflicts.insert(Conflict {
+                    id: id.to_string(),
+                    register,
+                    winner,
+                    loser,
+                });
+            }
+            RegNote::ClaimLost {
+                loser,
+                winner,
+                reason,
+            } => {
+                self.claims_lost.insert(ClaimLost {
+                    id: id.to_string(),
+                    loser,
+                    winner,
+                    reason,
+                });
+            }
+        }
+    }
+
+    fn into_report(self) -> Report {
+        let mut retargeted = self.retargeted;
+        retargeted.sort();
+        retargeted.dedup();
+        Report {
+            conflicts: self.conflicts.into_iter().collect(),
+            claims_lost: self.claims_lost.into_iter().collect(),
+            renamed: self.renamed.into_iter().collect(),
+            retargeted,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One record
+// ---------------------------------------------------------------------------
+
+/// A record as the merge sees it: its stamps parsed once.
+struct View<'r> {
+    rec: &'r Record,
+    has_map: bool,
+    map: BTreeMap<String, Value>,
+    created: Nanos,
+    updated: Nanos,
+}
+
+impl<'r> View<'r> {
+    fn new(rec: &'r Record) -> View<'r> {
+        let has_map = rec.has(STAMPS);
+        let map = if has_map { rec.stamps() } else { BTreeMap::new() };
+        let created = rec.time("created_at").unwrap_or(i64::MIN);
+        let updated = rec.time("updated_at").unwrap_or(created);
+        View {
+            rec,
+            has_map,
+            map,
+            created,
+            updated,
+        }
+    }
+
+    fn explicit(&self, reg: &str) -> Option<&Value> {
+        self.map.get(reg)
+    }
+
+    /// The register's stamp: its `_stamps` entry; else `created_at` in a
+    /// record with `_stamps`, `updated_at` in a classic one.
+    fn stamp(&self, reg: &str) -> Stamp {
+        if let Some(s) = self.map.get(reg).and_then(Value::as_str).and_then(Stamp::parse) {
+            return s;
+        }
+        Stamp {
+            at: if self.has_map { self.created } else { self.updated },
+            actor: String::new(),
+        }
+    }
+
+    fn epoch(&self) -> i64 {
+        self.map.get(CLAIM_EPOCH).and_then(Value::as_i64).unwrap_or(0)
+    }
+}
+
+/// One register's value on one side.
+struct Reg<'r> {
+    vals: Vec<Option<&'r RawValue>>,
+    exp: Option<&'r Value>,
+    epoch: Option<&'r Value>,
+}
+
+struct RecMerge<'r> {
+    rules: &'r Rules,
+    b: Option<View<'r>>,
+    o: View<'r>,
+    t: View<'r>,
+}
+
+impl<'r> RecMerge<'r> {
+    fn new(rules: &'r Rules, b: Option<&'r Record>, o: &'r Record, t: &'r Record) -> Self {
+        RecMerge {
+            rules,
+            b: b.map(View::new),
+            o: View::new(o),
+            t: View::new(t),
+        }
+    }
+
+    fn view(&self, s: Side) -> &View<'r> {
+        match s {
+            Side::Ours => &self.o,
+            Side::Theirs => &self.t,
+            Side::Base => self.b.as_ref().expect("base view asked for only when present"),
+        }
+    }
+
+    fn run(&self, notes: &mut Vec<RegNote>) -> Record {
+        let rules = self.rules;
+        let mut fixed: BTreeSet<&str> = BTreeSet::new();
+        let mut regs: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut lists: BTreeMap<&str, Kind> = BTreeMap::new();
+        let views: Vec<&View<'r>> = self.b.iter().chain([&self.o, &self.t]).collect();
+        for v in &views {
+            for k in v.rec.keys() {
+                if k == STAMPS {
+                    continue;
+                }
+                match (rules.kind)(k) {
+                    Kind::Fixed | Kind::Latest => {
+                        fixed.insert(k);
+                    }
+                    Kind::Register => {
+                        regs.entry((rules.group)(k)).or_default().insert(k);
+                    }
+                    kind => {
+                        lists.insert(k, kind);
+                    }
+                }
+            }
+        }
+        for v in &views {
+            for k in v.map.keys() {
+                if k == CLAIM_EPOCH {
+                    if rules.claims {
+                        regs.entry("claim").or_default();
+                    }
+                } else if !lists.contains_key(k.as_str()) {
+                    regs.entry(k.as_str()).or_default();
+                }
+            }
+        }
+
+        let mut out = Record::new(self.o.rec.id());
+        let mut stamps: BTreeMap<String, Value> = BTreeMap::new();
+        for k in fixed {
+            let raw = |v: &View<'r>| v.rec.raw(k);
+            let side = if (rules.kind)(k) == Kind::Latest {
+                self.latest(k)
+            } else {
+                pick(self.b.as_ref().map(|v| raw(v).map(RawValue::get)), raw(&self.o).map(RawValue::get), raw(&self.t).map(RawValue::get))
+            };
+            if let Some(r) = raw(self.view(side)) {
+                out.set_raw(k, r.to_owned());
+            }
+        }
+        for (g, fields) in &regs {
+            let fields: Vec<&str> = fields.iter().copied().collect();
+            let side = self.register(g, &fields, notes);
+            let v = self.view(side);
+            for f in &fields {
+                if let Some(r) = v.rec.raw(f) {
+                    out.set_raw(f, r.to_owned());
+                }
+            }
+            if let Some(e) = v.explicit(g) {
+                stamps.insert((*g).to_string(), e.clone());
+            }
+            if rules.claims
+                && *g == "claim"
+                && let Some(e) = v.map.get(CLAIM_EPOCH)
+            {
+                stamps.insert(CLAIM_EPOCH.to_string(), e.clone());
+            }
+        }
+        for (f, kind) in &lists {
+            let g = (rules.group)(f);
+            match self.list(f, *kind, notes) {
+                Some(Some(raw)) => out.set_raw(f, raw),
+                Some(None) => {}
+                None => {
+                    // Not in a shape this kind understands: a plain register.
+                    let side = self.register(f, &[f], notes);
+                    if let Some(r) = self.view(side).rec.raw(f) {
+                        out.set_raw(f, r.to_owned());
+                    }
+                }
+            }
+            let side = self.pick_explicit(g);
+            if let Some(e) = self.view(side).explicit(g) {
+                stamps.insert(g.to_string(), e.clone());
+            }
+        }
+
+        let has = |v: &View<'r>| v.has_map;
+        let present = !stamps.is_empty()
+            || if has(&self.o) == has(&self.t) {
+                has(&self.o)
+            } else {
+                match &self.b {
+                    Some(b) if has(b) == has(&self.o) => has(&self.t),
+                    Some(_) => has(&self.o),
+                    None => true,
+                }
+            };
+        if present {
+            let as_o = self.o.has_map && stamps == self.o.map;
+            let as_t = self.t.has_map && stamps == self.t.map;
+            let raw = |v: &View<'r>| v.rec.raw(STAMPS);
+            let from = match (as_o, as_t) {
+                (true, true) => Some(pick(
+                    self.b.as_ref().map(|v| raw(v).map(RawValue::get)),
+                    raw(&self.o).map(RawValue::get),
+                    raw(&self.t).map(RawValue::get),
+                )),
+                (true, false) => Some(Side::Ours),
+                (false, true) => Some(Side::Theirs),
+                (false, false) => None,
+            };
+            match from.and_then(|s| raw(self.view(s))) {
+                Some(r) => out.set_raw(STAMPS, r.to_owned()),
+                None => out.set(STAMPS, &stamps),
+            }
+        }
+        out
+    }
+
+    fn reg<'s>(&'s self, v: &'s View<'r>, g: &str, fields: &[&str], claim: bool) -> Reg<'s> {
+        Reg {
+            vals: fields.iter().map(|f| v.rec.raw(f)).collect(),
+            exp: v.map.get(g),
+            epoch: if claim { v.map.get(CLAIM_EPOCH) } else { None },
+        }
+    }
+
+    fn register(&self, g: &str, fields: &[&str], notes: &mut Vec<RegNote>) -> Side {
+        let claim = self.rules.claims && g == "claim";
+        let ro = self.reg(&self.o, g, fields, claim);
+        let rt = self.reg(&self.t, g, fields, claim);
+        let rb = self.b.as_ref().map(|b| self.reg(b, g, fields, claim));
+        if identical(&ro, &rt) {
+            return Side::Ours;
+        }
+        if same_meaning(fields, &ro, &rt) {
+            if let Some(rb) = &rb {
+                if identical(&ro, rb) {
+                    return Side::Theirs;
+                }
+                if identical(&rt, rb) {
+                    return Side::Ours;
+                }
+            }
+            let ko = (self.o.stamp(g), raw_texts(&ro));
+            let kt = (self.t.stamp(g), raw_texts(&rt));
+            return if ko >= kt { Side::Ours } else { Side::Theirs };
+        }
+        if let Some(rb) = &rb {
+            if unchanged(fields, &ro, rb) {
+                return Side::Theirs;
+            }
+            if unchanged(fields, &rt, rb) {
+                return Side::Ours;
+            }
+        }
+        let special = if claim {
+            Some(self.claim_winner(fields, &ro, &rt, notes))
+        } else if self.rules.claims && g == "status" {
+            self.close_beats_claim(fields, &ro, &rt, notes)
+        } else {
+            None
+        };
+        let winner = special.unwrap_or_else(|| {
+            let ko = (self.o.stamp(g), canon_vals(fields, &ro));
+            let kt = (self.t.stamp(g), canon_vals(fields, &rt));
+            if ko >= kt { Side::Ours } else { Side::Theirs }
+        });
+        let (w, l) = match winner {
+            Side::Theirs => (&rt, &ro),
+            _ => (&ro, &rt),
+        };
+        notes.push(RegNote::Conflict {
+            register: g.to_string(),
+            winner: reg_text(fields, w),
+            loser: reg_text(fields, l),
+        });
+        winner
+    }
+
+    /// Epoch first; equal epochs are a race: the earlier `started_at` wins,
+    /// then the usual stamp order.
+    fn claim_winner(&self, fields: &[&str], ro: &Reg<'_>, rt: &Reg<'_>, notes: &mut Vec<RegNote>) -> Side {
+        let (eo, et) = (self.o.epoch(), self.t.epoch());
+        let started = |r: &Reg<'_>| {
+            field_of(fields, r, "started_at")
+                .and_then(unescape)
+                .and_then(|s| time::parse(&s))
+        };
+        let (winner, reason) = if eo != et {
+            (if eo > et { Side::Ours } else { Side::Theirs }, ClaimLoss::Superseded)
+        } else {
+            let w = match (started(ro), started(rt)) {
+                (Some(a), Some(b)) if a != b => {
+                    if a < b {
+                        Side::Ours
+                    } else {
+                        Side::Theirs
+                    }
+                }
+                (Some(_), None) => Side::Ours,
+                (None, Some(_)) => Side::Theirs,
+                _ => {
+                    let ko = (self.o.stamp("claim"), canon_vals(fields, ro));
+                    let kt = (self.t.stamp("claim"), canon_vals(fields, rt));
+                    if ko >= kt { Side::Ours } else { Side::Theirs }
+                }
+            };
+            (w, ClaimLoss::Race)
+        };
+        let (w, l) = if winner == Side::Ours { (ro, rt) } else { (rt, ro) };
+        let holder = |r: &Reg<'_>| {
+            field_of(fields, r, "assignee")
+                .and_then(unescape)
+                .filter(|s| !s.is_empty())
+        };
+        if let Some(loser) = holder(l)
+            && holder(w).as_deref() != Some(loser.as_str())
+        {
+            notes.push(RegNote::ClaimLost {
+                loser,
+                winner: holder(w),
+                reason,
+            });
+        }
+        winner
+    }
+
+    /// A close (or delete) on one side beats the status a claim on the other
+    /// side wrote, whatever the stamps: the claim never saw the close.
+    fn close_beats_claim(&self, fields: &[&str], ro: &Reg<'_>, rt: &Reg<'_>, notes: &mut Vec<RegNote>) -> Option<Side> {
+        let eb = self.b.as_ref().map_or(0, View::epoch);
+        let closing = |r: &Reg<'_>| {
+            field_of(fields, r, "status")
+                .and_then(unescape)
+                .is_some_and(|s| s == "closed" || s == "tombstone")
+        };
+        let o_beats = closing(ro) && self.t.epoch() > eb;
+        let t_beats = closing(rt) && self.o.epoch() > eb;
+        let winner = match (o_beats, t_beats) {
+            (true, false) => Side::Ours,
+            (false, true) => Side::Theirs,
+            _ => return None,
+        };
+        let claimer = self.view(winner.other()).rec.nonempty("assignee");
+        if let Some(loser) = claimer {
+            notes.push(RegNote::ClaimLost {
+                loser,
+                winner: None,
+                reason: ClaimLoss::Closed,
+            });
+        }
+        Some(winner)
+    }
+
+    /// `updated_at`: unchanged side → the other; else the later instant.
+    fn latest(&self, k: &str) -> Side {
+        let raw = |v: &View<'r>| v.rec.raw(k).map(RawValue::get);
+        let (o, t) = (raw(&self.o), raw(&self.t));
+        if o == t {
+            return Side::Ours;
+        }
+        if let Some(b) = &self.b {
+            if raw(b) == o {
+                return Side::Theirs;
+            }
+            if raw(b) == t {
+                return Side::Ours;
+            }
+        }
+        let at = |v: &View<'r>| v.rec.time(k);
+        let ko = (at(&self.o), o);
+        let kt = (at(&self.t), t);
+        if ko >= kt { Side::Ours } else { Side::Theirs }
+    }
+
+    /// Which side's `_stamps` entry a list register keeps.
+    fn pick_explicit(&self, g: &str) -> Side {
+        let (o, t) = (self.o.explicit(g), self.t.explicit(g));
+        if o == t {
+            return Side::Ours;
+        }
+        if let Some(b) = &self.b {
+            if b.explicit(g) == o {
+                return Side::Theirs;
+            }
+            if b.explicit(g) == t {
+                return Side::Ours;
+            }
+        }
+        let key = |e: Option<&Value>| {
+            (
+                e.and_then(Value::as_str).and_then(Stamp::parse),
+                e.map(Value::to_string),
+            )
+        };
+        if key(o) >= key(t) { Side::Ours } else { Side::Theirs }
+    }
+
+    /// Merge a list field. `None`: some side is not in the expected shape;
+    /// `Some(None)`: absent in the result.
+    fn list(&self, f: &str, kind: Kind, notes: &mut Vec<RegNote>) -> Option<Option<Box<RawValue>>> {
+        let raw = |v: &View<'r>| v.rec.raw(f);
+        let (rb, ro, rt) = (self.b.as_ref().map(raw), raw(&self.o), raw(&self.t));
+        if ro.map(RawValue::get) == rt.map(RawValue::get) {
+            return Some(ro.map(ToOwned::to_owned));
+        }
+        let elems: Vec<&'r str> = match kind {
+            Kind::StringSet | Kind::Edges => {
+                let key = |e: &RawValue| -> Option<(String, String)> {
+                    if kind == Kind::StringSet {
+                        Some((unescape(e)?, String::new()))
+                    } else {
+                        let k: EdgeKey = serde_json::from_str(e.get()).ok()?;
+                        Some((k.depends_on_id, k.kind))
+                    }
+                };
+                let mut all: BTreeMap<(String, String), [Option<&'r RawValue>; 3]> = BTreeMap::new();
+                for (i, r) in [rb.flatten(), ro, rt].into_iter().enumerate() {
+                    for e in elements(r)? {
+                        let slot = &mut all.entry(key(e)?).or_default()[i];
+                        // Duplicates within one side: keep the larger bytes.
+                        if slot.is_none_or(|s| s.get() < e.get()) {
+                            *slot = Some(e);
+                        }
+                    }
+                }
+                let has_base = self.b.is_some();
+                let mut out = Vec::new();
+                for (_, [b, o, t]) in all {
+                    let keep = (o.is_some() && t.is_some())
+                        || (o.is_some() && b.is_none())
+                        || (t.is_some() && b.is_none());
+                    if !keep {
+                        continue;
+                    }
+                    let e = match (o, t) {
+                        (Some(o), Some(t)) => self.entry(f, b, has_base, o, t, notes),
+                        (Some(x), None) | (None, Some(x)) => x,
+                        (None, None) => continue,
+                    };
+                    out.push(e.get());
+                }
+                out
+            }
+            Kind::Union => {
+                let mut all: BTreeMap<String, [Option<&'r RawValue>; 3]> = BTreeMap::new();
+                for (i, r) in [rb.flatten(), ro, rt].into_iter().enumerate() {
+                    for e in elements(r)? {
+                        let v: Value = serde_json::from_str(e.get()).ok()?;
+                        let mut id = String::new();
+                        write_canon(&v, "", Some("issue_id"), &mut id);
+                        let slot = &mut all.entry(id).or_default()[i];
+                        if slot.is_none_or(|s| s.get() < e.get()) {
+                            *slot = Some(e);
+                        }
+                    }
+                }
+                let mut out: Vec<((Nanos, String, String, String), &'r str)> = Vec::new();
+                for (ident, [b, o, t]) in all {
+                    let e = match (o, t) {
+                        (Some(o), Some(t)) => match pick(b.map(|b| Some(b.get())), Some(o.get()), Some(t.get())) {
+                            Side::Theirs => t,
+                            _ => o,
+                        },
+                        (Some(x), None) | (None, Some(x)) => x,
+                        (None, None) => continue,
+                    };
+                    let v: Value = serde_json::from_str(e.get()).ok()?;
+                    let at = v
+                        .get("created_at")
+                        .and_then(Value::as_str)
+                        .and_then(time::parse)
+                        .unwrap_or(0);
+                    let id = v.get("id").map(Value::to_string).unwrap_or_default();
+                    let text = v.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
+                    out.push(((at, id, text, ident), e.get()));
+                }
+                out.sort();
+                out.into_iter().map(|x| x.1).collect()
+            }
+            Kind::EarliestMap => return self.earliest_map(rb.flatten(), ro, rt).map(Some),
+            Kind::Fixed | Kind::Latest | Kind::Register => return None,
+        };
+        let same = |r: Option<&RawValue>| -> bool {
+            match elements(r) {
+                Some(v) => v.len() == elems.len() && v.iter().zip(&elems).all(|(a, b)| a.get() == *b),
+                None => false,
+            }
+        };
+        let (as_o, as_t) = (same(ro), same(rt));
+        let from = match (as_o, as_t) {
+            (true, true) => Some(pick(rb.map(|r| r.map(RawValue::get)), ro.map(RawValue::get), rt.map(RawValue::get))),
+            (true, false) => Some(Side::Ours),
+            (false, true) => Some(Side::Theirs),
+            (false, false) => None,
+        };
+        Some(match from {
+            Some(Side::Theirs) => rt.map(ToOwned::to_owned),
+            Some(_) => ro.map(ToOwned::to_owned),
+            None if elems.is_empty() => None,
+            None => Some(join_array(elems.into_iter())),
+        })
+    }
+
+    /// One keyed element present on both sides (a label's spelling, an edge's entry).
+    fn entry(
+        &self,
+        f: &str,
+        b: Option<&'r RawValue>,
+        has_base: bool,
+        o: &'r RawValue,
+        t: &'r RawValue,
+        notes: &mut Vec<RegNote>,
+    ) -> &'r RawValue {
+        if o.get() == t.get() {
+            return o;
+        }
+        let (co, ct) = (canon(f, o), canon(f, t));
+        if co == ct {
+            return match pick(has_base.then(|| b.map(RawValue::get)), Some(o.get()), Some(t.get())) {
+                Side::Theirs => t,
+                _ => o,
+            };
+        }
+        if let Some(b) = b {
+            let cb = canon(f, b);
+            if cb == co {
+                return t;
+            }
+            if cb == ct {
+                return o;
+            }
+        }
+        let (w, l) = if co >= ct { (o, t) } else { (t, o) };
+        notes.push(RegNote::Conflict {
+            register: f.to_string(),
+            winner: w.get().to_string(),
+            loser: l.get().to_string(),
+        });
+        w
+    }
+
+    fn earliest_map(
+        &self,
+        rb: Option<&'r RawValue>,
+        ro: Option<&'r RawValue>,
+        rt: Option<&'r RawValue>,
+    ) -> Option<Box<RawValue>> {
+        let obj = |r: Option<&'r RawValue>| -> Option<BTreeMap<String, &'r RawValue>> {
+            match r {
+                None => Some(BTreeMap::new()),
+                Some(r) => serde_json::from_str(r.get()).ok(),
+            }
+        };
+        let (mb, mo, mt) = (obj(rb)?, obj(ro)?, obj(rt)?);
+        let keys: BTreeSet<&String> = mo.keys().chain(mt.keys()).collect();
+        let mut out = String::from("{");
+        for (n, k) in keys.into_iter().enumerate() {
+            let (o, t) = (mo.get(k).copied(), mt.get(k).copied());
+            let v = match (o, t) {
+                (Some(o), Some(t)) if o.get() != t.get() => {
+                    let at = |r: &RawValue| unescape(r).and_then(|s| time::parse(&s));
+                    match (at(o), at(t)) {
+                        (Some(a), Some(b)) if a != b => {
+                            if a < b {
+                                o
+                            } else {
+                                t
+                            }
+                        }
+                        _ => match pick(Some(mb.get(k).map(|r| r.get())), Some(o.get()), Some(t.get())) {
+                            Side::Theirs => t,
+                            _ => o,
+                        },
+                    }
+                }
+                (Some(x), _) | (None, Some(x)) => x,
+                (None, None) => continue,
+            };
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(k).expect("string keys serialize"));
+            out.push(':');
+            out.push_str(v.get());
+        }
+        out.push('}');
+        if let Some(o) = ro
+            && o.get() == out
+        {
+            return Some(o.to_owned());
+        }
+        RawValue::from_string(out).ok()
+    }
+}
+
+fn identical(a: &Reg<'_>, b: &Reg<'_>) -> bool {
+    a.exp == b.exp
+        && a.epoch == b.epoch
+        && a.vals.len() == b.vals.len()
+        && a.vals
+            .iter()
+            .zip(&b.vals)
+            .all(|(x, y)| x.map(RawValue::get) == y.map(RawValue::get))
+}
+
+fn same_meaning(fields: &[&str], a: &Reg<'_>, b: &Reg<'_>) -> bool {
+    let epoch = |r: &Reg<'_>| r.epoch.and_then(Value::as_i64).unwrap_or(0);
+    epoch(a) == epoch(b)
+        && fields
+            .iter()
+            .zip(a.vals.iter().zip(&b.vals))
+            .all(|(f, (x, y))| eq_raw(f, *x, *y))
+}
+
+/// The same value (by meaning) and the same `_stamps` entry as the base.
+fn unchanged(fields: &[&str], x: &Reg<'_>, base: &Reg<'_>) -> bool {
+    x.exp == base.exp && x.epoch == base.epoch && same_meaning(fields, x, base)
+}
+
+fn eq_raw(f: &str, a: Option<&RawValue>, b: Option<&RawValue>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.get() == b.get() || canon(f, a) == canon(f, b),
+        _ => false,
+    }
+}
+
+fn raw_texts<'x>(r: &Reg<'x>) -> (Vec<Option<&'x str>>, Option<String>, Option<String>) {
+    (
+        r.vals.iter().map(|v| v.map(RawValue::get)).collect(),
+        r.exp.map(Value::to_string),
+        r.epoch.map(Value::to_string),
+    )
+}
+
+fn canon_vals<'x>(fields: &[&str], r: &Reg<'x>) -> Vec<Option<Cow<'x, str>>> {
+    fields
+        .iter()
+        .zip(&r.vals)
+        .map(|(f, v)| v.map(|v| canon(f, v)))
+        .collect()
+}
+
+fn field_of<'x>(fields: &[&str], r: &Reg<'x>, name: &str) -> Option<&'x RawValue> {
+    fields.iter().position(|f| *f == name).and_then(|i| r.vals[i])
+}
+
+/// The register's value for the report: a JSON object of its present fields.
+fn reg_text(fields: &[&str], r: &Reg<'_>) -> String {
+    let mut s = String::from("{");
+    let mut first = true;
+    let mut put = |s: &mut String, k: &str, v: &str| {
+        if !first {
+            s.push(',');
+        }
+        first = false;
+        s.push_str(&serde_json::to_string(k).expect("string keys serialize"));
+        s.push(':');
+        s.push_str(v);
+    };
+    for (f, v) in fields.iter().zip(&r.vals) {
+        if let Some(v) = v {
+            put(&mut s, f, v.get());
+        }
+    }
+    if let Some(e) = r.epoch {
+        put(&mut s, CLAIM_EPOCH, &e.to_string());
+    }
+    s.push('}');
+    s
+}
+
+/// Choose between two spellings of one value: the one that is not the base's
+/// (the side that changed it), else the larger bytes (absent is smallest).
+/// `b` is `None` without a base record, `Some(None)` when the base lacks it.
+fn pick(b: Option<Option<&str>>, o: Option<&str>, t: Option<&str>) -> Side {
+    if o == t {
+        return Side::Ours;
+    }
+    if let Some(b) = b {
+        if b == o {
+            return Side::Theirs;
+        }
+        if b == t {
+            return Side::Ours;
+        }
+    }
+    if o >= t { Side::Ours } else { Side::Theirs }
+}
+
+fn elements(r: Option<&RawValue>) -> Option<Vec<&RawValue>> {
+    match r {
+        None => Some(Vec::new()),
+        Some(r) => serde_json::from_str(r.get()).ok(),
+    }
+}
+
+fn join_array<'x>(items: impl Iterator<Item = &'x str>) -> Box<RawValue> {
+    let mut s = String::from("[");
+    for (i, e) in items.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(e);
+    }
+    s.push(']');
+    RawValue::from_string(s).expect("elements are JSON values")
+}
+
+fn to_raw(v: &Value) -> Box<RawValue> {
+    RawValue::from_string(serde_json::to_string(v).expect("values serialize"))
+        .expect("serde_json output is JSON")
+}
+
+fn unescape(r: &RawValue) -> Option<String> {
+    let s = r.get();
+    if !s.starts_with('"') {
+        return None;
+    }
+    if !s.contains('\\') {
+        return Some(s[1..s.len() - 1].to_string());
+    }
+    serde_json::from_str(s).ok()
+}
+
+// ---------------------------------------------------------------------------
+// Values by meaning
+// ---------------------------------------------------------------------------
+
+fn is_time_key(k: &str) -> bool {
+    k.ends_with("_at") || k.ends_with("_until")
+}
+
+/// A value's canonical text: strings unescaped (then re-escaped the one way
+/// serde_json does), times under `*_at`/`*_until` keys as instants to the
+/// microsecond, objects with sorted keys, numbers as serde_json prints them.
+fn canon<'x>(key: &str, raw: &'x RawValue) -> Cow<'x, str> {
+    let s = raw.get();
+    match s.as_bytes().first() {
+        Some(b'"') => {
+            if is_time_key(key)
+                && let Some(n) = unescape(raw).and_then(|u| time::parse(&u))
+            {
+                return Cow::Owned(format!("@{}", n.div_euclid(1000)));
+            }
+            if !s.contains('\\') {
+                return Cow::Borrowed(s);
+            }
+            match serde_json::from_str::<String>(s) {
+                Ok(u) => Cow::Owned(serde_json::to_string(&u).expect("strings serialize")),
+                Err(_) => Cow::Borrowed(s),
+            }
+        }
+        Some(c) if c.is_ascii_digit() && s.bytes().all(|c| c.is_ascii_digit()) => Cow::Borrowed(s),
+        Some(b't' | b'f' | b'n') => Cow::Borrowed(s),
+        _ => match serde_json::from_str::<Value>(s) {
+            Ok(v) => {
+                let mut out = String::new();
+                write_canon(&v, key, None, &mut out);
+                Cow::Owned(out)
+            }
+            Err(_) => Cow::Borrowed(s),
+        },
+    }
+}
+
+fn write_canon(v: &Value, key: &str, skip: Option<&str>, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            if is_time_key(key)
+                && let Some(n) = time::parse(s)
+            {
+                out.push_str(&format!("@{}", n.div_euclid(1000)));
+            } else {
+                out.push_str(&serde_json::to_string(s).expect("strings serialize"));
+            }
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canon(x, "", None, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().filter(|k| Some(k.as_str()) != skip).collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k).expect("string keys serialize"));
+                out.push(':');
+                write_canon(&m[k], k, None, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}

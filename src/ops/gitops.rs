@@ -1,0 +1,110 @@
+//! Tracker state in git: `bd commit`, the `auto_commit` setting, pending
+//! changes for `where`/`doctor`. Composes `git::commit` with the workspace.
+
+use crate::error::Result;
+use crate::git::{self, commit::Outcome, commit::Request};
+use crate::ops::Ctx;
+
+impl Ctx {
+    /// After a write: commit per `auto_commit` (off: nothing; on: a commit per
+    /// command; batch: amend bd's own recent unpushed commit). The tracker write
+    /// already succeeded; a commit that cannot happen now is left pending.
+    pub fn auto_commit(&self, subject: &str) {
+        let window = match self.config.auto_commit() {
+            "on" => None,
+            "batch" => Some(self.commit_window_secs()),
+            _ => return,
+        };
+        match self.commit_beads(subject, window) {
+            Ok(Outcome::Pending { reason }) => self.notice(format!(
+                "note: tracker change written but not committed: {reason}; run `bd commit` later"
+            )),
+            Ok(_) => {}
+            Err(e) => self.notice(format!(
+                "warning: tracker change written but not committed: {e}; run `bd commit` later"
+            )),
+        }
+    }
+
+    pub fn commit_window_secs(&self) -> u64 {
+        self.config
+            .get_str("commit_window")
+            .and_then(crate::store::config::duration_secs)
+            .unwrap_or(600)
+    }
+
+    pub fn commit_beads(&self, subject: &str, amend_window: Option<u64>) -> Result<Outcome> {
+        let dirs = git::dirs(&self.ws.root)?;
+        git::commit::commit(
+            &self.ws.root,
+            &dirs,
+            &Request {
+                subject: subject.to_string(),
+                actor: self.actor.clone(),
+                amend_window,
+            },
+        )
+    }
+
+    /// `.beads/` paths whose state differs from HEAD.
+    pub fn pending_changes(&self) -> Vec<String> {
+        git::commit::pending(&self.ws.root).unwrap_or_default()
+    }
+}
+
+/// `bd commit [-m MESSAGE]`.
+pub fn commit(ctx: &Ctx, message: Option<&str>) -> Result<Outcome> {
+    let subject = match message {
+        Some(m) if !m.trim().is_empty() => {
+            let m = m.trim();
+            if m.starts_with("bd: ") {
+                m.to_string()
+            } else {
+                format!("bd: {m}")
+            }
+        }
+        _ => describe_pending_subject(ctx),
+    };
+    ctx.commit_beads(&subject, None)
+}
+
+/// A subject for whatever is pending.
+pub fn describe_pending_subject(ctx: &Ctx) -> String {
+    let paths = ctx.pending_changes();
+    describe_pending(ctx, &paths)
+}
+
+/// A subject for whatever is pending: counts of issues created, changed, closed.
+fn describe_pending(ctx: &Ctx, paths: &[String]) -> String {
+    let changes = crate::ops::history::working_changes(ctx).unwrap_or_default();
+    if changes.is_empty() {
+        return format!("bd: update {}", paths.join(", "));
+    }
+    let (mut created, mut closed, mut changed) = (0, 0, 0);
+    for c in &changes {
+        match c.kind {
+            crate::ops::history::ChangeKind::Created => created += 1,
+            crate::ops::history::ChangeKind::Closed => closed += 1,
+            _ => changed += 1,
+        }
+    }
+    if changes.len() == 1 {
+        return format!(
+            "bd: {} {} \"{}\"",
+            changes[0].kind.verb(),
+            changes[0].id,
+            changes[0].title
+        );
+    }
+    let mut parts = Vec::new();
+    for (n, w) in [
+        (created, "created"),
+        (changed, "updated"),
+        (closed, "closed"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {w}"));
+        }
+    }
+    format!("bd: {} issues ({})", changes.len(), parts.join(", "))
+}

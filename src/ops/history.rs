@@ -1,0 +1,315 @@
+//! The tracker's history in git: `bd diff` (what changed, issue by issue and
+//! field by field) and `bd log <id>` (one issue across commits, including the
+//! values that lost a merge). Reads git through `git::history`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::git;
+use crate::model::record::Record;
+use crate::model::time;
+use crate::ops::Ctx;
+use crate::store::jsonl;
+
+pub const ISSUES: &str = ".beads/issues.jsonl";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Created,
+    Removed,
+    Closed,
+    Reopened,
+    Deleted,
+    Restored,
+    Claimed,
+    Changed,
+}
+
+impl ChangeKind {
+    pub fn verb(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "create",
+            ChangeKind::Removed => "remove",
+            ChangeKind::Closed => "close",
+            ChangeKind::Reopened => "reopen",
+            ChangeKind::Deleted => "delete",
+            ChangeKind::Restored => "restore",
+            ChangeKind::Claimed => "claim",
+            ChangeKind::Changed => "update",
+        }
+    }
+}
+
+/// One field that differs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// One issue that differs between two versions of the tracker.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssueChange {
+    pub id: String,
+    pub title: String,
+    pub kind: ChangeKind,
+    pub fields: Vec<FieldChange>,
+}
+
+fn records(bytes: &[u8]) -> BTreeMap<String, (String, Record)> {
+    jsonl::parse(bytes)
+        .good
+        .into_iter()
+        .map(|g| {
+            let line = String::from_utf8_lossy(&bytes[g.span.clone()]).into_owned();
+            (g.record.id().to_string(), (line, g.record))
+        })
+        .collect()
+}
+
+fn value(r: &Record, key: &str) -> Option<Value> {
+    r.raw(key).and_then(|v| serde_json::from_str(v.get()).ok())
+}
+
+/// Values equal by meaning (times as instants).
+fn same(key: &str, a: &Option<Value>, b: &Option<Value>) -> bool {
+    match (a, b) {
+        (Some(Value::String(x)), Some(Value::String(y)))
+            if key.ends_with("_at") || key == "defer_until" =>
+        {
+            time::same_instant(x, y)
+        }
+        _ => a == b,
+    }
+}
+
+/// Field-by-field differences of one record (bookkeeping keys left out).
+pub fn field_changes(before: Option<&Record>, after: Option<&Record>) -> Vec<FieldChange> {
+    let mut keys: Vec<String> = Vec::new();
+    for r in [before, after].into_iter().flatten() {
+        for k in r.keys() {
+            if k != "_stamps" && k != "updated_at" && !keys.iter().any(|x| x == k) {
+                keys.push(k.to_string());
+            }
+        }
+    }
+    let order = |k: &str| {
+        crate::model::record::KEY_ORDER
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or(usize::MAX)
+    };
+    keys.sort_by(|a, b| (order(a), a).cmp(&(order(b), b)));
+    keys.into_iter()
+        .filter_map(|k| {
+            let b = before.and_then(|r| value(r, &k));
+            let a = after.and_then(|r| value(r, &k));
+            (!same(&k, &b, &a)).then_some(FieldChange {
+                field: k,
+                before: b,
+                after: a,
+            })
+        })
+        .collect()
+}
+
+fn kind_of(before: Option<&Record>, after: Option<&Record>) -> ChangeKind {
+    match (before, after) {
+        (None, _) => ChangeKind::Created,
+        (_, None) => ChangeKind::Removed,
+        (Some(b), Some(a)) => {
+            let (sb, sa) = (b.status(), a.status());
+            if sb == sa {
+                return ChangeKind::Changed;
+            }
+            match (sb.as_str(), sa.as_str()) {
+                (_, "closed") => ChangeKind::Closed,
+                (_, "tombstone") => ChangeKind::Deleted,
+                ("tombstone", _) => ChangeKind::Restored,
+                ("closed", _) => ChangeKind::Reopened,
+                (_, "in_progress") => ChangeKind::Claimed,
+                _ => ChangeKind::Changed,
+            }
+        }
+    }
+}
+
+/// Issue-by-issue differences between two versions of issues.jsonl.
+pub fn compare(before: &[u8], after: &[u8]) -> Vec<IssueChange> {
+    let b = records(before);
+    let a = records(after);
+    let mut ids: Vec<&String> = b.keys().chain(a.keys()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        let rb = b.get(id);
+        let ra = a.get(id);
+        if let (Some((lb, _)), Some((la, _))) = (rb, ra)
+            && lb == la
+        {
+            continue;
+        }
+        let fields = field_changes(rb.map(|x| &x.1), ra.map(|x| &x.1));
+        if fields.is_empty() && rb.is_some() && ra.is_some() {
+            continue;
+        }
+        let title = ra.or(rb).map(|x| x.1.title()).unwrap_or_default();
+        out.push(IssueChange {
+            id: id.clone(),
+            title,
+            kind: kind_of(rb.map(|x| &x.1), ra.map(|x| &x.1)),
+            fields,
+        });
+    }
+    out
+}
+
+/// HEAD against the working tree.
+pub fn working_changes(ctx: &Ctx) -> Result<Vec<IssueChange>> {
+    diff(ctx, None).map(|d| d.changes)
+}
+
+pub struct Diff {
+    pub from: String,
+    pub to: String,
+    pub changes: Vec<IssueChange>,
+}
+
+/// `bd diff [REV[..REV]]`: default HEAD against the working tree; `REV` against
+/// the working tree; `A..B` between two commits.
+pub fn diff(ctx: &Ctx, spec: Option<&str>) -> Result<Diff> {
+    let repo = git::open(&ctx.ws.root)?;
+    let working = || -> Result<Vec<u8>> {
+        match std::fs::read(ctx.ws.issues_path()) {
+            Ok(b) => Ok(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io(ctx.ws.issues_path(), e)),
+        }
+    };
+    let at = |rev: &str| -> Result<Vec<u8>> {
+        let id = git::history::resolve(&repo, rev)?;
+        git::history::read_at(&repo, id, ISSUES)
+    };
+    let (from, to, before, after) = match spec {
+        None => {
+            let before = match repo.head_id() {
+                Ok(h) => git::history::read_at(&repo, h.detach(), ISSUES)?,
+                Err(_) => Vec::new(),
+            };
+            (
+                "HEAD".to_string(),
+                "working tree".to_string(),
+                before,
+                working()?,
+            )
+        }
+        Some(s) => match s.split_once("..") {
+            Some((a, b)) => {
+                let a = if a.is_empty() { "HEAD" } else { a };
+                let b = if b.is_empty() { "HEAD" } else { b };
+                (a.to_string(), b.to_string(), at(a)?, at(b)?)
+            }
+            None => (
+                s.to_string(),
+                "working tree".to_string(),
+                at(s)?,
+                working()?,
+            ),
+        },
+    };
+    Ok(Diff {
+        from,
+        to,
+        changes: compare(&before, &after),
+    })
+}
+
+/// One commit in an issue's history.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogEntry {
+    pub commit: String,
+    pub author: String,
+    pub time: String,
+    pub subject: String,
+    pub kind: ChangeKind,
+    pub fields: Vec<FieldChange>,
+    /// In a merge: values a parent had that the merge did not keep.
+    pub lost: Vec<FieldChange>,
+}
+
+/// `bd log <id>`: the commits that changed one issue, newest first.
+pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry>)> {
+    let snap = ctx.snapshot()?;
+    let prefix = ctx.prefix_of_rows(&snap.rows);
+    let id = match snap.resolve(query, &prefix) {
+        Ok(r) => r.id.clone(),
+        // An issue removed from the working tree may still have a history.
+        Err(_) => query.to_string(),
+    };
+    let repo = git::open(&ctx.ws.root)?;
+    let Ok(head) = repo.head_id() else {
+        return Ok((id, Vec::new()));
+    };
+    let mut cache: BTreeMap<gix::ObjectId, Option<Record>> = BTreeMap::new();
+    let mut rec_at = |c: gix::ObjectId| -> Result<Option<Record>> {
+        if let Some(r) = cache.get(&c) {
+            return Ok(r.clone());
+        }
+        let bytes = git::history::read_at(&repo, c, ISSUES)?;
+        let r = records(&bytes).remove(&id).map(|x| x.1);
+        cache.insert(c, r.clone());
+        Ok(r)
+    };
+    let mut out = Vec::new();
+    for c in git::history::walk(&repo, head.detach(), 100_000)? {
+        if out.len() >= limit {
+            break;
+        }
+        let now = rec_at(c.id)?;
+        let mut parents = Vec::new();
+        for p in &c.parents {
+            parents.push(rec_at(*p)?);
+        }
+        let first = parents.first().cloned().flatten();
+        let line = |r: &Option<Record>| r.as_ref().map(Record::to_line);
+        if parents.iter().all(|p| line(p) == line(&now)) {
+            continue;
+        }
+        let fields = field_changes(first.as_ref(), now.as_ref());
+        let mut lost = Vec::new();
+        if parents.len() > 1 {
+            for p in parents.iter().flatten() {
+                for f in field_changes(Some(p), now.as_ref()) {
+                    if !lost
+                        .iter()
+                        .any(|l: &FieldChange| l.field == f.field && l.before == f.before)
+                    {
+                        lost.push(f);
+                    }
+                }
+            }
+        }
+        if fields.is_empty() && lost.is_empty() && now.is_some() == first.is_some() {
+            continue;
+        }
+        out.push(LogEntry {
+            commit: c.id.to_string(),
+            author: c.author,
+            time: time::format(c.time * 1_000_000_000),
+            subject: c.subject,
+            kind: kind_of(first.as_ref(), now.as_ref()),
+            fields,
+            lost,
+        });
+    }
+    Ok((id, out))
+}
+
+pub fn diff_json(d: &Diff) -> Value {
+    json!({"from": d.from, "to": d.to, "changes": d.changes})
+}

@@ -1,0 +1,235 @@
+//! `bd sync`: commit the tracker, fetch, merge the upstream (never rebase; the
+//! merge driver merges `.beads/`), push (retried once). One sync per project at
+//! a time on this machine. Nothing half-done is left: a failed merge is aborted.
+
+use crate::error::{Error, Result};
+use crate::git::{self, transport};
+use crate::home::ProjectHome;
+use crate::ops::Ctx;
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SyncReport {
+    pub committed: Option<String>,
+    pub merged: bool,
+    pub pushed: bool,
+    pub push_attempts: u32,
+    pub up_to_date: bool,
+    /// (issue, new holder) for claims this actor held before and lost in the merge.
+    pub claims_lost: Vec<(String, String)>,
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn my_claims(ctx: &Ctx) -> Vec<String> {
+    ctx.snapshot()
+        .map(|s| {
+            s.rows
+                .iter()
+                .filter(|r| r.status == "in_progress" && r.assignee == ctx.actor)
+                .map(|r| r.id.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
+    let root = &ctx.ws.root;
+    let dirs = git::dirs(root)?;
+    let identity = ctx.identity()?.identity;
+    let _sync_lock = match ProjectHome::open(&identity) {
+        Ok(home) => Some(home.lock("sync")?),
+        Err(e) if ctx.config.get_str("coordination") == Some("workspace") => {
+            ctx.notice(format!(
+                "note: no project home ({e}); syncing without the machine-wide sync lock"
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(reason) = git::commit::busy(&dirs) {
+        return Err(Error::Invalid {
+            msg: format!("cannot sync: {reason}"),
+            hint: Some("finish or abort it first".into()),
+        });
+    }
+    let branch = transport::run(root, &["symbolic-ref", "-q", "--short", "HEAD"])?;
+    if !branch.ok {
+        return Err(Error::Invalid {
+            msg: "cannot sync on a detached HEAD".into(),
+            hint: Some("check out a branch first".into()),
+        });
+    }
+    let branch = branch.stdout.trim().to_string();
+    let remote = transport::run(root, &["config", &format!("branch.{branch}.remote")])?;
+    let merge_ref = transport::run(root, &["config", &format!("branch.{branch}.merge")])?;
+    if !remote.ok || !merge_ref.ok {
+        return Err(Error::Invalid {
+            msg: format!("branch {branch} has no upstream"),
+            hint: Some(format!("set one with `git push -u origin {branch}`")),
+        });
+    }
+    let remote = remote.stdout.trim().to_string();
+    let merge_ref = merge_ref.stdout.trim().to_string();
+    let mut rep = SyncReport::default();
+
+    let subject = crate::ops::gitops::describe_pending_subject(ctx);
+    if let git::commit::Outcome::Committed { id, .. } = ctx.commit_beads(&subject, None)? {
+        rep.committed = Some(id);
+    }
+    let before = my_claims(ctx);
+
+    let fetch = |rep: &mut SyncReport| -> Result<()> {
+        let f = transport::run(root, &["fetch", "--quiet", &remote])?;
+        if !f.ok {
+            return Err(Error::Invalid {
+                msg: format!(
+                    "cannot reach the remote '{remote}': {}",
+                    first_line(&f.stderr)
+                ),
+                hint: Some("check the network and the remote URL; nothing was changed".into()),
+            });
+        }
+        let _ = rep;
+        Ok(())
+    };
+    fetch(&mut rep)?;
+
+    // Unpushed commits that carry code: refuse unless --all.
+    let unpushed = transport::run(
+        root,
+        &[
+            "log",
+            "--format=%x00%h %s",
+            "--name-only",
+            "@{upstream}..HEAD",
+        ],
+    )?;
+    if unpushed.ok && !all {
+        let mut code_commits = Vec::new();
+        for block in unpushed.stdout.split('\0').filter(|b| !b.trim().is_empty()) {
+            let mut lines = block.lines();
+            let head = lines.next().unwrap_or("").to_string();
+            if lines.any(|p| !p.trim().is_empty() && !p.starts_with(".beads/")) {
+                code_commits.push(head);
+            }
+        }
+        if !code_commits.is_empty() {
+            return Err(Error::Invalid {
+                msg: format!(
+                    "unpushed commits touch code, not only .beads/: {}",
+                    code_commits.join("; ")
+                ),
+                hint: Some("push them yourself, or `bd sync --all` to push them too".into()),
+            });
+        }
+    }
+
+    let driver = std::env::current_exe()
+        .map(|p| {
+            format!(
+                "merge.beads.driver={} merge %O %A %B %P",
+                shell_quote(&p.to_string_lossy())
+            )
+        })
+        .unwrap_or_else(|_| format!("merge.beads.driver={}", git::driver::DRIVER));
+    let merge = |rep: &mut SyncReport| -> Result<()> {
+        let behind = transport::run(
+            root,
+            &["merge-base", "--is-ancestor", "@{upstream}", "HEAD"],
+        )?;
+        if behind.ok {
+            return Ok(());
+        }
+        let m = transport::run(
+            root,
+            &[
+                "-c",
+                &driver,
+                "merge",
+                "--no-edit",
+                "--quiet",
+                "@{upstream}",
+            ],
+        )?;
+        if m.ok {
+            rep.merged = true;
+            return Ok(());
+        }
+        let conflicted = transport::run(root, &["diff", "--name-only", "--diff-filter=U"])?;
+        let files: Vec<String> = conflicted.stdout.lines().map(str::to_string).collect();
+        let _ = transport::run(root, &["merge", "--abort"]);
+        Err(Error::Invalid {
+            msg: if files.is_empty() {
+                format!(
+                    "git merge failed: {}",
+                    first_line(&m.stderr).chars().take(200).collect::<String>()
+                )
+            } else {
+                format!(
+                    "merge conflicts outside the tracker: {}; the merge was aborted",
+                    files.join(", ")
+                )
+            },
+            hint: Some(
+                "merge the upstream yourself (`git merge @{upstream}`), then `bd sync` again"
+                    .into(),
+            ),
+        })
+    };
+    merge(&mut rep)?;
+
+    let dest = format!("HEAD:{merge_ref}");
+    let ahead = transport::run(root, &["rev-list", "--count", "@{upstream}..HEAD"])?;
+    if ahead.ok && ahead.stdout.trim() == "0" {
+        rep.up_to_date = !rep.merged && rep.committed.is_none();
+    } else {
+        loop {
+            rep.push_attempts += 1;
+            let p = transport::run(root, &["push", "--quiet", &remote, &dest])?;
+            if p.ok {
+                rep.pushed = true;
+                break;
+            }
+            if rep.push_attempts >= 2 {
+                return Err(Error::Invalid {
+                    msg: format!(
+                        "push to '{remote}' rejected twice: {}",
+                        first_line(&p.stderr)
+                    ),
+                    hint: Some("someone pushes faster than we merge; run `bd sync` again".into()),
+                });
+            }
+            fetch(&mut rep)?;
+            merge(&mut rep)?;
+        }
+    }
+    let after = my_claims(ctx);
+    if !before.is_empty() {
+        let snap = ctx.snapshot()?;
+        for id in before.iter().filter(|id| !after.contains(id)) {
+            let holder = snap
+                .find(id)
+                .map(|r| {
+                    if r.assignee.is_empty() {
+                        r.status.clone()
+                    } else {
+                        r.assignee.clone()
+                    }
+                })
+                .unwrap_or_default();
+            rep.claims_lost.push((id.clone(), holder));
+        }
+    }
+    Ok(rep)
+}
+
+/// Quote a path for git's `sh -c` of the merge driver.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
