@@ -547,9 +547,11 @@ pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
     rec.set("assignee", &ctx.actor);
     rec.set("status", "in_progress");
     rec.set("started_at", &ctx.now_text());
-    rec.remove("defer_until");
     rec.bump_claim_epoch();
-    Ok(vec!["assignee", "status", "defer_until"])
+    if rec.remove("defer_until") {
+        return Ok(vec!["assignee", "status", "defer_until"]);
+    }
+    Ok(vec!["assignee", "status"])
 }
 
 pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
