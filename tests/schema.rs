@@ -1354,16 +1354,12 @@ fn config_after_setting_every_key_matches_config_schema() {
     let initial = toml_as_json(&std::fs::read_to_string(&path).unwrap());
     assert_valid(&v, "config.json", &initial, "config.toml after init");
 
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(schema_root().join("config.json")).unwrap(),
-    )
-    .unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_root().join("config.json")).unwrap())
+            .unwrap();
     let documented = schema["properties"].as_object().unwrap();
     for (key, kind, _default, _help) in KEYS {
-        assert!(
-            documented.contains_key(*key),
-            "config.json lacks {key}"
-        );
+        assert!(documented.contains_key(*key), "config.json lacks {key}");
         let value = match kind {
             Kind::Prefix => "xy_1".to_string(),
             Kind::Choice(opts) => opts.last().unwrap().to_string(),
@@ -1408,12 +1404,7 @@ fn config_after_setting_every_key_matches_config_schema() {
     env.bd(&["config", "set", "lease", "3h"]).ok();
     let cfg = toml_as_json(&std::fs::read_to_string(&path).unwrap());
     assert_eq!(cfg["future_key"]["a"], 1);
-    assert_valid(
-        &v,
-        "config.json",
-        &cfg,
-        "config.toml with an unknown key",
-    );
+    assert_valid(&v, "config.json", &cfg, "config.toml with an unknown key");
 }
 
 // ------------------------------------------------------------ --json output

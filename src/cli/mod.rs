@@ -153,6 +153,15 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
                 vec![],
             );
         }
+        Cmd::Merge {
+            base,
+            ours,
+            theirs,
+            path,
+        } => {
+            let r = ops::merge_driver::run(base, ours, theirs, path.as_deref());
+            return (r.map(|j| out(j, "")), vec![]);
+        }
         Cmd::Onboard => {
             return (
                 Ok(out(
@@ -324,7 +333,11 @@ fn read_text_arg(path: &std::path::Path) -> Result<String> {
 
 fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
     match cmd {
-        Cmd::Version | Cmd::Completion { .. } | Cmd::Onboard | Cmd::Init { .. } => {
+        Cmd::Version
+        | Cmd::Completion { .. }
+        | Cmd::Onboard
+        | Cmd::Init { .. }
+        | Cmd::Merge { .. } => {
             unreachable!("handled before opening the workspace")
         }
         Cmd::Create(a) => {
@@ -663,6 +676,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 "actor",
                 "issues",
                 "index_fresh",
+                "pending",
                 "auto_commit",
             ]
             .iter()
@@ -672,6 +686,12 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                     match &v[*k] {
                         Value::String(s) => s.clone(),
                         Value::Null => "(not set)".into(),
+                        Value::Array(a) if a.is_empty() => "(none)".into(),
+                        Value::Array(a) => a
+                            .iter()
+                            .map(|x| x.as_str().unwrap_or_default().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         o => o.to_string(),
                     }
                 )
@@ -716,7 +736,8 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
         },
         Cmd::Doctor { fix } => {
             let fs = ops::admin::doctor(ctx, fix)?;
-            let t: String = if fs.is_empty() {
+            let pending = ctx.pending_changes();
+            let mut t: String = if fs.is_empty() {
                 "No problems found.\n".into()
             } else {
                 fs.iter()
@@ -730,8 +751,14 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                     })
                     .collect()
             };
+            if !pending.is_empty() {
+                t.push_str(&format!(
+                    "note: pending tracker changes, not committed yet: {}\n",
+                    pending.join(", ")
+                ));
+            }
             let errors = fs.iter().any(|f| f.severity == "error" && !f.fixed);
-            let j = json!({"ok": !errors, "findings": fs});
+            let j = json!({"ok": !errors, "findings": fs, "pending": pending});
             if errors {
                 ctx.notice("warning: doctor found errors; `bd doctor --fix` repairs them");
             }
@@ -795,7 +822,6 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
             Ok(out(serde_json::to_value(&r).unwrap_or(Value::Null), ""))
         }
-        Cmd::Merge { .. } => Err(Error::invalid("not available yet")),
         Cmd::Export { output } => {
             let text = ops::admin::export(ctx)?;
             let n = text.lines().count();

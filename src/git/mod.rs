@@ -7,6 +7,7 @@ pub mod commit;
 pub mod driver;
 pub mod history;
 pub mod identity;
+pub mod stages;
 pub mod transport;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,11 @@
 //! holds live state only (locks now; registry, presence, ledger later);
 //! nothing durable lives only here.
 
+pub mod deliveries;
+pub mod ledger;
+pub mod presence;
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};

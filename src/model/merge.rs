@@ -281,7 +281,12 @@ pub fn merge_jsonl(
 
 /// Two-way merge of one record present on both sides with no common base,
 /// or a three-way merge with `base`; the record-level core of the merge.
-pub fn merge_record(rules: &Rules, base: Option<&Record>, ours: &Record, theirs: &Record) -> Record {
+pub fn merge_record(
+    rules: &Rules,
+    base: Option<&Record>,
+    ours: &Record,
+    theirs: &Record,
+) -> Record {
     let mut notes = Vec::new();
     RecMerge::new(rules, base, ours, theirs).run(&mut notes)
 }
@@ -687,18 +692,16 @@ impl<'l, 'a> Job<'l, 'a> {
                     } else if b.as_ref().is_some_and(|b| b.1.is_some() && b.1 == t.1) {
                         (o.0.clone(), o.1)
                     } else {
-                        let rec =
-                            RecMerge::new(rules, b.as_ref().map(|b| &b.0), &o.0, &t.0).run(&mut notes);
+                        let rec = RecMerge::new(rules, b.as_ref().map(|b| &b.0), &o.0, &t.0)
+                            .run(&mut notes);
                         let line = rec.to_line();
                         let as_o = o.0.to_line() == line;
                         let as_t = t.0.to_line() == line;
                         let chosen = match (as_o, as_t) {
-                            (true, true) => {
-                                match pick(b.as_ref().map(|b| b.1), o.1, t.1) {
-                                    Side::Theirs => t.1,
-                                    _ => o.1,
-                                }
-                            }
+                            (true, true) => match pick(b.as_ref().map(|b| b.1), o.1, t.1) {
+                                Side::Theirs => t.1,
+                                _ => o.1,
+                            },
                             (true, false) => o.1,
                             (false, true) => t.1,
                             (false, false) => None,
@@ -855,7 +858,8 @@ impl<'l, 'a> Job<'l, 'a> {
             };
             let l = &self.slot_lines(slot, side)[0];
             let map = &maps[side_ix(side)];
-            if !both && !map.is_empty() && map.keys().any(|x| l.text.contains(&format!("\"{x}\""))) {
+            if !both && !map.is_empty() && map.keys().any(|x| l.text.contains(&format!("\"{x}\"")))
+            {
                 let mut rec = self.parse_line(side, l)?;
                 let before = rec.clone();
                 let base = match self.slot_lines(slot, Side::Base) {
@@ -1148,7 +1152,11 @@ struct View<'r> {
 impl<'r> View<'r> {
     fn new(rec: &'r Record) -> View<'r> {
         let has_map = rec.has(STAMPS);
-        let map = if has_map { rec.stamps() } else { BTreeMap::new() };
+        let map = if has_map {
+            rec.stamps()
+        } else {
+            BTreeMap::new()
+        };
         let created = rec.time("created_at").unwrap_or(i64::MIN);
         let updated = rec.time("updated_at").unwrap_or(created);
         View {
@@ -1167,17 +1175,29 @@ impl<'r> View<'r> {
     /// The register's stamp: its `_stamps` entry; else `created_at` in a
     /// record with `_stamps`, `updated_at` in a classic one.
     fn stamp(&self, reg: &str) -> Stamp {
-        if let Some(s) = self.map.get(reg).and_then(Value::as_str).and_then(Stamp::parse) {
+        if let Some(s) = self
+            .map
+            .get(reg)
+            .and_then(Value::as_str)
+            .and_then(Stamp::parse)
+        {
             return s;
         }
         Stamp {
-            at: if self.has_map { self.created } else { self.updated },
+            at: if self.has_map {
+                self.created
+            } else {
+                self.updated
+            },
             actor: String::new(),
         }
     }
 
     fn epoch(&self) -> i64 {
-        self.map.get(CLAIM_EPOCH).and_then(Value::as_i64).unwrap_or(0)
+        self.map
+            .get(CLAIM_EPOCH)
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
     }
 }
 
@@ -1209,7 +1229,10 @@ impl<'r> RecMerge<'r> {
         match s {
             Side::Ours => &self.o,
             Side::Theirs => &self.t,
-            Side::Base => self.b.as_ref().expect("base view asked for only when present"),
+            Side::Base => self
+                .b
+                .as_ref()
+                .expect("base view asked for only when present"),
         }
     }
 
@@ -1256,7 +1279,11 @@ impl<'r> RecMerge<'r> {
             let side = if (rules.kind)(k) == Kind::Latest {
                 self.latest(k)
             } else {
-                pick(self.b.as_ref().map(|v| raw(v).map(RawValue::get)), raw(&self.o).map(RawValue::get), raw(&self.t).map(RawValue::get))
+                pick(
+                    self.b.as_ref().map(|v| raw(v).map(RawValue::get)),
+                    raw(&self.o).map(RawValue::get),
+                    raw(&self.t).map(RawValue::get),
+                )
             };
             if let Some(r) = raw(self.view(side)) {
                 out.set_raw(k, r.to_owned());
@@ -1396,7 +1423,13 @@ impl<'r> RecMerge<'r> {
 
     /// Epoch first; equal epochs are a race: the earlier `started_at` wins,
     /// then the usual stamp order.
-    fn claim_winner(&self, fields: &[&str], ro: &Reg<'_>, rt: &Reg<'_>, notes: &mut Vec<RegNote>) -> Side {
+    fn claim_winner(
+        &self,
+        fields: &[&str],
+        ro: &Reg<'_>,
+        rt: &Reg<'_>,
+        notes: &mut Vec<RegNote>,
+    ) -> Side {
         let (eo, et) = (self.o.epoch(), self.t.epoch());
         let started = |r: &Reg<'_>| {
             field_of(fields, r, "started_at")
@@ -1404,7 +1437,10 @@ impl<'r> RecMerge<'r> {
                 .and_then(|s| time::parse(&s))
         };
         let (winner, reason) = if eo != et {
-            (if eo > et { Side::Ours } else { Side::Theirs }, ClaimLoss::Superseded)
+            (
+                if eo > et { Side::Ours } else { Side::Theirs },
+                ClaimLoss::Superseded,
+            )
         } else {
             let w = match (started(ro), started(rt)) {
                 (Some(a), Some(b)) if a != b => {
@@ -1424,7 +1460,11 @@ impl<'r> RecMerge<'r> {
             };
             (w, ClaimLoss::Race)
         };
-        let (w, l) = if winner == Side::Ours { (ro, rt) } else { (rt, ro) };
+        let (w, l) = if winner == Side::Ours {
+            (ro, rt)
+        } else {
+            (rt, ro)
+        };
         let holder = |r: &Reg<'_>| {
             field_of(fields, r, "assignee")
                 .and_then(unescape)
@@ -1444,7 +1484,13 @@ impl<'r> RecMerge<'r> {
 
     /// A close (or delete) on one side beats the status a claim on the other
     /// side wrote, whatever the stamps: the claim never saw the close.
-    fn close_beats_claim(&self, fields: &[&str], ro: &Reg<'_>, rt: &Reg<'_>, notes: &mut Vec<RegNote>) -> Option<Side> {
+    fn close_beats_claim(
+        &self,
+        fields: &[&str],
+        ro: &Reg<'_>,
+        rt: &Reg<'_>,
+        notes: &mut Vec<RegNote>,
+    ) -> Option<Side> {
         let eb = self.b.as_ref().map_or(0, View::epoch);
         let closing = |r: &Reg<'_>| {
             field_of(fields, r, "status")
@@ -1510,7 +1556,11 @@ impl<'r> RecMerge<'r> {
                 e.map(Value::to_string),
             )
         };
-        if key(o) >= key(t) { Side::Ours } else { Side::Theirs }
+        if key(o) >= key(t) {
+            Side::Ours
+        } else {
+            Side::Theirs
+        }
     }
 
     /// Merge a list field. `None`: some side is not in the expected shape;
@@ -1531,7 +1581,8 @@ impl<'r> RecMerge<'r> {
                         Some((k.depends_on_id, k.kind))
                     }
                 };
-                let mut all: BTreeMap<(String, String), [Option<&'r RawValue>; 3]> = BTreeMap::new();
+                let mut all: BTreeMap<(String, String), [Option<&'r RawValue>; 3]> =
+                    BTreeMap::new();
                 for (i, r) in [rb.flatten(), ro, rt].into_iter().enumerate() {
                     for e in elements(r)? {
                         let slot = &mut all.entry(key(e)?).or_default()[i];
@@ -1575,10 +1626,12 @@ impl<'r> RecMerge<'r> {
                 let mut out: Vec<((Nanos, String, String, String), &'r str)> = Vec::new();
                 for (ident, [b, o, t]) in all {
                     let e = match (o, t) {
-                        (Some(o), Some(t)) => match pick(b.map(|b| Some(b.get())), Some(o.get()), Some(t.get())) {
-                            Side::Theirs => t,
-                            _ => o,
-                        },
+                        (Some(o), Some(t)) => {
+                            match pick(b.map(|b| Some(b.get())), Some(o.get()), Some(t.get())) {
+                                Side::Theirs => t,
+                                _ => o,
+                            }
+                        }
                         (Some(x), None) | (None, Some(x)) => x,
                         (None, None) => continue,
                     };
@@ -1589,7 +1642,11 @@ impl<'r> RecMerge<'r> {
                         .and_then(time::parse)
                         .unwrap_or(0);
                     let id = v.get("id").map(Value::to_string).unwrap_or_default();
-                    let text = v.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let text = v
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
                     out.push(((at, id, text, ident), e.get()));
                 }
                 out.sort();
@@ -1600,13 +1657,19 @@ impl<'r> RecMerge<'r> {
         };
         let same = |r: Option<&RawValue>| -> bool {
             match elements(r) {
-                Some(v) => v.len() == elems.len() && v.iter().zip(&elems).all(|(a, b)| a.get() == *b),
+                Some(v) => {
+                    v.len() == elems.len() && v.iter().zip(&elems).all(|(a, b)| a.get() == *b)
+                }
                 None => false,
             }
         };
         let (as_o, as_t) = (same(ro), same(rt));
         let from = match (as_o, as_t) {
-            (true, true) => Some(pick(rb.map(|r| r.map(RawValue::get)), ro.map(RawValue::get), rt.map(RawValue::get))),
+            (true, true) => Some(pick(
+                rb.map(|r| r.map(RawValue::get)),
+                ro.map(RawValue::get),
+                rt.map(RawValue::get),
+            )),
             (true, false) => Some(Side::Ours),
             (false, true) => Some(Side::Theirs),
             (false, false) => None,
@@ -1634,7 +1697,11 @@ impl<'r> RecMerge<'r> {
         }
         let (co, ct) = (canon(f, o), canon(f, t));
         if co == ct {
-            return match pick(has_base.then(|| b.map(RawValue::get)), Some(o.get()), Some(t.get())) {
+            return match pick(
+                has_base.then(|| b.map(RawValue::get)),
+                Some(o.get()),
+                Some(t.get()),
+            ) {
                 Side::Theirs => t,
                 _ => o,
             };
@@ -1685,7 +1752,11 @@ impl<'r> RecMerge<'r> {
                                 t
                             }
                         }
-                        _ => match pick(Some(mb.get(k).map(|r| r.get())), Some(o.get()), Some(t.get())) {
+                        _ => match pick(
+                            Some(mb.get(k).map(|r| r.get())),
+                            Some(o.get()),
+                            Some(t.get()),
+                        ) {
                             Side::Theirs => t,
                             _ => o,
                         },
@@ -1760,7 +1831,10 @@ fn canon_vals<'x>(fields: &[&str], r: &Reg<'x>) -> Vec<Option<Cow<'x, str>>> {
 }
 
 fn field_of<'x>(fields: &[&str], r: &Reg<'x>, name: &str) -> Option<&'x RawValue> {
-    fields.iter().position(|f| *f == name).and_then(|i| r.vals[i])
+    fields
+        .iter()
+        .position(|f| *f == name)
+        .and_then(|i| r.vals[i])
 }
 
 /// The register's value for the report: a JSON object of its present fields.

@@ -274,6 +274,7 @@ pub fn where_(ctx: &Ctx) -> Result<Value> {
         "actor": ctx.actor,
         "issues": snap.rows.iter().filter(|r| r.status != "tombstone").count(),
         "index_fresh": index_fresh,
+        "pending": ctx.pending_changes(),
         "auto_commit": ctx.config.auto_commit(),
     }))
 }
@@ -368,6 +369,35 @@ fn merge_duplicates(a: Record, b: Record) -> Record {
     win
 }
 
+/// Merge a tracker file that reached the working tree with conflict markers:
+/// from git's index stages when the merge is still in progress, else from the
+/// two sides of the markers. Writes the result and marks the path resolved.
+fn repair_conflict(ctx: &Ctx, bytes: &[u8]) -> Result<Vec<u8>> {
+    const PATH: &str = ".beads/issues.jsonl";
+    let staged = crate::git::stages::read(&ctx.ws.root, PATH).ok().flatten();
+    let (base, ours, theirs) = match staged {
+        Some(s) => (s.base, s.ours, s.theirs),
+        None => {
+            let (o, t) = crate::git::stages::split_markers(bytes);
+            (Vec::new(), o, t)
+        }
+    };
+    let merged =
+        crate::model::merge::merge_issues(&base, &ours, &theirs).map_err(|e| Error::Invalid {
+            msg: format!("cannot merge the conflicted {PATH}: {e}"),
+            hint: Some("fix the named line by hand, then run `bd doctor --fix` again".into()),
+        })?;
+    atomic::write(&ctx.ws.issues_path(), &merged.bytes)?;
+    if crate::git::stages::read(&ctx.ws.root, PATH)
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        crate::git::stages::resolve(&ctx.ws.root, PATH)?;
+    }
+    Ok(merged.bytes)
+}
+
 pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     let path = ctx.ws.issues_path();
@@ -376,11 +406,29 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     } else {
         None
     };
-    let bytes = match std::fs::read(&path) {
+    let mut bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(Error::io(&path, e)),
     };
+    if crate::git::stages::has_markers(&bytes) {
+        if fix {
+            bytes = repair_conflict(ctx, &bytes)?;
+            out.push(Finding {
+                check: "conflict".into(),
+                severity: "error",
+                message: ".beads/issues.jsonl had conflict markers; merged the two sides".into(),
+                fixed: true,
+            });
+        } else {
+            out.push(finding(
+                "conflict",
+                "error",
+                ".beads/issues.jsonl has git conflict markers (`bd doctor --fix` merges them)"
+                    .into(),
+            ));
+        }
+    }
     let parsed = jsonl::parse(&bytes);
     let name = ".beads/issues.jsonl";
     for b in &parsed.bad {
@@ -493,6 +541,19 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
             "cycles",
             "warning",
             format!("dependency cycle: {}", c.join(" → ")),
+        ));
+    }
+    if let Ok(id) = ctx.identity()
+        && let Some(o) = &id.origin
+        && o != &id.identity
+    {
+        out.push(finding(
+            "identity",
+            "warning",
+            format!(
+                "origin is {o} but the project identity is {}: a fork? (set `project` in .beads/config.toml to choose)",
+                id.identity
+            ),
         ));
     }
     if !ctx.ws.beads.join(".gitignore").exists() {

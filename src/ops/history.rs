@@ -283,8 +283,18 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
         let fields = field_changes(first.as_ref(), now.as_ref());
         let mut lost = Vec::new();
         if parents.len() > 1 {
+            // A parent's value lost the merge when that side had changed it
+            // (it differs from the merge base) and the result does not keep it.
+            let base = match repo.merge_base(c.parents[0], c.parents[1]) {
+                Ok(Some(b)) => rec_at(b.detach())?,
+                _ => None,
+            };
             for p in parents.iter().flatten() {
+                let changed_on_side = field_changes(base.as_ref(), Some(p));
                 for f in field_changes(Some(p), now.as_ref()) {
+                    if !changed_on_side.iter().any(|s| s.field == f.field) {
+                        continue;
+                    }
                     if !lost
                         .iter()
                         .any(|l: &FieldChange| l.field == f.field && l.before == f.before)

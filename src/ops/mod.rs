@@ -8,6 +8,7 @@ pub mod edit;
 pub mod gitops;
 pub mod history;
 pub mod labels;
+pub mod merge_driver;
 pub mod query;
 pub mod sync;
 

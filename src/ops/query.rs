@@ -218,18 +218,23 @@ pub fn descendants(rows: &[Row], root: &str) -> std::collections::HashSet<String
 
 impl Checked {
     /// Does a row pass? `default_statuses` applies when no status was asked.
-    pub fn matches(&self, r: &Row) -> bool {
+    /// The status part of the filter (also usable before a row is parsed).
+    pub fn status_ok(&self, p: &crate::store::index::Pre) -> bool {
+        let status = p.status();
         if !self.statuses.is_empty() {
-            let ok = self.statuses.iter().any(|s| match s.as_str() {
-                "blocked" => r.blocked,
-                "ready" => r.ready,
+            self.statuses.iter().any(|s| match s.as_str() {
+                "blocked" => p.sets().1,
+                "ready" => p.sets().0,
                 "all" => true,
-                s => r.status == s,
-            });
-            if !ok {
-                return false;
-            }
-        } else if r.status == "tombstone" || (!self.all && r.status == "closed") {
+                s => status == s,
+            })
+        } else {
+            status != "tombstone" && (self.all || status != "closed")
+        }
+    }
+
+    pub fn matches(&self, r: &Row) -> bool {
+        if !self.status_ok(&crate::store::index::Pre::Row(r)) {
             return false;
         }
         if !self.priorities.is_empty() && !self.priorities.contains(&r.priority) {
@@ -331,8 +336,17 @@ impl Listing {
 }
 
 pub fn list(ctx: &Ctx, f: &Filter) -> Result<Listing> {
-    let snap = ctx.snapshot()?;
-    let c = f.check(ctx, Some(&snap))?;
+    let (snap, c) = if f.needs_index() {
+        let snap = ctx.snapshot()?;
+        let c = f.check(ctx, Some(&snap))?;
+        (snap, c)
+    } else {
+        // Parse only the rows whose status can pass: most of a tracker is closed.
+        let c = f.check(ctx, None)?;
+        let snap = Snapshot::load_where(&ctx.ws, &ctx.view(), |p| c.status_ok(p), false)?;
+        ctx.warn_bad_lines(&snap);
+        (snap, c)
+    };
     let mut rows: Vec<Row> = snap.rows.iter().filter(|r| c.matches(r)).cloned().collect();
     if f.sort.is_none() {
         rows.sort_by(|a, b| a.id.cmp(&b.id));
@@ -519,24 +533,83 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
     if ids.is_empty() {
         return Err(usage("give at least one issue ID"));
     }
-    let snap = ctx.snapshot()?;
-    let prefix = ctx.prefix_of_rows(&snap.rows);
-    let mut out = Vec::new();
-    for q in ids {
-        let row = snap.resolve(q, &prefix)?.clone();
-        let record = snap.record(&row)?;
-        let mut dependents = Vec::new();
-        for r in &snap.rows {
-            for e in &r.edges {
-                if e.target == row.id {
-                    dependents.push((r.clone(), e.kind.clone()));
-                }
+    // Three light passes over the index: every id (to resolve), the issues
+    // asked for, then their neighbours. No pass builds rows nobody shows.
+    let view = ctx.view();
+    // Exact ids (the usual case) need no pass over every id.
+    let exact: Vec<String> = ids
+        .iter()
+        .flat_map(|q| {
+            let mut c = vec![q.trim().to_string()];
+            if let Some(p) = ctx.config.prefix() {
+                c.push(format!("{p}-{}", q.trim()));
             }
-        }
+            c
+        })
+        .collect();
+    let first = Snapshot::load_where(&ctx.ws, &view, |p| exact.iter().any(|w| w == p.id()), false)?;
+    ctx.warn_bad_lines(&first);
+    let all_exact = ids.iter().all(|q| {
+        first.find(q.trim()).is_some()
+            || ctx
+                .config
+                .prefix()
+                .is_some_and(|p| first.find(&format!("{p}-{}", q.trim())).is_some())
+    });
+    let (wanted, targets) = if all_exact {
+        let wanted: Vec<String> = ids
+            .iter()
+            .map(|q| match first.find(q.trim()) {
+                Some(r) => r.id.clone(),
+                None => format!("{}-{}", ctx.config.prefix().unwrap_or_default(), q.trim()),
+            })
+            .collect();
+        (wanted, first)
+    } else {
+        let idx = Snapshot::load_where(&ctx.ws, &view, |_| false, true)?;
+        let prefix = ctx.prefix_from(&idx.id_list());
+        let wanted: Vec<String> = ids
+            .iter()
+            .map(|q| idx.resolve_id(q, &prefix))
+            .collect::<Result<_>>()?;
+        let targets = Snapshot::load_where(
+            &ctx.ws,
+            &view,
+            |p| wanted.iter().any(|w| w == p.id()),
+            false,
+        )?;
+        (wanted, targets)
+    };
+    let mut near: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for r in &targets.rows {
+        near.extend(r.edges.iter().map(|e| e.target.clone()));
+        near.extend(r.dependents.iter().map(|e| e.target.clone()));
+    }
+    let neighbours = Snapshot::load_where(&ctx.ws, &view, |p| near.contains(p.id()), false)?;
+    let mut out = Vec::new();
+    for id in &wanted {
+        let row = targets
+            .find(id)
+            .cloned()
+            .ok_or_else(|| crate::error::Error::not_found(format!("no issue '{id}'")))?;
+        let record = targets.record(&row)?;
+        let dependents = row
+            .dependents
+            .iter()
+            .filter_map(|e| {
+                neighbours
+                    .find(&e.target)
+                    .map(|t| (t.clone(), e.kind.clone()))
+            })
+            .collect();
         let depends_on = row
             .edges
             .iter()
-            .filter_map(|e| snap.find(&e.target).map(|t| (t.clone(), e.kind.clone())))
+            .filter_map(|e| {
+                neighbours
+                    .find(&e.target)
+                    .map(|t| (t.clone(), e.kind.clone()))
+            })
             .collect();
         out.push(Shown {
             record,

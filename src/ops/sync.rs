@@ -92,7 +92,10 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
                     "cannot reach the remote '{remote}': {}",
                     first_line(&f.stderr)
                 ),
-                hint: Some("check the network and the remote URL; nothing was changed".into()),
+                hint: Some(
+                    "check the network and the remote URL; nothing was merged or pushed (tracker changes were committed locally)"
+                        .into(),
+                ),
             });
         }
         let _ = rep;
@@ -164,6 +167,26 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
         let conflicted = transport::run(root, &["diff", "--name-only", "--diff-filter=U"])?;
         let files: Vec<String> = conflicted.stdout.lines().map(str::to_string).collect();
         let _ = transport::run(root, &["merge", "--abort"]);
+        let (tracker, code): (Vec<&String>, Vec<&String>) =
+            files.iter().partition(|f| f.starts_with(".beads/"));
+        if code.is_empty() && !tracker.is_empty() {
+            let why = m
+                .stderr
+                .lines()
+                .find(|l| l.contains("cannot merge"))
+                .map(|l| format!(" ({})", l.trim().trim_start_matches("Error: ")))
+                .unwrap_or_default();
+            return Err(Error::Invalid {
+                msg: format!(
+                    "the tracker merge failed for {}{why}; the merge was aborted",
+                    tracker.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                hint: Some(
+                    "a side has lines that do not parse: run `bd doctor --fix` where they were written, push, and sync again"
+                        .into(),
+                ),
+            });
+        }
         Err(Error::Invalid {
             msg: if files.is_empty() {
                 format!(

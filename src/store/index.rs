@@ -16,7 +16,7 @@ use crate::model::time::{self, Nanos};
 pub const INDEX_FILE: &str = "index.v1";
 pub const READY_FILE: &str = "ready.v1";
 pub const BLOCKED_FILE: &str = "blocked.v1";
-const MAGIC: &str = "strand-index-1";
+const MAGIC: &str = "strand-index-3";
 
 /// What identifies one state of a file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,6 +77,8 @@ pub struct Row {
     pub close_reason: String,
     // Derived over the whole tracker:
     pub dependent_count: u32,
+    /// Issues with an edge to this one: (their id, edge type) as `Edge`s.
+    pub dependents: Vec<Edge>,
     pub ready: bool,
     pub blocked: bool,
     pub blockers: Vec<String>,
@@ -240,32 +242,66 @@ impl Header {
 /// Fill the derived columns of every row; returns the span of time in which
 /// they hold: from the last deferral that passed to the next one to pass.
 pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> (Nanos, Nanos) {
-    let nodes: Vec<Node> = rows.iter().map(Row::node).collect();
+    use std::mem::take;
+    // Lend the rows' strings to the graph instead of copying them; they are
+    // given back below.
+    let nodes: Vec<Node> = rows
+        .iter_mut()
+        .map(|r| Node {
+            id: take(&mut r.id),
+            status: take(&mut r.status),
+            issue_type: take(&mut r.issue_type),
+            priority: r.priority,
+            created_at: r.created_at,
+            defer_until: r.defer_until,
+            close_reason: (!r.close_reason.is_empty()).then(|| take(&mut r.close_reason)),
+            held: false,
+            edges: take(&mut r.edges),
+        })
+        .collect();
     let nw: Vec<&str> = non_work.iter().map(String::as_str).collect();
     let a = graph::analyze(&nodes, now, &nw);
-    let mut dependents = vec![0u32; rows.len()];
+    let mut dependents: Vec<Vec<Edge>> = vec![Vec::new(); rows.len()];
     {
-        let pos: std::collections::HashMap<&str, usize> = rows
+        let pos: std::collections::HashMap<&str, usize> = nodes
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.id.as_str(), i))
+            .map(|(i, n)| (n.id.as_str(), i))
             .collect();
-        for r in rows.iter() {
-            for e in &r.edges {
+        for n in &nodes {
+            for e in &n.edges {
                 if let Some(&j) = pos.get(e.target.as_str()) {
-                    dependents[j] += 1;
+                    dependents[j].push(Edge {
+                        target: n.id.clone(),
+                        kind: e.kind.clone(),
+                        any_children: false,
+                    });
                 }
             }
         }
     }
-    let mut valid_until = i64::MAX;
-    let mut valid_from = i64::MIN;
     for (i, row) in rows.iter_mut().enumerate() {
-        row.dependent_count = dependents[i];
-        row.ready = false;
-        row.blocked = a.is_blocked[i];
         row.blockers = a.blockers[i].iter().map(|&j| nodes[j].id.clone()).collect();
         row.parent = a.parent[i].map(|j| nodes[j].id.clone());
+    }
+    for (row, node) in rows.iter_mut().zip(nodes) {
+        row.id = node.id;
+        row.status = node.status;
+        row.issue_type = node.issue_type;
+        if let Some(c) = node.close_reason {
+            row.close_reason = c;
+        }
+        row.edges = node.edges;
+    }
+    let mut valid_until = i64::MAX;
+    let mut valid_from = i64::MIN;
+    for (row, deps) in rows.iter_mut().zip(dependents) {
+        row.dependent_count = deps.len() as u32;
+        row.dependents = deps;
+    }
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.ready = false;
+        row.blocked = a.is_blocked[i];
         if let Some(d) = row.defer_until {
             if d > now {
                 valid_until = valid_until.min(d);
@@ -327,16 +363,17 @@ fn unesc(s: &str) -> String {
     out
 }
 
-/// Append a decimal number (faster than `write!` in the hot loop).
+/// Append a number in hexadecimal: shifts instead of divisions in the hot loop.
 fn num(out: &mut String, n: i64) {
-    let mut buf = [0u8; 20];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
     let mut i = buf.len();
     let neg = n < 0;
     let mut v = n.unsigned_abs();
     loop {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
+        buf[i] = HEX[(v & 0xf) as usize];
+        v >>= 4;
         if v == 0 {
             break;
         }
@@ -380,16 +417,7 @@ fn write_row(r: &Row, out: &mut String) {
     out.push('\t');
     join(out, r.labels.iter().map(String::as_str), '\x1f');
     out.push('\t');
-    for (i, e) in r.edges.iter().enumerate() {
-        if i > 0 {
-            out.push('\x1e');
-        }
-        esc(&e.target, out);
-        out.push('\x1f');
-        esc(&e.kind, out);
-        out.push('\x1f');
-        out.push(if e.any_children { '1' } else { '0' });
-    }
+    write_edges(&r.edges, out);
     out.push('\t');
     num(out, i64::from(r.comment_count));
     out.push('\t');
@@ -409,7 +437,40 @@ fn write_row(r: &Row, out: &mut String) {
     if let Some(p) = &r.parent {
         esc(p, out);
     }
+    out.push('\t');
+    write_edges(&r.dependents, out);
     out.push('\n');
+}
+
+fn write_edges(edges: &[Edge], out: &mut String) {
+    for (i, e) in edges.iter().enumerate() {
+        if i > 0 {
+            out.push('\x1e');
+        }
+        esc(&e.target, out);
+        out.push('\x1f');
+        esc(&e.kind, out);
+        out.push('\x1f');
+        out.push(if e.any_children { '1' } else { '0' });
+    }
+}
+
+fn read_edges(s: &str) -> Vec<Edge> {
+    if s.is_empty() {
+        return Vec::new();
+    }
+    s.split('\x1e')
+        .map(|e| {
+            let mut p = e.split('\x1f');
+            let target = unesc(p.next().unwrap_or(""));
+            let kind = unesc(p.next().unwrap_or(""));
+            Edge {
+                target,
+                kind,
+                any_children: p.next() == Some("1"),
+            }
+        })
+        .collect()
 }
 
 fn escape_owned(s: &str) -> String {
@@ -435,19 +496,41 @@ fn split(s: &str, sep: char) -> Vec<String> {
     }
 }
 
-/// Split a row into its 20 tab-separated fields without allocating.
-fn fields(line: &str) -> Option<[&str; 20]> {
-    let mut out = [""; 20];
+const FIELDS: usize = 21;
+
+/// The first tab in `b`, eight bytes at a time (index rows are long and
+/// splitting them is the hot loop of every read).
+fn find_tab(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const TABS: u64 = ONES * b'\t' as u64;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let x = u64::from_le_bytes(w) ^ TABS;
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'\t').map(|p| i + p)
+}
+
+/// Split a row into its tab-separated fields without allocating.
+fn fields(line: &str) -> Option<[&str; FIELDS]> {
+    let mut out = [""; FIELDS];
     let mut rest = line;
     for (i, slot) in out.iter_mut().enumerate() {
-        if i == 19 {
+        if i == FIELDS - 1 {
             if rest.contains('\t') {
                 return None;
             }
             *slot = rest;
             return Some(out);
         }
-        let at = rest.as_bytes().iter().position(|&b| b == b'\t')?;
+        let at = find_tab(rest.as_bytes())?;
         *slot = &rest[..at];
         rest = &rest[at + 1..];
     }
@@ -456,31 +539,15 @@ fn fields(line: &str) -> Option<[&str; 20]> {
 
 fn read_row(line: &str) -> Option<Row> {
     let f = fields(line)?;
-    let num = |s: &str| -> Option<i64> { s.parse().ok() };
+    let num = |s: &str| -> Option<i64> { i64::from_str_radix(s, 16).ok() };
     let optn = |s: &str| -> Option<Option<i64>> {
         if s.is_empty() {
             Some(None)
         } else {
-            s.parse().ok().map(Some)
+            i64::from_str_radix(s, 16).ok().map(Some)
         }
     };
-    let edges = if f[13].is_empty() {
-        Vec::new()
-    } else {
-        f[13]
-            .split('\x1e')
-            .map(|e| {
-                let mut p = e.split('\x1f');
-                let target = unesc(p.next().unwrap_or(""));
-                let kind = unesc(p.next().unwrap_or(""));
-                Edge {
-                    target,
-                    kind,
-                    any_children: p.next() == Some("1"),
-                }
-            })
-            .collect()
-    };
+    let edges = read_edges(f[13]);
     Some(Row {
         id: unesc(f[0]),
         span: num(f[1])? as usize..num(f[2])? as usize,
@@ -502,6 +569,7 @@ fn read_row(line: &str) -> Option<Row> {
         blocked: f[17].contains('b'),
         blockers: split(f[18], '\x1f'),
         parent: (!f[19].is_empty()).then(|| unesc(f[19])),
+        dependents: read_edges(f[20]),
     })
 }
 
@@ -571,6 +639,78 @@ pub fn load(path: &Path) -> Option<(Header, Vec<Row>)> {
     Some((header, rows))
 }
 
+/// A row before it is parsed: its fields are found only when asked for.
+pub enum Pre<'a> {
+    Line(&'a str),
+    Row(&'a Row),
+}
+
+impl<'a> Pre<'a> {
+    /// Field `n` of a raw line (`""` when the line is short).
+    fn nth(line: &'a str, n: usize) -> &'a str {
+        let mut rest = line;
+        for _ in 0..n {
+            match find_tab(rest.as_bytes()) {
+                Some(at) => rest = &rest[at + 1..],
+                None => return "",
+            }
+        }
+        match find_tab(rest.as_bytes()) {
+            Some(at) => &rest[..at],
+            None => rest,
+        }
+    }
+
+    /// The id as stored (escaped; ids normally hold nothing to escape).
+    pub fn id(&self) -> &str {
+        match self {
+            Pre::Line(l) => Self::nth(l, 0),
+            Pre::Row(r) => &r.id,
+        }
+    }
+
+    pub fn status(&self) -> &str {
+        match self {
+            Pre::Line(l) => Self::nth(l, 3),
+            Pre::Row(r) => &r.status,
+        }
+    }
+
+    /// (ready, blocked)
+    pub fn sets(&self) -> (bool, bool) {
+        match self {
+            Pre::Line(l) => {
+                let f = Self::nth(l, 17);
+                (f.contains('r'), f.contains('b'))
+            }
+            Pre::Row(r) => (r.ready, r.blocked),
+        }
+    }
+}
+
+/// Read a cache file, parsing only the rows `keep` wants; `ids` collects
+/// every id when given. `None` when missing or unreadable.
+pub fn load_where(
+    path: &Path,
+    mut keep: impl FnMut(&Pre) -> bool,
+    mut ids: Option<&mut Vec<String>>,
+) -> Option<(Header, Vec<Row>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.split_terminator('\n');
+    let header = read_header(lines.next()?)?;
+    let mut rows = Vec::new();
+    for line in lines {
+        let pre = Pre::Line(line);
+        if let Some(ids) = ids.as_deref_mut() {
+            ids.push(unesc(pre.id()));
+        }
+        if keep(&pre) {
+            rows.push(read_row(line)?);
+        }
+    }
+    Some((header, rows))
+}
+
 /// Read only a cache file's header.
 pub fn load_header(path: &Path) -> Option<Header> {
     use std::io::{BufRead, BufReader};
@@ -588,6 +728,21 @@ pub fn row_age(r: &Row, now: Nanos) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tabs_are_found_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut b = vec![b'x'; len];
+                if at < len {
+                    b[at] = b'\t';
+                }
+                let want = (at < len).then_some(at);
+                assert_eq!(find_tab(&b), want, "len {len} at {at}");
+            }
+        }
+        assert_eq!(find_tab("é\t".as_bytes()), Some(2));
+    }
 
     #[test]
     fn rows_survive_the_text_form() {
@@ -611,7 +766,12 @@ mod tests {
             }],
             comment_count: 2,
             close_reason: String::new(),
-            dependent_count: 3,
+            dependent_count: 1,
+            dependents: vec![Edge {
+                target: "bd-7".into(),
+                kind: "blocks".into(),
+                any_children: false,
+            }],
             ready: true,
             blocked: false,
             blockers: vec!["bd-3".into()],

@@ -29,6 +29,8 @@ pub struct Snapshot {
     pub header: Header,
     pub rows: Vec<Row>,
     file: Option<File>,
+    /// Every id of the tracker, when `rows` holds only some of them.
+    all_ids: Option<Vec<String>>,
 }
 
 fn open_tracker(path: &PathBuf) -> Result<Option<File>> {
@@ -139,6 +141,7 @@ impl Snapshot {
                 header,
                 rows,
                 file,
+                all_ids: None,
             });
         }
         let bytes = read_all(&path, &file)?;
@@ -151,7 +154,77 @@ impl Snapshot {
             header,
             rows,
             file,
+            all_ids: None,
         })
+    }
+
+    /// Load only the rows `keep` wants (and, with `with_ids`, every id, for
+    /// resolving what users type): a fresh index is read without building the
+    /// rows nobody asked for. A stale one is rebuilt and then filtered.
+    pub fn load_where(
+        ws: &Workspace,
+        view: &View,
+        keep: impl Fn(&index::Pre) -> bool,
+        with_ids: bool,
+    ) -> Result<Snapshot> {
+        let path = ws.issues_path();
+        let file = open_tracker(&path)?;
+        if let Some(f) = &file {
+            let sig = Signature::of(f).map_err(|e| Error::io(&path, e))?;
+            let fresh = index::load_header(&ws.cache_dir().join(index::INDEX_FILE))
+                .is_some_and(|h| h.sig == sig && h.sets_fresh(view.now, &view.non_work));
+            let mut ids = Vec::new();
+            if fresh
+                && let Some((header, rows)) = index::load_where(
+                    &ws.cache_dir().join(index::INDEX_FILE),
+                    &keep,
+                    with_ids.then_some(&mut ids),
+                )
+                && header.sig == sig
+            {
+                return Ok(Snapshot {
+                    path,
+                    header,
+                    rows,
+                    file,
+                    all_ids: with_ids.then_some(ids),
+                });
+            }
+        }
+        let mut snap = Snapshot::load(ws, view)?;
+        if with_ids {
+            snap.all_ids = Some(snap.rows.iter().map(|r| r.id.clone()).collect());
+        }
+        snap.rows.retain(|r| keep(&index::Pre::Row(r)));
+        Ok(snap)
+    }
+
+    /// Resolve what a user typed to a full id.
+    pub fn resolve_id(&self, query: &str, prefix: &str) -> Result<String> {
+        let owned;
+        let ids: Vec<&str> = match &self.all_ids {
+            Some(all) => all.iter().map(String::as_str).collect(),
+            None => {
+                owned = self.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>();
+                owned
+            }
+        };
+        match id::resolve(query, prefix, &ids) {
+            Resolved::One(id) => Ok(id.to_string()),
+            Resolved::None => Err(Error::not_found(format!("no issue '{query}'"))),
+            Resolved::Many(c) => Err(Error::Ambiguous {
+                prefix: query.to_string(),
+                candidates: c.into_iter().map(str::to_string).collect(),
+            }),
+        }
+    }
+
+    /// Every id (also when only some rows were loaded).
+    pub fn id_list(&self) -> Vec<&str> {
+        match &self.all_ids {
+            Some(all) => all.iter().map(String::as_str).collect(),
+            None => self.rows.iter().map(|r| r.id.as_str()).collect(),
+        }
     }
 
     /// The ready (or blocked) rows in order, from the small precomputed cache
@@ -177,6 +250,7 @@ impl Snapshot {
             header,
             rows: Vec::new(),
             file: Some(file),
+            all_ids: None,
         };
         Ok(Some((snap, rows)))
     }
@@ -453,9 +527,17 @@ impl Tx {
         if !self.is_dirty() {
             return Ok(false);
         }
-        let mut out: Vec<u8> = Vec::with_capacity(self.bytes.len() + 1024);
-        let mut rows: Vec<Row> = Vec::with_capacity(self.rows.len() + self.changed.len());
-        let mut changed = self.changed.iter().peekable();
+        let Tx {
+            ws,
+            view,
+            bytes,
+            rows: old_rows,
+            changed,
+            ..
+        } = self;
+        let mut out: Vec<u8> = Vec::with_capacity(bytes.len() + 1024);
+        let mut rows: Vec<Row> = Vec::with_capacity(old_rows.len() + changed.len());
+        let mut changed = changed.iter().peekable();
         let push_changed = |out: &mut Vec<u8>, rows: &mut Vec<Row>, rec: &Record| {
             let line = rec.to_line();
             let start = out.len();
@@ -463,7 +545,7 @@ impl Tx {
             rows.push(Row::from_record(rec, start..out.len()));
             out.push(b'\n');
         };
-        for row in &self.rows {
+        for mut row in old_rows {
             while let Some((id, rec)) = changed.peek() {
                 if id.as_str() < row.id.as_str() {
                     push_changed(&mut out, &mut rows, rec);
@@ -480,30 +562,32 @@ impl Tx {
                 continue;
             }
             let start = out.len();
-            out.extend_from_slice(&self.bytes[row.span.clone()]);
-            let mut r = row.clone();
-            r.span = start..out.len();
-            rows.push(r);
+            out.extend_from_slice(&bytes[row.span.clone()]);
+            row.span = start..out.len();
+            rows.push(row);
             out.push(b'\n');
         }
         for (_, rec) in changed {
             push_changed(&mut out, &mut rows, rec);
         }
-        let path = self.ws.issues_path();
+        let path = ws.issues_path();
         atomic::write(&path, &out)?;
         let sig = File::open(&path)
             .and_then(|f| Signature::of(&f))
             .map_err(|e| Error::io(&path, e))?;
-        let (valid_from, valid_until) =
-            index::derive(&mut rows, self.view.now, &self.view.non_work);
+        let (valid_from, valid_until) = index::derive(&mut rows, view.now, &view.non_work);
         let header = Header {
             sig,
             valid_from,
             valid_until,
-            view_key: index::view_key(&self.view.non_work),
+            view_key: index::view_key(&view.non_work),
             ..Header::default()
         };
-        save_caches(&self.ws, &header, &rows);
+        save_caches(&ws, &header, &rows);
+        // The process ends soon after a write; freeing every row costs more
+        // than it gives back.
+        std::mem::forget(rows);
+        std::mem::forget(bytes);
         Ok(true)
     }
 }

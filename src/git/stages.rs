@@ -1,0 +1,144 @@
+//! Conflicted `.beads/` files: when a file reached the working tree with
+//! conflict markers (no merge driver configured), git's index still holds the
+//! three versions (stages 1, 2, 3). Read them, and mark a path resolved.
+
+use std::path::Path;
+
+use gix::bstr::ByteSlice;
+
+use crate::error::{Error, Result};
+
+fn gerr(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Invalid {
+        msg: format!("git: {what}: {e}"),
+        hint: None,
+    }
+}
+
+/// The three versions of a conflicted path: base, ours, theirs.
+pub struct Stages {
+    pub base: Vec<u8>,
+    pub ours: Vec<u8>,
+    pub theirs: Vec<u8>,
+}
+
+/// The three versions of a conflicted path (a missing stage is empty); `None`
+/// when the path is not conflicted in the index.
+pub fn read(root: &Path, path: &str) -> Result<Option<Stages>> {
+    let repo = super::open(root)?;
+    let index = repo
+        .index_or_empty()
+        .map_err(|e| gerr("reading the index", e))?;
+    let bpath = path.as_bytes().as_bstr();
+    let mut found = false;
+    let mut blob = |stage: gix::index::entry::Stage| -> Result<Vec<u8>> {
+        match index.entry_by_path_and_stage(bpath, stage) {
+            Some(e) => {
+                found = true;
+                super::history::blob(&repo, e.id)
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    use gix::index::entry::Stage;
+    let base = blob(Stage::Base)?;
+    let ours = blob(Stage::Ours)?;
+    let theirs = blob(Stage::Theirs)?;
+    Ok(found.then_some(Stages { base, ours, theirs }))
+}
+
+/// Mark `path` resolved with the file as it is now in the working tree.
+pub fn resolve(root: &Path, path: &str) -> Result<()> {
+    let repo = super::open(root)?;
+    let mut index = repo
+        .index_or_load_from_head_or_empty()
+        .map_err(|e| gerr("loading the index", e))?
+        .into_owned();
+    let full = root.join(path);
+    let bytes = std::fs::read(&full).map_err(|e| Error::io(&full, e))?;
+    let id = repo
+        .write_blob(&bytes)
+        .map_err(|e| gerr("writing a blob", e))?
+        .detach();
+    let bpath = path.as_bytes().as_bstr();
+    index.remove_entries(|_, p, _| p == bpath);
+    let meta =
+        gix::index::fs::Metadata::from_path_no_follow(&full).map_err(|e| Error::io(&full, e))?;
+    let stat = gix::index::entry::Stat::from_fs(&meta).map_err(|e| gerr("stat", e))?;
+    index.dangerously_push_entry(
+        stat,
+        id,
+        gix::index::entry::Flags::empty(),
+        gix::index::entry::Mode::FILE,
+        bpath,
+    );
+    index.sort_entries();
+    index.remove_tree();
+    index
+        .write(Default::default())
+        .map_err(|e| gerr("writing the index", e))?;
+    Ok(())
+}
+
+/// Whether text carries conflict markers at line starts.
+pub fn has_markers(bytes: &[u8]) -> bool {
+    bytes.split(|&b| b == b'\n').any(|l| {
+        l.starts_with(b"<<<<<<< ")
+            || l.starts_with(b">>>>>>> ")
+            || l == b"======="
+            || l == b"=======\r"
+    })
+}
+
+/// Split a file with conflict markers into its two sides (common lines go to both).
+/// A diff3 base section (`|||||||`) is dropped.
+pub fn split_markers(bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    #[derive(PartialEq)]
+    enum At {
+        Common,
+        Ours,
+        Base,
+        Theirs,
+    }
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut at = At::Common;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let t = line.strip_suffix(b"\n").unwrap_or(line);
+        let t = t.strip_suffix(b"\r").unwrap_or(t);
+        if t.starts_with(b"<<<<<<<") {
+            at = At::Ours;
+        } else if t.starts_with(b"|||||||") && at == At::Ours {
+            at = At::Base;
+        } else if t == b"=======" && (at == At::Ours || at == At::Base) {
+            at = At::Theirs;
+        } else if t.starts_with(b">>>>>>>") && at == At::Theirs {
+            at = At::Common;
+        } else {
+            match at {
+                At::Common => {
+                    ours.extend_from_slice(line);
+                    theirs.extend_from_slice(line);
+                }
+                At::Ours => ours.extend_from_slice(line),
+                At::Theirs => theirs.extend_from_slice(line),
+                At::Base => {}
+            }
+        }
+    }
+    (ours, theirs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_sides() {
+        let text = b"a\n<<<<<<< HEAD\nb1\n=======\nb2\n>>>>>>> other\nc\n";
+        assert!(has_markers(text));
+        let (o, t) = split_markers(text);
+        assert_eq!(o, b"a\nb1\nc\n");
+        assert_eq!(t, b"a\nb2\nc\n");
+        assert!(!has_markers(b"{\"id\":\"x\"}\n"));
+    }
+}

@@ -1,0 +1,46 @@
+//! `bd merge %O %A %B %P`: git's merge driver for `.beads/*.jsonl`. Merges
+//! base, ours and theirs with the one merge function into `%A`. Takes no
+//! locks, never touches the project home; exits 1 leaving `%A` unchanged when
+//! an input does not parse.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::model::merge;
+
+/// Merge into `ours`; returns a summary of what the merge decided.
+pub fn run(
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+    path: Option<&str>,
+) -> Result<serde_json::Value> {
+    let read = |p: &Path| -> Result<Vec<u8>> {
+        match std::fs::read(p) {
+            Ok(b) => Ok(b),
+            // git passes an empty file for a side that lacks the path.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io(p, e)),
+        }
+    };
+    let name = path.unwrap_or(".beads/issues.jsonl");
+    let (b, o, t) = (read(base)?, read(ours)?, read(theirs)?);
+    let merged = merge::merge_issues(&b, &o, &t).map_err(|e| Error::Parse {
+        path: PathBuf::from(name),
+        line: match &e {
+            merge::MergeError::Parse { line, .. } => *line,
+        },
+        reason: format!("cannot merge: {e}"),
+    })?;
+    // git reads %A back after we exit; write it in one go.
+    std::fs::write(ours, &merged.bytes).map_err(|e| Error::io(ours, e))?;
+    let r = &merged.report;
+    Ok(json!({
+        "path": name,
+        "conflicts_resolved": r.conflicts.len(),
+        "claims_lost": r.claims_lost.len(),
+        "renamed": r.renamed.len(),
+    }))
+}
