@@ -160,6 +160,9 @@ pub struct UpdateArgs {
     /// Claim the issue (like `bd claim`)
     #[arg(long)]
     pub claim: bool,
+    /// Change it even though your claim on it was recovered by another
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -267,6 +270,9 @@ pub enum Cmd {
     Claim {
         #[arg(required = true)]
         ids: Vec<String>,
+        /// Recover a lapsed claim of another agent (its holder was silent past the lease)
+        #[arg(long)]
+        steal: bool,
     },
     /// Give back claimed issues
     Unclaim {
@@ -325,6 +331,19 @@ pub enum Cmd {
         file: PathBuf,
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Manage agents
+    #[command(subcommand)]
+    Agent(AgentCmd),
+    /// The start-of-session summary for an agent: hook, claims, ready work
+    Prime,
+    /// List agents: online / stale / offline, claims, hook
+    Agents,
+    /// Tell the project this agent is alive (refreshes its claims' lease)
+    Heartbeat {
+        /// What the agent is doing
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Commit the tracker's changes (only .beads/ paths)
     Commit {
@@ -396,6 +415,18 @@ pub enum DepCmd {
     },
     /// Find dependency cycles
     Cycles,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCmd {
+    /// Register an agent (idempotent): its name, kind and workspace
+    Register {
+        /// The agent's name (default: the actor)
+        name: Option<String>,
+        /// What kind of agent: claude, human, …
+        #[arg(long, default_value = "agent")]
+        kind: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

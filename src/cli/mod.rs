@@ -17,7 +17,7 @@ use crate::ops::edit::{Outcome, UpdateOptions};
 use crate::ops::query::{Filter, Listing};
 use crate::ops::{self, Ctx, issue_json};
 use crate::store::Workspace;
-use args::{Cli, Cmd, ConfigCmd, DepCmd, FilterArgs, LabelCmd};
+use args::{AgentCmd, Cli, Cmd, ConfigCmd, DepCmd, FilterArgs, LabelCmd};
 
 /// What a command produced: a JSON document, and the human text for stdout.
 struct Output {
@@ -209,6 +209,9 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
     let mut ctx = ctx;
     ctx.verb = verb_of(&cli.cmd).to_string();
     let r = dispatch(&ctx, cli.cmd, cli.json);
+    if r.is_ok() {
+        ctx.touch_presence();
+    }
     let notices = ctx.notices.borrow().clone();
     (r, notices)
 }
@@ -422,6 +425,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 parent: a.parent,
                 claim: a.claim,
                 reason: None,
+                force: a.force,
             };
             let claim = o.claim;
             let os = ops::edit::update(ctx, &o)?;
@@ -449,9 +453,9 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             "Deferred",
         )),
         Cmd::Undefer { ids } => Ok(outcomes(ctx, &ops::edit::undefer(ctx, &ids)?, "Undeferred")),
-        Cmd::Claim { ids } => Ok(outcomes(
+        Cmd::Claim { ids, steal } => Ok(outcomes(
             ctx,
-            &ops::edit::claim(ctx, &ids, false)?,
+            &ops::edit::claim(ctx, &ids, steal)?,
             "Claimed",
         )),
         Cmd::Unclaim { ids, force } => Ok(outcomes(
@@ -783,6 +787,58 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 rep.unchanged
             ));
             Ok(out(serde_json::to_value(&rep).unwrap_or(Value::Null), ""))
+        }
+        Cmd::Agent(AgentCmd::Register { name, kind }) => {
+            let a = ops::coord::agent_register(ctx, name.as_deref(), &kind)?;
+            ctx.notice(format!("Registered agent {} ({})", a.name, a.kind));
+            Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
+        }
+        Cmd::Heartbeat { note } => {
+            let a = ops::coord::heartbeat(ctx, note.as_deref())?;
+            Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
+        }
+        Cmd::Prime => {
+            let p = ops::prime::prime(ctx)?;
+            Ok(out(p.json, p.text))
+        }
+        Cmd::Agents => {
+            let v = ops::coord::agents(ctx)?;
+            let t: String = v
+                .iter()
+                .map(|a| {
+                    let list = |k: &str| {
+                        a[k].as_array()
+                            .map(|x| {
+                                x.iter()
+                                    .filter_map(|i| i.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                            })
+                            .unwrap_or_default()
+                    };
+                    format!(
+                        "{:<20} {:<8} {:<8} claims: {:<20} hook: {:<16} {}\n",
+                        a["name"].as_str().unwrap_or(""),
+                        a["kind"].as_str().unwrap_or(""),
+                        a["state"].as_str().unwrap_or(""),
+                        if list("claims").is_empty() {
+                            "-".to_string()
+                        } else {
+                            list("claims")
+                        },
+                        if list("hook").is_empty() {
+                            "-".to_string()
+                        } else {
+                            list("hook")
+                        },
+                        a["note"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            if v.is_empty() {
+                ctx.notice("No agents registered (`bd agent register`).");
+            }
+            Ok(out(Value::Array(v), t))
         }
         Cmd::Commit { message } => {
             let o = ops::gitops::commit(ctx, message.as_deref())?;

@@ -60,6 +60,30 @@ pub fn dirs(root: &Path) -> Result<GitDirs> {
     })
 }
 
+/// The roots of the repository's linked worktrees (`git worktree list`, read
+/// from the files git keeps under `<common dir>/worktrees/`).
+pub fn worktrees(dirs: &GitDirs) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dirs.common_dir.join("worktrees")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        if let Ok(t) = std::fs::read_to_string(e.path().join("gitdir"))
+            && let Some(root) = Path::new(t.trim()).parent()
+        {
+            out.push(root.to_path_buf());
+        }
+    }
+    // The main worktree is the common dir's parent (for a non-bare repository).
+    if dirs.common_dir.file_name().is_some_and(|n| n == ".git")
+        && let Some(main) = dirs.common_dir.parent()
+    {
+        out.push(main.to_path_buf());
+    }
+    out.sort();
+    out
+}
+
 /// The repository's shared config file, parsed (empty when missing).
 pub fn read_config(dirs: &GitDirs) -> Result<gix::config::File> {
     let path = dirs.common_dir.join("config");

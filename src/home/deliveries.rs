@@ -196,7 +196,8 @@ pub fn load(home: &ProjectHome) -> (BTreeMap<String, Vec<Delivery>>, Option<Stri
         .filter_map(|e| {
             let name = e.file_name().to_str()?.to_string();
             let stem = name.strip_suffix(".json")?;
-            (!stem.starts_with('.')).then(|| stem.to_string())
+            // Temp files (`.<name>.tmp-…`) never end in .json; names may start with '.'.
+            Some(stem.to_string())
         })
         .collect();
     stems.sort();

@@ -60,13 +60,14 @@ impl std::fmt::Display for AgentState {
 }
 
 /// Refuse names that cannot be agents (see the module doc). Agent names are
-/// path components: besides the general rules, no `/`, `\`, `.` or `..`, and
+/// path components (escaped, so `/` is safe: default actors look like
+/// `dave/vc`): besides the general rules, no `\`, `.` or `..`, and
 /// at most 200 bytes once escaped, so file names with their suffixes stay
 /// under the 255-byte limit (upper-case and non-ASCII bytes escape to three).
 pub fn validate_agent_name(name: &str) -> Result<()> {
     validate_name("agent", name)?;
-    let problem = if name.contains(['/', '\\']) || name == "." || name == ".." {
-        "may not contain '/' or '\\' or be '.' or '..'"
+    let problem = if name.contains('\\') || name == "." || name == ".." {
+        "may not contain '\\' or be '.' or '..'"
     } else if escape(name).len() > 200 {
         "is too long once escaped (upper-case and non-ASCII letters count three; at most 200)"
     } else {
@@ -223,7 +224,8 @@ pub fn load(home: &ProjectHome) -> (BTreeMap<String, Agent>, Option<String>) {
         .filter_map(|e| {
             let name = e.file_name().to_str()?.to_string();
             let stem = name.strip_suffix(".json")?;
-            (!stem.starts_with('.')).then(|| stem.to_string())
+            // Temp files (`.<name>.tmp-…`) never end in .json; names may start with '.'.
+            Some(stem.to_string())
         })
         .collect();
     stems.sort();

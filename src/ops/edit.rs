@@ -4,11 +4,12 @@
 //! not change is reported as unchanged and nothing is written for it.
 
 use crate::error::{Error, Result};
+use crate::home::ledger::{Event, Ledger};
 use crate::model::graph;
 use crate::model::record::{Dep, Record};
 use crate::model::values;
 use crate::ops::create::{any_date, check_label, future_date};
-use crate::ops::{Ctx, unchanged, usage};
+use crate::ops::{Ctx, coord, unchanged, usage};
 use crate::store::Tx;
 
 /// What happened to one issue.
@@ -82,6 +83,8 @@ pub struct UpdateOptions {
     pub parent: Option<String>,
     pub claim: bool,
     pub reason: Option<String>,
+    /// Act even on an issue whose claim by this actor was recovered.
+    pub force: bool,
 }
 
 pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
@@ -156,6 +159,7 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
                 hint: Some(format!("`bd restore {}` first", rec.id())),
             });
         }
+        refuse_if_recovered(ctx, rec, o.force)?;
         if !add.is_empty() || !o.remove_labels.is_empty() {
             crate::ops::editable_list(rec, "labels")?;
         }
@@ -357,12 +361,26 @@ fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
 }
 
 pub fn close(ctx: &Ctx, ids: &[String], reason: Option<&str>, force: bool) -> Result<Vec<Outcome>> {
+    coordinated(
+        ctx,
+        |_| close_local(ctx, ids, reason, force),
+        |_| Some(Event::Closed),
+    )
+}
+
+fn close_local(
+    ctx: &Ctx,
+    ids: &[String],
+    reason: Option<&str>,
+    force: bool,
+) -> Result<Vec<Outcome>> {
     apply(ctx, ids, |tx, rec| {
         let status = rec.status();
         if status == "closed" {
             unchanged(ctx, format!("{} is already closed", rec.id()));
             return Ok(vec![]);
         }
+        refuse_if_recovered(ctx, rec, force)?;
         if status == "tombstone" {
             return Err(Error::invalid(format!(
                 "{} is deleted; `bd restore` it first",
@@ -395,6 +413,10 @@ pub fn close(ctx: &Ctx, ids: &[String], reason: Option<&str>, force: bool) -> Re
 }
 
 pub fn reopen(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
+    coordinated(ctx, |_| reopen_local(ctx, ids), |_| Some(Event::Reopened))
+}
+
+fn reopen_local(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
     apply(ctx, ids, |_, rec| {
         match rec.status().as_str() {
             "closed" => {}
@@ -417,6 +439,14 @@ pub fn reopen(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
 }
 
 pub fn delete(ctx: &Ctx, ids: &[String], reason: Option<&str>) -> Result<Vec<Outcome>> {
+    coordinated(
+        ctx,
+        |_| delete_local(ctx, ids, reason),
+        |_| Some(Event::Deleted),
+    )
+}
+
+fn delete_local(ctx: &Ctx, ids: &[String], reason: Option<&str>) -> Result<Vec<Outcome>> {
     apply(ctx, ids, |_, rec| {
         if rec.status() == "tombstone" {
             unchanged(ctx, format!("{} is already deleted", rec.id()));
@@ -526,8 +556,94 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
 }
 
 /// Claim issues for `ctx.actor`: assignee, `in_progress`, `started_at`, epoch up.
-pub fn claim(ctx: &Ctx, ids: &[String], _steal: bool) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, |_, rec| claim_one(ctx, rec))
+/// Claim issues for `ctx.actor`: under the ledger lock (every workspace of the
+/// project on this machine), then the workspace lock.
+pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
+    coordinated(
+        ctx,
+        |ledger| {
+            apply(ctx, ids, |_, rec| {
+                let entry = ledger.and_then(|l| l.get(rec.id()));
+                let overlay = coord::overlay(entry, rec);
+                // The holder, here or in another workspace of the project.
+                let holder = match &overlay {
+                    Some(coord::Overlay::Held { holder, .. }) => Some(holder.clone()),
+                    _ if rec.status() == "in_progress" => rec.nonempty("assignee"),
+                    _ => None,
+                }
+                .filter(|h| h != &ctx.actor);
+                if steal && let Some(h) = &holder {
+                    if !lapsed(ctx, h, rec) {
+                        return Err(Error::Conflict {
+                            msg: format!("cannot steal {}: {h} holds it and its lease has not lapsed", rec.id()),
+                            hint: Some("a claim can be stolen only after its holder is silent for the lease".into()),
+                        });
+                    }
+                    recover(ctx, rec, h);
+                    rec.remove("assignee");
+                    rec.set("status", "open");
+                } else if let Some(o) = &overlay
+                    && let Some(why) = coord::overlay_refusal(o, rec.id(), &ctx.actor)
+                {
+                    return Err(Error::Conflict {
+                        msg: format!("cannot claim: {why}"),
+                        hint: Some("pick another issue from `bd ready`".into()),
+                    });
+                }
+                let mut fields = claim_one(ctx, rec)?;
+                if steal && holder.is_some() {
+                    fields.push("comments");
+                }
+                let seen = entry.map_or(0, |e| e.epoch);
+                if !fields.is_empty() && rec.claim_epoch() <= seen {
+                    set_claim_epoch(rec, seen + 1);
+                }
+                Ok(fields)
+            })
+        },
+        |rec| {
+            Some(Event::Claimed {
+                holder: rec.nonempty("assignee").unwrap_or_default(),
+                started_at: rec.str("started_at").unwrap_or_default(),
+            })
+        },
+    )
+}
+
+fn set_claim_epoch(rec: &mut Record, epoch: i64) {
+    let mut s = rec.stamps();
+    s.insert(crate::model::record::CLAIM_EPOCH.into(), epoch.into());
+    rec.set(crate::model::record::STAMPS, &s);
+}
+
+/// Run a workspace change under the project's ledger lock and record `event`
+/// for every issue it changed, so other workspaces see it at once. Without a
+/// project home (`coordination = "workspace"`) the change runs alone.
+fn coordinated(
+    ctx: &Ctx,
+    change: impl FnOnce(Option<&Ledger>) -> Result<Vec<Outcome>>,
+    event: impl Fn(&Record) -> Option<Event>,
+) -> Result<Vec<Outcome>> {
+    let Some(home) = ctx.home()? else {
+        return change(None);
+    };
+    let missing = !home.path("ledger.json").exists();
+    crate::home::ledger::with_ledger(&home, |ledger| {
+        if let Some(w) = ledger.recovered() {
+            ctx.notice(format!("warning: {w}; rebuilding it from the workspaces"));
+        }
+        if missing || ledger.recovered().is_some() {
+            let roots = coord::known_workspaces(ctx, &home);
+            coord::reconcile(ledger, &roots, &ctx.now_text());
+        }
+        let outcomes = change(Some(ledger))?;
+        for o in outcomes.iter().filter(|o| o.changed) {
+            if let Some(ev) = event(&o.record) {
+                ledger.put(coord::ledger_entry(ctx, &o.record, ev))?;
+            }
+        }
+        Ok(outcomes)
+    })
 }
 
 pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
@@ -555,6 +671,14 @@ pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
 }
 
 pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
+    coordinated(
+        ctx,
+        |_| unclaim_local(ctx, ids, force),
+        |_| Some(Event::Released),
+    )
+}
+
+fn unclaim_local(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
     apply(ctx, ids, |_, rec| {
         let holder = rec.nonempty("assignee");
         let held = rec.status() == "in_progress" || rec.status() == "hooked";
@@ -562,14 +686,18 @@ pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
             unchanged(ctx, format!("{} is not claimed", rec.id()));
             return Ok(vec![]);
         }
+        refuse_if_recovered(ctx, rec, force)?;
         if let Some(h) = &holder
             && h != &ctx.actor
-            && !force
         {
-            return Err(Error::Conflict {
-                msg: format!("{} is held by {h}, not by {}", rec.id(), ctx.actor),
-                hint: Some("use --force to release another's claim".into()),
-            });
+            if !force {
+                return Err(Error::Conflict {
+                    msg: format!("{} is held by {h}, not by {}", rec.id(), ctx.actor),
+                    hint: Some("use --force to release another's claim".into()),
+                });
+            }
+            // Releasing another's claim is a recovery: say whose and why.
+            recover(ctx, rec, h);
         }
         rec.remove("assignee");
         rec.remove("started_at");
@@ -577,8 +705,78 @@ pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
             rec.set("status", "open");
         }
         rec.bump_claim_epoch();
-        Ok(vec!["assignee", "status"])
+        Ok(vec!["assignee", "status", "comments"])
     })
+}
+
+/// When `holder` last showed a sign of life: its heartbeat, or the claim's start.
+pub fn last_sign_of_life(
+    ctx: &Ctx,
+    holder: &str,
+    rec: &Record,
+) -> Option<crate::model::time::Nanos> {
+    let beat = ctx
+        .home()
+        .ok()
+        .flatten()
+        .and_then(|h| crate::home::presence::get(&h, holder).0)
+        .and_then(|a| crate::model::time::parse(&a.last_heartbeat));
+    let started = rec.time("started_at");
+    match (beat, started) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A claim is lapsed when its holder has been silent longer than the lease.
+pub fn lapsed(ctx: &Ctx, holder: &str, rec: &Record) -> bool {
+    let lease = ctx.config.lease_secs() as i64 * 1_000_000_000;
+    last_sign_of_life(ctx, holder, rec).is_none_or(|t| ctx.now - t > lease)
+}
+
+/// Record the recovery of `holder`'s claim: a comment naming the old holder
+/// and its silence, and a marker so the old holder is told, not ignored.
+fn recover(ctx: &Ctx, rec: &mut Record, holder: &str) {
+    let silent = last_sign_of_life(ctx, holder, rec)
+        .map(|t| format!("silent since {}", crate::model::time::format(t)))
+        .unwrap_or_else(|| "no heartbeat on record".into());
+    let text = format!("Claim of {holder} recovered by {} ({silent}).", ctx.actor);
+    let at = ctx.now_text();
+    rec.add_comment(&crate::model::record::Comment {
+        id: crate::model::id::comment_id(rec.id(), &ctx.actor, &at, &text).into(),
+        issue_id: rec.id().to_string(),
+        author: ctx.actor.clone(),
+        text,
+        created_at: at.clone(),
+    });
+    rec.set(
+        "recovered",
+        &serde_json::json!({"from": holder, "by": ctx.actor, "at": at}),
+    );
+}
+
+/// A holder whose claim was recovered is told so (exit 3) when it acts on the
+/// issue again, unless it insists (`--force`, for humans).
+fn refuse_if_recovered(ctx: &Ctx, rec: &Record, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let Some(r) = rec.json::<serde_json::Value>("recovered") else {
+        return Ok(());
+    };
+    let from = r["from"].as_str().unwrap_or_default();
+    if from == ctx.actor && rec.nonempty("assignee").as_deref() != Some(&ctx.actor) {
+        return Err(Error::Conflict {
+            msg: format!(
+                "your claim on {} was recovered by {} at {}",
+                rec.id(),
+                r["by"].as_str().unwrap_or("?"),
+                r["at"].as_str().unwrap_or("?")
+            ),
+            hint: Some("claim it again if it is free (`bd claim`), or use --force".into()),
+        });
+    }
+    Ok(())
 }
 
 /// `bd ready --claim`: claim the first ready issue that is still free. Candidates
@@ -594,19 +792,17 @@ pub fn ready_claim(ctx: &Ctx, f: &crate::ops::query::Filter) -> Result<Option<Re
     if candidates.is_empty() {
         return Ok(None);
     }
-    let mut tx = ctx.begin()?;
+    // Each attempt is a full claim (ledger lock, then workspace lock); one
+    // that lost a race to another agent just moves on to the next candidate.
     for id in candidates {
-        let Ok(mut rec) = tx.get(&id) else { continue };
-        if claim_refusal(&rec, &ctx.actor, ctx.now).is_some() {
-            continue;
+        match claim(ctx, std::slice::from_ref(&id), false) {
+            Ok(mut got) if got.first().is_some_and(|o| o.changed) => {
+                return Ok(got.pop().map(|o| o.record));
+            }
+            Ok(_) => continue,
+            Err(Error::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
         }
-        let at = rec.next_stamp(ctx.now);
-        let fields = claim_one(ctx, &mut rec)?;
-        rec.stamp(&fields, at, &ctx.actor);
-        rec.set("updated_at", &ctx.now_text());
-        tx.put(rec.clone());
-        ctx.commit(tx)?;
-        return Ok(Some(rec));
     }
     Ok(None)
 }

@@ -2,6 +2,7 @@
 //! report out. Ops compose the store; they never print.
 
 pub mod admin;
+pub mod coord;
 pub mod create;
 pub mod deps;
 pub mod edit;
@@ -9,6 +10,7 @@ pub mod gitops;
 pub mod history;
 pub mod labels;
 pub mod merge_driver;
+pub mod prime;
 pub mod query;
 pub mod sync;
 
@@ -36,14 +38,16 @@ pub struct Ctx {
     pub notices: RefCell<Vec<String>>,
     /// The verb being run (`close`, `create`, …), for commit subjects.
     pub verb: String,
+    /// The actor was named (`--actor`/`BD_ACTOR`), not derived from the path.
+    pub explicit_actor: bool,
 }
 
 impl Ctx {
     pub fn new(ws: Workspace, now: Nanos, actor: Option<String>) -> Result<Ctx> {
         let config = Config::load(&ws.config_path())?;
-        let actor = actor
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(|| ws.default_actor());
+        let actor = actor.filter(|a| !a.trim().is_empty());
+        let explicit_actor = actor.is_some();
+        let actor = actor.unwrap_or_else(|| ws.default_actor());
         let ctx = Ctx {
             ws,
             config,
@@ -51,6 +55,7 @@ impl Ctx {
             actor,
             notices: RefCell::new(Vec::new()),
             verb: String::new(),
+            explicit_actor,
         };
         ctx.check_merge_driver();
         Ok(ctx)

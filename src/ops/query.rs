@@ -166,15 +166,7 @@ impl Filter {
                 "reversed range: --created-after is later than --created-before",
             ));
         }
-        c.limit = match self.limit {
-            None | Some(0) => None,
-            Some(n) if n < 0 => {
-                return Err(Error::invalid(format!(
-                    "--limit must be 0 (no limit) or positive, not {n}"
-                )));
-            }
-            Some(n) => Some(n as usize),
-        };
+        c.limit = check_limit(self.limit)?;
         c.sort = self
             .sort
             .as_deref()
@@ -193,6 +185,17 @@ impl Filter {
     /// Whether this filter needs the whole index (not just a precomputed set).
     pub fn needs_index(&self) -> bool {
         self.parent.is_some()
+    }
+}
+
+/// `--limit`: 0 or absent is no limit; negative is refused.
+fn check_limit(limit: Option<i64>) -> Result<Option<usize>> {
+    match limit {
+        None | Some(0) => Ok(None),
+        Some(n) if n < 0 => Err(Error::invalid(format!(
+            "--limit must be 0 (no limit) or positive, not {n}"
+        ))),
+        Some(n) => Ok(Some(n as usize)),
     }
 }
 
@@ -385,8 +388,36 @@ fn set(ctx: &Ctx, f: &Filter, file: &str, pick: fn(&Row) -> bool) -> Result<List
     Ok(Listing { snap, rows })
 }
 
+/// Ready work: the ready set, less what other workspaces of the project on
+/// this machine claimed, hooked, closed or deleted (the ledger overlay).
 pub fn ready(ctx: &Ctx, f: &Filter) -> Result<Listing> {
-    set(ctx, f, index::READY_FILE, |r| r.ready)
+    let limit = check_limit(f.limit)?;
+    let mut unlimited = f.clone();
+    unlimited.limit = None;
+    let mut l = set(ctx, &unlimited, index::READY_FILE, |r| r.ready)?;
+    let ledger = match ctx.ledger() {
+        Ok(l) => l,
+        Err(e) => {
+            ctx.notice(format!("warning: ignoring claims of other workspaces: {e}"));
+            Default::default()
+        }
+    };
+    if !ledger.is_empty() {
+        let snap = &l.snap;
+        l.rows.retain(|r| {
+            let Some(entry) = ledger.get(&r.id) else {
+                return true;
+            };
+            let Ok(rec) = snap.record(r) else { return true };
+            crate::ops::coord::overlay(Some(entry), &rec)
+                .and_then(|o| crate::ops::coord::overlay_refusal(&o, &r.id, &ctx.actor))
+                .is_none()
+        });
+    }
+    if let Some(n) = limit {
+        l.rows.truncate(n);
+    }
+    Ok(l)
 }
 
 pub fn blocked(ctx: &Ctx, f: &Filter) -> Result<Listing> {

