@@ -83,8 +83,10 @@ pub struct Ledger {
 /// does not cost the others.
 #[derive(Debug, Default, Deserialize)]
 struct LedgerFile {
+    // Raw entries: each is read straight into an `Entry`; only one that does
+    // not fit is parsed into a `Value` to be kept verbatim.
     #[serde(default)]
-    entries: Vec<Value>,
+    entries: Vec<Box<serde_json::value::RawValue>>,
 }
 
 impl Ledger {
@@ -140,12 +142,14 @@ impl Ledger {
 
     fn from_file(file: LedgerFile) -> Ledger {
         let mut ledger = Ledger::default();
-        for v in file.entries {
-            match Entry::deserialize(&v) {
+        for raw in file.entries {
+            match serde_json::from_str::<Entry>(raw.get()) {
                 Ok(e) if e.validate().is_ok() => {
                     ledger.entries.insert(e.issue.clone(), e);
                 }
-                _ => ledger.unknown.push(v),
+                _ => ledger
+                    .unknown
+                    .push(serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null)),
             }
         }
         ledger

@@ -112,8 +112,15 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
         let Ok(bytes) = std::fs::read(root.join(".beads/issues.jsonl")) else {
             continue;
         };
-        for g in crate::store::jsonl::parse(&bytes).good {
-            let rec = g.record;
+        let text = String::from_utf8_lossy(&bytes);
+        for line in text.split('\n') {
+            // Only held issues matter: skip the (many) lines that cannot be.
+            if !line.contains("\"in_progress\"") && !line.contains("\"hooked\"") {
+                continue;
+            }
+            let Ok(rec) = Record::parse(line) else {
+                continue;
+            };
             let status = rec.status();
             let Some(holder) = rec.nonempty("assignee") else {
                 continue;
@@ -131,6 +138,14 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
             };
             let epoch = rec.claim_epoch();
             if l.get(rec.id()).is_some_and(|e| e.epoch >= epoch) {
+                continue;
+            }
+            // The ledger keeps a week of events (SPEC §7); older claims are
+            // seen through git like everything else.
+            let started = rec.time("started_at").or_else(|| rec.time("updated_at"));
+            if let (Some(s), Some(n)) = (started, time::parse(now))
+                && n - s > ledger::KEEP_NS
+            {
                 continue;
             }
             let _ = l.put(ledger::Entry {

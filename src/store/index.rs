@@ -498,24 +498,8 @@ fn split(s: &str, sep: char) -> Vec<String> {
 
 const FIELDS: usize = 21;
 
-/// The first tab in `b`, eight bytes at a time (index rows are long and
-/// splitting them is the hot loop of every read).
 fn find_tab(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const TABS: u64 = ONES * b'\t' as u64;
-    let mut i = 0;
-    while i + 8 <= b.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i..i + 8]);
-        let x = u64::from_le_bytes(w) ^ TABS;
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b[i..].iter().position(|&c| c == b'\t').map(|p| i + p)
+    super::bytes::find_byte(b, b'\t')
 }
 
 /// Split a row into its tab-separated fields without allocating.
@@ -728,21 +712,6 @@ pub fn row_age(r: &Row, now: Nanos) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tabs_are_found_at_every_offset() {
-        for len in 0..40 {
-            for at in 0..=len {
-                let mut b = vec![b'x'; len];
-                if at < len {
-                    b[at] = b'\t';
-                }
-                let want = (at < len).then_some(at);
-                assert_eq!(find_tab(&b), want, "len {len} at {at}");
-            }
-        }
-        assert_eq!(find_tab("é\t".as_bytes()), Some(2));
-    }
 
     #[test]
     fn rows_survive_the_text_form() {

@@ -51,7 +51,8 @@ pub fn line_spans(bytes: &[u8]) -> Vec<(usize, Range<usize>, bool)> {
     let mut n = 0;
     while start < bytes.len() {
         n += 1;
-        let end = memchr_nl(&bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let end =
+            super::bytes::find_byte(&bytes[start..], b'\n').map_or(bytes.len(), |i| start + i);
         let mut text_end = end;
         let cr = text_end > start && bytes[text_end - 1] == b'\r';
         if cr {
@@ -66,10 +67,6 @@ pub fn line_spans(bytes: &[u8]) -> Vec<(usize, Range<usize>, bool)> {
         start = end + 1;
     }
     out
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
 }
 
 /// Parse every line of a JSONL file with `f`, spread over the cores. The

@@ -3,6 +3,7 @@
 //! here talks to git or the project home.
 
 pub mod atomic;
+pub mod bytes;
 pub mod config;
 pub mod index;
 pub mod jsonl;
