@@ -866,6 +866,19 @@ fn assert_canonical(text: &str) {
         for (k, s) in v["_stamps"].as_object().into_iter().flatten() {
             if k == "claim_epoch" {
                 assert!(s.as_u64().is_some(), "{id}: claim_epoch {s}");
+            } else if k == "claim_on" {
+                assert!(
+                    stamp.is_match(s["at"].as_str().unwrap()),
+                    "{id}: claim_on {s}"
+                );
+            } else if k.ends_with('@') {
+                for (elem, e) in s.as_object().unwrap() {
+                    let e = e.as_str().unwrap();
+                    assert!(
+                        (e.starts_with('+') || e.starts_with('-')) && stamp.is_match(&e[1..]),
+                        "{id}: {k}[{elem}] = {e}"
+                    );
+                }
             } else {
                 assert!(stamp.is_match(s.as_str().unwrap()), "{id}: stamp {k} = {s}");
             }

@@ -5,8 +5,11 @@
 //!
 //! How it works, cheapest first:
 //! 1. Lines are split (CRLF tolerated), their `id` read without parsing the
-//!    rest, and each side sorted by id. Lines identical in ours and theirs, or
-//!    present on one side only, are taken as they are, unparsed.
+//!    rest, and each side sorted by id. Lines identical in ours and theirs
+//!    are taken as they are, unparsed; lines on one side only are taken after
+//!    a light parse (a syntax check that builds nothing). Where one side kept
+//!    the base's line, the light parse checks that the other side's line is
+//!    the same record, and takes it.
 //! 2. The rest are parsed and grouped into *entities*: records match by
 //!    `(renamed_from or id, created_at as an instant)`. Same id, different
 //!    `created_at` is a collision: both are kept, the older keeps the id, the
@@ -17,11 +20,50 @@
 //!    kept; unchanged on one side → the other side; both changed → the higher
 //!    stamp, then actor, then canonical bytes. Claims go by epoch, then the
 //!    earlier `started_at`; a close the claim never saw wins the status.
-//!    Labels and edges merge per element against the base, comments are a union.
+//!    Labels and edges merge per element, comments are a union.
+//!
+//! Why it converges. Clones merging pairwise in any order (with true merge
+//! bases, merged recursively for criss-cross histories, and git's
+//! fast-forwards) end with the same bytes when every register orders its
+//! values one way everywhere and every write *raises* its register in that
+//! order: then "unchanged on one side → the other side" agrees with "the
+//! larger wins". Stamps from the hybrid logical clock (`Record::next_stamp`)
+//! give that. `tests/prop_merge.rs` found a counterexample for each rule
+//! that did not, and these are the fixes:
+//! - `updated_at` merges as "unchanged → other side, else the later instant";
+//!   writers must not move it backwards (write it from the HLC stamp).
+//! - A close beats a claim it was concurrent with by `_stamps.claim_on`
+//!   (the stamp of the status the claim replaced, see `Record::stamp_write`),
+//!   not by "the epoch rose since the base", which depends on the base.
+//! - Labels and edges carry per-element stamps (`_stamps["labels@"]`,
+//!   `_stamps["dependencies@"]`, written by `Record::stamp_write`): an add
+//!   and a remove of one element resolve by time; per-element three-way
+//!   alone depends on the base when one element is added on two branches.
+//! - Edges of *other* records that name a renamed id keep naming it (the
+//!   older record, which kept the id). Which record an id meant when an edge
+//!   was written is history the file does not keep, and every rule tried for
+//!   "edges follow the renamed record" diverged. The report lists renames.
+//!
+//! Decisions where SPEC §5 leaves room:
+//! - "Unchanged" means same value by meaning *and* same `_stamps` entry: a
+//!   write back to the base's value is still a change (a restore beats an
+//!   older delete).
+//! - Equal values spelled differently: the side whose spelling differs from
+//!   the base, else the higher stamp, else the larger bytes.
+//! - Claim race at equal epochs: earlier `started_at`; a claim beats a
+//!   release (no `started_at`); then the stamp order.
+//! - A renamed id is the old id's prefix and base36 of SHA-256(old id,
+//!   `created_at` in µs), as long as the old id's hash part (at least 3), one
+//!   character longer while taken. Renames stick: a record renamed on either
+//!   side keeps its new id; its own edges' and comments' `issue_id` follow.
+//! - Comments are the same comment when equal without `issue_id`.
+//! - Hand-deleted records come back (only tombstones delete), so
+//!   `merge(O, A, O) == A` holds when A keeps O's records.
+//! - Lines identical in ours and theirs are taken with only their `id` read
+//!   (the speed rule); every other line must parse.
 //!
 //! The engine is driven by [`Rules`] (what kind of merge each field gets), so
 //! other JSONL files keyed by `id` reuse it; [`ISSUE_RULES`] are the issue rules.
-//! Decisions where SPEC §5 leaves room are listed in `docs/MERGE.md`.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -33,7 +75,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::id::base36;
-use super::record::{CLAIM_EPOCH, Record, STAMPS, Stamp, stamp_group};
+use super::record::{CLAIM_EPOCH, CLAIM_ON, Record, STAMPS, Stamp, stamp_group};
 use super::time::{self, Nanos};
 
 // ---------------------------------------------------------------------------
@@ -105,18 +147,14 @@ pub struct Report {
     pub conflicts: Vec<Conflict>,
     /// Claims that lost to another claim or to a close (for `bd sync`).
     pub claims_lost: Vec<ClaimLost>,
-    /// Records that now live under another id (colliding ids).
+    /// Records that now live under another id (colliding ids). Edges of
+    /// other records that name the old id keep naming it (see the module docs).
     pub renamed: Vec<Renamed>,
-    /// Edges that were made to point at a renamed record.
-    pub retargeted: Vec<Retargeted>,
 }
 
 impl Report {
     pub fn is_empty(&self) -> bool {
-        self.conflicts.is_empty()
-            && self.claims_lost.is_empty()
-            && self.renamed.is_empty()
-            && self.retargeted.is_empty()
+        self.conflicts.is_empty() && self.claims_lost.is_empty() && self.renamed.is_empty()
     }
 }
 
@@ -154,14 +192,6 @@ pub struct ClaimLost {
 pub struct Renamed {
     pub old_id: String,
     pub new_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Retargeted {
-    /// The record whose edge moved.
-    pub id: String,
-    pub from: String,
-    pub to: String,
 }
 
 /// How one top-level field merges.
@@ -274,7 +304,7 @@ pub fn merge_jsonl(
     job.parse_marked()?;
     job.probe()?;
     let mut notes = Notes::default();
-    let entities = job.merge_entities(&mut notes);
+    let entities = job.merge_entities();
     let entities = job.assign_ids(entities, &mut notes);
     job.finish(entities, notes, ours.len().max(theirs.len()))
 }
@@ -359,10 +389,13 @@ fn line_id(l: &str) -> Result<Cow<'_, str>, String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Taken as it is from one side; `both` when ours and theirs agree.
-    Pass { side: Side, both: bool },
+    /// Taken as it is from one side (or from both, identical).
+    Pass { side: Side },
     /// Its lines are parsed into entities.
     Parse,
+    /// One side changed the base's line, the other kept it: take the changed
+    /// line if both are the same record (checked by a light parse), else parse.
+    Check { side: Side },
     /// Present in the base only.
     Drop,
 }
@@ -384,6 +417,47 @@ fn side_ix(s: Side) -> usize {
 }
 
 const SIDES: [Side; 3] = [Side::Base, Side::Ours, Side::Theirs];
+
+/// What identifies a record, read without building it: a full JSON syntax
+/// check that allocates nothing for the fields it skips.
+#[derive(Deserialize)]
+struct LightKey<'x> {
+    #[serde(borrow)]
+    id: Cow<'x, str>,
+    #[serde(borrow, default)]
+    created_at: Option<Cow<'x, str>>,
+    #[serde(borrow, default)]
+    renamed_from: Option<Cow<'x, str>>,
+}
+
+impl<'x> LightKey<'x> {
+    fn of(line: &'x str) -> Option<LightKey<'x>> {
+        serde_json::from_str(line).ok()
+    }
+
+    /// Both lines are versions of one record that no rename touches.
+    fn same_record(&self, other: &LightKey<'_>, rules: &Rules) -> bool {
+        self.renamed_from.is_none()
+            && other.renamed_from.is_none()
+            && self.id == other.id
+            && !self.id.trim().is_empty()
+            && (!rules.match_created_at
+                || same_created(self.created_at.as_deref(), other.created_at.as_deref()))
+    }
+}
+
+/// `created_at` texts that `Created::of` would make equal.
+fn same_created(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => {
+            x == y
+                || matches!((time::parse(x), time::parse(y)),
+                    (Some(p), Some(q)) if p.div_euclid(1000) == q.div_euclid(1000))
+        }
+        (None, None) => true,
+        _ => false,
+    }
+}
 
 /// The identity of a record: ids collide, `(id, created_at)` does not.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -521,20 +595,15 @@ impl<'l, 'a> Job<'l, 'a> {
             let text = |i: usize| (n(i) == 1).then(|| lines[i][ranges[i].0].text);
             let state = if n(0) <= 1 && n(1) <= 1 && n(2) <= 1 {
                 match (text(1), text(2)) {
-                    (Some(o), Some(t)) if o == t => State::Pass {
-                        side: Side::Ours,
-                        both: true,
-                    },
-                    (Some(_), None) => State::Pass {
-                        side: Side::Ours,
-                        both: false,
-                    },
-                    (None, Some(_)) => State::Pass {
-                        side: Side::Theirs,
-                        both: false,
-                    },
+                    (Some(o), Some(t)) if o == t => State::Pass { side: Side::Ours },
+                    (Some(_), None) => State::Pass { side: Side::Ours },
+                    (None, Some(_)) => State::Pass { side: Side::Theirs },
                     (None, None) => State::Drop,
-                    _ => State::Parse,
+                    (Some(o), Some(t)) => match text(0) {
+                        Some(b) if b == o => State::Check { side: Side::Theirs },
+                        Some(b) if b == t => State::Check { side: Side::Ours },
+                        _ => State::Parse,
+                    },
                 }
             } else if n(1) == 0 && n(2) == 0 {
                 State::Drop
@@ -579,6 +648,31 @@ impl<'l, 'a> Job<'l, 'a> {
 
     fn parse_marked(&mut self) -> Result<(), MergeError> {
         for i in 0..self.slots.len() {
+            if let State::Check { side } = self.slots[i].state {
+                let slot = &self.slots[i];
+                let kept = &self.slot_lines(slot, side.other())[0];
+                let changed = &self.slot_lines(slot, side)[0];
+                let same = match (LightKey::of(kept.text), LightKey::of(changed.text)) {
+                    (Some(a), Some(b)) => a.same_record(&b, self.rules),
+                    _ => false,
+                };
+                self.slots[i].state = if same {
+                    State::Pass { side }
+                } else {
+                    State::Parse
+                };
+            }
+            if let State::Pass { side } = self.slots[i].state {
+                // A line on one side only is a change too: it must parse
+                // (only lines identical in ours and theirs go unchecked).
+                let slot = &self.slots[i];
+                if self.slot_lines(slot, side.other()).is_empty() {
+                    let l = &self.slot_lines(slot, side)[0];
+                    if LightKey::of(l.text).is_none() {
+                        self.parse_line(side, l)?;
+                    }
+                }
+            }
             if self.slots[i].state == State::Parse {
                 self.parse_slot(i)?;
             }
@@ -664,7 +758,7 @@ impl<'l, 'a> Job<'l, 'a> {
         Ok(())
     }
 
-    fn merge_entities(&mut self, _notes: &mut Notes) -> Vec<Out<'a>> {
+    fn merge_entities(&mut self) -> Vec<Out<'a>> {
         let rules = self.rules;
         let entities = std::mem::take(&mut self.entities);
         let mut out = Vec::with_capacity(entities.len());
@@ -810,73 +904,19 @@ impl<'l, 'a> Job<'l, 'a> {
         })
     }
 
-    /// Retarget edges to renamed records, then write the file in id order.
+    /// Write the file in id order: lines taken as they are, merged records.
     fn finish(
         &self,
-        mut outs: Vec<Out<'a>>,
+        outs: Vec<Out<'a>>,
         mut notes: Notes,
         cap: usize,
     ) -> Result<Merged, MergeError> {
-        // Per side: old id → new id, for records a side still knows by the old id.
-        let mut maps: [BTreeMap<String, String>; 3] = Default::default();
-        for o in &outs {
-            let id = o.rec.id();
-            for s in [Side::Ours, Side::Theirs] {
-                if let Some(r) = &o.sides[side_ix(s)]
-                    && r.id() != id
-                {
-                    maps[side_ix(s)].insert(r.id().to_string(), id.to_string());
-                }
-            }
-        }
-        for o in &mut outs {
-            for s in [Side::Ours, Side::Theirs] {
-                let map = &maps[side_ix(s)];
-                if map.is_empty() {
-                    continue;
-                }
-                let Some(sv) = &o.sides[side_ix(s)] else {
-                    continue;
-                };
-                let moved = retarget(
-                    &mut o.rec,
-                    map,
-                    sv,
-                    o.sides[side_ix(s.other())].as_ref(),
-                    o.sides[0].as_ref(),
-                );
-                if !moved.is_empty() {
-                    o.line = None;
-                    notes.retargeted.extend(moved);
-                }
-            }
-        }
-        let mut pass_lines: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(self.slots.len());
+        let mut pass_lines: Vec<(&str, &str)> = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
-            let State::Pass { side, both } = slot.state else {
-                continue;
-            };
-            let l = &self.slot_lines(slot, side)[0];
-            let map = &maps[side_ix(side)];
-            if !both && !map.is_empty() && map.keys().any(|x| l.text.contains(&format!("\"{x}\"")))
-            {
-                let mut rec = self.parse_line(side, l)?;
-                let before = rec.clone();
-                let base = match self.slot_lines(slot, Side::Base) {
-                    [b] => {
-                        let b = self.parse_line(Side::Base, b)?;
-                        (key_of(self.rules, &b) == key_of(self.rules, &before)).then_some(b)
-                    }
-                    _ => None,
-                };
-                let moved = retarget(&mut rec, map, &before, None, base.as_ref());
-                if !moved.is_empty() {
-                    notes.retargeted.extend(moved);
-                    pass_lines.push((&l.id, Cow::Owned(rec.to_line())));
-                    continue;
-                }
+            if let State::Pass { side, .. } = slot.state {
+                let l = &self.slot_lines(slot, side)[0];
+                pass_lines.push((&l.id, l.text));
             }
-            pass_lines.push((&l.id, Cow::Borrowed(l.text)));
         }
         let mut merged: Vec<(String, String, Vec<RegNote>)> = outs
             .into_iter()
@@ -997,77 +1037,6 @@ struct EdgeKey {
     kind: String,
 }
 
-fn edge_keys(rec: Option<&Record>) -> BTreeSet<(String, String)> {
-    let Some(rec) = rec else {
-        return BTreeSet::new();
-    };
-    rec.json::<Vec<EdgeKey>>("dependencies")
-        .unwrap_or_default()
-        .into_iter()
-        .map(|k| (k.depends_on_id, k.kind))
-        .collect()
-}
-
-/// Edges that side `sv` added (not in the base, not on the other side) to an
-/// id that side knows for a record now renamed follow the record.
-fn retarget(
-    rec: &mut Record,
-    map: &BTreeMap<String, String>,
-    sv: &Record,
-    other: Option<&Record>,
-    base: Option<&Record>,
-) -> Vec<Retargeted> {
-    let Some(entries) = rec.json::<Vec<Box<RawValue>>>("dependencies") else {
-        return Vec::new();
-    };
-    let mut parsed: Vec<(String, String, Box<RawValue>)> = Vec::with_capacity(entries.len());
-    for e in entries {
-        let Ok(k) = serde_json::from_str::<EdgeKey>(e.get()) else {
-            return Vec::new();
-        };
-        parsed.push((k.depends_on_id, k.kind, e));
-    }
-    if !parsed.iter().any(|p| map.contains_key(&p.0)) {
-        return Vec::new();
-    }
-    let (mine, theirs, base) = (edge_keys(Some(sv)), edge_keys(other), edge_keys(base));
-    let mut moved = Vec::new();
-    let mut out: BTreeMap<(String, String), Box<RawValue>> = BTreeMap::new();
-    let mut moved_entries = Vec::new();
-    for (target, kind, e) in parsed {
-        let k = (target, kind);
-        if let Some(new) = map.get(&k.0)
-            && mine.contains(&k)
-            && !base.contains(&k)
-            && !theirs.contains(&k)
-        {
-            let entry = match serde_json::from_str::<Value>(e.get()) {
-                Ok(Value::Object(mut m)) => {
-                    m.insert("depends_on_id".into(), Value::String(new.clone()));
-                    to_raw(&Value::Object(m))
-                }
-                _ => e,
-            };
-            moved.push(Retargeted {
-                id: rec.id().to_string(),
-                from: k.0.clone(),
-                to: new.clone(),
-            });
-            moved_entries.push(((new.clone(), k.1), entry));
-        } else {
-            out.entry(k).or_insert(e);
-        }
-    }
-    if moved.is_empty() {
-        return moved;
-    }
-    for (k, e) in moved_entries {
-        out.entry(k).or_insert(e);
-    }
-    rec.set_raw("dependencies", join_array(out.values().map(|e| e.get())));
-    moved
-}
-
 // ---------------------------------------------------------------------------
 // Notes
 // ---------------------------------------------------------------------------
@@ -1090,7 +1059,6 @@ struct Notes {
     conflicts: BTreeSet<Conflict>,
     claims_lost: BTreeSet<ClaimLost>,
     renamed: BTreeSet<Renamed>,
-    retargeted: Vec<Retargeted>,
 }
 
 impl Notes {
@@ -1124,14 +1092,10 @@ impl Notes {
     }
 
     fn into_report(self) -> Report {
-        let mut retargeted = self.retargeted;
-        retargeted.sort();
-        retargeted.dedup();
         Report {
             conflicts: self.conflicts.into_iter().collect(),
             claims_lost: self.claims_lost.into_iter().collect(),
             renamed: self.renamed.into_iter().collect(),
-            retargeted,
         }
     }
 }
@@ -1201,11 +1165,43 @@ impl<'r> View<'r> {
     }
 }
 
-/// One register's value on one side.
+/// Comments sort by (created_at, id, text), then by content.
+type CommentOrder = (Nanos, String, String, String);
+
+/// A merged list field: its value (`None`: absent) and, for labels and
+/// edges, the element stamps for `_stamps["<field>@"]`.
+struct ListOut {
+    raw: Option<Box<RawValue>>,
+    elems: serde_json::Map<String, Value>,
+}
+
+/// One register's value on one side: its fields, its `_stamps` entry, and
+/// the `_stamps` entries that ride with it (see `riders`).
 struct Reg<'r> {
     vals: Vec<Option<&'r RawValue>>,
     exp: Option<&'r Value>,
+    /// The claim epoch: part of the claim group's value.
     epoch: Option<&'r Value>,
+    /// `claim_on`: stamp data of the status write, not part of its value.
+    on: Option<&'r Value>,
+}
+
+/// `_stamps` entries that are not registers but move with one: the claim
+/// epoch with the claim group, `claim_on` with the status it describes.
+fn riders(rules: &Rules, g: &str) -> &'static [&'static str] {
+    match g {
+        "claim" if rules.claims => &[CLAIM_EPOCH],
+        "status" if rules.claims => &[CLAIM_ON],
+        _ => &[],
+    }
+}
+
+fn rides_with(rules: &Rules, key: &str) -> Option<&'static str> {
+    match key {
+        CLAIM_EPOCH if rules.claims => Some("claim"),
+        CLAIM_ON if rules.claims => Some("status"),
+        _ => None,
+    }
 }
 
 struct RecMerge<'r> {
@@ -1262,11 +1258,20 @@ impl<'r> RecMerge<'r> {
         }
         for v in &views {
             for k in v.map.keys() {
-                if k == CLAIM_EPOCH {
-                    if rules.claims {
-                        regs.entry("claim").or_default();
-                    }
-                } else if !lists.contains_key(k.as_str()) {
+                if let Some(list) = k.strip_suffix('@')
+                    && let kind @ (Kind::StringSet | Kind::Edges) = (rules.kind)(list)
+                {
+                    lists.insert(list, kind);
+                }
+            }
+        }
+        for v in &views {
+            for k in v.map.keys() {
+                if let Some(g) = rides_with(rules, k) {
+                    regs.entry(g).or_default();
+                } else if !lists.contains_key(k.as_str())
+                    && !k.strip_suffix('@').is_some_and(|l| lists.contains_key(l))
+                {
                     regs.entry(k.as_str()).or_default();
                 }
             }
@@ -1301,18 +1306,23 @@ impl<'r> RecMerge<'r> {
             if let Some(e) = v.explicit(g) {
                 stamps.insert((*g).to_string(), e.clone());
             }
-            if rules.claims
-                && *g == "claim"
-                && let Some(e) = v.map.get(CLAIM_EPOCH)
-            {
-                stamps.insert(CLAIM_EPOCH.to_string(), e.clone());
+            for k in riders(rules, g) {
+                if let Some(e) = v.map.get(*k) {
+                    stamps.insert((*k).to_string(), e.clone());
+                }
             }
         }
         for (f, kind) in &lists {
             let g = (rules.group)(f);
             match self.list(f, *kind, notes) {
-                Some(Some(raw)) => out.set_raw(f, raw),
-                Some(None) => {}
+                Some(l) => {
+                    if let Some(raw) = l.raw {
+                        out.set_raw(f, raw);
+                    }
+                    if !l.elems.is_empty() {
+                        stamps.insert(format!("{f}@"), Value::Object(l.elems));
+                    }
+                }
                 None => {
                     // Not in a shape this kind understands: a plain register.
                     let side = self.register(f, &[f], notes);
@@ -1360,19 +1370,26 @@ impl<'r> RecMerge<'r> {
         out
     }
 
-    fn reg<'s>(&'s self, v: &'s View<'r>, g: &str, fields: &[&str], claim: bool) -> Reg<'s> {
+    fn reg<'s>(&'s self, v: &'s View<'r>, g: &str, fields: &[&str]) -> Reg<'s> {
         Reg {
             vals: fields.iter().map(|f| v.rec.raw(f)).collect(),
             exp: v.map.get(g),
-            epoch: if claim { v.map.get(CLAIM_EPOCH) } else { None },
+            epoch: riders(self.rules, g)
+                .contains(&CLAIM_EPOCH)
+                .then(|| v.map.get(CLAIM_EPOCH))
+                .flatten(),
+            on: riders(self.rules, g)
+                .contains(&CLAIM_ON)
+                .then(|| v.map.get(CLAIM_ON))
+                .flatten(),
         }
     }
 
     fn register(&self, g: &str, fields: &[&str], notes: &mut Vec<RegNote>) -> Side {
         let claim = self.rules.claims && g == "claim";
-        let ro = self.reg(&self.o, g, fields, claim);
-        let rt = self.reg(&self.t, g, fields, claim);
-        let rb = self.b.as_ref().map(|b| self.reg(b, g, fields, claim));
+        let ro = self.reg(&self.o, g, fields);
+        let rt = self.reg(&self.t, g, fields);
+        let rb = self.b.as_ref().map(|b| self.reg(b, g, fields));
         if identical(&ro, &rt) {
             return Side::Ours;
         }
@@ -1385,8 +1402,9 @@ impl<'r> RecMerge<'r> {
                     return Side::Ours;
                 }
             }
-            let ko = (self.o.stamp(g), raw_texts(&ro));
-            let kt = (self.t.stamp(g), raw_texts(&rt));
+            // Same value, other bytes or stamps: the register's own order.
+            let ko = (self.rank(g, fields, &self.o, &ro), raw_texts(&ro));
+            let kt = (self.rank(g, fields, &self.t, &rt), raw_texts(&rt));
             return if ko >= kt { Side::Ours } else { Side::Theirs };
         }
         if let Some(rb) = &rb {
@@ -1400,13 +1418,13 @@ impl<'r> RecMerge<'r> {
         let special = if claim {
             Some(self.claim_winner(fields, &ro, &rt, notes))
         } else if self.rules.claims && g == "status" {
-            self.close_beats_claim(fields, &ro, &rt, notes)
+            Some(self.status_winner(fields, &ro, &rt, notes))
         } else {
             None
         };
         let winner = special.unwrap_or_else(|| {
-            let ko = (self.o.stamp(g), canon_vals(fields, &ro));
-            let kt = (self.t.stamp(g), canon_vals(fields, &rt));
+            let ko = (self.rank(g, fields, &self.o, &ro), canon_vals(fields, &ro));
+            let kt = (self.rank(g, fields, &self.t, &rt), canon_vals(fields, &rt));
             if ko >= kt { Side::Ours } else { Side::Theirs }
         });
         let (w, l) = match winner {
@@ -1482,40 +1500,62 @@ impl<'r> RecMerge<'r> {
         winner
     }
 
-    /// A close (or delete) on one side beats the status a claim on the other
-    /// side wrote, whatever the stamps: the claim never saw the close.
-    fn close_beats_claim(
+    /// How a register's values order when both sides changed it (after the
+    /// claim group's epoch and `started_at`): by stamp, except that a status
+    /// written by a claim-group write (`_stamps.claim_on.at` is its stamp)
+    /// ranks first by `claim_on.on`, the stamp of the status the claim
+    /// replaced: a close or delete stamped after that is one the claim never
+    /// saw, and wins whatever the claim's own stamp (see `Record::stamp_write`).
+    /// Every write raises its record's rank, so this stays a join.
+    fn rank(&self, g: &str, fields: &[&str], v: &View<'r>, r: &Reg<'_>) -> (Stamp, Stamp) {
+        let real = v.stamp(g);
+        let on = if self.rules.claims && g == "status" {
+            claim_on(fields, r)
+        } else {
+            None
+        };
+        (on.unwrap_or_else(|| real.clone()), real)
+    }
+
+    /// Both sides changed the status: the order of `rank`, reporting a claim
+    /// whose status lost to a close or delete it never saw.
+    fn status_winner(
         &self,
         fields: &[&str],
         ro: &Reg<'_>,
         rt: &Reg<'_>,
         notes: &mut Vec<RegNote>,
-    ) -> Option<Side> {
-        let eb = self.b.as_ref().map_or(0, View::epoch);
-        let closing = |r: &Reg<'_>| {
-            field_of(fields, r, "status")
-                .and_then(unescape)
-                .is_some_and(|s| s == "closed" || s == "tombstone")
+    ) -> Side {
+        let ko = (
+            self.rank("status", fields, &self.o, ro),
+            canon_vals(fields, ro),
+        );
+        let kt = (
+            self.rank("status", fields, &self.t, rt),
+            canon_vals(fields, rt),
+        );
+        let winner = if ko >= kt { Side::Ours } else { Side::Theirs };
+        let (wv, wr, lv, lr) = match winner {
+            Side::Theirs => (&self.t, rt, &self.o, ro),
+            _ => (&self.o, ro, &self.t, rt),
         };
-        let o_beats = closing(ro) && self.t.epoch() > eb;
-        let t_beats = closing(rt) && self.o.epoch() > eb;
-        let winner = match (o_beats, t_beats) {
-            (true, false) => Side::Ours,
-            (false, true) => Side::Theirs,
-            _ => return None,
-        };
-        let claimer = self.view(winner.other()).rec.nonempty("assignee");
-        if let Some(loser) = claimer {
+        if closing(fields, wr)
+            && let Some(on) = claim_on(fields, lr)
+            && on < wv.stamp("status")
+            && let Some(loser) = lv.rec.nonempty("assignee")
+        {
             notes.push(RegNote::ClaimLost {
                 loser,
                 winner: None,
                 reason: ClaimLoss::Closed,
             });
         }
-        Some(winner)
+        winner
     }
 
-    /// `updated_at`: unchanged side → the other; else the later instant.
+    /// `updated_at`: unchanged on one side → the other side; else the later
+    /// instant, then the larger bytes. (A join as long as writers never move
+    /// it backwards, which `bd` guarantees by writing it from the HLC.)
     fn latest(&self, k: &str) -> Side {
         let raw = |v: &View<'r>| v.rec.raw(k).map(RawValue::get);
         let (o, t) = (raw(&self.o), raw(&self.t));
@@ -1530,10 +1570,10 @@ impl<'r> RecMerge<'r> {
                 return Side::Ours;
             }
         }
-        let at = |v: &View<'r>| v.rec.time(k);
-        let ko = (at(&self.o), o);
-        let kt = (at(&self.t), t);
-        if ko >= kt { Side::Ours } else { Side::Theirs }
+        match latest_key(self.o.rec, k).cmp(&latest_key(self.t.rec, k)) {
+            std::cmp::Ordering::Less => Side::Theirs,
+            _ => Side::Ours,
+        }
     }
 
     /// Which side's `_stamps` entry a list register keeps.
@@ -1563,52 +1603,22 @@ impl<'r> RecMerge<'r> {
         }
     }
 
-    /// Merge a list field. `None`: some side is not in the expected shape;
-    /// `Some(None)`: absent in the result.
-    fn list(&self, f: &str, kind: Kind, notes: &mut Vec<RegNote>) -> Option<Option<Box<RawValue>>> {
+    /// Merge a list field. `None`: some side is not in the expected shape.
+    fn list(&self, f: &str, kind: Kind, notes: &mut Vec<RegNote>) -> Option<ListOut> {
         let raw = |v: &View<'r>| v.rec.raw(f);
         let (rb, ro, rt) = (self.b.as_ref().map(raw), raw(&self.o), raw(&self.t));
-        if ro.map(RawValue::get) == rt.map(RawValue::get) {
-            return Some(ro.map(ToOwned::to_owned));
+        let ekey = format!("{f}@");
+        let emap = |v: &View<'r>| v.map.get(&ekey).and_then(Value::as_object).cloned();
+        let mut elems_out = serde_json::Map::new();
+        if ro.map(RawValue::get) == rt.map(RawValue::get) && emap(&self.o) == emap(&self.t) {
+            return Some(ListOut {
+                raw: ro.map(ToOwned::to_owned),
+                elems: emap(&self.o).unwrap_or_default(),
+            });
         }
         let elems: Vec<&'r str> = match kind {
             Kind::StringSet | Kind::Edges => {
-                let key = |e: &RawValue| -> Option<(String, String)> {
-                    if kind == Kind::StringSet {
-                        Some((unescape(e)?, String::new()))
-                    } else {
-                        let k: EdgeKey = serde_json::from_str(e.get()).ok()?;
-                        Some((k.depends_on_id, k.kind))
-                    }
-                };
-                let mut all: BTreeMap<(String, String), [Option<&'r RawValue>; 3]> =
-                    BTreeMap::new();
-                for (i, r) in [rb.flatten(), ro, rt].into_iter().enumerate() {
-                    for e in elements(r)? {
-                        let slot = &mut all.entry(key(e)?).or_default()[i];
-                        // Duplicates within one side: keep the larger bytes.
-                        if slot.is_none_or(|s| s.get() < e.get()) {
-                            *slot = Some(e);
-                        }
-                    }
-                }
-                let has_base = self.b.is_some();
-                let mut out = Vec::new();
-                for (_, [b, o, t]) in all {
-                    let keep = (o.is_some() && t.is_some())
-                        || (o.is_some() && b.is_none())
-                        || (t.is_some() && b.is_none());
-                    if !keep {
-                        continue;
-                    }
-                    let e = match (o, t) {
-                        (Some(o), Some(t)) => self.entry(f, b, has_base, o, t, notes),
-                        (Some(x), None) | (None, Some(x)) => x,
-                        (None, None) => continue,
-                    };
-                    out.push(e.get());
-                }
-                out
+                self.keyed(f, kind, [rb.flatten(), ro, rt], notes, &mut elems_out)?
             }
             Kind::Union => {
                 let mut all: BTreeMap<String, [Option<&'r RawValue>; 3]> = BTreeMap::new();
@@ -1623,7 +1633,7 @@ impl<'r> RecMerge<'r> {
                         }
                     }
                 }
-                let mut out: Vec<((Nanos, String, String, String), &'r str)> = Vec::new();
+                let mut out: Vec<(CommentOrder, &'r str)> = Vec::new();
                 for (ident, [b, o, t]) in all {
                     let e = match (o, t) {
                         (Some(o), Some(t)) => {
@@ -1652,7 +1662,12 @@ impl<'r> RecMerge<'r> {
                 out.sort();
                 out.into_iter().map(|x| x.1).collect()
             }
-            Kind::EarliestMap => return self.earliest_map(rb.flatten(), ro, rt).map(Some),
+            Kind::EarliestMap => {
+                return self.earliest_map(rb.flatten(), ro, rt).map(|raw| ListOut {
+                    raw: Some(raw),
+                    elems: serde_json::Map::new(),
+                });
+            }
             Kind::Fixed | Kind::Latest | Kind::Register => return None,
         };
         let same = |r: Option<&RawValue>| -> bool {
@@ -1674,54 +1689,143 @@ impl<'r> RecMerge<'r> {
             (false, true) => Some(Side::Theirs),
             (false, false) => None,
         };
-        Some(match from {
+        let raw = match from {
             Some(Side::Theirs) => rt.map(ToOwned::to_owned),
             Some(_) => ro.map(ToOwned::to_owned),
             None if elems.is_empty() => None,
             None => Some(join_array(elems.into_iter())),
+        };
+        Some(ListOut {
+            raw,
+            elems: elems_out,
         })
     }
 
-    /// One keyed element present on both sides (a label's spelling, an edge's entry).
-    fn entry(
+    /// Labels and edges: every element is a small register of its own (its
+    /// entry or absence, with the element stamp from `_stamps["<field>@"]`),
+    /// merged like any register. An element with no stamp has the list's
+    /// stamp when present; an absence without a `-` stamp ranks lowest, so
+    /// only a recorded removal removes anything.
+    fn keyed(
         &self,
         f: &str,
-        b: Option<&'r RawValue>,
-        has_base: bool,
-        o: &'r RawValue,
-        t: &'r RawValue,
+        kind: Kind,
+        lists: [Option<&'r RawValue>; 3],
         notes: &mut Vec<RegNote>,
-    ) -> &'r RawValue {
-        if o.get() == t.get() {
-            return o;
+        elems_out: &mut serde_json::Map<String, Value>,
+    ) -> Option<Vec<&'r str>> {
+        let key = |e: &RawValue| -> Option<(String, String)> {
+            if kind == Kind::StringSet {
+                Some((unescape(e)?, String::new()))
+            } else {
+                let k: EdgeKey = serde_json::from_str(e.get()).ok()?;
+                Some((k.depends_on_id, k.kind))
+            }
+        };
+        let name = |k: &(String, String)| {
+            if kind == Kind::StringSet {
+                k.0.clone()
+            } else {
+                format!("{} {}", k.0, k.1)
+            }
+        };
+        let ekey = format!("{f}@");
+        let views: [Option<&View<'r>>; 3] = [self.b.as_ref(), Some(&self.o), Some(&self.t)];
+        let maps: [Option<&serde_json::Map<String, Value>>; 3] =
+            views.map(|v| v.and_then(|v| v.map.get(&ekey)).and_then(Value::as_object));
+        let mut all: BTreeMap<(String, String), [Option<&'r RawValue>; 3]> = BTreeMap::new();
+        for (i, r) in lists.into_iter().enumerate() {
+            for e in elements(r)? {
+                let slot = &mut all.entry(key(e)?).or_default()[i];
+                // Duplicates within one side: keep the larger bytes.
+                if slot.is_none_or(|s| s.get() < e.get()) {
+                    *slot = Some(e);
+                }
+            }
         }
-        let (co, ct) = (canon(f, o), canon(f, t));
-        if co == ct {
-            return match pick(
-                has_base.then(|| b.map(RawValue::get)),
-                Some(o.get()),
-                Some(t.get()),
-            ) {
-                Side::Theirs => t,
-                _ => o,
+        for m in maps.iter().flatten() {
+            for k in m.keys() {
+                let k = match kind {
+                    Kind::StringSet => (k.clone(), String::new()),
+                    _ => match k.split_once(' ') {
+                        Some((a, b)) => (a.to_string(), b.to_string()),
+                        None => (k.clone(), String::new()),
+                    },
+                };
+                all.entry(k).or_default();
+            }
+        }
+        let g = (self.rules.group)(f);
+        let mut out = Vec::new();
+        for (k, entries) in all {
+            let n = name(&k);
+            let el = |i: usize| (entries[i], maps[i].and_then(|m| m.get(&n)));
+            let stamp = |i: usize| -> Stamp {
+                let (e, x) = el(i);
+                match x
+                    .and_then(Value::as_str)
+                    .and_then(|s| Stamp::parse(s.trim_start_matches(['+', '-'])))
+                {
+                    Some(s) => s,
+                    None if e.is_some() => views[i].map(|v| v.stamp(g)).unwrap_or(Stamp {
+                        at: i64::MIN,
+                        actor: String::new(),
+                    }),
+                    None => Stamp {
+                        at: i64::MIN,
+                        actor: String::new(),
+                    },
+                }
             };
-        }
-        if let Some(b) = b {
-            let cb = canon(f, b);
-            if cb == co {
-                return t;
+            let ident = |a: usize, b: usize| {
+                let (ea, xa) = el(a);
+                let (eb, xb) = el(b);
+                ea.map(RawValue::get) == eb.map(RawValue::get) && xa == xb
+            };
+            let same = |a: usize, b: usize| eq_raw(f, el(a).0, el(b).0);
+            let has_base = self.b.is_some();
+            let winner = if ident(1, 2) {
+                1
+            } else if same(1, 2) {
+                if has_base && ident(1, 0) {
+                    2
+                } else if has_base && ident(2, 0) {
+                    1
+                } else {
+                    let raw_key = |i: usize| {
+                        (
+                            stamp(i),
+                            el(i).0.map(RawValue::get),
+                            el(i).1.map(Value::to_string),
+                        )
+                    };
+                    if raw_key(1) >= raw_key(2) { 1 } else { 2 }
+                }
+            } else if has_base && same(1, 0) && el(1).1 == el(0).1 {
+                2
+            } else if has_base && same(2, 0) && el(2).1 == el(0).1 {
+                1
+            } else {
+                let ck = |i: usize| (stamp(i), el(i).0.map(|e| canon(f, e)));
+                let w = if ck(1) >= ck(2) { 1 } else { 2 };
+                if let (Some(we), Some(le)) = (el(w).0, el(3 - w).0) {
+                    notes.push(RegNote::Conflict {
+                        register: f.to_string(),
+                        winner: we.get().to_string(),
+                        loser: le.get().to_string(),
+                    });
+                }
+                w
+            };
+            let (e, x) = el(winner);
+            if let Some(e) = e {
+                out.push(e.get());
             }
-            if cb == ct {
-                return o;
+            if let Some(x) = x {
+                elems_out.insert(n, x.clone());
             }
         }
-        let (w, l) = if co >= ct { (o, t) } else { (t, o) };
-        notes.push(RegNote::Conflict {
-            register: f.to_string(),
-            winner: w.get().to_string(),
-            loser: l.get().to_string(),
-        });
-        w
+        Some(out)
     }
 
     fn earliest_map(
@@ -1782,9 +1886,31 @@ impl<'r> RecMerge<'r> {
     }
 }
 
+/// Order of `Kind::Latest` values: instant, then bytes; absent lowest.
+fn latest_key<'x>(r: &'x Record, k: &str) -> (Option<Nanos>, Option<&'x str>) {
+    (r.time(k), r.raw(k).map(RawValue::get))
+}
+
+fn closing(fields: &[&str], r: &Reg<'_>) -> bool {
+    field_of(fields, r, "status")
+        .and_then(unescape)
+        .is_some_and(|s| s == "closed" || s == "tombstone")
+}
+
+/// The stamp of the status a claim's status replaced, while the status is
+/// still the one that claim wrote (`claim_on.at` is its stamp).
+fn claim_on(fields: &[&str], r: &Reg<'_>) -> Option<Stamp> {
+    let on = r.on?;
+    if closing(fields, r) || r.exp?.as_str()? != on.get("at")?.as_str()? {
+        return None;
+    }
+    on.get("on")?.as_str().and_then(Stamp::parse)
+}
+
 fn identical(a: &Reg<'_>, b: &Reg<'_>) -> bool {
     a.exp == b.exp
         && a.epoch == b.epoch
+        && a.on == b.on
         && a.vals.len() == b.vals.len()
         && a.vals
             .iter()
@@ -1793,8 +1919,7 @@ fn identical(a: &Reg<'_>, b: &Reg<'_>) -> bool {
 }
 
 fn same_meaning(fields: &[&str], a: &Reg<'_>, b: &Reg<'_>) -> bool {
-    let epoch = |r: &Reg<'_>| r.epoch.and_then(Value::as_i64).unwrap_or(0);
-    epoch(a) == epoch(b)
+    a.epoch == b.epoch
         && fields
             .iter()
             .zip(a.vals.iter().zip(&b.vals))
@@ -1803,7 +1928,7 @@ fn same_meaning(fields: &[&str], a: &Reg<'_>, b: &Reg<'_>) -> bool {
 
 /// The same value (by meaning) and the same `_stamps` entry as the base.
 fn unchanged(fields: &[&str], x: &Reg<'_>, base: &Reg<'_>) -> bool {
-    x.exp == base.exp && x.epoch == base.epoch && same_meaning(fields, x, base)
+    x.exp == base.exp && x.on == base.on && same_meaning(fields, x, base)
 }
 
 fn eq_raw(f: &str, a: Option<&RawValue>, b: Option<&RawValue>) -> bool {
@@ -1814,11 +1939,19 @@ fn eq_raw(f: &str, a: Option<&RawValue>, b: Option<&RawValue>) -> bool {
     }
 }
 
-fn raw_texts<'x>(r: &Reg<'x>) -> (Vec<Option<&'x str>>, Option<String>, Option<String>) {
+type RawKey<'x> = (
+    Vec<Option<&'x str>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn raw_texts<'x>(r: &Reg<'x>) -> RawKey<'x> {
     (
         r.vals.iter().map(|v| v.map(RawValue::get)).collect(),
         r.exp.map(Value::to_string),
         r.epoch.map(Value::to_string),
+        r.on.map(Value::to_string),
     )
 }
 
@@ -1992,5 +2125,189 @@ fn write_canon(v: &Value, key: &str, skip: Option<&str>, out: &mut String) {
             out.push('}');
         }
         other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(b: &str, o: &str, t: &str) -> String {
+        let a = merge_issues(b.as_bytes(), o.as_bytes(), t.as_bytes()).unwrap();
+        let z = merge_issues(b.as_bytes(), t.as_bytes(), o.as_bytes()).unwrap();
+        assert_eq!(a, z, "not commutative");
+        String::from_utf8(a.bytes).unwrap()
+    }
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn ids_are_read_without_a_parse_when_canonical() {
+        assert_eq!(line_id(r#"{"id":"bd-1","x":1}"#).unwrap(), "bd-1");
+        assert!(matches!(
+            line_id(r#"{"id":"bd-1","x":1}"#).unwrap(),
+            Cow::Borrowed(_)
+        ));
+        // Escaped ids and other key orders fall back to a parse.
+        assert_eq!(line_id(r#"{"id":"bd-\u0031"}"#).unwrap(), "bd-1");
+        assert_eq!(line_id(r#"{"title":"x","id":"bd-2"}"#).unwrap(), "bd-2");
+        assert!(line_id(r#"{"title":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn values_compare_by_meaning() {
+        let c = |k: &str, v: &str| canon(k, &raw(v)).into_owned();
+        assert_eq!(
+            c("closed_at", r#""2025-11-02T21:58:07.295058-08:00""#),
+            c("closed_at", r#""2025-11-03T05:58:07.295058400Z""#)
+        );
+        assert_ne!(
+            c("title", r#""2025-11-03T05:58:07Z""#),
+            c("title", r#""2025-11-03T05:58:07.0Z""#)
+        );
+        assert_eq!(c("title", r#""a \u003c b""#), c("title", r#""a < b""#));
+        assert_eq!(
+            c("metadata", r#"{"b":1, "a":[1.50]}"#),
+            c("metadata", r#"{"a":[1.5],"b":1}"#)
+        );
+        assert_ne!(c("priority", "1"), c("priority", r#""1""#));
+    }
+
+    #[test]
+    fn renamed_ids_derive_from_identity() {
+        let at = Created::Micros(1_767_225_600_000_000);
+        let a = renamed_id("bd-p1.2", &at, 0);
+        assert_eq!(a, renamed_id("bd-p1.2", &at, 0));
+        assert!(a.starts_with("bd-") && a.len() == "bd-".len() + 3, "{a}");
+        assert_ne!(a, renamed_id("bd-p1.2", &Created::Micros(1), 0));
+        let longer = renamed_id("bd-p1.2", &at, 1);
+        assert_eq!(longer.len(), a.len() + 1);
+        assert!(longer.ends_with(&a[3..]));
+        let b = renamed_id("my-proj-abcde", &at, 0);
+        assert!(
+            b.starts_with("my-proj-") && b.len() == "my-proj-".len() + 5,
+            "{b}"
+        );
+    }
+
+    #[test]
+    fn spelling_choice_prefers_the_changed_side_then_bytes() {
+        assert_eq!(pick(Some(Some("a")), Some("a"), Some("b")), Side::Theirs);
+        assert_eq!(pick(Some(Some("b")), Some("a"), Some("b")), Side::Ours);
+        assert_eq!(pick(None, Some("a"), Some("b")), Side::Theirs);
+        assert_eq!(pick(None, None, Some("b")), Side::Theirs);
+        assert_eq!(pick(Some(None), None, Some("b")), Side::Theirs);
+    }
+
+    #[test]
+    fn updated_at_takes_the_later_instant_keeping_its_text() {
+        let b = r#"{"id":"bd-1","title":"t","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+        let o = r#"{"id":"bd-1","title":"o","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T01:00:00-08:00"}"#;
+        let t = r#"{"id":"bd-1","title":"t","notes":"n","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T08:30:00Z"}"#;
+        let out = m(&format!("{b}\n"), &format!("{o}\n"), &format!("{t}\n"));
+        assert!(
+            out.contains(r#""updated_at":"2026-01-01T01:00:00-08:00""#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#""title":"o""#) && out.contains(r#""notes":"n""#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_stale_claim_on_is_ignored() {
+        let rules = &ISSUE_RULES;
+        // claim_on.at no longer matches the status stamp: a later close wrote the
+        // status, so this status ranks by its own stamp.
+        let stale = Record::parse(r#"{"id":"bd-1","status":"closed","created_at":"2026-01-01T00:00:00Z","_stamps":{"claim_on":{"at":"2026-01-01T00:00:05Z a","on":"2026-01-01T00:00:00Z "},"status":"2026-01-01T00:00:09Z a"}}"#).unwrap();
+        let fresh = Record::parse(r#"{"id":"bd-1","status":"in_progress","created_at":"2026-01-01T00:00:00Z","_stamps":{"claim_on":{"at":"2026-01-01T00:00:05Z a","on":"2026-01-01T00:00:00Z "},"status":"2026-01-01T00:00:05Z a"}}"#).unwrap();
+        let rm = RecMerge::new(rules, None, &stale, &fresh);
+        let f = ["status"];
+        let (rs, rf) = (rm.reg(&rm.o, "status", &f), rm.reg(&rm.t, "status", &f));
+        assert_eq!(claim_on(&f, &rs), None);
+        assert_eq!(
+            claim_on(&f, &rf).map(|s| s.at),
+            time::parse("2026-01-01T00:00:00Z")
+        );
+        // The close (stamp 9) beats the claim made on the status of time 0.
+        let out = merge_record(rules, None, &stale, &fresh);
+        assert_eq!(out.status(), "closed");
+    }
+
+    #[test]
+    fn absence_without_a_tombstone_removes_nothing() {
+        let rules = &ISSUE_RULES;
+        let o = Record::parse(r#"{"id":"bd-1","labels":["a","b"],"_stamps":{"labels@":{"a":"+2026-01-01T00:00:01Z x"}}}"#).unwrap();
+        let t = Record::parse(
+            r#"{"id":"bd-1","labels":["c"],"_stamps":{"labels@":{"b":"-2026-01-01T00:00:02Z y"}}}"#,
+        )
+        .unwrap();
+        // Two-way: a (no tombstone on t) stays, b (removed later on t) goes, c stays.
+        let out = merge_record(rules, None, &o, &t);
+        assert_eq!(out.labels(), vec!["a", "c"]);
+        let back = merge_record(rules, None, &t, &o);
+        assert_eq!(out.to_line(), back.to_line());
+        assert!(
+            out.to_line().contains(r#""b":"-2026-01-01T00:00:02Z y""#),
+            "{}",
+            out.to_line()
+        );
+    }
+
+    #[test]
+    fn mail_read_marks_merge_per_key_earliest_first() {
+        let b = r#"{"id":"msg-1","subject":"s","created_at":"2026-01-01T00:00:00Z"}"#;
+        let o = r#"{"id":"msg-1","subject":"s","created_at":"2026-01-01T00:00:00Z","read_by":{"ann":"2026-01-02T00:00:00Z","bob":"2026-01-03T00:00:00Z"}}"#;
+        let t = r#"{"id":"msg-1","subject":"s","created_at":"2026-01-01T00:00:00Z","read_by":{"bob":"2026-01-02T12:00:00Z"}}"#;
+        let run = |o: &str, t: &str| {
+            let x = merge_jsonl(
+                format!("{b}\n").as_bytes(),
+                format!("{o}\n").as_bytes(),
+                format!("{t}\n").as_bytes(),
+                &MAIL_RULES,
+            )
+            .unwrap();
+            String::from_utf8(x.bytes).unwrap()
+        };
+        let out = run(o, t);
+        assert_eq!(out, run(t, o));
+        assert!(
+            out.contains(
+                r#""read_by":{"ann":"2026-01-02T00:00:00Z","bob":"2026-01-02T12:00:00Z"}"#
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn normalizing_sorts_strips_cr_and_merges_duplicate_lines() {
+        let x = "{\"id\":\"bd-2\",\"title\":\"b\",\"created_at\":\"2026-01-01T00:00:00Z\"}\r\n\
+                 {\"id\":\"bd-1\",\"title\":\"a\",\"created_at\":\"2026-01-01T00:00:00Z\",\"labels\":[\"x\"]}\r\n\
+                 {\"id\":\"bd-1\",\"title\":\"a\",\"created_at\":\"2026-01-01T00:00:00Z\",\"labels\":[\"y\"]}\r\n";
+        let out = String::from_utf8(normalize_issues(x.as_bytes()).unwrap().bytes).unwrap();
+        assert_eq!(
+            out,
+            "{\"id\":\"bd-1\",\"title\":\"a\",\"created_at\":\"2026-01-01T00:00:00Z\",\"labels\":[\"x\",\"y\"]}\n\
+             {\"id\":\"bd-2\",\"title\":\"b\",\"created_at\":\"2026-01-01T00:00:00Z\"}\n"
+        );
+        // Same id, other created_at in one file: both kept, the later renamed.
+        let y = "{\"id\":\"bd-1\",\"title\":\"a\",\"created_at\":\"2026-01-01T00:00:00Z\"}\n\
+                 {\"id\":\"bd-1\",\"title\":\"b\",\"created_at\":\"2026-01-02T00:00:00Z\"}\n";
+        let n = normalize_issues(y.as_bytes()).unwrap();
+        let out = String::from_utf8(n.bytes).unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(out.contains("\"renamed_from\":\"bd-1\""), "{out}");
+        assert_eq!(n.report.renamed.len(), 1);
+    }
+
+    #[test]
+    fn records_on_one_side_only_are_kept_as_they_are() {
+        let l = "{\"id\":\"bd-9\",\"title\":\"x\"}\n";
+        assert_eq!(m(l, "", l), l);
+        assert_eq!(m("", l, ""), l);
+        assert_eq!(m(l, "", ""), "");
     }
 }

@@ -550,6 +550,116 @@ impl Record {
     }
 }
 
+/// Stamps the merge needs beyond one per register (SPEC §5 "The merge").
+impl Record {
+    /// `stamp` for a write that turned `before` into `self`, plus what the
+    /// merge needs to stay convergent (use it in place of `stamp`):
+    /// - labels and edges the write added or removed get a stamp of their own
+    ///   in `_stamps["labels@"]` / `_stamps["dependencies@"]` (key: the label,
+    ///   or `"<depends_on_id> <type>"`; value `"+<stamp>"` when added,
+    ///   `"-<stamp>"` when removed), so an add and a remove of one element
+    ///   resolve by time, whatever the merge base;
+    /// - a write that changes both the claim and the status group (claim,
+    ///   unclaim, recovery, reassignment with a status) records
+    ///   `_stamps.claim_on = {"at": <this stamp>, "on": <stamp of the status it
+    ///   replaced>}`; any other status write drops it. A close or delete stamped
+    ///   after `on` is one the claim never saw: it beats the claim's status.
+    pub fn stamp_write(&mut self, before: &Record, fields: &[&str], at: Nanos, actor: &str) {
+        let text = Stamp {
+            at,
+            actor: actor.to_string(),
+        }
+        .to_text();
+        self.stamp(fields, at, actor);
+        let mut stamps = self.stamps();
+        let mut changed = false;
+        for list in ["labels", "dependencies"] {
+            if !fields.iter().any(|f| stamp_group(f) == list) {
+                continue;
+            }
+            let (old, new) = (before.element_keys(list), self.element_keys(list));
+            let key = format!("{list}@");
+            let mut elems = match stamps.remove(&key) {
+                Some(serde_json::Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            for (k, entry) in &new {
+                if old.get(k) != Some(entry) {
+                    elems.insert(k.clone(), format!("+{text}").into());
+                }
+            }
+            for k in old.keys().filter(|k| !new.contains_key(*k)) {
+                elems.insert(k.clone(), format!("-{text}").into());
+            }
+            if !elems.is_empty() {
+                let sorted: BTreeMap<String, serde_json::Value> = elems.into_iter().collect();
+                stamps.insert(key, serde_json::Value::Object(sorted.into_iter().collect()));
+            }
+            changed = true;
+        }
+        let claim = fields.iter().any(|f| stamp_group(f) == "claim");
+        let status = fields.iter().any(|f| stamp_group(f) == "status");
+        if status {
+            changed = true;
+            match claim.then(|| before.status_stamp_text()).flatten() {
+                Some(on) => {
+                    stamps.insert(CLAIM_ON.into(), serde_json::json!({"at": text, "on": on}));
+                }
+                None => {
+                    stamps.remove(CLAIM_ON);
+                }
+            }
+        }
+        if changed {
+            self.set(STAMPS, &stamps);
+        }
+    }
+
+    /// The elements of a list field by the key the merge matches them on,
+    /// with their entry text.
+    fn element_keys(&self, list: &str) -> BTreeMap<String, String> {
+        match list {
+            "labels" => self.labels().into_iter().map(|l| (l.clone(), l)).collect(),
+            _ => self
+                .deps_raw()
+                .into_iter()
+                .map(|e| {
+                    let d: Dep = serde_json::from_str(e.get()).unwrap_or_default();
+                    (
+                        format!("{} {}", d.depends_on_id, d.kind),
+                        e.get().to_string(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The status group's stamp as text: its `_stamps` entry, else the implied
+    /// one (`created_at` in a record with `_stamps`, `updated_at` in a classic one).
+    fn status_stamp_text(&self) -> Option<String> {
+        if let Some(s) = self.stamps().get("status").and_then(|v| v.as_str()) {
+            return Some(s.to_string());
+        }
+        let key = if self.has(STAMPS) {
+            "created_at"
+        } else {
+            "updated_at"
+        };
+        let at = self.time(key).or_else(|| self.time("created_at"))?;
+        Some(
+            Stamp {
+                at,
+                actor: String::new(),
+            }
+            .to_text(),
+        )
+    }
+}
+
+/// `_stamps` key: `{"at": <stamp of a claim-group write that also wrote the
+/// status>, "on": <stamp of the status it replaced>}` (see `stamp_write`).
+pub const CLAIM_ON: &str = "claim_on";
+
 #[cfg(test)]
 mod tests {
     use super::*;

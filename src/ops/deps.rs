@@ -44,6 +44,7 @@ pub fn add(ctx: &Ctx, from: &str, to: &str, kind: &str) -> Result<Outcome> {
         )));
     }
     let at = rec.next_stamp(ctx.now);
+    let before = rec.clone();
     rec.add_dep(&Dep {
         issue_id: from.clone(),
         depends_on_id: to,
@@ -52,8 +53,7 @@ pub fn add(ctx: &Ctx, from: &str, to: &str, kind: &str) -> Result<Outcome> {
         created_by: Some(ctx.actor.clone()),
         metadata: None,
     });
-    rec.stamp(&["dependencies"], at, &ctx.actor);
-    rec.set("updated_at", &ctx.now_text());
+    crate::ops::stamp_write(ctx, &before, &mut rec, &["dependencies"], at);
     tx.put(rec.clone());
     ctx.commit(tx)?;
     Ok(Outcome {
@@ -71,6 +71,7 @@ pub fn remove(ctx: &Ctx, from: &str, to: &str, kind: Option<&str>) -> Result<Out
     // The target may be gone (or never existed as an issue): match it literally too.
     let to = tx.resolve(to, &prefix).unwrap_or_else(|_| to.to_string());
     let at = rec.next_stamp(ctx.now);
+    let before = rec.clone();
     let n = rec.remove_dep(&to, kind);
     if n == 0 {
         let what = kind.map(|k| format!(" ({k})")).unwrap_or_default();
@@ -78,8 +79,7 @@ pub fn remove(ctx: &Ctx, from: &str, to: &str, kind: Option<&str>) -> Result<Out
             "{from} has no dependency on {to}{what}; nothing removed"
         )));
     }
-    rec.stamp(&["dependencies"], at, &ctx.actor);
-    rec.set("updated_at", &ctx.now_text());
+    crate::ops::stamp_write(ctx, &before, &mut rec, &["dependencies"], at);
     tx.put(rec.clone());
     ctx.commit(tx)?;
     Ok(Outcome {

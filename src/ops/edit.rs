@@ -36,11 +36,11 @@ fn apply(
         let id = tx.resolve(q, &prefix)?;
         let mut rec = tx.get(&id)?;
         let at = rec.next_stamp(ctx.now);
+        let before = rec.clone();
         let fields = f(&tx, &mut rec)?;
         let changed = !fields.is_empty();
         if changed {
-            rec.stamp(&fields, at, &ctx.actor);
-            rec.set("updated_at", &ctx.now_text());
+            crate::ops::stamp_write(ctx, &before, &mut rec, &fields, at);
             tx.put(rec.clone());
         }
         out.push(Outcome {
@@ -198,6 +198,8 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         if let Some(a) = &o.assignee
             && set_text(rec, "assignee", &Some(a.clone()))
         {
+            // A reassignment is a claim-group write: the epoch rises (SPEC §5).
+            rec.bump_claim_epoch();
             ch.push("assignee");
         }
         if let Some(e) = o.estimate
@@ -699,13 +701,17 @@ fn unclaim_local(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>>
             // Releasing another's claim is a recovery: say whose and why.
             recover(ctx, rec, h);
         }
+        let recovered = holder.as_ref().is_some_and(|h| h != &ctx.actor);
         rec.remove("assignee");
         rec.remove("started_at");
         if held {
             rec.set("status", "open");
         }
         rec.bump_claim_epoch();
-        Ok(vec!["assignee", "status", "comments"])
+        if recovered {
+            return Ok(vec!["assignee", "status", "comments"]);
+        }
+        Ok(vec!["assignee", "status"])
     })
 }
 

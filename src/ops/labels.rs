@@ -23,6 +23,7 @@ fn edit_labels(ctx: &Ctx, id: &str, labels: &[String], add: bool) -> Result<Outc
     let mut rec = tx.get(&id)?;
     crate::ops::editable_list(&rec, "labels")?;
     let at = rec.next_stamp(ctx.now);
+    let before = rec.clone();
     let mut changed = false;
     let mut missing = Vec::new();
     for l in &labels {
@@ -53,8 +54,7 @@ fn edit_labels(ctx: &Ctx, id: &str, labels: &[String], add: bool) -> Result<Outc
         ctx.notice(format!("{id} had no label '{m}'"));
     }
     if changed {
-        rec.stamp(&["labels"], at, &ctx.actor);
-        rec.set("updated_at", &ctx.now_text());
+        crate::ops::stamp_write(ctx, &before, &mut rec, &["labels"], at);
         tx.put(rec.clone());
         ctx.commit(tx)?;
     }
@@ -104,6 +104,7 @@ pub fn comment(ctx: &Ctx, id: &str, text: &str) -> Result<(Record, Comment)> {
     let mut rec = tx.get(&id)?;
     crate::ops::editable_list(&rec, "comments")?;
     let at = rec.next_stamp(ctx.now);
+    let before = rec.clone();
     let created = ctx.now_text();
     let c = Comment {
         id: id::comment_id(&id, &ctx.actor, &created, text).into(),
@@ -113,8 +114,7 @@ pub fn comment(ctx: &Ctx, id: &str, text: &str) -> Result<(Record, Comment)> {
         created_at: created,
     };
     rec.add_comment(&c);
-    rec.stamp(&["comments"], at, &ctx.actor);
-    rec.set("updated_at", &ctx.now_text());
+    crate::ops::stamp_write(ctx, &before, &mut rec, &["comments"], at);
     tx.put(rec.clone());
     ctx.commit(tx)?;
     Ok((rec, c))

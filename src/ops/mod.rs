@@ -263,6 +263,14 @@ pub fn commit_subject(verb: &str, changes: &[(String, String, bool)]) -> String 
     }
 }
 
+/// Stamp a write (SPEC §5: the hybrid logical clock per changed register, the
+/// per-element and claim stamps the merge needs) and move `updated_at` to the
+/// same instant, so it never goes backwards.
+pub fn stamp_write(ctx: &Ctx, before: &Record, rec: &mut Record, fields: &[&str], at: Nanos) {
+    rec.stamp_write(before, fields, at, &ctx.actor);
+    rec.set("updated_at", &time::format(at));
+}
+
 /// The usual "nothing changed" notice.
 pub fn unchanged(ctx: &Ctx, what: impl Into<String>) {
     ctx.notice(format!("Nothing changed: {}", what.into()));

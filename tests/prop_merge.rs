@@ -1,0 +1,891 @@
+//! Property tests of the merge (`model::merge`, SPEC §5 "The merge"):
+//! commutativity, idempotence and no loss on every merge, and convergence of
+//! several clones that edit and merge pairwise in random orders. Clones live
+//! in memory as a DAG of commits (file bytes + parents); a merge uses the true
+//! merge base (the lowest common ancestor; several LCAs are merged recursively
+//! first, like git's recursive strategy). Edits go through the same `Record`
+//! calls the ops use: a writer stamps with `max(its clock, highest stamp in
+//! the record + 1ns)` (`Record::next_stamp`, `Record::stamp_write`), claims
+//! raise the epoch; clocks are skewed up to ±30 s.
+//!
+//! Convergence: from the same heads, every clone merges all the others in its
+//! own random order (real merges, not fast-forwards to one collector) and all
+//! must end byte-identical. Half the simulations write `updated_at` from the
+//! wall clock, which a skewed writer moves backwards: there git's
+//! fast-forward and a real merge must disagree on `updated_at`, so only the
+//! rest of the file must converge. The other half write it from the HLC
+//! stamp and the whole file must converge. Replay one failure with
+//! `DEBUG_DIVERGE=1 SEED=.. STEPS=.. CLONES=.. cargo test --test prop_merge
+//! debug_seed -- --nocapture`.
+//!
+//! Also: the real 1,955-issue file as the base of a heavily edited merge, and
+//! a timing print for 10k/1,000 and 100k/5,000 changed issues (run it with
+//! `cargo test --release --test prop_merge timing -- --nocapture`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use proptest::prelude::*;
+use proptest::test_runner::Config as PtConfig;
+use strand::model::id::comment_id;
+use strand::model::merge::{Merged, merge_issues};
+use strand::model::record::{Comment, Dep, Record};
+use strand::model::time;
+
+fn cfg(cases: u32) -> PtConfig {
+    PtConfig {
+        cases,
+        failure_persistence: None,
+        ..PtConfig::default()
+    }
+}
+
+/// A deterministic LCG (Knuth's MMIX constants).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    fn pick<'x, T>(&mut self, v: &'x [T]) -> &'x T {
+        &v[self.below(v.len())]
+    }
+}
+
+const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
+
+// ---------------------------------------------------------------------------
+// Files as the ops see them
+// ---------------------------------------------------------------------------
+
+/// A file: records by id, with their lines (kept byte for byte when untouched).
+#[derive(Clone)]
+struct File(BTreeMap<String, (Record, String)>);
+
+impl File {
+    fn parse(bytes: &[u8]) -> File {
+        let text = std::str::from_utf8(bytes).expect("merge output is UTF-8");
+        let mut m = BTreeMap::new();
+        for l in text.lines() {
+            let r = Record::parse(l).expect("merge output parses");
+            let prev = m.insert(r.id().to_string(), (r, l.to_string()));
+            assert!(prev.is_none(), "duplicate id in merge output: {l}");
+        }
+        File(m)
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (_, l) in self.0.values() {
+            out.extend_from_slice(l.as_bytes());
+            out.push(b'\n');
+        }
+        out
+    }
+
+    fn put(&mut self, r: Record) {
+        let l = r.to_line();
+        self.0.insert(r.id().to_string(), (r, l));
+    }
+}
+
+/// Identity of every record: (renamed_from or id, created_at instant in µs).
+fn keys(bytes: &[u8]) -> BTreeSet<(String, i64)> {
+    let text = std::str::from_utf8(bytes).unwrap();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let r = Record::parse(l.trim_end_matches('\r')).unwrap();
+            let orig = r
+                .nonempty("renamed_from")
+                .unwrap_or_else(|| r.id().to_string());
+            let at = r
+                .time("created_at")
+                .map(|n| n.div_euclid(1000))
+                .unwrap_or(i64::MIN);
+            (orig, at)
+        })
+        .collect()
+}
+
+/// A writer: one clone's agent with its own (possibly skewed) clock.
+struct Writer {
+    actor: String,
+    clock: i64,
+    /// Write `updated_at` from the HLC stamp (never backwards) instead of
+    /// the wall clock (what a writer behind the record's clock does).
+    hlc_updated: bool,
+}
+
+const TITLES: &[&str] = &["alpha", "beta", "gamma", "a < b", "delta"];
+const NOTES: &[&str] = &["n1", "n2", "", "long note\nwith lines"];
+const LABELS: &[&str] = &["api", "bug", "ui", "backend", "p1"];
+const KINDS: &[&str] = &["blocks", "related", "caused-by"];
+const TOP_IDS: &[&str] = &[
+    "bd-a1", "bd-b2", "bd-c3", "bd-d4", "bd-e5", "bd-f6", "bd-g7",
+];
+
+impl Writer {
+    fn tick(&mut self, rng: &mut Lcg) -> i64 {
+        self.clock += 1 + rng.below(2_000_000_000) as i64;
+        self.clock
+    }
+
+    /// Write `fields` of `rec` the way `ops::edit::apply` does.
+    fn write(
+        &mut self,
+        rng: &mut Lcg,
+        rec: &mut Record,
+        f: impl FnOnce(&mut Record, i64) -> Vec<&'static str>,
+    ) -> bool {
+        let now = self.tick(rng);
+        let at = rec.next_stamp(now);
+        let before = rec.clone();
+        let fields = f(rec, now);
+        if fields.is_empty() {
+            return false;
+        }
+        rec.stamp_write(&before, &fields, at, &self.actor);
+        let updated = if self.hlc_updated { at } else { now };
+        rec.set("updated_at", &time::format(updated));
+        true
+    }
+
+    fn create(&mut self, rng: &mut Lcg, file: &mut File) {
+        let now = self.tick(rng);
+        let ids: Vec<String> = file.0.keys().cloned().collect();
+        let id = if rng.chance(50) || ids.is_empty() {
+            let id = rng.pick(TOP_IDS).to_string();
+            if file.0.contains_key(&id) {
+                None
+            } else {
+                Some(id)
+            }
+        } else {
+            None
+        };
+        let (id, parent) = match id {
+            Some(id) => (id, None),
+            None if ids.is_empty() => return,
+            None => {
+                let p = rng.pick(&ids).clone();
+                let n = (1..)
+                    .find(|n| !file.0.contains_key(&format!("{p}.{n}")))
+                    .expect("a free child number");
+                (format!("{p}.{n}"), Some(p))
+            }
+        };
+        let mut r = Record::new(&id);
+        r.set("title", *rng.pick(TITLES));
+        r.set("status", "open");
+        r.set("priority", &(rng.below(5) as i64));
+        r.set("issue_type", "task");
+        r.set("created_at", &time::format(now));
+        r.set("created_by", &self.actor);
+        r.set("updated_at", &time::format(now));
+        if let Some(p) = parent {
+            r.add_dep(&Dep {
+                issue_id: id.clone(),
+                depends_on_id: p,
+                kind: "parent-child".into(),
+                created_at: Some(time::format(now)),
+                created_by: Some(self.actor.clone()),
+                metadata: None,
+            });
+        }
+        r.set("_stamps", &serde_json::json!({}));
+        file.put(r);
+    }
+
+    /// One random change to one random record (or a new record).
+    fn edit(&mut self, rng: &mut Lcg, file: &mut File) {
+        if file.0.is_empty() || rng.chance(12) {
+            self.create(rng, file);
+            return;
+        }
+        let ids: Vec<String> = file.0.keys().cloned().collect();
+        let id = rng.pick(&ids).clone();
+        let mut rec = file.0[&id].0.clone();
+        let actor = self.actor.clone();
+        let op = rng.below(15);
+        let title = *rng.pick(TITLES);
+        let note = *rng.pick(NOTES);
+        let label = *rng.pick(LABELS);
+        let kind = *rng.pick(KINDS);
+        let target = rng.pick(&ids).clone();
+        let prio = rng.below(5) as i64;
+        let reason = rng.chance(50);
+        let changed = match op {
+            0 => self.write(rng, &mut rec, |r, _| {
+                if r.str("title").as_deref() == Some(title) {
+                    return vec![];
+                }
+                r.set("title", title);
+                vec!["title"]
+            }),
+            1 => self.write(rng, &mut rec, |r, _| {
+                r.set("notes", note);
+                vec!["notes"]
+            }),
+            2 => self.write(rng, &mut rec, |r, _| {
+                r.set("priority", &prio);
+                vec!["priority"]
+            }),
+            3 => self.write(rng, &mut rec, |r, _| {
+                // An unknown key and metadata: same meaning, other bytes.
+                let (k, v) = match prio {
+                    0 => ("zeta", r#"1.50"#),
+                    1 => ("zeta", r#"{"b":1,"a":[1,2]}"#),
+                    2 => ("metadata", r#"{"a":[1,2],"b":1}"#),
+                    3 => ("metadata", r#"{"b":1, "a":[1,2]}"#),
+                    _ => ("zeta", r#""x""#),
+                };
+                r.set_raw(
+                    k,
+                    serde_json::value::RawValue::from_string(v.into()).unwrap(),
+                );
+                vec![if k == "zeta" { "zeta" } else { "metadata" }]
+            }),
+            4 => self.write(rng, &mut rec, |r, _| {
+                if r.add_label(label) {
+                    vec!["labels"]
+                } else {
+                    vec![]
+                }
+            }),
+            5 => self.write(rng, &mut rec, |r, _| {
+                let have = r.labels();
+                match have.first() {
+                    Some(l) if r.remove_label(&l.clone()) => vec!["labels"],
+                    _ => vec![],
+                }
+            }),
+            6 => self.write(rng, &mut rec, |r, now| {
+                if target == id {
+                    return vec![];
+                }
+                let d = Dep {
+                    issue_id: id.clone(),
+                    depends_on_id: target.clone(),
+                    kind: kind.into(),
+                    created_at: Some(time::format(now)),
+                    created_by: Some(actor.clone()),
+                    metadata: None,
+                };
+                if r.add_dep(&d) {
+                    vec!["dependencies"]
+                } else {
+                    vec![]
+                }
+            }),
+            7 => self.write(rng, &mut rec, |r, _| {
+                let deps = r.deps();
+                let Some(d) = deps.iter().find(|d| d.kind != "parent-child") else {
+                    return vec![];
+                };
+                if r.remove_dep(&d.depends_on_id.clone(), Some(&d.kind.clone())) > 0 {
+                    vec!["dependencies"]
+                } else {
+                    vec![]
+                }
+            }),
+            8 => self.write(rng, &mut rec, |r, now| {
+                let at = time::format(now);
+                let text = format!("{note} from {actor}");
+                r.add_comment(&Comment {
+                    id: comment_id(&id, &actor, &at, &text).into(),
+                    issue_id: id.clone(),
+                    author: actor.clone(),
+                    text,
+                    created_at: at,
+                });
+                vec!["comments"]
+            }),
+            9 => {
+                // claim (ops::edit::claim_one)
+                let open = rec.status() == "open";
+                self.write(rng, &mut rec, |r, now| {
+                    if !open {
+                        return vec![];
+                    }
+                    r.set("assignee", &actor);
+                    r.set("status", "in_progress");
+                    r.set("started_at", &time::format(now));
+                    r.remove("defer_until");
+                    r.bump_claim_epoch();
+                    vec!["assignee", "status", "defer_until"]
+                })
+            }
+            10 => self.write(rng, &mut rec, |r, now| {
+                // unclaim, or a recovery by another agent
+                if r.status() != "in_progress" {
+                    return vec![];
+                }
+                if r.nonempty("assignee").as_deref() != Some(actor.as_str()) && reason {
+                    r.set("assignee", &actor);
+                    r.set("started_at", &time::format(now));
+                } else {
+                    r.remove("assignee");
+                    r.remove("started_at");
+                    r.set("status", "open");
+                }
+                r.bump_claim_epoch();
+                vec!["assignee", "status"]
+            }),
+            11 => self.write(rng, &mut rec, |r, now| {
+                let s = r.status();
+                if s == "closed" || s == "tombstone" {
+                    return vec![];
+                }
+                r.set("status", "closed");
+                r.set("closed_at", &time::format(now));
+                if reason {
+                    r.set("close_reason", "done");
+                } else {
+                    r.remove("close_reason");
+                }
+                vec!["status"]
+            }),
+            12 => self.write(rng, &mut rec, |r, _| {
+                if r.status() != "closed" {
+                    return vec![];
+                }
+                r.set("status", "open");
+                r.remove("closed_at");
+                r.remove("close_reason");
+                vec!["status"]
+            }),
+            13 => self.write(rng, &mut rec, |r, now| {
+                if r.status() == "tombstone" {
+                    return vec![];
+                }
+                let ty = r.issue_type();
+                r.set("status", "tombstone");
+                r.set("deleted_at", &time::format(now));
+                r.set("deleted_by", &actor);
+                r.set("original_type", &ty);
+                r.remove("closed_at");
+                r.remove("close_reason");
+                vec!["status", "deleted_at"]
+            }),
+            _ => self.write(rng, &mut rec, |r, _| {
+                if r.status() != "tombstone" {
+                    return vec![];
+                }
+                if let Some(t) = r.nonempty("original_type") {
+                    r.set("issue_type", &t);
+                }
+                r.set("status", "open");
+                for k in ["deleted_at", "deleted_by", "delete_reason", "original_type"] {
+                    r.remove(k);
+                }
+                vec!["status", "deleted_at", "issue_type"]
+            }),
+        };
+        if changed {
+            file.put(rec);
+        }
+    }
+}
+
+/// A starting file: stamped records and classic ones (offsets, escapes, no `_stamps`).
+fn initial(rng: &mut Lcg, n: usize) -> Vec<u8> {
+    let mut f = File(BTreeMap::new());
+    for i in 0..n {
+        let id = format!("bd-i{i}");
+        let line = if rng.chance(40) {
+            format!(
+                r#"{{"id":"{id}","title":"a \u003c b {i}","status":"open","priority":2,"issue_type":"task","created_at":"2025-11-02T21:58:07.29505{i}-08:00","updated_at":"2025-11-03T20:56:22.700641-08:00","labels":["bug"]}}"#
+            )
+        } else {
+            format!(
+                r#"{{"id":"{id}","title":"t{i}","status":"open","priority":2,"issue_type":"task","created_at":"2025-12-01T00:00:0{}.000000000Z","created_by":"seed","updated_at":"2025-12-01T00:00:09.000000000Z","_stamps":{{}}}}"#,
+                i % 10
+            )
+        };
+        let r = Record::parse(&line).unwrap();
+        f.0.insert(id, (r, line));
+    }
+    f.bytes()
+}
+
+// ---------------------------------------------------------------------------
+// Checks on one merge
+// ---------------------------------------------------------------------------
+
+fn show(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn merge(b: &[u8], o: &[u8], t: &[u8]) -> Merged {
+    merge_issues(b, o, t).unwrap_or_else(|e| panic!("merge failed: {e}"))
+}
+
+/// What the simulations exercised: merges, register conflicts, claims lost,
+/// renames, merges with several merge bases, simulations. Printed with
+/// `MERGE_STATS=1`, to see that the hard cases are really hit.
+static STATS: std::sync::Mutex<[usize; 6]> = std::sync::Mutex::new([0; 6]);
+
+/// Merge and check everything that must hold of a single merge.
+fn checked_merge(b: &[u8], o: &[u8], t: &[u8]) -> Vec<u8> {
+    let m = merge(b, o, t);
+    {
+        let mut s = STATS.lock().unwrap();
+        s[0] += 1;
+        s[1] += m.report.conflicts.len();
+        s[2] += m.report.claims_lost.len();
+        s[3] += m.report.renamed.len();
+    }
+    let swapped = merge(b, t, o);
+    assert_eq!(
+        show(&m.bytes),
+        show(&swapped.bytes),
+        "not commutative\nBASE\n{}\nOURS\n{}\nTHEIRS\n{}",
+        show(b),
+        show(o),
+        show(t)
+    );
+    assert_eq!(m.report, swapped.report, "report not commutative");
+    let got = keys(&m.bytes);
+    for k in keys(o).union(&keys(t)) {
+        assert!(
+            got.contains(k),
+            "lost {k:?}\nBASE\n{}\nOURS\n{}\nTHEIRS\n{}\nOUT\n{}",
+            show(b),
+            show(o),
+            show(t),
+            show(&m.bytes)
+        );
+    }
+    let r = &m.bytes;
+    assert_eq!(show(&merge(r, r, r).bytes), show(r), "merge(R,R,R) != R");
+    assert_eq!(show(&merge(b, r, r).bytes), show(r), "merge(O,R,R) != R");
+    for side in [o, t] {
+        assert_eq!(
+            show(&merge(b, side, b).bytes),
+            show(side),
+            "merge(O,A,O) != A\nBASE\n{}\nA\n{}",
+            show(b),
+            show(side)
+        );
+        assert_eq!(
+            show(&merge(b, side, side).bytes),
+            show(side),
+            "merge(O,A,A) != A"
+        );
+    }
+    m.bytes
+}
+
+/// The file with `updated_at` left out of every record.
+fn without_updated(bytes: &[u8]) -> String {
+    show(bytes)
+        .lines()
+        .map(|l| {
+            let mut r = Record::parse(l).unwrap();
+            r.remove("updated_at");
+            r.to_line() + "\n"
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Clones as a DAG of commits
+// ---------------------------------------------------------------------------
+
+struct Commit {
+    bytes: Vec<u8>,
+    /// ancestors[i]: commit i is an ancestor (or self); parents come first.
+    ancestors: Vec<bool>,
+}
+
+struct Repo {
+    commits: Vec<Commit>,
+}
+
+impl Repo {
+    fn commit(&mut self, bytes: Vec<u8>, parents: Vec<usize>) -> usize {
+        let n = self.commits.len();
+        let mut anc = vec![false; n + 1];
+        anc[n] = true;
+        for &p in &parents {
+            for (i, a) in self.commits[p].ancestors.iter().enumerate() {
+                anc[i] |= *a;
+            }
+        }
+        self.commits.push(Commit {
+            bytes,
+            ancestors: anc,
+        });
+        n
+    }
+
+    fn is_ancestor(&self, a: usize, of: usize) -> bool {
+        self.commits[of].ancestors.get(a).copied().unwrap_or(false)
+    }
+
+    fn lcas(&self, a: usize, b: usize) -> Vec<usize> {
+        let common: Vec<usize> = (0..self.commits.len())
+            .filter(|&c| self.is_ancestor(c, a) && self.is_ancestor(c, b))
+            .collect();
+        common
+            .iter()
+            .copied()
+            .filter(|&c| !common.iter().any(|&d| d != c && self.is_ancestor(c, d)))
+            .collect()
+    }
+
+    /// The merge base's bytes, merging several LCAs into a virtual commit first.
+    fn base(&mut self, a: usize, b: usize) -> usize {
+        let l = self.lcas(a, b);
+        match l.len() {
+            0 => self.commit(Vec::new(), vec![]),
+            1 => l[0],
+            _ => {
+                STATS.lock().unwrap()[4] += 1;
+                let mut v = l[0];
+                for &n in &l[1..] {
+                    let bb = self.base(v, n);
+                    let bytes = checked_merge(
+                        &self.commits[bb].bytes.clone(),
+                        &self.commits[v].bytes.clone(),
+                        &self.commits[n].bytes.clone(),
+                    );
+                    v = self.commit(bytes, vec![v, n]);
+                }
+                v
+            }
+        }
+    }
+
+    /// Merge `theirs` into `ours` (fast-forward when possible); the new head.
+    fn merge_into(&mut self, ours: usize, theirs: usize) -> usize {
+        if self.is_ancestor(theirs, ours) {
+            return ours;
+        }
+        if self.is_ancestor(ours, theirs) {
+            return theirs;
+        }
+        let base = self.base(ours, theirs);
+        let bytes = checked_merge(
+            &self.commits[base].bytes.clone(),
+            &self.commits[ours].bytes.clone(),
+            &self.commits[theirs].bytes.clone(),
+        );
+        self.commit(bytes, vec![ours, theirs])
+    }
+}
+
+/// N clones editing and merging at random, then syncing until stable.
+fn simulate(seed: u64, clones: usize, steps: usize) {
+    let mut rng = Lcg(seed);
+    let mut repo = Repo {
+        commits: Vec::new(),
+    };
+    let n0 = 3 + rng.below(6);
+    let root = repo.commit(initial(&mut rng, n0), vec![]);
+    let mut heads = vec![root; clones];
+    let hlc_updated = rng.chance(50);
+    let mut writers: Vec<Writer> = (0..clones)
+        .map(|i| Writer {
+            hlc_updated,
+            actor: format!("a{i}"),
+            // Skewed clocks: up to ±30 s apart.
+            clock: T0 + (rng.below(60_000) as i64 - 30_000) * 1_000_000,
+        })
+        .collect();
+    let mut every: BTreeSet<(String, i64)> = keys(&repo.commits[root].bytes);
+    for _ in 0..steps {
+        let c = rng.below(clones);
+        if rng.chance(60) {
+            let mut f = File::parse(&repo.commits[heads[c]].bytes);
+            for _ in 0..1 + rng.below(3) {
+                writers[c].edit(&mut rng, &mut f);
+            }
+            let bytes = f.bytes();
+            every.extend(keys(&bytes));
+            heads[c] = repo.commit(bytes, vec![heads[c]]);
+        } else {
+            let d = rng.below(clones);
+            if d != c {
+                heads[c] = repo.merge_into(heads[c], heads[d]);
+            }
+        }
+    }
+    // Convergence: from the same heads, every clone merges all the others
+    // in its own random order (real merges, not fast-forwards to one
+    // collector), and all must end with the same bytes.
+    let snapshot = heads.clone();
+    for i in 0..clones {
+        let mut order: Vec<usize> = (0..clones).filter(|&j| j != i).collect();
+        for k in (1..order.len()).rev() {
+            order.swap(k, rng.below(k + 1));
+        }
+        let mut h = snapshot[i];
+        for j in order {
+            h = repo.merge_into(h, snapshot[j]);
+        }
+        heads[i] = h;
+    }
+    // A writer whose clock is behind a record's moves `updated_at` backwards;
+    // git fast-forwards such a write where a real merge would keep the
+    // later instant, so only the HLC writer converges on `updated_at` too.
+    let view = |b: &[u8]| {
+        if hlc_updated {
+            show(b)
+        } else {
+            without_updated(b)
+        }
+    };
+    let first = repo.commits[heads[0]].bytes.clone();
+    for (i, &h) in heads.iter().enumerate() {
+        if view(&repo.commits[h].bytes) != view(&first)
+            && std::env::var_os("DEBUG_DIVERGE").is_some()
+        {
+            let a = show(&first);
+            let b = show(&repo.commits[h].bytes);
+            let la: BTreeSet<&str> = a.lines().collect();
+            let lb: BTreeSet<&str> = b.lines().collect();
+            for l in la.difference(&lb) {
+                eprintln!("clone0: {l}");
+            }
+            for l in lb.difference(&la) {
+                eprintln!("clone{i}: {l}");
+            }
+        }
+        assert_eq!(
+            view(&repo.commits[h].bytes),
+            view(&first),
+            "clone {i} diverged from clone 0"
+        );
+    }
+    // And syncing once more (pairwise, both ways) keeps them identical.
+    for i in 0..clones {
+        for j in 0..clones {
+            if i != j {
+                heads[i] = repo.merge_into(heads[i], heads[j]);
+                assert_eq!(
+                    view(&repo.commits[heads[i]].bytes),
+                    view(&first),
+                    "sync changed bytes"
+                );
+            }
+        }
+    }
+    let fin = &repo.commits[heads[0]].bytes;
+    let got = keys(fin);
+    for k in &every {
+        assert!(got.contains(k), "lost {k:?} after convergence");
+    }
+    // The converged file is a fixed point.
+    assert_eq!(show(&merge(fin, fin, fin).bytes), show(fin));
+    let mut stats = STATS.lock().unwrap();
+    stats[5] += 1;
+    if std::env::var_os("MERGE_STATS").is_some() {
+        eprintln!(
+            "merges, conflicts, claims lost, renames, several LCAs, sims: {:?}",
+            *stats
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(cfg(48))]
+
+    #[test]
+    fn debug_seed(_x in 0..1u8) {
+        if let (Ok(seed), Ok(steps), Ok(n)) = (std::env::var("SEED"), std::env::var("STEPS"), std::env::var("CLONES")) {
+            simulate(seed.parse().unwrap(), n.parse().unwrap(), steps.parse().unwrap());
+        }
+    }
+
+    #[test]
+    fn three_clones_converge(seed in any::<u64>(), steps in 10usize..50) {
+        simulate(seed, 3, steps);
+    }
+
+    #[test]
+    fn four_clones_converge(seed in any::<u64>(), steps in 10usize..60) {
+        simulate(seed, 4, steps);
+    }
+
+    #[test]
+    fn five_clones_converge(seed in any::<u64>(), steps in 10usize..70) {
+        simulate(seed, 5, steps);
+    }
+
+    /// Two sides edited from one base: commutative, idempotent, nothing lost.
+    #[test]
+    fn one_merge_laws(seed in any::<u64>(), edits in 1usize..25) {
+        let mut rng = Lcg(seed);
+        let n0 = 2 + rng.below(8);
+        let base = initial(&mut rng, n0);
+        let mut sides = Vec::new();
+        for i in 0..2 {
+            let mut w = Writer { actor: format!("w{i}"), clock: T0 + rng.below(10_000) as i64 * 1_000_000, hlc_updated: seed % 2 == 0 };
+            let mut f = File::parse(&base);
+            for _ in 0..edits {
+                w.edit(&mut rng, &mut f);
+            }
+            sides.push(f.bytes());
+        }
+        let m = checked_merge(&base, &sides[0], &sides[1]);
+        // Two-way (no base) too.
+        checked_merge(b"", &sides[0], &sides[1]);
+        // Merging the result into either side again changes nothing.
+        for s in &sides {
+            prop_assert_eq!(show(&merge(s, s, &m).bytes), show(&m));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The real file
+// ---------------------------------------------------------------------------
+
+fn real_file() -> Option<Vec<u8>> {
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/beads-v0.47.0-issues.jsonl"
+    );
+    match std::fs::read(p) {
+        Ok(b) => Some(b),
+        Err(_) => {
+            eprintln!("skipping: {p} not found");
+            None
+        }
+    }
+}
+
+#[test]
+fn real_file_heavy_edits() {
+    let Some(base) = real_file() else { return };
+    assert_eq!(show(&merge(&base, &base, &base).bytes), show(&base));
+    for seed in [1u64, 2, 3] {
+        let mut rng = Lcg(seed);
+        let mut sides = Vec::new();
+        for i in 0..2 {
+            let mut w = Writer {
+                actor: format!("agent{i}"),
+                clock: T0 + i as i64 * 7_000_000,
+                hlc_updated: true,
+            };
+            let mut f = File::parse(&base);
+            for _ in 0..600 {
+                w.edit(&mut rng, &mut f);
+            }
+            sides.push(f.bytes());
+        }
+        let (o, t) = (&sides[0], &sides[1]);
+        let out = checked_merge(&base, o, t);
+        // Lines untouched on both sides come out byte-identical; a line
+        // changed on one side only comes out as that side wrote it.
+        let lines = |b: &[u8]| -> BTreeMap<String, String> {
+            show(b)
+                .lines()
+                .map(|l| (Record::parse(l).unwrap().id().to_string(), l.to_string()))
+                .collect()
+        };
+        let (lb, lo, lt, lm) = (lines(&base), lines(o), lines(t), lines(&out));
+        let mut same = 0;
+        let mut one_sided = 0;
+        for (id, l) in &lb {
+            let (Some(x), Some(y)) = (lo.get(id), lt.get(id)) else {
+                continue;
+            };
+            if x == l && y == l {
+                assert_eq!(lm.get(id), Some(l), "{id} untouched but rewritten");
+                same += 1;
+            } else if x == l {
+                assert_eq!(lm.get(id), Some(y), "{id} changed on theirs only");
+                one_sided += 1;
+            } else if y == l {
+                assert_eq!(lm.get(id), Some(x), "{id} changed on ours only");
+                one_sided += 1;
+            }
+        }
+        assert!(same > 1000 && one_sided > 100, "{same} {one_sided}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Timing
+// ---------------------------------------------------------------------------
+
+/// A synthetic file of `n` issues (about 600 bytes a line) and two sides
+/// with `changes` changed issues each (some the same issues, some new).
+fn big(n: usize, changes: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let line = |i: usize, side: &str| -> String {
+        let title = if side.is_empty() {
+            format!("issue {i}")
+        } else {
+            format!("issue {i} by {side}")
+        };
+        let stamps = if side.is_empty() {
+            "{}".to_string()
+        } else {
+            format!(r#"{{"title":"2026-01-02T00:00:00.{:09}Z {side}"}}"#, i)
+        };
+        format!(
+            r#"{{"id":"bd-{i:06x}","title":"{title}","description":"Some description of issue {i}, long enough to look like a real one.\n\n## Details\n- first point\n- second point with \u003ccode\u003e","status":"open","priority":2,"issue_type":"task","created_at":"2026-01-01T00:00:00.{i:09}Z","created_by":"seed","updated_at":"2026-01-0{}T00:00:00Z","labels":["area-{}","bug"],"dependencies":[{{"issue_id":"bd-{i:06x}","depends_on_id":"bd-{:06x}","type":"blocks","created_at":"2026-01-01T00:00:00Z","created_by":"seed"}}],"_stamps":{stamps}}}"#,
+            if side.is_empty() { 1 } else { 2 },
+            i % 7,
+            (i * 7 + 3) % n.max(1)
+        )
+    };
+    let mut b = String::new();
+    let mut o = String::new();
+    let mut t = String::new();
+    for i in 0..n {
+        let l = line(i, "");
+        b.push_str(&l);
+        b.push('\n');
+        // ours changes i % k == 0, theirs i % k == 1, both change every 4th of ours.
+        let k = n / changes;
+        let oc = i % k == 0;
+        let tc = i % k == 1 || (oc && (i / k).is_multiple_of(4));
+        o.push_str(&if oc { line(i, "ours") } else { l.clone() });
+        o.push('\n');
+        t.push_str(&if tc { line(i, "theirs") } else { l });
+        t.push('\n');
+    }
+    (b.into_bytes(), o.into_bytes(), t.into_bytes())
+}
+
+#[test]
+fn timing() {
+    let sizes: &[(usize, usize)] = if cfg!(debug_assertions) {
+        &[(2_000, 200)]
+    } else {
+        &[(10_000, 1_000), (100_000, 5_000)]
+    };
+    for &(n, changes) in sizes {
+        let (b, o, t) = big(n, changes);
+        let _ = merge(&b, &o, &t); // warm up
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let m = merge(&b, &o, &t);
+            best = best.min(start.elapsed().as_secs_f64());
+            assert_eq!(keys(&m.bytes).len(), n);
+        }
+        eprintln!(
+            "merge of {n} issues ({} MB a side), {changes} changed per side: {:.1} ms",
+            b.len() / 1_000_000,
+            best * 1000.0
+        );
+    }
+}
