@@ -346,29 +346,6 @@ fn finding(check: &str, severity: &'static str, message: String) -> Finding {
     }
 }
 
-/// Two records with one id: keep every label, edge and comment of both; other
-/// fields from the one updated last (ties: the larger line).
-fn merge_duplicates(a: Record, b: Record) -> Record {
-    if a.to_line() == b.to_line() {
-        return a;
-    }
-    let key = |r: &Record| (r.time("updated_at").unwrap_or(0), r.to_line());
-    let (mut win, lose) = if key(&a) >= key(&b) { (a, b) } else { (b, a) };
-    for l in lose.labels() {
-        win.add_label(&l);
-    }
-    for d in lose.deps() {
-        win.add_dep(&d);
-    }
-    let have: Vec<_> = win.comments();
-    for c in lose.comments() {
-        if !have.contains(&c) {
-            win.add_comment(&c);
-        }
-    }
-    win
-}
-
 /// Merge a tracker file that reached the working tree with conflict markers:
 /// from git's index stages when the merge is still in progress, else from the
 /// two sides of the markers. Writes the result and marks the path resolved.
@@ -580,26 +557,30 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
                 }
                 atomic::write(&qpath, &q)?;
             }
-            // Records keep their line's bytes; only merged duplicates are re-serialized.
-            let mut by_id: BTreeMap<String, (Option<std::ops::Range<usize>>, Record)> =
-                BTreeMap::new();
-            for g in parsed.good {
-                let id = g.record.id().to_string();
-                let entry = match by_id.remove(&id) {
-                    Some((_, prev)) => (None, merge_duplicates(prev, g.record)),
-                    None => (Some(g.span), g.record),
-                };
-                by_id.insert(id, entry);
+            // The good lines, made canonical by the one merge: sorted, LF,
+            // duplicate lines of a record merged, colliding ids renamed.
+            // Records that need nothing keep their line's bytes.
+            let mut good: Vec<u8> = Vec::with_capacity(bytes.len());
+            for g in &parsed.good {
+                good.extend_from_slice(&bytes[g.span.clone()]);
+                good.push(b'\n');
             }
-            let mut text: Vec<u8> = Vec::with_capacity(bytes.len());
-            for (span, rec) in by_id.values() {
-                match span {
-                    Some(s) => text.extend_from_slice(&bytes[s.clone()]),
-                    None => text.extend_from_slice(rec.to_line().as_bytes()),
-                }
-                text.push(b'\n');
+            let merged =
+                crate::model::merge::normalize_issues(&good).map_err(|e| Error::Invalid {
+                    msg: format!("cannot normalize {}: {e}", path.display()),
+                    hint: None,
+                })?;
+            for r in &merged.report.renamed {
+                out.push(finding(
+                    "duplicates",
+                    "warning",
+                    format!(
+                        "{} and another issue shared an id; the newer one is now {}",
+                        r.old_id, r.new_id
+                    ),
+                ));
             }
-            atomic::write(&path, &text)?;
+            atomic::write(&path, &merged.bytes)?;
             for f in out.iter_mut() {
                 if matches!(f.check.as_str(), "parse" | "duplicates" | "format") {
                     f.fixed = true;
@@ -628,14 +609,14 @@ pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<Im
     }
     let mut tx = ctx.begin()?;
     let mut rep = ImportReport::default();
+    // Duplicate lines in the file are merged by the one merge first.
+    let normalized = crate::model::merge::normalize_issues(bytes).map_err(|e| Error::Invalid {
+        msg: format!("{source}: {e}"),
+        hint: None,
+    })?;
     let mut incoming: BTreeMap<String, Record> = BTreeMap::new();
-    for g in parsed.good {
-        let id = g.record.id().to_string();
-        let merged = match incoming.remove(&id) {
-            Some(prev) => merge_duplicates(prev, g.record),
-            None => g.record,
-        };
-        incoming.insert(id, merged);
+    for g in jsonl::parse(&normalized.bytes).good {
+        incoming.insert(g.record.id().to_string(), g.record);
     }
     for (id, rec) in incoming {
         if tx.contains(&id) {
@@ -644,7 +625,13 @@ pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<Im
                 rep.unchanged += 1;
                 continue;
             }
-            let merged = merge_duplicates(cur.clone(), rec);
+            // Both sides of a two-way merge: nothing either holds is lost.
+            let merged = crate::model::merge::merge_record(
+                &crate::model::merge::ISSUE_RULES,
+                None,
+                &cur,
+                &rec,
+            );
             if merged.to_line() == cur.to_line() {
                 rep.unchanged += 1;
                 continue;
