@@ -83,9 +83,33 @@ impl Ctx {
 
     /// The project identity of this workspace.
     pub fn identity(&self) -> Result<git::identity::Identity> {
+        use git::identity::{Identity, Source};
         let dirs = git::dirs(&self.ws.root)?;
+        // Without `project` and `origin` the identity comes from the root
+        // commit, which means walking history: remember it in the cache.
+        let cache = self.ws.cache_dir().join("identity");
+        let configured = self
+            .config
+            .get_str("project")
+            .filter(|p| !p.trim().is_empty());
+        if configured.is_none()
+            && git::identity::origin_url(&dirs)?.is_none()
+            && let Ok(t) = std::fs::read_to_string(&cache)
+            && t.starts_with("local/")
+            && !t.starts_with("local/unborn-")
+        {
+            return Ok(Identity {
+                identity: t.trim().to_string(),
+                source: Source::RootCommit,
+                origin: None,
+            });
+        }
         let ci = self.case_insensitive_hosts();
-        git::identity::identity(&self.ws.root, &dirs, self.config.get_str("project"), &ci)
+        let id = git::identity::identity(&self.ws.root, &dirs, configured, &ci)?;
+        if id.source == Source::RootCommit && std::fs::create_dir_all(self.ws.cache_dir()).is_ok() {
+            let _ = crate::store::atomic::write_cache(&cache, id.identity.as_bytes());
+        }
+        Ok(id)
     }
 
     pub fn case_insensitive_hosts(&self) -> Vec<String> {

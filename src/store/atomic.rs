@@ -18,6 +18,23 @@ pub fn write_cache(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    write_streaming_with(path, durable, |w| w.write_all(bytes))
+}
+
+/// Like [`write`], with the content produced by `fill` straight into the temp
+/// file (large files are never held twice in memory).
+pub fn write_streaming(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    write_streaming_with(path, true, fill)
+}
+
+fn write_streaming_with(
+    path: &Path,
+    durable: bool,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -29,8 +46,10 @@ fn write_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
         .unwrap_or(0);
     let tmp = dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
+        let f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         if durable {
             f.sync_all()?;
         }

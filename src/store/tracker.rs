@@ -52,6 +52,18 @@ fn read_all(path: &PathBuf, file: &Option<File>) -> Result<Vec<u8>> {
 
 /// Parse the whole file into rows and a header.
 fn build(bytes: &[u8], sig: Signature, view: &View) -> (Header, Vec<Row>) {
+    let parsed = parse_rows(bytes);
+    finish(parsed, sig, view)
+}
+
+/// Rows of every line that parses, before the derived columns.
+struct ParsedRows {
+    rows: Vec<Row>,
+    bad_lines: Vec<usize>,
+    needs_normalizing: bool,
+}
+
+fn parse_rows(bytes: &[u8]) -> ParsedRows {
     let (crlf, no_final) = jsonl::line_endings(bytes);
     let mut rows = Vec::new();
     let mut bad_lines = Vec::new();
@@ -70,17 +82,32 @@ fn build(bytes: &[u8], sig: Signature, view: &View) -> (Header, Vec<Row>) {
             Err(_) => bad_lines.push(line),
         }
     }
-    let (unsorted, duplicate_ids) = jsonl::order_of(rows.iter().map(|r| r.id.as_str()));
+    let (unsorted, _) = jsonl::order_of(rows.iter().map(|r| r.id.as_str()));
     if unsorted {
         rows.sort_by(|a, b| a.id.cmp(&b.id));
     }
+    ParsedRows {
+        rows,
+        bad_lines,
+        needs_normalizing: crlf || no_final || unsorted,
+    }
+}
+
+/// Derive the sets over parsed rows and make the cache header.
+fn finish(parsed: ParsedRows, sig: Signature, view: &View) -> (Header, Vec<Row>) {
+    let ParsedRows {
+        mut rows,
+        bad_lines,
+        needs_normalizing,
+    } = parsed;
+    let duplicate_ids = jsonl::order_of(rows.iter().map(|r| r.id.as_str())).1;
     let (valid_from, valid_until) = index::derive(&mut rows, view.now, &view.non_work);
     let header = Header {
         sig,
         valid_from,
         valid_until,
         view_key: index::view_key(&view.non_work),
-        needs_normalizing: crlf || no_final || unsorted,
+        needs_normalizing,
         bad_lines,
         duplicate_ids,
     };
@@ -144,8 +171,9 @@ impl Snapshot {
                 all_ids: None,
             });
         }
-        let bytes = read_all(&path, &file)?;
-        let (header, rows) = build(&bytes, sig, view);
+        // The file's bytes are not needed once its rows are parsed.
+        let parsed = parse_rows(&read_all(&path, &file)?);
+        let (header, rows) = finish(parsed, sig, view);
         if file.is_some() {
             save_caches(ws, &header, &rows);
         }
@@ -535,43 +563,62 @@ impl Tx {
             changed,
             ..
         } = self;
-        let mut out: Vec<u8> = Vec::with_capacity(bytes.len() + 1024);
         let mut rows: Vec<Row> = Vec::with_capacity(old_rows.len() + changed.len());
-        let mut changed = changed.iter().peekable();
-        let push_changed = |out: &mut Vec<u8>, rows: &mut Vec<Row>, rec: &Record| {
-            let line = rec.to_line();
-            let start = out.len();
-            out.extend_from_slice(line.as_bytes());
-            rows.push(Row::from_record(rec, start..out.len()));
-            out.push(b'\n');
-        };
-        for mut row in old_rows {
-            while let Some((id, rec)) = changed.peek() {
-                if id.as_str() < row.id.as_str() {
-                    push_changed(&mut out, &mut rows, rec);
-                    changed.next();
-                } else {
-                    break;
-                }
-            }
-            if let Some((id, rec)) = changed.peek()
-                && id.as_str() == row.id.as_str()
-            {
-                push_changed(&mut out, &mut rows, rec);
-                changed.next();
-                continue;
-            }
-            let start = out.len();
-            out.extend_from_slice(&bytes[row.span.clone()]);
-            row.span = start..out.len();
-            rows.push(row);
-            out.push(b'\n');
-        }
-        for (_, rec) in changed {
-            push_changed(&mut out, &mut rows, rec);
-        }
         let path = ws.issues_path();
-        atomic::write(&path, &out)?;
+        // Stream the new file into its temp file: unchanged lines are copied
+        // from the old bytes, changed ones serialized; rows get their new spans.
+        atomic::write_streaming(&path, |out| {
+            let mut pos = 0usize;
+            let mut changed = changed.iter().peekable();
+            let mut put =
+                |out: &mut dyn std::io::Write, rows: &mut Vec<Row>, line: &[u8], row: Row| {
+                    out.write_all(line)?;
+                    out.write_all(b"\n")?;
+                    let mut row = row;
+                    row.span = pos..pos + line.len();
+                    pos += line.len() + 1;
+                    rows.push(row);
+                    std::io::Result::Ok(())
+                };
+            for row in old_rows {
+                while let Some((id, rec)) = changed.peek() {
+                    if id.as_str() < row.id.as_str() {
+                        put(
+                            out,
+                            &mut rows,
+                            rec.to_line().as_bytes(),
+                            Row::from_record(rec, 0..0),
+                        )?;
+                        changed.next();
+                    } else {
+                        break;
+                    }
+                }
+                if let Some((id, rec)) = changed.peek()
+                    && id.as_str() == row.id.as_str()
+                {
+                    put(
+                        out,
+                        &mut rows,
+                        rec.to_line().as_bytes(),
+                        Row::from_record(rec, 0..0),
+                    )?;
+                    changed.next();
+                    continue;
+                }
+                let span = row.span.clone();
+                put(out, &mut rows, &bytes[span], row)?;
+            }
+            for (_, rec) in changed {
+                put(
+                    out,
+                    &mut rows,
+                    rec.to_line().as_bytes(),
+                    Row::from_record(rec, 0..0),
+                )?;
+            }
+            Ok(())
+        })?;
         let sig = File::open(&path)
             .and_then(|f| Signature::of(&f))
             .map_err(|e| Error::io(&path, e))?;
