@@ -152,9 +152,12 @@ impl Snapshot {
             Some(f) => Signature::of(f).map_err(|e| Error::io(&path, e))?,
             None => Signature::default(),
         };
-        if let Some((header, mut rows)) = index::load(&ws.cache_dir().join(index::INDEX_FILE))
+        // Read the header first: a stale index is not worth parsing.
+        let index_path = ws.cache_dir().join(index::INDEX_FILE);
+        if file.is_some()
+            && index::load_header(&index_path).is_some_and(|h| h.sig == sig)
+            && let Some((header, mut rows)) = index::load(&index_path)
             && header.sig == sig
-            && file.is_some()
         {
             let mut header = header;
             if !header.sets_fresh(view.now, &view.non_work) {
@@ -386,8 +389,13 @@ impl Tx {
             None => Signature::default(),
         };
         let bytes = read_all(&path, &file)?;
-        let cached = index::load(&ws.cache_dir().join(index::INDEX_FILE))
-            .filter(|(h, _)| h.sig == sig && file.is_some());
+        let index_path = ws.cache_dir().join(index::INDEX_FILE);
+        let cached =
+            if file.is_some() && index::load_header(&index_path).is_some_and(|h| h.sig == sig) {
+                index::load(&index_path).filter(|(h, _)| h.sig == sig)
+            } else {
+                None
+            };
         let (header, rows) = match cached {
             Some(c) => c,
             None => build(&bytes, sig, view),
