@@ -1202,3 +1202,81 @@ fn every_registered_agent_is_listed() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Hooks: sling in one workspace, seen by the agent in another at once; a new
+// process (after a crash) still sees it; hook files of two clones merge.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn slung_work_is_seen_in_other_workspaces_and_survives_restarts() {
+    let m = Machine::new(3);
+    let id = m.ids[1].clone();
+    m.bd(
+        &m.a,
+        "mayor",
+        &["sling", &id, "worker-1", "--note", "start here"],
+    )
+    .ok();
+    let hook: Value = serde_json::from_str(
+        &std::fs::read_to_string(m.a.join(".beads/hooks/worker-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(hook["items"], serde_json::json!([id]));
+    assert_eq!(hook["attached_by"], "mayor");
+    // The agent works in B: its hook shows there at once (no push or pull).
+    let h = m.json(&m.b, "worker-1", &["hook"]);
+    assert_eq!(h["items"], serde_json::json!([id]));
+    // A fresh process, as after a kill -9 and a restart, primes with the hook.
+    let p = m.json(&m.b, "worker-1", &["prime"]);
+    assert_eq!(p["hook"][0]["id"], id.as_str());
+    let text = m.bd(&m.b, "worker-1", &["prime"]).ok().stdout;
+    assert!(text.contains("Hook (1)") && text.contains(&id), "{text}");
+    assert!(
+        text.len() <= 1536,
+        "prime is at most 1.5 KB: {} bytes",
+        text.len()
+    );
+    // Another agent cannot take it; the hooked agent can claim it.
+    let r = m.bd(&m.wt, "worker-2", &["claim", &id]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("worker-1"), "{}", r.stderr);
+    assert!(!m.ready(&m.b, "worker-2").contains(&id));
+    m.bd(&m.b, "worker-1", &["claim", &id]).ok();
+    assert_eq!(
+        m.json(&m.b, "worker-1", &["hook"])["items"],
+        serde_json::json!([]),
+        "a claimed item leaves the hook"
+    );
+}
+
+#[test]
+fn unhook_returns_the_work_and_hook_files_merge_as_sets() {
+    let m = Machine::new(3);
+    let (x, y) = (m.ids[1].clone(), m.ids[2].clone());
+    m.bd(&m.a, "mayor", &["sling", &x, "worker-1"]).ok();
+    m.bd(&m.a, "mayor", &["sling", &x, "worker-1"]).ok(); // nothing changed
+    m.bd(&m.a, "worker-1", &["unhook", &x]).ok();
+    assert_eq!(status_of(&records(&m.a)[&x]), "open");
+    assert!(!m.a.join(".beads/hooks/worker-1.json").exists());
+    let r = m.bd(&m.a, "worker-1", &["unhook", &x]);
+    assert_eq!(r.code, 1, "removing what is not there: {r:?}");
+    // Two clones sling different work to the same agent; after the sync the
+    // hook file holds both, byte-identical in both clones.
+    m.bd(&m.a, "mayor", &["sling", &x, "worker-1"]).ok();
+    m.bd(
+        &m.b,
+        "mayor",
+        &["--actor", "mayor", "sling", &y, "worker-1"],
+    )
+    .ok();
+    sync_all(&m);
+    let fa = std::fs::read(m.a.join(".beads/hooks/worker-1.json")).unwrap();
+    let fb = std::fs::read(m.b.join(".beads/hooks/worker-1.json")).unwrap();
+    let h: Value = serde_json::from_slice(&fa).unwrap();
+    let mut want = vec![x.clone(), y.clone()];
+    want.sort();
+    assert_eq!(h["items"], serde_json::json!(want));
+    assert_eq!(fa, fb, "both clones hold the same hook file");
+    assert!(!String::from_utf8_lossy(&fa).contains("<<<<<<<"));
+}

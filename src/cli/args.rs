@@ -335,6 +335,23 @@ pub enum Cmd {
     /// Manage agents
     #[command(subcommand)]
     Agent(AgentCmd),
+    /// Put an issue on an agent's hook (it survives crashes and restarts)
+    Sling {
+        id: String,
+        agent: String,
+        /// A note for the agent
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Show the work on an agent's hook (default: yours)
+    Hook { agent: Option<String> },
+    /// Take an issue (or everything) off an agent's hook
+    Unhook {
+        id: Option<String>,
+        /// Whose hook (default: yours)
+        #[arg(long)]
+        agent: Option<String>,
+    },
     /// The start-of-session summary for an agent: hook, claims, ready work
     Prime,
     /// List agents: online / stale / offline, claims, hook

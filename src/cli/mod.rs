@@ -230,6 +230,8 @@ fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Undefer { .. } => "undefer",
         Cmd::Claim { .. } | Cmd::Ready { claim: true, .. } => "claim",
         Cmd::Unclaim { .. } => "unclaim",
+        Cmd::Sling { .. } => "sling",
+        Cmd::Unhook { .. } => "unhook",
         Cmd::Dep(_) => "dep",
         Cmd::Label(_) => "label",
         Cmd::Comment { .. } => "comment",
@@ -796,6 +798,46 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Heartbeat { note } => {
             let a = ops::coord::heartbeat(ctx, note.as_deref())?;
             Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
+        }
+        Cmd::Sling { id, agent, note } => {
+            let o = ops::hooks::sling(ctx, &id, &agent, note.as_deref())?;
+            if o.changed {
+                ctx.notice(format!(
+                    "Slung {} to {agent}: {}",
+                    o.record.id(),
+                    o.record.title()
+                ));
+            }
+            Ok(out(issue_json(&o.record, None), ""))
+        }
+        Cmd::Hook { agent } => {
+            let agent = agent.unwrap_or_else(|| ctx.actor.clone());
+            let items = ops::hooks::effective(ctx, &agent)?;
+            let snap = ctx.snapshot()?;
+            let t: String = items
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{i}  {}\n",
+                        snap.find(i).map(|r| r.title.as_str()).unwrap_or("")
+                    )
+                })
+                .collect();
+            if items.is_empty() {
+                ctx.notice(format!("The hook of {agent} is empty."));
+            }
+            Ok(out(json!({"agent": agent, "items": items}), t))
+        }
+        Cmd::Unhook { id, agent } => {
+            let agent = agent.unwrap_or_else(|| ctx.actor.clone());
+            let removed = ops::hooks::unhook(ctx, &agent, id.as_deref())?;
+            if !removed.is_empty() {
+                ctx.notice(format!(
+                    "Took {} off the hook of {agent}",
+                    removed.join(", ")
+                ));
+            }
+            Ok(out(json!({"agent": agent, "removed": removed}), ""))
         }
         Cmd::Prime => {
             let p = ops::prime::prime(ctx)?;

@@ -715,6 +715,87 @@ fn unclaim_local(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>>
     })
 }
 
+/// Put an issue on `agent`'s hook: status `hooked`, assignee the agent, epoch
+/// up, under the ledger lock (refused when another holds it or it is done).
+pub fn hook_issue(ctx: &Ctx, id: &str, agent: &str) -> Result<Outcome> {
+    let mut outs = coordinated(
+        ctx,
+        |ledger| {
+            apply(ctx, &[id.to_string()], |_, rec| {
+                let entry = ledger.and_then(|l| l.get(rec.id()));
+                if let Some(o) = coord::overlay(entry, rec)
+                    && let Some(why) = coord::overlay_refusal(&o, rec.id(), agent)
+                {
+                    return Err(Error::Conflict {
+                        msg: format!("cannot sling: {why}"),
+                        hint: None,
+                    });
+                }
+                let status = rec.status();
+                let assignee = rec.nonempty("assignee");
+                if status == "hooked" && assignee.as_deref() == Some(agent) {
+                    unchanged(
+                        ctx,
+                        format!("{} is already on the hook of {agent}", rec.id()),
+                    );
+                    return Ok(vec![]);
+                }
+                match status.as_str() {
+                    "open" | "hooked" | "deferred" => {}
+                    "in_progress" if assignee.as_deref() == Some(agent) => {}
+                    s => {
+                        return Err(Error::Conflict {
+                            msg: format!(
+                                "cannot sling {}: it is {s}{}",
+                                rec.id(),
+                                assignee
+                                    .map(|a| format!(" (held by {a})"))
+                                    .unwrap_or_default()
+                            ),
+                            hint: None,
+                        });
+                    }
+                }
+                rec.set("status", "hooked");
+                rec.set("assignee", agent);
+                rec.remove("defer_until");
+                let seen = entry.map_or(0, |e| e.epoch);
+                rec.bump_claim_epoch();
+                if rec.claim_epoch() <= seen {
+                    set_claim_epoch(rec, seen + 1);
+                }
+                Ok(vec!["assignee", "status"])
+            })
+        },
+        |_| {
+            Some(Event::Hooked {
+                agent: agent.to_string(),
+                by: ctx.actor.clone(),
+            })
+        },
+    )?;
+    Ok(outs.remove(0))
+}
+
+/// Take issues off `agent`'s hook: hooked ones go back to `open`.
+pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outcome>> {
+    coordinated(
+        ctx,
+        |_| {
+            apply(ctx, ids, |_, rec| {
+                if rec.status() == "hooked" && rec.nonempty("assignee").as_deref() == Some(agent) {
+                    rec.set("status", "open");
+                    rec.remove("assignee");
+                    rec.bump_claim_epoch();
+                    return Ok(vec!["assignee", "status"]);
+                }
+                Ok(vec![])
+            })
+        },
+        |_| Some(Event::Released),
+    )
+}
+
 /// When `holder` last showed a sign of life: its heartbeat, or the claim's start.
 pub fn last_sign_of_life(
     ctx: &Ctx,

@@ -27,6 +27,15 @@ pub fn run(
     };
     let name = path.unwrap_or(".beads/issues.jsonl");
     let (b, o, t) = (read(base)?, read(ours)?, read(theirs)?);
+    if name.contains("hooks/") && name.ends_with(".json") {
+        let merged = crate::ops::hooks::merge_hook(&b, &o, &t).map_err(|reason| Error::Parse {
+            path: PathBuf::from(name),
+            line: 1,
+            reason: format!("cannot merge: {reason}"),
+        })?;
+        std::fs::write(ours, &merged).map_err(|e| Error::io(ours, e))?;
+        return Ok(json!({"path": name}));
+    }
     let merged = merge::merge_issues(&b, &o, &t).map_err(|e| Error::Parse {
         path: PathBuf::from(name),
         line: match &e {

@@ -8,6 +8,7 @@ pub mod deps;
 pub mod edit;
 pub mod gitops;
 pub mod history;
+pub mod hooks;
 pub mod labels;
 pub mod merge_driver;
 pub mod prime;

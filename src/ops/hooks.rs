@@ -1,0 +1,250 @@
+//! Hooks (SPEC §7): the work pinned to an agent, which survives crashes and
+//! restarts. `bd sling <id> <agent>` sets the issue `hooked` to the agent,
+//! writes `.beads/hooks/<agent>.json` (committed, merged as a set), a
+//! `hooked` ledger entry and a delivery in the project home, so the agent sees
+//! it at once in any workspace. `bd hook` shows the effective hook (file
+//! overlaid with deliveries and the ledger); `bd unhook` takes work off.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::home::{deliveries, ledger, presence};
+use crate::ops::Ctx;
+use crate::ops::edit::Outcome;
+use crate::store::atomic;
+
+/// One hook file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Hook {
+    pub agent: String,
+    pub items: Vec<String>,
+    #[serde(default)]
+    pub attached_by: String,
+    #[serde(default)]
+    pub attached_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Hook {
+    /// The compact one-line form the file holds.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut h = self.clone();
+        h.items.sort();
+        h.items.dedup();
+        let mut b = serde_json::to_vec(&h).expect("a hook serializes");
+        b.push(b'\n');
+        b
+    }
+}
+
+fn hook_path(ctx: &Ctx, agent: &str) -> PathBuf {
+    ctx.ws
+        .beads
+        .join("hooks")
+        .join(format!("{}.json", crate::home::escape(agent)))
+}
+
+pub fn read_hook(ctx: &Ctx, agent: &str) -> Result<Hook> {
+    let p = hook_path(ctx, agent);
+    match std::fs::read(&p) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::Parse {
+            path: p,
+            line: 1,
+            reason: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Hook {
+            agent: agent.to_string(),
+            ..Hook::default()
+        }),
+        Err(e) => Err(Error::io(p, e)),
+    }
+}
+
+fn write_hook(ctx: &Ctx, hook: &Hook) -> Result<()> {
+    let p = hook_path(ctx, &hook.agent);
+    if hook.items.is_empty() {
+        return match std::fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(p, e)),
+        };
+    }
+    if let Some(dir) = p.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    atomic::write(&p, &hook.to_bytes())
+}
+
+/// `bd sling <id> <agent>`.
+pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
+    presence::validate_agent_name(agent)?;
+    let home = ctx.home()?;
+    let outcome = crate::ops::edit::hook_issue(ctx, id, agent)?;
+    let mut hook = read_hook(ctx, agent)?;
+    if !hook.items.iter().any(|i| i == outcome.record.id()) {
+        hook.items.push(outcome.record.id().to_string());
+    }
+    hook.attached_by = ctx.actor.clone();
+    hook.attached_at = ctx.now_text();
+    if let Some(n) = note {
+        hook.note = (!n.is_empty()).then(|| n.to_string());
+    }
+    write_hook(ctx, &hook)?;
+    if let Some(home) = home {
+        deliveries::deliver(
+            &home,
+            &deliveries::Delivery {
+                agent: agent.to_string(),
+                issue: outcome.record.id().to_string(),
+                by: ctx.actor.clone(),
+                at: ctx.now_text(),
+                epoch: outcome.record.claim_epoch(),
+            },
+        )?;
+        deliveries::retract(&home, outcome.record.id(), Some(agent))?;
+    }
+    Ok(outcome)
+}
+
+/// The effective hook of `agent`: the hook file here, plus what other
+/// workspaces slung (deliveries and `hooked` ledger entries).
+pub fn effective(ctx: &Ctx, agent: &str) -> Result<Vec<String>> {
+    let mut items: BTreeSet<String> = read_hook(ctx, agent)?.items.into_iter().collect();
+    if let Some(home) = ctx.home()? {
+        for d in deliveries::pending_for(&home, agent).0 {
+            items.insert(d.issue);
+        }
+        let (l, _) = ledger::load(&home);
+        for e in l.iter() {
+            match &e.event {
+                ledger::Event::Hooked { agent: a, .. } if a == agent => {
+                    items.insert(e.issue.clone());
+                }
+                // Released, closed or claimed since: no longer on the hook.
+                ledger::Event::Released | ledger::Event::Closed | ledger::Event::Deleted => {
+                    items.remove(&e.issue);
+                }
+                ledger::Event::Claimed { .. } => {
+                    items.remove(&e.issue);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(items.into_iter().collect())
+}
+
+/// `bd unhook [<id>] [--agent A]`: take one item (or all) off an agent's hook.
+pub fn unhook(ctx: &Ctx, agent: &str, id: Option<&str>) -> Result<Vec<String>> {
+    let current = effective(ctx, agent)?;
+    let wanted: Vec<String> = match id {
+        Some(q) => {
+            let snap = ctx.snapshot()?;
+            let prefix = ctx.prefix_of_rows(&snap.rows);
+            let full = snap
+                .resolve(q, &prefix)
+                .map(|r| r.id.clone())
+                .unwrap_or_else(|_| q.to_string());
+            if !current.contains(&full) {
+                return Err(Error::not_found(format!(
+                    "{full} is not on the hook of {agent}; nothing removed"
+                )));
+            }
+            vec![full]
+        }
+        None => current,
+    };
+    if wanted.is_empty() {
+        crate::ops::unchanged(ctx, format!("the hook of {agent} is empty"));
+        return Ok(wanted);
+    }
+    crate::ops::edit::unhook_issues(ctx, &wanted, agent)?;
+    let mut hook = read_hook(ctx, agent)?;
+    hook.items.retain(|i| !wanted.contains(i));
+    write_hook(ctx, &hook)?;
+    if let Some(home) = ctx.home()? {
+        for w in &wanted {
+            let _ = deliveries::acknowledge(&home, agent, w);
+        }
+    }
+    Ok(wanted)
+}
+
+/// Merge three versions of a hook file (the git driver): `items` as a set,
+/// three-way; the other fields from the later attachment (ties: bytes).
+pub fn merge_hook(base: &[u8], ours: &[u8], theirs: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let parse = |b: &[u8], side: &str| -> std::result::Result<Option<Hook>, String> {
+        if b.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(b)
+            .map(Some)
+            .map_err(|e| format!("{side}: {e}"))
+    };
+    let (b, o, t) = (
+        parse(base, "base")?,
+        parse(ours, "ours")?,
+        parse(theirs, "theirs")?,
+    );
+    let set = |h: &Option<Hook>| -> BTreeSet<String> {
+        h.as_ref()
+            .map(|h| h.items.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let (sb, so, st) = (set(&b), set(&o), set(&t));
+    let items: BTreeSet<String> = so
+        .intersection(&st)
+        .cloned()
+        .chain(so.difference(&sb).cloned())
+        .chain(st.difference(&sb).cloned())
+        .collect();
+    let key = |h: &Hook| (h.attached_at.clone(), h.to_bytes());
+    let mut winner = match (o, t) {
+        (Some(o), Some(t)) => {
+            if key(&o) >= key(&t) {
+                o
+            } else {
+                t
+            }
+        }
+        (Some(x), None) | (None, Some(x)) => x,
+        (None, None) => return Ok(Vec::new()),
+    };
+    winner.items = items.into_iter().collect();
+    Ok(winner.to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(items: &[&str], at: &str) -> Vec<u8> {
+        Hook {
+            agent: "a".into(),
+            items: items.iter().map(|s| s.to_string()).collect(),
+            attached_by: "x".into(),
+            attached_at: at.into(),
+            note: None,
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn hook_items_merge_as_a_set_and_commute() {
+        let base = h(&["bd-1", "bd-2"], "t1");
+        let ours = h(&["bd-1", "bd-3"], "t2");
+        let theirs = h(&["bd-1", "bd-2", "bd-4"], "t3");
+        let m1 = merge_hook(&base, &ours, &theirs).unwrap();
+        let m2 = merge_hook(&base, &theirs, &ours).unwrap();
+        assert_eq!(m1, m2);
+        let got: Hook = serde_json::from_slice(&m1).unwrap();
+        assert_eq!(got.items, vec!["bd-1", "bd-3", "bd-4"]);
+        assert_eq!(got.attached_at, "t3");
+        assert_eq!(merge_hook(&ours, &ours, &ours).unwrap(), ours);
+        assert!(merge_hook(b"", b"{oops", &ours).is_err());
+    }
+}
