@@ -1280,3 +1280,50 @@ fn unhook_returns_the_work_and_hook_files_merge_as_sets() {
     assert_eq!(fa, fb, "both clones hold the same hook file");
     assert!(!String::from_utf8_lossy(&fa).contains("<<<<<<<"));
 }
+
+// ---------------------------------------------------------------------------
+// Convoys: progress, landing with the last close, reopening.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn convoy_progress_landing_and_reopening() {
+    let env = Env::new();
+    let a = env.create("a", &[]);
+    let b = env.create("b", &[]);
+    let c = env
+        .bd(&["convoy", "create", "Release 1", &a, &b])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let s = env.json(&["convoy", "status", &c]);
+    assert_eq!(
+        (s["tracked"].as_u64(), s["done"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(s["by_status"]["open"]["percent"], 100.0);
+    // A convoy is never ready work, and tracking does not block.
+    assert!(!ids_of(&env.json(&["ready", "--limit", "0"])).contains(&c));
+    assert!(ids_of(&env.json(&["ready", "--limit", "0"])).contains(&a));
+    env.bd(&["close", &a]).ok();
+    let s = env.json(&["convoy", "status", &c]);
+    assert_eq!(s["percent_done"], 50.0);
+    assert_eq!(status_of(&env.record(&c)), "open");
+    // The last close lands the convoy in the same write: one command, and the
+    // file never shows the item closed with the convoy open.
+    let before = env.issues_text();
+    let r = env.bd(&["close", &b]).ok();
+    assert!(r.stderr.contains("landed"), "{}", r.stderr);
+    assert_eq!(status_of(&env.record(&c)), "closed");
+    assert_ne!(before, env.issues_text());
+    let list = env.json(&["convoy", "list"]);
+    assert_eq!(list[0]["percent_done"], 100.0);
+    // An open item added reopens it; a closed one does not.
+    let d = env.create("d", &[]);
+    env.bd(&["convoy", "add", &c, &d]).ok();
+    assert_eq!(status_of(&env.record(&c)), "open");
+    let r = env.bd(&["convoy", "add", &c, &d]).ok();
+    assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    let r = env.bd(&["convoy", "status", &a]);
+    assert_eq!(r.code, 1, "not a convoy: {r:?}");
+}

@@ -335,6 +335,9 @@ pub enum Cmd {
     /// Manage agents
     #[command(subcommand)]
     Agent(AgentCmd),
+    /// Track a batch of work as one convoy
+    #[command(subcommand)]
+    Convoy(ConvoyCmd),
     /// Put an issue on an agent's hook (it survives crashes and restarts)
     Sling {
         id: String,
@@ -432,6 +435,22 @@ pub enum DepCmd {
     },
     /// Find dependency cycles
     Cycles,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConvoyCmd {
+    /// Create a convoy tracking these issues
+    Create { name: String, ids: Vec<String> },
+    /// Track more issues (an open one reopens a landed convoy)
+    Add {
+        convoy: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Progress: counts and percent per status
+    Status { convoy: String },
+    /// Every convoy with its progress
+    List,
 }
 
 #[derive(Subcommand, Debug)]

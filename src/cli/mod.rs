@@ -17,7 +17,7 @@ use crate::ops::edit::{Outcome, UpdateOptions};
 use crate::ops::query::{Filter, Listing};
 use crate::ops::{self, Ctx, issue_json};
 use crate::store::Workspace;
-use args::{AgentCmd, Cli, Cmd, ConfigCmd, DepCmd, FilterArgs, LabelCmd};
+use args::{AgentCmd, Cli, Cmd, ConfigCmd, ConvoyCmd, DepCmd, FilterArgs, LabelCmd};
 
 /// What a command produced: a JSON document, and the human text for stdout.
 struct Output {
@@ -799,6 +799,30 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             let a = ops::coord::heartbeat(ctx, note.as_deref())?;
             Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
         }
+        Cmd::Convoy(c) => match c {
+            ConvoyCmd::Create { name, ids } => {
+                let rec = ops::convoy::create_convoy(ctx, &name, &ids)?;
+                ctx.notice(format!(
+                    "Created convoy {} tracking {} issue(s)",
+                    rec.id(),
+                    ids.len()
+                ));
+                Ok(out(ops::convoy::json_of(&rec), rec.id().to_string()))
+            }
+            ConvoyCmd::Add { convoy, ids } => {
+                let o = ops::convoy::add(ctx, &convoy, &ids)?;
+                Ok(out(ops::convoy::json_of(&o.record), ""))
+            }
+            ConvoyCmd::Status { convoy } => {
+                let v = ops::convoy::status(ctx, &convoy)?;
+                Ok(out(v.clone(), render::convoy(&v)))
+            }
+            ConvoyCmd::List => {
+                let v = ops::convoy::list(ctx)?;
+                let t: String = v.iter().map(render::convoy).collect();
+                Ok(out(Value::Array(v), t))
+            }
+        },
         Cmd::Sling { id, agent, note } => {
             let o = ops::hooks::sling(ctx, &id, &agent, note.as_deref())?;
             if o.changed {

@@ -242,3 +242,21 @@ pub fn log(id: &str, entries: &[crate::ops::history::LogEntry]) -> String {
     }
     out
 }
+
+pub fn convoy(v: &serde_json::Value) -> String {
+    let mut out = format!(
+        "{} [{}] {} — {}/{} done ({}%)\n",
+        v["id"].as_str().unwrap_or(""),
+        v["status"].as_str().unwrap_or(""),
+        v["title"].as_str().unwrap_or(""),
+        v["done"],
+        v["tracked"],
+        v["percent_done"]
+    );
+    if let Some(m) = v["by_status"].as_object() {
+        for (s, c) in m {
+            let _ = writeln!(out, "    {s}: {} ({}%)", c["count"], c["percent"]);
+        }
+    }
+    out
+}

@@ -24,7 +24,18 @@ pub struct Outcome {
 fn apply(
     ctx: &Ctx,
     ids: &[String],
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+) -> Result<Vec<Outcome>> {
+    apply_then(ctx, ids, f, |_, _| Ok(()))
+}
+
+/// [`apply`], then `after` on the same transaction before it is written (for
+/// changes that must land in the same write, like a convoy closing).
+fn apply_then(
+    ctx: &Ctx,
+    ids: &[String],
     mut f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    after: impl FnOnce(&mut Tx, &[Outcome]) -> Result<()>,
 ) -> Result<Vec<Outcome>> {
     if ids.is_empty() {
         return Err(usage("give at least one issue ID"));
@@ -48,6 +59,7 @@ fn apply(
             changed,
         });
     }
+    after(&mut tx, &out)?;
     ctx.commit(tx)?;
     Ok(out)
 }
@@ -376,42 +388,47 @@ fn close_local(
     reason: Option<&str>,
     force: bool,
 ) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, |tx, rec| {
-        let status = rec.status();
-        if status == "closed" {
-            unchanged(ctx, format!("{} is already closed", rec.id()));
-            return Ok(vec![]);
-        }
-        refuse_if_recovered(ctx, rec, force)?;
-        if status == "tombstone" {
-            return Err(Error::invalid(format!(
-                "{} is deleted; `bd restore` it first",
-                rec.id()
-            )));
-        }
-        if !force {
-            let blockers = open_blockers(tx, rec);
-            if !blockers.is_empty() {
-                return Err(Error::Conflict {
-                    msg: format!(
-                        "{} is blocked by open issue(s) {}; not closing it",
-                        rec.id(),
-                        blockers.join(", ")
-                    ),
-                    hint: Some("close the blockers first, or use --force".into()),
-                });
+    apply_then(
+        ctx,
+        ids,
+        |tx, rec| {
+            let status = rec.status();
+            if status == "closed" {
+                unchanged(ctx, format!("{} is already closed", rec.id()));
+                return Ok(vec![]);
             }
-        }
-        rec.set("status", "closed");
-        rec.set("closed_at", &ctx.now_text());
-        match reason.filter(|r| !r.trim().is_empty()) {
-            Some(r) => rec.set("close_reason", r.trim()),
-            None => {
-                rec.remove("close_reason");
+            refuse_if_recovered(ctx, rec, force)?;
+            if status == "tombstone" {
+                return Err(Error::invalid(format!(
+                    "{} is deleted; `bd restore` it first",
+                    rec.id()
+                )));
             }
-        }
-        Ok(vec!["status"])
-    })
+            if !force {
+                let blockers = open_blockers(tx, rec);
+                if !blockers.is_empty() {
+                    return Err(Error::Conflict {
+                        msg: format!(
+                            "{} is blocked by open issue(s) {}; not closing it",
+                            rec.id(),
+                            blockers.join(", ")
+                        ),
+                        hint: Some("close the blockers first, or use --force".into()),
+                    });
+                }
+            }
+            rec.set("status", "closed");
+            rec.set("closed_at", &ctx.now_text());
+            match reason.filter(|r| !r.trim().is_empty()) {
+                Some(r) => rec.set("close_reason", r.trim()),
+                None => {
+                    rec.remove("close_reason");
+                }
+            }
+            Ok(vec!["status"])
+        },
+        |tx, closed| crate::ops::convoy::land(ctx, tx, closed),
+    )
 }
 
 pub fn reopen(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {

@@ -1,0 +1,196 @@
+//! Convoys (SPEC §7): a `convoy` item tracking others by `tracks` edges. It
+//! closes in the same write as the close of its last tracked item, and
+//! reopens when an open item is added.
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::record::{Dep, Record};
+use crate::model::values;
+use crate::ops::create::{CreateOptions, create};
+use crate::ops::edit::Outcome;
+use crate::ops::{Ctx, issue_json, stamp_write};
+use crate::store::Tx;
+
+const TRACKS: &str = "tracks";
+
+/// Inside a close: convoys whose every tracked item is now done close too.
+pub fn land(ctx: &Ctx, tx: &mut Tx, closed: &[Outcome]) -> Result<()> {
+    let closed_ids: Vec<&str> = closed
+        .iter()
+        .filter(|o| o.changed)
+        .map(|o| o.record.id())
+        .collect();
+    if closed_ids.is_empty() {
+        return Ok(());
+    }
+    let rows = tx.current_rows();
+    let find = |id: &str| {
+        rows.binary_search_by(|r| r.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &rows[i])
+    };
+    let convoys: Vec<String> = rows
+        .iter()
+        .filter(|r| r.issue_type == "convoy" && !values::is_done(&r.status))
+        .filter(|r| {
+            r.edges
+                .iter()
+                .any(|e| e.kind == TRACKS && closed_ids.contains(&e.target.as_str()))
+        })
+        .filter(|r| {
+            r.edges
+                .iter()
+                .filter(|e| e.kind == TRACKS)
+                .all(|e| find(&e.target).is_none_or(|t| values::is_done(&t.status)))
+        })
+        .map(|r| r.id.clone())
+        .collect();
+    for id in convoys {
+        let mut rec = tx.get(&id)?;
+        let before = rec.clone();
+        let at = rec.next_stamp(ctx.now);
+        rec.set("status", "closed");
+        rec.set("closed_at", &ctx.now_text());
+        rec.set("close_reason", "landed: every tracked item is closed");
+        stamp_write(ctx, &before, &mut rec, &["status"], at);
+        ctx.notice(format!("Convoy {id} landed"));
+        tx.put(rec);
+    }
+    Ok(())
+}
+
+fn tracks_edge(ctx: &Ctx, convoy: &str, target: &str) -> Dep {
+    Dep {
+        issue_id: convoy.to_string(),
+        depends_on_id: target.to_string(),
+        kind: TRACKS.into(),
+        created_at: Some(ctx.now_text()),
+        created_by: Some(ctx.actor.clone()),
+        metadata: None,
+    }
+}
+
+/// `bd convoy create <name> <ids…>`.
+pub fn create_convoy(ctx: &Ctx, name: &str, ids: &[String]) -> Result<Record> {
+    let rec = create(
+        ctx,
+        &CreateOptions {
+            title: name.to_string(),
+            issue_type: Some("convoy".into()),
+            ..CreateOptions::default()
+        },
+    )?;
+    if ids.is_empty() {
+        return Ok(rec);
+    }
+    add(ctx, rec.id(), ids).map(|o| o.record)
+}
+
+/// `bd convoy add <convoy> <ids…>`: track more items; an open one reopens a
+/// landed convoy.
+pub fn add(ctx: &Ctx, convoy: &str, ids: &[String]) -> Result<Outcome> {
+    let mut tx = ctx.begin()?;
+    let prefix = ctx.prefix_of_rows(tx.rows());
+    let cid = tx.resolve(convoy, &prefix)?;
+    let mut rec = tx.get(&cid)?;
+    if rec.issue_type() != "convoy" {
+        return Err(Error::invalid(format!(
+            "{cid} is a {}, not a convoy",
+            rec.issue_type()
+        )));
+    }
+    let before = rec.clone();
+    let at = rec.next_stamp(ctx.now);
+    let mut fields = Vec::new();
+    let mut reopen = false;
+    for q in ids {
+        let id = tx.resolve(q, &prefix)?;
+        if id == cid {
+            return Err(Error::invalid(format!("{cid} cannot track itself")));
+        }
+        if rec.add_dep(&tracks_edge(ctx, &cid, &id)) {
+            fields.push("dependencies");
+            if !values::is_done(&tx.get(&id)?.status()) {
+                reopen = true;
+            }
+        }
+    }
+    if fields.is_empty() {
+        crate::ops::unchanged(ctx, format!("{cid} already tracks these"));
+        return Ok(Outcome {
+            record: rec,
+            changed: false,
+        });
+    }
+    if reopen && rec.status() == "closed" {
+        rec.set("status", "open");
+        rec.remove("closed_at");
+        rec.remove("close_reason");
+        fields.push("status");
+        ctx.notice(format!("Convoy {cid} reopened: it tracks open work again"));
+    }
+    stamp_write(ctx, &before, &mut rec, &fields, at);
+    tx.put(rec.clone());
+    ctx.commit(tx)?;
+    Ok(Outcome {
+        record: rec,
+        changed: true,
+    })
+}
+
+/// Progress of one convoy: counts and percent per status of its items.
+fn progress(snap: &crate::store::Snapshot, convoy: &crate::store::index::Row) -> Value {
+    let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut total = 0usize;
+    for e in convoy.edges.iter().filter(|e| e.kind == TRACKS) {
+        let status = snap
+            .find(&e.target)
+            .map_or("missing".to_string(), |r| r.status.clone());
+        *by.entry(status).or_default() += 1;
+        total += 1;
+    }
+    let done = by.get("closed").copied().unwrap_or(0) + by.get("tombstone").copied().unwrap_or(0);
+    let pct = |n: usize| {
+        if total == 0 {
+            0.0
+        } else {
+            (n as f64 * 1000.0 / total as f64).round() / 10.0
+        }
+    };
+    let statuses: serde_json::Map<String, Value> = by
+        .iter()
+        .map(|(s, n)| (s.clone(), json!({"count": n, "percent": pct(*n)})))
+        .collect();
+    json!({
+        "id": convoy.id, "title": convoy.title, "status": convoy.status,
+        "tracked": total, "done": done, "percent_done": pct(done), "by_status": statuses,
+    })
+}
+
+pub fn status(ctx: &Ctx, convoy: &str) -> Result<Value> {
+    let snap = ctx.snapshot()?;
+    let prefix = ctx.prefix_of_rows(&snap.rows);
+    let row = snap.resolve(convoy, &prefix)?;
+    if row.issue_type != "convoy" {
+        return Err(Error::invalid(format!(
+            "{} is a {}, not a convoy",
+            row.id, row.issue_type
+        )));
+    }
+    Ok(progress(&snap, row))
+}
+
+pub fn list(ctx: &Ctx) -> Result<Vec<Value>> {
+    let snap = ctx.snapshot()?;
+    Ok(snap
+        .rows
+        .iter()
+        .filter(|r| r.issue_type == "convoy" && r.status != "tombstone")
+        .map(|r| progress(&snap, r))
+        .collect())
+}
+
+pub fn json_of(rec: &Record) -> Value {
+    issue_json(rec, None)
+}
