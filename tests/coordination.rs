@@ -1327,3 +1327,137 @@ fn convoy_progress_landing_and_reopening() {
     let r = env.bd(&["convoy", "status", &a]);
     assert_eq!(r.code, 1, "not a convoy: {r:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Dispatch: fairness, per-agent limits, no item twice, lapsed claims recovered.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
+    let env = Env::new();
+    let t0 = "2030-01-01T00:00:00Z";
+    let at = |min: i64| format!("2030-01-01T00:{min:02}:00Z");
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        let p = (i % 5).to_string();
+        let r = env
+            .bd_env(
+                &["create", &format!("work {i}"), "-p", &p],
+                &[("BD_NOW", t0)],
+            )
+            .ok();
+        ids.push(r.stdout.trim().to_string());
+    }
+    for a in 0..5 {
+        env.bd_env(
+            &[
+                "agent",
+                "register",
+                &format!("agent-{a}"),
+                "--kind",
+                "claude",
+            ],
+            &[("BD_NOW", t0)],
+        )
+        .ok();
+    }
+    // Dry run plans without writing.
+    let before = env.issues_text();
+    let plan = env
+        .bd_env(
+            &["--json", "dispatch", "--dry-run", "--per-agent", "2"],
+            &[("BD_NOW", &at(1))],
+        )
+        .ok()
+        .json();
+    assert_eq!(plan["slung"].as_array().unwrap().len(), 10);
+    assert_eq!(env.issues_text(), before, "a dry run writes nothing");
+    // One round: 5 agents x 2, the highest priorities first, evenly spread.
+    let plan = env
+        .bd_env(
+            &["--json", "dispatch", "--per-agent", "2"],
+            &[("BD_NOW", &at(1))],
+        )
+        .ok()
+        .json();
+    let slung = plan["slung"].as_array().unwrap();
+    assert_eq!(slung.len(), 10);
+    assert_eq!(plan["left"], 40);
+    let mut per: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for s in slung {
+        let (id, agent) = (s[0].as_str().unwrap(), s[1].as_str().unwrap());
+        assert!(seen.insert(id.to_string()), "{id} slung twice");
+        *per.entry(agent.to_string()).or_default() += 1;
+        let rec = env.record(id);
+        assert_eq!(status_of(&rec), "hooked");
+        assert_eq!(assignee_of(&rec), agent);
+        assert_eq!(rec["priority"], 0, "priority order: P0 first");
+    }
+    assert_eq!(per.len(), 5);
+    assert!(per.values().all(|n| *n == 2), "{per:?}");
+    // A second round at the limit slings nothing more.
+    let plan = env
+        .bd_env(
+            &["--json", "dispatch", "--per-agent", "2"],
+            &[("BD_NOW", &at(2))],
+        )
+        .ok()
+        .json();
+    assert_eq!(plan["slung"].as_array().unwrap().len(), 0);
+    // agent-0 claims one of its items, then goes silent past the lease; the
+    // others keep heart-beating. Dispatch recovers the claim and slings it on.
+    let mine = slung.iter().find(|s| s[1] == "agent-0").unwrap()[0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.bd_env(
+        &["--actor", "agent-0", "claim", &mine],
+        &[("BD_NOW", &at(3))],
+    )
+    .ok();
+    env.bd_env(&["config", "set", "lease", "15m"], &[]).ok();
+    for a in 1..5 {
+        env.bd_env(
+            &["--actor", &format!("agent-{a}"), "heartbeat"],
+            &[("BD_NOW", &at(25))],
+        )
+        .ok();
+    }
+    env.bd_env(
+        &[
+            "--actor", "agent-9", "agent", "register", "--kind", "claude",
+        ],
+        &[("BD_NOW", &at(25))],
+    )
+    .ok();
+    let plan = env
+        .bd_env(
+            &["--json", "dispatch", "--per-agent", "3"],
+            &[("BD_NOW", &at(26))],
+        )
+        .ok()
+        .json();
+    let recovered = plan["recovered"].as_array().unwrap();
+    assert_eq!(recovered.len(), 1, "{plan}");
+    assert_eq!(recovered[0][0], mine.as_str());
+    assert_eq!(recovered[0][1], "agent-0");
+    assert!(
+        plan["slung"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s[1] != "agent-0"),
+        "no work to the silent agent: {plan}"
+    );
+    let rec = env.record(&mine);
+    assert_ne!(assignee_of(&rec), "agent-0");
+    assert!(rec["comments"].to_string().contains("recovered"), "{rec}");
+    // The silent agent comes back and is told why.
+    let r = env.bd_env(
+        &["--actor", "agent-0", "close", &mine],
+        &[("BD_NOW", &at(27))],
+    );
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("recovered"), "{}", r.stderr);
+}

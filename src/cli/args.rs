@@ -335,6 +335,23 @@ pub enum Cmd {
     /// Manage agents
     #[command(subcommand)]
     Agent(AgentCmd),
+    /// Recover lapsed claims and sling ready work to online agents
+    Dispatch {
+        /// One round, then exit (the default)
+        #[arg(long)]
+        once: bool,
+        /// Keep dispatching every --interval seconds
+        #[arg(long, conflicts_with = "once")]
+        watch: bool,
+        #[arg(long, default_value_t = 30)]
+        interval: u64,
+        /// Most items an agent holds (claims and hook)
+        #[arg(long, default_value_t = 1)]
+        per_agent: usize,
+        /// Show the plan, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Track a batch of work as one convoy
     #[command(subcommand)]
     Convoy(ConvoyCmd),

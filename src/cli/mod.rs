@@ -799,6 +799,43 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             let a = ops::coord::heartbeat(ctx, note.as_deref())?;
             Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
         }
+        Cmd::Dispatch {
+            once: _,
+            watch,
+            interval,
+            per_agent,
+            dry_run,
+        } => {
+            let opts = ops::dispatch::DispatchOptions { per_agent, dry_run };
+            if per_agent == 0 {
+                return Err(ops::usage("--per-agent must be at least 1"));
+            }
+            loop {
+                let plan = ops::dispatch::dispatch(ctx, &opts)?;
+                let mut t = String::new();
+                for (id, old) in &plan.recovered {
+                    t.push_str(&format!("recovered {id} from {old}\n"));
+                }
+                for (id, agent) in &plan.slung {
+                    t.push_str(&format!(
+                        "{} {id} -> {agent}\n",
+                        if dry_run { "would sling" } else { "slung" }
+                    ));
+                }
+                if !watch {
+                    if plan.slung.is_empty() && plan.recovered.is_empty() {
+                        ctx.notice("Nothing to dispatch.");
+                    }
+                    return Ok(out(serde_json::to_value(&plan).unwrap_or(Value::Null), t));
+                }
+                // A watch loop prints each round; every write in it is atomic,
+                // so a signal between or during rounds leaves the files whole.
+                if !t.is_empty() {
+                    print!("{t}");
+                }
+                std::thread::sleep(std::time::Duration::from_secs(interval.max(1)));
+            }
+        }
         Cmd::Convoy(c) => match c {
             ConvoyCmd::Create { name, ids } => {
                 let rec = ops::convoy::create_convoy(ctx, &name, &ids)?;

@@ -6,6 +6,7 @@ pub mod convoy;
 pub mod coord;
 pub mod create;
 pub mod deps;
+pub mod dispatch;
 pub mod edit;
 pub mod gitops;
 pub mod history;

@@ -1,0 +1,104 @@
+//! `bd dispatch` (SPEC §7): recover lapsed claims, then sling ready work to
+//! online agents, least loaded first, in priority order, within a per-agent
+//! limit. `--dry-run` plans without writing.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::home::presence::{self, AgentState};
+use crate::ops::Ctx;
+use crate::ops::query::Filter;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    /// (issue, old holder) of lapsed claims recovered.
+    pub recovered: Vec<(String, String)>,
+    /// (issue, agent) slung.
+    pub slung: Vec<(String, String)>,
+    /// Ready issues left because every online agent is at its limit.
+    pub left: usize,
+    pub dry_run: bool,
+}
+
+pub struct DispatchOptions {
+    pub per_agent: usize,
+    pub dry_run: bool,
+}
+
+pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
+    let mut plan = Plan {
+        dry_run: o.dry_run,
+        ..Plan::default()
+    };
+    let Some(home) = ctx.home()? else {
+        return Err(crate::error::Error::Invalid {
+            msg: "dispatch needs the project home (agents live there)".into(),
+            hint: Some("`bd config set coordination machine`".into()),
+        });
+    };
+    // 1. Lapsed claims go back to the pool.
+    let snap = ctx.snapshot()?;
+    let mut lapsed = Vec::new();
+    for r in snap
+        .rows
+        .iter()
+        .filter(|r| r.status == "in_progress" && !r.assignee.is_empty())
+    {
+        let rec = snap.record(r)?;
+        if crate::ops::edit::lapsed(ctx, &r.assignee, &rec) {
+            lapsed.push((r.id.clone(), r.assignee.clone()));
+        }
+    }
+    for (id, holder) in lapsed {
+        if !o.dry_run {
+            crate::ops::edit::unclaim(ctx, std::slice::from_ref(&id), true)?;
+        }
+        plan.recovered.push((id, holder));
+    }
+    // 2. Online agents by load (claims and hook items), then name.
+    let (agents, _) = presence::load(&home);
+    let lease = ctx.config.lease_secs();
+    let snap = ctx.snapshot()?;
+    let mut load: Vec<(usize, String)> = agents
+        .values()
+        // The dispatcher hands work out; it does not take any.
+        .filter(|a| a.name != ctx.actor)
+        .filter(|a| presence::state(a, ctx.now, lease) == AgentState::Online)
+        .map(|a| {
+            let n = snap
+                .rows
+                .iter()
+                .filter(|r| {
+                    r.assignee == a.name && (r.status == "in_progress" || r.status == "hooked")
+                })
+                .count();
+            (n, a.name.clone())
+        })
+        .collect();
+    // 3. Ready work in priority order, each to the least loaded agent.
+    let ready = crate::ops::query::ready(
+        ctx,
+        &Filter {
+            limit: Some(0),
+            ..Filter::default()
+        },
+    )?;
+    for r in &ready.rows {
+        load.sort();
+        let Some(slot) = load.iter_mut().find(|(n, _)| *n < o.per_agent) else {
+            plan.left += 1;
+            continue;
+        };
+        if !o.dry_run {
+            match crate::ops::hooks::sling(ctx, &r.id, &slot.1, None) {
+                Ok(_) => {}
+                // Taken meanwhile by someone else: not this round's to give.
+                Err(crate::error::Error::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        plan.slung.push((r.id.clone(), slot.1.clone()));
+        slot.0 += 1;
+    }
+    Ok(plan)
+}
