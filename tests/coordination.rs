@@ -1431,6 +1431,19 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
         &[("BD_NOW", &at(25))],
     )
     .ok();
+    let shown = env
+        .bd_env(&["--json", "show", &mine], &[("BD_NOW", &at(26))])
+        .ok()
+        .json();
+    assert_eq!(
+        shown["lapsed"], true,
+        "show reports the lapsed claim: {shown}"
+    );
+    let shown = env
+        .bd_env(&["--json", "show", &mine], &[("BD_NOW", &at(4))])
+        .ok()
+        .json();
+    assert_eq!(shown["lapsed"], false);
     let plan = env
         .bd_env(
             &["--json", "dispatch", "--per-agent", "3"],

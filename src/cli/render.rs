@@ -109,6 +109,15 @@ pub fn show(s: &Shown, now: Nanos) -> String {
             let _ = writeln!(out, "{label}: {v}");
         }
     }
+    if let Some(e) = &s.effective {
+        let _ = writeln!(out, "Elsewhere on this machine: {e}");
+    }
+    if s.lapsed {
+        let _ = writeln!(
+            out,
+            "Lapsed: the holder has been silent longer than the lease (recoverable with `bd claim --steal`)"
+        );
+    }
     if s.row.blocked {
         let _ = writeln!(
             out,

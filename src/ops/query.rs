@@ -558,6 +558,10 @@ pub struct Shown {
     pub dependents: Vec<(Row, String)>,
     /// (target, edge type) for outgoing edges whose target exists.
     pub depends_on: Vec<(Row, String)>,
+    /// What another workspace of the project did that this file does not show.
+    pub effective: Option<Value>,
+    /// The holder's claim outlived its lease (lapsed, still held).
+    pub lapsed: bool,
 }
 
 pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
@@ -617,6 +621,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
         near.extend(r.dependents.iter().map(|e| e.target.clone()));
     }
     let neighbours = Snapshot::load_where(&ctx.ws, &view, |p| near.contains(p.id()), false)?;
+    let ledger = ctx.ledger().unwrap_or_default();
     let mut out = Vec::new();
     for id in &wanted {
         let row = targets
@@ -642,11 +647,21 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
                     .map(|t| (t.clone(), e.kind.clone()))
             })
             .collect();
+        let effective = ledger
+            .get(&record.id().to_string())
+            .and_then(|e| crate::ops::coord::overlay(Some(e), &record))
+            .map(|o| crate::ops::coord::overlay_json(&o));
+        let lapsed = record.status() == "in_progress"
+            && record
+                .nonempty("assignee")
+                .is_some_and(|h| crate::ops::edit::lapsed(ctx, &h, &record));
         out.push(Shown {
             record,
             row,
             dependents,
             depends_on,
+            effective,
+            lapsed,
         });
     }
     Ok(out)
@@ -670,6 +685,11 @@ pub fn shown_json(s: &Shown) -> Value {
         m.insert("ready".into(), s.row.ready.into());
         m.insert("blocked".into(), s.row.blocked.into());
         m.insert("blocked_by".into(), s.row.blockers.clone().into());
+        m.insert(
+            "effective".into(),
+            s.effective.clone().unwrap_or(Value::Null),
+        );
+        m.insert("lapsed".into(), s.lapsed.into());
     }
     v
 }
