@@ -648,7 +648,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
             })
             .collect();
         let effective = ledger
-            .get(&record.id().to_string())
+            .get(record.id())
             .and_then(|e| crate::ops::coord::overlay(Some(e), &record))
             .map(|o| crate::ops::coord::overlay_json(&o));
         let lapsed = record.status() == "in_progress"
