@@ -209,26 +209,10 @@ pub fn load(home: &ProjectHome) -> (BTreeMap<String, Agent>, Option<String>) {
     let mut agents = BTreeMap::new();
     let mut warnings = Vec::new();
     let dir = home.path(DIR);
-    let entries = match fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (agents, None),
-        Err(e) => {
-            return (
-                agents,
-                Some(format!("{}: cannot be read ({e})", dir.display())),
-            );
-        }
+    let stems = match super::registry::json_stems(&dir) {
+        Ok(s) => s,
+        Err(w) => return (agents, Some(w)),
     };
-    let mut stems: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_str()?.to_string();
-            let stem = name.strip_suffix(".json")?;
-            // Temp files (`.<name>.tmp-…`) never end in .json; names may start with '.'.
-            Some(stem.to_string())
-        })
-        .collect();
-    stems.sort();
     for stem in stems {
         let path = dir.join(format!("{stem}.json"));
         let lock = format!("{DIR}/{stem}");

@@ -320,3 +320,23 @@ pub(super) fn join_warnings(warnings: Vec<String>) -> Option<String> {
         Some(warnings.join("; "))
     }
 }
+
+/// The stems of the `*.json` files in `dir`, sorted (none when it does not
+/// exist; the message when it cannot be read). Temp files (`.<name>.tmp-…`)
+/// never end in `.json`; names may start with '.'.
+pub(crate) fn json_stems(dir: &Path) -> std::result::Result<Vec<String>, String> {
+    let entries = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: cannot be read ({e})", dir.display())),
+    };
+    let mut stems: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            name.strip_suffix(".json").map(str::to_string)
+        })
+        .collect();
+    stems.sort();
+    Ok(stems)
+}

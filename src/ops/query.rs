@@ -629,24 +629,18 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
             .cloned()
             .ok_or_else(|| crate::error::Error::not_found(format!("no issue '{id}'")))?;
         let record = targets.record(&row)?;
-        let dependents = row
-            .dependents
-            .iter()
-            .filter_map(|e| {
-                neighbours
-                    .find(&e.target)
-                    .map(|t| (t.clone(), e.kind.clone()))
-            })
-            .collect();
-        let depends_on = row
-            .edges
-            .iter()
-            .filter_map(|e| {
-                neighbours
-                    .find(&e.target)
-                    .map(|t| (t.clone(), e.kind.clone()))
-            })
-            .collect();
+        let rows_of = |edges: &[crate::model::graph::Edge]| -> Vec<(Row, String)> {
+            edges
+                .iter()
+                .filter_map(|e| {
+                    neighbours
+                        .find(&e.target)
+                        .map(|t| (t.clone(), e.kind.clone()))
+                })
+                .collect()
+        };
+        let dependents = rows_of(&row.dependents);
+        let depends_on = rows_of(&row.edges);
         let effective = ledger
             .get(record.id())
             .and_then(|e| crate::ops::coord::overlay(Some(e), &record))
