@@ -1439,6 +1439,13 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
         shown["lapsed"], true,
         "show reports the lapsed claim: {shown}"
     );
+    let explained = env
+        .bd_env(&["--json", "ready", "--explain"], &[("BD_NOW", &at(26))])
+        .ok()
+        .json();
+    assert_eq!(explained["lapsed"][0]["id"], mine.as_str(), "{explained}");
+    assert_eq!(explained["lapsed"][0]["holder"], "agent-0");
+    assert!(explained["ready"].is_array());
     let shown = env
         .bd_env(&["--json", "show", &mine], &[("BD_NOW", &at(4))])
         .ok()

@@ -253,6 +253,9 @@ pub enum Cmd {
         /// Claim the first claimable issue
         #[arg(long)]
         claim: bool,
+        /// Also say which claims lapsed (their holders went silent past the lease)
+        #[arg(long, conflicts_with = "claim")]
+        explain: bool,
     },
     /// Show blocked issues and what blocks them
     Blocked {

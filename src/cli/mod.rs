@@ -465,7 +465,11 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             &ops::edit::unclaim(ctx, &ids, force)?,
             "Released",
         )),
-        Cmd::Ready { filter: f, claim } => {
+        Cmd::Ready {
+            filter: f,
+            claim,
+            explain,
+        } => {
             let mut f = filter(f, false);
             if claim {
                 let got = ops::edit::ready_claim(ctx, &f)?;
@@ -484,7 +488,22 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             if l.rows.is_empty() {
                 ctx.notice("No ready work.");
             }
-            let t = render::ready_lines(&l.rows);
+            let mut t = render::ready_lines(&l.rows);
+            if explain {
+                let lapsed = ops::query::lapsed_claims(ctx)?;
+                for c in &lapsed {
+                    t.push_str(&format!(
+                        "lapsed: {} held by {} (silent since {}); `bd claim --steal {}` recovers it\n",
+                        c["id"].as_str().unwrap_or(""),
+                        c["holder"].as_str().unwrap_or(""),
+                        c["silent_since"].as_str().unwrap_or("?"),
+                        c["id"].as_str().unwrap_or("")
+                    ));
+                }
+                let ready = if json { l.to_json()? } else { Value::Null };
+                std::mem::forget(l);
+                return Ok(out(json!({"ready": ready, "lapsed": lapsed}), t));
+            }
             listing(json, l, t)
         }
         Cmd::Blocked { filter: f } => {

@@ -688,6 +688,27 @@ pub fn shown_json(s: &Shown) -> Value {
     v
 }
 
+/// Claims held past their lease (still held; recoverable).
+pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
+    let snap = ctx.snapshot()?;
+    let mut out = Vec::new();
+    for r in snap
+        .rows
+        .iter()
+        .filter(|r| r.status == "in_progress" && !r.assignee.is_empty())
+    {
+        let rec = snap.record(r)?;
+        if crate::ops::edit::lapsed(ctx, &r.assignee, &rec) {
+            let since = crate::ops::edit::last_sign_of_life(ctx, &r.assignee, &rec)
+                .map(crate::model::time::format);
+            out.push(
+                json!({"id": r.id, "title": r.title, "holder": r.assignee, "silent_since": since}),
+            );
+        }
+    }
+    Ok(out)
+}
+
 pub fn stats(ctx: &Ctx) -> Result<Value> {
     let snap = ctx.snapshot()?;
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
