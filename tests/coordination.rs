@@ -1481,3 +1481,29 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("recovered"), "{}", r.stderr);
 }
+
+#[test]
+fn a_claim_lost_to_git_reset_is_still_reported_from_the_ledger() {
+    let m = Machine::new(2);
+    let id = m.ids[1].clone();
+    m.bd(&m.b, "bob", &["claim", &id]).ok();
+    // B throws its uncommitted tracker change away.
+    git(&m.b, &["reset", "-q", "--hard"]);
+    assert_eq!(
+        status_of(&records(&m.b)[&id]),
+        "open",
+        "the file lost the claim"
+    );
+    // The machine still knows: B's own show reports the hold, and nobody
+    // else (in B or elsewhere) can take the issue.
+    let shown = m.json(&m.b, "carol", &["show", &id]);
+    assert_eq!(shown["effective"]["state"], "held", "{shown}");
+    assert_eq!(shown["effective"]["holder"], "bob");
+    let r = m.bd(&m.b, "carol", &["claim", &id]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("bob"), "{}", r.stderr);
+    assert!(!m.ready(&m.a, "alice").contains(&id));
+    // Bob can claim it again and carry on.
+    m.bd(&m.b, "bob", &["claim", &id]).ok();
+    assert_eq!(assignee_of(&records(&m.b)[&id]), "bob");
+}
