@@ -83,22 +83,21 @@ pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
             ..Filter::default()
         },
     )?;
+    let mut round = Vec::new();
     for r in &ready.rows {
         load.sort();
         let Some(slot) = load.iter_mut().find(|(n, _)| *n < o.per_agent) else {
             plan.left += 1;
             continue;
         };
-        if !o.dry_run {
-            match crate::ops::hooks::sling(ctx, &r.id, &slot.1, None) {
-                Ok(_) => {}
-                // Taken meanwhile by someone else: not this round's to give.
-                Err(crate::error::Error::Conflict { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        plan.slung.push((r.id.clone(), slot.1.clone()));
+        round.push((r.id.clone(), slot.1.clone()));
         slot.0 += 1;
     }
+    // One tracker write for the whole round; what was taken meanwhile is skipped.
+    plan.slung = if o.dry_run || round.is_empty() {
+        round
+    } else {
+        crate::ops::hooks::sling_many(ctx, &round)?
+    };
     Ok(plan)
 }

@@ -735,18 +735,44 @@ fn unclaim_local(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>>
 /// Put an issue on `agent`'s hook: status `hooked`, assignee the agent, epoch
 /// up, under the ledger lock (refused when another holds it or it is done).
 pub fn hook_issue(ctx: &Ctx, id: &str, agent: &str) -> Result<Outcome> {
-    let mut outs = coordinated(
+    let mut outs = hook_issues(ctx, &[(id.to_string(), agent.to_string())], false)?;
+    Ok(outs.remove(0))
+}
+
+/// Put several issues on agents' hooks in one transaction (`(id, agent)`
+/// pairs; ids exact). With `skip_conflicts`, an issue someone else took
+/// meanwhile is left unchanged instead of failing the batch (dispatch).
+pub fn hook_issues(
+    ctx: &Ctx,
+    assignments: &[(String, String)],
+    skip_conflicts: bool,
+) -> Result<Vec<Outcome>> {
+    let agent_of: std::collections::HashMap<&str, &str> = assignments
+        .iter()
+        .map(|(i, a)| (i.as_str(), a.as_str()))
+        .collect();
+    let ids: Vec<String> = assignments.iter().map(|(i, _)| i.clone()).collect();
+    let refuse = |msg: String| -> Result<Vec<&'static str>> {
+        if skip_conflicts {
+            Ok(vec![])
+        } else {
+            Err(Error::Conflict { msg, hint: None })
+        }
+    };
+    coordinated(
         ctx,
         |ledger| {
-            apply(ctx, &[id.to_string()], |_, rec| {
+            apply(ctx, &ids, |_, rec| {
+                let agent = agent_of
+                    .get(rec.id())
+                    .or_else(|| agent_of.values().next())
+                    .copied()
+                    .unwrap_or_default();
                 let entry = ledger.and_then(|l| l.get(rec.id()));
                 if let Some(o) = coord::overlay(entry, rec)
                     && let Some(why) = coord::overlay_refusal(&o, rec.id(), agent)
                 {
-                    return Err(Error::Conflict {
-                        msg: format!("cannot sling: {why}"),
-                        hint: None,
-                    });
+                    return refuse(format!("cannot sling: {why}"));
                 }
                 let status = rec.status();
                 let assignee = rec.nonempty("assignee");
@@ -761,16 +787,13 @@ pub fn hook_issue(ctx: &Ctx, id: &str, agent: &str) -> Result<Outcome> {
                     "open" | "hooked" | "deferred" => {}
                     "in_progress" if assignee.as_deref() == Some(agent) => {}
                     s => {
-                        return Err(Error::Conflict {
-                            msg: format!(
-                                "cannot sling {}: it is {s}{}",
-                                rec.id(),
-                                assignee
-                                    .map(|a| format!(" (held by {a})"))
-                                    .unwrap_or_default()
-                            ),
-                            hint: None,
-                        });
+                        return refuse(format!(
+                            "cannot sling {}: it is {s}{}",
+                            rec.id(),
+                            assignee
+                                .map(|a| format!(" (held by {a})"))
+                                .unwrap_or_default()
+                        ));
                     }
                 }
                 rec.set("status", "hooked");
@@ -784,14 +807,13 @@ pub fn hook_issue(ctx: &Ctx, id: &str, agent: &str) -> Result<Outcome> {
                 Ok(vec!["assignee", "status"])
             })
         },
-        |_| {
+        |rec| {
             Some(Event::Hooked {
-                agent: agent.to_string(),
+                agent: rec.nonempty("assignee").unwrap_or_default(),
                 by: ctx.actor.clone(),
             })
         },
-    )?;
-    Ok(outs.remove(0))
+    )
 }
 
 /// Take issues off `agent`'s hook: hooked ones go back to `open`.

@@ -82,11 +82,41 @@ fn write_hook(ctx: &Ctx, hook: &Hook) -> Result<()> {
 /// `bd sling <id> <agent>`.
 pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
     presence::validate_agent_name(agent)?;
-    let home = ctx.home()?;
     let outcome = crate::ops::edit::hook_issue(ctx, id, agent)?;
+    attach(ctx, agent, std::slice::from_ref(&outcome), note)?;
+    Ok(outcome)
+}
+
+/// Sling a round of `(id, agent)` assignments in one tracker write (dispatch);
+/// issues taken meanwhile are skipped. Returns the pairs that were slung.
+pub fn sling_many(ctx: &Ctx, assignments: &[(String, String)]) -> Result<Vec<(String, String)>> {
+    for (_, a) in assignments {
+        presence::validate_agent_name(a)?;
+    }
+    let outcomes = crate::ops::edit::hook_issues(ctx, assignments, true)?;
+    let mut by_agent: std::collections::BTreeMap<String, Vec<Outcome>> = Default::default();
+    for o in outcomes.into_iter().filter(|o| o.changed) {
+        let agent = o.record.nonempty("assignee").unwrap_or_default();
+        by_agent.entry(agent).or_default().push(o);
+    }
+    let mut done = Vec::new();
+    for (agent, outs) in by_agent {
+        attach(ctx, &agent, &outs, None)?;
+        done.extend(
+            outs.iter()
+                .map(|o| (o.record.id().to_string(), agent.clone())),
+        );
+    }
+    Ok(done)
+}
+
+/// Record slung issues in the agent's hook file and deliver them to it.
+fn attach(ctx: &Ctx, agent: &str, outs: &[Outcome], note: Option<&str>) -> Result<()> {
     let mut hook = read_hook(ctx, agent)?;
-    if !hook.items.iter().any(|i| i == outcome.record.id()) {
-        hook.items.push(outcome.record.id().to_string());
+    for o in outs {
+        if !hook.items.iter().any(|i| i == o.record.id()) {
+            hook.items.push(o.record.id().to_string());
+        }
     }
     hook.attached_by = ctx.actor.clone();
     hook.attached_at = ctx.now_text();
@@ -94,20 +124,22 @@ pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Out
         hook.note = (!n.is_empty()).then(|| n.to_string());
     }
     write_hook(ctx, &hook)?;
-    if let Some(home) = home {
-        deliveries::deliver(
-            &home,
-            &deliveries::Delivery {
-                agent: agent.to_string(),
-                issue: outcome.record.id().to_string(),
-                by: ctx.actor.clone(),
-                at: ctx.now_text(),
-                epoch: outcome.record.claim_epoch(),
-            },
-        )?;
-        deliveries::retract(&home, outcome.record.id(), Some(agent))?;
+    if let Some(home) = ctx.home()? {
+        for o in outs {
+            deliveries::deliver(
+                &home,
+                &deliveries::Delivery {
+                    agent: agent.to_string(),
+                    issue: o.record.id().to_string(),
+                    by: ctx.actor.clone(),
+                    at: ctx.now_text(),
+                    epoch: o.record.claim_epoch(),
+                },
+            )?;
+            deliveries::retract(&home, o.record.id(), Some(agent))?;
+        }
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// The effective hook of `agent`: the hook file here, plus what other
