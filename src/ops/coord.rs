@@ -16,6 +16,15 @@ impl Ctx {
     /// The project home, unless `coordination = "workspace"`. Registers this
     /// workspace (a cheap no-op when it was seen within the minute).
     pub fn home(&self) -> Result<Option<ProjectHome>> {
+        if let Some(h) = self.home_once.get() {
+            return Ok(h.clone());
+        }
+        let h = self.open_home()?;
+        let _ = self.home_once.set(h.clone());
+        Ok(h)
+    }
+
+    fn open_home(&self) -> Result<Option<ProjectHome>> {
         if self.config.get_str("coordination") == Some("workspace") {
             return Ok(None);
         }

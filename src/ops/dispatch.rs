@@ -36,28 +36,33 @@ pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
             hint: Some("`bd config set coordination machine`".into()),
         });
     };
-    // 1. Lapsed claims go back to the pool.
+    // 1. Lapsed claims go back to the pool, all in one write.
+    let (agents, _) = presence::load(&home);
+    let lease = ctx.config.lease_secs();
+    let lease_ns = lease as i64 * 1_000_000_000;
     let snap = ctx.snapshot()?;
-    let mut lapsed = Vec::new();
     for r in snap
         .rows
         .iter()
         .filter(|r| r.status == "in_progress" && !r.assignee.is_empty())
     {
         let rec = snap.record(r)?;
-        if crate::ops::edit::lapsed(ctx, &r.assignee, &rec) {
-            lapsed.push((r.id.clone(), r.assignee.clone()));
+        let beat = agents
+            .get(&r.assignee)
+            .and_then(|a| crate::model::time::parse(&a.last_heartbeat));
+        let last = match (beat, rec.time("started_at")) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if last.is_none_or(|t| ctx.now - t > lease_ns) {
+            plan.recovered.push((r.id.clone(), r.assignee.clone()));
         }
     }
-    for (id, holder) in lapsed {
-        if !o.dry_run {
-            crate::ops::edit::unclaim(ctx, std::slice::from_ref(&id), true)?;
-        }
-        plan.recovered.push((id, holder));
+    if !o.dry_run && !plan.recovered.is_empty() {
+        let ids: Vec<String> = plan.recovered.iter().map(|(i, _)| i.clone()).collect();
+        crate::ops::edit::unclaim(ctx, &ids, true)?;
     }
     // 2. Online agents by load (claims and hook items), then name.
-    let (agents, _) = presence::load(&home);
-    let lease = ctx.config.lease_secs();
     let snap = ctx.snapshot()?;
     let mut load: Vec<(usize, String)> = agents
         .values()

@@ -43,6 +43,8 @@ pub struct Ctx {
     pub verb: String,
     /// The actor was named (`--actor`/`BD_ACTOR`), not derived from the path.
     pub explicit_actor: bool,
+    /// The project home, once opened (see `Ctx::home`).
+    pub(crate) home_once: std::cell::OnceCell<Option<crate::home::ProjectHome>>,
 }
 
 impl Ctx {
@@ -59,6 +61,7 @@ impl Ctx {
             notices: RefCell::new(Vec::new()),
             verb: String::new(),
             explicit_actor,
+            home_once: std::cell::OnceCell::new(),
         };
         ctx.check_merge_driver();
         Ok(ctx)
