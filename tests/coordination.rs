@@ -13,10 +13,10 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
-use common::{BD, Env, Run, git};
+use common::{Env, Run, git, git_with_bd, run_of};
 use serde_json::Value;
 use strand::model::time;
 
@@ -24,39 +24,10 @@ use strand::model::time;
 // Harness
 // ---------------------------------------------------------------------------
 
-fn run_of(o: std::process::Output) -> Run {
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
-/// PATH with the folder of the `bd` under test first.
-fn path_with_bd() -> String {
-    let dir = Path::new(BD).parent().expect("bd has a folder");
-    format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
 /// Run git in `dir` with `bd` on PATH (for the merge driver), asserting success.
 #[track_caller]
 fn git_bd(dir: &Path, args: &[&str]) -> String {
-    let r = run_of(
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("PATH", path_with_bd())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null())
-            .output()
-            .expect("git runs"),
-    );
+    let r = git_with_bd(dir, args);
     assert_eq!(
         r.code,
         0,

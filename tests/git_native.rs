@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{BD, Run};
+use common::{BD, Run, git_with_bd as git_try, path_with_bd, run_of};
 use serde_json::Value;
 
 const DRIVER: &str = "bd merge %O %A %B %P";
@@ -21,40 +21,6 @@ const CLASSIC_DRIVER: &str = "bd merge %A %O %A %B";
 // ---------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------
-
-/// PATH with the folder of the `bd` under test first.
-fn path_with_bd() -> String {
-    let dir = Path::new(BD).parent().expect("bd has a folder");
-    format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
-fn run_of(o: std::process::Output) -> Run {
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
-/// Run git in `dir` with `bd` on PATH and no user or system config; any exit.
-fn git_try(dir: &Path, args: &[&str]) -> Run {
-    run_of(
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("PATH", path_with_bd())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null())
-            .output()
-            .expect("git runs"),
-    )
-}
 
 /// Run git in `dir` with `bd` on PATH, asserting success; its stdout.
 #[track_caller]

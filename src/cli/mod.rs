@@ -323,16 +323,20 @@ fn commit_output(ctx: &Ctx, o: &crate::git::commit::Outcome) -> Output {
     }
 }
 
-fn read_text_arg(path: &std::path::Path) -> Result<String> {
-    let mut buf = Vec::new();
+/// What the user named as input: a file, or stdin for `-` (never otherwise).
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
     if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
             .map_err(|e| Error::io("-", e))?;
-    } else {
-        buf = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        return Ok(buf);
     }
-    String::from_utf8(buf)
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+fn read_text_arg(path: &std::path::Path) -> Result<String> {
+    String::from_utf8(read_input(path)?)
         .map_err(|_| Error::invalid(format!("{} is not UTF-8 text", path.display())))
 }
 
@@ -790,15 +794,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             Ok(out(j, t))
         }
         Cmd::Import { file, dry_run } => {
-            let bytes = if file.as_os_str() == "-" {
-                let mut b = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut b)
-                    .map_err(|e| Error::io("-", e))?;
-                b
-            } else {
-                std::fs::read(&file).map_err(|e| Error::io(&file, e))?
-            };
+            let bytes = read_input(&file)?;
             let rep = ops::admin::import(ctx, &file.display().to_string(), &bytes, dry_run)?;
             ctx.notice(format!(
                 "{}Imported: {} created, {} updated, {} unchanged",
@@ -1005,7 +1001,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             let n = text.lines().count();
             match output {
                 Some(p) => {
-                    crate::store::atomic::write(&p, text.as_bytes())?;
+                    ops::admin::write_export(&p, &text)?;
                     ctx.notice(format!("Exported {n} issues to {}", p.display()));
                     Ok(out(json!({"exported": n, "path": p}), ""))
                 }

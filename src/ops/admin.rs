@@ -649,6 +649,11 @@ pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<Im
     Ok(rep)
 }
 
+/// Write an export to a file atomically (`bd export -o`).
+pub fn write_export(path: &Path, text: &str) -> Result<()> {
+    atomic::write(path, text.as_bytes())
+}
+
 /// Every record's line, in id order (classic JSONL).
 pub fn export(ctx: &Ctx) -> Result<String> {
     let snap = ctx.snapshot()?;

@@ -17,6 +17,38 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The result of a finished process.
+pub fn run_of(o: Output) -> Run {
+    Run::from(o)
+}
+
+/// PATH with the folder of the `bd` under test first (git's merge driver
+/// calls `bd merge`).
+pub fn path_with_bd() -> String {
+    let dir = Path::new(BD).parent().expect("bd has a folder");
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// Run git in `dir` with `bd` on PATH and no user or system config; any exit.
+pub fn git_with_bd(dir: &Path, args: &[&str]) -> Run {
+    run_of(
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("PATH", path_with_bd())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(Stdio::null())
+            .output()
+            .expect("git runs"),
+    )
+}
+
 impl Run {
     fn from(o: Output) -> Run {
         Run {
