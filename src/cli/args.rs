@@ -355,6 +355,9 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Send and read mail between agents and projects
+    #[command(subcommand)]
+    Mail(MailCmd),
     /// Track a batch of work as one convoy
     #[command(subcommand)]
     Convoy(ConvoyCmd),
@@ -471,6 +474,77 @@ pub enum ConvoyCmd {
     Status { convoy: String },
     /// Every convoy with its progress
     List,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct BodyArgs {
+    /// The message text (markdown)
+    #[arg(short, long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the message text from a file (`-` for stdin)
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Attach a file (repeatable; stored by SHA-256 and committed)
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+    /// low, normal, high or urgent
+    #[arg(long)]
+    pub importance: Option<String>,
+    /// Ask the recipients to acknowledge it
+    #[arg(long)]
+    pub ack: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailCmd {
+    /// Send a message (to agents here, or to another project's tracker)
+    Send {
+        /// Recipient (repeatable): name, name@<project>, @all, @<project>, project:<identity>
+        #[arg(long, required = true)]
+        to: Vec<String>,
+        /// Copy to (repeatable)
+        #[arg(long)]
+        cc: Vec<String>,
+        #[arg(short, long)]
+        subject: String,
+        #[command(flatten)]
+        body: BodyArgs,
+        /// The issue this message is about
+        #[arg(long)]
+        issue: Option<String>,
+        /// Type of the work item another project makes of it (default: bug)
+        #[arg(short = 't', long = "type")]
+        issue_type: Option<String>,
+    },
+    /// Your messages: unread first
+    Inbox {
+        /// Read ones too
+        #[arg(long)]
+        all: bool,
+        /// Only from this sender
+        #[arg(long)]
+        from: Option<String>,
+        /// Only this thread (any message id in it)
+        #[arg(long)]
+        thread: Option<String>,
+    },
+    /// Show a message and mark it read
+    Read { id: String },
+    /// Reply to a message (same thread, `Re:` subject)
+    Reply {
+        id: String,
+        #[command(flatten)]
+        body: BodyArgs,
+        /// Also to every other recipient
+        #[arg(long)]
+        all: bool,
+    },
+    /// Acknowledge a message
+    Ack { id: String },
+    /// Every message of a thread, oldest first
+    Thread { id: String },
+    /// Find messages whose subject or body contains TEXT
+    Search { text: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -17,7 +17,9 @@ use crate::ops::edit::{Outcome, UpdateOptions};
 use crate::ops::query::{Filter, Listing};
 use crate::ops::{self, Ctx, issue_json};
 use crate::store::Workspace;
-use args::{AgentCmd, Cli, Cmd, ConfigCmd, ConvoyCmd, DepCmd, FilterArgs, LabelCmd};
+use args::{
+    AgentCmd, BodyArgs, Cli, Cmd, ConfigCmd, ConvoyCmd, DepCmd, FilterArgs, LabelCmd, MailCmd,
+};
 
 /// What a command produced: a JSON document, and the human text for stdout.
 struct Output {
@@ -208,9 +210,14 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
     };
     let mut ctx = ctx;
     ctx.verb = verb_of(&cli.cmd).to_string();
+    ops::mail::pump(&ctx);
     let r = dispatch(&ctx, cli.cmd, cli.json);
     if r.is_ok() {
         ctx.touch_presence();
+    }
+    let handoffs = ctx.outbox.take();
+    if !handoffs.is_empty() {
+        ops::mail::flow_back(&ctx, &handoffs);
     }
     let notices = ctx.notices.borrow().clone();
     (r, notices)
@@ -236,6 +243,7 @@ fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Label(_) => "label",
         Cmd::Comment { .. } => "comment",
         Cmd::Import { .. } => "import",
+        Cmd::Mail(_) => "mail",
         Cmd::Doctor { .. } => "doctor",
         _ => "update",
     }
@@ -338,6 +346,113 @@ fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
 fn read_text_arg(path: &std::path::Path) -> Result<String> {
     String::from_utf8(read_input(path)?)
         .map_err(|_| Error::invalid(format!("{} is not UTF-8 text", path.display())))
+}
+
+fn send_options(b: BodyArgs) -> Result<ops::mail::SendOptions> {
+    let body = match (b.body, b.body_file) {
+        (Some(t), _) => t,
+        (None, Some(p)) => read_text_arg(&p)?,
+        (None, None) => String::new(),
+    };
+    Ok(ops::mail::SendOptions {
+        body,
+        attach: b.attach,
+        importance: b.importance,
+        ack: b.ack,
+        ..Default::default()
+    })
+}
+
+fn mail_cmd(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
+    use crate::model::mail::Message;
+    let list = |msgs: Vec<Message>, empty: &str| {
+        let text = if msgs.is_empty() {
+            ctx.notice(empty.to_string());
+            String::new()
+        } else {
+            msgs.iter()
+                .map(|m| render::message_line(m, &ctx.actor))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        out(serde_json::to_value(&msgs).unwrap_or(Value::Null), text)
+    };
+    match cmd {
+        MailCmd::Send {
+            to,
+            cc,
+            subject,
+            body,
+            issue,
+            issue_type,
+        } => {
+            let mut o = send_options(body)?;
+            o.to = to;
+            o.cc = cc;
+            o.subject = subject;
+            o.issue = issue;
+            o.issue_type = issue_type;
+            let sent = ops::mail::send(ctx, &o)?;
+            ctx.notice(format!(
+                "Sent {} to {}",
+                sent.message.id,
+                sent.message.to.join(", ")
+            ));
+            let mut j = serde_json::to_value(&sent.message).unwrap_or(Value::Null);
+            j["pending"] = json!(sent.pending);
+            Ok(out(j, sent.message.id.clone()))
+        }
+        MailCmd::Reply { id, body, all } => {
+            let o = send_options(body)?;
+            let sent = ops::mail::reply(ctx, &id, o, all)?;
+            ctx.notice(format!(
+                "Replied {} to {}",
+                sent.message.id,
+                sent.message.to.join(", ")
+            ));
+            let mut j = serde_json::to_value(&sent.message).unwrap_or(Value::Null);
+            j["pending"] = json!(sent.pending);
+            Ok(out(j, sent.message.id.clone()))
+        }
+        MailCmd::Inbox { all, from, thread } => {
+            let o = ops::mail::InboxOptions { all, from, thread };
+            let msgs = ops::mail::inbox(ctx, &o)?;
+            let empty = if all {
+                "No messages"
+            } else {
+                "No unread messages"
+            };
+            Ok(list(msgs, empty))
+        }
+        MailCmd::Read { id } => {
+            let m = ops::mail::read(ctx, &id)?;
+            let text = render::message(&m);
+            Ok(out(serde_json::to_value(&m).unwrap_or(Value::Null), text))
+        }
+        MailCmd::Ack { id } => {
+            let (m, changed) = ops::mail::ack(ctx, &id)?;
+            if changed {
+                ctx.notice(format!("Acknowledged {}", m.id));
+            }
+            Ok(out(serde_json::to_value(&m).unwrap_or(Value::Null), ""))
+        }
+        MailCmd::Thread { id } => {
+            let msgs = ops::mail::thread(ctx, &id)?;
+            let text = msgs
+                .iter()
+                .map(render::message)
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(out(
+                serde_json::to_value(&msgs).unwrap_or(Value::Null),
+                text,
+            ))
+        }
+        MailCmd::Search { text } => {
+            let msgs = ops::mail::search(ctx, &text)?;
+            Ok(list(msgs, "No messages match"))
+        }
+    }
 }
 
 fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
@@ -915,6 +1030,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
             Ok(out(json!({"agent": agent, "removed": removed}), ""))
         }
+        Cmd::Mail(m) => mail_cmd(ctx, m),
         Cmd::Prime => {
             let p = ops::prime::prime(ctx)?;
             Ok(out(p.json, p.text))

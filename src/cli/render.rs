@@ -112,6 +112,30 @@ pub fn show(s: &Shown, now: Nanos) -> String {
     if let Some(e) = &s.effective {
         let _ = writeln!(out, "Elsewhere on this machine: {e}");
     }
+    for h in &s.handoffs {
+        let project = h["project"].as_str().unwrap_or("?");
+        let msg = h["message"].as_str().unwrap_or("?");
+        match (h["issue"].as_str(), h["status"].as_str()) {
+            (Some(i), st) => {
+                let age = h["age_seconds"]
+                    .as_i64()
+                    .map(|a| format!(", as of {} ago", short_age(a)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "Handed off: {project} {i} is {}{age} ({msg})",
+                    st.unwrap_or("unknown")
+                );
+            }
+            (None, _) => {
+                let _ = writeln!(
+                    out,
+                    "Handed off: to {project}, delivery {} ({msg})",
+                    h["delivery"].as_str().unwrap_or("?")
+                );
+            }
+        }
+    }
     if s.lapsed {
         let _ = writeln!(
             out,
@@ -268,4 +292,85 @@ pub fn convoy(v: &serde_json::Value) -> String {
         }
     }
     out
+}
+
+/// One line of a message list: `*` marks unread.
+pub fn message_line(m: &crate::model::mail::Message, me: &str) -> String {
+    let mark = if m.is_read_by(me) { ' ' } else { '*' };
+    let mut flags = String::new();
+    if m.importance != "normal" {
+        flags.push_str(&format!(" [{}]", m.importance));
+    }
+    if m.ack_required && !m.acked_by.contains_key(me) {
+        flags.push_str(" [ack]");
+    }
+    if !m.attachments.is_empty() {
+        flags.push_str(&format!(" [{} attachment(s)]", m.attachments.len()));
+    }
+    format!(
+        "{mark} {}  {}  {}  {}{flags}",
+        m.id, m.created_at, m.from, m.subject
+    )
+}
+
+/// A whole message: headers, then the body.
+pub fn message(m: &crate::model::mail::Message) -> String {
+    let mut t = format!(
+        "{}  {}\nFrom: {}\nTo: {}\n",
+        m.id,
+        m.subject,
+        m.from,
+        m.to.join(", ")
+    );
+    if !m.cc.is_empty() {
+        t.push_str(&format!("Cc: {}\n", m.cc.join(", ")));
+    }
+    t.push_str(&format!("Date: {}\n", m.created_at));
+    if m.thread != m.id {
+        t.push_str(&format!("Thread: {}\n", m.thread));
+    }
+    if let Some(r) = &m.in_reply_to {
+        t.push_str(&format!("In reply to: {r}\n"));
+    }
+    if let Some(i) = &m.issue {
+        t.push_str(&format!("Issue: {i}\n"));
+    }
+    if m.importance != "normal" {
+        t.push_str(&format!("Importance: {}\n", m.importance));
+    }
+    if m.ack_required {
+        t.push_str("Acknowledgement requested\n");
+    }
+    for (p, d) in &m.delivery {
+        t.push_str(&format!("Delivery to {p}: {}", d.status));
+        if let Some(i) = &d.issue {
+            t.push_str(&format!(" as {i}"));
+        }
+        if let Some(s) = &d.issue_status {
+            t.push_str(&format!(" ({s})"));
+        }
+        t.push('\n');
+    }
+    for a in &m.attachments {
+        t.push_str(&format!(
+            "Attachment: {} ({} bytes) .beads/attachments/{}\n",
+            a.name, a.size, a.sha256
+        ));
+    }
+    t.push('\n');
+    t.push_str(&m.body);
+    if !m.body.ends_with('\n') {
+        t.push('\n');
+    }
+    t
+}
+
+/// `42s`, `5m`, `3h`, `2d`.
+pub fn short_age(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
 }

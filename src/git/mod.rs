@@ -111,3 +111,32 @@ pub fn open(root: &Path) -> Result<gix::Repository> {
         hint: None,
     })
 }
+
+/// The branch checked out in this worktree (`None` when HEAD is detached).
+pub fn current_branch(dirs: &GitDirs) -> Option<String> {
+    let head = std::fs::read_to_string(dirs.git_dir.join("HEAD")).ok()?;
+    head.trim()
+        .strip_prefix("ref: refs/heads/")
+        .map(str::to_string)
+}
+
+/// The project's default branch: what `origin/HEAD` points at, else `main`
+/// or `master` when such a branch exists.
+pub fn default_branch(dirs: &GitDirs) -> Option<String> {
+    let c = &dirs.common_dir;
+    if let Ok(t) = std::fs::read_to_string(c.join("refs/remotes/origin/HEAD"))
+        && let Some(b) = t.trim().strip_prefix("ref: refs/remotes/origin/")
+    {
+        return Some(b.to_string());
+    }
+    let packed = std::fs::read_to_string(c.join("packed-refs")).unwrap_or_default();
+    ["main", "master"]
+        .into_iter()
+        .find(|b| {
+            c.join("refs/heads").join(b).exists()
+                || packed
+                    .lines()
+                    .any(|l| l.ends_with(&format!(" refs/heads/{b}")))
+        })
+        .map(str::to_string)
+}

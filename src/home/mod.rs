@@ -5,6 +5,7 @@
 
 pub mod deliveries;
 pub mod ledger;
+pub mod mailbox;
 pub mod presence;
 pub mod registry;
 
@@ -29,6 +30,25 @@ pub fn escape(name: &str) -> String {
         }
     }
     out
+}
+
+/// The name [`escape`] made `s` from; `None` when `s` is not such a name.
+pub fn unescape(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    let name = String::from_utf8(out).ok()?;
+    (escape(&name) == s).then_some(name)
 }
 
 /// `BD_HOME`, else `$XDG_STATE_HOME/bd`, else `~/.local/state/bd`.
@@ -98,5 +118,10 @@ mod tests {
         assert_eq!(escape(".."), "%2E%2E");
         assert_eq!(escape("github.com/Org/Repo"), "github.com%2F%4Frg%2F%52epo");
         assert!(!escape("a/b\\c").contains('/'));
+        for n in ["Dave", "github.com/Org/Repo", "..", "é/x"] {
+            assert_eq!(unescape(&escape(n)).as_deref(), Some(n));
+        }
+        assert_eq!(unescape("Dave"), None);
+        assert_eq!(unescape("%4"), None);
     }
 }

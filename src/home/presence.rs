@@ -68,6 +68,8 @@ pub fn validate_agent_name(name: &str) -> Result<()> {
     validate_name("agent", name)?;
     let problem = if name.contains('\\') || name == "." || name == ".." {
         "may not contain '\\' or be '.' or '..'"
+    } else if name.contains('@') {
+        "may not contain '@' (mail uses it for `name@<project>`)"
     } else if escape(name).len() > 200 {
         "is too long once escaped (upper-case and non-ASCII letters count three; at most 200)"
     } else {

@@ -227,6 +227,8 @@ pub struct Rules {
     /// The `claim` group carries `_stamps.claim_epoch`, and a close the claim
     /// never saw wins the `status` group.
     pub claims: bool,
+    /// The canonical key order of a line.
+    pub order: &'static [&'static str],
 }
 
 impl fmt::Debug for Rules {
@@ -267,6 +269,7 @@ pub const ISSUE_RULES: Rules = Rules {
     group: stamp_group,
     match_created_at: true,
     claims: true,
+    order: crate::model::record::KEY_ORDER,
 };
 
 /// `mail.jsonl`: every field its own register, `read_by`/`acked_by` merged
@@ -276,6 +279,7 @@ pub const MAIL_RULES: Rules = Rules {
     group: own_group,
     match_created_at: false,
     claims: false,
+    order: crate::model::mail::KEY_ORDER,
 };
 
 /// Three-way merge of `issues.jsonl` contents. Pure; deterministic.
@@ -788,9 +792,9 @@ impl<'l, 'a> Job<'l, 'a> {
                     } else {
                         let rec = RecMerge::new(rules, b.as_ref().map(|b| &b.0), &o.0, &t.0)
                             .run(&mut notes);
-                        let line = rec.to_line();
-                        let as_o = o.0.to_line() == line;
-                        let as_t = t.0.to_line() == line;
+                        let line = rec.to_line_in(rules.order);
+                        let as_o = o.0.to_line_in(rules.order) == line;
+                        let as_t = t.0.to_line_in(rules.order) == line;
                         let chosen = match (as_o, as_t) {
                             (true, true) => match pick(b.as_ref().map(|b| b.1), o.1, t.1) {
                                 Side::Theirs => t.1,
@@ -841,7 +845,12 @@ impl<'l, 'a> Job<'l, 'a> {
                     .iter()
                     .map(|&i| {
                         let r = &outs[i].rec;
-                        (Created::of(r), r.str("created_by"), r.to_line(), i)
+                        (
+                            Created::of(r),
+                            r.str("created_by"),
+                            r.to_line_in(self.rules.order),
+                            i,
+                        )
                     })
                     .collect();
                 ranked.sort();
@@ -878,7 +887,7 @@ impl<'l, 'a> Job<'l, 'a> {
                     });
                 }
             }
-            let before = o.rec.to_line();
+            let before = o.rec.to_line_in(self.rules.order);
             if o.rec.id() != id {
                 o.rec.set_id(&id);
             }
@@ -889,7 +898,7 @@ impl<'l, 'a> Job<'l, 'a> {
             olds.insert(o.key.orig.clone());
             olds.remove(&id);
             rewrite_issue_ids(&mut o.rec, &olds, &id);
-            if o.rec.to_line() != before {
+            if o.rec.to_line_in(self.rules.order) != before {
                 o.line = None;
             }
         }
@@ -923,7 +932,7 @@ impl<'l, 'a> Job<'l, 'a> {
             .map(|o| {
                 let line = match o.line {
                     Some(l) => l.to_string(),
-                    None => o.rec.to_line(),
+                    None => o.rec.to_line_in(self.rules.order),
                 };
                 (o.rec.id().to_string(), line, o.notes)
             })

@@ -393,6 +393,11 @@ impl Record {
     /// The canonical line (no newline): known keys in order, unknown keys in
     /// byte order, `_stamps` last. Values are written as held.
     pub fn to_line(&self) -> String {
+        self.to_line_in(KEY_ORDER)
+    }
+
+    /// [`Record::to_line`] with another key order (mail has its own).
+    pub fn to_line_in(&self, order: &[&str]) -> String {
         let mut out = String::with_capacity(256);
         out.push('{');
         let mut first = true;
@@ -405,13 +410,13 @@ impl Record {
             out.push(':');
             out.push_str(v.get());
         };
-        for k in KEY_ORDER {
+        for k in order {
             if let Some(v) = self.fields.get(*k) {
                 put(&mut out, k, v);
             }
         }
         for (k, v) in &self.fields {
-            if k != STAMPS && !KEY_ORDER.contains(&k.as_str()) {
+            if k != STAMPS && !order.contains(&k.as_str()) {
                 put(&mut out, k, v);
             }
         }

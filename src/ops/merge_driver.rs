@@ -1,4 +1,5 @@
-//! `bd merge %O %A %B %P`: git's merge driver for `.beads/*.jsonl`. Merges
+//! `bd merge %O %A %B %P`: git's merge driver for `.beads/*.jsonl` (issue or
+//! mail rules by file name) and `.beads/hooks/*.json`. Merges
 //! base, ours and theirs with the one merge function into `%A`. Takes no
 //! locks, never touches the project home; exits 1 leaving `%A` unchanged when
 //! an input does not parse.
@@ -36,7 +37,12 @@ pub fn run(
         std::fs::write(ours, &merged).map_err(|e| Error::io(ours, e))?;
         return Ok(json!({"path": name}));
     }
-    let merged = merge::merge_issues(&b, &o, &t).map_err(|e| Error::Parse {
+    let rules = if name.ends_with("mail.jsonl") {
+        &merge::MAIL_RULES
+    } else {
+        &merge::ISSUE_RULES
+    };
+    let merged = merge::merge_jsonl(&b, &o, &t, rules).map_err(|e| Error::Parse {
         path: PathBuf::from(name),
         line: match &e {
             merge::MergeError::Parse { line, .. } => *line,

@@ -12,6 +12,7 @@ pub mod gitops;
 pub mod history;
 pub mod hooks;
 pub mod labels;
+pub mod mail;
 pub mod merge_driver;
 pub mod prime;
 pub mod query;
@@ -45,6 +46,9 @@ pub struct Ctx {
     pub explicit_actor: bool,
     /// The project home, once opened (see `Ctx::home`).
     pub(crate) home_once: std::cell::OnceCell<Option<crate::home::ProjectHome>>,
+    /// Writes to items handed off from other projects, to report back to
+    /// them once the command is done (see `mail::flow_back`).
+    pub outbox: RefCell<Vec<(Option<Record>, Record)>>,
 }
 
 impl Ctx {
@@ -62,6 +66,7 @@ impl Ctx {
             verb: String::new(),
             explicit_actor,
             home_once: std::cell::OnceCell::new(),
+            outbox: RefCell::new(Vec::new()),
         };
         ctx.check_merge_driver();
         Ok(ctx)
@@ -179,7 +184,18 @@ impl Ctx {
     pub fn commit(&self, tx: Tx) -> Result<bool> {
         let normalized = tx.normalizes();
         let subject = commit_subject(&self.verb, &tx.changes());
+        let handoffs: Vec<(Option<Record>, Record)> = tx
+            .changed_pairs()
+            .into_iter()
+            .filter(|(_, r)| {
+                r.raw("metadata")
+                    .is_some_and(|m| m.get().contains("\"handoff\""))
+            })
+            .collect();
         let wrote = tx.commit()?;
+        if wrote {
+            self.outbox.borrow_mut().extend(handoffs);
+        }
         if wrote {
             self.auto_commit(&subject);
         }

@@ -562,6 +562,8 @@ pub struct Shown {
     pub effective: Option<Value>,
     /// The holder's claim outlived its lease (lapsed, still held).
     pub lapsed: bool,
+    /// Messages about this issue sent to other projects, and what became of them.
+    pub handoffs: Vec<Value>,
 }
 
 pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
@@ -649,6 +651,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
             && record
                 .nonempty("assignee")
                 .is_some_and(|h| crate::ops::edit::lapsed(ctx, &h, &record));
+        let handoffs = crate::ops::mail::handoffs_of(ctx, record.id());
         out.push(Shown {
             record,
             row,
@@ -656,6 +659,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
             depends_on,
             effective,
             lapsed,
+            handoffs,
         });
     }
     Ok(out)
@@ -684,6 +688,7 @@ pub fn shown_json(s: &Shown) -> Value {
             s.effective.clone().unwrap_or(Value::Null),
         );
         m.insert("lapsed".into(), s.lapsed.into());
+        m.insert("handoffs".into(), s.handoffs.clone().into());
     }
     v
 }

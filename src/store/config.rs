@@ -202,6 +202,19 @@ impl Config {
         None
     }
 
+    /// The `[projects]` table: short name → project identity.
+    pub fn projects(&self) -> Vec<(String, String)> {
+        self.table
+            .get("projects")
+            .and_then(|t| t.as_table())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Set a key after checking its value. Returns whether anything changed.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
         if let Some(name) = key.strip_prefix("projects.") {

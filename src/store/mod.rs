@@ -3,11 +3,13 @@
 //! here talks to git or the project home.
 
 pub mod atomic;
+pub mod attachments;
 pub mod bytes;
 pub mod config;
 pub mod index;
 pub mod jsonl;
 pub mod lock;
+pub mod mail;
 pub mod tracker;
 pub mod workspace;
 

@@ -363,7 +363,7 @@ impl Snapshot {
 pub struct Tx {
     ws: Workspace,
     view: View,
-    _lock: LockGuard,
+    _lock: Option<LockGuard>,
     bytes: Vec<u8>,
     rows: Vec<Row>,
     changed: BTreeMap<String, Record>,
@@ -377,10 +377,16 @@ impl Tx {
     /// or duplicate ids: a write must never lose them.
     pub fn begin(ws: &Workspace, view: &View) -> Result<Tx> {
         let guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
-        Self::begin_locked(ws, view, guard)
+        Self::begin_locked(ws, view, Some(guard))
     }
 
-    fn begin_locked(ws: &Workspace, view: &View, guard: LockGuard) -> Result<Tx> {
+    /// [`Tx::begin`] for a caller that already holds the workspace lock (a
+    /// [`super::mail::MailTx`] writing both files in one critical section).
+    pub fn begin_under_lock(ws: &Workspace, view: &View) -> Result<Tx> {
+        Self::begin_locked(ws, view, None)
+    }
+
+    fn begin_locked(ws: &Workspace, view: &View, guard: Option<LockGuard>) -> Result<Tx> {
         atomic::sweep_temps(&ws.beads);
         let path = ws.issues_path();
         let file = open_tracker(&path)?;
@@ -549,6 +555,24 @@ impl Tx {
                 None => true,
             })
             .map(|(id, rec)| (id.clone(), rec.title(), self.row(id).is_none()))
+            .collect()
+    }
+
+    /// The records this transaction changes, each with its stored version
+    /// (`None` for a new record).
+    pub fn changed_pairs(&self) -> Vec<(Option<Record>, Record)> {
+        self.changed
+            .iter()
+            .filter_map(|(id, rec)| match self.row(id) {
+                Some(row) if self.bytes[row.span.clone()] == *rec.to_line().as_bytes() => None,
+                Some(row) => {
+                    let old = std::str::from_utf8(&self.bytes[row.span.clone()])
+                        .ok()
+                        .and_then(|t| Record::parse(t).ok());
+                    Some((old, rec.clone()))
+                }
+                None => Some((None, rec.clone())),
+            })
             .collect()
     }
 

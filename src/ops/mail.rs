@@ -1,0 +1,1255 @@
+//! `bd mail …` (SPEC §6): messages between agents of a project and between
+//! projects.
+//!
+//! - A message is written to the sender's `mail.jsonl` (durable, carried by
+//!   git) and, for agents of this project, delivered at once to the project
+//!   home's live mail, so the recipient sees it in whatever workspace it works.
+//! - A message to another project is written with `delivery` pending and a copy
+//!   dropped into that project's spool; that project's own `bd` imports it
+//!   ([`pump`]) as a work item plus the message, and links back. Replies and
+//!   comments on the item come back the same way, in the same thread. `bd`
+//!   never writes into another project's working tree.
+//! - [`pump`] runs before every command: imports the spool, applies links,
+//!   re-posts pending deliveries whose spool file vanished.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::home::mailbox::{self, Link, SpoolItem};
+use crate::home::{ProjectHome, presence};
+use crate::model::id;
+use crate::model::mail::{
+    self, Address, Attachment, DELIVERED, Delivery, ID_LEN, IMPORTANCE, Message, PENDING,
+};
+use crate::model::record::{Comment, Record};
+use crate::model::time;
+use crate::model::values;
+use crate::ops::Ctx;
+use crate::store::attachments;
+use crate::store::mail::{MailTx, scan};
+use crate::store::{Tx, Workspace};
+
+/// What `bd mail send` was asked to do.
+#[derive(Debug, Default, Clone)]
+pub struct SendOptions {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub attach: Vec<PathBuf>,
+    pub importance: Option<String>,
+    pub ack: bool,
+    pub issue: Option<String>,
+    /// The type of the work item another project makes of it (default `bug`).
+    pub issue_type: Option<String>,
+}
+
+/// What a send did.
+#[derive(Debug)]
+pub struct Sent {
+    pub message: Message,
+    /// Other projects the message waits for (no workspace of theirs here).
+    pub pending: Vec<String>,
+}
+
+/// `bd mail inbox` filters.
+#[derive(Debug, Default, Clone)]
+pub struct InboxOptions {
+    pub all: bool,
+    pub from: Option<String>,
+    pub thread: Option<String>,
+}
+
+const HANDOFF: &str = "handoff";
+
+fn attachment_limit(ctx: &Ctx) -> u64 {
+    ctx.config
+        .get_text("attachment_limit")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1_048_576)
+}
+
+fn identity(ctx: &Ctx) -> Result<String> {
+    Ok(ctx.identity()?.identity)
+}
+
+/// Agents this project knows: registered ones and those with a hook file.
+fn known_agents(ctx: &Ctx, home: &ProjectHome) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = presence::load(home).0.into_keys().collect();
+    if let Ok(rd) = std::fs::read_dir(ctx.ws.beads.join("hooks")) {
+        for e in rd.flatten() {
+            if let Ok(b) = std::fs::read(e.path())
+                && let Ok(v) = serde_json::from_slice::<Value>(&b)
+                && let Some(a) = v["agent"].as_str()
+            {
+                names.insert(a.to_string());
+            }
+        }
+    }
+    names.insert(ctx.actor.clone());
+    names
+}
+
+/// Resolve `<project>` (SPEC §6): a key of `[projects]`, a known identity, or
+/// the last part of exactly one known identity.
+fn resolve_project(ctx: &Ctx, name: &str, explicit: bool) -> Result<String> {
+    if explicit {
+        return Ok(name.to_string());
+    }
+    let configured = ctx.config.projects();
+    if let Some((_, id)) = configured.iter().find(|(k, _)| k == name) {
+        return Ok(id.clone());
+    }
+    let known = mailbox::projects();
+    if known.iter().any(|(id, _)| id == name) || configured.iter().any(|(_, id)| id == name) {
+        return Ok(name.to_string());
+    }
+    let lower = name.to_lowercase();
+    let mut cands: BTreeSet<String> = known
+        .iter()
+        .map(|(id, _)| id.clone())
+        .chain(configured.iter().map(|(_, id)| id.clone()))
+        .filter(|id| {
+            id.rsplit('/').next().is_some_and(|last| {
+                let last = last.to_lowercase();
+                last == lower || last.strip_suffix(".git") == Some(lower.as_str())
+            })
+        })
+        .collect();
+    match cands.len() {
+        1 => Ok(cands.pop_first().expect("one candidate")),
+        0 => Err(Error::NotFound {
+            msg: format!("unknown project '{name}'"),
+            hint: Some(format!(
+                "name it in config (`bd config set projects.{name} <identity>`), run any bd command in one of its workspaces so this machine knows it, or write project:<identity>"
+            )),
+        }),
+        _ => Err(Error::Ambiguous {
+            prefix: format!("project '{name}'"),
+            candidates: cands.into_iter().collect(),
+        }),
+    }
+}
+
+/// An address as the user typed it → its stored spelling, checked.
+fn resolve_address(
+    ctx: &Ctx,
+    text: &str,
+    own: &str,
+    agents: Option<&BTreeSet<String>>,
+) -> Result<Address> {
+    let addr = Address::parse(text).map_err(|e| Error::Invalid {
+        msg: e,
+        hint: Some(
+            "addresses are `name`, `name@<project>`, `@all`, `@<project>` or `project:<identity>`"
+                .into(),
+        ),
+    })?;
+    let explicit = text.starts_with("project:");
+    Ok(match addr {
+        Address::Agent(n) => {
+            presence::validate_agent_name(&n)?;
+            if let Some(known) = agents
+                && !known.contains(&n)
+            {
+                let close: Vec<&String> = known
+                    .iter()
+                    .filter(|k| k.to_lowercase() == n.to_lowercase())
+                    .collect();
+                let hint = match close.first() {
+                    Some(c) => format!("did you mean '{c}'? Agent names are case-sensitive"),
+                    None => format!(
+                        "known agents: {}; an agent appears with `bd agent register`; another project's agent is name@<project>",
+                        known.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                return Err(Error::NotFound {
+                    msg: format!(
+                        "unknown recipient '{n}': no agent of this project is called that"
+                    ),
+                    hint: Some(hint),
+                });
+            }
+            Address::Agent(n)
+        }
+        Address::All => Address::All,
+        Address::AgentIn(n, p) => {
+            presence::validate_agent_name(&n)?;
+            let p = resolve_project(ctx, &p, false)?;
+            if p == own {
+                return resolve_address(ctx, &n, own, agents);
+            }
+            Address::AgentIn(n, p)
+        }
+        Address::Project(p) => {
+            let p = resolve_project(ctx, &p, explicit)?;
+            Address::Project(p)
+        }
+    })
+}
+
+/// The live-mail keys (agents of this project, or `@all`) a message goes to.
+fn local_keys(msg: &Message, own: &str) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for a in msg.recipients() {
+        match Address::parse(a) {
+            Ok(Address::Agent(n)) => {
+                keys.insert(n);
+            }
+            Ok(Address::AgentIn(n, p)) if p == own => {
+                keys.insert(n);
+            }
+            Ok(Address::All) => {
+                keys.insert("@all".into());
+            }
+            Ok(Address::Project(p)) if p == own => {
+                keys.insert("@all".into());
+            }
+            _ => {}
+        }
+    }
+    keys
+}
+
+/// Other projects a message goes to.
+fn remote_projects(msg: &Message, own: &str) -> BTreeSet<String> {
+    msg.recipients()
+        .filter_map(|a| Address::parse(a).ok())
+        .filter_map(|a| a.project().map(str::to_string))
+        .filter(|p| p != own)
+        .collect()
+}
+
+fn read_attachment(ctx: &Ctx, path: &PathBuf) -> Result<(Attachment, Vec<u8>)> {
+    let limit = attachment_limit(ctx);
+    let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
+        msg: format!("attachment {}: {e}", path.display()),
+        hint: None,
+    })?;
+    if !meta.is_file() {
+        return Err(Error::invalid(format!(
+            "attachment {} is not a file",
+            path.display()
+        )));
+    }
+    if meta.len() > limit {
+        return Err(Error::Invalid {
+            msg: format!(
+                "attachment {} is {} bytes; the limit is {limit}",
+                path.display(),
+                meta.len()
+            ),
+            hint: Some(
+                "attach a smaller excerpt, or raise it: `bd config set attachment_limit <bytes>` (attachments are committed)"
+                    .into(),
+            ),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::invalid(format!("attachment {} has no file name", path.display())))?;
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "attachment name {name:?} has control characters"
+        )));
+    }
+    let sha = attachments::sha256_hex(&bytes);
+    Ok((
+        Attachment {
+            name,
+            sha256: sha,
+            size: bytes.len() as u64,
+        },
+        bytes,
+    ))
+}
+
+/// Check and build a message (nothing written).
+fn compose(
+    ctx: &Ctx,
+    o: &SendOptions,
+    parent: Option<&Message>,
+) -> Result<(Message, Vec<Vec<u8>>)> {
+    if o.to.is_empty() {
+        return Err(crate::ops::usage("give at least one recipient: --to NAME"));
+    }
+    let subject = o.subject.trim().to_string();
+    if subject.is_empty() {
+        return Err(Error::invalid("subject must not be blank"));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(Error::invalid("subject has control characters"));
+    }
+    let importance = o.importance.clone().unwrap_or_else(|| "normal".into());
+    if !IMPORTANCE.contains(&importance.as_str()) {
+        return Err(Error::invalid(format!(
+            "importance '{importance}' is not one of {}",
+            IMPORTANCE.join(", ")
+        )));
+    }
+    if let Some(t) = &o.issue_type {
+        values::check_type(t, &ctx.custom_types()).map_err(Error::invalid)?;
+    }
+    let own = identity(ctx)?;
+    let home = ctx.home()?;
+    let agents = home.as_ref().map(|h| known_agents(ctx, h));
+    let resolve_all = |list: &[String]| -> Result<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        for t in list.iter().flat_map(|t| t.split(',')).map(str::trim) {
+            let a = resolve_address(ctx, t, &own, agents.as_ref())?.spelled();
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    };
+    let to = resolve_all(&o.to)?;
+    let mut cc = resolve_all(&o.cc)?;
+    cc.retain(|c| !to.contains(c));
+    let mut atts = Vec::new();
+    let mut bodies = Vec::new();
+    for p in &o.attach {
+        let (a, b) = read_attachment(ctx, p)?;
+        atts.push(a);
+        bodies.push(b);
+    }
+    let issue = match &o.issue {
+        Some(q) => {
+            let snap = ctx.snapshot()?;
+            let prefix = ctx.prefix_of_rows(&snap.rows);
+            Some(snap.resolve(q, &prefix)?.id.clone())
+        }
+        None => None,
+    };
+    let mut msg = Message {
+        id: String::new(),
+        thread: String::new(),
+        in_reply_to: parent.map(|p| p.id.clone()),
+        from: ctx.actor.clone(),
+        to,
+        cc,
+        subject,
+        body: o.body.clone(),
+        importance,
+        ack_required: o.ack,
+        attachments: atts,
+        issue,
+        issue_type: o.issue_type.clone(),
+        created_at: ctx.now_text(),
+        ..Message::default()
+    };
+    for p in remote_projects(&msg, &own) {
+        msg.delivery.insert(
+            p,
+            Delivery {
+                status: PENDING.into(),
+                ..Delivery::default()
+            },
+        );
+    }
+    Ok((msg, bodies))
+}
+
+/// Write a composed message and deliver it: live mail for this project's
+/// agents, the spool of every other project it names.
+fn post(
+    ctx: &Ctx,
+    mut msg: Message,
+    bodies: Vec<Vec<u8>>,
+    parent: Option<&Message>,
+) -> Result<Sent> {
+    let own = identity(ctx)?;
+    let mut tx = MailTx::begin(&ctx.ws)?;
+    let mut len = ID_LEN;
+    loop {
+        let id = mail::message_id(&msg.from, ctx.now, &msg.subject, &msg.body, len);
+        if !tx.contains(&id) || len >= 40 {
+            msg.id = id;
+            break;
+        }
+        len += 1;
+    }
+    msg.thread = parent.map_or_else(|| msg.id.clone(), |p| p.thread.clone());
+    let adir = attachments::dir(&ctx.ws.beads);
+    for b in &bodies {
+        attachments::put_in(&adir, b)?;
+    }
+    let normalized = tx.normalizes();
+    tx.put(msg.to_record());
+    tx.commit()?;
+    if normalized {
+        ctx.notice(format!(
+            "note: {} was not in canonical form; rewrote it canonically",
+            crate::store::mail::path(&ctx.ws).display()
+        ));
+    }
+    ctx.auto_commit(&format!(
+        "bd: mail {} \"{}\"",
+        msg.id,
+        msg.subject.chars().take(50).collect::<String>()
+    ));
+    let home = ctx.home()?;
+    let mut pending = Vec::new();
+    if let Some(home) = &home {
+        for key in local_keys(&msg, &own) {
+            if let Err(e) = mailbox::deliver(home, &key, &msg, &bodies, &ctx.now_text()) {
+                ctx.notice(format!(
+                    "warning: {} is saved but not delivered live to {key}: {e}",
+                    msg.id
+                ));
+            }
+        }
+    }
+    for p in remote_projects(&msg, &own) {
+        match spool_to(ctx, &p, &msg) {
+            Ok(true) => {}
+            Ok(false) => pending.push(p),
+            Err(e) => {
+                ctx.notice(format!(
+                    "warning: {} is saved with delivery to {p} pending: {e}; the next bd command retries",
+                    msg.id
+                ));
+                pending.push(p);
+            }
+        }
+    }
+    for p in &pending {
+        ctx.notice(format!(
+            "note: delivery of {} to {p} is pending: no workspace of that project is known on this machine; the first bd command in one imports it",
+            msg.id
+        ));
+    }
+    Ok(Sent {
+        message: msg,
+        pending,
+    })
+}
+
+/// Drop a copy of `msg` into project `p`'s spool. Returns whether a workspace
+/// of `p` is registered here (so the import will happen soon).
+fn spool_to(ctx: &Ctx, p: &str, msg: &Message) -> Result<bool> {
+    let own = identity(ctx)?;
+    let home = ProjectHome::open(p)?;
+    let adir = attachments::dir(&ctx.ws.beads);
+    let mut bodies = Vec::new();
+    for a in &msg.attachments {
+        bodies.push((a.sha256.clone(), attachments::get_in(&adir, &a.sha256)?));
+    }
+    let mut copy = msg.clone();
+    copy.delivery.clear();
+    copy.read_by.clear();
+    copy.acked_by.clear();
+    let item = SpoolItem {
+        from_project: own,
+        message: copy,
+        issue_type: msg.issue_type.clone(),
+    };
+    mailbox::spool_put(&home, &item, &bodies)?;
+    Ok(!crate::home::registry::live(&home).is_empty())
+}
+
+pub fn send(ctx: &Ctx, o: &SendOptions) -> Result<Sent> {
+    let (msg, bodies) = compose(ctx, o, None)?;
+    post(ctx, msg, bodies, None)
+}
+
+/// `bd mail reply`: to the sender (and with `all`, every other recipient),
+/// same thread, `Re:` subject.
+pub fn reply(ctx: &Ctx, id: &str, mut o: SendOptions, all: bool) -> Result<Sent> {
+    let parent = find(ctx, id)?;
+    let own = identity(ctx)?;
+    let mut to = vec![parent.from.clone()];
+    if all {
+        for r in parent.recipients() {
+            let me = matches!(Address::parse(r), Ok(Address::Agent(ref n)) if *n == ctx.actor)
+                || matches!(Address::parse(r), Ok(Address::AgentIn(ref n, ref p)) if *n == ctx.actor && *p == own);
+            if !me && !to.iter().any(|t| t == r) {
+                to.push(r.to_string());
+            }
+        }
+    }
+    to.retain(|t| t != &ctx.actor);
+    if to.is_empty() {
+        to.push(parent.from.clone());
+    }
+    o.to = to;
+    if o.subject.is_empty() {
+        o.subject = mail::reply_subject(&parent.subject);
+    }
+    if o.issue.is_none() {
+        o.issue = parent
+            .issue
+            .clone()
+            .filter(|i| ctx.snapshot().map(|s| s.find(i).is_some()).unwrap_or(false));
+    }
+    let (msg, bodies) = compose(ctx, &o, Some(&parent))?;
+    post(ctx, msg, bodies, Some(&parent))
+}
+
+/// Needles that find the lines of `agent`'s mail in `mail.jsonl`.
+fn needles_for(agent: &str, own: &str) -> Vec<String> {
+    let quoted = serde_json::to_string(agent).expect("strings serialize");
+    let open = quoted[..quoted.len() - 1].to_string();
+    vec![
+        quoted,
+        format!("{open}@"),
+        "\"@all\"".into(),
+        serde_json::to_string(&format!("@{own}")).expect("strings serialize"),
+    ]
+}
+
+/// Put a live copy and a stored copy of one message together: the stored one
+/// wins, marks are unions with the earliest time.
+fn combine(into: &mut BTreeMap<String, Message>, m: Message) {
+    match into.get_mut(&m.id) {
+        None => {
+            into.insert(m.id.clone(), m);
+        }
+        Some(have) => {
+            for (k, v) in m.read_by {
+                let e = have.read_by.entry(k).or_insert_with(|| v.clone());
+                if time::parse(&v) < time::parse(e) {
+                    *e = v;
+                }
+            }
+            for (k, v) in m.acked_by {
+                let e = have.acked_by.entry(k).or_insert_with(|| v.clone());
+                if time::parse(&v) < time::parse(e) {
+                    *e = v;
+                }
+            }
+        }
+    }
+}
+
+fn stored(ctx: &Ctx, needles: &[String], into: &mut BTreeMap<String, Message>) -> Result<()> {
+    let s = scan(&ctx.ws, needles)?;
+    if !s.bad.is_empty() {
+        ctx.notice(format!(
+            "warning: skipped {} line(s) of {} that do not parse (line {}); run `bd doctor --fix`",
+            s.bad.len(),
+            crate::store::mail::path(&ctx.ws).display(),
+            s.bad
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for (line, rec) in s.records {
+        match Message::from_record(&rec) {
+            Ok(m) => combine(into, m),
+            Err(e) => ctx.notice(format!(
+                "warning: {} line {line}: not a message ({e}); skipped",
+                crate::store::mail::path(&ctx.ws).display()
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Every message `agent` can see: stored here or live in the project home.
+fn mailbox_of(ctx: &Ctx, agent: &str) -> Result<(BTreeMap<String, Message>, String)> {
+    let own = identity(ctx)?;
+    let mut all = BTreeMap::new();
+    stored(ctx, &needles_for(agent, &own), &mut all)?;
+    if let Some(home) = ctx.home()? {
+        for key in [agent, "@all"] {
+            for m in mailbox::live(&home, key) {
+                combine(&mut all, m);
+            }
+        }
+    }
+    all.retain(|_, m| m.is_for(agent, &own));
+    Ok((all, own))
+}
+
+/// `bd mail inbox`: unread first (newest first within each), or all with `--all`.
+pub fn inbox(ctx: &Ctx, o: &InboxOptions) -> Result<Vec<Message>> {
+    let agent = ctx.actor.clone();
+    let (all, _) = mailbox_of(ctx, &agent)?;
+    let thread = match &o.thread {
+        Some(t) => Some(find(ctx, t)?.thread),
+        None => None,
+    };
+    let mut list: Vec<Message> = all
+        .into_values()
+        .filter(|m| o.all || !m.is_read_by(&agent))
+        .filter(|m| o.from.as_ref().is_none_or(|f| &m.from == f))
+        .filter(|m| thread.as_ref().is_none_or(|t| &m.thread == t))
+        .collect();
+    list.sort_by(|a, b| {
+        a.is_read_by(&agent)
+            .cmp(&b.is_read_by(&agent))
+            .then_with(|| time::parse(&b.created_at).cmp(&time::parse(&a.created_at)))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(list)
+}
+
+/// Unread messages of `agent` (for `bd agents` and `bd prime`).
+pub fn unread_count(ctx: &Ctx, agent: &str) -> usize {
+    mailbox_of(ctx, agent)
+        .map(|(all, _)| all.values().filter(|m| !m.is_read_by(agent)).count())
+        .unwrap_or(0)
+}
+
+/// Find one message by id or unique id prefix (`msg-` may be left out), in
+/// this workspace's mail or the live mail of this agent.
+pub fn find(ctx: &Ctx, query: &str) -> Result<Message> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Err(Error::invalid("give a message id"));
+    }
+    let full = if q.starts_with("msg-") {
+        q.to_string()
+    } else {
+        format!("msg-{q}")
+    };
+    let mut all = BTreeMap::new();
+    stored(ctx, std::slice::from_ref(&full), &mut all)?;
+    if let Some(home) = ctx.home()? {
+        for key in [ctx.actor.as_str(), "@all"] {
+            for m in mailbox::live(&home, key) {
+                combine(&mut all, m);
+            }
+        }
+    }
+    if let Some(m) = all.remove(&full) {
+        return Ok(m);
+    }
+    let cands: Vec<String> = all
+        .keys()
+        .filter(|k| k.starts_with(&full))
+        .cloned()
+        .collect();
+    match cands.len() {
+        1 => Ok(all.remove(&cands[0]).expect("candidate exists")),
+        0 => Err(Error::NotFound {
+            msg: format!("no message '{q}'"),
+            hint: Some("`bd mail inbox --all` lists your messages".into()),
+        }),
+        _ => Err(Error::Ambiguous {
+            prefix: q.to_string(),
+            candidates: cands,
+        }),
+    }
+}
+
+/// Record `agent`'s mark (`read_by` or `acked_by`) on a message, in this
+/// workspace's mail (copying a live message in) and the live copies. Never
+/// commits by itself (SPEC §6). Returns the message and whether it changed.
+fn mark(ctx: &Ctx, msg: &Message, fields: &[&str]) -> Result<(Message, bool)> {
+    let now = ctx.now_text();
+    let mut tx = MailTx::begin(&ctx.ws)?;
+    let mut rec = match tx.get(&msg.id)? {
+        Some(r) => r,
+        None => {
+            fetch_attachments(ctx, msg);
+            msg.to_record()
+        }
+    };
+    let mut changed = false;
+    for field in fields {
+        let mut map: BTreeMap<String, String> = rec.json(field).unwrap_or_default();
+        if !map.contains_key(&ctx.actor) {
+            map.insert(ctx.actor.clone(), now.clone());
+            rec.set(field, &map);
+            changed = true;
+        }
+    }
+    if changed {
+        tx.put(rec.clone());
+        tx.commit()?;
+        if let Some(home) = ctx.home()? {
+            let own = identity(ctx)?;
+            for key in local_keys(msg, &own) {
+                for f in fields {
+                    let _ = mailbox::mark(&home, &key, &msg.id, f, &ctx.actor, &now);
+                }
+            }
+        }
+    }
+    let mut out = Message::from_record(&rec).map_err(Error::invalid)?;
+    for (k, v) in &msg.read_by {
+        out.read_by.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    for (k, v) in &msg.acked_by {
+        out.acked_by.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    Ok((out, changed))
+}
+
+/// Copy the attachments of a message first seen live into this workspace
+/// (from the project home, which has them since the send).
+fn fetch_attachments(ctx: &Ctx, msg: &Message) {
+    let adir = attachments::dir(&ctx.ws.beads);
+    let Ok(Some(home)) = ctx.home() else { return };
+    let live = mailbox::live_attachments(&home);
+    for a in &msg.attachments {
+        if attachments::get_in(&adir, &a.sha256).is_ok() {
+            continue;
+        }
+        match attachments::get_in(&live, &a.sha256) {
+            Ok(b) => {
+                if let Err(e) = attachments::put_in(&adir, &b) {
+                    ctx.notice(format!("warning: cannot store attachment {}: {e}", a.name));
+                }
+            }
+            Err(_) => ctx.notice(format!(
+                "note: attachment {} of {} arrives with the sender's next sync",
+                a.name, msg.id
+            )),
+        }
+    }
+}
+
+/// `bd mail read`: the message, marked read by this agent if it is for it.
+pub fn read(ctx: &Ctx, id: &str) -> Result<Message> {
+    let msg = find(ctx, id)?;
+    let own = identity(ctx)?;
+    if !msg.is_for(&ctx.actor, &own) || msg.is_read_by(&ctx.actor) {
+        return Ok(msg);
+    }
+    Ok(mark(ctx, &msg, &["read_by"])?.0)
+}
+
+/// `bd mail ack`: acknowledge (and read) a message sent to this agent.
+pub fn ack(ctx: &Ctx, id: &str) -> Result<(Message, bool)> {
+    let msg = find(ctx, id)?;
+    let own = identity(ctx)?;
+    if !msg.is_for(&ctx.actor, &own) {
+        return Err(Error::Invalid {
+            msg: format!("{} is not addressed to {}", msg.id, ctx.actor),
+            hint: Some("only a recipient acknowledges; set --actor or BD_ACTOR".into()),
+        });
+    }
+    if !msg.ack_required {
+        ctx.notice(format!(
+            "note: {} did not ask for an acknowledgement",
+            msg.id
+        ));
+    }
+    let (m, changed) = mark(ctx, &msg, &["read_by", "acked_by"])?;
+    if !changed {
+        crate::ops::unchanged(
+            ctx,
+            format!("{} is already acknowledged by {}", m.id, ctx.actor),
+        );
+    }
+    Ok((m, changed))
+}
+
+/// `bd mail thread`: every message of the thread `id` belongs to, oldest first.
+pub fn thread(ctx: &Ctx, id: &str) -> Result<Vec<Message>> {
+    let root = find(ctx, id)?.thread;
+    let mut all = BTreeMap::new();
+    stored(ctx, std::slice::from_ref(&root), &mut all)?;
+    if let Some(home) = ctx.home()? {
+        for key in [ctx.actor.as_str(), "@all"] {
+            for m in mailbox::live(&home, key) {
+                combine(&mut all, m);
+            }
+        }
+    }
+    let mut list: Vec<Message> = all.into_values().filter(|m| m.thread == root).collect();
+    list.sort_by(|a, b| {
+        time::parse(&a.created_at)
+            .cmp(&time::parse(&b.created_at))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(list)
+}
+
+/// `bd mail search`: messages whose subject or body contains `query`
+/// (case-insensitive), newest first.
+pub fn search(ctx: &Ctx, query: &str) -> Result<Vec<Message>> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return Err(Error::invalid("give something to search for"));
+    }
+    let mut all = BTreeMap::new();
+    stored(ctx, &[], &mut all)?;
+    if let Some(home) = ctx.home()? {
+        for key in [ctx.actor.as_str(), "@all"] {
+            for m in mailbox::live(&home, key) {
+                combine(&mut all, m);
+            }
+        }
+    }
+    let mut list: Vec<Message> = all.into_values().filter(|m| m.matches(&q)).collect();
+    list.sort_by_key(|m| std::cmp::Reverse(time::parse(&m.created_at)));
+    Ok(list)
+}
+
+/// The work-item ID a thread from another project becomes: derived from the
+/// thread's first message, so every import of it agrees.
+pub fn handoff_id(prefix: &str, thread: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = id::base36(&Sha256::digest(format!("handoff\0{thread}").as_bytes()));
+    format!("{prefix}-m{}", &digest[..7])
+}
+
+/// `from` as seen in the receiving project: `name@<sending project>`.
+fn qualify(from: &str, project: &str) -> String {
+    if from.contains('@') {
+        from.to_string()
+    } else {
+        format!("{from}@{project}")
+    }
+}
+
+fn handoff_of(rec: &Record) -> Option<Value> {
+    let meta: Value = rec.json("metadata")?;
+    let h = meta.get(HANDOFF)?;
+    h.get("message")?.as_str()?;
+    h.get("project")?.as_str()?;
+    Some(h.clone())
+}
+
+/// Whether this workspace imports mail from other projects: it is
+/// `inbox_workspace`, or (when unset) on the default branch with no rebase or
+/// merge under way. `Err` says why not.
+fn import_allowed(ctx: &Ctx) -> std::result::Result<(), String> {
+    if let Some(w) = ctx
+        .config
+        .get_str("inbox_workspace")
+        .filter(|w| !w.is_empty())
+    {
+        let mine = std::fs::canonicalize(&ctx.ws.root).ok();
+        return if std::fs::canonicalize(w).ok() == mine {
+            Ok(())
+        } else {
+            Err(format!("they are imported in inbox_workspace {w}"))
+        };
+    }
+    let dirs = crate::git::dirs(&ctx.ws.root).map_err(|e| e.to_string())?;
+    if let Some(busy) = crate::git::commit::busy(&dirs) {
+        return Err(format!(
+            "{busy} here; another workspace or a later command imports them"
+        ));
+    }
+    let branch = crate::git::current_branch(&dirs);
+    match (branch, crate::git::default_branch(&dirs)) {
+        (Some(b), Some(d)) if b == d => Ok(()),
+        (Some(_), None) => Ok(()),
+        (Some(b), Some(d)) => Err(format!(
+            "this workspace is on {b}; they are imported on {d} (or set inbox_workspace)"
+        )),
+        (None, _) => Err("HEAD is detached here; they are imported on the default branch".into()),
+    }
+}
+
+/// Run before every command: import what other projects sent, apply their
+/// links, re-post deliveries whose spool file vanished. Best effort: problems
+/// become warnings, never a failed command.
+pub fn pump(ctx: &Ctx) {
+    let Ok(Some(home)) = ctx.home() else { return };
+    let (items, warnings) = mailbox::spool_list(&home);
+    for w in warnings {
+        ctx.notice(format!("warning: {w}"));
+    }
+    if !items.is_empty() {
+        match import_allowed(ctx) {
+            Ok(()) => match import(ctx, &home, items) {
+                Ok(n) if n > 0 => {
+                    ctx.notice(format!("Imported {n} message(s) from other projects"))
+                }
+                Ok(_) => {}
+                Err(e) => ctx.notice(format!(
+                    "warning: cannot import mail from other projects: {e}"
+                )),
+            },
+            Err(why) => ctx.notice(format!(
+                "note: {} message(s) from other projects are waiting: {why}",
+                items.len()
+            )),
+        }
+    }
+    if crate::store::mail::path(&ctx.ws).exists()
+        && let Err(e) = sender_side(ctx, &home)
+    {
+        ctx.notice(format!("warning: cannot update mail deliveries: {e}"));
+    }
+}
+
+/// Import spooled messages under the spool lock and the workspace lock.
+fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize> {
+    let own = identity(ctx)?;
+    let _spool = home.lock("spool")?;
+    let mut mtx = MailTx::begin(&ctx.ws)?;
+    let mut tx = Tx::begin_under_lock(&ctx.ws, &ctx.view())?;
+    let prefix = ctx.prefix_of_rows(tx.rows());
+    let adir = attachments::dir(&ctx.ws.beads);
+    let spool_adir = mailbox::spool_attachments(home);
+    let mut done = Vec::new();
+    let mut links = Vec::new();
+    let mut live = Vec::new();
+    for item in items {
+        // Another importer may have taken it while we waited for the lock.
+        if !mailbox::spool_has(home, &item.message.id) {
+            continue;
+        }
+        let mut msg = item.message.clone();
+        msg.from = qualify(&msg.from, &item.from_project);
+        msg.delivery.clear();
+        let mut complete = true;
+        for a in &msg.attachments {
+            match attachments::get_in(&spool_adir, &a.sha256) {
+                Ok(b) => {
+                    attachments::put_in(&adir, &b)?;
+                }
+                Err(e) => {
+                    ctx.notice(format!(
+                        "warning: {} from {}: attachment {} is missing ({e}); left in the spool",
+                        msg.id, item.from_project, a.name
+                    ));
+                    complete = false;
+                }
+            }
+        }
+        if !complete {
+            continue;
+        }
+        let issue = handoff_id(&prefix, &msg.thread);
+        let existing = if tx.contains(&issue) {
+            Some(tx.get(&issue)?)
+        } else {
+            None
+        };
+        if let Some(rec) = &existing
+            && handoff_of(rec).and_then(|h| h["message"].as_str().map(str::to_string))
+                != Some(msg.thread.clone())
+        {
+            ctx.notice(format!(
+                "warning: {} from {} maps to {issue}, which is another item; left in the spool",
+                msg.id, item.from_project
+            ));
+            continue;
+        }
+        let first = msg.in_reply_to.is_none();
+        match existing {
+            None if first => {
+                tx.put(handoff_issue(ctx, &issue, &item, &msg));
+            }
+            Some(mut rec) if !first => {
+                let c = comment_of(&issue, &msg);
+                if !rec.comments().iter().any(|x| x.id == c.id) {
+                    let before = rec.clone();
+                    let at = rec.next_stamp(ctx.now);
+                    rec.add_comment(&c);
+                    crate::ops::stamp_write(ctx, &before, &mut rec, &["comments"], at);
+                    tx.put(rec);
+                }
+            }
+            _ => {}
+        }
+        let linked = tx.contains(&issue);
+        if linked && (first || msg.issue.is_none()) {
+            msg.issue = Some(issue.clone());
+        } else if !linked {
+            msg.issue = None;
+        }
+        if !mtx.contains(&msg.id) {
+            mtx.put(msg.to_record());
+        }
+        // Every import is acknowledged, so the sender stops re-posting it.
+        let (status, title) = match linked {
+            true => {
+                let rec = tx.get(&issue)?;
+                (rec.status(), rec.title())
+            }
+            false => (String::new(), String::new()),
+        };
+        links.push((
+            item.from_project.clone(),
+            Link {
+                message: msg.id.clone(),
+                project: own.clone(),
+                issue: if linked { issue.clone() } else { String::new() },
+                status,
+                title,
+                at: ctx.now_text(),
+            },
+        ));
+        live.push(msg.clone());
+        done.push(msg.id.clone());
+    }
+    let subject = crate::ops::commit_subject("import mail", &tx.changes());
+    let wrote = tx.commit()?;
+    mtx.commit()?;
+    if wrote {
+        ctx.auto_commit(&subject);
+    }
+    for m in &live {
+        for key in local_keys(m, &own) {
+            let _ = mailbox::deliver(home, &key, m, &[], &ctx.now_text());
+        }
+    }
+    for (project, link) in &links {
+        if let Ok(h) = ProjectHome::open(project)
+            && let Err(e) = mailbox::link_put(&h, link)
+        {
+            ctx.notice(format!(
+                "warning: cannot tell {project} about {}: {e}",
+                link.issue
+            ));
+        }
+    }
+    for id in &done {
+        mailbox::spool_done(home, id)?;
+    }
+    Ok(done.len())
+}
+
+fn comment_of(issue: &str, msg: &Message) -> Comment {
+    let mut text = format!("**{}**: {}\n\n{}", msg.from, msg.subject, msg.body);
+    if !msg.attachments.is_empty() {
+        text.push_str("\n\nAttachments:");
+        for a in &msg.attachments {
+            text.push_str(&format!(
+                "\n- {} ({} bytes): .beads/attachments/{}",
+                a.name, a.size, a.sha256
+            ));
+        }
+    }
+    let id = id::comment_id(issue, &msg.from, &msg.created_at, &text);
+    Comment {
+        id: id.into(),
+        issue_id: issue.to_string(),
+        author: msg.from.clone(),
+        text,
+        created_at: msg.created_at.clone(),
+    }
+}
+
+/// The work item a new thread from another project becomes. Everything in it
+/// comes from the message, so two imports of one message write the same bytes.
+fn handoff_issue(ctx: &Ctx, issue: &str, item: &SpoolItem, msg: &Message) -> Record {
+    let mut rec = Record::new(issue);
+    let title = values::check_title(&msg.subject).unwrap_or_else(|_| "(no subject)".into());
+    rec.set("title", &title);
+    let mut desc = format!(
+        "Handed off by {} from {} (message {}).",
+        msg.from, item.from_project, msg.id
+    );
+    if !msg.body.trim().is_empty() {
+        desc.push_str("\n\n");
+        desc.push_str(&msg.body);
+    }
+    rec.set("description", &desc);
+    rec.set("status", "open");
+    let priority = match msg.importance.as_str() {
+        "urgent" => 0,
+        "high" => 1,
+        "low" => 3,
+        _ => 2,
+    };
+    rec.set("priority", &priority);
+    let ty = item
+        .issue_type
+        .clone()
+        .filter(|t| values::check_type(t, &ctx.custom_types()).is_ok())
+        .unwrap_or_else(|| "bug".into());
+    rec.set("issue_type", &ty);
+    rec.set("created_at", &msg.created_at);
+    rec.set("created_by", &msg.from);
+    rec.set("updated_at", &msg.created_at);
+    rec.set(
+        "metadata",
+        &json!({HANDOFF: {
+            "project": item.from_project,
+            "message": msg.thread,
+            "from": msg.from,
+        }}),
+    );
+    rec.set("labels", &vec![HANDOFF]);
+    rec.add_comment(&comment_of(issue, msg));
+    rec
+}
+
+/// The sending side: apply links other projects left, re-post pending
+/// deliveries whose spool file vanished (a lost project home, a spool cleared
+/// by hand). Only messages stored in this workspace are touched.
+fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
+    let links = mailbox::links(home);
+    let mut needles: Vec<String> = vec![format!("\"{PENDING}\"")];
+    needles.extend(links.keys().cloned());
+    let s = scan(&ctx.ws, &needles)?;
+    let mut updates: Vec<Message> = Vec::new();
+    let mut repost: Vec<(String, Message)> = Vec::new();
+    for (_, rec) in s.records {
+        let Ok(m) = Message::from_record(&rec) else {
+            continue;
+        };
+        let mut changed = m.clone();
+        for (project, d) in &m.delivery {
+            let link = links
+                .get(&m.id)
+                .and_then(|ls| ls.iter().find(|l| &l.project == project));
+            match link {
+                Some(l) => {
+                    let new = Delivery {
+                        status: DELIVERED.into(),
+                        issue: Some(l.issue.clone()).filter(|i| !i.is_empty()),
+                        issue_status: Some(l.status.clone()).filter(|s| !s.is_empty()),
+                        seen_at: Some(l.at.clone()),
+                    };
+                    let newer = d.seen_at.as_deref().and_then(time::parse) <= time::parse(&l.at);
+                    if *d != new && (d.status == PENDING || newer) {
+                        changed.delivery.insert(project.clone(), new);
+                    }
+                }
+                None if d.status == PENDING => {
+                    let gone =
+                        mailbox::existing(project).is_none_or(|h| !mailbox::spool_has(&h, &m.id));
+                    if gone {
+                        repost.push((project.clone(), m.clone()));
+                    }
+                }
+                None => {}
+            }
+        }
+        if changed != m {
+            updates.push(changed);
+        }
+    }
+    for (project, m) in &repost {
+        match spool_to(ctx, project, m) {
+            Ok(_) => ctx.notice(format!("note: re-posted {} to {project}", m.id)),
+            Err(e) => ctx.notice(format!(
+                "warning: cannot re-post {} to {project}: {e}",
+                m.id
+            )),
+        }
+    }
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let mut tx = MailTx::begin(&ctx.ws)?;
+    let at = ctx.now;
+    for m in updates {
+        let Some(mut rec) = tx.get(&m.id)? else {
+            continue;
+        };
+        let stamp = rec.next_stamp(at);
+        rec.set("delivery", &m.delivery);
+        rec.stamp(&["delivery"], stamp, &ctx.actor);
+        tx.put(rec);
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// After a write to work items that came from other projects: tell those
+/// projects the item's status, and send new comments back as replies in the
+/// thread. Runs after the command, outside every lock.
+pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
+    let Ok(own) = identity(ctx) else { return };
+    for (before, after) in pairs {
+        let Some(h) = handoff_of(after) else { continue };
+        let project = h["project"].as_str().unwrap_or_default().to_string();
+        let root = h["message"].as_str().unwrap_or_default().to_string();
+        let from = h["from"].as_str().unwrap_or_default().to_string();
+        if project.is_empty() || project == own {
+            continue;
+        }
+        let Ok(theirs) = ProjectHome::open(&project) else {
+            continue;
+        };
+        let link = Link {
+            message: root.clone(),
+            project: own.clone(),
+            issue: after.id().to_string(),
+            status: after.status(),
+            title: after.title(),
+            at: ctx.now_text(),
+        };
+        if let Err(e) = mailbox::link_put(&theirs, &link) {
+            ctx.notice(format!(
+                "warning: cannot tell {project} about {}: {e}",
+                after.id()
+            ));
+        }
+        let old: BTreeSet<String> = before
+            .as_ref()
+            .map(|b| b.comments().iter().map(|c| c.id.to_string()).collect())
+            .unwrap_or_default();
+        let suffix = format!("@{project}");
+        for c in after.comments() {
+            if old.contains(&c.id.to_string()) || c.author.ends_with(&suffix) {
+                continue;
+            }
+            let parent = Message {
+                id: root.clone(),
+                thread: root.clone(),
+                from: qualify(&from, &project),
+                subject: after.title(),
+                ..Message::default()
+            };
+            let o = SendOptions {
+                to: vec![parent.from.clone()],
+                subject: mail::reply_subject(&after.title()),
+                body: c.text.clone(),
+                issue: Some(after.id().to_string()),
+                ..SendOptions::default()
+            };
+            let sent = compose(ctx, &o, Some(&parent)).and_then(|(mut m, b)| {
+                m.from = c.author.clone();
+                post(ctx, m, b, Some(&parent))
+            });
+            if let Err(e) = sent {
+                ctx.notice(format!(
+                    "warning: the comment on {} did not reach {project}: {e}",
+                    after.id()
+                ));
+            }
+        }
+    }
+}
+
+/// What became of the messages about `issue` sent to other projects: one
+/// entry per (message, project), for `bd show`.
+pub fn handoffs_of(ctx: &Ctx, issue: &str) -> Vec<Value> {
+    let needle = serde_json::to_string(issue).expect("strings serialize");
+    let Ok(s) = scan(&ctx.ws, &[format!("\"issue\":{needle}")]) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (_, rec) in s.records {
+        let Ok(m) = Message::from_record(&rec) else {
+            continue;
+        };
+        if m.issue.as_deref() != Some(issue) {
+            continue;
+        }
+        for (project, d) in &m.delivery {
+            let age = d
+                .seen_at
+                .as_deref()
+                .and_then(time::parse)
+                .map(|t| (ctx.now - t).max(0) / 1_000_000_000);
+            out.push(json!({
+                "message": m.id,
+                "project": project,
+                "delivery": d.status,
+                "issue": d.issue,
+                "status": d.issue_status,
+                "seen_at": d.seen_at,
+                "age_seconds": age,
+            }));
+        }
+    }
+    out
+}
+
+/// The workspace whose mail file a path names (for messages).
+pub fn mail_path(ws: &Workspace) -> PathBuf {
+    crate::store::mail::path(ws)
+}
