@@ -355,6 +355,11 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Play the whole story in a throwaway folder: two clones, two projects, three agents
+    Demo {
+        /// A new or empty folder to play in (default: a new temp folder)
+        dir: Option<PathBuf>,
+    },
     /// Send and read mail between agents and projects
     #[command(subcommand)]
     Mail(MailCmd),

@@ -2,6 +2,7 @@
 //! The only place that prints, reads the environment and picks exit codes.
 
 pub mod args;
+pub mod demo;
 pub mod render;
 
 use std::io::{Read, Write};
@@ -163,6 +164,17 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         } => {
             let r = ops::merge_driver::run(base, ours, theirs, path.as_deref());
             return (r.map(|j| out(j, "")), vec![]);
+        }
+        Cmd::Demo { dir } => {
+            // The story streams as it plays; with --json, to stderr, so stdout
+            // holds the one JSON document.
+            let sink: Box<dyn Write> = if cli.json {
+                Box::new(std::io::stderr())
+            } else {
+                Box::new(std::io::stdout())
+            };
+            let r = demo::run(dir.as_deref(), sink).map(|d| out(json!({"dir": d, "ok": true}), ""));
+            return (r, vec![]);
         }
         Cmd::Onboard => {
             return (
@@ -460,6 +472,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Version
         | Cmd::Completion { .. }
         | Cmd::Onboard
+        | Cmd::Demo { .. }
         | Cmd::Init { .. }
         | Cmd::Merge { .. } => {
             unreachable!("handled before opening the workspace")

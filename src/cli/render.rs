@@ -110,7 +110,7 @@ pub fn show(s: &Shown, now: Nanos) -> String {
         }
     }
     if let Some(e) = &s.effective {
-        let _ = writeln!(out, "Elsewhere on this machine: {e}");
+        let _ = writeln!(out, "Elsewhere on this machine: {}", effective_text(e));
     }
     for h in &s.handoffs {
         let project = h["project"].as_str().unwrap_or("?");
@@ -372,5 +372,23 @@ pub fn short_age(secs: i64) -> String {
         s if s < 3600 => format!("{}m", s / 60),
         s if s < 86_400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
+    }
+}
+
+/// The ledger's view of an issue, in words.
+fn effective_text(e: &serde_json::Value) -> String {
+    let f = |k: &str| e[k].as_str().unwrap_or("?").to_string();
+    match e["state"].as_str() {
+        Some("held") => format!(
+            "claimed by {} in {} since {}",
+            f("holder"),
+            f("workspace"),
+            f("started_at")
+        ),
+        Some("hooked") => format!("on {}'s hook (slung in {})", f("agent"), f("workspace")),
+        Some("closed") => format!("closed in {} at {}", f("workspace"), f("at")),
+        Some("deleted") => format!("deleted in {} at {}", f("workspace"), f("at")),
+        Some("released") => "released (unclaimed)".into(),
+        _ => e.to_string(),
     }
 }

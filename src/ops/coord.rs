@@ -399,7 +399,7 @@ pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
             "note": a.note,
             "claims": c,
             "hook": h,
-            "unread_mail": 0,
+            "unread_mail": crate::ops::mail::unread_count(ctx, name),
         }));
     }
     Ok(out)

@@ -100,7 +100,23 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
             list(&claims)
         ));
     }
-    t.push_str("Unread mail: 0\n");
+    let unread = crate::ops::mail::inbox(ctx, &Default::default()).unwrap_or_default();
+    if unread.is_empty() {
+        t.push_str("Unread mail: none\n");
+    } else {
+        t.push_str(&format!(
+            "Unread mail ({}), `bd mail read <id>`:\n",
+            unread.len()
+        ));
+        for m in unread.iter().take(3) {
+            t.push_str(&format!(
+                "  {} from {}: {}\n",
+                m.id,
+                m.from,
+                cut(&m.subject, 50)
+            ));
+        }
+    }
     if ready.rows.is_empty() {
         t.push_str("Ready: nothing\n");
     } else {
@@ -121,7 +137,7 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
         ));
     }
     t.push_str(
-        "Commands: bd claim <id> | bd show <id> | bd comment <id> \"…\" | bd close <id> --reason \"…\" | bd create \"…\" --deps discovered-from:<id> | bd heartbeat\n",
+        "Commands: bd claim <id> | bd show <id> | bd comment <id> \"…\" | bd close <id> --reason \"…\" | bd create \"…\" --deps discovered-from:<id> | bd mail inbox | bd heartbeat\n",
     );
     let pairs = |v: &[(String, String)]| -> Vec<Value> {
         v.iter()
@@ -134,7 +150,7 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
         "identity": identity,
         "hook": pairs(&hook),
         "claims": pairs(&claims),
-        "unread_mail": 0,
+        "unread_mail": unread.len(),
         "ready": ready.rows.iter().map(|r| json!({"id": r.id, "title": r.title, "priority": r.priority})).collect::<Vec<_>>(),
         "pending": pending,
     });
