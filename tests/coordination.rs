@@ -1478,3 +1478,99 @@ fn a_claim_lost_to_git_reset_is_still_reported_from_the_ledger() {
     m.bd(&m.b, "bob", &["claim", &id]).ok();
     assert_eq!(assignee_of(&records(&m.b)[&id]), "bob");
 }
+
+// ---------------------------------------------------------------------------
+// Deliveries materialize on the agent's next write; the ledger is pruned once
+// every workspace shows its entries; a watch loop stops on SIGTERM/SIGINT.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_agents_next_write_materializes_deliveries_into_its_hook_file() {
+    let m = Machine::new(3);
+    let id = m.ids[1].clone();
+    m.bd(&m.a, "mayor", &["sling", &id, "worker-1"]).ok();
+    let deliveries = m.project_dir().join("deliveries/worker-1.json");
+    assert!(deliveries.exists(), "the sling left a delivery");
+    let in_b = m.b.join(".beads/hooks/worker-1.json");
+    assert!(!in_b.exists());
+    // A read in B does not materialize anything.
+    m.json(&m.b, "worker-1", &["hook"]);
+    assert!(!in_b.exists() && deliveries.exists());
+    // The agent's next write there does, and the delivery is acknowledged.
+    m.bd(&m.b, "worker-1", &["create", "a note to self"]).ok();
+    let h: Value = serde_json::from_str(&std::fs::read_to_string(&in_b).unwrap()).unwrap();
+    assert_eq!(h["items"], serde_json::json!([id]));
+    assert_eq!(h["attached_by"], "mayor");
+    assert!(!deliveries.exists(), "the delivery is acknowledged");
+    // The effective hook is unchanged by materializing.
+    assert_eq!(
+        m.json(&m.wt, "worker-1", &["hook"])["items"],
+        serde_json::json!([id])
+    );
+}
+
+#[test]
+fn ledger_entries_are_pruned_once_every_workspace_shows_them() {
+    let m = Machine::new(3);
+    let (x, y) = (m.ids[1].clone(), m.ids[2].clone());
+    m.bd(&m.a, "ann", &["claim", &x]).ok();
+    m.bd(&m.a, "ann", &["claim", &y]).ok();
+    let ledger = |m: &Machine| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(m.project_dir().join("ledger.json")).unwrap())
+            .unwrap()
+    };
+    let has = |v: &Value, id: &str| v.to_string().contains(&format!("\"{id}\""));
+    assert!(has(&ledger(&m), &x) && has(&ledger(&m), &y));
+    // Only A's file shows the claims: doctor --fix keeps both entries.
+    m.bd(&m.a, "ann", &["doctor", "--fix"]).ok();
+    assert!(has(&ledger(&m), &x) && has(&ledger(&m), &y));
+    // After a sync every workspace shows them (the worktree shares A's
+    // branch history once it merges main).
+    sync_all(&m);
+    git_bd(&m.wt, &["merge", "-q", "--no-edit", "main"]);
+    for ws in [&m.a, &m.b, &m.wt] {
+        assert_eq!(
+            status_of(&records(ws)[&x]),
+            "in_progress",
+            "{}",
+            ws.display()
+        );
+    }
+    let r = m.bd(&m.a, "ann", &["doctor", "--fix"]).ok();
+    assert!(r.stderr.contains("Pruned 2 ledger entries"), "{}", r.stderr);
+    assert!(!has(&ledger(&m), &x) && !has(&ledger(&m), &y));
+    // Claims stay exclusive without the entries: the files carry them now.
+    let r = m.bd(&m.b, "bob", &["claim", &x]);
+    assert_eq!(r.code, 3, "{r:?}");
+}
+
+#[test]
+fn a_dispatch_watch_loop_stops_cleanly_on_sigterm_and_sigint() {
+    let m = Machine::new(2);
+    for sig in ["-TERM", "-INT"] {
+        let child = m
+            .cmd(&m.a, "mayor", &["dispatch", "--watch", "--interval", "30"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Let it finish a round and go to sleep.
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let k = Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(k.success());
+        let started = std::time::Instant::now();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "it did not wait out the interval"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{sig}: {stderr}");
+        assert!(stderr.contains("Stopped after 1 round(s)"), "{stderr}");
+    }
+    // Files are whole: the tracker parses, and a normal command works.
+    m.json(&m.a, "mayor", &["list"]);
+}

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod demo;
 pub mod render;
+pub mod signals;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -226,6 +227,16 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
     let r = dispatch(&ctx, cli.cmd, cli.json);
     if r.is_ok() {
         ctx.touch_presence();
+    }
+    if r.is_ok()
+        && ctx.explicit_actor
+        && ctx.wrote.get()
+        && let Err(e) = ops::hooks::materialize(&ctx)
+    {
+        ctx.notice(format!(
+            "warning: cannot update the hook file of {}: {e}",
+            ctx.actor
+        ));
     }
     let handoffs = ctx.outbox.take();
     if !handoffs.is_empty() {
@@ -893,6 +904,16 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
         },
         Cmd::Doctor { fix } => {
             let fs = ops::admin::doctor(ctx, fix)?;
+            if fix {
+                match ops::coord::prune_ledger(ctx) {
+                    Ok(n) if n > 0 => ctx.notice(format!(
+                        "Pruned {n} ledger entr{} every workspace already shows",
+                        if n == 1 { "y" } else { "ies" }
+                    )),
+                    Ok(_) => {}
+                    Err(e) => ctx.notice(format!("warning: cannot prune the ledger: {e}")),
+                }
+            }
             let pending = ctx.pending_changes();
             let mut t: String = if fs.is_empty() {
                 "No problems found.\n".into()
@@ -953,8 +974,30 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             if per_agent == 0 {
                 return Err(ops::usage("--per-agent must be at least 1"));
             }
+            if watch {
+                signals::catch_stop_signals();
+            }
+            let (mut rounds, mut slung, mut recovered) = (0usize, 0usize, 0usize);
             loop {
-                let plan = ops::dispatch::dispatch(ctx, &opts)?;
+                // Each round reads the clock anew: lapses are judged by it.
+                let round;
+                let c = if rounds == 0 {
+                    ctx
+                } else {
+                    let now = now_from_env()?;
+                    let actor = ctx.explicit_actor.then(|| ctx.actor.clone());
+                    round = Ctx::new(ctx.ws.clone(), now, actor)?;
+                    &round
+                };
+                let plan = ops::dispatch::dispatch(c, &opts)?;
+                if !std::ptr::eq(c, ctx) {
+                    for n in c.notices.borrow().iter() {
+                        eprintln!("{n}");
+                    }
+                }
+                rounds += 1;
+                slung += plan.slung.len();
+                recovered += plan.recovered.len();
                 let mut t = String::new();
                 for (id, old) in &plan.recovered {
                     t.push_str(&format!("recovered {id} from {old}\n"));
@@ -971,12 +1014,27 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                     }
                     return Ok(out(serde_json::to_value(&plan).unwrap_or(Value::Null), t));
                 }
-                // A watch loop prints each round; every write in it is atomic,
-                // so a signal between or during rounds leaves the files whole.
-                if !t.is_empty() {
+                // A watch loop prints each round as it happens (with --json,
+                // one JSON object per line), then a summary when stopped.
+                if json {
+                    println!("{}", serde_json::to_string(&plan).unwrap_or_default());
+                } else if !t.is_empty() {
                     print!("{t}");
                 }
-                std::thread::sleep(std::time::Duration::from_secs(interval.max(1)));
+                let _ = std::io::stdout().flush();
+                if signals::stop_requested()
+                    || signals::sleep_unless_stopped(std::time::Duration::from_secs(
+                        interval.max(1),
+                    ))
+                {
+                    ctx.notice(format!(
+                        "Stopped after {rounds} round(s): slung {slung}, recovered {recovered}"
+                    ));
+                    return Ok(out(
+                        json!({"stopped": true, "rounds": rounds, "slung": slung, "recovered": recovered}),
+                        "",
+                    ));
+                }
             }
         }
         Cmd::Convoy(c) => match c {

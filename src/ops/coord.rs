@@ -404,3 +404,65 @@ pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
     }
     Ok(out)
 }
+
+/// Whether a workspace's record already shows what a ledger entry says (or
+/// something newer), so the entry has nothing left to tell that workspace.
+pub fn reflects(rec: &Record, e: &ledger::Entry) -> bool {
+    let status = rec.status();
+    let assignee = rec.nonempty("assignee").unwrap_or_default();
+    match &e.event {
+        ledger::Event::Closed => status == "closed" || status == "tombstone",
+        ledger::Event::Deleted => status == "tombstone",
+        ledger::Event::Reopened => status != "closed" && rec.claim_epoch() >= e.epoch,
+        _ if rec.claim_epoch() > e.epoch => true,
+        _ if rec.claim_epoch() < e.epoch => false,
+        ledger::Event::Claimed { holder, .. } => status == "in_progress" && assignee == *holder,
+        ledger::Event::Hooked { agent, .. } => status == "hooked" && assignee == *agent,
+        ledger::Event::Released => status != "in_progress" && status != "hooked",
+    }
+}
+
+/// Drop the ledger entries every known workspace of the project already
+/// reflects in its own file, and those older than 7 days (SPEC §7). Run by
+/// `bd dispatch` and `bd doctor`; returns how many were dropped.
+pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
+    let Some(home) = ctx.home()? else {
+        return Ok(0);
+    };
+    let (l, _) = ledger::load(&home);
+    if l.is_empty() {
+        return Ok(0);
+    }
+    let roots = known_workspaces(ctx, &home);
+    let needles: Vec<String> = l
+        .iter()
+        .map(|e| {
+            format!(
+                "\"id\":{}",
+                serde_json::to_string(&e.issue).expect("strings serialize")
+            )
+        })
+        .collect();
+    let mut views: Vec<BTreeMap<String, Record>> = Vec::new();
+    for root in &roots {
+        let bytes = std::fs::read(root.join(".beads/issues.jsonl")).unwrap_or_default();
+        let scan = crate::store::jsonl::scan_bytes(&bytes, &needles);
+        views.push(
+            scan.records
+                .into_iter()
+                .map(|(_, r)| (r.id().to_string(), r))
+                .collect(),
+        );
+    }
+    let agreed = |e: &ledger::Entry| {
+        !views.is_empty()
+            && views
+                .iter()
+                .all(|v| v.get(&e.issue).is_some_and(|r| reflects(r, e)))
+    };
+    let (dropped, warning) = ledger::prune(&home, &ctx.now_text(), agreed)?;
+    if let Some(w) = warning {
+        ctx.notice(format!("warning: {w}"));
+    }
+    Ok(dropped)
+}

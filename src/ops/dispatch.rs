@@ -18,6 +18,8 @@ pub struct Plan {
     /// Ready issues left because every online agent is at its limit.
     pub left: usize,
     pub dry_run: bool,
+    /// Ledger entries dropped because every workspace already shows them.
+    pub pruned: usize,
 }
 
 pub struct DispatchOptions {
@@ -104,5 +106,10 @@ pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
     } else {
         crate::ops::hooks::sling_many(ctx, &round)?
     };
+    // The coordinator also keeps the ledger short: entries every workspace
+    // already shows are dropped (SPEC §7).
+    if !o.dry_run {
+        plan.pruned = crate::ops::coord::prune_ledger(ctx)?;
+    }
     Ok(plan)
 }

@@ -170,6 +170,41 @@ pub fn effective(ctx: &Ctx, agent: &str) -> Result<Vec<String>> {
     Ok(items.into_iter().collect())
 }
 
+/// After a write by an agent (SPEC §7: "the agent's next write materializes
+/// them"): the work slung to it from other workspaces goes into its hook file
+/// here, and those deliveries are acknowledged. Items no longer hooked to it
+/// (claimed, released, closed since) are only acknowledged.
+pub fn materialize(ctx: &Ctx) -> Result<usize> {
+    let Some(home) = ctx.home()? else {
+        return Ok(0);
+    };
+    let agent = ctx.actor.clone();
+    let (pending, _) = deliveries::pending_for(&home, &agent);
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let current: BTreeSet<String> = effective(ctx, &agent)?.into_iter().collect();
+    let mut hook = read_hook(ctx, &agent)?;
+    let mut added = 0;
+    for d in &pending {
+        if current.contains(&d.issue) && !hook.items.contains(&d.issue) {
+            hook.items.push(d.issue.clone());
+            if hook.attached_at.is_empty() || hook.attached_at < d.at {
+                hook.attached_by = d.by.clone();
+                hook.attached_at = d.at.clone();
+            }
+            added += 1;
+        }
+    }
+    if added > 0 {
+        write_hook(ctx, &hook)?;
+    }
+    for d in &pending {
+        deliveries::acknowledge(&home, &agent, &d.issue)?;
+    }
+    Ok(added)
+}
+
 /// `bd unhook [<id>] [--agent A]`: take one item (or all) off an agent's hook.
 pub fn unhook(ctx: &Ctx, agent: &str, id: Option<&str>) -> Result<Vec<String>> {
     let current = effective(ctx, agent)?;

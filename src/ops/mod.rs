@@ -49,6 +49,8 @@ pub struct Ctx {
     /// Writes to items handed off from other projects, to report back to
     /// them once the command is done (see `mail::flow_back`).
     pub outbox: RefCell<Vec<(Option<Record>, Record)>>,
+    /// This command wrote the tracker (see `hooks::materialize`).
+    pub wrote: std::cell::Cell<bool>,
 }
 
 impl Ctx {
@@ -67,6 +69,7 @@ impl Ctx {
             explicit_actor,
             home_once: std::cell::OnceCell::new(),
             outbox: RefCell::new(Vec::new()),
+            wrote: std::cell::Cell::new(false),
         };
         ctx.check_merge_driver();
         Ok(ctx)
@@ -195,6 +198,7 @@ impl Ctx {
         let wrote = tx.commit()?;
         if wrote {
             self.outbox.borrow_mut().extend(handoffs);
+            self.wrote.set(true);
         }
         if wrote {
             self.auto_commit(&subject);

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::Workspace;
 use super::atomic;
-use super::jsonl::{line_endings, line_spans};
+use super::jsonl::{Scan, line_endings, line_spans, scan_bytes};
 use super::lock::{self, LockGuard};
 use crate::error::{Error, Result};
 use crate::model::mail::KEY_ORDER;
@@ -34,62 +34,12 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
-/// Lines that matched a scan: (1-based line number, record).
-#[derive(Debug, Default)]
-pub struct Scan {
-    pub records: Vec<(usize, Record)>,
-    /// Candidate lines that did not parse (line numbers).
-    pub bad: Vec<usize>,
-}
-
 /// Parse the lines containing any of `needles` (all lines when `needles` is
 /// empty), in file order.
 pub fn scan(ws: &Workspace, needles: &[String]) -> Result<Scan> {
     let p = path(ws);
     let bytes = read(&p)?;
     Ok(scan_bytes(&bytes, needles))
-}
-
-pub fn scan_bytes(bytes: &[u8], needles: &[String]) -> Scan {
-    let spans = line_spans(bytes);
-    let wanted: Vec<bool> = if needles.is_empty() {
-        vec![true; spans.len()]
-    } else {
-        let mut w = vec![false; spans.len()];
-        // Find each needle in the whole file, then mark the lines holding it:
-        // one pass per needle instead of one per line.
-        let text = String::from_utf8_lossy(bytes);
-        let starts: Vec<usize> = spans.iter().map(|s| s.1.start).collect();
-        for n in needles.iter().filter(|n| !n.is_empty()) {
-            let mut from = 0;
-            while let Some(i) = text[from..].find(n.as_str()) {
-                let at = from + i;
-                let line = starts.partition_point(|&s| s <= at).saturating_sub(1);
-                if let Some(flag) = w.get_mut(line) {
-                    *flag = true;
-                }
-                // Skip to the next line: one hit is enough.
-                from = spans
-                    .get(line + 1)
-                    .map_or(text.len(), |s| s.1.start.max(at + 1));
-            }
-        }
-        w
-    };
-    let mut out = Scan::default();
-    for ((n, span, _), want) in spans.into_iter().zip(wanted) {
-        if !want {
-            continue;
-        }
-        match std::str::from_utf8(&bytes[span])
-            .map_err(|e| e.to_string())
-            .and_then(Record::parse)
-        {
-            Ok(r) => out.records.push((n, r)),
-            Err(_) => out.bad.push(n),
-        }
-    }
-    out
 }
 
 #[derive(Deserialize)]
@@ -273,21 +223,5 @@ impl MailTx {
             Ok(())
         })?;
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scans_only_lines_with_a_needle() {
-        let text = b"{\"id\":\"msg-1\",\"to\":[\"ann\"]}\n{\"id\":\"msg-2\",\"to\":[\"bob\"]}\n{oops \"ann\"\n{\"id\":\"msg-3\",\"to\":[\"ann\",\"ann\"]}\n";
-        let s = scan_bytes(text, &["\"ann\"".into()]);
-        let ids: Vec<&str> = s.records.iter().map(|(_, r)| r.id()).collect();
-        assert_eq!(ids, ["msg-1", "msg-3"]);
-        assert_eq!(s.bad, [3]);
-        assert_eq!(scan_bytes(text, &[]).records.len(), 3);
-        assert!(scan_bytes(text, &["nobody".into()]).records.is_empty());
     }
 }
