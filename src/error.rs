@@ -22,6 +22,11 @@ pub enum Error {
         prefix: String,
         candidates: Vec<String>,
     },
+    /// A project name in a mail address matches several known projects.
+    AmbiguousProject {
+        name: String,
+        candidates: Vec<String>,
+    },
     /// A file could not be parsed.
     Parse {
         path: PathBuf,
@@ -91,7 +96,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Invalid { .. } | Error::NotGitRepo { .. } => "invalid",
             Error::NotFound { .. } | Error::NotInitialized { .. } => "not_found",
-            Error::Ambiguous { .. } => "ambiguous",
+            Error::Ambiguous { .. } | Error::AmbiguousProject { .. } => "ambiguous",
             Error::Parse { .. } | Error::BadLines { .. } => "parse",
             Error::Io { .. } => "io",
             Error::Conflict { .. } => "conflict",
@@ -122,6 +127,9 @@ impl Error {
                     .into(),
             ),
             Error::Ambiguous { .. } => Some("give more characters of the ID".into()),
+            Error::AmbiguousProject { name, .. } => Some(format!(
+                "write project:<identity>, or pick one for this name: `bd config set projects.{name} <identity>`"
+            )),
             Error::Usage(_) => Some("see `bd --help`".into()),
             Error::Io { .. } => None,
         }
@@ -137,6 +145,11 @@ impl fmt::Display for Error {
             | Error::Conflict { msg, .. } => {
                 write!(f, "{msg}")
             }
+            Error::AmbiguousProject { name, candidates } => write!(
+                f,
+                "project name '{name}' is ambiguous: it matches {}",
+                candidates.join(", ")
+            ),
             Error::Ambiguous { prefix, candidates } => {
                 write!(
                     f,

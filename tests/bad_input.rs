@@ -160,7 +160,7 @@ fn non_utf8_line_is_a_bad_line() {
         r.stderr
     );
     env.bd(&["show", "bd-b2"]).code(1);
-    let d = env.json(&["doctor"]).to_string();
+    let d = env.bd(&["--json", "doctor"]).code(1).json().to_string();
     assert!(d.contains("issues.jsonl:2"), "{d}");
     writes_refused(&env, "bd-a1");
 

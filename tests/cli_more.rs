@@ -985,7 +985,7 @@ fn doctor_fix_quarantines_bad_lines_and_keeps_good_lines() {
     let text = format!("{}\n{}\n{bad}\n{}\n", good[0], good[1], good[2]);
     write_issues(&env, &text);
 
-    let v = env.json(&["doctor"]);
+    let v = env.bd(&["--json", "doctor"]).code(1).json(); // unfixed errors exit 1
     assert_eq!(v["ok"], false, "{v}");
     let s = v.to_string();
     assert!(s.contains("issues.jsonl:3"), "names file and line: {s}");
@@ -1035,7 +1035,7 @@ fn doctor_fix_merges_duplicates_and_normalizes() {
         serde_json::to_string(&d2).unwrap()
     );
     write_issues(&env, &text);
-    let v = env.json(&["doctor"]);
+    let v = env.bd(&["--json", "doctor"]).code(1).json();
     let s = v.to_string();
     assert!(s.contains("bd-dup"), "duplicate reported: {s}");
     assert!(s.to_lowercase().contains("crlf"), "{s}");

@@ -27,12 +27,16 @@ use args::{
 struct Output {
     json: Value,
     text: String,
+    /// The exit code of a command that ran but reports a failure in its
+    /// output (`doctor` with unfixed errors).
+    code: i32,
 }
 
 fn out(json: Value, text: impl Into<String>) -> Output {
     Output {
         json,
         text: text.into(),
+        code: 0,
     }
 }
 
@@ -57,10 +61,14 @@ pub fn main() -> i32 {
                 return 2;
             }
             let msg = e.to_string();
+            // clap's message runs until the usage line: keep all of it, so
+            // "required arguments were not provided" names them.
             let first = msg
                 .lines()
-                .next()
-                .unwrap_or("")
+                .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
                 .trim_start_matches("error: ")
                 .to_string();
             if wants_json {
@@ -98,7 +106,7 @@ pub fn main() -> i32 {
                     let _ = writeln!(lock);
                 }
             }
-            0
+            o.code
         }
         Err(e) => {
             let hint = e.hint();
@@ -937,10 +945,12 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
             let errors = fs.iter().any(|f| f.severity == "error" && !f.fixed);
             let j = json!({"ok": !errors, "findings": fs, "pending": pending});
+            let mut o = out(j, t);
             if errors {
                 ctx.notice("warning: doctor found errors; `bd doctor --fix` repairs them");
+                o.code = 1;
             }
-            Ok(out(j, t))
+            Ok(o)
         }
         Cmd::Import { file, dry_run } => {
             let bytes = read_input(&file)?;

@@ -140,6 +140,15 @@ impl Message {
         })
     }
 
+    /// Whether `agent` is named itself (not only through `@all` or its project).
+    pub fn names(&self, agent: &str, identity: &str) -> bool {
+        self.recipients().any(|a| match Address::parse(a) {
+            Ok(Address::Agent(n)) => n == agent,
+            Ok(Address::AgentIn(n, p)) => n == agent && p == identity,
+            _ => false,
+        })
+    }
+
     pub fn is_read_by(&self, agent: &str) -> bool {
         self.read_by.contains_key(agent)
     }

@@ -350,8 +350,22 @@ fn finding(check: &str, severity: &'static str, message: String) -> Finding {
 /// from git's index stages when the merge is still in progress, else from the
 /// two sides of the markers. Writes the result and marks the path resolved.
 fn repair_conflict(ctx: &Ctx, bytes: &[u8]) -> Result<Vec<u8>> {
-    const PATH: &str = ".beads/issues.jsonl";
-    let staged = crate::git::stages::read(&ctx.ws.root, PATH).ok().flatten();
+    repair_conflict_of(
+        ctx,
+        bytes,
+        ".beads/issues.jsonl",
+        &crate::model::merge::ISSUE_RULES,
+    )
+}
+
+/// [`repair_conflict`] for any tracker JSONL file (`rel`, from the root).
+fn repair_conflict_of(
+    ctx: &Ctx,
+    bytes: &[u8],
+    rel: &str,
+    rules: &crate::model::merge::Rules,
+) -> Result<Vec<u8>> {
+    let staged = crate::git::stages::read(&ctx.ws.root, rel).ok().flatten();
     let (base, ours, theirs) = match staged {
         Some(s) => (s.base, s.ours, s.theirs),
         None => {
@@ -359,20 +373,122 @@ fn repair_conflict(ctx: &Ctx, bytes: &[u8]) -> Result<Vec<u8>> {
             (Vec::new(), o, t)
         }
     };
-    let merged =
-        crate::model::merge::merge_issues(&base, &ours, &theirs).map_err(|e| Error::Invalid {
-            msg: format!("cannot merge the conflicted {PATH}: {e}"),
+    let merged = crate::model::merge::merge_jsonl(&base, &ours, &theirs, rules).map_err(|e| {
+        Error::Invalid {
+            msg: format!("cannot merge the conflicted {rel}: {e}"),
             hint: Some("fix the named line by hand, then run `bd doctor --fix` again".into()),
-        })?;
-    atomic::write(&ctx.ws.issues_path(), &merged.bytes)?;
-    if crate::git::stages::read(&ctx.ws.root, PATH)
+        }
+    })?;
+    atomic::write(&ctx.ws.root.join(rel), &merged.bytes)?;
+    if crate::git::stages::read(&ctx.ws.root, rel)
         .ok()
         .flatten()
         .is_some()
     {
-        crate::git::stages::resolve(&ctx.ws.root, PATH)?;
+        crate::git::stages::resolve(&ctx.ws.root, rel)?;
     }
     Ok(merged.bytes)
+}
+
+/// `doctor`'s checks of `mail.jsonl` (SPEC §6), and with `fix` its repair:
+/// conflict markers merged by the one merge, lines that do not parse moved to
+/// `quarantine/`, duplicate ids merged, the file sorted. Called under the
+/// workspace lock when fixing.
+fn doctor_mail(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+    const NAME: &str = ".beads/mail.jsonl";
+    let rules = &crate::model::merge::MAIL_RULES;
+    let path = ctx.ws.root.join(NAME);
+    let mut bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let first = out.len();
+    if crate::git::stages::has_markers(&bytes) {
+        if fix {
+            bytes = repair_conflict_of(ctx, &bytes, NAME, rules)?;
+            out.push(Finding {
+                check: "conflict".into(),
+                severity: "error",
+                message: format!("{NAME} had conflict markers; merged the two sides"),
+                fixed: true,
+            });
+        } else {
+            out.push(finding(
+                "conflict",
+                "error",
+                format!("{NAME} has git conflict markers (`bd doctor --fix` merges them)"),
+            ));
+        }
+    }
+    let parsed = jsonl::parse(&bytes);
+    for b in &parsed.bad {
+        out.push(finding(
+            "parse",
+            "error",
+            format!("{NAME}:{}: {}", b.line, b.reason),
+        ));
+    }
+    for g in &parsed.good {
+        if let Err(e) = crate::model::mail::Message::from_record(&g.record) {
+            out.push(finding(
+                "values",
+                "warning",
+                format!(
+                    "{NAME}:{}: not a message bd can read ({e}); kept as is",
+                    g.line
+                ),
+            ));
+        }
+    }
+    for d in &parsed.duplicate_ids {
+        out.push(finding(
+            "duplicates",
+            "error",
+            format!("{NAME}: id {d} appears more than once"),
+        ));
+    }
+    if parsed.needs_normalizing() {
+        out.push(finding(
+            "format",
+            "warning",
+            format!("{NAME} is not in canonical form (sorted by id, LF endings)"),
+        ));
+    }
+    let needs =
+        !parsed.bad.is_empty() || !parsed.duplicate_ids.is_empty() || parsed.needs_normalizing();
+    if fix && needs {
+        if !parsed.bad.is_empty() {
+            let qdir = ctx.ws.quarantine_dir();
+            std::fs::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
+            let stamp = time::format(ctx.now).replace([':', '.'], "-");
+            let qpath = qdir.join(format!("mail-{stamp}.jsonl"));
+            let mut q = std::fs::read(&qpath).unwrap_or_default();
+            for b in &parsed.bad {
+                q.extend_from_slice(&bytes[b.span.clone()]);
+                q.push(b'\n');
+            }
+            atomic::write(&qpath, &q)?;
+        }
+        let mut good: Vec<u8> = Vec::with_capacity(bytes.len());
+        for g in &parsed.good {
+            good.extend_from_slice(&bytes[g.span.clone()]);
+            good.push(b'\n');
+        }
+        let merged = crate::model::merge::merge_jsonl(b"", &good, &good, rules).map_err(|e| {
+            Error::Invalid {
+                msg: format!("cannot normalize {NAME}: {e}"),
+                hint: None,
+            }
+        })?;
+        atomic::write(&path, &merged.bytes)?;
+        for f in out[first..].iter_mut() {
+            if matches!(f.check.as_str(), "parse" | "duplicates" | "format") {
+                f.fixed = true;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
@@ -588,6 +704,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
             }
         }
     }
+    doctor_mail(ctx, fix, &mut out)?;
     Ok(out)
 }
 

@@ -127,8 +127,8 @@ fn resolve_project(ctx: &Ctx, name: &str, explicit: bool) -> Result<String> {
                 "name it in config (`bd config set projects.{name} <identity>`), run any bd command in one of its workspaces so this machine knows it, or write project:<identity>"
             )),
         }),
-        _ => Err(Error::Ambiguous {
-            prefix: format!("project '{name}'"),
+        _ => Err(Error::AmbiguousProject {
+            name: name.to_string(),
             candidates: cands.into_iter().collect(),
         }),
     }
@@ -566,7 +566,8 @@ fn mailbox_of(ctx: &Ctx, agent: &str) -> Result<(BTreeMap<String, Message>, Stri
             }
         }
     }
-    all.retain(|_, m| m.is_for(agent, &own));
+    // One's own broadcast (`@all`, the project) is not mail to oneself.
+    all.retain(|_, m| m.is_for(agent, &own) && (m.from != agent || m.names(agent, &own)));
     Ok((all, own))
 }
 
@@ -659,7 +660,20 @@ fn mark(ctx: &Ctx, msg: &Message, fields: &[&str]) -> Result<(Message, bool)> {
     for field in fields {
         let mut map: BTreeMap<String, String> = rec.json(field).unwrap_or_default();
         if !map.contains_key(&ctx.actor) {
-            map.insert(ctx.actor.clone(), now.clone());
+            // Marks known from other workspaces (the live copy) come along,
+            // earliest time first, so this file never records a later one.
+            let known = if *field == "acked_by" {
+                &msg.acked_by
+            } else {
+                &msg.read_by
+            };
+            for (k, v) in known {
+                let e = map.entry(k.clone()).or_insert_with(|| v.clone());
+                if time::parse(v) < time::parse(e) {
+                    *e = v.clone();
+                }
+            }
+            map.entry(ctx.actor.clone()).or_insert_with(|| now.clone());
             rec.set(field, &map);
             changed = true;
         }
@@ -1076,52 +1090,56 @@ fn handoff_issue(ctx: &Ctx, issue: &str, item: &SpoolItem, msg: &Message) -> Rec
 
 /// The sending side: apply links other projects left, re-post pending
 /// deliveries whose spool file vanished (a lost project home, a spool cleared
-/// by hand). Only messages stored in this workspace are touched.
+/// by hand). Only messages stored in this workspace are touched; the list of
+/// deliveries comes from the mail cache, so this costs no read of the file.
 fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
+    let rows = crate::store::mail::deliveries(&ctx.ws)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
     let links = mailbox::links(home);
-    let mut needles: Vec<String> = vec![format!("\"{PENDING}\"")];
-    needles.extend(links.keys().cloned());
-    let s = scan(&ctx.ws, &needles)?;
-    let mut updates: Vec<Message> = Vec::new();
-    let mut repost: Vec<(String, Message)> = Vec::new();
-    for (_, rec) in s.records {
-        let Ok(m) = Message::from_record(&rec) else {
-            continue;
-        };
-        let mut changed = m.clone();
-        for (project, d) in &m.delivery {
-            let link = links
-                .get(&m.id)
-                .and_then(|ls| ls.iter().find(|l| &l.project == project));
-            match link {
-                Some(l) => {
-                    let new = Delivery {
-                        status: DELIVERED.into(),
-                        issue: Some(l.issue.clone()).filter(|i| !i.is_empty()),
-                        issue_status: Some(l.status.clone()).filter(|s| !s.is_empty()),
-                        seen_at: Some(l.at.clone()),
-                    };
-                    let newer = d.seen_at.as_deref().and_then(time::parse) <= time::parse(&l.at);
-                    if *d != new && (d.status == PENDING || newer) {
-                        changed.delivery.insert(project.clone(), new);
-                    }
+    let mut updates: BTreeMap<String, BTreeMap<String, Delivery>> = BTreeMap::new();
+    let mut repost: Vec<(String, String)> = Vec::new();
+    for row in rows {
+        let d = &row.delivery;
+        let link = links
+            .get(&row.id)
+            .and_then(|ls| ls.iter().find(|l| l.project == row.project));
+        match link {
+            Some(l) => {
+                let new = Delivery {
+                    status: DELIVERED.into(),
+                    issue: Some(l.issue.clone()).filter(|i| !i.is_empty()),
+                    issue_status: Some(l.status.clone()).filter(|s| !s.is_empty()),
+                    seen_at: Some(l.at.clone()),
+                };
+                let newer = d.seen_at.as_deref().and_then(time::parse) <= time::parse(&l.at);
+                if *d != new && (d.status == PENDING || newer) {
+                    updates
+                        .entry(row.id.clone())
+                        .or_default()
+                        .insert(row.project.clone(), new);
                 }
-                None if d.status == PENDING => {
-                    let gone =
-                        mailbox::existing(project).is_none_or(|h| !mailbox::spool_has(&h, &m.id));
-                    if gone {
-                        repost.push((project.clone(), m.clone()));
-                    }
-                }
-                None => {}
             }
-        }
-        if changed != m {
-            updates.push(changed);
+            None if d.status == PENDING => {
+                let gone = mailbox::existing(&row.project)
+                    .is_none_or(|h| !mailbox::spool_has(&h, &row.id));
+                if gone {
+                    repost.push((row.project.clone(), row.id.clone()));
+                }
+            }
+            None => {}
         }
     }
-    for (project, m) in &repost {
-        match spool_to(ctx, project, m) {
+    for (project, id) in &repost {
+        let found = scan(&ctx.ws, std::slice::from_ref(id))?
+            .records
+            .into_iter()
+            .map(|(_, r)| r)
+            .find(|r| r.id() == id)
+            .and_then(|r| Message::from_record(&r).ok());
+        let Some(m) = found else { continue };
+        match spool_to(ctx, project, &m) {
             Ok(_) => ctx.notice(format!("note: re-posted {} to {project}", m.id)),
             Err(e) => ctx.notice(format!(
                 "warning: cannot re-post {} to {project}: {e}",
@@ -1133,13 +1151,14 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
         return Ok(());
     }
     let mut tx = MailTx::begin(&ctx.ws)?;
-    let at = ctx.now;
-    for m in updates {
-        let Some(mut rec) = tx.get(&m.id)? else {
+    for (id, projects) in updates {
+        let Some(mut rec) = tx.get(&id)? else {
             continue;
         };
-        let stamp = rec.next_stamp(at);
-        rec.set("delivery", &m.delivery);
+        let mut map: BTreeMap<String, Delivery> = rec.json("delivery").unwrap_or_default();
+        map.extend(projects);
+        let stamp = rec.next_stamp(ctx.now);
+        rec.set("delivery", &map);
         rec.stamp(&["delivery"], stamp, &ctx.actor);
         tx.put(rec);
     }

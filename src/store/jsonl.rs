@@ -109,7 +109,7 @@ pub fn parse_lines<T: Send>(
 
 /// Whether any line ends in CRLF, and whether the last line lacks a newline.
 pub fn line_endings(bytes: &[u8]) -> (bool, bool) {
-    let crlf = bytes.windows(2).any(|w| w == b"\r\n");
+    let crlf = memchr::memmem::find(bytes, b"\r\n").is_some();
     let no_final = !bytes.is_empty() && bytes[bytes.len() - 1] != b'\n';
     (crlf, no_final)
 }
@@ -156,46 +156,59 @@ pub struct Scan {
     pub bad: Vec<usize>,
 }
 
+/// Parse the lines of `bytes` containing any of `needles` (every line when
+/// `needles` is empty), in file order. The needles are found with a SIMD
+/// substring search over the whole buffer and only the lines holding a hit
+/// are parsed, so a lookup in a large file costs one pass over its bytes.
 pub fn scan_bytes(bytes: &[u8], needles: &[String]) -> Scan {
-    let spans = line_spans(bytes);
-    let wanted: Vec<bool> = if needles.is_empty() {
-        vec![true; spans.len()]
-    } else {
-        let mut w = vec![false; spans.len()];
-        // Find each needle in the whole file, then mark the lines holding it:
-        // one pass per needle instead of one per line.
-        let text = String::from_utf8_lossy(bytes);
-        let starts: Vec<usize> = spans.iter().map(|s| s.1.start).collect();
-        for n in needles.iter().filter(|n| !n.is_empty()) {
-            let mut from = 0;
-            while let Some(i) = text[from..].find(n.as_str()) {
-                let at = from + i;
-                let line = starts.partition_point(|&s| s <= at).saturating_sub(1);
-                if let Some(flag) = w.get_mut(line) {
-                    *flag = true;
-                }
-                // Skip to the next line: one hit is enough.
-                from = spans
-                    .get(line + 1)
-                    .map_or(text.len(), |s| s.1.start.max(at + 1));
+    let mut out = Scan::default();
+    if needles.is_empty() {
+        for (n, span, _) in line_spans(bytes) {
+            match parse_span(bytes, span) {
+                Ok(r) => out.records.push((n, r)),
+                Err(_) => out.bad.push(n),
             }
         }
-        w
-    };
-    let mut out = Scan::default();
-    for ((n, span, _), want) in spans.into_iter().zip(wanted) {
-        if !want {
-            continue;
+        return out;
+    }
+    // Start offsets of the lines holding a hit.
+    let mut starts: Vec<usize> = Vec::new();
+    for n in needles.iter().filter(|n| !n.is_empty()) {
+        let finder = memchr::memmem::Finder::new(n.as_bytes());
+        let mut from = 0;
+        while let Some(i) = finder.find(&bytes[from..]) {
+            let at = from + i;
+            let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+            let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |p| at + p);
+            starts.push(start);
+            from = end.max(at + 1).min(bytes.len());
         }
-        match std::str::from_utf8(&bytes[span])
-            .map_err(|e| e.to_string())
-            .and_then(Record::parse)
-        {
-            Ok(r) => out.records.push((n, r)),
-            Err(_) => out.bad.push(n),
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    // Line numbers by counting newlines between consecutive hits: one pass.
+    let (mut line, mut counted) = (1usize, 0usize);
+    for start in starts {
+        line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
+        counted = start;
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |p| start + p);
+        let text_end = if end > start && bytes[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        match parse_span(bytes, start..text_end) {
+            Ok(r) => out.records.push((line, r)),
+            Err(_) => out.bad.push(line),
         }
     }
     out
+}
+
+fn parse_span(bytes: &[u8], span: Range<usize>) -> Result<Record, String> {
+    std::str::from_utf8(&bytes[span])
+        .map_err(|e| e.to_string())
+        .and_then(Record::parse)
 }
 
 #[cfg(test)]
