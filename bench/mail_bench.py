@@ -91,7 +91,12 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("BD_")}
     env["BD_HOME"] = os.path.join(a.workdir, "home")
     env["GIT_CONFIG_NOSYSTEM"] = "1"
+    # A repository as agents have them: a remote and a commit.
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=ws, check=True)
+    subprocess.run(["git", "remote", "add", "origin", "https://example.com/bench/mail.git"],
+                   cwd=ws, check=True)
+    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@example.com", "commit",
+                    "-q", "--allow-empty", "-m", "start"], cwd=ws, check=True)
     subprocess.run([a.bd, "init", "--prefix", "bd"], cwd=ws, env=env, check=True,
                    capture_output=True)
     rng = random.Random(7)

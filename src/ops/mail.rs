@@ -76,7 +76,20 @@ fn identity(ctx: &Ctx) -> Result<String> {
     Ok(ctx.identity()?.identity)
 }
 
-/// Agents this project knows: registered ones and those with a hook file.
+/// Whether `name` is an agent this project knows: registered, with a hook
+/// file here, or the sender itself. One file each, not a listing.
+fn is_known_agent(ctx: &Ctx, home: &ProjectHome, name: &str) -> bool {
+    name == ctx.actor
+        || presence::get(home, name).0.is_some()
+        || ctx
+            .ws
+            .beads
+            .join("hooks")
+            .join(format!("{}.json", crate::home::escape(name)))
+            .exists()
+}
+
+/// Every agent this project knows (for the hint of an unknown recipient).
 fn known_agents(ctx: &Ctx, home: &ProjectHome) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = presence::load(home).0.into_keys().collect();
     if let Ok(rd) = std::fs::read_dir(ctx.ws.beads.join("hooks")) {
@@ -139,7 +152,7 @@ fn resolve_address(
     ctx: &Ctx,
     text: &str,
     own: &str,
-    agents: Option<&BTreeSet<String>>,
+    home: Option<&ProjectHome>,
 ) -> Result<Address> {
     let addr = Address::parse(text).map_err(|e| Error::Invalid {
         msg: e,
@@ -152,9 +165,10 @@ fn resolve_address(
     Ok(match addr {
         Address::Agent(n) => {
             presence::validate_agent_name(&n)?;
-            if let Some(known) = agents
-                && !known.contains(&n)
+            if let Some(home) = home
+                && !is_known_agent(ctx, home, &n)
             {
+                let known = known_agents(ctx, home);
                 let close: Vec<&String> = known
                     .iter()
                     .filter(|k| k.to_lowercase() == n.to_lowercase())
@@ -180,7 +194,7 @@ fn resolve_address(
             presence::validate_agent_name(&n)?;
             let p = resolve_project(ctx, &p, false)?;
             if p == own {
-                return resolve_address(ctx, &n, own, agents);
+                return resolve_address(ctx, &n, own, home);
             }
             Address::AgentIn(n, p)
         }
@@ -298,11 +312,10 @@ fn compose(
     }
     let own = identity(ctx)?;
     let home = ctx.home()?;
-    let agents = home.as_ref().map(|h| known_agents(ctx, h));
     let resolve_all = |list: &[String]| -> Result<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
         for t in list.iter().flat_map(|t| t.split(',')).map(str::trim) {
-            let a = resolve_address(ctx, t, &own, agents.as_ref())?.spelled();
+            let a = resolve_address(ctx, t, &own, home.as_ref())?.spelled();
             if !out.contains(&a) {
                 out.push(a);
             }
@@ -492,18 +505,6 @@ pub fn reply(ctx: &Ctx, id: &str, mut o: SendOptions, all: bool) -> Result<Sent>
     post(ctx, msg, bodies, Some(&parent))
 }
 
-/// Needles that find the lines of `agent`'s mail in `mail.jsonl`.
-fn needles_for(agent: &str, own: &str) -> Vec<String> {
-    let quoted = serde_json::to_string(agent).expect("strings serialize");
-    let open = quoted[..quoted.len() - 1].to_string();
-    vec![
-        quoted,
-        format!("{open}@"),
-        "\"@all\"".into(),
-        serde_json::to_string(&format!("@{own}")).expect("strings serialize"),
-    ]
-}
-
 /// Put a live copy and a stored copy of one message together: the stored one
 /// wins, marks are unions with the earliest time.
 fn combine(into: &mut BTreeMap<String, Message>, m: Message) {
@@ -530,35 +531,57 @@ fn combine(into: &mut BTreeMap<String, Message>, m: Message) {
 
 fn stored(ctx: &Ctx, needles: &[String], into: &mut BTreeMap<String, Message>) -> Result<()> {
     let s = scan(&ctx.ws, needles)?;
+    absorb(ctx, s, into);
+    Ok(())
+}
+
+/// Messages of a scan into `into`, with one warning for lines that do not parse.
+fn absorb(ctx: &Ctx, s: crate::store::jsonl::Scan, into: &mut BTreeMap<String, Message>) {
     if !s.bad.is_empty() {
+        let known: Vec<String> = s
+            .bad
+            .iter()
+            .filter(|n| **n > 0)
+            .map(|n| n.to_string())
+            .collect();
         ctx.notice(format!(
-            "warning: skipped {} line(s) of {} that do not parse (line {}); run `bd doctor --fix`",
+            "warning: skipped {} line(s) of {} that do not parse{}; run `bd doctor --fix`",
             s.bad.len(),
             crate::store::mail::path(&ctx.ws).display(),
-            s.bad
-                .iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            if known.is_empty() {
+                String::new()
+            } else {
+                format!(" (line {})", known.join(", "))
+            }
         ));
     }
-    for (line, rec) in s.records {
+    for (_, rec) in s.records {
         match Message::from_record(&rec) {
             Ok(m) => combine(into, m),
             Err(e) => ctx.notice(format!(
-                "warning: {} line {line}: not a message ({e}); skipped",
-                crate::store::mail::path(&ctx.ws).display()
+                "warning: {}: {} is not a message ({e}); skipped",
+                crate::store::mail::path(&ctx.ws).display(),
+                rec.id()
             )),
         }
     }
-    Ok(())
 }
 
 /// Every message `agent` can see: stored here or live in the project home.
 fn mailbox_of(ctx: &Ctx, agent: &str) -> Result<(BTreeMap<String, Message>, String)> {
     let own = identity(ctx)?;
     let mut all = BTreeMap::new();
-    stored(ctx, &needles_for(agent, &own), &mut all)?;
+    let addresses = [
+        agent.to_string(),
+        "@all".to_string(),
+        format!("{agent}@{own}"),
+        format!("@{own}"),
+    ];
+    absorb(
+        ctx,
+        crate::store::mail::for_recipients(&ctx.ws, &addresses)?,
+        &mut all,
+    );
     if let Some(home) = ctx.home()? {
         for key in [agent, "@all"] {
             for m in mailbox::live(&home, key) {

@@ -51,6 +51,8 @@ pub struct Ctx {
     pub outbox: RefCell<Vec<(Option<Record>, Record)>>,
     /// This command wrote the tracker (see `hooks::materialize`).
     pub wrote: std::cell::Cell<bool>,
+    /// The project identity, once computed (it reads git config and may walk history).
+    identity_once: std::cell::OnceCell<git::identity::Identity>,
 }
 
 impl Ctx {
@@ -70,6 +72,7 @@ impl Ctx {
             home_once: std::cell::OnceCell::new(),
             outbox: RefCell::new(Vec::new()),
             wrote: std::cell::Cell::new(false),
+            identity_once: std::cell::OnceCell::new(),
         };
         ctx.check_merge_driver();
         Ok(ctx)
@@ -95,8 +98,17 @@ impl Ctx {
         }
     }
 
-    /// The project identity of this workspace.
+    /// The project identity of this workspace (computed once per command).
     pub fn identity(&self) -> Result<git::identity::Identity> {
+        if let Some(id) = self.identity_once.get() {
+            return Ok(id.clone());
+        }
+        let id = self.compute_identity()?;
+        let _ = self.identity_once.set(id.clone());
+        Ok(id)
+    }
+
+    fn compute_identity(&self) -> Result<git::identity::Identity> {
         use git::identity::{Identity, Source};
         let dirs = git::dirs(&self.ws.root)?;
         // Without `project` and `origin` the identity comes from the root

@@ -70,13 +70,19 @@ pub struct DeliveryRow {
     pub delivery: Delivery,
 }
 
+/// Address as written in `to`/`cc` → (offset, length) of the lines sent to it.
+type Index = BTreeMap<String, Vec<(u64, u32)>>;
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Cache {
     /// len, mtime, ctime, inode of the file this describes.
     sig: (u64, i64, i64, u64),
-    /// Every line was checked (parses, ids unique).
+    /// Every line was checked (parses, ids unique); a checked cache always
+    /// has its index.
     validated: bool,
     deliveries: Vec<DeliveryRow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    index: Option<Index>,
 }
 
 fn cache_path(ws: &Workspace) -> PathBuf {
@@ -137,9 +143,122 @@ pub fn deliveries(ws: &Workspace) -> Result<Vec<DeliveryRow>> {
             sig: sig_tuple(&sig),
             validated: false,
             deliveries: rows.clone(),
+            index: None,
         },
     );
     Ok(rows)
+}
+
+/// A line's id and recipients, read without building the whole record.
+#[derive(Deserialize)]
+struct Light<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    to: Vec<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    cc: Vec<Cow<'a, str>>,
+}
+
+/// Index every line of `bytes` by recipient. Lines that do not parse are
+/// left out (readers warn about them when they meet them).
+fn build_index(bytes: &[u8]) -> Index {
+    let mut index = Index::new();
+    for (_, span, _) in line_spans(bytes) {
+        if let Ok(l) = serde_json::from_slice::<Light>(&bytes[span.clone()])
+            && !l.id.is_empty()
+        {
+            let at = (span.start as u64, (span.end - span.start) as u32);
+            for a in l.to.iter().chain(l.cc.iter()) {
+                index.entry(a.to_string()).or_default().push(at);
+            }
+        }
+    }
+    index
+}
+
+/// The messages sent to any of `addresses` (as written in `to`/`cc`), read
+/// through the recipient index: only their lines are read and parsed. The
+/// first reader after a change by another tool (a pull, a merge) builds the
+/// index once.
+pub fn for_recipients(ws: &Workspace, addresses: &[String]) -> Result<Scan> {
+    use std::os::unix::fs::FileExt;
+    let p = path(ws);
+    let file = match std::fs::File::open(&p) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Scan::default()),
+        Err(e) => return Err(Error::io(&p, e)),
+    };
+    let sig = Signature::of(&file).map_err(|e| Error::io(&p, e))?;
+    let cached = load_cache(ws, &sig);
+    let index = match cached.as_ref().and_then(|c| c.index.as_ref()) {
+        Some(i) => i,
+        None => {
+            // Read the state `file` holds (a writer replaces, never edits).
+            let mut bytes = Vec::with_capacity(sig.len as usize);
+            std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(|e| Error::io(&p, e))?;
+            let index = build_index(&bytes);
+            let deliveries = match cached {
+                Some(c) => c.deliveries,
+                None => scan_bytes(&bytes, &[DELIVERY_NEEDLE.to_string()])
+                    .records
+                    .iter()
+                    .flat_map(|(_, r)| rows_of(r))
+                    .collect(),
+            };
+            let mut spans: Vec<(u64, u32)> = addresses
+                .iter()
+                .filter_map(|a| index.get(a))
+                .flatten()
+                .copied()
+                .collect();
+            spans.sort_unstable();
+            spans.dedup();
+            let out = read_spans(&spans, |off, len| {
+                Ok(bytes[off as usize..off as usize + len as usize].to_vec())
+            })?;
+            save_cache(
+                ws,
+                &Cache {
+                    sig: sig_tuple(&sig),
+                    validated: false,
+                    deliveries,
+                    index: Some(index),
+                },
+            );
+            return Ok(out);
+        }
+    };
+    let mut spans: Vec<(u64, u32)> = addresses
+        .iter()
+        .filter_map(|a| index.get(a))
+        .flatten()
+        .copied()
+        .collect();
+    spans.sort_unstable();
+    spans.dedup();
+    read_spans(&spans, |off, len| {
+        let mut buf = vec![0u8; len as usize];
+        file.read_exact_at(&mut buf, off)
+            .map_err(|e| Error::io(&p, e))?;
+        Ok(buf)
+    })
+}
+
+fn read_spans(spans: &[(u64, u32)], read: impl Fn(u64, u32) -> Result<Vec<u8>>) -> Result<Scan> {
+    let mut out = Scan::default();
+    for &(off, len) in spans {
+        let bytes = read(off, len)?;
+        // Line numbers are not known without counting; offsets stand in.
+        match std::str::from_utf8(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(Record::parse)
+        {
+            Ok(r) => out.records.push((0, r)),
+            Err(_) => out.bad.push(0),
+        }
+    }
+    Ok(out)
 }
 
 /// The id of a canonical line (`{"id":"…",`) without parsing the rest.
@@ -180,6 +299,7 @@ pub struct MailTx {
     bytes: Vec<u8>,
     /// What the cache knew of this state of the file.
     deliveries: Vec<DeliveryRow>,
+    index: Index,
     lines: Vec<Line>,
     by_id: BTreeMap<String, usize>,
     changed: BTreeMap<String, Record>,
@@ -201,7 +321,7 @@ impl MailTx {
     fn load(ws: &Workspace, guard: Option<LockGuard>) -> Result<MailTx> {
         let path = path(ws);
         let (bytes, sig) = read_signed(&path)?;
-        let cached = load_cache(ws, &sig).filter(|c| c.validated);
+        let cached = load_cache(ws, &sig).filter(|c| c.validated && c.index.is_some());
         let mut lines = Vec::new();
         let mut bad = Vec::new();
         for (n, span, _) in line_spans(&bytes) {
@@ -247,23 +367,27 @@ impl MailTx {
         }
         let (crlf, no_final) = line_endings(&bytes);
         let unsorted = lines.windows(2).any(|w| w[0].id >= w[1].id);
-        let deliveries = match cached {
-            Some(c) => c.deliveries,
-            None => {
+        let (deliveries, index) = match cached {
+            Some(Cache {
+                deliveries,
+                index: Some(index),
+                ..
+            }) => (deliveries, index),
+            _ => {
+                let index = build_index(&bytes);
                 let rows: Vec<DeliveryRow> = scan_bytes(&bytes, &[DELIVERY_NEEDLE.to_string()])
                     .records
                     .iter()
                     .flat_map(|(_, r)| rows_of(r))
                     .collect();
-                save_cache(
-                    ws,
-                    &Cache {
-                        sig: sig_tuple(&sig),
-                        validated: true,
-                        deliveries: rows.clone(),
-                    },
-                );
-                rows
+                let c = Cache {
+                    sig: sig_tuple(&sig),
+                    validated: true,
+                    deliveries: rows,
+                    index: Some(index),
+                };
+                save_cache(ws, &c);
+                (c.deliveries, c.index.unwrap_or_default())
             }
         };
         Ok(MailTx {
@@ -272,6 +396,7 @@ impl MailTx {
             path,
             bytes,
             deliveries,
+            index,
             lines,
             by_id,
             changed: BTreeMap::new(),
@@ -377,6 +502,37 @@ impl MailTx {
             }
             Ok(())
         })?;
+        // The index of the new file: unchanged lines keep their recipients
+        // at their new offsets, changed ones are read from their records.
+        let mut by_old: std::collections::HashMap<u64, Vec<&str>> = Default::default();
+        for (addr, spans) in &self.index {
+            for (off, _) in spans {
+                by_old.entry(*off).or_default().push(addr);
+            }
+        }
+        let base = self.bytes.as_ptr() as usize;
+        let mut index = Index::new();
+        let mut pos = 0u64;
+        for (id, line) in &out {
+            let at = (pos, line.len() as u32);
+            match (self.changed.get(*id), line) {
+                (Some(rec), _) => {
+                    let to: Vec<String> = rec.json("to").unwrap_or_default();
+                    let cc: Vec<String> = rec.json("cc").unwrap_or_default();
+                    for a in to.iter().chain(cc.iter()) {
+                        index.entry(a.clone()).or_default().push(at);
+                    }
+                }
+                (None, Cow::Borrowed(b)) => {
+                    let old = (b.as_ptr() as usize - base) as u64;
+                    for a in by_old.get(&old).into_iter().flatten() {
+                        index.entry((*a).to_string()).or_default().push(at);
+                    }
+                }
+                (None, Cow::Owned(_)) => {}
+            }
+            pos += line.len() as u64 + 1;
+        }
         // The new state: checked lines plus ours; its deliveries follow.
         let mut deliveries: Vec<DeliveryRow> = self
             .deliveries
@@ -391,8 +547,96 @@ impl MailTx {
                 sig: sig_tuple(&signature(&self.path)),
                 validated: true,
                 deliveries,
+                index: Some(index),
             },
         );
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str, to: &[&str], subject: &str) -> Record {
+        let to: Vec<String> = to.iter().map(|s| s.to_string()).collect();
+        let line = serde_json::json!({"id": id, "thread": id, "from": "x", "to": to,
+            "subject": subject, "body": "b", "importance": "normal", "ack_required": false,
+            "created_at": "2026-01-01T00:00:00Z"})
+        .to_string();
+        Record::parse(&line).unwrap()
+    }
+
+    /// What the index must answer: every stored message sent to `addr`.
+    fn truth(ws: &Workspace, addr: &str) -> Vec<String> {
+        let mut ids: Vec<String> = scan(ws, &[])
+            .unwrap()
+            .records
+            .into_iter()
+            .filter(|(_, r)| {
+                let to: Vec<String> = r.json("to").unwrap_or_default();
+                let cc: Vec<String> = r.json("cc").unwrap_or_default();
+                to.iter().chain(cc.iter()).any(|a| a == addr)
+            })
+            .map(|(_, r)| r.id().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn via_index(ws: &Workspace, addr: &str) -> Vec<String> {
+        let mut ids: Vec<String> = for_recipients(ws, &[addr.to_string()])
+            .unwrap()
+            .records
+            .into_iter()
+            .map(|(_, r)| r.id().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn the_recipient_index_follows_every_write_and_outside_edits() {
+        let t = tempfile::tempdir().unwrap();
+        let ws = Workspace::at(t.path().to_path_buf());
+        std::fs::create_dir_all(&ws.beads).unwrap();
+        let addrs = ["ann", "bob", "@all", "cy@p"];
+        // xorshift: deterministic pseudo-random writes.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..40 {
+            let mut tx = MailTx::begin(&ws).unwrap();
+            for k in 0..(1 + next() % 3) {
+                let existing = tx.ids();
+                let change = !existing.is_empty() && next() % 3 == 0;
+                let id = if change {
+                    existing[(next() % existing.len() as u64) as usize].clone()
+                } else {
+                    format!("msg-{:012x}", next() % 1_000_000_000)
+                };
+                let to: Vec<&str> = addrs.iter().copied().filter(|_| next() % 2 == 0).collect();
+                // Subjects of varying length move every later offset.
+                let subject = "s".repeat((next() % 40) as usize + round + k as usize);
+                tx.put(msg(&id, &to, &subject));
+            }
+            tx.commit().unwrap();
+            if round % 9 == 4 {
+                // Another tool (a merge, a pull) rewrites the file.
+                let mut bytes = std::fs::read(path(&ws)).unwrap();
+                let id = format!("msg-zz{round:010}");
+                let extra = msg(&id, &["bob"], "outside").to_line_in(KEY_ORDER);
+                bytes.extend_from_slice(extra.as_bytes());
+                bytes.push(b'\n');
+                std::fs::write(path(&ws), &bytes).unwrap();
+            }
+            for a in addrs {
+                assert_eq!(via_index(&ws, a), truth(&ws, a), "round {round}, {a}");
+            }
+        }
     }
 }
