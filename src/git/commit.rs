@@ -155,15 +155,60 @@ pub fn beads_entries(
 
 /// The paths under `.beads/` whose working-tree state differs from HEAD.
 pub fn pending(root: &Path) -> Result<Vec<String>> {
+    pending_with(root, &mut BlobIds::new())
+}
+
+/// What identifies one state of a file (size, mtime ns, ctime ns, inode).
+pub type StatKey = (u64, i64, i64, u64);
+
+/// Blob ids already computed, by path and the file state they were computed
+/// for; [`pending_with`] reuses those whose file is unchanged.
+pub type BlobIds = std::collections::BTreeMap<String, (StatKey, String)>;
+
+pub fn stat_key(path: &Path) -> Option<StatKey> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((
+        m.len(),
+        m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+        m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+        m.ino(),
+    ))
+}
+
+/// [`pending`], hashing only files whose state is not in `known` (which it
+/// updates): showing pending changes need not hash a 10 MB tracker each time.
+pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
     let repo = super::open(root)?;
     let head_tree = repo.head_tree_id().ok().map(|t| t.detach());
     let head = beads_entries(&repo, head_tree)?;
     let mut out = Vec::new();
     let files = tracked_files(root);
+    known.retain(|p, _| files.contains(p));
     for f in &files {
-        let bytes = std::fs::read(root.join(f)).map_err(|e| Error::io(root.join(f), e))?;
-        let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &bytes)
-            .map_err(|e| gerr("hashing", e))?;
+        let path = root.join(f);
+        let key = stat_key(&path);
+        let cached = match (known.get(f), key) {
+            (Some((k, hex)), Some(now)) if *k == now => {
+                gix::ObjectId::from_hex(hex.as_bytes()).ok()
+            }
+            _ => None,
+        };
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &bytes)
+                    .map_err(|e| gerr("hashing", e))?;
+                // Only a state read back unchanged is remembered.
+                if let Some(k) = key
+                    && stat_key(&path) == Some(k)
+                {
+                    known.insert(f.clone(), (k, id.to_hex().to_string()));
+                }
+                id
+            }
+        };
         if !head.iter().any(|(p, h)| p == f && *h == id) {
             out.push(f.clone());
         }

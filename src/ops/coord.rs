@@ -434,23 +434,14 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
         return Ok(0);
     }
     let roots = known_workspaces(ctx, &home);
-    let needles: Vec<String> = l
-        .iter()
-        .map(|e| {
-            format!(
-                "\"id\":{}",
-                serde_json::to_string(&e.issue).expect("strings serialize")
-            )
-        })
-        .collect();
+    let ids: std::collections::HashSet<&str> = l.iter().map(|e| e.issue.as_str()).collect();
     let mut views: Vec<BTreeMap<String, Record>> = Vec::new();
     for root in &roots {
         let bytes = std::fs::read(root.join(".beads/issues.jsonl")).unwrap_or_default();
-        let scan = crate::store::jsonl::scan_bytes(&bytes, &needles);
         views.push(
-            scan.records
+            crate::store::jsonl::records_with_ids(&bytes, &ids)
                 .into_iter()
-                .map(|(_, r)| (r.id().to_string(), r))
+                .map(|r| (r.id().to_string(), r))
                 .collect(),
         );
     }

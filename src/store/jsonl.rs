@@ -205,6 +205,31 @@ pub fn scan_bytes(bytes: &[u8], needles: &[String]) -> Scan {
     out
 }
 
+/// The records of `bytes` whose id is in `ids`, in one pass: canonical lines
+/// (`{"id":"…",`) are matched by their id prefix without parsing; other lines
+/// are parsed to learn their id. Lines that do not parse are skipped.
+pub fn records_with_ids(bytes: &[u8], ids: &std::collections::HashSet<&str>) -> Vec<Record> {
+    let mut out = Vec::new();
+    for (_, span, _) in line_spans(bytes) {
+        let line = &bytes[span.clone()];
+        if let Some(rest) = line.strip_prefix(b"{\"id\":\"")
+            && let Some(end) = memchr::memchr(b'"', rest)
+            && !rest[..end].contains(&b'\\')
+        {
+            let id = std::str::from_utf8(&rest[..end]).unwrap_or("");
+            if !ids.contains(id) {
+                continue;
+            }
+        }
+        if let Ok(r) = parse_span(bytes, span)
+            && ids.contains(r.id())
+        {
+            out.push(r);
+        }
+    }
+    out
+}
+
 fn parse_span(bytes: &[u8], span: Range<usize>) -> Result<Record, String> {
     std::str::from_utf8(&bytes[span])
         .map_err(|e| e.to_string())
