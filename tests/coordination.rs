@@ -1574,3 +1574,36 @@ fn a_dispatch_watch_loop_stops_cleanly_on_sigterm_and_sigint() {
     // Files are whole: the tracker parses, and a normal command works.
     m.json(&m.a, "mayor", &["list"]);
 }
+
+#[test]
+fn prime_stays_under_1_5_kb_for_an_agent_holding_a_lot() {
+    let m = Machine::new(14);
+    m.bd(&m.a, "w", &["agent", "register"]).ok();
+    m.bd(&m.a, "boss", &["agent", "register"]).ok();
+    for id in &m.ids[1..8] {
+        m.bd(&m.a, "boss", &["sling", id, "w"]).ok();
+    }
+    for id in &m.ids[8..12] {
+        m.bd(&m.b, "w", &["claim", id]).ok();
+    }
+    for i in 0..6 {
+        let subject = format!("a rather long subject line for message number {i} to see the cut");
+        m.bd(&m.a, "boss", &["mail", "send", "--to", "w", "-s", &subject])
+            .ok();
+    }
+    let text = m.bd(&m.a, "w", &["prime"]).ok().stdout;
+    assert!(text.len() <= 1536, "{} bytes:\n{text}", text.len());
+    assert!(
+        text.contains("Hook (7)") && text.contains("… 4 more (bd hook)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Claims (4)") && text.contains("Unread mail (6)"),
+        "{text}"
+    );
+    // The JSON has every item.
+    let j = m.json(&m.a, "w", &["prime"]);
+    assert_eq!(j["hook"].as_array().unwrap().len(), 7);
+    assert_eq!(j["claims"].as_array().unwrap().len(), 4);
+    assert_eq!(j["unread_mail"], 6);
+}

@@ -9,6 +9,9 @@ use crate::home::ledger;
 use crate::ops::Ctx;
 use crate::ops::query::Filter;
 
+/// How many items of each list the text shows.
+const SHOWN: usize = 3;
+
 pub struct Prime {
     pub json: Value,
     pub text: String,
@@ -23,13 +26,25 @@ fn cut(s: &str, n: usize) -> String {
 }
 
 pub fn prime(ctx: &Ctx) -> Result<Prime> {
-    let snap = ctx.snapshot()?;
     let identity = ctx
         .identity()
         .map(|i| i.identity)
         .unwrap_or_else(|_| "(unknown)".into());
     let ledger = ctx.ledger().unwrap_or_default();
     let me = ctx.actor.as_str();
+    // Only this agent's rows (and those the ledger names) are built from the
+    // index: a start-of-session summary must not cost a full load.
+    let named: std::collections::HashSet<String> = ledger.iter().map(|e| e.issue.clone()).collect();
+    let snap = crate::store::Snapshot::load_where(
+        &ctx.ws,
+        &ctx.view(),
+        |p| {
+            (p.assignee_is(me) && matches!(p.status(), "in_progress" | "hooked"))
+                || named.contains(p.id())
+        },
+        false,
+    )?;
+    ctx.warn_bad_lines(&snap);
     // Claims and hook: this workspace's file, plus what the ledger says other
     // workspaces of the project gave this agent.
     let mut claims: Vec<(String, String)> = Vec::new();
@@ -64,7 +79,7 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
     let ready = crate::ops::query::ready(
         ctx,
         &Filter {
-            limit: Some(5),
+            limit: Some(SHOWN as i64),
             ..Filter::default()
         },
     )?;
@@ -77,10 +92,18 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
     if !ctx.explicit_actor {
         t.push_str("Set BD_ACTOR=<your name> if other agents share this workspace.\n");
     }
-    let list = |v: &[(String, String)]| {
-        v.iter()
-            .map(|(id, title)| format!("  {id} {}\n", cut(title, 60)))
-            .collect::<String>()
+    // Long lists are cut (the JSON has them whole): the text must stay a
+    // compact start of session, under 1.5 KB whatever the agent holds.
+    let list = |v: &[(String, String)], more: &str| {
+        let mut s: String = v
+            .iter()
+            .take(SHOWN)
+            .map(|(id, title)| format!("  {id} {}\n", cut(title, 50)))
+            .collect();
+        if v.len() > SHOWN {
+            s.push_str(&format!("  … {} more ({more})\n", v.len() - SHOWN));
+        }
+        s
     };
     if hook.is_empty() {
         t.push_str("Hook: empty\n");
@@ -88,7 +111,7 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
         t.push_str(&format!(
             "Hook ({}), start here:\n{}",
             hook.len(),
-            list(&hook)
+            list(&hook, "bd hook")
         ));
     }
     if claims.is_empty() {
@@ -97,7 +120,7 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
         t.push_str(&format!(
             "Claims ({}), finish these:\n{}",
             claims.len(),
-            list(&claims)
+            list(&claims, "bd list --assignee <you> -s in_progress")
         ));
     }
     let unread = crate::ops::mail::inbox(ctx, &Default::default()).unwrap_or_default();
@@ -108,7 +131,7 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
             "Unread mail ({}), `bd mail read <id>`:\n",
             unread.len()
         ));
-        for m in unread.iter().take(3) {
+        for m in unread.iter().take(SHOWN) {
             t.push_str(&format!(
                 "  {} from {}: {}\n",
                 m.id,
@@ -126,14 +149,19 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
                 "  {} P{} {}\n",
                 r.id,
                 r.priority,
-                cut(&r.title, 56)
+                cut(&r.title, 50)
             ));
         }
     }
     if !pending.is_empty() {
+        let mut names: Vec<&str> = pending.iter().take(2).map(String::as_str).collect();
+        let rest = format!("{} more", pending.len().saturating_sub(2));
+        if pending.len() > 2 {
+            names.push(&rest);
+        }
         t.push_str(&format!(
             "Uncommitted tracker changes: {} (`bd commit`)\n",
-            pending.join(", ")
+            names.join(", ")
         ));
     }
     t.push_str(

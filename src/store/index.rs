@@ -660,6 +660,21 @@ impl<'a> Pre<'a> {
         }
     }
 
+    /// Whether the assignee is `who` (compared unescaped).
+    pub fn assignee_is(&self, who: &str) -> bool {
+        match self {
+            Pre::Line(l) => {
+                let a = Self::nth(l, 10);
+                if a.contains('\\') {
+                    unesc(a) == who
+                } else {
+                    a == who
+                }
+            }
+            Pre::Row(r) => r.assignee == who,
+        }
+    }
+
     /// (ready, blocked)
     pub fn sets(&self) -> (bool, bool) {
         match self {
