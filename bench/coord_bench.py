@@ -70,10 +70,14 @@ def main():
     pt = [bd(a.bd, ws_b, dict(env, BD_ACTOR="alice0"), "prime")[0] for _ in range(9)]
     _, p = bd(a.bd, ws_b, dict(env, BD_ACTOR="alice0"), "prime")
     print(f"prime (10k): median {statistics.median(pt):.1f} ms, {len(p.stdout.encode())} bytes")
-    # 3. dispatch of 100 items to 10 agents.
+    # 3. dispatch of 100 items to 10 agents: a project home of its own, so
+    # the only online agents are these ten.
+    denv = dict(env, BD_HOME=os.path.join(a.workdir, "home-dispatch"))
+    # No BD_ACTOR: a coordinator without one does not count as an agent.
+    bd(a.bd, ws_a, denv, "ready")
     for k in range(10):
-        bd(a.bd, ws_a, dict(env, BD_ACTOR="mayor"), "agent", "register", f"agent-{k}", "--kind", "claude")
-    t, p = bd(a.bd, ws_a, dict(env, BD_ACTOR="mayor"), "--json", "dispatch", "--per-agent", "10")
+        bd(a.bd, ws_a, denv, "agent", "register", f"agent-{k}", "--kind", "claude")
+    t, p = bd(a.bd, ws_a, denv, "--json", "dispatch", "--per-agent", "10")
     assert p.returncode == 0, p.stderr
     n = len(json.loads(p.stdout)["slung"])
     print(f"dispatch (10k, 10 agents x 10): {t:.0f} ms for {n} items slung")

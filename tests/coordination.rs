@@ -1607,3 +1607,15 @@ fn prime_stays_under_1_5_kb_for_an_agent_holding_a_lot() {
     assert_eq!(j["claims"].as_array().unwrap().len(), 4);
     assert_eq!(j["unread_mail"], 6);
 }
+
+#[test]
+fn hook_and_unhook_refuse_names_that_cannot_be_agents() {
+    let m = Machine::new(1);
+    for bad in ["", "a@b", " pad", "x\ny"] {
+        let r = m.bd(&m.a, "w", &["--json", "hook", bad]);
+        assert_eq!(r.code, 1, "hook {bad:?}: {r:?}");
+        assert_eq!(r.json()["code"], "invalid");
+        let r = m.bd(&m.a, "w", &["--json", "unhook", "--agent", bad]);
+        assert_eq!(r.code, 1, "unhook {bad:?}: {r:?}");
+    }
+}

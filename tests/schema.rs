@@ -1,7 +1,7 @@
 //! The JSON Schemas in `schema/` (docs/FORMAT.md) checked against what `bd`
 //! reads and writes: every line of the classic fixture and of the real v0.47.0
-//! export, the `issues.jsonl` and `config.toml` that `bd` writes, and the
-//! `--json` output of every command, errors included. The validator is a small
+//! export, the `issues.jsonl`, `mail.jsonl`, hook files and `config.toml`
+//! that `bd` writes, and the `--json` output of every command, errors included. The validator is a small
 //! one written here for the subset of draft 2020-12 the schemas use; any other
 //! keyword in a schema is an error, so a schema cannot silently claim more than
 //! is checked.
@@ -354,6 +354,7 @@ const ASSERTIONS: &[&str] = &[
     "properties",
     "required",
     "additionalProperties",
+    "prefixItems",
     "items",
     "minItems",
     "maxItems",
@@ -520,8 +521,14 @@ impl Validator {
             }
         }
         if let Value::Array(items) = inst {
+            // `items` applies to what `prefixItems` (position by position) leaves.
+            let prefix = s.get("prefixItems").and_then(Value::as_array);
+            for (i, (sub, v)) in prefix.into_iter().flatten().zip(items).enumerate() {
+                self.check(file, sub, v, &format!("{at}/{i}"), errs);
+            }
             if let Some(sub) = s.get("items") {
-                for (i, v) in items.iter().enumerate() {
+                let skip = prefix.map_or(0, Vec::len);
+                for (i, v) in items.iter().enumerate().skip(skip) {
                     self.check(file, sub, v, &format!("{at}/{i}"), errs);
                 }
             }
@@ -738,10 +745,16 @@ fn jsonl(text: &str) -> Vec<Value> {
 
 #[track_caller]
 fn assert_lines_valid(v: &Validator, text: &str, what: &str) -> usize {
+    assert_jsonl_valid(v, "issue.schema.json", text, what)
+}
+
+/// Assert every line of a JSONL text is valid against the schema file `name`.
+#[track_caller]
+fn assert_jsonl_valid(v: &Validator, name: &str, text: &str, what: &str) -> usize {
     let mut bad = Vec::new();
     let lines = jsonl(text);
     for (i, rec) in lines.iter().enumerate() {
-        let errs = v.errors("issue.schema.json", rec);
+        let errs = v.errors(name, rec);
         if !errs.is_empty() {
             bad.push(format!(
                 "line {} ({}): {}",
@@ -753,7 +766,7 @@ fn assert_lines_valid(v: &Validator, text: &str, what: &str) -> usize {
     }
     assert!(
         bad.is_empty(),
-        "{what}: {} of {} lines do not match issue.schema.json:\n{}",
+        "{what}: {} of {} lines do not match {name}:\n{}",
         bad.len(),
         lines.len(),
         bad.join("\n")
@@ -1024,7 +1037,7 @@ fn walk_schema(
                 }
             }
             "items" | "additionalProperties" => walk_schema(v, file, x, &sub_at, problems, refs),
-            "allOf" | "anyOf" | "oneOf" => {
+            "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
                 for (i, sub) in x.as_array().into_iter().flatten().enumerate() {
                     walk_schema(v, file, sub, &format!("{sub_at}/{i}"), problems, refs);
                 }
@@ -1161,6 +1174,120 @@ fn validator_rejects_what_the_schemas_forbid() {
             "{bad}"
         );
     }
+    // Messages: the file form, the output forms.
+    let msg = json!({"id": "msg-0123456789ab", "thread": "msg-0123456789ab", "from": "ann",
+        "to": ["bob", "@all", "carl@example.com/b", "@example.com/b"], "cc": ["dave"],
+        "subject": "s", "body": "", "importance": "high", "ack_required": true,
+        "attachments": [{"name": "a.txt", "sha256": "0".repeat(64), "size": 3}],
+        "issue": "bd-a1b", "issue_type": "bug",
+        "delivery": {"example.com/b": {"status": "delivered", "issue": "bz-x1",
+            "issue_status": "open", "seen_at": "2026-01-01T00:00:00Z"},
+            "example.com/c": {"status": "pending"}},
+        "created_at": "2026-01-01T00:00:00Z", "read_by": {"bob": "2026-01-01T00:00:01Z"},
+        "acked_by": {"bob": "2026-01-01T00:00:02Z"},
+        "_stamps": {"delivery": "2026-01-01T00:00:03.000000000Z ann"}, "future": 1});
+    assert_valid(&v, "message.schema.json", &msg, "a good message line");
+    let bad: &[(&str, Value)] = &[
+        ("/id", json!("msg-short")),
+        ("/id", json!("msg-0123456789AB")),
+        ("/thread", json!(null)),
+        ("/from", json!("")),
+        ("/to", json!([])),
+        ("/to/0", json!(" bob")),
+        ("/to/0", json!("a@b@c")),
+        ("/to/0", json!("@")),
+        ("/cc", json!([])),
+        ("/subject", json!("")),
+        ("/importance", json!("meh")),
+        ("/ack_required", json!("yes")),
+        ("/attachments/0/sha256", json!("XYZ")),
+        ("/attachments/0/size", json!(-1)),
+        ("/issue", json!("nodash")),
+        (
+            "/delivery/example.com~1c",
+            json!({"status": "pending", "issue": "bz-1"}),
+        ),
+        ("/delivery/example.com~1c", json!({"status": "delivered"})),
+        ("/delivery/example.com~1c", json!({"status": "lost"})),
+        ("/created_at", json!("yesterday")),
+        ("/read_by/bob", json!(true)),
+        ("/_stamps/delivery", json!("2026-01-01T00:00:00Z")),
+    ];
+    for (ptr, val) in bad {
+        let mut m = msg.clone();
+        *m.pointer_mut(ptr).unwrap_or_else(|| panic!("{ptr}")) = val.clone();
+        assert!(
+            !v.errors("message.schema.json", &m).is_empty(),
+            "message {ptr} = {val} should be refused"
+        );
+    }
+    let mut out_msg = msg.clone();
+    for k in ["_stamps", "future"] {
+        out_msg.as_object_mut().unwrap().remove(k);
+    }
+    assert_valid(
+        &v,
+        "output/message.schema.json",
+        &out_msg,
+        "an output message",
+    );
+    for k in ["_stamps", "future", "pending"] {
+        let mut m = out_msg.clone();
+        m[k] = msg["_stamps"].clone();
+        assert!(
+            !v.errors("output/message.schema.json", &m).is_empty(),
+            "{k} in an output message"
+        );
+    }
+    let mut sent = out_msg.clone();
+    assert!(!v.errors("output/mail-send.schema.json", &sent).is_empty());
+    sent["pending"] = json!(["example.com/c"]);
+    for k in ["read_by", "acked_by"] {
+        sent.as_object_mut().unwrap().remove(k);
+    }
+    assert_valid(&v, "output/mail-send.schema.json", &sent, "a sent message");
+    // Dispatch pairs: [issue, agent], exactly two.
+    let plan = json!({"recovered": [["bd-a1", "old"]], "slung": [["bd-a2", "agent-1"]],
+        "left": 0, "dry_run": false, "pruned": 0});
+    assert_valid(&v, "output/dispatch.schema.json", &plan, "a dispatch round");
+    for (ptr, val) in [
+        ("/slung/0", json!(["bd-a2"])),
+        ("/slung/0", json!(["bd-a2", "agent-1", "x"])),
+        ("/slung/0/1", json!("a@b")),
+        ("/slung/0/0", json!(1)),
+        ("/recovered/0/1", json!("")),
+        ("/left", json!(-1)),
+    ] {
+        let mut p = plan.clone();
+        *p.pointer_mut(ptr).unwrap() = val.clone();
+        assert!(
+            !v.errors("output/dispatch.schema.json", &p).is_empty(),
+            "dispatch {ptr} = {val} should be refused"
+        );
+    }
+    // Hook files.
+    let hook = json!({"agent": "agent-1", "items": ["bd-a1"], "attached_by": "me",
+        "attached_at": "2026-01-01T00:00:00Z", "note": "n"});
+    assert_valid(&v, "hook.schema.json", &hook, "a hook file");
+    for (ptr, val) in [
+        ("/agent", json!("a@b")),
+        ("/agent", json!(" a")),
+        ("/items", json!([])),
+        ("/items/0", json!("nodash")),
+        ("/attached_at", json!("")),
+        ("/note", json!(null)),
+    ] {
+        let mut h = hook.clone();
+        *h.pointer_mut(ptr).unwrap() = val.clone();
+        assert!(
+            !v.errors("hook.schema.json", &h).is_empty(),
+            "hook {ptr} = {val} should be refused"
+        );
+    }
+    let mut h = hook.clone();
+    h["extra"] = json!(1);
+    assert!(!v.errors("hook.schema.json", &h).is_empty());
+
     // oneOf: exactly one branch.
     assert!(!v.errors("output/show.schema.json", &json!([])).is_empty());
     assert!(
@@ -1347,6 +1474,202 @@ fn imported_classic_file_stays_valid_and_untouched_lines_keep_their_bytes() {
     assert!(rec["_stamps"]["comments"].is_string(), "{rec}");
     // Unknown keys survive (await_type/await_id/timeout of the gate record).
     assert!(after.contains("\"await_type\""));
+}
+
+// ------------------------------------------------------------ mail.jsonl and hook files
+
+/// Check what SPEC §6 promises about a `mail.jsonl` bd wrote: sorted by id,
+/// `\n` after every line, compact, keys in bd's order (`_stamps` last).
+#[track_caller]
+fn assert_mail_canonical(text: &str, what: &str) {
+    use strand::model::mail::KEY_ORDER as MAIL_ORDER;
+    assert!(text.ends_with('\n'), "{what}: no final newline");
+    let mut last = String::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap().to_string();
+        assert!(id > last, "{what}: {id} is not after {last}");
+        assert_eq!(serde_json::to_string(&v).unwrap(), line, "{what}: {id}");
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected: Vec<&str> = MAIL_ORDER
+            .iter()
+            .copied()
+            .filter(|k| keys.contains(k))
+            .collect();
+        if keys.contains(&"_stamps") {
+            expected.push("_stamps");
+        }
+        assert_eq!(keys, expected, "{what}: {id}: key order");
+        last = id;
+    }
+}
+
+#[test]
+fn mail_written_by_bd_matches_message_schema() {
+    let (a, b) = two_projects();
+    let v = Validator::new();
+    a.bd(&["agent", "register", "bob"]).ok();
+    let file = a.tmp.path().join("log.txt");
+    std::fs::write(&file, "trace\n").unwrap();
+    let file = file.to_str().unwrap();
+    let send = |env: &Env, args: &[&str]| -> String {
+        let mut all = vec!["--json", "mail", "send"];
+        all.extend_from_slice(args);
+        let r = env.bd(&all).ok().json();
+        r["id"].as_str().unwrap().to_string()
+    };
+    let local = send(
+        &a,
+        &[
+            "--to",
+            "bob",
+            "--cc",
+            "@all",
+            "--subject",
+            "Local",
+            "--attach",
+            file,
+            "--ack",
+        ],
+    );
+    send(
+        &a,
+        &[
+            "--to",
+            "@example.com/b",
+            "--subject",
+            "Crash",
+            "--body",
+            "repro",
+            "--attach",
+            file,
+            "-t",
+            "feature",
+        ],
+    );
+    send(
+        &a,
+        &[
+            "--to",
+            "project:example.com/nowhere",
+            "--subject",
+            "Waits",
+            "--importance",
+            "low",
+        ],
+    );
+    b.bd(&["list"]).ok(); // imports
+    let imported = b.json(&["mail", "inbox"]);
+    let mid = imported[0]["id"].as_str().unwrap().to_string();
+    b.bd(&["mail", "reply", &mid, "--body", "on it"]).ok();
+    a.bd(&["--actor", "bob", "mail", "read", &local]).ok();
+    a.bd(&["--actor", "bob", "mail", "ack", &local]).ok();
+    a.bd(&["--actor", "bob", "mail", "reply", &local, "--body", "ok"])
+        .ok();
+    a.bd(&["list"]).ok(); // records the delivery, imports the reply
+    b.bd(&["list"]).ok();
+    let mut texts = Vec::new();
+    for (env, what) in [(&a, "a"), (&b, "b")] {
+        let text = std::fs::read_to_string(env.beads().join("mail.jsonl")).unwrap();
+        let n = assert_jsonl_valid(&v, "message.schema.json", &text, what);
+        assert!(n >= 2, "{what}: only {n} messages");
+        assert_mail_canonical(&text, what);
+        texts.push(text);
+    }
+    // Every optional part appears somewhere, so the schema was tried on it.
+    for key in [
+        "\"in_reply_to\"",
+        "\"cc\"",
+        "\"attachments\"",
+        "\"issue_type\"",
+        "\"delivered\"",
+        "\"pending\"",
+        "\"seen_at\"",
+        "\"read_by\"",
+        "\"acked_by\"",
+        "\"_stamps\"",
+    ] {
+        assert!(texts[0].contains(key), "a's mail.jsonl has no {key}");
+    }
+    assert!(texts[1].contains("\"issue\""), "b's copy names its item");
+}
+
+#[test]
+fn message_schemas_list_the_keys_bd_writes() {
+    let load = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(schema_root().join(name)).unwrap()).unwrap()
+    };
+    let keys = |doc: &Value| -> Vec<String> {
+        doc["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let file = keys(&load("message.schema.json"));
+    let mut order: Vec<String> = strand::model::mail::KEY_ORDER
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    order.push("_stamps".into());
+    assert_eq!(
+        file, order,
+        "message.schema.json lists the keys in bd's order"
+    );
+    // The output schemas close the object, so they must name every key.
+    assert_eq!(keys(&load("output/message.schema.json")), file);
+    let mut send = file.clone();
+    send.push("pending".into());
+    assert_eq!(keys(&load("output/mail-send.schema.json")), send);
+}
+
+#[test]
+fn hook_files_written_by_bd_match_hook_schema() {
+    let env = Env::new();
+    let v = Validator::new();
+    let agent = "Agent One";
+    let path = env
+        .beads()
+        .join("hooks")
+        .join(format!("{}.json", strand::home::escape(agent)));
+    let ids: Vec<String> = (0..3).map(|i| env.create(&format!("W{i}"), &[])).collect();
+    let check = |what: &str| -> Value {
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{what}: {}: {e}", path.display()));
+        assert!(text.ends_with('\n'), "{what}: no final newline");
+        assert_eq!(text.lines().count(), 1, "{what}: not one line");
+        let h: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            text.trim_end(),
+            "{what}"
+        );
+        assert_valid(&v, "hook.schema.json", &h, what);
+        let items: Vec<&str> = h["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().unwrap())
+            .collect();
+        let mut sorted = items.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(items, sorted, "{what}: items");
+        h
+    };
+    env.bd(&["sling", &ids[2], agent, "--note", "start here"])
+        .ok();
+    let h = check("after one sling");
+    assert_eq!(h["note"], "start here");
+    env.bd(&["sling", &ids[0], agent]).ok();
+    env.bd(&["sling", &ids[1], agent]).ok();
+    let h = check("after three");
+    assert_eq!(h["items"].as_array().map(Vec::len), Some(3));
+    env.bd(&["unhook", &ids[1], "--agent", agent]).ok();
+    check("after unhooking one");
+    env.bd(&["unhook", "--agent", agent]).ok();
+    assert!(!path.exists(), "an empty hook is removed");
 }
 
 // ------------------------------------------------------------ config.toml
@@ -1739,7 +2062,9 @@ fn every_command_output_matches_its_schema() {
     std::io::Write::write_all(&mut f, b"{not json\n").unwrap();
     drop(f);
     ck.fail(&amb, &["create", "Refused"], 1, "parse");
-    let dr = ck.run(&amb, "doctor", &["doctor"]);
+    // Unfixed errors: exit 1, and still the doctor's report on stdout.
+    let dr = amb.bd(&["--json", "doctor"]).code(1).json();
+    ck.out("doctor", &dr, "doctor (unfixed errors)");
     assert_eq!(dr["ok"], false, "{dr}");
     let fixed = ck.run(&amb, "doctor", &["doctor", "--fix"]);
     assert!(
@@ -1755,6 +2080,10 @@ fn every_command_output_matches_its_schema() {
     let doc = check_failure(r, 1, "invalid", "list outside git");
     ck.out("error", &doc, "list outside git");
 
+    // Mail and coordination.
+    check_mail_outputs(&ck);
+    check_coordination_outputs(&ck);
+
     // Every output schema was used above.
     let used = ck.used.borrow();
     let unused: Vec<String> = schema_files()
@@ -1762,6 +2091,302 @@ fn every_command_output_matches_its_schema() {
         .filter(|f| f.starts_with("output/") && !used.contains(f))
         .collect();
     assert!(unused.is_empty(), "output schemas no test uses: {unused:?}");
+}
+
+/// Two projects on one machine sharing a BD_HOME, so mail passes between
+/// them: `a` (prefix bd, identity example.com/a) and `b` (prefix bz,
+/// example.com/b).
+fn two_projects() -> (Env, Env) {
+    let a = Env::new();
+    a.bd(&["config", "set", "project", "example.com/a"]).ok();
+    let mut b = Env::bare_git();
+    b.home = a.home.clone();
+    b.bd(&["init", "--prefix", "bz"]).ok();
+    b.bd(&["config", "set", "project", "example.com/b"]).ok();
+    // A command registers each workspace under its identity in the home.
+    a.bd(&["where"]).ok();
+    b.bd(&["where"]).ok();
+    (a, b)
+}
+
+/// `bd mail …`: local and cross-project messages, with attachments, pending
+/// and delivered deliveries, read and ack marks, replies, empty results.
+fn check_mail_outputs(ck: &Checker) {
+    let (a, b) = two_projects();
+    ck.run(
+        &a,
+        "agent",
+        &["agent", "register", "bob", "--kind", "human"],
+    );
+    let empty = ck.run(&a, "mail-list", &["--actor", "bob", "mail", "inbox"]);
+    assert_eq!(empty, json!([]));
+    let file = a.tmp.path().join("repro.txt");
+    std::fs::write(&file, "steps\n").unwrap();
+    let file = file.to_str().unwrap();
+    let local = ck.run(
+        &a,
+        "mail-send",
+        &[
+            "mail",
+            "send",
+            "--to",
+            "bob",
+            "--subject",
+            "Hello",
+            "--body",
+            "see attached",
+            "--attach",
+            file,
+            "--ack",
+            "--importance",
+            "high",
+        ],
+    );
+    assert_eq!(local["attachments"][0]["size"], 6, "{local}");
+    assert_eq!(local["pending"], json!([]), "{local}");
+    let lid = local["id"].as_str().unwrap().to_string();
+    let issue = a.create("Crash on start", &[]);
+    let cross = ck.run(
+        &a,
+        "mail-send",
+        &[
+            "mail",
+            "send",
+            "--to",
+            "@example.com/b",
+            "--cc",
+            "bob",
+            "--subject",
+            "Crash in b",
+            "--body",
+            "repro",
+            "--attach",
+            file,
+            "--issue",
+            &issue,
+            "-t",
+            "feature",
+        ],
+    );
+    assert_eq!(
+        cross["delivery"]["example.com/b"],
+        json!({"status": "pending"}),
+        "{cross}"
+    );
+    let nowhere = ck.run(
+        &a,
+        "mail-send",
+        &[
+            "mail",
+            "send",
+            "--to",
+            "project:example.com/nowhere",
+            "--subject",
+            "Anyone?",
+        ],
+    );
+    assert_eq!(
+        nowhere["pending"],
+        json!(["example.com/nowhere"]),
+        "{nowhere}"
+    );
+    // b's next command imports the message as a work item; b's agents see it.
+    let imported = ck.run(&b, "issue-list", &["list"]);
+    assert_eq!(imported.as_array().map(Vec::len), Some(1), "{imported}");
+    let inbox_b = ck.run(&b, "mail-list", &["mail", "inbox"]);
+    assert_eq!(inbox_b[0]["issue"], imported[0]["id"], "{inbox_b}");
+    assert_eq!(inbox_b[0]["from"], "tester@example.com/a", "{inbox_b}");
+    let back = ck.run(
+        &b,
+        "mail-send",
+        &[
+            "mail",
+            "reply",
+            inbox_b[0]["id"].as_str().unwrap(),
+            "--body",
+            "looking",
+        ],
+    );
+    assert!(back["delivery"]["example.com/a"].is_object(), "{back}");
+    // a's next command records the delivery.
+    let found = ck.run(&a, "mail-list", &["mail", "search", "crash in b"]);
+    let sent = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == cross["id"])
+        .unwrap_or_else(|| panic!("search misses the message: {found}"));
+    let d = &sent["delivery"]["example.com/b"];
+    assert_eq!(d["status"], "delivered", "{sent}");
+    assert_eq!(d["issue"], imported[0]["id"], "{sent}");
+    // The recipient reads, acks (twice), replies.
+    let inbox = ck.run(&a, "mail-list", &["--actor", "bob", "mail", "inbox"]);
+    assert!(inbox.as_array().unwrap().len() >= 2, "{inbox}");
+    let read = ck.run(&a, "message", &["--actor", "bob", "mail", "read", &lid]);
+    assert!(read["read_by"]["bob"].is_string(), "{read}");
+    let acked = ck.run(&a, "message", &["--actor", "bob", "mail", "ack", &lid]);
+    assert!(acked["acked_by"]["bob"].is_string(), "{acked}");
+    ck.run(&a, "message", &["--actor", "bob", "mail", "ack", &lid]);
+    let reply = ck.run(
+        &a,
+        "mail-send",
+        &["--actor", "bob", "mail", "reply", &lid, "--body", "thanks"],
+    );
+    assert_eq!(reply["in_reply_to"], lid.as_str(), "{reply}");
+    let thread = ck.run(&a, "mail-list", &["mail", "thread", &lid]);
+    assert_eq!(thread.as_array().map(Vec::len), Some(2), "{thread}");
+    ck.run(
+        &a,
+        "mail-list",
+        &["--actor", "bob", "mail", "inbox", "--all"],
+    );
+    let none = ck.run(&a, "mail-list", &["mail", "search", "nothing-matches-this"]);
+    assert_eq!(none, json!([]));
+    ck.fail(&a, &["mail", "read", "msg-doesnotexist0"], 1, "not_found");
+    ck.fail(
+        &a,
+        &["mail", "send", "--to", "bob", "--subject", "  "],
+        1,
+        "invalid",
+    );
+    for env in [&a, &b] {
+        let text = std::fs::read_to_string(env.beads().join("mail.jsonl")).unwrap();
+        assert_jsonl_valid(&ck.v, "message.schema.json", &text, "mail.jsonl");
+    }
+}
+
+/// Agents, hooks, prime, dispatch (a round, a dry run, a recovery, a watch
+/// loop), convoys, the demo.
+fn check_coordination_outputs(ck: &Checker) {
+    let env = Env::new();
+    assert_eq!(ck.run(&env, "agents", &["agents"]), json!([]));
+    assert_eq!(ck.run(&env, "convoy-list", &["convoy", "list"]), json!([]));
+    let reg = &["agent", "register", "agent-1", "--kind", "claude"];
+    ck.run(&env, "agent", reg);
+    ck.run(&env, "agent", reg); // idempotent
+    let hb = ck.run(
+        &env,
+        "agent",
+        &["--actor", "agent-1", "heartbeat", "--note", "on it"],
+    );
+    assert_eq!(hb["note"], "on it", "{hb}");
+    let hb = ck.run(&env, "agent", &["--actor", "agent-2", "heartbeat"]);
+    assert_eq!(hb["kind"], "unknown", "{hb}");
+    assert_eq!(hb["note"], Value::Null, "{hb}");
+    let x = env.create("X", &["-p", "1"]);
+    let y = env.create("Y", &[]);
+    let z = env.create("Z", &[]);
+    ck.run(&env, "issue", &["--actor", "agent-1", "claim", &x]);
+    let hook = ck.run(&env, "hook", &["--actor", "agent-1", "hook"]);
+    assert_eq!(hook["items"], json!([]), "{hook}");
+    let slung = ck.run(&env, "issue", &["sling", &y, "agent-1", "--note", "next"]);
+    assert_eq!(slung["status"], "hooked", "{slung}");
+    let hook = ck.run(&env, "hook", &["hook", "agent-1"]);
+    assert_eq!(hook["items"], json!([y]), "{hook}");
+    let hook_file = env.beads().join("hooks/agent-1.json");
+    let hf: Value = serde_json::from_str(&std::fs::read_to_string(&hook_file).unwrap()).unwrap();
+    assert_valid(&ck.v, "hook.schema.json", &hf, "hooks/agent-1.json");
+    let p = ck.run(&env, "prime", &["--actor", "agent-1", "prime"]);
+    assert_eq!(p["hook"][0]["id"], y.as_str(), "{p}");
+    assert_eq!(p["claims"][0]["id"], x.as_str(), "{p}");
+    ck.run(&env, "prime", &["prime"]);
+    let agents = ck.run(&env, "agents", &["agents"]);
+    assert_eq!(agents[0]["claims"], json!([x]), "{agents}");
+    assert_eq!(agents[0]["hook"], json!([y]), "{agents}");
+    let un = ck.run(&env, "unhook", &["unhook", &y, "--agent", "agent-1"]);
+    assert_eq!(un["removed"], json!([y]), "{un}");
+    let un = ck.run(&env, "unhook", &["unhook", "--agent", "agent-1"]);
+    assert_eq!(un["removed"], json!([]), "{un}");
+    ck.fail(&env, &["unhook", &y, "--agent", "agent-1"], 1, "not_found");
+
+    // Dispatch: a dry run, a round, a round with nothing to do.
+    let plan = ck.run(&env, "dispatch", &["dispatch", "--dry-run"]);
+    assert!(!plan["slung"].as_array().unwrap().is_empty(), "{plan}");
+    let plan = ck.run(&env, "dispatch", &["dispatch"]);
+    assert_eq!(plan["dry_run"], false, "{plan}");
+    assert!(!plan["slung"].as_array().unwrap().is_empty(), "{plan}");
+    let plan = ck.run(&env, "dispatch", &["dispatch"]);
+    assert_eq!(plan["slung"], json!([]), "{plan}");
+
+    // Convoys.
+    let conv = ck.run(&env, "issue", &["convoy", "create", "Ship it", &y, &z]);
+    assert_eq!(conv["issue_type"], "convoy", "{conv}");
+    let cid = conv["id"].as_str().unwrap().to_string();
+    ck.run(&env, "issue", &["convoy", "create", "Nothing yet"]);
+    ck.run(&env, "issue", &["convoy", "add", &cid, &x]);
+    ck.run(&env, "issue", &["convoy", "add", &cid, &x]); // already tracked
+    let st = ck.run(&env, "convoy-status", &["convoy", "status", &cid]);
+    assert_eq!(st["tracked"], 3, "{st}");
+    env.bd(&["close", &z, "--force"]).ok();
+    let st = ck.run(&env, "convoy-status", &["convoy", "status", &cid]);
+    assert_eq!(st["by_status"]["closed"]["count"], 1, "{st}");
+    let all = ck.run(&env, "convoy-list", &["convoy", "list"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    ck.fail(&env, &["convoy", "status", &x], 1, "invalid");
+
+    // A watch loop: one compact line per round, then the summary when stopped.
+    {
+        use std::io::{BufRead, Read};
+        let mut child = env
+            .cmd(&["--json", "dispatch", "--watch", "--interval", "30"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let round: Value = serde_json::from_str(&first)
+            .unwrap_or_else(|e| panic!("a watch round is not one JSON line ({e}): {first:?}"));
+        ck.out("dispatch", &round, "dispatch --watch (a round)");
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let done = child.wait_with_output().unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let summary: Value = serde_json::from_str(&rest)
+            .unwrap_or_else(|e| panic!("the watch summary is not JSON ({e}): {rest:?}"));
+        ck.out("dispatch-watch", &summary, "dispatch --watch (stopped)");
+        assert_eq!(summary["rounds"], 1, "{summary}");
+    }
+
+    // A claim silent past its lease is recovered.
+    let r = env.bd_env(
+        &["--json", "dispatch"],
+        &[("BD_NOW", "2099-01-01T00:00:00Z")],
+    );
+    let plan = r.ok().json();
+    ck.out("dispatch", &plan, "dispatch (a lapsed claim)");
+    assert_eq!(plan["recovered"], json!([[x, "agent-1"]]), "{plan}");
+
+    // The demo, and the mail and hook files it leaves.
+    let dir = env.tmp.path().join("demo");
+    ck.run(&env, "demo", &["demo", dir.to_str().unwrap()]);
+    let (mut mails, mut hooks) = (0, 0);
+    for ws in ["vc-alice", "vc-bob", "beads"] {
+        let beads = dir.join(ws).join(".beads");
+        if let Ok(text) = std::fs::read_to_string(beads.join("mail.jsonl")) {
+            mails += assert_jsonl_valid(&ck.v, "message.schema.json", &text, ws);
+        }
+        for e in std::fs::read_dir(beads.join("hooks")).into_iter().flatten() {
+            let path = e.unwrap().path();
+            let h: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            assert_valid(&ck.v, "hook.schema.json", &h, &path.display().to_string());
+            hooks += 1;
+        }
+    }
+    assert!(
+        mails >= 3 && hooks >= 1,
+        "the demo left {mails} messages, {hooks} hooks"
+    );
 }
 
 /// A few shapes the schemas leave open, pinned here so a change is noticed.

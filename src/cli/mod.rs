@@ -945,6 +945,18 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
             let errors = fs.iter().any(|f| f.severity == "error" && !f.fixed);
             let j = json!({"ok": !errors, "findings": fs, "pending": pending});
+            let mut j = j;
+            if errors {
+                // A failure: the report also carries the error document's
+                // keys (SPEC §4), so `--json` readers see both.
+                let n = fs
+                    .iter()
+                    .filter(|f| f.severity == "error" && !f.fixed)
+                    .count();
+                j["error"] = json!(format!("doctor found {n} error(s)"));
+                j["code"] = json!("invalid");
+                j["hint"] = json!("`bd doctor --fix` repairs them");
+            }
             let mut o = out(j, t);
             if errors {
                 ctx.notice("warning: doctor found errors; `bd doctor --fix` repairs them");
@@ -1084,6 +1096,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
         }
         Cmd::Hook { agent } => {
             let agent = agent.unwrap_or_else(|| ctx.actor.clone());
+            crate::home::presence::validate_agent_name(&agent)?;
             let items = ops::hooks::effective(ctx, &agent)?;
             let snap = ctx.snapshot()?;
             let t: String = items

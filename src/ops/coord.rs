@@ -395,6 +395,7 @@ pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
             "kind": a.kind,
             "state": state,
             "workspace": a.workspace,
+            "registered_at": a.registered_at,
             "last_heartbeat": a.last_heartbeat,
             "note": a.note,
             "claims": c,

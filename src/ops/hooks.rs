@@ -207,6 +207,7 @@ pub fn materialize(ctx: &Ctx) -> Result<usize> {
 
 /// `bd unhook [<id>] [--agent A]`: take one item (or all) off an agent's hook.
 pub fn unhook(ctx: &Ctx, agent: &str, id: Option<&str>) -> Result<Vec<String>> {
+    presence::validate_agent_name(agent)?;
     let current = effective(ctx, agent)?;
     let wanted: Vec<String> = match id {
         Some(q) => {
