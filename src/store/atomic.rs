@@ -35,6 +35,28 @@ fn write_streaming_with(
     durable: bool,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    replace_with(path, durable, |f| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w)?;
+        w.flush()
+    })
+}
+
+/// Like [`write_streaming`], with the temp file itself (no buffer in
+/// between), so `fill` can splice ranges of another file into it with
+/// `std::io::copy` (the kernel's `copy_file_range` on Linux: unchanged bytes
+/// never pass through this process).
+pub fn write_file(path: &Path, fill: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<()> {
+    replace_with(path, true, fill)
+}
+
+/// The one replace: temp file in the same folder, `fill`, fsync, rename,
+/// fsync the folder (the syncs only when `durable`).
+fn replace_with(
+    path: &Path,
+    durable: bool,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -46,10 +68,8 @@ fn write_streaming_with(
         .unwrap_or(0);
     let tmp = dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        fill(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        fill(&mut f)?;
         if durable {
             f.sync_all()?;
         }

@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -70,40 +71,159 @@ pub struct DeliveryRow {
     pub delivery: Delivery,
 }
 
-/// Address as written in `to`/`cc` → (offset, length) of the lines sent to it.
-type Index = BTreeMap<String, Vec<(u64, u32)>>;
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Cache {
-    /// len, mtime, ctime, inode of the file this describes.
-    sig: (u64, i64, i64, u64),
-    /// Every line was checked (parses, ids unique); a checked cache always
-    /// has its index.
-    validated: bool,
-    deliveries: Vec<DeliveryRow>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    index: Option<Index>,
+/// What the cache knows of one line of the file.
+#[derive(Debug, Clone, PartialEq)]
+struct CLine {
+    id: String,
+    off: u64,
+    len: u32,
+    /// The addresses in `to` and `cc`, as written, as a JSON array (kept as
+    /// text: most readers only look for one address in it).
+    to: String,
 }
 
+impl CLine {
+    fn span(&self) -> Range<usize> {
+        self.off as usize..self.off as usize + self.len as usize
+    }
+
+    /// Whether the line is sent to any of `addresses`.
+    fn sent_to(&self, addresses: &[String]) -> bool {
+        addresses.iter().any(|a| {
+            let quoted = serde_json::to_string(a).expect("strings serialize");
+            self.to.contains(&quoted)
+                && serde_json::from_str::<Vec<String>>(&self.to).is_ok_and(|v| v.contains(a))
+        })
+    }
+}
+
+fn to_json<'a>(addresses: impl Iterator<Item = &'a str>) -> String {
+    serde_json::to_string(&addresses.collect::<Vec<_>>()).expect("strings serialize")
+}
+
+/// `.cache/mail.v2`: for one state of the file (its signature), whether every
+/// line was checked and the file is canonical, the deliveries, and each
+/// line's id, place and recipients. A text file, one record per line:
+/// a header `strand-mail-2 len mtime ctime ino checked lines`, then `D <json row>`
+/// and `L <id> <off> <len> <json addresses>` (tab-separated).
+#[derive(Debug, Default)]
+struct Cache {
+    sig: (u64, i64, i64, u64),
+    /// Every line parses, ids are unique, the file is canonical; `lines` is
+    /// then the whole file.
+    checked: bool,
+    deliveries: Vec<DeliveryRow>,
+    lines: Option<Vec<CLine>>,
+}
+
+const CACHE_MAGIC: &str = "strand-mail-2";
+
 fn cache_path(ws: &Workspace) -> PathBuf {
-    ws.cache_dir().join("mail.v1")
+    ws.cache_dir().join("mail.v2")
 }
 
 fn sig_tuple(s: &Signature) -> (u64, i64, i64, u64) {
     (s.len, s.mtime, s.ctime, s.ino)
 }
 
-fn load_cache(ws: &Workspace, sig: &Signature) -> Option<Cache> {
-    let b = std::fs::read(cache_path(ws)).ok()?;
-    let c: Cache = serde_json::from_slice(&b).ok()?;
+impl Cache {
+    fn render(&self) -> String {
+        let (l, m, c, i) = self.sig;
+        let mut out = format!(
+            "{CACHE_MAGIC}\t{l}\t{m}\t{c}\t{i}\t{}\t{}\n",
+            u8::from(self.checked),
+            u8::from(self.lines.is_some())
+        );
+        for d in &self.deliveries {
+            out.push_str("D\t");
+            out.push_str(&serde_json::to_string(d).expect("rows serialize"));
+            out.push('\n');
+        }
+        for line in self.lines.iter().flatten() {
+            out.push_str(&format!(
+                "L\t{}\t{}\t{}\t{}\n",
+                line.id, line.off, line.len, line.to
+            ));
+        }
+        out
+    }
+
+    /// `with_lines: false` stops at the first line record (deliveries come
+    /// first): what every command needs costs no parse of 10k lines.
+    fn parse(text: &str, with_lines: bool) -> Option<Cache> {
+        let mut lines = text.split_terminator('\n');
+        let h: Vec<&str> = lines.next()?.split('\t').collect();
+        if h.len() != 7 || h[0] != CACHE_MAGIC {
+            return None;
+        }
+        let has_lines = h[6] == "1";
+        let mut c = Cache {
+            sig: (
+                h[1].parse().ok()?,
+                h[2].parse().ok()?,
+                h[3].parse().ok()?,
+                h[4].parse().ok()?,
+            ),
+            checked: h[5] == "1",
+            ..Cache::default()
+        };
+        let mut ls = Vec::new();
+        for line in lines {
+            if let Some(d) = line.strip_prefix("D\t") {
+                c.deliveries.push(serde_json::from_str(d).ok()?);
+            } else if let Some(l) = line.strip_prefix("L\t") {
+                if !with_lines {
+                    break;
+                }
+                let mut f = l.splitn(4, '\t');
+                let id = f.next()?.to_string();
+                let off = f.next()?.parse().ok()?;
+                let len = f.next()?.parse().ok()?;
+                let to = f.next()?.to_string();
+                ls.push(CLine { id, off, len, to });
+            } else {
+                return None;
+            }
+        }
+        // Whether the lines are listed is said, not guessed: an empty list
+        // and no list differ.
+        if has_lines && with_lines {
+            c.lines = Some(ls);
+        } else if has_lines {
+            // Marks "listed" for a caller that reads the lines itself.
+            c.lines = Some(Vec::new());
+        }
+        Some(c)
+    }
+}
+
+fn load_cache(ws: &Workspace, sig: &Signature, with_lines: bool) -> Option<Cache> {
+    let text = if with_lines {
+        std::fs::read_to_string(cache_path(ws)).ok()?
+    } else {
+        read_head(&cache_path(ws))?
+    };
+    let c = Cache::parse(&text, with_lines)?;
     (c.sig == sig_tuple(sig) && *sig != Signature::default()).then_some(c)
 }
 
+/// The cache up to its first line record (header and deliveries).
+fn read_head(path: &Path) -> Option<String> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let mut out = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 || line.starts_with("L\t") {
+            return Some(out);
+        }
+        out.push_str(&line);
+    }
+}
+
 fn save_cache(ws: &Workspace, c: &Cache) {
-    if std::fs::create_dir_all(ws.cache_dir()).is_ok()
-        && let Ok(b) = serde_json::to_vec(c)
-    {
-        let _ = atomic::write_cache(&cache_path(ws), &b);
+    if std::fs::create_dir_all(ws.cache_dir()).is_ok() {
+        let _ = atomic::write_cache(&cache_path(ws), c.render().as_bytes());
     }
 }
 
@@ -120,6 +240,14 @@ fn rows_of(rec: &Record) -> Vec<DeliveryRow> {
 
 const DELIVERY_NEEDLE: &str = "\"delivery\":";
 
+fn deliveries_in(bytes: &[u8]) -> Vec<DeliveryRow> {
+    scan_bytes(bytes, &[DELIVERY_NEEDLE.to_string()])
+        .records
+        .iter()
+        .flat_map(|(_, r)| rows_of(r))
+        .collect()
+}
+
 /// Every delivery to another project recorded in `mail.jsonl`, from the cache
 /// when it describes the file as it is (no read of the file at all).
 pub fn deliveries(ws: &Workspace) -> Result<Vec<DeliveryRow>> {
@@ -128,22 +256,17 @@ pub fn deliveries(ws: &Workspace) -> Result<Vec<DeliveryRow>> {
     if sig == Signature::default() {
         return Ok(Vec::new());
     }
-    if let Some(c) = load_cache(ws, &sig) {
+    if let Some(c) = load_cache(ws, &sig, false) {
         return Ok(c.deliveries);
     }
     let (bytes, sig) = read_signed(&p)?;
-    let rows: Vec<DeliveryRow> = scan_bytes(&bytes, &[DELIVERY_NEEDLE.to_string()])
-        .records
-        .iter()
-        .flat_map(|(_, r)| rows_of(r))
-        .collect();
+    let rows = deliveries_in(&bytes);
     save_cache(
         ws,
         &Cache {
             sig: sig_tuple(&sig),
-            validated: false,
             deliveries: rows.clone(),
-            index: None,
+            ..Cache::default()
         },
     );
     Ok(rows)
@@ -160,27 +283,50 @@ struct Light<'a> {
     cc: Vec<Cow<'a, str>>,
 }
 
-/// Index every line of `bytes` by recipient. Lines that do not parse are
-/// left out (readers warn about them when they meet them).
-fn build_index(bytes: &[u8]) -> Index {
-    let mut index = Index::new();
-    for (_, span, _) in line_spans(bytes) {
-        if let Ok(l) = serde_json::from_slice::<Light>(&bytes[span.clone()])
-            && !l.id.is_empty()
-        {
-            let at = (span.start as u64, (span.end - span.start) as u32);
-            for a in l.to.iter().chain(l.cc.iter()) {
-                index.entry(a.to_string()).or_default().push(at);
-            }
+#[derive(Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+}
+
+/// Every line of `bytes` with its id and recipients; `Err` lists the line
+/// numbers that are not a JSON object with an `id`.
+fn lines_of(bytes: &[u8]) -> std::result::Result<Vec<CLine>, Vec<usize>> {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for (n, span, _) in line_spans(bytes) {
+        let text = &bytes[span.clone()];
+        let (id, to) = match serde_json::from_slice::<Light>(text) {
+            Ok(l) => (
+                l.id.into_owned(),
+                to_json(l.to.iter().chain(l.cc.iter()).map(|a| a.as_ref())),
+            ),
+            // Valid JSON with odd recipients still counts; it just has none.
+            Err(_) => match serde_json::from_slice::<IdOnly>(text) {
+                Ok(x) => (x.id.into_owned(), "[]".to_string()),
+                Err(_) => {
+                    bad.push(n);
+                    continue;
+                }
+            },
+        };
+        if id.is_empty() {
+            bad.push(n);
+            continue;
         }
+        out.push(CLine {
+            id,
+            off: span.start as u64,
+            len: (span.end - span.start) as u32,
+            to,
+        });
     }
-    index
+    if bad.is_empty() { Ok(out) } else { Err(bad) }
 }
 
 /// The messages sent to any of `addresses` (as written in `to`/`cc`), read
-/// through the recipient index: only their lines are read and parsed. The
-/// first reader after a change by another tool (a pull, a merge) builds the
-/// index once.
+/// through the cache: only their lines are read and parsed. The first reader
+/// after a change by another tool (a pull, a merge) lists the lines once.
 pub fn for_recipients(ws: &Workspace, addresses: &[String]) -> Result<Scan> {
     use std::os::unix::fs::FileExt;
     let p = path(ws);
@@ -190,66 +336,92 @@ pub fn for_recipients(ws: &Workspace, addresses: &[String]) -> Result<Scan> {
         Err(e) => return Err(Error::io(&p, e)),
     };
     let sig = Signature::of(&file).map_err(|e| Error::io(&p, e))?;
-    let cached = load_cache(ws, &sig);
-    let index = match cached.as_ref().and_then(|c| c.index.as_ref()) {
-        Some(i) => i,
-        None => {
-            // Read the state `file` holds (a writer replaces, never edits).
-            let mut bytes = Vec::with_capacity(sig.len as usize);
-            std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(|e| Error::io(&p, e))?;
-            let index = build_index(&bytes);
-            let deliveries = match cached {
-                Some(c) => c.deliveries,
-                None => scan_bytes(&bytes, &[DELIVERY_NEEDLE.to_string()])
-                    .records
+    let wanted = |l: &CLine| l.sent_to(addresses);
+    if let Some(lines) = cached_lines_for(ws, &sig, addresses) {
+        return read_lines(lines.iter().filter(|l| wanted(l)), |off, len| {
+            let mut buf = vec![0u8; len as usize];
+            file.read_exact_at(&mut buf, off)
+                .map_err(|e| Error::io(&p, e))?;
+            Ok(buf)
+        });
+    }
+    // Read the state `file` holds (a writer replaces, never edits).
+    let mut bytes = Vec::with_capacity(sig.len as usize);
+    std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(|e| Error::io(&p, e))?;
+    let lines = match lines_of(&bytes) {
+        Ok(l) => l,
+        // Lines that do not parse: list the rest, uncached; the reader warns.
+        Err(_) => {
+            return Ok(scan_bytes(
+                &bytes,
+                &addresses
                     .iter()
-                    .flat_map(|(_, r)| rows_of(r))
-                    .collect(),
-            };
-            let mut spans: Vec<(u64, u32)> = addresses
-                .iter()
-                .filter_map(|a| index.get(a))
-                .flatten()
-                .copied()
-                .collect();
-            spans.sort_unstable();
-            spans.dedup();
-            let out = read_spans(&spans, |off, len| {
-                Ok(bytes[off as usize..off as usize + len as usize].to_vec())
-            })?;
-            save_cache(
-                ws,
-                &Cache {
-                    sig: sig_tuple(&sig),
-                    validated: false,
-                    deliveries,
-                    index: Some(index),
-                },
-            );
-            return Ok(out);
+                    .map(|a| serde_json::to_string(a).expect("strings serialize"))
+                    .collect::<Vec<_>>(),
+            ));
         }
     };
-    let mut spans: Vec<(u64, u32)> = addresses
-        .iter()
-        .filter_map(|a| index.get(a))
-        .flatten()
-        .copied()
-        .collect();
-    spans.sort_unstable();
-    spans.dedup();
-    read_spans(&spans, |off, len| {
-        let mut buf = vec![0u8; len as usize];
-        file.read_exact_at(&mut buf, off)
-            .map_err(|e| Error::io(&p, e))?;
-        Ok(buf)
-    })
+    let out = read_lines(lines.iter().filter(|l| wanted(l)), |off, len| {
+        Ok(bytes[off as usize..off as usize + len as usize].to_vec())
+    })?;
+    save_cache(
+        ws,
+        &Cache {
+            sig: sig_tuple(&sig),
+            checked: false,
+            deliveries: deliveries_in(&bytes),
+            lines: Some(lines),
+        },
+    );
+    Ok(out)
 }
 
-fn read_spans(spans: &[(u64, u32)], read: impl Fn(u64, u32) -> Result<Vec<u8>>) -> Result<Scan> {
+/// From the cache of this state of the file, the lines whose recipients
+/// mention any of `addresses`: the cache text is searched for each quoted
+/// address and only the line records holding one are parsed.
+fn cached_lines_for(ws: &Workspace, sig: &Signature, addresses: &[String]) -> Option<Vec<CLine>> {
+    let text = std::fs::read_to_string(cache_path(ws)).ok()?;
+    let head_end = text.find('\n')?;
+    let head = Cache::parse(&text[..head_end + 1], false)?;
+    if head.sig != sig_tuple(sig) || *sig == Signature::default() || head.lines.is_none() {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut starts: Vec<usize> = Vec::new();
+    for a in addresses {
+        let needle = serde_json::to_string(a).expect("strings serialize");
+        for at in memchr::memmem::find_iter(bytes, needle.as_bytes()) {
+            let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+            starts.push(start);
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let mut out = Vec::with_capacity(starts.len());
+    for start in starts {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |p| start + p);
+        let Some(l) = text[start..end].strip_prefix("L\t") else {
+            continue;
+        };
+        let mut f = l.splitn(4, '\t');
+        out.push(CLine {
+            id: f.next()?.to_string(),
+            off: f.next()?.parse().ok()?,
+            len: f.next()?.parse().ok()?,
+            to: f.next()?.to_string(),
+        });
+    }
+    Some(out)
+}
+
+fn read_lines<'a>(
+    lines: impl Iterator<Item = &'a CLine>,
+    read: impl Fn(u64, u32) -> Result<Vec<u8>>,
+) -> Result<Scan> {
     let mut out = Scan::default();
-    for &(off, len) in spans {
-        let bytes = read(off, len)?;
-        // Line numbers are not known without counting; offsets stand in.
+    for l in lines {
+        let bytes = read(l.off, l.len)?;
+        // Line numbers are not known without counting; 0 stands in.
         match std::str::from_utf8(&bytes)
             .map_err(|e| e.to_string())
             .and_then(Record::parse)
@@ -261,17 +433,6 @@ fn read_spans(spans: &[(u64, u32)], read: impl Fn(u64, u32) -> Result<Vec<u8>>) 
     Ok(out)
 }
 
-/// The id of a canonical line (`{"id":"…",`) without parsing the rest.
-fn fast_id(line: &[u8]) -> Option<&str> {
-    let rest = line.strip_prefix(b"{\"id\":\"")?;
-    let end = memchr::memchr(b'"', rest)?;
-    let id = &rest[..end];
-    if id.is_empty() || id.contains(&b'\\') {
-        return None;
-    }
-    std::str::from_utf8(id).ok()
-}
-
 /// Parse the lines containing any of `needles` (all lines when `needles` is
 /// empty), in file order.
 pub fn scan(ws: &Workspace, needles: &[String]) -> Result<Scan> {
@@ -280,15 +441,11 @@ pub fn scan(ws: &Workspace, needles: &[String]) -> Result<Scan> {
     Ok(scan_bytes(&bytes, needles))
 }
 
-#[derive(Deserialize)]
-struct IdOnly<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-}
-
-struct Line {
-    id: String,
-    span: Range<usize>,
+/// Where the old lines come from: the bytes in memory, or the file itself
+/// (when the cache describes it, a write never reads it into memory).
+enum Source {
+    Bytes(Vec<u8>),
+    File(std::fs::File),
 }
 
 /// A read-modify-write of `mail.jsonl` under the workspace lock.
@@ -296,12 +453,11 @@ pub struct MailTx {
     _lock: Option<LockGuard>,
     ws: Workspace,
     path: PathBuf,
-    bytes: Vec<u8>,
-    /// What the cache knew of this state of the file.
-    deliveries: Vec<DeliveryRow>,
-    index: Index,
-    lines: Vec<Line>,
+    source: Source,
+    /// The file's lines in file order.
+    lines: Vec<CLine>,
     by_id: BTreeMap<String, usize>,
+    deliveries: Vec<DeliveryRow>,
     changed: BTreeMap<String, Record>,
     normalize: bool,
 }
@@ -320,33 +476,52 @@ impl MailTx {
 
     fn load(ws: &Workspace, guard: Option<LockGuard>) -> Result<MailTx> {
         let path = path(ws);
-        let (bytes, sig) = read_signed(&path)?;
-        let cached = load_cache(ws, &sig).filter(|c| c.validated && c.index.is_some());
-        let mut lines = Vec::new();
-        let mut bad = Vec::new();
-        for (n, span, _) in line_spans(&bytes) {
-            let line = &bytes[span.clone()];
-            // A state of the file checked before needs only the ids.
-            if cached.is_some()
-                && let Some(id) = fast_id(line)
-            {
-                lines.push(Line {
-                    id: id.to_string(),
-                    span,
-                });
-                continue;
-            }
-            match serde_json::from_slice::<IdOnly>(line) {
-                Ok(x) if !x.id.is_empty() => lines.push(Line {
-                    id: x.id.into_owned(),
-                    span,
-                }),
-                _ => bad.push(n),
-            }
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let sig = match &file {
+            Some(f) => Signature::of(f).map_err(|e| Error::io(&path, e))?,
+            None => Signature::default(),
+        };
+        // A state of the file checked before: no need to read it.
+        if let Some(f) = file.as_ref()
+            && let Some(Cache {
+                checked: true,
+                lines: Some(lines),
+                deliveries,
+                ..
+            }) = load_cache(ws, &sig, true)
+        {
+            let by_id = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.id.clone(), i))
+                .collect();
+            return Ok(MailTx {
+                _lock: guard,
+                ws: ws.clone(),
+                path,
+                source: Source::File(
+                    f.try_clone()
+                        .map_err(|e| Error::io(ws.beads.join("mail.jsonl"), e))?,
+                ),
+                lines,
+                by_id,
+                deliveries,
+                changed: BTreeMap::new(),
+                normalize: false,
+            });
         }
-        if !bad.is_empty() {
-            return Err(Error::BadLines { path, lines: bad });
+        let mut bytes = Vec::with_capacity(sig.len as usize);
+        if let Some(mut f) = file.as_ref() {
+            std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| Error::io(&path, e))?;
         }
+        let lines = lines_of(&bytes).map_err(|bad| Error::BadLines {
+            path: path.clone(),
+            lines: bad,
+        })?;
         let mut by_id = BTreeMap::new();
         let mut dups = Vec::new();
         for (i, l) in lines.iter().enumerate() {
@@ -355,6 +530,7 @@ impl MailTx {
             }
         }
         if !dups.is_empty() {
+            dups.sort();
             dups.dedup();
             return Err(Error::Invalid {
                 msg: format!(
@@ -367,40 +543,29 @@ impl MailTx {
         }
         let (crlf, no_final) = line_endings(&bytes);
         let unsorted = lines.windows(2).any(|w| w[0].id >= w[1].id);
-        let (deliveries, index) = match cached {
-            Some(Cache {
-                deliveries,
-                index: Some(index),
-                ..
-            }) => (deliveries, index),
-            _ => {
-                let index = build_index(&bytes);
-                let rows: Vec<DeliveryRow> = scan_bytes(&bytes, &[DELIVERY_NEEDLE.to_string()])
-                    .records
-                    .iter()
-                    .flat_map(|(_, r)| rows_of(r))
-                    .collect();
-                let c = Cache {
+        let normalize = crlf || no_final || unsorted;
+        let deliveries = deliveries_in(&bytes);
+        if file.is_some() {
+            save_cache(
+                ws,
+                &Cache {
                     sig: sig_tuple(&sig),
-                    validated: true,
-                    deliveries: rows,
-                    index: Some(index),
-                };
-                save_cache(ws, &c);
-                (c.deliveries, c.index.unwrap_or_default())
-            }
-        };
+                    checked: !normalize,
+                    deliveries: deliveries.clone(),
+                    lines: Some(lines.clone()),
+                },
+            );
+        }
         Ok(MailTx {
             _lock: guard,
             ws: ws.clone(),
             path,
-            bytes,
-            deliveries,
-            index,
+            source: Source::Bytes(bytes),
             lines,
             by_id,
+            deliveries,
             changed: BTreeMap::new(),
-            normalize: crlf || no_final || unsorted,
+            normalize,
         })
     }
 
@@ -421,6 +586,19 @@ impl MailTx {
         self.len() == 0
     }
 
+    fn old_bytes(&self, l: &CLine) -> Result<Vec<u8>> {
+        match &self.source {
+            Source::Bytes(b) => Ok(b[l.span()].to_vec()),
+            Source::File(f) => {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0u8; l.len as usize];
+                f.read_exact_at(&mut buf, l.off)
+                    .map_err(|e| Error::io(&self.path, e))?;
+                Ok(buf)
+            }
+        }
+    }
+
     /// The stored message, with this transaction's changes.
     pub fn get(&self, id: &str) -> Result<Option<Record>> {
         if let Some(r) = self.changed.get(id) {
@@ -429,19 +607,14 @@ impl MailTx {
         let Some(&i) = self.by_id.get(id) else {
             return Ok(None);
         };
-        let span = self.lines[i].span.clone();
-        let text = std::str::from_utf8(&self.bytes[span]).map_err(|e| Error::Parse {
+        let bytes = self.old_bytes(&self.lines[i])?;
+        let parse_err = |reason: String| Error::Parse {
             path: self.path.clone(),
             line: i + 1,
-            reason: e.to_string(),
-        })?;
-        Record::parse(text)
-            .map(Some)
-            .map_err(|reason| Error::Parse {
-                path: self.path.clone(),
-                line: i + 1,
-                reason,
-            })
+            reason,
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|e| parse_err(e.to_string()))?;
+        Record::parse(text).map(Some).map_err(parse_err)
     }
 
     /// Every id, sorted.
@@ -466,92 +639,166 @@ impl MailTx {
         self.normalize
     }
 
-    fn is_dirty(&self) -> bool {
-        self.normalize
-            || self
-                .changed
-                .iter()
-                .any(|(id, rec)| match self.by_id.get(id) {
-                    Some(&i) => {
-                        self.bytes[self.lines[i].span.clone()]
-                            != *rec.to_line_in(KEY_ORDER).as_bytes()
-                    }
-                    None => true,
-                })
-    }
-
     /// Write the file if anything changed; returns whether it was written.
     pub fn commit(self) -> Result<bool> {
-        if !self.is_dirty() {
+        // New lines, and old lines whose record changed.
+        let mut fresh: BTreeMap<&str, String> = BTreeMap::new();
+        for (id, rec) in &self.changed {
+            let line = rec.to_line_in(KEY_ORDER);
+            let same = match self.by_id.get(id) {
+                Some(&i) => self.old_bytes(&self.lines[i])? == line.as_bytes(),
+                None => false,
+            };
+            if !same {
+                fresh.insert(id, line);
+            }
+        }
+        if fresh.is_empty() && !self.normalize {
             return Ok(false);
         }
-        let mut out: Vec<(&str, Cow<[u8]>)> = Vec::with_capacity(self.lines.len() + 1);
-        for l in &self.lines {
-            if !self.changed.contains_key(&l.id) {
-                out.push((&l.id, Cow::Borrowed(&self.bytes[l.span.clone()])));
-            }
+        // The new file in id order: old lines by reference, new ones by text.
+        enum Part<'a> {
+            Old(&'a CLine),
+            New(&'a str, &'a str),
         }
-        for (id, rec) in &self.changed {
-            out.push((id, Cow::Owned(rec.to_line_in(KEY_ORDER).into_bytes())));
-        }
-        out.sort_by(|a, b| a.0.cmp(b.0));
-        atomic::write_streaming(&self.path, |w| {
-            for (_, line) in &out {
-                w.write_all(line)?;
-                w.write_all(b"\n")?;
+        let id_of = |p: &Part| -> String {
+            match p {
+                Part::Old(l) => l.id.clone(),
+                Part::New(id, _) => id.to_string(),
             }
-            Ok(())
-        })?;
-        // The index of the new file: unchanged lines keep their recipients
-        // at their new offsets, changed ones are read from their records.
-        let mut by_old: std::collections::HashMap<u64, Vec<&str>> = Default::default();
-        for (addr, spans) in &self.index {
-            for (off, _) in spans {
-                by_old.entry(*off).or_default().push(addr);
-            }
-        }
-        let base = self.bytes.as_ptr() as usize;
-        let mut index = Index::new();
+        };
+        let olds: Vec<Part> = self
+            .lines
+            .iter()
+            .filter(|l| !fresh.contains_key(l.id.as_str()))
+            .map(Part::Old)
+            .collect();
+        let news: Vec<Part> = fresh.iter().map(|(id, line)| Part::New(id, line)).collect();
+        let parts: Vec<Part> = if self.normalize {
+            let mut all = olds;
+            all.extend(news);
+            all.sort_by_key(|p| id_of(p));
+            all
+        } else {
+            // Old lines are sorted already: merge the (sorted) new ones in.
+            merge_sorted(olds, news, id_of)
+        };
+        let mut lines: Vec<CLine> = Vec::with_capacity(parts.len());
         let mut pos = 0u64;
-        for (id, line) in &out {
-            let at = (pos, line.len() as u32);
-            match (self.changed.get(*id), line) {
-                (Some(rec), _) => {
-                    let to: Vec<String> = rec.json("to").unwrap_or_default();
-                    let cc: Vec<String> = rec.json("cc").unwrap_or_default();
-                    for a in to.iter().chain(cc.iter()) {
-                        index.entry(a.clone()).or_default().push(at);
-                    }
+        for p in &parts {
+            let (id, len, to) = match p {
+                Part::Old(l) => (l.id.clone(), l.len, l.to.clone()),
+                Part::New(id, line) => {
+                    let rec = &self.changed[*id];
+                    let mut to: Vec<String> = rec.json("to").unwrap_or_default();
+                    to.extend(rec.json::<Vec<String>>("cc").unwrap_or_default());
+                    let to = to_json(to.iter().map(String::as_str));
+                    (id.to_string(), line.len() as u32, to)
                 }
-                (None, Cow::Borrowed(b)) => {
-                    let old = (b.as_ptr() as usize - base) as u64;
-                    for a in by_old.get(&old).into_iter().flatten() {
-                        index.entry((*a).to_string()).or_default().push(at);
-                    }
-                }
-                (None, Cow::Owned(_)) => {}
-            }
-            pos += line.len() as u64 + 1;
+            };
+            lines.push(CLine {
+                id,
+                off: pos,
+                len,
+                to,
+            });
+            pos += u64::from(len) + 1;
         }
-        // The new state: checked lines plus ours; its deliveries follow.
+        atomic::write_file(&self.path, |out| {
+            // Runs of old lines that are contiguous in the old file are
+            // copied as one range.
+            let mut run: Option<(u64, u64)> = None;
+            let flush = |run: &mut Option<(u64, u64)>, out: &mut std::fs::File| {
+                if let Some((a, b)) = run.take() {
+                    match &self.source {
+                        Source::Bytes(bytes) => out.write_all(&bytes[a as usize..b as usize])?,
+                        Source::File(f) => {
+                            use std::io::{Read, Seek};
+                            let mut f = f;
+                            f.seek(std::io::SeekFrom::Start(a))?;
+                            let n = std::io::copy(&mut f.take(b - a), out)?;
+                            if n != b - a {
+                                return Err(std::io::Error::other(
+                                    "mail.jsonl changed while being copied",
+                                ));
+                            }
+                        }
+                    }
+                }
+                std::io::Result::Ok(())
+            };
+            for p in &parts {
+                match p {
+                    Part::Old(l) => {
+                        let (a, b) = (l.off, l.off + u64::from(l.len) + 1);
+                        // The last line of a file without a final newline
+                        // (normalized) gets one written.
+                        let has_nl = match &self.source {
+                            Source::Bytes(bytes) => (b as usize) <= bytes.len(),
+                            Source::File(_) => true,
+                        };
+                        if !has_nl || self.normalize {
+                            flush(&mut run, out)?;
+                            out.write_all(&self.old_bytes(l).map_err(std::io::Error::other)?)?;
+                            out.write_all(b"\n")?;
+                            continue;
+                        }
+                        run = match run {
+                            Some((ra, rb)) if rb == a => Some((ra, b)),
+                            other => {
+                                let mut other = other;
+                                flush(&mut other, out)?;
+                                Some((a, b))
+                            }
+                        };
+                    }
+                    Part::New(_, line) => {
+                        flush(&mut run, out)?;
+                        out.write_all(line.as_bytes())?;
+                        out.write_all(b"\n")?;
+                    }
+                }
+            }
+            flush(&mut run, out)
+        })?;
         let mut deliveries: Vec<DeliveryRow> = self
             .deliveries
             .iter()
-            .filter(|d| !self.changed.contains_key(&d.id))
+            .filter(|d| !fresh.contains_key(d.id.as_str()))
             .cloned()
             .collect();
-        deliveries.extend(self.changed.values().flat_map(rows_of));
+        for id in fresh.keys() {
+            deliveries.extend(rows_of(&self.changed[*id]));
+        }
         save_cache(
             &self.ws,
             &Cache {
                 sig: sig_tuple(&signature(&self.path)),
-                validated: true,
+                checked: true,
                 deliveries,
-                index: Some(index),
+                lines: Some(lines),
             },
         );
         Ok(true)
     }
+}
+
+/// Merge two lists each sorted by `key` (stable: `a` first on ties).
+fn merge_sorted<T>(a: Vec<T>, b: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut b = b.into_iter().peekable();
+    for x in a {
+        while let Some(y) = b.peek() {
+            if key(y) < key(&x) {
+                out.push(b.next().expect("peeked"));
+            } else {
+                break;
+            }
+        }
+        out.push(x);
+    }
+    out.extend(b);
+    out
 }
 
 #[cfg(test)]
@@ -596,7 +843,7 @@ mod tests {
     }
 
     #[test]
-    fn the_recipient_index_follows_every_write_and_outside_edits() {
+    fn spliced_writes_and_the_line_cache_follow_every_write_and_outside_edits() {
         let t = tempfile::tempdir().unwrap();
         let ws = Workspace::at(t.path().to_path_buf());
         std::fs::create_dir_all(&ws.beads).unwrap();
@@ -609,6 +856,7 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
+        let mut model: BTreeMap<String, String> = BTreeMap::new();
         for round in 0..40 {
             let mut tx = MailTx::begin(&ws).unwrap();
             for k in 0..(1 + next() % 3) {
@@ -622,17 +870,30 @@ mod tests {
                 let to: Vec<&str> = addrs.iter().copied().filter(|_| next() % 2 == 0).collect();
                 // Subjects of varying length move every later offset.
                 let subject = "s".repeat((next() % 40) as usize + round + k as usize);
-                tx.put(msg(&id, &to, &subject));
+                let rec = msg(&id, &to, &subject);
+                model.insert(id.clone(), rec.to_line_in(KEY_ORDER));
+                tx.put(rec);
             }
             tx.commit().unwrap();
+            // The spliced file is exactly the model, sorted, one line each.
+            let want: String = model.values().map(|l| format!("{l}\n")).collect();
+            assert_eq!(
+                std::fs::read_to_string(path(&ws)).unwrap(),
+                want,
+                "round {round}"
+            );
             if round % 9 == 4 {
                 // Another tool (a merge, a pull) rewrites the file.
                 let mut bytes = std::fs::read(path(&ws)).unwrap();
                 let id = format!("msg-zz{round:010}");
                 let extra = msg(&id, &["bob"], "outside").to_line_in(KEY_ORDER);
+                model.insert(id.clone(), extra.clone());
                 bytes.extend_from_slice(extra.as_bytes());
                 bytes.push(b'\n');
                 std::fs::write(path(&ws), &bytes).unwrap();
+                // Every command's delivery bookkeeping caches this state
+                // without its lines; readers must still find every line.
+                deliveries(&ws).unwrap();
             }
             for a in addrs {
                 assert_eq!(via_index(&ws, a), truth(&ws, a), "round {round}, {a}");
