@@ -77,7 +77,15 @@ pub fn main() -> i32 {
                     json!({"error": first, "code": "usage", "hint": "see `bd --help`"})
                 );
             }
-            eprint!("{msg}");
+            // The same one line as the JSON error, then clap's usage part.
+            eprintln!("error: {first}");
+            let rest: Vec<&str> = msg
+                .lines()
+                .skip_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                .collect();
+            if !rest.is_empty() {
+                eprintln!("{}", rest.join("\n"));
+            }
             return 2;
         }
     };

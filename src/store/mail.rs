@@ -14,7 +14,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +24,7 @@ use super::atomic;
 use super::index::Signature;
 use super::jsonl::{Scan, line_endings, line_spans, scan_bytes};
 use super::lock::{self, LockGuard};
+use super::splice::{Source, Splicer};
 use crate::error::{Error, Result};
 use crate::model::mail::{Delivery, KEY_ORDER};
 use crate::model::record::Record;
@@ -441,13 +441,6 @@ pub fn scan(ws: &Workspace, needles: &[String]) -> Result<Scan> {
     Ok(scan_bytes(&bytes, needles))
 }
 
-/// Where the old lines come from: the bytes in memory, or the file itself
-/// (when the cache describes it, a write never reads it into memory).
-enum Source {
-    Bytes(Vec<u8>),
-    File(std::fs::File),
-}
-
 /// A read-modify-write of `mail.jsonl` under the workspace lock.
 pub struct MailTx {
     _lock: Option<LockGuard>,
@@ -587,16 +580,10 @@ impl MailTx {
     }
 
     fn old_bytes(&self, l: &CLine) -> Result<Vec<u8>> {
-        match &self.source {
-            Source::Bytes(b) => Ok(b[l.span()].to_vec()),
-            Source::File(f) => {
-                use std::os::unix::fs::FileExt;
-                let mut buf = vec![0u8; l.len as usize];
-                f.read_exact_at(&mut buf, l.off)
-                    .map_err(|e| Error::io(&self.path, e))?;
-                Ok(buf)
-            }
-        }
+        self.source
+            .read(l.span())
+            .map(|b| b.into_owned())
+            .map_err(|e| Error::io(&self.path, e))
     }
 
     /// The stored message, with this transaction's changes.
@@ -705,61 +692,26 @@ impl MailTx {
             pos += u64::from(len) + 1;
         }
         atomic::write_file(&self.path, |out| {
-            // Runs of old lines that are contiguous in the old file are
-            // copied as one range.
-            let mut run: Option<(u64, u64)> = None;
-            let flush = |run: &mut Option<(u64, u64)>, out: &mut std::fs::File| {
-                if let Some((a, b)) = run.take() {
-                    match &self.source {
-                        Source::Bytes(bytes) => out.write_all(&bytes[a as usize..b as usize])?,
-                        Source::File(f) => {
-                            use std::io::{Read, Seek};
-                            let mut f = f;
-                            f.seek(std::io::SeekFrom::Start(a))?;
-                            let n = std::io::copy(&mut f.take(b - a), out)?;
-                            if n != b - a {
-                                return Err(std::io::Error::other(
-                                    "mail.jsonl changed while being copied",
-                                ));
-                            }
-                        }
-                    }
-                }
-                std::io::Result::Ok(())
-            };
+            let mut sp = Splicer::new(&self.source);
             for p in &parts {
                 match p {
+                    // A canonical file has a newline after every line: the
+                    // line and its newline are copied as they are.
+                    Part::Old(l) if !self.normalize => {
+                        sp.old(out, l.off, l.off + u64::from(l.len) + 1)?;
+                    }
                     Part::Old(l) => {
-                        let (a, b) = (l.off, l.off + u64::from(l.len) + 1);
-                        // The last line of a file without a final newline
-                        // (normalized) gets one written.
-                        let has_nl = match &self.source {
-                            Source::Bytes(bytes) => (b as usize) <= bytes.len(),
-                            Source::File(_) => true,
-                        };
-                        if !has_nl || self.normalize {
-                            flush(&mut run, out)?;
-                            out.write_all(&self.old_bytes(l).map_err(std::io::Error::other)?)?;
-                            out.write_all(b"\n")?;
-                            continue;
-                        }
-                        run = match run {
-                            Some((ra, rb)) if rb == a => Some((ra, b)),
-                            other => {
-                                let mut other = other;
-                                flush(&mut other, out)?;
-                                Some((a, b))
-                            }
-                        };
+                        let b = self.source.read(l.span())?;
+                        sp.new_bytes(out, &b)?;
+                        sp.new_bytes(out, b"\n")?;
                     }
                     Part::New(_, line) => {
-                        flush(&mut run, out)?;
-                        out.write_all(line.as_bytes())?;
-                        out.write_all(b"\n")?;
+                        sp.new_bytes(out, line.as_bytes())?;
+                        sp.new_bytes(out, b"\n")?;
                     }
                 }
             }
-            flush(&mut run, out)
+            sp.flush(out)
         })?;
         let mut deliveries: Vec<DeliveryRow> = self
             .deliveries

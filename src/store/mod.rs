@@ -10,6 +10,7 @@ pub mod index;
 pub mod jsonl;
 pub mod lock;
 pub mod mail;
+pub mod splice;
 pub mod tracker;
 pub mod workspace;
 

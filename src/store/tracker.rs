@@ -14,6 +14,7 @@ use crate::model::record::Record;
 use crate::model::time::Nanos;
 use crate::store::index::{self, Header, Row, Signature};
 use crate::store::lock::{self, LockGuard};
+use crate::store::splice::{Source, Splicer};
 use crate::store::{Workspace, atomic, jsonl};
 
 /// How the tracker is read: the moment and the types that are never work.
@@ -43,7 +44,8 @@ fn open_tracker(path: &PathBuf) -> Result<Option<File>> {
 
 fn read_all(path: &PathBuf, file: &Option<File>) -> Result<Vec<u8>> {
     let Some(f) = file else { return Ok(Vec::new()) };
-    let mut buf = Vec::new();
+    let len = f.metadata().map_or(0, |m| m.len() as usize);
+    let mut buf = Vec::with_capacity(len + 1);
     use std::io::Read;
     let mut r: &File = f;
     r.read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
@@ -364,7 +366,9 @@ pub struct Tx {
     ws: Workspace,
     view: View,
     _lock: Option<LockGuard>,
-    bytes: Vec<u8>,
+    /// The old lines: in memory, or (when the index describes the file) the
+    /// file itself, read only where a record is needed.
+    src: Source,
     rows: Vec<Row>,
     changed: BTreeMap<String, Record>,
     normalize: bool,
@@ -394,7 +398,6 @@ impl Tx {
             Some(f) => Signature::of(f).map_err(|e| Error::io(&path, e))?,
             None => Signature::default(),
         };
-        let bytes = read_all(&path, &file)?;
         let index_path = ws.cache_dir().join(index::INDEX_FILE);
         let cached =
             if file.is_some() && index::load_header(&index_path).is_some_and(|h| h.sig == sig) {
@@ -402,9 +405,18 @@ impl Tx {
             } else {
                 None
             };
-        let (header, rows) = match cached {
-            Some(c) => c,
-            None => build(&bytes, sig, view),
+        // A fresh index of a canonical file says where every line is: the
+        // file need not be read; a write splices it.
+        let (header, rows, src) = match (cached, file) {
+            (Some((h, rows)), Some(f)) if !h.needs_normalizing => (h, rows, Source::File(f)),
+            (cached, file) => {
+                let bytes = read_all(&path, &file)?;
+                let (h, rows) = match cached {
+                    Some(c) => c,
+                    None => build(&bytes, sig, view),
+                };
+                (h, rows, Source::Bytes(bytes))
+            }
         };
         if !header.bad_lines.is_empty() {
             return Err(Error::BadLines {
@@ -426,7 +438,7 @@ impl Tx {
             ws: ws.clone(),
             view: view.clone(),
             _lock: guard,
-            bytes,
+            src,
             rows,
             changed: BTreeMap::new(),
             normalize: header.needs_normalizing,
@@ -436,6 +448,13 @@ impl Tx {
 
     pub fn view(&self) -> &View {
         &self.view
+    }
+
+    /// Whether `rec` is written exactly as the stored line of `row`.
+    fn same_line(&self, row: &Row, rec: &Record) -> bool {
+        self.src
+            .read(row.span.clone())
+            .is_ok_and(|b| *b == *rec.to_line().as_bytes())
     }
 
     /// Rows as loaded (before this transaction's changes).
@@ -487,12 +506,15 @@ impl Tx {
         let row = self
             .row(id)
             .ok_or_else(|| Error::not_found(format!("no issue '{id}'")))?;
-        let text =
-            std::str::from_utf8(&self.bytes[row.span.clone()]).map_err(|_| Error::Parse {
-                path: self.ws.issues_path(),
-                line: 0,
-                reason: format!("line of {id} is not UTF-8"),
-            })?;
+        let bytes = self
+            .src
+            .read(row.span.clone())
+            .map_err(|e| Error::io(self.ws.issues_path(), e))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| Error::Parse {
+            path: self.ws.issues_path(),
+            line: 0,
+            reason: format!("line of {id} is not UTF-8"),
+        })?;
         Record::parse(text).map_err(|reason| Error::Parse {
             path: self.ws.issues_path(),
             line: 0,
@@ -541,7 +563,7 @@ impl Tx {
     pub fn is_dirty(&self) -> bool {
         self.normalize
             || self.changed.iter().any(|(id, rec)| match self.row(id) {
-                Some(row) => self.bytes[row.span.clone()] != *rec.to_line().as_bytes(),
+                Some(row) => !self.same_line(row, rec),
                 None => true,
             })
     }
@@ -551,7 +573,7 @@ impl Tx {
         self.changed
             .iter()
             .filter(|(id, rec)| match self.row(id) {
-                Some(row) => self.bytes[row.span.clone()] != *rec.to_line().as_bytes(),
+                Some(row) => !self.same_line(row, rec),
                 None => true,
             })
             .map(|(id, rec)| (id.clone(), rec.title(), self.row(id).is_none()))
@@ -564,11 +586,13 @@ impl Tx {
         self.changed
             .iter()
             .filter_map(|(id, rec)| match self.row(id) {
-                Some(row) if self.bytes[row.span.clone()] == *rec.to_line().as_bytes() => None,
+                Some(row) if self.same_line(row, rec) => None,
                 Some(row) => {
-                    let old = std::str::from_utf8(&self.bytes[row.span.clone()])
-                        .ok()
-                        .and_then(|t| Record::parse(t).ok());
+                    let old = self.src.read(row.span.clone()).ok().and_then(|b| {
+                        std::str::from_utf8(&b)
+                            .ok()
+                            .and_then(|t| Record::parse(t).ok())
+                    });
                     Some((old, rec.clone()))
                 }
                 None => Some((None, rec.clone())),
@@ -590,66 +614,62 @@ impl Tx {
         let Tx {
             ws,
             view,
-            bytes,
+            src,
             rows: old_rows,
             changed,
+            normalize,
             ..
         } = self;
         let mut rows: Vec<Row> = Vec::with_capacity(old_rows.len() + changed.len());
         let path = ws.issues_path();
-        // Stream the new file into its temp file: unchanged lines are copied
-        // from the old bytes, changed ones serialized; rows get their new spans.
-        atomic::write_streaming(&path, |out| {
-            let mut pos = 0usize;
+        // Write the new file: runs of unchanged lines are spliced from the
+        // old file (their bytes and newline as they are), changed ones
+        // serialized; rows get their new spans.
+        atomic::write_file(&path, |out| {
+            let mut sp = Splicer::new(&src);
+            // Where the next line starts in the new file.
+            let next = |rows: &Vec<Row>| rows.last().map_or(0, |r: &Row| r.span.end + 1);
+            let fresh = |sp: &mut Splicer, out: &mut File, rows: &mut Vec<Row>, rec: &Record| {
+                let line = rec.to_line();
+                sp.new_bytes(out, line.as_bytes())?;
+                sp.new_bytes(out, b"\n")?;
+                let pos = next(rows);
+                rows.push(Row::from_record(rec, pos..pos + line.len()));
+                std::io::Result::Ok(())
+            };
             let mut changed = changed.iter().peekable();
-            let mut put =
-                |out: &mut dyn std::io::Write, rows: &mut Vec<Row>, line: &[u8], row: Row| {
-                    out.write_all(line)?;
-                    out.write_all(b"\n")?;
-                    let mut row = row;
-                    row.span = pos..pos + line.len();
-                    pos += line.len() + 1;
-                    rows.push(row);
-                    std::io::Result::Ok(())
-                };
             for row in old_rows {
-                while let Some((id, rec)) = changed.peek() {
-                    if id.as_str() < row.id.as_str() {
-                        put(
-                            out,
-                            &mut rows,
-                            rec.to_line().as_bytes(),
-                            Row::from_record(rec, 0..0),
-                        )?;
-                        changed.next();
-                    } else {
-                        break;
-                    }
+                while let Some((id, rec)) = changed.peek()
+                    && id.as_str() < row.id.as_str()
+                {
+                    fresh(&mut sp, out, &mut rows, rec)?;
+                    changed.next();
                 }
                 if let Some((id, rec)) = changed.peek()
                     && id.as_str() == row.id.as_str()
                 {
-                    put(
-                        out,
-                        &mut rows,
-                        rec.to_line().as_bytes(),
-                        Row::from_record(rec, 0..0),
-                    )?;
+                    fresh(&mut sp, out, &mut rows, rec)?;
                     changed.next();
                     continue;
                 }
-                let span = row.span.clone();
-                put(out, &mut rows, &bytes[span], row)?;
+                let len = row.span.len();
+                if normalize {
+                    // CRLF, unsorted or no final newline: line by line.
+                    let b = src.read(row.span.clone())?;
+                    sp.new_bytes(out, &b)?;
+                    sp.new_bytes(out, b"\n")?;
+                } else {
+                    sp.old(out, row.span.start as u64, row.span.end as u64 + 1)?;
+                }
+                let pos = next(&rows);
+                let mut row = row;
+                row.span = pos..pos + len;
+                rows.push(row);
             }
             for (_, rec) in changed {
-                put(
-                    out,
-                    &mut rows,
-                    rec.to_line().as_bytes(),
-                    Row::from_record(rec, 0..0),
-                )?;
+                fresh(&mut sp, out, &mut rows, rec)?;
             }
-            Ok(())
+            sp.flush(out)
         })?;
         let sig = File::open(&path)
             .and_then(|f| Signature::of(&f))
@@ -666,7 +686,7 @@ impl Tx {
         // The process ends soon after a write; freeing every row costs more
         // than it gives back.
         std::mem::forget(rows);
-        std::mem::forget(bytes);
+        std::mem::forget(src);
         Ok(true)
     }
 }
