@@ -1619,3 +1619,68 @@ fn hook_and_unhook_refuse_names_that_cannot_be_agents() {
         assert_eq!(r.code, 1, "unhook {bad:?}: {r:?}");
     }
 }
+
+#[test]
+fn a_hook_survives_kill_9_of_the_agents_session() {
+    use std::os::unix::process::CommandExt;
+    let m = Machine::new(3);
+    let id = m.ids[1].clone();
+    // The agent's session in B: a loop of bd commands (heartbeats and reads,
+    // each a write or a read of the home and the tracker), killed with
+    // SIGKILL at arbitrary moments, some mid-command.
+    let session = |m: &Machine| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while true; do '{bd}' heartbeat --note working >/dev/null 2>&1; '{bd}' hook >/dev/null 2>&1; '{bd}' create 'note from the session' >/dev/null 2>&1; done",
+                bd = common::BD
+            ))
+            .current_dir(&m.b)
+            .env("BD_HOME", m.home())
+            .env("HOME", m.home())
+            .env("BD_ACTOR", "worker")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            // Its own process group, so the kill reaches the bd it runs.
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..4u64 {
+        let mut s = session(&m);
+        if round == 1 {
+            m.bd(&m.a, "mayor", &["sling", &id, "worker"]).ok();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150 + round * 37));
+        let group = format!("-{}", s.id());
+        assert!(
+            Command::new("kill")
+                .args(["-9", "--", &group])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let _ = s.wait();
+    }
+    // The restarted agent primes with its hook; every file is whole.
+    let p = m.json(&m.b, "worker", &["prime"]);
+    assert_eq!(p["hook"][0]["id"], id.as_str(), "{p}");
+    for ws in [&m.a, &m.b] {
+        records(ws);
+    }
+    let hook = m.b.join(".beads/hooks/worker.json");
+    if hook.exists() {
+        let h: Value = serde_json::from_str(&std::fs::read_to_string(&hook).unwrap()).unwrap();
+        assert_eq!(h["items"], serde_json::json!([id]));
+    }
+    for f in files_under(&m.project_dir()) {
+        if f.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(
+                serde_json::from_str::<Value>(&text).is_ok(),
+                "{} is whole: {text}",
+                f.display()
+            );
+        }
+    }
+    m.bd(&m.b, "worker", &["claim", &id]).ok();
+}
