@@ -86,11 +86,49 @@ fn update_live<T>(
         .collect();
     let before = msgs.clone();
     let out = f(&mut msgs);
+    let count = msgs.len();
     msgs.retain(|_, m| time::parse(&m.created_at).is_none_or(|t| now - t < KEEP_DAYS * DAY_NS));
+    let expired = msgs.len() < count;
     if msgs != before {
         write_lines(&path, &msgs)?;
     }
+    if expired {
+        prune_attachments(home);
+    }
     Ok(out)
+}
+
+/// Remove live attachment bodies no live message names any more (after
+/// messages expired). Bodies younger than an hour stay: a send writes the body
+/// before the message that names it.
+fn prune_attachments(home: &ProjectHome) {
+    let mut used = std::collections::BTreeSet::new();
+    let Ok(rd) = fs::read_dir(home.path("mail")) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "jsonl") {
+            for m in read_lines(&p).unwrap_or_default() {
+                used.extend(m.attachments.into_iter().map(|a| a.sha256));
+            }
+        }
+    }
+    let Ok(rd) = fs::read_dir(live_attachments(home)) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let young = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|d| d.as_secs() < 3600);
+        if crate::store::attachments::valid_sha(&name) && !used.contains(&name) && !young {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Where live mail keeps attachment bodies, so a recipient in another
@@ -325,4 +363,67 @@ pub fn projects() -> Vec<(String, bool)> {
 pub fn existing(identity: &str) -> Option<ProjectHome> {
     let dir = super::base()?.join("projects").join(escape(identity));
     dir.is_dir().then_some(ProjectHome { dir })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::mail::Attachment;
+
+    fn msg(id: &str, at: &str, body: &[u8]) -> (Message, Vec<u8>) {
+        let sha = crate::store::attachments::sha256_hex(body);
+        let m = Message {
+            id: id.into(),
+            thread: id.into(),
+            from: "ann".into(),
+            to: vec!["bob".into()],
+            subject: "s".into(),
+            importance: "normal".into(),
+            created_at: at.into(),
+            attachments: vec![Attachment {
+                name: "a.txt".into(),
+                sha256: sha,
+                size: body.len() as u64,
+            }],
+            ..Message::default()
+        };
+        (m, body.to_vec())
+    }
+
+    #[test]
+    fn live_mail_expires_after_a_week_and_takes_its_attachments_along() {
+        let t = tempfile::tempdir().unwrap();
+        let home = ProjectHome {
+            dir: t.path().to_path_buf(),
+        };
+        let (old, old_body) = msg("msg-000000000001", "2026-01-01T00:00:00Z", b"old body");
+        deliver(
+            &home,
+            "bob",
+            &old,
+            &[old_body.clone()],
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(live(&home, "bob").len(), 1);
+        // Bodies written over an hour ago (not racing a send) may go.
+        let body_path = live_attachments(&home).join(&old.attachments[0].sha256);
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&body_path)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+        let (new, new_body) = msg("msg-000000000002", "2026-01-09T00:00:00Z", b"new body");
+        deliver(&home, "bob", &new, &[new_body], "2026-01-09T00:00:00Z").unwrap();
+        let ids: Vec<String> = live(&home, "bob").into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["msg-000000000002"], "the week-old message expired");
+        assert!(!body_path.exists(), "its attachment went with it");
+        assert!(
+            live_attachments(&home)
+                .join(&new.attachments[0].sha256)
+                .exists()
+        );
+    }
 }
