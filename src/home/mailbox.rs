@@ -401,7 +401,7 @@ mod tests {
             &home,
             "bob",
             &old,
-            &[old_body.clone()],
+            std::slice::from_ref(&old_body),
             "2026-01-01T00:00:00Z",
         )
         .unwrap();
