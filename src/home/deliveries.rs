@@ -108,26 +108,47 @@ fn update<T>(
 /// delivery of the same issue unless that one has a higher epoch (a late,
 /// stale sling loses). Returns whether anything changed.
 pub fn deliver(home: &ProjectHome, d: &Delivery) -> Result<(bool, Option<String>)> {
-    validate_name("issue", &d.issue)?;
-    validate_name("actor", &d.by)?;
-    if time::parse(&d.at).is_none() {
-        return Err(Error::invalid(format!(
-            "delivery of {}: `at` is not an RFC 3339 time: {:?}",
-            d.issue, d.at
-        )));
-    }
-    update(home, &d.agent, |list| {
-        match list.iter_mut().find(|x| x.issue == d.issue) {
-            Some(old) if old.epoch > d.epoch || old == d => false,
-            Some(old) => {
-                *old = d.clone();
-                true
-            }
-            None => {
-                list.push(d.clone());
-                true
-            }
+    deliver_many(home, &d.agent, std::slice::from_ref(d))
+}
+
+/// [`deliver`] for several issues to one agent, in one write of its file.
+pub fn deliver_many(
+    home: &ProjectHome,
+    agent: &str,
+    ds: &[Delivery],
+) -> Result<(bool, Option<String>)> {
+    for d in ds {
+        validate_name("issue", &d.issue)?;
+        validate_name("actor", &d.by)?;
+        if d.agent != agent {
+            return Err(Error::invalid(format!(
+                "delivery of {} is for {:?}, not {agent:?}",
+                d.issue, d.agent
+            )));
         }
+        if time::parse(&d.at).is_none() {
+            return Err(Error::invalid(format!(
+                "delivery of {}: `at` is not an RFC 3339 time: {:?}",
+                d.issue, d.at
+            )));
+        }
+    }
+    update(home, agent, |list| {
+        let mut changed = false;
+        for d in ds {
+            changed |= match list.iter_mut().find(|x| x.issue == d.issue) {
+                Some(old) if old.epoch > d.epoch || old == d => false,
+                Some(old) => {
+                    *old = d.clone();
+                    true
+                }
+                None => {
+                    list.push(d.clone());
+                    true
+                }
+            };
+        }
+        changed
     })
 }
 
@@ -162,14 +183,32 @@ pub fn retract(
     issue: &str,
     keep: Option<&str>,
 ) -> Result<(usize, Option<String>)> {
+    retract_many(home, &[(issue.to_string(), keep.map(str::to_string))])
+}
+
+/// [`retract`] for several `(issue, agent to keep it)` at once: every agent's
+/// file is read once and written at most once.
+pub fn retract_many(
+    home: &ProjectHome,
+    items: &[(String, Option<String>)],
+) -> Result<(usize, Option<String>)> {
     let (all, mut warning) = load(home);
     let mut dropped = 0;
     for (agent, list) in all {
-        if keep == Some(agent.as_str()) || !list.iter().any(|d| d.issue == issue) {
+        let gone = |d: &Delivery| {
+            items
+                .iter()
+                .any(|(issue, keep)| d.issue == *issue && keep.as_deref() != Some(agent.as_str()))
+        };
+        if !list.iter().any(gone) {
             continue;
         }
-        let (hit, w) = acknowledge(home, &agent, issue)?;
-        dropped += usize::from(hit);
+        let (n, w) = update(home, &agent, |list| {
+            let before = list.len();
+            list.retain(|d| !gone(d));
+            before - list.len()
+        })?;
+        dropped += n;
         warning = warning.or(w);
     }
     Ok((dropped, warning))

@@ -125,19 +125,23 @@ fn attach(ctx: &Ctx, agent: &str, outs: &[Outcome], note: Option<&str>) -> Resul
     }
     write_hook(ctx, &hook)?;
     if let Some(home) = ctx.home()? {
-        for o in outs {
-            deliveries::deliver(
-                &home,
-                &deliveries::Delivery {
-                    agent: agent.to_string(),
-                    issue: o.record.id().to_string(),
-                    by: ctx.actor.clone(),
-                    at: ctx.now_text(),
-                    epoch: o.record.claim_epoch(),
-                },
-            )?;
-            deliveries::retract(&home, o.record.id(), Some(agent))?;
-        }
+        // One write of the agent's deliveries, one pass over the others'.
+        let ds: Vec<deliveries::Delivery> = outs
+            .iter()
+            .map(|o| deliveries::Delivery {
+                agent: agent.to_string(),
+                issue: o.record.id().to_string(),
+                by: ctx.actor.clone(),
+                at: ctx.now_text(),
+                epoch: o.record.claim_epoch(),
+            })
+            .collect();
+        deliveries::deliver_many(&home, agent, &ds)?;
+        let items: Vec<(String, Option<String>)> = outs
+            .iter()
+            .map(|o| (o.record.id().to_string(), Some(agent.to_string())))
+            .collect();
+        deliveries::retract_many(&home, &items)?;
     }
     Ok(())
 }
