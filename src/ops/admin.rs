@@ -793,6 +793,11 @@ markdown TODO lists.
 - `bd create "Title" -t bug|feature|task -p 0-4 [-d "..."] [--deps discovered-from:<id>]`
 - `bd comment <id> "what you found"` — leave context for the next session
 - `bd close <id> --reason "Done: ..."` — when finished
+- `bd prime` — start of a session: your hook, claims, unread mail, ready work
+- `bd mail inbox` / `bd mail read <id>` / `bd mail reply <id> -b "..."` — talk to
+  other agents; `bd mail send --to @<project> -s "..." --body-file repro.md
+  --attach trace.log` hands a bug to another project's tracker
+- `bd heartbeat` — at least every 5 minutes while you hold a claim
 - Add `--json` to any command for machine-readable output.
 
 Several agents sharing one checkout must each set `BD_ACTOR` (e.g.
