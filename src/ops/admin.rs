@@ -390,6 +390,30 @@ fn repair_conflict_of(
     Ok(merged.bytes)
 }
 
+/// Move the lines of `bytes` that did not parse to
+/// `quarantine/<stem>-<time>.jsonl` (as they were) and return the good lines,
+/// each ending in `\n`.
+fn quarantine(ctx: &Ctx, bytes: &[u8], parsed: &jsonl::Parsed, stem: &str) -> Result<Vec<u8>> {
+    if !parsed.bad.is_empty() {
+        let qdir = ctx.ws.quarantine_dir();
+        std::fs::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
+        let stamp = time::format(ctx.now).replace([':', '.'], "-");
+        let qpath = qdir.join(format!("{stem}-{stamp}.jsonl"));
+        let mut q = std::fs::read(&qpath).unwrap_or_default();
+        for b in &parsed.bad {
+            q.extend_from_slice(&bytes[b.span.clone()]);
+            q.push(b'\n');
+        }
+        atomic::write(&qpath, &q)?;
+    }
+    let mut good: Vec<u8> = Vec::with_capacity(bytes.len());
+    for g in &parsed.good {
+        good.extend_from_slice(&bytes[g.span.clone()]);
+        good.push(b'\n');
+    }
+    Ok(good)
+}
+
 /// `doctor`'s checks of `mail.jsonl` (SPEC §6), and with `fix` its repair:
 /// conflict markers merged by the one merge, lines that do not parse moved to
 /// `quarantine/`, duplicate ids merged, the file sorted. Called under the
@@ -458,23 +482,7 @@ fn doctor_mail(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     let needs =
         !parsed.bad.is_empty() || !parsed.duplicate_ids.is_empty() || parsed.needs_normalizing();
     if fix && needs {
-        if !parsed.bad.is_empty() {
-            let qdir = ctx.ws.quarantine_dir();
-            std::fs::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
-            let stamp = time::format(ctx.now).replace([':', '.'], "-");
-            let qpath = qdir.join(format!("mail-{stamp}.jsonl"));
-            let mut q = std::fs::read(&qpath).unwrap_or_default();
-            for b in &parsed.bad {
-                q.extend_from_slice(&bytes[b.span.clone()]);
-                q.push(b'\n');
-            }
-            atomic::write(&qpath, &q)?;
-        }
-        let mut good: Vec<u8> = Vec::with_capacity(bytes.len());
-        for g in &parsed.good {
-            good.extend_from_slice(&bytes[g.span.clone()]);
-            good.push(b'\n');
-        }
+        let good = quarantine(ctx, &bytes, &parsed, "mail")?;
         let merged = crate::model::merge::merge_jsonl(b"", &good, &good, rules).map_err(|e| {
             Error::Invalid {
                 msg: format!("cannot normalize {NAME}: {e}"),
@@ -661,26 +669,10 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
             || !parsed.duplicate_ids.is_empty()
             || parsed.needs_normalizing();
         if needs {
-            if !parsed.bad.is_empty() {
-                let qdir = ctx.ws.quarantine_dir();
-                std::fs::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
-                let stamp = time::format(ctx.now).replace([':', '.'], "-");
-                let qpath = qdir.join(format!("issues-{stamp}.jsonl"));
-                let mut q = std::fs::read(&qpath).unwrap_or_default();
-                for b in &parsed.bad {
-                    q.extend_from_slice(&bytes[b.span.clone()]);
-                    q.push(b'\n');
-                }
-                atomic::write(&qpath, &q)?;
-            }
             // The good lines, made canonical by the one merge: sorted, LF,
             // duplicate lines of a record merged, colliding ids renamed.
             // Records that need nothing keep their line's bytes.
-            let mut good: Vec<u8> = Vec::with_capacity(bytes.len());
-            for g in &parsed.good {
-                good.extend_from_slice(&bytes[g.span.clone()]);
-                good.push(b'\n');
-            }
+            let good = quarantine(ctx, &bytes, &parsed, "issues")?;
             let merged =
                 crate::model::merge::normalize_issues(&good).map_err(|e| Error::Invalid {
                     msg: format!("cannot normalize {}: {e}", path.display()),

@@ -638,13 +638,7 @@ pub fn find(ctx: &Ctx, query: &str) -> Result<Message> {
     };
     let mut all = BTreeMap::new();
     stored(ctx, std::slice::from_ref(&full), &mut all)?;
-    if let Some(home) = ctx.home()? {
-        for key in [ctx.actor.as_str(), "@all"] {
-            for m in mailbox::live(&home, key) {
-                combine(&mut all, m);
-            }
-        }
-    }
+    add_live(ctx, &mut all)?;
     if let Some(m) = all.remove(&full) {
         return Ok(m);
     }
@@ -783,18 +777,24 @@ pub fn ack(ctx: &Ctx, id: &str) -> Result<(Message, bool)> {
     Ok((m, changed))
 }
 
+/// The live mail of this agent and of everyone, into `all`.
+fn add_live(ctx: &Ctx, all: &mut BTreeMap<String, Message>) -> Result<()> {
+    if let Some(home) = ctx.home()? {
+        for key in [ctx.actor.as_str(), "@all"] {
+            for m in mailbox::live(&home, key) {
+                combine(all, m);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `bd mail thread`: every message of the thread `id` belongs to, oldest first.
 pub fn thread(ctx: &Ctx, id: &str) -> Result<Vec<Message>> {
     let root = find(ctx, id)?.thread;
     let mut all = BTreeMap::new();
     stored(ctx, std::slice::from_ref(&root), &mut all)?;
-    if let Some(home) = ctx.home()? {
-        for key in [ctx.actor.as_str(), "@all"] {
-            for m in mailbox::live(&home, key) {
-                combine(&mut all, m);
-            }
-        }
-    }
+    add_live(ctx, &mut all)?;
     let mut list: Vec<Message> = all.into_values().filter(|m| m.thread == root).collect();
     list.sort_by(|a, b| {
         time::parse(&a.created_at)
@@ -813,13 +813,7 @@ pub fn search(ctx: &Ctx, query: &str) -> Result<Vec<Message>> {
     }
     let mut all = BTreeMap::new();
     stored(ctx, &[], &mut all)?;
-    if let Some(home) = ctx.home()? {
-        for key in [ctx.actor.as_str(), "@all"] {
-            for m in mailbox::live(&home, key) {
-                combine(&mut all, m);
-            }
-        }
-    }
+    add_live(ctx, &mut all)?;
     let mut list: Vec<Message> = all.into_values().filter(|m| m.matches(&q)).collect();
     list.sort_by_key(|m| std::cmp::Reverse(time::parse(&m.created_at)));
     Ok(list)
