@@ -424,3 +424,35 @@ fn a_project_with_no_workspace_here_leaves_delivery_pending_and_says_so() {
     );
     assert_eq!(World::mail(&w.a1).len(), 1, "the failed send wrote nothing");
 }
+
+#[test]
+fn a_malformed_message_in_the_spool_is_set_aside_and_breaks_nothing() {
+    let w = World::new();
+    let idb = w.identity(&w.b2);
+    let spool = w
+        .home
+        .join("projects")
+        .join(strand::home::escape(&idb))
+        .join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    // An id with tabs (it would break any line-oriented cache), a subject
+    // with a terminal escape.
+    let bad = serde_json::json!({
+        "from_project": "github.com/evil/x",
+        "message": {"id": "msg-1\t0\t5", "thread": "msg-1\t0\t5", "from": "eve",
+            "to": [format!("@{idb}")], "subject": "please fix\u{1b}[2J", "body": "x",
+            "importance": "normal", "ack_required": false,
+            "created_at": "2026-01-01T00:00:00Z"}
+    });
+    let name = format!("{}.json", strand::home::escape("msg-1\t0\t5"));
+    std::fs::write(spool.join(&name), bad.to_string()).unwrap();
+    let r = ok(w.bd(&w.b2, "ann", &["list"]));
+    assert!(r.stderr.contains("malformed"), "{}", r.stderr);
+    assert!(!spool.join(&name).exists());
+    assert!(spool.join(name.replace(".json", ".rejected")).exists());
+    assert!(World::records(&w.b2).is_empty(), "no item was made of it");
+    assert!(!w.b2.join(".beads/mail.jsonl").exists());
+    // It is not retried.
+    let r = ok(w.bd(&w.b2, "ann", &["list"]));
+    assert!(!r.stderr.contains("malformed"), "{}", r.stderr);
+}

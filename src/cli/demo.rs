@@ -57,6 +57,14 @@ impl Demo {
             .env("GIT_AUTHOR_EMAIL", "demo@example.com")
             .env("GIT_COMMITTER_NAME", "demo")
             .env("GIT_COMMITTER_EMAIL", "demo@example.com")
+            // The demo's own repositories only, whatever the caller's git
+            // setup (a hook's GIT_DIR, signing config, global config).
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_COMMON_DIR")
+            .env_remove("XDG_CONFIG_HOME")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env_remove("BD_ACTOR")
             .env_remove("BD_NOW")
             .env_remove("XDG_STATE_HOME")

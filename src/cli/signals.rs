@@ -13,22 +13,32 @@ static STOP: AtomicBool = AtomicBool::new(false);
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
+/// `SIG_DFL`: the default action (terminate, for these two).
+const SIG_DFL: usize = 0;
+
 unsafe extern "C" {
-    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+    /// `handler` is a function pointer or `SIG_DFL`, as C's `sighandler_t`.
+    fn signal(signum: i32, handler: usize) -> usize;
 }
 
-extern "C" fn on_signal(_: i32) {
-    // Only an atomic store: async-signal-safe.
+extern "C" fn on_signal(sig: i32) {
+    // An atomic store and `signal` are async-signal-safe. The second signal
+    // gets the default action: a loop stuck waiting can still be interrupted.
     STOP.store(true, Ordering::SeqCst);
+    // SAFETY: restoring the default disposition of the signal being handled.
+    unsafe {
+        signal(sig, SIG_DFL);
+    }
 }
 
 /// From now on, SIGINT and SIGTERM ask the process to stop instead of killing it.
 pub fn catch_stop_signals() {
     // SAFETY: `signal` is the C library's; the handler is a plain `extern "C"`
-    // function that performs one atomic store.
+    // function that performs one atomic store and one `signal` call.
+    let handler = on_signal as extern "C" fn(i32) as usize;
     unsafe {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
+        signal(SIGINT, handler);
+        signal(SIGTERM, handler);
     }
 }
 

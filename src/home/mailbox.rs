@@ -256,6 +256,14 @@ pub fn spool_list(home: &ProjectHome) -> (Vec<SpoolItem>, Vec<String>) {
     (items, warnings)
 }
 
+/// Set a spool file aside as `<name>.rejected` (it is never imported, and
+/// stays for a human to read).
+pub fn spool_reject(home: &ProjectHome, id: &str) -> Result<()> {
+    let path = spool_file(home, id);
+    let aside = spool_dir(home).join(format!("{}.rejected", escape(id)));
+    fs::rename(&path, &aside).map_err(|e| Error::io(&path, e))
+}
+
 /// Remove an imported message from the spool.
 pub fn spool_done(home: &ProjectHome, id: &str) -> Result<()> {
     let path = spool_file(home, id);

@@ -172,6 +172,44 @@ pub fn message_id(from: &str, time_ns: i64, subject: &str, body: &str, len: usiz
     format!("msg-{}", &digest[..len.min(digest.len())])
 }
 
+/// Whether `id` is a message id as SPEC §6 makes them: `msg-` and at least
+/// [`ID_LEN`] base36 characters.
+pub fn valid_id(id: &str) -> bool {
+    id.strip_prefix("msg-").is_some_and(|h| {
+        h.len() >= ID_LEN
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    })
+}
+
+/// Why a message that came from elsewhere (another project's spool) cannot be
+/// taken in: a malformed id, control characters where a line of text
+/// belongs, an address that does not parse. `None` when it is fine.
+pub fn check_foreign(m: &Message) -> Option<String> {
+    let ids = [Some(&m.id), Some(&m.thread), m.in_reply_to.as_ref()];
+    if let Some(bad) = ids.into_iter().flatten().find(|i| !valid_id(i)) {
+        return Some(format!("message id {bad:?} is not msg-<base36>"));
+    }
+    let line = |s: &str| s.is_empty() || s.chars().any(char::is_control);
+    if line(&m.from) || m.subject.chars().any(char::is_control) {
+        return Some("sender or subject is empty or has control characters".into());
+    }
+    if m.to.is_empty() {
+        return Some("it has no recipient".into());
+    }
+    if let Some(e) = m.recipients().find_map(|a| Address::parse(a).err()) {
+        return Some(e);
+    }
+    if let Some(a) = m
+        .attachments
+        .iter()
+        .find(|a| a.name.chars().any(char::is_control) || a.sha256.len() != 64)
+    {
+        return Some(format!("attachment {:?} is malformed", a.name));
+    }
+    None
+}
+
 /// The subject of a reply: `Re: ` once.
 pub fn reply_subject(subject: &str) -> String {
     let t = subject.trim_start();
@@ -211,6 +249,9 @@ impl Address {
         if let Some(id) = text.strip_prefix("project:") {
             return if id.is_empty() {
                 bad("names no project")
+            } else if id.contains('@') {
+                // Identities never hold one (URLs lose their user part).
+                bad("names a project identity with '@'")
             } else {
                 Ok(Address::Project(id.to_string()))
             };
@@ -306,7 +347,17 @@ mod tests {
             Address::parse("project:github.com/x/beads"),
             Ok(Address::Project("github.com/x/beads".into()))
         );
-        for bad in ["", " ann", "@", "a@", "@a@b", "a@b@c", "project:", "a\nb"] {
+        for bad in [
+            "",
+            " ann",
+            "@",
+            "a@",
+            "@a@b",
+            "a@b@c",
+            "project:",
+            "project:a@b",
+            "a\nb",
+        ] {
             assert!(Address::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -336,6 +387,31 @@ mod tests {
         );
         let back = Message::from_record(&Record::parse(&line).unwrap()).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn foreign_messages_are_checked_before_they_are_taken_in() {
+        let mut m = msg();
+        m.id = "msg-0123456789ab".into();
+        m.thread = m.id.clone();
+        assert_eq!(check_foreign(&m), None);
+        for bad_id in [
+            "msg-1\t0\t5",
+            "msg-1\nz",
+            "msg-SHOUTING1234",
+            "msg-short",
+            "x-0123456789ab",
+        ] {
+            let mut b = m.clone();
+            b.id = bad_id.into();
+            assert!(check_foreign(&b).is_some(), "{bad_id:?}");
+        }
+        let mut b = m.clone();
+        b.subject = "hi\u{1b}[2J".into();
+        assert!(check_foreign(&b).is_some());
+        let mut b = m.clone();
+        b.to = vec!["a@b@c".into()];
+        assert!(check_foreign(&b).is_some());
     }
 
     #[test]

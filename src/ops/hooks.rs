@@ -79,6 +79,21 @@ fn write_hook(ctx: &Ctx, hook: &Hook) -> Result<()> {
     atomic::write(&p, &hook.to_bytes())
 }
 
+/// Read-modify-write `agent`'s hook file under the workspace lock, so two
+/// commands changing one hook never drop each other's items. The caller holds
+/// no lock (SPEC §2 order: project-home locks first, then this one).
+fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result<T>) -> Result<T> {
+    let _lock =
+        crate::store::lock::acquire(&ctx.ws.lock_path(), crate::store::lock::default_timeout())?;
+    let mut hook = read_hook(ctx, agent)?;
+    let before = hook.clone();
+    let out = change(&mut hook)?;
+    if hook != before {
+        write_hook(ctx, &hook)?;
+    }
+    Ok(out)
+}
+
 /// `bd sling <id> <agent>`.
 pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
     presence::validate_agent_name(agent)?;
@@ -112,18 +127,19 @@ pub fn sling_many(ctx: &Ctx, assignments: &[(String, String)]) -> Result<Vec<(St
 
 /// Record slung issues in the agent's hook file and deliver them to it.
 fn attach(ctx: &Ctx, agent: &str, outs: &[Outcome], note: Option<&str>) -> Result<()> {
-    let mut hook = read_hook(ctx, agent)?;
-    for o in outs {
-        if !hook.items.iter().any(|i| i == o.record.id()) {
-            hook.items.push(o.record.id().to_string());
+    with_hook(ctx, agent, |hook| {
+        for o in outs {
+            if !hook.items.iter().any(|i| i == o.record.id()) {
+                hook.items.push(o.record.id().to_string());
+            }
         }
-    }
-    hook.attached_by = ctx.actor.clone();
-    hook.attached_at = ctx.now_text();
-    if let Some(n) = note {
-        hook.note = (!n.is_empty()).then(|| n.to_string());
-    }
-    write_hook(ctx, &hook)?;
+        hook.attached_by = ctx.actor.clone();
+        hook.attached_at = ctx.now_text();
+        if let Some(n) = note {
+            hook.note = (!n.is_empty()).then(|| n.to_string());
+        }
+        Ok(())
+    })?;
     if let Some(home) = ctx.home()? {
         // One write of the agent's deliveries, one pass over the others'.
         let ds: Vec<deliveries::Delivery> = outs
@@ -187,22 +203,23 @@ pub fn materialize(ctx: &Ctx) -> Result<usize> {
     if pending.is_empty() {
         return Ok(0);
     }
-    let current: BTreeSet<String> = effective(ctx, &agent)?.into_iter().collect();
-    let mut hook = read_hook(ctx, &agent)?;
-    let mut added = 0;
-    for d in &pending {
-        if current.contains(&d.issue) && !hook.items.contains(&d.issue) {
-            hook.items.push(d.issue.clone());
-            if hook.attached_at.is_empty() || hook.attached_at < d.at {
-                hook.attached_by = d.by.clone();
-                hook.attached_at = d.at.clone();
+    // What is still on the hook is judged under the lock: an unhook that
+    // got there first is not undone.
+    let added = with_hook(ctx, &agent, |hook| {
+        let current: BTreeSet<String> = effective(ctx, &agent)?.into_iter().collect();
+        let mut added = 0;
+        for d in &pending {
+            if current.contains(&d.issue) && !hook.items.contains(&d.issue) {
+                hook.items.push(d.issue.clone());
+                if hook.attached_at.is_empty() || hook.attached_at < d.at {
+                    hook.attached_by = d.by.clone();
+                    hook.attached_at = d.at.clone();
+                }
+                added += 1;
             }
-            added += 1;
         }
-    }
-    if added > 0 {
-        write_hook(ctx, &hook)?;
-    }
+        Ok(added)
+    })?;
     for d in &pending {
         deliveries::acknowledge(&home, &agent, &d.issue)?;
     }
@@ -235,9 +252,10 @@ pub fn unhook(ctx: &Ctx, agent: &str, id: Option<&str>) -> Result<Vec<String>> {
         return Ok(wanted);
     }
     crate::ops::edit::unhook_issues(ctx, &wanted, agent)?;
-    let mut hook = read_hook(ctx, agent)?;
-    hook.items.retain(|i| !wanted.contains(i));
-    write_hook(ctx, &hook)?;
+    with_hook(ctx, agent, |hook| {
+        hook.items.retain(|i| !wanted.contains(i));
+        Ok(())
+    })?;
     if let Some(home) = ctx.home()? {
         for w in &wanted {
             let _ = deliveries::acknowledge(&home, agent, w);

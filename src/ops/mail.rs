@@ -927,6 +927,14 @@ fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize>
         if !mailbox::spool_has(home, &item.message.id) {
             continue;
         }
+        if let Some(why) = mail::check_foreign(&item.message) {
+            ctx.notice(format!(
+                "warning: a message from {} in the spool is malformed ({why}); set aside as .rejected",
+                item.from_project
+            ));
+            mailbox::spool_reject(home, &item.message.id)?;
+            continue;
+        }
         let mut msg = item.message.clone();
         msg.from = qualify(&msg.from, &item.from_project);
         msg.delivery.clear();

@@ -40,13 +40,21 @@ fn write_streaming_with(
         fill(&mut w)?;
         w.flush()
     })
+    .map(drop)
 }
 
 /// Like [`write_streaming`], with the temp file itself (no buffer in
 /// between), so `fill` can splice ranges of another file into it with
 /// `std::io::copy` (the kernel's `copy_file_range` on Linux: unchanged bytes
 /// never pass through this process).
-pub fn write_file(path: &Path, fill: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<()> {
+///
+/// Returns the metadata of the file written, taken from its own handle after
+/// the rename: a cache keyed by it describes these bytes even if another tool
+/// replaced the path a moment later.
+pub fn write_file(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<fs::Metadata> {
     replace_with(path, true, fill)
 }
 
@@ -56,7 +64,7 @@ fn replace_with(
     path: &Path,
     durable: bool,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
-) -> Result<()> {
+) -> Result<fs::Metadata> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -67,24 +75,25 @@ fn replace_with(
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let tmp = dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
+    let result = (|| -> std::io::Result<fs::Metadata> {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         fill(&mut f)?;
         if durable {
             f.sync_all()?;
         }
-        drop(f);
         fs::rename(&tmp, path)?;
+        // From the handle, after the rename (which changes the ctime).
+        let meta = f.metadata()?;
+        drop(f);
         if durable {
             File::open(dir)?.sync_all()?;
         }
-        Ok(())
+        Ok(meta)
     })();
-    if let Err(e) = result {
+    result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
+        Error::io(path, e)
+    })
 }
 
 /// Remove temp files left by a killed writer (older than a minute).

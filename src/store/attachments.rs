@@ -36,7 +36,10 @@ pub fn path_in(dir: &Path, sha: &str) -> Option<PathBuf> {
 pub fn put_in(dir: &Path, bytes: &[u8]) -> Result<String> {
     let sha = sha256_hex(bytes);
     let path = dir.join(&sha);
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+    // A body already there is kept only if it is whole (its hash checks).
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
+        && std::fs::read(&path).is_ok_and(|b| sha256_hex(&b) == sha)
+    {
         return Ok(sha);
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -75,5 +78,9 @@ mod tests {
         assert!(path_in(t.path(), "../etc/passwd").is_none());
         std::fs::write(t.path().join(&a), b"tampered").unwrap();
         assert!(get_in(t.path(), &a).is_err());
+        // A damaged body of the same length is replaced by the next put.
+        std::fs::write(t.path().join(&a), b"HELLO").unwrap();
+        assert_eq!(put_in(t.path(), b"hello").unwrap(), a);
+        assert_eq!(get_in(t.path(), &a).unwrap(), b"hello");
     }
 }

@@ -29,14 +29,17 @@ pub struct Signature {
 
 impl Signature {
     pub fn of(file: &File) -> std::io::Result<Signature> {
+        Ok(Signature::of_meta(&file.metadata()?))
+    }
+
+    pub fn of_meta(m: &std::fs::Metadata) -> Signature {
         use std::os::unix::fs::MetadataExt;
-        let m = file.metadata()?;
-        Ok(Signature {
+        Signature {
             len: m.len(),
             mtime: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
             ctime: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
             ino: m.ino(),
-        })
+        }
     }
 }
 

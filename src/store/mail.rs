@@ -142,7 +142,10 @@ impl Cache {
         for line in self.lines.iter().flatten() {
             out.push_str(&format!(
                 "L\t{}\t{}\t{}\t{}\n",
-                line.id, line.off, line.len, line.to
+                cache_id(&line.id),
+                line.off,
+                line.len,
+                line.to
             ));
         }
         out
@@ -175,12 +178,7 @@ impl Cache {
                 if !with_lines {
                     break;
                 }
-                let mut f = l.splitn(4, '\t');
-                let id = f.next()?.to_string();
-                let off = f.next()?.parse().ok()?;
-                let len = f.next()?.parse().ok()?;
-                let to = f.next()?.to_string();
-                ls.push(CLine { id, off, len, to });
+                ls.push(parse_l(l)?);
             } else {
                 return None;
             }
@@ -205,6 +203,54 @@ fn load_cache(ws: &Workspace, sig: &Signature, with_lines: bool) -> Option<Cache
     };
     let c = Cache::parse(&text, with_lines)?;
     (c.sig == sig_tuple(sig) && *sig != Signature::default()).then_some(c)
+}
+
+/// An id as the cache writes it: as it is when it is plain (the usual
+/// `msg-…`), else JSON-quoted, so no id can break a record apart.
+fn cache_id(id: &str) -> Cow<'_, str> {
+    let plain = !id.is_empty()
+        && !id.starts_with('"')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if plain {
+        Cow::Borrowed(id)
+    } else {
+        Cow::Owned(serde_json::to_string(id).expect("strings serialize"))
+    }
+}
+
+/// One `L` record (after `L\t`): id, offset, length, recipients.
+fn parse_l(l: &str) -> Option<CLine> {
+    let (id, rest) = if l.starts_with('"') {
+        let mut de = serde_json::Deserializer::from_str(l).into_iter::<String>();
+        let id = de.next()?.ok()?;
+        (id, l[de.byte_offset()..].strip_prefix('\t')?)
+    } else {
+        let (id, rest) = l.split_once('\t')?;
+        (id.to_string(), rest)
+    };
+    let mut f = rest.splitn(3, '\t');
+    Some(CLine {
+        id,
+        off: f.next()?.parse().ok()?,
+        len: f.next()?.parse().ok()?,
+        to: f.next()?.to_string(),
+    })
+}
+
+/// Whether cached lines describe a canonical file of `len` bytes: each line
+/// right after the previous one's newline, ids strictly increasing, the last
+/// newline the last byte. A cache that does not tile its file is not trusted.
+fn tiles(lines: &[CLine], len: u64) -> bool {
+    let mut pos = 0u64;
+    for (i, l) in lines.iter().enumerate() {
+        if l.off != pos || (i > 0 && lines[i - 1].id >= l.id) {
+            return false;
+        }
+        pos = l.off + u64::from(l.len) + 1;
+    }
+    pos == len
 }
 
 /// The cache up to its first line record (header and deliveries).
@@ -338,12 +384,17 @@ pub fn for_recipients(ws: &Workspace, addresses: &[String]) -> Result<Scan> {
     let sig = Signature::of(&file).map_err(|e| Error::io(&p, e))?;
     let wanted = |l: &CLine| l.sent_to(addresses);
     if let Some(lines) = cached_lines_for(ws, &sig, addresses) {
-        return read_lines(lines.iter().filter(|l| wanted(l)), |off, len| {
+        let scan = read_lines(lines.iter().filter(|l| wanted(l)), |off, len| {
             let mut buf = vec![0u8; len as usize];
             file.read_exact_at(&mut buf, off)
                 .map_err(|e| Error::io(&p, e))?;
             Ok(buf)
-        });
+        })?;
+        // A line that is not the one the cache named means the cache is
+        // wrong: read the file instead.
+        if let Some(scan) = scan {
+            return Ok(scan);
+        }
     }
     // Read the state `file` holds (a writer replaces, never edits).
     let mut bytes = Vec::with_capacity(sig.len as usize);
@@ -363,7 +414,8 @@ pub fn for_recipients(ws: &Workspace, addresses: &[String]) -> Result<Scan> {
     };
     let out = read_lines(lines.iter().filter(|l| wanted(l)), |off, len| {
         Ok(bytes[off as usize..off as usize + len as usize].to_vec())
-    })?;
+    })?
+    .unwrap_or_default();
     save_cache(
         ws,
         &Cache {
@@ -403,21 +455,17 @@ fn cached_lines_for(ws: &Workspace, sig: &Signature, addresses: &[String]) -> Op
         let Some(l) = text[start..end].strip_prefix("L\t") else {
             continue;
         };
-        let mut f = l.splitn(4, '\t');
-        out.push(CLine {
-            id: f.next()?.to_string(),
-            off: f.next()?.parse().ok()?,
-            len: f.next()?.parse().ok()?,
-            to: f.next()?.to_string(),
-        });
+        out.push(parse_l(l)?);
     }
     Some(out)
 }
 
+/// The records at the places `lines` name; `None` when a place holds a line
+/// of another id (the cache does not describe the file).
 fn read_lines<'a>(
     lines: impl Iterator<Item = &'a CLine>,
     read: impl Fn(u64, u32) -> Result<Vec<u8>>,
-) -> Result<Scan> {
+) -> Result<Option<Scan>> {
     let mut out = Scan::default();
     for l in lines {
         let bytes = read(l.off, l.len)?;
@@ -426,11 +474,12 @@ fn read_lines<'a>(
             .map_err(|e| e.to_string())
             .and_then(Record::parse)
         {
-            Ok(r) => out.records.push((0, r)),
+            Ok(r) if r.id() == l.id => out.records.push((0, r)),
+            Ok(_) => return Ok(None),
             Err(_) => out.bad.push(0),
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Parse the lines containing any of `needles` (all lines when `needles` is
@@ -486,6 +535,7 @@ impl MailTx {
                 deliveries,
                 ..
             }) = load_cache(ws, &sig, true)
+            && tiles(&lines, sig.len)
         {
             let by_id = lines
                 .iter()
@@ -691,7 +741,7 @@ impl MailTx {
             });
             pos += u64::from(len) + 1;
         }
-        atomic::write_file(&self.path, |out| {
+        let written = atomic::write_file(&self.path, |out| {
             let mut sp = Splicer::new(&self.source);
             for p in &parts {
                 match p {
@@ -725,7 +775,7 @@ impl MailTx {
         save_cache(
             &self.ws,
             &Cache {
-                sig: sig_tuple(&signature(&self.path)),
+                sig: sig_tuple(&Signature::of_meta(&written)),
                 checked: true,
                 deliveries,
                 lines: Some(lines),
@@ -792,6 +842,72 @@ mod tests {
             .collect();
         ids.sort();
         ids
+    }
+
+    #[test]
+    fn odd_ids_written_by_other_tools_never_break_the_cache() {
+        // Ids with a tab, a newline, a quote: the cache must keep each line
+        // whole, and spliced writes must keep every message.
+        let t = tempfile::tempdir().unwrap();
+        let ws = Workspace::at(t.path().to_path_buf());
+        std::fs::create_dir_all(&ws.beads).unwrap();
+        let odd = ["msg-0\t0\t5", "msg-1\nz", "msg-2\"q", "msg-3 sp"];
+        let mut model: BTreeMap<String, String> = BTreeMap::new();
+        for id in odd {
+            model.insert(
+                id.to_string(),
+                msg(id, &["ann"], "odd").to_line_in(KEY_ORDER),
+            );
+        }
+        let text: String = model.values().map(|l| format!("{l}\n")).collect();
+        std::fs::write(path(&ws), text).unwrap();
+        for round in 0..3 {
+            // The first write reads the file; the later ones splice it.
+            let mut tx = MailTx::begin(&ws).unwrap();
+            let id = format!("msg-{round:012}");
+            let rec = msg(&id, &["ann"], "new");
+            model.insert(id, rec.to_line_in(KEY_ORDER));
+            tx.put(rec);
+            tx.commit().unwrap();
+            let want: String = model.values().map(|l| format!("{l}\n")).collect();
+            assert_eq!(
+                std::fs::read_to_string(path(&ws)).unwrap(),
+                want,
+                "round {round}"
+            );
+            let mut seen = via_index(&ws, "ann");
+            seen.sort();
+            assert_eq!(
+                seen,
+                model.keys().cloned().collect::<Vec<_>>(),
+                "round {round}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cache_that_does_not_tile_its_file_is_not_trusted() {
+        let lines = |spec: &[(&str, u64, u32)]| -> Vec<CLine> {
+            spec.iter()
+                .map(|(id, off, len)| CLine {
+                    id: id.to_string(),
+                    off: *off,
+                    len: *len,
+                    to: "[]".into(),
+                })
+                .collect()
+        };
+        assert!(tiles(&lines(&[("a", 0, 3), ("b", 4, 5)]), 10));
+        assert!(tiles(&[], 0));
+        assert!(!tiles(&lines(&[("a", 0, 3), ("b", 5, 4)]), 10), "a gap");
+        assert!(
+            !tiles(&lines(&[("b", 0, 3), ("a", 4, 5)]), 10),
+            "out of order"
+        );
+        assert!(
+            !tiles(&lines(&[("a", 0, 3), ("b", 4, 5)]), 12),
+            "short of the end"
+        );
     }
 
     #[test]

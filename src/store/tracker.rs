@@ -625,7 +625,7 @@ impl Tx {
         // Write the new file: runs of unchanged lines are spliced from the
         // old file (their bytes and newline as they are), changed ones
         // serialized; rows get their new spans.
-        atomic::write_file(&path, |out| {
+        let written = atomic::write_file(&path, |out| {
             let mut sp = Splicer::new(&src);
             // Where the next line starts in the new file.
             let next = |rows: &Vec<Row>| rows.last().map_or(0, |r: &Row| r.span.end + 1);
@@ -671,9 +671,7 @@ impl Tx {
             }
             sp.flush(out)
         })?;
-        let sig = File::open(&path)
-            .and_then(|f| Signature::of(&f))
-            .map_err(|e| Error::io(&path, e))?;
+        let sig = Signature::of_meta(&written);
         let (valid_from, valid_until) = index::derive(&mut rows, view.now, &view.non_work);
         let header = Header {
             sig,
@@ -686,7 +684,8 @@ impl Tx {
         // The process ends soon after a write; freeing every row costs more
         // than it gives back.
         std::mem::forget(rows);
-        std::mem::forget(src);
+        // The old file's handle is closed (a watch loop writes many times).
+        drop(src);
         Ok(true)
     }
 }
