@@ -52,6 +52,21 @@ fn read_all(path: &PathBuf, file: &Option<File>) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Whether index rows describe a canonical file of `len` bytes line by line:
+/// each right after the previous one's newline, the last newline the last
+/// byte. Writes splice the old file by these spans, so an index that does not
+/// tile its file is not trusted with that.
+fn tiles(rows: &[Row], len: u64) -> bool {
+    let mut pos = 0usize;
+    for r in rows {
+        if r.span.start != pos || r.span.end < r.span.start {
+            return false;
+        }
+        pos = r.span.end + 1;
+    }
+    pos as u64 == len
+}
+
 /// Parse the whole file into rows and a header.
 fn build(bytes: &[u8], sig: Signature, view: &View) -> (Header, Vec<Row>) {
     let parsed = parse_rows(bytes);
@@ -408,7 +423,9 @@ impl Tx {
         // A fresh index of a canonical file says where every line is: the
         // file need not be read; a write splices it.
         let (header, rows, src) = match (cached, file) {
-            (Some((h, rows)), Some(f)) if !h.needs_normalizing => (h, rows, Source::File(f)),
+            (Some((h, rows)), Some(f)) if !h.needs_normalizing && tiles(&rows, sig.len) => {
+                (h, rows, Source::File(f))
+            }
             (cached, file) => {
                 let bytes = read_all(&path, &file)?;
                 let (h, rows) = match cached {
@@ -515,10 +532,30 @@ impl Tx {
             line: 0,
             reason: format!("line of {id} is not UTF-8"),
         })?;
-        Record::parse(text).map_err(|reason| Error::Parse {
+        let rec = Record::parse(text).map_err(|reason| Error::Parse {
             path: self.ws.issues_path(),
             line: 0,
             reason,
+        })?;
+        self.check_span(row, rec.id())?;
+        Ok(rec)
+    }
+
+    /// The index said where a record's line is, and a write replaces exactly
+    /// that span: it must really hold this record.
+    fn check_span(&self, row: &Row, found: &str) -> Result<()> {
+        if found == row.id {
+            return Ok(());
+        }
+        Err(Error::Invalid {
+            msg: format!(
+                "the index cache is out of date: bytes {}..{} of {} hold {found}, not {}; nothing was written",
+                row.span.start,
+                row.span.end,
+                self.ws.issues_path().display(),
+                row.id
+            ),
+            hint: Some("delete .beads/.cache/ (it is rebuilt) and run the command again".into()),
         })
     }
 
@@ -610,6 +647,23 @@ impl Tx {
     pub fn commit(self) -> Result<bool> {
         if !self.is_dirty() {
             return Ok(false);
+        }
+        // Every old line this write replaces is the record the index says.
+        for id in self.changed.keys() {
+            if let Some(row) = self.row(id) {
+                let found = self
+                    .src
+                    .read(row.span.clone())
+                    .ok()
+                    .and_then(|b| {
+                        std::str::from_utf8(&b)
+                            .ok()
+                            .and_then(|t| Record::parse(t).ok())
+                    })
+                    .map(|r| r.id().to_string())
+                    .unwrap_or_default();
+                self.check_span(row, &found)?;
+            }
         }
         let Tx {
             ws,
