@@ -1,16 +1,18 @@
 //! `.beads/mail.jsonl` (SPEC §6): one message per line, sorted by `id`.
 //!
 //! Readers take no lock and parse only the lines they need ([`scan`] finds
-//! candidate lines by substring first, so an inbox over 10k messages parses a
-//! handful). Writers go through [`MailTx`]: under the workspace lock, every
-//! line must parse and ids must be unique (a write never carries a broken or
+//! candidate lines by substring; [`for_recipients`] goes through the line
+//! cache). Writers go through [`MailTx`]: under the workspace lock, every line
+//! must parse and ids must be unique (a write never carries a broken or
 //! doubled line forward silently); unchanged lines are copied byte for byte,
 //! changed ones written canonically, and the file replaced atomically.
 //!
-//! A small cache, `.cache/mail.v1`, remembers for one state of the file (size,
-//! times, inode) that every line was checked, and which messages carry a
-//! `delivery` to another project. With it a send skips re-parsing 10k lines,
-//! and the per-command delivery bookkeeping never reads the file at all.
+//! The cache `.cache/mail.v2` remembers for one state of the file (size,
+//! times, inode) that every line was checked, which messages carry a
+//! `delivery`, and where each line is with its recipients. With it a send
+//! neither reads nor parses the file (it splices it, see `store::splice`), an
+//! inbox reads only its own lines, and the per-command delivery bookkeeping
+//! reads only the cache's head.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
