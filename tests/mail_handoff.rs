@@ -456,3 +456,34 @@ fn a_malformed_message_in_the_spool_is_set_aside_and_breaks_nothing() {
     let r = ok(w.bd(&w.b2, "ann", &["list"]));
     assert!(!r.stderr.contains("malformed"), "{}", r.stderr);
 }
+
+#[test]
+fn a_busy_workspace_leaves_the_import_for_a_later_command_without_holding_readers_up() {
+    let w = World::new();
+    ok(w.bd(
+        &w.a1,
+        "dave",
+        &["mail", "send", "--to", "@b", "-s", "busy", "-b", "x"],
+    ));
+    // Another command holds b2's workspace lock (this test process, here).
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(w.b2.join(".beads/.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let started = std::time::Instant::now();
+    let r = ok(w.bd(&w.b2, "ann", &["ready"]));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the reader was held up for {:?}",
+        started.elapsed()
+    );
+    assert!(!r.stderr.contains("Imported"), "{}", r.stderr);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    lock.unlock().unwrap();
+    let r = ok(w.bd(&w.b2, "ann", &["ready"]));
+    assert!(r.stderr.contains("Imported 1"), "{}", r.stderr);
+}

@@ -383,7 +383,7 @@ pub enum Cmd {
         #[arg(long)]
         agent: Option<String>,
     },
-    /// The start-of-session summary for an agent: hook, claims, ready work
+    /// The start-of-session summary for an agent: hook, claims, unread mail, ready work
     Prime,
     /// List agents: online / stale / offline, claims, hook
     Agents,

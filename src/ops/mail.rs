@@ -877,6 +877,10 @@ fn import_allowed(ctx: &Ctx) -> std::result::Result<(), String> {
     }
 }
 
+/// How long the bookkeeping before a command waits for the workspace lock;
+/// when another command holds it longer, the work is left for a later command.
+const PUMP_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// Run before every command: import what other projects sent, apply their
 /// links, re-post deliveries whose spool file vanished. Best effort: problems
 /// become warnings, never a failed command.
@@ -893,6 +897,8 @@ pub fn pump(ctx: &Ctx) {
                     ctx.notice(format!("Imported {n} message(s) from other projects"))
                 }
                 Ok(_) => {}
+                // Another command holds the workspace: a later one imports.
+                Err(Error::Locked { .. }) => {}
                 Err(e) => ctx.notice(format!(
                     "warning: cannot import mail from other projects: {e}"
                 )),
@@ -903,10 +909,11 @@ pub fn pump(ctx: &Ctx) {
             )),
         }
     }
-    if crate::store::mail::path(&ctx.ws).exists()
-        && let Err(e) = sender_side(ctx, &home)
-    {
-        ctx.notice(format!("warning: cannot update mail deliveries: {e}"));
+    if crate::store::mail::path(&ctx.ws).exists() {
+        match sender_side(ctx, &home) {
+            Ok(()) | Err(Error::Locked { .. }) => {}
+            Err(e) => ctx.notice(format!("warning: cannot update mail deliveries: {e}")),
+        }
     }
 }
 
@@ -914,7 +921,7 @@ pub fn pump(ctx: &Ctx) {
 fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize> {
     let own = identity(ctx)?;
     let _spool = home.lock("spool")?;
-    let mut mtx = MailTx::begin(&ctx.ws)?;
+    let mut mtx = MailTx::begin_within(&ctx.ws, PUMP_WAIT)?;
     let mut tx = Tx::begin_under_lock(&ctx.ws, &ctx.view())?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let adir = attachments::dir(&ctx.ws.beads);
@@ -1175,7 +1182,7 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
     if updates.is_empty() {
         return Ok(());
     }
-    let mut tx = MailTx::begin(&ctx.ws)?;
+    let mut tx = MailTx::begin_within(&ctx.ws, PUMP_WAIT)?;
     for (id, projects) in updates {
         let Some(mut rec) = tx.get(&id)? else {
             continue;

@@ -513,6 +513,13 @@ impl MailTx {
         Self::load(ws, Some(guard))
     }
 
+    /// [`MailTx::begin`] waiting at most `wait` for the lock (bookkeeping
+    /// that runs before every command must not hold a reader up for long).
+    pub fn begin_within(ws: &Workspace, wait: std::time::Duration) -> Result<MailTx> {
+        let guard = lock::acquire(&ws.lock_path(), wait)?;
+        Self::load(ws, Some(guard))
+    }
+
     /// Load the file when the caller already holds the workspace lock.
     pub fn begin_locked(ws: &Workspace) -> Result<MailTx> {
         Self::load(ws, None)
