@@ -1961,3 +1961,50 @@ fn without_the_driver_doctor_fix_repairs_conflict_markers() {
     }
     net.converge(&ids_of(&[&x, &y]));
 }
+
+#[test]
+fn without_the_driver_doctor_fix_repairs_conflict_markers_in_mail() {
+    let net = Net::new(2);
+    let (a, b) = (&net.c[0], &net.c[1]);
+    b.bd(&["list"]).ok();
+    let m = a.json(&["mail", "send", "--to", "@all", "-s", "hello all"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    a.bd(&["sync"]).ok();
+    b.bd(&["sync"]).ok();
+    // The same line changes on both sides: read by bob in b, by carol in a.
+    b.bd(&["mail", "read", &m]).ok();
+    b.bd(&["commit"]).ok();
+    a.bd(&["--actor", "carol", "mail", "read", &m]).ok();
+    a.bd(&["sync"]).ok();
+    b.git(&["config", "--remove-section", "merge.beads"]);
+    let pull = b.git_try(&["pull", "--no-rebase", "--no-edit", "-q"]);
+    assert_ne!(pull.code, 0, "git's text merge conflicts");
+    let mail = || std::fs::read_to_string(b.dir.join(".beads/mail.jsonl")).unwrap();
+    assert!(mail().contains("<<<<<<<"), "{}", mail());
+    // Mail writes refuse the file until it is repaired.
+    let r = b.bd(&["--json", "mail", "send", "--to", "@all", "-s", "x"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let r = b.bd(&["doctor", "--fix"]);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let text = mail();
+    assert!(
+        !text.contains("<<<<<<<") && !text.contains("======="),
+        "{text}"
+    );
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let read_by = lines[0]["read_by"].as_object().unwrap();
+    assert!(
+        read_by.contains_key("bob") && read_by.contains_key("carol"),
+        "{text}"
+    );
+    // The merge is finished with git; mail works again.
+    b.git(&["add", ".beads/mail.jsonl"]);
+    b.git(&["commit", "-q", "--no-edit"]);
+    b.json(&["mail", "send", "--to", "@all", "-s", "after the repair"]);
+}
