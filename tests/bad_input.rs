@@ -734,3 +734,37 @@ fn writes_never_silently_drop_malformed_field_values() {
         }
     }
 }
+
+/// Regression (second review): a file whose line endings were converted to
+/// CRLF twice (`\r\r\n`) was "rewritten canonically" with a `\r` left on
+/// every untouched line.
+#[test]
+fn doubled_crlf_is_rewritten_without_any_carriage_return() {
+    let env = Env::new();
+    let a = env.create("first", &[]);
+    let b = env.create("second", &[]);
+    let text = std::fs::read(env.issues_path()).unwrap();
+    let doubled: Vec<u8> = text
+        .split_inclusive(|&c| c == b'\n')
+        .flat_map(|l| {
+            let body = l.strip_suffix(b"\n").unwrap_or(l);
+            [body, b"\r\r\n"].concat()
+        })
+        .collect();
+    std::fs::write(env.issues_path(), &doubled).unwrap();
+    let r = env.bd(&["update", &a, "--title", "First"]).ok();
+    assert!(r.stderr.contains("canonically"), "{}", r.stderr);
+    let after = std::fs::read(env.issues_path()).unwrap();
+    assert!(
+        !after.contains(&b'\r'),
+        "{}",
+        String::from_utf8_lossy(&after)
+    );
+    assert_eq!(env.record(&b)["title"], "second");
+    // The next write (through the fresh index) keeps it so.
+    env.bd(&["update", &b, "--title", "Second"]).ok();
+    let after = std::fs::read(env.issues_path()).unwrap();
+    assert!(!after.contains(&b'\r'));
+    let v = env.json(&["doctor"]);
+    assert_eq!(v["ok"], true, "{v}");
+}

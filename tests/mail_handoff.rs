@@ -487,3 +487,69 @@ fn a_busy_workspace_leaves_the_import_for_a_later_command_without_holding_reader
     let r = ok(w.bd(&w.b2, "ann", &["ready"]));
     assert!(r.stderr.contains("Imported 1"), "{}", r.stderr);
 }
+
+/// Regression (second review): a message the other project rejects was
+/// re-posted and rejected again on every command, forever, and the sender
+/// never learned why.
+#[test]
+fn a_rejected_delivery_is_reported_to_the_sender_and_not_re_posted() {
+    let w = World::new();
+    let idb = w.identity(&w.b2);
+    // A line another tool wrote in A: a short id, pending delivery to B.
+    let line = serde_json::json!({"id": "msg-short", "thread": "msg-short", "from": "dave",
+        "to": [format!("@{idb}")], "subject": "old tool", "body": "x", "importance": "normal",
+        "ack_required": false, "delivery": {idb.clone(): {"status": "pending"}},
+        "created_at": "2026-01-01T00:00:00Z"});
+    std::fs::write(w.a1.join(".beads/mail.jsonl"), format!("{line}\n")).unwrap();
+    let r = ok(w.bd(&w.a1, "dave", &["list"]));
+    assert!(r.stderr.contains("re-posted msg-short"), "{}", r.stderr);
+    let r = ok(w.bd(&w.b2, "ann", &["list"]));
+    assert!(r.stderr.contains("malformed"), "{}", r.stderr);
+    let r = ok(w.bd(&w.a1, "dave", &["list"]));
+    assert!(r.stderr.contains("refused msg-short"), "{}", r.stderr);
+    let m = &World::mail(&w.a1)[0];
+    assert_eq!(m["delivery"][&idb]["status"], "rejected");
+    assert!(
+        m["delivery"][&idb]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("msg-short")
+    );
+    // Quiet from now on: no re-post, no second warning, nothing spooled.
+    for _ in 0..2 {
+        let r = ok(w.bd(&w.a1, "dave", &["list"]));
+        assert!(
+            !r.stderr.contains("re-posted") && !r.stderr.contains("refused"),
+            "{}",
+            r.stderr
+        );
+        let r = ok(w.bd(&w.b2, "ann", &["list"]));
+        assert!(!r.stderr.contains("malformed"), "{}", r.stderr);
+    }
+}
+
+/// Regression (second review): a reply to a thread an older tool began
+/// (`msg-Legacy…`) was refused by the other project.
+#[test]
+fn a_reply_in_a_thread_begun_by_an_older_tool_is_delivered() {
+    let w = World::new();
+    let (ida, idb) = (w.identity(&w.a1), w.identity(&w.b2));
+    let line = serde_json::json!({"id": "msg-Legacy000001", "thread": "msg-Legacy000001",
+        "from": format!("ann@{idb}"), "to": ["dave"], "subject": "q", "body": "x",
+        "importance": "normal", "ack_required": false, "created_at": "2026-01-01T00:00:00Z"});
+    std::fs::write(w.a1.join(".beads/mail.jsonl"), format!("{line}\n")).unwrap();
+    let sent = w.json(
+        &w.a1,
+        "dave",
+        &["mail", "reply", "msg-Legacy000001", "-b", "answer"],
+    );
+    assert_eq!(sent["thread"], "msg-Legacy000001");
+    let r = ok(w.bd(&w.b2, "ann", &["list"]));
+    assert!(r.stderr.contains("Imported 1"), "{}", r.stderr);
+    let inbox = w.json(&w.b2, "ann", &["mail", "inbox"]);
+    assert_eq!(inbox[0]["from"], format!("dave@{ida}").as_str());
+    ok(w.bd(&w.a1, "dave", &["list"]));
+    let m = World::mail(&w.a1);
+    let reply = m.iter().find(|x| x["id"] == sent["id"]).unwrap();
+    assert_eq!(reply["delivery"][&idb]["status"], "delivered");
+}

@@ -61,10 +61,16 @@ pub struct Delivery {
     pub issue_status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_at: Option<String>,
+    /// Why the other project refused it (status `rejected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
+/// The other project could not take the message in (a strand addition to
+/// SPEC §6's `pending|delivered`): it is not re-posted.
+pub const REJECTED: &str = "rejected";
 
 /// The typed view of one line of `mail.jsonl`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -186,9 +192,23 @@ pub fn valid_id(id: &str) -> bool {
 /// taken in: a malformed id, control characters where a line of text
 /// belongs, an address that does not parse. `None` when it is fine.
 pub fn check_foreign(m: &Message) -> Option<String> {
-    let ids = [Some(&m.id), Some(&m.thread), m.in_reply_to.as_ref()];
-    if let Some(bad) = ids.into_iter().flatten().find(|i| !valid_id(i)) {
-        return Some(format!("message id {bad:?} is not msg-<base36>"));
+    if !valid_id(&m.id) {
+        return Some(format!("message id {:?} is not msg-<base36>", m.id));
+    }
+    // Threads may have begun in older tools: plain ids are enough there.
+    let plain = |i: &str| {
+        i.strip_prefix("msg-").is_some_and(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+    };
+    if let Some(bad) = [Some(&m.thread), m.in_reply_to.as_ref()]
+        .into_iter()
+        .flatten()
+        .find(|i| !plain(i))
+    {
+        return Some(format!("thread id {bad:?} is not msg-<letters and digits>"));
     }
     let line = |s: &str| s.is_empty() || s.chars().any(char::is_control);
     if line(&m.from) || m.subject.chars().any(char::is_control) {
@@ -406,6 +426,12 @@ mod tests {
             b.id = bad_id.into();
             assert!(check_foreign(&b).is_some(), "{bad_id:?}");
         }
+        // A thread begun by an older tool is fine; a broken one is not.
+        let mut b = m.clone();
+        b.thread = "msg-Legacy000001".into();
+        assert_eq!(check_foreign(&b), None);
+        b.thread = "msg-1\t0".into();
+        assert!(check_foreign(&b).is_some());
         let mut b = m.clone();
         b.subject = "hi\u{1b}[2J".into();
         assert!(check_foreign(&b).is_some());

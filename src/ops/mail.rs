@@ -940,6 +940,18 @@ fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize>
                 item.from_project
             ));
             mailbox::spool_reject(home, &item.message.id)?;
+            // Tell the sender, so it stops re-posting and says why.
+            links.push((
+                item.from_project.clone(),
+                Link {
+                    message: item.message.id.clone(),
+                    project: own.clone(),
+                    issue: String::new(),
+                    status: mail::REJECTED.into(),
+                    title: why,
+                    at: ctx.now_text(),
+                },
+            ));
             continue;
         }
         let mut msg = item.message.clone();
@@ -1138,12 +1150,29 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
             .get(&row.id)
             .and_then(|ls| ls.iter().find(|l| l.project == row.project));
         match link {
+            Some(l) if l.status == mail::REJECTED && d.status != mail::REJECTED => {
+                ctx.notice(format!(
+                    "warning: {} refused {}: {}",
+                    row.project, row.id, l.title
+                ));
+                updates.entry(row.id.clone()).or_default().insert(
+                    row.project.clone(),
+                    Delivery {
+                        status: mail::REJECTED.into(),
+                        seen_at: Some(l.at.clone()),
+                        reason: Some(l.title.clone()).filter(|r| !r.is_empty()),
+                        ..Delivery::default()
+                    },
+                );
+            }
+            Some(l) if l.status == mail::REJECTED => {}
             Some(l) => {
                 let new = Delivery {
                     status: DELIVERED.into(),
                     issue: Some(l.issue.clone()).filter(|i| !i.is_empty()),
                     issue_status: Some(l.status.clone()).filter(|s| !s.is_empty()),
                     seen_at: Some(l.at.clone()),
+                    reason: None,
                 };
                 let newer = d.seen_at.as_deref().and_then(time::parse) <= time::parse(&l.at);
                 if *d != new && (d.status == PENDING || newer) {

@@ -331,12 +331,6 @@ struct Light<'a> {
     cc: Vec<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
-struct IdOnly<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-}
-
 /// Every line of `bytes` with its id and recipients; `Err` lists the line
 /// numbers that are not a JSON object with an `id`.
 fn lines_of(bytes: &[u8]) -> std::result::Result<Vec<CLine>, Vec<usize>> {
@@ -349,9 +343,17 @@ fn lines_of(bytes: &[u8]) -> std::result::Result<Vec<CLine>, Vec<usize>> {
                 l.id.into_owned(),
                 to_json(l.to.iter().chain(l.cc.iter()).map(|a| a.as_ref())),
             ),
-            // Valid JSON with odd recipients still counts; it just has none.
-            Err(_) => match serde_json::from_slice::<IdOnly>(text) {
-                Ok(x) => (x.id.into_owned(), "[]".to_string()),
+            // The slow road, read as every other reader reads a line (a
+            // repeated key: the last one counts; odd recipients: none).
+            Err(_) => match std::str::from_utf8(text)
+                .map_err(|e| e.to_string())
+                .and_then(Record::parse)
+            {
+                Ok(r) => {
+                    let mut to: Vec<String> = r.json("to").unwrap_or_default();
+                    to.extend(r.json::<Vec<String>>("cc").unwrap_or_default());
+                    (r.id().to_string(), to_json(to.iter().map(String::as_str)))
+                }
                 Err(_) => {
                     bad.push(n);
                     continue;
@@ -403,15 +405,16 @@ pub fn for_recipients(ws: &Workspace, addresses: &[String]) -> Result<Scan> {
     std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(|e| Error::io(&p, e))?;
     let lines = match lines_of(&bytes) {
         Ok(l) => l,
-        // Lines that do not parse: list the rest, uncached; the reader warns.
+        // Lines that do not parse: read every other line, uncached (the
+        // reader warns about the bad ones).
         Err(_) => {
-            return Ok(scan_bytes(
-                &bytes,
-                &addresses
-                    .iter()
-                    .map(|a| serde_json::to_string(a).expect("strings serialize"))
-                    .collect::<Vec<_>>(),
-            ));
+            let mut all = scan_bytes(&bytes, &[]);
+            all.records.retain(|(_, r)| {
+                let mut to: Vec<String> = r.json("to").unwrap_or_default();
+                to.extend(r.json::<Vec<String>>("cc").unwrap_or_default());
+                to.iter().any(|a| addresses.contains(a))
+            });
+            return Ok(all);
         }
     };
     let out = read_lines(lines.iter().filter(|l| wanted(l)), |off, len| {
@@ -733,6 +736,11 @@ impl MailTx {
         let mut pos = 0u64;
         for p in &parts {
             let (id, len, to) = match p {
+                // Normalizing drops what was left of a line ending.
+                Part::Old(l) if self.normalize => {
+                    let b = self.old_bytes(l)?;
+                    (l.id.clone(), b.trim_ascii_end().len() as u32, l.to.clone())
+                }
                 Part::Old(l) => (l.id.clone(), l.len, l.to.clone()),
                 Part::New(id, line) => {
                     let rec = &self.changed[*id];
@@ -761,7 +769,7 @@ impl MailTx {
                     }
                     Part::Old(l) => {
                         let b = self.source.read(l.span())?;
-                        sp.new_bytes(out, &b)?;
+                        sp.new_bytes(out, b.trim_ascii_end())?;
                         sp.new_bytes(out, b"\n")?;
                     }
                     Part::New(_, line) => {
@@ -892,6 +900,32 @@ mod tests {
                 "round {round}"
             );
         }
+    }
+
+    #[test]
+    fn lines_other_readers_accept_never_block_writes_or_hide_mail() {
+        let t = tempfile::tempdir().unwrap();
+        let ws = Workspace::at(t.path().to_path_buf());
+        std::fs::create_dir_all(&ws.beads).unwrap();
+        // A repeated key (the last one counts, as for every reader) and an
+        // address spelled with a JSON escape.
+        let dup = r#"{"id":"msg-000000000001","id":"msg-000000000001","thread":"msg-000000000001","from":"zed","to":["bob"],"to":["ann"],"subject":"dup","body":"b","importance":"normal","ack_required":false,"created_at":"2026-01-01T00:00:00Z"}"#;
+        let esc = r#"{"id":"msg-000000000002","thread":"msg-000000000002","from":"zed","to":["ann"],"subject":"esc","body":"b","importance":"normal","ack_required":false,"created_at":"2026-01-01T00:00:00Z"}"#;
+        std::fs::write(path(&ws), format!("{dup}\n{esc}\n")).unwrap();
+        assert_eq!(
+            via_index(&ws, "ann"),
+            ["msg-000000000001", "msg-000000000002"]
+        );
+        assert!(via_index(&ws, "bob").is_empty());
+        let mut tx = MailTx::begin(&ws).unwrap();
+        tx.put(msg("msg-000000000003", &["ann"], "new"));
+        tx.commit().unwrap();
+        assert_eq!(via_index(&ws, "ann").len(), 3);
+        // With a bad line in the file, the slow road still finds both.
+        let mut bytes = std::fs::read(path(&ws)).unwrap();
+        bytes.extend_from_slice(b"{broken\n");
+        std::fs::write(path(&ws), bytes).unwrap();
+        assert_eq!(via_index(&ws, "ann").len(), 3);
     }
 
     #[test]

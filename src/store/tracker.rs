@@ -428,9 +428,11 @@ impl Tx {
             }
             (cached, file) => {
                 let bytes = read_all(&path, &file)?;
+                // Spans of a canonical file must tile it; a cache that does
+                // not is rebuilt rather than trusted with a write.
                 let (h, rows) = match cached {
-                    Some(c) => c,
-                    None => build(&bytes, sig, view),
+                    Some((h, rows)) if h.needs_normalizing || tiles(&rows, sig.len) => (h, rows),
+                    _ => build(&bytes, sig, view),
                 };
                 (h, rows, Source::Bytes(bytes))
             }
@@ -706,15 +708,18 @@ impl Tx {
                     changed.next();
                     continue;
                 }
-                let len = row.span.len();
-                if normalize {
-                    // CRLF, unsorted or no final newline: line by line.
+                let len = if normalize {
+                    // CRLF, unsorted or no final newline: line by line,
+                    // without what was left of the line ending.
                     let b = src.read(row.span.clone())?;
-                    sp.new_bytes(out, &b)?;
+                    let line = b.trim_ascii_end();
+                    sp.new_bytes(out, line)?;
                     sp.new_bytes(out, b"\n")?;
+                    line.len()
                 } else {
                     sp.old(out, row.span.start as u64, row.span.end as u64 + 1)?;
-                }
+                    row.span.len()
+                };
                 let pos = next(&rows);
                 let mut row = row;
                 row.span = pos..pos + len;
