@@ -423,6 +423,26 @@ pub fn reflects(rec: &Record, e: &ledger::Entry) -> bool {
     }
 }
 
+/// Whether dispatch should prune the ledger now: at most every ten minutes
+/// (it reads every workspace's tracker; a watch loop need not do it each
+/// round). `doctor --fix` always prunes.
+pub fn prune_due(ctx: &Ctx) -> bool {
+    let Ok(Some(home)) = ctx.home() else {
+        return false;
+    };
+    let mark = home.path("ledger.pruned");
+    let recent = std::fs::metadata(&mark)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|d| d.as_secs() < 600);
+    if recent {
+        return false;
+    }
+    // Touch the mark (its time is what counts).
+    std::fs::write(&mark, b"").is_ok()
+}
+
 /// Drop the ledger entries every known workspace of the project already
 /// reflects in its own file, and those older than 7 days (SPEC §7). Run by
 /// `bd dispatch` and `bd doctor`; returns how many were dropped.

@@ -108,7 +108,7 @@ pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
     };
     // The coordinator also keeps the ledger short: entries every workspace
     // already shows are dropped (SPEC §7).
-    if !o.dry_run {
+    if !o.dry_run && crate::ops::coord::prune_due(ctx) {
         plan.pruned = crate::ops::coord::prune_ledger(ctx)?;
     }
     Ok(plan)
