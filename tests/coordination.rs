@@ -16,28 +16,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{Env, Run, git, git_with_bd, run_of};
+use common::{Env, Run, files_under, git, git_bd, run_of};
 use serde_json::Value;
 use strand::model::time;
 
 // ---------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------
-
-/// Run git in `dir` with `bd` on PATH (for the merge driver), asserting success.
-#[track_caller]
-fn git_bd(dir: &Path, args: &[&str]) -> String {
-    let r = git_with_bd(dir, args);
-    assert_eq!(
-        r.code,
-        0,
-        "git {args:?} in {} failed\nstdout: {}\nstderr: {}",
-        dir.display(),
-        r.stdout,
-        r.stderr
-    );
-    r.stdout
-}
 
 /// The records of a workspace's `issues.jsonl` by ID.
 fn records(ws: &Path) -> BTreeMap<String, Value> {
@@ -67,26 +52,6 @@ fn ids_of(v: &Value) -> BTreeSet<String> {
         .iter()
         .map(|i| i["id"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// A shuffled copy of `v` (xorshift; no rand crate needed).

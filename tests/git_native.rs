@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{BD, Run, git_with_bd as git_try, path_with_bd, run_of};
+use common::{BD, Run, git_bd, git_with_bd as git_try, path_with_bd, run_of};
 use serde_json::Value;
 
 const DRIVER: &str = "bd merge %O %A %B %P";
@@ -21,21 +21,6 @@ const CLASSIC_DRIVER: &str = "bd merge %A %O %A %B";
 // ---------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------
-
-/// Run git in `dir` with `bd` on PATH, asserting success; its stdout.
-#[track_caller]
-fn git_with_bd(dir: &Path, args: &[&str]) -> String {
-    let r = git_try(dir, args);
-    assert_eq!(
-        r.code,
-        0,
-        "git {args:?} in {} failed\nstdout: {}\nstderr: {}",
-        dir.display(),
-        r.stdout,
-        r.stderr
-    );
-    r.stdout
-}
 
 /// One git working tree with its own BD_HOME and actor.
 struct Ws {
@@ -49,7 +34,7 @@ impl Ws {
     fn init(dir: PathBuf, home: PathBuf, actor: &str) -> Ws {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::create_dir_all(&home).unwrap();
-        git_with_bd(&dir, &["init", "-q", "-b", "main"]);
+        git_bd(&dir, &["init", "-q", "-b", "main"]);
         let ws = Ws {
             dir,
             home,
@@ -114,7 +99,7 @@ impl Ws {
 
     #[track_caller]
     fn git(&self, args: &[&str]) -> String {
-        git_with_bd(&self.dir, args)
+        git_bd(&self.dir, args)
     }
 
     fn git_try(&self, args: &[&str]) -> Run {
@@ -217,7 +202,7 @@ impl Net {
         let tmp = tempfile::tempdir().expect("temp dir");
         let remote = tmp.path().join("remote.git");
         std::fs::create_dir_all(&remote).unwrap();
-        git_with_bd(&remote, &["init", "-q", "--bare", "-b", "main"]);
+        git_bd(&remote, &["init", "-q", "--bare", "-b", "main"]);
         let names = ["a", "b", "c", "d"];
         let a = Ws::init(
             tmp.path().join(names[0]),
@@ -233,7 +218,7 @@ impl Net {
         let mut c = vec![a];
         for i in 1..n {
             let dir = tmp.path().join(names[i]);
-            git_with_bd(
+            git_bd(
                 tmp.path(),
                 &["clone", "-q", remote.to_str().unwrap(), names[i]],
             );
@@ -249,7 +234,7 @@ impl Net {
     }
 
     fn remote_head(&self) -> String {
-        git_with_bd(&self.remote, &["rev-parse", "main"])
+        git_bd(&self.remote, &["rev-parse", "main"])
             .trim()
             .to_string()
     }
@@ -488,7 +473,7 @@ fn identity_of_a_local_path_remote_is_its_canonical_path() {
     let tmp = tempfile::tempdir().unwrap();
     let remote = tmp.path().join("remotes/proj.git");
     std::fs::create_dir_all(&remote).unwrap();
-    git_with_bd(&remote, &["init", "-q", "--bare"]);
+    git_bd(&remote, &["init", "-q", "--bare"]);
     let want = format!("file:{}", std::fs::canonicalize(&remote).unwrap().display());
     let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
     ws.bd(&["init", "--prefix", "bd"]).ok();
@@ -534,7 +519,7 @@ fn identity_without_remote_comes_from_the_root_commit() {
     assert!(v1["origin"].is_null(), "{v1}");
 
     // A clone without its remote shares the root commit, and the identity.
-    git_with_bd(
+    git_bd(
         tmp.path(),
         &["clone", "-q", one.dir.to_str().unwrap(), "two"],
     );

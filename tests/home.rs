@@ -3,10 +3,13 @@
 //! lease boundaries, pruning. Each test builds its own `ProjectHome { dir }` in a
 //! temp dir; no environment variables, so tests run in parallel.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use common::files_under;
 use strand::error::Error;
 use strand::home::ProjectHome;
 use strand::home::deliveries::{self, Delivery};
@@ -35,23 +38,6 @@ fn workspace(tmp: &Path, name: &str) -> PathBuf {
     let root = tmp.join("ws").join(name);
     fs::create_dir_all(root.join(".beads")).unwrap();
     fs::canonicalize(root).unwrap()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Every file in the temp dir outside `ws/` is inside the home.

@@ -13,7 +13,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{BD, Run, git, git_with_bd, run_of};
+use common::{BD, Run, git, git_bd, git_with_bd, run_of};
 use serde_json::Value;
 
 struct World {
@@ -49,13 +49,6 @@ fn ok(r: Run) -> Run {
         r.stdout, r.stderr
     );
     r
-}
-
-#[track_caller]
-fn git_ok(dir: &Path, args: &[&str]) -> String {
-    let r = git_with_bd(dir, args);
-    assert_eq!(r.code, 0, "git {args:?}: {}{}", r.stdout, r.stderr);
-    r.stdout
 }
 
 impl World {
@@ -307,8 +300,8 @@ fn a_bug_handed_to_another_project_comes_back_fixed_in_one_thread() {
 
     // A's clones exchange it with plain git: a2 sees the message and delivery.
     ok(w.bd(&w.a1, "dave", &["commit", "-m", "handoff"]));
-    git_ok(&w.a1, &["push", "-q"]);
-    git_ok(&w.a2, &["pull", "-q", "--no-rebase"]);
+    git_bd(&w.a1, &["push", "-q"]);
+    git_bd(&w.a2, &["pull", "-q", "--no-rebase"]);
     let a2_msg = &World::mail(&w.a2)[0];
     assert_eq!(a2_msg["id"], msg.as_str());
     assert_eq!(a2_msg["delivery"][&idb]["issue"], item.as_str());

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Barrier;
 
-use common::{BD, Env, Run, git, git_with_bd, run_of};
+use common::{BD, Env, Run, git, git_bd, git_with_bd, run_of};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use strand::model::time;
@@ -326,21 +326,6 @@ impl Machine {
             home: self.env.home.clone(),
         }
     }
-}
-
-/// Run git with `bd` first on PATH (the merge driver), asserting success.
-#[track_caller]
-fn git_bd(dir: &Path, args: &[&str]) -> String {
-    let r = git_with_bd(dir, args);
-    assert_eq!(
-        r.code,
-        0,
-        "git {args:?} in {} failed\nstdout: {}\nstderr: {}",
-        dir.display(),
-        r.stdout,
-        r.stderr
-    );
-    r.stdout
 }
 
 /// Commit `.beads/` (if anything changed).

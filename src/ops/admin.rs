@@ -349,17 +349,7 @@ fn finding(check: &str, severity: &'static str, message: String) -> Finding {
 /// Merge a tracker file that reached the working tree with conflict markers:
 /// from git's index stages when the merge is still in progress, else from the
 /// two sides of the markers. Writes the result and marks the path resolved.
-fn repair_conflict(ctx: &Ctx, bytes: &[u8]) -> Result<Vec<u8>> {
-    repair_conflict_of(
-        ctx,
-        bytes,
-        ".beads/issues.jsonl",
-        &crate::model::merge::ISSUE_RULES,
-    )
-}
-
-/// [`repair_conflict`] for any tracker JSONL file (`rel`, from the root).
-fn repair_conflict_of(
+fn repair_conflict(
     ctx: &Ctx,
     bytes: &[u8],
     rel: &str,
@@ -421,38 +411,8 @@ fn quarantine(ctx: &Ctx, bytes: &[u8], parsed: &jsonl::Parsed, stem: &str) -> Re
 fn doctor_mail(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     const NAME: &str = ".beads/mail.jsonl";
     let rules = &crate::model::merge::MAIL_RULES;
-    let path = ctx.ws.root.join(NAME);
-    let mut bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(&path, e)),
-    };
     let first = out.len();
-    if crate::git::stages::has_markers(&bytes) {
-        if fix {
-            bytes = repair_conflict_of(ctx, &bytes, NAME, rules)?;
-            out.push(Finding {
-                check: "conflict".into(),
-                severity: "error",
-                message: format!("{NAME} had conflict markers; merged the two sides"),
-                fixed: true,
-            });
-        } else {
-            out.push(finding(
-                "conflict",
-                "error",
-                format!("{NAME} has git conflict markers (`bd doctor --fix` merges them)"),
-            ));
-        }
-    }
-    let parsed = jsonl::parse(&bytes);
-    for b in &parsed.bad {
-        out.push(finding(
-            "parse",
-            "error",
-            format!("{NAME}:{}: {}", b.line, b.reason),
-        ));
-    }
+    let (bytes, parsed) = doctor_read(ctx, fix, NAME, rules, out)?;
     for g in &parsed.good {
         if let Err(e) = crate::model::mail::Message::from_record(&g.record) {
             out.push(finding(
@@ -465,13 +425,6 @@ fn doctor_mail(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
             ));
         }
     }
-    for d in &parsed.duplicate_ids {
-        out.push(finding(
-            "duplicates",
-            "error",
-            format!("{NAME}: id {d} appears more than once"),
-        ));
-    }
     if parsed.needs_normalizing() {
         out.push(finding(
             "format",
@@ -479,34 +432,33 @@ fn doctor_mail(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
             format!("{NAME} is not in canonical form (sorted by id, LF endings)"),
         ));
     }
-    let needs =
-        !parsed.bad.is_empty() || !parsed.duplicate_ids.is_empty() || parsed.needs_normalizing();
-    if fix && needs {
-        let good = quarantine(ctx, &bytes, &parsed, "mail")?;
-        let merged = crate::model::merge::merge_jsonl(b"", &good, &good, rules).map_err(|e| {
-            Error::Invalid {
-                msg: format!("cannot normalize {NAME}: {e}"),
-                hint: None,
-            }
-        })?;
-        atomic::write(&path, &merged.bytes)?;
-        for f in out[first..].iter_mut() {
-            if matches!(f.check.as_str(), "parse" | "duplicates" | "format") {
-                f.fixed = true;
-            }
-        }
+    if fix {
+        doctor_rewrite(
+            ctx,
+            NAME,
+            "mail",
+            rules,
+            &bytes,
+            &parsed,
+            out,
+            first,
+            |_, _| {},
+        )?;
     }
     Ok(())
 }
 
-pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
-    let mut out = Vec::new();
-    let path = ctx.ws.issues_path();
-    let _guard = if fix {
-        Some(lock::acquire(&ctx.ws.lock_path(), lock::default_timeout())?)
-    } else {
-        None
-    };
+/// `doctor`'s reading of a tracker JSONL file (`rel`, from the root; missing
+/// is empty): conflict markers, merged by `rules` when fixing; lines that do
+/// not parse; ids that repeat. Returns the bytes and their parse.
+fn doctor_read(
+    ctx: &Ctx,
+    fix: bool,
+    rel: &str,
+    rules: &crate::model::merge::Rules,
+    out: &mut Vec<Finding>,
+) -> Result<(Vec<u8>, jsonl::Parsed)> {
+    let path = ctx.ws.root.join(rel);
     let mut bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -514,38 +466,87 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     };
     if crate::git::stages::has_markers(&bytes) {
         if fix {
-            bytes = repair_conflict(ctx, &bytes)?;
+            bytes = repair_conflict(ctx, &bytes, rel, rules)?;
             out.push(Finding {
                 check: "conflict".into(),
                 severity: "error",
-                message: ".beads/issues.jsonl had conflict markers; merged the two sides".into(),
+                message: format!("{rel} had conflict markers; merged the two sides"),
                 fixed: true,
             });
         } else {
             out.push(finding(
                 "conflict",
                 "error",
-                ".beads/issues.jsonl has git conflict markers (`bd doctor --fix` merges them)"
-                    .into(),
+                format!("{rel} has git conflict markers (`bd doctor --fix` merges them)"),
             ));
         }
     }
     let parsed = jsonl::parse(&bytes);
-    let name = ".beads/issues.jsonl";
     for b in &parsed.bad {
         out.push(finding(
             "parse",
             "error",
-            format!("{name}:{}: {}", b.line, b.reason),
+            format!("{rel}:{}: {}", b.line, b.reason),
         ));
     }
     for d in &parsed.duplicate_ids {
         out.push(finding(
             "duplicates",
             "error",
-            format!("{name}: id {d} appears more than once"),
+            format!("{rel}: id {d} appears more than once"),
         ));
     }
+    Ok((bytes, parsed))
+}
+
+/// `doctor --fix` of a tracker JSONL file, when it has something to fix:
+/// lines that do not parse go to `quarantine/<stem>-<time>.jsonl`; the good
+/// ones are made canonical by the one merge (sorted, LF, duplicate lines of a
+/// record merged; records that need nothing keep their bytes); `report` adds
+/// what the merge decided; then the findings from `first` on are fixed.
+#[allow(clippy::too_many_arguments)]
+fn doctor_rewrite(
+    ctx: &Ctx,
+    rel: &str,
+    stem: &str,
+    rules: &crate::model::merge::Rules,
+    bytes: &[u8],
+    parsed: &jsonl::Parsed,
+    out: &mut Vec<Finding>,
+    first: usize,
+    report: impl FnOnce(&crate::model::merge::Merged, &mut Vec<Finding>),
+) -> Result<()> {
+    let needs =
+        !parsed.bad.is_empty() || !parsed.duplicate_ids.is_empty() || parsed.needs_normalizing();
+    if !needs {
+        return Ok(());
+    }
+    let good = quarantine(ctx, bytes, parsed, stem)?;
+    let merged =
+        crate::model::merge::merge_jsonl(b"", &good, &good, rules).map_err(|e| Error::Invalid {
+            msg: format!("cannot normalize {rel}: {e}"),
+            hint: None,
+        })?;
+    report(&merged, out);
+    atomic::write(&ctx.ws.root.join(rel), &merged.bytes)?;
+    for f in out[first..].iter_mut() {
+        if matches!(f.check.as_str(), "parse" | "duplicates" | "format") {
+            f.fixed = true;
+        }
+    }
+    Ok(())
+}
+
+pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let _guard = if fix {
+        Some(lock::acquire(&ctx.ws.lock_path(), lock::default_timeout())?)
+    } else {
+        None
+    };
+    let name = ".beads/issues.jsonl";
+    let rules = &crate::model::merge::ISSUE_RULES;
+    let (bytes, parsed) = doctor_read(ctx, fix, name, rules, &mut out)?;
     if parsed.crlf {
         out.push(finding(
             "format",
@@ -665,36 +666,28 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
         ));
     }
     if fix {
-        let needs = !parsed.bad.is_empty()
-            || !parsed.duplicate_ids.is_empty()
-            || parsed.needs_normalizing();
-        if needs {
-            // The good lines, made canonical by the one merge: sorted, LF,
-            // duplicate lines of a record merged, colliding ids renamed.
-            // Records that need nothing keep their line's bytes.
-            let good = quarantine(ctx, &bytes, &parsed, "issues")?;
-            let merged =
-                crate::model::merge::normalize_issues(&good).map_err(|e| Error::Invalid {
-                    msg: format!("cannot normalize {}: {e}", path.display()),
-                    hint: None,
-                })?;
-            for r in &merged.report.renamed {
-                out.push(finding(
-                    "duplicates",
-                    "warning",
-                    format!(
-                        "{} and another issue shared an id; the newer one is now {}",
-                        r.old_id, r.new_id
-                    ),
-                ));
-            }
-            atomic::write(&path, &merged.bytes)?;
-            for f in out.iter_mut() {
-                if matches!(f.check.as_str(), "parse" | "duplicates" | "format") {
-                    f.fixed = true;
+        doctor_rewrite(
+            ctx,
+            name,
+            "issues",
+            rules,
+            &bytes,
+            &parsed,
+            &mut out,
+            0,
+            |m, out| {
+                for r in &m.report.renamed {
+                    out.push(finding(
+                        "duplicates",
+                        "warning",
+                        format!(
+                            "{} and another issue shared an id; the newer one is now {}",
+                            r.old_id, r.new_id
+                        ),
+                    ));
                 }
-            }
-        }
+            },
+        )?;
     }
     doctor_mail(ctx, fix, &mut out)?;
     Ok(out)

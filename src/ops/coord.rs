@@ -458,9 +458,8 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
     let ids: std::collections::HashSet<&str> = l.iter().map(|e| e.issue.as_str()).collect();
     let mut views: Vec<BTreeMap<String, Record>> = Vec::new();
     for root in &roots {
-        let bytes = std::fs::read(root.join(".beads/issues.jsonl")).unwrap_or_default();
         views.push(
-            crate::store::jsonl::records_with_ids(&bytes, &ids)
+            crate::store::tracker::records_with_ids(root, &ids)
                 .into_iter()
                 .map(|r| (r.id().to_string(), r))
                 .collect(),

@@ -50,18 +50,12 @@ impl Ctx {
     /// Blob ids are remembered in `.cache/blobs.v1` by file state, so this
     /// hashes only files that changed since it last ran.
     pub fn pending_changes(&self) -> Vec<String> {
-        let cache = self.ws.cache_dir().join("blobs.v1");
-        let mut known: git::commit::BlobIds = std::fs::read(&cache)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        const CACHE: &str = "blobs.v1";
+        let mut known: git::commit::BlobIds = self.ws.read_cache(CACHE).unwrap_or_default();
         let before = known.clone();
         let out = git::commit::pending_with(&self.ws.root, &mut known).unwrap_or_default();
-        if known != before
-            && std::fs::create_dir_all(self.ws.cache_dir()).is_ok()
-            && let Ok(b) = serde_json::to_vec(&known)
-        {
-            let _ = crate::store::atomic::write_cache(&cache, &b);
+        if known != before {
+            self.ws.write_cache(CACHE, &known);
         }
         out
     }

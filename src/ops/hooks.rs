@@ -48,6 +48,23 @@ fn hook_path(ctx: &Ctx, agent: &str) -> PathBuf {
         .join(format!("{}.json", crate::home::escape(agent)))
 }
 
+/// Whether this workspace has a hook file for `agent`.
+pub fn has_hook_file(ctx: &Ctx, agent: &str) -> bool {
+    hook_path(ctx, agent).exists()
+}
+
+/// The agents with a hook file in this workspace (unreadable files skipped).
+pub fn hook_agents(ctx: &Ctx) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(ctx.ws.beads.join("hooks")) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|b| serde_json::from_slice::<Hook>(&b).ok())
+        .map(|h| h.agent)
+        .collect()
+}
+
 pub fn read_hook(ctx: &Ctx, agent: &str) -> Result<Hook> {
     let p = hook_path(ctx, agent);
     match std::fs::read(&p) {

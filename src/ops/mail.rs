@@ -28,9 +28,9 @@ use crate::model::record::{Comment, Record};
 use crate::model::time;
 use crate::model::values;
 use crate::ops::Ctx;
+use crate::store::Tx;
 use crate::store::attachments;
 use crate::store::mail::{MailTx, scan};
-use crate::store::{Tx, Workspace};
 
 /// What `bd mail send` was asked to do.
 #[derive(Debug, Default, Clone)]
@@ -81,27 +81,13 @@ fn identity(ctx: &Ctx) -> Result<String> {
 fn is_known_agent(ctx: &Ctx, home: &ProjectHome, name: &str) -> bool {
     name == ctx.actor
         || presence::get(home, name).0.is_some()
-        || ctx
-            .ws
-            .beads
-            .join("hooks")
-            .join(format!("{}.json", crate::home::escape(name)))
-            .exists()
+        || crate::ops::hooks::has_hook_file(ctx, name)
 }
 
 /// Every agent this project knows (for the hint of an unknown recipient).
 fn known_agents(ctx: &Ctx, home: &ProjectHome) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = presence::load(home).0.into_keys().collect();
-    if let Ok(rd) = std::fs::read_dir(ctx.ws.beads.join("hooks")) {
-        for e in rd.flatten() {
-            if let Ok(b) = std::fs::read(e.path())
-                && let Ok(v) = serde_json::from_slice::<Value>(&b)
-                && let Some(a) = v["agent"].as_str()
-            {
-                names.insert(a.to_string());
-            }
-        }
-    }
+    names.extend(crate::ops::hooks::hook_agents(ctx));
     names.insert(ctx.actor.clone());
     names
 }
@@ -1327,9 +1313,4 @@ pub fn handoffs_of(ctx: &Ctx, issue: &str) -> Vec<Value> {
         }
     }
     out
-}
-
-/// The workspace whose mail file a path names (for messages).
-pub fn mail_path(ws: &Workspace) -> PathBuf {
-    crate::store::mail::path(ws)
 }

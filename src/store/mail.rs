@@ -628,19 +628,6 @@ impl MailTx {
         self.changed.contains_key(id) || self.by_id.contains_key(id)
     }
 
-    pub fn len(&self) -> usize {
-        self.lines.len()
-            + self
-                .changed
-                .keys()
-                .filter(|k| !self.by_id.contains_key(*k))
-                .count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn old_bytes(&self, l: &CLine) -> Result<Vec<u8>> {
         self.source
             .read(l.span())
@@ -667,6 +654,7 @@ impl MailTx {
     }
 
     /// Every id, sorted.
+    #[cfg(test)]
     pub fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.by_id.keys().cloned().collect();
         ids.extend(
@@ -824,6 +812,14 @@ fn merge_sorted<T>(a: Vec<T>, b: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
 mod tests {
     use super::*;
 
+    /// A workspace in a temp folder (kept while the guard lives).
+    fn temp_ws() -> (tempfile::TempDir, Workspace) {
+        let t = tempfile::tempdir().unwrap();
+        let ws = Workspace::at(t.path().to_path_buf());
+        std::fs::create_dir_all(&ws.beads).unwrap();
+        (t, ws)
+    }
+
     fn msg(id: &str, to: &[&str], subject: &str) -> Record {
         let to: Vec<String> = to.iter().map(|s| s.to_string()).collect();
         let line = serde_json::json!({"id": id, "thread": id, "from": "x", "to": to,
@@ -865,9 +861,7 @@ mod tests {
     fn odd_ids_written_by_other_tools_never_break_the_cache() {
         // Ids with a tab, a newline, a quote: the cache must keep each line
         // whole, and spliced writes must keep every message.
-        let t = tempfile::tempdir().unwrap();
-        let ws = Workspace::at(t.path().to_path_buf());
-        std::fs::create_dir_all(&ws.beads).unwrap();
+        let (_t, ws) = temp_ws();
         let odd = ["msg-0\t0\t5", "msg-1\nz", "msg-2\"q", "msg-3 sp"];
         let mut model: BTreeMap<String, String> = BTreeMap::new();
         for id in odd {
@@ -904,13 +898,11 @@ mod tests {
 
     #[test]
     fn lines_other_readers_accept_never_block_writes_or_hide_mail() {
-        let t = tempfile::tempdir().unwrap();
-        let ws = Workspace::at(t.path().to_path_buf());
-        std::fs::create_dir_all(&ws.beads).unwrap();
+        let (_t, ws) = temp_ws();
         // A repeated key (the last one counts, as for every reader) and an
         // address spelled with a JSON escape.
         let dup = r#"{"id":"msg-000000000001","id":"msg-000000000001","thread":"msg-000000000001","from":"zed","to":["bob"],"to":["ann"],"subject":"dup","body":"b","importance":"normal","ack_required":false,"created_at":"2026-01-01T00:00:00Z"}"#;
-        let esc = r#"{"id":"msg-000000000002","thread":"msg-000000000002","from":"zed","to":["ann"],"subject":"esc","body":"b","importance":"normal","ack_required":false,"created_at":"2026-01-01T00:00:00Z"}"#;
+        let esc = r#"{"id":"msg-000000000002","thread":"msg-000000000002","from":"zed","to":["\u0061nn"],"subject":"esc","body":"b","importance":"normal","ack_required":false,"created_at":"2026-01-01T00:00:00Z"}"#;
         std::fs::write(path(&ws), format!("{dup}\n{esc}\n")).unwrap();
         assert_eq!(
             via_index(&ws, "ann"),
@@ -955,9 +947,7 @@ mod tests {
 
     #[test]
     fn spliced_writes_and_the_line_cache_follow_every_write_and_outside_edits() {
-        let t = tempfile::tempdir().unwrap();
-        let ws = Workspace::at(t.path().to_path_buf());
-        std::fs::create_dir_all(&ws.beads).unwrap();
+        let (_t, ws) = temp_ws();
         let addrs = ["ann", "bob", "@all", "cy@p"];
         // xorshift: deterministic pseudo-random writes.
         let mut seed = 0x2545_f491_4f6c_dd1du64;

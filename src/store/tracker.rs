@@ -52,6 +52,16 @@ fn read_all(path: &PathBuf, file: &Option<File>) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The records of another workspace's tracker whose id is in `ids` (one pass
+/// over its file, no index, no lock: a reader). Missing file: none.
+pub fn records_with_ids(
+    root: &std::path::Path,
+    ids: &std::collections::HashSet<&str>,
+) -> Vec<Record> {
+    let bytes = std::fs::read(Workspace::at(root.to_path_buf()).issues_path()).unwrap_or_default();
+    jsonl::records_with_ids(&bytes, ids)
+}
+
 /// Whether index rows describe a canonical file of `len` bytes line by line:
 /// each right after the previous one's newline, the last newline the last
 /// byte. Writes splice the old file by these spans, so an index that does not

@@ -63,6 +63,22 @@ impl Workspace {
         self.beads.join("quarantine")
     }
 
+    /// A small JSON cache `.cache/<name>`; `None` when missing or unreadable
+    /// (a cache is never authoritative).
+    pub fn read_cache<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let b = std::fs::read(self.cache_dir().join(name)).ok()?;
+        serde_json::from_slice(&b).ok()
+    }
+
+    /// Write a small JSON cache, best effort (losing it costs only time).
+    pub fn write_cache<T: serde::Serialize>(&self, name: &str, value: &T) {
+        if std::fs::create_dir_all(self.cache_dir()).is_ok()
+            && let Ok(b) = serde_json::to_vec(value)
+        {
+            let _ = super::atomic::write_cache(&self.cache_dir().join(name), &b);
+        }
+    }
+
     /// The actor a workspace acts as by default: its last two path components.
     pub fn default_actor(&self) -> String {
         let comps: Vec<String> = self

@@ -49,6 +49,42 @@ pub fn git_with_bd(dir: &Path, args: &[&str]) -> Run {
     )
 }
 
+/// [`git_with_bd`], asserting success; its stdout.
+#[track_caller]
+pub fn git_bd(dir: &Path, args: &[&str]) -> String {
+    let r = git_with_bd(dir, args);
+    assert_eq!(
+        r.code,
+        0,
+        "git {args:?} in {} failed\nstdout: {}\nstderr: {}",
+        dir.display(),
+        r.stdout,
+        r.stderr
+    );
+    r.stdout
+}
+
+/// Every file below `dir`, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 impl Run {
     fn from(o: Output) -> Run {
         Run {
