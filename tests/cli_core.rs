@@ -130,7 +130,7 @@ fn init_is_idempotent_and_needs_git() {
         b.join("issues.jsonl"),
         b.join("config.toml"),
         b.join(".gitignore"),
-        env.repo.join(".gitattributes"),
+        b.join(".gitattributes"),
     ];
     let before: Vec<FileState> = files.iter().map(|p| state(p)).collect();
     let r = env.bd(&["init", "--prefix", "bd"]).ok();
@@ -2074,7 +2074,7 @@ fn check_rows(env: &Env, rows: &[Row]) {
         env.issues_path(),
         env.beads().join("config.toml"),
         env.beads().join(".gitignore"),
-        env.repo.join(".gitattributes"),
+        env.beads().join(".gitattributes"),
     ];
     let mut failures = Vec::new();
     for r in rows {

@@ -196,7 +196,7 @@ const ACTORS: &[&str] = &["alice", "bob", "carol", "dave"];
 
 impl Net {
     /// A bare remote; clone `a` runs `bd init` with origin set (so `project`
-    /// is written), commits `.beads/`, `.gitattributes` and `code.txt`, and
+    /// is written), commits `.beads/` (with its `.gitattributes`) and `code.txt`, and
     /// pushes; the other clones are `git clone`s of that.
     fn new(n: usize) -> Net {
         let tmp = tempfile::tempdir().expect("temp dir");
@@ -707,15 +707,16 @@ fn init_writes_gitattributes_and_the_driver() {
     let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
     std::fs::write(ws.dir.join(".gitattributes"), "*.png binary").unwrap();
     ws.bd(&["init", "--prefix", "bd"]).ok();
-    let ga = std::fs::read_to_string(ws.dir.join(".gitattributes")).unwrap();
+    // The user's root file is left alone; strand's attribute lives in .beads/.
+    assert_eq!(
+        std::fs::read_to_string(ws.dir.join(".gitattributes")).unwrap(),
+        "*.png binary"
+    );
+    let ga = std::fs::read_to_string(ws.dir.join(".beads/.gitattributes")).unwrap();
     let lines: Vec<&str> = ga.lines().collect();
     assert_eq!(
         lines,
-        vec![
-            "*.png binary",
-            ".beads/*.jsonl merge=beads",
-            ".beads/hooks/*.json merge=beads"
-        ],
+        vec!["*.jsonl merge=beads", "hooks/*.json merge=beads"],
         "{ga}"
     );
     assert_eq!(
@@ -733,7 +734,7 @@ fn init_writes_gitattributes_and_the_driver() {
     // Again: nothing duplicated.
     ws.bd(&["init"]).ok();
     assert_eq!(
-        std::fs::read_to_string(ws.dir.join(".gitattributes")).unwrap(),
+        std::fs::read_to_string(ws.dir.join(".beads/.gitattributes")).unwrap(),
         ga
     );
     let all = ws.git(&["config", "--get-all", "merge.beads.driver"]);
@@ -790,7 +791,7 @@ fn fresh_clone_gets_the_driver_on_its_first_command() {
     let net = Net::new(2);
     let b = &net.c[1];
     assert_eq!(b.config_value("merge.beads.driver"), None);
-    assert!(b.dir.join(".gitattributes").exists());
+    assert!(b.dir.join(".beads/.gitattributes").exists());
     let r = b.bd(&["list"]).ok();
     assert!(r.stderr.contains("merge.beads.driver"), "{}", r.stderr);
     assert_eq!(

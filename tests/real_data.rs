@@ -353,8 +353,8 @@ fn init_replaces_the_classic_merge_driver() {
         git(&env.repo, &["config", "merge.beads.driver"]).trim(),
         "bd merge %O %A %B %P"
     );
-    let attrs = std::fs::read_to_string(env.repo.join(".gitattributes")).unwrap();
-    assert!(attrs.contains(".beads/*.jsonl merge=beads"), "{attrs}");
+    let attrs = std::fs::read_to_string(env.repo.join(".beads/.gitattributes")).unwrap();
+    assert!(attrs.contains("*.jsonl merge=beads"), "{attrs}");
 }
 
 fn lines_of(b: &[u8]) -> Vec<&[u8]> {

@@ -239,7 +239,9 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
     };
     let mut ctx = ctx;
     ctx.verb = verb_of(&cli.cmd).to_string();
-    ops::mail::pump(&ctx);
+    if ctx.unmerged.is_empty() {
+        ops::mail::pump(&ctx);
+    }
     let r = dispatch(&ctx, cli.cmd, cli.json);
     if r.is_ok() {
         ctx.touch_presence();

@@ -182,6 +182,7 @@ pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
     let repo = super::open(root)?;
     let head_tree = repo.head_tree_id().ok().map(|t| t.detach());
     let head = beads_entries(&repo, head_tree)?;
+    let filter = super::eol::Filter::load(&repo, root);
     let mut out = Vec::new();
     let files = tracked_files(root);
     known.retain(|p, _| files.contains(p));
@@ -198,10 +199,15 @@ pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
             Some(id) => id,
             None => {
                 let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-                let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &bytes)
-                    .map_err(|e| gerr("hashing", e))?;
-                // Only a state read back unchanged is remembered.
+                let stored = filter.to_git(f, &bytes);
+                let id =
+                    gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &stored)
+                        .map_err(|e| gerr("hashing", e))?;
+                // Only a state read back unchanged is remembered, and only
+                // bytes no line-ending conversion can change (the id then
+                // holds whatever core.autocrlf and the attributes become).
                 if let Some(k) = key
+                    && !bytes.windows(2).any(|w| w == b"\r\n")
                     && stat_key(&path) == Some(k)
                 {
                     known.insert(f.clone(), (k, id.to_hex().to_string()));
@@ -262,13 +268,14 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
         .map_err(|e| gerr("loading the index", e))?
         .into_owned();
     let mut pushed = false;
+    let filter = super::eol::Filter::load(&repo, root);
     for path in &changed {
         let full = root.join(path);
         let bpath: &gix::bstr::BStr = path.as_bytes().as_bstr();
         match std::fs::read(&full) {
             Ok(bytes) => {
                 let id = repo
-                    .write_blob(&bytes)
+                    .write_blob(filter.to_git(path, &bytes))
                     .map_err(|e| gerr("writing a blob", e))?
                     .detach();
                 editor

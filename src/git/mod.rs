@@ -5,6 +5,7 @@
 
 pub mod commit;
 pub mod driver;
+pub mod eol;
 pub mod history;
 pub mod identity;
 pub mod stages;

@@ -47,6 +47,41 @@ pub fn read(root: &Path, path: &str) -> Result<Option<Stages>> {
     Ok(found.then_some(Stages { base, ours, theirs }))
 }
 
+/// The `.beads/` paths git's index holds unmerged (an entry at stage 1, 2
+/// or 3: a merge, rebase or stash apply left them conflicted, with or without
+/// conflict markers in the working tree). Reads `<git dir>/index` directly
+/// (no repository open, no config); a missing index is no conflict.
+pub fn unmerged(dirs: &super::GitDirs) -> Result<Vec<String>> {
+    let path = dirs.git_dir.join("index");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let file = gix::index::File::at(
+        &path,
+        gix::hash::Kind::Sha1,
+        true,
+        gix::index::decode::Options {
+            thread_limit: Some(1),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| gerr("reading the index", e))?;
+    let mut out: Vec<String> = Vec::new();
+    for e in file.entries() {
+        if e.stage_raw() == 0 {
+            continue;
+        }
+        let p = e.path(&file);
+        if p.starts_with(b".beads/") {
+            let p = p.to_str_lossy().into_owned();
+            if out.last() != Some(&p) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Mark `path` resolved with the file as it is now in the working tree.
 pub fn resolve(root: &Path, path: &str) -> Result<()> {
     let repo = super::open(root)?;
@@ -57,7 +92,7 @@ pub fn resolve(root: &Path, path: &str) -> Result<()> {
     let full = root.join(path);
     let bytes = std::fs::read(&full).map_err(|e| Error::io(&full, e))?;
     let id = repo
-        .write_blob(&bytes)
+        .write_blob(super::eol::Filter::load(&repo, root).to_git(path, &bytes))
         .map_err(|e| gerr("writing a blob", e))?
         .detach();
     let bpath = path.as_bytes().as_bstr();

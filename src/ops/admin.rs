@@ -19,7 +19,13 @@ use crate::store::{Workspace, atomic, jsonl, lock};
 
 pub const GITIGNORE: &str =
     "# Local files of bd (strand); everything else here is committed.\n.cache/\n.lock\n.*.tmp-*\n";
-pub const GITATTRIBUTES: &[&str] = &[
+/// The lines of `.beads/.gitattributes` (patterns relative to `.beads/`):
+/// the file lives in `.beads/`, so `bd commit` and `git add .beads` carry it
+/// to every clone.
+pub const GITATTRIBUTES: &[&str] = &["*.jsonl merge=beads", "hooks/*.json merge=beads"];
+/// The lines earlier versions added to the root `.gitattributes`; `init` and
+/// `doctor --fix` remove them (and only them).
+pub const LEGACY_ROOT_ATTRIBUTES: &[&str] = &[
     ".beads/*.jsonl merge=beads",
     ".beads/hooks/*.json merge=beads",
 ];
@@ -189,14 +195,23 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
         atomic::write(&gi, t.as_bytes())?;
         rep.created.push(".beads/.gitignore".into());
     }
-    let ga = root.join(".gitattributes");
-    let ga_text = std::fs::read_to_string(&ga).unwrap_or_default();
-    let missing: Vec<&&str> = GITATTRIBUTES
-        .iter()
-        .filter(|l| !ga_text.lines().any(|x| x.trim() == **l))
-        .collect();
+    let (created, migrated) = ensure_attributes(&root)?;
+    rep.created.extend(created);
+    rep.migrated.extend(migrated);
+    rep.classic_hooks = classic_hooks(&root);
+    Ok(rep)
+}
+
+/// Write the missing lines of `.beads/.gitattributes` and remove strand's
+/// own lines from the root `.gitattributes` (the file goes when nothing else
+/// is left in it). Returns (files created or completed, migrations done).
+pub fn ensure_attributes(root: &Path) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut created, mut migrated) = (Vec::new(), Vec::new());
+    let ga = root.join(".beads/.gitattributes");
+    let text = std::fs::read_to_string(&ga).unwrap_or_default();
+    let missing: Vec<&str> = attribute_lines_missing(&text);
     if !missing.is_empty() {
-        let mut t = ga_text.clone();
+        let mut t = text.clone();
         if !t.is_empty() && !t.ends_with('\n') {
             t.push('\n');
         }
@@ -205,10 +220,83 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
             t.push('\n');
         }
         atomic::write(&ga, t.as_bytes())?;
-        rep.created.push(".gitattributes".into());
+        created.push(".beads/.gitattributes".into());
     }
-    rep.classic_hooks = classic_hooks(&root);
-    Ok(rep)
+    let root_ga = root.join(".gitattributes");
+    if let Ok(t) = std::fs::read_to_string(&root_ga)
+        && t.lines().any(is_legacy_attribute)
+    {
+        let kept: String = t
+            .split_inclusive('\n')
+            .filter(|l| !is_legacy_attribute(l))
+            .collect();
+        if kept.trim().is_empty() {
+            std::fs::remove_file(&root_ga).map_err(|e| Error::io(&root_ga, e))?;
+        } else {
+            atomic::write(&root_ga, kept.as_bytes())?;
+        }
+        migrated.push(
+            "merge=beads lines of .gitattributes moved to .beads/.gitattributes (commit the root file's change)"
+                .into(),
+        );
+    }
+    Ok((created, migrated))
+}
+
+/// The lines of [`GITATTRIBUTES`] that `text` (a `.beads/.gitattributes`) lacks.
+fn attribute_lines_missing(text: &str) -> Vec<&'static str> {
+    GITATTRIBUTES
+        .iter()
+        .filter(|l| {
+            !text
+                .lines()
+                .any(|x| x.split_whitespace().eq(l.split_whitespace()))
+        })
+        .copied()
+        .collect()
+}
+
+fn is_legacy_attribute(line: &str) -> bool {
+    LEGACY_ROOT_ATTRIBUTES
+        .iter()
+        .any(|l| line.split_whitespace().eq(l.split_whitespace()))
+}
+
+/// `doctor`'s check of the merge attribute: `.beads/.gitattributes` must
+/// route `*.jsonl` and `hooks/*.json` to the `beads` driver (else other
+/// clones merge the tracker as text), and the root `.gitattributes` should
+/// no longer carry strand's lines. `fix` writes and migrates them.
+fn doctor_attributes(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+    let root = &ctx.ws.root;
+    let text = std::fs::read_to_string(root.join(".beads/.gitattributes")).unwrap_or_default();
+    let mut found = Vec::new();
+    let missing = attribute_lines_missing(&text);
+    if !missing.is_empty() {
+        found.push(finding(
+            "attributes",
+            "error",
+            format!(
+                ".beads/.gitattributes lacks `{}`: git merges the tracker without strand's driver",
+                missing.join("`, `")
+            ),
+        ));
+    }
+    let root_text = std::fs::read_to_string(root.join(".gitattributes")).unwrap_or_default();
+    if root_text.lines().any(is_legacy_attribute) {
+        found.push(finding(
+            "attributes",
+            "warning",
+            ".gitattributes (at the root) carries strand's merge=beads lines; they belong in .beads/.gitattributes".into(),
+        ));
+    }
+    if fix && !found.is_empty() {
+        ensure_attributes(root)?;
+        for f in &mut found {
+            f.fixed = true;
+        }
+    }
+    out.extend(found);
+    Ok(())
 }
 
 /// Git hooks of this repository that call `bd` (classic beads installed some).
@@ -537,6 +625,92 @@ fn doctor_rewrite(
     Ok(())
 }
 
+/// `doctor`'s check of git's index for unmerged `.beads/` paths (a merge
+/// driver that failed leaves the file holding our side only, no markers), and
+/// with `fix` their merge from the index stages: base and theirs from git,
+/// ours from the working tree (it is our side, plus anything written since;
+/// stage 2 when it holds markers). Lines of a side that do not parse go to
+/// `quarantine/`; the result is written and staged as resolved, so `git
+/// commit` concludes the merge. Called under the workspace lock when fixing.
+fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+    for rel in crate::ops::gitops::unmerged_paths(&ctx.ws) {
+        if !fix {
+            out.push(finding(
+                "unmerged",
+                "error",
+                format!(
+                    "{rel} is unmerged in git's index (the merge driver failed); it holds one side only (`bd doctor --fix` merges base, ours and theirs)"
+                ),
+            ));
+            continue;
+        }
+        let Some(st) = crate::git::stages::read(&ctx.ws.root, &rel)? else {
+            continue;
+        };
+        let path = ctx.ws.root.join(&rel);
+        let ours = match std::fs::read(&path) {
+            Ok(b) if !crate::git::stages::has_markers(&b) => b,
+            Ok(_) => st.ours.clone(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => st.ours.clone(),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let merged = if rel.ends_with(".jsonl") {
+            let rules = if rel.ends_with("mail.jsonl") {
+                &crate::model::merge::MAIL_RULES
+            } else {
+                &crate::model::merge::ISSUE_RULES
+            };
+            let stem = Path::new(&rel)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut sides = Vec::new();
+            for (side, bytes) in [("base", &st.base), ("ours", &ours), ("theirs", &st.theirs)] {
+                let parsed = jsonl::parse(bytes);
+                for b in &parsed.bad {
+                    out.push(Finding {
+                        check: "parse".into(),
+                        severity: "error",
+                        message: format!(
+                            "{rel} ({side} side of the merge):{}: {}; moved to quarantine/",
+                            b.line, b.reason
+                        ),
+                        fixed: true,
+                    });
+                }
+                sides.push(quarantine(ctx, bytes, &parsed, &format!("{stem}-{side}"))?);
+            }
+            crate::model::merge::merge_jsonl(&sides[0], &sides[1], &sides[2], rules)
+                .map(|m| m.bytes)
+                .map_err(|e| e.to_string())
+        } else if rel.contains("/hooks/") && rel.ends_with(".json") {
+            crate::ops::hooks::merge_hook(&st.base, &ours, &st.theirs)
+        } else {
+            Err("not a file bd merges".to_string())
+        };
+        match merged {
+            Ok(bytes) => {
+                atomic::write(&path, &bytes)?;
+                crate::git::stages::resolve(&ctx.ws.root, &rel)?;
+                out.push(Finding {
+                    check: "unmerged".into(),
+                    severity: "error",
+                    message: format!(
+                        "{rel} was unmerged in git's index; merged base, ours and theirs and staged the result (`git commit` concludes the merge)"
+                    ),
+                    fixed: true,
+                });
+            }
+            Err(reason) => out.push(finding(
+                "unmerged",
+                "error",
+                format!("{rel} is unmerged in git's index and cannot be merged: {reason}"),
+            )),
+        }
+    }
+    Ok(())
+}
+
 pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     let _guard = if fix {
@@ -544,6 +718,8 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     } else {
         None
     };
+    doctor_unmerged(ctx, fix, &mut out)?;
+    doctor_attributes(ctx, fix, &mut out)?;
     let name = ".beads/issues.jsonl";
     let rules = &crate::model::merge::ISSUE_RULES;
     let (bytes, parsed) = doctor_read(ctx, fix, name, rules, &mut out)?;

@@ -5,7 +5,61 @@ use crate::error::Result;
 use crate::git::{self, commit::Outcome, commit::Request};
 use crate::ops::Ctx;
 
+/// The `.beads/` paths git's index holds unmerged: a merge whose driver
+/// failed (bd not on git's PATH, a side that does not parse) leaves the file
+/// holding only our side, with no markers. An index that cannot be read
+/// counts as none (the command's own git use reports it). The answer is
+/// remembered in `.cache/unmerged.v1` by the index file's state (git
+/// replaces the file on every change), so most commands only stat it.
+pub fn unmerged_paths(ws: &crate::store::Workspace) -> Vec<String> {
+    const CACHE: &str = "unmerged.v1";
+    let Ok(dirs) = git::dirs(&ws.root) else {
+        return Vec::new();
+    };
+    let key = git::commit::stat_key(&dirs.git_dir.join("index"));
+    if let Some(k) = key
+        && let Some((cached, paths)) = ws.read_cache::<(git::commit::StatKey, Vec<String>)>(CACHE)
+        && cached == k
+    {
+        return paths;
+    }
+    let paths = git::stages::unmerged(&dirs).unwrap_or_default();
+    if let Some(k) = key
+        && git::commit::stat_key(&dirs.git_dir.join("index")) == Some(k)
+    {
+        ws.write_cache(CACHE, &(k, &paths));
+    }
+    paths
+}
+
 impl Ctx {
+    /// Reads go on over an unmerged tracker, with a warning naming the files.
+    pub fn warn_unmerged(&self) {
+        if !self.unmerged.is_empty() {
+            self.notice(format!(
+                "warning: {} unmerged in git's index (a merge left it conflicted); what you see is one side only; run `bd doctor --fix`",
+                unmerged_list(&self.unmerged)
+            ));
+        }
+    }
+
+    /// Writes are refused while a `.beads/` file is unmerged: committing it
+    /// as it is would drop the other side's work.
+    pub fn refuse_unmerged(&self) -> Result<()> {
+        if self.unmerged.is_empty() {
+            return Ok(());
+        }
+        Err(crate::error::Error::Invalid {
+            msg: format!(
+                "{} unmerged in git's index; refusing to write until it is merged",
+                unmerged_list(&self.unmerged)
+            ),
+            hint: Some(
+                "run `bd doctor --fix` (it merges base, ours and theirs from git's index)".into(),
+            ),
+        })
+    }
+
     /// After a write: commit per `auto_commit` (off: nothing; on: a commit per
     /// command; batch: amend bd's own recent unpushed commit). The tracker write
     /// already succeeded; a commit that cannot happen now is left pending.
@@ -34,6 +88,7 @@ impl Ctx {
     }
 
     pub fn commit_beads(&self, subject: &str, amend_window: Option<u64>) -> Result<Outcome> {
+        self.refuse_unmerged()?;
         let dirs = git::dirs(&self.ws.root)?;
         git::commit::commit(
             &self.ws.root,
@@ -116,4 +171,11 @@ fn describe_pending(ctx: &Ctx, paths: &[String]) -> String {
         }
     }
     format!("bd: {} issues ({})", changes.len(), parts.join(", "))
+}
+
+fn unmerged_list(paths: &[String]) -> String {
+    match paths {
+        [one] => format!("{one} is"),
+        many => format!("{} are", many.join(", ")),
+    }
 }

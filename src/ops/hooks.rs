@@ -100,6 +100,7 @@ fn write_hook(ctx: &Ctx, hook: &Hook) -> Result<()> {
 /// commands changing one hook never drop each other's items. The caller holds
 /// no lock (SPEC §2 order: project-home locks first, then this one).
 fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result<T>) -> Result<T> {
+    ctx.refuse_unmerged()?;
     let _lock =
         crate::store::lock::acquire(&ctx.ws.lock_path(), crate::store::lock::default_timeout())?;
     let mut hook = read_hook(ctx, agent)?;

@@ -364,6 +364,7 @@ fn post(
     parent: Option<&Message>,
 ) -> Result<Sent> {
     let own = identity(ctx)?;
+    ctx.refuse_unmerged()?;
     let mut tx = MailTx::begin(&ctx.ws)?;
     let mut len = ID_LEN;
     loop {
@@ -651,6 +652,7 @@ pub fn find(ctx: &Ctx, query: &str) -> Result<Message> {
 /// commits by itself (SPEC §6). Returns the message and whether it changed.
 fn mark(ctx: &Ctx, msg: &Message, fields: &[&str]) -> Result<(Message, bool)> {
     let now = ctx.now_text();
+    ctx.refuse_unmerged()?;
     let mut tx = MailTx::begin(&ctx.ws)?;
     let mut rec = match tx.get(&msg.id)? {
         Some(r) => r,

@@ -53,6 +53,8 @@ pub struct Ctx {
     pub wrote: std::cell::Cell<bool>,
     /// The project identity, once computed (it reads git config and may walk history).
     identity_once: std::cell::OnceCell<git::identity::Identity>,
+    /// `.beads/` paths git's index holds unmerged (see `gitops::unmerged_paths`).
+    pub unmerged: Vec<String>,
 }
 
 impl Ctx {
@@ -60,6 +62,7 @@ impl Ctx {
         let config = Config::load(&ws.config_path())?;
         let actor = actor.filter(|a| !a.trim().is_empty());
         let explicit_actor = actor.is_some();
+        let unmerged = gitops::unmerged_paths(&ws);
         let actor = actor.unwrap_or_else(|| ws.default_actor());
         let ctx = Ctx {
             ws,
@@ -73,8 +76,10 @@ impl Ctx {
             outbox: RefCell::new(Vec::new()),
             wrote: std::cell::Cell::new(false),
             identity_once: std::cell::OnceCell::new(),
+            unmerged,
         };
         ctx.check_merge_driver();
+        ctx.warn_unmerged();
         Ok(ctx)
     }
 
@@ -192,6 +197,7 @@ impl Ctx {
     }
 
     pub fn begin(&self) -> Result<Tx> {
+        self.refuse_unmerged()?;
         Tx::begin(&self.ws, &self.view())
     }
 

@@ -26,6 +26,32 @@ fn first_line(s: &str) -> String {
         .to_string()
 }
 
+/// What git said when it refused: its first line plus the files it lists
+/// under it (tab-indented, as in "would be overwritten by merge:"), so the
+/// user learns which files block the merge.
+fn git_refusal(stderr: &str) -> String {
+    let head = first_line(stderr);
+    let head = head
+        .strip_prefix("error: ")
+        .or_else(|| head.strip_prefix("fatal: "))
+        .unwrap_or(&head);
+    let files: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with('\t') || l.starts_with("    "))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if files.is_empty() {
+        head.chars().take(300).collect()
+    } else {
+        format!(
+            "{} {}",
+            head.trim_end_matches(':').to_string() + ":",
+            files.join(", ")
+        )
+    }
+}
+
 fn my_claims(ctx: &Ctx) -> Vec<String> {
     ctx.snapshot()
         .map(|s| {
@@ -189,10 +215,7 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
         }
         Err(Error::Invalid {
             msg: if files.is_empty() {
-                format!(
-                    "git merge failed: {}",
-                    first_line(&m.stderr).chars().take(200).collect::<String>()
-                )
+                format!("git merge failed: {}", git_refusal(&m.stderr))
             } else {
                 format!(
                     "merge conflicts outside the tracker: {}; the merge was aborted",
@@ -255,4 +278,19 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
 /// Quote a path for git's `sh -c` of the merge driver.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::git_refusal;
+
+    #[test]
+    fn lists_the_blocking_files() {
+        let err = "error: The following untracked working tree files would be overwritten by merge:\n\tnotes.txt\n\tsrc/a.rs\nPlease move or remove them before you merge.\nAborting\n";
+        assert_eq!(
+            git_refusal(err),
+            "The following untracked working tree files would be overwritten by merge: notes.txt, src/a.rs"
+        );
+        assert_eq!(git_refusal("fatal: refusing\n"), "refusing");
+    }
 }

@@ -1,0 +1,505 @@
+//! Issue 9, the git items: an unmerged tracker is seen and merged (5), the
+//! merge attribute travels with `.beads/` (6), CRLF conversion as git does it
+//! (10), and the smaller `log`/`sync` items of 18. Real `bd`, real git: a
+//! bare remote and clones, one BD_HOME per simulated machine.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{BD, Run, path_with_bd, run_of};
+
+/// One clone on its own machine (own HOME and BD_HOME).
+struct Clone {
+    dir: PathBuf,
+    home: PathBuf,
+    actor: String,
+}
+
+impl Clone {
+    fn bd_with(&self, args: &[&str], path: &str) -> Run {
+        run_of(
+            Command::new(BD)
+                .args(args)
+                .current_dir(&self.dir)
+                .env_clear()
+                .env("PATH", path)
+                .env("HOME", &self.home)
+                .env("BD_HOME", &self.home)
+                .env("BD_ACTOR", &self.actor)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .stdin(Stdio::null())
+                .output()
+                .expect("bd runs"),
+        )
+    }
+
+    fn bd(&self, args: &[&str]) -> Run {
+        self.bd_with(args, &std::env::var("PATH").unwrap_or_default())
+    }
+
+    /// git with `bd` on PATH (`with_bd`) or without it.
+    fn git_run(&self, args: &[&str], with_bd: bool) -> Run {
+        let path = if with_bd {
+            path_with_bd()
+        } else {
+            std::env::var("PATH").unwrap_or_default()
+        };
+        run_of(
+            Command::new("git")
+                .args(args)
+                .current_dir(&self.dir)
+                .env("PATH", path)
+                .env("HOME", &self.home)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .stdin(Stdio::null())
+                .output()
+                .expect("git runs"),
+        )
+    }
+
+    #[track_caller]
+    fn git(&self, args: &[&str]) -> String {
+        let r = self.git_run(args, true);
+        assert_eq!(r.code, 0, "git {args:?}: {}\n{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    fn issues(&self) -> String {
+        std::fs::read_to_string(self.dir.join(".beads/issues.jsonl")).unwrap_or_default()
+    }
+}
+
+/// A bare remote and clones: `a` runs `bd init` and pushes; the others clone.
+struct Net {
+    tmp: tempfile::TempDir,
+    remote: PathBuf,
+    c: Vec<Clone>,
+}
+
+fn plain_git(dir: &Path, args: &[&str]) {
+    let r = run_of(
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "git {args:?}: {}", r.stderr);
+}
+
+impl Net {
+    fn empty() -> Net {
+        let tmp = tempfile::tempdir().unwrap();
+        let remote = tmp.path().join("remote.git");
+        std::fs::create_dir_all(&remote).unwrap();
+        plain_git(&remote, &["init", "-q", "--bare", "-b", "main"]);
+        Net {
+            tmp,
+            remote,
+            c: Vec::new(),
+        }
+    }
+
+    fn machine(&self, name: &str, actor: &str) -> Clone {
+        let home = self.tmp.path().join(format!("home-{name}"));
+        std::fs::create_dir_all(&home).unwrap();
+        Clone {
+            dir: self.tmp.path().join(name),
+            home,
+            actor: actor.into(),
+        }
+    }
+
+    /// Clone `name` from the remote (git only, nothing of bd yet).
+    fn clone_fresh(&self, name: &str, actor: &str, extra: &[&str]) -> Clone {
+        let c = self.machine(name, actor);
+        let mut args = vec!["clone", "-q"];
+        args.extend_from_slice(extra);
+        let remote = self.remote.to_str().unwrap().to_string();
+        args.push(&remote);
+        args.push(name);
+        let r = run_of(
+            Command::new("git")
+                .args(&args)
+                .current_dir(self.tmp.path())
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", &c.home)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(r.code, 0, "clone: {}", r.stderr);
+        c.git(&["config", "user.name", actor]);
+        c.git(&["config", "user.email", &format!("{actor}@example.com")]);
+        c
+    }
+
+    /// Clone `a` initialized and pushed, plus `n - 1` plain clones that ran
+    /// one bd command (so their driver config is set).
+    fn new(n: usize) -> Net {
+        let mut net = Net::empty();
+        let a = net.machine("a", "alice");
+        std::fs::create_dir_all(&a.dir).unwrap();
+        a.git(&["init", "-q", "-b", "main"]);
+        a.git(&["config", "user.name", "alice"]);
+        a.git(&["config", "user.email", "alice@example.com"]);
+        a.git(&["remote", "add", "origin", net.remote.to_str().unwrap()]);
+        ok(a.bd(&["init", "--prefix", "bd"]));
+        std::fs::write(a.dir.join("code.txt"), "code\n").unwrap();
+        a.git(&["add", "-A"]);
+        a.git(&["commit", "-q", "-m", "initial"]);
+        a.git(&["push", "-q", "-u", "origin", "main"]);
+        net.c.push(a);
+        for (name, actor) in [("b", "bob"), ("c", "carol")].into_iter().take(n - 1) {
+            let c = net.clone_fresh(name, actor, &[]);
+            ok(c.bd(&["list"]));
+            net.c.push(c);
+        }
+        net
+    }
+}
+
+#[track_caller]
+fn ok(r: Run) -> Run {
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    r
+}
+
+#[track_caller]
+fn create(c: &Clone, title: &str) -> String {
+    ok(c.bd(&["create", title])).stdout.trim().to_string()
+}
+
+fn porcelain(c: &Clone) -> String {
+    c.git(&["status", "--porcelain"])
+}
+
+/// Both clones add work and commit; `a` then pulls `b`'s with `with_bd`
+/// deciding whether git's shell finds `bd`. Returns the titles that must
+/// survive.
+fn diverge(net: &Net, a_title: &str, b_title: &str) {
+    let (a, b) = (&net.c[0], &net.c[1]);
+    create(b, b_title);
+    ok(b.bd(&["commit"]));
+    b.git(&["push", "-q"]);
+    create(a, a_title);
+    ok(a.bd(&["commit"]));
+}
+
+/// After a failed driver: doctor sees it, reads warn, writes are refused,
+/// `doctor --fix` merges from the stages and stages the result, and `git
+/// commit` concludes the merge with every side's work.
+#[track_caller]
+fn check_unmerged_then_fix(a: &Clone, titles: &[&str]) {
+    assert!(
+        porcelain(a).contains("UU .beads/issues.jsonl"),
+        "{}",
+        porcelain(a)
+    );
+    // doctor reports it (and fails).
+    let r = a.bd(&["doctor"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(".beads/issues.jsonl is unmerged"),
+        "{}",
+        r.stdout
+    );
+    // Reads go on, with a warning naming the file.
+    let r = ok(a.bd(&["list"]));
+    assert!(
+        r.stderr.contains(".beads/issues.jsonl is unmerged")
+            && r.stderr.contains("bd doctor --fix"),
+        "{}",
+        r.stderr
+    );
+    // Writes are refused, with the hint, and write nothing.
+    let before = a.issues();
+    for args in [
+        &["create", "late"][..],
+        &["commit"][..],
+        &["mail", "send", "--to", "bob", "-s", "hi", "-b", "x"][..],
+    ] {
+        let r = a.bd(args);
+        assert_eq!(r.code, 1, "{args:?}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("bd doctor --fix"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(a.issues(), before);
+    // The fix merges base, ours and theirs and stages the result.
+    let r = ok(a.bd(&["doctor", "--fix"]));
+    assert!(r.stdout.contains("[fixed]"), "{}", r.stdout);
+    let text = a.issues();
+    for t in titles {
+        assert!(text.contains(t), "{t} lost: {text}");
+    }
+    let st = porcelain(a);
+    assert!(!st.contains("UU"), "{st}");
+    assert!(st.contains("M  .beads/issues.jsonl"), "{st}");
+    a.git(&["commit", "-q", "--no-edit"]);
+    assert_eq!(
+        a.git(&["rev-list", "--count", "--merges", "HEAD"]).trim(),
+        "1"
+    );
+    // The committed tracker holds both sides; writes work again.
+    let head = a.git(&["show", "HEAD:.beads/issues.jsonl"]);
+    for t in titles {
+        assert!(head.contains(t), "{t} not committed: {head}");
+    }
+    create(a, "after the fix");
+    let r = ok(a.bd(&["doctor"]));
+    assert!(!r.stdout.contains("unmerged"), "{}", r.stdout);
+}
+
+#[test]
+fn item_05_unmerged_tracker_when_bd_is_not_on_git_path() {
+    let net = Net::new(2);
+    let a = &net.c[0];
+    diverge(&net, "alice's work", "bob's work");
+    // git's shell cannot find bd: the driver fails, the file keeps our side.
+    let r = a.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], false);
+    assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!a.issues().contains("bob's work"));
+    check_unmerged_then_fix(a, &["alice's work", "bob's work"]);
+}
+
+#[test]
+fn item_05_unmerged_tracker_when_a_side_does_not_parse() {
+    let net = Net::new(2);
+    let (a, b) = (&net.c[0], &net.c[1]);
+    create(b, "bob's work");
+    let mut text = b.issues();
+    text.push_str("{\"id\": \"bd-zzz\", broken\n");
+    std::fs::write(b.dir.join(".beads/issues.jsonl"), text).unwrap();
+    b.git(&["commit", "-q", "-am", "bob, with a broken line"]);
+    b.git(&["push", "-q"]);
+    create(a, "alice's work");
+    ok(a.bd(&["commit"]));
+    // bd is on git's PATH this time; the driver refuses the broken side.
+    let r = a.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], true);
+    assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    check_unmerged_then_fix(a, &["alice's work", "bob's work"]);
+    // The broken line is kept in quarantine, not dropped.
+    let q: String = std::fs::read_dir(a.dir.join(".beads/quarantine"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(q.contains("broken"), "{q}");
+}
+
+#[test]
+fn item_05_unmerged_mail_is_merged_too() {
+    let net = Net::new(2);
+    let (a, b) = (&net.c[0], &net.c[1]);
+    // Mail to a workspace-local agent: both sides add a message.
+    ok(b.bd(&["mail", "send", "--to", "bob", "-s", "from bob", "-b", "b"]));
+    ok(b.bd(&["commit"]));
+    b.git(&["push", "-q"]);
+    ok(a.bd(&[
+        "mail",
+        "send",
+        "--to",
+        "alice",
+        "-s",
+        "from alice",
+        "-b",
+        "a",
+    ]));
+    ok(a.bd(&["commit"]));
+    let r = a.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], false);
+    assert_ne!(r.code, 0);
+    // Both sides added the file (AA): unmerged all the same.
+    let u = a.git(&["diff", "--name-only", "--diff-filter=U"]);
+    assert_eq!(u.trim(), ".beads/mail.jsonl", "{}", porcelain(a));
+    let r = a.bd(&["doctor"]);
+    assert!(
+        r.stdout.contains(".beads/mail.jsonl is unmerged"),
+        "{}",
+        r.stdout
+    );
+    ok(a.bd(&["doctor", "--fix"]));
+    let mail = std::fs::read_to_string(a.dir.join(".beads/mail.jsonl")).unwrap();
+    assert!(
+        mail.contains("from bob") && mail.contains("from alice"),
+        "{mail}"
+    );
+    let u = a.git(&["diff", "--name-only", "--diff-filter=U"]);
+    assert_eq!(u.trim(), "", "{}", porcelain(a));
+    a.git(&["commit", "-q", "--no-edit"]);
+}
+
+/// The README's steps, literally, in clone 1; clone 2 gets the merge driver
+/// through the committed `.beads/.gitattributes`, and a concurrent edit of
+/// one issue (the same line of issues.jsonl) merges with the driver.
+#[test]
+fn item_06_readme_steps_give_other_clones_the_driver() {
+    let net = Net::empty();
+    let one = net.machine("one", "alice");
+    std::fs::create_dir_all(&one.dir).unwrap();
+    one.git(&["init", "-q", "-b", "main"]);
+    one.git(&["config", "user.name", "alice"]);
+    one.git(&["config", "user.email", "alice@example.com"]);
+    std::fs::write(one.dir.join("code.txt"), "code\n").unwrap();
+    one.git(&["add", "code.txt"]);
+    one.git(&["commit", "-q", "-m", "code"]);
+    // README, "Quick start", step by step.
+    ok(one.bd(&["init"]));
+    let bug = ok(one.bd(&["create", "Fix the login bug", "-t", "bug", "-p", "1"]))
+        .stdout
+        .trim()
+        .to_string();
+    ok(one.bd(&[
+        "create",
+        "Write release notes",
+        "--deps",
+        &format!("blocks:{bug}"),
+    ]));
+    ok(one.bd(&["ready"]));
+    ok(one.bd(&["claim", &bug]));
+    ok(one.bd(&["comment", &bug, "found the cause in session.rs"]));
+    ok(one.bd(&["close", &bug, "--reason", "fixed in 4e1a2b"]));
+    one.git(&["add", ".beads"]);
+    one.git(&["commit", "-q", "-m", "..."]);
+    // Nothing of strand's is left untracked or outside .beads/.
+    assert_eq!(porcelain(&one), "", "README steps leave files behind");
+    assert!(!one.dir.join(".gitattributes").exists());
+    one.git(&["remote", "add", "origin", net.remote.to_str().unwrap()]);
+    one.git(&["push", "-q", "-u", "origin", "main"]);
+
+    let two = net.clone_fresh("two", "bob", &[]);
+    assert_eq!(
+        two.git(&["check-attr", "merge", "--", ".beads/issues.jsonl"])
+            .trim(),
+        ".beads/issues.jsonl: merge: beads"
+    );
+    assert_eq!(
+        two.git(&["check-attr", "merge", "--", ".beads/hooks/bob.json"])
+            .trim(),
+        ".beads/hooks/bob.json: merge: beads"
+    );
+    // Concurrent edits of the same issue: a comment in two, a new title in one.
+    ok(two.bd(&["comment", &bug, "bob was here"]));
+    two.git(&["add", ".beads"]);
+    two.git(&["commit", "-q", "-m", "bob comments"]);
+    two.git(&["push", "-q"]);
+    ok(one.bd(&["update", &bug, "--title", "Fix the login bug for good"]));
+    one.git(&["add", ".beads"]);
+    one.git(&["commit", "-q", "-m", "alice retitles"]);
+    let r = one.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], true);
+    assert_eq!(r.code, 0, "the driver merges: {}\n{}", r.stdout, r.stderr);
+    let text = one.issues();
+    assert!(!text.contains("<<<<<<<"), "{text}");
+    assert!(
+        text.contains("bob was here") && text.contains("Fix the login bug for good"),
+        "{text}"
+    );
+    let r = ok(one.bd(&["doctor"]));
+    assert!(r.stdout.contains("No problems found"), "{}", r.stdout);
+}
+
+/// An older tracker with strand's lines in the root `.gitattributes`:
+/// `doctor` flags them, `doctor --fix` (or `init`) moves them to
+/// `.beads/.gitattributes` and leaves the user's own lines alone; a missing
+/// attribute is an error.
+#[test]
+fn item_06_root_attribute_lines_are_migrated() {
+    let net = Net::new(1);
+    let a = &net.c[0];
+    std::fs::remove_file(a.dir.join(".beads/.gitattributes")).unwrap();
+    std::fs::write(
+        a.dir.join(".gitattributes"),
+        "*.png binary\n.beads/*.jsonl merge=beads\n.beads/hooks/*.json merge=beads\n",
+    )
+    .unwrap();
+    let r = a.bd(&["doctor"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(".beads/.gitattributes lacks")
+            && r.stdout.contains("carries strand's merge=beads lines"),
+        "{}",
+        r.stdout
+    );
+    ok(a.bd(&["doctor", "--fix"]));
+    assert_eq!(
+        std::fs::read_to_string(a.dir.join(".gitattributes")).unwrap(),
+        "*.png binary\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(a.dir.join(".beads/.gitattributes")).unwrap(),
+        "*.jsonl merge=beads\nhooks/*.json merge=beads\n"
+    );
+    let r = ok(a.bd(&["doctor"]));
+    assert!(!r.stdout.contains("gitattributes"), "{}", r.stdout);
+    // init migrates too; a root file holding only strand's lines goes away.
+    std::fs::write(
+        a.dir.join(".gitattributes"),
+        ".beads/*.jsonl merge=beads\n.beads/hooks/*.json merge=beads\n",
+    )
+    .unwrap();
+    let r = ok(a.bd(&["init"]));
+    assert!(r.stderr.contains("Migrated"), "{}", r.stderr);
+    assert!(!a.dir.join(".gitattributes").exists());
+    assert_eq!(
+        a.git(&["check-attr", "merge", "--", ".beads/issues.jsonl"])
+            .trim(),
+        ".beads/issues.jsonl: merge: beads"
+    );
+    // bd commit carries the attribute file (it is inside .beads/).
+    ok(a.bd(&["commit"]));
+    let tracked = a.git(&["ls-files", ".beads"]);
+    assert!(tracked.contains(".beads/.gitattributes"), "{tracked}");
+}
+
+/// `core.autocrlf = true`: git checks `.beads/` text files out with CRLF;
+/// `bd commit` stores what git would (LF), `git status` stays clean and
+/// `doctor` reports nothing pending.
+#[test]
+fn item_10_autocrlf_commits_lf_and_agrees_with_git_status() {
+    let net = Net::new(1);
+    create(&net.c[0], "first");
+    ok(net.c[0].bd(&["commit"]));
+    net.c[0].git(&["push", "-q"]);
+    let b = net.clone_fresh("b", "bob", &["-c", "core.autocrlf=true"]);
+    b.git(&["config", "core.autocrlf", "true"]);
+    let gi = std::fs::read(b.dir.join(".beads/.gitignore")).unwrap();
+    assert!(gi.windows(2).any(|w| w == b"\r\n"), "checked out with CRLF");
+    // Nothing pending right after the clone.
+    let r = ok(b.bd(&["doctor"]));
+    assert!(!r.stdout.contains("pending"), "{}", r.stdout);
+    create(&b, "second");
+    let r = ok(b.bd(&["commit"]));
+    let _ = r;
+    assert_eq!(porcelain(&b), "", "git status after bd commit");
+    let r = ok(b.bd(&["doctor"]));
+    assert!(!r.stdout.contains("pending"), "{}", r.stdout);
+    // The last commit changed issues.jsonl only, and every blob is LF.
+    let changed = b.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(changed.trim(), ".beads/issues.jsonl");
+    for f in b
+        .git(&["ls-tree", "-r", "--name-only", "HEAD", ".beads"])
+        .lines()
+    {
+        let blob = b.git(&["cat-file", "blob", &format!("HEAD:{f}")]);
+        assert!(!blob.contains('\r'), "{f} stored with CR: {blob:?}");
+    }
+    // A CRLF edit of a tracked file is stored as LF too.
+    std::fs::write(
+        b.dir.join(".beads/.gitignore"),
+        String::from_utf8(gi).unwrap() + "notes/\r\n",
+    )
+    .unwrap();
+    ok(b.bd(&["commit"]));
+    assert_eq!(porcelain(&b), "");
+    let blob = b.git(&["cat-file", "blob", "HEAD:.beads/.gitignore"]);
+    assert!(
+        blob.ends_with("notes/\n") && !blob.contains('\r'),
+        "{blob:?}"
+    );
+}
