@@ -503,3 +503,128 @@ fn item_10_autocrlf_commits_lf_and_agrees_with_git_status() {
         "{blob:?}"
     );
 }
+
+/// `bd log` through merges: an issue created on one side shows one create
+/// (not another at the merge commit), and a dependency change is said
+/// element by element, not as cut JSON.
+#[test]
+fn item_18_log_shows_one_create_and_readable_dependency_changes() {
+    let net = Net::new(2);
+    let (a, b) = (&net.c[0], &net.c[1]);
+    let x = create(b, "made by bob");
+    let y = create(
+        b,
+        "a blocker with a long enough title to be cut in raw JSON",
+    );
+    ok(b.bd(&["dep", "add", &x, &y]));
+    ok(b.bd(&["commit"]));
+    b.git(&["push", "-q"]);
+    create(a, "alice's own");
+    ok(a.bd(&["commit"]));
+    a.git(&["pull", "-q", "--no-rebase", "origin", "main"]);
+    assert_eq!(
+        a.git(&["rev-list", "--count", "--merges", "HEAD"]).trim(),
+        "1"
+    );
+    let r = ok(a.bd(&["log", &x]));
+    let creates = r
+        .stdout
+        .lines()
+        .filter(|l| l.trim() == format!("create {x}"))
+        .count();
+    assert_eq!(creates, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("dependencies: + blocks {y}")),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("depends_on_id"), "{}", r.stdout);
+    let j = ok(a.bd(&["--json", "log", &x])).stdout;
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    let kinds: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "created").count(),
+        1,
+        "{kinds:?}"
+    );
+    // Removing it is said the same way.
+    ok(a.bd(&["dep", "remove", &x, &y]));
+    ok(a.bd(&["commit"]));
+    let r = ok(a.bd(&["log", &x]));
+    assert!(
+        r.stdout.contains(&format!("dependencies: - blocks {y}")),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `bd log` in a shallow clone: no raw gix error; the history that is there,
+/// and one line saying where it stops.
+#[test]
+fn item_18_log_in_a_shallow_clone_shows_what_is_there() {
+    let net = Net::new(1);
+    let a = &net.c[0];
+    let x = create(a, "old issue");
+    ok(a.bd(&["commit"]));
+    ok(a.bd(&["update", &x, "--title", "renamed once"]));
+    ok(a.bd(&["commit"]));
+    ok(a.bd(&["update", &x, "--title", "renamed twice"]));
+    ok(a.bd(&["commit"]));
+    a.git(&["push", "-q"]);
+    let remote = format!("file://{}", net.remote.display());
+    let s = net.machine("shallow", "sam");
+    let r = run_of(
+        Command::new("git")
+            .args(["clone", "-q", "--depth", "2", &remote, "shallow"])
+            .current_dir(net.tmp.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", &s.home)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = ok(s.bd(&["log", &x]));
+    assert!(r.stdout.contains("\"renamed twice\""), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("create"),
+        "the boundary is not a create: {}",
+        r.stdout
+    );
+    let note: Vec<&str> = r.stderr.lines().filter(|l| l.contains("shallow")).collect();
+    assert_eq!(note.len(), 1, "{}", r.stderr);
+    assert!(note[0].contains("git fetch --unshallow"), "{}", r.stderr);
+    assert!(!r.stderr.contains("could not be found"), "{}", r.stderr);
+}
+
+/// A failed `bd sync` passes on git's list of the files that block the merge.
+#[test]
+fn item_18_sync_names_the_files_that_block_the_merge() {
+    let net = Net::new(2);
+    let (a, b) = (&net.c[0], &net.c[1]);
+    std::fs::write(b.dir.join("notes.txt"), "bob's notes\n").unwrap();
+    b.git(&["add", "notes.txt"]);
+    b.git(&["commit", "-q", "-m", "notes"]);
+    b.git(&["push", "-q"]);
+    // a has an untracked notes.txt of its own, and tracker work to sync.
+    std::fs::write(a.dir.join("notes.txt"), "alice's notes\n").unwrap();
+    create(a, "alice's work");
+    let r = a.bd(&["sync"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("would be overwritten by merge: notes.txt"),
+        "{}",
+        r.stderr
+    );
+    // Nothing lost: the untracked file and the tracker work are still here.
+    assert_eq!(
+        std::fs::read_to_string(a.dir.join("notes.txt")).unwrap(),
+        "alice's notes\n"
+    );
+    assert!(a.issues().contains("alice's work"));
+}

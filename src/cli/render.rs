@@ -232,6 +232,10 @@ pub fn diff(d: &crate::ops::history::Diff) -> String {
     for c in &d.changes {
         let _ = writeln!(out, "\n{} {} \"{}\"", c.kind.verb(), c.id, c.title);
         for f in &c.fields {
+            if let Some(t) = crate::ops::history::list_change_text(f) {
+                let _ = writeln!(out, "    {}: {t}", f.field);
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "    {}: {} → {}",
@@ -255,6 +259,10 @@ pub fn log(id: &str, entries: &[crate::ops::history::LogEntry]) -> String {
         let _ = writeln!(out, "{short_id} {} {} — {}", e.time, e.author, e.subject);
         let _ = writeln!(out, "    {} {id}", e.kind.verb());
         for f in &e.fields {
+            if let Some(t) = crate::ops::history::list_change_text(f) {
+                let _ = writeln!(out, "    {}: {t}", f.field);
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "    {}: {} → {}",

@@ -65,11 +65,20 @@ pub struct CommitInfo {
     pub author: String,
     pub time: i64,
     pub subject: String,
+    /// A shallow clone's boundary: its parents are not in this repository
+    /// (`parents` is then empty).
+    pub shallow: bool,
 }
 
 /// The commits reachable from `start`, newest first (by commit time).
 pub fn walk(repo: &gix::Repository, start: gix::ObjectId, limit: usize) -> Result<Vec<CommitInfo>> {
     let mut out = Vec::new();
+    let shallow: Vec<gix::ObjectId> = repo
+        .shallow_commits()
+        .ok()
+        .flatten()
+        .map(|c| c.iter().copied().collect())
+        .unwrap_or_default();
     let walk = repo
         .rev_walk([start])
         .sorting(gix::revision::walk::Sorting::ByCommitTime(
@@ -91,9 +100,15 @@ pub fn walk(repo: &gix::Repository, start: gix::ObjectId, limit: usize) -> Resul
             .message_raw()
             .map(|m| m.to_str_lossy().lines().next().unwrap_or("").to_string())
             .unwrap_or_default();
+        let is_shallow = shallow.contains(&info.id);
         out.push(CommitInfo {
             id: info.id,
-            parents: info.parent_ids.iter().copied().collect(),
+            parents: if is_shallow {
+                Vec::new()
+            } else {
+                info.parent_ids.iter().copied().collect()
+            },
+            shallow: is_shallow,
             author,
             time,
             subject,

@@ -266,21 +266,40 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
         Ok(r)
     };
     let mut out = Vec::new();
+    let mut boundary = None;
     for c in git::history::walk(&repo, head.detach(), 100_000)? {
         if out.len() >= limit {
             break;
+        }
+        if c.shallow {
+            // What changed in the oldest commit of a shallow clone cannot be
+            // known: its parent is not here.
+            boundary = Some((c.id, c.time));
+            continue;
         }
         let now = rec_at(c.id)?;
         let mut parents = Vec::new();
         for p in &c.parents {
             parents.push(rec_at(*p)?);
         }
-        let first = parents.first().cloned().flatten();
         let line = |r: &Option<Record>| r.as_ref().map(Record::to_line);
         if parents.iter().all(|p| line(p) == line(&now)) {
             continue;
         }
-        let fields = field_changes(first.as_ref(), now.as_ref());
+        // A merge whose result equals one parent's version brought no change
+        // of its own (that parent's commits show it); the rest are compared
+        // with the first parent that has the issue.
+        let merge_took_a_side = parents.len() > 1 && parents.iter().any(|p| line(p) == line(&now));
+        let first = if parents.len() > 1 {
+            parents.iter().flatten().next().cloned()
+        } else {
+            parents.first().cloned().flatten()
+        };
+        let fields = if merge_took_a_side {
+            Vec::new()
+        } else {
+            field_changes(first.as_ref(), now.as_ref())
+        };
         let mut lost = Vec::new();
         if parents.len() > 1 {
             // A parent's value lost the merge when that side had changed it
@@ -304,6 +323,9 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
                 }
             }
         }
+        if merge_took_a_side && lost.is_empty() {
+            continue;
+        }
         if fields.is_empty() && lost.is_empty() && now.is_some() == first.is_some() {
             continue;
         }
@@ -317,7 +339,74 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
             lost,
         });
     }
+    if let Some((commit, t)) = boundary {
+        let short: String = commit.to_string().chars().take(10).collect();
+        ctx.notice(format!(
+            "note: this is a shallow clone: history before {short} ({}) is not here; showing what is (`git fetch --unshallow` fetches the rest)",
+            time::format(t * 1_000_000_000)
+        ));
+    }
     Ok((id, out))
+}
+
+/// A list field's change said element by element (`+ blocks bd-a1`,
+/// `- urgent`), for dependencies, labels and comments; `None` for other fields.
+pub fn list_change_text(f: &FieldChange) -> Option<String> {
+    let items = |v: &Option<Value>| -> Option<Vec<Value>> {
+        match v {
+            None | Some(Value::Null) => Some(Vec::new()),
+            Some(Value::Array(a)) => Some(a.clone()),
+            _ => None,
+        }
+    };
+    let (before, after) = (items(&f.before)?, items(&f.after)?);
+    let describe = |v: &Value| -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Object(m) if m.contains_key("depends_on_id") => format!(
+                "{} {}",
+                m.get("type").and_then(Value::as_str).unwrap_or("blocks"),
+                m.get("depends_on_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+            ),
+            Value::Object(m) if m.contains_key("text") => {
+                let text = m.get("text").and_then(Value::as_str).unwrap_or("");
+                let one: String = text.lines().next().unwrap_or("").chars().take(50).collect();
+                let more = if text.chars().count() > one.chars().count() {
+                    "…"
+                } else {
+                    ""
+                };
+                format!(
+                    "comment by {}: {one:?}{more}",
+                    m.get("author").and_then(Value::as_str).unwrap_or("?")
+                )
+            }
+            other => {
+                let t = other.to_string();
+                t.chars().take(60).collect()
+            }
+        }
+    };
+    // Elements compared by what they say (a dependency by type and target).
+    let said_before: Vec<String> = before.iter().map(describe).collect();
+    let said_after: Vec<String> = after.iter().map(describe).collect();
+    let mut parts: Vec<String> = Vec::new();
+    for s in &said_after {
+        if !said_before.contains(s) {
+            parts.push(format!("+ {s}"));
+        }
+    }
+    for s in &said_before {
+        if !said_after.contains(s) {
+            parts.push(format!("- {s}"));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("(reordered or restamped)".into());
+    }
+    Some(parts.join("; "))
 }
 
 pub fn diff_json(d: &Diff) -> Value {
