@@ -628,3 +628,39 @@ fn item_18_sync_names_the_files_that_block_the_merge() {
     );
     assert!(a.issues().contains("alice's work"));
 }
+
+/// With `.beads/.gitattributes` first in the index, a `bd commit` that adds
+/// a new file (a hook) and changes issues.jsonl keeps every index entry once
+/// (new entries used to unsort the index mid-commit, and issues.jsonl was
+/// lost from it).
+#[test]
+fn item_06_bd_commit_adding_a_file_keeps_the_index_whole() {
+    // Only .beads/ in the index: the layout where the lookup went wrong.
+    let net = Net::empty();
+    let a = &net.machine("a", "alice");
+    std::fs::create_dir_all(&a.dir).unwrap();
+    a.git(&["init", "-q", "-b", "main"]);
+    a.git(&["config", "user.name", "alice"]);
+    a.git(&["config", "user.email", "alice@example.com"]);
+    ok(a.bd(&["init", "--prefix", "bd"]));
+    a.git(&["add", ".beads"]);
+    a.git(&["commit", "-q", "-m", "init"]);
+    let x = create(a, "to claim");
+    ok(a.bd(&["commit"]));
+    ok(a.bd(&["sling", &x, "alice"]));
+    assert!(a.dir.join(".beads/hooks/alice.json").exists());
+    ok(a.bd(&["commit"]));
+    let files = a.git(&["ls-files", ".beads"]);
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        vec![
+            ".beads/.gitattributes",
+            ".beads/.gitignore",
+            ".beads/config.toml",
+            ".beads/hooks/alice.json",
+            ".beads/issues.jsonl"
+        ],
+        "{files}"
+    );
+    assert_eq!(porcelain(a), "");
+}

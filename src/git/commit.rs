@@ -267,7 +267,10 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
         .index_or_load_from_head_or_empty()
         .map_err(|e| gerr("loading the index", e))?
         .into_owned();
-    let mut pushed = false;
+    // New entries are added after the loop: pushing one unsorts the index,
+    // and the lookups of later paths (a binary search) would then miss
+    // existing entries and add them twice.
+    let mut new_entries = Vec::new();
     let filter = super::eol::Filter::load(&repo, root);
     for path in &changed {
         let full = root.join(path);
@@ -292,16 +295,7 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
                         entry.stat = stat;
                         entry.mode = gix::index::entry::Mode::FILE;
                     }
-                    None => {
-                        index.dangerously_push_entry(
-                            stat,
-                            id,
-                            gix::index::entry::Flags::empty(),
-                            gix::index::entry::Mode::FILE,
-                            bpath,
-                        );
-                        pushed = true;
-                    }
+                    None => new_entries.push((stat, id, path.clone())),
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -313,7 +307,16 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
             Err(e) => return Err(Error::io(&full, e)),
         }
     }
-    if pushed {
+    if !new_entries.is_empty() {
+        for (stat, id, path) in new_entries {
+            index.dangerously_push_entry(
+                stat,
+                id,
+                gix::index::entry::Flags::empty(),
+                gix::index::entry::Mode::FILE,
+                path.as_bytes().as_bstr(),
+            );
+        }
         index.sort_entries();
     }
     index.remove_tree();
