@@ -295,11 +295,18 @@ fn item_05_unmerged_tracker_when_a_side_does_not_parse() {
 }
 
 #[test]
-fn item_05_unmerged_mail_is_merged_too() {
+fn item_05_unmerged_mail_and_hook_files_are_merged_too() {
     let net = Net::new(2);
     let (a, b) = (&net.c[0], &net.c[1]);
     // Mail to a workspace-local agent: both sides add a message.
+    let x = create(a, "shared work");
+    ok(a.bd(&["commit"]));
+    a.git(&["push", "-q"]);
+    b.git(&["pull", "-q"]);
     ok(b.bd(&["mail", "send", "--to", "bob", "-s", "from bob", "-b", "b"]));
+    // Both sides put work on dave's hook: hooks/dave.json conflicts too.
+    let y = create(b, "bob's item");
+    ok(b.bd(&["sling", &y, "dave"]));
     ok(b.bd(&["commit"]));
     b.git(&["push", "-q"]);
     ok(a.bd(&[
@@ -312,19 +319,31 @@ fn item_05_unmerged_mail_is_merged_too() {
         "-b",
         "a",
     ]));
+    ok(a.bd(&["sling", &x, "dave"]));
     ok(a.bd(&["commit"]));
     let r = a.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], false);
     assert_ne!(r.code, 0);
-    // Both sides added the file (AA): unmerged all the same.
+    // Both sides added the files (AA): unmerged all the same.
     let u = a.git(&["diff", "--name-only", "--diff-filter=U"]);
-    assert_eq!(u.trim(), ".beads/mail.jsonl", "{}", porcelain(a));
-    let r = a.bd(&["doctor"]);
     assert!(
-        r.stdout.contains(".beads/mail.jsonl is unmerged"),
+        u.contains(".beads/mail.jsonl") && u.contains(".beads/hooks/dave.json"),
         "{}",
-        r.stdout
+        porcelain(a)
     );
-    ok(a.bd(&["doctor", "--fix"]));
+    let r = a.bd(&["doctor"]);
+    for f in [".beads/mail.jsonl", ".beads/hooks/dave.json"] {
+        assert!(
+            r.stdout.contains(&format!("{f} is unmerged")),
+            "{}",
+            r.stdout
+        );
+    }
+    let r = a.bd(&["sling", &x, "erin"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let r = ok(a.bd(&["doctor", "--fix"]));
+    assert!(!r.stderr.contains("unmerged"), "{}", r.stderr);
+    let hook = std::fs::read_to_string(a.dir.join(".beads/hooks/dave.json")).unwrap();
+    assert!(hook.contains(&x) && hook.contains(&y), "{hook}");
     let mail = std::fs::read_to_string(a.dir.join(".beads/mail.jsonl")).unwrap();
     assert!(
         mail.contains("from bob") && mail.contains("from alice"),

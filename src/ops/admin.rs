@@ -633,6 +633,12 @@ fn doctor_rewrite(
 /// `quarantine/`; the result is written and staged as resolved, so `git
 /// commit` concludes the merge. Called under the workspace lock when fixing.
 fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+    if fix {
+        // The command's opening warning is answered by the findings below.
+        ctx.notices
+            .borrow_mut()
+            .retain(|n| !n.contains("unmerged in git's index"));
+    }
     for rel in crate::ops::gitops::unmerged_paths(&ctx.ws) {
         if !fix {
             out.push(finding(
