@@ -115,7 +115,10 @@ fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result
 pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
     presence::validate_agent_name(agent)?;
     let outcome = crate::ops::edit::hook_issue(ctx, id, agent)?;
-    attach(ctx, agent, std::slice::from_ref(&outcome), note)?;
+    if let Err(e) = attach(ctx, agent, std::slice::from_ref(&outcome), note) {
+        undo_slings(ctx, agent, std::slice::from_ref(&outcome));
+        return Err(e);
+    }
     Ok(outcome)
 }
 
@@ -133,13 +136,35 @@ pub fn sling_many(ctx: &Ctx, assignments: &[(String, String)]) -> Result<Vec<(St
     }
     let mut done = Vec::new();
     for (agent, outs) in by_agent {
-        attach(ctx, &agent, &outs, None)?;
+        if let Err(e) = attach(ctx, &agent, &outs, None) {
+            undo_slings(ctx, &agent, &outs);
+            return Err(e);
+        }
         done.extend(
             outs.iter()
                 .map(|o| (o.record.id().to_string(), agent.clone())),
         );
     }
     Ok(done)
+}
+
+/// A sling whose hook file or delivery could not be written is taken back
+/// (tracker and ledger), so a failing `sling` leaves no half (issue 9, item 8).
+fn undo_slings(ctx: &Ctx, agent: &str, outs: &[Outcome]) {
+    let ids: Vec<String> = outs
+        .iter()
+        .filter(|o| o.changed)
+        .map(|o| o.record.id().to_string())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) = crate::ops::edit::unhook_issues(ctx, &ids, agent) {
+        ctx.notice(format!(
+            "warning: cannot take back the sling of {}: {e}",
+            ids.join(", ")
+        ));
+    }
 }
 
 /// Record slung issues in the agent's hook file and deliver them to it.

@@ -1,0 +1,288 @@
+//! Issue 9, coordination items (8, 11, 13, 14, 15, 16 and parts of 18), end
+//! to end through the real `bd` binary: clones and worktrees of one remote
+//! sharing one `BD_HOME` (one machine), a bare remote and `bd sync` where the
+//! item is about merges.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Env, Run, git, run_of};
+use serde_json::{Value, json};
+
+/// One machine: a bare remote, clone A (`env.repo`) and clone B, one BD_HOME.
+struct Machine {
+    env: Env,
+    a: PathBuf,
+    b: PathBuf,
+    remote: PathBuf,
+}
+
+impl Machine {
+    fn new() -> Machine {
+        let env = Env::bare_git();
+        let tmp = env.tmp.path().to_path_buf();
+        let remote = tmp.join("remote.git");
+        git(
+            &tmp,
+            &[
+                "init",
+                "-q",
+                "--bare",
+                "-b",
+                "main",
+                remote.to_str().unwrap(),
+            ],
+        );
+        git(
+            &env.repo,
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        );
+        env.bd(&["init", "--prefix", "bd"]).ok();
+        let a = env.repo.clone();
+        git(&a, &["add", "-A"]);
+        git(&a, &["commit", "-q", "-m", "init"]);
+        git(&a, &["push", "-q", "-u", "origin", "main"]);
+        let b = tmp.join("b");
+        git(
+            &tmp,
+            &["clone", "-q", remote.to_str().unwrap(), b.to_str().unwrap()],
+        );
+        git(&b, &["config", "user.name", "B"]);
+        git(&b, &["config", "user.email", "b@example.com"]);
+        Machine { env, a, b, remote }
+    }
+
+    fn cmd(&self, ws: &Path, actor: &str, args: &[&str]) -> Command {
+        let mut c = self.env.cmd(args);
+        c.current_dir(ws)
+            .env("BD_ACTOR", actor)
+            .env("PATH", common::path_with_bd());
+        c
+    }
+
+    fn bd(&self, ws: &Path, actor: &str, args: &[&str]) -> Run {
+        run_of(self.cmd(ws, actor, args).output().expect("bd runs"))
+    }
+
+    #[track_caller]
+    fn json(&self, ws: &Path, actor: &str, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.bd(ws, actor, &a).ok().json()
+    }
+
+    #[track_caller]
+    fn create(&self, ws: &Path, title: &str, extra: &[&str]) -> String {
+        let mut a = vec!["create", title];
+        a.extend_from_slice(extra);
+        self.bd(ws, "tester", &a).ok().stdout.trim().to_string()
+    }
+
+    /// Commit and push A's issues, then pull them into B.
+    fn share(&self) {
+        git(&self.a, &["add", "-A"]);
+        git(&self.a, &["commit", "-q", "-m", "issues"]);
+        git(&self.a, &["push", "-q", "origin", "main"]);
+        self.bd(&self.b, "tester", &["sync"]).ok();
+    }
+
+    /// The project's folder in the home.
+    fn project_dir(&self) -> PathBuf {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(self.env.home.join("projects"))
+            .expect("the project home exists")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        assert_eq!(dirs.len(), 1, "one project in BD_HOME: {dirs:?}");
+        dirs[0].clone()
+    }
+
+    fn ledger(&self) -> Value {
+        let p = self.project_dir().join("ledger.json");
+        serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|_| b"{}".to_vec())).unwrap()
+    }
+
+    fn ledger_event(&self, id: &str) -> Option<Value> {
+        self.ledger()["entries"]
+            .as_array()?
+            .iter()
+            .find(|e| e["issue"] == id)
+            .map(|e| e["event"].clone())
+    }
+}
+
+/// A workspace's record of `id`, straight from its `issues.jsonl`.
+fn record(ws: &Path, id: &str) -> Value {
+    std::fs::read_to_string(ws.join(".beads/issues.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in {}", ws.display()))
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Run `bd` in `ws` with files limited to `kib` KiB (RLIMIT_FSIZE, with
+/// SIGXFSZ ignored so an oversized write fails with EFBIG like a full disk,
+/// even for root).
+fn bd_limited(m: &Machine, ws: &Path, actor: &str, kib: u32, args: &[&str]) -> Run {
+    let c = m.cmd(ws, actor, args);
+    let mut sh = Command::new("bash");
+    sh.arg("-c")
+        .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""))
+        .arg(c.get_program())
+        .args(c.get_args())
+        .env_clear();
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    sh.current_dir(ws).stdin(std::process::Stdio::null());
+    run_of(sh.output().expect("bash runs"))
+}
+
+/// Pad the ledger with released entries of issues nobody has, so writing it
+/// needs more than `kib` KiB.
+fn pad_ledger(m: &Machine, n: usize) {
+    let path = m.project_dir().join("ledger.json");
+    let mut l = m.ledger();
+    if l.get("entries").is_none() {
+        l = json!({"entries": []});
+    }
+    let entries = l["entries"].as_array_mut().unwrap();
+    for i in 0..n {
+        entries.push(json!({
+            "issue": format!("zz-pad{i:04}"),
+            "event": {"kind": "released"},
+            "at": "2026-12-06T00:00:00.000000000Z",
+            "by": "padding",
+            "workspace": "/nonexistent/padding/workspace/for/the/test",
+            "epoch": 1
+        }));
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(&l).unwrap()).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Item 8: a command that fails leaves no half.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_08_failed_ledger_write_leaves_the_tracker_untouched() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "work", &[]);
+    let y = m.create(&m.a, "more", &[]);
+    m.bd(&m.a, "alice", &["claim", &y]).ok();
+    m.bd(&m.a, "alice", &["close", &y]).ok();
+    pad_ledger(&m, 200);
+    let ledger_size = std::fs::metadata(m.project_dir().join("ledger.json"))
+        .unwrap()
+        .len();
+    let tracker_size = std::fs::metadata(m.a.join(".beads/issues.jsonl"))
+        .unwrap()
+        .len();
+    assert!(ledger_size > 32 * 1024 && tracker_size < 8 * 1024);
+
+    // The ledger cannot be written (EFBIG, as ENOSPC): each command fails and
+    // the tracker does not move.
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["claim", &x],
+        vec!["close", &x],
+        vec!["delete", &x],
+        vec!["reopen", &y],
+        vec!["sling", &x, "bob"],
+    ];
+    for args in &cases {
+        let r = bd_limited(&m, &m.a, "alice", 16, args);
+        assert_ne!(r.code, 0, "{args:?} must fail: {}", r.stderr);
+        assert_eq!(
+            std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+            before,
+            "{args:?} failed and left the tracker as it was: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(record(&m.a, &x)["status"], "open");
+    assert!(record(&m.a, &x).get("assignee").is_none());
+    // Nobody is locked out by the failed claim: bob claims X at once.
+    m.bd(&m.b, "bob", &["sync"]).ok();
+    m.bd(&m.a, "bob", &["claim", &x]).ok();
+
+    // Claimed, then an unclaim whose ledger write fails keeps the claim.
+    let r = bd_limited(&m, &m.a, "bob", 16, &["unclaim", &x]);
+    assert_ne!(r.code, 0);
+    assert_eq!(record(&m.a, &x)["status"], "in_progress");
+    assert_eq!(record(&m.a, &x)["assignee"], "bob");
+}
+
+#[test]
+fn item_08_failed_tracker_write_takes_the_ledger_entry_back() {
+    let m = Machine::new();
+    // A tracker larger than the limit, a small ledger: the ledger is written
+    // first, the tracker write fails, and the ledger entry is taken back.
+    let big = "x".repeat(40 * 1024);
+    let x = m.create(&m.a, "work", &["-d", &big]);
+    let r = bd_limited(&m, &m.a, "alice", 16, &["claim", &x]);
+    assert_ne!(r.code, 0, "the tracker write fails: {}", r.stderr);
+    assert_eq!(record(&m.a, &x)["status"], "open");
+    assert_eq!(m.ledger_event(&x), None, "no claim left in the ledger");
+    // Bob (another clone) is not told it is held.
+    let bx = m.create(&m.b, "other", &[]);
+    let _ = bx;
+    m.bd(&m.a, "bob", &["claim", &x]).ok();
+}
+
+// ---------------------------------------------------------------------------
+// Item 11: `update --status in_progress` does not lock everyone out.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_11_in_progress_without_holder_is_claimable() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "started the classic way", &[]);
+    m.bd(&m.a, "alice", &["update", &x, "--status", "in_progress"])
+        .ok();
+    // No holder: anyone may claim it, the same actor included.
+    m.bd(&m.a, "alice", &["claim", &x]).ok();
+    let r = record(&m.a, &x);
+    assert_eq!(
+        (r["status"].as_str(), r["assignee"].as_str()),
+        (Some("in_progress"), Some("alice"))
+    );
+    // Held now: bob is refused (exit 3).
+    m.bd(&m.a, "bob", &["claim", &x]).code(3);
+
+    // By its assignee, an in-progress item is a no-op claim.
+    let y = m.create(&m.a, "assigned and started", &[]);
+    m.bd(
+        &m.a,
+        "carol",
+        &[
+            "update",
+            &y,
+            "--status",
+            "in_progress",
+            "--assignee",
+            "carol",
+        ],
+    )
+    .ok();
+    let r = m.bd(&m.a, "carol", &["claim", &y]).ok();
+    assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    m.bd(&m.a, "dave", &["claim", &y]).code(3);
+}
