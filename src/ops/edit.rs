@@ -589,12 +589,9 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
             Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
             _ => None,
         },
-        "in_progress" => match assignee {
-            Some(a) => Some(format!("{} is held by {a}", rec.id())),
-            // Started without a holder (`update --status in_progress`, the
-            // classic way): nobody holds it, so it is claimable (item 11).
-            None => None,
-        },
+        // Started without a holder (`update --status in_progress`, the
+        // classic way): nobody holds it, so it is claimable (item 11).
+        "in_progress" => assignee.map(|a| format!("{} is held by {a}", rec.id())),
         s => Some(format!("{} is not claimable (status {s})", rec.id())),
     }
 }
