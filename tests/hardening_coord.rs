@@ -3,6 +3,8 @@
 //! sharing one `BD_HOME` (one machine), a bare remote and `bd sync` where the
 //! item is about merges.
 
+#![allow(dead_code)] // helpers used by later items
+
 mod common;
 
 use std::path::{Path, PathBuf};
