@@ -288,3 +288,60 @@ fn item_11_in_progress_without_holder_is_claimable() {
     assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
     m.bd(&m.a, "dave", &["claim", &y]).code(3);
 }
+
+// ---------------------------------------------------------------------------
+// Item 14: one ready set, whatever the command.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_14_every_view_agrees_on_ready_with_the_machines_claims() {
+    let m = Machine::new();
+    let six: Vec<String> = (0..6)
+        .map(|i| m.create(&m.a, &format!("work {i}"), &[]))
+        .collect();
+    m.bd(&m.a, "tester", &["config", "set", "lease", "1s"]).ok();
+    m.share();
+    // In clone B (same machine): bob claims two, closes one; carol, in A,
+    // claims one whose lease then lapses, and B closes that one too.
+    m.bd(&m.b, "bob", &["claim", &six[0]]).ok();
+    m.bd(&m.b, "bob", &["claim", &six[1]]).ok();
+    m.bd(&m.b, "bob", &["close", &six[2]]).ok();
+    m.bd(&m.a, "carol", &["claim", &six[3]]).ok();
+    m.bd(&m.b, "bob", &["close", &six[3], "--force"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    // A's file still says six[0..3] are open; the machine says otherwise.
+    let expect: Vec<String> = {
+        let mut v = vec![six[4].clone(), six[5].clone()];
+        v.sort();
+        v
+    };
+    let ready = ids(&m.json(&m.a, "dave", &["ready", "--limit", "0"]));
+    assert_eq!(ready, expect, "bd ready");
+    let listed = ids(&m.json(&m.a, "dave", &["list", "-s", "ready"]));
+    assert_eq!(listed, expect, "list -s ready");
+    let count = m.json(&m.a, "dave", &["count", "-s", "ready"]);
+    assert_eq!(count["count"], expect.len(), "count -s ready");
+    let stats = m.json(&m.a, "dave", &["stats"]);
+    assert_eq!(stats["ready_issues"], expect.len(), "stats");
+
+    // show: closed elsewhere is not ready.
+    let shown = m.bd(&m.a, "dave", &["show", &six[2]]).ok();
+    assert!(
+        shown.stdout.contains("Elsewhere") && !shown.stdout.contains("Ready: yes"),
+        "{}",
+        shown.stdout
+    );
+    let sj = m.json(&m.a, "dave", &["show", &six[2]]);
+    let sj = if sj.is_array() { sj[0].clone() } else { sj };
+    assert_eq!(sj["ready"], false);
+    let sj = m.json(&m.a, "dave", &["show", &six[4]]);
+    let sj = if sj.is_array() { sj[0].clone() } else { sj };
+    assert_eq!(sj["ready"], true);
+
+    // ready --explain offers no --steal on an issue closed elsewhere.
+    let ex = m.bd(&m.a, "dave", &["ready", "--explain"]).ok();
+    assert!(!ex.stdout.contains(&six[3]), "{}", ex.stdout);
+    let exj = m.json(&m.a, "dave", &["ready", "--explain"]);
+    assert_eq!(exj["lapsed"], json!([]));
+}
