@@ -345,3 +345,71 @@ fn item_14_every_view_agrees_on_ready_with_the_machines_claims() {
     let exj = m.json(&m.a, "dave", &["ready", "--explain"]);
     assert_eq!(exj["lapsed"], json!([]));
 }
+
+// ---------------------------------------------------------------------------
+// Item 13: after a claim lost in a merge, the loser's views and writes follow
+// the winner.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_13_lost_claim_follows_the_winner() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "contended", &[]);
+    m.share();
+    // Clone B is another machine: its own BD_HOME.
+    let home2 = m.env.tmp.path().join("home2");
+    std::fs::create_dir_all(&home2).unwrap();
+    let on_b = |actor: &str, args: &[&str]| -> Run {
+        let mut c = m.cmd(&m.b, actor, args);
+        c.env("BD_HOME", &home2).env("HOME", &home2);
+        run_of(c.output().unwrap())
+    };
+    m.bd(&m.a, "alice", &["claim", &x]).ok();
+    on_b("bob", &["claim", &x]).ok();
+    on_b("bob", &["sync"]).ok();
+    let ra = m.bd(&m.a, "alice", &["sync"]).ok();
+    let rb = on_b("bob", &["sync"]).ok();
+    let winner = record(&m.a, &x)["assignee"].as_str().unwrap().to_string();
+    assert_eq!(
+        record(&m.b, &x)["assignee"],
+        winner.as_str(),
+        "both clones agree"
+    );
+    let (loser, sync_out) = if winner == "bob" {
+        ("alice", &ra)
+    } else {
+        ("bob", &rb)
+    };
+    assert!(
+        sync_out
+            .stderr
+            .contains(&format!("your claim on {x} was lost")),
+        "{loser} is warned: {}",
+        sync_out.stderr
+    );
+    let as_loser = |args: &[&str]| -> Run {
+        if loser == "alice" {
+            m.bd(&m.a, "alice", args)
+        } else {
+            on_b("bob", args)
+        }
+    };
+    // Views: prime does not show it as held by the loser.
+    let prime = as_loser(&["--json", "prime"]).ok().json();
+    assert!(
+        !prime["claims"].to_string().contains(&x),
+        "prime of {loser}: {prime}"
+    );
+    let text = as_loser(&["prime"]).ok().stdout;
+    assert!(!text.contains(&x), "{text}");
+    // Writes: the loser cannot close over the winner's claim (exit 3).
+    let r = as_loser(&["close", &x]).code(3);
+    assert!(r.stderr.contains(&winner), "{}", r.stderr);
+    assert_eq!(record(&m.a, &x)["status"], "in_progress");
+    // The winner closes it.
+    if winner == "alice" {
+        m.bd(&m.a, "alice", &["close", &x]).ok();
+    } else {
+        on_b("bob", &["close", &x]).ok();
+    }
+}

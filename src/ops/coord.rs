@@ -252,6 +252,45 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
     }
 }
 
+/// Who holds an issue by its effective state (issue 9, items 13 and 16): the
+/// record overlaid with a newer ledger entry. `(holder, hooked)`; `None` when
+/// nobody holds it (open, released, closed or deleted, here or elsewhere).
+/// Every view of claims and hooks (`prime`, `agents`, `hook`) asks this.
+pub fn effective_holder(entry: Option<&ledger::Entry>, rec: &Record) -> Option<(String, bool)> {
+    match overlay(entry, rec) {
+        Some(Overlay::Held { holder, .. }) => Some((holder, false)),
+        Some(Overlay::Hooked { agent, .. }) => Some((agent, true)),
+        Some(_) => None,
+        None => {
+            let status = rec.status();
+            let hooked = status == "hooked";
+            if status != "in_progress" && !hooked {
+                return None;
+            }
+            rec.nonempty("assignee").map(|a| (a, hooked))
+        }
+    }
+}
+
+/// The holder that won `actor`'s claim (or hook) on `rec`: this machine's
+/// ledger says `actor` took it, and the record, as new as that entry or
+/// newer (a merge brought the other side's claim), names another holder.
+/// After such a loss the loser's views and writes follow the winner (item 13).
+pub fn lost_claim(entry: Option<&ledger::Entry>, rec: &Record, actor: &str) -> Option<String> {
+    let e = entry?;
+    let mine = match &e.event {
+        ledger::Event::Claimed { holder, .. } => holder == actor,
+        ledger::Event::Hooked { agent, .. } => agent == actor,
+        _ => false,
+    };
+    if !mine || overlay(entry, rec).is_some() {
+        return None;
+    }
+    effective_holder(None, rec)
+        .map(|(h, _)| h)
+        .filter(|h| h != actor)
+}
+
 /// Why an overlay makes an issue unavailable to `actor`, if it does.
 pub fn overlay_refusal(o: &Overlay, id: &str, actor: &str) -> Option<String> {
     match o {

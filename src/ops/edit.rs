@@ -377,7 +377,7 @@ fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
 pub fn close(ctx: &Ctx, ids: &[String], reason: Option<&str>, force: bool) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_, publish| close_local(ctx, ids, reason, force, publish),
+        |ledger, publish| close_local(ctx, ids, reason, force, ledger, publish),
         |_| Some(Event::Closed),
     )
 }
@@ -387,6 +387,7 @@ fn close_local(
     ids: &[String],
     reason: Option<&str>,
     force: bool,
+    ledger: Option<&Ledger>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
     apply_then(
@@ -399,6 +400,7 @@ fn close_local(
                 return Ok(vec![]);
             }
             refuse_if_recovered(ctx, rec, force)?;
+            refuse_if_lost(ctx, ledger, rec, force)?;
             if status == "tombstone" {
                 return Err(Error::invalid(format!(
                     "{} is deleted; `bd restore` it first",
@@ -973,6 +975,26 @@ fn recover(ctx: &Ctx, rec: &mut Record, holder: &str) {
         "recovered",
         &serde_json::json!({"from": holder, "by": ctx.actor, "at": at}),
     );
+}
+
+/// A claim of the actor that a merge gave to another holder (the ledger still
+/// names the actor, the record names the winner) is not the actor's to close:
+/// exit 3, unless it insists (`--force`).
+fn refuse_if_lost(ctx: &Ctx, ledger: Option<&Ledger>, rec: &Record, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let entry = ledger.and_then(|l| l.get(rec.id()));
+    if let Some(winner) = coord::lost_claim(entry, rec, &ctx.actor) {
+        return Err(Error::Conflict {
+            msg: format!(
+                "your claim on {} was lost in a merge; {winner} holds it now",
+                rec.id()
+            ),
+            hint: Some("pick another issue from `bd ready`, or use --force".into()),
+        });
+    }
+    Ok(())
 }
 
 /// A holder whose claim was recovered is told so (exit 3) when it acts on the
