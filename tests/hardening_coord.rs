@@ -413,3 +413,71 @@ fn item_13_lost_claim_follows_the_winner() {
         on_b("bob", &["close", &x]).ok();
     }
 }
+
+// ---------------------------------------------------------------------------
+// Item 16: one source for what is on a hook.
+// ---------------------------------------------------------------------------
+
+fn agent_entry(m: &Machine, ws: &Path, name: &str) -> Value {
+    let all = m.json(ws, "mayor", &["agents"]);
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} in {all}"))
+}
+
+#[test]
+fn item_16_hook_prime_and_agents_agree_and_show_the_note() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "slung with a note", &[]);
+    let y = m.create(&m.a, "slung then unhooked elsewhere", &[]);
+    m.share();
+    m.bd(&m.b, "bob", &["agent", "register"]).ok();
+    m.bd(
+        &m.a,
+        "mayor",
+        &["sling", &x, "bob", "--note", "start with the parser"],
+    )
+    .ok();
+    // The note shows in `hook` and `prime`, here and in the other clone.
+    for ws in [&m.a, &m.b] {
+        let h = m.json(ws, "bob", &["hook", "bob"]);
+        assert_eq!(h["items"], json!([x.clone()]), "{}", ws.display());
+        assert_eq!(h["note"], "start with the parser", "{}", ws.display());
+        let t = m.bd(ws, "bob", &["hook", "bob"]).ok().stdout;
+        assert!(t.contains("start with the parser"), "{t}");
+        let p = m.json(ws, "bob", &["prime"]);
+        assert_eq!(p["hook_note"], "start with the parser");
+        let t = m.bd(ws, "bob", &["prime"]).ok().stdout;
+        assert!(t.contains("start with the parser"), "{t}");
+        assert_eq!(agent_entry(&m, ws, "bob")["hook"], json!([x.clone()]));
+    }
+    // Bob claims it in B: it is off his hook and in his claims, in every view.
+    m.bd(&m.b, "bob", &["claim", &x]).ok();
+    for ws in [&m.a, &m.b] {
+        let h = m.json(ws, "bob", &["hook", "bob"]);
+        assert_eq!(h["items"], json!([]), "hook in {}", ws.display());
+        let a = agent_entry(&m, ws, "bob");
+        assert_eq!(a["hook"], json!([]), "agents in {}: {a}", ws.display());
+        assert_eq!(
+            a["claims"],
+            json!([x.clone()]),
+            "agents in {}",
+            ws.display()
+        );
+        let p = m.json(ws, "bob", &["prime"]);
+        assert_eq!(p["hook"], json!([]));
+        assert_eq!(p["claims"][0]["id"], x.as_str());
+    }
+    // Slung in A, unhooked in B: empty in every view of both.
+    m.bd(&m.a, "mayor", &["sling", &y, "bob"]).ok();
+    m.bd(&m.b, "mayor", &["unhook", &y, "--agent", "bob"]).ok();
+    for ws in [&m.a, &m.b] {
+        let h = m.json(ws, "bob", &["hook", "bob"]);
+        assert_eq!(h["items"], json!([]), "hook in {}", ws.display());
+        let a = agent_entry(&m, ws, "bob");
+        assert_eq!(a["hook"], json!([]), "agents in {}: {a}", ws.display());
+    }
+}

@@ -1105,9 +1105,10 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Hook { agent } => {
             let agent = agent.unwrap_or_else(|| ctx.actor.clone());
             crate::home::presence::validate_agent_name(&agent)?;
-            let items = ops::hooks::effective(ctx, &agent)?;
+            let hook = ops::hooks::effective_hook(ctx, &agent)?;
+            let items = hook.items;
             let snap = ctx.snapshot()?;
-            let t: String = items
+            let mut t: String = items
                 .iter()
                 .map(|i| {
                     format!(
@@ -1116,10 +1117,16 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                     )
                 })
                 .collect();
+            if let Some(n) = &hook.note {
+                t.push_str(&format!("Note: {n}\n"));
+            }
             if items.is_empty() {
                 ctx.notice(format!("The hook of {agent} is empty."));
             }
-            Ok(out(json!({"agent": agent, "items": items}), t))
+            Ok(out(
+                json!({"agent": agent, "items": items, "note": hook.note}),
+                t,
+            ))
         }
         Cmd::Unhook { id, agent } => {
             let agent = agent.unwrap_or_else(|| ctx.actor.clone());

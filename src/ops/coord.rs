@@ -379,6 +379,54 @@ fn no_home() -> Error {
     }
 }
 
+/// What one agent holds by the effective state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Holdings {
+    /// Claimed (`in_progress`), sorted.
+    pub claims: Vec<String>,
+    /// On its hook (`hooked`), sorted.
+    pub hook: Vec<String>,
+}
+
+/// Every agent's claims and hook by the effective state
+/// ([`effective_holder`]): this workspace's records overlaid with newer
+/// ledger entries, plus the ledger's word for issues this file does not have
+/// yet. The one source for `agents`, `hook` and `dispatch`'s loads.
+pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
+    let ledger = ctx.ledger()?;
+    let named: std::collections::HashSet<&str> = ledger.iter().map(|e| e.issue.as_str()).collect();
+    let snap = crate::store::Snapshot::load_where(
+        &ctx.ws,
+        &ctx.view(),
+        |p| matches!(p.status(), "in_progress" | "hooked") || named.contains(p.id()),
+        false,
+    )?;
+    let mut out: BTreeMap<String, Holdings> = BTreeMap::new();
+    let mut add = |holder: String, hooked: bool, id: &str| {
+        let h = out.entry(holder).or_default();
+        let v = if hooked { &mut h.hook } else { &mut h.claims };
+        v.push(id.to_string());
+    };
+    for r in &snap.rows {
+        let rec = snap.record(r)?;
+        if let Some((holder, hooked)) = effective_holder(ledger.get(&r.id), &rec) {
+            add(holder, hooked, &r.id);
+        }
+    }
+    for e in ledger.iter().filter(|e| snap.find(&e.issue).is_none()) {
+        match &e.event {
+            ledger::Event::Claimed { holder, .. } => add(holder.clone(), false, &e.issue),
+            ledger::Event::Hooked { agent, .. } => add(agent.clone(), true, &e.issue),
+            _ => {}
+        }
+    }
+    for h in out.values_mut() {
+        h.claims.sort();
+        h.hook.sort();
+    }
+    Ok(out)
+}
+
 /// `bd agents`: every agent with its state, claims and hook.
 pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
     let home = ctx.home()?.ok_or_else(no_home)?;
@@ -386,49 +434,12 @@ pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
     if let Some(w) = w {
         ctx.notice(format!("warning: {w}"));
     }
-    let (l, _) = ledger::load(&home);
-    let snap = ctx.snapshot()?;
     let lease = ctx.config.lease_secs();
-    let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut hooks: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in &snap.rows {
-        if r.status == "in_progress" && !r.assignee.is_empty() {
-            claims
-                .entry(r.assignee.clone())
-                .or_default()
-                .push(r.id.clone());
-        }
-        if r.status == "hooked" && !r.assignee.is_empty() {
-            hooks
-                .entry(r.assignee.clone())
-                .or_default()
-                .push(r.id.clone());
-        }
-    }
-    for e in l.iter() {
-        match &e.event {
-            ledger::Event::Claimed { holder, .. } => {
-                let v = claims.entry(holder.clone()).or_default();
-                if !v.contains(&e.issue) {
-                    v.push(e.issue.clone());
-                }
-            }
-            ledger::Event::Hooked { agent, .. } => {
-                let v = hooks.entry(agent.clone()).or_default();
-                if !v.contains(&e.issue) {
-                    v.push(e.issue.clone());
-                }
-            }
-            _ => {}
-        }
-    }
+    let mut held = holdings(ctx)?;
     let mut out = Vec::new();
     for (name, a) in &all {
         let state = presence::state(a, ctx.now, lease);
-        let mut c = claims.remove(name).unwrap_or_default();
-        c.sort();
-        let mut h = hooks.remove(name).unwrap_or_default();
-        h.sort();
+        let Holdings { claims: c, hook: h } = held.remove(name).unwrap_or_default();
         out.push(json!({
             "name": name,
             "kind": a.kind,

@@ -909,20 +909,27 @@ pub fn hook_issues(
 pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_, publish| {
+        |ledger, publish| {
             apply_pub(
                 ctx,
                 ids,
                 |_, rec| {
-                    if rec.status() == "hooked"
-                        && rec.nonempty("assignee").as_deref() == Some(agent)
-                    {
-                        rec.set("status", "open");
-                        rec.remove("assignee");
-                        rec.bump_claim_epoch();
-                        return Ok(vec!["assignee", "status"]);
+                    // By the effective hook: a sling made in another
+                    // workspace (only the ledger knows it yet) comes off too.
+                    let entry = ledger.and_then(|l| l.get(rec.id()));
+                    if coord::effective_holder(entry, rec) != Some((agent.to_string(), true)) {
+                        return Ok(vec![]);
                     }
-                    Ok(vec![])
+                    if rec.status() == "hooked" {
+                        rec.set("status", "open");
+                    }
+                    rec.remove("assignee");
+                    rec.bump_claim_epoch();
+                    let seen = entry.map_or(0, |e| e.epoch);
+                    if rec.claim_epoch() <= seen {
+                        set_claim_epoch(rec, seen + 1);
+                    }
+                    Ok(vec!["assignee", "status"])
                 },
                 publish,
             )

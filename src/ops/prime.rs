@@ -100,6 +100,14 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
         }
         s
     };
+    // The note of the sling, by the one definition of the hook.
+    let hook_note = if hook.is_empty() {
+        None
+    } else {
+        crate::ops::hooks::effective_hook(ctx, me)
+            .ok()
+            .and_then(|h| h.note)
+    };
     if hook.is_empty() {
         t.push_str("Hook: empty\n");
     } else {
@@ -108,6 +116,9 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
             hook.len(),
             list(&hook, "bd hook")
         ));
+        if let Some(n) = &hook_note {
+            t.push_str(&format!("  Note: {}\n", cut(n, 200)));
+        }
     }
     if claims.is_empty() {
         t.push_str("Claims: none\n");
@@ -178,6 +189,7 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
         "workspace": ctx.ws.root,
         "identity": identity,
         "hook": pairs(&hook),
+        "hook_note": hook_note,
         "claims": pairs(&claims),
         "unread_mail": unread.len(),
         "ready": ready.rows.iter().map(|r| json!({"id": r.id, "title": r.title, "priority": r.priority})).collect::<Vec<_>>(),
