@@ -481,3 +481,54 @@ fn item_16_hook_prime_and_agents_agree_and_show_the_note() {
         assert_eq!(a["hook"], json!([]), "agents in {}: {a}", ws.display());
     }
 }
+
+// ---------------------------------------------------------------------------
+// Item 15: work goes to registered agents only; one set of claimable work.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_15_dispatch_feeds_registered_agents_claimable_work_only() {
+    let m = Machine::new();
+    let epic = m.create(&m.a, "the big one", &["-t", "epic", "-p", "0"]);
+    let task = m.create(&m.a, "a task", &["-p", "1"]);
+    let other = m.create(&m.a, "another task", &["-p", "2"]);
+    // `ready` lists the epic, as classic does.
+    let ready = ids(&m.json(&m.a, "zed", &["ready"]));
+    assert!(ready.contains(&epic), "{ready:?}");
+    // zed only ran commands (the ready above, a heartbeat): it is no agent
+    // that receives work.
+    m.bd(&m.a, "zed", &["heartbeat"]).ok();
+    let plan = m.json(&m.a, "mayor", &["dispatch", "--dry-run"]);
+    assert_eq!(plan["slung"], json!([]), "nobody registered: {plan}");
+    m.bd(&m.a, "zed", &["agent", "register", "--kind", "unknown"])
+        .code(1);
+
+    // bob registers: he gets claimable work, never the epic.
+    m.bd(&m.a, "bob", &["agent", "register"]).ok();
+    let plan = m.json(&m.a, "mayor", &["dispatch", "--per-agent", "5"]);
+    let slung: Vec<&str> = plan["slung"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert_eq!(slung, vec![task.as_str(), other.as_str()], "{plan}");
+    assert_eq!(record(&m.a, &epic)["status"], "open");
+
+    // `ready --claim` takes claimable work too: not the epic on top.
+    m.bd(&m.a, "bob", &["unhook", &task]).ok();
+    let got = m.json(&m.a, "carol", &["ready", "--claim"]);
+    assert_eq!(got[0]["id"], task.as_str(), "{got}");
+    let got = m.json(&m.a, "carol", &["ready", "--claim", "--containers"]);
+    assert_eq!(got[0]["id"], epic.as_str(), "{got}");
+
+    // bob unregisters: his hook goes back to ready work, he gets no more.
+    let gone = m.json(&m.a, "bob", &["agent", "unregister"]);
+    assert_eq!(gone["unhooked"], json!([other.clone()]), "{gone}");
+    assert_eq!(record(&m.a, &other)["status"], "open");
+    let agents = m.json(&m.a, "mayor", &["agents"]);
+    assert!(!agents.to_string().contains("\"bob\""), "{agents}");
+    let plan = m.json(&m.a, "mayor", &["dispatch"]);
+    assert_eq!(plan["slung"], json!([]), "{plan}");
+    m.bd(&m.a, "mayor", &["agent", "unregister", "bob"]).code(1);
+}

@@ -73,7 +73,7 @@ impl Ctx {
 
     /// Refresh the heartbeat of an explicitly named actor (SPEC §1).
     pub fn touch_presence(&self) {
-        if !self.explicit_actor {
+        if !self.explicit_actor || self.departed.get() {
             return;
         }
         let Ok(Some(home)) = self.home() else { return };
@@ -355,11 +355,49 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
 pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<presence::Agent> {
     let home = ctx.home()?.ok_or_else(no_home)?;
     let name = name.unwrap_or(&ctx.actor);
+    if kind == presence::UNREGISTERED_KIND {
+        return Err(Error::Invalid {
+            msg: format!(
+                "kind {:?} is reserved for names only seen running commands",
+                presence::UNREGISTERED_KIND
+            ),
+            hint: Some("`bd agent register --kind agent` (or claude, human, …)".into()),
+        });
+    }
     let (a, w) = presence::register(&home, name, kind, &ctx.ws.root, &ctx.now_text())?;
     if let Some(w) = w {
         ctx.notice(format!("warning: {w}"));
     }
     Ok(a)
+}
+
+/// `bd agent unregister [name]`: the agent receives no more work. Its hook
+/// goes back to the ready pool; its claims stay (it may be finishing them;
+/// `dispatch` recovers them once its lease lapses) and are reported.
+pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
+    let home = ctx.home()?.ok_or_else(no_home)?;
+    let name = name.unwrap_or(&ctx.actor);
+    presence::validate_agent_name(name)?;
+    let known = presence::get(&home, name).0.is_some();
+    if !known {
+        return Err(Error::not_found(format!(
+            "no agent {name:?} in this project (`bd agents` lists them)"
+        )));
+    }
+    let held = holdings(ctx)?.remove(name).unwrap_or_default();
+    if !held.hook.is_empty() {
+        crate::ops::hooks::unhook(ctx, name, None)?;
+    }
+    presence::forget(&home, name)?;
+    if name == ctx.actor {
+        ctx.departed.set(true);
+    }
+    Ok(json!({
+        "name": name,
+        "unregistered": true,
+        "unhooked": held.hook,
+        "claims": held.claims,
+    }))
 }
 
 /// `bd heartbeat [--note]`.

@@ -1030,10 +1030,14 @@ fn refuse_if_recovered(ctx: &Ctx, rec: &Record, force: bool) -> Result<()> {
 
 /// `bd ready --claim`: claim the first ready issue that is still free. Candidates
 /// come from the ready set; the claim itself re-checks under the lock.
-pub fn ready_claim(ctx: &Ctx, f: &crate::ops::query::Filter) -> Result<Option<Record>> {
+pub fn ready_claim(
+    ctx: &Ctx,
+    f: &crate::ops::query::Filter,
+    containers: bool,
+) -> Result<Option<Record>> {
     let mut f = f.clone();
     f.limit = None;
-    let candidates: Vec<String> = crate::ops::query::ready(ctx, &f)?
+    let candidates: Vec<String> = crate::ops::query::claimable(ctx, &f, containers)?
         .rows
         .into_iter()
         .map(|r| r.id)

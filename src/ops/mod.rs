@@ -53,6 +53,8 @@ pub struct Ctx {
     pub wrote: std::cell::Cell<bool>,
     /// The project identity, once computed (it reads git config and may walk history).
     identity_once: std::cell::OnceCell<git::identity::Identity>,
+    /// The actor unregistered itself: no heartbeat after this command.
+    pub departed: std::cell::Cell<bool>,
 }
 
 impl Ctx {
@@ -73,6 +75,7 @@ impl Ctx {
             outbox: RefCell::new(Vec::new()),
             wrote: std::cell::Cell::new(false),
             identity_once: std::cell::OnceCell::new(),
+            departed: std::cell::Cell::new(false),
         };
         ctx.check_merge_driver();
         Ok(ctx)

@@ -464,6 +464,22 @@ pub fn ready(ctx: &Ctx, f: &Filter) -> Result<Listing> {
     Ok(l)
 }
 
+/// Claimable work: the ready set ([`ready`]) less containers (epics, convoys,
+/// molecules) unless `containers` ([`crate::model::graph::is_claimable`]).
+/// `dispatch` and `ready --claim` take work from here.
+pub fn claimable(ctx: &Ctx, f: &Filter, containers: bool) -> Result<Listing> {
+    let limit = check_limit(f.limit)?;
+    let mut unlimited = f.clone();
+    unlimited.limit = None;
+    let mut l = ready(ctx, &unlimited)?;
+    l.rows
+        .retain(|r| crate::model::graph::is_claimable(&r.issue_type, containers));
+    if let Some(n) = limit {
+        l.rows.truncate(n);
+    }
+    Ok(l)
+}
+
 pub fn blocked(ctx: &Ctx, f: &Filter) -> Result<Listing> {
     set(ctx, f, index::BLOCKED_FILE, |r| r.blocked)
 }
