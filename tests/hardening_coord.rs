@@ -3,8 +3,6 @@
 //! sharing one `BD_HOME` (one machine), a bare remote and `bd sync` where the
 //! item is about merges.
 
-#![allow(dead_code)] // helpers used by later items
-
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +16,6 @@ struct Machine {
     env: Env,
     a: PathBuf,
     b: PathBuf,
-    remote: PathBuf,
 }
 
 impl Machine {
@@ -53,7 +50,7 @@ impl Machine {
         );
         git(&b, &["config", "user.name", "B"]);
         git(&b, &["config", "user.email", "b@example.com"]);
-        Machine { env, a, b, remote }
+        Machine { env, a, b }
     }
 
     fn cmd(&self, ws: &Path, actor: &str, args: &[&str]) -> Command {
@@ -531,4 +528,110 @@ fn item_15_dispatch_feeds_registered_agents_claimable_work_only() {
     let plan = m.json(&m.a, "mayor", &["dispatch"]);
     assert_eq!(plan["slung"], json!([]), "{plan}");
     m.bd(&m.a, "mayor", &["agent", "unregister", "bob"]).code(1);
+}
+
+// ---------------------------------------------------------------------------
+// Item 18 (the coordination part): one test per sub-bug.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_18_prime_says_how_many_unread_messages_it_does_not_list() {
+    let m = Machine::new();
+    m.bd(&m.a, "bob", &["agent", "register"]).ok();
+    for i in 0..4 {
+        m.bd(
+            &m.a,
+            "alice",
+            &[
+                "mail",
+                "send",
+                "--to",
+                "bob",
+                "-s",
+                &format!("note {i}"),
+                "-b",
+                "x",
+            ],
+        )
+        .ok();
+    }
+    let t = m.bd(&m.a, "bob", &["prime"]).ok().stdout;
+    assert!(t.contains("Unread mail (4)"), "{t}");
+    let listed = t.lines().filter(|l| l.contains(" from alice: ")).count();
+    assert_eq!(listed, 3, "{t}");
+    assert!(t.contains("… 1 more"), "{t}");
+    assert_eq!(m.json(&m.a, "bob", &["prime"])["unread_mail"], 4);
+}
+
+#[test]
+fn item_18_a_deleted_issue_refuses_comment_label_and_dep_like_close() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "doomed", &[]);
+    let y = m.create(&m.a, "alive", &[]);
+    m.bd(&m.a, "alice", &["delete", &x]).ok();
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let close = m.bd(&m.a, "alice", &["close", &x]);
+    assert_ne!(close.code, 0);
+    let attempts: Vec<Vec<&str>> = vec![
+        vec!["comment", &x, "still here?"],
+        vec!["label", "add", &x, "urgent"],
+        vec!["dep", "add", &x, &y],
+        vec!["dep", "add", &y, &x],
+    ];
+    for args in &attempts {
+        let r = m.bd(&m.a, "alice", args);
+        assert_eq!(
+            r.code, close.code,
+            "{args:?} refused like close: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("{x} is deleted")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn item_18_a_ledger_lock_timeout_names_the_ledger() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "work", &[]);
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(m.project_dir().join("ledger.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut c = m.cmd(&m.a, "alice", &["claim", &x]);
+    c.env("BD_LOCK_TIMEOUT_MS", "300");
+    let r = run_of(c.output().unwrap());
+    lock.unlock().unwrap();
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("claim ledger"), "{}", r.stderr);
+    assert!(!r.stderr.contains("workspace"), "{}", r.stderr);
+    assert!(r.stderr.contains("ledger.lock"), "{}", r.stderr);
+}
+
+#[test]
+fn item_18_closing_an_epic_with_open_children_needs_force() {
+    let m = Machine::new();
+    let epic = m.create(&m.a, "the epic", &["-t", "epic"]);
+    let kid = m.create(&m.a, "a child", &["--parent", &epic]);
+    let r = m.bd(&m.a, "alice", &["close", &epic]).code(3);
+    assert!(r.stderr.contains(&kid), "{}", r.stderr);
+    assert_eq!(record(&m.a, &epic)["status"], "open");
+    // Children closed first, the epic closes.
+    m.bd(&m.a, "alice", &["close", &kid]).ok();
+    m.bd(&m.a, "alice", &["close", &epic]).ok();
+    // Or with --force.
+    let epic2 = m.create(&m.a, "another epic", &["-t", "epic"]);
+    m.create(&m.a, "its child", &["--parent", &epic2]);
+    m.bd(&m.a, "alice", &["close", &epic2, "--force"]).ok();
 }

@@ -348,6 +348,16 @@ fn reparent(ctx: &Ctx, tx: &Tx, rec: &mut Record, parent: Option<&str>) -> Resul
 }
 
 /// Open blockers of a record: targets of blocking edges that are not done.
+/// The children of an epic that are still open (not closed or deleted),
+/// as this transaction sees them.
+fn open_children(tx: &Tx, rec: &Record) -> Vec<String> {
+    tx.current_rows()
+        .iter()
+        .filter(|r| r.parent.as_deref() == Some(rec.id()) && !values::is_done(&r.status))
+        .map(|r| r.id.clone())
+        .collect()
+}
+
 fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
     let mut out = Vec::new();
     let rows = tx.current_rows();
@@ -401,12 +411,7 @@ fn close_local(
             }
             refuse_if_recovered(ctx, rec, force)?;
             refuse_if_lost(ctx, ledger, rec, force)?;
-            if status == "tombstone" {
-                return Err(Error::invalid(format!(
-                    "{} is deleted; `bd restore` it first",
-                    rec.id()
-                )));
-            }
+            crate::ops::refuse_deleted(rec)?;
             if !force {
                 let blockers = open_blockers(tx, rec);
                 if !blockers.is_empty() {
@@ -418,6 +423,20 @@ fn close_local(
                         ),
                         hint: Some("close the blockers first, or use --force".into()),
                     });
+                }
+                // An epic closes after its children, as in classic bd.
+                if rec.issue_type() == "epic" {
+                    let open = open_children(tx, rec);
+                    if !open.is_empty() {
+                        return Err(Error::Conflict {
+                            msg: format!(
+                                "epic {} has open children {}; not closing it",
+                                rec.id(),
+                                open.join(", ")
+                            ),
+                            hint: Some("close the children first, or use --force".into()),
+                        });
+                    }
                 }
             }
             rec.set("status", "closed");

@@ -302,6 +302,18 @@ pub fn editable_list(rec: &Record, key: &str) -> Result<()> {
     }
 }
 
+/// Refuse to change a deleted issue (a tombstone): `close`, `comment`,
+/// `label add|remove` and `dep add` all say the same (issue 9, item 18).
+pub fn refuse_deleted(rec: &Record) -> Result<()> {
+    if rec.status() == "tombstone" {
+        return Err(Error::invalid(format!(
+            "{} is deleted; `bd restore` it first",
+            rec.id()
+        )));
+    }
+    Ok(())
+}
+
 /// A commit subject naming what changed: `bd: close bd-a1 "Title"`.
 pub fn commit_subject(verb: &str, changes: &[(String, String, bool)]) -> String {
     let verb = if verb.is_empty() { "update" } else { verb };
