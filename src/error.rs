@@ -210,3 +210,29 @@ pub fn lock_name(path: &std::path::Path) -> &'static str {
         _ => "project home",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn lock_names_follow_the_lock_file() {
+        for (path, name) in [
+            ("/r/.beads/.lock", "workspace"),
+            ("/h/projects/p/ledger.lock", "claim ledger"),
+            ("/h/projects/p/sync.lock", "project sync"),
+            ("/h/projects/p/agents/bob.lock", "agent presence"),
+            ("/h/projects/p/deliveries/bob.lock", "hook deliveries"),
+            ("/h/projects/p/registry.lock", "project home"),
+        ] {
+            assert_eq!(lock_name(Path::new(path)), name, "{path}");
+        }
+        let e = Error::Locked {
+            path: "/h/projects/p/ledger.lock".into(),
+            waited_ms: 300,
+        };
+        assert!(e.to_string().contains("claim ledger"), "{e}");
+        assert!(!e.to_string().contains("workspace"), "{e}");
+    }
+}

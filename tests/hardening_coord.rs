@@ -635,3 +635,28 @@ fn item_18_closing_an_epic_with_open_children_needs_force() {
     m.create(&m.a, "its child", &["--parent", &epic2]);
     m.bd(&m.a, "alice", &["close", &epic2, "--force"]).ok();
 }
+
+#[test]
+fn item_08_a_sling_whose_hook_file_fails_is_taken_back() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "work", &[]);
+    // A file where the hooks folder must go: the hook file cannot be written.
+    std::fs::write(m.a.join(".beads/hooks"), b"in the way").unwrap();
+    let r = m.bd(&m.a, "mayor", &["sling", &x, "bob"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    let rec = record(&m.a, &x);
+    assert_eq!(rec["status"], "open", "{rec}");
+    assert!(rec.get("assignee").is_none(), "{rec}");
+    assert_ne!(
+        m.ledger_event(&x).map(|e| e["kind"].clone()),
+        Some(json!("hooked"))
+    );
+    // Nobody sees it on bob's hook, in this clone or the other.
+    std::fs::remove_file(m.a.join(".beads/hooks")).unwrap();
+    for ws in [&m.a, &m.b] {
+        assert_eq!(m.json(ws, "bob", &["hook", "bob"])["items"], json!([]));
+    }
+    // And it can be slung again once the hook file can be written.
+    m.bd(&m.a, "mayor", &["sling", &x, "bob"]).ok();
+    assert_eq!(m.json(&m.a, "bob", &["hook", "bob"])["items"], json!([x]));
+}

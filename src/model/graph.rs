@@ -998,6 +998,17 @@ mod tests {
     }
 
     #[test]
+    fn containers_are_not_claimable_unless_asked() {
+        for t in CONTAINER_TYPES {
+            assert!(!is_claimable(t, false), "{t}");
+            assert!(is_claimable(t, true), "{t}");
+        }
+        for t in ["task", "bug", "feature", "chore", "decision"] {
+            assert!(is_claimable(t, false), "{t}");
+        }
+    }
+
+    #[test]
     fn coordination_and_non_work_types_are_never_ready() {
         let mut nodes: Vec<Node> = COORDINATION_TYPES
             .iter()

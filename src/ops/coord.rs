@@ -565,3 +565,93 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
     }
     Ok(dropped)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "2026-12-01T00:00:00.000000000Z";
+
+    fn rec(status: &str, assignee: Option<&str>, epoch: i64) -> Record {
+        let mut v = json!({"id": "bd-1", "title": "t", "status": status,
+            "created_at": T, "updated_at": T,
+            "_stamps": {"claim_epoch": epoch, "status": format!("{T} x")}});
+        if let Some(a) = assignee {
+            v["assignee"] = a.into();
+        }
+        Record::parse(&v.to_string()).unwrap()
+    }
+
+    fn entry(event: ledger::Event, epoch: i64) -> ledger::Entry {
+        ledger::Entry {
+            issue: "bd-1".into(),
+            event,
+            at: "2026-12-02T00:00:00.000000000Z".into(),
+            by: "x".into(),
+            workspace: "/w".into(),
+            epoch,
+        }
+    }
+
+    fn claimed(h: &str) -> ledger::Event {
+        ledger::Event::Claimed {
+            holder: h.into(),
+            started_at: T.into(),
+        }
+    }
+
+    #[test]
+    fn effective_holder_is_the_record_unless_the_ledger_is_newer() {
+        let r = rec("in_progress", Some("bob"), 2);
+        assert_eq!(effective_holder(None, &r), Some(("bob".into(), false)));
+        // An older or equal ledger claim does not override the record.
+        let old = entry(claimed("alice"), 2);
+        assert_eq!(
+            effective_holder(Some(&old), &r),
+            Some(("bob".into(), false))
+        );
+        // A newer one does; a newer release or close leaves nobody.
+        let new = entry(claimed("alice"), 3);
+        assert_eq!(
+            effective_holder(Some(&new), &r),
+            Some(("alice".into(), false))
+        );
+        let rel = entry(ledger::Event::Released, 3);
+        assert_eq!(effective_holder(Some(&rel), &r), None);
+        let closed = entry(ledger::Event::Closed, 0);
+        assert_eq!(effective_holder(Some(&closed), &r), None);
+        let hooked = rec("hooked", Some("carol"), 1);
+        assert_eq!(
+            effective_holder(None, &hooked),
+            Some(("carol".into(), true))
+        );
+        assert_eq!(effective_holder(None, &rec("open", Some("dave"), 1)), None);
+        assert_eq!(effective_holder(None, &rec("in_progress", None, 1)), None);
+    }
+
+    #[test]
+    fn a_claim_is_lost_when_the_record_names_another_at_the_same_epoch_or_later() {
+        let mine = entry(claimed("alice"), 1);
+        let won_by_bob = rec("in_progress", Some("bob"), 1);
+        assert_eq!(
+            lost_claim(Some(&mine), &won_by_bob, "alice"),
+            Some("bob".into())
+        );
+        assert_eq!(lost_claim(Some(&mine), &won_by_bob, "bob"), None);
+        // Still mine by the record, or newer in the ledger: not lost.
+        assert_eq!(
+            lost_claim(Some(&mine), &rec("in_progress", Some("alice"), 1), "alice"),
+            None
+        );
+        assert_eq!(
+            lost_claim(Some(&entry(claimed("alice"), 2)), &won_by_bob, "alice"),
+            None
+        );
+        // Released by the other side: nobody won it.
+        assert_eq!(
+            lost_claim(Some(&mine), &rec("open", None, 2), "alice"),
+            None
+        );
+        assert_eq!(lost_claim(None, &won_by_bob, "alice"), None);
+    }
+}
