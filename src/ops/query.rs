@@ -114,13 +114,33 @@ impl ReadySet {
             ledger.iter().map(|e| e.issue.as_str()).collect();
         let mut taken = std::collections::HashMap::new();
         for rec in crate::store::tracker::records_with_ids(&ctx.ws.root, &ids) {
-            if let Some(why) = crate::ops::coord::overlay(ledger.get(rec.id()), &rec)
-                .and_then(|o| crate::ops::coord::overlay_refusal(&o, rec.id(), &ctx.actor))
-            {
+            if let Some(why) = Self::taken_elsewhere(ledger.get(rec.id()), &rec, &ctx.actor) {
                 taken.insert(rec.id().to_string(), why);
             }
         }
         ReadySet { taken }
+    }
+
+    /// Why the ledger makes `rec` unavailable to `actor` (another workspace
+    /// claimed, hooked, closed or deleted it since), if it does.
+    pub fn taken_elsewhere(
+        entry: Option<&crate::home::ledger::Entry>,
+        rec: &Record,
+        actor: &str,
+    ) -> Option<String> {
+        crate::ops::coord::overlay(entry, rec)
+            .and_then(|o| crate::ops::coord::overlay_refusal(&o, rec.id(), actor))
+    }
+
+    /// One issue, with its record and ledger entry at hand (`show`): the
+    /// same rule as [`ReadySet::contains`] without reading other records.
+    pub fn holds(
+        row: &Row,
+        rec: &Record,
+        entry: Option<&crate::home::ledger::Entry>,
+        actor: &str,
+    ) -> bool {
+        row.ready && Self::taken_elsewhere(entry, rec, actor).is_none()
     }
 
     /// Whether the row is ready work here.
@@ -686,7 +706,6 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
     }
     let neighbours = Snapshot::load_where(&ctx.ws, &view, |p| near.contains(p.id()), false)?;
     let ledger = ctx.ledger().unwrap_or_default();
-    let ready_set = ReadySet::of(ctx);
     let mut out = Vec::new();
     for id in &wanted {
         let row = targets
@@ -715,7 +734,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
                 .nonempty("assignee")
                 .is_some_and(|h| crate::ops::edit::lapsed(ctx, &h, &record));
         let handoffs = crate::ops::mail::handoffs_of(ctx, record.id());
-        let ready = ready_set.contains(&row);
+        let ready = ReadySet::holds(&row, &record, ledger.get(record.id()), &ctx.actor);
         out.push(Shown {
             ready,
             record,
