@@ -122,10 +122,10 @@ impl Error {
             Error::BadLines { .. } | Error::Parse { .. } => {
                 Some("run `bd doctor --fix` to quarantine lines that do not parse".into())
             }
-            Error::Locked { .. } => Some(
-                "another bd command holds the workspace lock; retry, or raise BD_LOCK_TIMEOUT_MS"
-                    .into(),
-            ),
+            Error::Locked { path, .. } => Some(format!(
+                "another bd command holds the {} lock; retry, or raise BD_LOCK_TIMEOUT_MS",
+                lock_name(path)
+            )),
             Error::Ambiguous { .. } => Some("give more characters of the ID".into()),
             Error::AmbiguousProject { name, .. } => Some(format!(
                 "write project:<identity>, or pick one for this name: `bd config set projects.{name} <identity>`"
@@ -173,7 +173,8 @@ impl fmt::Display for Error {
             Error::Io { path, err } => write!(f, "{}: {err}", path.display()),
             Error::Locked { path, waited_ms } => write!(
                 f,
-                "workspace is locked: {} still held after {waited_ms} ms",
+                "the {} lock is taken: {} still held after {waited_ms} ms",
+                lock_name(path),
                 path.display()
             ),
             Error::NotGitRepo { dir } => {
@@ -187,3 +188,51 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// What a lock file guards, by its path (issue 9, item 18: a ledger-lock
+/// timeout must not say "workspace"): `.beads/.lock` is the workspace's,
+/// the project home's `ledger.lock` the claim ledger's, `sync.lock` the
+/// project's sync, `agents/` and `deliveries/` an agent's presence or hook
+/// deliveries; anything else in the home is "project home".
+pub fn lock_name(path: &std::path::Path) -> &'static str {
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let dir = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    match (dir, file) {
+        (".beads", ".lock") => "workspace",
+        (_, "ledger.lock") => "claim ledger",
+        (_, "sync.lock") => "project sync",
+        ("agents", _) => "agent presence",
+        ("deliveries", _) => "hook deliveries",
+        _ => "project home",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn lock_names_follow_the_lock_file() {
+        for (path, name) in [
+            ("/r/.beads/.lock", "workspace"),
+            ("/h/projects/p/ledger.lock", "claim ledger"),
+            ("/h/projects/p/sync.lock", "project sync"),
+            ("/h/projects/p/agents/bob.lock", "agent presence"),
+            ("/h/projects/p/deliveries/bob.lock", "hook deliveries"),
+            ("/h/projects/p/registry.lock", "project home"),
+        ] {
+            assert_eq!(lock_name(Path::new(path)), name, "{path}");
+        }
+        let e = Error::Locked {
+            path: "/h/projects/p/ledger.lock".into(),
+            waited_ms: 300,
+        };
+        assert!(e.to_string().contains("claim ledger"), "{e}");
+        assert!(!e.to_string().contains("workspace"), "{e}");
+    }
+}

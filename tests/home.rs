@@ -76,6 +76,7 @@ fn delivery(agent: &str, issue: &str, epoch: i64) -> Delivery {
         by: "mayor".into(),
         at: T0.into(),
         epoch,
+        note: None,
     }
 }
 

@@ -2299,7 +2299,9 @@ fn check_coordination_outputs(ck: &Checker) {
     assert_eq!(un["removed"], json!([]), "{un}");
     ck.fail(&env, &["unhook", &y, "--agent", "agent-1"], 1, "not_found");
 
-    // Dispatch: a dry run, a round, a round with nothing to do.
+    // Dispatch: a dry run, a round, a round with nothing to do. Only
+    // registered agents receive work (agent-2 only ran a heartbeat).
+    ck.run(&env, "agent", &["agent", "register", "agent-3"]);
     let plan = ck.run(&env, "dispatch", &["dispatch", "--dry-run"]);
     assert!(!plan["slung"].as_array().unwrap().is_empty(), "{plan}");
     let plan = ck.run(&env, "dispatch", &["dispatch"]);
@@ -2307,6 +2309,13 @@ fn check_coordination_outputs(ck: &Checker) {
     assert!(!plan["slung"].as_array().unwrap().is_empty(), "{plan}");
     let plan = ck.run(&env, "dispatch", &["dispatch"]);
     assert_eq!(plan["slung"], json!([]), "{plan}");
+    let gone = ck.run(
+        &env,
+        "agent-unregister",
+        &["agent", "unregister", "agent-3"],
+    );
+    assert_eq!(gone["name"], "agent-3", "{gone}");
+    ck.fail(&env, &["agent", "unregister", "agent-3"], 1, "not_found");
 
     // Convoys.
     let conv = ck.run(&env, "issue", &["convoy", "create", "Ship it", &y, &z]);

@@ -256,6 +256,9 @@ pub enum Cmd {
         /// Also say which claims lapsed (their holders went silent past the lease)
         #[arg(long, conflicts_with = "claim")]
         explain: bool,
+        /// With --claim: containers (epics, convoys, molecules) may be claimed too
+        #[arg(long, requires = "claim")]
+        containers: bool,
     },
     /// Show blocked issues and what blocks them
     Blocked {
@@ -354,6 +357,9 @@ pub enum Cmd {
         /// Show the plan, change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Also sling containers (epics, convoys, molecules)
+        #[arg(long)]
+        containers: bool,
     },
     /// Play the whole story in a throwaway folder: two clones, two projects, three agents
     Demo {
@@ -561,6 +567,11 @@ pub enum AgentCmd {
         /// What kind of agent: claude, human, …
         #[arg(long, default_value = "agent")]
         kind: String,
+    },
+    /// Unregister an agent: it receives no more work; its hook goes back to ready work
+    Unregister {
+        /// The agent's name (default: the actor)
+        name: Option<String>,
     },
 }
 

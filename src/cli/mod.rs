@@ -630,10 +630,11 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             filter: f,
             claim,
             explain,
+            containers,
         } => {
             let mut f = filter(f, false);
             if claim {
-                let got = ops::edit::ready_claim(ctx, &f)?;
+                let got = ops::edit::ready_claim(ctx, &f, containers)?;
                 let text = got.as_ref().map(|r| r.id().to_string()).unwrap_or_default();
                 match &got {
                     Some(r) => ctx.notice(format!("Claimed {}: {}", r.id(), r.title())),
@@ -991,6 +992,25 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             ctx.notice(format!("Registered agent {} ({})", a.name, a.kind));
             Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
         }
+        Cmd::Agent(AgentCmd::Unregister { name }) => {
+            let v = ops::coord::agent_unregister(ctx, name.as_deref())?;
+            let name = v["name"].as_str().unwrap_or_default().to_string();
+            ctx.notice(format!(
+                "Unregistered agent {name}: it receives no more work"
+            ));
+            for (k, what) in [("unhooked", "back to ready work"), ("claims", "still held")] {
+                let ids: Vec<&str> = v[k]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                if !ids.is_empty() {
+                    ctx.notice(format!("  {}: {what}", ids.join(", ")));
+                }
+            }
+            Ok(out(v, ""))
+        }
         Cmd::Heartbeat { note } => {
             let a = ops::coord::heartbeat(ctx, note.as_deref())?;
             Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
@@ -1001,8 +1021,13 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             interval,
             per_agent,
             dry_run,
+            containers,
         } => {
-            let opts = ops::dispatch::DispatchOptions { per_agent, dry_run };
+            let opts = ops::dispatch::DispatchOptions {
+                per_agent,
+                dry_run,
+                containers,
+            };
             if per_agent == 0 {
                 return Err(ops::usage("--per-agent must be at least 1"));
             }
@@ -1107,9 +1132,10 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Hook { agent } => {
             let agent = agent.unwrap_or_else(|| ctx.actor.clone());
             crate::home::presence::validate_agent_name(&agent)?;
-            let items = ops::hooks::effective(ctx, &agent)?;
+            let hook = ops::hooks::effective_hook(ctx, &agent)?;
+            let items = hook.items;
             let snap = ctx.snapshot()?;
-            let t: String = items
+            let mut t: String = items
                 .iter()
                 .map(|i| {
                     format!(
@@ -1118,10 +1144,16 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                     )
                 })
                 .collect();
+            if let Some(n) = &hook.note {
+                t.push_str(&format!("Note: {n}\n"));
+            }
             if items.is_empty() {
                 ctx.notice(format!("The hook of {agent} is empty."));
             }
-            Ok(out(json!({"agent": agent, "items": items}), t))
+            Ok(out(
+                json!({"agent": agent, "items": items, "note": hook.note}),
+                t,
+            ))
         }
         Cmd::Unhook { id, agent } => {
             let agent = agent.unwrap_or_else(|| ctx.actor.clone());

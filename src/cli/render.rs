@@ -152,7 +152,7 @@ pub fn show(s: &Shown, now: Nanos) -> String {
                 s.row.blockers.join(", ")
             }
         );
-    } else if s.row.ready {
+    } else if s.ready {
         let _ = writeln!(out, "Ready: yes");
     }
     let labels = r.labels();

@@ -34,6 +34,9 @@ pub struct Delivery {
     pub by: String,
     pub at: String,
     pub epoch: i64,
+    /// The sling's `--note`, so the agent sees it from any workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -202,6 +202,25 @@ pub fn with_ledger<T>(home: &ProjectHome, f: impl FnOnce(&mut Ledger) -> Result<
     Ok(out)
 }
 
+/// Write `ledger` now, from inside [`with_ledger`] (the caller holds the
+/// lock): a command that writes the ledger and another file writes the ledger
+/// first, so a failing write of either leaves no half (SPEC §2 rule of no
+/// half-done writes). After this, [`with_ledger`] writes only further changes.
+pub fn save_locked(home: &ProjectHome, ledger: &mut Ledger) -> Result<()> {
+    if !ledger.dirty {
+        return Ok(());
+    }
+    write_locked(home, ledger)
+}
+
+/// Write `ledger` now whether or not it changed (putting back the ledger a
+/// failed command had already written), from inside [`with_ledger`].
+pub fn write_locked(home: &ProjectHome, ledger: &mut Ledger) -> Result<()> {
+    write_json(&home.path(FILE), &ledger.to_file())?;
+    ledger.dirty = false;
+    Ok(())
+}
+
 /// Set one issue's last event. Returns the warning of a corrupt ledger that
 /// was moved aside on the way, if any.
 pub fn record(home: &ProjectHome, entry: Entry) -> Result<Option<String>> {

@@ -245,3 +245,13 @@ pub fn state(agent: &Agent, now_ns: Nanos, lease_secs: u64) -> AgentState {
         AgentState::Offline
     }
 }
+
+/// The kind a name gets when it is first seen through a heartbeat (any
+/// command run with an explicit actor), not through `bd agent register`.
+pub const UNREGISTERED_KIND: &str = "unknown";
+
+/// Whether an agent was registered (`bd agent register`), not merely seen
+/// running a command: only registered agents receive work (issue 9, item 15).
+pub fn is_registered(agent: &Agent) -> bool {
+    agent.kind != UNREGISTERED_KIND
+}

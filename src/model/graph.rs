@@ -61,6 +61,18 @@ pub const COORDINATION_TYPES: [&str; 9] = [
     "rig",
 ];
 
+/// Issue types that hold other work rather than being work one agent does:
+/// ready work of these types is not *claimable* unless asked for.
+pub const CONTAINER_TYPES: [&str; 3] = ["epic", "convoy", "molecule"];
+
+/// Claimable work (issue 9, item 15; docs/DESIGN.md "Coordination: one
+/// definition each"): ready work that is not a container. `dispatch`,
+/// `ready --claim` and every worker take work from this set; `ready` itself
+/// lists containers too, as classic does. `containers` admits them anyway.
+pub fn is_claimable(issue_type: &str, containers: bool) -> bool {
+    containers || !CONTAINER_TYPES.contains(&issue_type)
+}
+
 /// Close reasons (case-folded, trimmed) that mean "this failed": a
 /// `conditional-blocks` edge unblocks only when its blocker closed with one.
 pub const FAILURE_REASONS: [&str; 11] = [
@@ -983,6 +995,17 @@ mod tests {
         ];
         assert_eq!(ready(&nodes), ["q", "q.1"]);
         assert!(blocked(&nodes).is_empty());
+    }
+
+    #[test]
+    fn containers_are_not_claimable_unless_asked() {
+        for t in CONTAINER_TYPES {
+            assert!(!is_claimable(t, false), "{t}");
+            assert!(is_claimable(t, true), "{t}");
+        }
+        for t in ["task", "bug", "feature", "chore", "decision"] {
+            assert!(is_claimable(t, false), "{t}");
+        }
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Ctx {
 
     /// Refresh the heartbeat of an explicitly named actor (SPEC §1).
     pub fn touch_presence(&self) {
-        if !self.explicit_actor {
+        if !self.explicit_actor || self.departed.get() {
             return;
         }
         let Ok(Some(home)) = self.home() else { return };
@@ -252,6 +252,45 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
     }
 }
 
+/// Who holds an issue by its effective state (issue 9, items 13 and 16): the
+/// record overlaid with a newer ledger entry. `(holder, hooked)`; `None` when
+/// nobody holds it (open, released, closed or deleted, here or elsewhere).
+/// Every view of claims and hooks (`prime`, `agents`, `hook`) asks this.
+pub fn effective_holder(entry: Option<&ledger::Entry>, rec: &Record) -> Option<(String, bool)> {
+    match overlay(entry, rec) {
+        Some(Overlay::Held { holder, .. }) => Some((holder, false)),
+        Some(Overlay::Hooked { agent, .. }) => Some((agent, true)),
+        Some(_) => None,
+        None => {
+            let status = rec.status();
+            let hooked = status == "hooked";
+            if status != "in_progress" && !hooked {
+                return None;
+            }
+            rec.nonempty("assignee").map(|a| (a, hooked))
+        }
+    }
+}
+
+/// The holder that won `actor`'s claim (or hook) on `rec`: this machine's
+/// ledger says `actor` took it, and the record, as new as that entry or
+/// newer (a merge brought the other side's claim), names another holder.
+/// After such a loss the loser's views and writes follow the winner (item 13).
+pub fn lost_claim(entry: Option<&ledger::Entry>, rec: &Record, actor: &str) -> Option<String> {
+    let e = entry?;
+    let mine = match &e.event {
+        ledger::Event::Claimed { holder, .. } => holder == actor,
+        ledger::Event::Hooked { agent, .. } => agent == actor,
+        _ => false,
+    };
+    if !mine || overlay(entry, rec).is_some() {
+        return None;
+    }
+    effective_holder(None, rec)
+        .map(|(h, _)| h)
+        .filter(|h| h != actor)
+}
+
 /// Why an overlay makes an issue unavailable to `actor`, if it does.
 pub fn overlay_refusal(o: &Overlay, id: &str, actor: &str) -> Option<String> {
     match o {
@@ -316,11 +355,49 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
 pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<presence::Agent> {
     let home = ctx.home()?.ok_or_else(no_home)?;
     let name = name.unwrap_or(&ctx.actor);
+    if kind == presence::UNREGISTERED_KIND {
+        return Err(Error::Invalid {
+            msg: format!(
+                "kind {:?} is reserved for names only seen running commands",
+                presence::UNREGISTERED_KIND
+            ),
+            hint: Some("`bd agent register --kind agent` (or claude, human, …)".into()),
+        });
+    }
     let (a, w) = presence::register(&home, name, kind, &ctx.ws.root, &ctx.now_text())?;
     if let Some(w) = w {
         ctx.notice(format!("warning: {w}"));
     }
     Ok(a)
+}
+
+/// `bd agent unregister [name]`: the agent receives no more work. Its hook
+/// goes back to the ready pool; its claims stay (it may be finishing them;
+/// `dispatch` recovers them once its lease lapses) and are reported.
+pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
+    let home = ctx.home()?.ok_or_else(no_home)?;
+    let name = name.unwrap_or(&ctx.actor);
+    presence::validate_agent_name(name)?;
+    let known = presence::get(&home, name).0.is_some();
+    if !known {
+        return Err(Error::not_found(format!(
+            "no agent {name:?} in this project (`bd agents` lists them)"
+        )));
+    }
+    let held = holdings(ctx)?.remove(name).unwrap_or_default();
+    if !held.hook.is_empty() {
+        crate::ops::hooks::unhook(ctx, name, None)?;
+    }
+    presence::forget(&home, name)?;
+    if name == ctx.actor {
+        ctx.departed.set(true);
+    }
+    Ok(json!({
+        "name": name,
+        "unregistered": true,
+        "unhooked": held.hook,
+        "claims": held.claims,
+    }))
 }
 
 /// `bd heartbeat [--note]`.
@@ -340,6 +417,54 @@ fn no_home() -> Error {
     }
 }
 
+/// What one agent holds by the effective state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Holdings {
+    /// Claimed (`in_progress`), sorted.
+    pub claims: Vec<String>,
+    /// On its hook (`hooked`), sorted.
+    pub hook: Vec<String>,
+}
+
+/// Every agent's claims and hook by the effective state
+/// ([`effective_holder`]): this workspace's records overlaid with newer
+/// ledger entries, plus the ledger's word for issues this file does not have
+/// yet. The one source for `agents`, `hook` and `dispatch`'s loads.
+pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
+    let ledger = ctx.ledger()?;
+    let named: std::collections::HashSet<&str> = ledger.iter().map(|e| e.issue.as_str()).collect();
+    let snap = crate::store::Snapshot::load_where(
+        &ctx.ws,
+        &ctx.view(),
+        |p| matches!(p.status(), "in_progress" | "hooked") || named.contains(p.id()),
+        false,
+    )?;
+    let mut out: BTreeMap<String, Holdings> = BTreeMap::new();
+    let mut add = |holder: String, hooked: bool, id: &str| {
+        let h = out.entry(holder).or_default();
+        let v = if hooked { &mut h.hook } else { &mut h.claims };
+        v.push(id.to_string());
+    };
+    for r in &snap.rows {
+        let rec = snap.record(r)?;
+        if let Some((holder, hooked)) = effective_holder(ledger.get(&r.id), &rec) {
+            add(holder, hooked, &r.id);
+        }
+    }
+    for e in ledger.iter().filter(|e| snap.find(&e.issue).is_none()) {
+        match &e.event {
+            ledger::Event::Claimed { holder, .. } => add(holder.clone(), false, &e.issue),
+            ledger::Event::Hooked { agent, .. } => add(agent.clone(), true, &e.issue),
+            _ => {}
+        }
+    }
+    for h in out.values_mut() {
+        h.claims.sort();
+        h.hook.sort();
+    }
+    Ok(out)
+}
+
 /// `bd agents`: every agent with its state, claims and hook.
 pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
     let home = ctx.home()?.ok_or_else(no_home)?;
@@ -347,49 +472,12 @@ pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
     if let Some(w) = w {
         ctx.notice(format!("warning: {w}"));
     }
-    let (l, _) = ledger::load(&home);
-    let snap = ctx.snapshot()?;
     let lease = ctx.config.lease_secs();
-    let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut hooks: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in &snap.rows {
-        if r.status == "in_progress" && !r.assignee.is_empty() {
-            claims
-                .entry(r.assignee.clone())
-                .or_default()
-                .push(r.id.clone());
-        }
-        if r.status == "hooked" && !r.assignee.is_empty() {
-            hooks
-                .entry(r.assignee.clone())
-                .or_default()
-                .push(r.id.clone());
-        }
-    }
-    for e in l.iter() {
-        match &e.event {
-            ledger::Event::Claimed { holder, .. } => {
-                let v = claims.entry(holder.clone()).or_default();
-                if !v.contains(&e.issue) {
-                    v.push(e.issue.clone());
-                }
-            }
-            ledger::Event::Hooked { agent, .. } => {
-                let v = hooks.entry(agent.clone()).or_default();
-                if !v.contains(&e.issue) {
-                    v.push(e.issue.clone());
-                }
-            }
-            _ => {}
-        }
-    }
+    let mut held = holdings(ctx)?;
     let mut out = Vec::new();
     for (name, a) in &all {
         let state = presence::state(a, ctx.now, lease);
-        let mut c = claims.remove(name).unwrap_or_default();
-        c.sort();
-        let mut h = hooks.remove(name).unwrap_or_default();
-        h.sort();
+        let Holdings { claims: c, hook: h } = held.remove(name).unwrap_or_default();
         out.push(json!({
             "name": name,
             "kind": a.kind,
@@ -476,4 +564,94 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
         ctx.notice(format!("warning: {w}"));
     }
     Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "2026-12-01T00:00:00.000000000Z";
+
+    fn rec(status: &str, assignee: Option<&str>, epoch: i64) -> Record {
+        let mut v = json!({"id": "bd-1", "title": "t", "status": status,
+            "created_at": T, "updated_at": T,
+            "_stamps": {"claim_epoch": epoch, "status": format!("{T} x")}});
+        if let Some(a) = assignee {
+            v["assignee"] = a.into();
+        }
+        Record::parse(&v.to_string()).unwrap()
+    }
+
+    fn entry(event: ledger::Event, epoch: i64) -> ledger::Entry {
+        ledger::Entry {
+            issue: "bd-1".into(),
+            event,
+            at: "2026-12-02T00:00:00.000000000Z".into(),
+            by: "x".into(),
+            workspace: "/w".into(),
+            epoch,
+        }
+    }
+
+    fn claimed(h: &str) -> ledger::Event {
+        ledger::Event::Claimed {
+            holder: h.into(),
+            started_at: T.into(),
+        }
+    }
+
+    #[test]
+    fn effective_holder_is_the_record_unless_the_ledger_is_newer() {
+        let r = rec("in_progress", Some("bob"), 2);
+        assert_eq!(effective_holder(None, &r), Some(("bob".into(), false)));
+        // An older or equal ledger claim does not override the record.
+        let old = entry(claimed("alice"), 2);
+        assert_eq!(
+            effective_holder(Some(&old), &r),
+            Some(("bob".into(), false))
+        );
+        // A newer one does; a newer release or close leaves nobody.
+        let new = entry(claimed("alice"), 3);
+        assert_eq!(
+            effective_holder(Some(&new), &r),
+            Some(("alice".into(), false))
+        );
+        let rel = entry(ledger::Event::Released, 3);
+        assert_eq!(effective_holder(Some(&rel), &r), None);
+        let closed = entry(ledger::Event::Closed, 0);
+        assert_eq!(effective_holder(Some(&closed), &r), None);
+        let hooked = rec("hooked", Some("carol"), 1);
+        assert_eq!(
+            effective_holder(None, &hooked),
+            Some(("carol".into(), true))
+        );
+        assert_eq!(effective_holder(None, &rec("open", Some("dave"), 1)), None);
+        assert_eq!(effective_holder(None, &rec("in_progress", None, 1)), None);
+    }
+
+    #[test]
+    fn a_claim_is_lost_when_the_record_names_another_at_the_same_epoch_or_later() {
+        let mine = entry(claimed("alice"), 1);
+        let won_by_bob = rec("in_progress", Some("bob"), 1);
+        assert_eq!(
+            lost_claim(Some(&mine), &won_by_bob, "alice"),
+            Some("bob".into())
+        );
+        assert_eq!(lost_claim(Some(&mine), &won_by_bob, "bob"), None);
+        // Still mine by the record, or newer in the ledger: not lost.
+        assert_eq!(
+            lost_claim(Some(&mine), &rec("in_progress", Some("alice"), 1), "alice"),
+            None
+        );
+        assert_eq!(
+            lost_claim(Some(&entry(claimed("alice"), 2)), &won_by_bob, "alice"),
+            None
+        );
+        // Released by the other side: nobody won it.
+        assert_eq!(
+            lost_claim(Some(&mine), &rec("open", None, 2), "alice"),
+            None
+        );
+        assert_eq!(lost_claim(None, &won_by_bob, "alice"), None);
+    }
 }

@@ -25,6 +25,8 @@ pub struct Plan {
 pub struct DispatchOptions {
     pub per_agent: usize,
     pub dry_run: bool,
+    /// Also sling containers (epics, convoys, molecules).
+    pub containers: bool,
 }
 
 pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
@@ -64,31 +66,31 @@ pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
         let ids: Vec<String> = plan.recovered.iter().map(|(i, _)| i.clone()).collect();
         crate::ops::edit::unclaim(ctx, &ids, true)?;
     }
-    // 2. Online agents by load (claims and hook items), then name.
-    let snap = ctx.snapshot()?;
+    // 2. Online agents by load (claims and hook items, by the effective
+    // state: coord::holdings), then name.
+    let held = crate::ops::coord::holdings(ctx)?;
     let mut load: Vec<(usize, String)> = agents
         .values()
-        // The dispatcher hands work out; it does not take any.
-        .filter(|a| a.name != ctx.actor)
+        // The dispatcher hands work out; it does not take any. Only
+        // registered agents receive work (a name that merely ran a command
+        // is not one), and only while they heart-beat.
+        .filter(|a| a.name != ctx.actor && presence::is_registered(a))
         .filter(|a| presence::state(a, ctx.now, lease) == AgentState::Online)
         .map(|a| {
-            let n = snap
-                .rows
-                .iter()
-                .filter(|r| {
-                    r.assignee == a.name && (r.status == "in_progress" || r.status == "hooked")
-                })
-                .count();
+            let n = held
+                .get(&a.name)
+                .map_or(0, |h| h.claims.len() + h.hook.len());
             (n, a.name.clone())
         })
         .collect();
-    // 3. Ready work in priority order, each to the least loaded agent.
-    let ready = crate::ops::query::ready(
+    // 3. Claimable work in priority order, each to the least loaded agent.
+    let ready = crate::ops::query::claimable(
         ctx,
         &Filter {
             limit: Some(0),
             ..Filter::default()
         },
+        o.containers,
     )?;
     let mut round = Vec::new();
     for r in &ready.rows {

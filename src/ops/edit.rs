@@ -348,6 +348,16 @@ fn reparent(ctx: &Ctx, tx: &Tx, rec: &mut Record, parent: Option<&str>) -> Resul
 }
 
 /// Open blockers of a record: targets of blocking edges that are not done.
+/// The children of an epic that are still open (not closed or deleted),
+/// as this transaction sees them.
+fn open_children(tx: &Tx, rec: &Record) -> Vec<String> {
+    tx.current_rows()
+        .iter()
+        .filter(|r| r.parent.as_deref() == Some(rec.id()) && !values::is_done(&r.status))
+        .map(|r| r.id.clone())
+        .collect()
+}
+
 fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
     let mut out = Vec::new();
     let rows = tx.current_rows();
@@ -377,7 +387,7 @@ fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
 pub fn close(ctx: &Ctx, ids: &[String], reason: Option<&str>, force: bool) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_| close_local(ctx, ids, reason, force),
+        |ledger, publish| close_local(ctx, ids, reason, force, ledger, publish),
         |_| Some(Event::Closed),
     )
 }
@@ -387,6 +397,8 @@ fn close_local(
     ids: &[String],
     reason: Option<&str>,
     force: bool,
+    ledger: Option<&Ledger>,
+    publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
     apply_then(
         ctx,
@@ -398,12 +410,8 @@ fn close_local(
                 return Ok(vec![]);
             }
             refuse_if_recovered(ctx, rec, force)?;
-            if status == "tombstone" {
-                return Err(Error::invalid(format!(
-                    "{} is deleted; `bd restore` it first",
-                    rec.id()
-                )));
-            }
+            refuse_if_lost(ctx, ledger, rec, force)?;
+            crate::ops::refuse_deleted(rec)?;
             if !force {
                 let blockers = open_blockers(tx, rec);
                 if !blockers.is_empty() {
@@ -416,6 +424,20 @@ fn close_local(
                         hint: Some("close the blockers first, or use --force".into()),
                     });
                 }
+                // An epic closes after its children, as in classic bd.
+                if rec.issue_type() == "epic" {
+                    let open = open_children(tx, rec);
+                    if !open.is_empty() {
+                        return Err(Error::Conflict {
+                            msg: format!(
+                                "epic {} has open children {}; not closing it",
+                                rec.id(),
+                                open.join(", ")
+                            ),
+                            hint: Some("close the children first, or use --force".into()),
+                        });
+                    }
+                }
             }
             rec.set("status", "closed");
             rec.set("closed_at", &ctx.now_text());
@@ -427,65 +449,87 @@ fn close_local(
             }
             Ok(vec!["status"])
         },
-        |tx, closed| crate::ops::convoy::land(ctx, tx, closed),
+        |tx, closed| {
+            crate::ops::convoy::land(ctx, tx, closed)?;
+            publish(closed)
+        },
     )
 }
 
 pub fn reopen(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
-    coordinated(ctx, |_| reopen_local(ctx, ids), |_| Some(Event::Reopened))
+    coordinated(
+        ctx,
+        |_, publish| reopen_local(ctx, ids, publish),
+        |_| Some(Event::Reopened),
+    )
 }
 
-fn reopen_local(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, |_, rec| {
-        match rec.status().as_str() {
-            "closed" => {}
-            "tombstone" => {
-                return Err(Error::invalid(format!(
-                    "{} is deleted; use `bd restore`",
-                    rec.id()
-                )));
+fn reopen_local(ctx: &Ctx, ids: &[String], publish: &mut Publish) -> Result<Vec<Outcome>> {
+    apply_pub(
+        ctx,
+        ids,
+        |_, rec| {
+            match rec.status().as_str() {
+                "closed" => {}
+                "tombstone" => {
+                    return Err(Error::invalid(format!(
+                        "{} is deleted; use `bd restore`",
+                        rec.id()
+                    )));
+                }
+                s => {
+                    unchanged(ctx, format!("{} is not closed (status {s})", rec.id()));
+                    return Ok(vec![]);
+                }
             }
-            s => {
-                unchanged(ctx, format!("{} is not closed (status {s})", rec.id()));
-                return Ok(vec![]);
-            }
-        }
-        rec.set("status", "open");
-        rec.remove("closed_at");
-        rec.remove("close_reason");
-        Ok(vec!["status"])
-    })
+            rec.set("status", "open");
+            rec.remove("closed_at");
+            rec.remove("close_reason");
+            Ok(vec!["status"])
+        },
+        publish,
+    )
 }
 
 pub fn delete(ctx: &Ctx, ids: &[String], reason: Option<&str>) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_| delete_local(ctx, ids, reason),
+        |_, publish| delete_local(ctx, ids, reason, publish),
         |_| Some(Event::Deleted),
     )
 }
 
-fn delete_local(ctx: &Ctx, ids: &[String], reason: Option<&str>) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, |_, rec| {
-        if rec.status() == "tombstone" {
-            unchanged(ctx, format!("{} is already deleted", rec.id()));
-            return Ok(vec![]);
-        }
-        let ty = rec.issue_type();
-        rec.set("status", "tombstone");
-        rec.set("deleted_at", &ctx.now_text());
-        rec.set("deleted_by", &ctx.actor);
-        match reason.filter(|r| !r.trim().is_empty()) {
-            Some(r) => rec.set("delete_reason", r.trim()),
-            None => {
-                rec.remove("delete_reason");
+fn delete_local(
+    ctx: &Ctx,
+    ids: &[String],
+    reason: Option<&str>,
+    publish: &mut Publish,
+) -> Result<Vec<Outcome>> {
+    apply_pub(
+        ctx,
+        ids,
+        |_, rec| {
+            if rec.status() == "tombstone" {
+                unchanged(ctx, format!("{} is already deleted", rec.id()));
+                return Ok(vec![]);
             }
-        }
-        rec.set("original_type", &ty);
-        rec.remove("closed_at");
-        rec.remove("close_reason");
-        Ok(vec!["status", "deleted_at"])
-    })
+            let ty = rec.issue_type();
+            rec.set("status", "tombstone");
+            rec.set("deleted_at", &ctx.now_text());
+            rec.set("deleted_by", &ctx.actor);
+            match reason.filter(|r| !r.trim().is_empty()) {
+                Some(r) => rec.set("delete_reason", r.trim()),
+                None => {
+                    rec.remove("delete_reason");
+                }
+            }
+            rec.set("original_type", &ty);
+            rec.remove("closed_at");
+            rec.remove("close_reason");
+            Ok(vec!["status", "deleted_at"])
+        },
+        publish,
+    )
 }
 
 pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
@@ -566,10 +610,9 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
             Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
             _ => None,
         },
-        "in_progress" => match assignee {
-            Some(a) => Some(format!("{} is held by {a}", rec.id())),
-            None => Some(format!("{} is in progress", rec.id())),
-        },
+        // Started without a holder (`update --status in_progress`, the
+        // classic way): nobody holds it, so it is claimable (item 11).
+        "in_progress" => assignee.map(|a| format!("{} is held by {a}", rec.id())),
         s => Some(format!("{} is not claimable (status {s})", rec.id())),
     }
 }
@@ -580,45 +623,50 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
 pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |ledger| {
-            apply(ctx, ids, |_, rec| {
-                let entry = ledger.and_then(|l| l.get(rec.id()));
-                let overlay = coord::overlay(entry, rec);
-                // The holder, here or in another workspace of the project.
-                let holder = match &overlay {
-                    Some(coord::Overlay::Held { holder, .. }) => Some(holder.clone()),
-                    _ if rec.status() == "in_progress" => rec.nonempty("assignee"),
-                    _ => None,
-                }
-                .filter(|h| h != &ctx.actor);
-                if steal && let Some(h) = &holder {
-                    if !lapsed(ctx, h, rec) {
-                        return Err(Error::Conflict {
+        |ledger, publish| {
+            apply_pub(
+                ctx,
+                ids,
+                |_, rec| {
+                    let entry = ledger.and_then(|l| l.get(rec.id()));
+                    let overlay = coord::overlay(entry, rec);
+                    // The holder, here or in another workspace of the project.
+                    let holder = match &overlay {
+                        Some(coord::Overlay::Held { holder, .. }) => Some(holder.clone()),
+                        _ if rec.status() == "in_progress" => rec.nonempty("assignee"),
+                        _ => None,
+                    }
+                    .filter(|h| h != &ctx.actor);
+                    if steal && let Some(h) = &holder {
+                        if !lapsed(ctx, h, rec) {
+                            return Err(Error::Conflict {
                             msg: format!("cannot steal {}: {h} holds it and its lease has not lapsed", rec.id()),
                             hint: Some("a claim can be stolen only after its holder is silent for the lease".into()),
                         });
+                        }
+                        recover(ctx, rec, h);
+                        rec.remove("assignee");
+                        rec.set("status", "open");
+                    } else if let Some(o) = &overlay
+                        && let Some(why) = coord::overlay_refusal(o, rec.id(), &ctx.actor)
+                    {
+                        return Err(Error::Conflict {
+                            msg: format!("cannot claim: {why}"),
+                            hint: Some("pick another issue from `bd ready`".into()),
+                        });
                     }
-                    recover(ctx, rec, h);
-                    rec.remove("assignee");
-                    rec.set("status", "open");
-                } else if let Some(o) = &overlay
-                    && let Some(why) = coord::overlay_refusal(o, rec.id(), &ctx.actor)
-                {
-                    return Err(Error::Conflict {
-                        msg: format!("cannot claim: {why}"),
-                        hint: Some("pick another issue from `bd ready`".into()),
-                    });
-                }
-                let mut fields = claim_one(ctx, rec)?;
-                if steal && holder.is_some() {
-                    fields.push("comments");
-                }
-                let seen = entry.map_or(0, |e| e.epoch);
-                if !fields.is_empty() && rec.claim_epoch() <= seen {
-                    set_claim_epoch(rec, seen + 1);
-                }
-                Ok(fields)
-            })
+                    let mut fields = claim_one(ctx, rec)?;
+                    if steal && holder.is_some() {
+                        fields.push("comments");
+                    }
+                    let seen = entry.map_or(0, |e| e.epoch);
+                    if !fields.is_empty() && rec.claim_epoch() <= seen {
+                        set_claim_epoch(rec, seen + 1);
+                    }
+                    Ok(fields)
+                },
+                publish,
+            )
         },
         |rec| {
             Some(Event::Claimed {
@@ -635,16 +683,26 @@ fn set_claim_epoch(rec: &mut Record, epoch: i64) {
     rec.set(crate::model::record::STAMPS, &s);
 }
 
+/// Publishes a change's ledger entries: called by the change right before
+/// its tracker write (the `after` of [`apply_then`]), with the outcomes.
+pub type Publish<'a> = dyn FnMut(&[Outcome]) -> Result<()> + 'a;
+
 /// Run a workspace change under the project's ledger lock and record `event`
 /// for every issue it changed, so other workspaces see it at once. Without a
 /// project home (`coordination = "workspace"`) the change runs alone.
+///
+/// No half-done writes (issue 9, item 8): the change calls `publish` just
+/// before its tracker write, which writes the ledger first; when the ledger
+/// write fails the tracker is never written, and when the tracker write fails
+/// the ledger is put back as it was (both under the ledger lock, so nobody saw
+/// the entries in between act on them as settled).
 fn coordinated(
     ctx: &Ctx,
-    change: impl FnOnce(Option<&Ledger>) -> Result<Vec<Outcome>>,
+    change: impl FnOnce(Option<&Ledger>, &mut Publish) -> Result<Vec<Outcome>>,
     event: impl Fn(&Record) -> Option<Event>,
 ) -> Result<Vec<Outcome>> {
     let Some(home) = ctx.home()? else {
-        return change(None);
+        return change(None, &mut |_| Ok(()));
     };
     let missing = !home.path("ledger.json").exists();
     crate::home::ledger::with_ledger(&home, |ledger| {
@@ -655,14 +713,49 @@ fn coordinated(
             let roots = coord::known_workspaces(ctx, &home);
             coord::reconcile(ledger, &roots, &ctx.now_text());
         }
-        let outcomes = change(Some(ledger))?;
-        for o in outcomes.iter().filter(|o| o.changed) {
-            if let Some(ev) = event(&o.record) {
-                ledger.put(coord::ledger_entry(ctx, &o.record, ev))?;
+        let before = ledger.clone();
+        let mut published = false;
+        let result = {
+            let mut publish = |outs: &[Outcome]| -> Result<()> {
+                for o in outs.iter().filter(|o| o.changed) {
+                    if let Some(ev) = event(&o.record) {
+                        ledger.put(coord::ledger_entry(ctx, &o.record, ev))?;
+                    }
+                }
+                crate::home::ledger::save_locked(&home, ledger)?;
+                published = true;
+                Ok(())
+            };
+            change(Some(&before), &mut publish)
+        };
+        match result {
+            Ok(outcomes) => Ok(outcomes),
+            Err(e) => {
+                if published {
+                    *ledger = before;
+                    if let Err(undo) = crate::home::ledger::write_locked(&home, ledger) {
+                        ctx.notice(format!(
+                            "warning: cannot take back the ledger entries of the failed write: {undo}"
+                        ));
+                    }
+                } else {
+                    // Nothing was written; keep the reconciled ledger unwritten too.
+                    *ledger = before;
+                }
+                Err(e)
             }
         }
-        Ok(outcomes)
     })
+}
+
+/// [`apply`] that publishes its ledger entries right before its tracker write.
+fn apply_pub(
+    ctx: &Ctx,
+    ids: &[String],
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    publish: &mut Publish,
+) -> Result<Vec<Outcome>> {
+    apply_then(ctx, ids, f, |_, outs| publish(outs))
 }
 
 pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
@@ -692,44 +785,54 @@ pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
 pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_| unclaim_local(ctx, ids, force),
+        |_, publish| unclaim_local(ctx, ids, force, publish),
         |_| Some(Event::Released),
     )
 }
 
-fn unclaim_local(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, |_, rec| {
-        let holder = rec.nonempty("assignee");
-        let held = rec.status() == "in_progress" || rec.status() == "hooked";
-        if holder.is_none() && !held {
-            unchanged(ctx, format!("{} is not claimed", rec.id()));
-            return Ok(vec![]);
-        }
-        refuse_if_recovered(ctx, rec, force)?;
-        if let Some(h) = &holder
-            && h != &ctx.actor
-        {
-            if !force {
-                return Err(Error::Conflict {
-                    msg: format!("{} is held by {h}, not by {}", rec.id(), ctx.actor),
-                    hint: Some("use --force to release another's claim".into()),
-                });
+fn unclaim_local(
+    ctx: &Ctx,
+    ids: &[String],
+    force: bool,
+    publish: &mut Publish,
+) -> Result<Vec<Outcome>> {
+    apply_pub(
+        ctx,
+        ids,
+        |_, rec| {
+            let holder = rec.nonempty("assignee");
+            let held = rec.status() == "in_progress" || rec.status() == "hooked";
+            if holder.is_none() && !held {
+                unchanged(ctx, format!("{} is not claimed", rec.id()));
+                return Ok(vec![]);
             }
-            // Releasing another's claim is a recovery: say whose and why.
-            recover(ctx, rec, h);
-        }
-        let recovered = holder.as_ref().is_some_and(|h| h != &ctx.actor);
-        rec.remove("assignee");
-        rec.remove("started_at");
-        if held {
-            rec.set("status", "open");
-        }
-        rec.bump_claim_epoch();
-        if recovered {
-            return Ok(vec!["assignee", "status", "comments"]);
-        }
-        Ok(vec!["assignee", "status"])
-    })
+            refuse_if_recovered(ctx, rec, force)?;
+            if let Some(h) = &holder
+                && h != &ctx.actor
+            {
+                if !force {
+                    return Err(Error::Conflict {
+                        msg: format!("{} is held by {h}, not by {}", rec.id(), ctx.actor),
+                        hint: Some("use --force to release another's claim".into()),
+                    });
+                }
+                // Releasing another's claim is a recovery: say whose and why.
+                recover(ctx, rec, h);
+            }
+            let recovered = holder.as_ref().is_some_and(|h| h != &ctx.actor);
+            rec.remove("assignee");
+            rec.remove("started_at");
+            if held {
+                rec.set("status", "open");
+            }
+            rec.bump_claim_epoch();
+            if recovered {
+                return Ok(vec!["assignee", "status", "comments"]);
+            }
+            Ok(vec!["assignee", "status"])
+        },
+        publish,
+    )
 }
 
 /// Put an issue on `agent`'s hook: status `hooked`, assignee the agent, epoch
@@ -761,51 +864,56 @@ pub fn hook_issues(
     };
     coordinated(
         ctx,
-        |ledger| {
-            apply(ctx, &ids, |_, rec| {
-                let agent = agent_of
-                    .get(rec.id())
-                    .or_else(|| agent_of.values().next())
-                    .copied()
-                    .unwrap_or_default();
-                let entry = ledger.and_then(|l| l.get(rec.id()));
-                if let Some(o) = coord::overlay(entry, rec)
-                    && let Some(why) = coord::overlay_refusal(&o, rec.id(), agent)
-                {
-                    return refuse(format!("cannot sling: {why}"));
-                }
-                let status = rec.status();
-                let assignee = rec.nonempty("assignee");
-                if status == "hooked" && assignee.as_deref() == Some(agent) {
-                    unchanged(
-                        ctx,
-                        format!("{} is already on the hook of {agent}", rec.id()),
-                    );
-                    return Ok(vec![]);
-                }
-                match status.as_str() {
-                    "open" | "hooked" | "deferred" => {}
-                    "in_progress" if assignee.as_deref() == Some(agent) => {}
-                    s => {
-                        return refuse(format!(
-                            "cannot sling {}: it is {s}{}",
-                            rec.id(),
-                            assignee
-                                .map(|a| format!(" (held by {a})"))
-                                .unwrap_or_default()
-                        ));
+        |ledger, publish| {
+            apply_pub(
+                ctx,
+                &ids,
+                |_, rec| {
+                    let agent = agent_of
+                        .get(rec.id())
+                        .or_else(|| agent_of.values().next())
+                        .copied()
+                        .unwrap_or_default();
+                    let entry = ledger.and_then(|l| l.get(rec.id()));
+                    if let Some(o) = coord::overlay(entry, rec)
+                        && let Some(why) = coord::overlay_refusal(&o, rec.id(), agent)
+                    {
+                        return refuse(format!("cannot sling: {why}"));
                     }
-                }
-                rec.set("status", "hooked");
-                rec.set("assignee", agent);
-                rec.remove("defer_until");
-                let seen = entry.map_or(0, |e| e.epoch);
-                rec.bump_claim_epoch();
-                if rec.claim_epoch() <= seen {
-                    set_claim_epoch(rec, seen + 1);
-                }
-                Ok(vec!["assignee", "status"])
-            })
+                    let status = rec.status();
+                    let assignee = rec.nonempty("assignee");
+                    if status == "hooked" && assignee.as_deref() == Some(agent) {
+                        unchanged(
+                            ctx,
+                            format!("{} is already on the hook of {agent}", rec.id()),
+                        );
+                        return Ok(vec![]);
+                    }
+                    match status.as_str() {
+                        "open" | "hooked" | "deferred" => {}
+                        "in_progress" if assignee.as_deref() == Some(agent) => {}
+                        s => {
+                            return refuse(format!(
+                                "cannot sling {}: it is {s}{}",
+                                rec.id(),
+                                assignee
+                                    .map(|a| format!(" (held by {a})"))
+                                    .unwrap_or_default()
+                            ));
+                        }
+                    }
+                    rec.set("status", "hooked");
+                    rec.set("assignee", agent);
+                    rec.remove("defer_until");
+                    let seen = entry.map_or(0, |e| e.epoch);
+                    rec.bump_claim_epoch();
+                    if rec.claim_epoch() <= seen {
+                        set_claim_epoch(rec, seen + 1);
+                    }
+                    Ok(vec!["assignee", "status"])
+                },
+                publish,
+            )
         },
         |rec| {
             Some(Event::Hooked {
@@ -820,16 +928,30 @@ pub fn hook_issues(
 pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_| {
-            apply(ctx, ids, |_, rec| {
-                if rec.status() == "hooked" && rec.nonempty("assignee").as_deref() == Some(agent) {
-                    rec.set("status", "open");
+        |ledger, publish| {
+            apply_pub(
+                ctx,
+                ids,
+                |_, rec| {
+                    // By the effective hook: a sling made in another
+                    // workspace (only the ledger knows it yet) comes off too.
+                    let entry = ledger.and_then(|l| l.get(rec.id()));
+                    if coord::effective_holder(entry, rec) != Some((agent.to_string(), true)) {
+                        return Ok(vec![]);
+                    }
+                    if rec.status() == "hooked" {
+                        rec.set("status", "open");
+                    }
                     rec.remove("assignee");
                     rec.bump_claim_epoch();
-                    return Ok(vec!["assignee", "status"]);
-                }
-                Ok(vec![])
-            })
+                    let seen = entry.map_or(0, |e| e.epoch);
+                    if rec.claim_epoch() <= seen {
+                        set_claim_epoch(rec, seen + 1);
+                    }
+                    Ok(vec!["assignee", "status"])
+                },
+                publish,
+            )
         },
         |_| Some(Event::Released),
     )
@@ -881,6 +1003,26 @@ fn recover(ctx: &Ctx, rec: &mut Record, holder: &str) {
     );
 }
 
+/// A claim of the actor that a merge gave to another holder (the ledger still
+/// names the actor, the record names the winner) is not the actor's to close:
+/// exit 3, unless it insists (`--force`).
+fn refuse_if_lost(ctx: &Ctx, ledger: Option<&Ledger>, rec: &Record, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let entry = ledger.and_then(|l| l.get(rec.id()));
+    if let Some(winner) = coord::lost_claim(entry, rec, &ctx.actor) {
+        return Err(Error::Conflict {
+            msg: format!(
+                "your claim on {} was lost in a merge; {winner} holds it now",
+                rec.id()
+            ),
+            hint: Some("pick another issue from `bd ready`, or use --force".into()),
+        });
+    }
+    Ok(())
+}
+
 /// A holder whose claim was recovered is told so (exit 3) when it acts on the
 /// issue again, unless it insists (`--force`, for humans).
 fn refuse_if_recovered(ctx: &Ctx, rec: &Record, force: bool) -> Result<()> {
@@ -907,10 +1049,14 @@ fn refuse_if_recovered(ctx: &Ctx, rec: &Record, force: bool) -> Result<()> {
 
 /// `bd ready --claim`: claim the first ready issue that is still free. Candidates
 /// come from the ready set; the claim itself re-checks under the lock.
-pub fn ready_claim(ctx: &Ctx, f: &crate::ops::query::Filter) -> Result<Option<Record>> {
+pub fn ready_claim(
+    ctx: &Ctx,
+    f: &crate::ops::query::Filter,
+    containers: bool,
+) -> Result<Option<Record>> {
     let mut f = f.clone();
     f.limit = None;
-    let candidates: Vec<String> = crate::ops::query::ready(ctx, &f)?
+    let candidates: Vec<String> = crate::ops::query::claimable(ctx, &f, containers)?
         .rows
         .into_iter()
         .map(|r| r.id)

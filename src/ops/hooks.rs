@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::home::{deliveries, ledger, presence};
+use crate::home::{deliveries, presence};
 use crate::ops::Ctx;
 use crate::ops::edit::Outcome;
 use crate::store::atomic;
@@ -116,7 +116,10 @@ fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result
 pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
     presence::validate_agent_name(agent)?;
     let outcome = crate::ops::edit::hook_issue(ctx, id, agent)?;
-    attach(ctx, agent, std::slice::from_ref(&outcome), note)?;
+    if let Err(e) = attach(ctx, agent, std::slice::from_ref(&outcome), note) {
+        undo_slings(ctx, agent, std::slice::from_ref(&outcome));
+        return Err(e);
+    }
     Ok(outcome)
 }
 
@@ -134,13 +137,35 @@ pub fn sling_many(ctx: &Ctx, assignments: &[(String, String)]) -> Result<Vec<(St
     }
     let mut done = Vec::new();
     for (agent, outs) in by_agent {
-        attach(ctx, &agent, &outs, None)?;
+        if let Err(e) = attach(ctx, &agent, &outs, None) {
+            undo_slings(ctx, &agent, &outs);
+            return Err(e);
+        }
         done.extend(
             outs.iter()
                 .map(|o| (o.record.id().to_string(), agent.clone())),
         );
     }
     Ok(done)
+}
+
+/// A sling whose hook file or delivery could not be written is taken back
+/// (tracker and ledger), so a failing `sling` leaves no half (issue 9, item 8).
+fn undo_slings(ctx: &Ctx, agent: &str, outs: &[Outcome]) {
+    let ids: Vec<String> = outs
+        .iter()
+        .filter(|o| o.changed)
+        .map(|o| o.record.id().to_string())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) = crate::ops::edit::unhook_issues(ctx, &ids, agent) {
+        ctx.notice(format!(
+            "warning: cannot take back the sling of {}: {e}",
+            ids.join(", ")
+        ));
+    }
 }
 
 /// Record slung issues in the agent's hook file and deliver them to it.
@@ -168,6 +193,7 @@ fn attach(ctx: &Ctx, agent: &str, outs: &[Outcome], note: Option<&str>) -> Resul
                 by: ctx.actor.clone(),
                 at: ctx.now_text(),
                 epoch: o.record.claim_epoch(),
+                note: note.filter(|n| !n.is_empty()).map(str::to_string),
             })
             .collect();
         deliveries::deliver_many(&home, agent, &ds)?;
@@ -180,32 +206,55 @@ fn attach(ctx: &Ctx, agent: &str, outs: &[Outcome], note: Option<&str>) -> Resul
     Ok(())
 }
 
-/// The effective hook of `agent`: the hook file here, plus what other
-/// workspaces slung (deliveries and `hooked` ledger entries).
-pub fn effective(ctx: &Ctx, agent: &str) -> Result<Vec<String>> {
-    let mut items: BTreeSet<String> = read_hook(ctx, agent)?.items.into_iter().collect();
+/// What is on an agent's hook, by the one definition (issue 9, item 16).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EffectiveHook {
+    /// Issue IDs, sorted.
+    pub items: Vec<String>,
+    /// The note of the latest sling still on the hook (`sling --note`).
+    pub note: Option<String>,
+}
+
+/// The effective hook of `agent`: the issues whose effective state
+/// ([`crate::ops::coord::effective_holder`]: the record overlaid with a newer
+/// ledger entry) is `hooked` to it, here or in another workspace of the
+/// project. The hook file and the deliveries carry slings between workspaces
+/// and across restarts; they do not decide. `hook`, `prime`, `agents`,
+/// `unhook` and materializing all read this.
+pub fn effective_hook(ctx: &Ctx, agent: &str) -> Result<EffectiveHook> {
+    let items = crate::ops::coord::holdings(ctx)?
+        .remove(agent)
+        .map(|h| h.hook)
+        .unwrap_or_default();
+    if items.is_empty() {
+        return Ok(EffectiveHook::default());
+    }
+    // The note: the hook file's, else the latest delivery's, while an item
+    // it came with is still on the hook.
+    let file = read_hook(ctx, agent)?;
+    let mut note = file
+        .note
+        .filter(|_| file.items.iter().any(|i| items.contains(i)))
+        .map(|n| (file.attached_at.clone(), n));
     if let Some(home) = ctx.home()? {
         for d in deliveries::pending_for(&home, agent).0 {
-            items.insert(d.issue);
-        }
-        let (l, _) = ledger::load(&home);
-        for e in l.iter() {
-            match &e.event {
-                ledger::Event::Hooked { agent: a, .. } if a == agent => {
-                    items.insert(e.issue.clone());
-                }
-                // Released, closed or claimed since: no longer on the hook.
-                ledger::Event::Released | ledger::Event::Closed | ledger::Event::Deleted => {
-                    items.remove(&e.issue);
-                }
-                ledger::Event::Claimed { .. } => {
-                    items.remove(&e.issue);
-                }
-                _ => {}
+            if let Some(n) = d.note
+                && items.contains(&d.issue)
+                && note.as_ref().is_none_or(|(at, _)| *at < d.at)
+            {
+                note = Some((d.at, n));
             }
         }
     }
-    Ok(items.into_iter().collect())
+    Ok(EffectiveHook {
+        items,
+        note: note.map(|(_, n)| n),
+    })
+}
+
+/// The items of the effective hook of `agent` ([`effective_hook`]).
+pub fn effective(ctx: &Ctx, agent: &str) -> Result<Vec<String>> {
+    Ok(effective_hook(ctx, agent)?.items)
 }
 
 /// After a write by an agent (SPEC §7: "the agent's next write materializes

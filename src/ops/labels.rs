@@ -21,6 +21,7 @@ fn edit_labels(ctx: &Ctx, id: &str, labels: &[String], add: bool) -> Result<Outc
     let prefix = ctx.prefix_of_rows(tx.rows());
     let id = tx.resolve(id, &prefix)?;
     let mut rec = tx.get(&id)?;
+    crate::ops::refuse_deleted(&rec)?;
     crate::ops::editable_list(&rec, "labels")?;
     let at = rec.next_stamp(ctx.now);
     let before = rec.clone();
@@ -102,6 +103,7 @@ pub fn comment(ctx: &Ctx, id: &str, text: &str) -> Result<(Record, Comment)> {
     let prefix = ctx.prefix_of_rows(tx.rows());
     let id = tx.resolve(id, &prefix)?;
     let mut rec = tx.get(&id)?;
+    crate::ops::refuse_deleted(&rec)?;
     crate::ops::editable_list(&rec, "comments")?;
     let at = rec.next_stamp(ctx.now);
     let before = rec.clone();

@@ -55,6 +55,8 @@ pub struct Ctx {
     identity_once: std::cell::OnceCell<git::identity::Identity>,
     /// `.beads/` paths git's index holds unmerged (see `gitops::unmerged_paths`).
     pub unmerged: Vec<String>,
+    /// The actor unregistered itself: no heartbeat after this command.
+    pub departed: std::cell::Cell<bool>,
 }
 
 impl Ctx {
@@ -77,6 +79,7 @@ impl Ctx {
             wrote: std::cell::Cell::new(false),
             identity_once: std::cell::OnceCell::new(),
             unmerged,
+            departed: std::cell::Cell::new(false),
         };
         ctx.check_merge_driver();
         ctx.warn_unmerged();
@@ -303,6 +306,18 @@ pub fn editable_list(rec: &Record, key: &str) -> Result<()> {
             hint: Some("fix that line by hand (`bd doctor` lists odd records)".into()),
         })
     }
+}
+
+/// Refuse to change a deleted issue (a tombstone): `close`, `comment`,
+/// `label add|remove` and `dep add` all say the same (issue 9, item 18).
+pub fn refuse_deleted(rec: &Record) -> Result<()> {
+    if rec.status() == "tombstone" {
+        return Err(Error::invalid(format!(
+            "{} is deleted; `bd restore` it first",
+            rec.id()
+        )));
+    }
+    Ok(())
 }
 
 /// A commit subject naming what changed: `bd: close bd-a1 "Title"`.

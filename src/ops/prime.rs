@@ -47,31 +47,26 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
     ctx.warn_bad_lines(&snap);
     // Claims and hook: this workspace's file, plus what the ledger says other
     // workspaces of the project gave this agent.
+    // Both by the effective state (the record overlaid with a newer ledger
+    // entry, `coord::effective_holder`): a claim lost in a merge is not shown.
     let mut claims: Vec<(String, String)> = Vec::new();
     let mut hook: Vec<(String, String)> = Vec::new();
     for r in &snap.rows {
-        if r.assignee == me && r.status == "in_progress" {
-            claims.push((r.id.clone(), r.title.clone()));
-        }
-        if r.assignee == me && r.status == "hooked" {
-            hook.push((r.id.clone(), r.title.clone()));
+        let Ok(rec) = snap.record(r) else { continue };
+        match crate::ops::coord::effective_holder(ledger.get(&r.id), &rec) {
+            Some((h, false)) if h == me => claims.push((r.id.clone(), r.title.clone())),
+            Some((h, true)) if h == me => hook.push((r.id.clone(), r.title.clone())),
+            _ => {}
         }
     }
-    for e in ledger.iter() {
-        let title = snap
-            .find(&e.issue)
-            .map(|r| r.title.clone())
-            .unwrap_or_default();
+    // Issues this file does not have yet: the ledger alone says.
+    for e in ledger.iter().filter(|e| snap.find(&e.issue).is_none()) {
         match &e.event {
-            ledger::Event::Claimed { holder, .. }
-                if holder == me && !claims.iter().any(|c| c.0 == e.issue) =>
-            {
-                claims.push((e.issue.clone(), title))
+            ledger::Event::Claimed { holder, .. } if holder == me => {
+                claims.push((e.issue.clone(), String::new()))
             }
-            ledger::Event::Hooked { agent, .. }
-                if agent == me && !hook.iter().any(|c| c.0 == e.issue) =>
-            {
-                hook.push((e.issue.clone(), title))
+            ledger::Event::Hooked { agent, .. } if agent == me => {
+                hook.push((e.issue.clone(), String::new()))
             }
             _ => {}
         }
@@ -105,6 +100,14 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
         }
         s
     };
+    // The note of the sling, by the one definition of the hook.
+    let hook_note = if hook.is_empty() {
+        None
+    } else {
+        crate::ops::hooks::effective_hook(ctx, me)
+            .ok()
+            .and_then(|h| h.note)
+    };
     if hook.is_empty() {
         t.push_str("Hook: empty\n");
     } else {
@@ -113,6 +116,9 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
             hook.len(),
             list(&hook, "bd hook")
         ));
+        if let Some(n) = &hook_note {
+            t.push_str(&format!("  Note: {}\n", cut(n, 200)));
+        }
     }
     if claims.is_empty() {
         t.push_str("Claims: none\n");
@@ -137,6 +143,12 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
                 m.id,
                 m.from,
                 cut(&m.subject, 50)
+            ));
+        }
+        if unread.len() > SHOWN {
+            t.push_str(&format!(
+                "  … {} more (bd mail inbox)\n",
+                unread.len() - SHOWN
             ));
         }
     }
@@ -177,6 +189,7 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
         "workspace": ctx.ws.root,
         "identity": identity,
         "hook": pairs(&hook),
+        "hook_note": hook_note,
         "claims": pairs(&claims),
         "unread_mail": unread.len(),
         "ready": ready.rows.iter().map(|r| json!({"id": r.id, "title": r.title, "priority": r.priority})).collect::<Vec<_>>(),

@@ -80,6 +80,78 @@ pub struct Checked {
     all: bool,
     pub limit: Option<usize>,
     pub sort: Sort,
+    /// The ready set, when the filter asks for status `ready`.
+    ready: Option<std::sync::Arc<ReadySet>>,
+}
+
+/// The one definition of ready work (SPEC §4 and §7; issue 9 item 14), used
+/// by `ready`, `list -s ready`, `count -s ready`, `stats`, `show`, `prime`,
+/// `dispatch` and `ready --claim`: the workspace's ready set (the index),
+/// less what another workspace of the project on this machine claimed,
+/// hooked, closed or deleted since (the ledger overlay, as it refuses the
+/// actor). Build it with [`ReadySet::of`].
+#[derive(Debug, Clone, Default)]
+pub struct ReadySet {
+    /// Issue -> why it is not available here (from the ledger overlay).
+    taken: std::collections::HashMap<String, String>,
+}
+
+impl ReadySet {
+    /// The ready set of `ctx`'s workspace for `ctx.actor`. Reads the ledger,
+    /// and the records of the issues it names (few: the ledger is pruned).
+    pub fn of(ctx: &Ctx) -> ReadySet {
+        let ledger = match ctx.ledger() {
+            Ok(l) => l,
+            Err(e) => {
+                ctx.notice(format!("warning: ignoring claims of other workspaces: {e}"));
+                return ReadySet::default();
+            }
+        };
+        if ledger.is_empty() {
+            return ReadySet::default();
+        }
+        let ids: std::collections::HashSet<&str> =
+            ledger.iter().map(|e| e.issue.as_str()).collect();
+        let mut taken = std::collections::HashMap::new();
+        for rec in crate::store::tracker::records_with_ids(&ctx.ws.root, &ids) {
+            if let Some(why) = Self::taken_elsewhere(ledger.get(rec.id()), &rec, &ctx.actor) {
+                taken.insert(rec.id().to_string(), why);
+            }
+        }
+        ReadySet { taken }
+    }
+
+    /// Why the ledger makes `rec` unavailable to `actor` (another workspace
+    /// claimed, hooked, closed or deleted it since), if it does.
+    pub fn taken_elsewhere(
+        entry: Option<&crate::home::ledger::Entry>,
+        rec: &Record,
+        actor: &str,
+    ) -> Option<String> {
+        crate::ops::coord::overlay(entry, rec)
+            .and_then(|o| crate::ops::coord::overlay_refusal(&o, rec.id(), actor))
+    }
+
+    /// One issue, with its record and ledger entry at hand (`show`): the
+    /// same rule as [`ReadySet::contains`] without reading other records.
+    pub fn holds(
+        row: &Row,
+        rec: &Record,
+        entry: Option<&crate::home::ledger::Entry>,
+        actor: &str,
+    ) -> bool {
+        row.ready && Self::taken_elsewhere(entry, rec, actor).is_none()
+    }
+
+    /// Whether the row is ready work here.
+    pub fn contains(&self, row: &Row) -> bool {
+        row.ready && !self.taken.contains_key(&row.id)
+    }
+
+    /// Why an issue the workspace's file calls ready is not (taken elsewhere).
+    pub fn taken(&self, id: &str) -> Option<&str> {
+        self.taken.get(id).map(String::as_str)
+    }
 }
 
 impl Filter {
@@ -92,6 +164,9 @@ impl Filter {
         for s in self.statuses.iter().flat_map(|s| s.split(',')) {
             let s = s.trim();
             if s == "ready" || s == "all" {
+                if s == "ready" && c.ready.is_none() {
+                    c.ready = Some(std::sync::Arc::new(ReadySet::of(ctx)));
+                }
                 c.statuses.push(s.into());
                 continue;
             }
@@ -227,7 +302,13 @@ impl Checked {
         if !self.statuses.is_empty() {
             self.statuses.iter().any(|s| match s.as_str() {
                 "blocked" => p.sets().1,
-                "ready" => p.sets().0,
+                "ready" => {
+                    p.sets().0
+                        && self
+                            .ready
+                            .as_ref()
+                            .is_none_or(|r| r.taken(p.id()).is_none())
+                }
                 "all" => true,
                 s => status == s,
             })
@@ -395,25 +476,24 @@ pub fn ready(ctx: &Ctx, f: &Filter) -> Result<Listing> {
     let mut unlimited = f.clone();
     unlimited.limit = None;
     let mut l = set(ctx, &unlimited, index::READY_FILE, |r| r.ready)?;
-    let ledger = match ctx.ledger() {
-        Ok(l) => l,
-        Err(e) => {
-            ctx.notice(format!("warning: ignoring claims of other workspaces: {e}"));
-            Default::default()
-        }
-    };
-    if !ledger.is_empty() {
-        let snap = &l.snap;
-        l.rows.retain(|r| {
-            let Some(entry) = ledger.get(&r.id) else {
-                return true;
-            };
-            let Ok(rec) = snap.record(r) else { return true };
-            crate::ops::coord::overlay(Some(entry), &rec)
-                .and_then(|o| crate::ops::coord::overlay_refusal(&o, &r.id, &ctx.actor))
-                .is_none()
-        });
+    let ready = ReadySet::of(ctx);
+    l.rows.retain(|r| ready.contains(r));
+    if let Some(n) = limit {
+        l.rows.truncate(n);
     }
+    Ok(l)
+}
+
+/// Claimable work: the ready set ([`ready`]) less containers (epics, convoys,
+/// molecules) unless `containers` ([`crate::model::graph::is_claimable`]).
+/// `dispatch` and `ready --claim` take work from here.
+pub fn claimable(ctx: &Ctx, f: &Filter, containers: bool) -> Result<Listing> {
+    let limit = check_limit(f.limit)?;
+    let mut unlimited = f.clone();
+    unlimited.limit = None;
+    let mut l = ready(ctx, &unlimited)?;
+    l.rows
+        .retain(|r| crate::model::graph::is_claimable(&r.issue_type, containers));
     if let Some(n) = limit {
         l.rows.truncate(n);
     }
@@ -564,6 +644,8 @@ pub struct Shown {
     pub lapsed: bool,
     /// Messages about this issue sent to other projects, and what became of them.
     pub handoffs: Vec<Value>,
+    /// In the ready set ([`ReadySet`]).
+    pub ready: bool,
 }
 
 pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
@@ -652,7 +734,9 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
                 .nonempty("assignee")
                 .is_some_and(|h| crate::ops::edit::lapsed(ctx, &h, &record));
         let handoffs = crate::ops::mail::handoffs_of(ctx, record.id());
+        let ready = ReadySet::holds(&row, &record, ledger.get(record.id()), &ctx.actor);
         out.push(Shown {
+            ready,
             record,
             row,
             dependents,
@@ -680,7 +764,7 @@ pub fn shown_json(s: &Shown) -> Value {
             "depends_on".into(),
             s.depends_on.iter().map(|(r, k)| brief(r, k)).collect(),
         );
-        m.insert("ready".into(), s.row.ready.into());
+        m.insert("ready".into(), s.ready.into());
         m.insert("blocked".into(), s.row.blocked.into());
         m.insert("blocked_by".into(), s.row.blockers.clone().into());
         m.insert(
@@ -694,8 +778,13 @@ pub fn shown_json(s: &Shown) -> Value {
 }
 
 /// Claims held past their lease (still held; recoverable).
+///
+/// By the effective state: an issue another workspace closed, deleted,
+/// released or hooked since is not a lapsed claim, and one claimed again
+/// elsewhere is judged by its new holder.
 pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
     let snap = ctx.snapshot()?;
+    let ledger = ctx.ledger().unwrap_or_default();
     let mut out = Vec::new();
     for r in snap
         .rows
@@ -703,11 +792,16 @@ pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
         .filter(|r| r.status == "in_progress" && !r.assignee.is_empty())
     {
         let rec = snap.record(r)?;
-        if crate::ops::edit::lapsed(ctx, &r.assignee, &rec) {
-            let since = crate::ops::edit::last_sign_of_life(ctx, &r.assignee, &rec)
+        let holder = match crate::ops::coord::overlay(ledger.get(&r.id), &rec) {
+            None => r.assignee.clone(),
+            Some(crate::ops::coord::Overlay::Held { holder, .. }) => holder,
+            Some(_) => continue,
+        };
+        if crate::ops::edit::lapsed(ctx, &holder, &rec) {
+            let since = crate::ops::edit::last_sign_of_life(ctx, &holder, &rec)
                 .map(crate::model::time::format);
             out.push(
-                json!({"id": r.id, "title": r.title, "holder": r.assignee, "silent_since": since}),
+                json!({"id": r.id, "title": r.title, "holder": holder, "silent_since": since}),
             );
         }
     }
@@ -716,6 +810,7 @@ pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
 
 pub fn stats(ctx: &Ctx) -> Result<Value> {
     let snap = ctx.snapshot()?;
+    let ready = ReadySet::of(ctx);
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
     let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut lead_sum, mut lead_n) = (0f64, 0usize);
@@ -745,7 +840,7 @@ pub fn stats(ctx: &Ctx) -> Result<Value> {
         "hooked_issues": n("hooked"),
         "pinned_issues": n("pinned"),
         "tombstone_issues": n("tombstone"),
-        "ready_issues": snap.rows.iter().filter(|r| r.ready).count(),
+        "ready_issues": snap.rows.iter().filter(|r| ready.contains(r)).count(),
         "average_lead_time_hours": if lead_n > 0 { (lead_sum / lead_n as f64 * 10.0).round() / 10.0 } else { 0.0 },
         "by_status": by_status,
         "by_type": by_type,

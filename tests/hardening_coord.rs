@@ -1,0 +1,662 @@
+//! Issue 9, coordination items (8, 11, 13, 14, 15, 16 and parts of 18), end
+//! to end through the real `bd` binary: clones and worktrees of one remote
+//! sharing one `BD_HOME` (one machine), a bare remote and `bd sync` where the
+//! item is about merges.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Env, Run, git, run_of};
+use serde_json::{Value, json};
+
+/// One machine: a bare remote, clone A (`env.repo`) and clone B, one BD_HOME.
+struct Machine {
+    env: Env,
+    a: PathBuf,
+    b: PathBuf,
+}
+
+impl Machine {
+    fn new() -> Machine {
+        let env = Env::bare_git();
+        let tmp = env.tmp.path().to_path_buf();
+        let remote = tmp.join("remote.git");
+        git(
+            &tmp,
+            &[
+                "init",
+                "-q",
+                "--bare",
+                "-b",
+                "main",
+                remote.to_str().unwrap(),
+            ],
+        );
+        git(
+            &env.repo,
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        );
+        env.bd(&["init", "--prefix", "bd"]).ok();
+        let a = env.repo.clone();
+        git(&a, &["add", "-A"]);
+        git(&a, &["commit", "-q", "-m", "init"]);
+        git(&a, &["push", "-q", "-u", "origin", "main"]);
+        let b = tmp.join("b");
+        git(
+            &tmp,
+            &["clone", "-q", remote.to_str().unwrap(), b.to_str().unwrap()],
+        );
+        git(&b, &["config", "user.name", "B"]);
+        git(&b, &["config", "user.email", "b@example.com"]);
+        Machine { env, a, b }
+    }
+
+    fn cmd(&self, ws: &Path, actor: &str, args: &[&str]) -> Command {
+        let mut c = self.env.cmd(args);
+        c.current_dir(ws)
+            .env("BD_ACTOR", actor)
+            .env("PATH", common::path_with_bd());
+        c
+    }
+
+    fn bd(&self, ws: &Path, actor: &str, args: &[&str]) -> Run {
+        run_of(self.cmd(ws, actor, args).output().expect("bd runs"))
+    }
+
+    #[track_caller]
+    fn json(&self, ws: &Path, actor: &str, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.bd(ws, actor, &a).ok().json()
+    }
+
+    #[track_caller]
+    fn create(&self, ws: &Path, title: &str, extra: &[&str]) -> String {
+        let mut a = vec!["create", title];
+        a.extend_from_slice(extra);
+        self.bd(ws, "tester", &a).ok().stdout.trim().to_string()
+    }
+
+    /// Commit and push A's issues, then pull them into B.
+    fn share(&self) {
+        git(&self.a, &["add", "-A"]);
+        git(&self.a, &["commit", "-q", "-m", "issues"]);
+        git(&self.a, &["push", "-q", "origin", "main"]);
+        self.bd(&self.b, "tester", &["sync"]).ok();
+    }
+
+    /// The project's folder in the home.
+    fn project_dir(&self) -> PathBuf {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(self.env.home.join("projects"))
+            .expect("the project home exists")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        assert_eq!(dirs.len(), 1, "one project in BD_HOME: {dirs:?}");
+        dirs[0].clone()
+    }
+
+    fn ledger(&self) -> Value {
+        let p = self.project_dir().join("ledger.json");
+        serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|_| b"{}".to_vec())).unwrap()
+    }
+
+    fn ledger_event(&self, id: &str) -> Option<Value> {
+        self.ledger()["entries"]
+            .as_array()?
+            .iter()
+            .find(|e| e["issue"] == id)
+            .map(|e| e["event"].clone())
+    }
+}
+
+/// A workspace's record of `id`, straight from its `issues.jsonl`.
+fn record(ws: &Path, id: &str) -> Value {
+    std::fs::read_to_string(ws.join(".beads/issues.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in {}", ws.display()))
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Run `bd` in `ws` with files limited to `kib` KiB (RLIMIT_FSIZE, with
+/// SIGXFSZ ignored so an oversized write fails with EFBIG like a full disk,
+/// even for root).
+fn bd_limited(m: &Machine, ws: &Path, actor: &str, kib: u32, args: &[&str]) -> Run {
+    let c = m.cmd(ws, actor, args);
+    let mut sh = Command::new("bash");
+    sh.arg("-c")
+        .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""))
+        .arg(c.get_program())
+        .args(c.get_args())
+        .env_clear();
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    sh.current_dir(ws).stdin(std::process::Stdio::null());
+    run_of(sh.output().expect("bash runs"))
+}
+
+/// Pad the ledger with released entries of issues nobody has, so writing it
+/// needs more than `kib` KiB.
+fn pad_ledger(m: &Machine, n: usize) {
+    let path = m.project_dir().join("ledger.json");
+    let mut l = m.ledger();
+    if l.get("entries").is_none() {
+        l = json!({"entries": []});
+    }
+    let entries = l["entries"].as_array_mut().unwrap();
+    for i in 0..n {
+        entries.push(json!({
+            "issue": format!("zz-pad{i:04}"),
+            "event": {"kind": "released"},
+            "at": "2026-12-06T00:00:00.000000000Z",
+            "by": "padding",
+            "workspace": "/nonexistent/padding/workspace/for/the/test",
+            "epoch": 1
+        }));
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(&l).unwrap()).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Item 8: a command that fails leaves no half.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_08_failed_ledger_write_leaves_the_tracker_untouched() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "work", &[]);
+    let y = m.create(&m.a, "more", &[]);
+    m.bd(&m.a, "alice", &["claim", &y]).ok();
+    m.bd(&m.a, "alice", &["close", &y]).ok();
+    pad_ledger(&m, 200);
+    let ledger_size = std::fs::metadata(m.project_dir().join("ledger.json"))
+        .unwrap()
+        .len();
+    let tracker_size = std::fs::metadata(m.a.join(".beads/issues.jsonl"))
+        .unwrap()
+        .len();
+    assert!(ledger_size > 32 * 1024 && tracker_size < 8 * 1024);
+
+    // The ledger cannot be written (EFBIG, as ENOSPC): each command fails and
+    // the tracker does not move.
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["claim", &x],
+        vec!["close", &x],
+        vec!["delete", &x],
+        vec!["reopen", &y],
+        vec!["sling", &x, "bob"],
+    ];
+    for args in &cases {
+        let r = bd_limited(&m, &m.a, "alice", 16, args);
+        assert_ne!(r.code, 0, "{args:?} must fail: {}", r.stderr);
+        assert_eq!(
+            std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+            before,
+            "{args:?} failed and left the tracker as it was: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(record(&m.a, &x)["status"], "open");
+    assert!(record(&m.a, &x).get("assignee").is_none());
+    // Nobody is locked out by the failed claim: bob claims X at once.
+    m.bd(&m.b, "bob", &["sync"]).ok();
+    m.bd(&m.a, "bob", &["claim", &x]).ok();
+
+    // Claimed, then an unclaim whose ledger write fails keeps the claim.
+    let r = bd_limited(&m, &m.a, "bob", 16, &["unclaim", &x]);
+    assert_ne!(r.code, 0);
+    assert_eq!(record(&m.a, &x)["status"], "in_progress");
+    assert_eq!(record(&m.a, &x)["assignee"], "bob");
+}
+
+#[test]
+fn item_08_failed_tracker_write_takes_the_ledger_entry_back() {
+    let m = Machine::new();
+    // A tracker larger than the limit, a small ledger: the ledger is written
+    // first, the tracker write fails, and the ledger entry is taken back.
+    let big = "x".repeat(40 * 1024);
+    let x = m.create(&m.a, "work", &["-d", &big]);
+    let r = bd_limited(&m, &m.a, "alice", 16, &["claim", &x]);
+    assert_ne!(r.code, 0, "the tracker write fails: {}", r.stderr);
+    assert_eq!(record(&m.a, &x)["status"], "open");
+    assert_eq!(m.ledger_event(&x), None, "no claim left in the ledger");
+    // Bob (another clone) is not told it is held.
+    let bx = m.create(&m.b, "other", &[]);
+    let _ = bx;
+    m.bd(&m.a, "bob", &["claim", &x]).ok();
+}
+
+// ---------------------------------------------------------------------------
+// Item 11: `update --status in_progress` does not lock everyone out.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_11_in_progress_without_holder_is_claimable() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "started the classic way", &[]);
+    m.bd(&m.a, "alice", &["update", &x, "--status", "in_progress"])
+        .ok();
+    // No holder: anyone may claim it, the same actor included.
+    m.bd(&m.a, "alice", &["claim", &x]).ok();
+    let r = record(&m.a, &x);
+    assert_eq!(
+        (r["status"].as_str(), r["assignee"].as_str()),
+        (Some("in_progress"), Some("alice"))
+    );
+    // Held now: bob is refused (exit 3).
+    m.bd(&m.a, "bob", &["claim", &x]).code(3);
+
+    // By its assignee, an in-progress item is a no-op claim.
+    let y = m.create(&m.a, "assigned and started", &[]);
+    m.bd(
+        &m.a,
+        "carol",
+        &[
+            "update",
+            &y,
+            "--status",
+            "in_progress",
+            "--assignee",
+            "carol",
+        ],
+    )
+    .ok();
+    let r = m.bd(&m.a, "carol", &["claim", &y]).ok();
+    assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    m.bd(&m.a, "dave", &["claim", &y]).code(3);
+}
+
+// ---------------------------------------------------------------------------
+// Item 14: one ready set, whatever the command.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_14_every_view_agrees_on_ready_with_the_machines_claims() {
+    let m = Machine::new();
+    let six: Vec<String> = (0..6)
+        .map(|i| m.create(&m.a, &format!("work {i}"), &[]))
+        .collect();
+    m.bd(&m.a, "tester", &["config", "set", "lease", "1s"]).ok();
+    m.share();
+    // In clone B (same machine): bob claims two, closes one; carol, in A,
+    // claims one whose lease then lapses, and B closes that one too.
+    m.bd(&m.b, "bob", &["claim", &six[0]]).ok();
+    m.bd(&m.b, "bob", &["claim", &six[1]]).ok();
+    m.bd(&m.b, "bob", &["close", &six[2]]).ok();
+    m.bd(&m.a, "carol", &["claim", &six[3]]).ok();
+    m.bd(&m.b, "bob", &["close", &six[3], "--force"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    // A's file still says six[0..3] are open; the machine says otherwise.
+    let expect: Vec<String> = {
+        let mut v = vec![six[4].clone(), six[5].clone()];
+        v.sort();
+        v
+    };
+    let ready = ids(&m.json(&m.a, "dave", &["ready", "--limit", "0"]));
+    assert_eq!(ready, expect, "bd ready");
+    let listed = ids(&m.json(&m.a, "dave", &["list", "-s", "ready"]));
+    assert_eq!(listed, expect, "list -s ready");
+    let count = m.json(&m.a, "dave", &["count", "-s", "ready"]);
+    assert_eq!(count["count"], expect.len(), "count -s ready");
+    let stats = m.json(&m.a, "dave", &["stats"]);
+    assert_eq!(stats["ready_issues"], expect.len(), "stats");
+
+    // show: closed elsewhere is not ready.
+    let shown = m.bd(&m.a, "dave", &["show", &six[2]]).ok();
+    assert!(
+        shown.stdout.contains("Elsewhere") && !shown.stdout.contains("Ready: yes"),
+        "{}",
+        shown.stdout
+    );
+    let sj = m.json(&m.a, "dave", &["show", &six[2]]);
+    let sj = if sj.is_array() { sj[0].clone() } else { sj };
+    assert_eq!(sj["ready"], false);
+    let sj = m.json(&m.a, "dave", &["show", &six[4]]);
+    let sj = if sj.is_array() { sj[0].clone() } else { sj };
+    assert_eq!(sj["ready"], true);
+
+    // ready --explain offers no --steal on an issue closed elsewhere.
+    let ex = m.bd(&m.a, "dave", &["ready", "--explain"]).ok();
+    assert!(!ex.stdout.contains(&six[3]), "{}", ex.stdout);
+    let exj = m.json(&m.a, "dave", &["ready", "--explain"]);
+    assert_eq!(exj["lapsed"], json!([]));
+}
+
+// ---------------------------------------------------------------------------
+// Item 13: after a claim lost in a merge, the loser's views and writes follow
+// the winner.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_13_lost_claim_follows_the_winner() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "contended", &[]);
+    m.share();
+    // Clone B is another machine: its own BD_HOME.
+    let home2 = m.env.tmp.path().join("home2");
+    std::fs::create_dir_all(&home2).unwrap();
+    let on_b = |actor: &str, args: &[&str]| -> Run {
+        let mut c = m.cmd(&m.b, actor, args);
+        c.env("BD_HOME", &home2).env("HOME", &home2);
+        run_of(c.output().unwrap())
+    };
+    m.bd(&m.a, "alice", &["claim", &x]).ok();
+    on_b("bob", &["claim", &x]).ok();
+    on_b("bob", &["sync"]).ok();
+    let ra = m.bd(&m.a, "alice", &["sync"]).ok();
+    let rb = on_b("bob", &["sync"]).ok();
+    let winner = record(&m.a, &x)["assignee"].as_str().unwrap().to_string();
+    assert_eq!(
+        record(&m.b, &x)["assignee"],
+        winner.as_str(),
+        "both clones agree"
+    );
+    let (loser, sync_out) = if winner == "bob" {
+        ("alice", &ra)
+    } else {
+        ("bob", &rb)
+    };
+    assert!(
+        sync_out
+            .stderr
+            .contains(&format!("your claim on {x} was lost")),
+        "{loser} is warned: {}",
+        sync_out.stderr
+    );
+    let as_loser = |args: &[&str]| -> Run {
+        if loser == "alice" {
+            m.bd(&m.a, "alice", args)
+        } else {
+            on_b("bob", args)
+        }
+    };
+    // Views: prime does not show it as held by the loser.
+    let prime = as_loser(&["--json", "prime"]).ok().json();
+    assert!(
+        !prime["claims"].to_string().contains(&x),
+        "prime of {loser}: {prime}"
+    );
+    let text = as_loser(&["prime"]).ok().stdout;
+    assert!(!text.contains(&x), "{text}");
+    // Writes: the loser cannot close over the winner's claim (exit 3).
+    let r = as_loser(&["close", &x]).code(3);
+    assert!(r.stderr.contains(&winner), "{}", r.stderr);
+    assert_eq!(record(&m.a, &x)["status"], "in_progress");
+    // The winner closes it.
+    if winner == "alice" {
+        m.bd(&m.a, "alice", &["close", &x]).ok();
+    } else {
+        on_b("bob", &["close", &x]).ok();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Item 16: one source for what is on a hook.
+// ---------------------------------------------------------------------------
+
+fn agent_entry(m: &Machine, ws: &Path, name: &str) -> Value {
+    let all = m.json(ws, "mayor", &["agents"]);
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} in {all}"))
+}
+
+#[test]
+fn item_16_hook_prime_and_agents_agree_and_show_the_note() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "slung with a note", &[]);
+    let y = m.create(&m.a, "slung then unhooked elsewhere", &[]);
+    m.share();
+    m.bd(&m.b, "bob", &["agent", "register"]).ok();
+    m.bd(
+        &m.a,
+        "mayor",
+        &["sling", &x, "bob", "--note", "start with the parser"],
+    )
+    .ok();
+    // The note shows in `hook` and `prime`, here and in the other clone.
+    for ws in [&m.a, &m.b] {
+        let h = m.json(ws, "bob", &["hook", "bob"]);
+        assert_eq!(h["items"], json!([x.clone()]), "{}", ws.display());
+        assert_eq!(h["note"], "start with the parser", "{}", ws.display());
+        let t = m.bd(ws, "bob", &["hook", "bob"]).ok().stdout;
+        assert!(t.contains("start with the parser"), "{t}");
+        let p = m.json(ws, "bob", &["prime"]);
+        assert_eq!(p["hook_note"], "start with the parser");
+        let t = m.bd(ws, "bob", &["prime"]).ok().stdout;
+        assert!(t.contains("start with the parser"), "{t}");
+        assert_eq!(agent_entry(&m, ws, "bob")["hook"], json!([x.clone()]));
+    }
+    // Bob claims it in B: it is off his hook and in his claims, in every view.
+    m.bd(&m.b, "bob", &["claim", &x]).ok();
+    for ws in [&m.a, &m.b] {
+        let h = m.json(ws, "bob", &["hook", "bob"]);
+        assert_eq!(h["items"], json!([]), "hook in {}", ws.display());
+        let a = agent_entry(&m, ws, "bob");
+        assert_eq!(a["hook"], json!([]), "agents in {}: {a}", ws.display());
+        assert_eq!(
+            a["claims"],
+            json!([x.clone()]),
+            "agents in {}",
+            ws.display()
+        );
+        let p = m.json(ws, "bob", &["prime"]);
+        assert_eq!(p["hook"], json!([]));
+        assert_eq!(p["claims"][0]["id"], x.as_str());
+    }
+    // Slung in A, unhooked in B: empty in every view of both.
+    m.bd(&m.a, "mayor", &["sling", &y, "bob"]).ok();
+    m.bd(&m.b, "mayor", &["unhook", &y, "--agent", "bob"]).ok();
+    for ws in [&m.a, &m.b] {
+        let h = m.json(ws, "bob", &["hook", "bob"]);
+        assert_eq!(h["items"], json!([]), "hook in {}", ws.display());
+        let a = agent_entry(&m, ws, "bob");
+        assert_eq!(a["hook"], json!([]), "agents in {}: {a}", ws.display());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Item 15: work goes to registered agents only; one set of claimable work.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_15_dispatch_feeds_registered_agents_claimable_work_only() {
+    let m = Machine::new();
+    let epic = m.create(&m.a, "the big one", &["-t", "epic", "-p", "0"]);
+    let task = m.create(&m.a, "a task", &["-p", "1"]);
+    let other = m.create(&m.a, "another task", &["-p", "2"]);
+    // `ready` lists the epic, as classic does.
+    let ready = ids(&m.json(&m.a, "zed", &["ready"]));
+    assert!(ready.contains(&epic), "{ready:?}");
+    // zed only ran commands (the ready above, a heartbeat): it is no agent
+    // that receives work.
+    m.bd(&m.a, "zed", &["heartbeat"]).ok();
+    let plan = m.json(&m.a, "mayor", &["dispatch", "--dry-run"]);
+    assert_eq!(plan["slung"], json!([]), "nobody registered: {plan}");
+    m.bd(&m.a, "zed", &["agent", "register", "--kind", "unknown"])
+        .code(1);
+
+    // bob registers: he gets claimable work, never the epic.
+    m.bd(&m.a, "bob", &["agent", "register"]).ok();
+    let plan = m.json(&m.a, "mayor", &["dispatch", "--per-agent", "5"]);
+    let slung: Vec<&str> = plan["slung"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert_eq!(slung, vec![task.as_str(), other.as_str()], "{plan}");
+    assert_eq!(record(&m.a, &epic)["status"], "open");
+
+    // `ready --claim` takes claimable work too: not the epic on top.
+    m.bd(&m.a, "bob", &["unhook", &task]).ok();
+    let got = m.json(&m.a, "carol", &["ready", "--claim"]);
+    assert_eq!(got[0]["id"], task.as_str(), "{got}");
+    let got = m.json(&m.a, "carol", &["ready", "--claim", "--containers"]);
+    assert_eq!(got[0]["id"], epic.as_str(), "{got}");
+
+    // bob unregisters: his hook goes back to ready work, he gets no more.
+    let gone = m.json(&m.a, "bob", &["agent", "unregister"]);
+    assert_eq!(gone["unhooked"], json!([other.clone()]), "{gone}");
+    assert_eq!(record(&m.a, &other)["status"], "open");
+    let agents = m.json(&m.a, "mayor", &["agents"]);
+    assert!(!agents.to_string().contains("\"bob\""), "{agents}");
+    let plan = m.json(&m.a, "mayor", &["dispatch"]);
+    assert_eq!(plan["slung"], json!([]), "{plan}");
+    m.bd(&m.a, "mayor", &["agent", "unregister", "bob"]).code(1);
+}
+
+// ---------------------------------------------------------------------------
+// Item 18 (the coordination part): one test per sub-bug.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn item_18_prime_says_how_many_unread_messages_it_does_not_list() {
+    let m = Machine::new();
+    m.bd(&m.a, "bob", &["agent", "register"]).ok();
+    for i in 0..4 {
+        m.bd(
+            &m.a,
+            "alice",
+            &[
+                "mail",
+                "send",
+                "--to",
+                "bob",
+                "-s",
+                &format!("note {i}"),
+                "-b",
+                "x",
+            ],
+        )
+        .ok();
+    }
+    let t = m.bd(&m.a, "bob", &["prime"]).ok().stdout;
+    assert!(t.contains("Unread mail (4)"), "{t}");
+    let listed = t.lines().filter(|l| l.contains(" from alice: ")).count();
+    assert_eq!(listed, 3, "{t}");
+    assert!(t.contains("… 1 more"), "{t}");
+    assert_eq!(m.json(&m.a, "bob", &["prime"])["unread_mail"], 4);
+}
+
+#[test]
+fn item_18_a_deleted_issue_refuses_comment_label_and_dep_like_close() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "doomed", &[]);
+    let y = m.create(&m.a, "alive", &[]);
+    m.bd(&m.a, "alice", &["delete", &x]).ok();
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let close = m.bd(&m.a, "alice", &["close", &x]);
+    assert_ne!(close.code, 0);
+    let attempts: Vec<Vec<&str>> = vec![
+        vec!["comment", &x, "still here?"],
+        vec!["label", "add", &x, "urgent"],
+        vec!["dep", "add", &x, &y],
+        vec!["dep", "add", &y, &x],
+    ];
+    for args in &attempts {
+        let r = m.bd(&m.a, "alice", args);
+        assert_eq!(
+            r.code, close.code,
+            "{args:?} refused like close: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("{x} is deleted")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn item_18_a_ledger_lock_timeout_names_the_ledger() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "work", &[]);
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(m.project_dir().join("ledger.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut c = m.cmd(&m.a, "alice", &["claim", &x]);
+    c.env("BD_LOCK_TIMEOUT_MS", "300");
+    let r = run_of(c.output().unwrap());
+    lock.unlock().unwrap();
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("claim ledger"), "{}", r.stderr);
+    assert!(!r.stderr.contains("workspace"), "{}", r.stderr);
+    assert!(r.stderr.contains("ledger.lock"), "{}", r.stderr);
+}
+
+#[test]
+fn item_18_closing_an_epic_with_open_children_needs_force() {
+    let m = Machine::new();
+    let epic = m.create(&m.a, "the epic", &["-t", "epic"]);
+    let kid = m.create(&m.a, "a child", &["--parent", &epic]);
+    let r = m.bd(&m.a, "alice", &["close", &epic]).code(3);
+    assert!(r.stderr.contains(&kid), "{}", r.stderr);
+    assert_eq!(record(&m.a, &epic)["status"], "open");
+    // Children closed first, the epic closes.
+    m.bd(&m.a, "alice", &["close", &kid]).ok();
+    m.bd(&m.a, "alice", &["close", &epic]).ok();
+    // Or with --force.
+    let epic2 = m.create(&m.a, "another epic", &["-t", "epic"]);
+    m.create(&m.a, "its child", &["--parent", &epic2]);
+    m.bd(&m.a, "alice", &["close", &epic2, "--force"]).ok();
+}
+
+#[test]
+fn item_08_a_sling_whose_hook_file_fails_is_taken_back() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "work", &[]);
+    // A file where the hooks folder must go: the hook file cannot be written.
+    std::fs::write(m.a.join(".beads/hooks"), b"in the way").unwrap();
+    let r = m.bd(&m.a, "mayor", &["sling", &x, "bob"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    let rec = record(&m.a, &x);
+    assert_eq!(rec["status"], "open", "{rec}");
+    assert!(rec.get("assignee").is_none(), "{rec}");
+    assert_ne!(
+        m.ledger_event(&x).map(|e| e["kind"].clone()),
+        Some(json!("hooked"))
+    );
+    // Nobody sees it on bob's hook, in this clone or the other.
+    std::fs::remove_file(m.a.join(".beads/hooks")).unwrap();
+    for ws in [&m.a, &m.b] {
+        assert_eq!(m.json(ws, "bob", &["hook", "bob"])["items"], json!([]));
+    }
+    // And it can be slung again once the hook file can be written.
+    m.bd(&m.a, "mayor", &["sling", &x, "bob"]).ok();
+    assert_eq!(m.json(&m.a, "bob", &["hook", "bob"])["items"], json!([x]));
+}
