@@ -53,6 +53,9 @@ pub struct Ctx {
     pub wrote: std::cell::Cell<bool>,
     /// The project identity, once computed (it reads git config and may walk history).
     identity_once: std::cell::OnceCell<git::identity::Identity>,
+    /// Links under `.beads/` that `doctor --fix` removed before this
+    /// context could be built (see `admin::doctor_links`).
+    pub links_found: RefCell<Vec<admin::Finding>>,
 }
 
 impl Ctx {
@@ -73,6 +76,7 @@ impl Ctx {
             outbox: RefCell::new(Vec::new()),
             wrote: std::cell::Cell::new(false),
             identity_once: std::cell::OnceCell::new(),
+            links_found: RefCell::new(Vec::new()),
         };
         ctx.check_merge_driver();
         Ok(ctx)
@@ -120,7 +124,7 @@ impl Ctx {
             .filter(|p| !p.trim().is_empty());
         if configured.is_none()
             && git::identity::origin_url(&dirs)?.is_none()
-            && let Ok(t) = std::fs::read_to_string(&cache)
+            && let Some(t) = crate::files::cache::read_string(&cache)
             && t.starts_with("local/")
             && !t.starts_with("local/unborn-")
         {
@@ -132,8 +136,8 @@ impl Ctx {
         }
         let ci = self.case_insensitive_hosts();
         let id = git::identity::identity(&self.ws.root, &dirs, configured, &ci)?;
-        if id.source == Source::RootCommit && std::fs::create_dir_all(self.ws.cache_dir()).is_ok() {
-            let _ = crate::store::atomic::write_cache(&cache, id.identity.as_bytes());
+        if id.source == Source::RootCommit {
+            let _ = crate::files::cache::write(&cache, id.identity.as_bytes());
         }
         Ok(id)
     }
