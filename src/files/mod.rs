@@ -315,6 +315,23 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_becomes_the_typed_error_naming_the_link() {
+        let (_t, beads, victim) = setup();
+        let link = beads.join("config.toml");
+        symlink(victim.join("secret"), &link).unwrap();
+        let e = crate::error::Error::io(&link, read(&link).unwrap_err());
+        assert!(matches!(&e, crate::error::Error::Symlink { path } if *path == link));
+        assert_eq!(e.exit_code(), 1);
+        assert!(!e.to_string().contains('\n'));
+        symlink(&victim, beads.join("hooks")).unwrap();
+        let inside = beads.join("hooks/a.json");
+        let e = crate::error::Error::io(&inside, read(&inside).unwrap_err());
+        assert!(
+            matches!(&e, crate::error::Error::Symlink { path } if *path == beads.join("hooks"))
+        );
+    }
+
+    #[test]
     fn a_linked_folder_is_not_entered() {
         let (_t, beads, victim) = setup();
         symlink(&victim, beads.join(".cache")).unwrap();

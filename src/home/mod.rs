@@ -77,10 +77,8 @@ impl ProjectHome {
             hint: Some("set BD_HOME to a writable folder".into()),
         })?;
         let dir = base.join("projects").join(escape(identity));
-        crate::files::create_dir_all(&dir).map_err(|e| Error::Io {
-            path: dir.clone(),
-            err: e,
-        })?;
+        // `$BD_HOME` may be a link; `projects/` and below may not.
+        crate::files::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(ProjectHome { dir })
     }
 
