@@ -128,8 +128,14 @@ fn item_01_issues_jsonl_linked_to_a_victim_is_never_read() {
     let env = Env::new();
     let decoy = Decoy::new(&env);
     env.create("Real work", &[]);
+    git_bd(&env.repo, &["add", "-A"]);
+    git_bd(&env.repo, &["commit", "-q", "-m", "tracker"]);
     std::fs::remove_file(env.issues_path()).unwrap();
     symlink("../../victim/credentials", env.issues_path()).unwrap();
+    // `bd commit` would hash the target into a blob: it refuses.
+    refused(env.bd(&["commit"]), "issues.jsonl");
+    let history = git_bd(&env.repo, &["log", "--all", "-p"]);
+    assert!(!history.contains("hunter2"));
     for args in [
         vec!["list"],
         vec!["ready"],
@@ -448,6 +454,13 @@ fn item_01_doctor_fix_and_sync_never_push_a_victim() {
                 .unwrap(),
         )
     };
+    // Straight away, before any repair: sync and commit never read through
+    // the link (they would hash its target into a blob; checked below).
+    for args in [["sync"], ["commit"]] {
+        let r = run(&args);
+        assert!(matches!(r.code, 0 | 1), "{args:?}: {}", all(&r));
+        assert!(!all(&r).contains("hunter2"), "{}", all(&r));
+    }
     let r = run(&["doctor"]);
     assert_eq!(r.code, 1, "{}", all(&r));
     assert!(r.stdout.contains("issues.jsonl"), "{}", all(&r));
@@ -571,7 +584,15 @@ fn item_09_a_grown_cache_is_not_trusted_either() {
     env.json(&["list"]);
     let idx = env.beads().join(".cache/index.v1");
     let mut b = std::fs::read(&idx).unwrap();
-    b.extend_from_slice(b"garbage\tthat\tlooks\tlike\ta\trow\n");
+    // A second copy of the row, under another id: a well-formed row.
+    let last = String::from_utf8_lossy(&b)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let forged = last.replacen(&a, "bd-zzz", 1);
+    assert_ne!(forged, last);
+    b.extend_from_slice(format!("{forged}\n").as_bytes());
     std::fs::write(&idx, b).unwrap();
     let v = env.json(&["list"]);
     assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
