@@ -397,6 +397,17 @@ fn item_01_links_inside_the_project_home_are_not_followed() {
     let r = env.bd(&["mail", "send", "--to", "tester", "-s", "second"]);
     assert!(all(&r).contains("symbolic link"), "{}", all(&r));
     decoy.unchanged();
+    // doctor lists it; --fix removes the link, never the target.
+    doctor_reports(&env, "project home: mail");
+    let v = env.json(&["doctor", "--fix"]);
+    assert!(
+        v["findings"].to_string().contains("project home: mail"),
+        "{v}"
+    );
+    assert!(!mail.exists());
+    env.bd(&["mail", "send", "--to", "tester", "-s", "third"])
+        .ok();
+    decoy.unchanged();
 }
 
 /// A remote whose `.beads/issues.jsonl` is a committed link to a file

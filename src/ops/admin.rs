@@ -543,10 +543,16 @@ fn doctor_rewrite(
 /// removed, never read through: its target is left as it is. Needs no
 /// config, so it runs before anything that would read through a link.
 pub fn doctor_links(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
+    links_under(&ws.beads, &ws.root, "", fix)
+}
+
+/// The links under `dir` as `symlink` errors (paths shown from `shown_from`,
+/// after `label`); with `fix`, each link removed.
+fn links_under(dir: &Path, shown_from: &Path, label: &str, fix: bool) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
-    for link in crate::files::symlinks_under(&ws.beads) {
+    for link in crate::files::symlinks_under(dir) {
         let rel = link
-            .strip_prefix(&ws.root)
+            .strip_prefix(shown_from)
             .unwrap_or(&link)
             .display()
             .to_string();
@@ -556,12 +562,12 @@ pub fn doctor_links(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
         let mut f = finding(
             "symlink",
             "error",
-            format!("{rel} is a symbolic link (to {target}); bd never follows it"),
+            format!("{label}{rel} is a symbolic link (to {target}); bd never follows it"),
         );
         if fix {
             crate::files::remove_file(&link).map_err(|e| Error::io(&link, e))?;
             f.message = format!(
-                "{rel} was a symbolic link (to {target}); removed the link, its target was not read"
+                "{label}{rel} was a symbolic link (to {target}); removed the link, its target was not read"
             );
             f.fixed = true;
         }
@@ -610,6 +616,10 @@ fn doctor_caches(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) {
 pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     let mut out = ctx.links_found.take();
     out.extend(doctor_links(&ctx.ws, fix)?);
+    // Inside the project home too (the home itself may be a link).
+    if let Ok(Some(home)) = ctx.home() {
+        out.extend(links_under(&home.dir, &home.dir, "project home: ", fix)?);
+    }
     if !fix && out.iter().any(|f| f.check == "symlink") {
         // The other checks would read through the links: they wait.
         out.push(finding(
