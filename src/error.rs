@@ -57,6 +57,11 @@ pub enum Error {
     NotInitialized {
         root: PathBuf,
     },
+    /// A path under `.beads/` or the project home is a symbolic link (or
+    /// leaves its folder): never followed.
+    Symlink {
+        path: PathBuf,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -84,17 +89,18 @@ impl Error {
     }
 
     pub fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            err,
+        let path = path.into();
+        if let Some(link) = crate::files::symlink_of(&err, &path) {
+            return Error::Symlink { path: link };
         }
+        Error::Io { path, err }
     }
 
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Usage(_) => "usage",
-            Error::Invalid { .. } | Error::NotGitRepo { .. } => "invalid",
+            Error::Invalid { .. } | Error::NotGitRepo { .. } | Error::Symlink { .. } => "invalid",
             Error::NotFound { .. } | Error::NotInitialized { .. } => "not_found",
             Error::Ambiguous { .. } | Error::AmbiguousProject { .. } => "ambiguous",
             Error::Parse { .. } | Error::BadLines { .. } => "parse",
@@ -132,6 +138,10 @@ impl Error {
             )),
             Error::Usage(_) => Some("see `bd --help`".into()),
             Error::Io { .. } => None,
+            Error::Symlink { .. } => Some(
+                "bd never follows links under .beads/ or the project home; `bd doctor --fix` removes them (the targets are left alone)"
+                    .into(),
+            ),
         }
     }
 }
@@ -183,6 +193,11 @@ impl fmt::Display for Error {
             Error::NotInitialized { root } => {
                 write!(f, "no .beads/ in {}", root.display())
             }
+            Error::Symlink { path } => write!(
+                f,
+                "refusing to follow a symbolic link (or a path leaving its folder): {}",
+                path.display()
+            ),
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod files;
 pub mod git;
 pub mod home;
 pub mod model;

@@ -229,6 +229,17 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         }
         _ => {}
     }
+    // `doctor --fix` removes links under .beads/ before anything (the
+    // config included) could be read through one.
+    let mut links = Vec::new();
+    if let Cmd::Doctor { fix: true } = cli.cmd
+        && let Ok(ws) = Workspace::open(&start)
+    {
+        match ops::admin::doctor_links(&ws, true) {
+            Ok(found) => links = found,
+            Err(e) => return (Err(e), vec![]),
+        }
+    }
     let ctx = match Workspace::open(&start).and_then(|ws| {
         let now = now_from_env()?;
         let actor = cli.actor.clone().or_else(|| std::env::var("BD_ACTOR").ok());
@@ -238,6 +249,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         Err(e) => return (Err(e), vec![]),
     };
     let mut ctx = ctx;
+    ctx.links_found.replace(links);
     ctx.verb = verb_of(&cli.cmd).to_string();
     if ctx.unmerged.is_empty() {
         ops::mail::pump(&ctx);

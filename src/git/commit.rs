@@ -198,7 +198,7 @@ pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
         let id = match cached {
             Some(id) => id,
             None => {
-                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                let bytes = crate::files::read(&path).map_err(|e| Error::io(&path, e))?;
                 let stored = filter.to_git(f, &bytes);
                 let id =
                     gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &stored)
@@ -275,7 +275,7 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
     for path in &changed {
         let full = root.join(path);
         let bpath: &gix::bstr::BStr = path.as_bytes().as_bstr();
-        match std::fs::read(&full) {
+        match crate::files::read(&full) {
             Ok(bytes) => {
                 let id = repo
                     .write_blob(filter.to_git(path, &bytes))

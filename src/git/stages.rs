@@ -90,7 +90,7 @@ pub fn resolve(root: &Path, path: &str) -> Result<()> {
         .map_err(|e| gerr("loading the index", e))?
         .into_owned();
     let full = root.join(path);
-    let bytes = std::fs::read(&full).map_err(|e| Error::io(&full, e))?;
+    let bytes = crate::files::read(&full).map_err(|e| Error::io(&full, e))?;
     let id = repo
         .write_blob(super::eol::Filter::load(&repo, root).to_git(path, &bytes))
         .map_err(|e| gerr("writing a blob", e))?

@@ -10,8 +10,8 @@
 //! left with no deliveries is removed. Agent names follow
 //! [`super::presence::validate_agent_name`].
 
+use crate::files as fs;
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};

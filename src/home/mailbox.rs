@@ -15,8 +15,8 @@
 //! Each file is written with an atomic replace under its own lock; a corrupt
 //! file is moved aside and reported (the durable copies recover it).
 
+use crate::files as fs;
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -24,10 +24,10 @@ use serde::{Deserialize, Serialize};
 use super::registry::{json_stems, load_json_locked, parse_now};
 use super::{ProjectHome, escape};
 use crate::error::{Error, Result};
+use crate::files::atomic;
 use crate::model::mail::{KEY_ORDER, Message};
 use crate::model::record::Record;
 use crate::model::time::{self, Nanos};
-use crate::store::atomic;
 
 pub const KEEP_DAYS: i64 = 7;
 const DAY_NS: Nanos = 86_400 * 1_000_000_000;

@@ -12,7 +12,7 @@ pub mod registry;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::store::lock::{self, LockGuard};
+use crate::files::lock::{self, LockGuard};
 
 /// Percent-encode every byte outside `[a-z0-9._-]` (upper case included), so
 /// names are injective path components, safe on case-insensitive file systems.
@@ -77,10 +77,8 @@ impl ProjectHome {
             hint: Some("set BD_HOME to a writable folder".into()),
         })?;
         let dir = base.join("projects").join(escape(identity));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
-            path: dir.clone(),
-            err: e,
-        })?;
+        // `$BD_HOME` may be a link; `projects/` and below may not.
+        crate::files::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(ProjectHome { dir })
     }
 

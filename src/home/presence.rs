@@ -11,8 +11,8 @@
 //! Timestamps come in as RFC 3339 text (`now: &str`, written as given);
 //! [`state`] compares instants in nanoseconds.
 
+use crate::files as fs;
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

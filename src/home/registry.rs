@@ -12,8 +12,8 @@
 //! never an error. Nothing here writes outside the home folder, and no function
 //! holds two home locks at once.
 
+use crate::files as fs;
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ProjectHome;
 use crate::error::{Error, Result};
+use crate::files::atomic;
 use crate::model::time::{self, Nanos};
-use crate::store::atomic;
 
 const FILE: &str = "registry.json";
 const LOCK: &str = "registry";
@@ -72,7 +72,7 @@ pub fn register(
     now: &str,
 ) -> Result<(Registry, Option<String>)> {
     let now_ns = parse_now(now)?;
-    let root = fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+    let root = std::fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
     let key = root
         .to_str()
         .ok_or_else(|| Error::invalid(format!("workspace path {root:?} is not UTF-8")))?
@@ -112,7 +112,7 @@ pub fn register(
 /// Drop the workspace at `root` (matched canonically when it still exists, and
 /// by the path as given). Returns whether an entry was removed.
 pub fn forget(home: &ProjectHome, root: &Path) -> Result<(bool, Option<String>)> {
-    let canonical = fs::canonicalize(root).ok();
+    let canonical = std::fs::canonicalize(root).ok();
     let _lock = home.lock(LOCK)?;
     let path = home.path(FILE);
     let (mut reg, warning): (Registry, _) = load_json_locked(&path)?;
@@ -285,7 +285,7 @@ fn quarantine(path: &Path) -> Result<PathBuf> {
         .unwrap_or_default();
     for n in 1..=10_000u32 {
         let aside = path.with_file_name(format!("{name}.corrupt-{n}"));
-        match fs::symlink_metadata(&aside) {
+        match fs::metadata(&aside) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 fs::rename(path, &aside).map_err(|e| Error::io(path, e))?;
                 return Ok(aside);

@@ -87,17 +87,18 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
             "invalid prefix '{p}': use letters, digits and '_', starting with a letter, at most 20"
         )));
     }
+    ws.check_beads()?;
     if !ws.beads.is_dir() {
-        std::fs::create_dir_all(&ws.beads).map_err(|e| Error::io(&ws.beads, e))?;
+        crate::files::create_dir_all(&ws.beads).map_err(|e| Error::io(&ws.beads, e))?;
         rep.created.push(".beads/".into());
     }
     let _guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
     let mut cfg = Config::load(&ws.config_path())?;
     let had_config = ws.config_path().exists();
-    let yaml = std::fs::read_to_string(ws.beads.join("config.yaml"))
+    let yaml = crate::files::read_to_string(ws.beads.join("config.yaml"))
         .ok()
         .map(|t| read_classic_yaml(&t));
-    let issues_bytes = std::fs::read(ws.issues_path()).unwrap_or_default();
+    let issues_bytes = crate::files::read(ws.issues_path()).unwrap_or_default();
     let parsed = jsonl::parse(&issues_bytes);
     rep.issues = parsed.good.len();
     let mut changed_cfg = false;
@@ -172,7 +173,7 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
         rep.created.push(".beads/issues.jsonl".into());
     }
     let gi = ws.beads.join(".gitignore");
-    let gi_text = std::fs::read_to_string(&gi).unwrap_or_default();
+    let gi_text = crate::files::read_to_string(&gi).unwrap_or_default();
     let missing: Vec<&str> = GITIGNORE
         .lines()
         .filter(|l| !l.starts_with('#') && !gi_text.lines().any(|x| x.trim() == *l))
@@ -208,7 +209,7 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
 pub fn ensure_attributes(root: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let (mut created, mut migrated) = (Vec::new(), Vec::new());
     let ga = root.join(".beads/.gitattributes");
-    let text = std::fs::read_to_string(&ga).unwrap_or_default();
+    let text = crate::files::read_to_string(&ga).unwrap_or_default();
     let missing: Vec<&str> = attribute_lines_missing(&text);
     if !missing.is_empty() {
         let mut t = text.clone();
@@ -223,7 +224,7 @@ pub fn ensure_attributes(root: &Path) -> Result<(Vec<String>, Vec<String>)> {
         created.push(".beads/.gitattributes".into());
     }
     let root_ga = root.join(".gitattributes");
-    if let Ok(t) = std::fs::read_to_string(&root_ga)
+    if let Ok(t) = crate::files::read_to_string(&root_ga)
         && t.lines().any(is_legacy_attribute)
     {
         let kept: String = t
@@ -268,7 +269,7 @@ fn is_legacy_attribute(line: &str) -> bool {
 /// no longer carry strand's lines. `fix` writes and migrates them.
 fn doctor_attributes(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     let root = &ctx.ws.root;
-    let text = std::fs::read_to_string(root.join(".beads/.gitattributes")).unwrap_or_default();
+    let text = crate::files::read_to_string(root.join(".beads/.gitattributes")).unwrap_or_default();
     let mut found = Vec::new();
     let missing = attribute_lines_missing(&text);
     if !missing.is_empty() {
@@ -281,7 +282,7 @@ fn doctor_attributes(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()>
             ),
         ));
     }
-    let root_text = std::fs::read_to_string(root.join(".gitattributes")).unwrap_or_default();
+    let root_text = crate::files::read_to_string(root.join(".gitattributes")).unwrap_or_default();
     if root_text.lines().any(is_legacy_attribute) {
         found.push(finding(
             "attributes",
@@ -337,7 +338,7 @@ pub fn where_(ctx: &Ctx) -> Result<Value> {
     let index_fresh =
         crate::store::index::load_header(&ctx.ws.cache_dir().join(crate::store::index::INDEX_FILE))
             .zip(
-                std::fs::File::open(ctx.ws.issues_path())
+                crate::files::open_read(ctx.ws.issues_path())
                     .ok()
                     .and_then(|f| Signature::of(&f).ok()),
             )
@@ -474,10 +475,10 @@ fn repair_conflict(
 fn quarantine(ctx: &Ctx, bytes: &[u8], parsed: &jsonl::Parsed, stem: &str) -> Result<Vec<u8>> {
     if !parsed.bad.is_empty() {
         let qdir = ctx.ws.quarantine_dir();
-        std::fs::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
+        crate::files::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
         let stamp = time::format(ctx.now).replace([':', '.'], "-");
         let qpath = qdir.join(format!("{stem}-{stamp}.jsonl"));
-        let mut q = std::fs::read(&qpath).unwrap_or_default();
+        let mut q = crate::files::read(&qpath).unwrap_or_default();
         for b in &parsed.bad {
             q.extend_from_slice(&bytes[b.span.clone()]);
             q.push(b'\n');
@@ -547,7 +548,7 @@ fn doctor_read(
     out: &mut Vec<Finding>,
 ) -> Result<(Vec<u8>, jsonl::Parsed)> {
     let path = ctx.ws.root.join(rel);
-    let mut bytes = match std::fs::read(&path) {
+    let mut bytes = match crate::files::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(Error::io(&path, e)),
@@ -654,7 +655,7 @@ fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
             continue;
         };
         let path = ctx.ws.root.join(&rel);
-        let ours = match std::fs::read(&path) {
+        let ours = match crate::files::read(&path) {
             Ok(b) if !crate::git::stages::has_markers(&b) => b,
             Ok(_) => st.ours.clone(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => st.ours.clone(),
@@ -717,8 +718,99 @@ fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     Ok(())
 }
 
-pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
+/// `doctor`'s first check: every symbolic link under `.beads/` is an error
+/// (bd never follows one; SPEC files rule). With `fix`, each link itself is
+/// removed, never read through: its target is left as it is. Needs no
+/// config, so it runs before anything that would read through a link.
+pub fn doctor_links(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
+    links_under(&ws.beads, &ws.root, "", fix)
+}
+
+/// The links under `dir` as `symlink` errors (paths shown from `shown_from`,
+/// after `label`); with `fix`, each link removed.
+fn links_under(dir: &Path, shown_from: &Path, label: &str, fix: bool) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
+    for link in crate::files::symlinks_under(dir) {
+        let rel = link
+            .strip_prefix(shown_from)
+            .unwrap_or(&link)
+            .display()
+            .to_string();
+        let target = std::fs::read_link(&link)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        let mut f = finding(
+            "symlink",
+            "error",
+            format!("{label}{rel} is a symbolic link (to {target}); bd never follows it"),
+        );
+        if fix {
+            crate::files::remove_file(&link).map_err(|e| Error::io(&link, e))?;
+            f.message = format!(
+                "{label}{rel} was a symbolic link (to {target}); removed the link, its target was not read"
+            );
+            f.fixed = true;
+        }
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// Caches under `.beads/.cache/` that are not whole (cut or grown: their
+/// seal does not name their size). Readers rebuild them anyway; `--fix`
+/// removes them so the next read does.
+fn doctor_caches(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) {
+    let Ok(rd) = crate::files::read_dir(ctx.ws.cache_dir()) else {
+        return;
+    };
+    let mut broken: Vec<std::path::PathBuf> = rd
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            !(name.starts_with('.') && name.contains(".tmp-"))
+                && crate::files::cache::open(p).is_none()
+        })
+        .collect();
+    broken.sort();
+    for p in broken {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        let mut f = finding(
+            "cache",
+            "warning",
+            format!(
+                ".beads/.cache/{name} is not whole (cut or grown); it is rebuilt when next read"
+            ),
+        );
+        if fix && crate::files::remove_file(&p).is_ok() {
+            f.fixed = true;
+        }
+        out.push(f);
+    }
+}
+
+pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
+    let mut out = ctx.links_found.take();
+    out.extend(doctor_links(&ctx.ws, fix)?);
+    // Inside the project home too (the home itself may be a link).
+    if let Ok(Some(home)) = ctx.home() {
+        out.extend(links_under(&home.dir, &home.dir, "project home: ", fix)?);
+    }
+    if !fix && out.iter().any(|f| f.check == "symlink") {
+        // The other checks would read through the links: they wait.
+        out.push(finding(
+            "symlink",
+            "error",
+            "the other checks wait until the links are gone (`bd doctor --fix` removes them)"
+                .into(),
+        ));
+        return Ok(out);
+    }
+    doctor_caches(ctx, fix, &mut out);
     let _guard = if fix {
         Some(lock::acquire(&ctx.ws.lock_path(), lock::default_timeout())?)
     } else {

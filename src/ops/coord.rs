@@ -118,7 +118,7 @@ pub fn known_workspaces(ctx: &Ctx, home: &ProjectHome) -> Vec<std::path::PathBuf
 /// workspace is new to the home).
 pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str) {
     for root in roots {
-        let Ok(bytes) = std::fs::read(root.join(".beads/issues.jsonl")) else {
+        let Ok(bytes) = crate::files::read(root.join(".beads/issues.jsonl")) else {
             continue;
         };
         let text = String::from_utf8_lossy(&bytes);
@@ -519,7 +519,7 @@ pub fn prune_due(ctx: &Ctx) -> bool {
         return false;
     };
     let mark = home.path("ledger.pruned");
-    let recent = std::fs::metadata(&mark)
+    let recent = crate::files::metadata(&mark)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.elapsed().ok())
@@ -528,7 +528,7 @@ pub fn prune_due(ctx: &Ctx) -> bool {
         return false;
     }
     // Touch the mark (its time is what counts).
-    std::fs::write(&mark, b"").is_ok()
+    crate::files::write(&mark, b"").is_ok()
 }
 
 /// Drop the ledger entries every known workspace of the project already

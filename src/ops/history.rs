@@ -185,7 +185,7 @@ pub struct Diff {
 pub fn diff(ctx: &Ctx, spec: Option<&str>) -> Result<Diff> {
     let repo = git::open(&ctx.ws.root)?;
     let working = || -> Result<Vec<u8>> {
-        match std::fs::read(ctx.ws.issues_path()) {
+        match crate::files::read(ctx.ws.issues_path()) {
             Ok(b) => Ok(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(Error::io(ctx.ws.issues_path(), e)),

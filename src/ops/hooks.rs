@@ -55,11 +55,11 @@ pub fn has_hook_file(ctx: &Ctx, agent: &str) -> bool {
 
 /// The agents with a hook file in this workspace (unreadable files skipped).
 pub fn hook_agents(ctx: &Ctx) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(ctx.ws.beads.join("hooks")) else {
+    let Ok(rd) = crate::files::read_dir(ctx.ws.beads.join("hooks")) else {
         return Vec::new();
     };
     rd.flatten()
-        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|e| crate::files::read(e.path()).ok())
         .filter_map(|b| serde_json::from_slice::<Hook>(&b).ok())
         .map(|h| h.agent)
         .collect()
@@ -67,7 +67,7 @@ pub fn hook_agents(ctx: &Ctx) -> Vec<String> {
 
 pub fn read_hook(ctx: &Ctx, agent: &str) -> Result<Hook> {
     let p = hook_path(ctx, agent);
-    match std::fs::read(&p) {
+    match crate::files::read(&p) {
         Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::Parse {
             path: p,
             line: 1,
@@ -84,14 +84,14 @@ pub fn read_hook(ctx: &Ctx, agent: &str) -> Result<Hook> {
 fn write_hook(ctx: &Ctx, hook: &Hook) -> Result<()> {
     let p = hook_path(ctx, &hook.agent);
     if hook.items.is_empty() {
-        return match std::fs::remove_file(&p) {
+        return match crate::files::remove_file(&p) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io(p, e)),
         };
     }
     if let Some(dir) = p.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        crate::files::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     atomic::write(&p, &hook.to_bytes())
 }

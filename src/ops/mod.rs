@@ -57,6 +57,9 @@ pub struct Ctx {
     pub unmerged: Vec<String>,
     /// The actor unregistered itself: no heartbeat after this command.
     pub departed: std::cell::Cell<bool>,
+    /// Links under `.beads/` that `doctor --fix` removed before this
+    /// context could be built (see `admin::doctor_links`).
+    pub links_found: RefCell<Vec<admin::Finding>>,
 }
 
 impl Ctx {
@@ -80,6 +83,7 @@ impl Ctx {
             identity_once: std::cell::OnceCell::new(),
             unmerged,
             departed: std::cell::Cell::new(false),
+            links_found: RefCell::new(Vec::new()),
         };
         ctx.check_merge_driver();
         ctx.warn_unmerged();
@@ -128,7 +132,7 @@ impl Ctx {
             .filter(|p| !p.trim().is_empty());
         if configured.is_none()
             && git::identity::origin_url(&dirs)?.is_none()
-            && let Ok(t) = std::fs::read_to_string(&cache)
+            && let Some(t) = crate::files::cache::read_string(&cache)
             && t.starts_with("local/")
             && !t.starts_with("local/unborn-")
         {
@@ -140,8 +144,8 @@ impl Ctx {
         }
         let ci = self.case_insensitive_hosts();
         let id = git::identity::identity(&self.ws.root, &dirs, configured, &ci)?;
-        if id.source == Source::RootCommit && std::fs::create_dir_all(self.ws.cache_dir()).is_ok() {
-            let _ = crate::store::atomic::write_cache(&cache, id.identity.as_bytes());
+        if id.source == Source::RootCommit {
+            let _ = crate::files::cache::write(&cache, id.identity.as_bytes());
         }
         Ok(id)
     }

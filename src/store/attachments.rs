@@ -37,12 +37,12 @@ pub fn put_in(dir: &Path, bytes: &[u8]) -> Result<String> {
     let sha = sha256_hex(bytes);
     let path = dir.join(&sha);
     // A body already there is kept only if it is whole (its hash checks).
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
-        && std::fs::read(&path).is_ok_and(|b| sha256_hex(&b) == sha)
+    if crate::files::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
+        && crate::files::read(&path).is_ok_and(|b| sha256_hex(&b) == sha)
     {
         return Ok(sha);
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    crate::files::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     atomic::write(&path, bytes)?;
     Ok(sha)
 }
@@ -51,7 +51,7 @@ pub fn put_in(dir: &Path, bytes: &[u8]) -> Result<String> {
 pub fn get_in(dir: &Path, sha: &str) -> Result<Vec<u8>> {
     let path = path_in(dir, sha)
         .ok_or_else(|| Error::invalid(format!("{sha:?} is not a SHA-256 attachment hash")))?;
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let bytes = crate::files::read(&path).map_err(|e| Error::io(&path, e))?;
     if sha256_hex(&bytes) != sha {
         return Err(Error::invalid(format!(
             "{}: the content does not match its hash",

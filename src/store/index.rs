@@ -616,7 +616,7 @@ pub fn render<'a>(h: &Header, rows: impl Iterator<Item = &'a Row>) -> String {
 
 /// Read a cache file; `None` when missing or unreadable in any way.
 pub fn load(path: &Path) -> Option<(Header, Vec<Row>)> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = crate::files::cache::read_string(path)?;
     let mut lines = text.split_terminator('\n');
     let header = read_header(lines.next()?)?;
     let mut rows = Vec::with_capacity(text.len() / 160);
@@ -697,7 +697,7 @@ pub fn load_where(
     mut keep: impl FnMut(&Pre) -> bool,
     mut ids: Option<&mut Vec<String>>,
 ) -> Option<(Header, Vec<Row>)> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = crate::files::cache::read_string(path)?;
     let mut lines = text.split_terminator('\n');
     let header = read_header(lines.next()?)?;
     let mut rows = Vec::new();
@@ -713,10 +713,10 @@ pub fn load_where(
     Some((header, rows))
 }
 
-/// Read only a cache file's header.
+/// Read only a cache file's header (after checking the file is whole).
 pub fn load_header(path: &Path) -> Option<Header> {
     use std::io::{BufRead, BufReader};
-    let f = File::open(path).ok()?;
+    let (f, _) = crate::files::cache::open(path)?;
     let mut line = String::new();
     BufReader::new(f).read_line(&mut line).ok()?;
     read_header(line.trim_end_matches('\n'))
@@ -775,9 +775,20 @@ mod tests {
         let text = render(&h, std::iter::once(&row));
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("i");
-        std::fs::write(&p, text).unwrap();
+        crate::files::cache::write(&p, text.as_bytes()).unwrap();
         let (h2, rows) = load(&p).unwrap();
         assert_eq!(h2, h);
+        assert_eq!(load_header(&p), Some(h.clone()));
         assert_eq!(rows, vec![row]);
+        // Cut after the header (which still matches): neither is believed.
+        let full = std::fs::read(&p).unwrap();
+        let header_end = full
+            .iter()
+            .skip(crate::files::cache::SEAL_LEN)
+            .position(|&b| b == b'\n')
+            .unwrap();
+        std::fs::write(&p, &full[..crate::files::cache::SEAL_LEN + header_end + 1]).unwrap();
+        assert_eq!(load(&p), None);
+        assert_eq!(load_header(&p), None);
     }
 }

@@ -36,7 +36,7 @@ pub fn path(ws: &Workspace) -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    match std::fs::read(path) {
+    match crate::files::read(path) {
         Ok(b) => Ok(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(Error::io(path, e)),
@@ -46,7 +46,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 /// The file's bytes and the signature of exactly that state.
 fn read_signed(path: &Path) -> Result<(Vec<u8>, Signature)> {
     use std::io::Read;
-    let mut f = match std::fs::File::open(path) {
+    let mut f = match crate::files::open_read(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok((Vec::new(), Signature::default()));
@@ -60,7 +60,7 @@ fn read_signed(path: &Path) -> Result<(Vec<u8>, Signature)> {
 }
 
 fn signature(path: &Path) -> Signature {
-    std::fs::File::open(path)
+    crate::files::open_read(path)
         .and_then(|f| Signature::of(&f))
         .unwrap_or_default()
 }
@@ -199,7 +199,7 @@ impl Cache {
 
 fn load_cache(ws: &Workspace, sig: &Signature, with_lines: bool) -> Option<Cache> {
     let text = if with_lines {
-        std::fs::read_to_string(cache_path(ws)).ok()?
+        crate::files::cache::read_string(&cache_path(ws))?
     } else {
         read_head(&cache_path(ws))?
     };
@@ -258,7 +258,7 @@ fn tiles(lines: &[CLine], len: u64) -> bool {
 /// The cache up to its first line record (header and deliveries).
 fn read_head(path: &Path) -> Option<String> {
     use std::io::BufRead;
-    let mut r = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let mut r = std::io::BufReader::new(crate::files::cache::open(path)?.0);
     let mut out = String::new();
     loop {
         let mut line = String::new();
@@ -270,9 +270,7 @@ fn read_head(path: &Path) -> Option<String> {
 }
 
 fn save_cache(ws: &Workspace, c: &Cache) {
-    if std::fs::create_dir_all(ws.cache_dir()).is_ok() {
-        let _ = atomic::write_cache(&cache_path(ws), c.render().as_bytes());
-    }
+    let _ = crate::files::cache::write(&cache_path(ws), c.render().as_bytes());
 }
 
 fn rows_of(rec: &Record) -> Vec<DeliveryRow> {
@@ -380,7 +378,7 @@ fn lines_of(bytes: &[u8]) -> std::result::Result<Vec<CLine>, Vec<usize>> {
 pub fn for_recipients(ws: &Workspace, addresses: &[String]) -> Result<Scan> {
     use std::os::unix::fs::FileExt;
     let p = path(ws);
-    let file = match std::fs::File::open(&p) {
+    let file = match crate::files::open_read(&p) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Scan::default()),
         Err(e) => return Err(Error::io(&p, e)),
@@ -437,7 +435,7 @@ pub fn for_recipients(ws: &Workspace, addresses: &[String]) -> Result<Scan> {
 /// mention any of `addresses`: the cache text is searched for each quoted
 /// address and only the line records holding one are parsed.
 fn cached_lines_for(ws: &Workspace, sig: &Signature, addresses: &[String]) -> Option<Vec<CLine>> {
-    let text = std::fs::read_to_string(cache_path(ws)).ok()?;
+    let text = crate::files::cache::read_string(&cache_path(ws))?;
     let head_end = text.find('\n')?;
     let head = Cache::parse(&text[..head_end + 1], false)?;
     if head.sig != sig_tuple(sig) || *sig == Signature::default() || head.lines.is_none() {
@@ -530,7 +528,7 @@ impl MailTx {
 
     fn load(ws: &Workspace, guard: Option<LockGuard>) -> Result<MailTx> {
         let path = path(ws);
-        let file = match std::fs::File::open(&path) {
+        let file = match crate::files::open_read(&path) {
             Ok(f) => Some(f),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(Error::io(&path, e)),

@@ -2,17 +2,16 @@
 //! lock, atomic replacement, the JSONL tracker and its index cache. Nothing
 //! here talks to git or the project home.
 
-pub mod atomic;
 pub mod attachments;
 pub mod bytes;
 pub mod config;
 pub mod index;
 pub mod jsonl;
-pub mod lock;
 pub mod mail;
 pub mod splice;
 pub mod tracker;
 pub mod workspace;
 
+pub use crate::files::{atomic, lock};
 pub use tracker::{Snapshot, Tx};
 pub use workspace::Workspace;

@@ -8,6 +8,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::files::cache;
 use crate::model::graph::Node;
 use crate::model::id::{self, Resolved};
 use crate::model::record::Record;
@@ -35,7 +36,7 @@ pub struct Snapshot {
 }
 
 fn open_tracker(path: &PathBuf) -> Result<Option<File>> {
-    match File::open(path) {
+    match crate::files::open_read(path) {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
@@ -58,7 +59,8 @@ pub fn records_with_ids(
     root: &std::path::Path,
     ids: &std::collections::HashSet<&str>,
 ) -> Vec<Record> {
-    let bytes = std::fs::read(Workspace::at(root.to_path_buf()).issues_path()).unwrap_or_default();
+    let bytes =
+        crate::files::read(Workspace::at(root.to_path_buf()).issues_path()).unwrap_or_default();
     jsonl::records_with_ids(&bytes, ids)
 }
 
@@ -143,23 +145,20 @@ fn finish(parsed: ParsedRows, sig: Signature, view: &View) -> (Header, Vec<Row>)
 
 fn save_caches(ws: &Workspace, header: &Header, rows: &[Row]) {
     let dir = ws.cache_dir();
-    if std::fs::create_dir_all(&dir).is_err() {
-        return;
-    }
     // Best effort: a cache that cannot be written is rebuilt next time.
-    let _ = atomic::write_cache(
+    let _ = cache::write(
         &dir.join(index::INDEX_FILE),
         index::render(header, rows.iter()).as_bytes(),
     );
     let mut ready: Vec<&Row> = rows.iter().filter(|r| r.ready).collect();
     sort_ready(&mut ready);
-    let _ = atomic::write_cache(
+    let _ = cache::write(
         &dir.join(index::READY_FILE),
         index::render(header, ready.into_iter()).as_bytes(),
     );
     let mut blocked: Vec<&Row> = rows.iter().filter(|r| r.blocked).collect();
     sort_ready(&mut blocked);
-    let _ = atomic::write_cache(
+    let _ = cache::write(
         &dir.join(index::BLOCKED_FILE),
         index::render(header, blocked.into_iter()).as_bytes(),
     );

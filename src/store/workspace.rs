@@ -34,13 +34,28 @@ impl Workspace {
         Workspace { root, beads }
     }
 
-    /// The initialized workspace above `start`.
+    /// The initialized workspace above `start`. A `.beads` that is a link
+    /// (wherever it points) is refused: nothing under it is ever followed.
     pub fn open(start: &Path) -> Result<Workspace> {
         let ws = Workspace::at(Workspace::find_root(start)?);
+        ws.check_beads()?;
         if !ws.beads.is_dir() {
             return Err(Error::NotInitialized { root: ws.root });
         }
         Ok(ws)
+    }
+
+    /// `.beads` is missing or a real folder inside the (canonical) root.
+    pub fn check_beads(&self) -> Result<()> {
+        match std::fs::symlink_metadata(&self.beads) {
+            Ok(m) if m.file_type().is_symlink() => Err(Error::Symlink {
+                path: self.beads.clone(),
+            }),
+            _ if !crate::files::contained(&self.root, &self.beads) => Err(Error::Symlink {
+                path: self.beads.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     pub fn issues_path(&self) -> PathBuf {
@@ -66,16 +81,14 @@ impl Workspace {
     /// A small JSON cache `.cache/<name>`; `None` when missing or unreadable
     /// (a cache is never authoritative).
     pub fn read_cache<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-        let b = std::fs::read(self.cache_dir().join(name)).ok()?;
+        let b = crate::files::cache::read(&self.cache_dir().join(name))?;
         serde_json::from_slice(&b).ok()
     }
 
     /// Write a small JSON cache, best effort (losing it costs only time).
     pub fn write_cache<T: serde::Serialize>(&self, name: &str, value: &T) {
-        if std::fs::create_dir_all(self.cache_dir()).is_ok()
-            && let Ok(b) = serde_json::to_vec(value)
-        {
-            let _ = super::atomic::write_cache(&self.cache_dir().join(name), &b);
+        if let Ok(b) = serde_json::to_vec(value) {
+            let _ = crate::files::cache::write(&self.cache_dir().join(name), &b);
         }
     }
 

@@ -1,8 +1,12 @@
 //! Atomic replacement: write a temp file in the same folder, fsync it, rename
 //! it over the target, fsync the folder. A kill at any moment leaves either the
 //! old or the new file, never a torn one.
+//!
+//! The folder must be a real one (see [`crate::files`]), the temp file is
+//! created with `O_EXCL | O_NOFOLLOW`, and a target that is a link is
+//! refused rather than replaced.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::Path;
 
@@ -19,6 +23,13 @@ pub fn write_cache(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn write_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     write_streaming_with(path, durable, |w| w.write_all(bytes))
+}
+
+/// Like [`write_cache`], the content given in parts (no copy to join them).
+pub fn write_cache_parts(path: &Path, parts: &[&[u8]]) -> Result<()> {
+    write_streaming_with(path, false, |w| {
+        parts.iter().try_for_each(|p| w.write_all(p))
+    })
 }
 
 /// Like [`write`], with the content produced by `fill` straight into the temp
@@ -76,7 +87,15 @@ fn replace_with(
         .unwrap_or(0);
     let tmp = dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
     let result = (|| -> std::io::Result<fs::Metadata> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        super::check_parents(path)?;
+        // A link inside a confinement root is refused, not replaced (a path
+        // the user chose, like an export file, may be one).
+        if super::root_of(dir).is_some()
+            && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(super::symlink_error(path));
+        }
+        let mut f = super::create_new(&tmp)?;
         fill(&mut f)?;
         if durable {
             f.sync_all()?;
@@ -86,19 +105,19 @@ fn replace_with(
         let meta = f.metadata()?;
         drop(f);
         if durable {
-            File::open(dir)?.sync_all()?;
+            super::open_dir(dir)?.sync_all()?;
         }
         Ok(meta)
     })();
     result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
+        let _ = super::remove_file(&tmp);
         Error::io(path, e)
     })
 }
 
 /// Remove temp files left by a killed writer (older than a minute).
 pub fn sweep_temps(dir: &Path) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
+    let Ok(rd) = super::read_dir(dir) else { return };
     let now = std::time::SystemTime::now();
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -110,7 +129,7 @@ pub fn sweep_temps(dir: &Path) {
                 .and_then(|m| now.duration_since(m).ok())
                 .is_some_and(|d| d.as_secs() > 60);
             if old {
-                let _ = fs::remove_file(e.path());
+                let _ = super::remove_file(e.path());
             }
         }
     }

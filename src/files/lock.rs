@@ -1,7 +1,7 @@
 //! The workspace lock: an exclusive lock on `.beads/.lock`, taken with a
-//! bounded wait. Uses std's file locks (not fs2; see SPEC §2).
+//! bounded wait, opened with `O_NOFOLLOW`. Uses std's file locks (not fs2; see SPEC §2).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -23,13 +23,8 @@ pub fn default_timeout() -> Duration {
 }
 
 pub fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
+    // Never through a link: a committed `.lock -> elsewhere` is refused.
+    let file = super::open_rw_create(path).map_err(|e| Error::io(path, e))?;
     let start = Instant::now();
     let mut pause = Duration::from_micros(200);
     loop {
