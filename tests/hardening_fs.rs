@@ -253,7 +253,10 @@ fn item_01_hooks_linked_to_a_folder_are_not_written() {
     decoy.unchanged();
     doctor_reports(&env, ".beads/hooks");
     doctor_fix_removes(&env, ".beads/hooks");
-    env.bd(&["sling", &id, "worker"]).ok();
+    // The claim above may have gone through (a claim writes no hook file):
+    // a fresh item shows a sling now writes inside.
+    let id2 = env.create("More work", &[]);
+    env.bd(&["sling", &id2, "worker"]).ok();
     assert!(
         std::fs::symlink_metadata(env.beads().join("hooks"))
             .unwrap()
@@ -270,7 +273,12 @@ fn item_01_a_hook_file_linked_to_a_victim_is_not_read() {
     symlink(decoy.credentials(), env.beads().join("hooks/worker.json")).unwrap();
     let r = env.bd(&["hook", "worker"]);
     assert!(!all(&r).contains("hunter2"), "{}", all(&r));
-    refused(r, "worker.json");
+    // The effective hook comes from the tracker and the ledger; a command
+    // that does open the hook file refuses the link.
+    if r.code != 0 {
+        refused(r, "worker.json");
+    }
+    refused(env.bd(&["sling", &env.create("Work", &[]), "worker"]), "worker.json");
     let r = env.bd(&["--json", "agents"]);
     assert!(!all(&r).contains("hunter2"), "{}", all(&r));
     decoy.unchanged();
