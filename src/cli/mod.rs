@@ -95,7 +95,7 @@ pub fn main() -> i32 {
     for n in &notices {
         let is_warning = n.starts_with("warning") || n.starts_with("note");
         if !quiet || is_warning {
-            eprintln!("{n}");
+            eprintln!("{}", render::terminal_safe(n));
         }
     }
     match result {
@@ -109,7 +109,7 @@ pub fn main() -> i32 {
                     serde_json::to_string_pretty(&o.json).unwrap_or_default()
                 );
             } else if !o.text.is_empty() {
-                let _ = write!(lock, "{}", o.text);
+                let _ = write!(lock, "{}", render::terminal_safe(&o.text));
                 if !o.text.ends_with('\n') {
                     let _ = writeln!(lock);
                 }
@@ -124,11 +124,11 @@ pub fn main() -> i32 {
                     json!({"error": e.to_string(), "code": e.code(), "hint": hint})
                 );
             }
-            eprintln!("Error: {e}");
+            eprintln!("Error: {}", render::terminal_safe(&e.to_string()));
             if let Some(h) = hint
                 && !json_mode
             {
-                eprintln!("Hint: {h}");
+                eprintln!("Hint: {}", render::terminal_safe(&h));
             }
             e.exit_code()
         }
@@ -1022,7 +1022,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 let plan = ops::dispatch::dispatch(c, &opts)?;
                 if !std::ptr::eq(c, ctx) {
                     for n in c.notices.borrow().iter() {
-                        eprintln!("{n}");
+                        eprintln!("{}", render::terminal_safe(n));
                     }
                 }
                 rounds += 1;
@@ -1049,7 +1049,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 if json {
                     println!("{}", serde_json::to_string(&plan).unwrap_or_default());
                 } else if !t.is_empty() {
-                    print!("{t}");
+                    print!("{}", render::terminal_safe(&t));
                 }
                 let _ = std::io::stdout().flush();
                 if signals::stop_requested()
