@@ -105,3 +105,63 @@ fn item_03_terminal_escapes_are_made_visible_in_human_output() {
     assert!(a.to_string().contains("n \\u001b[2J"), "{a}");
     let _: Value = a;
 }
+
+#[test]
+fn item_12_label_add_takes_ids_then_one_label_and_refuses_an_issue_id() {
+    let env = Env::new();
+    let a = env.create("A", &[]);
+    let b = env.create("B", &[]);
+    let before = env.issues_text();
+    // The old order `label add A B urgent` no longer turns B into a label.
+    let r = env.bd(&["label", "add", &a, &b, "urgent"]).ok();
+    assert!(
+        r.stderr.contains(&a) && r.stderr.contains(&b),
+        "{}",
+        r.stderr
+    );
+    for id in [&a, &b] {
+        assert_eq!(env.record(id)["labels"], serde_json::json!(["urgent"]));
+    }
+    assert_ne!(env.issues_text(), before);
+    // A label that is an issue id is refused with the syntax in the hint.
+    let before = env.issues_text();
+    let r = env.bd(&["label", "add", &a, &b]).code(1);
+    assert!(
+        r.stderr
+            .contains(&format!("label '{b}' is the id of an existing issue")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("bd label add <id>... <label>"),
+        "{}",
+        r.stderr
+    );
+    let j = env
+        .bd(&["--json", "label", "remove", &a, &b])
+        .code(1)
+        .json();
+    assert_eq!(j["code"], "invalid", "{j}");
+    assert!(
+        j["hint"]
+            .as_str()
+            .unwrap()
+            .contains("bd label remove <id>... <label>")
+    );
+    assert_eq!(env.issues_text(), before, "nothing written");
+    // A single id then a label: one issue; several: a list (as classic).
+    let one = env.json(&["label", "remove", &a, "urgent"]);
+    assert_eq!(one["id"], a.as_str());
+    let many = env.json(&["label", "add", &a, &b, "ui"]);
+    assert_eq!(many.as_array().map(Vec::len), Some(2), "{many}");
+    // The removal from several: where present removed, the rest noted.
+    let r = env.bd(&["label", "remove", &a, &b, "urgent"]).ok();
+    assert!(
+        r.stderr.contains(&format!("{a} had no label 'urgent'")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.record(&b)["labels"], serde_json::json!(["ui"]));
+    // One argument is not enough.
+    env.bd(&["label", "add", &a]).code(2);
+}

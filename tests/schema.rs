@@ -1393,7 +1393,8 @@ fn issues_written_by_bd_match_issue_schema_and_canonical_form() {
         vec!["update", &c, "--claim"],
         vec!["comment", &c, "first"],
         vec!["comment", &c, "second\nline"],
-        vec!["label", "add", &b, "l0", "l2"],
+        vec!["label", "add", &b, "l0"],
+        vec!["label", "add", &b, &d, "l2"],
         vec!["label", "remove", &b, "l1"],
         vec!["dep", "add", &d, &b, "--type", "related"],
         vec!["dep", "add", &d, &c],
@@ -1820,6 +1821,8 @@ fn every_command_output_matches_its_schema() {
     ck.run(&env, "comment-list", &["comments", &b]);
     ck.run(&env, "issue", &["label", "add", &b, "z"]);
     ck.run(&env, "issue", &["label", "remove", &b, "z"]);
+    ck.run(&env, "issue-list", &["label", "add", &a, &b, "z"]);
+    ck.run(&env, "issue-list", &["label", "remove", &a, &b, "z"]);
     ck.run(&env, "label-list", &["label", "list"]);
     ck.run(&env, "label-list", &["label", "list", &a]);
     ck.run(&env, "issue", &["dep", "add", &c, &b, "--type", "related"]);

@@ -566,17 +566,17 @@ pub enum AgentCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum LabelCmd {
-    /// Add labels to an issue
+    /// Add a label to one or more issues: `label add <id>... <label>`
     Add {
-        id: String,
-        #[arg(required = true)]
-        labels: Vec<String>,
+        /// The issues, then the label (last)
+        #[arg(required = true, num_args = 2.., value_name = "ID... LABEL")]
+        args: Vec<String>,
     },
-    /// Remove labels from an issue
+    /// Remove a label from one or more issues: `label remove <id>... <label>`
     Remove {
-        id: String,
-        #[arg(required = true)]
-        labels: Vec<String>,
+        /// The issues, then the label (last)
+        #[arg(required = true, num_args = 2.., value_name = "ID... LABEL")]
+        args: Vec<String>,
     },
     /// Labels of an issue, or all labels with counts
     List { id: Option<String> },

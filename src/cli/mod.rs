@@ -339,6 +339,17 @@ fn outcomes(ctx: &Ctx, os: &[Outcome], verb: &str) -> Output {
     out(j, "")
 }
 
+/// `label add|remove`: the issue for one id, a list for several.
+fn label_output(os: &[Outcome]) -> Output {
+    let mut vals: Vec<Value> = os.iter().map(|o| issue_json(&o.record, None)).collect();
+    let j = if vals.len() == 1 {
+        vals.pop().unwrap_or(Value::Null)
+    } else {
+        Value::Array(vals)
+    };
+    out(j, "")
+}
+
 fn commit_output(ctx: &Ctx, o: &crate::git::commit::Outcome) -> Output {
     use crate::git::commit::Outcome;
     match o {
@@ -766,21 +777,25 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
         },
         Cmd::Label(l) => match l {
-            LabelCmd::Add { id, labels } => {
-                let o = ops::labels::add(ctx, &id, &labels)?;
-                if o.changed {
+            LabelCmd::Add { mut args } => {
+                let label = args.pop().unwrap_or_default();
+                let os = ops::labels::add(ctx, &args, &label)?;
+                for o in os.iter().filter(|o| o.changed) {
                     ctx.notice(format!(
                         "Labeled {}: {}",
                         o.record.id(),
                         o.record.labels().join(", ")
                     ));
                 }
-                Ok(out(issue_json(&o.record, None), ""))
+                Ok(label_output(&os))
             }
-            LabelCmd::Remove { id, labels } => {
-                let o = ops::labels::remove(ctx, &id, &labels)?;
-                ctx.notice(format!("Removed label(s) from {}", o.record.id()));
-                Ok(out(issue_json(&o.record, None), ""))
+            LabelCmd::Remove { mut args } => {
+                let label = args.pop().unwrap_or_default();
+                let os = ops::labels::remove(ctx, &args, &label)?;
+                for o in os.iter().filter(|o| o.changed) {
+                    ctx.notice(format!("Removed label '{label}' from {}", o.record.id()));
+                }
+                Ok(label_output(&os))
             }
             LabelCmd::List { id } => {
                 let m = ops::labels::list(ctx, id.as_deref())?;
