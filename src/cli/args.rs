@@ -9,8 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "bd",
     version,
-    about = "A git-native work tracker for AI coding agents (strand)",
-    disable_help_subcommand = true
+    about = "A git-native work tracker for AI coding agents (strand)"
 )]
 pub struct Cli {
     /// Print exactly one JSON document on stdout
@@ -313,7 +312,12 @@ pub enum Cmd {
     /// Show counts by status
     Stats,
     /// Show where the workspace, files and project are
-    Where,
+    Where {
+        /// Confirm on this machine that this repository is the configured
+        /// project's (a fork, a renamed remote), so it joins the project home
+        #[arg(long)]
+        trust: bool,
+    },
     /// Read and change .beads/config.toml
     #[command(subcommand)]
     Config(ConfigCmd),

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod render;
 pub mod signals;
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
@@ -205,7 +206,9 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         Cmd::Init { prefix } => {
             let r = ops::admin::init(&start, prefix.as_deref()).map(|rep| {
                 let mut talk = Vec::new();
-                if rep.created.is_empty() && rep.migrated.is_empty() && rep.driver.is_none() && rep.project.is_none() {
+                if let Some(old) = &rep.prefix_changed_from {
+                    talk.push(format!("Changed the prefix from {old} to {} (the tracker has no issues)", rep.prefix));
+                } else if rep.created.is_empty() && rep.migrated.is_empty() && rep.driver.is_none() && rep.project.is_none() {
                     talk.push(format!("Nothing changed: {} is already initialized (prefix {})", rep.root.display(), rep.prefix));
                 } else {
                     talk.push(format!("Initialized bd in {} (prefix {}, {} issues)", rep.root.display(), rep.prefix, rep.issues));
@@ -219,7 +222,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
                 for h in &rep.classic_hooks {
                     talk.push(format!("note: classic beads hook {h} calls bd; check it still fits strand"));
                 }
-                let j = json!({"root": rep.root, "prefix": rep.prefix, "project": rep.project, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues, "driver": rep.driver});
+                let j = json!({"root": rep.root, "prefix": rep.prefix, "project": rep.project, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues, "driver": rep.driver, "prefix_changed_from": rep.prefix_changed_from});
                 (out(j, ""), talk)
             });
             return match r {
@@ -239,6 +242,29 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
     };
     let mut ctx = ctx;
     ctx.verb = verb_of(&cli.cmd).to_string();
+    // `where --trust` confirms membership before anything opens the home.
+    if matches!(cli.cmd, Cmd::Where { trust: true }) {
+        match ops::membership::trust(&ctx, None) {
+            Ok(t) if t.recorded => ctx.notice(format!(
+                "Trusted: {} (root commit {}) belongs to project {} on this machine",
+                t.repository.display(),
+                t.root_commit.as_deref().unwrap_or("none yet"),
+                t.project
+            )),
+            Ok(t) => ops::unchanged(
+                &ctx,
+                format!(
+                    "{} already joins project {}",
+                    t.repository.display(),
+                    t.project
+                ),
+            ),
+            Err(e) => return (Err(e), ctx.notices.take()),
+        }
+    }
+    // An actor that looks like a registered agent (`DAVE`, `Ⅾave`) is it.
+    let actor = ops::membership::agent_spelling(&ctx, &ctx.actor);
+    ctx.actor = actor;
     ops::mail::pump(&ctx);
     let r = dispatch(&ctx, cli.cmd, cli.json);
     if r.is_ok() {
@@ -337,6 +363,37 @@ fn outcomes(ctx: &Ctx, os: &[Outcome], verb: &str) -> Output {
         Value::Array(vals)
     };
     out(j, "")
+}
+
+/// `doctor`'s list of the workspaces registered in the project home and the
+/// repositories confirmed with `bd where --trust`.
+fn registered_text(reg: &Value) -> String {
+    let mut t = String::new();
+    let empty = Vec::new();
+    let ws = reg["workspaces"].as_array().unwrap_or(&empty);
+    if !ws.is_empty() {
+        t.push_str("Workspaces in this project's home on this machine:\n");
+        for w in ws {
+            let _ = writeln!(
+                t,
+                "  {}{}  (last seen {}){}",
+                w["root"].as_str().unwrap_or("?"),
+                if w["this"] == true { " (this one)" } else { "" },
+                w["last_seen"].as_str().unwrap_or("?"),
+                if w["live"] == true { "" } else { "  [gone]" }
+            );
+        }
+    }
+    for r in reg["trusted"].as_array().unwrap_or(&empty) {
+        let _ = writeln!(
+            t,
+            "Trusted repository: {} (root commit {}, confirmed {})",
+            r["repository"].as_str().unwrap_or("?"),
+            r["root_commit"].as_str().unwrap_or("none yet"),
+            r["confirmed_at"].as_str().unwrap_or("?")
+        );
+    }
+    t
 }
 
 /// `label add|remove`: the issue for one id, a list for several.
@@ -862,8 +919,9 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
             Ok(out(v, t))
         }
-        Cmd::Where => {
-            let v = ops::admin::where_(ctx)?;
+        Cmd::Where { .. } => {
+            let mut v = ops::admin::where_(ctx)?;
+            v["proof"] = json!(ctx.home_proof()?);
             let t = [
                 "root",
                 "beads_dir",
@@ -872,6 +930,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 "identity",
                 "identity_source",
                 "origin",
+                "proof",
                 "actor",
                 "issues",
                 "index_fresh",
@@ -905,6 +964,11 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
             ConfigCmd::Set { key, value } => {
                 let changed = ops::admin::config_edit(ctx, |cfg| cfg.set(&key, &value))?;
+                // Naming the project here is the user's confirmation on this
+                // machine (a committed config.toml is not).
+                if changed && key == "project" && !value.trim().is_empty() {
+                    ops::membership::trust(ctx, Some(&value))?;
+                }
                 if changed {
                     ctx.notice(format!("Set {key} = {value}"));
                 } else {
@@ -966,8 +1030,10 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                     pending.join(", ")
                 ));
             }
+            let reg = ops::membership::registered(ctx)?;
+            t.push_str(&registered_text(&reg));
             let errors = fs.iter().any(|f| f.severity == "error" && !f.fixed);
-            let j = json!({"ok": !errors, "findings": fs, "pending": pending});
+            let j = json!({"ok": !errors, "findings": fs, "pending": pending, "workspaces": reg["workspaces"], "trusted": reg["trusted"]});
             let mut j = j;
             if errors {
                 // A failure: the report also carries the error document's
@@ -1107,6 +1173,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
         },
         Cmd::Sling { id, agent, note } => {
+            let agent = ops::membership::agent_spelling(ctx, &agent);
             let o = ops::hooks::sling(ctx, &id, &agent, note.as_deref())?;
             if o.changed {
                 ctx.notice(format!(
@@ -1118,7 +1185,10 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             Ok(out(issue_json(&o.record, None), ""))
         }
         Cmd::Hook { agent } => {
-            let agent = agent.unwrap_or_else(|| ctx.actor.clone());
+            let agent = agent.map_or_else(
+                || ctx.actor.clone(),
+                |a| ops::membership::agent_spelling(ctx, &a),
+            );
             crate::home::presence::validate_agent_name(&agent)?;
             let items = ops::hooks::effective(ctx, &agent)?;
             let snap = ctx.snapshot()?;
@@ -1137,7 +1207,10 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             Ok(out(json!({"agent": agent, "items": items}), t))
         }
         Cmd::Unhook { id, agent } => {
-            let agent = agent.unwrap_or_else(|| ctx.actor.clone());
+            let agent = agent.map_or_else(
+                || ctx.actor.clone(),
+                |a| ops::membership::agent_spelling(ctx, &a),
+            );
             let removed = ops::hooks::unhook(ctx, &agent, id.as_deref())?;
             if !removed.is_empty() {
                 ctx.notice(format!(

@@ -124,7 +124,7 @@ pub fn identity(
     }
     match smallest_root_commit(root)? {
         Some(hex) => Ok(Identity {
-            identity: format!("local/{}", crate::model::id::base36(&hex_bytes(&hex))),
+            identity: local_identity(&hex),
             source: Source::RootCommit,
             origin: None,
         }),
@@ -147,8 +147,39 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The smallest id among root commits reachable from HEAD, as hex.
-fn smallest_root_commit(root: &Path) -> Result<Option<String>> {
+/// The identity a remote-less repository whose smallest root commit is `hex` has.
+pub fn local_identity(hex: &str) -> String {
+    format!("local/{}", crate::model::id::base36(&hex_bytes(hex)))
+}
+
+/// Whether a configured `project` names the same project as the normalized
+/// origin: equal, equal once normalized itself (a URL was written), or equal
+/// but for case on a case-insensitive host.
+pub fn same_project(
+    configured: &str,
+    origin: &str,
+    base: &Path,
+    case_insensitive: &[String],
+) -> bool {
+    let configured = configured.trim();
+    if configured == origin {
+        return true;
+    }
+    if (configured.contains("://") || configured.contains('@'))
+        && normalize(configured, base, case_insensitive).as_deref() == Some(origin)
+    {
+        return true;
+    }
+    let host = origin.split('/').next().unwrap_or_default();
+    case_insensitive
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(host))
+        && configured.eq_ignore_ascii_case(origin)
+}
+
+/// The smallest id among root commits reachable from HEAD, as hex (none in
+/// a repository without commits).
+pub fn smallest_root_commit(root: &Path) -> Result<Option<String>> {
     let repo = super::open(root)?;
     let Ok(head) = repo.head_id() else {
         return Ok(None);
@@ -240,6 +271,46 @@ mod tests {
             normalize("/nowhere/a/../b.git/", Path::new("/"), &[]).as_deref(),
             Some("file:/nowhere/b.git")
         );
+    }
+
+    #[test]
+    fn configured_project_proven_by_origin() {
+        let ci: Vec<String> = DEFAULT_CASE_INSENSITIVE
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let b = Path::new("/");
+        assert!(same_project(
+            "github.com/org/repo",
+            "github.com/org/repo",
+            b,
+            &ci
+        ));
+        assert!(same_project(
+            "github.com/Org/Repo",
+            "github.com/org/repo",
+            b,
+            &ci
+        ));
+        assert!(same_project(
+            "git@github.com:Org/Repo.git",
+            "github.com/org/repo",
+            b,
+            &ci
+        ));
+        assert!(!same_project(
+            "github.com/org/other",
+            "github.com/org/repo",
+            b,
+            &ci
+        ));
+        assert!(!same_project(
+            "example.org/Team/X",
+            "example.org/team/x",
+            b,
+            &ci
+        ));
+        assert!(!same_project("local/abc", "github.com/org/repo", b, &ci));
     }
 
     #[test]

@@ -151,6 +151,8 @@ fn resolve_address(
     Ok(match addr {
         Address::Agent(n) => {
             presence::validate_agent_name(&n)?;
+            // A look-alike of a registered name (`DAVE`, `Ⅾave`) is that agent.
+            let n = home.map_or(n.clone(), |h| presence::spelling(h, &n));
             if let Some(home) = home
                 && !is_known_agent(ctx, home, &n)
             {
@@ -235,20 +237,34 @@ fn read_attachment(ctx: &Ctx, path: &PathBuf) -> Result<(Attachment, Vec<u8>)> {
             path.display()
         )));
     }
-    if meta.len() > limit {
-        return Err(Error::Invalid {
-            msg: format!(
-                "attachment {} is {} bytes; the limit is {limit}",
-                path.display(),
-                meta.len()
-            ),
-            hint: Some(
-                "attach a smaller excerpt, or raise it: `bd config set attachment_limit <bytes>` (attachments are committed)"
-                    .into(),
-            ),
-        });
+    // Count the bytes read, not the size stat gives: files like
+    // /proc/cpuinfo say 0 and hold more, and a file may grow meanwhile.
+    let too_big = |size: String| {
+        Error::Invalid {
+        msg: format!(
+            "attachment {} is {size} bytes; the limit is {limit}",
+            path.display()
+        ),
+        hint: Some(
+            "attach a smaller excerpt, or raise it: `bd config set attachment_limit <bytes>` (attachments are committed)"
+                .into(),
+        ),
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len().to_string()));
+    }
+    let mut bytes = Vec::new();
+    {
+        use std::io::Read;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        file.take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(too_big(format!("more than {limit}")));
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -344,6 +360,9 @@ fn compose(
         ..Message::default()
     };
     for p in remote_projects(&msg, &own) {
+        // Refused now, not warned about on every later command: a project
+        // whose home cannot exist on this machine can never take delivery.
+        crate::home::check_identity(&p)?;
         msg.delivery.insert(
             p,
             Delivery {
