@@ -605,3 +605,20 @@ fn item_04_confusable_agent_names_are_one_agent() {
     assert_eq!(env.record(&y)["assignee"], "dave");
     env.bd_env(&["unclaim", &y], &[("BD_ACTOR", "dave")]).ok();
 }
+
+#[test]
+fn item_04_lookalikes_fold_together() {
+    use strand::home::presence::fold;
+    for n in [
+        "dave",
+        "Dave",
+        "DAVE",
+        "\u{216e}ave",
+        "\u{ff44}ave",
+        "\u{ff24}\u{ff21}ve",
+    ] {
+        assert_eq!(fold(n), "dave", "{n:?}");
+    }
+    assert_ne!(fold("dave"), fold("dove"));
+    assert_eq!(fold("\u{fb01}le"), "file");
+}

@@ -268,27 +268,6 @@ pub fn spelling(home: &ProjectHome, name: &str) -> String {
     lookalike(home, name).unwrap_or_else(|| name.to_string())
 }
 
-#[cfg(test)]
-mod fold_tests {
-    use super::fold;
-
-    #[test]
-    fn lookalikes_fold_together() {
-        for n in [
-            "dave",
-            "Dave",
-            "DAVE",
-            "\u{216e}ave",
-            "\u{ff44}ave",
-            "\u{ff24}\u{ff21}ve",
-        ] {
-            assert_eq!(fold(n), "dave", "{n:?}");
-        }
-        assert_ne!(fold("dave"), fold("dove"));
-        assert_eq!(fold("ﬁle"), "file");
-    }
-}
-
 /// Online, stale or offline at `now_ns` for a lease of `lease_secs` (see
 /// [`AgentState`]). The bounds are exclusive: exactly lease/3 old is stale,
 /// exactly one lease old is offline. An unreadable heartbeat is offline; one
