@@ -2230,6 +2230,19 @@ fn check_mail_outputs(ck: &Checker) {
     let acked = ck.run(&a, "message", &["--actor", "bob", "mail", "ack", &lid]);
     assert!(acked["acked_by"]["bob"].is_string(), "{acked}");
     ck.run(&a, "message", &["--actor", "bob", "mail", "ack", &lid]);
+    // The sender's view carries the recipient's marks.
+    let sent_view = ck.run(&a, "mail-sent", &["mail", "sent"]);
+    let mine = sent_view
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == lid.as_str())
+        .unwrap_or_else(|| panic!("sent misses {lid}: {sent_view}"));
+    assert!(mine["acked_by"]["bob"].is_string(), "{sent_view}");
+    assert_eq!(
+        ck.run(&a, "mail-sent", &["--actor", "nobody", "mail", "sent"]),
+        json!([])
+    );
     let reply = ck.run(
         &a,
         "mail-send",

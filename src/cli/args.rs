@@ -539,6 +539,8 @@ pub enum MailCmd {
     },
     /// Show a message and mark it read
     Read { id: String },
+    /// Messages you sent, newest first, with who read and acknowledged them
+    Sent,
     /// Reply to a message (same thread, `Re:` subject)
     Reply {
         id: String,

@@ -531,6 +531,17 @@ fn mail_cmd(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
             };
             Ok(list(msgs, empty))
         }
+        MailCmd::Sent => {
+            let msgs = ops::mail::sent(ctx)?;
+            if msgs.is_empty() {
+                ctx.notice("No sent messages");
+            }
+            let text: String = msgs.iter().map(|m| render::sent_line(m) + "\n").collect();
+            Ok(out(
+                serde_json::to_value(&msgs).unwrap_or(Value::Null),
+                text,
+            ))
+        }
         MailCmd::Read { id } => {
             let m = ops::mail::read(ctx, &id)?;
             let text = render::message(&m);

@@ -322,6 +322,30 @@ pub fn message_line(m: &crate::model::mail::Message, me: &str) -> String {
     )
 }
 
+/// One line of the sent list: recipients, subject, and who read or acknowledged it.
+pub fn sent_line(m: &crate::model::mail::Message) -> String {
+    let mut marks = String::new();
+    if !m.read_by.is_empty() {
+        let who: Vec<&str> = m.read_by.keys().map(String::as_str).collect();
+        let _ = write!(marks, "  read by {}", one_line(&who.join(", ")));
+    }
+    if m.ack_required {
+        if m.acked_by.is_empty() {
+            marks.push_str("  [ack pending]");
+        } else {
+            let who: Vec<&str> = m.acked_by.keys().map(String::as_str).collect();
+            let _ = write!(marks, "  acked by {}", one_line(&who.join(", ")));
+        }
+    }
+    format!(
+        "{}  {}  to {}  {}{marks}",
+        m.id,
+        m.created_at,
+        one_line(&m.to.join(", ")),
+        one_line(&m.subject)
+    )
+}
+
 /// A whole message: headers, then the body.
 pub fn message(m: &crate::model::mail::Message) -> String {
     let mut t = format!(
@@ -349,6 +373,12 @@ pub fn message(m: &crate::model::mail::Message) -> String {
     }
     if m.ack_required {
         t.push_str("Acknowledgement requested\n");
+    }
+    for (who, at) in &m.read_by {
+        t.push_str(&format!("Read by {} at {at}\n", one_line(who)));
+    }
+    for (who, at) in &m.acked_by {
+        t.push_str(&format!("Acknowledged by {} at {at}\n", one_line(who)));
     }
     for (p, d) in &m.delivery {
         t.push_str(&format!("Delivery to {p}: {}", d.status));

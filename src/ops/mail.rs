@@ -746,9 +746,69 @@ fn fetch_attachments(ctx: &Ctx, msg: &Message) {
     }
 }
 
-/// `bd mail read`: the message, marked read by this agent if it is for it.
+/// The read and ack marks recipients made on their live copies (in the
+/// project home), merged into a message this agent sent: the sender's own
+/// copies never get them otherwise.
+fn recipient_marks(ctx: &Ctx, msgs: &mut BTreeMap<String, Message>) -> Result<()> {
+    let Some(home) = ctx.home()? else {
+        return Ok(());
+    };
+    let own = identity(ctx)?;
+    let keys: BTreeSet<String> = msgs
+        .values()
+        .filter(|m| m.from == ctx.actor)
+        .flat_map(|m| local_keys(m, &own))
+        .collect();
+    for key in keys {
+        for m in mailbox::live(&home, &key) {
+            if msgs.contains_key(&m.id) {
+                combine(msgs, m);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `bd mail sent`: the messages this agent sent, newest first, with the read
+/// and ack marks merged from the durable file and every recipient's live mail.
+pub fn sent(ctx: &Ctx) -> Result<Vec<Message>> {
+    let mut all = BTreeMap::new();
+    stored(ctx, &[], &mut all)?;
+    if let Some(home) = ctx.home()? {
+        // Sent from another workspace and not synced here yet: its live copies.
+        let own = identity(ctx)?;
+        let (agents, _) = presence::load(&home);
+        let mut keys: BTreeSet<String> = agents.into_keys().collect();
+        keys.insert("@all".into());
+        keys.extend(crate::ops::hooks::hook_agents(ctx));
+        for key in keys {
+            for m in mailbox::live(&home, &key) {
+                if m.from == ctx.actor && local_keys(&m, &own).contains(&key) {
+                    combine(&mut all, m);
+                }
+            }
+        }
+    }
+    all.retain(|_, m| m.from == ctx.actor);
+    recipient_marks(ctx, &mut all)?;
+    let mut list: Vec<Message> = all.into_values().collect();
+    list.sort_by(|a, b| {
+        time::parse(&b.created_at)
+            .cmp(&time::parse(&a.created_at))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(list)
+}
+
+/// `bd mail read`: the message, marked read by this agent if it is for it;
+/// its sender sees the recipients' marks.
 pub fn read(ctx: &Ctx, id: &str) -> Result<Message> {
-    let msg = find(ctx, id)?;
+    let mut msg = find(ctx, id)?;
+    if msg.from == ctx.actor {
+        let mut one = BTreeMap::from([(msg.id.clone(), msg)]);
+        recipient_marks(ctx, &mut one)?;
+        msg = one.into_values().next().expect("one message");
+    }
     let own = identity(ctx)?;
     if !msg.is_for(&ctx.actor, &own) || msg.is_read_by(&ctx.actor) {
         return Ok(msg);
