@@ -89,6 +89,8 @@ fn item_03_terminal_escapes_are_made_visible_in_human_output() {
     clean_run("agent register error", &r);
     let r = env.bd(&["label", "add", &id, "\x1b[2J"]);
     clean_run("label error", &r);
+    let r = env.bd(&["no\x1b[2Jsuch"]).code(2);
+    clean_run("usage error", &r);
 
     // JSON keeps the data exactly.
     let v = env.json(&["show", &id]);

@@ -79,13 +79,13 @@ pub fn main() -> i32 {
                 );
             }
             // The same one line as the JSON error, then clap's usage part.
-            eprintln!("error: {first}");
+            eprintln!("error: {}", render::terminal_safe(&first));
             let rest: Vec<&str> = msg
                 .lines()
                 .skip_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
                 .collect();
             if !rest.is_empty() {
-                eprintln!("{}", rest.join("\n"));
+                eprintln!("{}", render::terminal_safe(&rest.join("\n")));
             }
             return 2;
         }
