@@ -244,6 +244,20 @@ fn item_18_mail_to_an_undeliverable_project_is_refused_at_send() {
         "x",
     ])
     .ok();
+    // One saved before this rule (here: rewritten to the long name) is marked
+    // rejected once, not warned about on every command.
+    let text = std::fs::read_to_string(&mail).unwrap();
+    std::fs::write(&mail, text.replace("example.org/ok", &long)).unwrap();
+    let r = env.bd(&["list"]).ok();
+    assert!(r.stderr.contains("can never be delivered"), "{}", r.stderr);
+    let r = env.bd(&["list"]).ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    let sent = env.json(&["mail", "sent"]);
+    assert_eq!(
+        sent[0]["delivery"][long.as_str()]["status"],
+        "rejected",
+        "{sent}"
+    );
 }
 
 #[test]

@@ -1248,6 +1248,25 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
                 }
             }
             None if d.status == PENDING => {
+                // Saved before sends refused such addresses: never deliverable,
+                // so rejected once instead of a warning on every command.
+                if let Err(e) = crate::home::check_identity(&row.project) {
+                    ctx.notice(format!(
+                        "warning: {} can never be delivered to {}…; marked rejected: {e}",
+                        row.id,
+                        row.project.chars().take(40).collect::<String>()
+                    ));
+                    updates.entry(row.id.clone()).or_default().insert(
+                        row.project.clone(),
+                        Delivery {
+                            status: mail::REJECTED.into(),
+                            seen_at: Some(ctx.now_text()),
+                            reason: Some(e.to_string()),
+                            ..Delivery::default()
+                        },
+                    );
+                    continue;
+                }
                 let gone = mailbox::existing(&row.project)
                     .is_none_or(|h| !mailbox::spool_has(&h, &row.id));
                 if gone {
