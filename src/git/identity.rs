@@ -109,8 +109,16 @@ pub fn identity(
 ) -> Result<Identity> {
     let origin = origin_url(dirs)?.and_then(|u| normalize(&u, root, case_insensitive));
     if let Some(p) = configured.filter(|p| !p.trim().is_empty()) {
+        // A URL written as the project is normalized like a remote, so a
+        // password in it is never kept or printed (SPEC §1).
+        let p = p.trim();
+        let identity = if p.contains("://") {
+            normalize(p, root, case_insensitive).unwrap_or_else(|| p.to_string())
+        } else {
+            p.to_string()
+        };
         return Ok(Identity {
-            identity: p.trim().to_string(),
+            identity,
             source: Source::Config,
             origin,
         });
@@ -311,6 +319,27 @@ mod tests {
             &ci
         ));
         assert!(!same_project("local/abc", "github.com/org/repo", b, &ci));
+    }
+
+    #[test]
+    fn a_configured_url_keeps_no_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let dirs = crate::git::dirs(dir.path()).unwrap();
+        let id = identity(
+            dir.path(),
+            &dirs,
+            Some("https://bob:hunter2@GitHub.com/Org/Repo.git"),
+            &["github.com".to_string()],
+        )
+        .unwrap();
+        assert_eq!(id.identity, "github.com/org/repo");
+        assert_eq!(id.source, Source::Config);
     }
 
     #[test]
