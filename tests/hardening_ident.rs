@@ -543,6 +543,17 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
     );
     assert!(inbox_ids(&m, &home, "bob").is_empty());
 
+    // A fork's clone (its origin is the fork) needs the confirmation too.
+    git(t, &["clone", "-q", "--bare", "remote.git", "fork.git"]);
+    git(t, &["clone", "-q", "fork.git", "f"]);
+    let f = t.join("f");
+    let r = bd_at(&f, &home, "bob", &["mail", "inbox", "--all"]).ok();
+    assert!(r.stderr.contains("does not prove"), "{}", r.stderr);
+    assert!(!r.stdout.contains(&msg), "{}", r.stdout);
+    bd_at(&f, &home, "bob", &["where", "--trust"]).ok();
+    assert_eq!(bd_json_at(&f, &home, "bob", &["where"])["proof"], "trusted");
+    assert!(inbox_ids(&f, &home, "bob").contains(&msg));
+
     // A clone of A with a differently spelled origin URL joins by itself.
     let spelled = format!("file://{}/./remote.git/", t.display());
     git(t, &["clone", "-q", &spelled, "a2"]);
