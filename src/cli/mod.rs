@@ -977,8 +977,14 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 let changed = ops::admin::config_edit(ctx, |cfg| cfg.set(&key, &value))?;
                 // Naming the project here is the user's confirmation on this
                 // machine (a committed config.toml is not).
-                if changed && key == "project" && !value.trim().is_empty() {
-                    ops::membership::trust(ctx, Some(&value))?;
+                if changed
+                    && key == "project"
+                    && !value.trim().is_empty()
+                    && let Err(e) = ops::membership::trust(ctx, Some(&value))
+                {
+                    ctx.notice(format!(
+                        "warning: cannot record that this repository is {value}'s: {e}; run `bd where --trust`"
+                    ));
                 }
                 if changed {
                     ctx.notice(format!("Set {key} = {value}"));
