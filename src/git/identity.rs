@@ -185,6 +185,20 @@ pub fn same_project(
         && configured.eq_ignore_ascii_case(origin)
 }
 
+/// Whether the repository at `root` holds `hex` as a commit without parents
+/// (one object look-up: a trust record's root commit is checked this way on
+/// every command, not by walking history).
+pub fn has_root_commit(root: &Path, hex: &str) -> bool {
+    let Ok(id) = gix::ObjectId::from_hex(hex.as_bytes()) else {
+        return false;
+    };
+    let Ok(repo) = super::open(root) else {
+        return false;
+    };
+    repo.find_commit(id)
+        .is_ok_and(|c| c.parent_ids().next().is_none())
+}
+
 /// The smallest id among root commits reachable from HEAD, as hex (none in
 /// a repository without commits).
 pub fn smallest_root_commit(root: &Path) -> Result<Option<String>> {

@@ -124,14 +124,6 @@ pub fn register(
     Ok((reg, warning))
 }
 
-/// Whether the repository whose shared git folder is `key` (canonical) and
-/// whose smallest root commit is `root_commit` was confirmed as this project's.
-pub fn is_trusted(reg: &Registry, key: &str, root_commit: Option<&str>) -> bool {
-    reg.trusted
-        .get(key)
-        .is_some_and(|t| t.root_commit.is_none() || t.root_commit.as_deref() == root_commit)
-}
-
 /// Record that the user confirmed the repository at `key` (with this root
 /// commit) as this project's. Returns whether the file changed.
 pub fn trust(

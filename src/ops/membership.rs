@@ -57,9 +57,13 @@ impl Ctx {
         {
             return Ok(Proof::Origin);
         }
-        let root_commit = git::identity::smallest_root_commit(&self.ws.root)?;
+        // Without an origin, the root-commit identity (a history walk, only
+        // for a `project` that has that form).
         if id.origin.is_none()
-            && root_commit.as_deref().map(git::identity::local_identity)
+            && id.identity.starts_with("local/")
+            && git::identity::smallest_root_commit(&self.ws.root)?
+                .as_deref()
+                .map(git::identity::local_identity)
                 == Some(id.identity.clone())
         {
             return Ok(Proof::RootCommit);
@@ -72,18 +76,25 @@ impl Ctx {
         };
         let key = trust_key(&self.ws.root)?;
         let (reg, _) = registry::load(&home);
-        if !registry::is_trusted(&reg, &key, root_commit.as_deref()) {
+        let Some(entry) = reg.trusted.get(&key) else {
             return Ok(Proof::Unproven);
-        }
-        // Trusted before its first commit: bind the trust to the root commit now.
-        if root_commit.is_some()
-            && reg
-                .trusted
-                .get(&key)
-                .is_some_and(|t| t.root_commit.is_none())
-            && let Err(e) = registry::trust(&home, &key, root_commit.as_deref(), &self.now_text())
-        {
-            self.notice(format!("warning: cannot record the trust of {key}: {e}"));
+        };
+        match &entry.root_commit {
+            // The repository at this path still holds that root commit: one
+            // object look-up.
+            Some(hex) if git::identity::has_root_commit(&self.ws.root, hex) => {}
+            Some(_) => return Ok(Proof::Unproven),
+            // Trusted before its first commit: bind the trust to the root
+            // commit now (once).
+            None => {
+                let root_commit = git::identity::smallest_root_commit(&self.ws.root)?;
+                if root_commit.is_some()
+                    && let Err(e) =
+                        registry::trust(&home, &key, root_commit.as_deref(), &self.now_text())
+                {
+                    self.notice(format!("warning: cannot record the trust of {key}: {e}"));
+                }
+            }
         }
         Ok(Proof::Trusted)
     }
