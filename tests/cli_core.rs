@@ -1995,9 +1995,15 @@ fn update_remove_missing_label_is_a_failed_removal() {
         .ok();
     assert!(r.stderr.contains("nope"), "{}", r.stderr);
     assert_eq!(env.record(&x)["priority"], 0);
-    // `label remove` with one present and one missing label removes the present one.
-    let r = env.bd(&["label", "remove", &x, "have", "nope"]).ok();
-    assert!(r.stderr.contains("nope"), "{}", r.stderr);
+    // `label remove` from one issue that has the label and one that has not
+    // removes it where present and names the other.
+    let y = env.create("No label", &[]);
+    let r = env.bd(&["label", "remove", &x, &y, "have"]).ok();
+    assert!(
+        r.stderr.contains(&format!("{y} had no label 'have'")),
+        "{}",
+        r.stderr
+    );
     assert!(env.record(&x).get("labels").is_none());
 }
 

@@ -386,7 +386,9 @@ fn labels_add_remove_list() {
     let a = env.create("Labeled", &[]);
     let b = env.create("Other", &["-l", "ui"]);
 
-    let v = env.json(&["label", "add", &a, "zeta", "alpha"]);
+    // Classic order: the issues, then one label.
+    env.json(&["label", "add", &a, "zeta"]);
+    let v = env.json(&["label", "add", &a, "alpha"]);
     assert_eq!(v["labels"], serde_json::json!(["alpha", "zeta"]), "sorted");
     let before = std::fs::read(env.issues_path()).unwrap();
     let r = env.bd(&["label", "add", &a, "alpha"]).ok();

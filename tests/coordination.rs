@@ -835,7 +835,7 @@ fn agents_register_heartbeat_and_presence_states() {
 }
 
 #[test]
-fn agent_names_are_case_sensitive_and_hostile_names_stay_home() {
+fn agent_names_keep_their_spelling_refuse_lookalikes_and_hostile_names_stay_home() {
     let m = Machine::new(1);
     m.bd(
         &m.a,
@@ -843,12 +843,18 @@ fn agent_names_are_case_sensitive_and_hostile_names_stay_home() {
         &["agent", "register", "Dave", "--kind", "human"],
     )
     .ok();
-    m.bd(
+    // `dave` folds like `Dave` (issue 9 item 4): refused, not a second agent.
+    let r = m.bd(
         &m.a,
         "reg",
         &["agent", "register", "dave", "--kind", "claude"],
-    )
-    .ok();
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("too like the registered agent \"Dave\""),
+        "{}",
+        r.stderr
+    );
     let agents = m.json(&m.a, "reg", &["agents"]);
     let kinds: BTreeMap<String, String> = agents
         .as_array()
@@ -866,11 +872,7 @@ fn agent_names_are_case_sensitive_and_hostile_names_stay_home() {
         Some("human"),
         "{agents}"
     );
-    assert_eq!(
-        kinds.get("dave").map(String::as_str),
-        Some("claude"),
-        "{agents}"
-    );
+    assert_eq!(kinds.get("dave"), None, "{agents}");
 
     let agents_dir = m.project_dir().join("agents");
     for name in [

@@ -278,7 +278,10 @@ fn item_01_a_hook_file_linked_to_a_victim_is_not_read() {
     if r.code != 0 {
         refused(r, "worker.json");
     }
-    refused(env.bd(&["sling", &env.create("Work", &[]), "worker"]), "worker.json");
+    refused(
+        env.bd(&["sling", &env.create("Work", &[]), "worker"]),
+        "worker.json",
+    );
     let r = env.bd(&["--json", "agents"]);
     assert!(!all(&r).contains("hunter2"), "{}", all(&r));
     decoy.unchanged();

@@ -1393,7 +1393,8 @@ fn issues_written_by_bd_match_issue_schema_and_canonical_form() {
         vec!["update", &c, "--claim"],
         vec!["comment", &c, "first"],
         vec!["comment", &c, "second\nline"],
-        vec!["label", "add", &b, "l0", "l2"],
+        vec!["label", "add", &b, "l0"],
+        vec!["label", "add", &b, &d, "l2"],
         vec!["label", "remove", &b, "l1"],
         vec!["dep", "add", &d, &b, "--type", "related"],
         vec!["dep", "add", &d, &c],
@@ -1820,6 +1821,8 @@ fn every_command_output_matches_its_schema() {
     ck.run(&env, "comment-list", &["comments", &b]);
     ck.run(&env, "issue", &["label", "add", &b, "z"]);
     ck.run(&env, "issue", &["label", "remove", &b, "z"]);
+    ck.run(&env, "issue-list", &["label", "add", &a, &b, "z"]);
+    ck.run(&env, "issue-list", &["label", "remove", &a, &b, "z"]);
     ck.run(&env, "label-list", &["label", "list"]);
     ck.run(&env, "label-list", &["label", "list", &a]);
     ck.run(&env, "issue", &["dep", "add", &c, &b, "--type", "related"]);
@@ -2227,6 +2230,19 @@ fn check_mail_outputs(ck: &Checker) {
     let acked = ck.run(&a, "message", &["--actor", "bob", "mail", "ack", &lid]);
     assert!(acked["acked_by"]["bob"].is_string(), "{acked}");
     ck.run(&a, "message", &["--actor", "bob", "mail", "ack", &lid]);
+    // The sender's view carries the recipient's marks.
+    let sent_view = ck.run(&a, "mail-sent", &["mail", "sent"]);
+    let mine = sent_view
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == lid.as_str())
+        .unwrap_or_else(|| panic!("sent misses {lid}: {sent_view}"));
+    assert!(mine["acked_by"]["bob"].is_string(), "{sent_view}");
+    assert_eq!(
+        ck.run(&a, "mail-sent", &["--actor", "nobody", "mail", "sent"]),
+        json!([])
+    );
     let reply = ck.run(
         &a,
         "mail-send",

@@ -9,8 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "bd",
     version,
-    about = "A git-native work tracker for AI coding agents (strand)",
-    disable_help_subcommand = true
+    about = "A git-native work tracker for AI coding agents (strand)"
 )]
 pub struct Cli {
     /// Print exactly one JSON document on stdout
@@ -316,7 +315,12 @@ pub enum Cmd {
     /// Show counts by status
     Stats,
     /// Show where the workspace, files and project are
-    Where,
+    Where {
+        /// Confirm on this machine that this repository is the configured
+        /// project's (a fork, a renamed remote), so it joins the project home
+        #[arg(long)]
+        trust: bool,
+    },
     /// Read and change .beads/config.toml
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -541,6 +545,8 @@ pub enum MailCmd {
     },
     /// Show a message and mark it read
     Read { id: String },
+    /// Messages you sent, newest first, with who read and acknowledged them
+    Sent,
     /// Reply to a message (same thread, `Re:` subject)
     Reply {
         id: String,
@@ -577,17 +583,17 @@ pub enum AgentCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum LabelCmd {
-    /// Add labels to an issue
+    /// Add a label to one or more issues: `label add <id>... <label>`
     Add {
-        id: String,
-        #[arg(required = true)]
-        labels: Vec<String>,
+        /// The issues, then the label (last)
+        #[arg(required = true, num_args = 2.., value_name = "ID... LABEL")]
+        args: Vec<String>,
     },
-    /// Remove labels from an issue
+    /// Remove a label from one or more issues: `label remove <id>... <label>`
     Remove {
-        id: String,
-        #[arg(required = true)]
-        labels: Vec<String>,
+        /// The issues, then the label (last)
+        #[arg(required = true, num_args = 2.., value_name = "ID... LABEL")]
+        args: Vec<String>,
     },
     /// Labels of an issue, or all labels with counts
     List { id: Option<String> },

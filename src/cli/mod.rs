@@ -6,6 +6,7 @@ pub mod demo;
 pub mod render;
 pub mod signals;
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
@@ -78,13 +79,13 @@ pub fn main() -> i32 {
                 );
             }
             // The same one line as the JSON error, then clap's usage part.
-            eprintln!("error: {first}");
+            eprintln!("error: {}", render::terminal_safe(&first));
             let rest: Vec<&str> = msg
                 .lines()
                 .skip_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
                 .collect();
             if !rest.is_empty() {
-                eprintln!("{}", rest.join("\n"));
+                eprintln!("{}", render::terminal_safe(&rest.join("\n")));
             }
             return 2;
         }
@@ -95,7 +96,7 @@ pub fn main() -> i32 {
     for n in &notices {
         let is_warning = n.starts_with("warning") || n.starts_with("note");
         if !quiet || is_warning {
-            eprintln!("{n}");
+            eprintln!("{}", render::terminal_safe(n));
         }
     }
     match result {
@@ -109,7 +110,7 @@ pub fn main() -> i32 {
                     serde_json::to_string_pretty(&o.json).unwrap_or_default()
                 );
             } else if !o.text.is_empty() {
-                let _ = write!(lock, "{}", o.text);
+                let _ = write!(lock, "{}", render::terminal_safe(&o.text));
                 if !o.text.ends_with('\n') {
                     let _ = writeln!(lock);
                 }
@@ -124,11 +125,11 @@ pub fn main() -> i32 {
                     json!({"error": e.to_string(), "code": e.code(), "hint": hint})
                 );
             }
-            eprintln!("Error: {e}");
+            eprintln!("Error: {}", render::terminal_safe(&e.to_string()));
             if let Some(h) = hint
                 && !json_mode
             {
-                eprintln!("Hint: {h}");
+                eprintln!("Hint: {}", render::terminal_safe(&h));
             }
             e.exit_code()
         }
@@ -205,7 +206,9 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         Cmd::Init { prefix } => {
             let r = ops::admin::init(&start, prefix.as_deref()).map(|rep| {
                 let mut talk = Vec::new();
-                if rep.created.is_empty() && rep.migrated.is_empty() && rep.driver.is_none() && rep.project.is_none() {
+                if let Some(old) = &rep.prefix_changed_from {
+                    talk.push(format!("Changed the prefix from {old} to {} (the tracker has no issues)", rep.prefix));
+                } else if rep.created.is_empty() && rep.migrated.is_empty() && rep.driver.is_none() && rep.project.is_none() {
                     talk.push(format!("Nothing changed: {} is already initialized (prefix {})", rep.root.display(), rep.prefix));
                 } else {
                     talk.push(format!("Initialized bd in {} (prefix {}, {} issues)", rep.root.display(), rep.prefix, rep.issues));
@@ -219,7 +222,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
                 for h in &rep.classic_hooks {
                     talk.push(format!("note: classic beads hook {h} calls bd; check it still fits strand"));
                 }
-                let j = json!({"root": rep.root, "prefix": rep.prefix, "project": rep.project, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues, "driver": rep.driver});
+                let j = json!({"root": rep.root, "prefix": rep.prefix, "project": rep.project, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues, "driver": rep.driver, "prefix_changed_from": rep.prefix_changed_from});
                 (out(j, ""), talk)
             });
             return match r {
@@ -251,6 +254,29 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
     let mut ctx = ctx;
     ctx.links_found.replace(links);
     ctx.verb = verb_of(&cli.cmd).to_string();
+    // `where --trust` confirms membership before anything opens the home.
+    if matches!(cli.cmd, Cmd::Where { trust: true }) {
+        match ops::membership::trust(&ctx, None) {
+            Ok(t) if t.recorded => ctx.notice(format!(
+                "Trusted: {} (root commit {}) belongs to project {} on this machine",
+                t.repository.display(),
+                t.root_commit.as_deref().unwrap_or("none yet"),
+                t.project
+            )),
+            Ok(t) => ops::unchanged(
+                &ctx,
+                format!(
+                    "{} already joins project {}",
+                    t.repository.display(),
+                    t.project
+                ),
+            ),
+            Err(e) => return (Err(e), ctx.notices.take()),
+        }
+    }
+    // An actor that looks like a registered agent (`DAVE`, `Ⅾave`) is it.
+    let actor = ops::membership::agent_spelling(&ctx, &ctx.actor);
+    ctx.actor = actor;
     if ctx.unmerged.is_empty() {
         ops::mail::pump(&ctx);
     }
@@ -347,6 +373,48 @@ fn outcomes(ctx: &Ctx, os: &[Outcome], verb: &str) -> Output {
     }
     let j = if vals.len() == 1 {
         vals.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Array(vals)
+    };
+    out(j, "")
+}
+
+/// `doctor`'s list of the workspaces registered in the project home and the
+/// repositories confirmed with `bd where --trust`.
+fn registered_text(reg: &Value) -> String {
+    let mut t = String::new();
+    let empty = Vec::new();
+    let ws = reg["workspaces"].as_array().unwrap_or(&empty);
+    if !ws.is_empty() {
+        t.push_str("Workspaces in this project's home on this machine:\n");
+        for w in ws {
+            let _ = writeln!(
+                t,
+                "  {}{}  (last seen {}){}",
+                w["root"].as_str().unwrap_or("?"),
+                if w["this"] == true { " (this one)" } else { "" },
+                w["last_seen"].as_str().unwrap_or("?"),
+                if w["live"] == true { "" } else { "  [gone]" }
+            );
+        }
+    }
+    for r in reg["trusted"].as_array().unwrap_or(&empty) {
+        let _ = writeln!(
+            t,
+            "Trusted repository: {} (root commit {}, confirmed {})",
+            r["repository"].as_str().unwrap_or("?"),
+            r["root_commit"].as_str().unwrap_or("none yet"),
+            r["confirmed_at"].as_str().unwrap_or("?")
+        );
+    }
+    t
+}
+
+/// `label add|remove`: the issue for one id, a list for several.
+fn label_output(os: &[Outcome]) -> Output {
+    let mut vals: Vec<Value> = os.iter().map(|o| issue_json(&o.record, None)).collect();
+    let j = if vals.len() == 1 {
+        vals.pop().unwrap_or(Value::Null)
     } else {
         Value::Array(vals)
     };
@@ -476,6 +544,17 @@ fn mail_cmd(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
                 "No unread messages"
             };
             Ok(list(msgs, empty))
+        }
+        MailCmd::Sent => {
+            let msgs = ops::mail::sent(ctx)?;
+            if msgs.is_empty() {
+                ctx.notice("No sent messages");
+            }
+            let text: String = msgs.iter().map(|m| render::sent_line(m) + "\n").collect();
+            Ok(out(
+                serde_json::to_value(&msgs).unwrap_or(Value::Null),
+                text,
+            ))
         }
         MailCmd::Read { id } => {
             let m = ops::mail::read(ctx, &id)?;
@@ -781,21 +860,25 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
         },
         Cmd::Label(l) => match l {
-            LabelCmd::Add { id, labels } => {
-                let o = ops::labels::add(ctx, &id, &labels)?;
-                if o.changed {
+            LabelCmd::Add { mut args } => {
+                let label = args.pop().unwrap_or_default();
+                let os = ops::labels::add(ctx, &args, &label)?;
+                for o in os.iter().filter(|o| o.changed) {
                     ctx.notice(format!(
                         "Labeled {}: {}",
                         o.record.id(),
                         o.record.labels().join(", ")
                     ));
                 }
-                Ok(out(issue_json(&o.record, None), ""))
+                Ok(label_output(&os))
             }
-            LabelCmd::Remove { id, labels } => {
-                let o = ops::labels::remove(ctx, &id, &labels)?;
-                ctx.notice(format!("Removed label(s) from {}", o.record.id()));
-                Ok(out(issue_json(&o.record, None), ""))
+            LabelCmd::Remove { mut args } => {
+                let label = args.pop().unwrap_or_default();
+                let os = ops::labels::remove(ctx, &args, &label)?;
+                for o in os.iter().filter(|o| o.changed) {
+                    ctx.notice(format!("Removed label '{label}' from {}", o.record.id()));
+                }
+                Ok(label_output(&os))
             }
             LabelCmd::List { id } => {
                 let m = ops::labels::list(ctx, id.as_deref())?;
@@ -862,8 +945,9 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
             Ok(out(v, t))
         }
-        Cmd::Where => {
-            let v = ops::admin::where_(ctx)?;
+        Cmd::Where { .. } => {
+            let mut v = ops::admin::where_(ctx)?;
+            v["proof"] = json!(ctx.home_proof()?);
             let t = [
                 "root",
                 "beads_dir",
@@ -872,6 +956,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 "identity",
                 "identity_source",
                 "origin",
+                "proof",
                 "actor",
                 "issues",
                 "index_fresh",
@@ -905,6 +990,17 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
             ConfigCmd::Set { key, value } => {
                 let changed = ops::admin::config_edit(ctx, |cfg| cfg.set(&key, &value))?;
+                // Naming the project here is the user's confirmation on this
+                // machine (a committed config.toml is not).
+                if changed
+                    && key == "project"
+                    && !value.trim().is_empty()
+                    && let Err(e) = ops::membership::trust(ctx, Some(&value))
+                {
+                    ctx.notice(format!(
+                        "warning: cannot record that this repository is {value}'s: {e}; run `bd where --trust`"
+                    ));
+                }
                 if changed {
                     ctx.notice(format!("Set {key} = {value}"));
                 } else {
@@ -966,8 +1062,10 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                     pending.join(", ")
                 ));
             }
+            let reg = ops::membership::registered(ctx)?;
+            t.push_str(&registered_text(&reg));
             let errors = fs.iter().any(|f| f.severity == "error" && !f.fixed);
-            let j = json!({"ok": !errors, "findings": fs, "pending": pending});
+            let j = json!({"ok": !errors, "findings": fs, "pending": pending, "workspaces": reg["workspaces"], "trusted": reg["trusted"]});
             let mut j = j;
             if errors {
                 // A failure: the report also carries the error document's
@@ -1061,7 +1159,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 let plan = ops::dispatch::dispatch(c, &opts)?;
                 if !std::ptr::eq(c, ctx) {
                     for n in c.notices.borrow().iter() {
-                        eprintln!("{n}");
+                        eprintln!("{}", render::terminal_safe(n));
                     }
                 }
                 rounds += 1;
@@ -1088,7 +1186,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
                 if json {
                     println!("{}", serde_json::to_string(&plan).unwrap_or_default());
                 } else if !t.is_empty() {
-                    print!("{t}");
+                    print!("{}", render::terminal_safe(&t));
                 }
                 let _ = std::io::stdout().flush();
                 if signals::stop_requested()
@@ -1131,6 +1229,7 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             }
         },
         Cmd::Sling { id, agent, note } => {
+            let agent = ops::membership::agent_spelling(ctx, &agent);
             let o = ops::hooks::sling(ctx, &id, &agent, note.as_deref())?;
             if o.changed {
                 ctx.notice(format!(
@@ -1142,7 +1241,10 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             Ok(out(issue_json(&o.record, None), ""))
         }
         Cmd::Hook { agent } => {
-            let agent = agent.unwrap_or_else(|| ctx.actor.clone());
+            let agent = agent.map_or_else(
+                || ctx.actor.clone(),
+                |a| ops::membership::agent_spelling(ctx, &a),
+            );
             crate::home::presence::validate_agent_name(&agent)?;
             let hook = ops::hooks::effective_hook(ctx, &agent)?;
             let items = hook.items;
@@ -1168,7 +1270,10 @@ fn dispatch(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
             ))
         }
         Cmd::Unhook { id, agent } => {
-            let agent = agent.unwrap_or_else(|| ctx.actor.clone());
+            let agent = agent.map_or_else(
+                || ctx.actor.clone(),
+                |a| ops::membership::agent_spelling(ctx, &a),
+            );
             let removed = ops::hooks::unhook(ctx, &agent, id.as_deref())?;
             if !removed.is_empty() {
                 ctx.notice(format!(

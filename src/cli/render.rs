@@ -9,10 +9,14 @@ use crate::store::index::Row;
 pub fn row_line(r: &Row) -> String {
     let mut s = format!(
         "{:<14} P{} {:<11} {:<8} {}",
-        r.id, r.priority, r.status, r.issue_type, r.title
+        r.id,
+        r.priority,
+        r.status,
+        r.issue_type,
+        one_line(&r.title)
     );
     if !r.assignee.is_empty() {
-        let _ = write!(s, "  @{}", r.assignee);
+        let _ = write!(s, "  @{}", one_line(&r.assignee));
     }
     if !r.labels.is_empty() {
         let _ = write!(s, "  [{}]", r.labels.join(", "));
@@ -30,10 +34,10 @@ pub fn ready_lines(rows: &[Row]) -> String {
             r.priority,
             r.issue_type,
             r.id,
-            r.title
+            one_line(&r.title)
         );
         if !r.assignee.is_empty() {
-            let _ = write!(out, "  @{}", r.assignee);
+            let _ = write!(out, "  @{}", one_line(&r.assignee));
         }
         out.push('\n');
     }
@@ -55,7 +59,9 @@ pub fn blocked_lines(rows: &[Row]) -> String {
         let _ = writeln!(
             out,
             "{}  [P{}] {}  (blocked by {by})",
-            r.id, r.priority, r.title
+            r.id,
+            r.priority,
+            one_line(&r.title)
         );
     }
     out
@@ -68,7 +74,7 @@ fn when(text: Option<String>) -> String {
 pub fn show(s: &Shown, now: Nanos) -> String {
     let r = &s.record;
     let mut out = String::new();
-    let _ = writeln!(out, "{}: {}", r.id(), r.title());
+    let _ = writeln!(out, "{}: {}", r.id(), one_line(&r.title()));
     let _ = writeln!(
         out,
         "Status: {}   Priority: P{}   Type: {}",
@@ -77,7 +83,7 @@ pub fn show(s: &Shown, now: Nanos) -> String {
         r.issue_type()
     );
     if let Some(a) = r.nonempty("assignee") {
-        let _ = writeln!(out, "Assignee: {a}");
+        let _ = writeln!(out, "Assignee: {}", one_line(&a));
     }
     if let Some(o) = r.nonempty("owner") {
         let _ = writeln!(out, "Owner: {o}");
@@ -317,7 +323,34 @@ pub fn message_line(m: &crate::model::mail::Message, me: &str) -> String {
     }
     format!(
         "{mark} {}  {}  {}  {}{flags}",
-        m.id, m.created_at, m.from, m.subject
+        m.id,
+        m.created_at,
+        one_line(&m.from),
+        one_line(&m.subject)
+    )
+}
+
+/// One line of the sent list: recipients, subject, and who read or acknowledged it.
+pub fn sent_line(m: &crate::model::mail::Message) -> String {
+    let mut marks = String::new();
+    if !m.read_by.is_empty() {
+        let who: Vec<&str> = m.read_by.keys().map(String::as_str).collect();
+        let _ = write!(marks, "  read by {}", one_line(&who.join(", ")));
+    }
+    if m.ack_required {
+        if m.acked_by.is_empty() {
+            marks.push_str("  [ack pending]");
+        } else {
+            let who: Vec<&str> = m.acked_by.keys().map(String::as_str).collect();
+            let _ = write!(marks, "  acked by {}", one_line(&who.join(", ")));
+        }
+    }
+    format!(
+        "{}  {}  to {}  {}{marks}",
+        m.id,
+        m.created_at,
+        one_line(&m.to.join(", ")),
+        one_line(&m.subject)
     )
 }
 
@@ -326,9 +359,9 @@ pub fn message(m: &crate::model::mail::Message) -> String {
     let mut t = format!(
         "{}  {}\nFrom: {}\nTo: {}\n",
         m.id,
-        m.subject,
-        m.from,
-        m.to.join(", ")
+        one_line(&m.subject),
+        one_line(&m.from),
+        one_line(&m.to.join(", "))
     );
     if !m.cc.is_empty() {
         t.push_str(&format!("Cc: {}\n", m.cc.join(", ")));
@@ -348,6 +381,12 @@ pub fn message(m: &crate::model::mail::Message) -> String {
     }
     if m.ack_required {
         t.push_str("Acknowledgement requested\n");
+    }
+    for (who, at) in &m.read_by {
+        t.push_str(&format!("Read by {} at {at}\n", one_line(who)));
+    }
+    for (who, at) in &m.acked_by {
+        t.push_str(&format!("Acknowledged by {} at {at}\n", one_line(who)));
     }
     for (p, d) in &m.delivery {
         t.push_str(&format!("Delivery to {p}: {}", d.status));
@@ -398,5 +437,92 @@ fn effective_text(e: &serde_json::Value) -> String {
         Some("deleted") => format!("deleted in {} at {}", f("workspace"), f("at")),
         Some("released") => "released (unclaimed)".into(),
         _ => e.to_string(),
+    }
+}
+
+/// Whether a character must never reach a terminal raw: C0 and C1 controls,
+/// DEL, and the bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069).
+fn dangerous(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape_char(out: &mut String, c: char) {
+    if (c as u32) < 0x80 {
+        let _ = write!(out, "\\x{:02x}", c as u32);
+    } else {
+        let _ = write!(out, "\\u{{{:x}}}", c as u32);
+    }
+}
+
+/// Make text safe for a terminal: every control character, DEL and bidi
+/// override becomes visible (`\x1b`, `\u{202e}`); line breaks and tabs stay,
+/// so multi-line text (descriptions, bodies) keeps its shape. Every line of
+/// human output (stdout text, notices, errors, hints) goes through this.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| dangerous(c) && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if dangerous(c) && c != '\n' && c != '\t' {
+            escape_char(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A one-line field (title, name, subject) in human output: like
+/// [`terminal_safe`], and line breaks and tabs are escaped too, so a value
+/// can never fake another line.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(dangerous) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if dangerous(c) {
+            escape_char(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    #[test]
+    fn controls_become_visible() {
+        assert_eq!(terminal_safe("a\x1b]0;x\x07b"), "a\\x1b]0;x\\x07b");
+        assert_eq!(terminal_safe("x\x1b[2Jy"), "x\\x1b[2Jy");
+        assert_eq!(terminal_safe("del\x7f c1\u{9b}"), "del\\x7f c1\\u{9b}");
+        assert_eq!(
+            terminal_safe("rl\u{202e}o \u{2066}"),
+            "rl\\u{202e}o \\u{2066}"
+        );
+        assert_eq!(
+            terminal_safe("two\nlines\tand tab\r"),
+            "two\nlines\tand tab\\x0d"
+        );
+        assert_eq!(one_line("two\nlines\t"), "two\\x0alines\\x09");
+        assert_eq!(terminal_safe("plain é ✓"), "plain é ✓");
+    }
+
+    #[test]
+    fn nothing_dangerous_survives() {
+        for c in (0u32..0x3000).filter_map(char::from_u32) {
+            let s = format!("a{c}b");
+            for out in [terminal_safe(&s), one_line(&s)] {
+                assert!(
+                    !out.chars().any(|o| dangerous(o) && o != '\n' && o != '\t'),
+                    "{c:?}"
+                );
+            }
+            assert!(!one_line(&s).contains(['\n', '\t']));
+        }
     }
 }

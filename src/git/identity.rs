@@ -109,8 +109,16 @@ pub fn identity(
 ) -> Result<Identity> {
     let origin = origin_url(dirs)?.and_then(|u| normalize(&u, root, case_insensitive));
     if let Some(p) = configured.filter(|p| !p.trim().is_empty()) {
+        // A URL written as the project is normalized like a remote, so a
+        // password in it is never kept or printed (SPEC §1).
+        let p = p.trim();
+        let identity = if p.contains("://") {
+            normalize(p, root, case_insensitive).unwrap_or_else(|| p.to_string())
+        } else {
+            p.to_string()
+        };
         return Ok(Identity {
-            identity: p.trim().to_string(),
+            identity,
             source: Source::Config,
             origin,
         });
@@ -124,7 +132,7 @@ pub fn identity(
     }
     match smallest_root_commit(root)? {
         Some(hex) => Ok(Identity {
-            identity: format!("local/{}", crate::model::id::base36(&hex_bytes(&hex))),
+            identity: local_identity(&hex),
             source: Source::RootCommit,
             origin: None,
         }),
@@ -147,8 +155,53 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The smallest id among root commits reachable from HEAD, as hex.
-fn smallest_root_commit(root: &Path) -> Result<Option<String>> {
+/// The identity a remote-less repository whose smallest root commit is `hex` has.
+pub fn local_identity(hex: &str) -> String {
+    format!("local/{}", crate::model::id::base36(&hex_bytes(hex)))
+}
+
+/// Whether a configured `project` names the same project as the normalized
+/// origin: equal, equal once normalized itself (a URL was written), or equal
+/// but for case on a case-insensitive host.
+pub fn same_project(
+    configured: &str,
+    origin: &str,
+    base: &Path,
+    case_insensitive: &[String],
+) -> bool {
+    let configured = configured.trim();
+    if configured == origin {
+        return true;
+    }
+    if (configured.contains("://") || configured.contains('@'))
+        && normalize(configured, base, case_insensitive).as_deref() == Some(origin)
+    {
+        return true;
+    }
+    let host = origin.split('/').next().unwrap_or_default();
+    case_insensitive
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(host))
+        && configured.eq_ignore_ascii_case(origin)
+}
+
+/// Whether the repository at `root` holds `hex` as a commit without parents
+/// (one object look-up: a trust record's root commit is checked this way on
+/// every command, not by walking history).
+pub fn has_root_commit(root: &Path, hex: &str) -> bool {
+    let Ok(id) = gix::ObjectId::from_hex(hex.as_bytes()) else {
+        return false;
+    };
+    let Ok(repo) = super::open(root) else {
+        return false;
+    };
+    repo.find_commit(id)
+        .is_ok_and(|c| c.parent_ids().next().is_none())
+}
+
+/// The smallest id among root commits reachable from HEAD, as hex (none in
+/// a repository without commits).
+pub fn smallest_root_commit(root: &Path) -> Result<Option<String>> {
     let repo = super::open(root)?;
     let Ok(head) = repo.head_id() else {
         return Ok(None);
@@ -240,6 +293,67 @@ mod tests {
             normalize("/nowhere/a/../b.git/", Path::new("/"), &[]).as_deref(),
             Some("file:/nowhere/b.git")
         );
+    }
+
+    #[test]
+    fn configured_project_proven_by_origin() {
+        let ci: Vec<String> = DEFAULT_CASE_INSENSITIVE
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let b = Path::new("/");
+        assert!(same_project(
+            "github.com/org/repo",
+            "github.com/org/repo",
+            b,
+            &ci
+        ));
+        assert!(same_project(
+            "github.com/Org/Repo",
+            "github.com/org/repo",
+            b,
+            &ci
+        ));
+        assert!(same_project(
+            "git@github.com:Org/Repo.git",
+            "github.com/org/repo",
+            b,
+            &ci
+        ));
+        assert!(!same_project(
+            "github.com/org/other",
+            "github.com/org/repo",
+            b,
+            &ci
+        ));
+        assert!(!same_project(
+            "example.org/Team/X",
+            "example.org/team/x",
+            b,
+            &ci
+        ));
+        assert!(!same_project("local/abc", "github.com/org/repo", b, &ci));
+    }
+
+    #[test]
+    fn a_configured_url_keeps_no_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let dirs = crate::git::dirs(dir.path()).unwrap();
+        let id = identity(
+            dir.path(),
+            &dirs,
+            Some("https://bob:hunter2@GitHub.com/Org/Repo.git"),
+            &["github.com".to_string()],
+        )
+        .unwrap();
+        assert_eq!(id.identity, "github.com/org/repo");
+        assert_eq!(id.source, Source::Config);
     }
 
     #[test]

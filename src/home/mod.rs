@@ -64,6 +64,27 @@ pub fn base() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".local/state/bd"))
 }
 
+/// The longest folder name most file systems allow (bytes).
+const NAME_MAX: usize = 255;
+
+/// Refuse an identity whose home folder name could not exist: its escaped
+/// form is longer than a file name may be.
+pub fn check_identity(identity: &str) -> Result<()> {
+    let len = escape(identity).len();
+    if len > NAME_MAX {
+        return Err(Error::Invalid {
+            msg: format!(
+                "project '{}…' cannot have a home on this machine: its name is {len} bytes once escaped, at most {NAME_MAX}",
+                identity.chars().take(40).collect::<String>()
+            ),
+            hint: Some(
+                "check the address; upper-case and non-ASCII letters count three bytes each".into(),
+            ),
+        });
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct ProjectHome {
     pub dir: PathBuf,
@@ -76,6 +97,7 @@ impl ProjectHome {
             msg: "no place for the project home: HOME is not set".into(),
             hint: Some("set BD_HOME to a writable folder".into()),
         })?;
+        check_identity(identity)?;
         let dir = base.join("projects").join(escape(identity));
         // `$BD_HOME` may be a link; `projects/` and below may not.
         crate::files::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;

@@ -4,9 +4,11 @@
 //! its own lock `<home>/agents/<escaped name>.lock`, so agents heartbeating at
 //! once never wait on each other.
 //!
-//! Names are case-sensitive identities: `Dave` and `dave` are two agents, kept
-//! apart on case-insensitive file systems by [`super::escape`] (`%44ave`,
-//! `dave`). Names with `/` or `\`, `.`, `..`, control characters, surrounding
+//! Names are kept as registered (`Dave` stays `Dave`, its file `%44ave`), but
+//! compared after NFKC and case folding ([`fold`]): a new name that folds to
+//! a registered one (`dave`, `Ⅾave`, `ｄave` for `Dave`) is refused, and a
+//! name given to find an agent resolves to the registered spelling
+//! ([`spelling`]). Names with `/` or `\`, `.`, `..`, control characters, surrounding
 //! white space, empty or overlong names are refused with a clear error.
 //! Timestamps come in as RFC 3339 text (`now: &str`, written as given);
 //! [`state`] compares instants in nanoseconds.
@@ -113,6 +115,18 @@ fn update(
     let _lock = home.lock(&lock_name(name))?;
     let path = file(home, name);
     let (stored, warning) = load_json_locked_checked(&path, &check_for(escape(name)))?;
+    if stored.is_none()
+        && let Some(other) = lookalike(home, name)
+    {
+        return Err(Error::Invalid {
+            msg: format!(
+                "agent name {name:?} is too like the registered agent {other:?} (names are compared after NFKC and case folding)"
+            ),
+            hint: Some(format!(
+                "if that is you, use {other:?}; otherwise choose another name"
+            )),
+        });
+    }
     let agent = change(stored);
     write_json(&path, &agent)?;
     Ok((agent, warning))
@@ -225,6 +239,33 @@ pub fn load(home: &ProjectHome) -> (BTreeMap<String, Agent>, Option<String>) {
         }
     }
     (agents, join_warnings(warnings))
+}
+
+/// A name as agents are compared: NFKC, case-folded (lower case, then NFKC
+/// again, as Unicode's NFKC_Casefold does for all but a few letters).
+pub fn fold(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lower: String = name.nfkc().collect::<String>().to_lowercase();
+    lower.nfkc().collect()
+}
+
+/// A registered agent, other than `name` itself, whose name folds like it.
+pub fn lookalike(home: &ProjectHome, name: &str) -> Option<String> {
+    let want = fold(name);
+    let stems = super::registry::json_stems(&home.path(DIR)).ok()?;
+    stems
+        .iter()
+        .filter_map(|s| super::unescape(s))
+        .find(|n| n != name && fold(n) == want)
+}
+
+/// The registered spelling of the agent `name` stands for: itself when it is
+/// registered (or nobody is), else the registered agent it folds like.
+pub fn spelling(home: &ProjectHome, name: &str) -> String {
+    if file(home, name).is_file() {
+        return name.to_string();
+    }
+    lookalike(home, name).unwrap_or_else(|| name.to_string())
 }
 
 /// Online, stale or offline at `now_ns` for a lease of `lease_secs` (see

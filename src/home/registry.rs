@@ -34,6 +34,21 @@ pub struct Registry {
     /// Keyed by the canonical root path.
     #[serde(default)]
     pub workspaces: BTreeMap<String, WorkspaceEntry>,
+    /// Repositories the user confirmed on this machine as this project's
+    /// (`bd where --trust`, `bd config set project`) although neither their
+    /// origin nor their root commit proves it, keyed by the canonical path
+    /// of the git folder their worktrees share.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub trusted: BTreeMap<String, TrustEntry>,
+}
+
+/// One confirmed repository: the trust holds only while the folder holds a
+/// repository with this root commit (none: it had no commit yet, and the
+/// first check that sees one records it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustEntry {
+    pub root_commit: Option<String>,
+    pub confirmed_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +122,34 @@ pub fn register(
     entry.branch = branch.map(str::to_string);
     write_json(&path, &reg)?;
     Ok((reg, warning))
+}
+
+/// Record that the user confirmed the repository at `key` (with this root
+/// commit) as this project's. Returns whether the file changed.
+pub fn trust(
+    home: &ProjectHome,
+    key: &str,
+    root_commit: Option<&str>,
+    now: &str,
+) -> Result<(bool, Option<String>)> {
+    parse_now(now)?;
+    let _lock = home.lock(LOCK)?;
+    let path = home.path(FILE);
+    let (mut reg, warning): (Registry, _) = load_json_locked(&path)?;
+    let entry = TrustEntry {
+        root_commit: root_commit.map(str::to_string),
+        confirmed_at: now.to_string(),
+    };
+    let same = reg
+        .trusted
+        .get(key)
+        .is_some_and(|t| t.root_commit == entry.root_commit);
+    if same {
+        return Ok((false, warning));
+    }
+    reg.trusted.insert(key.to_string(), entry);
+    write_json(&path, &reg)?;
+    Ok((true, warning))
 }
 
 /// Drop the workspace at `root` (matched canonically when it still exists, and

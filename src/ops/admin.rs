@@ -41,6 +41,8 @@ pub struct InitReport {
     pub project: Option<String>,
     /// What happened to the merge driver config, when anything did.
     pub driver: Option<String>,
+    /// The prefix this run replaced (`init --prefix` on a tracker without issues).
+    pub prefix_changed_from: Option<String>,
 }
 
 fn sanitize_prefix(name: &str) -> Option<String> {
@@ -101,6 +103,25 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
     let issues_bytes = crate::files::read(ws.issues_path()).unwrap_or_default();
     let parsed = jsonl::parse(&issues_bytes);
     rep.issues = parsed.good.len();
+    // A new prefix for a tracker that holds issues would leave them under the
+    // old one while new issues get the new one: refuse, and say how to choose
+    // that deliberately. Without issues the change is made and reported.
+    if let (Some(p), Some(old)) = (prefix, cfg.prefix())
+        && p != old
+    {
+        if rep.issues > 0 {
+            return Err(Error::Invalid {
+                msg: format!(
+                    "this tracker already uses prefix '{old}' for its {} issue(s); init does not change it to '{p}'",
+                    rep.issues
+                ),
+                hint: Some(format!(
+                    "existing ids keep their prefix; to give new issues '{p}' anyway: `bd config set prefix {p}`"
+                )),
+            });
+        }
+        rep.prefix_changed_from = Some(old.to_string());
+    }
     let mut changed_cfg = false;
     if let Some(y) = &yaml {
         for (k, v) in y {

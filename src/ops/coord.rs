@@ -25,7 +25,7 @@ impl Ctx {
     }
 
     fn open_home(&self) -> Result<Option<ProjectHome>> {
-        if self.config.get_str("coordination") == Some("workspace") {
+        if self.config.get_str("coordination") == Some("workspace") || !self.joins_home() {
             return Ok(None);
         }
         let identity = self.identity()?.identity;

@@ -9,68 +9,83 @@ use crate::ops::create::check_label;
 use crate::ops::edit::Outcome;
 use crate::ops::{Ctx, unchanged, usage};
 
-fn edit_labels(ctx: &Ctx, id: &str, labels: &[String], add: bool) -> Result<Outcome> {
-    if labels.is_empty() {
-        return Err(usage("give at least one label"));
+/// `label add|remove <ids…> <label>` (the classic order): one label on
+/// every named issue, in one write. A label that is the id of an existing
+/// issue is refused: it is almost always ids and label given the other way
+/// round, which would silently turn an issue into a label.
+fn edit_labels(ctx: &Ctx, ids: &[String], label: &str, add: bool) -> Result<Vec<Outcome>> {
+    if ids.is_empty() {
+        return Err(usage("give at least one issue, then the label"));
     }
-    let labels: Vec<String> = labels
-        .iter()
-        .map(|l| check_label(l))
-        .collect::<Result<_>>()?;
+    let verb = if add { "add" } else { "remove" };
+    let label = check_label(label)?;
     let mut tx = ctx.begin()?;
+    if tx.rows().iter().any(|r| r.id == label) {
+        return Err(Error::Invalid {
+            msg: format!("label '{label}' is the id of an existing issue"),
+            hint: Some(format!(
+                "the syntax is `bd label {verb} <id>... <label>`: the issues first, the one label last"
+            )),
+        });
+    }
     let prefix = ctx.prefix_of_rows(tx.rows());
-    let id = tx.resolve(id, &prefix)?;
-    let mut rec = tx.get(&id)?;
-    crate::ops::refuse_deleted(&rec)?;
-    crate::ops::editable_list(&rec, "labels")?;
-    let at = rec.next_stamp(ctx.now);
-    let before = rec.clone();
-    let mut changed = false;
-    let mut missing = Vec::new();
-    for l in &labels {
-        let did = if add {
-            rec.add_label(l)
-        } else {
-            rec.remove_label(l)
-        };
-        if did {
-            changed = true;
-        } else if add {
-            unchanged(ctx, format!("{id} already has label '{l}'"));
-        } else {
-            missing.push(l.clone());
+    let mut resolved: Vec<String> = Vec::new();
+    for q in ids {
+        let id = tx.resolve(q, &prefix)?;
+        if !resolved.contains(&id) {
+            resolved.push(id);
         }
     }
-    if !missing.is_empty() && !changed {
+    let mut outcomes = Vec::new();
+    let mut missing = Vec::new();
+    let mut any = false;
+    for id in &resolved {
+        let mut rec = tx.get(id)?;
+        crate::ops::refuse_deleted(&rec)?;
+        crate::ops::editable_list(&rec, "labels")?;
+        let at = rec.next_stamp(ctx.now);
+        let before = rec.clone();
+        let changed = if add {
+            rec.add_label(&label)
+        } else {
+            rec.remove_label(&label)
+        };
+        if changed {
+            any = true;
+            crate::ops::stamp_write(ctx, &before, &mut rec, &["labels"], at);
+            tx.put(rec.clone());
+        } else if add {
+            unchanged(ctx, format!("{id} already has label '{label}'"));
+        } else {
+            missing.push(id.clone());
+        }
+        outcomes.push(Outcome {
+            record: rec,
+            changed,
+        });
+    }
+    if !any && !missing.is_empty() {
         return Err(Error::not_found(format!(
-            "{id} has no label {}; nothing removed",
-            missing
-                .iter()
-                .map(|m| format!("'{m}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "{} {} no label '{label}'; nothing removed",
+            missing.join(", "),
+            if missing.len() == 1 { "has" } else { "have" }
         )));
     }
     for m in &missing {
-        ctx.notice(format!("{id} had no label '{m}'"));
+        ctx.notice(format!("{m} had no label '{label}'"));
     }
-    if changed {
-        crate::ops::stamp_write(ctx, &before, &mut rec, &["labels"], at);
-        tx.put(rec.clone());
+    if any {
         ctx.commit(tx)?;
     }
-    Ok(Outcome {
-        record: rec,
-        changed,
-    })
+    Ok(outcomes)
 }
 
-pub fn add(ctx: &Ctx, id: &str, labels: &[String]) -> Result<Outcome> {
-    edit_labels(ctx, id, labels, true)
+pub fn add(ctx: &Ctx, ids: &[String], label: &str) -> Result<Vec<Outcome>> {
+    edit_labels(ctx, ids, label, true)
 }
 
-pub fn remove(ctx: &Ctx, id: &str, labels: &[String]) -> Result<Outcome> {
-    edit_labels(ctx, id, labels, false)
+pub fn remove(ctx: &Ctx, ids: &[String], label: &str) -> Result<Vec<Outcome>> {
+    edit_labels(ctx, ids, label, false)
 }
 
 /// Labels of one issue, or every label in use with its count.

@@ -151,6 +151,8 @@ fn resolve_address(
     Ok(match addr {
         Address::Agent(n) => {
             presence::validate_agent_name(&n)?;
+            // A look-alike of a registered name (`DAVE`, `Ⅾave`) is that agent.
+            let n = home.map_or(n.clone(), |h| presence::spelling(h, &n));
             if let Some(home) = home
                 && !is_known_agent(ctx, home, &n)
             {
@@ -235,20 +237,34 @@ fn read_attachment(ctx: &Ctx, path: &PathBuf) -> Result<(Attachment, Vec<u8>)> {
             path.display()
         )));
     }
-    if meta.len() > limit {
-        return Err(Error::Invalid {
-            msg: format!(
-                "attachment {} is {} bytes; the limit is {limit}",
-                path.display(),
-                meta.len()
-            ),
-            hint: Some(
-                "attach a smaller excerpt, or raise it: `bd config set attachment_limit <bytes>` (attachments are committed)"
-                    .into(),
-            ),
-        });
+    // Count the bytes read, not the size stat gives: files like
+    // /proc/cpuinfo say 0 and hold more, and a file may grow meanwhile.
+    let too_big = |size: String| {
+        Error::Invalid {
+        msg: format!(
+            "attachment {} is {size} bytes; the limit is {limit}",
+            path.display()
+        ),
+        hint: Some(
+            "attach a smaller excerpt, or raise it: `bd config set attachment_limit <bytes>` (attachments are committed)"
+                .into(),
+        ),
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len().to_string()));
+    }
+    let mut bytes = Vec::new();
+    {
+        use std::io::Read;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        file.take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(too_big(format!("more than {limit}")));
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -344,6 +360,9 @@ fn compose(
         ..Message::default()
     };
     for p in remote_projects(&msg, &own) {
+        // Refused now, not warned about on every later command: a project
+        // whose home cannot exist on this machine can never take delivery.
+        crate::home::check_identity(&p)?;
         msg.delivery.insert(
             p,
             Delivery {
@@ -729,9 +748,69 @@ fn fetch_attachments(ctx: &Ctx, msg: &Message) {
     }
 }
 
-/// `bd mail read`: the message, marked read by this agent if it is for it.
+/// The read and ack marks recipients made on their live copies (in the
+/// project home), merged into a message this agent sent: the sender's own
+/// copies never get them otherwise.
+fn recipient_marks(ctx: &Ctx, msgs: &mut BTreeMap<String, Message>) -> Result<()> {
+    let Some(home) = ctx.home()? else {
+        return Ok(());
+    };
+    let own = identity(ctx)?;
+    let keys: BTreeSet<String> = msgs
+        .values()
+        .filter(|m| m.from == ctx.actor)
+        .flat_map(|m| local_keys(m, &own))
+        .collect();
+    for key in keys {
+        for m in mailbox::live(&home, &key) {
+            if msgs.contains_key(&m.id) {
+                combine(msgs, m);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `bd mail sent`: the messages this agent sent, newest first, with the read
+/// and ack marks merged from the durable file and every recipient's live mail.
+pub fn sent(ctx: &Ctx) -> Result<Vec<Message>> {
+    let mut all = BTreeMap::new();
+    stored(ctx, &[], &mut all)?;
+    if let Some(home) = ctx.home()? {
+        // Sent from another workspace and not synced here yet: its live copies.
+        let own = identity(ctx)?;
+        let (agents, _) = presence::load(&home);
+        let mut keys: BTreeSet<String> = agents.into_keys().collect();
+        keys.insert("@all".into());
+        keys.extend(crate::ops::hooks::hook_agents(ctx));
+        for key in keys {
+            for m in mailbox::live(&home, &key) {
+                if m.from == ctx.actor && local_keys(&m, &own).contains(&key) {
+                    combine(&mut all, m);
+                }
+            }
+        }
+    }
+    all.retain(|_, m| m.from == ctx.actor);
+    recipient_marks(ctx, &mut all)?;
+    let mut list: Vec<Message> = all.into_values().collect();
+    list.sort_by(|a, b| {
+        time::parse(&b.created_at)
+            .cmp(&time::parse(&a.created_at))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(list)
+}
+
+/// `bd mail read`: the message, marked read by this agent if it is for it;
+/// its sender sees the recipients' marks.
 pub fn read(ctx: &Ctx, id: &str) -> Result<Message> {
-    let msg = find(ctx, id)?;
+    let mut msg = find(ctx, id)?;
+    if msg.from == ctx.actor {
+        let mut one = BTreeMap::from([(msg.id.clone(), msg)]);
+        recipient_marks(ctx, &mut one)?;
+        msg = one.into_values().next().expect("one message");
+    }
     let own = identity(ctx)?;
     if !msg.is_for(&ctx.actor, &own) || msg.is_read_by(&ctx.actor) {
         return Ok(msg);
@@ -1171,6 +1250,25 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
                 }
             }
             None if d.status == PENDING => {
+                // Saved before sends refused such addresses: never deliverable,
+                // so rejected once instead of a warning on every command.
+                if let Err(e) = crate::home::check_identity(&row.project) {
+                    ctx.notice(format!(
+                        "warning: {} can never be delivered to {}…; marked rejected: {e}",
+                        row.id,
+                        row.project.chars().take(40).collect::<String>()
+                    ));
+                    updates.entry(row.id.clone()).or_default().insert(
+                        row.project.clone(),
+                        Delivery {
+                            status: mail::REJECTED.into(),
+                            seen_at: Some(ctx.now_text()),
+                            reason: Some(e.to_string()),
+                            ..Delivery::default()
+                        },
+                    );
+                    continue;
+                }
                 let gone = mailbox::existing(&row.project)
                     .is_none_or(|h| !mailbox::spool_has(&h, &row.id));
                 if gone {

@@ -13,6 +13,7 @@ pub mod history;
 pub mod hooks;
 pub mod labels;
 pub mod mail;
+pub mod membership;
 pub mod merge_driver;
 pub mod prime;
 pub mod query;

@@ -1,0 +1,218 @@
+//! Whether this workspace may join its project's home (SPEC §1, issue 9
+//! item 2). A committed `project = "…"` is a claim anyone can write; the home
+//! holds another project's live mail, claims and hooks. So a workspace joins
+//! only when its identity is proven here:
+//! - the identity is derived from the repository itself (no `project`);
+//! - `project` equals the normalized `origin` (any spelling of the URL);
+//! - without an origin, `project` equals the root-commit identity;
+//! - or the user confirmed this repository on this machine (`bd where
+//!   --trust`, or `bd config set project` typed here), recorded in the
+//!   home's registry under the canonical path of the repository's shared git
+//!   folder (so its worktrees share the proof) and its root commit (so
+//!   another repository put at that path later does not inherit it).
+//!
+//! An unproven workspace gets a warning and coordinates within itself only
+//! (as `coordination = "workspace"`).
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::git::{self, identity::Source};
+use crate::home::{self, ProjectHome, registry};
+use crate::ops::Ctx;
+
+/// How a workspace's membership in its project home is proven.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proof {
+    /// No `project` is configured: the identity comes from this repository.
+    Derived,
+    /// `project` equals the normalized origin.
+    Origin,
+    /// No origin; `project` equals the root-commit identity.
+    RootCommit,
+    /// The user confirmed this repository on this machine.
+    Trusted,
+    /// None of the above: the workspace does not join the home.
+    Unproven,
+}
+
+/// The trust key of the repository at `root`: its shared git folder, canonical.
+fn trust_key(root: &std::path::Path) -> Result<String> {
+    let dirs = git::dirs(root)?;
+    let canon = std::fs::canonicalize(&dirs.common_dir).unwrap_or(dirs.common_dir);
+    Ok(canon.to_string_lossy().into_owned())
+}
+
+impl Ctx {
+    /// How (or whether) this workspace's identity is proven here.
+    pub fn home_proof(&self) -> Result<Proof> {
+        let id = self.identity()?;
+        if id.source != Source::Config {
+            return Ok(Proof::Derived);
+        }
+        let ci = self.case_insensitive_hosts();
+        if let Some(o) = &id.origin
+            && git::identity::same_project(&id.identity, o, &self.ws.root, &ci)
+        {
+            return Ok(Proof::Origin);
+        }
+        // Without an origin, the root-commit identity (a history walk, only
+        // for a `project` that has that form).
+        if id.origin.is_none()
+            && id.identity.starts_with("local/")
+            && git::identity::smallest_root_commit(&self.ws.root)?
+                .as_deref()
+                .map(git::identity::local_identity)
+                == Some(id.identity.clone())
+        {
+            return Ok(Proof::RootCommit);
+        }
+        if home::check_identity(&id.identity).is_err() {
+            return Ok(Proof::Unproven);
+        }
+        let Some(home) = crate::home::mailbox::existing(&id.identity) else {
+            return Ok(Proof::Unproven);
+        };
+        let key = trust_key(&self.ws.root)?;
+        let (reg, _) = registry::load(&home);
+        let Some(entry) = reg.trusted.get(&key) else {
+            return Ok(Proof::Unproven);
+        };
+        match &entry.root_commit {
+            // The repository at this path still holds that root commit: one
+            // object look-up.
+            Some(hex) if git::identity::has_root_commit(&self.ws.root, hex) => {}
+            Some(_) => return Ok(Proof::Unproven),
+            // Trusted before its first commit: bind the trust to the root
+            // commit now (once).
+            None => {
+                let root_commit = git::identity::smallest_root_commit(&self.ws.root)?;
+                if root_commit.is_some()
+                    && let Err(e) =
+                        registry::trust(&home, &key, root_commit.as_deref(), &self.now_text())
+                {
+                    self.notice(format!("warning: cannot record the trust of {key}: {e}"));
+                }
+            }
+        }
+        Ok(Proof::Trusted)
+    }
+
+    /// Whether this workspace joins its project home; when not, says why
+    /// (once per command: the home is opened once).
+    pub(crate) fn joins_home(&self) -> bool {
+        match self.home_proof() {
+            Ok(Proof::Unproven) => {
+                let id = self.identity().ok();
+                let project = id.as_ref().map(|i| i.identity.clone()).unwrap_or_default();
+                let origin = id
+                    .and_then(|i| i.origin)
+                    .map_or_else(|| "no origin".to_string(), |o| format!("origin {o}"));
+                self.notice(format!(
+                    "warning: .beads/config.toml names project '{project}', which this repository ({origin}) does not prove; coordinating within this workspace only (no shared mail, claims or hooks). If it is that project's (a fork, a renamed remote), run `bd where --trust`"
+                ));
+                false
+            }
+            Ok(_) => true,
+            Err(e) => {
+                self.notice(format!(
+                    "warning: cannot check this workspace's project identity ({e}); coordinating within this workspace only"
+                ));
+                false
+            }
+        }
+    }
+}
+
+/// What `bd where --trust` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Trusted {
+    pub project: String,
+    /// The repository's shared git folder, canonical (the trust key).
+    pub repository: PathBuf,
+    pub root_commit: Option<String>,
+    /// Whether a new confirmation was recorded (false: already proven).
+    pub recorded: bool,
+}
+
+/// Confirm, on this machine, that this repository belongs to `project` (the
+/// configured one when `None`). Nothing to record when already proven.
+pub fn trust(ctx: &Ctx, project: Option<&str>) -> Result<Trusted> {
+    let project = match project {
+        Some(p) => p.trim().to_string(),
+        None => ctx.identity()?.identity,
+    };
+    let key = trust_key(&ctx.ws.root)?;
+    let root_commit = git::identity::smallest_root_commit(&ctx.ws.root)?;
+    let origin = ctx.identity()?.origin;
+    let ci = ctx.case_insensitive_hosts();
+    let proven = match &origin {
+        Some(o) => git::identity::same_project(&project, o, &ctx.ws.root, &ci),
+        None => root_commit.as_deref().map(git::identity::local_identity) == Some(project.clone()),
+    };
+    let mut recorded = false;
+    if !proven {
+        let home = ProjectHome::open(&project)?;
+        let (changed, warning) =
+            registry::trust(&home, &key, root_commit.as_deref(), &ctx.now_text())?;
+        if let Some(w) = warning {
+            ctx.notice(format!("warning: {w}"));
+        }
+        recorded = changed;
+    }
+    Ok(Trusted {
+        project,
+        repository: PathBuf::from(key),
+        root_commit,
+        recorded,
+    })
+}
+
+/// The workspaces registered in this project's home and the repositories
+/// confirmed for it, for `doctor` (none without a home).
+pub fn registered(ctx: &Ctx) -> Result<serde_json::Value> {
+    let Some(home) = ctx.home()? else {
+        return Ok(serde_json::json!({"workspaces": [], "trusted": []}));
+    };
+    let (reg, warning) = registry::load(&home);
+    if let Some(w) = warning {
+        ctx.notice(format!("warning: {w}"));
+    }
+    let this = std::fs::canonicalize(&ctx.ws.root).unwrap_or_else(|_| ctx.ws.root.clone());
+    let workspaces: Vec<serde_json::Value> = reg
+        .workspaces
+        .values()
+        .map(|w| {
+            serde_json::json!({
+                "root": w.root,
+                "registered_at": w.registered_at,
+                "last_seen": w.last_seen,
+                "live": w.root.join(".beads").is_dir(),
+                "this": w.root == this,
+            })
+        })
+        .collect();
+    let trusted: Vec<serde_json::Value> = reg
+        .trusted
+        .iter()
+        .map(|(k, t)| {
+            serde_json::json!({
+                "repository": k,
+                "root_commit": t.root_commit,
+                "confirmed_at": t.confirmed_at,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({"workspaces": workspaces, "trusted": trusted}))
+}
+
+/// The registered spelling of an agent name given on the command line or as
+/// the actor: a look-alike (after NFKC and case folding) of a registered
+/// agent stands for that agent (see `home::presence::fold`).
+pub fn agent_spelling(ctx: &Ctx, name: &str) -> String {
+    match ctx.home() {
+        Ok(Some(home)) => crate::home::presence::spelling(&home, name),
+        _ => name.to_string(),
+    }
+}

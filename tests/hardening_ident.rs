@@ -1,0 +1,747 @@
+//! Issue 9, the identity and terminal items: a foreign `project` does not join
+//! a home (2), terminal escapes (3), confusable agent names (4), classic label
+//! syntax (12), the sent view (17), and the small bugs of 18.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// No raw ESC, BEL, other C0 (but line breaks and tabs), DEL, C1 or bidi override.
+#[track_caller]
+fn terminal_clean(what: &str, text: &str) {
+    for c in text.chars() {
+        let bad = (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(!bad, "{what}: raw {c:?} in {text:?}");
+    }
+}
+
+#[track_caller]
+fn clean_run(what: &str, r: &Run) {
+    terminal_clean(&format!("{what} stdout"), &r.stdout);
+    terminal_clean(&format!("{what} stderr"), &r.stderr);
+}
+
+#[test]
+fn item_03_terminal_escapes_are_made_visible_in_human_output() {
+    let env = Env::new();
+    let title = "T\x1b]0;pwned\x07X\x1b[2J\u{9b}31m\u{202e}gnp.exe";
+    let desc = "line one\n\tline two \x1b[2J\x7f";
+    let comment = "c \x1b]0;c\x07 \u{2066}";
+    let subject = "s \u{202e}cod.exe";
+    let body = "b \x1b]0;b\x07\nsecond";
+    let id = env.create(title, &["-d", desc]);
+    let r = env.bd(&["create", title]).ok();
+    clean_run("create", &r);
+    env.bd(&["comment", &id, comment]).ok();
+    env.bd(&[
+        "mail",
+        "send",
+        "--to",
+        env.actor.as_str(),
+        "-s",
+        subject,
+        "-b",
+        body,
+    ])
+    .ok();
+    env.bd(&["heartbeat", "--note", "n \x1b[2J"]).ok();
+
+    for args in [
+        vec!["list"],
+        vec!["show", id.as_str()],
+        vec!["comments", id.as_str()],
+        vec!["mail", "inbox"],
+        vec!["agents"],
+    ] {
+        let r = env.bd(&args).ok();
+        clean_run(&format!("{args:?}"), &r);
+        assert!(
+            r.stdout.contains("\\x1b") || r.stdout.contains("\\u{202e}"),
+            "{args:?} shows the escape: {}",
+            r.stdout
+        );
+    }
+    // Multi-line text keeps its lines; one-line fields never break.
+    let shown = env.bd(&["show", &id]).ok().stdout;
+    assert!(shown.contains("line one\n"), "{shown}");
+    assert!(shown.contains("\tline two \\x1b[2J\\x7f\n"), "{shown}");
+    assert!(shown.contains("\\u{202e}gnp.exe"), "{shown}");
+    let listed = env.bd(&["list"]).ok().stdout;
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    let inbox = env.json(&["mail", "inbox"]);
+    let mid = inbox[0]["id"].as_str().unwrap().to_string();
+    let r = env.bd(&["mail", "read", &mid]).ok();
+    clean_run("mail read", &r);
+    assert!(
+        r.stdout.contains("b \\x1b]0;b\\x07\nsecond"),
+        "{}",
+        r.stdout
+    );
+
+    // Errors and notices quoting user data are escaped too.
+    let r = env.bd(&["show", "bd-\x1b[2Jzz"]);
+    assert_ne!(r.code, 0);
+    clean_run("show error", &r);
+    let r = env.bd(&["agent", "register", "d\x1b[2J"]);
+    assert_ne!(r.code, 0);
+    clean_run("agent register error", &r);
+    let r = env.bd(&["label", "add", &id, "\x1b[2J"]);
+    clean_run("label error", &r);
+    let r = env.bd(&["no\x1b[2Jsuch"]).code(2);
+    clean_run("usage error", &r);
+
+    // JSON keeps the data exactly.
+    let v = env.json(&["show", &id]);
+    let v = if v.is_array() { v[0].clone() } else { v };
+    assert_eq!(v["title"], title);
+    assert_eq!(v["description"], desc);
+    let c = env.json(&["comments", &id]);
+    assert_eq!(c[0]["text"], comment);
+    let m = env.json(&["mail", "read", &mid]);
+    let m = if m.is_array() { m[0].clone() } else { m };
+    assert_eq!(m["subject"], subject);
+    assert_eq!(m["body"], body);
+    let a = env.json(&["agents"]);
+    assert!(a.to_string().contains("n \\u001b[2J"), "{a}");
+    let _: Value = a;
+}
+
+#[test]
+fn item_12_label_add_takes_ids_then_one_label_and_refuses_an_issue_id() {
+    let env = Env::new();
+    let a = env.create("A", &[]);
+    let b = env.create("B", &[]);
+    let before = env.issues_text();
+    // The old order `label add A B urgent` no longer turns B into a label.
+    let r = env.bd(&["label", "add", &a, &b, "urgent"]).ok();
+    assert!(
+        r.stderr.contains(&a) && r.stderr.contains(&b),
+        "{}",
+        r.stderr
+    );
+    for id in [&a, &b] {
+        assert_eq!(env.record(id)["labels"], serde_json::json!(["urgent"]));
+    }
+    assert_ne!(env.issues_text(), before);
+    // A label that is an issue id is refused with the syntax in the hint.
+    let before = env.issues_text();
+    let r = env.bd(&["label", "add", &a, &b]).code(1);
+    assert!(
+        r.stderr
+            .contains(&format!("label '{b}' is the id of an existing issue")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("bd label add <id>... <label>"),
+        "{}",
+        r.stderr
+    );
+    let j = env
+        .bd(&["--json", "label", "remove", &a, &b])
+        .code(1)
+        .json();
+    assert_eq!(j["code"], "invalid", "{j}");
+    assert!(
+        j["hint"]
+            .as_str()
+            .unwrap()
+            .contains("bd label remove <id>... <label>")
+    );
+    assert_eq!(env.issues_text(), before, "nothing written");
+    // A single id then a label: one issue; several: a list (as classic).
+    let one = env.json(&["label", "remove", &a, "urgent"]);
+    assert_eq!(one["id"], a.as_str());
+    let many = env.json(&["label", "add", &a, &b, "ui"]);
+    assert_eq!(many.as_array().map(Vec::len), Some(2), "{many}");
+    // The removal from several: where present removed, the rest noted.
+    let r = env.bd(&["label", "remove", &a, &b, "urgent"]).ok();
+    assert!(
+        r.stderr.contains(&format!("{a} had no label 'urgent'")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.record(&b)["labels"], serde_json::json!(["ui"]));
+    // One argument is not enough.
+    env.bd(&["label", "add", &a]).code(2);
+}
+
+#[test]
+fn item_18_init_prefix_on_a_tracker_with_issues_is_refused_and_without_is_reported() {
+    let env = Env::new();
+    let cfg = std::fs::read_to_string(env.beads().join("config.toml")).unwrap();
+    let r = env.bd(&["init", "--prefix", "bd"]).ok();
+    assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    // Without issues the change is made and said.
+    let r = env.bd(&["init", "--prefix", "yy"]).ok();
+    assert!(
+        r.stderr.contains("Changed the prefix from bd to yy"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    let j = env.json(&["init", "--prefix", "bd"]);
+    assert_eq!(j["prefix_changed_from"], "yy");
+    assert_eq!(j["prefix"], "bd");
+    assert_eq!(
+        std::fs::read_to_string(env.beads().join("config.toml")).unwrap(),
+        cfg
+    );
+    // With issues it is refused, nothing written, and the hint names the way.
+    env.create("One", &[]);
+    let r = env.bd(&["init", "--prefix", "zz"]).code(1);
+    assert!(
+        r.stderr.contains("already uses prefix 'bd'"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("bd config set prefix zz"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(env.beads().join("config.toml")).unwrap(),
+        cfg
+    );
+    assert!(env.create("Two", &[]).starts_with("bd-"));
+}
+
+#[test]
+fn item_18_mail_to_an_undeliverable_project_is_refused_at_send() {
+    let env = Env::new();
+    let long = format!("example.org/{}", "x".repeat(300));
+    let mail = env.beads().join("mail.jsonl");
+    let before = std::fs::read(&mail).ok();
+    let to = format!("project:{long}");
+    let r = env.bd(&["mail", "send", "--to", &to, "-s", "hi", "-b", "x"]);
+    assert_eq!(r.code, 1, "{to}: {}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot have a home on this machine"),
+        "{}",
+        r.stderr
+    );
+    // Named through config, the same address is refused the same way.
+    env.bd(&["config", "set", "projects.far", &long]).ok();
+    let r = env.bd(&["mail", "send", "--to", "bob@far", "-s", "hi", "-b", "x"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot have a home on this machine"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&mail).ok(), before, "nothing saved");
+    // So later commands have nothing to warn about.
+    let r = env.bd(&["list"]).ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    // A project name that fits is still accepted (pending delivery).
+    env.bd(&[
+        "mail",
+        "send",
+        "--to",
+        "project:example.org/ok",
+        "-s",
+        "hi",
+        "-b",
+        "x",
+    ])
+    .ok();
+    // One saved before this rule (here: rewritten to the long name) is marked
+    // rejected once, not warned about on every command.
+    let text = std::fs::read_to_string(&mail).unwrap();
+    std::fs::write(&mail, text.replace("example.org/ok", &long)).unwrap();
+    let r = env.bd(&["list"]).ok();
+    assert!(r.stderr.contains("can never be delivered"), "{}", r.stderr);
+    let r = env.bd(&["list"]).ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    let sent = env.json(&["mail", "sent"]);
+    assert_eq!(
+        sent[0]["delivery"][long.as_str()]["status"],
+        "rejected",
+        "{sent}"
+    );
+}
+
+#[test]
+fn item_18_attachment_limit_counts_bytes_read_not_stat_size() {
+    let env = Env::new();
+    env.bd(&["config", "set", "attachment_limit", "64"]).ok();
+    // /proc files stat as 0 bytes and hold more; a FIFO-like source is the same case.
+    let proc_file = std::path::Path::new("/proc/self/status");
+    if proc_file.exists() {
+        assert_eq!(std::fs::metadata(proc_file).unwrap().len(), 0);
+        let r = env.bd(&[
+            "mail",
+            "send",
+            "--to",
+            "tester",
+            "-s",
+            "s",
+            "-b",
+            "b",
+            "--attach",
+            proc_file.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("the limit is 64"), "{}", r.stderr);
+        assert!(
+            !env.beads().join("attachments").exists()
+                || files_under(&env.beads().join("attachments")).is_empty()
+        );
+    }
+    // An ordinary file at the limit goes, one byte over does not.
+    let ok = env.tmp.path().join("ok.txt");
+    std::fs::write(&ok, [b'a'; 64]).unwrap();
+    env.bd(&[
+        "mail",
+        "send",
+        "--to",
+        "tester",
+        "-s",
+        "s",
+        "-b",
+        "b",
+        "--attach",
+        ok.to_str().unwrap(),
+    ])
+    .ok();
+    let big = env.tmp.path().join("big.txt");
+    std::fs::write(&big, [b'a'; 65]).unwrap();
+    let r = env.bd(&[
+        "mail",
+        "send",
+        "--to",
+        "tester",
+        "-s",
+        "s",
+        "-b",
+        "b",
+        "--attach",
+        big.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
+
+#[test]
+fn item_18_bd_help_works() {
+    let env = Env::new();
+    let r = env.bd(&["help"]).ok();
+    assert!(r.stdout.contains("Usage: bd"), "{}", r.stdout);
+    assert!(r.stdout.contains("mail"), "{}", r.stdout);
+    let r = env.bd(&["help", "mail", "send"]).ok();
+    assert!(r.stdout.contains("Usage: bd mail send"), "{}", r.stdout);
+    let r = env.bd(&["help", "label"]).ok();
+    assert!(r.stdout.contains("Usage: bd label"), "{}", r.stdout);
+    env.bd(&["help", "no-such-command"]).code(2);
+}
+
+/// Run bd in `dir` with this BD_HOME and actor.
+fn bd_at(dir: &std::path::Path, home: &std::path::Path, actor: &str, args: &[&str]) -> Run {
+    run_of(
+        std::process::Command::new(BD)
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", path_with_bd())
+            .env("HOME", home)
+            .env("BD_HOME", home)
+            .env("BD_ACTOR", actor)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("bd runs"),
+    )
+}
+
+fn bd_json_at(dir: &std::path::Path, home: &std::path::Path, actor: &str, args: &[&str]) -> Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    bd_at(dir, home, actor, &a).ok().json()
+}
+
+fn new_repo(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.name", "T"]);
+    git(dir, &["config", "user.email", "t@example.com"]);
+}
+
+fn inbox_ids(dir: &std::path::Path, home: &std::path::Path, actor: &str) -> Vec<String> {
+    bd_json_at(dir, home, actor, &["mail", "inbox", "--all"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    git(t, &["init", "-q", "--bare", "-b", "main", "remote.git"]);
+    // Project A: a clone of the remote, initialized, committed, pushed.
+    let a = t.join("a");
+    git(t, &["clone", "-q", "remote.git", "a"]);
+    git(&a, &["config", "user.name", "A"]);
+    git(&a, &["config", "user.email", "a@example.com"]);
+    git(&a, &["checkout", "-q", "-b", "main"]);
+    bd_at(&a, &home, "alice", &["init", "--prefix", "aa"]).ok();
+    let x = bd_at(&a, &home, "alice", &["create", "X"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let y = bd_at(&a, &home, "alice", &["create", "Y"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    git(&a, &["add", "-A"]);
+    git(&a, &["commit", "-q", "-m", "init"]);
+    git(&a, &["push", "-q", "-u", "origin", "main"]);
+    bd_at(&a, &home, "alice", &["agent", "register"]).ok();
+    bd_at(&a, &home, "bob", &["agent", "register"]).ok();
+    let sent = bd_json_at(
+        &a,
+        &home,
+        "alice",
+        &["mail", "send", "--to", "bob", "-s", "plan", "-b", "secret"],
+    );
+    let msg = sent["message"]["id"]
+        .as_str()
+        .or(sent["id"].as_str())
+        .unwrap()
+        .to_string();
+    assert_eq!(inbox_ids(&a, &home, "bob"), vec![msg.clone()]);
+    let project = bd_json_at(&a, &home, "alice", &["where"])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        bd_json_at(&a, &home, "alice", &["where"])["proof"],
+        "origin"
+    );
+
+    // Repo M: unrelated, commits A's project in its config.toml and A's items.
+    let m = t.join("m");
+    new_repo(&m);
+    std::fs::create_dir_all(m.join(".beads")).unwrap();
+    std::fs::write(
+        m.join(".beads/config.toml"),
+        format!("prefix = \"aa\"\nproject = \"{project}\"\n"),
+    )
+    .unwrap();
+    std::fs::copy(a.join(".beads/issues.jsonl"), m.join(".beads/issues.jsonl")).unwrap();
+    std::fs::write(m.join("code.txt"), "m\n").unwrap();
+    git(&m, &["add", "-A"]);
+    git(&m, &["commit", "-q", "-m", "m"]);
+    let r = bd_at(&m, &home, "bob", &["mail", "inbox", "--all"]).ok();
+    assert!(
+        r.stderr.contains(&format!("names project '{project}'"))
+            && r.stderr.contains("bd where --trust"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stdout.contains(&msg),
+        "M reads A's live mail: {}",
+        r.stdout
+    );
+    assert!(inbox_ids(&m, &home, "bob").is_empty());
+    assert_eq!(
+        bd_json_at(&m, &home, "mallory", &["where"])["proof"],
+        "unproven"
+    );
+    // Claims and hooks stay in M.
+    bd_at(&m, &home, "mallory", &["claim", &x]).ok();
+    bd_at(&m, &home, "mallory", &["sling", &y, "alice"]).ok();
+    bd_at(
+        &m,
+        &home,
+        "mallory",
+        &["mail", "send", "--to", "alice", "-s", "from bob", "-b", "x"],
+    );
+    bd_at(&a, &home, "alice", &["claim", &x]).ok();
+    let hook = bd_json_at(&a, &home, "alice", &["hook"]);
+    assert!(
+        !hook.to_string().contains(&y),
+        "M put work on alice's hook: {hook}"
+    );
+    assert!(
+        inbox_ids(&a, &home, "alice").is_empty(),
+        "M sent mail into A's home"
+    );
+    bd_at(&a, &home, "alice", &["unclaim", &x]).ok();
+    // A's doctor lists the workspaces of its home: A only.
+    let doc = bd_at(&a, &home, "alice", &["doctor"]);
+    assert!(
+        doc.stdout
+            .contains(a.canonicalize().unwrap().to_str().unwrap()),
+        "{}",
+        doc.stdout
+    );
+    assert!(
+        !doc.stdout
+            .contains(m.canonicalize().unwrap().to_str().unwrap()),
+        "{}",
+        doc.stdout
+    );
+
+    // The user confirms M on this machine: then it joins.
+    let r = bd_at(&m, &home, "bob", &["where", "--trust"]).ok();
+    assert!(r.stderr.contains("Trusted:"), "{}", r.stderr);
+    assert!(!r.stderr.contains("does not prove"), "{}", r.stderr);
+    assert_eq!(bd_json_at(&m, &home, "bob", &["where"])["proof"], "trusted");
+    assert_eq!(inbox_ids(&m, &home, "bob"), vec![msg.clone()]);
+    let r = bd_at(&m, &home, "bob", &["list"]).ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    let doc = bd_json_at(&a, &home, "alice", &["doctor"]);
+    let roots: Vec<&str> = doc["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["root"].as_str().unwrap())
+        .collect();
+    let mc = m.canonicalize().unwrap();
+    assert!(roots.contains(&mc.to_str().unwrap()), "{doc}");
+    assert_eq!(doc["trusted"].as_array().unwrap().len(), 1, "{doc}");
+    let text = bd_at(&a, &home, "alice", &["doctor"]).stdout;
+    assert!(text.contains("Trusted repository:"), "{text}");
+    // A worktree of the trusted clone shares its proof.
+    git(
+        &m,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "side",
+            t.join("m-wt").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        bd_json_at(&t.join("m-wt"), &home, "bob", &["where"])["proof"],
+        "trusted"
+    );
+
+    // Another repository later put at M's path does not inherit the trust.
+    std::fs::remove_dir_all(&m).unwrap();
+    new_repo(&m);
+    std::fs::create_dir_all(m.join(".beads")).unwrap();
+    std::fs::write(
+        m.join(".beads/config.toml"),
+        format!("project = \"{project}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(m.join("other.txt"), "other\n").unwrap();
+    git(&m, &["add", "-A"]);
+    git(&m, &["commit", "-q", "-m", "other root"]);
+    assert_eq!(
+        bd_json_at(&m, &home, "bob", &["where"])["proof"],
+        "unproven"
+    );
+    assert!(inbox_ids(&m, &home, "bob").is_empty());
+
+    // A fork's clone (its origin is the fork) needs the confirmation too.
+    git(t, &["clone", "-q", "--bare", "remote.git", "fork.git"]);
+    git(t, &["clone", "-q", "fork.git", "f"]);
+    let f = t.join("f");
+    let r = bd_at(&f, &home, "bob", &["mail", "inbox", "--all"]).ok();
+    assert!(r.stderr.contains("does not prove"), "{}", r.stderr);
+    assert!(!r.stdout.contains(&msg), "{}", r.stdout);
+    bd_at(&f, &home, "bob", &["where", "--trust"]).ok();
+    assert_eq!(bd_json_at(&f, &home, "bob", &["where"])["proof"], "trusted");
+    assert!(inbox_ids(&f, &home, "bob").contains(&msg));
+
+    // A clone of A with a differently spelled origin URL joins by itself.
+    let spelled = format!("file://{}/./remote.git/", t.display());
+    git(t, &["clone", "-q", &spelled, "a2"]);
+    let a2 = t.join("a2");
+    let r = bd_at(&a2, &home, "bob", &["mail", "inbox", "--all"]).ok();
+    assert!(!r.stderr.contains("does not prove"), "{}", r.stderr);
+    assert_eq!(bd_json_at(&a2, &home, "bob", &["where"])["proof"], "origin");
+    assert_eq!(inbox_ids(&a2, &home, "bob"), vec![msg]);
+}
+
+#[test]
+fn item_04_confusable_agent_names_are_one_agent() {
+    let env = Env::new();
+    let x = env.create("X", &[]);
+    let y = env.create("Y", &[]);
+    env.bd_env(
+        &["agent", "register", "--kind", "human"],
+        &[("BD_ACTOR", "dave")],
+    )
+    .ok();
+    // U+216E ROMAN NUMERAL FIVE HUNDRED, fullwidth d, upper case: all fold to `dave`.
+    for other in ["\u{216e}ave", "\u{ff44}ave", "DAVE", "Dave"] {
+        let r = env.bd(&["agent", "register", other]);
+        assert_eq!(r.code, 1, "{other}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("too like the registered agent \"dave\""),
+            "{}",
+            r.stderr
+        );
+    }
+    // A heartbeat under a look-alike actor is dave's, not a new agent.
+    env.bd_env(
+        &["heartbeat", "--note", "here"],
+        &[("BD_ACTOR", "\u{216e}ave")],
+    )
+    .ok();
+    let agents = env.json(&["agents"]);
+    let names: Vec<&str> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"dave"), "{agents}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| *n != "dave" && n.to_lowercase().contains("ave")),
+        "{agents}"
+    );
+    // Mail to a look-alike reaches dave, under the registered spelling.
+    let sent = env.json(&["mail", "send", "--to", "\u{ff44}ave", "-s", "hi", "-b", "b"]);
+    let to = if sent["to"].is_array() {
+        &sent["to"]
+    } else {
+        &sent["message"]["to"]
+    };
+    assert_eq!(to, &serde_json::json!(["dave"]), "{sent}");
+    let inbox = env
+        .bd_env(&["--json", "mail", "inbox"], &[("BD_ACTOR", "dave")])
+        .ok()
+        .json();
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+    // Sling to a look-alike puts the work on dave's hook.
+    env.bd(&["sling", &x, "DAVE"]).ok();
+    let hook = env
+        .bd_env(&["--json", "hook"], &[("BD_ACTOR", "dave")])
+        .ok()
+        .json();
+    assert!(hook.to_string().contains(&x), "{hook}");
+    let hook2 = env.json(&["hook", "\u{216e}ave"]);
+    assert_eq!(hook, hook2);
+    // A claim by a look-alike actor is dave's.
+    env.bd_env(&["claim", &y], &[("BD_ACTOR", "\u{ff44}ave")])
+        .ok();
+    assert_eq!(env.record(&y)["assignee"], "dave");
+    env.bd_env(&["unclaim", &y], &[("BD_ACTOR", "dave")]).ok();
+}
+
+#[test]
+fn item_04_lookalikes_fold_together() {
+    use strand::home::presence::fold;
+    for n in [
+        "dave",
+        "Dave",
+        "DAVE",
+        "\u{216e}ave",
+        "\u{ff44}ave",
+        "\u{ff24}\u{ff21}ve",
+    ] {
+        assert_eq!(fold(n), "dave", "{n:?}");
+    }
+    assert_ne!(fold("dave"), fold("dove"));
+    assert_eq!(fold("\u{fb01}le"), "file");
+}
+
+#[test]
+fn item_17_the_sender_sees_read_and_ack_marks_in_mail_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    // Two worktrees of one repository: alice sends from one, bob reads in the other.
+    let a = t.join("a");
+    new_repo(&a);
+    std::fs::write(a.join("f.txt"), "x\n").unwrap();
+    git(&a, &["add", "-A"]);
+    git(&a, &["commit", "-q", "-m", "root"]);
+    bd_at(&a, &home, "alice", &["init", "--prefix", "aa"]).ok();
+    git(&a, &["add", "-A"]);
+    git(&a, &["commit", "-q", "-m", "init"]);
+    let b = t.join("b");
+    git(
+        &a,
+        &["worktree", "add", "-q", "-b", "side", b.to_str().unwrap()],
+    );
+    bd_at(&a, &home, "bob", &["agent", "register"]).ok();
+    bd_at(&a, &home, "carol", &["agent", "register"]).ok();
+    let none = bd_at(&a, &home, "alice", &["mail", "sent"]).ok();
+    assert!(none.stderr.contains("No sent messages"), "{}", none.stderr);
+    let m1 = bd_json_at(
+        &a,
+        &home,
+        "alice",
+        &[
+            "mail", "send", "--to", "bob", "--cc", "carol", "-s", "one", "-b", "x", "--ack",
+        ],
+    );
+    let m1 = m1["id"].as_str().unwrap().to_string();
+    let m2 = bd_json_at(
+        &a,
+        &home,
+        "alice",
+        &["mail", "send", "--to", "carol", "-s", "two", "-b", "y"],
+    );
+    let m2 = m2["id"].as_str().unwrap().to_string();
+    bd_json_at(
+        &a,
+        &home,
+        "bob",
+        &["mail", "send", "--to", "alice", "-s", "not mine", "-b", "z"],
+    );
+
+    // Nothing read yet: the sent list has both, newest first, no marks.
+    let sent = bd_json_at(&a, &home, "alice", &["mail", "sent"]);
+    let ids: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![m2.as_str(), m1.as_str()], "{sent}");
+    assert!(sent[1].get("read_by").is_none(), "{sent}");
+
+    // bob reads and acks in the other worktree (live mail only there).
+    bd_at(&b, &home, "bob", &["mail", "ack", &m1]).ok();
+    bd_at(&b, &home, "carol", &["mail", "read", &m2]).ok();
+    let sent = bd_json_at(&a, &home, "alice", &["mail", "sent"]);
+    let find = |id: &str| {
+        sent.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert!(find(&m1)["read_by"]["bob"].is_string(), "{sent}");
+    assert!(find(&m1)["acked_by"]["bob"].is_string(), "{sent}");
+    assert!(find(&m1)["read_by"].get("carol").is_none(), "{sent}");
+    assert!(find(&m2)["read_by"]["carol"].is_string(), "{sent}");
+    let text = bd_at(&a, &home, "alice", &["mail", "sent"]).ok().stdout;
+    assert!(
+        text.contains("read by bob") && text.contains("acked by bob"),
+        "{text}"
+    );
+    assert!(!text.contains("not mine"), "{text}");
+    // The sender's read of the message shows the marks too, and marks nothing.
+    let r = bd_json_at(&a, &home, "alice", &["mail", "read", &m1]);
+    assert!(r["acked_by"]["bob"].is_string(), "{r}");
+    assert!(r["read_by"].get("alice").is_none(), "{r}");
+    let text = bd_at(&a, &home, "alice", &["mail", "read", &m1])
+        .ok()
+        .stdout;
+    assert!(text.contains("Acknowledged by bob"), "{text}");
+    // After bob's worktree commits and alice merges, the durable marks agree.
+    bd_at(&b, &home, "bob", &["commit"]).ok();
+    bd_at(&a, &home, "alice", &["commit"]).ok();
+    git_bd(&a, &["merge", "-q", "--no-edit", "side"]);
+    let sent2 = bd_json_at(&a, &home, "alice", &["mail", "sent"]);
+    assert_eq!(sent2, sent, "durable and live marks merge to the same view");
+}
