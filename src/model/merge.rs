@@ -18,8 +18,11 @@
 //!    register is a top-level field or a stamp group (status, claim,
 //!    tombstone), with its value and its `_stamps` entry. Equal on both sides →
 //!    kept; unchanged on one side → the other side; both changed → the higher
-//!    stamp, then actor, then canonical bytes. Claims go by epoch, then the
-//!    earlier `started_at`; a close the claim never saw wins the status.
+//!    stamp, then actor, then canonical bytes. The status, claim and
+//!    tombstone groups of an issue are one register, the *state* (see
+//!    `StateKey`): the side that saw the later status wins all of it, then
+//!    the higher claim epoch, then the earlier `started_at`; so a close the
+//!    claim never saw wins, and no merged record mixes two sides' states.
 //!    Labels and edges merge per element, comments are a union.
 //!
 //! Why it converges. Clones merging pairwise in any order (with true merge
@@ -35,6 +38,9 @@
 //! - A close beats a claim it was concurrent with by `_stamps.claim_on`
 //!   (the stamp of the status the claim replaced, see `Record::stamp_write`),
 //!   not by "the epoch rose since the base", which depends on the base.
+//! - Status, claim and tombstone merge as one register (the state): merged
+//!   apart, a delete and a later close gave `closed` with `deleted_at`, and a
+//!   release and a later claim gave `open` with a holder (issue 9).
 //! - Labels and edges carry per-element stamps (`_stamps["labels@"]`,
 //!   `_stamps["dependencies@"]`, written by `Record::stamp_write`): an add
 //!   and a remove of one element resolve by time; per-element three-way
