@@ -256,3 +256,37 @@ fn item_19_claim_after_release_in_another_clone_survives_the_merge() {
         assert!(r.stderr.contains("bob"), "{}", r.stderr);
     }
 }
+
+/// Item 19, the other way round: a claim made in a clone that had not seen a
+/// close loses the merge (the close it never saw wins the state). `bd sync`
+/// says so, and the ledger follows the merge: the issue is closed, held by
+/// no one, on the claimer's machine too.
+#[test]
+fn item_19_a_claim_lost_to_an_unseen_close_is_dropped_from_the_ledger() {
+    let net = Net::new(1);
+    let x = net.ids[0].clone();
+    let (ha, hb) = (net.home("a"), net.home("b"));
+    let (a, b) = (net.a.clone(), net.clone("b"));
+    net.ok(&a, &ha, "alice", &["close", &x]);
+    net.ok(&a, &ha, "alice", &["sync"]);
+    net.ok(&b, &hb, "carol", &["claim", &x]);
+    let r = net.ok(&b, &hb, "carol", &["sync"]);
+    assert!(
+        r.stderr.contains(&x) && r.stderr.to_lowercase().contains("lost"),
+        "sync reports the claim lost: {}",
+        r.stderr
+    );
+    let rec = record(&b, &x);
+    assert_valid(&rec);
+    assert_eq!(text(&rec, "status"), "closed", "{rec}");
+    let shown = net.show(&b, &hb, "carol", &x);
+    assert_eq!(text(&shown, "status"), "closed", "{shown}");
+    assert_ne!(
+        shown["effective"]["state"].as_str(),
+        Some("held"),
+        "the ledger no longer holds the lost claim: {shown}"
+    );
+    let r = net.bd(&b, &hb, "dave", &["claim", &x]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(!r.stderr.contains("held by carol"), "{}", r.stderr);
+}
