@@ -138,6 +138,8 @@ struct Writer {
     classic: bool,
     /// The project home's ledger, shared by the clones of one machine.
     ledger: Option<Shared>,
+    /// Mostly claim, release, close and delete two issues.
+    races: bool,
 }
 
 /// A project home's ledger (SPEC §7), shared by the writers of one machine:
@@ -206,6 +208,7 @@ impl Writer {
     fn ledger_claim(&self, rec: &mut Record, now: i64, seen: Option<Entry>) {
         let Some(l) = &self.ledger else { return };
         if let Some(e) = seen {
+            STATS.lock().unwrap()[6] += 1;
             rec.raise_claim_on(&Stamp {
                 at: e.at,
                 actor: e.by,
@@ -279,10 +282,20 @@ impl Writer {
             return;
         }
         let ids: Vec<String> = file.0.keys().cloned().collect();
-        let id = rng.pick(&ids).clone();
+        // Claim races: most edits claim or release one of two issues.
+        let race = self.races && rng.chance(75);
+        let id = if race {
+            ids[rng.below(ids.len().min(2))].clone()
+        } else {
+            rng.pick(&ids).clone()
+        };
         let mut rec = file.0[&id].0.clone();
         let actor = self.actor.clone();
-        let op = rng.below(17);
+        let op = if race {
+            *rng.pick(&[9, 9, 10, 10, 10, 10, 11, 12, 13, 14])
+        } else {
+            rng.below(17)
+        };
         let title = *rng.pick(TITLES);
         let note = *rng.pick(NOTES);
         let label = *rng.pick(LABELS);
@@ -538,9 +551,10 @@ fn merge(b: &[u8], o: &[u8], t: &[u8]) -> Merged {
 }
 
 /// What the simulations exercised: merges, register conflicts, claims lost,
-/// renames, merges with several merge bases, simulations. Printed with
+/// renames, merges with several merge bases, simulations, claims made on a
+/// state the shared ledger told of. Printed with
 /// `MERGE_STATS=1`, to see that the hard cases are really hit.
-static STATS: std::sync::Mutex<[usize; 6]> = std::sync::Mutex::new([0; 6]);
+static STATS: std::sync::Mutex<[usize; 7]> = std::sync::Mutex::new([0; 7]);
 
 /// Merge and check everything that must hold of a single merge.
 fn checked_merge(b: &[u8], o: &[u8], t: &[u8]) -> Vec<u8> {
@@ -770,6 +784,12 @@ impl Repo {
 
 /// N clones editing and merging at random, then syncing until stable.
 fn simulate(seed: u64, clones: usize, steps: usize) {
+    simulate_in(seed, clones, steps, false);
+}
+
+/// [`simulate`]; with `races`, clones 0 and 1 share one machine's ledger
+/// and most edits claim, release, close or delete one of two issues.
+fn simulate_in(seed: u64, clones: usize, steps: usize, races: bool) {
     let mut rng = Lcg(seed);
     let mut repo = Repo {
         commits: Vec::new(),
@@ -784,7 +804,7 @@ fn simulate(seed: u64, clones: usize, steps: usize) {
     let mut heads = vec![root; clones];
     let hlc_updated = classic || rng.chance(50);
     // Clones 0 and 1 share one machine's ledger in half the simulations.
-    let machine: Option<Shared> = rng.chance(50).then(Default::default);
+    let machine: Option<Shared> = (races || rng.chance(50)).then(Default::default);
     let mut writers: Vec<Writer> = (0..clones)
         .map(|i| Writer {
             hlc_updated,
@@ -793,12 +813,18 @@ fn simulate(seed: u64, clones: usize, steps: usize) {
             clock: T0 + (rng.below(60_000) as i64 - 30_000) * 1_000_000,
             classic,
             ledger: machine.clone().filter(|_| i < 2),
+            races,
         })
         .collect();
     let mut every: BTreeSet<(String, i64)> = keys(&repo.commits[root].bytes);
     for _ in 0..steps {
-        let c = rng.below(clones);
-        if rng.chance(60) {
+        // Claim races: the two clones of one machine act most, merge less.
+        let c = if races && rng.chance(60) {
+            rng.below(2)
+        } else {
+            rng.below(clones)
+        };
+        if rng.chance(if races { 80 } else { 60 }) {
             let mut f = File::parse(&repo.commits[heads[c]].bytes);
             for _ in 0..1 + rng.below(3) {
                 writers[c].edit(&mut rng, &mut f);
@@ -890,9 +916,20 @@ fn simulate(seed: u64, clones: usize, steps: usize) {
     stats[5] += 1;
     if std::env::var_os("MERGE_STATS").is_some() {
         eprintln!(
-            "merges, conflicts, claims lost, renames, several LCAs, sims: {:?}",
+            "merges, conflicts, claims lost, renames, several LCAs, sims, claims on a ledger's state: {:?}",
             *stats
         );
+    }
+}
+
+proptest! {
+    #![proptest_config(cfg(192))]
+
+    /// Claim, release and claim again across clones, two of them sharing a
+    /// machine's ledger (issue 9 item 19), with closes and deletes between.
+    #[test]
+    fn claim_races_converge(seed in any::<u64>(), clones in 3usize..5, steps in 10usize..60) {
+        simulate_in(seed, clones, steps, true);
     }
 }
 
@@ -937,6 +974,7 @@ proptest! {
                 hlc_updated: seed % 2 == 0,
                 classic,
                 ledger: machine.clone(),
+                races: seed % 4 == 1,
             };
             let mut f = File::parse(&base);
             for _ in 0..edits {
@@ -986,6 +1024,7 @@ fn real_file_heavy_edits() {
                 hlc_updated: true,
                 classic: false,
                 ledger: None,
+                races: false,
             };
             let mut f = File::parse(&base);
             for _ in 0..600 {
