@@ -29,10 +29,15 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as PtConfig;
 use strand::model::id::comment_id;
 use strand::model::merge::{Merged, merge_issues};
-use strand::model::record::{Comment, Dep, Record};
+use strand::model::record::{Comment, Dep, Record, Stamp};
 use strand::model::time;
 
+/// `cases`, or `PROP_CASES` when set (a longer run).
 fn cfg(cases: u32) -> PtConfig {
+    let cases = std::env::var("PROP_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(cases);
     PtConfig {
         cases,
         failure_persistence: None,
@@ -128,6 +133,25 @@ struct Writer {
     /// Write `updated_at` from the HLC stamp (never backwards) instead of
     /// the wall clock (what a writer behind the record's clock does).
     hlc_updated: bool,
+    /// A classic tool: records without `_stamps` stay without them (every
+    /// field's stamp is `updated_at`, which it moves forward; no epochs).
+    classic: bool,
+    /// The project home's ledger, shared by the clones of one machine.
+    ledger: Option<Shared>,
+    /// Mostly claim, release, close and delete two issues.
+    races: bool,
+}
+
+/// A project home's ledger (SPEC §7), shared by the writers of one machine:
+/// per issue the last claim-group event (epoch, when and by whom, holder).
+type Shared = std::rc::Rc<std::cell::RefCell<BTreeMap<String, Entry>>>;
+
+#[derive(Clone)]
+struct Entry {
+    epoch: i64,
+    at: i64,
+    by: String,
+    holder: Option<String>,
 }
 
 const TITLES: &[&str] = &["alpha", "beta", "gamma", "a < b", "delta"];
@@ -158,10 +182,49 @@ impl Writer {
         if fields.is_empty() {
             return false;
         }
+        if self.classic && !before.has("_stamps") {
+            // No `_stamps`: every field is stamped by `updated_at`.
+            rec.remove("_stamps");
+            rec.set("updated_at", &time::format(at));
+            return true;
+        }
         rec.stamp_write(&before, &fields, at, &self.actor);
         let updated = if self.hlc_updated { at } else { now };
         rec.set("updated_at", &time::format(updated));
         true
+    }
+
+    /// The ledger's entry for `id` when it knows more than `rec` (a claim
+    /// group event of another clone of this machine, not merged here yet).
+    fn newer_entry(&self, rec: &Record) -> Option<Entry> {
+        let l = self.ledger.as_ref()?.borrow();
+        l.get(rec.id())
+            .filter(|e| e.epoch > rec.claim_epoch())
+            .cloned()
+    }
+
+    /// After a claim-group write: the claim was made on what the ledger knew
+    /// (`ops::edit::claim`), and the ledger records it.
+    fn ledger_claim(&self, rec: &mut Record, now: i64, seen: Option<Entry>) {
+        let Some(l) = &self.ledger else { return };
+        if let Some(e) = seen {
+            STATS.lock().unwrap()[6] += 1;
+            rec.raise_claim_on(&Stamp {
+                at: e.at,
+                actor: e.by,
+            });
+        }
+        l.borrow_mut().insert(
+            rec.id().to_string(),
+            Entry {
+                epoch: rec.claim_epoch(),
+                at: now,
+                by: self.actor.clone(),
+                holder: rec
+                    .nonempty("assignee")
+                    .filter(|_| rec.status() == "in_progress"),
+            },
+        );
     }
 
     fn create(&mut self, rng: &mut Lcg, file: &mut File) {
@@ -206,7 +269,9 @@ impl Writer {
                 metadata: None,
             });
         }
-        r.set("_stamps", &serde_json::json!({}));
+        if !self.classic {
+            r.set("_stamps", &serde_json::json!({}));
+        }
         file.put(r);
     }
 
@@ -217,10 +282,20 @@ impl Writer {
             return;
         }
         let ids: Vec<String> = file.0.keys().cloned().collect();
-        let id = rng.pick(&ids).clone();
+        // Claim races: most edits claim or release one of two issues.
+        let race = self.races && rng.chance(75);
+        let id = if race {
+            ids[rng.below(ids.len().min(2))].clone()
+        } else {
+            rng.pick(&ids).clone()
+        };
         let mut rec = file.0[&id].0.clone();
         let actor = self.actor.clone();
-        let op = rng.below(15);
+        let op = if race {
+            *rng.pick(&[9, 9, 10, 10, 10, 10, 11, 12, 13, 14])
+        } else {
+            rng.below(17)
+        };
         let title = *rng.pick(TITLES);
         let note = *rng.pick(NOTES);
         let label = *rng.pick(LABELS);
@@ -314,36 +389,77 @@ impl Writer {
                 });
                 vec!["comments"]
             }),
-            9 => {
-                // claim (ops::edit::claim_one)
-                let open = rec.status() == "open";
-                self.write(rng, &mut rec, |r, now| {
+            9 | 15 => {
+                // claim (ops::edit::claim): refused while the machine's
+                // ledger says another holds it; the epoch passes the ledger's
+                let seen = self.newer_entry(&rec);
+                let open = rec.status() == "open"
+                    && seen
+                        .as_ref()
+                        .is_none_or(|e| e.holder.as_ref().is_none_or(|h| h == &actor));
+                let classic = self.classic && !rec.has("_stamps");
+                let floor = seen.as_ref().map_or(0, |e| e.epoch);
+                let mut when = 0;
+                let changed = self.write(rng, &mut rec, |r, now| {
                     if !open {
                         return vec![];
                     }
+                    when = now;
                     r.set("assignee", &actor);
                     r.set("status", "in_progress");
                     r.set("started_at", &time::format(now));
                     r.remove("defer_until");
-                    r.bump_claim_epoch();
+                    if !classic {
+                        r.bump_claim_epoch();
+                        if r.claim_epoch() <= floor {
+                            let mut st = r.stamps();
+                            st.insert("claim_epoch".into(), (floor + 1).into());
+                            r.set("_stamps", &st);
+                        }
+                    }
                     vec!["assignee", "status", "defer_until"]
-                })
+                });
+                if changed && !classic {
+                    self.ledger_claim(&mut rec, when, seen);
+                }
+                changed
             }
-            10 => self.write(rng, &mut rec, |r, now| {
+            10 | 16 => {
                 // unclaim, or a recovery by another agent
-                if r.status() != "in_progress" {
+                let classic = self.classic && !rec.has("_stamps");
+                let mut when = 0;
+                let changed = self.write(rng, &mut rec, |r, now| {
+                    if r.status() != "in_progress" {
+                        return vec![];
+                    }
+                    when = now;
+                    if r.nonempty("assignee").as_deref() != Some(actor.as_str()) && reason {
+                        r.set("assignee", &actor);
+                        r.set("started_at", &time::format(now));
+                    } else {
+                        r.remove("assignee");
+                        r.remove("started_at");
+                        r.set("status", "open");
+                    }
+                    if !classic {
+                        r.bump_claim_epoch();
+                    }
+                    vec!["assignee", "status"]
+                });
+                if changed && !classic {
+                    let seen = self.newer_entry(&rec);
+                    self.ledger_claim(&mut rec, when, seen);
+                }
+                changed
+            }
+            11 if reason && prio < 2 => self.write(rng, &mut rec, |r, _| {
+                // another status: blocked or deferred (a status-only write)
+                let s = r.status();
+                if s == "closed" || s == "tombstone" {
                     return vec![];
                 }
-                if r.nonempty("assignee").as_deref() != Some(actor.as_str()) && reason {
-                    r.set("assignee", &actor);
-                    r.set("started_at", &time::format(now));
-                } else {
-                    r.remove("assignee");
-                    r.remove("started_at");
-                    r.set("status", "open");
-                }
-                r.bump_claim_epoch();
-                vec!["assignee", "status"]
+                r.set("status", if prio == 0 { "blocked" } else { "deferred" });
+                vec!["status"]
             }),
             11 => self.write(rng, &mut rec, |r, now| {
                 let s = r.status();
@@ -402,11 +518,11 @@ impl Writer {
 }
 
 /// A starting file: stamped records and classic ones (offsets, escapes, no `_stamps`).
-fn initial(rng: &mut Lcg, n: usize) -> Vec<u8> {
+fn initial(rng: &mut Lcg, n: usize, classic: bool) -> Vec<u8> {
     let mut f = File(BTreeMap::new());
     for i in 0..n {
         let id = format!("bd-i{i}");
-        let line = if rng.chance(40) {
+        let line = if classic || rng.chance(40) {
             format!(
                 r#"{{"id":"{id}","title":"a \u003c b {i}","status":"open","priority":2,"issue_type":"task","created_at":"2025-11-02T21:58:07.29505{i}-08:00","updated_at":"2025-11-03T20:56:22.700641-08:00","labels":["bug"]}}"#
             )
@@ -435,9 +551,10 @@ fn merge(b: &[u8], o: &[u8], t: &[u8]) -> Merged {
 }
 
 /// What the simulations exercised: merges, register conflicts, claims lost,
-/// renames, merges with several merge bases, simulations. Printed with
+/// renames, merges with several merge bases, simulations, claims made on a
+/// state the shared ledger told of. Printed with
 /// `MERGE_STATS=1`, to see that the hard cases are really hit.
-static STATS: std::sync::Mutex<[usize; 6]> = std::sync::Mutex::new([0; 6]);
+static STATS: std::sync::Mutex<[usize; 7]> = std::sync::Mutex::new([0; 7]);
 
 /// Merge and check everything that must hold of a single merge.
 fn checked_merge(b: &[u8], o: &[u8], t: &[u8]) -> Vec<u8> {
@@ -470,6 +587,7 @@ fn checked_merge(b: &[u8], o: &[u8], t: &[u8]) -> Vec<u8> {
             show(&m.bytes)
         );
     }
+    check_states(o, t, &m.bytes);
     let r = &m.bytes;
     assert_eq!(show(&merge(r, r, r).bytes), show(r), "merge(R,R,R) != R");
     assert_eq!(show(&merge(b, r, r).bytes), show(r), "merge(O,R,R) != R");
@@ -488,6 +606,81 @@ fn checked_merge(b: &[u8], o: &[u8], t: &[u8]) -> Vec<u8> {
         );
     }
     m.bytes
+}
+
+/// The state of a record (SPEC §5: status, claim and tombstone groups,
+/// merged as one register): its fields' bytes and the claim epoch.
+fn state_of(r: &Record) -> Vec<Option<String>> {
+    let mut v: Vec<Option<String>> = [
+        "status",
+        "closed_at",
+        "close_reason",
+        "assignee",
+        "started_at",
+        "deleted_at",
+        "deleted_by",
+        "delete_reason",
+        "original_type",
+    ]
+    .iter()
+    .map(|k| r.raw(k).map(|x| x.get().to_string()))
+    .collect();
+    v.push(Some(r.claim_epoch().to_string()));
+    v
+}
+
+/// Why a record breaks the state's invariants, if it does: `deleted_at` iff
+/// `tombstone`, `closed_at` iff `closed`, `in_progress` has a holder.
+fn invalid(r: &Record) -> Option<&'static str> {
+    let s = r.status();
+    if r.has("deleted_at") != (s == "tombstone") {
+        return Some("deleted_at iff tombstone");
+    }
+    if r.has("closed_at") != (s == "closed") {
+        return Some("closed_at iff closed");
+    }
+    if s == "in_progress" && r.nonempty("assignee").is_none() {
+        return Some("in_progress without a holder");
+    }
+    None
+}
+
+/// Every merged record's state is the state of its record on one side (a
+/// state some writer wrote, never a mix of two), so it is valid when both
+/// sides' are.
+fn check_states(o: &[u8], t: &[u8], out: &[u8]) {
+    let recs = |b: &[u8]| -> Vec<Record> {
+        show(b)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| Record::parse(l.trim_end_matches('\r')).unwrap())
+            .collect()
+    };
+    let (ro, rt) = (recs(o), recs(t));
+    for m in recs(out) {
+        let same = |r: &&Record| {
+            r.id() == m.id()
+                && r.raw("created_at").map(|x| x.get()) == m.raw("created_at").map(|x| x.get())
+        };
+        let sides: Vec<&Record> = ro
+            .iter()
+            .filter(same)
+            .chain(rt.iter().filter(same))
+            .collect();
+        if sides.is_empty() || m.has("renamed_from") {
+            continue;
+        }
+        assert!(
+            sides.iter().any(|r| state_of(r) == state_of(&m)),
+            "{}: merged state is no side's state\nOUT {}\nSIDES {:?}",
+            m.id(),
+            m.to_line(),
+            sides.iter().map(|r| r.to_line()).collect::<Vec<_>>()
+        );
+        if sides.iter().all(|r| invalid(r).is_none()) {
+            assert_eq!(invalid(&m), None, "{}", m.to_line());
+        }
+    }
 }
 
 /// The file with `updated_at` left out of every record.
@@ -591,26 +784,47 @@ impl Repo {
 
 /// N clones editing and merging at random, then syncing until stable.
 fn simulate(seed: u64, clones: usize, steps: usize) {
+    simulate_in(seed, clones, steps, false);
+}
+
+/// [`simulate`]; with `races`, clones 0 and 1 share one machine's ledger
+/// and most edits claim, release, close or delete one of two issues.
+fn simulate_in(seed: u64, clones: usize, steps: usize, races: bool) {
     let mut rng = Lcg(seed);
     let mut repo = Repo {
         commits: Vec::new(),
     };
     let n0 = 3 + rng.below(6);
-    let root = repo.commit(initial(&mut rng, n0), vec![]);
+    // A fifth of the simulations are a classic world: every record and
+    // every writer without `_stamps` (a stamped writer and a classic one
+    // editing one record concurrently do not converge: the classic side's
+    // stamps are its `updated_at`, which the merge does not keep per field).
+    let classic = rng.chance(20);
+    let root = repo.commit(initial(&mut rng, n0, classic), vec![]);
     let mut heads = vec![root; clones];
-    let hlc_updated = rng.chance(50);
+    let hlc_updated = classic || rng.chance(50);
+    // Clones 0 and 1 share one machine's ledger in half the simulations.
+    let machine: Option<Shared> = (races || rng.chance(50)).then(Default::default);
     let mut writers: Vec<Writer> = (0..clones)
         .map(|i| Writer {
             hlc_updated,
             actor: format!("a{i}"),
             // Skewed clocks: up to ±30 s apart.
             clock: T0 + (rng.below(60_000) as i64 - 30_000) * 1_000_000,
+            classic,
+            ledger: machine.clone().filter(|_| i < 2),
+            races,
         })
         .collect();
     let mut every: BTreeSet<(String, i64)> = keys(&repo.commits[root].bytes);
     for _ in 0..steps {
-        let c = rng.below(clones);
-        if rng.chance(60) {
+        // Claim races: the two clones of one machine act most, merge less.
+        let c = if races && rng.chance(60) {
+            rng.below(2)
+        } else {
+            rng.below(clones)
+        };
+        if rng.chance(if races { 80 } else { 60 }) {
             let mut f = File::parse(&repo.commits[heads[c]].bytes);
             for _ in 0..1 + rng.below(3) {
                 writers[c].edit(&mut rng, &mut f);
@@ -643,8 +857,14 @@ fn simulate(seed: u64, clones: usize, steps: usize) {
     // A writer whose clock is behind a record's moves `updated_at` backwards;
     // git fast-forwards such a write where a real merge would keep the
     // later instant, so only the HLC writer converges on `updated_at` too.
+    // A classic world cannot converge byte for byte: a classic record has
+    // one stamp, `updated_at`, for every field, and a merge that keeps
+    // `updated_at` from one side restamps the other side's fields; there
+    // every merge above was still checked (laws, states, nothing lost).
     let view = |b: &[u8]| {
-        if hlc_updated {
+        if classic {
+            String::new()
+        } else if hlc_updated {
             show(b)
         } else {
             without_updated(b)
@@ -696,9 +916,20 @@ fn simulate(seed: u64, clones: usize, steps: usize) {
     stats[5] += 1;
     if std::env::var_os("MERGE_STATS").is_some() {
         eprintln!(
-            "merges, conflicts, claims lost, renames, several LCAs, sims: {:?}",
+            "merges, conflicts, claims lost, renames, several LCAs, sims, claims on a ledger's state: {:?}",
             *stats
         );
+    }
+}
+
+proptest! {
+    #![proptest_config(cfg(192))]
+
+    /// Claim, release and claim again across clones, two of them sharing a
+    /// machine's ledger (issue 9 item 19), with closes and deletes between.
+    #[test]
+    fn claim_races_converge(seed in any::<u64>(), clones in 3usize..5, steps in 10usize..60) {
+        simulate_in(seed, clones, steps, true);
     }
 }
 
@@ -732,10 +963,19 @@ proptest! {
     fn one_merge_laws(seed in any::<u64>(), edits in 1usize..25) {
         let mut rng = Lcg(seed);
         let n0 = 2 + rng.below(8);
-        let base = initial(&mut rng, n0);
+        let classic = seed % 5 == 0;
+        let base = initial(&mut rng, n0, classic);
         let mut sides = Vec::new();
+        let machine: Option<Shared> = (seed % 3 == 0).then(Default::default);
         for i in 0..2 {
-            let mut w = Writer { actor: format!("w{i}"), clock: T0 + rng.below(10_000) as i64 * 1_000_000, hlc_updated: seed % 2 == 0 };
+            let mut w = Writer {
+                actor: format!("w{i}"),
+                clock: T0 + rng.below(10_000) as i64 * 1_000_000,
+                hlc_updated: seed % 2 == 0,
+                classic,
+                ledger: machine.clone(),
+                races: seed % 4 == 1,
+            };
             let mut f = File::parse(&base);
             for _ in 0..edits {
                 w.edit(&mut rng, &mut f);
@@ -782,6 +1022,9 @@ fn real_file_heavy_edits() {
                 actor: format!("agent{i}"),
                 clock: T0 + i as i64 * 7_000_000,
                 hlc_updated: true,
+                classic: false,
+                ledger: None,
+                races: false,
             };
             let mut f = File::parse(&base);
             for _ in 0..600 {

@@ -18,8 +18,11 @@
 //!    register is a top-level field or a stamp group (status, claim,
 //!    tombstone), with its value and its `_stamps` entry. Equal on both sides →
 //!    kept; unchanged on one side → the other side; both changed → the higher
-//!    stamp, then actor, then canonical bytes. Claims go by epoch, then the
-//!    earlier `started_at`; a close the claim never saw wins the status.
+//!    stamp, then actor, then canonical bytes. The status, claim and
+//!    tombstone groups of an issue are one register, the *state* (see
+//!    `StateKey`): the side that saw the later status wins all of it, then
+//!    the higher claim epoch, then the earlier `started_at`; so a close the
+//!    claim never saw wins, and no merged record mixes two sides' states.
 //!    Labels and edges merge per element, comments are a union.
 //!
 //! Why it converges. Clones merging pairwise in any order (with true merge
@@ -35,6 +38,9 @@
 //! - A close beats a claim it was concurrent with by `_stamps.claim_on`
 //!   (the stamp of the status the claim replaced, see `Record::stamp_write`),
 //!   not by "the epoch rose since the base", which depends on the base.
+//! - Status, claim and tombstone merge as one register (the state): merged
+//!   apart, a delete and a later close gave `closed` with `deleted_at`, and a
+//!   release and a later claim gave `open` with a holder (issue 9).
 //! - Labels and edges carry per-element stamps (`_stamps["labels@"]`,
 //!   `_stamps["dependencies@"]`, written by `Record::stamp_write`): an add
 //!   and a remove of one element resolve by time; per-element three-way
@@ -1193,23 +1199,61 @@ struct Reg<'r> {
     epoch: Option<&'r Value>,
     /// `claim_on`: stamp data of the status write, not part of its value.
     on: Option<&'r Value>,
+    /// The state's other `_stamps` entries: the claim and tombstone groups'.
+    more: [Option<&'r Value>; 2],
+}
+
+/// The order of the state register (status, claim and tombstone groups of
+/// an issue, merged as one so that a merged record is always one some writer
+/// wrote: `deleted_at` iff `tombstone`, `closed_at` iff `closed`, a holder
+/// with its status). Compared field by field:
+/// 1. `on`: the stamp of the status this state was written on. For a state
+///    written by a claim-group write (claim, unclaim, recovery, sling: it
+///    carries `_stamps.claim_on` whose `at` is the status stamp) that is
+///    `claim_on.on`, the status the claim replaced; for any other status
+///    write (close, reopen, delete, restore, defer) its own stamp. So a
+///    close or delete the claim never saw beats the claim, and a claim made
+///    after a close beats it.
+/// 2. the claim epoch: a claim that saw another claim beats it;
+/// 3. equal epochs are a race: a held claim (`started_at`) beats a release,
+///    the earlier `started_at` wins;
+/// 4. the highest of the three groups' stamps.
+///
+/// Every write raises its record's key (a status write stamps past every
+/// stamp in the record; a claim write keeps `on` at least the old key's
+/// `on` and raises the epoch), so the state is a join and merges converge.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct StateKey {
+    on: Stamp,
+    epoch: i64,
+    started: (bool, std::cmp::Reverse<Nanos>),
+    top: Stamp,
 }
 
 /// `_stamps` entries that are not registers but move with one: the claim
 /// epoch with the claim group, `claim_on` with the status it describes.
 fn riders(rules: &Rules, g: &str) -> &'static [&'static str] {
     match g {
-        "claim" if rules.claims => &[CLAIM_EPOCH],
-        "status" if rules.claims => &[CLAIM_ON],
+        "status" if rules.claims => &[CLAIM_EPOCH, CLAIM_ON, "claim", "tombstone"],
         _ => &[],
     }
 }
 
 fn rides_with(rules: &Rules, key: &str) -> Option<&'static str> {
     match key {
-        CLAIM_EPOCH if rules.claims => Some("claim"),
-        CLAIM_ON if rules.claims => Some("status"),
+        CLAIM_EPOCH | CLAIM_ON | "claim" | "tombstone" if rules.claims => Some("status"),
         _ => None,
+    }
+}
+
+/// The register a stamp group merges in. With claims (issues), the status,
+/// claim and tombstone groups are one register, the *state*, kept under the
+/// name `status`: they are resolved together, so the merged record is always
+/// one a writer wrote (see [`StateKey`]).
+fn merged_reg<'g>(rules: &Rules, group: &'g str) -> &'g str {
+    match group {
+        "claim" | "tombstone" if rules.claims => "status",
+        g => g,
     }
 }
 
@@ -1257,7 +1301,9 @@ impl<'r> RecMerge<'r> {
                         fixed.insert(k);
                     }
                     Kind::Register => {
-                        regs.entry((rules.group)(k)).or_default().insert(k);
+                        regs.entry(merged_reg(rules, (rules.group)(k)))
+                            .or_default()
+                            .insert(k);
                     }
                     kind => {
                         lists.insert(k, kind);
@@ -1380,22 +1426,19 @@ impl<'r> RecMerge<'r> {
     }
 
     fn reg<'s>(&'s self, v: &'s View<'r>, g: &str, fields: &[&str]) -> Reg<'s> {
+        let state = self.rules.claims && g == "status";
+        let entry = |k: &str| state.then(|| v.map.get(k)).flatten();
         Reg {
             vals: fields.iter().map(|f| v.rec.raw(f)).collect(),
             exp: v.map.get(g),
-            epoch: riders(self.rules, g)
-                .contains(&CLAIM_EPOCH)
-                .then(|| v.map.get(CLAIM_EPOCH))
-                .flatten(),
-            on: riders(self.rules, g)
-                .contains(&CLAIM_ON)
-                .then(|| v.map.get(CLAIM_ON))
-                .flatten(),
+            epoch: entry(CLAIM_EPOCH),
+            on: entry(CLAIM_ON),
+            more: [entry("claim"), entry("tombstone")],
         }
     }
 
     fn register(&self, g: &str, fields: &[&str], notes: &mut Vec<RegNote>) -> Side {
-        let claim = self.rules.claims && g == "claim";
+        let state = self.rules.claims && g == "status";
         let ro = self.reg(&self.o, g, fields);
         let rt = self.reg(&self.t, g, fields);
         let rb = self.b.as_ref().map(|b| self.reg(b, g, fields));
@@ -1412,9 +1455,13 @@ impl<'r> RecMerge<'r> {
                 }
             }
             // Same value, other bytes or stamps: the register's own order.
-            let ko = (self.rank(g, fields, &self.o, &ro), raw_texts(&ro));
-            let kt = (self.rank(g, fields, &self.t, &rt), raw_texts(&rt));
-            return if ko >= kt { Side::Ours } else { Side::Theirs };
+            let ours_first = if state {
+                (self.state_key(fields, &self.o, &ro), raw_texts(&ro))
+                    >= (self.state_key(fields, &self.t, &rt), raw_texts(&rt))
+            } else {
+                (self.o.stamp(g), raw_texts(&ro)) >= (self.t.stamp(g), raw_texts(&rt))
+            };
+            return if ours_first { Side::Ours } else { Side::Theirs };
         }
         if let Some(rb) = &rb {
             if unchanged(fields, &ro, rb) {
@@ -1424,18 +1471,13 @@ impl<'r> RecMerge<'r> {
                 return Side::Ours;
             }
         }
-        let special = if claim {
-            Some(self.claim_winner(fields, &ro, &rt, notes))
-        } else if self.rules.claims && g == "status" {
-            Some(self.status_winner(fields, &ro, &rt, notes))
+        let winner = if state {
+            self.state_winner(fields, &ro, &rt, notes)
         } else {
-            None
-        };
-        let winner = special.unwrap_or_else(|| {
-            let ko = (self.rank(g, fields, &self.o, &ro), canon_vals(fields, &ro));
-            let kt = (self.rank(g, fields, &self.t, &rt), canon_vals(fields, &rt));
+            let ko = (self.o.stamp(g), canon_vals(fields, &ro));
+            let kt = (self.t.stamp(g), canon_vals(fields, &rt));
             if ko >= kt { Side::Ours } else { Side::Theirs }
-        });
+        };
         let (w, l) = match winner {
             Side::Theirs => (&rt, &ro),
             _ => (&ro, &rt),
@@ -1448,115 +1490,59 @@ impl<'r> RecMerge<'r> {
         winner
     }
 
-    /// Epoch first; equal epochs are a race: the earlier `started_at` wins,
-    /// then the usual stamp order.
-    fn claim_winner(
+    /// Where one side's state (status, claim and tombstone groups, merged as
+    /// one register) stands in the state's order; see [`StateKey`].
+    fn state_key(&self, fields: &[&str], v: &View<'r>, r: &Reg<'_>) -> StateKey {
+        let status = v.stamp("status");
+        let started = field_of(fields, r, "started_at")
+            .and_then(unescape)
+            .and_then(|s| time::parse(&s));
+        let top = [v.stamp("claim"), v.stamp("tombstone")]
+            .into_iter()
+            .fold(status.clone(), Ord::max);
+        StateKey {
+            on: claim_on(fields, r).unwrap_or(status),
+            epoch: v.epoch(),
+            started: (started.is_some(), std::cmp::Reverse(started.unwrap_or(0))),
+            top,
+        }
+    }
+
+    /// Both sides changed the state: the larger [`StateKey`], then the
+    /// canonical bytes; a holder on the losing side is reported.
+    fn state_winner(
         &self,
         fields: &[&str],
         ro: &Reg<'_>,
         rt: &Reg<'_>,
         notes: &mut Vec<RegNote>,
     ) -> Side {
-        let (eo, et) = (self.o.epoch(), self.t.epoch());
-        let started = |r: &Reg<'_>| {
-            field_of(fields, r, "started_at")
-                .and_then(unescape)
-                .and_then(|s| time::parse(&s))
-        };
-        let (winner, reason) = if eo != et {
-            (
-                if eo > et { Side::Ours } else { Side::Theirs },
-                ClaimLoss::Superseded,
-            )
-        } else {
-            let w = match (started(ro), started(rt)) {
-                (Some(a), Some(b)) if a != b => {
-                    if a < b {
-                        Side::Ours
-                    } else {
-                        Side::Theirs
-                    }
-                }
-                (Some(_), None) => Side::Ours,
-                (None, Some(_)) => Side::Theirs,
-                _ => {
-                    let ko = (self.o.stamp("claim"), canon_vals(fields, ro));
-                    let kt = (self.t.stamp("claim"), canon_vals(fields, rt));
-                    if ko >= kt { Side::Ours } else { Side::Theirs }
-                }
-            };
-            (w, ClaimLoss::Race)
-        };
-        let (w, l) = if winner == Side::Ours {
-            (ro, rt)
-        } else {
-            (rt, ro)
+        let ko = (self.state_key(fields, &self.o, ro), canon_vals(fields, ro));
+        let kt = (self.state_key(fields, &self.t, rt), canon_vals(fields, rt));
+        let winner = if ko >= kt { Side::Ours } else { Side::Theirs };
+        let (wk, wr, lk, lr) = match winner {
+            Side::Theirs => (&kt.0, rt, &ko.0, ro),
+            _ => (&ko.0, ro, &kt.0, rt),
         };
         let holder = |r: &Reg<'_>| {
             field_of(fields, r, "assignee")
                 .and_then(unescape)
                 .filter(|s| !s.is_empty())
         };
-        if let Some(loser) = holder(l)
-            && holder(w).as_deref() != Some(loser.as_str())
+        if let Some(loser) = holder(lr)
+            && holder(wr).as_deref() != Some(loser.as_str())
         {
+            let (winner, reason) = if closing(fields, wr) {
+                (None, ClaimLoss::Closed)
+            } else if wk.epoch != lk.epoch {
+                (holder(wr), ClaimLoss::Superseded)
+            } else {
+                (holder(wr), ClaimLoss::Race)
+            };
             notes.push(RegNote::ClaimLost {
                 loser,
-                winner: holder(w),
+                winner,
                 reason,
-            });
-        }
-        winner
-    }
-
-    /// How a register's values order when both sides changed it (after the
-    /// claim group's epoch and `started_at`): by stamp, except that a status
-    /// written by a claim-group write (`_stamps.claim_on.at` is its stamp)
-    /// ranks first by `claim_on.on`, the stamp of the status the claim
-    /// replaced: a close or delete stamped after that is one the claim never
-    /// saw, and wins whatever the claim's own stamp (see `Record::stamp_write`).
-    /// Every write raises its record's rank, so this stays a join.
-    fn rank(&self, g: &str, fields: &[&str], v: &View<'r>, r: &Reg<'_>) -> (Stamp, Stamp) {
-        let real = v.stamp(g);
-        let on = if self.rules.claims && g == "status" {
-            claim_on(fields, r)
-        } else {
-            None
-        };
-        (on.unwrap_or_else(|| real.clone()), real)
-    }
-
-    /// Both sides changed the status: the order of `rank`, reporting a claim
-    /// whose status lost to a close or delete it never saw.
-    fn status_winner(
-        &self,
-        fields: &[&str],
-        ro: &Reg<'_>,
-        rt: &Reg<'_>,
-        notes: &mut Vec<RegNote>,
-    ) -> Side {
-        let ko = (
-            self.rank("status", fields, &self.o, ro),
-            canon_vals(fields, ro),
-        );
-        let kt = (
-            self.rank("status", fields, &self.t, rt),
-            canon_vals(fields, rt),
-        );
-        let winner = if ko >= kt { Side::Ours } else { Side::Theirs };
-        let (wv, wr, lv, lr) = match winner {
-            Side::Theirs => (&self.t, rt, &self.o, ro),
-            _ => (&self.o, ro, &self.t, rt),
-        };
-        if closing(fields, wr)
-            && let Some(on) = claim_on(fields, lr)
-            && on < wv.stamp("status")
-            && let Some(loser) = lv.rec.nonempty("assignee")
-        {
-            notes.push(RegNote::ClaimLost {
-                loser,
-                winner: None,
-                reason: ClaimLoss::Closed,
             });
         }
         winner
@@ -1920,6 +1906,7 @@ fn identical(a: &Reg<'_>, b: &Reg<'_>) -> bool {
     a.exp == b.exp
         && a.epoch == b.epoch
         && a.on == b.on
+        && a.more == b.more
         && a.vals.len() == b.vals.len()
         && a.vals
             .iter()
@@ -1937,7 +1924,7 @@ fn same_meaning(fields: &[&str], a: &Reg<'_>, b: &Reg<'_>) -> bool {
 
 /// The same value (by meaning) and the same `_stamps` entry as the base.
 fn unchanged(fields: &[&str], x: &Reg<'_>, base: &Reg<'_>) -> bool {
-    x.exp == base.exp && x.on == base.on && same_meaning(fields, x, base)
+    x.exp == base.exp && x.on == base.on && x.more == base.more && same_meaning(fields, x, base)
 }
 
 fn eq_raw(f: &str, a: Option<&RawValue>, b: Option<&RawValue>) -> bool {
@@ -1953,6 +1940,7 @@ type RawKey<'x> = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Vec<Option<String>>,
 );
 
 fn raw_texts<'x>(r: &Reg<'x>) -> RawKey<'x> {
@@ -1961,6 +1949,7 @@ fn raw_texts<'x>(r: &Reg<'x>) -> RawKey<'x> {
         r.exp.map(Value::to_string),
         r.epoch.map(Value::to_string),
         r.on.map(Value::to_string),
+        r.more.iter().map(|m| m.map(Value::to_string)).collect(),
     )
 }
 

@@ -620,6 +620,29 @@ impl Record {
         }
     }
 
+    /// A claim-group write that knew of a state this record does not hold
+    /// (a claim, release or sling another workspace of the project wrote, as
+    /// the project home's ledger tells, stamped `seen`): the claim was made
+    /// on that state, so `_stamps.claim_on.on` rises to `seen` (SPEC §5,
+    /// §7). Call it after `stamp_write`; it does nothing unless this record's
+    /// status was written by a claim-group write with an older `on`.
+    pub fn raise_claim_on(&mut self, seen: &Stamp) {
+        let mut stamps = self.stamps();
+        let Some(serde_json::Value::Object(on)) = stamps.get_mut(CLAIM_ON) else {
+            return;
+        };
+        let older = on
+            .get("on")
+            .and_then(|v| v.as_str())
+            .and_then(Stamp::parse)
+            .is_none_or(|o| o < *seen);
+        let current = on.get("at").and_then(|v| v.as_str()) == stamps_status(self).as_deref();
+        if older && current {
+            on.insert("on".into(), seen.to_text().into());
+            self.set(STAMPS, &stamps);
+        }
+    }
+
     /// The elements of a list field by the key the merge matches them on,
     /// with their entry text.
     fn element_keys(&self, list: &str) -> BTreeMap<String, String> {
@@ -659,6 +682,13 @@ impl Record {
             .to_text(),
         )
     }
+}
+
+fn stamps_status(r: &Record) -> Option<String> {
+    r.stamps()
+        .get("status")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 /// `_stamps` key: `{"at": <stamp of a claim-group write that also wrote the

@@ -624,9 +624,10 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
         |ledger, publish| {
-            apply_pub(
+            apply_seen(
                 ctx,
                 ids,
+                ledger,
                 |_, rec| {
                     let entry = ledger.and_then(|l| l.get(rec.id()));
                     let overlay = coord::overlay(entry, rec);
@@ -675,6 +676,44 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
             })
         },
     )
+}
+
+/// [`apply`] for a claim-group write under the project's ledger: a claim
+/// made where the ledger knew of a later claim-group event than the
+/// workspace's record (a release or claim in another workspace, not merged
+/// here yet) was made on that event's state, and its `claim_on` says so
+/// (`Record::raise_claim_on`), so the merge ranks it after that event and
+/// the files agree with the ledger after `bd sync` (SPEC §5, DESIGN "The
+/// state register").
+fn apply_seen(
+    ctx: &Ctx,
+    ids: &[String],
+    ledger: Option<&Ledger>,
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    publish: &mut Publish,
+) -> Result<Vec<Outcome>> {
+    apply_then(ctx, ids, f, |tx, outs| {
+        let Some(ledger) = ledger else {
+            return publish(outs);
+        };
+        for o in outs.iter().filter(|o| o.changed) {
+            let Some(e) = ledger.get(o.record.id()) else {
+                continue;
+            };
+            let Some(at) = crate::model::time::parse(&e.at) else {
+                continue;
+            };
+            let mut rec = o.record.clone();
+            rec.raise_claim_on(&crate::model::record::Stamp {
+                at,
+                actor: e.by.clone(),
+            });
+            if rec != o.record {
+                tx.put(rec);
+            }
+        }
+        publish(outs)
+    })
 }
 
 fn set_claim_epoch(rec: &mut Record, epoch: i64) {
@@ -865,9 +904,10 @@ pub fn hook_issues(
     coordinated(
         ctx,
         |ledger, publish| {
-            apply_pub(
+            apply_seen(
                 ctx,
                 &ids,
+                ledger,
                 |_, rec| {
                     let agent = agent_of
                         .get(rec.id())

@@ -271,8 +271,44 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
                 .unwrap_or_default();
             rep.claims_lost.push((id.clone(), holder));
         }
+        forget_lost_claims(ctx, &rep.claims_lost);
     }
     Ok(rep)
+}
+
+/// A claim of this actor the merge ruled lost (to a close, delete or release
+/// it never saw: SPEC §5, DESIGN "The state register") leaves its `claimed`
+/// or `hooked` entry in the project home's ledger with a higher epoch than
+/// the merged record, so the effective state would still show it held. The
+/// ledger follows the merge: such an entry is dropped, and the effective
+/// state is the merged record. Best effort: the merge itself is done.
+fn forget_lost_claims(ctx: &Ctx, lost: &[(String, String)]) {
+    use crate::home::ledger::Event;
+    if lost.is_empty() {
+        return;
+    }
+    let (Ok(Some(home)), Ok(snap)) = (ctx.home(), ctx.snapshot()) else {
+        return;
+    };
+    let _ = crate::home::ledger::with_ledger(&home, |ledger| {
+        for (id, _) in lost {
+            let Some(rec) = snap.find(id).and_then(|row| snap.record(row).ok()) else {
+                continue;
+            };
+            let stale = ledger.get(id).is_some_and(|e| {
+                e.epoch > rec.claim_epoch()
+                    && match &e.event {
+                        Event::Claimed { holder, .. } => holder == &ctx.actor,
+                        Event::Hooked { agent, .. } => agent == &ctx.actor,
+                        _ => false,
+                    }
+            });
+            if stale {
+                ledger.remove(id);
+            }
+        }
+        Ok(())
+    });
 }
 
 /// Quote a path for git's `sh -c` of the merge driver.

@@ -1,0 +1,462 @@
+//! Fuzz-style property tests of every parser of untrusted bytes (issue 9):
+//! random bytes and real files mutated byte by byte (flips, inserts of JSON
+//! punctuation, deletions, truncations, repeated slices). The real files are
+//! written once by the `bd` binary under test in a temp repository and
+//! project home: `issues.jsonl`, `mail.jsonl`, a hook file, `config.toml`,
+//! and the home's `ledger.json`, `registry.json`, `agents/*.json`,
+//! `deliveries/*.json`, a spool message and a live mailbox.
+//!
+//! Properties: no parser panics; the home's loaders lose nothing (a corrupt
+//! file stays, or is moved aside byte for byte) and name the file in their
+//! warning; through the binary, reading commands never write the files they
+//! read and never panic, and the merge driver `bd merge %O %A %B %P` exits 1
+//! leaving `%A` unchanged when an input does not parse, naming side and line.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::{Run, run_of};
+use proptest::prelude::*;
+use proptest::test_runner::Config as PtConfig;
+use strand::home::ProjectHome;
+use strand::home::mailbox::SpoolItem;
+use strand::model::mail::{Address, Message};
+use strand::model::merge::{merge_issues, normalize_issues};
+use strand::model::record::Record;
+
+fn cfg(cases: u32) -> PtConfig {
+    let cases = std::env::var("PROP_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(cases);
+    PtConfig {
+        cases,
+        failure_persistence: None,
+        ..PtConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Real files, written by the binary once
+// ---------------------------------------------------------------------------
+
+struct Seeds {
+    _tmp: tempfile::TempDir,
+    repo: PathBuf,
+    home: PathBuf,
+    issues: Vec<u8>,
+    mail: Vec<u8>,
+    hook: Vec<u8>,
+    config: Vec<u8>,
+    /// (path relative to the project's home folder, bytes)
+    home_files: Vec<(String, Vec<u8>)>,
+}
+
+fn bd_in(repo: &Path, home: &Path, actor: &str, args: &[&str]) -> Run {
+    run_of(
+        Command::new(common::BD)
+            .args(args)
+            .current_dir(repo)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("BD_HOME", home)
+            .env("BD_ACTOR", actor)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("bd runs"),
+    )
+}
+
+#[track_caller]
+fn ok(repo: &Path, home: &Path, actor: &str, args: &[&str]) -> String {
+    let r = bd_in(repo, home, actor, args);
+    assert_eq!(r.code, 0, "bd {args:?}: {}", r.stderr);
+    r.stdout.trim().to_string()
+}
+
+fn project_dir(home: &Path) -> PathBuf {
+    std::fs::read_dir(home.join("projects"))
+        .expect("a project home")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("one project")
+}
+
+fn seeds() -> &'static Seeds {
+    static S: OnceLock<Seeds> = OnceLock::new();
+    S.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        common::git(&repo, &["init", "-q", "-b", "main"]);
+        let (r, h) = (repo.as_path(), home.as_path());
+        ok(r, h, "alice", &["init", "--prefix", "bd", "-q"]);
+        let x = ok(r, h, "alice", &["create", "first \"quoted\" <b>", "-q"]);
+        let y = ok(r, h, "alice", &["create", "second", "-l", "api", "-q"]);
+        ok(r, h, "alice", &["dep", "add", &y, &x, "-q"]);
+        ok(r, h, "alice", &["comment", &x, "a comment\nwith lines", "-q"]);
+        ok(r, h, "alice", &["agent", "register", "-q"]);
+        ok(r, h, "bob", &["agent", "register", "-q"]);
+        ok(r, h, "alice", &["claim", &x, "-q"]);
+        ok(r, h, "alice", &["mail", "send", "--to", "bob", "-s", "hi", "-b", "body", "-q"]);
+        ok(r, h, "alice", &["sling", &y, "bob", "-q"]);
+        let beads = repo.join(".beads");
+        let read = |p: PathBuf| std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let hook = std::fs::read_dir(beads.join("hooks"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| read(e.path()))
+            .unwrap_or_else(|| {
+                br#"{"agent":"bob","items":["bd-a1","bd-b2"],"attached_by":"alice","attached_at":"2026-01-01T00:00:00Z","note":"n"}"#.to_vec()
+            });
+        let pd = project_dir(&home);
+        let mut home_files = Vec::new();
+        let mut stack = vec![pd.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "json" || x == "jsonl") {
+                    let rel = p.strip_prefix(&pd).unwrap().display().to_string();
+                    home_files.push((rel, read(p)));
+                }
+            }
+        }
+        // A spool message: one message of this project's mail, as another
+        // project's `bd mail send` leaves it.
+        let mail = read(beads.join("mail.jsonl"));
+        let first = String::from_utf8_lossy(&mail).lines().next().unwrap().to_string();
+        let msg = Message::from_record(&Record::parse(&first).unwrap()).unwrap();
+        let item = SpoolItem {
+            from_project: "github.com/x/y".into(),
+            message: msg.clone(),
+            issue_type: None,
+        };
+        home_files.push((
+            format!("spool/{}.json", msg.id),
+            serde_json::to_vec(&item).unwrap(),
+        ));
+        home_files.sort();
+        Seeds {
+            issues: read(beads.join("issues.jsonl")),
+            mail,
+            hook,
+            config: read(beads.join("config.toml")),
+            home_files,
+            repo,
+            home,
+            _tmp: tmp,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Mutations
+// ---------------------------------------------------------------------------
+
+const PUNCT: &[u8] = b"{}[]\":,\\\n\r 0-.e\x00\xff";
+
+/// One edit: (where, what, byte).
+type Edit = (usize, u8, u8);
+
+fn mutate(src: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut b = src.to_vec();
+    for &(at, op, x) in edits {
+        let n = b.len();
+        let i = if n == 0 { 0 } else { at % n };
+        match op % 6 {
+            0 if n > 0 => b[i] ^= x | 1,
+            1 => b.insert(i.min(n), PUNCT[x as usize % PUNCT.len()]),
+            2 if n > 0 => {
+                b.remove(i);
+            }
+            3 => b.truncate(i),
+            4 => b.insert(i.min(n), x),
+            _ if n > 0 => {
+                let end = (i + 1 + x as usize % 40).min(n);
+                let chunk = b[i..end].to_vec();
+                b.splice(i..i, chunk);
+            }
+            _ => b.push(x),
+        }
+    }
+    b
+}
+
+fn edits() -> impl Strategy<Value = Vec<Edit>> {
+    prop::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8)
+}
+
+/// Mutated real bytes, or random bytes.
+fn input(real: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => edits().prop_map(move |e| mutate(real, &e)),
+        1 => prop::collection::vec(any::<u8>(), 0..300),
+    ]
+}
+
+fn lines(b: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(b)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// In-process parsers
+// ---------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(cfg(256))]
+
+    /// Tracker lines (`model::record`, `store::jsonl`): never panic; bad
+    /// lines are named by their line number in the file.
+    #[test]
+    fn tracker_lines(bytes in input(&seeds().issues)) {
+        for l in lines(&bytes) {
+            let _ = Record::parse(&l);
+        }
+        let p = strand::store::jsonl::parse(&bytes);
+        let count = bytes.split(|&b| b == b'\n').count();
+        for bad in &p.bad {
+            prop_assert!(bad.line >= 1 && bad.line <= count, "line {} of {count}", bad.line);
+            prop_assert!(!bad.reason.is_empty());
+        }
+        // A good line's record writes back to a line that parses again.
+        for g in &p.good {
+            prop_assert!(Record::parse(&g.record.to_line()).is_ok());
+        }
+    }
+
+    /// Mail lines (`model::mail`): a line either is a message or says why not.
+    #[test]
+    fn mail_lines(bytes in input(&seeds().mail)) {
+        for l in lines(&bytes) {
+            if let Ok(r) = Record::parse(&l)
+                && let Err(e) = Message::from_record(&r)
+            {
+                prop_assert!(!e.is_empty());
+            }
+            let _ = Address::parse(&l);
+        }
+    }
+
+    /// The merge (`model::merge`): any inputs, never a panic; an input that
+    /// does not parse is named by side and line.
+    #[test]
+    fn merge_inputs(
+        o in input(&seeds().issues),
+        t in input(&seeds().issues),
+        base_is_real in any::<bool>(),
+    ) {
+        let base: &[u8] = if base_is_real { &seeds().issues } else { b"" };
+        match merge_issues(base, &o, &t) {
+            Ok(m) => {
+                // What comes out is canonical: normalizing it changes nothing.
+                let again = normalize_issues(&m.bytes).expect("merge output parses");
+                prop_assert_eq!(again.bytes, m.bytes);
+            }
+            Err(e) => {
+                let text = e.to_string();
+                prop_assert!(text.contains(" line "), "{}", text);
+            }
+        }
+        let _ = normalize_issues(&o);
+    }
+
+    /// Hook files (`ops::hooks::merge_hook` parses all three inputs).
+    #[test]
+    fn hook_files(a in input(&seeds().hook), b in input(&seeds().hook)) {
+        let real = &seeds().hook;
+        let _ = strand::ops::hooks::merge_hook(real, &a, &b);
+        let _ = strand::ops::hooks::merge_hook(&a, &b, real);
+        let _ = serde_json::from_slice::<strand::ops::hooks::Hook>(&a);
+    }
+
+    /// `config.toml` (`store::config`): an error names the file and line.
+    #[test]
+    fn config_files(bytes in input(&seeds().config)) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, &bytes).unwrap();
+        if let Err(e) = strand::store::config::Config::load(&p) {
+            let text = e.to_string();
+            prop_assert!(text.contains("config.toml"), "{}", text);
+        }
+        prop_assert_eq!(std::fs::read(&p).unwrap(), bytes, "loading wrote the file");
+    }
+}
+
+proptest! {
+    #![proptest_config(cfg(48))]
+
+    /// Project-home files (`home::*`): loaders never panic, name a file they
+    /// cannot read, and keep its bytes (in place or moved aside).
+    #[test]
+    fn home_files(which in any::<prop::sample::Index>(), e in edits(), random in any::<bool>(), noise in prop::collection::vec(any::<u8>(), 0..200)) {
+        let s = seeds();
+        let (rel, real) = which.get(&s.home_files);
+        let bytes = if random { noise } else { mutate(real, &e) };
+        let dir = tempfile::tempdir().unwrap();
+        let home = ProjectHome { dir: dir.path().to_path_buf() };
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &bytes).unwrap();
+        let mut warnings: Vec<String> = Vec::new();
+        warnings.extend(strand::home::ledger::load(&home).1);
+        warnings.extend(strand::home::registry::load(&home).1);
+        warnings.extend(strand::home::presence::load(&home).1);
+        warnings.extend(strand::home::deliveries::load(&home).1);
+        warnings.extend(strand::home::mailbox::spool_list(&home).1);
+        let _ = strand::home::mailbox::links(&home);
+        if let Some(stem) = rel.strip_prefix("mail/").and_then(|r| r.strip_suffix(".jsonl")) {
+            let _ = strand::home::mailbox::live(&home, stem);
+        }
+        let name = Path::new(rel.as_str()).file_name().unwrap().to_string_lossy().into_owned();
+        for w in &warnings {
+            prop_assert!(w.contains(&name) || w.contains(rel.as_str()), "warning names no file: {} ({})", w, rel);
+        }
+        let kept = common::files_under(dir.path())
+            .iter()
+            .any(|f| std::fs::read(f).is_ok_and(|b| b == bytes));
+        prop_assert!(kept, "{} lost its bytes", rel);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Through the binary
+// ---------------------------------------------------------------------------
+
+/// A copy of the seed repository (and its home) to run `bd` in.
+fn scratch() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let s = seeds();
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    let repo = tmp.path().join("repo");
+    let home = tmp.path().join("home");
+    copy(&s.repo, &repo);
+    copy(&s.home, &home);
+    (tmp, repo, home)
+}
+
+#[track_caller]
+fn no_panic(r: &Run, what: &str) {
+    assert!(
+        r.code != 101 && !r.stderr.contains("panicked"),
+        "{what}: bd panicked\n{}",
+        r.stderr
+    );
+}
+
+proptest! {
+    #![proptest_config(cfg(12))]
+
+    /// Reading commands over a mutated tracker, mail file, hook file or
+    /// config: no panic, and the file is not written.
+    #[test]
+    fn reading_commands_never_write(which in 0usize..4, e in edits()) {
+        let s = seeds();
+        let (_tmp, repo, home) = scratch();
+        let beads = repo.join(".beads");
+        let hook_path = std::fs::read_dir(beads.join("hooks"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path())
+            .unwrap_or_else(|| beads.join("hooks/bob.json"));
+        let (path, real) = match which {
+            0 => (beads.join("issues.jsonl"), &s.issues),
+            1 => (beads.join("mail.jsonl"), &s.mail),
+            2 => (hook_path, &s.hook),
+            _ => (beads.join("config.toml"), &s.config),
+        };
+        let bytes = mutate(real, &e);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        for args in [
+            &["list", "--json"][..],
+            &["ready"],
+            &["mail", "inbox"],
+            &["hook"],
+            &["prime"],
+            &["doctor"],
+        ] {
+            let r = bd_in(&repo, &home, "bob", args);
+            no_panic(&r, &format!("bd {args:?} over {}", path.display()));
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if r.code != 0 && (which == 0 || which == 3) {
+                prop_assert!(
+                    r.stderr.contains(&name) || r.stdout.contains(&name),
+                    "bd {:?}: the error names {}: {}{}",
+                    args,
+                    name,
+                    r.stdout,
+                    r.stderr
+                );
+            }
+            prop_assert_eq!(
+                std::fs::read(&path).unwrap(),
+                bytes.clone(),
+                "bd {:?} wrote {}",
+                args,
+                path.display()
+            );
+        }
+    }
+
+    /// The merge driver on a mutated side: exits 1 with `%A` unchanged when
+    /// an input does not parse (naming side and line), else 0.
+    #[test]
+    fn merge_driver_inputs(side in 0usize..3, e in edits()) {
+        let s = seeds();
+        let dir = tempfile::tempdir().unwrap();
+        let bad = mutate(&s.issues, &e);
+        let mut files = [s.issues.clone(), s.issues.clone(), s.issues.clone()];
+        files[side] = bad.clone();
+        let names = ["O", "A", "B"];
+        for (n, b) in names.iter().zip(&files) {
+            std::fs::write(dir.path().join(n), b).unwrap();
+        }
+        let r = run_of(
+            Command::new(common::BD)
+                .args(["merge", "O", "A", "B", ".beads/issues.jsonl"])
+                .current_dir(dir.path())
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", dir.path())
+                .env("BD_HOME", dir.path().join("home"))
+                .output()
+                .unwrap(),
+        );
+        no_panic(&r, "bd merge");
+        let parses = strand::store::jsonl::parse(&bad).bad.is_empty() && std::str::from_utf8(&bad).is_ok();
+        let a_after = std::fs::read(dir.path().join("A")).unwrap();
+        if r.code == 1 {
+            prop_assert_eq!(&a_after, &files[1], "a failed merge changed %A");
+            prop_assert!(r.stderr.contains("line"), "the error names a line: {}", r.stderr);
+        } else {
+            prop_assert_eq!(r.code, 0, "{}", r.stderr);
+            prop_assert!(parses || side == 0, "merged an unparseable side: {}", r.stderr);
+            prop_assert!(strand::store::jsonl::parse(&a_after).bad.is_empty());
+        }
+        prop_assert!(!dir.path().join("home").exists(), "the driver touched the project home");
+    }
+}
