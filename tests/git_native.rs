@@ -716,7 +716,11 @@ fn init_writes_gitattributes_and_the_driver() {
     let lines: Vec<&str> = ga.lines().collect();
     assert_eq!(
         lines,
-        vec!["*.jsonl merge=beads", "hooks/*.json merge=beads"],
+        vec![
+            "*.jsonl merge=beads eol=lf",
+            "hooks/*.json merge=beads eol=lf",
+            "attachments/** -text"
+        ],
         "{ga}"
     );
     assert_eq!(

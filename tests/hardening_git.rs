@@ -452,7 +452,7 @@ fn item_06_root_attribute_lines_are_migrated() {
     );
     assert_eq!(
         std::fs::read_to_string(a.dir.join(".beads/.gitattributes")).unwrap(),
-        "*.jsonl merge=beads\nhooks/*.json merge=beads\n"
+        "*.jsonl merge=beads eol=lf\nhooks/*.json merge=beads eol=lf\nattachments/** -text\n"
     );
     let r = ok(a.bd(&["doctor"]));
     assert!(!r.stdout.contains("gitattributes"), "{}", r.stdout);
@@ -489,10 +489,16 @@ fn item_10_autocrlf_commits_lf_and_agrees_with_git_status() {
     b.git(&["config", "core.autocrlf", "true"]);
     let gi = std::fs::read(b.dir.join(".beads/.gitignore")).unwrap();
     assert!(gi.windows(2).any(|w| w == b"\r\n"), "checked out with CRLF");
+    // The tracker files are LF whatever autocrlf says (`eol=lf`), so no
+    // command notes a canonical rewrite and doctor sees no CRLF.
+    let issues = std::fs::read(b.dir.join(".beads/issues.jsonl")).unwrap();
+    assert!(!issues.contains(&b'\r'), "issues.jsonl checked out with CR");
     // Nothing pending right after the clone.
     let r = ok(b.bd(&["doctor"]));
     assert!(!r.stdout.contains("pending"), "{}", r.stdout);
-    create(&b, "second");
+    assert!(!r.stdout.contains("CRLF"), "{}", r.stdout);
+    let r = ok(b.bd(&["create", "second"]));
+    assert!(!r.stderr.contains("canonical"), "{}", r.stderr);
     let r = ok(b.bd(&["commit"]));
     let _ = r;
     assert_eq!(porcelain(&b), "", "git status after bd commit");
@@ -682,4 +688,42 @@ fn item_06_bd_commit_adding_a_file_keeps_the_index_whole() {
         "{files}"
     );
     assert_eq!(porcelain(a), "");
+}
+
+/// `core.autocrlf = true` must not touch attachment bodies: they are named
+/// by their SHA-256, so a text attachment sent from one clone reaches a
+/// CRLF-converting clone byte for byte (git would check an LF text out as CRLF) (`attachments/** -text`).
+#[test]
+fn item_10_attachment_bodies_keep_their_bytes_under_autocrlf() {
+    let net = Net::new(1);
+    let a = &net.c[0];
+    let body = b"line one\nline two\n".to_vec();
+    std::fs::write(a.dir.join("repro.txt"), &body).unwrap();
+    ok(a.bd(&[
+        "mail",
+        "send",
+        "--to",
+        "alice",
+        "-s",
+        "repro",
+        "-b",
+        "see file",
+        "--attach",
+        "repro.txt",
+    ]));
+    ok(a.bd(&["commit"]));
+    a.git(&["push", "-q"]);
+    let b = net.clone_fresh("b", "bob", &["-c", "core.autocrlf=true"]);
+    b.git(&["config", "core.autocrlf", "true"]);
+    let dir = b.dir.join(".beads/attachments");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(std::fs::read(&files[0]).unwrap(), body, "bytes changed");
+    let r = ok(b.bd(&["doctor"]));
+    assert!(!r.stdout.contains("attachment"), "{}", r.stdout);
+    assert_eq!(porcelain(&b), "");
 }

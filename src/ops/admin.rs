@@ -22,7 +22,15 @@ pub const GITIGNORE: &str =
 /// The lines of `.beads/.gitattributes` (patterns relative to `.beads/`):
 /// the file lives in `.beads/`, so `bd commit` and `git add .beads` carry it
 /// to every clone.
-pub const GITATTRIBUTES: &[&str] = &["*.jsonl merge=beads", "hooks/*.json merge=beads"];
+/// `eol=lf`: the tracker files are LF in every checkout whatever
+/// `core.autocrlf` says (bd writes LF; a CRLF checkout made every command
+/// note a canonical rewrite). `-text`: attachment bodies are named by their
+/// SHA-256 and must reach every clone byte for byte.
+pub const GITATTRIBUTES: &[&str] = &[
+    "*.jsonl merge=beads eol=lf",
+    "hooks/*.json merge=beads eol=lf",
+    "attachments/** -text",
+];
 /// The lines earlier versions added to the root `.gitattributes`; `init` and
 /// `doctor --fix` remove them (and only them).
 pub const LEGACY_ROOT_ATTRIBUTES: &[&str] = &[
