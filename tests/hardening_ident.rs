@@ -462,6 +462,14 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
         "mallory",
         &["mail", "send", "--to", "alice", "-s", "from bob", "-b", "x"],
     );
+    // M's sync takes no lock in A's home (it would hold A's syncs up).
+    let a_home = home.join("projects").join(strand::home::escape(&project));
+    assert!(a_home.is_dir());
+    let _ = bd_at(&m, &home, "mallory", &["sync"]);
+    assert!(
+        !a_home.join("sync.lock").exists(),
+        "M's sync locked A's home"
+    );
     bd_at(&a, &home, "alice", &["claim", &x]).ok();
     let hook = bd_json_at(&a, &home, "alice", &["hook"]);
     assert!(

@@ -4,7 +4,6 @@
 
 use crate::error::{Error, Result};
 use crate::git::{self, transport};
-use crate::home::ProjectHome;
 use crate::ops::Ctx;
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -67,16 +66,11 @@ fn my_claims(ctx: &Ctx) -> Vec<String> {
 pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
     let root = &ctx.ws.root;
     let dirs = git::dirs(root)?;
-    let identity = ctx.identity()?.identity;
-    let _sync_lock = match ProjectHome::open(&identity) {
-        Ok(home) => Some(home.lock("sync")?),
-        Err(e) if ctx.config.get_str("coordination") == Some("workspace") => {
-            ctx.notice(format!(
-                "note: no project home ({e}); syncing without the machine-wide sync lock"
-            ));
-            None
-        }
-        Err(e) => return Err(e),
+    // The home this workspace proved it belongs to (issue 9, item 2): an
+    // unproven workspace must not hold up the syncs of the project it names.
+    let _sync_lock = match ctx.home()? {
+        Some(home) => Some(home.lock("sync")?),
+        None => None,
     };
     if let Some(reason) = git::commit::busy(&dirs) {
         return Err(Error::Invalid {
