@@ -1,10 +1,15 @@
 //! Issue 9: a hostile repository. A clone of a remote whose `.beads/` holds
-//! symbolic links to files and folders outside and conflict markers; every
+//! symbolic links to files and folders outside, conflict markers, another
+//! project's identity in `config.toml` (that project lives on the same
+//! machine, with agents, live mail and claims) and terminal escapes in a
+//! title and a comment; every
 //! command of `bd --help` run in it either works inside the worktree or
 //! refuses (never a crash), prints nothing of the outside files, and nothing
 //! outside `.beads/` and `$BD_HOME` changes (a decoy tree and the rest of
-//! the worktree are compared byte for byte). Then `bd doctor --fix` and every
-//! command once more.
+//! the worktree, the other project's workspace and its home are compared
+//! byte for byte), nothing prints the other project's mail or a raw terminal
+//! control. Then `bd doctor --fix` and every command once more: all work but
+//! those that need the other project's home, which say the proof is missing.
 
 mod common;
 
@@ -16,6 +21,58 @@ use std::process::{Command, Stdio};
 use common::*;
 
 const SECRET: &str = "hunter2-DO-NOT-LEAK";
+/// A window-title change and a screen clear.
+const ESCAPES: &str = "\x1b]0;pwned\x07\x1b[2J";
+const VICTIM_PROJECT: &str = "example.com/victim/proj";
+
+/// The victim's own project on the same machine (same BD_HOME): a
+/// registered agent, live mail, a claim. Returns its workspace.
+fn victim_project(t: &Path, home: &Path) -> PathBuf {
+    let v = t.join("vproj");
+    std::fs::create_dir_all(&v).unwrap();
+    git_bd(&v, &["init", "-q", "-b", "main"]);
+    git_bd(
+        &v,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &format!("https://{VICTIM_PROJECT}.git"),
+        ],
+    );
+    let bd = |args: &[&str]| {
+        let o = Command::new(BD)
+            .args(args)
+            .current_dir(&v)
+            .env_clear()
+            .env("PATH", path_with_bd())
+            .env("HOME", home)
+            .env("BD_HOME", home)
+            .env("BD_ACTOR", "tester")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    bd(&["init", "--prefix", "vv"]);
+    bd(&["agent", "register"]);
+    let id = bd(&["create", "Victim work"]);
+    bd(&["create", "More victim work"]);
+    bd(&["claim", &id]);
+    bd(&[
+        "mail",
+        "send",
+        "--to",
+        "tester",
+        "-s",
+        "private",
+        "-b",
+        "victim mail",
+    ]);
+    v
+}
 
 /// Every path below `dir` (not entering `skip`) with its bytes, link target
 /// or "dir". Nothing is followed.
@@ -46,9 +103,19 @@ fn snapshot(dir: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
 
 /// The attacker's remote: two issues, `issues.jsonl` with conflict markers,
 /// and links in `.beads/` to the victim's files (force-added where ignored).
-fn hostile_remote(env: &Env) -> (PathBuf, String, String) {
+fn hostile_remote(env: &Env, foreign_project: &str) -> (PathBuf, String, String) {
     let a = env.create("First", &[]);
-    let b = env.create("Second", &[]);
+    let b = env.create(&format!("Second {ESCAPES}"), &[]);
+    env.bd(&["comment", &a, &format!("see {ESCAPES}")]).ok();
+    // Another project's identity, to join its home on this word alone.
+    let config = env.beads().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("project"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, format!("{text}project = \"{foreign_project}\"\n")).unwrap();
     let text = env.issues_text();
     let lines: Vec<&str> = text.lines().collect();
     let theirs = lines[0].replace("First", "First, their way");
@@ -167,7 +234,13 @@ fn hostile_repository_every_command_stays_inside() {
     let victim = t.join("victim");
     std::fs::create_dir_all(victim.join("dir")).unwrap();
     std::fs::write(victim.join("credentials"), format!("key = {SECRET}\n")).unwrap();
-    let (remote, a, b) = hostile_remote(&env);
+    let home = t.join("home-victim");
+    let vproj = victim_project(&t, &home);
+    let vhome = home
+        .join("projects")
+        .join(strand::home::escape(VICTIM_PROJECT));
+    assert!(vhome.is_dir(), "the victim project has a home");
+    let (remote, a, b) = hostile_remote(&env, VICTIM_PROJECT);
     git_bd(&t, &["clone", "-q", remote.to_str().unwrap(), "clone"]);
     let clone = t.join("clone");
     git_bd(&clone, &["config", "user.name", "Victim"]);
@@ -185,10 +258,12 @@ fn hostile_repository_every_command_stays_inside() {
             // The worktree outside .beads/ (and git's own folder; the root
             // .gitattributes is issue 9 item 6's to move).
             snapshot(&clone, &[".beads", ".git", ".gitattributes"]),
+            // The other project: its workspace and its home on this machine.
+            snapshot(&vproj, &[".git"]),
+            snapshot(&vhome, &[]),
         )
     };
     let before = outside(());
-    let home = t.join("home-victim");
     let run = |args: &[String]| {
         Command::new(BD)
             .args(args)
@@ -208,6 +283,7 @@ fn hostile_repository_every_command_stays_inside() {
     let cmds = every_command(&a, &b, attach.to_str().unwrap(), import.to_str().unwrap());
     for round in ["as cloned", "after doctor --fix"] {
         let mut refused = 0;
+        let mut home_refusals = 0;
         for args in &cmds {
             for json in [false, true] {
                 let mut full = Vec::new();
@@ -227,7 +303,25 @@ fn hostile_repository_every_command_stays_inside() {
                     !out.contains(SECRET) && !err.contains(SECRET),
                     "{round}: bd {full:?} printed the secret\n{out}\n{err}"
                 );
+                assert!(
+                    !out.contains("victim mail") && !err.contains("victim mail"),
+                    "{round}: bd {full:?} read the other project's mail\n{out}\n{err}"
+                );
+                // No raw terminal controls in human output (JSON escapes them).
+                for (what, text) in [("stdout", &out), ("stderr", &err)] {
+                    assert!(
+                        !text.contains('\x1b') && !text.contains('\x07'),
+                        "{round}: bd {full:?} printed a raw control on {what}: {text:?}"
+                    );
+                }
                 if code != Some(0) {
+                    // After the fix only what needs the other project's home
+                    // refuses, saying which proof is missing.
+                    if round == "after doctor --fix" && err.contains("bd where --trust") {
+                        assert!(err.contains("has not joined"), "{full:?}: {err}");
+                        home_refusals += 1;
+                        continue;
+                    }
                     refused += 1;
                     assert!(
                         !err.trim().is_empty(),
@@ -250,6 +344,8 @@ fn hostile_repository_every_command_stays_inside() {
         if round == "after doctor --fix" {
             // doctor --fix left a workspace where every command works.
             assert_eq!(refused, 0, "{round}: some commands still refuse");
+            // agent register, agents, heartbeat, dispatch: with and without --json.
+            assert_eq!(home_refusals, 8, "{round}: commands needing the home");
         }
         if round == "as cloned" {
             // Links everywhere: many commands refuse.

@@ -353,7 +353,7 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
 
 /// `bd agent register`.
 pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<presence::Agent> {
-    let home = ctx.home()?.ok_or_else(no_home)?;
+    let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let name = name.unwrap_or(&ctx.actor);
     if kind == presence::UNREGISTERED_KIND {
         return Err(Error::Invalid {
@@ -375,7 +375,7 @@ pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<prese
 /// goes back to the ready pool; its claims stay (it may be finishing them;
 /// `dispatch` recovers them once its lease lapses) and are reported.
 pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
-    let home = ctx.home()?.ok_or_else(no_home)?;
+    let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let name = name.unwrap_or(&ctx.actor);
     presence::validate_agent_name(name)?;
     let known = presence::get(&home, name).0.is_some();
@@ -402,7 +402,7 @@ pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
 
 /// `bd heartbeat [--note]`.
 pub fn heartbeat(ctx: &Ctx, note: Option<&str>) -> Result<presence::Agent> {
-    let home = ctx.home()?.ok_or_else(no_home)?;
+    let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (a, w) = presence::heartbeat(&home, &ctx.actor, &ctx.ws.root, note, &ctx.now_text())?;
     if let Some(w) = w {
         ctx.notice(format!("warning: {w}"));
@@ -410,10 +410,21 @@ pub fn heartbeat(ctx: &Ctx, note: Option<&str>) -> Result<presence::Agent> {
     Ok(a)
 }
 
-fn no_home() -> Error {
+/// Why there is no project home: the setting, or a membership this
+/// workspace has not proven (issue 9, item 2).
+pub(crate) fn no_home(ctx: &Ctx) -> Error {
+    if ctx.config.get_str("coordination") == Some("workspace") {
+        return Error::Invalid {
+            msg: "agents live in the project home, and coordination is set to \"workspace\"".into(),
+            hint: Some("`bd config set coordination machine`".into()),
+        };
+    }
     Error::Invalid {
-        msg: "agents live in the project home, and coordination is set to \"workspace\"".into(),
-        hint: Some("`bd config set coordination machine`".into()),
+        msg: "agents live in the project home, which this workspace has not joined: its configured project is not proven for this repository".into(),
+        hint: Some(
+            "`bd where --trust` if this repository belongs to that project (a fork, a renamed remote)"
+                .into(),
+        ),
     }
 }
 
@@ -467,7 +478,7 @@ pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
 
 /// `bd agents`: every agent with its state, claims and hook.
 pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
-    let home = ctx.home()?.ok_or_else(no_home)?;
+    let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (all, w) = presence::load(&home);
     if let Some(w) = w {
         ctx.notice(format!("warning: {w}"));

@@ -35,10 +35,7 @@ pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
         ..Plan::default()
     };
     let Some(home) = ctx.home()? else {
-        return Err(crate::error::Error::Invalid {
-            msg: "dispatch needs the project home (agents live there)".into(),
-            hint: Some("`bd config set coordination machine`".into()),
-        });
+        return Err(crate::ops::coord::no_home(ctx));
     };
     // 1. Lapsed claims go back to the pool, all in one write.
     let (agents, _) = presence::load(&home);
