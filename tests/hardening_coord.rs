@@ -660,3 +660,55 @@ fn item_08_a_sling_whose_hook_file_fails_is_taken_back() {
     m.bd(&m.a, "mayor", &["sling", &x, "bob"]).ok();
     assert_eq!(m.json(&m.a, "bob", &["hook", "bob"])["items"], json!([x]));
 }
+
+/// Item 13, through a plain `git pull` in a sibling clone: alice claims X in
+/// clone A; on another machine bob closes X (he never saw the claim) and
+/// pushes; clone C on alice's machine pulls. The merge rules the close over
+/// the claim it never saw, and C's views follow the merge, not the ledger's
+/// older claim entry: nobody holds X there.
+#[test]
+fn item_13_a_claim_lost_to_an_unseen_close_is_not_held_in_a_sibling_clone() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "closed elsewhere", &[]);
+    m.share();
+    let tmp = m.env.tmp.path().to_path_buf();
+    let remote = tmp.join("remote.git");
+    let c = tmp.join("c");
+    git(
+        &tmp,
+        &["clone", "-q", remote.to_str().unwrap(), c.to_str().unwrap()],
+    );
+    git(&c, &["config", "user.name", "C"]);
+    git(&c, &["config", "user.email", "c@example.com"]);
+    m.bd(&c, "alice", &["agent", "register"]).ok();
+    let home2 = tmp.join("home2");
+    std::fs::create_dir_all(&home2).unwrap();
+    let on_b = |actor: &str, args: &[&str]| -> Run {
+        let mut cmd = m.cmd(&m.b, actor, args);
+        cmd.env("BD_HOME", &home2).env("HOME", &home2);
+        run_of(cmd.output().unwrap())
+    };
+    m.bd(&m.a, "alice", &["claim", &x]).ok();
+    on_b("bob", &["close", &x, "--reason", "done elsewhere"]).ok();
+    on_b("bob", &["sync"]).ok();
+    git(&c, &["pull", "-q", "--no-rebase", "origin", "main"]);
+    assert_eq!(record(&c, &x)["status"], "closed");
+    let prime = m.json(&c, "alice", &["prime"]);
+    assert!(
+        !prime["claims"].to_string().contains(&x),
+        "alice's prime in C: {prime}"
+    );
+    let alice = agent_entry(&m, &c, "alice");
+    assert!(!alice.to_string().contains(&x), "agents in C: {alice}");
+    let shown = m.json(&c, "alice", &["show", &x]);
+    let shown = if shown.is_array() {
+        shown[0].clone()
+    } else {
+        shown
+    };
+    assert_eq!(shown["status"], "closed", "{shown}");
+    assert!(
+        !shown.to_string().contains("\"held\""),
+        "show in C still reports a holder: {shown}"
+    );
+}

@@ -59,6 +59,7 @@ fn entry(issue: &str, event: Event, at_: &str, epoch: i64) -> Entry {
         by: "dave/vc".into(),
         workspace: PathBuf::from("/src/dave/vc"),
         epoch,
+        on: None,
     }
 }
 

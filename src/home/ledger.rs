@@ -49,6 +49,12 @@ pub struct Entry {
     pub by: String,
     pub workspace: std::path::PathBuf,
     pub epoch: i64,
+    /// For claims, hooks and releases: the status stamp the write was made
+    /// on (the record's `_stamps.claim_on.on`), so that a close or delete it
+    /// never saw is judged as the merge judges it (SPEC §5). Absent in
+    /// entries written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
 }
 
 impl Entry {

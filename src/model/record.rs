@@ -643,6 +643,17 @@ impl Record {
         }
     }
 
+    /// The status a claim-group write was made on (`_stamps.claim_on.on`),
+    /// when the record's current status is that write's; `None` otherwise.
+    pub fn claim_made_on(&self) -> Option<Stamp> {
+        let stamps = self.stamps();
+        let on = stamps.get(CLAIM_ON)?.as_object()?;
+        if on.get("at").and_then(|v| v.as_str()) != stamps_status(self).as_deref() {
+            return None;
+        }
+        on.get("on").and_then(|v| v.as_str()).and_then(Stamp::parse)
+    }
+
     /// The elements of a list field by the key the merge matches them on,
     /// with their entry text.
     fn element_keys(&self, list: &str) -> BTreeMap<String, String> {

@@ -167,6 +167,7 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
                 by: holder,
                 workspace: root.clone(),
                 epoch,
+                on: rec.claim_made_on().map(|st| st.to_text()),
             });
         }
     }
@@ -218,6 +219,9 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
     let e = entry?;
     let ws = e.workspace.display().to_string();
     let epoch = rec.claim_epoch();
+    if beaten_by_unseen_close(e, rec) {
+        return None;
+    }
     match &e.event {
         ledger::Event::Claimed { holder, started_at } if e.epoch > epoch => Some(Overlay::Held {
             holder: holder.clone(),
@@ -250,6 +254,24 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
         }
         _ => None,
     }
+}
+
+/// A claim, hook or release entry that a close or delete in the record
+/// beats: the record is closed or deleted by a status write newer than the
+/// state the entry's write was made on, a close that write never saw. The
+/// merge rules the same way (SPEC §5), so views follow the record, as they
+/// will in every clone once merged (issue 9, item 13).
+fn beaten_by_unseen_close(e: &ledger::Entry, rec: &Record) -> bool {
+    let claim_group = matches!(
+        e.event,
+        ledger::Event::Claimed { .. } | ledger::Event::Hooked { .. } | ledger::Event::Released
+    );
+    claim_group
+        && crate::model::values::is_done(&rec.status())
+        && e.on
+            .as_deref()
+            .and_then(crate::model::record::Stamp::parse)
+            .is_some_and(|on| status_stamp(rec) > on.at)
 }
 
 /// Who holds an issue by its effective state (issue 9, items 13 and 16): the
@@ -341,6 +363,7 @@ pub fn overlay_json(o: &Overlay) -> Value {
 
 /// Write a ledger entry for an issue this command changed.
 pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::Entry {
+    let event_kind = event.clone();
     ledger::Entry {
         issue: rec.id().to_string(),
         event,
@@ -348,6 +371,12 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
         by: ctx.actor.clone(),
         workspace: ctx.ws.root.clone(),
         epoch: rec.claim_epoch(),
+        on: matches!(
+            event_kind,
+            ledger::Event::Claimed { .. } | ledger::Event::Hooked { .. } | ledger::Event::Released
+        )
+        .then(|| rec.claim_made_on().map(|st| st.to_text()))
+        .flatten(),
     }
 }
 
@@ -601,6 +630,7 @@ mod tests {
             by: "x".into(),
             workspace: "/w".into(),
             epoch,
+            on: None,
         }
     }
 

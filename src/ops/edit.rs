@@ -696,7 +696,9 @@ fn apply_seen(
         let Some(ledger) = ledger else {
             return publish(outs);
         };
-        for o in outs.iter().filter(|o| o.changed) {
+        // The ledger entries carry what was written: the raised `on` too.
+        let mut written = outs.to_vec();
+        for o in written.iter_mut().filter(|o| o.changed) {
             let Some(e) = ledger.get(o.record.id()) else {
                 continue;
             };
@@ -709,10 +711,11 @@ fn apply_seen(
                 actor: e.by.clone(),
             });
             if rec != o.record {
-                tx.put(rec);
+                tx.put(rec.clone());
+                o.record = rec;
             }
         }
-        publish(outs)
+        publish(&written)
     })
 }
 
