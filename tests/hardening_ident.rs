@@ -753,3 +753,43 @@ fn item_17_the_sender_sees_read_and_ack_marks_in_mail_sent() {
     let sent2 = bd_json_at(&a, &home, "alice", &["mail", "sent"]);
     assert_eq!(sent2, sent, "durable and live marks merge to the same view");
 }
+
+/// Look-alike names registered at the same instant by racing processes:
+/// registration serializes on the folded name, so exactly one spelling
+/// becomes an agent each round and the others are refused.
+#[test]
+fn item_04_racing_lookalike_registrations_make_one_agent() {
+    let env = Env::new();
+    env.bd(&["create", "x"]).ok();
+    let spellings = ["dave", "DAVE", "\u{216e}ave", "\u{ff44}ave", "Dave", "dAve"];
+    for round in 0..4 {
+        let suffix = format!("r{round}");
+        let children: Vec<_> = spellings
+            .iter()
+            .map(|s| {
+                env.cmd(&["agent", "register", &format!("{s}{suffix}")])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let codes: Vec<i32> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
+            .collect();
+        assert_eq!(
+            codes.iter().filter(|c| **c == 0).count(),
+            1,
+            "round {round}: {codes:?}"
+        );
+        let agents = env.json(&["agents"]);
+        let n = agents
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["name"].as_str().unwrap().ends_with(&suffix))
+            .count();
+        assert_eq!(n, 1, "round {round}: {agents}");
+    }
+}

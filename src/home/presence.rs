@@ -112,6 +112,9 @@ fn update(
     validate_agent_name(name)?;
     let dir = home.path(DIR);
     fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    // Look-alike names serialize on their folded form first, so two of them
+    // registered at the same instant cannot both miss each other.
+    let _fold_lock = home.lock(&format!("{DIR}/{}.fold", escape(&fold(name))))?;
     let _lock = home.lock(&lock_name(name))?;
     let path = file(home, name);
     let (stored, warning) = load_json_locked_checked(&path, &check_for(escape(name)))?;
