@@ -592,6 +592,17 @@ fn item_04_confusable_agent_names_are_one_agent() {
             r.stderr
         );
     }
+    // Invisible characters would make look-alikes NFKC keeps apart.
+    for other in [
+        "da\u{200b}ve",
+        "\u{202e}evad",
+        "dave\u{feff}",
+        "da\u{00ad}ve",
+    ] {
+        let r = env.bd(&["agent", "register", other]);
+        assert_eq!(r.code, 1, "{other:?}: {}", r.stderr);
+        assert!(r.stderr.contains("invisible character"), "{}", r.stderr);
+    }
     // A heartbeat under a look-alike actor is dave's, not a new agent.
     env.bd_env(
         &["heartbeat", "--note", "here"],

@@ -119,6 +119,17 @@ fn update(
     let path = file(home, name);
     let (stored, warning) = load_json_locked_checked(&path, &check_for(escape(name)))?;
     if stored.is_none()
+        && let Some(c) = name.chars().find(|c| invisible(*c))
+    {
+        return Err(Error::Invalid {
+            msg: format!(
+                "agent name {name:?} contains the invisible character U+{:04X} (it would make a look-alike of another name)",
+                c as u32
+            ),
+            hint: Some("an agent name is a short word such as `claude-1` or `Dave`".into()),
+        });
+    }
+    if stored.is_none()
         && let Some(other) = lookalike(home, name)
     {
         return Err(Error::Invalid {
@@ -242,6 +253,24 @@ pub fn load(home: &ProjectHome) -> (BTreeMap<String, Agent>, Option<String>) {
         }
     }
     (agents, join_warnings(warnings))
+}
+
+/// Characters that print as nothing or reorder text: zero-width spaces and
+/// joiners, bidi marks, overrides and isolates, word joiners, the BOM, the
+/// soft hyphen. NFKC keeps them, so `da\u{200b}ve` would pass as a new
+/// agent beside `dave`; new names may not hold them.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 /// A name as agents are compared: NFKC, case-folded (lower case, then NFKC
