@@ -13,7 +13,7 @@ use crate::ops::query::{Filter, Listing};
 use crate::ops::{Ctx, admin, coord, hooks, mail, membership, query};
 
 pub use crate::git::commit::Outcome as CommitOutcome;
-pub use crate::store::Workspace;
+use crate::store::Workspace;
 pub use crate::store::index::Row;
 
 /// The context of one command in the workspace found from `start`. With
