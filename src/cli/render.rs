@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use crate::model::time::{self, Nanos};
+use crate::ops::compose::Row;
 use crate::ops::query::Shown;
-use crate::store::index::Row;
 
 pub fn row_line(r: &Row) -> String {
     let mut s = format!(

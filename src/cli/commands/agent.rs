@@ -1,0 +1,54 @@
+//! `bd agent …`: register and unregister agents.
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCmd {
+    /// Register an agent (idempotent): its name, kind and workspace
+    Register {
+        /// The agent's name (default: the actor)
+        name: Option<String>,
+        /// What kind of agent: claude, human, …
+        #[arg(long, default_value = "agent")]
+        kind: String,
+    },
+    /// Unregister an agent: it receives no more work; its hook goes back to ready work
+    Unregister {
+        /// The agent's name (default: the actor)
+        name: Option<String>,
+    },
+}
+
+pub fn run(ctx: &Ctx, c: AgentCmd) -> Result<Output> {
+    match c {
+        AgentCmd::Register { name, kind } => {
+            let a = ops::coord::agent_register(ctx, name.as_deref(), &kind)?;
+            ctx.notice(format!("Registered agent {} ({})", a.name, a.kind));
+            Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
+        }
+        AgentCmd::Unregister { name } => {
+            let v = ops::coord::agent_unregister(ctx, name.as_deref())?;
+            let name = v["name"].as_str().unwrap_or_default().to_string();
+            ctx.notice(format!(
+                "Unregistered agent {name}: it receives no more work"
+            ));
+            for (k, what) in [("unhooked", "back to ready work"), ("claims", "still held")] {
+                let ids: Vec<&str> = v[k]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                if !ids.is_empty() {
+                    ctx.notice(format!("  {}: {what}", ids.join(", ")));
+                }
+            }
+            Ok(out(v, ""))
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! `bd blocked`: blocked issues and what blocks them.
+
+use serde_json::Value;
+
+use super::common::{Output, filter, out};
+use crate::cli::args::FilterArgs;
+use crate::cli::render;
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
+    let l = ops::query::blocked(ctx, &filter(a.filter, true))?;
+    let t = render::blocked_lines(&l.rows);
+    if !json {
+        return Ok(out(Value::Null, t));
+    }
+    let mut j = l.to_json()?;
+    if let Value::Array(items) = &mut j {
+        for (v, r) in items.iter_mut().zip(&l.rows) {
+            v["blocked_by"] = r.blockers.clone().into();
+        }
+    }
+    Ok(out(j, t))
+}

@@ -1,0 +1,22 @@
+//! `bd claim`: claim issues for yourself.
+
+use super::common::{Output, outcomes};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    /// Recover a lapsed claim of another agent (its holder was silent past the lease)
+    #[arg(long)]
+    pub steal: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    Ok(outcomes(
+        ctx,
+        &ops::edit::claim(ctx, &a.ids, a.steal)?,
+        "Claimed",
+    ))
+}

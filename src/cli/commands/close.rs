@@ -1,0 +1,24 @@
+//! `bd close`: close issues.
+
+use super::common::{Output, outcomes};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    #[arg(short, long)]
+    pub reason: Option<String>,
+    /// Close even when open issues block it
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    Ok(outcomes(
+        ctx,
+        &ops::edit::close(ctx, &a.ids, a.reason.as_deref(), a.force)?,
+        "Closed",
+    ))
+}

@@ -1,0 +1,21 @@
+//! `bd comments`: the comments of an issue.
+
+use serde_json::Value;
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub id: String,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let cs = ops::labels::comments(ctx, &a.id)?;
+    let t: String = cs
+        .iter()
+        .map(|c| format!("[{}] {}:\n{}\n\n", c.created_at, c.author, c.text))
+        .collect();
+    Ok(out(serde_json::to_value(&cs).unwrap_or(Value::Null), t))
+}

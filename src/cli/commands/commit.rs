@@ -1,0 +1,46 @@
+//! `bd commit`: commit the tracker's changes (only .beads/ paths).
+
+use serde_json::json;
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::compose::CommitOutcome;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Subject (default: a summary of what changed)
+    #[arg(short, long)]
+    pub message: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let o = ops::gitops::commit(ctx, a.message.as_deref())?;
+    Ok(match o {
+        CommitOutcome::Committed { id, amended, paths } => {
+            let short: String = id.chars().take(10).collect();
+            ctx.notice(format!(
+                "{} {short} ({})",
+                if amended { "Amended" } else { "Committed" },
+                paths.join(", ")
+            ));
+            out(
+                json!({"committed": true, "commit": id, "amended": amended, "paths": paths}),
+                id.clone(),
+            )
+        }
+        CommitOutcome::NothingToCommit => {
+            ops::unchanged(ctx, "no tracker changes to commit");
+            out(json!({"committed": false, "pending": false}), "")
+        }
+        CommitOutcome::Pending { reason } => {
+            ctx.notice(format!(
+                "note: not committed: {reason}; the changes stay pending"
+            ));
+            out(
+                json!({"committed": false, "pending": true, "reason": reason}),
+                "",
+            )
+        }
+    })
+}

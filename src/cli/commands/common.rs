@@ -1,0 +1,109 @@
+//! What the verbs share: their output, list filters, listings, outcomes and
+//! reading the user's input files.
+
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::cli::args::FilterArgs;
+use crate::cli::render;
+use crate::error::{Error, Result};
+use crate::model::time;
+use crate::ops::compose::Row;
+use crate::ops::edit::Outcome;
+use crate::ops::query::{Filter, Listing};
+use crate::ops::{Ctx, issue_json};
+
+/// What a command produced: a JSON document, and the human text for stdout.
+pub struct Output {
+    pub json: Value,
+    pub text: String,
+    /// The exit code of a command that ran but reports a failure in its
+    /// output (`doctor` with unfixed errors).
+    pub code: i32,
+}
+
+pub fn out(json: Value, text: impl Into<String>) -> Output {
+    Output {
+        json,
+        text: text.into(),
+        code: 0,
+    }
+}
+
+/// The time of this command: `BD_NOW` when set, else the clock.
+pub fn now_from_env() -> Result<i64> {
+    match std::env::var("BD_NOW") {
+        Ok(t) if !t.is_empty() => time::parse(&t)
+            .ok_or_else(|| Error::invalid(format!("BD_NOW '{t}' is not an RFC 3339 time"))),
+        _ => Ok(chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)),
+    }
+}
+
+pub fn filter(f: FilterArgs, all: bool) -> Filter {
+    Filter {
+        statuses: f.status,
+        priorities: f.priority,
+        priority_min: f.priority_min,
+        priority_max: f.priority_max,
+        types: f.issue_type,
+        labels: f.label,
+        labels_any: f.label_any,
+        assignee: f.assignee,
+        unassigned: f.unassigned,
+        parent: f.parent,
+        created_after: f.created_after,
+        created_before: f.created_before,
+        all,
+        limit: f.limit,
+        sort: f.sort,
+    }
+}
+
+/// A listing's output: its JSON is built (reading every record) only when asked for.
+pub fn listing(json: bool, l: Listing, text: String) -> Result<Output> {
+    let o = if json {
+        out(l.to_json()?, "")
+    } else {
+        out(Value::Null, text)
+    };
+    // The process ends right after printing: freeing every row of a large
+    // tracker would cost more than the command itself.
+    std::mem::forget(l);
+    Ok(o)
+}
+
+pub fn lines(rows: &[Row]) -> String {
+    rows.iter().map(|r| render::row_line(r) + "\n").collect()
+}
+
+/// One issue → an object, several → an array.
+pub fn outcomes(ctx: &Ctx, os: &[Outcome], verb: &str) -> Output {
+    let vals: Vec<Value> = os.iter().map(|o| issue_json(&o.record, None)).collect();
+    for o in os.iter().filter(|o| o.changed) {
+        ctx.notice(format!("{verb} {}: {}", o.record.id(), o.record.title()));
+    }
+    let j = if vals.len() == 1 {
+        vals.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Array(vals)
+    };
+    out(j, "")
+}
+
+/// What the user named as input: a file, or stdin for `-` (never otherwise).
+pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("-", e))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+pub fn read_text_arg(path: &std::path::Path) -> Result<String> {
+    String::from_utf8(read_input(path)?)
+        .map_err(|_| Error::invalid(format!("{} is not UTF-8 text", path.display())))
+}

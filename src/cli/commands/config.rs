@@ -1,0 +1,54 @@
+//! `bd config …`: read and change .beads/config.toml.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    Get { key: String },
+    Set { key: String, value: String },
+    List,
+    Unset { key: String },
+}
+
+pub fn run(ctx: &Ctx, c: ConfigCmd) -> Result<Output> {
+    match c {
+        ConfigCmd::Get { key } => {
+            let v = ops::admin::config_get(ctx, &key)?;
+            Ok(out(json!({"key": key, "value": v}), v))
+        }
+        ConfigCmd::Set { key, value } => {
+            let changed = ops::compose::config_set(ctx, &key, &value)?;
+            if changed {
+                ctx.notice(format!("Set {key} = {value}"));
+            } else {
+                ops::unchanged(ctx, format!("{key} is already {value}"));
+            }
+            Ok(out(
+                json!({"key": key, "value": value, "changed": changed}),
+                "",
+            ))
+        }
+        ConfigCmd::List => {
+            let v = ops::admin::config_list(ctx);
+            let t: String = v
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, x)| format!("{k} = {}\n", x.as_str().unwrap_or("")))
+                .collect();
+            Ok(out(v, t))
+        }
+        ConfigCmd::Unset { key } => {
+            let changed = ops::admin::config_edit(ctx, |cfg| cfg.unset(&key))?;
+            if !changed {
+                ops::unchanged(ctx, format!("{key} was not set"));
+            }
+            Ok(out(json!({"key": key, "changed": changed}), ""))
+        }
+    }
+}

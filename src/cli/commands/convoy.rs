@@ -1,0 +1,52 @@
+//! `bd convoy …`: track a batch of work as one convoy.
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::common::{Output, out};
+use crate::cli::render;
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(Subcommand, Debug)]
+pub enum ConvoyCmd {
+    /// Create a convoy tracking these issues
+    Create { name: String, ids: Vec<String> },
+    /// Track more issues (an open one reopens a landed convoy)
+    Add {
+        convoy: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Progress: counts and percent per status
+    Status { convoy: String },
+    /// Every convoy with its progress
+    List,
+}
+
+pub fn run(ctx: &Ctx, c: ConvoyCmd) -> Result<Output> {
+    match c {
+        ConvoyCmd::Create { name, ids } => {
+            let rec = ops::convoy::create_convoy(ctx, &name, &ids)?;
+            ctx.notice(format!(
+                "Created convoy {} tracking {} issue(s)",
+                rec.id(),
+                ids.len()
+            ));
+            Ok(out(ops::convoy::json_of(&rec), rec.id().to_string()))
+        }
+        ConvoyCmd::Add { convoy, ids } => {
+            let o = ops::convoy::add(ctx, &convoy, &ids)?;
+            Ok(out(ops::convoy::json_of(&o.record), ""))
+        }
+        ConvoyCmd::Status { convoy } => {
+            let v = ops::convoy::status(ctx, &convoy)?;
+            Ok(out(v.clone(), render::convoy(&v)))
+        }
+        ConvoyCmd::List => {
+            let v = ops::convoy::list(ctx)?;
+            let t: String = v.iter().map(render::convoy).collect();
+            Ok(out(Value::Array(v), t))
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `bd defer`: put issues off until a date.
+
+use super::common::{Output, outcomes};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    /// RFC 3339, YYYY-MM-DD or +N(s|m|h|d|w)
+    #[arg(long, required = true)]
+    pub until: String,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    Ok(outcomes(
+        ctx,
+        &ops::edit::defer(ctx, &a.ids, &a.until)?,
+        "Deferred",
+    ))
+}

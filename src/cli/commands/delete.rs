@@ -1,0 +1,21 @@
+//! `bd delete`: delete issues (a tombstone that syncs).
+
+use super::common::{Output, outcomes};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    #[arg(short, long)]
+    pub reason: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    Ok(outcomes(
+        ctx,
+        &ops::edit::delete(ctx, &a.ids, a.reason.as_deref())?,
+        "Deleted",
+    ))
+}

@@ -1,0 +1,18 @@
+//! `bd diff`: the tracker's changes issue by issue.
+
+use super::common::{Output, out};
+use crate::cli::render;
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// REV (against the working tree) or REV..REV
+    pub range: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let d = ops::history::diff(ctx, a.range.as_deref())?;
+    let t = render::diff(&d);
+    Ok(out(ops::history::diff_json(&d), t))
+}

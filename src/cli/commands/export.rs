@@ -1,0 +1,34 @@
+//! `bd export`: issues as JSONL.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Write to this file instead of stdout
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let text = ops::compose::export(ctx, a.output.as_deref())?;
+    let n = text.lines().count();
+    match a.output {
+        Some(p) => {
+            ctx.notice(format!("Exported {n} issues to {}", p.display()));
+            Ok(out(json!({"exported": n, "path": p}), ""))
+        }
+        None => {
+            let vals: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            Ok(out(Value::Array(vals), text))
+        }
+    }
+}

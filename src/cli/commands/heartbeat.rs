@@ -1,0 +1,19 @@
+//! `bd heartbeat`: tell the project this agent is alive.
+
+use serde_json::Value;
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// What the agent is doing
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let r = ops::coord::heartbeat(ctx, a.note.as_deref())?;
+    Ok(out(serde_json::to_value(&r).unwrap_or(Value::Null), ""))
+}

@@ -1,0 +1,30 @@
+//! `bd import`: issues from classic beads JSONL.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::common::{Output, out, read_input};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The file (`-` for stdin)
+    pub file: PathBuf,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let bytes = read_input(&a.file)?;
+    let rep = ops::admin::import(ctx, &a.file.display().to_string(), &bytes, a.dry_run)?;
+    ctx.notice(format!(
+        "{}Imported: {} created, {} updated, {} unchanged",
+        if a.dry_run { "(dry run) " } else { "" },
+        rep.created,
+        rep.updated,
+        rep.unchanged
+    ));
+    Ok(out(serde_json::to_value(&rep).unwrap_or(Value::Null), ""))
+}

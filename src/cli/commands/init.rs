@@ -1,0 +1,57 @@
+//! `bd init`: start tracking in this git repository.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(long)]
+    pub prefix: Option<String>,
+}
+
+/// The output and what to say about it on stderr.
+pub fn run(start: &Path, a: Args) -> Result<(Output, Vec<String>)> {
+    let rep = ops::admin::init(start, a.prefix.as_deref())?;
+    let mut talk = Vec::new();
+    if let Some(old) = &rep.prefix_changed_from {
+        talk.push(format!(
+            "Changed the prefix from {old} to {} (the tracker has no issues)",
+            rep.prefix
+        ));
+    } else if rep.created.is_empty()
+        && rep.migrated.is_empty()
+        && rep.driver.is_none()
+        && rep.project.is_none()
+    {
+        talk.push(format!(
+            "Nothing changed: {} is already initialized (prefix {})",
+            rep.root.display(),
+            rep.prefix
+        ));
+    } else {
+        talk.push(format!(
+            "Initialized bd in {} (prefix {}, {} issues)",
+            rep.root.display(),
+            rep.prefix,
+            rep.issues
+        ));
+    }
+    for m in &rep.migrated {
+        talk.push(format!("Migrated {m}"));
+    }
+    if let Some(d) = &rep.driver {
+        talk.push(format!("Merge driver: merge.beads.driver {d}"));
+    }
+    for h in &rep.classic_hooks {
+        talk.push(format!(
+            "note: classic beads hook {h} calls bd; check it still fits strand"
+        ));
+    }
+    let j = json!({"root": rep.root, "prefix": rep.prefix, "project": rep.project, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues, "driver": rep.driver, "prefix_changed_from": rep.prefix_changed_from});
+    Ok((out(j, ""), talk))
+}

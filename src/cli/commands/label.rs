@@ -1,0 +1,77 @@
+//! `bd label …`: labels.
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::edit::Outcome;
+use crate::ops::{self, Ctx, issue_json};
+
+#[derive(Subcommand, Debug)]
+pub enum LabelCmd {
+    /// Add a label to one or more issues: `label add <id>... <label>`
+    Add {
+        /// The issues, then the label (last)
+        #[arg(required = true, num_args = 2.., value_name = "ID... LABEL")]
+        args: Vec<String>,
+    },
+    /// Remove a label from one or more issues: `label remove <id>... <label>`
+    Remove {
+        /// The issues, then the label (last)
+        #[arg(required = true, num_args = 2.., value_name = "ID... LABEL")]
+        args: Vec<String>,
+    },
+    /// Labels of an issue, or all labels with counts
+    List { id: Option<String> },
+}
+
+pub fn run(ctx: &Ctx, l: LabelCmd) -> Result<Output> {
+    match l {
+        LabelCmd::Add { mut args } => {
+            let label = args.pop().unwrap_or_default();
+            let os = ops::labels::add(ctx, &args, &label)?;
+            for o in os.iter().filter(|o| o.changed) {
+                ctx.notice(format!(
+                    "Labeled {}: {}",
+                    o.record.id(),
+                    o.record.labels().join(", ")
+                ));
+            }
+            Ok(label_output(&os))
+        }
+        LabelCmd::Remove { mut args } => {
+            let label = args.pop().unwrap_or_default();
+            let os = ops::labels::remove(ctx, &args, &label)?;
+            for o in os.iter().filter(|o| o.changed) {
+                ctx.notice(format!("Removed label '{label}' from {}", o.record.id()));
+            }
+            Ok(label_output(&os))
+        }
+        LabelCmd::List { id } => {
+            let m = ops::labels::list(ctx, id.as_deref())?;
+            let t: String = if id.is_some() {
+                m.keys().map(|k| format!("{k}\n")).collect()
+            } else {
+                m.iter().map(|(k, n)| format!("{k}\t{n}\n")).collect()
+            };
+            let j = if id.is_some() {
+                json!(m.keys().collect::<Vec<_>>())
+            } else {
+                json!(m)
+            };
+            Ok(out(j, t))
+        }
+    }
+}
+
+/// `label add|remove`: the issue for one id, a list for several.
+fn label_output(os: &[Outcome]) -> Output {
+    let mut vals: Vec<Value> = os.iter().map(|o| issue_json(&o.record, None)).collect();
+    let j = if vals.len() == 1 {
+        vals.pop().unwrap_or(Value::Null)
+    } else {
+        Value::Array(vals)
+    };
+    out(j, "")
+}

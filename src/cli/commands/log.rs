@@ -1,0 +1,21 @@
+//! `bd log`: one issue's history across commits.
+
+use serde_json::json;
+
+use super::common::{Output, out};
+use crate::cli::render;
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub id: String,
+    #[arg(short = 'n', long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let (id, entries) = ops::history::log(ctx, &a.id, a.limit)?;
+    let t = render::log(&id, &entries);
+    Ok(out(json!({"id": id, "entries": entries}), t))
+}

@@ -1,0 +1,182 @@
+//! `bd mail …`: send and read mail between agents and projects.
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use super::common::{Output, out, read_text_arg};
+use crate::cli::args::BodyArgs;
+use crate::cli::render;
+use crate::error::Result;
+use crate::model::mail::Message;
+use crate::ops::{self, Ctx};
+
+#[derive(Subcommand, Debug)]
+pub enum MailCmd {
+    /// Send a message (to agents here, or to another project's tracker)
+    Send {
+        /// Recipient (repeatable): name, name@<project>, @all, @<project>, project:<identity>
+        #[arg(long, required = true)]
+        to: Vec<String>,
+        /// Copy to (repeatable)
+        #[arg(long)]
+        cc: Vec<String>,
+        #[arg(short, long)]
+        subject: String,
+        #[command(flatten)]
+        body: BodyArgs,
+        /// The issue this message is about
+        #[arg(long)]
+        issue: Option<String>,
+        /// Type of the work item another project makes of it (default: bug)
+        #[arg(short = 't', long = "type")]
+        issue_type: Option<String>,
+    },
+    /// Your messages: unread first
+    Inbox {
+        /// Read ones too
+        #[arg(long)]
+        all: bool,
+        /// Only from this sender
+        #[arg(long)]
+        from: Option<String>,
+        /// Only this thread (any message id in it)
+        #[arg(long)]
+        thread: Option<String>,
+    },
+    /// Show a message and mark it read
+    Read { id: String },
+    /// Messages you sent, newest first, with who read and acknowledged them
+    Sent,
+    /// Reply to a message (same thread, `Re:` subject)
+    Reply {
+        id: String,
+        #[command(flatten)]
+        body: BodyArgs,
+        /// Also to every other recipient
+        #[arg(long)]
+        all: bool,
+    },
+    /// Acknowledge a message
+    Ack { id: String },
+    /// Every message of a thread, oldest first
+    Thread { id: String },
+    /// Find messages whose subject or body contains TEXT
+    Search { text: String },
+}
+
+fn send_options(b: BodyArgs) -> Result<ops::mail::SendOptions> {
+    let body = match (b.body, b.body_file) {
+        (Some(t), _) => t,
+        (None, Some(p)) => read_text_arg(&p)?,
+        (None, None) => String::new(),
+    };
+    Ok(ops::mail::SendOptions {
+        body,
+        attach: b.attach,
+        importance: b.importance,
+        ack: b.ack,
+        ..Default::default()
+    })
+}
+
+pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
+    let list = |msgs: Vec<Message>, empty: &str| {
+        let text = if msgs.is_empty() {
+            ctx.notice(empty.to_string());
+            String::new()
+        } else {
+            msgs.iter()
+                .map(|m| render::message_line(m, &ctx.actor))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        out(serde_json::to_value(&msgs).unwrap_or(Value::Null), text)
+    };
+    match cmd {
+        MailCmd::Send {
+            to,
+            cc,
+            subject,
+            body,
+            issue,
+            issue_type,
+        } => {
+            let mut o = send_options(body)?;
+            o.to = to;
+            o.cc = cc;
+            o.subject = subject;
+            o.issue = issue;
+            o.issue_type = issue_type;
+            let sent = ops::mail::send(ctx, &o)?;
+            ctx.notice(format!(
+                "Sent {} to {}",
+                sent.message.id,
+                sent.message.to.join(", ")
+            ));
+            let mut j = serde_json::to_value(&sent.message).unwrap_or(Value::Null);
+            j["pending"] = json!(sent.pending);
+            Ok(out(j, sent.message.id.clone()))
+        }
+        MailCmd::Reply { id, body, all } => {
+            let o = send_options(body)?;
+            let sent = ops::mail::reply(ctx, &id, o, all)?;
+            ctx.notice(format!(
+                "Replied {} to {}",
+                sent.message.id,
+                sent.message.to.join(", ")
+            ));
+            let mut j = serde_json::to_value(&sent.message).unwrap_or(Value::Null);
+            j["pending"] = json!(sent.pending);
+            Ok(out(j, sent.message.id.clone()))
+        }
+        MailCmd::Inbox { all, from, thread } => {
+            let o = ops::mail::InboxOptions { all, from, thread };
+            let msgs = ops::mail::inbox(ctx, &o)?;
+            let empty = if all {
+                "No messages"
+            } else {
+                "No unread messages"
+            };
+            Ok(list(msgs, empty))
+        }
+        MailCmd::Sent => {
+            let msgs = ops::mail::sent(ctx)?;
+            if msgs.is_empty() {
+                ctx.notice("No sent messages");
+            }
+            let text: String = msgs.iter().map(|m| render::sent_line(m) + "\n").collect();
+            Ok(out(
+                serde_json::to_value(&msgs).unwrap_or(Value::Null),
+                text,
+            ))
+        }
+        MailCmd::Read { id } => {
+            let m = ops::mail::read(ctx, &id)?;
+            let text = render::message(&m);
+            Ok(out(serde_json::to_value(&m).unwrap_or(Value::Null), text))
+        }
+        MailCmd::Ack { id } => {
+            let (m, changed) = ops::mail::ack(ctx, &id)?;
+            if changed {
+                ctx.notice(format!("Acknowledged {}", m.id));
+            }
+            Ok(out(serde_json::to_value(&m).unwrap_or(Value::Null), ""))
+        }
+        MailCmd::Thread { id } => {
+            let msgs = ops::mail::thread(ctx, &id)?;
+            let text = msgs
+                .iter()
+                .map(render::message)
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(out(
+                serde_json::to_value(&msgs).unwrap_or(Value::Null),
+                text,
+            ))
+        }
+        MailCmd::Search { text } => {
+            let msgs = ops::mail::search(ctx, &text)?;
+            Ok(list(msgs, "No messages match"))
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! `bd reopen`: reopen closed issues.
+
+use super::common::{Output, outcomes};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    Ok(outcomes(ctx, &ops::edit::reopen(ctx, &a.ids)?, "Reopened"))
+}

@@ -1,0 +1,26 @@
+//! `bd sling`: put an issue on an agent's hook.
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::{self, Ctx, issue_json};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub id: String,
+    pub agent: String,
+    /// A note for the agent
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let (agent, o) = ops::compose::sling(ctx, &a.id, &a.agent, a.note.as_deref())?;
+    if o.changed {
+        ctx.notice(format!(
+            "Slung {} to {agent}: {}",
+            o.record.id(),
+            o.record.title()
+        ));
+    }
+    Ok(out(issue_json(&o.record, None), ""))
+}

@@ -1,0 +1,39 @@
+//! `bd sync`: fetch, merge (never rebase) and push the tracker with its branch.
+
+use serde_json::Value;
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Also push unpushed commits that touch code, not only .beads/
+    #[arg(long)]
+    pub all: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let r = ops::sync::sync(ctx, a.all)?;
+    if let Some(c) = &r.committed {
+        ctx.notice(format!(
+            "Committed tracker changes ({})",
+            &c[..c.len().min(10)]
+        ));
+    }
+    if r.merged {
+        ctx.notice("Merged the upstream");
+    }
+    if r.pushed {
+        ctx.notice("Pushed");
+    }
+    if r.up_to_date {
+        ctx.notice("Already up to date");
+    }
+    for (id, holder) in &r.claims_lost {
+        ctx.notice(format!(
+            "warning: your claim on {id} was lost in the merge (now: {holder})"
+        ));
+    }
+    Ok(out(serde_json::to_value(&r).unwrap_or(Value::Null), ""))
+}

@@ -1,0 +1,19 @@
+//! `bd undefer`: make deferred issues open again.
+
+use super::common::{Output, outcomes};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    Ok(outcomes(
+        ctx,
+        &ops::edit::undefer(ctx, &a.ids)?,
+        "Undeferred",
+    ))
+}

@@ -1,0 +1,26 @@
+//! `bd unhook`: take an issue (or everything) off an agent's hook.
+
+use serde_json::json;
+
+use super::common::{Output, out};
+use crate::error::Result;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub id: Option<String>,
+    /// Whose hook (default: yours)
+    #[arg(long)]
+    pub agent: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let (agent, removed) = ops::compose::unhook(ctx, a.id.as_deref(), a.agent.as_deref())?;
+    if !removed.is_empty() {
+        ctx.notice(format!(
+            "Took {} off the hook of {agent}",
+            removed.join(", ")
+        ));
+    }
+    Ok(out(json!({"agent": agent, "removed": removed}), ""))
+}

@@ -1,0 +1,89 @@
+//! `bd update`: change fields of issues.
+
+use super::common::{Output, outcomes};
+use crate::error::Result;
+use crate::ops::edit::UpdateOptions;
+use crate::ops::{self, Ctx};
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Args {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(short, long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub design: Option<String>,
+    #[arg(long)]
+    pub acceptance: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    #[arg(short, long)]
+    pub status: Option<String>,
+    #[arg(short, long)]
+    pub priority: Option<String>,
+    #[arg(short = 't', long = "type")]
+    pub issue_type: Option<String>,
+    /// Assignee (`""` clears it)
+    #[arg(short, long)]
+    pub assignee: Option<String>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub estimate: Option<i64>,
+    #[arg(long)]
+    pub due: Option<String>,
+    #[arg(long)]
+    pub defer: Option<String>,
+    #[arg(long)]
+    pub external_ref: Option<String>,
+    /// Add a label (repeatable)
+    #[arg(long)]
+    pub add_label: Vec<String>,
+    /// Remove a label (repeatable)
+    #[arg(long)]
+    pub remove_label: Vec<String>,
+    /// Move under this parent (`""` detaches)
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Claim the issue (like `bd claim`)
+    #[arg(long)]
+    pub claim: bool,
+    /// Change it even though your claim on it was recovered by another
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+    let o = UpdateOptions {
+        ids: a.ids,
+        title: a.title,
+        description: a.description,
+        design: a.design,
+        acceptance: a.acceptance,
+        notes: a.notes,
+        status: a.status,
+        priority: a.priority,
+        issue_type: a.issue_type,
+        assignee: a.assignee,
+        owner: a.owner,
+        estimate: a.estimate,
+        due: a.due,
+        defer: a.defer,
+        external_ref: a.external_ref,
+        add_labels: a.add_label,
+        remove_labels: a.remove_label,
+        parent: a.parent,
+        claim: a.claim,
+        reason: None,
+        force: a.force,
+    };
+    let claim = o.claim;
+    let os = ops::edit::update(ctx, &o)?;
+    Ok(outcomes(
+        ctx,
+        &os,
+        if claim { "Claimed" } else { "Updated" },
+    ))
+}

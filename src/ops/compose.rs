@@ -1,0 +1,200 @@
+//! Compositions for the command line: where a verb needs several ops (or the
+//! work around every verb), one function here makes them, so each verb in
+//! `cli::commands` makes one call. Also the few lower-layer types the CLI
+//! names, re-exported so that `cli` imports only `ops`.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::error::Result;
+use crate::model::time::Nanos;
+use crate::ops::query::{Filter, Listing};
+use crate::ops::{Ctx, admin, coord, hooks, mail, membership, query};
+
+pub use crate::git::commit::Outcome as CommitOutcome;
+use crate::store::Workspace;
+pub use crate::store::index::Row;
+
+/// The context of one command in the workspace found from `start`. With
+/// `doctor_fix`, links under `.beads/` are removed first, before anything
+/// (the config included) could be read through one. `now` is asked for only
+/// once the workspace opened.
+pub fn open(
+    start: &Path,
+    doctor_fix: bool,
+    now: impl FnOnce() -> Result<Nanos>,
+    actor: Option<String>,
+) -> Result<Ctx> {
+    let mut links = Vec::new();
+    if doctor_fix && let Ok(ws) = Workspace::open(start) {
+        links = admin::doctor_links(&ws, true)?;
+    }
+    let ctx = Workspace::open(start).and_then(|ws| Ctx::new(ws, now()?, actor))?;
+    ctx.links_found.replace(links);
+    Ok(ctx)
+}
+
+/// Before the verb: an actor that looks like a registered agent (`DAVE`,
+/// `Ⅾave`) is it; mail waiting for this workspace is delivered.
+pub fn begin(ctx: &mut Ctx) {
+    let actor = membership::agent_spelling(ctx, &ctx.actor);
+    ctx.actor = actor;
+    if ctx.unmerged.is_empty() {
+        mail::pump(ctx);
+    }
+}
+
+/// After the verb (`ok`: it succeeded): presence, the hook file, and the
+/// reports back to projects whose handed-off items this command changed.
+pub fn finish(ctx: &Ctx, ok: bool) {
+    if ok {
+        ctx.touch_presence();
+    }
+    if ok
+        && ctx.explicit_actor
+        && ctx.wrote.get()
+        && let Err(e) = hooks::materialize(ctx)
+    {
+        ctx.notice(format!(
+            "warning: cannot update the hook file of {}: {e}",
+            ctx.actor
+        ));
+    }
+    let handoffs = ctx.outbox.take();
+    if !handoffs.is_empty() {
+        mail::flow_back(ctx, &handoffs);
+    }
+}
+
+/// A fresh context for the next round of a long-running verb (`dispatch
+/// --watch`), same workspace and actor, read at `now`.
+pub fn next_round(ctx: &Ctx, now: Nanos) -> Result<Ctx> {
+    let actor = ctx.explicit_actor.then(|| ctx.actor.clone());
+    Ctx::new(ctx.ws.clone(), now, actor)
+}
+
+/// `where`: the workspace's places and its proof of project membership.
+pub fn where_(ctx: &Ctx) -> Result<Value> {
+    let mut v = admin::where_(ctx)?;
+    v["proof"] = json!(ctx.home_proof()?);
+    Ok(v)
+}
+
+/// What `doctor` found, with the pending changes and registered workspaces.
+pub struct DoctorReport {
+    pub findings: Vec<admin::Finding>,
+    pub pending: Vec<String>,
+    pub registered: Value,
+}
+
+/// `doctor`: the checks; with `fix`, the ledger pruned too.
+pub fn doctor(ctx: &Ctx, fix: bool) -> Result<DoctorReport> {
+    let findings = admin::doctor(ctx, fix)?;
+    if fix {
+        match coord::prune_ledger(ctx) {
+            Ok(n) if n > 0 => ctx.notice(format!(
+                "Pruned {n} ledger entr{} every workspace already shows",
+                if n == 1 { "y" } else { "ies" }
+            )),
+            Ok(_) => {}
+            Err(e) => ctx.notice(format!("warning: cannot prune the ledger: {e}")),
+        }
+    }
+    let pending = ctx.pending_changes();
+    let registered = membership::registered(ctx)?;
+    Ok(DoctorReport {
+        findings,
+        pending,
+        registered,
+    })
+}
+
+/// `config set`: whether it changed. Naming the project here is the user's
+/// confirmation on this machine (a committed config.toml is not).
+pub fn config_set(ctx: &Ctx, key: &str, value: &str) -> Result<bool> {
+    let changed = admin::config_edit(ctx, |cfg| cfg.set(key, value))?;
+    if changed
+        && key == "project"
+        && !value.trim().is_empty()
+        && let Err(e) = membership::trust(ctx, Some(value))
+    {
+        ctx.notice(format!(
+            "warning: cannot record that this repository is {value}'s: {e}; run `bd where --trust`"
+        ));
+    }
+    Ok(changed)
+}
+
+/// `sling`: the agent as registered, and the outcome.
+pub fn sling(
+    ctx: &Ctx,
+    id: &str,
+    agent: &str,
+    note: Option<&str>,
+) -> Result<(String, crate::ops::edit::Outcome)> {
+    let agent = membership::agent_spelling(ctx, agent);
+    let o = hooks::sling(ctx, id, &agent, note)?;
+    Ok((agent, o))
+}
+
+/// The agent a hook verb means: the named one as registered, else the actor.
+fn hook_agent(ctx: &Ctx, agent: Option<&str>) -> String {
+    agent.map_or_else(|| ctx.actor.clone(), |a| membership::agent_spelling(ctx, a))
+}
+
+/// An agent's effective hook with the titles of its items.
+pub struct HookView {
+    pub agent: String,
+    /// (id, title; empty when the issue is not here)
+    pub items: Vec<(String, String)>,
+    pub note: Option<String>,
+}
+
+/// `hook`: the effective hook of `agent` (default: the actor).
+pub fn hook(ctx: &Ctx, agent: Option<&str>) -> Result<HookView> {
+    let agent = hook_agent(ctx, agent);
+    crate::home::presence::validate_agent_name(&agent)?;
+    let hook = hooks::effective_hook(ctx, &agent)?;
+    let snap = ctx.snapshot()?;
+    let items = hook
+        .items
+        .into_iter()
+        .map(|i| {
+            let title = snap.find(&i).map(|r| r.title.clone()).unwrap_or_default();
+            (i, title)
+        })
+        .collect();
+    Ok(HookView {
+        agent,
+        items,
+        note: hook.note,
+    })
+}
+
+/// `unhook`: the agent and the ids taken off its hook.
+pub fn unhook(ctx: &Ctx, id: Option<&str>, agent: Option<&str>) -> Result<(String, Vec<String>)> {
+    let agent = hook_agent(ctx, agent);
+    let removed = hooks::unhook(ctx, &agent, id)?;
+    Ok((agent, removed))
+}
+
+/// `ready --explain`: the ready work (saying so when there is none) and the
+/// claims that lapsed.
+pub fn ready_explained(ctx: &Ctx, f: &Filter) -> Result<(Listing, Vec<Value>)> {
+    let l = query::ready(ctx, f)?;
+    if l.rows.is_empty() {
+        ctx.notice("No ready work.");
+    }
+    let lapsed = query::lapsed_claims(ctx)?;
+    Ok((l, lapsed))
+}
+
+/// `export`: the JSONL text, also written to `output` when given.
+pub fn export(ctx: &Ctx, output: Option<&Path>) -> Result<String> {
+    let text = admin::export(ctx)?;
+    if let Some(p) = output {
+        admin::write_export(p, &text)?;
+    }
+    Ok(text)
+}
