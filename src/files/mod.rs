@@ -13,6 +13,7 @@
 
 pub mod atomic;
 pub mod cache;
+pub mod content;
 pub mod lock;
 
 use std::fs::{self, File, OpenOptions};

@@ -125,7 +125,7 @@ fn prune_attachments(home: &ProjectHome) {
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_none_or(|d| d.as_secs() < 3600);
-        if crate::store::attachments::valid_sha(&name) && !used.contains(&name) && !young {
+        if crate::files::content::valid_sha(&name) && !used.contains(&name) && !young {
             let _ = fs::remove_file(e.path());
         }
     }
@@ -148,7 +148,7 @@ pub fn deliver(
 ) -> Result<()> {
     let adir = live_attachments(home);
     for b in bodies {
-        crate::store::attachments::put_in(&adir, b)?;
+        crate::files::content::put_in(&adir, b)?;
     }
     update_live(home, key, now, |msgs| {
         msgs.entry(msg.id.clone()).or_insert_with(|| msg.clone());
@@ -211,7 +211,7 @@ fn spool_file(home: &ProjectHome, id: &str) -> PathBuf {
 pub fn spool_put(home: &ProjectHome, item: &SpoolItem, bodies: &[(String, Vec<u8>)]) -> Result<()> {
     let adir = spool_attachments(home);
     for (sha, bytes) in bodies {
-        let put = crate::store::attachments::put_in(&adir, bytes)?;
+        let put = crate::files::content::put_in(&adir, bytes)?;
         debug_assert_eq!(&put, sha);
     }
     let dir = spool_dir(home);
@@ -379,7 +379,7 @@ mod tests {
     use crate::model::mail::Attachment;
 
     fn msg(id: &str, at: &str, body: &[u8]) -> (Message, Vec<u8>) {
-        let sha = crate::store::attachments::sha256_hex(body);
+        let sha = crate::files::content::sha256_hex(body);
         let m = Message {
             id: id.into(),
             thread: id.into(),

@@ -1275,8 +1275,7 @@ mod tests {
     }
 
     #[test]
-    fn analyze_is_fast_enough() {
-        // Sized for debug builds; release must stay far below the 50 ms budget.
+    fn analyze_handles_a_large_graph() {
         let n = 100_000;
         let nodes: Vec<Node> = (0..n)
             .map(|i| {
@@ -1290,10 +1289,9 @@ mod tests {
                 edge(x, WAITS_FOR, &format!("bd-{:05}", (i * 17 + 3) % n))
             })
             .collect();
-        let start = std::time::Instant::now();
+        // Speed is measured in bench/, never asserted here: this checks that
+        // a graph this size is analyzed whole (no recursion limit hit).
         let a = analyze(&nodes, NOW, &[]);
-        let took = start.elapsed();
         assert_eq!(a.parent.len(), n);
-        assert!(took.as_secs() < 5, "analyze took {took:?}");
     }
 }

@@ -1,0 +1,139 @@
+//! The house's layering, guarded (STYLE.md, docs/DESIGN.md "Layers"):
+//! `cli → ops → {store, git, home} → {files, model}`. Every `crate::<module>`
+//! path in `src/` (outside `#[cfg(test)]` modules and comments) is an arrow
+//! from the file's layer to that module; this test fails on each arrow the
+//! picture forbids, and on an impure call in `model`.
+
+use std::path::{Path, PathBuf};
+
+/// The modules each layer may not name.
+fn forbidden(layer: &str) -> &'static [&'static str] {
+    match layer {
+        "cli" => &["store", "git", "home", "files"],
+        "ops" => &["cli"],
+        "store" => &["home", "git", "ops", "cli"],
+        "git" => &["store", "home", "ops", "cli"],
+        "home" => &["store", "git", "ops", "cli"],
+        "files" => &["store", "git", "home", "ops", "cli", "model"],
+        "model" => &["store", "git", "home", "ops", "cli", "files"],
+        _ => &[],
+    }
+}
+
+/// What `model` may never call: it is pure (time, actor and seeds come in as
+/// arguments).
+const IMPURE: &[&str] = &[
+    "std::fs",
+    "std::env",
+    "std::process",
+    "SystemTime",
+    "Instant::now",
+    "Utc::now",
+    "Local::now",
+    "gix::",
+];
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The modules a line names after `crate::`, also inside `crate::{a, b}`.
+fn targets(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("crate::") {
+        rest = &rest[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for part in group[..end].split(',') {
+                let name: String = part
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    out.push(name);
+                }
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The code of a file without its test module and comment lines.
+fn code_lines(text: &str) -> Vec<(usize, &str)> {
+    let cut = text.find("#[cfg(test)]").unwrap_or(text.len());
+    text[..cut]
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .collect()
+}
+
+#[test]
+fn every_arrow_points_down() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    files.sort();
+    assert!(files.len() > 20, "found the sources: {files:?}");
+    let mut bad = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap();
+        let layer = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in code_lines(&text) {
+            for t in targets(line) {
+                if forbidden(&layer).contains(&t.as_str()) {
+                    bad.push(format!("src/{}:{n}: {layer} -> {t}", rel.display()));
+                }
+            }
+            if layer == "model" {
+                for word in IMPURE {
+                    if line.contains(word) {
+                        bad.push(format!(
+                            "src/{}:{n}: model is pure, yet calls {word}",
+                            rel.display()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "arrows the layering forbids:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_guard_sees_grouped_and_plain_paths() {
+    assert_eq!(targets("use crate::store::Tx;"), ["store"]);
+    assert_eq!(
+        targets("use crate::{home, git::dirs};  crate::ops::x()"),
+        ["home", "git", "ops"]
+    );
+    assert_eq!(code_lines("a\n// crate::cli\n#[cfg(test)]\nb").len(), 1);
+}
