@@ -48,18 +48,9 @@ pub const WAITS_FOR: &str = "waits-for";
 /// Edge kinds that take part in blocking and in cycle detection.
 pub const BLOCKING_KINDS: [&str; 4] = [BLOCKS, PARENT_CHILD, CONDITIONAL_BLOCKS, WAITS_FOR];
 
-/// Issue types that are never ready work (besides configured `non_work_types`).
-pub const COORDINATION_TYPES: [&str; 9] = [
-    "convoy",
-    "message",
-    "agent",
-    "molecule",
-    "gate",
-    "event",
-    "merge-request",
-    "role",
-    "rig",
-];
+/// Issue types that are never ready work (besides configured
+/// `non_work_types`): the vocabulary's one list.
+pub use super::values::COORDINATION_TYPES;
 
 /// Issue types that hold other work rather than being work one agent does:
 /// ready work of these types is not *claimable* unless asked for.
