@@ -804,3 +804,104 @@ fn item_04_racing_lookalike_registrations_make_one_agent() {
         assert_eq!(n, 1, "round {round}: {agents}");
     }
 }
+
+/// A repository with `origin` at `url`, a first commit, and `config.toml`
+/// written by hand when given (else `bd init --prefix prefix`).
+fn repo_with_origin(
+    dir: &std::path::Path,
+    home: &std::path::Path,
+    url: &str,
+    prefix: &str,
+    config: Option<&str>,
+) {
+    new_repo(dir);
+    git(dir, &["remote", "add", "origin", url]);
+    std::fs::write(dir.join("code.txt"), format!("{prefix}\n")).unwrap();
+    match config {
+        Some(c) => {
+            std::fs::create_dir_all(dir.join(".beads")).unwrap();
+            std::fs::write(dir.join(".beads/config.toml"), c).unwrap();
+        }
+        None => {
+            bd_at(dir, home, "x", &["init", "--prefix", prefix]).ok();
+        }
+    }
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "init"]);
+}
+
+/// Review break 1: settings a repository carries (`case_insensitive_hosts`
+/// in its own config.toml) proved its claim to another project's identity.
+#[test]
+fn item_02_review_committed_case_insensitive_hosts_prove_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let a = t.join("a");
+    repo_with_origin(
+        &a,
+        &home,
+        "https://git.example.com/Team/Proj.git",
+        "aa",
+        None,
+    );
+    let wa = bd_json_at(&a, &home, "alice", &["where"]);
+    assert_eq!(wa["identity"], "git.example.com/Team/Proj", "{wa}");
+    assert_eq!(wa["proof"], "origin", "{wa}");
+    bd_at(&a, &home, "alice", &["agent", "register"]).ok();
+    bd_at(
+        &a,
+        &home,
+        "bob",
+        &[
+            "mail", "send", "--to", "alice", "-s", "plan", "-b", "secret",
+        ],
+    )
+    .ok();
+    assert_eq!(inbox_ids(&a, &home, "alice").len(), 1);
+
+    // M: another repository on that (case-sensitive) host, whose committed
+    // config claims A's identity and declares the host case-insensitive.
+    let m = t.join("m");
+    repo_with_origin(
+        &m,
+        &home,
+        "https://git.example.com/team/proj.git",
+        "aa",
+        Some(
+            "prefix = \"aa\"\nproject = \"git.example.com/Team/Proj\"\ncase_insensitive_hosts = [\"git.example.com\"]\n",
+        ),
+    );
+    let wm = bd_json_at(&m, &home, "mallory", &["where"]);
+    assert_eq!(wm["proof"], "unproven", "{wm}");
+    assert!(inbox_ids(&m, &home, "alice").is_empty(), "M reads A's mail");
+    let agents = bd_at(&m, &home, "mallory", &["agents"]);
+    assert!(!agents.stdout.contains("alice"), "{}", agents.stdout);
+
+    // The built-in hosts still ignore case by themselves.
+    let g = t.join("g");
+    repo_with_origin(
+        &g,
+        &home,
+        "https://github.com/team/proj.git",
+        "gg",
+        Some(
+            "prefix = \"gg\"\nproject = \"github.com/Team/Proj\"\ncase_insensitive_hosts = [\"example.net\"]\n",
+        ),
+    );
+    let wg = bd_json_at(&g, &home, "x", &["where"]);
+    assert_eq!(wg["proof"], "origin", "{wg}");
+    // The repository's own list still shapes its identity (SPEC §1).
+    let n = t.join("n");
+    repo_with_origin(
+        &n,
+        &home,
+        "https://git.example.com/Some/Thing.git",
+        "nn",
+        Some("prefix = \"nn\"\ncase_insensitive_hosts = [\"git.example.com\"]\n"),
+    );
+    let wn = bd_json_at(&n, &home, "x", &["where"]);
+    assert_eq!(wn["identity"], "git.example.com/some/thing", "{wn}");
+    assert_eq!(wn["proof"], "derived", "{wn}");
+}

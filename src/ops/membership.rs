@@ -3,7 +3,9 @@
 //! holds another project's live mail, claims and hooks. So a workspace joins
 //! only when its identity is proven here:
 //! - the identity is derived from the repository itself (no `project`);
-//! - `project` equals the normalized `origin` (any spelling of the URL);
+//! - `project` equals the normalized `origin` (any spelling of the URL),
+//!   case-insensitive only for the built-in hosts ([`proof_hosts`]): nothing
+//!   the repository carries (its `case_insensitive_hosts`) helps prove it;
 //! - without an origin, `project` equals the root-commit identity;
 //! - or the user confirmed this repository on this machine (`bd where
 //!   --trust`, or `bd config set project` typed here), recorded in the
@@ -44,6 +46,33 @@ fn trust_key(root: &std::path::Path) -> Result<String> {
     Ok(canon.to_string_lossy().into_owned())
 }
 
+/// The hosts whose repository paths the proof compares without case: the
+/// built-in list only. A repository's own `case_insensitive_hosts` shapes its
+/// identity (SPEC §1) but proves nothing: a repository naming another
+/// project could otherwise declare its host case-insensitive and pass for a
+/// project whose path differs from its own only in case.
+pub fn proof_hosts() -> Vec<String> {
+    git::identity::DEFAULT_CASE_INSENSITIVE
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Whether `project` is what the `origin` of the repository at `root` names,
+/// by [`proof_hosts`] (`None`: there is no origin).
+fn origin_proves(root: &std::path::Path, project: &str) -> Result<Option<bool>> {
+    let dirs = git::dirs(root)?;
+    let hosts = proof_hosts();
+    let Some(origin) =
+        git::identity::origin_url(&dirs)?.and_then(|u| git::identity::normalize(&u, root, &hosts))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(git::identity::same_project(
+        project, &origin, root, &hosts,
+    )))
+}
+
 impl Ctx {
     /// How (or whether) this workspace's identity is proven here.
     pub fn home_proof(&self) -> Result<Proof> {
@@ -51,10 +80,7 @@ impl Ctx {
         if id.source != Source::Config {
             return Ok(Proof::Derived);
         }
-        let ci = self.case_insensitive_hosts();
-        if let Some(o) = &id.origin
-            && git::identity::same_project(&id.identity, o, &self.ws.root, &ci)
-        {
+        if origin_proves(&self.ws.root, &id.identity)? == Some(true) {
             return Ok(Proof::Origin);
         }
         // Without an origin, the root-commit identity (a history walk, only
@@ -145,10 +171,8 @@ pub fn trust(ctx: &Ctx, project: Option<&str>) -> Result<Trusted> {
     };
     let key = trust_key(&ctx.ws.root)?;
     let root_commit = git::identity::smallest_root_commit(&ctx.ws.root)?;
-    let origin = ctx.identity()?.origin;
-    let ci = ctx.case_insensitive_hosts();
-    let proven = match &origin {
-        Some(o) => git::identity::same_project(&project, o, &ctx.ws.root, &ci),
+    let proven = match origin_proves(&ctx.ws.root, &project)? {
+        Some(p) => p,
         None => root_commit.as_deref().map(git::identity::local_identity) == Some(project.clone()),
     };
     let mut recorded = false;
