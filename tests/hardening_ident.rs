@@ -905,3 +905,174 @@ fn item_02_review_committed_case_insensitive_hosts_prove_nothing() {
     assert_eq!(wn["identity"], "git.example.com/some/thing", "{wn}");
     assert_eq!(wn["proof"], "derived", "{wn}");
 }
+
+/// Review break 2: an unproven workspace sent mail to another project as the
+/// project it claims (the other side imported it and linked back into that
+/// project's home).
+#[test]
+fn item_02_review_an_unproven_workspace_sends_no_mail_to_other_projects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let a = t.join("a");
+    repo_with_origin(&a, &home, "https://git.example.com/Team/A.git", "aa", None);
+    let b = t.join("b");
+    repo_with_origin(&b, &home, "https://git.example.com/Other/B.git", "bb", None);
+    bd_at(&a, &home, "alice", &["list"]).ok();
+    bd_at(&b, &home, "ann", &["list"]).ok();
+    let a_home = home
+        .join("projects")
+        .join(strand::home::escape("git.example.com/Team/A"));
+    let b_home = home
+        .join("projects")
+        .join(strand::home::escape("git.example.com/Other/B"));
+    assert!(a_home.is_dir() && b_home.is_dir());
+
+    let m = t.join("m");
+    repo_with_origin(
+        &m,
+        &home,
+        "https://evil.example.org/mallory/x.git",
+        "aa",
+        Some("prefix = \"aa\"\nproject = \"git.example.com/Team/A\"\n"),
+    );
+    let before = std::fs::read(m.join(".beads/mail.jsonl")).ok();
+    for to in [
+        "project:git.example.com/Other/B",
+        "@B",
+        "ann@git.example.com/Other/B",
+    ] {
+        let r = bd_at(
+            &m,
+            &home,
+            "dave",
+            &["mail", "send", "--to", to, "-s", "planted", "-b", "x"],
+        );
+        assert_ne!(r.code, 0, "{to}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("bd where --trust") && r.stderr.contains("other projects"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(std::fs::read(m.join(".beads/mail.jsonl")).ok(), before);
+    let spooled: Vec<_> = common::files_under(&b_home.join("spool"));
+    assert!(spooled.is_empty(), "M spooled into B: {spooled:?}");
+    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    assert_eq!(r.json(), serde_json::json!([]), "{}", r.stderr);
+    assert!(common::files_under(&a_home.join("links")).is_empty());
+    // Mail within M (the workspace itself) still works.
+    bd_at(
+        &m,
+        &home,
+        "dave",
+        &["mail", "send", "--to", "dave", "-s", "note", "-b", "x"],
+    )
+    .ok();
+    // Nor does a comment on an item handed off from B flow back into B's home.
+    let h = bd_at(&m, &home, "dave", &["create", "handed"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let path = m.join(".beads/issues.jsonl");
+    let text: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if v["id"] == h.as_str() {
+                v["metadata"] = serde_json::json!({"handoff": {
+                    "project": "git.example.com/Other/B",
+                    "message": "msg-0000000000aa", "from": "ann"}});
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let r = bd_at(&m, &home, "dave", &["comment", &h, "fixed it"]).ok();
+    assert!(r.stderr.contains("not told"), "{}", r.stderr);
+    assert!(common::files_under(&b_home.join("links")).is_empty());
+    assert!(common::files_under(&b_home.join("spool")).is_empty());
+    // Once the user confirms M here, it sends as A.
+    bd_at(&m, &home, "dave", &["where", "--trust"]).ok();
+    bd_at(
+        &m,
+        &home,
+        "dave",
+        &["mail", "send", "--to", "@B", "-s", "real", "-b", "x"],
+    )
+    .ok();
+    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.stderr);
+}
+
+/// Review (related to break 2): any command in a clone re-posted the
+/// repository's pending deliveries, whoever sent them. Only the sender's own
+/// next command re-posts (DESIGN: "re-posted by the sender's next command").
+#[test]
+fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let b = t.join("b");
+    repo_with_origin(&b, &home, "https://git.example.com/Other/B.git", "bb", None);
+    bd_at(&b, &home, "ann", &["list"]).ok();
+    let b_home = home
+        .join("projects")
+        .join(strand::home::escape("git.example.com/Other/B"));
+    // A: a bare remote and a clone; mallory's message to B is committed
+    // while its spool copy is gone (sent on another machine, say).
+    git(t, &["init", "-q", "--bare", "-b", "main", "a.git"]);
+    git(t, &["clone", "-q", "a.git", "a1"]);
+    let a1 = t.join("a1");
+    git(&a1, &["config", "user.name", "A"]);
+    git(&a1, &["config", "user.email", "a@example.com"]);
+    git(&a1, &["checkout", "-q", "-b", "main"]);
+    bd_at(&a1, &home, "x", &["init", "--prefix", "aa"]).ok();
+    let sent = bd_json_at(
+        &a1,
+        &home,
+        "mallory",
+        &["mail", "send", "--to", "@B", "-s", "planted", "-b", "x"],
+    );
+    let msg = sent["id"].as_str().unwrap().to_string();
+    std::fs::remove_dir_all(b_home.join("spool")).unwrap();
+    git(&a1, &["add", "-A"]);
+    git(&a1, &["commit", "-q", "-m", "init"]);
+    git(&a1, &["push", "-q", "-u", "origin", "main"]);
+    git(t, &["clone", "-q", "a.git", "a2"]);
+    let a2 = t.join("a2");
+    // Someone else's commands (named actor or not) re-post nothing.
+    let r = bd_at(&a2, &home, "carol", &["list"]).ok();
+    assert!(!r.stderr.contains("re-posted"), "{}", r.stderr);
+    let r = run_of(
+        std::process::Command::new(BD)
+            .args(["list"])
+            .current_dir(&a2)
+            .env_clear()
+            .env("PATH", path_with_bd())
+            .env("HOME", &home)
+            .env("BD_HOME", &home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    assert!(!r.stderr.contains("re-posted"), "{}", r.stderr);
+    assert!(common::files_under(&b_home.join("spool")).is_empty());
+    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    assert_eq!(r.json(), serde_json::json!([]), "{}", r.stderr);
+    // The sender's next command re-posts it; B imports it.
+    let r = bd_at(&a2, &home, "mallory", &["list"]).ok();
+    assert!(
+        r.stderr.contains(&format!("re-posted {msg}")),
+        "{}",
+        r.stderr
+    );
+    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.stderr);
+}

@@ -125,6 +125,27 @@ impl Ctx {
         Ok(Proof::Trusted)
     }
 
+    /// Whether this workspace may speak for its project: its identity is
+    /// proven here (see [`Proof`]). An unproven workspace has no project to
+    /// send mail as, so it posts into no other project's home.
+    pub fn speaks_for_project(&self) -> bool {
+        matches!(self.home_proof(), Ok(p) if p != Proof::Unproven)
+    }
+
+    /// The refusal of mail to other projects from an unproven workspace.
+    pub(crate) fn unproven_sender(&self) -> crate::error::Error {
+        let project = self.identity().map(|i| i.identity).unwrap_or_default();
+        crate::error::Error::Invalid {
+            msg: format!(
+                "this workspace sends no mail to other projects: its configured project '{project}' is not proven for this repository"
+            ),
+            hint: Some(
+                "`bd where --trust` if this repository belongs to that project (a fork, a renamed remote)"
+                    .into(),
+            ),
+        }
+    }
+
     /// Whether this workspace joins its project home; when not, says why
     /// (once per command: the home is opened once).
     pub(crate) fn joins_home(&self) -> bool {
