@@ -1076,3 +1076,36 @@ fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
     let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
     assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.stderr);
 }
+
+/// Review break 10: a short id (the hash part `bd show` resolves exactly)
+/// became a label; a label that is merely a prefix of a hash is fine.
+#[test]
+fn item_12_review_a_label_spelling_an_issue_id_is_refused() {
+    let env = Env::new();
+    let a = env.create("A", &[]);
+    let b = env.create("B", &[]);
+    let hash = b.strip_prefix("bd-").unwrap().to_string();
+    let shown = env.json(&["show", &hash]);
+    let shown = if shown.is_array() {
+        shown[0].clone()
+    } else {
+        shown
+    };
+    assert_eq!(shown["id"], b.as_str());
+    let before = env.issues_text();
+    for label in [b.as_str(), hash.as_str()] {
+        let r = env.bd(&["label", "add", &a, label]).code(1);
+        assert!(
+            r.stderr.contains("is the id of an existing issue")
+                && r.stderr.contains("bd label add <id>... <label>"),
+            "{label}: {}",
+            r.stderr
+        );
+        env.bd(&["label", "remove", &a, label]).code(1);
+    }
+    assert_eq!(env.issues_text(), before, "nothing written");
+    // A prefix of a hash is a label like any other.
+    let short = &hash[..hash.len() - 1];
+    env.bd(&["label", "add", &a, short]).ok();
+    assert_eq!(env.record(&a)["labels"], serde_json::json!([short]));
+}
