@@ -1109,3 +1109,27 @@ fn item_12_review_a_label_spelling_an_issue_id_is_refused() {
     env.bd(&["label", "add", &a, short]).ok();
     assert_eq!(env.record(&a)["labels"], serde_json::json!([short]));
 }
+
+/// Review (minor): a hook-only name and its look-alike made two hook files;
+/// `agent unregister` did not resolve a look-alike of a registered agent.
+#[test]
+fn item_04_review_lookalikes_of_hook_only_names_and_unregister() {
+    let env = Env::new();
+    let y = env.create("Y", &[]);
+    let z = env.create("Z", &[]);
+    env.bd(&["sling", &y, "frank"]).ok();
+    env.bd(&["sling", &z, "\u{ff26}\u{ff32}\u{ff21}\u{ff2e}\u{ff2b}"])
+        .ok();
+    let hooks: Vec<_> = common::files_under(&env.beads().join("hooks"));
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let hook = env.json(&["hook", "frank"]);
+    assert_eq!(hook["items"].as_array().map(Vec::len), Some(2), "{hook}");
+    assert_eq!(env.record(&z)["assignee"], "frank");
+
+    env.bd_env(&["agent", "register"], &[("BD_ACTOR", "xu")])
+        .ok();
+    let r = env.bd(&["agent", "unregister", "\u{ff38}\u{ff35}"]).ok();
+    assert!(r.stderr.contains("Unregistered agent xu"), "{}", r.stderr);
+    let agents = env.json(&["agents"]);
+    assert!(!agents.to_string().contains("\"xu\""), "{agents}");
+}

@@ -252,12 +252,24 @@ pub fn registered(ctx: &Ctx) -> Result<serde_json::Value> {
     Ok(serde_json::json!({"workspaces": workspaces, "trusted": trusted}))
 }
 
-/// The registered spelling of an agent name given on the command line or as
-/// the actor: a look-alike (after NFKC and case folding) of a registered
-/// agent stands for that agent (see `home::presence::fold`).
+/// The spelling of an agent name given on the command line or as the actor:
+/// a look-alike (after NFKC and case folding, `home::presence::fold`) of a
+/// registered agent stands for that agent; else a look-alike of a name with
+/// a hook file in this workspace (slung to, never registered) stands for
+/// that name, so one agent has one hook file.
 pub fn agent_spelling(ctx: &Ctx, name: &str) -> String {
-    match ctx.home() {
-        Ok(Some(home)) => crate::home::presence::spelling(&home, name),
-        _ => name.to_string(),
+    use crate::home::presence;
+    if let Ok(Some(home)) = ctx.home()
+        && let Some(s) = presence::registered_spelling(&home, name)
+    {
+        return s;
     }
+    if crate::ops::hooks::has_hook_file(ctx, name) {
+        return name.to_string();
+    }
+    let want = presence::fold(name);
+    crate::ops::hooks::hook_names(ctx)
+        .into_iter()
+        .find(|n| n != name && presence::fold(n) == want)
+        .unwrap_or_else(|| name.to_string())
 }
