@@ -1133,3 +1133,22 @@ fn item_04_review_lookalikes_of_hook_only_names_and_unregister() {
     let agents = env.json(&["agents"]);
     assert!(!agents.to_string().contains("\"xu\""), "{agents}");
 }
+
+/// Review (minor): `mail sent` showed reads but not an acknowledgement the
+/// message did not ask for.
+#[test]
+fn item_17_review_mail_sent_shows_every_ack() {
+    let env = Env::new();
+    env.bd_env(&["agent", "register"], &[("BD_ACTOR", "bob")])
+        .ok();
+    let m = env.json(&["mail", "send", "--to", "bob", "-s", "hi", "-b", "x"]);
+    let id = m["id"].as_str().unwrap().to_string();
+    env.bd_env(&["mail", "ack", &id], &[("BD_ACTOR", "bob")])
+        .ok();
+    let text = env.bd(&["mail", "sent"]).ok().stdout;
+    assert!(
+        text.contains("read by bob") && text.contains("acked by bob"),
+        "{text}"
+    );
+    assert!(!text.contains("[ack pending]"), "{text}");
+}
