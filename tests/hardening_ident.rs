@@ -903,7 +903,32 @@ fn item_02_review_committed_case_insensitive_hosts_prove_nothing() {
     );
     let wn = bd_json_at(&n, &home, "x", &["where"]);
     assert_eq!(wn["identity"], "git.example.com/some/thing", "{wn}");
-    assert_eq!(wn["proof"], "derived", "{wn}");
+    // ... but proves it no more than a configured project: that identity is
+    // another repository's on a case-sensitive host.
+    assert_eq!(wn["proof"], "unproven", "{wn}");
+    let l = t.join("l");
+    repo_with_origin(
+        &l,
+        &home,
+        "https://git.example.com/some/thing.git",
+        "ll",
+        Some("prefix = \"ll\"\n"),
+    );
+    let wl = bd_json_at(&l, &home, "lee", &["where"]);
+    assert_eq!(wl["identity"], "git.example.com/some/thing", "{wl}");
+    assert_eq!(wl["proof"], "derived", "{wl}");
+    bd_at(&l, &home, "lee", &["agent", "register"]).ok();
+    let r = bd_at(&n, &home, "x", &["agents"]);
+    assert!(!r.stdout.contains("lee"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("lower-cased by case_insensitive_hosts")
+            && r.stderr.contains("bd where --trust"),
+        "{}",
+        r.stderr
+    );
+    // Confirmed on this machine, N joins.
+    bd_at(&n, &home, "x", &["where", "--trust"]).ok();
+    assert_eq!(bd_json_at(&n, &home, "x", &["where"])["proof"], "trusted");
 }
 
 /// Review break 2: an unproven workspace sent mail to another project as the

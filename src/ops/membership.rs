@@ -2,7 +2,8 @@
 //! item 2). A committed `project = "…"` is a claim anyone can write; the home
 //! holds another project's live mail, claims and hooks. So a workspace joins
 //! only when its identity is proven here:
-//! - the identity is derived from the repository itself (no `project`);
+//! - the identity is derived from the repository itself (no `project`), by
+//!   the built-in normalization (see below);
 //! - `project` equals the normalized `origin` (any spelling of the URL),
 //!   case-insensitive only for the built-in hosts ([`proof_hosts`]): nothing
 //!   the repository carries (its `case_insensitive_hosts`) helps prove it;
@@ -77,11 +78,21 @@ impl Ctx {
     /// How (or whether) this workspace's identity is proven here.
     pub fn home_proof(&self) -> Result<Proof> {
         let id = self.identity()?;
-        if id.source != Source::Config {
-            return Ok(Proof::Derived);
-        }
-        if origin_proves(&self.ws.root, &id.identity)? == Some(true) {
-            return Ok(Proof::Origin);
+        match id.source {
+            Source::Config => {
+                if origin_proves(&self.ws.root, &id.identity)? == Some(true) {
+                    return Ok(Proof::Origin);
+                }
+            }
+            // Derived from origin: proven when the built-in normalization
+            // gives it too. A path lower-cased only by the repository's own
+            // `case_insensitive_hosts` is a claim like a configured project.
+            Source::Origin => {
+                if origin_proves(&self.ws.root, &id.identity)? == Some(true) {
+                    return Ok(Proof::Derived);
+                }
+            }
+            Source::RootCommit | Source::Unborn => return Ok(Proof::Derived),
         }
         // Without an origin, the root-commit identity (a history walk, only
         // for a `project` that has that form).
@@ -137,7 +148,7 @@ impl Ctx {
         let project = self.identity().map(|i| i.identity).unwrap_or_default();
         crate::error::Error::Invalid {
             msg: format!(
-                "this workspace sends no mail to other projects: its configured project '{project}' is not proven for this repository"
+                "this workspace sends no mail to other projects: its project '{project}' is not proven for this repository"
             ),
             hint: Some(
                 "`bd where --trust` if this repository belongs to that project (a fork, a renamed remote)"
@@ -153,11 +164,21 @@ impl Ctx {
             Ok(Proof::Unproven) => {
                 let id = self.identity().ok();
                 let project = id.as_ref().map(|i| i.identity.clone()).unwrap_or_default();
+                let derived = id.as_ref().is_some_and(|i| i.source == Source::Origin);
                 let origin = id
                     .and_then(|i| i.origin)
                     .map_or_else(|| "no origin".to_string(), |o| format!("origin {o}"));
+                let claim = if derived {
+                    format!(
+                        "this repository's identity '{project}' is lower-cased by case_insensitive_hosts in .beads/config.toml, which"
+                    )
+                } else {
+                    format!(
+                        ".beads/config.toml names project '{project}', which this repository ({origin})"
+                    )
+                };
                 self.notice(format!(
-                    "warning: .beads/config.toml names project '{project}', which this repository ({origin}) does not prove; coordinating within this workspace only (no shared mail, claims or hooks). If it is that project's (a fork, a renamed remote), run `bd where --trust`"
+                    "warning: {claim} does not prove; coordinating within this workspace only (no shared mail, claims or hooks). If it is that project's (a fork, a renamed remote), run `bd where --trust`"
                 ));
                 false
             }
