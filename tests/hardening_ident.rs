@@ -804,3 +804,376 @@ fn item_04_racing_lookalike_registrations_make_one_agent() {
         assert_eq!(n, 1, "round {round}: {agents}");
     }
 }
+
+/// A repository with `origin` at `url`, a first commit, and `config.toml`
+/// written by hand when given (else `bd init --prefix prefix`).
+fn repo_with_origin(
+    dir: &std::path::Path,
+    home: &std::path::Path,
+    url: &str,
+    prefix: &str,
+    config: Option<&str>,
+) {
+    new_repo(dir);
+    git(dir, &["remote", "add", "origin", url]);
+    std::fs::write(dir.join("code.txt"), format!("{prefix}\n")).unwrap();
+    match config {
+        Some(c) => {
+            std::fs::create_dir_all(dir.join(".beads")).unwrap();
+            std::fs::write(dir.join(".beads/config.toml"), c).unwrap();
+        }
+        None => {
+            bd_at(dir, home, "x", &["init", "--prefix", prefix]).ok();
+        }
+    }
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "init"]);
+}
+
+/// Review break 1: settings a repository carries (`case_insensitive_hosts`
+/// in its own config.toml) proved its claim to another project's identity.
+#[test]
+fn item_02_review_committed_case_insensitive_hosts_prove_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let a = t.join("a");
+    repo_with_origin(
+        &a,
+        &home,
+        "https://git.example.com/Team/Proj.git",
+        "aa",
+        None,
+    );
+    let wa = bd_json_at(&a, &home, "alice", &["where"]);
+    assert_eq!(wa["identity"], "git.example.com/Team/Proj", "{wa}");
+    assert_eq!(wa["proof"], "origin", "{wa}");
+    bd_at(&a, &home, "alice", &["agent", "register"]).ok();
+    bd_at(
+        &a,
+        &home,
+        "bob",
+        &[
+            "mail", "send", "--to", "alice", "-s", "plan", "-b", "secret",
+        ],
+    )
+    .ok();
+    assert_eq!(inbox_ids(&a, &home, "alice").len(), 1);
+
+    // M: another repository on that (case-sensitive) host, whose committed
+    // config claims A's identity and declares the host case-insensitive.
+    let m = t.join("m");
+    repo_with_origin(
+        &m,
+        &home,
+        "https://git.example.com/team/proj.git",
+        "aa",
+        Some(
+            "prefix = \"aa\"\nproject = \"git.example.com/Team/Proj\"\ncase_insensitive_hosts = [\"git.example.com\"]\n",
+        ),
+    );
+    let wm = bd_json_at(&m, &home, "mallory", &["where"]);
+    assert_eq!(wm["proof"], "unproven", "{wm}");
+    assert!(inbox_ids(&m, &home, "alice").is_empty(), "M reads A's mail");
+    let agents = bd_at(&m, &home, "mallory", &["agents"]);
+    assert!(!agents.stdout.contains("alice"), "{}", agents.stdout);
+
+    // The built-in hosts still ignore case by themselves.
+    let g = t.join("g");
+    repo_with_origin(
+        &g,
+        &home,
+        "https://github.com/team/proj.git",
+        "gg",
+        Some(
+            "prefix = \"gg\"\nproject = \"github.com/Team/Proj\"\ncase_insensitive_hosts = [\"example.net\"]\n",
+        ),
+    );
+    let wg = bd_json_at(&g, &home, "x", &["where"]);
+    assert_eq!(wg["proof"], "origin", "{wg}");
+    // The repository's own list still shapes its identity (SPEC §1).
+    let n = t.join("n");
+    repo_with_origin(
+        &n,
+        &home,
+        "https://git.example.com/Some/Thing.git",
+        "nn",
+        Some("prefix = \"nn\"\ncase_insensitive_hosts = [\"git.example.com\"]\n"),
+    );
+    let wn = bd_json_at(&n, &home, "x", &["where"]);
+    assert_eq!(wn["identity"], "git.example.com/some/thing", "{wn}");
+    // ... but proves it no more than a configured project: that identity is
+    // another repository's on a case-sensitive host.
+    assert_eq!(wn["proof"], "unproven", "{wn}");
+    let l = t.join("l");
+    repo_with_origin(
+        &l,
+        &home,
+        "https://git.example.com/some/thing.git",
+        "ll",
+        Some("prefix = \"ll\"\n"),
+    );
+    let wl = bd_json_at(&l, &home, "lee", &["where"]);
+    assert_eq!(wl["identity"], "git.example.com/some/thing", "{wl}");
+    assert_eq!(wl["proof"], "derived", "{wl}");
+    bd_at(&l, &home, "lee", &["agent", "register"]).ok();
+    let r = bd_at(&n, &home, "x", &["agents"]);
+    assert!(!r.stdout.contains("lee"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("lower-cased by case_insensitive_hosts")
+            && r.stderr.contains("bd where --trust"),
+        "{}",
+        r.stderr
+    );
+    // Confirmed on this machine, N joins.
+    bd_at(&n, &home, "x", &["where", "--trust"]).ok();
+    assert_eq!(bd_json_at(&n, &home, "x", &["where"])["proof"], "trusted");
+}
+
+/// Review break 2: an unproven workspace sent mail to another project as the
+/// project it claims (the other side imported it and linked back into that
+/// project's home).
+#[test]
+fn item_02_review_an_unproven_workspace_sends_no_mail_to_other_projects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let a = t.join("a");
+    repo_with_origin(&a, &home, "https://git.example.com/Team/A.git", "aa", None);
+    let b = t.join("b");
+    repo_with_origin(&b, &home, "https://git.example.com/Other/B.git", "bb", None);
+    bd_at(&a, &home, "alice", &["list"]).ok();
+    bd_at(&b, &home, "ann", &["list"]).ok();
+    let a_home = home
+        .join("projects")
+        .join(strand::home::escape("git.example.com/Team/A"));
+    let b_home = home
+        .join("projects")
+        .join(strand::home::escape("git.example.com/Other/B"));
+    assert!(a_home.is_dir() && b_home.is_dir());
+
+    let m = t.join("m");
+    repo_with_origin(
+        &m,
+        &home,
+        "https://evil.example.org/mallory/x.git",
+        "aa",
+        Some("prefix = \"aa\"\nproject = \"git.example.com/Team/A\"\n"),
+    );
+    let before = std::fs::read(m.join(".beads/mail.jsonl")).ok();
+    for to in [
+        "project:git.example.com/Other/B",
+        "@B",
+        "ann@git.example.com/Other/B",
+    ] {
+        let r = bd_at(
+            &m,
+            &home,
+            "dave",
+            &["mail", "send", "--to", to, "-s", "planted", "-b", "x"],
+        );
+        assert_ne!(r.code, 0, "{to}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("bd where --trust") && r.stderr.contains("other projects"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(std::fs::read(m.join(".beads/mail.jsonl")).ok(), before);
+    let spooled: Vec<_> = common::files_under(&b_home.join("spool"));
+    assert!(spooled.is_empty(), "M spooled into B: {spooled:?}");
+    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    assert_eq!(r.json(), serde_json::json!([]), "{}", r.stderr);
+    assert!(common::files_under(&a_home.join("links")).is_empty());
+    // Mail within M (the workspace itself) still works.
+    bd_at(
+        &m,
+        &home,
+        "dave",
+        &["mail", "send", "--to", "dave", "-s", "note", "-b", "x"],
+    )
+    .ok();
+    // Nor does a comment on an item handed off from B flow back into B's home.
+    let h = bd_at(&m, &home, "dave", &["create", "handed"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let path = m.join(".beads/issues.jsonl");
+    let text: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if v["id"] == h.as_str() {
+                v["metadata"] = serde_json::json!({"handoff": {
+                    "project": "git.example.com/Other/B",
+                    "message": "msg-0000000000aa", "from": "ann"}});
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let r = bd_at(&m, &home, "dave", &["comment", &h, "fixed it"]).ok();
+    assert!(r.stderr.contains("not told"), "{}", r.stderr);
+    assert!(common::files_under(&b_home.join("links")).is_empty());
+    assert!(common::files_under(&b_home.join("spool")).is_empty());
+    // Once the user confirms M here, it sends as A.
+    bd_at(&m, &home, "dave", &["where", "--trust"]).ok();
+    bd_at(
+        &m,
+        &home,
+        "dave",
+        &["mail", "send", "--to", "@B", "-s", "real", "-b", "x"],
+    )
+    .ok();
+    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.stderr);
+}
+
+/// Review (related to break 2): any command in a clone re-posted the
+/// repository's pending deliveries, whoever sent them. Only the sender's own
+/// next command re-posts (DESIGN: "re-posted by the sender's next command").
+#[test]
+fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let b = t.join("b");
+    repo_with_origin(&b, &home, "https://git.example.com/Other/B.git", "bb", None);
+    bd_at(&b, &home, "ann", &["list"]).ok();
+    let b_home = home
+        .join("projects")
+        .join(strand::home::escape("git.example.com/Other/B"));
+    // A: a bare remote and a clone; mallory's message to B is committed
+    // while its spool copy is gone (sent on another machine, say).
+    git(t, &["init", "-q", "--bare", "-b", "main", "a.git"]);
+    git(t, &["clone", "-q", "a.git", "a1"]);
+    let a1 = t.join("a1");
+    git(&a1, &["config", "user.name", "A"]);
+    git(&a1, &["config", "user.email", "a@example.com"]);
+    git(&a1, &["checkout", "-q", "-b", "main"]);
+    bd_at(&a1, &home, "x", &["init", "--prefix", "aa"]).ok();
+    let sent = bd_json_at(
+        &a1,
+        &home,
+        "mallory",
+        &["mail", "send", "--to", "@B", "-s", "planted", "-b", "x"],
+    );
+    let msg = sent["id"].as_str().unwrap().to_string();
+    std::fs::remove_dir_all(b_home.join("spool")).unwrap();
+    git(&a1, &["add", "-A"]);
+    git(&a1, &["commit", "-q", "-m", "init"]);
+    git(&a1, &["push", "-q", "-u", "origin", "main"]);
+    git(t, &["clone", "-q", "a.git", "a2"]);
+    let a2 = t.join("a2");
+    // Someone else's commands (named actor or not) re-post nothing.
+    let r = bd_at(&a2, &home, "carol", &["list"]).ok();
+    assert!(!r.stderr.contains("re-posted"), "{}", r.stderr);
+    let r = run_of(
+        std::process::Command::new(BD)
+            .args(["list"])
+            .current_dir(&a2)
+            .env_clear()
+            .env("PATH", path_with_bd())
+            .env("HOME", &home)
+            .env("BD_HOME", &home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    assert!(!r.stderr.contains("re-posted"), "{}", r.stderr);
+    assert!(common::files_under(&b_home.join("spool")).is_empty());
+    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    assert_eq!(r.json(), serde_json::json!([]), "{}", r.stderr);
+    // The sender's next command re-posts it; B imports it.
+    let r = bd_at(&a2, &home, "mallory", &["list"]).ok();
+    assert!(
+        r.stderr.contains(&format!("re-posted {msg}")),
+        "{}",
+        r.stderr
+    );
+    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.stderr);
+}
+
+/// Review break 10: a short id (the hash part `bd show` resolves exactly)
+/// became a label; a label that is merely a prefix of a hash is fine.
+#[test]
+fn item_12_review_a_label_spelling_an_issue_id_is_refused() {
+    let env = Env::new();
+    let a = env.create("A", &[]);
+    let b = env.create("B", &[]);
+    let hash = b.strip_prefix("bd-").unwrap().to_string();
+    let shown = env.json(&["show", &hash]);
+    let shown = if shown.is_array() {
+        shown[0].clone()
+    } else {
+        shown
+    };
+    assert_eq!(shown["id"], b.as_str());
+    let before = env.issues_text();
+    for label in [b.as_str(), hash.as_str()] {
+        let r = env.bd(&["label", "add", &a, label]).code(1);
+        assert!(
+            r.stderr.contains("is the id of an existing issue")
+                && r.stderr.contains("bd label add <id>... <label>"),
+            "{label}: {}",
+            r.stderr
+        );
+        env.bd(&["label", "remove", &a, label]).code(1);
+    }
+    assert_eq!(env.issues_text(), before, "nothing written");
+    // A prefix of a hash is a label like any other.
+    let short = &hash[..hash.len() - 1];
+    env.bd(&["label", "add", &a, short]).ok();
+    assert_eq!(env.record(&a)["labels"], serde_json::json!([short]));
+}
+
+/// Review (minor): a hook-only name and its look-alike made two hook files;
+/// `agent unregister` did not resolve a look-alike of a registered agent.
+#[test]
+fn item_04_review_lookalikes_of_hook_only_names_and_unregister() {
+    let env = Env::new();
+    let y = env.create("Y", &[]);
+    let z = env.create("Z", &[]);
+    env.bd(&["sling", &y, "frank"]).ok();
+    env.bd(&["sling", &z, "\u{ff26}\u{ff32}\u{ff21}\u{ff2e}\u{ff2b}"])
+        .ok();
+    let hooks: Vec<_> = common::files_under(&env.beads().join("hooks"));
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let hook = env.json(&["hook", "frank"]);
+    assert_eq!(hook["items"].as_array().map(Vec::len), Some(2), "{hook}");
+    assert_eq!(env.record(&z)["assignee"], "frank");
+
+    env.bd_env(&["agent", "register"], &[("BD_ACTOR", "xu")])
+        .ok();
+    let r = env.bd(&["agent", "unregister", "\u{ff38}\u{ff35}"]).ok();
+    assert!(r.stderr.contains("Unregistered agent xu"), "{}", r.stderr);
+    let agents = env.json(&["agents"]);
+    assert!(!agents.to_string().contains("\"xu\""), "{agents}");
+}
+
+/// Review (minor): `mail sent` showed reads but not an acknowledgement the
+/// message did not ask for.
+#[test]
+fn item_17_review_mail_sent_shows_every_ack() {
+    let env = Env::new();
+    env.bd_env(&["agent", "register"], &[("BD_ACTOR", "bob")])
+        .ok();
+    let m = env.json(&["mail", "send", "--to", "bob", "-s", "hi", "-b", "x"]);
+    let id = m["id"].as_str().unwrap().to_string();
+    env.bd_env(&["mail", "ack", &id], &[("BD_ACTOR", "bob")])
+        .ok();
+    let text = env.bd(&["mail", "sent"]).ok().stdout;
+    assert!(
+        text.contains("read by bob") && text.contains("acked by bob"),
+        "{text}"
+    );
+    assert!(!text.contains("[ack pending]"), "{text}");
+}

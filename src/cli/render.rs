@@ -337,13 +337,12 @@ pub fn sent_line(m: &crate::model::mail::Message) -> String {
         let who: Vec<&str> = m.read_by.keys().map(String::as_str).collect();
         let _ = write!(marks, "  read by {}", one_line(&who.join(", ")));
     }
-    if m.ack_required {
-        if m.acked_by.is_empty() {
-            marks.push_str("  [ack pending]");
-        } else {
-            let who: Vec<&str> = m.acked_by.keys().map(String::as_str).collect();
-            let _ = write!(marks, "  acked by {}", one_line(&who.join(", ")));
-        }
+    // Acks show like reads, asked for or not; a requested one not yet given is pending.
+    if !m.acked_by.is_empty() {
+        let who: Vec<&str> = m.acked_by.keys().map(String::as_str).collect();
+        let _ = write!(marks, "  acked by {}", one_line(&who.join(", ")));
+    } else if m.ack_required {
+        marks.push_str("  [ack pending]");
     }
     format!(
         "{}  {}  to {}  {}{marks}",

@@ -294,10 +294,15 @@ pub fn lookalike(home: &ProjectHome, name: &str) -> Option<String> {
 /// The registered spelling of the agent `name` stands for: itself when it is
 /// registered (or nobody is), else the registered agent it folds like.
 pub fn spelling(home: &ProjectHome, name: &str) -> String {
+    registered_spelling(home, name).unwrap_or_else(|| name.to_string())
+}
+
+/// The registered agent `name` stands for (itself or a look-alike), if any.
+pub fn registered_spelling(home: &ProjectHome, name: &str) -> Option<String> {
     if file(home, name).is_file() {
-        return name.to_string();
+        return Some(name.to_string());
     }
-    lookalike(home, name).unwrap_or_else(|| name.to_string())
+    lookalike(home, name)
 }
 
 /// Online, stale or offline at `now_ns` for a lease of `lease_secs` (see

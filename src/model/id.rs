@@ -163,9 +163,32 @@ pub fn resolve<'a>(query: &str, prefix: &str, ids: &'a [&'a str]) -> Resolved<'a
     }
 }
 
+/// The id `query` names exactly, as [`resolve`] would take it without
+/// guessing: the full id, `<prefix>-<query>`, or the part after the prefix
+/// of some id (`9l4` for `r-9l4`). A mere prefix of an id names nothing here.
+pub fn named_exactly<'a>(query: &str, prefix: &str, ids: &[&'a str]) -> Option<&'a str> {
+    let q = query.trim();
+    let with_prefix = format!("{prefix}-{q}");
+    ids.iter().copied().find(|id| {
+        *id == q || *id == with_prefix || id.split_once('-').is_some_and(|(_, rest)| rest == q)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_exactly_takes_full_ids_and_hash_parts_not_prefixes() {
+        let ids = ["bd-abc", "bd-abd.1", "r-9l4"];
+        assert_eq!(named_exactly("bd-abc", "bd", &ids), Some("bd-abc"));
+        assert_eq!(named_exactly("abc", "bd", &ids), Some("bd-abc"));
+        assert_eq!(named_exactly("9l4", "bd", &ids), Some("r-9l4"));
+        assert_eq!(named_exactly("abd.1", "bd", &ids), Some("bd-abd.1"));
+        assert_eq!(named_exactly("ab", "bd", &ids), None);
+        assert_eq!(named_exactly("abd", "bd", &ids), None);
+        assert_eq!(named_exactly("urgent", "bd", &ids), None);
+    }
 
     #[test]
     fn lengths_follow_the_birthday_bound() {

@@ -405,7 +405,12 @@ pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<prese
 /// `dispatch` recovers them once its lease lapses) and are reported.
 pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
-    let name = name.unwrap_or(&ctx.actor);
+    // A look-alike of a registered agent names it, as in every other command.
+    let spelled = match name {
+        Some(n) => presence::spelling(&home, n),
+        None => ctx.actor.clone(),
+    };
+    let name = spelled.as_str();
     presence::validate_agent_name(name)?;
     let known = presence::get(&home, name).0.is_some();
     if !known {

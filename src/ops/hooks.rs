@@ -53,6 +53,20 @@ pub fn has_hook_file(ctx: &Ctx, agent: &str) -> bool {
     hook_path(ctx, agent).exists()
 }
 
+/// The agent names the hook files of this workspace are named by (their
+/// escaped stems; the files are not read).
+pub fn hook_names(ctx: &Ctx) -> Vec<String> {
+    let Ok(rd) = crate::files::read_dir(ctx.ws.beads.join("hooks")) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            crate::home::unescape(name.strip_suffix(".json")?)
+        })
+        .collect()
+}
+
 /// The agents with a hook file in this workspace (unreadable files skipped).
 pub fn hook_agents(ctx: &Ctx) -> Vec<String> {
     let Ok(rd) = crate::files::read_dir(ctx.ws.beads.join("hooks")) else {

@@ -10,9 +10,10 @@ use crate::ops::edit::Outcome;
 use crate::ops::{Ctx, unchanged, usage};
 
 /// `label add|remove <ids…> <label>` (the classic order): one label on
-/// every named issue, in one write. A label that is the id of an existing
-/// issue is refused: it is almost always ids and label given the other way
-/// round, which would silently turn an issue into a label.
+/// every named issue, in one write. A label that names an existing issue
+/// exactly (its id, or the id without its prefix) is refused: it is almost
+/// always ids and label given the other way round, which would silently turn
+/// an issue into a label.
 fn edit_labels(ctx: &Ctx, ids: &[String], label: &str, add: bool) -> Result<Vec<Outcome>> {
     if ids.is_empty() {
         return Err(usage("give at least one issue, then the label"));
@@ -20,15 +21,22 @@ fn edit_labels(ctx: &Ctx, ids: &[String], label: &str, add: bool) -> Result<Vec<
     let verb = if add { "add" } else { "remove" };
     let label = check_label(label)?;
     let mut tx = ctx.begin()?;
-    if tx.rows().iter().any(|r| r.id == label) {
+    let prefix = ctx.prefix_of_rows(tx.rows());
+    let existing: Vec<&str> = tx.rows().iter().map(|r| r.id.as_str()).collect();
+    // Any spelling `bd show` takes exactly: the full id or its hash part.
+    if let Some(named) = id::named_exactly(&label, &prefix, &existing) {
+        let what = if named == label {
+            String::new()
+        } else {
+            format!(" ({named})")
+        };
         return Err(Error::Invalid {
-            msg: format!("label '{label}' is the id of an existing issue"),
+            msg: format!("label '{label}' is the id of an existing issue{what}"),
             hint: Some(format!(
                 "the syntax is `bd label {verb} <id>... <label>`: the issues first, the one label last"
             )),
         });
     }
-    let prefix = ctx.prefix_of_rows(tx.rows());
     let mut resolved: Vec<String> = Vec::new();
     for q in ids {
         let id = tx.resolve(q, &prefix)?;

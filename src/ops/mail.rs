@@ -10,7 +10,7 @@
 //!   comments on the item come back the same way, in the same thread. `bd`
 //!   never writes into another project's working tree.
 //! - [`pump`] runs before every command: imports the spool, applies links,
-//!   re-posts pending deliveries whose spool file vanished.
+//!   re-posts the actor's own pending deliveries whose spool file vanished.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -359,7 +359,11 @@ fn compose(
         created_at: ctx.now_text(),
         ..Message::default()
     };
-    for p in remote_projects(&msg, &own) {
+    let remote = remote_projects(&msg, &own);
+    if !remote.is_empty() && !ctx.speaks_for_project() {
+        return Err(ctx.unproven_sender());
+    }
+    for p in remote {
         // Refused now, not warned about on every later command: a project
         // whose home cannot exist on this machine can never take delivery.
         crate::home::check_identity(&p)?;
@@ -453,6 +457,9 @@ fn post(
 /// Drop a copy of `msg` into project `p`'s spool. Returns whether a workspace
 /// of `p` is registered here (so the import will happen soon).
 fn spool_to(ctx: &Ctx, p: &str, msg: &Message) -> Result<bool> {
+    if !ctx.speaks_for_project() {
+        return Err(ctx.unproven_sender());
+    }
     let own = identity(ctx)?;
     let home = ProjectHome::open(p)?;
     let adir = attachments::dir(&ctx.ws.beads);
@@ -1278,6 +1285,12 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
             None => {}
         }
     }
+    // Only the sender's own command re-posts (a named actor, the message's
+    // `from`): a command of anyone else in a clone holding the sender's
+    // pending deliveries posts nothing on its behalf.
+    if !ctx.explicit_actor {
+        repost.clear();
+    }
     for (project, id) in &repost {
         let found = scan(&ctx.ws, std::slice::from_ref(id))?
             .records
@@ -1286,6 +1299,9 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
             .find(|r| r.id() == id)
             .and_then(|r| Message::from_record(&r).ok());
         let Some(m) = found else { continue };
+        if m.from != ctx.actor {
+            continue;
+        }
         match spool_to(ctx, project, &m) {
             Ok(_) => ctx.notice(format!("note: re-posted {} to {project}", m.id)),
             Err(e) => ctx.notice(format!(
@@ -1318,6 +1334,15 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
 /// thread. Runs after the command, outside every lock.
 pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
     let Ok(own) = identity(ctx) else { return };
+    // An unproven workspace speaks for no project: it neither links nor
+    // replies into another project's home.
+    if pairs.iter().any(|(_, a)| handoff_of(a).is_some()) && !ctx.speaks_for_project() {
+        ctx.notice(format!(
+            "note: the other projects of these items are not told: {}",
+            ctx.unproven_sender()
+        ));
+        return;
+    }
     for (before, after) in pairs {
         let Some(h) = handoff_of(after) else { continue };
         let project = h["project"].as_str().unwrap_or_default().to_string();

@@ -2,8 +2,11 @@
 //! item 2). A committed `project = "…"` is a claim anyone can write; the home
 //! holds another project's live mail, claims and hooks. So a workspace joins
 //! only when its identity is proven here:
-//! - the identity is derived from the repository itself (no `project`);
-//! - `project` equals the normalized `origin` (any spelling of the URL);
+//! - the identity is derived from the repository itself (no `project`), by
+//!   the built-in normalization (see below);
+//! - `project` equals the normalized `origin` (any spelling of the URL),
+//!   case-insensitive only for the built-in hosts ([`proof_hosts`]): nothing
+//!   the repository carries (its `case_insensitive_hosts`) helps prove it;
 //! - without an origin, `project` equals the root-commit identity;
 //! - or the user confirmed this repository on this machine (`bd where
 //!   --trust`, or `bd config set project` typed here), recorded in the
@@ -44,18 +47,52 @@ fn trust_key(root: &std::path::Path) -> Result<String> {
     Ok(canon.to_string_lossy().into_owned())
 }
 
+/// The hosts whose repository paths the proof compares without case: the
+/// built-in list only. A repository's own `case_insensitive_hosts` shapes its
+/// identity (SPEC §1) but proves nothing: a repository naming another
+/// project could otherwise declare its host case-insensitive and pass for a
+/// project whose path differs from its own only in case.
+pub fn proof_hosts() -> Vec<String> {
+    git::identity::DEFAULT_CASE_INSENSITIVE
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Whether `project` is what the `origin` of the repository at `root` names,
+/// by [`proof_hosts`] (`None`: there is no origin).
+fn origin_proves(root: &std::path::Path, project: &str) -> Result<Option<bool>> {
+    let dirs = git::dirs(root)?;
+    let hosts = proof_hosts();
+    let Some(origin) =
+        git::identity::origin_url(&dirs)?.and_then(|u| git::identity::normalize(&u, root, &hosts))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(git::identity::same_project(
+        project, &origin, root, &hosts,
+    )))
+}
+
 impl Ctx {
     /// How (or whether) this workspace's identity is proven here.
     pub fn home_proof(&self) -> Result<Proof> {
         let id = self.identity()?;
-        if id.source != Source::Config {
-            return Ok(Proof::Derived);
-        }
-        let ci = self.case_insensitive_hosts();
-        if let Some(o) = &id.origin
-            && git::identity::same_project(&id.identity, o, &self.ws.root, &ci)
-        {
-            return Ok(Proof::Origin);
+        match id.source {
+            Source::Config => {
+                if origin_proves(&self.ws.root, &id.identity)? == Some(true) {
+                    return Ok(Proof::Origin);
+                }
+            }
+            // Derived from origin: proven when the built-in normalization
+            // gives it too. A path lower-cased only by the repository's own
+            // `case_insensitive_hosts` is a claim like a configured project.
+            Source::Origin => {
+                if origin_proves(&self.ws.root, &id.identity)? == Some(true) {
+                    return Ok(Proof::Derived);
+                }
+            }
+            Source::RootCommit | Source::Unborn => return Ok(Proof::Derived),
         }
         // Without an origin, the root-commit identity (a history walk, only
         // for a `project` that has that form).
@@ -99,6 +136,27 @@ impl Ctx {
         Ok(Proof::Trusted)
     }
 
+    /// Whether this workspace may speak for its project: its identity is
+    /// proven here (see [`Proof`]). An unproven workspace has no project to
+    /// send mail as, so it posts into no other project's home.
+    pub fn speaks_for_project(&self) -> bool {
+        matches!(self.home_proof(), Ok(p) if p != Proof::Unproven)
+    }
+
+    /// The refusal of mail to other projects from an unproven workspace.
+    pub(crate) fn unproven_sender(&self) -> crate::error::Error {
+        let project = self.identity().map(|i| i.identity).unwrap_or_default();
+        crate::error::Error::Invalid {
+            msg: format!(
+                "this workspace sends no mail to other projects: its project '{project}' is not proven for this repository"
+            ),
+            hint: Some(
+                "`bd where --trust` if this repository belongs to that project (a fork, a renamed remote)"
+                    .into(),
+            ),
+        }
+    }
+
     /// Whether this workspace joins its project home; when not, says why
     /// (once per command: the home is opened once).
     pub(crate) fn joins_home(&self) -> bool {
@@ -106,11 +164,21 @@ impl Ctx {
             Ok(Proof::Unproven) => {
                 let id = self.identity().ok();
                 let project = id.as_ref().map(|i| i.identity.clone()).unwrap_or_default();
+                let derived = id.as_ref().is_some_and(|i| i.source == Source::Origin);
                 let origin = id
                     .and_then(|i| i.origin)
                     .map_or_else(|| "no origin".to_string(), |o| format!("origin {o}"));
+                let claim = if derived {
+                    format!(
+                        "this repository's identity '{project}' is lower-cased by case_insensitive_hosts in .beads/config.toml, which"
+                    )
+                } else {
+                    format!(
+                        ".beads/config.toml names project '{project}', which this repository ({origin})"
+                    )
+                };
                 self.notice(format!(
-                    "warning: .beads/config.toml names project '{project}', which this repository ({origin}) does not prove; coordinating within this workspace only (no shared mail, claims or hooks). If it is that project's (a fork, a renamed remote), run `bd where --trust`"
+                    "warning: {claim} does not prove; coordinating within this workspace only (no shared mail, claims or hooks). If it is that project's (a fork, a renamed remote), run `bd where --trust`"
                 ));
                 false
             }
@@ -145,10 +213,8 @@ pub fn trust(ctx: &Ctx, project: Option<&str>) -> Result<Trusted> {
     };
     let key = trust_key(&ctx.ws.root)?;
     let root_commit = git::identity::smallest_root_commit(&ctx.ws.root)?;
-    let origin = ctx.identity()?.origin;
-    let ci = ctx.case_insensitive_hosts();
-    let proven = match &origin {
-        Some(o) => git::identity::same_project(&project, o, &ctx.ws.root, &ci),
+    let proven = match origin_proves(&ctx.ws.root, &project)? {
+        Some(p) => p,
         None => root_commit.as_deref().map(git::identity::local_identity) == Some(project.clone()),
     };
     let mut recorded = false;
@@ -207,12 +273,24 @@ pub fn registered(ctx: &Ctx) -> Result<serde_json::Value> {
     Ok(serde_json::json!({"workspaces": workspaces, "trusted": trusted}))
 }
 
-/// The registered spelling of an agent name given on the command line or as
-/// the actor: a look-alike (after NFKC and case folding) of a registered
-/// agent stands for that agent (see `home::presence::fold`).
+/// The spelling of an agent name given on the command line or as the actor:
+/// a look-alike (after NFKC and case folding, `home::presence::fold`) of a
+/// registered agent stands for that agent; else a look-alike of a name with
+/// a hook file in this workspace (slung to, never registered) stands for
+/// that name, so one agent has one hook file.
 pub fn agent_spelling(ctx: &Ctx, name: &str) -> String {
-    match ctx.home() {
-        Ok(Some(home)) => crate::home::presence::spelling(&home, name),
-        _ => name.to_string(),
+    use crate::home::presence;
+    if let Ok(Some(home)) = ctx.home()
+        && let Some(s) = presence::registered_spelling(&home, name)
+    {
+        return s;
     }
+    if crate::ops::hooks::has_hook_file(ctx, name) {
+        return name.to_string();
+    }
+    let want = presence::fold(name);
+    crate::ops::hooks::hook_names(ctx)
+        .into_iter()
+        .find(|n| n != name && presence::fold(n) == want)
+        .unwrap_or_else(|| name.to_string())
 }
