@@ -514,8 +514,9 @@ def make_repo(out: str, n: int, seed: int = 1, prefix: str = "bd",
         f.write(f'prefix = "{prefix}"\nauto_commit = "off"\n')
     with open(os.path.join(beads, ".gitignore"), "w") as f:
         f.write(".cache/\n.lock\n")
-    with open(os.path.join(out, ".gitattributes"), "w") as f:
-        f.write(".beads/*.jsonl merge=beads\n.beads/hooks/*.json merge=beads\n")
+    with open(os.path.join(beads, ".gitattributes"), "w") as f:
+        f.write("*.jsonl merge=beads eol=lf\nhooks/*.json merge=beads eol=lf\n"
+                "attachments/** -text\n")
 
     git(out, "init", "-q", "-b", "main")
     git(out, "config", "user.name", "Bench")
