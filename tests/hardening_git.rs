@@ -727,3 +727,125 @@ fn item_10_attachment_bodies_keep_their_bytes_under_autocrlf() {
     assert!(!r.stdout.contains("attachment"), "{}", r.stdout);
     assert_eq!(porcelain(&b), "");
 }
+
+/// The links a hostile repository commits under `.beads/` (path, target).
+const HOSTILE_LINKS: &[(&str, &str)] = &[
+    (".beads/issues.jsonl", "../../victim/credentials"),
+    (".beads/quarantine", "../../victim/qdir"),
+    (".beads/hooks/alice.json", "../../../victim/credentials"),
+    (".beads/.cache/index.v1", "../../../victim/credentials"),
+    (".beads/.lock", "../../victim/lockfile"),
+];
+
+/// The `.beads/` entries of mode 120000 (symbolic links) in `rev`'s tree.
+fn tree_links(c: &Clone, rev: &str) -> Vec<String> {
+    c.git(&["ls-tree", "-r", rev])
+        .lines()
+        .filter(|l| l.starts_with("120000 ") && l.contains("\t.beads/"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The links under the clone's `.beads/` (nothing followed).
+fn worktree_links(c: &Clone) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![c.dir.join(".beads")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let t = e.file_type().unwrap();
+            if t.is_symlink() {
+                out.push(e.path());
+            } else if t.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// A remote whose history holds links under `.beads/` (committed by plain
+/// git in `a`, pushed).
+fn hostile_remote() -> Net {
+    let net = Net::new(1);
+    let a = &net.c[0];
+    create(a, "Bait");
+    ok(a.bd(&["commit"]));
+    std::fs::create_dir_all(a.dir.join(".beads/hooks")).unwrap();
+    std::fs::create_dir_all(a.dir.join(".beads/.cache")).unwrap();
+    for (p, target) in HOSTILE_LINKS {
+        let p = a.dir.join(p);
+        let _ = std::fs::remove_file(&p);
+        std::os::unix::fs::symlink(target, &p).unwrap();
+    }
+    a.git(&["add", "-A", "-f", ".beads"]);
+    a.git(&["commit", "-q", "-m", "links"]);
+    a.git(&["push", "-q"]);
+    assert_eq!(tree_links(a, "HEAD").len(), HOSTILE_LINKS.len());
+    net
+}
+
+/// Review break 3 (item 1): a link tracked under `.beads/` is a problem
+/// until it is committed away. `doctor` lists each (also once the working
+/// tree no longer has it), `doctor --fix` removes it from the working tree
+/// and git's index, and `sync` commits the removal, so the remote's tree has
+/// no link under `.beads/` and the next clone works.
+#[test]
+fn item_01_review_tracked_links_are_committed_away_by_sync() {
+    let net = hostile_remote();
+    let b = net.clone_fresh("b", "bob", &[]);
+    // The user removed one link by hand: git still tracks it.
+    std::fs::remove_file(b.dir.join(".beads/quarantine")).unwrap();
+    let r = b.bd(&["--json", "doctor"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    for (p, _) in HOSTILE_LINKS {
+        assert!(
+            v["findings"].as_array().unwrap().iter().any(|f| {
+                f["check"] == "tracked_link"
+                    && f["severity"] == "error"
+                    && f["message"].as_str().unwrap().contains(p)
+            }),
+            "doctor lists the tracked link {p}: {v}"
+        );
+    }
+    let r = ok(b.bd(&["doctor", "--fix"]));
+    assert!(r.stdout.contains("[fixed]"), "{}", r.stdout);
+    assert!(worktree_links(&b).is_empty(), "{:?}", worktree_links(&b));
+    let st = porcelain(&b);
+    assert!(st.contains("D  .beads/quarantine"), "deletion staged: {st}");
+    ok(b.bd(&["sync"]));
+    assert_eq!(tree_links(&b, "HEAD"), Vec::<String>::new());
+    b.git(&["fetch", "-q"]);
+    assert_eq!(tree_links(&b, "origin/main"), Vec::<String>::new());
+    let r = ok(b.bd(&["doctor"]));
+    assert!(!r.stdout.contains("link"), "{}", r.stdout);
+    // The next clone has no link and works.
+    let c = net.clone_fresh("c", "carol", &[]);
+    assert!(worktree_links(&c).is_empty(), "{:?}", worktree_links(&c));
+    create(&c, "Honest work");
+    ok(c.bd(&["list"]));
+    let r = ok(c.bd(&["doctor"]));
+    assert!(!r.stdout.contains("link"), "{}", r.stdout);
+}
+
+/// Review break 3, with `bd commit` alone: the removals `doctor --fix` made
+/// are recorded by it (and a tracked link gone from the working tree counts
+/// as a pending change).
+#[test]
+fn item_01_review_bd_commit_records_removed_links() {
+    let net = hostile_remote();
+    let b = net.clone_fresh("b", "bob", &[]);
+    ok(b.bd(&["doctor", "--fix"]));
+    let r = ok(b.bd(&["--json", "where"]));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let pending = v["pending"].to_string();
+    for (p, _) in HOSTILE_LINKS {
+        assert!(pending.contains(p), "{p} pending: {pending}");
+    }
+    let r = ok(b.bd(&["commit"]));
+    assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    assert_eq!(tree_links(&b, "HEAD"), Vec::<String>::new());
+    assert_eq!(porcelain(&b), "", "nothing left over");
+    let r = ok(b.bd(&["doctor"]));
+    assert!(r.stdout.contains("No problems found"), "{}", r.stdout);
+}

@@ -785,6 +785,51 @@ fn links_under(dir: &Path, shown_from: &Path, label: &str, fix: bool) -> Result<
     Ok(out)
 }
 
+/// `doctor`'s check of the symbolic links git tracks under `.beads/` (mode
+/// 120000 in the index or HEAD): each is an error while the index holds it
+/// (the next commit would keep it, and every clone would get it); `fix`
+/// removes it from the working tree (the link itself) and from the index,
+/// staging the deletion (or the file now in its place). One only in HEAD is
+/// a warning: `bd commit` or `bd sync` records its removal.
+fn doctor_tracked_links(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+    let Ok(links) = crate::git::stages::tracked_links(&ctx.ws.root) else {
+        return Ok(());
+    };
+    for l in links {
+        let p = &l.path;
+        if !l.in_index {
+            out.push(finding(
+                "tracked_link",
+                "warning",
+                format!(
+                    "{p} is a symbolic link in HEAD; its removal is not committed yet (`bd commit` or `bd sync` records it)"
+                ),
+            ));
+            continue;
+        }
+        let mut f = finding(
+            "tracked_link",
+            "error",
+            format!(
+                "{p} is tracked by git as a symbolic link (every clone gets it); `bd doctor --fix` removes it from the working tree and git's index"
+            ),
+        );
+        if fix {
+            let full = ctx.ws.root.join(p);
+            if std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink()) {
+                crate::files::remove_file(&full).map_err(|e| Error::io(&full, e))?;
+            }
+            crate::git::stages::untrack_link(&ctx.ws.root, p)?;
+            f.message = format!(
+                "{p} was tracked by git as a symbolic link; removed it from the working tree and git's index (`bd commit` or `bd sync` records the removal)"
+            );
+            f.fixed = true;
+        }
+        out.push(f);
+    }
+    Ok(())
+}
+
 /// Caches under `.beads/.cache/` that are not whole (cut or grown: their
 /// seal does not name their size). Readers rebuild them anyway; `--fix`
 /// removes them so the next read does.
@@ -829,6 +874,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     if let Ok(Some(home)) = ctx.home() {
         out.extend(links_under(&home.dir, &home.dir, "project home: ", fix)?);
     }
+    doctor_tracked_links(ctx, fix, &mut out)?;
     if !fix && out.iter().any(|f| f.check == "symlink") {
         // The other checks would read through the links: they wait.
         out.push(finding(
