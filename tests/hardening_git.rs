@@ -849,3 +849,121 @@ fn item_01_review_bd_commit_records_removed_links() {
     let r = ok(b.bd(&["doctor"]));
     assert!(r.stdout.contains("No problems found"), "{}", r.stdout);
 }
+
+/// Two clones of a repository without a tracker each run `bd init` with
+/// their own prefix and commit; `y` pulls `x`'s: config.toml is unmerged
+/// (added on both sides) with conflict markers. Returns (x, y).
+fn both_init(net: &Net) -> (Clone, Clone) {
+    let a = net.machine("a", "alice");
+    std::fs::create_dir_all(&a.dir).unwrap();
+    a.git(&["init", "-q", "-b", "main"]);
+    a.git(&["config", "user.name", "alice"]);
+    a.git(&["config", "user.email", "alice@example.com"]);
+    a.git(&["remote", "add", "origin", net.remote.to_str().unwrap()]);
+    std::fs::write(a.dir.join("code.txt"), "code\n").unwrap();
+    a.git(&["add", "-A"]);
+    a.git(&["commit", "-q", "-m", "initial"]);
+    a.git(&["push", "-q", "-u", "origin", "main"]);
+    let x = net.clone_fresh("x", "xavier", &[]);
+    let y = net.clone_fresh("y", "yolanda", &[]);
+    for (c, prefix) in [(&x, "aa"), (&y, "bb")] {
+        ok(c.bd(&["init", "--prefix", prefix]));
+        ok(c.bd(&[
+            "config",
+            "set",
+            "lease",
+            if prefix == "aa" { "20m" } else { "30m" },
+        ]));
+        c.git(&["add", ".beads"]);
+        c.git(&["commit", "-q", "-m", "init"]);
+    }
+    ok(x.bd(&["config", "set", "custom_types", "spike"]));
+    x.git(&["commit", "-q", "-am", "types"]);
+    x.git(&["push", "-q"]);
+    let r = y.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], true);
+    assert_ne!(r.code, 0, "the pull conflicts: {}", r.stdout);
+    (x, y)
+}
+
+/// Review break 5 (item 5): an unmerged config.toml locks nobody out.
+/// `doctor` runs with default settings and names the file, line and reason;
+/// `doctor --fix` merges the two sides (keys of both; a key both set
+/// differently keeps ours and names the dropped value) and stages it; other
+/// commands refuse with a hint that works.
+#[test]
+fn item_05_review_unmerged_config_toml_is_merged_by_doctor() {
+    let net = Net::empty();
+    let (_x, y) = both_init(&net);
+    assert!(
+        porcelain(&y).contains("AA .beads/config.toml"),
+        "{}",
+        porcelain(&y)
+    );
+    let r = y.bd(&["list"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("config.toml:") && r.stderr.contains("bd doctor --fix"),
+        "{}",
+        r.stderr
+    );
+    let r = y.bd(&["--json", "doctor"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let msgs: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "config")
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.contains(".beads/config.toml:1:")),
+        "file, line and reason: {msgs:?}"
+    );
+    let r = ok(y.bd(&["doctor", "--fix"]));
+    assert!(r.stdout.contains("[fixed]"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("prefix") && r.stdout.contains("\"aa\""),
+        "the dropped prefix is named: {}",
+        r.stdout
+    );
+    let text = std::fs::read_to_string(y.dir.join(".beads/config.toml")).unwrap();
+    assert!(!text.contains("<<<<<<<"), "{text}");
+    // Ours (bb, 30m) wins where both set a key; theirs' new key is kept.
+    assert_eq!(ok(y.bd(&["config", "get", "prefix"])).stdout.trim(), "bb");
+    assert_eq!(ok(y.bd(&["config", "get", "lease"])).stdout.trim(), "30m");
+    assert_eq!(
+        ok(y.bd(&["config", "get", "custom_types"])).stdout.trim(),
+        "spike"
+    );
+    let st = porcelain(&y);
+    assert!(!st.contains("AA"), "{st}");
+    assert!(
+        st.contains("A  .beads/config.toml") || st.contains("M  .beads/config.toml"),
+        "{st}"
+    );
+    y.git(&["commit", "-q", "--no-edit"]);
+    create(&y, "after the merge");
+    let r = ok(y.bd(&["doctor"]));
+    assert!(!r.stdout.contains("config.toml"), "{}", r.stdout);
+}
+
+/// Review break 5, markers without an unmerged index entry (the conflicted
+/// file was staged as it was): `doctor --fix` merges its marker sections.
+#[test]
+fn item_05_review_config_toml_with_markers_but_staged_is_repaired() {
+    let net = Net::empty();
+    let (_x, y) = both_init(&net);
+    y.git(&["add", ".beads/config.toml"]);
+    let r = y.bd(&["doctor"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(".beads/config.toml:"), "{}", r.stdout);
+    let r = ok(y.bd(&["doctor", "--fix"]));
+    assert!(r.stdout.contains("[fixed]"), "{}", r.stdout);
+    assert_eq!(ok(y.bd(&["config", "get", "prefix"])).stdout.trim(), "bb");
+    assert_eq!(
+        ok(y.bd(&["config", "get", "custom_types"])).stdout.trim(),
+        "spike"
+    );
+    ok(y.bd(&["list"]));
+}

@@ -246,7 +246,10 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
     let ctx = match Workspace::open(&start).and_then(|ws| {
         let now = now_from_env()?;
         let actor = cli.actor.clone().or_else(|| std::env::var("BD_ACTOR").ok());
-        Ctx::new(ws, now, actor)
+        match cli.cmd {
+            Cmd::Doctor { fix } => Ctx::for_doctor(ws, now, actor, fix),
+            _ => Ctx::new(ws, now, actor),
+        }
     }) {
         Ok(c) => c,
         Err(e) => return (Err(e), vec![]),

@@ -670,6 +670,10 @@ fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
             .retain(|n| !n.contains("unmerged in git's index"));
     }
     for rel in crate::ops::gitops::unmerged_paths(&ctx.ws) {
+        if rel == ".beads/config.toml" {
+            // `doctor_config` reports and merges it, before the rest.
+            continue;
+        }
         if !fix {
             out.push(finding(
                 "unmerged",
@@ -785,6 +789,152 @@ fn links_under(dir: &Path, shown_from: &Path, label: &str, fix: bool) -> Result<
     Ok(out)
 }
 
+/// `doctor`'s reading of `.beads/config.toml`, before anything needs the
+/// settings, so a config that cannot be read locks nobody out: returns the
+/// findings and the settings doctor runs with (the defaults when the file
+/// cannot be read). A file git left conflicted (unmerged in the index, or
+/// conflict markers) is merged with `fix` by [`config::merge3`]: from the
+/// index stages (base, ours: the working tree when it parses and has no
+/// markers, else stage 2; theirs) or, without an unmerged entry, from the
+/// two sides of its markers (no base). Each value the merge dropped is
+/// named; the result is written under the workspace lock and staged when it
+/// was unmerged. Anything else that does not parse is reported with its
+/// line, for a fix by hand.
+pub fn doctor_config(ws: &Workspace, fix: bool) -> Result<(Vec<Finding>, Config)> {
+    const REL: &str = ".beads/config.toml";
+    let path = ws.config_path();
+    let mut out = Vec::new();
+    let text = match crate::files::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            // A link is the links check's finding.
+            if crate::files::symlink_of(&e, &path).is_none() {
+                out.push(finding(
+                    "config",
+                    "error",
+                    format!("{REL}: {e}; doctor ran with default settings"),
+                ));
+            }
+            return Ok((out, Config::default()));
+        }
+    };
+    let parse = |bytes: &[u8], label: &str| -> Result<Config> {
+        let t = String::from_utf8_lossy(bytes);
+        Config::parse(Path::new(label), &t)
+    };
+    let staged = crate::git::stages::read(&ws.root, REL).ok().flatten();
+    let markers = crate::git::stages::has_markers(&text);
+    let parsed = parse(&text, REL);
+    if staged.is_none() && !markers {
+        return Ok(match parsed {
+            Ok(c) => (out, c),
+            Err(e) => {
+                out.push(finding(
+                    "config",
+                    "error",
+                    format!("{e}; doctor ran with default settings (fix that line by hand)"),
+                ));
+                (out, Config::default())
+            }
+        });
+    }
+    let why = if staged.is_some() {
+        "is unmerged in git's index"
+    } else {
+        "has git conflict markers"
+    };
+    let detail = match &parsed {
+        Err(e) => format!(" ({e})"),
+        Ok(_) => String::new(),
+    };
+    if !fix {
+        out.push(finding(
+            "config",
+            "error",
+            format!(
+                "{REL} {why}{detail}; doctor ran with default settings (`bd doctor --fix` merges its two sides)"
+            ),
+        ));
+        return Ok((out, parsed.unwrap_or_default()));
+    }
+    let unmerged = staged.is_some();
+    let (base, ours, theirs) = match staged {
+        Some(st) => {
+            let ours = if !markers && parsed.is_ok() {
+                text.clone()
+            } else {
+                st.ours
+            };
+            (st.base, ours, st.theirs)
+        }
+        None => {
+            let (o, t) = crate::git::stages::split_markers(&text);
+            (Vec::new(), o, t)
+        }
+    };
+    let mut tables = Vec::new();
+    for (side, bytes) in [("base", &base), ("ours", &ours), ("theirs", &theirs)] {
+        match parse(bytes, &format!("{REL} ({side} side)")) {
+            Ok(c) => tables.push(c.table),
+            Err(e) => {
+                out.push(finding(
+                    "config",
+                    "error",
+                    format!(
+                        "{REL} {why} and a side does not parse: {e}; doctor ran with default settings (fix it by hand)"
+                    ),
+                ));
+                return Ok((out, Config::default()));
+            }
+        }
+    }
+    let (table, dropped) = config::merge3(&tables[0], &tables[1], &tables[2]);
+    let cfg = Config { table };
+    {
+        let _guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
+        cfg.save(&path)?;
+        if unmerged {
+            crate::git::stages::resolve(&ws.root, REL)?;
+        }
+    }
+    out.push(Finding {
+        check: "config".into(),
+        severity: "error",
+        message: format!(
+            "{REL} {why}{detail}; merged its two sides (the keys of both; where both set a key differently, ours){}",
+            if unmerged {
+                " and staged the result (`git commit` concludes the merge)"
+            } else {
+                ""
+            }
+        ),
+        fixed: true,
+    });
+    let show = |v: &Option<toml::Value>| {
+        v.as_ref()
+            .map_or("nothing (removed)".to_string(), |v| v.to_string())
+    };
+    for d in dropped {
+        let note = if d.key == "prefix" {
+            "; issues created with the dropped prefix keep their ids"
+        } else {
+            ""
+        };
+        out.push(finding(
+            "config",
+            "warning",
+            format!(
+                "{REL}: {} kept {} (ours), dropped {} (theirs){note}",
+                d.key,
+                show(&d.kept),
+                show(&d.dropped)
+            ),
+        ));
+    }
+    Ok((out, cfg))
+}
+
 /// `doctor`'s check of the symbolic links git tracks under `.beads/` (mode
 /// 120000 in the index or HEAD): each is an error while the index holds it
 /// (the next commit would keep it, and every clone would get it); `fix`
@@ -869,6 +1019,7 @@ fn doctor_caches(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) {
 
 pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     let mut out = ctx.links_found.take();
+    out.extend(ctx.config_found.take());
     out.extend(doctor_links(&ctx.ws, fix)?);
     // Inside the project home too (the home itself may be a link).
     if let Ok(Some(home)) = ctx.home() {
