@@ -967,3 +967,154 @@ fn item_05_review_config_toml_with_markers_but_staged_is_repaired() {
     );
     ok(y.bd(&["list"]));
 }
+
+/// Review break 8 (item 6): `doctor` resolves the `merge` attribute of the
+/// tracker files the way git does (root, `.beads/` and deeper
+/// `.gitattributes`, `.git/info/attributes`, `core.attributesFile`; later
+/// and more specific lines win; `-merge`, `binary`, `!merge`, macros) and
+/// reports each path git would not merge with `beads`, naming the file and
+/// line. Every case is checked against `git check-attr`.
+#[test]
+fn item_06_review_doctor_resolves_the_merge_attribute_like_git() {
+    let net = Net::new(1);
+    let a = &net.c[0];
+    let beads_ga = a.dir.join(".beads/.gitattributes");
+    let original = std::fs::read_to_string(&beads_ga).unwrap();
+    let n = original.lines().count();
+    let global = net.tmp.path().join("global-attributes");
+    let paths = [
+        ".beads/issues.jsonl",
+        ".beads/mail.jsonl",
+        ".beads/hooks/x.json",
+    ];
+    let beads_line = format!(".beads/.gitattributes:{}", n + 1);
+    let global_line = format!("{}:1", global.display());
+    // (files written, expected source of each overridden path)
+    type Files<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(Files, Files)> = vec![
+        (
+            vec![(
+                ".beads/.gitattributes",
+                format!("{original}*.jsonl -merge\n"),
+            )],
+            vec![
+                (".beads/issues.jsonl", beads_line.clone()),
+                (".beads/mail.jsonl", beads_line.clone()),
+            ],
+        ),
+        (
+            vec![(
+                ".beads/.gitattributes",
+                format!("{original}*.jsonl binary\n"),
+            )],
+            vec![
+                (".beads/issues.jsonl", beads_line.clone()),
+                (".beads/mail.jsonl", beads_line.clone()),
+            ],
+        ),
+        (
+            vec![(".git/info/attributes", "*.jsonl merge=union\n".into())],
+            vec![
+                (".beads/issues.jsonl", ".git/info/attributes:1".into()),
+                (".beads/mail.jsonl", ".git/info/attributes:1".into()),
+            ],
+        ),
+        (
+            vec![(".beads/hooks/.gitattributes", "*.json !merge\n".into())],
+            vec![(
+                ".beads/hooks/x.json",
+                ".beads/hooks/.gitattributes:1".into(),
+            )],
+        ),
+        (
+            vec![
+                (
+                    ".beads/.gitattributes",
+                    format!("{original}hooks/*.json nomerge\n"),
+                ),
+                (".git/info/attributes", "[attr]nomerge -merge\n".into()),
+            ],
+            vec![(".beads/hooks/x.json", beads_line.clone())],
+        ),
+        // Lower than .beads/.gitattributes: no override.
+        (
+            vec![(
+                ".gitattributes",
+                "*.jsonl -merge\n.beads/hooks/*.json merge=union\n".into(),
+            )],
+            vec![],
+        ),
+        // The global file decides where .beads/.gitattributes says nothing.
+        (
+            vec![
+                (
+                    ".beads/.gitattributes",
+                    "hooks/*.json merge=beads eol=lf\nattachments/** -text\n".into(),
+                ),
+                ("GLOBAL", "*.jsonl merge=union\n".into()),
+            ],
+            vec![
+                (".beads/issues.jsonl", global_line.clone()),
+                (".beads/mail.jsonl", global_line.clone()),
+            ],
+        ),
+    ];
+    for (files, expected) in cases {
+        // Back to the initialized state.
+        std::fs::write(&beads_ga, &original).unwrap();
+        for f in [
+            ".gitattributes",
+            ".git/info/attributes",
+            ".beads/hooks/.gitattributes",
+        ] {
+            let _ = std::fs::remove_file(a.dir.join(f));
+        }
+        let _ = std::fs::remove_file(&global);
+        let _ = a.git_run(&["config", "--unset", "core.attributesFile"], false);
+        for (f, text) in &files {
+            let p = if *f == "GLOBAL" {
+                a.git(&["config", "core.attributesFile", global.to_str().unwrap()]);
+                global.clone()
+            } else {
+                a.dir.join(f)
+            };
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, text).unwrap();
+        }
+        let r = a.bd(&["--json", "doctor"]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
+        let found: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "attributes" && f["severity"] == "error")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect();
+        for p in paths {
+            let git = a.git(&["check-attr", "merge", "--", p]);
+            let value = git.trim().rsplit(": ").next().unwrap().to_string();
+            let mine: Vec<&String> = found
+                .iter()
+                .filter(|m| m.starts_with(&format!("{p}:")))
+                .collect();
+            match expected.iter().find(|(e, _)| *e == p) {
+                None => {
+                    assert_eq!(value, "beads", "{files:?}: git says {git}");
+                    assert!(
+                        mine.is_empty(),
+                        "{files:?}: git says beads for {p}: {mine:?}"
+                    );
+                }
+                Some((_, src)) => {
+                    assert_ne!(value, "beads", "{files:?}: git says {git}");
+                    assert!(
+                        mine.len() == 1 && mine[0].contains(src.as_str()),
+                        "{files:?}: {p} is {value} for git; doctor names {src}: {found:?}"
+                    );
+                    assert_eq!(r.code, 1, "{}", r.stdout);
+                }
+            }
+        }
+    }
+}

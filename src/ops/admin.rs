@@ -326,7 +326,67 @@ fn doctor_attributes(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()>
         }
     }
     out.extend(found);
+    doctor_effective_merge(root, !fix && !missing.is_empty(), out);
     Ok(())
+}
+
+/// `doctor`'s check of the `merge` attribute git really applies to the
+/// tracker files (`issues.jsonl`, `mail.jsonl`, a hook file, each hook file
+/// there is), resolved as git does (`git::attributes`): anything but
+/// `merge=beads` is an error naming the file and line that decides it (a
+/// later `-merge`, `binary`, `merge=union`, `!merge`, in `.beads/`'s or a
+/// deeper `.gitattributes`, `.git/info/attributes`, ...). `lacking`: the
+/// missing lines of `.beads/.gitattributes` are reported already, so paths
+/// no line decides are not reported again.
+fn doctor_effective_merge(root: &Path, lacking: bool, out: &mut Vec<Finding>) {
+    use crate::git::attributes::{Attributes, State};
+    let attrs = Attributes::load(root);
+    let mut paths: Vec<String> = [
+        ".beads/issues.jsonl",
+        ".beads/mail.jsonl",
+        ".beads/hooks/x.json",
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Ok(rd) = crate::files::read_dir(root.join(".beads/hooks")) {
+        let mut hooks: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json") && n != "x.json")
+            .map(|n| format!(".beads/hooks/{n}"))
+            .collect();
+        hooks.sort();
+        paths.extend(hooks);
+    }
+    for p in paths {
+        let r = attrs.resolve(&p, "merge");
+        if r.state == State::Value("beads".into()) {
+            continue;
+        }
+        let how = match &r.state {
+            State::Value(v) => format!("merges it with the `{v}` driver"),
+            State::Set | State::Unspecified => "merges it as text".into(),
+            State::Unset => "does not merge it (a conflict keeps our side)".into(),
+        };
+        let message = match &r.source {
+            Some(src) => format!(
+                "{p}: git {how}, not with strand's driver (merge=beads): {}:{} (`{}`{}) sets `{}`; remove or change that line",
+                src.file,
+                src.line,
+                src.text,
+                r.via
+                    .as_ref()
+                    .map(|m| format!(", through `{m}`"))
+                    .unwrap_or_default(),
+                r.state.spelled("merge")
+            ),
+            None if lacking => continue,
+            None => {
+                format!("{p}: no attribute line gives it merge=beads, so git {how}")
+            }
+        };
+        out.push(finding("attributes", "error", message));
+    }
 }
 
 /// Git hooks of this repository that call `bd` (classic beads installed some).
