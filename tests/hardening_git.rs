@@ -734,6 +734,10 @@ const HOSTILE_LINKS: &[(&str, &str)] = &[
     (".beads/quarantine", "../../victim/qdir"),
     (".beads/hooks/alice.json", "../../../victim/credentials"),
     (".beads/.cache/index.v1", "../../../victim/credentials"),
+    (
+        ".beads/attachments/5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+        "../../../victim/credentials",
+    ),
     (".beads/.lock", "../../victim/lockfile"),
 ];
 
@@ -772,6 +776,7 @@ fn hostile_remote() -> Net {
     ok(a.bd(&["commit"]));
     std::fs::create_dir_all(a.dir.join(".beads/hooks")).unwrap();
     std::fs::create_dir_all(a.dir.join(".beads/.cache")).unwrap();
+    std::fs::create_dir_all(a.dir.join(".beads/attachments")).unwrap();
     for (p, target) in HOSTILE_LINKS {
         let p = a.dir.join(p);
         let _ = std::fs::remove_file(&p);
