@@ -125,6 +125,14 @@ impl Error {
             | Error::Conflict { hint, .. } => hint.clone(),
             Error::NotGitRepo { .. } => Some("run `git init` first".into()),
             Error::NotInitialized { .. } => Some("run `bd init` to start tracking here".into()),
+            Error::Parse { path, .. }
+                if path.file_name().is_some_and(|n| n == "config.toml") =>
+            {
+                Some(
+                    "`bd doctor` runs anyway and reports it; `bd doctor --fix` merges a config.toml git left conflicted (else fix the line by hand)"
+                        .into(),
+                )
+            }
             Error::BadLines { .. } | Error::Parse { .. } => {
                 Some("run `bd doctor --fix` to quarantine lines that do not parse".into())
             }
@@ -138,6 +146,14 @@ impl Error {
             )),
             Error::Usage(_) => Some("see `bd --help`".into()),
             Error::Io { .. } => None,
+            // `.beads` itself: no command opens the workspace, doctor
+            // neither; the link goes by hand, then `init` starts afresh.
+            Error::Symlink { path } if path.file_name().is_some_and(|n| n == ".beads") => {
+                Some(format!(
+                    "remove the link (`rm {}`; its target is left alone), then run `bd init`",
+                    path.display()
+                ))
+            }
             Error::Symlink { .. } => Some(
                 "bd never follows links under .beads/ or the project home; `bd doctor --fix` removes them (the targets are left alone)"
                     .into(),

@@ -371,11 +371,15 @@ fn item_01_config_toml_linked_to_a_victim_is_not_read() {
     let decoy = Decoy::new(&env);
     std::fs::remove_file(env.beads().join("config.toml")).unwrap();
     symlink(decoy.credentials(), env.beads().join("config.toml")).unwrap();
-    for args in [vec!["list"], vec!["create", "X"], vec!["doctor"]] {
+    for args in [vec!["list"], vec!["create", "X"]] {
         let r = env.bd(&args);
         assert!(!all(&r).contains("hunter2"), "{args:?}: {}", all(&r));
         refused(r, "config.toml");
     }
+    // doctor runs with default settings and lists the link.
+    doctor_reports(&env, ".beads/config.toml");
+    let r = env.bd(&["doctor"]);
+    assert!(!all(&r).contains("hunter2"), "{}", all(&r));
     decoy.unchanged();
     let r = env.bd(&["--json", "doctor", "--fix"]);
     assert!(
@@ -619,4 +623,37 @@ fn item_09_a_grown_cache_is_not_trusted_either() {
     let v = env.json(&["list"]);
     assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v[0]["id"], a.as_str());
+}
+
+/// Review (minor): the refusal of a `.beads` that is a link gives a hint
+/// that works: it names the link, says to remove it and run `bd init` (not
+/// `doctor --fix`, which cannot open the workspace either), and doing so
+/// works, the target untouched.
+#[test]
+fn item_01_review_beads_link_refusal_hint_works() {
+    let env = Env::bare_git();
+    let decoy = Decoy::new(&env);
+    symlink("../victim/dir", env.beads()).unwrap();
+    for args in [vec!["list"], vec!["doctor"], vec!["doctor", "--fix"]] {
+        let r = env.bd(&args);
+        assert_eq!(r.code, 1, "{args:?}: {}", all(&r));
+        let link = env.beads().display().to_string();
+        assert!(
+            r.stderr.contains(&format!("rm {link}")) && r.stderr.contains("bd init"),
+            "{args:?}: the hint says what works: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("doctor --fix"), "{args:?}: {}", r.stderr);
+        let v = env.bd(&["--json", args[0]]).json();
+        assert!(
+            v["hint"].as_str().unwrap().contains("bd init"),
+            "{args:?}: {v}"
+        );
+    }
+    // Following the hint.
+    std::fs::remove_file(env.beads()).unwrap();
+    env.bd(&["init", "--prefix", "bd"]).ok();
+    env.create("Works", &[]);
+    env.bd(&["doctor"]).ok();
+    decoy.unchanged();
 }

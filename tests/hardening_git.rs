@@ -727,3 +727,399 @@ fn item_10_attachment_bodies_keep_their_bytes_under_autocrlf() {
     assert!(!r.stdout.contains("attachment"), "{}", r.stdout);
     assert_eq!(porcelain(&b), "");
 }
+
+/// The links a hostile repository commits under `.beads/` (path, target).
+const HOSTILE_LINKS: &[(&str, &str)] = &[
+    (".beads/issues.jsonl", "../../victim/credentials"),
+    (".beads/quarantine", "../../victim/qdir"),
+    (".beads/hooks/alice.json", "../../../victim/credentials"),
+    (".beads/.cache/index.v1", "../../../victim/credentials"),
+    (
+        ".beads/attachments/5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+        "../../../victim/credentials",
+    ),
+    (".beads/.lock", "../../victim/lockfile"),
+];
+
+/// The `.beads/` entries of mode 120000 (symbolic links) in `rev`'s tree.
+fn tree_links(c: &Clone, rev: &str) -> Vec<String> {
+    c.git(&["ls-tree", "-r", rev])
+        .lines()
+        .filter(|l| l.starts_with("120000 ") && l.contains("\t.beads/"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The links under the clone's `.beads/` (nothing followed).
+fn worktree_links(c: &Clone) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![c.dir.join(".beads")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let t = e.file_type().unwrap();
+            if t.is_symlink() {
+                out.push(e.path());
+            } else if t.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// A remote whose history holds links under `.beads/` (committed by plain
+/// git in `a`, pushed).
+fn hostile_remote() -> Net {
+    let net = Net::new(1);
+    let a = &net.c[0];
+    create(a, "Bait");
+    ok(a.bd(&["commit"]));
+    std::fs::create_dir_all(a.dir.join(".beads/hooks")).unwrap();
+    std::fs::create_dir_all(a.dir.join(".beads/.cache")).unwrap();
+    std::fs::create_dir_all(a.dir.join(".beads/attachments")).unwrap();
+    for (p, target) in HOSTILE_LINKS {
+        let p = a.dir.join(p);
+        let _ = std::fs::remove_file(&p);
+        std::os::unix::fs::symlink(target, &p).unwrap();
+    }
+    a.git(&["add", "-A", "-f", ".beads"]);
+    a.git(&["commit", "-q", "-m", "links"]);
+    a.git(&["push", "-q"]);
+    assert_eq!(tree_links(a, "HEAD").len(), HOSTILE_LINKS.len());
+    net
+}
+
+/// Review break 3 (item 1): a link tracked under `.beads/` is a problem
+/// until it is committed away. `doctor` lists each (also once the working
+/// tree no longer has it), `doctor --fix` removes it from the working tree
+/// and git's index, and `sync` commits the removal, so the remote's tree has
+/// no link under `.beads/` and the next clone works.
+#[test]
+fn item_01_review_tracked_links_are_committed_away_by_sync() {
+    let net = hostile_remote();
+    let b = net.clone_fresh("b", "bob", &[]);
+    // The user removed one link by hand: git still tracks it.
+    std::fs::remove_file(b.dir.join(".beads/quarantine")).unwrap();
+    let r = b.bd(&["--json", "doctor"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    for (p, _) in HOSTILE_LINKS {
+        assert!(
+            v["findings"].as_array().unwrap().iter().any(|f| {
+                f["check"] == "tracked_link"
+                    && f["severity"] == "error"
+                    && f["message"].as_str().unwrap().contains(p)
+            }),
+            "doctor lists the tracked link {p}: {v}"
+        );
+    }
+    let r = ok(b.bd(&["doctor", "--fix"]));
+    assert!(r.stdout.contains("[fixed]"), "{}", r.stdout);
+    assert!(worktree_links(&b).is_empty(), "{:?}", worktree_links(&b));
+    let st = porcelain(&b);
+    assert!(st.contains("D  .beads/quarantine"), "deletion staged: {st}");
+    ok(b.bd(&["sync"]));
+    assert_eq!(tree_links(&b, "HEAD"), Vec::<String>::new());
+    b.git(&["fetch", "-q"]);
+    assert_eq!(tree_links(&b, "origin/main"), Vec::<String>::new());
+    let r = ok(b.bd(&["doctor"]));
+    assert!(!r.stdout.contains("link"), "{}", r.stdout);
+    // The next clone has no link and works.
+    let c = net.clone_fresh("c", "carol", &[]);
+    assert!(worktree_links(&c).is_empty(), "{:?}", worktree_links(&c));
+    create(&c, "Honest work");
+    ok(c.bd(&["list"]));
+    let r = ok(c.bd(&["doctor"]));
+    assert!(!r.stdout.contains("link"), "{}", r.stdout);
+}
+
+/// Review break 3, with `bd commit` alone: the removals `doctor --fix` made
+/// are recorded by it (and a tracked link gone from the working tree counts
+/// as a pending change).
+#[test]
+fn item_01_review_bd_commit_records_removed_links() {
+    let net = hostile_remote();
+    let b = net.clone_fresh("b", "bob", &[]);
+    ok(b.bd(&["doctor", "--fix"]));
+    let r = ok(b.bd(&["--json", "where"]));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let pending = v["pending"].to_string();
+    for (p, _) in HOSTILE_LINKS {
+        assert!(pending.contains(p), "{p} pending: {pending}");
+    }
+    let r = ok(b.bd(&["commit"]));
+    assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    assert_eq!(tree_links(&b, "HEAD"), Vec::<String>::new());
+    assert_eq!(porcelain(&b), "", "nothing left over");
+    let r = ok(b.bd(&["doctor"]));
+    assert!(r.stdout.contains("No problems found"), "{}", r.stdout);
+}
+
+/// Two clones of a repository without a tracker each run `bd init` with
+/// their own prefix and commit; `y` pulls `x`'s: config.toml is unmerged
+/// (added on both sides) with conflict markers. Returns (x, y).
+fn both_init(net: &Net) -> (Clone, Clone) {
+    let a = net.machine("a", "alice");
+    std::fs::create_dir_all(&a.dir).unwrap();
+    a.git(&["init", "-q", "-b", "main"]);
+    a.git(&["config", "user.name", "alice"]);
+    a.git(&["config", "user.email", "alice@example.com"]);
+    a.git(&["remote", "add", "origin", net.remote.to_str().unwrap()]);
+    std::fs::write(a.dir.join("code.txt"), "code\n").unwrap();
+    a.git(&["add", "-A"]);
+    a.git(&["commit", "-q", "-m", "initial"]);
+    a.git(&["push", "-q", "-u", "origin", "main"]);
+    let x = net.clone_fresh("x", "xavier", &[]);
+    let y = net.clone_fresh("y", "yolanda", &[]);
+    for (c, prefix) in [(&x, "aa"), (&y, "bb")] {
+        ok(c.bd(&["init", "--prefix", prefix]));
+        ok(c.bd(&[
+            "config",
+            "set",
+            "lease",
+            if prefix == "aa" { "20m" } else { "30m" },
+        ]));
+        c.git(&["add", ".beads"]);
+        c.git(&["commit", "-q", "-m", "init"]);
+    }
+    ok(x.bd(&["config", "set", "custom_types", "spike"]));
+    x.git(&["commit", "-q", "-am", "types"]);
+    x.git(&["push", "-q"]);
+    let r = y.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], true);
+    assert_ne!(r.code, 0, "the pull conflicts: {}", r.stdout);
+    (x, y)
+}
+
+/// Review break 5 (item 5): an unmerged config.toml locks nobody out.
+/// `doctor` runs with default settings and names the file, line and reason;
+/// `doctor --fix` merges the two sides (keys of both; a key both set
+/// differently keeps ours and names the dropped value) and stages it; other
+/// commands refuse with a hint that works.
+#[test]
+fn item_05_review_unmerged_config_toml_is_merged_by_doctor() {
+    let net = Net::empty();
+    let (_x, y) = both_init(&net);
+    assert!(
+        porcelain(&y).contains("AA .beads/config.toml"),
+        "{}",
+        porcelain(&y)
+    );
+    let r = y.bd(&["list"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("config.toml:") && r.stderr.contains("bd doctor --fix"),
+        "{}",
+        r.stderr
+    );
+    let r = y.bd(&["--json", "doctor"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let msgs: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "config")
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.contains(".beads/config.toml:1:")),
+        "file, line and reason: {msgs:?}"
+    );
+    let r = ok(y.bd(&["doctor", "--fix"]));
+    assert!(r.stdout.contains("[fixed]"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("prefix") && r.stdout.contains("\"aa\""),
+        "the dropped prefix is named: {}",
+        r.stdout
+    );
+    let text = std::fs::read_to_string(y.dir.join(".beads/config.toml")).unwrap();
+    assert!(!text.contains("<<<<<<<"), "{text}");
+    // Ours (bb, 30m) wins where both set a key; theirs' new key is kept.
+    assert_eq!(ok(y.bd(&["config", "get", "prefix"])).stdout.trim(), "bb");
+    assert_eq!(ok(y.bd(&["config", "get", "lease"])).stdout.trim(), "30m");
+    assert_eq!(
+        ok(y.bd(&["config", "get", "custom_types"])).stdout.trim(),
+        "spike"
+    );
+    let st = porcelain(&y);
+    assert!(!st.contains("AA"), "{st}");
+    assert!(
+        st.contains("A  .beads/config.toml") || st.contains("M  .beads/config.toml"),
+        "{st}"
+    );
+    y.git(&["commit", "-q", "--no-edit"]);
+    create(&y, "after the merge");
+    let r = ok(y.bd(&["doctor"]));
+    assert!(!r.stdout.contains("config.toml"), "{}", r.stdout);
+}
+
+/// Review break 5, markers without an unmerged index entry (the conflicted
+/// file was staged as it was): `doctor --fix` merges its marker sections.
+#[test]
+fn item_05_review_config_toml_with_markers_but_staged_is_repaired() {
+    let net = Net::empty();
+    let (_x, y) = both_init(&net);
+    y.git(&["add", ".beads/config.toml"]);
+    let r = y.bd(&["doctor"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(".beads/config.toml:"), "{}", r.stdout);
+    let r = ok(y.bd(&["doctor", "--fix"]));
+    assert!(r.stdout.contains("[fixed]"), "{}", r.stdout);
+    assert_eq!(ok(y.bd(&["config", "get", "prefix"])).stdout.trim(), "bb");
+    assert_eq!(
+        ok(y.bd(&["config", "get", "custom_types"])).stdout.trim(),
+        "spike"
+    );
+    ok(y.bd(&["list"]));
+}
+
+/// Review break 8 (item 6): `doctor` resolves the `merge` attribute of the
+/// tracker files the way git does (root, `.beads/` and deeper
+/// `.gitattributes`, `.git/info/attributes`, `core.attributesFile`; later
+/// and more specific lines win; `-merge`, `binary`, `!merge`, macros) and
+/// reports each path git would not merge with `beads`, naming the file and
+/// line. Every case is checked against `git check-attr`.
+#[test]
+fn item_06_review_doctor_resolves_the_merge_attribute_like_git() {
+    let net = Net::new(1);
+    let a = &net.c[0];
+    let beads_ga = a.dir.join(".beads/.gitattributes");
+    let original = std::fs::read_to_string(&beads_ga).unwrap();
+    let n = original.lines().count();
+    let global = net.tmp.path().join("global-attributes");
+    let paths = [
+        ".beads/issues.jsonl",
+        ".beads/mail.jsonl",
+        ".beads/hooks/x.json",
+    ];
+    let beads_line = format!(".beads/.gitattributes:{}", n + 1);
+    let global_line = format!("{}:1", global.display());
+    // (files written, expected source of each overridden path)
+    type Files<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(Files, Files)> = vec![
+        (
+            vec![(
+                ".beads/.gitattributes",
+                format!("{original}*.jsonl -merge\n"),
+            )],
+            vec![
+                (".beads/issues.jsonl", beads_line.clone()),
+                (".beads/mail.jsonl", beads_line.clone()),
+            ],
+        ),
+        (
+            vec![(
+                ".beads/.gitattributes",
+                format!("{original}*.jsonl binary\n"),
+            )],
+            vec![
+                (".beads/issues.jsonl", beads_line.clone()),
+                (".beads/mail.jsonl", beads_line.clone()),
+            ],
+        ),
+        (
+            vec![(".git/info/attributes", "*.jsonl merge=union\n".into())],
+            vec![
+                (".beads/issues.jsonl", ".git/info/attributes:1".into()),
+                (".beads/mail.jsonl", ".git/info/attributes:1".into()),
+            ],
+        ),
+        (
+            vec![(".beads/hooks/.gitattributes", "*.json !merge\n".into())],
+            vec![(
+                ".beads/hooks/x.json",
+                ".beads/hooks/.gitattributes:1".into(),
+            )],
+        ),
+        (
+            vec![
+                (
+                    ".beads/.gitattributes",
+                    format!("{original}hooks/*.json nomerge\n"),
+                ),
+                (".git/info/attributes", "[attr]nomerge -merge\n".into()),
+            ],
+            vec![(".beads/hooks/x.json", beads_line.clone())],
+        ),
+        // Lower than .beads/.gitattributes: no override.
+        (
+            vec![(
+                ".gitattributes",
+                "*.jsonl -merge\n.beads/hooks/*.json merge=union\n".into(),
+            )],
+            vec![],
+        ),
+        // The global file decides where .beads/.gitattributes says nothing.
+        (
+            vec![
+                (
+                    ".beads/.gitattributes",
+                    "hooks/*.json merge=beads eol=lf\nattachments/** -text\n".into(),
+                ),
+                ("GLOBAL", "*.jsonl merge=union\n".into()),
+            ],
+            vec![
+                (".beads/issues.jsonl", global_line.clone()),
+                (".beads/mail.jsonl", global_line.clone()),
+            ],
+        ),
+    ];
+    for (files, expected) in cases {
+        // Back to the initialized state.
+        std::fs::write(&beads_ga, &original).unwrap();
+        for f in [
+            ".gitattributes",
+            ".git/info/attributes",
+            ".beads/hooks/.gitattributes",
+        ] {
+            let _ = std::fs::remove_file(a.dir.join(f));
+        }
+        let _ = std::fs::remove_file(&global);
+        let _ = a.git_run(&["config", "--unset", "core.attributesFile"], false);
+        for (f, text) in &files {
+            let p = if *f == "GLOBAL" {
+                a.git(&["config", "core.attributesFile", global.to_str().unwrap()]);
+                global.clone()
+            } else {
+                a.dir.join(f)
+            };
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, text).unwrap();
+        }
+        let r = a.bd(&["--json", "doctor"]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
+        let found: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "attributes" && f["severity"] == "error")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect();
+        for p in paths {
+            let git = a.git(&["check-attr", "merge", "--", p]);
+            let value = git.trim().rsplit(": ").next().unwrap().to_string();
+            let mine: Vec<&String> = found
+                .iter()
+                .filter(|m| m.starts_with(&format!("{p}:")))
+                .collect();
+            match expected.iter().find(|(e, _)| *e == p) {
+                None => {
+                    assert_eq!(value, "beads", "{files:?}: git says {git}");
+                    assert!(
+                        mine.is_empty(),
+                        "{files:?}: git says beads for {p}: {mine:?}"
+                    );
+                }
+                Some((_, src)) => {
+                    assert_ne!(value, "beads", "{files:?}: git says {git}");
+                    assert!(
+                        mine.len() == 1 && mine[0].contains(src.as_str()),
+                        "{files:?}: {p} is {value} for git; doctor names {src}: {found:?}"
+                    );
+                    assert_eq!(r.code, 1, "{}", r.stdout);
+                }
+            }
+        }
+    }
+}

@@ -142,9 +142,12 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         }
         cmd => cmd,
     };
-    let fix = matches!(&cmd, Cmd::Doctor(a) if a.fix);
+    let doctor = match &cmd {
+        Cmd::Doctor(a) => Some(a.fix),
+        _ => None,
+    };
     let actor = cli.actor.clone().or_else(|| std::env::var("BD_ACTOR").ok());
-    let mut ctx = match ops::compose::open(&start, fix, now_from_env, actor) {
+    let mut ctx = match ops::compose::open(&start, doctor, now_from_env, actor) {
         Ok(c) => c,
         Err(e) => return (Err(e), vec![]),
     };

@@ -83,7 +83,22 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// The files under `.beads/` that belong in git (not the cache, lock or temp files).
+/// Whether a path under `.beads/` is local to this clone (the cache, the
+/// lock, temp files): never committed, and removed from git when a tree
+/// holds it anyway (a hostile repository can commit one).
+pub fn is_local(rel: &str) -> bool {
+    let Some(sub) = rel.strip_prefix(".beads/") else {
+        return false;
+    };
+    let name = sub.rsplit('/').next().unwrap_or(sub);
+    sub == ".cache"
+        || sub.starts_with(".cache/")
+        || sub == ".lock"
+        || (name.starts_with('.') && name.contains(".tmp-"))
+}
+
+/// The files under `.beads/` that belong in git (not the cache, lock or temp
+/// files; never a symbolic link, nor anything under a linked folder).
 pub fn tracked_files(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![root.join(BEADS)];
@@ -92,21 +107,19 @@ pub fn tracked_files(root: &Path) -> Vec<String> {
             continue;
         };
         for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
             let path = e.path();
             let Ok(ft) = e.file_type() else { continue };
-            if name == ".cache"
-                || name == ".lock"
-                || (name.starts_with('.') && name.contains(".tmp-"))
-            {
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if is_local(&rel) {
                 continue;
             }
             if ft.is_dir() {
                 stack.push(path);
-            } else if ft.is_file()
-                && let Ok(rel) = path.strip_prefix(root)
-            {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
+            } else if ft.is_file() {
+                out.push(rel);
             }
         }
     }
@@ -121,11 +134,17 @@ fn gerr(what: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// The `.beads/` blobs of a tree: path → blob id.
-pub fn beads_entries(
-    repo: &gix::Repository,
-    tree: Option<gix::ObjectId>,
-) -> Result<Vec<(String, gix::ObjectId)>> {
+/// One file of a tree under `.beads/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub path: String,
+    pub id: gix::ObjectId,
+    /// A symbolic link (mode 120000), not a file.
+    pub link: bool,
+}
+
+/// The `.beads/` blobs and symbolic links of a tree.
+pub fn beads_entries(repo: &gix::Repository, tree: Option<gix::ObjectId>) -> Result<Vec<Entry>> {
     let Some(tree) = tree else {
         return Ok(Vec::new());
     };
@@ -148,12 +167,21 @@ pub fn beads_entries(
     Ok(recorder
         .records
         .into_iter()
-        .filter(|r| r.mode.is_blob())
-        .map(|r| (format!("{BEADS}/{}", r.filepath), r.oid))
+        .filter(|r| r.mode.is_blob_or_symlink())
+        .map(|r| Entry {
+            path: format!("{BEADS}/{}", r.filepath),
+            id: r.oid,
+            link: r.mode.is_link(),
+        })
         .collect())
 }
 
-/// The paths under `.beads/` whose working-tree state differs from HEAD.
+/// The paths under `.beads/` whose working-tree state differs from HEAD:
+/// files new or changed, and HEAD's files and links that are not a file in
+/// the working tree any more (gone, a folder, a link) or are local to the
+/// clone ([`is_local`]). [`commit`] refuses a link it would have to read (bd
+/// never commits one; `doctor --fix` removes it, and then its removal is
+/// committed).
 pub fn pending(root: &Path) -> Result<Vec<String>> {
     pending_with(root, &mut BlobIds::new())
 }
@@ -215,13 +243,13 @@ pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
                 id
             }
         };
-        if !head.iter().any(|(p, h)| p == f && *h == id) {
+        if !head.iter().any(|e| &e.path == f && !e.link && e.id == id) {
             out.push(f.clone());
         }
     }
-    for (p, _) in &head {
-        if !files.contains(p) {
-            out.push(p.clone());
+    for e in &head {
+        if !files.contains(&e.path) {
+            out.push(e.path.clone());
         }
     }
     out.sort();
@@ -239,6 +267,12 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
     }
     let message = format!("{}\n\n{TRAILER}: {}\n", req.subject, req.actor);
     if needs_git_binary(dirs)? {
+        // `git commit --only` takes a path's working-tree file back in, so a
+        // local file committed by someone else stays in git on this path.
+        let changed: Vec<String> = changed.into_iter().filter(|p| !is_local(p)).collect();
+        if changed.is_empty() {
+            return Ok(Outcome::NothingToCommit);
+        }
         let id = transport::commit_paths(root, &changed, &message)?;
         return Ok(Outcome::Committed {
             id,
@@ -275,8 +309,16 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
     for path in &changed {
         let full = root.join(path);
         let bpath: &gix::bstr::BStr = path.as_bytes().as_bstr();
-        match crate::files::read(&full) {
-            Ok(bytes) => {
+        // A local path leaves git (its file stays); a file is committed; a
+        // link is refused, never read nor committed; anything else (gone, a
+        // folder now) is a removal.
+        let kind = std::fs::symlink_metadata(&full).map(|m| m.file_type());
+        match kind {
+            Ok(t) if t.is_symlink() && !is_local(path) => {
+                return Err(Error::Symlink { path: full });
+            }
+            Ok(t) if t.is_file() && !is_local(path) => {
+                let bytes = crate::files::read(&full).map_err(|e| Error::io(&full, e))?;
                 let id = repo
                     .write_blob(filter.to_git(path, &bytes))
                     .map_err(|e| gerr("writing a blob", e))?
@@ -298,13 +340,15 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
                     None => new_entries.push((stat, id, path.clone())),
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&full, e));
+            }
+            _ => {
                 editor
                     .remove(path.as_str())
                     .map_err(|e| gerr("editing a tree", e))?;
                 index.remove_entries(|_, p, _| p == bpath);
             }
-            Err(e) => return Err(Error::io(&full, e)),
         }
     }
     if !new_entries.is_empty() {

@@ -3,6 +3,7 @@
 //! `.beads/` paths and reading the tracker at revisions (all through gix).
 //! `transport` alone runs the git binary (fetch, merge, push).
 
+pub mod attributes;
 pub mod commit;
 pub mod driver;
 pub mod eol;

@@ -115,6 +115,76 @@ pub fn resolve(root: &Path, path: &str) -> Result<()> {
     Ok(())
 }
 
+/// A symbolic link git tracks under `.beads/` (mode 120000).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedLink {
+    pub path: String,
+    /// In git's index (the next commit keeps it unless it is removed there).
+    pub in_index: bool,
+    /// In HEAD's tree (committed; pushed with the branch).
+    pub in_head: bool,
+}
+
+/// The symbolic links git's index or HEAD holds under `.beads/`, by path.
+pub fn tracked_links(root: &Path) -> Result<Vec<TrackedLink>> {
+    let repo = super::open(root)?;
+    let index = repo
+        .index_or_empty()
+        .map_err(|e| gerr("reading the index", e))?;
+    let mut out: std::collections::BTreeMap<String, TrackedLink> = Default::default();
+    for e in index.entries() {
+        let p = e.path(&index);
+        if e.mode == gix::index::entry::Mode::SYMLINK && p.starts_with(b".beads/") {
+            let path = p.to_str_lossy().into_owned();
+            out.entry(path.clone())
+                .or_insert(TrackedLink {
+                    path,
+                    in_index: false,
+                    in_head: false,
+                })
+                .in_index = true;
+        }
+    }
+    let head = repo.head_tree_id().ok().map(|t| t.detach());
+    for e in super::commit::beads_entries(&repo, head)? {
+        if e.link {
+            out.entry(e.path.clone())
+                .or_insert(TrackedLink {
+                    path: e.path,
+                    in_index: false,
+                    in_head: false,
+                })
+                .in_head = true;
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+/// Take the link at `path` out of git's index: the file now in the working
+/// tree is staged in its place, or, when there is none (or the path is local
+/// to the clone: the cache, the lock), the deletion.
+/// Never reads through a link (the caller removed it first).
+pub fn untrack_link(root: &Path, path: &str) -> Result<()> {
+    let full = root.join(path);
+    if !super::commit::is_local(path)
+        && std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_file())
+    {
+        return resolve(root, path);
+    }
+    let repo = super::open(root)?;
+    let mut index = repo
+        .index_or_load_from_head_or_empty()
+        .map_err(|e| gerr("loading the index", e))?
+        .into_owned();
+    let bpath = path.as_bytes().as_bstr();
+    index.remove_entries(|_, p, _| p == bpath);
+    index.remove_tree();
+    index
+        .write(Default::default())
+        .map_err(|e| gerr("writing the index", e))?;
+    Ok(())
+}
+
 /// Whether text carries conflict markers at line starts.
 pub fn has_markers(bytes: &[u8]) -> bool {
     bytes.split(|&b| b == b'\n').any(|l| {

@@ -326,7 +326,67 @@ fn doctor_attributes(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()>
         }
     }
     out.extend(found);
+    doctor_effective_merge(root, !fix && !missing.is_empty(), out);
     Ok(())
+}
+
+/// `doctor`'s check of the `merge` attribute git really applies to the
+/// tracker files (`issues.jsonl`, `mail.jsonl`, a hook file, each hook file
+/// there is), resolved as git does (`git::attributes`): anything but
+/// `merge=beads` is an error naming the file and line that decides it (a
+/// later `-merge`, `binary`, `merge=union`, `!merge`, in `.beads/`'s or a
+/// deeper `.gitattributes`, `.git/info/attributes`, ...). `lacking`: the
+/// missing lines of `.beads/.gitattributes` are reported already, so paths
+/// no line decides are not reported again.
+fn doctor_effective_merge(root: &Path, lacking: bool, out: &mut Vec<Finding>) {
+    use crate::git::attributes::{Attributes, State};
+    let attrs = Attributes::load(root);
+    let mut paths: Vec<String> = [
+        ".beads/issues.jsonl",
+        ".beads/mail.jsonl",
+        ".beads/hooks/x.json",
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Ok(rd) = crate::files::read_dir(root.join(".beads/hooks")) {
+        let mut hooks: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json") && n != "x.json")
+            .map(|n| format!(".beads/hooks/{n}"))
+            .collect();
+        hooks.sort();
+        paths.extend(hooks);
+    }
+    for p in paths {
+        let r = attrs.resolve(&p, "merge");
+        if r.state == State::Value("beads".into()) {
+            continue;
+        }
+        let how = match &r.state {
+            State::Value(v) => format!("merges it with the `{v}` driver"),
+            State::Set | State::Unspecified => "merges it as text".into(),
+            State::Unset => "does not merge it (a conflict keeps our side)".into(),
+        };
+        let message = match &r.source {
+            Some(src) => format!(
+                "{p}: git {how}, not with strand's driver (merge=beads): {}:{} (`{}`{}) sets `{}`; remove or change that line",
+                src.file,
+                src.line,
+                src.text,
+                r.via
+                    .as_ref()
+                    .map(|m| format!(", through `{m}`"))
+                    .unwrap_or_default(),
+                r.state.spelled("merge")
+            ),
+            None if lacking => continue,
+            None => {
+                format!("{p}: no attribute line gives it merge=beads, so git {how}")
+            }
+        };
+        out.push(finding("attributes", "error", message));
+    }
 }
 
 /// Git hooks of this repository that call `bd` (classic beads installed some).
@@ -670,6 +730,10 @@ fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
             .retain(|n| !n.contains("unmerged in git's index"));
     }
     for rel in crate::ops::gitops::unmerged_paths(&ctx.ws) {
+        if rel == ".beads/config.toml" {
+            // `doctor_config` reports and merges it, before the rest.
+            continue;
+        }
         if !fix {
             out.push(finding(
                 "unmerged",
@@ -785,6 +849,197 @@ fn links_under(dir: &Path, shown_from: &Path, label: &str, fix: bool) -> Result<
     Ok(out)
 }
 
+/// `doctor`'s reading of `.beads/config.toml`, before anything needs the
+/// settings, so a config that cannot be read locks nobody out: returns the
+/// findings and the settings doctor runs with (the defaults when the file
+/// cannot be read). A file git left conflicted (unmerged in the index, or
+/// conflict markers) is merged with `fix` by [`config::merge3`]: from the
+/// index stages (base, ours: the working tree when it parses and has no
+/// markers, else stage 2; theirs) or, without an unmerged entry, from the
+/// two sides of its markers (no base). Each value the merge dropped is
+/// named; the result is written under the workspace lock and staged when it
+/// was unmerged. Anything else that does not parse is reported with its
+/// line, for a fix by hand.
+pub fn doctor_config(ws: &Workspace, fix: bool) -> Result<(Vec<Finding>, Config)> {
+    const REL: &str = ".beads/config.toml";
+    let path = ws.config_path();
+    let mut out = Vec::new();
+    let text = match crate::files::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            // A link is the links check's finding.
+            if crate::files::symlink_of(&e, &path).is_none() {
+                out.push(finding(
+                    "config",
+                    "error",
+                    format!("{REL}: {e}; doctor ran with default settings"),
+                ));
+            }
+            return Ok((out, Config::default()));
+        }
+    };
+    let parse = |bytes: &[u8], label: &str| -> Result<Config> {
+        let t = String::from_utf8_lossy(bytes);
+        Config::parse(Path::new(label), &t)
+    };
+    let staged = crate::git::stages::read(&ws.root, REL).ok().flatten();
+    let markers = crate::git::stages::has_markers(&text);
+    let parsed = parse(&text, REL);
+    if staged.is_none() && !markers {
+        return Ok(match parsed {
+            Ok(c) => (out, c),
+            Err(e) => {
+                out.push(finding(
+                    "config",
+                    "error",
+                    format!("{e}; doctor ran with default settings (fix that line by hand)"),
+                ));
+                (out, Config::default())
+            }
+        });
+    }
+    let why = if staged.is_some() {
+        "is unmerged in git's index"
+    } else {
+        "has git conflict markers"
+    };
+    let detail = match &parsed {
+        Err(e) => format!(" ({e})"),
+        Ok(_) => String::new(),
+    };
+    if !fix {
+        out.push(finding(
+            "config",
+            "error",
+            format!(
+                "{REL} {why}{detail}; doctor ran with default settings (`bd doctor --fix` merges its two sides)"
+            ),
+        ));
+        return Ok((out, parsed.unwrap_or_default()));
+    }
+    let unmerged = staged.is_some();
+    let (base, ours, theirs) = match staged {
+        Some(st) => {
+            let ours = if !markers && parsed.is_ok() {
+                text.clone()
+            } else {
+                st.ours
+            };
+            (st.base, ours, st.theirs)
+        }
+        None => {
+            let (o, t) = crate::git::stages::split_markers(&text);
+            (Vec::new(), o, t)
+        }
+    };
+    let mut tables = Vec::new();
+    for (side, bytes) in [("base", &base), ("ours", &ours), ("theirs", &theirs)] {
+        match parse(bytes, &format!("{REL} ({side} side)")) {
+            Ok(c) => tables.push(c.table),
+            Err(e) => {
+                out.push(finding(
+                    "config",
+                    "error",
+                    format!(
+                        "{REL} {why} and a side does not parse: {e}; doctor ran with default settings (fix it by hand)"
+                    ),
+                ));
+                return Ok((out, Config::default()));
+            }
+        }
+    }
+    let (table, dropped) = config::merge3(&tables[0], &tables[1], &tables[2]);
+    let cfg = Config { table };
+    {
+        let _guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
+        cfg.save(&path)?;
+        if unmerged {
+            crate::git::stages::resolve(&ws.root, REL)?;
+        }
+    }
+    out.push(Finding {
+        check: "config".into(),
+        severity: "error",
+        message: format!(
+            "{REL} {why}{detail}; merged its two sides (the keys of both; where both set a key differently, ours){}",
+            if unmerged {
+                " and staged the result (`git commit` concludes the merge)"
+            } else {
+                ""
+            }
+        ),
+        fixed: true,
+    });
+    let show = |v: &Option<toml::Value>| {
+        v.as_ref()
+            .map_or("nothing (removed)".to_string(), |v| v.to_string())
+    };
+    for d in dropped {
+        let note = if d.key == "prefix" {
+            "; issues created with the dropped prefix keep their ids"
+        } else {
+            ""
+        };
+        out.push(finding(
+            "config",
+            "warning",
+            format!(
+                "{REL}: {} kept {} (ours), dropped {} (theirs){note}",
+                d.key,
+                show(&d.kept),
+                show(&d.dropped)
+            ),
+        ));
+    }
+    Ok((out, cfg))
+}
+
+/// `doctor`'s check of the symbolic links git tracks under `.beads/` (mode
+/// 120000 in the index or HEAD): each is an error while the index holds it
+/// (the next commit would keep it, and every clone would get it); `fix`
+/// removes it from the working tree (the link itself) and from the index,
+/// staging the deletion (or the file now in its place). One only in HEAD is
+/// a warning: `bd commit` or `bd sync` records its removal.
+fn doctor_tracked_links(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+    let Ok(links) = crate::git::stages::tracked_links(&ctx.ws.root) else {
+        return Ok(());
+    };
+    for l in links {
+        let p = &l.path;
+        if !l.in_index {
+            out.push(finding(
+                "tracked_link",
+                "warning",
+                format!(
+                    "{p} is a symbolic link in HEAD; its removal is not committed yet (`bd commit` or `bd sync` records it)"
+                ),
+            ));
+            continue;
+        }
+        let mut f = finding(
+            "tracked_link",
+            "error",
+            format!(
+                "{p} is tracked by git as a symbolic link (every clone gets it); `bd doctor --fix` removes it from the working tree and git's index"
+            ),
+        );
+        if fix {
+            let full = ctx.ws.root.join(p);
+            if std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink()) {
+                crate::files::remove_file(&full).map_err(|e| Error::io(&full, e))?;
+            }
+            crate::git::stages::untrack_link(&ctx.ws.root, p)?;
+            f.message = format!(
+                "{p} was tracked by git as a symbolic link; removed it from the working tree and git's index (`bd commit` or `bd sync` records the removal)"
+            );
+            f.fixed = true;
+        }
+        out.push(f);
+    }
+    Ok(())
+}
+
 /// Caches under `.beads/.cache/` that are not whole (cut or grown: their
 /// seal does not name their size). Readers rebuild them anyway; `--fix`
 /// removes them so the next read does.
@@ -824,11 +1079,13 @@ fn doctor_caches(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) {
 
 pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     let mut out = ctx.links_found.take();
+    out.extend(ctx.config_found.take());
     out.extend(doctor_links(&ctx.ws, fix)?);
     // Inside the project home too (the home itself may be a link).
     if let Ok(Some(home)) = ctx.home() {
         out.extend(links_under(&home.dir, &home.dir, "project home: ", fix)?);
     }
+    doctor_tracked_links(ctx, fix, &mut out)?;
     if !fix && out.iter().any(|f| f.check == "symlink") {
         // The other checks would read through the links: they wait.
         out.push(finding(

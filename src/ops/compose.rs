@@ -16,21 +16,29 @@ pub use crate::git::commit::Outcome as CommitOutcome;
 use crate::store::Workspace;
 pub use crate::store::index::Row;
 
-/// The context of one command in the workspace found from `start`. With
-/// `doctor_fix`, links under `.beads/` are removed first, before anything
-/// (the config included) could be read through one. `now` is asked for only
+/// The context of one command in the workspace found from `start`.
+/// `doctor` is `Some(fix)` for `bd doctor`: it reads config.toml itself (a
+/// broken one must not lock it out), and with `fix` links under `.beads/`
+/// are removed first, before anything (the config included) could be read
+/// through one. `now` is asked for only
 /// once the workspace opened.
 pub fn open(
     start: &Path,
-    doctor_fix: bool,
+    doctor: Option<bool>,
     now: impl FnOnce() -> Result<Nanos>,
     actor: Option<String>,
 ) -> Result<Ctx> {
     let mut links = Vec::new();
-    if doctor_fix && let Ok(ws) = Workspace::open(start) {
+    if doctor == Some(true)
+        && let Ok(ws) = Workspace::open(start)
+    {
         links = admin::doctor_links(&ws, true)?;
     }
-    let ctx = Workspace::open(start).and_then(|ws| Ctx::new(ws, now()?, actor))?;
+    let ctx = Workspace::open(start).and_then(|ws| match doctor {
+        // doctor reads config.toml itself: a broken one must not lock it out.
+        Some(fix) => Ctx::for_doctor(ws, now()?, actor, fix),
+        None => Ctx::new(ws, now()?, actor),
+    })?;
     ctx.links_found.replace(links);
     Ok(ctx)
 }

@@ -62,11 +62,32 @@ pub struct Ctx {
     /// Links under `.beads/` that `doctor --fix` removed before this
     /// context could be built (see `admin::doctor_links`).
     pub links_found: RefCell<Vec<admin::Finding>>,
+    /// What `doctor` found reading config.toml (see `admin::doctor_config`).
+    pub config_found: RefCell<Vec<admin::Finding>>,
 }
 
 impl Ctx {
     pub fn new(ws: Workspace, now: Nanos, actor: Option<String>) -> Result<Ctx> {
         let config = Config::load(&ws.config_path())?;
+        Ctx::with_config(ws, now, actor, config)
+    }
+
+    /// The context of `doctor`: a config.toml that cannot be read is a
+    /// finding (and, with `fix`, a conflicted one is merged first), and
+    /// doctor runs with the default settings rather than refusing.
+    pub fn for_doctor(ws: Workspace, now: Nanos, actor: Option<String>, fix: bool) -> Result<Ctx> {
+        let (found, config) = admin::doctor_config(&ws, fix)?;
+        let ctx = Ctx::with_config(ws, now, actor, config)?;
+        ctx.config_found.replace(found);
+        Ok(ctx)
+    }
+
+    fn with_config(
+        ws: Workspace,
+        now: Nanos,
+        actor: Option<String>,
+        config: Config,
+    ) -> Result<Ctx> {
         let actor = actor.filter(|a| !a.trim().is_empty());
         let explicit_actor = actor.is_some();
         let unmerged = gitops::unmerged_paths(&ws);
@@ -86,6 +107,7 @@ impl Ctx {
             unmerged,
             departed: std::cell::Cell::new(false),
             links_found: RefCell::new(Vec::new()),
+            config_found: RefCell::new(Vec::new()),
         };
         ctx.check_merge_driver();
         ctx.warn_unmerged();

@@ -125,6 +125,11 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(Error::io(path, e)),
         };
+        Config::parse(path, &text)
+    }
+
+    /// The settings in `text` (the contents of `path`, named in the error).
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let line = e
                 .span()
@@ -309,6 +314,72 @@ fn unknown_key(key: &str) -> Error {
     }
 }
 
+/// A value one side of a config merge set and the merge did not keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dropped {
+    /// The key, dotted inside tables (`projects.beads`).
+    pub key: String,
+    /// What the merge kept (ours; `None`: ours removed the key).
+    pub kept: Option<toml::Value>,
+    /// What theirs held (`None`: theirs removed the key).
+    pub dropped: Option<toml::Value>,
+}
+
+/// The three-way merge of config tables (docs/DESIGN.md): every key either
+/// side holds; a key only one side changed from base takes that side's
+/// value (a removal included); a key both sides changed differently keeps
+/// ours, and theirs' value is returned as dropped. Tables on both sides
+/// merge key by key. Without a base (both sides added the file) every key
+/// of either side is kept, ours winning a difference.
+pub fn merge3(
+    base: &toml::Table,
+    ours: &toml::Table,
+    theirs: &toml::Table,
+) -> (toml::Table, Vec<Dropped>) {
+    let mut dropped = Vec::new();
+    let t = merge_tables("", base, ours, theirs, &mut dropped);
+    (t, dropped)
+}
+
+fn merge_tables(
+    prefix: &str,
+    base: &toml::Table,
+    ours: &toml::Table,
+    theirs: &toml::Table,
+    dropped: &mut Vec<Dropped>,
+) -> toml::Table {
+    let keys: std::collections::BTreeSet<&String> = ours
+        .keys()
+        .chain(theirs.keys())
+        .chain(base.keys())
+        .collect();
+    let mut out = toml::Table::new();
+    for k in keys {
+        let (b, o, t) = (base.get(k), ours.get(k), theirs.get(k));
+        let v = if o == t || t == b {
+            o.cloned()
+        } else if o == b {
+            t.cloned()
+        } else if let (Some(toml::Value::Table(ot)), Some(toml::Value::Table(tt))) = (o, t) {
+            let empty = toml::Table::new();
+            let bt = b.and_then(|b| b.as_table()).unwrap_or(&empty);
+            let key = format!("{prefix}{k}.");
+            Some(toml::Value::Table(merge_tables(&key, bt, ot, tt, dropped)))
+        } else {
+            dropped.push(Dropped {
+                key: format!("{prefix}{k}"),
+                kept: o.cloned(),
+                dropped: t.cloned(),
+            });
+            o.cloned()
+        };
+        if let Some(v) = v {
+            out.insert(k.clone(), v);
+        }
+    }
+    out
+}
+
 pub fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(|x| x.trim().to_string())
@@ -340,5 +411,48 @@ mod tests {
         );
         assert!(c.unset("lease").unwrap());
         assert!(!c.unset("lease").unwrap());
+    }
+
+    fn table(text: &str) -> toml::Table {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn merge3_keeps_both_sides_keys_and_ours_on_a_difference() {
+        // Both added the file (no base): union, ours wins, theirs named.
+        let (m, d) = merge3(
+            &toml::Table::new(),
+            &table("prefix = \"bb\"\nlease = \"30m\"\n"),
+            &table("prefix = \"aa\"\ncustom_types = [\"spike\"]\nlease = \"30m\"\n"),
+        );
+        assert_eq!(
+            m,
+            table("prefix = \"bb\"\nlease = \"30m\"\ncustom_types = [\"spike\"]\n")
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].key, "prefix");
+        assert_eq!(d[0].dropped, Some(toml::Value::String("aa".into())));
+        // With a base: a change on one side only is taken, removals too.
+        let base = table(
+            "prefix = \"aa\"\nlease = \"15m\"\nauto_commit = \"on\"\n[projects]\nx = \"h/x\"\n",
+        );
+        let ours =
+            table("prefix = \"aa\"\nlease = \"20m\"\n[projects]\nx = \"h/x\"\ny = \"h/y\"\n");
+        let theirs = table(
+            "prefix = \"cc\"\nlease = \"15m\"\nauto_commit = \"on\"\n[projects]\nx = \"h/z\"\n",
+        );
+        let (m, d) = merge3(&base, &ours, &theirs);
+        assert_eq!(
+            m,
+            table("prefix = \"cc\"\nlease = \"20m\"\n[projects]\nx = \"h/z\"\ny = \"h/y\"\n")
+        );
+        assert!(d.is_empty(), "{d:?}");
+        // Both changed one key differently: ours, theirs named.
+        let (m, d) = merge3(&base, &table("prefix = \"dd\""), &table("prefix = \"ee\""));
+        assert_eq!(m, table("prefix = \"dd\""));
+        assert_eq!(d[0].key, "prefix");
+        // The merge of a side with itself is that side.
+        let (m, d) = merge3(&base, &ours, &ours);
+        assert_eq!((m, d.len()), (ours.clone(), 0));
     }
 }
