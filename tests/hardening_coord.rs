@@ -712,3 +712,52 @@ fn item_13_a_claim_lost_to_an_unseen_close_is_not_held_in_a_sibling_clone() {
         "show in C still reports a holder: {shown}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The adversarial review of issue 9 (REVIEW.md): items 8, 13, 14, 18, 11.
+// ---------------------------------------------------------------------------
+
+/// Review break 12: `update --status hooked` with no agent deadlocked the
+/// issue. It is refused (a hook needs an agent: `bd sling`), and a `hooked`
+/// record with no holder (a classic tool, a hand edit) is claimable.
+#[test]
+fn item_11_review_hooked_without_holder_is_refused_and_claimable() {
+    let m = Machine::new();
+    let z = m.create(&m.a, "hang me", &[]);
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let r = m.bd(&m.a, "alice", &["update", &z, "--status", "hooked"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("bd sling"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+        before
+    );
+    // With an agent it is a hook (the classic way).
+    m.bd(
+        &m.a,
+        "alice",
+        &["update", &z, "--status", "hooked", "--assignee", "carol"],
+    )
+    .ok();
+    let r = m.bd(&m.a, "alice", &["update", &z, "--assignee", ""]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+
+    // A hooked record with nobody on it, as another tool wrote it.
+    let w = m.create(&m.a, "hooked by hand", &[]);
+    let path = m.a.join(".beads/issues.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.contains(&format!("\"id\":\"{w}\"")) {
+                l.replace("\"status\":\"open\"", "\"status\":\"hooked\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+    assert_eq!(record(&m.a, &w)["status"], "hooked");
+    m.bd(&m.a, "bob", &["claim", &w]).ok();
+    assert_eq!(record(&m.a, &w)["assignee"], "bob");
+}

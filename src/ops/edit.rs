@@ -292,6 +292,16 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
                 ch.push("dependencies");
             }
         }
+        // A hook needs an agent: `hooked` with nobody on it is nobody's work.
+        if (ch.contains(&"status") || ch.contains(&"assignee"))
+            && rec.status() == "hooked"
+            && rec.nonempty("assignee").is_none()
+        {
+            return Err(Error::Invalid {
+                msg: format!("{}: a hooked issue needs an agent to hang on", rec.id()),
+                hint: Some(format!("`bd sling {} <agent>`", rec.id())),
+            });
+        }
         if !missing.is_empty() {
             if ch.is_empty() {
                 return Err(Error::not_found(format!(
@@ -604,7 +614,9 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
             Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
             _ => None,
         },
-        "hooked" if assignee.as_deref() == Some(actor) => None,
+        // On the actor's own hook, or on no hook at all (a `hooked` status
+        // with no agent: nobody holds it, as `in_progress` without a holder).
+        "hooked" if assignee.is_none() || assignee.as_deref() == Some(actor) => None,
         // A deferral whose date passed is ready work, so it is claimable.
         "deferred" if rec.time("defer_until").is_some_and(|t| t <= now) => match assignee {
             Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
