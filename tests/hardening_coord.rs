@@ -717,6 +717,62 @@ fn item_13_a_claim_lost_to_an_unseen_close_is_not_held_in_a_sibling_clone() {
 // The adversarial review of issue 9 (REVIEW.md): items 8, 13, 14, 18, 11.
 // ---------------------------------------------------------------------------
 
+/// Review break 11: a deleted issue was accepted as a parent, a dependency
+/// and a convoy item; a convoy counted a deleted item as done.
+#[test]
+fn item_18_review_a_deleted_issue_is_no_parent_dependency_or_convoy_item() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "doomed", &[]);
+    let y = m.create(&m.a, "alive", &[]);
+    let cv = m.json(&m.a, "tester", &["convoy", "create", "train"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    m.bd(&m.a, "alice", &["delete", &x]).ok();
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let close = m.bd(&m.a, "alice", &["close", &x]);
+    assert_ne!(close.code, 0);
+    for args in [
+        vec!["create", "child", "--parent", &x],
+        vec!["create", "dependent", "--deps", &x],
+        vec!["update", &y, "--parent", &x],
+        vec!["convoy", "add", &cv, &x],
+        vec!["convoy", "create", "train2", &x],
+    ] {
+        let r = m.bd(&m.a, "alice", &args);
+        assert_eq!(r.code, close.code, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("{x} is deleted")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+        before
+    );
+
+    // Tracked, then deleted: not done.
+    let z = m.create(&m.a, "tracked", &[]);
+    let w = m.create(&m.a, "tracked too", &[]);
+    m.bd(&m.a, "tester", &["convoy", "add", &cv, &z, &w]).ok();
+    m.bd(&m.a, "tester", &["delete", &w]).ok();
+    let st = m.json(&m.a, "tester", &["convoy", "status", &cv]);
+    assert_eq!(
+        (st["tracked"].clone(), st["done"].clone()),
+        (json!(1), json!(0)),
+        "{st}"
+    );
+    m.bd(&m.a, "tester", &["close", &z]).ok();
+    let st = m.json(&m.a, "tester", &["convoy", "status", &cv]);
+    assert_eq!(
+        (st["tracked"].clone(), st["done"].clone()),
+        (json!(1), json!(1)),
+        "{st}"
+    );
+    assert_eq!(st["status"], "closed", "{st}");
+}
+
 /// Review break 12: `update --status hooked` with no agent deadlocked the
 /// issue. It is refused (a hook needs an agent: `bd sling`), and a `hooked`
 /// record with no holder (a classic tool, a hand edit) is claimable.

@@ -286,7 +286,9 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
             let target = if p.is_empty() {
                 None
             } else {
-                Some(tx.resolve(p, &prefix)?)
+                let t = tx.resolve(p, &prefix)?;
+                crate::ops::refuse_deleted(&tx.get(&t)?)?;
+                Some(t)
             };
             if reparent(ctx, tx, rec, target.as_deref())? {
                 ch.push("dependencies");
