@@ -717,6 +717,85 @@ fn item_13_a_claim_lost_to_an_unseen_close_is_not_held_in_a_sibling_clone() {
 // The adversarial review of issue 9 (REVIEW.md): items 8, 13, 14, 18, 11.
 // ---------------------------------------------------------------------------
 
+/// The clone of another machine: cloned (on first use) from the remote and
+/// only ever used with its own BD_HOME, so this machine's home never hears
+/// of it.
+fn other_clone(m: &Machine) -> PathBuf {
+    let tmp = m.env.tmp.path();
+    let c2 = tmp.join("m2");
+    if !c2.exists() {
+        let remote = tmp.join("remote.git");
+        git(
+            tmp,
+            &[
+                "clone",
+                "-q",
+                remote.to_str().unwrap(),
+                c2.to_str().unwrap(),
+            ],
+        );
+        git(&c2, &["config", "user.name", "M2"]);
+        git(&c2, &["config", "user.email", "m2@example.com"]);
+    }
+    c2
+}
+
+/// Run `bd` in [`other_clone`] as another machine (its own BD_HOME).
+fn on_other_machine(m: &Machine, actor: &str, args: &[&str]) -> Run {
+    let home2 = m.env.tmp.path().join("home2");
+    std::fs::create_dir_all(&home2).unwrap();
+    let mut c = m.cmd(&other_clone(m), actor, args);
+    c.env("BD_HOME", &home2).env("HOME", &home2);
+    run_of(c.output().unwrap())
+}
+
+/// Review break 6: after bob's claim is lost in a merge, `update --status`
+/// and `--assignee` by bob refuse (exit 3, naming the winner) as `close`
+/// does; `--force` insists.
+#[test]
+fn item_13_review_the_loser_of_a_claim_cannot_update_its_claim_fields() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "contended", &[]);
+    m.share();
+    m.bd(&m.a, "alice", &["claim", &x]).ok();
+    on_other_machine(&m, "bob", &["claim", &x]).ok();
+    on_other_machine(&m, "bob", &["sync"]).ok();
+    let ra = m.bd(&m.a, "alice", &["sync"]).ok();
+    let rb = on_other_machine(&m, "bob", &["sync"]).ok();
+    let winner = record(&m.a, &x)["assignee"].as_str().unwrap().to_string();
+    let (loser, ws) = if winner == "bob" {
+        ("alice", m.a.clone())
+    } else {
+        ("bob", other_clone(&m))
+    };
+    let _ = (ra, rb);
+    let as_loser = |args: &[&str]| -> Run {
+        if loser == "alice" {
+            m.bd(&m.a, "alice", args)
+        } else {
+            on_other_machine(&m, "bob", args)
+        }
+    };
+    let before = std::fs::read(ws.join(".beads/issues.jsonl")).unwrap();
+    for args in [
+        vec!["update", &x, "--status", "open"],
+        vec!["update", &x, "--assignee", loser],
+        vec!["update", &x, "--assignee", ""],
+    ] {
+        let r = as_loser(&args).code(3);
+        assert!(r.stderr.contains(&winner), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(
+        std::fs::read(ws.join(".beads/issues.jsonl")).unwrap(),
+        before
+    );
+    // Other fields are not the claim's: the loser may still edit them.
+    as_loser(&["update", &x, "--priority", "1"]).ok();
+    // And --force insists.
+    as_loser(&["update", &x, "--status", "open", "--force"]).ok();
+    assert_eq!(record(&ws, &x)["status"], "open");
+}
+
 /// Review break 11: a deleted issue was accepted as a parent, a dependency
 /// and a convoy item; a convoy counted a deleted item as done.
 #[test]

@@ -164,6 +164,14 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         .map(|l| check_label(l))
         .collect::<Result<_>>()?;
     let nonempty = |v: &Option<String>| v.clone();
+    // A change of the claim fields (status, assignee) by an actor whose claim
+    // a merge gave to another is refused as `close` refuses it (item 13).
+    let claim_fields = o.status.is_some() || o.assignee.is_some();
+    let ledger = if claim_fields && !o.force {
+        ctx.ledger().ok()
+    } else {
+        None
+    };
     apply(ctx, &o.ids, |tx, rec| {
         if rec.status() == "tombstone" {
             return Err(Error::Invalid {
@@ -172,6 +180,7 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
             });
         }
         refuse_if_recovered(ctx, rec, o.force)?;
+        refuse_if_lost(ctx, ledger.as_ref(), rec, o.force)?;
         if !add.is_empty() || !o.remove_labels.is_empty() {
             crate::ops::editable_list(rec, "labels")?;
         }
