@@ -796,6 +796,64 @@ fn item_13_review_the_loser_of_a_claim_cannot_update_its_claim_fields() {
     assert_eq!(record(&ws, &x)["status"], "open");
 }
 
+/// Review break 7: slung in one worktree and unhooked in another, the issue
+/// was stuck in the first: not ready, not claimable ("status hooked"). The
+/// effective state (released) decides every view and claim.
+#[test]
+fn item_14_review_released_in_another_worktree_is_ready_and_claimable_here() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "slung then unhooked elsewhere", &[]);
+    let y = m.create(&m.a, "another", &[]);
+    m.bd(&m.a, "tester", &["commit"]).ok();
+    let wt = m.env.tmp.path().join("wt");
+    git(
+        &m.a,
+        &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt"],
+    );
+    m.bd(&m.a, "mayor", &["sling", &x, "carol"]).ok();
+    m.bd(&m.a, "mayor", &["sling", &y, "carol"]).ok();
+    m.bd(&wt, "mayor", &["unhook", &x, "--agent", "carol"]).ok();
+    m.bd(&wt, "mayor", &["unhook", &y, "--agent", "carol"]).ok();
+    assert_eq!(
+        record(&m.a, &x)["status"],
+        "hooked",
+        "the file here is stale"
+    );
+
+    let has = |v: &Value, id: &str| v.to_string().contains(&format!("\"{id}\""));
+    assert!(has(&m.json(&m.a, "bob", &["ready"]), &x), "ready");
+    assert!(
+        has(&m.json(&m.a, "bob", &["list", "-s", "ready"]), &x),
+        "list -s ready"
+    );
+    let count = m.json(&m.a, "bob", &["count", "-s", "ready"]);
+    assert!(count.to_string().contains('2'), "count: {count}");
+    let stats = m.json(&m.a, "bob", &["stats"]);
+    assert_eq!(stats["ready_issues"], 2, "stats: {stats}");
+    let shown = m.json(&m.a, "bob", &["show", &x]);
+    let shown = if shown.is_array() {
+        shown[0].clone()
+    } else {
+        shown
+    };
+    assert_eq!(shown["ready"], true, "{shown}");
+    let prime = m.json(&m.a, "bob", &["prime"]);
+    assert!(has(&prime["ready"], &x), "prime: {prime}");
+    assert_eq!(
+        m.json(&m.a, "carol", &["hook", "carol"])["items"],
+        json!([])
+    );
+
+    // Claim and sling judge the released state.
+    m.bd(&m.a, "bob", &["claim", &x]).ok();
+    assert_eq!(record(&m.a, &x)["assignee"], "bob");
+    m.bd(&m.a, "mayor", &["sling", &y, "carol"]).ok();
+    assert_eq!(
+        m.json(&m.a, "carol", &["hook", "carol"])["items"],
+        json!([y])
+    );
+}
+
 /// Review break 11: a deleted issue was accepted as a parent, a dependency
 /// and a convoy item; a convoy counted a deleted item as done.
 #[test]

@@ -294,6 +294,27 @@ pub fn effective_holder(entry: Option<&ledger::Entry>, rec: &Record) -> Option<(
     }
 }
 
+/// Whether the record shows `rec` held or hooked while the ledger says it
+/// was released since (unclaimed or unhooked in another workspace of this
+/// machine): its effective state is open, nobody's (issue 9, items 14/16).
+pub fn released_elsewhere(entry: Option<&ledger::Entry>, rec: &Record) -> bool {
+    matches!(overlay(entry, rec), Some(Overlay::Released { .. }))
+        && matches!(rec.status().as_str(), "in_progress" | "hooked")
+}
+
+/// Bring a record to its effective state before a claim-group write (claim,
+/// sling) judges it: a release made elsewhere leaves it open with no holder,
+/// as the release wrote it. Returns whether it changed.
+pub fn apply_release(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
+    if !released_elsewhere(entry, rec) {
+        return false;
+    }
+    rec.set("status", "open");
+    rec.remove("assignee");
+    rec.remove("started_at");
+    true
+}
+
 /// The holder that won `actor`'s claim (or hook) on `rec`: this machine's
 /// ledger says `actor` took it, and the record, as new as that entry or
 /// newer (a merge brought the other side's claim), names another holder.

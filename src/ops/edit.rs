@@ -653,6 +653,8 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
                 ledger,
                 |_, rec| {
                     let entry = ledger.and_then(|l| l.get(rec.id()));
+                    // Released in another workspace: judged (and written) open.
+                    coord::apply_release(entry, rec);
                     let overlay = coord::overlay(entry, rec);
                     // The holder, here or in another workspace of the project.
                     let holder = match &overlay {
@@ -941,6 +943,7 @@ pub fn hook_issues(
                         .copied()
                         .unwrap_or_default();
                     let entry = ledger.and_then(|l| l.get(rec.id()));
+                    coord::apply_release(entry, rec);
                     if let Some(o) = coord::overlay(entry, rec)
                         && let Some(why) = coord::overlay_refusal(&o, rec.id(), agent)
                     {
