@@ -749,6 +749,90 @@ fn on_other_machine(m: &Machine, actor: &str, args: &[&str]) -> Run {
     run_of(c.output().unwrap())
 }
 
+fn bytes_or_none(p: &Path) -> Option<Vec<u8>> {
+    std::fs::read(p).ok()
+}
+
+/// Review break 4: a sling whose hook file cannot be written wrote newer
+/// stamps and a raised claim epoch (then an "unhook" with newer stamps still),
+/// so after `bd sync` it beat bob's claim made on another machine. A failed
+/// sling now leaves the tracker and the ledger byte for byte as they were,
+/// whichever of its writes fails (hook file, delivery, tracker).
+#[test]
+fn item_08_review_a_failed_sling_leaves_no_trace_and_bobs_claim_survives() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "contended", &[]);
+    m.share();
+    on_other_machine(&m, "bob", &["claim", &x]).ok();
+    on_other_machine(&m, "bob", &["sync"]).ok();
+
+    // The hook file cannot be written (a link where it goes).
+    let hooks = m.a.join(".beads/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", hooks.join("carol.json")).unwrap();
+    let tracker = m.a.join(".beads/issues.jsonl");
+    let ledger = m.project_dir().join("ledger.json");
+    let (t0, l0) = (
+        std::fs::read_to_string(&tracker).unwrap(),
+        bytes_or_none(&ledger),
+    );
+    let r = m.bd(&m.a, "mayor", &["sling", &x, "carol"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&tracker).unwrap(),
+        t0,
+        "tracker untouched"
+    );
+    assert_eq!(bytes_or_none(&ledger), l0, "ledger untouched");
+    std::fs::remove_file(hooks.join("carol.json")).unwrap();
+
+    // The delivery cannot be written: the hook file is put back (none).
+    let dl = m.project_dir().join("deliveries");
+    std::fs::create_dir_all(&dl).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", dl.join("carol.json")).unwrap();
+    let r = m.bd(&m.a, "mayor", &["sling", &x, "carol"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&tracker).unwrap(), t0);
+    assert_eq!(bytes_or_none(&ledger), l0);
+    assert!(!hooks.join("carol.json").exists(), "hook file put back");
+    std::fs::remove_file(dl.join("carol.json")).unwrap();
+
+    // After sync on both machines, bob's claim stands.
+    m.bd(&m.a, "tester", &["sync"]).ok();
+    let rb = on_other_machine(&m, "bob", &["sync"]).ok();
+    assert!(!rb.stderr.contains("lost"), "{}", rb.stderr);
+    let rec = record(&other_clone(&m), &x);
+    assert_eq!(rec["status"], "in_progress", "{rec}");
+    assert_eq!(rec["assignee"], "bob", "{rec}");
+}
+
+/// Break 4, the last write failing: the hook file and delivery are written
+/// before the tracker, and put back byte for byte when the tracker write
+/// fails.
+#[test]
+fn item_08_review_a_sling_whose_tracker_write_fails_puts_hook_and_delivery_back() {
+    let m = Machine::new();
+    let big = "x".repeat(40 * 1024);
+    let x = m.create(&m.a, "work", &["-d", &big]);
+    let y = m.create(&m.a, "small", &[]);
+    // Carol already has Y on her hook: her hook file and delivery exist.
+    m.bd(&m.a, "mayor", &["sling", &y, "carol"]).ok();
+    let hook = m.a.join(".beads/hooks/carol.json");
+    let delivery = m.project_dir().join("deliveries/carol.json");
+    let tracker = m.a.join(".beads/issues.jsonl");
+    let ledger = m.project_dir().join("ledger.json");
+    let before = [&hook, &delivery, &tracker, &ledger].map(|p| bytes_or_none(p));
+    assert!(before[0].is_some() && before[1].is_some());
+    let r = bd_limited(&m, &m.a, "mayor", 16, &["sling", &x, "carol"]);
+    assert_ne!(r.code, 0, "the tracker write fails: {}", r.stderr);
+    let after = [&hook, &delivery, &tracker, &ledger].map(|p| bytes_or_none(p));
+    assert_eq!(after, before, "{}", r.stderr);
+    assert_eq!(
+        m.json(&m.a, "carol", &["hook", "carol"])["items"],
+        json!([y])
+    );
+}
+
 /// Review break 6: after bob's claim is lost in a merge, `update --status`
 /// and `--assignee` by bob refuse (exit 3, naming the winner) as `close`
 /// does; `--force` insists.
