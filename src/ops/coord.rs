@@ -692,6 +692,29 @@ mod tests {
     }
 
     #[test]
+    fn a_newer_release_elsewhere_leaves_a_held_or_hooked_record_open() {
+        let rel = entry(ledger::Event::Released, 3);
+        for status in ["in_progress", "hooked"] {
+            let mut r = rec(status, Some("carol"), 2);
+            assert!(released_elsewhere(Some(&rel), &r), "{status}");
+            assert!(apply_release(Some(&rel), &mut r));
+            assert_eq!(r.status(), "open");
+            assert_eq!(r.nonempty("assignee"), None);
+            assert_eq!(effective_holder(Some(&rel), &r), None);
+            // Applied once, it is what the record says (nothing more to do).
+            assert!(!released_elsewhere(Some(&rel), &r));
+        }
+        // An older release, or no entry: the record stands.
+        let old = entry(ledger::Event::Released, 2);
+        let mut r = rec("hooked", Some("carol"), 2);
+        assert!(!released_elsewhere(Some(&old), &r));
+        assert!(!apply_release(None, &mut r));
+        assert_eq!(r.status(), "hooked");
+        // A newer claim is no release.
+        assert!(!released_elsewhere(Some(&entry(claimed("bob"), 3)), &r));
+    }
+
+    #[test]
     fn a_claim_is_lost_when_the_record_names_another_at_the_same_epoch_or_later() {
         let mine = entry(claimed("alice"), 1);
         let won_by_bob = rec("in_progress", Some("bob"), 1);
