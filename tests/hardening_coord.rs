@@ -712,3 +712,329 @@ fn item_13_a_claim_lost_to_an_unseen_close_is_not_held_in_a_sibling_clone() {
         "show in C still reports a holder: {shown}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The adversarial review of issue 9 (REVIEW.md): items 8, 13, 14, 18, 11.
+// ---------------------------------------------------------------------------
+
+/// The clone of another machine: cloned (on first use) from the remote and
+/// only ever used with its own BD_HOME, so this machine's home never hears
+/// of it.
+fn other_clone(m: &Machine) -> PathBuf {
+    let tmp = m.env.tmp.path();
+    let c2 = tmp.join("m2");
+    if !c2.exists() {
+        let remote = tmp.join("remote.git");
+        git(
+            tmp,
+            &[
+                "clone",
+                "-q",
+                remote.to_str().unwrap(),
+                c2.to_str().unwrap(),
+            ],
+        );
+        git(&c2, &["config", "user.name", "M2"]);
+        git(&c2, &["config", "user.email", "m2@example.com"]);
+    }
+    c2
+}
+
+/// Run `bd` in [`other_clone`] as another machine (its own BD_HOME).
+fn on_other_machine(m: &Machine, actor: &str, args: &[&str]) -> Run {
+    let home2 = m.env.tmp.path().join("home2");
+    std::fs::create_dir_all(&home2).unwrap();
+    let mut c = m.cmd(&other_clone(m), actor, args);
+    c.env("BD_HOME", &home2).env("HOME", &home2);
+    run_of(c.output().unwrap())
+}
+
+fn bytes_or_none(p: &Path) -> Option<Vec<u8>> {
+    std::fs::read(p).ok()
+}
+
+/// Review break 4: a sling whose hook file cannot be written wrote newer
+/// stamps and a raised claim epoch (then an "unhook" with newer stamps still),
+/// so after `bd sync` it beat bob's claim made on another machine. A failed
+/// sling now leaves the tracker and the ledger byte for byte as they were,
+/// whichever of its writes fails (hook file, delivery, tracker).
+#[test]
+fn item_08_review_a_failed_sling_leaves_no_trace_and_bobs_claim_survives() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "contended", &[]);
+    m.share();
+    on_other_machine(&m, "bob", &["claim", &x]).ok();
+    on_other_machine(&m, "bob", &["sync"]).ok();
+
+    // The hook file cannot be written (a link where it goes).
+    let hooks = m.a.join(".beads/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", hooks.join("carol.json")).unwrap();
+    let tracker = m.a.join(".beads/issues.jsonl");
+    let ledger = m.project_dir().join("ledger.json");
+    let (t0, l0) = (
+        std::fs::read_to_string(&tracker).unwrap(),
+        bytes_or_none(&ledger),
+    );
+    let r = m.bd(&m.a, "mayor", &["sling", &x, "carol"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&tracker).unwrap(),
+        t0,
+        "tracker untouched"
+    );
+    assert_eq!(bytes_or_none(&ledger), l0, "ledger untouched");
+    std::fs::remove_file(hooks.join("carol.json")).unwrap();
+
+    // The delivery cannot be written: the hook file is put back (none).
+    let dl = m.project_dir().join("deliveries");
+    std::fs::create_dir_all(&dl).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", dl.join("carol.json")).unwrap();
+    let r = m.bd(&m.a, "mayor", &["sling", &x, "carol"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&tracker).unwrap(), t0);
+    assert_eq!(bytes_or_none(&ledger), l0);
+    assert!(!hooks.join("carol.json").exists(), "hook file put back");
+    std::fs::remove_file(dl.join("carol.json")).unwrap();
+
+    // After sync on both machines, bob's claim stands.
+    m.bd(&m.a, "tester", &["sync"]).ok();
+    let rb = on_other_machine(&m, "bob", &["sync"]).ok();
+    assert!(!rb.stderr.contains("lost"), "{}", rb.stderr);
+    let rec = record(&other_clone(&m), &x);
+    assert_eq!(rec["status"], "in_progress", "{rec}");
+    assert_eq!(rec["assignee"], "bob", "{rec}");
+}
+
+/// Break 4, the last write failing: the hook file and delivery are written
+/// before the tracker, and put back byte for byte when the tracker write
+/// fails.
+#[test]
+fn item_08_review_a_sling_whose_tracker_write_fails_puts_hook_and_delivery_back() {
+    let m = Machine::new();
+    let big = "x".repeat(40 * 1024);
+    let x = m.create(&m.a, "work", &["-d", &big]);
+    let y = m.create(&m.a, "small", &[]);
+    // Carol already has Y on her hook: her hook file and delivery exist.
+    m.bd(&m.a, "mayor", &["sling", &y, "carol"]).ok();
+    let hook = m.a.join(".beads/hooks/carol.json");
+    let delivery = m.project_dir().join("deliveries/carol.json");
+    let tracker = m.a.join(".beads/issues.jsonl");
+    let ledger = m.project_dir().join("ledger.json");
+    let before = [&hook, &delivery, &tracker, &ledger].map(|p| bytes_or_none(p));
+    assert!(before[0].is_some() && before[1].is_some());
+    let r = bd_limited(&m, &m.a, "mayor", 16, &["sling", &x, "carol"]);
+    assert_ne!(r.code, 0, "the tracker write fails: {}", r.stderr);
+    let after = [&hook, &delivery, &tracker, &ledger].map(|p| bytes_or_none(p));
+    assert_eq!(after, before, "{}", r.stderr);
+    assert_eq!(
+        m.json(&m.a, "carol", &["hook", "carol"])["items"],
+        json!([y])
+    );
+}
+
+/// Review break 6: after bob's claim is lost in a merge, `update --status`
+/// and `--assignee` by bob refuse (exit 3, naming the winner) as `close`
+/// does; `--force` insists.
+#[test]
+fn item_13_review_the_loser_of_a_claim_cannot_update_its_claim_fields() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "contended", &[]);
+    m.share();
+    m.bd(&m.a, "alice", &["claim", &x]).ok();
+    on_other_machine(&m, "bob", &["claim", &x]).ok();
+    on_other_machine(&m, "bob", &["sync"]).ok();
+    let ra = m.bd(&m.a, "alice", &["sync"]).ok();
+    let rb = on_other_machine(&m, "bob", &["sync"]).ok();
+    let winner = record(&m.a, &x)["assignee"].as_str().unwrap().to_string();
+    let (loser, ws) = if winner == "bob" {
+        ("alice", m.a.clone())
+    } else {
+        ("bob", other_clone(&m))
+    };
+    let _ = (ra, rb);
+    let as_loser = |args: &[&str]| -> Run {
+        if loser == "alice" {
+            m.bd(&m.a, "alice", args)
+        } else {
+            on_other_machine(&m, "bob", args)
+        }
+    };
+    let before = std::fs::read(ws.join(".beads/issues.jsonl")).unwrap();
+    for args in [
+        vec!["update", &x, "--status", "open"],
+        vec!["update", &x, "--assignee", loser],
+        vec!["update", &x, "--assignee", ""],
+    ] {
+        let r = as_loser(&args).code(3);
+        assert!(r.stderr.contains(&winner), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(
+        std::fs::read(ws.join(".beads/issues.jsonl")).unwrap(),
+        before
+    );
+    // Other fields are not the claim's: the loser may still edit them.
+    as_loser(&["update", &x, "--priority", "1"]).ok();
+    // And --force insists.
+    as_loser(&["update", &x, "--status", "open", "--force"]).ok();
+    assert_eq!(record(&ws, &x)["status"], "open");
+}
+
+/// Review break 7: slung in one worktree and unhooked in another, the issue
+/// was stuck in the first: not ready, not claimable ("status hooked"). The
+/// effective state (released) decides every view and claim.
+#[test]
+fn item_14_review_released_in_another_worktree_is_ready_and_claimable_here() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "slung then unhooked elsewhere", &[]);
+    let y = m.create(&m.a, "another", &[]);
+    m.bd(&m.a, "tester", &["commit"]).ok();
+    let wt = m.env.tmp.path().join("wt");
+    git(
+        &m.a,
+        &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt"],
+    );
+    m.bd(&m.a, "mayor", &["sling", &x, "carol"]).ok();
+    m.bd(&m.a, "mayor", &["sling", &y, "carol"]).ok();
+    m.bd(&wt, "mayor", &["unhook", &x, "--agent", "carol"]).ok();
+    m.bd(&wt, "mayor", &["unhook", &y, "--agent", "carol"]).ok();
+    assert_eq!(
+        record(&m.a, &x)["status"],
+        "hooked",
+        "the file here is stale"
+    );
+
+    let has = |v: &Value, id: &str| v.to_string().contains(&format!("\"{id}\""));
+    assert!(has(&m.json(&m.a, "bob", &["ready"]), &x), "ready");
+    assert!(
+        has(&m.json(&m.a, "bob", &["list", "-s", "ready"]), &x),
+        "list -s ready"
+    );
+    let count = m.json(&m.a, "bob", &["count", "-s", "ready"]);
+    assert!(count.to_string().contains('2'), "count: {count}");
+    let stats = m.json(&m.a, "bob", &["stats"]);
+    assert_eq!(stats["ready_issues"], 2, "stats: {stats}");
+    let shown = m.json(&m.a, "bob", &["show", &x]);
+    let shown = if shown.is_array() {
+        shown[0].clone()
+    } else {
+        shown
+    };
+    assert_eq!(shown["ready"], true, "{shown}");
+    let prime = m.json(&m.a, "bob", &["prime"]);
+    assert!(has(&prime["ready"], &x), "prime: {prime}");
+    assert_eq!(
+        m.json(&m.a, "carol", &["hook", "carol"])["items"],
+        json!([])
+    );
+
+    // Claim and sling judge the released state.
+    m.bd(&m.a, "bob", &["claim", &x]).ok();
+    assert_eq!(record(&m.a, &x)["assignee"], "bob");
+    m.bd(&m.a, "mayor", &["sling", &y, "carol"]).ok();
+    assert_eq!(
+        m.json(&m.a, "carol", &["hook", "carol"])["items"],
+        json!([y])
+    );
+}
+
+/// Review break 11: a deleted issue was accepted as a parent, a dependency
+/// and a convoy item; a convoy counted a deleted item as done.
+#[test]
+fn item_18_review_a_deleted_issue_is_no_parent_dependency_or_convoy_item() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "doomed", &[]);
+    let y = m.create(&m.a, "alive", &[]);
+    let cv = m.json(&m.a, "tester", &["convoy", "create", "train"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    m.bd(&m.a, "alice", &["delete", &x]).ok();
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let close = m.bd(&m.a, "alice", &["close", &x]);
+    assert_ne!(close.code, 0);
+    for args in [
+        vec!["create", "child", "--parent", &x],
+        vec!["create", "dependent", "--deps", &x],
+        vec!["update", &y, "--parent", &x],
+        vec!["convoy", "add", &cv, &x],
+        vec!["convoy", "create", "train2", &x],
+    ] {
+        let r = m.bd(&m.a, "alice", &args);
+        assert_eq!(r.code, close.code, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("{x} is deleted")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+        before
+    );
+
+    // Tracked, then deleted: not done.
+    let z = m.create(&m.a, "tracked", &[]);
+    let w = m.create(&m.a, "tracked too", &[]);
+    m.bd(&m.a, "tester", &["convoy", "add", &cv, &z, &w]).ok();
+    m.bd(&m.a, "tester", &["delete", &w]).ok();
+    let st = m.json(&m.a, "tester", &["convoy", "status", &cv]);
+    assert_eq!(
+        (st["tracked"].clone(), st["done"].clone()),
+        (json!(1), json!(0)),
+        "{st}"
+    );
+    m.bd(&m.a, "tester", &["close", &z]).ok();
+    let st = m.json(&m.a, "tester", &["convoy", "status", &cv]);
+    assert_eq!(
+        (st["tracked"].clone(), st["done"].clone()),
+        (json!(1), json!(1)),
+        "{st}"
+    );
+    assert_eq!(st["status"], "closed", "{st}");
+}
+
+/// Review break 12: `update --status hooked` with no agent deadlocked the
+/// issue. It is refused (a hook needs an agent: `bd sling`), and a `hooked`
+/// record with no holder (a classic tool, a hand edit) is claimable.
+#[test]
+fn item_11_review_hooked_without_holder_is_refused_and_claimable() {
+    let m = Machine::new();
+    let z = m.create(&m.a, "hang me", &[]);
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let r = m.bd(&m.a, "alice", &["update", &z, "--status", "hooked"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("bd sling"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+        before
+    );
+    // With an agent it is a hook (the classic way).
+    m.bd(
+        &m.a,
+        "alice",
+        &["update", &z, "--status", "hooked", "--assignee", "carol"],
+    )
+    .ok();
+    let r = m.bd(&m.a, "alice", &["update", &z, "--assignee", ""]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+
+    // A hooked record with nobody on it, as another tool wrote it.
+    let w = m.create(&m.a, "hooked by hand", &[]);
+    let path = m.a.join(".beads/issues.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.contains(&format!("\"id\":\"{w}\"")) {
+                l.replace("\"status\":\"open\"", "\"status\":\"hooked\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+    assert_eq!(record(&m.a, &w)["status"], "hooked");
+    m.bd(&m.a, "bob", &["claim", &w]).ok();
+    assert_eq!(record(&m.a, &w)["assignee"], "bob");
+}

@@ -217,6 +217,54 @@ pub fn retract_many(
     Ok((dropped, warning))
 }
 
+/// The bytes of delivery files, as they were before a change, so a command
+/// that fails after writing them puts them back exactly (issue 9, item 8).
+#[derive(Debug, Default)]
+pub struct Saved(Vec<(String, Option<Vec<u8>>)>);
+
+/// Save every agent's delivery file and those of `agents` (present or not):
+/// the files [`deliver_many`] to them and [`retract_many`] may write.
+pub fn save(home: &ProjectHome, agents: &[&str]) -> Result<Saved> {
+    let dir = home.path(DIR);
+    let mut stems = super::registry::json_stems(&dir).map_err(Error::invalid)?;
+    stems.extend(agents.iter().map(|a| escape(a)));
+    stems.sort();
+    stems.dedup();
+    let mut out = Vec::new();
+    for stem in stems {
+        let path = dir.join(format!("{stem}.json"));
+        let bytes = match fs::read(&path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        out.push((stem, bytes));
+    }
+    Ok(Saved(out))
+}
+
+/// Put saved delivery files back (each under its lock), where they differ.
+pub fn restore(home: &ProjectHome, saved: &Saved) -> Result<()> {
+    let dir = home.path(DIR);
+    for (stem, before) in &saved.0 {
+        let _lock = home.lock(&format!("{DIR}/{stem}"))?;
+        let path = dir.join(format!("{stem}.json"));
+        let now = match fs::read(&path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        if now == *before {
+            continue;
+        }
+        match before {
+            Some(b) => crate::files::atomic::write(&path, b)?,
+            None => fs::remove_file(&path).map_err(|e| Error::io(&path, e))?,
+        }
+    }
+    Ok(())
+}
+
 /// Every agent's pending deliveries (agents without any are absent). Corrupt
 /// files are moved aside and reported.
 pub fn load(home: &ProjectHome) -> (BTreeMap<String, Vec<Delivery>>, Option<String>) {

@@ -73,6 +73,16 @@ fn tracks_edge(ctx: &Ctx, convoy: &str, target: &str) -> Dep {
 
 /// `bd convoy create <name> <ids…>`.
 pub fn create_convoy(ctx: &Ctx, name: &str, ids: &[String]) -> Result<Record> {
+    // Check the items before the convoy is created: a refused item must not
+    // leave an empty convoy behind.
+    if !ids.is_empty() {
+        let snap = ctx.snapshot()?;
+        let prefix = ctx.prefix_of_rows(&snap.rows);
+        for q in ids {
+            let row = snap.resolve(q, &prefix)?;
+            crate::ops::refuse_deleted(&snap.record(row)?)?;
+        }
+    }
     let rec = create(
         ctx,
         &CreateOptions {
@@ -100,6 +110,7 @@ pub fn add(ctx: &Ctx, convoy: &str, ids: &[String]) -> Result<Outcome> {
             rec.issue_type()
         )));
     }
+    crate::ops::refuse_deleted(&rec)?;
     let before = rec.clone();
     let at = rec.next_stamp(ctx.now);
     let mut fields = Vec::new();
@@ -109,6 +120,7 @@ pub fn add(ctx: &Ctx, convoy: &str, ids: &[String]) -> Result<Outcome> {
         if id == cid {
             return Err(Error::invalid(format!("{cid} cannot track itself")));
         }
+        crate::ops::refuse_deleted(&tx.get(&id)?)?;
         if rec.add_dep(&tracks_edge(ctx, &cid, &id)) {
             fields.push("dependencies");
             if !values::is_done(&tx.get(&id)?.status()) {
@@ -150,17 +162,24 @@ fn progress(snap: &crate::store::Snapshot, convoy: &crate::store::index::Row) ->
         *by.entry(status).or_default() += 1;
         total += 1;
     }
-    let done = by.get("closed").copied().unwrap_or(0) + by.get("tombstone").copied().unwrap_or(0);
-    let pct = |n: usize| {
-        if total == 0 {
+    // A deleted item is no longer tracked work: it is neither done nor left
+    // to do (it shows in `by_status` as `tombstone`), so a convoy whose items
+    // were deleted is not reported done (issue 9, item 18).
+    let deleted = by.get("tombstone").copied().unwrap_or(0);
+    let all = total;
+    total -= deleted;
+    let done = by.get("closed").copied().unwrap_or(0);
+    let pct_of = |n: usize, of: usize| {
+        if of == 0 {
             0.0
         } else {
-            (n as f64 * 1000.0 / total as f64).round() / 10.0
+            (n as f64 * 1000.0 / of as f64).round() / 10.0
         }
     };
+    let pct = |n: usize| pct_of(n, total);
     let statuses: serde_json::Map<String, Value> = by
         .iter()
-        .map(|(s, n)| (s.clone(), json!({"count": n, "percent": pct(*n)})))
+        .map(|(s, n)| (s.clone(), json!({"count": n, "percent": pct_of(*n, all)})))
         .collect();
     json!({
         "id": convoy.id, "title": convoy.title, "status": convoy.status,

@@ -294,6 +294,27 @@ pub fn effective_holder(entry: Option<&ledger::Entry>, rec: &Record) -> Option<(
     }
 }
 
+/// Whether the record shows `rec` held or hooked while the ledger says it
+/// was released since (unclaimed or unhooked in another workspace of this
+/// machine): its effective state is open, nobody's (issue 9, items 14/16).
+pub fn released_elsewhere(entry: Option<&ledger::Entry>, rec: &Record) -> bool {
+    matches!(overlay(entry, rec), Some(Overlay::Released { .. }))
+        && matches!(rec.status().as_str(), "in_progress" | "hooked")
+}
+
+/// Bring a record to its effective state before a claim-group write (claim,
+/// sling) judges it: a release made elsewhere leaves it open with no holder,
+/// as the release wrote it. Returns whether it changed.
+pub fn apply_release(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
+    if !released_elsewhere(entry, rec) {
+        return false;
+    }
+    rec.set("status", "open");
+    rec.remove("assignee");
+    rec.remove("started_at");
+    true
+}
+
 /// The holder that won `actor`'s claim (or hook) on `rec`: this machine's
 /// ledger says `actor` took it, and the record, as new as that entry or
 /// newer (a merge brought the other side's claim), names another holder.
@@ -673,6 +694,29 @@ mod tests {
         );
         assert_eq!(effective_holder(None, &rec("open", Some("dave"), 1)), None);
         assert_eq!(effective_holder(None, &rec("in_progress", None, 1)), None);
+    }
+
+    #[test]
+    fn a_newer_release_elsewhere_leaves_a_held_or_hooked_record_open() {
+        let rel = entry(ledger::Event::Released, 3);
+        for status in ["in_progress", "hooked"] {
+            let mut r = rec(status, Some("carol"), 2);
+            assert!(released_elsewhere(Some(&rel), &r), "{status}");
+            assert!(apply_release(Some(&rel), &mut r));
+            assert_eq!(r.status(), "open");
+            assert_eq!(r.nonempty("assignee"), None);
+            assert_eq!(effective_holder(Some(&rel), &r), None);
+            // Applied once, it is what the record says (nothing more to do).
+            assert!(!released_elsewhere(Some(&rel), &r));
+        }
+        // An older release, or no entry: the record stands.
+        let old = entry(ledger::Event::Released, 2);
+        let mut r = rec("hooked", Some("carol"), 2);
+        assert!(!released_elsewhere(Some(&old), &r));
+        assert!(!apply_release(None, &mut r));
+        assert_eq!(r.status(), "hooked");
+        // A newer claim is no release.
+        assert!(!released_elsewhere(Some(&entry(claimed("bob"), 3)), &r));
     }
 
     #[test]

@@ -146,9 +146,15 @@ pub fn create(ctx: &Ctx, o: &CreateOptions) -> Result<Record> {
         .as_deref()
         .map(|p| tx.resolve(p, &prefix))
         .transpose()?;
+    // A deleted issue is no parent and no dependency (`close`'s words).
+    if let Some(p) = &parent {
+        crate::ops::refuse_deleted(&tx.get(p)?)?;
+    }
     let mut resolved_deps = Vec::new();
     for (kind, target) in &deps {
-        resolved_deps.push((kind.clone(), tx.resolve(target, &prefix)?));
+        let t = tx.resolve(target, &prefix)?;
+        crate::ops::refuse_deleted(&tx.get(&t)?)?;
+        resolved_deps.push((kind.clone(), t));
     }
     let new_id = match &parent {
         Some(p) => id::child_id(p, next_child_number(&ids, p)),

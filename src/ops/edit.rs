@@ -34,13 +34,30 @@ fn apply(
 fn apply_then(
     ctx: &Ctx,
     ids: &[String],
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    after: impl FnOnce(&mut Tx, &[Outcome]) -> Result<()>,
+) -> Result<Vec<Outcome>> {
+    apply_then_in(ctx, ids, f, after, false)
+}
+
+/// [`apply_then`]; with `locked`, the caller already holds the workspace
+/// lock (and keeps it past the write, to undo its own writes under it).
+fn apply_then_in(
+    ctx: &Ctx,
+    ids: &[String],
     mut f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
     after: impl FnOnce(&mut Tx, &[Outcome]) -> Result<()>,
+    locked: bool,
 ) -> Result<Vec<Outcome>> {
     if ids.is_empty() {
         return Err(usage("give at least one issue ID"));
     }
-    let mut tx = ctx.begin()?;
+    let mut tx = if locked {
+        ctx.refuse_unmerged()?;
+        Tx::begin_under_lock(&ctx.ws, &ctx.view())?
+    } else {
+        ctx.begin()?
+    };
     let prefix = ctx.prefix_of_rows(tx.rows());
     let mut out = Vec::new();
     for q in ids {
@@ -164,6 +181,14 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         .map(|l| check_label(l))
         .collect::<Result<_>>()?;
     let nonempty = |v: &Option<String>| v.clone();
+    // A change of the claim fields (status, assignee) by an actor whose claim
+    // a merge gave to another is refused as `close` refuses it (item 13).
+    let claim_fields = o.status.is_some() || o.assignee.is_some();
+    let ledger = if claim_fields && !o.force {
+        ctx.ledger().ok()
+    } else {
+        None
+    };
     apply(ctx, &o.ids, |tx, rec| {
         if rec.status() == "tombstone" {
             return Err(Error::Invalid {
@@ -172,6 +197,7 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
             });
         }
         refuse_if_recovered(ctx, rec, o.force)?;
+        refuse_if_lost(ctx, ledger.as_ref(), rec, o.force)?;
         if !add.is_empty() || !o.remove_labels.is_empty() {
             crate::ops::editable_list(rec, "labels")?;
         }
@@ -286,11 +312,23 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
             let target = if p.is_empty() {
                 None
             } else {
-                Some(tx.resolve(p, &prefix)?)
+                let t = tx.resolve(p, &prefix)?;
+                crate::ops::refuse_deleted(&tx.get(&t)?)?;
+                Some(t)
             };
             if reparent(ctx, tx, rec, target.as_deref())? {
                 ch.push("dependencies");
             }
+        }
+        // A hook needs an agent: `hooked` with nobody on it is nobody's work.
+        if (ch.contains(&"status") || ch.contains(&"assignee"))
+            && rec.status() == "hooked"
+            && rec.nonempty("assignee").is_none()
+        {
+            return Err(Error::Invalid {
+                msg: format!("{}: a hooked issue needs an agent to hang on", rec.id()),
+                hint: Some(format!("`bd sling {} <agent>`", rec.id())),
+            });
         }
         if !missing.is_empty() {
             if ch.is_empty() {
@@ -604,7 +642,9 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
             Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
             _ => None,
         },
-        "hooked" if assignee.as_deref() == Some(actor) => None,
+        // On the actor's own hook, or on no hook at all (a `hooked` status
+        // with no agent: nobody holds it, as `in_progress` without a holder).
+        "hooked" if assignee.is_none() || assignee.as_deref() == Some(actor) => None,
         // A deferral whose date passed is ready work, so it is claimable.
         "deferred" if rec.time("defer_until").is_some_and(|t| t <= now) => match assignee {
             Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
@@ -630,6 +670,8 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
                 ledger,
                 |_, rec| {
                     let entry = ledger.and_then(|l| l.get(rec.id()));
+                    // Released in another workspace: judged (and written) open.
+                    coord::apply_release(entry, rec);
                     let overlay = coord::overlay(entry, rec);
                     // The holder, here or in another workspace of the project.
                     let holder = match &overlay {
@@ -692,7 +734,19 @@ fn apply_seen(
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
-    apply_then(ctx, ids, f, |tx, outs| {
+    apply_seen_in(ctx, ids, ledger, f, publish, false)
+}
+
+/// [`apply_seen`]; `locked` as in [`apply_then_in`].
+fn apply_seen_in(
+    ctx: &Ctx,
+    ids: &[String],
+    ledger: Option<&Ledger>,
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    publish: &mut Publish,
+    locked: bool,
+) -> Result<Vec<Outcome>> {
+    let after = |tx: &mut Tx, outs: &[Outcome]| {
         let Some(ledger) = ledger else {
             return publish(outs);
         };
@@ -716,7 +770,8 @@ fn apply_seen(
             }
         }
         publish(&written)
-    })
+    };
+    apply_then_in(ctx, ids, f, after, locked)
 }
 
 fn set_claim_epoch(rec: &mut Record, epoch: i64) {
@@ -880,17 +935,25 @@ fn unclaim_local(
 /// Put an issue on `agent`'s hook: status `hooked`, assignee the agent, epoch
 /// up, under the ledger lock (refused when another holds it or it is done).
 pub fn hook_issue(ctx: &Ctx, id: &str, agent: &str) -> Result<Outcome> {
-    let mut outs = hook_issues(ctx, &[(id.to_string(), agent.to_string())], false)?;
+    let mut outs = hook_issues(ctx, &[(id.to_string(), agent.to_string())], false, None)?;
     Ok(outs.remove(0))
 }
 
 /// Put several issues on agents' hooks in one transaction (`(id, agent)`
-/// pairs; ids exact). With `skip_conflicts`, an issue someone else took
-/// meanwhile is left unchanged instead of failing the batch (dispatch).
+/// pairs; ids exact), with their hook files and deliveries. With
+/// `skip_conflicts`, an issue someone else took meanwhile is left unchanged
+/// instead of failing the batch (dispatch).
+///
+/// No half-done sling (issue 9, item 8): under the ledger lock and the
+/// workspace lock, the hook files and deliveries are written first, then the
+/// ledger, then the tracker; a failure at any step writes nothing after it
+/// and puts back the exact bytes of what was written before it, under the
+/// same locks (no undoing write with new stamps).
 pub fn hook_issues(
     ctx: &Ctx,
     assignments: &[(String, String)],
     skip_conflicts: bool,
+    note: Option<&str>,
 ) -> Result<Vec<Outcome>> {
     let agent_of: std::collections::HashMap<&str, &str> = assignments
         .iter()
@@ -907,7 +970,25 @@ pub fn hook_issues(
     coordinated(
         ctx,
         |ledger, publish| {
-            apply_seen(
+            let _ws = crate::store::lock::acquire(
+                &ctx.ws.lock_path(),
+                crate::store::lock::default_timeout(),
+            )?;
+            let mut attached: Option<crate::ops::hooks::Attached> = None;
+            let mut attach_then_publish = |outs: &[Outcome]| -> Result<()> {
+                // A re-sling to the same agent refreshes its hook file (note,
+                // time); dispatch attaches only what it slung.
+                let slung: Vec<Outcome> = outs
+                    .iter()
+                    .filter(|o| o.changed || !skip_conflicts)
+                    .cloned()
+                    .collect();
+                if !slung.is_empty() {
+                    attached = Some(crate::ops::hooks::attach_locked(ctx, &slung, note)?);
+                }
+                publish(outs)
+            };
+            let result = apply_seen_in(
                 ctx,
                 &ids,
                 ledger,
@@ -918,6 +999,7 @@ pub fn hook_issues(
                         .copied()
                         .unwrap_or_default();
                     let entry = ledger.and_then(|l| l.get(rec.id()));
+                    coord::apply_release(entry, rec);
                     if let Some(o) = coord::overlay(entry, rec)
                         && let Some(why) = coord::overlay_refusal(&o, rec.id(), agent)
                     {
@@ -955,8 +1037,15 @@ pub fn hook_issues(
                     }
                     Ok(vec!["assignee", "status"])
                 },
-                publish,
-            )
+                &mut attach_then_publish,
+                true,
+            );
+            if result.is_err()
+                && let Some(a) = attached.take()
+            {
+                a.undo(ctx);
+            }
+            result
         },
         |rec| {
             Some(Event::Hooked {

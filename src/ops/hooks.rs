@@ -129,12 +129,9 @@ fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result
 /// `bd sling <id> <agent>`.
 pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
     presence::validate_agent_name(agent)?;
-    let outcome = crate::ops::edit::hook_issue(ctx, id, agent)?;
-    if let Err(e) = attach(ctx, agent, std::slice::from_ref(&outcome), note) {
-        undo_slings(ctx, agent, std::slice::from_ref(&outcome));
-        return Err(e);
-    }
-    Ok(outcome)
+    let mut outs =
+        crate::ops::edit::hook_issues(ctx, &[(id.to_string(), agent.to_string())], false, note)?;
+    Ok(outs.remove(0))
 }
 
 /// Sling a round of `(id, agent)` assignments in one tracker write (dispatch);
@@ -143,81 +140,127 @@ pub fn sling_many(ctx: &Ctx, assignments: &[(String, String)]) -> Result<Vec<(St
     for (_, a) in assignments {
         presence::validate_agent_name(a)?;
     }
-    let outcomes = crate::ops::edit::hook_issues(ctx, assignments, true)?;
-    let mut by_agent: std::collections::BTreeMap<String, Vec<Outcome>> = Default::default();
-    for o in outcomes.into_iter().filter(|o| o.changed) {
+    let outcomes = crate::ops::edit::hook_issues(ctx, assignments, true, None)?;
+    Ok(outcomes
+        .into_iter()
+        .filter(|o| o.changed)
+        .map(|o| {
+            let agent = o.record.nonempty("assignee").unwrap_or_default();
+            (o.record.id().to_string(), agent)
+        })
+        .collect())
+}
+
+/// What [`attach_locked`] wrote, to put back byte for byte when the write
+/// that follows it (ledger, tracker) fails (issue 9, item 8).
+#[derive(Debug, Default)]
+pub struct Attached {
+    /// Hook files: path and bytes before (`None`: there was none).
+    hooks: Vec<(PathBuf, Option<Vec<u8>>)>,
+    deliveries: Option<deliveries::Saved>,
+}
+
+impl Attached {
+    /// Put the hook files and deliveries back as they were. The caller still
+    /// holds the workspace lock (and the ledger lock) it wrote them under.
+    pub fn undo(self, ctx: &Ctx) {
+        let mut failed = Vec::new();
+        for (p, before) in &self.hooks {
+            let r = match before {
+                Some(b) => atomic::write(p, b),
+                None => match crate::files::remove_file(p) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(p, e)),
+                    _ => Ok(()),
+                },
+            };
+            if let Err(e) = r {
+                failed.push(e.to_string());
+            }
+        }
+        if let (Some(saved), Ok(Some(home))) = (&self.deliveries, ctx.home())
+            && let Err(e) = deliveries::restore(&home, saved)
+        {
+            failed.push(e.to_string());
+        }
+        if !failed.is_empty() {
+            ctx.notice(format!(
+                "warning: cannot put back the hook files and deliveries of the failed sling: {}",
+                failed.join("; ")
+            ));
+        }
+    }
+}
+
+/// Record slung issues in their agents' hook files and deliver them, before
+/// the tracker write that slings them: the caller holds the ledger lock and
+/// the workspace lock, and calls [`Attached::undo`] if its own write fails.
+/// A failure here puts back what this call wrote and writes nothing else.
+pub fn attach_locked(ctx: &Ctx, outs: &[Outcome], note: Option<&str>) -> Result<Attached> {
+    let mut by_agent: std::collections::BTreeMap<String, Vec<&Outcome>> = Default::default();
+    for o in outs {
         let agent = o.record.nonempty("assignee").unwrap_or_default();
         by_agent.entry(agent).or_default().push(o);
     }
-    let mut done = Vec::new();
-    for (agent, outs) in by_agent {
-        if let Err(e) = attach(ctx, &agent, &outs, None) {
-            undo_slings(ctx, &agent, &outs);
-            return Err(e);
-        }
-        done.extend(
-            outs.iter()
-                .map(|o| (o.record.id().to_string(), agent.clone())),
-        );
-    }
-    Ok(done)
-}
-
-/// A sling whose hook file or delivery could not be written is taken back
-/// (tracker and ledger), so a failing `sling` leaves no half (issue 9, item 8).
-fn undo_slings(ctx: &Ctx, agent: &str, outs: &[Outcome]) {
-    let ids: Vec<String> = outs
-        .iter()
-        .filter(|o| o.changed)
-        .map(|o| o.record.id().to_string())
-        .collect();
-    if ids.is_empty() {
-        return;
-    }
-    if let Err(e) = crate::ops::edit::unhook_issues(ctx, &ids, agent) {
-        ctx.notice(format!(
-            "warning: cannot take back the sling of {}: {e}",
-            ids.join(", ")
-        ));
-    }
-}
-
-/// Record slung issues in the agent's hook file and deliver them to it.
-fn attach(ctx: &Ctx, agent: &str, outs: &[Outcome], note: Option<&str>) -> Result<()> {
-    with_hook(ctx, agent, |hook| {
-        for o in outs {
-            if !hook.items.iter().any(|i| i == o.record.id()) {
-                hook.items.push(o.record.id().to_string());
+    let mut done = Attached::default();
+    let result = (|| -> Result<()> {
+        for (agent, outs) in &by_agent {
+            let p = hook_path(ctx, agent);
+            let before = match crate::files::read(&p) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(&p, e)),
+            };
+            let mut hook = read_hook(ctx, agent)?;
+            let old = hook.clone();
+            for o in outs {
+                if !hook.items.iter().any(|i| i == o.record.id()) {
+                    hook.items.push(o.record.id().to_string());
+                }
+            }
+            hook.attached_by = ctx.actor.clone();
+            hook.attached_at = ctx.now_text();
+            if let Some(n) = note {
+                hook.note = (!n.is_empty()).then(|| n.to_string());
+            }
+            if hook != old {
+                done.hooks.push((p, before));
+                write_hook(ctx, &hook)?;
             }
         }
-        hook.attached_by = ctx.actor.clone();
-        hook.attached_at = ctx.now_text();
-        if let Some(n) = note {
-            hook.note = (!n.is_empty()).then(|| n.to_string());
+        let Some(home) = ctx.home()? else {
+            return Ok(());
+        };
+        let agents: Vec<&str> = by_agent.keys().map(String::as_str).collect();
+        done.deliveries = Some(deliveries::save(&home, &agents)?);
+        for (agent, outs) in &by_agent {
+            // One write of the agent's deliveries, one pass over the others'.
+            let ds: Vec<deliveries::Delivery> = outs
+                .iter()
+                .map(|o| deliveries::Delivery {
+                    agent: agent.to_string(),
+                    issue: o.record.id().to_string(),
+                    by: ctx.actor.clone(),
+                    at: ctx.now_text(),
+                    epoch: o.record.claim_epoch(),
+                    note: note.filter(|n| !n.is_empty()).map(str::to_string),
+                })
+                .collect();
+            deliveries::deliver_many(&home, agent, &ds)?;
+            let items: Vec<(String, Option<String>)> = outs
+                .iter()
+                .map(|o| (o.record.id().to_string(), Some(agent.to_string())))
+                .collect();
+            deliveries::retract_many(&home, &items)?;
         }
         Ok(())
-    })?;
-    if let Some(home) = ctx.home()? {
-        // One write of the agent's deliveries, one pass over the others'.
-        let ds: Vec<deliveries::Delivery> = outs
-            .iter()
-            .map(|o| deliveries::Delivery {
-                agent: agent.to_string(),
-                issue: o.record.id().to_string(),
-                by: ctx.actor.clone(),
-                at: ctx.now_text(),
-                epoch: o.record.claim_epoch(),
-                note: note.filter(|n| !n.is_empty()).map(str::to_string),
-            })
-            .collect();
-        deliveries::deliver_many(&home, agent, &ds)?;
-        let items: Vec<(String, Option<String>)> = outs
-            .iter()
-            .map(|o| (o.record.id().to_string(), Some(agent.to_string())))
-            .collect();
-        deliveries::retract_many(&home, &items)?;
+    })();
+    match result {
+        Ok(()) => Ok(done),
+        Err(e) => {
+            done.undo(ctx);
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 /// What is on an agent's hook, by the one definition (issue 9, item 16).

@@ -94,6 +94,12 @@ pub struct Checked {
 pub struct ReadySet {
     /// Issue -> why it is not available here (from the ledger overlay).
     taken: std::collections::HashMap<String, String>,
+    /// Issues this file shows held or hooked that were released in another
+    /// workspace ([`crate::ops::coord::released_elsewhere`]): ready when
+    /// otherwise ready ([`ReadySet::ready_if_open`]).
+    released: std::collections::HashSet<String>,
+    now: Nanos,
+    non_work: Vec<String>,
 }
 
 impl ReadySet {
@@ -112,13 +118,47 @@ impl ReadySet {
         }
         let ids: std::collections::HashSet<&str> =
             ledger.iter().map(|e| e.issue.as_str()).collect();
-        let mut taken = std::collections::HashMap::new();
+        let mut set = ReadySet {
+            now: ctx.now,
+            non_work: ctx.view().non_work,
+            ..ReadySet::default()
+        };
         for rec in crate::store::tracker::records_with_ids(&ctx.ws.root, &ids) {
-            if let Some(why) = Self::taken_elsewhere(ledger.get(rec.id()), &rec, &ctx.actor) {
-                taken.insert(rec.id().to_string(), why);
+            let entry = ledger.get(rec.id());
+            if let Some(why) = Self::taken_elsewhere(entry, &rec, &ctx.actor) {
+                set.taken.insert(rec.id().to_string(), why);
+            } else if crate::ops::coord::released_elsewhere(entry, &rec) {
+                set.released.insert(rec.id().to_string());
             }
         }
-        ReadySet { taken }
+        set
+    }
+
+    /// Whether a row the file shows held or hooked would be ready were it
+    /// open (its effective state after a release elsewhere): not blocked,
+    /// not deferred to the future, a work type. (A deferred ancestor is not
+    /// in the row; such an issue counts as ready here.)
+    pub fn ready_if_open(row: &Row, now: Nanos, non_work: &[String]) -> bool {
+        let nw: Vec<&str> = non_work.iter().map(String::as_str).collect();
+        matches!(row.status.as_str(), "in_progress" | "hooked")
+            && !row.blocked
+            && row.defer_until.is_none_or(|t| t <= now)
+            && !crate::model::graph::is_coordination_type(&row.issue_type, &nw)
+    }
+
+    /// Whether some issue is ready only by a release elsewhere (the
+    /// precomputed ready file does not hold it).
+    pub fn adds_any(&self) -> bool {
+        !self.released.is_empty()
+    }
+
+    /// The status part of a filter asking for `ready`, before (`Pre::Line`)
+    /// or after a row is parsed.
+    fn admits(&self, p: &crate::store::index::Pre) -> bool {
+        match p {
+            crate::store::index::Pre::Row(r) => self.contains(r),
+            _ => (p.sets().0 && self.taken(p.id()).is_none()) || self.released.contains(p.id()),
+        }
     }
 
     /// Why the ledger makes `rec` unavailable to `actor` (another workspace
@@ -135,17 +175,23 @@ impl ReadySet {
     /// One issue, with its record and ledger entry at hand (`show`): the
     /// same rule as [`ReadySet::contains`] without reading other records.
     pub fn holds(
+        ctx: &Ctx,
         row: &Row,
         rec: &Record,
         entry: Option<&crate::home::ledger::Entry>,
-        actor: &str,
     ) -> bool {
-        row.ready && Self::taken_elsewhere(entry, rec, actor).is_none()
+        let ready = row.ready
+            || (crate::ops::coord::released_elsewhere(entry, rec)
+                && Self::ready_if_open(row, ctx.now, &ctx.view().non_work));
+        ready && Self::taken_elsewhere(entry, rec, &ctx.actor).is_none()
     }
 
     /// Whether the row is ready work here.
     pub fn contains(&self, row: &Row) -> bool {
-        row.ready && !self.taken.contains_key(&row.id)
+        let ready = row.ready
+            || (self.released.contains(&row.id)
+                && Self::ready_if_open(row, self.now, &self.non_work));
+        ready && !self.taken.contains_key(&row.id)
     }
 
     /// Why an issue the workspace's file calls ready is not (taken elsewhere).
@@ -302,13 +348,10 @@ impl Checked {
         if !self.statuses.is_empty() {
             self.statuses.iter().any(|s| match s.as_str() {
                 "blocked" => p.sets().1,
-                "ready" => {
-                    p.sets().0
-                        && self
-                            .ready
-                            .as_ref()
-                            .is_none_or(|r| r.taken(p.id()).is_none())
-                }
+                "ready" => match &self.ready {
+                    Some(r) => r.admits(p),
+                    None => p.sets().0,
+                },
                 "all" => true,
                 s => status == s,
             })
@@ -444,12 +487,11 @@ pub fn list(ctx: &Ctx, f: &Filter) -> Result<Listing> {
 }
 
 /// One of the precomputed sets (ready or blocked), filtered and sorted.
-fn set(ctx: &Ctx, f: &Filter, file: &str, pick: fn(&Row) -> bool) -> Result<Listing> {
+fn set(ctx: &Ctx, f: &Filter, file: Option<&str>, pick: impl Fn(&Row) -> bool) -> Result<Listing> {
     let mut f = f.clone();
-    let fast = if f.needs_index() {
-        None
-    } else {
-        Snapshot::load_set(&ctx.ws, &ctx.view(), file)?
+    let fast = match file {
+        Some(file) if !f.needs_index() => Snapshot::load_set(&ctx.ws, &ctx.view(), file)?,
+        _ => None,
     };
     let (snap, candidates) = match fast {
         Some((snap, rows)) => {
@@ -475,8 +517,10 @@ pub fn ready(ctx: &Ctx, f: &Filter) -> Result<Listing> {
     let limit = check_limit(f.limit)?;
     let mut unlimited = f.clone();
     unlimited.limit = None;
-    let mut l = set(ctx, &unlimited, index::READY_FILE, |r| r.ready)?;
     let ready = ReadySet::of(ctx);
+    // A release elsewhere adds issues the precomputed ready file lacks.
+    let file = (!ready.adds_any()).then_some(index::READY_FILE);
+    let mut l = set(ctx, &unlimited, file, |r| ready.contains(r))?;
     l.rows.retain(|r| ready.contains(r));
     if let Some(n) = limit {
         l.rows.truncate(n);
@@ -501,7 +545,7 @@ pub fn claimable(ctx: &Ctx, f: &Filter, containers: bool) -> Result<Listing> {
 }
 
 pub fn blocked(ctx: &Ctx, f: &Filter) -> Result<Listing> {
-    set(ctx, f, index::BLOCKED_FILE, |r| r.blocked)
+    set(ctx, f, Some(index::BLOCKED_FILE), |r| r.blocked)
 }
 
 pub fn stale(ctx: &Ctx, days: i64, f: &Filter) -> Result<Listing> {
@@ -734,7 +778,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
                 .nonempty("assignee")
                 .is_some_and(|h| crate::ops::edit::lapsed(ctx, &h, &record));
         let handoffs = crate::ops::mail::handoffs_of(ctx, record.id());
-        let ready = ReadySet::holds(&row, &record, ledger.get(record.id()), &ctx.actor);
+        let ready = ReadySet::holds(ctx, &row, &record, ledger.get(record.id()));
         out.push(Shown {
             ready,
             record,
