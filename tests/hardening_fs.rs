@@ -657,3 +657,24 @@ fn item_01_review_beads_link_refusal_hint_works() {
     env.bd(&["doctor"]).ok();
     decoy.unchanged();
 }
+
+/// Second review: `doctor --fix` removed a tracked `.beads/.gitignore` link
+/// but never wrote the file back, so `git add .beads` would commit the cache
+/// and the lock. A missing `.gitignore` is written by `doctor --fix`.
+#[test]
+fn item_01_review2_doctor_fix_writes_back_a_missing_gitignore() {
+    let env = Env::new();
+    env.create("Work", &[]);
+    let gi = env.beads().join(".gitignore");
+    std::fs::remove_file(&gi).unwrap();
+    let r = env.bd(&["doctor"]);
+    assert!(r.stdout.contains(".gitignore is missing"), "{}", all(&r));
+    env.bd(&["doctor", "--fix"]).ok();
+    let text = std::fs::read_to_string(&gi).unwrap();
+    assert!(
+        text.lines().any(|l| l == ".cache/") && text.lines().any(|l| l == ".lock"),
+        "{text}"
+    );
+    let r = env.bd(&["doctor"]);
+    assert!(!r.stdout.contains(".gitignore is missing"), "{}", all(&r));
+}

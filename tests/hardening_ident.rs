@@ -1177,3 +1177,66 @@ fn item_17_review_mail_sent_shows_every_ack() {
     );
     assert!(!text.contains("[ack pending]"), "{text}");
 }
+
+/// Second review: the identity of a remote-less repository was cached in
+/// `.beads/.cache/identity` and believed as is, so a repository carrying
+/// another's cache (copied, or committed and cloned) joined that project's
+/// home. The cache now lives in git's own folder, out of the repository's
+/// reach; `doctor` flags tracked local files and `--fix` untracks them.
+#[test]
+fn item_02_review2_a_planted_identity_cache_joins_no_home() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let x = t.join("x");
+    new_repo(&x);
+    std::fs::write(x.join("a.txt"), "x\n").unwrap();
+    git(&x, &["add", "-A"]);
+    git(&x, &["commit", "-q", "-m", "x"]);
+    bd_at(&x, &home, "victim", &["init", "--prefix", "xx"]).ok();
+    bd_at(&x, &home, "victim", &["agent", "register"]).ok();
+    let x_id = bd_json_at(&x, &home, "victim", &["where"])["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(x_id.starts_with("local/"), "{x_id}");
+    // y: another repository, its own root commit, x's identity planted in
+    // every place a cache could be, and committed.
+    let y = t.join("y");
+    new_repo(&y);
+    std::fs::write(y.join("b.txt"), "y\n").unwrap();
+    git(&y, &["add", "-A"]);
+    git(&y, &["commit", "-q", "-m", "y"]);
+    bd_at(&y, &home, "mallory", &["init", "--prefix", "yy"]).ok();
+    let _ = std::fs::create_dir_all(y.join(".beads/.cache"));
+    // Sealed as bd seals its caches, so only where it is read decides.
+    let body = x_id.as_bytes();
+    let sealed = format!("strand-cache {:020}\n{x_id}", body.len() + 34);
+    std::fs::write(y.join(".beads/.cache/identity"), sealed).unwrap();
+    git(&y, &["add", "-f", ".beads"]);
+    git(&y, &["commit", "-q", "-m", "plant"]);
+    let z = t.join("z");
+    git(t, &["clone", "-q", y.to_str().unwrap(), "z"]);
+    git(&z, &["remote", "remove", "origin"]);
+    for (dir, who) in [(&y, "y"), (&z, "z")] {
+        let w = bd_json_at(dir, &home, "mallory", &["where"]);
+        assert_ne!(w["identity"], x_id.as_str(), "{who}: {w}");
+        let r = bd_at(dir, &home, "mallory", &["--json", "agents"]);
+        assert!(
+            !r.stdout.contains("victim"),
+            "{who} sees x's agents: {}",
+            r.stdout
+        );
+    }
+    // doctor in z names the tracked cache; --fix untracks it, files stay.
+    let r = bd_at(&z, &home, "mallory", &["doctor"]);
+    assert!(
+        r.stdout.contains(".beads/.cache/identity") && r.stdout.contains("tracked"),
+        "{}",
+        r.stdout
+    );
+    bd_at(&z, &home, "mallory", &["doctor", "--fix"]);
+    let tracked = git(&z, &["ls-files", ".beads"]);
+    assert!(!tracked.contains(".cache/"), "{tracked}");
+}

@@ -160,6 +160,23 @@ pub fn tracked_links(root: &Path) -> Result<Vec<TrackedLink>> {
     Ok(out.into_values().collect())
 }
 
+/// Paths under `.beads/` that git's index tracks though they are local to
+/// each clone (`commit::is_local`: the cache, the lock, temp files), links
+/// left out (see [`tracked_links`]).
+pub fn tracked_local(root: &Path) -> Result<Vec<String>> {
+    let repo = super::open(root)?;
+    let index = repo
+        .index_or_empty()
+        .map_err(|e| gerr("reading the index", e))?;
+    Ok(index
+        .entries()
+        .iter()
+        .filter(|e| e.mode != gix::index::entry::Mode::SYMLINK)
+        .map(|e| e.path(&index).to_str_lossy().into_owned())
+        .filter(|p| super::commit::is_local(p))
+        .collect())
+}
+
 /// Take the link at `path` out of git's index: the file now in the working
 /// tree is staged in its place, or, when there is none (or the path is local
 /// to the clone: the cache, the lock), the deletion.

@@ -201,6 +201,19 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
         atomic::write(&ws.issues_path(), b"")?;
         rep.created.push(".beads/issues.jsonl".into());
     }
+    if ensure_gitignore(&ws)? {
+        rep.created.push(".beads/.gitignore".into());
+    }
+    let (created, migrated) = ensure_attributes(&root)?;
+    rep.created.extend(created);
+    rep.migrated.extend(migrated);
+    rep.classic_hooks = classic_hooks(&root);
+    Ok(rep)
+}
+
+/// Write the missing lines of `.beads/.gitignore` (the local files: cache,
+/// lock, temp files); whether it wrote.
+fn ensure_gitignore(ws: &Workspace) -> Result<bool> {
     let gi = ws.beads.join(".gitignore");
     let gi_text = crate::files::read_to_string(&gi).unwrap_or_default();
     let missing: Vec<&str> = GITIGNORE
@@ -223,13 +236,8 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
             }
         }
         atomic::write(&gi, t.as_bytes())?;
-        rep.created.push(".beads/.gitignore".into());
     }
-    let (created, migrated) = ensure_attributes(&root)?;
-    rep.created.extend(created);
-    rep.migrated.extend(migrated);
-    rep.classic_hooks = classic_hooks(&root);
-    Ok(rep)
+    Ok(!missing.is_empty())
 }
 
 /// Write the missing lines of `.beads/.gitattributes` and remove strand's
@@ -1040,6 +1048,33 @@ fn doctor_tracked_links(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<
     Ok(())
 }
 
+/// Local files of the clone (the cache, the lock, temp files) that git's
+/// index tracks: every clone would get them (a hostile repository can
+/// commit a cache). `fix` takes them out of the index; the files stay.
+fn doctor_tracked_local(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+    let Ok(paths) = crate::git::stages::tracked_local(&ctx.ws.root) else {
+        return Ok(());
+    };
+    for p in paths {
+        let mut f = finding(
+            "tracked_local",
+            "warning",
+            format!(
+                "{p} is local to each clone (cache, lock) yet tracked by git; `bd doctor --fix` takes it out of git's index (the file stays)"
+            ),
+        );
+        if fix {
+            crate::git::stages::untrack_link(&ctx.ws.root, &p)?;
+            f.message = format!(
+                "{p} was tracked by git though local to each clone; took it out of git's index (`bd commit` or `bd sync` records it)"
+            );
+            f.fixed = true;
+        }
+        out.push(f);
+    }
+    Ok(())
+}
+
 /// Caches under `.beads/.cache/` that are not whole (cut or grown: their
 /// seal does not name their size). Readers rebuild them anyway; `--fix`
 /// removes them so the next read does.
@@ -1086,6 +1121,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
         out.extend(links_under(&home.dir, &home.dir, "project home: ", fix)?);
     }
     doctor_tracked_links(ctx, fix, &mut out)?;
+    doctor_tracked_local(ctx, fix, &mut out)?;
     if !fix && out.iter().any(|f| f.check == "symlink") {
         // The other checks would read through the links: they wait.
         out.push(finding(
@@ -1219,11 +1255,17 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
         ));
     }
     if !ctx.ws.beads.join(".gitignore").exists() {
-        out.push(finding(
+        let mut f = finding(
             "gitignore",
             "warning",
-            ".beads/.gitignore is missing (run `bd init`)".into(),
-        ));
+            ".beads/.gitignore is missing: the cache and the lock would be committed (`bd doctor --fix` writes it)"
+                .into(),
+        );
+        if fix && ensure_gitignore(&ctx.ws)? {
+            f.message = ".beads/.gitignore was missing; wrote it".into();
+            f.fixed = true;
+        }
+        out.push(f);
     }
     if fix {
         doctor_rewrite(

@@ -148,8 +148,10 @@ impl Ctx {
         use git::identity::{Identity, Source};
         let dirs = git::dirs(&self.ws.root)?;
         // Without `project` and `origin` the identity comes from the root
-        // commit, which means walking history: remember it in the cache.
-        let cache = self.ws.cache_dir().join("identity");
+        // commit, which means walking history: remember it, in git's own
+        // folder (never in `.beads/.cache/`: a repository can commit that,
+        // and a planted identity would join another project's home).
+        let cache = dirs.common_dir.join("bd-identity");
         let configured = self
             .config
             .get_str("project")
