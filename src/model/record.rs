@@ -337,14 +337,21 @@ impl Record {
             .unwrap_or(0)
     }
 
-    /// The highest instant any stamp of this record carries.
+    /// The highest instant any stamp of this record carries, `claim_on.on`
+    /// included: a claim made on a state the ledger told of carries that
+    /// state's instant, which another machine's clock may have put ahead of
+    /// every stamp this record holds, and a later write must sort after it.
     pub fn highest_stamp(&self) -> Nanos {
         let mut hi = self.time("created_at").unwrap_or(i64::MIN);
         if let Some(u) = self.time("updated_at") {
             hi = hi.max(u);
         }
-        for v in self.stamps().values() {
-            if let Some(s) = v.as_str().and_then(Stamp::parse) {
+        for (k, v) in self.stamps() {
+            let text = match (k.as_str(), &v) {
+                (CLAIM_ON, serde_json::Value::Object(on)) => on.get("on").and_then(|v| v.as_str()),
+                _ => v.as_str(),
+            };
+            if let Some(s) = text.and_then(Stamp::parse) {
                 hi = hi.max(s.at);
             }
         }
@@ -569,6 +576,11 @@ impl Record {
     ///   `_stamps.claim_on = {"at": <this stamp>, "on": <stamp of the status it
     ///   replaced>}`; any other status write drops it. A close or delete stamped
     ///   after `on` is one the claim never saw: it beats the claim's status.
+    ///   When the state it replaced was itself a claim-group write made on a
+    ///   later state (`claim_made_on`, raised by `raise_claim_on`), `on` is
+    ///   that later state: a release or recovery is made on everything the
+    ///   claim it replaces was made on, so the state's merge key
+    ///   (`model::merge`, `StateKey`) never goes down with a write.
     pub fn stamp_write(&mut self, before: &Record, fields: &[&str], at: Nanos, actor: &str) {
         let text = Stamp {
             at,
@@ -606,7 +618,7 @@ impl Record {
         let status = fields.iter().any(|f| stamp_group(f) == "status");
         if status {
             changed = true;
-            match claim.then(|| before.status_stamp_text()).flatten() {
+            match claim.then(|| before.state_made_on()).flatten() {
                 Some(on) => {
                     stamps.insert(CLAIM_ON.into(), serde_json::json!({"at": text, "on": on}));
                 }
@@ -670,6 +682,24 @@ impl Record {
                     )
                 })
                 .collect(),
+        }
+    }
+
+    /// What a claim-group write on this record is made on, as text: the
+    /// later of the status stamp and, while the status is a claim-group
+    /// write's, the state that write was made on (`claim_on.on`).
+    fn state_made_on(&self) -> Option<String> {
+        let status = self.status_stamp_text()?;
+        let made_on = self.stamps().get(CLAIM_ON).and_then(|on| {
+            let on = on.as_object()?;
+            if on.get("at").and_then(|v| v.as_str()) != Some(status.as_str()) {
+                return None;
+            }
+            on.get("on").and_then(|v| v.as_str()).map(str::to_string)
+        });
+        match made_on {
+            Some(m) if Stamp::parse(&m) > Stamp::parse(&status) => Some(m),
+            _ => Some(status),
         }
     }
 
@@ -755,5 +785,44 @@ mod tests {
         assert_eq!(r.bump_claim_epoch(), 1);
         assert_eq!(r.claim_epoch(), 1);
         assert!(r.to_line().ends_with("}}"));
+    }
+
+    /// A claim the ledger says was made on another machine's later release
+    /// (its clock ahead): what follows it is made on that release too, so
+    /// the state's merge key never goes down with a write.
+    #[test]
+    fn writes_after_a_raised_claim_sort_after_what_it_was_made_on() {
+        let t0 = time::parse("2026-01-01T00:00:00Z").unwrap();
+        let sec = 1_000_000_000;
+        let mut r = Record::parse(
+            r#"{"id":"bd-1","status":"open","created_at":"2026-01-01T00:00:00Z","_stamps":{}}"#,
+        )
+        .unwrap();
+        let before = r.clone();
+        r.set("assignee", "b");
+        r.set("status", "in_progress");
+        let at = r.next_stamp(t0 + 10 * sec);
+        r.stamp_write(&before, &["assignee", "status"], at, "b");
+        let seen = Stamp {
+            at: t0 + 40 * sec,
+            actor: "a".into(),
+        };
+        r.raise_claim_on(&seen);
+        assert_eq!(r.claim_made_on(), Some(seen.clone()));
+        // The next write stamps after the state the claim was made on.
+        assert_eq!(r.next_stamp(t0 + 11 * sec), seen.at + 1);
+        // A release (here with a clock that ignores the record: the
+        // stamp is behind `seen`) is made on what the claim was made on.
+        let before = r.clone();
+        r.remove("assignee");
+        r.set("status", "open");
+        r.stamp_write(&before, &["assignee", "status"], t0 + 11 * sec, "b");
+        assert_eq!(r.claim_made_on(), Some(seen.clone()));
+        // Not lowered by a ledger event older than that either.
+        r.raise_claim_on(&Stamp {
+            at: t0 + 20 * sec,
+            actor: "c".into(),
+        });
+        assert_eq!(r.claim_made_on(), Some(seen));
     }
 }
