@@ -1038,3 +1038,45 @@ fn item_11_review_hooked_without_holder_is_refused_and_claimable() {
     m.bd(&m.a, "bob", &["claim", &w]).ok();
     assert_eq!(record(&m.a, &w)["assignee"], "bob");
 }
+
+/// Review 2, item 18: `mail send --issue <deleted>` was accepted while every
+/// other verb refuses a deleted issue; it is refused with `close`'s words.
+#[test]
+fn item_18_review2_mail_about_a_deleted_issue_is_refused_like_close() {
+    let m = Machine::new();
+    m.bd(&m.a, "bob", &["agent", "register"]).ok();
+    let x = m.create(&m.a, "doomed", &[]);
+    m.bd(&m.a, "alice", &["delete", &x]).ok();
+    let close = m.bd(&m.a, "alice", &["close", &x]);
+    assert_ne!(close.code, 0);
+    let mail = m.a.join(".beads/mail.jsonl");
+    let before = bytes_or_none(&mail);
+    let r = m.bd(
+        &m.a,
+        "alice",
+        &[
+            "mail", "send", "--to", "bob", "-s", "about X", "--issue", &x,
+        ],
+    );
+    assert_eq!(r.code, close.code, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{x} is deleted")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(bytes_or_none(&mail), before, "no message written");
+    // A live issue is fine; a reply after it was deleted drops the link.
+    let y = m.create(&m.a, "alive", &[]);
+    let sent = m.json(
+        &m.a,
+        "alice",
+        &[
+            "mail", "send", "--to", "bob", "-s", "about Y", "--issue", &y,
+        ],
+    );
+    assert_eq!(sent["issue"], y.as_str(), "{sent}");
+    m.bd(&m.a, "alice", &["delete", &y]).ok();
+    let id = sent["id"].as_str().unwrap();
+    let reply = m.json(&m.a, "bob", &["mail", "reply", id, "-b", "ok"]);
+    assert!(reply["issue"].is_null(), "{reply}");
+}
