@@ -1038,3 +1038,157 @@ fn item_11_review_hooked_without_holder_is_refused_and_claimable() {
     m.bd(&m.a, "bob", &["claim", &w]).ok();
     assert_eq!(record(&m.a, &w)["assignee"], "bob");
 }
+
+// ---------------------------------------------------------------------------
+// The second review of issue 9: items 13, 14/16 and 18.
+// ---------------------------------------------------------------------------
+
+/// Review 2, item 13: after bob's claim was lost in a merge, `defer`,
+/// `update --defer` and `delete` by the loser went through. Every write that
+/// changes the status or claim group of an issue whose claim the actor lost
+/// is refused (exit 3, the winner named) unless `--force`.
+#[test]
+fn item_13_review2_the_loser_cannot_defer_or_delete_the_winners_claim() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "contended", &[]);
+    let y = m.create(&m.a, "contended too", &[]);
+    m.share();
+    m.bd(&m.a, "alice", &["claim", &x, &y]).ok();
+    on_other_machine(&m, "bob", &["claim", &x, &y]).ok();
+    on_other_machine(&m, "bob", &["sync"]).ok();
+    m.bd(&m.a, "alice", &["sync"]).ok();
+    on_other_machine(&m, "bob", &["sync"]).ok();
+    let winner = record(&m.a, &x)["assignee"].as_str().unwrap().to_string();
+    assert_eq!(record(&m.a, &y)["assignee"], winner.as_str());
+    let (loser, ws) = if winner == "bob" {
+        ("alice", m.a.clone())
+    } else {
+        ("bob", other_clone(&m))
+    };
+    assert_eq!(record(&ws, &x)["assignee"], winner.as_str(), "merged");
+    let as_loser = |args: &[&str]| -> Run {
+        if loser == "alice" {
+            m.bd(&m.a, "alice", args)
+        } else {
+            on_other_machine(&m, "bob", args)
+        }
+    };
+    let tracker = ws.join(".beads/issues.jsonl");
+    let before = std::fs::read(&tracker).unwrap();
+    for args in [
+        vec!["defer", &x, "--until", "2099-01-01"],
+        vec!["update", &x, "--defer", "2099-01-01"],
+        vec!["delete", &x],
+        vec!["delete", &x, &y],
+    ] {
+        let r = as_loser(&args).code(3);
+        assert!(
+            r.stderr.contains(&winner) && r.stderr.contains("lost"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(std::fs::read(&tracker).unwrap(), before, "nothing written");
+    // --force insists.
+    as_loser(&["defer", &x, "--until", "2099-01-01", "--force"]).ok();
+    assert_eq!(record(&ws, &x)["status"], "deferred");
+    as_loser(&["delete", &y, "--force"]).ok();
+    assert_eq!(record(&ws, &y)["status"], "tombstone");
+}
+
+/// Review 2, items 14/16: a claim made in a sibling clone of this machine
+/// (only the ledger knows it here) was "not claimed" to `unclaim`, while
+/// `show` and `claim` saw it. `unclaim` judges the effective state: the
+/// holder releases it here (ledger `released`, the record written so the
+/// merge ranks the release after the claim), `--force` recovers it.
+#[test]
+fn item_14_review2_unclaim_sees_a_claim_made_in_a_sibling_clone() {
+    let m = Machine::new();
+    let y = m.create(&m.a, "claimed next door", &[]);
+    m.share();
+    m.bd(&m.a, "alice", &["claim", &y]).ok();
+    assert_eq!(record(&m.b, &y)["status"], "open", "B's file is stale");
+    let shown = m.bd(&m.b, "carol", &["show", &y]).ok();
+    assert!(shown.stdout.contains("alice"), "{}", shown.stdout);
+
+    // Another agent is refused; the holder releases it from here.
+    let r = m.bd(&m.b, "carol", &["unclaim", &y]).code(3);
+    assert!(r.stderr.contains("alice"), "{}", r.stderr);
+    let r = m.bd(&m.b, "alice", &["unclaim", &y]).ok();
+    assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    assert_eq!(
+        m.ledger_event(&y).unwrap()["kind"],
+        "released",
+        "{}",
+        m.ledger()
+    );
+    let rb = record(&m.b, &y);
+    assert_eq!(rb["status"], "open", "{rb}");
+    assert!(rb.get("assignee").is_none(), "{rb}");
+    let has = |v: &Value| v.to_string().contains(&format!("\"{y}\""));
+    assert!(has(&m.json(&m.a, "bob", &["ready"])), "ready in A");
+    let prime = m.json(&m.a, "alice", &["prime"]);
+    assert!(!prime["claims"].to_string().contains(&y), "{prime}");
+
+    // Claimed again in A (by bob); carol recovers it from B with --force.
+    m.bd(&m.a, "bob", &["claim", &y]).ok();
+    let r = m.bd(&m.b, "carol", &["unclaim", &y, "--force"]).ok();
+    assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    assert_eq!(m.ledger_event(&y).unwrap()["kind"], "released");
+    let rb = record(&m.b, &y);
+    assert_eq!(rb["recovered"]["from"], "bob", "{rb}");
+    let prime = m.json(&m.a, "bob", &["prime"]);
+    assert!(!prime["claims"].to_string().contains(&y), "{prime}");
+
+    // After sync, both clones agree: released.
+    m.bd(&m.a, "tester", &["sync"]).ok();
+    m.bd(&m.b, "tester", &["sync"]).ok();
+    m.bd(&m.a, "tester", &["sync"]).ok();
+    for ws in [&m.a, &m.b] {
+        let r = record(ws, &y);
+        assert_eq!(r["status"], "open", "{}: {r}", ws.display());
+        assert!(r.get("assignee").is_none(), "{}: {r}", ws.display());
+    }
+}
+
+/// Review 2, item 18: `mail send --issue <deleted>` was accepted while every
+/// other verb refuses a deleted issue; it is refused with `close`'s words.
+#[test]
+fn item_18_review2_mail_about_a_deleted_issue_is_refused_like_close() {
+    let m = Machine::new();
+    m.bd(&m.a, "bob", &["agent", "register"]).ok();
+    let x = m.create(&m.a, "doomed", &[]);
+    m.bd(&m.a, "alice", &["delete", &x]).ok();
+    let close = m.bd(&m.a, "alice", &["close", &x]);
+    assert_ne!(close.code, 0);
+    let mail = m.a.join(".beads/mail.jsonl");
+    let before = bytes_or_none(&mail);
+    let r = m.bd(
+        &m.a,
+        "alice",
+        &[
+            "mail", "send", "--to", "bob", "-s", "about X", "--issue", &x,
+        ],
+    );
+    assert_eq!(r.code, close.code, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{x} is deleted")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(bytes_or_none(&mail), before, "no message written");
+    // A live issue is fine; a reply after it was deleted drops the link.
+    let y = m.create(&m.a, "alive", &[]);
+    let sent = m.json(
+        &m.a,
+        "alice",
+        &[
+            "mail", "send", "--to", "bob", "-s", "about Y", "--issue", &y,
+        ],
+    );
+    assert_eq!(sent["issue"], y.as_str(), "{sent}");
+    m.bd(&m.a, "alice", &["delete", &y]).ok();
+    let id = sent["id"].as_str().unwrap();
+    let reply = m.json(&m.a, "bob", &["mail", "reply", id, "-b", "ok"]);
+    assert!(reply["issue"].is_null(), "{reply}");
+}

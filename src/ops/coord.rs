@@ -334,6 +334,18 @@ pub fn lost_claim(entry: Option<&ledger::Entry>, rec: &Record, actor: &str) -> O
         .filter(|h| h != actor)
 }
 
+/// Whether a write of `fields` changes an issue's state register (the
+/// status, claim and tombstone groups, SPEC §5): the writes the lost-claim
+/// rule judges (item 13).
+pub fn writes_state(fields: &[&str]) -> bool {
+    fields.iter().any(|f| {
+        matches!(
+            crate::model::record::stamp_group(f),
+            "status" | "claim" | "tombstone"
+        )
+    })
+}
+
 /// Why an overlay makes an issue unavailable to `actor`, if it does.
 pub fn overlay_refusal(o: &Overlay, id: &str, actor: &str) -> Option<String> {
     match o {
@@ -717,6 +729,24 @@ mod tests {
         assert_eq!(r.status(), "hooked");
         // A newer claim is no release.
         assert!(!released_elsewhere(Some(&entry(claimed("bob"), 3)), &r));
+    }
+
+    #[test]
+    fn the_state_register_is_status_claim_and_tombstone() {
+        for f in [
+            "status",
+            "closed_at",
+            "assignee",
+            "started_at",
+            "deleted_at",
+            "original_type",
+        ] {
+            assert!(writes_state(&["labels", f]), "{f}");
+        }
+        for f in ["defer_until", "labels", "comments", "priority", "title"] {
+            assert!(!writes_state(&[f]), "{f}");
+        }
+        assert!(!writes_state(&[]));
     }
 
     #[test]

@@ -19,14 +19,43 @@ pub struct Outcome {
     pub changed: bool,
 }
 
+/// What the write path judges lost claims by (issue 9, item 13; see
+/// [`refuse_lost_claim`]).
+#[derive(Clone, Copy)]
+enum Guard<'a> {
+    /// The actor insists (`--force`, a steal its lease allows): no check.
+    Insist,
+    /// The ledger a coordinated verb holds under its lock (`None`: no
+    /// project home, nothing to lose).
+    Ledger(Option<&'a Ledger>),
+    /// Read the ledger before the transaction begins (verbs that do not
+    /// hold the ledger lock).
+    Load,
+}
+
+impl<'a> Guard<'a> {
+    fn held(ledger: Option<&'a Ledger>, force: bool) -> Guard<'a> {
+        if force {
+            Guard::Insist
+        } else {
+            Guard::Ledger(ledger)
+        }
+    }
+
+    fn load(force: bool) -> Guard<'a> {
+        if force { Guard::Insist } else { Guard::Load }
+    }
+}
+
 /// Apply `f` to each named issue in one transaction. `f` returns the fields it
 /// changed; an empty list means the issue is unchanged.
 fn apply(
     ctx: &Ctx,
     ids: &[String],
+    guard: Guard,
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
 ) -> Result<Vec<Outcome>> {
-    apply_then(ctx, ids, f, |_, _| Ok(()))
+    apply_then(ctx, ids, guard, f, |_, _| Ok(()))
 }
 
 /// [`apply`], then `after` on the same transaction before it is written (for
@@ -34,17 +63,23 @@ fn apply(
 fn apply_then(
     ctx: &Ctx,
     ids: &[String],
+    guard: Guard,
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
     after: impl FnOnce(&mut Tx, &[Outcome]) -> Result<()>,
 ) -> Result<Vec<Outcome>> {
-    apply_then_in(ctx, ids, f, after, false)
+    apply_then_in(ctx, ids, guard, f, after, false)
 }
 
 /// [`apply_then`]; with `locked`, the caller already holds the workspace
 /// lock (and keeps it past the write, to undo its own writes under it).
+///
+/// Every write of an existing issue's status, claim or tombstone group made
+/// by a verb of this module passes here, and here only is it judged against
+/// the actor's lost claims ([`refuse_lost_claim`]), whichever verb made it.
 fn apply_then_in(
     ctx: &Ctx,
     ids: &[String],
+    guard: Guard,
     mut f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
     after: impl FnOnce(&mut Tx, &[Outcome]) -> Result<()>,
     locked: bool,
@@ -52,6 +87,16 @@ fn apply_then_in(
     if ids.is_empty() {
         return Err(usage("give at least one issue ID"));
     }
+    // Read before the workspace lock is taken (the ledger lock comes first).
+    let loaded = match guard {
+        Guard::Load => ctx.ledger().ok(),
+        _ => None,
+    };
+    let judge_by = match guard {
+        Guard::Insist => None,
+        Guard::Ledger(l) => Some(l),
+        Guard::Load => Some(loaded.as_ref()),
+    };
     let mut tx = if locked {
         ctx.refuse_unmerged()?;
         Tx::begin_under_lock(&ctx.ws, &ctx.view())?
@@ -67,6 +112,9 @@ fn apply_then_in(
         let before = rec.clone();
         let fields = f(&tx, &mut rec)?;
         let changed = !fields.is_empty();
+        if changed && let Some(ledger) = judge_by {
+            refuse_lost_claim(ctx, ledger, &before, &fields)?;
+        }
         if changed {
             crate::ops::stamp_write(ctx, &before, &mut rec, &fields, at);
             tx.put(rec.clone());
@@ -181,15 +229,9 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         .map(|l| check_label(l))
         .collect::<Result<_>>()?;
     let nonempty = |v: &Option<String>| v.clone();
-    // A change of the claim fields (status, assignee) by an actor whose claim
-    // a merge gave to another is refused as `close` refuses it (item 13).
-    let claim_fields = o.status.is_some() || o.assignee.is_some();
-    let ledger = if claim_fields && !o.force {
-        ctx.ledger().ok()
-    } else {
-        None
-    };
-    apply(ctx, &o.ids, |tx, rec| {
+    // A change of the state (`--status`, `--assignee`, `--defer`) by an actor
+    // whose claim a merge gave to another is refused in the write path.
+    apply(ctx, &o.ids, Guard::load(o.force), |tx, rec| {
         if rec.status() == "tombstone" {
             return Err(Error::Invalid {
                 msg: format!("{} is deleted", rec.id()),
@@ -197,7 +239,6 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
             });
         }
         refuse_if_recovered(ctx, rec, o.force)?;
-        refuse_if_lost(ctx, ledger.as_ref(), rec, o.force)?;
         if !add.is_empty() || !o.remove_labels.is_empty() {
             crate::ops::editable_list(rec, "labels")?;
         }
@@ -441,6 +482,7 @@ fn close_local(
     apply_then(
         ctx,
         ids,
+        Guard::held(ledger, force),
         |tx, rec| {
             let status = rec.status();
             if status == "closed" {
@@ -448,7 +490,6 @@ fn close_local(
                 return Ok(vec![]);
             }
             refuse_if_recovered(ctx, rec, force)?;
-            refuse_if_lost(ctx, ledger, rec, force)?;
             crate::ops::refuse_deleted(rec)?;
             if !force {
                 let blockers = open_blockers(tx, rec);
@@ -497,15 +538,21 @@ fn close_local(
 pub fn reopen(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_, publish| reopen_local(ctx, ids, publish),
+        |ledger, publish| reopen_local(ctx, ids, ledger, publish),
         |_| Some(Event::Reopened),
     )
 }
 
-fn reopen_local(ctx: &Ctx, ids: &[String], publish: &mut Publish) -> Result<Vec<Outcome>> {
+fn reopen_local(
+    ctx: &Ctx,
+    ids: &[String],
+    ledger: Option<&Ledger>,
+    publish: &mut Publish,
+) -> Result<Vec<Outcome>> {
     apply_pub(
         ctx,
         ids,
+        Guard::held(ledger, false),
         |_, rec| {
             match rec.status().as_str() {
                 "closed" => {}
@@ -529,10 +576,16 @@ fn reopen_local(ctx: &Ctx, ids: &[String], publish: &mut Publish) -> Result<Vec<
     )
 }
 
-pub fn delete(ctx: &Ctx, ids: &[String], reason: Option<&str>) -> Result<Vec<Outcome>> {
+/// `bd delete`; `force` insists over a claim the actor lost in a merge.
+pub fn delete(
+    ctx: &Ctx,
+    ids: &[String],
+    reason: Option<&str>,
+    force: bool,
+) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_, publish| delete_local(ctx, ids, reason, publish),
+        |ledger, publish| delete_local(ctx, ids, reason, Guard::held(ledger, force), publish),
         |_| Some(Event::Deleted),
     )
 }
@@ -541,11 +594,13 @@ fn delete_local(
     ctx: &Ctx,
     ids: &[String],
     reason: Option<&str>,
+    guard: Guard,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
     apply_pub(
         ctx,
         ids,
+        guard,
         |_, rec| {
             if rec.status() == "tombstone" {
                 unchanged(ctx, format!("{} is already deleted", rec.id()));
@@ -571,7 +626,7 @@ fn delete_local(
 }
 
 pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, |_, rec| {
+    apply(ctx, ids, Guard::Load, |_, rec| {
         if rec.status() != "tombstone" {
             unchanged(ctx, format!("{} is not deleted", rec.id()));
             return Ok(vec![]);
@@ -587,9 +642,10 @@ pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
     })
 }
 
-pub fn defer(ctx: &Ctx, ids: &[String], until: &str) -> Result<Vec<Outcome>> {
+/// `bd defer`; `force` insists over a claim the actor lost in a merge.
+pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<Outcome>> {
     let when = future_date(ctx, until, "defer date")?;
-    apply(ctx, ids, |_, rec| {
+    apply(ctx, ids, Guard::load(force), |_, rec| {
         let status = rec.status();
         if values::is_done(&status) {
             return Err(Error::invalid(format!(
@@ -616,7 +672,7 @@ pub fn defer(ctx: &Ctx, ids: &[String], until: &str) -> Result<Vec<Outcome>> {
 }
 
 pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, |_, rec| {
+    apply(ctx, ids, Guard::Load, |_, rec| {
         if rec.status() != "deferred" && !rec.has("defer_until") {
             unchanged(ctx, format!("{} is not deferred", rec.id()));
             return Ok(vec![]);
@@ -668,6 +724,8 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
                 ctx,
                 ids,
                 ledger,
+                // A steal is judged by the winner's lease, not refused as lost.
+                Guard::held(ledger, steal),
                 |_, rec| {
                     let entry = ledger.and_then(|l| l.get(rec.id()));
                     // Released in another workspace: judged (and written) open.
@@ -731,10 +789,11 @@ fn apply_seen(
     ctx: &Ctx,
     ids: &[String],
     ledger: Option<&Ledger>,
+    guard: Guard,
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
-    apply_seen_in(ctx, ids, ledger, f, publish, false)
+    apply_seen_in(ctx, ids, ledger, guard, f, publish, false)
 }
 
 /// [`apply_seen`]; `locked` as in [`apply_then_in`].
@@ -742,6 +801,7 @@ fn apply_seen_in(
     ctx: &Ctx,
     ids: &[String],
     ledger: Option<&Ledger>,
+    guard: Guard,
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
     publish: &mut Publish,
     locked: bool,
@@ -771,7 +831,7 @@ fn apply_seen_in(
         }
         publish(&written)
     };
-    apply_then_in(ctx, ids, f, after, locked)
+    apply_then_in(ctx, ids, guard, f, after, locked)
 }
 
 fn set_claim_epoch(rec: &mut Record, epoch: i64) {
@@ -849,10 +909,11 @@ fn coordinated(
 fn apply_pub(
     ctx: &Ctx,
     ids: &[String],
+    guard: Guard,
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
-    apply_then(ctx, ids, f, |_, outs| publish(outs))
+    apply_then(ctx, ids, guard, f, |_, outs| publish(outs))
 }
 
 pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
@@ -879,10 +940,14 @@ pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
     Ok(vec!["assignee", "status"])
 }
 
+/// `bd unclaim`: release claims (and hooks) by the effective state (item
+/// 14/16): a claim made in another workspace of this machine, which only
+/// the ledger knows yet, is released here too, and the record written so
+/// that the merge ranks the release after that claim (as `claim` does).
 pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |_, publish| unclaim_local(ctx, ids, force, publish),
+        |ledger, publish| unclaim_local(ctx, ids, force, ledger, publish),
         |_| Some(Event::Released),
     )
 }
@@ -891,14 +956,30 @@ fn unclaim_local(
     ctx: &Ctx,
     ids: &[String],
     force: bool,
+    ledger: Option<&Ledger>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
-    apply_pub(
+    apply_seen(
         ctx,
         ids,
+        ledger,
+        Guard::held(ledger, force),
         |_, rec| {
-            let holder = rec.nonempty("assignee");
-            let held = rec.status() == "in_progress" || rec.status() == "hooked";
+            let entry = ledger.and_then(|l| l.get(rec.id()));
+            // Released in another workspace: judged open, as `claim` judges it.
+            coord::apply_release(entry, rec);
+            let (holder, held) = match coord::overlay(entry, rec) {
+                Some(coord::Overlay::Held { holder, .. }) => (Some(holder), true),
+                Some(coord::Overlay::Hooked { agent, .. }) => (Some(agent), true),
+                // Closed or deleted elsewhere: nobody holds it.
+                Some(coord::Overlay::Closed { .. } | coord::Overlay::Deleted { .. }) => {
+                    (None, false)
+                }
+                _ => (
+                    rec.nonempty("assignee"),
+                    matches!(rec.status().as_str(), "in_progress" | "hooked"),
+                ),
+            };
             if holder.is_none() && !held {
                 unchanged(ctx, format!("{} is not claimed", rec.id()));
                 return Ok(vec![]);
@@ -923,6 +1004,12 @@ fn unclaim_local(
                 rec.set("status", "open");
             }
             rec.bump_claim_epoch();
+            // Above the ledger's epoch: the release overlays the claim it
+            // released in the workspace that made it.
+            let seen = entry.map_or(0, |e| e.epoch);
+            if rec.claim_epoch() <= seen {
+                set_claim_epoch(rec, seen + 1);
+            }
             if recovered {
                 return Ok(vec!["assignee", "status", "comments"]);
             }
@@ -992,6 +1079,7 @@ pub fn hook_issues(
                 ctx,
                 &ids,
                 ledger,
+                Guard::held(ledger, false),
                 |_, rec| {
                     let agent = agent_of
                         .get(rec.id())
@@ -1064,6 +1152,7 @@ pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outco
             apply_pub(
                 ctx,
                 ids,
+                Guard::held(ledger, false),
                 |_, rec| {
                     // By the effective hook: a sling made in another
                     // workspace (only the ledger knows it yet) comes off too.
@@ -1135,19 +1224,30 @@ fn recover(ctx: &Ctx, rec: &mut Record, holder: &str) {
     );
 }
 
-/// A claim of the actor that a merge gave to another holder (the ledger still
-/// names the actor, the record names the winner) is not the actor's to close:
-/// exit 3, unless it insists (`--force`).
-fn refuse_if_lost(ctx: &Ctx, ledger: Option<&Ledger>, rec: &Record, force: bool) -> Result<()> {
-    if force {
+/// The one guard of the lost-claim rule (issue 9, item 13), called by the
+/// write path ([`apply_then_in`]) for every write: one that changes the
+/// state (status, claim or tombstone group) of an issue whose claim or hook
+/// the actor lost in a merge (this machine's ledger names the actor, the
+/// record, as new or newer, another holder) is refused with exit 3 naming
+/// the winner, whichever verb made it (`close`, `update`, `defer`,
+/// `delete`, `unclaim`, `sling`, …). The verb's `--force` skips it
+/// ([`Guard::Insist`]). Other fields (labels, comments, priority) stay
+/// editable.
+fn refuse_lost_claim(
+    ctx: &Ctx,
+    ledger: Option<&Ledger>,
+    before: &Record,
+    fields: &[&str],
+) -> Result<()> {
+    if !coord::writes_state(fields) {
         return Ok(());
     }
-    let entry = ledger.and_then(|l| l.get(rec.id()));
-    if let Some(winner) = coord::lost_claim(entry, rec, &ctx.actor) {
+    let entry = ledger.and_then(|l| l.get(before.id()));
+    if let Some(winner) = coord::lost_claim(entry, before, &ctx.actor) {
         return Err(Error::Conflict {
             msg: format!(
                 "your claim on {} was lost in a merge; {winner} holds it now",
-                rec.id()
+                before.id()
             ),
             hint: Some("pick another issue from `bd ready`, or use --force".into()),
         });

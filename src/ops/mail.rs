@@ -338,7 +338,10 @@ fn compose(
         Some(q) => {
             let snap = ctx.snapshot()?;
             let prefix = ctx.prefix_of_rows(&snap.rows);
-            Some(snap.resolve(q, &prefix)?.id.clone())
+            let row = snap.resolve(q, &prefix)?;
+            // A deleted issue is no subject, as for every other verb.
+            crate::ops::refuse_deleted(&snap.record(row)?)?;
+            Some(row.id.clone())
         }
         None => None,
     };
@@ -509,10 +512,13 @@ pub fn reply(ctx: &Ctx, id: &str, mut o: SendOptions, all: bool) -> Result<Sent>
         o.subject = mail::reply_subject(&parent.subject);
     }
     if o.issue.is_none() {
-        o.issue = parent
-            .issue
-            .clone()
-            .filter(|i| ctx.snapshot().map(|s| s.find(i).is_some()).unwrap_or(false));
+        // The parent's issue, while it exists and is not deleted.
+        o.issue = parent.issue.clone().filter(|i| {
+            ctx.snapshot()
+                .ok()
+                .and_then(|s| s.find(i).map(|r| r.status != "tombstone"))
+                .unwrap_or(false)
+        });
     }
     let (msg, bodies) = compose(ctx, &o, Some(&parent))?;
     post(ctx, msg, bodies, Some(&parent))

@@ -11,12 +11,15 @@ pub struct Args {
     /// RFC 3339, YYYY-MM-DD or +N(s|m|h|d|w)
     #[arg(long, required = true)]
     pub until: String,
+    /// Act even on an issue whose claim by you was lost in a merge
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     Ok(outcomes(
         ctx,
-        &ops::edit::defer(ctx, &a.ids, &a.until)?,
+        &ops::edit::defer(ctx, &a.ids, &a.until, a.force)?,
         "Deferred",
     ))
 }

@@ -10,12 +10,15 @@ pub struct Args {
     pub ids: Vec<String>,
     #[arg(short, long)]
     pub reason: Option<String>,
+    /// Act even on an issue whose claim by you was lost in a merge
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     Ok(outcomes(
         ctx,
-        &ops::edit::delete(ctx, &a.ids, a.reason.as_deref())?,
+        &ops::edit::delete(ctx, &a.ids, a.reason.as_deref(), a.force)?,
         "Deleted",
     ))
 }
