@@ -123,7 +123,14 @@ impl ReadySet {
             non_work: ctx.view().non_work,
             ..ReadySet::default()
         };
-        for rec in crate::store::tracker::records_with_ids(&ctx.ws.root, &ids) {
+        // Only the lines the ledger names, by offset (`ready` stays cheap
+        // whatever the tracker's size).
+        let records = crate::store::tracker::records_named(&ctx.ws, &ctx.view(), &ids)
+            .unwrap_or_else(|e| {
+                ctx.notice(format!("warning: ignoring claims of other workspaces: {e}"));
+                Vec::new()
+            });
+        for rec in records {
             let entry = ledger.get(rec.id());
             if let Some(why) = Self::taken_elsewhere(entry, &rec, &ctx.actor) {
                 set.taken.insert(rec.id().to_string(), why);
