@@ -64,6 +64,17 @@ pub fn is_claimable(issue_type: &str, containers: bool) -> bool {
     containers || !CONTAINER_TYPES.contains(&issue_type)
 }
 
+/// The lease rule (SPEC §7): a claim is lapsed when its holder's last sign
+/// of life (heartbeat or the claim's start, whichever is later) is older
+/// than the lease, or unknown. The one definition `show`, `ready --explain`,
+/// `claim --steal` and `dispatch` use.
+pub fn is_lapsed(last_sign_of_life: Option<i64>, now: i64, lease_secs: u64) -> bool {
+    let lease = i64::try_from(lease_secs)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000_000);
+    last_sign_of_life.is_none_or(|t| now.saturating_sub(t) > lease)
+}
+
 /// Close reasons (case-folded, trimmed) that mean "this failed": a
 /// `conditional-blocks` edge unblocks only when its blocker closed with one.
 pub const FAILURE_REASONS: [&str; 11] = [
@@ -1263,6 +1274,23 @@ mod tests {
             "{total}"
         );
         assert!(found.iter().all(|c| c[0] == "r0000"));
+    }
+
+    #[test]
+    fn the_lease_rule() {
+        let s = 1_000_000_000;
+        assert!(is_lapsed(None, 100 * s, 60));
+        assert!(!is_lapsed(Some(50 * s), 100 * s, 60));
+        assert!(
+            !is_lapsed(Some(40 * s), 100 * s, 60),
+            "exactly the lease is not past it"
+        );
+        assert!(is_lapsed(Some(39 * s), 100 * s, 60));
+        assert!(
+            !is_lapsed(Some(200 * s), 100 * s, 60),
+            "a sign from the future is alive"
+        );
+        assert!(!is_lapsed(Some(0), 100 * s, u64::MAX));
     }
 
     #[test]

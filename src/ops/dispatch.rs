@@ -37,27 +37,12 @@ pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
     let Some(home) = ctx.home()? else {
         return Err(crate::ops::coord::no_home(ctx));
     };
-    // 1. Lapsed claims go back to the pool, all in one write.
+    // 1. Lapsed claims go back to the pool, all in one write (the one lease
+    // rule, judged by the effective state: `query::lapsed`).
     let (agents, _) = presence::load(&home);
     let lease = ctx.config.lease_secs();
-    let lease_ns = lease as i64 * 1_000_000_000;
-    let snap = ctx.snapshot()?;
-    for r in snap
-        .rows
-        .iter()
-        .filter(|r| r.status == "in_progress" && !r.assignee.is_empty())
-    {
-        let rec = snap.record(r)?;
-        let beat = agents
-            .get(&r.assignee)
-            .and_then(|a| crate::model::time::parse(&a.last_heartbeat));
-        let last = match (beat, rec.time("started_at")) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        if last.is_none_or(|t| ctx.now - t > lease_ns) {
-            plan.recovered.push((r.id.clone(), r.assignee.clone()));
-        }
+    for l in crate::ops::query::lapsed(ctx)? {
+        plan.recovered.push((l.id, l.holder));
     }
     if !o.dry_run && !plan.recovered.is_empty() {
         let ids: Vec<String> = plan.recovered.iter().map(|(i, _)| i.clone()).collect();

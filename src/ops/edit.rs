@@ -1199,8 +1199,11 @@ pub fn last_sign_of_life(
 
 /// A claim is lapsed when its holder has been silent longer than the lease.
 pub fn lapsed(ctx: &Ctx, holder: &str, rec: &Record) -> bool {
-    let lease = ctx.config.lease_secs() as i64 * 1_000_000_000;
-    last_sign_of_life(ctx, holder, rec).is_none_or(|t| ctx.now - t > lease)
+    crate::model::graph::is_lapsed(
+        last_sign_of_life(ctx, holder, rec),
+        ctx.now,
+        ctx.config.lease_secs(),
+    )
 }
 
 /// Record the recovery of `holder`'s claim: a comment naming the old holder

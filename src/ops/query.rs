@@ -828,12 +828,20 @@ pub fn shown_json(s: &Shown) -> Value {
     v
 }
 
-/// Claims held past their lease (still held; recoverable).
-///
-/// By the effective state: an issue another workspace closed, deleted,
-/// released or hooked since is not a lapsed claim, and one claimed again
-/// elsewhere is judged by its new holder.
-pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
+/// A claim held past its lease (still held; recoverable).
+#[derive(Debug, Clone)]
+pub struct LapsedClaim {
+    pub id: String,
+    pub title: String,
+    pub holder: String,
+    pub silent_since: Option<crate::model::time::Nanos>,
+}
+
+/// Claims held past their lease, by the effective state: an issue another
+/// workspace closed, deleted, released or hooked since is not a lapsed
+/// claim, and one claimed again elsewhere is judged by its new holder. The
+/// one list `ready --explain` shows and `dispatch` recovers.
+pub fn lapsed(ctx: &Ctx) -> Result<Vec<LapsedClaim>> {
     let snap = ctx.snapshot()?;
     let ledger = ctx.ledger().unwrap_or_default();
     let mut out = Vec::new();
@@ -849,14 +857,26 @@ pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
             Some(_) => continue,
         };
         if crate::ops::edit::lapsed(ctx, &holder, &rec) {
-            let since = crate::ops::edit::last_sign_of_life(ctx, &holder, &rec)
-                .map(crate::model::time::format);
-            out.push(
-                json!({"id": r.id, "title": r.title, "holder": holder, "silent_since": since}),
-            );
+            out.push(LapsedClaim {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                silent_since: crate::ops::edit::last_sign_of_life(ctx, &holder, &rec),
+                holder,
+            });
         }
     }
     Ok(out)
+}
+
+/// [`lapsed`] as JSON objects `{id, title, holder, silent_since}`.
+pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
+    Ok(lapsed(ctx)?
+        .into_iter()
+        .map(|l| {
+            json!({"id": l.id, "title": l.title, "holder": l.holder,
+                "silent_since": l.silent_since.map(crate::model::time::format)})
+        })
+        .collect())
 }
 
 pub fn stats(ctx: &Ctx) -> Result<Value> {
