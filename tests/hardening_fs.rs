@@ -678,3 +678,26 @@ fn item_01_review2_doctor_fix_writes_back_a_missing_gitignore() {
     let r = env.bd(&["doctor"]);
     assert!(!r.stdout.contains(".gitignore is missing"), "{}", all(&r));
 }
+
+/// Third review: a committed `.beads/.gitignore` stripped of its lines went
+/// unflagged, so `git add .beads` committed the cache and the lock.
+#[test]
+fn item_01_review3_doctor_flags_and_restores_stripped_gitignore_lines() {
+    let env = Env::new();
+    env.create("Work", &[]);
+    let gi = env.beads().join(".gitignore");
+    std::fs::write(&gi, "# hostile\n").unwrap();
+    let r = env.bd(&["doctor"]);
+    assert!(r.stdout.contains(".gitignore lacks .cache/"), "{}", all(&r));
+    env.bd(&["doctor", "--fix"]).ok();
+    let text = std::fs::read_to_string(&gi).unwrap();
+    assert!(
+        text.starts_with("# hostile\n"),
+        "the file's own lines stay: {text}"
+    );
+    assert!(
+        text.lines().any(|l| l == ".cache/") && text.lines().any(|l| l == ".lock"),
+        "{text}"
+    );
+    assert!(!env.bd(&["doctor"]).stdout.contains(".gitignore lacks"));
+}

@@ -1123,3 +1123,19 @@ fn item_06_review_doctor_resolves_the_merge_attribute_like_git() {
         }
     }
 }
+
+/// Third review: `bd log` of an id that never existed exited 0 ("No commits
+/// changed …") while `show`, `comments` and `children` say not found (1).
+/// An issue deleted from the file but present in history still has a log.
+#[test]
+fn item_18_review3_log_of_an_unknown_id_is_not_found() {
+    let net = Net::new(1);
+    let a = &net.c[0];
+    let x = create(a, "logged");
+    ok(a.bd(&["commit"]));
+    let r = a.bd(&["log", "bd-zzzzz"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("no issue"), "{}", r.stderr);
+    let r = ok(a.bd(&["log", &x]));
+    assert!(r.stdout.contains(&format!("create {x}")), "{}", r.stdout);
+}

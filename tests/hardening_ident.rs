@@ -1240,3 +1240,31 @@ fn item_02_review2_a_planted_identity_cache_joins_no_home() {
     let tracked = git(&z, &["ls-files", ".beads"]);
     assert!(!tracked.contains(".cache/"), "{tracked}");
 }
+
+/// Third review: `--assignee` took a look-alike as written, so `Ｄave`
+/// became a holder `dave` could neither claim past nor release.
+#[test]
+fn item_04_review3_a_lookalike_assignee_is_the_registered_agent() {
+    let env = Env::new();
+    env.bd_env(&["agent", "register"], &[("BD_ACTOR", "dave")])
+        .ok();
+    let z = env
+        .bd(&["create", "Z", "--assignee", "\u{ff24}ave"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(env.record(&z)["assignee"], "dave");
+    let w = env.create("W", &[]);
+    env.bd(&[
+        "update",
+        &w,
+        "--assignee",
+        "DAVE",
+        "--status",
+        "in_progress",
+    ])
+    .ok();
+    assert_eq!(env.record(&w)["assignee"], "dave");
+    env.bd_env(&["unclaim", &w], &[("BD_ACTOR", "dave")]).ok();
+}

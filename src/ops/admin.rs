@@ -216,10 +216,7 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
 fn ensure_gitignore(ws: &Workspace) -> Result<bool> {
     let gi = ws.beads.join(".gitignore");
     let gi_text = crate::files::read_to_string(&gi).unwrap_or_default();
-    let missing: Vec<&str> = GITIGNORE
-        .lines()
-        .filter(|l| !l.starts_with('#') && !gi_text.lines().any(|x| x.trim() == *l))
-        .collect();
+    let missing = gitignore_missing(&gi_text);
     if !missing.is_empty() {
         let mut t = if gi_text.is_empty() {
             GITIGNORE.to_string()
@@ -238,6 +235,14 @@ fn ensure_gitignore(ws: &Workspace) -> Result<bool> {
         atomic::write(&gi, t.as_bytes())?;
     }
     Ok(!missing.is_empty())
+}
+
+/// The lines of [`GITIGNORE`] that `text` (a `.beads/.gitignore`) lacks.
+fn gitignore_missing(text: &str) -> Vec<&'static str> {
+    GITIGNORE
+        .lines()
+        .filter(|l| !l.starts_with('#') && !text.lines().any(|x| x.trim() == *l))
+        .collect()
 }
 
 /// Write the missing lines of `.beads/.gitattributes` and remove strand's
@@ -1254,15 +1259,24 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
             ),
         ));
     }
-    if !ctx.ws.beads.join(".gitignore").exists() {
+    let gi = ctx.ws.beads.join(".gitignore");
+    let gi_text = crate::files::read_to_string(&gi).ok();
+    let missing = gitignore_missing(gi_text.as_deref().unwrap_or_default());
+    if !missing.is_empty() {
+        let what = if gi_text.is_none() {
+            ".beads/.gitignore is missing".to_string()
+        } else {
+            format!(".beads/.gitignore lacks {}", missing.join(", "))
+        };
         let mut f = finding(
             "gitignore",
             "warning",
-            ".beads/.gitignore is missing: the cache and the lock would be committed (`bd doctor --fix` writes it)"
-                .into(),
+            format!(
+                "{what}: the cache and the lock would be committed (`bd doctor --fix` writes the lines)"
+            ),
         );
         if fix && ensure_gitignore(&ctx.ws)? {
-            f.message = ".beads/.gitignore was missing; wrote it".into();
+            f.message = format!("{what}; wrote the missing lines");
             f.fixed = true;
         }
         out.push(f);

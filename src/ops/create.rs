@@ -193,7 +193,8 @@ pub fn create(ctx: &Ctx, o: &CreateOptions) -> Result<Record> {
     rec.set("priority", &priority);
     rec.set("issue_type", &issue_type);
     if let Some(a) = o.assignee.as_deref().filter(|a| !a.is_empty()) {
-        rec.set("assignee", a);
+        // A look-alike of a registered agent (`Ｄave`) is that agent.
+        rec.set("assignee", &crate::ops::membership::agent_spelling(ctx, a));
     }
     if let Some(a) = o.owner.as_deref().filter(|a| !a.is_empty()) {
         rec.set("owner", a);

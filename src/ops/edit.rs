@@ -274,8 +274,12 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         {
             ch.push("issue_type");
         }
-        if let Some(a) = &o.assignee
-            && set_text(rec, "assignee", &Some(a.clone()))
+        // A look-alike of a registered agent (`Ｄave`) is that agent.
+        if let Some(a) = o
+            .assignee
+            .as_ref()
+            .map(|a| crate::ops::membership::agent_spelling(ctx, a))
+            && set_text(rec, "assignee", &Some(a))
         {
             // A reassignment is a claim-group write: the epoch rises (SPEC §5).
             rec.bump_claim_epoch();

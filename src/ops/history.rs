@@ -246,13 +246,18 @@ pub struct LogEntry {
 pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry>)> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
-    let id = match snap.resolve(query, &prefix) {
-        Ok(r) => r.id.clone(),
+    let (id, known_here) = match snap.resolve(query, &prefix) {
+        Ok(r) => (r.id.clone(), true),
         // An issue removed from the working tree may still have a history.
-        Err(_) => query.to_string(),
+        Err(_) => (query.to_string(), false),
     };
     let repo = git::open(&ctx.ws.root)?;
     let Ok(head) = repo.head_id() else {
+        if !known_here {
+            return Err(crate::error::Error::not_found(format!(
+                "no issue '{query}'"
+            )));
+        }
         return Ok((id, Vec::new()));
     };
     let mut cache: BTreeMap<gix::ObjectId, Option<Record>> = BTreeMap::new();
@@ -345,6 +350,13 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
             "note: this is a shallow clone: history before {short} ({}) is not here; showing what is (`git fetch --unshallow` fetches the rest)",
             time::format(t * 1_000_000_000)
         ));
+    }
+    // Neither here nor in any commit read: no such issue, as `show` says
+    // (a shallow clone's missing history is said above, not refused).
+    if out.is_empty() && !known_here && boundary.is_none() {
+        return Err(crate::error::Error::not_found(format!(
+            "no issue '{query}' here or in this branch's history"
+        )));
     }
     Ok((id, out))
 }
