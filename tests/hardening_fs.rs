@@ -701,3 +701,27 @@ fn item_01_review3_doctor_flags_and_restores_stripped_gitignore_lines() {
     );
     assert!(!env.bd(&["doctor"]).stdout.contains(".gitignore lacks"));
 }
+
+/// Third review: `bd import` wrote a record with the id `../../etc`. A line
+/// whose id is not an issue id is refused, naming the file and line, and
+/// nothing is written.
+#[test]
+fn item_18_review3_import_refuses_an_id_that_is_not_an_issue_id() {
+    let env = Env::new();
+    env.create("Work", &[]);
+    let before = env.issues_text();
+    let f = env.tmp.path().join("in.jsonl");
+    std::fs::write(
+        &f,
+        "{\"id\":\"bd-ok1\",\"title\":\"fine\",\"status\":\"open\",\"priority\":2,\"issue_type\":\"task\",\"created_at\":\"2026-01-01T00:00:00Z\",\"updated_at\":\"2026-01-01T00:00:00Z\"}\n{\"id\":\"../../etc\",\"title\":\"x\",\"status\":\"open\",\"priority\":2,\"issue_type\":\"task\",\"created_at\":\"2026-01-01T00:00:00Z\",\"updated_at\":\"2026-01-01T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let r = env.bd(&["import", f.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", all(&r));
+    assert!(
+        r.stderr.contains("in.jsonl") && r.stderr.contains(":2") && r.stderr.contains("../../etc"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.issues_text(), before);
+}

@@ -1325,6 +1325,18 @@ pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<Im
             reason: b.reason.clone(),
         });
     }
+    // What bd writes has well-formed ids (`<prefix>-<hash>[.n]`), whatever
+    // the file it came from.
+    if let Some(g) = parsed.good.iter().find(|g| !id::is_valid(g.record.id())) {
+        return Err(Error::Parse {
+            path: PathBuf::from(source),
+            line: g.line,
+            reason: format!(
+                "id {:?} is not an issue id (`<prefix>-<hash>`, children `.n`)",
+                g.record.id()
+            ),
+        });
+    }
     let mut tx = ctx.begin()?;
     let mut rep = ImportReport::default();
     // Duplicate lines in the file are merged by the one merge first.
