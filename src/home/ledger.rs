@@ -39,6 +39,17 @@ pub enum Event {
     Deleted,
 }
 
+impl Event {
+    /// A claim, hook or release: an event of the claim group (its entry
+    /// carries `on`, the status its write was made on).
+    pub fn is_claim_group(&self) -> bool {
+        matches!(
+            self,
+            Event::Claimed { .. } | Event::Hooked { .. } | Event::Released
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub issue: String,

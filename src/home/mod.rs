@@ -9,7 +9,7 @@ pub mod mailbox;
 pub mod presence;
 pub mod registry;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::files::lock::{self, LockGuard};
@@ -115,14 +115,6 @@ impl ProjectHome {
             lock::default_timeout(),
         )
     }
-}
-
-/// Whether `p` is inside `dir` (after normalization): hostile names never escape.
-pub fn contained(dir: &Path, p: &Path) -> bool {
-    p.starts_with(dir)
-        && !p
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
 }
 
 #[cfg(test)]

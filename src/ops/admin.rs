@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
+use crate::files::{atomic, lock};
 use crate::model::graph;
 use crate::model::id;
 use crate::model::record::Record;
@@ -15,7 +16,7 @@ use crate::model::values;
 use crate::ops::{Ctx, most_common_prefix};
 use crate::store::config::{self, Config};
 use crate::store::index::Signature;
-use crate::store::{Workspace, atomic, jsonl, lock};
+use crate::store::{Workspace, jsonl};
 
 pub const GITIGNORE: &str =
     "# Local files of bd (strand); everything else here is committed.\n.cache/\n.lock\n.*.tmp-*\n";

@@ -43,11 +43,15 @@ pub fn open(
     Ok(ctx)
 }
 
-/// Before the verb: an actor that looks like a registered agent (`DAVE`,
-/// `Ⅾave`) is it; mail waiting for this workspace is delivered.
+/// Before the verb: a named actor that looks like a registered agent
+/// (`DAVE`, `Ⅾave`) is it (an actor derived from the workspace path is
+/// nobody's typing, so no command pays the look-up for it); mail waiting
+/// for this workspace is delivered.
 pub fn begin(ctx: &mut Ctx) {
-    let actor = membership::agent_spelling(ctx, &ctx.actor);
-    ctx.actor = actor;
+    if ctx.explicit_actor {
+        let actor = membership::agent_spelling(ctx, &ctx.actor);
+        ctx.actor = actor;
+    }
     if ctx.unmerged.is_empty() {
         mail::pump(ctx);
     }

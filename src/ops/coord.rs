@@ -262,11 +262,7 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
 /// merge rules the same way (SPEC §5), so views follow the record, as they
 /// will in every clone once merged (issue 9, item 13).
 fn beaten_by_unseen_close(e: &ledger::Entry, rec: &Record) -> bool {
-    let claim_group = matches!(
-        e.event,
-        ledger::Event::Claimed { .. } | ledger::Event::Hooked { .. } | ledger::Event::Released
-    );
-    claim_group
+    e.event.is_claim_group()
         && crate::model::values::is_done(&rec.status())
         && e.on
             .as_deref()
@@ -396,7 +392,7 @@ pub fn overlay_json(o: &Overlay) -> Value {
 
 /// Write a ledger entry for an issue this command changed.
 pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::Entry {
-    let event_kind = event.clone();
+    let claim_group = event.is_claim_group();
     ledger::Entry {
         issue: rec.id().to_string(),
         event,
@@ -404,12 +400,9 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
         by: ctx.actor.clone(),
         workspace: ctx.ws.root.clone(),
         epoch: rec.claim_epoch(),
-        on: matches!(
-            event_kind,
-            ledger::Event::Claimed { .. } | ledger::Event::Hooked { .. } | ledger::Event::Released
-        )
-        .then(|| rec.claim_made_on().map(|st| st.to_text()))
-        .flatten(),
+        on: claim_group
+            .then(|| rec.claim_made_on().map(|st| st.to_text()))
+            .flatten(),
     }
 }
 

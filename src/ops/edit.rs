@@ -1061,9 +1061,9 @@ pub fn hook_issues(
     coordinated(
         ctx,
         |ledger, publish| {
-            let _ws = crate::store::lock::acquire(
+            let _ws = crate::files::lock::acquire(
                 &ctx.ws.lock_path(),
-                crate::store::lock::default_timeout(),
+                crate::files::lock::default_timeout(),
             )?;
             let mut attached: Option<crate::ops::hooks::Attached> = None;
             let mut attach_then_publish = |outs: &[Outcome]| -> Result<()> {

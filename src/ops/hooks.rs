@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::files::atomic;
 use crate::home::{deliveries, presence};
 use crate::ops::Ctx;
 use crate::ops::edit::Outcome;
-use crate::store::atomic;
 
 /// One hook file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -116,7 +116,7 @@ fn write_hook(ctx: &Ctx, hook: &Hook) -> Result<()> {
 fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result<T>) -> Result<T> {
     ctx.refuse_unmerged()?;
     let _lock =
-        crate::store::lock::acquire(&ctx.ws.lock_path(), crate::store::lock::default_timeout())?;
+        crate::files::lock::acquire(&ctx.ws.lock_path(), crate::files::lock::default_timeout())?;
     let mut hook = read_hook(ctx, agent)?;
     let before = hook.clone();
     let out = change(&mut hook)?;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::store::atomic;
+use crate::files::atomic;
 
 /// Known settings: (key, kind, default, help).
 pub const KEYS: &[(&str, Kind, &str, &str)] = &[

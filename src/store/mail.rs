@@ -22,12 +22,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Workspace;
-use super::atomic;
 use super::index::Signature;
 use super::jsonl::{Scan, line_endings, line_spans, scan_bytes};
-use super::lock::{self, LockGuard};
 use super::splice::{Source, Splicer};
 use crate::error::{Error, Result};
+use crate::files::atomic;
+use crate::files::lock::{self, LockGuard};
 use crate::model::mail::{Delivery, KEY_ORDER};
 use crate::model::record::Record;
 

@@ -12,6 +12,5 @@ pub mod splice;
 pub mod tracker;
 pub mod workspace;
 
-pub use crate::files::{atomic, lock};
 pub use tracker::{Snapshot, Tx};
 pub use workspace::Workspace;

@@ -8,15 +8,16 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::files::atomic;
 use crate::files::cache;
+use crate::files::lock::{self, LockGuard};
 use crate::model::graph::Node;
 use crate::model::id::{self, Resolved};
 use crate::model::record::Record;
 use crate::model::time::Nanos;
 use crate::store::index::{self, Header, Row, Signature};
-use crate::store::lock::{self, LockGuard};
 use crate::store::splice::{Source, Splicer};
-use crate::store::{Workspace, atomic, jsonl};
+use crate::store::{Workspace, jsonl};
 
 /// How the tracker is read: the moment and the types that are never work.
 #[derive(Debug, Clone, Default)]
