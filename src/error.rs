@@ -129,7 +129,7 @@ impl Error {
                 if path.file_name().is_some_and(|n| n == "config.toml") =>
             {
                 Some(
-                    "`bd doctor` runs anyway and reports it; `bd doctor --fix` merges a config.toml git left conflicted (else fix the line by hand)"
+                    "`bd doctor` runs anyway and reports it; `bd doctor --fix` merges a config.toml git left conflicted or with a key set twice (else fix the line by hand)"
                         .into(),
                 )
             }

@@ -570,6 +570,19 @@ fn unreadable_tracker_is_an_io_error() {
                 mode(&e.unwrap().path(), 0o666);
             }
         }
+        // The project home too (a write takes the ledger lock first).
+        for p in common::files_under(&env.home) {
+            mode(&p, 0o666);
+        }
+        let mut dirs = vec![env.home.clone()];
+        while let Some(d) = dirs.pop() {
+            mode(&d, 0o777);
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    dirs.push(e.path());
+                }
+            }
+        }
     }
     for args in [
         vec!["list"],

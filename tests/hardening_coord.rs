@@ -1192,3 +1192,56 @@ fn item_18_review2_mail_about_a_deleted_issue_is_refused_like_close() {
     let reply = m.json(&m.a, "bob", &["mail", "reply", id, "-b", "ok"]);
     assert!(reply["issue"].is_null(), "{reply}");
 }
+
+/// Review 3, items 13/14: `defer` and `undefer` wrote no ledger entry. Bob
+/// claims X in a worktree; X is deferred in the main worktree; both merge
+/// each other; carol undefers X. The ledger still said bob held X: `ready`
+/// left it out, `show` said claimed and carol's claim was refused. A defer
+/// now goes through the one coordinated write path: it releases the claim
+/// it finds (ledger `released`, the record written past the claim), and the
+/// views, the ledger and both worktrees agree.
+#[test]
+fn item_14_review3_defer_releases_the_claim_in_the_ledger_and_every_view() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "claimed next door, then deferred", &[]);
+    let y = m.create(&m.a, "claimed next door, then deferred by update", &[]);
+    m.bd(&m.a, "tester", &["commit"]).ok();
+    let wt = m.env.tmp.path().join("wt2");
+    git(
+        &m.a,
+        &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt2"],
+    );
+    m.bd(&wt, "bob", &["claim", &x, &y]).ok();
+    m.bd(&m.a, "tester", &["defer", &x, "--until", "2099-01-01"])
+        .ok();
+    m.bd(&m.a, "tester", &["update", &y, "--defer", "2099-01-01"])
+        .ok();
+    for id in [&x, &y] {
+        assert_eq!(
+            m.ledger_event(id).unwrap()["kind"],
+            "released",
+            "{}",
+            m.ledger()
+        );
+    }
+    m.bd(&m.a, "tester", &["commit"]).ok();
+    m.bd(&wt, "tester", &["commit"]).ok();
+    common::git_bd(&m.a, &["merge", "-q", "--no-edit", "wt2"]);
+    common::git_bd(&wt, &["merge", "-q", "--no-edit", "main"]);
+    for ws in [&m.a, &wt] {
+        for id in [&x, &y] {
+            let r = record(ws, id);
+            assert_eq!(r["status"], "deferred", "{}: {r}", ws.display());
+            assert!(r.get("assignee").is_none(), "{}: {r}", ws.display());
+        }
+    }
+    m.bd(&m.a, "carol", &["undefer", &x]).ok();
+    let has = |v: &Value| v.to_string().contains(&format!("\"{x}\""));
+    assert!(has(&m.json(&m.a, "carol", &["ready"])), "ready");
+    let prime = m.json(&wt, "bob", &["prime"]);
+    assert!(!prime["claims"].to_string().contains(&x), "{prime}");
+    m.bd(&m.a, "carol", &["claim", &x]).ok();
+    assert_eq!(record(&m.a, &x)["assignee"], "carol");
+    let shown = m.bd(&wt, "dave", &["show", &x]).ok();
+    assert!(shown.stdout.contains("carol"), "{}", shown.stdout);
+}

@@ -1139,3 +1139,66 @@ fn item_18_review3_log_of_an_unknown_id_is_not_found() {
     let r = ok(a.bd(&["log", &x]));
     assert!(r.stdout.contains(&format!("create {x}")), "{}", r.stdout);
 }
+
+/// Review 3, item 5: git merges `config.toml` line by line; two clones that
+/// each set `lease` on a different line merge without a conflict into a key
+/// set twice, and `bd sync` pushed it: every command then failed on it, and
+/// `doctor --fix` could not repair it. Now sync checks the merged settings
+/// parse, undoes such a merge and pushes nothing (file, line and fault
+/// named); `doctor --fix` keeps the first setting of each key.
+#[test]
+fn item_05_review3_sync_refuses_a_merge_that_sets_a_key_twice() {
+    let net = Net::new(2);
+    let (a, b) = (&net.c[0], &net.c[1]);
+    ok(a.bd(&["config", "set", "lease", "10m"]));
+    a.git(&["commit", "-q", "-am", "lease 10m"]);
+    a.git(&["push", "-q"]);
+    let cfg = b.dir.join(".beads/config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("lease = \"30m\"\n");
+    std::fs::write(&cfg, &text).unwrap();
+    b.git(&["commit", "-q", "-am", "lease 30m by hand"]);
+    let head = b.git(&["rev-parse", "HEAD"]);
+    let remote_before = a.git(&["ls-remote", "origin", "main"]);
+
+    let r = b.bd(&["sync"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("config.toml:") && r.stderr.contains("duplicate key"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("undone"), "{}", r.stderr);
+    assert_eq!(b.git(&["rev-parse", "HEAD"]), head, "the merge is undone");
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), text);
+    assert_eq!(porcelain(b), "", "nothing left half-done");
+    assert_eq!(
+        a.git(&["ls-remote", "origin", "main"]),
+        remote_before,
+        "nothing pushed"
+    );
+    ok(b.bd(&["list"]));
+
+    // Merged by hand, as the hint says: doctor names it, --fix repairs it.
+    b.git(&["merge", "-q", "--no-edit", "origin/main"]);
+    assert_eq!(b.bd(&["list"]).code, 1);
+    let r = b.bd(&["doctor"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("duplicate key") && r.stdout.contains("would drop"),
+        "{}",
+        r.stdout
+    );
+    let r = ok(b.bd(&["doctor", "--fix"]));
+    assert!(
+        r.stdout.contains("[fixed]") && r.stdout.contains("lease = \"30m\""),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(ok(b.bd(&["config", "get", "lease"])).stdout.trim(), "10m");
+    b.git(&["commit", "-q", "-am", "one lease"]);
+    ok(b.bd(&["sync"]));
+    a.git(&["pull", "-q", "--no-rebase"]);
+    assert_eq!(ok(a.bd(&["config", "get", "lease"])).stdout.trim(), "10m");
+    ok(a.bd(&["doctor"]));
+}

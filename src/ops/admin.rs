@@ -903,14 +903,47 @@ pub fn doctor_config(ws: &Workspace, fix: bool) -> Result<(Vec<Finding>, Config)
     if staged.is_none() && !markers {
         return Ok(match parsed {
             Ok(c) => (out, c),
-            Err(e) => {
-                out.push(finding(
-                    "config",
-                    "error",
-                    format!("{e}; doctor ran with default settings (fix that line by hand)"),
-                ));
-                (out, Config::default())
-            }
+            Err(e) => match config::drop_duplicate_keys(&String::from_utf8_lossy(&text)) {
+                Some((fixed, dropped)) => {
+                    let cfg = parse(fixed.as_bytes(), REL)?;
+                    if fix {
+                        let _guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
+                        crate::files::atomic::write(&path, fixed.as_bytes())?;
+                    }
+                    out.push(Finding {
+                        check: "config".into(),
+                        severity: "error",
+                        message: if fix {
+                            format!("{e}; kept the first setting of each key")
+                        } else {
+                            format!(
+                                "{e} (a line merge of two sides that each set it); doctor ran with the first setting of each key (`bd doctor --fix` keeps it and drops the others)"
+                            )
+                        },
+                        fixed: fix,
+                    });
+                    for (line, text) in dropped {
+                        out.push(finding(
+                            "config",
+                            "warning",
+                            format!(
+                                "{REL}:{line}: {} `{}`",
+                                if fix { "dropped" } else { "would drop" },
+                                text
+                            ),
+                        ));
+                    }
+                    (out, cfg)
+                }
+                None => {
+                    out.push(finding(
+                        "config",
+                        "error",
+                        format!("{e}; doctor ran with default settings (fix that line by hand)"),
+                    ));
+                    (out, Config::default())
+                }
+            },
         });
     }
     let why = if staged.is_some() {

@@ -41,10 +41,6 @@ impl<'a> Guard<'a> {
             Guard::Ledger(ledger)
         }
     }
-
-    fn load(force: bool) -> Guard<'a> {
-        if force { Guard::Insist } else { Guard::Load }
-    }
 }
 
 /// Apply `f` to each named issue in one transaction. `f` returns the fields it
@@ -228,10 +224,63 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         .iter()
         .map(|l| check_label(l))
         .collect::<Result<_>>()?;
-    let nonempty = |v: &Option<String>| v.clone();
     // A change of the state (`--status`, `--assignee`, `--defer`) by an actor
-    // whose claim a merge gave to another is refused in the write path.
-    apply(ctx, &o.ids, Guard::load(o.force), |tx, rec| {
+    // whose claim a merge gave to another is refused in the write path; a
+    // deferral ends the claim, as `bd defer` does.
+    let ended = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            apply_seen(
+                ctx,
+                &o.ids,
+                ledger,
+                Guard::held(ledger, o.force),
+                |tx, rec| {
+                    update_one(
+                        ctx,
+                        o,
+                        &Checked {
+                            title: &title,
+                            priority,
+                            defer: &defer,
+                            due: &due,
+                            add: &add,
+                        },
+                        ledger,
+                        tx,
+                        rec,
+                        &ended,
+                    )
+                },
+                publish,
+            )
+        },
+        |rec| ended.borrow().contains(rec.id()).then_some(Event::Released),
+    )
+}
+
+/// The values of `update`'s options, checked once before any record is read.
+struct Checked<'a> {
+    title: &'a Option<String>,
+    priority: Option<i64>,
+    defer: &'a Option<String>,
+    due: &'a Option<String>,
+    add: &'a [String],
+}
+
+fn update_one(
+    ctx: &Ctx,
+    o: &UpdateOptions,
+    c: &Checked,
+    ledger: Option<&Ledger>,
+    tx: &Tx,
+    rec: &mut Record,
+    ended: &std::cell::RefCell<std::collections::BTreeSet<String>>,
+) -> Result<Vec<&'static str>> {
+    let (title, priority, defer, due, add) = (c.title, c.priority, c.defer, c.due, c.add);
+    let nonempty = |v: &Option<String>| v.clone();
+    {
         if rec.status() == "tombstone" {
             return Err(Error::Invalid {
                 msg: format!("{} is deleted", rec.id()),
@@ -299,6 +348,12 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         if due_changed {
             ch.push("due_at");
         }
+        let defers = o.status.as_deref() == Some("deferred")
+            || (defer.is_some() && o.status.as_deref().is_none_or(|s| s == "deferred"));
+        if defers && end_claim(ledger, rec) {
+            ended.borrow_mut().insert(rec.id().to_string());
+            ch.push("assignee");
+        }
         let status_now = rec.status();
         if let Some(d) = &defer {
             if rec.set_time("defer_until", d) {
@@ -339,7 +394,7 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
                 ch.push("status");
             }
         }
-        for l in &add {
+        for l in add {
             if rec.add_label(l) {
                 ch.push("labels");
             }
@@ -390,7 +445,7 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         }
         ch.dedup();
         Ok(ch)
-    })
+    }
 }
 
 /// Move `rec` under `parent` (or out from any parent). Refuses cycles.
@@ -647,32 +702,73 @@ pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
 }
 
 /// `bd defer`; `force` insists over a claim the actor lost in a merge.
+/// Deferring ends a claim, here or in another workspace of the machine
+/// ([`end_claim`]): the ledger records the release.
 pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<Outcome>> {
     let when = future_date(ctx, until, "defer date")?;
-    apply(ctx, ids, Guard::load(force), |_, rec| {
-        let status = rec.status();
-        if values::is_done(&status) {
-            return Err(Error::invalid(format!(
-                "{} is {status}; cannot defer it",
-                rec.id()
-            )));
-        }
-        let mut ch = Vec::new();
-        if rec.set_time("defer_until", &when) {
-            ch.push("defer_until");
-        }
-        if status != "deferred" {
-            rec.set("status", "deferred");
-            ch.push("status");
-        }
-        if ch.is_empty() {
-            unchanged(
+    let ended = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            apply_seen(
                 ctx,
-                format!("{} is already deferred until {when}", rec.id()),
-            );
-        }
-        Ok(ch)
-    })
+                ids,
+                ledger,
+                Guard::held(ledger, force),
+                |_, rec| {
+                    let status = rec.status();
+                    if values::is_done(&status) {
+                        return Err(Error::invalid(format!(
+                            "{} is {status}; cannot defer it",
+                            rec.id()
+                        )));
+                    }
+                    let mut ch = Vec::new();
+                    if rec.set_time("defer_until", &when) {
+                        ch.push("defer_until");
+                    }
+                    if end_claim(ledger, rec) {
+                        ended.borrow_mut().insert(rec.id().to_string());
+                        ch.push("assignee");
+                    }
+                    if rec.status() != "deferred" {
+                        rec.set("status", "deferred");
+                        ch.push("status");
+                    }
+                    if ch.is_empty() {
+                        unchanged(
+                            ctx,
+                            format!("{} is already deferred until {when}", rec.id()),
+                        );
+                    }
+                    Ok(ch)
+                },
+                publish,
+            )
+        },
+        |rec| ended.borrow().contains(rec.id()).then_some(Event::Released),
+    )
+}
+
+/// End the claim (or hook) on `rec` by its effective state, as a write that
+/// takes it out of held work (a deferral) must: no holder, no start, the
+/// claim epoch above the ledger's so the merge ranks this release after a
+/// claim made in another workspace that this one has not merged yet.
+/// Returns whether there was a claim to end.
+fn end_claim(ledger: Option<&Ledger>, rec: &mut Record) -> bool {
+    let entry = ledger.and_then(|l| l.get(rec.id()));
+    coord::apply_release(entry, rec);
+    if coord::effective_holder(entry, rec).is_none() {
+        return false;
+    }
+    rec.remove("assignee");
+    rec.remove("started_at");
+    rec.bump_claim_epoch();
+    let seen = entry.map_or(0, |e| e.epoch);
+    if rec.claim_epoch() <= seen {
+        set_claim_epoch(rec, seen + 1);
+    }
+    true
 }
 
 pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {

@@ -169,6 +169,7 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
         if behind.ok {
             return Ok(());
         }
+        let head = transport::run(root, &["rev-parse", "--verify", "HEAD"])?;
         let m = transport::run(
             root,
             &[
@@ -181,6 +182,7 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
             ],
         )?;
         if m.ok {
+            refuse_unreadable_merge(ctx, head.stdout.trim())?;
             rep.merged = true;
             return Ok(());
         }
@@ -276,6 +278,32 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
 /// the merged record, so the effective state would still show it held. The
 /// ledger follows the merge: such an entry is dropped, and the effective
 /// state is the merged record. Best effort: the merge itself is done.
+/// After a merge git made line by line: the settings every command reads
+/// first must still parse. Two clones that each set a key on a different
+/// line merge without a conflict into a key set twice, which every command
+/// would then refuse; such a merge is undone (back to `head`, local changes
+/// kept) before anything is pushed, and the error names file, line and fault.
+fn refuse_unreadable_merge(ctx: &Ctx, head: &str) -> Result<()> {
+    let Err(e) = crate::store::config::Config::load(&ctx.ws.config_path()) else {
+        return Ok(());
+    };
+    let undo = transport::run(&ctx.ws.root, &["reset", "--quiet", "--keep", head])?;
+    Err(Error::Invalid {
+        msg: format!(
+            "the merge of the upstream leaves {e}; {}",
+            if undo.ok {
+                "the merge was undone and nothing was pushed"
+            } else {
+                "nothing was pushed, and the merge could not be undone"
+            }
+        ),
+        hint: Some(
+            "merge by hand (`git merge @{upstream}`), repair it (`bd doctor --fix` keeps the first setting of each key), commit, and `bd sync` again"
+                .into(),
+        ),
+    })
+}
+
 fn forget_lost_claims(ctx: &Ctx, lost: &[(String, String)]) {
     use crate::home::ledger::Event;
     if lost.is_empty() {

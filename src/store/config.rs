@@ -387,6 +387,42 @@ pub fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Settings text in which a key is set twice, as git's line merge leaves it
+/// when two clones each add the same key on a different line: `text` with
+/// every later setting of a key TOML refuses as a duplicate removed, and the
+/// removed lines (with their line numbers). `None` when `text` parses as it
+/// is, or has another fault, or a duplicated value spans lines (left to be
+/// fixed by hand).
+pub fn drop_duplicate_keys(text: &str) -> Option<(String, Vec<(usize, String)>)> {
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut numbers: Vec<usize> = (1..=lines.len()).collect();
+    let mut removed = Vec::new();
+    loop {
+        let now: String = lines.concat();
+        let err = match now.parse::<toml::Table>() {
+            Ok(_) if removed.is_empty() => return None,
+            Ok(_) => return Some((now, removed)),
+            Err(e) => e,
+        };
+        if !err.message().contains("duplicate key") {
+            return None;
+        }
+        let start = err.span()?.start;
+        let at = now[..start].matches('\n').count();
+        let line = lines.get(at)?;
+        // Only a one-line `key = value` setting is dropped.
+        let one_line = line
+            .split_once('=')
+            .is_some_and(|(_, v)| format!("k ={v}").parse::<toml::Table>().is_ok());
+        if !one_line || removed.len() > lines.len() {
+            return None;
+        }
+        removed.push((numbers[at], line.trim_end().to_string()));
+        lines.remove(at);
+        numbers.remove(at);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,5 +490,24 @@ mod tests {
         // The merge of a side with itself is that side.
         let (m, d) = merge3(&base, &ours, &ours);
         assert_eq!((m, d.len()), (ours.clone(), 0));
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_first_setting() {
+        let text = "prefix = \"bd\"\nlease = \"10m\"\nx = 1\nlease = \"30m\"\n";
+        let (fixed, dropped) = drop_duplicate_keys(text).expect("repairable");
+        assert_eq!(fixed, "prefix = \"bd\"\nlease = \"10m\"\nx = 1\n");
+        assert_eq!(dropped, vec![(4, "lease = \"30m\"".to_string())]);
+        let c = Config::parse(Path::new("c"), &fixed).unwrap();
+        assert_eq!(c.lease_secs(), 600);
+        // Inside a table too; three settings of one key.
+        let text = "[a]\nk = 1\nk = 2\nj = 0\nk = 3\n";
+        let (fixed, dropped) = drop_duplicate_keys(text).expect("repairable");
+        assert_eq!(fixed, "[a]\nk = 1\nj = 0\n");
+        assert_eq!(dropped.iter().map(|d| d.0).collect::<Vec<_>>(), [3, 5]);
+        // Nothing to do, another fault, a multi-line value: not this repair.
+        assert!(drop_duplicate_keys("a = 1\n").is_none());
+        assert!(drop_duplicate_keys("a = \n").is_none());
+        assert!(drop_duplicate_keys("a = 1\na = [\n1,\n]\n").is_none());
     }
 }
