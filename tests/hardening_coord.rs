@@ -1245,3 +1245,119 @@ fn item_14_review3_defer_releases_the_claim_in_the_ledger_and_every_view() {
     let shown = m.bd(&wt, "dave", &["show", &x]).ok();
     assert!(shown.stdout.contains("carol"), "{}", shown.stdout);
 }
+
+/// Review 3: `bd import` wrote records outside the edit path: a claim it
+/// brought in reached no ledger (a sibling clone showed the item ready while
+/// this one showed it claimed), its writes carried no stamps of their own,
+/// and records whose done fields disagree with their status went in
+/// silently. Now an import is a write like any verb's: the ledger records
+/// the claims and closes it brings, what it changed is stamped by the
+/// importing actor now; a record whose done fields disagree with its status
+/// keeps them (SPEC §2: loaded records keep their values) and the import
+/// names it, as `bd doctor` does.
+#[test]
+fn item_14_review3_import_writes_through_the_one_write_path() {
+    let m = Machine::new();
+    let x = m.create(&m.a, "claimed by an import", &[]);
+    let y = m.create(&m.a, "closed by an import", &[]);
+    m.share();
+    let exported = m.bd(&m.a, "tester", &["export"]).ok().stdout;
+    let mut lines = Vec::new();
+    for l in exported.lines() {
+        let mut v: Value = serde_json::from_str(l).unwrap();
+        if v["id"] == x.as_str() {
+            v["status"] = json!("in_progress");
+            v["assignee"] = json!("bob");
+            v["started_at"] = json!("2026-12-01T10:00:00Z");
+            v["title"] = json!("claimed by an import, retitled");
+        } else if v["id"] == y.as_str() {
+            v["status"] = json!("closed");
+            v["closed_at"] = json!("2026-12-01T11:00:00Z");
+        }
+        lines.push(v.to_string());
+    }
+    // A classic record that is closed and carries a deletion time.
+    lines.push(
+        json!({"id": "bd-zz1", "title": "classic", "status": "closed",
+               "closed_at": "2026-01-02T00:00:00Z", "deleted_at": "2026-01-03T00:00:00Z",
+               "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"})
+        .to_string(),
+    );
+    let file = m.env.tmp.path().join("in.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
+    let dry = m.json(
+        &m.a,
+        "tester",
+        &["import", file.to_str().unwrap(), "--dry-run"],
+    );
+    assert_eq!(dry["updated"], 2, "{dry}");
+    assert_eq!(
+        std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap(),
+        before,
+        "a dry run writes nothing"
+    );
+    assert!(m.ledger_event(&x).is_none(), "nor the ledger");
+
+    let rep = m.json(&m.a, "tester", &["import", file.to_str().unwrap()]);
+    assert_eq!(
+        (rep["created"].clone(), rep["updated"].clone()),
+        (json!(1), json!(2)),
+        "{rep}"
+    );
+    // Loaded records keep their values (SPEC §2); the import names the
+    // disagreement, as doctor does.
+    assert_eq!(
+        rep["inconsistent"],
+        json!(["bd-zz1: status closed but deleted_at set"]),
+        "{rep}"
+    );
+    let z = record(&m.a, "bd-zz1");
+    assert_eq!(z["deleted_at"], "2026-01-03T00:00:00Z", "{z}");
+    let doc = m.bd(&m.a, "tester", &["doctor"]).stdout;
+    assert!(
+        doc.contains("bd-zz1: status closed but deleted_at set"),
+        "{doc}"
+    );
+
+    // The ledger knows: every clone of the machine agrees at once.
+    assert_eq!(
+        m.ledger_event(&x).unwrap()["kind"],
+        "claimed",
+        "{}",
+        m.ledger()
+    );
+    assert_eq!(
+        m.ledger_event(&y).unwrap()["kind"],
+        "closed",
+        "{}",
+        m.ledger()
+    );
+    for ws in [&m.a, &m.b] {
+        let ready = m.json(ws, "carol", &["ready"]).to_string();
+        assert!(
+            !ready.contains(&x) && !ready.contains(&y),
+            "{}: {ready}",
+            ws.display()
+        );
+        let r = m.bd(ws, "carol", &["claim", &x]).code(3);
+        assert!(r.stderr.contains("bob"), "{}", r.stderr);
+    }
+    let prime = m.json(&m.b, "bob", &["prime"]);
+    assert!(prime["claims"].to_string().contains(&x), "{prime}");
+
+    // The import's writes are stamped by the importer, now.
+    let rx = record(&m.a, &x);
+    let stamp = rx["_stamps"]["title"].as_str().unwrap_or_default();
+    assert!(stamp.ends_with(" tester"), "{rx}");
+    assert_eq!(
+        stamp.split(' ').next().unwrap(),
+        rx["updated_at"].as_str().unwrap(),
+        "{rx}"
+    );
+
+    // Importing the same file again changes nothing.
+    let again = m.json(&m.a, "tester", &["import", file.to_str().unwrap()]);
+    assert_eq!(again["updated"], 0, "{again}");
+    assert_eq!(again["created"], 0, "{again}");
+}

@@ -331,6 +331,39 @@ pub fn merge_record(
     RecMerge::new(rules, base, ours, theirs).run(&mut notes)
 }
 
+/// For `bd import`: where the file's record and this tracker's hold
+/// different values of a register and neither side wrote it after the
+/// other (their stamps of it are at the same instant, as when classic `bd`
+/// changed it, which stamps nothing), the file's value is the one meant, so
+/// its register is stamped `at` and the two-way merge takes it. Where one
+/// side is newer, the merge decides as always: a stale file never undoes a
+/// newer write here. Every register the two differ in gets an explicit stamp
+/// in the file's record, so adding `_stamps` to a classic record does not
+/// change how its other registers compare.
+pub fn prefer_file_on_ties(rules: &Rules, current: &Record, file: &mut Record, at: &Stamp) {
+    let (c, f) = (View::new(current), View::new(file));
+    let mut stamped: BTreeMap<String, Stamp> = BTreeMap::new();
+    for k in current.keys().chain(file.keys()) {
+        if k == STAMPS || (rules.kind)(k) != Kind::Register {
+            continue;
+        }
+        if current.raw(k).map(RawValue::get) == file.raw(k).map(RawValue::get) {
+            continue;
+        }
+        let g = merged_reg(rules, (rules.group)(k));
+        let (cs, fs) = (c.stamp(g), f.stamp(g));
+        stamped.insert(g.to_string(), if cs.at == fs.at { at.clone() } else { fs });
+    }
+    if stamped.is_empty() {
+        return;
+    }
+    let mut map = f.map.clone();
+    for (g, st) in stamped {
+        map.insert(g, st.to_text().into());
+    }
+    file.set(STAMPS, &map);
+}
+
 // ---------------------------------------------------------------------------
 // Lines
 // ---------------------------------------------------------------------------
@@ -2197,6 +2230,32 @@ mod tests {
         assert_eq!(pick(None, Some("a"), Some("b")), Side::Theirs);
         assert_eq!(pick(None, None, Some("b")), Side::Theirs);
         assert_eq!(pick(Some(None), None, Some("b")), Side::Theirs);
+    }
+
+    #[test]
+    fn an_import_prefers_the_file_on_ties_only() {
+        let at = Stamp {
+            at: crate::model::time::parse("2026-06-01T00:00:00Z").unwrap(),
+            actor: "importer".into(),
+        };
+        let merged = |cur: &str, file: &str| {
+            let (cur, mut file) = (Record::parse(cur).unwrap(), Record::parse(file).unwrap());
+            prefer_file_on_ties(&ISSUE_RULES, &cur, &mut file, &at);
+            merge_record(&ISSUE_RULES, None, &cur, &file)
+        };
+        // Classic records, same instant: the file's values win, either order.
+        let cur =
+            r#"{"id":"bd-1","title":"zzz","status":"open","updated_at":"2026-01-01T00:00:00Z"}"#;
+        let file = r#"{"id":"bd-1","title":"aaa","status":"closed","closed_at":"2026-01-02T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+        let m = merged(cur, file);
+        assert_eq!(m.str("title").as_deref(), Some("aaa"));
+        assert_eq!(m.status(), "closed");
+        // A newer write here is kept; a newer file still wins.
+        let cur = r#"{"id":"bd-1","title":"mine","created_at":"2026-01-01T00:00:00Z","_stamps":{"title":"2026-03-01T00:00:00Z me"}}"#;
+        let file = r#"{"id":"bd-1","title":"stale","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-02-01T00:00:00Z"}"#;
+        assert_eq!(merged(cur, file).str("title").as_deref(), Some("mine"));
+        let file = r#"{"id":"bd-1","title":"newer","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-04-01T00:00:00Z"}"#;
+        assert_eq!(merged(cur, file).str("title").as_deref(), Some("newer"));
     }
 
     #[test]

@@ -181,6 +181,22 @@ impl Record {
         self.fields.contains_key(key)
     }
 
+    /// Where the done fields disagree with the status (what `bd` writes
+    /// keeps `closed_at` iff `closed` and `deleted_at` iff `tombstone`;
+    /// loaded records keep their values, SPEC §2), in words:
+    /// `status closed but deleted_at set`.
+    pub fn done_mismatches(&self) -> Vec<String> {
+        let status = self.status();
+        [("closed_at", "closed"), ("deleted_at", "tombstone")]
+            .into_iter()
+            .filter(|(field, done)| (status == *done) != self.has(field))
+            .map(|(field, _)| {
+                let how = if self.has(field) { "set" } else { "missing" };
+                format!("status {status} but {field} {how}")
+            })
+            .collect()
+    }
+
     pub fn raw(&self, key: &str) -> Option<&RawValue> {
         self.fields.get(key).map(|b| &**b)
     }

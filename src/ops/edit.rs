@@ -953,7 +953,7 @@ pub type Publish<'a> = dyn FnMut(&[Outcome]) -> Result<()> + 'a;
 /// write fails the tracker is never written, and when the tracker write fails
 /// the ledger is put back as it was (both under the ledger lock, so nobody saw
 /// the entries in between act on them as settled).
-fn coordinated(
+pub(crate) fn coordinated(
     ctx: &Ctx,
     change: impl FnOnce(Option<&Ledger>, &mut Publish) -> Result<Vec<Outcome>>,
     event: impl Fn(&Record) -> Option<Event>,

@@ -19,6 +19,11 @@ pub struct Args {
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     let bytes = read_input(&a.file)?;
     let rep = ops::admin::import(ctx, &a.file.display().to_string(), &bytes, a.dry_run)?;
+    for r in &rep.inconsistent {
+        ctx.notice(format!(
+            "warning: {r} (kept as the file has it; `bd doctor` lists it)"
+        ));
+    }
     ctx.notice(format!(
         "{}Imported: {} created, {} updated, {} unchanged",
         if a.dry_run { "(dry run) " } else { "" },
