@@ -122,11 +122,7 @@ pub struct Analysis {
     pub is_blocked: Vec<bool>,
 }
 
-/// `closed` and `tombstone` are done; every other status, unknown ones
-/// included, is still live work.
-pub fn is_done(status: &str) -> bool {
-    status == "closed" || status == "tombstone"
-}
+pub use crate::model::values::is_done;
 
 /// Whether edges of `kind` block and count for cycles.
 pub fn is_blocking_kind(kind: &str) -> bool {

@@ -4,6 +4,7 @@
 
 pub mod graph;
 pub mod id;
+pub mod kinds;
 pub mod mail;
 pub mod merge;
 pub mod record;

@@ -248,6 +248,21 @@ impl Record {
         self.str("issue_type").unwrap_or_else(|| "task".into())
     }
 
+    /// The typed view of [`Record::status`] (unknown values as `Other`).
+    pub fn state(&self) -> crate::model::kinds::Status {
+        crate::model::kinds::Status::parse(&self.status())
+    }
+
+    /// Set the status (the typed way to write it).
+    pub fn set_status(&mut self, status: crate::model::kinds::Status) {
+        self.set("status", status.as_str());
+    }
+
+    /// The typed view of [`Record::issue_type`] (unknown values as `Other`).
+    pub fn kind(&self) -> crate::model::kinds::IssueType {
+        crate::model::kinds::IssueType::parse(&self.issue_type())
+    }
+
     pub fn title(&self) -> String {
         self.str("title").unwrap_or_default()
     }

@@ -117,9 +117,12 @@ pub fn check_dep_type(s: &str) -> Result<(), String> {
     }
 }
 
-/// Statuses that end work: nothing waits on them.
+/// Statuses that end work: nothing waits on them ([`Status::is_done`] on
+/// the stored text).
+///
+/// [`Status::is_done`]: crate::model::kinds::Status::is_done
 pub fn is_done(status: &str) -> bool {
-    status == "closed" || status == "tombstone"
+    crate::model::kinds::Status::parse(status).is_done()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::id;
+use crate::model::kinds::Status;
 use crate::model::record::{Dep, Record};
 use crate::model::time;
 use crate::model::values;
@@ -189,7 +190,11 @@ pub fn create(ctx: &Ctx, o: &CreateOptions) -> Result<Record> {
             rec.set(k, v);
         }
     }
-    rec.set("status", if defer.is_some() { "deferred" } else { "open" });
+    rec.set_status(if defer.is_some() {
+        Status::Deferred
+    } else {
+        Status::Open
+    });
     rec.set("priority", &priority);
     rec.set("issue_type", &issue_type);
     if let Some(a) = o.assignee.as_deref().filter(|a| !a.is_empty()) {

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::home::ledger::{Event, Ledger};
 use crate::model::graph;
+use crate::model::kinds::Status;
 use crate::model::record::{Dep, Record};
 use crate::model::values;
 use crate::ops::create::{any_date, check_label, future_date};
@@ -186,14 +187,14 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
     }
     if let Some(s) = &o.status {
         values::check_status(s, &ctx.custom_statuses()).map_err(Error::invalid)?;
-        match s.as_str() {
-            "closed" => {
+        match Status::parse(s) {
+            Status::Closed => {
                 return Err(Error::Invalid {
                     msg: "use `bd close` to close an issue (it checks for open blockers)".into(),
                     hint: Some("bd close <id> [--reason TEXT]".into()),
                 });
             }
-            "tombstone" => {
+            Status::Tombstone => {
                 return Err(Error::Invalid {
                     msg: "use `bd delete` to delete an issue".into(),
                     hint: None,
@@ -278,174 +279,207 @@ fn update_one(
     rec: &mut Record,
     ended: &std::cell::RefCell<std::collections::BTreeSet<String>>,
 ) -> Result<Vec<&'static str>> {
-    let (title, priority, defer, due, add) = (c.title, c.priority, c.defer, c.due, c.add);
-    let nonempty = |v: &Option<String>| v.clone();
-    {
-        if rec.status() == "tombstone" {
-            return Err(Error::Invalid {
-                msg: format!("{} is deleted", rec.id()),
-                hint: Some(format!("`bd restore {}` first", rec.id())),
-            });
-        }
-        refuse_if_recovered(ctx, rec, o.force)?;
-        if !add.is_empty() || !o.remove_labels.is_empty() {
-            crate::ops::editable_list(rec, "labels")?;
-        }
-        if o.parent.is_some() {
-            crate::ops::editable_list(rec, "dependencies")?;
-        }
-        let mut ch: Vec<&'static str> = Vec::new();
-        if let Some(t) = &title
-            && rec.set_opt_str("title", Some(t))
-        {
-            ch.push("title");
-        }
-        for (key, v) in [
-            ("description", &o.description),
-            ("design", &o.design),
-            ("acceptance_criteria", &o.acceptance),
-            ("notes", &o.notes),
-            ("owner", &o.owner),
-            ("external_ref", &o.external_ref),
-        ] {
-            if set_text(rec, key, &nonempty(v)) {
-                ch.push(key);
-            }
-        }
-        if let Some(p) = priority
-            && rec.int("priority") != Some(p)
-        {
-            rec.set("priority", &p);
-            ch.push("priority");
-        }
-        if let Some(t) = &o.issue_type
-            && rec.set_opt_str("issue_type", Some(t))
-        {
-            ch.push("issue_type");
-        }
-        // A look-alike of a registered agent (`Ｄave`) is that agent.
-        if let Some(a) = o
-            .assignee
-            .as_ref()
-            .map(|a| crate::ops::membership::agent_spelling(ctx, a))
-            && set_text(rec, "assignee", &Some(a))
-        {
-            // A reassignment is a claim-group write: the epoch rises (SPEC §5).
-            rec.bump_claim_epoch();
-            ch.push("assignee");
-        }
-        if let Some(e) = o.estimate
-            && rec.int("estimated_minutes") != Some(e)
-        {
-            rec.set("estimated_minutes", &e);
-            ch.push("estimated_minutes");
-        }
-        let due_changed = match due.as_deref() {
-            Some("") => rec.remove("due_at"),
-            Some(d) => rec.set_time("due_at", d),
-            None => false,
-        };
-        if due_changed {
-            ch.push("due_at");
-        }
-        let defers = o.status.as_deref() == Some("deferred")
-            || (defer.is_some() && o.status.as_deref().is_none_or(|s| s == "deferred"));
-        if defers && end_claim(ledger, rec) {
-            ended.borrow_mut().insert(rec.id().to_string());
-            ch.push("assignee");
-        }
-        let status_now = rec.status();
-        if let Some(d) = &defer {
-            if rec.set_time("defer_until", d) {
-                ch.push("defer_until");
-            }
-            if o.status.as_deref().is_none_or(|s| s == "deferred") && status_now != "deferred" {
-                rec.set("status", "deferred");
-                ch.push("status");
-            }
-        }
-        if let Some(s) = &o.status {
-            let s = s.as_str();
-            if s == "deferred" && defer.is_none() {
-                let future = rec.time("defer_until").is_some_and(|t| t > ctx.now);
-                if !future {
-                    return Err(Error::Invalid {
-                        msg: format!("{}: deferring needs a future date", rec.id()),
-                        hint: Some("bd defer <id> --until <date>, or --defer <date>".into()),
-                    });
-                }
-            }
-            if s != status_now && !(s == "deferred" && defer.is_some()) {
-                if status_now == "tombstone" {
-                    return Err(Error::invalid(format!(
-                        "{} is deleted; `bd restore` it first",
-                        rec.id()
-                    )));
-                }
-                rec.set("status", s);
-                if status_now == "closed" {
-                    rec.remove("closed_at");
-                    rec.remove("close_reason");
-                }
-                if s != "deferred" && rec.time("defer_until").is_some_and(|t| t > ctx.now) {
-                    rec.remove("defer_until");
-                    ch.push("defer_until");
-                }
-                ch.push("status");
-            }
-        }
-        for l in add {
-            if rec.add_label(l) {
-                ch.push("labels");
-            }
-        }
-        let mut missing = Vec::new();
-        for l in &o.remove_labels {
-            if rec.remove_label(l.trim()) {
-                ch.push("labels");
-            } else {
-                missing.push(format!("'{}'", l.trim()));
-            }
-        }
-        if let Some(p) = &o.parent {
-            let prefix = ctx.prefix_of_rows(tx.rows());
-            let target = if p.is_empty() {
-                None
-            } else {
-                let t = tx.resolve(p, &prefix)?;
-                crate::ops::refuse_deleted(&tx.get(&t)?)?;
-                Some(t)
-            };
-            if reparent(ctx, tx, rec, target.as_deref())? {
-                ch.push("dependencies");
-            }
-        }
-        // A hook needs an agent: `hooked` with nobody on it is nobody's work.
-        if (ch.contains(&"status") || ch.contains(&"assignee"))
-            && rec.status() == "hooked"
-            && rec.nonempty("assignee").is_none()
-        {
-            return Err(Error::Invalid {
-                msg: format!("{}: a hooked issue needs an agent to hang on", rec.id()),
-                hint: Some(format!("`bd sling {} <agent>`", rec.id())),
-            });
-        }
-        if !missing.is_empty() {
-            if ch.is_empty() {
-                return Err(Error::not_found(format!(
-                    "{} has no label {}; nothing removed",
-                    rec.id(),
-                    missing.join(", ")
-                )));
-            }
-            ctx.notice(format!("{} had no label {}", rec.id(), missing.join(", ")));
-        }
-        if ch.is_empty() {
-            unchanged(ctx, format!("{} already has these values", rec.id()));
-        }
-        ch.dedup();
-        Ok(ch)
+    if rec.state() == Status::Tombstone {
+        return Err(Error::Invalid {
+            msg: format!("{} is deleted", rec.id()),
+            hint: Some(format!("`bd restore {}` first", rec.id())),
+        });
     }
+    refuse_if_recovered(ctx, rec, o.force)?;
+    if !c.add.is_empty() || !o.remove_labels.is_empty() {
+        crate::ops::editable_list(rec, "labels")?;
+    }
+    if o.parent.is_some() {
+        crate::ops::editable_list(rec, "dependencies")?;
+    }
+    let mut ch = update_fields(ctx, o, c, rec);
+    ch.extend(update_state(ctx, o, c, ledger, rec, ended)?);
+    let missing = update_lists(ctx, o, c, tx, rec, &mut ch)?;
+    // A hook needs an agent: `hooked` with nobody on it is nobody's work.
+    if (ch.contains(&"status") || ch.contains(&"assignee"))
+        && rec.state() == Status::Hooked
+        && rec.nonempty("assignee").is_none()
+    {
+        return Err(Error::Invalid {
+            msg: format!("{}: a hooked issue needs an agent to hang on", rec.id()),
+            hint: Some(format!("`bd sling {} <agent>`", rec.id())),
+        });
+    }
+    if !missing.is_empty() {
+        if ch.is_empty() {
+            return Err(Error::not_found(format!(
+                "{} has no label {}; nothing removed",
+                rec.id(),
+                missing.join(", ")
+            )));
+        }
+        ctx.notice(format!("{} had no label {}", rec.id(), missing.join(", ")));
+    }
+    if ch.is_empty() {
+        unchanged(ctx, format!("{} already has these values", rec.id()));
+    }
+    ch.dedup();
+    Ok(ch)
+}
+
+/// `update`'s plain fields: text, priority, type, assignee, estimate, due.
+fn update_fields(ctx: &Ctx, o: &UpdateOptions, c: &Checked, rec: &mut Record) -> Vec<&'static str> {
+    let mut ch: Vec<&'static str> = Vec::new();
+    if let Some(t) = c.title
+        && rec.set_opt_str("title", Some(t))
+    {
+        ch.push("title");
+    }
+    for (key, v) in [
+        ("description", &o.description),
+        ("design", &o.design),
+        ("acceptance_criteria", &o.acceptance),
+        ("notes", &o.notes),
+        ("owner", &o.owner),
+        ("external_ref", &o.external_ref),
+    ] {
+        if set_text(rec, key, v) {
+            ch.push(key);
+        }
+    }
+    if let Some(p) = c.priority
+        && rec.int("priority") != Some(p)
+    {
+        rec.set("priority", &p);
+        ch.push("priority");
+    }
+    if let Some(t) = &o.issue_type
+        && rec.set_opt_str("issue_type", Some(t))
+    {
+        ch.push("issue_type");
+    }
+    // A look-alike of a registered agent (`Ｄave`) is that agent.
+    if let Some(a) = o
+        .assignee
+        .as_ref()
+        .map(|a| crate::ops::membership::agent_spelling(ctx, a))
+        && set_text(rec, "assignee", &Some(a))
+    {
+        // A reassignment is a claim-group write: the epoch rises (SPEC §5).
+        rec.bump_claim_epoch();
+        ch.push("assignee");
+    }
+    if let Some(e) = o.estimate
+        && rec.int("estimated_minutes") != Some(e)
+    {
+        rec.set("estimated_minutes", &e);
+        ch.push("estimated_minutes");
+    }
+    let due_changed = match c.due.as_deref() {
+        Some("") => rec.remove("due_at"),
+        Some(d) => rec.set_time("due_at", d),
+        None => false,
+    };
+    if due_changed {
+        ch.push("due_at");
+    }
+    ch
+}
+
+/// `update`'s state: `--defer` and `--status` (a deferral ends the claim).
+fn update_state(
+    ctx: &Ctx,
+    o: &UpdateOptions,
+    c: &Checked,
+    ledger: Option<&Ledger>,
+    rec: &mut Record,
+    ended: &std::cell::RefCell<std::collections::BTreeSet<String>>,
+) -> Result<Vec<&'static str>> {
+    let mut ch = Vec::new();
+    let defer = c.defer;
+    let target = o.status.as_deref().map(Status::parse);
+    let defers = target == Some(Status::Deferred)
+        || (defer.is_some() && target.as_ref().is_none_or(|s| *s == Status::Deferred));
+    if defers && end_claim(ledger, rec) {
+        ended.borrow_mut().insert(rec.id().to_string());
+        ch.push("assignee");
+    }
+    let status_now = rec.state();
+    if let Some(d) = defer {
+        if rec.set_time("defer_until", d) {
+            ch.push("defer_until");
+        }
+        if target.as_ref().is_none_or(|s| *s == Status::Deferred) && status_now != Status::Deferred
+        {
+            rec.set_status(Status::Deferred);
+            ch.push("status");
+        }
+    }
+    let Some(s) = target else {
+        return Ok(ch);
+    };
+    if s == Status::Deferred && defer.is_none() {
+        let future = rec.time("defer_until").is_some_and(|t| t > ctx.now);
+        if !future {
+            return Err(Error::Invalid {
+                msg: format!("{}: deferring needs a future date", rec.id()),
+                hint: Some("bd defer <id> --until <date>, or --defer <date>".into()),
+            });
+        }
+    }
+    if s != status_now && !(s == Status::Deferred && defer.is_some()) {
+        if status_now == Status::Tombstone {
+            return Err(Error::invalid(format!(
+                "{} is deleted; `bd restore` it first",
+                rec.id()
+            )));
+        }
+        if status_now == Status::Closed {
+            rec.remove("closed_at");
+            rec.remove("close_reason");
+        }
+        if s != Status::Deferred && rec.time("defer_until").is_some_and(|t| t > ctx.now) {
+            rec.remove("defer_until");
+            ch.push("defer_until");
+        }
+        rec.set_status(s);
+        ch.push("status");
+    }
+    Ok(ch)
+}
+
+/// `update`'s lists: labels added and removed, the parent. Returns the
+/// labels asked to be removed that the issue did not have.
+fn update_lists(
+    ctx: &Ctx,
+    o: &UpdateOptions,
+    c: &Checked,
+    tx: &Tx,
+    rec: &mut Record,
+    ch: &mut Vec<&'static str>,
+) -> Result<Vec<String>> {
+    for l in c.add {
+        if rec.add_label(l) {
+            ch.push("labels");
+        }
+    }
+    let mut missing = Vec::new();
+    for l in &o.remove_labels {
+        if rec.remove_label(l.trim()) {
+            ch.push("labels");
+        } else {
+            missing.push(format!("'{}'", l.trim()));
+        }
+    }
+    if let Some(p) = &o.parent {
+        let prefix = ctx.prefix_of_rows(tx.rows());
+        let target = if p.is_empty() {
+            None
+        } else {
+            let t = tx.resolve(p, &prefix)?;
+            crate::ops::refuse_deleted(&tx.get(&t)?)?;
+            Some(t)
+        };
+        if reparent(ctx, tx, rec, target.as_deref())? {
+            ch.push("dependencies");
+        }
+    }
+    Ok(missing)
 }
 
 /// Move `rec` under `parent` (or out from any parent). Refuses cycles.
@@ -511,7 +545,7 @@ fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
         let blocking = match d.kind.as_str() {
             "blocks" | "waits-for" => !values::is_done(&t.status),
             "conditional-blocks" => {
-                !(t.status == "closed" && graph::is_failure_reason(&t.close_reason))
+                !(t.state() == Status::Closed && graph::is_failure_reason(&t.close_reason))
             }
             _ => false,
         };
@@ -543,8 +577,7 @@ fn close_local(
         ids,
         Guard::held(ledger, force),
         |tx, rec| {
-            let status = rec.status();
-            if status == "closed" {
+            if rec.state() == Status::Closed {
                 unchanged(ctx, format!("{} is already closed", rec.id()));
                 return Ok(vec![]);
             }
@@ -577,7 +610,7 @@ fn close_local(
                     }
                 }
             }
-            rec.set("status", "closed");
+            rec.set_status(Status::Closed);
             rec.set("closed_at", &ctx.now_text());
             match reason.filter(|r| !r.trim().is_empty()) {
                 Some(r) => rec.set("close_reason", r.trim()),
@@ -613,9 +646,9 @@ fn reopen_local(
         ids,
         Guard::held(ledger, false),
         |_, rec| {
-            match rec.status().as_str() {
-                "closed" => {}
-                "tombstone" => {
+            match rec.state() {
+                Status::Closed => {}
+                Status::Tombstone => {
                     return Err(Error::invalid(format!(
                         "{} is deleted; use `bd restore`",
                         rec.id()
@@ -626,7 +659,7 @@ fn reopen_local(
                     return Ok(vec![]);
                 }
             }
-            rec.set("status", "open");
+            rec.set_status(Status::Open);
             rec.remove("closed_at");
             rec.remove("close_reason");
             Ok(vec!["status"])
@@ -661,12 +694,12 @@ fn delete_local(
         ids,
         guard,
         |_, rec| {
-            if rec.status() == "tombstone" {
+            if rec.state() == Status::Tombstone {
                 unchanged(ctx, format!("{} is already deleted", rec.id()));
                 return Ok(vec![]);
             }
             let ty = rec.issue_type();
-            rec.set("status", "tombstone");
+            rec.set_status(Status::Tombstone);
             rec.set("deleted_at", &ctx.now_text());
             rec.set("deleted_by", &ctx.actor);
             match reason.filter(|r| !r.trim().is_empty()) {
@@ -686,14 +719,14 @@ fn delete_local(
 
 pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
     apply(ctx, ids, Guard::Load, |_, rec| {
-        if rec.status() != "tombstone" {
+        if rec.state() != Status::Tombstone {
             unchanged(ctx, format!("{} is not deleted", rec.id()));
             return Ok(vec![]);
         }
         if let Some(t) = rec.nonempty("original_type") {
             rec.set("issue_type", &t);
         }
-        rec.set("status", "open");
+        rec.set_status(Status::Open);
         for k in ["deleted_at", "deleted_by", "delete_reason", "original_type"] {
             rec.remove(k);
         }
@@ -716,8 +749,8 @@ pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<
                 ledger,
                 Guard::held(ledger, force),
                 |_, rec| {
-                    let status = rec.status();
-                    if values::is_done(&status) {
+                    let status = rec.state();
+                    if status.is_done() {
                         return Err(Error::invalid(format!(
                             "{} is {status}; cannot defer it",
                             rec.id()
@@ -731,8 +764,8 @@ pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<
                         ended.borrow_mut().insert(rec.id().to_string());
                         ch.push("assignee");
                     }
-                    if rec.status() != "deferred" {
-                        rec.set("status", "deferred");
+                    if rec.state() != Status::Deferred {
+                        rec.set_status(Status::Deferred);
                         ch.push("status");
                     }
                     if ch.is_empty() {
@@ -773,7 +806,7 @@ fn end_claim(ledger: Option<&Ledger>, rec: &mut Record) -> bool {
 
 pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
     apply(ctx, ids, Guard::Load, |_, rec| {
-        if rec.status() != "deferred" && !rec.has("defer_until") {
+        if rec.state() != Status::Deferred && !rec.has("defer_until") {
             unchanged(ctx, format!("{} is not deferred", rec.id()));
             return Ok(vec![]);
         }
@@ -781,8 +814,8 @@ pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
         if rec.remove("defer_until") {
             ch.push("defer_until");
         }
-        if rec.status() == "deferred" {
-            rec.set("status", "open");
+        if rec.state() == Status::Deferred {
+            rec.set_status(Status::Open);
             ch.push("status");
         }
         Ok(ch)
@@ -791,24 +824,23 @@ pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
 
 /// Why `actor` may not claim `rec`, if it may not.
 pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) -> Option<String> {
-    let status = rec.status();
     let assignee = rec.nonempty("assignee");
-    match status.as_str() {
-        "open" => match assignee {
+    match rec.state() {
+        Status::Open => match assignee {
             Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
             _ => None,
         },
         // On the actor's own hook, or on no hook at all (a `hooked` status
         // with no agent: nobody holds it, as `in_progress` without a holder).
-        "hooked" if assignee.is_none() || assignee.as_deref() == Some(actor) => None,
+        Status::Hooked if assignee.is_none() || assignee.as_deref() == Some(actor) => None,
         // A deferral whose date passed is ready work, so it is claimable.
-        "deferred" if rec.time("defer_until").is_some_and(|t| t <= now) => match assignee {
+        Status::Deferred if rec.time("defer_until").is_some_and(|t| t <= now) => match assignee {
             Some(a) if a != actor => Some(format!("{} is assigned to {a}", rec.id())),
             _ => None,
         },
         // Started without a holder (`update --status in_progress`, the
         // classic way): nobody holds it, so it is claimable (item 11).
-        "in_progress" => assignee.map(|a| format!("{} is held by {a}", rec.id())),
+        Status::InProgress => assignee.map(|a| format!("{} is held by {a}", rec.id())),
         s => Some(format!("{} is not claimable (status {s})", rec.id())),
     }
 }
@@ -834,7 +866,7 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
                     // The holder, here or in another workspace of the project.
                     let holder = match &overlay {
                         Some(coord::Overlay::Held { holder, .. }) => Some(holder.clone()),
-                        _ if rec.status() == "in_progress" => rec.nonempty("assignee"),
+                        _ if rec.state() == Status::InProgress => rec.nonempty("assignee"),
                         _ => None,
                     }
                     .filter(|h| h != &ctx.actor);
@@ -847,7 +879,7 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
                         }
                         recover(ctx, rec, h);
                         rec.remove("assignee");
-                        rec.set("status", "open");
+                        rec.set_status(Status::Open);
                     } else if let Some(o) = &overlay
                         && let Some(why) = coord::overlay_refusal(o, rec.id(), &ctx.actor)
                     {
@@ -1017,7 +1049,8 @@ fn apply_pub(
 }
 
 pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
-    if rec.status() == "in_progress" && rec.nonempty("assignee").as_deref() == Some(&ctx.actor) {
+    if rec.state() == Status::InProgress && rec.nonempty("assignee").as_deref() == Some(&ctx.actor)
+    {
         unchanged(
             ctx,
             format!("{} is already claimed by {}", rec.id(), ctx.actor),
@@ -1031,7 +1064,7 @@ pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
         });
     }
     rec.set("assignee", &ctx.actor);
-    rec.set("status", "in_progress");
+    rec.set_status(Status::InProgress);
     rec.set("started_at", &ctx.now_text());
     rec.bump_claim_epoch();
     if rec.remove("defer_until") {
@@ -1075,10 +1108,7 @@ fn unclaim_local(
                 Some(coord::Overlay::Closed { .. } | coord::Overlay::Deleted { .. }) => {
                     (None, false)
                 }
-                _ => (
-                    rec.nonempty("assignee"),
-                    matches!(rec.status().as_str(), "in_progress" | "hooked"),
-                ),
+                _ => (rec.nonempty("assignee"), rec.state().is_held()),
             };
             if holder.is_none() && !held {
                 unchanged(ctx, format!("{} is not claimed", rec.id()));
@@ -1101,7 +1131,7 @@ fn unclaim_local(
             rec.remove("assignee");
             rec.remove("started_at");
             if held {
-                rec.set("status", "open");
+                rec.set_status(Status::Open);
             }
             rec.bump_claim_epoch();
             // Above the ledger's epoch: the release overlays the claim it
@@ -1193,18 +1223,18 @@ pub fn hook_issues(
                     {
                         return refuse(format!("cannot sling: {why}"));
                     }
-                    let status = rec.status();
+                    let status = rec.state();
                     let assignee = rec.nonempty("assignee");
-                    if status == "hooked" && assignee.as_deref() == Some(agent) {
+                    if status == Status::Hooked && assignee.as_deref() == Some(agent) {
                         unchanged(
                             ctx,
                             format!("{} is already on the hook of {agent}", rec.id()),
                         );
                         return Ok(vec![]);
                     }
-                    match status.as_str() {
-                        "open" | "hooked" | "deferred" => {}
-                        "in_progress" if assignee.as_deref() == Some(agent) => {}
+                    match status {
+                        Status::Open | Status::Hooked | Status::Deferred => {}
+                        Status::InProgress if assignee.as_deref() == Some(agent) => {}
                         s => {
                             return refuse(format!(
                                 "cannot sling {}: it is {s}{}",
@@ -1215,7 +1245,7 @@ pub fn hook_issues(
                             ));
                         }
                     }
-                    rec.set("status", "hooked");
+                    rec.set_status(Status::Hooked);
                     rec.set("assignee", agent);
                     rec.remove("defer_until");
                     let seen = entry.map_or(0, |e| e.epoch);
@@ -1260,8 +1290,8 @@ pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outco
                     if coord::effective_holder(entry, rec) != Some((agent.to_string(), true)) {
                         return Ok(vec![]);
                     }
-                    if rec.status() == "hooked" {
-                        rec.set("status", "open");
+                    if rec.state() == Status::Hooked {
+                        rec.set_status(Status::Open);
                     }
                     rec.remove("assignee");
                     rec.bump_claim_epoch();

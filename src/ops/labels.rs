@@ -1,5 +1,6 @@
 //! Labels and comments: `bd label add|remove|list`, `bd comment`, `bd comments`.
 
+use crate::model::kinds::Status;
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
@@ -108,7 +109,7 @@ pub fn list(ctx: &Ctx, id: Option<&str>) -> Result<BTreeMap<String, usize>> {
             }
         }
         None => {
-            for r in snap.rows.iter().filter(|r| r.status != "tombstone") {
+            for r in snap.rows.iter().filter(|r| r.state() != Status::Tombstone) {
                 for l in &r.labels {
                     *out.entry(l.clone()).or_default() += 1;
                 }

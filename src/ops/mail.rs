@@ -12,6 +12,7 @@
 //! - [`pump`] runs before every command: imports the spool, applies links,
 //!   re-posts the actor's own pending deliveries whose spool file vanished.
 
+use crate::model::kinds::Status;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -516,7 +517,7 @@ pub fn reply(ctx: &Ctx, id: &str, mut o: SendOptions, all: bool) -> Result<Sent>
         o.issue = parent.issue.clone().filter(|i| {
             ctx.snapshot()
                 .ok()
-                .and_then(|s| s.find(i).map(|r| r.status != "tombstone"))
+                .and_then(|s| s.find(i).map(|r| r.state() != Status::Tombstone))
                 .unwrap_or(false)
         });
     }
@@ -1182,7 +1183,7 @@ fn handoff_issue(ctx: &Ctx, issue: &str, item: &SpoolItem, msg: &Message) -> Rec
         desc.push_str(&msg.body);
     }
     rec.set("description", &desc);
-    rec.set("status", "open");
+    rec.set_status(Status::Open);
     let priority = match msg.importance.as_str() {
         "urgent" => 0,
         "high" => 1,

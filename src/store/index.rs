@@ -89,6 +89,11 @@ pub struct Row {
 }
 
 impl Row {
+    /// The typed view of the row's status (unknown values as `Other`).
+    pub fn state(&self) -> crate::model::kinds::Status {
+        crate::model::kinds::Status::parse(&self.status)
+    }
+
     pub fn from_record(r: &Record, span: Range<usize>) -> Row {
         let edges = r
             .deps()

@@ -1,10 +1,119 @@
-//! `bd prime`: the start-of-session summary for an agent.
+//! `bd prime`: the start-of-session summary for an agent (SPEC §7): who it
+//! is, its hook and claims, unread mail, the top ready work, pending tracker
+//! changes, and the commands it needs. The text stays under 1.5 KB.
 
 use super::common::{Output, out};
 use crate::error::Result;
+use crate::ops::prime::{Item, PrimeReport, SHOWN};
 use crate::ops::{self, Ctx};
 
 pub fn run(ctx: &Ctx) -> Result<Output> {
     let p = ops::prime::prime(ctx)?;
-    Ok(out(p.json, p.text))
+    let text = text(&p);
+    Ok(out(serde_json::to_value(&p).unwrap_or_default(), text))
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// The first few of a list, and how many more (the JSON has them whole).
+fn list(v: &[Item], more: &str) -> String {
+    let mut s: String = v
+        .iter()
+        .take(SHOWN)
+        .map(|i| format!("  {} {}\n", i.id, cut(&i.title, 50)))
+        .collect();
+    if v.len() > SHOWN {
+        s.push_str(&format!("  … {} more ({more})\n", v.len() - SHOWN));
+    }
+    s
+}
+
+fn text(p: &PrimeReport) -> String {
+    let mut t = String::new();
+    t.push_str(&format!(
+        "# bd prime — you are {} in {} (project {})\n",
+        p.actor,
+        p.workspace.display(),
+        p.identity
+    ));
+    if !p.explicit_actor {
+        t.push_str("Set BD_ACTOR=<your name> if other agents share this workspace.\n");
+    }
+    if p.hook.is_empty() {
+        t.push_str("Hook: empty\n");
+    } else {
+        t.push_str(&format!(
+            "Hook ({}), start here:\n{}",
+            p.hook.len(),
+            list(&p.hook, "bd hook")
+        ));
+        if let Some(n) = &p.hook_note {
+            t.push_str(&format!("  Note: {}\n", cut(n, 200)));
+        }
+    }
+    if p.claims.is_empty() {
+        t.push_str("Claims: none\n");
+    } else {
+        t.push_str(&format!(
+            "Claims ({}), finish these:\n{}",
+            p.claims.len(),
+            list(&p.claims, "bd list --assignee <you> -s in_progress")
+        ));
+    }
+    if p.unread.is_empty() {
+        t.push_str("Unread mail: none\n");
+    } else {
+        t.push_str(&format!(
+            "Unread mail ({}), `bd mail read <id>`:\n",
+            p.unread.len()
+        ));
+        for m in p.unread.iter().take(SHOWN) {
+            t.push_str(&format!(
+                "  {} from {}: {}\n",
+                m.id,
+                m.from,
+                cut(&m.subject, 50)
+            ));
+        }
+        if p.unread.len() > SHOWN {
+            t.push_str(&format!(
+                "  … {} more (bd mail inbox)\n",
+                p.unread.len() - SHOWN
+            ));
+        }
+    }
+    if p.ready.is_empty() {
+        t.push_str("Ready: nothing\n");
+    } else {
+        t.push_str("Ready:\n");
+        for r in &p.ready {
+            t.push_str(&format!(
+                "  {} P{} {}\n",
+                r.id,
+                r.priority,
+                cut(&r.title, 50)
+            ));
+        }
+    }
+    if !p.pending.is_empty() {
+        let mut names: Vec<&str> = p.pending.iter().take(2).map(String::as_str).collect();
+        let rest = format!("{} more", p.pending.len().saturating_sub(2));
+        if p.pending.len() > 2 {
+            names.push(&rest);
+        }
+        t.push_str(&format!(
+            "Uncommitted tracker changes: {} (`bd commit`)\n",
+            names.join(", ")
+        ));
+    }
+    t.push_str(
+        "Commands: bd claim <id> | bd show <id> | bd comment <id> \"…\" | bd close <id> --reason \"…\" | bd create \"…\" --deps discovered-from:<id> | bd mail inbox | bd heartbeat\n",
+    );
+    t
 }
