@@ -133,6 +133,12 @@ impl Error {
                         .into(),
                 )
             }
+            // A file bd does not own (`bd import FILE`): the fix is in it.
+            Error::Parse { path, .. }
+                if !path.components().any(|c| c.as_os_str() == ".beads") =>
+            {
+                Some("fix that line of the file and run the command again".into())
+            }
             Error::BadLines { .. } | Error::Parse { .. } => {
                 Some("run `bd doctor --fix` to quarantine lines that do not parse".into())
             }

@@ -16,6 +16,42 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     write_with(path, bytes, true)
 }
 
+/// Write a file the user named outside `.beads/` (`bd export -o PATH`), as
+/// a shell redirection would: a regular file (or a link to one) is replaced
+/// atomically at the link's target, so a failed write leaves it whole; a
+/// device or a pipe is written through, never replaced by a file; a folder
+/// or a link to nothing is refused.
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder"),
+        )),
+        Ok(m) if m.is_file() => {
+            let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+            write(&real, bytes)
+        }
+        Ok(_) => std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e| Error::io(path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(path).is_ok() {
+                return Err(Error::io(
+                    path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "is a link to a file that does not exist",
+                    ),
+                ));
+            }
+            write(path, bytes)
+        }
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
 /// Like [`write`], without fsync: for derived caches that may be lost.
 pub fn write_cache(path: &Path, bytes: &[u8]) -> Result<()> {
     write_with(path, bytes, false)

@@ -331,6 +331,55 @@ pub fn merge_record(
     RecMerge::new(rules, base, ours, theirs).run(&mut notes)
 }
 
+/// Whether two records are versions of one issue, as the merge decides it:
+/// the same `(renamed_from or id, created_at)` (ids collide, identities do
+/// not).
+pub fn same_issue(a: &Record, b: &Record) -> bool {
+    key_of(&ISSUE_RULES, a) == key_of(&ISSUE_RULES, b)
+}
+
+/// The ids a record may get when its id is taken by another issue (a
+/// collision), in the order the merge tries them: derived from its
+/// identity, so the same record renamed in two clones gets the same id
+/// (longer ones follow while shorter ones are taken). The caller sets
+/// `renamed_from`.
+pub fn collision_ids(rec: &Record) -> impl Iterator<Item = String> + '_ {
+    let key = key_of(&ISSUE_RULES, rec);
+    (0..)
+        .map(move |extra| renamed_id(&key.orig, &key.created, extra))
+        .filter(move |cand| cand != rec.id())
+}
+
+/// Whether two raw JSON values mean the same (SPEC: values compare by
+/// meaning, not by their bytes: `\u003c` and `<`, `1.0` and `1` do not
+/// differ; times compare as instants).
+pub fn same_value(a: Option<&RawValue>, b: Option<&RawValue>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            if a.get() == b.get() {
+                return true;
+            }
+            let (Ok(x), Ok(y)) = (
+                serde_json::from_str::<Value>(a.get()),
+                serde_json::from_str::<Value>(b.get()),
+            ) else {
+                return false;
+            };
+            if let (Value::String(x), Value::String(y)) = (&x, &y)
+                && let (Some(p), Some(q)) = (time::parse(x), time::parse(y))
+            {
+                return p == q;
+            }
+            match (&x, &y) {
+                (Value::Number(p), Value::Number(q)) => p.as_f64() == q.as_f64(),
+                _ => x == y,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// For `bd import`: where the file's record and this tracker's hold
 /// different values of a register and neither side wrote it after the
 /// other (their stamps of it are at the same instant, as when classic `bd`
@@ -347,7 +396,7 @@ pub fn prefer_file_on_ties(rules: &Rules, current: &Record, file: &mut Record, a
         if k == STAMPS || (rules.kind)(k) != Kind::Register {
             continue;
         }
-        if current.raw(k).map(RawValue::get) == file.raw(k).map(RawValue::get) {
+        if same_value(current.raw(k), file.raw(k)) {
             continue;
         }
         let g = merged_reg(rules, (rules.group)(k));
@@ -1052,7 +1101,7 @@ fn renamed_id(orig: &str, created: &Created, extra: usize) -> String {
 }
 
 /// Point a renamed record's own entries (`issue_id` of edges and comments) at its new id.
-fn rewrite_issue_ids(rec: &mut Record, olds: &BTreeSet<String>, id: &str) {
+pub fn rewrite_issue_ids(rec: &mut Record, olds: &BTreeSet<String>, id: &str) {
     for field in ["dependencies", "comments"] {
         let Some(list) = rec.json::<Vec<Box<RawValue>>>(field) else {
             continue;

@@ -117,6 +117,86 @@ pub fn check_dep_type(s: &str) -> Result<(), String> {
     }
 }
 
+/// The fields of a record that hold times.
+pub const TIME_FIELDS: &[&str] = &[
+    "created_at",
+    "updated_at",
+    "started_at",
+    "closed_at",
+    "due_at",
+    "defer_until",
+    "deleted_at",
+];
+
+/// The shape a record brought in from outside (`bd import`) must have to be
+/// written: an id is checked by the caller; here a non-blank title, times
+/// that parse, a priority 0–4, strings where text goes, labels a list of
+/// strings, dependencies objects naming their target, comments objects.
+/// Unknown fields pass (they round-trip). The error names the field.
+pub fn check_record(rec: &crate::model::record::Record) -> Result<(), String> {
+    use serde_json::Value;
+    let get =
+        |k: &str| -> Option<Value> { rec.raw(k).and_then(|r| serde_json::from_str(r.get()).ok()) };
+    match get("title") {
+        Some(Value::String(t)) if !t.trim().is_empty() => {}
+        Some(Value::String(_)) => return Err("field `title`: must not be blank".into()),
+        Some(_) => return Err("field `title`: must be a string".into()),
+        None => return Err("field `title`: missing".into()),
+    }
+    for k in TIME_FIELDS {
+        match get(k) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(t)) if crate::model::time::parse(&t).is_some() => {}
+            Some(v) => return Err(format!("field `{k}`: {v} is not a time (RFC 3339)")),
+        }
+    }
+    match get("priority") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|p| (0..=4).contains(&p)) => {}
+        Some(v) => return Err(format!("field `priority`: {v} is not an integer 0–4")),
+    }
+    for k in [
+        "status",
+        "issue_type",
+        "assignee",
+        "description",
+        "design",
+        "notes",
+        "acceptance_criteria",
+        "close_reason",
+    ] {
+        match get(k) {
+            None | Some(Value::Null) | Some(Value::String(_)) => {}
+            Some(v) => return Err(format!("field `{k}`: {v} is not a string")),
+        }
+    }
+    match get("labels") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {}
+        Some(_) => return Err("field `labels`: must be a list of strings".into()),
+    }
+    match get("dependencies") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            for d in &a {
+                let target = d.get("depends_on_id").and_then(Value::as_str);
+                if !d.is_object() || target.is_none_or(|t| t.trim().is_empty()) {
+                    return Err(format!(
+                        "field `dependencies`: {d} does not name what it depends on (`depends_on_id`)"
+                    ));
+                }
+            }
+        }
+        Some(_) => return Err("field `dependencies`: must be a list".into()),
+    }
+    match get("comments") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) if a.iter().all(Value::is_object) => {}
+        Some(_) => return Err("field `comments`: must be a list of objects".into()),
+    }
+    Ok(())
+}
+
 /// Statuses that end work: nothing waits on them ([`Status::is_done`] on
 /// the stored text).
 ///

@@ -4,14 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::files::{atomic, lock};
 use crate::model::graph;
 use crate::model::id;
-use crate::model::record::Record;
 use crate::model::time;
 use crate::model::values;
 use crate::ops::{Ctx, most_common_prefix};
@@ -1323,206 +1321,9 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     Ok(out)
 }
 
-#[derive(Debug, Default, Serialize)]
-pub struct ImportReport {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    /// Records whose done fields disagree with their status (`closed_at`
-    /// goes with `closed`, `deleted_at` with `tombstone`): loaded as the file
-    /// has them, as SPEC §2 keeps loaded records, and listed here as `bd
-    /// doctor` lists them (one line each, naming the issue).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub inconsistent: Vec<String>,
-}
-
-/// `bd import`: the records of a JSONL file written through the one write
-/// path, as any verb writes: a record new here is created as the file has
-/// it; one known here is merged with the file's (the one merge: nothing
-/// either holds is lost), and what the merge changed is a write by the
-/// importing actor, stamped now. A change of status or claim reaches the
-/// project's ledger like a claim, close or release made by hand, so every
-/// workspace's views agree at once. Records whose done fields disagree with
-/// their status keep the file's values and are reported (`inconsistent`).
-pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<ImportReport> {
-    let parsed = jsonl::parse(bytes);
-    if let Some(b) = parsed.bad.first() {
-        return Err(Error::Parse {
-            path: PathBuf::from(source),
-            line: b.line,
-            reason: b.reason.clone(),
-        });
-    }
-    // What bd writes has well-formed ids (`<prefix>-<hash>[.n]`), whatever
-    // the file it came from.
-    if let Some(g) = parsed.good.iter().find(|g| !id::is_valid(g.record.id())) {
-        return Err(Error::Parse {
-            path: PathBuf::from(source),
-            line: g.line,
-            reason: format!(
-                "id {:?} is not an issue id (`<prefix>-<hash>`, children `.n`)",
-                g.record.id()
-            ),
-        });
-    }
-    // Duplicate lines in the file are merged by the one merge first.
-    let normalized = crate::model::merge::normalize_issues(bytes).map_err(|e| Error::Invalid {
-        msg: format!("{source}: {e}"),
-        hint: None,
-    })?;
-    let mut rep = ImportReport::default();
-    let mut incoming: BTreeMap<String, Record> = BTreeMap::new();
-    for g in jsonl::parse(&normalized.bytes).good {
-        let rec = g.record;
-        let id = rec.id().to_string();
-        rep.inconsistent.extend(
-            rec.done_mismatches()
-                .into_iter()
-                .map(|m| format!("{id}: {m}")),
-        );
-        incoming.insert(id, rec);
-    }
-    if dry_run {
-        let mut tx = ctx.begin()?;
-        import_into(ctx, &mut tx, incoming, None, &mut rep)?;
-        return Ok(rep);
-    }
-    let events = std::cell::RefCell::new(BTreeMap::new());
-    crate::ops::edit::coordinated(
-        ctx,
-        |ledger, publish| {
-            let mut tx = ctx.begin()?;
-            let outs = import_into(ctx, &mut tx, incoming, ledger, &mut rep)?;
-            for o in &outs {
-                if let Some(ev) = state_event(ctx, o.before.as_ref(), &o.after) {
-                    events.borrow_mut().insert(o.after.id().to_string(), ev);
-                }
-            }
-            let outs: Vec<crate::ops::edit::Outcome> = outs
-                .into_iter()
-                .map(|o| crate::ops::edit::Outcome {
-                    record: o.after,
-                    changed: true,
-                })
-                .collect();
-            publish(&outs)?;
-            ctx.commit(tx)?;
-            Ok(outs)
-        },
-        |rec| events.borrow().get(rec.id()).cloned(),
-    )?;
-    Ok(rep)
-}
-
-/// One record the import wrote: as it was here (`None`: new) and as written.
-struct Imported {
-    before: Option<Record>,
-    after: Record,
-}
-
-fn import_into(
-    ctx: &Ctx,
-    tx: &mut crate::store::tracker::Tx,
-    incoming: BTreeMap<String, Record>,
-    ledger: Option<&crate::home::ledger::Ledger>,
-    rep: &mut ImportReport,
-) -> Result<Vec<Imported>> {
-    let mut out = Vec::new();
-    for (id, rec) in incoming {
-        if !tx.contains(&id) {
-            rep.created += 1;
-            tx.put(rec.clone());
-            out.push(Imported {
-                before: None,
-                after: rec,
-            });
-            continue;
-        }
-        let cur = tx.get(&id)?;
-        let at = cur.next_stamp(ctx.now);
-        // Both sides of a two-way merge: nothing either holds is lost; where
-        // neither side wrote a field after the other, the file's value wins.
-        let mut rec = rec;
-        let rules = &crate::model::merge::ISSUE_RULES;
-        let now = crate::model::record::Stamp {
-            at,
-            actor: ctx.actor.clone(),
-        };
-        crate::model::merge::prefer_file_on_ties(rules, &cur, &mut rec, &now);
-        let mut merged = crate::model::merge::merge_record(rules, None, &cur, &rec);
-        let fields: Vec<String> = merged
-            .keys()
-            .chain(cur.keys())
-            .filter(|k| !matches!(*k, "updated_at" | crate::model::record::STAMPS))
-            .filter(|k| merged.raw(k).map(|v| v.get()) != cur.raw(k).map(|v| v.get()))
-            .map(str::to_string)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if fields.is_empty() {
-            rep.unchanged += 1;
-            continue;
-        }
-        rep.updated += 1;
-        // A write of this actor now, as `update` makes it.
-        let names: Vec<&str> = fields.iter().map(String::as_str).collect();
-        crate::ops::stamp_write(ctx, &cur, &mut merged, &names, at);
-        if names
-            .iter()
-            .any(|f| matches!(*f, "assignee" | "started_at"))
-        {
-            // A claim-group write: its epoch rises past every state it knew
-            // of, the ledger's too, as `claim` and `unclaim` raise theirs.
-            let seen = ledger.and_then(|l| l.get(&id)).map_or(0, |e| e.epoch);
-            let epoch = merged.claim_epoch().max(cur.claim_epoch()).max(seen) + 1;
-            let mut st = merged.stamps();
-            st.insert(crate::model::record::CLAIM_EPOCH.into(), epoch.into());
-            merged.set(crate::model::record::STAMPS, &st);
-        }
-        tx.put(merged.clone());
-        out.push(Imported {
-            before: Some(cur),
-            after: merged,
-        });
-    }
-    Ok(out)
-}
-
-/// The ledger event of an imported state, as the verb that makes that state
-/// by hand records it (`claim`, `sling`, `close`, `delete`, `unclaim`).
-fn state_event(
-    ctx: &Ctx,
-    before: Option<&Record>,
-    after: &Record,
-) -> Option<crate::home::ledger::Event> {
-    use crate::home::ledger::Event;
-    let status = after.status();
-    let was = before.map(|b| b.status());
-    if was.as_deref() == Some(status.as_str())
-        && before.and_then(|b| b.nonempty("assignee")) == after.nonempty("assignee")
-    {
-        return None;
-    }
-    match (status.as_str(), after.nonempty("assignee")) {
-        ("closed", _) => Some(Event::Closed),
-        ("tombstone", _) => Some(Event::Deleted),
-        ("in_progress", Some(holder)) => Some(Event::Claimed {
-            holder,
-            started_at: after.str("started_at").unwrap_or_default(),
-        }),
-        ("hooked", Some(agent)) => Some(Event::Hooked {
-            agent,
-            by: ctx.actor.clone(),
-        }),
-        _ if matches!(was.as_deref(), Some("in_progress" | "hooked")) => Some(Event::Released),
-        _ if was.as_deref() == Some("closed") => Some(Event::Reopened),
-        _ => None,
-    }
-}
-
 /// Write an export to a file atomically (`bd export -o`).
 pub fn write_export(path: &Path, text: &str) -> Result<()> {
-    atomic::write(path, text.as_bytes())
+    atomic::write_output(path, text.as_bytes())
 }
 
 /// Every record's line, in id order (classic JSONL).

@@ -219,7 +219,7 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
     let e = entry?;
     let ws = e.workspace.display().to_string();
     let epoch = rec.claim_epoch();
-    if beaten_by_unseen_close(e, rec) {
+    if beaten_by_unseen_status(e, rec) {
         return None;
     }
     match &e.event {
@@ -256,14 +256,15 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
     }
 }
 
-/// A claim, hook or release entry that a close or delete in the record
-/// beats: the record is closed or deleted by a status write newer than the
-/// state the entry's write was made on, a close that write never saw. The
-/// merge rules the same way (SPEC §5), so views follow the record, as they
-/// will in every clone once merged (issue 9, item 13).
-fn beaten_by_unseen_close(e: &ledger::Entry, rec: &Record) -> bool {
+/// A claim, hook or release entry that a later status write in the record
+/// beats: the record's status was written after the state the entry's write
+/// was made on (a close, delete, deferral or any status that write never
+/// saw) and names no holder. The merge rules the same way (SPEC §5: a
+/// claim loses to a status write it never saw), so views follow the record,
+/// as they will in every clone once merged (issue 9, item 13; review 4).
+fn beaten_by_unseen_status(e: &ledger::Entry, rec: &Record) -> bool {
     e.event.is_claim_group()
-        && crate::model::values::is_done(&rec.status())
+        && !rec.state().is_held()
         && e.on
             .as_deref()
             .and_then(crate::model::record::Stamp::parse)

@@ -395,6 +395,14 @@ fn update_state(
     let target = o.status.as_deref().map(Status::parse);
     let defers = target == Some(Status::Deferred)
         || (defer.is_some() && target.as_ref().is_none_or(|s| *s == Status::Deferred));
+    let status_now = rec.state();
+    if defers && status_now.is_done() {
+        // As `bd defer` refuses it: done work has nothing to wait for.
+        return Err(Error::invalid(format!(
+            "{} is {status_now}; cannot defer it",
+            rec.id()
+        )));
+    }
     if defers && end_claim(ledger, rec) {
         ended.borrow_mut().insert(rec.id().to_string());
         ch.push("assignee");

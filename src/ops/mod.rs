@@ -12,6 +12,7 @@ pub mod edit;
 pub mod gitops;
 pub mod history;
 pub mod hooks;
+pub mod import;
 pub mod labels;
 pub mod mail;
 pub mod membership;

@@ -1,0 +1,154 @@
+//! `bd import` as a write (issue 9, fourth review): the same issue is
+//! matched as the merge matches it, values compare by meaning, every record
+//! is checked before anything is written, and the ledger gets only the
+//! states it needs.
+
+mod common;
+
+use common::Env;
+use serde_json::{Value, json};
+
+fn write(env: &Env, name: &str, lines: &[Value]) -> String {
+    let p = env.tmp.path().join(name);
+    let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Review 4, break 1: a record of another clone with the same id (another
+/// `created_at`) overwrote the issue here. Both are kept: the file's under
+/// the id the merge would give it.
+#[test]
+fn import_keeps_a_different_issue_with_the_same_id() {
+    let env = Env::new();
+    let p = env.create("parent", &[]);
+    let child = env.create("mine: fix login", &["--parent", &p, "-d", "my notes"]);
+    let mut theirs = env.record(&child);
+    theirs["title"] = json!("theirs: write docs");
+    theirs["created_at"] = json!("2026-01-01T00:00:00Z");
+    theirs["description"] = Value::Null;
+    let f = write(&env, "theirs.jsonl", &[theirs]);
+    let rep = env.json(&["import", &f]);
+    assert_eq!(rep["created"], 1, "{rep}");
+    assert_eq!(rep["updated"], 0, "{rep}");
+    let renamed = rep["renamed"][0].as_str().unwrap().to_string();
+    assert!(renamed.starts_with(&format!("{child} → ")), "{rep}");
+    let new_id = renamed.rsplit(' ').next().unwrap();
+    let mine = env.record(&child);
+    assert_eq!(mine["title"], "mine: fix login");
+    assert_eq!(mine["description"], "my notes");
+    let other = env.record(new_id);
+    assert_eq!(other["title"], "theirs: write docs");
+    assert_eq!(other["renamed_from"], child.as_str());
+    // Importing the file again finds the renamed copy: nothing new.
+    let again = env.json(&["import", &f]);
+    assert_eq!(again["created"], 0, "{again}");
+    assert_eq!(again["unchanged"], 1, "{again}");
+    assert!(again.get("renamed").is_none(), "{again}");
+    assert_eq!(env.records().len(), 3);
+}
+
+/// Review 4, break 2: the same values in other bytes (`\u003c` for `<`, a
+/// time with `.000`) counted as changes and were stamped now, so a sync
+/// undid newer edits made elsewhere. They are unchanged.
+#[test]
+fn import_of_the_same_values_in_other_bytes_changes_nothing() {
+    let env = Env::new();
+    let a = env.create("a <b> title", &[]);
+    env.bd(&["close", &a]).ok();
+    let before = env.issues_text();
+    let line = before.lines().next().unwrap().to_string();
+    let closed_at = env.record(&a)["closed_at"].as_str().unwrap().to_string();
+    let other_bytes = line
+        .replace("a <b>", "a \\u003cb\\u003e")
+        .replace(&closed_at, &closed_at.replace('Z', "+00:00"));
+    assert_ne!(other_bytes, line);
+    let f = env.tmp.path().join("same.jsonl");
+    std::fs::write(&f, other_bytes + "\n").unwrap();
+    let rep = env.json(&["import", f.to_str().unwrap()]);
+    assert_eq!(rep["unchanged"], 1, "{rep}");
+    assert_eq!(rep["updated"], 0, "{rep}");
+    assert_eq!(env.issues_text(), before, "nothing written");
+}
+
+/// Review 4, break 11: a record without a title, with a time that is not a
+/// time, a priority in words, labels not a list, a dependency naming
+/// nothing or comments that are not objects was written. Each is refused
+/// with file, line and field named, and nothing is written.
+#[test]
+fn import_refuses_records_of_the_wrong_shape() {
+    let env = Env::new();
+    env.create("existing", &[]);
+    let before = env.issues_text();
+    let good = json!({"id": "bd-ok1", "title": "fine", "created_at": "2026-01-01T00:00:00Z"});
+    let cases = [
+        (json!({"id": "bd-zz1"}), "title"),
+        (json!({"id": "bd-zz1", "title": "  "}), "title"),
+        (
+            json!({"id": "bd-zz1", "title": "t", "created_at": "yesterday"}),
+            "created_at",
+        ),
+        (
+            json!({"id": "bd-zz1", "title": "t", "priority": "high"}),
+            "priority",
+        ),
+        (
+            json!({"id": "bd-zz1", "title": "t", "priority": 9}),
+            "priority",
+        ),
+        (
+            json!({"id": "bd-zz1", "title": "t", "labels": "l"}),
+            "labels",
+        ),
+        (
+            json!({"id": "bd-zz1", "title": "t", "dependencies": [{"foo": 1}]}),
+            "dependencies",
+        ),
+        (
+            json!({"id": "bd-zz1", "title": "t", "comments": [1]}),
+            "comments",
+        ),
+        (json!({"id": "bd-zz1", "title": 7}), "title"),
+    ];
+    for (bad, field) in cases {
+        let f = write(&env, "bad.jsonl", &[good.clone(), bad.clone()]);
+        let r = env.bd(&["import", &f]);
+        assert_eq!(r.code, 1, "{bad}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("bad.jsonl:2:") && r.stderr.contains(&format!("`{field}`")),
+            "{bad}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("fix that line of the file"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(env.issues_text(), before, "{bad}: nothing written");
+    }
+    // A byte-order mark is not a fault.
+    let f = env.tmp.path().join("bom.jsonl");
+    std::fs::write(&f, format!("\u{feff}{good}\n")).unwrap();
+    let rep = env.json(&["import", f.to_str().unwrap()]);
+    assert_eq!(rep["created"], 1, "{rep}");
+}
+
+/// Review 4, break 6: importing a classic tracker wrote a ledger entry for
+/// every closed or deleted record (thousands), slowing every command. A
+/// record new to this workspace that no other workspace holds needs none.
+#[test]
+fn import_of_new_records_leaves_the_ledger_alone() {
+    let env = Env::new();
+    let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classic/issues.jsonl");
+    let rep = env.json(&["import", f.to_str().unwrap()]);
+    assert!(rep["created"].as_u64().unwrap() > 10, "{rep}");
+    let ledgers: Vec<_> = common::files_under(&env.home)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "ledger.json"))
+        .collect();
+    for l in ledgers {
+        let v: Value = serde_json::from_slice(&std::fs::read(&l).unwrap()).unwrap();
+        let n = v["entries"].as_array().map_or(0, Vec::len);
+        assert_eq!(n, 0, "{}", l.display());
+    }
+}

@@ -1,0 +1,237 @@
+//! Issue 9, fourth review: the breaks found after the third review's fixes,
+//! end to end through the real binary (two machines: one bare remote, a
+//! clone and a project home each).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::{Run, git, run_of};
+use serde_json::Value;
+
+const BD: &str = env!("CARGO_BIN_EXE_bd");
+
+/// Two machines sharing a bare remote: clone `a` with home `h1`, clone `b`
+/// with home `h2`.
+struct Two {
+    tmp: tempfile::TempDir,
+}
+
+impl Two {
+    fn new() -> Two {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().to_path_buf();
+        let t = t.as_path();
+        let remote = t.join("remote.git");
+        git(
+            t,
+            &[
+                "init",
+                "-q",
+                "--bare",
+                "-b",
+                "main",
+                remote.to_str().unwrap(),
+            ],
+        );
+        let a = t.join("a");
+        git(
+            t,
+            &["clone", "-q", remote.to_str().unwrap(), a.to_str().unwrap()],
+        );
+        git(&a, &["config", "user.name", "a"]);
+        git(&a, &["config", "user.email", "t@example.com"]);
+        let two = Two { tmp };
+        two.bd("a", "tester", &["init", "--prefix", "bd"]).ok();
+        git(&a, &["add", "-A"]);
+        git(&a, &["commit", "-q", "-m", "init"]);
+        git(&a, &["push", "-q", "-u", "origin", "main"]);
+        let b = two.dir("b");
+        git(
+            t,
+            &["clone", "-q", remote.to_str().unwrap(), b.to_str().unwrap()],
+        );
+        git(&b, &["config", "user.name", "b"]);
+        git(&b, &["config", "user.email", "t@example.com"]);
+        two
+    }
+
+    fn dir(&self, c: &str) -> PathBuf {
+        self.tmp.path().join(c)
+    }
+
+    fn bd(&self, c: &str, actor: &str, args: &[&str]) -> Run {
+        let home = self.tmp.path().join(format!("home-{c}"));
+        std::fs::create_dir_all(&home).unwrap();
+        run_of(
+            Command::new(BD)
+                .args(args)
+                .current_dir(self.dir(c))
+                .env_clear()
+                .env("PATH", common::path_with_bd())
+                .env("HOME", &home)
+                .env("BD_HOME", &home)
+                .env("BD_ACTOR", actor)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        )
+    }
+
+    #[track_caller]
+    fn json(&self, c: &str, actor: &str, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.bd(c, actor, &a).ok().json()
+    }
+}
+
+fn has(v: &Value, id: &str) -> bool {
+    v.to_string().contains(&format!("\"{id}\""))
+}
+
+/// Review 4, break 3: bob claims X and slings Y to carol on machine B while
+/// alice defers both on machine A; someone other than bob syncs B. The
+/// files agreed (deferred, nobody's), but B's ledger kept bob's claim and
+/// carol's hook: `agents`, `prime`, `hook` and `show` said held. A claim or
+/// hook entry loses to a later status write its claim never saw, as the
+/// merge rules it, whatever that status is.
+#[test]
+fn a_claim_beaten_by_an_unseen_deferral_is_not_held_in_any_view() {
+    let m = Two::new();
+    let x = m
+        .bd("a", "tester", &["create", "one"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let y = m
+        .bd("a", "tester", &["create", "two"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    m.bd("a", "tester", &["sync"]).ok();
+    m.bd("b", "tester", &["sync"]).ok();
+    m.bd("b", "bob", &["claim", &x]).ok();
+    m.bd("b", "bob", &["sling", &y, "carol"]).ok();
+    m.bd("a", "alice", &["defer", &x, &y, "--until", "2099-01-01"])
+        .ok();
+    m.bd("a", "tester", &["sync"]).ok();
+    m.bd("b", "dave", &["sync"]).ok();
+    m.bd("a", "tester", &["sync"]).ok();
+    let (fa, fb) = (
+        std::fs::read(m.dir("a").join(".beads/issues.jsonl")).unwrap(),
+        std::fs::read(m.dir("b").join(".beads/issues.jsonl")).unwrap(),
+    );
+    assert_eq!(fa, fb, "both clones agree");
+    for c in ["a", "b"] {
+        let prime = m.json(c, "bob", &["prime"]);
+        assert!(!has(&prime["claims"], &x), "{c}: {prime}");
+        let hook = m.json(c, "carol", &["hook", "carol"]);
+        assert!(!has(&hook, &y), "{c}: {hook}");
+        let agents = m.json(c, "dave", &["agents"]).to_string();
+        assert!(
+            !agents.contains(&x) && !agents.contains(&y),
+            "{c}: {agents}"
+        );
+        let shown = m.bd(c, "dave", &["show", &x]).ok().stdout;
+        assert!(!shown.contains("claimed by bob"), "{c}: {shown}");
+    }
+}
+
+/// Review 4, break 8: `update --defer` (or `--status deferred`) of a closed
+/// issue wrote `deferred` and kept `closed_at`; `bd defer` refuses it.
+#[test]
+fn update_does_not_defer_done_work() {
+    let m = Two::new();
+    let x = m
+        .bd("a", "tester", &["create", "done"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    m.bd("a", "tester", &["close", &x]).ok();
+    let tracker = m.dir("a").join(".beads/issues.jsonl");
+    let before = std::fs::read(&tracker).unwrap();
+    let defer = m.bd("a", "tester", &["defer", &x, "--until", "2099-01-01"]);
+    assert_ne!(defer.code, 0);
+    for args in [
+        vec!["update", &x, "--defer", "2099-01-01"],
+        vec![
+            "update",
+            &x,
+            "--status",
+            "deferred",
+            "--defer",
+            "2099-01-01",
+        ],
+    ] {
+        let r = m.bd("a", "tester", &args);
+        assert_eq!(r.code, defer.code, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("is closed; cannot defer it"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(std::fs::read(&tracker).unwrap(), before);
+    }
+}
+
+/// Review 4, break 7: `bd export -o PATH` replaced whatever was at PATH by
+/// a regular file: a pipe's reader got nothing, a device node (as root,
+/// `/dev/null` itself) was destroyed, a link was replaced. It writes through
+/// them as a shell redirection does.
+#[test]
+fn export_writes_through_pipes_devices_and_links() {
+    use std::os::unix::fs::FileTypeExt;
+    let m = Two::new();
+    m.bd("a", "tester", &["create", "seed"]).ok();
+    let t = m.tmp.path();
+    // A link to a regular file: the target gets the export; the link stays.
+    let real = t.join("real.jsonl");
+    std::fs::write(&real, "old\n").unwrap();
+    let link = t.join("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    m.bd("a", "tester", &["export", "-o", link.to_str().unwrap()])
+        .ok();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::read_to_string(&real).unwrap().contains("seed"));
+    // /dev/null stays a device.
+    m.bd("a", "tester", &["export", "-o", "/dev/null"]).ok();
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    // A pipe's reader gets the export; the pipe stays a pipe.
+    let fifo = t.join("fifo");
+    let ok = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        let f2 = fifo.clone();
+        let reader = std::thread::spawn(move || std::fs::read_to_string(f2).unwrap());
+        m.bd("a", "tester", &["export", "-o", fifo.to_str().unwrap()])
+            .ok();
+        assert!(reader.join().unwrap().contains("seed"));
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+    // A link to nothing and a folder are refused.
+    let dangling = t.join("dangling");
+    std::os::unix::fs::symlink(t.join("nowhere"), &dangling).unwrap();
+    let r = m.bd("a", "tester", &["export", "-o", dangling.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!t.join("nowhere").exists());
+    let r = m.bd("a", "tester", &["export", "-o", t.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
