@@ -4,12 +4,28 @@
 //! per clone, so fresh clones lack it; every command checks and repairs it.
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::git::GitDirs;
 
 pub const DRIVER: &str = "bd merge %O %A %B %P";
 pub const DRIVER_NAME: &str = "strand JSONL merge";
+
+/// The driver command that runs the `bd` at `program` (quoted for the
+/// `sh -c` git runs drivers with), for a merge that must use this very
+/// binary rather than whichever `bd` is first on the PATH.
+pub fn command(program: &Path) -> String {
+    format!(
+        "{} merge %O %A %B %P",
+        shell_quote(&program.to_string_lossy())
+    )
+}
+
+/// Quote `s` as one word for `sh`.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
 
 /// What the driver config was before a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,4 +88,21 @@ pub fn ensure(dirs: &GitDirs) -> Result<DriverState> {
         return Err(Error::io(&path, e));
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_quotes_the_program_for_sh() {
+        assert_eq!(
+            command(Path::new("/opt/my bd/bd")),
+            "'/opt/my bd/bd' merge %O %A %B %P"
+        );
+        assert_eq!(
+            command(Path::new("/tmp/it's/bd")),
+            "'/tmp/it'\\''s/bd' merge %O %A %B %P"
+        );
+    }
 }

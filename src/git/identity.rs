@@ -338,12 +338,11 @@ mod tests {
     #[test]
     fn a_configured_url_keeps_no_password() {
         let dir = tempfile::tempdir().unwrap();
-        let st = std::process::Command::new("git")
-            .args(["init", "-q"])
-            .current_dir(dir.path())
-            .status()
-            .unwrap();
-        assert!(st.success());
+        assert!(
+            crate::git::transport::run(dir.path(), &["init", "-q"])
+                .unwrap()
+                .ok
+        );
         let dirs = crate::git::dirs(dir.path()).unwrap();
         let id = identity(
             dir.path(),

@@ -1,7 +1,9 @@
 //! Everything about the git repository around a workspace: where its git
 //! folders are, the project identity, the merge-driver config, commits of
 //! `.beads/` paths and reading the tracker at revisions (all through gix).
-//! `transport` alone runs the git binary (fetch, merge, push).
+//! `transport` alone runs the git binary; `remote` speaks to the upstream
+//! through it (fetch, merge, push), typed, so no other layer builds a git
+//! command line.
 
 pub mod attributes;
 pub mod commit;
@@ -9,6 +11,7 @@ pub mod driver;
 pub mod eol;
 pub mod history;
 pub mod identity;
+pub mod remote;
 pub mod stages;
 pub mod transport;
 

@@ -9,13 +9,16 @@ use crate::error::{Error, Result};
 
 /// Output of one git run.
 #[derive(Debug)]
-pub struct GitRun {
+pub(super) struct GitRun {
     pub ok: bool,
     pub stdout: String,
     pub stderr: String,
 }
 
-pub fn run(root: &Path, args: &[&str]) -> Result<GitRun> {
+/// Run `git <args>` in `root`: stdin closed and no credential prompt (a sync
+/// must fail, not hang, when the remote wants a password); a non-zero exit is
+/// `ok: false`, not an error. Only `git`'s own modules build argument lists.
+pub(super) fn run(root: &Path, args: &[&str]) -> Result<GitRun> {
     let out = Command::new("git")
         .args(args)
         .current_dir(root)

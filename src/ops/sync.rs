@@ -3,7 +3,7 @@
 //! a time on this machine. Nothing half-done is left: a failed merge is aborted.
 
 use crate::error::{Error, Result};
-use crate::git::{self, transport};
+use crate::git::{self, remote};
 use crate::ops::Ctx;
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -15,40 +15,6 @@ pub struct SyncReport {
     pub up_to_date: bool,
     /// (issue, new holder) for claims this actor held before and lost in the merge.
     pub claims_lost: Vec<(String, String)>,
-}
-
-fn first_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("")
-        .to_string()
-}
-
-/// What git said when it refused: its first line plus the files it lists
-/// under it (tab-indented, as in "would be overwritten by merge:"), so the
-/// user learns which files block the merge.
-fn git_refusal(stderr: &str) -> String {
-    let head = first_line(stderr);
-    let head = head
-        .strip_prefix("error: ")
-        .or_else(|| head.strip_prefix("fatal: "))
-        .unwrap_or(&head);
-    let files: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with('\t') || l.starts_with("    "))
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if files.is_empty() {
-        head.chars().take(300).collect()
-    } else {
-        format!(
-            "{} {}",
-            head.trim_end_matches(':').to_string() + ":",
-            files.join(", ")
-        )
-    }
 }
 
 fn my_claims(ctx: &Ctx) -> Vec<String> {
@@ -78,24 +44,18 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
             hint: Some("finish or abort it first".into()),
         });
     }
-    let branch = transport::run(root, &["symbolic-ref", "-q", "--short", "HEAD"])?;
-    if !branch.ok {
+    let Some(branch) = remote::branch(root)? else {
         return Err(Error::Invalid {
             msg: "cannot sync on a detached HEAD".into(),
             hint: Some("check out a branch first".into()),
         });
-    }
-    let branch = branch.stdout.trim().to_string();
-    let remote = transport::run(root, &["config", &format!("branch.{branch}.remote")])?;
-    let merge_ref = transport::run(root, &["config", &format!("branch.{branch}.merge")])?;
-    if !remote.ok || !merge_ref.ok {
+    };
+    let Some(upstream) = remote::upstream_of(root, &branch)? else {
         return Err(Error::Invalid {
             msg: format!("branch {branch} has no upstream"),
             hint: Some(format!("set one with `git push -u origin {branch}`")),
         });
-    }
-    let remote = remote.stdout.trim().to_string();
-    let merge_ref = merge_ref.stdout.trim().to_string();
+    };
     let mut rep = SyncReport::default();
 
     let subject = crate::ops::gitops::describe_pending_subject(ctx);
@@ -104,13 +64,13 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
     }
     let before = my_claims(ctx);
 
-    let fetch = |rep: &mut SyncReport| -> Result<()> {
-        let f = transport::run(root, &["fetch", "--quiet", &remote])?;
-        if !f.ok {
+    let fetch = || -> Result<()> {
+        if let Err(refusal) = remote::fetch(root, &upstream.remote)? {
             return Err(Error::Invalid {
                 msg: format!(
-                    "cannot reach the remote '{remote}': {}",
-                    first_line(&f.stderr)
+                    "cannot reach the remote '{}': {}",
+                    upstream.remote,
+                    refusal.first_line()
                 ),
                 hint: Some(
                     "check the network and the remote URL; nothing was merged or pushed (tracker changes were committed locally)"
@@ -118,30 +78,17 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
                 ),
             });
         }
-        let _ = rep;
         Ok(())
     };
-    fetch(&mut rep)?;
+    fetch()?;
 
     // Unpushed commits that carry code: refuse unless --all.
-    let unpushed = transport::run(
-        root,
-        &[
-            "log",
-            "--format=%x00%h %s",
-            "--name-only",
-            "@{upstream}..HEAD",
-        ],
-    )?;
-    if unpushed.ok && !all {
-        let mut code_commits = Vec::new();
-        for block in unpushed.stdout.split('\0').filter(|b| !b.trim().is_empty()) {
-            let mut lines = block.lines();
-            let head = lines.next().unwrap_or("").to_string();
-            if lines.any(|p| !p.trim().is_empty() && !p.starts_with(".beads/")) {
-                code_commits.push(head);
-            }
-        }
+    if !all && let Some(unpushed) = remote::unpushed_commits(root)? {
+        let code_commits: Vec<String> = unpushed
+            .into_iter()
+            .filter(|c| c.paths.iter().any(|p| !p.starts_with(".beads/")))
+            .map(|c| c.summary)
+            .collect();
         if !code_commits.is_empty() {
             return Err(Error::Invalid {
                 msg: format!(
@@ -154,49 +101,30 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
     }
 
     let driver = std::env::current_exe()
-        .map(|p| {
-            format!(
-                "merge.beads.driver={} merge %O %A %B %P",
-                shell_quote(&p.to_string_lossy())
-            )
-        })
-        .unwrap_or_else(|_| format!("merge.beads.driver={}", git::driver::DRIVER));
+        .map(|p| git::driver::command(&p))
+        .unwrap_or_else(|_| git::driver::DRIVER.to_string());
     let merge = |rep: &mut SyncReport| -> Result<()> {
-        let behind = transport::run(
-            root,
-            &["merge-base", "--is-ancestor", "@{upstream}", "HEAD"],
-        )?;
-        if behind.ok {
+        if remote::contains_upstream(root)? {
             return Ok(());
         }
-        let head = transport::run(root, &["rev-parse", "--verify", "HEAD"])?;
-        let m = transport::run(
-            root,
-            &[
-                "-c",
-                &driver,
-                "merge",
-                "--no-edit",
-                "--quiet",
-                "@{upstream}",
-            ],
-        )?;
-        if m.ok {
-            refuse_unreadable_merge(ctx, head.stdout.trim())?;
-            rep.merged = true;
-            return Ok(());
-        }
-        let conflicted = transport::run(root, &["diff", "--name-only", "--diff-filter=U"])?;
-        let files: Vec<String> = conflicted.stdout.lines().map(str::to_string).collect();
-        let _ = transport::run(root, &["merge", "--abort"]);
+        let head = remote::head(root)?;
+        let (files, refusal) = match remote::merge_upstream(root, &driver)? {
+            remote::MergeOutcome::Merged => {
+                refuse_unreadable_merge(ctx, head.as_deref())?;
+                rep.merged = true;
+                return Ok(());
+            }
+            remote::MergeOutcome::Aborted {
+                conflicted,
+                refusal,
+            } => (conflicted, refusal),
+        };
         let (tracker, code): (Vec<&String>, Vec<&String>) =
             files.iter().partition(|f| f.starts_with(".beads/"));
         if code.is_empty() && !tracker.is_empty() {
-            let why = m
-                .stderr
-                .lines()
-                .find(|l| l.contains("cannot merge"))
-                .map(|l| format!(" ({})", l.trim().trim_start_matches("Error: ")))
+            let why = refusal
+                .driver_complaint()
+                .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
             return Err(Error::Invalid {
                 msg: format!(
@@ -211,7 +139,7 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
         }
         Err(Error::Invalid {
             msg: if files.is_empty() {
-                format!("git merge failed: {}", git_refusal(&m.stderr))
+                format!("git merge failed: {}", refusal.summary())
             } else {
                 format!(
                     "merge conflicts outside the tracker: {}; the merge was aborted",
@@ -226,28 +154,26 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
     };
     merge(&mut rep)?;
 
-    let dest = format!("HEAD:{merge_ref}");
-    let ahead = transport::run(root, &["rev-list", "--count", "@{upstream}..HEAD"])?;
-    if ahead.ok && ahead.stdout.trim() == "0" {
+    if remote::ahead_of_upstream(root)? == Some(0) {
         rep.up_to_date = !rep.merged && rep.committed.is_none();
     } else {
         loop {
             rep.push_attempts += 1;
-            let p = transport::run(root, &["push", "--quiet", &remote, &dest])?;
-            if p.ok {
+            let Err(refusal) = remote::push_head(root, &upstream)? else {
                 rep.pushed = true;
                 break;
-            }
+            };
             if rep.push_attempts >= 2 {
                 return Err(Error::Invalid {
                     msg: format!(
-                        "push to '{remote}' rejected twice: {}",
-                        first_line(&p.stderr)
+                        "push to '{}' rejected twice: {}",
+                        upstream.remote,
+                        refusal.first_line()
                     ),
                     hint: Some("someone pushes faster than we merge; run `bd sync` again".into()),
                 });
             }
-            fetch(&mut rep)?;
+            fetch()?;
             merge(&mut rep)?;
         }
     }
@@ -272,26 +198,24 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
     Ok(rep)
 }
 
-/// A claim of this actor the merge ruled lost (to a close, delete or release
-/// it never saw: SPEC §5, DESIGN "The state register") leaves its `claimed`
-/// or `hooked` entry in the project home's ledger with a higher epoch than
-/// the merged record, so the effective state would still show it held. The
-/// ledger follows the merge: such an entry is dropped, and the effective
-/// state is the merged record. Best effort: the merge itself is done.
 /// After a merge git made line by line: the settings every command reads
 /// first must still parse. Two clones that each set a key on a different
 /// line merge without a conflict into a key set twice, which every command
-/// would then refuse; such a merge is undone (back to `head`, local changes
-/// kept) before anything is pushed, and the error names file, line and fault.
-fn refuse_unreadable_merge(ctx: &Ctx, head: &str) -> Result<()> {
+/// would then refuse; such a merge is undone (back to `head`, the commit
+/// before the merge; local changes kept) before anything is pushed, and the
+/// error names file, line and fault.
+fn refuse_unreadable_merge(ctx: &Ctx, head: Option<&str>) -> Result<()> {
     let Err(e) = crate::store::config::Config::load(&ctx.ws.config_path()) else {
         return Ok(());
     };
-    let undo = transport::run(&ctx.ws.root, &["reset", "--quiet", "--keep", head])?;
+    let undone = match head {
+        Some(head) => remote::reset_keep(&ctx.ws.root, head)?,
+        None => false,
+    };
     Err(Error::Invalid {
         msg: format!(
             "the merge of the upstream leaves {e}; {}",
-            if undo.ok {
+            if undone {
                 "the merge was undone and nothing was pushed"
             } else {
                 "nothing was pushed, and the merge could not be undone"
@@ -304,6 +228,12 @@ fn refuse_unreadable_merge(ctx: &Ctx, head: &str) -> Result<()> {
     })
 }
 
+/// A claim of this actor the merge ruled lost (to a close, delete or release
+/// it never saw: SPEC §5, DESIGN "The state register") leaves its `claimed`
+/// or `hooked` entry in the project home's ledger with a higher epoch than
+/// the merged record, so the effective state would still show it held. The
+/// ledger follows the merge: such an entry is dropped, and the effective
+/// state is the merged record. Best effort: the merge itself is done.
 fn forget_lost_claims(ctx: &Ctx, lost: &[(String, String)]) {
     use crate::home::ledger::Event;
     if lost.is_empty() {
@@ -331,24 +261,4 @@ fn forget_lost_claims(ctx: &Ctx, lost: &[(String, String)]) {
         }
         Ok(())
     });
-}
-
-/// Quote a path for git's `sh -c` of the merge driver.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-#[cfg(test)]
-mod refusal_tests {
-    use super::git_refusal;
-
-    #[test]
-    fn lists_the_blocking_files() {
-        let err = "error: The following untracked working tree files would be overwritten by merge:\n\tnotes.txt\n\tsrc/a.rs\nPlease move or remove them before you merge.\nAborting\n";
-        assert_eq!(
-            git_refusal(err),
-            "The following untracked working tree files would be overwritten by merge: notes.txt, src/a.rs"
-        );
-        assert_eq!(git_refusal("fatal: refusing\n"), "refusing");
-    }
 }
