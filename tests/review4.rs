@@ -235,3 +235,71 @@ fn export_writes_through_pipes_devices_and_links() {
     let r = m.bd("a", "tester", &["export", "-o", t.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{}", r.stderr);
 }
+
+/// Review 4, break 12: the undo of a merge that broke `config.toml` (here
+/// a fast-forward to an upstream someone pushed with plain git) unstaged
+/// the user's staged work. The merged settings are now checked before
+/// anything is touched: the index and working tree stay as they were.
+#[test]
+fn sync_checks_the_merged_settings_before_touching_the_index() {
+    let m = Two::new();
+    let a = m.dir("a");
+    let cfg = a.join(".beads/config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("lease = \"10m\"\nlease = \"30m\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    git(
+        &a,
+        &["commit", "-q", "-am", "broken settings, pushed by hand"],
+    );
+    git(&a, &["push", "-q"]);
+    let b = m.dir("b");
+    std::fs::write(b.join("new.txt"), "staged work\n").unwrap();
+    git(&b, &["add", "new.txt"]);
+    let head = git(&b, &["rev-parse", "HEAD"]);
+    let r = m.bd("b", "tester", &["sync"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("config.toml:") && r.stderr.contains("duplicate key"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(git(&b, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git(&b, &["status", "--porcelain"]), "A  new.txt\n");
+}
+
+/// Review 4, break 9: when both clones changed the same setting, git's
+/// conflict in `config.toml` was reported as tracker lines that do not
+/// parse, with a hint (`doctor --fix` where they were written) that found
+/// nothing, so every sync failed the same way. The words name the settings
+/// and the steps that work.
+#[test]
+fn sync_names_a_settings_conflict_and_the_steps_that_resolve_it() {
+    let m = Two::new();
+    m.bd("a", "tester", &["config", "set", "lease", "10m"]).ok();
+    git(&m.dir("a"), &["commit", "-q", "-am", "lease 10m"]);
+    git(&m.dir("a"), &["push", "-q"]);
+    m.bd("b", "tester", &["config", "set", "lease", "30m"]).ok();
+    git(&m.dir("b"), &["commit", "-q", "-am", "lease 30m"]);
+    let r = m.bd("b", "tester", &["sync"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("same settings in .beads/config.toml"),
+        "{}",
+        r.stderr
+    );
+    // The steps of the hint work.
+    let b = m.dir("b");
+    let merge = common::git_with_bd(&b, &["merge", "-q", "--no-edit", "origin/main"]);
+    assert_ne!(merge.code, 0, "it conflicts");
+    m.bd("b", "tester", &["doctor", "--fix"]).ok();
+    git(&b, &["commit", "-q", "--no-edit"]);
+    m.bd("b", "tester", &["sync"]).ok();
+    assert_eq!(
+        m.bd("b", "tester", &["config", "get", "lease"])
+            .ok()
+            .stdout
+            .trim(),
+        "30m"
+    );
+}

@@ -126,12 +126,6 @@ pub fn contains_upstream(root: &Path) -> Result<bool> {
     .ok)
 }
 
-/// The commit HEAD points at, as full hex; `None` when there is none.
-pub fn head(root: &Path) -> Result<Option<String>> {
-    let r = run(root, &["rev-parse", "--verify", "HEAD"])?;
-    Ok(r.ok.then(|| r.stdout.trim().to_string()))
-}
-
 /// Merge the upstream into HEAD (`git merge --no-edit @{upstream}`) with
 /// `driver` as the command of the `beads` merge driver for this one run
 /// (see `driver::command`). A merge that stops is aborted before this returns.
@@ -164,10 +158,21 @@ pub fn merge_upstream(root: &Path, driver: &str) -> Result<MergeOutcome> {
     })
 }
 
-/// Move the branch back to `rev`, keeping local changes (`git reset --keep`);
-/// false when git refused.
-pub fn reset_keep(root: &Path, rev: &str) -> Result<bool> {
-    Ok(run(root, &["reset", "--quiet", "--keep", rev])?.ok)
+/// The text `path` would have after merging the upstream into HEAD,
+/// computed without touching the index or the working tree (`git
+/// merge-tree --write-tree`, git 2.38 or later); `None` when the merge
+/// result has no such file or git cannot compute it. A file git could not
+/// merge holds its conflict markers, as `git merge` would leave it.
+pub fn merged_text(root: &Path, path: &str) -> Result<Option<String>> {
+    let m = run(root, &["merge-tree", "--write-tree", "HEAD", "@{upstream}"])?;
+    let Some(tree) = m.stdout.lines().next().map(str::trim) else {
+        return Ok(None);
+    };
+    if tree.len() < 40 || !tree.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let blob = run(root, &["cat-file", "blob", &format!("{tree}:{path}")])?;
+    Ok(blob.ok.then_some(blob.stdout))
 }
 
 /// How many commits HEAD has that its upstream lacks; `None` when git cannot

@@ -107,10 +107,9 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
         if remote::contains_upstream(root)? {
             return Ok(());
         }
-        let head = remote::head(root)?;
+        refuse_unreadable_merge(ctx)?;
         let (files, refusal) = match remote::merge_upstream(root, &driver)? {
             remote::MergeOutcome::Merged => {
-                refuse_unreadable_merge(ctx, head.as_deref())?;
                 rep.merged = true;
                 return Ok(());
             }
@@ -121,6 +120,15 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
         };
         let (tracker, code): (Vec<&String>, Vec<&String>) =
             files.iter().partition(|f| f.starts_with(".beads/"));
+        if code.is_empty() && tracker.iter().any(|f| *f == ".beads/config.toml") {
+            return Err(Error::Invalid {
+                msg: "both sides changed the same settings in .beads/config.toml; the merge was aborted".into(),
+                hint: Some(
+                    "merge by hand: `git merge @{upstream}`, then `bd doctor --fix` (it merges the two sides of config.toml), `git commit`, and `bd sync` again"
+                        .into(),
+                ),
+            });
+        }
         if code.is_empty() && !tracker.is_empty() {
             let why = refusal
                 .driver_complaint()
@@ -198,28 +206,26 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
     Ok(rep)
 }
 
-/// After a merge git made line by line: the settings every command reads
-/// first must still parse. Two clones that each set a key on a different
-/// line merge without a conflict into a key set twice, which every command
-/// would then refuse; such a merge is undone (back to `head`, the commit
-/// before the merge; local changes kept) before anything is pushed, and the
-/// error names file, line and fault.
-fn refuse_unreadable_merge(ctx: &Ctx, head: Option<&str>) -> Result<()> {
-    let Err(e) = crate::store::config::Config::load(&ctx.ws.config_path()) else {
+/// Before a merge git makes line by line: the settings every command reads
+/// first must still parse after it. Two clones that each set a key on a
+/// different line merge without a conflict into a key set twice, which
+/// every command would then refuse; such a merge is not made (nothing in the
+/// index or working tree is touched, nothing is pushed) and the error names
+/// file, line and fault. Settings git cannot merge at all are the merge's
+/// own refusal (the files in conflict are named).
+fn refuse_unreadable_merge(ctx: &Ctx) -> Result<()> {
+    let Some(text) = remote::merged_text(&ctx.ws.root, ".beads/config.toml")? else {
         return Ok(());
     };
-    let undone = match head {
-        Some(head) => remote::reset_keep(&ctx.ws.root, head)?,
-        None => false,
+    if crate::git::stages::has_markers(text.as_bytes()) {
+        return Ok(());
+    }
+    let Err(e) = crate::store::config::Config::parse(&ctx.ws.config_path(), &text) else {
+        return Ok(());
     };
     Err(Error::Invalid {
         msg: format!(
-            "the merge of the upstream leaves {e}; {}",
-            if undone {
-                "the merge was undone and nothing was pushed"
-            } else {
-                "nothing was pushed, and the merge could not be undone"
-            }
+            "the merge of the upstream would leave {e}; nothing was merged or pushed"
         ),
         hint: Some(
             "merge by hand (`git merge @{upstream}`), repair it (`bd doctor --fix` keeps the first setting of each key), commit, and `bd sync` again"
