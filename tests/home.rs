@@ -60,6 +60,7 @@ fn entry(issue: &str, event: Event, at_: &str, epoch: i64) -> Entry {
         workspace: PathBuf::from("/src/dave/vc"),
         epoch,
         on: None,
+        until: None,
     }
 }
 

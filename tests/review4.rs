@@ -303,3 +303,108 @@ fn sync_names_a_settings_conflict_and_the_steps_that_resolve_it() {
         "30m"
     );
 }
+
+/// Review 4, break 4: a deferral in one worktree of work claimed in a
+/// sibling worktree reached the ledger as a plain release: the sibling saw
+/// the item ready, `dispatch` slung it, and the merge lost the deferral. The
+/// release carries the deferral: the sibling sees deferred work, not ready.
+#[test]
+fn a_deferral_of_work_claimed_next_door_is_deferred_there_too() {
+    let m = Two::new();
+    let a = m.dir("a");
+    let x = m
+        .bd("a", "tester", &["create", "one"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    m.bd("a", "tester", &["commit"]).ok();
+    let wt = m.dir("wt");
+    git(
+        &a,
+        &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt"],
+    );
+    m.bd("wt", "bob", &["claim", &x]).ok();
+    m.bd("a", "alice", &["defer", &x, "--until", "2099-01-01"])
+        .ok();
+    for c in ["a", "wt"] {
+        let ready = m.json(c, "carol", &["ready"]);
+        assert!(!has(&ready, &x), "{c}: {ready}");
+        let shown = m.json(c, "carol", &["show", &x]);
+        let shown = if shown.is_array() {
+            shown[0].clone()
+        } else {
+            shown
+        };
+        assert_eq!(shown["ready"], false, "{c}: {shown}");
+    }
+    m.bd("wt", "zed", &["agent", "register"]).ok();
+    let d = m.bd("wt", "mayor", &["dispatch", "--once"]).ok();
+    assert!(!d.stdout.contains(&x), "{}", d.stdout);
+    let r = m.bd("wt", "carol", &["claim", &x]);
+    assert_eq!(r.code, 3, "deferred work is not claimable: {}", r.stderr);
+    m.bd("wt", "tester", &["commit"]).ok();
+    m.bd("a", "tester", &["commit"]).ok();
+    common::git_bd(&a, &["merge", "-q", "--no-edit", "wt"]);
+    let rec: Value = std::fs::read_to_string(a.join(".beads/issues.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["id"] == x.as_str())
+        .unwrap();
+    assert_eq!(rec["status"], "deferred", "{rec}");
+    assert!(rec.get("assignee").is_none(), "{rec}");
+}
+
+/// Review 4, smaller breaks: `update --defer D --assignee carol` on bob's
+/// claim dropped carol (the deferral's release ran after the assignment);
+/// `update --claim --defer D` dropped the deferral silently; a usage error
+/// written to a closed stderr panicked (exit 101).
+#[test]
+fn update_defer_keeps_the_assignee_given_and_claim_refuses_defer() {
+    let m = Two::new();
+    let x = m
+        .bd("a", "tester", &["create", "one"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    m.bd("a", "bob", &["claim", &x]).ok();
+    m.bd(
+        "a",
+        "alice",
+        &["update", &x, "--defer", "2099-01-01", "--assignee", "carol"],
+    )
+    .ok();
+    let shown = m.json("a", "alice", &["show", &x]);
+    let shown = if shown.is_array() {
+        shown[0].clone()
+    } else {
+        shown
+    };
+    assert_eq!(shown["status"], "deferred", "{shown}");
+    assert_eq!(shown["assignee"], "carol", "{shown}");
+    let prime = m.json("a", "bob", &["prime"]);
+    assert!(!has(&prime["claims"], &x), "{prime}");
+
+    let y = m
+        .bd("a", "tester", &["create", "two"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let r = m.bd(
+        "a",
+        "bob",
+        &["update", &y, "--claim", "--defer", "2099-01-01"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--defer"), "{}", r.stderr);
+
+    let closed = Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{BD}' --no-such-flag 2>&-"))
+        .status()
+        .unwrap();
+    assert_eq!(closed.code(), Some(2));
+}

@@ -30,6 +30,22 @@ pub fn main() -> i32 {
     report(cli)
 }
 
+/// A line on stderr; a closed stderr is not a crash (`eprintln!` panics).
+macro_rules! err_line {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// A line on stdout; a closed stdout is not a crash.
+macro_rules! out_line {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// A command line clap refused: the one-line error (and JSON with `--json`),
 /// then clap's usage; exit 2. Help and version requests print and exit 0.
 fn usage_error(e: &clap::Error, wants_json: bool) -> i32 {
@@ -41,9 +57,9 @@ fn usage_error(e: &clap::Error, wants_json: bool) -> i32 {
     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         if wants_json {
             let doc = json!({"error": "a subcommand or argument is missing", "code": "usage", "hint": "see `bd --help`"});
-            println!("{doc}");
+            out_line!("{doc}");
         }
-        eprintln!("Error: a subcommand or argument is missing");
+        err_line!("Error: a subcommand or argument is missing");
         let _ = e.print();
         return 2;
     }
@@ -59,19 +75,19 @@ fn usage_error(e: &clap::Error, wants_json: bool) -> i32 {
         .trim_start_matches("error: ")
         .to_string();
     if wants_json {
-        println!(
+        out_line!(
             "{}",
             json!({"error": first, "code": "usage", "hint": "see `bd --help`"})
         );
     }
     // The same one line as the JSON error, then clap's usage part.
-    eprintln!("error: {}", render::terminal_safe(&first));
+    err_line!("error: {}", render::terminal_safe(&first));
     let rest: Vec<&str> = msg
         .lines()
         .skip_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
         .collect();
     if !rest.is_empty() {
-        eprintln!("{}", render::terminal_safe(&rest.join("\n")));
+        err_line!("{}", render::terminal_safe(&rest.join("\n")));
     }
     2
 }
@@ -85,7 +101,7 @@ fn report(cli: Cli) -> i32 {
     for n in &notices {
         let is_warning = n.starts_with("warning") || n.starts_with("note");
         if !quiet || is_warning {
-            eprintln!("{}", render::terminal_safe(n));
+            err_line!("{}", render::terminal_safe(n));
         }
     }
     match result {
@@ -109,16 +125,16 @@ fn report(cli: Cli) -> i32 {
         Err(e) => {
             let hint = e.hint();
             if json_mode {
-                println!(
+                out_line!(
                     "{}",
                     json!({"error": e.to_string(), "code": e.code(), "hint": hint})
                 );
             }
-            eprintln!("Error: {}", render::terminal_safe(&e.to_string()));
+            err_line!("Error: {}", render::terminal_safe(&e.to_string()));
             if let Some(h) = hint
                 && !json_mode
             {
-                eprintln!("Hint: {}", render::terminal_safe(&h));
+                err_line!("Hint: {}", render::terminal_safe(&h));
             }
             e.exit_code()
         }

@@ -66,6 +66,11 @@ pub struct Entry {
     /// entries written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
+    /// For a release made by a deferral: the time it was deferred until
+    /// (RFC 3339), so other workspaces see deferred work, not ready work,
+    /// until then. Absent otherwise (and in entries of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 impl Entry {

@@ -168,6 +168,7 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
                 workspace: root.clone(),
                 epoch,
                 on: rec.claim_made_on().map(|st| st.to_text()),
+                until: None,
             });
         }
     }
@@ -306,10 +307,28 @@ pub fn apply_release(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
     if !released_elsewhere(entry, rec) {
         return false;
     }
-    rec.set("status", "open");
+    match entry.and_then(|e| e.until.as_deref()) {
+        // Released by a deferral: deferred, as that write left it.
+        Some(until) => {
+            rec.set_status(crate::model::kinds::Status::Deferred);
+            rec.set("defer_until", until);
+        }
+        None => rec.set_status(crate::model::kinds::Status::Open),
+    }
     rec.remove("assignee");
     rec.remove("started_at");
     true
+}
+
+/// Whether a release made elsewhere makes `rec` ready here (given it would
+/// be ready were it open): released, and not deferred by that release to a
+/// time still to come.
+pub fn released_ready(entry: Option<&ledger::Entry>, rec: &Record, now: time::Nanos) -> bool {
+    released_elsewhere(entry, rec)
+        && entry
+            .and_then(|e| e.until.as_deref())
+            .and_then(time::parse)
+            .is_none_or(|t| t <= now)
 }
 
 /// The holder that won `actor`'s claim (or hook) on `rec`: this machine's
@@ -394,6 +413,7 @@ pub fn overlay_json(o: &Overlay) -> Value {
 /// Write a ledger entry for an issue this command changed.
 pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::Entry {
     let claim_group = event.is_claim_group();
+    let released = matches!(event, ledger::Event::Released);
     ledger::Entry {
         issue: rec.id().to_string(),
         event,
@@ -403,6 +423,10 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
         epoch: rec.claim_epoch(),
         on: claim_group
             .then(|| rec.claim_made_on().map(|st| st.to_text()))
+            .flatten(),
+        // A release by a deferral says until when.
+        until: (released && rec.state() == crate::model::kinds::Status::Deferred)
+            .then(|| rec.str("defer_until"))
             .flatten(),
     }
 }
@@ -663,6 +687,7 @@ mod tests {
             workspace: "/w".into(),
             epoch,
             on: None,
+            until: None,
         }
     }
 
@@ -700,6 +725,26 @@ mod tests {
         );
         assert_eq!(effective_holder(None, &rec("open", Some("dave"), 1)), None);
         assert_eq!(effective_holder(None, &rec("in_progress", None, 1)), None);
+    }
+
+    #[test]
+    fn a_release_by_a_deferral_leaves_the_record_deferred_and_not_ready() {
+        let mut rel = entry(ledger::Event::Released, 3);
+        rel.until = Some("2026-12-10T00:00:00Z".into());
+        let before = time::parse("2026-12-09T00:00:00Z").unwrap();
+        let after = time::parse("2026-12-11T00:00:00Z").unwrap();
+        let mut r = rec("in_progress", Some("bob"), 2);
+        assert!(released_elsewhere(Some(&rel), &r));
+        assert!(!released_ready(Some(&rel), &r, before));
+        assert!(released_ready(Some(&rel), &r, after));
+        assert_eq!(effective_holder(Some(&rel), &r), None);
+        assert!(apply_release(Some(&rel), &mut r));
+        assert_eq!(r.status(), "deferred");
+        assert_eq!(
+            r.str("defer_until").as_deref(),
+            Some("2026-12-10T00:00:00Z")
+        );
+        assert_eq!(r.nonempty("assignee"), None);
     }
 
     #[test]

@@ -162,9 +162,9 @@ pub struct UpdateOptions {
 }
 
 pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
-    if o.claim && (o.status.is_some() || o.assignee.is_some()) {
+    if o.claim && (o.status.is_some() || o.assignee.is_some() || o.defer.is_some()) {
         return Err(usage(
-            "--claim cannot be combined with --status or --assignee",
+            "--claim cannot be combined with --status, --assignee or --defer",
         ));
     }
     if o.claim {
@@ -292,8 +292,24 @@ fn update_one(
     if o.parent.is_some() {
         crate::ops::editable_list(rec, "dependencies")?;
     }
-    let mut ch = update_fields(ctx, o, c, rec);
-    ch.extend(update_state(ctx, o, c, ledger, rec, ended)?);
+    let mut ch = Vec::new();
+    // A deferral ends the claim first, so an assignee given with it stays.
+    if defers(o, c) {
+        let status = rec.state();
+        if status.is_done() {
+            // As `bd defer` refuses it: done work has nothing to wait for.
+            return Err(Error::invalid(format!(
+                "{} is {status}; cannot defer it",
+                rec.id()
+            )));
+        }
+        if end_claim(ledger, rec) {
+            ended.borrow_mut().insert(rec.id().to_string());
+            ch.push("assignee");
+        }
+    }
+    ch.extend(update_fields(ctx, o, c, rec));
+    ch.extend(update_state(ctx, o, c, rec)?);
     let missing = update_lists(ctx, o, c, tx, rec, &mut ch)?;
     // A hook needs an agent: `hooked` with nobody on it is nobody's work.
     if (ch.contains(&"status") || ch.contains(&"assignee"))
@@ -381,32 +397,24 @@ fn update_fields(ctx: &Ctx, o: &UpdateOptions, c: &Checked, rec: &mut Record) ->
     ch
 }
 
-/// `update`'s state: `--defer` and `--status` (a deferral ends the claim).
+/// Whether an `update` defers: `--defer` (with no other `--status`) or
+/// `--status deferred`.
+fn defers(o: &UpdateOptions, c: &Checked) -> bool {
+    let target = o.status.as_deref().map(Status::parse);
+    target == Some(Status::Deferred)
+        || (c.defer.is_some() && target.is_none_or(|s| s == Status::Deferred))
+}
+
+/// `update`'s state: `--defer` and `--status`.
 fn update_state(
     ctx: &Ctx,
     o: &UpdateOptions,
     c: &Checked,
-    ledger: Option<&Ledger>,
     rec: &mut Record,
-    ended: &std::cell::RefCell<std::collections::BTreeSet<String>>,
 ) -> Result<Vec<&'static str>> {
     let mut ch = Vec::new();
     let defer = c.defer;
     let target = o.status.as_deref().map(Status::parse);
-    let defers = target == Some(Status::Deferred)
-        || (defer.is_some() && target.as_ref().is_none_or(|s| *s == Status::Deferred));
-    let status_now = rec.state();
-    if defers && status_now.is_done() {
-        // As `bd defer` refuses it: done work has nothing to wait for.
-        return Err(Error::invalid(format!(
-            "{} is {status_now}; cannot defer it",
-            rec.id()
-        )));
-    }
-    if defers && end_claim(ledger, rec) {
-        ended.borrow_mut().insert(rec.id().to_string());
-        ch.push("assignee");
-    }
     let status_now = rec.state();
     if let Some(d) = defer {
         if rec.set_time("defer_until", d) {

@@ -134,7 +134,7 @@ impl ReadySet {
             let entry = ledger.get(rec.id());
             if let Some(why) = Self::taken_elsewhere(entry, &rec, &ctx.actor) {
                 set.taken.insert(rec.id().to_string(), why);
-            } else if crate::ops::coord::released_elsewhere(entry, &rec) {
+            } else if crate::ops::coord::released_ready(entry, &rec, ctx.now) {
                 set.released.insert(rec.id().to_string());
             }
         }
@@ -188,7 +188,7 @@ impl ReadySet {
         entry: Option<&crate::home::ledger::Entry>,
     ) -> bool {
         let ready = row.ready
-            || (crate::ops::coord::released_elsewhere(entry, rec)
+            || (crate::ops::coord::released_ready(entry, rec, ctx.now)
                 && Self::ready_if_open(row, ctx.now, &ctx.view().non_work));
         ready && Self::taken_elsewhere(entry, rec, &ctx.actor).is_none()
     }

@@ -56,7 +56,10 @@ pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
         let plan = ops::dispatch::dispatch(c, &opts)?;
         if !std::ptr::eq(c, ctx) {
             for n in c.notices.borrow().iter() {
-                eprintln!("{}", render::terminal_safe(n));
+                {
+                    use std::io::Write as _;
+                    let _ = writeln!(std::io::stderr(), "{}", render::terminal_safe(n));
+                }
             }
         }
         rounds += 1;
@@ -72,9 +75,13 @@ pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
         // A watch loop prints each round as it happens (with --json,
         // one JSON object per line), then a summary when stopped.
         if json {
-            println!("{}", serde_json::to_string(&plan).unwrap_or_default());
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string(&plan).unwrap_or_default()
+            );
         } else if !t.is_empty() {
-            print!("{}", render::terminal_safe(&t));
+            let _ = write!(std::io::stdout(), "{}", render::terminal_safe(&t));
         }
         let _ = std::io::stdout().flush();
         if signals::stop_requested()
