@@ -221,7 +221,7 @@ impl Refusal {
         let files: Vec<&str> = self
             .stderr
             .lines()
-            .filter(|l| l.starts_with('\t') || l.starts_with("    "))
+            .filter(|l| l.starts_with('\t') || l.starts_with("  "))
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
