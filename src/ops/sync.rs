@@ -31,137 +31,27 @@ fn my_claims(ctx: &Ctx) -> Vec<String> {
 
 pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
     let root = &ctx.ws.root;
-    let dirs = git::dirs(root)?;
     // The home this workspace proved it belongs to (issue 9, item 2): an
     // unproven workspace must not hold up the syncs of the project it names.
     let _sync_lock = match ctx.home()? {
         Some(home) => Some(home.lock("sync")?),
         None => None,
     };
-    if let Some(reason) = git::commit::busy(&dirs) {
-        return Err(Error::Invalid {
-            msg: format!("cannot sync: {reason}"),
-            hint: Some("finish or abort it first".into()),
-        });
-    }
-    let Some(branch) = remote::branch(root)? else {
-        return Err(Error::Invalid {
-            msg: "cannot sync on a detached HEAD".into(),
-            hint: Some("check out a branch first".into()),
-        });
-    };
-    let Some(upstream) = remote::upstream_of(root, &branch)? else {
-        return Err(Error::Invalid {
-            msg: format!("branch {branch} has no upstream"),
-            hint: Some(format!("set one with `git push -u origin {branch}`")),
-        });
-    };
+    let upstream = syncable(ctx)?;
     let mut rep = SyncReport::default();
-
     let subject = crate::ops::gitops::describe_pending_subject(ctx);
     if let git::commit::Outcome::Committed { id, .. } = ctx.commit_beads(&subject, None)? {
         rep.committed = Some(id);
     }
     let before = my_claims(ctx);
-
-    let fetch = || -> Result<()> {
-        if let Err(refusal) = remote::fetch(root, &upstream.remote)? {
-            return Err(Error::Invalid {
-                msg: format!(
-                    "cannot reach the remote '{}': {}",
-                    upstream.remote,
-                    refusal.first_line()
-                ),
-                hint: Some(
-                    "check the network and the remote URL; nothing was merged or pushed (tracker changes were committed locally)"
-                        .into(),
-                ),
-            });
-        }
-        Ok(())
-    };
-    fetch()?;
-
-    // Unpushed commits that carry code: refuse unless --all.
-    if !all && let Some(unpushed) = remote::unpushed_commits(root)? {
-        let code_commits: Vec<String> = unpushed
-            .into_iter()
-            .filter(|c| c.paths.iter().any(|p| !p.starts_with(".beads/")))
-            .map(|c| c.summary)
-            .collect();
-        if !code_commits.is_empty() {
-            return Err(Error::Invalid {
-                msg: format!(
-                    "unpushed commits touch code, not only .beads/: {}",
-                    code_commits.join("; ")
-                ),
-                hint: Some("push them yourself, or `bd sync --all` to push them too".into()),
-            });
-        }
+    fetch(ctx, &upstream)?;
+    if !all {
+        refuse_code_commits(ctx)?;
     }
-
     let driver = std::env::current_exe()
         .map(|p| git::driver::command(&p))
         .unwrap_or_else(|_| git::driver::DRIVER.to_string());
-    let merge = |rep: &mut SyncReport| -> Result<()> {
-        if remote::contains_upstream(root)? {
-            return Ok(());
-        }
-        refuse_unreadable_merge(ctx)?;
-        let (files, refusal) = match remote::merge_upstream(root, &driver)? {
-            remote::MergeOutcome::Merged => {
-                rep.merged = true;
-                return Ok(());
-            }
-            remote::MergeOutcome::Aborted {
-                conflicted,
-                refusal,
-            } => (conflicted, refusal),
-        };
-        let (tracker, code): (Vec<&String>, Vec<&String>) =
-            files.iter().partition(|f| f.starts_with(".beads/"));
-        if code.is_empty() && tracker.iter().any(|f| *f == ".beads/config.toml") {
-            return Err(Error::Invalid {
-                msg: "both sides changed the same settings in .beads/config.toml; the merge was aborted".into(),
-                hint: Some(
-                    "merge by hand: `git merge @{upstream}`, then `bd doctor --fix` (it merges the two sides of config.toml), `git commit`, and `bd sync` again"
-                        .into(),
-                ),
-            });
-        }
-        if code.is_empty() && !tracker.is_empty() {
-            let why = refusal
-                .driver_complaint()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default();
-            return Err(Error::Invalid {
-                msg: format!(
-                    "the tracker merge failed for {}{why}; the merge was aborted",
-                    tracker.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-                hint: Some(
-                    "a side has lines that do not parse: run `bd doctor --fix` where they were written, push, and sync again"
-                        .into(),
-                ),
-            });
-        }
-        Err(Error::Invalid {
-            msg: if files.is_empty() {
-                format!("git merge failed: {}", refusal.summary())
-            } else {
-                format!(
-                    "merge conflicts outside the tracker: {}; the merge was aborted",
-                    files.join(", ")
-                )
-            },
-            hint: Some(
-                "merge the upstream yourself (`git merge @{upstream}`), then `bd sync` again"
-                    .into(),
-            ),
-        })
-    };
-    merge(&mut rep)?;
-
+    merge(ctx, &driver, &mut rep)?;
     if remote::ahead_of_upstream(root)? == Some(0) {
         rep.up_to_date = !rep.merged && rep.committed.is_none();
     } else {
@@ -181,14 +71,147 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
                     hint: Some("someone pushes faster than we merge; run `bd sync` again".into()),
                 });
             }
-            fetch()?;
-            merge(&mut rep)?;
+            fetch(ctx, &upstream)?;
+            merge(ctx, &driver, &mut rep)?;
         }
     }
-    let after = my_claims(ctx);
     if !before.is_empty() {
-        let snap = ctx.snapshot()?;
-        for id in before.iter().filter(|id| !after.contains(id)) {
+        rep.claims_lost = lost_claims(ctx, &before)?;
+        forget_lost_claims(ctx, &rep.claims_lost);
+    }
+    Ok(rep)
+}
+
+/// The upstream to sync with, when nothing stands in the way: no merge or
+/// rebase under way, a branch checked out, an upstream set.
+fn syncable(ctx: &Ctx) -> Result<remote::Upstream> {
+    let root = &ctx.ws.root;
+    if let Some(reason) = git::commit::busy(&git::dirs(root)?) {
+        return Err(Error::Invalid {
+            msg: format!("cannot sync: {reason}"),
+            hint: Some("finish or abort it first".into()),
+        });
+    }
+    let Some(branch) = remote::branch(root)? else {
+        return Err(Error::Invalid {
+            msg: "cannot sync on a detached HEAD".into(),
+            hint: Some("check out a branch first".into()),
+        });
+    };
+    remote::upstream_of(root, &branch)?.ok_or_else(|| Error::Invalid {
+        msg: format!("branch {branch} has no upstream"),
+        hint: Some(format!("set one with `git push -u origin {branch}`")),
+    })
+}
+
+fn fetch(ctx: &Ctx, upstream: &remote::Upstream) -> Result<()> {
+    if let Err(refusal) = remote::fetch(&ctx.ws.root, &upstream.remote)? {
+        return Err(Error::Invalid {
+            msg: format!(
+                "cannot reach the remote '{}': {}",
+                upstream.remote,
+                refusal.first_line()
+            ),
+            hint: Some(
+                "check the network and the remote URL; nothing was merged or pushed (tracker changes were committed locally)"
+                    .into(),
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Unpushed commits that carry code: sync pushes them only with `--all`.
+fn refuse_code_commits(ctx: &Ctx) -> Result<()> {
+    let Some(unpushed) = remote::unpushed_commits(&ctx.ws.root)? else {
+        return Ok(());
+    };
+    let code_commits: Vec<String> = unpushed
+        .into_iter()
+        .filter(|c| c.paths.iter().any(|p| !p.starts_with(".beads/")))
+        .map(|c| c.summary)
+        .collect();
+    if code_commits.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        msg: format!(
+            "unpushed commits touch code, not only .beads/: {}",
+            code_commits.join("; ")
+        ),
+        hint: Some("push them yourself, or `bd sync --all` to push them too".into()),
+    })
+}
+
+/// Merge the upstream (the merge driver merges `.beads/`); a merge that
+/// stops is aborted, and the error says why and what to do.
+fn merge(ctx: &Ctx, driver: &str, rep: &mut SyncReport) -> Result<()> {
+    let root = &ctx.ws.root;
+    if remote::contains_upstream(root)? {
+        return Ok(());
+    }
+    refuse_unreadable_merge(ctx)?;
+    let (files, refusal) = match remote::merge_upstream(root, driver)? {
+        remote::MergeOutcome::Merged => {
+            rep.merged = true;
+            return Ok(());
+        }
+        remote::MergeOutcome::Aborted {
+            conflicted,
+            refusal,
+        } => (conflicted, refusal),
+    };
+    let (tracker, code): (Vec<&String>, Vec<&String>) =
+        files.iter().partition(|f| f.starts_with(".beads/"));
+    if code.is_empty() && tracker.iter().any(|f| *f == ".beads/config.toml") {
+        return Err(Error::Invalid {
+            msg: "both sides changed the same settings in .beads/config.toml; the merge was aborted".into(),
+            hint: Some(
+                "merge by hand: `git merge @{upstream}`, then `bd doctor --fix` (it merges the two sides of config.toml), `git commit`, and `bd sync` again"
+                    .into(),
+            ),
+        });
+    }
+    if code.is_empty() && !tracker.is_empty() {
+        let why = refusal
+            .driver_complaint()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        return Err(Error::Invalid {
+            msg: format!(
+                "the tracker merge failed for {}{why}; the merge was aborted",
+                tracker.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            hint: Some(
+                "a side has lines that do not parse: run `bd doctor --fix` where they were written, push, and sync again"
+                    .into(),
+            ),
+        });
+    }
+    Err(Error::Invalid {
+        msg: if files.is_empty() {
+            format!("git merge failed: {}", refusal.summary())
+        } else {
+            format!(
+                "merge conflicts outside the tracker: {}; the merge was aborted",
+                files.join(", ")
+            )
+        },
+        hint: Some(
+            "merge the upstream yourself (`git merge @{upstream}`), then `bd sync` again".into(),
+        ),
+    })
+}
+
+/// The claims of this actor before the merge that it no longer holds:
+/// (issue, its holder now, or its status when nobody holds it).
+fn lost_claims(ctx: &Ctx, before: &[String]) -> Result<Vec<(String, String)>> {
+    let after = my_claims(ctx);
+    let snap = ctx.snapshot()?;
+    Ok(before
+        .iter()
+        .filter(|id| !after.contains(id))
+        .map(|id| {
             let holder = snap
                 .find(id)
                 .map(|r| {
@@ -199,11 +222,9 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
                     }
                 })
                 .unwrap_or_default();
-            rep.claims_lost.push((id.clone(), holder));
-        }
-        forget_lost_claims(ctx, &rep.claims_lost);
-    }
-    Ok(rep)
+            (id.clone(), holder)
+        })
+        .collect())
 }
 
 /// Before a merge git makes line by line: the settings every command reads
