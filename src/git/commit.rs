@@ -301,12 +301,41 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
         .index_or_load_from_head_or_empty()
         .map_err(|e| gerr("loading the index", e))?
         .into_owned();
+    stage_paths(&repo, root, &changed, &mut editor, &mut index)?;
+    index.remove_tree();
+    let tree = editor
+        .write()
+        .map_err(|e| gerr("writing a tree", e))?
+        .detach();
+    let (id, amended) = write_commit(&repo, req, &message, tree, amend_of, head_commit.as_ref())?;
+    match index.write(Default::default()) {
+        Ok(()) => {}
+        // The commit stands; git refreshes a stale index entry on its own.
+        Err(e) => return Err(gerr("writing the index (the commit was made)", e)),
+    }
+    Ok(Outcome::Committed {
+        id: id.to_string(),
+        amended,
+        paths: changed,
+    })
+}
+
+/// Put the working-tree state of `changed` paths into the tree being
+/// edited and the index: a file is committed (as git would store it), a
+/// local path or a path gone is a removal, a link is refused.
+fn stage_paths(
+    repo: &gix::Repository,
+    root: &Path,
+    changed: &[String],
+    editor: &mut gix::object::tree::Editor<'_>,
+    index: &mut gix::index::File,
+) -> Result<()> {
     // New entries are added after the loop: pushing one unsorts the index,
     // and the lookups of later paths (a binary search) would then miss
     // existing entries and add them twice.
     let mut new_entries = Vec::new();
-    let filter = super::eol::Filter::load(&repo, root);
-    for path in &changed {
+    let filter = super::eol::Filter::load(repo, root);
+    for path in changed {
         let full = root.join(path);
         let bpath: &gix::bstr::BStr = path.as_bytes().as_bstr();
         // A local path leaves git (its file stays); a file is committed; a
@@ -363,12 +392,20 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
         }
         index.sort_entries();
     }
-    index.remove_tree();
-    let tree = editor
-        .write()
-        .map_err(|e| gerr("writing a tree", e))?
-        .detach();
-    let (id, amended) = match (amend_of, &head_commit) {
+    Ok(())
+}
+
+/// Write the commit of `tree`: amending `amend_of` (bd's own unpushed
+/// commit, its subjects merged) or on top of HEAD; `(id, amended)`.
+fn write_commit(
+    repo: &gix::Repository,
+    req: &Request,
+    message: &str,
+    tree: gix::ObjectId,
+    amend_of: Option<&gix::Commit<'_>>,
+    head_commit: Option<&gix::Commit<'_>>,
+) -> Result<(gix::ObjectId, bool)> {
+    Ok(match (amend_of, head_commit) {
         (Some(prev), _) => {
             let parents: Vec<gix::ObjectId> = prev.parent_ids().map(|p| p.detach()).collect();
             let subject = merge_subjects(prev, &req.subject);
@@ -390,27 +427,17 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
             (new.id, true)
         }
         (None, Some(head)) => (
-            repo.commit("HEAD", message.as_str(), tree, [head.id])
+            repo.commit("HEAD", message, tree, [head.id])
                 .map_err(|e| gerr("committing (HEAD moved meanwhile?)", e))?
                 .detach(),
             false,
         ),
         (None, None) => (
-            repo.commit("HEAD", message.as_str(), tree, None::<gix::ObjectId>)
+            repo.commit("HEAD", message, tree, None::<gix::ObjectId>)
                 .map_err(|e| gerr("committing", e))?
                 .detach(),
             false,
         ),
-    };
-    match index.write(Default::default()) {
-        Ok(()) => {}
-        // The commit stands; git refreshes a stale index entry on its own.
-        Err(e) => return Err(gerr("writing the index (the commit was made)", e)),
-    }
-    Ok(Outcome::Committed {
-        id: id.to_string(),
-        amended,
-        paths: changed,
     })
 }
 
