@@ -220,22 +220,53 @@ pub fn run(dir: Option<&Path>, out: Box<dyn Write>) -> Result<PathBuf> {
     Ok(root)
 }
 
+/// The people of the story: alice's and bob's clones of vc, carol's beads.
+struct Cast {
+    root: PathBuf,
+    a1: PathBuf,
+    a2: PathBuf,
+    b1: PathBuf,
+}
+
+const ALICE: Option<&str> = Some("alice");
+const BOB: Option<&str> = Some("bob");
+const CAROL: Option<&str> = Some("carol");
+
 fn story(d: &mut Demo) -> Result<()> {
     let root = d.root.clone();
-    let (alice, bob, carol) = (Some("alice"), Some("bob"), Some("carol"));
-    let a1 = root.join("vc-alice");
-    let a2 = root.join("vc-bob");
-    let b1 = root.join("beads");
+    let c = Cast {
+        a1: root.join("vc-alice"),
+        a2: root.join("vc-bob"),
+        b1: root.join("beads"),
+        root,
+    };
     d.say(&format!(
         "strand demo in {}\nA bare remote vc.git with two clones (alice's and bob's), a project beads (carol's), one BD_HOME.",
-        root.display()
+        c.root.display()
     ));
+    set_up(d, &c)?;
+    let (parser, importer, docs) = plan(d, &c)?;
+    let (win_ws, win) = claim_race(d, &c, &parser)?;
+    hook_survives(d, &c, &docs)?;
+    d.bd(
+        &win_ws,
+        win,
+        &["close", &parser, "--reason", "fixed the empty-file case"],
+    )?;
+    convoy_lands(d, &c)?;
+    concurrent_edit(d, &c, &docs)?;
+    handoff(d, &c, &importer)?;
+    review(d, &c, &docs)
+}
 
+fn set_up(d: &mut Demo, c: &Cast) -> Result<()> {
+    let (root, a1, a2, b1) = (&c.root, &c.a1, &c.a2, &c.b1);
+    let (alice, bob, carol) = (ALICE, BOB, CAROL);
     d.step(1, "Set up", "Two projects with their remotes; `bd init` routes .beads/*.jsonl to strand's merge driver.");
     for (name, ws) in [("vc", &a1), ("beads", &b1)] {
         let remote = root.join(format!("{name}.git"));
         d.git(
-            &root,
+            root,
             &[
                 "init",
                 "-q",
@@ -247,7 +278,7 @@ fn story(d: &mut Demo) -> Result<()> {
             false,
         )?;
         d.git(
-            &root,
+            root,
             &[
                 "clone",
                 "-q",
@@ -264,7 +295,7 @@ fn story(d: &mut Demo) -> Result<()> {
         d.git(ws, &["push", "-q", "-u", "origin", "main"], false)?;
     }
     d.git(
-        &root,
+        root,
         &[
             "clone",
             "-q",
@@ -277,6 +308,12 @@ fn story(d: &mut Demo) -> Result<()> {
         d.bd(ws, who, &["agent", "register", "--kind", "claude"])?;
     }
 
+    Ok(())
+}
+
+/// Step 2: the parser bug, the importer it blocks, the docs.
+fn plan(d: &mut Demo, c: &Cast) -> Result<(String, String, String)> {
+    let (a1, a2, alice) = (&c.a1, &c.a2, ALICE);
     d.step(
         2,
         "Work with dependencies",
@@ -284,14 +321,14 @@ fn story(d: &mut Demo) -> Result<()> {
     );
     let parser = d
         .bd(
-            &a1,
+            a1,
             alice,
             &["create", "Fix the parser", "-t", "bug", "-p", "1"],
         )?
         .stdout;
     let importer = d
         .bd(
-            &a1,
+            a1,
             alice,
             &[
                 "create",
@@ -304,28 +341,34 @@ fn story(d: &mut Demo) -> Result<()> {
         )?
         .stdout;
     let docs = d
-        .bd(&a1, alice, &["create", "Write the import docs", "-p", "2"])?
+        .bd(a1, alice, &["create", "Write the import docs", "-p", "2"])?
         .stdout;
-    d.bd(&a1, alice, &["ready"])?;
-    d.bd(&a1, alice, &["blocked"])?;
-    d.bd(&a1, alice, &["commit", "-m", "plan the importer"])?;
-    d.git(&a1, &["push", "-q"], false)?;
-    d.git(&a2, &["pull", "-q", "--no-rebase"], true)?;
+    d.bd(a1, alice, &["ready"])?;
+    d.bd(a1, alice, &["blocked"])?;
+    d.bd(a1, alice, &["commit", "-m", "plan the importer"])?;
+    d.git(a1, &["push", "-q"], false)?;
+    d.git(a2, &["pull", "-q", "--no-rebase"], true)?;
 
+    Ok((parser, importer, docs))
+}
+
+/// Step 3: the race; the winner's clone and name.
+fn claim_race(d: &mut Demo, c: &Cast, parser: &str) -> Result<(PathBuf, Option<&'static str>)> {
+    let (a1, a2, alice, bob) = (&c.a1, &c.a2, ALICE, BOB);
     d.step(3, "A claim race", "Alice and Bob claim the parser bug at the same moment, from different clones. The file lock and the machine's ledger let exactly one win; the other is told who holds it.");
     let spawn = |who: &str, ws: &Path| -> Result<std::process::Child> {
-        d.command(&d.bd, ws, Some(who), &["claim", &parser])
+        d.command(&d.bd, ws, Some(who), &["claim", parser])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| fail(format!("cannot run bd: {e}")))
     };
-    let ca = spawn("alice", &a1)?;
-    let cb = spawn("bob", &a2)?;
+    let ca = spawn("alice", a1)?;
+    let cb = spawn("bob", a2)?;
     let oa = ca.wait_with_output().map_err(|e| fail(e.to_string()))?;
     let ob = cb.wait_with_output().map_err(|e| fail(e.to_string()))?;
-    d.show(&a1, alice, &format!("bd claim {parser}"), &oa);
-    d.show(&a2, bob, &format!("bd claim {parser}"), &ob);
+    d.show(a1, alice, &format!("bd claim {parser}"), &oa);
+    d.show(a2, bob, &format!("bd claim {parser}"), &ob);
     let codes = (oa.status.code(), ob.status.code());
     let winner = match codes {
         (Some(0), Some(3)) => "alice",
@@ -349,10 +392,15 @@ fn story(d: &mut Demo) -> Result<()> {
     } else {
         (a1.clone(), alice)
     };
-    d.bd(&lose_ws, lose, &["show", &parser])?;
+    d.bd(&lose_ws, lose, &["show", parser])?;
 
+    Ok((win_ws, win))
+}
+
+fn hook_survives(d: &mut Demo, c: &Cast, docs: &str) -> Result<()> {
+    let (a1, a2, alice, bob) = (&c.a1, &c.a2, ALICE, BOB);
     d.step(4, "A hook survives a crash", "Bob's session is slung the docs. His agent process is killed (kill -9); a fresh session's `bd prime` still shows the work on his hook.");
-    d.bd(&a1, alice, &["sling", &docs, "bob"])?;
+    d.bd(a1, alice, &["sling", docs, "bob"])?;
     let mut session = Command::new("sleep")
         .arg("30")
         .spawn()
@@ -363,47 +411,50 @@ fn story(d: &mut Demo) -> Result<()> {
     d.say(&format!(
         "\n   (bob's agent process {pid} was killed with SIGKILL; a new one starts)"
     ));
-    let prime = d.bd(&a2, bob, &["prime"])?;
-    if !prime.stdout.contains(&docs) {
+    let prime = d.bd(a2, bob, &["prime"])?;
+    if !prime.stdout.contains(docs) {
         return Err(fail("bob's prime does not show his hook"));
     }
+    Ok(())
+}
 
-    d.bd(
-        &win_ws,
-        win,
-        &["close", &parser, "--reason", "fixed the empty-file case"],
-    )?;
-
+fn convoy_lands(d: &mut Demo, c: &Cast) -> Result<()> {
+    let (a1, alice) = (&c.a1, ALICE);
     d.step(5, "A convoy lands", "Alice groups the release chores in a convoy; it closes in the same write as the last of them.");
     let notes = d
-        .bd(&a1, alice, &["create", "Release notes", "-p", "2"])?
+        .bd(a1, alice, &["create", "Release notes", "-p", "2"])?
         .stdout;
-    let tag = d.bd(&a1, alice, &["create", "Tag v1.0", "-p", "2"])?.stdout;
+    let tag = d.bd(a1, alice, &["create", "Tag v1.0", "-p", "2"])?.stdout;
     d.bd(
-        &a1,
+        a1,
         alice,
         &["convoy", "create", "release-1.0", &notes, &tag],
     )?;
-    d.bd(&a1, alice, &["close", &notes, "--reason", "written"])?;
-    d.bd(&a1, alice, &["convoy", "list"])?;
-    d.bd(&a1, alice, &["close", &tag, "--reason", "tagged"])?;
-    let convoys = d.bd(&a1, alice, &["convoy", "list"])?;
+    d.bd(a1, alice, &["close", &notes, "--reason", "written"])?;
+    d.bd(a1, alice, &["convoy", "list"])?;
+    d.bd(a1, alice, &["close", &tag, "--reason", "tagged"])?;
+    let convoys = d.bd(a1, alice, &["convoy", "list"])?;
     if !convoys.stdout.contains("closed") {
         return Err(fail("the convoy should have landed with its last item"));
     }
 
+    Ok(())
+}
+
+fn concurrent_edit(d: &mut Demo, c: &Cast, docs: &str) -> Result<()> {
+    let (a1, a2, alice, bob) = (&c.a1, &c.a2, ALICE, BOB);
     d.step(6, "Sync with a concurrent edit", "Alice and Bob change the same issue in their clones before syncing; `bd sync` merges (never rebases) with the one merge, and both clones end with both changes.");
-    d.bd(&a1, alice, &["update", &docs, "--priority", "0"])?;
+    d.bd(a1, alice, &["update", docs, "--priority", "0"])?;
     d.bd(
-        &a2,
+        a2,
         bob,
-        &["comment", &docs, "Started on the import docs outline."],
+        &["comment", docs, "Started on the import docs outline."],
     )?;
-    d.bd(&a2, bob, &["label", "add", &docs, "docs"])?;
-    d.bd(&a1, alice, &["sync"])?;
-    d.bd(&a2, bob, &["sync"])?;
-    d.bd(&a1, alice, &["sync"])?;
-    let shown = d.bd(&a1, alice, &["show", &docs])?;
+    d.bd(a2, bob, &["label", "add", docs, "docs"])?;
+    d.bd(a1, alice, &["sync"])?;
+    d.bd(a2, bob, &["sync"])?;
+    d.bd(a1, alice, &["sync"])?;
+    let shown = d.bd(a1, alice, &["show", docs])?;
     if !(shown.stdout.contains("P0")
         && shown.stdout.contains("outline")
         && shown.stdout.contains("docs"))
@@ -413,6 +464,11 @@ fn story(d: &mut Demo) -> Result<()> {
         ));
     }
 
+    Ok(())
+}
+
+fn handoff(d: &mut Demo, c: &Cast, importer: &str) -> Result<()> {
+    let (root, a1, b1, alice, carol) = (&c.root, &c.a1, &c.b1, ALICE, CAROL);
     d.step(7, "A bug handed to another project", "Working in vc, Alice finds a bug in beads. She mails it to the beads project with the repro attached; beads' own bd imports it as a bug (never written into beads by vc), Carol asks a question, Alice answers, Carol closes it, and vc's `bd show` reports the status.");
     let repro = root.join("repro.txt");
     std::fs::write(
@@ -422,7 +478,7 @@ fn story(d: &mut Demo) -> Result<()> {
     .map_err(|e| Error::io(&repro, e))?;
     let msg = d
         .bd(
-            &a1,
+            a1,
             alice,
             &[
                 "mail",
@@ -436,15 +492,15 @@ fn story(d: &mut Demo) -> Result<()> {
                 "--attach",
                 &repro.to_string_lossy(),
                 "--issue",
-                &importer,
+                importer,
             ],
         )?
         .stdout;
-    d.bd(&b1, carol, &["ready"])?;
+    d.bd(b1, carol, &["ready"])?;
     let item = crate::ops::mail::handoff_id("bz", &msg);
-    d.bd(&b1, carol, &["show", &item])?;
+    d.bd(b1, carol, &["show", &item])?;
     d.bd(
-        &b1,
+        b1,
         carol,
         &[
             "comment",
@@ -452,14 +508,14 @@ fn story(d: &mut Demo) -> Result<()> {
             "Does it also happen with a file holding only a newline?",
         ],
     )?;
-    d.bd(&a1, alice, &["mail", "inbox"])?;
-    let question = d.quiet(&a1, alice, &["mail", "inbox", "--json"])?;
+    d.bd(a1, alice, &["mail", "inbox"])?;
+    let question = d.quiet(a1, alice, &["mail", "inbox", "--json"])?;
     let qid = serde_json::from_str::<serde_json::Value>(&question)
         .ok()
         .and_then(|v| v[0]["id"].as_str().map(str::to_string))
         .ok_or_else(|| fail("carol's question did not reach alice"))?;
     d.bd(
-        &a1,
+        a1,
         alice,
         &[
             "mail",
@@ -469,30 +525,35 @@ fn story(d: &mut Demo) -> Result<()> {
             "Yes, a lone newline panics too.",
         ],
     )?;
-    d.bd(&b1, carol, &["claim", &item])?;
+    d.bd(b1, carol, &["claim", &item])?;
     d.bd(
-        &b1,
+        b1,
         carol,
         &["close", &item, "--reason", "empty input handled"],
     )?;
-    d.bd(&a1, alice, &["mail", "thread", &msg])?;
-    let shown = d.bd(&a1, alice, &["show", &importer])?;
+    d.bd(a1, alice, &["mail", "thread", &msg])?;
+    let shown = d.bd(a1, alice, &["show", importer])?;
     if !shown.stdout.contains("is closed") {
         return Err(fail("vc's show should report the beads item as closed"));
     }
 
+    Ok(())
+}
+
+fn review(d: &mut Demo, c: &Cast, docs: &str) -> Result<()> {
+    let (a1, alice) = (&c.a1, ALICE);
     d.step(
         8,
         "Review",
         "Everything the agents did is plain JSONL under .beads/, committed and reviewed like code.",
     );
-    d.bd(&a1, alice, &["log", &docs])?;
+    d.bd(a1, alice, &["log", docs])?;
     d.bd(
-        &a1,
+        a1,
         alice,
         &["commit", "-m", "hand the empty-file bug to beads"],
     )?;
-    d.git(&a1, &["show", "--stat", "--format=%s", "HEAD"], true)?;
+    d.git(a1, &["show", "--stat", "--format=%s", "HEAD"], true)?;
     d.say("\nDone: dependencies, ready work, an atomic claim race, a hook that survived a crash, a convoy, a merged concurrent edit and a cross-project handoff, all in plain files under .beads/.");
     Ok(())
 }
