@@ -237,21 +237,27 @@ pub fn diff(d: &crate::ops::history::Diff) -> String {
     let _ = writeln!(out, "Tracker changes, {} → {}:", d.from, d.to);
     for c in &d.changes {
         let _ = writeln!(out, "\n{} {} \"{}\"", c.kind.verb(), c.id, c.title);
-        for f in &c.fields {
-            if let Some(t) = crate::ops::history::list_change_text(f) {
-                let _ = writeln!(out, "    {}: {t}", f.field);
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "    {}: {} → {}",
-                f.field,
-                short(&f.before),
-                short(&f.after)
-            );
-        }
+        field_changes(&mut out, &c.fields);
     }
     out
+}
+
+/// One line per changed field: a list's elements added and removed, or a
+/// value's before and after.
+fn field_changes(out: &mut String, fields: &[crate::ops::history::FieldChange]) {
+    for f in fields {
+        if let Some(t) = crate::ops::history::list_change_text(f) {
+            let _ = writeln!(out, "    {}: {t}", f.field);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "    {}: {} → {}",
+            f.field,
+            short(&f.before),
+            short(&f.after)
+        );
+    }
 }
 
 pub fn log(id: &str, entries: &[crate::ops::history::LogEntry]) -> String {
@@ -264,19 +270,7 @@ pub fn log(id: &str, entries: &[crate::ops::history::LogEntry]) -> String {
         let short_id: String = e.commit.chars().take(10).collect();
         let _ = writeln!(out, "{short_id} {} {} — {}", e.time, e.author, e.subject);
         let _ = writeln!(out, "    {} {id}", e.kind.verb());
-        for f in &e.fields {
-            if let Some(t) = crate::ops::history::list_change_text(f) {
-                let _ = writeln!(out, "    {}: {t}", f.field);
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "    {}: {} → {}",
-                f.field,
-                short(&f.before),
-                short(&f.after)
-            );
-        }
+        field_changes(&mut out, &e.fields);
         for f in &e.lost {
             let _ = writeln!(
                 out,

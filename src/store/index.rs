@@ -28,6 +28,21 @@ pub struct Signature {
 }
 
 impl Signature {
+    /// Open a file bd reads through a cache keyed by this signature (no
+    /// link followed): the file (`None`: there is none yet) and its
+    /// signature (the default for a missing file).
+    pub fn open(path: &Path) -> crate::error::Result<(Option<File>, Signature)> {
+        let err = |e| crate::error::Error::io(path, e);
+        match crate::files::open_read(path) {
+            Ok(f) => {
+                let sig = Signature::of(&f).map_err(err)?;
+                Ok((Some(f), sig))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((None, Signature::default())),
+            Err(e) => Err(err(e)),
+        }
+    }
+
     pub fn of(file: &File) -> std::io::Result<Signature> {
         Ok(Signature::of_meta(&file.metadata()?))
     }

@@ -528,15 +528,7 @@ impl MailTx {
 
     fn load(ws: &Workspace, guard: Option<LockGuard>) -> Result<MailTx> {
         let path = path(ws);
-        let file = match crate::files::open_read(&path) {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let sig = match &file {
-            Some(f) => Signature::of(f).map_err(|e| Error::io(&path, e))?,
-            None => Signature::default(),
-        };
+        let (file, sig) = Signature::open(&path)?;
         // A state of the file checked before: no need to read it.
         if let Some(f) = file.as_ref()
             && let Some(Cache {

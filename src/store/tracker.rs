@@ -186,11 +186,7 @@ impl Snapshot {
     /// Load the tracker through the index, rebuilding it when stale.
     pub fn load(ws: &Workspace, view: &View) -> Result<Snapshot> {
         let path = ws.issues_path();
-        let file = open_tracker(&path)?;
-        let sig = match &file {
-            Some(f) => Signature::of(f).map_err(|e| Error::io(&path, e))?,
-            None => Signature::default(),
-        };
+        let (file, sig) = Signature::open(&path)?;
         // Read the header first: a stale index is not worth parsing.
         let index_path = ws.cache_dir().join(index::INDEX_FILE);
         if file.is_some()
@@ -430,11 +426,7 @@ impl Tx {
     fn begin_locked(ws: &Workspace, view: &View, guard: Option<LockGuard>) -> Result<Tx> {
         atomic::sweep_temps(&ws.beads);
         let path = ws.issues_path();
-        let file = open_tracker(&path)?;
-        let sig = match &file {
-            Some(f) => Signature::of(f).map_err(|e| Error::io(&path, e))?,
-            None => Signature::default(),
-        };
+        let (file, sig) = Signature::open(&path)?;
         let index_path = ws.cache_dir().join(index::INDEX_FILE);
         let cached =
             if file.is_some() && index::load_header(&index_path).is_some_and(|h| h.sig == sig) {
