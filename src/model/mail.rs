@@ -311,6 +311,30 @@ impl Address {
     }
 }
 
+/// Put a live copy and a stored copy of one message together: the stored one
+/// wins, read and ack marks are unions with the earliest time.
+pub fn combine(into: &mut BTreeMap<String, Message>, m: Message) {
+    match into.get_mut(&m.id) {
+        None => {
+            into.insert(m.id.clone(), m);
+        }
+        Some(have) => {
+            earliest_union(&mut have.read_by, m.read_by);
+            earliest_union(&mut have.acked_by, m.acked_by);
+        }
+    }
+}
+
+/// Every mark of `from` in `into`, keeping the earliest time of each reader.
+fn earliest_union(into: &mut BTreeMap<String, String>, from: BTreeMap<String, String>) {
+    for (k, v) in from {
+        let e = into.entry(k).or_insert_with(|| v.clone());
+        if crate::model::time::parse(&v) < crate::model::time::parse(e) {
+            *e = v;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

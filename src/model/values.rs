@@ -117,6 +117,66 @@ pub fn check_dep_type(s: &str) -> Result<(), String> {
     }
 }
 
+/// Parse `type:id` / `id` dependency specs (comma-separated too); a bare
+/// id is a `blocks` edge.
+pub fn parse_dep_specs(specs: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for spec in specs.iter().flat_map(|s| s.split(',')) {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            continue;
+        }
+        let (kind, target) = match spec.split_once(':') {
+            Some((k, t)) => (k.trim().to_string(), t.trim().to_string()),
+            None => ("blocks".to_string(), spec.to_string()),
+        };
+        check_dep_type(&kind)?;
+        if target.is_empty() {
+            return Err(format!("dependency '{spec}' names no issue"));
+        }
+        out.push((kind, target));
+    }
+    Ok(out)
+}
+
+/// A label as given, trimmed: not blank, no control characters.
+pub fn check_label(l: &str) -> Result<String, String> {
+    let t = l.trim();
+    if t.is_empty() {
+        return Err("label must not be blank".into());
+    }
+    if t.chars().any(char::is_control) {
+        return Err(format!(
+            "label '{}' has control characters",
+            t.escape_debug()
+        ));
+    }
+    Ok(t.to_string())
+}
+
+/// A date a user gives (RFC 3339, `YYYY-MM-DD`, `+N(s|m|h|d|w)` from
+/// `now`), as bd writes times; `what` names it in the error.
+pub fn any_date(text: &str, now: crate::model::time::Nanos, what: &str) -> Result<String, String> {
+    crate::model::time::parse_user(text, now)
+        .map(crate::model::time::format)
+        .ok_or_else(|| {
+            format!("invalid {what} '{text}': use an RFC 3339 time, YYYY-MM-DD, or +N(s|m|h|d|w)")
+        })
+}
+
+/// [`any_date`] that must be after `now` (`--defer`).
+pub fn future_date(
+    text: &str,
+    now: crate::model::time::Nanos,
+    what: &str,
+) -> Result<String, String> {
+    let at = any_date(text, now, what)?;
+    if crate::model::time::parse(&at).is_none_or(|t| t <= now) {
+        return Err(format!("{what} '{text}' is not in the future"));
+    }
+    Ok(at)
+}
+
 /// The fields of a record that hold times.
 pub const TIME_FIELDS: &[&str] = &[
     "created_at",

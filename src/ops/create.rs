@@ -4,7 +4,6 @@ use crate::error::{Error, Result};
 use crate::model::id;
 use crate::model::kinds::Status;
 use crate::model::record::{Dep, Record};
-use crate::model::time;
 use crate::model::values;
 use crate::ops::Ctx;
 
@@ -29,66 +28,24 @@ pub struct CreateOptions {
     pub estimate: Option<i64>,
 }
 
-/// Parse `type:id` / `id` dependency specs.
+/// Parse `type:id` / `id` dependency specs ([`values::parse_dep_specs`]).
 pub fn parse_dep_specs(specs: &[String]) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for spec in specs.iter().flat_map(|s| s.split(',')) {
-        let spec = spec.trim();
-        if spec.is_empty() {
-            continue;
-        }
-        let (kind, target) = match spec.split_once(':') {
-            Some((k, t)) => (k.trim().to_string(), t.trim().to_string()),
-            None => ("blocks".to_string(), spec.to_string()),
-        };
-        values::check_dep_type(&kind).map_err(Error::invalid)?;
-        if target.is_empty() {
-            return Err(Error::invalid(format!(
-                "dependency '{spec}' names no issue"
-            )));
-        }
-        out.push((kind, target));
-    }
-    Ok(out)
+    values::parse_dep_specs(specs).map_err(Error::invalid)
 }
 
+/// A label as given, trimmed ([`values::check_label`]).
 pub fn check_label(l: &str) -> Result<String> {
-    let t = l.trim();
-    if t.is_empty() {
-        return Err(Error::invalid("label must not be blank"));
-    }
-    if t.chars().any(char::is_control) {
-        return Err(Error::invalid(format!(
-            "label '{}' has control characters",
-            t.escape_debug()
-        )));
-    }
-    Ok(t.to_string())
+    values::check_label(l).map_err(Error::invalid)
 }
 
-/// Parse a future date for `--defer`; past dates are refused.
+/// A future date for `--defer` ([`values::future_date`]).
 pub fn future_date(ctx: &Ctx, text: &str, what: &str) -> Result<String> {
-    let at = time::parse_user(text, ctx.now).ok_or_else(|| {
-        Error::invalid(format!(
-            "invalid {what} '{text}': use an RFC 3339 time, YYYY-MM-DD, or +N(s|m|h|d|w)"
-        ))
-    })?;
-    if at <= ctx.now {
-        return Err(Error::invalid(format!(
-            "{what} '{text}' is not in the future"
-        )));
-    }
-    Ok(time::format(at))
+    values::future_date(text, ctx.now, what).map_err(Error::invalid)
 }
 
+/// Any date (`--due`) ([`values::any_date`]).
 pub fn any_date(ctx: &Ctx, text: &str, what: &str) -> Result<String> {
-    time::parse_user(text, ctx.now)
-        .map(time::format)
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "invalid {what} '{text}': use an RFC 3339 time, YYYY-MM-DD, or +N(s|m|h|d|w)"
-            ))
-        })
+    values::any_date(text, ctx.now, what).map_err(Error::invalid)
 }
 
 /// The next free child number of `parent`.

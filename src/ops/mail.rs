@@ -525,30 +525,6 @@ pub fn reply(ctx: &Ctx, id: &str, mut o: SendOptions, all: bool) -> Result<Sent>
     post(ctx, msg, bodies, Some(&parent))
 }
 
-/// Put a live copy and a stored copy of one message together: the stored one
-/// wins, marks are unions with the earliest time.
-fn combine(into: &mut BTreeMap<String, Message>, m: Message) {
-    match into.get_mut(&m.id) {
-        None => {
-            into.insert(m.id.clone(), m);
-        }
-        Some(have) => {
-            for (k, v) in m.read_by {
-                let e = have.read_by.entry(k).or_insert_with(|| v.clone());
-                if time::parse(&v) < time::parse(e) {
-                    *e = v;
-                }
-            }
-            for (k, v) in m.acked_by {
-                let e = have.acked_by.entry(k).or_insert_with(|| v.clone());
-                if time::parse(&v) < time::parse(e) {
-                    *e = v;
-                }
-            }
-        }
-    }
-}
-
 fn stored(ctx: &Ctx, needles: &[String], into: &mut BTreeMap<String, Message>) -> Result<()> {
     let s = scan(&ctx.ws, needles)?;
     absorb(ctx, s, into);
@@ -577,7 +553,7 @@ fn absorb(ctx: &Ctx, s: crate::store::jsonl::Scan, into: &mut BTreeMap<String, M
     }
     for (_, rec) in s.records {
         match Message::from_record(&rec) {
-            Ok(m) => combine(into, m),
+            Ok(m) => crate::model::mail::combine(into, m),
             Err(e) => ctx.notice(format!(
                 "warning: {}: {} is not a message ({e}); skipped",
                 crate::store::mail::path(&ctx.ws).display(),
@@ -605,7 +581,7 @@ fn mailbox_of(ctx: &Ctx, agent: &str) -> Result<(BTreeMap<String, Message>, Stri
     if let Some(home) = ctx.home()? {
         for key in [agent, "@all"] {
             for m in mailbox::live(&home, key) {
-                combine(&mut all, m);
+                crate::model::mail::combine(&mut all, m);
             }
         }
     }
@@ -778,7 +754,7 @@ fn recipient_marks(ctx: &Ctx, msgs: &mut BTreeMap<String, Message>) -> Result<()
     for key in keys {
         for m in mailbox::live(&home, &key) {
             if msgs.contains_key(&m.id) {
-                combine(msgs, m);
+                crate::model::mail::combine(msgs, m);
             }
         }
     }
@@ -800,7 +776,7 @@ pub fn sent(ctx: &Ctx) -> Result<Vec<Message>> {
         for key in keys {
             for m in mailbox::live(&home, &key) {
                 if m.from == ctx.actor && local_keys(&m, &own).contains(&key) {
-                    combine(&mut all, m);
+                    crate::model::mail::combine(&mut all, m);
                 }
             }
         }
@@ -863,7 +839,7 @@ fn add_live(ctx: &Ctx, all: &mut BTreeMap<String, Message>) -> Result<()> {
     if let Some(home) = ctx.home()? {
         for key in [ctx.actor.as_str(), "@all"] {
             for m in mailbox::live(&home, key) {
-                combine(all, m);
+                crate::model::mail::combine(all, m);
             }
         }
     }
