@@ -144,7 +144,7 @@ pub fn sling(
     id: &str,
     agent: &str,
     note: Option<&str>,
-) -> Result<(String, crate::ops::edit::Outcome)> {
+) -> Result<(String, crate::ops::write::Outcome)> {
     let agent = membership::agent_spelling(ctx, agent);
     let o = hooks::sling(ctx, id, &agent, note)?;
     Ok((agent, o))

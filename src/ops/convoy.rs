@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::record::{Dep, Record};
 use crate::model::values;
 use crate::ops::create::{CreateOptions, create};
-use crate::ops::edit::Outcome;
+use crate::ops::write::Outcome;
 use crate::ops::{Ctx, issue_json, stamp_write};
 use crate::store::Tx;
 

@@ -662,6 +662,34 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
     Ok(dropped)
 }
 
+/// When `holder` last showed a sign of life: its heartbeat, or the claim's start.
+pub fn last_sign_of_life(
+    ctx: &Ctx,
+    holder: &str,
+    rec: &Record,
+) -> Option<crate::model::time::Nanos> {
+    let beat = ctx
+        .home()
+        .ok()
+        .flatten()
+        .and_then(|h| crate::home::presence::get(&h, holder).0)
+        .and_then(|a| crate::model::time::parse(&a.last_heartbeat));
+    let started = rec.time("started_at");
+    match (beat, started) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A claim is lapsed when its holder has been silent longer than the lease.
+pub fn lapsed(ctx: &Ctx, holder: &str, rec: &Record) -> bool {
+    crate::model::graph::is_lapsed(
+        last_sign_of_life(ctx, holder, rec),
+        ctx.now,
+        ctx.config.lease_secs(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::graph;
 use crate::model::record::Dep;
 use crate::model::values;
-use crate::ops::edit::Outcome;
+use crate::ops::write::Outcome;
 use crate::ops::{Ctx, unchanged};
 use crate::store::index::Row;
 

@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::files::atomic;
+use crate::home::ledger::Event;
 use crate::home::{deliveries, presence};
-use crate::ops::Ctx;
-use crate::ops::edit::Outcome;
+use crate::model::kinds::Status;
+use crate::ops::write::{Guard, Outcome, apply_pub, apply_seen_in, coordinated, set_claim_epoch};
+use crate::ops::{Ctx, coord, unchanged};
 
 /// One hook file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -130,7 +132,7 @@ fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result
 pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
     presence::validate_agent_name(agent)?;
     let mut outs =
-        crate::ops::edit::hook_issues(ctx, &[(id.to_string(), agent.to_string())], false, note)?;
+        crate::ops::hooks::hook_issues(ctx, &[(id.to_string(), agent.to_string())], false, note)?;
     Ok(outs.remove(0))
 }
 
@@ -140,7 +142,7 @@ pub fn sling_many(ctx: &Ctx, assignments: &[(String, String)]) -> Result<Vec<(St
     for (_, a) in assignments {
         presence::validate_agent_name(a)?;
     }
-    let outcomes = crate::ops::edit::hook_issues(ctx, assignments, true, None)?;
+    let outcomes = crate::ops::hooks::hook_issues(ctx, assignments, true, None)?;
     Ok(outcomes
         .into_iter()
         .filter(|o| o.changed)
@@ -375,7 +377,7 @@ pub fn unhook(ctx: &Ctx, agent: &str, id: Option<&str>) -> Result<Vec<String>> {
         crate::ops::unchanged(ctx, format!("the hook of {agent} is empty"));
         return Ok(wanted);
     }
-    crate::ops::edit::unhook_issues(ctx, &wanted, agent)?;
+    crate::ops::hooks::unhook_issues(ctx, &wanted, agent)?;
     with_hook(ctx, agent, |hook| {
         hook.items.retain(|i| !wanted.contains(i));
         Ok(())
@@ -430,6 +432,165 @@ pub fn merge_hook(base: &[u8], ours: &[u8], theirs: &[u8]) -> std::result::Resul
     };
     winner.items = items.into_iter().collect();
     Ok(winner.to_bytes())
+}
+
+/// Put an issue on `agent`'s hook: status `hooked`, assignee the agent, epoch
+/// up, under the ledger lock (refused when another holds it or it is done).
+pub fn hook_issue(ctx: &Ctx, id: &str, agent: &str) -> Result<Outcome> {
+    let mut outs = hook_issues(ctx, &[(id.to_string(), agent.to_string())], false, None)?;
+    Ok(outs.remove(0))
+}
+
+/// Put several issues on agents' hooks in one transaction (`(id, agent)`
+/// pairs; ids exact), with their hook files and deliveries. With
+/// `skip_conflicts`, an issue someone else took meanwhile is left unchanged
+/// instead of failing the batch (dispatch).
+///
+/// No half-done sling (issue 9, item 8): under the ledger lock and the
+/// workspace lock, the hook files and deliveries are written first, then the
+/// ledger, then the tracker; a failure at any step writes nothing after it
+/// and puts back the exact bytes of what was written before it, under the
+/// same locks (no undoing write with new stamps).
+pub fn hook_issues(
+    ctx: &Ctx,
+    assignments: &[(String, String)],
+    skip_conflicts: bool,
+    note: Option<&str>,
+) -> Result<Vec<Outcome>> {
+    let agent_of: std::collections::HashMap<&str, &str> = assignments
+        .iter()
+        .map(|(i, a)| (i.as_str(), a.as_str()))
+        .collect();
+    let ids: Vec<String> = assignments.iter().map(|(i, _)| i.clone()).collect();
+    let refuse = |msg: String| -> Result<Vec<&'static str>> {
+        if skip_conflicts {
+            Ok(vec![])
+        } else {
+            Err(Error::Conflict { msg, hint: None })
+        }
+    };
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            let _ws = crate::files::lock::acquire(
+                &ctx.ws.lock_path(),
+                crate::files::lock::default_timeout(),
+            )?;
+            let mut attached: Option<crate::ops::hooks::Attached> = None;
+            let mut attach_then_publish = |outs: &[Outcome]| -> Result<()> {
+                // A re-sling to the same agent refreshes its hook file (note,
+                // time); dispatch attaches only what it slung.
+                let slung: Vec<Outcome> = outs
+                    .iter()
+                    .filter(|o| o.changed || !skip_conflicts)
+                    .cloned()
+                    .collect();
+                if !slung.is_empty() {
+                    attached = Some(crate::ops::hooks::attach_locked(ctx, &slung, note)?);
+                }
+                publish(outs)
+            };
+            let result = apply_seen_in(
+                ctx,
+                &ids,
+                ledger,
+                Guard::held(ledger, false),
+                |_, rec| {
+                    let agent = agent_of
+                        .get(rec.id())
+                        .or_else(|| agent_of.values().next())
+                        .copied()
+                        .unwrap_or_default();
+                    let entry = ledger.and_then(|l| l.get(rec.id()));
+                    coord::apply_release(entry, rec);
+                    if let Some(o) = coord::overlay(entry, rec)
+                        && let Some(why) = coord::overlay_refusal(&o, rec.id(), agent)
+                    {
+                        return refuse(format!("cannot sling: {why}"));
+                    }
+                    let status = rec.state();
+                    let assignee = rec.nonempty("assignee");
+                    if status == Status::Hooked && assignee.as_deref() == Some(agent) {
+                        unchanged(
+                            ctx,
+                            format!("{} is already on the hook of {agent}", rec.id()),
+                        );
+                        return Ok(vec![]);
+                    }
+                    match status {
+                        Status::Open | Status::Hooked | Status::Deferred => {}
+                        Status::InProgress if assignee.as_deref() == Some(agent) => {}
+                        s => {
+                            return refuse(format!(
+                                "cannot sling {}: it is {s}{}",
+                                rec.id(),
+                                assignee
+                                    .map(|a| format!(" (held by {a})"))
+                                    .unwrap_or_default()
+                            ));
+                        }
+                    }
+                    rec.set_status(Status::Hooked);
+                    rec.set("assignee", agent);
+                    rec.remove("defer_until");
+                    let seen = entry.map_or(0, |e| e.epoch);
+                    rec.bump_claim_epoch();
+                    if rec.claim_epoch() <= seen {
+                        set_claim_epoch(rec, seen + 1);
+                    }
+                    Ok(vec!["assignee", "status"])
+                },
+                &mut attach_then_publish,
+                true,
+            );
+            if result.is_err()
+                && let Some(a) = attached.take()
+            {
+                a.undo(ctx);
+            }
+            result
+        },
+        |rec| {
+            Some(Event::Hooked {
+                agent: rec.nonempty("assignee").unwrap_or_default(),
+                by: ctx.actor.clone(),
+            })
+        },
+    )
+}
+
+/// Take issues off `agent`'s hook: hooked ones go back to `open`.
+pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outcome>> {
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            apply_pub(
+                ctx,
+                ids,
+                Guard::held(ledger, false),
+                |_, rec| {
+                    // By the effective hook: a sling made in another
+                    // workspace (only the ledger knows it yet) comes off too.
+                    let entry = ledger.and_then(|l| l.get(rec.id()));
+                    if coord::effective_holder(entry, rec) != Some((agent.to_string(), true)) {
+                        return Ok(vec![]);
+                    }
+                    if rec.state() == Status::Hooked {
+                        rec.set_status(Status::Open);
+                    }
+                    rec.remove("assignee");
+                    rec.bump_claim_epoch();
+                    let seen = entry.map_or(0, |e| e.epoch);
+                    if rec.claim_epoch() <= seen {
+                        set_claim_epoch(rec, seen + 1);
+                    }
+                    Ok(vec!["assignee", "status"])
+                },
+                publish,
+            )
+        },
+        |_| Some(Event::Released),
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::model::merge::{self, ISSUE_RULES};
 use crate::model::record::{CLAIM_EPOCH, Record, STAMPS, Stamp};
 use crate::model::{id, values};
 use crate::ops::Ctx;
-use crate::ops::edit::Outcome;
+use crate::ops::write::Outcome;
 use crate::store::jsonl;
 use crate::store::tracker::Tx;
 
@@ -93,7 +93,7 @@ pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<Im
         return Ok(rep);
     }
     let events = std::cell::RefCell::new(BTreeMap::new());
-    crate::ops::edit::coordinated(
+    crate::ops::write::coordinated(
         ctx,
         |ledger, publish| {
             let mut tx = ctx.begin()?;

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::id;
 use crate::model::record::{Comment, Record};
 use crate::ops::create::check_label;
-use crate::ops::edit::Outcome;
+use crate::ops::write::Outcome;
 use crate::ops::{Ctx, unchanged, usage};
 
 /// `label add|remove <ids…> <label>` (the classic order): one label on

@@ -20,6 +20,7 @@ pub mod merge_driver;
 pub mod prime;
 pub mod query;
 pub mod sync;
+pub mod write;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

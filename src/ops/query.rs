@@ -783,7 +783,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
         let lapsed = record.status() == "in_progress"
             && record
                 .nonempty("assignee")
-                .is_some_and(|h| crate::ops::edit::lapsed(ctx, &h, &record));
+                .is_some_and(|h| crate::ops::coord::lapsed(ctx, &h, &record));
         let handoffs = crate::ops::mail::handoffs_of(ctx, record.id());
         let ready = ReadySet::holds(ctx, &row, &record, ledger.get(record.id()));
         out.push(Shown {
@@ -856,11 +856,11 @@ pub fn lapsed(ctx: &Ctx) -> Result<Vec<LapsedClaim>> {
             Some(crate::ops::coord::Overlay::Held { holder, .. }) => holder,
             Some(_) => continue,
         };
-        if crate::ops::edit::lapsed(ctx, &holder, &rec) {
+        if crate::ops::coord::lapsed(ctx, &holder, &rec) {
             out.push(LapsedClaim {
                 id: r.id.clone(),
                 title: r.title.clone(),
-                silent_since: crate::ops::edit::last_sign_of_life(ctx, &holder, &rec),
+                silent_since: crate::ops::coord::last_sign_of_life(ctx, &holder, &rec),
                 holder,
             });
         }

@@ -10,8 +10,8 @@ use crate::cli::render;
 use crate::error::{Error, Result};
 use crate::model::time;
 use crate::ops::compose::Row;
-use crate::ops::edit::Outcome;
 use crate::ops::query::{Filter, Listing};
+use crate::ops::write::Outcome;
 use crate::ops::{Ctx, issue_json};
 
 /// What a command produced: a JSON document, and the human text for stdout.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::edit::Outcome;
+use crate::ops::write::Outcome;
 use crate::ops::{self, Ctx, issue_json};
 
 #[derive(Subcommand, Debug)]

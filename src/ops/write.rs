@@ -1,0 +1,360 @@
+//! The one write path of the verbs that change existing issues (DESIGN
+//! "Coordination: one definition each"): a transaction over named issues,
+//! the lost-claim guard every state write passes, the stamps, and — for the
+//! coordinated verbs — the ledger entries published right before the
+//! tracker write under the project's ledger lock. The verbs (`edit`,
+//! `hooks`, `import`, `convoy`, …) call down into it.
+
+use crate::error::{Error, Result};
+use crate::home::ledger::{Event, Ledger};
+use crate::model::record::Record;
+use crate::ops::{Ctx, coord, usage};
+use crate::store::Tx;
+
+/// What happened to one issue.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub record: Record,
+    pub changed: bool,
+}
+
+/// What the write path judges lost claims by (issue 9, item 13; see
+/// [`refuse_lost_claim`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Guard<'a> {
+    /// The actor insists (`--force`, a steal its lease allows): no check.
+    Insist,
+    /// The ledger a coordinated verb holds under its lock (`None`: no
+    /// project home, nothing to lose).
+    Ledger(Option<&'a Ledger>),
+    /// Read the ledger before the transaction begins (verbs that do not
+    /// hold the ledger lock).
+    Load,
+}
+
+impl<'a> Guard<'a> {
+    pub(crate) fn held(ledger: Option<&'a Ledger>, force: bool) -> Guard<'a> {
+        if force {
+            Guard::Insist
+        } else {
+            Guard::Ledger(ledger)
+        }
+    }
+}
+
+/// Apply `f` to each named issue in one transaction. `f` returns the fields it
+/// changed; an empty list means the issue is unchanged.
+pub(crate) fn apply(
+    ctx: &Ctx,
+    ids: &[String],
+    guard: Guard,
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+) -> Result<Vec<Outcome>> {
+    apply_then(ctx, ids, guard, f, |_, _| Ok(()))
+}
+
+/// [`apply`], then `after` on the same transaction before it is written (for
+/// changes that must land in the same write, like a convoy closing).
+pub(crate) fn apply_then(
+    ctx: &Ctx,
+    ids: &[String],
+    guard: Guard,
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    after: impl FnOnce(&mut Tx, &[Outcome]) -> Result<()>,
+) -> Result<Vec<Outcome>> {
+    apply_then_in(ctx, ids, guard, f, after, false)
+}
+
+/// [`apply_then`]; with `locked`, the caller already holds the workspace
+/// lock (and keeps it past the write, to undo its own writes under it).
+///
+/// Every write of an existing issue's status, claim or tombstone group made
+/// by a verb of this module passes here, and here only is it judged against
+/// the actor's lost claims ([`refuse_lost_claim`]), whichever verb made it.
+pub(crate) fn apply_then_in(
+    ctx: &Ctx,
+    ids: &[String],
+    guard: Guard,
+    mut f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    after: impl FnOnce(&mut Tx, &[Outcome]) -> Result<()>,
+    locked: bool,
+) -> Result<Vec<Outcome>> {
+    if ids.is_empty() {
+        return Err(usage("give at least one issue ID"));
+    }
+    // Read before the workspace lock is taken (the ledger lock comes first).
+    let loaded = match guard {
+        Guard::Load => ctx.ledger().ok(),
+        _ => None,
+    };
+    let judge_by = match guard {
+        Guard::Insist => None,
+        Guard::Ledger(l) => Some(l),
+        Guard::Load => Some(loaded.as_ref()),
+    };
+    let mut tx = if locked {
+        ctx.refuse_unmerged()?;
+        Tx::begin_under_lock(&ctx.ws, &ctx.view())?
+    } else {
+        ctx.begin()?
+    };
+    let prefix = ctx.prefix_of_rows(tx.rows());
+    let mut out = Vec::new();
+    for q in ids {
+        let id = tx.resolve(q, &prefix)?;
+        let mut rec = tx.get(&id)?;
+        let at = rec.next_stamp(ctx.now);
+        let before = rec.clone();
+        let fields = f(&tx, &mut rec)?;
+        let changed = !fields.is_empty();
+        if changed && let Some(ledger) = judge_by {
+            refuse_lost_claim(ctx, ledger, &before, &fields)?;
+        }
+        if changed {
+            crate::ops::stamp_write(ctx, &before, &mut rec, &fields, at);
+            tx.put(rec.clone());
+        }
+        out.push(Outcome {
+            record: rec,
+            changed,
+        });
+    }
+    after(&mut tx, &out)?;
+    ctx.commit(tx)?;
+    Ok(out)
+}
+
+/// [`apply`] for a claim-group write under the project's ledger: a claim
+/// made where the ledger knew of a later claim-group event than the
+/// workspace's record (a release or claim in another workspace, not merged
+/// here yet) was made on that event's state, and its `claim_on` says so
+/// (`Record::raise_claim_on`), so the merge ranks it after that event and
+/// the files agree with the ledger after `bd sync` (SPEC §5, DESIGN "The
+/// state register").
+pub(crate) fn apply_seen(
+    ctx: &Ctx,
+    ids: &[String],
+    ledger: Option<&Ledger>,
+    guard: Guard,
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    publish: &mut Publish,
+) -> Result<Vec<Outcome>> {
+    apply_seen_in(ctx, ids, ledger, guard, f, publish, false)
+}
+
+/// [`apply_seen`]; `locked` as in [`apply_then_in`].
+pub(crate) fn apply_seen_in(
+    ctx: &Ctx,
+    ids: &[String],
+    ledger: Option<&Ledger>,
+    guard: Guard,
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    publish: &mut Publish,
+    locked: bool,
+) -> Result<Vec<Outcome>> {
+    let after = |tx: &mut Tx, outs: &[Outcome]| {
+        let Some(ledger) = ledger else {
+            return publish(outs);
+        };
+        // The ledger entries carry what was written: the raised `on` too.
+        let mut written = outs.to_vec();
+        for o in written.iter_mut().filter(|o| o.changed) {
+            let Some(e) = ledger.get(o.record.id()) else {
+                continue;
+            };
+            let Some(at) = crate::model::time::parse(&e.at) else {
+                continue;
+            };
+            let mut rec = o.record.clone();
+            rec.raise_claim_on(&crate::model::record::Stamp {
+                at,
+                actor: e.by.clone(),
+            });
+            if rec != o.record {
+                tx.put(rec.clone());
+                o.record = rec;
+            }
+        }
+        publish(&written)
+    };
+    apply_then_in(ctx, ids, guard, f, after, locked)
+}
+
+pub(crate) fn set_claim_epoch(rec: &mut Record, epoch: i64) {
+    let mut s = rec.stamps();
+    s.insert(crate::model::record::CLAIM_EPOCH.into(), epoch.into());
+    rec.set(crate::model::record::STAMPS, &s);
+}
+
+/// Publishes a change's ledger entries: called by the change right before
+/// its tracker write (the `after` of [`apply_then`]), with the outcomes.
+pub type Publish<'a> = dyn FnMut(&[Outcome]) -> Result<()> + 'a;
+
+/// Run a workspace change under the project's ledger lock and record `event`
+/// for every issue it changed, so other workspaces see it at once. Without a
+/// project home (`coordination = "workspace"`) the change runs alone.
+///
+/// No half-done writes (issue 9, item 8): the change calls `publish` just
+/// before its tracker write, which writes the ledger first; when the ledger
+/// write fails the tracker is never written, and when the tracker write fails
+/// the ledger is put back as it was (both under the ledger lock, so nobody saw
+/// the entries in between act on them as settled).
+pub(crate) fn coordinated(
+    ctx: &Ctx,
+    change: impl FnOnce(Option<&Ledger>, &mut Publish) -> Result<Vec<Outcome>>,
+    event: impl Fn(&Record) -> Option<Event>,
+) -> Result<Vec<Outcome>> {
+    let Some(home) = ctx.home()? else {
+        return change(None, &mut |_| Ok(()));
+    };
+    let missing = !home.path("ledger.json").exists();
+    crate::home::ledger::with_ledger(&home, |ledger| {
+        if let Some(w) = ledger.recovered() {
+            ctx.notice(format!("warning: {w}; rebuilding it from the workspaces"));
+        }
+        if missing || ledger.recovered().is_some() {
+            let roots = coord::known_workspaces(ctx, &home);
+            coord::reconcile(ledger, &roots, &ctx.now_text());
+        }
+        let before = ledger.clone();
+        let mut published = false;
+        let result = {
+            let mut publish = |outs: &[Outcome]| -> Result<()> {
+                for o in outs.iter().filter(|o| o.changed) {
+                    if let Some(ev) = event(&o.record) {
+                        ledger.put(coord::ledger_entry(ctx, &o.record, ev))?;
+                    }
+                }
+                crate::home::ledger::save_locked(&home, ledger)?;
+                published = true;
+                Ok(())
+            };
+            change(Some(&before), &mut publish)
+        };
+        match result {
+            Ok(outcomes) => Ok(outcomes),
+            Err(e) => {
+                if published {
+                    *ledger = before;
+                    if let Err(undo) = crate::home::ledger::write_locked(&home, ledger) {
+                        ctx.notice(format!(
+                            "warning: cannot take back the ledger entries of the failed write: {undo}"
+                        ));
+                    }
+                } else {
+                    // Nothing was written; keep the reconciled ledger unwritten too.
+                    *ledger = before;
+                }
+                Err(e)
+            }
+        }
+    })
+}
+
+/// [`apply`] that publishes its ledger entries right before its tracker write.
+pub(crate) fn apply_pub(
+    ctx: &Ctx,
+    ids: &[String],
+    guard: Guard,
+    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
+    publish: &mut Publish,
+) -> Result<Vec<Outcome>> {
+    apply_then(ctx, ids, guard, f, |_, outs| publish(outs))
+}
+
+/// End the claim (or hook) on `rec` by its effective state, as a write that
+/// takes it out of held work (a deferral) must: no holder, no start, the
+/// claim epoch above the ledger's so the merge ranks this release after a
+/// claim made in another workspace that this one has not merged yet.
+/// Returns whether there was a claim to end.
+pub(crate) fn end_claim(ledger: Option<&Ledger>, rec: &mut Record) -> bool {
+    let entry = ledger.and_then(|l| l.get(rec.id()));
+    coord::apply_release(entry, rec);
+    if coord::effective_holder(entry, rec).is_none() {
+        return false;
+    }
+    rec.remove("assignee");
+    rec.remove("started_at");
+    rec.bump_claim_epoch();
+    let seen = entry.map_or(0, |e| e.epoch);
+    if rec.claim_epoch() <= seen {
+        set_claim_epoch(rec, seen + 1);
+    }
+    true
+}
+
+/// Record the recovery of `holder`'s claim: a comment naming the old holder
+/// and its silence, and a marker so the old holder is told, not ignored.
+pub(crate) fn recover(ctx: &Ctx, rec: &mut Record, holder: &str) {
+    let silent = coord::last_sign_of_life(ctx, holder, rec)
+        .map(|t| format!("silent since {}", crate::model::time::format(t)))
+        .unwrap_or_else(|| "no heartbeat on record".into());
+    let text = format!("Claim of {holder} recovered by {} ({silent}).", ctx.actor);
+    let at = ctx.now_text();
+    rec.add_comment(&crate::model::record::Comment {
+        id: crate::model::id::comment_id(rec.id(), &ctx.actor, &at, &text).into(),
+        issue_id: rec.id().to_string(),
+        author: ctx.actor.clone(),
+        text,
+        created_at: at.clone(),
+    });
+    rec.set(
+        "recovered",
+        &serde_json::json!({"from": holder, "by": ctx.actor, "at": at}),
+    );
+}
+
+/// The one guard of the lost-claim rule (issue 9, item 13), called by the
+/// write path ([`apply_then_in`]) for every write: one that changes the
+/// state (status, claim or tombstone group) of an issue whose claim or hook
+/// the actor lost in a merge (this machine's ledger names the actor, the
+/// record, as new or newer, another holder) is refused with exit 3 naming
+/// the winner, whichever verb made it (`close`, `update`, `defer`,
+/// `delete`, `unclaim`, `sling`, …). The verb's `--force` skips it
+/// ([`Guard::Insist`]). Other fields (labels, comments, priority) stay
+/// editable.
+pub(crate) fn refuse_lost_claim(
+    ctx: &Ctx,
+    ledger: Option<&Ledger>,
+    before: &Record,
+    fields: &[&str],
+) -> Result<()> {
+    if !coord::writes_state(fields) {
+        return Ok(());
+    }
+    let entry = ledger.and_then(|l| l.get(before.id()));
+    if let Some(winner) = coord::lost_claim(entry, before, &ctx.actor) {
+        return Err(Error::Conflict {
+            msg: format!(
+                "your claim on {} was lost in a merge; {winner} holds it now",
+                before.id()
+            ),
+            hint: Some("pick another issue from `bd ready`, or use --force".into()),
+        });
+    }
+    Ok(())
+}
+
+/// A holder whose claim was recovered is told so (exit 3) when it acts on the
+/// issue again, unless it insists (`--force`, for humans).
+pub(crate) fn refuse_if_recovered(ctx: &Ctx, rec: &Record, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let Some(r) = rec.json::<serde_json::Value>("recovered") else {
+        return Ok(());
+    };
+    let from = r["from"].as_str().unwrap_or_default();
+    if from == ctx.actor && rec.nonempty("assignee").as_deref() != Some(&ctx.actor) {
+        return Err(Error::Conflict {
+            msg: format!(
+                "your claim on {} was recovered by {} at {}",
+                rec.id(),
+                r["by"].as_str().unwrap_or("?"),
+                r["at"].as_str().unwrap_or("?")
+            ),
+            hint: Some("claim it again if it is free (`bd claim`), or use --force".into()),
+        });
+    }
+    Ok(())
+}
