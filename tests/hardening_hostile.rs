@@ -238,7 +238,7 @@ fn hostile_repository_every_command_stays_inside() {
     let vproj = victim_project(&t, &home);
     let vhome = home
         .join("projects")
-        .join(strand::home::escape(VICTIM_PROJECT));
+        .join(strand::files::escape(VICTIM_PROJECT));
     assert!(vhome.is_dir(), "the victim project has a home");
     let (remote, a, b) = hostile_remote(&env, VICTIM_PROJECT);
     git_bd(&t, &["clone", "-q", remote.to_str().unwrap(), "clone"]);

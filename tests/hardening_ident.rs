@@ -463,7 +463,7 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
         &["mail", "send", "--to", "alice", "-s", "from bob", "-b", "x"],
     );
     // M's sync takes no lock in A's home (it would hold A's syncs up).
-    let a_home = home.join("projects").join(strand::home::escape(&project));
+    let a_home = home.join("projects").join(strand::files::escape(&project));
     assert!(a_home.is_dir());
     let _ = bd_at(&m, &home, "mallory", &["sync"]);
     assert!(
@@ -948,10 +948,10 @@ fn item_02_review_an_unproven_workspace_sends_no_mail_to_other_projects() {
     bd_at(&b, &home, "ann", &["list"]).ok();
     let a_home = home
         .join("projects")
-        .join(strand::home::escape("git.example.com/Team/A"));
+        .join(strand::files::escape("git.example.com/Team/A"));
     let b_home = home
         .join("projects")
-        .join(strand::home::escape("git.example.com/Other/B"));
+        .join(strand::files::escape("git.example.com/Other/B"));
     assert!(a_home.is_dir() && b_home.is_dir());
 
     let m = t.join("m");
@@ -1047,7 +1047,7 @@ fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
     bd_at(&b, &home, "ann", &["list"]).ok();
     let b_home = home
         .join("projects")
-        .join(strand::home::escape("git.example.com/Other/B"));
+        .join(strand::files::escape("git.example.com/Other/B"));
     // A: a bare remote and a clone; mallory's message to B is committed
     // while its spool copy is gone (sent on another machine, say).
     git(t, &["init", "-q", "--bare", "-b", "main", "a.git"]);

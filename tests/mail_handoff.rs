@@ -358,7 +358,7 @@ fn a_bug_handed_to_another_project_comes_back_fixed_in_one_thread() {
     let spool = w
         .home
         .join("projects")
-        .join(strand::home::escape(&idb))
+        .join(strand::files::escape(&idb))
         .join("spool");
     assert!(
         !spool.join(format!("{msg}.json")).exists(),
@@ -425,7 +425,7 @@ fn a_malformed_message_in_the_spool_is_set_aside_and_breaks_nothing() {
     let spool = w
         .home
         .join("projects")
-        .join(strand::home::escape(&idb))
+        .join(strand::files::escape(&idb))
         .join("spool");
     std::fs::create_dir_all(&spool).unwrap();
     // An id with tabs (it would break any line-oriented cache), a subject
@@ -437,7 +437,7 @@ fn a_malformed_message_in_the_spool_is_set_aside_and_breaks_nothing() {
             "importance": "normal", "ack_required": false,
             "created_at": "2026-01-01T00:00:00Z"}
     });
-    let name = format!("{}.json", strand::home::escape("msg-1\t0\t5"));
+    let name = format!("{}.json", strand::files::escape("msg-1\t0\t5"));
     std::fs::write(spool.join(&name), bad.to_string()).unwrap();
     let r = ok(w.bd(&w.b2, "ann", &["list"]));
     assert!(r.stderr.contains("malformed"), "{}", r.stderr);

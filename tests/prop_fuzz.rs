@@ -278,9 +278,9 @@ proptest! {
     #[test]
     fn hook_files(a in input(&seeds().hook), b in input(&seeds().hook)) {
         let real = &seeds().hook;
-        let _ = strand::ops::hooks::merge_hook(real, &a, &b);
-        let _ = strand::ops::hooks::merge_hook(&a, &b, real);
-        let _ = serde_json::from_slice::<strand::ops::hooks::Hook>(&a);
+        let _ = strand::store::hooks::merge_hook(real, &a, &b);
+        let _ = strand::store::hooks::merge_hook(&a, &b, real);
+        let _ = serde_json::from_slice::<strand::store::hooks::Hook>(&a);
     }
 
     /// `config.toml` (`store::config`): an error names the file and line.

@@ -1633,7 +1633,7 @@ fn hook_files_written_by_bd_match_hook_schema() {
     let path = env
         .beads()
         .join("hooks")
-        .join(format!("{}.json", strand::home::escape(agent)));
+        .join(format!("{}.json", strand::files::escape(agent)));
     let ids: Vec<String> = (0..3).map(|i| env.create(&format!("W{i}"), &[])).collect();
     let check = |what: &str| -> Value {
         let text = std::fs::read_to_string(&path)

@@ -13,43 +13,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::files::lock::{self, LockGuard};
-
-/// Percent-encode every byte outside `[a-z0-9._-]` (upper case included), so
-/// names are injective path components, safe on case-insensitive file systems.
-/// `.` and `..` alone are encoded too: they are never folders here.
-pub fn escape(name: &str) -> String {
-    if name == "." || name == ".." {
-        return name.bytes().map(|b| format!("%{b:02X}")).collect();
-    }
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The name [`escape`] made `s` from; `None` when `s` is not such a name.
-pub fn unescape(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    let name = String::from_utf8(out).ok()?;
-    (escape(&name) == s).then_some(name)
-}
+use crate::files::{escape, unescape};
 
 /// `BD_HOME`, else `$XDG_STATE_HOME/bd`, else `~/.local/state/bd`.
 pub fn base() -> Option<PathBuf> {

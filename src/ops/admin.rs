@@ -797,7 +797,7 @@ fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
                 .map(|m| m.bytes)
                 .map_err(|e| e.to_string())
         } else if rel.contains("/hooks/") && rel.ends_with(".json") {
-            crate::ops::hooks::merge_hook(&st.base, &ours, &st.theirs)
+            crate::store::hooks::merge_hook(&st.base, &ours, &st.theirs)
         } else {
             Err("not a file bd merges".to_string())
         };

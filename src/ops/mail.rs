@@ -82,13 +82,13 @@ fn identity(ctx: &Ctx) -> Result<String> {
 fn is_known_agent(ctx: &Ctx, home: &ProjectHome, name: &str) -> bool {
     name == ctx.actor
         || presence::get(home, name).0.is_some()
-        || crate::ops::hooks::has_hook_file(ctx, name)
+        || crate::store::hooks::has_hook_file(&ctx.ws, name)
 }
 
 /// Every agent this project knows (for the hint of an unknown recipient).
 fn known_agents(ctx: &Ctx, home: &ProjectHome) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = presence::load(home).0.into_keys().collect();
-    names.extend(crate::ops::hooks::hook_agents(ctx));
+    names.extend(crate::store::hooks::hook_agents(&ctx.ws));
     names.insert(ctx.actor.clone());
     names
 }
@@ -772,7 +772,7 @@ pub fn sent(ctx: &Ctx) -> Result<Vec<Message>> {
         let (agents, _) = presence::load(&home);
         let mut keys: BTreeSet<String> = agents.into_keys().collect();
         keys.insert("@all".into());
-        keys.extend(crate::ops::hooks::hook_agents(ctx));
+        keys.extend(crate::store::hooks::hook_agents(&ctx.ws));
         for key in keys {
             for m in mailbox::live(&home, &key) {
                 if m.from == ctx.actor && local_keys(&m, &own).contains(&key) {

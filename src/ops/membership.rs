@@ -285,11 +285,11 @@ pub fn agent_spelling(ctx: &Ctx, name: &str) -> String {
     {
         return s;
     }
-    if crate::ops::hooks::has_hook_file(ctx, name) {
+    if crate::store::hooks::has_hook_file(&ctx.ws, name) {
         return name.to_string();
     }
     let want = presence::fold(name);
-    crate::ops::hooks::hook_names(ctx)
+    crate::store::hooks::hook_names(&ctx.ws)
         .into_iter()
         .find(|n| n != name && presence::fold(n) == want)
         .unwrap_or_else(|| name.to_string())

@@ -29,11 +29,12 @@ pub fn run(
     let name = path.unwrap_or(".beads/issues.jsonl");
     let (b, o, t) = (read(base)?, read(ours)?, read(theirs)?);
     if name.contains("hooks/") && name.ends_with(".json") {
-        let merged = crate::ops::hooks::merge_hook(&b, &o, &t).map_err(|reason| Error::Parse {
-            path: PathBuf::from(name),
-            line: 1,
-            reason: format!("cannot merge: {reason}"),
-        })?;
+        let merged =
+            crate::store::hooks::merge_hook(&b, &o, &t).map_err(|reason| Error::Parse {
+                path: PathBuf::from(name),
+                line: 1,
+                reason: format!("cannot merge: {reason}"),
+            })?;
         std::fs::write(ours, &merged).map_err(|e| Error::io(ours, e))?;
         return Ok(json!({"path": name}));
     }

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod bytes;
 pub mod config;
+pub mod hooks;
 pub mod index;
 pub mod jsonl;
 pub mod mail;
