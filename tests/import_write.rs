@@ -25,8 +25,9 @@ fn import_keeps_a_different_issue_with_the_same_id() {
     let child = env.create("mine: fix login", &["--parent", &p, "-d", "my notes"]);
     let mut theirs = env.record(&child);
     theirs["title"] = json!("theirs: write docs");
-    theirs["created_at"] = json!("2026-01-01T00:00:00Z");
+    theirs["created_at"] = json!("2099-01-01T00:00:00Z");
     theirs["description"] = Value::Null;
+    let theirs_copy = theirs.clone();
     let f = write(&env, "theirs.jsonl", &[theirs]);
     let rep = env.json(&["import", &f]);
     assert_eq!(rep["created"], 1, "{rep}");
@@ -46,6 +47,21 @@ fn import_keeps_a_different_issue_with_the_same_id() {
     assert_eq!(again["unchanged"], 1, "{again}");
     assert!(again.get("renamed").is_none(), "{again}");
     assert_eq!(env.records().len(), 3);
+    // Review 5, break 1: an older issue with the id is the merge's to place
+    // (it keeps the id, the one here is renamed): the import refuses it
+    // rather than renaming it (clones then disagreed on who is who).
+    let mut older = theirs_copy;
+    older["created_at"] = json!("2001-01-01T00:00:00Z");
+    let f = write(&env, "older.jsonl", &[older]);
+    let before = env.issues_text();
+    let r = env.bd(&["import", &f]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("older") && r.stderr.contains("bd sync"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.issues_text(), before, "nothing written");
 }
 
 /// Review 4, break 2: the same values in other bytes (`\u003c` for `<`, a

@@ -62,7 +62,9 @@ impl Two {
     }
 
     fn bd(&self, c: &str, actor: &str, args: &[&str]) -> Run {
-        let home = self.tmp.path().join(format!("home-{c}"));
+        // A worktree of `a` is on `a`'s machine: one project home.
+        let machine = if c == "wt" { "a" } else { c };
+        let home = self.tmp.path().join(format!("home-{machine}"));
         std::fs::create_dir_all(&home).unwrap();
         run_of(
             Command::new(BD)
@@ -407,4 +409,102 @@ fn update_defer_keeps_the_assignee_given_and_claim_refuses_defer() {
         .status()
         .unwrap();
     assert_eq!(closed.code(), Some(2));
+}
+
+/// Review 5, break 7: `undefer` in main of work deferred there while a
+/// sibling worktree held it left the ledger's deferral: the sibling stayed
+/// deferred (claim refused, its own `undefer` said "not deferred"). Undefer
+/// lifts the deferral in the ledger, from either worktree.
+#[test]
+fn undefer_lifts_a_deferral_the_sibling_sees() {
+    let m = Two::new();
+    let a = m.dir("a");
+    let x = m
+        .bd("a", "tester", &["create", "one"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let y = m
+        .bd("a", "tester", &["create", "two"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    m.bd("a", "tester", &["commit"]).ok();
+    let wt = m.dir("wt");
+    git(
+        &a,
+        &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt"],
+    );
+    m.bd("wt", "bob", &["claim", &x, &y]).ok();
+    m.bd("a", "alice", &["defer", &x, &y, "--until", "2099-01-01"])
+        .ok();
+    // Lifted where it was deferred: the sibling sees open work.
+    m.bd("a", "alice", &["undefer", &x]).ok();
+    assert!(has(&m.json("wt", "carol", &["ready"]), &x));
+    m.bd("wt", "carol", &["claim", &x]).ok();
+    // Lifted from the sibling itself.
+    let r = m.bd("wt", "carol", &["undefer", &y]).ok();
+    assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    assert!(has(&m.json("a", "dave", &["ready"]), &y));
+    assert!(has(&m.json("wt", "dave", &["ready"]), &y));
+}
+
+/// Review 5, breaks 2, 5, 8 and 9: an import of a stale export of a record
+/// new here released a sibling worktree's claim; `""` for an absent field
+/// and labels in another order counted as changes (and undid real edits
+/// after a sync); a `_stamps.claim_epoch` at the top of the range made a
+/// later claim panic; so did `stale --days` past the calendar.
+#[test]
+fn import_and_stale_edge_cases() {
+    let m = Two::new();
+    let a = m.dir("a");
+    m.bd("a", "tester", &["commit"]).ok();
+    let wt = m.dir("wt");
+    git(
+        &a,
+        &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt"],
+    );
+    let x = m
+        .bd("wt", "tester", &["create", "only in wt"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let stale = m.tmp.path().join("stale.jsonl");
+    m.bd("wt", "tester", &["export", "-o", stale.to_str().unwrap()])
+        .ok();
+    m.bd("wt", "bob", &["claim", &x]).ok();
+    m.bd("a", "imp", &["import", stale.to_str().unwrap()]).ok();
+    let r = m.bd("a", "carol", &["claim", &x]);
+    assert_eq!(r.code, 3, "bob still holds it: {}", r.stderr);
+    assert!(!has(&m.json("a", "carol", &["ready"]), &x));
+
+    // Meaning, not bytes.
+    let line = serde_json::json!({"id": "bd-x1", "title": "t", "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z", "labels": ["a", "b"]});
+    let f1 = m.tmp.path().join("c.jsonl");
+    std::fs::write(&f1, format!("{line}\n")).unwrap();
+    m.bd("a", "tester", &["import", f1.to_str().unwrap()]).ok();
+    let mut again = line.clone();
+    again["description"] = "".into();
+    again["labels"] = serde_json::json!(["b", "a"]);
+    again["notes"] = Value::Null;
+    let f2 = m.tmp.path().join("c2.jsonl");
+    std::fs::write(&f2, format!("{again}\n")).unwrap();
+    let rep = m.json("a", "tester", &["import", f2.to_str().unwrap()]);
+    assert_eq!(rep["unchanged"], 1, "{rep}");
+
+    // A claim epoch at the top of the range is refused at the door.
+    let mut huge = line.clone();
+    huge["id"] = "bd-x2".into();
+    huge["_stamps"] = serde_json::json!({"claim_epoch": i64::MAX});
+    let f3 = m.tmp.path().join("c3.jsonl");
+    std::fs::write(&f3, format!("{huge}\n")).unwrap();
+    let r = m.bd("a", "tester", &["import", f3.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("claim_epoch"), "{}", r.stderr);
+    let r = m.bd("a", "tester", &["stale", "--days", "9999999999"]);
+    assert_ne!(r.code, 101, "{}", r.stderr);
 }

@@ -350,34 +350,43 @@ pub fn collision_ids(rec: &Record) -> impl Iterator<Item = String> + '_ {
         .filter(move |cand| cand != rec.id())
 }
 
-/// Whether two raw JSON values mean the same (SPEC: values compare by
-/// meaning, not by their bytes: `\u003c` and `<`, `1.0` and `1` do not
-/// differ; times compare as instants).
-pub fn same_value(a: Option<&RawValue>, b: Option<&RawValue>) -> bool {
-    match (a, b) {
+/// Whether two raw JSON values of field `key` mean the same (SPEC: values
+/// compare by meaning, not by their bytes), as the merge compares them
+/// (`canon`: escapes, number forms, times as instants); besides, an empty
+/// value (`null`, `""`, `[]`, `{}`) is the field's absence, and a list is a
+/// set (labels, edges and comments merge as sets: their order means
+/// nothing).
+pub fn same_value(key: &str, a: Option<&RawValue>, b: Option<&RawValue>) -> bool {
+    match (present(a), present(b)) {
         (None, None) => true,
         (Some(a), Some(b)) => {
-            if a.get() == b.get() {
+            if a.get() == b.get() || canon(key, a) == canon(key, b) {
                 return true;
             }
-            let (Ok(x), Ok(y)) = (
-                serde_json::from_str::<Value>(a.get()),
-                serde_json::from_str::<Value>(b.get()),
-            ) else {
-                return false;
+            let elems = |r: &RawValue| -> Option<Vec<String>> {
+                let Value::Array(items) = serde_json::from_str::<Value>(r.get()).ok()? else {
+                    return None;
+                };
+                let mut out: Vec<String> = items
+                    .iter()
+                    .map(|v| {
+                        let mut s = String::new();
+                        write_canon(v, key, None, &mut s);
+                        s
+                    })
+                    .collect();
+                out.sort();
+                Some(out)
             };
-            if let (Value::String(x), Value::String(y)) = (&x, &y)
-                && let (Some(p), Some(q)) = (time::parse(x), time::parse(y))
-            {
-                return p == q;
-            }
-            match (&x, &y) {
-                (Value::Number(p), Value::Number(q)) => p.as_f64() == q.as_f64(),
-                _ => x == y,
-            }
+            matches!((elems(a), elems(b)), (Some(x), Some(y)) if x == y)
         }
         _ => false,
     }
+}
+
+/// A value that is there: not absent, nor empty (`null`, `""`, `[]`, `{}`).
+fn present(r: Option<&RawValue>) -> Option<&RawValue> {
+    r.filter(|r| !matches!(r.get().trim(), "null" | "\"\"" | "[]" | "{}"))
 }
 
 /// For `bd import`: where the file's record and this tracker's hold
@@ -396,7 +405,7 @@ pub fn prefer_file_on_ties(rules: &Rules, current: &Record, file: &mut Record, a
         if k == STAMPS || (rules.kind)(k) != Kind::Register {
             continue;
         }
-        if same_value(current.raw(k), file.raw(k)) {
+        if same_value(k, current.raw(k), file.raw(k)) {
             continue;
         }
         let g = merged_reg(rules, (rules.group)(k));

@@ -422,7 +422,7 @@ impl Record {
             .get(CLAIM_EPOCH)
             .and_then(|v| v.as_i64())
             .unwrap_or(0)
-            + 1;
+            .saturating_add(1);
         stamps.insert(CLAIM_EPOCH.into(), e.into());
         self.set(STAMPS, &stamps);
         e

@@ -177,6 +177,10 @@ pub fn future_date(
     Ok(at)
 }
 
+/// The largest claim epoch a record brought in may carry (epochs count
+/// claim-group writes; far below where adding one could overflow).
+pub const MAX_EPOCH: i64 = 1 << 40;
+
 /// The fields of a record that hold times.
 pub const TIME_FIELDS: &[&str] = &[
     "created_at",
@@ -248,6 +252,19 @@ pub fn check_record(rec: &crate::model::record::Record) -> Result<(), String> {
             }
         }
         Some(_) => return Err("field `dependencies`: must be a list".into()),
+    }
+    match get("_stamps") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            if let Some(e) = m.get("claim_epoch")
+                && !e.as_i64().is_some_and(|e| (0..=MAX_EPOCH).contains(&e))
+            {
+                return Err(format!(
+                    "field `_stamps`: claim_epoch {e} is not an integer 0–{MAX_EPOCH}"
+                ));
+            }
+        }
+        Some(_) => return Err("field `_stamps`: must be an object".into()),
     }
     match get("comments") {
         None | Some(Value::Null) => {}

@@ -296,8 +296,12 @@ pub fn effective_holder(entry: Option<&ledger::Entry>, rec: &Record) -> Option<(
 /// was released since (unclaimed or unhooked in another workspace of this
 /// machine): its effective state is open, nobody's (issue 9, items 14/16).
 pub fn released_elsewhere(entry: Option<&ledger::Entry>, rec: &Record) -> bool {
+    let state = rec.state();
     matches!(overlay(entry, rec), Some(Overlay::Released { .. }))
-        && matches!(rec.status().as_str(), "in_progress" | "hooked")
+        && (state.is_held()
+            // Undeferred elsewhere: a newer release that names no date.
+            || (state == crate::model::kinds::Status::Deferred
+                && entry.is_some_and(|e| e.until.is_none())))
 }
 
 /// Bring a record to its effective state before a claim-group write (claim,
@@ -313,7 +317,10 @@ pub fn apply_release(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
             rec.set_status(crate::model::kinds::Status::Deferred);
             rec.set("defer_until", until);
         }
-        None => rec.set_status(crate::model::kinds::Status::Open),
+        None => {
+            rec.set_status(crate::model::kinds::Status::Open);
+            rec.remove("defer_until");
+        }
     }
     rec.remove("assignee");
     rec.remove("started_at");

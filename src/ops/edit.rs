@@ -690,22 +690,57 @@ pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<
     )
 }
 
+/// `bd undefer`. A deferral made in another workspace of the machine (the
+/// ledger's release carries its date) is lifted here too, and the ledger
+/// says so, so every workspace sees open work at once.
 pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, Guard::Load, |_, rec| {
-        if rec.state() != Status::Deferred && !rec.has("defer_until") {
-            unchanged(ctx, format!("{} is not deferred", rec.id()));
-            return Ok(vec![]);
-        }
-        let mut ch = Vec::new();
-        if rec.remove("defer_until") {
-            ch.push("defer_until");
-        }
-        if rec.state() == Status::Deferred {
-            rec.set_status(Status::Open);
-            ch.push("status");
-        }
-        Ok(ch)
-    })
+    let lifted = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            apply_seen(
+                ctx,
+                ids,
+                ledger,
+                Guard::held(ledger, false),
+                |_, rec| {
+                    let entry = ledger.and_then(|l| l.get(rec.id()));
+                    let elsewhere = entry.filter(|e| e.until.is_some());
+                    // Deferred in another workspace: judged as deferred.
+                    if elsewhere.is_some() {
+                        coord::apply_release(elsewhere, rec);
+                    }
+                    if rec.state() != Status::Deferred && !rec.has("defer_until") {
+                        unchanged(ctx, format!("{} is not deferred", rec.id()));
+                        return Ok(vec![]);
+                    }
+                    let mut ch = Vec::new();
+                    if rec.remove("defer_until") {
+                        ch.push("defer_until");
+                    }
+                    if rec.state() == Status::Deferred {
+                        rec.set_status(Status::Open);
+                        ch.push("status");
+                    }
+                    if let Some(e) = elsewhere {
+                        // Past the deferral's entry, which overlays the
+                        // workspaces that have not merged it.
+                        set_claim_epoch(rec, rec.claim_epoch().max(e.epoch).saturating_add(1));
+                        lifted.borrow_mut().insert(rec.id().to_string());
+                        ch.push("assignee");
+                    }
+                    Ok(ch)
+                },
+                publish,
+            )
+        },
+        |rec| {
+            lifted
+                .borrow()
+                .contains(rec.id())
+                .then_some(Event::Released)
+        },
+    )
 }
 
 /// Why `actor` may not claim `rec`, if it may not.
@@ -780,7 +815,7 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
                     }
                     let seen = entry.map_or(0, |e| e.epoch);
                     if !fields.is_empty() && rec.claim_epoch() <= seen {
-                        set_claim_epoch(rec, seen + 1);
+                        set_claim_epoch(rec, seen.saturating_add(1));
                     }
                     Ok(fields)
                 },
@@ -886,7 +921,7 @@ fn unclaim_local(
             // released in the workspace that made it.
             let seen = entry.map_or(0, |e| e.epoch);
             if rec.claim_epoch() <= seen {
-                set_claim_epoch(rec, seen + 1);
+                set_claim_epoch(rec, seen.saturating_add(1));
             }
             if recovered {
                 return Ok(vec!["assignee", "status", "comments"]);

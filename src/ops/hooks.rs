@@ -397,7 +397,7 @@ pub fn hook_issues(
                     let seen = entry.map_or(0, |e| e.epoch);
                     rec.bump_claim_epoch();
                     if rec.claim_epoch() <= seen {
-                        set_claim_epoch(rec, seen + 1);
+                        set_claim_epoch(rec, seen.saturating_add(1));
                     }
                     Ok(vec!["assignee", "status"])
                 },
@@ -443,7 +443,7 @@ pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outco
                     rec.bump_claim_epoch();
                     let seen = entry.map_or(0, |e| e.epoch);
                     if rec.claim_epoch() <= seen {
-                        set_claim_epoch(rec, seen + 1);
+                        set_claim_epoch(rec, seen.saturating_add(1));
                     }
                     Ok(vec!["assignee", "status"])
                 },

@@ -137,7 +137,12 @@ fn import_into(
             // A record new to this workspace that the ledger knows (held or
             // closed in another workspace of the machine): its state is
             // written past the ledger's, like any claim-group write.
-            let entry = ledger.and_then(|l| l.get(rec.id()));
+            // A file older than what the ledger says happened to it since
+            // (a claim or close in another workspace) brings no state.
+            let entry = ledger.and_then(|l| l.get(rec.id())).filter(|e| {
+                crate::model::time::parse(&e.at)
+                    .is_some_and(|at| crate::ops::coord::status_stamp(&rec) > at)
+            });
             let event = entry.and_then(|e| {
                 raise_epoch(&mut rec, e.epoch);
                 state_event(ctx, None, &rec)
@@ -160,7 +165,7 @@ fn import_into(
             .keys()
             .chain(cur.keys())
             .filter(|k| !matches!(*k, "updated_at" | STAMPS))
-            .filter(|k| !merge::same_value(merged.raw(k), cur.raw(k)))
+            .filter(|k| !merge::same_value(k, merged.raw(k), cur.raw(k)))
             .map(str::to_string)
             .collect();
         if fields.is_empty() {
@@ -204,6 +209,23 @@ fn same_issue_here(tx: &Tx, rec: &mut Record, rep: &mut ImportReport) -> Result<
     if merge::same_issue(&cur, rec) {
         return Ok(Some(cur));
     }
+    // The merge gives the id to the older of two issues and renames the
+    // younger; renaming this tracker's issue (and what the ledger says of
+    // it) is the merge's job, so an older one in the file is refused.
+    let created = |r: &Record| r.time("created_at");
+    if let (Some(theirs), Some(ours)) = (created(rec), created(&cur))
+        && theirs < ours
+        && rec.nonempty("renamed_from").is_none()
+    {
+        return Err(Error::Conflict {
+            msg: format!(
+                "{id} in the file is another issue than {id} here, and older: a merge gives it this id and renames the one here"
+            ),
+            hint: Some(
+                "bring it in with `bd sync` (or git pull) from the clone it came from, not `bd import`".into(),
+            ),
+        });
+    }
     if rec.nonempty("renamed_from").is_none() {
         rec.set("renamed_from", &id);
     }
@@ -232,7 +254,7 @@ fn same_issue_here(tx: &Tx, rec: &mut Record, rep: &mut ImportReport) -> Result<
 
 /// Set the record's claim epoch above `seen` (and above its own).
 fn raise_epoch(rec: &mut Record, seen: i64) {
-    let epoch = rec.claim_epoch().max(seen) + 1;
+    let epoch = rec.claim_epoch().max(seen).saturating_add(1);
     let mut st = rec.stamps();
     st.insert(CLAIM_EPOCH.into(), epoch.into());
     rec.set(STAMPS, &st);

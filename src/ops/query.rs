@@ -147,9 +147,12 @@ impl ReadySet {
     /// in the row; such an issue counts as ready here.)
     pub fn ready_if_open(row: &Row, now: Nanos, non_work: &[String]) -> bool {
         let nw: Vec<&str> = non_work.iter().map(String::as_str).collect();
-        matches!(row.status.as_str(), "in_progress" | "hooked")
+        // A deferred row here is released by an undeferral elsewhere: its
+        // date was lifted with it.
+        let undeferred = row.status == "deferred";
+        (undeferred || matches!(row.status.as_str(), "in_progress" | "hooked"))
             && !row.blocked
-            && row.defer_until.is_none_or(|t| t <= now)
+            && (undeferred || row.defer_until.is_none_or(|t| t <= now))
             && !crate::model::graph::is_coordination_type(&row.issue_type, &nw)
     }
 
@@ -563,7 +566,9 @@ pub fn stale(ctx: &Ctx, days: i64, f: &Filter) -> Result<Listing> {
     }
     let snap = ctx.snapshot()?;
     let c = f.check(ctx, Some(&snap))?;
-    let cutoff = ctx.now - days * 86_400 * 1_000_000_000;
+    let cutoff = ctx
+        .now
+        .saturating_sub(days.saturating_mul(86_400 * 1_000_000_000));
     let mut rows: Vec<Row> = snap
         .rows
         .iter()

@@ -278,7 +278,7 @@ pub(crate) fn end_claim(ledger: Option<&Ledger>, rec: &mut Record) -> bool {
     rec.bump_claim_epoch();
     let seen = entry.map_or(0, |e| e.epoch);
     if rec.claim_epoch() <= seen {
-        set_claim_epoch(rec, seen + 1);
+        set_claim_epoch(rec, seen.saturating_add(1));
     }
     true
 }
