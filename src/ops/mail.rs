@@ -48,8 +48,9 @@ pub struct SendOptions {
 }
 
 /// What a send did.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Sent {
+    #[serde(flatten)]
     pub message: Message,
     /// Other projects the message waits for (no workspace of theirs here).
     pub pending: Vec<String>,

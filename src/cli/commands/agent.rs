@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, c: AgentCmd) -> Result<Output> {
         AgentCmd::Register { name, kind } => {
             let a = ops::coord::agent_register(ctx, name.as_deref(), &kind)?;
             ctx.notice(format!("Registered agent {} ({})", a.name, a.kind));
-            Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
+            Ok(out(&a, ""))
         }
         AgentCmd::Unregister { name } => {
             let v = ops::coord::agent_unregister(ctx, name.as_deref())?;

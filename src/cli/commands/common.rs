@@ -23,9 +23,11 @@ pub struct Output {
     pub code: i32,
 }
 
-pub fn out(json: Value, text: impl Into<String>) -> Output {
+/// A command's output from its report: the report as JSON (null in the
+/// one case serde refuses it: a path that is not UTF-8), and the human text.
+pub fn out(report: impl serde::Serialize, text: impl Into<String>) -> Output {
     Output {
-        json,
+        json: serde_json::to_value(report).unwrap_or(Value::Null),
         text: text.into(),
         code: 0,
     }
