@@ -411,6 +411,14 @@ pub fn message(m: &crate::model::mail::Message) -> String {
     t
 }
 
+/// The word a unit variant stands for in JSON (`root_commit`, `trusted`).
+pub fn word(v: &impl serde::Serialize) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 /// `42s`, `5m`, `3h`, `2d`.
 pub fn short_age(secs: i64) -> String {
     match secs {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::Result;
 use crate::model::time::Nanos;
@@ -87,10 +87,20 @@ pub fn next_round(ctx: &Ctx, now: Nanos) -> Result<Ctx> {
 }
 
 /// `where`: the workspace's places and its proof of project membership.
-pub fn where_(ctx: &Ctx) -> Result<Value> {
-    let mut v = admin::where_(ctx)?;
-    v["proof"] = json!(ctx.home_proof()?);
-    Ok(v)
+pub fn where_(ctx: &Ctx) -> Result<Where> {
+    let places = admin::where_(ctx)?;
+    Ok(Where {
+        places,
+        proof: ctx.home_proof()?,
+    })
+}
+
+/// `where`: the places, then the proof of membership.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Where {
+    #[serde(flatten)]
+    pub places: admin::Places,
+    pub proof: membership::Proof,
 }
 
 /// What `doctor` found, with the pending changes and registered workspaces.
