@@ -579,12 +579,24 @@ pub fn stale(ctx: &Ctx, days: i64, f: &Filter) -> Result<Listing> {
     Ok(Listing { snap, rows })
 }
 
-pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Value> {
+/// `count`: how many issues match, and with `--by`, how many per group
+/// (groups in order; an issue with several labels counts in each).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Count {
+    pub count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeMap<String, usize>>,
+}
+
+pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Count> {
     let snap = ctx.snapshot()?;
     let c = f.check(ctx, Some(&snap))?;
     let rows: Vec<&Row> = snap.rows.iter().filter(|r| c.matches(r)).collect();
     let Some(by) = by else {
-        return Ok(json!({ "count": rows.len() }));
+        return Ok(Count {
+            count: rows.len(),
+            groups: None,
+        });
     };
     let mut groups: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rows {
@@ -614,7 +626,10 @@ pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Value> {
             *groups.entry(k).or_default() += 1;
         }
     }
-    Ok(json!({ "count": rows.len(), "groups": groups }))
+    Ok(Count {
+        count: rows.len(),
+        groups: Some(groups),
+    })
 }
 
 pub fn children(ctx: &Ctx, id: &str, recursive: bool) -> Result<Listing> {
@@ -879,7 +894,28 @@ pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
         .collect())
 }
 
-pub fn stats(ctx: &Ctx) -> Result<Value> {
+/// `stats`: counts by status and type, and the average lead time.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    /// Issues, not counting deleted ones.
+    pub total_issues: usize,
+    pub open_issues: usize,
+    pub in_progress_issues: usize,
+    pub closed_issues: usize,
+    pub blocked_issues: usize,
+    pub deferred_issues: usize,
+    pub hooked_issues: usize,
+    pub pinned_issues: usize,
+    pub tombstone_issues: usize,
+    pub ready_issues: usize,
+    /// Creation to close of closed issues, in hours to one decimal (0 when none).
+    pub average_lead_time_hours: f64,
+    pub by_status: BTreeMap<String, usize>,
+    /// Deleted issues left out.
+    pub by_type: BTreeMap<String, usize>,
+}
+
+pub fn stats(ctx: &Ctx) -> Result<Stats> {
     let snap = ctx.snapshot()?;
     let ready = ReadySet::of(ctx);
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
@@ -901,19 +937,24 @@ pub fn stats(ctx: &Ctx) -> Result<Value> {
     }
     let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
     let total = snap.rows.len() - n("tombstone");
-    Ok(json!({
-        "total_issues": total,
-        "open_issues": n("open"),
-        "in_progress_issues": n("in_progress"),
-        "closed_issues": n("closed"),
-        "blocked_issues": snap.rows.iter().filter(|r| r.blocked).count(),
-        "deferred_issues": n("deferred"),
-        "hooked_issues": n("hooked"),
-        "pinned_issues": n("pinned"),
-        "tombstone_issues": n("tombstone"),
-        "ready_issues": snap.rows.iter().filter(|r| ready.contains(r)).count(),
-        "average_lead_time_hours": if lead_n > 0 { (lead_sum / lead_n as f64 * 10.0).round() / 10.0 } else { 0.0 },
-        "by_status": by_status,
-        "by_type": by_type,
-    }))
+    let owned = |m: BTreeMap<&str, usize>| m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+    Ok(Stats {
+        total_issues: total,
+        open_issues: n("open"),
+        in_progress_issues: n("in_progress"),
+        closed_issues: n("closed"),
+        blocked_issues: snap.rows.iter().filter(|r| r.blocked).count(),
+        deferred_issues: n("deferred"),
+        hooked_issues: n("hooked"),
+        pinned_issues: n("pinned"),
+        tombstone_issues: n("tombstone"),
+        ready_issues: snap.rows.iter().filter(|r| ready.contains(r)).count(),
+        average_lead_time_hours: if lead_n > 0 {
+            (lead_sum / lead_n as f64 * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+        by_status: owned(by_status),
+        by_type: owned(by_type),
+    })
 }
