@@ -107,7 +107,7 @@ pub struct Where {
 pub struct DoctorReport {
     pub findings: Vec<admin::Finding>,
     pub pending: Vec<String>,
-    pub registered: Value,
+    pub registered: membership::Registered,
 }
 
 /// `doctor`: the checks; with `fix`, the ledger pruned too.

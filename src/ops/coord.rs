@@ -429,7 +429,20 @@ pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<prese
 /// `bd agent unregister [name]`: the agent receives no more work. Its hook
 /// goes back to the ready pool; its claims stay (it may be finishing them;
 /// `dispatch` recovers them once its lease lapses) and are reported.
-pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
+/// What `agent unregister` did: the agent's hook went back to ready work;
+/// its claims stay.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unregistered {
+    pub name: String,
+    /// Always true (the JSON says so).
+    pub unregistered: bool,
+    /// Taken off its hook.
+    pub unhooked: Vec<String>,
+    /// Still held.
+    pub claims: Vec<String>,
+}
+
+pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Unregistered> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     // A look-alike of a registered agent names it, as in every other command.
     let spelled = match name {
@@ -452,12 +465,12 @@ pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
     if name == ctx.actor {
         ctx.departed.set(true);
     }
-    Ok(json!({
-        "name": name,
-        "unregistered": true,
-        "unhooked": held.hook,
-        "claims": held.claims,
-    }))
+    Ok(Unregistered {
+        name: name.to_string(),
+        unregistered: true,
+        unhooked: held.hook,
+        claims: held.claims,
+    })
 }
 
 /// `bd heartbeat [--note]`.
@@ -536,8 +549,23 @@ pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
     Ok(out)
 }
 
+/// One agent as `agents` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentView {
+    pub name: String,
+    pub kind: String,
+    pub state: presence::AgentState,
+    pub workspace: std::path::PathBuf,
+    pub registered_at: String,
+    pub last_heartbeat: String,
+    pub note: Option<String>,
+    pub claims: Vec<String>,
+    pub hook: Vec<String>,
+    pub unread_mail: usize,
+}
+
 /// `bd agents`: every agent with its state, claims and hook.
-pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
+pub fn agents(ctx: &Ctx) -> Result<Vec<AgentView>> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (all, w) = presence::load(&home);
     if let Some(w) = w {
@@ -549,18 +577,18 @@ pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
     for (name, a) in &all {
         let state = presence::state(a, ctx.now, lease);
         let Holdings { claims: c, hook: h } = held.remove(name).unwrap_or_default();
-        out.push(json!({
-            "name": name,
-            "kind": a.kind,
-            "state": state,
-            "workspace": a.workspace,
-            "registered_at": a.registered_at,
-            "last_heartbeat": a.last_heartbeat,
-            "note": a.note,
-            "claims": c,
-            "hook": h,
-            "unread_mail": crate::ops::mail::unread_count(ctx, name),
-        }));
+        out.push(AgentView {
+            name: name.clone(),
+            kind: a.kind.clone(),
+            state,
+            workspace: a.workspace.clone(),
+            registered_at: a.registered_at.clone(),
+            last_heartbeat: a.last_heartbeat.clone(),
+            note: a.note.clone(),
+            claims: c,
+            hook: h,
+            unread_mail: crate::ops::mail::unread_count(ctx, name),
+        });
     }
     Ok(out)
 }
