@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::git;
@@ -174,6 +174,8 @@ pub fn working_changes(ctx: &Ctx) -> Result<Vec<IssueChange>> {
     diff(ctx, None).map(|d| d.changes)
 }
 
+/// `diff`'s report: the two versions compared and what differs.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Diff {
     pub from: String,
     pub to: String,
@@ -419,8 +421,4 @@ pub fn list_change_text(f: &FieldChange) -> Option<String> {
         parts.push("(reordered or restamped)".into());
     }
     Some(parts.join("; "))
-}
-
-pub fn diff_json(d: &Diff) -> Value {
-    json!({"from": d.from, "to": d.to, "changes": d.changes})
 }
