@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::error::Result;
 use crate::model::time::Nanos;
 use crate::ops::query::{Filter, Listing};
@@ -203,12 +201,12 @@ pub fn unhook(ctx: &Ctx, id: Option<&str>, agent: Option<&str>) -> Result<(Strin
 
 /// `ready --explain`: the ready work (saying so when there is none) and the
 /// claims that lapsed.
-pub fn ready_explained(ctx: &Ctx, f: &Filter) -> Result<(Listing, Vec<Value>)> {
+pub fn ready_explained(ctx: &Ctx, f: &Filter) -> Result<(Listing, Vec<query::LapsedClaim>)> {
     let l = query::ready(ctx, f)?;
     if l.rows.is_empty() {
         ctx.notice("No ready work.");
     }
-    let lapsed = query::lapsed_claims(ctx)?;
+    let lapsed = query::lapsed(ctx)?;
     Ok((l, lapsed))
 }
 

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
-
 use crate::error::{Error, Result};
 use crate::home::{ProjectHome, ledger, presence, registry};
 use crate::model::record::Record;
@@ -187,8 +185,10 @@ pub fn status_stamp(rec: &Record) -> Nanos {
     }
 }
 
-/// What another workspace did to an issue that this workspace's file does not show yet.
-#[derive(Debug, Clone, PartialEq)]
+/// What another workspace did to an issue that this workspace's file does
+/// not show yet. JSON: an object whose `state` names the variant.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
 pub enum Overlay {
     Held {
         holder: String,
@@ -360,33 +360,6 @@ pub fn overlay_refusal(o: &Overlay, id: &str, actor: &str) -> Option<String> {
             Some(format!("{id} was deleted in workspace {workspace} at {at}"))
         }
         _ => None,
-    }
-}
-
-pub fn overlay_json(o: &Overlay) -> Value {
-    match o {
-        Overlay::Held {
-            holder,
-            workspace,
-            started_at,
-            epoch,
-        } => {
-            json!({"state": "held", "holder": holder, "workspace": workspace, "started_at": started_at, "epoch": epoch})
-        }
-        Overlay::Hooked {
-            agent,
-            workspace,
-            epoch,
-        } => {
-            json!({"state": "hooked", "agent": agent, "workspace": workspace, "epoch": epoch})
-        }
-        Overlay::Closed { at, workspace } => {
-            json!({"state": "closed", "at": at, "workspace": workspace})
-        }
-        Overlay::Deleted { at, workspace } => {
-            json!({"state": "deleted", "at": at, "workspace": workspace})
-        }
-        Overlay::Released { epoch } => json!({"state": "released", "epoch": epoch}),
     }
 }
 
@@ -668,6 +641,7 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const T: &str = "2026-12-01T00:00:00.000000000Z";
 

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::deps::{Brief, Target, TreeNode};
-use crate::ops::{self, Ctx, issue_json};
+use crate::ops::{self, Ctx, issue_view};
 
 #[derive(Subcommand, Debug)]
 pub enum DepCmd {
@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, d: DepCmd) -> Result<Output> {
             if o.changed {
                 ctx.notice(format!("Added: {issue} depends on {depends_on} ({kind})"));
             }
-            Ok(out(issue_json(&o.record, None), ""))
+            Ok(out(issue_view(&o.record), ""))
         }
         DepCmd::Remove {
             issue,
@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, d: DepCmd) -> Result<Output> {
             ctx.notice(format!(
                 "Removed: {issue} no longer depends on {depends_on}"
             ));
-            Ok(out(issue_json(&o.record, None), ""))
+            Ok(out(issue_view(&o.record), ""))
         }
         DepCmd::List { id } => {
             let l = ops::deps::list(ctx, &id)?;

@@ -1,12 +1,12 @@
 //! `bd label …`: labels.
 
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::common::{Output, out};
+use super::common::{Output, one_or_many, out};
 use crate::error::Result;
 use crate::ops::edit::Outcome;
-use crate::ops::{self, Ctx, issue_json};
+use crate::ops::{self, Ctx, issue_view};
 
 #[derive(Subcommand, Debug)]
 pub enum LabelCmd {
@@ -67,11 +67,5 @@ pub fn run(ctx: &Ctx, l: LabelCmd) -> Result<Output> {
 
 /// `label add|remove`: the issue for one id, a list for several.
 fn label_output(os: &[Outcome]) -> Output {
-    let mut vals: Vec<Value> = os.iter().map(|o| issue_json(&o.record, None)).collect();
-    let j = if vals.len() == 1 {
-        vals.pop().unwrap_or(Value::Null)
-    } else {
-        Value::Array(vals)
-    };
-    out(j, "")
+    one_or_many(os.iter().map(|o| issue_view(&o.record)).collect(), "")
 }

@@ -1,12 +1,13 @@
 //! `bd stats`: counts by status.
 
 use super::common::{Output, out};
+use crate::cli::render;
 use crate::error::Result;
 use crate::ops::{self, Ctx};
 
 pub fn run(ctx: &Ctx) -> Result<Output> {
     let s = ops::query::stats(ctx)?;
-    let hours = serde_json::to_string(&s.average_lead_time_hours).unwrap_or_default();
+    let hours = render::number(s.average_lead_time_hours);
     let t: String = [
         ("total_issues", s.total_issues.to_string()),
         ("open_issues", s.open_issues.to_string()),
