@@ -14,9 +14,10 @@ use crate::ops::edit::Outcome;
 use crate::ops::query::{Filter, Listing};
 use crate::ops::{Ctx, issue_view};
 
-/// What a command produced: a JSON document, and the human text for stdout.
+/// What a command produced: its JSON document (pretty-printed), and the
+/// human text for stdout.
 pub struct Output {
-    pub json: Value,
+    pub json: String,
     pub text: String,
     /// The exit code of a command that ran but reports a failure in its
     /// output (`doctor` with unfixed errors).
@@ -27,7 +28,7 @@ pub struct Output {
 /// one case serde refuses it: a path that is not UTF-8), and the human text.
 pub fn out(report: impl serde::Serialize, text: impl Into<String>) -> Output {
     Output {
-        json: serde_json::to_value(report).unwrap_or(Value::Null),
+        json: serde_json::to_string_pretty(&report).unwrap_or_else(|_| "null".into()),
         text: text.into(),
         code: 0,
     }
