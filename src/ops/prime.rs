@@ -2,8 +2,6 @@
 //! who it is, its hook and claims, unread mail, the top ready work, pending
 //! tracker changes, and the commands it needs. Kept under 1.5 KB.
 
-use serde_json::{Value, json};
-
 use crate::error::Result;
 use crate::home::ledger;
 use crate::ops::Ctx;
@@ -12,9 +10,40 @@ use crate::ops::query::Filter;
 /// How many items of each list the text shows.
 const SHOWN: usize = 3;
 
+/// `prime`: the summary as data, and as the text an agent reads.
 pub struct Prime {
-    pub json: Value,
+    pub json: Summary,
     pub text: String,
+}
+
+/// What `prime --json` gives: who and where the agent is, its hook and
+/// claims, unread mail, ready work and pending tracker changes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub actor: String,
+    pub workspace: std::path::PathBuf,
+    pub identity: String,
+    pub hook: Vec<Item>,
+    pub hook_note: Option<String>,
+    pub claims: Vec<Item>,
+    pub unread_mail: usize,
+    pub ready: Vec<ReadyItem>,
+    pub pending: Vec<String>,
+}
+
+/// An issue on the hook or claimed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+}
+
+/// A ready issue.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReadyItem {
+    pub id: String,
+    pub title: String,
+    pub priority: i64,
 }
 
 fn cut(s: &str, n: usize) -> String {
@@ -179,21 +208,29 @@ pub fn prime(ctx: &Ctx) -> Result<Prime> {
     t.push_str(
         "Commands: bd claim <id> | bd show <id> | bd comment <id> \"…\" | bd close <id> --reason \"…\" | bd create \"…\" --deps discovered-from:<id> | bd mail inbox | bd heartbeat\n",
     );
-    let pairs = |v: &[(String, String)]| -> Vec<Value> {
-        v.iter()
-            .map(|(id, title)| json!({"id": id, "title": title}))
+    let items = |v: Vec<(String, String)>| -> Vec<Item> {
+        v.into_iter()
+            .map(|(id, title)| Item { id, title })
             .collect()
     };
-    let json = json!({
-        "actor": me,
-        "workspace": ctx.ws.root,
-        "identity": identity,
-        "hook": pairs(&hook),
-        "hook_note": hook_note,
-        "claims": pairs(&claims),
-        "unread_mail": unread.len(),
-        "ready": ready.rows.iter().map(|r| json!({"id": r.id, "title": r.title, "priority": r.priority})).collect::<Vec<_>>(),
-        "pending": pending,
-    });
+    let json = Summary {
+        actor: me.to_string(),
+        workspace: ctx.ws.root.clone(),
+        identity,
+        hook: items(hook),
+        hook_note,
+        claims: items(claims),
+        unread_mail: unread.len(),
+        ready: ready
+            .rows
+            .iter()
+            .map(|r| ReadyItem {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                priority: r.priority,
+            })
+            .collect(),
+        pending,
+    };
     Ok(Prime { json, text: t })
 }
