@@ -20,10 +20,9 @@ pub mod prime;
 pub mod query;
 pub mod sync;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
-
-use std::borrow::Cow;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 

@@ -2,9 +2,8 @@
 //! `search`, `show`, `stats`. One definition of each set (ready, blocked),
 //! taken from the index, used everywhere; one filter type for all of them.
 
-use std::collections::BTreeMap;
-
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 

@@ -1,7 +1,6 @@
 //! `bd label …`: labels.
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::common::{Output, one_or_many, out};
 use crate::error::Result;
@@ -55,12 +54,11 @@ pub fn run(ctx: &Ctx, l: LabelCmd) -> Result<Output> {
             } else {
                 m.iter().map(|(k, n)| format!("{k}\t{n}\n")).collect()
             };
-            let j = if id.is_some() {
-                json!(m.keys().collect::<Vec<_>>())
+            Ok(if id.is_some() {
+                out(m.keys().collect::<Vec<_>>(), t)
             } else {
-                json!(m)
-            };
-            Ok(out(j, t))
+                out(m, t)
+            })
         }
     }
 }
