@@ -39,15 +39,16 @@ pub const LEGACY_ROOT_ATTRIBUTES: &[&str] = &[
     ".beads/hooks/*.json merge=beads",
 ];
 
-#[derive(Debug, Default)]
+/// What `init` did. JSON: the fields in this order.
+#[derive(Debug, Default, Serialize)]
 pub struct InitReport {
     pub root: PathBuf,
     pub prefix: String,
+    pub project: Option<String>,
     pub created: Vec<String>,
     pub migrated: Vec<String>,
     pub classic_hooks: Vec<String>,
     pub issues: usize,
-    pub project: Option<String>,
     /// What happened to the merge driver config, when anything did.
     pub driver: Option<String>,
     /// The prefix this run replaced (`init --prefix` on a tracker without issues).
