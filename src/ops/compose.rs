@@ -163,12 +163,29 @@ fn hook_agent(ctx: &Ctx, agent: Option<&str>) -> String {
     agent.map_or_else(|| ctx.actor.clone(), |a| membership::agent_spelling(ctx, a))
 }
 
-/// An agent's effective hook with the titles of its items.
+/// An agent's effective hook with the titles of its items. JSON: the
+/// items' ids only.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct HookView {
     pub agent: String,
     /// (id, title; empty when the issue is not here)
+    #[serde(serialize_with = "ids_of")]
     pub items: Vec<(String, String)>,
     pub note: Option<String>,
+}
+
+fn ids_of<S: serde::Serializer>(
+    items: &[(String, String)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(items.iter().map(|(id, _)| id))
+}
+
+/// `unhook`'s report: the agent and the ids taken off its hook.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unhooked {
+    pub agent: String,
+    pub removed: Vec<String>,
 }
 
 /// `hook`: the effective hook of `agent` (default: the actor).
@@ -193,10 +210,10 @@ pub fn hook(ctx: &Ctx, agent: Option<&str>) -> Result<HookView> {
 }
 
 /// `unhook`: the agent and the ids taken off its hook.
-pub fn unhook(ctx: &Ctx, id: Option<&str>, agent: Option<&str>) -> Result<(String, Vec<String>)> {
+pub fn unhook(ctx: &Ctx, id: Option<&str>, agent: Option<&str>) -> Result<Unhooked> {
     let agent = hook_agent(ctx, agent);
     let removed = hooks::unhook(ctx, &agent, id)?;
-    Ok((agent, removed))
+    Ok(Unhooked { agent, removed })
 }
 
 /// `ready --explain`: the ready work (saying so when there is none) and the

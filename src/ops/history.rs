@@ -244,8 +244,15 @@ pub struct LogEntry {
     pub lost: Vec<FieldChange>,
 }
 
+/// `log`'s report: the issue and the commits that changed it, newest first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Log {
+    pub id: String,
+    pub entries: Vec<LogEntry>,
+}
+
 /// `bd log <id>`: the commits that changed one issue, newest first.
-pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry>)> {
+pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<Log> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let (id, known_here) = match snap.resolve(query, &prefix) {
@@ -260,7 +267,10 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
                 "no issue '{query}'"
             )));
         }
-        return Ok((id, Vec::new()));
+        return Ok(Log {
+            id,
+            entries: Vec::new(),
+        });
     };
     let mut cache: BTreeMap<gix::ObjectId, Option<Record>> = BTreeMap::new();
     let mut rec_at = |c: gix::ObjectId| -> Result<Option<Record>> {
@@ -360,7 +370,7 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
             "no issue '{query}' here or in this branch's history"
         )));
     }
-    Ok((id, out))
+    Ok(Log { id, entries: out })
 }
 
 /// A list field's change said element by element (`+ blocks bd-a1`,
