@@ -109,11 +109,7 @@ fn report(cli: Cli) -> i32 {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
             if json_mode {
-                let _ = writeln!(
-                    lock,
-                    "{}",
-                    serde_json::to_string_pretty(&o.json).unwrap_or_default()
-                );
+                let _ = writeln!(lock, "{}", o.json);
             } else if !o.text.is_empty() {
                 let _ = write!(lock, "{}", render::terminal_safe(&o.text));
                 if !o.text.ends_with('\n') {

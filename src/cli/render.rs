@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use crate::model::time::{self, Nanos};
 use crate::ops::compose::Row;
+use crate::ops::coord::Overlay;
 use crate::ops::query::Shown;
 
 pub fn row_line(r: &Row) -> String {
@@ -119,25 +120,24 @@ pub fn show(s: &Shown, now: Nanos) -> String {
         let _ = writeln!(out, "Elsewhere on this machine: {}", effective_text(e));
     }
     for h in &s.handoffs {
-        let project = h["project"].as_str().unwrap_or("?");
-        let msg = h["message"].as_str().unwrap_or("?");
-        match (h["issue"].as_str(), h["status"].as_str()) {
-            (Some(i), st) => {
-                let age = h["age_seconds"]
-                    .as_i64()
+        let (project, msg) = (&h.project, &h.message);
+        match &h.issue {
+            Some(i) => {
+                let age = h
+                    .age_seconds
                     .map(|a| format!(", as of {} ago", short_age(a)))
                     .unwrap_or_default();
                 let _ = writeln!(
                     out,
                     "Handed off: {project} {i} is {}{age} ({msg})",
-                    st.unwrap_or("unknown")
+                    h.status.as_deref().unwrap_or("unknown")
                 );
             }
-            (None, _) => {
+            None => {
                 let _ = writeln!(
                     out,
                     "Handed off: to {project}, delivery {} ({msg})",
-                    h["delivery"].as_str().unwrap_or("?")
+                    h.delivery
                 );
             }
         }
@@ -284,22 +284,25 @@ pub fn log(id: &str, entries: &[crate::ops::history::LogEntry]) -> String {
     out
 }
 
-pub fn convoy(v: &serde_json::Value) -> String {
+pub fn convoy(p: &crate::ops::convoy::Progress) -> String {
     let mut out = format!(
         "{} [{}] {} — {}/{} done ({}%)\n",
-        v["id"].as_str().unwrap_or(""),
-        v["status"].as_str().unwrap_or(""),
-        v["title"].as_str().unwrap_or(""),
-        v["done"],
-        v["tracked"],
-        v["percent_done"]
+        p.id,
+        p.status,
+        p.title,
+        p.done,
+        p.tracked,
+        number(p.percent_done)
     );
-    if let Some(m) = v["by_status"].as_object() {
-        for (s, c) in m {
-            let _ = writeln!(out, "    {s}: {} ({}%)", c["count"], c["percent"]);
-        }
+    for (s, c) in &p.by_status {
+        let _ = writeln!(out, "    {s}: {} ({}%)", c.count, number(c.percent));
     }
     out
+}
+
+/// A number as JSON writes it (`50.0`, not `50`).
+pub fn number(x: f64) -> String {
+    serde_json::to_string(&x).unwrap_or_default()
 }
 
 /// One line of a message list: `*` marks unread.
@@ -405,6 +408,14 @@ pub fn message(m: &crate::model::mail::Message) -> String {
     t
 }
 
+/// The word a unit variant stands for in JSON (`root_commit`, `trusted`).
+pub fn word(v: &impl serde::Serialize) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 /// `42s`, `5m`, `3h`, `2d`.
 pub fn short_age(secs: i64) -> String {
     match secs {
@@ -416,20 +427,20 @@ pub fn short_age(secs: i64) -> String {
 }
 
 /// The ledger's view of an issue, in words.
-fn effective_text(e: &serde_json::Value) -> String {
-    let f = |k: &str| e[k].as_str().unwrap_or("?").to_string();
-    match e["state"].as_str() {
-        Some("held") => format!(
-            "claimed by {} in {} since {}",
-            f("holder"),
-            f("workspace"),
-            f("started_at")
-        ),
-        Some("hooked") => format!("on {}'s hook (slung in {})", f("agent"), f("workspace")),
-        Some("closed") => format!("closed in {} at {}", f("workspace"), f("at")),
-        Some("deleted") => format!("deleted in {} at {}", f("workspace"), f("at")),
-        Some("released") => "released (unclaimed)".into(),
-        _ => e.to_string(),
+fn effective_text(e: &Overlay) -> String {
+    match e {
+        Overlay::Held {
+            holder,
+            workspace,
+            started_at,
+            ..
+        } => format!("claimed by {holder} in {workspace} since {started_at}"),
+        Overlay::Hooked {
+            agent, workspace, ..
+        } => format!("on {agent}'s hook (slung in {workspace})"),
+        Overlay::Closed { at, workspace } => format!("closed in {workspace} at {at}"),
+        Overlay::Deleted { at, workspace } => format!("deleted in {workspace} at {at}"),
+        Overlay::Released { .. } => "released (unclaimed)".into(),
     }
 }
 

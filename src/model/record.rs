@@ -467,6 +467,12 @@ impl Record {
 
     /// The record as a JSON value (for output), with `_stamps` left out.
     pub fn to_value(&self) -> serde_json::Value {
+        serde_json::Value::Object(self.to_map())
+    }
+
+    /// [`Record::to_value`]'s fields: known keys in canonical order, then
+    /// the others by name; a value serde_json cannot hold is left out.
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut m = serde_json::Map::new();
         for k in KEY_ORDER {
             if let Some(v) = self.fields.get(*k)
@@ -483,7 +489,7 @@ impl Record {
                 m.insert(k.clone(), j);
             }
         }
-        serde_json::Value::Object(m)
+        m
     }
 }
 

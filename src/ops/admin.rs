@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::files::{atomic, lock};
@@ -38,15 +38,16 @@ pub const LEGACY_ROOT_ATTRIBUTES: &[&str] = &[
     ".beads/hooks/*.json merge=beads",
 ];
 
-#[derive(Debug, Default)]
+/// What `init` did. JSON: the fields in this order.
+#[derive(Debug, Default, Serialize)]
 pub struct InitReport {
     pub root: PathBuf,
     pub prefix: String,
+    pub project: Option<String>,
     pub created: Vec<String>,
     pub migrated: Vec<String>,
     pub classic_hooks: Vec<String>,
     pub issues: usize,
-    pub project: Option<String>,
     /// What happened to the merge driver config, when anything did.
     pub driver: Option<String>,
     /// The prefix this run replaced (`init --prefix` on a tracker without issues).
@@ -435,7 +436,25 @@ fn classic_hooks(root: &Path) -> Vec<String> {
     out
 }
 
-pub fn where_(ctx: &Ctx) -> Result<Value> {
+/// Where the workspace, its files and its project are (`where`, less the proof).
+#[derive(Debug, Clone, Serialize)]
+pub struct Places {
+    pub root: PathBuf,
+    pub identity: String,
+    pub identity_source: crate::git::identity::Source,
+    pub origin: Option<String>,
+    pub beads_dir: PathBuf,
+    pub issues_file: PathBuf,
+    pub prefix: String,
+    pub actor: String,
+    /// Issues, not counting deleted ones.
+    pub issues: usize,
+    pub index_fresh: bool,
+    pub pending: Vec<String>,
+    pub auto_commit: String,
+}
+
+pub fn where_(ctx: &Ctx) -> Result<Places> {
     let snap = ctx.snapshot()?;
     let index_fresh =
         crate::store::index::load_header(&ctx.ws.cache_dir().join(crate::store::index::INDEX_FILE))
@@ -454,45 +473,73 @@ pub fn where_(ctx: &Ctx) -> Result<Value> {
             id.identity
         ));
     }
-    Ok(json!({
-        "root": ctx.ws.root,
-        "identity": id.identity,
-        "identity_source": id.source,
-        "origin": id.origin,
-        "beads_dir": ctx.ws.beads,
-        "issues_file": ctx.ws.issues_path(),
-        "prefix": ctx.prefix_of_rows(&snap.rows),
-        "actor": ctx.actor,
-        "issues": snap.rows.iter().filter(|r| r.status != "tombstone").count(),
-        "index_fresh": index_fresh,
-        "pending": ctx.pending_changes(),
-        "auto_commit": ctx.config.auto_commit(),
-    }))
+    Ok(Places {
+        root: ctx.ws.root.clone(),
+        identity: id.identity,
+        identity_source: id.source,
+        origin: id.origin,
+        beads_dir: ctx.ws.beads.clone(),
+        issues_file: ctx.ws.issues_path(),
+        prefix: ctx.prefix_of_rows(&snap.rows),
+        actor: ctx.actor.clone(),
+        issues: snap.rows.iter().filter(|r| r.status != "tombstone").count(),
+        index_fresh,
+        pending: ctx.pending_changes(),
+        auto_commit: ctx.config.auto_commit().to_string(),
+    })
 }
 
-pub fn config_list(ctx: &Ctx) -> Value {
-    let mut m = serde_json::Map::new();
+/// Every config key with its value (the default when unset), in order: the
+/// known keys, then `projects.*`, then any other key the file sets. JSON:
+/// one object of strings.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigList {
+    pub entries: Vec<(String, String)>,
+}
+
+impl ConfigList {
+    /// Set `key`, in its place when it is already listed.
+    fn set(&mut self, key: String, value: String) {
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(e) => e.1 = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.entries.iter().any(|(k, _)| k == key)
+    }
+}
+
+impl Serialize for ConfigList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(self.entries.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+pub fn config_list(ctx: &Ctx) -> ConfigList {
+    let mut l = ConfigList::default();
     for (k, _, default, _) in config::KEYS {
         let v = ctx
             .config
             .get_text(k)
             .unwrap_or_else(|| default.to_string());
-        m.insert((*k).into(), v.into());
+        l.set((*k).into(), v);
     }
     if let Some(t) = ctx.config.table.get("projects").and_then(|t| t.as_table()) {
         for (k, v) in t {
-            m.insert(
+            l.set(
                 format!("projects.{k}"),
                 v.as_str().unwrap_or_default().into(),
             );
         }
     }
     for (k, v) in &ctx.config.table {
-        if !m.contains_key(k) && k != "projects" {
-            m.insert(k.clone(), v.to_string().into());
+        if !l.has(k) && k != "projects" {
+            l.set(k.clone(), v.to_string());
         }
     }
-    Value::Object(m)
+    l
 }
 
 pub fn config_get(ctx: &Ctx, key: &str) -> Result<String> {

@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
-
 use crate::error::Result;
 use crate::model::time::Nanos;
 use crate::ops::query::{Filter, Listing};
@@ -87,17 +85,27 @@ pub fn next_round(ctx: &Ctx, now: Nanos) -> Result<Ctx> {
 }
 
 /// `where`: the workspace's places and its proof of project membership.
-pub fn where_(ctx: &Ctx) -> Result<Value> {
-    let mut v = admin::where_(ctx)?;
-    v["proof"] = json!(ctx.home_proof()?);
-    Ok(v)
+pub fn where_(ctx: &Ctx) -> Result<Where> {
+    let places = admin::where_(ctx)?;
+    Ok(Where {
+        places,
+        proof: ctx.home_proof()?,
+    })
+}
+
+/// `where`: the places, then the proof of membership.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Where {
+    #[serde(flatten)]
+    pub places: admin::Places,
+    pub proof: membership::Proof,
 }
 
 /// What `doctor` found, with the pending changes and registered workspaces.
 pub struct DoctorReport {
     pub findings: Vec<admin::Finding>,
     pub pending: Vec<String>,
-    pub registered: Value,
+    pub registered: membership::Registered,
 }
 
 /// `doctor`: the checks; with `fix`, the ledger pruned too.
@@ -155,12 +163,29 @@ fn hook_agent(ctx: &Ctx, agent: Option<&str>) -> String {
     agent.map_or_else(|| ctx.actor.clone(), |a| membership::agent_spelling(ctx, a))
 }
 
-/// An agent's effective hook with the titles of its items.
+/// An agent's effective hook with the titles of its items. JSON: the
+/// items' ids only.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct HookView {
     pub agent: String,
     /// (id, title; empty when the issue is not here)
+    #[serde(serialize_with = "ids_of")]
     pub items: Vec<(String, String)>,
     pub note: Option<String>,
+}
+
+fn ids_of<S: serde::Serializer>(
+    items: &[(String, String)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(items.iter().map(|(id, _)| id))
+}
+
+/// `unhook`'s report: the agent and the ids taken off its hook.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unhooked {
+    pub agent: String,
+    pub removed: Vec<String>,
 }
 
 /// `hook`: the effective hook of `agent` (default: the actor).
@@ -185,20 +210,20 @@ pub fn hook(ctx: &Ctx, agent: Option<&str>) -> Result<HookView> {
 }
 
 /// `unhook`: the agent and the ids taken off its hook.
-pub fn unhook(ctx: &Ctx, id: Option<&str>, agent: Option<&str>) -> Result<(String, Vec<String>)> {
+pub fn unhook(ctx: &Ctx, id: Option<&str>, agent: Option<&str>) -> Result<Unhooked> {
     let agent = hook_agent(ctx, agent);
     let removed = hooks::unhook(ctx, &agent, id)?;
-    Ok((agent, removed))
+    Ok(Unhooked { agent, removed })
 }
 
 /// `ready --explain`: the ready work (saying so when there is none) and the
 /// claims that lapsed.
-pub fn ready_explained(ctx: &Ctx, f: &Filter) -> Result<(Listing, Vec<Value>)> {
+pub fn ready_explained(ctx: &Ctx, f: &Filter) -> Result<(Listing, Vec<query::LapsedClaim>)> {
     let l = query::ready(ctx, f)?;
     if l.rows.is_empty() {
         ctx.notice("No ready work.");
     }
-    let lapsed = query::lapsed_claims(ctx)?;
+    let lapsed = query::lapsed(ctx)?;
     Ok((l, lapsed))
 }
 

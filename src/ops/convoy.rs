@@ -2,14 +2,14 @@
 //! closes in the same write as the close of its last tracked item, and
 //! reopens when an open item is added.
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::model::record::{Dep, Record};
 use crate::model::values;
 use crate::ops::create::{CreateOptions, create};
 use crate::ops::write::Outcome;
-use crate::ops::{Ctx, issue_json, stamp_write};
+use crate::ops::{Ctx, stamp_write};
 use crate::store::Tx;
 
 const TRACKS: &str = "tracks";
@@ -151,9 +151,31 @@ pub fn add(ctx: &Ctx, convoy: &str, ids: &[String]) -> Result<Outcome> {
     })
 }
 
+/// Progress of one convoy: how many of its tracked items are done, and
+/// the count and percent per status (`missing` for an id no issue has).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Progress {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    /// Tracked items, not counting deleted ones.
+    pub tracked: usize,
+    pub done: usize,
+    /// Of `tracked`, to one decimal.
+    pub percent_done: f64,
+    pub by_status: BTreeMap<String, Share>,
+}
+
+/// Items in one status and their percent of all the convoy's items.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Share {
+    pub count: usize,
+    pub percent: f64,
+}
+
 /// Progress of one convoy: counts and percent per status of its items.
-fn progress(snap: &crate::store::Snapshot, convoy: &crate::store::index::Row) -> Value {
-    let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+fn progress(snap: &crate::store::Snapshot, convoy: &crate::store::index::Row) -> Progress {
+    let mut by: BTreeMap<String, usize> = Default::default();
     let mut total = 0usize;
     for e in convoy.edges.iter().filter(|e| e.kind == TRACKS) {
         let status = snap
@@ -176,18 +198,30 @@ fn progress(snap: &crate::store::Snapshot, convoy: &crate::store::index::Row) ->
             (n as f64 * 1000.0 / of as f64).round() / 10.0
         }
     };
-    let pct = |n: usize| pct_of(n, total);
-    let statuses: serde_json::Map<String, Value> = by
-        .iter()
-        .map(|(s, n)| (s.clone(), json!({"count": n, "percent": pct_of(*n, all)})))
+    let by_status = by
+        .into_iter()
+        .map(|(s, n)| {
+            (
+                s,
+                Share {
+                    count: n,
+                    percent: pct_of(n, all),
+                },
+            )
+        })
         .collect();
-    json!({
-        "id": convoy.id, "title": convoy.title, "status": convoy.status,
-        "tracked": total, "done": done, "percent_done": pct(done), "by_status": statuses,
-    })
+    Progress {
+        id: convoy.id.clone(),
+        title: convoy.title.clone(),
+        status: convoy.status.clone(),
+        tracked: total,
+        done,
+        percent_done: pct_of(done, total),
+        by_status,
+    }
 }
 
-pub fn status(ctx: &Ctx, convoy: &str) -> Result<Value> {
+pub fn status(ctx: &Ctx, convoy: &str) -> Result<Progress> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let row = snap.resolve(convoy, &prefix)?;
@@ -200,7 +234,7 @@ pub fn status(ctx: &Ctx, convoy: &str) -> Result<Value> {
     Ok(progress(&snap, row))
 }
 
-pub fn list(ctx: &Ctx) -> Result<Vec<Value>> {
+pub fn list(ctx: &Ctx) -> Result<Vec<Progress>> {
     let snap = ctx.snapshot()?;
     Ok(snap
         .rows
@@ -208,8 +242,4 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Value>> {
         .filter(|r| r.issue_type == "convoy" && r.status != "tombstone")
         .map(|r| progress(&snap, r))
         .collect())
-}
-
-pub fn json_of(rec: &Record) -> Value {
-    issue_json(rec, None)
 }

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
-
 use crate::error::{Error, Result};
 use crate::home::{ProjectHome, ledger, presence, registry};
 use crate::model::record::Record;
@@ -188,8 +186,10 @@ pub fn status_stamp(rec: &Record) -> Nanos {
     }
 }
 
-/// What another workspace did to an issue that this workspace's file does not show yet.
-#[derive(Debug, Clone, PartialEq)]
+/// What another workspace did to an issue that this workspace's file does
+/// not show yet. JSON: an object whose `state` names the variant.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
 pub enum Overlay {
     Held {
         holder: String,
@@ -390,33 +390,6 @@ pub fn overlay_refusal(o: &Overlay, id: &str, actor: &str) -> Option<String> {
     }
 }
 
-pub fn overlay_json(o: &Overlay) -> Value {
-    match o {
-        Overlay::Held {
-            holder,
-            workspace,
-            started_at,
-            epoch,
-        } => {
-            json!({"state": "held", "holder": holder, "workspace": workspace, "started_at": started_at, "epoch": epoch})
-        }
-        Overlay::Hooked {
-            agent,
-            workspace,
-            epoch,
-        } => {
-            json!({"state": "hooked", "agent": agent, "workspace": workspace, "epoch": epoch})
-        }
-        Overlay::Closed { at, workspace } => {
-            json!({"state": "closed", "at": at, "workspace": workspace})
-        }
-        Overlay::Deleted { at, workspace } => {
-            json!({"state": "deleted", "at": at, "workspace": workspace})
-        }
-        Overlay::Released { epoch } => json!({"state": "released", "epoch": epoch}),
-    }
-}
-
 /// Write a ledger entry for an issue this command changed.
 pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::Entry {
     let claim_group = event.is_claim_group();
@@ -461,7 +434,20 @@ pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<prese
 /// `bd agent unregister [name]`: the agent receives no more work. Its hook
 /// goes back to the ready pool; its claims stay (it may be finishing them;
 /// `dispatch` recovers them once its lease lapses) and are reported.
-pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
+/// What `agent unregister` did: the agent's hook went back to ready work;
+/// its claims stay.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unregistered {
+    pub name: String,
+    /// Always true (the JSON says so).
+    pub unregistered: bool,
+    /// Taken off its hook.
+    pub unhooked: Vec<String>,
+    /// Still held.
+    pub claims: Vec<String>,
+}
+
+pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Unregistered> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     // A look-alike of a registered agent names it, as in every other command.
     let spelled = match name {
@@ -484,12 +470,12 @@ pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Value> {
     if name == ctx.actor {
         ctx.departed.set(true);
     }
-    Ok(json!({
-        "name": name,
-        "unregistered": true,
-        "unhooked": held.hook,
-        "claims": held.claims,
-    }))
+    Ok(Unregistered {
+        name: name.to_string(),
+        unregistered: true,
+        unhooked: held.hook,
+        claims: held.claims,
+    })
 }
 
 /// `bd heartbeat [--note]`.
@@ -568,8 +554,23 @@ pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
     Ok(out)
 }
 
+/// One agent as `agents` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentView {
+    pub name: String,
+    pub kind: String,
+    pub state: presence::AgentState,
+    pub workspace: std::path::PathBuf,
+    pub registered_at: String,
+    pub last_heartbeat: String,
+    pub note: Option<String>,
+    pub claims: Vec<String>,
+    pub hook: Vec<String>,
+    pub unread_mail: usize,
+}
+
 /// `bd agents`: every agent with its state, claims and hook.
-pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
+pub fn agents(ctx: &Ctx) -> Result<Vec<AgentView>> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (all, w) = presence::load(&home);
     if let Some(w) = w {
@@ -581,18 +582,18 @@ pub fn agents(ctx: &Ctx) -> Result<Vec<Value>> {
     for (name, a) in &all {
         let state = presence::state(a, ctx.now, lease);
         let Holdings { claims: c, hook: h } = held.remove(name).unwrap_or_default();
-        out.push(json!({
-            "name": name,
-            "kind": a.kind,
-            "state": state,
-            "workspace": a.workspace,
-            "registered_at": a.registered_at,
-            "last_heartbeat": a.last_heartbeat,
-            "note": a.note,
-            "claims": c,
-            "hook": h,
-            "unread_mail": crate::ops::mail::unread_count(ctx, name),
-        }));
+        out.push(AgentView {
+            name: name.clone(),
+            kind: a.kind.clone(),
+            state,
+            workspace: a.workspace.clone(),
+            registered_at: a.registered_at.clone(),
+            last_heartbeat: a.last_heartbeat.clone(),
+            note: a.note.clone(),
+            claims: c,
+            hook: h,
+            unread_mail: crate::ops::mail::unread_count(ctx, name),
+        });
     }
     Ok(out)
 }
@@ -700,6 +701,7 @@ pub fn lapsed(ctx: &Ctx, holder: &str, rec: &Record) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const T: &str = "2026-12-01T00:00:00.000000000Z";
 

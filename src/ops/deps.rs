@@ -1,7 +1,7 @@
 //! `bd dep add|remove|list|tree|cycles`: dependency edges between issues.
 //! Several types per pair coexist; blocking kinds never form a cycle.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::graph;
@@ -90,21 +90,62 @@ pub fn remove(ctx: &Ctx, from: &str, to: &str, kind: Option<&str>) -> Result<Out
     })
 }
 
-fn brief(r: &Row, kind: &str) -> Value {
-    json!({"id": r.id, "title": r.title, "status": r.status, "priority": r.priority, "dependency_type": kind})
+/// An issue at the other end of an edge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Brief {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub priority: i64,
+    pub dependency_type: String,
+}
+
+fn brief(r: &Row, kind: &str) -> Brief {
+    Brief {
+        id: r.id.clone(),
+        title: r.title.clone(),
+        status: r.status.clone(),
+        priority: r.priority,
+        dependency_type: kind.to_string(),
+    }
+}
+
+/// The target of an outgoing edge: an issue, or an id no issue has.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Target {
+    Found(Brief),
+    Missing {
+        id: String,
+        dependency_type: String,
+        /// Always true: marks the target as absent in JSON.
+        missing: bool,
+    },
+}
+
+/// `dep list`: the outgoing and incoming edges of one issue.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepList {
+    pub id: String,
+    pub depends_on: Vec<Target>,
+    pub dependents: Vec<Brief>,
 }
 
 /// Outgoing and incoming edges of one issue.
-pub fn list(ctx: &Ctx, id: &str) -> Result<Value> {
+pub fn list(ctx: &Ctx, id: &str) -> Result<DepList> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let row = snap.resolve(id, &prefix)?;
-    let depends_on: Vec<Value> = row
+    let depends_on = row
         .edges
         .iter()
         .map(|e| match snap.find(&e.target) {
-            Some(t) => brief(t, &e.kind),
-            None => json!({"id": e.target, "dependency_type": e.kind, "missing": true}),
+            Some(t) => Target::Found(brief(t, &e.kind)),
+            None => Target::Missing {
+                id: e.target.clone(),
+                dependency_type: e.kind.clone(),
+                missing: true,
+            },
         })
         .collect();
     let mut dependents = Vec::new();
@@ -115,11 +156,31 @@ pub fn list(ctx: &Ctx, id: &str) -> Result<Value> {
             }
         }
     }
-    Ok(json!({"id": row.id, "depends_on": depends_on, "dependents": dependents}))
+    Ok(DepList {
+        id: row.id.clone(),
+        depends_on,
+        dependents,
+    })
+}
+
+/// A node of `dep tree`: an issue (the root's `dependency_type` is empty)
+/// and what it depends on, or, reversed, what depends on it. A node already
+/// on the path is a cycle and one at the depth limit is truncated; neither
+/// has children.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeNode {
+    #[serde(flatten)]
+    pub issue: Brief,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cycle: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<TreeNode>>,
 }
 
 /// A tree node: an issue and what it depends on (or, reversed, what depends on it).
-pub fn tree(ctx: &Ctx, id: &str, reverse: bool, max_depth: usize) -> Result<Value> {
+pub fn tree(ctx: &Ctx, id: &str, reverse: bool, max_depth: usize) -> Result<TreeNode> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let root = snap.resolve(id, &prefix)?.clone();
@@ -154,15 +215,20 @@ struct TreeWalk<'a> {
 }
 
 impl TreeWalk<'_> {
-    fn walk(&self, r: &Row, kind: &str, depth: usize, path: &mut Vec<String>) -> Value {
-        let mut v = brief(r, kind);
+    fn walk(&self, r: &Row, kind: &str, depth: usize, path: &mut Vec<String>) -> TreeNode {
+        let mut node = TreeNode {
+            issue: brief(r, kind),
+            cycle: false,
+            truncated: false,
+            children: None,
+        };
         if path.contains(&r.id) {
-            v["cycle"] = true.into();
-            return v;
+            node.cycle = true;
+            return node;
         }
         if depth >= self.max {
-            v["truncated"] = true.into();
-            return v;
+            node.truncated = true;
+            return node;
         }
         path.push(r.id.clone());
         let next: Vec<(Row, String)> = if self.reverse {
@@ -182,13 +248,13 @@ impl TreeWalk<'_> {
                 })
                 .collect()
         };
-        let kids: Vec<Value> = next
+        let kids = next
             .iter()
             .map(|(t, k)| self.walk(t, k, depth + 1, path))
             .collect();
         path.pop();
-        v["children"] = Value::Array(kids);
-        v
+        node.children = Some(kids);
+        node
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::git;
@@ -174,6 +174,8 @@ pub fn working_changes(ctx: &Ctx) -> Result<Vec<IssueChange>> {
     diff(ctx, None).map(|d| d.changes)
 }
 
+/// `diff`'s report: the two versions compared and what differs.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Diff {
     pub from: String,
     pub to: String,
@@ -242,8 +244,15 @@ pub struct LogEntry {
     pub lost: Vec<FieldChange>,
 }
 
+/// `log`'s report: the issue and the commits that changed it, newest first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Log {
+    pub id: String,
+    pub entries: Vec<LogEntry>,
+}
+
 /// `bd log <id>`: the commits that changed one issue, newest first.
-pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry>)> {
+pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<Log> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let (id, known_here) = match snap.resolve(query, &prefix) {
@@ -258,7 +267,10 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
                 "no issue '{query}'"
             )));
         }
-        return Ok((id, Vec::new()));
+        return Ok(Log {
+            id,
+            entries: Vec::new(),
+        });
     };
     let mut cache: BTreeMap<gix::ObjectId, Option<Record>> = BTreeMap::new();
     let mut rec_at = |c: gix::ObjectId| -> Result<Option<Record>> {
@@ -358,7 +370,7 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<(String, Vec<LogEntry
             "no issue '{query}' here or in this branch's history"
         )));
     }
-    Ok((id, out))
+    Ok(Log { id, entries: out })
 }
 
 /// A list field's change said element by element (`+ blocks bd-a1`,
@@ -419,8 +431,4 @@ pub fn list_change_text(f: &FieldChange) -> Option<String> {
         parts.push("(reordered or restamped)".into());
     }
     Some(parts.join("; "))
-}
-
-pub fn diff_json(d: &Diff) -> Value {
-    json!({"from": d.from, "to": d.to, "changes": d.changes})
 }

@@ -49,8 +49,9 @@ pub struct SendOptions {
 }
 
 /// What a send did.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Sent {
+    #[serde(flatten)]
     pub message: Message,
     /// Other projects the message waits for (no workspace of theirs here).
     pub pending: Vec<String>,
@@ -1388,9 +1389,24 @@ pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
     }
 }
 
+/// A message about an issue sent to another project, and what became of it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Handoff {
+    pub message: String,
+    pub project: String,
+    /// `pending` or `delivered`.
+    pub delivery: String,
+    /// The work item the other project made of it, its last known status
+    /// there, when that was seen and how long ago (seconds).
+    pub issue: Option<String>,
+    pub status: Option<String>,
+    pub seen_at: Option<String>,
+    pub age_seconds: Option<i64>,
+}
+
 /// What became of the messages about `issue` sent to other projects: one
 /// entry per (message, project), for `bd show`.
-pub fn handoffs_of(ctx: &Ctx, issue: &str) -> Vec<Value> {
+pub fn handoffs_of(ctx: &Ctx, issue: &str) -> Vec<Handoff> {
     let needle = serde_json::to_string(issue).expect("strings serialize");
     let Ok(s) = scan(&ctx.ws, &[format!("\"issue\":{needle}")]) else {
         return Vec::new();
@@ -1409,15 +1425,15 @@ pub fn handoffs_of(ctx: &Ctx, issue: &str) -> Vec<Value> {
                 .as_deref()
                 .and_then(time::parse)
                 .map(|t| (ctx.now - t).max(0) / 1_000_000_000);
-            out.push(json!({
-                "message": m.id,
-                "project": project,
-                "delivery": d.status,
-                "issue": d.issue,
-                "status": d.issue_status,
-                "seen_at": d.seen_at,
-                "age_seconds": age,
-            }));
+            out.push(Handoff {
+                message: m.id.clone(),
+                project: project.clone(),
+                delivery: d.status.clone(),
+                issue: d.issue.clone(),
+                status: d.issue_status.clone(),
+                seen_at: d.seen_at.clone(),
+                age_seconds: age,
+            });
         }
     }
     out

@@ -235,42 +235,68 @@ pub fn trust(ctx: &Ctx, project: Option<&str>) -> Result<Trusted> {
     })
 }
 
+/// A workspace registered in the project home.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeenWorkspace {
+    pub root: PathBuf,
+    pub registered_at: String,
+    pub last_seen: String,
+    /// Its `.beads/` is still there.
+    pub live: bool,
+    /// It is the workspace of this command.
+    pub this: bool,
+}
+
+/// A repository confirmed on this machine as the project's.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrustedRepo {
+    pub repository: String,
+    pub root_commit: Option<String>,
+    pub confirmed_at: String,
+}
+
+/// The workspaces registered in a project home and the repositories confirmed for it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Registered {
+    pub workspaces: Vec<SeenWorkspace>,
+    pub trusted: Vec<TrustedRepo>,
+}
+
 /// The workspaces registered in this project's home and the repositories
 /// confirmed for it, for `doctor` (none without a home).
-pub fn registered(ctx: &Ctx) -> Result<serde_json::Value> {
+pub fn registered(ctx: &Ctx) -> Result<Registered> {
     let Some(home) = ctx.home()? else {
-        return Ok(serde_json::json!({"workspaces": [], "trusted": []}));
+        return Ok(Registered::default());
     };
     let (reg, warning) = registry::load(&home);
     if let Some(w) = warning {
         ctx.notice(format!("warning: {w}"));
     }
     let this = std::fs::canonicalize(&ctx.ws.root).unwrap_or_else(|_| ctx.ws.root.clone());
-    let workspaces: Vec<serde_json::Value> = reg
+    let workspaces = reg
         .workspaces
         .values()
-        .map(|w| {
-            serde_json::json!({
-                "root": w.root,
-                "registered_at": w.registered_at,
-                "last_seen": w.last_seen,
-                "live": w.root.join(".beads").is_dir(),
-                "this": w.root == this,
-            })
+        .map(|w| SeenWorkspace {
+            root: w.root.clone(),
+            registered_at: w.registered_at.clone(),
+            last_seen: w.last_seen.clone(),
+            live: w.root.join(".beads").is_dir(),
+            this: w.root == this,
         })
         .collect();
-    let trusted: Vec<serde_json::Value> = reg
+    let trusted = reg
         .trusted
         .iter()
-        .map(|(k, t)| {
-            serde_json::json!({
-                "repository": k,
-                "root_commit": t.root_commit,
-                "confirmed_at": t.confirmed_at,
-            })
+        .map(|(k, t)| TrustedRepo {
+            repository: k.clone(),
+            root_commit: t.root_commit.clone(),
+            confirmed_at: t.confirmed_at.clone(),
         })
         .collect();
-    Ok(serde_json::json!({"workspaces": workspaces, "trusted": trusted}))
+    Ok(Registered {
+        workspaces,
+        trusted,
+    })
 }
 
 /// The spelling of an agent name given on the command line or as the actor:

@@ -6,18 +6,27 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-
 use crate::error::{Error, Result};
 use crate::model::merge;
 
+/// What the merge driver did: the path, and for a JSONL file what the merge decided.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Merged {
+    pub path: String,
+    #[serde(flatten)]
+    pub decided: Option<Decided>,
+}
+
+/// How many conflicts the merge resolved, claims it dropped and ids it renamed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Decided {
+    pub conflicts_resolved: usize,
+    pub claims_lost: usize,
+    pub renamed: usize,
+}
+
 /// Merge into `ours`; returns a summary of what the merge decided.
-pub fn run(
-    base: &Path,
-    ours: &Path,
-    theirs: &Path,
-    path: Option<&str>,
-) -> Result<serde_json::Value> {
+pub fn run(base: &Path, ours: &Path, theirs: &Path, path: Option<&str>) -> Result<Merged> {
     let read = |p: &Path| -> Result<Vec<u8>> {
         match std::fs::read(p) {
             Ok(b) => Ok(b),
@@ -36,7 +45,10 @@ pub fn run(
                 reason: format!("cannot merge: {reason}"),
             })?;
         std::fs::write(ours, &merged).map_err(|e| Error::io(ours, e))?;
-        return Ok(json!({"path": name}));
+        return Ok(Merged {
+            path: name.to_string(),
+            decided: None,
+        });
     }
     let rules = if name.ends_with("mail.jsonl") {
         &merge::MAIL_RULES
@@ -53,10 +65,12 @@ pub fn run(
     // git reads %A back after we exit; write it in one go.
     std::fs::write(ours, &merged.bytes).map_err(|e| Error::io(ours, e))?;
     let r = &merged.report;
-    Ok(json!({
-        "path": name,
-        "conflicts_resolved": r.conflicts.len(),
-        "claims_lost": r.claims_lost.len(),
-        "renamed": r.renamed.len(),
-    }))
+    Ok(Merged {
+        path: name.to_string(),
+        decided: Some(Decided {
+            conflicts_resolved: r.conflicts.len(),
+            claims_lost: r.claims_lost.len(),
+            renamed: r.renamed.len(),
+        }),
+    })
 }

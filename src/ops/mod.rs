@@ -22,10 +22,11 @@ pub mod query;
 pub mod sync;
 pub mod write;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::error::{Error, Result};
 use crate::git::{self, driver::DriverState};
@@ -302,21 +303,85 @@ pub fn most_common_prefix<'a>(ids: impl Iterator<Item = &'a str>) -> Option<Stri
         .map(|(p, _)| p.to_string())
 }
 
-/// An issue as list-like commands give it: the record plus counts and parent.
-pub fn issue_json(rec: &Record, row: Option<&Row>) -> Value {
-    let mut v = rec.to_value();
-    if let Value::Object(m) = &mut v {
-        let deps = rec.deps();
-        m.insert("dependency_count".into(), deps.len().into());
-        m.insert(
-            "dependent_count".into(),
-            row.map_or(0, |r| r.dependent_count).into(),
-        );
-        m.insert("comment_count".into(), rec.comments().len().into());
-        let parent = row.and_then(|r| r.parent.clone()).or_else(|| rec.parent());
-        m.insert("parent".into(), parent.map_or(Value::Null, Value::String));
+/// An issue as list-like commands give it: the record's fields (as
+/// [`Record::to_value`] gives them), then its counts and parent.
+#[derive(Debug, Clone)]
+pub struct IssueView<'a> {
+    pub record: Cow<'a, Record>,
+    pub dependency_count: usize,
+    pub dependent_count: u32,
+    pub comment_count: usize,
+    pub parent: Option<String>,
+}
+
+impl<'a> IssueView<'a> {
+    /// The keys [`IssueView::put`] writes, in order.
+    pub const KEYS: &'static [&'static str] = &[
+        "dependency_count",
+        "dependent_count",
+        "comment_count",
+        "parent",
+    ];
+
+    /// The view of `rec`; `row` (its index row) gives the counts that need
+    /// the whole tracker (dependents) and the parent it resolved.
+    pub fn new(record: Cow<'a, Record>, row: Option<&Row>) -> IssueView<'a> {
+        IssueView {
+            dependency_count: record.deps().len(),
+            dependent_count: row.map_or(0, |r| r.dependent_count),
+            comment_count: record.comments().len(),
+            parent: row
+                .and_then(|r| r.parent.clone())
+                .or_else(|| record.parent()),
+            record,
+        }
     }
-    v
+
+    /// Write the value of one of [`IssueView::KEYS`].
+    pub fn put<M: SerializeMap>(&self, m: &mut M, key: &str) -> std::result::Result<(), M::Error> {
+        match key {
+            "dependency_count" => m.serialize_entry(key, &self.dependency_count),
+            "dependent_count" => m.serialize_entry(key, &self.dependent_count),
+            "comment_count" => m.serialize_entry(key, &self.comment_count),
+            _ => m.serialize_entry(key, &self.parent),
+        }
+    }
+}
+
+impl Serialize for IssueView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        record_with(&mut m, &self.record, Self::KEYS, |m, k| self.put(m, k))?;
+        m.end()
+    }
+}
+
+/// Write `rec`'s fields into a JSON object with the computed `keys` written
+/// by `put`: one of them the record also has takes that key's place, the
+/// others follow in order (so a record key never appears twice).
+pub fn record_with<M: SerializeMap>(
+    m: &mut M,
+    rec: &Record,
+    keys: &[&str],
+    mut put: impl FnMut(&mut M, &str) -> std::result::Result<(), M::Error>,
+) -> std::result::Result<(), M::Error> {
+    let fields = rec.to_map();
+    for (k, v) in &fields {
+        if keys.contains(&k.as_str()) {
+            put(m, k)?;
+        } else {
+            m.serialize_entry(k, v)?;
+        }
+    }
+    for k in keys.iter().filter(|k| !fields.contains_key(**k)) {
+        put(m, k)?;
+    }
+    Ok(())
+}
+
+/// [`IssueView::new`] without an index row: the view of a record a verb wrote.
+pub fn issue_view(rec: &Record) -> IssueView<'_> {
+    IssueView::new(Cow::Borrowed(rec), None)
 }
 
 /// Check that `id` exists, with a helpful error.

@@ -2,15 +2,16 @@
 //! `search`, `show`, `stats`. One definition of each set (ready, blocked),
 //! taken from the index, used everywhere; one filter type for all of them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::error::{Error, Result};
 use crate::model::record::Record;
 use crate::model::time::{self, Nanos};
 use crate::model::values;
-use crate::ops::{Ctx, issue_json, usage};
+use crate::ops::{Ctx, IssueView, record_with, usage};
 use crate::store::Snapshot;
 use crate::store::index::{self, Row};
 use crate::store::tracker::sort_ready;
@@ -463,12 +464,49 @@ impl Listing {
         self.rows.iter().map(|r| self.snap.record(r)).collect()
     }
 
-    pub fn to_json(&self) -> Result<Value> {
-        let mut out = Vec::with_capacity(self.rows.len());
-        for r in &self.rows {
-            out.push(issue_json(&self.snap.record(r)?, Some(r)));
-        }
-        Ok(Value::Array(out))
+    /// The rows as list-like commands give them (reading every record).
+    pub fn views(&self) -> Result<Vec<IssueView<'static>>> {
+        self.rows
+            .iter()
+            .map(|r| Ok(IssueView::new(Cow::Owned(self.snap.record(r)?), Some(r))))
+            .collect()
+    }
+
+    /// [`Listing::views`] with what blocks each (`blocked`).
+    pub fn blocked_views(&self) -> Result<Vec<BlockedView>> {
+        let views = self.views()?;
+        Ok(views
+            .into_iter()
+            .zip(&self.rows)
+            .map(|(issue, r)| BlockedView {
+                issue,
+                blocked_by: r.blockers.clone(),
+            })
+            .collect())
+    }
+}
+
+/// A blocked issue and its open blockers (none when a parent or its status
+/// blocks it).
+#[derive(Debug, Clone)]
+pub struct BlockedView {
+    pub issue: IssueView<'static>,
+    pub blocked_by: Vec<String>,
+}
+
+impl Serialize for BlockedView {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let keys: Vec<&str> = IssueView::KEYS
+            .iter()
+            .copied()
+            .chain(["blocked_by"])
+            .collect();
+        let mut m = s.serialize_map(None)?;
+        record_with(&mut m, &self.issue.record, &keys, |m, k| match k {
+            "blocked_by" => m.serialize_entry(k, &self.blocked_by),
+            _ => self.issue.put(m, k),
+        })?;
+        m.end()
     }
 }
 
@@ -584,12 +622,24 @@ pub fn stale(ctx: &Ctx, days: i64, f: &Filter) -> Result<Listing> {
     Ok(Listing { snap, rows })
 }
 
-pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Value> {
+/// `count`: how many issues match, and with `--by`, how many per group
+/// (groups in order; an issue with several labels counts in each).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Count {
+    pub count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeMap<String, usize>>,
+}
+
+pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Count> {
     let snap = ctx.snapshot()?;
     let c = f.check(ctx, Some(&snap))?;
     let rows: Vec<&Row> = snap.rows.iter().filter(|r| c.matches(r)).collect();
     let Some(by) = by else {
-        return Ok(json!({ "count": rows.len() }));
+        return Ok(Count {
+            count: rows.len(),
+            groups: None,
+        });
     };
     let mut groups: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rows {
@@ -619,7 +669,10 @@ pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Value> {
             *groups.entry(k).or_default() += 1;
         }
     }
-    Ok(json!({ "count": rows.len(), "groups": groups }))
+    Ok(Count {
+        count: rows.len(),
+        groups: Some(groups),
+    })
 }
 
 pub fn children(ctx: &Ctx, id: &str, recursive: bool) -> Result<Listing> {
@@ -695,11 +748,11 @@ pub struct Shown {
     /// (target, edge type) for outgoing edges whose target exists.
     pub depends_on: Vec<(Row, String)>,
     /// What another workspace of the project did that this file does not show.
-    pub effective: Option<Value>,
+    pub effective: Option<crate::ops::coord::Overlay>,
     /// The holder's claim outlived its lease (lapsed, still held).
     pub lapsed: bool,
     /// Messages about this issue sent to other projects, and what became of them.
-    pub handoffs: Vec<Value>,
+    pub handoffs: Vec<crate::ops::mail::Handoff>,
     /// In the ready set ([`ReadySet`]).
     pub ready: bool,
 }
@@ -783,8 +836,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
         let depends_on = rows_of(&row.edges);
         let effective = ledger
             .get(record.id())
-            .and_then(|e| crate::ops::coord::overlay(Some(e), &record))
-            .map(|o| crate::ops::coord::overlay_json(&o));
+            .and_then(|e| crate::ops::coord::overlay(Some(e), &record));
         let lapsed = record.status() == "in_progress"
             && record
                 .nonempty("assignee")
@@ -805,41 +857,77 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
     Ok(out)
 }
 
-pub fn shown_json(s: &Shown) -> Value {
-    let mut v = issue_json(&s.record, Some(&s.row));
-    if let Value::Object(m) = &mut v {
-        let brief = |r: &Row, kind: &str| {
-            json!({"id": r.id, "title": r.title, "status": r.status, "priority": r.priority,
-                   "issue_type": r.issue_type, "dependency_type": kind})
+/// `show`'s JSON: the issue as lists give it, then its neighbours, sets,
+/// the ledger's view and the handoffs.
+impl Serialize for Shown {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        const KEYS: &[&str] = &[
+            "dependents",
+            "depends_on",
+            "ready",
+            "blocked",
+            "blocked_by",
+            "effective",
+            "lapsed",
+            "handoffs",
+        ];
+        let issue = IssueView::new(Cow::Borrowed(&self.record), Some(&self.row));
+        let keys: Vec<&str> = IssueView::KEYS.iter().chain(KEYS).copied().collect();
+        let briefs = |v: &[(Row, String)]| -> Vec<Neighbour> {
+            v.iter()
+                .map(|(r, k)| Neighbour {
+                    id: r.id.clone(),
+                    title: r.title.clone(),
+                    status: r.status.clone(),
+                    priority: r.priority,
+                    issue_type: r.issue_type.clone(),
+                    dependency_type: k.clone(),
+                })
+                .collect()
         };
-        m.insert(
-            "dependents".into(),
-            s.dependents.iter().map(|(r, k)| brief(r, k)).collect(),
-        );
-        m.insert(
-            "depends_on".into(),
-            s.depends_on.iter().map(|(r, k)| brief(r, k)).collect(),
-        );
-        m.insert("ready".into(), s.ready.into());
-        m.insert("blocked".into(), s.row.blocked.into());
-        m.insert("blocked_by".into(), s.row.blockers.clone().into());
-        m.insert(
-            "effective".into(),
-            s.effective.clone().unwrap_or(Value::Null),
-        );
-        m.insert("lapsed".into(), s.lapsed.into());
-        m.insert("handoffs".into(), s.handoffs.clone().into());
+        let mut m = s.serialize_map(None)?;
+        record_with(&mut m, &self.record, &keys, |m, k| match k {
+            "dependents" => m.serialize_entry(k, &briefs(&self.dependents)),
+            "depends_on" => m.serialize_entry(k, &briefs(&self.depends_on)),
+            "ready" => m.serialize_entry(k, &self.ready),
+            "blocked" => m.serialize_entry(k, &self.row.blocked),
+            "blocked_by" => m.serialize_entry(k, &self.row.blockers),
+            "effective" => m.serialize_entry(k, &self.effective),
+            "lapsed" => m.serialize_entry(k, &self.lapsed),
+            "handoffs" => m.serialize_entry(k, &self.handoffs),
+            _ => issue.put(m, k),
+        })?;
+        m.end()
     }
-    v
 }
 
-/// A claim held past its lease (still held; recoverable).
-#[derive(Debug, Clone)]
+/// An issue at the other end of an edge, as `show` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Neighbour {
+    id: String,
+    title: String,
+    status: String,
+    priority: i64,
+    issue_type: String,
+    dependency_type: String,
+}
+
+/// A claim held past its lease (still held; recoverable). JSON:
+/// `silent_since` as an RFC 3339 time.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct LapsedClaim {
     pub id: String,
     pub title: String,
     pub holder: String,
+    #[serde(serialize_with = "time_text")]
     pub silent_since: Option<crate::model::time::Nanos>,
+}
+
+fn time_text<S: Serializer>(
+    t: &Option<crate::model::time::Nanos>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    t.map(crate::model::time::format).serialize(s)
 }
 
 /// Claims held past their lease, by the effective state: an issue another
@@ -873,18 +961,28 @@ pub fn lapsed(ctx: &Ctx) -> Result<Vec<LapsedClaim>> {
     Ok(out)
 }
 
-/// [`lapsed`] as JSON objects `{id, title, holder, silent_since}`.
-pub fn lapsed_claims(ctx: &Ctx) -> Result<Vec<Value>> {
-    Ok(lapsed(ctx)?
-        .into_iter()
-        .map(|l| {
-            json!({"id": l.id, "title": l.title, "holder": l.holder,
-                "silent_since": l.silent_since.map(crate::model::time::format)})
-        })
-        .collect())
+/// `stats`: counts by status and type, and the average lead time.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    /// Issues, not counting deleted ones.
+    pub total_issues: usize,
+    pub open_issues: usize,
+    pub in_progress_issues: usize,
+    pub closed_issues: usize,
+    pub blocked_issues: usize,
+    pub deferred_issues: usize,
+    pub hooked_issues: usize,
+    pub pinned_issues: usize,
+    pub tombstone_issues: usize,
+    pub ready_issues: usize,
+    /// Creation to close of closed issues, in hours to one decimal (0 when none).
+    pub average_lead_time_hours: f64,
+    pub by_status: BTreeMap<String, usize>,
+    /// Deleted issues left out.
+    pub by_type: BTreeMap<String, usize>,
 }
 
-pub fn stats(ctx: &Ctx) -> Result<Value> {
+pub fn stats(ctx: &Ctx) -> Result<Stats> {
     let snap = ctx.snapshot()?;
     let ready = ReadySet::of(ctx);
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
@@ -906,19 +1004,24 @@ pub fn stats(ctx: &Ctx) -> Result<Value> {
     }
     let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
     let total = snap.rows.len() - n("tombstone");
-    Ok(json!({
-        "total_issues": total,
-        "open_issues": n("open"),
-        "in_progress_issues": n("in_progress"),
-        "closed_issues": n("closed"),
-        "blocked_issues": snap.rows.iter().filter(|r| r.blocked).count(),
-        "deferred_issues": n("deferred"),
-        "hooked_issues": n("hooked"),
-        "pinned_issues": n("pinned"),
-        "tombstone_issues": n("tombstone"),
-        "ready_issues": snap.rows.iter().filter(|r| ready.contains(r)).count(),
-        "average_lead_time_hours": if lead_n > 0 { (lead_sum / lead_n as f64 * 10.0).round() / 10.0 } else { 0.0 },
-        "by_status": by_status,
-        "by_type": by_type,
-    }))
+    let owned = |m: BTreeMap<&str, usize>| m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+    Ok(Stats {
+        total_issues: total,
+        open_issues: n("open"),
+        in_progress_issues: n("in_progress"),
+        closed_issues: n("closed"),
+        blocked_issues: snap.rows.iter().filter(|r| r.blocked).count(),
+        deferred_issues: n("deferred"),
+        hooked_issues: n("hooked"),
+        pinned_issues: n("pinned"),
+        tombstone_issues: n("tombstone"),
+        ready_issues: snap.rows.iter().filter(|r| ready.contains(r)).count(),
+        average_lead_time_hours: if lead_n > 0 {
+            (lead_sum / lead_n as f64 * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+        by_status: owned(by_status),
+        by_type: owned(by_type),
+    })
 }

@@ -1,7 +1,6 @@
 //! `bd agent …`: register and unregister agents.
 
 use clap::Subcommand;
-use serde_json::Value;
 
 use super::common::{Output, out};
 use crate::error::Result;
@@ -29,26 +28,23 @@ pub fn run(ctx: &Ctx, c: AgentCmd) -> Result<Output> {
         AgentCmd::Register { name, kind } => {
             let a = ops::coord::agent_register(ctx, name.as_deref(), &kind)?;
             ctx.notice(format!("Registered agent {} ({})", a.name, a.kind));
-            Ok(out(serde_json::to_value(&a).unwrap_or(Value::Null), ""))
+            Ok(out(&a, ""))
         }
         AgentCmd::Unregister { name } => {
-            let v = ops::coord::agent_unregister(ctx, name.as_deref())?;
-            let name = v["name"].as_str().unwrap_or_default().to_string();
+            let u = ops::coord::agent_unregister(ctx, name.as_deref())?;
             ctx.notice(format!(
-                "Unregistered agent {name}: it receives no more work"
+                "Unregistered agent {}: it receives no more work",
+                u.name
             ));
-            for (k, what) in [("unhooked", "back to ready work"), ("claims", "still held")] {
-                let ids: Vec<&str> = v[k]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
+            for (ids, what) in [
+                (&u.unhooked, "back to ready work"),
+                (&u.claims, "still held"),
+            ] {
                 if !ids.is_empty() {
                     ctx.notice(format!("  {}: {what}", ids.join(", ")));
                 }
             }
-            Ok(out(v, ""))
+            Ok(out(u, ""))
         }
     }
 }

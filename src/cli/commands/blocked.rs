@@ -20,11 +20,5 @@ pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
     if !json {
         return Ok(out(Value::Null, t));
     }
-    let mut j = l.to_json()?;
-    if let Value::Array(items) = &mut j {
-        for (v, r) in items.iter_mut().zip(&l.rows) {
-            v["blocked_by"] = r.blockers.clone().into();
-        }
-    }
-    Ok(out(j, t))
+    Ok(out(l.blocked_views()?, t))
 }

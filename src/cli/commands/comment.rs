@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-
 use super::common::{Output, out, read_text_arg};
 use crate::error::Result;
 use crate::ops::{self, Ctx};
@@ -31,5 +29,5 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     };
     let (rec, c) = ops::labels::comment(ctx, &a.id, &text)?;
     ctx.notice(format!("Commented on {}", rec.id()));
-    Ok(out(serde_json::to_value(&c).unwrap_or(Value::Null), ""))
+    Ok(out(&c, ""))
 }

@@ -1,7 +1,5 @@
 //! `bd comments`: the comments of an issue.
 
-use serde_json::Value;
-
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::{self, Ctx};
@@ -17,5 +15,5 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
         .iter()
         .map(|c| format!("[{}] {}:\n{}\n\n", c.created_at, c.author, c.text))
         .collect();
-    Ok(out(serde_json::to_value(&cs).unwrap_or(Value::Null), t))
+    Ok(out(&cs, t))
 }

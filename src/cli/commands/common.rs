@@ -12,20 +12,23 @@ use crate::model::time;
 use crate::ops::compose::Row;
 use crate::ops::query::{Filter, Listing};
 use crate::ops::write::Outcome;
-use crate::ops::{Ctx, issue_json};
+use crate::ops::{Ctx, issue_view};
 
-/// What a command produced: a JSON document, and the human text for stdout.
+/// What a command produced: its JSON document (pretty-printed), and the
+/// human text for stdout.
 pub struct Output {
-    pub json: Value,
+    pub json: String,
     pub text: String,
     /// The exit code of a command that ran but reports a failure in its
     /// output (`doctor` with unfixed errors).
     pub code: i32,
 }
 
-pub fn out(json: Value, text: impl Into<String>) -> Output {
+/// A command's output from its report: the report as JSON (null in the
+/// one case serde refuses it: a path that is not UTF-8), and the human text.
+pub fn out(report: impl serde::Serialize, text: impl Into<String>) -> Output {
     Output {
-        json,
+        json: serde_json::to_string_pretty(&report).unwrap_or_else(|_| "null".into()),
         text: text.into(),
         code: 0,
     }
@@ -63,7 +66,7 @@ pub fn filter(f: FilterArgs, all: bool) -> Filter {
 /// A listing's output: its JSON is built (reading every record) only when asked for.
 pub fn listing(json: bool, l: Listing, text: String) -> Result<Output> {
     let o = if json {
-        out(l.to_json()?, "")
+        out(l.views()?, "")
     } else {
         out(Value::Null, text)
     };
@@ -79,16 +82,18 @@ pub fn lines(rows: &[Row]) -> String {
 
 /// One issue → an object, several → an array.
 pub fn outcomes(ctx: &Ctx, os: &[Outcome], verb: &str) -> Output {
-    let vals: Vec<Value> = os.iter().map(|o| issue_json(&o.record, None)).collect();
     for o in os.iter().filter(|o| o.changed) {
         ctx.notice(format!("{verb} {}: {}", o.record.id(), o.record.title()));
     }
-    let j = if vals.len() == 1 {
-        vals.into_iter().next().unwrap_or(Value::Null)
-    } else {
-        Value::Array(vals)
-    };
-    out(j, "")
+    one_or_many(os.iter().map(|o| issue_view(&o.record)).collect(), "")
+}
+
+/// One item → its object, several (or none) → an array.
+pub fn one_or_many<T: serde::Serialize>(items: Vec<T>, text: impl Into<String>) -> Output {
+    match items.as_slice() {
+        [one] => out(one, text),
+        _ => out(items, text),
+    }
 }
 
 /// What the user named as input: a file, or stdin for `-` (never otherwise).

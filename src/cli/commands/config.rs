@@ -34,14 +34,13 @@ pub fn run(ctx: &Ctx, c: ConfigCmd) -> Result<Output> {
             ))
         }
         ConfigCmd::List => {
-            let v = ops::admin::config_list(ctx);
-            let t: String = v
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, x)| format!("{k} = {}\n", x.as_str().unwrap_or("")))
+            let l = ops::admin::config_list(ctx);
+            let t: String = l
+                .entries
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}\n"))
                 .collect();
-            Ok(out(v, t))
+            Ok(out(l, t))
         }
         ConfigCmd::Unset { key } => {
             let changed = ops::admin::config_edit(ctx, |cfg| cfg.unset(&key))?;

@@ -1,12 +1,10 @@
 //! `bd convoy …`: track a batch of work as one convoy.
 
-use clap::Subcommand;
-use serde_json::Value;
-
 use super::common::{Output, out};
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Ctx, issue_view};
+use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
 pub enum ConvoyCmd {
@@ -33,20 +31,21 @@ pub fn run(ctx: &Ctx, c: ConvoyCmd) -> Result<Output> {
                 rec.id(),
                 ids.len()
             ));
-            Ok(out(ops::convoy::json_of(&rec), rec.id().to_string()))
+            Ok(out(issue_view(&rec), rec.id().to_string()))
         }
         ConvoyCmd::Add { convoy, ids } => {
             let o = ops::convoy::add(ctx, &convoy, &ids)?;
-            Ok(out(ops::convoy::json_of(&o.record), ""))
+            Ok(out(issue_view(&o.record), ""))
         }
         ConvoyCmd::Status { convoy } => {
-            let v = ops::convoy::status(ctx, &convoy)?;
-            Ok(out(v.clone(), render::convoy(&v)))
+            let p = ops::convoy::status(ctx, &convoy)?;
+            let t = render::convoy(&p);
+            Ok(out(p, t))
         }
         ConvoyCmd::List => {
-            let v = ops::convoy::list(ctx)?;
-            let t: String = v.iter().map(render::convoy).collect();
-            Ok(out(Value::Array(v), t))
+            let all = ops::convoy::list(ctx)?;
+            let t: String = all.iter().map(render::convoy).collect();
+            Ok(out(all, t))
         }
     }
 }

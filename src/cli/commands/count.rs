@@ -17,14 +17,15 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
-    let v = ops::query::count(ctx, &filter(a.filter, a.all), a.by.as_deref())?;
-    let mut t = v["count"].to_string();
-    if let Some(g) = v.get("groups").and_then(|g| g.as_object()) {
-        t = g
-            .iter()
-            .map(|(k, n)| format!("{k}: {n}\n"))
-            .collect::<String>()
-            + &format!("total: {}", v["count"]);
-    }
-    Ok(out(v, t))
+    let c = ops::query::count(ctx, &filter(a.filter, a.all), a.by.as_deref())?;
+    let t = match &c.groups {
+        None => c.count.to_string(),
+        Some(g) => {
+            g.iter()
+                .map(|(k, n)| format!("{k}: {n}\n"))
+                .collect::<String>()
+                + &format!("total: {}", c.count)
+        }
+    };
+    Ok(out(c, t))
 }

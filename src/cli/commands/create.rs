@@ -3,7 +3,7 @@
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::create::CreateOptions;
-use crate::ops::{self, Ctx, issue_json};
+use crate::ops::{self, Ctx, issue_view};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Args {
@@ -74,5 +74,5 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     };
     let rec = ops::create::create(ctx, &o)?;
     ctx.notice(format!("Created {}: {}", rec.id(), rec.title()));
-    Ok(out(issue_json(&rec, None), rec.id().to_string()))
+    Ok(out(issue_view(&rec), rec.id().to_string()))
 }

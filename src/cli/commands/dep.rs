@@ -1,11 +1,11 @@
 //! `bd dep …`: dependencies.
 
 use clap::Subcommand;
-use serde_json::{Value, json};
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx, issue_json};
+use crate::ops::deps::{Brief, Target, TreeNode};
+use crate::ops::{self, Ctx, issue_view};
 
 #[derive(Subcommand, Debug)]
 pub enum DepCmd {
@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, d: DepCmd) -> Result<Output> {
             if o.changed {
                 ctx.notice(format!("Added: {issue} depends on {depends_on} ({kind})"));
             }
-            Ok(out(issue_json(&o.record, None), ""))
+            Ok(out(issue_view(&o.record), ""))
         }
         DepCmd::Remove {
             issue,
@@ -61,33 +61,35 @@ pub fn run(ctx: &Ctx, d: DepCmd) -> Result<Output> {
             ctx.notice(format!(
                 "Removed: {issue} no longer depends on {depends_on}"
             ));
-            Ok(out(issue_json(&o.record, None), ""))
+            Ok(out(issue_view(&o.record), ""))
         }
         DepCmd::List { id } => {
-            let v = ops::deps::list(ctx, &id)?;
+            let l = ops::deps::list(ctx, &id)?;
             let mut t = String::new();
-            for (key, arrow) in [("depends_on", "→"), ("dependents", "←")] {
-                for d in v[key].as_array().into_iter().flatten() {
-                    t.push_str(&format!(
-                        "{arrow} {} ({}) [{}] {}\n",
-                        d["id"].as_str().unwrap_or(""),
-                        d["dependency_type"].as_str().unwrap_or(""),
-                        d["status"].as_str().unwrap_or("missing"),
-                        d["title"].as_str().unwrap_or("")
-                    ));
-                }
+            for d in &l.depends_on {
+                t.push_str(&match d {
+                    Target::Found(b) => edge_line("→", b),
+                    Target::Missing {
+                        id,
+                        dependency_type,
+                        ..
+                    } => format!("→ {id} ({dependency_type}) [missing] \n"),
+                });
             }
-            Ok(out(v, t))
+            for b in &l.dependents {
+                t.push_str(&edge_line("←", b));
+            }
+            Ok(out(l, t))
         }
         DepCmd::Tree {
             id,
             reverse,
             max_depth,
         } => {
-            let v = ops::deps::tree(ctx, &id, reverse, max_depth)?;
+            let tree = ops::deps::tree(ctx, &id, reverse, max_depth)?;
             let mut t = String::new();
-            draw(&v, 0, &mut t);
-            Ok(out(v, t))
+            draw(&tree, 0, &mut t);
+            Ok(out(tree, t))
         }
         DepCmd::Cycles => {
             let c = ops::deps::cycles(ctx)?;
@@ -95,32 +97,35 @@ pub fn run(ctx: &Ctx, d: DepCmd) -> Result<Output> {
                 ctx.notice("No dependency cycles.");
             }
             let t: String = c.iter().map(|cy| cy.join(" → ") + "\n").collect();
-            Ok(out(json!(c), t))
+            Ok(out(c, t))
         }
     }
 }
 
+fn edge_line(arrow: &str, b: &Brief) -> String {
+    format!(
+        "{arrow} {} ({}) [{}] {}\n",
+        b.id, b.dependency_type, b.status, b.title
+    )
+}
+
 /// One node of a dependency tree and its children, indented by depth.
-fn draw(v: &Value, depth: usize, t: &mut String) {
-    let kind = v["dependency_type"].as_str().unwrap_or("");
-    let kind = if kind.is_empty() {
+fn draw(n: &TreeNode, depth: usize, t: &mut String) {
+    let b = &n.issue;
+    let kind = if b.dependency_type.is_empty() {
         String::new()
     } else {
-        format!(" ({kind})")
+        format!(" ({})", b.dependency_type)
     };
-    let mark = if v.get("cycle").is_some() {
-        " [cycle]"
-    } else {
-        ""
-    };
+    let mark = if n.cycle { " [cycle]" } else { "" };
     t.push_str(&format!(
         "{}{} [{}] {}{kind}{mark}\n",
         "  ".repeat(depth),
-        v["id"].as_str().unwrap_or(""),
-        v["status"].as_str().unwrap_or(""),
-        v["title"].as_str().unwrap_or("")
+        b.id,
+        b.status,
+        b.title
     ));
-    for c in v["children"].as_array().into_iter().flatten() {
+    for c in n.children.iter().flatten() {
         draw(c, depth + 1, t);
     }
 }

@@ -14,5 +14,5 @@ pub struct Args {
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     let d = ops::history::diff(ctx, a.range.as_deref())?;
     let t = render::diff(&d);
-    Ok(out(ops::history::diff_json(&d), t))
+    Ok(out(d, t))
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::common::{Output, now_from_env, out};
 use crate::cli::{render, signals};
@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
             if plan.slung.is_empty() && plan.recovered.is_empty() {
                 ctx.notice("Nothing to dispatch.");
             }
-            return Ok(out(serde_json::to_value(&plan).unwrap_or(Value::Null), t));
+            return Ok(out(&plan, t));
         }
         // A watch loop prints each round as it happens (with --json,
         // one JSON object per line), then a summary when stopped.

@@ -2,10 +2,12 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::common::{Output, out};
 use crate::error::Result;
+use crate::ops::admin::Finding;
+use crate::ops::membership::{Registered, SeenWorkspace, TrustedRepo};
 use crate::ops::{self, Ctx};
 
 #[derive(clap::Args, Debug)]
@@ -42,18 +44,27 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     }
     t.push_str(&registered_text(&reg));
     let errors = fs.iter().any(|f| f.severity == "error" && !f.fixed);
-    let mut j = json!({"ok": !errors, "findings": fs, "pending": pending, "workspaces": reg["workspaces"], "trusted": reg["trusted"]});
-    if errors {
-        // A failure: the report also carries the error document's
-        // keys (SPEC §4), so `--json` readers see both.
+    // A failure: the report also carries the error document's keys
+    // (SPEC §4), so `--json` readers see both.
+    let failure = errors.then(|| {
         let n = fs
             .iter()
             .filter(|f| f.severity == "error" && !f.fixed)
             .count();
-        j["error"] = json!(format!("doctor found {n} error(s)"));
-        j["code"] = json!("invalid");
-        j["hint"] = json!("`bd doctor --fix` repairs them");
-    }
+        Failure {
+            error: format!("doctor found {n} error(s)"),
+            code: "invalid",
+            hint: "`bd doctor --fix` repairs them",
+        }
+    });
+    let j = Json {
+        ok: !errors,
+        findings: &fs,
+        pending: &pending,
+        workspaces: &reg.workspaces,
+        trusted: &reg.trusted,
+        failure,
+    };
     let mut o = out(j, t);
     if errors {
         ctx.notice("warning: doctor found errors; `bd doctor --fix` repairs them");
@@ -62,32 +73,49 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     Ok(o)
 }
 
+/// `doctor --json`: the report, and the error document's keys when it fails.
+#[derive(Serialize)]
+struct Json<'a> {
+    ok: bool,
+    findings: &'a [Finding],
+    pending: &'a [String],
+    workspaces: &'a [SeenWorkspace],
+    trusted: &'a [TrustedRepo],
+    #[serde(flatten)]
+    failure: Option<Failure>,
+}
+
+#[derive(Serialize)]
+struct Failure {
+    error: String,
+    code: &'static str,
+    hint: &'static str,
+}
+
 /// `doctor`'s list of the workspaces registered in the project home and the
 /// repositories confirmed with `bd where --trust`.
-fn registered_text(reg: &Value) -> String {
+fn registered_text(reg: &Registered) -> String {
     let mut t = String::new();
-    let empty = Vec::new();
-    let ws = reg["workspaces"].as_array().unwrap_or(&empty);
-    if !ws.is_empty() {
+    if !reg.workspaces.is_empty() {
         t.push_str("Workspaces in this project's home on this machine:\n");
-        for w in ws {
+        for w in &reg.workspaces {
             let _ = writeln!(
                 t,
                 "  {}{}  (last seen {}){}",
-                w["root"].as_str().unwrap_or("?"),
-                if w["this"] == true { " (this one)" } else { "" },
-                w["last_seen"].as_str().unwrap_or("?"),
-                if w["live"] == true { "" } else { "  [gone]" }
+                w.root.display(),
+                if w.this { " (this one)" } else { "" },
+                w.last_seen,
+                if w.live { "" } else { "  [gone]" }
             );
         }
     }
-    for r in reg["trusted"].as_array().unwrap_or(&empty) {
+    for r in &reg.trusted {
         let _ = writeln!(
             t,
             "Trusted repository: {} (root commit {}, confirmed {})",
-            r["repository"].as_str().unwrap_or("?"),
-            r["root_commit"].as_str().unwrap_or("none yet"),
-            r["confirmed_at"].as_str().unwrap_or("?")
+            r.repository,
+            r.root_commit.as_deref().unwrap_or("none yet"),
+            r.confirmed_at
         );
     }
     t

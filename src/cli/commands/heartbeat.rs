@@ -1,7 +1,5 @@
 //! `bd heartbeat`: tell the project this agent is alive.
 
-use serde_json::Value;
-
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::{self, Ctx};
@@ -15,5 +13,5 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     let r = ops::coord::heartbeat(ctx, a.note.as_deref())?;
-    Ok(out(serde_json::to_value(&r).unwrap_or(Value::Null), ""))
+    Ok(out(&r, ""))
 }

@@ -1,7 +1,5 @@
 //! `bd hook`: the work on an agent's hook.
 
-use serde_json::json;
-
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::{self, Ctx};
@@ -24,9 +22,5 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     if hook.items.is_empty() {
         ctx.notice(format!("The hook of {} is empty.", hook.agent));
     }
-    let items: Vec<&String> = hook.items.iter().map(|(i, _)| i).collect();
-    Ok(out(
-        json!({"agent": hook.agent, "items": items, "note": hook.note}),
-        t,
-    ))
+    Ok(out(hook, t))
 }

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-
 use super::common::{Output, out, read_input};
 use crate::error::Result;
 use crate::ops::{self, Ctx};
@@ -36,5 +34,5 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
         rep.updated,
         rep.unchanged
     ));
-    Ok(out(serde_json::to_value(&rep).unwrap_or(Value::Null), ""))
+    Ok(out(&rep, ""))
 }

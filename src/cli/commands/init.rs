@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops;
@@ -52,6 +50,5 @@ pub fn run(start: &Path, a: Args) -> Result<(Output, Vec<String>)> {
             "note: classic beads hook {h} calls bd; check it still fits strand"
         ));
     }
-    let j = json!({"root": rep.root, "prefix": rep.prefix, "project": rep.project, "created": rep.created, "migrated": rep.migrated, "classic_hooks": rep.classic_hooks, "issues": rep.issues, "driver": rep.driver, "prefix_changed_from": rep.prefix_changed_from});
-    Ok((out(j, ""), talk))
+    Ok((out(rep, ""), talk))
 }

@@ -1,12 +1,11 @@
 //! `bd label …`: labels.
 
 use clap::Subcommand;
-use serde_json::{Value, json};
 
-use super::common::{Output, out};
+use super::common::{Output, one_or_many, out};
 use crate::error::Result;
 use crate::ops::write::Outcome;
-use crate::ops::{self, Ctx, issue_json};
+use crate::ops::{self, Ctx, issue_view};
 
 #[derive(Subcommand, Debug)]
 pub enum LabelCmd {
@@ -55,23 +54,16 @@ pub fn run(ctx: &Ctx, l: LabelCmd) -> Result<Output> {
             } else {
                 m.iter().map(|(k, n)| format!("{k}\t{n}\n")).collect()
             };
-            let j = if id.is_some() {
-                json!(m.keys().collect::<Vec<_>>())
+            Ok(if id.is_some() {
+                out(m.keys().collect::<Vec<_>>(), t)
             } else {
-                json!(m)
-            };
-            Ok(out(j, t))
+                out(m, t)
+            })
         }
     }
 }
 
 /// `label add|remove`: the issue for one id, a list for several.
 fn label_output(os: &[Outcome]) -> Output {
-    let mut vals: Vec<Value> = os.iter().map(|o| issue_json(&o.record, None)).collect();
-    let j = if vals.len() == 1 {
-        vals.pop().unwrap_or(Value::Null)
-    } else {
-        Value::Array(vals)
-    };
-    out(j, "")
+    one_or_many(os.iter().map(|o| issue_view(&o.record)).collect(), "")
 }

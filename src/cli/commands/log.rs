@@ -1,7 +1,5 @@
 //! `bd log`: one issue's history across commits.
 
-use serde_json::json;
-
 use super::common::{Output, out};
 use crate::cli::render;
 use crate::error::Result;
@@ -15,7 +13,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
-    let (id, entries) = ops::history::log(ctx, &a.id, a.limit)?;
-    let t = render::log(&id, &entries);
-    Ok(out(json!({"id": id, "entries": entries}), t))
+    let log = ops::history::log(ctx, &a.id, a.limit)?;
+    let t = render::log(&log.id, &log.entries);
+    Ok(out(log, t))
 }

@@ -1,7 +1,6 @@
 //! `bd mail …`: send and read mail between agents and projects.
 
 use clap::Subcommand;
-use serde_json::{Value, json};
 
 use super::common::{Output, out, read_text_arg};
 use crate::cli::args::BodyArgs;
@@ -90,7 +89,7 @@ pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        out(serde_json::to_value(&msgs).unwrap_or(Value::Null), text)
+        out(&msgs, text)
     };
     match cmd {
         MailCmd::Send {
@@ -113,9 +112,8 @@ pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
                 sent.message.id,
                 sent.message.to.join(", ")
             ));
-            let mut j = serde_json::to_value(&sent.message).unwrap_or(Value::Null);
-            j["pending"] = json!(sent.pending);
-            Ok(out(j, sent.message.id.clone()))
+            let id = sent.message.id.clone();
+            Ok(out(sent, id))
         }
         MailCmd::Reply { id, body, all } => {
             let o = send_options(body)?;
@@ -125,9 +123,8 @@ pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
                 sent.message.id,
                 sent.message.to.join(", ")
             ));
-            let mut j = serde_json::to_value(&sent.message).unwrap_or(Value::Null);
-            j["pending"] = json!(sent.pending);
-            Ok(out(j, sent.message.id.clone()))
+            let id = sent.message.id.clone();
+            Ok(out(sent, id))
         }
         MailCmd::Inbox { all, from, thread } => {
             let o = ops::mail::InboxOptions { all, from, thread };
@@ -145,22 +142,19 @@ pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
                 ctx.notice("No sent messages");
             }
             let text: String = msgs.iter().map(|m| render::sent_line(m) + "\n").collect();
-            Ok(out(
-                serde_json::to_value(&msgs).unwrap_or(Value::Null),
-                text,
-            ))
+            Ok(out(&msgs, text))
         }
         MailCmd::Read { id } => {
             let m = ops::mail::read(ctx, &id)?;
             let text = render::message(&m);
-            Ok(out(serde_json::to_value(&m).unwrap_or(Value::Null), text))
+            Ok(out(&m, text))
         }
         MailCmd::Ack { id } => {
             let (m, changed) = ops::mail::ack(ctx, &id)?;
             if changed {
                 ctx.notice(format!("Acknowledged {}", m.id));
             }
-            Ok(out(serde_json::to_value(&m).unwrap_or(Value::Null), ""))
+            Ok(out(&m, ""))
         }
         MailCmd::Thread { id } => {
             let msgs = ops::mail::thread(ctx, &id)?;
@@ -169,10 +163,7 @@ pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
                 .map(render::message)
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok(out(
-                serde_json::to_value(&msgs).unwrap_or(Value::Null),
-                text,
-            ))
+            Ok(out(&msgs, text))
         }
         MailCmd::Search { text } => {
             let msgs = ops::mail::search(ctx, &text)?;

@@ -10,7 +10,7 @@ use crate::ops::{self, Ctx};
 pub fn run(ctx: &Ctx) -> Result<Output> {
     let p = ops::prime::prime(ctx)?;
     let text = text(&p);
-    Ok(out(serde_json::to_value(&p).unwrap_or_default(), text))
+    Ok(out(&p, text))
 }
 
 fn cut(s: &str, n: usize) -> String {

@@ -1,12 +1,14 @@
 //! `bd ready`: work ready to start (or claim the first of it).
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::common::{Output, filter, listing, out};
 use crate::cli::args::FilterArgs;
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx, issue_json};
+use crate::model::time;
+use crate::ops::query::LapsedClaim;
+use crate::ops::{self, Ctx, IssueView, issue_view};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -32,8 +34,8 @@ pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
             Some(r) => ctx.notice(format!("Claimed {}: {}", r.id(), r.title())),
             None => ctx.notice("Nothing to claim: no ready issue is free"),
         }
-        let arr: Vec<Value> = got.iter().map(|r| issue_json(r, None)).collect();
-        return Ok(out(Value::Array(arr), text));
+        let claimed: Vec<_> = got.iter().map(issue_view).collect();
+        return Ok(out(claimed, text));
     }
     if f.limit.is_none() {
         f.limit = Some(10);
@@ -51,13 +53,20 @@ pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
     for c in &lapsed {
         t.push_str(&format!(
             "lapsed: {} held by {} (silent since {}); `bd claim --steal {}` recovers it\n",
-            c["id"].as_str().unwrap_or(""),
-            c["holder"].as_str().unwrap_or(""),
-            c["silent_since"].as_str().unwrap_or("?"),
-            c["id"].as_str().unwrap_or("")
+            c.id,
+            c.holder,
+            c.silent_since.map_or_else(|| "?".into(), time::format),
+            c.id
         ));
     }
-    let ready = if json { l.to_json()? } else { Value::Null };
+    let ready = if json { Some(l.views()?) } else { None };
     std::mem::forget(l);
-    Ok(out(json!({"ready": ready, "lapsed": lapsed}), t))
+    Ok(out(Explained { ready, lapsed }, t))
+}
+
+/// `ready --explain --json`: the ready issues and the lapsed claims.
+#[derive(Serialize)]
+struct Explained {
+    ready: Option<Vec<IssueView<'static>>>,
+    lapsed: Vec<LapsedClaim>,
 }

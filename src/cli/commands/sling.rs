@@ -2,7 +2,7 @@
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx, issue_json};
+use crate::ops::{self, Ctx, issue_view};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,5 +22,5 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
             o.record.title()
         ));
     }
-    Ok(out(issue_json(&o.record, None), ""))
+    Ok(out(issue_view(&o.record), ""))
 }

@@ -1,24 +1,26 @@
 //! `bd stats`: counts by status.
 
 use super::common::{Output, out};
+use crate::cli::render;
 use crate::error::Result;
 use crate::ops::{self, Ctx};
 
 pub fn run(ctx: &Ctx) -> Result<Output> {
-    let v = ops::query::stats(ctx)?;
-    let mut t = String::new();
-    for k in [
-        "total_issues",
-        "open_issues",
-        "in_progress_issues",
-        "blocked_issues",
-        "ready_issues",
-        "deferred_issues",
-        "closed_issues",
-        "tombstone_issues",
-        "average_lead_time_hours",
-    ] {
-        t.push_str(&format!("{:<24} {}\n", k.replace('_', " "), v[k]));
-    }
-    Ok(out(v, t))
+    let s = ops::query::stats(ctx)?;
+    let hours = render::number(s.average_lead_time_hours);
+    let t: String = [
+        ("total_issues", s.total_issues.to_string()),
+        ("open_issues", s.open_issues.to_string()),
+        ("in_progress_issues", s.in_progress_issues.to_string()),
+        ("blocked_issues", s.blocked_issues.to_string()),
+        ("ready_issues", s.ready_issues.to_string()),
+        ("deferred_issues", s.deferred_issues.to_string()),
+        ("closed_issues", s.closed_issues.to_string()),
+        ("tombstone_issues", s.tombstone_issues.to_string()),
+        ("average_lead_time_hours", hours),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{:<24} {v}\n", k.replace('_', " ")))
+    .collect();
+    Ok(out(s, t))
 }

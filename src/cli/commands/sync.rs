@@ -1,7 +1,5 @@
 //! `bd sync`: fetch, merge (never rebase) and push the tracker with its branch.
 
-use serde_json::Value;
-
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::{self, Ctx};
@@ -35,5 +33,5 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
             "warning: your claim on {id} was lost in the merge (now: {holder})"
         ));
     }
-    Ok(out(serde_json::to_value(&r).unwrap_or(Value::Null), ""))
+    Ok(out(&r, ""))
 }

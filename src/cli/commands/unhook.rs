@@ -1,7 +1,5 @@
 //! `bd unhook`: take an issue (or everything) off an agent's hook.
 
-use serde_json::json;
-
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::{self, Ctx};
@@ -15,12 +13,13 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
-    let (agent, removed) = ops::compose::unhook(ctx, a.id.as_deref(), a.agent.as_deref())?;
-    if !removed.is_empty() {
+    let u = ops::compose::unhook(ctx, a.id.as_deref(), a.agent.as_deref())?;
+    if !u.removed.is_empty() {
         ctx.notice(format!(
-            "Took {} off the hook of {agent}",
-            removed.join(", ")
+            "Took {} off the hook of {}",
+            u.removed.join(", "),
+            u.agent
         ));
     }
-    Ok(out(json!({"agent": agent, "removed": removed}), ""))
+    Ok(out(u, ""))
 }

@@ -1,8 +1,7 @@
 //! `bd where`: where the workspace, files and project are.
 
-use serde_json::Value;
-
 use super::common::{Output, out};
+use crate::cli::render;
 use crate::error::Result;
 use crate::ops::{self, Ctx};
 
@@ -38,39 +37,35 @@ pub fn trust(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn run(ctx: &Ctx) -> Result<Output> {
-    let v = ops::compose::where_(ctx)?;
-    let t = [
-        "root",
-        "beads_dir",
-        "issues_file",
-        "prefix",
-        "identity",
-        "identity_source",
-        "origin",
-        "proof",
-        "actor",
-        "issues",
-        "index_fresh",
-        "pending",
-        "auto_commit",
+    let w = ops::compose::where_(ctx)?;
+    let p = &w.places;
+    let t: String = [
+        ("root", p.root.display().to_string()),
+        ("beads_dir", p.beads_dir.display().to_string()),
+        ("issues_file", p.issues_file.display().to_string()),
+        ("prefix", p.prefix.clone()),
+        ("identity", p.identity.clone()),
+        ("identity_source", render::word(&p.identity_source)),
+        (
+            "origin",
+            p.origin.clone().unwrap_or_else(|| "(not set)".into()),
+        ),
+        ("proof", render::word(&w.proof)),
+        ("actor", p.actor.clone()),
+        ("issues", p.issues.to_string()),
+        ("index_fresh", p.index_fresh.to_string()),
+        (
+            "pending",
+            if p.pending.is_empty() {
+                "(none)".into()
+            } else {
+                p.pending.join(", ")
+            },
+        ),
+        ("auto_commit", p.auto_commit.clone()),
     ]
     .iter()
-    .map(|k| {
-        format!(
-            "{k}: {}\n",
-            match &v[*k] {
-                Value::String(s) => s.clone(),
-                Value::Null => "(not set)".into(),
-                Value::Array(a) if a.is_empty() => "(none)".into(),
-                Value::Array(a) => a
-                    .iter()
-                    .map(|x| x.as_str().unwrap_or_default().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                o => o.to_string(),
-            }
-        )
-    })
-    .collect::<String>();
-    Ok(out(v, t))
+    .map(|(k, v)| format!("{k}: {v}\n"))
+    .collect();
+    Ok(out(w, t))
 }
