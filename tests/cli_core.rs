@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use common::{Env, Run};
+use common::{Run, TestEnvironment};
 use serde_json::Value;
 
 // ---------------------------------------------------------------- helpers
@@ -53,7 +53,7 @@ fn strs(xs: &[&str]) -> BTreeSet<String> {
 /// `bd --json ARGS` expected to fail with `exit` and `code`: stdout must be
 /// exactly one JSON document `{"error","code","hint"}`, stderr the human line.
 #[track_caller]
-fn fail_json(env: &Env, args: &[&str], exit: i32, code: &str) -> Value {
+fn fail_json(env: &TestEnvironment, args: &[&str], exit: i32, code: &str) -> Value {
     let mut a = vec!["--json"];
     a.extend_from_slice(args);
     let r = env.bd(&a).code(exit);
@@ -100,7 +100,7 @@ fn check_error_doc(r: &Run, code: &str) -> Value {
 
 /// `bd ARGS` (no --json) expected to fail with `exit`; returns stderr.
 #[track_caller]
-fn fail(env: &Env, args: &[&str], exit: i32) -> String {
+fn fail(env: &TestEnvironment, args: &[&str], exit: i32) -> String {
     let r = env.bd(args).code(exit);
     assert!(!r.stderr.trim().is_empty(), "a refusal says why");
     r.stderr
@@ -112,7 +112,7 @@ fn at(t: &str) -> [(&'static str, String); 1] {
 
 /// Create with BD_NOW = `t`.
 #[track_caller]
-fn create_at(env: &Env, t: &str, title: &str, extra: &[&str]) -> String {
+fn create_at(env: &TestEnvironment, t: &str, title: &str, extra: &[&str]) -> String {
     let mut a = vec!["create", title];
     a.extend_from_slice(extra);
     let v = at(t);
@@ -124,7 +124,7 @@ fn create_at(env: &Env, t: &str, title: &str, extra: &[&str]) -> String {
 
 #[test]
 fn init_is_idempotent_and_needs_git() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let b = env.beads();
     let files = [
         b.join("issues.jsonl"),
@@ -151,7 +151,7 @@ fn init_is_idempotent_and_needs_git() {
     assert_eq!(v["created"], serde_json::json!([]));
 
     // A git repository without .beads/: every command suggests `bd init`.
-    let bare = Env::bare_git();
+    let bare = TestEnvironment::bare_git();
     for args in [
         &["list"][..],
         &["create", "x"],
@@ -194,7 +194,7 @@ fn init_is_idempotent_and_needs_git() {
 
 #[test]
 fn create_with_every_flag() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("Blocker", &[]);
     let y = env.create("Related", &[]);
 
@@ -301,7 +301,7 @@ fn create_with_every_flag() {
 
 #[test]
 fn create_priority_words() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     for (word, n) in [
         ("0", 0),
         ("P0", 0),
@@ -320,7 +320,7 @@ fn create_priority_words() {
 
 #[test]
 fn create_refuses_bad_values() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.create("Existing", &[]);
     let before = state(&env.issues_path());
 
@@ -368,7 +368,7 @@ fn create_refuses_bad_values() {
 
 #[test]
 fn create_child_ids() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("Epic", &["-t", "epic"]);
     let c1 = env.create("one", &["--parent", &x]);
     let c2 = env.create("two", &["--parent", &x]);
@@ -404,7 +404,7 @@ fn create_child_ids() {
 
 #[test]
 fn show_objects_arrays_and_partial_ids() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Alpha", &[]);
     let b = env.create("Beta", &[]);
 
@@ -496,7 +496,7 @@ fn show_objects_arrays_and_partial_ids() {
 
 #[test]
 fn list_filters() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let bug = env.create("A bug", &["-t", "bug", "-p", "0", "-l", "ui,red"]);
     let feat = env.create(
         "A feature",
@@ -747,7 +747,7 @@ fn list_filters() {
 
 #[test]
 fn children_direct_and_recursive() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let top = env.create("Top", &[]);
     let a = env.create("A", &["--parent", &top]);
     let b = env.create("B", &["--parent", &top]);
@@ -776,7 +776,7 @@ fn children_direct_and_recursive() {
 /// `list --parent` and `count --parent` (one definition of each set).
 #[test]
 fn children_hide_tombstones() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let top = env.create("Top", &[]);
     let kept = env.create("Kept", &["--parent", &top]);
     let gone = env.create("Gone", &["--parent", &top]);
@@ -797,7 +797,7 @@ fn children_hide_tombstones() {
 /// (PITFALLS: support the form or refuse it).
 #[test]
 fn empty_label_filter_is_refused() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.create("Labeled", &["-l", "x"]);
     env.create("Bare", &[]);
     for args in [
@@ -825,7 +825,7 @@ fn empty_label_filter_is_refused() {
 
 #[test]
 fn update_every_field() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("Original", &["-d", "old desc", "-a", "zed"]);
     let y = env.create("Other", &[]);
 
@@ -956,7 +956,7 @@ fn update_every_field() {
 
 #[test]
 fn update_reparent() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let p1 = env.create("P1", &[]);
     let p2 = env.create("P2", &[]);
     let c = env.create("C", &["--parent", &p1]);
@@ -1002,7 +1002,7 @@ fn update_reparent() {
 
 #[test]
 fn close_and_reopen() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("A", &[]);
     let blocker = env.create("Blocker", &[]);
     let waiting = env.create("Waiting", &["--deps", &blocker]);
@@ -1085,7 +1085,7 @@ fn close_and_reopen() {
 
 #[test]
 fn delete_and_restore() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Doomed", &["-t", "bug", "-p", "0"]);
     let b = env.create("Stays", &[]);
     let w = env.create("Waits on doomed", &["--deps", &a, "-p", "4"]);
@@ -1143,7 +1143,7 @@ fn delete_and_restore() {
 
 #[test]
 fn defer_and_undefer() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Later", &[]);
     let b = env.create("Now", &[]);
     let v = env.json(&["defer", &a, "--until", "+2d"]);
@@ -1190,7 +1190,7 @@ fn defer_and_undefer() {
 
 #[test]
 fn ready_order_is_priority_then_oldest_then_id() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let t0 = "2024-01-01T00:00:00Z";
     let t1 = "2024-01-02T00:00:00Z";
     let t2 = "2024-01-03T00:00:00Z";
@@ -1239,7 +1239,7 @@ fn ready_order_is_priority_then_oldest_then_id() {
 
 #[test]
 fn ready_excludes_what_is_not_ready_and_blocked_agrees() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let free = env.create("Free", &["-p", "1"]);
     let blocker = env.create("Blocker", &["-p", "3"]);
     let blocked = env.create("Blocked", &["--deps", &blocker]);
@@ -1353,7 +1353,7 @@ fn ready_excludes_what_is_not_ready_and_blocked_agrees() {
 
 #[test]
 fn ready_claim_gives_zero_or_one() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("First", &["-p", "1"]);
     let b = env.create("Second", &["-p", "2"]);
     let taken = env.create("Taken", &["-p", "0"]);
@@ -1384,7 +1384,7 @@ fn ready_claim_gives_zero_or_one() {
 /// at BD_NOW=2099, a read at the real time still hides the future deferral.
 #[test]
 fn ready_set_follows_now_in_both_directions() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let d = env.create("Deferred", &["--defer", "+2d"]);
     let f = env.create("Free", &[]);
     assert_eq!(set(&env.json(&["ready"])), strs(&[&f]));
@@ -1401,7 +1401,7 @@ fn ready_set_follows_now_in_both_directions() {
 /// claimed: `ready --claim` takes what `ready` shows, and `claim` accepts it.
 #[test]
 fn ready_claim_takes_a_passed_deferral() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let d = create_at(
         &env,
         "2024-01-01T00:00:00Z",
@@ -1439,7 +1439,7 @@ fn ready_claim_takes_a_passed_deferral() {
 
 #[test]
 fn stale_days() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let old = create_at(&env, "2024-01-01T00:00:00Z", "Old", &[]);
     let recent = create_at(&env, "2024-02-25T00:00:00Z", "Recent", &[]);
     let old_closed = create_at(&env, "2024-01-01T00:00:00Z", "Old closed", &[]);
@@ -1488,7 +1488,7 @@ fn stale_days() {
 
 #[test]
 fn claim_and_unclaim() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("Work", &[]);
     let v = env.json(&["claim", &x]);
     assert!(v.is_object());
@@ -1572,7 +1572,7 @@ fn claim_and_unclaim() {
 
 #[test]
 fn json_errors_are_one_document_with_the_right_exit() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("X", &[]);
     // usage (clap and ours) → 2
     fail_json(&env, &["list", "--bogus-flag"], 2, "usage");
@@ -1610,7 +1610,7 @@ fn json_errors_are_one_document_with_the_right_exit() {
 /// `--json` it too must give one error document on stdout, not help text.
 #[test]
 fn json_usage_error_for_missing_subcommand() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     for args in [&["dep"][..], &["label"], &["config"]] {
         let mut a = vec!["--json"];
         a.extend_from_slice(args);
@@ -1624,7 +1624,7 @@ fn json_usage_error_for_missing_subcommand() {
 /// line; writers refuse with code `parse` (exit 1) and the `bd doctor --fix` hint.
 #[test]
 fn bad_lines_readers_warn_writers_refuse() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("X", &[]);
     let mut text = env.issues_text();
     text.push_str("this is not json\n");
@@ -1660,7 +1660,7 @@ fn bad_lines_readers_warn_writers_refuse() {
 
 #[test]
 fn locked_workspace_exits_3() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("X", &[]);
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -1684,7 +1684,7 @@ fn locked_workspace_exits_3() {
 
 #[test]
 fn a_change_rewrites_only_its_line() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let mut all = Vec::new();
     for i in 0..6 {
         all.push(env.create(&format!("Issue {i}"), &["-l", "x", "-d", "some text"]));
@@ -1764,7 +1764,7 @@ fn row(
 
 #[test]
 fn nothing_changed_table() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let closed = env.create("Closed one", &[]);
     env.bd(&["close", &closed]).ok();
     let open = env.create(
@@ -1977,7 +1977,7 @@ fn nothing_changed_table() {
 /// way (SPEC §4: "1 where a named removal did not exist"), not exit 0.
 #[test]
 fn update_remove_missing_label_is_a_failed_removal() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("X", &["-l", "have"]);
     check_rows(
         &env,
@@ -2012,7 +2012,7 @@ fn update_remove_missing_label_is_a_failed_removal() {
 /// these commands change nothing and must not rewrite the file.
 #[test]
 fn same_instant_in_other_spelling_is_not_a_change() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let line_due = r#"{"id":"bd-aaa","title":"Due","status":"open","priority":2,"issue_type":"task","created_at":"2024-01-01T00:00:00Z","created_by":"classic","updated_at":"2024-01-01T00:00:00Z","due_at":"2030-01-02T00:00:00Z"}"#;
     let line_def = r#"{"id":"bd-bbb","title":"Deferred","status":"deferred","priority":2,"issue_type":"task","created_at":"2024-01-01T00:00:00Z","created_by":"classic","updated_at":"2024-01-01T00:00:00Z","defer_until":"2099-01-01T01:00:00+01:00"}"#;
     std::fs::write(env.issues_path(), format!("{line_due}\n{line_def}\n")).unwrap();
@@ -2056,7 +2056,7 @@ fn same_instant_in_other_spelling_is_not_a_change() {
 /// ready set must follow the config, not a cache built before the change.
 #[test]
 fn ready_follows_non_work_types() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let chore = env.create("A chore", &["-t", "chore"]);
     let task = env.create("A task", &[]);
     assert_eq!(set(&env.json(&["ready"])), strs(&[&chore, &task]));
@@ -2075,7 +2075,7 @@ fn ready_follows_non_work_types() {
 
 /// Run each row with and without --json: exit code, stderr notice, JSON code,
 /// and the watched files neither changed nor rewritten (same inode, same mtime).
-fn check_rows(env: &Env, rows: &[Row]) {
+fn check_rows(env: &TestEnvironment, rows: &[Row]) {
     let watched = [
         env.issues_path(),
         env.beads().join("config.toml"),

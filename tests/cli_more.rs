@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::Env;
+use common::TestEnvironment;
 use serde_json::Value;
 
 /// A minimal classic record line, hand-written like another tool would.
@@ -36,7 +36,7 @@ fn line(id: &str, status: &str, deps: &[(&str, &str)]) -> String {
     serde_json::to_string(&v).unwrap()
 }
 
-fn write_issues(env: &Env, text: &str) {
+fn write_issues(env: &TestEnvironment, text: &str) {
     std::fs::write(env.issues_path(), text).unwrap();
 }
 
@@ -66,7 +66,7 @@ fn edges(rec: &Value) -> Vec<(String, String)> {
 
 /// `bd --json ARGS` that must fail with `code`/`exit`: the one JSON error document.
 #[track_caller]
-fn json_err(env: &Env, args: &[&str], exit: i32, code: &str) -> Value {
+fn json_err(env: &TestEnvironment, args: &[&str], exit: i32, code: &str) -> Value {
     let mut a = vec!["--json"];
     a.extend_from_slice(args);
     let r = env.bd(&a).code(exit);
@@ -81,7 +81,7 @@ fn json_err(env: &Env, args: &[&str], exit: i32, code: &str) -> Value {
 
 #[test]
 fn dep_add_types_coexist_and_duplicates_are_noops() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Alpha", &[]);
     let b = env.create("Beta", &[]);
 
@@ -132,7 +132,7 @@ fn dep_add_types_coexist_and_duplicates_are_noops() {
 
 #[test]
 fn dep_add_refuses_self_edges_and_cycles_naming_the_path() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("A", &[]);
     let b = env.create("B", &[]);
     let c = env.create("C", &[]);
@@ -170,7 +170,7 @@ fn dep_add_refuses_self_edges_and_cycles_naming_the_path() {
 
 #[test]
 fn dep_remove_missing_edge_fails_and_rm_alias_works() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("A", &[]);
     let b = env.create("B", &[]);
     let before = std::fs::read(env.issues_path()).unwrap();
@@ -208,7 +208,7 @@ fn dep_remove_missing_edge_fails_and_rm_alias_works() {
 
 #[test]
 fn dep_list_and_tree_both_directions() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Top", &[]);
     let b = env.create("Middle", &[]);
     let c = env.create("Bottom", &[]);
@@ -259,7 +259,7 @@ fn dep_list_and_tree_both_directions() {
 
 #[test]
 fn dep_cycles_reports_a_cycle_in_a_hand_written_file() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let text = [
         line("bd-a1", "open", &[("bd-b1", "blocks")]),
         line("bd-b1", "open", &[("bd-c1", "blocks")]),
@@ -295,14 +295,14 @@ fn dep_cycles_reports_a_cycle_in_a_hand_written_file() {
     env.json(&["blocked"]);
     env.json(&["dep", "tree", "bd-a1"]);
     // No cycle: an empty array and a notice.
-    let env2 = Env::new();
+    let env2 = TestEnvironment::new();
     env2.create("Solo", &[]);
     assert_eq!(env2.json(&["dep", "cycles"]), serde_json::json!([]));
 }
 
 #[test]
 fn waits_for_and_conditional_blocks_in_ready_and_blocked() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     // conditional-blocks: released only by a failure close.
     let x = env.create("Runs if first try fails", &[]);
     let y = env.create("First try", &[]);
@@ -382,7 +382,7 @@ fn waits_for_and_conditional_blocks_in_ready_and_blocked() {
 
 #[test]
 fn labels_add_remove_list() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Labeled", &[]);
     let b = env.create("Other", &["-l", "ui"]);
 
@@ -435,7 +435,7 @@ fn labels_add_remove_list() {
 
 #[test]
 fn comments_from_text_file_and_stdin() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Discussed", &[]);
 
     let c1 = env.json(&["comment", &a, "First thought"]);
@@ -526,7 +526,7 @@ fn comments_from_text_file_and_stdin() {
 
 #[test]
 fn search_titles_descriptions_comments_case_insensitive() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let t = env.create("Flaky WEBSOCKET reconnect", &[]);
     let d = env.create("Plain title", &["-d", "The Websocket layer drops frames"]);
     let c = env.create("Another", &[]);
@@ -561,7 +561,7 @@ fn search_titles_descriptions_comments_case_insensitive() {
 
 #[test]
 fn stats_uses_classic_names() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("A", &[]);
     let b = env.create("B", &[]);
     let c = env.create("C", &[]);
@@ -602,7 +602,7 @@ fn stats_uses_classic_names() {
 
 #[test]
 fn where_names_the_workspace() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.create("One", &[]);
     let v = env.json(&["where"]);
     let root = std::fs::canonicalize(&env.repo).unwrap();
@@ -633,7 +633,7 @@ fn where_names_the_workspace() {
 
 #[test]
 fn config_get_set_list_unset() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let cfg = env.beads().join("config.toml");
     assert_eq!(
         env.bd(&["config", "get", "prefix"]).ok().stdout.trim(),
@@ -723,7 +723,7 @@ fn config_get_set_list_unset() {
 
 #[test]
 fn version_completion_onboard() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let v = env.json(&["version"]);
     assert_eq!(v["implementation"], "strand");
     assert!(v["version"].as_str().is_some_and(|s| !s.is_empty()));
@@ -768,7 +768,7 @@ fn fixture_values() -> Vec<Value> {
 
 #[test]
 fn import_classic_file_twice_and_from_stdin() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let n = fixture_values().len();
     let f = fixture();
     let rep = env.json(&["import", f.to_str().unwrap()]);
@@ -787,13 +787,13 @@ fn import_classic_file_twice_and_from_stdin() {
     assert_eq!(std::fs::read(env.issues_path()).unwrap(), after_first);
 
     // Dry run writes nothing.
-    let env3 = Env::new();
+    let env3 = TestEnvironment::new();
     let rep = env3.json(&["import", "--dry-run", f.to_str().unwrap()]);
     assert_eq!(rep["created"], n);
     assert!(env3.records().is_empty());
 
     // `-` reads stdin.
-    let env2 = Env::new();
+    let env2 = TestEnvironment::new();
     let bytes = std::fs::read(&f).unwrap();
     let r = env2.bd_stdin(&["--json", "import", "-"], &bytes).ok();
     assert_eq!(r.json()["created"], n);
@@ -829,7 +829,7 @@ fn bytes_to_lines(b: &[u8]) -> Vec<String> {
 
 #[test]
 fn import_never_waits_on_stdin_without_dash() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     // stdin is an open pipe nobody writes to: a reader would hang.
     let mut c = env.cmd(&["import"]);
     c.stdin(Stdio::piped())
@@ -866,7 +866,7 @@ fn import_never_waits_on_stdin_without_dash() {
 
 #[test]
 fn import_bad_line_names_file_and_line_and_writes_nothing() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Existing", &[]);
     let before = std::fs::read(env.issues_path()).unwrap();
     let f = env.tmp.path().join("incoming.jsonl");
@@ -899,7 +899,7 @@ fn import_bad_line_names_file_and_line_and_writes_nothing() {
 
 #[test]
 fn export_stdout_file_and_round_trip() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let f = fixture();
     env.bd(&["import", f.to_str().unwrap()]).ok();
     let a = env.create("Made here", &["-l", "x", "-d", "with <html> & stuff"]);
@@ -922,7 +922,7 @@ fn export_stdout_file_and_round_trip() {
     assert!(r.stdout.is_empty(), "data went to the file: {}", r.stdout);
     assert_eq!(std::fs::read(&p).unwrap(), file);
 
-    let fresh = Env::new();
+    let fresh = TestEnvironment::new();
     let rep = fresh.json(&["import", p.to_str().unwrap()]);
     assert_eq!(rep["created"], env.records().len());
     assert_eq!(
@@ -940,10 +940,12 @@ fn export_stdout_file_and_round_trip() {
         "io",
     );
     // Empty stdin imports nothing.
-    let r = Env::new().bd_stdin(&["--json", "import", "-"], b"").ok();
+    let r = TestEnvironment::new()
+        .bd_stdin(&["--json", "import", "-"], b"")
+        .ok();
     assert_eq!(r.json()["created"], 0);
     // Empty tracker: empty export.
-    assert_eq!(Env::new().bd(&["export"]).ok().stdout, "");
+    assert_eq!(TestEnvironment::new().bd(&["export"]).ok().stdout, "");
 }
 
 // ---------------------------------------------------------------- doctor
@@ -954,7 +956,7 @@ fn findings(v: &Value) -> Vec<Value> {
 
 #[test]
 fn doctor_clean_repo_has_no_problems() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("A", &[]);
     let b = env.create("B", &[]);
     env.bd(&["dep", "add", &a, &b]).ok();
@@ -976,7 +978,7 @@ fn doctor_clean_repo_has_no_problems() {
 
 #[test]
 fn doctor_fix_quarantines_bad_lines_and_keeps_good_lines() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let good = [
         line("bd-g1", "open", &[]),
         line("bd-g2", "open", &[("bd-g1", "blocks")]),
@@ -1022,7 +1024,7 @@ fn doctor_fix_quarantines_bad_lines_and_keeps_good_lines() {
 
 #[test]
 fn doctor_fix_merges_duplicates_and_normalizes() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let mut d1: Value = serde_json::from_str(&line("bd-dup", "open", &[])).unwrap();
     d1["labels"] = serde_json::json!(["one"]);
     let mut d2 = d1.clone();
@@ -1066,7 +1068,7 @@ fn doctor_fix_merges_duplicates_and_normalizes() {
 
 #[test]
 fn doctor_reports_closed_at_invariant_breaks() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let mut open_with_closed_at: Value = serde_json::from_str(&line("bd-x1", "open", &[])).unwrap();
     open_with_closed_at["closed_at"] = "2025-02-01T00:00:00Z".into();
     let mut closed_without: Value = serde_json::from_str(&line("bd-x2", "closed", &[])).unwrap();
@@ -1105,7 +1107,7 @@ fn comment_ids_derive_from_content_alike_in_every_clone() {
     let now = [("BD_NOW", "2025-03-04T05:06:07.123456789Z")];
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let env = Env::new();
+        let env = TestEnvironment::new();
         let a = env
             .bd_env(&["create", "Same everywhere"], &now)
             .ok()

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{Env, Run, files_under, git, git_bd, run_of};
+use common::{Run, TestEnvironment, files_under, git, git_bd, run_of};
 use serde_json::Value;
 use strand::model::time;
 
@@ -69,7 +69,7 @@ fn shuffled<T: Clone>(v: &[T], seed: u64) -> Vec<T> {
 
 /// One machine: a bare remote, clones A and B, a worktree of A, one BD_HOME.
 struct Machine {
-    env: Env,
+    env: TestEnvironment,
     a: PathBuf,
     b: PathBuf,
     wt: PathBuf,
@@ -80,7 +80,7 @@ impl Machine {
     /// `n` issues created in A (the first at priority 0, so it tops `ready`),
     /// committed and pushed; B cloned; the worktree on branch `wt` from main.
     fn new(n: usize) -> Machine {
-        let env = Env::bare_git();
+        let env = TestEnvironment::bare_git();
         let tmp = env.tmp.path().to_path_buf();
         let remote = tmp.join("remote.git");
         git(
@@ -1066,7 +1066,7 @@ fn deleted_bd_home_claims_reappear_once_the_holder_runs_a_command() {
 
 #[test]
 fn unwritable_bd_home_fails_clearly_unless_coordination_is_workspace() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let id = env.create("work", &[]);
     let bad = [("BD_HOME", "/dev/null/x")];
 
@@ -1225,7 +1225,7 @@ fn unhook_returns_the_work_and_hook_files_merge_as_sets() {
 
 #[test]
 fn convoy_progress_landing_and_reopening() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("a", &[]);
     let b = env.create("b", &[]);
     let c = env
@@ -1272,7 +1272,7 @@ fn convoy_progress_landing_and_reopening() {
 
 #[test]
 fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let t0 = "2030-01-01T00:00:00Z";
     let at = |min: i64| format!("2030-01-01T00:{min:02}:00Z");
     let mut ids = Vec::new();

@@ -9,341 +9,23 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-use common::{BD, Run, git_bd, git_with_bd as git_try, path_with_bd, run_of};
+use common::{Network, Run, TestEnvironment, Workspace, git_bd, run_of};
 use serde_json::Value;
 
 const DRIVER: &str = "bd merge %O %A %B %P";
 const CLASSIC_DRIVER: &str = "bd merge %A %O %A %B";
 
-// ---------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------
-
-/// One git working tree with its own BD_HOME and actor.
-struct Ws {
-    dir: PathBuf,
-    home: PathBuf,
-    actor: String,
-}
-
-impl Ws {
-    /// `git init` a new repository at `dir` (user configured).
-    fn init(dir: PathBuf, home: PathBuf, actor: &str) -> Ws {
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::create_dir_all(&home).unwrap();
-        git_bd(&dir, &["init", "-q", "-b", "main"]);
-        let ws = Ws {
-            dir,
-            home,
-            actor: actor.to_string(),
-        };
-        ws.configure_user();
-        ws
-    }
-
-    /// A workspace over an existing working tree.
-    fn at(dir: PathBuf, home: PathBuf, actor: &str) -> Ws {
-        std::fs::create_dir_all(&home).unwrap();
-        Ws {
-            dir,
-            home,
-            actor: actor.to_string(),
-        }
-    }
-
-    fn configure_user(&self) {
-        self.git(&["config", "user.name", &self.actor]);
-        self.git(&[
-            "config",
-            "user.email",
-            &format!("{}@example.com", self.actor),
-        ]);
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BD);
-        c.args(args)
-            .current_dir(&self.dir)
-            .env_clear()
-            .env("PATH", path_with_bd())
-            .env("HOME", &self.home)
-            .env("BD_HOME", &self.home)
-            .env("BD_ACTOR", &self.actor)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn bd(&self, args: &[&str]) -> Run {
-        run_of(self.cmd(args).output().expect("bd runs"))
-    }
-
-    #[track_caller]
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        self.bd(&a).ok().json()
-    }
-
-    #[track_caller]
-    fn create(&self, title: &str) -> String {
-        let r = self.bd(&["create", title]).ok();
-        let id = r.stdout.trim().to_string();
-        assert!(id.starts_with("bd-"), "create printed {id:?}");
-        id
-    }
-
-    #[track_caller]
-    fn git(&self, args: &[&str]) -> String {
-        git_bd(&self.dir, args)
-    }
-
-    fn git_try(&self, args: &[&str]) -> Run {
-        git_try(&self.dir, args)
-    }
-
-    fn head(&self) -> String {
-        self.git(&["rev-parse", "HEAD"]).trim().to_string()
-    }
-
-    fn commit_count(&self) -> usize {
-        self.git(&["rev-list", "--count", "HEAD"])
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    fn issues_path(&self) -> PathBuf {
-        self.dir.join(".beads/issues.jsonl")
-    }
-
-    fn issues(&self) -> Vec<u8> {
-        std::fs::read(self.issues_path()).unwrap_or_default()
-    }
-
-    fn records(&self) -> Vec<Value> {
-        String::from_utf8(self.issues())
-            .expect("issues.jsonl is UTF-8")
-            .lines()
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("line of {} is not JSON ({e}): {l}", self.name()))
-            })
-            .collect()
-    }
-
-    fn ids(&self) -> BTreeSet<String> {
-        self.records()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    #[track_caller]
-    fn record(&self, id: &str) -> Value {
-        self.records()
-            .into_iter()
-            .find(|r| r["id"] == id)
-            .unwrap_or_else(|| panic!("{}: no record {id}", self.name()))
-    }
-
-    fn name(&self) -> String {
-        self.dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    }
-
-    fn exists_in_git_dir(&self, name: &str) -> bool {
-        let gd = self.git(&["rev-parse", "--git-dir"]);
-        self.dir.join(gd.trim()).join(name).exists()
-    }
-
-    /// `git status --porcelain` lines under `.beads/`.
-    fn beads_status(&self) -> Vec<String> {
-        self.git(&["status", "--porcelain", "--", ".beads"])
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// Make a code commit (a file outside `.beads/`).
-    fn code_commit(&self, file: &str, text: &str, message: &str) -> String {
-        std::fs::write(self.dir.join(file), text).unwrap();
-        self.git(&["add", "--", file]);
-        self.git(&["commit", "-q", "-m", message]);
-        self.head()
-    }
-
-    fn config_value(&self, key: &str) -> Option<String> {
-        let r = self.git_try(&["config", "--get", key]);
-        (r.code == 0).then(|| r.stdout.trim().to_string())
-    }
-}
-
-/// A bare remote and clones of it, in one temp folder.
-struct Net {
-    tmp: tempfile::TempDir,
-    remote: PathBuf,
-    c: Vec<Ws>,
-}
-
-const ACTORS: &[&str] = &["alice", "bob", "carol", "dave"];
-
-impl Net {
-    /// A bare remote; clone `a` runs `bd init` with origin set (so `project`
-    /// is written), commits `.beads/` (with its `.gitattributes`) and `code.txt`, and
-    /// pushes; the other clones are `git clone`s of that.
-    fn new(n: usize) -> Net {
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let remote = tmp.path().join("remote.git");
-        std::fs::create_dir_all(&remote).unwrap();
-        git_bd(&remote, &["init", "-q", "--bare", "-b", "main"]);
-        let names = ["a", "b", "c", "d"];
-        let a = Ws::init(
-            tmp.path().join(names[0]),
-            tmp.path().join(format!("home-{}", names[0])),
-            ACTORS[0],
-        );
-        a.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
-        a.bd(&["init", "--prefix", "bd"]).ok();
-        std::fs::write(a.dir.join("code.txt"), "line 1\n").unwrap();
-        a.git(&["add", "-A"]);
-        a.git(&["commit", "-q", "-m", "initial commit"]);
-        a.git(&["push", "-q", "-u", "origin", "main"]);
-        let mut c = vec![a];
-        for i in 1..n {
-            let dir = tmp.path().join(names[i]);
-            git_bd(
-                tmp.path(),
-                &["clone", "-q", remote.to_str().unwrap(), names[i]],
-            );
-            let ws = Ws::at(
-                dir,
-                tmp.path().join(format!("home-{}", names[i])),
-                ACTORS[i],
-            );
-            ws.configure_user();
-            c.push(ws);
-        }
-        Net { tmp, remote, c }
-    }
-
-    fn remote_head(&self) -> String {
-        git_bd(&self.remote, &["rev-parse", "main"])
-            .trim()
-            .to_string()
-    }
-
-    /// `bd sync` in each clone of `order`, asserting success.
-    #[track_caller]
-    fn sync(&self, order: &[usize]) {
-        for &i in order {
-            let r = self.c[i].bd(&["sync"]);
-            assert_eq!(
-                r.code,
-                0,
-                "bd sync in {} failed\nstdout: {}\nstderr: {}",
-                self.c[i].name(),
-                r.stdout,
-                r.stderr
-            );
-        }
-    }
-
-    /// Sync in several orders, then once more in every clone, and check that
-    /// all clones converged and hold every id in `ids`.
-    #[track_caller]
-    fn converge(&self, ids: &BTreeSet<String>) {
-        let n = self.c.len();
-        let forward: Vec<usize> = (0..n).collect();
-        let backward: Vec<usize> = (0..n).rev().collect();
-        let rotated: Vec<usize> = (0..n).map(|i| (i + 1) % n).collect();
-        self.sync(&forward);
-        self.sync(&backward);
-        self.sync(&rotated);
-        self.sync(&forward);
-        self.assert_converged(ids);
-    }
-
-    #[track_caller]
-    fn assert_converged(&self, ids: &BTreeSet<String>) {
-        let first = self.c[0].issues();
-        for ws in &self.c {
-            assert_no_conflict_markers(&ws.dir);
-            assert!(
-                !ws.exists_in_git_dir("MERGE_HEAD"),
-                "{}: a merge is left in progress",
-                ws.name()
-            );
-            let unmerged = ws.git(&["diff", "--name-only", "--diff-filter=U"]);
-            assert!(
-                unmerged.trim().is_empty(),
-                "{}: unmerged {unmerged}",
-                ws.name()
-            );
-            assert_eq!(
-                String::from_utf8_lossy(&ws.issues()),
-                String::from_utf8_lossy(&first),
-                "{} and {} differ",
-                ws.name(),
-                self.c[0].name()
-            );
-            let have = ws.ids();
-            let missing: Vec<&String> = ids.difference(&have).collect();
-            assert!(missing.is_empty(), "{} lost {missing:?}", ws.name());
-            assert_eq!(
-                ws.head(),
-                self.remote_head(),
-                "{} is not at the remote",
-                ws.name()
-            );
-        }
-    }
-}
-
-/// No file of the working tree (outside `.git`) holds a conflict marker line.
-#[track_caller]
-fn assert_no_conflict_markers(root: &Path) {
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            let name = e.file_name();
-            if name == ".git" || name == ".cache" {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(t) = std::fs::read_to_string(&p) {
-                for l in t.lines() {
-                    assert!(
-                        !(l.starts_with("<<<<<<<")
-                            || l.starts_with(">>>>>>>")
-                            || l.starts_with("|||||||")
-                            || l == "======="),
-                        "conflict marker in {}: {l}",
-                        p.display()
-                    );
-                }
-            }
-        }
-    }
-}
-
 /// A single repository with `bd init` done and an initial commit, no remote.
-fn solo() -> (tempfile::TempDir, Ws) {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
+fn solo() -> (TestEnvironment, Workspace) {
+    let env = TestEnvironment::empty();
+    let ws = env.init_at(&env.root().join("repo"), &env.root().join("home"), "tester");
     ws.bd(&["init", "--prefix", "bd"]).ok();
     std::fs::write(ws.dir.join("code.txt"), "line 1\n").unwrap();
     ws.git(&["add", "-A"]);
     ws.git(&["commit", "-q", "-m", "initial commit"]);
-    (tmp, ws)
+    (env, ws)
 }
 
 fn all_output(r: &Run) -> String {
@@ -365,7 +47,7 @@ fn write_hook(dir: &Path, name: &str, body: &str) {
 
 #[test]
 fn identity_agrees_across_remote_spellings() {
-    let tmp = tempfile::tempdir().unwrap();
+    let env = TestEnvironment::empty();
     let want = "github.com/org/repo";
     let spellings = [
         "git@github.com:Org/Repo.git",
@@ -374,9 +56,9 @@ fn identity_agrees_across_remote_spellings() {
     ];
     // Remote set before `bd init`: init writes `project` from it.
     for (i, url) in spellings.iter().enumerate() {
-        let ws = Ws::init(
-            tmp.path().join(format!("r{i}")),
-            tmp.path().join("home"),
+        let ws = env.init_at(
+            &env.root().join(format!("r{i}")),
+            &env.root().join("home"),
             "tester",
         );
         ws.git(&["remote", "add", "origin", url]);
@@ -395,7 +77,7 @@ fn identity_agrees_across_remote_spellings() {
     }
     // Remote added after `bd init` (no `project`): the identity comes from
     // origin, however it is spelled.
-    let ws = Ws::init(tmp.path().join("late"), tmp.path().join("home"), "tester");
+    let ws = env.init_at(&env.root().join("late"), &env.root().join("home"), "tester");
     ws.bd(&["init", "--prefix", "bd"]).ok();
     let cfg = std::fs::read_to_string(ws.dir.join(".beads/config.toml")).unwrap();
     assert!(!cfg.contains("project"), "no remote, no project: {cfg}");
@@ -411,8 +93,8 @@ fn identity_agrees_across_remote_spellings() {
 
 #[test]
 fn identity_never_shows_a_password() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
+    let env = TestEnvironment::empty();
+    let ws = env.init_at(&env.root().join("repo"), &env.root().join("home"), "tester");
     let url = "https://bob:hunter2@Example.org:8443/Team/Tool.git";
     ws.git(&["remote", "add", "origin", url]);
     let mut outputs = vec![ws.bd(&["init", "--prefix", "bd"]).ok()];
@@ -470,15 +152,15 @@ fn identity_never_shows_a_password() {
 
 #[test]
 fn identity_of_a_local_path_remote_is_its_canonical_path() {
-    let tmp = tempfile::tempdir().unwrap();
-    let remote = tmp.path().join("remotes/proj.git");
+    let env = TestEnvironment::empty();
+    let remote = env.root().join("remotes/proj.git");
     std::fs::create_dir_all(&remote).unwrap();
     git_bd(&remote, &["init", "-q", "--bare"]);
     let want = format!("file:{}", std::fs::canonicalize(&remote).unwrap().display());
-    let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
+    let ws = env.init_at(&env.root().join("repo"), &env.root().join("home"), "tester");
     ws.bd(&["init", "--prefix", "bd"]).ok();
-    std::os::unix::fs::symlink(tmp.path().join("remotes"), tmp.path().join("link")).unwrap();
-    let link = tmp.path().join("link/proj.git");
+    std::os::unix::fs::symlink(env.root().join("remotes"), env.root().join("link")).unwrap();
+    let link = env.root().join("link/proj.git");
     let file_url = format!("file://{}", remote.display());
     let spellings = [
         "../remotes/proj.git".to_string(),
@@ -505,8 +187,8 @@ fn identity_of_a_local_path_remote_is_its_canonical_path() {
 
 #[test]
 fn identity_without_remote_comes_from_the_root_commit() {
-    let tmp = tempfile::tempdir().unwrap();
-    let one = Ws::init(tmp.path().join("one"), tmp.path().join("home"), "tester");
+    let env = TestEnvironment::empty();
+    let one = env.init_at(&env.root().join("one"), &env.root().join("home"), "tester");
     one.code_commit("code.txt", "root\n", "root commit");
     one.bd(&["init", "--prefix", "bd"]).ok();
     one.git(&["add", "-A"]);
@@ -520,10 +202,10 @@ fn identity_without_remote_comes_from_the_root_commit() {
 
     // A clone without its remote shares the root commit, and the identity.
     git_bd(
-        tmp.path(),
+        env.root(),
         &["clone", "-q", one.dir.to_str().unwrap(), "two"],
     );
-    let two = Ws::at(tmp.path().join("two"), tmp.path().join("home2"), "tester");
+    let two = env.workspace(&env.root().join("two"), &env.root().join("home2"), "tester");
     two.configure_user();
     two.git(&["remote", "remove", "origin"]);
     two.code_commit("more.txt", "x\n", "more history");
@@ -532,7 +214,11 @@ fn identity_without_remote_comes_from_the_root_commit() {
     assert_eq!(v2["identity_source"], "root_commit");
 
     // An unrelated repository differs.
-    let three = Ws::init(tmp.path().join("three"), tmp.path().join("home"), "tester");
+    let three = env.init_at(
+        &env.root().join("three"),
+        &env.root().join("home"),
+        "tester",
+    );
     three.code_commit("other.txt", "other root\n", "another root");
     three.bd(&["init", "--prefix", "bd"]).ok();
     let v3 = three.json(&["where"]);
@@ -542,8 +228,8 @@ fn identity_without_remote_comes_from_the_root_commit() {
 
 #[test]
 fn identity_with_two_roots_is_the_smallest_and_stable() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
+    let env = TestEnvironment::empty();
+    let ws = env.init_at(&env.root().join("repo"), &env.root().join("home"), "tester");
     ws.code_commit("a.txt", "a\n", "root a");
     let before_b = {
         ws.bd(&["init", "--prefix", "bd"]).ok();
@@ -589,12 +275,12 @@ fn identity_with_two_roots_is_the_smallest_and_stable() {
 
 #[test]
 fn worktree_has_the_same_identity_and_its_own_tracker() {
-    let net = Net::new(1);
+    let net = Network::new(1, "line 1\n");
     let a = &net.c[0];
     let first = a.create("On main");
     a.bd(&["commit"]).ok();
     let main_head = a.head();
-    let wt_dir = net.tmp.path().join("wt");
+    let wt_dir = net.root().join("wt");
     a.git(&[
         "worktree",
         "add",
@@ -603,7 +289,7 @@ fn worktree_has_the_same_identity_and_its_own_tracker() {
         "feature",
         wt_dir.to_str().unwrap(),
     ]);
-    let wt = Ws::at(wt_dir.clone(), a.home.clone(), "wt-agent");
+    let wt = net.env.workspace(&wt_dir, &a.home, "wt-agent");
 
     let va = a.json(&["where"]);
     let vw = wt.json(&["where"]);
@@ -657,8 +343,8 @@ fn worktree_has_the_same_identity_and_its_own_tracker() {
 
 #[test]
 fn where_warns_on_a_fork() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
+    let env = TestEnvironment::empty();
+    let ws = env.init_at(&env.root().join("repo"), &env.root().join("home"), "tester");
     ws.git(&["remote", "add", "origin", "git@github.com:Org/Repo.git"]);
     ws.bd(&["init", "--prefix", "bd"]).ok();
     let r = ws.bd(&["where"]).ok();
@@ -683,8 +369,8 @@ fn where_warns_on_a_fork() {
 /// something else (a fork)."
 #[test]
 fn doctor_warns_on_a_fork() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
+    let env = TestEnvironment::empty();
+    let ws = env.init_at(&env.root().join("repo"), &env.root().join("home"), "tester");
     ws.git(&["remote", "add", "origin", "git@github.com:Org/Repo.git"]);
     ws.bd(&["init", "--prefix", "bd"]).ok();
     ws.git(&["remote", "set-url", "origin", "git@github.com:Me/Repo.git"]);
@@ -703,8 +389,8 @@ fn doctor_warns_on_a_fork() {
 
 #[test]
 fn init_writes_gitattributes_and_the_driver() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
+    let env = TestEnvironment::empty();
+    let ws = env.init_at(&env.root().join("repo"), &env.root().join("home"), "tester");
     std::fs::write(ws.dir.join(".gitattributes"), "*.png binary").unwrap();
     ws.bd(&["init", "--prefix", "bd"]).ok();
     // The user's root file is left alone; strand's attribute lives in .beads/.
@@ -747,7 +433,7 @@ fn init_writes_gitattributes_and_the_driver() {
 
 #[test]
 fn classic_driver_config_is_repaired_with_one_notice() {
-    let net = Net::new(1);
+    let net = Network::new(1, "line 1\n");
     let a = &net.c[0];
     a.git(&["config", "merge.beads.driver", CLASSIC_DRIVER]);
     let r = a.bd(&["list"]).ok();
@@ -792,7 +478,7 @@ fn classic_driver_config_is_repaired_with_one_notice() {
 
 #[test]
 fn fresh_clone_gets_the_driver_on_its_first_command() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let b = &net.c[1];
     assert_eq!(b.config_value("merge.beads.driver"), None);
     assert!(b.dir.join(".beads/.gitattributes").exists());
@@ -812,7 +498,7 @@ fn fresh_clone_gets_the_driver_on_its_first_command() {
 
 #[test]
 fn commit_takes_only_beads_paths_and_leaves_the_rest_alone() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     let before = ws.commit_count();
     std::fs::write(ws.dir.join("staged.txt"), "staged\n").unwrap();
     ws.git(&["add", "staged.txt"]);
@@ -873,7 +559,7 @@ fn commit_takes_only_beads_paths_and_leaves_the_rest_alone() {
 
 #[test]
 fn commit_message_summarizes_several_changes() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     let a = ws.create("One");
     ws.create("Two");
     ws.bd(&["commit"]).ok();
@@ -890,7 +576,7 @@ fn commit_message_summarizes_several_changes() {
 
 #[test]
 fn commit_with_nothing_pending_changes_nothing() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     let head = ws.head();
     let r = ws.bd(&["commit"]).ok();
     assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
@@ -902,7 +588,7 @@ fn commit_with_nothing_pending_changes_nothing() {
 
 #[test]
 fn auto_commit_on_commits_every_write() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     ws.bd(&["config", "set", "auto_commit", "on"]).ok();
     ws.git(&["commit", "-q", "-am", "config"]);
     let before = ws.commit_count();
@@ -922,7 +608,7 @@ fn auto_commit_on_commits_every_write() {
 
 #[test]
 fn auto_commit_batch_amends_until_pushed() {
-    let net = Net::new(1);
+    let net = Network::new(1, "line 1\n");
     let ws = &net.c[0];
     ws.bd(&["config", "set", "auto_commit", "batch"]).ok();
     ws.git(&["commit", "-q", "-am", "config"]);
@@ -964,8 +650,8 @@ fn auto_commit_batch_amends_until_pushed() {
 
 #[test]
 fn commit_runs_the_repository_hooks() {
-    let (tmp, ws) = solo();
-    let marker = tmp.path().join("hook-ran");
+    let (env, ws) = solo();
+    let marker = env.root().join("hook-ran");
     write_hook(
         &ws.dir,
         "pre-commit",
@@ -1001,8 +687,8 @@ fn commit_runs_the_repository_hooks() {
 
 #[test]
 fn commit_honours_core_hooks_path_and_commit_msg_hooks() {
-    let (tmp, ws) = solo();
-    let hooks = tmp.path().join("shared-hooks");
+    let (env, ws) = solo();
+    let hooks = env.root().join("shared-hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
@@ -1033,10 +719,10 @@ fn commit_honours_core_hooks_path_and_commit_msg_hooks() {
 
 #[test]
 fn commit_signs_when_the_repository_signs() {
-    let (tmp, ws) = solo();
+    let (env, ws) = solo();
     // A stand-in for gpg: git only needs a signature on stdout and
     // SIG_CREATED on the status fd.
-    let gpg = tmp.path().join("fake-gpg");
+    let gpg = env.root().join("fake-gpg");
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::write(
@@ -1063,8 +749,8 @@ fn commit_signs_when_the_repository_signs() {
 
 #[test]
 fn commit_on_an_unborn_branch_makes_the_root_commit() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = Ws::init(tmp.path().join("repo"), tmp.path().join("home"), "tester");
+    let env = TestEnvironment::empty();
+    let ws = env.init_at(&env.root().join("repo"), &env.root().join("home"), "tester");
     ws.bd(&["init", "--prefix", "bd"]).ok();
     std::fs::write(ws.dir.join("code.txt"), "untracked code\n").unwrap();
     let id = ws.create("First ever");
@@ -1094,7 +780,7 @@ fn commit_on_an_unborn_branch_makes_the_root_commit() {
 
 #[test]
 fn auto_commit_batch_respects_the_commit_window() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     ws.bd(&["config", "set", "auto_commit", "batch"]).ok();
     ws.bd(&["config", "set", "commit_window", "1s"]).ok();
     ws.git(&["commit", "-q", "-am", "config"]);
@@ -1113,7 +799,7 @@ fn auto_commit_batch_respects_the_commit_window() {
 
 #[test]
 fn busy_index_leaves_the_commit_pending() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     ws.bd(&["config", "set", "auto_commit", "on"]).ok();
     ws.git(&["commit", "-q", "-am", "config"]);
     let head = ws.head();
@@ -1145,7 +831,7 @@ fn busy_index_leaves_the_commit_pending() {
 
 #[test]
 fn merge_or_rebase_in_progress_leaves_the_commit_pending() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     ws.bd(&["config", "set", "auto_commit", "on"]).ok();
     ws.git(&["commit", "-q", "-am", "config"]);
     ws.git(&["checkout", "-q", "-b", "side"]);
@@ -1186,7 +872,7 @@ fn merge_or_rebase_in_progress_leaves_the_commit_pending() {
 /// SPEC §2: "`bd where`, `bd prime` and `bd doctor` show pending tracker changes."
 #[test]
 fn where_and_doctor_show_pending_tracker_changes() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     ws.create("Not committed yet");
     let w = ws.bd(&["where"]).ok();
     let wj = ws.bd(&["--json", "where"]).ok();
@@ -1234,7 +920,7 @@ fn field<'a>(c: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn diff_shows_changes_issue_by_issue_and_field_by_field() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     let a = ws.create("Alpha");
     let b = ws.create("Beta");
     ws.bd(&["commit"]).ok();
@@ -1313,7 +999,7 @@ fn diff_shows_changes_issue_by_issue_and_field_by_field() {
 
 #[test]
 fn log_lists_the_commits_of_one_issue_newest_first() {
-    let (_tmp, ws) = solo();
+    let (_env, ws) = solo();
     let a = ws.create("Logged");
     ws.bd(&["commit"]).ok();
     let c1 = ws.head();
@@ -1365,7 +1051,7 @@ fn log_lists_the_commits_of_one_issue_newest_first() {
 
 #[test]
 fn sync_refuses_a_detached_head_and_a_branch_without_upstream() {
-    let net = Net::new(1);
+    let net = Network::new(1, "line 1\n");
     let a = &net.c[0];
     a.git(&["checkout", "-q", "--detach"]);
     let r = a.bd(&["sync"]).code(1);
@@ -1385,7 +1071,7 @@ fn sync_refuses_a_detached_head_and_a_branch_without_upstream() {
 
 #[test]
 fn sync_refuses_unpushed_code_commits_unless_all() {
-    let net = Net::new(1);
+    let net = Network::new(1, "line 1\n");
     let a = &net.c[0];
     let remote_before = net.remote_head();
     let code = a.code_commit("code.txt", "new code\n", "Refactor the engine");
@@ -1407,14 +1093,14 @@ fn sync_refuses_unpushed_code_commits_unless_all() {
 
 #[test]
 fn sync_with_an_unreachable_remote_fails_cleanly() {
-    let net = Net::new(1);
+    let net = Network::new(1, "line 1\n");
     let a = &net.c[0];
     a.create("Before the outage");
     a.bd(&["sync"]).ok();
     let remote_before = net.remote_head();
     a.create("During the outage");
     let bytes = a.issues();
-    let missing = net.tmp.path().join("nowhere/remote.git");
+    let missing = net.root().join("nowhere/remote.git");
     a.git(&["remote", "set-url", "origin", missing.to_str().unwrap()]);
     let r = a.bd(&["sync"]);
     assert_ne!(r.code, 0, "{}", r.stderr);
@@ -1440,7 +1126,7 @@ fn sync_with_an_unreachable_remote_fails_cleanly() {
 
 #[test]
 fn sync_error_never_shows_a_password() {
-    let net = Net::new(1);
+    let net = Network::new(1, "line 1\n");
     let a = &net.c[0];
     // Nothing listens on the discard port of the loopback: refused at once.
     a.git(&[
@@ -1461,7 +1147,7 @@ fn sync_error_never_shows_a_password() {
 
 #[test]
 fn sync_pulls_into_a_clone_that_is_behind_and_pushes_from_one_ahead() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let (a, b) = (&net.c[0], &net.c[1]);
     let x = a.create("Made in a");
     let v = a.bd(&["--json", "sync"]).ok().json();
@@ -1491,7 +1177,7 @@ fn sync_pulls_into_a_clone_that_is_behind_and_pushes_from_one_ahead() {
 
 #[test]
 fn sync_merges_a_remote_code_commit_with_local_tracker_changes() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let (a, b) = (&net.c[0], &net.c[1]);
     b.bd(&["list"]).ok();
     let code = a.code_commit("code.txt", "from a\n", "code from a");
@@ -1523,12 +1209,12 @@ fn sync_merges_a_remote_code_commit_with_local_tracker_changes() {
 
 #[test]
 fn sync_retries_a_push_that_lost_a_race() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let (a, b) = (&net.c[0], &net.c[1]);
     // b has a code commit ready; a's pre-push hook pushes it once, between
     // a's fetch and a's push, so a's first push is rejected.
     let b_code = b.code_commit("other.txt", "from b\n", "b's code");
-    let marker = net.tmp.path().join("raced");
+    let marker = net.root().join("raced");
     write_hook(
         &a.dir,
         "pre-push",
@@ -1556,7 +1242,7 @@ fn sync_retries_a_push_that_lost_a_race() {
 
 #[test]
 fn sync_aborts_on_code_conflicts() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let (a, b) = (&net.c[0], &net.c[1]);
     a.code_commit("code.txt", "a's version\n", "a edits code");
     a.git(&["push", "-q"]);
@@ -1582,7 +1268,7 @@ fn sync_aborts_on_code_conflicts() {
 /// "exits 1 leaving %A unchanged" when an input does not parse), so `bd sync`
 /// stops with nothing half-done and says what to do about the tracker file.
 fn sync_against_a_bad_upstream_line(bad: &str) {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let (a, b) = (&net.c[0], &net.c[1]);
     b.bd(&["list"]).ok();
     a.create("Good one");
@@ -1631,7 +1317,7 @@ fn sync_stops_on_a_truncated_upstream_record() {
 // ---------------------------------------------------------------------------
 
 /// Create an issue in `a`, sync it to every clone.
-fn shared_issue(net: &Net, title: &str) -> String {
+fn shared_issue(net: &Network, title: &str) -> String {
     let id = net.c[0].create(title);
     let all: Vec<usize> = (0..net.c.len()).collect();
     net.sync(&all);
@@ -1647,7 +1333,7 @@ fn ids_of(list: &[&String]) -> BTreeSet<String> {
 
 #[test]
 fn converge_two_clones_concurrent_creates() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let mut ids = BTreeSet::new();
     for i in 0..3 {
         ids.insert(net.c[0].create(&format!("a{i}")));
@@ -1659,7 +1345,7 @@ fn converge_two_clones_concurrent_creates() {
 
 #[test]
 fn converge_three_clones_concurrent_creates() {
-    let net = Net::new(3);
+    let net = Network::new(3, "line 1\n");
     let mut ids = BTreeSet::new();
     for (n, ws) in net.c.iter().enumerate() {
         for i in 0..2 {
@@ -1678,7 +1364,7 @@ fn converge_three_clones_concurrent_creates() {
 
 #[test]
 fn converge_edits_of_different_fields() {
-    let net = Net::new(3);
+    let net = Network::new(3, "line 1\n");
     let x = shared_issue(&net, "Shared");
     net.c[0].bd(&["update", &x, "--title", "Title from a"]).ok();
     net.c[1].bd(&["update", &x, "-p", "0"]).ok();
@@ -1694,7 +1380,7 @@ fn converge_edits_of_different_fields() {
 
 #[test]
 fn converge_edits_of_the_same_field_later_wins() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let x = shared_issue(&net, "Shared");
     let (a, b) = (&net.c[0], &net.c[1]);
     a.bd(&["update", &x, "-p", "1", "--description", "from a"])
@@ -1717,7 +1403,7 @@ fn converge_edits_of_the_same_field_later_wins() {
 
 #[test]
 fn converge_racing_claims_leave_one_holder() {
-    let net = Net::new(3);
+    let net = Network::new(3, "line 1\n");
     let x = shared_issue(&net, "Contended");
     let (a, b) = (&net.c[0], &net.c[1]);
     a.bd(&["claim", &x]).ok();
@@ -1742,7 +1428,7 @@ fn converge_racing_claims_leave_one_holder() {
 
 #[test]
 fn converge_comments_are_a_union() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let x = shared_issue(&net, "Discussed");
     net.c[0].bd(&["comment", &x, "from a"]).ok();
     net.c[1].bd(&["comment", &x, "from b"]).ok();
@@ -1766,7 +1452,7 @@ fn converge_comments_are_a_union() {
 
 #[test]
 fn converge_delete_beats_a_concurrent_edit() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let x = shared_issue(&net, "Doomed");
     net.c[0].bd(&["delete", &x, "--reason", "duplicate"]).ok();
     net.c[1]
@@ -1783,7 +1469,7 @@ fn converge_delete_beats_a_concurrent_edit() {
 
 #[test]
 fn converge_close_beats_a_concurrent_claim() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let x = shared_issue(&net, "Finished elsewhere");
     let y = shared_issue(&net, "Finished elsewhere too");
     net.c[0].bd(&["close", &x, "--reason", "done"]).ok();
@@ -1805,7 +1491,7 @@ fn converge_close_beats_a_concurrent_claim() {
 
 #[test]
 fn converge_close_beats_a_claim_when_the_claimer_syncs_first() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let x = shared_issue(&net, "Finished elsewhere");
     net.c[0].bd(&["close", &x]).ok();
     std::thread::sleep(std::time::Duration::from_millis(5));
@@ -1819,7 +1505,7 @@ fn converge_close_beats_a_claim_when_the_claimer_syncs_first() {
 
 #[test]
 fn converge_everything_at_once_in_three_clones() {
-    let net = Net::new(3);
+    let net = Network::new(3, "line 1\n");
     let x = shared_issue(&net, "Edited everywhere");
     let claim = shared_issue(&net, "Claimed twice");
     let del = shared_issue(&net, "Deleted and edited");
@@ -1861,7 +1547,7 @@ fn converge_everything_at_once_in_three_clones() {
 
 #[test]
 fn converge_with_plain_git_pull_and_push() {
-    let net = Net::new(3);
+    let net = Network::new(3, "line 1\n");
     let mut ids = BTreeSet::new();
     let x = shared_issue(&net, "Shared");
     ids.insert(x.clone());
@@ -1894,7 +1580,7 @@ fn converge_with_plain_git_pull_and_push() {
 
 #[test]
 fn without_the_driver_doctor_fix_repairs_conflict_markers() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let (a, b) = (&net.c[0], &net.c[1]);
     b.bd(&["list"]).ok();
     let x = a.create("From a");
@@ -1954,7 +1640,7 @@ fn without_the_driver_doctor_fix_repairs_conflict_markers() {
 
 #[test]
 fn without_the_driver_doctor_fix_repairs_conflict_markers_in_mail() {
-    let net = Net::new(2);
+    let net = Network::new(2, "line 1\n");
     let (a, b) = (&net.c[0], &net.c[1]);
     b.bd(&["list"]).ok();
     let m = a.json(&["mail", "send", "--to", "@all", "-s", "hello all"])["id"]

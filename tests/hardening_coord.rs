@@ -8,19 +8,19 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Env, Run, git, run_of};
+use common::{Run, TestEnvironment, git, run_of};
 use serde_json::{Value, json};
 
 /// One machine: a bare remote, clone A (`env.repo`) and clone B, one BD_HOME.
 struct Machine {
-    env: Env,
+    env: TestEnvironment,
     a: PathBuf,
     b: PathBuf,
 }
 
 impl Machine {
     fn new() -> Machine {
-        let env = Env::bare_git();
+        let env = TestEnvironment::bare_git();
         let tmp = env.tmp.path().to_path_buf();
         let remote = tmp.join("remote.git");
         git(

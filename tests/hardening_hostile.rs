@@ -103,7 +103,7 @@ fn snapshot(dir: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
 
 /// The attacker's remote: two issues, `issues.jsonl` with conflict markers,
 /// and links in `.beads/` to the victim's files (force-added where ignored).
-fn hostile_remote(env: &Env, foreign_project: &str) -> (PathBuf, String, String) {
+fn hostile_remote(env: &TestEnvironment, foreign_project: &str) -> (PathBuf, String, String) {
     let a = env.create("First", &[]);
     let b = env.create(&format!("Second {ESCAPES}"), &[]);
     env.bd(&["comment", &a, &format!("see {ESCAPES}")]).ok();
@@ -229,7 +229,7 @@ fn every_command(a: &str, b: &str, attach: &str, import: &str) -> Vec<Vec<String
 
 #[test]
 fn hostile_repository_every_command_stays_inside() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let t = env.tmp.path().to_path_buf();
     let victim = t.join("victim");
     std::fs::create_dir_all(victim.join("dir")).unwrap();

@@ -25,7 +25,7 @@ fn clean_run(what: &str, r: &Run) {
 
 #[test]
 fn item_03_terminal_escapes_are_made_visible_in_human_output() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let title = "T\x1b]0;pwned\x07X\x1b[2J\u{9b}31m\u{202e}gnp.exe";
     let desc = "line one\n\tline two \x1b[2J\x7f";
     let comment = "c \x1b]0;c\x07 \u{2066}";
@@ -110,7 +110,7 @@ fn item_03_terminal_escapes_are_made_visible_in_human_output() {
 
 #[test]
 fn item_12_label_add_takes_ids_then_one_label_and_refuses_an_issue_id() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("A", &[]);
     let b = env.create("B", &[]);
     let before = env.issues_text();
@@ -170,7 +170,7 @@ fn item_12_label_add_takes_ids_then_one_label_and_refuses_an_issue_id() {
 
 #[test]
 fn item_18_init_prefix_on_a_tracker_with_issues_is_refused_and_without_is_reported() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let cfg = std::fs::read_to_string(env.beads().join("config.toml")).unwrap();
     let r = env.bd(&["init", "--prefix", "bd"]).ok();
     assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
@@ -207,7 +207,7 @@ fn item_18_init_prefix_on_a_tracker_with_issues_is_refused_and_without_is_report
 
 #[test]
 fn item_18_mail_to_an_undeliverable_project_is_refused_at_send() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let long = format!("example.org/{}", "x".repeat(300));
     let mail = env.beads().join("mail.jsonl");
     let before = std::fs::read(&mail).ok();
@@ -262,7 +262,7 @@ fn item_18_mail_to_an_undeliverable_project_is_refused_at_send() {
 
 #[test]
 fn item_18_attachment_limit_counts_bytes_read_not_stat_size() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.bd(&["config", "set", "attachment_limit", "64"]).ok();
     // /proc files stat as 0 bytes and hold more; a FIFO-like source is the same case.
     let proc_file = std::path::Path::new("/proc/self/status");
@@ -322,7 +322,7 @@ fn item_18_attachment_limit_counts_bytes_read_not_stat_size() {
 
 #[test]
 fn item_18_bd_help_works() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let r = env.bd(&["help"]).ok();
     assert!(r.stdout.contains("Usage: bd"), "{}", r.stdout);
     assert!(r.stdout.contains("mail"), "{}", r.stdout);
@@ -574,7 +574,7 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
 
 #[test]
 fn item_04_confusable_agent_names_are_one_agent() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let x = env.create("X", &[]);
     let y = env.create("Y", &[]);
     env.bd_env(
@@ -770,7 +770,7 @@ fn item_17_the_sender_sees_read_and_ack_marks_in_mail_sent() {
 /// becomes an agent each round and the others are refused.
 #[test]
 fn item_04_racing_lookalike_registrations_make_one_agent() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.bd(&["create", "x"]).ok();
     let spellings = ["dave", "DAVE", "\u{216e}ave", "\u{ff44}ave", "Dave", "dAve"];
     for round in 0..4 {
@@ -1106,7 +1106,7 @@ fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
 /// became a label; a label that is merely a prefix of a hash is fine.
 #[test]
 fn item_12_review_a_label_spelling_an_issue_id_is_refused() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("A", &[]);
     let b = env.create("B", &[]);
     let hash = b.strip_prefix("bd-").unwrap().to_string();
@@ -1139,7 +1139,7 @@ fn item_12_review_a_label_spelling_an_issue_id_is_refused() {
 /// `agent unregister` did not resolve a look-alike of a registered agent.
 #[test]
 fn item_04_review_lookalikes_of_hook_only_names_and_unregister() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let y = env.create("Y", &[]);
     let z = env.create("Z", &[]);
     env.bd(&["sling", &y, "frank"]).ok();
@@ -1163,7 +1163,7 @@ fn item_04_review_lookalikes_of_hook_only_names_and_unregister() {
 /// message did not ask for.
 #[test]
 fn item_17_review_mail_sent_shows_every_ack() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.bd_env(&["agent", "register"], &[("BD_ACTOR", "bob")])
         .ok();
     let m = env.json(&["mail", "send", "--to", "bob", "-s", "hi", "-b", "x"]);
@@ -1245,7 +1245,7 @@ fn item_02_review2_a_planted_identity_cache_joins_no_home() {
 /// became a holder `dave` could neither claim past nor release.
 #[test]
 fn item_04_review3_a_lookalike_assignee_is_the_registered_agent() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.bd_env(&["agent", "register"], &[("BD_ACTOR", "dave")])
         .ok();
     let z = env

@@ -14,19 +14,19 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Env, Run, git, path_with_bd, run_of};
+use common::{Run, TestEnvironment, git, path_with_bd, run_of};
 use serde_json::Value;
 
 /// A bare remote and clones of it; `a` ran `bd init` and pushed `n` issues.
 struct Net {
-    env: Env,
+    env: TestEnvironment,
     a: PathBuf,
     ids: Vec<String>,
 }
 
 impl Net {
     fn new(n: usize) -> Net {
-        let env = Env::bare_git();
+        let env = TestEnvironment::bare_git();
         let tmp = env.tmp.path().to_path_buf();
         let remote = tmp.join("remote.git");
         git(

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Barrier;
 
-use common::{BD, Env, Run, git, git_bd, git_with_bd, run_of};
+use common::{BD, Run, TestEnvironment, git, git_bd, git_with_bd, run_of};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use strand::model::time;
@@ -39,7 +39,7 @@ struct Ws {
 }
 
 impl Ws {
-    fn of(env: &Env) -> Ws {
+    fn of(env: &TestEnvironment) -> Ws {
         Ws {
             dir: env.repo.clone(),
             home: env.home.clone(),
@@ -274,7 +274,7 @@ fn project_dir(home: &Path) -> PathBuf {
 /// B (`git clone`) and a worktree of A on branch `wt`, all with BD_HOME
 /// `env.home` (a test may give B another home: another machine).
 struct Machine {
-    env: Env,
+    env: TestEnvironment,
     a: PathBuf,
     b: PathBuf,
     wt: PathBuf,
@@ -282,7 +282,7 @@ struct Machine {
 
 impl Machine {
     fn new() -> Machine {
-        let env = Env::bare_git();
+        let env = TestEnvironment::bare_git();
         let tmp = env.tmp.path().to_path_buf();
         let remote = tmp.join("remote.git");
         git(
@@ -350,7 +350,7 @@ fn pull(dir: &Path) {
 
 #[test]
 fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let ws = Ws::of(&env);
     ws.register(&["ann", "bob", "carol"]);
 
@@ -789,7 +789,7 @@ fn mail_sent_in_one_clone_is_seen_at_once_in_the_other_clone_and_the_worktree() 
 fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark() {
     const SENDERS: usize = 8;
     const EACH: usize = 25;
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let ws = Ws::of(&env);
     ws.register(&["boss"]);
 
@@ -1094,7 +1094,7 @@ fn two_machines_that_send_and_read_converge_to_the_same_bytes_in_either_order() 
 
 #[test]
 fn bad_mail_input_fails_clearly_and_writes_nothing() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let ws = Ws::of(&env);
     ws.register(&["ann", "bob", "dave"]);
     let tmp = env.tmp.path().to_path_buf();
@@ -1401,7 +1401,7 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
 /// IDs and cannot help (every candidate ends in the same name).
 #[test]
 fn ambiguous_project_address_hint_says_how_to_disambiguate() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let ws = Ws::of(&env);
     ws.register(&["ann", "bob"]);
     ws.bd(
@@ -1434,7 +1434,7 @@ fn ambiguous_project_address_hint_says_how_to_disambiguate() {
 /// clap's first line, "the following required arguments were not provided:".
 #[test]
 fn json_usage_error_names_the_missing_argument() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let ws = Ws::of(&env);
     ws.register(&["ann", "bob"]);
     let r = ws.bd("ann", &["--json", "mail", "send", "--to", "bob"]);
@@ -1451,7 +1451,7 @@ fn json_usage_error_names_the_missing_argument() {
 
 #[test]
 fn mail_to_an_agent_named_like_a_path_stays_in_the_mail_folder() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let ws = Ws::of(&env);
     ws.register(&["ann", "../x", "Dave"]);
     let pdir = project_dir(&env.home);
@@ -1506,7 +1506,7 @@ fn mail_to_an_agent_named_like_a_path_stays_in_the_mail_folder() {
 
 #[test]
 fn with_auto_commit_on_a_send_commits_its_attachment_and_a_read_commits_nothing() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let ws = Ws::of(&env);
     ws.register(&["ann", "bob"]);
     ws.bd("ann", &["config", "set", "auto_commit", "on"]).ok();
@@ -1586,7 +1586,7 @@ fn with_auto_commit_on_a_send_commits_its_attachment_and_a_read_commits_nothing(
 /// issues.jsonl), so mail stays blocked.
 #[test]
 fn doctor_fix_quarantines_a_bad_line_of_mail_jsonl() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let ws = Ws::of(&env);
     ws.register(&["ann", "bob"]);
     let id = ws.json("ann", &["mail", "send", "--to", "bob", "-s", "one"])["id"]

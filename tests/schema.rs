@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use common::{Env, Run};
+use common::{Run, TestEnvironment};
 use serde_json::{Value, json};
 
 // ------------------------------------------------------------ a tiny regex
@@ -669,7 +669,7 @@ impl Checker {
 
     /// Run `bd --json ARGS` (asserting success) and check its output.
     #[track_caller]
-    fn run(&self, env: &Env, name: &str, args: &[&str]) -> Value {
+    fn run(&self, env: &TestEnvironment, name: &str, args: &[&str]) -> Value {
         let doc = env.json(args);
         self.out(name, &doc, &args.join(" "));
         doc
@@ -677,7 +677,7 @@ impl Checker {
 
     /// Run `bd --json ARGS`, expecting failure with `exit` and `code`.
     #[track_caller]
-    fn fail(&self, env: &Env, args: &[&str], exit: i32, code: &str) -> Value {
+    fn fail(&self, env: &TestEnvironment, args: &[&str], exit: i32, code: &str) -> Value {
         let mut a = vec!["--json"];
         a.extend_from_slice(args);
         let doc = check_failure(env.bd(&a), exit, code, &args.join(" "));
@@ -1337,7 +1337,7 @@ fn real_v0_47_export_matches_issue_schema() {
 
 #[test]
 fn issues_written_by_bd_match_issue_schema_and_canonical_form() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let v = Validator::new();
     env.bd(&["config", "set", "custom_statuses", "review"]).ok();
     let a = env.create(
@@ -1454,7 +1454,7 @@ fn issues_written_by_bd_match_issue_schema_and_canonical_form() {
 
 #[test]
 fn imported_classic_file_stays_valid_and_untouched_lines_keep_their_bytes() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let v = Validator::new();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classic/issues.jsonl");
     env.bd(&["import", fixture.to_str().unwrap()]).ok();
@@ -1513,7 +1513,7 @@ fn mail_written_by_bd_matches_message_schema() {
     let file = a.tmp.path().join("log.txt");
     std::fs::write(&file, "trace\n").unwrap();
     let file = file.to_str().unwrap();
-    let send = |env: &Env, args: &[&str]| -> String {
+    let send = |env: &TestEnvironment, args: &[&str]| -> String {
         let mut all = vec!["--json", "mail", "send"];
         all.extend_from_slice(args);
         let r = env.bd(&all).ok().json();
@@ -1627,7 +1627,7 @@ fn message_schemas_list_the_keys_bd_writes() {
 
 #[test]
 fn hook_files_written_by_bd_match_hook_schema() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let v = Validator::new();
     let agent = "Agent One";
     let path = env
@@ -1685,7 +1685,7 @@ fn toml_as_json(text: &str) -> Value {
 #[test]
 fn config_after_setting_every_key_matches_config_schema() {
     use strand::store::config::{KEYS, Kind};
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let v = Validator::new();
     let path = env.beads().join("config.toml");
     let initial = toml_as_json(&std::fs::read_to_string(&path).unwrap());
@@ -1747,7 +1747,7 @@ fn config_after_setting_every_key_matches_config_schema() {
 // ------------------------------------------------------------ --json output
 
 /// Import records whose IDs share a prefix, so a short prefix is ambiguous.
-fn import_lines(env: &Env, lines: &[Value]) {
+fn import_lines(env: &TestEnvironment, lines: &[Value]) {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     env.bd_stdin(&["import", "-"], text.as_bytes()).ok();
 }
@@ -1757,7 +1757,7 @@ fn every_command_output_matches_its_schema() {
     let ck = Checker::new();
 
     // Commands that need no workspace.
-    let bare = Env::bare_git();
+    let bare = TestEnvironment::bare_git();
     ck.run(&bare, "version", &["version"]);
     ck.run(&bare, "completion", &["completion", "bash"]);
     ck.run(&bare, "onboard", &["onboard"]);
@@ -1766,7 +1766,7 @@ fn every_command_output_matches_its_schema() {
     assert_eq!(init["issues"], 0);
     let again = ck.run(&bare, "init", &["init"]);
     assert_eq!(again["created"], json!([]));
-    let classic = Env::bare_git();
+    let classic = TestEnvironment::bare_git();
     let beads = classic.beads();
     std::fs::create_dir_all(&beads).unwrap();
     let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classic");
@@ -1776,7 +1776,7 @@ fn every_command_output_matches_its_schema() {
     let mig = ck.run(&classic, "init", &["init"]);
     assert!(mig["issues"].as_u64().unwrap() > 0, "{mig}");
 
-    let env = Env::new();
+    let env = TestEnvironment::new();
     ck.run(&env, "issue-list", &["list"]);
     ck.run(&env, "ready-claim", &["ready", "--claim"]);
     let a = ck.run(
@@ -1957,7 +1957,7 @@ fn every_command_output_matches_its_schema() {
     ck.run(&env, "dep-tree", &["dep", "tree", eid, "--reverse"]);
 
     // A cycle, in dep cycles and dep tree.
-    let cyc = Env::new();
+    let cyc = TestEnvironment::new();
     let x = cyc.create("X", &[]);
     let y = cyc.create("Y", &[]);
     cyc.bd(&["dep", "add", &x, &y]).ok();
@@ -1980,7 +1980,7 @@ fn every_command_output_matches_its_schema() {
     assert!(tree.to_string().contains("\"cycle\":true"), "{tree}");
 
     // Git: commit, diff, log, sync against a local bare remote.
-    let g = Env::bare_git();
+    let g = TestEnvironment::bare_git();
     let remote = g.tmp.path().join("remote.git");
     std::fs::create_dir_all(&remote).unwrap();
     common::git(&remote, &["init", "-q", "--bare", "-b", "main"]);
@@ -2029,7 +2029,7 @@ fn every_command_output_matches_its_schema() {
     ck.fail(&env, &["show", "bd-doesnotexist"], 1, "not_found");
     ck.fail(&env, &["config", "get", "nonsense"], 1, "not_found");
     ck.fail(&env, &["import", "/nonexistent/file.jsonl"], 1, "io");
-    let amb = Env::new();
+    let amb = TestEnvironment::new();
     import_lines(
         &amb,
         &[
@@ -2099,10 +2099,10 @@ fn every_command_output_matches_its_schema() {
 /// Two projects on one machine sharing a BD_HOME, so mail passes between
 /// them: `a` (prefix bd, identity example.com/a) and `b` (prefix bz,
 /// example.com/b).
-fn two_projects() -> (Env, Env) {
-    let a = Env::new();
+fn two_projects() -> (TestEnvironment, TestEnvironment) {
+    let a = TestEnvironment::new();
     a.bd(&["config", "set", "project", "example.com/a"]).ok();
-    let mut b = Env::bare_git();
+    let mut b = TestEnvironment::bare_git();
     b.home = a.home.clone();
     b.bd(&["init", "--prefix", "bz"]).ok();
     b.bd(&["config", "set", "project", "example.com/b"]).ok();
@@ -2274,7 +2274,7 @@ fn check_mail_outputs(ck: &Checker) {
 /// Agents, hooks, prime, dispatch (a round, a dry run, a recovery, a watch
 /// loop), convoys, the demo.
 fn check_coordination_outputs(ck: &Checker) {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     assert_eq!(ck.run(&env, "agents", &["agents"]), json!([]));
     assert_eq!(ck.run(&env, "convoy-list", &["convoy", "list"]), json!([]));
     let reg = &["agent", "register", "agent-1", "--kind", "claude"];
@@ -2417,7 +2417,7 @@ fn check_coordination_outputs(ck: &Checker) {
 /// A few shapes the schemas leave open, pinned here so a change is noticed.
 #[test]
 fn output_details_the_schemas_leave_open() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("A", &[]);
     let b = env.create("B", &["--deps", &a]);
     let shown = env.json(&["show", &a]);

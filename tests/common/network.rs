@@ -1,0 +1,356 @@
+//! Working trees of a [`TestEnvironment`](super::TestEnvironment) as handles
+//! ([`Workspace`]: a folder, a machine's home, an actor, the shared clock), and
+//! a [`Network`]: a bare remote and clones of it, one machine each.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::{Clock, Run, TestEnvironment, bd_command, git_bd, git_with_bd, path_with_bd, run_of};
+
+/// One git working tree with its machine's home (HOME and BD_HOME) and actor.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    pub dir: PathBuf,
+    pub home: PathBuf,
+    pub actor: String,
+    pub clock: Clock,
+}
+
+impl Workspace {
+    /// Set `user.name` and `user.email` from the actor.
+    pub fn configure_user(&self) {
+        self.git(&["config", "user.name", &self.actor]);
+        self.git(&[
+            "config",
+            "user.email",
+            &format!("{}@example.com", self.actor),
+        ]);
+    }
+
+    /// `bd` here with `bd` on PATH.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_as(&self.actor, args)
+    }
+
+    /// `bd` here as `actor`, with `bd` on PATH.
+    pub fn cmd_as(&self, actor: &str, args: &[&str]) -> Command {
+        let mut c = bd_command(&self.dir, &self.home, actor, &self.clock, args);
+        c.env("PATH", path_with_bd());
+        c
+    }
+
+    pub fn bd(&self, args: &[&str]) -> Run {
+        run_of(self.cmd(args).output().expect("bd runs"))
+    }
+
+    pub fn bd_as(&self, actor: &str, args: &[&str]) -> Run {
+        run_of(self.cmd_as(actor, args).output().expect("bd runs"))
+    }
+
+    /// `bd` here with PATH exactly `path` (to leave `bd` off it).
+    pub fn bd_with_path(&self, args: &[&str], path: &str) -> Run {
+        let mut c = self.cmd(args);
+        c.env("PATH", path);
+        run_of(c.output().expect("bd runs"))
+    }
+
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.bd(&a).ok().json()
+    }
+
+    #[track_caller]
+    pub fn create(&self, title: &str) -> String {
+        let r = self.bd(&["create", title]).ok();
+        let id = r.stdout.trim().to_string();
+        assert!(id.starts_with("bd-"), "create printed {id:?}");
+        id
+    }
+
+    #[track_caller]
+    pub fn git(&self, args: &[&str]) -> String {
+        git_bd(&self.dir, args)
+    }
+
+    pub fn git_try(&self, args: &[&str]) -> Run {
+        git_with_bd(&self.dir, args)
+    }
+
+    pub fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    pub fn commit_count(&self) -> usize {
+        self.git(&["rev-list", "--count", "HEAD"])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    pub fn issues_path(&self) -> PathBuf {
+        self.dir.join(".beads/issues.jsonl")
+    }
+
+    pub fn issues(&self) -> Vec<u8> {
+        std::fs::read(self.issues_path()).unwrap_or_default()
+    }
+
+    pub fn issues_text(&self) -> String {
+        String::from_utf8_lossy(&self.issues()).into_owned()
+    }
+
+    pub fn records(&self) -> Vec<Value> {
+        String::from_utf8(self.issues())
+            .expect("issues.jsonl is UTF-8")
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("line of {} is not JSON ({e}): {l}", self.name()))
+            })
+            .collect()
+    }
+
+    pub fn ids(&self) -> BTreeSet<String> {
+        self.records()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[track_caller]
+    pub fn record(&self, id: &str) -> Value {
+        self.records()
+            .into_iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{}: no record {id}", self.name()))
+    }
+
+    pub fn name(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    pub fn exists_in_git_dir(&self, name: &str) -> bool {
+        let gd = self.git(&["rev-parse", "--git-dir"]);
+        self.dir.join(gd.trim()).join(name).exists()
+    }
+
+    /// `git status --porcelain` lines under `.beads/`.
+    pub fn beads_status(&self) -> Vec<String> {
+        self.git(&["status", "--porcelain", "--", ".beads"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Make a code commit (a file outside `.beads/`).
+    pub fn code_commit(&self, file: &str, text: &str, message: &str) -> String {
+        std::fs::write(self.dir.join(file), text).unwrap();
+        self.git(&["add", "--", file]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.head()
+    }
+
+    pub fn config_value(&self, key: &str) -> Option<String> {
+        let r = self.git_try(&["config", "--get", key]);
+        (r.code == 0).then(|| r.stdout.trim().to_string())
+    }
+}
+
+impl TestEnvironment {
+    /// `git init` a new repository at `dir`, run by `actor` on the machine
+    /// whose home is `home` (user configured).
+    pub fn init_at(&self, dir: &Path, home: &Path, actor: &str) -> Workspace {
+        let ws = self.workspace(dir, home, actor);
+        ws.git(&["init", "-q", "-b", "main"]);
+        ws.configure_user();
+        ws
+    }
+
+    /// `git init` a new repository `NAME` on its own machine (`home-NAME`),
+    /// run by `actor` (user configured).
+    pub fn init_workspace(&self, name: &str, actor: &str) -> Workspace {
+        self.init_at(&self.root().join(name), &self.machine_home(name), actor)
+    }
+
+    /// `git clone` of `remote.git` as `NAME` on its own machine (`home-NAME`),
+    /// run by `actor` (user configured); `extra` goes to `git clone`.
+    pub fn clone_workspace(&self, name: &str, actor: &str, extra: &[&str]) -> Workspace {
+        let remote = self.bare_remote();
+        let home = self.machine_home(name);
+        let mut args = vec!["clone", "-q"];
+        args.extend_from_slice(extra);
+        let remote = remote.to_str().unwrap().to_string();
+        args.push(&remote);
+        args.push(name);
+        let r = run_of(
+            Command::new("git")
+                .args(&args)
+                .current_dir(self.root())
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", &home)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(r.code, 0, "clone: {}", r.stderr);
+        let ws = self.workspace(&self.root().join(name), &home, actor);
+        ws.configure_user();
+        ws
+    }
+}
+
+/// A bare remote and clones of it, each on its own machine.
+pub struct Network {
+    pub env: TestEnvironment,
+    pub remote: PathBuf,
+    pub c: Vec<Workspace>,
+}
+
+pub const ACTORS: &[&str] = &["alice", "bob", "carol", "dave"];
+const NAMES: &[&str] = &["a", "b", "c", "d"];
+
+impl Network {
+    /// A bare remote and no clones yet.
+    pub fn empty() -> Network {
+        let env = TestEnvironment::empty();
+        let remote = env.bare_remote();
+        Network {
+            env,
+            remote,
+            c: Vec::new(),
+        }
+    }
+
+    /// A bare remote; clone `a` runs `bd init` with origin set (so `project`
+    /// is written), commits `.beads/` (with its `.gitattributes`) and
+    /// `code.txt` (holding `code`), and pushes; the other `n - 1` clones are
+    /// `git clone`s of that.
+    pub fn new(n: usize, code: &str) -> Network {
+        let mut net = Network::empty();
+        let a = net.env.init_workspace(NAMES[0], ACTORS[0]);
+        a.git(&["remote", "add", "origin", net.remote.to_str().unwrap()]);
+        a.bd(&["init", "--prefix", "bd"]).ok();
+        std::fs::write(a.dir.join("code.txt"), code).unwrap();
+        a.git(&["add", "-A"]);
+        a.git(&["commit", "-q", "-m", "initial commit"]);
+        a.git(&["push", "-q", "-u", "origin", "main"]);
+        net.c.push(a);
+        for i in 1..n {
+            let ws = net.env.clone_workspace(NAMES[i], ACTORS[i], &[]);
+            net.c.push(ws);
+        }
+        net
+    }
+
+    pub fn root(&self) -> &Path {
+        self.env.root()
+    }
+
+    pub fn remote_head(&self) -> String {
+        git_bd(&self.remote, &["rev-parse", "main"])
+            .trim()
+            .to_string()
+    }
+
+    /// `bd sync` in each clone of `order`, asserting success.
+    #[track_caller]
+    pub fn sync(&self, order: &[usize]) {
+        for &i in order {
+            let r = self.c[i].bd(&["sync"]);
+            assert_eq!(
+                r.code,
+                0,
+                "bd sync in {} failed\nstdout: {}\nstderr: {}",
+                self.c[i].name(),
+                r.stdout,
+                r.stderr
+            );
+        }
+    }
+
+    /// Sync in several orders, then once more in every clone, and check that
+    /// all clones converged and hold every id in `ids`.
+    #[track_caller]
+    pub fn converge(&self, ids: &BTreeSet<String>) {
+        let n = self.c.len();
+        let forward: Vec<usize> = (0..n).collect();
+        let backward: Vec<usize> = (0..n).rev().collect();
+        let rotated: Vec<usize> = (0..n).map(|i| (i + 1) % n).collect();
+        self.sync(&forward);
+        self.sync(&backward);
+        self.sync(&rotated);
+        self.sync(&forward);
+        self.assert_converged(ids);
+    }
+
+    #[track_caller]
+    pub fn assert_converged(&self, ids: &BTreeSet<String>) {
+        let first = self.c[0].issues();
+        for ws in &self.c {
+            assert_no_conflict_markers(&ws.dir);
+            assert!(
+                !ws.exists_in_git_dir("MERGE_HEAD"),
+                "{}: a merge is left in progress",
+                ws.name()
+            );
+            let unmerged = ws.git(&["diff", "--name-only", "--diff-filter=U"]);
+            assert!(
+                unmerged.trim().is_empty(),
+                "{}: unmerged {unmerged}",
+                ws.name()
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&ws.issues()),
+                String::from_utf8_lossy(&first),
+                "{} and {} differ",
+                ws.name(),
+                self.c[0].name()
+            );
+            let have = ws.ids();
+            let missing: Vec<&String> = ids.difference(&have).collect();
+            assert!(missing.is_empty(), "{} lost {missing:?}", ws.name());
+            assert_eq!(
+                ws.head(),
+                self.remote_head(),
+                "{} is not at the remote",
+                ws.name()
+            );
+        }
+    }
+}
+
+/// No file of the working tree (outside `.git`) holds a conflict marker line.
+#[track_caller]
+pub fn assert_no_conflict_markers(root: &Path) {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            if name == ".git" || name == ".cache" {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(t) = std::fs::read_to_string(&p) {
+                for l in t.lines() {
+                    assert!(
+                        !(l.starts_with("<<<<<<<")
+                            || l.starts_with(">>>>>>>")
+                            || l.starts_with("|||||||")
+                            || l == "======="),
+                        "conflict marker in {}: {l}",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+}
