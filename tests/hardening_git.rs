@@ -5,162 +5,20 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
-use common::{BD, Run, path_with_bd, run_of};
+use common::{Network, Run, Workspace, run_of};
 
-/// One clone on its own machine (own HOME and BD_HOME).
-struct Clone {
-    dir: PathBuf,
-    home: PathBuf,
-    actor: String,
-}
-
-impl Clone {
-    fn bd_with(&self, args: &[&str], path: &str) -> Run {
-        run_of(
-            Command::new(BD)
-                .args(args)
-                .current_dir(&self.dir)
-                .env_clear()
-                .env("PATH", path)
-                .env("HOME", &self.home)
-                .env("BD_HOME", &self.home)
-                .env("BD_ACTOR", &self.actor)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .stdin(Stdio::null())
-                .output()
-                .expect("bd runs"),
-        )
+/// A bare remote and `n` clones, one machine each, without `bd` on PATH:
+/// `a` ran `bd init` and pushed; the others ran one bd command (so their
+/// driver config is set).
+fn net(n: usize) -> Network {
+    let net = Network::build(n, "code\n", false);
+    for c in &net.c[1..] {
+        ok(c.bd(&["list"]));
     }
-
-    fn bd(&self, args: &[&str]) -> Run {
-        self.bd_with(args, &std::env::var("PATH").unwrap_or_default())
-    }
-
-    /// git with `bd` on PATH (`with_bd`) or without it.
-    fn git_run(&self, args: &[&str], with_bd: bool) -> Run {
-        let path = if with_bd {
-            path_with_bd()
-        } else {
-            std::env::var("PATH").unwrap_or_default()
-        };
-        run_of(
-            Command::new("git")
-                .args(args)
-                .current_dir(&self.dir)
-                .env("PATH", path)
-                .env("HOME", &self.home)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_TERMINAL_PROMPT", "0")
-                .stdin(Stdio::null())
-                .output()
-                .expect("git runs"),
-        )
-    }
-
-    #[track_caller]
-    fn git(&self, args: &[&str]) -> String {
-        let r = self.git_run(args, true);
-        assert_eq!(r.code, 0, "git {args:?}: {}\n{}", r.stdout, r.stderr);
-        r.stdout
-    }
-
-    fn issues(&self) -> String {
-        std::fs::read_to_string(self.dir.join(".beads/issues.jsonl")).unwrap_or_default()
-    }
-}
-
-/// A bare remote and clones: `a` runs `bd init` and pushes; the others clone.
-struct Net {
-    tmp: tempfile::TempDir,
-    remote: PathBuf,
-    c: Vec<Clone>,
-}
-
-fn plain_git(dir: &Path, args: &[&str]) {
-    let r = run_of(
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(r.code, 0, "git {args:?}: {}", r.stderr);
-}
-
-impl Net {
-    fn empty() -> Net {
-        let tmp = tempfile::tempdir().unwrap();
-        let remote = tmp.path().join("remote.git");
-        std::fs::create_dir_all(&remote).unwrap();
-        plain_git(&remote, &["init", "-q", "--bare", "-b", "main"]);
-        Net {
-            tmp,
-            remote,
-            c: Vec::new(),
-        }
-    }
-
-    fn machine(&self, name: &str, actor: &str) -> Clone {
-        let home = self.tmp.path().join(format!("home-{name}"));
-        std::fs::create_dir_all(&home).unwrap();
-        Clone {
-            dir: self.tmp.path().join(name),
-            home,
-            actor: actor.into(),
-        }
-    }
-
-    /// Clone `name` from the remote (git only, nothing of bd yet).
-    fn clone_fresh(&self, name: &str, actor: &str, extra: &[&str]) -> Clone {
-        let c = self.machine(name, actor);
-        let mut args = vec!["clone", "-q"];
-        args.extend_from_slice(extra);
-        let remote = self.remote.to_str().unwrap().to_string();
-        args.push(&remote);
-        args.push(name);
-        let r = run_of(
-            Command::new("git")
-                .args(&args)
-                .current_dir(self.tmp.path())
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("HOME", &c.home)
-                .output()
-                .unwrap(),
-        );
-        assert_eq!(r.code, 0, "clone: {}", r.stderr);
-        c.git(&["config", "user.name", actor]);
-        c.git(&["config", "user.email", &format!("{actor}@example.com")]);
-        c
-    }
-
-    /// Clone `a` initialized and pushed, plus `n - 1` plain clones that ran
-    /// one bd command (so their driver config is set).
-    fn new(n: usize) -> Net {
-        let mut net = Net::empty();
-        let a = net.machine("a", "alice");
-        std::fs::create_dir_all(&a.dir).unwrap();
-        a.git(&["init", "-q", "-b", "main"]);
-        a.git(&["config", "user.name", "alice"]);
-        a.git(&["config", "user.email", "alice@example.com"]);
-        a.git(&["remote", "add", "origin", net.remote.to_str().unwrap()]);
-        ok(a.bd(&["init", "--prefix", "bd"]));
-        std::fs::write(a.dir.join("code.txt"), "code\n").unwrap();
-        a.git(&["add", "-A"]);
-        a.git(&["commit", "-q", "-m", "initial"]);
-        a.git(&["push", "-q", "-u", "origin", "main"]);
-        net.c.push(a);
-        for (name, actor) in [("b", "bob"), ("c", "carol")].into_iter().take(n - 1) {
-            let c = net.clone_fresh(name, actor, &[]);
-            ok(c.bd(&["list"]));
-            net.c.push(c);
-        }
-        net
-    }
+    net
 }
 
 #[track_caller]
@@ -170,18 +28,18 @@ fn ok(r: Run) -> Run {
 }
 
 #[track_caller]
-fn create(c: &Clone, title: &str) -> String {
+fn create(c: &Workspace, title: &str) -> String {
     ok(c.bd(&["create", title])).stdout.trim().to_string()
 }
 
-fn porcelain(c: &Clone) -> String {
+fn porcelain(c: &Workspace) -> String {
     c.git(&["status", "--porcelain"])
 }
 
 /// Both clones add work and commit; `a` then pulls `b`'s with `with_bd`
 /// deciding whether git's shell finds `bd`. Returns the titles that must
 /// survive.
-fn diverge(net: &Net, a_title: &str, b_title: &str) {
+fn diverge(net: &Network, a_title: &str, b_title: &str) {
     let (a, b) = (&net.c[0], &net.c[1]);
     create(b, b_title);
     ok(b.bd(&["commit"]));
@@ -194,7 +52,7 @@ fn diverge(net: &Net, a_title: &str, b_title: &str) {
 /// `doctor --fix` merges from the stages and stages the result, and `git
 /// commit` concludes the merge with every side's work.
 #[track_caller]
-fn check_unmerged_then_fix(a: &Clone, titles: &[&str]) {
+fn check_unmerged_then_fix(a: &Workspace, titles: &[&str]) {
     assert!(
         porcelain(a).contains("UU .beads/issues.jsonl"),
         "{}",
@@ -217,7 +75,7 @@ fn check_unmerged_then_fix(a: &Clone, titles: &[&str]) {
         r.stderr
     );
     // Writes are refused, with the hint, and write nothing.
-    let before = a.issues();
+    let before = a.issues_text();
     for args in [
         &["create", "late"][..],
         &["commit"][..],
@@ -231,11 +89,11 @@ fn check_unmerged_then_fix(a: &Clone, titles: &[&str]) {
             r.stderr
         );
     }
-    assert_eq!(a.issues(), before);
+    assert_eq!(a.issues_text(), before);
     // The fix merges base, ours and theirs and stages the result.
     let r = ok(a.bd(&["doctor", "--fix"]));
     assert!(r.stdout.contains("[fixed]"), "{}", r.stdout);
-    let text = a.issues();
+    let text = a.issues_text();
     for t in titles {
         assert!(text.contains(t), "{t} lost: {text}");
     }
@@ -259,22 +117,22 @@ fn check_unmerged_then_fix(a: &Clone, titles: &[&str]) {
 
 #[test]
 fn item_05_unmerged_tracker_when_bd_is_not_on_git_path() {
-    let net = Net::new(2);
+    let net = net(2);
     let a = &net.c[0];
     diverge(&net, "alice's work", "bob's work");
     // git's shell cannot find bd: the driver fails, the file keeps our side.
     let r = a.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], false);
     assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(!a.issues().contains("bob's work"));
+    assert!(!a.issues_text().contains("bob's work"));
     check_unmerged_then_fix(a, &["alice's work", "bob's work"]);
 }
 
 #[test]
 fn item_05_unmerged_tracker_when_a_side_does_not_parse() {
-    let net = Net::new(2);
+    let net = net(2);
     let (a, b) = (&net.c[0], &net.c[1]);
     create(b, "bob's work");
-    let mut text = b.issues();
+    let mut text = b.issues_text();
     text.push_str("{\"id\": \"bd-zzz\", broken\n");
     std::fs::write(b.dir.join(".beads/issues.jsonl"), text).unwrap();
     b.git(&["commit", "-q", "-am", "bob, with a broken line"]);
@@ -296,7 +154,7 @@ fn item_05_unmerged_tracker_when_a_side_does_not_parse() {
 
 #[test]
 fn item_05_unmerged_mail_and_hook_files_are_merged_too() {
-    let net = Net::new(2);
+    let net = net(2);
     let (a, b) = (&net.c[0], &net.c[1]);
     // Mail to a workspace-local agent: both sides add a message.
     let x = create(a, "shared work");
@@ -359,7 +217,7 @@ fn item_05_unmerged_mail_and_hook_files_are_merged_too() {
 /// one issue (the same line of issues.jsonl) merges with the driver.
 #[test]
 fn item_06_readme_steps_give_other_clones_the_driver() {
-    let net = Net::empty();
+    let net = Network::empty_without_bd();
     let one = net.machine("one", "alice");
     std::fs::create_dir_all(&one.dir).unwrap();
     one.git(&["init", "-q", "-b", "main"]);
@@ -413,7 +271,7 @@ fn item_06_readme_steps_give_other_clones_the_driver() {
     one.git(&["commit", "-q", "-m", "alice retitles"]);
     let r = one.git_run(&["pull", "-q", "--no-rebase", "origin", "main"], true);
     assert_eq!(r.code, 0, "the driver merges: {}\n{}", r.stdout, r.stderr);
-    let text = one.issues();
+    let text = one.issues_text();
     assert!(!text.contains("<<<<<<<"), "{text}");
     assert!(
         text.contains("bob was here") && text.contains("Fix the login bug for good"),
@@ -429,7 +287,7 @@ fn item_06_readme_steps_give_other_clones_the_driver() {
 /// attribute is an error.
 #[test]
 fn item_06_root_attribute_lines_are_migrated() {
-    let net = Net::new(1);
+    let net = net(1);
     let a = &net.c[0];
     std::fs::remove_file(a.dir.join(".beads/.gitattributes")).unwrap();
     std::fs::write(
@@ -481,7 +339,7 @@ fn item_06_root_attribute_lines_are_migrated() {
 /// `doctor` reports nothing pending.
 #[test]
 fn item_10_autocrlf_commits_lf_and_agrees_with_git_status() {
-    let net = Net::new(1);
+    let net = net(1);
     create(&net.c[0], "first");
     ok(net.c[0].bd(&["commit"]));
     net.c[0].git(&["push", "-q"]);
@@ -534,7 +392,7 @@ fn item_10_autocrlf_commits_lf_and_agrees_with_git_status() {
 /// element by element, not as cut JSON.
 #[test]
 fn item_18_log_shows_one_create_and_readable_dependency_changes() {
-    let net = Net::new(2);
+    let net = net(2);
     let (a, b) = (&net.c[0], &net.c[1]);
     let x = create(b, "made by bob");
     let y = create(
@@ -592,7 +450,7 @@ fn item_18_log_shows_one_create_and_readable_dependency_changes() {
 /// and one line saying where it stops.
 #[test]
 fn item_18_log_in_a_shallow_clone_shows_what_is_there() {
-    let net = Net::new(1);
+    let net = net(1);
     let a = &net.c[0];
     let x = create(a, "old issue");
     ok(a.bd(&["commit"]));
@@ -606,7 +464,7 @@ fn item_18_log_in_a_shallow_clone_shows_what_is_there() {
     let r = run_of(
         Command::new("git")
             .args(["clone", "-q", "--depth", "2", &remote, "shallow"])
-            .current_dir(net.tmp.path())
+            .current_dir(net.root())
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", &s.home)
             .output()
@@ -629,7 +487,7 @@ fn item_18_log_in_a_shallow_clone_shows_what_is_there() {
 /// A failed `bd sync` passes on git's list of the files that block the merge.
 #[test]
 fn item_18_sync_names_the_files_that_block_the_merge() {
-    let net = Net::new(2);
+    let net = net(2);
     let (a, b) = (&net.c[0], &net.c[1]);
     std::fs::write(b.dir.join("notes.txt"), "bob's notes\n").unwrap();
     b.git(&["add", "notes.txt"]);
@@ -651,7 +509,7 @@ fn item_18_sync_names_the_files_that_block_the_merge() {
         std::fs::read_to_string(a.dir.join("notes.txt")).unwrap(),
         "alice's notes\n"
     );
-    assert!(a.issues().contains("alice's work"));
+    assert!(a.issues_text().contains("alice's work"));
 }
 
 /// With `.beads/.gitattributes` first in the index, a `bd commit` that adds
@@ -661,7 +519,7 @@ fn item_18_sync_names_the_files_that_block_the_merge() {
 #[test]
 fn item_06_bd_commit_adding_a_file_keeps_the_index_whole() {
     // Only .beads/ in the index: the layout where the lookup went wrong.
-    let net = Net::empty();
+    let net = Network::empty_without_bd();
     let a = &net.machine("a", "alice");
     std::fs::create_dir_all(&a.dir).unwrap();
     a.git(&["init", "-q", "-b", "main"]);
@@ -695,7 +553,7 @@ fn item_06_bd_commit_adding_a_file_keeps_the_index_whole() {
 /// CRLF-converting clone byte for byte (git would check an LF text out as CRLF) (`attachments/** -text`).
 #[test]
 fn item_10_attachment_bodies_keep_their_bytes_under_autocrlf() {
-    let net = Net::new(1);
+    let net = net(1);
     let a = &net.c[0];
     let body = b"line one\nline two\n".to_vec();
     std::fs::write(a.dir.join("repro.txt"), &body).unwrap();
@@ -742,7 +600,7 @@ const HOSTILE_LINKS: &[(&str, &str)] = &[
 ];
 
 /// The `.beads/` entries of mode 120000 (symbolic links) in `rev`'s tree.
-fn tree_links(c: &Clone, rev: &str) -> Vec<String> {
+fn tree_links(c: &Workspace, rev: &str) -> Vec<String> {
     c.git(&["ls-tree", "-r", rev])
         .lines()
         .filter(|l| l.starts_with("120000 ") && l.contains("\t.beads/"))
@@ -751,7 +609,7 @@ fn tree_links(c: &Clone, rev: &str) -> Vec<String> {
 }
 
 /// The links under the clone's `.beads/` (nothing followed).
-fn worktree_links(c: &Clone) -> Vec<PathBuf> {
+fn worktree_links(c: &Workspace) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![c.dir.join(".beads")];
     while let Some(d) = stack.pop() {
@@ -769,8 +627,8 @@ fn worktree_links(c: &Clone) -> Vec<PathBuf> {
 
 /// A remote whose history holds links under `.beads/` (committed by plain
 /// git in `a`, pushed).
-fn hostile_remote() -> Net {
-    let net = Net::new(1);
+fn hostile_remote() -> Network {
+    let net = net(1);
     let a = &net.c[0];
     create(a, "Bait");
     ok(a.bd(&["commit"]));
@@ -858,7 +716,7 @@ fn item_01_review_bd_commit_records_removed_links() {
 /// Two clones of a repository without a tracker each run `bd init` with
 /// their own prefix and commit; `y` pulls `x`'s: config.toml is unmerged
 /// (added on both sides) with conflict markers. Returns (x, y).
-fn both_init(net: &Net) -> (Clone, Clone) {
+fn both_init(net: &Network) -> (Workspace, Workspace) {
     let a = net.machine("a", "alice");
     std::fs::create_dir_all(&a.dir).unwrap();
     a.git(&["init", "-q", "-b", "main"]);
@@ -897,7 +755,7 @@ fn both_init(net: &Net) -> (Clone, Clone) {
 /// commands refuse with a hint that works.
 #[test]
 fn item_05_review_unmerged_config_toml_is_merged_by_doctor() {
-    let net = Net::empty();
+    let net = Network::empty_without_bd();
     let (_x, y) = both_init(&net);
     assert!(
         porcelain(&y).contains("AA .beads/config.toml"),
@@ -957,7 +815,7 @@ fn item_05_review_unmerged_config_toml_is_merged_by_doctor() {
 /// file was staged as it was): `doctor --fix` merges its marker sections.
 #[test]
 fn item_05_review_config_toml_with_markers_but_staged_is_repaired() {
-    let net = Net::empty();
+    let net = Network::empty_without_bd();
     let (_x, y) = both_init(&net);
     y.git(&["add", ".beads/config.toml"]);
     let r = y.bd(&["doctor"]);
@@ -981,12 +839,12 @@ fn item_05_review_config_toml_with_markers_but_staged_is_repaired() {
 /// line. Every case is checked against `git check-attr`.
 #[test]
 fn item_06_review_doctor_resolves_the_merge_attribute_like_git() {
-    let net = Net::new(1);
+    let net = net(1);
     let a = &net.c[0];
     let beads_ga = a.dir.join(".beads/.gitattributes");
     let original = std::fs::read_to_string(&beads_ga).unwrap();
     let n = original.lines().count();
-    let global = net.tmp.path().join("global-attributes");
+    let global = net.root().join("global-attributes");
     let paths = [
         ".beads/issues.jsonl",
         ".beads/mail.jsonl",
@@ -1129,7 +987,7 @@ fn item_06_review_doctor_resolves_the_merge_attribute_like_git() {
 /// An issue deleted from the file but present in history still has a log.
 #[test]
 fn item_18_review3_log_of_an_unknown_id_is_not_found() {
-    let net = Net::new(1);
+    let net = net(1);
     let a = &net.c[0];
     let x = create(a, "logged");
     ok(a.bd(&["commit"]));
@@ -1148,7 +1006,7 @@ fn item_18_review3_log_of_an_unknown_id_is_not_found() {
 /// named); `doctor --fix` keeps the first setting of each key.
 #[test]
 fn item_05_review3_sync_refuses_a_merge_that_sets_a_key_twice() {
-    let net = Net::new(2);
+    let net = net(2);
     let (a, b) = (&net.c[0], &net.c[1]);
     ok(a.bd(&["config", "set", "lease", "10m"]));
     a.git(&["commit", "-q", "-am", "lease 10m"]);

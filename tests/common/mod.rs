@@ -340,6 +340,7 @@ impl TestEnvironment {
             home: home.to_path_buf(),
             actor: actor.to_string(),
             clock: self.clock.clone(),
+            bd_on_path: true,
         }
     }
 

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use super::{Clock, Run, TestEnvironment, bd_command, git_bd, git_with_bd, path_with_bd, run_of};
+use super::{Clock, Run, TestEnvironment, bd_command, git_bd, path_with_bd, run_of};
 
 /// One git working tree with its machine's home (HOME and BD_HOME) and actor.
 #[derive(Clone, Debug)]
@@ -17,6 +17,9 @@ pub struct Workspace {
     pub home: PathBuf,
     pub actor: String,
     pub clock: Clock,
+    /// Whether `bd` runs with its own folder first on PATH (so git's merge
+    /// driver finds `bd`); a machine without `bd` installed has not.
+    pub bd_on_path: bool,
 }
 
 impl Workspace {
@@ -38,7 +41,9 @@ impl Workspace {
     /// `bd` here as `actor`, with `bd` on PATH.
     pub fn cmd_as(&self, actor: &str, args: &[&str]) -> Command {
         let mut c = bd_command(&self.dir, &self.home, actor, &self.clock, args);
-        c.env("PATH", path_with_bd());
+        if self.bd_on_path {
+            c.env("PATH", path_with_bd());
+        }
         c
     }
 
@@ -72,13 +77,45 @@ impl Workspace {
         id
     }
 
-    #[track_caller]
-    pub fn git(&self, args: &[&str]) -> String {
-        git_bd(&self.dir, args)
+    /// git here, with this machine's HOME, and `bd` on PATH (`with_bd`) or not.
+    pub fn git_run(&self, args: &[&str], with_bd: bool) -> Run {
+        let path = if with_bd {
+            path_with_bd()
+        } else {
+            std::env::var("PATH").unwrap_or_default()
+        };
+        run_of(
+            Command::new("git")
+                .args(args)
+                .current_dir(&self.dir)
+                .env("PATH", path)
+                .env("HOME", &self.home)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .stdin(Stdio::null())
+                .output()
+                .expect("git runs"),
+        )
     }
 
+    /// git here with `bd` on PATH, asserting success; its stdout.
+    #[track_caller]
+    pub fn git(&self, args: &[&str]) -> String {
+        let r = self.git_try(args);
+        assert_eq!(
+            r.code,
+            0,
+            "git {args:?} in {} failed\nstdout: {}\nstderr: {}",
+            self.dir.display(),
+            r.stdout,
+            r.stderr
+        );
+        r.stdout
+    }
+
+    /// git here with `bd` on PATH; any exit.
     pub fn git_try(&self, args: &[&str]) -> Run {
-        git_with_bd(&self.dir, args)
+        self.git_run(args, true)
     }
 
     pub fn head(&self) -> String {
@@ -211,6 +248,8 @@ pub struct Network {
     pub env: TestEnvironment,
     pub remote: PathBuf,
     pub c: Vec<Workspace>,
+    /// Whether the workspaces made from now on have `bd` on PATH.
+    pub bd_on_path: bool,
 }
 
 pub const ACTORS: &[&str] = &["alice", "bob", "carol", "dave"];
@@ -225,7 +264,33 @@ impl Network {
             env,
             remote,
             c: Vec::new(),
+            bd_on_path: true,
         }
+    }
+
+    /// [`Network::empty`] whose workspaces lack `bd` on PATH.
+    pub fn empty_without_bd() -> Network {
+        let mut net = Network::empty();
+        net.bd_on_path = false;
+        net
+    }
+
+    /// A machine `NAME` (home `home-NAME`) whose working tree is `NAME`,
+    /// run by `actor`; nothing in it yet.
+    pub fn machine(&self, name: &str, actor: &str) -> Workspace {
+        let mut ws =
+            self.env
+                .workspace(&self.root().join(name), &self.env.machine_home(name), actor);
+        ws.bd_on_path = self.bd_on_path;
+        ws
+    }
+
+    /// A `git clone` of the remote on a machine of its own (see
+    /// [`TestEnvironment::clone_workspace`]).
+    pub fn clone_fresh(&self, name: &str, actor: &str, extra: &[&str]) -> Workspace {
+        let mut ws = self.env.clone_workspace(name, actor, extra);
+        ws.bd_on_path = self.bd_on_path;
+        ws
     }
 
     /// A bare remote; clone `a` runs `bd init` with origin set (so `project`
@@ -233,8 +298,16 @@ impl Network {
     /// `code.txt` (holding `code`), and pushes; the other `n - 1` clones are
     /// `git clone`s of that.
     pub fn new(n: usize, code: &str) -> Network {
+        Network::build(n, code, true)
+    }
+
+    /// [`Network::new`], the workspaces with `bd` on PATH or not.
+    pub fn build(n: usize, code: &str, bd_on_path: bool) -> Network {
         let mut net = Network::empty();
-        let a = net.env.init_workspace(NAMES[0], ACTORS[0]);
+        net.bd_on_path = bd_on_path;
+        let a = net.machine(NAMES[0], ACTORS[0]);
+        a.git(&["init", "-q", "-b", "main"]);
+        a.configure_user();
         a.git(&["remote", "add", "origin", net.remote.to_str().unwrap()]);
         a.bd(&["init", "--prefix", "bd"]).ok();
         std::fs::write(a.dir.join("code.txt"), code).unwrap();
@@ -243,7 +316,7 @@ impl Network {
         a.git(&["push", "-q", "-u", "origin", "main"]);
         net.c.push(a);
         for i in 1..n {
-            let ws = net.env.clone_workspace(NAMES[i], ACTORS[i], &[]);
+            let ws = net.clone_fresh(NAMES[i], ACTORS[i], &[]);
             net.c.push(ws);
         }
         net
