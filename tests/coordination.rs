@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{Run, TestEnvironment, files_under, git, git_bd, run_of};
+use common::{Machine, Rng, Run, TestEnvironment, files_under, git, git_bd, run_of};
 use serde_json::Value;
 use strand::model::time;
 
@@ -54,124 +54,8 @@ fn ids_of(v: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// A shuffled copy of `v` (xorshift; no rand crate needed).
-fn shuffled<T: Clone>(v: &[T], seed: u64) -> Vec<T> {
-    let mut out = v.to_vec();
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    for i in (1..out.len()).rev() {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        out.swap(i, (s % (i as u64 + 1)) as usize);
-    }
-    out
-}
-
-/// One machine: a bare remote, clones A and B, a worktree of A, one BD_HOME.
-struct Machine {
-    env: TestEnvironment,
-    a: PathBuf,
-    b: PathBuf,
-    wt: PathBuf,
-    ids: Vec<String>,
-}
-
-impl Machine {
-    /// `n` issues created in A (the first at priority 0, so it tops `ready`),
-    /// committed and pushed; B cloned; the worktree on branch `wt` from main.
-    fn new(n: usize) -> Machine {
-        let env = TestEnvironment::bare_git();
-        let tmp = env.tmp.path().to_path_buf();
-        let remote = tmp.join("remote.git");
-        git(
-            &tmp,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        git(
-            &env.repo,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
-        env.bd(&["init", "--prefix", "bd"]).ok();
-        let mut ids = Vec::new();
-        for i in 0..n {
-            let p = if i == 0 { "0" } else { "2" };
-            ids.push(env.create(&format!("issue {i}"), &["-p", p]));
-        }
-        let a = env.repo.clone();
-        git(&a, &["add", "-A"]);
-        git(&a, &["commit", "-q", "-m", "issues"]);
-        git(&a, &["push", "-q", "-u", "origin", "main"]);
-        let b = tmp.join("b");
-        git(
-            &tmp,
-            &["clone", "-q", remote.to_str().unwrap(), b.to_str().unwrap()],
-        );
-        git(&b, &["config", "user.name", "B"]);
-        git(&b, &["config", "user.email", "b@example.com"]);
-        let wt = tmp.join("wt");
-        git(
-            &a,
-            &["worktree", "add", "-q", "-b", "wt", wt.to_str().unwrap()],
-        );
-        let m = Machine { env, a, b, wt, ids };
-        for ws in [&m.a, &m.b, &m.wt] {
-            assert_eq!(
-                records(ws).len(),
-                n,
-                "every workspace has the issues: {}",
-                ws.display()
-            );
-        }
-        m
-    }
-
-    fn home(&self) -> &Path {
-        &self.env.home
-    }
-
-    fn cmd(&self, ws: &Path, actor: &str, args: &[&str]) -> Command {
-        let mut c = self.env.cmd(args);
-        c.current_dir(ws).env("BD_ACTOR", actor);
-        c
-    }
-
-    fn bd(&self, ws: &Path, actor: &str, args: &[&str]) -> Run {
-        run_of(self.cmd(ws, actor, args).output().expect("bd runs"))
-    }
-
-    #[track_caller]
-    fn json(&self, ws: &Path, actor: &str, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        self.bd(ws, actor, &a).ok().json()
-    }
-
-    fn ready(&self, ws: &Path, actor: &str) -> BTreeSet<String> {
-        ids_of(&self.json(ws, actor, &["ready", "--limit", "0"]))
-    }
-
-    /// The project's folder in the home (there is exactly one project).
-    fn project_dir(&self) -> PathBuf {
-        let dirs: Vec<PathBuf> = std::fs::read_dir(self.home().join("projects"))
-            .expect("the project home exists")
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
-        assert_eq!(dirs.len(), 1, "one project in BD_HOME: {dirs:?}");
-        dirs[0].clone()
-    }
-
-    fn canon(&self, p: &Path) -> String {
-        std::fs::canonicalize(p).unwrap().display().to_string()
-    }
+fn ready(m: &Machine, ws: &Path, actor: &str) -> BTreeSet<String> {
+    ids_of(&m.json(ws, actor, &["ready", "--limit", "0"]))
 }
 
 /// A refusal of a claim: exit 3, and the message names `holder` and the workspace.
@@ -214,7 +98,7 @@ fn race(m: &Arc<Machine>, ids: &[String], per_ws: usize, tag: &str) -> Vec<Attem
         for p in 0..per_ws {
             let m = Arc::clone(m);
             let ws = ws.clone();
-            let order = shuffled(ids, (w * 100 + p) as u64 + 7);
+            let order = Rng::mixed((w * 100 + p) as u64 + 7).shuffled(ids);
             let actor = format!("{tag}-w{w}-p{p}");
             let barrier = Arc::clone(&barrier);
             handles.push(std::thread::spawn(move || {
@@ -351,7 +235,7 @@ fn claim_in_one_workspace_is_seen_in_the_others_at_once() {
     let m = Machine::new(3);
     let x = m.ids[0].clone();
     let b_path = m.canon(&m.b);
-    assert!(m.ready(&m.a, "alice").contains(&x));
+    assert!(ready(&m, &m.a, "alice").contains(&x));
 
     m.bd(&m.b, "bob", &["claim", &x]).ok();
 
@@ -373,8 +257,8 @@ fn claim_in_one_workspace_is_seen_in_the_others_at_once() {
     assert_eq!((status_of(r), assignee_of(r)), ("in_progress", "bob"));
 
     // `ready` elsewhere hides it; in B (bob's own claim) it is in progress anyway.
-    assert!(!m.ready(&m.a, "alice").contains(&x));
-    assert!(!m.ready(&m.wt, "walt").contains(&x));
+    assert!(!ready(&m, &m.a, "alice").contains(&x));
+    assert!(!ready(&m, &m.wt, "walt").contains(&x));
     // bob himself claiming again in B: exit 0, nothing changes.
     let before = records(&m.b)[&x].clone();
     let r = m.bd(&m.b, "bob", &["claim", &x]).ok();
@@ -408,7 +292,7 @@ fn close_in_one_clone_makes_the_issue_unclaimable_elsewhere() {
     let m = Machine::new(2);
     let x = m.ids[1].clone();
     m.bd(&m.a, "alice", &["close", &x, "--reason", "done"]).ok();
-    assert!(!m.ready(&m.a, "alice").contains(&x));
+    assert!(!ready(&m, &m.a, "alice").contains(&x));
 
     let a_path = m.canon(&m.a);
     for (ws, who) in [(&m.b, "bob"), (&m.wt, "walt")] {
@@ -425,7 +309,7 @@ fn close_in_one_clone_makes_the_issue_unclaimable_elsewhere() {
             r.stderr
         );
         assert!(
-            !m.ready(ws, who).contains(&x),
+            !ready(&m, ws, who).contains(&x),
             "{x} vanished from ready in {}",
             ws.display()
         );
@@ -440,8 +324,8 @@ fn close_in_one_clone_makes_the_issue_unclaimable_elsewhere() {
 
     // A reopen in A is recorded too: x is ready and claimable elsewhere again.
     m.bd(&m.a, "alice", &["reopen", &x]).ok();
-    assert!(m.ready(&m.wt, "walt").contains(&x));
-    assert!(m.ready(&m.b, "bob").contains(&x));
+    assert!(ready(&m, &m.wt, "walt").contains(&x));
+    assert!(ready(&m, &m.b, "bob").contains(&x));
     let r = m.bd(&m.wt, "walt", &["claim", &x]).ok();
     assert!(claimed(&r, &x), "{r:?}");
     assert_refused_by(
@@ -457,7 +341,7 @@ fn close_in_one_clone_makes_the_issue_unclaimable_elsewhere() {
     let r = m2.bd(&m2.a, "alice", &["claim", &z]);
     assert_eq!(r.code, 3, "claim of an issue deleted in B: {r:?}");
     assert!(r.stderr.contains("deleted"), "{}", r.stderr);
-    assert!(!m2.ready(&m2.wt, "walt").contains(&z));
+    assert!(!ready(&m2, &m2.wt, "walt").contains(&z));
 }
 
 #[test]
@@ -470,8 +354,8 @@ fn unclaim_in_one_clone_releases_it_for_the_others() {
     m.bd(&m.b, "bob", &["unclaim", &x]).ok();
     let r = &records(&m.b)[&x];
     assert_eq!((status_of(r), assignee_of(r)), ("open", ""));
-    assert!(m.ready(&m.a, "alice").contains(&x));
-    assert!(m.ready(&m.wt, "walt").contains(&x));
+    assert!(ready(&m, &m.a, "alice").contains(&x));
+    assert!(ready(&m, &m.wt, "walt").contains(&x));
 
     let r = m.bd(&m.a, "alice", &["claim", &x]).ok();
     assert!(claimed(&r, &x), "{r:?}");
@@ -523,7 +407,7 @@ fn race_across_three_workspaces_has_one_winner_per_issue() {
     }
     // And nothing is ready anywhere any more.
     for ws in [&m.a, &m.b, &m.wt] {
-        assert!(m.ready(ws, "nobody").is_empty(), "{}", ws.display());
+        assert!(ready(&m, ws, "nobody").is_empty(), "{}", ws.display());
     }
 }
 
@@ -610,7 +494,7 @@ fn after_push_and_pull_all_workspaces_agree_and_no_close_is_undone() {
     // After the exchange, the file and the ledger tell the same story everywhere.
     for (ws, who) in [(&m.a, "alice"), (&m.b, "bob"), (&m.wt, "walt")] {
         assert_eq!(
-            m.ready(ws, who),
+            ready(&m, ws, who),
             BTreeSet::from([m.ids[7].clone()]),
             "ready in {}",
             ws.display()
@@ -637,29 +521,15 @@ fn at_min(min: i64) -> String {
     time::format(time::parse(T0).unwrap() + min * 60 * 1_000_000_000)
 }
 
-impl Machine {
-    /// `bd` at a fixed time.
-    fn bd_at(&self, ws: &Path, actor: Option<&str>, when: &str, args: &[&str]) -> Run {
-        let mut c = self.env.cmd(args);
-        c.current_dir(ws).env("BD_NOW", when);
-        match actor {
-            Some(a) => c.env("BD_ACTOR", a),
-            // No explicit actor: the command refreshes nobody's heartbeat.
-            None => c.env_remove("BD_ACTOR"),
-        };
-        run_of(c.output().expect("bd runs"))
-    }
-
-    /// `bd --json agents` at `when`, without an explicit actor, by name.
-    fn agents_at(&self, ws: &Path, when: &str) -> BTreeMap<String, Value> {
-        let r = self.bd_at(ws, None, when, &["--json", "agents"]).ok();
-        r.json()
-            .as_array()
-            .expect("agents is an array")
-            .iter()
-            .map(|a| (a["name"].as_str().unwrap().to_string(), a.clone()))
-            .collect()
-    }
+/// `bd --json agents` at `when`, without an explicit actor, by name.
+fn agents_at(m: &Machine, ws: &Path, when: &str) -> BTreeMap<String, Value> {
+    let r = m.bd_at(ws, None, when, &["--json", "agents"]).ok();
+    r.json()
+        .as_array()
+        .expect("agents is an array")
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap().to_string(), a.clone()))
+        .collect()
 }
 
 fn agent_file(m: &Machine, name_escaped: &str) -> Value {
@@ -720,7 +590,7 @@ fn agents_register_heartbeat_and_presence_states() {
         &["heartbeat", "--note", "working on X"],
     )
     .ok();
-    let agents = m.agents_at(&m.a, &t2);
+    let agents = agents_at(&m, &m.a, &t2);
     let c = &agents["claude-1"];
     assert_eq!(c["state"], "online", "{c}");
     assert_eq!(c["note"], "working on X", "{c}");
@@ -742,31 +612,31 @@ fn agents_register_heartbeat_and_presence_states() {
         assert!(c.get(k).is_some(), "agents --json has {k}: {c}");
     }
     // Seen from another workspace, the same.
-    assert_eq!(m.agents_at(&m.b, &t2)["claude-1"]["state"], "online");
+    assert_eq!(agents_at(&m, &m.b, &t2)["claude-1"]["state"], "online");
 
     // Lease 15m: online < 5m, stale < 15m, offline after.
     assert_eq!(
-        m.agents_at(&m.a, &at_min(2 + 4))["claude-1"]["state"],
+        agents_at(&m, &m.a, &at_min(2 + 4))["claude-1"]["state"],
         "online"
     );
     assert_eq!(
-        m.agents_at(&m.a, &at_min(2 + 10))["claude-1"]["state"],
+        agents_at(&m, &m.a, &at_min(2 + 10))["claude-1"]["state"],
         "stale"
     );
     assert_eq!(
-        m.agents_at(&m.wt, &at_min(2 + 20))["claude-1"]["state"],
+        agents_at(&m, &m.wt, &at_min(2 + 20))["claude-1"]["state"],
         "offline"
     );
     // Looking does not refresh: still offline.
     assert_eq!(
-        m.agents_at(&m.a, &at_min(2 + 20))["claude-1"]["state"],
+        agents_at(&m, &m.a, &at_min(2 + 20))["claude-1"]["state"],
         "offline"
     );
 
     // Any command with the explicit actor refreshes the heartbeat...
     let t30 = at_min(30);
     m.bd_at(&m.a, Some("claude-1"), &t30, &["list"]).ok();
-    let c = &m.agents_at(&m.a, &t30)["claude-1"];
+    let c = &agents_at(&m, &m.a, &t30)["claude-1"];
     assert_eq!(c["state"], "online", "{c}");
     assert_eq!(
         c["note"], "working on X",
@@ -797,7 +667,7 @@ fn agents_register_heartbeat_and_presence_states() {
     // ... and a command without an explicit actor refreshes nobody.
     m.bd_at(&m.a, None, &at_min(50), &["list"]).ok();
     assert_eq!(
-        m.agents_at(&m.a, &at_min(50))["claude-1"]["state"],
+        agents_at(&m, &m.a, &at_min(50))["claude-1"]["state"],
         "offline"
     );
 
@@ -810,7 +680,7 @@ fn agents_register_heartbeat_and_presence_states() {
     m.bd_at(&m.b, Some("other"), &t60, &["claim", &m.ids[2]])
         .ok();
     for ws in [&m.a, &m.b, &m.wt] {
-        let agents = m.agents_at(ws, &t60);
+        let agents = agents_at(&m, ws, &t60);
         let claims: BTreeSet<String> = agents["claude-1"]["claims"]
             .as_array()
             .unwrap()
@@ -829,7 +699,7 @@ fn agents_register_heartbeat_and_presence_states() {
     m.bd_at(&m.b, Some("claude-1"), &t60, &["unclaim", &m.ids[0]])
         .ok();
     assert_eq!(
-        m.agents_at(&m.a, &t60)["claude-1"]["claims"],
+        agents_at(&m, &m.a, &t60)["claude-1"]["claims"],
         serde_json::json!([m.ids[1]])
     );
 }
@@ -1033,7 +903,7 @@ fn deleted_bd_home_is_recreated_by_the_next_command() {
         "alice",
         &m.canon(&m.a),
     );
-    assert!(!m.ready(&m.wt, "walt").contains(&m.ids[1]));
+    assert!(!ready(&m, &m.wt, "walt").contains(&m.ids[1]));
     m.bd(&m.wt, "walt", &["claim", &m.ids[2]]).ok();
     assert_refused_by(
         &m.bd(&m.b, "bob", &["claim", &m.ids[2]]),
@@ -1179,7 +1049,7 @@ fn slung_work_is_seen_in_other_workspaces_and_survives_restarts() {
     let r = m.bd(&m.wt, "worker-2", &["claim", &id]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("worker-1"), "{}", r.stderr);
-    assert!(!m.ready(&m.b, "worker-2").contains(&id));
+    assert!(!ready(&m, &m.b, "worker-2").contains(&id));
     m.bd(&m.b, "worker-1", &["claim", &id]).ok();
     assert_eq!(
         m.json(&m.b, "worker-1", &["hook"])["items"],
@@ -1440,7 +1310,7 @@ fn a_claim_lost_to_git_reset_is_still_reported_from_the_ledger() {
     let r = m.bd(&m.b, "carol", &["claim", &id]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("bob"), "{}", r.stderr);
-    assert!(!m.ready(&m.a, "alice").contains(&id));
+    assert!(!ready(&m, &m.a, "alice").contains(&id));
     // Bob can claim it again and carry on.
     m.bd(&m.b, "bob", &["claim", &id]).ok();
     assert_eq!(assignee_of(&records(&m.b)[&id]), "bob");

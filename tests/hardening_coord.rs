@@ -8,109 +8,28 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Run, TestEnvironment, git, run_of};
+use common::{Machine, Run, git, run_of};
 use serde_json::{Value, json};
 
-/// One machine: a bare remote, clone A (`env.repo`) and clone B, one BD_HOME.
-struct Machine {
-    env: TestEnvironment,
-    a: PathBuf,
-    b: PathBuf,
+/// Commit and push A's issues, then pull them into B.
+fn share(m: &Machine) {
+    git(&m.a, &["add", "-A"]);
+    git(&m.a, &["commit", "-q", "-m", "issues"]);
+    git(&m.a, &["push", "-q", "origin", "main"]);
+    m.bd(&m.b, "tester", &["sync"]).ok();
 }
 
-impl Machine {
-    fn new() -> Machine {
-        let env = TestEnvironment::bare_git();
-        let tmp = env.tmp.path().to_path_buf();
-        let remote = tmp.join("remote.git");
-        git(
-            &tmp,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        git(
-            &env.repo,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
-        env.bd(&["init", "--prefix", "bd"]).ok();
-        let a = env.repo.clone();
-        git(&a, &["add", "-A"]);
-        git(&a, &["commit", "-q", "-m", "init"]);
-        git(&a, &["push", "-q", "-u", "origin", "main"]);
-        let b = tmp.join("b");
-        git(
-            &tmp,
-            &["clone", "-q", remote.to_str().unwrap(), b.to_str().unwrap()],
-        );
-        git(&b, &["config", "user.name", "B"]);
-        git(&b, &["config", "user.email", "b@example.com"]);
-        Machine { env, a, b }
-    }
+fn ledger(m: &Machine) -> Value {
+    let p = m.project_dir().join("ledger.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|_| b"{}".to_vec())).unwrap()
+}
 
-    fn cmd(&self, ws: &Path, actor: &str, args: &[&str]) -> Command {
-        let mut c = self.env.cmd(args);
-        c.current_dir(ws)
-            .env("BD_ACTOR", actor)
-            .env("PATH", common::path_with_bd());
-        c
-    }
-
-    fn bd(&self, ws: &Path, actor: &str, args: &[&str]) -> Run {
-        run_of(self.cmd(ws, actor, args).output().expect("bd runs"))
-    }
-
-    #[track_caller]
-    fn json(&self, ws: &Path, actor: &str, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        self.bd(ws, actor, &a).ok().json()
-    }
-
-    #[track_caller]
-    fn create(&self, ws: &Path, title: &str, extra: &[&str]) -> String {
-        let mut a = vec!["create", title];
-        a.extend_from_slice(extra);
-        self.bd(ws, "tester", &a).ok().stdout.trim().to_string()
-    }
-
-    /// Commit and push A's issues, then pull them into B.
-    fn share(&self) {
-        git(&self.a, &["add", "-A"]);
-        git(&self.a, &["commit", "-q", "-m", "issues"]);
-        git(&self.a, &["push", "-q", "origin", "main"]);
-        self.bd(&self.b, "tester", &["sync"]).ok();
-    }
-
-    /// The project's folder in the home.
-    fn project_dir(&self) -> PathBuf {
-        let dirs: Vec<PathBuf> = std::fs::read_dir(self.env.home.join("projects"))
-            .expect("the project home exists")
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
-        assert_eq!(dirs.len(), 1, "one project in BD_HOME: {dirs:?}");
-        dirs[0].clone()
-    }
-
-    fn ledger(&self) -> Value {
-        let p = self.project_dir().join("ledger.json");
-        serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|_| b"{}".to_vec())).unwrap()
-    }
-
-    fn ledger_event(&self, id: &str) -> Option<Value> {
-        self.ledger()["entries"]
-            .as_array()?
-            .iter()
-            .find(|e| e["issue"] == id)
-            .map(|e| e["event"].clone())
-    }
+fn ledger_event(m: &Machine, id: &str) -> Option<Value> {
+    ledger(m)["entries"]
+        .as_array()?
+        .iter()
+        .find(|e| e["issue"] == id)
+        .map(|e| e["event"].clone())
 }
 
 /// A workspace's record of `id`, straight from its `issues.jsonl`.
@@ -158,7 +77,7 @@ fn bd_limited(m: &Machine, ws: &Path, actor: &str, kib: u32, args: &[&str]) -> R
 /// needs more than `kib` KiB.
 fn pad_ledger(m: &Machine, n: usize) {
     let path = m.project_dir().join("ledger.json");
-    let mut l = m.ledger();
+    let mut l = ledger(&m);
     if l.get("entries").is_none() {
         l = json!({"entries": []});
     }
@@ -182,7 +101,7 @@ fn pad_ledger(m: &Machine, n: usize) {
 
 #[test]
 fn item_08_failed_ledger_write_leaves_the_tracker_untouched() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "work", &[]);
     let y = m.create(&m.a, "more", &[]);
     m.bd(&m.a, "alice", &["claim", &y]).ok();
@@ -231,7 +150,7 @@ fn item_08_failed_ledger_write_leaves_the_tracker_untouched() {
 
 #[test]
 fn item_08_failed_tracker_write_takes_the_ledger_entry_back() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     // A tracker larger than the limit, a small ledger: the ledger is written
     // first, the tracker write fails, and the ledger entry is taken back.
     let big = "x".repeat(40 * 1024);
@@ -239,7 +158,7 @@ fn item_08_failed_tracker_write_takes_the_ledger_entry_back() {
     let r = bd_limited(&m, &m.a, "alice", 16, &["claim", &x]);
     assert_ne!(r.code, 0, "the tracker write fails: {}", r.stderr);
     assert_eq!(record(&m.a, &x)["status"], "open");
-    assert_eq!(m.ledger_event(&x), None, "no claim left in the ledger");
+    assert_eq!(ledger_event(&m, &x), None, "no claim left in the ledger");
     // Bob (another clone) is not told it is held.
     let bx = m.create(&m.b, "other", &[]);
     let _ = bx;
@@ -252,7 +171,7 @@ fn item_08_failed_tracker_write_takes_the_ledger_entry_back() {
 
 #[test]
 fn item_11_in_progress_without_holder_is_claimable() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "started the classic way", &[]);
     m.bd(&m.a, "alice", &["update", &x, "--status", "in_progress"])
         .ok();
@@ -292,12 +211,12 @@ fn item_11_in_progress_without_holder_is_claimable() {
 
 #[test]
 fn item_14_every_view_agrees_on_ready_with_the_machines_claims() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let six: Vec<String> = (0..6)
         .map(|i| m.create(&m.a, &format!("work {i}"), &[]))
         .collect();
     m.bd(&m.a, "tester", &["config", "set", "lease", "1s"]).ok();
-    m.share();
+    share(&m);
     // In clone B (same machine): bob claims two, closes one; carol, in A,
     // claims one whose lease then lapses, and B closes that one too.
     m.bd(&m.b, "bob", &["claim", &six[0]]).ok();
@@ -350,9 +269,9 @@ fn item_14_every_view_agrees_on_ready_with_the_machines_claims() {
 
 #[test]
 fn item_13_lost_claim_follows_the_winner() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "contended", &[]);
-    m.share();
+    share(&m);
     // Clone B is another machine: its own BD_HOME.
     let home2 = m.env.tmp.path().join("home2");
     std::fs::create_dir_all(&home2).unwrap();
@@ -427,10 +346,10 @@ fn agent_entry(m: &Machine, ws: &Path, name: &str) -> Value {
 
 #[test]
 fn item_16_hook_prime_and_agents_agree_and_show_the_note() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "slung with a note", &[]);
     let y = m.create(&m.a, "slung then unhooked elsewhere", &[]);
-    m.share();
+    share(&m);
     m.bd(&m.b, "bob", &["agent", "register"]).ok();
     m.bd(
         &m.a,
@@ -485,7 +404,7 @@ fn item_16_hook_prime_and_agents_agree_and_show_the_note() {
 
 #[test]
 fn item_15_dispatch_feeds_registered_agents_claimable_work_only() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let epic = m.create(&m.a, "the big one", &["-t", "epic", "-p", "0"]);
     let task = m.create(&m.a, "a task", &["-p", "1"]);
     let other = m.create(&m.a, "another task", &["-p", "2"]);
@@ -536,7 +455,7 @@ fn item_15_dispatch_feeds_registered_agents_claimable_work_only() {
 
 #[test]
 fn item_18_prime_says_how_many_unread_messages_it_does_not_list() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     m.bd(&m.a, "bob", &["agent", "register"]).ok();
     for i in 0..4 {
         m.bd(
@@ -565,7 +484,7 @@ fn item_18_prime_says_how_many_unread_messages_it_does_not_list() {
 
 #[test]
 fn item_18_a_deleted_issue_refuses_comment_label_and_dep_like_close() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "doomed", &[]);
     let y = m.create(&m.a, "alive", &[]);
     m.bd(&m.a, "alice", &["delete", &x]).ok();
@@ -599,7 +518,7 @@ fn item_18_a_deleted_issue_refuses_comment_label_and_dep_like_close() {
 
 #[test]
 fn item_18_a_ledger_lock_timeout_names_the_ledger() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "work", &[]);
     let lock = std::fs::File::options()
         .read(true)
@@ -621,7 +540,7 @@ fn item_18_a_ledger_lock_timeout_names_the_ledger() {
 
 #[test]
 fn item_18_closing_an_epic_with_open_children_needs_force() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let epic = m.create(&m.a, "the epic", &["-t", "epic"]);
     let kid = m.create(&m.a, "a child", &["--parent", &epic]);
     let r = m.bd(&m.a, "alice", &["close", &epic]).code(3);
@@ -638,7 +557,7 @@ fn item_18_closing_an_epic_with_open_children_needs_force() {
 
 #[test]
 fn item_08_a_sling_whose_hook_file_fails_is_taken_back() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "work", &[]);
     // A file where the hooks folder must go: the hook file cannot be written.
     std::fs::write(m.a.join(".beads/hooks"), b"in the way").unwrap();
@@ -648,7 +567,7 @@ fn item_08_a_sling_whose_hook_file_fails_is_taken_back() {
     assert_eq!(rec["status"], "open", "{rec}");
     assert!(rec.get("assignee").is_none(), "{rec}");
     assert_ne!(
-        m.ledger_event(&x).map(|e| e["kind"].clone()),
+        ledger_event(&m, &x).map(|e| e["kind"].clone()),
         Some(json!("hooked"))
     );
     // Nobody sees it on bob's hook, in this clone or the other.
@@ -668,9 +587,9 @@ fn item_08_a_sling_whose_hook_file_fails_is_taken_back() {
 /// older claim entry: nobody holds X there.
 #[test]
 fn item_13_a_claim_lost_to_an_unseen_close_is_not_held_in_a_sibling_clone() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "closed elsewhere", &[]);
-    m.share();
+    share(&m);
     let tmp = m.env.tmp.path().to_path_buf();
     let remote = tmp.join("remote.git");
     let c = tmp.join("c");
@@ -760,9 +679,9 @@ fn bytes_or_none(p: &Path) -> Option<Vec<u8>> {
 /// whichever of its writes fails (hook file, delivery, tracker).
 #[test]
 fn item_08_review_a_failed_sling_leaves_no_trace_and_bobs_claim_survives() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "contended", &[]);
-    m.share();
+    share(&m);
     on_other_machine(&m, "bob", &["claim", &x]).ok();
     on_other_machine(&m, "bob", &["sync"]).ok();
 
@@ -811,7 +730,7 @@ fn item_08_review_a_failed_sling_leaves_no_trace_and_bobs_claim_survives() {
 /// fails.
 #[test]
 fn item_08_review_a_sling_whose_tracker_write_fails_puts_hook_and_delivery_back() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let big = "x".repeat(40 * 1024);
     let x = m.create(&m.a, "work", &["-d", &big]);
     let y = m.create(&m.a, "small", &[]);
@@ -838,9 +757,9 @@ fn item_08_review_a_sling_whose_tracker_write_fails_puts_hook_and_delivery_back(
 /// does; `--force` insists.
 #[test]
 fn item_13_review_the_loser_of_a_claim_cannot_update_its_claim_fields() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "contended", &[]);
-    m.share();
+    share(&m);
     m.bd(&m.a, "alice", &["claim", &x]).ok();
     on_other_machine(&m, "bob", &["claim", &x]).ok();
     on_other_machine(&m, "bob", &["sync"]).ok();
@@ -885,15 +804,12 @@ fn item_13_review_the_loser_of_a_claim_cannot_update_its_claim_fields() {
 /// effective state (released) decides every view and claim.
 #[test]
 fn item_14_review_released_in_another_worktree_is_ready_and_claimable_here() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "slung then unhooked elsewhere", &[]);
     let y = m.create(&m.a, "another", &[]);
     m.bd(&m.a, "tester", &["commit"]).ok();
-    let wt = m.env.tmp.path().join("wt");
-    git(
-        &m.a,
-        &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt"],
-    );
+    // A worktree made after the commit (the machine's `wt` predates it).
+    let wt = m.env.worktree(&m.a, "wt2", "wt2");
     m.bd(&m.a, "mayor", &["sling", &x, "carol"]).ok();
     m.bd(&m.a, "mayor", &["sling", &y, "carol"]).ok();
     m.bd(&wt, "mayor", &["unhook", &x, "--agent", "carol"]).ok();
@@ -942,7 +858,7 @@ fn item_14_review_released_in_another_worktree_is_ready_and_claimable_here() {
 /// and a convoy item; a convoy counted a deleted item as done.
 #[test]
 fn item_18_review_a_deleted_issue_is_no_parent_dependency_or_convoy_item() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "doomed", &[]);
     let y = m.create(&m.a, "alive", &[]);
     let cv = m.json(&m.a, "tester", &["convoy", "create", "train"])["id"]
@@ -999,7 +915,7 @@ fn item_18_review_a_deleted_issue_is_no_parent_dependency_or_convoy_item() {
 /// record with no holder (a classic tool, a hand edit) is claimable.
 #[test]
 fn item_11_review_hooked_without_holder_is_refused_and_claimable() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let z = m.create(&m.a, "hang me", &[]);
     let before = std::fs::read(m.a.join(".beads/issues.jsonl")).unwrap();
     let r = m.bd(&m.a, "alice", &["update", &z, "--status", "hooked"]);
@@ -1049,10 +965,10 @@ fn item_11_review_hooked_without_holder_is_refused_and_claimable() {
 /// is refused (exit 3, the winner named) unless `--force`.
 #[test]
 fn item_13_review2_the_loser_cannot_defer_or_delete_the_winners_claim() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "contended", &[]);
     let y = m.create(&m.a, "contended too", &[]);
-    m.share();
+    share(&m);
     m.bd(&m.a, "alice", &["claim", &x, &y]).ok();
     on_other_machine(&m, "bob", &["claim", &x, &y]).ok();
     on_other_machine(&m, "bob", &["sync"]).ok();
@@ -1103,9 +1019,9 @@ fn item_13_review2_the_loser_cannot_defer_or_delete_the_winners_claim() {
 /// merge ranks the release after the claim), `--force` recovers it.
 #[test]
 fn item_14_review2_unclaim_sees_a_claim_made_in_a_sibling_clone() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let y = m.create(&m.a, "claimed next door", &[]);
-    m.share();
+    share(&m);
     m.bd(&m.a, "alice", &["claim", &y]).ok();
     assert_eq!(record(&m.b, &y)["status"], "open", "B's file is stale");
     let shown = m.bd(&m.b, "carol", &["show", &y]).ok();
@@ -1117,10 +1033,10 @@ fn item_14_review2_unclaim_sees_a_claim_made_in_a_sibling_clone() {
     let r = m.bd(&m.b, "alice", &["unclaim", &y]).ok();
     assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
     assert_eq!(
-        m.ledger_event(&y).unwrap()["kind"],
+        ledger_event(&m, &y).unwrap()["kind"],
         "released",
         "{}",
-        m.ledger()
+        ledger(&m)
     );
     let rb = record(&m.b, &y);
     assert_eq!(rb["status"], "open", "{rb}");
@@ -1134,7 +1050,7 @@ fn item_14_review2_unclaim_sees_a_claim_made_in_a_sibling_clone() {
     m.bd(&m.a, "bob", &["claim", &y]).ok();
     let r = m.bd(&m.b, "carol", &["unclaim", &y, "--force"]).ok();
     assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
-    assert_eq!(m.ledger_event(&y).unwrap()["kind"], "released");
+    assert_eq!(ledger_event(&m, &y).unwrap()["kind"], "released");
     let rb = record(&m.b, &y);
     assert_eq!(rb["recovered"]["from"], "bob", "{rb}");
     let prime = m.json(&m.a, "bob", &["prime"]);
@@ -1155,7 +1071,7 @@ fn item_14_review2_unclaim_sees_a_claim_made_in_a_sibling_clone() {
 /// other verb refuses a deleted issue; it is refused with `close`'s words.
 #[test]
 fn item_18_review2_mail_about_a_deleted_issue_is_refused_like_close() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     m.bd(&m.a, "bob", &["agent", "register"]).ok();
     let x = m.create(&m.a, "doomed", &[]);
     m.bd(&m.a, "alice", &["delete", &x]).ok();
@@ -1202,7 +1118,7 @@ fn item_18_review2_mail_about_a_deleted_issue_is_refused_like_close() {
 /// views, the ledger and both worktrees agree.
 #[test]
 fn item_14_review3_defer_releases_the_claim_in_the_ledger_and_every_view() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "claimed next door, then deferred", &[]);
     let y = m.create(&m.a, "claimed next door, then deferred by update", &[]);
     m.bd(&m.a, "tester", &["commit"]).ok();
@@ -1218,10 +1134,10 @@ fn item_14_review3_defer_releases_the_claim_in_the_ledger_and_every_view() {
         .ok();
     for id in [&x, &y] {
         assert_eq!(
-            m.ledger_event(id).unwrap()["kind"],
+            ledger_event(&m, id).unwrap()["kind"],
             "released",
             "{}",
-            m.ledger()
+            ledger(&m)
         );
     }
     m.bd(&m.a, "tester", &["commit"]).ok();
@@ -1257,10 +1173,10 @@ fn item_14_review3_defer_releases_the_claim_in_the_ledger_and_every_view() {
 /// names it, as `bd doctor` does.
 #[test]
 fn item_14_review3_import_writes_through_the_one_write_path() {
-    let m = Machine::new();
+    let m = Machine::new(0);
     let x = m.create(&m.a, "claimed by an import", &[]);
     let y = m.create(&m.a, "closed by an import", &[]);
-    m.share();
+    share(&m);
     let exported = m.bd(&m.a, "tester", &["export"]).ok().stdout;
     let mut lines = Vec::new();
     for l in exported.lines() {
@@ -1297,7 +1213,7 @@ fn item_14_review3_import_writes_through_the_one_write_path() {
         before,
         "a dry run writes nothing"
     );
-    assert!(m.ledger_event(&x).is_none(), "nor the ledger");
+    assert!(ledger_event(&m, &x).is_none(), "nor the ledger");
 
     let rep = m.json(&m.a, "tester", &["import", file.to_str().unwrap()]);
     assert_eq!(
@@ -1322,16 +1238,16 @@ fn item_14_review3_import_writes_through_the_one_write_path() {
 
     // The ledger knows: every clone of the machine agrees at once.
     assert_eq!(
-        m.ledger_event(&x).unwrap()["kind"],
+        ledger_event(&m, &x).unwrap()["kind"],
         "claimed",
         "{}",
-        m.ledger()
+        ledger(&m)
     );
     assert_eq!(
-        m.ledger_event(&y).unwrap()["kind"],
+        ledger_event(&m, &y).unwrap()["kind"],
         "closed",
         "{}",
-        m.ledger()
+        ledger(&m)
     );
     for ws in [&m.a, &m.b] {
         let ready = m.json(ws, "carol", &["ready"]).to_string();

@@ -9,6 +9,7 @@
 //! clock makes them deterministic too.
 #![allow(dead_code)]
 
+mod machine;
 mod network;
 mod rng;
 mod snapshot;
@@ -20,6 +21,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use serde_json::Value;
 
+#[allow(unused_imports)]
+pub use machine::Machine;
 #[allow(unused_imports)]
 pub use network::{Network, Workspace, assert_no_conflict_markers};
 #[allow(unused_imports)]
