@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Barrier;
 
-use common::{BD, Run, TestEnvironment, git, git_bd, git_with_bd, run_of};
+use common::{Clock, Machine, Run, TestEnvironment, bd_command, git, git_bd, git_with_bd, run_of};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use strand::model::time;
@@ -36,6 +36,7 @@ use strand::model::time;
 struct Ws {
     dir: PathBuf,
     home: PathBuf,
+    clock: Clock,
 }
 
 impl Ws {
@@ -43,21 +44,22 @@ impl Ws {
         Ws {
             dir: env.repo.clone(),
             home: env.home.clone(),
+            clock: env.clock.clone(),
+        }
+    }
+
+    /// The working tree `dir` on the machine of `m` (its BD_HOME).
+    fn on(m: &Machine, dir: &Path) -> Ws {
+        Ws {
+            dir: dir.to_path_buf(),
+            home: m.env.home.clone(),
+            clock: m.env.clock.clone(),
         }
     }
 
     fn cmd(&self, actor: &str, now: Option<&str>, args: &[&str]) -> Command {
-        let mut c = Command::new(BD);
-        c.args(args)
-            .current_dir(&self.dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("BD_HOME", &self.home)
-            .env("BD_ACTOR", actor)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("BD_LOCK_TIMEOUT_MS", "60000")
-            .stdin(Stdio::null());
+        let mut c = bd_command(&self.dir, &self.home, actor, &self.clock, args);
+        c.env("BD_LOCK_TIMEOUT_MS", "60000");
         if let Some(t) = now {
             c.env("BD_NOW", t);
         }
@@ -268,64 +270,6 @@ fn project_dir(home: &Path) -> PathBuf {
         .collect();
     assert_eq!(dirs.len(), 1, "one project in {}: {dirs:?}", home.display());
     dirs[0].clone()
-}
-
-/// One machine: a bare remote, clone A (`bd init`, committed, pushed), clone
-/// B (`git clone`) and a worktree of A on branch `wt`, all with BD_HOME
-/// `env.home` (a test may give B another home: another machine).
-struct Machine {
-    env: TestEnvironment,
-    a: PathBuf,
-    b: PathBuf,
-    wt: PathBuf,
-}
-
-impl Machine {
-    fn new() -> Machine {
-        let env = TestEnvironment::bare_git();
-        let tmp = env.tmp.path().to_path_buf();
-        let remote = tmp.join("remote.git");
-        git(
-            &tmp,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        git(
-            &env.repo,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
-        env.bd(&["init", "--prefix", "bd"]).ok();
-        let a = env.repo.clone();
-        git(&a, &["add", "-A"]);
-        git(&a, &["commit", "-q", "-m", "bd init"]);
-        git(&a, &["push", "-q", "-u", "origin", "main"]);
-        let b = tmp.join("b");
-        git(
-            &tmp,
-            &["clone", "-q", remote.to_str().unwrap(), b.to_str().unwrap()],
-        );
-        git(&b, &["config", "user.name", "B"]);
-        git(&b, &["config", "user.email", "b@example.com"]);
-        let wt = tmp.join("wt");
-        git(
-            &a,
-            &["worktree", "add", "-q", "-b", "wt", wt.to_str().unwrap()],
-        );
-        Machine { env, a, b, wt }
-    }
-
-    fn ws(&self, dir: &Path) -> Ws {
-        Ws {
-            dir: dir.to_path_buf(),
-            home: self.env.home.clone(),
-        }
-    }
 }
 
 /// Commit `.beads/` (if anything changed).
@@ -655,10 +599,10 @@ fn prime_unread(ws: &Ws, actor: &str) -> u64 {
 
 #[test]
 fn mail_sent_in_one_clone_is_seen_at_once_in_the_other_clone_and_the_worktree() {
-    let m = Machine::new();
-    let a = m.ws(&m.a);
-    let b = m.ws(&m.b);
-    let wt = m.ws(&m.wt);
+    let m = Machine::new(0);
+    let a = Ws::on(&m, &m.a);
+    let b = Ws::on(&m, &m.b);
+    let wt = Ws::on(&m, &m.wt);
     a.register(&["ann"]);
     b.register(&["bob"]);
     wt.register(&["carol"]);
@@ -909,13 +853,13 @@ fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark
 /// exchange through git, `a_first` deciding who pushes first. Returns the
 /// final bytes of `mail.jsonl` (identical in A and B).
 fn converge(a_first: bool) -> Vec<u8> {
-    let m = Machine::new();
-    let a = m.ws(&m.a);
+    let m = Machine::new(0);
+    let a = Ws::on(&m, &m.a);
     let b = Ws {
         dir: m.b.clone(),
-        home: m.env.tmp.path().join("home-b"),
+        home: m.env.machine_home("b"),
+        clock: m.env.clock.clone(),
     };
-    std::fs::create_dir_all(&b.home).unwrap();
     for ws in [&a, &b] {
         for who in ["ann", "bob", "carol"] {
             ws.bd_now(who, &at(0), &["agent", "register"]).ok();
@@ -1627,9 +1571,9 @@ fn doctor_fix_quarantines_a_bad_line_of_mail_jsonl() {
 /// one, and the only one that survives if the worktree is dropped uncommitted.
 #[test]
 fn ack_keeps_the_read_time_known_from_another_workspace() {
-    let m = Machine::new();
-    let a = m.ws(&m.a);
-    let wt = m.ws(&m.wt);
+    let m = Machine::new(0);
+    let a = Ws::on(&m, &m.a);
+    let wt = Ws::on(&m, &m.wt);
     a.register(&["ann", "bob"]);
     // Sent the same day (live copies older than 7 days are dropped).
     let id = a.json_now(

@@ -360,6 +360,12 @@ impl TestEnvironment {
         c
     }
 
+    /// `bd` in the working tree `dir` of this machine (this home), as `actor`,
+    /// with PATH as the tests were given it.
+    pub fn cmd_at(&self, dir: &Path, actor: &str, args: &[&str]) -> Command {
+        bd_command(dir, &self.home, actor, &self.clock, args)
+    }
+
     /// Run `bd` in the repository.
     pub fn bd(&self, args: &[&str]) -> Run {
         Run::from(self.cmd(args).output().expect("bd runs"))
