@@ -14,7 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Run, TestEnvironment, git, path_with_bd, run_of};
+use common::{Run, TestEnvironment, bd_command, path_with_bd, run_of};
 use serde_json::Value;
 
 /// A bare remote and clones of it; `a` ran `bd init` and pushed `n` issues.
@@ -26,71 +26,24 @@ struct Net {
 
 impl Net {
     fn new(n: usize) -> Net {
-        let env = TestEnvironment::bare_git();
-        let tmp = env.tmp.path().to_path_buf();
-        let remote = tmp.join("remote.git");
-        git(
-            &tmp,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        git(
-            &env.repo,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
-        env.bd(&["init", "--prefix", "bd"]).ok();
-        let ids = (0..n)
-            .map(|i| env.create(&format!("issue {i}"), &[]))
-            .collect();
+        let (env, ids) = TestEnvironment::with_remote(n, "2");
         let a = env.repo.clone();
-        git(&a, &["add", "-A"]);
-        git(&a, &["commit", "-q", "-m", "issues"]);
-        git(&a, &["push", "-q", "-u", "origin", "main"]);
         Net { env, a, ids }
     }
 
     /// A new clone of the remote, with its git identity.
     fn clone(&self, name: &str) -> PathBuf {
-        let tmp = self.env.tmp.path();
-        let dir = tmp.join(name);
-        let remote = tmp.join("remote.git");
-        git(
-            tmp,
-            &[
-                "clone",
-                "-q",
-                remote.to_str().unwrap(),
-                dir.to_str().unwrap(),
-            ],
-        );
-        git(&dir, &["config", "user.name", name]);
-        git(
-            &dir,
-            &["config", "user.email", &format!("{name}@example.com")],
-        );
-        dir
+        self.env.clone_repo(name)
     }
 
     /// A `BD_HOME` of its own (another machine).
     fn home(&self, name: &str) -> PathBuf {
-        let h = self.env.tmp.path().join(format!("home-{name}"));
-        std::fs::create_dir_all(&h).unwrap();
-        h
+        self.env.machine_home(name)
     }
 
     fn cmd(&self, ws: &Path, home: &Path, actor: &str, args: &[&str]) -> Command {
-        let mut c = self.env.cmd(args);
-        c.current_dir(ws)
-            .env("BD_ACTOR", actor)
-            .env("BD_HOME", home)
-            .env("HOME", home)
-            .env("PATH", path_with_bd());
+        let mut c = bd_command(ws, home, actor, &self.env.clock, args);
+        c.env("PATH", path_with_bd());
         c
     }
 
