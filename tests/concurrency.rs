@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
-use common::TestEnvironment;
+use common::{Rng, TestEnvironment};
 use serde_json::Value;
 
 /// Long enough that contention on a 2-core machine never times out.
@@ -26,26 +26,6 @@ fn child(env: &TestEnvironment, args: &[&str]) -> Command {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// A deterministic LCG (Knuth's MMIX constants), for shuffles.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
 }
 
 /// The tracker file must be whole and canonical: non-empty lines that all parse
@@ -181,7 +161,7 @@ fn concurrent_claims_have_one_winner() {
         .map(|a| {
             let env = Arc::clone(&env);
             let mut order = ids.clone();
-            Lcg(0x5eed + a as u64).shuffle(&mut order);
+            Rng::new(0x5eed + a as u64).shuffle(&mut order);
             std::thread::spawn(move || {
                 let actor = format!("agent-{a}");
                 order

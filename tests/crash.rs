@@ -14,33 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::TestEnvironment;
+use common::{Rng, TestEnvironment};
 use serde_json::Value;
 
 const LOCK_TIMEOUT_MS: &str = "60000";
-
-/// A deterministic LCG (Knuth's MMIX constants), seeded per iteration.
-struct Lcg(u64);
-
-impl Lcg {
-    fn new(seed: u64) -> Lcg {
-        let mut l = Lcg(seed ^ 0x9e37_79b9_7f4a_7c15);
-        l.next();
-        l
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -218,10 +195,10 @@ fn sequential_kills_leave_whole_files_and_keep_acknowledged_writes() {
     let mut state = check_file(&env);
     let mut acked_ids: BTreeSet<String> = BTreeSet::new();
     for n in 0..ITERATIONS {
-        let mut rng = Lcg::new(n);
-        let delay_us = rng.below(span_us + 1);
+        let mut rng = Rng::mixed(n);
+        let delay_us = rng.below_u64(span_us + 1);
         let ids: Vec<String> = state.keys().cloned().collect();
-        let target = ids[rng.below(ids.len() as u64) as usize].clone();
+        let target = ids[rng.below_u64(ids.len() as u64) as usize].clone();
         let before = state.clone();
         let op = n % 3;
         let title = format!("crash {n}");
@@ -299,7 +276,7 @@ fn sequential_kills_leave_whole_files_and_keep_acknowledged_writes() {
         }
         // Readers: the index may be stale, never wrong. Every third iteration
         // skips this so the next writer, too, may start from a stale index.
-        if rng.below(3) != 0 {
+        if rng.below_u64(3) != 0 {
             assert_eq!(
                 listed(&env),
                 after,
@@ -348,8 +325,8 @@ fn concurrent_writers_killed_at_random() {
             let tally = Arc::clone(&tally);
             std::thread::spawn(move || {
                 for i in 0..PER {
-                    let mut rng = Lcg::new(1000 + w * 100 + i);
-                    let delay_us = rng.below(span_us + 1);
+                    let mut rng = Rng::mixed(1000 + w * 100 + i);
+                    let delay_us = rng.below_u64(span_us + 1);
                     let title = format!("conc w{w} i{i}");
                     let label = format!("w{w}-i{i}");
                     let create = i % 2 == 0;

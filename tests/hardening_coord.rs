@@ -77,7 +77,7 @@ fn bd_limited(m: &Machine, ws: &Path, actor: &str, kib: u32, args: &[&str]) -> R
 /// needs more than `kib` KiB.
 fn pad_ledger(m: &Machine, n: usize) {
     let path = m.project_dir().join("ledger.json");
-    let mut l = ledger(&m);
+    let mut l = ledger(m);
     if l.get("entries").is_none() {
         l = json!({"entries": []});
     }

@@ -22,6 +22,10 @@
 //! a timing print for 10k/1,000 and 100k/5,000 changed issues (run it with
 //! `cargo test --release --test prop_merge timing -- --nocapture`).
 
+mod common;
+
+use common::Rng;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -42,31 +46,6 @@ fn cfg(cases: u32) -> PtConfig {
         cases,
         failure_persistence: None,
         ..PtConfig::default()
-    }
-}
-
-/// A deterministic LCG (Knuth's MMIX constants).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'x, T>(&mut self, v: &'x [T]) -> &'x T {
-        &v[self.below(v.len())]
     }
 }
 
@@ -163,7 +142,7 @@ const TOP_IDS: &[&str] = &[
 ];
 
 impl Writer {
-    fn tick(&mut self, rng: &mut Lcg) -> i64 {
+    fn tick(&mut self, rng: &mut Rng) -> i64 {
         self.clock += 1 + rng.below(2_000_000_000) as i64;
         self.clock
     }
@@ -171,7 +150,7 @@ impl Writer {
     /// Write `fields` of `rec` the way `ops::edit::apply` does.
     fn write(
         &mut self,
-        rng: &mut Lcg,
+        rng: &mut Rng,
         rec: &mut Record,
         f: impl FnOnce(&mut Record, i64) -> Vec<&'static str>,
     ) -> bool {
@@ -227,7 +206,7 @@ impl Writer {
         );
     }
 
-    fn create(&mut self, rng: &mut Lcg, file: &mut File) {
+    fn create(&mut self, rng: &mut Rng, file: &mut File) {
         let now = self.tick(rng);
         let ids: Vec<String> = file.0.keys().cloned().collect();
         let id = if rng.chance(50) || ids.is_empty() {
@@ -276,7 +255,7 @@ impl Writer {
     }
 
     /// One random change to one random record (or a new record).
-    fn edit(&mut self, rng: &mut Lcg, file: &mut File) {
+    fn edit(&mut self, rng: &mut Rng, file: &mut File) {
         if file.0.is_empty() || rng.chance(12) {
             self.create(rng, file);
             return;
@@ -518,7 +497,7 @@ impl Writer {
 }
 
 /// A starting file: stamped records and classic ones (offsets, escapes, no `_stamps`).
-fn initial(rng: &mut Lcg, n: usize, classic: bool) -> Vec<u8> {
+fn initial(rng: &mut Rng, n: usize, classic: bool) -> Vec<u8> {
     let mut f = File(BTreeMap::new());
     for i in 0..n {
         let id = format!("bd-i{i}");
@@ -790,7 +769,7 @@ fn simulate(seed: u64, clones: usize, steps: usize) {
 /// [`simulate`]; with `races`, clones 0 and 1 share one machine's ledger
 /// and most edits claim, release, close or delete one of two issues.
 fn simulate_in(seed: u64, clones: usize, steps: usize, races: bool) {
-    let mut rng = Lcg(seed);
+    let mut rng = Rng::new(seed);
     let mut repo = Repo {
         commits: Vec::new(),
     };
@@ -1007,7 +986,7 @@ proptest! {
     /// Two sides edited from one base: commutative, idempotent, nothing lost.
     #[test]
     fn one_merge_laws(seed in any::<u64>(), edits in 1usize..25) {
-        let mut rng = Lcg(seed);
+        let mut rng = Rng::new(seed);
         let n0 = 2 + rng.below(8);
         let classic = seed % 5 == 0;
         let base = initial(&mut rng, n0, classic);
@@ -1061,7 +1040,7 @@ fn real_file_heavy_edits() {
     let Some(base) = real_file() else { return };
     assert_eq!(show(&merge(&base, &base, &base).bytes), show(&base));
     for seed in [1u64, 2, 3] {
-        let mut rng = Lcg(seed);
+        let mut rng = Rng::new(seed);
         let mut sides = Vec::new();
         for i in 0..2 {
             let mut w = Writer {

@@ -5,6 +5,10 @@
 //! of `store::jsonl::parse` (SPEC §8). Expectations are computed by reference
 //! code written here from the spec, not by calling the module under test.
 
+mod common;
+
+use common::Rng;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use proptest::prelude::*;
@@ -28,26 +32,6 @@ fn cfg(cases: u32) -> PtConfig {
         cases,
         failure_persistence: None,
         ..PtConfig::default()
-    }
-}
-
-/// A deterministic LCG (Knuth's MMIX constants).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
     }
 }
 
@@ -554,7 +538,7 @@ fn record_strategy() -> impl Strategy<Value = GenRecord> {
             if let Some(s) = stamps {
                 pairs.push((STAMPS.into(), s));
             }
-            Lcg(seed).shuffle(&mut pairs);
+            Rng::new(seed).shuffle(&mut pairs);
             let body: Vec<String> = pairs
                 .iter()
                 .map(|(k, v)| format!("{}{w}:{w}{v}", serde_json::to_string(k).unwrap()))
@@ -813,7 +797,7 @@ proptest! {
 #[test]
 fn jsonl_parse_large_file_reports_exact_lines() {
     const N: usize = 30_000;
-    let mut rng = Lcg(42);
+    let mut rng = Rng::new(42);
     let mut bytes = Vec::new();
     let mut want_bad = Vec::new();
     let mut good = 0;

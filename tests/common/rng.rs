@@ -31,6 +31,11 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 
+    /// A number below `n` (`n` > 0).
+    pub fn below_u64(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
     pub fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
