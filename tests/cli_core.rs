@@ -106,18 +106,12 @@ fn fail(env: &TestEnvironment, args: &[&str], exit: i32) -> String {
     r.stderr
 }
 
-fn at(t: &str) -> [(&'static str, String); 1] {
-    [("BD_NOW", t.to_string())]
-}
-
-/// Create with BD_NOW = `t`.
+/// Create at the time `t`.
 #[track_caller]
 fn create_at(env: &TestEnvironment, t: &str, title: &str, extra: &[&str]) -> String {
     let mut a = vec!["create", title];
     a.extend_from_slice(extra);
-    let v = at(t);
-    let vars: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.bd_env(&a, &vars).ok().stdout.trim().to_string()
+    env.bd_at(t, &a).ok().stdout.trim().to_string()
 }
 
 // ---------------------------------------------------------------- init
@@ -1108,10 +1102,7 @@ fn delete_and_restore() {
     assert_eq!(env.json(&["count"])["count"], 2);
     assert_eq!(env.json(&["count", "--all"])["count"], 2);
     let stale = env
-        .bd_env(
-            &["--json", "stale", "--days", "1"],
-            &[("BD_NOW", "2200-01-01T00:00:00Z")],
-        )
+        .bd_at("2200-01-01T00:00:00Z", &["--json", "stale", "--days", "1"])
         .ok()
         .json();
     assert_eq!(set(&stale), strs(&[&b, &w]));
@@ -1162,8 +1153,8 @@ fn defer_and_undefer() {
     );
 
     // Once the date has passed, a deferred issue is ready again.
-    let later = [("BD_NOW", "2099-12-31T00:00:00Z")];
-    let ready_later = set(&env.bd_env(&["--json", "ready"], &later).ok().json());
+    let later = "2099-12-31T00:00:00Z";
+    let ready_later = set(&env.bd_at(later, &["--json", "ready"]).ok().json());
     assert_eq!(ready_later, strs(&[&a, &b]));
 
     let before = state(&env.issues_path());
@@ -1381,15 +1372,15 @@ fn ready_claim_gives_zero_or_one() {
 
 /// The ready set depends on "now" (deferrals pass). A read at a later time must
 /// not leave a cached set that an earlier "now" then reuses: after `ready` ran
-/// at BD_NOW=2099, a read at the real time still hides the future deferral.
+/// at 2099, a read at the clock's time still hides the future deferral.
 #[test]
 fn ready_set_follows_now_in_both_directions() {
     let env = TestEnvironment::new();
     let d = env.create("Deferred", &["--defer", "+2d"]);
     let f = env.create("Free", &[]);
     assert_eq!(set(&env.json(&["ready"])), strs(&[&f]));
-    let later = [("BD_NOW", "2099-01-01T00:00:00Z")];
-    let v = env.bd_env(&["--json", "ready"], &later).ok().json();
+    let later = "2099-01-01T00:00:00Z";
+    let v = env.bd_at(later, &["--json", "ready"]).ok().json();
     assert_eq!(set(&v), strs(&[&d, &f]));
     // Back to the real clock: the deferral is in the future again.
     assert_eq!(set(&env.json(&["ready"])), strs(&[&f]));
@@ -1409,13 +1400,10 @@ fn ready_claim_takes_a_passed_deferral() {
         &["--defer", "2024-01-05"],
     );
     assert_eq!(env.record(&d)["status"], "deferred");
-    let feb = [("BD_NOW", "2024-02-01T00:00:00Z")];
-    let v = env.bd_env(&["--json", "ready"], &feb).ok().json();
+    let feb = "2024-02-01T00:00:00Z";
+    let v = env.bd_at(feb, &["--json", "ready"]).ok().json();
     assert_eq!(ids(&v), vec![d.clone()]);
-    let v = env
-        .bd_env(&["--json", "ready", "--claim"], &feb)
-        .ok()
-        .json();
+    let v = env.bd_at(feb, &["--json", "ready", "--claim"]).ok().json();
     assert_eq!(
         ids(&v),
         vec![d.clone()],
@@ -1431,7 +1419,7 @@ fn ready_claim_takes_a_passed_deferral() {
         "Also deferred",
         &["--defer", "2024-01-05"],
     );
-    env.bd_env(&["claim", &d2], &feb).ok();
+    env.bd_at(feb, &["claim", &d2]).ok();
     assert_eq!(env.record(&d2)["status"], "in_progress");
 }
 
@@ -1443,43 +1431,37 @@ fn stale_days() {
     let old = create_at(&env, "2024-01-01T00:00:00Z", "Old", &[]);
     let recent = create_at(&env, "2024-02-25T00:00:00Z", "Recent", &[]);
     let old_closed = create_at(&env, "2024-01-01T00:00:00Z", "Old closed", &[]);
-    env.bd_env(
-        &["close", &old_closed],
-        &[("BD_NOW", "2024-01-02T00:00:00Z")],
-    )
-    .ok();
+    env.bd_at("2024-01-02T00:00:00Z", &["close", &old_closed])
+        .ok();
     let touched = create_at(&env, "2024-01-01T00:00:00Z", "Touched", &[]);
-    env.bd_env(
-        &["update", &touched, "-p", "1"],
-        &[("BD_NOW", "2024-02-28T00:00:00Z")],
-    )
-    .ok();
+    env.bd_at("2024-02-28T00:00:00Z", &["update", &touched, "-p", "1"])
+        .ok();
 
-    let now = [("BD_NOW", "2024-03-01T00:00:00Z")];
+    let now = "2024-03-01T00:00:00Z";
     let v = env
-        .bd_env(&["--json", "stale", "--days", "30"], &now)
+        .bd_at(now, &["--json", "stale", "--days", "30"])
         .ok()
         .json();
     assert_eq!(set(&v), strs(&[&old]));
     let v = env
-        .bd_env(&["--json", "stale", "--days", "1"], &now)
+        .bd_at(now, &["--json", "stale", "--days", "1"])
         .ok()
         .json();
     assert_eq!(set(&v), strs(&[&old, &recent, &touched]));
-    let v = env.bd_env(&["--json", "stale"], &now).ok().json();
+    let v = env.bd_at(now, &["--json", "stale"]).ok().json();
     assert_eq!(set(&v), strs(&[&old]), "default 30 days");
     let v = env
-        .bd_env(&["--json", "stale", "--days", "365"], &now)
+        .bd_at(now, &["--json", "stale", "--days", "365"])
         .ok()
         .json();
     assert_eq!(set(&v), strs(&[]));
 
     for d in ["0", "-1", "-30"] {
-        let r = env.bd_env(&["--json", "stale", "--days", d], &now).code(1);
+        let r = env.bd_at(now, &["--json", "stale", "--days", d]).code(1);
         let e = check_error_doc(&r, "invalid");
         assert!(e["error"].as_str().unwrap().contains("days"), "{e}");
     }
-    let r = env.bd_env(&["--json", "list"], &[("BD_NOW", "not a time")]);
+    let r = env.bd_at("not a time", &["--json", "list"]);
     assert_eq!(r.code, 1);
     check_error_doc(&r, "invalid");
 }

@@ -1104,22 +1104,22 @@ fn doctor_reports_closed_at_invariant_breaks() {
 
 #[test]
 fn comment_ids_derive_from_content_alike_in_every_clone() {
-    let now = [("BD_NOW", "2025-03-04T05:06:07.123456789Z")];
+    let now = "2025-03-04T05:06:07.123456789Z";
     let mut seen = Vec::new();
     for _ in 0..2 {
         let env = TestEnvironment::new();
         let a = env
-            .bd_env(&["create", "Same everywhere"], &now)
+            .bd_at(now, &["create", "Same everywhere"])
             .ok()
             .stdout
             .trim()
             .to_string();
         let c1 = env
-            .bd_env(&["--json", "comment", &a, "zebra"], &now)
+            .bd_at(now, &["--json", "comment", &a, "zebra"])
             .ok()
             .json();
         let c2 = env
-            .bd_env(&["--json", "comment", &a, "apple"], &now)
+            .bd_at(now, &["--json", "comment", &a, "apple"])
             .ok()
             .json();
         let list = env.json(&["comments", &a]);

@@ -1149,15 +1149,13 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
     for i in 0..50 {
         let p = (i % 5).to_string();
         let r = env
-            .bd_env(
-                &["create", &format!("work {i}"), "-p", &p],
-                &[("BD_NOW", t0)],
-            )
+            .bd_at(t0, &["create", &format!("work {i}"), "-p", &p])
             .ok();
         ids.push(r.stdout.trim().to_string());
     }
     for a in 0..5 {
-        env.bd_env(
+        env.bd_at(
+            t0,
             &[
                 "agent",
                 "register",
@@ -1165,16 +1163,15 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
                 "--kind",
                 "claude",
             ],
-            &[("BD_NOW", t0)],
         )
         .ok();
     }
     // Dry run plans without writing.
     let before = env.issues_text();
     let plan = env
-        .bd_env(
+        .bd_at(
+            &at(1),
             &["--json", "dispatch", "--dry-run", "--per-agent", "2"],
-            &[("BD_NOW", &at(1))],
         )
         .ok()
         .json();
@@ -1182,10 +1179,7 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
     assert_eq!(env.issues_text(), before, "a dry run writes nothing");
     // One round: 5 agents x 2, the highest priorities first, evenly spread.
     let plan = env
-        .bd_env(
-            &["--json", "dispatch", "--per-agent", "2"],
-            &[("BD_NOW", &at(1))],
-        )
+        .bd_at(&at(1), &["--json", "dispatch", "--per-agent", "2"])
         .ok()
         .json();
     let slung = plan["slung"].as_array().unwrap();
@@ -1206,10 +1200,7 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
     assert!(per.values().all(|n| *n == 2), "{per:?}");
     // A second round at the limit slings nothing more.
     let plan = env
-        .bd_env(
-            &["--json", "dispatch", "--per-agent", "2"],
-            &[("BD_NOW", &at(2))],
-        )
+        .bd_at(&at(2), &["--json", "dispatch", "--per-agent", "2"])
         .ok()
         .json();
     assert_eq!(plan["slung"].as_array().unwrap().len(), 0);
@@ -1219,51 +1210,36 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
         .as_str()
         .unwrap()
         .to_string();
-    env.bd_env(
-        &["--actor", "agent-0", "claim", &mine],
-        &[("BD_NOW", &at(3))],
-    )
-    .ok();
+    env.bd_at(&at(3), &["--actor", "agent-0", "claim", &mine])
+        .ok();
     env.bd_env(&["config", "set", "lease", "15m"], &[]).ok();
     for a in 1..5 {
-        env.bd_env(
-            &["--actor", &format!("agent-{a}"), "heartbeat"],
-            &[("BD_NOW", &at(25))],
-        )
-        .ok();
+        env.bd_at(&at(25), &["--actor", &format!("agent-{a}"), "heartbeat"])
+            .ok();
     }
-    env.bd_env(
+    env.bd_at(
+        &at(25),
         &[
             "--actor", "agent-9", "agent", "register", "--kind", "claude",
         ],
-        &[("BD_NOW", &at(25))],
     )
     .ok();
-    let shown = env
-        .bd_env(&["--json", "show", &mine], &[("BD_NOW", &at(26))])
-        .ok()
-        .json();
+    let shown = env.bd_at(&at(26), &["--json", "show", &mine]).ok().json();
     assert_eq!(
         shown["lapsed"], true,
         "show reports the lapsed claim: {shown}"
     );
     let explained = env
-        .bd_env(&["--json", "ready", "--explain"], &[("BD_NOW", &at(26))])
+        .bd_at(&at(26), &["--json", "ready", "--explain"])
         .ok()
         .json();
     assert_eq!(explained["lapsed"][0]["id"], mine.as_str(), "{explained}");
     assert_eq!(explained["lapsed"][0]["holder"], "agent-0");
     assert!(explained["ready"].is_array());
-    let shown = env
-        .bd_env(&["--json", "show", &mine], &[("BD_NOW", &at(4))])
-        .ok()
-        .json();
+    let shown = env.bd_at(&at(4), &["--json", "show", &mine]).ok().json();
     assert_eq!(shown["lapsed"], false);
     let plan = env
-        .bd_env(
-            &["--json", "dispatch", "--per-agent", "3"],
-            &[("BD_NOW", &at(26))],
-        )
+        .bd_at(&at(26), &["--json", "dispatch", "--per-agent", "3"])
         .ok()
         .json();
     let recovered = plan["recovered"].as_array().unwrap();
@@ -1282,10 +1258,7 @@ fn dispatch_is_fair_limited_and_recovers_lapsed_claims() {
     assert_ne!(assignee_of(&rec), "agent-0");
     assert!(rec["comments"].to_string().contains("recovered"), "{rec}");
     // The silent agent comes back and is told why.
-    let r = env.bd_env(
-        &["--actor", "agent-0", "close", &mine],
-        &[("BD_NOW", &at(27))],
-    );
+    let r = env.bd_at(&at(27), &["--actor", "agent-0", "close", &mine]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("recovered"), "{}", r.stderr);
 }

@@ -2384,10 +2384,7 @@ fn check_coordination_outputs(ck: &Checker) {
     }
 
     // A claim silent past its lease is recovered.
-    let r = env.bd_env(
-        &["--json", "dispatch"],
-        &[("BD_NOW", "2099-01-01T00:00:00Z")],
-    );
+    let r = env.bd_at("2099-01-01T00:00:00Z", &["--json", "dispatch"]);
     let plan = r.ok().json();
     ck.out("dispatch", &plan, "dispatch (a lapsed claim)");
     assert_eq!(plan["recovered"], json!([[x, "agent-1"]]), "{plan}");
