@@ -466,16 +466,8 @@ fn outside_git_suggests_git_init() {
         up = d.parent();
     }
     let run = |args: &[&str]| {
-        let o = std::process::Command::new(BD)
-            .args(args)
-            .current_dir(&dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+        let o = common::bd_cmd(&dir, &tmp.path().join("home"), "tester", args)
             .env("HOME", tmp.path())
-            .env("BD_HOME", tmp.path().join("home"))
-            .env("BD_ACTOR", "tester")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
         (

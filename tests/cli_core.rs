@@ -162,16 +162,17 @@ fn init_is_idempotent_and_needs_git() {
 
     // Outside any git repository: init refuses and suggests `git init`.
     let tmp = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(common::BD)
-        .args(["init", "--prefix", "bd"])
-        .current_dir(tmp.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", tmp.path())
-        .env("BD_HOME", tmp.path().join("home"))
-        .env("GIT_CEILING_DIRECTORIES", tmp.path().parent().unwrap())
-        .output()
-        .unwrap();
+    let out = common::bd_cmd(
+        tmp.path(),
+        &tmp.path().join("home"),
+        "",
+        &["init", "--prefix", "bd"],
+    )
+    .env_remove("BD_ACTOR")
+    .env("HOME", tmp.path())
+    .env("GIT_CEILING_DIRECTORIES", tmp.path().parent().unwrap())
+    .output()
+    .unwrap();
     assert_ne!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("git init"), "{err}");

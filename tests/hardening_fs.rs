@@ -465,17 +465,8 @@ fn item_01_doctor_fix_and_sync_never_push_a_victim() {
     git_bd(&clone, &["config", "user.email", "v@example.com"]);
     let run = |args: &[&str]| {
         run_of(
-            std::process::Command::new(BD)
-                .args(args)
-                .current_dir(&clone)
-                .env_clear()
+            common::bd_cmd(&clone, &t.join("home-v"), "victim", args)
                 .env("PATH", path_with_bd())
-                .env("HOME", t.join("home-v"))
-                .env("BD_HOME", t.join("home-v"))
-                .env("BD_ACTOR", "victim")
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_TERMINAL_PROMPT", "0")
-                .stdin(std::process::Stdio::null())
                 .output()
                 .unwrap(),
         )

@@ -16,7 +16,6 @@ mod common;
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -41,16 +40,8 @@ fn victim_project(t: &Path, home: &Path) -> PathBuf {
         ],
     );
     let bd = |args: &[&str]| {
-        let o = Command::new(BD)
-            .args(args)
-            .current_dir(&v)
-            .env_clear()
+        let o = common::bd_cmd(&v, home, "tester", args)
             .env("PATH", path_with_bd())
-            .env("HOME", home)
-            .env("BD_HOME", home)
-            .env("BD_ACTOR", "tester")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(Stdio::null())
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -265,18 +256,10 @@ fn hostile_repository_every_command_stays_inside() {
     };
     let before = outside(());
     let run = |args: &[String]| {
-        Command::new(BD)
-            .args(args)
-            .current_dir(&clone)
-            .env_clear()
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::bd_cmd(&clone, &home, "tester", &args)
             .env("PATH", path_with_bd())
-            .env("HOME", &home)
-            .env("BD_HOME", &home)
-            .env("BD_ACTOR", "tester")
             .env("BD_LOCK_TIMEOUT_MS", "200")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null())
             .output()
             .unwrap()
     };

@@ -336,16 +336,8 @@ fn item_18_bd_help_works() {
 /// Run bd in `dir` with this BD_HOME and actor.
 fn bd_at(dir: &std::path::Path, home: &std::path::Path, actor: &str, args: &[&str]) -> Run {
     run_of(
-        std::process::Command::new(BD)
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
+        common::bd_cmd(dir, home, actor, args)
             .env("PATH", path_with_bd())
-            .env("HOME", home)
-            .env("BD_HOME", home)
-            .env("BD_ACTOR", actor)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(std::process::Stdio::null())
             .output()
             .expect("bd runs"),
     )
@@ -1074,15 +1066,9 @@ fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
     let r = bd_at(&a2, &home, "carol", &["list"]).ok();
     assert!(!r.stderr.contains("re-posted"), "{}", r.stderr);
     let r = run_of(
-        std::process::Command::new(BD)
-            .args(["list"])
-            .current_dir(&a2)
-            .env_clear()
+        common::bd_cmd(&a2, &home, "", &["list"])
+            .env_remove("BD_ACTOR")
             .env("PATH", path_with_bd())
-            .env("HOME", &home)
-            .env("BD_HOME", &home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(std::process::Stdio::null())
             .output()
             .unwrap(),
     )

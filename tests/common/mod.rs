@@ -40,7 +40,19 @@ pub const CLOCK_START: &str = "2027-01-01T00:00:00Z";
 #[derive(Clone, Debug)]
 pub struct Clock(Arc<AtomicI64>);
 
+thread_local! {
+    static CLOCK: Clock = Clock::new();
+}
+
 impl Clock {
+    /// The clock of the running test: every test runs on a thread of its own,
+    /// so each starts at [`CLOCK_START`], and every environment and every
+    /// `bd` run of one test shares it (threads a test spawns get the clock
+    /// through the environment they are handed).
+    pub fn current() -> Clock {
+        CLOCK.with(|c| c.clone())
+    }
+
     fn new() -> Clock {
         let start = strand::model::time::parse(CLOCK_START).expect("a valid start time");
         Clock(Arc::new(AtomicI64::new(start)))
@@ -213,6 +225,12 @@ pub fn bd_command(dir: &Path, home: &Path, actor: &str, clock: &Clock, args: &[&
     c
 }
 
+/// [`bd_command`] on the running test's clock, for a test that builds its
+/// folders by hand.
+pub fn bd_cmd(dir: &Path, home: &Path, actor: &str, args: &[&str]) -> Command {
+    bd_command(dir, home, actor, &Clock::current(), args)
+}
+
 /// A temp folder holding one git repository (`repo/`) and a BD_HOME
 /// (`home/`), and whatever else a test builds beside them: a bare remote
 /// (`remote.git`), clones, worktrees, other machines' homes.
@@ -236,7 +254,7 @@ impl TestEnvironment {
             repo,
             home,
             actor: "tester".into(),
-            clock: Clock::new(),
+            clock: Clock::current(),
         }
     }
 
