@@ -16,7 +16,7 @@ fn init_is_idempotent_and_needs_git() {
     ];
     let before: Vec<FileState> = files.iter().map(|p| state(p)).collect();
     let r = env.bd(&["init", "--prefix", "bd"]).ok();
-    assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    crate::assert_human!(env, "init_again", r.transcript());
     let r = env.bd(&["init"]).ok();
     assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
     // From a subfolder, init finds the same worktree root.
@@ -110,11 +110,9 @@ fn create_with_every_flag() {
     let id = r.stdout.trim().to_string();
     assert_eq!(r.stdout, format!("{id}\n"), "stdout holds only the ID");
     assert!(id.starts_with("bd-"), "{id}");
-    assert!(
-        r.stderr.contains(&id),
-        "stderr talks about it: {}",
-        r.stderr
-    );
+    crate::assert_human!(env, "create_with_every_flag", r.transcript());
+    let show = env.bd(&["show", &id]).ok();
+    crate::assert_human!(env, "show_with_every_flag", show.transcript());
 
     let rec = env.record(&id);
     assert_eq!(rec["title"], "Full issue", "title is trimmed");

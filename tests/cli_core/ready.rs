@@ -32,12 +32,13 @@ fn ready_order_is_priority_then_oldest_then_id() {
     want.push(d.clone());
     assert_eq!(ids(&env.json(&["ready"])), want);
     // The text output follows the same order.
-    let text = env.bd(&["ready"]).ok().stdout;
+    let r = env.bd(&["ready"]).ok();
     let pos: Vec<usize> = want
         .iter()
-        .map(|i| text.find(i.as_str()).unwrap())
+        .map(|i| r.stdout.find(i.as_str()).unwrap())
         .collect();
-    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{text}");
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{}", r.stdout);
+    crate::assert_human!(env, "ready", r.transcript());
 
     let mut oldest = vec![d.clone()];
     oldest.extend(same_time.iter().cloned());

@@ -61,7 +61,10 @@ fn update_every_field() {
     assert_eq!(v["title"], "New title");
     assert_ne!(r["updated_at"], r["created_at"]);
 
-    env.bd(&["update", &x, "-s", "in_progress"]).ok();
+    let show = env.bd(&["show", &x]).ok();
+    crate::assert_human!(env, "show_after_update", show.transcript());
+    let r = env.bd(&["update", &x, "-s", "in_progress"]).ok();
+    crate::assert_human!(env, "update_status", r.transcript());
     assert_eq!(env.record(&x)["status"], "in_progress");
     env.bd(&["update", &x, "--status", "open"]).ok();
     env.bd(&["update", &x, "--remove-label", "l1"]).ok();
@@ -226,8 +229,7 @@ fn close_and_reopen() {
     // Close twice: exit 0 and a notice.
     let before = state(&env.issues_path());
     let r = env.bd(&["close", &a]).ok();
-    assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
-    assert!(r.stderr.contains("already closed"), "{}", r.stderr);
+    crate::assert_human!(env, "close_twice", r.transcript());
     assert_eq!(before, state(&env.issues_path()));
 
     // Reopen clears the close fields.

@@ -13,11 +13,7 @@ fn doctor_clean_repo_has_no_problems() {
     assert_eq!(v["ok"], true, "{v}");
     assert!(findings(&v).is_empty(), "{v}");
     let r = env.bd(&["doctor"]).ok();
-    assert!(
-        r.stdout.to_lowercase().contains("no problems"),
-        "{}",
-        r.stdout
-    );
+    crate::assert_human!(env, "doctor_clean", r.transcript());
     let before = std::fs::read(env.issues_path()).unwrap();
     env.bd(&["doctor", "--fix"]).ok();
     assert_eq!(std::fs::read(env.issues_path()).unwrap(), before);

@@ -195,6 +195,14 @@ impl Run {
         self
     }
 
+    /// The exit code, stdout and stderr, for a snapshot of human output.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
     /// stdout parsed as one JSON document.
     #[track_caller]
     pub fn json(&self) -> Value {

@@ -1,5 +1,9 @@
-//! Making human output fit for a snapshot: temp paths (as given and as
-//! canonicalized) become `[TMP]`.
+//! Human output checked by snapshots: [`redact`] makes output fit for one
+//! (temp paths, as given and as canonicalized, become `[TMP]`), and
+//! `crate::assert_human!(env, "name", text)` compares it with
+//! `tests/snapshots/<binary>__<module>__<name>.snap`. The environment's clock
+//! makes times and IDs deterministic; CI runs without `INSTA_UPDATE`, so a
+//! snapshot that differs (or is missing) fails.
 
 use std::path::Path;
 
@@ -16,13 +20,15 @@ pub fn redact(root: &Path, text: &str) -> String {
     out
 }
 
-/// Snapshot `text` (human output) with temp paths redacted.
+/// Snapshot `text` (human output of `bd` run in `env`), temp paths redacted.
 #[macro_export]
-macro_rules! snap {
-    ($env:expr, $text:expr) => {
-        insta::assert_snapshot!($env.redact(&$text))
-    };
-    ($name:expr, $env:expr, $text:expr) => {
-        insta::assert_snapshot!($name, $env.redact(&$text))
-    };
+macro_rules! assert_human {
+    ($env:expr, $name:expr, $text:expr) => {{
+        let text = $env.redact(&$text);
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots"));
+        settings.set_prepend_module_to_snapshot(true);
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_snapshot!($name, text));
+    }};
 }

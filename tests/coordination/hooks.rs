@@ -29,8 +29,9 @@ fn slung_work_is_seen_in_other_workspaces_and_survives_restarts() {
     // A fresh process, as after a kill -9 and a restart, primes with the hook.
     let p = m.json(&m.b, "worker-1", &["prime"]);
     assert_eq!(p["hook"][0]["id"], id.as_str());
-    let text = m.bd(&m.b, "worker-1", &["prime"]).ok().stdout;
-    assert!(text.contains("Hook (1)") && text.contains(&id), "{text}");
+    let r = m.bd(&m.b, "worker-1", &["prime"]).ok();
+    let text = &r.stdout;
+    crate::assert_human!(m.env, "prime_with_a_hook", r.transcript());
     assert!(
         text.len() <= 1536,
         "prime is at most 1.5 KB: {} bytes",

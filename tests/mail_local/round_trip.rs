@@ -117,6 +117,8 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     // bob: both unread, newest first.
     let inbox = ws.json("bob", &["mail", "inbox"]);
     assert_eq!(ids(&inbox), [id2.clone(), id1.clone()]);
+    let r = ws.bd("bob", &["mail", "inbox"]).ok();
+    crate::assert_human!(env, "mail_inbox", r.transcript());
     assert_eq!(inbox[1]["attachments"][0]["sha256"], sha.as_str());
     // ann's inbox has neither (she sent them); carol's has the cc.
     assert_eq!(
