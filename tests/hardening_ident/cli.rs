@@ -27,15 +27,16 @@ fn item_03_terminal_escapes_are_made_visible_in_human_output() {
     .ok();
     env.bd(&["heartbeat", "--note", "n \x1b[2J"]).ok();
 
-    for args in [
-        vec!["list"],
-        vec!["show", id.as_str()],
-        vec!["comments", id.as_str()],
-        vec!["mail", "inbox"],
-        vec!["agents"],
+    for (name, args) in [
+        ("list", vec!["list"]),
+        ("show", vec!["show", id.as_str()]),
+        ("comments", vec!["comments", id.as_str()]),
+        ("mail_inbox", vec!["mail", "inbox"]),
+        ("agents", vec!["agents"]),
     ] {
         let r = env.bd(&args).ok();
         clean_run(&format!("{args:?}"), &r);
+        crate::assert_human!(env, format!("escapes_{name}"), r.transcript());
         assert!(
             r.stdout.contains("\\x1b") || r.stdout.contains("\\u{202e}"),
             "{args:?} shows the escape: {}",
@@ -53,6 +54,7 @@ fn item_03_terminal_escapes_are_made_visible_in_human_output() {
     let mid = inbox[0]["id"].as_str().unwrap().to_string();
     let r = env.bd(&["mail", "read", &mid]).ok();
     clean_run("mail read", &r);
+    crate::assert_human!(env, "escapes_mail_read", r.transcript());
     assert!(
         r.stdout.contains("b \\x1b]0;b\\x07\nsecond"),
         "{}",
@@ -95,11 +97,7 @@ fn item_12_label_add_takes_ids_then_one_label_and_refuses_an_issue_id() {
     let before = env.issues_text();
     // The old order `label add A B urgent` no longer turns B into a label.
     let r = env.bd(&["label", "add", &a, &b, "urgent"]).ok();
-    assert!(
-        r.stderr.contains(&a) && r.stderr.contains(&b),
-        "{}",
-        r.stderr
-    );
+    crate::assert_human!(env, "label_add_to_two", r.transcript());
     for id in [&a, &b] {
         assert_eq!(env.record(id)["labels"], serde_json::json!(["urgent"]));
     }
@@ -107,17 +105,7 @@ fn item_12_label_add_takes_ids_then_one_label_and_refuses_an_issue_id() {
     // A label that is an issue id is refused with the syntax in the hint.
     let before = env.issues_text();
     let r = env.bd(&["label", "add", &a, &b]).code(1);
-    assert!(
-        r.stderr
-            .contains(&format!("label '{b}' is the id of an existing issue")),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("bd label add <id>... <label>"),
-        "{}",
-        r.stderr
-    );
+    crate::assert_human!(env, "label_that_is_an_issue_id", r.transcript());
     let j = env
         .bd(&["--json", "label", "remove", &a, &b])
         .code(1)
@@ -137,11 +125,7 @@ fn item_12_label_add_takes_ids_then_one_label_and_refuses_an_issue_id() {
     assert_eq!(many.as_array().map(Vec::len), Some(2), "{many}");
     // The removal from several: where present removed, the rest noted.
     let r = env.bd(&["label", "remove", &a, &b, "urgent"]).ok();
-    assert!(
-        r.stderr.contains(&format!("{a} had no label 'urgent'")),
-        "{}",
-        r.stderr
-    );
+    crate::assert_human!(env, "label_remove_from_two", r.transcript());
     assert_eq!(env.record(&b)["labels"], serde_json::json!(["ui"]));
     // One argument is not enough.
     env.bd(&["label", "add", &a]).code(2);
@@ -155,12 +139,7 @@ fn item_18_init_prefix_on_a_tracker_with_issues_is_refused_and_without_is_report
     assert!(r.stderr.contains("Nothing changed"), "{}", r.stderr);
     // Without issues the change is made and said.
     let r = env.bd(&["init", "--prefix", "yy"]).ok();
-    assert!(
-        r.stderr.contains("Changed the prefix from bd to yy"),
-        "{}",
-        r.stderr
-    );
-    assert!(!r.stderr.contains("Nothing changed"), "{}", r.stderr);
+    crate::assert_human!(env, "init_changes_the_prefix", r.transcript());
     let j = env.json(&["init", "--prefix", "bd"]);
     assert_eq!(j["prefix_changed_from"], "yy");
     assert_eq!(j["prefix"], "bd");
@@ -171,12 +150,7 @@ fn item_18_init_prefix_on_a_tracker_with_issues_is_refused_and_without_is_report
     // With issues it is refused, nothing written, and the hint names the way.
     env.create("One", &[]);
     let r = env.bd(&["init", "--prefix", "zz"]).code(1);
-    assert!(
-        r.stderr.contains("already uses prefix 'bd'"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("bd config set prefix zz"), "{}", r.stderr);
+    crate::assert_human!(env, "init_prefix_refused_with_issues", r.transcript());
     assert_eq!(
         std::fs::read_to_string(env.beads().join("config.toml")).unwrap(),
         cfg
