@@ -37,7 +37,7 @@ fn json_errors_are_one_document_with_the_right_exit() {
     // Without --json, failures print nothing on stdout.
     let r = env.bd(&["show", "bd-nothere9"]).code(1);
     assert_eq!(r.stdout, "");
-    assert!(r.stderr.contains("bd-nothere9"), "{}", r.stderr);
+    crate::assert_human!(env, "show_not_found", r.transcript());
 }
 
 /// A command group without its subcommand is a usage error (exit 2); with

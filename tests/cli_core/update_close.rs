@@ -204,11 +204,7 @@ fn close_and_reopen() {
     let r = env.bd(&["close", &waiting]);
     assert_ne!(r.code, 0, "close guard refuses");
     assert_ne!(r.code, 2, "not a usage error");
-    assert!(
-        r.stderr.contains(&blocker),
-        "names the blocker: {}",
-        r.stderr
-    );
+    crate::assert_human!(env, "close_blocked_refused", r.transcript());
     let r = env.bd(&["--json", "close", &waiting]);
     assert_ne!(r.code, 0);
     let e = r.json();
@@ -387,7 +383,7 @@ fn update_remove_missing_label_is_a_failed_removal() {
     let r = env
         .bd(&["update", &x, "-p", "0", "--remove-label", "nope"])
         .ok();
-    assert!(r.stderr.contains("nope"), "{}", r.stderr);
+    crate::assert_human!(env, "update_with_a_missing_label", r.transcript());
     assert_eq!(env.record(&x)["priority"], 0);
     // `label remove` from one issue that has the label and one that has not
     // removes it where present and names the other.
