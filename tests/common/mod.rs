@@ -370,7 +370,13 @@ impl TestEnvironment {
             actor: actor.to_string(),
             clock: self.clock.clone(),
             bd_on_path: true,
+            vars: Vec::new(),
         }
+    }
+
+    /// This environment's own repository, home and actor as a [`Workspace`].
+    pub fn ws(&self) -> Workspace {
+        self.workspace(&self.repo, &self.home, &self.actor)
     }
 
     /// `bd` in this environment's repository.
@@ -400,6 +406,14 @@ impl TestEnvironment {
     /// Run `bd` in the working tree `dir` as `actor` (see [`Self::cmd_in`]).
     pub fn bd_in(&self, dir: &Path, actor: &str, args: &[&str]) -> Run {
         Run::from(self.cmd_in(dir, actor, args).output().expect("bd runs"))
+    }
+
+    /// Run `bd` in the working tree `dir` as `actor` on the machine whose home
+    /// is `home` (another machine than this environment's own), `bd` on PATH.
+    pub fn bd_on(&self, dir: &Path, home: &Path, actor: &str, args: &[&str]) -> Run {
+        let mut c = bd_command(dir, home, actor, &self.clock, args);
+        c.env("PATH", path_with_bd());
+        Run::from(c.output().expect("bd runs"))
     }
 
     /// `bd --json ARGS` in `dir` as `actor`, asserting success; the document.

@@ -20,6 +20,8 @@ pub struct Workspace {
     /// Whether `bd` runs with its own folder first on PATH (so git's merge
     /// driver finds `bd`); a machine without `bd` installed has not.
     pub bd_on_path: bool,
+    /// More environment for every `bd` run here (see [`Workspace::with_env`]).
+    pub vars: Vec<(String, String)>,
 }
 
 impl Workspace {
@@ -38,13 +40,57 @@ impl Workspace {
         self.cmd_as(&self.actor, args)
     }
 
+    /// This workspace with `key=value` in the environment of every `bd` run.
+    pub fn with_env(mut self, key: &str, value: &str) -> Workspace {
+        self.vars.push((key.into(), value.into()));
+        self
+    }
+
     /// `bd` here as `actor`, with `bd` on PATH.
     pub fn cmd_as(&self, actor: &str, args: &[&str]) -> Command {
         let mut c = bd_command(&self.dir, &self.home, actor, &self.clock, args);
         if self.bd_on_path {
             c.env("PATH", path_with_bd());
         }
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
         c
+    }
+
+    /// `bd` here as `actor` at the fixed time `when`.
+    pub fn bd_as_at(&self, actor: &str, when: &str, args: &[&str]) -> Run {
+        let mut c = self.cmd_as(actor, args);
+        c.env("BD_NOW", when);
+        run_of(c.output().expect("bd runs"))
+    }
+
+    /// `bd` here as `actor` with `input` on stdin.
+    pub fn bd_as_stdin(&self, actor: &str, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut c = self.cmd_as(actor, args);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("bd runs");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        run_of(child.wait_with_output().unwrap())
+    }
+
+    /// `bd --json ARGS` here as `actor`, asserting success; the document.
+    #[track_caller]
+    pub fn json_as(&self, actor: &str, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.bd_as(actor, &a).ok().json()
+    }
+
+    /// [`Workspace::json_as`] at the fixed time `when`.
+    #[track_caller]
+    pub fn json_as_at(&self, actor: &str, when: &str, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.bd_as_at(actor, when, &a).ok().json()
     }
 
     pub fn bd(&self, args: &[&str]) -> Run {

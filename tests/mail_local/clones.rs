@@ -5,19 +5,19 @@ use super::*;
 #[test]
 fn mail_sent_in_one_clone_is_seen_at_once_in_the_other_clone_and_the_worktree() {
     let m = Machine::new(0);
-    let a = Ws::on(&m, &m.a);
-    let b = Ws::on(&m, &m.b);
-    let wt = Ws::on(&m, &m.wt);
-    a.register(&["ann"]);
-    b.register(&["bob"]);
-    wt.register(&["carol"]);
+    let a = ws_on(&m, &m.a);
+    let b = ws_on(&m, &m.b);
+    let wt = ws_on(&m, &m.wt);
+    register(&a, &["ann"]);
+    register(&b, &["bob"]);
+    register(&wt, &["carol"]);
 
     let content = binary_content(5000);
     let sha = sha256_hex(&content);
     let att = m.env.tmp.path().join("trace.bin");
     std::fs::write(&att, &content).unwrap();
 
-    let m1 = a.json(
+    let m1 = a.json_as(
         "ann",
         &[
             "mail",
@@ -33,7 +33,7 @@ fn mail_sent_in_one_clone_is_seen_at_once_in_the_other_clone_and_the_worktree() 
         ],
     );
     let id1 = m1["id"].as_str().unwrap().to_string();
-    let m2 = a.json(
+    let m2 = a.json_as(
         "ann",
         &["mail", "send", "--to", "bob,carol", "-s", "Standup at 10"],
     );
@@ -42,19 +42,22 @@ fn mail_sent_in_one_clone_is_seen_at_once_in_the_other_clone_and_the_worktree() 
 
     // No git exchange: B and the worktree have no mail file of their own yet,
     // but bob sees both messages in either, and carol hers.
-    assert!(!b.mail_path().exists() && !wt.mail_path().exists());
-    let in_b = b.json("bob", &["mail", "inbox"]);
+    assert!(!mail_path(&b).exists() && !mail_path(&wt).exists());
+    let in_b = b.json_as("bob", &["mail", "inbox"]);
     assert_eq!(ids(&in_b), [id2.clone(), id1.clone()]);
     assert_eq!(in_b[1]["attachments"][0]["sha256"], sha.as_str());
     assert_eq!(in_b[1]["from"], "ann");
     assert_eq!(
-        ids(&wt.json("bob", &["mail", "inbox"])),
+        ids(&wt.json_as("bob", &["mail", "inbox"])),
         [id2.clone(), id1.clone()]
     );
-    assert_eq!(ids(&wt.json("carol", &["mail", "inbox"])), [id2.as_str()]);
-    assert_eq!(ids(&b.json("carol", &["mail", "inbox"])), [id2.as_str()]);
+    assert_eq!(
+        ids(&wt.json_as("carol", &["mail", "inbox"])),
+        [id2.as_str()]
+    );
+    assert_eq!(ids(&b.json_as("carol", &["mail", "inbox"])), [id2.as_str()]);
     assert!(
-        b.attachment(&sha).is_none(),
+        attachment(&b, &sha).is_none(),
         "the attachment is not in B before it is read there"
     );
 
@@ -69,60 +72,63 @@ fn mail_sent_in_one_clone_is_seen_at_once_in_the_other_clone_and_the_worktree() 
 
     // bob reads the attached message in B: the attachment is copied into B,
     // byte-identical, and the message is stored in B's mail.jsonl.
-    let r = b.json("bob", &["mail", "read", &id1]);
+    let r = b.json_as("bob", &["mail", "read", &id1]);
     instant(&r["read_by"]["bob"]);
-    assert_eq!(b.attachment(&sha).as_deref(), Some(&content[..]));
-    let stored_b = b.mail();
+    assert_eq!(attachment(&b, &sha).as_deref(), Some(&content[..]));
+    let stored_b = mail(&b);
     assert_eq!(stored_b.keys().cloned().collect::<Vec<_>>(), [id1.as_str()]);
     assert_eq!(stored_b[&id1]["attachments"], m1["attachments"]);
     instant(&stored_b[&id1]["read_by"]["bob"]);
     // A's file is A's: another workspace's read never writes into it.
-    for (id, msg) in a.mail() {
+    for (id, msg) in mail(&a) {
         assert!(msg.get("read_by").is_none(), "{id} in A: {msg}");
     }
 
     // The read is seen at once in the worktree too, and the counts drop.
-    assert_eq!(ids(&wt.json("bob", &["mail", "inbox"])), [id2.as_str()]);
+    assert_eq!(ids(&wt.json_as("bob", &["mail", "inbox"])), [id2.as_str()]);
     let want: BTreeMap<String, u64> =
         BTreeMap::from([("ann".into(), 0), ("bob".into(), 1), ("carol".into(), 1)]);
     assert_eq!(unread_counts(&wt, "carol"), want);
     assert_eq!(prime_unread(&b, "bob"), 1);
 
     // bob reads the other one in the worktree; carol reads hers in B.
-    wt.json("bob", &["mail", "read", &id2]);
-    b.json("carol", &["mail", "read", &id2]);
+    wt.json_as("bob", &["mail", "read", &id2]);
+    b.json_as("carol", &["mail", "read", &id2]);
     let want: BTreeMap<String, u64> =
         BTreeMap::from([("ann".into(), 0), ("bob".into(), 0), ("carol".into(), 0)]);
     assert_eq!(unread_counts(&a, "ann"), want);
     assert_eq!(prime_unread(&b, "bob"), 0);
     assert_eq!(prime_unread(&a, "carol"), 0);
-    assert_eq!(b.json("bob", &["mail", "inbox"]), serde_json::json!([]));
+    assert_eq!(b.json_as("bob", &["mail", "inbox"]), serde_json::json!([]));
 
     // A reply from B reaches ann in A at once, in the same thread.
-    let rep = b.json("bob", &["mail", "reply", &id1, "-b", "Looking now."]);
+    let rep = b.json_as("bob", &["mail", "reply", &id1, "-b", "Looking now."]);
     let id3 = rep["id"].as_str().unwrap().to_string();
-    let in_a = a.json("ann", &["mail", "inbox"]);
+    let in_a = a.json_as("ann", &["mail", "inbox"]);
     assert_eq!(ids(&in_a), [id3.as_str()]);
     assert_eq!(in_a[0]["thread"], id1.as_str());
     assert_eq!(in_a[0]["in_reply_to"], id1.as_str());
     assert_eq!(
-        ids(&a.json("ann", &["mail", "thread", &id3])),
+        ids(&a.json_as("ann", &["mail", "thread", &id3])),
         [id1.clone(), id3.clone()]
     );
     assert_eq!(prime_unread(&a, "ann"), 1);
 
     // @all reaches every agent, wherever it works.
-    let all = a.json(
+    let all = a.json_as(
         "ann",
         &["mail", "send", "--to", "@all", "-s", "Freeze at 5pm"],
     );
     let id4 = all["id"].as_str().unwrap().to_string();
     assert_eq!(all["to"], serde_json::json!(["@all"]));
-    assert_eq!(ids(&b.json("bob", &["mail", "inbox"])), [id4.as_str()]);
-    assert_eq!(ids(&wt.json("carol", &["mail", "inbox"])), [id4.as_str()]);
-    b.json("bob", &["mail", "read", &id4]);
+    assert_eq!(ids(&b.json_as("bob", &["mail", "inbox"])), [id4.as_str()]);
     assert_eq!(
-        ids(&wt.json("carol", &["mail", "inbox"])),
+        ids(&wt.json_as("carol", &["mail", "inbox"])),
+        [id4.as_str()]
+    );
+    b.json_as("bob", &["mail", "read", &id4]);
+    assert_eq!(
+        ids(&wt.json_as("carol", &["mail", "inbox"])),
         [id4.as_str()],
         "bob's read of @all mail is bob's only"
     );
@@ -148,13 +154,14 @@ fn two_machines_that_send_and_read_converge_to_the_same_bytes_in_either_order() 
 #[test]
 fn with_auto_commit_on_a_send_commits_its_attachment_and_a_read_commits_nothing() {
     let env = TestEnvironment::new();
-    let ws = Ws::of(&env);
-    ws.register(&["ann", "bob"]);
-    ws.bd("ann", &["config", "set", "auto_commit", "on"]).ok();
+    let ws = ws_of(&env);
+    register(&ws, &["ann", "bob"]);
+    ws.bd_as("ann", &["config", "set", "auto_commit", "on"])
+        .ok();
     git(&env.repo, &["add", "-A"]);
     git(&env.repo, &["commit", "-q", "-m", "setup"]);
     // The first commit changes a local project's identity: register again.
-    ws.register(&["ann", "bob"]);
+    register(&ws, &["ann", "bob"]);
     let head = |dir: &Path| git(dir, &["rev-parse", "HEAD"]).trim().to_string();
 
     let content = binary_content(300);
@@ -162,7 +169,7 @@ fn with_auto_commit_on_a_send_commits_its_attachment_and_a_read_commits_nothing(
     let att = env.tmp.path().join("dump.bin");
     std::fs::write(&att, &content).unwrap();
     let before = head(&env.repo);
-    let m = ws.json(
+    let m = ws.json_as(
         "ann",
         &[
             "mail",
@@ -206,8 +213,8 @@ fn with_auto_commit_on_a_send_commits_its_attachment_and_a_read_commits_nothing(
         "committed bytes are the original"
     );
 
-    ws.json("bob", &["mail", "read", &id]);
-    ws.json("bob", &["mail", "ack", &id]);
+    ws.json_as("bob", &["mail", "read", &id]);
+    ws.json_as("bob", &["mail", "ack", &id]);
     assert_eq!(head(&env.repo), after_send, "marking read never commits");
     let status = git(&env.repo, &["status", "--porcelain", "--", ".beads"]);
     assert_eq!(
@@ -225,11 +232,11 @@ fn with_auto_commit_on_a_send_commits_its_attachment_and_a_read_commits_nothing(
 #[test]
 fn ack_keeps_the_read_time_known_from_another_workspace() {
     let m = Machine::new(0);
-    let a = Ws::on(&m, &m.a);
-    let wt = Ws::on(&m, &m.wt);
-    a.register(&["ann", "bob"]);
+    let a = ws_on(&m, &m.a);
+    let wt = ws_on(&m, &m.wt);
+    register(&a, &["ann", "bob"]);
     // Sent the same day (live copies older than 7 days are dropped).
-    let id = a.json_now(
+    let id = a.json_as_at(
         "ann",
         "2030-01-01T04:00:00Z",
         &["mail", "send", "--to", "bob", "-s", "please ack", "--ack"],
@@ -237,15 +244,15 @@ fn ack_keeps_the_read_time_known_from_another_workspace() {
         .as_str()
         .unwrap()
         .to_string();
-    let read = wt.json_now("bob", "2030-01-01T05:00:00Z", &["mail", "read", &id]);
+    let read = wt.json_as_at("bob", "2030-01-01T05:00:00Z", &["mail", "read", &id]);
     let read_at = instant(&read["read_by"]["bob"]);
-    let ack = a.json_now("bob", "2030-01-01T06:00:00Z", &["mail", "ack", &id]);
+    let ack = a.json_as_at("bob", "2030-01-01T06:00:00Z", &["mail", "ack", &id]);
     assert_eq!(
         instant(&ack["read_by"]["bob"]),
         read_at,
         "ack output keeps the earlier read: {ack}"
     );
-    let stored = a.mail();
+    let stored = mail(&a);
     assert_eq!(
         instant(&stored[&id]["read_by"]["bob"]),
         read_at,

@@ -11,8 +11,8 @@ fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark
     const SENDERS: usize = 8;
     const EACH: usize = 25;
     let env = TestEnvironment::new();
-    let ws = Ws::of(&env);
-    ws.register(&["boss"]);
+    let ws = ws_of(&env);
+    register(&ws, &["boss"]);
 
     let barrier = Barrier::new(SENDERS);
     let sent: Vec<String> = std::thread::scope(|s| {
@@ -26,7 +26,7 @@ fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark
                     let mut out = Vec::new();
                     for i in 0..EACH {
                         let subject = format!("report {w}/{i}");
-                        let r = ws.bd(
+                        let r = ws.bd_as(
                             &actor,
                             &["mail", "send", "--to", "boss", "-s", &subject, "-b", "done"],
                         );
@@ -53,9 +53,9 @@ fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark
         "every send printed its own id"
     );
 
-    let lines = ws.mail_lines();
+    let lines = mail_lines(&ws);
     assert_eq!(lines.len(), SENDERS * EACH, "one line per message");
-    let stored = ws.mail(); // every line parses, sorted, unique
+    let stored = mail(&ws); // every line parses, sorted, unique
     assert_eq!(stored.keys().cloned().collect::<BTreeSet<_>>(), sent_set);
     let subjects: BTreeSet<String> = stored
         .values()
@@ -70,7 +70,7 @@ fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark
         .collect();
     assert_eq!(subjects.len(), SENDERS * EACH);
 
-    let inbox = ws.json("boss", &["mail", "inbox"]);
+    let inbox = ws.json_as("boss", &["mail", "inbox"]);
     assert_eq!(
         ids(&inbox).into_iter().collect::<BTreeSet<_>>(),
         sent_set,
@@ -85,7 +85,7 @@ fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark
     );
 
     // Now boss writes to all, and every worker reads and acks it at once.
-    let note = ws.json(
+    let note = ws.json_as(
         "boss",
         &["mail", "send", "--to", "@all", "-s", "Thanks all", "--ack"],
     );
@@ -99,12 +99,12 @@ fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark
             s.spawn(move || {
                 let actor = format!("worker-{w}");
                 barrier.wait();
-                ws.bd(&actor, &["mail", "read", nid]).ok();
-                ws.bd(&actor, &["mail", "ack", nid]).ok();
+                ws.bd_as(&actor, &["mail", "read", nid]).ok();
+                ws.bd_as(&actor, &["mail", "ack", nid]).ok();
             });
         }
     });
-    let stored = ws.mail();
+    let stored = mail(&ws);
     assert_eq!(stored.len(), SENDERS * EACH + 1);
     let workers: BTreeSet<String> = (0..SENDERS).map(|w| format!("worker-{w}")).collect();
     for field in ["read_by", "acked_by"] {
@@ -117,6 +117,10 @@ fn eight_concurrent_senders_lose_no_message_and_concurrent_reads_keep_every_mark
         assert_eq!(keys, workers, "{field} keeps every concurrent mark");
     }
     for w in &workers {
-        assert_eq!(ws.json(w, &["mail", "inbox"]), serde_json::json!([]), "{w}");
+        assert_eq!(
+            ws.json_as(w, &["mail", "inbox"]),
+            serde_json::json!([]),
+            "{w}"
+        );
     }
 }

@@ -21,146 +21,84 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Barrier;
 
-use common::{Clock, Machine, Run, TestEnvironment, bd_command, git, git_bd, git_with_bd, run_of};
+use common::{Machine, Run, TestEnvironment, Workspace, git, git_bd, git_with_bd};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use strand::model::time;
 
-// ---------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------
-
-/// One workspace as seen from one machine: its folder and the BD_HOME used there.
-#[derive(Clone, Debug)]
-struct Ws {
-    dir: PathBuf,
-    home: PathBuf,
-    clock: Clock,
+/// The environment's own workspace, as the mail tests run it (a long lock
+/// timeout: they race on purpose).
+fn ws_of(env: &TestEnvironment) -> Workspace {
+    env.ws().with_env("BD_LOCK_TIMEOUT_MS", "60000")
 }
 
-impl Ws {
-    fn of(env: &TestEnvironment) -> Ws {
-        Ws {
-            dir: env.repo.clone(),
-            home: env.home.clone(),
-            clock: env.clock.clone(),
+/// The working tree `dir` on the machine of `m` (its BD_HOME).
+fn ws_on(m: &Machine, dir: &Path) -> Workspace {
+    m.env
+        .workspace(dir, &m.env.home, "tester")
+        .with_env("BD_LOCK_TIMEOUT_MS", "60000")
+}
+
+#[track_caller]
+fn register(ws: &Workspace, actors: &[&str]) {
+    for a in actors {
+        ws.bd_as(a, &["agent", "register"]).ok();
+    }
+}
+
+fn mail_path(ws: &Workspace) -> PathBuf {
+    ws.dir.join(".beads/mail.jsonl")
+}
+
+fn mail_bytes(ws: &Workspace) -> Vec<u8> {
+    std::fs::read(mail_path(ws)).unwrap_or_default()
+}
+
+/// The raw lines of `mail.jsonl` (each checked to end with `\n`).
+fn mail_lines(ws: &Workspace) -> Vec<String> {
+    let text = String::from_utf8(mail_bytes(ws)).expect("mail.jsonl is UTF-8");
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "mail.jsonl ends with a newline"
+    );
+    text.lines().map(str::to_string).collect()
+}
+
+/// Every message of `mail.jsonl` by id; asserts every line parses, ids
+/// are unique and the file is sorted by id.
+#[track_caller]
+fn mail(ws: &Workspace) -> BTreeMap<String, Value> {
+    let lines = mail_lines(ws);
+    let mut out = BTreeMap::new();
+    let mut prev: Option<String> = None;
+    for l in &lines {
+        let v: Value = serde_json::from_str(l)
+            .unwrap_or_else(|e| panic!("a line of mail.jsonl does not parse ({e}): {l}"));
+        let id = v["id"]
+            .as_str()
+            .expect("every message has an id")
+            .to_string();
+        if let Some(p) = &prev {
+            assert!(p < &id, "mail.jsonl is sorted by id: {p} then {id}");
         }
+        prev = Some(id.clone());
+        assert!(out.insert(id.clone(), v).is_none(), "id {id} twice");
     }
+    out
+}
 
-    /// The working tree `dir` on the machine of `m` (its BD_HOME).
-    fn on(m: &Machine, dir: &Path) -> Ws {
-        Ws {
-            dir: dir.to_path_buf(),
-            home: m.env.home.clone(),
-            clock: m.env.clock.clone(),
-        }
-    }
+fn line_of(ws: &Workspace, id: &str) -> String {
+    let needle = format!("{{\"id\":\"{id}\",");
+    mail_lines(ws)
+        .into_iter()
+        .find(|l| l.starts_with(&needle))
+        .unwrap_or_else(|| panic!("no line for {id} in {}", mail_path(ws).display()))
+}
 
-    fn cmd(&self, actor: &str, now: Option<&str>, args: &[&str]) -> Command {
-        let mut c = bd_command(&self.dir, &self.home, actor, &self.clock, args);
-        c.env("BD_LOCK_TIMEOUT_MS", "60000");
-        if let Some(t) = now {
-            c.env("BD_NOW", t);
-        }
-        c
-    }
-
-    fn bd(&self, actor: &str, args: &[&str]) -> Run {
-        run_of(self.cmd(actor, None, args).output().expect("bd runs"))
-    }
-
-    fn bd_now(&self, actor: &str, now: &str, args: &[&str]) -> Run {
-        run_of(self.cmd(actor, Some(now), args).output().expect("bd runs"))
-    }
-
-    fn bd_stdin(&self, actor: &str, args: &[&str], input: &[u8]) -> Run {
-        use std::io::Write;
-        let mut c = self.cmd(actor, None, args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("bd runs");
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        run_of(child.wait_with_output().unwrap())
-    }
-
-    /// `bd --json ARGS` as `actor`, asserting success; the parsed document.
-    #[track_caller]
-    fn json(&self, actor: &str, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        self.bd(actor, &a).ok().json()
-    }
-
-    #[track_caller]
-    fn json_now(&self, actor: &str, now: &str, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        self.bd_now(actor, now, &a).ok().json()
-    }
-
-    #[track_caller]
-    fn register(&self, actors: &[&str]) {
-        for a in actors {
-            self.bd(a, &["agent", "register"]).ok();
-        }
-    }
-
-    fn mail_path(&self) -> PathBuf {
-        self.dir.join(".beads/mail.jsonl")
-    }
-
-    fn mail_bytes(&self) -> Vec<u8> {
-        std::fs::read(self.mail_path()).unwrap_or_default()
-    }
-
-    /// The raw lines of `mail.jsonl` (each checked to end with `\n`).
-    fn mail_lines(&self) -> Vec<String> {
-        let text = String::from_utf8(self.mail_bytes()).expect("mail.jsonl is UTF-8");
-        assert!(
-            text.is_empty() || text.ends_with('\n'),
-            "mail.jsonl ends with a newline"
-        );
-        text.lines().map(str::to_string).collect()
-    }
-
-    /// Every message of `mail.jsonl` by id; asserts every line parses, ids
-    /// are unique and the file is sorted by id.
-    #[track_caller]
-    fn mail(&self) -> BTreeMap<String, Value> {
-        let lines = self.mail_lines();
-        let mut out = BTreeMap::new();
-        let mut prev: Option<String> = None;
-        for l in &lines {
-            let v: Value = serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("a line of mail.jsonl does not parse ({e}): {l}"));
-            let id = v["id"]
-                .as_str()
-                .expect("every message has an id")
-                .to_string();
-            if let Some(p) = &prev {
-                assert!(p < &id, "mail.jsonl is sorted by id: {p} then {id}");
-            }
-            prev = Some(id.clone());
-            assert!(out.insert(id.clone(), v).is_none(), "id {id} twice");
-        }
-        out
-    }
-
-    fn line_of(&self, id: &str) -> String {
-        let needle = format!("{{\"id\":\"{id}\",");
-        self.mail_lines()
-            .into_iter()
-            .find(|l| l.starts_with(&needle))
-            .unwrap_or_else(|| panic!("no line for {id} in {}", self.mail_path().display()))
-    }
-
-    fn attachment(&self, sha: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.dir.join(".beads/attachments").join(sha)).ok()
-    }
+fn attachment(ws: &Workspace, sha: &str) -> Option<Vec<u8>> {
+    std::fs::read(ws.dir.join(".beads/attachments").join(sha)).ok()
 }
 
 mod clones;
@@ -301,8 +239,8 @@ fn pull(dir: &Path) {
 
 /// `name → unread_mail` from `bd agents --json`.
 #[track_caller]
-fn unread_counts(ws: &Ws, actor: &str) -> BTreeMap<String, u64> {
-    ws.json(actor, &["agents"])
+fn unread_counts(ws: &Workspace, actor: &str) -> BTreeMap<String, u64> {
+    ws.json_as(actor, &["agents"])
         .as_array()
         .expect("agents is an array")
         .iter()
@@ -318,8 +256,8 @@ fn unread_counts(ws: &Ws, actor: &str) -> BTreeMap<String, u64> {
 }
 
 #[track_caller]
-fn prime_unread(ws: &Ws, actor: &str) -> u64 {
-    let p = ws.json(actor, &["prime"]);
+fn prime_unread(ws: &Workspace, actor: &str) -> u64 {
+    let p = ws.json_as(actor, &["prime"]);
     p["unread_mail"]
         .as_u64()
         .unwrap_or_else(|| panic!("prime has unread_mail: {p}"))
@@ -335,15 +273,14 @@ fn prime_unread(ws: &Ws, actor: &str) -> u64 {
 /// final bytes of `mail.jsonl` (identical in A and B).
 fn converge(a_first: bool) -> Vec<u8> {
     let m = Machine::new(0);
-    let a = Ws::on(&m, &m.a);
-    let b = Ws {
-        dir: m.b.clone(),
-        home: m.env.machine_home("b"),
-        clock: m.env.clock.clone(),
-    };
+    let a = ws_on(&m, &m.a);
+    let b = m
+        .env
+        .workspace(&m.b, &m.env.machine_home("b"), "tester")
+        .with_env("BD_LOCK_TIMEOUT_MS", "60000");
     for ws in [&a, &b] {
         for who in ["ann", "bob", "carol"] {
-            ws.bd_now(who, &at(0), &["agent", "register"]).ok();
+            ws.bd_as_at(who, &at(0), &["agent", "register"]).ok();
         }
     }
 
@@ -352,7 +289,7 @@ fn converge(a_first: bool) -> Vec<u8> {
     let sha = sha256_hex(&content);
     let att = m.env.tmp.path().join("core.txt");
     std::fs::write(&att, &content).unwrap();
-    let id1 = a.json_now(
+    let id1 = a.json_as_at(
         "ann",
         &at(1),
         &[
@@ -370,7 +307,7 @@ fn converge(a_first: bool) -> Vec<u8> {
         .as_str()
         .unwrap()
         .to_string();
-    let id2 = a.json_now(
+    let id2 = a.json_as_at(
         "ann",
         &at(2),
         &["mail", "send", "--to", "carol", "-s", "m2"],
@@ -380,25 +317,25 @@ fn converge(a_first: bool) -> Vec<u8> {
         .to_string();
     commit_beads(&m.a, "mail");
     git_bd(&m.a, &["push", "-q", "origin", "main"]);
-    b.bd_now("bob", &at(3), &["where"]).ok(); // sets B's merge driver
+    b.bd_as_at("bob", &at(3), &["where"]).ok(); // sets B's merge driver
     pull(&m.b);
-    assert_eq!(b.mail_bytes(), a.mail_bytes());
-    assert_eq!(b.attachment(&sha).as_deref(), Some(&content[..]));
+    assert_eq!(mail_bytes(&b), mail_bytes(&a));
+    assert_eq!(attachment(&b, &sha).as_deref(), Some(&content[..]));
 
     // Apart: both read m1 (B earlier) and m2 (A earlier), both send.
-    let read = |ws: &Ws, who: &str, t: u32, id: &str| {
-        ws.json_now(who, &at(t), &["mail", "read", id]);
+    let read = |ws: &Workspace, who: &str, t: u32, id: &str| {
+        ws.json_as_at(who, &at(t), &["mail", "read", id]);
     };
     read(&a, "carol", 11, &id2);
-    a.json_now("carol", &at(12), &["mail", "ack", &id2]);
-    let id3 = a.json_now("dan", &at(13), &["mail", "send", "--to", "bob", "-s", "m3"])["id"]
+    a.json_as_at("carol", &at(12), &["mail", "ack", &id2]);
+    let id3 = a.json_as_at("dan", &at(13), &["mail", "send", "--to", "bob", "-s", "m3"])["id"]
         .as_str()
         .unwrap()
         .to_string();
     read(&a, "bob", 20, &id1);
 
     read(&b, "bob", 10, &id1);
-    let id4 = b.json_now(
+    let id4 = b.json_as_at(
         "erin",
         &at(14),
         &["mail", "send", "--to", "ann", "-s", "m4"],
@@ -406,14 +343,14 @@ fn converge(a_first: bool) -> Vec<u8> {
         .as_str()
         .unwrap()
         .to_string();
-    let id5 = b.json_now("bob", &at(15), &["mail", "reply", &id1, "-b", "on it"])["id"]
+    let id5 = b.json_as_at("bob", &at(15), &["mail", "reply", &id1, "-b", "on it"])["id"]
         .as_str()
         .unwrap()
         .to_string();
     read(&b, "carol", 21, &id2);
-    b.json_now("bob", &at(22), &["mail", "ack", &id1]);
+    b.json_as_at("bob", &at(22), &["mail", "ack", &id1]);
 
-    let (before_a, before_b) = (a.mail(), b.mail());
+    let (before_a, before_b) = (mail(&a), mail(&b));
     assert_eq!(
         instant(&before_a[&id1]["read_by"]["bob"]),
         instant(&Value::from(at(20)))
@@ -431,13 +368,13 @@ fn converge(a_first: bool) -> Vec<u8> {
     git_bd(second, &["push", "-q", "origin", "main"]);
     pull(first);
 
-    let (bytes_a, bytes_b) = (a.mail_bytes(), b.mail_bytes());
+    let (bytes_a, bytes_b) = (mail_bytes(&a), mail_bytes(&b));
     assert_eq!(
         String::from_utf8_lossy(&bytes_a),
         String::from_utf8_lossy(&bytes_b),
         "A and B hold the same mail.jsonl"
     );
-    let merged = a.mail(); // sorted, unique, every line parses
+    let merged = mail(&a); // sorted, unique, every line parses
     assert_eq!(
         merged.keys().cloned().collect::<BTreeSet<_>>(),
         BTreeSet::from([
@@ -491,13 +428,13 @@ fn converge(a_first: bool) -> Vec<u8> {
         assert!(marks(id, "read_by").is_empty(), "{id}: {}", merged[id]);
     }
     assert_eq!(merged[&id5]["in_reply_to"], id1.as_str());
-    assert_eq!(a.attachment(&sha).as_deref(), Some(&content[..]));
-    assert_eq!(b.attachment(&sha).as_deref(), Some(&content[..]));
+    assert_eq!(attachment(&a, &sha).as_deref(), Some(&content[..]));
+    assert_eq!(attachment(&b, &sha).as_deref(), Some(&content[..]));
 
     // Both machines show bob the same inbox after the exchange.
     assert_eq!(
-        a.json_now("bob", &at(30), &["mail", "inbox", "--all"]),
-        b.json_now("bob", &at(30), &["mail", "inbox", "--all"])
+        a.json_as_at("bob", &at(30), &["mail", "inbox", "--all"]),
+        b.json_as_at("bob", &at(30), &["mail", "inbox", "--all"])
     );
     bytes_a
 }

@@ -9,14 +9,14 @@ use super::*;
 #[test]
 fn bad_mail_input_fails_clearly_and_writes_nothing() {
     let env = TestEnvironment::new();
-    let ws = Ws::of(&env);
-    ws.register(&["ann", "bob", "dave"]);
+    let ws = ws_of(&env);
+    register(&ws, &["ann", "bob", "dave"]);
     let tmp = env.tmp.path().to_path_buf();
 
     // Something to protect: two stored messages, one attachment.
     let good = tmp.join("good.txt");
     std::fs::write(&good, b"12345").unwrap();
-    let first = ws.json(
+    let first = ws.json_as(
         "ann",
         &[
             "mail",
@@ -29,17 +29,17 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
             good.to_str().unwrap(),
         ],
     );
-    ws.json("ann", &["mail", "send", "--to", "bob", "-s", "second"]);
+    ws.json_as("ann", &["mail", "send", "--to", "bob", "-s", "second"]);
     let first_id = first["id"].as_str().unwrap().to_string();
 
     // Two ways of making the project name `beads` and `tools` ambiguous: two
     // `[projects]` entries, and two project homes known on this machine.
-    ws.bd(
+    ws.bd_as(
         "ann",
         &["config", "set", "projects.x", "github.com/a/beads"],
     )
     .ok();
-    ws.bd(
+    ws.bd_as(
         "ann",
         &["config", "set", "projects.y", "gitlab.com/b/beads"],
     )
@@ -47,7 +47,7 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
     for home in ["github.com%2Fc%2Ftools", "gitlab.com%2Fd%2Ftools"] {
         std::fs::create_dir_all(env.home.join("projects").join(home)).unwrap();
     }
-    ws.bd("ann", &["config", "set", "attachment_limit", "10"])
+    ws.bd_as("ann", &["config", "set", "attachment_limit", "10"])
         .ok();
 
     let eleven = tmp.join("eleven.bin");
@@ -65,17 +65,17 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
     );
 
     let before = snapshot(&tmp);
-    let mail_before = ws.mail_bytes();
+    let mail_before = mail_bytes(&ws);
     let check_unchanged = |what: &str| {
         let after = snapshot(&tmp);
-        assert_eq!(ws.mail_bytes(), mail_before, "{what}: mail.jsonl unchanged");
+        assert_eq!(mail_bytes(&ws), mail_before, "{what}: mail.jsonl unchanged");
         let d = snapshot_diff(&before, &after);
         assert!(d.is_empty(), "{what} wrote something: {d:#?}");
     };
     let send = |args: &[&str]| -> Run {
         let mut a = vec!["--json", "mail", "send"];
         a.extend_from_slice(args);
-        ws.bd("ann", &a)
+        ws.bd_as("ann", &a)
     };
     let err_text = |v: &Value| -> String {
         format!(
@@ -164,7 +164,7 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
         "invalid",
     );
     assert!(v["error"].as_str().unwrap().contains("UTF-8"), "{v}");
-    let r = ws.bd_stdin(
+    let r = ws.bd_as_stdin(
         "ann",
         &[
             "--json",
@@ -238,20 +238,24 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
 
     // Reading, replying to, acking what is not there (or not yours).
     let v = assert_error(
-        &ws.bd("bob", &["--json", "mail", "read", "nosuch"]),
+        &ws.bd_as("bob", &["--json", "mail", "read", "nosuch"]),
         1,
         "not_found",
     );
     assert!(v["error"].as_str().unwrap().contains("nosuch"), "{v}");
     assert_error(
-        &ws.bd("bob", &["--json", "mail", "read", "msg-zzzzzzzzzzzz"]),
+        &ws.bd_as("bob", &["--json", "mail", "read", "msg-zzzzzzzzzzzz"]),
         1,
         "not_found",
     );
-    assert_error(&ws.bd("bob", &["--json", "mail", "read", ""]), 1, "invalid");
+    assert_error(
+        &ws.bd_as("bob", &["--json", "mail", "read", ""]),
+        1,
+        "invalid",
+    );
     // `msg-` is a prefix of both stored messages.
     let v = assert_error(
-        &ws.bd("bob", &["--json", "mail", "read", "msg-"]),
+        &ws.bd_as("bob", &["--json", "mail", "read", "msg-"]),
         1,
         "ambiguous",
     );
@@ -260,27 +264,27 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
         "lists the candidates: {v}"
     );
     assert_error(
-        &ws.bd("bob", &["--json", "mail", "reply", "nosuch", "-b", "x"]),
+        &ws.bd_as("bob", &["--json", "mail", "reply", "nosuch", "-b", "x"]),
         1,
         "not_found",
     );
     assert_error(
-        &ws.bd("bob", &["--json", "mail", "ack", "nosuch"]),
+        &ws.bd_as("bob", &["--json", "mail", "ack", "nosuch"]),
         1,
         "not_found",
     );
     assert_error(
-        &ws.bd("bob", &["--json", "mail", "thread", "nosuch"]),
+        &ws.bd_as("bob", &["--json", "mail", "thread", "nosuch"]),
         1,
         "not_found",
     );
     assert_error(
-        &ws.bd("bob", &["--json", "mail", "search", "  "]),
+        &ws.bd_as("bob", &["--json", "mail", "search", "  "]),
         1,
         "invalid",
     );
     let v = assert_error(
-        &ws.bd("ann", &["--json", "mail", "ack", &first_id]),
+        &ws.bd_as("ann", &["--json", "mail", "ack", &first_id]),
         1,
         "invalid",
     );
@@ -293,7 +297,7 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
     // The limit is inclusive: exactly 10 bytes is accepted.
     let ten = tmp.join("ten.bin");
     std::fs::write(&ten, b"1234567890").unwrap();
-    let ok = ws.json(
+    let ok = ws.json_as(
         "ann",
         &[
             "mail",
@@ -307,7 +311,7 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
         ],
     );
     assert_eq!(ok["attachments"][0]["size"], 10);
-    assert_eq!(ws.mail().len(), 3);
+    assert_eq!(mail(&ws).len(), 3);
 }
 
 /// The hint of an ambiguous project address should say how to name one
@@ -316,19 +320,19 @@ fn bad_mail_input_fails_clearly_and_writes_nothing() {
 #[test]
 fn ambiguous_project_address_hint_says_how_to_disambiguate() {
     let env = TestEnvironment::new();
-    let ws = Ws::of(&env);
-    ws.register(&["ann", "bob"]);
-    ws.bd(
+    let ws = ws_of(&env);
+    register(&ws, &["ann", "bob"]);
+    ws.bd_as(
         "ann",
         &["config", "set", "projects.x", "github.com/a/beads"],
     )
     .ok();
-    ws.bd(
+    ws.bd_as(
         "ann",
         &["config", "set", "projects.y", "gitlab.com/b/beads"],
     )
     .ok();
-    let r = ws.bd(
+    let r = ws.bd_as(
         "ann",
         &["--json", "mail", "send", "--to", "@beads", "-s", "x"],
     );
@@ -349,9 +353,9 @@ fn ambiguous_project_address_hint_says_how_to_disambiguate() {
 #[test]
 fn json_usage_error_names_the_missing_argument() {
     let env = TestEnvironment::new();
-    let ws = Ws::of(&env);
-    ws.register(&["ann", "bob"]);
-    let r = ws.bd("ann", &["--json", "mail", "send", "--to", "bob"]);
+    let ws = ws_of(&env);
+    register(&ws, &["ann", "bob"]);
+    let r = ws.bd_as("ann", &["--json", "mail", "send", "--to", "bob"]);
     let v = assert_error(&r, 2, "usage");
     assert!(
         v["error"].as_str().unwrap().contains("--subject"),
@@ -366,16 +370,16 @@ fn json_usage_error_names_the_missing_argument() {
 #[test]
 fn mail_to_an_agent_named_like_a_path_stays_in_the_mail_folder() {
     let env = TestEnvironment::new();
-    let ws = Ws::of(&env);
-    ws.register(&["ann", "../x", "Dave"]);
+    let ws = ws_of(&env);
+    register(&ws, &["ann", "../x", "Dave"]);
     let pdir = project_dir(&env.home);
     let outside_before = snapshot(env.tmp.path())
         .into_keys()
         .filter(|p| !p.starts_with(&pdir) && !p.starts_with(env.beads()))
         .collect::<BTreeSet<_>>();
 
-    let to_x = ws.json("ann", &["mail", "send", "--to", "../x", "-s", "hi x"]);
-    let to_dave = ws.json("ann", &["mail", "send", "--to", "Dave", "-s", "hi Dave"]);
+    let to_x = ws.json_as("ann", &["mail", "send", "--to", "../x", "-s", "hi x"]);
+    let to_dave = ws.json_as("ann", &["mail", "send", "--to", "Dave", "-s", "hi Dave"]);
     assert_eq!(to_x["to"], serde_json::json!(["../x"]));
 
     // Live copies are percent-escaped file names inside mail/.
@@ -400,16 +404,16 @@ fn mail_to_an_agent_named_like_a_path_stays_in_the_mail_folder() {
     );
 
     assert_eq!(
-        ids(&ws.json("../x", &["mail", "inbox"])),
+        ids(&ws.json_as("../x", &["mail", "inbox"])),
         [to_x["id"].as_str().unwrap()]
     );
     assert_eq!(
-        ids(&ws.json("Dave", &["mail", "inbox"])),
+        ids(&ws.json_as("Dave", &["mail", "inbox"])),
         [to_dave["id"].as_str().unwrap()]
     );
     // `dave` folds like the registered `Dave` (issue 9 item 4): the same agent.
     assert_eq!(
-        ids(&ws.json("dave", &["mail", "inbox"])),
+        ids(&ws.json_as("dave", &["mail", "inbox"])),
         [to_dave["id"].as_str().unwrap()]
     );
 }
@@ -425,17 +429,17 @@ fn mail_to_an_agent_named_like_a_path_stays_in_the_mail_folder() {
 #[test]
 fn doctor_fix_quarantines_a_bad_line_of_mail_jsonl() {
     let env = TestEnvironment::new();
-    let ws = Ws::of(&env);
-    ws.register(&["ann", "bob"]);
-    let id = ws.json("ann", &["mail", "send", "--to", "bob", "-s", "one"])["id"]
+    let ws = ws_of(&env);
+    register(&ws, &["ann", "bob"]);
+    let id = ws.json_as("ann", &["mail", "send", "--to", "bob", "-s", "one"])["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let mut bytes = ws.mail_bytes();
+    let mut bytes = mail_bytes(&ws);
     bytes.extend_from_slice(b"{oops\n");
-    std::fs::write(ws.mail_path(), &bytes).unwrap();
+    std::fs::write(mail_path(&ws), &bytes).unwrap();
 
-    let r = ws.bd(
+    let r = ws.bd_as(
         "ann",
         &["--json", "mail", "send", "--to", "bob", "-s", "two"],
     );
@@ -445,15 +449,15 @@ fn doctor_fix_quarantines_a_bad_line_of_mail_jsonl() {
         "{v}"
     );
 
-    let doc = ws.bd("ann", &["doctor"]);
+    let doc = ws.bd_as("ann", &["doctor"]);
     assert_ne!(doc.code, 0, "doctor reports the bad line: {}", doc.stdout);
-    ws.bd("ann", &["doctor", "--fix"]).ok();
-    assert_eq!(ws.mail().keys().cloned().collect::<Vec<_>>(), [id]);
+    ws.bd_as("ann", &["doctor", "--fix"]).ok();
+    assert_eq!(mail(&ws).keys().cloned().collect::<Vec<_>>(), [id]);
     let quarantined: String = std::fs::read_dir(env.beads().join("quarantine"))
         .expect("a quarantine folder")
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
     assert!(quarantined.contains("{oops"), "{quarantined}");
-    ws.json("ann", &["mail", "send", "--to", "bob", "-s", "two"]);
+    ws.json_as("ann", &["mail", "send", "--to", "bob", "-s", "two"]);
 }

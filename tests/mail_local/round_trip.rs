@@ -9,8 +9,8 @@ use super::*;
 #[test]
 fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     let env = TestEnvironment::new();
-    let ws = Ws::of(&env);
-    ws.register(&["ann", "bob", "carol"]);
+    let ws = ws_of(&env);
+    register(&ws, &["ann", "bob", "carol"]);
 
     let content = binary_content(3000);
     let sha = sha256_hex(&content);
@@ -18,7 +18,7 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     std::fs::write(&att, &content).unwrap();
 
     // ann → bob (cc carol): high importance, ack requested, one attachment.
-    let m1 = ws.json(
+    let m1 = ws.json_as(
         "ann",
         &[
             "mail",
@@ -69,7 +69,7 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     instant(&m1["created_at"]);
 
     // The attachment: committed under its SHA-256, byte for byte.
-    assert_eq!(ws.attachment(&sha).as_deref(), Some(&content[..]));
+    assert_eq!(attachment(&ws, &sha).as_deref(), Some(&content[..]));
     let names: Vec<String> = std::fs::read_dir(env.beads().join("attachments"))
         .unwrap()
         .flatten()
@@ -82,7 +82,7 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     );
 
     // The stored line is the message (minus `pending`).
-    let stored = ws.mail();
+    let stored = mail(&ws);
     assert_eq!(stored.len(), 1);
     let mut expect = m1.clone();
     expect.as_object_mut().unwrap().remove("pending");
@@ -90,7 +90,7 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
 
     // A second, plain message, newer, with its body from stdin.
     let m2 = ws
-        .bd_stdin(
+        .bd_as_stdin(
             "ann",
             &[
                 "--json",
@@ -115,38 +115,41 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     assert!(instant(&m2["created_at"]) > instant(&m1["created_at"]));
 
     // bob: both unread, newest first.
-    let inbox = ws.json("bob", &["mail", "inbox"]);
+    let inbox = ws.json_as("bob", &["mail", "inbox"]);
     assert_eq!(ids(&inbox), [id2.clone(), id1.clone()]);
-    let r = ws.bd("bob", &["mail", "inbox"]).ok();
+    let r = ws.bd_as("bob", &["mail", "inbox"]).ok();
     crate::assert_human!(env, "mail_inbox", r.transcript());
     assert_eq!(inbox[1]["attachments"][0]["sha256"], sha.as_str());
     // ann's inbox has neither (she sent them); carol's has the cc.
     assert_eq!(
-        ids(&ws.json("ann", &["mail", "inbox"])),
+        ids(&ws.json_as("ann", &["mail", "inbox"])),
         Vec::<String>::new()
     );
-    assert_eq!(ids(&ws.json("carol", &["mail", "inbox"])), [id1.as_str()]);
+    assert_eq!(
+        ids(&ws.json_as("carol", &["mail", "inbox"])),
+        [id1.as_str()]
+    );
 
     // bob reads the newer one: the older, unread one now comes first.
-    let before_m1_line = ws.line_of(&id1);
-    let r2 = ws.json("bob", &["mail", "read", &id2]);
+    let before_m1_line = line_of(&ws, &id1);
+    let r2 = ws.json_as("bob", &["mail", "read", &id2]);
     assert_eq!(r2["id"], id2.as_str());
     instant(&r2["read_by"]["bob"]);
     assert_eq!(
-        ws.line_of(&id1),
+        line_of(&ws, &id1),
         before_m1_line,
         "marking one message read leaves the other line byte-identical"
     );
     assert_eq!(
-        ids(&ws.json("bob", &["mail", "inbox", "--all"])),
+        ids(&ws.json_as("bob", &["mail", "inbox", "--all"])),
         [id1.clone(), id2.clone()],
         "unread first, even when older"
     );
-    assert_eq!(ids(&ws.json("bob", &["mail", "inbox"])), [id1.as_str()]);
+    assert_eq!(ids(&ws.json_as("bob", &["mail", "inbox"])), [id1.as_str()]);
 
     // Reading by a unique prefix without `msg-`.
-    let before_m2_line = ws.line_of(&id2);
-    let r1 = ws.json("bob", &["mail", "read", &suffix[..6]]);
+    let before_m2_line = line_of(&ws, &id2);
+    let r1 = ws.json_as("bob", &["mail", "read", &suffix[..6]]);
     assert_eq!(r1["id"], id1.as_str());
     let read_at = instant(&r1["read_by"]["bob"]);
     assert_eq!(
@@ -154,52 +157,55 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
         1,
         "only bob's mark: {r1}"
     );
-    let line: Value = serde_json::from_str(&ws.line_of(&id1)).unwrap();
+    let line: Value = serde_json::from_str(&line_of(&ws, &id1)).unwrap();
     assert_eq!(
         instant(&line["read_by"]["bob"]),
         read_at,
         "the mark is stored"
     );
-    assert_eq!(ws.line_of(&id2), before_m2_line);
+    assert_eq!(line_of(&ws, &id2), before_m2_line);
 
     // Now nothing unread for bob; `--all` has both (newest first).
-    let empty = ws.bd("bob", &["--json", "mail", "inbox"]).ok();
+    let empty = ws.bd_as("bob", &["--json", "mail", "inbox"]).ok();
     assert_eq!(empty.json(), serde_json::json!([]));
     assert_eq!(
-        ids(&ws.json("bob", &["mail", "inbox", "--all"])),
+        ids(&ws.json_as("bob", &["mail", "inbox", "--all"])),
         [id2.clone(), id1.clone()]
     );
     // bob's read is his own: carol's copy stays unread.
-    assert_eq!(ids(&ws.json("carol", &["mail", "inbox"])), [id1.as_str()]);
+    assert_eq!(
+        ids(&ws.json_as("carol", &["mail", "inbox"])),
+        [id1.as_str()]
+    );
     // ann (not a recipient) can look at it; that marks nothing.
-    let bytes = ws.mail_bytes();
-    let seen = ws.json("ann", &["mail", "read", &id1]);
+    let bytes = mail_bytes(&ws);
+    let seen = ws.json_as("ann", &["mail", "read", &id1]);
     assert!(seen["read_by"].get("ann").is_none(), "{seen}");
     assert_eq!(
-        ws.mail_bytes(),
+        mail_bytes(&ws),
         bytes,
         "a non-recipient's read writes nothing"
     );
 
     // Ack: sets acked_by.bob; a second ack changes nothing, says so, exits 0.
-    let ack = ws.bd("bob", &["--json", "mail", "ack", &id1]).ok();
+    let ack = ws.bd_as("bob", &["--json", "mail", "ack", &id1]).ok();
     let acked = ack.json();
     let acked_at = instant(&acked["acked_by"]["bob"]);
     assert_eq!(instant(&acked["read_by"]["bob"]), read_at, "read time kept");
-    let line: Value = serde_json::from_str(&ws.line_of(&id1)).unwrap();
+    let line: Value = serde_json::from_str(&line_of(&ws, &id1)).unwrap();
     assert_eq!(instant(&line["acked_by"]["bob"]), acked_at);
-    let bytes = ws.mail_bytes();
-    let again = ws.bd("bob", &["--json", "mail", "ack", &id1]).ok();
+    let bytes = mail_bytes(&ws);
+    let again = ws.bd_as("bob", &["--json", "mail", "ack", &id1]).ok();
     assert!(
         again.stderr.contains("Nothing changed"),
         "a second ack says nothing changed: {}",
         again.stderr
     );
     assert_eq!(instant(&again.json()["acked_by"]["bob"]), acked_at);
-    assert_eq!(ws.mail_bytes(), bytes, "a second ack writes nothing");
+    assert_eq!(mail_bytes(&ws), bytes, "a second ack writes nothing");
 
     // bob replies: same thread, in reply to m1, "Re: …", to ann.
-    let rep = ws.json(
+    let rep = ws.json_as(
         "bob",
         &[
             "mail",
@@ -220,17 +226,17 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
         rep.get("cc").is_none(),
         "a plain reply goes to the sender only"
     );
-    assert_eq!(ids(&ws.json("ann", &["mail", "inbox"])), [id3.as_str()]);
+    assert_eq!(ids(&ws.json_as("ann", &["mail", "inbox"])), [id3.as_str()]);
     assert_eq!(
-        ids(&ws.json("ann", &["mail", "inbox", "--from", "bob"])),
+        ids(&ws.json_as("ann", &["mail", "inbox", "--from", "bob"])),
         [id3.as_str()]
     );
     assert_eq!(
-        ids(&ws.json("ann", &["mail", "inbox", "--from", "carol"])),
+        ids(&ws.json_as("ann", &["mail", "inbox", "--from", "carol"])),
         Vec::<String>::new()
     );
     // A reply to the reply keeps the thread and says "Re:" once.
-    let rep2 = ws.json("ann", &["mail", "reply", &id3, "-b", "Thanks!"]);
+    let rep2 = ws.json_as("ann", &["mail", "reply", &id3, "-b", "Thanks!"]);
     let id4 = rep2["id"].as_str().unwrap().to_string();
     assert_eq!(rep2["thread"], id1.as_str());
     assert_eq!(rep2["in_reply_to"], id3.as_str());
@@ -240,20 +246,20 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     // The thread, from any of its messages: oldest first.
     for from in [&id1, &id3, &id4] {
         assert_eq!(
-            ids(&ws.json("bob", &["mail", "thread", from])),
+            ids(&ws.json_as("bob", &["mail", "thread", from])),
             [id1.clone(), id3.clone(), id4.clone()],
             "thread of {from}"
         );
     }
     assert_eq!(
-        ids(&ws.json("bob", &["mail", "inbox", "--all", "--thread", &id3])),
+        ids(&ws.json_as("bob", &["mail", "inbox", "--all", "--thread", &id3])),
         [id4.clone(), id1.clone()],
         "bob's messages in that thread (the reply he wrote is not in his inbox)"
     );
 
     // Search: case-insensitive, subject and body.
     let found = |q: &str| -> BTreeSet<String> {
-        ids(&ws.json("bob", &["mail", "search", q]))
+        ids(&ws.json_as("bob", &["mail", "search", q]))
             .into_iter()
             .collect()
     };
@@ -272,7 +278,7 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     assert_eq!(found("no such words"), BTreeSet::new());
 
     // The file: four messages, sorted by id, each line parses.
-    let all = ws.mail();
+    let all = mail(&ws);
     assert_eq!(
         all.keys().cloned().collect::<BTreeSet<_>>(),
         BTreeSet::from([id1.clone(), id2, id3, id4])
@@ -280,5 +286,5 @@ fn round_trip_send_inbox_read_ack_reply_thread_search_in_one_workspace() {
     assert_eq!(instant(&all[&id1]["read_by"]["bob"]), read_at);
     assert_eq!(instant(&all[&id1]["acked_by"]["bob"]), acked_at);
     // Still one attachment file, still the original bytes.
-    assert_eq!(ws.attachment(&sha).as_deref(), Some(&content[..]));
+    assert_eq!(attachment(&ws, &sha).as_deref(), Some(&content[..]));
 }
