@@ -3,7 +3,9 @@
 //! `crate::assert_human!(env, "name", text)` compares it with
 //! `tests/snapshots/<binary>__<module>__<name>.snap`. The environment's clock
 //! makes times and IDs deterministic; CI runs without `INSTA_UPDATE`, so a
-//! snapshot that differs (or is missing) fails.
+//! snapshot that differs (or is missing) fails. To accept new output, run the
+//! test with `INSTA_UPDATE=always`, read the diff of `tests/snapshots/`, and
+//! commit it (no `.snap.new` file may be left behind).
 
 use std::path::Path;
 

@@ -25,11 +25,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use common::Rng;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+use common::Rng;
 use proptest::prelude::*;
 use proptest::test_runner::Config as PtConfig;
 use strand::model::id::comment_id;

@@ -8,10 +8,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use common::Rng;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use common::Rng;
 use proptest::prelude::*;
 use proptest::test_runner::Config as PtConfig;
 use serde_json::Value;
