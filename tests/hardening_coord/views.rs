@@ -40,11 +40,7 @@ fn item_14_every_view_agrees_on_ready_with_the_machines_claims() {
 
     // show: closed elsewhere is not ready.
     let shown = m.bd(&m.a, "dave", &["show", &six[2]]).ok();
-    assert!(
-        shown.stdout.contains("Elsewhere") && !shown.stdout.contains("Ready: yes"),
-        "{}",
-        shown.stdout
-    );
+    crate::assert_human!(m.env, "show_closed_elsewhere", shown.transcript());
     let sj = m.json(&m.a, "dave", &["show", &six[2]]);
     let sj = if sj.is_array() { sj[0].clone() } else { sj };
     assert_eq!(sj["ready"], false);
@@ -77,12 +73,17 @@ fn item_16_hook_prime_and_agents_agree_and_show_the_note() {
         let h = m.json(ws, "bob", &["hook", "bob"]);
         assert_eq!(h["items"], json!([x.clone()]), "{}", ws.display());
         assert_eq!(h["note"], "start with the parser", "{}", ws.display());
-        let t = m.bd(ws, "bob", &["hook", "bob"]).ok().stdout;
-        assert!(t.contains("start with the parser"), "{t}");
+        let here = ws.file_name().unwrap().to_string_lossy();
+        let r = m.bd(ws, "bob", &["hook", "bob"]).ok();
+        crate::assert_human!(m.env, format!("hook_with_a_note_in_{here}"), r.transcript());
         let p = m.json(ws, "bob", &["prime"]);
         assert_eq!(p["hook_note"], "start with the parser");
-        let t = m.bd(ws, "bob", &["prime"]).ok().stdout;
-        assert!(t.contains("start with the parser"), "{t}");
+        let r = m.bd(ws, "bob", &["prime"]).ok();
+        crate::assert_human!(
+            m.env,
+            format!("prime_with_a_note_in_{here}"),
+            r.transcript()
+        );
         assert_eq!(agent_entry(&m, ws, "bob")["hook"], json!([x.clone()]));
     }
     // Bob claims it in B: it is off his hook and in his claims, in every view.
