@@ -3,7 +3,7 @@
 //! ranges, blank titles, and running where there is no workspace.
 mod common;
 
-use common::{BD, Env};
+use common::{BD, TestEnvironment};
 use serde_json::Value;
 
 fn line(id: &str, title: &str) -> String {
@@ -27,18 +27,18 @@ fn ids(v: &Value) -> Vec<String> {
         .collect()
 }
 
-fn write_bytes(env: &Env, b: &[u8]) {
+fn write_bytes(env: &TestEnvironment, b: &[u8]) {
     std::fs::write(env.issues_path(), b).unwrap();
 }
 
-fn file(env: &Env) -> Vec<u8> {
+fn file(env: &TestEnvironment) -> Vec<u8> {
     std::fs::read(env.issues_path()).unwrap()
 }
 
 /// Every write command refuses with exit 1, a `bd doctor --fix` hint, and
 /// leaves the file byte-identical.
 #[track_caller]
-fn writes_refused(env: &Env, id: &str) {
+fn writes_refused(env: &TestEnvironment, id: &str) {
     let before = file(env);
     let attempts: Vec<Vec<&str>> = vec![
         vec!["create", "Should not land"],
@@ -71,7 +71,7 @@ fn writes_refused(env: &Env, id: &str) {
 
 #[test]
 fn malformed_line_reads_warn_writes_refuse() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let text = format!(
         "{}\n{}\n{{\"id\":\"bd-c3\",\"title\":\"cut off\n{}\n",
         line("bd-a1", "First"),
@@ -142,7 +142,7 @@ fn malformed_line_reads_warn_writes_refuse() {
 
 #[test]
 fn non_utf8_line_is_a_bad_line() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let mut bytes = Vec::new();
     bytes.extend_from_slice(line("bd-a1", "Fine").as_bytes());
     bytes.push(b'\n');
@@ -186,7 +186,7 @@ fn non_utf8_line_is_a_bad_line() {
 
 #[test]
 fn duplicate_ids_read_with_warning_write_refused() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let text = format!(
         "{}\n{}\n{}\n",
         line("bd-a1", "One"),
@@ -211,7 +211,7 @@ fn duplicate_ids_read_with_warning_write_refused() {
 
 #[test]
 fn crlf_file_is_read_then_rewritten_canonically_once() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let (a, b, c) = (line("bd-a1", "A"), line("bd-b2", "B"), line("bd-c3", "C"));
     let text = format!("{a}\r\n{b}\r\n{c}\r\n");
     write_bytes(&env, text.as_bytes());
@@ -242,7 +242,7 @@ fn crlf_file_is_read_then_rewritten_canonically_once() {
 
 #[test]
 fn unsorted_file_without_final_newline_is_rewritten_sorted() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let (a, b, c) = (line("bd-a1", "A"), line("bd-b2", "B"), line("bd-c3", "C"));
     let text = format!("{c}\n{a}\n{b}");
     write_bytes(&env, text.as_bytes());
@@ -269,7 +269,7 @@ fn unsorted_file_without_final_newline_is_rewritten_sorted() {
 
 #[test]
 fn unsorted_rewrite_is_announced() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let text = format!("{}\n{}\n", line("bd-b2", "B"), line("bd-a1", "A"));
     write_bytes(&env, text.as_bytes());
     let r = env.bd(&["close", "bd-a1"]).ok();
@@ -286,7 +286,7 @@ fn unsorted_rewrite_is_announced() {
 
 #[test]
 fn bad_flag_values_are_refused() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Target", &[]);
     let before = file(&env);
     let cases: Vec<Vec<&str>> = vec![
@@ -350,7 +350,7 @@ fn bad_flag_values_are_refused() {
 
 #[test]
 fn bad_ids_are_not_found_or_ambiguous() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let text = format!(
         "{}\n{}\n{}\n",
         line("bd-abc1", "One"),
@@ -379,7 +379,7 @@ fn bad_ids_are_not_found_or_ambiguous() {
 
 #[test]
 fn reversed_ranges_and_negative_limits_are_refused() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.create("One", &[]);
     let cases: Vec<Vec<&str>> = vec![
         vec!["list", "--priority-min", "3", "--priority-max", "1"],
@@ -415,7 +415,7 @@ fn reversed_ranges_and_negative_limits_are_refused() {
 
 #[test]
 fn blank_and_oversized_titles_are_refused() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("  Padded title  ", &[]);
     assert_eq!(env.record(&a)["title"], "Padded title", "trimmed");
     let before = file(&env);
@@ -436,7 +436,7 @@ fn blank_and_oversized_titles_are_refused() {
 
 #[test]
 fn missing_beads_suggests_bd_init() {
-    let env = Env::bare_git();
+    let env = TestEnvironment::bare_git();
     for args in [vec!["list"], vec!["create", "X"], vec!["ready"]] {
         let r = env.bd(&args).code(1);
         assert!(r.stderr.contains("bd init"), "{args:?}: {}", r.stderr);
@@ -466,16 +466,8 @@ fn outside_git_suggests_git_init() {
         up = d.parent();
     }
     let run = |args: &[&str]| {
-        let o = std::process::Command::new(BD)
-            .args(args)
-            .current_dir(&dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+        let o = common::bd_cmd(&dir, &tmp.path().join("home"), "tester", args)
             .env("HOME", tmp.path())
-            .env("BD_HOME", tmp.path().join("home"))
-            .env("BD_ACTOR", "tester")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
         (
@@ -498,7 +490,7 @@ fn outside_git_suggests_git_init() {
 
 /// Run `bd` in the repository as the unprivileged user `nobody` (uid 65534)
 /// through `setpriv`; the exit code, stdout and stderr.
-fn bd_as_nobody(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+fn bd_as_nobody(env: &TestEnvironment, args: &[&str]) -> (Option<i32>, String, String) {
     let o = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", BD])
         .args(args)
@@ -525,7 +517,7 @@ fn unreadable_tracker_is_an_io_error() {
     let mode = |p: &std::path::Path, m: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
     };
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Locked away", &[]);
     env.json(&["list"]); // warm the index cache: it must not stand in for the file
     let path = env.issues_path();
@@ -608,7 +600,7 @@ fn unreadable_tracker_is_an_io_error() {
 
 #[test]
 fn huge_fields_round_trip_intact() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("Big", &[]);
     // One argv string is capped by the OS (MAX_ARG_STRLEN, 128 KiB on Linux),
     // so `update -d` carries the largest description an argument can hold; the
@@ -669,7 +661,7 @@ fn huge_fields_round_trip_intact() {
 /// 7, a status that is not a string) still loads, and every view agrees on it.
 #[test]
 fn odd_values_load_and_every_view_agrees() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let mut odd: Value = serde_json::from_str(&line("bd-b2", "Priority seven")).unwrap();
     odd["priority"] = 7.into();
     let text = format!(
@@ -719,7 +711,7 @@ fn odd_values_load_and_every_view_agrees() {
 /// is never silently replaced: a write either refuses or keeps what was there.
 #[test]
 fn writes_never_silently_drop_malformed_field_values() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let mut v: Value = serde_json::from_str(&line("bd-a1", "Odd labels")).unwrap();
     v["labels"] = "urgent".into();
     v["comments"] = "see the wiki".into();
@@ -753,7 +745,7 @@ fn writes_never_silently_drop_malformed_field_values() {
 /// every untouched line.
 #[test]
 fn doubled_crlf_is_rewritten_without_any_carriage_return() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("first", &[]);
     let b = env.create("second", &[]);
     let text = std::fs::read(env.issues_path()).unwrap();

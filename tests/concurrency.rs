@@ -9,14 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
-use common::Env;
+use common::{Rng, TestEnvironment};
 use serde_json::Value;
 
 /// Long enough that contention on a 2-core machine never times out.
 const LOCK_TIMEOUT_MS: &str = "60000";
 
 /// A child command with the lock timeout raised.
-fn child(env: &Env, args: &[&str]) -> Command {
+fn child(env: &TestEnvironment, args: &[&str]) -> Command {
     let mut c = env.cmd(args);
     c.env("BD_LOCK_TIMEOUT_MS", LOCK_TIMEOUT_MS)
         .stdout(Stdio::piped())
@@ -28,31 +28,11 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A deterministic LCG (Knuth's MMIX constants), for shuffles.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-}
-
 /// The tracker file must be whole and canonical: non-empty lines that all parse
 /// as JSON objects with a string `id`, strictly sorted by id (bytes, so no
 /// duplicates), and a `\n` after every line. Returns the records by id.
 #[track_caller]
-fn check_file(env: &Env) -> BTreeMap<String, Value> {
+fn check_file(env: &TestEnvironment) -> BTreeMap<String, Value> {
     let bytes = std::fs::read(env.issues_path()).expect("issues.jsonl exists");
     let text = String::from_utf8(bytes).expect("issues.jsonl is UTF-8");
     assert!(
@@ -89,7 +69,7 @@ fn check_file(env: &Env) -> BTreeMap<String, Value> {
 fn concurrent_creates_lose_nothing() {
     const STREAMS: usize = 8;
     const PER: usize = 50;
-    let env = Arc::new(Env::new());
+    let env = Arc::new(TestEnvironment::new());
     let started = std::time::Instant::now();
     let handles: Vec<_> = (0..STREAMS)
         .map(|s| {
@@ -172,7 +152,7 @@ fn concurrent_creates_lose_nothing() {
 fn concurrent_claims_have_one_winner() {
     const AGENTS: usize = 8;
     const ISSUES: usize = 20;
-    let env = Arc::new(Env::new());
+    let env = Arc::new(TestEnvironment::new());
     let ids: Vec<String> = (0..ISSUES)
         .map(|i| env.create(&format!("claimable {i}"), &[]))
         .collect();
@@ -181,7 +161,7 @@ fn concurrent_claims_have_one_winner() {
         .map(|a| {
             let env = Arc::clone(&env);
             let mut order = ids.clone();
-            Lcg(0x5eed + a as u64).shuffle(&mut order);
+            Rng::new(0x5eed + a as u64).shuffle(&mut order);
             std::thread::spawn(move || {
                 let actor = format!("agent-{a}");
                 order
@@ -267,7 +247,7 @@ fn concurrent_claims_have_one_winner() {
 fn concurrent_label_adds_are_not_lost() {
     const WRITERS: usize = 8;
     const ROUNDS: usize = 4;
-    let env = Env::new();
+    let env = TestEnvironment::new();
     for round in 0..ROUNDS {
         let id = env.create(&format!("labelled {round}"), &[]);
         let labels: Vec<String> = (0..WRITERS).map(|w| format!("r{round}-l{w}")).collect();
@@ -315,7 +295,7 @@ fn concurrent_label_adds_are_not_lost() {
 /// estimate), then 8 more each add a comment: every change lands.
 #[test]
 fn concurrent_edits_of_different_fields_all_land() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let id = env.create("edited", &[]);
     let blocker = env.create("blocker", &[]);
     let jobs: Vec<Vec<String>> = [

@@ -14,39 +14,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Env;
+use common::{Rng, TestEnvironment};
 use serde_json::Value;
 
 const LOCK_TIMEOUT_MS: &str = "60000";
-
-/// A deterministic LCG (Knuth's MMIX constants), seeded per iteration.
-struct Lcg(u64);
-
-impl Lcg {
-    fn new(seed: u64) -> Lcg {
-        let mut l = Lcg(seed ^ 0x9e37_79b9_7f4a_7c15);
-        l.next();
-        l
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn spawn(env: &Env, args: &[&str]) -> Child {
+fn spawn(env: &TestEnvironment, args: &[&str]) -> Child {
     let mut c: Command = env.cmd(args);
     c.env("BD_LOCK_TIMEOUT_MS", LOCK_TIMEOUT_MS)
         .stdout(Stdio::piped())
@@ -96,7 +73,7 @@ type State = BTreeMap<String, (String, String, Vec<String>)>;
 /// Check the file is whole and canonical and return its state: every line is a
 /// JSON object with a string id, ids strictly ascending, `\n` after every line.
 #[track_caller]
-fn check_file(env: &Env) -> State {
+fn check_file(env: &TestEnvironment) -> State {
     let bytes = std::fs::read(env.issues_path()).expect("issues.jsonl exists");
     let text = String::from_utf8(bytes).expect("issues.jsonl is UTF-8");
     assert!(
@@ -144,7 +121,7 @@ fn summary(v: &Value) -> (String, String, Vec<String>) {
 
 /// `bd --json list --all`: must succeed; its state.
 #[track_caller]
-fn listed(env: &Env) -> State {
+fn listed(env: &TestEnvironment) -> State {
     let r = env.bd(&["--json", "list", "--all", "--limit", "0"]);
     assert_eq!(
         r.code, 0,
@@ -162,7 +139,7 @@ fn listed(env: &Env) -> State {
 /// How long an unhindered `bd create` takes here (the median of three runs,
 /// at least 5 ms): kill delays are spread over this span and a little beyond,
 /// so kills land before, during and after the write on any machine.
-fn create_duration_us(env: &Env) -> u64 {
+fn create_duration_us(env: &TestEnvironment) -> u64 {
     let mut runs: Vec<u64> = (0..3)
         .map(|i| {
             let t = Instant::now();
@@ -174,7 +151,7 @@ fn create_duration_us(env: &Env) -> u64 {
     runs[1].max(5_000)
 }
 
-fn temp_files(env: &Env) -> usize {
+fn temp_files(env: &TestEnvironment) -> usize {
     std::fs::read_dir(env.beads())
         .unwrap()
         .flatten()
@@ -210,7 +187,7 @@ impl Tally {
 #[test]
 fn sequential_kills_leave_whole_files_and_keep_acknowledged_writes() {
     const ITERATIONS: u64 = 120;
-    let env = Env::new();
+    let env = TestEnvironment::new();
     // A few issues to edit from the start (the timing runs).
     let span_us = create_duration_us(&env) * 13 / 10;
     let started = Instant::now();
@@ -218,10 +195,10 @@ fn sequential_kills_leave_whole_files_and_keep_acknowledged_writes() {
     let mut state = check_file(&env);
     let mut acked_ids: BTreeSet<String> = BTreeSet::new();
     for n in 0..ITERATIONS {
-        let mut rng = Lcg::new(n);
-        let delay_us = rng.below(span_us + 1);
+        let mut rng = Rng::mixed(n);
+        let delay_us = rng.below_u64(span_us + 1);
         let ids: Vec<String> = state.keys().cloned().collect();
-        let target = ids[rng.below(ids.len() as u64) as usize].clone();
+        let target = ids[rng.below_u64(ids.len() as u64) as usize].clone();
         let before = state.clone();
         let op = n % 3;
         let title = format!("crash {n}");
@@ -299,7 +276,7 @@ fn sequential_kills_leave_whole_files_and_keep_acknowledged_writes() {
         }
         // Readers: the index may be stale, never wrong. Every third iteration
         // skips this so the next writer, too, may start from a stale index.
-        if rng.below(3) != 0 {
+        if rng.below_u64(3) != 0 {
             assert_eq!(
                 listed(&env),
                 after,
@@ -328,7 +305,7 @@ fn sequential_kills_leave_whole_files_and_keep_acknowledged_writes() {
 fn concurrent_writers_killed_at_random() {
     const WRITERS: u64 = 4;
     const PER: u64 = 24;
-    let env = Arc::new(Env::new());
+    let env = Arc::new(TestEnvironment::new());
     let shared = env.create("shared", &[]);
     // Four writers queue on the lock: spread the kills over three writes.
     let span_us = create_duration_us(&env) * 3;
@@ -348,8 +325,8 @@ fn concurrent_writers_killed_at_random() {
             let tally = Arc::clone(&tally);
             std::thread::spawn(move || {
                 for i in 0..PER {
-                    let mut rng = Lcg::new(1000 + w * 100 + i);
-                    let delay_us = rng.below(span_us + 1);
+                    let mut rng = Rng::mixed(1000 + w * 100 + i);
+                    let delay_us = rng.below_u64(span_us + 1);
                     let title = format!("conc w{w} i{i}");
                     let label = format!("w{w}-i{i}");
                     let create = i % 2 == 0;

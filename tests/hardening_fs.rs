@@ -46,7 +46,7 @@ struct Decoy {
 }
 
 impl Decoy {
-    fn new(env: &Env) -> Decoy {
+    fn new(env: &TestEnvironment) -> Decoy {
         let root = env.tmp.path().join("victim");
         std::fs::create_dir_all(root.join("dir")).unwrap();
         std::fs::write(root.join("credentials"), SECRET).unwrap();
@@ -85,7 +85,7 @@ fn refused(r: Run, name: &str) {
 
 /// `bd --json doctor` lists `rel` as a symlink error.
 #[track_caller]
-fn doctor_reports(env: &Env, rel: &str) {
+fn doctor_reports(env: &TestEnvironment, rel: &str) {
     let r = env.bd(&["--json", "doctor"]);
     assert_eq!(r.code, 1, "{}", all(&r));
     let v = r.json();
@@ -102,7 +102,7 @@ fn doctor_reports(env: &Env, rel: &str) {
 /// `bd doctor --fix` removes the link itself (saying so) and the workspace
 /// works again.
 #[track_caller]
-fn doctor_fix_removes(env: &Env, rel: &str) {
+fn doctor_fix_removes(env: &TestEnvironment, rel: &str) {
     let r = env.bd(&["--json", "doctor", "--fix"]);
     let v = r.json();
     assert!(
@@ -125,7 +125,7 @@ fn doctor_fix_removes(env: &Env, rel: &str) {
 
 #[test]
 fn item_01_issues_jsonl_linked_to_a_victim_is_never_read() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     env.create("Real work", &[]);
     git_bd(&env.repo, &["add", "-A"]);
@@ -165,7 +165,7 @@ fn item_01_issues_jsonl_linked_to_a_victim_is_never_read() {
 
 #[test]
 fn item_01_lock_linked_elsewhere_is_never_created() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     let id = env.create("Real work", &[]);
     let lock = env.beads().join(".lock");
@@ -185,7 +185,7 @@ fn item_01_lock_linked_elsewhere_is_never_created() {
 
 #[test]
 fn item_01_quarantine_linked_to_a_folder_is_not_written() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     env.create("Real work", &[]);
     let mut text = env.issues_text();
@@ -211,7 +211,7 @@ fn item_01_quarantine_linked_to_a_folder_is_not_written() {
 
 #[test]
 fn item_01_beads_linked_outside_is_refused_by_init_create_and_doctor() {
-    let env = Env::bare_git();
+    let env = TestEnvironment::bare_git();
     let decoy = Decoy::new(&env);
     symlink("../victim/dir", env.beads()).unwrap();
     for args in [
@@ -240,7 +240,7 @@ fn item_01_beads_linked_outside_is_refused_by_init_create_and_doctor() {
 
 #[test]
 fn item_01_hooks_linked_to_a_folder_are_not_written() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     let id = env.create("Real work", &[]);
     symlink(decoy.root.join("dir"), env.beads().join("hooks")).unwrap();
@@ -267,7 +267,7 @@ fn item_01_hooks_linked_to_a_folder_are_not_written() {
 
 #[test]
 fn item_01_a_hook_file_linked_to_a_victim_is_not_read() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     std::fs::create_dir_all(env.beads().join("hooks")).unwrap();
     symlink(decoy.credentials(), env.beads().join("hooks/worker.json")).unwrap();
@@ -290,7 +290,7 @@ fn item_01_a_hook_file_linked_to_a_victim_is_not_read() {
 
 #[test]
 fn item_01_attachments_linked_to_a_folder_are_not_written() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     symlink(decoy.root.join("dir"), env.beads().join("attachments")).unwrap();
     let file = env.tmp.path().join("note.txt");
@@ -326,7 +326,7 @@ fn item_01_attachments_linked_to_a_folder_are_not_written() {
 
 #[test]
 fn item_01_cache_linked_to_a_folder_is_not_used() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     let id = env.create("Real work", &[]);
     let _ = std::fs::remove_dir_all(env.beads().join(".cache"));
@@ -347,7 +347,7 @@ fn item_01_cache_linked_to_a_folder_is_not_used() {
 
 #[test]
 fn item_01_mail_jsonl_linked_to_a_victim_is_not_read() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     symlink(decoy.credentials(), env.beads().join("mail.jsonl")).unwrap();
     for args in [
@@ -367,7 +367,7 @@ fn item_01_mail_jsonl_linked_to_a_victim_is_not_read() {
 
 #[test]
 fn item_01_config_toml_linked_to_a_victim_is_not_read() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     std::fs::remove_file(env.beads().join("config.toml")).unwrap();
     symlink(decoy.credentials(), env.beads().join("config.toml")).unwrap();
@@ -394,7 +394,7 @@ fn item_01_config_toml_linked_to_a_victim_is_not_read() {
 
 #[test]
 fn item_01_links_inside_the_project_home_are_not_followed() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     // Learn where this project's home is, then replace its mail folder.
     env.bd(&["mail", "send", "--to", "tester", "-s", "first"])
@@ -429,7 +429,7 @@ fn item_01_links_inside_the_project_home_are_not_followed() {
 /// outside: a clone's `bd doctor --fix && bd sync` never pushes the target.
 #[test]
 fn item_01_doctor_fix_and_sync_never_push_a_victim() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let decoy = Decoy::new(&env);
     let t = env.tmp.path();
     let remote = t.join("remote.git");
@@ -465,17 +465,8 @@ fn item_01_doctor_fix_and_sync_never_push_a_victim() {
     git_bd(&clone, &["config", "user.email", "v@example.com"]);
     let run = |args: &[&str]| {
         run_of(
-            std::process::Command::new(BD)
-                .args(args)
-                .current_dir(&clone)
-                .env_clear()
+            common::bd_cmd(&clone, &t.join("home-v"), "victim", args)
                 .env("PATH", path_with_bd())
-                .env("HOME", t.join("home-v"))
-                .env("BD_HOME", t.join("home-v"))
-                .env("BD_ACTOR", "victim")
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_TERMINAL_PROMPT", "0")
-                .stdin(std::process::Stdio::null())
                 .output()
                 .unwrap(),
         )
@@ -514,7 +505,7 @@ fn item_01_doctor_fix_and_sync_never_push_a_victim() {
 
 /// Cut every cache file under `.cache/` right after its first line past the
 /// seal (the part a reader used to trust).
-fn cut_caches(env: &Env) -> Vec<String> {
+fn cut_caches(env: &TestEnvironment) -> Vec<String> {
     let mut cut = Vec::new();
     for f in files_under(&env.beads().join(".cache")) {
         let b = std::fs::read(&f).unwrap();
@@ -540,7 +531,7 @@ fn cut_caches(env: &Env) -> Vec<String> {
 
 #[test]
 fn item_09_a_cut_index_is_rebuilt_not_trusted() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("First", &["-p", "1"]);
     let b = env.create("Second", &["-p", "2"]);
     env.bd(&["dep", "add", &b, &a]).ok();
@@ -605,7 +596,7 @@ fn item_09_a_cut_index_is_rebuilt_not_trusted() {
 
 #[test]
 fn item_09_a_grown_cache_is_not_trusted_either() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("First", &[]);
     env.json(&["list"]);
     let idx = env.beads().join(".cache/index.v1");
@@ -631,7 +622,7 @@ fn item_09_a_grown_cache_is_not_trusted_either() {
 /// works, the target untouched.
 #[test]
 fn item_01_review_beads_link_refusal_hint_works() {
-    let env = Env::bare_git();
+    let env = TestEnvironment::bare_git();
     let decoy = Decoy::new(&env);
     symlink("../victim/dir", env.beads()).unwrap();
     for args in [vec!["list"], vec!["doctor"], vec!["doctor", "--fix"]] {
@@ -663,7 +654,7 @@ fn item_01_review_beads_link_refusal_hint_works() {
 /// and the lock. A missing `.gitignore` is written by `doctor --fix`.
 #[test]
 fn item_01_review2_doctor_fix_writes_back_a_missing_gitignore() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.create("Work", &[]);
     let gi = env.beads().join(".gitignore");
     std::fs::remove_file(&gi).unwrap();
@@ -683,7 +674,7 @@ fn item_01_review2_doctor_fix_writes_back_a_missing_gitignore() {
 /// unflagged, so `git add .beads` committed the cache and the lock.
 #[test]
 fn item_01_review3_doctor_flags_and_restores_stripped_gitignore_lines() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.create("Work", &[]);
     let gi = env.beads().join(".gitignore");
     std::fs::write(&gi, "# hostile\n").unwrap();
@@ -707,7 +698,7 @@ fn item_01_review3_doctor_flags_and_restores_stripped_gitignore_lines() {
 /// nothing is written.
 #[test]
 fn item_18_review3_import_refuses_an_id_that_is_not_an_issue_id() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.create("Work", &[]);
     let before = env.issues_text();
     let f = env.tmp.path().join("in.jsonl");

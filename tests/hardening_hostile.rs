@@ -16,7 +16,6 @@ mod common;
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -41,16 +40,8 @@ fn victim_project(t: &Path, home: &Path) -> PathBuf {
         ],
     );
     let bd = |args: &[&str]| {
-        let o = Command::new(BD)
-            .args(args)
-            .current_dir(&v)
-            .env_clear()
+        let o = common::bd_cmd(&v, home, "tester", args)
             .env("PATH", path_with_bd())
-            .env("HOME", home)
-            .env("BD_HOME", home)
-            .env("BD_ACTOR", "tester")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(Stdio::null())
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -103,7 +94,7 @@ fn snapshot(dir: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
 
 /// The attacker's remote: two issues, `issues.jsonl` with conflict markers,
 /// and links in `.beads/` to the victim's files (force-added where ignored).
-fn hostile_remote(env: &Env, foreign_project: &str) -> (PathBuf, String, String) {
+fn hostile_remote(env: &TestEnvironment, foreign_project: &str) -> (PathBuf, String, String) {
     let a = env.create("First", &[]);
     let b = env.create(&format!("Second {ESCAPES}"), &[]);
     env.bd(&["comment", &a, &format!("see {ESCAPES}")]).ok();
@@ -229,7 +220,7 @@ fn every_command(a: &str, b: &str, attach: &str, import: &str) -> Vec<Vec<String
 
 #[test]
 fn hostile_repository_every_command_stays_inside() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let t = env.tmp.path().to_path_buf();
     let victim = t.join("victim");
     std::fs::create_dir_all(victim.join("dir")).unwrap();
@@ -265,18 +256,10 @@ fn hostile_repository_every_command_stays_inside() {
     };
     let before = outside(());
     let run = |args: &[String]| {
-        Command::new(BD)
-            .args(args)
-            .current_dir(&clone)
-            .env_clear()
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::bd_cmd(&clone, &home, "tester", &args)
             .env("PATH", path_with_bd())
-            .env("HOME", &home)
-            .env("BD_HOME", &home)
-            .env("BD_ACTOR", "tester")
             .env("BD_LOCK_TIMEOUT_MS", "200")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null())
             .output()
             .unwrap()
     };

@@ -11,115 +11,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use common::{Env, Run, git, path_with_bd, run_of};
+use common::TestEnvironment;
 use serde_json::Value;
 
-/// A bare remote and clones of it; `a` ran `bd init` and pushed `n` issues.
-struct Net {
-    env: Env,
-    a: PathBuf,
-    ids: Vec<String>,
-}
-
-impl Net {
-    fn new(n: usize) -> Net {
-        let env = Env::bare_git();
-        let tmp = env.tmp.path().to_path_buf();
-        let remote = tmp.join("remote.git");
-        git(
-            &tmp,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        git(
-            &env.repo,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
-        env.bd(&["init", "--prefix", "bd"]).ok();
-        let ids = (0..n)
-            .map(|i| env.create(&format!("issue {i}"), &[]))
-            .collect();
-        let a = env.repo.clone();
-        git(&a, &["add", "-A"]);
-        git(&a, &["commit", "-q", "-m", "issues"]);
-        git(&a, &["push", "-q", "-u", "origin", "main"]);
-        Net { env, a, ids }
-    }
-
-    /// A new clone of the remote, with its git identity.
-    fn clone(&self, name: &str) -> PathBuf {
-        let tmp = self.env.tmp.path();
-        let dir = tmp.join(name);
-        let remote = tmp.join("remote.git");
-        git(
-            tmp,
-            &[
-                "clone",
-                "-q",
-                remote.to_str().unwrap(),
-                dir.to_str().unwrap(),
-            ],
-        );
-        git(&dir, &["config", "user.name", name]);
-        git(
-            &dir,
-            &["config", "user.email", &format!("{name}@example.com")],
-        );
-        dir
-    }
-
-    /// A `BD_HOME` of its own (another machine).
-    fn home(&self, name: &str) -> PathBuf {
-        let h = self.env.tmp.path().join(format!("home-{name}"));
-        std::fs::create_dir_all(&h).unwrap();
-        h
-    }
-
-    fn cmd(&self, ws: &Path, home: &Path, actor: &str, args: &[&str]) -> Command {
-        let mut c = self.env.cmd(args);
-        c.current_dir(ws)
-            .env("BD_ACTOR", actor)
-            .env("BD_HOME", home)
-            .env("HOME", home)
-            .env("PATH", path_with_bd());
-        c
-    }
-
-    fn bd(&self, ws: &Path, home: &Path, actor: &str, args: &[&str]) -> Run {
-        run_of(self.cmd(ws, home, actor, args).output().expect("bd runs"))
-    }
-
-    #[track_caller]
-    fn ok(&self, ws: &Path, home: &Path, actor: &str, args: &[&str]) -> Run {
-        let r = self.bd(ws, home, actor, args);
-        assert_eq!(
-            r.code,
-            0,
-            "bd {args:?} in {} failed\nstdout: {}\nstderr: {}",
-            ws.display(),
-            r.stdout,
-            r.stderr
-        );
-        r
-    }
-
-    #[track_caller]
-    fn show(&self, ws: &Path, home: &Path, actor: &str, id: &str) -> Value {
-        let r = self.ok(ws, home, actor, &["--json", "show", id]);
-        let v: Value = serde_json::from_str(&r.stdout).expect("show --json is JSON");
-        match v {
-            Value::Array(mut a) => a.remove(0),
-            v => v,
-        }
+/// `bd --json show ID` in `ws` on the machine `home` as `actor`: the issue.
+#[track_caller]
+fn show(env: &TestEnvironment, ws: &Path, home: &Path, actor: &str, id: &str) -> Value {
+    let r = env.bd_on(ws, home, actor, &["--json", "show", id]).ok();
+    match r.json() {
+        Value::Array(mut a) => a.remove(0),
+        v => v,
     }
 }
 
@@ -167,10 +70,10 @@ fn assert_valid(r: &Value) {
 #[test]
 fn item_07_delete_vs_concurrent_close_converges_to_a_valid_record() {
     for delete_first in [true, false] {
-        let net = Net::new(1);
-        let x = net.ids[0].clone();
-        let (ha, hb) = (net.home("a"), net.home("b"));
-        let (a, b) = (net.a.clone(), net.clone("b"));
+        let (env, ids) = TestEnvironment::with_remote(1, "2");
+        let x = ids[0].clone();
+        let (ha, hb) = (env.machine_home("a"), env.machine_home("b"));
+        let (a, b) = (env.repo.clone(), env.clone_repo("b"));
         // Both clones start from the pushed issue; neither sees the other.
         let (first, hf, second, hs) = if delete_first {
             (&a, &ha, &b, &hb)
@@ -179,16 +82,18 @@ fn item_07_delete_vs_concurrent_close_converges_to_a_valid_record() {
         };
         let act = |ws: &Path, h: &Path, delete: bool| {
             if delete {
-                net.ok(ws, h, "alice", &["delete", &x, "--reason", "dup"]);
+                env.bd_on(ws, h, "alice", &["delete", &x, "--reason", "dup"])
+                    .ok();
             } else {
-                net.ok(ws, h, "bob", &["close", &x, "--reason", "done"]);
+                env.bd_on(ws, h, "bob", &["close", &x, "--reason", "done"])
+                    .ok();
             }
         };
         act(first, hf, delete_first);
         act(second, hs, !delete_first);
-        net.ok(first, hf, "alice", &["sync"]);
-        net.ok(second, hs, "bob", &["sync"]);
-        net.ok(first, hf, "alice", &["sync"]);
+        env.bd_on(first, hf, "alice", &["sync"]).ok();
+        env.bd_on(second, hs, "bob", &["sync"]).ok();
+        env.bd_on(first, hf, "alice", &["sync"]).ok();
         assert_eq!(issues(&a), issues(&b), "the clones converge byte for byte");
         for ws in [&a, &b] {
             let r = record(ws, &x);
@@ -200,14 +105,14 @@ fn item_07_delete_vs_concurrent_close_converges_to_a_valid_record() {
             // The close came later: the issue is closed, not deleted.
             assert_eq!(text(&r, "status"), "closed", "{r}");
             assert_eq!(text(&r, "close_reason"), "done");
-            let out = net.ok(&a, h, "alice", &["restore", &x]);
+            let out = env.bd_on(&a, h, "alice", &["restore", &x]).ok();
             assert!(out.stderr.contains("not deleted"), "{}", out.stderr);
-            assert_eq!(text(&net.show(&a, h, "alice", &x), "status"), "closed");
+            assert_eq!(text(&show(&env, &a, h, "alice", &x), "status"), "closed");
         } else {
             // The delete came later: a tombstone `bd restore` brings back.
             assert_eq!(text(&r, "status"), "tombstone", "{r}");
             assert_eq!(text(&r, "delete_reason"), "dup");
-            net.ok(&a, h, "alice", &["restore", &x]);
+            env.bd_on(&a, h, "alice", &["restore", &x]).ok();
             let back = record(&a, &x);
             assert_valid(&back);
             assert_eq!(text(&back, "status"), "open", "{back}");
@@ -221,26 +126,28 @@ fn item_07_delete_vs_concurrent_close_converges_to_a_valid_record() {
 /// and `ready` agree with the files.
 #[test]
 fn item_19_claim_after_release_in_another_clone_survives_the_merge() {
-    let net = Net::new(2);
-    let x = net.ids[0].clone();
-    let home = net.home("shared");
-    let (a, b) = (net.a.clone(), net.clone("b"));
-    net.ok(&a, &home, "alice", &["claim", &x]);
-    net.ok(&a, &home, "alice", &["unclaim", &x]);
-    net.ok(&b, &home, "bob", &["claim", &x]);
-    net.ok(&a, &home, "alice", &["sync"]);
-    net.ok(&b, &home, "bob", &["sync"]);
-    net.ok(&a, &home, "alice", &["sync"]);
+    let (env, ids) = TestEnvironment::with_remote(2, "2");
+    let x = ids[0].clone();
+    let home = env.machine_home("shared");
+    let (a, b) = (env.repo.clone(), env.clone_repo("b"));
+    env.bd_on(&a, &home, "alice", &["claim", &x]).ok();
+    env.bd_on(&a, &home, "alice", &["unclaim", &x]).ok();
+    env.bd_on(&b, &home, "bob", &["claim", &x]).ok();
+    env.bd_on(&a, &home, "alice", &["sync"]).ok();
+    env.bd_on(&b, &home, "bob", &["sync"]).ok();
+    env.bd_on(&a, &home, "alice", &["sync"]).ok();
     assert_eq!(issues(&a), issues(&b), "the clones converge byte for byte");
     for ws in [&a, &b] {
         let r = record(ws, &x);
         assert_valid(&r);
         assert_eq!(text(&r, "status"), "in_progress", "{r}");
         assert_eq!(text(&r, "assignee"), "bob", "{r}");
-        let shown = net.show(ws, &home, "alice", &x);
+        let shown = show(&env, ws, &home, "alice", &x);
         assert_eq!(text(&shown, "status"), "in_progress", "{shown}");
         assert_eq!(text(&shown, "assignee"), "bob", "{shown}");
-        let ready = net.ok(ws, &home, "carol", &["--json", "ready", "--limit", "0"]);
+        let ready = env
+            .bd_on(ws, &home, "carol", &["--json", "ready", "--limit", "0"])
+            .ok();
         let ready: Value = serde_json::from_str(&ready.stdout).unwrap();
         assert!(
             !ready
@@ -251,7 +158,7 @@ fn item_19_claim_after_release_in_another_clone_survives_the_merge() {
             "ready does not offer bob's claim: {ready}"
         );
         // Nobody else can take it.
-        let r = net.bd(ws, &home, "carol", &["claim", &x]);
+        let r = env.bd_on(ws, &home, "carol", &["claim", &x]);
         assert_eq!(r.code, 3, "{}", r.stderr);
         assert!(r.stderr.contains("bob"), "{}", r.stderr);
     }
@@ -263,14 +170,14 @@ fn item_19_claim_after_release_in_another_clone_survives_the_merge() {
 /// no one, on the claimer's machine too.
 #[test]
 fn item_19_a_claim_lost_to_an_unseen_close_is_dropped_from_the_ledger() {
-    let net = Net::new(1);
-    let x = net.ids[0].clone();
-    let (ha, hb) = (net.home("a"), net.home("b"));
-    let (a, b) = (net.a.clone(), net.clone("b"));
-    net.ok(&a, &ha, "alice", &["close", &x]);
-    net.ok(&a, &ha, "alice", &["sync"]);
-    net.ok(&b, &hb, "carol", &["claim", &x]);
-    let r = net.ok(&b, &hb, "carol", &["sync"]);
+    let (env, ids) = TestEnvironment::with_remote(1, "2");
+    let x = ids[0].clone();
+    let (ha, hb) = (env.machine_home("a"), env.machine_home("b"));
+    let (a, b) = (env.repo.clone(), env.clone_repo("b"));
+    env.bd_on(&a, &ha, "alice", &["close", &x]).ok();
+    env.bd_on(&a, &ha, "alice", &["sync"]).ok();
+    env.bd_on(&b, &hb, "carol", &["claim", &x]).ok();
+    let r = env.bd_on(&b, &hb, "carol", &["sync"]).ok();
     assert!(
         r.stderr.contains(&x) && r.stderr.to_lowercase().contains("lost"),
         "sync reports the claim lost: {}",
@@ -279,14 +186,14 @@ fn item_19_a_claim_lost_to_an_unseen_close_is_dropped_from_the_ledger() {
     let rec = record(&b, &x);
     assert_valid(&rec);
     assert_eq!(text(&rec, "status"), "closed", "{rec}");
-    let shown = net.show(&b, &hb, "carol", &x);
+    let shown = show(&env, &b, &hb, "carol", &x);
     assert_eq!(text(&shown, "status"), "closed", "{shown}");
     assert_ne!(
         shown["effective"]["state"].as_str(),
         Some("held"),
         "the ledger no longer holds the lost claim: {shown}"
     );
-    let r = net.bd(&b, &hb, "dave", &["claim", &x]);
+    let r = env.bd_on(&b, &hb, "dave", &["claim", &x]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(!r.stderr.contains("held by carol"), "{}", r.stderr);
 }

@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::Env;
+use common::TestEnvironment;
 use serde_json::{Value, json};
 
-fn write(env: &Env, name: &str, lines: &[Value]) -> String {
+fn write(env: &TestEnvironment, name: &str, lines: &[Value]) -> String {
     let p = env.tmp.path().join(name);
     let text: String = lines.iter().map(|v| format!("{v}\n")).collect();
     std::fs::write(&p, text).unwrap();
@@ -20,7 +20,7 @@ fn write(env: &Env, name: &str, lines: &[Value]) -> String {
 /// the id the merge would give it.
 #[test]
 fn import_keeps_a_different_issue_with_the_same_id() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let p = env.create("parent", &[]);
     let child = env.create("mine: fix login", &["--parent", &p, "-d", "my notes"]);
     let mut theirs = env.record(&child);
@@ -69,7 +69,7 @@ fn import_keeps_a_different_issue_with_the_same_id() {
 /// undid newer edits made elsewhere. They are unchanged.
 #[test]
 fn import_of_the_same_values_in_other_bytes_changes_nothing() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("a <b> title", &[]);
     env.bd(&["close", &a]).ok();
     let before = env.issues_text();
@@ -93,7 +93,7 @@ fn import_of_the_same_values_in_other_bytes_changes_nothing() {
 /// with file, line and field named, and nothing is written.
 #[test]
 fn import_refuses_records_of_the_wrong_shape() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     env.create("existing", &[]);
     let before = env.issues_text();
     let good = json!({"id": "bd-ok1", "title": "fine", "created_at": "2026-01-01T00:00:00Z"});
@@ -154,7 +154,7 @@ fn import_refuses_records_of_the_wrong_shape() {
 /// record new to this workspace that no other workspace holds needs none.
 #[test]
 fn import_of_new_records_leaves_the_ledger_alone() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classic/issues.jsonl");
     let rep = env.json(&["import", f.to_str().unwrap()]);
     assert!(rep["created"].as_u64().unwrap() > 10, "{rep}");

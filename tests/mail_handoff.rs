@@ -11,34 +11,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{BD, Run, git, git_bd, git_with_bd, run_of};
+use common::{Run, TestEnvironment, git, git_bd, git_with_bd, run_of};
 use serde_json::Value;
 
 struct World {
-    tmp: tempfile::TempDir,
+    env: TestEnvironment,
     home: PathBuf,
     a1: PathBuf,
     a2: PathBuf,
     b1: PathBuf,
     b2: PathBuf,
-}
-
-fn bd_in(home: &Path, dir: &Path, actor: &str, args: &[&str]) -> Run {
-    run_of(
-        Command::new(BD)
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("BD_HOME", home)
-            .env("BD_ACTOR", actor)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("bd runs"),
-    )
 }
 
 #[track_caller]
@@ -53,7 +36,7 @@ fn ok(r: Run) -> Run {
 
 impl World {
     fn bd(&self, dir: &Path, actor: &str, args: &[&str]) -> Run {
-        bd_in(&self.home, dir, actor, args)
+        run_of(self.env.cmd_at(dir, actor, args).output().expect("bd runs"))
     }
 
     #[track_caller]
@@ -71,7 +54,8 @@ impl World {
     }
 
     /// A project: a bare remote, a first clone with `bd init` pushed.
-    fn project(tmp: &Path, home: &Path, name: &str, prefix: &str) -> PathBuf {
+    fn project(env: &TestEnvironment, name: &str, prefix: &str) -> PathBuf {
+        let tmp = env.root();
         let remote = tmp.join(format!("{name}.git"));
         git(
             tmp,
@@ -99,7 +83,11 @@ impl World {
         }
         git(&ws, &["checkout", "-q", "-b", "main"]);
         std::fs::write(ws.join("code.txt"), "one\n").unwrap();
-        ok(bd_in(home, &ws, "x", &["init", "--prefix", prefix]));
+        ok(run_of(
+            env.cmd_at(&ws, "x", &["init", "--prefix", prefix])
+                .output()
+                .expect("bd runs"),
+        ));
         git(&ws, &["add", "-A"]);
         git(&ws, &["commit", "-q", "-m", "init"]);
         git(&ws, &["push", "-q", "-u", "origin", "main"]);
@@ -107,11 +95,10 @@ impl World {
     }
 
     fn new() -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path().to_path_buf();
-        let home = t.join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        let a1 = World::project(&t, &home, "a", "vc");
+        let env = TestEnvironment::empty();
+        let t = env.root().to_path_buf();
+        let home = env.home.clone();
+        let a1 = World::project(&env, "a", "vc");
         let a2 = t.join("a2");
         git(
             &t,
@@ -125,7 +112,7 @@ impl World {
         for (k, v) in [("user.name", "T2"), ("user.email", "t2@example.com")] {
             git(&a2, &["config", k, v]);
         }
-        let b1 = World::project(&t, &home, "b", "bz");
+        let b1 = World::project(&env, "b", "bz");
         let b2 = t.join("b2");
         // b1 moves to a topic branch that conflicts with main and stops
         // mid-rebase; b2 is a worktree on main.
@@ -144,7 +131,7 @@ impl World {
             &["worktree", "add", "-q", b2.to_str().unwrap(), "main"],
         );
         let w = World {
-            tmp,
+            env,
             home,
             a1,
             a2,
@@ -203,8 +190,8 @@ fn a_bug_handed_to_another_project_comes_back_fixed_in_one_thread() {
     .trim()
     .to_string();
     let repro: Vec<u8> = (0..=255u8).chain([0, 0xff, b'\n', 0]).collect();
-    std::fs::write(w.tmp.path().join("repro.bin"), &repro).unwrap();
-    std::fs::write(w.tmp.path().join("trace.log"), "panic at parser.rs:42\n").unwrap();
+    std::fs::write(w.env.root().join("repro.bin"), &repro).unwrap();
+    std::fs::write(w.env.root().join("trace.log"), "panic at parser.rs:42\n").unwrap();
     let sent = w.json(
         &w.a1,
         "dave",
@@ -218,9 +205,9 @@ fn a_bug_handed_to_another_project_comes_back_fixed_in_one_thread() {
             "-b",
             "Run `bz import repro.bin`; it panics.",
             "--attach",
-            w.tmp.path().join("repro.bin").to_str().unwrap(),
+            w.env.root().join("repro.bin").to_str().unwrap(),
             "--attach",
-            w.tmp.path().join("trace.log").to_str().unwrap(),
+            w.env.root().join("trace.log").to_str().unwrap(),
             "--issue",
             &vc,
             "--importance",
@@ -279,7 +266,7 @@ fn a_bug_handed_to_another_project_comes_back_fixed_in_one_thread() {
                 .join(a["sha256"].as_str().unwrap()),
         )
         .unwrap();
-        let want = std::fs::read(w.tmp.path().join(a["name"].as_str().unwrap())).unwrap();
+        let want = std::fs::read(w.env.root().join(a["name"].as_str().unwrap())).unwrap();
         assert_eq!(got, want, "{}", a["name"]);
     }
     // Nothing was written into A's working tree or b1's by B's import.

@@ -57,16 +57,7 @@ struct Seeds {
 
 fn bd_in(repo: &Path, home: &Path, actor: &str, args: &[&str]) -> Run {
     run_of(
-        Command::new(common::BD)
-            .args(args)
-            .current_dir(repo)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("BD_HOME", home)
-            .env("BD_ACTOR", actor)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(std::process::Stdio::null())
+        common::bd_cmd(repo, home, actor, args)
             .output()
             .expect("bd runs"),
     )
@@ -436,14 +427,15 @@ proptest! {
             std::fs::write(dir.path().join(n), b).unwrap();
         }
         let r = run_of(
-            Command::new(common::BD)
-                .args(["merge", "O", "A", "B", ".beads/issues.jsonl"])
-                .current_dir(dir.path())
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("HOME", dir.path())
-                .env("BD_HOME", dir.path().join("home"))
-                .output()
+            common::bd_cmd(
+                dir.path(),
+                &dir.path().join("home"),
+                "",
+                &["merge", "O", "A", "B", ".beads/issues.jsonl"],
+            )
+            .env_remove("BD_ACTOR")
+            .env("HOME", dir.path())
+            .output()
                 .unwrap(),
         );
         no_panic(&r, "bd merge");

@@ -5,7 +5,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{Env, git};
+use common::{TestEnvironment, git};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -66,8 +66,8 @@ fn assert_ready_order(ready: &Value) {
 
 /// A classic `.beads/` (excerpt, config.yaml, a database and other classic files)
 /// in a git repository that has never seen strand.
-fn classic_repo() -> Env {
-    let env = Env::bare_git();
+fn classic_repo() -> TestEnvironment {
+    let env = TestEnvironment::bare_git();
     let beads = env.beads();
     std::fs::create_dir_all(&beads).unwrap();
     std::fs::copy(fixture("issues.jsonl"), env.issues_path()).unwrap();
@@ -388,7 +388,7 @@ fn full_data() -> Option<(PathBuf, String)> {
 }
 
 /// The reading commands succeed and agree with counts computed here.
-fn check_reads(env: &Env, input: &[Value]) {
+fn check_reads(env: &TestEnvironment, input: &[Value]) {
     let st = tallies(input);
     let n = |s: &str| st.get(s).copied().unwrap_or(0);
     let s = env.json(&["stats"]);
@@ -460,7 +460,7 @@ fn check_reads(env: &Env, input: &[Value]) {
 }
 
 #[track_caller]
-fn assert_export_round_trips(env: &Env, input: &[Value]) {
+fn assert_export_round_trips(env: &TestEnvironment, input: &[Value]) {
     let out = env.bd(&["export"]).ok();
     let exported = parse_lines(&out.stdout);
     assert_eq!(exported.len(), input.len());
@@ -473,7 +473,7 @@ fn assert_export_round_trips(env: &Env, input: &[Value]) {
 fn full_classic_file_loaded_in_place() {
     let Some((_, text)) = full_data() else { return };
     let input = parse_lines(&text);
-    let env = Env::new();
+    let env = TestEnvironment::new();
     std::fs::write(env.issues_path(), &text).unwrap();
 
     check_reads(&env, &input);
@@ -508,7 +508,7 @@ fn full_classic_file_through_import() {
         return;
     };
     let input = parse_lines(&text);
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let rep = env.json(&["import", path.to_str().unwrap()]);
     assert_eq!(rep["created"], input.len(), "{rep}");
     assert_eq!(env.records().len(), input.len());

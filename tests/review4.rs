@@ -5,81 +5,40 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{Run, git, run_of};
+use common::{Run, TestEnvironment, git};
 use serde_json::Value;
 
-const BD: &str = env!("CARGO_BIN_EXE_bd");
-
-/// Two machines sharing a bare remote: clone `a` with home `h1`, clone `b`
-/// with home `h2`.
+/// Two machines sharing a bare remote: clone `a` with home `home-a`, clone
+/// `b` with home `home-b`; a worktree `wt` of `a` is on `a`'s machine.
 struct Two {
-    tmp: tempfile::TempDir,
+    env: TestEnvironment,
+    tmp: PathBuf,
 }
 
 impl Two {
     fn new() -> Two {
-        let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path().to_path_buf();
-        let t = t.as_path();
-        let remote = t.join("remote.git");
-        git(
-            t,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        let a = t.join("a");
-        git(
-            t,
-            &["clone", "-q", remote.to_str().unwrap(), a.to_str().unwrap()],
-        );
-        git(&a, &["config", "user.name", "a"]);
-        git(&a, &["config", "user.email", "t@example.com"]);
-        let two = Two { tmp };
+        let env = TestEnvironment::empty();
+        let a = env.clone_repo("a");
+        let tmp = env.root().to_path_buf();
+        let two = Two { env, tmp };
         two.bd("a", "tester", &["init", "--prefix", "bd"]).ok();
         git(&a, &["add", "-A"]);
         git(&a, &["commit", "-q", "-m", "init"]);
         git(&a, &["push", "-q", "-u", "origin", "main"]);
-        let b = two.dir("b");
-        git(
-            t,
-            &["clone", "-q", remote.to_str().unwrap(), b.to_str().unwrap()],
-        );
-        git(&b, &["config", "user.name", "b"]);
-        git(&b, &["config", "user.email", "t@example.com"]);
+        two.env.clone_repo("b");
         two
     }
 
     fn dir(&self, c: &str) -> PathBuf {
-        self.tmp.path().join(c)
+        self.tmp.join(c)
     }
 
     fn bd(&self, c: &str, actor: &str, args: &[&str]) -> Run {
-        // A worktree of `a` is on `a`'s machine: one project home.
         let machine = if c == "wt" { "a" } else { c };
-        let home = self.tmp.path().join(format!("home-{machine}"));
-        std::fs::create_dir_all(&home).unwrap();
-        run_of(
-            Command::new(BD)
-                .args(args)
-                .current_dir(self.dir(c))
-                .env_clear()
-                .env("PATH", common::path_with_bd())
-                .env("HOME", &home)
-                .env("BD_HOME", &home)
-                .env("BD_ACTOR", actor)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .stdin(Stdio::null())
-                .output()
-                .unwrap(),
-        )
+        let home = self.env.machine_home(machine);
+        self.env.bd_on(&self.dir(c), &home, actor, args)
     }
 
     #[track_caller]
@@ -191,7 +150,7 @@ fn export_writes_through_pipes_devices_and_links() {
     use std::os::unix::fs::FileTypeExt;
     let m = Two::new();
     m.bd("a", "tester", &["create", "seed"]).ok();
-    let t = m.tmp.path();
+    let t = m.tmp.as_path();
     // A link to a regular file: the target gets the export; the link stays.
     let real = t.join("real.jsonl");
     std::fs::write(&real, "old\n").unwrap();
@@ -405,7 +364,7 @@ fn update_defer_keeps_the_assignee_given_and_claim_refuses_defer() {
 
     let closed = Command::new("sh")
         .arg("-c")
-        .arg(format!("'{BD}' --no-such-flag 2>&-"))
+        .arg(format!("'{}' --no-such-flag 2>&-", common::BD))
         .status()
         .unwrap();
     assert_eq!(closed.code(), Some(2));
@@ -472,7 +431,7 @@ fn import_and_stale_edge_cases() {
         .stdout
         .trim()
         .to_string();
-    let stale = m.tmp.path().join("stale.jsonl");
+    let stale = m.tmp.as_path().join("stale.jsonl");
     m.bd("wt", "tester", &["export", "-o", stale.to_str().unwrap()])
         .ok();
     m.bd("wt", "bob", &["claim", &x]).ok();
@@ -484,14 +443,14 @@ fn import_and_stale_edge_cases() {
     // Meaning, not bytes.
     let line = serde_json::json!({"id": "bd-x1", "title": "t", "created_at": "2026-01-01T00:00:00Z",
         "updated_at": "2026-01-01T00:00:00Z", "labels": ["a", "b"]});
-    let f1 = m.tmp.path().join("c.jsonl");
+    let f1 = m.tmp.as_path().join("c.jsonl");
     std::fs::write(&f1, format!("{line}\n")).unwrap();
     m.bd("a", "tester", &["import", f1.to_str().unwrap()]).ok();
     let mut again = line.clone();
     again["description"] = "".into();
     again["labels"] = serde_json::json!(["b", "a"]);
     again["notes"] = Value::Null;
-    let f2 = m.tmp.path().join("c2.jsonl");
+    let f2 = m.tmp.as_path().join("c2.jsonl");
     std::fs::write(&f2, format!("{again}\n")).unwrap();
     let rep = m.json("a", "tester", &["import", f2.to_str().unwrap()]);
     assert_eq!(rep["unchanged"], 1, "{rep}");
@@ -500,7 +459,7 @@ fn import_and_stale_edge_cases() {
     let mut huge = line.clone();
     huge["id"] = "bd-x2".into();
     huge["_stamps"] = serde_json::json!({"claim_epoch": i64::MAX});
-    let f3 = m.tmp.path().join("c3.jsonl");
+    let f3 = m.tmp.as_path().join("c3.jsonl");
     std::fs::write(&f3, format!("{huge}\n")).unwrap();
     let r = m.bd("a", "tester", &["import", f3.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{}", r.stderr);

@@ -1,10 +1,10 @@
 //! The wiring end to end: init, create, ready, JSON shapes.
 mod common;
-use common::Env;
+use common::TestEnvironment;
 
 #[test]
 fn create_then_ready_then_close() {
-    let env = Env::new();
+    let env = TestEnvironment::new();
     let a = env.create("First", &["-p", "1"]);
     assert!(a.starts_with("bd-"), "{a}");
     let ready = env.json(&["ready"]);

@@ -1,13 +1,74 @@
-//! Test harness: a temp git repository with `.beads/`, and the real `bd` binary
-//! run in it with a clean environment (no user config, fixed actor, own BD_HOME).
+//! The one test harness: a [`TestEnvironment`] is a temp folder holding git
+//! repositories, bare remotes, clones, worktrees and one `BD_HOME` per
+//! simulated machine, and the real `bd` binary run in it with a clean
+//! environment (no user or system config, a fixed actor, its own HOME and
+//! BD_HOME) and a fixed clock: every `bd` run gets a `BD_NOW` one millisecond
+//! past the previous one, so times are deterministic and increasing.
+//!
+//! `bd` has no ID seed: issue IDs derive from title, actor and time, so the
+//! clock makes them deterministic too.
 #![allow(dead_code)]
+
+mod machine;
+mod network;
+mod rng;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use serde_json::Value;
 
+#[allow(unused_imports)]
+pub use machine::Machine;
+#[allow(unused_imports)]
+pub use network::{Network, Workspace, assert_no_conflict_markers};
+#[allow(unused_imports)]
+pub use rng::Rng;
+#[allow(unused_imports)]
+pub use snapshot::redact;
+
 pub const BD: &str = env!("CARGO_BIN_EXE_bd");
+
+/// Where every environment's clock starts: later than every "past" date the
+/// tests write by hand, earlier than every "future" one (2030 and on).
+pub const CLOCK_START: &str = "2027-01-01T00:00:00Z";
+
+/// The shared clock of one environment: each reading is 1 ms past the last.
+#[derive(Clone, Debug)]
+pub struct Clock(Arc<AtomicI64>);
+
+thread_local! {
+    static CLOCK: Clock = Clock::new();
+}
+
+impl Clock {
+    /// The clock of the running test: every test runs on a thread of its own,
+    /// so each starts at [`CLOCK_START`], and every environment and every
+    /// `bd` run of one test shares it (threads a test spawns get the clock
+    /// through the environment they are handed).
+    pub fn current() -> Clock {
+        CLOCK.with(|c| c.clone())
+    }
+
+    fn new() -> Clock {
+        let start = strand::model::time::parse(CLOCK_START).expect("a valid start time");
+        Clock(Arc::new(AtomicI64::new(start)))
+    }
+
+    /// The next time, as `BD_NOW` text.
+    pub fn tick(&self) -> String {
+        let t = self.0.fetch_add(1_000_000, Ordering::SeqCst) + 1_000_000;
+        strand::model::time::format(t)
+    }
+
+    /// The last time handed out, without advancing.
+    pub fn now(&self) -> String {
+        strand::model::time::format(self.0.load(Ordering::SeqCst))
+    }
+}
 
 /// The result of one `bd` run.
 #[derive(Debug)]
@@ -64,6 +125,24 @@ pub fn git_bd(dir: &Path, args: &[&str]) -> String {
     r.stdout
 }
 
+/// Run git in `dir` (no user or system config), asserting success; its stdout.
+#[track_caller]
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        o.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// Every file below `dir`, sorted.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -116,6 +195,14 @@ impl Run {
         self
     }
 
+    /// The exit code, stdout and stderr, for a snapshot of human output.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
     /// stdout parsed as one JSON document.
     #[track_caller]
     pub fn json(&self) -> Value {
@@ -128,73 +215,213 @@ impl Run {
     }
 }
 
-/// A temp folder holding one git repository (`repo/`) and a BD_HOME (`home/`).
-pub struct Env {
+/// The `bd` command for `dir`, run by `actor` on the machine whose home is
+/// `home`, at the clock's next time (`BD_NOW`), with a clean environment.
+pub fn bd_command(dir: &Path, home: &Path, actor: &str, clock: &Clock, args: &[&str]) -> Command {
+    let mut c = Command::new(BD);
+    c.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("BD_HOME", home)
+        .env("BD_ACTOR", actor)
+        .env("BD_NOW", clock.tick())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null());
+    c
+}
+
+/// [`bd_command`] on the running test's clock, for a test that builds its
+/// folders by hand.
+pub fn bd_cmd(dir: &Path, home: &Path, actor: &str, args: &[&str]) -> Command {
+    bd_command(dir, home, actor, &Clock::current(), args)
+}
+
+/// A temp folder holding one git repository (`repo/`) and a BD_HOME
+/// (`home/`), and whatever else a test builds beside them: a bare remote
+/// (`remote.git`), clones, worktrees, other machines' homes.
+pub struct TestEnvironment {
     pub tmp: tempfile::TempDir,
     pub repo: PathBuf,
     pub home: PathBuf,
     pub actor: String,
+    pub clock: Clock,
 }
 
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        o.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-impl Env {
-    /// A git repository, not yet initialized for bd.
-    pub fn bare_git() -> Env {
+impl TestEnvironment {
+    /// An empty temp folder with a clock: no repository yet.
+    pub fn empty() -> TestEnvironment {
         let tmp = tempfile::tempdir().expect("temp dir");
         let repo = tmp.path().join("repo");
         let home = tmp.path().join("home");
-        std::fs::create_dir_all(&repo).unwrap();
         std::fs::create_dir_all(&home).unwrap();
-        git(&repo, &["init", "-q", "-b", "main"]);
-        git(&repo, &["config", "user.name", "Test"]);
-        git(&repo, &["config", "user.email", "test@example.com"]);
-        Env {
+        TestEnvironment {
             tmp,
             repo,
             home,
             actor: "tester".into(),
+            clock: Clock::current(),
         }
     }
 
+    /// A git repository, not yet initialized for bd.
+    pub fn bare_git() -> TestEnvironment {
+        let env = TestEnvironment::empty();
+        std::fs::create_dir_all(&env.repo).unwrap();
+        git(&env.repo, &["init", "-q", "-b", "main"]);
+        git(&env.repo, &["config", "user.name", "Test"]);
+        git(&env.repo, &["config", "user.email", "test@example.com"]);
+        env
+    }
+
     /// A git repository with `bd init --prefix bd` done.
-    pub fn new() -> Env {
-        let env = Env::bare_git();
+    pub fn new() -> TestEnvironment {
+        let env = TestEnvironment::bare_git();
         env.bd(&["init", "--prefix", "bd"]).ok();
         env
     }
 
+    /// [`TestEnvironment::bare_git`] with a bare remote `remote.git` as its
+    /// origin, `bd init` done, `issues` created (the first at `first_priority`),
+    /// and all of it committed and pushed; their IDs.
+    pub fn with_remote(issues: usize, first_priority: &str) -> (TestEnvironment, Vec<String>) {
+        let env = TestEnvironment::bare_git();
+        let remote = env.bare_remote();
+        git(
+            &env.repo,
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        );
+        env.bd(&["init", "--prefix", "bd"]).ok();
+        let mut ids = Vec::new();
+        for i in 0..issues {
+            let p = if i == 0 { first_priority } else { "2" };
+            ids.push(env.create(&format!("issue {i}"), &["-p", p]));
+        }
+        git(&env.repo, &["add", "-A"]);
+        let message = if issues == 0 { "init" } else { "issues" };
+        git(&env.repo, &["commit", "-q", "-m", message]);
+        git(&env.repo, &["push", "-q", "-u", "origin", "main"]);
+        (env, ids)
+    }
+
+    /// The temp folder everything lives in.
+    pub fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// The bare remote `remote.git` (made on first use).
+    pub fn bare_remote(&self) -> PathBuf {
+        let remote = self.root().join("remote.git");
+        if !remote.exists() {
+            std::fs::create_dir_all(&remote).unwrap();
+            git_bd(&remote, &["init", "-q", "--bare", "-b", "main"]);
+        }
+        remote
+    }
+
+    /// Another machine's home (its HOME and BD_HOME), `home-NAME`.
+    pub fn machine_home(&self, name: &str) -> PathBuf {
+        let h = self.root().join(format!("home-{name}"));
+        std::fs::create_dir_all(&h).unwrap();
+        h
+    }
+
+    /// A clone `NAME` of `remote.git` with its git identity (user `NAME`).
+    pub fn clone_repo(&self, name: &str) -> PathBuf {
+        let dir = self.root().join(name);
+        let remote = self.bare_remote();
+        git(
+            self.root(),
+            &[
+                "clone",
+                "-q",
+                remote.to_str().unwrap(),
+                dir.to_str().unwrap(),
+            ],
+        );
+        git(&dir, &["config", "user.name", name]);
+        git(
+            &dir,
+            &["config", "user.email", &format!("{name}@example.com")],
+        );
+        dir
+    }
+
+    /// A worktree `NAME` of `repo` on a new branch `branch`.
+    pub fn worktree(&self, repo: &Path, name: &str, branch: &str) -> PathBuf {
+        let wt = self.root().join(name);
+        git(
+            repo,
+            &["worktree", "add", "-q", "-b", branch, wt.to_str().unwrap()],
+        );
+        wt
+    }
+
+    /// A [`Workspace`] over the working tree `dir` (made if missing), run by
+    /// `actor` on the machine whose home is `home`, sharing this clock.
+    pub fn workspace(&self, dir: &Path, home: &Path, actor: &str) -> Workspace {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::create_dir_all(home).unwrap();
+        Workspace {
+            dir: dir.to_path_buf(),
+            home: home.to_path_buf(),
+            actor: actor.to_string(),
+            clock: self.clock.clone(),
+            bd_on_path: true,
+            vars: Vec::new(),
+        }
+    }
+
+    /// This environment's own repository, home and actor as a [`Workspace`].
+    pub fn ws(&self) -> Workspace {
+        self.workspace(&self.repo, &self.home, &self.actor)
+    }
+
+    /// `bd` in this environment's repository.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BD);
-        c.args(args)
-            .current_dir(&self.repo)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("BD_HOME", &self.home)
-            .env("BD_ACTOR", &self.actor)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(Stdio::null());
+        bd_command(&self.repo, &self.home, &self.actor, &self.clock, args)
+    }
+
+    /// `bd` in the working tree `dir` of this machine (this home), as `actor`,
+    /// with `bd` on PATH (git's merge driver calls it).
+    pub fn cmd_in(&self, dir: &Path, actor: &str, args: &[&str]) -> Command {
+        let mut c = bd_command(dir, &self.home, actor, &self.clock, args);
+        c.env("PATH", path_with_bd());
         c
+    }
+
+    /// `bd` in the working tree `dir` of this machine (this home), as `actor`,
+    /// with PATH as the tests were given it.
+    pub fn cmd_at(&self, dir: &Path, actor: &str, args: &[&str]) -> Command {
+        bd_command(dir, &self.home, actor, &self.clock, args)
     }
 
     /// Run `bd` in the repository.
     pub fn bd(&self, args: &[&str]) -> Run {
         Run::from(self.cmd(args).output().expect("bd runs"))
+    }
+
+    /// Run `bd` in the working tree `dir` as `actor` (see [`Self::cmd_in`]).
+    pub fn bd_in(&self, dir: &Path, actor: &str, args: &[&str]) -> Run {
+        Run::from(self.cmd_in(dir, actor, args).output().expect("bd runs"))
+    }
+
+    /// Run `bd` in the working tree `dir` as `actor` on the machine whose home
+    /// is `home` (another machine than this environment's own), `bd` on PATH.
+    pub fn bd_on(&self, dir: &Path, home: &Path, actor: &str, args: &[&str]) -> Run {
+        let mut c = bd_command(dir, home, actor, &self.clock, args);
+        c.env("PATH", path_with_bd());
+        Run::from(c.output().expect("bd runs"))
+    }
+
+    /// `bd --json ARGS` in `dir` as `actor`, asserting success; the document.
+    #[track_caller]
+    pub fn json_in(&self, dir: &Path, actor: &str, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.bd_in(dir, actor, &a).ok().json()
     }
 
     /// Run `bd` with extra environment variables.
@@ -204,6 +431,11 @@ impl Env {
             c.env(k, v);
         }
         Run::from(c.output().expect("bd runs"))
+    }
+
+    /// Run `bd` at the fixed time `when` (instead of the clock's next).
+    pub fn bd_at(&self, when: &str, args: &[&str]) -> Run {
+        self.bd_env(args, &[("BD_NOW", when)])
     }
 
     /// Run `bd` with `input` on stdin.
@@ -233,6 +465,23 @@ impl Env {
         a.extend_from_slice(extra);
         let r = self.bd(&a).ok();
         r.stdout.trim().to_string()
+    }
+
+    /// `text` with this environment's temp folder (either spelling) as `[TMP]`.
+    pub fn redact(&self, text: &str) -> String {
+        redact(self.root(), text)
+    }
+
+    /// The project's folder in this machine's home (asserting there is one).
+    pub fn project_dir(&self) -> PathBuf {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(self.home.join("projects"))
+            .expect("the project home exists")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        assert_eq!(dirs.len(), 1, "one project in BD_HOME: {dirs:?}");
+        dirs[0].clone()
     }
 
     pub fn beads(&self) -> PathBuf {

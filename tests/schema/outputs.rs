@@ -1,0 +1,654 @@
+//! Every command's JSON output matches its schema.
+
+use super::*;
+
+// ------------------------------------------------------------ --json output
+
+/// Import records whose IDs share a prefix, so a short prefix is ambiguous.
+fn import_lines(env: &TestEnvironment, lines: &[Value]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    env.bd_stdin(&["import", "-"], text.as_bytes()).ok();
+}
+
+#[test]
+fn every_command_output_matches_its_schema() {
+    let ck = Checker::new();
+
+    // Commands that need no workspace.
+    let bare = TestEnvironment::bare_git();
+    ck.run(&bare, "version", &["version"]);
+    ck.run(&bare, "completion", &["completion", "bash"]);
+    ck.run(&bare, "onboard", &["onboard"]);
+    ck.fail(&bare, &["list"], 1, "not_found");
+    let init = ck.run(&bare, "init", &["init", "--prefix", "bd"]);
+    assert_eq!(init["issues"], 0);
+    let again = ck.run(&bare, "init", &["init"]);
+    assert_eq!(again["created"], json!([]));
+    let classic = TestEnvironment::bare_git();
+    let beads = classic.beads();
+    std::fs::create_dir_all(&beads).unwrap();
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classic");
+    for f in ["issues.jsonl", "config.yaml"] {
+        std::fs::copy(fx.join(f), beads.join(f)).unwrap();
+    }
+    let mig = ck.run(&classic, "init", &["init"]);
+    assert!(mig["issues"].as_u64().unwrap() > 0, "{mig}");
+
+    let env = TestEnvironment::new();
+    ck.run(&env, "issue-list", &["list"]);
+    ck.run(&env, "ready-claim", &["ready", "--claim"]);
+    let a = ck.run(
+        &env,
+        "issue",
+        &["create", "Alpha", "-p", "1", "-l", "x,y", "-d", "d"],
+    );
+    let a = a["id"].as_str().unwrap().to_string();
+    let b = ck.run(
+        &env,
+        "issue",
+        &["create", "Beta", "-t", "bug", "--deps", &a],
+    );
+    let b = b["id"].as_str().unwrap().to_string();
+    let c = ck.run(&env, "issue", &["create", "Child", "--parent", &a]);
+    let c = c["id"].as_str().unwrap().to_string();
+    assert_eq!(c, format!("{a}.1"));
+    let d = env.create("Deferred", &["--defer", "+2d"]);
+
+    // Issues, one and several.
+    let shown = ck.run(&env, "show", &["show", &a]);
+    assert!(shown.is_object());
+    let two = ck.run(&env, "show", &["show", &a, &b]);
+    assert_eq!(two.as_array().map(Vec::len), Some(2));
+    ck.run(
+        &env,
+        "issue",
+        &["update", &b, "--title", "Beta 2", "-p", "high"],
+    );
+    ck.run(
+        &env,
+        "issue-list",
+        &["update", &b, &d, "--add-label", "two"],
+    );
+    ck.run(&env, "issue", &["claim", &a]);
+    ck.run(&env, "issue", &["claim", &a]); // nothing changed: the issue as it is
+    ck.run(&env, "issue", &["unclaim", &a]);
+    ck.run(&env, "issue", &["update", &a, "--claim"]);
+    let cm = ck.run(&env, "comment", &["comment", &a, "hello"]);
+    assert!(cm["id"].as_u64().is_some_and(|n| n < 1 << 52));
+    ck.run(&env, "comment-list", &["comments", &a]);
+    ck.run(&env, "comment-list", &["comments", &b]);
+    ck.run(&env, "issue", &["label", "add", &b, "z"]);
+    ck.run(&env, "issue", &["label", "remove", &b, "z"]);
+    ck.run(&env, "issue-list", &["label", "add", &a, &b, "z"]);
+    ck.run(&env, "issue-list", &["label", "remove", &a, &b, "z"]);
+    ck.run(&env, "label-list", &["label", "list"]);
+    ck.run(&env, "label-list", &["label", "list", &a]);
+    ck.run(&env, "issue", &["dep", "add", &c, &b, "--type", "related"]);
+    ck.run(&env, "issue", &["dep", "remove", &c, &b]);
+    ck.run(&env, "dep-list", &["dep", "list", &b]);
+    ck.run(&env, "dep-list", &["dep", "list", &a]);
+    ck.run(&env, "dep-tree", &["dep", "tree", &b]);
+    ck.run(&env, "dep-tree", &["dep", "tree", &a, "--reverse"]);
+    ck.run(&env, "dep-tree", &["dep", "tree", &b, "--max-depth", "1"]);
+    ck.run(&env, "dep-cycles", &["dep", "cycles"]);
+    ck.run(&env, "issue", &["close", &c, "--reason", "done"]);
+    ck.run(&env, "issue", &["close", &c]); // already closed
+    ck.run(&env, "issue", &["reopen", &c]);
+    ck.run(&env, "issue", &["defer", &b, "--until", "2031-01-01"]);
+    ck.run(&env, "issue", &["undefer", &b]);
+    ck.run(&env, "issue", &["delete", &d, "--reason", "dup"]);
+    ck.run(&env, "issue", &["restore", &d]);
+    ck.run(&env, "issue-list", &["close", &c, &d]);
+    ck.run(&env, "issue-list", &["reopen", &c, &d]);
+
+    // Listings.
+    for args in [
+        vec!["list"],
+        vec!["list", "--all"],
+        vec!["list", "--status", "blocked"],
+        vec!["list", "-l", "x", "--sort", "oldest"],
+        vec!["ready"],
+        vec!["ready", "--limit", "1"],
+        vec!["blocked"],
+        vec!["search", "Alpha"],
+        vec!["search", "nothing-matches-this"],
+        vec!["children", &a],
+        vec!["children", &a, "--recursive"],
+        vec!["stale", "--days", "1"],
+    ] {
+        let doc = ck.run(&env, "issue-list", &args);
+        if args[0] == "blocked" {
+            ck.out("blocked", &doc, "blocked");
+            assert!(
+                !doc.as_array().unwrap().is_empty(),
+                "nothing blocked: {doc}"
+            );
+        }
+    }
+    ck.run(&env, "ready-claim", &["ready", "--claim"]);
+    ck.run(&env, "stats", &["stats"]);
+    ck.run(&env, "count", &["count"]);
+    for by in ["status", "priority", "type", "assignee", "label"] {
+        let doc = ck.run(&env, "count", &["count", "--by", by]);
+        assert!(doc["groups"].is_object(), "count --by {by}: {doc}");
+    }
+    let w = ck.run(&env, "where", &["where"]);
+    assert_eq!(w["origin"], Value::Null, "{w}");
+    ck.run(&env, "config-list", &["config", "list"]);
+    ck.run(&env, "config-get", &["config", "get", "lease"]);
+    ck.run(&env, "config-set", &["config", "set", "lease", "20m"]);
+    ck.run(&env, "config-set", &["config", "set", "lease", "20m"]);
+    ck.run(
+        &env,
+        "config-set",
+        &["config", "set", "projects.other", "github.com/o/r"],
+    );
+    ck.run(&env, "config-set", &["config", "unset", "lease"]);
+    ck.run(&env, "config-set", &["config", "unset", "lease"]);
+    ck.run(&env, "config-get", &["config", "get", "projects.other"]);
+    ck.run(&env, "config-list", &["config", "list"]);
+    ck.run(
+        &env,
+        "config-set",
+        &["config", "set", "project", "example.com/p"],
+    );
+    let w = ck.run(&env, "where", &["where"]);
+    assert_eq!(w["identity"], "example.com/p", "{w}");
+    assert_eq!(w["identity_source"], "config", "{w}");
+    ck.run(&env, "doctor", &["doctor"]);
+    ck.run(&env, "export", &["export"]);
+    let out = env.tmp.path().join("export.jsonl");
+    let ex = ck.run(&env, "export", &["export", "-o", out.to_str().unwrap()]);
+    assert!(ex["exported"].as_u64().unwrap() >= 4);
+    let fixture = fx.join("issues.jsonl");
+    ck.run(
+        &env,
+        "import",
+        &["import", fixture.to_str().unwrap(), "--dry-run"],
+    );
+    ck.run(&env, "import", &["import", fixture.to_str().unwrap()]);
+    ck.run(&env, "import", &["import", fixture.to_str().unwrap()]);
+    // The classic records in every view.
+    ck.run(&env, "issue-list", &["list", "--all"]);
+    ck.run(&env, "issue-list", &["ready", "--limit", "0"]);
+    ck.run(&env, "blocked", &["blocked"]);
+    ck.run(&env, "stats", &["stats"]);
+    let dr = ck.run(&env, "doctor", &["doctor"]);
+    assert!(!dr["findings"].as_array().unwrap().is_empty(), "{dr}");
+    let missing = env
+        .records()
+        .into_iter()
+        .find(|r| {
+            r["dependencies"].as_array().into_iter().flatten().any(|d| {
+                let t = d["depends_on_id"].as_str().unwrap();
+                !env.issues_text().contains(&format!("{{\"id\":\"{t}\""))
+            })
+        })
+        .expect("the fixture has an edge to a missing issue");
+    let ml = ck.run(
+        &env,
+        "dep-list",
+        &["dep", "list", missing["id"].as_str().unwrap()],
+    );
+    assert!(
+        ml["depends_on"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["missing"] == true),
+        "{ml}"
+    );
+    let epic = env
+        .records()
+        .into_iter()
+        .find(|r| {
+            r["issue_type"] == "epic"
+                && env.issues_text().contains(&format!(
+                    "\"depends_on_id\":\"{}\",\"type\":\"parent-child\"",
+                    r["id"].as_str().unwrap()
+                ))
+        })
+        .expect("the fixture has an epic with children");
+    let eid = epic["id"].as_str().unwrap();
+    ck.run(&env, "show", &["show", eid]);
+    ck.run(&env, "issue-list", &["children", eid]);
+    ck.run(&env, "dep-tree", &["dep", "tree", eid, "--reverse"]);
+
+    // A cycle, in dep cycles and dep tree.
+    let cyc = TestEnvironment::new();
+    let x = cyc.create("X", &[]);
+    let y = cyc.create("Y", &[]);
+    cyc.bd(&["dep", "add", &x, &y]).ok();
+    let lines: Vec<Value> = cyc
+        .records()
+        .into_iter()
+        .map(|mut r| {
+            if r["id"] == y.as_str() {
+                r["dependencies"] = json!([{"issue_id": y, "depends_on_id": x, "type": "blocks",
+                    "created_at": "2026-01-01T00:00:00Z", "created_by": "t"}]);
+            }
+            r
+        })
+        .collect();
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(cyc.issues_path(), text).unwrap();
+    let cycles = ck.run(&cyc, "dep-cycles", &["dep", "cycles"]);
+    assert!(!cycles.as_array().unwrap().is_empty(), "{cycles}");
+    let tree = ck.run(&cyc, "dep-tree", &["dep", "tree", &x]);
+    assert!(tree.to_string().contains("\"cycle\":true"), "{tree}");
+
+    // Git: commit, diff, log, sync against a local bare remote.
+    let g = TestEnvironment::bare_git();
+    let remote = g.tmp.path().join("remote.git");
+    std::fs::create_dir_all(&remote).unwrap();
+    common::git(&remote, &["init", "-q", "--bare", "-b", "main"]);
+    common::git(&g.repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+    common::git(
+        &g.repo,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    common::git(&g.repo, &["push", "-q", "-u", "origin", "main"]);
+    g.bd(&["init", "--prefix", "bd"]).ok();
+    let gi = g.create("Tracked", &["-l", "l"]);
+    ck.run(&g, "diff", &["diff"]);
+    let first = ck.run(&g, "commit", &["commit"]);
+    assert_eq!(first["committed"], true, "{first}");
+    ck.run(&g, "commit", &["commit"]);
+    g.bd(&["update", &gi, "--title", "Tracked 2", "-p", "0"])
+        .ok();
+    g.bd(&["close", &gi]).ok();
+    ck.run(&g, "diff", &["diff"]);
+    ck.run(&g, "commit", &["commit", "-m", "second"]);
+    ck.run(&g, "diff", &["diff", "HEAD~1..HEAD"]);
+    ck.run(&g, "diff", &["diff"]);
+    let log = ck.run(&g, "log", &["log", &gi]);
+    assert!(log["entries"].as_array().unwrap().len() >= 2, "{log}");
+    g.bd(&["reopen", &gi]).ok();
+    let s = ck.run(&g, "sync", &["sync"]);
+    assert_eq!(s["pushed"], true, "{s}");
+    ck.run(&g, "sync", &["sync"]);
+
+    // Errors: one document on stdout for every code.
+    ck.fail(&env, &["frobnicate"], 2, "usage");
+    ck.fail(
+        &env,
+        &["update", &a, "--claim", "--status", "open"],
+        2,
+        "usage",
+    );
+    ck.fail(&env, &["comment", &a], 2, "usage");
+    ck.fail(&env, &["create", "Bad", "-p", "9"], 1, "invalid");
+    ck.fail(
+        &env,
+        &["config", "set", "auto_commit", "sometimes"],
+        1,
+        "invalid",
+    );
+    ck.fail(&env, &["show", "bd-doesnotexist"], 1, "not_found");
+    ck.fail(&env, &["config", "get", "nonsense"], 1, "not_found");
+    ck.fail(&env, &["import", "/nonexistent/file.jsonl"], 1, "io");
+    let amb = TestEnvironment::new();
+    import_lines(
+        &amb,
+        &[
+            json!({"id": "bd-abc1", "title": "one", "status": "open", "priority": 2}),
+            json!({"id": "bd-abc2", "title": "two", "status": "open", "priority": 2}),
+        ],
+    );
+    ck.fail(&amb, &["show", "abc"], 1, "ambiguous");
+    let held = amb.bd(&["--actor", "other", "claim", "bd-abc1"]).ok();
+    drop(held);
+    ck.fail(&amb, &["claim", "bd-abc1"], 3, "conflict");
+    {
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(amb.beads().join(".lock"))
+            .unwrap();
+        lock.lock().unwrap();
+        let r = amb.bd_env(
+            &["--json", "create", "Locked out"],
+            &[("BD_LOCK_TIMEOUT_MS", "150")],
+        );
+        let doc = check_failure(r, 3, "locked", "create (lock held)");
+        ck.out("error", &doc, "create (lock held)");
+        lock.unlock().unwrap();
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(amb.issues_path())
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{not json\n").unwrap();
+    drop(f);
+    ck.fail(&amb, &["create", "Refused"], 1, "parse");
+    // Unfixed errors: exit 1, and still the doctor's report on stdout.
+    let dr = amb.bd(&["--json", "doctor"]).code(1).json();
+    ck.out("doctor", &dr, "doctor (unfixed errors)");
+    assert_eq!(dr["ok"], false, "{dr}");
+    let fixed = ck.run(&amb, "doctor", &["doctor", "--fix"]);
+    assert!(
+        fixed["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["fixed"] == true),
+        "{fixed}"
+    );
+    let nogit = tempfile::tempdir().unwrap();
+    let r = env.bd(&["--json", "-C", nogit.path().to_str().unwrap(), "list"]);
+    let doc = check_failure(r, 1, "invalid", "list outside git");
+    ck.out("error", &doc, "list outside git");
+
+    // Mail and coordination.
+    check_mail_outputs(&ck);
+    check_coordination_outputs(&ck);
+
+    // Every output schema was used above.
+    let used = ck.used.borrow();
+    let unused: Vec<String> = schema_files()
+        .into_iter()
+        .filter(|f| f.starts_with("output/") && !used.contains(f))
+        .collect();
+    assert!(unused.is_empty(), "output schemas no test uses: {unused:?}");
+}
+
+/// `bd mail …`: local and cross-project messages, with attachments, pending
+/// and delivered deliveries, read and ack marks, replies, empty results.
+fn check_mail_outputs(ck: &Checker) {
+    let (a, b) = two_projects();
+    ck.run(
+        &a,
+        "agent",
+        &["agent", "register", "bob", "--kind", "human"],
+    );
+    let empty = ck.run(&a, "mail-list", &["--actor", "bob", "mail", "inbox"]);
+    assert_eq!(empty, json!([]));
+    let file = a.tmp.path().join("repro.txt");
+    std::fs::write(&file, "steps\n").unwrap();
+    let file = file.to_str().unwrap();
+    let local = ck.run(
+        &a,
+        "mail-send",
+        &[
+            "mail",
+            "send",
+            "--to",
+            "bob",
+            "--subject",
+            "Hello",
+            "--body",
+            "see attached",
+            "--attach",
+            file,
+            "--ack",
+            "--importance",
+            "high",
+        ],
+    );
+    assert_eq!(local["attachments"][0]["size"], 6, "{local}");
+    assert_eq!(local["pending"], json!([]), "{local}");
+    let lid = local["id"].as_str().unwrap().to_string();
+    let issue = a.create("Crash on start", &[]);
+    let cross = ck.run(
+        &a,
+        "mail-send",
+        &[
+            "mail",
+            "send",
+            "--to",
+            "@example.com/b",
+            "--cc",
+            "bob",
+            "--subject",
+            "Crash in b",
+            "--body",
+            "repro",
+            "--attach",
+            file,
+            "--issue",
+            &issue,
+            "-t",
+            "feature",
+        ],
+    );
+    assert_eq!(
+        cross["delivery"]["example.com/b"],
+        json!({"status": "pending"}),
+        "{cross}"
+    );
+    let nowhere = ck.run(
+        &a,
+        "mail-send",
+        &[
+            "mail",
+            "send",
+            "--to",
+            "project:example.com/nowhere",
+            "--subject",
+            "Anyone?",
+        ],
+    );
+    assert_eq!(
+        nowhere["pending"],
+        json!(["example.com/nowhere"]),
+        "{nowhere}"
+    );
+    // b's next command imports the message as a work item; b's agents see it.
+    let imported = ck.run(&b, "issue-list", &["list"]);
+    assert_eq!(imported.as_array().map(Vec::len), Some(1), "{imported}");
+    let inbox_b = ck.run(&b, "mail-list", &["mail", "inbox"]);
+    assert_eq!(inbox_b[0]["issue"], imported[0]["id"], "{inbox_b}");
+    assert_eq!(inbox_b[0]["from"], "tester@example.com/a", "{inbox_b}");
+    let back = ck.run(
+        &b,
+        "mail-send",
+        &[
+            "mail",
+            "reply",
+            inbox_b[0]["id"].as_str().unwrap(),
+            "--body",
+            "looking",
+        ],
+    );
+    assert!(back["delivery"]["example.com/a"].is_object(), "{back}");
+    // a's next command records the delivery.
+    let found = ck.run(&a, "mail-list", &["mail", "search", "crash in b"]);
+    let sent = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == cross["id"])
+        .unwrap_or_else(|| panic!("search misses the message: {found}"));
+    let d = &sent["delivery"]["example.com/b"];
+    assert_eq!(d["status"], "delivered", "{sent}");
+    assert_eq!(d["issue"], imported[0]["id"], "{sent}");
+    // The recipient reads, acks (twice), replies.
+    let inbox = ck.run(&a, "mail-list", &["--actor", "bob", "mail", "inbox"]);
+    assert!(inbox.as_array().unwrap().len() >= 2, "{inbox}");
+    let read = ck.run(&a, "message", &["--actor", "bob", "mail", "read", &lid]);
+    assert!(read["read_by"]["bob"].is_string(), "{read}");
+    let acked = ck.run(&a, "message", &["--actor", "bob", "mail", "ack", &lid]);
+    assert!(acked["acked_by"]["bob"].is_string(), "{acked}");
+    ck.run(&a, "message", &["--actor", "bob", "mail", "ack", &lid]);
+    // The sender's view carries the recipient's marks.
+    let sent_view = ck.run(&a, "mail-sent", &["mail", "sent"]);
+    let mine = sent_view
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == lid.as_str())
+        .unwrap_or_else(|| panic!("sent misses {lid}: {sent_view}"));
+    assert!(mine["acked_by"]["bob"].is_string(), "{sent_view}");
+    assert_eq!(
+        ck.run(&a, "mail-sent", &["--actor", "nobody", "mail", "sent"]),
+        json!([])
+    );
+    let reply = ck.run(
+        &a,
+        "mail-send",
+        &["--actor", "bob", "mail", "reply", &lid, "--body", "thanks"],
+    );
+    assert_eq!(reply["in_reply_to"], lid.as_str(), "{reply}");
+    let thread = ck.run(&a, "mail-list", &["mail", "thread", &lid]);
+    assert_eq!(thread.as_array().map(Vec::len), Some(2), "{thread}");
+    ck.run(
+        &a,
+        "mail-list",
+        &["--actor", "bob", "mail", "inbox", "--all"],
+    );
+    let none = ck.run(&a, "mail-list", &["mail", "search", "nothing-matches-this"]);
+    assert_eq!(none, json!([]));
+    ck.fail(&a, &["mail", "read", "msg-doesnotexist0"], 1, "not_found");
+    ck.fail(
+        &a,
+        &["mail", "send", "--to", "bob", "--subject", "  "],
+        1,
+        "invalid",
+    );
+    for env in [&a, &b] {
+        let text = std::fs::read_to_string(env.beads().join("mail.jsonl")).unwrap();
+        assert_jsonl_valid(&ck.v, "message.schema.json", &text, "mail.jsonl");
+    }
+}
+
+/// Agents, hooks, prime, dispatch (a round, a dry run, a recovery, a watch
+/// loop), convoys, the demo.
+fn check_coordination_outputs(ck: &Checker) {
+    let env = TestEnvironment::new();
+    assert_eq!(ck.run(&env, "agents", &["agents"]), json!([]));
+    assert_eq!(ck.run(&env, "convoy-list", &["convoy", "list"]), json!([]));
+    let reg = &["agent", "register", "agent-1", "--kind", "claude"];
+    ck.run(&env, "agent", reg);
+    ck.run(&env, "agent", reg); // idempotent
+    let hb = ck.run(
+        &env,
+        "agent",
+        &["--actor", "agent-1", "heartbeat", "--note", "on it"],
+    );
+    assert_eq!(hb["note"], "on it", "{hb}");
+    let hb = ck.run(&env, "agent", &["--actor", "agent-2", "heartbeat"]);
+    assert_eq!(hb["kind"], "unknown", "{hb}");
+    assert_eq!(hb["note"], Value::Null, "{hb}");
+    let x = env.create("X", &["-p", "1"]);
+    let y = env.create("Y", &[]);
+    let z = env.create("Z", &[]);
+    ck.run(&env, "issue", &["--actor", "agent-1", "claim", &x]);
+    let hook = ck.run(&env, "hook", &["--actor", "agent-1", "hook"]);
+    assert_eq!(hook["items"], json!([]), "{hook}");
+    let slung = ck.run(&env, "issue", &["sling", &y, "agent-1", "--note", "next"]);
+    assert_eq!(slung["status"], "hooked", "{slung}");
+    let hook = ck.run(&env, "hook", &["hook", "agent-1"]);
+    assert_eq!(hook["items"], json!([y]), "{hook}");
+    let hook_file = env.beads().join("hooks/agent-1.json");
+    let hf: Value = serde_json::from_str(&std::fs::read_to_string(&hook_file).unwrap()).unwrap();
+    assert_valid(&ck.v, "hook.schema.json", &hf, "hooks/agent-1.json");
+    let p = ck.run(&env, "prime", &["--actor", "agent-1", "prime"]);
+    assert_eq!(p["hook"][0]["id"], y.as_str(), "{p}");
+    assert_eq!(p["claims"][0]["id"], x.as_str(), "{p}");
+    ck.run(&env, "prime", &["prime"]);
+    let agents = ck.run(&env, "agents", &["agents"]);
+    assert_eq!(agents[0]["claims"], json!([x]), "{agents}");
+    assert_eq!(agents[0]["hook"], json!([y]), "{agents}");
+    let un = ck.run(&env, "unhook", &["unhook", &y, "--agent", "agent-1"]);
+    assert_eq!(un["removed"], json!([y]), "{un}");
+    let un = ck.run(&env, "unhook", &["unhook", "--agent", "agent-1"]);
+    assert_eq!(un["removed"], json!([]), "{un}");
+    ck.fail(&env, &["unhook", &y, "--agent", "agent-1"], 1, "not_found");
+
+    // Dispatch: a dry run, a round, a round with nothing to do. Only
+    // registered agents receive work (agent-2 only ran a heartbeat).
+    ck.run(&env, "agent", &["agent", "register", "agent-3"]);
+    let plan = ck.run(&env, "dispatch", &["dispatch", "--dry-run"]);
+    assert!(!plan["slung"].as_array().unwrap().is_empty(), "{plan}");
+    let plan = ck.run(&env, "dispatch", &["dispatch"]);
+    assert_eq!(plan["dry_run"], false, "{plan}");
+    assert!(!plan["slung"].as_array().unwrap().is_empty(), "{plan}");
+    let plan = ck.run(&env, "dispatch", &["dispatch"]);
+    assert_eq!(plan["slung"], json!([]), "{plan}");
+    let gone = ck.run(
+        &env,
+        "agent-unregister",
+        &["agent", "unregister", "agent-3"],
+    );
+    assert_eq!(gone["name"], "agent-3", "{gone}");
+    ck.fail(&env, &["agent", "unregister", "agent-3"], 1, "not_found");
+
+    // Convoys.
+    let conv = ck.run(&env, "issue", &["convoy", "create", "Ship it", &y, &z]);
+    assert_eq!(conv["issue_type"], "convoy", "{conv}");
+    let cid = conv["id"].as_str().unwrap().to_string();
+    ck.run(&env, "issue", &["convoy", "create", "Nothing yet"]);
+    ck.run(&env, "issue", &["convoy", "add", &cid, &x]);
+    ck.run(&env, "issue", &["convoy", "add", &cid, &x]); // already tracked
+    let st = ck.run(&env, "convoy-status", &["convoy", "status", &cid]);
+    assert_eq!(st["tracked"], 3, "{st}");
+    env.bd(&["close", &z, "--force"]).ok();
+    let st = ck.run(&env, "convoy-status", &["convoy", "status", &cid]);
+    assert_eq!(st["by_status"]["closed"]["count"], 1, "{st}");
+    let all = ck.run(&env, "convoy-list", &["convoy", "list"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    ck.fail(&env, &["convoy", "status", &x], 1, "invalid");
+
+    // A watch loop: one compact line per round, then the summary when stopped.
+    {
+        use std::io::{BufRead, Read};
+        let mut child = env
+            .cmd(&["--json", "dispatch", "--watch", "--interval", "30"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let round: Value = serde_json::from_str(&first)
+            .unwrap_or_else(|e| panic!("a watch round is not one JSON line ({e}): {first:?}"));
+        ck.out("dispatch", &round, "dispatch --watch (a round)");
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let done = child.wait_with_output().unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let summary: Value = serde_json::from_str(&rest)
+            .unwrap_or_else(|e| panic!("the watch summary is not JSON ({e}): {rest:?}"));
+        ck.out("dispatch-watch", &summary, "dispatch --watch (stopped)");
+        assert_eq!(summary["rounds"], 1, "{summary}");
+    }
+
+    // A claim silent past its lease is recovered.
+    let r = env.bd_at("2099-01-01T00:00:00Z", &["--json", "dispatch"]);
+    let plan = r.ok().json();
+    ck.out("dispatch", &plan, "dispatch (a lapsed claim)");
+    assert_eq!(plan["recovered"], json!([[x, "agent-1"]]), "{plan}");
+
+    // The demo, and the mail and hook files it leaves.
+    let dir = env.tmp.path().join("demo");
+    ck.run(&env, "demo", &["demo", dir.to_str().unwrap()]);
+    let (mut mails, mut hooks) = (0, 0);
+    for ws in ["vc-alice", "vc-bob", "beads"] {
+        let beads = dir.join(ws).join(".beads");
+        if let Ok(text) = std::fs::read_to_string(beads.join("mail.jsonl")) {
+            mails += assert_jsonl_valid(&ck.v, "message.schema.json", &text, ws);
+        }
+        for e in std::fs::read_dir(beads.join("hooks")).into_iter().flatten() {
+            let path = e.unwrap().path();
+            let h: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            assert_valid(&ck.v, "hook.schema.json", &h, &path.display().to_string());
+            hooks += 1;
+        }
+    }
+    assert!(
+        mails >= 3 && hooks >= 1,
+        "the demo left {mails} messages, {hooks} hooks"
+    );
+}
