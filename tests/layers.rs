@@ -137,3 +137,94 @@ fn the_guard_sees_grouped_and_plain_paths() {
     );
     assert_eq!(code_lines("a\n// crate::cli\n#[cfg(test)]\nb").len(), 1);
 }
+
+/// The `ops` modules a line names after `crate::ops::`, also inside
+/// `crate::ops::{a, b::c}` (multi-line groups are joined by the caller).
+fn ops_targets(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("crate::ops::") {
+        rest = &rest[i + "crate::ops::".len()..];
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                .split(',')
+                .collect(),
+            None => vec![rest],
+        };
+        for n in names {
+            let name: String = n
+                .trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// Inside `ops`, calls go down only (DESIGN "Layers"): the coordination
+/// service (`coord`) names no other `ops` module, the write path (`write`)
+/// only the service, and no circle joins the verbs.
+#[test]
+fn ops_has_floors_and_no_circle() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
+    let mut files = Vec::new();
+    sources(&dir, &mut files);
+    let module = |p: &Path| p.file_stem().unwrap().to_string_lossy().to_string();
+    let modules: Vec<String> = files
+        .iter()
+        .map(|p| module(p))
+        .filter(|m| m != "mod")
+        .collect();
+    let mut edges: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for f in &files {
+        let m = module(f);
+        if m == "mod" {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        let code: Vec<&str> = code_lines(&text).into_iter().map(|(_, l)| l).collect();
+        let joined = code.join(" ");
+        let deps = edges.entry(m.clone()).or_default();
+        for t in ops_targets(&joined) {
+            if t != m && modules.contains(&t) {
+                deps.insert(t);
+            }
+        }
+    }
+    let mut bad = Vec::new();
+    for d in &edges["coord"] {
+        bad.push(format!("coord (the coordination service) -> {d}"));
+    }
+    for d in edges["write"].iter().filter(|d| *d != "coord") {
+        bad.push(format!("write (the write path) -> {d}"));
+    }
+    // A circle: a path from a module back to itself.
+    for start in edges.keys() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut stack: Vec<Vec<String>> = vec![vec![start.clone()]];
+        while let Some(path) = stack.pop() {
+            let last = path.last().unwrap();
+            for next in &edges[last] {
+                if next == start {
+                    bad.push(format!("circle: {} -> {start}", path.join(" -> ")));
+                } else if seen.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push(p);
+                }
+            }
+        }
+    }
+    bad.sort();
+    bad.dedup();
+    assert!(bad.is_empty(), "ops goes sideways:\n{}", bad.join("\n"));
+    assert_eq!(
+        ops_targets("use crate::ops::{Ctx, coord, write::Outcome}; crate::ops::hooks::x()"),
+        ["Ctx", "coord", "write", "hooks"]
+    );
+}

@@ -411,83 +411,6 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
     }
 }
 
-/// `bd agent register`.
-pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<presence::Agent> {
-    let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
-    let name = name.unwrap_or(&ctx.actor);
-    if kind == presence::UNREGISTERED_KIND {
-        return Err(Error::Invalid {
-            msg: format!(
-                "kind {:?} is reserved for names only seen running commands",
-                presence::UNREGISTERED_KIND
-            ),
-            hint: Some("`bd agent register --kind agent` (or claude, human, …)".into()),
-        });
-    }
-    let (a, w) = presence::register(&home, name, kind, &ctx.ws.root, &ctx.now_text())?;
-    if let Some(w) = w {
-        ctx.notice(format!("warning: {w}"));
-    }
-    Ok(a)
-}
-
-/// `bd agent unregister [name]`: the agent receives no more work. Its hook
-/// goes back to the ready pool; its claims stay (it may be finishing them;
-/// `dispatch` recovers them once its lease lapses) and are reported.
-/// What `agent unregister` did: the agent's hook went back to ready work;
-/// its claims stay.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Unregistered {
-    pub name: String,
-    /// Always true (the JSON says so).
-    pub unregistered: bool,
-    /// Taken off its hook.
-    pub unhooked: Vec<String>,
-    /// Still held.
-    pub claims: Vec<String>,
-}
-
-pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Unregistered> {
-    let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
-    // A look-alike of a registered agent names it, as in every other command.
-    let spelled = match name {
-        Some(n) => presence::spelling(&home, n),
-        None => ctx.actor.clone(),
-    };
-    let name = spelled.as_str();
-    presence::validate_agent_name(name)?;
-    let known = presence::get(&home, name).0.is_some();
-    if !known {
-        return Err(Error::not_found(format!(
-            "no agent {name:?} in this project (`bd agents` lists them)"
-        )));
-    }
-    let held = holdings(ctx)?.remove(name).unwrap_or_default();
-    if !held.hook.is_empty() {
-        crate::ops::hooks::unhook(ctx, name, None)?;
-    }
-    presence::forget(&home, name)?;
-    if name == ctx.actor {
-        ctx.departed.set(true);
-    }
-    Ok(Unregistered {
-        name: name.to_string(),
-        unregistered: true,
-        unhooked: held.hook,
-        claims: held.claims,
-    })
-}
-
-/// `bd heartbeat [--note]`.
-pub fn heartbeat(ctx: &Ctx, note: Option<&str>) -> Result<presence::Agent> {
-    let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
-    let (a, w) = presence::heartbeat(&home, &ctx.actor, &ctx.ws.root, note, &ctx.now_text())?;
-    if let Some(w) = w {
-        ctx.notice(format!("warning: {w}"));
-    }
-    Ok(a)
-}
-
 /// Why there is no project home: the setting, or a membership this
 /// workspace has not proven (issue 9, item 2).
 pub(crate) fn no_home(ctx: &Ctx) -> Error {
@@ -550,50 +473,6 @@ pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
     for h in out.values_mut() {
         h.claims.sort();
         h.hook.sort();
-    }
-    Ok(out)
-}
-
-/// One agent as `agents` lists it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AgentView {
-    pub name: String,
-    pub kind: String,
-    pub state: presence::AgentState,
-    pub workspace: std::path::PathBuf,
-    pub registered_at: String,
-    pub last_heartbeat: String,
-    pub note: Option<String>,
-    pub claims: Vec<String>,
-    pub hook: Vec<String>,
-    pub unread_mail: usize,
-}
-
-/// `bd agents`: every agent with its state, claims and hook.
-pub fn agents(ctx: &Ctx) -> Result<Vec<AgentView>> {
-    let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
-    let (all, w) = presence::load(&home);
-    if let Some(w) = w {
-        ctx.notice(format!("warning: {w}"));
-    }
-    let lease = ctx.config.lease_secs();
-    let mut held = holdings(ctx)?;
-    let mut out = Vec::new();
-    for (name, a) in &all {
-        let state = presence::state(a, ctx.now, lease);
-        let Holdings { claims: c, hook: h } = held.remove(name).unwrap_or_default();
-        out.push(AgentView {
-            name: name.clone(),
-            kind: a.kind.clone(),
-            state,
-            workspace: a.workspace.clone(),
-            registered_at: a.registered_at.clone(),
-            last_heartbeat: a.last_heartbeat.clone(),
-            note: a.note.clone(),
-            claims: c,
-            hook: h,
-            unread_mail: crate::ops::mail::unread_count(ctx, name),
-        });
     }
     Ok(out)
 }

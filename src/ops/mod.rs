@@ -2,6 +2,7 @@
 //! report out. Ops compose the store; they never print.
 
 pub mod admin;
+pub mod agents;
 pub mod compose;
 pub mod convoy;
 pub mod coord;

@@ -26,12 +26,12 @@ pub enum AgentCmd {
 pub fn run(ctx: &Ctx, c: AgentCmd) -> Result<Output> {
     match c {
         AgentCmd::Register { name, kind } => {
-            let a = ops::coord::agent_register(ctx, name.as_deref(), &kind)?;
+            let a = ops::agents::agent_register(ctx, name.as_deref(), &kind)?;
             ctx.notice(format!("Registered agent {} ({})", a.name, a.kind));
             Ok(out(&a, ""))
         }
         AgentCmd::Unregister { name } => {
-            let u = ops::coord::agent_unregister(ctx, name.as_deref())?;
+            let u = ops::agents::agent_unregister(ctx, name.as_deref())?;
             ctx.notice(format!(
                 "Unregistered agent {}: it receives no more work",
                 u.name

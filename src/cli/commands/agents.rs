@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::ops::{self, Ctx};
 
 pub fn run(ctx: &Ctx) -> Result<Output> {
-    let agents = ops::coord::agents(ctx)?;
+    let agents = ops::agents::agents(ctx)?;
     let list = |ids: &[String]| {
         if ids.is_empty() {
             "-".to_string()

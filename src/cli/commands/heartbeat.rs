@@ -12,6 +12,6 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
-    let r = ops::coord::heartbeat(ctx, a.note.as_deref())?;
+    let r = ops::agents::heartbeat(ctx, a.note.as_deref())?;
     Ok(out(&r, ""))
 }
