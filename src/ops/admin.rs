@@ -947,50 +947,7 @@ pub fn doctor_config(ws: &Workspace, fix: bool) -> Result<(Vec<Finding>, Config)
     let markers = crate::git::stages::has_markers(&text);
     let parsed = parse(&text, REL);
     if staged.is_none() && !markers {
-        return Ok(match parsed {
-            Ok(c) => (out, c),
-            Err(e) => match config::drop_duplicate_keys(&String::from_utf8_lossy(&text)) {
-                Some((fixed, dropped)) => {
-                    let cfg = parse(fixed.as_bytes(), REL)?;
-                    if fix {
-                        let _guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
-                        crate::files::atomic::write(&path, fixed.as_bytes())?;
-                    }
-                    out.push(Finding {
-                        check: "config".into(),
-                        severity: "error",
-                        message: if fix {
-                            format!("{e}; kept the first setting of each key")
-                        } else {
-                            format!(
-                                "{e} (a line merge of two sides that each set it); doctor ran with the first setting of each key (`bd doctor --fix` keeps it and drops the others)"
-                            )
-                        },
-                        fixed: fix,
-                    });
-                    for (line, text) in dropped {
-                        out.push(finding(
-                            "config",
-                            "warning",
-                            format!(
-                                "{REL}:{line}: {} `{}`",
-                                if fix { "dropped" } else { "would drop" },
-                                text
-                            ),
-                        ));
-                    }
-                    (out, cfg)
-                }
-                None => {
-                    out.push(finding(
-                        "config",
-                        "error",
-                        format!("{e}; doctor ran with default settings (fix that line by hand)"),
-                    ));
-                    (out, Config::default())
-                }
-            },
-        });
+        return doctor_config_text(ws, fix, &text, parsed, out);
     }
     let why = if staged.is_some() {
         "is unmerged in git's index"
@@ -1086,6 +1043,68 @@ pub fn doctor_config(ws: &Workspace, fix: bool) -> Result<(Vec<Finding>, Config)
         ));
     }
     Ok((out, cfg))
+}
+
+/// [`doctor_config`] of a config.toml git left merged (no stages, no
+/// markers): as it parses, or with a key set twice (a line merge), the
+/// first setting of each key kept (written with `fix`).
+fn doctor_config_text(
+    ws: &Workspace,
+    fix: bool,
+    text: &[u8],
+    parsed: Result<Config>,
+    mut out: Vec<Finding>,
+) -> Result<(Vec<Finding>, Config)> {
+    const REL: &str = ".beads/config.toml";
+    let path = ws.config_path();
+    let parse = |bytes: &[u8], label: &str| -> Result<Config> {
+        let t = String::from_utf8_lossy(bytes);
+        Config::parse(Path::new(label), &t)
+    };
+    Ok(match parsed {
+        Ok(c) => (out, c),
+        Err(e) => match config::drop_duplicate_keys(&String::from_utf8_lossy(text)) {
+            Some((fixed, dropped)) => {
+                let cfg = parse(fixed.as_bytes(), REL)?;
+                if fix {
+                    let _guard = lock::acquire(&ws.lock_path(), lock::default_timeout())?;
+                    crate::files::atomic::write(&path, fixed.as_bytes())?;
+                }
+                out.push(Finding {
+                    check: "config".into(),
+                    severity: "error",
+                    message: if fix {
+                        format!("{e}; kept the first setting of each key")
+                    } else {
+                        format!(
+                            "{e} (a line merge of two sides that each set it); doctor ran with the first setting of each key (`bd doctor --fix` keeps it and drops the others)"
+                        )
+                    },
+                    fixed: fix,
+                });
+                for (line, text) in dropped {
+                    out.push(finding(
+                        "config",
+                        "warning",
+                        format!(
+                            "{REL}:{line}: {} `{}`",
+                            if fix { "dropped" } else { "would drop" },
+                            text
+                        ),
+                    ));
+                }
+                (out, cfg)
+            }
+            None => {
+                out.push(finding(
+                    "config",
+                    "error",
+                    format!("{e}; doctor ran with default settings (fix that line by hand)"),
+                ));
+                (out, Config::default())
+            }
+        },
+    })
 }
 
 /// `doctor`'s check of the symbolic links git tracks under `.beads/` (mode
@@ -1228,6 +1247,44 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
     let name = ".beads/issues.jsonl";
     let rules = &crate::model::merge::ISSUE_RULES;
     let (bytes, parsed) = doctor_read(ctx, fix, name, rules, &mut out)?;
+    doctor_records(ctx, name, &parsed, &mut out);
+    doctor_identity_and_gitignore(ctx, fix, &mut out)?;
+    if fix {
+        doctor_rewrite(
+            ctx,
+            name,
+            "issues",
+            rules,
+            &bytes,
+            &parsed,
+            &mut out,
+            0,
+            |m, out| {
+                for r in &m.report.renamed {
+                    out.push(finding(
+                        "duplicates",
+                        "warning",
+                        format!(
+                            "{} and another issue shared an id; the newer one is now {}",
+                            r.old_id, r.new_id
+                        ),
+                    ));
+                }
+            },
+        )?;
+    }
+    doctor_mail(ctx, fix, &mut out)?;
+    Ok(out)
+}
+
+/// `doctor`'s checks of the tracker's lines: format, ids, values, the done
+/// fields, dependencies on missing issues, cycles.
+fn doctor_records(
+    ctx: &Ctx,
+    name: &str,
+    parsed: &crate::store::jsonl::Parsed,
+    out: &mut Vec<Finding>,
+) {
     if parsed.crlf {
         out.push(finding(
             "format",
@@ -1305,6 +1362,11 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
             format!("dependency cycle: {}", c.join(" → ")),
         ));
     }
+}
+
+/// `doctor`'s checks of the project identity (a fork?) and of
+/// `.beads/.gitignore` (written with `fix`).
+fn doctor_identity_and_gitignore(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     if let Ok(id) = ctx.identity()
         && let Some(o) = &id.origin
         && o != &id.identity
@@ -1340,32 +1402,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
         }
         out.push(f);
     }
-    if fix {
-        doctor_rewrite(
-            ctx,
-            name,
-            "issues",
-            rules,
-            &bytes,
-            &parsed,
-            &mut out,
-            0,
-            |m, out| {
-                for r in &m.report.renamed {
-                    out.push(finding(
-                        "duplicates",
-                        "warning",
-                        format!(
-                            "{} and another issue shared an id; the newer one is now {}",
-                            r.old_id, r.new_id
-                        ),
-                    ));
-                }
-            },
-        )?;
-    }
-    doctor_mail(ctx, fix, &mut out)?;
-    Ok(out)
+    Ok(())
 }
 
 /// Write an export to a file atomically (`bd export -o`).
