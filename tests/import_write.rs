@@ -34,7 +34,13 @@ fn import_keeps_a_different_issue_with_the_same_id() {
     assert_eq!(rep["updated"], 0, "{rep}");
     let renamed = rep["renamed"][0].as_str().unwrap().to_string();
     assert!(renamed.starts_with(&format!("{child} → ")), "{rep}");
-    let new_id = renamed.rsplit(' ').next().unwrap();
+    let new_id = renamed
+        .split(" → ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
     let mine = env.record(&child);
     assert_eq!(mine["title"], "mine: fix login");
     assert_eq!(mine["description"], "my notes");
@@ -142,6 +148,18 @@ fn import_refuses_records_of_the_wrong_shape() {
         );
         assert_eq!(env.issues_text(), before, "{bad}: nothing written");
     }
+    // Two issues of the file with one id: both kept, and said so.
+    let one = json!({"id": "bd-tw1", "title": "first", "created_at": "2026-01-01T00:00:00Z"});
+    let two = json!({"id": "bd-tw1", "title": "second", "created_at": "2026-02-01T00:00:00Z"});
+    let f = write(&env, "twins.jsonl", &[one, two]);
+    let rep = env.json(&["import", &f]);
+    assert_eq!(rep["created"], 2, "{rep}");
+    assert!(
+        rep["renamed"]
+            .to_string()
+            .contains("two issues of the file"),
+        "{rep}"
+    );
     // A byte-order mark is not a fault.
     let f = env.tmp.path().join("bom.jsonl");
     std::fs::write(&f, format!("\u{feff}{good}\n")).unwrap();

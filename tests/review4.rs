@@ -299,6 +299,8 @@ fn a_deferral_of_work_claimed_next_door_is_deferred_there_too() {
         };
         assert_eq!(shown["ready"], false, "{c}: {shown}");
     }
+    let shown = m.bd("wt", "carol", &["show", &x]).ok().stdout;
+    assert!(shown.contains("deferred until 2099"), "{shown}");
     m.bd("wt", "zed", &["agent", "register"]).ok();
     let d = m.bd("wt", "mayor", &["dispatch", "--once"]).ok();
     assert!(!d.stdout.contains(&x), "{}", d.stdout);

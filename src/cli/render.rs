@@ -440,6 +440,9 @@ fn effective_text(e: &Overlay) -> String {
         } => format!("on {agent}'s hook (slung in {workspace})"),
         Overlay::Closed { at, workspace } => format!("closed in {workspace} at {at}"),
         Overlay::Deleted { at, workspace } => format!("deleted in {workspace} at {at}"),
+        Overlay::Released {
+            until: Some(until), ..
+        } => format!("deferred until {until} (its claim released)"),
         Overlay::Released { .. } => "released (unclaimed)".into(),
     }
 }

@@ -212,6 +212,9 @@ pub enum Overlay {
     },
     Released {
         epoch: i64,
+        /// Released by a deferral: until when (RFC 3339).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<String>,
     },
 }
 
@@ -235,7 +238,10 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
             workspace: ws,
             epoch: e.epoch,
         }),
-        ledger::Event::Released if e.epoch > epoch => Some(Overlay::Released { epoch: e.epoch }),
+        ledger::Event::Released if e.epoch > epoch => Some(Overlay::Released {
+            epoch: e.epoch,
+            until: e.until.clone(),
+        }),
         ledger::Event::Closed | ledger::Event::Deleted => {
             let at = time::parse(&e.at)?;
             if at <= status_stamp(rec) || crate::model::values::is_done(&rec.status()) {

@@ -77,6 +77,14 @@ pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<Im
         hint: None,
     })?;
     let mut rep = ImportReport::default();
+    // Two issues of the file with one id: both kept, as the merge keeps them.
+    rep.renamed
+        .extend(normalized.report.renamed.iter().map(|r| {
+            format!(
+                "{} → {} (two issues of the file shared the id)",
+                r.old_id, r.new_id
+            )
+        }));
     let mut incoming = Vec::new();
     for g in jsonl::parse(&normalized.bytes).good {
         let rec = g.record;
@@ -244,7 +252,9 @@ fn same_issue_here(tx: &Tx, rec: &mut Record, rep: &mut ImportReport) -> Result<
         }
         rec.set_id(&cand);
         merge::rewrite_issue_ids(rec, &BTreeSet::from([id.clone()]), &cand);
-        rep.renamed.push(format!("{id} → {cand}"));
+        rep.renamed.push(format!(
+            "{id} → {cand} (another issue here has the id; both kept)"
+        ));
         return Ok(None);
     }
     Err(Error::invalid(format!(

@@ -198,7 +198,12 @@ fn merge(ctx: &Ctx, driver: &str, rep: &mut SyncReport) -> Result<()> {
             )
         },
         hint: Some(
-            "merge the upstream yourself (`git merge @{upstream}`), then `bd sync` again".into(),
+            if files.is_empty() && refusal.summary().contains("would be overwritten") {
+                "commit, stash or move those files (`git stash -u`), then `bd sync` again"
+            } else {
+                "merge the upstream yourself (`git merge @{upstream}`), then `bd sync` again"
+            }
+            .into(),
         ),
     })
 }

@@ -119,6 +119,8 @@ fn item_18_sync_names_the_files_that_block_the_merge() {
         "{}",
         r.stderr
     );
+    // The hint says what helps (review 5: "merge it yourself" fails alike).
+    assert!(r.stderr.contains("git stash -u"), "{}", r.stderr);
     // Nothing lost: the untracked file and the tracker work are still here.
     assert_eq!(
         std::fs::read_to_string(a.dir.join("notes.txt")).unwrap(),

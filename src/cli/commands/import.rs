@@ -18,9 +18,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     let bytes = read_input(&a.file)?;
     let rep = ops::import::import(ctx, &a.file.display().to_string(), &bytes, a.dry_run)?;
     for r in &rep.renamed {
-        ctx.notice(format!(
-            "warning: renamed {r}: another issue here has that id (kept both)"
-        ));
+        ctx.notice(format!("warning: renamed {r}"));
     }
     for r in &rep.inconsistent {
         ctx.notice(format!(
