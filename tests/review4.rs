@@ -41,6 +41,16 @@ impl Two {
         self.env.bd_on(&self.dir(c), &home, actor, args)
     }
 
+    /// Create an issue in clone `c` as `actor`; its id.
+    #[track_caller]
+    fn create(&self, c: &str, actor: &str, title: &str) -> String {
+        self.bd(c, actor, &["create", title])
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    }
+
     #[track_caller]
     fn json(&self, c: &str, actor: &str, args: &[&str]) -> Value {
         let mut a = vec!["--json"];
@@ -62,18 +72,8 @@ fn has(v: &Value, id: &str) -> bool {
 #[test]
 fn a_claim_beaten_by_an_unseen_deferral_is_not_held_in_any_view() {
     let m = Two::new();
-    let x = m
-        .bd("a", "tester", &["create", "one"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
-    let y = m
-        .bd("a", "tester", &["create", "two"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let x = m.create("a", "tester", "one");
+    let y = m.create("a", "tester", "two");
     m.bd("a", "tester", &["sync"]).ok();
     m.bd("b", "tester", &["sync"]).ok();
     m.bd("b", "bob", &["claim", &x]).ok();
@@ -108,12 +108,7 @@ fn a_claim_beaten_by_an_unseen_deferral_is_not_held_in_any_view() {
 #[test]
 fn update_does_not_defer_done_work() {
     let m = Two::new();
-    let x = m
-        .bd("a", "tester", &["create", "done"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let x = m.create("a", "tester", "done");
     m.bd("a", "tester", &["close", &x]).ok();
     let tracker = m.dir("a").join(".beads/issues.jsonl");
     let before = std::fs::read(&tracker).unwrap();
@@ -273,12 +268,7 @@ fn sync_names_a_settings_conflict_and_the_steps_that_resolve_it() {
 fn a_deferral_of_work_claimed_next_door_is_deferred_there_too() {
     let m = Two::new();
     let a = m.dir("a");
-    let x = m
-        .bd("a", "tester", &["create", "one"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let x = m.create("a", "tester", "one");
     m.bd("a", "tester", &["commit"]).ok();
     let wt = m.dir("wt");
     git(
@@ -326,12 +316,7 @@ fn a_deferral_of_work_claimed_next_door_is_deferred_there_too() {
 #[test]
 fn update_defer_keeps_the_assignee_given_and_claim_refuses_defer() {
     let m = Two::new();
-    let x = m
-        .bd("a", "tester", &["create", "one"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let x = m.create("a", "tester", "one");
     m.bd("a", "bob", &["claim", &x]).ok();
     m.bd(
         "a",
@@ -350,12 +335,7 @@ fn update_defer_keeps_the_assignee_given_and_claim_refuses_defer() {
     let prime = m.json("a", "bob", &["prime"]);
     assert!(!has(&prime["claims"], &x), "{prime}");
 
-    let y = m
-        .bd("a", "tester", &["create", "two"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let y = m.create("a", "tester", "two");
     let r = m.bd(
         "a",
         "bob",
@@ -380,18 +360,8 @@ fn update_defer_keeps_the_assignee_given_and_claim_refuses_defer() {
 fn undefer_lifts_a_deferral_the_sibling_sees() {
     let m = Two::new();
     let a = m.dir("a");
-    let x = m
-        .bd("a", "tester", &["create", "one"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
-    let y = m
-        .bd("a", "tester", &["create", "two"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let x = m.create("a", "tester", "one");
+    let y = m.create("a", "tester", "two");
     m.bd("a", "tester", &["commit"]).ok();
     let wt = m.dir("wt");
     git(
@@ -427,12 +397,7 @@ fn import_and_stale_edge_cases() {
         &a,
         &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "wt"],
     );
-    let x = m
-        .bd("wt", "tester", &["create", "only in wt"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let x = m.create("wt", "tester", "only in wt");
     let stale = m.tmp.as_path().join("stale.jsonl");
     m.bd("wt", "tester", &["export", "-o", stale.to_str().unwrap()])
         .ok();
