@@ -1,6 +1,7 @@
 //! Workspace-level verbs: `init` (also migration from classic beads),
 //! `where`, `config`, `doctor`, `import`, `export`, and the `onboard` text.
 
+use crate::model::kinds::Status;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -482,7 +483,11 @@ pub fn where_(ctx: &Ctx) -> Result<Places> {
         issues_file: ctx.ws.issues_path(),
         prefix: ctx.prefix_of_rows(&snap.rows),
         actor: ctx.actor.clone(),
-        issues: snap.rows.iter().filter(|r| r.status != "tombstone").count(),
+        issues: snap
+            .rows
+            .iter()
+            .filter(|r| r.state() != Status::Tombstone)
+            .count(),
         index_fresh,
         pending: ctx.pending_changes(),
         auto_commit: ctx.config.auto_commit().to_string(),

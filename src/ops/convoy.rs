@@ -2,6 +2,7 @@
 //! closes in the same write as the close of its last tracked item, and
 //! reopens when an open item is added.
 
+use crate::model::kinds::Status;
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
@@ -50,7 +51,7 @@ pub fn land(ctx: &Ctx, tx: &mut Tx, closed: &[Outcome]) -> Result<()> {
         let mut rec = tx.get(&id)?;
         let before = rec.clone();
         let at = rec.next_stamp(ctx.now);
-        rec.set("status", "closed");
+        rec.set_status(Status::Closed);
         rec.set("closed_at", &ctx.now_text());
         rec.set("close_reason", "landed: every tracked item is closed");
         stamp_write(ctx, &before, &mut rec, &["status"], at);
@@ -135,8 +136,8 @@ pub fn add(ctx: &Ctx, convoy: &str, ids: &[String]) -> Result<Outcome> {
             changed: false,
         });
     }
-    if reopen && rec.status() == "closed" {
-        rec.set("status", "open");
+    if reopen && rec.state() == Status::Closed {
+        rec.set_status(Status::Open);
         rec.remove("closed_at");
         rec.remove("close_reason");
         fields.push("status");
@@ -187,10 +188,10 @@ fn progress(snap: &crate::store::Snapshot, convoy: &crate::store::index::Row) ->
     // A deleted item is no longer tracked work: it is neither done nor left
     // to do (it shows in `by_status` as `tombstone`), so a convoy whose items
     // were deleted is not reported done (issue 9, item 18).
-    let deleted = by.get("tombstone").copied().unwrap_or(0);
+    let deleted = by.get(Status::Tombstone.as_str()).copied().unwrap_or(0);
     let all = total;
     total -= deleted;
-    let done = by.get("closed").copied().unwrap_or(0);
+    let done = by.get(Status::Closed.as_str()).copied().unwrap_or(0);
     let pct_of = |n: usize, of: usize| {
         if of == 0 {
             0.0
@@ -239,7 +240,7 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Progress>> {
     Ok(snap
         .rows
         .iter()
-        .filter(|r| r.issue_type == "convoy" && r.status != "tombstone")
+        .filter(|r| r.issue_type == "convoy" && r.state() != Status::Tombstone)
         .map(|r| progress(&snap, r))
         .collect())
 }

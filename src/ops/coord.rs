@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::home::{ProjectHome, ledger, presence, registry};
+use crate::model::kinds::Status;
 use crate::model::record::Record;
 use crate::model::time::{self, Nanos};
 use crate::ops::Ctx;
@@ -128,16 +129,15 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
             let Ok(rec) = Record::parse(line) else {
                 continue;
             };
-            let status = rec.status();
             let Some(holder) = rec.nonempty("assignee") else {
                 continue;
             };
-            let event = match status.as_str() {
-                "in_progress" => ledger::Event::Claimed {
+            let event = match rec.state() {
+                Status::InProgress => ledger::Event::Claimed {
                     holder: holder.clone(),
                     started_at: rec.str("started_at").unwrap_or_default(),
                 },
-                "hooked" => ledger::Event::Hooked {
+                Status::Hooked => ledger::Event::Hooked {
                     agent: holder.clone(),
                     by: holder.clone(),
                 },
@@ -288,11 +288,11 @@ pub fn effective_holder(entry: Option<&ledger::Entry>, rec: &Record) -> Option<(
         Some(Overlay::Hooked { agent, .. }) => Some((agent, true)),
         Some(_) => None,
         None => {
-            let status = rec.status();
-            let hooked = status == "hooked";
-            if status != "in_progress" && !hooked {
+            let status = rec.state();
+            if !status.is_held() {
                 return None;
             }
+            let hooked = status == Status::Hooked;
             rec.nonempty("assignee").map(|a| (a, hooked))
         }
     }
@@ -306,7 +306,7 @@ pub fn released_elsewhere(entry: Option<&ledger::Entry>, rec: &Record) -> bool {
     matches!(overlay(entry, rec), Some(Overlay::Released { .. }))
         && (state.is_held()
             // Undeferred elsewhere: a newer release that names no date.
-            || (state == crate::model::kinds::Status::Deferred
+            || (state == Status::Deferred
                 && entry.is_some_and(|e| e.until.is_none())))
 }
 
@@ -320,11 +320,11 @@ pub fn apply_release(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
     match entry.and_then(|e| e.until.as_deref()) {
         // Released by a deferral: deferred, as that write left it.
         Some(until) => {
-            rec.set_status(crate::model::kinds::Status::Deferred);
+            rec.set_status(Status::Deferred);
             rec.set("defer_until", until);
         }
         None => {
-            rec.set_status(crate::model::kinds::Status::Open);
+            rec.set_status(Status::Open);
             rec.remove("defer_until");
         }
     }
@@ -411,7 +411,7 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
             .then(|| rec.claim_made_on().map(|st| st.to_text()))
             .flatten(),
         // A release by a deferral says until when.
-        until: (released && rec.state() == crate::model::kinds::Status::Deferred)
+        until: (released && rec.state() == Status::Deferred)
             .then(|| rec.str("defer_until"))
             .flatten(),
     }
@@ -454,7 +454,7 @@ pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
     let snap = crate::store::Snapshot::load_where(
         &ctx.ws,
         &ctx.view(),
-        |p| matches!(p.status(), "in_progress" | "hooked") || named.contains(p.id()),
+        |p| Status::parse(p.status()).is_held() || named.contains(p.id()),
         false,
     )?;
     let mut out: BTreeMap<String, Holdings> = BTreeMap::new();
@@ -486,17 +486,19 @@ pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
 /// Whether a workspace's record already shows what a ledger entry says (or
 /// something newer), so the entry has nothing left to tell that workspace.
 pub fn reflects(rec: &Record, e: &ledger::Entry) -> bool {
-    let status = rec.status();
+    let status = rec.state();
     let assignee = rec.nonempty("assignee").unwrap_or_default();
     match &e.event {
-        ledger::Event::Closed => status == "closed" || status == "tombstone",
-        ledger::Event::Deleted => status == "tombstone",
-        ledger::Event::Reopened => status != "closed" && rec.claim_epoch() >= e.epoch,
+        ledger::Event::Closed => status.is_done(),
+        ledger::Event::Deleted => status == Status::Tombstone,
+        ledger::Event::Reopened => status != Status::Closed && rec.claim_epoch() >= e.epoch,
         _ if rec.claim_epoch() > e.epoch => true,
         _ if rec.claim_epoch() < e.epoch => false,
-        ledger::Event::Claimed { holder, .. } => status == "in_progress" && assignee == *holder,
-        ledger::Event::Hooked { agent, .. } => status == "hooked" && assignee == *agent,
-        ledger::Event::Released => status != "in_progress" && status != "hooked",
+        ledger::Event::Claimed { holder, .. } => {
+            status == Status::InProgress && assignee == *holder
+        }
+        ledger::Event::Hooked { agent, .. } => status == Status::Hooked && assignee == *agent,
+        ledger::Event::Released => !status.is_held(),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod query;
 pub mod sync;
 pub mod write;
 
+use crate::model::kinds::Status;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -409,7 +410,7 @@ pub fn editable_list(rec: &Record, key: &str) -> Result<()> {
 /// Refuse to change a deleted issue (a tombstone): `close`, `comment`,
 /// `label add|remove` and `dep add` all say the same (issue 9, item 18).
 pub fn refuse_deleted(rec: &Record) -> Result<()> {
-    if rec.status() == "tombstone" {
+    if rec.state() == Status::Tombstone {
         return Err(Error::invalid(format!(
             "{} is deleted; `bd restore` it first",
             rec.id()

@@ -2,6 +2,7 @@
 //! `search`, `show`, `stats`. One definition of each set (ready, blocked),
 //! taken from the index, used everywhere; one filter type for all of them.
 
+use crate::model::kinds::Status;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -150,8 +151,8 @@ impl ReadySet {
         let nw: Vec<&str> = non_work.iter().map(String::as_str).collect();
         // A deferred row here is released by an undeferral elsewhere: its
         // date was lifted with it.
-        let undeferred = row.status == "deferred";
-        (undeferred || matches!(row.status.as_str(), "in_progress" | "hooked"))
+        let undeferred = row.state() == Status::Deferred;
+        (undeferred || row.state().is_held())
             && !row.blocked
             && (undeferred || row.defer_until.is_none_or(|t| t <= now))
             && !crate::model::graph::is_coordination_type(&row.issue_type, &nw)
@@ -367,7 +368,7 @@ impl Checked {
                 s => status == s,
             })
         } else {
-            status != "tombstone" && (self.all || status != "closed")
+            status != Status::Tombstone.as_str() && (self.all || status != Status::Closed.as_str())
         }
     }
 
@@ -691,7 +692,7 @@ pub fn children(ctx: &Ctx, id: &str, recursive: bool) -> Result<Listing> {
     let rows: Vec<Row> = snap
         .rows
         .iter()
-        .filter(|r| set.contains(&r.id) && r.status != "tombstone")
+        .filter(|r| set.contains(&r.id) && r.state() != Status::Tombstone)
         .cloned()
         .collect();
     Ok(Listing { snap, rows })
@@ -837,7 +838,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
         let effective = ledger
             .get(record.id())
             .and_then(|e| crate::ops::coord::overlay(Some(e), &record));
-        let lapsed = record.status() == "in_progress"
+        let lapsed = record.state() == Status::InProgress
             && record
                 .nonempty("assignee")
                 .is_some_and(|h| crate::ops::coord::lapsed(ctx, &h, &record));
@@ -941,7 +942,7 @@ pub fn lapsed(ctx: &Ctx) -> Result<Vec<LapsedClaim>> {
     for r in snap
         .rows
         .iter()
-        .filter(|r| r.status == "in_progress" && !r.assignee.is_empty())
+        .filter(|r| r.state() == Status::InProgress && !r.assignee.is_empty())
     {
         let rec = snap.record(r)?;
         let holder = match crate::ops::coord::overlay(ledger.get(&r.id), &rec) {
@@ -990,10 +991,10 @@ pub fn stats(ctx: &Ctx) -> Result<Stats> {
     let (mut lead_sum, mut lead_n) = (0f64, 0usize);
     for r in &snap.rows {
         *by_status.entry(r.status.as_str()).or_default() += 1;
-        if r.status != "tombstone" {
+        if r.state() != Status::Tombstone {
             *by_type.entry(r.issue_type.as_str()).or_default() += 1;
         }
-        if r.status == "closed"
+        if r.state() == Status::Closed
             && let Some(c) = r.closed_at
             && r.created_at > 0
             && c >= r.created_at
@@ -1003,18 +1004,18 @@ pub fn stats(ctx: &Ctx) -> Result<Stats> {
         }
     }
     let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
-    let total = snap.rows.len() - n("tombstone");
+    let total = snap.rows.len() - n(Status::Tombstone.as_str());
     let owned = |m: BTreeMap<&str, usize>| m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
     Ok(Stats {
         total_issues: total,
-        open_issues: n("open"),
-        in_progress_issues: n("in_progress"),
-        closed_issues: n("closed"),
+        open_issues: n(Status::Open.as_str()),
+        in_progress_issues: n(Status::InProgress.as_str()),
+        closed_issues: n(Status::Closed.as_str()),
         blocked_issues: snap.rows.iter().filter(|r| r.blocked).count(),
-        deferred_issues: n("deferred"),
-        hooked_issues: n("hooked"),
-        pinned_issues: n("pinned"),
-        tombstone_issues: n("tombstone"),
+        deferred_issues: n(Status::Deferred.as_str()),
+        hooked_issues: n(Status::Hooked.as_str()),
+        pinned_issues: n(Status::Pinned.as_str()),
+        tombstone_issues: n(Status::Tombstone.as_str()),
         ready_issues: snap.rows.iter().filter(|r| ready.contains(r)).count(),
         average_lead_time_hours: if lead_n > 0 {
             (lead_sum / lead_n as f64 * 10.0).round() / 10.0

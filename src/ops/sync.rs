@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::git::{self, remote};
+use crate::model::kinds::Status;
 use crate::ops::Ctx;
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -22,7 +23,7 @@ fn my_claims(ctx: &Ctx) -> Vec<String> {
         .map(|s| {
             s.rows
                 .iter()
-                .filter(|r| r.status == "in_progress" && r.assignee == ctx.actor)
+                .filter(|r| r.state() == Status::InProgress && r.assignee == ctx.actor)
                 .map(|r| r.id.clone())
                 .collect()
         })
