@@ -112,7 +112,7 @@ struct LedgerFile {
 }
 
 impl Ledger {
-    pub fn get(&self, issue: &str) -> Option<&Entry> {
+    pub fn find(&self, issue: &str) -> Option<&Entry> {
         self.entries.get(issue)
     }
 

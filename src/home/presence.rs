@@ -222,7 +222,7 @@ pub fn forget(home: &ProjectHome, name: &str) -> Result<bool> {
 }
 
 /// One agent, if known. An invalid name is simply unknown.
-pub fn get(home: &ProjectHome, name: &str) -> (Option<Agent>, Option<String>) {
+pub fn find(home: &ProjectHome, name: &str) -> (Option<Agent>, Option<String>) {
     if validate_agent_name(name).is_err() {
         return (None, None);
     }

@@ -52,7 +52,7 @@ pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Unregistered> {
     };
     let name = spelled.as_str();
     presence::validate_agent_name(name)?;
-    let known = presence::get(&home, name).0.is_some();
+    let known = presence::find(&home, name).0.is_some();
     if !known {
         return Err(Error::not_found(format!(
             "no agent {name:?} in this project (`bd agents` lists them)"

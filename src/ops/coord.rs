@@ -78,7 +78,7 @@ impl Ctx {
         let Ok(Some(home)) = self.home() else { return };
         // A heartbeat younger than 30 s is fresh enough (agents promise one
         // every lease/3); skipping the write keeps read commands read-only.
-        if let (Some(a), _) = presence::get(&home, &self.actor)
+        if let (Some(a), _) = presence::find(&home, &self.actor)
             && a.workspace == self.ws.root
             && time::parse(&a.last_heartbeat)
                 .is_some_and(|t| self.now - t < 30_000_000_000 && t <= self.now)
@@ -144,7 +144,7 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
                 _ => continue,
             };
             let epoch = rec.claim_epoch();
-            if l.get(rec.id()).is_some_and(|e| e.epoch >= epoch) {
+            if l.find(rec.id()).is_some_and(|e| e.epoch >= epoch) {
                 continue;
             }
             // The ledger keeps a week of events (SPEC §7); older claims are
@@ -465,7 +465,7 @@ pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
     };
     for r in &snap.rows {
         let rec = snap.record(r)?;
-        if let Some((holder, hooked)) = effective_holder(ledger.get(&r.id), &rec) {
+        if let Some((holder, hooked)) = effective_holder(ledger.find(&r.id), &rec) {
             add(holder, hooked, &r.id);
         }
     }
@@ -567,7 +567,7 @@ pub fn last_sign_of_life(
         .home()
         .ok()
         .flatten()
-        .and_then(|h| crate::home::presence::get(&h, holder).0)
+        .and_then(|h| crate::home::presence::find(&h, holder).0)
         .and_then(|a| crate::model::time::parse(&a.last_heartbeat));
     let started = rec.time("started_at");
     match (beat, started) {

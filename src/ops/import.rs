@@ -147,7 +147,7 @@ fn import_into(
             // written past the ledger's, like any claim-group write.
             // A file older than what the ledger says happened to it since
             // (a claim or close in another workspace) brings no state.
-            let entry = ledger.and_then(|l| l.get(rec.id())).filter(|e| {
+            let entry = ledger.and_then(|l| l.find(rec.id())).filter(|e| {
                 crate::model::time::parse(&e.at)
                     .is_some_and(|at| crate::ops::coord::status_stamp(&rec) > at)
             });
@@ -190,7 +190,7 @@ fn import_into(
         {
             // A claim-group write: its epoch rises past every state it knew
             // of, the ledger's too, as `claim` and `unclaim` raise theirs.
-            let seen = ledger.and_then(|l| l.get(&id)).map_or(0, |e| e.epoch);
+            let seen = ledger.and_then(|l| l.find(&id)).map_or(0, |e| e.epoch);
             raise_epoch(&mut merged, seen.max(cur.claim_epoch()));
         }
         let event = state_event(ctx, Some(&cur), &merged);

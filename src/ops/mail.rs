@@ -82,7 +82,7 @@ fn identity(ctx: &Ctx) -> Result<String> {
 /// file here, or the sender itself. One file each, not a listing.
 fn is_known_agent(ctx: &Ctx, home: &ProjectHome, name: &str) -> bool {
     name == ctx.actor
-        || presence::get(home, name).0.is_some()
+        || presence::find(home, name).0.is_some()
         || crate::store::hooks::has_hook_file(&ctx.ws, name)
 }
 
@@ -493,7 +493,7 @@ pub fn send(ctx: &Ctx, o: &SendOptions) -> Result<Sent> {
 /// `bd mail reply`: to the sender (and with `all`, every other recipient),
 /// same thread, `Re:` subject.
 pub fn reply(ctx: &Ctx, id: &str, mut o: SendOptions, all: bool) -> Result<Sent> {
-    let parent = find(ctx, id)?;
+    let parent = get(ctx, id)?;
     let own = identity(ctx)?;
     let mut to = vec![parent.from.clone()];
     if all {
@@ -596,7 +596,7 @@ pub fn inbox(ctx: &Ctx, o: &InboxOptions) -> Result<Vec<Message>> {
     let agent = ctx.actor.clone();
     let (all, _) = mailbox_of(ctx, &agent)?;
     let thread = match &o.thread {
-        Some(t) => Some(find(ctx, t)?.thread),
+        Some(t) => Some(get(ctx, t)?.thread),
         None => None,
     };
     let mut list: Vec<Message> = all
@@ -623,7 +623,7 @@ pub fn unread_count(ctx: &Ctx, agent: &str) -> usize {
 
 /// Find one message by id or unique id prefix (`msg-` may be left out), in
 /// this workspace's mail or the live mail of this agent.
-pub fn find(ctx: &Ctx, query: &str) -> Result<Message> {
+pub fn get(ctx: &Ctx, query: &str) -> Result<Message> {
     let q = query.trim();
     if q.is_empty() {
         return Err(Error::invalid("give a message id"));
@@ -664,7 +664,7 @@ fn mark(ctx: &Ctx, msg: &Message, fields: &[&str]) -> Result<(Message, bool)> {
     let now = ctx.now_text();
     ctx.refuse_unmerged()?;
     let mut tx = MailTx::begin(&ctx.ws)?;
-    let mut rec = match tx.get(&msg.id)? {
+    let mut rec = match tx.find(&msg.id)? {
         Some(r) => r,
         None => {
             fetch_attachments(ctx, msg);
@@ -796,7 +796,7 @@ pub fn sent(ctx: &Ctx) -> Result<Vec<Message>> {
 /// `bd mail read`: the message, marked read by this agent if it is for it;
 /// its sender sees the recipients' marks.
 pub fn read(ctx: &Ctx, id: &str) -> Result<Message> {
-    let mut msg = find(ctx, id)?;
+    let mut msg = get(ctx, id)?;
     if msg.from == ctx.actor {
         let mut one = BTreeMap::from([(msg.id.clone(), msg)]);
         recipient_marks(ctx, &mut one)?;
@@ -811,7 +811,7 @@ pub fn read(ctx: &Ctx, id: &str) -> Result<Message> {
 
 /// `bd mail ack`: acknowledge (and read) a message sent to this agent.
 pub fn ack(ctx: &Ctx, id: &str) -> Result<(Message, bool)> {
-    let msg = find(ctx, id)?;
+    let msg = get(ctx, id)?;
     let own = identity(ctx)?;
     if !msg.is_for(&ctx.actor, &own) {
         return Err(Error::Invalid {
@@ -849,7 +849,7 @@ fn add_live(ctx: &Ctx, all: &mut BTreeMap<String, Message>) -> Result<()> {
 
 /// `bd mail thread`: every message of the thread `id` belongs to, oldest first.
 pub fn thread(ctx: &Ctx, id: &str) -> Result<Vec<Message>> {
-    let root = find(ctx, id)?.thread;
+    let root = get(ctx, id)?.thread;
     let mut all = BTreeMap::new();
     stored(ctx, std::slice::from_ref(&root), &mut all)?;
     add_live(ctx, &mut all)?;
@@ -1299,7 +1299,7 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
     }
     let mut tx = MailTx::begin_within(&ctx.ws, PUMP_WAIT)?;
     for (id, projects) in updates {
-        let Some(mut rec) = tx.get(&id)? else {
+        let Some(mut rec) = tx.find(&id)? else {
             continue;
         };
         let mut map: BTreeMap<String, Delivery> = rec.json("delivery").unwrap_or_default();

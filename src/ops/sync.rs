@@ -280,7 +280,7 @@ fn forget_lost_claims(ctx: &Ctx, lost: &[(String, String)]) {
             let Some(rec) = snap.find(id).and_then(|row| snap.record(row).ok()) else {
                 continue;
             };
-            let stale = ledger.get(id).is_some_and(|e| {
+            let stale = ledger.find(id).is_some_and(|e| {
                 e.epoch > rec.claim_epoch()
                     && match &e.event {
                         Event::Claimed { holder, .. } => holder == &ctx.actor,

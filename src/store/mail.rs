@@ -626,7 +626,7 @@ impl MailTx {
     }
 
     /// The stored message, with this transaction's changes.
-    pub fn get(&self, id: &str) -> Result<Option<Record>> {
+    pub fn find(&self, id: &str) -> Result<Option<Record>> {
         if let Some(r) = self.changed.get(id) {
             return Ok(Some(r.clone()));
         }

@@ -31,15 +31,15 @@ fn ledger_round_trip_and_format() {
     ] {
         let e = entry("bd-3", ev, T0, 1);
         ledger::record(&home, e.clone()).unwrap();
-        assert_eq!(ledger::load(&home).0.get("bd-3"), Some(&e));
+        assert_eq!(ledger::load(&home).0.find("bd-3"), Some(&e));
     }
 
     let (l, w) = ledger::load(&home);
     assert!(w.is_none());
     assert_eq!(l.len(), 3);
-    assert_eq!(l.get("bd-2"), Some(&e1));
-    assert_eq!(l.get("bd-1"), Some(&e2));
-    assert_eq!(l.get("bd-9"), None);
+    assert_eq!(l.find("bd-2"), Some(&e1));
+    assert_eq!(l.find("bd-1"), Some(&e2));
+    assert_eq!(l.find("bd-9"), None);
 
     // The documented shape: {"entries": [...]} sorted by issue, events tagged by kind.
     let v: serde_json::Value =
@@ -86,7 +86,7 @@ fn with_ledger_checks_and_writes_under_one_lock() {
             if let Some(Entry {
                 event: Event::Claimed { holder, .. },
                 ..
-            }) = l.get("bd-1")
+            }) = l.find("bd-1")
             {
                 return Err(Error::conflict(format!("held by {holder}")));
             }
@@ -111,7 +111,7 @@ fn concurrent_ledger_writers_never_lose_an_update() {
                 for i in 0..50 {
                     let issue = format!("bd-{t}-{i}");
                     ledger::with_ledger(&home, |l| {
-                        assert!(l.get(&issue).is_none());
+                        assert!(l.find(&issue).is_none());
                         l.put(entry(&issue, claimed(&format!("agent-{t}")), T0, i))
                     })
                     .unwrap();
@@ -129,7 +129,7 @@ fn concurrent_ledger_writers_never_lose_an_update() {
     let (l, w) = ledger::load(&home);
     assert!(w.is_none());
     assert_eq!(l.len(), 400);
-    assert_eq!(l.get("bd-7-49").unwrap().epoch, 49);
+    assert_eq!(l.find("bd-7-49").unwrap().epoch, 49);
     // No temp file left behind.
     assert_eq!(
         files_under(&home.dir).len(),
@@ -262,9 +262,9 @@ fn rebuild_replaces_the_ledger_latest_wins() {
     assert!(w.is_none());
     let (l, _) = ledger::load(&home);
     assert_eq!(l.len(), 2);
-    assert_eq!(l.get("bd-1").unwrap().event, claimed("b"));
-    assert_eq!(l.get("bd-2").unwrap().event, Event::Closed);
-    assert!(l.get("stale").is_none());
+    assert_eq!(l.find("bd-1").unwrap().event, claimed("b"));
+    assert_eq!(l.find("bd-2").unwrap().event, Event::Closed);
+    assert!(l.find("stale").is_none());
 
     // An invalid entry fails the rebuild and changes nothing.
     assert!(ledger::rebuild(&home, vec![entry("bd-9", Event::Closed, "x", 1)]).is_err());

@@ -98,8 +98,8 @@ fn presence_register_is_idempotent_and_keeps_registered_at() {
     assert!(w.is_none());
     assert_eq!(all.len(), 1);
     assert_eq!(all["claude-1"], b);
-    assert_eq!(presence::get(&home, "claude-1"), (Some(b), None));
-    assert_eq!(presence::get(&home, "nobody"), (None, None));
+    assert_eq!(presence::find(&home, "claude-1"), (Some(b), None));
+    assert_eq!(presence::find(&home, "nobody"), (None, None));
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn hostile_agent_names_are_refused_and_nothing_escapes() {
         let e = deliveries::deliver(&home, &delivery(bad, "bd-1", 1)).unwrap_err();
         assert!(matches!(e, Error::Invalid { .. }), "{bad:?}");
         assert_eq!(deliveries::pending_for(&home, bad), (vec![], None));
-        assert_eq!(presence::get(&home, bad), (None, None));
+        assert_eq!(presence::find(&home, bad), (None, None));
     }
     // Too long once escaped: 100 upper-case letters are 300 bytes as a file name.
     let upper = "X".repeat(100);
@@ -183,7 +183,7 @@ fn hostile_agent_names_are_refused_and_nothing_escapes() {
     // Slashes are escaped, never path separators: `../x` is a file inside agents/.
     for name in ["../x", "a/b", "dave/vc"] {
         presence::register(&home, name, "claude", &ws, T0).unwrap();
-        assert!(presence::get(&home, name).0.is_some(), "{name}");
+        assert!(presence::find(&home, name).0.is_some(), "{name}");
         assert!(presence::forget(&home, name).unwrap());
     }
 
