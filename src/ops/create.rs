@@ -12,10 +12,7 @@ pub struct CreateOptions {
     pub title: String,
     pub issue_type: Option<String>,
     pub priority: Option<String>,
-    pub description: Option<String>,
-    pub design: Option<String>,
-    pub acceptance: Option<String>,
-    pub notes: Option<String>,
+    pub text: crate::ops::IssueText,
     pub labels: Vec<String>,
     pub assignee: Option<String>,
     pub owner: Option<String>,
@@ -119,7 +116,7 @@ pub fn create(ctx: &Ctx, o: &CreateOptions) -> Result<Record> {
         None => {
             let top = ids.iter().filter(|i| id::split_child(i).is_none()).count();
             let len = id::id_length(top + 1);
-            let desc = o.description.as_deref().unwrap_or("");
+            let desc = o.text.description.as_deref().unwrap_or("");
             let mut nonce = 0u32;
             loop {
                 let h = id::issue_hash(&title, desc, &ctx.actor, ctx.now, nonce);
@@ -135,12 +132,7 @@ pub fn create(ctx: &Ctx, o: &CreateOptions) -> Result<Record> {
     let now = ctx.now_text();
     let mut rec = Record::new(&new_id);
     rec.set("title", &title);
-    for (k, v) in [
-        ("description", &o.description),
-        ("design", &o.design),
-        ("acceptance_criteria", &o.acceptance),
-        ("notes", &o.notes),
-    ] {
+    for (k, v) in o.text.fields() {
         if let Some(v) = v
             && !v.is_empty()
         {

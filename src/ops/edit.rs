@@ -30,10 +30,7 @@ fn set_text(rec: &mut Record, key: &str, v: &Option<String>) -> bool {
 pub struct UpdateOptions {
     pub ids: Vec<String>,
     pub title: Option<String>,
-    pub description: Option<String>,
-    pub design: Option<String>,
-    pub acceptance: Option<String>,
-    pub notes: Option<String>,
+    pub text: crate::ops::IssueText,
     pub status: Option<String>,
     pub priority: Option<String>,
     pub issue_type: Option<String>,
@@ -237,14 +234,8 @@ fn update_fields(ctx: &Ctx, o: &UpdateOptions, c: &Checked, rec: &mut Record) ->
     {
         ch.push("title");
     }
-    for (key, v) in [
-        ("description", &o.description),
-        ("design", &o.design),
-        ("acceptance_criteria", &o.acceptance),
-        ("notes", &o.notes),
-        ("owner", &o.owner),
-        ("external_ref", &o.external_ref),
-    ] {
+    let more = [("owner", &o.owner), ("external_ref", &o.external_ref)];
+    for (key, v) in o.text.fields().into_iter().chain(more) {
         if set_text(rec, key, v) {
             ch.push(key);
         }

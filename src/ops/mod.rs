@@ -445,6 +445,28 @@ pub fn commit_subject(verb: &str, changes: &[(String, String, bool)]) -> String 
     }
 }
 
+/// The free-text fields of an issue as a command gives them (`create`,
+/// `update`; on update `Some("")` clears one).
+#[derive(Debug, Default, Clone)]
+pub struct IssueText {
+    pub description: Option<String>,
+    pub design: Option<String>,
+    pub acceptance: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl IssueText {
+    /// Each field with the record key it is stored under.
+    pub fn fields(&self) -> [(&'static str, &Option<String>); 4] {
+        [
+            ("description", &self.description),
+            ("design", &self.design),
+            ("acceptance_criteria", &self.acceptance),
+            ("notes", &self.notes),
+        ]
+    }
+}
+
 /// Stamp a write (SPEC §5: the hybrid logical clock per changed register, the
 /// per-element and claim stamps the merge needs) and move `updated_at` to the
 /// same instant, so it never goes backwards.

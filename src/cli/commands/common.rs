@@ -112,3 +112,27 @@ pub fn read_text_arg(path: &std::path::Path) -> Result<String> {
     String::from_utf8(read_input(path)?)
         .map_err(|_| Error::invalid(format!("{} is not UTF-8 text", path.display())))
 }
+
+/// The free-text flags of `create` and `update`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TextArgs {
+    #[arg(short, long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub design: Option<String>,
+    #[arg(long)]
+    pub acceptance: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+}
+
+impl From<TextArgs> for crate::ops::IssueText {
+    fn from(a: TextArgs) -> Self {
+        crate::ops::IssueText {
+            description: a.description,
+            design: a.design,
+            acceptance: a.acceptance,
+            notes: a.notes,
+        }
+    }
+}

@@ -16,14 +16,8 @@ pub struct Args {
     pub issue_type: Option<String>,
     #[arg(short, long)]
     pub priority: Option<String>,
-    #[arg(short, long)]
-    pub description: Option<String>,
-    #[arg(long)]
-    pub design: Option<String>,
-    #[arg(long)]
-    pub acceptance: Option<String>,
-    #[arg(long)]
-    pub notes: Option<String>,
+    #[command(flatten)]
+    pub text: super::common::TextArgs,
     /// Label (repeatable or comma-separated)
     #[arg(short, long)]
     pub label: Vec<String>,
@@ -58,10 +52,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
         title,
         issue_type: a.issue_type,
         priority: a.priority,
-        description: a.description,
-        design: a.design,
-        acceptance: a.acceptance,
-        notes: a.notes,
+        text: a.text.into(),
         labels: a.label,
         assignee: a.assignee,
         owner: a.owner,

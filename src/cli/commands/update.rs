@@ -11,14 +11,8 @@ pub struct Args {
     pub ids: Vec<String>,
     #[arg(long)]
     pub title: Option<String>,
-    #[arg(short, long)]
-    pub description: Option<String>,
-    #[arg(long)]
-    pub design: Option<String>,
-    #[arg(long)]
-    pub acceptance: Option<String>,
-    #[arg(long)]
-    pub notes: Option<String>,
+    #[command(flatten)]
+    pub text: super::common::TextArgs,
     #[arg(short, long)]
     pub status: Option<String>,
     #[arg(short, long)]
@@ -59,10 +53,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     let o = UpdateOptions {
         ids: a.ids,
         title: a.title,
-        description: a.description,
-        design: a.design,
-        acceptance: a.acceptance,
-        notes: a.notes,
+        text: a.text.into(),
         status: a.status,
         priority: a.priority,
         issue_type: a.issue_type,
