@@ -15,7 +15,7 @@ use clap::Parser;
 use serde_json::json;
 
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Ctx, Notice};
 use args::{Cli, Cmd};
 use commands as c;
 use commands::common::{Output, now_from_env};
@@ -99,9 +99,8 @@ fn report(cli: Cli) -> i32 {
     let quiet = cli.quiet;
     let (result, notices) = run(cli);
     for n in &notices {
-        let is_warning = n.starts_with("warning") || n.starts_with("note");
-        if !quiet || is_warning {
-            err_line!("{}", render::terminal_safe(n));
+        if !quiet || render::loud(n) {
+            err_line!("{}", render::notice(n));
         }
     }
     match result {
@@ -137,7 +136,7 @@ fn report(cli: Cli) -> i32 {
     }
 }
 
-fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
+fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
     let start = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     // Commands that work without an initialized workspace.
     let cmd = match cli.cmd {

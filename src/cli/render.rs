@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::model::time::{self, Nanos};
+use crate::ops::Notice;
 use crate::ops::compose::Row;
 use crate::ops::coord::Overlay;
 use crate::ops::query::Shown;
@@ -456,6 +457,23 @@ fn escape_char(out: &mut String, c: char) {
     } else {
         let _ = write!(out, "\\u{{{:x}}}", c as u32);
     }
+}
+
+/// A notice's line on stderr, made terminal-safe.
+pub fn notice(n: &Notice) -> String {
+    let line = match n {
+        Notice::Info(m) => m.clone(),
+        Notice::Note(m) => format!("note: {m}"),
+        Notice::Warning(m) => format!("warning: {m}"),
+        Notice::Unchanged(m) => format!("Nothing changed: {m}"),
+    };
+    terminal_safe(&line).into_owned()
+}
+
+/// Whether `--quiet` still prints a notice: warnings and notes, not what
+/// the command did.
+pub fn loud(n: &Notice) -> bool {
+    matches!(n, Notice::Warning(_) | Notice::Note(_))
 }
 
 /// Make text safe for a terminal: every control character, DEL and bidi

@@ -66,10 +66,7 @@ pub fn finish(ctx: &Ctx, ok: bool) {
         && ctx.wrote.get()
         && let Err(e) = hooks::materialize(ctx)
     {
-        ctx.notice(format!(
-            "warning: cannot update the hook file of {}: {e}",
-            ctx.actor
-        ));
+        ctx.warn(format!("cannot update the hook file of {}: {e}", ctx.actor));
     }
     let handoffs = ctx.outbox.take();
     if !handoffs.is_empty() {
@@ -118,7 +115,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<DoctorReport> {
                 if n == 1 { "y" } else { "ies" }
             )),
             Ok(_) => {}
-            Err(e) => ctx.notice(format!("warning: cannot prune the ledger: {e}")),
+            Err(e) => ctx.warn(format!("cannot prune the ledger: {e}")),
         }
     }
     let pending = ctx.pending_changes();
@@ -139,8 +136,8 @@ pub fn config_set(ctx: &Ctx, key: &str, value: &str) -> Result<bool> {
         && !value.trim().is_empty()
         && let Err(e) = membership::trust(ctx, Some(value))
     {
-        ctx.notice(format!(
-            "warning: cannot record that this repository is {value}'s: {e}; run `bd where --trust`"
+        ctx.warn(format!(
+            "cannot record that this repository is {value}'s: {e}; run `bd where --trust`"
         ));
     }
     Ok(changed)

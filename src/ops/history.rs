@@ -358,8 +358,8 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<Log> {
     }
     if let Some((commit, t)) = boundary {
         let short: String = commit.to_string().chars().take(10).collect();
-        ctx.notice(format!(
-            "note: this is a shallow clone: history before {short} ({}) is not here; showing what is (`git fetch --unshallow` fetches the rest)",
+        ctx.note(format!(
+            "this is a shallow clone: history before {short} ({}) is not here; showing what is (`git fetch --unshallow` fetches the rest)",
             time::format(t * 1_000_000_000)
         ));
     }

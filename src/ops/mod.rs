@@ -38,6 +38,20 @@ use crate::store::index::Row;
 use crate::store::tracker::View;
 use crate::store::{Snapshot, Tx, Workspace};
 
+/// Something worth telling the user on stderr (not an error). The CLI
+/// chooses the words around it and which ones `--quiet` keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// What the command did ("Created bd-1: …").
+    Info(String),
+    /// Something the user may want to know or act on, not a fault.
+    Note(String),
+    /// Something went wrong on the side; the command went on.
+    Warning(String),
+    /// The command had nothing to do.
+    Unchanged(String),
+}
+
 /// Everything a command needs to know about where and when it runs.
 pub struct Ctx {
     pub ws: Workspace,
@@ -45,7 +59,7 @@ pub struct Ctx {
     pub now: Nanos,
     pub actor: String,
     /// Things worth telling the user on stderr (not errors).
-    pub notices: RefCell<Vec<String>>,
+    pub notices: RefCell<Vec<Notice>>,
     /// The verb being run (`close`, `create`, …), for commit subjects.
     pub verb: String,
     /// The actor was named (`--actor`/`BD_ACTOR`), not derived from the path.
@@ -124,17 +138,15 @@ impl Ctx {
         let result = git::dirs(&self.ws.root).and_then(|d| git::driver::ensure(&d));
         match result {
             Ok(DriverState::Ok) => {}
-            Ok(DriverState::Missing) => self.notice(format!(
-                "note: set git config merge.beads.driver = \"{}\" (it was missing)",
+            Ok(DriverState::Missing) => self.note(format!(
+                "set git config merge.beads.driver = \"{}\" (it was missing)",
                 git::driver::DRIVER
             )),
-            Ok(DriverState::Different(old)) => self.notice(format!(
-                "note: set git config merge.beads.driver = \"{}\" (was \"{old}\")",
+            Ok(DriverState::Different(old)) => self.note(format!(
+                "set git config merge.beads.driver = \"{}\" (was \"{old}\")",
                 git::driver::DRIVER
             )),
-            Err(e) => self.notice(format!(
-                "warning: cannot check the merge driver config: {e}"
-            )),
+            Err(e) => self.warn(format!("cannot check the merge driver config: {e}")),
         }
     }
 
@@ -192,8 +204,19 @@ impl Ctx {
         }
     }
 
+    /// Tells what the command did.
     pub fn notice(&self, msg: impl Into<String>) {
-        self.notices.borrow_mut().push(msg.into());
+        self.notices.borrow_mut().push(Notice::Info(msg.into()));
+    }
+
+    /// Tells something worth knowing (kept by `--quiet`).
+    pub fn note(&self, msg: impl Into<String>) {
+        self.notices.borrow_mut().push(Notice::Note(msg.into()));
+    }
+
+    /// Warns of a problem on the side (kept by `--quiet`).
+    pub fn warn(&self, msg: impl Into<String>) {
+        self.notices.borrow_mut().push(Notice::Warning(msg.into()));
     }
 
     pub fn view(&self) -> View {
@@ -217,16 +240,16 @@ impl Ctx {
         let bad = snap.bad_lines();
         if !bad.is_empty() {
             let list: Vec<String> = bad.iter().map(|n| n.to_string()).collect();
-            self.notice(format!(
-                "warning: skipped {} line(s) of {} that do not parse (line {}); run `bd doctor --fix`",
+            self.warn(format!(
+                "skipped {} line(s) of {} that do not parse (line {}); run `bd doctor --fix`",
                 bad.len(),
                 snap.path.display(),
                 list.join(", ")
             ));
         }
         if !snap.header.duplicate_ids.is_empty() {
-            self.notice(format!(
-                "warning: {} has duplicate ids: {}; run `bd doctor --fix`",
+            self.warn(format!(
+                "{} has duplicate ids: {}; run `bd doctor --fix`",
                 snap.path.display(),
                 snap.header.duplicate_ids.join(", ")
             ));
@@ -259,8 +282,8 @@ impl Ctx {
             self.auto_commit(&subject);
         }
         if wrote && normalized {
-            self.notice(format!(
-                "note: {} was not in canonical form (CRLF, unsorted or no final newline); rewrote it canonically",
+            self.note(format!(
+                "{} was not in canonical form (CRLF, unsorted or no final newline); rewrote it canonically",
                 self.ws.issues_path().display()
             ));
         }
@@ -454,7 +477,9 @@ pub fn stamp_write(ctx: &Ctx, before: &Record, rec: &mut Record, fields: &[&str]
 
 /// The usual "nothing changed" notice.
 pub fn unchanged(ctx: &Ctx, what: impl Into<String>) {
-    ctx.notice(format!("Nothing changed: {}", what.into()));
+    ctx.notices
+        .borrow_mut()
+        .push(Notice::Unchanged(what.into()));
 }
 
 pub fn usage(msg: impl Into<String>) -> Error {

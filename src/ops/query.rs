@@ -110,7 +110,7 @@ impl ReadySet {
         let ledger = match ctx.ledger() {
             Ok(l) => l,
             Err(e) => {
-                ctx.notice(format!("warning: ignoring claims of other workspaces: {e}"));
+                ctx.warn(format!("ignoring claims of other workspaces: {e}"));
                 return ReadySet::default();
             }
         };
@@ -128,7 +128,7 @@ impl ReadySet {
         // whatever the tracker's size).
         let records = crate::store::tracker::records_named(&ctx.ws, &ctx.view(), &ids)
             .unwrap_or_else(|e| {
-                ctx.notice(format!("warning: ignoring claims of other workspaces: {e}"));
+                ctx.warn(format!("ignoring claims of other workspaces: {e}"));
                 Vec::new()
             });
         for rec in records {
