@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::ops::{self, Ctx, Notice};
 use args::{Cli, Cmd};
 use commands as c;
-use commands::common::{Output, now_from_env};
+use commands::common::{Output, env_from_process, now_from_env};
 
 pub fn main() -> i32 {
     let argv: Vec<String> = std::env::args().collect();
@@ -138,6 +138,8 @@ fn report(cli: Cli) -> i32 {
 
 fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
     let start = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let env = env_from_process(cli.actor.clone());
+    ops::compose::set_lock_timeout(env.lock_timeout);
     // Commands that work without an initialized workspace.
     let cmd = match cli.cmd {
         Cmd::Version => return (Ok(c::version::run()), vec![]),
@@ -157,8 +159,12 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Cmd::Doctor(a) => Some(a.fix),
         _ => None,
     };
-    let actor = cli.actor.clone().or_else(|| std::env::var("BD_ACTOR").ok());
-    let mut ctx = match ops::compose::open(&start, doctor, now_from_env, actor) {
+    let mut ctx = match ops::compose::open(&start, doctor, || {
+        Ok(ops::Env {
+            now: now_from_env()?,
+            ..env
+        })
+    }) {
         Ok(c) => c,
         Err(e) => return (Err(e), vec![]),
     };

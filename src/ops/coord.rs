@@ -27,7 +27,7 @@ impl Ctx {
             return Ok(None);
         }
         let identity = self.identity()?.identity;
-        let home = ProjectHome::open(&identity).map_err(|e| Error::Invalid {
+        let home = ProjectHome::open(self.home_base(), &identity).map_err(|e| Error::Invalid {
             msg: format!("cannot use the project home: {e}"),
             hint: Some(
                 "set BD_HOME to a writable folder, or `bd config set coordination workspace` to coordinate within this workspace only"

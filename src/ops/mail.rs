@@ -104,7 +104,7 @@ fn resolve_project(ctx: &Ctx, name: &str, explicit: bool) -> Result<String> {
     if let Some((_, id)) = configured.iter().find(|(k, _)| k == name) {
         return Ok(id.clone());
     }
-    let known = mailbox::projects();
+    let known = mailbox::projects(ctx.home_base());
     if known.iter().any(|(id, _)| id == name) || configured.iter().any(|(_, id)| id == name) {
         return Ok(name.to_string());
     }
@@ -466,7 +466,7 @@ fn spool_to(ctx: &Ctx, p: &str, msg: &Message) -> Result<bool> {
         return Err(ctx.unproven_sender());
     }
     let own = identity(ctx)?;
-    let home = ProjectHome::open(p)?;
+    let home = ProjectHome::open(ctx.home_base(), p)?;
     let adir = attachments::dir(&ctx.ws.beads);
     let mut bodies = Vec::new();
     for a in &msg.attachments {
@@ -1104,7 +1104,7 @@ fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize>
         }
     }
     for (project, link) in &links {
-        if let Ok(h) = ProjectHome::open(project)
+        if let Ok(h) = ProjectHome::open(ctx.home_base(), project)
             && let Err(e) = mailbox::link_put(&h, link)
         {
             ctx.warn(format!("cannot tell {project} about {}: {e}", link.issue));
@@ -1249,7 +1249,7 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
                     );
                     continue;
                 }
-                let gone = mailbox::existing(&row.project)
+                let gone = mailbox::existing(ctx.home_base(), &row.project)
                     .is_none_or(|h| !mailbox::spool_has(&h, &row.id));
                 if gone {
                     repost.push((row.project.clone(), row.id.clone()));
@@ -1321,7 +1321,7 @@ pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
         if project.is_empty() || project == own {
             continue;
         }
-        let Ok(theirs) = ProjectHome::open(&project) else {
+        let Ok(theirs) = ProjectHome::open(ctx.home_base(), &project) else {
             continue;
         };
         let link = Link {

@@ -108,7 +108,7 @@ impl Ctx {
         if home::check_identity(&id.identity).is_err() {
             return Ok(Proof::Unproven);
         }
-        let Some(home) = crate::home::mailbox::existing(&id.identity) else {
+        let Some(home) = crate::home::mailbox::existing(self.home_base(), &id.identity) else {
             return Ok(Proof::Unproven);
         };
         let key = trust_key(&self.ws.root)?;
@@ -219,7 +219,7 @@ pub fn trust(ctx: &Ctx, project: Option<&str>) -> Result<Trusted> {
     };
     let mut recorded = false;
     if !proven {
-        let home = ProjectHome::open(&project)?;
+        let home = ProjectHome::open(ctx.home_base(), &project)?;
         let (changed, warning) =
             registry::trust(&home, &key, root_commit.as_deref(), &ctx.now_text())?;
         if let Some(w) = warning {

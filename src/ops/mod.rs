@@ -26,6 +26,7 @@ pub mod write;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -52,10 +53,28 @@ pub enum Notice {
     Unchanged(String),
 }
 
+/// The pure inputs of a command, read from the process environment once,
+/// by the command line.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The time of the command (`BD_NOW`, else the clock).
+    pub now: Nanos,
+    /// The named actor (`--actor`, else `BD_ACTOR`): explicit when set and
+    /// not blank; otherwise the actor is derived from the workspace path.
+    pub actor: Option<String>,
+    /// The machine-local home's base (`BD_HOME`, else `$XDG_STATE_HOME/bd`,
+    /// else `~/.local/state/bd`); none when the environment names no place.
+    pub bd_home: Option<PathBuf>,
+    /// How long a lock waits (`BD_LOCK_TIMEOUT_MS`, else 10 s).
+    pub lock_timeout: std::time::Duration,
+}
+
 /// Everything a command needs to know about where and when it runs.
 pub struct Ctx {
     pub ws: Workspace,
     pub config: Config,
+    /// The inputs the command line gave (`now` and `actor` below start from them).
+    pub env: Env,
     pub now: Nanos,
     pub actor: String,
     /// Things worth telling the user on stderr (not errors).
@@ -85,34 +104,31 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(ws: Workspace, now: Nanos, actor: Option<String>) -> Result<Ctx> {
+    pub fn new(ws: Workspace, env: Env) -> Result<Ctx> {
         let config = Config::load(&ws.config_path())?;
-        Ctx::with_config(ws, now, actor, config)
+        Ctx::with_config(ws, env, config)
     }
 
     /// The context of `doctor`: a config.toml that cannot be read is a
     /// finding (and, with `fix`, a conflicted one is merged first), and
     /// doctor runs with the default settings rather than refusing.
-    pub fn for_doctor(ws: Workspace, now: Nanos, actor: Option<String>, fix: bool) -> Result<Ctx> {
+    pub fn for_doctor(ws: Workspace, env: Env, fix: bool) -> Result<Ctx> {
         let (found, config) = admin::doctor_config(&ws, fix)?;
-        let ctx = Ctx::with_config(ws, now, actor, config)?;
+        let ctx = Ctx::with_config(ws, env, config)?;
         ctx.config_found.replace(found);
         Ok(ctx)
     }
 
-    fn with_config(
-        ws: Workspace,
-        now: Nanos,
-        actor: Option<String>,
-        config: Config,
-    ) -> Result<Ctx> {
-        let actor = actor.filter(|a| !a.trim().is_empty());
+    fn with_config(ws: Workspace, env: Env, config: Config) -> Result<Ctx> {
+        let now = env.now;
+        let actor = env.actor.clone().filter(|a| !a.trim().is_empty());
         let explicit_actor = actor.is_some();
         let unmerged = gitops::unmerged_paths(&ws);
         let actor = actor.unwrap_or_else(|| ws.default_actor());
         let ctx = Ctx {
             ws,
             config,
+            env,
             now,
             actor,
             notices: RefCell::new(Vec::new()),
@@ -202,6 +218,11 @@ impl Ctx {
         } else {
             l
         }
+    }
+
+    /// The base of the machine-local homes (`BD_HOME`), if the environment names one.
+    pub fn home_base(&self) -> Option<&std::path::Path> {
+        self.env.bd_home.as_deref()
     }
 
     /// Tells what the command did.
