@@ -119,13 +119,11 @@ fn report(cli: Cli) -> i32 {
         }
         Err(e) => {
             let hint = e.hint();
+            let msg = render::error_message(&e);
             if json_mode {
-                out_line!(
-                    "{}",
-                    json!({"error": e.to_string(), "code": e.code(), "hint": hint})
-                );
+                out_line!("{}", json!({"error": msg, "code": e.code(), "hint": hint}));
             }
-            err_line!("Error: {}", render::terminal_safe(&e.to_string()));
+            err_line!("Error: {}", render::terminal_safe(&msg));
             if let Some(h) = hint
                 && !json_mode
             {

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::error::Error;
 use crate::model::time::{self, Nanos};
 use crate::ops::Notice;
 use crate::ops::compose::Row;
@@ -456,6 +457,18 @@ fn escape_char(out: &mut String, c: char) {
         let _ = write!(out, "\\x{:02x}", c as u32);
     } else {
         let _ = write!(out, "\\u{{{:x}}}", c as u32);
+    }
+}
+
+/// The words of an error: the CLI's for the errors that carry only data
+/// (an unknown issue id), the error's own for the rest.
+pub fn error_message(e: &Error) -> String {
+    match e {
+        Error::IssueNotFound { id, history: false } => format!("no issue '{id}'"),
+        Error::IssueNotFound { id, history: true } => {
+            format!("no issue '{id}' here or in this branch's history")
+        }
+        e => e.to_string(),
     }
 }
 

@@ -263,9 +263,7 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<Log> {
     let repo = git::open(&ctx.ws.root)?;
     let Ok(head) = repo.head_id() else {
         if !known_here {
-            return Err(crate::error::Error::not_found(format!(
-                "no issue '{query}'"
-            )));
+            return Err(crate::error::Error::no_issue(query));
         }
         return Ok(Log {
             id,
@@ -366,9 +364,10 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<Log> {
     // Neither here nor in any commit read: no such issue, as `show` says
     // (a shallow clone's missing history is said above, not refused).
     if out.is_empty() && !known_here && boundary.is_none() {
-        return Err(crate::error::Error::not_found(format!(
-            "no issue '{query}' here or in this branch's history"
-        )));
+        return Err(crate::error::Error::IssueNotFound {
+            id: query.to_string(),
+            history: true,
+        });
     }
     Ok(Log { id, entries: out })
 }

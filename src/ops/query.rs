@@ -820,7 +820,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
         let row = targets
             .find(id)
             .cloned()
-            .ok_or_else(|| crate::error::Error::not_found(format!("no issue '{id}'")))?;
+            .ok_or_else(|| crate::error::Error::no_issue(id))?;
         let record = targets.record(&row)?;
         let rows_of = |edges: &[crate::model::graph::Edge]| -> Vec<(Row, String)> {
             edges
