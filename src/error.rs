@@ -18,6 +18,11 @@ pub enum Error {
         msg: String,
         hint: Option<String>,
     },
+    /// No issue has this id (`history`: neither in this branch's history).
+    IssueNotFound {
+        id: String,
+        history: bool,
+    },
     Ambiguous {
         prefix: String,
         candidates: Vec<String>,
@@ -81,6 +86,14 @@ impl Error {
         }
     }
 
+    /// No issue has the id `id`.
+    pub fn no_issue(id: impl Into<String>) -> Error {
+        Error::IssueNotFound {
+            id: id.into(),
+            history: false,
+        }
+    }
+
     pub fn conflict(msg: impl Into<String>) -> Error {
         Error::Conflict {
             msg: msg.into(),
@@ -101,7 +114,9 @@ impl Error {
         match self {
             Error::Usage(_) => "usage",
             Error::Invalid { .. } | Error::NotGitRepo { .. } | Error::Symlink { .. } => "invalid",
-            Error::NotFound { .. } | Error::NotInitialized { .. } => "not_found",
+            Error::NotFound { .. } | Error::IssueNotFound { .. } | Error::NotInitialized { .. } => {
+                "not_found"
+            }
             Error::Ambiguous { .. } | Error::AmbiguousProject { .. } => "ambiguous",
             Error::Parse { .. } | Error::BadLines { .. } => "parse",
             Error::Io { .. } => "io",
@@ -151,7 +166,7 @@ impl Error {
                 "write project:<identity>, or pick one for this name: `bd config set projects.{name} <identity>`"
             )),
             Error::Usage(_) => Some("see `bd --help`".into()),
-            Error::Io { .. } => None,
+            Error::Io { .. } | Error::IssueNotFound { .. } => None,
             // `.beads` itself: no command opens the workspace, doctor
             // neither; the link goes by hand, then `init` starts afresh.
             Error::Symlink { path } if path.file_name().is_some_and(|n| n == ".beads") => {
@@ -176,6 +191,10 @@ impl fmt::Display for Error {
             | Error::NotFound { msg, .. }
             | Error::Conflict { msg, .. } => {
                 write!(f, "{msg}")
+            }
+            Error::IssueNotFound { id, history: false } => write!(f, "no issue '{id}'"),
+            Error::IssueNotFound { id, history: true } => {
+                write!(f, "no issue '{id}' here or in this branch's history")
             }
             Error::AmbiguousProject { name, candidates } => write!(
                 f,

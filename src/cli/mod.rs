@@ -15,10 +15,10 @@ use clap::Parser;
 use serde_json::json;
 
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Ctx, Notice};
 use args::{Cli, Cmd};
 use commands as c;
-use commands::common::{Output, now_from_env};
+use commands::common::{Output, env_from_process, now_from_env};
 
 pub fn main() -> i32 {
     let argv: Vec<String> = std::env::args().collect();
@@ -99,9 +99,8 @@ fn report(cli: Cli) -> i32 {
     let quiet = cli.quiet;
     let (result, notices) = run(cli);
     for n in &notices {
-        let is_warning = n.starts_with("warning") || n.starts_with("note");
-        if !quiet || is_warning {
-            err_line!("{}", render::terminal_safe(n));
+        if !quiet || render::loud(n) {
+            err_line!("{}", render::notice(n));
         }
     }
     match result {
@@ -120,13 +119,11 @@ fn report(cli: Cli) -> i32 {
         }
         Err(e) => {
             let hint = e.hint();
+            let msg = render::error_message(&e);
             if json_mode {
-                out_line!(
-                    "{}",
-                    json!({"error": e.to_string(), "code": e.code(), "hint": hint})
-                );
+                out_line!("{}", json!({"error": msg, "code": e.code(), "hint": hint}));
             }
-            err_line!("Error: {}", render::terminal_safe(&e.to_string()));
+            err_line!("Error: {}", render::terminal_safe(&msg));
             if let Some(h) = hint
                 && !json_mode
             {
@@ -137,8 +134,10 @@ fn report(cli: Cli) -> i32 {
     }
 }
 
-fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
+fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
     let start = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let env = env_from_process(cli.actor.clone());
+    ops::compose::set_lock_timeout(env.lock_timeout);
     // Commands that work without an initialized workspace.
     let cmd = match cli.cmd {
         Cmd::Version => return (Ok(c::version::run()), vec![]),
@@ -158,8 +157,12 @@ fn run(cli: Cli) -> (Result<Output>, Vec<String>) {
         Cmd::Doctor(a) => Some(a.fix),
         _ => None,
     };
-    let actor = cli.actor.clone().or_else(|| std::env::var("BD_ACTOR").ok());
-    let mut ctx = match ops::compose::open(&start, doctor, now_from_env, actor) {
+    let mut ctx = match ops::compose::open(&start, doctor, || {
+        Ok(ops::Env {
+            now: now_from_env()?,
+            ..env
+        })
+    }) {
         Ok(c) => c,
         Err(e) => return (Err(e), vec![]),
     };

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
+use crate::error::Error;
 use crate::model::time::{self, Nanos};
+use crate::ops::Notice;
 use crate::ops::compose::Row;
 use crate::ops::coord::Overlay;
 use crate::ops::query::Shown;
@@ -459,6 +461,35 @@ fn escape_char(out: &mut String, c: char) {
     } else {
         let _ = write!(out, "\\u{{{:x}}}", c as u32);
     }
+}
+
+/// The words of an error: the CLI's for the errors that carry only data
+/// (an unknown issue id), the error's own for the rest.
+pub fn error_message(e: &Error) -> String {
+    match e {
+        Error::IssueNotFound { id, history: false } => format!("no issue '{id}'"),
+        Error::IssueNotFound { id, history: true } => {
+            format!("no issue '{id}' here or in this branch's history")
+        }
+        e => e.to_string(),
+    }
+}
+
+/// A notice's line on stderr, made terminal-safe.
+pub fn notice(n: &Notice) -> String {
+    let line = match n {
+        Notice::Info(m) => m.clone(),
+        Notice::Note(m) => format!("note: {m}"),
+        Notice::Warning(m) => format!("warning: {m}"),
+        Notice::Unchanged(m) => format!("Nothing changed: {m}"),
+    };
+    terminal_safe(&line).into_owned()
+}
+
+/// Whether `--quiet` still prints a notice: warnings and notes, not what
+/// the command did.
+pub fn loud(n: &Notice) -> bool {
+    matches!(n, Notice::Warning(_) | Notice::Note(_))
 }
 
 /// Make text safe for a terminal: every control character, DEL and bidi

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -13,13 +14,24 @@ pub struct LockGuard {
     _file: File,
 }
 
-/// How long to wait for a lock: `BD_LOCK_TIMEOUT_MS`, default 10 s.
+/// The wait of a lock unless set otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The process-wide wait (ms), set once at start-up by the command line.
+static TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_millis() as u64);
+
+/// Sets how long every lock of this process waits (the command line sets
+/// it once, from `BD_LOCK_TIMEOUT_MS`).
+pub fn set_default_timeout(d: Duration) {
+    TIMEOUT_MS.store(
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+}
+
+/// How long to wait for a lock: what `set_default_timeout` set, else 10 s.
 pub fn default_timeout() -> Duration {
-    let ms = std::env::var("BD_LOCK_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    Duration::from_millis(ms)
+    Duration::from_millis(TIMEOUT_MS.load(Ordering::Relaxed))
 }
 
 pub fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {

@@ -344,10 +344,10 @@ pub fn prune_links(home: &ProjectHome, now: &str) -> Result<()> {
     Ok(())
 }
 
-/// Every project with a home on this machine: (identity, whether a live
-/// workspace of it is registered).
-pub fn projects() -> Vec<(String, bool)> {
-    let Some(base) = super::base() else {
+/// Every project with a home under `base` (the machine's `BD_HOME`):
+/// (identity, whether a live workspace of it is registered).
+pub fn projects(base: Option<&Path>) -> Vec<(String, bool)> {
+    let Some(base) = base else {
         return Vec::new();
     };
     let Ok(entries) = fs::read_dir(base.join("projects")) else {
@@ -367,9 +367,9 @@ pub fn projects() -> Vec<(String, bool)> {
     out
 }
 
-/// The home of another project, without creating it.
-pub fn existing(identity: &str) -> Option<ProjectHome> {
-    let dir = super::base()?.join("projects").join(escape(identity));
+/// The home of another project under `base`, without creating it.
+pub fn existing(base: Option<&Path>, identity: &str) -> Option<ProjectHome> {
+    let dir = base?.join("projects").join(escape(identity));
     dir.is_dir().then_some(ProjectHome { dir })
 }
 

@@ -9,24 +9,11 @@ pub mod mailbox;
 pub mod presence;
 pub mod registry;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::files::lock::{self, LockGuard};
 use crate::files::{escape, unescape};
-
-/// `BD_HOME`, else `$XDG_STATE_HOME/bd`, else `~/.local/state/bd`.
-pub fn base() -> Option<PathBuf> {
-    if let Some(h) = std::env::var_os("BD_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(h));
-    }
-    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(x).join("bd"));
-    }
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|h| PathBuf::from(h).join(".local/state/bd"))
-}
 
 /// The longest folder name most file systems allow (bytes).
 const NAME_MAX: usize = 255;
@@ -55,9 +42,10 @@ pub struct ProjectHome {
 }
 
 impl ProjectHome {
-    /// The home of a project, created when missing.
-    pub fn open(identity: &str) -> Result<ProjectHome> {
-        let base = base().ok_or_else(|| Error::Invalid {
+    /// The home of a project under `base` (the machine's `BD_HOME`; none
+    /// when the environment names no place), created when missing.
+    pub fn open(base: Option<&Path>, identity: &str) -> Result<ProjectHome> {
+        let base = base.ok_or_else(|| Error::Invalid {
             msg: "no place for the project home: HOME is not set".into(),
             hint: Some("set BD_HOME to a writable folder".into()),
         })?;

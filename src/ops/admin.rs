@@ -13,7 +13,7 @@ use crate::model::graph;
 use crate::model::id;
 use crate::model::time;
 use crate::model::values;
-use crate::ops::{Ctx, most_common_prefix};
+use crate::ops::{Ctx, Notice, most_common_prefix};
 use crate::store::config::{self, Config};
 use crate::store::index::Signature;
 use crate::store::{Workspace, jsonl};
@@ -469,8 +469,8 @@ pub fn where_(ctx: &Ctx) -> Result<Places> {
     if let Some(o) = &id.origin
         && o != &id.identity
     {
-        ctx.notice(format!(
-            "warning: origin is {o} but the project identity is {}; this clone may be a fork (set `project` in .beads/config.toml to choose)",
+        ctx.warn(format!(
+            "origin is {o} but the project identity is {}; this clone may be a fork (set `project` in .beads/config.toml to choose)",
             id.identity
         ));
     }
@@ -792,7 +792,7 @@ fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
         // The command's opening warning is answered by the findings below.
         ctx.notices
             .borrow_mut()
-            .retain(|n| !n.contains("unmerged in git's index"));
+            .retain(|n| !matches!(n, Notice::Warning(m) if m.contains("unmerged in git's index")));
     }
     for rel in crate::ops::gitops::unmerged_paths(&ctx.ws) {
         if rel == ".beads/config.toml" {

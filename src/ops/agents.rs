@@ -22,7 +22,7 @@ pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<prese
     }
     let (a, w) = presence::register(&home, name, kind, &ctx.ws.root, &ctx.now_text())?;
     if let Some(w) = w {
-        ctx.notice(format!("warning: {w}"));
+        ctx.warn(w);
     }
     Ok(a)
 }
@@ -79,7 +79,7 @@ pub fn heartbeat(ctx: &Ctx, note: Option<&str>) -> Result<presence::Agent> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (a, w) = presence::heartbeat(&home, &ctx.actor, &ctx.ws.root, note, &ctx.now_text())?;
     if let Some(w) = w {
-        ctx.notice(format!("warning: {w}"));
+        ctx.warn(w);
     }
     Ok(a)
 }
@@ -104,7 +104,7 @@ pub fn agents(ctx: &Ctx) -> Result<Vec<AgentView>> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (all, w) = presence::load(&home);
     if let Some(w) = w {
-        ctx.notice(format!("warning: {w}"));
+        ctx.warn(w);
     }
     let lease = ctx.config.lease_secs();
     let mut held = holdings(ctx)?;

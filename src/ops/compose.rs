@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::Result;
 use crate::model::time::Nanos;
 use crate::ops::query::{Filter, Listing};
-use crate::ops::{Ctx, admin, coord, hooks, mail, membership, query};
+use crate::ops::{Ctx, Env, admin, coord, hooks, mail, membership, query};
 
 pub use crate::git::commit::Outcome as CommitOutcome;
 use crate::store::Workspace;
@@ -18,14 +18,9 @@ pub use crate::store::index::Row;
 /// `doctor` is `Some(fix)` for `bd doctor`: it reads config.toml itself (a
 /// broken one must not lock it out), and with `fix` links under `.beads/`
 /// are removed first, before anything (the config included) could be read
-/// through one. `now` is asked for only
-/// once the workspace opened.
-pub fn open(
-    start: &Path,
-    doctor: Option<bool>,
-    now: impl FnOnce() -> Result<Nanos>,
-    actor: Option<String>,
-) -> Result<Ctx> {
+/// through one. `env` is asked for only once the workspace opened (a bad
+/// `BD_NOW` does not hide that there is no workspace).
+pub fn open(start: &Path, doctor: Option<bool>, env: impl FnOnce() -> Result<Env>) -> Result<Ctx> {
     let mut links = Vec::new();
     if doctor == Some(true)
         && let Ok(ws) = Workspace::open(start)
@@ -34,8 +29,8 @@ pub fn open(
     }
     let ctx = Workspace::open(start).and_then(|ws| match doctor {
         // doctor reads config.toml itself: a broken one must not lock it out.
-        Some(fix) => Ctx::for_doctor(ws, now()?, actor, fix),
-        None => Ctx::new(ws, now()?, actor),
+        Some(fix) => Ctx::for_doctor(ws, env()?, fix),
+        None => Ctx::new(ws, env()?),
     })?;
     ctx.links_found.replace(links);
     Ok(ctx)
@@ -66,10 +61,7 @@ pub fn finish(ctx: &Ctx, ok: bool) {
         && ctx.wrote.get()
         && let Err(e) = hooks::materialize(ctx)
     {
-        ctx.notice(format!(
-            "warning: cannot update the hook file of {}: {e}",
-            ctx.actor
-        ));
+        ctx.warn(format!("cannot update the hook file of {}: {e}", ctx.actor));
     }
     let handoffs = ctx.outbox.take();
     if !handoffs.is_empty() {
@@ -81,7 +73,19 @@ pub fn finish(ctx: &Ctx, ok: bool) {
 /// --watch`), same workspace and actor, read at `now`.
 pub fn next_round(ctx: &Ctx, now: Nanos) -> Result<Ctx> {
     let actor = ctx.explicit_actor.then(|| ctx.actor.clone());
-    Ctx::new(ctx.ws.clone(), now, actor)
+    Ctx::new(
+        ctx.ws.clone(),
+        Env {
+            now,
+            actor,
+            ..ctx.env.clone()
+        },
+    )
+}
+
+/// How long every lock of this process waits (set once, at start-up).
+pub fn set_lock_timeout(d: std::time::Duration) {
+    crate::files::lock::set_default_timeout(d);
 }
 
 /// `where`: the workspace's places and its proof of project membership.
@@ -118,7 +122,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<DoctorReport> {
                 if n == 1 { "y" } else { "ies" }
             )),
             Ok(_) => {}
-            Err(e) => ctx.notice(format!("warning: cannot prune the ledger: {e}")),
+            Err(e) => ctx.warn(format!("cannot prune the ledger: {e}")),
         }
     }
     let pending = ctx.pending_changes();
@@ -139,8 +143,8 @@ pub fn config_set(ctx: &Ctx, key: &str, value: &str) -> Result<bool> {
         && !value.trim().is_empty()
         && let Err(e) = membership::trust(ctx, Some(value))
     {
-        ctx.notice(format!(
-            "warning: cannot record that this repository is {value}'s: {e}; run `bd where --trust`"
+        ctx.warn(format!(
+            "cannot record that this repository is {value}'s: {e}; run `bd where --trust`"
         ));
     }
     Ok(changed)

@@ -28,7 +28,7 @@ impl Ctx {
             return Ok(None);
         }
         let identity = self.identity()?.identity;
-        let home = ProjectHome::open(&identity).map_err(|e| Error::Invalid {
+        let home = ProjectHome::open(self.home_base(), &identity).map_err(|e| Error::Invalid {
             msg: format!("cannot use the project home: {e}"),
             hint: Some(
                 "set BD_HOME to a writable folder, or `bd config set coordination workspace` to coordinate within this workspace only"
@@ -39,9 +39,9 @@ impl Ctx {
             std::fs::canonicalize(&w.root).ok() == std::fs::canonicalize(&self.ws.root).ok()
         });
         match registry::register(&home, &self.ws.root, None, &self.now_text()) {
-            Ok((_, Some(w))) => self.notice(format!("warning: {w}")),
+            Ok((_, Some(w))) => self.warn(w),
             Ok(_) => {}
-            Err(e) => self.notice(format!("warning: cannot register this workspace: {e}")),
+            Err(e) => self.warn(format!("cannot register this workspace: {e}")),
         }
         if !known {
             // A workspace new to this home (or a home that was lost) brings its
@@ -52,7 +52,7 @@ impl Ctx {
                 reconcile(l, &roots, &self.now_text());
                 Ok(())
             }) {
-                self.notice(format!("warning: cannot update the ledger: {e}"));
+                self.warn(format!("cannot update the ledger: {e}"));
             }
         }
         Ok(Some(home))
@@ -65,7 +65,7 @@ impl Ctx {
         };
         let (l, warning) = ledger::load(&home);
         if let Some(w) = warning {
-            self.notice(format!("warning: {w}"));
+            self.warn(w);
         }
         Ok(l)
     }
@@ -88,8 +88,8 @@ impl Ctx {
         if let Err(e) =
             presence::heartbeat(&home, &self.actor, &self.ws.root, None, &self.now_text())
         {
-            self.notice(format!(
-                "warning: cannot record the heartbeat of {}: {e}",
+            self.warn(format!(
+                "cannot record the heartbeat of {}: {e}",
                 self.actor
             ));
         }
@@ -552,7 +552,7 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
     };
     let (dropped, warning) = ledger::prune(&home, &ctx.now_text(), agreed)?;
     if let Some(w) = warning {
-        ctx.notice(format!("warning: {w}"));
+        ctx.warn(w);
     }
     Ok(dropped)
 }

@@ -36,8 +36,8 @@ impl Ctx {
     /// Reads go on over an unmerged tracker, with a warning naming the files.
     pub fn warn_unmerged(&self) {
         if !self.unmerged.is_empty() {
-            self.notice(format!(
-                "warning: {} unmerged in git's index (a merge left it conflicted); what you see is one side only; run `bd doctor --fix`",
+            self.warn(format!(
+                "{} unmerged in git's index (a merge left it conflicted); what you see is one side only; run `bd doctor --fix`",
                 unmerged_list(&self.unmerged)
             ));
         }
@@ -70,12 +70,12 @@ impl Ctx {
             _ => return,
         };
         match self.commit_beads(subject, window) {
-            Ok(Outcome::Pending { reason }) => self.notice(format!(
-                "note: tracker change written but not committed: {reason}; run `bd commit` later"
+            Ok(Outcome::Pending { reason }) => self.note(format!(
+                "tracker change written but not committed: {reason}; run `bd commit` later"
             )),
             Ok(_) => {}
-            Err(e) => self.notice(format!(
-                "warning: tracker change written but not committed: {e}; run `bd commit` later"
+            Err(e) => self.warn(format!(
+                "tracker change written but not committed: {e}; run `bd commit` later"
             )),
         }
     }

@@ -263,9 +263,7 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<Log> {
     let repo = git::open(&ctx.ws.root)?;
     let Ok(head) = repo.head_id() else {
         if !known_here {
-            return Err(crate::error::Error::not_found(format!(
-                "no issue '{query}'"
-            )));
+            return Err(crate::error::Error::no_issue(query));
         }
         return Ok(Log {
             id,
@@ -358,17 +356,18 @@ pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<Log> {
     }
     if let Some((commit, t)) = boundary {
         let short: String = commit.to_string().chars().take(10).collect();
-        ctx.notice(format!(
-            "note: this is a shallow clone: history before {short} ({}) is not here; showing what is (`git fetch --unshallow` fetches the rest)",
+        ctx.note(format!(
+            "this is a shallow clone: history before {short} ({}) is not here; showing what is (`git fetch --unshallow` fetches the rest)",
             time::format(t * 1_000_000_000)
         ));
     }
     // Neither here nor in any commit read: no such issue, as `show` says
     // (a shallow clone's missing history is said above, not refused).
     if out.is_empty() && !known_here && boundary.is_none() {
-        return Err(crate::error::Error::not_found(format!(
-            "no issue '{query}' here or in this branch's history"
-        )));
+        return Err(crate::error::Error::IssueNotFound {
+            id: query.to_string(),
+            history: true,
+        });
     }
     Ok(Log { id, entries: out })
 }

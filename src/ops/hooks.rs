@@ -90,8 +90,8 @@ impl Attached {
             failed.push(e.to_string());
         }
         if !failed.is_empty() {
-            ctx.notice(format!(
-                "warning: cannot put back the hook files and deliveries of the failed sling: {}",
+            ctx.warn(format!(
+                "cannot put back the hook files and deliveries of the failed sling: {}",
                 failed.join("; ")
             ));
         }

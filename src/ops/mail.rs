@@ -104,7 +104,7 @@ fn resolve_project(ctx: &Ctx, name: &str, explicit: bool) -> Result<String> {
     if let Some((_, id)) = configured.iter().find(|(k, _)| k == name) {
         return Ok(id.clone());
     }
-    let known = mailbox::projects();
+    let known = mailbox::projects(ctx.home_base());
     if known.iter().any(|(id, _)| id == name) || configured.iter().any(|(_, id)| id == name) {
         return Ok(name.to_string());
     }
@@ -412,8 +412,8 @@ fn post(
     tx.put(msg.to_record());
     tx.commit()?;
     if normalized {
-        ctx.notice(format!(
-            "note: {} was not in canonical form; rewrote it canonically",
+        ctx.note(format!(
+            "{} was not in canonical form; rewrote it canonically",
             crate::store::mail::path(&ctx.ws).display()
         ));
     }
@@ -427,8 +427,8 @@ fn post(
     if let Some(home) = &home {
         for key in local_keys(&msg, &own) {
             if let Err(e) = mailbox::deliver(home, &key, &msg, &bodies, &ctx.now_text()) {
-                ctx.notice(format!(
-                    "warning: {} is saved but not delivered live to {key}: {e}",
+                ctx.warn(format!(
+                    "{} is saved but not delivered live to {key}: {e}",
                     msg.id
                 ));
             }
@@ -439,8 +439,8 @@ fn post(
             Ok(true) => {}
             Ok(false) => pending.push(p),
             Err(e) => {
-                ctx.notice(format!(
-                    "warning: {} is saved with delivery to {p} pending: {e}; the next bd command retries",
+                ctx.warn(format!(
+                    "{} is saved with delivery to {p} pending: {e}; the next bd command retries",
                     msg.id
                 ));
                 pending.push(p);
@@ -448,8 +448,8 @@ fn post(
         }
     }
     for p in &pending {
-        ctx.notice(format!(
-            "note: delivery of {} to {p} is pending: no workspace of that project is known on this machine; the first bd command in one imports it",
+        ctx.note(format!(
+            "delivery of {} to {p} is pending: no workspace of that project is known on this machine; the first bd command in one imports it",
             msg.id
         ));
     }
@@ -466,7 +466,7 @@ fn spool_to(ctx: &Ctx, p: &str, msg: &Message) -> Result<bool> {
         return Err(ctx.unproven_sender());
     }
     let own = identity(ctx)?;
-    let home = ProjectHome::open(p)?;
+    let home = ProjectHome::open(ctx.home_base(), p)?;
     let adir = attachments::dir(&ctx.ws.beads);
     let mut bodies = Vec::new();
     for a in &msg.attachments {
@@ -541,8 +541,8 @@ fn absorb(ctx: &Ctx, s: crate::store::jsonl::Scan, into: &mut BTreeMap<String, M
             .filter(|n| **n > 0)
             .map(|n| n.to_string())
             .collect();
-        ctx.notice(format!(
-            "warning: skipped {} line(s) of {} that do not parse{}; run `bd doctor --fix`",
+        ctx.warn(format!(
+            "skipped {} line(s) of {} that do not parse{}; run `bd doctor --fix`",
             s.bad.len(),
             crate::store::mail::path(&ctx.ws).display(),
             if known.is_empty() {
@@ -555,8 +555,8 @@ fn absorb(ctx: &Ctx, s: crate::store::jsonl::Scan, into: &mut BTreeMap<String, M
     for (_, rec) in s.records {
         match Message::from_record(&rec) {
             Ok(m) => crate::model::mail::combine(into, m),
-            Err(e) => ctx.notice(format!(
-                "warning: {}: {} is not a message ({e}); skipped",
+            Err(e) => ctx.warn(format!(
+                "{}: {} is not a message ({e}); skipped",
                 crate::store::mail::path(&ctx.ws).display(),
                 rec.id()
             )),
@@ -728,11 +728,11 @@ fn fetch_attachments(ctx: &Ctx, msg: &Message) {
         match attachments::get_in(&live, &a.sha256) {
             Ok(b) => {
                 if let Err(e) = attachments::put_in(&adir, &b) {
-                    ctx.notice(format!("warning: cannot store attachment {}: {e}", a.name));
+                    ctx.warn(format!("cannot store attachment {}: {e}", a.name));
                 }
             }
-            Err(_) => ctx.notice(format!(
-                "note: attachment {} of {} arrives with the sender's next sync",
+            Err(_) => ctx.note(format!(
+                "attachment {} of {} arrives with the sender's next sync",
                 a.name, msg.id
             )),
         }
@@ -820,10 +820,7 @@ pub fn ack(ctx: &Ctx, id: &str) -> Result<(Message, bool)> {
         });
     }
     if !msg.ack_required {
-        ctx.notice(format!(
-            "note: {} did not ask for an acknowledgement",
-            msg.id
-        ));
+        ctx.note(format!("{} did not ask for an acknowledgement", msg.id));
     }
     let (m, changed) = mark(ctx, &msg, &["read_by", "acked_by"])?;
     if !changed {
@@ -946,7 +943,7 @@ pub fn pump(ctx: &Ctx) {
     let Ok(Some(home)) = ctx.home() else { return };
     let (items, warnings) = mailbox::spool_list(&home);
     for w in warnings {
-        ctx.notice(format!("warning: {w}"));
+        ctx.warn(w);
     }
     if !items.is_empty() {
         match import_allowed(ctx) {
@@ -957,12 +954,10 @@ pub fn pump(ctx: &Ctx) {
                 Ok(_) => {}
                 // Another command holds the workspace: a later one imports.
                 Err(Error::Locked { .. }) => {}
-                Err(e) => ctx.notice(format!(
-                    "warning: cannot import mail from other projects: {e}"
-                )),
+                Err(e) => ctx.warn(format!("cannot import mail from other projects: {e}")),
             },
-            Err(why) => ctx.notice(format!(
-                "note: {} message(s) from other projects are waiting: {why}",
+            Err(why) => ctx.note(format!(
+                "{} message(s) from other projects are waiting: {why}",
                 items.len()
             )),
         }
@@ -970,7 +965,7 @@ pub fn pump(ctx: &Ctx) {
     if crate::store::mail::path(&ctx.ws).exists() {
         match sender_side(ctx, &home) {
             Ok(()) | Err(Error::Locked { .. }) => {}
-            Err(e) => ctx.notice(format!("warning: cannot update mail deliveries: {e}")),
+            Err(e) => ctx.warn(format!("cannot update mail deliveries: {e}")),
         }
     }
 }
@@ -993,8 +988,8 @@ fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize>
             continue;
         }
         if let Some(why) = mail::check_foreign(&item.message) {
-            ctx.notice(format!(
-                "warning: a message from {} in the spool is malformed ({why}); set aside as .rejected",
+            ctx.warn(format!(
+                "a message from {} in the spool is malformed ({why}); set aside as .rejected",
                 item.from_project
             ));
             mailbox::spool_reject(home, &item.message.id)?;
@@ -1022,8 +1017,8 @@ fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize>
                     attachments::put_in(&adir, &b)?;
                 }
                 Err(e) => {
-                    ctx.notice(format!(
-                        "warning: {} from {}: attachment {} is missing ({e}); left in the spool",
+                    ctx.warn(format!(
+                        "{} from {}: attachment {} is missing ({e}); left in the spool",
                         msg.id, item.from_project, a.name
                     ));
                     complete = false;
@@ -1043,8 +1038,8 @@ fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize>
             && handoff_of(rec).and_then(|h| h["message"].as_str().map(str::to_string))
                 != Some(msg.thread.clone())
         {
-            ctx.notice(format!(
-                "warning: {} from {} maps to {issue}, which is another item; left in the spool",
+            ctx.warn(format!(
+                "{} from {} maps to {issue}, which is another item; left in the spool",
                 msg.id, item.from_project
             ));
             continue;
@@ -1109,13 +1104,10 @@ fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize>
         }
     }
     for (project, link) in &links {
-        if let Ok(h) = ProjectHome::open(project)
+        if let Ok(h) = ProjectHome::open(ctx.home_base(), project)
             && let Err(e) = mailbox::link_put(&h, link)
         {
-            ctx.notice(format!(
-                "warning: cannot tell {project} about {}: {e}",
-                link.issue
-            ));
+            ctx.warn(format!("cannot tell {project} about {}: {e}", link.issue));
         }
     }
     for id in &done {
@@ -1209,10 +1201,7 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
             .and_then(|ls| ls.iter().find(|l| l.project == row.project));
         match link {
             Some(l) if l.status == mail::REJECTED && d.status != mail::REJECTED => {
-                ctx.notice(format!(
-                    "warning: {} refused {}: {}",
-                    row.project, row.id, l.title
-                ));
+                ctx.warn(format!("{} refused {}: {}", row.project, row.id, l.title));
                 updates.entry(row.id.clone()).or_default().insert(
                     row.project.clone(),
                     Delivery {
@@ -1244,8 +1233,8 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
                 // Saved before sends refused such addresses: never deliverable,
                 // so rejected once instead of a warning on every command.
                 if let Err(e) = crate::home::check_identity(&row.project) {
-                    ctx.notice(format!(
-                        "warning: {} can never be delivered to {}…; marked rejected: {e}",
+                    ctx.warn(format!(
+                        "{} can never be delivered to {}…; marked rejected: {e}",
                         row.id,
                         row.project.chars().take(40).collect::<String>()
                     ));
@@ -1260,7 +1249,7 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
                     );
                     continue;
                 }
-                let gone = mailbox::existing(&row.project)
+                let gone = mailbox::existing(ctx.home_base(), &row.project)
                     .is_none_or(|h| !mailbox::spool_has(&h, &row.id));
                 if gone {
                     repost.push((row.project.clone(), row.id.clone()));
@@ -1287,11 +1276,8 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
             continue;
         }
         match spool_to(ctx, project, &m) {
-            Ok(_) => ctx.notice(format!("note: re-posted {} to {project}", m.id)),
-            Err(e) => ctx.notice(format!(
-                "warning: cannot re-post {} to {project}: {e}",
-                m.id
-            )),
+            Ok(_) => ctx.note(format!("re-posted {} to {project}", m.id)),
+            Err(e) => ctx.warn(format!("cannot re-post {} to {project}: {e}", m.id)),
         }
     }
     if updates.is_empty() {
@@ -1321,8 +1307,8 @@ pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
     // An unproven workspace speaks for no project: it neither links nor
     // replies into another project's home.
     if pairs.iter().any(|(_, a)| handoff_of(a).is_some()) && !ctx.speaks_for_project() {
-        ctx.notice(format!(
-            "note: the other projects of these items are not told: {}",
+        ctx.note(format!(
+            "the other projects of these items are not told: {}",
             ctx.unproven_sender()
         ));
         return;
@@ -1335,7 +1321,7 @@ pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
         if project.is_empty() || project == own {
             continue;
         }
-        let Ok(theirs) = ProjectHome::open(&project) else {
+        let Ok(theirs) = ProjectHome::open(ctx.home_base(), &project) else {
             continue;
         };
         let link = Link {
@@ -1347,10 +1333,7 @@ pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
             at: ctx.now_text(),
         };
         if let Err(e) = mailbox::link_put(&theirs, &link) {
-            ctx.notice(format!(
-                "warning: cannot tell {project} about {}: {e}",
-                after.id()
-            ));
+            ctx.warn(format!("cannot tell {project} about {}: {e}", after.id()));
         }
         let old: BTreeSet<String> = before
             .as_ref()
@@ -1380,8 +1363,8 @@ pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
                 post(ctx, m, b, Some(&parent))
             });
             if let Err(e) = sent {
-                ctx.notice(format!(
-                    "warning: the comment on {} did not reach {project}: {e}",
+                ctx.warn(format!(
+                    "the comment on {} did not reach {project}: {e}",
                     after.id()
                 ));
             }

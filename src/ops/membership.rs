@@ -108,7 +108,7 @@ impl Ctx {
         if home::check_identity(&id.identity).is_err() {
             return Ok(Proof::Unproven);
         }
-        let Some(home) = crate::home::mailbox::existing(&id.identity) else {
+        let Some(home) = crate::home::mailbox::existing(self.home_base(), &id.identity) else {
             return Ok(Proof::Unproven);
         };
         let key = trust_key(&self.ws.root)?;
@@ -129,7 +129,7 @@ impl Ctx {
                     && let Err(e) =
                         registry::trust(&home, &key, root_commit.as_deref(), &self.now_text())
                 {
-                    self.notice(format!("warning: cannot record the trust of {key}: {e}"));
+                    self.warn(format!("cannot record the trust of {key}: {e}"));
                 }
             }
         }
@@ -177,15 +177,15 @@ impl Ctx {
                         ".beads/config.toml names project '{project}', which this repository ({origin})"
                     )
                 };
-                self.notice(format!(
-                    "warning: {claim} does not prove; coordinating within this workspace only (no shared mail, claims or hooks). If it is that project's (a fork, a renamed remote), run `bd where --trust`"
+                self.warn(format!(
+                    "{claim} does not prove; coordinating within this workspace only (no shared mail, claims or hooks). If it is that project's (a fork, a renamed remote), run `bd where --trust`"
                 ));
                 false
             }
             Ok(_) => true,
             Err(e) => {
-                self.notice(format!(
-                    "warning: cannot check this workspace's project identity ({e}); coordinating within this workspace only"
+                self.warn(format!(
+                    "cannot check this workspace's project identity ({e}); coordinating within this workspace only"
                 ));
                 false
             }
@@ -219,11 +219,11 @@ pub fn trust(ctx: &Ctx, project: Option<&str>) -> Result<Trusted> {
     };
     let mut recorded = false;
     if !proven {
-        let home = ProjectHome::open(&project)?;
+        let home = ProjectHome::open(ctx.home_base(), &project)?;
         let (changed, warning) =
             registry::trust(&home, &key, root_commit.as_deref(), &ctx.now_text())?;
         if let Some(w) = warning {
-            ctx.notice(format!("warning: {w}"));
+            ctx.warn(w);
         }
         recorded = changed;
     }
@@ -270,7 +270,7 @@ pub fn registered(ctx: &Ctx) -> Result<Registered> {
     };
     let (reg, warning) = registry::load(&home);
     if let Some(w) = warning {
-        ctx.notice(format!("warning: {w}"));
+        ctx.warn(w);
     }
     let this = std::fs::canonicalize(&ctx.ws.root).unwrap_or_else(|_| ctx.ws.root.clone());
     let workspaces = reg

@@ -27,6 +27,7 @@ use crate::model::kinds::Status;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -39,14 +40,46 @@ use crate::store::index::Row;
 use crate::store::tracker::View;
 use crate::store::{Snapshot, Tx, Workspace};
 
+/// Something worth telling the user on stderr (not an error). The CLI
+/// chooses the words around it and which ones `--quiet` keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// What the command did ("Created bd-1: …").
+    Info(String),
+    /// Something the user may want to know or act on, not a fault.
+    Note(String),
+    /// Something went wrong on the side; the command went on.
+    Warning(String),
+    /// The command had nothing to do.
+    Unchanged(String),
+}
+
+/// The pure inputs of a command, read from the process environment once,
+/// by the command line.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The time of the command (`BD_NOW`, else the clock).
+    pub now: Nanos,
+    /// The named actor (`--actor`, else `BD_ACTOR`): explicit when set and
+    /// not blank; otherwise the actor is derived from the workspace path.
+    pub actor: Option<String>,
+    /// The machine-local home's base (`BD_HOME`, else `$XDG_STATE_HOME/bd`,
+    /// else `~/.local/state/bd`); none when the environment names no place.
+    pub bd_home: Option<PathBuf>,
+    /// How long a lock waits (`BD_LOCK_TIMEOUT_MS`, else 10 s).
+    pub lock_timeout: std::time::Duration,
+}
+
 /// Everything a command needs to know about where and when it runs.
 pub struct Ctx {
     pub ws: Workspace,
     pub config: Config,
+    /// The inputs the command line gave (`now` and `actor` below start from them).
+    pub env: Env,
     pub now: Nanos,
     pub actor: String,
     /// Things worth telling the user on stderr (not errors).
-    pub notices: RefCell<Vec<String>>,
+    pub notices: RefCell<Vec<Notice>>,
     /// The verb being run (`close`, `create`, …), for commit subjects.
     pub verb: String,
     /// The actor was named (`--actor`/`BD_ACTOR`), not derived from the path.
@@ -72,34 +105,31 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(ws: Workspace, now: Nanos, actor: Option<String>) -> Result<Ctx> {
+    pub fn new(ws: Workspace, env: Env) -> Result<Ctx> {
         let config = Config::load(&ws.config_path())?;
-        Ctx::with_config(ws, now, actor, config)
+        Ctx::with_config(ws, env, config)
     }
 
     /// The context of `doctor`: a config.toml that cannot be read is a
     /// finding (and, with `fix`, a conflicted one is merged first), and
     /// doctor runs with the default settings rather than refusing.
-    pub fn for_doctor(ws: Workspace, now: Nanos, actor: Option<String>, fix: bool) -> Result<Ctx> {
+    pub fn for_doctor(ws: Workspace, env: Env, fix: bool) -> Result<Ctx> {
         let (found, config) = admin::doctor_config(&ws, fix)?;
-        let ctx = Ctx::with_config(ws, now, actor, config)?;
+        let ctx = Ctx::with_config(ws, env, config)?;
         ctx.config_found.replace(found);
         Ok(ctx)
     }
 
-    fn with_config(
-        ws: Workspace,
-        now: Nanos,
-        actor: Option<String>,
-        config: Config,
-    ) -> Result<Ctx> {
-        let actor = actor.filter(|a| !a.trim().is_empty());
+    fn with_config(ws: Workspace, env: Env, config: Config) -> Result<Ctx> {
+        let now = env.now;
+        let actor = env.actor.clone().filter(|a| !a.trim().is_empty());
         let explicit_actor = actor.is_some();
         let unmerged = gitops::unmerged_paths(&ws);
         let actor = actor.unwrap_or_else(|| ws.default_actor());
         let ctx = Ctx {
             ws,
             config,
+            env,
             now,
             actor,
             notices: RefCell::new(Vec::new()),
@@ -125,17 +155,15 @@ impl Ctx {
         let result = git::dirs(&self.ws.root).and_then(|d| git::driver::ensure(&d));
         match result {
             Ok(DriverState::Ok) => {}
-            Ok(DriverState::Missing) => self.notice(format!(
-                "note: set git config merge.beads.driver = \"{}\" (it was missing)",
+            Ok(DriverState::Missing) => self.note(format!(
+                "set git config merge.beads.driver = \"{}\" (it was missing)",
                 git::driver::DRIVER
             )),
-            Ok(DriverState::Different(old)) => self.notice(format!(
-                "note: set git config merge.beads.driver = \"{}\" (was \"{old}\")",
+            Ok(DriverState::Different(old)) => self.note(format!(
+                "set git config merge.beads.driver = \"{}\" (was \"{old}\")",
                 git::driver::DRIVER
             )),
-            Err(e) => self.notice(format!(
-                "warning: cannot check the merge driver config: {e}"
-            )),
+            Err(e) => self.warn(format!("cannot check the merge driver config: {e}")),
         }
     }
 
@@ -193,8 +221,24 @@ impl Ctx {
         }
     }
 
+    /// The base of the machine-local homes (`BD_HOME`), if the environment names one.
+    pub fn home_base(&self) -> Option<&std::path::Path> {
+        self.env.bd_home.as_deref()
+    }
+
+    /// Tells what the command did.
     pub fn notice(&self, msg: impl Into<String>) {
-        self.notices.borrow_mut().push(msg.into());
+        self.notices.borrow_mut().push(Notice::Info(msg.into()));
+    }
+
+    /// Tells something worth knowing (kept by `--quiet`).
+    pub fn note(&self, msg: impl Into<String>) {
+        self.notices.borrow_mut().push(Notice::Note(msg.into()));
+    }
+
+    /// Warns of a problem on the side (kept by `--quiet`).
+    pub fn warn(&self, msg: impl Into<String>) {
+        self.notices.borrow_mut().push(Notice::Warning(msg.into()));
     }
 
     pub fn view(&self) -> View {
@@ -218,16 +262,16 @@ impl Ctx {
         let bad = snap.bad_lines();
         if !bad.is_empty() {
             let list: Vec<String> = bad.iter().map(|n| n.to_string()).collect();
-            self.notice(format!(
-                "warning: skipped {} line(s) of {} that do not parse (line {}); run `bd doctor --fix`",
+            self.warn(format!(
+                "skipped {} line(s) of {} that do not parse (line {}); run `bd doctor --fix`",
                 bad.len(),
                 snap.path.display(),
                 list.join(", ")
             ));
         }
         if !snap.header.duplicate_ids.is_empty() {
-            self.notice(format!(
-                "warning: {} has duplicate ids: {}; run `bd doctor --fix`",
+            self.warn(format!(
+                "{} has duplicate ids: {}; run `bd doctor --fix`",
                 snap.path.display(),
                 snap.header.duplicate_ids.join(", ")
             ));
@@ -260,8 +304,8 @@ impl Ctx {
             self.auto_commit(&subject);
         }
         if wrote && normalized {
-            self.notice(format!(
-                "note: {} was not in canonical form (CRLF, unsorted or no final newline); rewrote it canonically",
+            self.note(format!(
+                "{} was not in canonical form (CRLF, unsorted or no final newline); rewrote it canonically",
                 self.ws.issues_path().display()
             ));
         }
@@ -477,7 +521,9 @@ pub fn stamp_write(ctx: &Ctx, before: &Record, rec: &mut Record, fields: &[&str]
 
 /// The usual "nothing changed" notice.
 pub fn unchanged(ctx: &Ctx, what: impl Into<String>) {
-    ctx.notice(format!("Nothing changed: {}", what.into()));
+    ctx.notices
+        .borrow_mut()
+        .push(Notice::Unchanged(what.into()));
 }
 
 pub fn usage(msg: impl Into<String>) -> Error {

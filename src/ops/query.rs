@@ -111,7 +111,7 @@ impl ReadySet {
         let ledger = match ctx.ledger() {
             Ok(l) => l,
             Err(e) => {
-                ctx.notice(format!("warning: ignoring claims of other workspaces: {e}"));
+                ctx.warn(format!("ignoring claims of other workspaces: {e}"));
                 return ReadySet::default();
             }
         };
@@ -129,7 +129,7 @@ impl ReadySet {
         // whatever the tracker's size).
         let records = crate::store::tracker::records_named(&ctx.ws, &ctx.view(), &ids)
             .unwrap_or_else(|e| {
-                ctx.notice(format!("warning: ignoring claims of other workspaces: {e}"));
+                ctx.warn(format!("ignoring claims of other workspaces: {e}"));
                 Vec::new()
             });
         for rec in records {
@@ -821,7 +821,7 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
         let row = targets
             .find(id)
             .cloned()
-            .ok_or_else(|| crate::error::Error::not_found(format!("no issue '{id}'")))?;
+            .ok_or_else(|| crate::error::Error::no_issue(id))?;
         let record = targets.record(&row)?;
         let rows_of = |edges: &[crate::model::graph::Edge]| -> Vec<(Row, String)> {
             edges

@@ -210,7 +210,7 @@ pub(crate) fn coordinated(
     let missing = !home.path("ledger.json").exists();
     crate::home::ledger::with_ledger(&home, |ledger| {
         if let Some(w) = ledger.recovered() {
-            ctx.notice(format!("warning: {w}; rebuilding it from the workspaces"));
+            ctx.warn(format!("{w}; rebuilding it from the workspaces"));
         }
         if missing || ledger.recovered().is_some() {
             let roots = coord::known_workspaces(ctx, &home);
@@ -237,8 +237,8 @@ pub(crate) fn coordinated(
                 if published {
                     *ledger = before;
                     if let Err(undo) = crate::home::ledger::write_locked(&home, ledger) {
-                        ctx.notice(format!(
-                            "warning: cannot take back the ledger entries of the failed write: {undo}"
+                        ctx.warn(format!(
+                            "cannot take back the ledger entries of the failed write: {undo}"
                         ));
                     }
                 } else {

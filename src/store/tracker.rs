@@ -277,7 +277,7 @@ impl Snapshot {
         };
         match id::resolve(query, prefix, &ids) {
             Resolved::One(id) => Ok(id.to_string()),
-            Resolved::None => Err(Error::not_found(format!("no issue '{query}'"))),
+            Resolved::None => Err(Error::no_issue(query)),
             Resolved::Many(c) => Err(Error::Ambiguous {
                 prefix: query.to_string(),
                 candidates: c.into_iter().map(str::to_string).collect(),
@@ -338,7 +338,7 @@ impl Snapshot {
         let ids: Vec<&str> = self.rows.iter().map(|r| r.id.as_str()).collect();
         match id::resolve(query, prefix, &ids) {
             Resolved::One(id) => Ok(self.find(id).expect("resolved ids exist")),
-            Resolved::None => Err(Error::not_found(format!("no issue '{query}'"))),
+            Resolved::None => Err(Error::no_issue(query)),
             Resolved::Many(c) => Err(Error::Ambiguous {
                 prefix: query.to_string(),
                 candidates: c.into_iter().map(str::to_string).collect(),
@@ -349,7 +349,7 @@ impl Snapshot {
     /// The full record behind a row, read from its line.
     pub fn record(&self, row: &Row) -> Result<Record> {
         let Some(f) = &self.file else {
-            return Err(Error::not_found(format!("no issue '{}'", row.id)));
+            return Err(Error::no_issue(&row.id));
         };
         let mut buf = vec![0u8; row.span.len()];
         f.read_exact_at(&mut buf, row.span.start as u64)
@@ -523,7 +523,7 @@ impl Tx {
         let ids = self.ids();
         match id::resolve(query, prefix, &ids) {
             Resolved::One(id) => Ok(id.to_string()),
-            Resolved::None => Err(Error::not_found(format!("no issue '{query}'"))),
+            Resolved::None => Err(Error::no_issue(query)),
             Resolved::Many(c) => Err(Error::Ambiguous {
                 prefix: query.to_string(),
                 candidates: c.into_iter().map(str::to_string).collect(),
@@ -536,9 +536,7 @@ impl Tx {
         if let Some(r) = self.changed.get(id) {
             return Ok(r.clone());
         }
-        let row = self
-            .row(id)
-            .ok_or_else(|| Error::not_found(format!("no issue '{id}'")))?;
+        let row = self.row(id).ok_or_else(|| Error::no_issue(id))?;
         let bytes = self
             .src
             .read(row.span.clone())

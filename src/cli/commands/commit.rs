@@ -34,9 +34,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
             out(json!({"committed": false, "pending": false}), "")
         }
         CommitOutcome::Pending { reason } => {
-            ctx.notice(format!(
-                "note: not committed: {reason}; the changes stay pending"
-            ));
+            ctx.note(format!("not committed: {reason}; the changes stay pending"));
             out(
                 json!({"committed": false, "pending": true, "reason": reason}),
                 "",

@@ -2,6 +2,8 @@
 //! reading the user's input files.
 
 use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -12,7 +14,7 @@ use crate::model::time;
 use crate::ops::compose::Row;
 use crate::ops::query::{Filter, Listing};
 use crate::ops::write::Outcome;
-use crate::ops::{Ctx, issue_view};
+use crate::ops::{Ctx, Env, issue_view};
 
 /// What a command produced: its JSON document (pretty-printed), and the
 /// human text for stdout.
@@ -31,6 +33,29 @@ pub fn out(report: impl serde::Serialize, text: impl Into<String>) -> Output {
         json: serde_json::to_string_pretty(&report).unwrap_or_else(|_| "null".into()),
         text: text.into(),
         code: 0,
+    }
+}
+
+/// The environment of this command, read once: the named actor (`actor`
+/// from `--actor`, else `BD_ACTOR`), the machine's home and the lock wait.
+/// The time is left at zero: `now_from_env` gives it once a workspace is
+/// open (a bad `BD_NOW` must not stop `bd version`).
+pub fn env_from_process(actor: Option<String>) -> Env {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let bd_home = var("BD_HOME").map(PathBuf::from).or_else(|| {
+        var("XDG_STATE_HOME")
+            .map(|x| PathBuf::from(x).join("bd"))
+            .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/state/bd")))
+    });
+    let lock_ms = std::env::var("BD_LOCK_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    Env {
+        now: 0,
+        actor: actor.or_else(|| std::env::var("BD_ACTOR").ok()),
+        bd_home,
+        lock_timeout: Duration::from_millis(lock_ms),
     }
 }
 

@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
             for n in c.notices.borrow().iter() {
                 {
                     use std::io::Write as _;
-                    let _ = writeln!(std::io::stderr(), "{}", render::terminal_safe(n));
+                    let _ = writeln!(std::io::stderr(), "{}", render::notice(n));
                 }
             }
         }

@@ -67,7 +67,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     };
     let mut o = out(j, t);
     if errors {
-        ctx.notice("warning: doctor found errors; `bd doctor --fix` repairs them");
+        ctx.warn("doctor found errors; `bd doctor --fix` repairs them");
         o.code = 1;
     }
     Ok(o)

@@ -18,11 +18,11 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     let bytes = read_input(&a.file)?;
     let rep = ops::import::import(ctx, &a.file.display().to_string(), &bytes, a.dry_run)?;
     for r in &rep.renamed {
-        ctx.notice(format!("warning: renamed {r}"));
+        ctx.warn(format!("renamed {r}"));
     }
     for r in &rep.inconsistent {
-        ctx.notice(format!(
-            "warning: {r} (kept as the file has it; `bd doctor` lists it)"
+        ctx.warn(format!(
+            "{r} (kept as the file has it; `bd doctor` lists it)"
         ));
     }
     ctx.notice(format!(

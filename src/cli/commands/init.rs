@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops;
+use crate::ops::{self, Notice};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -13,42 +13,44 @@ pub struct Args {
 }
 
 /// The output and what to say about it on stderr.
-pub fn run(start: &Path, a: Args) -> Result<(Output, Vec<String>)> {
+pub fn run(start: &Path, a: Args) -> Result<(Output, Vec<Notice>)> {
     let rep = ops::admin::init(start, a.prefix.as_deref())?;
     let mut talk = Vec::new();
     if let Some(old) = &rep.prefix_changed_from {
-        talk.push(format!(
+        talk.push(Notice::Info(format!(
             "Changed the prefix from {old} to {} (the tracker has no issues)",
             rep.prefix
-        ));
+        )));
     } else if rep.created.is_empty()
         && rep.migrated.is_empty()
         && rep.driver.is_none()
         && rep.project.is_none()
     {
-        talk.push(format!(
-            "Nothing changed: {} is already initialized (prefix {})",
+        talk.push(Notice::Unchanged(format!(
+            "{} is already initialized (prefix {})",
             rep.root.display(),
             rep.prefix
-        ));
+        )));
     } else {
-        talk.push(format!(
+        talk.push(Notice::Info(format!(
             "Initialized bd in {} (prefix {}, {} issues)",
             rep.root.display(),
             rep.prefix,
             rep.issues
-        ));
+        )));
     }
     for m in &rep.migrated {
-        talk.push(format!("Migrated {m}"));
+        talk.push(Notice::Info(format!("Migrated {m}")));
     }
     if let Some(d) = &rep.driver {
-        talk.push(format!("Merge driver: merge.beads.driver {d}"));
+        talk.push(Notice::Info(format!(
+            "Merge driver: merge.beads.driver {d}"
+        )));
     }
     for h in &rep.classic_hooks {
-        talk.push(format!(
-            "note: classic beads hook {h} calls bd; check it still fits strand"
-        ));
+        talk.push(Notice::Note(format!(
+            "classic beads hook {h} calls bd; check it still fits strand"
+        )));
     }
     Ok((out(rep, ""), talk))
 }

@@ -29,8 +29,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
         ctx.notice("Already up to date");
     }
     for (id, holder) in &r.claims_lost {
-        ctx.notice(format!(
-            "warning: your claim on {id} was lost in the merge (now: {holder})"
+        ctx.warn(format!(
+            "your claim on {id} was lost in the merge (now: {holder})"
         ));
     }
     Ok(out(&r, ""))
