@@ -200,3 +200,27 @@ fn ledger_text(home: &Path) -> String {
     }
     out
 }
+
+#[test]
+fn a_sibling_worktree_that_has_not_merged_the_rename_follows_the_moved_entry() {
+    let c = collision();
+    // A worktree of b on this machine, made before the rename reached b.
+    let side = c.env.worktree(&c.b, "side", "side");
+    c.env.bd_on(&side, &c.hb, "bob", &["list"]).ok();
+    c.env.bd_on(&c.b, &c.hb, "bob", &["sync"]).ok();
+    let new = c.id_of("younger child");
+    c.env
+        .bd_on(&c.b, &c.hb, "bob", &["close", &new, "--reason", "done"])
+        .ok();
+    // There the younger child is still `c.id`, held by bob in its file:
+    // the close made in b reaches it through the ledger.
+    let r = c.env.bd_on(&side, &c.hb, "carol", &["claim", &c.id]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("closed"), "{}", r.stderr);
+    let prime = c
+        .env
+        .bd_on(&side, &c.hb, "bob", &["--json", "prime"])
+        .ok()
+        .json();
+    assert_eq!(prime["claims"], serde_json::json!([]), "{prime}");
+}

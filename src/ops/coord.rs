@@ -218,7 +218,8 @@ pub enum Overlay {
 
 /// The ledger's entry for `rec`, by identity: the entry at its id when it
 /// was written for this record (or names no record), else the entry at the
-/// id it was renamed from when that one was written for this record. A
+/// id it was renamed from when that one was written for this record, else
+/// (not renamed here yet) the entry written for it at its renamed id. A
 /// collision rename (SPEC §5: the older keeps the id) made by a merge the
 /// ledger has not followed yet (a plain `git pull`, a sibling workspace not
 /// merged yet) so never lends one issue's claim to the other. Every view
@@ -228,9 +229,17 @@ pub fn entry_for<'a>(l: &'a ledger::Ledger, rec: &Record) -> Option<&'a ledger::
     if let Some(e) = l.get(rec.id()).filter(|e| e.is_of(created)) {
         return Some(e);
     }
-    let from = rec.nonempty("renamed_from")?;
-    l.get(&from)
-        .filter(|e| e.created.is_some() && e.is_of(created))
+    if l.is_empty() {
+        return None;
+    }
+    let mine = |e: &&ledger::Entry| e.created.is_some() && e.is_of(created);
+    if let Some(from) = rec.nonempty("renamed_from") {
+        return l.get(&from).filter(mine);
+    }
+    // Not renamed here yet (this workspace has not merged the rename), its
+    // entry already moved to the new id by a workspace that has.
+    crate::model::merge::rename_candidates(rec.id(), created?)
+        .find_map(|to| l.get(&to).filter(mine))
 }
 
 /// Where the record that was at `id`, created at `created`, lives in `snap`
