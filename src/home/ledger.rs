@@ -71,6 +71,14 @@ pub struct Entry {
     /// until then. Absent otherwise (and in entries of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// The `created_at` of the record the entry was written for: with the
+    /// id, the identity as the merge keys it (SPEC §5). After a
+    /// collision rename the older record keeps the id, and an entry of the
+    /// younger must not speak for it: it follows the younger to its new id
+    /// (`renamed_from` = this id, same `created_at`). Absent in entries of
+    /// older versions, which are taken to be the record at their id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 impl Entry {
@@ -88,6 +96,17 @@ impl Entry {
 
     fn at_ns(&self) -> Option<Nanos> {
         time::parse(&self.at)
+    }
+
+    /// Whether the entry was written for a record created at `created` (an
+    /// entry without the field is taken to be). Compared as instants to the
+    /// microsecond, as the merge matches records.
+    pub fn is_of(&self, created: Option<Nanos>) -> bool {
+        let micros = |n: Nanos| n.div_euclid(1000);
+        match self.created.as_deref() {
+            None => true,
+            Some(c) => time::parse(c).map(micros) == created.map(micros),
+        }
     }
 }
 

@@ -1109,6 +1109,15 @@ fn renamed_id(orig: &str, created: &Created, extra: usize) -> String {
     format!("{prefix}-{}", &s[s.len() - len..])
 }
 
+/// The ids a record at `orig` created at `created` may have moved to in a
+/// collision rename (the lengths the merge tries), so a caller that did not
+/// see the merge (the ledger, `bd sync`'s report) can follow it: the one
+/// holding a record with `renamed_from` = `orig` and that `created_at`.
+pub fn rename_candidates(orig: &str, created: Nanos) -> impl Iterator<Item = String> + '_ {
+    let created = Created::Micros(created.div_euclid(1000));
+    (0..4).map(move |extra| renamed_id(orig, &created, extra))
+}
+
 /// Point a renamed record's own entries (`issue_id` of edges and comments) at its new id.
 pub fn rewrite_issue_ids(rec: &mut Record, olds: &BTreeSet<String>, id: &str) {
     for field in ["dependencies", "comments"] {

@@ -167,6 +167,7 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
                 epoch,
                 on: rec.claim_made_on().map(|st| st.to_text()),
                 until: None,
+                created: rec.str("created_at"),
             });
         }
     }
@@ -216,6 +217,84 @@ pub enum Overlay {
         #[serde(skip_serializing_if = "Option::is_none")]
         until: Option<String>,
     },
+}
+
+/// The ledger's entry for `rec`, by identity: the entry at its id when it
+/// was written for this record (or names no record), else the entry at the
+/// id it was renamed from when that one was written for this record, else
+/// (not renamed here yet) the entry written for it at its renamed id. A
+/// collision rename (SPEC §5: the older keeps the id) made by a merge the
+/// ledger has not followed yet (a plain `git pull`, a sibling workspace not
+/// merged yet) so never lends one issue's claim to the other. Every view
+/// and refusal looks entries up through this.
+pub fn entry_for<'a>(l: &'a ledger::Ledger, rec: &Record) -> Option<&'a ledger::Entry> {
+    let created = rec.time("created_at");
+    if let Some(e) = l.find(rec.id()).filter(|e| e.is_of(created)) {
+        return Some(e);
+    }
+    if l.is_empty() {
+        return None;
+    }
+    let mine = |e: &&ledger::Entry| e.created.is_some() && e.is_of(created);
+    if let Some(from) = rec.nonempty("renamed_from") {
+        return l.find(&from).filter(mine);
+    }
+    // Not renamed here yet (this workspace has not merged the rename), its
+    // entry already moved to the new id by a workspace that has.
+    crate::model::merge::rename_candidates(rec.id(), created?)
+        .find_map(|to| l.find(&to).filter(mine))
+}
+
+/// Where the record that was at `id`, created at `created`, lives in `snap`
+/// after a collision rename (SPEC §5: the older keeps the id, the younger
+/// moves to an id derived from its identity, with `renamed_from`): the new
+/// id, or `None` when it was not renamed (or is not here).
+pub fn renamed_to(snap: &crate::store::Snapshot, id: &str, created: Nanos) -> Option<String> {
+    crate::model::merge::rename_candidates(id, created).find(|cand| {
+        snap.find(cand)
+            .and_then(|row| snap.record(row).ok())
+            .is_some_and(|rec| {
+                rec.nonempty("renamed_from").as_deref() == Some(id)
+                    && rec.time("created_at").map(|n| n.div_euclid(1000))
+                        == Some(created.div_euclid(1000))
+            })
+    })
+}
+
+/// Move the ledger entries written for records a merge has since renamed
+/// in this workspace (the record at the entry's id is another issue now) to
+/// the records' new ids, unless a later entry is there already. Returns the
+/// moves, (old id, new id). Entries without identity (older versions) stay.
+pub fn follow_renames(
+    l: &mut ledger::Ledger,
+    snap: &crate::store::Snapshot,
+) -> Vec<(String, String)> {
+    let mut moves = Vec::new();
+    for e in l.iter() {
+        let Some(created) = e.created.as_deref().and_then(time::parse) else {
+            continue;
+        };
+        let here = snap.find(&e.issue).and_then(|row| snap.record(row).ok());
+        if here.is_none_or(|rec| e.is_of(rec.time("created_at"))) {
+            continue;
+        }
+        if let Some(to) = renamed_to(snap, &e.issue, created) {
+            moves.push((e.issue.clone(), to));
+        }
+    }
+    let later = |a: &ledger::Entry, b: &ledger::Entry| {
+        (time::parse(&a.at), a.epoch) >= (time::parse(&b.at), b.epoch)
+    };
+    for (from, to) in &moves {
+        let Some(mut e) = l.remove(from) else {
+            continue;
+        };
+        e.issue = to.clone();
+        if !l.find(to).is_some_and(|there| later(there, &e)) {
+            let _ = l.put(e);
+        }
+    }
+    moves
 }
 
 /// The ledger entry for `rec`, when it is newer than the record.
@@ -414,6 +493,7 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
         until: (released && rec.state() == Status::Deferred)
             .then(|| rec.str("defer_until"))
             .flatten(),
+        created: rec.str("created_at"),
     }
 }
 
@@ -465,7 +545,7 @@ pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
     };
     for r in &snap.rows {
         let rec = snap.record(r)?;
-        if let Some((holder, hooked)) = effective_holder(ledger.find(&r.id), &rec) {
+        if let Some((holder, hooked)) = effective_holder(entry_for(&ledger, &rec), &rec) {
             add(holder, hooked, &r.id);
         }
     }
@@ -533,6 +613,14 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
     if l.is_empty() {
         return Ok(0);
     }
+    // Entries of records renamed here since go to their new ids first.
+    if let Ok(snap) = ctx.snapshot() {
+        ledger::with_ledger(&home, |l| {
+            follow_renames(l, &snap);
+            Ok(())
+        })?;
+    }
+    let (l, _) = ledger::load(&home);
     let roots = known_workspaces(ctx, &home);
     let ids: std::collections::HashSet<&str> = l.iter().map(|e| e.issue.as_str()).collect();
     let mut views: Vec<BTreeMap<String, Record>> = Vec::new();
@@ -612,6 +700,7 @@ mod tests {
             epoch,
             on: None,
             until: None,
+            created: None,
         }
     }
 

@@ -695,7 +695,7 @@ pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
                 ledger,
                 Guard::held(ledger, false),
                 |_, rec| {
-                    let entry = ledger.and_then(|l| l.find(rec.id()));
+                    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
                     let elsewhere = entry.filter(|e| e.until.is_some());
                     // Deferred in another workspace: judged as deferred.
                     if elsewhere.is_some() {
@@ -771,7 +771,7 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
                 // A steal is judged by the winner's lease, not refused as lost.
                 Guard::held(ledger, steal),
                 |_, rec| {
-                    let entry = ledger.and_then(|l| l.find(rec.id()));
+                    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
                     // Released in another workspace: judged (and written) open.
                     coord::apply_release(entry, rec);
                     let overlay = coord::overlay(entry, rec);
@@ -872,7 +872,7 @@ fn unclaim_local(
         ledger,
         Guard::held(ledger, force),
         |_, rec| {
-            let entry = ledger.and_then(|l| l.find(rec.id()));
+            let entry = ledger.and_then(|l| coord::entry_for(l, rec));
             // Released in another workspace: judged open, as `claim` judges it.
             coord::apply_release(entry, rec);
             let (holder, held) = match coord::overlay(entry, rec) {

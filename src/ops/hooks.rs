@@ -362,7 +362,7 @@ pub fn hook_issues(
                         .or_else(|| agent_of.values().next())
                         .copied()
                         .unwrap_or_default();
-                    let entry = ledger.and_then(|l| l.find(rec.id()));
+                    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
                     coord::apply_release(entry, rec);
                     if let Some(o) = coord::overlay(entry, rec)
                         && let Some(why) = coord::overlay_refusal(&o, rec.id(), agent)
@@ -432,7 +432,7 @@ pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outco
                 |_, rec| {
                     // By the effective hook: a sling made in another
                     // workspace (only the ledger knows it yet) comes off too.
-                    let entry = ledger.and_then(|l| l.find(rec.id()));
+                    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
                     if coord::effective_holder(entry, rec) != Some((agent.to_string(), true)) {
                         return Ok(vec![]);
                     }

@@ -147,10 +147,12 @@ fn import_into(
             // written past the ledger's, like any claim-group write.
             // A file older than what the ledger says happened to it since
             // (a claim or close in another workspace) brings no state.
-            let entry = ledger.and_then(|l| l.find(rec.id())).filter(|e| {
-                crate::model::time::parse(&e.at)
-                    .is_some_and(|at| crate::ops::coord::status_stamp(&rec) > at)
-            });
+            let entry = ledger
+                .and_then(|l| crate::ops::coord::entry_for(l, &rec))
+                .filter(|e| {
+                    crate::model::time::parse(&e.at)
+                        .is_some_and(|at| crate::ops::coord::status_stamp(&rec) > at)
+                });
             let event = entry.and_then(|e| {
                 raise_epoch(&mut rec, e.epoch);
                 state_event(ctx, None, &rec)

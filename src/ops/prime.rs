@@ -122,7 +122,8 @@ fn holdings(ctx: &Ctx) -> Result<(Vec<Item>, Vec<Item>)> {
     let (mut hook, mut claims) = (Vec::new(), Vec::new());
     for r in &snap.rows {
         let Ok(rec) = snap.record(r) else { continue };
-        match crate::ops::coord::effective_holder(ledger.find(&r.id), &rec) {
+        match crate::ops::coord::effective_holder(crate::ops::coord::entry_for(&ledger, &rec), &rec)
+        {
             Some((h, false)) if h == me => claims.push(item(&r.id, &r.title)),
             Some((h, true)) if h == me => hook.push(item(&r.id, &r.title)),
             _ => {}

@@ -133,7 +133,7 @@ impl ReadySet {
                 Vec::new()
             });
         for rec in records {
-            let entry = ledger.find(rec.id());
+            let entry = crate::ops::coord::entry_for(&ledger, &rec);
             if let Some(why) = Self::taken_elsewhere(entry, &rec, &ctx.actor) {
                 set.taken.insert(rec.id().to_string(), why);
             } else if crate::ops::coord::released_ready(entry, &rec, ctx.now) {
@@ -835,15 +835,19 @@ pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
         };
         let dependents = rows_of(&row.dependents);
         let depends_on = rows_of(&row.edges);
-        let effective = ledger
-            .find(record.id())
+        let effective = crate::ops::coord::entry_for(&ledger, &record)
             .and_then(|e| crate::ops::coord::overlay(Some(e), &record));
         let lapsed = record.state() == Status::InProgress
             && record
                 .nonempty("assignee")
                 .is_some_and(|h| crate::ops::coord::lapsed(ctx, &h, &record));
         let handoffs = crate::ops::mail::handoffs_of(ctx, record.id());
-        let ready = ReadySet::holds(ctx, &row, &record, ledger.find(record.id()));
+        let ready = ReadySet::holds(
+            ctx,
+            &row,
+            &record,
+            crate::ops::coord::entry_for(&ledger, &record),
+        );
         out.push(Shown {
             ready,
             record,
@@ -945,11 +949,12 @@ pub fn lapsed(ctx: &Ctx) -> Result<Vec<LapsedClaim>> {
         .filter(|r| r.state() == Status::InProgress && !r.assignee.is_empty())
     {
         let rec = snap.record(r)?;
-        let holder = match crate::ops::coord::overlay(ledger.find(&r.id), &rec) {
-            None => r.assignee.clone(),
-            Some(crate::ops::coord::Overlay::Held { holder, .. }) => holder,
-            Some(_) => continue,
-        };
+        let holder =
+            match crate::ops::coord::overlay(crate::ops::coord::entry_for(&ledger, &rec), &rec) {
+                None => r.assignee.clone(),
+                Some(crate::ops::coord::Overlay::Held { holder, .. }) => holder,
+                Some(_) => continue,
+            };
         if crate::ops::coord::lapsed(ctx, &holder, &rec) {
             out.push(LapsedClaim {
                 id: r.id.clone(),

@@ -16,15 +16,19 @@ pub struct SyncReport {
     pub up_to_date: bool,
     /// (issue, new holder) for claims this actor held before and lost in the merge.
     pub claims_lost: Vec<(String, String)>,
+    /// (old id, new id) for claims this actor still holds under another id:
+    /// a collision rename (SPEC §5) gave the old id to an older issue.
+    pub claims_renamed: Vec<(String, String)>,
 }
 
-fn my_claims(ctx: &Ctx) -> Vec<String> {
+/// This actor's claims: (id, `created_at`), the identity a rename keeps.
+fn my_claims(ctx: &Ctx) -> Vec<(String, crate::model::time::Nanos)> {
     ctx.snapshot()
         .map(|s| {
             s.rows
                 .iter()
                 .filter(|r| r.state() == Status::InProgress && r.assignee == ctx.actor)
-                .map(|r| r.id.clone())
+                .map(|r| (r.id.clone(), r.created_at))
                 .collect()
         })
         .unwrap_or_default()
@@ -76,8 +80,10 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
             merge(ctx, &driver, &mut rep)?;
         }
     }
+    // Also renames a plain `git pull` made before this sync.
+    follow_renames(ctx);
     if !before.is_empty() {
-        rep.claims_lost = lost_claims(ctx, &before)?;
+        (rep.claims_lost, rep.claims_renamed) = lost_claims(ctx, &before)?;
         forget_lost_claims(ctx, &rep.claims_lost);
     }
     Ok(rep)
@@ -210,27 +216,46 @@ fn merge(ctx: &Ctx, driver: &str, rep: &mut SyncReport) -> Result<()> {
 }
 
 /// The claims of this actor before the merge that it no longer holds:
-/// (issue, its holder now, or its status when nobody holds it).
-fn lost_claims(ctx: &Ctx, before: &[String]) -> Result<Vec<(String, String)>> {
+/// (issue, its holder now, or its status when nobody holds it); and those it
+/// holds under a new id, renamed by a collision (old id, new id).
+type Lost = (Vec<(String, String)>, Vec<(String, String)>);
+fn lost_claims(ctx: &Ctx, before: &[(String, crate::model::time::Nanos)]) -> Result<Lost> {
     let after = my_claims(ctx);
     let snap = ctx.snapshot()?;
-    Ok(before
-        .iter()
-        .filter(|id| !after.contains(id))
-        .map(|id| {
-            let holder = snap
-                .find(id)
-                .map(|r| {
-                    if r.assignee.is_empty() {
-                        r.status.clone()
-                    } else {
-                        r.assignee.clone()
-                    }
-                })
-                .unwrap_or_default();
-            (id.clone(), holder)
-        })
-        .collect())
+    let holds = |id: &str| after.iter().any(|(a, _)| a == id);
+    let (mut lost, mut renamed) = (Vec::new(), Vec::new());
+    for (id, created) in before.iter().filter(|(id, _)| !holds(id)) {
+        if let Some(to) = crate::ops::coord::renamed_to(&snap, id, *created).filter(|to| holds(to))
+        {
+            renamed.push((id.clone(), to));
+            continue;
+        }
+        let holder = snap
+            .find(id)
+            .map(|r| {
+                if r.assignee.is_empty() {
+                    r.status.clone()
+                } else {
+                    r.assignee.clone()
+                }
+            })
+            .unwrap_or_default();
+        lost.push((id.clone(), holder));
+    }
+    Ok((lost, renamed))
+}
+
+/// The ledger follows the renames the merge made (`coord::follow_renames`).
+/// Best effort: the merge itself is done; until then every view looks
+/// entries up by identity.
+fn follow_renames(ctx: &Ctx) {
+    let (Ok(Some(home)), Ok(snap)) = (ctx.home(), ctx.snapshot()) else {
+        return;
+    };
+    let _ = crate::home::ledger::with_ledger(&home, |ledger| {
+        crate::ops::coord::follow_renames(ledger, &snap);
+        Ok(())
+    });
 }
 
 /// Before a merge git makes line by line: the settings every command reads

@@ -159,7 +159,7 @@ pub(crate) fn apply_seen_in(
         // The ledger entries carry what was written: the raised `on` too.
         let mut written = outs.to_vec();
         for o in written.iter_mut().filter(|o| o.changed) {
-            let Some(e) = ledger.find(o.record.id()) else {
+            let Some(e) = coord::entry_for(ledger, &o.record) else {
                 continue;
             };
             let Some(at) = crate::model::time::parse(&e.at) else {
@@ -268,7 +268,7 @@ pub(crate) fn apply_pub(
 /// claim made in another workspace that this one has not merged yet.
 /// Returns whether there was a claim to end.
 pub(crate) fn end_claim(ledger: Option<&Ledger>, rec: &mut Record) -> bool {
-    let entry = ledger.and_then(|l| l.find(rec.id()));
+    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
     coord::apply_release(entry, rec);
     if coord::effective_holder(entry, rec).is_none() {
         return false;
@@ -322,7 +322,7 @@ pub(crate) fn refuse_lost_claim(
     if !coord::writes_state(fields) {
         return Ok(());
     }
-    let entry = ledger.and_then(|l| l.find(before.id()));
+    let entry = ledger.and_then(|l| coord::entry_for(l, before));
     if let Some(winner) = coord::lost_claim(entry, before, &ctx.actor) {
         return Err(Error::Conflict {
             msg: format!(

@@ -66,6 +66,7 @@ fn entry(issue: &str, event: Event, at_: &str, epoch: i64) -> Entry {
         epoch,
         on: None,
         until: None,
+        created: None,
     }
 }
 

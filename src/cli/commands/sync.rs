@@ -28,6 +28,11 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
     if r.up_to_date {
         ctx.notice("Already up to date");
     }
+    for (old, new) in &r.claims_renamed {
+        ctx.notice(format!(
+            "your claim on {old} is now {new}: the merge gave {old} to an older issue"
+        ));
+    }
     for (id, holder) in &r.claims_lost {
         ctx.warn(format!(
             "your claim on {id} was lost in the merge (now: {holder})"
