@@ -212,7 +212,8 @@ pub(crate) fn coordinated(
         if let Some(w) = ledger.recovered() {
             ctx.warn(format!("{w}; rebuilding it from the workspaces"));
         }
-        if missing || ledger.recovered().is_some() {
+        let rebuilt = missing || ledger.recovered().is_some();
+        if rebuilt {
             let roots = coord::known_workspaces(ctx, &home);
             coord::reconcile(ledger, &roots, &ctx.now_text());
         }
@@ -220,13 +221,19 @@ pub(crate) fn coordinated(
         let mut published = false;
         let result = {
             let mut publish = |outs: &[Outcome]| -> Result<()> {
+                let mut put = false;
                 for o in outs.iter().filter(|o| o.changed) {
                     if let Some(ev) = event(&o.record) {
                         ledger.put(coord::ledger_entry(ctx, &o.record, ev))?;
+                        put = true;
                     }
                 }
-                crate::home::ledger::save_locked(&home, ledger)?;
-                published = true;
+                // A change with nothing to record (an `update` of a title)
+                // leaves the ledger file as it is.
+                if put || rebuilt {
+                    crate::home::ledger::save_locked(&home, ledger)?;
+                    published = true;
+                }
                 Ok(())
             };
             change(Some(&before), &mut publish)
