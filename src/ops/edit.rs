@@ -11,8 +11,8 @@ use crate::model::record::{Dep, Record};
 use crate::model::values;
 use crate::ops::create::{any_date, check_label, future_date};
 use crate::ops::write::{
-    Guard, Outcome, Publish, apply, apply_pub, apply_seen, apply_then, coordinated, end_claim,
-    recover, refuse_if_recovered, set_claim_epoch,
+    Guard, Outcome, Publish, apply, apply_pub, apply_seen, apply_then, coordinated,
+    coordinated_seen, end_claim, recover, refuse_if_recovered, set_claim_epoch,
 };
 use crate::ops::{Ctx, coord, unchanged, usage};
 use crate::store::Tx;
@@ -117,32 +117,25 @@ pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
     // whose claim a merge gave to another is refused in the write path; a
     // deferral ends the claim, as `bd defer` does.
     let ended = std::cell::RefCell::new(std::collections::BTreeSet::new());
-    coordinated(
+    coordinated_seen(
         ctx,
-        |ledger, publish| {
-            apply_seen(
+        &o.ids,
+        o.force,
+        |ledger, tx, rec| {
+            update_one(
                 ctx,
-                &o.ids,
-                ledger,
-                Guard::held(ledger, o.force),
-                |tx, rec| {
-                    update_one(
-                        ctx,
-                        o,
-                        &Checked {
-                            title: &title,
-                            priority,
-                            defer: &defer,
-                            due: &due,
-                            add: &add,
-                        },
-                        ledger,
-                        tx,
-                        rec,
-                        &ended,
-                    )
+                o,
+                &Checked {
+                    title: &title,
+                    priority,
+                    defer: &defer,
+                    due: &due,
+                    add: &add,
                 },
-                publish,
+                ledger,
+                tx,
+                rec,
+                &ended,
             )
         },
         |rec| ended.borrow().contains(rec.id()).then_some(Event::Released),
@@ -638,44 +631,37 @@ pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
 pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<Outcome>> {
     let when = future_date(ctx, until, "defer date")?;
     let ended = std::cell::RefCell::new(std::collections::BTreeSet::new());
-    coordinated(
+    coordinated_seen(
         ctx,
-        |ledger, publish| {
-            apply_seen(
-                ctx,
-                ids,
-                ledger,
-                Guard::held(ledger, force),
-                |_, rec| {
-                    let status = rec.state();
-                    if status.is_done() {
-                        return Err(Error::invalid(format!(
-                            "{} is {status}; cannot defer it",
-                            rec.id()
-                        )));
-                    }
-                    let mut ch = Vec::new();
-                    if rec.set_time("defer_until", &when) {
-                        ch.push("defer_until");
-                    }
-                    if end_claim(ledger, rec) {
-                        ended.borrow_mut().insert(rec.id().to_string());
-                        ch.push("assignee");
-                    }
-                    if rec.state() != Status::Deferred {
-                        rec.set_status(Status::Deferred);
-                        ch.push("status");
-                    }
-                    if ch.is_empty() {
-                        unchanged(
-                            ctx,
-                            format!("{} is already deferred until {when}", rec.id()),
-                        );
-                    }
-                    Ok(ch)
-                },
-                publish,
-            )
+        ids,
+        force,
+        |ledger, _, rec| {
+            let status = rec.state();
+            if status.is_done() {
+                return Err(Error::invalid(format!(
+                    "{} is {status}; cannot defer it",
+                    rec.id()
+                )));
+            }
+            let mut ch = Vec::new();
+            if rec.set_time("defer_until", &when) {
+                ch.push("defer_until");
+            }
+            if end_claim(ledger, rec) {
+                ended.borrow_mut().insert(rec.id().to_string());
+                ch.push("assignee");
+            }
+            if rec.state() != Status::Deferred {
+                rec.set_status(Status::Deferred);
+                ch.push("status");
+            }
+            if ch.is_empty() {
+                unchanged(
+                    ctx,
+                    format!("{} is already deferred until {when}", rec.id()),
+                );
+            }
+            Ok(ch)
         },
         |rec| ended.borrow().contains(rec.id()).then_some(Event::Released),
     )
@@ -686,44 +672,37 @@ pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<
 /// says so, so every workspace sees open work at once.
 pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
     let lifted = std::cell::RefCell::new(std::collections::BTreeSet::new());
-    coordinated(
+    coordinated_seen(
         ctx,
-        |ledger, publish| {
-            apply_seen(
-                ctx,
-                ids,
-                ledger,
-                Guard::held(ledger, false),
-                |_, rec| {
-                    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
-                    let elsewhere = entry.filter(|e| e.until.is_some());
-                    // Deferred in another workspace: judged as deferred.
-                    if elsewhere.is_some() {
-                        coord::apply_release(elsewhere, rec);
-                    }
-                    if rec.state() != Status::Deferred && !rec.has("defer_until") {
-                        unchanged(ctx, format!("{} is not deferred", rec.id()));
-                        return Ok(vec![]);
-                    }
-                    let mut ch = Vec::new();
-                    if rec.remove("defer_until") {
-                        ch.push("defer_until");
-                    }
-                    if rec.state() == Status::Deferred {
-                        rec.set_status(Status::Open);
-                        ch.push("status");
-                    }
-                    if let Some(e) = elsewhere {
-                        // Past the deferral's entry, which overlays the
-                        // workspaces that have not merged it.
-                        set_claim_epoch(rec, rec.claim_epoch().max(e.epoch).saturating_add(1));
-                        lifted.borrow_mut().insert(rec.id().to_string());
-                        ch.push("assignee");
-                    }
-                    Ok(ch)
-                },
-                publish,
-            )
+        ids,
+        false,
+        |ledger, _, rec| {
+            let entry = ledger.and_then(|l| coord::entry_for(l, rec));
+            let elsewhere = entry.filter(|e| e.until.is_some());
+            // Deferred in another workspace: judged as deferred.
+            if elsewhere.is_some() {
+                coord::apply_release(elsewhere, rec);
+            }
+            if rec.state() != Status::Deferred && !rec.has("defer_until") {
+                unchanged(ctx, format!("{} is not deferred", rec.id()));
+                return Ok(vec![]);
+            }
+            let mut ch = Vec::new();
+            if rec.remove("defer_until") {
+                ch.push("defer_until");
+            }
+            if rec.state() == Status::Deferred {
+                rec.set_status(Status::Open);
+                ch.push("status");
+            }
+            if let Some(e) = elsewhere {
+                // Past the deferral's entry, which overlays the
+                // workspaces that have not merged it.
+                set_claim_epoch(rec, rec.claim_epoch().max(e.epoch).saturating_add(1));
+                lifted.borrow_mut().insert(rec.id().to_string());
+                ch.push("assignee");
+            }
+            Ok(ch)
         },
         |rec| {
             lifted
@@ -761,57 +740,56 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
 /// Claim issues for `ctx.actor`: under the ledger lock (every workspace of the
 /// project on this machine), then the workspace lock.
 pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
-    coordinated(
+    coordinated_seen(
         ctx,
-        |ledger, publish| {
-            apply_seen(
-                ctx,
-                ids,
-                ledger,
-                // A steal is judged by the winner's lease, not refused as lost.
-                Guard::held(ledger, steal),
-                |_, rec| {
-                    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
-                    // Released in another workspace: judged (and written) open.
-                    coord::apply_release(entry, rec);
-                    let overlay = coord::overlay(entry, rec);
-                    // The holder, here or in another workspace of the project.
-                    let holder = match &overlay {
-                        Some(coord::Overlay::Held { holder, .. }) => Some(holder.clone()),
-                        _ if rec.state() == Status::InProgress => rec.nonempty("assignee"),
-                        _ => None,
-                    }
-                    .filter(|h| h != &ctx.actor);
-                    if steal && let Some(h) = &holder {
-                        if !coord::lapsed(ctx, h, rec) {
-                            return Err(Error::Conflict {
-                            msg: format!("cannot steal {}: {h} holds it and its lease has not lapsed", rec.id()),
-                            hint: Some("a claim can be stolen only after its holder is silent for the lease".into()),
-                        });
-                        }
-                        recover(ctx, rec, h);
-                        rec.remove("assignee");
-                        rec.set_status(Status::Open);
-                    } else if let Some(o) = &overlay
-                        && let Some(why) = coord::overlay_refusal(o, rec.id(), &ctx.actor)
-                    {
-                        return Err(Error::Conflict {
-                            msg: format!("cannot claim: {why}"),
-                            hint: Some("pick another issue from `bd ready`".into()),
-                        });
-                    }
-                    let mut fields = claim_one(ctx, rec)?;
-                    if steal && holder.is_some() {
-                        fields.push("comments");
-                    }
-                    let seen = entry.map_or(0, |e| e.epoch);
-                    if !fields.is_empty() && rec.claim_epoch() <= seen {
-                        set_claim_epoch(rec, seen.saturating_add(1));
-                    }
-                    Ok(fields)
-                },
-                publish,
-            )
+        ids,
+        // A steal is judged by the winner's lease, not refused as lost.
+        steal,
+        |ledger, _, rec| {
+            let entry = ledger.and_then(|l| coord::entry_for(l, rec));
+            // Released in another workspace: judged (and written) open.
+            coord::apply_release(entry, rec);
+            let overlay = coord::overlay(entry, rec);
+            // The holder, here or in another workspace of the project.
+            let holder = match &overlay {
+                Some(coord::Overlay::Held { holder, .. }) => Some(holder.clone()),
+                _ if rec.state() == Status::InProgress => rec.nonempty("assignee"),
+                _ => None,
+            }
+            .filter(|h| h != &ctx.actor);
+            if steal && let Some(h) = &holder {
+                if !coord::lapsed(ctx, h, rec) {
+                    return Err(Error::Conflict {
+                        msg: format!(
+                            "cannot steal {}: {h} holds it and its lease has not lapsed",
+                            rec.id()
+                        ),
+                        hint: Some(
+                            "a claim can be stolen only after its holder is silent for the lease"
+                                .into(),
+                        ),
+                    });
+                }
+                recover(ctx, rec, h);
+                rec.remove("assignee");
+                rec.set_status(Status::Open);
+            } else if let Some(o) = &overlay
+                && let Some(why) = coord::overlay_refusal(o, rec.id(), &ctx.actor)
+            {
+                return Err(Error::Conflict {
+                    msg: format!("cannot claim: {why}"),
+                    hint: Some("pick another issue from `bd ready`".into()),
+                });
+            }
+            let mut fields = claim_one(ctx, rec)?;
+            if steal && holder.is_some() {
+                fields.push("comments");
+            }
+            let seen = entry.map_or(0, |e| e.epoch);
+            if !fields.is_empty() && rec.claim_epoch() <= seen {
+                set_claim_epoch(rec, seen.saturating_add(1));
+            }
+            Ok(fields)
         },
         |rec| {
             Some(Event::Claimed {

@@ -258,6 +258,32 @@ pub(crate) fn coordinated(
     })
 }
 
+/// [`coordinated`] around [`apply_seen`]: the shape of every verb that
+/// changes the state of named issues under the ledger lock. `f` is handed
+/// the ledger the change is judged by; `force` insists over a lost claim.
+pub(crate) fn coordinated_seen(
+    ctx: &Ctx,
+    ids: &[String],
+    force: bool,
+    mut f: impl FnMut(Option<&Ledger>, &Tx, &mut Record) -> Result<Vec<&'static str>>,
+    event: impl Fn(&Record) -> Option<Event>,
+) -> Result<Vec<Outcome>> {
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            apply_seen(
+                ctx,
+                ids,
+                ledger,
+                Guard::held(ledger, force),
+                |tx, rec| f(ledger, tx, rec),
+                publish,
+            )
+        },
+        event,
+    )
+}
+
 /// [`apply`] that publishes its ledger entries right before its tracker write.
 pub(crate) fn apply_pub(
     ctx: &Ctx,
