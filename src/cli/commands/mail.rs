@@ -106,25 +106,11 @@ pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
             o.subject = subject;
             o.issue = issue;
             o.issue_type = issue_type;
-            let sent = ops::mail::send(ctx, &o)?;
-            ctx.notice(format!(
-                "Sent {} to {}",
-                sent.message.id,
-                sent.message.to.join(", ")
-            ));
-            let id = sent.message.id.clone();
-            Ok(out(sent, id))
+            Ok(posted(ctx, "Sent", ops::mail::send(ctx, &o)?))
         }
         MailCmd::Reply { id, body, all } => {
             let o = send_options(body)?;
-            let sent = ops::mail::reply(ctx, &id, o, all)?;
-            ctx.notice(format!(
-                "Replied {} to {}",
-                sent.message.id,
-                sent.message.to.join(", ")
-            ));
-            let id = sent.message.id.clone();
-            Ok(out(sent, id))
+            Ok(posted(ctx, "Replied", ops::mail::reply(ctx, &id, o, all)?))
         }
         MailCmd::Inbox { all, from, thread } => {
             let o = ops::mail::InboxOptions { all, from, thread };
@@ -170,4 +156,15 @@ pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
             Ok(list(msgs, "No messages match"))
         }
     }
+}
+
+/// A message sent or replied: said on stderr, its id on stdout.
+fn posted(ctx: &Ctx, verb: &str, sent: ops::mail::Sent) -> Output {
+    ctx.notice(format!(
+        "{verb} {} to {}",
+        sent.message.id,
+        sent.message.to.join(", ")
+    ));
+    let id = sent.message.id.clone();
+    out(sent, id)
 }
