@@ -91,6 +91,21 @@ fn import_of_the_same_values_in_other_bytes_changes_nothing() {
     assert_eq!(rep["unchanged"], 1, "{rep}");
     assert_eq!(rep["updated"], 0, "{rep}");
     assert_eq!(env.issues_text(), before, "nothing written");
+    // `60.0` is not how bd writes a count of minutes: refused at the door,
+    // never counted as a change of `60` (review 6).
+    let sixty = json!({"id": "bd-m60", "title": "m", "created_at": "2026-01-01T00:00:00Z",
+        "estimated_minutes": 60});
+    let f60 = env.root().join("m60.jsonl");
+    std::fs::write(&f60, format!("{sixty}\n")).unwrap();
+    env.json(&["import", f60.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&f60)
+        .unwrap()
+        .replace(":60}", ":60.0}");
+    std::fs::write(&f60, text).unwrap();
+    let r = env.bd(&["import", f60.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("estimated_minutes"), "{}", r.stderr);
+    assert_eq!(env.record("bd-m60")["estimated_minutes"], 60);
 }
 
 /// Review 4, break 11: a record without a title, with a time that is not a
@@ -131,6 +146,10 @@ fn import_refuses_records_of_the_wrong_shape() {
             "comments",
         ),
         (json!({"id": "bd-zz1", "title": 7}), "title"),
+        (
+            json!({"id": "bd-zz1", "title": "t", "estimated_minutes": "x"}),
+            "estimated_minutes",
+        ),
     ];
     for (bad, field) in cases {
         let f = write(&env, "bad.jsonl", &[good.clone(), bad.clone()]);

@@ -434,3 +434,35 @@ fn import_and_stale_edge_cases() {
     let r = m.bd("a", "tester", &["stale", "--days", "9999999999"]);
     assert_ne!(r.code, 101, "{}", r.stderr);
 }
+
+/// Review 6: the environment read once in the CLI: a relative
+/// `XDG_STATE_HOME` is ignored (as the XDG rules say; it made a home inside
+/// the work tree), and a `BD_LOCK_TIMEOUT_MS` that is not a number of
+/// milliseconds is an error naming it, as a bad `BD_NOW` is.
+#[test]
+fn the_environment_is_checked_where_a_workspace_opens() {
+    let env = TestEnvironment::new();
+    let run = |vars: &[(&str, &str)], unset: &[&str]| {
+        let mut c = env.cmd(&["list"]);
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        for k in unset {
+            c.env_remove(k);
+        }
+        common::run_of(c.output().unwrap())
+    };
+    run(&[("XDG_STATE_HOME", "rel/state")], &["BD_HOME"]).ok();
+    assert!(
+        !env.repo.join("rel").exists(),
+        "no home inside the work tree"
+    );
+    assert!(env.home.join(".local/state/bd").exists());
+    let r = run(&[("BD_LOCK_TIMEOUT_MS", "abc")], &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("BD_LOCK_TIMEOUT_MS 'abc'"),
+        "{}",
+        r.stderr
+    );
+}

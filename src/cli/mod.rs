@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::ops::{self, Ctx, Notice};
 use args::{Cli, Cmd};
 use commands as c;
-use commands::common::{Output, env_from_process, now_from_env};
+use commands::common::{Output, env_from_process, lock_ms_from_env, now_from_env};
 
 pub fn main() -> i32 {
     let argv: Vec<String> = std::env::args().collect();
@@ -159,7 +159,10 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
     };
     let mut ctx = match ops::compose::open(&start, doctor, || {
         Ok(ops::Env {
-            now: now_from_env()?,
+            now: {
+                lock_ms_from_env()?;
+                now_from_env()?
+            },
             ..env
         })
     }) {

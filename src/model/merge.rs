@@ -363,6 +363,10 @@ pub fn same_value(key: &str, a: Option<&RawValue>, b: Option<&RawValue>) -> bool
             if a.get() == b.get() || canon(key, a) == canon(key, b) {
                 return true;
             }
+            // `60` and `60.0`: one number.
+            if let (Ok(x), Ok(y)) = (a.get().parse::<f64>(), b.get().parse::<f64>()) {
+                return x == y;
+            }
             let elems = |r: &RawValue| -> Option<Vec<String>> {
                 let Value::Array(items) = serde_json::from_str::<Value>(r.get()).ok()? else {
                     return None;

@@ -219,6 +219,15 @@ pub fn check_record(rec: &crate::model::record::Record) -> Result<(), String> {
         Some(Value::Number(n)) if n.as_i64().is_some_and(|p| (0..=4).contains(&p)) => {}
         Some(v) => return Err(format!("field `priority`: {v} is not an integer 0–4")),
     }
+    match get("estimated_minutes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|m| m >= 0) => {}
+        Some(v) => {
+            return Err(format!(
+                "field `estimated_minutes`: {v} is not a whole number of minutes"
+            ));
+        }
+    }
     for k in [
         "status",
         "issue_type",

@@ -42,20 +42,33 @@ pub fn out(report: impl serde::Serialize, text: impl Into<String>) -> Output {
 /// open (a bad `BD_NOW` must not stop `bd version`).
 pub fn env_from_process(actor: Option<String>) -> Env {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    // The XDG base directory rules ignore a relative XDG_STATE_HOME.
     let bd_home = var("BD_HOME").map(PathBuf::from).or_else(|| {
         var("XDG_STATE_HOME")
-            .map(|x| PathBuf::from(x).join("bd"))
+            .map(PathBuf::from)
+            .filter(|x| x.is_absolute())
+            .map(|x| x.join("bd"))
             .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/state/bd")))
     });
-    let lock_ms = std::env::var("BD_LOCK_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let lock_ms = lock_ms_from_env().ok().flatten().unwrap_or(10_000);
     Env {
         now: 0,
         actor: actor.or_else(|| std::env::var("BD_ACTOR").ok()),
         bd_home,
         lock_timeout: Duration::from_millis(lock_ms),
+    }
+}
+
+/// `BD_LOCK_TIMEOUT_MS` when set: a whole number of milliseconds, else an
+/// error naming it (checked where a workspace opens, as `BD_NOW` is).
+pub fn lock_ms_from_env() -> Result<Option<u64>> {
+    match std::env::var("BD_LOCK_TIMEOUT_MS") {
+        Ok(t) if !t.is_empty() => t.trim().parse().map(Some).map_err(|_| {
+            Error::invalid(format!(
+                "BD_LOCK_TIMEOUT_MS '{t}' is not a whole number of milliseconds"
+            ))
+        }),
+        _ => Ok(None),
     }
 }
 
