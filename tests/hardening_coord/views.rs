@@ -85,6 +85,9 @@ fn item_16_hook_prime_and_agents_agree_and_show_the_note() {
             r.transcript()
         );
         assert_eq!(agent_entry(&m, ws, "bob")["hook"], json!([x.clone()]));
+        // Held work is not ready in any clone, for its holder either.
+        let ready = m.json(ws, "bob", &["ready"]).to_string();
+        assert!(!ready.contains(&x), "ready in {}: {ready}", ws.display());
     }
     // Bob claims it in B: it is off his hook and in his claims, in every view.
     m.bd(&m.b, "bob", &["claim", &x]).ok();
