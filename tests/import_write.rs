@@ -173,6 +173,8 @@ fn import_refuses_records_of_the_wrong_shape() {
     let f = write(&env, "twins.jsonl", &[one, two]);
     let rep = env.json(&["import", &f]);
     assert_eq!(rep["created"], 2, "{rep}");
+    // bd always writes a priority: the default where the file has none.
+    assert_eq!(env.record("bd-tw1")["priority"], 2);
     assert!(
         rep["renamed"]
             .to_string()

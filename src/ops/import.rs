@@ -142,6 +142,10 @@ fn import_into(
     for mut rec in incoming {
         let Some(cur) = same_issue_here(tx, &mut rec, rep)? else {
             rep.created += 1;
+            // What bd writes always has a priority (SPEC §2); the default.
+            if !rec.has("priority") {
+                rec.set("priority", &2);
+            }
             // A record new to this workspace that the ledger knows (held or
             // closed in another workspace of the machine): its state is
             // written past the ledger's, like any claim-group write.
