@@ -140,12 +140,13 @@ fn import_into(
 ) -> Result<Vec<Imported>> {
     let mut out = Vec::new();
     for mut rec in incoming {
+        // What bd writes always has a priority (SPEC §2): a record without
+        // one means the default, new here or not.
+        if !rec.has("priority") {
+            rec.set("priority", &2);
+        }
         let Some(cur) = same_issue_here(tx, &mut rec, rep)? else {
             rep.created += 1;
-            // What bd writes always has a priority (SPEC §2); the default.
-            if !rec.has("priority") {
-                rec.set("priority", &2);
-            }
             // A record new to this workspace that the ledger knows (held or
             // closed in another workspace of the machine): its state is
             // written past the ledger's, like any claim-group write.
