@@ -7,28 +7,22 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Run, TestEnvironment, git};
+use common::{Network, Run, TestEnvironment, git};
 use serde_json::Value;
 
-/// Two machines sharing a bare remote: clone `a` with home `home-a`, clone
-/// `b` with home `home-b`; a worktree `wt` of `a` is on `a`'s machine.
+/// Two machines: the common [`Network`] (clone `a` with home `home-a`,
+/// clone `b` with `home-b`), addressed by name; a worktree `wt` of `a` is on
+/// `a`'s machine.
 struct Two {
-    env: TestEnvironment,
+    net: Network,
     tmp: PathBuf,
 }
 
 impl Two {
     fn new() -> Two {
-        let env = TestEnvironment::empty();
-        let a = env.clone_repo("a");
-        let tmp = env.root().to_path_buf();
-        let two = Two { env, tmp };
-        two.bd("a", "tester", &["init", "--prefix", "bd"]).ok();
-        git(&a, &["add", "-A"]);
-        git(&a, &["commit", "-q", "-m", "init"]);
-        git(&a, &["push", "-q", "-u", "origin", "main"]);
-        two.env.clone_repo("b");
-        two
+        let net = Network::new(2, "code\n");
+        let tmp = net.root().to_path_buf();
+        Two { net, tmp }
     }
 
     fn dir(&self, c: &str) -> PathBuf {
@@ -36,9 +30,14 @@ impl Two {
     }
 
     fn bd(&self, c: &str, actor: &str, args: &[&str]) -> Run {
-        let machine = if c == "wt" { "a" } else { c };
-        let home = self.env.machine_home(machine);
-        self.env.bd_on(&self.dir(c), &home, actor, args)
+        match c {
+            "a" => self.net.c[0].bd_as(actor, args),
+            "b" => self.net.c[1].bd_as(actor, args),
+            _ => {
+                let home = &self.net.c[0].home;
+                self.net.env.workspace(&self.dir(c), home, actor).bd(args)
+            }
+        }
     }
 
     /// Create an issue in clone `c` as `actor`; its id.

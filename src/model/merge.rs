@@ -2154,10 +2154,6 @@ fn unescape(r: &RawValue) -> Option<String> {
 // Values by meaning
 // ---------------------------------------------------------------------------
 
-fn is_time_key(k: &str) -> bool {
-    k.ends_with("_at") || k.ends_with("_until")
-}
-
 /// A value's canonical text: strings unescaped (then re-escaped the one way
 /// serde_json does), times under `*_at`/`*_until` keys as instants to the
 /// microsecond, objects with sorted keys, numbers as serde_json prints them.
@@ -2165,7 +2161,7 @@ fn canon<'x>(key: &str, raw: &'x RawValue) -> Cow<'x, str> {
     let s = raw.get();
     match s.as_bytes().first() {
         Some(b'"') => {
-            if is_time_key(key)
+            if crate::model::values::is_time_key(key)
                 && let Some(n) = unescape(raw).and_then(|u| time::parse(&u))
             {
                 return Cow::Owned(format!("@{}", n.div_euclid(1000)));
@@ -2194,7 +2190,7 @@ fn canon<'x>(key: &str, raw: &'x RawValue) -> Cow<'x, str> {
 fn write_canon(v: &Value, key: &str, skip: Option<&str>, out: &mut String) {
     match v {
         Value::String(s) => {
-            if is_time_key(key)
+            if crate::model::values::is_time_key(key)
                 && let Some(n) = time::parse(s)
             {
                 out.push_str(&format!("@{}", n.div_euclid(1000)));

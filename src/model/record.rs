@@ -415,6 +415,17 @@ impl Record {
         self.set(STAMPS, &stamps);
     }
 
+    /// Lift the claim epoch above `seen` (another workspace's claim-group
+    /// state, as the ledger tells it) when it is not already: a write made on
+    /// that state must rank after it (SPEC §5).
+    pub fn raise_claim_epoch_past(&mut self, seen: i64) {
+        if self.claim_epoch() <= seen {
+            let mut stamps = self.stamps();
+            stamps.insert(CLAIM_EPOCH.into(), seen.saturating_add(1).into());
+            self.set(STAMPS, &stamps);
+        }
+    }
+
     /// Raise the claim epoch by one.
     pub fn bump_claim_epoch(&mut self) -> i64 {
         let mut stamps = self.stamps();

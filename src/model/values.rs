@@ -181,6 +181,12 @@ pub fn future_date(
 /// claim-group writes; far below where adding one could overflow).
 pub const MAX_EPOCH: i64 = 1 << 40;
 
+/// Whether a field holds a time by its name (`*_at`, `*_until`): such values
+/// compare as instants, whatever their spelling.
+pub fn is_time_key(k: &str) -> bool {
+    k.ends_with("_at") || k.ends_with("_until")
+}
+
 /// The fields of a record that hold times.
 pub const TIME_FIELDS: &[&str] = &[
     "created_at",

@@ -12,7 +12,7 @@ use crate::model::values;
 use crate::ops::create::{any_date, check_label, future_date};
 use crate::ops::write::{
     Guard, Outcome, Publish, apply, apply_pub, apply_seen, apply_then, coordinated,
-    coordinated_seen, end_claim, recover, refuse_if_recovered, set_claim_epoch,
+    coordinated_seen, end_claim, recover, refuse_if_recovered,
 };
 use crate::ops::{Ctx, coord, unchanged, usage};
 use crate::store::Tx;
@@ -698,7 +698,8 @@ pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
             if let Some(e) = elsewhere {
                 // Past the deferral's entry, which overlays the
                 // workspaces that have not merged it.
-                set_claim_epoch(rec, rec.claim_epoch().max(e.epoch).saturating_add(1));
+                rec.bump_claim_epoch();
+                rec.raise_claim_epoch_past(e.epoch);
                 lifted.borrow_mut().insert(rec.id().to_string());
                 ch.push("assignee");
             }
@@ -785,9 +786,8 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
             if steal && holder.is_some() {
                 fields.push("comments");
             }
-            let seen = entry.map_or(0, |e| e.epoch);
-            if !fields.is_empty() && rec.claim_epoch() <= seen {
-                set_claim_epoch(rec, seen.saturating_add(1));
+            if !fields.is_empty() {
+                rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
             }
             Ok(fields)
         },
@@ -888,10 +888,7 @@ fn unclaim_local(
             rec.bump_claim_epoch();
             // Above the ledger's epoch: the release overlays the claim it
             // released in the workspace that made it.
-            let seen = entry.map_or(0, |e| e.epoch);
-            if rec.claim_epoch() <= seen {
-                set_claim_epoch(rec, seen.saturating_add(1));
-            }
+            rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
             if recovered {
                 return Ok(vec!["assignee", "status", "comments"]);
             }

@@ -79,7 +79,7 @@ fn value(r: &Record, key: &str) -> Option<Value> {
 fn same(key: &str, a: &Option<Value>, b: &Option<Value>) -> bool {
     match (a, b) {
         (Some(Value::String(x)), Some(Value::String(y)))
-            if key.ends_with("_at") || key == "defer_until" =>
+            if crate::model::values::is_time_key(key) =>
         {
             time::same_instant(x, y)
         }

@@ -13,7 +13,7 @@ use crate::files::atomic;
 use crate::home::ledger::Event;
 use crate::home::{deliveries, presence};
 use crate::model::kinds::Status;
-use crate::ops::write::{Guard, Outcome, apply_pub, apply_seen_in, coordinated, set_claim_epoch};
+use crate::ops::write::{Guard, Outcome, apply_pub, apply_seen_in, coordinated};
 use crate::ops::{Ctx, coord, unchanged};
 use crate::store::hooks::{self as hook_files, Hook};
 
@@ -394,11 +394,8 @@ pub fn hook_issues(
                     rec.set_status(Status::Hooked);
                     rec.set("assignee", agent);
                     rec.remove("defer_until");
-                    let seen = entry.map_or(0, |e| e.epoch);
                     rec.bump_claim_epoch();
-                    if rec.claim_epoch() <= seen {
-                        set_claim_epoch(rec, seen.saturating_add(1));
-                    }
+                    rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
                     Ok(vec!["assignee", "status"])
                 },
                 &mut attach_then_publish,
@@ -441,10 +438,7 @@ pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outco
                     }
                     rec.remove("assignee");
                     rec.bump_claim_epoch();
-                    let seen = entry.map_or(0, |e| e.epoch);
-                    if rec.claim_epoch() <= seen {
-                        set_claim_epoch(rec, seen.saturating_add(1));
-                    }
+                    rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
                     Ok(vec!["assignee", "status"])
                 },
                 publish,

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::home::ledger::{Event, Ledger};
 use crate::model::kinds::Status;
 use crate::model::merge::{self, ISSUE_RULES};
-use crate::model::record::{CLAIM_EPOCH, Record, STAMPS, Stamp};
+use crate::model::record::{Record, STAMPS, Stamp};
 use crate::model::{id, values};
 use crate::ops::Ctx;
 use crate::ops::write::Outcome;
@@ -159,7 +159,8 @@ fn import_into(
                         .is_some_and(|at| crate::ops::coord::status_stamp(&rec) > at)
                 });
             let event = entry.and_then(|e| {
-                raise_epoch(&mut rec, e.epoch);
+                rec.bump_claim_epoch();
+                rec.raise_claim_epoch_past(e.epoch);
                 state_event(ctx, None, &rec)
             });
             tx.put(rec.clone());
@@ -198,7 +199,8 @@ fn import_into(
             // A claim-group write: its epoch rises past every state it knew
             // of, the ledger's too, as `claim` and `unclaim` raise theirs.
             let seen = ledger.and_then(|l| l.find(&id)).map_or(0, |e| e.epoch);
-            raise_epoch(&mut merged, seen.max(cur.claim_epoch()));
+            merged.bump_claim_epoch();
+            merged.raise_claim_epoch_past(seen.max(cur.claim_epoch()));
         }
         let event = state_event(ctx, Some(&cur), &merged);
         tx.put(merged.clone());
@@ -267,14 +269,6 @@ fn same_issue_here(tx: &Tx, rec: &mut Record, rep: &mut ImportReport) -> Result<
     Err(Error::invalid(format!(
         "{id}: no free id for a second issue with this id"
     )))
-}
-
-/// Set the record's claim epoch above `seen` (and above its own).
-fn raise_epoch(rec: &mut Record, seen: i64) {
-    let epoch = rec.claim_epoch().max(seen).saturating_add(1);
-    let mut st = rec.stamps();
-    st.insert(CLAIM_EPOCH.into(), epoch.into());
-    rec.set(STAMPS, &st);
 }
 
 /// The ledger event of an imported state, as the verb that makes that state

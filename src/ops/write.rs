@@ -180,12 +180,6 @@ pub(crate) fn apply_seen_in(
     apply_then_in(ctx, ids, guard, f, after, locked)
 }
 
-pub(crate) fn set_claim_epoch(rec: &mut Record, epoch: i64) {
-    let mut s = rec.stamps();
-    s.insert(crate::model::record::CLAIM_EPOCH.into(), epoch.into());
-    rec.set(crate::model::record::STAMPS, &s);
-}
-
 /// Publishes a change's ledger entries: called by the change right before
 /// its tracker write (the `after` of [`apply_then`]), with the outcomes.
 pub type Publish<'a> = dyn FnMut(&[Outcome]) -> Result<()> + 'a;
@@ -309,10 +303,7 @@ pub(crate) fn end_claim(ledger: Option<&Ledger>, rec: &mut Record) -> bool {
     rec.remove("assignee");
     rec.remove("started_at");
     rec.bump_claim_epoch();
-    let seen = entry.map_or(0, |e| e.epoch);
-    if rec.claim_epoch() <= seen {
-        set_claim_epoch(rec, seen.saturating_add(1));
-    }
+    rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
     true
 }
 
