@@ -293,13 +293,33 @@ fn a_bug_handed_to_another_project_comes_back_fixed_in_one_thread() {
     assert_eq!(a2_msg["id"], msg.as_str());
     assert_eq!(a2_msg["delivery"][&idb]["issue"], item.as_str());
 
-    // B works it: ann claims and asks a question as a comment on the item.
+    // B works it, committing as it goes: ann claims and asks a question as
+    // a comment on the item. The comment is two writes (the item, then the
+    // reply to A in B's mail) and one command, so one commit.
+    ok(w.bd(&w.b2, "ann", &["config", "set", "auto_commit", "on"]));
+    ok(w.bd(&w.b2, "ann", &["commit", "-m", "the handoff, committing"]));
     ok(w.bd(&w.b2, "ann", &["claim", &item]));
+    let commits = |dir: &Path| {
+        git(dir, &["rev-list", "--count", "HEAD"])
+            .trim()
+            .to_string()
+    };
+    let before = commits(&w.b2);
     ok(w.bd(
         &w.b2,
         "ann",
         &["comment", &item, "Which version wrote repro.bin?"],
     ));
+    assert_eq!(
+        commits(&w.b2).parse::<u32>().unwrap(),
+        before.parse::<u32>().unwrap() + 1
+    );
+    let changed = git(&w.b2, &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        changed.contains(".beads/issues.jsonl") && changed.contains(".beads/mail.jsonl"),
+        "{changed}"
+    );
+    assert_eq!(git(&w.b2, &["status", "--porcelain", "--", ".beads"]), "");
     // It reaches dave in A as mail in the same thread.
     let inbox = w.json(&w.a1, "dave", &["mail", "inbox"]);
     assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");

@@ -15,7 +15,7 @@ use clap::Parser;
 use serde_json::json;
 
 use crate::error::Result;
-use crate::ops::{self, Ctx, Notice};
+use crate::ops::{self, Notice, Session};
 use args::{Cli, Cmd};
 use commands as c;
 use commands::common::{Output, env_from_process, lock_ms_from_env, now_from_env};
@@ -210,7 +210,7 @@ fn verb_of(cmd: &Cmd) -> &'static str {
 }
 
 /// Runs a verb that needs the workspace.
-fn verb(ctx: &Ctx, cmd: Cmd, json: bool) -> Result<Output> {
+fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
     match cmd {
         Cmd::Version
         | Cmd::Completion(_)

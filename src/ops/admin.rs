@@ -13,7 +13,8 @@ use crate::model::graph;
 use crate::model::id;
 use crate::model::time;
 use crate::model::values;
-use crate::ops::{Ctx, Notice, most_common_prefix};
+pub use crate::ops::Finding;
+use crate::ops::{Notice, Session, most_common_prefix};
 use crate::store::config::{self, Config};
 use crate::store::index::Signature;
 use crate::store::{Workspace, jsonl};
@@ -311,7 +312,7 @@ fn is_legacy_attribute(line: &str) -> bool {
 /// route `*.jsonl` and `hooks/*.json` to the `beads` driver (else other
 /// clones merge the tracker as text), and the root `.gitattributes` should
 /// no longer carry strand's lines. `fix` writes and migrates them.
-fn doctor_attributes(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+fn doctor_attributes(ctx: &Session, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     let root = &ctx.ws.root;
     let text = crate::files::read_to_string(root.join(".beads/.gitattributes")).unwrap_or_default();
     let mut found = Vec::new();
@@ -455,7 +456,7 @@ pub struct Places {
     pub auto_commit: String,
 }
 
-pub fn where_(ctx: &Ctx) -> Result<Places> {
+pub fn where_(ctx: &Session) -> Result<Places> {
     let snap = ctx.snapshot()?;
     let index_fresh =
         crate::store::index::load_header(&ctx.ws.cache_dir().join(crate::store::index::INDEX_FILE))
@@ -522,7 +523,7 @@ impl Serialize for ConfigList {
     }
 }
 
-pub fn config_list(ctx: &Ctx) -> ConfigList {
+pub fn config_list(ctx: &Session) -> ConfigList {
     let mut l = ConfigList::default();
     for (k, _, default, _) in config::KEYS {
         let v = ctx
@@ -547,7 +548,7 @@ pub fn config_list(ctx: &Ctx) -> ConfigList {
     l
 }
 
-pub fn config_get(ctx: &Ctx, key: &str) -> Result<String> {
+pub fn config_get(ctx: &Session, key: &str) -> Result<String> {
     if let Some(v) = ctx.config.get_text(key) {
         return Ok(v);
     }
@@ -561,7 +562,7 @@ pub fn config_get(ctx: &Ctx, key: &str) -> Result<String> {
 }
 
 /// Change config.toml under the workspace lock; returns whether it changed.
-pub fn config_edit(ctx: &Ctx, f: impl FnOnce(&mut Config) -> Result<bool>) -> Result<bool> {
+pub fn config_edit(ctx: &Session, f: impl FnOnce(&mut Config) -> Result<bool>) -> Result<bool> {
     let _g = lock::acquire(&ctx.ws.lock_path(), lock::default_timeout())?;
     let mut cfg = Config::load(&ctx.ws.config_path())?;
     let changed = f(&mut cfg)?;
@@ -569,15 +570,6 @@ pub fn config_edit(ctx: &Ctx, f: impl FnOnce(&mut Config) -> Result<bool>) -> Re
         cfg.save(&ctx.ws.config_path())?;
     }
     Ok(changed)
-}
-
-/// One thing `doctor` found.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Finding {
-    pub check: String,
-    pub severity: &'static str,
-    pub message: String,
-    pub fixed: bool,
 }
 
 fn finding(check: &str, severity: &'static str, message: String) -> Finding {
@@ -593,7 +585,7 @@ fn finding(check: &str, severity: &'static str, message: String) -> Finding {
 /// from git's index stages when the merge is still in progress, else from the
 /// two sides of the markers. Writes the result and marks the path resolved.
 fn repair_conflict(
-    ctx: &Ctx,
+    ctx: &Session,
     bytes: &[u8],
     rel: &str,
     rules: &crate::model::merge::Rules,
@@ -626,7 +618,7 @@ fn repair_conflict(
 /// Move the lines of `bytes` that did not parse to
 /// `quarantine/<stem>-<time>.jsonl` (as they were) and return the good lines,
 /// each ending in `\n`.
-fn quarantine(ctx: &Ctx, bytes: &[u8], parsed: &jsonl::Parsed, stem: &str) -> Result<Vec<u8>> {
+fn quarantine(ctx: &Session, bytes: &[u8], parsed: &jsonl::Parsed, stem: &str) -> Result<Vec<u8>> {
     if !parsed.bad.is_empty() {
         let qdir = ctx.ws.quarantine_dir();
         crate::files::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
@@ -651,7 +643,7 @@ fn quarantine(ctx: &Ctx, bytes: &[u8], parsed: &jsonl::Parsed, stem: &str) -> Re
 /// conflict markers merged by the one merge, lines that do not parse moved to
 /// `quarantine/`, duplicate ids merged, the file sorted. Called under the
 /// workspace lock when fixing.
-fn doctor_mail(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+fn doctor_mail(ctx: &Session, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     const NAME: &str = ".beads/mail.jsonl";
     let rules = &crate::model::merge::MAIL_RULES;
     let first = out.len();
@@ -695,7 +687,7 @@ fn doctor_mail(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
 /// is empty): conflict markers, merged by `rules` when fixing; lines that do
 /// not parse; ids that repeat. Returns the bytes and their parse.
 fn doctor_read(
-    ctx: &Ctx,
+    ctx: &Session,
     fix: bool,
     rel: &str,
     rules: &crate::model::merge::Rules,
@@ -749,7 +741,7 @@ fn doctor_read(
 /// what the merge decided; then the findings from `first` on are fixed.
 #[allow(clippy::too_many_arguments)]
 fn doctor_rewrite(
-    ctx: &Ctx,
+    ctx: &Session,
     rel: &str,
     stem: &str,
     rules: &crate::model::merge::Rules,
@@ -787,14 +779,14 @@ fn doctor_rewrite(
 /// stage 2 when it holds markers). Lines of a side that do not parse go to
 /// `quarantine/`; the result is written and staged as resolved, so `git
 /// commit` concludes the merge. Called under the workspace lock when fixing.
-fn doctor_unmerged(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+fn doctor_unmerged(ctx: &Session, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     if fix {
         // The command's opening warning is answered by the findings below.
         ctx.notices
             .borrow_mut()
             .retain(|n| !matches!(n, Notice::Warning(m) if m.contains("unmerged in git's index")));
     }
-    for rel in crate::ops::gitops::unmerged_paths(&ctx.ws) {
+    for rel in crate::ops::session::unmerged_paths(&ctx.ws) {
         if rel == ".beads/config.toml" {
             // `doctor_config` reports and merges it, before the rest.
             continue;
@@ -1118,7 +1110,7 @@ fn doctor_config_text(
 /// removes it from the working tree (the link itself) and from the index,
 /// staging the deletion (or the file now in its place). One only in HEAD is
 /// a warning: `bd commit` or `bd sync` records its removal.
-fn doctor_tracked_links(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+fn doctor_tracked_links(ctx: &Session, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     let Ok(links) = crate::git::stages::tracked_links(&ctx.ws.root) else {
         return Ok(());
     };
@@ -1160,7 +1152,7 @@ fn doctor_tracked_links(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<
 /// Local files of the clone (the cache, the lock, temp files) that git's
 /// index tracks: every clone would get them (a hostile repository can
 /// commit a cache). `fix` takes them out of the index; the files stay.
-fn doctor_tracked_local(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+fn doctor_tracked_local(ctx: &Session, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     let Ok(paths) = crate::git::stages::tracked_local(&ctx.ws.root) else {
         return Ok(());
     };
@@ -1187,7 +1179,7 @@ fn doctor_tracked_local(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<
 /// Caches under `.beads/.cache/` that are not whole (cut or grown: their
 /// seal does not name their size). Readers rebuild them anyway; `--fix`
 /// removes them so the next read does.
-fn doctor_caches(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) {
+fn doctor_caches(ctx: &Session, fix: bool, out: &mut Vec<Finding>) {
     let Ok(rd) = crate::files::read_dir(ctx.ws.cache_dir()) else {
         return;
     };
@@ -1221,9 +1213,8 @@ fn doctor_caches(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) {
     }
 }
 
-pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
-    let mut out = ctx.links_found.take();
-    out.extend(ctx.config_found.take());
+pub fn doctor(ctx: &Session, fix: bool) -> Result<Vec<Finding>> {
+    let mut out = ctx.found_on_open.take();
     out.extend(doctor_links(&ctx.ws, fix)?);
     // Inside the project home too (the home itself may be a link).
     if let Ok(Some(home)) = ctx.home() {
@@ -1285,7 +1276,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<Vec<Finding>> {
 /// `doctor`'s checks of the tracker's lines: format, ids, values, the done
 /// fields, dependencies on missing issues, cycles.
 fn doctor_records(
-    ctx: &Ctx,
+    ctx: &Session,
     name: &str,
     parsed: &crate::store::jsonl::Parsed,
     out: &mut Vec<Finding>,
@@ -1371,7 +1362,7 @@ fn doctor_records(
 
 /// `doctor`'s checks of the project identity (a fork?) and of
 /// `.beads/.gitignore` (written with `fix`).
-fn doctor_identity_and_gitignore(ctx: &Ctx, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
+fn doctor_identity_and_gitignore(ctx: &Session, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     if let Ok(id) = ctx.identity()
         && let Some(o) = &id.origin
         && o != &id.identity
@@ -1416,7 +1407,7 @@ pub fn write_export(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Every record's line, in id order (classic JSONL).
-pub fn export(ctx: &Ctx) -> Result<String> {
+pub fn export(ctx: &Session) -> Result<String> {
     let snap = ctx.snapshot()?;
     let mut out = String::new();
     for r in &snap.rows {

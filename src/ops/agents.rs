@@ -4,11 +4,11 @@
 
 use crate::error::{Error, Result};
 use crate::home::presence;
-use crate::ops::Ctx;
+use crate::ops::Session;
 use crate::ops::coord::{Holdings, holdings, no_home};
 
 /// `bd agent register`.
-pub fn agent_register(ctx: &Ctx, name: Option<&str>, kind: &str) -> Result<presence::Agent> {
+pub fn agent_register(ctx: &Session, name: Option<&str>, kind: &str) -> Result<presence::Agent> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let name = name.unwrap_or(&ctx.actor);
     if kind == presence::UNREGISTERED_KIND {
@@ -43,7 +43,7 @@ pub struct Unregistered {
     pub claims: Vec<String>,
 }
 
-pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Unregistered> {
+pub fn agent_unregister(ctx: &Session, name: Option<&str>) -> Result<Unregistered> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     // A look-alike of a registered agent names it, as in every other command.
     let spelled = match name {
@@ -75,7 +75,7 @@ pub fn agent_unregister(ctx: &Ctx, name: Option<&str>) -> Result<Unregistered> {
 }
 
 /// `bd heartbeat [--note]`.
-pub fn heartbeat(ctx: &Ctx, note: Option<&str>) -> Result<presence::Agent> {
+pub fn heartbeat(ctx: &Session, note: Option<&str>) -> Result<presence::Agent> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (a, w) = presence::heartbeat(&home, &ctx.actor, &ctx.ws.root, note, &ctx.now_text())?;
     if let Some(w) = w {
@@ -100,7 +100,7 @@ pub struct AgentView {
 }
 
 /// `bd agents`: every agent with its state, claims and hook.
-pub fn agents(ctx: &Ctx) -> Result<Vec<AgentView>> {
+pub fn agents(ctx: &Session) -> Result<Vec<AgentView>> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (all, w) = presence::load(&home);
     if let Some(w) = w {

@@ -8,39 +8,55 @@ use std::path::Path;
 use crate::error::Result;
 use crate::model::time::Nanos;
 use crate::ops::query::{Filter, Listing};
-use crate::ops::{Ctx, Env, admin, coord, hooks, mail, membership, query};
+use crate::ops::{Env, Session, admin, coord, hooks, mail, membership, query};
 
 pub use crate::git::commit::Outcome as CommitOutcome;
 use crate::store::Workspace;
 pub use crate::store::index::Row;
 
-/// The context of one command in the workspace found from `start`.
+/// The session of one command in the workspace found from `start`.
 /// `doctor` is `Some(fix)` for `bd doctor`: it reads config.toml itself (a
-/// broken one must not lock it out), and with `fix` links under `.beads/`
+/// broken one is a finding, and with `fix` a conflicted one is merged first,
+/// rather than locking doctor out), and with `fix` links under `.beads/`
 /// are removed first, before anything (the config included) could be read
 /// through one. `env` is asked for only once the workspace opened (a bad
 /// `BD_NOW` does not hide that there is no workspace).
-pub fn open(start: &Path, doctor: Option<bool>, env: impl FnOnce() -> Result<Env>) -> Result<Ctx> {
-    let mut links = Vec::new();
+pub fn open(
+    start: &Path,
+    doctor: Option<bool>,
+    env: impl FnOnce() -> Result<Env>,
+) -> Result<Session> {
+    let mut found = Vec::new();
     if doctor == Some(true)
         && let Ok(ws) = Workspace::open(start)
     {
-        links = admin::doctor_links(&ws, true)?;
+        found = admin::doctor_links(&ws, true)?;
     }
-    let ctx = Workspace::open(start).and_then(|ws| match doctor {
-        // doctor reads config.toml itself: a broken one must not lock it out.
-        Some(fix) => Ctx::for_doctor(ws, env()?, fix),
-        None => Ctx::new(ws, env()?),
-    })?;
-    ctx.links_found.replace(links);
+    let ws = Workspace::open(start)?;
+    let ctx = match doctor {
+        Some(fix) => {
+            let (config_found, config) = admin::doctor_config(&ws, fix)?;
+            found.extend(config_found);
+            Session::with_config(ws, env()?, config)?
+        }
+        None => Session::new(ws, env()?)?,
+    };
+    ctx.found_on_open.replace(found);
     Ok(ctx)
 }
 
-/// Before the verb: a named actor that looks like a registered agent
-/// (`DAVE`, `Ⅾave`) is it (an actor derived from the workspace path is
-/// nobody's typing, so no command pays the look-up for it); mail waiting
-/// for this workspace is delivered.
-pub fn begin(ctx: &mut Ctx) {
+/// The work before every verb, all of it:
+/// - the clone's merge-driver config is repaired (git keeps it per clone,
+///   so fresh clones lack it);
+/// - a tracker file git holds unmerged is named (reads go on over one side,
+///   writes are refused);
+/// - a named actor that looks like a registered agent (`DAVE`, `Ⅾave`) is
+///   it (an actor derived from the workspace path is nobody's typing, so no
+///   command pays the look-up for it);
+/// - mail waiting in the project home for this workspace is delivered.
+pub fn begin(ctx: &mut Session) {
+    ctx.check_merge_driver();
+    ctx.warn_unmerged();
     if ctx.explicit_actor {
         let actor = membership::agent_spelling(ctx, &ctx.actor);
         ctx.actor = actor;
@@ -50,9 +66,18 @@ pub fn begin(ctx: &mut Ctx) {
     }
 }
 
-/// After the verb (`ok`: it succeeded): presence, the hook file, and the
-/// reports back to projects whose handed-off items this command changed.
-pub fn finish(ctx: &Ctx, ok: bool) {
+/// The work after every verb (`ok`: it succeeded), all of it:
+/// - reports go back to the projects whose handed-off items this command
+///   changed (mail, itself a tracker write);
+/// - the command's tracker writes are committed, per `auto_commit`, once;
+/// - the named actor's heartbeat is refreshed;
+/// - its hook file is brought up to date with what the command wrote.
+pub fn finish(ctx: &Session, ok: bool) {
+    let handoffs = ctx.outbox.take();
+    if !handoffs.is_empty() {
+        mail::flow_back(ctx, &handoffs);
+    }
+    ctx.auto_commit();
     if ok {
         ctx.touch_presence();
     }
@@ -63,24 +88,24 @@ pub fn finish(ctx: &Ctx, ok: bool) {
     {
         ctx.warn(format!("cannot update the hook file of {}: {e}", ctx.actor));
     }
-    let handoffs = ctx.outbox.take();
-    if !handoffs.is_empty() {
-        mail::flow_back(ctx, &handoffs);
-    }
 }
 
-/// A fresh context for the next round of a long-running verb (`dispatch
-/// --watch`), same workspace and actor, read at `now`.
-pub fn next_round(ctx: &Ctx, now: Nanos) -> Result<Ctx> {
+/// The session of the next round of a long-running verb (`dispatch
+/// --watch`): same workspace and actor, read at `now`, begun (the caller
+/// finishes it when the round is done).
+pub fn next_round(ctx: &Session, now: Nanos) -> Result<Session> {
     let actor = ctx.explicit_actor.then(|| ctx.actor.clone());
-    Ctx::new(
+    let mut round = Session::new(
         ctx.ws.clone(),
         Env {
             now,
             actor,
             ..ctx.env.clone()
         },
-    )
+    )?;
+    round.verb = ctx.verb.clone();
+    begin(&mut round);
+    Ok(round)
 }
 
 /// How long every lock of this process waits (set once, at start-up).
@@ -89,7 +114,7 @@ pub fn set_lock_timeout(d: std::time::Duration) {
 }
 
 /// `where`: the workspace's places and its proof of project membership.
-pub fn where_(ctx: &Ctx) -> Result<Where> {
+pub fn where_(ctx: &Session) -> Result<Where> {
     let places = admin::where_(ctx)?;
     Ok(Where {
         places,
@@ -113,7 +138,7 @@ pub struct DoctorReport {
 }
 
 /// `doctor`: the checks; with `fix`, the ledger pruned too.
-pub fn doctor(ctx: &Ctx, fix: bool) -> Result<DoctorReport> {
+pub fn doctor(ctx: &Session, fix: bool) -> Result<DoctorReport> {
     let findings = admin::doctor(ctx, fix)?;
     if fix {
         match coord::prune_ledger(ctx) {
@@ -136,7 +161,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Result<DoctorReport> {
 
 /// `config set`: whether it changed. Naming the project here is the user's
 /// confirmation on this machine (a committed config.toml is not).
-pub fn config_set(ctx: &Ctx, key: &str, value: &str) -> Result<bool> {
+pub fn config_set(ctx: &Session, key: &str, value: &str) -> Result<bool> {
     let changed = admin::config_edit(ctx, |cfg| cfg.set(key, value))?;
     if changed
         && key == "project"
@@ -152,7 +177,7 @@ pub fn config_set(ctx: &Ctx, key: &str, value: &str) -> Result<bool> {
 
 /// `sling`: the agent as registered, and the outcome.
 pub fn sling(
-    ctx: &Ctx,
+    ctx: &Session,
     id: &str,
     agent: &str,
     note: Option<&str>,
@@ -163,7 +188,7 @@ pub fn sling(
 }
 
 /// The agent a hook verb means: the named one as registered, else the actor.
-fn hook_agent(ctx: &Ctx, agent: Option<&str>) -> String {
+fn hook_agent(ctx: &Session, agent: Option<&str>) -> String {
     agent.map_or_else(|| ctx.actor.clone(), |a| membership::agent_spelling(ctx, a))
 }
 
@@ -193,7 +218,7 @@ pub struct Unhooked {
 }
 
 /// `hook`: the effective hook of `agent` (default: the actor).
-pub fn hook(ctx: &Ctx, agent: Option<&str>) -> Result<HookView> {
+pub fn hook(ctx: &Session, agent: Option<&str>) -> Result<HookView> {
     let agent = hook_agent(ctx, agent);
     crate::home::presence::validate_agent_name(&agent)?;
     let hook = hooks::effective_hook(ctx, &agent)?;
@@ -214,7 +239,7 @@ pub fn hook(ctx: &Ctx, agent: Option<&str>) -> Result<HookView> {
 }
 
 /// `unhook`: the agent and the ids taken off its hook.
-pub fn unhook(ctx: &Ctx, id: Option<&str>, agent: Option<&str>) -> Result<Unhooked> {
+pub fn unhook(ctx: &Session, id: Option<&str>, agent: Option<&str>) -> Result<Unhooked> {
     let agent = hook_agent(ctx, agent);
     let removed = hooks::unhook(ctx, &agent, id)?;
     Ok(Unhooked { agent, removed })
@@ -222,7 +247,7 @@ pub fn unhook(ctx: &Ctx, id: Option<&str>, agent: Option<&str>) -> Result<Unhook
 
 /// `ready --explain`: the ready work (saying so when there is none) and the
 /// claims that lapsed.
-pub fn ready_explained(ctx: &Ctx, f: &Filter) -> Result<(Listing, Vec<query::LapsedClaim>)> {
+pub fn ready_explained(ctx: &Session, f: &Filter) -> Result<(Listing, Vec<query::LapsedClaim>)> {
     let l = query::ready(ctx, f)?;
     if l.rows.is_empty() {
         ctx.notice("No ready work.");
@@ -232,7 +257,7 @@ pub fn ready_explained(ctx: &Ctx, f: &Filter) -> Result<(Listing, Vec<query::Lap
 }
 
 /// `export`: the JSONL text, also written to `output` when given.
-pub fn export(ctx: &Ctx, output: Option<&Path>) -> Result<String> {
+pub fn export(ctx: &Session, output: Option<&Path>) -> Result<String> {
     let text = admin::export(ctx)?;
     if let Some(p) = output {
         admin::write_export(p, &text)?;

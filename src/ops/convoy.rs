@@ -10,13 +10,13 @@ use crate::model::record::{Dep, Record};
 use crate::model::values;
 use crate::ops::create::{CreateOptions, create};
 use crate::ops::write::Outcome;
-use crate::ops::{Ctx, stamp_write};
+use crate::ops::{Session, stamp_write};
 use crate::store::Tx;
 
 const TRACKS: &str = "tracks";
 
 /// Inside a close: convoys whose every tracked item is now done close too.
-pub fn land(ctx: &Ctx, tx: &mut Tx, closed: &[Outcome]) -> Result<()> {
+pub fn land(ctx: &Session, tx: &mut Tx, closed: &[Outcome]) -> Result<()> {
     let closed_ids: Vec<&str> = closed
         .iter()
         .filter(|o| o.changed)
@@ -61,7 +61,7 @@ pub fn land(ctx: &Ctx, tx: &mut Tx, closed: &[Outcome]) -> Result<()> {
     Ok(())
 }
 
-fn tracks_edge(ctx: &Ctx, convoy: &str, target: &str) -> Dep {
+fn tracks_edge(ctx: &Session, convoy: &str, target: &str) -> Dep {
     Dep {
         issue_id: convoy.to_string(),
         depends_on_id: target.to_string(),
@@ -73,7 +73,7 @@ fn tracks_edge(ctx: &Ctx, convoy: &str, target: &str) -> Dep {
 }
 
 /// `bd convoy create <name> <ids…>`.
-pub fn create_convoy(ctx: &Ctx, name: &str, ids: &[String]) -> Result<Record> {
+pub fn create_convoy(ctx: &Session, name: &str, ids: &[String]) -> Result<Record> {
     // Check the items before the convoy is created: a refused item must not
     // leave an empty convoy behind.
     if !ids.is_empty() {
@@ -100,8 +100,8 @@ pub fn create_convoy(ctx: &Ctx, name: &str, ids: &[String]) -> Result<Record> {
 
 /// `bd convoy add <convoy> <ids…>`: track more items; an open one reopens a
 /// landed convoy.
-pub fn add(ctx: &Ctx, convoy: &str, ids: &[String]) -> Result<Outcome> {
-    let mut tx = ctx.begin()?;
+pub fn add(ctx: &Session, convoy: &str, ids: &[String]) -> Result<Outcome> {
+    let mut tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let cid = tx.resolve(convoy, &prefix)?;
     let mut rec = tx.get(&cid)?;
@@ -222,7 +222,7 @@ fn progress(snap: &crate::store::Snapshot, convoy: &crate::store::index::Row) ->
     }
 }
 
-pub fn status(ctx: &Ctx, convoy: &str) -> Result<Progress> {
+pub fn status(ctx: &Session, convoy: &str) -> Result<Progress> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let row = snap.resolve(convoy, &prefix)?;
@@ -235,7 +235,7 @@ pub fn status(ctx: &Ctx, convoy: &str) -> Result<Progress> {
     Ok(progress(&snap, row))
 }
 
-pub fn list(ctx: &Ctx) -> Result<Vec<Progress>> {
+pub fn list(ctx: &Session) -> Result<Vec<Progress>> {
     let snap = ctx.snapshot()?;
     Ok(snap
         .rows

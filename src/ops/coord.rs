@@ -5,173 +5,12 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::home::{ProjectHome, ledger, presence, registry};
+use crate::home::ledger;
 use crate::model::kinds::Status;
 use crate::model::record::Record;
 use crate::model::time::{self, Nanos};
-use crate::ops::Ctx;
-
-impl Ctx {
-    /// The project home, unless `coordination = "workspace"`. Registers this
-    /// workspace (a cheap no-op when it was seen within the minute).
-    pub fn home(&self) -> Result<Option<ProjectHome>> {
-        if let Some(h) = self.home_once.get() {
-            return Ok(h.clone());
-        }
-        let h = self.open_home()?;
-        let _ = self.home_once.set(h.clone());
-        Ok(h)
-    }
-
-    fn open_home(&self) -> Result<Option<ProjectHome>> {
-        if self.config.get_str("coordination") == Some("workspace") || !self.joins_home() {
-            return Ok(None);
-        }
-        let identity = self.identity()?.identity;
-        let home = ProjectHome::open(self.home_base(), &identity).map_err(|e| Error::Invalid {
-            msg: format!("cannot use the project home: {e}"),
-            hint: Some(
-                "set BD_HOME to a writable folder, or `bd config set coordination workspace` to coordinate within this workspace only"
-                    .into(),
-            ),
-        })?;
-        let known = registry::load(&home).0.workspaces.values().any(|w| {
-            std::fs::canonicalize(&w.root).ok() == std::fs::canonicalize(&self.ws.root).ok()
-        });
-        match registry::register(&home, &self.ws.root, None, &self.now_text()) {
-            Ok((_, Some(w))) => self.warn(w),
-            Ok(_) => {}
-            Err(e) => self.warn(format!("cannot register this workspace: {e}")),
-        }
-        if !known {
-            // A workspace new to this home (or a home that was lost) brings its
-            // claims and hooks, and those of its sibling worktrees, into the
-            // ledger, so other workspaces see them.
-            let roots = known_workspaces(self, &home);
-            if let Err(e) = ledger::with_ledger(&home, |l| {
-                reconcile(l, &roots, &self.now_text());
-                Ok(())
-            }) {
-                self.warn(format!("cannot update the ledger: {e}"));
-            }
-        }
-        Ok(Some(home))
-    }
-
-    /// The ledger of this project (empty without a home).
-    pub fn ledger(&self) -> Result<ledger::Ledger> {
-        let Some(home) = self.home()? else {
-            return Ok(ledger::Ledger::default());
-        };
-        let (l, warning) = ledger::load(&home);
-        if let Some(w) = warning {
-            self.warn(w);
-        }
-        Ok(l)
-    }
-
-    /// Refresh the heartbeat of an explicitly named actor (SPEC §1).
-    pub fn touch_presence(&self) {
-        if !self.explicit_actor || self.departed.get() {
-            return;
-        }
-        let Ok(Some(home)) = self.home() else { return };
-        // A heartbeat younger than 30 s is fresh enough (agents promise one
-        // every lease/3); skipping the write keeps read commands read-only.
-        if let (Some(a), _) = presence::find(&home, &self.actor)
-            && a.workspace == self.ws.root
-            && time::parse(&a.last_heartbeat)
-                .is_some_and(|t| self.now - t < 30_000_000_000 && t <= self.now)
-        {
-            return;
-        }
-        if let Err(e) =
-            presence::heartbeat(&home, &self.actor, &self.ws.root, None, &self.now_text())
-        {
-            self.warn(format!(
-                "cannot record the heartbeat of {}: {e}",
-                self.actor
-            ));
-        }
-    }
-}
-
-/// Every workspace of the project this machine knows: the registry's live
-/// entries, the worktrees of this repository, and this workspace.
-pub fn known_workspaces(ctx: &Ctx, home: &ProjectHome) -> Vec<std::path::PathBuf> {
-    let mut roots = registry::live(home);
-    if let Ok(dirs) = crate::git::dirs(&ctx.ws.root) {
-        roots.extend(crate::git::worktrees(&dirs));
-    }
-    roots.push(ctx.ws.root.clone());
-    let mut seen = std::collections::BTreeSet::new();
-    roots.retain(|r| {
-        let key = std::fs::canonicalize(r).unwrap_or_else(|_| r.clone());
-        key.join(".beads").is_dir() && seen.insert(key)
-    });
-    roots
-}
-
-/// Bring the claims and hooks recorded in these workspaces' files into the
-/// ledger, where it knows nothing newer (used when a ledger was lost or a
-/// workspace is new to the home).
-pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str) {
-    for root in roots {
-        let Ok(bytes) = crate::files::read(root.join(".beads/issues.jsonl")) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        for line in text.split('\n') {
-            // Only held issues matter: skip the (many) lines that cannot be.
-            if !line.contains("\"in_progress\"") && !line.contains("\"hooked\"") {
-                continue;
-            }
-            let Ok(rec) = Record::parse(line) else {
-                continue;
-            };
-            let Some(holder) = rec.nonempty("assignee") else {
-                continue;
-            };
-            let event = match rec.state() {
-                Status::InProgress => ledger::Event::Claimed {
-                    holder: holder.clone(),
-                    started_at: rec.str("started_at").unwrap_or_default(),
-                },
-                Status::Hooked => ledger::Event::Hooked {
-                    agent: holder.clone(),
-                    by: holder.clone(),
-                },
-                _ => continue,
-            };
-            let epoch = rec.claim_epoch();
-            if l.find(rec.id()).is_some_and(|e| e.epoch >= epoch) {
-                continue;
-            }
-            // The ledger keeps a week of events (SPEC §7); older claims are
-            // seen through git like everything else.
-            let started = rec.time("started_at").or_else(|| rec.time("updated_at"));
-            if let (Some(s), Some(n)) = (started, time::parse(now))
-                && n - s > ledger::KEEP_NS
-            {
-                continue;
-            }
-            let _ = l.put(ledger::Entry {
-                issue: rec.id().to_string(),
-                event,
-                at: rec
-                    .str("started_at")
-                    .filter(|s| time::parse(s).is_some())
-                    .unwrap_or_else(|| now.to_string()),
-                by: holder,
-                workspace: root.clone(),
-                epoch,
-                on: rec.claim_made_on().map(|st| st.to_text()),
-                until: None,
-                created: rec.str("created_at"),
-            });
-        }
-    }
-}
+use crate::ops::Session;
+use crate::ops::session::known_workspaces;
 
 /// The stamp of a record's status register (SPEC §5 rules).
 pub fn status_stamp(rec: &Record) -> Nanos {
@@ -476,7 +315,7 @@ pub fn overlay_refusal(o: &Overlay, id: &str, actor: &str) -> Option<String> {
 }
 
 /// Write a ledger entry for an issue this command changed.
-pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::Entry {
+pub fn ledger_entry(ctx: &Session, rec: &Record, event: ledger::Event) -> ledger::Entry {
     let claim_group = event.is_claim_group();
     let released = matches!(event, ledger::Event::Released);
     ledger::Entry {
@@ -499,7 +338,7 @@ pub fn ledger_entry(ctx: &Ctx, rec: &Record, event: ledger::Event) -> ledger::En
 
 /// Why there is no project home: the setting, or a membership this
 /// workspace has not proven (issue 9, item 2).
-pub(crate) fn no_home(ctx: &Ctx) -> Error {
+pub(crate) fn no_home(ctx: &Session) -> Error {
     if ctx.config.get_str("coordination") == Some("workspace") {
         return Error::Invalid {
             msg: "agents live in the project home, and coordination is set to \"workspace\"".into(),
@@ -528,7 +367,7 @@ pub struct Holdings {
 /// ([`effective_holder`]): this workspace's records overlaid with newer
 /// ledger entries, plus the ledger's word for issues this file does not have
 /// yet. The one source for `agents`, `hook` and `dispatch`'s loads.
-pub fn holdings(ctx: &Ctx) -> Result<BTreeMap<String, Holdings>> {
+pub fn holdings(ctx: &Session) -> Result<BTreeMap<String, Holdings>> {
     let ledger = ctx.ledger()?;
     let named: std::collections::HashSet<&str> = ledger.iter().map(|e| e.issue.as_str()).collect();
     let snap = crate::store::Snapshot::load_where(
@@ -585,7 +424,7 @@ pub fn reflects(rec: &Record, e: &ledger::Entry) -> bool {
 /// Whether dispatch should prune the ledger now: at most every ten minutes
 /// (it reads every workspace's tracker; a watch loop need not do it each
 /// round). `doctor --fix` always prunes.
-pub fn prune_due(ctx: &Ctx) -> bool {
+pub fn prune_due(ctx: &Session) -> bool {
     let Ok(Some(home)) = ctx.home() else {
         return false;
     };
@@ -605,7 +444,7 @@ pub fn prune_due(ctx: &Ctx) -> bool {
 /// Drop the ledger entries every known workspace of the project already
 /// reflects in its own file, and those older than 7 days (SPEC §7). Run by
 /// `bd dispatch` and `bd doctor`; returns how many were dropped.
-pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
+pub fn prune_ledger(ctx: &Session) -> Result<usize> {
     let Some(home) = ctx.home()? else {
         return Ok(0);
     };
@@ -647,7 +486,7 @@ pub fn prune_ledger(ctx: &Ctx) -> Result<usize> {
 
 /// When `holder` last showed a sign of life: its heartbeat, or the claim's start.
 pub fn last_sign_of_life(
-    ctx: &Ctx,
+    ctx: &Session,
     holder: &str,
     rec: &Record,
 ) -> Option<crate::model::time::Nanos> {
@@ -665,7 +504,7 @@ pub fn last_sign_of_life(
 }
 
 /// A claim is lapsed when its holder has been silent longer than the lease.
-pub fn lapsed(ctx: &Ctx, holder: &str, rec: &Record) -> bool {
+pub fn lapsed(ctx: &Session, holder: &str, rec: &Record) -> bool {
     crate::model::graph::is_lapsed(
         last_sign_of_life(ctx, holder, rec),
         ctx.now,

@@ -5,7 +5,7 @@ use crate::model::id;
 use crate::model::kinds::Status;
 use crate::model::record::{Dep, Record};
 use crate::model::values;
-use crate::ops::Ctx;
+use crate::ops::Session;
 
 #[derive(Debug, Default, Clone)]
 pub struct CreateOptions {
@@ -36,12 +36,12 @@ pub fn check_label(l: &str) -> Result<String> {
 }
 
 /// A future date for `--defer` ([`values::future_date`]).
-pub fn future_date(ctx: &Ctx, text: &str, what: &str) -> Result<String> {
+pub fn future_date(ctx: &Session, text: &str, what: &str) -> Result<String> {
     values::future_date(text, ctx.now, what).map_err(Error::invalid)
 }
 
 /// Any date (`--due`) ([`values::any_date`]).
-pub fn any_date(ctx: &Ctx, text: &str, what: &str) -> Result<String> {
+pub fn any_date(ctx: &Session, text: &str, what: &str) -> Result<String> {
     values::any_date(text, ctx.now, what).map_err(Error::invalid)
 }
 
@@ -56,7 +56,7 @@ pub fn next_child_number(ids: &[&str], parent: &str) -> u32 {
         + 1
 }
 
-pub fn create(ctx: &Ctx, o: &CreateOptions) -> Result<Record> {
+pub fn create(ctx: &Session, o: &CreateOptions) -> Result<Record> {
     let title = values::check_title(&o.title).map_err(Error::invalid)?;
     let priority = match &o.priority {
         Some(p) => values::parse_priority(p).map_err(Error::invalid)?,
@@ -93,7 +93,7 @@ pub fn create(ctx: &Ctx, o: &CreateOptions) -> Result<Record> {
         )));
     }
 
-    let mut tx = ctx.begin()?;
+    let mut tx = ctx.tx()?;
     let ids = tx.ids();
     let prefix = ctx.prefix_from(&ids);
     let parent = o

@@ -8,12 +8,12 @@ use crate::model::graph;
 use crate::model::record::Dep;
 use crate::model::values;
 use crate::ops::write::Outcome;
-use crate::ops::{Ctx, unchanged};
+use crate::ops::{Session, unchanged};
 use crate::store::index::Row;
 
-pub fn add(ctx: &Ctx, from: &str, to: &str, kind: &str) -> Result<Outcome> {
+pub fn add(ctx: &Session, from: &str, to: &str, kind: &str) -> Result<Outcome> {
     values::check_dep_type(kind).map_err(Error::invalid)?;
-    let mut tx = ctx.begin()?;
+    let mut tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let from = tx.resolve(from, &prefix)?;
     let to = tx.resolve(to, &prefix)?;
@@ -64,8 +64,8 @@ pub fn add(ctx: &Ctx, from: &str, to: &str, kind: &str) -> Result<Outcome> {
     })
 }
 
-pub fn remove(ctx: &Ctx, from: &str, to: &str, kind: Option<&str>) -> Result<Outcome> {
-    let mut tx = ctx.begin()?;
+pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result<Outcome> {
+    let mut tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let from = tx.resolve(from, &prefix)?;
     let mut rec = tx.get(&from)?;
@@ -132,7 +132,7 @@ pub struct DepList {
 }
 
 /// Outgoing and incoming edges of one issue.
-pub fn list(ctx: &Ctx, id: &str) -> Result<DepList> {
+pub fn list(ctx: &Session, id: &str) -> Result<DepList> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let row = snap.resolve(id, &prefix)?;
@@ -180,7 +180,7 @@ pub struct TreeNode {
 }
 
 /// A tree node: an issue and what it depends on (or, reversed, what depends on it).
-pub fn tree(ctx: &Ctx, id: &str, reverse: bool, max_depth: usize) -> Result<TreeNode> {
+pub fn tree(ctx: &Session, id: &str, reverse: bool, max_depth: usize) -> Result<TreeNode> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let root = snap.resolve(id, &prefix)?.clone();
@@ -258,7 +258,7 @@ impl TreeWalk<'_> {
     }
 }
 
-pub fn cycles(ctx: &Ctx) -> Result<Vec<Vec<String>>> {
+pub fn cycles(ctx: &Session) -> Result<Vec<Vec<String>>> {
     let snap = ctx.snapshot()?;
     Ok(graph::cycles(&snap.nodes()))
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::home::presence::{self, AgentState};
-use crate::ops::Ctx;
+use crate::ops::Session;
 use crate::ops::query::Filter;
 
 #[derive(Debug, Default, Serialize)]
@@ -29,7 +29,7 @@ pub struct DispatchOptions {
     pub containers: bool,
 }
 
-pub fn dispatch(ctx: &Ctx, o: &DispatchOptions) -> Result<Plan> {
+pub fn dispatch(ctx: &Session, o: &DispatchOptions) -> Result<Plan> {
     let mut plan = Plan {
         dry_run: o.dry_run,
         ..Plan::default()

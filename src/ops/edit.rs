@@ -14,7 +14,7 @@ use crate::ops::write::{
     Guard, Outcome, Publish, apply, apply_pub, apply_seen, apply_then, coordinated,
     coordinated_seen, end_claim, recover, refuse_if_recovered,
 };
-use crate::ops::{Ctx, coord, unchanged, usage};
+use crate::ops::{Session, coord, unchanged, usage};
 use crate::store::Tx;
 
 /// Set an optional text field; `Some("")` clears it.
@@ -49,7 +49,7 @@ pub struct UpdateOptions {
     pub force: bool,
 }
 
-pub fn update(ctx: &Ctx, o: &UpdateOptions) -> Result<Vec<Outcome>> {
+pub fn update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
     if o.claim && (o.status.is_some() || o.assignee.is_some() || o.defer.is_some()) {
         return Err(usage(
             "--claim cannot be combined with --status, --assignee or --defer",
@@ -152,7 +152,7 @@ struct Checked<'a> {
 }
 
 fn update_one(
-    ctx: &Ctx,
+    ctx: &Session,
     o: &UpdateOptions,
     c: &Checked,
     ledger: Option<&Ledger>,
@@ -220,7 +220,12 @@ fn update_one(
 }
 
 /// `update`'s plain fields: text, priority, type, assignee, estimate, due.
-fn update_fields(ctx: &Ctx, o: &UpdateOptions, c: &Checked, rec: &mut Record) -> Vec<&'static str> {
+fn update_fields(
+    ctx: &Session,
+    o: &UpdateOptions,
+    c: &Checked,
+    rec: &mut Record,
+) -> Vec<&'static str> {
     let mut ch: Vec<&'static str> = Vec::new();
     if let Some(t) = c.title
         && rec.set_opt_str("title", Some(t))
@@ -282,7 +287,7 @@ fn defers(o: &UpdateOptions, c: &Checked) -> bool {
 
 /// `update`'s state: `--defer` and `--status`.
 fn update_state(
-    ctx: &Ctx,
+    ctx: &Session,
     o: &UpdateOptions,
     c: &Checked,
     rec: &mut Record,
@@ -337,7 +342,7 @@ fn update_state(
 /// `update`'s lists: labels added and removed, the parent. Returns the
 /// labels asked to be removed that the issue did not have.
 fn update_lists(
-    ctx: &Ctx,
+    ctx: &Session,
     o: &UpdateOptions,
     c: &Checked,
     tx: &Tx,
@@ -374,7 +379,7 @@ fn update_lists(
 }
 
 /// Move `rec` under `parent` (or out from any parent). Refuses cycles.
-fn reparent(ctx: &Ctx, tx: &Tx, rec: &mut Record, parent: Option<&str>) -> Result<bool> {
+fn reparent(ctx: &Session, tx: &Tx, rec: &mut Record, parent: Option<&str>) -> Result<bool> {
     let current = rec.parent();
     if current.as_deref() == parent {
         return Ok(false);
@@ -447,7 +452,12 @@ fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
     out
 }
 
-pub fn close(ctx: &Ctx, ids: &[String], reason: Option<&str>, force: bool) -> Result<Vec<Outcome>> {
+pub fn close(
+    ctx: &Session,
+    ids: &[String],
+    reason: Option<&str>,
+    force: bool,
+) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
         |ledger, publish| close_local(ctx, ids, reason, force, ledger, publish),
@@ -456,7 +466,7 @@ pub fn close(ctx: &Ctx, ids: &[String], reason: Option<&str>, force: bool) -> Re
 }
 
 fn close_local(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     reason: Option<&str>,
     force: bool,
@@ -518,7 +528,7 @@ fn close_local(
     )
 }
 
-pub fn reopen(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
+pub fn reopen(ctx: &Session, ids: &[String]) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
         |ledger, publish| reopen_local(ctx, ids, ledger, publish),
@@ -527,7 +537,7 @@ pub fn reopen(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
 }
 
 fn reopen_local(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     ledger: Option<&Ledger>,
     publish: &mut Publish,
@@ -561,7 +571,7 @@ fn reopen_local(
 
 /// `bd delete`; `force` insists over a claim the actor lost in a merge.
 pub fn delete(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     reason: Option<&str>,
     force: bool,
@@ -574,7 +584,7 @@ pub fn delete(
 }
 
 fn delete_local(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     reason: Option<&str>,
     guard: Guard,
@@ -608,7 +618,7 @@ fn delete_local(
     )
 }
 
-pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
+pub fn restore(ctx: &Session, ids: &[String]) -> Result<Vec<Outcome>> {
     apply(ctx, ids, Guard::Load, |_, rec| {
         if rec.state() != Status::Tombstone {
             unchanged(ctx, format!("{} is not deleted", rec.id()));
@@ -628,7 +638,7 @@ pub fn restore(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
 /// `bd defer`; `force` insists over a claim the actor lost in a merge.
 /// Deferring ends a claim, here or in another workspace of the machine
 /// ([`end_claim`]): the ledger records the release.
-pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<Outcome>> {
+pub fn defer(ctx: &Session, ids: &[String], until: &str, force: bool) -> Result<Vec<Outcome>> {
     let when = future_date(ctx, until, "defer date")?;
     let ended = std::cell::RefCell::new(std::collections::BTreeSet::new());
     coordinated_seen(
@@ -670,7 +680,7 @@ pub fn defer(ctx: &Ctx, ids: &[String], until: &str, force: bool) -> Result<Vec<
 /// `bd undefer`. A deferral made in another workspace of the machine (the
 /// ledger's release carries its date) is lifted here too, and the ledger
 /// says so, so every workspace sees open work at once.
-pub fn undefer(ctx: &Ctx, ids: &[String]) -> Result<Vec<Outcome>> {
+pub fn undefer(ctx: &Session, ids: &[String]) -> Result<Vec<Outcome>> {
     let lifted = std::cell::RefCell::new(std::collections::BTreeSet::new());
     coordinated_seen(
         ctx,
@@ -740,7 +750,7 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
 /// Claim issues for `ctx.actor`: assignee, `in_progress`, `started_at`, epoch up.
 /// Claim issues for `ctx.actor`: under the ledger lock (every workspace of the
 /// project on this machine), then the workspace lock.
-pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
+pub fn claim(ctx: &Session, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
     coordinated_seen(
         ctx,
         ids,
@@ -800,7 +810,7 @@ pub fn claim(ctx: &Ctx, ids: &[String], steal: bool) -> Result<Vec<Outcome>> {
     )
 }
 
-pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
+pub fn claim_one(ctx: &Session, rec: &mut Record) -> Result<Vec<&'static str>> {
     if rec.state() == Status::InProgress && rec.nonempty("assignee").as_deref() == Some(&ctx.actor)
     {
         unchanged(
@@ -829,7 +839,7 @@ pub fn claim_one(ctx: &Ctx, rec: &mut Record) -> Result<Vec<&'static str>> {
 /// 14/16): a claim made in another workspace of this machine, which only
 /// the ledger knows yet, is released here too, and the record written so
 /// that the merge ranks the release after that claim (as `claim` does).
-pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
+pub fn unclaim(ctx: &Session, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
         |ledger, publish| unclaim_local(ctx, ids, force, ledger, publish),
@@ -838,7 +848,7 @@ pub fn unclaim(ctx: &Ctx, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
 }
 
 fn unclaim_local(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     force: bool,
     ledger: Option<&Ledger>,
@@ -901,7 +911,7 @@ fn unclaim_local(
 /// `bd ready --claim`: claim the first ready issue that is still free. Candidates
 /// come from the ready set; the claim itself re-checks under the lock.
 pub fn ready_claim(
-    ctx: &Ctx,
+    ctx: &Session,
     f: &crate::ops::query::Filter,
     containers: bool,
 ) -> Result<Option<Record>> {

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::git;
 use crate::model::record::Record;
 use crate::model::time;
-use crate::ops::Ctx;
+use crate::ops::Session;
 use crate::store::jsonl;
 
 pub const ISSUES: &str = ".beads/issues.jsonl";
@@ -170,7 +170,7 @@ pub fn compare(before: &[u8], after: &[u8]) -> Vec<IssueChange> {
 }
 
 /// HEAD against the working tree.
-pub fn working_changes(ctx: &Ctx) -> Result<Vec<IssueChange>> {
+pub fn working_changes(ctx: &Session) -> Result<Vec<IssueChange>> {
     diff(ctx, None).map(|d| d.changes)
 }
 
@@ -184,7 +184,7 @@ pub struct Diff {
 
 /// `bd diff [REV[..REV]]`: default HEAD against the working tree; `REV` against
 /// the working tree; `A..B` between two commits.
-pub fn diff(ctx: &Ctx, spec: Option<&str>) -> Result<Diff> {
+pub fn diff(ctx: &Session, spec: Option<&str>) -> Result<Diff> {
     let repo = git::open(&ctx.ws.root)?;
     let working = || -> Result<Vec<u8>> {
         match crate::files::read(ctx.ws.issues_path()) {
@@ -252,7 +252,7 @@ pub struct Log {
 }
 
 /// `bd log <id>`: the commits that changed one issue, newest first.
-pub fn log(ctx: &Ctx, query: &str, limit: usize) -> Result<Log> {
+pub fn log(ctx: &Session, query: &str, limit: usize) -> Result<Log> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let (id, known_here) = match snap.resolve(query, &prefix) {

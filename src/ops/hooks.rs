@@ -14,13 +14,17 @@ use crate::home::ledger::Event;
 use crate::home::{deliveries, presence};
 use crate::model::kinds::Status;
 use crate::ops::write::{Guard, Outcome, apply_pub, apply_seen_in, coordinated};
-use crate::ops::{Ctx, coord, unchanged};
+use crate::ops::{Session, coord, unchanged};
 use crate::store::hooks::{self as hook_files, Hook};
 
 /// Read-modify-write `agent`'s hook file under the workspace lock, so two
 /// commands changing one hook never drop each other's items. The caller holds
 /// no lock (SPEC §2 order: project-home locks first, then this one).
-fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result<T>) -> Result<T> {
+fn with_hook<T>(
+    ctx: &Session,
+    agent: &str,
+    change: impl FnOnce(&mut Hook) -> Result<T>,
+) -> Result<T> {
     ctx.refuse_unmerged()?;
     let _lock =
         crate::files::lock::acquire(&ctx.ws.lock_path(), crate::files::lock::default_timeout())?;
@@ -34,7 +38,7 @@ fn with_hook<T>(ctx: &Ctx, agent: &str, change: impl FnOnce(&mut Hook) -> Result
 }
 
 /// `bd sling <id> <agent>`.
-pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
+pub fn sling(ctx: &Session, id: &str, agent: &str, note: Option<&str>) -> Result<Outcome> {
     presence::validate_agent_name(agent)?;
     let mut outs =
         crate::ops::hooks::hook_issues(ctx, &[(id.to_string(), agent.to_string())], false, note)?;
@@ -43,7 +47,10 @@ pub fn sling(ctx: &Ctx, id: &str, agent: &str, note: Option<&str>) -> Result<Out
 
 /// Sling a round of `(id, agent)` assignments in one tracker write (dispatch);
 /// issues taken meanwhile are skipped. Returns the pairs that were slung.
-pub fn sling_many(ctx: &Ctx, assignments: &[(String, String)]) -> Result<Vec<(String, String)>> {
+pub fn sling_many(
+    ctx: &Session,
+    assignments: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
     for (_, a) in assignments {
         presence::validate_agent_name(a)?;
     }
@@ -70,7 +77,7 @@ pub struct Attached {
 impl Attached {
     /// Put the hook files and deliveries back as they were. The caller still
     /// holds the workspace lock (and the ledger lock) it wrote them under.
-    pub fn undo(self, ctx: &Ctx) {
+    pub fn undo(self, ctx: &Session) {
         let mut failed = Vec::new();
         for (p, before) in &self.hooks {
             let r = match before {
@@ -102,7 +109,7 @@ impl Attached {
 /// the tracker write that slings them: the caller holds the ledger lock and
 /// the workspace lock, and calls [`Attached::undo`] if its own write fails.
 /// A failure here puts back what this call wrote and writes nothing else.
-pub fn attach_locked(ctx: &Ctx, outs: &[Outcome], note: Option<&str>) -> Result<Attached> {
+pub fn attach_locked(ctx: &Session, outs: &[Outcome], note: Option<&str>) -> Result<Attached> {
     let mut by_agent: std::collections::BTreeMap<String, Vec<&Outcome>> = Default::default();
     for o in outs {
         let agent = o.record.nonempty("assignee").unwrap_or_default();
@@ -185,7 +192,7 @@ pub struct EffectiveHook {
 /// project. The hook file and the deliveries carry slings between workspaces
 /// and across restarts; they do not decide. `hook`, `prime`, `agents`,
 /// `unhook` and materializing all read this.
-pub fn effective_hook(ctx: &Ctx, agent: &str) -> Result<EffectiveHook> {
+pub fn effective_hook(ctx: &Session, agent: &str) -> Result<EffectiveHook> {
     let items = crate::ops::coord::holdings(ctx)?
         .remove(agent)
         .map(|h| h.hook)
@@ -217,7 +224,7 @@ pub fn effective_hook(ctx: &Ctx, agent: &str) -> Result<EffectiveHook> {
 }
 
 /// The items of the effective hook of `agent` ([`effective_hook`]).
-pub fn effective(ctx: &Ctx, agent: &str) -> Result<Vec<String>> {
+pub fn effective(ctx: &Session, agent: &str) -> Result<Vec<String>> {
     Ok(effective_hook(ctx, agent)?.items)
 }
 
@@ -225,7 +232,7 @@ pub fn effective(ctx: &Ctx, agent: &str) -> Result<Vec<String>> {
 /// them"): the work slung to it from other workspaces goes into its hook file
 /// here, and those deliveries are acknowledged. Items no longer hooked to it
 /// (claimed, released, closed since) are only acknowledged.
-pub fn materialize(ctx: &Ctx) -> Result<usize> {
+pub fn materialize(ctx: &Session) -> Result<usize> {
     let Some(home) = ctx.home()? else {
         return Ok(0);
     };
@@ -258,7 +265,7 @@ pub fn materialize(ctx: &Ctx) -> Result<usize> {
 }
 
 /// `bd unhook [<id>] [--agent A]`: take one item (or all) off an agent's hook.
-pub fn unhook(ctx: &Ctx, agent: &str, id: Option<&str>) -> Result<Vec<String>> {
+pub fn unhook(ctx: &Session, agent: &str, id: Option<&str>) -> Result<Vec<String>> {
     presence::validate_agent_name(agent)?;
     let current = effective(ctx, agent)?;
     let wanted: Vec<String> = match id {
@@ -297,7 +304,7 @@ pub fn unhook(ctx: &Ctx, agent: &str, id: Option<&str>) -> Result<Vec<String>> {
 
 /// Put an issue on `agent`'s hook: status `hooked`, assignee the agent, epoch
 /// up, under the ledger lock (refused when another holds it or it is done).
-pub fn hook_issue(ctx: &Ctx, id: &str, agent: &str) -> Result<Outcome> {
+pub fn hook_issue(ctx: &Session, id: &str, agent: &str) -> Result<Outcome> {
     let mut outs = hook_issues(ctx, &[(id.to_string(), agent.to_string())], false, None)?;
     Ok(outs.remove(0))
 }
@@ -313,7 +320,7 @@ pub fn hook_issue(ctx: &Ctx, id: &str, agent: &str) -> Result<Outcome> {
 /// and puts back the exact bytes of what was written before it, under the
 /// same locks (no undoing write with new stamps).
 pub fn hook_issues(
-    ctx: &Ctx,
+    ctx: &Session,
     assignments: &[(String, String)],
     skip_conflicts: bool,
     note: Option<&str>,
@@ -418,7 +425,7 @@ pub fn hook_issues(
 }
 
 /// Take issues off `agent`'s hook: hooked ones go back to `open`.
-pub fn unhook_issues(ctx: &Ctx, ids: &[String], agent: &str) -> Result<Vec<Outcome>> {
+pub fn unhook_issues(ctx: &Session, ids: &[String], agent: &str) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
         |ledger, publish| {

@@ -12,7 +12,7 @@ use crate::model::kinds::Status;
 use crate::model::merge::{self, ISSUE_RULES};
 use crate::model::record::{Record, STAMPS, Stamp};
 use crate::model::{id, values};
-use crate::ops::Ctx;
+use crate::ops::Session;
 use crate::ops::write::Outcome;
 use crate::store::jsonl;
 use crate::store::tracker::Tx;
@@ -45,7 +45,7 @@ pub struct ImportReport {
 /// agree at once. Every record is checked first ([`values::check_record`]):
 /// one bad line refuses the file, naming file, line and field, and nothing
 /// is written.
-pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<ImportReport> {
+pub fn import(ctx: &Session, source: &str, bytes: &[u8], dry_run: bool) -> Result<ImportReport> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let parsed = jsonl::parse(bytes);
     let bad = |line: usize, reason: String| Error::Parse {
@@ -96,7 +96,7 @@ pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<Im
         incoming.push(rec);
     }
     if dry_run {
-        let mut tx = ctx.begin()?;
+        let mut tx = ctx.tx()?;
         import_into(ctx, &mut tx, incoming, None, &mut rep)?;
         return Ok(rep);
     }
@@ -104,7 +104,7 @@ pub fn import(ctx: &Ctx, source: &str, bytes: &[u8], dry_run: bool) -> Result<Im
     crate::ops::write::coordinated(
         ctx,
         |ledger, publish| {
-            let mut tx = ctx.begin()?;
+            let mut tx = ctx.tx()?;
             let written = import_into(ctx, &mut tx, incoming, ledger, &mut rep)?;
             let mut outs = Vec::new();
             for w in written {
@@ -132,7 +132,7 @@ struct Imported {
 }
 
 fn import_into(
-    ctx: &Ctx,
+    ctx: &Session,
     tx: &mut Tx,
     incoming: Vec<Record>,
     ledger: Option<&Ledger>,
@@ -274,7 +274,7 @@ fn same_issue_here(tx: &Tx, rec: &mut Record, rep: &mut ImportReport) -> Result<
 /// The ledger event of an imported state, as the verb that makes that state
 /// by hand records it (`claim`, `sling`, `close`, `delete`, `unclaim`,
 /// `reopen`); `None` when the state did not change.
-fn state_event(ctx: &Ctx, before: Option<&Record>, after: &Record) -> Option<Event> {
+fn state_event(ctx: &Session, before: Option<&Record>, after: &Record) -> Option<Event> {
     let status = after.state();
     let was = before.map(Record::state);
     if was.as_ref() == Some(&status)

@@ -8,20 +8,20 @@ use crate::model::id;
 use crate::model::record::{Comment, Record};
 use crate::ops::create::check_label;
 use crate::ops::write::Outcome;
-use crate::ops::{Ctx, unchanged, usage};
+use crate::ops::{Session, unchanged, usage};
 
 /// `label add|remove <ids…> <label>` (the classic order): one label on
 /// every named issue, in one write. A label that names an existing issue
 /// exactly (its id, or the id without its prefix) is refused: it is almost
 /// always ids and label given the other way round, which would silently turn
 /// an issue into a label.
-fn edit_labels(ctx: &Ctx, ids: &[String], label: &str, add: bool) -> Result<Vec<Outcome>> {
+fn edit_labels(ctx: &Session, ids: &[String], label: &str, add: bool) -> Result<Vec<Outcome>> {
     if ids.is_empty() {
         return Err(usage("give at least one issue, then the label"));
     }
     let verb = if add { "add" } else { "remove" };
     let label = check_label(label)?;
-    let mut tx = ctx.begin()?;
+    let mut tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let existing: Vec<&str> = tx.rows().iter().map(|r| r.id.as_str()).collect();
     // Any spelling `bd show` takes exactly: the full id or its hash part.
@@ -89,16 +89,16 @@ fn edit_labels(ctx: &Ctx, ids: &[String], label: &str, add: bool) -> Result<Vec<
     Ok(outcomes)
 }
 
-pub fn add(ctx: &Ctx, ids: &[String], label: &str) -> Result<Vec<Outcome>> {
+pub fn add(ctx: &Session, ids: &[String], label: &str) -> Result<Vec<Outcome>> {
     edit_labels(ctx, ids, label, true)
 }
 
-pub fn remove(ctx: &Ctx, ids: &[String], label: &str) -> Result<Vec<Outcome>> {
+pub fn remove(ctx: &Session, ids: &[String], label: &str) -> Result<Vec<Outcome>> {
     edit_labels(ctx, ids, label, false)
 }
 
 /// Labels of one issue, or every label in use with its count.
-pub fn list(ctx: &Ctx, id: Option<&str>) -> Result<BTreeMap<String, usize>> {
+pub fn list(ctx: &Session, id: Option<&str>) -> Result<BTreeMap<String, usize>> {
     let snap = ctx.snapshot()?;
     let mut out = BTreeMap::new();
     match id {
@@ -119,11 +119,11 @@ pub fn list(ctx: &Ctx, id: Option<&str>) -> Result<BTreeMap<String, usize>> {
     Ok(out)
 }
 
-pub fn comment(ctx: &Ctx, id: &str, text: &str) -> Result<(Record, Comment)> {
+pub fn comment(ctx: &Session, id: &str, text: &str) -> Result<(Record, Comment)> {
     if text.trim().is_empty() {
         return Err(Error::invalid("comment text must not be blank"));
     }
-    let mut tx = ctx.begin()?;
+    let mut tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let id = tx.resolve(id, &prefix)?;
     let mut rec = tx.get(&id)?;
@@ -146,7 +146,7 @@ pub fn comment(ctx: &Ctx, id: &str, text: &str) -> Result<(Record, Comment)> {
     Ok((rec, c))
 }
 
-pub fn comments(ctx: &Ctx, id: &str) -> Result<Vec<Comment>> {
+pub fn comments(ctx: &Session, id: &str) -> Result<Vec<Comment>> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let row = snap.resolve(id, &prefix)?;

@@ -28,7 +28,7 @@ use crate::model::mail::{
 use crate::model::record::{Comment, Record};
 use crate::model::time;
 use crate::model::values;
-use crate::ops::Ctx;
+use crate::ops::Session;
 use crate::store::Tx;
 use crate::store::attachments;
 use crate::store::mail::{MailTx, scan};
@@ -67,27 +67,27 @@ pub struct InboxOptions {
 
 const HANDOFF: &str = "handoff";
 
-fn attachment_limit(ctx: &Ctx) -> u64 {
+fn attachment_limit(ctx: &Session) -> u64 {
     ctx.config
         .get_text("attachment_limit")
         .and_then(|t| t.parse().ok())
         .unwrap_or(1_048_576)
 }
 
-fn identity(ctx: &Ctx) -> Result<String> {
+fn identity(ctx: &Session) -> Result<String> {
     Ok(ctx.identity()?.identity)
 }
 
 /// Whether `name` is an agent this project knows: registered, with a hook
 /// file here, or the sender itself. One file each, not a listing.
-fn is_known_agent(ctx: &Ctx, home: &ProjectHome, name: &str) -> bool {
+fn is_known_agent(ctx: &Session, home: &ProjectHome, name: &str) -> bool {
     name == ctx.actor
         || presence::find(home, name).0.is_some()
         || crate::store::hooks::has_hook_file(&ctx.ws, name)
 }
 
 /// Every agent this project knows (for the hint of an unknown recipient).
-fn known_agents(ctx: &Ctx, home: &ProjectHome) -> BTreeSet<String> {
+fn known_agents(ctx: &Session, home: &ProjectHome) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = presence::load(home).0.into_keys().collect();
     names.extend(crate::store::hooks::hook_agents(&ctx.ws));
     names.insert(ctx.actor.clone());
@@ -96,7 +96,7 @@ fn known_agents(ctx: &Ctx, home: &ProjectHome) -> BTreeSet<String> {
 
 /// Resolve `<project>` (SPEC §6): a key of `[projects]`, a known identity, or
 /// the last part of exactly one known identity.
-fn resolve_project(ctx: &Ctx, name: &str, explicit: bool) -> Result<String> {
+fn resolve_project(ctx: &Session, name: &str, explicit: bool) -> Result<String> {
     if explicit {
         return Ok(name.to_string());
     }
@@ -137,7 +137,7 @@ fn resolve_project(ctx: &Ctx, name: &str, explicit: bool) -> Result<String> {
 
 /// An address as the user typed it → its stored spelling, checked.
 fn resolve_address(
-    ctx: &Ctx,
+    ctx: &Session,
     text: &str,
     own: &str,
     home: Option<&ProjectHome>,
@@ -227,7 +227,7 @@ fn remote_projects(msg: &Message, own: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn read_attachment(ctx: &Ctx, path: &PathBuf) -> Result<(Attachment, Vec<u8>)> {
+fn read_attachment(ctx: &Session, path: &PathBuf) -> Result<(Attachment, Vec<u8>)> {
     let limit = attachment_limit(ctx);
     let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
         msg: format!("attachment {}: {e}", path.display()),
@@ -290,7 +290,7 @@ fn read_attachment(ctx: &Ctx, path: &PathBuf) -> Result<(Attachment, Vec<u8>)> {
 
 /// Check and build a message (nothing written).
 fn compose(
-    ctx: &Ctx,
+    ctx: &Session,
     o: &SendOptions,
     parent: Option<&Message>,
 ) -> Result<(Message, Vec<Vec<u8>>)> {
@@ -386,7 +386,7 @@ fn compose(
 /// Write a composed message and deliver it: live mail for this project's
 /// agents, the spool of every other project it names.
 fn post(
-    ctx: &Ctx,
+    ctx: &Session,
     mut msg: Message,
     bodies: Vec<Vec<u8>>,
     parent: Option<&Message>,
@@ -417,7 +417,7 @@ fn post(
             crate::store::mail::path(&ctx.ws).display()
         ));
     }
-    ctx.auto_commit(&format!(
+    ctx.commit_later(format!(
         "bd: mail {} \"{}\"",
         msg.id,
         msg.subject.chars().take(50).collect::<String>()
@@ -461,7 +461,7 @@ fn post(
 
 /// Drop a copy of `msg` into project `p`'s spool. Returns whether a workspace
 /// of `p` is registered here (so the import will happen soon).
-fn spool_to(ctx: &Ctx, p: &str, msg: &Message) -> Result<bool> {
+fn spool_to(ctx: &Session, p: &str, msg: &Message) -> Result<bool> {
     if !ctx.speaks_for_project() {
         return Err(ctx.unproven_sender());
     }
@@ -485,14 +485,14 @@ fn spool_to(ctx: &Ctx, p: &str, msg: &Message) -> Result<bool> {
     Ok(!crate::home::registry::live(&home).is_empty())
 }
 
-pub fn send(ctx: &Ctx, o: &SendOptions) -> Result<Sent> {
+pub fn send(ctx: &Session, o: &SendOptions) -> Result<Sent> {
     let (msg, bodies) = compose(ctx, o, None)?;
     post(ctx, msg, bodies, None)
 }
 
 /// `bd mail reply`: to the sender (and with `all`, every other recipient),
 /// same thread, `Re:` subject.
-pub fn reply(ctx: &Ctx, id: &str, mut o: SendOptions, all: bool) -> Result<Sent> {
+pub fn reply(ctx: &Session, id: &str, mut o: SendOptions, all: bool) -> Result<Sent> {
     let parent = get(ctx, id)?;
     let own = identity(ctx)?;
     let mut to = vec![parent.from.clone()];
@@ -526,14 +526,14 @@ pub fn reply(ctx: &Ctx, id: &str, mut o: SendOptions, all: bool) -> Result<Sent>
     post(ctx, msg, bodies, Some(&parent))
 }
 
-fn stored(ctx: &Ctx, needles: &[String], into: &mut BTreeMap<String, Message>) -> Result<()> {
+fn stored(ctx: &Session, needles: &[String], into: &mut BTreeMap<String, Message>) -> Result<()> {
     let s = scan(&ctx.ws, needles)?;
     absorb(ctx, s, into);
     Ok(())
 }
 
 /// Messages of a scan into `into`, with one warning for lines that do not parse.
-fn absorb(ctx: &Ctx, s: crate::store::jsonl::Scan, into: &mut BTreeMap<String, Message>) {
+fn absorb(ctx: &Session, s: crate::store::jsonl::Scan, into: &mut BTreeMap<String, Message>) {
     if !s.bad.is_empty() {
         let known: Vec<String> = s
             .bad
@@ -565,7 +565,7 @@ fn absorb(ctx: &Ctx, s: crate::store::jsonl::Scan, into: &mut BTreeMap<String, M
 }
 
 /// Every message `agent` can see: stored here or live in the project home.
-fn mailbox_of(ctx: &Ctx, agent: &str) -> Result<(BTreeMap<String, Message>, String)> {
+fn mailbox_of(ctx: &Session, agent: &str) -> Result<(BTreeMap<String, Message>, String)> {
     let own = identity(ctx)?;
     let mut all = BTreeMap::new();
     let addresses = [
@@ -592,7 +592,7 @@ fn mailbox_of(ctx: &Ctx, agent: &str) -> Result<(BTreeMap<String, Message>, Stri
 }
 
 /// `bd mail inbox`: unread first (newest first within each), or all with `--all`.
-pub fn inbox(ctx: &Ctx, o: &InboxOptions) -> Result<Vec<Message>> {
+pub fn inbox(ctx: &Session, o: &InboxOptions) -> Result<Vec<Message>> {
     let agent = ctx.actor.clone();
     let (all, _) = mailbox_of(ctx, &agent)?;
     let thread = match &o.thread {
@@ -615,7 +615,7 @@ pub fn inbox(ctx: &Ctx, o: &InboxOptions) -> Result<Vec<Message>> {
 }
 
 /// Unread messages of `agent` (for `bd agents` and `bd prime`).
-pub fn unread_count(ctx: &Ctx, agent: &str) -> usize {
+pub fn unread_count(ctx: &Session, agent: &str) -> usize {
     mailbox_of(ctx, agent)
         .map(|(all, _)| all.values().filter(|m| !m.is_read_by(agent)).count())
         .unwrap_or(0)
@@ -623,7 +623,7 @@ pub fn unread_count(ctx: &Ctx, agent: &str) -> usize {
 
 /// Find one message by id or unique id prefix (`msg-` may be left out), in
 /// this workspace's mail or the live mail of this agent.
-pub fn get(ctx: &Ctx, query: &str) -> Result<Message> {
+pub fn get(ctx: &Session, query: &str) -> Result<Message> {
     let q = query.trim();
     if q.is_empty() {
         return Err(Error::invalid("give a message id"));
@@ -660,7 +660,7 @@ pub fn get(ctx: &Ctx, query: &str) -> Result<Message> {
 /// Record `agent`'s mark (`read_by` or `acked_by`) on a message, in this
 /// workspace's mail (copying a live message in) and the live copies. Never
 /// commits by itself (SPEC §6). Returns the message and whether it changed.
-fn mark(ctx: &Ctx, msg: &Message, fields: &[&str]) -> Result<(Message, bool)> {
+fn mark(ctx: &Session, msg: &Message, fields: &[&str]) -> Result<(Message, bool)> {
     let now = ctx.now_text();
     ctx.refuse_unmerged()?;
     let mut tx = MailTx::begin(&ctx.ws)?;
@@ -717,7 +717,7 @@ fn mark(ctx: &Ctx, msg: &Message, fields: &[&str]) -> Result<(Message, bool)> {
 
 /// Copy the attachments of a message first seen live into this workspace
 /// (from the project home, which has them since the send).
-fn fetch_attachments(ctx: &Ctx, msg: &Message) {
+fn fetch_attachments(ctx: &Session, msg: &Message) {
     let adir = attachments::dir(&ctx.ws.beads);
     let Ok(Some(home)) = ctx.home() else { return };
     let live = mailbox::live_attachments(&home);
@@ -742,7 +742,7 @@ fn fetch_attachments(ctx: &Ctx, msg: &Message) {
 /// The read and ack marks recipients made on their live copies (in the
 /// project home), merged into a message this agent sent: the sender's own
 /// copies never get them otherwise.
-fn recipient_marks(ctx: &Ctx, msgs: &mut BTreeMap<String, Message>) -> Result<()> {
+fn recipient_marks(ctx: &Session, msgs: &mut BTreeMap<String, Message>) -> Result<()> {
     let Some(home) = ctx.home()? else {
         return Ok(());
     };
@@ -764,7 +764,7 @@ fn recipient_marks(ctx: &Ctx, msgs: &mut BTreeMap<String, Message>) -> Result<()
 
 /// `bd mail sent`: the messages this agent sent, newest first, with the read
 /// and ack marks merged from the durable file and every recipient's live mail.
-pub fn sent(ctx: &Ctx) -> Result<Vec<Message>> {
+pub fn sent(ctx: &Session) -> Result<Vec<Message>> {
     let mut all = BTreeMap::new();
     stored(ctx, &[], &mut all)?;
     if let Some(home) = ctx.home()? {
@@ -795,7 +795,7 @@ pub fn sent(ctx: &Ctx) -> Result<Vec<Message>> {
 
 /// `bd mail read`: the message, marked read by this agent if it is for it;
 /// its sender sees the recipients' marks.
-pub fn read(ctx: &Ctx, id: &str) -> Result<Message> {
+pub fn read(ctx: &Session, id: &str) -> Result<Message> {
     let mut msg = get(ctx, id)?;
     if msg.from == ctx.actor {
         let mut one = BTreeMap::from([(msg.id.clone(), msg)]);
@@ -810,7 +810,7 @@ pub fn read(ctx: &Ctx, id: &str) -> Result<Message> {
 }
 
 /// `bd mail ack`: acknowledge (and read) a message sent to this agent.
-pub fn ack(ctx: &Ctx, id: &str) -> Result<(Message, bool)> {
+pub fn ack(ctx: &Session, id: &str) -> Result<(Message, bool)> {
     let msg = get(ctx, id)?;
     let own = identity(ctx)?;
     if !msg.is_for(&ctx.actor, &own) {
@@ -833,7 +833,7 @@ pub fn ack(ctx: &Ctx, id: &str) -> Result<(Message, bool)> {
 }
 
 /// The live mail of this agent and of everyone, into `all`.
-fn add_live(ctx: &Ctx, all: &mut BTreeMap<String, Message>) -> Result<()> {
+fn add_live(ctx: &Session, all: &mut BTreeMap<String, Message>) -> Result<()> {
     if let Some(home) = ctx.home()? {
         for key in [ctx.actor.as_str(), "@all"] {
             for m in mailbox::live(&home, key) {
@@ -845,7 +845,7 @@ fn add_live(ctx: &Ctx, all: &mut BTreeMap<String, Message>) -> Result<()> {
 }
 
 /// `bd mail thread`: every message of the thread `id` belongs to, oldest first.
-pub fn thread(ctx: &Ctx, id: &str) -> Result<Vec<Message>> {
+pub fn thread(ctx: &Session, id: &str) -> Result<Vec<Message>> {
     let root = get(ctx, id)?.thread;
     let mut all = BTreeMap::new();
     stored(ctx, std::slice::from_ref(&root), &mut all)?;
@@ -861,7 +861,7 @@ pub fn thread(ctx: &Ctx, id: &str) -> Result<Vec<Message>> {
 
 /// `bd mail search`: messages whose subject or body contains `query`
 /// (case-insensitive), newest first.
-pub fn search(ctx: &Ctx, query: &str) -> Result<Vec<Message>> {
+pub fn search(ctx: &Session, query: &str) -> Result<Vec<Message>> {
     let q = query.trim().to_lowercase();
     if q.is_empty() {
         return Err(Error::invalid("give something to search for"));
@@ -902,7 +902,7 @@ fn handoff_of(rec: &Record) -> Option<Value> {
 /// Whether this workspace imports mail from other projects: it is
 /// `inbox_workspace`, or (when unset) on the default branch with no rebase or
 /// merge under way. `Err` says why not.
-fn import_allowed(ctx: &Ctx) -> std::result::Result<(), String> {
+fn import_allowed(ctx: &Session) -> std::result::Result<(), String> {
     if let Some(w) = ctx
         .config
         .get_str("inbox_workspace")
@@ -939,7 +939,7 @@ const PUMP_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
 /// Run before every command: import what other projects sent, apply their
 /// links, re-post deliveries whose spool file vanished. Best effort: problems
 /// become warnings, never a failed command.
-pub fn pump(ctx: &Ctx) {
+pub fn pump(ctx: &Session) {
     let Ok(Some(home)) = ctx.home() else { return };
     let (items, warnings) = mailbox::spool_list(&home);
     for w in warnings {
@@ -971,7 +971,7 @@ pub fn pump(ctx: &Ctx) {
 }
 
 /// Import spooled messages under the spool lock and the workspace lock.
-fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize> {
+fn import(ctx: &Session, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize> {
     let own = identity(ctx)?;
     let _spool = home.lock("spool")?;
     let mut mtx = MailTx::begin_within(&ctx.ws, PUMP_WAIT)?;
@@ -1096,7 +1096,7 @@ fn import(ctx: &Ctx, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize>
     let wrote = tx.commit()?;
     mtx.commit()?;
     if wrote {
-        ctx.auto_commit(&subject);
+        ctx.commit_later(subject);
     }
     for m in &live {
         for key in local_keys(m, &own) {
@@ -1139,7 +1139,7 @@ fn comment_of(issue: &str, msg: &Message) -> Comment {
 
 /// The work item a new thread from another project becomes. Everything in it
 /// comes from the message, so two imports of one message write the same bytes.
-fn handoff_issue(ctx: &Ctx, issue: &str, item: &SpoolItem, msg: &Message) -> Record {
+fn handoff_issue(ctx: &Session, issue: &str, item: &SpoolItem, msg: &Message) -> Record {
     let mut rec = Record::new(issue);
     let title = values::check_title(&msg.subject).unwrap_or_else(|_| "(no subject)".into());
     rec.set("title", &title);
@@ -1186,7 +1186,7 @@ fn handoff_issue(ctx: &Ctx, issue: &str, item: &SpoolItem, msg: &Message) -> Rec
 /// deliveries whose spool file vanished (a lost project home, a spool cleared
 /// by hand). Only messages stored in this workspace are touched; the list of
 /// deliveries comes from the mail cache, so this costs no read of the file.
-fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
+fn sender_side(ctx: &Session, home: &ProjectHome) -> Result<()> {
     let rows = crate::store::mail::deliveries(&ctx.ws)?;
     if rows.is_empty() {
         return Ok(());
@@ -1302,7 +1302,7 @@ fn sender_side(ctx: &Ctx, home: &ProjectHome) -> Result<()> {
 /// After a write to work items that came from other projects: tell those
 /// projects the item's status, and send new comments back as replies in the
 /// thread. Runs after the command, outside every lock.
-pub fn flow_back(ctx: &Ctx, pairs: &[(Option<Record>, Record)]) {
+pub fn flow_back(ctx: &Session, pairs: &[(Option<Record>, Record)]) {
     let Ok(own) = identity(ctx) else { return };
     // An unproven workspace speaks for no project: it neither links nor
     // replies into another project's home.
@@ -1389,7 +1389,7 @@ pub struct Handoff {
 
 /// What became of the messages about `issue` sent to other projects: one
 /// entry per (message, project), for `bd show`.
-pub fn handoffs_of(ctx: &Ctx, issue: &str) -> Vec<Handoff> {
+pub fn handoffs_of(ctx: &Session, issue: &str) -> Vec<Handoff> {
     let needle = serde_json::to_string(issue).expect("strings serialize");
     let Ok(s) = scan(&ctx.ws, &[format!("\"issue\":{needle}")]) else {
         return Vec::new();

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::home::ledger;
 use crate::model::kinds::Status;
 use crate::model::mail::Message;
-use crate::ops::Ctx;
+use crate::ops::Session;
 use crate::ops::query::Filter;
 
 /// A start-of-session summary: `--json` prints it; the CLI writes its text
@@ -52,7 +52,7 @@ pub struct ReadyItem {
     pub priority: i64,
 }
 
-pub fn prime(ctx: &Ctx) -> Result<PrimeReport> {
+pub fn prime(ctx: &Session) -> Result<PrimeReport> {
     let identity = ctx
         .identity()
         .map(|i| i.identity)
@@ -102,7 +102,7 @@ pub fn prime(ctx: &Ctx) -> Result<PrimeReport> {
 /// agent, both by the effective state (the record overlaid with a newer
 /// ledger entry, `coord::effective_holder`): a claim lost in a merge is not
 /// shown.
-fn holdings(ctx: &Ctx) -> Result<(Vec<Item>, Vec<Item>)> {
+fn holdings(ctx: &Session) -> Result<(Vec<Item>, Vec<Item>)> {
     let ledger = ctx.ledger().unwrap_or_default();
     let me = ctx.actor.as_str();
     // Only this agent's rows (and those the ledger names) are built from the

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::record::Record;
 use crate::model::time::{self, Nanos};
 use crate::model::values;
-use crate::ops::{Ctx, IssueView, record_with, usage};
+use crate::ops::{IssueView, Session, record_with, usage};
 use crate::store::Snapshot;
 use crate::store::index::{self, Row};
 use crate::store::tracker::sort_ready;
@@ -107,7 +107,7 @@ pub struct ReadySet {
 impl ReadySet {
     /// The ready set of `ctx`'s workspace for `ctx.actor`. Reads the ledger,
     /// and the records of the issues it names (few: the ledger is pruned).
-    pub fn of(ctx: &Ctx) -> ReadySet {
+    pub fn of(ctx: &Session) -> ReadySet {
         let ledger = match ctx.ledger() {
             Ok(l) => l,
             Err(e) => {
@@ -189,7 +189,7 @@ impl ReadySet {
     /// One issue, with its record and ledger entry at hand (`show`): the
     /// same rule as [`ReadySet::contains`] without reading other records.
     pub fn holds(
-        ctx: &Ctx,
+        ctx: &Session,
         row: &Row,
         rec: &Record,
         entry: Option<&crate::home::ledger::Entry>,
@@ -215,7 +215,7 @@ impl ReadySet {
 }
 
 impl Filter {
-    pub fn check(&self, ctx: &Ctx, snap: Option<&Snapshot>) -> Result<Checked> {
+    pub fn check(&self, ctx: &Session, snap: Option<&Snapshot>) -> Result<Checked> {
         let mut c = Checked {
             all: self.all,
             ..Checked::default()
@@ -513,7 +513,7 @@ impl Serialize for BlockedView {
     }
 }
 
-pub fn list(ctx: &Ctx, f: &Filter) -> Result<Listing> {
+pub fn list(ctx: &Session, f: &Filter) -> Result<Listing> {
     let (snap, c) = if f.needs_index() {
         let snap = ctx.snapshot()?;
         let c = f.check(ctx, Some(&snap))?;
@@ -538,7 +538,12 @@ pub fn list(ctx: &Ctx, f: &Filter) -> Result<Listing> {
 }
 
 /// One of the precomputed sets (ready or blocked), filtered and sorted.
-fn set(ctx: &Ctx, f: &Filter, file: Option<&str>, pick: impl Fn(&Row) -> bool) -> Result<Listing> {
+fn set(
+    ctx: &Session,
+    f: &Filter,
+    file: Option<&str>,
+    pick: impl Fn(&Row) -> bool,
+) -> Result<Listing> {
     let mut f = f.clone();
     let fast = match file {
         Some(file) if !f.needs_index() => Snapshot::load_set(&ctx.ws, &ctx.view(), file)?,
@@ -564,7 +569,7 @@ fn set(ctx: &Ctx, f: &Filter, file: Option<&str>, pick: impl Fn(&Row) -> bool) -
 
 /// Ready work: the ready set, less what other workspaces of the project on
 /// this machine claimed, hooked, closed or deleted (the ledger overlay).
-pub fn ready(ctx: &Ctx, f: &Filter) -> Result<Listing> {
+pub fn ready(ctx: &Session, f: &Filter) -> Result<Listing> {
     let limit = check_limit(f.limit)?;
     let mut unlimited = f.clone();
     unlimited.limit = None;
@@ -582,7 +587,7 @@ pub fn ready(ctx: &Ctx, f: &Filter) -> Result<Listing> {
 /// Claimable work: the ready set ([`ready`]) less containers (epics, convoys,
 /// molecules) unless `containers` ([`crate::model::graph::is_claimable`]).
 /// `dispatch` and `ready --claim` take work from here.
-pub fn claimable(ctx: &Ctx, f: &Filter, containers: bool) -> Result<Listing> {
+pub fn claimable(ctx: &Session, f: &Filter, containers: bool) -> Result<Listing> {
     let limit = check_limit(f.limit)?;
     let mut unlimited = f.clone();
     unlimited.limit = None;
@@ -595,11 +600,11 @@ pub fn claimable(ctx: &Ctx, f: &Filter, containers: bool) -> Result<Listing> {
     Ok(l)
 }
 
-pub fn blocked(ctx: &Ctx, f: &Filter) -> Result<Listing> {
+pub fn blocked(ctx: &Session, f: &Filter) -> Result<Listing> {
     set(ctx, f, Some(index::BLOCKED_FILE), |r| r.blocked)
 }
 
-pub fn stale(ctx: &Ctx, days: i64, f: &Filter) -> Result<Listing> {
+pub fn stale(ctx: &Session, days: i64, f: &Filter) -> Result<Listing> {
     if days < 1 {
         return Err(Error::invalid(format!(
             "--days must be at least 1, not {days}"
@@ -634,7 +639,7 @@ pub struct Count {
     pub groups: Option<BTreeMap<String, usize>>,
 }
 
-pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Count> {
+pub fn count(ctx: &Session, f: &Filter, by: Option<&str>) -> Result<Count> {
     let snap = ctx.snapshot()?;
     let c = f.check(ctx, Some(&snap))?;
     let rows: Vec<&Row> = snap.rows.iter().filter(|r| c.matches(r)).collect();
@@ -678,7 +683,7 @@ pub fn count(ctx: &Ctx, f: &Filter, by: Option<&str>) -> Result<Count> {
     })
 }
 
-pub fn children(ctx: &Ctx, id: &str, recursive: bool) -> Result<Listing> {
+pub fn children(ctx: &Session, id: &str, recursive: bool) -> Result<Listing> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let root = snap.resolve(id, &prefix)?.id.clone();
@@ -700,7 +705,7 @@ pub fn children(ctx: &Ctx, id: &str, recursive: bool) -> Result<Listing> {
     Ok(Listing { snap, rows })
 }
 
-pub fn search(ctx: &Ctx, query: &str, f: &Filter) -> Result<Listing> {
+pub fn search(ctx: &Session, query: &str, f: &Filter) -> Result<Listing> {
     let q = query.trim().to_lowercase();
     if q.is_empty() {
         return Err(Error::invalid("search text must not be blank"));
@@ -760,7 +765,7 @@ pub struct Shown {
     pub ready: bool,
 }
 
-pub fn show(ctx: &Ctx, ids: &[String]) -> Result<Vec<Shown>> {
+pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
     if ids.is_empty() {
         return Err(usage("give at least one issue ID"));
     }
@@ -941,7 +946,7 @@ fn time_text<S: Serializer>(
 /// workspace closed, deleted, released or hooked since is not a lapsed
 /// claim, and one claimed again elsewhere is judged by its new holder. The
 /// one list `ready --explain` shows and `dispatch` recovers.
-pub fn lapsed(ctx: &Ctx) -> Result<Vec<LapsedClaim>> {
+pub fn lapsed(ctx: &Session) -> Result<Vec<LapsedClaim>> {
     let snap = ctx.snapshot()?;
     let ledger = ctx.ledger().unwrap_or_default();
     let mut out = Vec::new();
@@ -990,7 +995,7 @@ pub struct Stats {
     pub by_type: BTreeMap<String, usize>,
 }
 
-pub fn stats(ctx: &Ctx) -> Result<Stats> {
+pub fn stats(ctx: &Session) -> Result<Stats> {
     let snap = ctx.snapshot()?;
     let ready = ReadySet::of(ctx);
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::git::{self, remote};
 use crate::model::kinds::Status;
-use crate::ops::Ctx;
+use crate::ops::Session;
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct SyncReport {
@@ -22,7 +22,7 @@ pub struct SyncReport {
 }
 
 /// This actor's claims: (id, `created_at`), the identity a rename keeps.
-fn my_claims(ctx: &Ctx) -> Vec<(String, crate::model::time::Nanos)> {
+fn my_claims(ctx: &Session) -> Vec<(String, crate::model::time::Nanos)> {
     ctx.snapshot()
         .map(|s| {
             s.rows
@@ -34,7 +34,7 @@ fn my_claims(ctx: &Ctx) -> Vec<(String, crate::model::time::Nanos)> {
         .unwrap_or_default()
 }
 
-pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
+pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
     let root = &ctx.ws.root;
     // The home this workspace proved it belongs to (issue 9, item 2): an
     // unproven workspace must not hold up the syncs of the project it names.
@@ -91,7 +91,7 @@ pub fn sync(ctx: &Ctx, all: bool) -> Result<SyncReport> {
 
 /// The upstream to sync with, when nothing stands in the way: no merge or
 /// rebase under way, a branch checked out, an upstream set.
-fn syncable(ctx: &Ctx) -> Result<remote::Upstream> {
+fn syncable(ctx: &Session) -> Result<remote::Upstream> {
     let root = &ctx.ws.root;
     if let Some(reason) = git::commit::busy(&git::dirs(root)?) {
         return Err(Error::Invalid {
@@ -111,7 +111,7 @@ fn syncable(ctx: &Ctx) -> Result<remote::Upstream> {
     })
 }
 
-fn fetch(ctx: &Ctx, upstream: &remote::Upstream) -> Result<()> {
+fn fetch(ctx: &Session, upstream: &remote::Upstream) -> Result<()> {
     if let Err(refusal) = remote::fetch(&ctx.ws.root, &upstream.remote)? {
         return Err(Error::Invalid {
             msg: format!(
@@ -129,7 +129,7 @@ fn fetch(ctx: &Ctx, upstream: &remote::Upstream) -> Result<()> {
 }
 
 /// Unpushed commits that carry code: sync pushes them only with `--all`.
-fn refuse_code_commits(ctx: &Ctx) -> Result<()> {
+fn refuse_code_commits(ctx: &Session) -> Result<()> {
     let Some(unpushed) = remote::unpushed_commits(&ctx.ws.root)? else {
         return Ok(());
     };
@@ -152,7 +152,7 @@ fn refuse_code_commits(ctx: &Ctx) -> Result<()> {
 
 /// Merge the upstream (the merge driver merges `.beads/`); a merge that
 /// stops is aborted, and the error says why and what to do.
-fn merge(ctx: &Ctx, driver: &str, rep: &mut SyncReport) -> Result<()> {
+fn merge(ctx: &Session, driver: &str, rep: &mut SyncReport) -> Result<()> {
     let root = &ctx.ws.root;
     if remote::contains_upstream(root)? {
         return Ok(());
@@ -219,7 +219,7 @@ fn merge(ctx: &Ctx, driver: &str, rep: &mut SyncReport) -> Result<()> {
 /// (issue, its holder now, or its status when nobody holds it); and those it
 /// holds under a new id, renamed by a collision (old id, new id).
 type Lost = (Vec<(String, String)>, Vec<(String, String)>);
-fn lost_claims(ctx: &Ctx, before: &[(String, crate::model::time::Nanos)]) -> Result<Lost> {
+fn lost_claims(ctx: &Session, before: &[(String, crate::model::time::Nanos)]) -> Result<Lost> {
     let after = my_claims(ctx);
     let snap = ctx.snapshot()?;
     let holds = |id: &str| after.iter().any(|(a, _)| a == id);
@@ -248,7 +248,7 @@ fn lost_claims(ctx: &Ctx, before: &[(String, crate::model::time::Nanos)]) -> Res
 /// The ledger follows the renames the merge made (`coord::follow_renames`).
 /// Best effort: the merge itself is done; until then every view looks
 /// entries up by identity.
-fn follow_renames(ctx: &Ctx) {
+fn follow_renames(ctx: &Session) {
     let (Ok(Some(home)), Ok(snap)) = (ctx.home(), ctx.snapshot()) else {
         return;
     };
@@ -265,7 +265,7 @@ fn follow_renames(ctx: &Ctx) {
 /// index or working tree is touched, nothing is pushed) and the error names
 /// file, line and fault. Settings git cannot merge at all are the merge's
 /// own refusal (the files in conflict are named).
-fn refuse_unreadable_merge(ctx: &Ctx) -> Result<()> {
+fn refuse_unreadable_merge(ctx: &Session) -> Result<()> {
     let Some(text) = remote::merged_text(&ctx.ws.root, ".beads/config.toml")? else {
         return Ok(());
     };
@@ -292,7 +292,7 @@ fn refuse_unreadable_merge(ctx: &Ctx) -> Result<()> {
 /// the merged record, so the effective state would still show it held. The
 /// ledger follows the merge: such an entry is dropped, and the effective
 /// state is the merged record. Best effort: the merge itself is done.
-fn forget_lost_claims(ctx: &Ctx, lost: &[(String, String)]) {
+fn forget_lost_claims(ctx: &Session, lost: &[(String, String)]) {
     use crate::home::ledger::Event;
     if lost.is_empty() {
         return;

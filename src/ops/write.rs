@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::home::ledger::{Event, Ledger};
 use crate::model::record::Record;
-use crate::ops::{Ctx, coord, usage};
+use crate::ops::{Session, coord, session, usage};
 use crate::store::Tx;
 
 /// What happened to one issue.
@@ -45,7 +45,7 @@ impl<'a> Guard<'a> {
 /// Apply `f` to each named issue in one transaction. `f` returns the fields it
 /// changed; an empty list means the issue is unchanged.
 pub(crate) fn apply(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     guard: Guard,
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
@@ -56,7 +56,7 @@ pub(crate) fn apply(
 /// [`apply`], then `after` on the same transaction before it is written (for
 /// changes that must land in the same write, like a convoy closing).
 pub(crate) fn apply_then(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     guard: Guard,
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
@@ -72,7 +72,7 @@ pub(crate) fn apply_then(
 /// by a verb of this module passes here, and here only is it judged against
 /// the actor's lost claims ([`refuse_lost_claim`]), whichever verb made it.
 pub(crate) fn apply_then_in(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     guard: Guard,
     mut f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
@@ -96,7 +96,7 @@ pub(crate) fn apply_then_in(
         ctx.refuse_unmerged()?;
         Tx::begin_under_lock(&ctx.ws, &ctx.view())?
     } else {
-        ctx.begin()?
+        ctx.tx()?
     };
     let prefix = ctx.prefix_of_rows(tx.rows());
     let mut out = Vec::new();
@@ -132,7 +132,7 @@ pub(crate) fn apply_then_in(
 /// the files agree with the ledger after `bd sync` (SPEC §5, DESIGN "The
 /// state register").
 pub(crate) fn apply_seen(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     ledger: Option<&Ledger>,
     guard: Guard,
@@ -144,7 +144,7 @@ pub(crate) fn apply_seen(
 
 /// [`apply_seen`]; `locked` as in [`apply_then_in`].
 pub(crate) fn apply_seen_in(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     ledger: Option<&Ledger>,
     guard: Guard,
@@ -194,7 +194,7 @@ pub type Publish<'a> = dyn FnMut(&[Outcome]) -> Result<()> + 'a;
 /// the ledger is put back as it was (both under the ledger lock, so nobody saw
 /// the entries in between act on them as settled).
 pub(crate) fn coordinated(
-    ctx: &Ctx,
+    ctx: &Session,
     change: impl FnOnce(Option<&Ledger>, &mut Publish) -> Result<Vec<Outcome>>,
     event: impl Fn(&Record) -> Option<Event>,
 ) -> Result<Vec<Outcome>> {
@@ -208,8 +208,8 @@ pub(crate) fn coordinated(
         }
         let rebuilt = missing || ledger.recovered().is_some();
         if rebuilt {
-            let roots = coord::known_workspaces(ctx, &home);
-            coord::reconcile(ledger, &roots, &ctx.now_text());
+            let roots = session::known_workspaces(ctx, &home);
+            session::reconcile(ledger, &roots, &ctx.now_text());
         }
         let before = ledger.clone();
         let mut published = false;
@@ -256,7 +256,7 @@ pub(crate) fn coordinated(
 /// changes the state of named issues under the ledger lock. `f` is handed
 /// the ledger the change is judged by; `force` insists over a lost claim.
 pub(crate) fn coordinated_seen(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     force: bool,
     mut f: impl FnMut(Option<&Ledger>, &Tx, &mut Record) -> Result<Vec<&'static str>>,
@@ -280,7 +280,7 @@ pub(crate) fn coordinated_seen(
 
 /// [`apply`] that publishes its ledger entries right before its tracker write.
 pub(crate) fn apply_pub(
-    ctx: &Ctx,
+    ctx: &Session,
     ids: &[String],
     guard: Guard,
     f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
@@ -309,7 +309,7 @@ pub(crate) fn end_claim(ledger: Option<&Ledger>, rec: &mut Record) -> bool {
 
 /// Record the recovery of `holder`'s claim: a comment naming the old holder
 /// and its silence, and a marker so the old holder is told, not ignored.
-pub(crate) fn recover(ctx: &Ctx, rec: &mut Record, holder: &str) {
+pub(crate) fn recover(ctx: &Session, rec: &mut Record, holder: &str) {
     let silent = coord::last_sign_of_life(ctx, holder, rec)
         .map(|t| format!("silent since {}", crate::model::time::format(t)))
         .unwrap_or_else(|| "no heartbeat on record".into());
@@ -338,7 +338,7 @@ pub(crate) fn recover(ctx: &Ctx, rec: &mut Record, holder: &str) {
 /// ([`Guard::Insist`]). Other fields (labels, comments, priority) stay
 /// editable.
 pub(crate) fn refuse_lost_claim(
-    ctx: &Ctx,
+    ctx: &Session,
     ledger: Option<&Ledger>,
     before: &Record,
     fields: &[&str],
@@ -361,7 +361,7 @@ pub(crate) fn refuse_lost_claim(
 
 /// A holder whose claim was recovered is told so (exit 3) when it acts on the
 /// issue again, unless it insists (`--force`, for humans).
-pub(crate) fn refuse_if_recovered(ctx: &Ctx, rec: &Record, force: bool) -> Result<()> {
+pub(crate) fn refuse_if_recovered(ctx: &Session, rec: &Record, force: bool) -> Result<()> {
     if force {
         return Ok(());
     }

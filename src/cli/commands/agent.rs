@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(Subcommand, Debug)]
 pub enum AgentCmd {
@@ -23,7 +23,7 @@ pub enum AgentCmd {
     },
 }
 
-pub fn run(ctx: &Ctx, c: AgentCmd) -> Result<Output> {
+pub fn run(ctx: &Session, c: AgentCmd) -> Result<Output> {
     match c {
         AgentCmd::Register { name, kind } => {
             let a = ops::agents::agent_register(ctx, name.as_deref(), &kind)?;

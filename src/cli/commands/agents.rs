@@ -2,9 +2,9 @@
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
-pub fn run(ctx: &Ctx) -> Result<Output> {
+pub fn run(ctx: &Session) -> Result<Output> {
     let agents = ops::agents::agents(ctx)?;
     let list = |ids: &[String]| {
         if ids.is_empty() {

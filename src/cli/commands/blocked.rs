@@ -6,7 +6,7 @@ use super::common::{Output, filter, out};
 use crate::cli::args::FilterArgs;
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,7 +14,7 @@ pub struct Args {
     pub filter: FilterArgs,
 }
 
-pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let l = ops::query::blocked(ctx, &filter(a.filter, true))?;
     let t = render::blocked_lines(&l.rows);
     if !json {

@@ -2,7 +2,7 @@
 
 use super::common::{Output, lines, listing};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -12,7 +12,7 @@ pub struct Args {
     pub recursive: bool,
 }
 
-pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let l = ops::query::children(ctx, &a.id, a.recursive)?;
     let t = lines(&l.rows);
     listing(json, l, t)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::common::{Output, out, read_text_arg};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -16,7 +16,7 @@ pub struct Args {
     pub file: Option<PathBuf>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let text = match (a.text, a.file) {
         (Some(t), None) => t,
         (None, Some(f)) => read_text_arg(&f)?,

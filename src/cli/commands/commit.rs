@@ -5,7 +5,7 @@ use serde_json::json;
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::compose::CommitOutcome;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,7 +14,7 @@ pub struct Args {
     pub message: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let o = ops::gitops::commit(ctx, a.message.as_deref())?;
     Ok(match o {
         CommitOutcome::Committed { id, amended, paths } => {

@@ -14,7 +14,7 @@ use crate::model::time;
 use crate::ops::compose::Row;
 use crate::ops::query::{Filter, Listing};
 use crate::ops::write::Outcome;
-use crate::ops::{Ctx, Env, issue_view};
+use crate::ops::{Env, Session, issue_view};
 
 /// What a command produced: its JSON document (pretty-printed), and the
 /// human text for stdout.
@@ -119,7 +119,7 @@ pub fn lines(rows: &[Row]) -> String {
 }
 
 /// One issue → an object, several → an array.
-pub fn outcomes(ctx: &Ctx, os: &[Outcome], verb: &str) -> Output {
+pub fn outcomes(ctx: &Session, os: &[Outcome], verb: &str) -> Output {
     for o in os.iter().filter(|o| o.changed) {
         ctx.notice(format!("{verb} {}: {}", o.record.id(), o.record.title()));
     }

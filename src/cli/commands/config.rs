@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigCmd {
@@ -15,7 +15,7 @@ pub enum ConfigCmd {
     Unset { key: String },
 }
 
-pub fn run(ctx: &Ctx, c: ConfigCmd) -> Result<Output> {
+pub fn run(ctx: &Session, c: ConfigCmd) -> Result<Output> {
     match c {
         ConfigCmd::Get { key } => {
             let v = ops::admin::config_get(ctx, &key)?;

@@ -3,7 +3,7 @@
 use super::common::{Output, out};
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx, issue_view};
+use crate::ops::{self, Session, issue_view};
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
@@ -22,7 +22,7 @@ pub enum ConvoyCmd {
     List,
 }
 
-pub fn run(ctx: &Ctx, c: ConvoyCmd) -> Result<Output> {
+pub fn run(ctx: &Session, c: ConvoyCmd) -> Result<Output> {
     match c {
         ConvoyCmd::Create { name, ids } => {
             let rec = ops::convoy::create_convoy(ctx, &name, &ids)?;

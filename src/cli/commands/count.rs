@@ -3,7 +3,7 @@
 use super::common::{Output, filter, out};
 use crate::cli::args::FilterArgs;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -16,7 +16,7 @@ pub struct Args {
     pub by: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let c = ops::query::count(ctx, &filter(a.filter, a.all), a.by.as_deref())?;
     let t = match &c.groups {
         None => c.count.to_string(),

@@ -3,7 +3,7 @@
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::create::CreateOptions;
-use crate::ops::{self, Ctx, issue_view};
+use crate::ops::{self, Session, issue_view};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Args {
@@ -43,7 +43,7 @@ pub struct Args {
     pub estimate: Option<i64>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let title = a
         .title
         .or(a.title_flag)

@@ -2,7 +2,7 @@
 
 use super::common::{Output, outcomes};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -16,7 +16,7 @@ pub struct Args {
     pub force: bool,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     Ok(outcomes(
         ctx,
         &ops::edit::defer(ctx, &a.ids, &a.until, a.force)?,

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::deps::{Brief, Target, TreeNode};
-use crate::ops::{self, Ctx, issue_view};
+use crate::ops::{self, Session, issue_view};
 
 #[derive(Subcommand, Debug)]
 pub enum DepCmd {
@@ -39,7 +39,7 @@ pub enum DepCmd {
     Cycles,
 }
 
-pub fn run(ctx: &Ctx, d: DepCmd) -> Result<Output> {
+pub fn run(ctx: &Session, d: DepCmd) -> Result<Output> {
     match d {
         DepCmd::Add {
             issue,

@@ -3,7 +3,7 @@
 use super::common::{Output, out};
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -11,7 +11,7 @@ pub struct Args {
     pub range: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let d = ops::history::diff(ctx, a.range.as_deref())?;
     let t = render::diff(&d);
     Ok(out(d, t))

@@ -8,7 +8,7 @@ use super::common::{Output, now_from_env, out};
 use crate::cli::{render, signals};
 use crate::error::Result;
 use crate::ops::dispatch::{DispatchOptions, Plan};
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,7 +31,7 @@ pub struct Args {
     pub containers: bool,
 }
 
-pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let opts = DispatchOptions {
         per_agent: a.per_agent,
         dry_run: a.dry_run,
@@ -53,15 +53,16 @@ pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
             round = ops::compose::next_round(ctx, now_from_env()?)?;
             &round
         };
-        let plan = ops::dispatch::dispatch(c, &opts)?;
+        let plan = ops::dispatch::dispatch(c, &opts);
         if !std::ptr::eq(c, ctx) {
+            // A later round is a session of its own: finish it, then say
+            // what it noticed.
+            ops::compose::finish(c, plan.is_ok());
             for n in c.notices.borrow().iter() {
-                {
-                    use std::io::Write as _;
-                    let _ = writeln!(std::io::stderr(), "{}", render::notice(n));
-                }
+                let _ = writeln!(std::io::stderr(), "{}", render::notice(n));
             }
         }
+        let plan = plan?;
         rounds += 1;
         slung += plan.slung.len();
         recovered += plan.recovered.len();

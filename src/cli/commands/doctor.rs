@@ -8,7 +8,7 @@ use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::admin::Finding;
 use crate::ops::membership::{Registered, SeenWorkspace, TrustedRepo};
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -16,7 +16,7 @@ pub struct Args {
     pub fix: bool,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let ops::compose::DoctorReport {
         findings: fs,
         pending,

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -15,7 +15,7 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let text = ops::compose::export(ctx, a.output.as_deref())?;
     let n = text.lines().count();
     match a.output {

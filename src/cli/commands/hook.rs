@@ -2,14 +2,14 @@
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     pub agent: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let hook = ops::compose::hook(ctx, a.agent.as_deref())?;
     let mut t: String = hook
         .items

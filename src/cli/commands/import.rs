@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::common::{Output, out, read_input};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,7 +14,7 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let bytes = read_input(&a.file)?;
     let rep = ops::import::import(ctx, &a.file.display().to_string(), &bytes, a.dry_run)?;
     for r in &rep.renamed {

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::common::{Output, one_or_many, out};
 use crate::error::Result;
 use crate::ops::write::Outcome;
-use crate::ops::{self, Ctx, issue_view};
+use crate::ops::{self, Session, issue_view};
 
 #[derive(Subcommand, Debug)]
 pub enum LabelCmd {
@@ -25,7 +25,7 @@ pub enum LabelCmd {
     List { id: Option<String> },
 }
 
-pub fn run(ctx: &Ctx, l: LabelCmd) -> Result<Output> {
+pub fn run(ctx: &Session, l: LabelCmd) -> Result<Output> {
     match l {
         LabelCmd::Add { mut args } => {
             let label = args.pop().unwrap_or_default();

@@ -3,7 +3,7 @@
 use super::common::{Output, filter, lines, listing};
 use crate::cli::args::FilterArgs;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,7 +14,7 @@ pub struct Args {
     pub all: bool,
 }
 
-pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let l = ops::query::list(ctx, &filter(a.filter, a.all))?;
     let t = lines(&l.rows);
     listing(json, l, t)

@@ -3,7 +3,7 @@
 use super::common::{Output, out};
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -12,7 +12,7 @@ pub struct Args {
     pub limit: usize,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let log = ops::history::log(ctx, &a.id, a.limit)?;
     let t = render::log(&log.id, &log.entries);
     Ok(out(log, t))

@@ -7,7 +7,7 @@ use crate::cli::args::BodyArgs;
 use crate::cli::render;
 use crate::error::Result;
 use crate::model::mail::Message;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(Subcommand, Debug)]
 pub enum MailCmd {
@@ -78,7 +78,7 @@ fn send_options(b: BodyArgs) -> Result<ops::mail::SendOptions> {
     })
 }
 
-pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
+pub fn run(ctx: &Session, cmd: MailCmd) -> Result<Output> {
     let list = |msgs: Vec<Message>, empty: &str| {
         let text = if msgs.is_empty() {
             ctx.notice(empty.to_string());
@@ -159,7 +159,7 @@ pub fn run(ctx: &Ctx, cmd: MailCmd) -> Result<Output> {
 }
 
 /// A message sent or replied: said on stderr, its id on stdout.
-fn posted(ctx: &Ctx, verb: &str, sent: ops::mail::Sent) -> Output {
+fn posted(ctx: &Session, verb: &str, sent: ops::mail::Sent) -> Output {
     ctx.notice(format!(
         "{verb} {} to {}",
         sent.message.id,

@@ -5,9 +5,9 @@
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::prime::{Item, PrimeReport, SHOWN};
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
-pub fn run(ctx: &Ctx) -> Result<Output> {
+pub fn run(ctx: &Session) -> Result<Output> {
     let p = ops::prime::prime(ctx)?;
     let text = text(&p);
     Ok(out(&p, text))

@@ -8,7 +8,7 @@ use crate::cli::render;
 use crate::error::Result;
 use crate::model::time;
 use crate::ops::query::LapsedClaim;
-use crate::ops::{self, Ctx, IssueView, issue_view};
+use crate::ops::{self, IssueView, Session, issue_view};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -25,7 +25,7 @@ pub struct Args {
     pub containers: bool,
 }
 
-pub fn run(ctx: &Ctx, a: Args, json: bool) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let mut f = filter(a.filter, false);
     if a.claim {
         let got = ops::edit::ready_claim(ctx, &f, a.containers)?;

@@ -3,7 +3,7 @@
 use super::common::{Output, one_or_many};
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -11,7 +11,7 @@ pub struct Args {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let shown = ops::query::show(ctx, &a.ids)?;
     let text: Vec<String> = shown.iter().map(|s| render::show(s, ctx.now)).collect();
     Ok(one_or_many(shown, text.join("\n")))

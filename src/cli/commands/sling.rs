@@ -2,7 +2,7 @@
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx, issue_view};
+use crate::ops::{self, Session, issue_view};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -13,7 +13,7 @@ pub struct Args {
     pub note: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let (agent, o) = ops::compose::sling(ctx, &a.id, &a.agent, a.note.as_deref())?;
     if o.changed {
         ctx.notice(format!(

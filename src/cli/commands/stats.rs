@@ -3,9 +3,9 @@
 use super::common::{Output, out};
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
-pub fn run(ctx: &Ctx) -> Result<Output> {
+pub fn run(ctx: &Session) -> Result<Output> {
     let s = ops::query::stats(ctx)?;
     let hours = render::number(s.average_lead_time_hours);
     let t: String = [

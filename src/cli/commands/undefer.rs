@@ -2,7 +2,7 @@
 
 use super::common::{Output, outcomes};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -10,7 +10,7 @@ pub struct Args {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     Ok(outcomes(
         ctx,
         &ops::edit::undefer(ctx, &a.ids)?,

@@ -2,7 +2,7 @@
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -12,7 +12,7 @@ pub struct Args {
     pub agent: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let u = ops::compose::unhook(ctx, a.id.as_deref(), a.agent.as_deref())?;
     if !u.removed.is_empty() {
         ctx.notice(format!(

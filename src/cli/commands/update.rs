@@ -3,7 +3,7 @@
 use super::common::{Output, outcomes};
 use crate::error::Result;
 use crate::ops::edit::UpdateOptions;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Args {
@@ -49,7 +49,7 @@ pub struct Args {
     pub force: bool,
 }
 
-pub fn run(ctx: &Ctx, a: Args) -> Result<Output> {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     let o = UpdateOptions {
         ids: a.ids,
         title: a.title,

@@ -3,7 +3,7 @@
 use super::common::{Output, out};
 use crate::cli::render;
 use crate::error::Result;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,7 +14,7 @@ pub struct Args {
 }
 
 /// `where --trust`: confirms membership before anything opens the home.
-pub fn trust(ctx: &Ctx) -> Result<()> {
+pub fn trust(ctx: &Session) -> Result<()> {
     let t = ops::membership::trust(ctx, None)?;
     if t.recorded {
         ctx.notice(format!(
@@ -36,7 +36,7 @@ pub fn trust(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-pub fn run(ctx: &Ctx) -> Result<Output> {
+pub fn run(ctx: &Session) -> Result<Output> {
     let w = ops::compose::where_(ctx)?;
     let p = &w.places;
     let t: String = [
