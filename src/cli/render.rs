@@ -445,6 +445,13 @@ fn effective_text(e: &Overlay) -> String {
         Overlay::Released {
             until: Some(until), ..
         } => format!("deferred until {until} (its claim released)"),
+        Overlay::Released {
+            status: Some(status),
+            ..
+        } => format!("set {status} (its claim released)"),
+        Overlay::Released {
+            assignee: Some(a), ..
+        } => format!("released (unclaimed, still assigned to {a})"),
         Overlay::Released { .. } => "released (unclaimed)".into(),
     }
 }

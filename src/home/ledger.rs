@@ -71,6 +71,15 @@ pub struct Entry {
     /// until then. Absent otherwise (and in entries of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// For a release made by a status write (`update --status blocked`):
+    /// the status it left, when not `open` (a deferral says `until`
+    /// instead). Absent otherwise (and in entries of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// For a release that kept the assignee (a status write leaves a plain
+    /// assignment): who it is still assigned to. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
     /// The `created_at` of the record the entry was written for: with the
     /// id, the issue's identity as the merge keys it (SPEC §5). After a
     /// collision rename the older record keeps the id, and an entry of the
@@ -85,6 +94,12 @@ impl Entry {
     fn validate(&self) -> Result<()> {
         validate_name("issue", &self.issue)?;
         validate_name("actor", &self.by)?;
+        if let Some(a) = &self.assignee {
+            validate_name("assignee", a)?;
+        }
+        if let Some(s) = &self.status {
+            validate_name("status", s)?;
+        }
         if time::parse(&self.at).is_none() {
             return Err(Error::invalid(format!(
                 "ledger entry for {}: `at` is not an RFC 3339 time: {:?}",

@@ -55,6 +55,12 @@ pub enum Overlay {
         /// Released by a deferral: until when (RFC 3339).
         #[serde(skip_serializing_if = "Option::is_none")]
         until: Option<String>,
+        /// Released by a status write: the status it left, when not open.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        /// The plain assignment the release kept, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        assignee: Option<String>,
     },
 }
 
@@ -159,6 +165,8 @@ pub fn overlay(entry: Option<&ledger::Entry>, rec: &Record) -> Option<Overlay> {
         ledger::Event::Released if e.epoch > epoch => Some(Overlay::Released {
             epoch: e.epoch,
             until: e.until.clone(),
+            status: e.status.clone(),
+            assignee: e.assignee.clone(),
         }),
         ledger::Event::Closed | ledger::Event::Deleted => {
             let at = time::parse(&e.at)?;
@@ -216,50 +224,114 @@ pub fn effective_holder(entry: Option<&ledger::Entry>, rec: &Record) -> Option<(
     }
 }
 
-/// Whether the record shows `rec` held or hooked while the ledger says it
-/// was released since (unclaimed or unhooked in another workspace of this
-/// machine): its effective state is open, nobody's (issue 9, items 14/16).
-pub fn released_elsewhere(entry: Option<&ledger::Entry>, rec: &Record) -> bool {
-    let state = rec.state();
-    matches!(overlay(entry, rec), Some(Overlay::Released { .. }))
-        && (state.is_held()
-            // Undeferred elsewhere: a newer release that names no date.
-            || (state == Status::Deferred
-                && entry.is_some_and(|e| e.until.is_none())))
+/// The state a release recorded in the ledger left: its status (deferred
+/// when it carries a date; else the status it names, when that is not a
+/// held one; else open) and the assignee it kept.
+fn released_state(e: &ledger::Entry) -> (Status, Option<String>) {
+    let status = if e.until.is_some() {
+        Status::Deferred
+    } else {
+        e.status
+            .as_deref()
+            .map(Status::parse)
+            .filter(|s| !s.is_held())
+            .unwrap_or(Status::Open)
+    };
+    (status, e.assignee.clone().filter(|a| !a.trim().is_empty()))
 }
 
-/// Bring a record to its effective state before a claim-group write (claim,
-/// sling) judges it: a release made elsewhere leaves it open with no holder,
-/// as the release wrote it. Returns whether it changed.
-pub fn apply_release(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
-    if !released_elsewhere(entry, rec) {
+/// Whether the ledger holds a release made in another workspace of this
+/// machine that this file does not show yet (it shows the claim or hook it
+/// ended, the deferral it lifted, or an older state the release replaced):
+/// the effective state is the one the release left (issue 9, items 14/16;
+/// review 5: a status write that ended a claim).
+pub fn released_elsewhere(entry: Option<&ledger::Entry>, rec: &Record) -> bool {
+    let Some(e) = entry else { return false };
+    if !matches!(overlay(entry, rec), Some(Overlay::Released { .. })) {
         return false;
     }
-    match entry.and_then(|e| e.until.as_deref()) {
+    !shows_release(e, rec)
+}
+
+/// Whether `rec` is in the state the release `e` left (status, assignment,
+/// and a deferral's date).
+pub fn shows_release(e: &ledger::Entry, rec: &Record) -> bool {
+    let (status, assignee) = released_state(e);
+    rec.state() == status
+        && rec.nonempty("assignee") == assignee
+        && (status != Status::Deferred || rec.str("defer_until") == e.until)
+}
+
+/// Bring a record to its effective state before a write judges it: a
+/// release made elsewhere leaves it as the release wrote it (its status,
+/// no holder, no start, the assignment it kept). Returns whether it changed.
+pub fn apply_release(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
+    let Some(e) = entry.filter(|_| released_elsewhere(entry, rec)) else {
+        return false;
+    };
+    let (status, assignee) = released_state(e);
+    rec.set_status(status.clone());
+    match (status, e.until.as_deref()) {
         // Released by a deferral: deferred, as that write left it.
-        Some(until) => {
-            rec.set_status(Status::Deferred);
+        (Status::Deferred, Some(until)) => {
             rec.set("defer_until", until);
         }
-        None => {
-            rec.set_status(Status::Open);
+        (Status::Open, _) => {
             rec.remove("defer_until");
         }
+        _ => {}
     }
-    rec.remove("assignee");
+    match assignee {
+        Some(a) => rec.set("assignee", &a),
+        None => {
+            rec.remove("assignee");
+        }
+    }
     rec.remove("started_at");
     true
 }
 
 /// Whether a release made elsewhere makes `rec` ready here (given it would
-/// be ready were it open): released, and not deferred by that release to a
-/// time still to come.
+/// be ready were it open): released to open work, or deferred by that
+/// release to a time already past.
 pub fn released_ready(entry: Option<&ledger::Entry>, rec: &Record, now: time::Nanos) -> bool {
-    released_elsewhere(entry, rec)
-        && entry
-            .and_then(|e| e.until.as_deref())
+    released_elsewhere(entry, rec) && entry.is_some_and(|e| release_is_ready(e, now))
+}
+
+/// Whether the state a release left is ready work (open, or deferred to a
+/// time already past).
+fn release_is_ready(e: &ledger::Entry, now: time::Nanos) -> bool {
+    match released_state(e).0 {
+        Status::Open => true,
+        Status::Deferred => e
+            .until
+            .as_deref()
             .and_then(time::parse)
-            .is_none_or(|t| t <= now)
+            .is_none_or(|t| t <= now),
+        _ => false,
+    }
+}
+
+/// Why a release made elsewhere keeps `rec` out of ready work here (it
+/// left the issue blocked, or deferred to a time still to come), if it does.
+pub fn released_not_ready(
+    entry: Option<&ledger::Entry>,
+    rec: &Record,
+    now: time::Nanos,
+) -> Option<String> {
+    let e = entry.filter(|_| released_elsewhere(entry, rec))?;
+    if release_is_ready(e, now) {
+        return None;
+    }
+    let ws = e.workspace.display();
+    Some(match &e.until {
+        Some(until) => format!("{} was deferred until {until} in workspace {ws}", rec.id()),
+        None => format!(
+            "{} was set {} in workspace {ws}",
+            rec.id(),
+            released_state(e).0
+        ),
+    })
 }
 
 /// The holder that won `actor`'s claim (or hook) on `rec`: this machine's
@@ -328,10 +400,14 @@ pub fn ledger_entry(ctx: &Session, rec: &Record, event: ledger::Event) -> ledger
         on: claim_group
             .then(|| rec.claim_made_on().map(|st| st.to_text()))
             .flatten(),
-        // A release by a deferral says until when.
+        // A release by a deferral says until when; one by another status
+        // write names the status it left, and the assignment it kept.
         until: (released && rec.state() == Status::Deferred)
             .then(|| rec.str("defer_until"))
             .flatten(),
+        status: (released && !matches!(rec.state(), Status::Open | Status::Deferred))
+            .then(|| rec.status()),
+        assignee: released.then(|| rec.nonempty("assignee")).flatten(),
         created: rec.str("created_at"),
     }
 }
@@ -539,6 +615,8 @@ mod tests {
             epoch,
             on: None,
             until: None,
+            status: None,
+            assignee: None,
             created: None,
         }
     }
@@ -577,6 +655,35 @@ mod tests {
         );
         assert_eq!(effective_holder(None, &rec("open", Some("dave"), 1)), None);
         assert_eq!(effective_holder(None, &rec("in_progress", None, 1)), None);
+    }
+
+    #[test]
+    fn a_release_by_a_status_write_leaves_that_status_and_assignment() {
+        let now = time::parse("2026-12-09T00:00:00Z").unwrap();
+        let mut rel = entry(ledger::Event::Released, 3);
+        rel.status = Some("blocked".into());
+        rel.assignee = Some("alice".into());
+        let mut r = rec("in_progress", Some("alice"), 2);
+        assert!(released_elsewhere(Some(&rel), &r));
+        assert!(!released_ready(Some(&rel), &r, now));
+        assert!(released_not_ready(Some(&rel), &r, now).is_some());
+        assert_eq!(effective_holder(Some(&rel), &r), None);
+        assert!(apply_release(Some(&rel), &mut r));
+        assert_eq!(r.status(), "blocked");
+        assert_eq!(r.nonempty("assignee").as_deref(), Some("alice"));
+        assert!(shows_release(&rel, &r));
+        // An open record of an older epoch shows a release to open work
+        // with no one assigned; one assigned elsewhere since does not.
+        let open = entry(ledger::Event::Released, 3);
+        assert!(!released_elsewhere(Some(&open), &rec("open", None, 1)));
+        assert!(released_elsewhere(
+            Some(&open),
+            &rec("open", Some("bob"), 1)
+        ));
+        // A held status in a (hand-edited) release reads as open.
+        let mut odd = entry(ledger::Event::Released, 3);
+        odd.status = Some("in_progress".into());
+        assert!(shows_release(&odd, &rec("open", None, 1)));
     }
 
     #[test]

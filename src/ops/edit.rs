@@ -114,9 +114,9 @@ pub fn update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         .map(|l| check_label(l))
         .collect::<Result<_>>()?;
     // A change of the state (`--status`, `--assignee`, `--defer`) by an actor
-    // whose claim a merge gave to another is refused in the write path; a
-    // deferral ends the claim, as `bd defer` does.
-    let ended = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    // whose claim a merge gave to another is refused in the write path; one
+    // that changes who holds the issue reaches the ledger (`held_change`).
+    let events = std::cell::RefCell::new(std::collections::BTreeMap::new());
     coordinated_seen(
         ctx,
         &o.ids,
@@ -135,11 +135,76 @@ pub fn update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
                 ledger,
                 tx,
                 rec,
-                &ended,
+                &events,
             )
         },
-        |rec| ended.borrow().contains(rec.id()).then_some(Event::Released),
+        |rec| events.borrow().get(rec.id()).cloned(),
     )
+}
+
+/// The ledger event of a status or assignee write that changes who holds an
+/// issue, judged by the effective state (review 5: status writes did not
+/// reach the ledger, so a sibling worktree kept a claim the write had ended,
+/// or missed one the write made):
+/// - the issue is left held (`in_progress` or `hooked` with a holder) and
+///   was not held so before: a claim or hook. Refused (exit 3) when another
+///   workspace's newer claim, hook, close or delete makes it unavailable to
+///   that holder, unless forced;
+/// - it was held (here, or only in the ledger) and is not now: a release,
+///   which carries the status and the assignment it left.
+///
+/// Either way the claim epoch moves past the ledger's, so the merge ranks
+/// the write after the claim-group event it was made on.
+fn held_change(
+    entry: Option<&crate::home::ledger::Entry>,
+    before: &Record,
+    rec: &mut Record,
+    actor: &str,
+    force: bool,
+) -> Result<Option<Event>> {
+    let was = coord::effective_holder(entry, before);
+    let status = rec.state();
+    let now = rec
+        .nonempty("assignee")
+        .filter(|_| status.is_held())
+        .map(|h| (h, status == Status::Hooked));
+    // A release the ledger holds stays true only while the state it left
+    // does: a later status write republishes it.
+    let stale_release =
+        entry.is_some_and(|e| matches!(e.event, Event::Released) && !coord::shows_release(e, rec));
+    if now == was && !(now.is_none() && stale_release) {
+        return Ok(None);
+    }
+    let event = match &now {
+        Some((holder, hooked)) => {
+            if !force
+                && let Some(o) = coord::overlay(entry, before)
+                && let Some(why) = coord::overlay_refusal(&o, rec.id(), holder)
+            {
+                return Err(Error::Conflict {
+                    msg: format!("cannot update: {why}"),
+                    hint: Some("pick another issue from `bd ready`, or use --force".into()),
+                });
+            }
+            if *hooked {
+                Event::Hooked {
+                    agent: holder.clone(),
+                    by: actor.to_string(),
+                }
+            } else {
+                Event::Claimed {
+                    holder: holder.clone(),
+                    started_at: rec.str("started_at").unwrap_or_default(),
+                }
+            }
+        }
+        None => Event::Released,
+    };
+    if rec.claim_epoch() == before.claim_epoch() {
+        rec.bump_claim_epoch();
+    }
+    rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
+    Ok(Some(event))
 }
 
 /// The values of `update`'s options, checked once before any record is read.
@@ -158,7 +223,7 @@ fn update_one(
     ledger: Option<&Ledger>,
     tx: &Tx,
     rec: &mut Record,
-    ended: &std::cell::RefCell<std::collections::BTreeSet<String>>,
+    events: &std::cell::RefCell<std::collections::BTreeMap<String, Event>>,
 ) -> Result<Vec<&'static str>> {
     if rec.state() == Status::Tombstone {
         return Err(Error::Invalid {
@@ -174,6 +239,8 @@ fn update_one(
         crate::ops::editable_list(rec, "dependencies")?;
     }
     let mut ch = Vec::new();
+    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
+    let before = rec.clone();
     // A deferral ends the claim first, so an assignee given with it stays.
     if defers(o, c) {
         let status = rec.state();
@@ -185,12 +252,21 @@ fn update_one(
             )));
         }
         if end_claim(ledger, rec) {
-            ended.borrow_mut().insert(rec.id().to_string());
+            events
+                .borrow_mut()
+                .insert(rec.id().to_string(), Event::Released);
             ch.push("assignee");
         }
     }
     ch.extend(update_fields(ctx, o, c, rec));
     ch.extend(update_state(ctx, o, c, rec)?);
+    if (ch.contains(&"status") || ch.contains(&"assignee"))
+        && !events.borrow().contains_key(rec.id())
+        && let Some(ev) = held_change(entry, &before, rec, &ctx.actor, o.force)?
+    {
+        events.borrow_mut().insert(rec.id().to_string(), ev);
+        ch.push("assignee");
+    }
     let missing = update_lists(ctx, o, c, tx, rec, &mut ch)?;
     // A hook needs an agent: `hooked` with nobody on it is nobody's work.
     if (ch.contains(&"status") || ch.contains(&"assignee"))

@@ -134,7 +134,7 @@ impl ReadySet {
             });
         for rec in records {
             let entry = crate::ops::coord::entry_for(&ledger, &rec);
-            if let Some(why) = Self::taken_elsewhere(entry, &rec) {
+            if let Some(why) = Self::taken_elsewhere(entry, &rec, ctx.now) {
                 set.taken.insert(rec.id().to_string(), why);
             } else if crate::ops::coord::released_ready(entry, &rec, ctx.now) {
                 set.released.insert(rec.id().to_string());
@@ -174,16 +174,19 @@ impl ReadySet {
     }
 
     /// Why the ledger makes `rec` not ready work (another workspace claimed,
-    /// hooked, closed or deleted it since), if it does. Held work is not
-    /// ready whoever holds it, the asker included: a file that shows the
-    /// hook or claim leaves it out of the ready set too, so every workspace
-    /// agrees (review: a sibling clone listed the asker's own hook as ready).
+    /// hooked, closed or deleted it since, or released it to a state that is
+    /// not ready: blocked, deferred), if it does. Held work is not ready
+    /// whoever holds it, the asker included: a file that shows the hook or
+    /// claim leaves it out of the ready set too, so every workspace agrees
+    /// (review: a sibling clone listed the asker's own hook as ready).
     pub fn taken_elsewhere(
         entry: Option<&crate::home::ledger::Entry>,
         rec: &Record,
+        now: Nanos,
     ) -> Option<String> {
         crate::ops::coord::overlay(entry, rec)
             .and_then(|o| crate::ops::coord::overlay_refusal(&o, rec.id(), ""))
+            .or_else(|| crate::ops::coord::released_not_ready(entry, rec, now))
     }
 
     /// One issue, with its record and ledger entry at hand (`show`): the
@@ -197,7 +200,7 @@ impl ReadySet {
         let ready = row.ready
             || (crate::ops::coord::released_ready(entry, rec, ctx.now)
                 && Self::ready_if_open(row, ctx.now, &ctx.view().non_work));
-        ready && Self::taken_elsewhere(entry, rec).is_none()
+        ready && Self::taken_elsewhere(entry, rec, ctx.now).is_none()
     }
 
     /// Whether the row is ready work here.

@@ -650,6 +650,8 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
                 epoch,
                 on: rec.claim_made_on().map(|st| st.to_text()),
                 until: None,
+                status: None,
+                assignee: None,
                 created: rec.str("created_at"),
             });
         }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 mod claims;
 mod refusals;
+mod status;
 mod views;
 mod writes;
 

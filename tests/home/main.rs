@@ -66,6 +66,8 @@ fn entry(issue: &str, event: Event, at_: &str, epoch: i64) -> Entry {
         epoch,
         on: None,
         until: None,
+        status: None,
+        assignee: None,
         created: None,
     }
 }
