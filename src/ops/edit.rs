@@ -243,6 +243,7 @@ fn update_one(
     let before = rec.clone();
     // A deferral ends the claim first, so an assignee given with it stays.
     if defers(o, c) {
+        crate::ops::refuse_deleted(rec)?;
         let status = rec.state();
         if status.is_done() {
             // As `bd defer` refuses it: done work has nothing to wait for.
@@ -722,6 +723,7 @@ pub fn defer(ctx: &Session, ids: &[String], until: &str, force: bool) -> Result<
         ids,
         force,
         |ledger, _, rec| {
+            crate::ops::refuse_deleted(rec)?;
             let status = rec.state();
             if status.is_done() {
                 return Err(Error::invalid(format!(
@@ -819,6 +821,7 @@ pub fn claim_refusal(rec: &Record, actor: &str, now: crate::model::time::Nanos) 
         // Started without a holder (`update --status in_progress`, the
         // classic way): nobody holds it, so it is claimable (item 11).
         Status::InProgress => assignee.map(|a| format!("{} is held by {a}", rec.id())),
+        Status::Tombstone => Some(format!("{} is deleted; `bd restore` it first", rec.id())),
         s => Some(format!("{} is not claimable (status {s})", rec.id())),
     }
 }

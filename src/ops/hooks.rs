@@ -388,6 +388,12 @@ pub fn hook_issues(
                     match status {
                         Status::Open | Status::Hooked | Status::Deferred => {}
                         Status::InProgress if assignee.as_deref() == Some(agent) => {}
+                        Status::Tombstone => {
+                            return refuse(format!(
+                                "cannot sling: {} is deleted; `bd restore` it first",
+                                rec.id()
+                            ));
+                        }
                         s => {
                             return refuse(format!(
                                 "cannot sling {}: it is {s}{}",

@@ -49,7 +49,21 @@ fn item_18_a_deleted_issue_refuses_comment_label_and_dep_like_close() {
         vec!["label", "add", &x, "urgent"],
         vec!["dep", "add", &x, &y],
         vec!["dep", "add", &y, &x],
+        vec!["defer", &x, "--until", "2099-01-01"],
+        vec!["update", &x, "--defer", "2099-01-01"],
+        vec!["update", &x, "-p", "1"],
     ];
+    // Claiming and slinging say the same words; not claimable is a
+    // conflict (SPEC §4: exit 3).
+    for args in [vec!["claim", &x], vec!["sling", &x, "bob"]] {
+        let r = m.bd(&m.a, "alice", &args).code(3);
+        assert!(
+            r.stderr
+                .contains(&format!("{x} is deleted; `bd restore` it first")),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
     for args in &attempts {
         let r = m.bd(&m.a, "alice", args);
         assert_eq!(
