@@ -13,11 +13,9 @@ pub enum Error {
         msg: String,
         hint: Option<String>,
     },
-    /// Something named does not exist (also: a named removal that did not exist).
-    NotFound {
-        msg: String,
-        hint: Option<String>,
-    },
+    /// Something named does not exist (also: a named removal that did not
+    /// exist): what, as data.
+    NotFound(Missing),
     /// No issue has this id (`history`: neither in this branch's history).
     IssueNotFound {
         id: String,
@@ -71,6 +69,124 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What an [`Error::NotFound`] did not find, one variant per kind of thing,
+/// as data: the words and the hint are [`Missing`]'s `Display` and
+/// [`Missing::hint`], here and nowhere else.
+#[derive(Debug)]
+pub enum Missing {
+    /// A mail address names a project this machine does not know.
+    Project { name: String },
+    /// A mail recipient that is no agent of this project; `known`: the
+    /// agents it knows, in order (the hint lists them, or names a look-alike).
+    Recipient { name: String, known: Vec<String> },
+    /// No message has this id or id prefix.
+    Message { query: String },
+    /// A config key neither set nor known (`bd config get`).
+    ConfigUnset { key: String },
+    /// A key config.toml does not know; `known`: the keys it does.
+    ConfigKey { key: String, known: Vec<String> },
+    /// A git revision that does not resolve; `reason`: git's words.
+    Revision { rev: String, reason: String },
+    /// An attachment file that cannot be read.
+    Attachment { path: PathBuf, err: std::io::Error },
+    /// A removal of `label` from `ids`, none of which has it.
+    Label { label: String, ids: Vec<String> },
+    /// A removal of `labels` from `id`, which has none of them.
+    Labels { id: String, labels: Vec<String> },
+    /// A removal of a dependency `from` → `to` (of `kind`) that is not there.
+    Dependency {
+        from: String,
+        to: String,
+        kind: Option<String>,
+    },
+    /// A removal of `id` from `agent`'s hook, which does not hold it.
+    Hooked { id: String, agent: String },
+    /// An agent not registered in this project.
+    Agent { name: String },
+    /// Words made at the site. Only for ops/edit.rs, until it says `Labels`.
+    Other(String),
+}
+
+impl Missing {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Missing::Project { name } => Some(format!(
+                "name it in config (`bd config set projects.{name} <identity>`), run any bd command in one of its workspaces so this machine knows it, or write project:<identity>"
+            )),
+            Missing::Recipient { name, known } => {
+                let lower = name.to_lowercase();
+                Some(match known.iter().find(|k| k.to_lowercase() == lower) {
+                    Some(c) => format!("did you mean '{c}'? Agent names are case-sensitive"),
+                    None => format!(
+                        "known agents: {}; an agent appears with `bd agent register`; another project's agent is name@<project>",
+                        known.join(", ")
+                    ),
+                })
+            }
+            Missing::Message { .. } => Some("`bd mail inbox --all` lists your messages".into()),
+            Missing::ConfigUnset { .. } => Some("`bd config list` shows every key".into()),
+            Missing::ConfigKey { known, .. } => {
+                Some(format!("known keys: {}, projects.<name>", known.join(", ")))
+            }
+            Missing::Revision { .. }
+            | Missing::Attachment { .. }
+            | Missing::Label { .. }
+            | Missing::Labels { .. }
+            | Missing::Dependency { .. }
+            | Missing::Hooked { .. }
+            | Missing::Agent { .. }
+            | Missing::Other(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::Project { name } => write!(f, "unknown project '{name}'"),
+            Missing::Recipient { name, .. } => write!(
+                f,
+                "unknown recipient '{name}': no agent of this project is called that"
+            ),
+            Missing::Message { query } => write!(f, "no message '{query}'"),
+            Missing::ConfigUnset { key } => write!(f, "config key '{key}' is not set"),
+            Missing::ConfigKey { key, .. } => write!(f, "unknown config key '{key}'"),
+            Missing::Revision { rev, reason } => write!(f, "unknown revision '{rev}': {reason}"),
+            Missing::Attachment { path, err } => {
+                write!(f, "attachment {}: {err}", path.display())
+            }
+            Missing::Label { label, ids } => write!(
+                f,
+                "{} {} no label '{label}'; nothing removed",
+                ids.join(", "),
+                if ids.len() == 1 { "has" } else { "have" }
+            ),
+            Missing::Labels { id, labels } => write!(
+                f,
+                "{id} has no label {}; nothing removed",
+                labels.join(", ")
+            ),
+            Missing::Dependency { from, to, kind } => {
+                write!(f, "{from} has no dependency on {to}")?;
+                if let Some(k) = kind {
+                    write!(f, " ({k})")?;
+                }
+                write!(f, "; nothing removed")
+            }
+            Missing::Hooked { id, agent } => {
+                write!(f, "{id} is not on the hook of {agent}; nothing removed")
+            }
+            Missing::Agent { name } => {
+                write!(
+                    f,
+                    "no agent {name:?} in this project (`bd agents` lists them)"
+                )
+            }
+            Missing::Other(msg) => write!(f, "{msg}"),
+        }
+    }
+}
+
 impl Error {
     pub fn invalid(msg: impl Into<String>) -> Error {
         Error::Invalid {
@@ -79,11 +195,10 @@ impl Error {
         }
     }
 
+    /// Words made at the site: only ops/edit.rs, until it says
+    /// [`Missing::Labels`].
     pub fn not_found(msg: impl Into<String>) -> Error {
-        Error::NotFound {
-            msg: msg.into(),
-            hint: None,
-        }
+        Error::NotFound(Missing::Other(msg.into()))
     }
 
     /// No issue has the id `id`.
@@ -114,7 +229,7 @@ impl Error {
         match self {
             Error::Usage(_) => "usage",
             Error::Invalid { .. } | Error::NotGitRepo { .. } | Error::Symlink { .. } => "invalid",
-            Error::NotFound { .. } | Error::IssueNotFound { .. } | Error::NotInitialized { .. } => {
+            Error::NotFound(_) | Error::IssueNotFound { .. } | Error::NotInitialized { .. } => {
                 "not_found"
             }
             Error::Ambiguous { .. } | Error::AmbiguousProject { .. } => "ambiguous",
@@ -135,9 +250,8 @@ impl Error {
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Invalid { hint, .. }
-            | Error::NotFound { hint, .. }
-            | Error::Conflict { hint, .. } => hint.clone(),
+            Error::Invalid { hint, .. } | Error::Conflict { hint, .. } => hint.clone(),
+            Error::NotFound(missing) => missing.hint(),
             Error::NotGitRepo { .. } => Some("run `git init` first".into()),
             Error::NotInitialized { .. } => Some("run `bd init` to start tracking here".into()),
             Error::Parse { path, .. }
@@ -187,11 +301,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(m) => write!(f, "{m}"),
-            Error::Invalid { msg, .. }
-            | Error::NotFound { msg, .. }
-            | Error::Conflict { msg, .. } => {
+            Error::Invalid { msg, .. } | Error::Conflict { msg, .. } => {
                 write!(f, "{msg}")
             }
+            Error::NotFound(missing) => write!(f, "{missing}"),
             Error::IssueNotFound { id, history: false } => write!(f, "no issue '{id}'"),
             Error::IssueNotFound { id, history: true } => {
                 write!(f, "no issue '{id}' here or in this branch's history")
@@ -290,5 +403,88 @@ mod tests {
         };
         assert!(e.to_string().contains("claim ledger"), "{e}");
         assert!(!e.to_string().contains("workspace"), "{e}");
+    }
+
+    fn nf(m: Missing) -> (String, Option<String>) {
+        let e = Error::NotFound(m);
+        assert_eq!((e.code(), e.exit_code()), ("not_found", 1));
+        (e.to_string(), e.hint())
+    }
+
+    #[test]
+    fn missing_things_have_their_words() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            nf(Missing::Recipient {
+                name: "dave".into(),
+                known: s(&["Dave", "ann"]),
+            }),
+            (
+                "unknown recipient 'dave': no agent of this project is called that".into(),
+                Some("did you mean 'Dave'? Agent names are case-sensitive".into())
+            )
+        );
+        assert_eq!(
+            nf(Missing::Recipient {
+                name: "bob".into(),
+                known: s(&["ann", "cy"]),
+            })
+            .1
+            .as_deref(),
+            Some(
+                "known agents: ann, cy; an agent appears with `bd agent register`; another project's agent is name@<project>"
+            )
+        );
+        assert_eq!(
+            nf(Missing::Label {
+                label: "x".into(),
+                ids: s(&["bd-1", "bd-2"]),
+            })
+            .0,
+            "bd-1, bd-2 have no label 'x'; nothing removed"
+        );
+        assert_eq!(
+            nf(Missing::Label {
+                label: "x".into(),
+                ids: s(&["bd-1"]),
+            })
+            .0,
+            "bd-1 has no label 'x'; nothing removed"
+        );
+        assert_eq!(
+            nf(Missing::Labels {
+                id: "bd-1".into(),
+                labels: s(&["a", "b"]),
+            }),
+            ("bd-1 has no label a, b; nothing removed".into(), None)
+        );
+        for (kind, words) in [
+            (None, "bd-1 has no dependency on bd-2; nothing removed"),
+            (
+                Some("blocks"),
+                "bd-1 has no dependency on bd-2 (blocks); nothing removed",
+            ),
+        ] {
+            let m = Missing::Dependency {
+                from: "bd-1".into(),
+                to: "bd-2".into(),
+                kind: kind.map(str::to_string),
+            };
+            assert_eq!(nf(m), (words.into(), None));
+        }
+        assert_eq!(
+            nf(Missing::Agent { name: "bob".into() }).0,
+            r#"no agent "bob" in this project (`bd agents` lists them)"#
+        );
+        assert_eq!(
+            nf(Missing::ConfigKey {
+                key: "nope".into(),
+                known: s(&["a", "b"]),
+            }),
+            (
+                "unknown config key 'nope'".into(),
+                Some("known keys: a, b, projects.<name>".into())
+            )
+        );
     }
 }

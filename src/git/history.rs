@@ -3,7 +3,7 @@
 
 use gix::bstr::ByteSlice;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 
 fn gerr(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Invalid {
@@ -14,9 +14,11 @@ fn gerr(what: &str, e: impl std::fmt::Display) -> Error {
 
 /// Resolve a revision (`HEAD`, `main~2`, a hash) to a commit id.
 pub fn resolve(repo: &gix::Repository, rev: &str) -> Result<gix::ObjectId> {
-    let id = repo.rev_parse_single(rev).map_err(|e| Error::NotFound {
-        msg: format!("unknown revision '{rev}': {e}"),
-        hint: None,
+    let id = repo.rev_parse_single(rev).map_err(|e| {
+        Error::NotFound(Missing::Revision {
+            rev: rev.to_string(),
+            reason: e.to_string(),
+        })
     })?;
     let obj = id.object().map_err(|e| gerr("reading an object", e))?;
     let commit = obj

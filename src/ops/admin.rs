@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::files::{atomic, lock};
 use crate::model::graph;
 use crate::model::id;
@@ -554,10 +554,9 @@ pub fn config_get(ctx: &Session, key: &str) -> Result<String> {
     }
     match config::KEYS.iter().find(|(k, ..)| *k == key) {
         Some((_, _, d, _)) => Ok(d.to_string()),
-        None => Err(Error::NotFound {
-            msg: format!("config key '{key}' is not set"),
-            hint: Some("`bd config list` shows every key".into()),
-        }),
+        None => Err(Error::NotFound(Missing::ConfigUnset {
+            key: key.to_string(),
+        })),
     }
 }
 

@@ -2,7 +2,7 @@
 //! `unregister`, `heartbeat` and `bd agents` (who holds what, by the
 //! effective state of the coordination service, `ops::coord`).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::home::presence;
 use crate::ops::Session;
 use crate::ops::coord::{Holdings, holdings, no_home};
@@ -54,9 +54,9 @@ pub fn agent_unregister(ctx: &Session, name: Option<&str>) -> Result<Unregistere
     presence::validate_agent_name(name)?;
     let known = presence::find(&home, name).0.is_some();
     if !known {
-        return Err(Error::not_found(format!(
-            "no agent {name:?} in this project (`bd agents` lists them)"
-        )));
+        return Err(Error::NotFound(Missing::Agent {
+            name: name.to_string(),
+        }));
     }
     let held = holdings(ctx)?.remove(name).unwrap_or_default();
     if !held.hook.is_empty() {

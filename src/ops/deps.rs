@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::model::graph;
 use crate::model::record::Dep;
 use crate::model::values;
@@ -76,10 +76,11 @@ pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result
     let before = rec.clone();
     let n = rec.remove_dep(&to, kind);
     if n == 0 {
-        let what = kind.map(|k| format!(" ({k})")).unwrap_or_default();
-        return Err(Error::not_found(format!(
-            "{from} has no dependency on {to}{what}; nothing removed"
-        )));
+        return Err(Error::NotFound(Missing::Dependency {
+            from,
+            to,
+            kind: kind.map(str::to_string),
+        }));
     }
     crate::ops::stamp_write(ctx, &before, &mut rec, &["dependencies"], at);
     tx.put(rec.clone());

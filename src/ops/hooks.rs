@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::files::atomic;
 use crate::home::ledger::Event;
 use crate::home::{deliveries, presence};
@@ -277,9 +277,10 @@ pub fn unhook(ctx: &Session, agent: &str, id: Option<&str>) -> Result<Vec<String
                 .map(|r| r.id.clone())
                 .unwrap_or_else(|_| q.to_string());
             if !current.contains(&full) {
-                return Err(Error::not_found(format!(
-                    "{full} is not on the hook of {agent}; nothing removed"
-                )));
+                return Err(Error::NotFound(Missing::Hooked {
+                    id: full,
+                    agent: agent.to_string(),
+                }));
             }
             vec![full]
         }

@@ -3,7 +3,7 @@
 use crate::model::kinds::Status;
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::model::id;
 use crate::model::record::{Comment, Record};
 use crate::ops::create::check_label;
@@ -74,11 +74,10 @@ fn edit_labels(ctx: &Session, ids: &[String], label: &str, add: bool) -> Result<
         });
     }
     if !any && !missing.is_empty() {
-        return Err(Error::not_found(format!(
-            "{} {} no label '{label}'; nothing removed",
-            missing.join(", "),
-            if missing.len() == 1 { "has" } else { "have" }
-        )));
+        return Err(Error::NotFound(Missing::Label {
+            label: label.to_string(),
+            ids: missing,
+        }));
     }
     for m in &missing {
         ctx.notice(format!("{m} had no label '{label}'"));

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::home::mailbox::{self, Link, SpoolItem};
 use crate::home::{ProjectHome, presence};
 use crate::model::id;
@@ -122,12 +122,9 @@ fn resolve_project(ctx: &Session, name: &str, explicit: bool) -> Result<String> 
         .collect();
     match cands.len() {
         1 => Ok(cands.pop_first().expect("one candidate")),
-        0 => Err(Error::NotFound {
-            msg: format!("unknown project '{name}'"),
-            hint: Some(format!(
-                "name it in config (`bd config set projects.{name} <identity>`), run any bd command in one of its workspaces so this machine knows it, or write project:<identity>"
-            )),
-        }),
+        0 => Err(Error::NotFound(Missing::Project {
+            name: name.to_string(),
+        })),
         _ => Err(Error::AmbiguousProject {
             name: name.to_string(),
             candidates: cands.into_iter().collect(),
@@ -158,24 +155,10 @@ fn resolve_address(
             if let Some(home) = home
                 && !is_known_agent(ctx, home, &n)
             {
-                let known = known_agents(ctx, home);
-                let close: Vec<&String> = known
-                    .iter()
-                    .filter(|k| k.to_lowercase() == n.to_lowercase())
-                    .collect();
-                let hint = match close.first() {
-                    Some(c) => format!("did you mean '{c}'? Agent names are case-sensitive"),
-                    None => format!(
-                        "known agents: {}; an agent appears with `bd agent register`; another project's agent is name@<project>",
-                        known.iter().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                };
-                return Err(Error::NotFound {
-                    msg: format!(
-                        "unknown recipient '{n}': no agent of this project is called that"
-                    ),
-                    hint: Some(hint),
-                });
+                return Err(Error::NotFound(Missing::Recipient {
+                    name: n,
+                    known: known_agents(ctx, home).into_iter().collect(),
+                }));
             }
             Address::Agent(n)
         }
@@ -229,9 +212,11 @@ fn remote_projects(msg: &Message, own: &str) -> BTreeSet<String> {
 
 fn read_attachment(ctx: &Session, path: &PathBuf) -> Result<(Attachment, Vec<u8>)> {
     let limit = attachment_limit(ctx);
-    let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
-        msg: format!("attachment {}: {e}", path.display()),
-        hint: None,
+    let meta = std::fs::metadata(path).map_err(|err| {
+        Error::NotFound(Missing::Attachment {
+            path: path.clone(),
+            err,
+        })
     })?;
     if !meta.is_file() {
         return Err(Error::invalid(format!(
@@ -646,10 +631,9 @@ pub fn get(ctx: &Session, query: &str) -> Result<Message> {
         .collect();
     match cands.len() {
         1 => Ok(all.remove(&cands[0]).expect("candidate exists")),
-        0 => Err(Error::NotFound {
-            msg: format!("no message '{q}'"),
-            hint: Some("`bd mail inbox --all` lists your messages".into()),
-        }),
+        0 => Err(Error::NotFound(Missing::Message {
+            query: q.to_string(),
+        })),
         _ => Err(Error::Ambiguous {
             prefix: q.to_string(),
             candidates: cands,

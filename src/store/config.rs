@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Missing, Result};
 use crate::files::atomic;
 
 /// Known settings: (key, kind, default, help).
@@ -307,11 +307,10 @@ impl Config {
 }
 
 fn unknown_key(key: &str) -> Error {
-    let known: Vec<&str> = KEYS.iter().map(|(k, ..)| *k).collect();
-    Error::NotFound {
-        msg: format!("unknown config key '{key}'"),
-        hint: Some(format!("known keys: {}, projects.<name>", known.join(", "))),
-    }
+    Error::NotFound(Missing::ConfigKey {
+        key: key.to_string(),
+        known: KEYS.iter().map(|(k, ..)| k.to_string()).collect(),
+    })
 }
 
 /// A value one side of a config merge set and the merge did not keep.
