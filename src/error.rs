@@ -103,8 +103,6 @@ pub enum Missing {
     Hooked { id: String, agent: String },
     /// An agent not registered in this project.
     Agent { name: String },
-    /// Words made at the site. Only for ops/edit.rs, until it says `Labels`.
-    Other(String),
 }
 
 impl Missing {
@@ -134,8 +132,7 @@ impl Missing {
             | Missing::Labels { .. }
             | Missing::Dependency { .. }
             | Missing::Hooked { .. }
-            | Missing::Agent { .. }
-            | Missing::Other(_) => None,
+            | Missing::Agent { .. } => None,
         }
     }
 }
@@ -182,7 +179,6 @@ impl fmt::Display for Missing {
                     "no agent {name:?} in this project (`bd agents` lists them)"
                 )
             }
-            Missing::Other(msg) => write!(f, "{msg}"),
         }
     }
 }
@@ -193,12 +189,6 @@ impl Error {
             msg: msg.into(),
             hint: None,
         }
-    }
-
-    /// Words made at the site: only ops/edit.rs, until it says
-    /// [`Missing::Labels`].
-    pub fn not_found(msg: impl Into<String>) -> Error {
-        Error::NotFound(Missing::Other(msg.into()))
     }
 
     /// No issue has the id `id`.

@@ -281,11 +281,10 @@ fn update_one(
     }
     if !missing.is_empty() {
         if ch.is_empty() {
-            return Err(Error::not_found(format!(
-                "{} has no label {}; nothing removed",
-                rec.id(),
-                missing.join(", ")
-            )));
+            return Err(Error::NotFound(crate::error::Missing::Labels {
+                id: rec.id().to_string(),
+                labels: missing,
+            }));
         }
         ctx.notice(format!("{} had no label {}", rec.id(), missing.join(", ")));
     }
