@@ -239,6 +239,28 @@ pub fn bd_cmd(dir: &Path, home: &Path, actor: &str, args: &[&str]) -> Command {
     bd_command(dir, home, actor, &Clock::current(), args)
 }
 
+/// The `bd` command `inner` (one of [`bd_command`]'s) run through
+/// `wrapper`, a program and its arguments that runs the command line it is
+/// given (`setpriv --reuid=…`, `bash -c '…; exec "$0" "$@"'`): the same
+/// folder and the same clean environment.
+pub fn through(wrapper: &[&str], inner: &Command) -> Command {
+    let mut c = Command::new(wrapper[0]);
+    c.args(&wrapper[1..])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .env_clear()
+        .stdin(Stdio::null());
+    if let Some(dir) = inner.get_current_dir() {
+        c.current_dir(dir);
+    }
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c
+}
+
 /// A temp folder holding one git repository (`repo/`) and a BD_HOME
 /// (`home/`), and whatever else a test builds beside them: a bare remote
 /// (`remote.git`), clones, worktrees, other machines' homes.
@@ -455,20 +477,11 @@ impl TestEnvironment {
     /// arguments that runs the command line it is given (as `setpriv
     /// --reuid=…` does), with the environment [`Self::cmd`] gives `bd`.
     pub fn bd_through(&self, wrapper: &[&str], args: &[&str]) -> Run {
-        let inner = self.cmd(args);
-        let mut c = Command::new(wrapper[0]);
-        c.args(&wrapper[1..])
-            .arg(inner.get_program())
-            .args(inner.get_args())
-            .current_dir(&self.repo)
-            .env_clear()
-            .stdin(Stdio::null());
-        for (k, v) in inner.get_envs() {
-            if let Some(v) = v {
-                c.env(k, v);
-            }
-        }
-        Run::from(c.output().expect("the wrapper runs"))
+        Run::from(
+            through(wrapper, &self.cmd(args))
+                .output()
+                .expect("the wrapper runs"),
+        )
     }
 
     /// Run `bd` in the temp folder as on a machine where bd was never set
