@@ -233,12 +233,6 @@ pub fn bd_command(dir: &Path, home: &Path, actor: &str, clock: &Clock, args: &[&
     c
 }
 
-/// [`bd_command`] on the running test's clock, for a test that builds its
-/// folders by hand.
-pub fn bd_cmd(dir: &Path, home: &Path, actor: &str, args: &[&str]) -> Command {
-    bd_command(dir, home, actor, &Clock::current(), args)
-}
-
 /// The `bd` command `inner` (one of [`bd_command`]'s) run through
 /// `wrapper`, a program and its arguments that runs the command line it is
 /// given (`setpriv --reuid=…`, `bash -c '…; exec "$0" "$@"'`): the same
