@@ -3,7 +3,7 @@
 //! ranges, blank titles, and running where there is no workspace.
 mod common;
 
-use common::{BD, TestEnvironment};
+use common::TestEnvironment;
 use serde_json::Value;
 
 fn line(id: &str, title: &str) -> String {
@@ -454,9 +454,8 @@ fn missing_beads_suggests_bd_init() {
 
 #[test]
 fn outside_git_suggests_git_init() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("plain");
-    std::fs::create_dir_all(&dir).unwrap();
+    let env = TestEnvironment::empty();
+    let dir = env.folder("plain");
     let mut up = Some(dir.as_path());
     while let Some(d) = up {
         if d.join(".git").exists() {
@@ -466,15 +465,8 @@ fn outside_git_suggests_git_init() {
         up = d.parent();
     }
     let run = |args: &[&str]| {
-        let o = common::bd_cmd(&dir, &tmp.path().join("home"), "tester", args)
-            .env("HOME", tmp.path())
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
+        let r = common::run_of(env.cmd_at(&dir, "tester", args).output().unwrap());
+        (Some(r.code), r.stdout, r.stderr)
     };
     for args in [vec!["list"], vec!["init"], vec!["create", "X"]] {
         let (code, _, err) = run(&args);
@@ -491,24 +483,16 @@ fn outside_git_suggests_git_init() {
 /// Run `bd` in the repository as the unprivileged user `nobody` (uid 65534)
 /// through `setpriv`; the exit code, stdout and stderr.
 fn bd_as_nobody(env: &TestEnvironment, args: &[&str]) -> (Option<i32>, String, String) {
-    let o = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BD])
-        .args(args)
-        .current_dir(&env.repo)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &env.home)
-        .env("BD_HOME", &env.home)
-        .env("BD_ACTOR", &env.actor)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("setpriv runs");
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    let r = env.bd_through(
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ],
+        args,
+    );
+    (Some(r.code), r.stdout, r.stderr)
 }
 
 #[test]

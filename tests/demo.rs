@@ -4,28 +4,21 @@
 
 mod common;
 
-use std::process::Command;
+use common::TestEnvironment;
 
-use common::{BD, run_of};
-
-fn demo(args: &[&str], home: &std::path::Path) -> common::Run {
-    run_of(
-        Command::new(BD)
-            .arg("demo")
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .output()
-            .expect("bd runs"),
-    )
+/// `bd demo ARGS` as on a fresh machine: no BD_HOME, no actor, HOME the
+/// environment's `home`.
+fn demo(env: &TestEnvironment, args: &[&str]) -> common::Run {
+    let mut a = vec!["demo"];
+    a.extend_from_slice(args);
+    env.bd_unconfigured(&a)
 }
 
 #[test]
 fn the_demo_plays_every_step_and_checks_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("play");
-    let r = demo(&[dir.to_str().unwrap()], tmp.path());
+    let env = TestEnvironment::empty();
+    let dir = env.root().join("play");
+    let r = demo(&env, &[dir.to_str().unwrap()]);
     assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
     let out = &r.stdout;
     for step in [
@@ -56,24 +49,25 @@ fn the_demo_plays_every_step_and_checks_it() {
     assert!(dir.join("beads/.beads/issues.jsonl").is_file());
     assert!(dir.join("home/projects").is_dir());
     // Nothing leaked into the caller's state home.
-    assert!(!tmp.path().join(".local/state/bd").exists());
+    assert!(!env.home.join(".local/state/bd").exists());
 }
 
 #[test]
 fn the_demo_refuses_a_folder_with_files_and_speaks_json() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("keep.txt"), "mine").unwrap();
-    let r = demo(&["--json", tmp.path().to_str().unwrap()], tmp.path());
+    let env = TestEnvironment::empty();
+    let full = env.folder("full");
+    std::fs::write(full.join("keep.txt"), "mine").unwrap();
+    let r = demo(&env, &["--json", full.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["code"], "invalid");
     assert!(v["error"].as_str().unwrap().contains("not empty"));
     assert_eq!(
-        std::fs::read_to_string(tmp.path().join("keep.txt")).unwrap(),
+        std::fs::read_to_string(full.join("keep.txt")).unwrap(),
         "mine"
     );
-    let dir = tmp.path().join("new");
-    let r = demo(&["--json", dir.to_str().unwrap()], tmp.path());
+    let dir = env.root().join("new");
+    let r = demo(&env, &["--json", dir.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["ok"], true);

@@ -463,14 +463,7 @@ fn item_01_doctor_fix_and_sync_never_push_a_victim() {
     let clone = t.join("clone");
     git_bd(&clone, &["config", "user.name", "Victim"]);
     git_bd(&clone, &["config", "user.email", "v@example.com"]);
-    let run = |args: &[&str]| {
-        run_of(
-            common::bd_cmd(&clone, &t.join("home-v"), "victim", args)
-                .env("PATH", path_with_bd())
-                .output()
-                .unwrap(),
-        )
-    };
+    let run = |args: &[&str]| env.bd_on(&clone, &t.join("home-v"), "victim", args);
     // Straight away, before any repair: sync and commit never read through
     // the link (they would hash its target into a blob; checked below).
     for args in [["sync"], ["commit"]] {

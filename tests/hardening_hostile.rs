@@ -26,8 +26,8 @@ const VICTIM_PROJECT: &str = "example.com/victim/proj";
 
 /// The victim's own project on the same machine (same BD_HOME): a
 /// registered agent, live mail, a claim. Returns its workspace.
-fn victim_project(t: &Path, home: &Path) -> PathBuf {
-    let v = t.join("vproj");
+fn victim_project(env: &TestEnvironment, home: &Path) -> PathBuf {
+    let v = env.root().join("vproj");
     std::fs::create_dir_all(&v).unwrap();
     git_bd(&v, &["init", "-q", "-b", "main"]);
     git_bd(
@@ -40,12 +40,9 @@ fn victim_project(t: &Path, home: &Path) -> PathBuf {
         ],
     );
     let bd = |args: &[&str]| {
-        let o = common::bd_cmd(&v, home, "tester", args)
-            .env("PATH", path_with_bd())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
+        let r = env.bd_on(&v, home, "tester", args);
+        assert!(r.code == 0, "{}", r.stderr);
+        r.stdout.trim().to_string()
     };
     bd(&["init", "--prefix", "vv"]);
     bd(&["agent", "register"]);
@@ -226,7 +223,7 @@ fn hostile_repository_every_command_stays_inside() {
     std::fs::create_dir_all(victim.join("dir")).unwrap();
     std::fs::write(victim.join("credentials"), format!("key = {SECRET}\n")).unwrap();
     let home = t.join("home-victim");
-    let vproj = victim_project(&t, &home);
+    let vproj = victim_project(&env, &home);
     let vhome = home
         .join("projects")
         .join(strand::files::escape(VICTIM_PROJECT));
@@ -255,13 +252,12 @@ fn hostile_repository_every_command_stays_inside() {
         )
     };
     let before = outside(());
+    let victim_ws = env
+        .workspace(&clone, &home, "tester")
+        .with_env("BD_LOCK_TIMEOUT_MS", "200");
     let run = |args: &[String]| {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        common::bd_cmd(&clone, &home, "tester", &args)
-            .env("PATH", path_with_bd())
-            .env("BD_LOCK_TIMEOUT_MS", "200")
-            .output()
-            .unwrap()
+        victim_ws.cmd(&args).output().unwrap()
     };
     let cmds = every_command(&a, &b, attach.to_str().unwrap(), import.to_str().unwrap());
     for round in ["as cloned", "after doctor --fix"] {

@@ -15,10 +15,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{Run, run_of};
+use common::{Run, TestEnvironment, run_of};
 use proptest::prelude::*;
 use proptest::test_runner::Config as PtConfig;
 use strand::home::ProjectHome;
@@ -44,9 +43,8 @@ fn cfg(cases: u32) -> PtConfig {
 // ---------------------------------------------------------------------------
 
 struct Seeds {
-    _tmp: tempfile::TempDir,
-    repo: PathBuf,
-    home: PathBuf,
+    /// The repository and home the files were written in.
+    env: TestEnvironment,
     issues: Vec<u8>,
     mail: Vec<u8>,
     hook: Vec<u8>,
@@ -55,51 +53,31 @@ struct Seeds {
     home_files: Vec<(String, Vec<u8>)>,
 }
 
-fn bd_in(repo: &Path, home: &Path, actor: &str, args: &[&str]) -> Run {
-    run_of(
-        common::bd_cmd(repo, home, actor, args)
-            .output()
-            .expect("bd runs"),
-    )
-}
-
 #[track_caller]
-fn ok(repo: &Path, home: &Path, actor: &str, args: &[&str]) -> String {
-    let r = bd_in(repo, home, actor, args);
+fn ok(env: &TestEnvironment, actor: &str, args: &[&str]) -> String {
+    let r = env.bd_as(actor, args);
     assert_eq!(r.code, 0, "bd {args:?}: {}", r.stderr);
     r.stdout.trim().to_string()
-}
-
-fn project_dir(home: &Path) -> PathBuf {
-    std::fs::read_dir(home.join("projects"))
-        .expect("a project home")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("one project")
 }
 
 fn seeds() -> &'static Seeds {
     static S: OnceLock<Seeds> = OnceLock::new();
     S.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("repo");
-        let home = tmp.path().join("home");
-        std::fs::create_dir_all(&repo).unwrap();
-        std::fs::create_dir_all(&home).unwrap();
-        common::git(&repo, &["init", "-q", "-b", "main"]);
-        let (r, h) = (repo.as_path(), home.as_path());
-        ok(r, h, "alice", &["init", "--prefix", "bd", "-q"]);
-        let x = ok(r, h, "alice", &["create", "first \"quoted\" <b>", "-q"]);
-        let y = ok(r, h, "alice", &["create", "second", "-l", "api", "-q"]);
-        ok(r, h, "alice", &["dep", "add", &y, &x, "-q"]);
-        ok(r, h, "alice", &["comment", &x, "a comment\nwith lines", "-q"]);
-        ok(r, h, "alice", &["agent", "register", "-q"]);
-        ok(r, h, "bob", &["agent", "register", "-q"]);
-        ok(r, h, "alice", &["claim", &x, "-q"]);
-        ok(r, h, "alice", &["mail", "send", "--to", "bob", "-s", "hi", "-b", "body", "-q"]);
-        ok(r, h, "alice", &["sling", &y, "bob", "-q"]);
-        let beads = repo.join(".beads");
+        let env = TestEnvironment::empty();
+        std::fs::create_dir_all(&env.repo).unwrap();
+        common::git(&env.repo, &["init", "-q", "-b", "main"]);
+        let e = &env;
+        ok(e, "alice", &["init", "--prefix", "bd", "-q"]);
+        let x = ok(e, "alice", &["create", "first \"quoted\" <b>", "-q"]);
+        let y = ok(e, "alice", &["create", "second", "-l", "api", "-q"]);
+        ok(e, "alice", &["dep", "add", &y, &x, "-q"]);
+        ok(e, "alice", &["comment", &x, "a comment\nwith lines", "-q"]);
+        ok(e, "alice", &["agent", "register", "-q"]);
+        ok(e, "bob", &["agent", "register", "-q"]);
+        ok(e, "alice", &["claim", &x, "-q"]);
+        ok(e, "alice", &["mail", "send", "--to", "bob", "-s", "hi", "-b", "body", "-q"]);
+        ok(e, "alice", &["sling", &y, "bob", "-q"]);
+        let beads = env.beads();
         let read = |p: PathBuf| std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let hook = std::fs::read_dir(beads.join("hooks"))
             .ok()
@@ -109,7 +87,7 @@ fn seeds() -> &'static Seeds {
             .unwrap_or_else(|| {
                 br#"{"agent":"bob","items":["bd-a1","bd-b2"],"attached_by":"alice","attached_at":"2026-01-01T00:00:00Z","note":"n"}"#.to_vec()
             });
-        let pd = project_dir(&home);
+        let pd = env.project_dir();
         let mut home_files = Vec::new();
         let mut stack = vec![pd.clone()];
         while let Some(d) = stack.pop() {
@@ -144,9 +122,7 @@ fn seeds() -> &'static Seeds {
             hook,
             config: read(beads.join("config.toml")),
             home_files,
-            repo,
-            home,
-            _tmp: tmp,
+            env,
         }
     })
 }
@@ -277,6 +253,7 @@ proptest! {
     /// `config.toml` (`store::config`): an error names the file and line.
     #[test]
     fn config_files(bytes in input(&seeds().config)) {
+        // A library call on one file, no `bd` run: a scratch folder is all it needs.
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.toml");
         std::fs::write(&p, &bytes).unwrap();
@@ -298,6 +275,7 @@ proptest! {
         let s = seeds();
         let (rel, real) = which.get(&s.home_files);
         let bytes = if random { noise } else { mutate(real, &e) };
+        // Library loaders over one home folder, no `bd` run: just a scratch folder.
         let dir = tempfile::tempdir().unwrap();
         let home = ProjectHome { dir: dir.path().to_path_buf() };
         let p = dir.path().join(rel);
@@ -328,26 +306,6 @@ proptest! {
 // Through the binary
 // ---------------------------------------------------------------------------
 
-/// A copy of the seed repository (and its home) to run `bd` in.
-fn scratch() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let s = seeds();
-    let tmp = tempfile::tempdir().unwrap();
-    let copy = |from: &Path, to: &Path| {
-        let st = Command::new("cp")
-            .arg("-a")
-            .arg(from)
-            .arg(to)
-            .status()
-            .unwrap();
-        assert!(st.success());
-    };
-    let repo = tmp.path().join("repo");
-    let home = tmp.path().join("home");
-    copy(&s.repo, &repo);
-    copy(&s.home, &home);
-    (tmp, repo, home)
-}
-
 #[track_caller]
 fn no_panic(r: &Run, what: &str) {
     assert!(
@@ -365,8 +323,9 @@ proptest! {
     #[test]
     fn reading_commands_never_write(which in 0usize..4, e in edits()) {
         let s = seeds();
-        let (_tmp, repo, home) = scratch();
-        let beads = repo.join(".beads");
+        // A copy of the seed repository and its home to run `bd` in.
+        let env = TestEnvironment::copy_of(&s.env);
+        let beads = env.beads();
         let hook_path = std::fs::read_dir(beads.join("hooks"))
             .ok()
             .and_then(|mut d| d.next())
@@ -390,7 +349,7 @@ proptest! {
             &["prime"],
             &["doctor"],
         ] {
-            let r = bd_in(&repo, &home, "bob", args);
+            let r = env.bd_as("bob", args);
             no_panic(&r, &format!("bd {args:?} over {}", path.display()));
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if r.code != 0 && (which == 0 || which == 3) {
@@ -418,29 +377,24 @@ proptest! {
     #[test]
     fn merge_driver_inputs(side in 0usize..3, e in edits()) {
         let s = seeds();
-        let dir = tempfile::tempdir().unwrap();
+        // No home made: the driver must not make one.
+        let env = TestEnvironment::without_home();
+        let dir = env.root();
         let bad = mutate(&s.issues, &e);
         let mut files = [s.issues.clone(), s.issues.clone(), s.issues.clone()];
         files[side] = bad.clone();
         let names = ["O", "A", "B"];
         for (n, b) in names.iter().zip(&files) {
-            std::fs::write(dir.path().join(n), b).unwrap();
+            std::fs::write(dir.join(n), b).unwrap();
         }
         let r = run_of(
-            common::bd_cmd(
-                dir.path(),
-                &dir.path().join("home"),
-                "",
-                &["merge", "O", "A", "B", ".beads/issues.jsonl"],
-            )
-            .env_remove("BD_ACTOR")
-            .env("HOME", dir.path())
-            .output()
+            env.cmd_anonymous(dir, &["merge", "O", "A", "B", ".beads/issues.jsonl"])
+                .output()
                 .unwrap(),
         );
         no_panic(&r, "bd merge");
         let parses = strand::store::jsonl::parse(&bad).bad.is_empty() && std::str::from_utf8(&bad).is_ok();
-        let a_after = std::fs::read(dir.path().join("A")).unwrap();
+        let a_after = std::fs::read(dir.join("A")).unwrap();
         if r.code == 1 {
             prop_assert_eq!(&a_after, &files[1], "a failed merge changed %A");
             prop_assert!(r.stderr.contains("line"), "the error names a line: {}", r.stderr);
@@ -449,6 +403,6 @@ proptest! {
             prop_assert!(parses || side == 0, "merged an unparseable side: {}", r.stderr);
             prop_assert!(strand::store::jsonl::parse(&a_after).bad.is_empty());
         }
-        prop_assert!(!dir.path().join("home").exists(), "the driver touched the project home");
+        prop_assert!(!env.home.exists(), "the driver touched the project home");
     }
 }

@@ -49,24 +49,19 @@ fn init_is_idempotent_and_needs_git() {
     assert!(!bare.beads().exists(), "a failing command creates nothing");
 
     // Outside any git repository: init refuses and suggests `git init`.
-    let tmp = tempfile::tempdir().unwrap();
-    let out = common::bd_cmd(
-        tmp.path(),
-        &tmp.path().join("home"),
-        "",
-        &["init", "--prefix", "bd"],
-    )
-    .env_remove("BD_ACTOR")
-    .env("HOME", tmp.path())
-    .env("GIT_CEILING_DIRECTORIES", tmp.path().parent().unwrap())
-    .output()
-    .unwrap();
-    assert_ne!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let outside = env.folder("outside");
+    let out = common::run_of(
+        env.cmd_anonymous(&outside, &["init", "--prefix", "bd"])
+            .env("GIT_CEILING_DIRECTORIES", outside.parent().unwrap())
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(out.code, 0);
+    let err = &out.stderr;
     assert!(err.contains("git init"), "{err}");
-    assert!(!tmp.path().join(".beads").exists());
+    assert!(!outside.join(".beads").exists());
     // `-C DIR` pointing outside a repository says the same, also as JSON.
-    let dir = tmp.path().to_str().unwrap();
+    let dir = outside.to_str().unwrap();
     let r = env.bd(&["--json", "-C", dir, "list"]);
     assert_eq!(r.code, 1);
     let v = check_error_doc(&r, "invalid");

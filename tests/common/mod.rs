@@ -233,10 +233,26 @@ pub fn bd_command(dir: &Path, home: &Path, actor: &str, clock: &Clock, args: &[&
     c
 }
 
-/// [`bd_command`] on the running test's clock, for a test that builds its
-/// folders by hand.
-pub fn bd_cmd(dir: &Path, home: &Path, actor: &str, args: &[&str]) -> Command {
-    bd_command(dir, home, actor, &Clock::current(), args)
+/// The `bd` command `inner` (one of [`bd_command`]'s) run through
+/// `wrapper`, a program and its arguments that runs the command line it is
+/// given (`setpriv --reuid=…`, `bash -c '…; exec "$0" "$@"'`): the same
+/// folder and the same clean environment.
+pub fn through(wrapper: &[&str], inner: &Command) -> Command {
+    let mut c = Command::new(wrapper[0]);
+    c.args(&wrapper[1..])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .env_clear()
+        .stdin(Stdio::null());
+    if let Some(dir) = inner.get_current_dir() {
+        c.current_dir(dir);
+    }
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c
 }
 
 /// A temp folder holding one git repository (`repo/`) and a BD_HOME
@@ -253,10 +269,17 @@ pub struct TestEnvironment {
 impl TestEnvironment {
     /// An empty temp folder with a clock: no repository yet.
     pub fn empty() -> TestEnvironment {
+        let env = TestEnvironment::without_home();
+        std::fs::create_dir_all(&env.home).unwrap();
+        env
+    }
+
+    /// [`TestEnvironment::empty`] whose `home` is not made: for a test that
+    /// checks a command leaves no project home behind.
+    pub fn without_home() -> TestEnvironment {
         let tmp = tempfile::tempdir().expect("temp dir");
         let repo = tmp.path().join("repo");
         let home = tmp.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
         TestEnvironment {
             tmp,
             repo,
@@ -264,6 +287,22 @@ impl TestEnvironment {
             actor: "tester".into(),
             clock: Clock::current(),
         }
+    }
+
+    /// A new environment (on this test's clock) holding a copy, `cp -a`, of
+    /// `other`'s repository and home: many runs over one prepared state.
+    pub fn copy_of(other: &TestEnvironment) -> TestEnvironment {
+        let env = TestEnvironment::without_home();
+        for (from, to) in [(&other.repo, &env.repo), (&other.home, &env.home)] {
+            let st = Command::new("cp")
+                .arg("-a")
+                .arg(from)
+                .arg(to)
+                .status()
+                .expect("cp runs");
+            assert!(st.success(), "cp -a {} {}", from.display(), to.display());
+        }
+        env
     }
 
     /// A git repository, not yet initialized for bd.
@@ -319,6 +358,14 @@ impl TestEnvironment {
             git_bd(&remote, &["init", "-q", "--bare", "-b", "main"]);
         }
         remote
+    }
+
+    /// A plain folder `NAME` in the temp folder (made if missing), in no
+    /// repository of this environment: where `bd` finds no workspace.
+    pub fn folder(&self, name: &str) -> PathBuf {
+        let dir = self.root().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     /// Another machine's home (its HOME and BD_HOME), `home-NAME`.
@@ -398,9 +445,46 @@ impl TestEnvironment {
         bd_command(dir, &self.home, actor, &self.clock, args)
     }
 
+    /// `bd` in the working tree `dir` of this machine with no BD_ACTOR at
+    /// all (a user who never named one), `bd` on PATH.
+    pub fn cmd_anonymous(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut c = self.cmd_in(dir, "", args);
+        c.env_remove("BD_ACTOR");
+        c
+    }
+
     /// Run `bd` in the repository.
     pub fn bd(&self, args: &[&str]) -> Run {
         Run::from(self.cmd(args).output().expect("bd runs"))
+    }
+
+    /// Run `bd` in the repository as `actor`.
+    pub fn bd_as(&self, actor: &str, args: &[&str]) -> Run {
+        Run::from(
+            self.cmd_at(&self.repo, actor, args)
+                .output()
+                .expect("bd runs"),
+        )
+    }
+
+    /// Run `bd` in the repository through `wrapper`, a program and its
+    /// arguments that runs the command line it is given (as `setpriv
+    /// --reuid=…` does), with the environment [`Self::cmd`] gives `bd`.
+    pub fn bd_through(&self, wrapper: &[&str], args: &[&str]) -> Run {
+        Run::from(
+            through(wrapper, &self.cmd(args))
+                .output()
+                .expect("the wrapper runs"),
+        )
+    }
+
+    /// Run `bd` in the temp folder as on a machine where bd was never set
+    /// up: no BD_HOME and no BD_ACTOR, so bd falls back to its defaults
+    /// under HOME (this environment's `home`).
+    pub fn bd_unconfigured(&self, args: &[&str]) -> Run {
+        let mut c = bd_command(self.root(), &self.home, "", &self.clock, args);
+        c.env_remove("BD_HOME").env_remove("BD_ACTOR");
+        Run::from(c.output().expect("bd runs"))
     }
 
     /// Run `bd` in the working tree `dir` as `actor` (see [`Self::cmd_in`]).

@@ -178,6 +178,9 @@ fn a_hook_survives_kill_9_of_the_agents_session() {
     // The agent's session in B: a loop of bd commands (heartbeats and reads,
     // each a write or a read of the home and the tracker), killed with
     // SIGKILL at arbitrary moments, some mid-command.
+    // One shell runs bd again and again, which one BD_NOW cannot serve (the
+    // harness ticks it per run): this session keeps the real clock and so
+    // sets its environment by hand.
     let session = |m: &Machine| {
         Command::new("sh")
             .arg("-c")

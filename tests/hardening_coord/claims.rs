@@ -55,11 +55,7 @@ fn item_13_lost_claim_follows_the_winner() {
     // Clone B is another machine: its own BD_HOME.
     let home2 = m.env.tmp.path().join("home2");
     std::fs::create_dir_all(&home2).unwrap();
-    let on_b = |actor: &str, args: &[&str]| -> Run {
-        let mut c = m.cmd(&m.b, actor, args);
-        c.env("BD_HOME", &home2).env("HOME", &home2);
-        run_of(c.output().unwrap())
-    };
+    let on_b = |actor: &str, args: &[&str]| -> Run { m.env.bd_on(&m.b, &home2, actor, args) };
     m.bd(&m.a, "alice", &["claim", &x]).ok();
     on_b("bob", &["claim", &x]).ok();
     on_b("bob", &["sync"]).ok();
@@ -132,11 +128,7 @@ fn item_13_a_claim_lost_to_an_unseen_close_is_not_held_in_a_sibling_clone() {
     m.bd(&c, "alice", &["agent", "register"]).ok();
     let home2 = tmp.join("home2");
     std::fs::create_dir_all(&home2).unwrap();
-    let on_b = |actor: &str, args: &[&str]| -> Run {
-        let mut cmd = m.cmd(&m.b, actor, args);
-        cmd.env("BD_HOME", &home2).env("HOME", &home2);
-        run_of(cmd.output().unwrap())
-    };
+    let on_b = |actor: &str, args: &[&str]| -> Run { m.env.bd_on(&m.b, &home2, actor, args) };
     m.bd(&m.a, "alice", &["claim", &x]).ok();
     on_b("bob", &["close", &x, "--reason", "done elsewhere"]).ok();
     on_b("bob", &["sync"]).ok();

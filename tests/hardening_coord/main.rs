@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{Machine, Run, git, run_of};
 use serde_json::{Value, json};
@@ -64,19 +63,8 @@ fn ids(v: &Value) -> Vec<String> {
 /// SIGXFSZ ignored so an oversized write fails with EFBIG like a full disk,
 /// even for root).
 fn bd_limited(m: &Machine, ws: &Path, actor: &str, kib: u32, args: &[&str]) -> Run {
-    let c = m.cmd(ws, actor, args);
-    let mut sh = Command::new("bash");
-    sh.arg("-c")
-        .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""))
-        .arg(c.get_program())
-        .args(c.get_args())
-        .env_clear();
-    for (k, v) in c.get_envs() {
-        if let Some(v) = v {
-            sh.env(k, v);
-        }
-    }
-    sh.current_dir(ws).stdin(std::process::Stdio::null());
+    let script = format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\"");
+    let mut sh = common::through(&["bash", "-c", &script], &m.cmd(ws, actor, args));
     run_of(sh.output().expect("bash runs"))
 }
 
@@ -147,9 +135,7 @@ fn other_clone(m: &Machine) -> PathBuf {
 fn on_other_machine(m: &Machine, actor: &str, args: &[&str]) -> Run {
     let home2 = m.env.tmp.path().join("home2");
     std::fs::create_dir_all(&home2).unwrap();
-    let mut c = m.cmd(&other_clone(m), actor, args);
-    c.env("BD_HOME", &home2).env("HOME", &home2);
-    run_of(c.output().unwrap())
+    m.env.bd_on(&other_clone(m), &home2, actor, args)
 }
 
 fn bytes_or_none(p: &Path) -> Option<Vec<u8>> {

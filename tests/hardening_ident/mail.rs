@@ -119,17 +119,15 @@ fn item_18_attachment_limit_counts_bytes_read_not_stat_size() {
 
 #[test]
 fn item_17_the_sender_sees_read_and_ack_marks_in_mail_sent() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let home = t.join("home");
-    std::fs::create_dir_all(&home).unwrap();
+    let env = TestEnvironment::empty();
+    let t = env.root();
     // Two worktrees of one repository: alice sends from one, bob reads in the other.
     let a = t.join("a");
     new_repo(&a);
     std::fs::write(a.join("f.txt"), "x\n").unwrap();
     git(&a, &["add", "-A"]);
     git(&a, &["commit", "-q", "-m", "root"]);
-    bd_at(&a, &home, "alice", &["init", "--prefix", "aa"]).ok();
+    env.bd_in(&a, "alice", &["init", "--prefix", "aa"]).ok();
     git(&a, &["add", "-A"]);
     git(&a, &["commit", "-q", "-m", "init"]);
     let b = t.join("b");
@@ -137,35 +135,32 @@ fn item_17_the_sender_sees_read_and_ack_marks_in_mail_sent() {
         &a,
         &["worktree", "add", "-q", "-b", "side", b.to_str().unwrap()],
     );
-    bd_at(&a, &home, "bob", &["agent", "register"]).ok();
-    bd_at(&a, &home, "carol", &["agent", "register"]).ok();
-    let none = bd_at(&a, &home, "alice", &["mail", "sent"]).ok();
+    env.bd_in(&a, "bob", &["agent", "register"]).ok();
+    env.bd_in(&a, "carol", &["agent", "register"]).ok();
+    let none = env.bd_in(&a, "alice", &["mail", "sent"]).ok();
     assert!(none.stderr.contains("No sent messages"), "{}", none.stderr);
-    let m1 = bd_json_at(
+    let m1 = env.json_in(
         &a,
-        &home,
         "alice",
         &[
             "mail", "send", "--to", "bob", "--cc", "carol", "-s", "one", "-b", "x", "--ack",
         ],
     );
     let m1 = m1["id"].as_str().unwrap().to_string();
-    let m2 = bd_json_at(
+    let m2 = env.json_in(
         &a,
-        &home,
         "alice",
         &["mail", "send", "--to", "carol", "-s", "two", "-b", "y"],
     );
     let m2 = m2["id"].as_str().unwrap().to_string();
-    bd_json_at(
+    env.json_in(
         &a,
-        &home,
         "bob",
         &["mail", "send", "--to", "alice", "-s", "not mine", "-b", "z"],
     );
 
     // Nothing read yet: the sent list has both, newest first, no marks.
-    let sent = bd_json_at(&a, &home, "alice", &["mail", "sent"]);
+    let sent = env.json_in(&a, "alice", &["mail", "sent"]);
     let ids: Vec<&str> = sent
         .as_array()
         .unwrap()
@@ -176,9 +171,9 @@ fn item_17_the_sender_sees_read_and_ack_marks_in_mail_sent() {
     assert!(sent[1].get("read_by").is_none(), "{sent}");
 
     // bob reads and acks in the other worktree (live mail only there).
-    bd_at(&b, &home, "bob", &["mail", "ack", &m1]).ok();
-    bd_at(&b, &home, "carol", &["mail", "read", &m2]).ok();
-    let sent = bd_json_at(&a, &home, "alice", &["mail", "sent"]);
+    env.bd_in(&b, "bob", &["mail", "ack", &m1]).ok();
+    env.bd_in(&b, "carol", &["mail", "read", &m2]).ok();
+    let sent = env.json_in(&a, "alice", &["mail", "sent"]);
     let find = |id: &str| {
         sent.as_array()
             .unwrap()
@@ -191,25 +186,23 @@ fn item_17_the_sender_sees_read_and_ack_marks_in_mail_sent() {
     assert!(find(&m1)["acked_by"]["bob"].is_string(), "{sent}");
     assert!(find(&m1)["read_by"].get("carol").is_none(), "{sent}");
     assert!(find(&m2)["read_by"]["carol"].is_string(), "{sent}");
-    let text = bd_at(&a, &home, "alice", &["mail", "sent"]).ok().stdout;
+    let text = env.bd_in(&a, "alice", &["mail", "sent"]).ok().stdout;
     assert!(
         text.contains("read by bob") && text.contains("acked by bob"),
         "{text}"
     );
     assert!(!text.contains("not mine"), "{text}");
     // The sender's read of the message shows the marks too, and marks nothing.
-    let r = bd_json_at(&a, &home, "alice", &["mail", "read", &m1]);
+    let r = env.json_in(&a, "alice", &["mail", "read", &m1]);
     assert!(r["acked_by"]["bob"].is_string(), "{r}");
     assert!(r["read_by"].get("alice").is_none(), "{r}");
-    let text = bd_at(&a, &home, "alice", &["mail", "read", &m1])
-        .ok()
-        .stdout;
+    let text = env.bd_in(&a, "alice", &["mail", "read", &m1]).ok().stdout;
     assert!(text.contains("Acknowledged by bob"), "{text}");
     // After bob's worktree commits and alice merges, the durable marks agree.
-    bd_at(&b, &home, "bob", &["commit"]).ok();
-    bd_at(&a, &home, "alice", &["commit"]).ok();
+    env.bd_in(&b, "bob", &["commit"]).ok();
+    env.bd_in(&a, "alice", &["commit"]).ok();
     git_bd(&a, &["merge", "-q", "--no-edit", "side"]);
-    let sent2 = bd_json_at(&a, &home, "alice", &["mail", "sent"]);
+    let sent2 = env.json_in(&a, "alice", &["mail", "sent"]);
     assert_eq!(sent2, sent, "durable and live marks merge to the same view");
 }
 

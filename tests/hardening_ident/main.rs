@@ -29,22 +29,6 @@ fn clean_run(what: &str, r: &Run) {
     terminal_clean(&format!("{what} stderr"), &r.stderr);
 }
 
-/// Run bd in `dir` with this BD_HOME and actor.
-fn bd_at(dir: &std::path::Path, home: &std::path::Path, actor: &str, args: &[&str]) -> Run {
-    run_of(
-        common::bd_cmd(dir, home, actor, args)
-            .env("PATH", path_with_bd())
-            .output()
-            .expect("bd runs"),
-    )
-}
-
-fn bd_json_at(dir: &std::path::Path, home: &std::path::Path, actor: &str, args: &[&str]) -> Value {
-    let mut a = vec!["--json"];
-    a.extend_from_slice(args);
-    bd_at(dir, home, actor, &a).ok().json()
-}
-
 fn new_repo(dir: &std::path::Path) {
     std::fs::create_dir_all(dir).unwrap();
     git(dir, &["init", "-q", "-b", "main"]);
@@ -52,8 +36,8 @@ fn new_repo(dir: &std::path::Path) {
     git(dir, &["config", "user.email", "t@example.com"]);
 }
 
-fn inbox_ids(dir: &std::path::Path, home: &std::path::Path, actor: &str) -> Vec<String> {
-    bd_json_at(dir, home, actor, &["mail", "inbox", "--all"])
+fn inbox_ids(env: &TestEnvironment, dir: &std::path::Path, actor: &str) -> Vec<String> {
+    env.json_in(dir, actor, &["mail", "inbox", "--all"])
         .as_array()
         .unwrap()
         .iter()
@@ -64,8 +48,8 @@ fn inbox_ids(dir: &std::path::Path, home: &std::path::Path, actor: &str) -> Vec<
 /// A repository with `origin` at `url`, a first commit, and `config.toml`
 /// written by hand when given (else `bd init --prefix prefix`).
 fn repo_with_origin(
+    env: &TestEnvironment,
     dir: &std::path::Path,
-    home: &std::path::Path,
     url: &str,
     prefix: &str,
     config: Option<&str>,
@@ -79,7 +63,7 @@ fn repo_with_origin(
             std::fs::write(dir.join(".beads/config.toml"), c).unwrap();
         }
         None => {
-            bd_at(dir, home, "x", &["init", "--prefix", prefix]).ok();
+            env.bd_in(dir, "x", &["init", "--prefix", prefix]).ok();
         }
     }
     git(dir, &["add", "-A"]);

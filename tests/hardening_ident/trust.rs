@@ -4,10 +4,8 @@ use super::*;
 
 #[test]
 fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let home = t.join("home");
-    std::fs::create_dir_all(&home).unwrap();
+    let env = TestEnvironment::empty();
+    let t = env.root();
     git(t, &["init", "-q", "--bare", "-b", "main", "remote.git"]);
     // Project A: a clone of the remote, initialized, committed, pushed.
     let a = t.join("a");
@@ -15,13 +13,15 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
     git(&a, &["config", "user.name", "A"]);
     git(&a, &["config", "user.email", "a@example.com"]);
     git(&a, &["checkout", "-q", "-b", "main"]);
-    bd_at(&a, &home, "alice", &["init", "--prefix", "aa"]).ok();
-    let x = bd_at(&a, &home, "alice", &["create", "X"])
+    env.bd_in(&a, "alice", &["init", "--prefix", "aa"]).ok();
+    let x = env
+        .bd_in(&a, "alice", &["create", "X"])
         .ok()
         .stdout
         .trim()
         .to_string();
-    let y = bd_at(&a, &home, "alice", &["create", "Y"])
+    let y = env
+        .bd_in(&a, "alice", &["create", "Y"])
         .ok()
         .stdout
         .trim()
@@ -29,11 +29,10 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
     git(&a, &["add", "-A"]);
     git(&a, &["commit", "-q", "-m", "init"]);
     git(&a, &["push", "-q", "-u", "origin", "main"]);
-    bd_at(&a, &home, "alice", &["agent", "register"]).ok();
-    bd_at(&a, &home, "bob", &["agent", "register"]).ok();
-    let sent = bd_json_at(
+    env.bd_in(&a, "alice", &["agent", "register"]).ok();
+    env.bd_in(&a, "bob", &["agent", "register"]).ok();
+    let sent = env.json_in(
         &a,
-        &home,
         "alice",
         &["mail", "send", "--to", "bob", "-s", "plan", "-b", "secret"],
     );
@@ -42,15 +41,12 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
         .or(sent["id"].as_str())
         .unwrap()
         .to_string();
-    assert_eq!(inbox_ids(&a, &home, "bob"), vec![msg.clone()]);
-    let project = bd_json_at(&a, &home, "alice", &["where"])["identity"]
+    assert_eq!(inbox_ids(&env, &a, "bob"), vec![msg.clone()]);
+    let project = env.json_in(&a, "alice", &["where"])["identity"]
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        bd_json_at(&a, &home, "alice", &["where"])["proof"],
-        "origin"
-    );
+    assert_eq!(env.json_in(&a, "alice", &["where"])["proof"], "origin");
 
     // Repo M: unrelated, commits A's project in its config.toml and A's items.
     let m = t.join("m");
@@ -65,7 +61,7 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
     std::fs::write(m.join("code.txt"), "m\n").unwrap();
     git(&m, &["add", "-A"]);
     git(&m, &["commit", "-q", "-m", "m"]);
-    let r = bd_at(&m, &home, "bob", &["mail", "inbox", "--all"]).ok();
+    let r = env.bd_in(&m, "bob", &["mail", "inbox", "--all"]).ok();
     assert!(
         r.stderr.contains(&format!("names project '{project}'"))
             && r.stderr.contains("bd where --trust"),
@@ -77,41 +73,40 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
         "M reads A's live mail: {}",
         r.stdout
     );
-    assert!(inbox_ids(&m, &home, "bob").is_empty());
-    assert_eq!(
-        bd_json_at(&m, &home, "mallory", &["where"])["proof"],
-        "unproven"
-    );
+    assert!(inbox_ids(&env, &m, "bob").is_empty());
+    assert_eq!(env.json_in(&m, "mallory", &["where"])["proof"], "unproven");
     // Claims and hooks stay in M.
-    bd_at(&m, &home, "mallory", &["claim", &x]).ok();
-    bd_at(&m, &home, "mallory", &["sling", &y, "alice"]).ok();
-    bd_at(
+    env.bd_in(&m, "mallory", &["claim", &x]).ok();
+    env.bd_in(&m, "mallory", &["sling", &y, "alice"]).ok();
+    env.bd_in(
         &m,
-        &home,
         "mallory",
         &["mail", "send", "--to", "alice", "-s", "from bob", "-b", "x"],
     );
     // M's sync takes no lock in A's home (it would hold A's syncs up).
-    let a_home = home.join("projects").join(strand::files::escape(&project));
+    let a_home = env
+        .home
+        .join("projects")
+        .join(strand::files::escape(&project));
     assert!(a_home.is_dir());
-    let _ = bd_at(&m, &home, "mallory", &["sync"]);
+    let _ = env.bd_in(&m, "mallory", &["sync"]);
     assert!(
         !a_home.join("sync.lock").exists(),
         "M's sync locked A's home"
     );
-    bd_at(&a, &home, "alice", &["claim", &x]).ok();
-    let hook = bd_json_at(&a, &home, "alice", &["hook"]);
+    env.bd_in(&a, "alice", &["claim", &x]).ok();
+    let hook = env.json_in(&a, "alice", &["hook"]);
     assert!(
         !hook.to_string().contains(&y),
         "M put work on alice's hook: {hook}"
     );
     assert!(
-        inbox_ids(&a, &home, "alice").is_empty(),
+        inbox_ids(&env, &a, "alice").is_empty(),
         "M sent mail into A's home"
     );
-    bd_at(&a, &home, "alice", &["unclaim", &x]).ok();
+    env.bd_in(&a, "alice", &["unclaim", &x]).ok();
     // A's doctor lists the workspaces of its home: A only.
-    let doc = bd_at(&a, &home, "alice", &["doctor"]);
+    let doc = env.bd_in(&a, "alice", &["doctor"]);
     assert!(
         doc.stdout
             .contains(a.canonicalize().unwrap().to_str().unwrap()),
@@ -126,14 +121,14 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
     );
 
     // The user confirms M on this machine: then it joins.
-    let r = bd_at(&m, &home, "bob", &["where", "--trust"]).ok();
+    let r = env.bd_in(&m, "bob", &["where", "--trust"]).ok();
     assert!(r.stderr.contains("Trusted:"), "{}", r.stderr);
     assert!(!r.stderr.contains("does not prove"), "{}", r.stderr);
-    assert_eq!(bd_json_at(&m, &home, "bob", &["where"])["proof"], "trusted");
-    assert_eq!(inbox_ids(&m, &home, "bob"), vec![msg.clone()]);
-    let r = bd_at(&m, &home, "bob", &["list"]).ok();
+    assert_eq!(env.json_in(&m, "bob", &["where"])["proof"], "trusted");
+    assert_eq!(inbox_ids(&env, &m, "bob"), vec![msg.clone()]);
+    let r = env.bd_in(&m, "bob", &["list"]).ok();
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
-    let doc = bd_json_at(&a, &home, "alice", &["doctor"]);
+    let doc = env.json_in(&a, "alice", &["doctor"]);
     let roots: Vec<&str> = doc["workspaces"]
         .as_array()
         .unwrap()
@@ -143,7 +138,7 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
     let mc = m.canonicalize().unwrap();
     assert!(roots.contains(&mc.to_str().unwrap()), "{doc}");
     assert_eq!(doc["trusted"].as_array().unwrap().len(), 1, "{doc}");
-    let text = bd_at(&a, &home, "alice", &["doctor"]).stdout;
+    let text = env.bd_in(&a, "alice", &["doctor"]).stdout;
     assert!(text.contains("Trusted repository:"), "{text}");
     // A worktree of the trusted clone shares its proof.
     git(
@@ -158,7 +153,7 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
         ],
     );
     assert_eq!(
-        bd_json_at(&t.join("m-wt"), &home, "bob", &["where"])["proof"],
+        env.json_in(&t.join("m-wt"), "bob", &["where"])["proof"],
         "trusted"
     );
 
@@ -174,122 +169,116 @@ fn item_02_a_foreign_project_in_config_does_not_join_the_home_until_trusted() {
     std::fs::write(m.join("other.txt"), "other\n").unwrap();
     git(&m, &["add", "-A"]);
     git(&m, &["commit", "-q", "-m", "other root"]);
-    assert_eq!(
-        bd_json_at(&m, &home, "bob", &["where"])["proof"],
-        "unproven"
-    );
-    assert!(inbox_ids(&m, &home, "bob").is_empty());
+    assert_eq!(env.json_in(&m, "bob", &["where"])["proof"], "unproven");
+    assert!(inbox_ids(&env, &m, "bob").is_empty());
 
     // A fork's clone (its origin is the fork) needs the confirmation too.
     git(t, &["clone", "-q", "--bare", "remote.git", "fork.git"]);
     git(t, &["clone", "-q", "fork.git", "f"]);
     let f = t.join("f");
-    let r = bd_at(&f, &home, "bob", &["mail", "inbox", "--all"]).ok();
+    let r = env.bd_in(&f, "bob", &["mail", "inbox", "--all"]).ok();
     assert!(r.stderr.contains("does not prove"), "{}", r.stderr);
     assert!(!r.stdout.contains(&msg), "{}", r.stdout);
-    bd_at(&f, &home, "bob", &["where", "--trust"]).ok();
-    assert_eq!(bd_json_at(&f, &home, "bob", &["where"])["proof"], "trusted");
-    assert!(inbox_ids(&f, &home, "bob").contains(&msg));
+    env.bd_in(&f, "bob", &["where", "--trust"]).ok();
+    assert_eq!(env.json_in(&f, "bob", &["where"])["proof"], "trusted");
+    assert!(inbox_ids(&env, &f, "bob").contains(&msg));
 
     // A clone of A with a differently spelled origin URL joins by itself.
     let spelled = format!("file://{}/./remote.git/", t.display());
     git(t, &["clone", "-q", &spelled, "a2"]);
     let a2 = t.join("a2");
-    let r = bd_at(&a2, &home, "bob", &["mail", "inbox", "--all"]).ok();
+    let r = env.bd_in(&a2, "bob", &["mail", "inbox", "--all"]).ok();
     assert!(!r.stderr.contains("does not prove"), "{}", r.stderr);
-    assert_eq!(bd_json_at(&a2, &home, "bob", &["where"])["proof"], "origin");
-    assert_eq!(inbox_ids(&a2, &home, "bob"), vec![msg]);
+    assert_eq!(env.json_in(&a2, "bob", &["where"])["proof"], "origin");
+    assert_eq!(inbox_ids(&env, &a2, "bob"), vec![msg]);
 }
 
 /// Review break 1: settings a repository carries (`case_insensitive_hosts`
 /// in its own config.toml) proved its claim to another project's identity.
 #[test]
 fn item_02_review_committed_case_insensitive_hosts_prove_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let home = t.join("home");
-    std::fs::create_dir_all(&home).unwrap();
+    let env = TestEnvironment::empty();
+    let t = env.root();
     let a = t.join("a");
     repo_with_origin(
+        &env,
         &a,
-        &home,
         "https://git.example.com/Team/Proj.git",
         "aa",
         None,
     );
-    let wa = bd_json_at(&a, &home, "alice", &["where"]);
+    let wa = env.json_in(&a, "alice", &["where"]);
     assert_eq!(wa["identity"], "git.example.com/Team/Proj", "{wa}");
     assert_eq!(wa["proof"], "origin", "{wa}");
-    bd_at(&a, &home, "alice", &["agent", "register"]).ok();
-    bd_at(
+    env.bd_in(&a, "alice", &["agent", "register"]).ok();
+    env.bd_in(
         &a,
-        &home,
         "bob",
         &[
             "mail", "send", "--to", "alice", "-s", "plan", "-b", "secret",
         ],
     )
     .ok();
-    assert_eq!(inbox_ids(&a, &home, "alice").len(), 1);
+    assert_eq!(inbox_ids(&env, &a, "alice").len(), 1);
 
     // M: another repository on that (case-sensitive) host, whose committed
     // config claims A's identity and declares the host case-insensitive.
     let m = t.join("m");
     repo_with_origin(
+        &env,
         &m,
-        &home,
         "https://git.example.com/team/proj.git",
         "aa",
         Some(
             "prefix = \"aa\"\nproject = \"git.example.com/Team/Proj\"\ncase_insensitive_hosts = [\"git.example.com\"]\n",
         ),
     );
-    let wm = bd_json_at(&m, &home, "mallory", &["where"]);
+    let wm = env.json_in(&m, "mallory", &["where"]);
     assert_eq!(wm["proof"], "unproven", "{wm}");
-    assert!(inbox_ids(&m, &home, "alice").is_empty(), "M reads A's mail");
-    let agents = bd_at(&m, &home, "mallory", &["agents"]);
+    assert!(inbox_ids(&env, &m, "alice").is_empty(), "M reads A's mail");
+    let agents = env.bd_in(&m, "mallory", &["agents"]);
     assert!(!agents.stdout.contains("alice"), "{}", agents.stdout);
 
     // The built-in hosts still ignore case by themselves.
     let g = t.join("g");
     repo_with_origin(
+        &env,
         &g,
-        &home,
         "https://github.com/team/proj.git",
         "gg",
         Some(
             "prefix = \"gg\"\nproject = \"github.com/Team/Proj\"\ncase_insensitive_hosts = [\"example.net\"]\n",
         ),
     );
-    let wg = bd_json_at(&g, &home, "x", &["where"]);
+    let wg = env.json_in(&g, "x", &["where"]);
     assert_eq!(wg["proof"], "origin", "{wg}");
     // The repository's own list still shapes its identity (SPEC §1).
     let n = t.join("n");
     repo_with_origin(
+        &env,
         &n,
-        &home,
         "https://git.example.com/Some/Thing.git",
         "nn",
         Some("prefix = \"nn\"\ncase_insensitive_hosts = [\"git.example.com\"]\n"),
     );
-    let wn = bd_json_at(&n, &home, "x", &["where"]);
+    let wn = env.json_in(&n, "x", &["where"]);
     assert_eq!(wn["identity"], "git.example.com/some/thing", "{wn}");
     // ... but proves it no more than a configured project: that identity is
     // another repository's on a case-sensitive host.
     assert_eq!(wn["proof"], "unproven", "{wn}");
     let l = t.join("l");
     repo_with_origin(
+        &env,
         &l,
-        &home,
         "https://git.example.com/some/thing.git",
         "ll",
         Some("prefix = \"ll\"\n"),
     );
-    let wl = bd_json_at(&l, &home, "lee", &["where"]);
+    let wl = env.json_in(&l, "lee", &["where"]);
     assert_eq!(wl["identity"], "git.example.com/some/thing", "{wl}");
     assert_eq!(wl["proof"], "derived", "{wl}");
-    bd_at(&l, &home, "lee", &["agent", "register"]).ok();
-    let r = bd_at(&n, &home, "x", &["agents"]);
+    env.bd_in(&l, "lee", &["agent", "register"]).ok();
+    let r = env.bd_in(&n, "x", &["agents"]);
     assert!(!r.stdout.contains("lee"), "{}", r.stdout);
     assert!(
         r.stderr.contains("lower-cased by case_insensitive_hosts")
@@ -298,8 +287,8 @@ fn item_02_review_committed_case_insensitive_hosts_prove_nothing() {
         r.stderr
     );
     // Confirmed on this machine, N joins.
-    bd_at(&n, &home, "x", &["where", "--trust"]).ok();
-    assert_eq!(bd_json_at(&n, &home, "x", &["where"])["proof"], "trusted");
+    env.bd_in(&n, "x", &["where", "--trust"]).ok();
+    assert_eq!(env.json_in(&n, "x", &["where"])["proof"], "trusted");
 }
 
 /// Review break 2: an unproven workspace sent mail to another project as the
@@ -307,28 +296,28 @@ fn item_02_review_committed_case_insensitive_hosts_prove_nothing() {
 /// project's home).
 #[test]
 fn item_02_review_an_unproven_workspace_sends_no_mail_to_other_projects() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let home = t.join("home");
-    std::fs::create_dir_all(&home).unwrap();
+    let env = TestEnvironment::empty();
+    let t = env.root();
     let a = t.join("a");
-    repo_with_origin(&a, &home, "https://git.example.com/Team/A.git", "aa", None);
+    repo_with_origin(&env, &a, "https://git.example.com/Team/A.git", "aa", None);
     let b = t.join("b");
-    repo_with_origin(&b, &home, "https://git.example.com/Other/B.git", "bb", None);
-    bd_at(&a, &home, "alice", &["list"]).ok();
-    bd_at(&b, &home, "ann", &["list"]).ok();
-    let a_home = home
+    repo_with_origin(&env, &b, "https://git.example.com/Other/B.git", "bb", None);
+    env.bd_in(&a, "alice", &["list"]).ok();
+    env.bd_in(&b, "ann", &["list"]).ok();
+    let a_home = env
+        .home
         .join("projects")
         .join(strand::files::escape("git.example.com/Team/A"));
-    let b_home = home
+    let b_home = env
+        .home
         .join("projects")
         .join(strand::files::escape("git.example.com/Other/B"));
     assert!(a_home.is_dir() && b_home.is_dir());
 
     let m = t.join("m");
     repo_with_origin(
+        &env,
         &m,
-        &home,
         "https://evil.example.org/mallory/x.git",
         "aa",
         Some("prefix = \"aa\"\nproject = \"git.example.com/Team/A\"\n"),
@@ -339,9 +328,8 @@ fn item_02_review_an_unproven_workspace_sends_no_mail_to_other_projects() {
         "@B",
         "ann@git.example.com/Other/B",
     ] {
-        let r = bd_at(
+        let r = env.bd_in(
             &m,
-            &home,
             "dave",
             &["mail", "send", "--to", to, "-s", "planted", "-b", "x"],
         );
@@ -355,19 +343,19 @@ fn item_02_review_an_unproven_workspace_sends_no_mail_to_other_projects() {
     assert_eq!(std::fs::read(m.join(".beads/mail.jsonl")).ok(), before);
     let spooled: Vec<_> = common::files_under(&b_home.join("spool"));
     assert!(spooled.is_empty(), "M spooled into B: {spooled:?}");
-    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    let r = env.bd_in(&b, "ann", &["list", "--json"]).ok();
     assert_eq!(r.json(), serde_json::json!([]), "{}", r.stderr);
     assert!(common::files_under(&a_home.join("links")).is_empty());
     // Mail within M (the workspace itself) still works.
-    bd_at(
+    env.bd_in(
         &m,
-        &home,
         "dave",
         &["mail", "send", "--to", "dave", "-s", "note", "-b", "x"],
     )
     .ok();
     // Nor does a comment on an item handed off from B flow back into B's home.
-    let h = bd_at(&m, &home, "dave", &["create", "handed"])
+    let h = env
+        .bd_in(&m, "dave", &["create", "handed"])
         .ok()
         .stdout
         .trim()
@@ -387,20 +375,19 @@ fn item_02_review_an_unproven_workspace_sends_no_mail_to_other_projects() {
         })
         .collect();
     std::fs::write(&path, text).unwrap();
-    let r = bd_at(&m, &home, "dave", &["comment", &h, "fixed it"]).ok();
+    let r = env.bd_in(&m, "dave", &["comment", &h, "fixed it"]).ok();
     assert!(r.stderr.contains("not told"), "{}", r.stderr);
     assert!(common::files_under(&b_home.join("links")).is_empty());
     assert!(common::files_under(&b_home.join("spool")).is_empty());
     // Once the user confirms M here, it sends as A.
-    bd_at(&m, &home, "dave", &["where", "--trust"]).ok();
-    bd_at(
+    env.bd_in(&m, "dave", &["where", "--trust"]).ok();
+    env.bd_in(
         &m,
-        &home,
         "dave",
         &["mail", "send", "--to", "@B", "-s", "real", "-b", "x"],
     )
     .ok();
-    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    let r = env.bd_in(&b, "ann", &["list", "--json"]).ok();
     assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.stderr);
 }
 
@@ -409,14 +396,13 @@ fn item_02_review_an_unproven_workspace_sends_no_mail_to_other_projects() {
 /// next command re-posts (DESIGN: "re-posted by the sender's next command").
 #[test]
 fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let home = t.join("home");
-    std::fs::create_dir_all(&home).unwrap();
+    let env = TestEnvironment::empty();
+    let t = env.root();
     let b = t.join("b");
-    repo_with_origin(&b, &home, "https://git.example.com/Other/B.git", "bb", None);
-    bd_at(&b, &home, "ann", &["list"]).ok();
-    let b_home = home
+    repo_with_origin(&env, &b, "https://git.example.com/Other/B.git", "bb", None);
+    env.bd_in(&b, "ann", &["list"]).ok();
+    let b_home = env
+        .home
         .join("projects")
         .join(strand::files::escape("git.example.com/Other/B"));
     // A: a bare remote and a clone; mallory's message to B is committed
@@ -427,10 +413,9 @@ fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
     git(&a1, &["config", "user.name", "A"]);
     git(&a1, &["config", "user.email", "a@example.com"]);
     git(&a1, &["checkout", "-q", "-b", "main"]);
-    bd_at(&a1, &home, "x", &["init", "--prefix", "aa"]).ok();
-    let sent = bd_json_at(
+    env.bd_in(&a1, "x", &["init", "--prefix", "aa"]).ok();
+    let sent = env.json_in(
         &a1,
-        &home,
         "mallory",
         &["mail", "send", "--to", "@B", "-s", "planted", "-b", "x"],
     );
@@ -442,28 +427,21 @@ fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
     git(t, &["clone", "-q", "a.git", "a2"]);
     let a2 = t.join("a2");
     // Someone else's commands (named actor or not) re-post nothing.
-    let r = bd_at(&a2, &home, "carol", &["list"]).ok();
+    let r = env.bd_in(&a2, "carol", &["list"]).ok();
     assert!(!r.stderr.contains("re-posted"), "{}", r.stderr);
-    let r = run_of(
-        common::bd_cmd(&a2, &home, "", &["list"])
-            .env_remove("BD_ACTOR")
-            .env("PATH", path_with_bd())
-            .output()
-            .unwrap(),
-    )
-    .ok();
+    let r = run_of(env.cmd_anonymous(&a2, &["list"]).output().unwrap()).ok();
     assert!(!r.stderr.contains("re-posted"), "{}", r.stderr);
     assert!(common::files_under(&b_home.join("spool")).is_empty());
-    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    let r = env.bd_in(&b, "ann", &["list", "--json"]).ok();
     assert_eq!(r.json(), serde_json::json!([]), "{}", r.stderr);
     // The sender's next command re-posts it; B imports it.
-    let r = bd_at(&a2, &home, "mallory", &["list"]).ok();
+    let r = env.bd_in(&a2, "mallory", &["list"]).ok();
     assert!(
         r.stderr.contains(&format!("re-posted {msg}")),
         "{}",
         r.stderr
     );
-    let r = bd_at(&b, &home, "ann", &["list", "--json"]).ok();
+    let r = env.bd_in(&b, "ann", &["list", "--json"]).ok();
     assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.stderr);
 }
 
@@ -474,18 +452,16 @@ fn item_02_review_only_the_sender_re_posts_a_pending_delivery() {
 /// reach; `doctor` flags tracked local files and `--fix` untracks them.
 #[test]
 fn item_02_review2_a_planted_identity_cache_joins_no_home() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let home = t.join("home");
-    std::fs::create_dir_all(&home).unwrap();
+    let env = TestEnvironment::empty();
+    let t = env.root();
     let x = t.join("x");
     new_repo(&x);
     std::fs::write(x.join("a.txt"), "x\n").unwrap();
     git(&x, &["add", "-A"]);
     git(&x, &["commit", "-q", "-m", "x"]);
-    bd_at(&x, &home, "victim", &["init", "--prefix", "xx"]).ok();
-    bd_at(&x, &home, "victim", &["agent", "register"]).ok();
-    let x_id = bd_json_at(&x, &home, "victim", &["where"])["identity"]
+    env.bd_in(&x, "victim", &["init", "--prefix", "xx"]).ok();
+    env.bd_in(&x, "victim", &["agent", "register"]).ok();
+    let x_id = env.json_in(&x, "victim", &["where"])["identity"]
         .as_str()
         .unwrap()
         .to_string();
@@ -497,7 +473,7 @@ fn item_02_review2_a_planted_identity_cache_joins_no_home() {
     std::fs::write(y.join("b.txt"), "y\n").unwrap();
     git(&y, &["add", "-A"]);
     git(&y, &["commit", "-q", "-m", "y"]);
-    bd_at(&y, &home, "mallory", &["init", "--prefix", "yy"]).ok();
+    env.bd_in(&y, "mallory", &["init", "--prefix", "yy"]).ok();
     let _ = std::fs::create_dir_all(y.join(".beads/.cache"));
     // Sealed as bd seals its caches, so only where it is read decides.
     let body = x_id.as_bytes();
@@ -509,9 +485,9 @@ fn item_02_review2_a_planted_identity_cache_joins_no_home() {
     git(t, &["clone", "-q", y.to_str().unwrap(), "z"]);
     git(&z, &["remote", "remove", "origin"]);
     for (dir, who) in [(&y, "y"), (&z, "z")] {
-        let w = bd_json_at(dir, &home, "mallory", &["where"]);
+        let w = env.json_in(dir, "mallory", &["where"]);
         assert_ne!(w["identity"], x_id.as_str(), "{who}: {w}");
-        let r = bd_at(dir, &home, "mallory", &["--json", "agents"]);
+        let r = env.bd_in(dir, "mallory", &["--json", "agents"]);
         assert!(
             !r.stdout.contains("victim"),
             "{who} sees x's agents: {}",
@@ -519,13 +495,13 @@ fn item_02_review2_a_planted_identity_cache_joins_no_home() {
         );
     }
     // doctor in z names the tracked cache; --fix untracks it, files stay.
-    let r = bd_at(&z, &home, "mallory", &["doctor"]);
+    let r = env.bd_in(&z, "mallory", &["doctor"]);
     assert!(
         r.stdout.contains(".beads/.cache/identity") && r.stdout.contains("tracked"),
         "{}",
         r.stdout
     );
-    bd_at(&z, &home, "mallory", &["doctor", "--fix"]);
+    env.bd_in(&z, "mallory", &["doctor", "--fix"]);
     let tracked = git(&z, &["ls-files", ".beads"]);
     assert!(!tracked.contains(".cache/"), "{tracked}");
 }

@@ -33,6 +33,7 @@ fn at(offset_ns: i64) -> String {
 /// A temp dir with the home at `<tmp>/state/home`, so a name escaping the home
 /// would land in `<tmp>/state` or `<tmp>` where [`assert_contained`] sees it.
 fn setup() -> (tempfile::TempDir, ProjectHome) {
+    // Library calls only, no `bd` run: a scratch folder, not a TestEnvironment.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("state").join("home");
     fs::create_dir_all(&dir).unwrap();

@@ -336,8 +336,8 @@ fn every_command_output_matches_its_schema() {
             .any(|f| f["fixed"] == true),
         "{fixed}"
     );
-    let nogit = tempfile::tempdir().unwrap();
-    let r = env.bd(&["--json", "-C", nogit.path().to_str().unwrap(), "list"]);
+    let nogit = env.folder("nogit");
+    let r = env.bd(&["--json", "-C", nogit.to_str().unwrap(), "list"]);
     let doc = check_failure(r, 1, "invalid", "list outside git");
     ck.out("error", &doc, "list outside git");
 
