@@ -13,7 +13,7 @@ use crate::store::index::Row;
 
 pub fn add(ctx: &Session, from: &str, to: &str, kind: &str) -> Result<Outcome> {
     values::check_dep_type(kind).map_err(Error::invalid)?;
-    let mut tx = ctx.tx()?;
+    let tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let from = tx.resolve(from, &prefix)?;
     let to = tx.resolve(to, &prefix)?;
@@ -55,17 +55,11 @@ pub fn add(ctx: &Session, from: &str, to: &str, kind: &str) -> Result<Outcome> {
         created_by: Some(ctx.actor.clone()),
         metadata: None,
     });
-    crate::ops::stamp_write(ctx, &before, &mut rec, &["dependencies"], at);
-    tx.put(rec.clone());
-    ctx.commit(tx)?;
-    Ok(Outcome {
-        record: rec,
-        changed: true,
-    })
+    write_deps(ctx, tx, &before, rec, at)
 }
 
 pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result<Outcome> {
-    let mut tx = ctx.tx()?;
+    let tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let from = tx.resolve(from, &prefix)?;
     let mut rec = tx.get(&from)?;
@@ -82,13 +76,7 @@ pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result
             kind: kind.map(str::to_string),
         }));
     }
-    crate::ops::stamp_write(ctx, &before, &mut rec, &["dependencies"], at);
-    tx.put(rec.clone());
-    ctx.commit(tx)?;
-    Ok(Outcome {
-        record: rec,
-        changed: true,
-    })
+    write_deps(ctx, tx, &before, rec, at)
 }
 
 /// An issue at the other end of an edge.
@@ -262,4 +250,21 @@ impl TreeWalk<'_> {
 pub fn cycles(ctx: &Session) -> Result<Vec<Vec<String>>> {
     let snap = ctx.snapshot()?;
     Ok(graph::cycles(&snap.nodes()))
+}
+
+/// Write a change of `rec`'s dependencies: stamped at `at`, committed.
+fn write_deps(
+    ctx: &Session,
+    mut tx: crate::store::Tx,
+    before: &crate::model::record::Record,
+    mut rec: crate::model::record::Record,
+    at: crate::model::time::Nanos,
+) -> Result<Outcome> {
+    crate::ops::stamp_write(ctx, before, &mut rec, &["dependencies"], at);
+    tx.put(rec.clone());
+    ctx.commit(tx)?;
+    Ok(Outcome {
+        record: rec,
+        changed: true,
+    })
 }

@@ -143,17 +143,26 @@ fn finish(parsed: ParsedRows, sig: Signature, view: &View) -> (Header, Vec<Row>)
         needs_normalizing,
     } = parsed;
     let duplicate_ids = jsonl::order_of(rows.iter().map(|r| r.id.as_str())).1;
-    let (valid_from, valid_until) = index::derive(&mut rows, view.now, &view.non_work);
     let header = Header {
+        needs_normalizing,
+        bad_lines,
+        duplicate_ids,
+        ..derive_sets(&mut rows, sig, view)
+    };
+    (header, rows)
+}
+
+/// Derive the ready and blocked sets over `rows` for `view`: the header of
+/// a file whose state is `sig`, with the window in which the sets hold.
+fn derive_sets(rows: &mut [Row], sig: Signature, view: &View) -> Header {
+    let (valid_from, valid_until) = index::derive(rows, view.now, &view.non_work);
+    Header {
         sig,
         valid_from,
         valid_until,
         view_key: index::view_key(&view.non_work),
-        needs_normalizing,
-        bad_lines,
-        duplicate_ids,
-    };
-    (header, rows)
+        ..Header::default()
+    }
 }
 
 fn save_caches(ws: &Workspace, header: &Header, rows: &[Row]) {
@@ -742,15 +751,7 @@ impl Tx {
             }
             sp.flush(out)
         })?;
-        let sig = Signature::of_meta(&written);
-        let (valid_from, valid_until) = index::derive(&mut rows, view.now, &view.non_work);
-        let header = Header {
-            sig,
-            valid_from,
-            valid_until,
-            view_key: index::view_key(&view.non_work),
-            ..Header::default()
-        };
+        let header = derive_sets(&mut rows, Signature::of_meta(&written), &view);
         save_caches(&ws, &header, &rows);
         // The process ends soon after a write; freeing every row costs more
         // than it gives back.
