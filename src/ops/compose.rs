@@ -159,9 +159,39 @@ pub fn doctor(ctx: &Session, fix: bool) -> Result<DoctorReport> {
     })
 }
 
+/// `config get|set|unset`'s report: the key, its value (get, set) and
+/// whether the command changed it (set, unset).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConfigReport {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+}
+
+/// `config get`: the value of `key` (its default when unset).
+pub fn config_get(ctx: &Session, key: &str) -> Result<ConfigReport> {
+    Ok(ConfigReport {
+        key: key.to_string(),
+        value: Some(admin::config_get(ctx, key)?),
+        changed: None,
+    })
+}
+
+/// `config unset`: whether it was set.
+pub fn config_unset(ctx: &Session, key: &str) -> Result<ConfigReport> {
+    let changed = admin::config_edit(ctx, |cfg| cfg.unset(key))?;
+    Ok(ConfigReport {
+        key: key.to_string(),
+        value: None,
+        changed: Some(changed),
+    })
+}
+
 /// `config set`: whether it changed. Naming the project here is the user's
 /// confirmation on this machine (a committed config.toml is not).
-pub fn config_set(ctx: &Session, key: &str, value: &str) -> Result<bool> {
+pub fn config_set(ctx: &Session, key: &str, value: &str) -> Result<ConfigReport> {
     let changed = admin::config_edit(ctx, |cfg| cfg.set(key, value))?;
     if changed
         && key == "project"
@@ -172,7 +202,11 @@ pub fn config_set(ctx: &Session, key: &str, value: &str) -> Result<bool> {
             "cannot record that this repository is {value}'s: {e}; run `bd where --trust`"
         ));
     }
-    Ok(changed)
+    Ok(ConfigReport {
+        key: key.to_string(),
+        value: Some(value.to_string()),
+        changed: Some(changed),
+    })
 }
 
 /// `sling`: the agent as registered, and the outcome.
@@ -256,11 +290,24 @@ pub fn ready_explained(ctx: &Session, f: &Filter) -> Result<(Listing, Vec<query:
     Ok((l, lapsed))
 }
 
-/// `export`: the JSONL text, also written to `output` when given.
-pub fn export(ctx: &Session, output: Option<&Path>) -> Result<String> {
+/// `export -o FILE`'s report: how many issues went to which file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExportedTo {
+    pub exported: usize,
+    pub path: std::path::PathBuf,
+}
+
+/// `export`: the JSONL text, also written to `output` when given (then
+/// with what went there).
+pub fn export(ctx: &Session, output: Option<&Path>) -> Result<(String, Option<ExportedTo>)> {
     let text = admin::export(ctx)?;
-    if let Some(p) = output {
-        admin::write_export(p, &text)?;
-    }
-    Ok(text)
+    let Some(p) = output else {
+        return Ok((text, None));
+    };
+    admin::write_export(p, &text)?;
+    let to = ExportedTo {
+        exported: text.lines().count(),
+        path: p.to_path_buf(),
+    };
+    Ok((text, Some(to)))
 }

@@ -97,3 +97,13 @@ pub fn dispatch(ctx: &Session, o: &DispatchOptions) -> Result<Plan> {
     }
     Ok(plan)
 }
+
+/// `dispatch --watch`'s summary when it is stopped: the rounds it ran and
+/// what they did in all.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stopped {
+    pub stopped: bool,
+    pub rounds: usize,
+    pub slung: usize,
+    pub recovered: usize,
+}

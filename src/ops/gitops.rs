@@ -1,12 +1,44 @@
 //! Tracker state in git: `bd commit`, the `auto_commit` setting, pending
 //! changes for `where`/`doctor`. Composes `git::commit` with the workspace.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
 use crate::error::Result;
 use crate::git::commit::Outcome;
 use crate::ops::Session;
 
+/// `bd commit`'s report: what happened. JSON: `{committed: true, commit,
+/// amended, paths}`, `{committed: false, pending: false}` (nothing to
+/// commit), or `{committed: false, pending: true, reason}`.
+#[derive(Debug, Clone)]
+pub struct CommitReport(pub Outcome);
+
+impl Serialize for CommitReport {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match &self.0 {
+            Outcome::Committed { id, amended, paths } => {
+                m.serialize_entry("committed", &true)?;
+                m.serialize_entry("commit", id)?;
+                m.serialize_entry("amended", amended)?;
+                m.serialize_entry("paths", paths)?;
+            }
+            Outcome::NothingToCommit => {
+                m.serialize_entry("committed", &false)?;
+                m.serialize_entry("pending", &false)?;
+            }
+            Outcome::Pending { reason } => {
+                m.serialize_entry("committed", &false)?;
+                m.serialize_entry("pending", &true)?;
+                m.serialize_entry("reason", reason)?;
+            }
+        }
+        m.end()
+    }
+}
+
 /// `bd commit [-m MESSAGE]`.
-pub fn commit(ctx: &Session, message: Option<&str>) -> Result<Outcome> {
+pub fn commit(ctx: &Session, message: Option<&str>) -> Result<CommitReport> {
     let subject = match message {
         Some(m) if !m.trim().is_empty() => {
             let m = m.trim();
@@ -18,7 +50,7 @@ pub fn commit(ctx: &Session, message: Option<&str>) -> Result<Outcome> {
         }
         _ => describe_pending_subject(ctx),
     };
-    ctx.commit_beads(&subject, None)
+    ctx.commit_beads(&subject, None).map(CommitReport)
 }
 
 /// A subject for whatever is pending.

@@ -1,7 +1,5 @@
 //! `bd commit`: commit the tracker's changes (only .beads/ paths).
 
-use serde_json::json;
-
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::compose::CommitOutcome;
@@ -15,30 +13,25 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    let o = ops::gitops::commit(ctx, a.message.as_deref())?;
-    Ok(match o {
+    let report = ops::gitops::commit(ctx, a.message.as_deref())?;
+    let text = match &report.0 {
         CommitOutcome::Committed { id, amended, paths } => {
             let short: String = id.chars().take(10).collect();
             ctx.notice(format!(
                 "{} {short} ({})",
-                if amended { "Amended" } else { "Committed" },
+                if *amended { "Amended" } else { "Committed" },
                 paths.join(", ")
             ));
-            out(
-                json!({"committed": true, "commit": id, "amended": amended, "paths": paths}),
-                id.clone(),
-            )
+            id.clone()
         }
         CommitOutcome::NothingToCommit => {
             ops::unchanged(ctx, "no tracker changes to commit");
-            out(json!({"committed": false, "pending": false}), "")
+            String::new()
         }
         CommitOutcome::Pending { reason } => {
             ctx.note(format!("not committed: {reason}; the changes stay pending"));
-            out(
-                json!({"committed": false, "pending": true, "reason": reason}),
-                "",
-            )
+            String::new()
         }
-    })
+    };
+    Ok(out(&report, text))
 }

@@ -1,7 +1,6 @@
 //! `bd config …`: read and change .beads/config.toml.
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::common::{Output, out};
 use crate::error::Result;
@@ -18,20 +17,18 @@ pub enum ConfigCmd {
 pub fn run(ctx: &Session, c: ConfigCmd) -> Result<Output> {
     match c {
         ConfigCmd::Get { key } => {
-            let v = ops::admin::config_get(ctx, &key)?;
-            Ok(out(json!({"key": key, "value": v}), v))
+            let r = ops::compose::config_get(ctx, &key)?;
+            let text = r.value.clone().unwrap_or_default();
+            Ok(out(r, text))
         }
         ConfigCmd::Set { key, value } => {
-            let changed = ops::compose::config_set(ctx, &key, &value)?;
-            if changed {
+            let r = ops::compose::config_set(ctx, &key, &value)?;
+            if r.changed == Some(true) {
                 ctx.notice(format!("Set {key} = {value}"));
             } else {
                 ops::unchanged(ctx, format!("{key} is already {value}"));
             }
-            Ok(out(
-                json!({"key": key, "value": value, "changed": changed}),
-                "",
-            ))
+            Ok(out(r, ""))
         }
         ConfigCmd::List => {
             let l = ops::admin::config_list(ctx);
@@ -43,11 +40,11 @@ pub fn run(ctx: &Session, c: ConfigCmd) -> Result<Output> {
             Ok(out(l, t))
         }
         ConfigCmd::Unset { key } => {
-            let changed = ops::admin::config_edit(ctx, |cfg| cfg.unset(&key))?;
-            if !changed {
+            let r = ops::compose::config_unset(ctx, &key)?;
+            if r.changed != Some(true) {
                 ops::unchanged(ctx, format!("{key} was not set"));
             }
-            Ok(out(json!({"key": key, "changed": changed}), ""))
+            Ok(out(r, ""))
         }
     }
 }

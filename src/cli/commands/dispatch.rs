@@ -2,8 +2,6 @@
 
 use std::io::Write;
 
-use serde_json::json;
-
 use super::common::{Output, now_from_env, out};
 use crate::cli::{render, signals};
 use crate::error::Result;
@@ -92,7 +90,12 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
                 "Stopped after {rounds} round(s): slung {slung}, recovered {recovered}"
             ));
             return Ok(out(
-                json!({"stopped": true, "rounds": rounds, "slung": slung, "recovered": recovered}),
+                ops::dispatch::Stopped {
+                    stopped: true,
+                    rounds,
+                    slung,
+                    recovered,
+                },
                 "",
             ));
         }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::common::{Output, out};
 use crate::error::Result;
@@ -16,12 +16,15 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    let text = ops::compose::export(ctx, a.output.as_deref())?;
-    let n = text.lines().count();
-    match a.output {
-        Some(p) => {
-            ctx.notice(format!("Exported {n} issues to {}", p.display()));
-            Ok(out(json!({"exported": n, "path": p}), ""))
+    let (text, to) = ops::compose::export(ctx, a.output.as_deref())?;
+    match to {
+        Some(to) => {
+            ctx.notice(format!(
+                "Exported {} issues to {}",
+                to.exported,
+                to.path.display()
+            ));
+            Ok(out(to, ""))
         }
         None => {
             let vals: Vec<Value> = text
