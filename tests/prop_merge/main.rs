@@ -51,6 +51,7 @@ fn cfg(cases: u32) -> PtConfig {
 
 const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
 
+mod renames;
 mod writer;
 
 use writer::*;
