@@ -336,6 +336,19 @@ fn bad_flag_values_are_refused() {
     let v = r.json();
     assert_eq!(v["code"], "invalid");
     assert!(v["error"].as_str().unwrap().contains('7'), "{v}");
+    // A date bd cannot keep says so, not that its form is wrong.
+    for c in [
+        vec!["defer", &a, "--until", "9999-12-31"],
+        vec!["update", &a, "--due", "9999-12-31"],
+    ] {
+        let r = env.bd(&c).code(1);
+        assert!(
+            r.stderr.contains("'9999-12-31' is out of range") && r.stderr.contains("2262"),
+            "{c:?}: {}",
+            r.stderr
+        );
+        assert_eq!(file(&env), before, "{c:?} wrote nothing");
+    }
     // Contradictions.
     env.bd(&["list", "--assignee", "x", "--unassigned"]).code(2);
     env.bd(&["update", &a, "--claim", "-s", "open"]).code(2);

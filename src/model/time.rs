@@ -12,28 +12,44 @@ pub fn parse(text: &str) -> Option<Nanos> {
     dt.timestamp_nanos_opt()
 }
 
+/// Why a user-given date was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateProblem {
+    /// Not in any form `bd` reads.
+    Unreadable,
+    /// A date, but outside what `bd` can keep (nanoseconds since 1970 in
+    /// 64 bits: 1677-09-21 to 2262-04-11).
+    OutOfRange,
+}
+
 /// Parse a user-given date: RFC 3339, `YYYY-MM-DD` (midnight UTC), or a relative
 /// offset from `now` such as `+2d`, `3h`, `30m`, `1w`.
 pub fn parse_user(text: &str, now: Nanos) -> Option<Nanos> {
+    parse_user_checked(text, now).ok()
+}
+
+/// [`parse_user`], saying why a date was not taken.
+pub fn parse_user_checked(text: &str, now: Nanos) -> Result<Nanos, DateProblem> {
     let t = text.trim();
-    if let Some(n) = parse(t) {
-        return Some(n);
+    let in_range = |n: Option<Nanos>| n.ok_or(DateProblem::OutOfRange);
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return in_range(dt.timestamp_nanos_opt());
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        let dt = d.and_hms_opt(0, 0, 0)?;
-        return Utc.from_utc_datetime(&dt).timestamp_nanos_opt();
+        let dt = d.and_hms_opt(0, 0, 0).ok_or(DateProblem::Unreadable)?;
+        return in_range(Utc.from_utc_datetime(&dt).timestamp_nanos_opt());
     }
     if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S") {
-        return Utc.from_utc_datetime(&dt).timestamp_nanos_opt();
+        return in_range(Utc.from_utc_datetime(&dt).timestamp_nanos_opt());
     }
     let body = t.strip_prefix('+').unwrap_or(t);
     if body.len() < 2 {
-        return None;
+        return Err(DateProblem::Unreadable);
     }
     let (num, unit) = body.split_at(body.len() - 1);
-    let n: i64 = num.parse().ok()?;
+    let n: i64 = num.parse().map_err(|_| DateProblem::Unreadable)?;
     if n < 0 {
-        return None;
+        return Err(DateProblem::Unreadable);
     }
     let secs = match unit {
         "s" => 1,
@@ -41,11 +57,13 @@ pub fn parse_user(text: &str, now: Nanos) -> Option<Nanos> {
         "h" => 3600,
         "d" => 86_400,
         "w" => 7 * 86_400,
-        _ => return None,
+        _ => return Err(DateProblem::Unreadable),
     };
-    n.checked_mul(secs)?
-        .checked_mul(1_000_000_000)?
-        .checked_add(now)
+    in_range(
+        n.checked_mul(secs)
+            .and_then(|s| s.checked_mul(1_000_000_000))
+            .and_then(|d| d.checked_add(now)),
+    )
 }
 
 /// The text `bd` writes: UTC, `Z`, nine fractional digits.
@@ -102,5 +120,24 @@ mod tests {
         );
         assert_eq!(parse_user("-1d", now), None);
         assert_eq!(parse_user("soon", now), None);
+        // A date bd cannot keep is told apart from one it cannot read.
+        for far in [
+            "9999-12-31",
+            "9999-12-31T00:00:00Z",
+            "1500-01-01",
+            "+999999w",
+        ] {
+            assert_eq!(
+                parse_user_checked(far, now),
+                Err(DateProblem::OutOfRange),
+                "{far}"
+            );
+        }
+        assert_eq!(
+            parse_user_checked("2026-13-01", now),
+            Err(DateProblem::Unreadable)
+        );
+        assert!(parse_user_checked("2262-04-11", now).is_ok());
+        assert!(parse_user_checked("1677-09-22", now).is_ok());
     }
 }

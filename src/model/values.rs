@@ -157,10 +157,16 @@ pub fn check_label(l: &str) -> Result<String, String> {
 /// A date a user gives (RFC 3339, `YYYY-MM-DD`, `+N(s|m|h|d|w)` from
 /// `now`), as bd writes times; `what` names it in the error.
 pub fn any_date(text: &str, now: crate::model::time::Nanos, what: &str) -> Result<String, String> {
-    crate::model::time::parse_user(text, now)
+    use crate::model::time::DateProblem;
+    crate::model::time::parse_user_checked(text, now)
         .map(crate::model::time::format)
-        .ok_or_else(|| {
-            format!("invalid {what} '{text}': use an RFC 3339 time, YYYY-MM-DD, or +N(s|m|h|d|w)")
+        .map_err(|p| match p {
+            DateProblem::Unreadable => format!(
+                "invalid {what} '{text}': use an RFC 3339 time, YYYY-MM-DD, or +N(s|m|h|d|w)"
+            ),
+            DateProblem::OutOfRange => format!(
+                "{what} '{text}' is out of range: bd keeps times from 1677-09-22 to 2262-04-11"
+            ),
         })
 }
 
