@@ -27,8 +27,51 @@ pub struct Cli {
     /// Say nothing on stderr but errors and warnings
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Refuse every write (exit 1); reads work as usual
+    #[arg(long, global = true)]
+    pub readonly: bool,
+    /// Offline: nothing touches the network (`sync` refuses)
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// Classic: the database; here the workspace whose `.beads/` holds PATH
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Classic, accepted: there is no daemon
+    #[arg(long, global = true, hide = true)]
+    pub no_daemon: bool,
+    /// Classic, accepted: every write is in the files when the command ends
+    #[arg(long, global = true, hide = true)]
+    pub no_auto_flush: bool,
+    /// Classic, accepted: the files are the tracker, there is nothing to import
+    #[arg(long, global = true, hide = true)]
+    pub no_auto_import: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
+}
+
+impl Cli {
+    /// Where to look for the workspace: `-C DIR`, else the workspace that
+    /// holds `--db PATH` (classic: a file in `.beads/`), else `BEADS_DIR`
+    /// (classic: the `.beads` folder), else the current folder.
+    pub fn start(&self) -> PathBuf {
+        if let Some(d) = &self.dir {
+            return d.clone();
+        }
+        let beads_parent = |p: &std::path::Path| {
+            p.ancestors()
+                .find(|a| a.file_name().is_some_and(|n| n == ".beads"))
+                .and_then(|b| b.parent())
+                .map(std::path::Path::to_path_buf)
+        };
+        if let Some(db) = &self.db {
+            return beads_parent(db).unwrap_or_else(|| db.clone());
+        }
+        if let Some(dir) = std::env::var_os("BEADS_DIR").filter(|d| !d.is_empty()) {
+            let dir = PathBuf::from(dir);
+            return beads_parent(&dir).unwrap_or(dir);
+        }
+        PathBuf::from(".")
+    }
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -9,7 +9,6 @@ pub mod render;
 pub mod signals;
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use clap::Parser;
 use serde_json::json;
@@ -135,9 +134,25 @@ fn report(cli: Cli) -> i32 {
 }
 
 fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
-    let start = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let env = env_from_process(cli.actor.clone());
+    let start = cli.start();
+    let env = ops::Env {
+        readonly: cli.readonly,
+        offline: cli.sandbox,
+        ..env_from_process(cli.actor.clone())
+    };
     ops::compose::set_lock_timeout(env.lock_timeout);
+    if cli.readonly && writes(&cli.cmd) {
+        return (
+            Err(crate::error::Error::Invalid {
+                msg: format!(
+                    "`bd {}` writes, and --readonly refuses every write",
+                    verb_name(&cli.cmd)
+                ),
+                hint: Some("run it without --readonly".into()),
+            }),
+            vec![],
+        );
+    }
     // Commands that work without an initialized workspace.
     let cmd = match cli.cmd {
         Cmd::Version => return (Ok(c::version::run()), vec![]),
@@ -207,6 +222,50 @@ fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Doctor(_) => "doctor",
         _ => "update",
     }
+}
+
+/// Whether a command may write (the tracker, mail, hooks, the project home,
+/// config, git): everything but the reads listed here. `--readonly`
+/// refuses those before they start.
+fn writes(cmd: &Cmd) -> bool {
+    use c::{config::ConfigCmd as Cf, convoy::ConvoyCmd as Cv, dep::DepCmd as D};
+    use c::{label::LabelCmd as L, mail::MailCmd as M};
+    !matches!(
+        cmd,
+        Cmd::Show(_)
+            | Cmd::List(_)
+            | Cmd::Count(_)
+            | Cmd::Children(_)
+            | Cmd::Blocked(_)
+            | Cmd::Stale(_)
+            | Cmd::Dep(D::List { .. } | D::Tree { .. } | D::Cycles)
+            | Cmd::Label(L::List { .. })
+            | Cmd::Comments(_)
+            | Cmd::Search(_)
+            | Cmd::Stats
+            | Cmd::Config(Cf::Get { .. } | Cf::List)
+            | Cmd::Version
+            | Cmd::Completion(_)
+            | Cmd::Onboard
+            | Cmd::Demo(_)
+            | Cmd::Mail(M::Inbox { .. } | M::Sent | M::Thread { .. } | M::Search { .. })
+            | Cmd::Convoy(Cv::Status { .. } | Cv::List)
+            | Cmd::Hook(_)
+            | Cmd::Prime
+            | Cmd::Agents
+            | Cmd::Diff(_)
+            | Cmd::Log(_)
+            | Cmd::Export(_)
+    ) && !matches!(cmd, Cmd::Ready(a) if !a.claim)
+        && !matches!(cmd, Cmd::Where(a) if !a.trust)
+        && !matches!(cmd, Cmd::Doctor(a) if !a.fix)
+}
+
+/// The command's name as typed (its first word).
+fn verb_name(cmd: &Cmd) -> String {
+    let debug = format!("{cmd:?}");
+    let word: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+    word.to_lowercase()
 }
 
 /// Runs a verb that needs the workspace.

@@ -207,6 +207,13 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
     if ensure_gitignore(&ws)? {
         rep.created.push(".beads/.gitignore".into());
     }
+    match crate::ops::classic::ensure_metadata(&ws)? {
+        Some("created") => rep.created.push(".beads/metadata.json".into()),
+        Some(_) => rep
+            .migrated
+            .push(".beads/metadata.json: added jsonl_export and tracker".into()),
+        None => {}
+    }
     let (created, migrated) = ensure_attributes(&root)?;
     rep.created.extend(created);
     rep.migrated.extend(migrated);
@@ -1393,6 +1400,18 @@ fn doctor_identity_and_gitignore(ctx: &Session, fix: bool, out: &mut Vec<Finding
         );
         if fix && ensure_gitignore(&ctx.ws)? {
             f.message = format!("{what}; wrote the missing lines");
+            f.fixed = true;
+        }
+        out.push(f);
+    }
+    if !ctx.ws.beads.join(crate::ops::classic::METADATA).exists() {
+        let mut f = finding(
+            "metadata",
+            "warning",
+            ".beads/metadata.json is missing: classic tools (beads-mcp, beads-ui) do not find this workspace (`bd doctor --fix` writes it)".into(),
+        );
+        if fix && crate::ops::classic::ensure_metadata(&ctx.ws)?.is_some() {
+            f.message = ".beads/metadata.json was missing; wrote it".into();
             f.fixed = true;
         }
         out.push(f);

@@ -54,14 +54,19 @@ pub fn open(
 ///   it (an actor derived from the workspace path is nobody's typing, so no
 ///   command pays the look-up for it);
 /// - mail waiting in the project home for this workspace is delivered.
+///
+/// With `--readonly` only the reads: the unmerged files named, the actor
+/// resolved.
 pub fn begin(ctx: &mut Session) {
-    ctx.check_merge_driver();
+    if !ctx.env.readonly {
+        ctx.check_merge_driver();
+    }
     ctx.warn_unmerged();
     if ctx.explicit_actor {
         let actor = membership::agent_spelling(ctx, &ctx.actor);
         ctx.actor = actor;
     }
-    if ctx.unmerged.is_empty() {
+    if ctx.unmerged.is_empty() && !ctx.env.readonly {
         mail::pump(ctx);
     }
 }
@@ -72,7 +77,12 @@ pub fn begin(ctx: &mut Session) {
 /// - the command's tracker writes are committed, per `auto_commit`, once;
 /// - the named actor's heartbeat is refreshed;
 /// - its hook file is brought up to date with what the command wrote.
+///
+/// With `--readonly`, nothing (the verb wrote nothing to report or commit).
 pub fn finish(ctx: &Session, ok: bool) {
+    if ctx.env.readonly {
+        return;
+    }
     let handoffs = ctx.outbox.take();
     if !handoffs.is_empty() {
         mail::flow_back(ctx, &handoffs);

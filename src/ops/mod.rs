@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod agents;
+pub mod classic;
 pub mod compose;
 pub mod convoy;
 pub mod coord;
@@ -77,6 +78,11 @@ pub struct Env {
     pub bd_home: Option<PathBuf>,
     /// How long a lock waits (`BD_LOCK_TIMEOUT_MS`, else 10 s).
     pub lock_timeout: std::time::Duration,
+    /// `--readonly`: the command writes nothing, not even the work around
+    /// it (heartbeat, mail delivery, the merge-driver config).
+    pub readonly: bool,
+    /// `--sandbox`: nothing touches the network (`sync` refuses).
+    pub offline: bool,
 }
 
 pub fn most_common_prefix<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {

@@ -35,6 +35,15 @@ fn my_claims(ctx: &Session) -> Vec<(String, crate::model::time::Nanos)> {
 }
 
 pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
+    if ctx.env.offline {
+        return Err(Error::Invalid {
+            msg: "sync fetches and pushes, and --sandbox keeps this command off the network".into(),
+            hint: Some(
+                "`bd commit` records the tracker's changes locally; sync without --sandbox later"
+                    .into(),
+            ),
+        });
+    }
     let root = &ctx.ws.root;
     // The home this workspace proved it belongs to (issue 9, item 2): an
     // unproven workspace must not hold up the syncs of the project it names.

@@ -172,9 +172,15 @@ fn version_completion_onboard() {
     let env = TestEnvironment::new();
     let v = env.json(&["version"]);
     assert_eq!(v["implementation"], "strand");
-    assert!(v["version"].as_str().is_some_and(|s| !s.is_empty()));
+    // The classic contract first (clients parse `bd version X.Y.Z`), then
+    // strand's own version.
+    assert_eq!(v["version"], "1.0.5");
+    assert_eq!(v["strand"], env!("CARGO_PKG_VERSION"));
     let t = env.bd(&["version"]).ok().stdout;
-    assert!(t.contains("strand"), "{t}");
+    assert_eq!(
+        t.trim(),
+        format!("bd version 1.0.5 (strand {})", env!("CARGO_PKG_VERSION"))
+    );
     // Works without a workspace too.
     let mut c = env.cmd(&["--json", "version"]);
     c.current_dir(env.tmp.path());

@@ -153,7 +153,8 @@ fn item_06_bd_commit_adding_a_file_keeps_the_index_whole() {
             ".beads/.gitignore",
             ".beads/config.toml",
             ".beads/hooks/alice.json",
-            ".beads/issues.jsonl"
+            ".beads/issues.jsonl",
+            ".beads/metadata.json"
         ],
         "{files}"
     );

@@ -53,9 +53,16 @@ pub fn env_from_process(actor: Option<String>) -> Env {
     let lock_ms = lock_ms_from_env().ok().flatten().unwrap_or(10_000);
     Env {
         now: 0,
-        actor: actor.or_else(|| std::env::var("BD_ACTOR").ok()),
+        // Classic beads reads BEADS_ACTOR; BD_ACTOR wins when both are set.
+        actor: actor.or_else(|| {
+            ["BD_ACTOR", "BEADS_ACTOR"]
+                .into_iter()
+                .find_map(|v| std::env::var(v).ok().filter(|a| !a.trim().is_empty()))
+        }),
         bd_home,
         lock_timeout: Duration::from_millis(lock_ms),
+        readonly: false,
+        offline: false,
     }
 }
 

@@ -1,0 +1,132 @@
+//! The classic global flags and variables (issue 11): `--readonly`,
+//! `--sandbox`, `--db`, `BEADS_DIR`, `BEADS_ACTOR`, the accepted no-ops, the
+//! version line and `.beads/metadata.json`, by which classic clients find a
+//! workspace.
+
+mod common;
+
+use common::TestEnvironment;
+use serde_json::Value;
+
+#[test]
+fn readonly_refuses_every_write_and_reads_work() {
+    let env = TestEnvironment::new();
+    let x = env.create("Existing", &[]);
+    let before = env.issues_text();
+    for args in [
+        vec!["create", "Nope", "--readonly"],
+        vec!["--readonly", "update", &x, "-p", "1"],
+        vec!["close", &x, "--readonly"],
+        vec!["claim", &x, "--readonly"],
+        vec!["--readonly", "ready", "--claim"],
+        vec!["--readonly", "doctor", "--fix"],
+        vec!["--readonly", "config", "set", "lease", "2h"],
+        vec!["--readonly", "mail", "send", "--to", "bob", "-s", "hi"],
+    ] {
+        let r = env.bd(&args).code(1);
+        assert!(
+            r.stderr.contains("--readonly refuses every write"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(env.issues_text(), before);
+    let home_before = dir_listing(&env.home);
+    for args in [
+        vec!["--readonly", "show", &x],
+        vec!["--readonly", "list"],
+        vec!["--readonly", "ready"],
+        vec!["--readonly", "stats"],
+        vec!["--readonly", "doctor"],
+        vec!["--readonly", "prime"],
+    ] {
+        env.bd_as("reader", &args).ok();
+    }
+    assert_eq!(env.issues_text(), before);
+    assert_eq!(
+        dir_listing(&env.home),
+        home_before,
+        "no heartbeat or registration under --readonly"
+    );
+}
+
+fn dir_listing(p: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![p.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let path = e.path();
+            let meta = std::fs::metadata(&path).unwrap();
+            out.push(format!("{} {}", path.display(), meta.len()));
+            if meta.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn sandbox_keeps_sync_off_the_network() {
+    let (env, _) = TestEnvironment::with_remote(1, "0");
+    let r = env.bd(&["sync", "--sandbox"]).code(1);
+    assert!(r.stderr.contains("--sandbox"), "{}", r.stderr);
+    // Everything else works offline.
+    env.bd(&["--sandbox", "create", "Offline work"]).ok();
+    env.bd(&["--sandbox", "commit"]).ok();
+}
+
+#[test]
+fn db_and_beads_dir_name_the_workspace_and_beads_actor_the_actor() {
+    let env = TestEnvironment::new();
+    let x = env.create("Found from elsewhere", &[]);
+    let elsewhere = env.folder("elsewhere");
+    let db = env.beads().join("beads.db");
+    let mut c = env.cmd_anonymous(&elsewhere, &["--json", "show", &x, "--db"]);
+    c.arg(&db);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["id"], x.as_str());
+    let mut c = env.cmd_anonymous(&elsewhere, &["--json", "show", &x]);
+    c.env("BEADS_DIR", env.beads());
+    assert!(c.output().unwrap().status.success());
+    // BEADS_ACTOR names the actor when BD_ACTOR does not.
+    let mut c = env.cmd_anonymous(&env.repo, &["--json", "claim", &x]);
+    c.env("BEADS_ACTOR", "classic-agent");
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(env.record(&x)["assignee"], "classic-agent");
+    // The classic no-op flags are accepted anywhere on the line.
+    env.bd(&["list", "--no-daemon", "--no-auto-flush", "--no-auto-import"])
+        .ok();
+}
+
+#[test]
+fn init_writes_metadata_json_and_keeps_a_classic_one() {
+    let env = TestEnvironment::new();
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(env.beads().join("metadata.json")).unwrap()).unwrap();
+    assert_eq!(meta["jsonl_export"], "issues.jsonl");
+    assert_eq!(meta["tracker"], "strand");
+    // doctor notices a missing one and --fix writes it.
+    std::fs::remove_file(env.beads().join("metadata.json")).unwrap();
+    let r = env.bd(&["doctor"]);
+    assert!(r.stdout.contains("metadata.json"), "{}", r.stdout);
+    env.bd(&["doctor", "--fix"]);
+    assert!(env.beads().join("metadata.json").exists());
+    // A classic one keeps its keys; init only adds what strand needs.
+    let classic = r#"{"database": "beads.db", "backend": "sqlite", "jsonl_export": "beads.jsonl"}"#;
+    std::fs::write(env.beads().join("metadata.json"), classic).unwrap();
+    env.bd(&["init"]).ok();
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(env.beads().join("metadata.json")).unwrap()).unwrap();
+    assert_eq!(meta["backend"], "sqlite");
+    assert_eq!(meta["database"], "beads.db");
+    assert_eq!(meta["jsonl_export"], "beads.jsonl");
+    assert_eq!(meta["tracker"], "strand");
+}
