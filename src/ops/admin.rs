@@ -574,6 +574,7 @@ pub fn config_edit(ctx: &Session, f: impl FnOnce(&mut Config) -> Result<bool>) -
     let changed = f(&mut cfg)?;
     if changed {
         cfg.save(&ctx.ws.config_path())?;
+        ctx.commit_later("bd: config".into());
     }
     Ok(changed)
 }

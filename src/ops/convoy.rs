@@ -81,7 +81,7 @@ pub fn create_convoy(ctx: &Session, name: &str, ids: &[String]) -> Result<Record
         let prefix = ctx.prefix_of_rows(&snap.rows);
         for q in ids {
             let row = snap.resolve(q, &prefix)?;
-            crate::ops::refuse_deleted(&snap.record(row)?)?;
+            crate::ops::write::refuse_deleted(ctx, &snap.record(row)?)?;
         }
     }
     let rec = create(
@@ -111,7 +111,7 @@ pub fn add(ctx: &Session, convoy: &str, ids: &[String]) -> Result<Outcome> {
             rec.issue_type()
         )));
     }
-    crate::ops::refuse_deleted(&rec)?;
+    crate::ops::write::refuse_deleted(ctx, &rec)?;
     let before = rec.clone();
     let at = rec.next_stamp(ctx.now);
     let mut fields = Vec::new();
@@ -121,7 +121,7 @@ pub fn add(ctx: &Session, convoy: &str, ids: &[String]) -> Result<Outcome> {
         if id == cid {
             return Err(Error::invalid(format!("{cid} cannot track itself")));
         }
-        crate::ops::refuse_deleted(&tx.get(&id)?)?;
+        crate::ops::write::refuse_deleted(ctx, &tx.get(&id)?)?;
         if rec.add_dep(&tracks_edge(ctx, &cid, &id)) {
             fields.push("dependencies");
             if !values::is_done(&tx.get(&id)?.status()) {

@@ -291,6 +291,39 @@ pub fn apply_release(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
     true
 }
 
+/// Bring a record to its effective state before a write of its state is
+/// made on it: what another workspace of this machine did that this file
+/// does not show yet (a claim, a hook, a release, a close) is applied, so
+/// the write gives the same result wherever it runs (review 7: `update` in
+/// a sibling worktree changed the stale record). A delete is not applied:
+/// writes to a deleted issue are refused. Returns whether it changed.
+pub fn apply_overlay(entry: Option<&ledger::Entry>, rec: &mut Record) -> bool {
+    match overlay(entry, rec) {
+        Some(Overlay::Held {
+            holder, started_at, ..
+        }) => {
+            rec.set_status(Status::InProgress);
+            rec.set("assignee", &holder);
+            if !started_at.is_empty() {
+                rec.set("started_at", &started_at);
+            }
+            true
+        }
+        Some(Overlay::Hooked { agent, .. }) => {
+            rec.set_status(Status::Hooked);
+            rec.set("assignee", &agent);
+            true
+        }
+        Some(Overlay::Closed { at, .. }) => {
+            rec.set_status(Status::Closed);
+            rec.set("closed_at", &at);
+            true
+        }
+        Some(Overlay::Released { .. }) => apply_release(entry, rec),
+        Some(Overlay::Deleted { .. }) | None => false,
+    }
+}
+
 /// Whether a release made elsewhere makes `rec` ready here (given it would
 /// be ready were it open): released to open work, or deferred by that
 /// release to a time already past.

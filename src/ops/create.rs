@@ -103,12 +103,12 @@ pub fn create(ctx: &Session, o: &CreateOptions) -> Result<Record> {
         .transpose()?;
     // A deleted issue is no parent and no dependency (`close`'s words).
     if let Some(p) = &parent {
-        crate::ops::refuse_deleted(&tx.get(p)?)?;
+        crate::ops::write::refuse_deleted(ctx, &tx.get(p)?)?;
     }
     let mut resolved_deps = Vec::new();
     for (kind, target) in &deps {
         let t = tx.resolve(target, &prefix)?;
-        crate::ops::refuse_deleted(&tx.get(&t)?)?;
+        crate::ops::write::refuse_deleted(ctx, &tx.get(&t)?)?;
         resolved_deps.push((kind.clone(), t));
     }
     let new_id = match &parent {

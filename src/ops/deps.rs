@@ -21,8 +21,8 @@ pub fn add(ctx: &Session, from: &str, to: &str, kind: &str) -> Result<Outcome> {
         return Err(Error::invalid(format!("{from} cannot depend on itself")));
     }
     let mut rec = tx.get(&from)?;
-    crate::ops::refuse_deleted(&rec)?;
-    crate::ops::refuse_deleted(&tx.get(&to)?)?;
+    crate::ops::write::refuse_deleted(ctx, &rec)?;
+    crate::ops::write::refuse_deleted(ctx, &tx.get(&to)?)?;
     crate::ops::editable_list(&rec, "dependencies")?;
     if rec.has_dep(&to, kind) {
         unchanged(ctx, format!("{from} already depends on {to} ({kind})"));

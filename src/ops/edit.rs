@@ -143,49 +143,42 @@ pub fn update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
 }
 
 /// The ledger event of a status or assignee write that changes who holds an
-/// issue, judged by the effective state (review 5: status writes did not
-/// reach the ledger, so a sibling worktree kept a claim the write had ended,
-/// or missed one the write made):
-/// - the issue is left held (`in_progress` or `hooked` with a holder) and
-///   was not held so before: a claim or hook. Refused (exit 3) when another
-///   workspace's newer claim, hook, close or delete makes it unavailable to
-///   that holder, unless forced;
-/// - it was held (here, or only in the ledger) and is not now: a release,
-///   which carries the status and the assignment it left.
+/// issue (review 5: status writes did not reach the ledger, so a sibling
+/// worktree kept a claim the write had ended, or missed one the write
+/// made). `before` is the effective state the write was made on:
+/// - the issue is left held (`in_progress` or `hooked` with a holder) by
+///   another than before: a claim or hook (an `update` is a deliberate
+///   reassignment, here or next door alike);
+/// - it was held and is not now: a release, which carries the status and
+///   the assignment it left;
+/// - it was closed elsewhere and is not now: reopened;
+/// - a release the ledger holds that the record no longer shows (a later
+///   status write): the release again, as it is now.
 ///
 /// Either way the claim epoch moves past the ledger's, so the merge ranks
-/// the write after the claim-group event it was made on.
+/// the write after the event it was made on.
 fn held_change(
     entry: Option<&crate::home::ledger::Entry>,
     before: &Record,
     rec: &mut Record,
     actor: &str,
-    force: bool,
-) -> Result<Option<Event>> {
-    let was = coord::effective_holder(entry, before);
+) -> Option<Event> {
+    let held = |r: &Record| {
+        let s = r.state();
+        r.nonempty("assignee")
+            .filter(|_| s.is_held())
+            .map(|h| (h, s == Status::Hooked))
+    };
+    let (was, now) = (held(before), held(rec));
     let status = rec.state();
-    let now = rec
-        .nonempty("assignee")
-        .filter(|_| status.is_held())
-        .map(|h| (h, status == Status::Hooked));
-    // A release the ledger holds stays true only while the state it left
-    // does: a later status write republishes it.
     let stale_release =
         entry.is_some_and(|e| matches!(e.event, Event::Released) && !coord::shows_release(e, rec));
-    if now == was && !(now.is_none() && stale_release) {
-        return Ok(None);
-    }
+    let reopened = matches!(
+        coord::overlay(entry, before),
+        Some(coord::Overlay::Closed { .. })
+    ) && status != Status::Closed;
     let event = match &now {
-        Some((holder, hooked)) => {
-            if !force
-                && let Some(o) = coord::overlay(entry, before)
-                && let Some(why) = coord::overlay_refusal(&o, rec.id(), holder)
-            {
-                return Err(Error::Conflict {
-                    msg: format!("cannot update: {why}"),
-                    hint: Some("pick another issue from `bd ready`, or use --force".into()),
-                });
-            }
+        Some((holder, hooked)) if now != was => {
             if *hooked {
                 Event::Hooked {
                     agent: holder.clone(),
@@ -198,13 +191,16 @@ fn held_change(
                 }
             }
         }
-        None => Event::Released,
+        Some(_) => return None,
+        None if was.is_some() || stale_release => Event::Released,
+        None if reopened => Event::Reopened,
+        None => return None,
     };
     if rec.claim_epoch() == before.claim_epoch() {
         rec.bump_claim_epoch();
     }
     rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
-    Ok(Some(event))
+    Some(event)
 }
 
 /// The values of `update`'s options, checked once before any record is read.
@@ -240,10 +236,15 @@ fn update_one(
     }
     let mut ch = Vec::new();
     let entry = ledger.and_then(|l| coord::entry_for(l, rec));
+    // A write of the state is made on the effective state (what a sibling
+    // workspace did that this file does not show yet), so it gives the
+    // same result wherever it runs.
+    let writes_state = o.status.is_some() || o.assignee.is_some() || defers(o, c);
+    let overlaid = writes_state && coord::apply_overlay(entry, rec);
     let before = rec.clone();
     // A deferral ends the claim first, so an assignee given with it stays.
     if defers(o, c) {
-        crate::ops::refuse_deleted(rec)?;
+        crate::ops::write::refuse_deleted(ctx, rec)?;
         let status = rec.state();
         if status.is_done() {
             // As `bd defer` refuses it: done work has nothing to wait for.
@@ -261,9 +262,15 @@ fn update_one(
     }
     ch.extend(update_fields(ctx, o, c, rec));
     ch.extend(update_state(ctx, o, c, rec)?);
+    if overlaid && !ch.is_empty() {
+        // The effective state this write was made on is written with it,
+        // ranked after the event it came from.
+        ch.extend(["status", "assignee"]);
+        rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
+    }
     if (ch.contains(&"status") || ch.contains(&"assignee"))
         && !events.borrow().contains_key(rec.id())
-        && let Some(ev) = held_change(entry, &before, rec, &ctx.actor, o.force)?
+        && let Some(ev) = held_change(entry, &before, rec, &ctx.actor)
     {
         events.borrow_mut().insert(rec.id().to_string(), ev);
         ch.push("assignee");
@@ -444,7 +451,7 @@ fn update_lists(
             None
         } else {
             let t = tx.resolve(p, &prefix)?;
-            crate::ops::refuse_deleted(&tx.get(&t)?)?;
+            crate::ops::write::refuse_deleted(ctx, &tx.get(&t)?)?;
             Some(t)
         };
         if reparent(ctx, tx, rec, target.as_deref())? {
@@ -559,7 +566,7 @@ fn close_local(
                 return Ok(vec![]);
             }
             refuse_if_recovered(ctx, rec, force)?;
-            crate::ops::refuse_deleted(rec)?;
+            crate::ops::write::refuse_deleted(ctx, rec)?;
             if !force {
                 let blockers = open_blockers(tx, rec);
                 if !blockers.is_empty() {
@@ -722,7 +729,7 @@ pub fn defer(ctx: &Session, ids: &[String], until: &str, force: bool) -> Result<
         ids,
         force,
         |ledger, _, rec| {
-            crate::ops::refuse_deleted(rec)?;
+            crate::ops::write::refuse_deleted(ctx, rec)?;
             let status = rec.state();
             if status.is_done() {
                 return Err(Error::invalid(format!(

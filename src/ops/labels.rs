@@ -50,7 +50,7 @@ fn edit_labels(ctx: &Session, ids: &[String], label: &str, add: bool) -> Result<
     let mut any = false;
     for id in &resolved {
         let mut rec = tx.get(id)?;
-        crate::ops::refuse_deleted(&rec)?;
+        crate::ops::write::refuse_deleted(ctx, &rec)?;
         crate::ops::editable_list(&rec, "labels")?;
         let at = rec.next_stamp(ctx.now);
         let before = rec.clone();
@@ -126,7 +126,7 @@ pub fn comment(ctx: &Session, id: &str, text: &str) -> Result<(Record, Comment)>
     let prefix = ctx.prefix_of_rows(tx.rows());
     let id = tx.resolve(id, &prefix)?;
     let mut rec = tx.get(&id)?;
-    crate::ops::refuse_deleted(&rec)?;
+    crate::ops::write::refuse_deleted(ctx, &rec)?;
     crate::ops::editable_list(&rec, "comments")?;
     let at = rec.next_stamp(ctx.now);
     let before = rec.clone();

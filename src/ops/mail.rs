@@ -327,7 +327,7 @@ fn compose(
             let prefix = ctx.prefix_of_rows(&snap.rows);
             let row = snap.resolve(q, &prefix)?;
             // A deleted issue is no subject, as for every other verb.
-            crate::ops::refuse_deleted(&snap.record(row)?)?;
+            crate::ops::write::refuse_deleted(ctx, &snap.record(row)?)?;
             Some(row.id.clone())
         }
         None => None,

@@ -32,7 +32,6 @@ use std::path::PathBuf;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::error::{Error, Result};
-use crate::model::kinds::Status;
 use crate::model::record::Record;
 use crate::model::time::{self, Nanos};
 use crate::store::Tx;
@@ -198,18 +197,6 @@ pub fn editable_list(rec: &Record, key: &str) -> Result<()> {
             hint: Some("fix that line by hand (`bd doctor` lists odd records)".into()),
         })
     }
-}
-
-/// Refuse to change a deleted issue (a tombstone): `close`, `comment`,
-/// `label add|remove` and `dep add` all say the same (issue 9, item 18).
-pub fn refuse_deleted(rec: &Record) -> Result<()> {
-    if rec.state() == Status::Tombstone {
-        return Err(Error::invalid(format!(
-            "{} is deleted; `bd restore` it first",
-            rec.id()
-        )));
-    }
-    Ok(())
 }
 
 /// A commit subject naming what changed: `bd: close bd-a1 "Title"`.

@@ -626,8 +626,15 @@ pub fn reconcile(l: &mut ledger::Ledger, roots: &[std::path::PathBuf], now: &str
                 },
                 _ => continue,
             };
+            // The ledger knows something newer: a claim-group event of this
+            // epoch or later, or a close, delete or reopen made after this
+            // claim began (review 7: a new worktree's first command put an
+            // older claim back over a close made next door).
             let epoch = rec.claim_epoch();
-            if l.find(rec.id()).is_some_and(|e| e.epoch >= epoch) {
+            let began = rec.time("started_at").or_else(|| rec.time("updated_at"));
+            if l.find(rec.id()).is_some_and(|e| {
+                e.epoch >= epoch || (!e.event.is_claim_group() && time::parse(&e.at) >= began)
+            }) {
                 continue;
             }
             // The ledger keeps a week of events (SPEC §7); older claims are

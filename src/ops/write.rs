@@ -109,6 +109,7 @@ pub(crate) fn apply_then_in(
         let changed = !fields.is_empty();
         if changed && let Some(ledger) = judge_by {
             refuse_lost_claim(ctx, ledger, &before, &fields)?;
+            refuse_deleted_elsewhere(ledger, &before)?;
         }
         if changed {
             crate::ops::stamp_write(ctx, &before, &mut rec, &fields, at);
@@ -354,6 +355,38 @@ pub(crate) fn refuse_lost_claim(
                 before.id()
             ),
             hint: Some("pick another issue from `bd ready`, or use --force".into()),
+        });
+    }
+    Ok(())
+}
+
+/// Refuse to change a deleted issue: deleted here (a tombstone), or in
+/// another workspace of this machine (the ledger says so, this file does not
+/// show it yet). `close`, `comment`, `label`, `dep add`, … all say the same
+/// (issue 9, item 18; review 7: the merge brought such an issue back).
+pub(crate) fn refuse_deleted(ctx: &Session, rec: &Record) -> Result<()> {
+    if rec.state() == crate::model::kinds::Status::Tombstone {
+        return Err(Error::invalid(format!(
+            "{} is deleted; `bd restore` it first",
+            rec.id()
+        )));
+    }
+    let ledger = ctx.ledger()?;
+    refuse_deleted_elsewhere(Some(&ledger), rec)
+}
+
+/// A write to an issue another workspace of this machine deleted (the
+/// ledger says so; this file does not show it yet) is refused, as a write to
+/// one deleted here is.
+fn refuse_deleted_elsewhere(ledger: Option<&Ledger>, before: &Record) -> Result<()> {
+    let entry = ledger.and_then(|l| coord::entry_for(l, before));
+    if let Some(coord::Overlay::Deleted { workspace, .. }) = coord::overlay(entry, before) {
+        return Err(Error::Invalid {
+            msg: format!(
+                "{} was deleted in workspace {workspace}; `bd restore` it there first",
+                before.id()
+            ),
+            hint: None,
         });
     }
     Ok(())

@@ -159,3 +159,32 @@ fn a_dispatch_watch_loop_stops_cleanly_on_sigterm_and_sigint() {
     // Files are whole: the tracker parses, and a normal command works.
     m.json(&m.a, "mayor", &["list"]);
 }
+
+/// Review 7, break 4: with `auto_commit = on`, the first round of a watch
+/// loop ran in the command's own session, finished only when the loop
+/// ended: its slings stayed uncommitted while it ran (and for good when it
+/// was killed). Each round is committed as it ends.
+#[test]
+fn a_dispatch_watch_commits_each_round_as_it_goes() {
+    let m = Machine::new(2);
+    m.bd(&m.a, "mayor", &["config", "set", "auto_commit", "on"])
+        .ok();
+    m.bd(&m.a, "mayor", &["commit"]).ok();
+    m.bd(&m.a, "bob", &["agent", "register", "bob"]).ok();
+    m.bd(&m.a, "mayor", &["commit"]).ok();
+    let before = common::git(&m.a, &["rev-list", "--count", "HEAD"]);
+    let mut child = m
+        .cmd(&m.a, "mayor", &["dispatch", "--watch", "--interval", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first round slings and goes to sleep; then it is killed hard.
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after = common::git(&m.a, &["rev-list", "--count", "HEAD"]);
+    assert_ne!(before, after, "the first round was committed");
+    let status = common::git(&m.a, &["status", "--porcelain", "--", ".beads"]);
+    assert_eq!(status, "", "nothing of the round is left pending");
+}

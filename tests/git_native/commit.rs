@@ -103,13 +103,18 @@ fn auto_commit_on_commits_every_write() {
     ws.create("Second");
     ws.bd(&["update", &a, "-p", "0"]).ok();
     assert_eq!(ws.commit_count(), before + 3);
+    // A setting is a command's write too (review 7).
+    ws.bd(&["config", "set", "lease", "2h"]).ok();
+    assert_eq!(ws.commit_count(), before + 4);
     assert!(ws.beads_status().is_empty(), "{:?}", ws.beads_status());
-    let log = ws.git(&["log", "-3", "--format=%B%x00"]);
+    assert_eq!(ws.git(&["log", "-1", "--format=%s"]).trim(), "bd: config");
+    assert!(ws.beads_status().is_empty(), "{:?}", ws.beads_status());
+    let log = ws.git(&["log", "-4", "--format=%B%x00"]);
     for m in log.split('\0').filter(|m| !m.trim().is_empty()) {
         assert!(m.contains("Bd-Actor: tester"), "{m}");
     }
-    let subject = ws.git(&["log", "-1", "--format=%s"]);
-    assert!(subject.contains(&a), "{subject}");
+    let subject = ws.git(&["log", "-2", "--format=%s"]);
+    assert!(subject.lines().last().unwrap().contains(&a), "{subject}");
 }
 
 #[test]
@@ -288,8 +293,11 @@ fn commit_on_an_unborn_branch_makes_the_root_commit() {
 fn auto_commit_batch_respects_the_commit_window() {
     let (_env, ws) = solo();
     ws.bd(&["config", "set", "auto_commit", "batch"]).ok();
+    // The second setting is committed by bd itself (batch is on by then);
+    // a commit of the user's own follows, so the next write starts anew.
     ws.bd(&["config", "set", "commit_window", "1s"]).ok();
-    ws.git(&["commit", "-q", "-am", "config"]);
+    ws.bd(&["commit"]).ok();
+    ws.git(&["commit", "-q", "--allow-empty", "-m", "the user's own"]);
     let before = ws.commit_count();
     ws.create("One");
     ws.create("Two");

@@ -52,7 +52,11 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
             &round
         };
         let plan = ops::dispatch::dispatch(c, &opts);
-        if !std::ptr::eq(c, ctx) {
+        if a.watch && std::ptr::eq(c, ctx) {
+            // The first round runs in the command's own session: what it
+            // wrote is committed now, not when the watch ends.
+            ops::compose::finish(ctx, plan.is_ok());
+        } else if !std::ptr::eq(c, ctx) {
             // A later round is a session of its own: finish it, then say
             // what it noticed.
             ops::compose::finish(c, plan.is_ok());
