@@ -11,6 +11,6 @@ fn create_then_ready_then_close() {
     assert_eq!(ready[0]["id"], a.as_str());
     assert_eq!(ready[0]["dependency_count"], 0);
     let closed = env.json(&["close", &a]);
-    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed[0]["status"], "closed");
     assert_eq!(env.json(&["ready"]).as_array().unwrap().len(), 0);
 }

@@ -611,10 +611,12 @@ fn close_local(
     )
 }
 
-pub fn reopen(ctx: &Session, ids: &[String]) -> Result<Vec<Outcome>> {
+/// `bd reopen [--reason TEXT]`: the reason, when given, is a comment by
+/// the actor on each issue reopened, in the same write.
+pub fn reopen(ctx: &Session, ids: &[String], reason: Option<&str>) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |ledger, publish| reopen_local(ctx, ids, ledger, publish),
+        |ledger, publish| reopen_local(ctx, ids, reason, ledger, publish),
         |_| Some(Event::Reopened),
     )
 }
@@ -622,6 +624,7 @@ pub fn reopen(ctx: &Session, ids: &[String]) -> Result<Vec<Outcome>> {
 fn reopen_local(
     ctx: &Session,
     ids: &[String],
+    reason: Option<&str>,
     ledger: Option<&Ledger>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
@@ -646,6 +649,18 @@ fn reopen_local(
             rec.set_status(Status::Open);
             rec.remove("closed_at");
             rec.remove("close_reason");
+            if let Some(r) = reason.map(str::trim).filter(|r| !r.is_empty()) {
+                let text = format!("Reopened: {r}");
+                let at = ctx.now_text();
+                rec.add_comment(&crate::model::record::Comment {
+                    id: crate::model::id::comment_id(rec.id(), &ctx.actor, &at, &text).into(),
+                    issue_id: rec.id().to_string(),
+                    author: ctx.actor.clone(),
+                    text,
+                    created_at: at,
+                });
+                return Ok(vec!["status", "comments"]);
+            }
             Ok(vec!["status"])
         },
         publish,

@@ -98,7 +98,10 @@ pub fn most_common_prefix<'a>(ids: impl Iterator<Item = &'a str>) -> Option<Stri
 }
 
 /// An issue as list-like commands give it: the record's fields (as
-/// [`Record::to_value`] gives them), then its counts and parent.
+/// [`Record::to_value`] gives them), then its counts and parent. With
+/// `linked` (the views of one issue a verb wrote, as classic clients read
+/// them), `dependencies` lists the issues it depends on, each with its
+/// `dependency_type`, in place of the stored edges.
 #[derive(Debug, Clone)]
 pub struct IssueView<'a> {
     pub record: Cow<'a, Record>,
@@ -106,6 +109,46 @@ pub struct IssueView<'a> {
     pub dependent_count: u32,
     pub comment_count: usize,
     pub parent: Option<String>,
+    pub linked: Option<Vec<Linked>>,
+}
+
+/// An issue at the other end of an edge, as classic clients read it (the
+/// `dependencies` and `dependents` of `show`, and of the issue a verb
+/// wrote): its fields and the edge's type.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Linked {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub priority: i64,
+    pub issue_type: String,
+    pub assignee: Option<String>,
+    #[serde(serialize_with = "nanos_text")]
+    pub created_at: Nanos,
+    #[serde(serialize_with = "nanos_text")]
+    pub updated_at: Nanos,
+    pub dependency_type: String,
+}
+
+impl Linked {
+    /// The issue of index row `r`, at the end of an edge of type `kind`.
+    pub fn of(r: &Row, kind: &str) -> Linked {
+        Linked {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            status: r.status.clone(),
+            priority: r.priority,
+            issue_type: r.issue_type.clone(),
+            assignee: Some(r.assignee.clone()).filter(|a| !a.is_empty()),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            dependency_type: kind.to_string(),
+        }
+    }
+}
+
+fn nanos_text<S: Serializer>(n: &Nanos, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&time::format(*n))
 }
 
 impl<'a> IssueView<'a> {
@@ -128,6 +171,24 @@ impl<'a> IssueView<'a> {
                 .and_then(|r| r.parent.clone())
                 .or_else(|| record.parent()),
             record,
+            linked: None,
+        }
+    }
+
+    /// The keys written besides the record's: [`IssueView::KEYS`], and
+    /// `dependencies` when linked.
+    fn keys(&self) -> &'static [&'static str] {
+        const LINKED: &[&str] = &[
+            "dependency_count",
+            "dependent_count",
+            "comment_count",
+            "parent",
+            "dependencies",
+        ];
+        if self.linked.is_some() {
+            LINKED
+        } else {
+            Self::KEYS
         }
     }
 
@@ -137,6 +198,7 @@ impl<'a> IssueView<'a> {
             "dependency_count" => m.serialize_entry(key, &self.dependency_count),
             "dependent_count" => m.serialize_entry(key, &self.dependent_count),
             "comment_count" => m.serialize_entry(key, &self.comment_count),
+            "dependencies" => m.serialize_entry(key, &self.linked),
             _ => m.serialize_entry(key, &self.parent),
         }
     }
@@ -145,7 +207,7 @@ impl<'a> IssueView<'a> {
 impl Serialize for IssueView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        record_with(&mut m, &self.record, Self::KEYS, |m, k| self.put(m, k))?;
+        record_with(&mut m, &self.record, self.keys(), |m, k| self.put(m, k))?;
         m.end()
     }
 }

@@ -877,6 +877,7 @@ pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
 impl Serialize for Shown {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         const KEYS: &[&str] = &[
+            "dependencies",
             "dependents",
             "depends_on",
             "ready",
@@ -888,20 +889,16 @@ impl Serialize for Shown {
         ];
         let issue = IssueView::new(Cow::Borrowed(&self.record), Some(&self.row));
         let keys: Vec<&str> = IssueView::KEYS.iter().chain(KEYS).copied().collect();
-        let briefs = |v: &[(Row, String)]| -> Vec<Neighbour> {
+        let briefs = |v: &[(Row, String)]| -> Vec<crate::ops::Linked> {
             v.iter()
-                .map(|(r, k)| Neighbour {
-                    id: r.id.clone(),
-                    title: r.title.clone(),
-                    status: r.status.clone(),
-                    priority: r.priority,
-                    issue_type: r.issue_type.clone(),
-                    dependency_type: k.clone(),
-                })
+                .map(|(r, k)| crate::ops::Linked::of(r, k))
                 .collect()
         };
         let mut m = s.serialize_map(None)?;
         record_with(&mut m, &self.record, &keys, |m, k| match k {
+            // Classic clients read the issues at the ends of its edges
+            // (the stored edges: `bd dep list`).
+            "dependencies" => m.serialize_entry(k, &briefs(&self.depends_on)),
             "dependents" => m.serialize_entry(k, &briefs(&self.dependents)),
             "depends_on" => m.serialize_entry(k, &briefs(&self.depends_on)),
             "ready" => m.serialize_entry(k, &self.ready),
@@ -914,17 +911,6 @@ impl Serialize for Shown {
         })?;
         m.end()
     }
-}
-
-/// An issue at the other end of an edge, as `show` lists it.
-#[derive(Debug, Clone, serde::Serialize)]
-struct Neighbour {
-    id: String,
-    title: String,
-    status: String,
-    priority: i64,
-    issue_type: String,
-    dependency_type: String,
 }
 
 /// A claim held past its lease (still held; recoverable). JSON:
@@ -1040,4 +1026,32 @@ pub fn stats(ctx: &Session) -> Result<Stats> {
         by_status: owned(by_status),
         by_type: owned(by_type),
     })
+}
+
+/// The views of issues a verb wrote, as classic clients read them: each
+/// with the issues it depends on in place of its stored edges
+/// ([`IssueView::linked`]; edges to issues not here are left out). The
+/// tracker is read only when one of them has edges.
+pub fn linked_views(ctx: &Session, records: &[Record]) -> Result<Vec<IssueView<'static>>> {
+    let snap = if records.iter().any(|r| !r.deps().is_empty()) {
+        Some(ctx.snapshot()?)
+    } else {
+        None
+    };
+    Ok(records
+        .iter()
+        .map(|rec| {
+            let mut v = IssueView::new(Cow::Owned(rec.clone()), None);
+            v.linked = Some(
+                rec.deps()
+                    .iter()
+                    .filter_map(|d| {
+                        let row = snap.as_ref()?.find(&d.depends_on_id)?;
+                        Some(crate::ops::Linked::of(row, &d.kind))
+                    })
+                    .collect(),
+            );
+            v
+        })
+        .collect())
 }

@@ -42,7 +42,9 @@ fn update_every_field() {
         "--add-label",
         "l1",
     ]);
-    assert!(v.is_object(), "update of one issue gives the object");
+    // A list even for one issue, as classic `update` gives it.
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    let v = &v[0];
     assert_eq!(v["id"], x.as_str());
     let r = env.record(&x);
     assert_eq!(r["title"], "New title");
@@ -146,7 +148,7 @@ fn update_reparent() {
     let c = env.create("C", &["--parent", &p1]);
     let cc = env.create("CC", &["--parent", &c]);
 
-    let v = env.json(&["update", &c, "--parent", &p2]);
+    let v = &env.json(&["update", &c, "--parent", &p2])[0];
     assert_eq!(v["parent"], p2.as_str());
     let rec = env.record(&c);
     let edges: Vec<&Value> = rec["dependencies"]
@@ -191,8 +193,10 @@ fn close_and_reopen() {
     let blocker = env.create("Blocker", &[]);
     let waiting = env.create("Waiting", &["--deps", &blocker]);
 
+    // A list even for one issue, as classic `close` gives it.
     let v = env.json(&["close", &a, "--reason", "done and dusted"]);
-    assert!(v.is_object());
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    let v = &v[0];
     assert_eq!(v["status"], "closed");
     let r = env.record(&a);
     assert_eq!(r["status"], "closed");
@@ -229,8 +233,11 @@ fn close_and_reopen() {
     assert_eq!(before, state(&env.issues_path()));
 
     // Reopen clears the close fields.
-    let v = env.json(&["reopen", &a]);
-    assert_eq!(v["status"], "open");
+    let v = env.json(&["reopen", &a, "--reason", "not done after all"]);
+    assert_eq!(v[0]["status"], "open");
+    let last = v[0]["comments"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["text"], "Reopened: not done after all");
+    assert_eq!(last["author"], "tester");
     let r = env.record(&a);
     assert_eq!(r["status"], "open");
     assert!(r.get("closed_at").is_none(), "{r}");

@@ -13,7 +13,14 @@ fn dep_add_types_coexist_and_duplicates_are_noops() {
     // Default type is blocks; the result is the changed issue.
     let v = env.json(&["dep", "add", &a, &b]);
     assert_eq!(v["id"], a.as_str());
-    assert_eq!(edges(&v), vec![(b.clone(), "blocks".to_string())]);
+    // The issue written lists the issues it depends on, as classic
+    // clients read them; the stored edge is in the file.
+    assert_eq!(v["dependencies"][0]["id"], b.as_str());
+    assert_eq!(v["dependencies"][0]["dependency_type"], "blocks");
+    assert_eq!(
+        edges(&env.record(&a)),
+        vec![(b.clone(), "blocks".to_string())]
+    );
     assert_eq!(v["dependency_count"], 1);
 
     // A second type between the same pair must not replace the first.

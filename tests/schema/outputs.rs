@@ -59,9 +59,10 @@ fn every_command_output_matches_its_schema() {
     assert!(shown.is_object());
     let two = ck.run(&env, "show", &["show", &a, &b]);
     assert_eq!(two.as_array().map(Vec::len), Some(2));
+    // update, close and reopen give a list even for one issue (classic).
     ck.run(
         &env,
-        "issue",
+        "issue-list",
         &["update", &b, "--title", "Beta 2", "-p", "high"],
     );
     ck.run(
@@ -72,7 +73,7 @@ fn every_command_output_matches_its_schema() {
     ck.run(&env, "issue", &["claim", &a]);
     ck.run(&env, "issue", &["claim", &a]); // nothing changed: the issue as it is
     ck.run(&env, "issue", &["unclaim", &a]);
-    ck.run(&env, "issue", &["update", &a, "--claim"]);
+    ck.run(&env, "issue-list", &["update", &a, "--claim"]);
     let cm = ck.run(&env, "comment", &["comment", &a, "hello"]);
     assert!(cm["id"].as_u64().is_some_and(|n| n < 1 << 52));
     ck.run(&env, "comment-list", &["comments", &a]);
@@ -91,9 +92,9 @@ fn every_command_output_matches_its_schema() {
     ck.run(&env, "dep-tree", &["dep", "tree", &a, "--reverse"]);
     ck.run(&env, "dep-tree", &["dep", "tree", &b, "--max-depth", "1"]);
     ck.run(&env, "dep-cycles", &["dep", "cycles"]);
-    ck.run(&env, "issue", &["close", &c, "--reason", "done"]);
-    ck.run(&env, "issue", &["close", &c]); // already closed
-    ck.run(&env, "issue", &["reopen", &c]);
+    ck.run(&env, "issue-list", &["close", &c, "--reason", "done"]);
+    ck.run(&env, "issue-list", &["close", &c]); // already closed
+    ck.run(&env, "issue-list", &["reopen", &c, "--reason", "again"]);
     ck.run(&env, "issue", &["defer", &b, "--until", "2031-01-01"]);
     ck.run(&env, "issue", &["undefer", &b]);
     ck.run(&env, "issue", &["delete", &d, "--reason", "dup"]);

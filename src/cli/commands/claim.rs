@@ -14,9 +14,5 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    Ok(outcomes(
-        ctx,
-        &ops::edit::claim(ctx, &a.ids, a.steal)?,
-        "Claimed",
-    ))
+    outcomes(ctx, &ops::edit::claim(ctx, &a.ids, a.steal)?, "Claimed")
 }

@@ -1,6 +1,6 @@
 //! `bd close`: close issues.
 
-use super::common::{Output, outcomes};
+use super::common::{Output, outcome_list};
 use crate::error::Result;
 use crate::ops::{self, Session};
 
@@ -16,9 +16,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    Ok(outcomes(
+    outcome_list(
         ctx,
         &ops::edit::close(ctx, &a.ids, a.reason.as_deref(), a.force)?,
         "Closed",
-    ))
+    )
 }

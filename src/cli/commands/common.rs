@@ -14,7 +14,7 @@ use crate::model::time;
 use crate::ops::compose::Row;
 use crate::ops::query::{Filter, Listing};
 use crate::ops::write::Outcome;
-use crate::ops::{Env, Session, issue_view};
+use crate::ops::{self, Env, IssueView, Session};
 
 /// What a command produced: its JSON document (pretty-printed), and the
 /// human text for stdout.
@@ -125,12 +125,24 @@ pub fn lines(rows: &[Row]) -> String {
     rows.iter().map(|r| render::row_line(r) + "\n").collect()
 }
 
-/// One issue → an object, several → an array.
-pub fn outcomes(ctx: &Session, os: &[Outcome], verb: &str) -> Output {
+/// The issues a verb wrote, each with the issues it depends on (as classic
+/// clients read them): one → an object, several → an array.
+pub fn outcomes(ctx: &Session, os: &[Outcome], verb: &str) -> Result<Output> {
+    Ok(one_or_many(written(ctx, os, verb)?, ""))
+}
+
+/// [`outcomes`] always as an array, as classic `update`, `close` and
+/// `reopen` give it (classic clients read a list).
+pub fn outcome_list(ctx: &Session, os: &[Outcome], verb: &str) -> Result<Output> {
+    Ok(out(written(ctx, os, verb)?, ""))
+}
+
+fn written(ctx: &Session, os: &[Outcome], verb: &str) -> Result<Vec<IssueView<'static>>> {
     for o in os.iter().filter(|o| o.changed) {
         ctx.notice(format!("{verb} {}: {}", o.record.id(), o.record.title()));
     }
-    one_or_many(os.iter().map(|o| issue_view(&o.record)).collect(), "")
+    let records: Vec<_> = os.iter().map(|o| o.record.clone()).collect();
+    ops::query::linked_views(ctx, &records)
 }
 
 /// One item → its object, several (or none) → an array.

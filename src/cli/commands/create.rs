@@ -3,7 +3,7 @@
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::create::CreateOptions;
-use crate::ops::{self, Session, issue_view};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Args {
@@ -65,5 +65,6 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     };
     let rec = ops::create::create(ctx, &o)?;
     ctx.notice(format!("Created {}: {}", rec.id(), rec.title()));
-    Ok(out(issue_view(&rec), rec.id().to_string()))
+    let v = ops::query::linked_views(ctx, std::slice::from_ref(&rec))?;
+    Ok(out(&v[0], rec.id().to_string()))
 }

@@ -17,9 +17,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    Ok(outcomes(
+    outcomes(
         ctx,
         &ops::edit::defer(ctx, &a.ids, &a.until, a.force)?,
         "Deferred",
-    ))
+    )
 }

@@ -16,9 +16,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    Ok(outcomes(
+    outcomes(
         ctx,
         &ops::edit::delete(ctx, &a.ids, a.reason.as_deref(), a.force)?,
         "Deleted",
-    ))
+    )
 }

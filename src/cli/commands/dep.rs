@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::common::{Output, out};
 use crate::error::Result;
 use crate::ops::deps::{Brief, Target, TreeNode};
-use crate::ops::{self, Session, issue_view};
+use crate::ops::{self, Session};
 
 #[derive(Subcommand, Debug)]
 pub enum DepCmd {
@@ -50,7 +50,10 @@ pub fn run(ctx: &Session, d: DepCmd) -> Result<Output> {
             if o.changed {
                 ctx.notice(format!("Added: {issue} depends on {depends_on} ({kind})"));
             }
-            Ok(out(issue_view(&o.record), ""))
+            {
+                let v = ops::query::linked_views(ctx, std::slice::from_ref(&o.record))?;
+                Ok(out(&v[0], ""))
+            }
         }
         DepCmd::Remove {
             issue,
@@ -61,7 +64,10 @@ pub fn run(ctx: &Session, d: DepCmd) -> Result<Output> {
             ctx.notice(format!(
                 "Removed: {issue} no longer depends on {depends_on}"
             ));
-            Ok(out(issue_view(&o.record), ""))
+            {
+                let v = ops::query::linked_views(ctx, std::slice::from_ref(&o.record))?;
+                Ok(out(&v[0], ""))
+            }
         }
         DepCmd::List { id } => {
             let l = ops::deps::list(ctx, &id)?;

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::common::{Output, one_or_many, out};
 use crate::error::Result;
 use crate::ops::write::Outcome;
-use crate::ops::{self, Session, issue_view};
+use crate::ops::{self, Session};
 
 #[derive(Subcommand, Debug)]
 pub enum LabelCmd {
@@ -37,7 +37,7 @@ pub fn run(ctx: &Session, l: LabelCmd) -> Result<Output> {
                     o.record.labels().join(", ")
                 ));
             }
-            Ok(label_output(&os))
+            label_output(ctx, &os)
         }
         LabelCmd::Remove { mut args } => {
             let label = args.pop().unwrap_or_default();
@@ -45,7 +45,7 @@ pub fn run(ctx: &Session, l: LabelCmd) -> Result<Output> {
             for o in os.iter().filter(|o| o.changed) {
                 ctx.notice(format!("Removed label '{label}' from {}", o.record.id()));
             }
-            Ok(label_output(&os))
+            label_output(ctx, &os)
         }
         LabelCmd::List { id } => {
             let m = ops::labels::list(ctx, id.as_deref())?;
@@ -64,6 +64,7 @@ pub fn run(ctx: &Session, l: LabelCmd) -> Result<Output> {
 }
 
 /// `label add|remove`: the issue for one id, a list for several.
-fn label_output(os: &[Outcome]) -> Output {
-    one_or_many(os.iter().map(|o| issue_view(&o.record)).collect(), "")
+fn label_output(ctx: &Session, os: &[Outcome]) -> Result<Output> {
+    let records: Vec<_> = os.iter().map(|o| o.record.clone()).collect();
+    Ok(one_or_many(ops::query::linked_views(ctx, &records)?, ""))
 }

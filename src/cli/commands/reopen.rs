@@ -1,6 +1,6 @@
 //! `bd reopen`: reopen closed issues.
 
-use super::common::{Output, outcomes};
+use super::common::{Output, outcome_list};
 use crate::error::Result;
 use crate::ops::{self, Session};
 
@@ -8,8 +8,15 @@ use crate::ops::{self, Session};
 pub struct Args {
     #[arg(required = true)]
     pub ids: Vec<String>,
+    /// Why: added as a comment on each issue reopened
+    #[arg(short, long)]
+    pub reason: Option<String>,
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    Ok(outcomes(ctx, &ops::edit::reopen(ctx, &a.ids)?, "Reopened"))
+    outcome_list(
+        ctx,
+        &ops::edit::reopen(ctx, &a.ids, a.reason.as_deref())?,
+        "Reopened",
+    )
 }

@@ -11,5 +11,5 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    Ok(outcomes(ctx, &ops::edit::restore(ctx, &a.ids)?, "Restored"))
+    outcomes(ctx, &ops::edit::restore(ctx, &a.ids)?, "Restored")
 }

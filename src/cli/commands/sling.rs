@@ -2,7 +2,7 @@
 
 use super::common::{Output, out};
 use crate::error::Result;
-use crate::ops::{self, Session, issue_view};
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,5 +22,6 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
             o.record.title()
         ));
     }
-    Ok(out(issue_view(&o.record), ""))
+    let v = ops::query::linked_views(ctx, std::slice::from_ref(&o.record))?;
+    Ok(out(&v[0], ""))
 }

@@ -14,9 +14,5 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    Ok(outcomes(
-        ctx,
-        &ops::edit::unclaim(ctx, &a.ids, a.force)?,
-        "Released",
-    ))
+    outcomes(ctx, &ops::edit::unclaim(ctx, &a.ids, a.force)?, "Released")
 }

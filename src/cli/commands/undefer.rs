@@ -11,9 +11,5 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    Ok(outcomes(
-        ctx,
-        &ops::edit::undefer(ctx, &a.ids)?,
-        "Undeferred",
-    ))
+    outcomes(ctx, &ops::edit::undefer(ctx, &a.ids)?, "Undeferred")
 }

@@ -1,6 +1,6 @@
 //! `bd update`: change fields of issues.
 
-use super::common::{Output, outcomes};
+use super::common::{Output, outcome_list};
 use crate::error::Result;
 use crate::ops::edit::UpdateOptions;
 use crate::ops::{self, Session};
@@ -72,9 +72,5 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     };
     let claim = o.claim;
     let os = ops::edit::update(ctx, &o)?;
-    Ok(outcomes(
-        ctx,
-        &os,
-        if claim { "Claimed" } else { "Updated" },
-    ))
+    outcome_list(ctx, &os, if claim { "Claimed" } else { "Updated" })
 }
