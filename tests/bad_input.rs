@@ -106,7 +106,7 @@ fn malformed_line_reads_warn_writes_refuse() {
     }
     let list = env.json(&["list"]);
     assert_eq!(ids(&list), vec!["bd-a1", "bd-b2", "bd-d4"]);
-    assert_eq!(env.json(&["stats"])["total_issues"], 3);
+    assert_eq!(env.json(&["stats"])["summary"]["total_issues"], 3);
     env.bd(&["list"]).ok();
     env.bd(&["show", "bd-d4"]).ok();
     // Exactly one warning line, not one per line or per read.
@@ -668,7 +668,7 @@ fn odd_values_load_and_every_view_agrees() {
         line("bd-c3", "Also normal")
     );
     write_bytes(&env, text.as_bytes());
-    let s = env.json(&["stats"]);
+    let s = env.json(&["stats"])["summary"].clone();
     let all = ids(&env.json(&["list", "--all"]));
     let listed = ids(&env.json(&["list"]));
     let ready = ids(&env.json(&["ready", "-n", "0"]));

@@ -108,6 +108,9 @@ pub struct FilterArgs {
     pub created_after: Option<String>,
     #[arg(long)]
     pub created_before: Option<String>,
+    /// Only issues whose title contains TEXT (case-insensitive)
+    #[arg(long, value_name = "TEXT", visible_alias = "title-contains")]
+    pub title: Option<String>,
     /// At most N issues (0: no limit)
     #[arg(short = 'n', long, allow_negative_numbers = true)]
     pub limit: Option<i64>,

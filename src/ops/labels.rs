@@ -142,12 +142,28 @@ pub fn comment(ctx: &Session, id: &str, text: &str) -> Result<(Record, Comment)>
     crate::ops::stamp_write(ctx, &before, &mut rec, &["comments"], at);
     tx.put(rec.clone());
     ctx.commit(tx)?;
-    Ok((rec, c))
+    Ok((rec, id_as_text(c)))
+}
+
+/// A comment as `comment` and `comments` give it: its id as text, as
+/// classic clients read it (the file keeps the number).
+fn id_as_text(mut c: Comment) -> Comment {
+    let text = match &c.id {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    c.id = serde_json::Value::String(text);
+    c
 }
 
 pub fn comments(ctx: &Session, id: &str) -> Result<Vec<Comment>> {
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let row = snap.resolve(id, &prefix)?;
-    Ok(snap.record(row)?.comments())
+    Ok(snap
+        .record(row)?
+        .comments()
+        .into_iter()
+        .map(id_as_text)
+        .collect())
 }

@@ -60,6 +60,9 @@ pub struct Filter {
     pub parent: Option<String>,
     pub created_after: Option<String>,
     pub created_before: Option<String>,
+    /// Only issues whose title contains this text, case-insensitive
+    /// (classic `list --title`).
+    pub title: Option<String>,
     pub all: bool,
     pub limit: Option<i64>,
     pub sort: Option<String>,
@@ -79,6 +82,8 @@ pub struct Checked {
     parent_set: Option<std::collections::HashSet<String>>,
     after: Option<Nanos>,
     before: Option<Nanos>,
+    /// Lower-cased.
+    title: Option<String>,
     all: bool,
     pub limit: Option<usize>,
     pub sort: Sort,
@@ -295,6 +300,12 @@ impl Filter {
                 })
                 .transpose()
         };
+        c.title = self
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase);
         c.after = date(&self.created_after, "--created-after")?;
         c.before = date(&self.created_before, "--created-before")?;
         if let (Some(a), Some(b)) = (c.after, c.before)
@@ -413,6 +424,11 @@ impl Checked {
         {
             return false;
         }
+        if let Some(t) = &self.title
+            && !r.title.to_lowercase().contains(t.as_str())
+        {
+            return false;
+        }
         true
     }
 
@@ -478,15 +494,27 @@ impl Listing {
             .collect()
     }
 
-    /// [`Listing::views`] with what blocks each (`blocked`).
+    /// [`Listing::views`] with what blocks each (`blocked`), and the issues
+    /// each depends on (as classic clients read a blocked issue).
     pub fn blocked_views(&self) -> Result<Vec<BlockedView>> {
         let views = self.views()?;
         Ok(views
             .into_iter()
             .zip(&self.rows)
-            .map(|(issue, r)| BlockedView {
-                issue,
-                blocked_by: r.blockers.clone(),
+            .map(|(mut issue, r)| {
+                issue.linked = Some(
+                    r.edges
+                        .iter()
+                        .filter_map(|e| {
+                            let to = self.snap.find(&e.target)?;
+                            Some(crate::ops::Linked::of(to, &e.kind))
+                        })
+                        .collect(),
+                );
+                BlockedView {
+                    issue,
+                    blocked_by: r.blockers.clone(),
+                }
             })
             .collect())
     }
@@ -505,10 +533,11 @@ impl Serialize for BlockedView {
         let keys: Vec<&str> = IssueView::KEYS
             .iter()
             .copied()
-            .chain(["blocked_by"])
+            .chain(["dependencies", "blocked_by_count", "blocked_by"])
             .collect();
         let mut m = s.serialize_map(None)?;
         record_with(&mut m, &self.issue.record, &keys, |m, k| match k {
+            "blocked_by_count" => m.serialize_entry(k, &self.blocked_by.len()),
             "blocked_by" => m.serialize_entry(k, &self.blocked_by),
             _ => self.issue.put(m, k),
         })?;
@@ -963,9 +992,20 @@ pub fn lapsed(ctx: &Session) -> Result<Vec<LapsedClaim>> {
     Ok(out)
 }
 
-/// `stats`: counts by status and type, and the average lead time.
+/// `stats`, in classic's shape: the counts under `summary`, the last day
+/// under `recent_activity`; then counts by status and by type.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Stats {
+    pub summary: StatsSummary,
+    pub recent_activity: RecentActivity,
+    pub by_status: BTreeMap<String, usize>,
+    /// Deleted issues left out.
+    pub by_type: BTreeMap<String, usize>,
+}
+
+/// Counts by status (classic names).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatsSummary {
     /// Issues, not counting deleted ones.
     pub total_issues: usize,
     pub open_issues: usize,
@@ -977,11 +1017,20 @@ pub struct Stats {
     pub pinned_issues: usize,
     pub tombstone_issues: usize,
     pub ready_issues: usize,
+    /// Open epics whose children are all closed.
+    pub epics_eligible_for_closure: usize,
     /// Creation to close of closed issues, in hours to one decimal (0 when none).
     pub average_lead_time_hours: f64,
-    pub by_status: BTreeMap<String, usize>,
-    /// Deleted issues left out.
-    pub by_type: BTreeMap<String, usize>,
+}
+
+/// What happened to issues in the last `hours_tracked` hours, by their
+/// times (created, closed, last updated).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecentActivity {
+    pub hours_tracked: u32,
+    pub issues_created: usize,
+    pub issues_closed: usize,
+    pub issues_updated: usize,
 }
 
 pub fn stats(ctx: &Session) -> Result<Stats> {
@@ -990,11 +1039,31 @@ pub fn stats(ctx: &Session) -> Result<Stats> {
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
     let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut lead_sum, mut lead_n) = (0f64, 0usize);
+    let since = ctx.now - 24 * 3_600_000_000_000;
+    let mut recent = RecentActivity {
+        hours_tracked: 24,
+        issues_created: 0,
+        issues_closed: 0,
+        issues_updated: 0,
+    };
+    // Per epic: (children, children not closed).
+    let mut children: std::collections::HashMap<&str, (usize, usize)> = Default::default();
     for r in &snap.rows {
         *by_status.entry(r.status.as_str()).or_default() += 1;
-        if r.state() != Status::Tombstone {
-            *by_type.entry(r.issue_type.as_str()).or_default() += 1;
+        if r.state() == Status::Tombstone {
+            continue;
         }
+        *by_type.entry(r.issue_type.as_str()).or_default() += 1;
+        if let Some(p) = &r.parent {
+            let c = children.entry(p.as_str()).or_default();
+            c.0 += 1;
+            if r.state() != Status::Closed {
+                c.1 += 1;
+            }
+        }
+        recent.issues_created += usize::from(r.created_at >= since);
+        recent.issues_updated += usize::from(r.updated_at >= since);
+        recent.issues_closed += usize::from(r.closed_at.is_some_and(|c| c >= since));
         if r.state() == Status::Closed
             && let Some(c) = r.closed_at
             && r.created_at > 0
@@ -1004,25 +1073,39 @@ pub fn stats(ctx: &Session) -> Result<Stats> {
             lead_n += 1;
         }
     }
+    let eligible = snap
+        .rows
+        .iter()
+        .filter(|r| r.issue_type == "epic" && !r.state().is_done())
+        .filter(|r| {
+            children
+                .get(r.id.as_str())
+                .is_some_and(|c| c.0 > 0 && c.1 == 0)
+        })
+        .count();
     let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
     let total = snap.rows.len() - n(Status::Tombstone.as_str());
     let owned = |m: BTreeMap<&str, usize>| m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
     Ok(Stats {
-        total_issues: total,
-        open_issues: n(Status::Open.as_str()),
-        in_progress_issues: n(Status::InProgress.as_str()),
-        closed_issues: n(Status::Closed.as_str()),
-        blocked_issues: snap.rows.iter().filter(|r| r.blocked).count(),
-        deferred_issues: n(Status::Deferred.as_str()),
-        hooked_issues: n(Status::Hooked.as_str()),
-        pinned_issues: n(Status::Pinned.as_str()),
-        tombstone_issues: n(Status::Tombstone.as_str()),
-        ready_issues: snap.rows.iter().filter(|r| ready.contains(r)).count(),
-        average_lead_time_hours: if lead_n > 0 {
-            (lead_sum / lead_n as f64 * 10.0).round() / 10.0
-        } else {
-            0.0
+        summary: StatsSummary {
+            total_issues: total,
+            open_issues: n(Status::Open.as_str()),
+            in_progress_issues: n(Status::InProgress.as_str()),
+            closed_issues: n(Status::Closed.as_str()),
+            blocked_issues: snap.rows.iter().filter(|r| r.blocked).count(),
+            deferred_issues: n(Status::Deferred.as_str()),
+            hooked_issues: n(Status::Hooked.as_str()),
+            pinned_issues: n(Status::Pinned.as_str()),
+            tombstone_issues: n(Status::Tombstone.as_str()),
+            ready_issues: snap.rows.iter().filter(|r| ready.contains(r)).count(),
+            epics_eligible_for_closure: eligible,
+            average_lead_time_hours: if lead_n > 0 {
+                (lead_sum / lead_n as f64 * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
         },
+        recent_activity: recent,
         by_status: owned(by_status),
         by_type: owned(by_type),
     })

@@ -35,7 +35,7 @@ fn item_14_every_view_agrees_on_ready_with_the_machines_claims() {
     assert_eq!(listed, expect, "list -s ready");
     let count = m.json(&m.a, "dave", &["count", "-s", "ready"]);
     assert_eq!(count["count"], expect.len(), "count -s ready");
-    let stats = m.json(&m.a, "dave", &["stats"]);
+    let stats = m.json(&m.a, "dave", &["stats"])["summary"].clone();
     assert_eq!(stats["ready_issues"], expect.len(), "stats");
 
     // show: closed elsewhere is not ready.
@@ -197,7 +197,7 @@ fn item_14_review_released_in_another_worktree_is_ready_and_claimable_here() {
     );
     let count = m.json(&m.a, "bob", &["count", "-s", "ready"]);
     assert!(count.to_string().contains('2'), "count: {count}");
-    let stats = m.json(&m.a, "bob", &["stats"]);
+    let stats = m.json(&m.a, "bob", &["stats"])["summary"].clone();
     assert_eq!(stats["ready_issues"], 2, "stats: {stats}");
     let shown = m.json(&m.a, "bob", &["show", &x]);
     let shown = if shown.is_array() {

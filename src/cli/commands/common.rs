@@ -102,6 +102,7 @@ pub fn filter(f: FilterArgs, all: bool) -> Filter {
         parent: f.parent,
         created_after: f.created_after,
         created_before: f.created_before,
+        title: f.title,
         all,
         limit: f.limit,
         sort: f.sort,

@@ -6,7 +6,8 @@ use crate::error::Result;
 use crate::ops::{self, Session};
 
 pub fn run(ctx: &Session) -> Result<Output> {
-    let s = ops::query::stats(ctx)?;
+    let st = ops::query::stats(ctx)?;
+    let s = &st.summary;
     let hours = render::number(s.average_lead_time_hours);
     let t: String = [
         ("total_issues", s.total_issues.to_string()),
@@ -22,5 +23,5 @@ pub fn run(ctx: &Session) -> Result<Output> {
     .iter()
     .map(|(k, v)| format!("{:<24} {v}\n", k.replace('_', " ")))
     .collect();
-    Ok(out(s, t))
+    Ok(out(&st, t))
 }
