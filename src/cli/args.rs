@@ -167,6 +167,8 @@ pub enum Cmd {
     Comment(c::comment::Args),
     /// Show the comments of an issue
     Comments(c::comments::Args),
+    /// Add a line to an issue's notes
+    Note(c::note::Args),
     /// Search titles, descriptions, notes and comments
     Search(c::search::Args),
     /// Show counts by status
@@ -224,6 +226,14 @@ pub enum Cmd {
     Merge(c::merge::Args),
     /// Export issues as JSONL
     Export(c::export::Args),
+    /// A short guide to the day-to-day commands
+    Quickstart,
+    /// Where the tracker is and what it holds (--schema: its fields and values)
+    Info(c::info::Args),
+    /// Classic: edges to issues not in the tracker (--fix removes them)
+    RepairDeps(c::repair_deps::Args),
+    /// Classic: database migrations (strand has no database: --inspect says so)
+    Migrate(c::migrate::Args),
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod demo;
 pub mod render;
 pub mod signals;
+pub mod verbs;
 
 use std::io::Write;
 
@@ -141,12 +142,12 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         ..env_from_process(cli.actor.clone())
     };
     ops::compose::set_lock_timeout(env.lock_timeout);
-    if cli.readonly && writes(&cli.cmd) {
+    if cli.readonly && verbs::writes(&cli.cmd) {
         return (
             Err(crate::error::Error::Invalid {
                 msg: format!(
                     "`bd {}` writes, and --readonly refuses every write",
-                    verb_name(&cli.cmd)
+                    verbs::verb_name(&cli.cmd)
                 ),
                 hint: Some("run it without --readonly".into()),
             }),
@@ -160,6 +161,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Cmd::Merge(a) => return (c::merge::run(a), vec![]),
         Cmd::Demo(a) => return (c::demo::run(a, cli.json), vec![]),
         Cmd::Onboard => return (Ok(c::onboard::run()), vec![]),
+        Cmd::Quickstart => return (Ok(c::quickstart::run()), vec![]),
         Cmd::Init(a) => {
             return match c::init::run(&start, a) {
                 Ok((o, talk)) => (Ok(o), talk),
@@ -184,7 +186,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Ok(c) => c,
         Err(e) => return (Err(e), vec![]),
     };
-    ctx.verb = verb_of(&cmd).to_string();
+    ctx.verb = verbs::verb_of(&cmd).to_string();
     if matches!(&cmd, Cmd::Where(a) if a.trust)
         && let Err(e) = c::where_::trust(&ctx)
     {
@@ -197,83 +199,13 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
     (r, notices)
 }
 
-/// The command's name, for commit subjects.
-fn verb_of(cmd: &Cmd) -> &'static str {
-    match cmd {
-        Cmd::Create(_) => "create",
-        Cmd::Update(a) if a.claim => "claim",
-        Cmd::Update(_) => "update",
-        Cmd::Close(_) => "close",
-        Cmd::Reopen(_) => "reopen",
-        Cmd::Delete(_) => "delete",
-        Cmd::Restore(_) => "restore",
-        Cmd::Defer(_) => "defer",
-        Cmd::Undefer(_) => "undefer",
-        Cmd::Claim(_) => "claim",
-        Cmd::Ready(a) if a.claim => "claim",
-        Cmd::Unclaim(_) => "unclaim",
-        Cmd::Sling(_) => "sling",
-        Cmd::Unhook(_) => "unhook",
-        Cmd::Dep(_) => "dep",
-        Cmd::Label(_) => "label",
-        Cmd::Comment(_) => "comment",
-        Cmd::Import(_) => "import",
-        Cmd::Mail(_) => "mail",
-        Cmd::Doctor(_) => "doctor",
-        _ => "update",
-    }
-}
-
-/// Whether a command may write (the tracker, mail, hooks, the project home,
-/// config, git): everything but the reads listed here. `--readonly`
-/// refuses those before they start.
-fn writes(cmd: &Cmd) -> bool {
-    use c::{config::ConfigCmd as Cf, convoy::ConvoyCmd as Cv, dep::DepCmd as D};
-    use c::{label::LabelCmd as L, mail::MailCmd as M};
-    !matches!(
-        cmd,
-        Cmd::Show(_)
-            | Cmd::List(_)
-            | Cmd::Count(_)
-            | Cmd::Children(_)
-            | Cmd::Blocked(_)
-            | Cmd::Stale(_)
-            | Cmd::Dep(D::List { .. } | D::Tree { .. } | D::Cycles)
-            | Cmd::Label(L::List { .. })
-            | Cmd::Comments(_)
-            | Cmd::Search(_)
-            | Cmd::Stats
-            | Cmd::Config(Cf::Get { .. } | Cf::List)
-            | Cmd::Version
-            | Cmd::Completion(_)
-            | Cmd::Onboard
-            | Cmd::Demo(_)
-            | Cmd::Mail(M::Inbox { .. } | M::Sent | M::Thread { .. } | M::Search { .. })
-            | Cmd::Convoy(Cv::Status { .. } | Cv::List)
-            | Cmd::Hook(_)
-            | Cmd::Prime
-            | Cmd::Agents
-            | Cmd::Diff(_)
-            | Cmd::Log(_)
-            | Cmd::Export(_)
-    ) && !matches!(cmd, Cmd::Ready(a) if !a.claim)
-        && !matches!(cmd, Cmd::Where(a) if !a.trust)
-        && !matches!(cmd, Cmd::Doctor(a) if !a.fix)
-}
-
-/// The command's name as typed (its first word).
-fn verb_name(cmd: &Cmd) -> String {
-    let debug = format!("{cmd:?}");
-    let word: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
-    word.to_lowercase()
-}
-
 /// Runs a verb that needs the workspace.
 fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
     match cmd {
         Cmd::Version
         | Cmd::Completion(_)
         | Cmd::Onboard
+        | Cmd::Quickstart
         | Cmd::Demo(_)
         | Cmd::Init(_)
         | Cmd::Merge(_) => {
@@ -321,5 +253,9 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Log(a) => c::log::run(ctx, a),
         Cmd::Sync(a) => c::sync::run(ctx, a),
         Cmd::Export(a) => c::export::run(ctx, a),
+        Cmd::Note(a) => c::note::run(ctx, a),
+        Cmd::Info(a) => c::info::run(ctx, a),
+        Cmd::RepairDeps(a) => c::repair_deps::run(ctx, a),
+        Cmd::Migrate(a) => c::migrate::run(ctx, a),
     }
 }

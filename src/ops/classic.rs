@@ -73,3 +73,170 @@ pub fn ensure_metadata(ws: &Workspace) -> Result<Option<&'static str>> {
     atomic::write(&path, out.as_bytes())?;
     Ok(Some(did))
 }
+
+/// `bd quickstart`: the day-to-day commands, in a screen.
+pub const QUICKSTART: &str = "\
+bd (strand): a work tracker kept in git, beside the code.
+
+Start of a session
+  bd prime                  what is on your hook, your claims, unread mail, ready work
+  bd ready                  work nobody holds and nothing blocks, most urgent first
+
+Working
+  bd claim ID               take it (atomic: exit 3 when another holds it)
+  bd show ID                everything about it: edges, comments, who holds it
+  bd update ID --notes ...  change fields (--status, --priority, --assignee, ...)
+  bd note ID TEXT           add a line to its notes
+  bd comment ID TEXT        add a comment
+  bd close ID --reason ...  done (refused while open issues block it)
+
+Planning
+  bd create \"Title\" -t bug -p 1 --deps blocks:ID --parent EPIC
+  bd dep add ID OTHER       ID waits for OTHER
+  bd list --status open     everything open (filters: --label, --assignee, --title)
+  bd blocked                what waits, and on what
+
+Agents
+  BD_ACTOR=name             who you are (every command is a new process)
+  bd mail send --to NAME -s SUBJECT -b TEXT, bd mail inbox
+  bd sling ID AGENT         put work on an agent's hook
+
+Sharing
+  The tracker is .beads/*.jsonl: commit it with the code (`bd commit`, or
+  auto_commit = on), and `bd sync` (or git pull/push) shares it; clones
+  merge with bd's own merge driver.
+
+Add --json to any command for machine-readable output.
+";
+
+/// `bd info`: where the tracker is and what it holds; with `schema`, the
+/// fields and values an issue may have.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Info {
+    /// The tracker file, relative to the workspace.
+    pub database: String,
+    pub backend: &'static str,
+    pub beads_dir: std::path::PathBuf,
+    pub issue_count: usize,
+    pub prefix: String,
+    pub version: &'static str,
+    pub strand: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaInfo>,
+}
+
+/// The fields and values an issue may have here.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SchemaInfo {
+    pub schema_version: u32,
+    pub fields: Vec<&'static str>,
+    pub statuses: Vec<String>,
+    pub types: Vec<String>,
+    pub dependency_types: Vec<&'static str>,
+    /// A few ids, the first in id order.
+    pub sample_ids: Vec<String>,
+}
+
+pub fn info(ctx: &crate::ops::Session, schema: bool) -> Result<Info> {
+    use crate::model::values;
+    let snap = ctx.snapshot()?;
+    let live: Vec<&crate::store::index::Row> = snap
+        .rows
+        .iter()
+        .filter(|r| r.state() != crate::model::kinds::Status::Tombstone)
+        .collect();
+    let schema = schema.then(|| SchemaInfo {
+        schema_version: 1,
+        fields: vec![
+            "id",
+            "title",
+            "description",
+            "design",
+            "acceptance_criteria",
+            "notes",
+            "status",
+            "priority",
+            "issue_type",
+            "assignee",
+            "owner",
+            "labels",
+            "dependencies",
+            "comments",
+            "external_ref",
+            "estimated_minutes",
+            "created_at",
+            "created_by",
+            "updated_at",
+            "started_at",
+            "closed_at",
+            "close_reason",
+            "due_at",
+            "defer_until",
+            "metadata",
+        ],
+        statuses: values::STATUSES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(ctx.custom_statuses())
+            .collect(),
+        types: values::WORK_TYPES
+            .iter()
+            .chain(values::COORDINATION_TYPES)
+            .map(|s| s.to_string())
+            .chain(ctx.custom_types())
+            .collect(),
+        dependency_types: values::DEP_TYPES.to_vec(),
+        sample_ids: live.iter().take(5).map(|r| r.id.clone()).collect(),
+    });
+    Ok(Info {
+        database: ".beads/issues.jsonl".into(),
+        backend: "jsonl",
+        beads_dir: ctx.ws.beads.clone(),
+        issue_count: live.len(),
+        prefix: ctx.prefix_of_rows(&snap.rows),
+        version: CLASSIC_VERSION,
+        strand: env!("CARGO_PKG_VERSION"),
+        schema,
+    })
+}
+
+/// `bd migrate --inspect`: nothing to migrate, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Migrations {
+    pub registered_migrations: Vec<String>,
+    pub pending_migrations: Vec<String>,
+    pub warnings: Vec<String>,
+    pub note: &'static str,
+}
+
+pub fn migrations(ctx: &crate::ops::Session) -> Migrations {
+    let mut warnings = Vec::new();
+    if ctx.ws.beads.join("beads.db").exists() {
+        warnings.push(
+            ".beads/beads.db is classic's database: strand does not read it (it reads .beads/issues.jsonl)"
+                .to_string(),
+        );
+    }
+    Migrations {
+        registered_migrations: Vec::new(),
+        pending_migrations: Vec::new(),
+        warnings,
+        note: "strand keeps the tracker in .beads/issues.jsonl: there is no database to migrate",
+    }
+}
+
+/// Issues that look like tests that leaked into the tracker (classic
+/// `doctor --check=pollution`): a title that is only a test word, or one
+/// that starts with `test` followed by a separator or a number.
+pub fn looks_like_test(title: &str) -> bool {
+    let t = title.trim().to_lowercase();
+    const WORDS: &[&str] = &[
+        "test", "testing", "tmp", "temp", "foo", "bar", "asdf", "xxx", "dummy",
+    ];
+    if WORDS.contains(&t.as_str()) {
+        return true;
+    }
+    t.strip_prefix("test")
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c == '-' || c == '_' || c == ':' || c.is_ascii_digit())
+}

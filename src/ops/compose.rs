@@ -321,3 +321,54 @@ pub fn export(ctx: &Session, output: Option<&Path>) -> Result<(String, Option<Ex
     };
     Ok((text, Some(to)))
 }
+
+/// `doctor --check=pollution`: open issues that look like tests leaked into
+/// the tracker (`classic::looks_like_test`); with `clean`, deleted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pollution {
+    pub check: &'static str,
+    pub count: usize,
+    pub test_issues: Vec<PollutedIssue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<usize>,
+}
+
+/// An issue `doctor --check=pollution` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PollutedIssue {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+}
+
+pub fn pollution(ctx: &Session, clean: bool) -> Result<Pollution> {
+    let snap = ctx.snapshot()?;
+    let test_issues: Vec<PollutedIssue> = snap
+        .rows
+        .iter()
+        .filter(|r| !r.state().is_done() && crate::ops::classic::looks_like_test(&r.title))
+        .map(|r| PollutedIssue {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            status: r.status.clone(),
+        })
+        .collect();
+    let deleted = if clean && !test_issues.is_empty() {
+        let ids: Vec<String> = test_issues.iter().map(|i| i.id.clone()).collect();
+        let os = crate::ops::edit::delete(
+            ctx,
+            &ids,
+            Some("test issue (doctor --check=pollution --clean)"),
+            false,
+        )?;
+        Some(os.iter().filter(|o| o.changed).count())
+    } else {
+        clean.then_some(0)
+    };
+    Ok(Pollution {
+        check: "pollution",
+        count: test_issues.len(),
+        test_issues,
+        deleted,
+    })
+}

@@ -268,3 +268,76 @@ fn write_deps(
         changed: true,
     })
 }
+
+/// An edge to an issue that is not in the tracker.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Orphan {
+    pub issue_id: String,
+    pub depends_on_id: String,
+    pub dependency_type: String,
+}
+
+/// `repair-deps`'s report (classic's shape).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Repair {
+    pub orphans_found: usize,
+    pub orphans: Vec<Orphan>,
+    /// With `--fix`: how many were removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<usize>,
+}
+
+/// `bd repair-deps [--fix]`: edges of live issues to issues not in the
+/// tracker; with `fix`, removed (one write).
+pub fn repair(ctx: &Session, fix: bool) -> Result<Repair> {
+    let snap = ctx.snapshot()?;
+    let orphans: Vec<Orphan> = snap
+        .rows
+        .iter()
+        .filter(|r| r.state() != crate::model::kinds::Status::Tombstone)
+        .flat_map(|r| {
+            r.edges
+                .iter()
+                .filter(|e| snap.find(&e.target).is_none())
+                .map(|e| Orphan {
+                    issue_id: r.id.clone(),
+                    depends_on_id: e.target.clone(),
+                    dependency_type: e.kind.clone(),
+                })
+        })
+        .collect();
+    let mut rep = Repair {
+        orphans_found: orphans.len(),
+        orphans,
+        fixed: None,
+    };
+    if !fix {
+        return Ok(rep);
+    }
+    let mut tx = ctx.tx()?;
+    let mut removed = 0;
+    let mut by_issue: std::collections::BTreeMap<&str, Vec<&Orphan>> = Default::default();
+    for o in &rep.orphans {
+        by_issue.entry(o.issue_id.as_str()).or_default().push(o);
+    }
+    for (id, os) in by_issue {
+        let mut rec = tx.get(id)?;
+        crate::ops::editable_list(&rec, "dependencies")?;
+        let at = rec.next_stamp(ctx.now);
+        let before = rec.clone();
+        for o in os {
+            removed += rec.remove_dep(&o.depends_on_id, Some(&o.dependency_type));
+        }
+        crate::ops::stamp_write(ctx, &before, &mut rec, &["dependencies"], at);
+        tx.put(rec);
+    }
+    if removed > 0 {
+        ctx.commit(tx)?;
+        ctx.notice(format!(
+            "Removed {removed} orphaned dependenc{}",
+            if removed == 1 { "y" } else { "ies" }
+        ));
+    }
+    rep.fixed = Some(removed);
+    Ok(rep)
+}

@@ -31,6 +31,9 @@ pub struct UpdateOptions {
     pub ids: Vec<String>,
     pub title: Option<String>,
     pub text: crate::ops::IssueText,
+    /// Text added to the end of the notes, on a line of its own (classic
+    /// `update --append-notes`, `bd note`).
+    pub append_notes: Option<String>,
     pub status: Option<String>,
     pub priority: Option<String>,
     pub issue_type: Option<String>,
@@ -320,6 +323,14 @@ fn update_fields(
         if set_text(rec, key, v) {
             ch.push(key);
         }
+    }
+    if let Some(add) = o.append_notes.as_deref().filter(|t| !t.trim().is_empty()) {
+        let notes = match rec.nonempty("notes") {
+            Some(n) => format!("{}\n{add}", n.trim_end_matches('\n')),
+            None => add.to_string(),
+        };
+        rec.set("notes", &notes);
+        ch.push("notes");
     }
     if let Some(p) = c.priority
         && rec.int("priority") != Some(p)

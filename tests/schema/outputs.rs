@@ -131,6 +131,14 @@ fn every_command_output_matches_its_schema() {
     }
     ck.run(&env, "ready-claim", &["ready", "--claim"]);
     ck.run(&env, "stats", &["stats"]);
+    // The classic verbs.
+    ck.run(&env, "issue-list", &["note", &a, "a line of notes"]);
+    ck.run(&env, "info", &["info"]);
+    ck.run(&env, "info", &["info", "--schema"]);
+    ck.run(&env, "migrate", &["migrate", "--inspect"]);
+    ck.run(&env, "repair-deps", &["repair-deps"]);
+    ck.run(&env, "doctor-pollution", &["doctor", "--check=pollution"]);
+    ck.run(&env, "quickstart", &["quickstart"]);
     ck.run(&env, "count", &["count"]);
     for by in ["status", "priority", "type", "assignee", "label"] {
         let doc = ck.run(&env, "count", &["count", "--by", by]);

@@ -178,7 +178,8 @@ pub struct TextArgs {
     pub description: Option<String>,
     #[arg(long)]
     pub design: Option<String>,
-    #[arg(long)]
+    /// Acceptance criteria
+    #[arg(long, visible_alias = "acceptance-criteria")]
     pub acceptance: Option<String>,
     #[arg(long)]
     pub notes: Option<String>,

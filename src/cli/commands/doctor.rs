@@ -14,9 +14,31 @@ use crate::ops::{self, Session};
 pub struct Args {
     #[arg(long)]
     pub fix: bool,
+    /// Classic: `validate` (every check: the default) or `pollution`
+    /// (open issues that look like leaked tests)
+    #[arg(long, value_name = "CHECK", value_parser = ["validate", "pollution"])]
+    pub check: Option<String>,
+    /// With --check=pollution: delete what it found
+    #[arg(long)]
+    pub clean: bool,
+    /// Classic, accepted: bd asks no questions
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
+    if a.check.as_deref() == Some("pollution") {
+        let p = ops::compose::pollution(ctx, a.clean)?;
+        let t: String = if p.test_issues.is_empty() {
+            "No test issues found.\n".into()
+        } else {
+            p.test_issues
+                .iter()
+                .map(|i| format!("{}  {}  [{}]\n", i.id, i.title, i.status))
+                .collect()
+        };
+        return Ok(out(p, t));
+    }
     let ops::compose::DoctorReport {
         findings: fs,
         pending,

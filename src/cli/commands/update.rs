@@ -47,6 +47,9 @@ pub struct Args {
     /// Change it even though your claim on it was recovered by another
     #[arg(long)]
     pub force: bool,
+    /// Add TEXT to the end of the notes, on a line of its own
+    #[arg(long, value_name = "TEXT")]
+    pub append_notes: Option<String>,
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
@@ -54,6 +57,7 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
         ids: a.ids,
         title: a.title,
         text: a.text.into(),
+        append_notes: a.append_notes,
         status: a.status,
         priority: a.priority,
         issue_type: a.issue_type,

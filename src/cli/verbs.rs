@@ -1,0 +1,82 @@
+//! What the command line knows about each verb besides running it: its
+//! name for commit subjects and messages, and whether it writes
+//! (`--readonly` refuses those before they start).
+
+use crate::cli::args::Cmd;
+use crate::cli::commands as c;
+
+/// The command's name, for commit subjects.
+pub fn verb_of(cmd: &Cmd) -> &'static str {
+    match cmd {
+        Cmd::Create(_) => "create",
+        Cmd::Update(a) if a.claim => "claim",
+        Cmd::Update(_) => "update",
+        Cmd::Close(_) => "close",
+        Cmd::Reopen(_) => "reopen",
+        Cmd::Delete(_) => "delete",
+        Cmd::Restore(_) => "restore",
+        Cmd::Defer(_) => "defer",
+        Cmd::Undefer(_) => "undefer",
+        Cmd::Claim(_) => "claim",
+        Cmd::Ready(a) if a.claim => "claim",
+        Cmd::Unclaim(_) => "unclaim",
+        Cmd::Sling(_) => "sling",
+        Cmd::Unhook(_) => "unhook",
+        Cmd::Dep(_) => "dep",
+        Cmd::Label(_) => "label",
+        Cmd::Comment(_) => "comment",
+        Cmd::Note(_) => "note",
+        Cmd::Import(_) => "import",
+        Cmd::Mail(_) => "mail",
+        Cmd::Doctor(_) => "doctor",
+        _ => "update",
+    }
+}
+
+/// Whether a command may write (the tracker, mail, hooks, the project home,
+/// config, git): everything but the reads listed here. `--readonly`
+/// refuses those before they start.
+pub fn writes(cmd: &Cmd) -> bool {
+    use c::{config::ConfigCmd as Cf, convoy::ConvoyCmd as Cv, dep::DepCmd as D};
+    use c::{label::LabelCmd as L, mail::MailCmd as M};
+    !matches!(
+        cmd,
+        Cmd::Show(_)
+            | Cmd::List(_)
+            | Cmd::Count(_)
+            | Cmd::Children(_)
+            | Cmd::Blocked(_)
+            | Cmd::Stale(_)
+            | Cmd::Dep(D::List { .. } | D::Tree { .. } | D::Cycles)
+            | Cmd::Label(L::List { .. })
+            | Cmd::Comments(_)
+            | Cmd::Search(_)
+            | Cmd::Stats
+            | Cmd::Config(Cf::Get { .. } | Cf::List)
+            | Cmd::Version
+            | Cmd::Completion(_)
+            | Cmd::Onboard
+            | Cmd::Quickstart
+            | Cmd::Info(_)
+            | Cmd::Migrate(_)
+            | Cmd::Demo(_)
+            | Cmd::Mail(M::Inbox { .. } | M::Sent | M::Thread { .. } | M::Search { .. })
+            | Cmd::Convoy(Cv::Status { .. } | Cv::List)
+            | Cmd::Hook(_)
+            | Cmd::Prime
+            | Cmd::Agents
+            | Cmd::Diff(_)
+            | Cmd::Log(_)
+            | Cmd::Export(_)
+    ) && !matches!(cmd, Cmd::Ready(a) if !a.claim)
+        && !matches!(cmd, Cmd::Where(a) if !a.trust)
+        && !matches!(cmd, Cmd::Doctor(a) if !a.fix && !a.clean)
+        && !matches!(cmd, Cmd::RepairDeps(a) if !a.fix)
+}
+
+/// The command's name as typed (its first word).
+pub fn verb_name(cmd: &Cmd) -> String {
+    let debug = format!("{cmd:?}");
+    let word: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+    word.to_lowercase()
+}
