@@ -147,33 +147,7 @@ pub fn info(ctx: &crate::ops::Session, schema: bool) -> Result<Info> {
         .collect();
     let schema = schema.then(|| SchemaInfo {
         schema_version: 1,
-        fields: vec![
-            "id",
-            "title",
-            "description",
-            "design",
-            "acceptance_criteria",
-            "notes",
-            "status",
-            "priority",
-            "issue_type",
-            "assignee",
-            "owner",
-            "labels",
-            "dependencies",
-            "comments",
-            "external_ref",
-            "estimated_minutes",
-            "created_at",
-            "created_by",
-            "updated_at",
-            "started_at",
-            "closed_at",
-            "close_reason",
-            "due_at",
-            "defer_until",
-            "metadata",
-        ],
+        fields: crate::model::record::KEY_ORDER.to_vec(),
         statuses: values::STATUSES
             .iter()
             .map(|s| s.to_string())

@@ -101,7 +101,7 @@ pub fn create_convoy(ctx: &Session, name: &str, ids: &[String]) -> Result<Record
 /// `bd convoy add <convoy> <ids…>`: track more items; an open one reopens a
 /// landed convoy.
 pub fn add(ctx: &Session, convoy: &str, ids: &[String]) -> Result<Outcome> {
-    let mut tx = ctx.tx()?;
+    let tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let cid = tx.resolve(convoy, &prefix)?;
     let mut rec = tx.get(&cid)?;
@@ -143,13 +143,7 @@ pub fn add(ctx: &Session, convoy: &str, ids: &[String]) -> Result<Outcome> {
         fields.push("status");
         ctx.notice(format!("Convoy {cid} reopened: it tracks open work again"));
     }
-    stamp_write(ctx, &before, &mut rec, &fields, at);
-    tx.put(rec.clone());
-    ctx.commit(tx)?;
-    Ok(Outcome {
-        record: rec,
-        changed: true,
-    })
+    crate::ops::write::write_one(ctx, tx, &before, rec, &fields, at)
 }
 
 /// Progress of one convoy: how many of its tracked items are done, and

@@ -55,7 +55,7 @@ pub fn add(ctx: &Session, from: &str, to: &str, kind: &str) -> Result<Outcome> {
         created_by: Some(ctx.actor.clone()),
         metadata: None,
     });
-    write_deps(ctx, tx, &before, rec, at)
+    crate::ops::write::write_one(ctx, tx, &before, rec, &["dependencies"], at)
 }
 
 pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result<Outcome> {
@@ -76,7 +76,7 @@ pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result
             kind: kind.map(str::to_string),
         }));
     }
-    write_deps(ctx, tx, &before, rec, at)
+    crate::ops::write::write_one(ctx, tx, &before, rec, &["dependencies"], at)
 }
 
 /// An issue at the other end of an edge.
@@ -250,23 +250,6 @@ impl TreeWalk<'_> {
 pub fn cycles(ctx: &Session) -> Result<Vec<Vec<String>>> {
     let snap = ctx.snapshot()?;
     Ok(graph::cycles(&snap.nodes()))
-}
-
-/// Write a change of `rec`'s dependencies: stamped at `at`, committed.
-fn write_deps(
-    ctx: &Session,
-    mut tx: crate::store::Tx,
-    before: &crate::model::record::Record,
-    mut rec: crate::model::record::Record,
-    at: crate::model::time::Nanos,
-) -> Result<Outcome> {
-    crate::ops::stamp_write(ctx, before, &mut rec, &["dependencies"], at);
-    tx.put(rec.clone());
-    ctx.commit(tx)?;
-    Ok(Outcome {
-        record: rec,
-        changed: true,
-    })
 }
 
 /// An edge to an issue that is not in the tracker.

@@ -661,15 +661,7 @@ fn reopen_local(
             rec.remove("closed_at");
             rec.remove("close_reason");
             if let Some(r) = reason.map(str::trim).filter(|r| !r.is_empty()) {
-                let text = format!("Reopened: {r}");
-                let at = ctx.now_text();
-                rec.add_comment(&crate::model::record::Comment {
-                    id: crate::model::id::comment_id(rec.id(), &ctx.actor, &at, &text).into(),
-                    issue_id: rec.id().to_string(),
-                    author: ctx.actor.clone(),
-                    text,
-                    created_at: at,
-                });
+                crate::ops::write::actor_comment(ctx, rec, format!("Reopened: {r}"));
                 return Ok(vec!["status", "comments"]);
             }
             Ok(vec!["status"])

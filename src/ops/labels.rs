@@ -122,7 +122,7 @@ pub fn comment(ctx: &Session, id: &str, text: &str) -> Result<(Record, Comment)>
     if text.trim().is_empty() {
         return Err(Error::invalid("comment text must not be blank"));
     }
-    let mut tx = ctx.tx()?;
+    let tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let id = tx.resolve(id, &prefix)?;
     let mut rec = tx.get(&id)?;
@@ -130,19 +130,9 @@ pub fn comment(ctx: &Session, id: &str, text: &str) -> Result<(Record, Comment)>
     crate::ops::editable_list(&rec, "comments")?;
     let at = rec.next_stamp(ctx.now);
     let before = rec.clone();
-    let created = ctx.now_text();
-    let c = Comment {
-        id: id::comment_id(&id, &ctx.actor, &created, text).into(),
-        issue_id: id.clone(),
-        author: ctx.actor.clone(),
-        text: text.to_string(),
-        created_at: created,
-    };
-    rec.add_comment(&c);
-    crate::ops::stamp_write(ctx, &before, &mut rec, &["comments"], at);
-    tx.put(rec.clone());
-    ctx.commit(tx)?;
-    Ok((rec, id_as_text(c)))
+    let c = crate::ops::write::actor_comment(ctx, &mut rec, text.to_string());
+    let o = crate::ops::write::write_one(ctx, tx, &before, rec, &["comments"], at)?;
+    Ok((o.record, id_as_text(c)))
 }
 
 /// A comment as `comment` and `comments` give it: its id as text, as

@@ -308,6 +308,45 @@ pub(crate) fn end_claim(ledger: Option<&Ledger>, rec: &mut Record) -> bool {
     true
 }
 
+/// Add a comment by the actor, now, to `rec` (its id derived from its
+/// content, as every comment's); returns it.
+pub(crate) fn actor_comment(
+    ctx: &Session,
+    rec: &mut Record,
+    text: String,
+) -> crate::model::record::Comment {
+    let at = ctx.now_text();
+    let c = crate::model::record::Comment {
+        id: crate::model::id::comment_id(rec.id(), &ctx.actor, &at, &text).into(),
+        issue_id: rec.id().to_string(),
+        author: ctx.actor.clone(),
+        text,
+        created_at: at,
+    };
+    rec.add_comment(&c);
+    c
+}
+
+/// Write one issue's change of `fields` made at `at` in `tx` (stamped,
+/// committed): the tail of the verbs that change one issue outside
+/// [`apply`].
+pub(crate) fn write_one(
+    ctx: &Session,
+    mut tx: Tx,
+    before: &Record,
+    mut rec: Record,
+    fields: &[&str],
+    at: crate::model::time::Nanos,
+) -> Result<Outcome> {
+    crate::ops::stamp_write(ctx, before, &mut rec, fields, at);
+    tx.put(rec.clone());
+    ctx.commit(tx)?;
+    Ok(Outcome {
+        record: rec,
+        changed: true,
+    })
+}
+
 /// Record the recovery of `holder`'s claim: a comment naming the old holder
 /// and its silence, and a marker so the old holder is told, not ignored.
 pub(crate) fn recover(ctx: &Session, rec: &mut Record, holder: &str) {
@@ -315,14 +354,7 @@ pub(crate) fn recover(ctx: &Session, rec: &mut Record, holder: &str) {
         .map(|t| format!("silent since {}", crate::model::time::format(t)))
         .unwrap_or_else(|| "no heartbeat on record".into());
     let text = format!("Claim of {holder} recovered by {} ({silent}).", ctx.actor);
-    let at = ctx.now_text();
-    rec.add_comment(&crate::model::record::Comment {
-        id: crate::model::id::comment_id(rec.id(), &ctx.actor, &at, &text).into(),
-        issue_id: rec.id().to_string(),
-        author: ctx.actor.clone(),
-        text,
-        created_at: at.clone(),
-    });
+    let at = actor_comment(ctx, rec, text).created_at;
     rec.set(
         "recovered",
         &serde_json::json!({"from": holder, "by": ctx.actor, "at": at}),
