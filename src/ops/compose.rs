@@ -74,9 +74,10 @@ pub fn begin(ctx: &mut Session) {
 /// The work after every verb (`ok`: it succeeded), all of it:
 /// - reports go back to the projects whose handed-off items this command
 ///   changed (mail, itself a tracker write);
+/// - the named actor's hook file is brought up to date with what the
+///   command wrote (a committed file: before the commit);
 /// - the command's tracker writes are committed, per `auto_commit`, once;
-/// - the named actor's heartbeat is refreshed;
-/// - its hook file is brought up to date with what the command wrote.
+/// - the named actor's heartbeat is refreshed.
 ///
 /// With `--readonly`, nothing (the verb wrote nothing to report or commit).
 pub fn finish(ctx: &Session, ok: bool) {
@@ -87,16 +88,16 @@ pub fn finish(ctx: &Session, ok: bool) {
     if !handoffs.is_empty() {
         mail::flow_back(ctx, &handoffs);
     }
-    ctx.auto_commit();
-    if ok {
-        ctx.touch_presence();
-    }
     if ok
         && ctx.explicit_actor
         && ctx.wrote.get()
         && let Err(e) = hooks::materialize(ctx)
     {
         ctx.warn(format!("cannot update the hook file of {}: {e}", ctx.actor));
+    }
+    ctx.auto_commit();
+    if ok {
+        ctx.touch_presence();
     }
 }
 

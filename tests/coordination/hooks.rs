@@ -237,3 +237,25 @@ fn a_hook_survives_kill_9_of_the_agents_session() {
     }
     m.bd(&m.b, "worker", &["claim", &id]).ok();
 }
+
+/// With `auto_commit = on`, the hook file an agent's write brings up to
+/// date (work slung to it from a sibling worktree) is part of that
+/// command's one commit: nothing is left pending.
+#[test]
+fn a_materialized_hook_file_rides_in_the_commands_commit() {
+    let m = Machine::new(0);
+    let x = m.create(&m.a, "slung next door", &[]);
+    let y = m.create(&m.a, "something else", &[]);
+    m.bd(&m.a, "mayor", &["config", "set", "auto_commit", "on"])
+        .ok();
+    m.bd(&m.a, "mayor", &["commit"]).ok();
+    let wt = m.env.worktree(&m.a, "wt-hook", "wt-hook");
+    m.bd(&m.a, "bob", &["agent", "register", "bob"]).ok();
+    m.bd(&wt, "mayor", &["sling", &x, "bob"]).ok();
+    m.bd(&m.a, "bob", &["comment", &y, "on it"]).ok();
+    assert!(m.a.join(".beads/hooks/bob.json").exists());
+    let status = common::git(&m.a, &["status", "--porcelain", "--", ".beads"]);
+    assert_eq!(status, "", "the hook file is committed with the comment");
+    let files = common::git(&m.a, &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(files.contains(".beads/hooks/bob.json"), "{files}");
+}
