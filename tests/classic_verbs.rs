@@ -138,3 +138,33 @@ fn doctor_checks_validate_and_pollution() {
     env.bd(&["--readonly", "doctor", "--check=pollution", "--clean"])
         .code(1);
 }
+
+#[test]
+fn assign_tag_statuses_and_types() {
+    let env = TestEnvironment::new();
+    let x = env.create("Shorthands", &[]);
+    let v = env.json(&["assign", &x, "alice"]);
+    assert_eq!(v[0]["assignee"], "alice");
+    env.bd(&["assign", &x, ""]).ok();
+    assert!(env.record(&x).get("assignee").is_none());
+    let v = env.json(&["tag", &x, "needs-review"]);
+    assert_eq!(v["labels"], serde_json::json!(["needs-review"]));
+    env.bd(&["config", "set", "custom_statuses", "in_review"])
+        .ok();
+    let s = env.json(&["statuses"]);
+    let find = |v: &Value, name: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {v}"))
+    };
+    assert_eq!(find(&s, "open")["category"], "active");
+    assert_eq!(find(&s, "closed")["category"], "done");
+    assert_eq!(find(&s, "in_progress")["category"], "wip");
+    assert_eq!(find(&s, "in_review")["builtin"], false);
+    let t = env.json(&["types"]);
+    assert_eq!(find(&t, "bug")["kind"], "work");
+    assert_eq!(find(&t, "convoy")["kind"], "coordination");
+}

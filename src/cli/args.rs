@@ -169,6 +169,14 @@ pub enum Cmd {
     Comments(c::comments::Args),
     /// Add a line to an issue's notes
     Note(c::note::Args),
+    /// Assign an issue (`""` unassigns): `update --assignee`
+    Assign(c::assign::Args),
+    /// Add a label to an issue: `label add`
+    Tag(c::tag::Args),
+    /// List the statuses an issue may have, and how the sets treat each
+    Statuses,
+    /// List the types an issue may have
+    Types,
     /// Search titles, descriptions, notes and comments
     Search(c::search::Args),
     /// Show counts by status

@@ -26,6 +26,8 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Label(_) => "label",
         Cmd::Comment(_) => "comment",
         Cmd::Note(_) => "note",
+        Cmd::Assign(_) => "assign",
+        Cmd::Tag(_) => "label",
         Cmd::Import(_) => "import",
         Cmd::Mail(_) => "mail",
         Cmd::Doctor(_) => "doctor",
@@ -58,6 +60,8 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Onboard
             | Cmd::Quickstart
             | Cmd::Info(_)
+            | Cmd::Statuses
+            | Cmd::Types
             | Cmd::Migrate(_)
             | Cmd::Demo(_)
             | Cmd::Mail(M::Inbox { .. } | M::Sent | M::Thread { .. } | M::Search { .. })

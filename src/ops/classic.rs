@@ -214,3 +214,69 @@ pub fn looks_like_test(title: &str) -> bool {
         .and_then(|rest| rest.chars().next())
         .is_some_and(|c| c == '-' || c == '_' || c == ':' || c.is_ascii_digit())
 }
+
+/// A status and how the sets treat it (classic `bd statuses`): `active`
+/// (ready work and the default list), `wip` (the default list, not ready),
+/// `done` (neither).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusInfo {
+    pub name: String,
+    pub category: &'static str,
+    pub builtin: bool,
+}
+
+pub fn statuses(ctx: &crate::ops::Session) -> Vec<StatusInfo> {
+    use crate::model::kinds::Status;
+    let category = |s: &str| match Status::parse(s) {
+        Status::Open => "active",
+        Status::Closed | Status::Tombstone => "done",
+        _ => "wip",
+    };
+    let builtin = crate::model::values::STATUSES.iter().map(|s| StatusInfo {
+        name: s.to_string(),
+        category: category(s),
+        builtin: true,
+    });
+    let custom = ctx.custom_statuses().into_iter().map(|s| StatusInfo {
+        category: category(&s),
+        name: s,
+        builtin: false,
+    });
+    builtin.chain(custom).collect()
+}
+
+/// An issue type (classic `bd types`): `work` types are ready work;
+/// `coordination` types (convoys, messages, agents, …) and the
+/// `non_work_types` setting's are not.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TypeInfo {
+    pub name: String,
+    pub kind: &'static str,
+    pub builtin: bool,
+}
+
+pub fn types(ctx: &crate::ops::Session) -> Vec<TypeInfo> {
+    use crate::model::values;
+    let non_work = ctx.config.list("non_work_types");
+    let kind = |t: &str| {
+        if values::COORDINATION_TYPES.contains(&t) || non_work.iter().any(|n| n == t) {
+            "coordination"
+        } else {
+            "work"
+        }
+    };
+    values::WORK_TYPES
+        .iter()
+        .chain(values::COORDINATION_TYPES)
+        .map(|t| TypeInfo {
+            name: t.to_string(),
+            kind: kind(t),
+            builtin: true,
+        })
+        .chain(ctx.custom_types().into_iter().map(|t| TypeInfo {
+            kind: kind(&t),
+            name: t,
+            builtin: false,
+        }))
+        .collect()
+}

@@ -139,6 +139,10 @@ fn every_command_output_matches_its_schema() {
     ck.run(&env, "repair-deps", &["repair-deps"]);
     ck.run(&env, "doctor-pollution", &["doctor", "--check=pollution"]);
     ck.run(&env, "quickstart", &["quickstart"]);
+    ck.run(&env, "statuses", &["statuses"]);
+    ck.run(&env, "types", &["types"]);
+    ck.run(&env, "issue-list", &["assign", &a, "someone"]);
+    ck.run(&env, "issue", &["tag", &a, "tagged"]);
     ck.run(&env, "count", &["count"]);
     for by in ["status", "priority", "type", "assignee", "label"] {
         let doc = ck.run(&env, "count", &["count", "--by", by]);

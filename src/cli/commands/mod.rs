@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod agents;
+pub mod assign;
 pub mod blocked;
 pub mod children;
 pub mod claim;
@@ -48,7 +49,9 @@ pub mod show;
 pub mod sling;
 pub mod stale;
 pub mod stats;
+pub mod statuses;
 pub mod sync;
+pub mod tag;
 pub mod unclaim;
 pub mod undefer;
 pub mod unhook;
