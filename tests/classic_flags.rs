@@ -50,6 +50,18 @@ fn readonly_refuses_every_write_and_reads_work() {
     );
 }
 
+#[test]
+fn readonly_makes_and_registers_nothing_in_a_new_home() {
+    let env = TestEnvironment::new();
+    env.create("Existing", &[]);
+    let fresh = env.folder("fresh-home");
+    for args in [["--readonly", "list"], ["--readonly", "ready"]] {
+        env.bd_env(&args, &[("BD_HOME", fresh.to_str().unwrap())])
+            .ok();
+    }
+    assert_eq!(dir_listing(&fresh), Vec::<String>::new());
+}
+
 fn dir_listing(p: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![p.to_path_buf()];

@@ -294,6 +294,11 @@ impl Session {
             return Ok(None);
         }
         let identity = self.identity()?.identity;
+        if self.env.readonly {
+            // `--readonly` reads the home as it is: nothing is made or
+            // registered.
+            return Ok(crate::home::mailbox::existing(self.home_base(), &identity));
+        }
         let home = ProjectHome::open(self.home_base(), &identity).map_err(|e| Error::Invalid {
             msg: format!("cannot use the project home: {e}"),
             hint: Some(
