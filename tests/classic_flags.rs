@@ -142,3 +142,23 @@ fn init_writes_metadata_json_and_keeps_a_classic_one() {
     assert_eq!(meta["jsonl_export"], "beads.jsonl");
     assert_eq!(meta["tracker"], "strand");
 }
+
+/// A project home that cannot be used (here: BD_HOME names a file) keeps
+/// no write of the tracker from working: the check for a delete made in a
+/// sibling worktree reads no ledger then, and refuses nothing.
+#[test]
+fn writes_work_without_a_usable_project_home() {
+    let env = TestEnvironment::new();
+    let x = env.create("Still writable", &[]);
+    let not_a_dir = env.folder("h").join("file");
+    std::fs::write(&not_a_dir, b"").unwrap();
+    let home = not_a_dir.to_str().unwrap();
+    for args in [
+        vec!["comment", x.as_str(), "hi"],
+        vec!["label", "add", x.as_str(), "l"],
+    ] {
+        let r = env.bd_env(&args, &[("BD_HOME", home)]);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(env.record(&x)["labels"], serde_json::json!(["l"]));
+}

@@ -403,8 +403,12 @@ pub(crate) fn refuse_deleted(ctx: &Session, rec: &Record) -> Result<()> {
             rec.id()
         )));
     }
-    let ledger = ctx.ledger()?;
-    refuse_deleted_elsewhere(Some(&ledger), rec)
+    // A home that cannot be read tells of no delete elsewhere: the write
+    // goes on as it would without one.
+    match ctx.ledger() {
+        Ok(ledger) => refuse_deleted_elsewhere(Some(&ledger), rec),
+        Err(_) => Ok(()),
+    }
 }
 
 /// A write to an issue another workspace of this machine deleted (the
