@@ -162,3 +162,25 @@ fn writes_work_without_a_usable_project_home() {
     }
     assert_eq!(env.record(&x)["labels"], serde_json::json!(["l"]));
 }
+
+/// Classic's opt-in envelope: `BD_JSON_ENVELOPE=1` wraps every `--json`
+/// document, untouched, as `{"schema_version": 1, "data": …}`; an error
+/// document gains `schema_version`.
+#[test]
+fn the_json_envelope_wraps_documents_untouched() {
+    let env = TestEnvironment::new();
+    let x = env.create("Wrapped", &[]);
+    for args in [vec!["--json", "show", x.as_str()], vec!["--json", "list"]] {
+        let plain: Value = serde_json::from_str(&env.bd(&args).ok().stdout).unwrap();
+        let r = env.bd_env(&args, &[("BD_JSON_ENVELOPE", "1")]).ok();
+        let wrapped: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(wrapped["schema_version"], 1);
+        assert_eq!(wrapped["data"], plain, "{args:?}");
+    }
+    let r = env
+        .bd_env(&["--json", "show", "bd-nope"], &[("BD_JSON_ENVELOPE", "1")])
+        .code(1);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["code"], "not_found");
+}

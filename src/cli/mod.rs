@@ -107,7 +107,11 @@ fn report(cli: Cli) -> i32 {
         Ok(o) => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            if json_mode {
+            if json_mode && envelope() {
+                // Classic's opt-in envelope (BD_JSON_ENVELOPE=1): the
+                // document, untouched, under `data`.
+                let _ = writeln!(lock, "{{\"schema_version\": 1, \"data\": {}}}", o.json);
+            } else if json_mode {
                 let _ = writeln!(lock, "{}", o.json);
             } else if !o.text.is_empty() {
                 let _ = write!(lock, "{}", render::terminal_safe(&o.text));
@@ -121,7 +125,11 @@ fn report(cli: Cli) -> i32 {
             let hint = e.hint();
             let msg = render::error_message(&e);
             if json_mode {
-                out_line!("{}", json!({"error": msg, "code": e.code(), "hint": hint}));
+                let mut doc = json!({"error": msg, "code": e.code(), "hint": hint});
+                if envelope() {
+                    doc["schema_version"] = json!(1);
+                }
+                out_line!("{doc}");
             }
             err_line!("Error: {}", render::terminal_safe(&msg));
             if let Some(h) = hint
@@ -132,6 +140,11 @@ fn report(cli: Cli) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// Classic's JSON envelope is asked for (`BD_JSON_ENVELOPE=1`).
+fn envelope() -> bool {
+    std::env::var("BD_JSON_ENVELOPE").is_ok_and(|v| v.trim() == "1")
 }
 
 fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
