@@ -30,6 +30,9 @@ fn readonly_refuses_every_write_and_reads_work() {
             r.stderr
         );
     }
+    // The refusal names the command as it is typed.
+    let r = env.bd(&["--readonly", "repair-deps", "--fix"]).code(1);
+    assert!(r.stderr.contains("`bd repair-deps` writes"), "{}", r.stderr);
     assert_eq!(env.issues_text(), before);
     let home_before = dir_listing(&env.home);
     for args in [

@@ -79,8 +79,16 @@ pub fn writes(cmd: &Cmd) -> bool {
 }
 
 /// The command's name as typed (its first word).
+/// (The variant's name in kebab case, as clap derives the subcommand's:
+/// `RepairDeps` is `repair-deps`.)
 pub fn verb_name(cmd: &Cmd) -> String {
     let debug = format!("{cmd:?}");
-    let word: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
-    word.to_lowercase()
+    let mut name = String::new();
+    for c in debug.chars().take_while(|c| c.is_alphanumeric()) {
+        if c.is_uppercase() && !name.is_empty() {
+            name.push('-');
+        }
+        name.extend(c.to_lowercase());
+    }
+    name
 }

@@ -247,15 +247,7 @@ fn update_one(
     let before = rec.clone();
     // A deferral ends the claim first, so an assignee given with it stays.
     if defers(o, c) {
-        crate::ops::write::refuse_deleted(ctx, rec)?;
-        let status = rec.state();
-        if status.is_done() {
-            // As `bd defer` refuses it: done work has nothing to wait for.
-            return Err(Error::invalid(format!(
-                "{} is {status}; cannot defer it",
-                rec.id()
-            )));
-        }
+        refuse_deferring(ctx, rec)?;
         if end_claim(ledger, rec) {
             events
                 .borrow_mut()
@@ -736,6 +728,20 @@ pub fn restore(ctx: &Session, ids: &[String]) -> Result<Vec<Outcome>> {
     })
 }
 
+/// Refuse to defer what cannot wait: a deleted issue (here or next door),
+/// done work (`defer` and `update --defer` say the same).
+fn refuse_deferring(ctx: &Session, rec: &Record) -> Result<()> {
+    crate::ops::write::refuse_deleted(ctx, rec)?;
+    let status = rec.state();
+    if status.is_done() {
+        return Err(Error::invalid(format!(
+            "{} is {status}; cannot defer it",
+            rec.id()
+        )));
+    }
+    Ok(())
+}
+
 /// `bd defer`; `force` insists over a claim the actor lost in a merge.
 /// Deferring ends a claim, here or in another workspace of the machine
 /// ([`end_claim`]): the ledger records the release.
@@ -747,14 +753,7 @@ pub fn defer(ctx: &Session, ids: &[String], until: &str, force: bool) -> Result<
         ids,
         force,
         |ledger, _, rec| {
-            crate::ops::write::refuse_deleted(ctx, rec)?;
-            let status = rec.state();
-            if status.is_done() {
-                return Err(Error::invalid(format!(
-                    "{} is {status}; cannot defer it",
-                    rec.id()
-                )));
-            }
+            refuse_deferring(ctx, rec)?;
             let mut ch = Vec::new();
             if rec.set_time("defer_until", &when) {
                 ch.push("defer_until");

@@ -52,14 +52,14 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
             &round
         };
         let plan = ops::dispatch::dispatch(c, &opts);
-        if a.watch && std::ptr::eq(c, ctx) {
-            // The first round runs in the command's own session: what it
-            // wrote is committed now, not when the watch ends.
-            ops::compose::finish(ctx, plan.is_ok());
-        } else if !std::ptr::eq(c, ctx) {
-            // A later round is a session of its own: finish it, then say
-            // what it noticed.
+        if a.watch {
+            // Each round's writes are committed as it ends (the first runs
+            // in the command's own session, finished again when the watch
+            // ends: nothing is left to do then).
             ops::compose::finish(c, plan.is_ok());
+        }
+        if !std::ptr::eq(c, ctx) {
+            // A later round is a session of its own: say what it noticed.
             for n in c.notices.borrow().iter() {
                 let _ = writeln!(std::io::stderr(), "{}", render::notice(n));
             }
