@@ -352,8 +352,8 @@ fn bad_flag_values_are_refused() {
     // Contradictions.
     env.bd(&["list", "--assignee", "x", "--unassigned"]).code(2);
     env.bd(&["update", &a, "--claim", "-s", "open"]).code(2);
-    // Closing via update is refused (one path to close).
-    env.bd(&["update", &a, "-s", "closed"]).code(1);
+    // Deleting via update is refused (one path to delete).
+    env.bd(&["update", &a, "-s", "tombstone"]).code(1);
     assert_eq!(file(&env), before);
     // The valid spellings work.
     for p in ["0", "P1", "high", "critical", "backlog", "p3"] {

@@ -99,7 +99,7 @@ pub struct FilterArgs {
     #[arg(short, long)]
     pub assignee: Option<String>,
     /// Only issues without an assignee
-    #[arg(long, visible_alias = "no-assignee")]
+    #[arg(short = 'u', long, visible_alias = "no-assignee")]
     pub unassigned: bool,
     /// Only descendants of this issue
     #[arg(long)]
@@ -117,6 +117,44 @@ pub struct FilterArgs {
     /// Order: priority, oldest, hybrid, updated, id
     #[arg(long)]
     pub sort: Option<String>,
+    /// The order reversed
+    #[arg(short = 'r', long)]
+    pub reverse: bool,
+    /// Only these issues (comma-separated or repeatable)
+    #[arg(long = "id", value_name = "IDS")]
+    pub ids: Vec<String>,
+    /// Only issues whose description contains TEXT (any case)
+    #[arg(long, value_name = "TEXT")]
+    pub desc_contains: Option<String>,
+    /// Only issues whose notes contain TEXT (any case)
+    #[arg(long, value_name = "TEXT")]
+    pub notes_contains: Option<String>,
+    /// Only issues with an empty description
+    #[arg(long)]
+    pub empty_description: bool,
+    #[arg(long, value_name = "DATE")]
+    pub updated_after: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    pub updated_before: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    pub closed_after: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    pub closed_before: Option<String>,
+    /// Only issues without labels
+    #[arg(long)]
+    pub no_labels: bool,
+    /// Only top-level issues (no parent)
+    #[arg(long)]
+    pub no_parent: bool,
+    /// Leave out issues with any of these labels
+    #[arg(long, value_name = "LABELS")]
+    pub exclude_label: Vec<String>,
+    /// Leave out these types
+    #[arg(long, value_name = "TYPES")]
+    pub exclude_type: Vec<String>,
+    /// Only issues with a defer date
+    #[arg(long)]
+    pub deferred: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,7 +162,10 @@ pub enum Cmd {
     /// Start tracking in this git repository (also migrates classic beads)
     Init(c::init::Args),
     /// Create an issue
+    #[command(visible_alias = "new")]
     Create(c::create::Args),
+    /// Quick capture: create an issue, print only its ID
+    Q(c::create::QuickArgs),
     /// Show issues in detail
     Show(c::show::Args),
     /// List issues (open ones unless --all or --status)
@@ -158,11 +199,13 @@ pub enum Cmd {
     /// Give back claimed issues
     Unclaim(c::unclaim::Args),
     /// Manage dependencies
-    #[command(subcommand)]
-    Dep(c::dep::DepCmd),
+    Dep(c::dep::Args),
     /// Manage labels
     #[command(subcommand)]
     Label(c::label::LabelCmd),
+    /// Epics: progress, and closing the finished ones
+    #[command(subcommand)]
+    Epic(c::epic::EpicCmd),
     /// Add a comment to an issue
     Comment(c::comment::Args),
     /// Show the comments of an issue
@@ -227,6 +270,8 @@ pub enum Cmd {
     Diff(c::diff::Args),
     /// Show one issue's history across commits
     Log(c::log::Args),
+    /// Classic: an issue's versions, one per commit that changed it
+    History(c::history::Args),
     /// Fetch, merge (never rebase) and push the tracker with its branch
     Sync(c::sync::Args),
     /// The git merge driver: merge BASE OURS THEIRS into OURS

@@ -225,6 +225,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
             unreachable!("handled before opening the workspace")
         }
         Cmd::Create(a) => c::create::run(ctx, a),
+        Cmd::Q(a) => c::create::quick(ctx, a),
         Cmd::Show(a) => c::show::run(ctx, a),
         Cmd::List(a) => c::list::run(ctx, a, json),
         Cmd::Count(a) => c::count::run(ctx, a),
@@ -243,6 +244,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Stale(a) => c::stale::run(ctx, a, json),
         Cmd::Dep(d) => c::dep::run(ctx, d),
         Cmd::Label(l) => c::label::run(ctx, l),
+        Cmd::Epic(e) => c::epic::run(ctx, e),
         Cmd::Comment(a) => c::comment::run(ctx, a),
         Cmd::Comments(a) => c::comments::run(ctx, a),
         Cmd::Search(a) => c::search::run(ctx, a, json),
@@ -264,6 +266,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Commit(a) => c::commit::run(ctx, a),
         Cmd::Diff(a) => c::diff::run(ctx, a),
         Cmd::Log(a) => c::log::run(ctx, a),
+        Cmd::History(a) => c::history::run(ctx, a),
         Cmd::Sync(a) => c::sync::run(ctx, a),
         Cmd::Export(a) => c::export::run(ctx, a),
         Cmd::Note(a) => c::note::run(ctx, a),

@@ -27,6 +27,44 @@ pub fn row_line(r: &Row) -> String {
     s
 }
 
+/// `list --long`: each issue's line, then its description's first line,
+/// its dates and its edges, indented; a blank line between issues.
+pub fn long_lines(l: &crate::ops::query::Listing) -> crate::error::Result<String> {
+    let mut t = String::new();
+    for r in &l.rows {
+        let rec = l.snap.record(r)?;
+        let _ = writeln!(t, "{}", row_line(r));
+        if let Some(d) = rec
+            .str("description")
+            .as_deref()
+            .and_then(|d| d.lines().find(|x| !x.trim().is_empty()))
+        {
+            let _ = writeln!(t, "    {}", one_line(d));
+        }
+        let _ = write!(t, "    created {}", time::format(r.created_at));
+        if r.updated_at != r.created_at {
+            let _ = write!(t, ", updated {}", time::format(r.updated_at));
+        }
+        if let Some(c) = r.closed_at {
+            let _ = write!(t, ", closed {}", time::format(c));
+        }
+        t.push('\n');
+        if let Some(p) = &r.parent {
+            let _ = writeln!(t, "    parent {p}");
+        }
+        for e in r.edges.iter().filter(|e| e.kind != "parent-child") {
+            let _ = writeln!(
+                t,
+                "    depends on {} ({})",
+                one_line(&e.target),
+                one_line(&e.kind)
+            );
+        }
+        t.push('\n');
+    }
+    Ok(t)
+}
+
 pub fn ready_lines(rows: &[Row]) -> String {
     let mut out = String::new();
     for (i, r) in rows.iter().enumerate() {

@@ -8,7 +8,7 @@ use crate::cli::commands as c;
 /// The command's name, for commit subjects.
 pub fn verb_of(cmd: &Cmd) -> &'static str {
     match cmd {
-        Cmd::Create(_) => "create",
+        Cmd::Create(_) | Cmd::Q(_) => "create",
         Cmd::Update(a) if a.claim => "claim",
         Cmd::Update(_) => "update",
         Cmd::Close(_) => "close",
@@ -24,13 +24,14 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Unhook(_) => "unhook",
         Cmd::Dep(_) => "dep",
         Cmd::Label(_) => "label",
-        Cmd::Comment(_) => "comment",
+        Cmd::Comment(_) | Cmd::Comments(_) => "comment",
         Cmd::Note(_) => "note",
         Cmd::Assign(_) => "assign",
         Cmd::Tag(_) => "label",
         Cmd::Import(_) => "import",
         Cmd::Mail(_) => "mail",
         Cmd::Doctor(_) => "doctor",
+        Cmd::Epic(_) => "close",
         _ => "update",
     }
 }
@@ -40,7 +41,7 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
 /// refuses those before they start.
 pub fn writes(cmd: &Cmd) -> bool {
     use c::{config::ConfigCmd as Cf, convoy::ConvoyCmd as Cv, dep::DepCmd as D};
-    use c::{label::LabelCmd as L, mail::MailCmd as M};
+    use c::{epic::EpicCmd as E, label::LabelCmd as L, mail::MailCmd as M};
     !matches!(
         cmd,
         Cmd::Show(_)
@@ -49,9 +50,13 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Children(_)
             | Cmd::Blocked(_)
             | Cmd::Stale(_)
-            | Cmd::Dep(D::List { .. } | D::Tree { .. } | D::Cycles)
-            | Cmd::Label(L::List { .. })
-            | Cmd::Comments(_)
+            | Cmd::Dep(c::dep::Args {
+                cmd: Some(D::List { .. } | D::Tree { .. } | D::Cycles),
+                ..
+            })
+            | Cmd::Label(L::List { .. } | L::ListAll)
+            | Cmd::Epic(E::Status { .. } | E::CloseEligible { dry_run: true })
+            | Cmd::Comments(c::comments::Args { cmd: None, .. })
             | Cmd::Search(_)
             | Cmd::Stats
             | Cmd::Config(Cf::Get { .. } | Cf::List)
@@ -71,8 +76,10 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Agents
             | Cmd::Diff(_)
             | Cmd::Log(_)
+            | Cmd::History(_)
             | Cmd::Export(_)
-    ) && !matches!(cmd, Cmd::Ready(a) if !a.claim)
+    ) && !matches!(cmd, Cmd::Create(a) if a.dry_run)
+        && !matches!(cmd, Cmd::Ready(a) if !a.claim)
         && !matches!(cmd, Cmd::Where(a) if !a.trust)
         && !matches!(cmd, Cmd::Doctor(a) if !a.fix && !a.clean)
         && !matches!(cmd, Cmd::RepairDeps(a) if !a.fix)

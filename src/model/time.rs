@@ -22,7 +22,8 @@ pub enum DateProblem {
     OutOfRange,
 }
 
-/// Parse a user-given date: RFC 3339, `YYYY-MM-DD` (midnight UTC), or a relative
+/// Parse a user-given date: RFC 3339, `YYYY-MM-DD` (midnight UTC), a day
+/// in words (`tomorrow`, `next monday`: [`day_word`]), or a relative
 /// offset from `now` such as `+2d`, `3h`, `30m`, `1w`.
 pub fn parse_user(text: &str, now: Nanos) -> Option<Nanos> {
     parse_user_checked(text, now).ok()
@@ -41,6 +42,9 @@ pub fn parse_user_checked(text: &str, now: Nanos) -> Result<Nanos, DateProblem> 
     }
     if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S") {
         return in_range(Utc.from_utc_datetime(&dt).timestamp_nanos_opt());
+    }
+    if let Some(n) = day_word(t, now) {
+        return Ok(n);
     }
     let body = t.strip_prefix('+').unwrap_or(t);
     if body.len() < 2 {
@@ -64,6 +68,33 @@ pub fn parse_user_checked(text: &str, now: Nanos) -> Result<Nanos, DateProblem> 
             .and_then(|s| s.checked_mul(1_000_000_000))
             .and_then(|d| d.checked_add(now)),
     )
+}
+
+/// A day in words, as classic `bd` reads them: `now`; `today`, `tomorrow`,
+/// `yesterday` (midnight UTC of that day); a weekday or `next <weekday>`
+/// (midnight UTC of the next such day after today).
+fn day_word(t: &str, now: Nanos) -> Option<Nanos> {
+    use chrono::Datelike;
+    let w = t.to_ascii_lowercase();
+    if w == "now" {
+        return Some(now);
+    }
+    let today = Utc.timestamp_nanos(now).date_naive();
+    let day = match w.as_str() {
+        "today" => today,
+        "tomorrow" => today.succ_opt()?,
+        "yesterday" => today.pred_opt()?,
+        _ => {
+            let name = w.strip_prefix("next ").unwrap_or(&w).trim();
+            let want: chrono::Weekday = name.parse().ok()?;
+            let ahead = (7 + want.num_days_from_monday() as i64
+                - today.weekday().num_days_from_monday() as i64)
+                % 7;
+            today + chrono::Days::new(if ahead == 0 { 7 } else { ahead as u64 })
+        }
+    };
+    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0)?)
+        .timestamp_nanos_opt()
 }
 
 /// The text `bd` writes: UTC, `Z`, nine fractional digits.

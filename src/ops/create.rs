@@ -23,6 +23,12 @@ pub struct CreateOptions {
     pub defer: Option<String>,
     pub due: Option<String>,
     pub estimate: Option<i64>,
+    /// An explicit ID (classic `--id`): valid, free, and of the tracker's
+    /// prefix unless `force`.
+    pub id: Option<String>,
+    pub force: bool,
+    /// Build the issue and say what it would be; write nothing.
+    pub dry_run: bool,
 }
 
 /// Parse `type:id` / `id` dependency specs ([`values::parse_dep_specs`]).
@@ -111,9 +117,13 @@ pub fn create(ctx: &Session, o: &CreateOptions) -> Result<Record> {
         crate::ops::write::refuse_deleted(ctx, &tx.get(&t)?)?;
         resolved_deps.push((kind.clone(), t));
     }
-    let new_id = match &parent {
-        Some(p) => id::child_id(p, next_child_number(&ids, p)),
-        None => {
+    let new_id = match (&parent, &o.id) {
+        (Some(_), Some(_)) => {
+            return Err(crate::ops::usage("give --id or --parent, not both"));
+        }
+        (None, Some(want)) => explicit_id(want, &prefix, o.force, |i| tx.contains(i))?,
+        (Some(p), None) => id::child_id(p, next_child_number(&ids, p)),
+        (None, None) => {
             let top = ids.iter().filter(|i| id::split_child(i).is_none()).count();
             let len = id::id_length(top + 1);
             let desc = o.text.description.as_deref().unwrap_or("");
@@ -194,9 +204,39 @@ pub fn create(ctx: &Session, o: &CreateOptions) -> Result<Record> {
         rec.add_dep(&edge(target, kind));
     }
     // A new issue has no incoming edges, so its edges cannot close a cycle.
+    if o.dry_run {
+        return Ok(rec);
+    }
     tx.put(rec.clone());
     ctx.commit(tx)?;
     Ok(rec)
+}
+
+/// A user-given ID for a new issue: well-formed, not taken (a deleted
+/// issue's ID stays taken: its tombstone syncs), and of the tracker's prefix
+/// unless forced.
+fn explicit_id(
+    want: &str,
+    prefix: &str,
+    force: bool,
+    taken: impl Fn(&str) -> bool,
+) -> Result<String> {
+    let want = want.trim();
+    if !id::is_valid(want) {
+        return Err(Error::invalid(format!(
+            "invalid --id '{want}': use <prefix>-<letters and digits>, such as {prefix}-42"
+        )));
+    }
+    if !force && !want.starts_with(&format!("{prefix}-")) {
+        return Err(Error::Invalid {
+            msg: format!("--id '{want}' does not have this tracker's prefix '{prefix}'"),
+            hint: Some("use --force to create it anyway".into()),
+        });
+    }
+    if taken(want) {
+        return Err(Error::invalid(format!("--id '{want}' is already taken")));
+    }
+    Ok(want.to_string())
 }
 
 #[cfg(test)]

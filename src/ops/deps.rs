@@ -12,8 +12,75 @@ use crate::ops::{Session, unchanged};
 use crate::store::index::Row;
 
 pub fn add(ctx: &Session, from: &str, to: &str, kind: &str) -> Result<Outcome> {
+    let mut tx = ctx.tx()?;
+    let o = add_in(ctx, &mut tx, from, to, kind)?;
+    if o.changed {
+        ctx.commit(tx)?;
+    }
+    Ok(o)
+}
+
+/// `bd dep relate A B` (classic): a `relates-to` edge each way, one write.
+pub fn relate(ctx: &Session, a: &str, b: &str) -> Result<Vec<Outcome>> {
+    let mut tx = ctx.tx()?;
+    let one = add_in(ctx, &mut tx, a, b, RELATES)?;
+    let other = add_in(ctx, &mut tx, b, a, RELATES)?;
+    if one.changed || other.changed {
+        ctx.commit(tx)?;
+    }
+    Ok(vec![one, other])
+}
+
+/// `bd dep unrelate A B` (classic): the `relates-to` edges between A and B,
+/// both ways, removed in one write.
+pub fn unrelate(ctx: &Session, a: &str, b: &str) -> Result<Vec<Outcome>> {
+    let mut tx = ctx.tx()?;
+    let prefix = ctx.prefix_of_rows(tx.rows());
+    let a = tx.resolve(a, &prefix)?;
+    let b = tx.resolve(b, &prefix)?;
+    let mut out = Vec::new();
+    let mut removed = 0;
+    for (from, to) in [(&a, &b), (&b, &a)] {
+        let mut rec = tx.get(from)?;
+        crate::ops::write::refuse_deleted(ctx, &rec)?;
+        crate::ops::editable_list(&rec, "dependencies")?;
+        let at = rec.next_stamp(ctx.now);
+        let before = rec.clone();
+        let n = rec.remove_dep(to, Some(RELATES));
+        if n > 0 {
+            crate::ops::stamp_write(ctx, &before, &mut rec, &["dependencies"], at);
+            tx.put(rec.clone());
+        }
+        removed += n;
+        out.push(Outcome {
+            record: rec,
+            changed: n > 0,
+        });
+    }
+    if removed == 0 {
+        return Err(Error::NotFound(Missing::Dependency {
+            from: a,
+            to: b,
+            kind: Some(RELATES.into()),
+        }));
+    }
+    ctx.commit(tx)?;
+    Ok(out)
+}
+
+/// The loose "see also" edge type of `dep relate`.
+const RELATES: &str = "relates-to";
+
+/// Add the edge `from` → `to` of type `kind` in `tx` (not committed): the
+/// issue as it is after, and whether it changed.
+fn add_in(
+    ctx: &Session,
+    tx: &mut crate::store::Tx,
+    from: &str,
+    to: &str,
+    kind: &str,
+) -> Result<Outcome> {
     values::check_dep_type(kind).map_err(Error::invalid)?;
-    let tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let from = tx.resolve(from, &prefix)?;
     let to = tx.resolve(to, &prefix)?;
@@ -55,7 +122,12 @@ pub fn add(ctx: &Session, from: &str, to: &str, kind: &str) -> Result<Outcome> {
         created_by: Some(ctx.actor.clone()),
         metadata: None,
     });
-    crate::ops::write::write_one(ctx, tx, &before, rec, &["dependencies"], at)
+    crate::ops::stamp_write(ctx, &before, &mut rec, &["dependencies"], at);
+    tx.put(rec.clone());
+    Ok(Outcome {
+        record: rec,
+        changed: true,
+    })
 }
 
 pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result<Outcome> {
@@ -79,172 +151,251 @@ pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result
     crate::ops::write::write_one(ctx, tx, &before, rec, &["dependencies"], at)
 }
 
-/// An issue at the other end of an edge.
-#[derive(Debug, Clone, Serialize)]
-pub struct Brief {
-    pub id: String,
-    pub title: String,
-    pub status: String,
-    pub priority: i64,
-    pub dependency_type: String,
+/// Which way `dep list` and `dep tree` follow edges (classic `--direction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// What the issue depends on (the default).
+    Down,
+    /// What depends on the issue.
+    Up,
+    /// Both (`dep tree` only).
+    Both,
 }
 
-fn brief(r: &Row, kind: &str) -> Brief {
-    Brief {
-        id: r.id.clone(),
-        title: r.title.clone(),
-        status: r.status.clone(),
-        priority: r.priority,
-        dependency_type: kind.to_string(),
-    }
-}
-
-/// The target of an outgoing edge: an issue, or an id no issue has.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum Target {
-    Found(Brief),
-    Missing {
-        id: String,
-        dependency_type: String,
-        /// Always true: marks the target as absent in JSON.
-        missing: bool,
-    },
-}
-
-/// `dep list`: the outgoing and incoming edges of one issue.
-#[derive(Debug, Clone, Serialize)]
-pub struct DepList {
-    pub id: String,
-    pub depends_on: Vec<Target>,
-    pub dependents: Vec<Brief>,
-}
-
-/// Outgoing and incoming edges of one issue.
-pub fn list(ctx: &Session, id: &str) -> Result<DepList> {
-    let snap = ctx.snapshot()?;
-    let prefix = ctx.prefix_of_rows(&snap.rows);
-    let row = snap.resolve(id, &prefix)?;
-    let depends_on = row
-        .edges
-        .iter()
-        .map(|e| match snap.find(&e.target) {
-            Some(t) => Target::Found(brief(t, &e.kind)),
-            None => Target::Missing {
-                id: e.target.clone(),
-                dependency_type: e.kind.clone(),
-                missing: true,
-            },
-        })
-        .collect();
-    let mut dependents = Vec::new();
-    for r in &snap.rows {
-        for e in &r.edges {
-            if e.target == row.id {
-                dependents.push(brief(r, &e.kind));
-            }
+impl Direction {
+    pub fn parse(s: &str) -> Result<Direction> {
+        match s {
+            "down" => Ok(Direction::Down),
+            "up" => Ok(Direction::Up),
+            "both" => Ok(Direction::Both),
+            _ => Err(Error::invalid(format!(
+                "invalid --direction '{s}': use down, up or both"
+            ))),
         }
     }
-    Ok(DepList {
-        id: row.id.clone(),
-        depends_on,
-        dependents,
-    })
 }
 
-/// A node of `dep tree`: an issue (the root's `dependency_type` is empty)
-/// and what it depends on, or, reversed, what depends on it. A node already
-/// on the path is a cycle and one at the depth limit is truncated; neither
-/// has children.
+/// A stored edge as classic `dep list` of several issues gives it.
 #[derive(Debug, Clone, Serialize)]
-pub struct TreeNode {
-    #[serde(flatten)]
-    pub issue: Brief,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub cycle: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub truncated: bool,
+pub struct EdgeRecord {
+    pub issue_id: String,
+    pub depends_on_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub children: Option<Vec<TreeNode>>,
+    pub created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
-/// A tree node: an issue and what it depends on (or, reversed, what depends on it).
-pub fn tree(ctx: &Session, id: &str, reverse: bool, max_depth: usize) -> Result<TreeNode> {
+/// `dep list`'s report. Its JSON is classic's: the issues at the other
+/// ends, each with its `dependency_type` (one issue, or `--direction up`),
+/// or, for several issues downwards, the stored edges.
+#[derive(Debug, Clone)]
+pub struct DepReport {
+    pub issues: Vec<crate::ops::Linked>,
+    /// Several issues downwards: their edges.
+    pub edges: Option<Vec<EdgeRecord>>,
+    /// Edges to ids no issue has (never in the JSON, which holds issues).
+    pub missing: Vec<Orphan>,
+    pub direction: Direction,
+}
+
+impl Serialize for DepReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.edges {
+            Some(e) => e.serialize(s),
+            None => self.issues.serialize(s),
+        }
+    }
+}
+
+/// `bd dep list <id>… [--direction up|down] [-t TYPE]`.
+pub fn list(
+    ctx: &Session,
+    ids: &[String],
+    dir: Direction,
+    kind: Option<&str>,
+) -> Result<DepReport> {
+    if dir == Direction::Both {
+        return Err(Error::invalid(
+            "invalid --direction 'both' for dep list: use down or up",
+        ));
+    }
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
-    let root = snap.resolve(id, &prefix)?.clone();
-    let mut incoming: std::collections::HashMap<&str, Vec<(&Row, &str)>> = Default::default();
-    if reverse {
-        for r in &snap.rows {
-            for e in &r.edges {
-                incoming
-                    .entry(e.target.as_str())
-                    .or_default()
-                    .push((r, e.kind.as_str()));
+    let rows = ids
+        .iter()
+        .map(|id| snap.resolve(id, &prefix))
+        .collect::<Result<Vec<&Row>>>()?;
+    let wanted = |k: &str| kind.is_none_or(|t| t == k);
+    let mut rep = DepReport {
+        issues: Vec::new(),
+        edges: None,
+        missing: Vec::new(),
+        direction: dir,
+    };
+    if dir == Direction::Down && rows.len() > 1 {
+        let mut edges = Vec::new();
+        for r in &rows {
+            for d in snap
+                .record(r)?
+                .deps()
+                .into_iter()
+                .filter(|d| wanted(&d.kind))
+            {
+                edges.push(EdgeRecord {
+                    issue_id: r.id.clone(),
+                    depends_on_id: d.depends_on_id,
+                    kind: d.kind,
+                    created_at: d.created_at,
+                    created_by: d.created_by,
+                });
+            }
+        }
+        rep.edges = Some(edges);
+        return Ok(rep);
+    }
+    for row in rows {
+        if dir == Direction::Up {
+            for d in row.dependents.iter().filter(|e| wanted(&e.kind)) {
+                if let Some(from) = snap.find(&d.target) {
+                    rep.issues.push(crate::ops::Linked::of(from, &d.kind));
+                }
+            }
+            continue;
+        }
+        for e in row.edges.iter().filter(|e| wanted(&e.kind)) {
+            match snap.find(&e.target) {
+                Some(t) => rep.issues.push(crate::ops::Linked::of(t, &e.kind)),
+                None => rep.missing.push(Orphan {
+                    issue_id: row.id.clone(),
+                    depends_on_id: e.target.clone(),
+                    dependency_type: e.kind.clone(),
+                }),
             }
         }
     }
-    let walker = TreeWalk {
-        snap: &snap,
-        incoming: &incoming,
-        max: max_depth,
-        reverse,
-    };
-    let mut path = Vec::new();
-    Ok(walker.walk(&root, "", 0, &mut path))
+    Ok(rep)
 }
 
-/// Walks the dependency tree below (or, reversed, above) an issue; a path
-/// already on the stack is marked as a cycle instead of followed.
-struct TreeWalk<'a> {
-    snap: &'a crate::store::Snapshot,
-    incoming: &'a std::collections::HashMap<&'a str, Vec<(&'a Row, &'a str)>>,
-    max: usize,
-    reverse: bool,
+/// One node of `dep tree`, classic's flat form: the issue, how deep it is,
+/// the node it hangs under (`""` for the root) and the type of that edge;
+/// `truncated` when the depth limit cut its children off.
+#[derive(Debug, Clone)]
+pub struct TreeNode {
+    pub issue: crate::ops::IssueView<'static>,
+    pub depth: usize,
+    pub parent_id: String,
+    pub edge_from_parent: String,
+    pub truncated: bool,
+    /// In the dependents' part of `--direction both`.
+    pub up: bool,
 }
 
-impl TreeWalk<'_> {
-    fn walk(&self, r: &Row, kind: &str, depth: usize, path: &mut Vec<String>) -> TreeNode {
-        let mut node = TreeNode {
-            issue: brief(r, kind),
-            cycle: false,
-            truncated: false,
-            children: None,
-        };
-        if path.contains(&r.id) {
-            node.cycle = true;
-            return node;
-        }
-        if depth >= self.max {
-            node.truncated = true;
-            return node;
-        }
-        path.push(r.id.clone());
-        let next: Vec<(Row, String)> = if self.reverse {
-            self.incoming
-                .get(r.id.as_str())
-                .into_iter()
-                .flatten()
-                .map(|(x, k)| ((*x).clone(), k.to_string()))
-                .collect()
-        } else {
-            r.edges
-                .iter()
-                .filter_map(|e| {
-                    self.snap
-                        .find(&e.target)
-                        .map(|t| (t.clone(), e.kind.clone()))
-                })
-                .collect()
-        };
-        let kids = next
-            .iter()
-            .map(|(t, k)| self.walk(t, k, depth + 1, path))
-            .collect();
-        path.pop();
-        node.children = Some(kids);
-        node
+impl Serialize for TreeNode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        let mut keys: Vec<&str> = crate::ops::IssueView::KEYS.to_vec();
+        keys.extend(["depth", "parent_id", "edge_from_parent", "truncated"]);
+        crate::ops::record_with(&mut m, &self.issue.record, &keys, |m, k| match k {
+            "depth" => m.serialize_entry(k, &self.depth),
+            "parent_id" => m.serialize_entry(k, &self.parent_id),
+            "edge_from_parent" if self.edge_from_parent.is_empty() => Ok(()),
+            "edge_from_parent" => m.serialize_entry(k, &self.edge_from_parent),
+            "truncated" => m.serialize_entry(k, &self.truncated),
+            _ => self.issue.put(m, k),
+        })?;
+        m.end()
     }
+}
+
+/// `dep tree` options (classic's flags).
+#[derive(Debug, Clone)]
+pub struct TreeOptions {
+    pub direction: Direction,
+    /// Levels below (or above) the root; 0 is the root alone.
+    pub max_depth: usize,
+    /// Only nodes with this status (the root always shows).
+    pub status: Option<String>,
+}
+
+/// `bd dep tree <id>`: the issues below the root (what it depends on), or
+/// above it (what depends on it), depth first; an issue reached twice (a
+/// diamond, a cycle) is shown once. `relates-to` edges are not followed:
+/// they are not a hierarchy.
+pub fn tree(ctx: &Session, id: &str, o: &TreeOptions) -> Result<Vec<TreeNode>> {
+    let snap = ctx.snapshot()?;
+    let prefix = ctx.prefix_of_rows(&snap.rows);
+    let root = snap.resolve(id, &prefix)?;
+    let mut out = Vec::new();
+    for (up, wanted) in [
+        (false, o.direction != Direction::Up),
+        (true, o.direction != Direction::Down),
+    ] {
+        if !wanted {
+            continue;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let before = out.len();
+        walk(&snap, root, up, "", "", 0, o.max_depth, &mut seen, &mut out)?;
+        if before > 0 {
+            // `both`: the root is already there.
+            out.remove(before);
+        }
+    }
+    if let Some(st) = &o.status {
+        out.retain(|n| n.depth == 0 || &n.issue.record.status() == st);
+    }
+    if o.direction != Direction::Both {
+        out.iter_mut().for_each(|n| n.up = false);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    snap: &crate::store::Snapshot,
+    r: &Row,
+    up: bool,
+    parent: &str,
+    kind: &str,
+    depth: usize,
+    max: usize,
+    seen: &mut std::collections::HashSet<String>,
+    out: &mut Vec<TreeNode>,
+) -> Result<()> {
+    if !seen.insert(r.id.clone()) {
+        return Ok(());
+    }
+    let next: Vec<(&Row, &str)> = if up {
+        r.dependents
+            .iter()
+            .filter_map(|e| Some((snap.find(&e.target)?, e.kind.as_str())))
+            .collect()
+    } else {
+        r.edges
+            .iter()
+            .filter_map(|e| Some((snap.find(&e.target)?, e.kind.as_str())))
+            .collect()
+    };
+    let next: Vec<_> = next.into_iter().filter(|(_, k)| *k != RELATES).collect();
+    out.push(TreeNode {
+        issue: crate::ops::IssueView::new(std::borrow::Cow::Owned(snap.record(r)?), Some(r)),
+        depth,
+        parent_id: parent.to_string(),
+        edge_from_parent: kind.to_string(),
+        truncated: depth >= max && !next.is_empty(),
+        up,
+    });
+    if depth >= max {
+        return Ok(());
+    }
+    for (t, k) in next {
+        walk(snap, t, up, &r.id, k, depth + 1, max, seen, out)?;
+    }
+    Ok(())
 }
 
 pub fn cycles(ctx: &Session) -> Result<Vec<Vec<String>>> {

@@ -45,6 +45,8 @@ pub struct UpdateOptions {
     pub external_ref: Option<String>,
     pub add_labels: Vec<String>,
     pub remove_labels: Vec<String>,
+    /// The labels it should have, all others removed (classic `--set-labels`).
+    pub set_labels: Option<Vec<String>>,
     pub parent: Option<String>,
     pub claim: bool,
     pub reason: Option<String>,
@@ -76,15 +78,12 @@ pub fn update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
     if let Some(t) = &o.issue_type {
         values::check_type(t, &ctx.custom_types()).map_err(Error::invalid)?;
     }
+    let mut closing = false;
     if let Some(s) = &o.status {
         values::check_status(s, &ctx.custom_statuses()).map_err(Error::invalid)?;
         match Status::parse(s) {
-            Status::Closed => {
-                return Err(Error::Invalid {
-                    msg: "use `bd close` to close an issue (it checks for open blockers)".into(),
-                    hint: Some("bd close <id> [--reason TEXT]".into()),
-                });
-            }
+            // Classic allows it: it goes through the one close path.
+            Status::Closed => closing = true,
             Status::Tombstone => {
                 return Err(Error::Invalid {
                     msg: "use `bd delete` to delete an issue".into(),
@@ -116,6 +115,25 @@ pub fn update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         .iter()
         .map(|l| check_label(l))
         .collect::<Result<_>>()?;
+    let set: Option<Vec<String>> = o
+        .set_labels
+        .as_ref()
+        .map(|ls| {
+            ls.iter()
+                .flat_map(|l| l.split(','))
+                .filter(|l| !l.trim().is_empty())
+                .map(check_label)
+                .collect::<Result<_>>()
+        })
+        .transpose()?;
+    if set.is_some() && (!add.is_empty() || !o.remove_labels.is_empty()) {
+        return Err(usage(
+            "--set-labels cannot be combined with --add-label or --remove-label",
+        ));
+    }
+    if closing {
+        return close_by_update(ctx, o);
+    }
     // A change of the state (`--status`, `--assignee`, `--defer`) by an actor
     // whose claim a merge gave to another is refused in the write path; one
     // that changes who holds the issue reaches the ledger (`held_change`).
@@ -134,6 +152,7 @@ pub fn update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
                     defer: &defer,
                     due: &due,
                     add: &add,
+                    set: &set,
                 },
                 ledger,
                 tx,
@@ -143,6 +162,51 @@ pub fn update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
         },
         |rec| events.borrow().get(rec.id()).cloned(),
     )
+}
+
+/// `update --status closed` (classic): the close path, with its guards
+/// (open blockers, open children: refused, nothing written), then the
+/// other fields given, if any, on the closed issues.
+fn close_by_update(ctx: &Session, o: &UpdateOptions) -> Result<Vec<Outcome>> {
+    let closed = close(ctx, &o.ids, o.reason.as_deref(), false)?;
+    let rest = UpdateOptions {
+        status: None,
+        reason: None,
+        ..o.clone()
+    };
+    if !rest.changes_fields() {
+        return Ok(closed);
+    }
+    let mut after = update(ctx, &rest)?;
+    for (a, c) in after.iter_mut().zip(&closed) {
+        a.changed |= c.changed;
+    }
+    Ok(after)
+}
+
+impl UpdateOptions {
+    /// Whether it asks to change any field besides the status.
+    fn changes_fields(&self) -> bool {
+        let t = &self.text;
+        self.title.is_some()
+            || t.description.is_some()
+            || t.design.is_some()
+            || t.acceptance.is_some()
+            || t.notes.is_some()
+            || self.append_notes.is_some()
+            || self.priority.is_some()
+            || self.issue_type.is_some()
+            || self.assignee.is_some()
+            || self.owner.is_some()
+            || self.estimate.is_some()
+            || self.due.is_some()
+            || self.defer.is_some()
+            || self.external_ref.is_some()
+            || !self.add_labels.is_empty()
+            || !self.remove_labels.is_empty()
+            || self.set_labels.is_some()
+            || self.parent.is_some()
+    }
 }
 
 /// The ledger event of a status or assignee write that changes who holds an
@@ -213,6 +277,7 @@ struct Checked<'a> {
     defer: &'a Option<String>,
     due: &'a Option<String>,
     add: &'a [String],
+    set: &'a Option<Vec<String>>,
 }
 
 fn update_one(
@@ -231,7 +296,7 @@ fn update_one(
         });
     }
     refuse_if_recovered(ctx, rec, o.force)?;
-    if !c.add.is_empty() || !o.remove_labels.is_empty() {
+    if !c.add.is_empty() || !o.remove_labels.is_empty() || c.set.is_some() {
         crate::ops::editable_list(rec, "labels")?;
     }
     if o.parent.is_some() {
@@ -435,7 +500,13 @@ fn update_lists(
     rec: &mut Record,
     ch: &mut Vec<&'static str>,
 ) -> Result<Vec<String>> {
-    for l in c.add {
+    if let Some(set) = c.set {
+        for l in rec.labels().iter().filter(|l| !set.contains(l)) {
+            rec.remove_label(l);
+            ch.push("labels");
+        }
+    }
+    for l in c.add.iter().chain(c.set.iter().flatten()) {
         if rec.add_label(l) {
             ch.push("labels");
         }
@@ -745,8 +816,17 @@ fn refuse_deferring(ctx: &Session, rec: &Record) -> Result<()> {
 /// `bd defer`; `force` insists over a claim the actor lost in a merge.
 /// Deferring ends a claim, here or in another workspace of the machine
 /// ([`end_claim`]): the ledger records the release.
-pub fn defer(ctx: &Session, ids: &[String], until: &str, force: bool) -> Result<Vec<Outcome>> {
-    let when = future_date(ctx, until, "defer date")?;
+/// `bd defer`: until a date, or (no date, classic's status-based
+/// deferral) until `undefer`: any date it had is dropped.
+pub fn defer(
+    ctx: &Session,
+    ids: &[String],
+    until: Option<&str>,
+    force: bool,
+) -> Result<Vec<Outcome>> {
+    let when = until
+        .map(|u| future_date(ctx, u, "defer date"))
+        .transpose()?;
     let ended = std::cell::RefCell::new(std::collections::BTreeSet::new());
     coordinated_seen(
         ctx,
@@ -755,7 +835,11 @@ pub fn defer(ctx: &Session, ids: &[String], until: &str, force: bool) -> Result<
         |ledger, _, rec| {
             refuse_deferring(ctx, rec)?;
             let mut ch = Vec::new();
-            if rec.set_time("defer_until", &when) {
+            let dated = match &when {
+                Some(w) => rec.set_time("defer_until", w),
+                None => rec.remove("defer_until"),
+            };
+            if dated {
                 ch.push("defer_until");
             }
             if end_claim(ledger, rec) {
@@ -769,7 +853,10 @@ pub fn defer(ctx: &Session, ids: &[String], until: &str, force: bool) -> Result<
             if ch.is_empty() {
                 unchanged(
                     ctx,
-                    format!("{} is already deferred until {when}", rec.id()),
+                    match &when {
+                        Some(w) => format!("{} is already deferred until {w}", rec.id()),
+                        None => format!("{} is already deferred", rec.id()),
+                    },
                 );
             }
             Ok(ch)

@@ -297,6 +297,10 @@ pub fn log(ctx: &Session, query: &str, limit: usize) -> Result<Log> {
         for p in &c.parents {
             parents.push(rec_at(*p)?);
         }
+        if c.parents.is_empty() {
+            // A root commit: everything in it is new.
+            parents.push(None);
+        }
         let line = |r: &Option<Record>| r.as_ref().map(Record::to_line);
         if parents.iter().all(|p| line(p) == line(&now)) {
             continue;
@@ -370,6 +374,44 @@ pub fn log(ctx: &Session, query: &str, limit: usize) -> Result<Log> {
         });
     }
     Ok(Log { id, entries: out })
+}
+
+/// One version of an issue, as classic `bd history` gives it: the commit
+/// that made it and the issue as it was there (absent in a commit that
+/// removed it). Classic's keys, as its Go struct names them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Version {
+    #[serde(rename = "CommitHash")]
+    pub commit: String,
+    #[serde(rename = "Committer")]
+    pub committer: String,
+    #[serde(rename = "CommitDate")]
+    pub date: String,
+    #[serde(rename = "Issue")]
+    pub issue: Option<Value>,
+}
+
+/// `bd history <id>` (classic): the issue's versions, newest first, from
+/// the commits [`log`] finds (0: all of them).
+pub fn versions(ctx: &Session, query: &str, limit: usize) -> Result<Vec<Version>> {
+    let log = log(ctx, query, if limit == 0 { usize::MAX } else { limit })?;
+    let repo = git::open(&ctx.ws.root)?;
+    let mut out = Vec::new();
+    for e in log.entries {
+        let oid = gix::ObjectId::from_hex(e.commit.as_bytes())
+            .map_err(|_| Error::invalid(format!("bad commit id {}", e.commit)))?;
+        let bytes = git::history::read_at(&repo, oid, ISSUES)?;
+        let issue = records(&bytes)
+            .remove(&log.id)
+            .map(|(_, r)| serde_json::to_value(r.to_map()).unwrap_or_default());
+        out.push(Version {
+            commit: e.commit,
+            committer: e.author,
+            date: e.time,
+            issue,
+        });
+    }
+    Ok(out)
 }
 
 /// A list field's change said element by element (`+ blocks bd-a1`,

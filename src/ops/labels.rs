@@ -118,10 +118,26 @@ pub fn list(ctx: &Session, id: Option<&str>) -> Result<BTreeMap<String, usize>> 
     Ok(out)
 }
 
-pub fn comment(ctx: &Session, id: &str, text: &str) -> Result<(Record, Comment)> {
+/// Add a comment by the actor, or by `author` (classic `--author`: a name
+/// given for the comment; the write is still the actor's).
+pub fn comment(
+    ctx: &Session,
+    id: &str,
+    text: &str,
+    author: Option<&str>,
+) -> Result<(Record, Comment)> {
     if text.trim().is_empty() {
         return Err(Error::invalid("comment text must not be blank"));
     }
+    let author = match author.map(str::trim) {
+        None => ctx.actor.clone(),
+        Some(a) if a.is_empty() || a.chars().any(char::is_control) => {
+            return Err(Error::invalid(
+                "--author must be a name: not blank, no control characters",
+            ));
+        }
+        Some(a) => a.to_string(),
+    };
     let tx = ctx.tx()?;
     let prefix = ctx.prefix_of_rows(tx.rows());
     let id = tx.resolve(id, &prefix)?;
@@ -130,7 +146,7 @@ pub fn comment(ctx: &Session, id: &str, text: &str) -> Result<(Record, Comment)>
     crate::ops::editable_list(&rec, "comments")?;
     let at = rec.next_stamp(ctx.now);
     let before = rec.clone();
-    let c = crate::ops::write::actor_comment(ctx, &mut rec, text.to_string());
+    let c = crate::ops::write::comment_by(ctx, &mut rec, &author, text.to_string());
     let o = crate::ops::write::write_one(ctx, tx, &before, rec, &["comments"], at)?;
     Ok((o.record, id_as_text(c)))
 }

@@ -11,6 +11,7 @@ pub mod create;
 pub mod deps;
 pub mod dispatch;
 pub mod edit;
+pub mod epics;
 pub mod gitops;
 pub mod history;
 pub mod hooks;

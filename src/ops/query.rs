@@ -66,6 +66,30 @@ pub struct Filter {
     pub all: bool,
     pub limit: Option<i64>,
     pub sort: Option<String>,
+    /// Only these issues (exact ids; comma-separated values split).
+    pub ids: Vec<String>,
+    /// Only issues whose description (notes) holds this text, any case.
+    pub desc_contains: Option<String>,
+    pub notes_contains: Option<String>,
+    /// Only issues with no description.
+    pub empty_description: bool,
+    pub updated_after: Option<String>,
+    pub updated_before: Option<String>,
+    pub closed_after: Option<String>,
+    pub closed_before: Option<String>,
+    /// Only issues without labels.
+    pub no_labels: bool,
+    /// Only top-level issues (no parent).
+    pub no_parent: bool,
+    /// Leave out issues with any of these labels / of these types.
+    pub exclude_labels: Vec<String>,
+    pub exclude_types: Vec<String>,
+    /// Only issues with a defer date.
+    pub deferred: bool,
+    /// `ready`: also issues that wait only for their defer date.
+    pub include_deferred: bool,
+    /// The order reversed.
+    pub reverse: bool,
 }
 
 /// A filter checked against the tracker: every value valid, ranges ordered.
@@ -87,6 +111,19 @@ pub struct Checked {
     all: bool,
     pub limit: Option<usize>,
     pub sort: Sort,
+    ids: std::collections::HashSet<String>,
+    /// Lower-cased.
+    desc: Option<String>,
+    notes: Option<String>,
+    empty_description: bool,
+    updated: (Option<Nanos>, Option<Nanos>),
+    closed: (Option<Nanos>, Option<Nanos>),
+    no_labels: bool,
+    no_parent: bool,
+    exclude_labels: Vec<String>,
+    exclude_types: Vec<String>,
+    deferred: bool,
+    reverse: bool,
     /// The ready set, when the filter asks for status `ready`.
     ready: Option<std::sync::Arc<ReadySet>>,
 }
@@ -160,6 +197,16 @@ impl ReadySet {
         (undeferred || row.state().is_held())
             && !row.blocked
             && (undeferred || row.defer_until.is_none_or(|t| t <= now))
+            && !crate::model::graph::is_coordination_type(&row.issue_type, &nw)
+    }
+
+    /// Whether a row would be ready but for its defer date (in the future):
+    /// open or deferred, not blocked, a work type (`ready --include-deferred`).
+    pub fn waits_for_date(row: &Row, now: Nanos, non_work: &[String]) -> bool {
+        let nw: Vec<&str> = non_work.iter().map(String::as_str).collect();
+        matches!(row.state(), Status::Open | Status::Deferred)
+            && !row.blocked
+            && row.defer_until.is_some_and(|t| t > now)
             && !crate::model::graph::is_coordination_type(&row.issue_type, &nw)
     }
 
@@ -315,6 +362,41 @@ impl Filter {
                 "reversed range: --created-after is later than --created-before",
             ));
         }
+        c.updated = date_range(
+            date(&self.updated_after, "--updated-after")?,
+            date(&self.updated_before, "--updated-before")?,
+            "--updated",
+        )?;
+        c.closed = date_range(
+            date(&self.closed_after, "--closed-after")?,
+            date(&self.closed_before, "--closed-before")?,
+            "--closed",
+        )?;
+        let lower = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_lowercase)
+        };
+        c.desc = lower(&self.desc_contains);
+        c.notes = lower(&self.notes_contains);
+        c.empty_description = self.empty_description;
+        c.ids = split_list(&self.ids).collect();
+        c.no_labels = self.no_labels;
+        if c.no_labels && !c.labels.is_empty() {
+            return Err(usage("--no-labels and --label contradict each other"));
+        }
+        c.no_parent = self.no_parent;
+        if c.no_parent && self.parent.is_some() {
+            return Err(usage("--no-parent and --parent contradict each other"));
+        }
+        c.exclude_labels = split_list(&self.exclude_labels).collect();
+        for t in split_list(&self.exclude_types) {
+            values::check_type(&t, &custom_types).map_err(Error::invalid)?;
+            c.exclude_types.push(t);
+        }
+        c.deferred = self.deferred;
+        c.reverse = self.reverse;
         c.limit = check_limit(self.limit)?;
         c.sort = self
             .sort
@@ -334,6 +416,42 @@ impl Filter {
     /// Whether this filter needs the whole index (not just a precomputed set).
     pub fn needs_index(&self) -> bool {
         self.parent.is_some()
+    }
+}
+
+/// The values of a repeatable, comma-separated flag, trimmed, empty ones dropped.
+fn split_list(given: &[String]) -> impl Iterator<Item = String> + '_ {
+    given
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// An `--X-after` / `--X-before` pair, refused when reversed.
+fn date_range(
+    after: Option<Nanos>,
+    before: Option<Nanos>,
+    flag: &str,
+) -> Result<(Option<Nanos>, Option<Nanos>)> {
+    if let (Some(a), Some(b)) = (after, before)
+        && a > b
+    {
+        return Err(Error::invalid(format!(
+            "reversed range: {flag}-after is later than {flag}-before"
+        )));
+    }
+    Ok((after, before))
+}
+
+/// Whether `t` lies in the range (an absent time passes no bound).
+fn within(t: Option<Nanos>, range: (Option<Nanos>, Option<Nanos>)) -> bool {
+    match range {
+        (None, None) => true,
+        (after, before) => {
+            t.is_some_and(|t| after.is_none_or(|a| t >= a) && before.is_none_or(|b| t <= b))
+        }
     }
 }
 
@@ -429,7 +547,58 @@ impl Checked {
         {
             return false;
         }
+        if !self.ids.is_empty() && !self.ids.contains(&r.id) {
+            return false;
+        }
+        if !within(Some(r.updated_at), self.updated) || !within(r.closed_at, self.closed) {
+            return false;
+        }
+        if (self.no_labels && !r.labels.is_empty())
+            || (self.no_parent && r.parent.is_some())
+            || (self.deferred && r.defer_until.is_none())
+        {
+            return false;
+        }
+        if self.exclude_labels.iter().any(|l| r.labels.contains(l))
+            || self.exclude_types.contains(&r.issue_type)
+        {
+            return false;
+        }
         true
+    }
+
+    /// Whether the filter reads the records' text (description, notes).
+    pub fn reads_text(&self) -> bool {
+        self.desc.is_some() || self.notes.is_some() || self.empty_description
+    }
+
+    /// The part of the filter that reads a record's text.
+    pub fn text_ok(&self, rec: &Record) -> bool {
+        let has = |field: &str, want: &Option<String>| {
+            want.as_ref().is_none_or(|w| {
+                rec.str(field)
+                    .is_some_and(|t| t.to_lowercase().contains(w.as_str()))
+            })
+        };
+        has("description", &self.desc)
+            && has("notes", &self.notes)
+            && (!self.empty_description
+                || rec.str("description").is_none_or(|d| d.trim().is_empty()))
+    }
+
+    /// Keep the rows whose records pass [`Checked::text_ok`] (only read
+    /// when the filter asks about text).
+    pub fn retain_text(&self, snap: &Snapshot, rows: &mut Vec<Row>) -> Result<()> {
+        if self.reads_text() {
+            let mut keep = Vec::with_capacity(rows.len());
+            for r in rows.drain(..) {
+                if self.text_ok(&snap.record(&r)?) {
+                    keep.push(r);
+                }
+            }
+            *rows = keep;
+        }
+        Ok(())
     }
 
     pub fn sort_rows(&self, rows: &mut Vec<Row>, now: Nanos) {
@@ -468,6 +637,9 @@ impl Checked {
                     ka.cmp(&kb)
                 })
             }
+        }
+        if self.reverse {
+            rows.reverse();
         }
         if let Some(n) = self.limit {
             rows.truncate(n);
@@ -558,8 +730,12 @@ pub fn list(ctx: &Session, f: &Filter) -> Result<Listing> {
         (snap, c)
     };
     let mut rows: Vec<Row> = snap.rows.iter().filter(|r| c.matches(r)).cloned().collect();
+    c.retain_text(&snap, &mut rows)?;
     if f.sort.is_none() {
         rows.sort_by(|a, b| a.id.cmp(&b.id));
+        if f.reverse {
+            rows.reverse();
+        }
         if let Some(n) = c.limit {
             rows.truncate(n);
         }
@@ -595,6 +771,7 @@ fn set(
     f.all = true;
     let c = f.check(ctx, f.needs_index().then_some(&snap))?;
     let mut rows: Vec<Row> = candidates.into_iter().filter(|r| c.matches(r)).collect();
+    c.retain_text(&snap, &mut rows)?;
     c.sort_rows(&mut rows, ctx.now);
     Ok(Listing { snap, rows })
 }
@@ -606,14 +783,43 @@ pub fn ready(ctx: &Session, f: &Filter) -> Result<Listing> {
     let mut unlimited = f.clone();
     unlimited.limit = None;
     let ready = ReadySet::of(ctx);
-    // A release elsewhere adds issues the precomputed ready file lacks.
-    let file = (!ready.adds_any()).then_some(index::READY_FILE);
-    let mut l = set(ctx, &unlimited, file, |r| ready.contains(r))?;
-    l.rows.retain(|r| ready.contains(r));
+    // A release elsewhere adds issues the precomputed ready file lacks, and
+    // so does `--include-deferred`.
+    let file = (!ready.adds_any() && !f.include_deferred).then_some(index::READY_FILE);
+    let non_work = ctx.view().non_work;
+    let admit = |r: &Row| {
+        ready.contains(r)
+            || (f.include_deferred
+                && ready.taken(&r.id).is_none()
+                && ReadySet::waits_for_date(r, ctx.now, &non_work))
+    };
+    let mut l = set(ctx, &unlimited, file, admit)?;
+    l.rows.retain(admit);
     if let Some(n) = limit {
         l.rows.truncate(n);
     }
     Ok(l)
+}
+
+/// The issues that depend on `id` by a blocking edge and are ready work
+/// now (`close --suggest-next`, after closing `id`).
+pub fn unblocked_by(ctx: &Session, id: &str) -> Result<Vec<IssueView<'static>>> {
+    let snap = ctx.snapshot()?;
+    let ready = ReadySet::of(ctx);
+    let Some(row) = snap.find(id) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for d in row
+        .dependents
+        .iter()
+        .filter(|d| crate::model::graph::is_blocking_kind(&d.kind) && d.kind != "parent-child")
+    {
+        if let Some(r) = snap.find(&d.target).filter(|r| ready.contains(r)) {
+            out.push(IssueView::new(Cow::Owned(snap.record(r)?), Some(r)));
+        }
+    }
+    Ok(out)
 }
 
 /// Claimable work: the ready set ([`ready`]) less containers (epics, convoys,
@@ -674,7 +880,13 @@ pub struct Count {
 pub fn count(ctx: &Session, f: &Filter, by: Option<&str>) -> Result<Count> {
     let snap = ctx.snapshot()?;
     let c = f.check(ctx, Some(&snap))?;
-    let rows: Vec<&Row> = snap.rows.iter().filter(|r| c.matches(r)).collect();
+    let rows: Vec<&Row> = snap
+        .rows
+        .iter()
+        .filter(|r| {
+            c.matches(r) && (!c.reads_text() || snap.record(r).is_ok_and(|x| c.text_ok(&x)))
+        })
+        .collect();
     let Some(by) = by else {
         return Ok(Count {
             count: rows.len(),

@@ -315,11 +315,21 @@ pub(crate) fn actor_comment(
     rec: &mut Record,
     text: String,
 ) -> crate::model::record::Comment {
+    comment_by(ctx, rec, &ctx.actor, text)
+}
+
+/// A comment by `author` (classic `comment --author`), now.
+pub(crate) fn comment_by(
+    ctx: &Session,
+    rec: &mut Record,
+    author: &str,
+    text: String,
+) -> crate::model::record::Comment {
     let at = ctx.now_text();
     let c = crate::model::record::Comment {
-        id: crate::model::id::comment_id(rec.id(), &ctx.actor, &at, &text).into(),
+        id: crate::model::id::comment_id(rec.id(), author, &at, &text).into(),
         issue_id: rec.id().to_string(),
-        author: ctx.actor.clone(),
+        author: author.to_string(),
         text,
         created_at: at,
     };

@@ -113,9 +113,18 @@ fn dep_remove_missing_edge_fails_and_rm_alias_works() {
     // An edge to an issue that no longer exists (classic files have them) can be removed.
     let text = format!("{}\n", line("bd-x1", "open", &[("bd-gone", "blocks")]));
     write_issues(&env, &text);
-    assert_eq!(
-        env.json(&["dep", "list", "bd-x1"])["depends_on"][0]["id"],
-        "bd-gone"
+    // `dep list` names it (its JSON holds issues: the missing one is in the text).
+    assert!(
+        env.json(&["dep", "list", "bd-x1"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let r = env.bd(&["dep", "list", "bd-x1"]).ok();
+    assert!(
+        r.stdout.contains("bd-gone (blocks) [missing]"),
+        "{}",
+        r.stdout
     );
     env.bd(&["dep", "rm", "bd-x1", "bd-gone"]).ok();
     assert!(edges(&env.record("bd-x1")).is_empty());
@@ -131,43 +140,100 @@ fn dep_list_and_tree_both_directions() {
     env.bd(&["dep", "add", &b, &c]).ok();
     env.bd(&["dep", "add", &a, &c, "-t", "related"]).ok();
 
+    // Classic's shape: the issues at the other end, each with its edge type.
     let v = env.json(&["dep", "list", &b]);
-    assert_eq!(v["id"], b.as_str());
-    let on = &v["depends_on"];
-    assert_eq!(ids(on), vec![c.clone()]);
-    assert_eq!(on[0]["dependency_type"], "blocks");
-    assert_eq!(on[0]["title"], "Bottom");
-    assert_eq!(ids(&v["dependents"]), vec![a.clone()]);
-
+    assert_eq!(ids(&v), vec![c.clone()]);
+    assert_eq!(v[0]["dependency_type"], "blocks");
+    assert_eq!(v[0]["title"], "Bottom");
+    let v = env.json(&["dep", "list", &b, "--direction", "up"]);
+    assert_eq!(ids(&v), vec![a.clone()]);
+    assert_eq!(v[0]["dependency_type"], "blocks");
     let v = env.json(&["dep", "list", &a]);
-    assert_eq!(v["depends_on"].as_array().unwrap().len(), 2);
-    assert!(v["dependents"].as_array().unwrap().is_empty());
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    let v = env.json(&["dep", "list", &a, "-t", "related"]);
+    assert_eq!(ids(&v), vec![c.clone()]);
+    assert!(
+        env.json(&["dep", "list", &a, "--direction=up"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     json_err(&env, &["dep", "list", "bd-nope99"], 1, "not_found");
+    json_err(
+        &env,
+        &["dep", "list", &a, "--direction", "sideways"],
+        1,
+        "invalid",
+    );
+    // Several issues downwards: the stored edges.
+    let v = env.json(&["dep", "list", &a, &b]);
+    let edges: Vec<(String, String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["issue_id"].as_str().unwrap().to_string(),
+                e["depends_on_id"].as_str().unwrap().to_string(),
+                e["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(edges.len(), 3, "{v}");
+    assert!(edges.contains(&(b.clone(), c.clone(), "blocks".into())));
+    assert!(edges.contains(&(a.clone(), c.clone(), "related".into())));
 
-    // Tree: a → b → c (and a → c related).
+    // Tree: a → b → c (and a → c related), classic's flat nodes, depth
+    // first; c shows once (under b, the first path), and the related edge
+    // is followed too (only relates-to, the "see also" link, is not).
     let t = env.json(&["dep", "tree", &a]);
-    assert_eq!(t["id"], a.as_str());
-    let kids = t["children"].as_array().unwrap();
-    assert_eq!(kids.len(), 2);
-    let mid = kids.iter().find(|k| k["id"] == b.as_str()).unwrap();
-    assert_eq!(mid["dependency_type"], "blocks");
-    assert_eq!(mid["children"][0]["id"], c.as_str());
+    let nodes: Vec<(String, u64, String, String)> = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap().to_string(),
+                n["depth"].as_u64().unwrap(),
+                n["parent_id"].as_str().unwrap().to_string(),
+                n["edge_from_parent"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(nodes[0], (a.clone(), 0, String::new(), String::new()));
+    assert_eq!(nodes.len(), 3, "{t}");
+    assert!(nodes.contains(&(b.clone(), 1, a.clone(), "blocks".into())));
+    assert_eq!(t[0]["truncated"], false);
+    assert_eq!(t[0]["title"], "Top");
     let r = env.bd(&["dep", "tree", &a]).ok();
     crate::assert_human!(env, "dep_tree", r.transcript());
+    // The depth limit: the root alone, marked truncated.
+    let t = env.json(&["dep", "tree", &a, "--max-depth", "0"]);
+    assert_eq!(t.as_array().unwrap().len(), 1);
+    assert_eq!(t[0]["truncated"], true);
 
-    // Reverse: what depends on c — b (and a through b), a directly.
-    let t = env.json(&["dep", "tree", &c, "--reverse"]);
-    assert_eq!(t["id"], c.as_str());
-    let kids = t["children"].as_array().unwrap();
-    let mut direct = ids(&t["children"]);
-    direct.sort();
+    // Up: what depends on c — b and a.
+    let t = env.json(&["dep", "tree", &c, "--direction", "up"]);
+    let mut up = ids(&t);
+    assert_eq!(up.remove(0), c);
+    up.sort();
     let mut want = vec![a.clone(), b.clone()];
     want.sort();
-    assert_eq!(direct, want);
-    let via_b = kids.iter().find(|k| k["id"] == b.as_str()).unwrap();
-    assert_eq!(via_b["children"][0]["id"], a.as_str());
+    assert_eq!(up, want);
+    assert_eq!(t, env.json(&["dep", "tree", &c, "--reverse"]));
     let r = env.bd(&["dep", "tree", &c, "--reverse"]).ok();
     crate::assert_human!(env, "dep_tree_reverse", r.transcript());
+    // Both: b's dependencies, then its dependents, the root once.
+    let t = env.json(&["dep", "tree", &b, "--direction", "both"]);
+    let mut all = ids(&t);
+    all.sort();
+    let mut want = vec![a.clone(), b.clone(), c.clone()];
+    want.sort();
+    assert_eq!(all, want);
+    // --status: only nodes with that status (the root always).
+    env.bd(&["close", &c]).ok();
+    let t = env.json(&["dep", "tree", &a, "--status", "open"]);
+    assert_eq!(ids(&t), vec![a.clone(), b.clone()]);
 }
 
 #[test]

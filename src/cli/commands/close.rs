@@ -13,12 +13,55 @@ pub struct Args {
     /// Close even when open issues block it
     #[arg(short, long)]
     pub force: bool,
+    /// Read the reason from a file (`-` for stdin)
+    #[arg(long, value_name = "FILE", conflicts_with = "reason")]
+    pub reason_file: Option<std::path::PathBuf>,
+    /// Then say which issues closing it made ready (one issue only)
+    #[arg(long)]
+    pub suggest_next: bool,
+}
+
+/// `close --suggest-next --json` when it made work ready (classic's shape).
+#[derive(serde::Serialize)]
+struct Suggested<'a> {
+    closed: &'a serde_json::Value,
+    unblocked: Vec<ops::IssueView<'static>>,
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    outcome_list(
-        ctx,
-        &ops::edit::close(ctx, &a.ids, a.reason.as_deref(), a.force)?,
-        "Closed",
-    )
+    if a.suggest_next && a.ids.len() > 1 {
+        return Err(ops::usage("--suggest-next works when closing one issue"));
+    }
+    let reason = match &a.reason_file {
+        Some(f) => Some(super::common::read_text_arg(f)?),
+        None => a.reason,
+    };
+    let os = ops::edit::close(ctx, &a.ids, reason.as_deref(), a.force)?;
+    let done = outcome_list(ctx, &os, "Closed")?;
+    if !a.suggest_next || !os.iter().any(|o| o.changed) {
+        return Ok(done);
+    }
+    let unblocked = ops::query::unblocked_by(ctx, os[0].record.id())?;
+    if unblocked.is_empty() {
+        return Ok(done);
+    }
+    let text: String = unblocked
+        .iter()
+        .map(|v| {
+            format!(
+                "ready now: {} P{} {}\n",
+                v.record.id(),
+                v.record.priority(),
+                crate::cli::render::one_line(&v.record.title())
+            )
+        })
+        .collect();
+    let closed: serde_json::Value = serde_json::from_str(&done.json).unwrap_or_default();
+    Ok(super::common::out(
+        Suggested {
+            closed: &closed,
+            unblocked,
+        },
+        text,
+    ))
 }

@@ -106,6 +106,21 @@ pub fn filter(f: FilterArgs, all: bool) -> Filter {
         all,
         limit: f.limit,
         sort: f.sort,
+        ids: f.ids,
+        desc_contains: f.desc_contains,
+        notes_contains: f.notes_contains,
+        empty_description: f.empty_description,
+        updated_after: f.updated_after,
+        updated_before: f.updated_before,
+        closed_after: f.closed_after,
+        closed_before: f.closed_before,
+        no_labels: f.no_labels,
+        no_parent: f.no_parent,
+        exclude_labels: f.exclude_label,
+        exclude_types: f.exclude_type,
+        deferred: f.deferred,
+        include_deferred: false,
+        reverse: f.reverse,
     }
 }
 

@@ -8,9 +8,10 @@ use crate::ops::{self, Session};
 pub struct Args {
     #[arg(required = true)]
     pub ids: Vec<String>,
-    /// RFC 3339, YYYY-MM-DD or +N(s|m|h|d|w)
-    #[arg(long, required = true)]
-    pub until: String,
+    /// RFC 3339, YYYY-MM-DD, +N(s|m|h|d|w), tomorrow, next monday
+    /// (none: deferred until `bd undefer`)
+    #[arg(long)]
+    pub until: Option<String>,
     /// Act even on an issue whose claim by you was lost in a merge
     #[arg(long)]
     pub force: bool,
@@ -19,7 +20,7 @@ pub struct Args {
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     outcomes(
         ctx,
-        &ops::edit::defer(ctx, &a.ids, &a.until, a.force)?,
+        &ops::edit::defer(ctx, &a.ids, a.until.as_deref(), a.force)?,
         "Deferred",
     )
 }

@@ -3,16 +3,39 @@
 use clap::Subcommand;
 
 use super::common::{Output, out};
+use crate::cli::render::one_line;
 use crate::error::Result;
-use crate::ops::deps::{Brief, Target, TreeNode};
+use crate::ops::deps::{Direction, TreeOptions};
 use crate::ops::{self, Session};
+
+/// `bd dep <subcommand>`, or classic's shorthand `bd dep A --blocks B`.
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub cmd: Option<DepCmd>,
+    /// The blocking issue (with --blocks)
+    #[arg(requires = "blocks")]
+    pub id: Option<String>,
+    /// The issue ID blocks (`bd dep add <blocked> <ID>`)
+    #[arg(short = 'b', long, requires = "id")]
+    pub blocks: Option<String>,
+}
 
 #[derive(Subcommand, Debug)]
 pub enum DepCmd {
     /// ISSUE depends on DEPENDS_ON (default type: blocks)
     Add {
         issue: String,
-        depends_on: String,
+        /// What ISSUE depends on (or --blocked-by / --depends-on)
+        #[arg(required_unless_present_any = ["blocked_by", "depends_on_flag"])]
+        depends_on: Option<String>,
+        /// What blocks ISSUE (classic spelling)
+        #[arg(long, conflicts_with_all = ["depends_on", "depends_on_flag"])]
+        blocked_by: Option<String>,
+        /// What ISSUE depends on (classic spelling)
+        #[arg(long = "depends-on", conflicts_with = "depends_on")]
+        depends_on_flag: Option<String>,
         #[arg(short = 't', long = "type", default_value = "blocks")]
         kind: String,
     },
@@ -24,36 +47,75 @@ pub enum DepCmd {
         #[arg(short = 't', long = "type")]
         kind: Option<String>,
     },
-    /// What an issue depends on and what depends on it
-    List { id: String },
-    /// The dependency tree below an issue
+    /// What issues depend on (--direction up: what depends on them)
+    List {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// down: what they depend on; up: what depends on them
+        #[arg(long, default_value = "down")]
+        direction: String,
+        /// Only edges of this type
+        #[arg(short = 't', long = "type")]
+        kind: Option<String>,
+    },
+    /// The dependency tree below an issue (--direction up: above it)
     Tree {
         id: String,
-        /// What depends on it, instead
+        /// down (what it depends on), up (what depends on it) or both
         #[arg(long)]
+        direction: Option<String>,
+        /// What depends on it, instead (`--direction up`)
+        #[arg(long, conflicts_with = "direction")]
         reverse: bool,
-        #[arg(long, default_value_t = 10)]
+        /// Levels shown below the root
+        #[arg(short = 'd', long, default_value_t = 50)]
         max_depth: usize,
+        /// Only issues with this status (the root always shows)
+        #[arg(long)]
+        status: Option<String>,
     },
     /// Find dependency cycles
     Cycles,
+    /// A loose "see also" link both ways (`relates-to`)
+    Relate { id1: String, id2: String },
+    /// Remove the "see also" link between two issues
+    Unrelate { id1: String, id2: String },
 }
 
-pub fn run(ctx: &Session, d: DepCmd) -> Result<Output> {
-    match d {
+pub fn run(ctx: &Session, a: Args) -> Result<Output> {
+    let cmd = match (a.cmd, a.id, a.blocks) {
+        (Some(c), ..) => c,
+        (None, Some(blocker), Some(blocked)) => DepCmd::Add {
+            issue: blocked,
+            depends_on: Some(blocker),
+            blocked_by: None,
+            depends_on_flag: None,
+            kind: "blocks".into(),
+        },
+        _ => {
+            return Err(ops::usage(
+                "give a subcommand (add, remove, list, tree, cycles, relate, unrelate) or `bd dep <blocker> --blocks <blocked>`",
+            ));
+        }
+    };
+    match cmd {
         DepCmd::Add {
             issue,
             depends_on,
+            blocked_by,
+            depends_on_flag,
             kind,
         } => {
+            let depends_on = depends_on
+                .or(blocked_by)
+                .or(depends_on_flag)
+                .unwrap_or_default();
             let o = ops::deps::add(ctx, &issue, &depends_on, &kind)?;
             if o.changed {
                 ctx.notice(format!("Added: {issue} depends on {depends_on} ({kind})"));
             }
-            {
-                let v = ops::query::linked_views(ctx, std::slice::from_ref(&o.record))?;
-                Ok(out(&v[0], ""))
-            }
+            let v = ops::query::linked_views(ctx, std::slice::from_ref(&o.record))?;
+            Ok(out(&v[0], ""))
         }
         DepCmd::Remove {
             issue,
@@ -64,38 +126,89 @@ pub fn run(ctx: &Session, d: DepCmd) -> Result<Output> {
             ctx.notice(format!(
                 "Removed: {issue} no longer depends on {depends_on}"
             ));
-            {
-                let v = ops::query::linked_views(ctx, std::slice::from_ref(&o.record))?;
-                Ok(out(&v[0], ""))
-            }
+            let v = ops::query::linked_views(ctx, std::slice::from_ref(&o.record))?;
+            Ok(out(&v[0], ""))
         }
-        DepCmd::List { id } => {
-            let l = ops::deps::list(ctx, &id)?;
+        DepCmd::List {
+            ids,
+            direction,
+            kind,
+        } => {
+            let dir = Direction::parse(&direction)?;
+            let l = ops::deps::list(ctx, &ids, dir, kind.as_deref())?;
+            let arrow = if dir == Direction::Up { "←" } else { "→" };
             let mut t = String::new();
-            for d in &l.depends_on {
-                t.push_str(&match d {
-                    Target::Found(b) => edge_line("→", b),
-                    Target::Missing {
-                        id,
-                        dependency_type,
-                        ..
-                    } => format!("→ {id} ({dependency_type}) [missing] \n"),
-                });
-            }
-            for b in &l.dependents {
-                t.push_str(&edge_line("←", b));
+            match &l.edges {
+                Some(edges) => {
+                    for e in edges {
+                        t.push_str(&format!(
+                            "{} → {} ({})\n",
+                            e.issue_id,
+                            one_line(&e.depends_on_id),
+                            one_line(&e.kind)
+                        ));
+                    }
+                }
+                None => {
+                    for i in &l.issues {
+                        t.push_str(&format!(
+                            "{arrow} {} ({}) [{}] {}\n",
+                            i.id,
+                            one_line(&i.dependency_type),
+                            i.status,
+                            one_line(&i.title)
+                        ));
+                    }
+                    for m in &l.missing {
+                        t.push_str(&format!(
+                            "→ {} ({}) [missing]\n",
+                            one_line(&m.depends_on_id),
+                            one_line(&m.dependency_type)
+                        ));
+                    }
+                }
             }
             Ok(out(l, t))
         }
         DepCmd::Tree {
             id,
+            direction,
             reverse,
             max_depth,
+            status,
         } => {
-            let tree = ops::deps::tree(ctx, &id, reverse, max_depth)?;
-            let mut t = String::new();
-            draw(&tree, 0, &mut t);
-            Ok(out(tree, t))
+            let direction = match (direction, reverse) {
+                (Some(d), _) => Direction::parse(&d)?,
+                (None, true) => Direction::Up,
+                (None, false) => Direction::Down,
+            };
+            let o = TreeOptions {
+                direction,
+                max_depth,
+                status,
+            };
+            let nodes = ops::deps::tree(ctx, &id, &o)?;
+            let t: String = nodes
+                .iter()
+                .map(|n| {
+                    let r = &n.issue.record;
+                    let kind = if n.edge_from_parent.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", one_line(&n.edge_from_parent))
+                    };
+                    format!(
+                        "{}{}{} [{}] {}{kind}{}\n",
+                        "  ".repeat(n.depth),
+                        if n.up { "↑ " } else { "" },
+                        r.id(),
+                        one_line(&r.status()),
+                        one_line(&r.title()),
+                        if n.truncated { " …" } else { "" }
+                    )
+                })
+                .collect();
+            Ok(out(nodes, t))
         }
         DepCmd::Cycles => {
             let c = ops::deps::cycles(ctx)?;
@@ -105,33 +218,13 @@ pub fn run(ctx: &Session, d: DepCmd) -> Result<Output> {
             let t: String = c.iter().map(|cy| cy.join(" → ") + "\n").collect();
             Ok(out(c, t))
         }
-    }
-}
-
-fn edge_line(arrow: &str, b: &Brief) -> String {
-    format!(
-        "{arrow} {} ({}) [{}] {}\n",
-        b.id, b.dependency_type, b.status, b.title
-    )
-}
-
-/// One node of a dependency tree and its children, indented by depth.
-fn draw(n: &TreeNode, depth: usize, t: &mut String) {
-    let b = &n.issue;
-    let kind = if b.dependency_type.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", b.dependency_type)
-    };
-    let mark = if n.cycle { " [cycle]" } else { "" };
-    t.push_str(&format!(
-        "{}{} [{}] {}{kind}{mark}\n",
-        "  ".repeat(depth),
-        b.id,
-        b.status,
-        b.title
-    ));
-    for c in n.children.iter().flatten() {
-        draw(c, depth + 1, t);
+        DepCmd::Relate { id1, id2 } => {
+            let os = ops::deps::relate(ctx, &id1, &id2)?;
+            super::common::outcome_list(ctx, &os, "Related")
+        }
+        DepCmd::Unrelate { id1, id2 } => {
+            let os = ops::deps::unrelate(ctx, &id1, &id2)?;
+            super::common::outcome_list(ctx, &os, "Unrelated")
+        }
     }
 }

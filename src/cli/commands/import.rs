@@ -8,15 +8,26 @@ use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The file (`-` for stdin)
-    pub file: PathBuf,
+    /// The file (`-` for stdin; default: .beads/issues.jsonl is the
+    /// tracker itself, so name one)
+    #[arg(required_unless_present = "input")]
+    pub file: Option<PathBuf>,
+    /// The file (classic's older spelling)
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "FILE",
+        conflicts_with = "file"
+    )]
+    pub input: Option<PathBuf>,
     #[arg(long)]
     pub dry_run: bool,
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    let bytes = read_input(&a.file)?;
-    let rep = ops::import::import(ctx, &a.file.display().to_string(), &bytes, a.dry_run)?;
+    let file = a.file.or(a.input).unwrap_or_default();
+    let bytes = read_input(&file)?;
+    let rep = ops::import::import(ctx, &file.display().to_string(), &bytes, a.dry_run)?;
     for r in &rep.renamed {
         ctx.warn(format!("renamed {r}"));
     }

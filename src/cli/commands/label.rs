@@ -23,6 +23,15 @@ pub enum LabelCmd {
     },
     /// Labels of an issue, or all labels with counts
     List { id: Option<String> },
+    /// Every label in use, with how many issues carry it
+    ListAll,
+}
+
+/// One label of `label list-all` (classic's shape).
+#[derive(serde::Serialize)]
+struct LabelCount<'a> {
+    label: &'a str,
+    count: usize,
 }
 
 pub fn run(ctx: &Session, l: LabelCmd) -> Result<Output> {
@@ -46,6 +55,15 @@ pub fn run(ctx: &Session, l: LabelCmd) -> Result<Output> {
                 ctx.notice(format!("Removed label '{label}' from {}", o.record.id()));
             }
             label_output(ctx, &os)
+        }
+        LabelCmd::ListAll => {
+            let m = ops::labels::list(ctx, None)?;
+            let t: String = m.iter().map(|(k, n)| format!("{k}\t{n}\n")).collect();
+            let all: Vec<LabelCount> = m
+                .iter()
+                .map(|(label, &count)| LabelCount { label, count })
+                .collect();
+            Ok(out(all, t))
         }
         LabelCmd::List { id } => {
             let m = ops::labels::list(ctx, id.as_deref())?;

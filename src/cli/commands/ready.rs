@@ -23,10 +23,19 @@ pub struct Args {
     /// With --claim: containers (epics, convoys, molecules) may be claimed too
     #[arg(long, requires = "claim")]
     pub containers: bool,
+    /// Also issues that wait only for their defer date
+    #[arg(long)]
+    pub include_deferred: bool,
+    /// Classic layouts (`--plain`, `--pretty`); accepted, the list stays as it is
+    #[arg(long, hide = true)]
+    pub plain: bool,
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub pretty: Option<bool>,
 }
 
 pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let mut f = filter(a.filter, false);
+    f.include_deferred = a.include_deferred;
     if a.claim {
         let got = ops::edit::ready_claim(ctx, &f, a.containers)?;
         let text = got.as_ref().map(|r| r.id().to_string()).unwrap_or_default();

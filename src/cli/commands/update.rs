@@ -50,6 +50,12 @@ pub struct Args {
     /// Add TEXT to the end of the notes, on a line of its own
     #[arg(long, value_name = "TEXT")]
     pub append_notes: Option<String>,
+    /// The labels it should have (comma-separated or repeatable; `""`: none)
+    #[arg(long, value_name = "LABELS", conflicts_with_all = ["add_label", "remove_label"])]
+    pub set_labels: Option<Vec<String>>,
+    /// With --status closed: the close reason
+    #[arg(long, requires = "status")]
+    pub reason: Option<String>,
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
@@ -69,9 +75,10 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
         external_ref: a.external_ref,
         add_labels: a.add_label,
         remove_labels: a.remove_label,
+        set_labels: a.set_labels,
         parent: a.parent,
         claim: a.claim,
-        reason: None,
+        reason: a.reason,
         force: a.force,
     };
     let claim = o.claim;
