@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 mod re;
 
+mod classic;
 mod details;
 mod files;
 mod outputs;
