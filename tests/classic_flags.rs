@@ -174,10 +174,16 @@ fn the_json_envelope_wraps_documents_untouched() {
     let env = TestEnvironment::new();
     let x = env.create("Wrapped", &[]);
     for args in [vec!["--json", "show", x.as_str()], vec!["--json", "list"]] {
-        let plain: Value = serde_json::from_str(&env.bd(&args).ok().stdout).unwrap();
+        let mut plain: Value = serde_json::from_str(&env.bd(&args).ok().stdout).unwrap();
         let r = env.bd_env(&args, &[("BD_JSON_ENVELOPE", "1")]).ok();
         let wrapped: Value = serde_json::from_str(&r.stdout).unwrap();
         assert_eq!(wrapped["schema_version"], 1);
+        // Without the envelope an object carries schema_version itself
+        // (legacy mode); inside `data` it does not.
+        if let Some(o) = plain.as_object_mut() {
+            assert_eq!(o.remove("schema_version"), Some(Value::from(1)), "{args:?}");
+        }
+        assert!(wrapped["data"].get("schema_version").is_none());
         assert_eq!(wrapped["data"], plain, "{args:?}");
     }
     let r = env

@@ -167,6 +167,7 @@ pub enum Cmd {
     /// Quick capture: create an issue, print only its ID
     Q(c::create::QuickArgs),
     /// Show issues in detail
+    #[command(visible_alias = "view")]
     Show(c::show::Args),
     /// List issues (open ones unless --all or --status)
     List(c::list::Args),
@@ -177,6 +178,7 @@ pub enum Cmd {
     /// Change fields of issues
     Update(c::update::Args),
     /// Close issues
+    #[command(visible_alias = "done")]
     Close(c::close::Args),
     /// Reopen closed issues
     Reopen(c::reopen::Args),
@@ -223,6 +225,7 @@ pub enum Cmd {
     /// Search titles, descriptions, notes and comments
     Search(c::search::Args),
     /// Show counts by status
+    #[command(visible_alias = "status")]
     Stats,
     /// Show where the workspace, files and project are
     Where(c::where_::Args),

@@ -112,7 +112,7 @@ fn report(cli: Cli) -> i32 {
                 // document, untouched, under `data`.
                 let _ = writeln!(lock, "{{\"schema_version\": 1, \"data\": {}}}", o.json);
             } else if json_mode {
-                let _ = writeln!(lock, "{}", o.json);
+                let _ = writeln!(lock, "{}", with_schema_version(&o.json));
             } else if !o.text.is_empty() {
                 let _ = write!(lock, "{}", render::terminal_safe(&o.text));
                 if !o.text.ends_with('\n') {
@@ -125,6 +125,9 @@ fn report(cli: Cli) -> i32 {
             let hint = e.hint();
             let msg = render::error_message(&e);
             if json_mode {
+                // SPEC §4's error document (classic prints its errors on
+                // stderr: no client reads them here); the envelope adds
+                // schema_version, as classic's does.
                 let mut doc = json!({"error": msg, "code": e.code(), "hint": hint});
                 if envelope() {
                     doc["schema_version"] = json!(1);
@@ -139,6 +142,18 @@ fn report(cli: Cli) -> i32 {
             }
             e.exit_code()
         }
+    }
+}
+
+/// A command's JSON object as classic prints one without the envelope:
+/// with `"schema_version": 1` first (JSON_SCHEMA.md, legacy mode); arrays
+/// as they are. (`doc` is pretty-printed: an object's first key is on the
+/// next line.)
+fn with_schema_version(doc: &str) -> std::borrow::Cow<'_, str> {
+    match doc.strip_prefix('{') {
+        Some(rest) if rest.trim_start().starts_with('}') => "{\"schema_version\": 1}".into(),
+        Some(rest) => format!("{{\n  \"schema_version\": 1,{rest}").into(),
+        None => doc.into(),
     }
 }
 

@@ -19,7 +19,16 @@ use crate::store::tracker::Tx;
 
 #[derive(Debug, Default, Serialize)]
 pub struct ImportReport {
+    /// Classic's summary keys: the file (`-` is stdin), the IDs created,
+    /// the issues skipped (here: unchanged), none dropped as duplicates,
+    /// no memories (strand has none), and whether it was a dry run.
+    pub source: String,
     pub created: usize,
+    pub skipped: usize,
+    pub dedup_skipped: usize,
+    pub memories: usize,
+    pub ids: Vec<String>,
+    pub dry_run: bool,
     pub updated: usize,
     pub unchanged: usize,
     /// Records whose done fields disagree with their status (`closed_at`
@@ -76,7 +85,15 @@ pub fn import(ctx: &Session, source: &str, bytes: &[u8], dry_run: bool) -> Resul
         msg: format!("{source}: {e}"),
         hint: None,
     })?;
-    let mut rep = ImportReport::default();
+    let mut rep = ImportReport {
+        source: if source == "-" {
+            "stdin".into()
+        } else {
+            source.to_string()
+        },
+        dry_run,
+        ..ImportReport::default()
+    };
     // Two issues of the file with one id: both kept, as the merge keeps them.
     rep.renamed
         .extend(normalized.report.renamed.iter().map(|r| {
@@ -98,6 +115,7 @@ pub fn import(ctx: &Session, source: &str, bytes: &[u8], dry_run: bool) -> Resul
     if dry_run {
         let mut tx = ctx.tx()?;
         import_into(ctx, &mut tx, incoming, None, &mut rep)?;
+        rep.skipped = rep.unchanged;
         return Ok(rep);
     }
     let events = std::cell::RefCell::new(BTreeMap::new());
@@ -122,6 +140,7 @@ pub fn import(ctx: &Session, source: &str, bytes: &[u8], dry_run: bool) -> Resul
         },
         |rec| events.borrow().get(rec.id()).cloned(),
     )?;
+    rep.skipped = rep.unchanged;
     Ok(rep)
 }
 
@@ -147,6 +166,7 @@ fn import_into(
         }
         let Some(cur) = same_issue_here(tx, &mut rec, rep)? else {
             rep.created += 1;
+            rep.ids.push(rec.id().to_string());
             // A record new to this workspace that the ledger knows (held or
             // closed in another workspace of the machine): its state is
             // written past the ledger's, like any claim-group write.

@@ -869,12 +869,36 @@ pub fn stale(ctx: &Session, days: i64, f: &Filter) -> Result<Listing> {
 }
 
 /// `count`: how many issues match, and with `--by`, how many per group
-/// (groups in order; an issue with several labels counts in each).
-#[derive(Debug, Clone, serde::Serialize)]
+/// (groups in order; an issue with several labels counts in each). Its
+/// JSON is classic's: `{"count": n}`, or grouped `{"total": n, "groups":
+/// [{"group", "count"}…]}`.
+#[derive(Debug, Clone)]
 pub struct Count {
     pub count: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<BTreeMap<String, usize>>,
+}
+
+impl Serialize for Count {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Group<'a> {
+            group: &'a str,
+            count: usize,
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        match &self.groups {
+            None => m.serialize_entry("count", &self.count)?,
+            Some(g) => {
+                m.serialize_entry("total", &self.count)?;
+                let groups: Vec<Group> = g
+                    .iter()
+                    .map(|(k, &n)| Group { group: k, count: n })
+                    .collect();
+                m.serialize_entry("groups", &groups)?;
+            }
+        }
+        m.end()
+    }
 }
 
 pub fn count(ctx: &Session, f: &Filter, by: Option<&str>) -> Result<Count> {
@@ -1118,6 +1142,10 @@ pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
 impl Serialize for Shown {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         const KEYS: &[&str] = &[
+            // Always present in classic's `show` (empty when unset).
+            "description",
+            "acceptance_criteria",
+            "comments",
             "dependencies",
             "dependents",
             "depends_on",
@@ -1148,6 +1176,14 @@ impl Serialize for Shown {
             "effective" => m.serialize_entry(k, &self.effective),
             "lapsed" => m.serialize_entry(k, &self.lapsed),
             "handoffs" => m.serialize_entry(k, &self.handoffs),
+            "description" | "acceptance_criteria" => match self.record.raw(k) {
+                Some(v) => m.serialize_entry(k, v),
+                None => m.serialize_entry(k, ""),
+            },
+            "comments" => match self.record.raw(k) {
+                Some(v) => m.serialize_entry(k, v),
+                None => m.serialize_entry(k, &[] as &[u8]),
+            },
             _ => issue.put(m, k),
         })?;
         m.end()

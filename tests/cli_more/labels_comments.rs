@@ -32,7 +32,10 @@ fn labels_add_remove_list() {
         serde_json::json!(["alpha", "zeta"])
     );
     let all = env.json(&["label", "list"]);
-    assert_eq!(all, serde_json::json!({"alpha": 2, "ui": 1, "zeta": 1}));
+    assert_eq!(
+        all,
+        serde_json::json!({"schema_version": 1, "alpha": 2, "ui": 1, "zeta": 1})
+    );
     let r = env.bd(&["label", "list"]).ok();
     crate::assert_human!(env, "label_list", r.transcript());
 
@@ -48,7 +51,10 @@ fn labels_add_remove_list() {
     assert_eq!(ids(&env.json(&["list", "-l", "alpha"])), vec![b.clone()]);
     // Deleted issues no longer count.
     env.bd(&["delete", &b]).ok();
-    assert_eq!(env.json(&["label", "list"]), serde_json::json!({}));
+    assert_eq!(
+        env.json(&["label", "list"]),
+        serde_json::json!({"schema_version": 1})
+    );
 }
 
 // ---------------------------------------------------------------- comments

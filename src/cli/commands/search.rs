@@ -7,7 +7,12 @@ use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    pub query: String,
+    /// The text to find (or --query)
+    #[arg(required_unless_present = "query_flag")]
+    pub query: Option<String>,
+    /// The text to find (classic spelling)
+    #[arg(long = "query", conflicts_with = "query", value_name = "TEXT")]
+    pub query_flag: Option<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[arg(long)]
@@ -15,7 +20,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
-    let l = ops::query::search(ctx, &a.query, &filter(a.filter, a.all))?;
+    let query = a.query.or(a.query_flag).unwrap_or_default();
+    let l = ops::query::search(ctx, &query, &filter(a.filter, a.all))?;
     let t = lines(&l.rows);
     listing(json, l, t)
 }

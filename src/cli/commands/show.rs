@@ -7,12 +7,23 @@ use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "id")]
     pub ids: Vec<String>,
+    /// The issues to show (classic spelling; repeatable or comma-separated)
+    #[arg(long, value_name = "IDS")]
+    pub id: Vec<String>,
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    let shown = ops::query::show(ctx, &a.ids)?;
+    let mut ids = a.ids;
+    ids.extend(
+        a.id.iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    );
+    let shown = ops::query::show(ctx, &ids)?;
     let text: Vec<String> = shown.iter().map(|s| render::show(s, ctx.now)).collect();
     Ok(one_or_many(shown, text.join("\n")))
 }

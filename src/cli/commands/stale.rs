@@ -7,7 +7,7 @@ use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(long, default_value_t = 30, allow_negative_numbers = true)]
+    #[arg(short = 'd', long, default_value_t = 30, allow_negative_numbers = true)]
     pub days: i64,
     #[command(flatten)]
     pub filter: FilterArgs,

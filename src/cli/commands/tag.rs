@@ -1,9 +1,9 @@
 //! `bd tag ID LABEL`: classic's shorthand for `bd label add ID LABEL`.
 
 use super::common::Output;
-use super::label::LabelCmd;
+
 use crate::error::Result;
-use crate::ops::Session;
+use crate::ops::{self, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -12,10 +12,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
-    super::label::run(
-        ctx,
-        LabelCmd::Add {
-            args: vec![a.id, a.label],
-        },
-    )
+    // Classic's `tag` is short for `update --add-label`: an array, as update gives.
+    let os = ops::labels::add(ctx, std::slice::from_ref(&a.id), &a.label)?;
+    super::common::outcome_list(ctx, &os, "Labeled")
 }
