@@ -659,6 +659,7 @@ await check('epic progress after closing a child: 1/2 (a new epics subscription,
 });
 
 await check('update-status open reopens (bd update ID --status open)', async () => {
+  expect(bdShow(C2).status === 'closed', `nothing to reopen: ${C2} was not closed above`);
   const r = detailObject(await client.send('update-status', { id: C2, status: 'open' }, `update ${C2} --status open`), 'update-status open');
   eq(r.status, 'open', 'reply status');
   eq(bdShow(C2).status, 'open', 'bd show status');
