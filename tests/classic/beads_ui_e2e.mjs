@@ -213,6 +213,20 @@ class Client {
     this.pushes = [];
     this.waiters = new Set();
     this.subscribed = new Set();
+    this.last_push_at = 0;
+  }
+
+  /**
+   * Wait until no push has come for `quiet_ms` (at most `max_ms`): the
+   * server's refresh after the previous mutation is over. beads-ui drops the
+   * refresh of a mutation made while an earlier one's refresh still runs
+   * (server/ws.js triggerMutationRefreshOnce); a person clicks slower.
+   */
+  async settle(quiet_ms = 600, max_ms = 5000) {
+    const t0 = Date.now();
+    while (Date.now() - this.last_push_at < quiet_ms && Date.now() - t0 < max_ms) {
+      await sleep(100);
+    }
   }
 
   open() {
@@ -242,6 +256,7 @@ class Client {
         store.delete(p.issue_id);
       }
       this.pushes.push(p);
+      this.last_push_at = Date.now();
       for (const w of [...this.waiters]) w();
       return;
     }
@@ -270,6 +285,7 @@ class Client {
 
   /** The reply's payload; a failed reply throws with bd's message. */
   async send(type, payload, argv) {
+    if (MUTATIONS.has(type)) await this.settle();
     const reply = await this.request(type, payload);
     if (!reply.ok) {
       throw new CheckError(
@@ -319,6 +335,11 @@ class Client {
     });
   }
 }
+
+const MUTATIONS = new Set([
+  'create-issue', 'update-status', 'update-priority', 'edit-text', 'update-assignee',
+  'label-add', 'label-remove', 'add-comment', 'dep-add', 'dep-remove', 'delete-issue'
+]);
 
 // The argv beads-ui runs for each subscription (server/list-adapters.js).
 const ARGV = {
@@ -654,6 +675,7 @@ await check('update-status closed: pushed into the board Closed column', async (
 });
 await check('epic progress after closing a child: 1/2 (a new epics subscription, as the page makes)', async () => {
   const epics = await client.subscribe('tab:epics:again', 'epics', undefined, ARGV.epics);
+  await client.send('unsubscribe-list', { id: 'tab:epics:again' });
   const e = mustFind(epics, S.epic, 'epics');
   eq([e.total_children, e.closed_children], [2, 1], '[total_children, closed_children]');
 });
@@ -681,7 +703,9 @@ await check('delete-issue: removed from all-issues by push', async () => {
 });
 
 // --- live refresh: a change made by another bd process reaches the page.
-// beads-ui diffs by updated_at: give it a new second to see.
+// Each change waits for the server's refreshes to be over (so that only the
+// watcher can bring it), and for a new second (beads-ui diffs by updated_at).
+await client.settle(1000, 10_000);
 await sleep(1100);
 const RENAMED = 'Schema migration, renamed outside';
 await check('live refresh: `bd update ID --title` by another process is pushed to its detail', async () => {
@@ -696,6 +720,7 @@ await check('live refresh: … and to all-issues', async () => {
   await client.until(() => client.item('tab:issues', S.blocker)?.title === RENAMED, 10_000, 'all-issues upsert');
 });
 
+await client.settle(1000, 10_000);
 await sleep(1100);
 const OUTSIDE = 'Made outside the UI';
 await check('live refresh: `bd create` by another process is pushed to Ready', async () => {
@@ -710,6 +735,7 @@ await check('live refresh: … and to all-issues', async () => {
   await client.until(() => client.items('tab:issues').some((it) => it.title === OUTSIDE), 10_000, 'all-issues upsert');
 });
 
+await client.settle(1000, 10_000);
 await sleep(1100);
 await check('live refresh: `bd close` of the blocker by another process unblocks its dependent', async () => {
   const r = bd(['close', S.blocker, '--reason', 'Done elsewhere']);
