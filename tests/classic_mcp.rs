@@ -7,15 +7,15 @@
 //! `STRAND_CLASSIC_VENV`, else `target/classic-venv` (made by `.ci/run`).
 //! Without one the tests say so and pass.
 //!
-//! The repositories are prepared through the real `bd` on the real clock (not
-//! the harness's fixed one: the server's own `bd` runs use the real clock, and
-//! a seed dated in the future would be younger than nothing the tests write).
+//! The repositories are prepared through the real `bd` on the real clock
+//! (tests/common/classic.rs).
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{BD, Run, TestEnvironment, run_of};
+use common::classic::{bd_live, create_live, fixture_records, migrate_classic};
+use common::{BD, TestEnvironment, run_of};
 use serde_json::{Value, json};
 
 const SCRIPT: &str = "tests/classic/beads_mcp_e2e.py";
@@ -55,56 +55,40 @@ fn venv_python() -> Option<PathBuf> {
     Some(python)
 }
 
-/// `bd ARGS` in the repository on the real clock, asserting success.
-#[track_caller]
-fn bd_live(env: &TestEnvironment, args: &[&str]) -> Run {
-    let mut c = env.cmd(args);
-    c.env_remove("BD_NOW");
-    run_of(c.output().expect("bd runs")).ok()
-}
-
-/// Create an issue on the real clock; its ID.
-#[track_caller]
-fn create(env: &TestEnvironment, title: &str, extra: &[&str]) -> String {
-    let mut a = vec!["create", title];
-    a.extend_from_slice(extra);
-    bd_live(env, &a).stdout.trim().to_string()
-}
-
 /// The seed the script expects (see its docstring): an epic with two
 /// children, a `blocks` edge, labels, a comment, an assignee, a closed issue.
 fn seed(env: &TestEnvironment) -> Value {
-    let epic = create(
+    let epic = create_live(
         env,
         "Payments epic",
         &["-t", "epic", "-p", "1", "-l", "payments"],
     );
-    let c1 = create(
+    let c1 = create_live(
         env,
         "Charge the card",
         &[
             "-t", "task", "-p", "1", "--parent", &epic, "-l", "payments", "-l", "backend",
         ],
     );
-    let c2 = create(
+    let c2 = create_live(
         env,
         "Refund flow",
         &[
             "-t", "task", "-p", "2", "--parent", &epic, "-l", "payments", "-a", "alice",
         ],
     );
-    let blocker = create(
+    let blocker = create_live(
         env,
         "Schema migration",
         &["-t", "task", "-p", "0", "-l", "backend"],
     );
-    let blocked = create(
+    let blocked = create_live(
         env,
         "Wire the payments API",
         &["-t", "feature", "-p", "1", "-l", "backend"],
     );
     bd_live(env, &["dep", "add", &blocked, &blocker, "--type", "blocks"]);
-    let closed = create(env, "Old spike", &["-t", "chore", "-p", "3", "-l", "spike"]);
+    let closed = create_live(env, "Old spike", &["-t", "chore", "-p", "3", "-l", "spike"]);
     bd_live(env, &["close", &closed, "--reason", "Superseded"]);
     bd_live(env, &["comment", &c1, SEED_COMMENT]);
     json!({
@@ -173,66 +157,14 @@ fn beads_mcp_drives_a_fresh_repository() {
     drive(&python, &env, &seed);
 }
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/classic")
-        .join(name)
-}
-
-/// `.beads/config.yaml` as classic bd 1.0.5's init leaves it: a commented
-/// template; the prefix lives in its database, not here.
-const CLASSIC_CONFIG_YAML: &str = r#"# Beads Configuration File
-# This file configures default behavior for all bd commands in this repository
-# All settings can also be set via environment variables (BD_* prefix)
-# or overridden with command-line flags
-
-# Issue prefix for this repository (used by bd init)
-# If not set, bd init will auto-detect from directory name
-# Example: issue-prefix: "myproject" creates issues like "myproject-1", "myproject-2", etc.
-# issue-prefix: ""
-
-# Use no-db mode: load from JSONL, no SQLite, write back after each command
-# no-db: false
-
-# Enable JSON output by default
-# json: false
-
-# Default actor for audit trails (overridden by BD_ACTOR or --actor)
-# actor: ""
-
-# Auto-export to .beads/issues.jsonl after changes
-export.auto: true
-"#;
-
-/// `.beads/metadata.json` as classic bd 1.0.5 writes it (embedded Dolt;
-/// two-space indent, no final newline).
-const CLASSIC_METADATA_JSON: &str = r#"{
-  "database": "dolt",
-  "backend": "dolt",
-  "dolt_mode": "embedded",
-  "dolt_database": "beads_bd",
-  "project_id": "6f1c2a9e-4b7d-4e0a-9c3f-2d8e5b1a7c40"
-}"#;
-
 #[test]
 fn beads_mcp_drives_a_migrated_classic_repository() {
     let Some(python) = venv_python() else { return };
     let env = TestEnvironment::bare_git();
-    let beads = env.beads();
-    std::fs::create_dir_all(&beads).unwrap();
-    std::fs::copy(fixture("issues.jsonl"), env.issues_path()).unwrap();
-    std::fs::write(beads.join("config.yaml"), CLASSIC_CONFIG_YAML).unwrap();
-    std::fs::write(beads.join("metadata.json"), CLASSIC_METADATA_JSON).unwrap();
-    // A SQLite file from before classic moved to Dolt, never cleaned up.
-    std::fs::write(beads.join("beads.db"), b"SQLite format 3\0stale").unwrap();
-    bd_live(&env, &["init"]);
+    migrate_classic(&env);
 
     let mut seed = seed(&env);
-    let records: Vec<Value> = std::fs::read_to_string(fixture("issues.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = fixture_records();
     let record = |id: &str| {
         records
             .iter()

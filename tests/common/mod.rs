@@ -9,6 +9,7 @@
 //! clock makes them deterministic too.
 #![allow(dead_code)]
 
+pub mod classic;
 mod machine;
 mod network;
 mod rng;

@@ -1,0 +1,92 @@
+//! Repositories for the classic clients' end-to-end tests (tests/classic_mcp.rs,
+//! tests/classic_ui.rs): prepared through the real `bd` on the real clock (not
+//! the harness's fixed one: the clients' own `bd` runs use the real clock, and
+//! a seed dated in the future would be younger than anything they write), and
+//! a migrated classic repository as classic bd 1.0.5 leaves one.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{Run, TestEnvironment, run_of};
+
+/// `bd ARGS` in the repository on the real clock, asserting success.
+#[track_caller]
+pub fn bd_live(env: &TestEnvironment, args: &[&str]) -> Run {
+    let mut c = env.cmd(args);
+    c.env_remove("BD_NOW");
+    run_of(c.output().expect("bd runs")).ok()
+}
+
+/// Create an issue on the real clock; its ID.
+#[track_caller]
+pub fn create_live(env: &TestEnvironment, title: &str, extra: &[&str]) -> String {
+    let mut a = vec!["create", title];
+    a.extend_from_slice(extra);
+    bd_live(env, &a).stdout.trim().to_string()
+}
+
+/// A file of `fixtures/classic/`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/classic")
+        .join(name)
+}
+
+/// The records of `fixtures/classic/issues.jsonl`, a classic export.
+pub fn fixture_records() -> Vec<Value> {
+    std::fs::read_to_string(fixture("issues.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `.beads/config.yaml` as classic bd 1.0.5's init leaves it: a commented
+/// template; the prefix lives in its database, not here.
+pub const CLASSIC_CONFIG_YAML: &str = r#"# Beads Configuration File
+# This file configures default behavior for all bd commands in this repository
+# All settings can also be set via environment variables (BD_* prefix)
+# or overridden with command-line flags
+
+# Issue prefix for this repository (used by bd init)
+# If not set, bd init will auto-detect from directory name
+# Example: issue-prefix: "myproject" creates issues like "myproject-1", "myproject-2", etc.
+# issue-prefix: ""
+
+# Use no-db mode: load from JSONL, no SQLite, write back after each command
+# no-db: false
+
+# Enable JSON output by default
+# json: false
+
+# Default actor for audit trails (overridden by BD_ACTOR or --actor)
+# actor: ""
+
+# Auto-export to .beads/issues.jsonl after changes
+export.auto: true
+"#;
+
+/// `.beads/metadata.json` as classic bd 1.0.5 writes it (embedded Dolt;
+/// two-space indent, no final newline).
+pub const CLASSIC_METADATA_JSON: &str = r#"{
+  "database": "dolt",
+  "backend": "dolt",
+  "dolt_mode": "embedded",
+  "dolt_database": "beads_bd",
+  "project_id": "6f1c2a9e-4b7d-4e0a-9c3f-2d8e5b1a7c40"
+}"#;
+
+/// Make `env`'s (bare git) repository a classic one: the fixture's
+/// `issues.jsonl`, classic `config.yaml` and `metadata.json`, a stale
+/// `beads.db` from before classic moved to Dolt; then `bd init` on it.
+pub fn migrate_classic(env: &TestEnvironment) {
+    let beads = env.beads();
+    std::fs::create_dir_all(&beads).unwrap();
+    std::fs::copy(fixture("issues.jsonl"), env.issues_path()).unwrap();
+    std::fs::write(beads.join("config.yaml"), CLASSIC_CONFIG_YAML).unwrap();
+    std::fs::write(beads.join("metadata.json"), CLASSIC_METADATA_JSON).unwrap();
+    // A SQLite file from before classic moved to Dolt, never cleaned up.
+    std::fs::write(beads.join("beads.db"), b"SQLite format 3\0stale").unwrap();
+    bd_live(env, &["init"]);
+}
