@@ -512,3 +512,34 @@ fn help_is_a_command() {
     let r = env.bd(&["help", "epic"]).ok();
     assert!(r.stdout.contains("close-eligible"), "{}", r.stdout);
 }
+
+/// A classic repository's `.beads/*.db` (never read) gets a new time on
+/// every tracker write, for watchers such as beads-ui; one that is a link
+/// out of `.beads/` is not followed.
+#[test]
+fn writes_touch_a_classic_database_file_but_not_a_link() {
+    let env = TestEnvironment::new();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let db = env.beads().join("beads.db");
+    std::fs::write(&db, b"SQLite format 3\0").unwrap();
+    let outside = env.folder("elsewhere").join("victim.db");
+    std::fs::write(&outside, b"not ours").unwrap();
+    std::os::unix::fs::symlink(&outside, env.beads().join("linked.db")).unwrap();
+    for f in [&db, &outside] {
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    // A read changes nothing.
+    env.bd(&["list"]).ok();
+    assert_eq!(mtime(&db), old);
+    env.create("A write", &[]);
+    assert!(mtime(&db) > old, "the database file was not touched");
+    assert_eq!(std::fs::read(&db).unwrap(), b"SQLite format 3\0");
+    assert_eq!(mtime(&outside), old, "a link out of .beads/ was followed");
+    assert_eq!(std::fs::read(&outside).unwrap(), b"not ours");
+}

@@ -51,7 +51,7 @@ pub struct Cli {
 
 impl Cli {
     /// Where to look for the workspace: `-C DIR`, else the workspace that
-    /// holds `--db PATH` (classic: a file in `.beads/`), else `BEADS_DIR`
+    /// holds `--db PATH` or `BEADS_DB` (classic: a file in `.beads/`), else `BEADS_DIR`
     /// (classic: the `.beads` folder), else the current folder.
     pub fn start(&self) -> PathBuf {
         if let Some(d) = &self.dir {
@@ -63,7 +63,13 @@ impl Cli {
                 .and_then(|b| b.parent())
                 .map(std::path::Path::to_path_buf)
         };
-        if let Some(db) = &self.db {
+        // Classic's database path, as a flag or (beads-ui sets it) BEADS_DB.
+        let db = self.db.clone().or_else(|| {
+            std::env::var_os("BEADS_DB")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+        });
+        if let Some(db) = &db {
             return beads_parent(db).unwrap_or_else(|| db.clone());
         }
         if let Some(dir) = std::env::var_os("BEADS_DIR").filter(|d| !d.is_empty()) {

@@ -161,6 +161,15 @@ pub fn open_rw_create(p: impl AsRef<Path>) -> io::Result<File> {
     .open(p)
 }
 
+/// Set an existing file's modification time to now, its bytes untouched
+/// (a link is not followed).
+pub fn touch(p: impl AsRef<Path>) -> io::Result<()> {
+    let p = p.as_ref();
+    check_parents(p)?;
+    let f = nofollow(OpenOptions::new().write(true)).open(p)?;
+    f.set_modified(std::time::SystemTime::now())
+}
+
 /// Create a file that must not exist yet (`O_EXCL`), for writing.
 pub fn create_new(p: impl AsRef<Path>) -> io::Result<File> {
     let p = p.as_ref();

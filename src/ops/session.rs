@@ -242,6 +242,7 @@ impl Session {
             .collect();
         let wrote = tx.commit()?;
         if wrote {
+            self.ws.touch_classic_databases();
             self.outbox.borrow_mut().extend(handoffs);
             self.wrote.set(true);
             self.commit_later(subject);

@@ -58,6 +58,24 @@ impl Workspace {
         }
     }
 
+    /// Tell watchers of a classic database file that the tracker changed:
+    /// a classic repository's `.beads/*.db` (never read: the files are the
+    /// tracker) gets a new modification time, as the web UI of classic
+    /// beads watches that file when there is one. Best effort: a file that
+    /// cannot be touched (a link, read-only) is left as it is.
+    pub fn touch_classic_databases(&self) {
+        let Ok(entries) = crate::files::read_dir(&self.beads) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let is_db = name.to_str().is_some_and(|n| n.ends_with(".db"));
+            if is_db && e.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = crate::files::touch(e.path());
+            }
+        }
+    }
+
     pub fn issues_path(&self) -> PathBuf {
         self.beads.join("issues.jsonl")
     }
