@@ -543,3 +543,100 @@ fn writes_touch_a_classic_database_file_but_not_a_link() {
     assert_eq!(mtime(&outside), old, "a link out of .beads/ was followed");
     assert_eq!(std::fs::read(&outside).unwrap(), b"not ours");
 }
+
+/// A classic repository whose issues are only in its database (Dolt for
+/// 1.x, SQLite for 0.x): `init` refuses to start an empty tracker beside
+/// them and says how to bring them over; `--force-empty` starts one; a
+/// classic export (memory records, `schema_version` on each line) imports.
+#[test]
+fn init_in_a_classic_repository_whose_issues_are_only_in_its_database() {
+    for (what, setup) in [
+        ("Dolt", "dolt-dir"),
+        ("Dolt", "dolt-meta"),
+        ("SQLite", "sqlite"),
+    ] {
+        let env = TestEnvironment::bare_git();
+        let beads = env.repo.join(".beads");
+        std::fs::create_dir_all(&beads).unwrap();
+        match setup {
+            "dolt-dir" => std::fs::create_dir_all(beads.join("dolt")).unwrap(),
+            "dolt-meta" => std::fs::write(
+                beads.join("metadata.json"),
+                r#"{"backend": "dolt", "database": "dolt"}"#,
+            )
+            .unwrap(),
+            _ => std::fs::write(beads.join("beads.db"), b"SQLite format 3\0").unwrap(),
+        }
+        let before = common::files_under(&beads);
+        let r = env.bd(&["--json", "init"]).code(1);
+        let e = r.json();
+        let msg = e["error"].as_str().unwrap();
+        assert!(
+            msg.contains(what) && msg.contains("issues.jsonl"),
+            "{setup}: {msg}"
+        );
+        let hint = e["hint"].as_str().unwrap();
+        assert!(
+            hint.contains("export") && hint.contains("bd import"),
+            "{hint}"
+        );
+        assert_eq!(
+            common::files_under(&beads),
+            before,
+            "{setup}: refused init wrote"
+        );
+
+        env.bd(&["init", "--force-empty", "--prefix", "bd"]).ok();
+        // Once tracked here, init is not refused again.
+        env.bd(&["init"]).ok();
+        let export = env.folder("x").join("export.jsonl");
+        std::fs::write(
+            &export,
+            concat!(
+                r#"{"schema_version":1,"id":"bd-old1","title":"From the database","status":"open","priority":1,"issue_type":"task","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#,
+                "\n",
+                r#"{"_type":"memory","key":"k","value":"v","schema_version":1}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let r = env.bd(&["--json", "import", export.to_str().unwrap()]).ok();
+        assert!(r.stderr.contains("memory record"), "{}", r.stderr);
+        assert_eq!(r.json()["ids"], serde_json::json!(["bd-old1"]));
+        let rec = env.record("bd-old1");
+        assert_eq!(rec["title"], "From the database");
+        assert!(rec.get("schema_version").is_none(), "{rec}");
+    }
+    // A tracker with issues in its file is not asked: a classic repository
+    // with both a database and issues.jsonl migrates as before.
+    let env = TestEnvironment::bare_git();
+    std::fs::create_dir_all(env.repo.join(".beads/dolt")).unwrap();
+    std::fs::write(
+        env.repo.join(".beads/issues.jsonl"),
+        concat!(
+            r#"{"id":"bd-k1","title":"Kept","status":"open","priority":2,"issue_type":"task","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    env.bd(&["init"]).ok();
+    assert_eq!(env.record("bd-k1")["title"], "Kept");
+}
+
+/// `blocked --json` lists, as `dependencies`, the issues each one depends
+/// on (read from the precomputed blocked set too: it was empty there).
+#[test]
+fn blocked_lists_what_each_issue_depends_on() {
+    let env = TestEnvironment::new();
+    let blocker = env.create("Blocker", &[]);
+    let waits = env.create("Waits", &["--deps", &blocker]);
+    // Twice: the second run reads the precomputed set the first one left.
+    for _ in 0..2 {
+        let v = env.json(&["blocked"]);
+        assert_eq!(v[0]["id"], waits.as_str());
+        assert_eq!(v[0]["blocked_by_count"], 1);
+        assert_eq!(v[0]["dependencies"][0]["id"], blocker.as_str(), "{v}");
+        assert_eq!(v[0]["dependencies"][0]["dependency_type"], "blocks");
+        assert_eq!(v[0]["dependencies"][0]["title"], "Blocker");
+    }
+}

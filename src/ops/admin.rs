@@ -86,7 +86,11 @@ fn read_classic_yaml(text: &str) -> BTreeMap<String, String> {
     out
 }
 
-pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
+/// `bd init`. A classic repository whose issues are only in a database
+/// strand does not read is refused, unless `force_empty` (then an empty
+/// tracker is started beside it); one strand already tracks is not asked
+/// again.
+pub fn init(start: &Path, prefix: Option<&str>, force_empty: bool) -> Result<InitReport> {
     let root = Workspace::find_root(start)?;
     let ws = Workspace::at(root.clone());
     let mut rep = InitReport {
@@ -101,6 +105,19 @@ pub fn init(start: &Path, prefix: Option<&str>) -> Result<InitReport> {
         )));
     }
     ws.check_beads()?;
+    let first_time = !ws.config_path().exists();
+    if let Some(store) =
+        crate::ops::classic::issues_only_in_a_database(&ws).filter(|_| first_time && !force_empty)
+    {
+        return Err(Error::Invalid {
+            msg: format!(
+                "this classic beads repository keeps its issues in {store}, which strand does not read, and .beads/issues.jsonl holds none"
+            ),
+            hint: Some(
+                "export them with the classic binary, then import them: `<classic bd> export -o issues-export.jsonl`, then `bd init --force-empty` and `bd import issues-export.jsonl`".into(),
+            ),
+        });
+    }
     if !ws.beads.is_dir() {
         crate::files::create_dir_all(&ws.beads).map_err(|e| Error::io(&ws.beads, e))?;
         rep.created.push(".beads/".into());

@@ -33,6 +33,39 @@ pub fn version() -> Version {
 /// The file classic clients look for in `.beads/`.
 pub const METADATA: &str = "metadata.json";
 
+/// Where a classic repository keeps issues strand cannot read, when its
+/// `.beads/issues.jsonl` holds none: a Dolt database (`.beads/dolt/`, or
+/// `backend: dolt` in `metadata.json`; classic 1.x) or an SQLite one
+/// (`.beads/*.db`; classic 0.x). `init` refuses such a repository, saying
+/// how to bring the issues over, rather than start an empty tracker beside
+/// them.
+pub fn issues_only_in_a_database(ws: &Workspace) -> Option<String> {
+    let has_issues = crate::files::read(ws.issues_path())
+        .is_ok_and(|b| b.iter().any(|c| !c.is_ascii_whitespace()));
+    if has_issues {
+        return None;
+    }
+    let dolt_dir = ws.beads.join("dolt");
+    let meta_says_dolt = crate::files::read_to_string(ws.beads.join(METADATA))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|m| m["backend"] == "dolt");
+    if crate::files::is_real_dir(&dolt_dir) || meta_says_dolt {
+        return Some("a Dolt database (.beads/dolt/)".into());
+    }
+    let db = crate::files::read_dir(&ws.beads)
+        .ok()?
+        .flatten()
+        .find(|e| {
+            e.file_name().to_str().is_some_and(|n| n.ends_with(".db"))
+                && e.file_type().is_ok_and(|t| t.is_file())
+        })?;
+    Some(format!(
+        "an SQLite database (.beads/{})",
+        db.file_name().to_string_lossy()
+    ))
+}
+
 /// Write `.beads/metadata.json` where it is missing (a new tracker), or add
 /// the keys strand's tracker needs to a classic one (kept otherwise: its
 /// `backend`, `database`, … stay for the classic tools that read them).

@@ -56,6 +56,8 @@ pub struct ImportReport {
 /// is written.
 pub fn import(ctx: &Session, source: &str, bytes: &[u8], dry_run: bool) -> Result<ImportReport> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let (cleaned, memories) = classic_export(bytes);
+    let bytes: &[u8] = &cleaned;
     let parsed = jsonl::parse(bytes);
     let bad = |line: usize, reason: String| Error::Parse {
         path: PathBuf::from(source),
@@ -85,6 +87,11 @@ pub fn import(ctx: &Session, source: &str, bytes: &[u8], dry_run: bool) -> Resul
         msg: format!("{source}: {e}"),
         hint: None,
     })?;
+    if memories > 0 {
+        ctx.warn(format!(
+            "{source}: skipped {memories} memory record(s) of classic beads (strand keeps no memories)"
+        ));
+    }
     let mut rep = ImportReport {
         source: if source == "-" {
             "stdin".into()
@@ -142,6 +149,44 @@ pub fn import(ctx: &Session, source: &str, bytes: &[u8], dry_run: bool) -> Resul
     )?;
     rep.skipped = rep.unchanged;
     Ok(rep)
+}
+
+/// What classic `bd export` adds to its lines, taken out: its memory
+/// records (`"_type": "memory"`: strand keeps none; counted) and the
+/// `schema_version` of each line (the export's, not the issue's). Other
+/// lines are kept byte for byte.
+fn classic_export(bytes: &[u8]) -> (std::borrow::Cow<'_, [u8]>, usize) {
+    let marked = |l: &[u8]| {
+        memchr::memmem::find(l, b"\"_type\"").is_some()
+            || memchr::memmem::find(l, b"\"schema_version\"").is_some()
+    };
+    if !marked(bytes) {
+        return (std::borrow::Cow::Borrowed(bytes), 0);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut memories = 0;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let parsed = if marked(line) {
+            serde_json::from_slice::<serde_json::Value>(line).ok()
+        } else {
+            None
+        };
+        match parsed {
+            Some(serde_json::Value::Object(mut m)) => {
+                if m.get("_type").and_then(|t| t.as_str()) == Some("memory") {
+                    memories += 1;
+                    // Keep the line count: errors name the file's lines.
+                    out.push(b'\n');
+                    continue;
+                }
+                m.remove("schema_version");
+                out.extend(serde_json::to_vec(&m).unwrap_or_default());
+                out.push(b'\n');
+            }
+            _ => out.extend_from_slice(line),
+        }
+    }
+    (std::borrow::Cow::Owned(out), memories)
 }
 
 /// One record the import wrote, and the ledger event its state calls for.

@@ -668,18 +668,30 @@ impl Listing {
 
     /// [`Listing::views`] with what blocks each (`blocked`), and the issues
     /// each depends on (as classic clients read a blocked issue).
-    pub fn blocked_views(&self) -> Result<Vec<BlockedView>> {
+    pub fn blocked_views(&self, ctx: &Session) -> Result<Vec<BlockedView>> {
         let views = self.views()?;
+        // A listing read from the precomputed blocked set holds only its
+        // rows: the issues they depend on come from the whole index.
+        let whole = if self.snap.rows.is_empty() && !self.rows.is_empty() {
+            Some(ctx.snapshot()?)
+        } else {
+            None
+        };
+        let snap = whole.as_ref().unwrap_or(&self.snap);
         Ok(views
             .into_iter()
             .zip(&self.rows)
             .map(|(mut issue, r)| {
+                // From the record: a row of the precomputed blocked set
+                // carries no edges.
                 issue.linked = Some(
-                    r.edges
+                    issue
+                        .record
+                        .deps()
                         .iter()
-                        .filter_map(|e| {
-                            let to = self.snap.find(&e.target)?;
-                            Some(crate::ops::Linked::of(to, &e.kind))
+                        .filter_map(|d| {
+                            let to = snap.find(&d.depends_on_id)?;
+                            Some(crate::ops::Linked::of(to, &d.kind))
                         })
                         .collect(),
                 );

@@ -20,5 +20,5 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     if !json {
         return Ok(out(Value::Null, t));
     }
-    Ok(out(l.blocked_views()?, t))
+    Ok(out(l.blocked_views(ctx)?, t))
 }

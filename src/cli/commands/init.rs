@@ -10,11 +10,15 @@ use crate::ops::{self, Notice};
 pub struct Args {
     #[arg(long)]
     pub prefix: Option<String>,
+    /// In a classic repository whose issues are only in its database (Dolt,
+    /// SQLite): start an empty tracker anyway
+    #[arg(long)]
+    pub force_empty: bool,
 }
 
 /// The output and what to say about it on stderr.
 pub fn run(start: &Path, a: Args) -> Result<(Output, Vec<Notice>)> {
-    let rep = ops::admin::init(start, a.prefix.as_deref())?;
+    let rep = ops::admin::init(start, a.prefix.as_deref(), a.force_empty)?;
     let mut talk = Vec::new();
     if let Some(old) = &rep.prefix_changed_from {
         talk.push(Notice::Info(format!(
