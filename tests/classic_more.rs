@@ -98,6 +98,23 @@ fn epic_status_and_close_eligible() {
     );
     let v = env.json(&["epic", "close-eligible"]);
     assert_eq!(v["count"], 0);
+
+    // One the close guard refuses (blocked) does not stop the others; it
+    // is reported, and the command says it could not do all it was asked.
+    let blocked = env.create("Blocked epic", &["-t", "epic"]);
+    let k = env.create("k", &["--parent", &blocked]);
+    let free = env.create("Free epic", &["-t", "epic"]);
+    let f = env.create("f", &["--parent", &free]);
+    let blocker = env.create("Blocker", &[]);
+    env.bd(&["dep", "add", &blocked, &blocker]).ok();
+    env.bd(&["close", &k, &f]).ok();
+    let r = env.bd(&["--json", "epic", "close-eligible"]).code(3);
+    let v = r.json();
+    assert_eq!(v["closed"], serde_json::json!([free]), "{v}");
+    assert_eq!(v["refused"][0]["id"], blocked.as_str(), "{v}");
+    assert!(r.stderr.contains("not closing"), "{}", r.stderr);
+    assert_eq!(env.record(&free)["status"], "closed");
+    assert_eq!(env.record(&blocked)["status"], "open");
 }
 
 #[test]
@@ -181,6 +198,8 @@ fn create_classic_flags_and_q() {
     assert!(e.json()["error"].as_str().unwrap().contains("taken"));
     env.bd(&["create", "Other", "--id", "zz-1"]).code(1);
     env.bd(&["create", "Bad", "--id", "no spaces"]).code(1);
+    env.bd(&["create", "Orphan child", "--id", "bd-42.1"])
+        .code(1);
     let v = env.json(&["create", "Forced", "--id", "zz-1", "--force"]);
     assert_eq!(v["id"], "zz-1");
     env.bd(&["create", "Both", "--id", "bd-43", "--parent", "bd-42"])
@@ -494,14 +513,23 @@ fn import_input_flag_and_defer_without_a_date() {
     env.bd(&["import"]).code(2);
     env.bd(&["import", "x", "-i", "y"]).code(2);
 
+    // Without a date: the status only; no date, so not ready even with
+    // --include-deferred (it waits for `undefer`, not a day).
     let x = env.create("X", &[]);
-    env.bd(&["defer", &x, "--until", "+2d"]).ok();
     let v = env.json(&["defer", &x]);
     assert_eq!(v["status"], "deferred");
     assert!(env.record(&x).get("defer_until").is_none());
     assert!(!ids(&env.json(&["ready", "--include-deferred"])).contains(&x));
     env.bd(&["undefer", &x]).ok();
     assert_eq!(env.record(&x)["status"], "open");
+    // A date it has stays (classic keeps it): nothing to change.
+    env.bd(&["defer", &x, "--until", "+2d"]).ok();
+    let dated = env.record(&x)["defer_until"].clone();
+    let before = env.issues_text();
+    let r = env.bd(&["defer", &x]).ok();
+    assert!(r.stderr.contains("already deferred"), "{}", r.stderr);
+    assert_eq!(env.issues_text(), before);
+    assert_eq!(env.record(&x)["defer_until"], dated);
 }
 
 #[test]
@@ -639,4 +667,88 @@ fn blocked_lists_what_each_issue_depends_on() {
         assert_eq!(v[0]["dependencies"][0]["dependency_type"], "blocks");
         assert_eq!(v[0]["dependencies"][0]["title"], "Blocker");
     }
+}
+
+/// Review 8: `dep tree` walks a chain thousands deep (the recursive walk
+/// overflowed the stack); `--status` keeps the tree connected; bad filter
+/// values are refused; `list --id` takes parts of IDs as elsewhere.
+#[test]
+fn dep_tree_deep_chains_status_filter_and_refusals() {
+    let env = TestEnvironment::new();
+    let n = 6000;
+    let mut text = String::new();
+    for i in 0..n {
+        let deps = if i + 1 < n {
+            format!(
+                r#","dependencies":[{{"issue_id":"bd-c{i}","depends_on_id":"bd-c{}","type":"blocks"}}]"#,
+                i + 1
+            )
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            r#"{{"id":"bd-c{i}","title":"link {i}","status":"{}","priority":2,"issue_type":"task","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"{deps}}}"#,
+            if i == 1 { "closed" } else { "open" }
+        ));
+        text.push('\n');
+    }
+    std::fs::write(env.issues_path(), text).unwrap();
+    let t = env.json(&["dep", "tree", "bd-c0", "-d", "10000"]);
+    assert_eq!(t.as_array().unwrap().len(), n);
+    assert_eq!(t[n - 1]["depth"], n as u64 - 1);
+    let t = env.json(&[
+        "dep",
+        "tree",
+        &format!("bd-c{}", n - 1),
+        "--direction",
+        "up",
+        "-d",
+        "10000",
+    ]);
+    assert_eq!(t.as_array().unwrap().len(), n);
+    // --status open: c1 (closed) is left out; c2 hangs under c0.
+    let t = env.json(&["dep", "tree", "bd-c0", "-d", "3", "--status", "open"]);
+    let nodes: Vec<(String, String, u64)> = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["id"].as_str().unwrap().into(),
+                x["parent_id"].as_str().unwrap().into(),
+                x["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        nodes,
+        vec![
+            ("bd-c0".into(), "".into(), 0),
+            ("bd-c2".into(), "bd-c0".into(), 1),
+            ("bd-c3".into(), "bd-c2".into(), 2),
+        ]
+    );
+    env.bd(&["dep", "tree", "bd-c0", "--status", "bogus"])
+        .code(1);
+    env.bd(&["dep", "list", "bd-c0", "-t", "bogus"]).code(1);
+    env.bd(&["list", "--id", ""]).code(1);
+    // A unique part of an ID names it, as everywhere.
+    assert_eq!(
+        ids(&env.json(&["list", "--id", "c5999"])),
+        vec!["bd-c5999".to_string()]
+    );
+    env.bd(&["list", "--id", "bd-nothere"]).code(1);
+}
+
+/// Review 8: an issue a command wrote says how many depend on it.
+#[test]
+fn written_issues_count_their_dependents() {
+    let env = TestEnvironment::new();
+    let a = env.create("A", &[]);
+    env.create("B", &["--deps", &a]);
+    env.create("C", &["--deps", &a]);
+    let v = env.json(&["update", &a, "-p", "1"]);
+    assert_eq!(v[0]["dependent_count"], 2, "{v}");
+    let v = env.json(&["label", "add", &a, "x"]);
+    assert_eq!(v["dependent_count"], 2, "{v}");
 }

@@ -386,6 +386,46 @@ pub fn lost_claim(entry: Option<&ledger::Entry>, rec: &Record, actor: &str) -> O
         .filter(|h| h != actor)
 }
 
+/// `rec`'s status as this machine knows it: what another workspace did
+/// to it since (claimed, hooked, closed, deleted, released to a state)
+/// over what the record says. The close guard judges children and
+/// blockers by it (review 8: an epic closed over a child claimed next door).
+pub fn effective_status(entry: Option<&ledger::Entry>, rec: &Record) -> String {
+    match overlay(entry, rec) {
+        Some(Overlay::Held { .. }) => "in_progress".into(),
+        Some(Overlay::Hooked { .. }) => "hooked".into(),
+        Some(Overlay::Closed { .. }) => "closed".into(),
+        Some(Overlay::Deleted { .. }) => "tombstone".into(),
+        Some(Overlay::Released { status, .. }) => status.unwrap_or_else(|| "open".into()),
+        None => rec.status(),
+    }
+}
+
+/// Who took `actor`'s claim (or hook) on `rec` in another workspace of
+/// this machine: the record here still shows `actor` holding it, and the
+/// ledger holds a later claim or hook by another (a steal, or a claim after
+/// a release made elsewhere). The holder and its workspace. After that the
+/// old holder's writes are refused as after a recovery here (SPEC §7).
+pub fn taken_from(
+    entry: Option<&ledger::Entry>,
+    rec: &Record,
+    actor: &str,
+) -> Option<(String, String)> {
+    let here = effective_holder(None, rec)?.0;
+    if here != actor {
+        return None;
+    }
+    match overlay(entry, rec)? {
+        Overlay::Held {
+            holder, workspace, ..
+        } if holder != actor => Some((holder, workspace)),
+        Overlay::Hooked {
+            agent, workspace, ..
+        } if agent != actor => Some((agent, workspace)),
+        _ => None,
+    }
+}
+
 /// Whether a write of `fields` changes an issue's state register (the
 /// status, claim and tombstone groups, SPEC §5): the writes the lost-claim
 /// rule judges (item 13).

@@ -227,6 +227,12 @@ fn explicit_id(
             "invalid --id '{want}': use <prefix>-<letters and digits>, such as {prefix}-42"
         )));
     }
+    if let Some((parent, _)) = id::split_child(want) {
+        return Err(Error::Invalid {
+            msg: format!("--id '{want}' is a child's ID"),
+            hint: Some(format!("create children with `--parent {parent}`")),
+        });
+    }
     if !force && !want.starts_with(&format!("{prefix}-")) {
         return Err(Error::Invalid {
             msg: format!("--id '{want}' does not have this tracker's prefix '{prefix}'"),

@@ -222,6 +222,9 @@ pub fn list(
             "invalid --direction 'both' for dep list: use down or up",
         ));
     }
+    if let Some(k) = kind {
+        values::check_dep_type(k).map_err(Error::invalid)?;
+    }
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let rows = ids
@@ -326,6 +329,9 @@ pub struct TreeOptions {
 /// diamond, a cycle) is shown once. `relates-to` edges are not followed:
 /// they are not a hierarchy.
 pub fn tree(ctx: &Session, id: &str, o: &TreeOptions) -> Result<Vec<TreeNode>> {
+    if let Some(st) = &o.status {
+        values::check_status(st, &ctx.custom_statuses()).map_err(Error::invalid)?;
+    }
     let snap = ctx.snapshot()?;
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let root = snap.resolve(id, &prefix)?;
@@ -337,16 +343,15 @@ pub fn tree(ctx: &Session, id: &str, o: &TreeOptions) -> Result<Vec<TreeNode>> {
         if !wanted {
             continue;
         }
-        let mut seen = std::collections::HashSet::new();
         let before = out.len();
-        walk(&snap, root, up, "", "", 0, o.max_depth, &mut seen, &mut out)?;
+        walk(&snap, root, up, o.max_depth, &mut out)?;
         if before > 0 {
             // `both`: the root is already there.
             out.remove(before);
         }
     }
     if let Some(st) = &o.status {
-        out.retain(|n| n.depth == 0 || &n.issue.record.status() == st);
+        keep_status(&mut out, st);
     }
     if o.direction != Direction::Both {
         out.iter_mut().for_each(|n| n.up = false);
@@ -354,46 +359,75 @@ pub fn tree(ctx: &Session, id: &str, o: &TreeOptions) -> Result<Vec<TreeNode>> {
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `dep tree --status`: only the nodes with that status (the root always);
+/// a node kept under one left out hangs under its nearest kept ancestor,
+/// one level below it.
+fn keep_status(nodes: &mut Vec<TreeNode>, status: &str) {
+    let mut anchor: std::collections::HashMap<String, (String, usize)> = Default::default();
+    let mut kept = Vec::with_capacity(nodes.len());
+    for mut n in nodes.drain(..) {
+        let id = n.issue.record.id().to_string();
+        if n.depth == 0 {
+            anchor.insert(id, (n.issue.record.id().to_string(), 0));
+            kept.push(n);
+            continue;
+        }
+        let (to, depth) = anchor
+            .get(&n.parent_id)
+            .cloned()
+            .unwrap_or_else(|| (n.parent_id.clone(), n.depth - 1));
+        if n.issue.record.status() == status {
+            n.parent_id = to;
+            n.depth = depth + 1;
+            anchor.insert(id.clone(), (id, n.depth));
+            kept.push(n);
+        } else {
+            anchor.insert(id, (to, depth));
+        }
+    }
+    *nodes = kept;
+}
+
+/// Depth first from `root`, each issue once (the first path that reaches
+/// it), without recursion: a chain thousands deep is walked like any other
+/// (review 8: the recursive walk overflowed the stack).
 fn walk(
     snap: &crate::store::Snapshot,
-    r: &Row,
+    root: &Row,
     up: bool,
-    parent: &str,
-    kind: &str,
-    depth: usize,
     max: usize,
-    seen: &mut std::collections::HashSet<String>,
     out: &mut Vec<TreeNode>,
 ) -> Result<()> {
-    if !seen.insert(r.id.clone()) {
-        return Ok(());
-    }
-    let next: Vec<(&Row, &str)> = if up {
-        r.dependents
+    let mut seen = std::collections::HashSet::new();
+    // (issue, the node it hangs under, the edge's type, depth)
+    let mut stack: Vec<(&Row, String, String, usize)> =
+        vec![(root, String::new(), String::new(), 0)];
+    while let Some((r, parent, kind, depth)) = stack.pop() {
+        if !seen.insert(r.id.clone()) {
+            continue;
+        }
+        let edges = if up { &r.dependents } else { &r.edges };
+        let next: Vec<(&Row, &str)> = edges
             .iter()
+            .filter(|e| e.kind != RELATES)
             .filter_map(|e| Some((snap.find(&e.target)?, e.kind.as_str())))
-            .collect()
-    } else {
-        r.edges
-            .iter()
-            .filter_map(|e| Some((snap.find(&e.target)?, e.kind.as_str())))
-            .collect()
-    };
-    let next: Vec<_> = next.into_iter().filter(|(_, k)| *k != RELATES).collect();
-    out.push(TreeNode {
-        issue: crate::ops::IssueView::new(std::borrow::Cow::Owned(snap.record(r)?), Some(r)),
-        depth,
-        parent_id: parent.to_string(),
-        edge_from_parent: kind.to_string(),
-        truncated: depth >= max && !next.is_empty(),
-        up,
-    });
-    if depth >= max {
-        return Ok(());
-    }
-    for (t, k) in next {
-        walk(snap, t, up, &r.id, k, depth + 1, max, seen, out)?;
+            .collect();
+        out.push(TreeNode {
+            issue: crate::ops::IssueView::new(std::borrow::Cow::Owned(snap.record(r)?), Some(r)),
+            depth,
+            parent_id: parent,
+            edge_from_parent: kind,
+            truncated: depth >= max && !next.is_empty(),
+            up,
+        });
+        if depth >= max {
+            continue;
+        }
+        for (t, k) in next.into_iter().rev() {
+            if !seen.contains(&t.id) {
+                stack.push((t, r.id.clone(), k.to_string(), depth + 1));
+            }
+        }
     }
     Ok(())
 }

@@ -295,7 +295,7 @@ fn update_one(
             hint: Some(format!("`bd restore {}` first", rec.id())),
         });
     }
-    refuse_if_recovered(ctx, rec, o.force)?;
+    refuse_if_recovered(ctx, ledger, rec, o.force)?;
     if !c.add.is_empty() || !o.remove_labels.is_empty() || c.set.is_some() {
         crate::ops::editable_list(rec, "labels")?;
     }
@@ -575,15 +575,29 @@ fn reparent(ctx: &Session, tx: &Tx, rec: &mut Record, parent: Option<&str>) -> R
 /// Open blockers of a record: targets of blocking edges that are not done.
 /// The children of an epic that are still open (not closed or deleted),
 /// as this transaction sees them.
-fn open_children(tx: &Tx, rec: &Record) -> Vec<String> {
+/// A row's status as this machine knows it ([`coord::effective_status`]):
+/// the ledger's word over the workspace's file, when it has one.
+fn status_here(tx: &Tx, ledger: Option<&Ledger>, r: &crate::store::index::Row) -> String {
+    let Some(l) = ledger.filter(|l| l.find(&r.id).is_some()) else {
+        return r.status.clone();
+    };
+    match tx.get(&r.id) {
+        Ok(rec) => coord::effective_status(coord::entry_for(l, &rec), &rec),
+        Err(_) => r.status.clone(),
+    }
+}
+
+fn open_children(tx: &Tx, ledger: Option<&Ledger>, rec: &Record) -> Vec<String> {
     tx.current_rows()
         .iter()
-        .filter(|r| r.parent.as_deref() == Some(rec.id()) && !values::is_done(&r.status))
+        .filter(|r| {
+            r.parent.as_deref() == Some(rec.id()) && !values::is_done(&status_here(tx, ledger, r))
+        })
         .map(|r| r.id.clone())
         .collect()
 }
 
-fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
+fn open_blockers(tx: &Tx, ledger: Option<&Ledger>, rec: &Record) -> Vec<String> {
     let mut out = Vec::new();
     let rows = tx.current_rows();
     let find = |id: &str| {
@@ -596,7 +610,7 @@ fn open_blockers(tx: &Tx, rec: &Record) -> Vec<String> {
             continue;
         };
         let blocking = match d.kind.as_str() {
-            "blocks" | "waits-for" => !values::is_done(&t.status),
+            "blocks" | "waits-for" => !values::is_done(&status_here(tx, ledger, t)),
             "conditional-blocks" => {
                 !(t.state() == Status::Closed && graph::is_failure_reason(&t.close_reason))
             }
@@ -639,10 +653,10 @@ fn close_local(
                 unchanged(ctx, format!("{} is already closed", rec.id()));
                 return Ok(vec![]);
             }
-            refuse_if_recovered(ctx, rec, force)?;
+            refuse_if_recovered(ctx, ledger, rec, force)?;
             crate::ops::write::refuse_deleted(ctx, rec)?;
             if !force {
-                let blockers = open_blockers(tx, rec);
+                let blockers = open_blockers(tx, ledger, rec);
                 if !blockers.is_empty() {
                     return Err(Error::Conflict {
                         msg: format!(
@@ -655,7 +669,7 @@ fn close_local(
                 }
                 // An epic closes after its children, as in classic bd.
                 if rec.issue_type() == "epic" {
-                    let open = open_children(tx, rec);
+                    let open = open_children(tx, ledger, rec);
                     if !open.is_empty() {
                         return Err(Error::Conflict {
                             msg: format!(
@@ -817,7 +831,7 @@ fn refuse_deferring(ctx: &Session, rec: &Record) -> Result<()> {
 /// Deferring ends a claim, here or in another workspace of the machine
 /// ([`end_claim`]): the ledger records the release.
 /// `bd defer`: until a date, or (no date, classic's status-based
-/// deferral) until `undefer`: any date it had is dropped.
+/// deferral) until `undefer`; a date the issue has stays.
 pub fn defer(
     ctx: &Session,
     ids: &[String],
@@ -835,9 +849,10 @@ pub fn defer(
         |ledger, _, rec| {
             refuse_deferring(ctx, rec)?;
             let mut ch = Vec::new();
+            // No date given: the status only (classic), a date it has stays.
             let dated = match &when {
                 Some(w) => rec.set_time("defer_until", w),
-                None => rec.remove("defer_until"),
+                None => false,
             };
             if dated {
                 ch.push("defer_until");
@@ -1065,7 +1080,7 @@ fn unclaim_local(
                 unchanged(ctx, format!("{} is not claimed", rec.id()));
                 return Ok(vec![]);
             }
-            refuse_if_recovered(ctx, rec, force)?;
+            refuse_if_recovered(ctx, ledger, rec, force)?;
             if let Some(h) = &holder
                 && h != &ctx.actor
             {

@@ -25,9 +25,20 @@ pub struct EpicStatus {
 /// (deleted children do not count), in id order.
 pub fn status(ctx: &Session, eligible_only: bool) -> Result<Vec<EpicStatus>> {
     let snap = ctx.snapshot()?;
+    // Children as this machine knows them: claimed, closed or reopened in
+    // another workspace counts as that (the close guard judges them so).
+    let ledger = ctx.ledger().ok().filter(|l| !l.is_empty());
+    let status_of = |r: &crate::store::index::Row| -> Result<Status> {
+        let Some(l) = ledger.as_ref().filter(|l| l.find(&r.id).is_some()) else {
+            return Ok(r.state());
+        };
+        let rec = snap.record(r)?;
+        let st = crate::ops::coord::effective_status(crate::ops::coord::entry_for(l, &rec), &rec);
+        Ok(Status::parse(&st))
+    };
     let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
-    for r in &snap.rows {
-        let state = r.state();
+    for r in snap.rows.iter().filter(|r| r.parent.is_some()) {
+        let state = status_of(r)?;
         if state == Status::Tombstone {
             continue;
         }
@@ -59,44 +70,58 @@ pub fn status(ctx: &Session, eligible_only: bool) -> Result<Vec<EpicStatus>> {
     Ok(out)
 }
 
-/// `epic close-eligible`'s report: the epics closed (or, dry, that would be).
+/// `epic close-eligible`'s report: the epics closed, and those the close
+/// guard refused (each with why; the others are closed all the same).
 #[derive(Debug, Clone, Serialize)]
 pub struct ClosedEpics {
     pub closed: Vec<String>,
     pub count: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
+}
+
+/// An eligible epic the close path refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refused {
+    pub id: String,
+    pub reason: String,
 }
 
 /// The reason recorded on an epic closed because its children are.
 pub const CLOSE_REASON: &str = "All children completed";
 
-/// Close every epic whose children are all closed, through the one close
-/// path (its guards, the ledger, the hooks). Dry: the eligible epics, as
-/// `status` gives them, and nothing written.
+/// Close every epic whose children are all closed, each through the one
+/// close path (its guards, the ledger, the hooks) on its own: one the guard
+/// refuses (blocked by an open issue, say) is reported and the others are
+/// closed. Other errors stop it.
 pub fn close_eligible(ctx: &Session) -> Result<(ClosedEpics, Vec<Outcome>)> {
     let ids: Vec<String> = status(ctx, true)?
         .iter()
         .map(|e| e.epic.record.id().to_string())
         .collect();
-    if ids.is_empty() {
-        return Ok((
-            ClosedEpics {
-                closed: vec![],
-                count: 0,
-            },
-            vec![],
-        ));
+    let mut rep = ClosedEpics {
+        closed: vec![],
+        count: 0,
+        refused: vec![],
+    };
+    let mut done = Vec::new();
+    for id in ids {
+        match crate::ops::edit::close(ctx, std::slice::from_ref(&id), Some(CLOSE_REASON), false) {
+            Ok(os) => {
+                rep.closed.extend(
+                    os.iter()
+                        .filter(|o| o.changed)
+                        .map(|o| o.record.id().to_string()),
+                );
+                done.extend(os);
+            }
+            Err(e @ crate::error::Error::Conflict { .. }) => rep.refused.push(Refused {
+                id,
+                reason: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
     }
-    let done = crate::ops::edit::close(ctx, &ids, Some(CLOSE_REASON), false)?;
-    let closed: Vec<String> = done
-        .iter()
-        .filter(|o| o.changed)
-        .map(|o| o.record.id().to_string())
-        .collect();
-    Ok((
-        ClosedEpics {
-            count: closed.len(),
-            closed,
-        },
-        done,
-    ))
+    rep.count = rep.closed.len();
+    Ok((rep, done))
 }

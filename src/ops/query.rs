@@ -338,15 +338,7 @@ impl Filter {
         } else {
             self.assignee.clone()
         };
-        let date = |v: &Option<String>, what: &str| -> Result<Option<Nanos>> {
-            v.as_deref()
-                .map(|t| {
-                    time::parse_user(t, ctx.now).ok_or_else(|| {
-                        Error::invalid(format!("invalid {what} '{t}': use RFC 3339 or YYYY-MM-DD"))
-                    })
-                })
-                .transpose()
-        };
+        let date = |v: &Option<String>, what: &str| user_date(ctx, v, what);
         c.title = self
             .title
             .as_deref()
@@ -362,41 +354,7 @@ impl Filter {
                 "reversed range: --created-after is later than --created-before",
             ));
         }
-        c.updated = date_range(
-            date(&self.updated_after, "--updated-after")?,
-            date(&self.updated_before, "--updated-before")?,
-            "--updated",
-        )?;
-        c.closed = date_range(
-            date(&self.closed_after, "--closed-after")?,
-            date(&self.closed_before, "--closed-before")?,
-            "--closed",
-        )?;
-        let lower = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_lowercase)
-        };
-        c.desc = lower(&self.desc_contains);
-        c.notes = lower(&self.notes_contains);
-        c.empty_description = self.empty_description;
-        c.ids = split_list(&self.ids).collect();
-        c.no_labels = self.no_labels;
-        if c.no_labels && !c.labels.is_empty() {
-            return Err(usage("--no-labels and --label contradict each other"));
-        }
-        c.no_parent = self.no_parent;
-        if c.no_parent && self.parent.is_some() {
-            return Err(usage("--no-parent and --parent contradict each other"));
-        }
-        c.exclude_labels = split_list(&self.exclude_labels).collect();
-        for t in split_list(&self.exclude_types) {
-            values::check_type(&t, &custom_types).map_err(Error::invalid)?;
-            c.exclude_types.push(t);
-        }
-        c.deferred = self.deferred;
-        c.reverse = self.reverse;
+        self.check_classic(ctx, snap, &mut c)?;
         c.limit = check_limit(self.limit)?;
         c.sort = self
             .sort
@@ -413,10 +371,76 @@ impl Filter {
         Ok(c)
     }
 
+    /// The classic filters (`--id`, text, dates, labels, types, layout):
+    /// [`Filter::check`]'s second half.
+    fn check_classic(&self, ctx: &Session, snap: Option<&Snapshot>, c: &mut Checked) -> Result<()> {
+        let custom_types = ctx.custom_types();
+        c.updated = date_range(
+            user_date(ctx, &self.updated_after, "--updated-after")?,
+            user_date(ctx, &self.updated_before, "--updated-before")?,
+            "--updated",
+        )?;
+        c.closed = date_range(
+            user_date(ctx, &self.closed_after, "--closed-after")?,
+            user_date(ctx, &self.closed_before, "--closed-before")?,
+            "--closed",
+        )?;
+        let lower = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_lowercase)
+        };
+        c.desc = lower(&self.desc_contains);
+        c.notes = lower(&self.notes_contains);
+        c.empty_description = self.empty_description;
+        let ids: Vec<String> = split_list(&self.ids).collect();
+        if !self.ids.is_empty() && ids.is_empty() {
+            return Err(Error::invalid("--id needs at least one issue ID"));
+        }
+        if !ids.is_empty() {
+            // As everywhere: a unique part of an ID names it.
+            let snap = snap.ok_or_else(|| Error::invalid("--id needs the full index"))?;
+            let prefix = ctx.prefix_of_rows(&snap.rows);
+            for q in &ids {
+                c.ids.insert(snap.resolve(q, &prefix)?.id.clone());
+            }
+        }
+        c.no_labels = self.no_labels;
+        if c.no_labels && !c.labels.is_empty() {
+            return Err(usage("--no-labels and --label contradict each other"));
+        }
+        c.no_parent = self.no_parent;
+        if c.no_parent && self.parent.is_some() {
+            return Err(usage("--no-parent and --parent contradict each other"));
+        }
+        c.exclude_labels = split_list(&self.exclude_labels).collect();
+        for t in split_list(&self.exclude_types) {
+            values::check_type(&t, &custom_types).map_err(Error::invalid)?;
+            c.exclude_types.push(t);
+        }
+        c.deferred = self.deferred;
+        c.reverse = self.reverse;
+        Ok(())
+    }
+
     /// Whether this filter needs the whole index (not just a precomputed set).
     pub fn needs_index(&self) -> bool {
-        self.parent.is_some()
+        self.parent.is_some() || !self.ids.is_empty()
     }
+}
+
+/// A user's date for a filter flag (`what`), as `any_date` reads it.
+fn user_date(ctx: &Session, v: &Option<String>, what: &str) -> Result<Option<Nanos>> {
+    v.as_deref()
+        .map(|t| {
+            values::any_date(t, ctx.now, what)
+                .map_err(Error::invalid)
+                .and_then(|d| {
+                    time::parse(&d).ok_or_else(|| Error::invalid(format!("invalid {what}")))
+                })
+        })
+        .transpose()
 }
 
 /// The values of a repeatable, comma-separated flag, trimmed, empty ones dropped.
@@ -1376,20 +1400,19 @@ pub fn stats(ctx: &Session) -> Result<Stats> {
 /// ([`IssueView::linked`]; edges to issues not here are left out). The
 /// tracker is read only when one of them has edges.
 pub fn linked_views(ctx: &Session, records: &[Record]) -> Result<Vec<IssueView<'static>>> {
-    let snap = if records.iter().any(|r| !r.deps().is_empty()) {
-        Some(ctx.snapshot()?)
-    } else {
-        None
-    };
+    // The index after the write: the issues at the ends of the edges, and
+    // the counts only the whole tracker knows (dependents; review 8: a
+    // written issue said 0).
+    let snap = ctx.snapshot()?;
     Ok(records
         .iter()
         .map(|rec| {
-            let mut v = IssueView::new(Cow::Owned(rec.clone()), None);
+            let mut v = IssueView::new(Cow::Owned(rec.clone()), snap.find(rec.id()));
             v.linked = Some(
                 rec.deps()
                     .iter()
                     .filter_map(|d| {
-                        let row = snap.as_ref()?.find(&d.depends_on_id)?;
+                        let row = snap.find(&d.depends_on_id)?;
                         Some(crate::ops::Linked::of(row, &d.kind))
                     })
                     .collect(),

@@ -440,9 +440,26 @@ fn refuse_deleted_elsewhere(ledger: Option<&Ledger>, before: &Record) -> Result<
 
 /// A holder whose claim was recovered is told so (exit 3) when it acts on the
 /// issue again, unless it insists (`--force`, for humans).
-pub(crate) fn refuse_if_recovered(ctx: &Session, rec: &Record, force: bool) -> Result<()> {
+pub(crate) fn refuse_if_recovered(
+    ctx: &Session,
+    ledger: Option<&Ledger>,
+    rec: &Record,
+    force: bool,
+) -> Result<()> {
     if force {
         return Ok(());
+    }
+    // Taken in another workspace (review 8: the old holder could still
+    // close and edit there, where a recovery here refuses).
+    let entry = ledger.and_then(|l| coord::entry_for(l, rec));
+    if let Some((holder, workspace)) = coord::taken_from(entry, rec, &ctx.actor) {
+        return Err(Error::Conflict {
+            msg: format!(
+                "your claim on {} was taken by {holder} (workspace {workspace})",
+                rec.id()
+            ),
+            hint: Some("pick another issue from `bd ready`, or use --force".into()),
+        });
     }
     let Some(r) = rec.json::<serde_json::Value>("recovered") else {
         return Ok(());

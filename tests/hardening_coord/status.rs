@@ -255,3 +255,79 @@ fn review7_a_new_worktree_brings_no_older_claim_over_a_close() {
         assert!(!prime["claims"].to_string().contains(&x), "{verb}: {prime}");
     }
 }
+
+/// Review 8: alice's claim, taken by bob in a sibling worktree (a steal
+/// after her lease lapsed), left her free to close and edit the issue in
+/// her own worktree, where a recovery made there refuses (SPEC §7). Now the
+/// ledger's later claim refuses her writes the same way, writing nothing.
+#[test]
+fn review8_a_claim_taken_in_a_sibling_refuses_the_old_holders_writes() {
+    let m = Machine::new(0);
+    let x = m.create(&m.a, "taken next door", &[]);
+    m.bd(&m.a, "tester", &["config", "set", "lease", "1s"]).ok();
+    m.bd(&m.a, "alice", &["claim", &x]).ok();
+    let wt = sibling(&m, "wt-taken");
+    // An hour later (the test clock's), alice silent: bob steals it.
+    m.bd_at(
+        &wt,
+        Some("bob"),
+        "2027-01-01T01:00:00Z",
+        &["claim", &x, "--steal"],
+    )
+    .ok();
+    let file = m.a.join(".beads/issues.jsonl");
+    let before = std::fs::read(&file).unwrap();
+    for args in [
+        vec!["close", x.as_str()],
+        vec!["update", x.as_str(), "--status", "closed"],
+        vec!["update", x.as_str(), "--title", "still mine"],
+        vec!["unclaim", x.as_str()],
+    ] {
+        let r = m.bd(&m.a, "alice", &args).code(3);
+        assert!(r.stderr.contains("taken by bob"), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "refused writes wrote"
+    );
+    // The new holder works on it here.
+    m.bd(&m.a, "bob", &["update", &x, "--notes", "on it"]).ok();
+    // --force insists.
+    m.bd(
+        &m.a,
+        "alice",
+        &["update", &x, "--title", "forced", "--force"],
+    )
+    .ok();
+}
+
+/// Review 8: an epic whose child was reopened and claimed in a sibling
+/// worktree was closed here (`close`, `update --status closed`, `epic
+/// close-eligible`): the guard read only this file. The child counts as
+/// the machine knows it.
+#[test]
+fn review8_an_epic_is_not_closed_over_a_child_claimed_next_door() {
+    let m = Machine::new(0);
+    let e = m.create(&m.a, "Epic", &["-t", "epic"]);
+    let c = m.create(&m.a, "child", &["--parent", &e]);
+    m.bd(&m.a, "tester", &["close", &c]).ok();
+    let wt = sibling(&m, "wt-epic");
+    m.bd(&wt, "bob", &["reopen", &c]).ok();
+    m.bd(&wt, "bob", &["claim", &c]).ok();
+    let file = m.a.join(".beads/issues.jsonl");
+    let before = std::fs::read(&file).unwrap();
+    let v = m.json(&m.a, "alice", &["epic", "status"]);
+    assert_eq!(v[0]["closed_children"], 0, "{v}");
+    assert_eq!(v[0]["eligible_for_close"], false, "{v}");
+    let v = m.json(&m.a, "alice", &["epic", "close-eligible"]);
+    assert_eq!(v["count"], 0, "{v}");
+    for args in [
+        vec!["close", e.as_str()],
+        vec!["update", e.as_str(), "--status", "closed"],
+    ] {
+        let r = m.bd(&m.a, "alice", &args).code(3);
+        assert!(r.stderr.contains("open children"), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}

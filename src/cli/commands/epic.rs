@@ -65,13 +65,22 @@ pub fn run(ctx: &Session, e: EpicCmd) -> Result<Output> {
         }
         EpicCmd::CloseEligible { dry_run: false } => {
             let (report, _) = ops::epics::close_eligible(ctx)?;
-            if report.closed.is_empty() {
+            for r in &report.refused {
+                ctx.warn(format!("not closing {}: {}", r.id, r.reason));
+            }
+            if report.closed.is_empty() && report.refused.is_empty() {
                 ctx.notice("No epics eligible for closure.");
             } else {
                 ctx.notice(format!("Closed {} epic(s)", report.count));
             }
             let t: String = report.closed.iter().map(|id| format!("{id}\n")).collect();
-            Ok(out(&report, t))
+            let mut o = out(&report, t);
+            // Asked to close what cannot be: not a success (PITFALLS), the
+            // others closed all the same.
+            if !report.refused.is_empty() {
+                o.code = 3;
+            }
+            Ok(o)
         }
     }
 }
