@@ -752,3 +752,66 @@ fn written_issues_count_their_dependents() {
     let v = env.json(&["label", "add", &a, "x"]);
     assert_eq!(v["dependent_count"], 2, "{v}");
 }
+
+/// Classic's shorthands: `priority`, `link`, `duplicate --of`, `supersede
+/// --with` (the edge and the close in one write, blockers or not), `todo`.
+#[test]
+fn shorthands_priority_link_duplicate_supersede_todo() {
+    let env = TestEnvironment::new();
+    let a = env.create("A", &[]);
+    let b = env.create("B", &[]);
+    let v = env.json(&["priority", &a, "0"]);
+    assert_eq!(v[0]["priority"], 0);
+    env.bd(&["priority", &a, "P9"]).code(1);
+    env.bd(&["link", &a, &b]).ok();
+    env.bd(&["link", &a, &b, "-t", "related"]).ok();
+    let kinds: Vec<String> = env.record(&a)["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["blocks", "related"]);
+
+    // A duplicate is closed over its open blocker (b blocks a): replaced,
+    // not done.
+    let canon = env.create("Canonical", &[]);
+    let before_lines = env.issues_text().lines().count();
+    let v = env.json(&["duplicate", &a, "--of", &canon]);
+    assert_eq!(v["duplicate"], a.as_str());
+    assert_eq!(v["canonical"], canon.as_str());
+    assert_eq!(v["status"], "closed");
+    let rec = env.record(&a);
+    assert_eq!(rec["status"], "closed");
+    assert_eq!(rec["close_reason"], format!("Duplicate of {canon}"));
+    assert!(rec["dependencies"].to_string().contains("\"duplicates\""));
+    assert_eq!(env.issues_text().lines().count(), before_lines);
+    let v = env.json(&["supersede", &b, "--with", &canon]);
+    assert_eq!(v["superseded"], b.as_str());
+    assert_eq!(v["replacement"], canon.as_str());
+    assert_eq!(
+        env.record(&b)["close_reason"],
+        format!("Superseded by {canon}")
+    );
+    // Refusals write nothing.
+    let before = env.issues_text();
+    env.bd(&["duplicate", &canon, "--of", &canon]).code(1);
+    env.bd(&["duplicate", &canon, "--of", "bd-nothere9"])
+        .code(1);
+    env.bd(&["duplicate", &canon]).code(2);
+    env.bd(&["--readonly", "supersede", &canon, "--with", &a])
+        .code(1);
+    assert_eq!(env.issues_text(), before);
+
+    // todo: tasks with shortcuts.
+    let r = env.bd(&["todo", "add", "Water the plants", "-p", "1"]).ok();
+    let t = r.stdout.trim().to_string();
+    assert_eq!(env.record(&t)["issue_type"], "task");
+    assert_eq!(env.record(&t)["priority"], 1);
+    assert!(ids(&env.json(&["todo"])).contains(&t));
+    assert_eq!(env.json(&["todo"]), env.json(&["todo", "list"]));
+    env.bd(&["todo", "done", &t]).ok();
+    assert_eq!(env.record(&t)["close_reason"], "Completed");
+    assert!(!ids(&env.json(&["todo"])).contains(&t));
+    assert!(ids(&env.json(&["todo", "list", "--all"])).contains(&t));
+}

@@ -224,6 +224,16 @@ pub enum Cmd {
     Assign(c::assign::Args),
     /// Add a label to an issue: `label add`
     Tag(c::tag::Args),
+    /// Set an issue's priority: `update --priority`
+    Priority(c::priority::Args),
+    /// Link two issues: `dep add` (ID2 blocks ID1 unless -t)
+    Link(c::link::Args),
+    /// Close an issue as a duplicate of another (one write)
+    Duplicate(c::duplicate::DuplicateArgs),
+    /// Close an issue as superseded by another (one write)
+    Supersede(c::duplicate::SupersedeArgs),
+    /// TODOs: task issues with shortcuts (add, list, done)
+    Todo(c::todo::Args),
     /// List the statuses an issue may have, and how the sets treat each
     Statuses,
     /// List the types an issue may have

@@ -31,7 +31,12 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Import(_) => "import",
         Cmd::Mail(_) => "mail",
         Cmd::Doctor(_) => "doctor",
-        Cmd::Epic(_) => "close",
+        Cmd::Epic(_) | Cmd::Duplicate(_) | Cmd::Supersede(_) => "close",
+        Cmd::Link(_) => "dep",
+        Cmd::Todo(c::todo::Args {
+            cmd: Some(c::todo::TodoCmd::Add { .. }),
+        }) => "create",
+        Cmd::Todo(_) => "close",
         _ => "update",
     }
 }
@@ -77,6 +82,9 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Diff(_)
             | Cmd::Log(_)
             | Cmd::History(_)
+            | Cmd::Todo(c::todo::Args {
+                cmd: None | Some(c::todo::TodoCmd::List { .. }),
+            })
             | Cmd::Export(_)
     ) && !matches!(cmd, Cmd::Create(a) if a.dry_run)
         && !matches!(cmd, Cmd::Ready(a) if !a.claim)

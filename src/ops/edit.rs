@@ -631,7 +631,48 @@ pub fn close(
 ) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |ledger, publish| close_local(ctx, ids, reason, force, ledger, publish),
+        |ledger, publish| close_local(ctx, ids, reason, force, None, ledger, publish),
+        |_| Some(Event::Closed),
+    )
+}
+
+/// `bd duplicate ID --of CANONICAL`, `bd supersede ID --with NEW`
+/// (classic): an edge of `kind` from the issue to `to`, and the issue
+/// closed, in one write through the close path. Its blockers do not hold
+/// it open (it is not done work, it is replaced), its claim guards do.
+pub fn close_replaced(
+    ctx: &Session,
+    id: &str,
+    to: &str,
+    kind: &'static str,
+) -> Result<Vec<Outcome>> {
+    let ids = [id.to_string()];
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            let tx = ctx.tx()?;
+            let prefix = ctx.prefix_of_rows(tx.rows());
+            let target = tx.resolve(to, &prefix)?;
+            let this = tx.resolve(id, &prefix)?;
+            crate::ops::write::refuse_deleted(ctx, &tx.get(&target)?)?;
+            drop(tx);
+            if target == this {
+                return Err(Error::invalid(format!("{this} cannot replace itself")));
+            }
+            let reason = match kind {
+                "duplicates" => format!("Duplicate of {target}"),
+                _ => format!("Superseded by {target}"),
+            };
+            close_local(
+                ctx,
+                &ids,
+                Some(&reason),
+                false,
+                Some((&target, kind)),
+                ledger,
+                publish,
+            )
+        },
         |_| Some(Event::Closed),
     )
 }
@@ -641,6 +682,7 @@ fn close_local(
     ids: &[String],
     reason: Option<&str>,
     force: bool,
+    replaced_by: Option<(&str, &str)>,
     ledger: Option<&Ledger>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
@@ -649,12 +691,42 @@ fn close_local(
         ids,
         Guard::held(ledger, force),
         |tx, rec| {
-            if rec.state() == Status::Closed {
+            if rec.state() == Status::Closed && replaced_by.is_none() {
                 unchanged(ctx, format!("{} is already closed", rec.id()));
                 return Ok(vec![]);
             }
             refuse_if_recovered(ctx, ledger, rec, force)?;
             crate::ops::write::refuse_deleted(ctx, rec)?;
+            if let Some((to, kind)) = replaced_by {
+                crate::ops::editable_list(rec, "dependencies")?;
+                let mut fields = Vec::new();
+                if !rec.has_dep(to, kind) {
+                    rec.add_dep(&Dep {
+                        issue_id: rec.id().to_string(),
+                        depends_on_id: to.to_string(),
+                        kind: kind.to_string(),
+                        created_at: Some(ctx.now_text()),
+                        created_by: Some(ctx.actor.clone()),
+                        metadata: None,
+                    });
+                    fields.push("dependencies");
+                }
+                if rec.state() != Status::Closed {
+                    rec.set_status(Status::Closed);
+                    rec.set("closed_at", &ctx.now_text());
+                    if let Some(r) = reason {
+                        rec.set("close_reason", r);
+                    }
+                    fields.push("status");
+                }
+                if fields.is_empty() {
+                    unchanged(
+                        ctx,
+                        format!("{} is already closed as replaced by {to}", rec.id()),
+                    );
+                }
+                return Ok(fields);
+            }
             if !force {
                 let blockers = open_blockers(tx, ledger, rec);
                 if !blockers.is_empty() {

@@ -317,6 +317,11 @@ fn cases() -> Vec<Case> {
             &["comments", "add", "{bug}", "-f", "{notes}"],
         )
         .writes(),
+        c("priority", &["priority", "{bug}", "1"]).writes(),
+        c("todo", &["todo"]),
+        c("todo", &["todo", "list", "--all"]),
+        c("todo-add", &["todo", "add", "Water the plants", "-p", "1"]).writes(),
+        c("todo-done", &["todo", "done", "{charge}"]).writes(),
         c("label-add", &["label", "add", "{bug}", "urgent"]).writes(),
         c(
             "label-add",
@@ -369,6 +374,10 @@ fn cases() -> Vec<Case> {
         c("dep-cycles", &["dep", "cycles"]).may_be_empty(),
         c("dep-relate", &["dep", "relate", "{bug}", "{refund}"]).writes(),
         c("dep-unrelate", &["dep", "unrelate", "{later}", "{old}"]).writes(),
+        c("link", &["link", "{bug}", "{refund}"]).writes(),
+        c("link", &["link", "{bug}", "{refund}", "--type", "related"]).writes(),
+        c("duplicate", &["duplicate", "{bug}", "--of", "{charge}"]).writes(),
+        c("supersede", &["supersede", "{old}", "--with", "{charge}"]).writes(),
         c("epic-status", &["epic", "status"]),
         c(
             "epic-close-eligible",
