@@ -306,6 +306,8 @@ pub enum Cmd {
     RepairDeps(c::repair_deps::Args),
     /// Classic: database migrations (strand has no database: --inspect says so)
     Migrate(c::migrate::Args),
+    /// Serve the verbs to an agent over MCP (stdio)
+    Mcp(crate::cli::mcp::Args),
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -5,6 +5,7 @@
 pub mod args;
 pub mod commands;
 pub mod demo;
+pub mod mcp;
 pub mod render;
 pub mod signals;
 pub mod verbs;
@@ -28,6 +29,25 @@ pub fn main() -> i32 {
         Err(e) => return usage_error(&e, wants_json),
     };
     report(cli)
+}
+
+/// A command run in this process (a tool call of `bd mcp`): its output or
+/// its error, and what it said on the way. `argv` starts with the program
+/// name, as `std::env::args` does.
+pub fn execute(argv: &[String]) -> (Result<Output>, Vec<Notice>) {
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            let msg = e.to_string();
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string();
+            (Err(crate::error::Error::Usage(first)), vec![])
+        }
+    }
 }
 
 /// A line on stderr; a closed stderr is not a crash (`eprintln!` panics).
@@ -190,6 +210,24 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Cmd::Demo(a) => return (c::demo::run(a, cli.json), vec![]),
         Cmd::Onboard => return (Ok(c::onboard::run()), vec![]),
         Cmd::Quickstart => return (Ok(c::quickstart::run()), vec![]),
+        Cmd::Mcp(a) => {
+            // Each call opens the workspace as a command does; the server
+            // refuses to start without one.
+            if let Err(e) = ops::compose::tracker_here(&start) {
+                return (Err(e), vec![]);
+            }
+            let global: Vec<String> = [(cli.readonly, "--readonly"), (cli.sandbox, "--sandbox")]
+                .into_iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, f)| f.to_string())
+                .collect();
+            let r = mcp::serve(start, cli.actor.clone(), global, a).map(|_| Output {
+                json: String::new(),
+                text: String::new(),
+                code: 0,
+            });
+            return (r, vec![]);
+        }
         Cmd::Init(a) => {
             return match c::init::run(&start, a) {
                 Ok((o, talk)) => (Ok(o), talk),
@@ -236,6 +274,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         | Cmd::Quickstart
         | Cmd::Demo(_)
         | Cmd::Init(_)
+        | Cmd::Mcp(_)
         | Cmd::Merge(_) => {
             unreachable!("handled before opening the workspace")
         }

@@ -82,6 +82,7 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Diff(_)
             | Cmd::Log(_)
             | Cmd::History(_)
+            | Cmd::Mcp(_)
             | Cmd::Todo(c::todo::Args {
                 cmd: None | Some(c::todo::TodoCmd::List { .. }),
             })

@@ -57,6 +57,12 @@ pub fn open(
 ///
 /// With `--readonly` only the reads: the unmerged files named, the actor
 /// resolved.
+/// The tracker at or above `start` exists and can be used (a server
+/// checks once before it serves calls that each open it).
+pub fn tracker_here(start: &Path) -> Result<()> {
+    Workspace::open(start)?.check_beads()
+}
+
 pub fn begin(ctx: &mut Session) {
     if !ctx.env.readonly {
         ctx.check_merge_driver();

@@ -26,6 +26,8 @@ pub mod session;
 pub mod sync;
 pub mod write;
 
+pub use crate::store::{leave, set_long_lived};
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;

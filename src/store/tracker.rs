@@ -755,7 +755,7 @@ impl Tx {
         save_caches(&ws, &header, &rows);
         // The process ends soon after a write; freeing every row costs more
         // than it gives back.
-        std::mem::forget(rows);
+        crate::store::leave(rows);
         // The old file's handle is closed (a watch loop writes many times).
         drop(src);
         Ok(true)

@@ -133,7 +133,7 @@ pub fn listing(json: bool, l: Listing, text: String) -> Result<Output> {
     };
     // The process ends right after printing: freeing every row of a large
     // tracker would cost more than the command itself.
-    std::mem::forget(l);
+    ops::leave(l);
     Ok(o)
 }
 

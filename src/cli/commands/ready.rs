@@ -69,7 +69,7 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
         ));
     }
     let ready = if json { Some(l.views()?) } else { None };
-    std::mem::forget(l);
+    ops::leave(l);
     Ok(out(Explained { ready, lapsed }, t))
 }
 

@@ -1,0 +1,612 @@
+//! The MCP tools: each is one `bd` verb, its arguments named and typed.
+//! A call becomes that verb's command line (flags as `--flag=value`, then
+//! `--`, then the positional values, so no value can pass for a flag) and
+//! runs through the same dispatcher as the command line. Pure: the catalogue,
+//! the input schemas and the mapping from a call's arguments to argv.
+
+use serde_json::{Map, Value, json};
+
+/// How an argument reaches the verb's command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A positional value (a string).
+    Pos,
+    /// Positional values (an array of strings).
+    PosList,
+    /// `--flag=value` (a string).
+    Flag(&'static str),
+    /// `--flag=N` (an integer).
+    Int(&'static str),
+    /// `--flag` when true.
+    Bool(&'static str),
+    /// `--flag=v` for each (an array of strings).
+    List(&'static str),
+}
+
+/// One argument of a tool.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    /// Short: `tools/list` stays small.
+    pub doc: &'static str,
+}
+
+/// One tool: a verb (its words), its arguments, whether it is in the core
+/// set (the agent loop), and what it does.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    pub name: &'static str,
+    pub verb: &'static [&'static str],
+    pub doc: &'static str,
+    pub params: &'static [Param],
+    pub core: bool,
+}
+
+const fn p(name: &'static str, kind: Kind, doc: &'static str) -> Param {
+    Param {
+        name,
+        kind,
+        required: false,
+        doc,
+    }
+}
+
+const fn req(name: &'static str, kind: Kind, doc: &'static str) -> Param {
+    Param {
+        name,
+        kind,
+        required: true,
+        doc,
+    }
+}
+
+use Kind::*;
+
+const ID: Param = req("id", Pos, "issue ID");
+const IDS: Param = req("ids", PosList, "issue IDs");
+const FILTERS: [Param; 6] = [
+    p("status", List("status"), ""),
+    p("priority", List("priority"), "0-4"),
+    p("type", List("type"), ""),
+    p("label", List("label"), "all of"),
+    p("assignee", Flag("assignee"), ""),
+    p("limit", Int("limit"), "0: all"),
+];
+
+/// Every tool, core ones first.
+pub const TOOLS: &[Tool] = &[
+    Tool {
+        name: "prime",
+        verb: &["prime"],
+        doc: "Start of session: your hook, claims, unread mail, ready work",
+        params: &[],
+        core: true,
+    },
+    Tool {
+        name: "ready",
+        verb: &["ready"],
+        doc: "Work ready to start, best first",
+        params: &[
+            FILTERS[1],
+            FILTERS[2],
+            FILTERS[3],
+            FILTERS[4],
+            FILTERS[5],
+            p("parent", Flag("parent"), "under this issue"),
+        ],
+        core: true,
+    },
+    Tool {
+        name: "show",
+        verb: &["show"],
+        doc: "Issues in detail",
+        params: &[IDS],
+        core: true,
+    },
+    Tool {
+        name: "list",
+        verb: &["list"],
+        doc: "List issues (open unless status/all)",
+        params: &[
+            FILTERS[0],
+            FILTERS[1],
+            FILTERS[2],
+            FILTERS[3],
+            FILTERS[4],
+            FILTERS[5],
+            p("parent", Flag("parent"), ""),
+            p("all", Bool("all"), "closed too"),
+        ],
+        core: true,
+    },
+    Tool {
+        name: "search",
+        verb: &["search"],
+        doc: "Find issues by text",
+        params: &[req("query", Pos, ""), p("all", Bool("all"), "closed too")],
+        core: true,
+    },
+    Tool {
+        name: "create",
+        verb: &["create"],
+        doc: "Create an issue",
+        params: &[
+            req("title", Pos, ""),
+            p("description", Flag("description"), ""),
+            p("type", Flag("type"), "task|bug|feature|epic|chore"),
+            p("priority", Flag("priority"), "0-4"),
+            p("parent", Flag("parent"), ""),
+            p("deps", List("deps"), "type:id or id"),
+            p("labels", List("label"), ""),
+            p("assignee", Flag("assignee"), ""),
+        ],
+        core: true,
+    },
+    Tool {
+        name: "update",
+        verb: &["update"],
+        doc: "Change fields of issues",
+        params: &[
+            IDS,
+            p("title", Flag("title"), ""),
+            p("description", Flag("description"), ""),
+            p("notes", Flag("notes"), ""),
+            p("status", Flag("status"), ""),
+            p("priority", Flag("priority"), ""),
+            p("assignee", Flag("assignee"), ""),
+            p("add_labels", List("add-label"), ""),
+        ],
+        core: true,
+    },
+    Tool {
+        name: "claim",
+        verb: &["claim"],
+        doc: "Claim issues (fails naming the holder)",
+        params: &[IDS],
+        core: true,
+    },
+    Tool {
+        name: "unclaim",
+        verb: &["unclaim"],
+        doc: "Give back claimed issues",
+        params: &[IDS],
+        core: true,
+    },
+    Tool {
+        name: "close",
+        verb: &["close"],
+        doc: "Close issues",
+        params: &[IDS, p("reason", Flag("reason"), "")],
+        core: true,
+    },
+    Tool {
+        name: "reopen",
+        verb: &["reopen"],
+        doc: "Reopen closed issues",
+        params: &[IDS, p("reason", Flag("reason"), "")],
+        core: true,
+    },
+    Tool {
+        name: "comment",
+        verb: &["comment"],
+        doc: "Comment on an issue",
+        params: &[ID, req("text", Pos, "")],
+        core: true,
+    },
+    Tool {
+        name: "dep_add",
+        verb: &["dep", "add"],
+        doc: "issue depends on depends_on",
+        params: &[
+            req("issue", Pos, ""),
+            req("depends_on", Pos, ""),
+            p("type", Flag("type"), "default blocks"),
+        ],
+        core: true,
+    },
+    Tool {
+        name: "dep_remove",
+        verb: &["dep", "remove"],
+        doc: "Remove a dependency",
+        params: &[req("issue", Pos, ""), req("depends_on", Pos, "")],
+        core: true,
+    },
+    Tool {
+        name: "heartbeat",
+        verb: &["heartbeat"],
+        doc: "Say you are alive (keeps your claims)",
+        params: &[p("note", Flag("note"), "")],
+        core: true,
+    },
+    Tool {
+        name: "mail_send",
+        verb: &["mail", "send"],
+        doc: "Send mail (to: name, name@project, @all)",
+        params: &[
+            req("to", List("to"), ""),
+            req("subject", Flag("subject"), ""),
+            p("body", Flag("body"), ""),
+            p("issue", Flag("issue"), "about this issue"),
+            p("attach", List("attach"), "file paths"),
+        ],
+        core: true,
+    },
+    Tool {
+        name: "mail_inbox",
+        verb: &["mail", "inbox"],
+        doc: "Your mail, unread first",
+        params: &[p("all", Bool("all"), "read too")],
+        core: true,
+    },
+    Tool {
+        name: "mail_read",
+        verb: &["mail", "read"],
+        doc: "Read a message",
+        params: &[ID],
+        core: true,
+    },
+    // The rest: `tools: all`, or loaded through `discover`.
+    Tool {
+        name: "mail_reply",
+        verb: &["mail", "reply"],
+        doc: "Reply to a message (same thread)",
+        params: &[ID, p("body", Flag("body"), ""), p("all", Bool("all"), "")],
+        core: false,
+    },
+    Tool {
+        name: "mail_ack",
+        verb: &["mail", "ack"],
+        doc: "Acknowledge a message",
+        params: &[ID],
+        core: false,
+    },
+    Tool {
+        name: "mail_thread",
+        verb: &["mail", "thread"],
+        doc: "Every message of a thread, oldest first",
+        params: &[ID],
+        core: false,
+    },
+    Tool {
+        name: "handoff",
+        verb: &["mail", "send"],
+        doc: "Hand an issue to another project: to is @<project> or name@<project>; it becomes a work item there, with the attachments (a repro)",
+        params: &[
+            req("to", List("to"), "@<project> or name@<project>"),
+            req("subject", Flag("subject"), ""),
+            req("issue", Flag("issue"), "the issue handed off"),
+            p("body", Flag("body"), ""),
+            p("attach", List("attach"), "file paths"),
+            p("type", Flag("type"), "work item type there (default bug)"),
+        ],
+        core: false,
+    },
+    Tool {
+        name: "hook",
+        verb: &["hook"],
+        doc: "The work on an agent's hook (default: yours)",
+        params: &[p("agent", Pos, "")],
+        core: false,
+    },
+    Tool {
+        name: "sling",
+        verb: &["sling"],
+        doc: "Put an issue on an agent's hook",
+        params: &[ID, req("agent", Pos, ""), p("note", Flag("note"), "")],
+        core: false,
+    },
+    Tool {
+        name: "unhook",
+        verb: &["unhook"],
+        doc: "Take an issue (or everything) off a hook",
+        params: &[p("id", Pos, ""), p("agent", Flag("agent"), "whose hook")],
+        core: false,
+    },
+    Tool {
+        name: "agents",
+        verb: &["agents"],
+        doc: "Agents: online, stale, offline; their claims and hooks",
+        params: &[],
+        core: false,
+    },
+    Tool {
+        name: "convoy_status",
+        verb: &["convoy", "status"],
+        doc: "A convoy's progress",
+        params: &[req("convoy", Pos, "")],
+        core: false,
+    },
+    Tool {
+        name: "blocked",
+        verb: &["blocked"],
+        doc: "Blocked issues and what blocks them",
+        params: &[],
+        core: false,
+    },
+    Tool {
+        name: "stats",
+        verb: &["stats"],
+        doc: "Counts by status and type",
+        params: &[],
+        core: false,
+    },
+    Tool {
+        name: "label_add",
+        verb: &["label", "add"],
+        doc: "Add a label to issues",
+        params: &[IDS, req("label", Pos, "")],
+        core: false,
+    },
+    Tool {
+        name: "label_remove",
+        verb: &["label", "remove"],
+        doc: "Remove a label from issues",
+        params: &[IDS, req("label", Pos, "")],
+        core: false,
+    },
+    Tool {
+        name: "defer",
+        verb: &["defer"],
+        doc: "Put issues off (until a date, or until undefer)",
+        params: &[IDS, p("until", Flag("until"), "RFC 3339, YYYY-MM-DD, +3d")],
+        core: false,
+    },
+    Tool {
+        name: "dep_tree",
+        verb: &["dep", "tree"],
+        doc: "Dependency tree of an issue",
+        params: &[ID, p("direction", Flag("direction"), "down|up|both")],
+        core: false,
+    },
+    Tool {
+        name: "epic_status",
+        verb: &["epic", "status"],
+        doc: "Open epics and how many children are closed",
+        params: &[],
+        core: false,
+    },
+    Tool {
+        name: "children",
+        verb: &["children"],
+        doc: "The children of an issue",
+        params: &[ID],
+        core: false,
+    },
+];
+
+/// The tool named `name`.
+pub fn find(name: &str) -> Option<&'static Tool> {
+    TOOLS.iter().find(|t| t.name == name)
+}
+
+/// The argument every tool takes besides its own: who acts.
+const ACTOR: &str = "actor";
+
+/// A tool's input schema (JSON Schema, as MCP wants: an object).
+pub fn input_schema(t: &Tool) -> Map<String, Value> {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for a in t.params {
+        let ty = match a.kind {
+            Pos | Flag(_) => json!({"type": "string"}),
+            Int(_) => json!({"type": "integer"}),
+            Bool(_) => json!({"type": "boolean"}),
+            PosList | List(_) => json!({"type": "array", "items": {"type": "string"}}),
+        };
+        let mut ty = ty;
+        if !a.doc.is_empty() {
+            ty["description"] = a.doc.into();
+        }
+        props.insert(a.name.into(), ty);
+        if a.required {
+            required.push(Value::from(a.name));
+        }
+    }
+    props.insert(ACTOR.into(), json!({"type": "string"}));
+    let mut m = Map::new();
+    m.insert("type".into(), "object".into());
+    m.insert("properties".into(), props.into());
+    if !required.is_empty() {
+        m.insert("required".into(), required.into());
+    }
+    m.insert("additionalProperties".into(), false.into());
+    m
+}
+
+/// Why a call's arguments were refused (an MCP invalid-params error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadArgs(pub String);
+
+/// The command line of a call: the verb, `--actor` when given, the flags,
+/// then `--` and the positional values. `args` is checked against the
+/// tool's parameters: unknown, missing and mistyped arguments are refused.
+pub fn argv(t: &Tool, args: &Map<String, Value>) -> Result<Vec<String>, BadArgs> {
+    for k in args.keys() {
+        if k != ACTOR && !t.params.iter().any(|a| a.name == k) {
+            return Err(BadArgs(format!("{}: unknown argument '{k}'", t.name)));
+        }
+    }
+    let mut out: Vec<String> = t.verb.iter().map(|s| s.to_string()).collect();
+    let mut positional = Vec::new();
+    if let Some(v) = args.get(ACTOR) {
+        out.push(format!("--actor={}", string(t, ACTOR, v)?));
+    }
+    for a in t.params {
+        let Some(v) = args.get(a.name).filter(|v| !v.is_null()) else {
+            if a.required {
+                return Err(BadArgs(format!(
+                    "{}: missing argument '{}'",
+                    t.name, a.name
+                )));
+            }
+            continue;
+        };
+        match a.kind {
+            Pos => positional.push(string(t, a.name, v)?),
+            PosList => {
+                let items = strings(t, a.name, v)?;
+                if items.is_empty() && a.required {
+                    return Err(BadArgs(format!(
+                        "{}: '{}' needs at least one value",
+                        t.name, a.name
+                    )));
+                }
+                positional.extend(items);
+            }
+            Flag(f) => out.push(format!("--{f}={}", string(t, a.name, v)?)),
+            Int(f) => {
+                let n = v
+                    .as_i64()
+                    .ok_or_else(|| mistyped(t, a.name, "an integer"))?;
+                out.push(format!("--{f}={n}"));
+            }
+            Bool(f) => {
+                if v.as_bool()
+                    .ok_or_else(|| mistyped(t, a.name, "true or false"))?
+                {
+                    out.push(format!("--{f}"));
+                }
+            }
+            List(f) => {
+                for s in strings(t, a.name, v)? {
+                    out.push(format!("--{f}={s}"));
+                }
+            }
+        }
+    }
+    if !positional.is_empty() {
+        out.push("--".into());
+        out.extend(positional);
+    }
+    Ok(out)
+}
+
+fn mistyped(t: &Tool, name: &str, want: &str) -> BadArgs {
+    BadArgs(format!("{}: '{name}' must be {want}", t.name))
+}
+
+fn string(t: &Tool, name: &str, v: &Value) -> Result<String, BadArgs> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        // A number where an ID or a priority is asked for reads as its text.
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(mistyped(t, name, "a string")),
+    }
+}
+
+fn strings(t: &Tool, name: &str, v: &Value) -> Result<Vec<String>, BadArgs> {
+    match v {
+        // One value where a list is asked for is a list of one.
+        Value::String(_) | Value::Number(_) => Ok(vec![string(t, name, v)?]),
+        Value::Array(items) => items.iter().map(|i| string(t, name, i)).collect(),
+        _ => Err(mistyped(t, name, "a list of strings")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: Value) -> Result<Vec<String>, BadArgs> {
+        argv(find(name).unwrap(), args.as_object().unwrap())
+    }
+
+    #[test]
+    fn flags_come_first_then_the_positionals_after_a_separator() {
+        assert_eq!(
+            call(
+                "create",
+                json!({"title": "-rf /", "priority": 1, "labels": ["a", "b"]})
+            )
+            .unwrap(),
+            [
+                "create",
+                "--priority=1",
+                "--label=a",
+                "--label=b",
+                "--",
+                "-rf /"
+            ]
+        );
+        assert_eq!(
+            call(
+                "close",
+                json!({"ids": ["bd-1", "bd-2"], "reason": "--force", "actor": "ann"})
+            )
+            .unwrap(),
+            [
+                "close",
+                "--actor=ann",
+                "--reason=--force",
+                "--",
+                "bd-1",
+                "bd-2"
+            ]
+        );
+        assert_eq!(call("prime", json!({})).unwrap(), ["prime"]);
+        assert_eq!(
+            call("list", json!({"all": true, "limit": 0})).unwrap(),
+            ["list", "--limit=0", "--all"]
+        );
+        assert_eq!(
+            call("claim", json!({"ids": "bd-1"})).unwrap(),
+            ["claim", "--", "bd-1"]
+        );
+    }
+
+    #[test]
+    fn unknown_missing_and_mistyped_arguments_are_refused() {
+        assert!(
+            call("claim", json!({"id": "bd-1"}))
+                .unwrap_err()
+                .0
+                .contains("unknown argument 'id'")
+        );
+        assert!(
+            call("claim", json!({}))
+                .unwrap_err()
+                .0
+                .contains("missing argument 'ids'")
+        );
+        assert!(
+            call("claim", json!({"ids": []}))
+                .unwrap_err()
+                .0
+                .contains("at least one")
+        );
+        assert!(
+            call("list", json!({"limit": "x"}))
+                .unwrap_err()
+                .0
+                .contains("integer")
+        );
+        assert!(
+            call("list", json!({"all": "yes"}))
+                .unwrap_err()
+                .0
+                .contains("true or false")
+        );
+        assert!(
+            call("show", json!({"ids": [{"a": 1}]}))
+                .unwrap_err()
+                .0
+                .contains("string")
+        );
+    }
+
+    #[test]
+    fn every_tool_has_a_unique_name_a_schema_and_core_ones_first() {
+        let mut seen = std::collections::HashSet::new();
+        let mut core_done = false;
+        for t in TOOLS {
+            assert!(seen.insert(t.name), "{} twice", t.name);
+            assert!(!(core_done && t.core), "{}: core tools come first", t.name);
+            core_done |= !t.core;
+            let s = input_schema(t);
+            assert_eq!(s["type"], "object");
+            assert!(s["properties"]["actor"].is_object());
+        }
+    }
+}
