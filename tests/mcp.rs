@@ -349,3 +349,105 @@ fn garbage_and_a_closed_stdin() {
         before
     );
 }
+
+/// A project: a bare remote `<name>.git` and a clone `<name>1` with `bd
+/// init --prefix PREFIX` pushed.
+fn project(env: &common::TestEnvironment, name: &str, prefix: &str) -> std::path::PathBuf {
+    let tmp = env.root();
+    let remote = tmp.join(format!("{name}.git"));
+    common::git(
+        tmp,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    let ws = tmp.join(format!("{name}1"));
+    common::git(
+        tmp,
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            ws.to_str().unwrap(),
+        ],
+    );
+    for (k, v) in [("user.name", "T"), ("user.email", "t@example.com")] {
+        common::git(&ws, &["config", k, v]);
+    }
+    common::git(&ws, &["checkout", "-q", "-b", "main"]);
+    let r = common::run_of(
+        env.cmd_at(&ws, "x", &["init", "--prefix", prefix])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    common::git(&ws, &["add", "-A"]);
+    common::git(&ws, &["commit", "-q", "-m", "init"]);
+    common::git(&ws, &["push", "-q", "-u", "origin", "main"]);
+    ws
+}
+
+/// The `handoff` tool: a bug handed from project A to project B with its
+/// repro attached becomes a work item in B, attachment and all.
+#[tokio::test]
+async fn a_handoff_to_another_project_with_an_attachment() {
+    let env = common::TestEnvironment::empty();
+    let a = project(&env, "a", "pa");
+    let b = project(&env, "b", "pb");
+    // B has run a command on this machine since it has a remote: known here.
+    common::run_of(env.cmd_at(&b, "ann", &["where"]).output().unwrap());
+    let id = common::run_of(
+        env.cmd_at(&a, "dave", &["create", "Ship it"])
+            .output()
+            .unwrap(),
+    )
+    .stdout
+    .trim()
+    .to_string();
+    let repro = env.root().join("repro.txt");
+    std::fs::write(&repro, "run it twice\n").unwrap();
+    let cmd = env.cmd_at(&a, "dave", &[]);
+    let envs: Vec<(std::ffi::OsString, std::ffi::OsString)> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    let program = cmd.get_program().to_owned();
+    let dir = a.clone();
+    let transport = TokioChildProcess::new(Command::new(program).configure(|c| {
+        c.arg("mcp")
+            .arg("--tools")
+            .arg("all")
+            .current_dir(&dir)
+            .envs(envs.iter().cloned());
+        c.stderr(std::process::Stdio::null());
+    }))
+    .unwrap();
+    let client = ().serve(transport).await.unwrap();
+    let sent = ok(
+        &client,
+        "handoff",
+        json!({"to": ["@b"], "subject": "Crash in the parser", "issue": id,
+               "body": "see the repro", "attach": [repro.to_str().unwrap()]}),
+    )
+    .await;
+    assert_eq!(sent["issue"], id.as_str(), "{sent}");
+    assert_eq!(sent["attachments"][0]["name"], "repro.txt", "{sent}");
+    client.cancel().await.unwrap();
+    // B's next command imports it.
+    let r = common::run_of(env.cmd_at(&b, "ann", &["--json", "list"]).output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let items: Value = serde_json::from_str(&r.stdout).unwrap();
+    let item = &items[0];
+    assert_eq!(item["title"], "Crash in the parser", "{items}");
+    assert_eq!(item["issue_type"], "bug");
+    let sha = sent["attachments"][0]["sha256"].as_str().unwrap();
+    let stored = std::fs::read_dir(b.join(".beads/attachments"))
+        .unwrap()
+        .count();
+    assert!(stored >= 1, "the attachment reached B ({sha})");
+}

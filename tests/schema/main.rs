@@ -22,6 +22,7 @@ mod re;
 mod classic;
 mod details;
 mod files;
+mod mcp;
 mod outputs;
 mod schemas;
 
