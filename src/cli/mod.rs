@@ -189,6 +189,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Cmd::Merge(a) => return (c::merge::run(a), vec![]),
         Cmd::Demo(a) => return (c::demo::run(a, cli.json), vec![]),
         Cmd::Onboard => return (Ok(c::onboard::run()), vec![]),
+        Cmd::Setup(a) => return (c::setup::run(&start, a), vec![]),
         Cmd::Quickstart => return (Ok(c::quickstart::run()), vec![]),
         Cmd::Init(a) => {
             return match c::init::run(&start, a) {
@@ -233,6 +234,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Version
         | Cmd::Completion(_)
         | Cmd::Onboard
+        | Cmd::Setup(_)
         | Cmd::Quickstart
         | Cmd::Demo(_)
         | Cmd::Init(_)
