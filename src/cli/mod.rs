@@ -188,7 +188,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Cmd::Completion(a) => return (Ok(c::completion::run(a)), vec![]),
         Cmd::Merge(a) => return (c::merge::run(a), vec![]),
         Cmd::Demo(a) => return (c::demo::run(a, cli.json), vec![]),
-        Cmd::Onboard => return (Ok(c::onboard::run()), vec![]),
+        Cmd::Onboard => return (Ok(c::onboard::run()), vec![c::onboard::pointer()]),
         Cmd::Setup(a) => return (c::setup::run(&start, a), vec![]),
         Cmd::Quickstart => return (Ok(c::quickstart::run()), vec![]),
         Cmd::Init(a) => {
