@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{PermissionsExt, symlink};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::{Run, TestEnvironment};
 use serde_json::Value;

@@ -112,7 +112,7 @@ pub fn run(start: &Path, a: Args) -> Result<Output> {
 fn text(r: &Report) -> String {
     let name = match (&r.recipe, &r.agent) {
         (Some(n), Some(a)) => format!("{n} ({a})"),
-        _ => "the instructions".into(),
+        _ => "the instructions file".into(),
     };
     let scopes = r
         .scopes
