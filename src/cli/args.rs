@@ -254,6 +254,8 @@ pub enum Cmd {
     Completion(c::completion::Args),
     /// Print the AGENTS.md snippet for agents
     Onboard,
+    /// Set up an agent for this project: instructions, the `bd mcp` server, hooks
+    Setup(c::setup::Args),
     /// Check .beads/ for problems (and repair with --fix)
     Doctor(c::doctor::Args),
     /// Import issues from classic beads JSONL

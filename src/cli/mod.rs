@@ -208,7 +208,8 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Cmd::Completion(a) => return (Ok(c::completion::run(a)), vec![]),
         Cmd::Merge(a) => return (c::merge::run(a), vec![]),
         Cmd::Demo(a) => return (c::demo::run(a, cli.json), vec![]),
-        Cmd::Onboard => return (Ok(c::onboard::run()), vec![]),
+        Cmd::Onboard => return (Ok(c::onboard::run()), vec![c::onboard::pointer()]),
+        Cmd::Setup(a) => return (c::setup::run(&start, a), vec![]),
         Cmd::Quickstart => return (Ok(c::quickstart::run()), vec![]),
         Cmd::Mcp(a) => {
             // Each call opens the workspace as a command does; the server
@@ -271,6 +272,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Version
         | Cmd::Completion(_)
         | Cmd::Onboard
+        | Cmd::Setup(_)
         | Cmd::Quickstart
         | Cmd::Demo(_)
         | Cmd::Init(_)

@@ -37,6 +37,7 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
             cmd: Some(c::todo::TodoCmd::Add { .. }),
         }) => "create",
         Cmd::Todo(_) => "close",
+        Cmd::Setup(_) => "setup",
         _ => "update",
     }
 }
@@ -92,6 +93,7 @@ pub fn writes(cmd: &Cmd) -> bool {
         && !matches!(cmd, Cmd::Where(a) if !a.trust)
         && !matches!(cmd, Cmd::Doctor(a) if !a.fix && !a.clean)
         && !matches!(cmd, Cmd::RepairDeps(a) if !a.fix)
+        && !matches!(cmd, Cmd::Setup(a) if a.list || a.print || a.check)
 }
 
 /// The command's name as typed (its first word).

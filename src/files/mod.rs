@@ -135,6 +135,44 @@ pub fn check_parents(p: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Where `root/rel` really is, for a file written in a folder the user
+/// owns that is no confinement root (the project's own files, the home
+/// folder): `root` itself may be a link (the user's choice), and a link
+/// below it is followed only while it leads to a place inside `root` (a
+/// `CLAUDE.md` linked to `AGENTS.md`); a link leading out, or to nothing,
+/// is refused with its path, as is a `rel` that is not a plain relative
+/// path. Missing parts are taken as they are; a missing `root` gives
+/// `root/rel`.
+pub fn resolve_inside(root: &Path, rel: &Path) -> io::Result<PathBuf> {
+    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(symlink_error(&root.join(rel)));
+    }
+    let real_root = match fs::canonicalize(root) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(root.join(rel)),
+        Err(e) => return Err(e),
+    };
+    let mut at = real_root.clone();
+    let mut parts = rel.components();
+    while let Some(c) = parts.next() {
+        let next = at.join(c);
+        match fs::symlink_metadata(&next) {
+            Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(&next) {
+                Ok(real) if real.starts_with(&real_root) => at = real,
+                _ => return Err(symlink_error(&next)),
+            },
+            Ok(_) => at = next,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                at = next;
+                at.extend(parts);
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(at)
+}
+
 fn nofollow(o: &mut OpenOptions) -> &mut OpenOptions {
     o.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
 }
@@ -375,6 +413,42 @@ mod tests {
         let e = crate::error::Error::io(&inside, read(&inside).unwrap_err());
         assert!(
             matches!(&e, crate::error::Error::Symlink { path } if *path == beads.join("hooks"))
+        );
+    }
+
+    #[test]
+    fn resolve_inside_follows_links_that_stay_and_refuses_the_others() {
+        let t = tempfile::tempdir().unwrap();
+        let (proj, out) = (t.path().join("proj"), t.path().join("out"));
+        fs::create_dir_all(proj.join("docs")).unwrap();
+        fs::create_dir_all(&out).unwrap();
+        fs::write(proj.join("AGENTS.md"), "a").unwrap();
+        symlink("AGENTS.md", proj.join("CLAUDE.md")).unwrap();
+        symlink(&out, proj.join(".claude")).unwrap();
+        symlink(out.join("x.md"), proj.join("GEMINI.md")).unwrap();
+        symlink("docs", proj.join("d")).unwrap();
+        let real = fs::canonicalize(&proj).unwrap();
+        let r = |rel: &str| resolve_inside(&proj, Path::new(rel));
+        assert_eq!(r("CLAUDE.md").unwrap(), real.join("AGENTS.md"));
+        assert_eq!(r("d/new/x.md").unwrap(), real.join("docs/new/x.md"));
+        assert_eq!(r("new/x.json").unwrap(), real.join("new/x.json"));
+        for (rel, link) in [
+            (".claude/settings.json", ".claude"),
+            ("GEMINI.md", "GEMINI.md"),
+        ] {
+            let e = r(rel).unwrap_err();
+            assert_eq!(symlink_of(&e, Path::new("x")), Some(real.join(link)));
+        }
+        assert!(r("../out/x").is_err());
+        assert!(r("/etc/passwd").is_err());
+        // The root itself may be a link, and a missing root is no error.
+        symlink(&proj, t.path().join("via")).unwrap();
+        let via = resolve_inside(&t.path().join("via"), Path::new("CLAUDE.md"));
+        assert_eq!(via.unwrap(), real.join("AGENTS.md"));
+        let none = t.path().join("none");
+        assert_eq!(
+            resolve_inside(&none, Path::new("a")).unwrap(),
+            none.join("a")
         );
     }
 

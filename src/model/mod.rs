@@ -8,5 +8,6 @@ pub mod kinds;
 pub mod mail;
 pub mod merge;
 pub mod record;
+pub mod setup;
 pub mod time;
 pub mod values;

@@ -23,6 +23,7 @@ pub mod merge_driver;
 pub mod prime;
 pub mod query;
 pub mod session;
+pub mod setup;
 pub mod sync;
 pub mod write;
 

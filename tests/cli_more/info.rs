@@ -199,6 +199,11 @@ fn version_completion_onboard() {
 
     let r = env.bd(&["onboard"]).ok();
     assert!(r.stdout.contains("BD_ACTOR"), "{}", r.stdout);
+    assert!(r.stderr.contains("bd setup <agent>"), "{}", r.stderr);
+    assert!(
+        !r.stdout.contains("bd setup"),
+        "the snippet stays as it was"
+    );
     assert!(r.stdout.contains("bd ready"));
     let v = env.json(&["onboard"]);
     assert!(v.to_string().contains("BD_ACTOR"));

@@ -24,6 +24,18 @@ fn every_command_output_matches_its_schema() {
     assert_eq!(init["issues"], 0);
     let again = ck.run(&bare, "init", &["init"]);
     assert_eq!(again["created"], json!([]));
+    // `bd setup` (HOME is the environment's own home): list, print,
+    // install, a check that fails (exit 1), remove.
+    ck.run(&bare, "setup", &["setup", "--list"]);
+    ck.run(&bare, "setup", &["setup", "--print"]);
+    ck.run(
+        &bare,
+        "setup",
+        &["setup", "claude", "--global", "--project"],
+    );
+    let missing = bare.bd(&["--json", "setup", "gemini", "--check"]).code(1);
+    ck.out("setup", &missing.json(), "setup gemini --check");
+    ck.run(&bare, "setup", &["setup", "claude", "--remove"]);
     let classic = TestEnvironment::bare_git();
     let beads = classic.beads();
     std::fs::create_dir_all(&beads).unwrap();

@@ -50,6 +50,7 @@ pub mod reopen;
 pub mod repair_deps;
 pub mod restore;
 pub mod search;
+pub mod setup;
 pub mod show;
 pub mod sling;
 pub mod stale;
