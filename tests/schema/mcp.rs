@@ -18,8 +18,14 @@ struct Mcp {
 
 impl Mcp {
     fn start(env: &TestEnvironment) -> Mcp {
+        Mcp::start_with(env, &["--tools", "all"])
+    }
+
+    fn start_with(env: &TestEnvironment, extra: &[&str]) -> Mcp {
+        let mut args = vec!["mcp"];
+        args.extend_from_slice(extra);
         let mut child = env
-            .cmd(&["mcp", "--tools", "all"])
+            .cmd(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -182,6 +188,13 @@ fn every_mcp_tool_result_matches_its_schema() {
         seen.insert(tool);
         let doc = data.get("items").cloned().unwrap_or(data);
         ck.out(schema, &doc, &format!("mcp {tool}"));
+    }
+    // discover, on a core server: the rest, then some loaded.
+    let mut core = Mcp::start_with(&env, &[]);
+    for args in [json!({}), json!({"names": ["sling"]})] {
+        let (failed, data) = core.call("discover", args);
+        assert!(!failed, "{data}");
+        ck.out("mcp-discover", &data, "mcp discover");
     }
     // A refusal: the error document.
     let (failed, data) = m.call("claim", json!({"ids": ["bd-nothere9"]}));
