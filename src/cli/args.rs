@@ -220,6 +220,8 @@ pub enum Cmd {
     Comments(c::comments::Args),
     /// Add a line to an issue's notes
     Note(c::note::Args),
+    /// Record what is done and what is next on the item you work on
+    Checkpoint(c::checkpoint::Args),
     /// Assign an issue (`""` unassigns): `update --assignee`
     Assign(c::assign::Args),
     /// Add a label to an issue: `label add`

@@ -326,6 +326,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Sync(a) => c::sync::run(ctx, a),
         Cmd::Export(a) => c::export::run(ctx, a),
         Cmd::Note(a) => c::note::run(ctx, a),
+        Cmd::Checkpoint(a) => c::checkpoint::run(ctx, a),
         Cmd::Assign(a) => c::assign::run(ctx, a),
         Cmd::Tag(a) => c::tag::run(ctx, a),
         Cmd::Priority(a) => c::priority::run(ctx, a),

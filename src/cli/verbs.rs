@@ -24,7 +24,7 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Unhook(_) => "unhook",
         Cmd::Dep(_) => "dep",
         Cmd::Label(_) => "label",
-        Cmd::Comment(_) | Cmd::Comments(_) => "comment",
+        Cmd::Comment(_) | Cmd::Comments(_) | Cmd::Checkpoint(_) => "comment",
         Cmd::Note(_) => "note",
         Cmd::Assign(_) => "assign",
         Cmd::Tag(_) => "label",

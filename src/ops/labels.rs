@@ -173,3 +173,66 @@ pub fn comments(ctx: &Session, id: &str) -> Result<Vec<Comment>> {
         .map(id_as_text)
         .collect())
 }
+
+/// How a checkpoint starts: a comment (so it merges as comments do, and
+/// every tool that shows comments shows it), marked as the item's latest
+/// word on what is done and what is next.
+pub const CHECKPOINT: &str = "Checkpoint: ";
+
+/// `bd checkpoint [ID] TEXT [--next NEXT]`: a structured note on the item
+/// (default: the one the actor holds, its hook first): what is done, and
+/// what is next. `bd prime` and the next run on the item show the latest.
+pub fn checkpoint(
+    ctx: &Session,
+    id: Option<&str>,
+    done: &str,
+    next: Option<&str>,
+) -> Result<(Record, Comment)> {
+    if done.trim().is_empty() {
+        return Err(Error::invalid("a checkpoint needs its text: what is done"));
+    }
+    let id = match id {
+        Some(i) => i.to_string(),
+        None => {
+            let held = crate::ops::prime::held(ctx)?;
+            match held.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    return Err(crate::ops::usage(
+                        "you hold no issue: give one (bd checkpoint ID TEXT)",
+                    ));
+                }
+                more => {
+                    return Err(crate::ops::usage(format!(
+                        "you hold {}: give the issue (bd checkpoint ID TEXT)",
+                        more.join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    let mut text = format!("{CHECKPOINT}{}", done.trim());
+    if let Some(n) = next.map(str::trim).filter(|n| !n.is_empty()) {
+        text.push_str(&format!("\nNext: {n}"));
+    }
+    comment(ctx, &id, &text, None)
+}
+
+/// The latest checkpoint on `rec`, if any: (when, by whom, its text
+/// without the mark).
+pub fn latest_checkpoint(rec: &Record) -> Option<(String, String, String)> {
+    rec.comments()
+        .into_iter()
+        .filter(|c| c.text.starts_with(CHECKPOINT))
+        .max_by(|a, b| {
+            let t = |c: &Comment| crate::model::time::parse(&c.created_at).unwrap_or(0);
+            t(a).cmp(&t(b))
+        })
+        .map(|c| {
+            (
+                c.created_at.clone(),
+                c.author.clone(),
+                c.text[CHECKPOINT.len()..].to_string(),
+            )
+        })
+}

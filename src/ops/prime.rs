@@ -43,6 +43,16 @@ pub struct PrimeReport {
 pub struct Item {
     pub id: String,
     pub title: String,
+    /// Its latest checkpoint's text (`bd checkpoint`), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+/// The issues the actor holds, by the effective state: its hook first,
+/// then its claims (`bd checkpoint` without an ID takes the one it holds).
+pub fn held(ctx: &Session) -> Result<Vec<String>> {
+    let (hook, claims) = holdings(ctx)?;
+    Ok(hook.into_iter().chain(claims).map(|i| i.id).collect())
 }
 
 #[derive(Debug, Serialize)]
@@ -118,14 +128,19 @@ fn holdings(ctx: &Session) -> Result<(Vec<Item>, Vec<Item>)> {
     let item = |id: &str, title: &str| Item {
         id: id.to_string(),
         title: title.to_string(),
+        checkpoint: None,
     };
     let (mut hook, mut claims) = (Vec::new(), Vec::new());
     for r in &snap.rows {
         let Ok(rec) = snap.record(r) else { continue };
+        let with_checkpoint = || Item {
+            checkpoint: crate::ops::labels::latest_checkpoint(&rec).map(|c| c.2),
+            ..item(&r.id, &r.title)
+        };
         match crate::ops::coord::effective_holder(crate::ops::coord::entry_for(&ledger, &rec), &rec)
         {
-            Some((h, false)) if h == me => claims.push(item(&r.id, &r.title)),
-            Some((h, true)) if h == me => hook.push(item(&r.id, &r.title)),
+            Some((h, false)) if h == me => claims.push(with_checkpoint()),
+            Some((h, true)) if h == me => hook.push(with_checkpoint()),
             _ => {}
         }
     }

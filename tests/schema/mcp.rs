@@ -201,7 +201,7 @@ fn every_mcp_tool_result_matches_its_schema() {
         "{\"id\":\"bd-imp9\",\"title\":\"Imported\",\"status\":\"open\",\"priority\":2,\"issue_type\":\"task\",\"created_at\":\"2026-01-01T00:00:00Z\",\"updated_at\":\"2026-01-01T00:00:00Z\"}\n",
     )
     .unwrap();
-    let more: Vec<(&str, Value, &str)> = vec![
+    let mut more: Vec<(&str, Value, &str)> = vec![
         ("note", json!({"id": a, "text": "a line"}), "issue-list"),
         ("assign", json!({"id": a, "name": "zoe"}), "issue-list"),
         ("priority", json!({"id": a, "priority": "3"}), "issue-list"),
@@ -220,6 +220,11 @@ fn every_mcp_tool_result_matches_its_schema() {
         ("dep_unrelate", json!({"id1": a, "id2": c}), "issue-list"),
         ("dep_cycles", json!({}), "dep-cycles"),
         ("comments", json!({"id": a}), "comment-list"),
+        (
+            "checkpoint",
+            json!({"id": a, "text": "half done", "next": "the rest"}),
+            "comment",
+        ),
         ("log", json!({"id": a}), "log"),
         ("stale", json!({"days": 1}), "issue-list"),
         ("count", json!({"by": "status"}), "count"),
@@ -295,6 +300,11 @@ fn every_mcp_tool_result_matches_its_schema() {
         ),
         ("todo_done", json!({"ids": [gone]}), "issue-list"),
     ];
+    // prime with a checkpoint on a held item.
+    let held = env.create("Held", &[]);
+    more.push(("claim", json!({"ids": [held]}), "issue"));
+    more.push(("checkpoint", json!({"text": "on the held one"}), "comment"));
+    more.push(("prime", json!({}), "prime"));
     for (tool, args, schema) in &more {
         let (failed, data) = m.call(tool, args.clone());
         assert!(!failed, "{tool}: {data}");

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod agents;
 pub mod assign;
 pub mod blocked;
+pub mod checkpoint;
 pub mod children;
 pub mod claim;
 pub mod close;

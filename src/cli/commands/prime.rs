@@ -26,7 +26,15 @@ fn list(v: &[Item], more: &str) -> String {
     let mut s: String = v
         .iter()
         .take(SHOWN)
-        .map(|i| format!("  {} {}\n", i.id, cut(&i.title, 50)))
+        .map(|i| {
+            let mut line = format!("  {} {}\n", i.id, cut(&i.title, 50));
+            if let Some(c) = &i.checkpoint {
+                // The first line (what is done), short: the text stays small.
+                let first = c.lines().next().unwrap_or_default();
+                line.push_str(&format!("    last checkpoint: {}\n", cut(first, 100)));
+            }
+            line
+        })
         .collect();
     if v.len() > SHOWN {
         s.push_str(&format!("  … {} more ({more})\n", v.len() - SHOWN));

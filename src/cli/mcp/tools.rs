@@ -375,6 +375,17 @@ pub const TOOLS: &[Tool] = &[
         core: false,
     },
     Tool {
+        name: "checkpoint",
+        verb: &["checkpoint"],
+        doc: "Record what is done and what is next on your item (default: the one you hold)",
+        params: &[
+            p("id", Pos, "default: the issue you hold"),
+            req("text", Pos, "what is done"),
+            p("next", Flag("next"), "what is next"),
+        ],
+        core: false,
+    },
+    Tool {
         name: "note",
         verb: &["note"],
         doc: "Add a line to an issue's notes",
