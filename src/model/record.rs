@@ -14,6 +14,11 @@ use serde_json::value::RawValue;
 use super::time::{self, Nanos};
 
 /// Keys in the order `bd` writes them; unknown keys follow in byte order, then `_stamps`.
+/// How a checkpoint starts (`bd checkpoint`): a comment (so it merges as
+/// comments do, and every tool that shows comments shows it), marked as
+/// the item's latest word on what is done and what is next.
+pub const CHECKPOINT: &str = "Checkpoint: ";
+
 pub const KEY_ORDER: &[&str] = &[
     "id",
     "title",
@@ -581,6 +586,25 @@ impl Record {
             }
         }
         removed
+    }
+
+    /// The latest checkpoint on the record, if any: (when, by whom, its
+    /// text without the mark).
+    pub fn latest_checkpoint(&self) -> Option<(String, String, String)> {
+        self.comments()
+            .into_iter()
+            .filter(|c| c.text.starts_with(CHECKPOINT))
+            .max_by(|a, b| {
+                let t = |c: &Comment| crate::model::time::parse(&c.created_at).unwrap_or(0);
+                t(a).cmp(&t(b))
+            })
+            .map(|c| {
+                (
+                    c.created_at.clone(),
+                    c.author.clone(),
+                    c.text[CHECKPOINT.len()..].to_string(),
+                )
+            })
     }
 
     /// Append a comment, keeping the list sorted by (time, id, text).

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod agents;
+pub mod checkpoint;
 pub mod classic;
 pub mod compose;
 pub mod convoy;

@@ -134,7 +134,7 @@ fn holdings(ctx: &Session) -> Result<(Vec<Item>, Vec<Item>)> {
     for r in &snap.rows {
         let Ok(rec) = snap.record(r) else { continue };
         let with_checkpoint = || Item {
-            checkpoint: crate::ops::labels::latest_checkpoint(&rec).map(|c| c.2),
+            checkpoint: rec.latest_checkpoint().map(|c| c.2),
             ..item(&r.id, &r.title)
         };
         match crate::ops::coord::effective_holder(crate::ops::coord::entry_for(&ledger, &rec), &rec)

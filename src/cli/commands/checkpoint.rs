@@ -21,7 +21,7 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
         [text] => (None, text.as_str()),
         _ => return Err(ops::usage("give [ID] TEXT")),
     };
-    let (rec, c) = ops::labels::checkpoint(ctx, id, text, a.next.as_deref())?;
+    let (rec, c) = ops::checkpoint::checkpoint(ctx, id, text, a.next.as_deref())?;
     ctx.notice(format!("Checkpoint on {}", rec.id()));
     Ok(out(&c, ""))
 }
