@@ -14,12 +14,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::classic::{bd_live, create_live, fixture_records, migrate_classic};
+use common::classic::{SEED_COMMENT, Seed, bd_live, fixture_records, migrate_classic, seed_issues};
 use common::{BD, TestEnvironment, run_of};
 use serde_json::{Value, json};
 
 const SCRIPT: &str = "tests/classic/beads_mcp_e2e.py";
-const SEED_COMMENT: &str = "Card charging needs idempotency keys.";
 
 /// The venv's python, or None (with the reason printed) when there is none.
 fn venv_python() -> Option<PathBuf> {
@@ -58,39 +57,14 @@ fn venv_python() -> Option<PathBuf> {
 /// The seed the script expects (see its docstring): an epic with two
 /// children, a `blocks` edge, labels, a comment, an assignee, a closed issue.
 fn seed(env: &TestEnvironment) -> Value {
-    let epic = create_live(
-        env,
-        "Payments epic",
-        &["-t", "epic", "-p", "1", "-l", "payments"],
-    );
-    let c1 = create_live(
-        env,
-        "Charge the card",
-        &[
-            "-t", "task", "-p", "1", "--parent", &epic, "-l", "payments", "-l", "backend",
-        ],
-    );
-    let c2 = create_live(
-        env,
-        "Refund flow",
-        &[
-            "-t", "task", "-p", "2", "--parent", &epic, "-l", "payments", "-a", "alice",
-        ],
-    );
-    let blocker = create_live(
-        env,
-        "Schema migration",
-        &["-t", "task", "-p", "0", "-l", "backend"],
-    );
-    let blocked = create_live(
-        env,
-        "Wire the payments API",
-        &["-t", "feature", "-p", "1", "-l", "backend"],
-    );
-    bd_live(env, &["dep", "add", &blocked, &blocker, "--type", "blocks"]);
-    let closed = create_live(env, "Old spike", &["-t", "chore", "-p", "3", "-l", "spike"]);
-    bd_live(env, &["close", &closed, "--reason", "Superseded"]);
-    bd_live(env, &["comment", &c1, SEED_COMMENT]);
+    let Seed {
+        epic,
+        c1,
+        c2,
+        blocker,
+        blocked,
+        closed,
+    } = seed_issues(env);
     json!({
         "epic": epic,
         "children": [c1, c2],

@@ -15,13 +15,14 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::classic::{bd_live, create_live, fixture_records, migrate_classic};
+use common::classic::{
+    SEED_COMMENT, Seed, bd_live, create_live, fixture_records, migrate_classic, seed_issues,
+};
 use common::{BD, TestEnvironment, run_of};
 use serde_json::{Value, json};
 
 const SCRIPT: &str = "tests/classic/beads_ui_e2e.mjs";
 const BEADS_UI_VERSION: &str = "0.12.0";
-const SEED_COMMENT: &str = "Card charging needs idempotency keys.";
 /// `git config user.name` of [`TestEnvironment::bare_git`]: beads-ui signs
 /// the comments it adds with it.
 const GIT_USER: &str = "Test";
@@ -67,41 +68,16 @@ fn node_modules() -> Option<PathBuf> {
 /// a `blocks` edge, labels, a comment, an assignee, a closed issue and one in
 /// progress.
 fn seed(env: &TestEnvironment) -> Value {
-    let epic = create_live(
-        env,
-        "Payments epic",
-        &["-t", "epic", "-p", "1", "-l", "payments"],
-    );
-    let c1 = create_live(
-        env,
-        "Charge the card",
-        &[
-            "-t", "task", "-p", "1", "--parent", &epic, "-l", "payments", "-l", "backend",
-        ],
-    );
-    let c2 = create_live(
-        env,
-        "Refund flow",
-        &[
-            "-t", "task", "-p", "2", "--parent", &epic, "-l", "payments", "-a", "alice",
-        ],
-    );
-    let blocker = create_live(
-        env,
-        "Schema migration",
-        &["-t", "task", "-p", "0", "-l", "backend"],
-    );
-    let blocked = create_live(
-        env,
-        "Wire the payments API",
-        &["-t", "feature", "-p", "1", "-l", "backend"],
-    );
-    bd_live(env, &["dep", "add", &blocked, &blocker, "--type", "blocks"]);
-    let closed = create_live(env, "Old spike", &["-t", "chore", "-p", "3", "-l", "spike"]);
-    bd_live(env, &["close", &closed, "--reason", "Superseded"]);
+    let Seed {
+        epic,
+        c1,
+        c2,
+        blocker,
+        blocked,
+        closed,
+    } = seed_issues(env);
     let in_progress = create_live(env, "Investigate flaky test", &["-t", "bug", "-p", "2"]);
     bd_live(env, &["update", &in_progress, "--status", "in_progress"]);
-    bd_live(env, &["comment", &c1, SEED_COMMENT]);
     json!({
         "epic": epic,
         "children": [c1, c2],

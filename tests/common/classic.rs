@@ -26,6 +26,65 @@ pub fn create_live(env: &TestEnvironment, title: &str, extra: &[&str]) -> String
     bd_live(env, &a).stdout.trim().to_string()
 }
 
+/// The comment both clients' seeds carry.
+pub const SEED_COMMENT: &str = "Card charging needs idempotency keys.";
+
+/// The issues both clients' end-to-end scripts expect: an epic with two
+/// children (labels, an assignee), a `blocks` edge, a closed issue and a
+/// comment, made on the real clock.
+pub struct Seed {
+    pub epic: String,
+    pub c1: String,
+    pub c2: String,
+    pub blocker: String,
+    pub blocked: String,
+    pub closed: String,
+}
+
+pub fn seed_issues(env: &TestEnvironment) -> Seed {
+    let epic = create_live(
+        env,
+        "Payments epic",
+        &["-t", "epic", "-p", "1", "-l", "payments"],
+    );
+    let c1 = create_live(
+        env,
+        "Charge the card",
+        &[
+            "-t", "task", "-p", "1", "--parent", &epic, "-l", "payments", "-l", "backend",
+        ],
+    );
+    let c2 = create_live(
+        env,
+        "Refund flow",
+        &[
+            "-t", "task", "-p", "2", "--parent", &epic, "-l", "payments", "-a", "alice",
+        ],
+    );
+    let blocker = create_live(
+        env,
+        "Schema migration",
+        &["-t", "task", "-p", "0", "-l", "backend"],
+    );
+    let blocked = create_live(
+        env,
+        "Wire the payments API",
+        &["-t", "feature", "-p", "1", "-l", "backend"],
+    );
+    bd_live(env, &["dep", "add", &blocked, &blocker, "--type", "blocks"]);
+    let closed = create_live(env, "Old spike", &["-t", "chore", "-p", "3", "-l", "spike"]);
+    bd_live(env, &["close", &closed, "--reason", "Superseded"]);
+    bd_live(env, &["comment", &c1, SEED_COMMENT]);
+    Seed {
+        epic,
+        c1,
+        c2,
+        blocker,
+        blocked,
+        closed,
+    }
+}
+
 /// A file of `fixtures/classic/`.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
