@@ -63,6 +63,13 @@ pub fn tracker_here(start: &Path) -> Result<()> {
     Workspace::open(start)?.check_beads()
 }
 
+/// The real path of the workspace at or above `start` (its worktree root).
+pub fn workspace_root(start: &Path) -> Result<std::path::PathBuf> {
+    let root = Workspace::find_root(start)?;
+    root.canonicalize()
+        .map_err(|e| crate::error::Error::io(&root, e))
+}
+
 pub fn begin(ctx: &mut Session) {
     if !ctx.env.readonly {
         ctx.check_merge_driver();

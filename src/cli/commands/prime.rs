@@ -13,9 +13,13 @@ pub fn run(ctx: &Session) -> Result<Output> {
     Ok(out(&p, text))
 }
 
+/// A one-line field (a title, a note, a subject), at most `n` characters:
+/// line breaks and control characters shown escaped, so a title cannot
+/// forge a line of the agent's start-of-session text (review 9).
 fn cut(s: &str, n: usize) -> String {
+    let s = crate::cli::render::one_line(s);
     if s.chars().count() <= n {
-        s.to_string()
+        s.into_owned()
     } else {
         format!("{}…", s.chars().take(n - 1).collect::<String>())
     }

@@ -27,6 +27,9 @@ pub struct Server {
     pub all: bool,
     /// The tools `discover` loaded besides the core ones.
     loaded: Mutex<BTreeSet<&'static str>>,
+    /// One call at a time: pipelined calls queue here rather than race
+    /// for the workspace lock (review 9: many at once timed out `locked`).
+    turn: Mutex<()>,
 }
 
 /// A call's result: done, or refused by the verb; both with the data and
@@ -53,6 +56,7 @@ impl Server {
             global,
             all,
             loaded: Mutex::new(BTreeSet::new()),
+            turn: Mutex::new(()),
         }
     }
 
@@ -131,11 +135,46 @@ impl Server {
     pub fn call(&self, name: &str, args: &Map<String, Value>) -> Result<Reply, Refused> {
         let tool = tools::find(name).ok_or_else(|| Refused(format!("no tool named '{name}'")))?;
         let verb = tools::argv(tool, args).map_err(|e| Refused(e.0))?;
+        if let Some(files) = args.get("attach") {
+            self.attachments_inside(files)?;
+        }
         Ok(self.run(&verb))
+    }
+
+    /// Files an agent attaches through MCP come from its workspace only
+    /// (review 9: a server outside the agent's sandbox copied any file,
+    /// `/etc/shadow`, into the tracker, where it is committed).
+    fn attachments_inside(&self, files: &Value) -> Result<(), Refused> {
+        let root = crate::ops::compose::workspace_root(&self.start)
+            .map_err(|e| Refused(format!("attach: {e}")))?;
+        let paths: Vec<&str> = match files {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        for p in paths {
+            let full = std::path::Path::new(p);
+            let full = if full.is_absolute() {
+                full.to_path_buf()
+            } else {
+                self.start.join(full)
+            };
+            let real = full
+                .canonicalize()
+                .map_err(|e| Refused(format!("attach: {p}: {e}")))?;
+            if !real.starts_with(&root) || real.starts_with(root.join(".beads")) {
+                return Err(Refused(format!(
+                    "attach: {p} is not a file of this workspace ({}); over MCP only the workspace's files can be attached",
+                    root.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// A verb's words run in-process, in the server's workspace.
     pub fn run(&self, verb: &[String]) -> Reply {
+        let _turn = self.turn.lock().unwrap_or_else(|p| p.into_inner());
         let mut argv: Vec<String> = vec![
             "bd".into(),
             "--json".into(),
@@ -143,7 +182,12 @@ impl Server {
             self.start.display().to_string(),
         ];
         argv.extend(self.global.iter().cloned());
-        let has_actor = verb.iter().any(|a| a.starts_with("--actor="));
+        // Only the words before `--` are flags (review 9: a title
+        // `--actor=x` hid the server's actor).
+        let has_actor = verb
+            .iter()
+            .take_while(|a| *a != "--")
+            .any(|a| a.starts_with("--actor="));
         if let (Some(a), false) = (&self.actor, has_actor) {
             argv.push(format!("--actor={a}"));
         }
