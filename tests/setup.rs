@@ -430,39 +430,72 @@ fn cursor_and_gemini_on_a_filled_configuration() {
 }
 
 #[test]
-fn an_old_block_and_another_beads_server_are_replaced_and_check_says_so() {
+fn an_old_block_is_replaced_and_another_beads_server_is_left_alone() {
     let e = Env::new();
     e.write(
         "CLAUDE.md",
         "top\n<!-- bd setup: begin -->\nold words\n<!-- bd setup: end -->\nbottom\n",
     );
-    // Classic's Python server under the same name.
-    e.write(
-        ".mcp.json",
-        "{\n  \"mcpServers\": {\n    \"beads\": {\n      \"command\": \"beads-mcp\"\n    }\n  }\n}\n",
-    );
+    // Classic's Python server under the same name, with the user's env:
+    // setup refuses to take its place (review 9: it lost the env, and
+    // --remove then deleted the entry), and writes nothing anywhere.
+    let classic = "{\n  \"mcpServers\": {\n    \"beads\": {\n      \"command\": \"beads-mcp\",\n      \"env\": {\"BEADS_DB\": \"x\"}\n    }\n  }\n}\n";
+    e.write(".mcp.json", classic);
     let c = e.bd(&["setup", "claude", "--check"]).code(1);
     assert!(
         c.stdout.contains("instructions block (out of date)"),
         "{}",
         c.stdout
     );
+    let md_before = std::fs::read_to_string(e.path("CLAUDE.md")).unwrap();
+    let r = e.bd(&["setup", "claude"]).code(1);
+    assert!(r.stderr.contains("another MCP server"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(e.path(".mcp.json")).unwrap(),
+        classic
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.path("CLAUDE.md")).unwrap(),
+        md_before
+    );
+    // Once the user takes it out, setup replaces the old block in place.
+    std::fs::remove_file(e.path(".mcp.json")).unwrap();
     let doc = e.json(&["setup", "claude"]);
     assert_eq!(
         doc["files"][0]["replaced"][0], "instructions block",
         "{doc}"
     );
-    assert_eq!(doc["files"][1]["replaced"][0], "mcpServers.beads", "{doc}");
     let md = std::fs::read_to_string(e.path("CLAUDE.md")).unwrap();
     assert!(
         md.starts_with("top\n<!-- bd setup: begin -->\n## Issue tracking"),
         "{md}"
     );
     assert!(md.ends_with("<!-- bd setup: end -->\nbottom\n"), "{md}");
-    let mcp: Value =
-        serde_json::from_str(&std::fs::read_to_string(e.path(".mcp.json")).unwrap()).unwrap();
-    assert_eq!(mcp["mcpServers"]["beads"]["command"], "bd");
     e.bd(&["setup", "claude", "--check"]).ok();
+    // --remove leaves another server under the name as it is.
+    e.write(".mcp.json", classic);
+    e.bd(&["setup", "claude", "--remove"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(e.path(".mcp.json")).unwrap(),
+        classic
+    );
+}
+
+/// Review 9: `-o` writes a regular file only, never into `.beads/`.
+#[test]
+fn output_is_a_regular_file_outside_the_tracker() {
+    let e = Env::new();
+    e.bd(&["setup", "-o", "/dev/null"]).code(1);
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+    std::fs::create_dir_all(e.path(".beads")).unwrap();
+    e.bd(&["setup", "-o", ".beads/issues.jsonl"]).code(1);
+    assert!(!e.path(".beads/issues.jsonl").exists());
+    e.bd(&["setup", "-o", "rules.md"]).ok();
+    assert!(
+        std::fs::read_to_string(e.path("rules.md"))
+            .unwrap()
+            .contains("bd")
+    );
 }
 
 // ------------------------------------------------------------ refusals

@@ -552,6 +552,27 @@ fn is_our_server(v: &Value) -> bool {
     v.get("command").and_then(Value::as_str) == Some("bd") && v.get("args") == Some(&json!(["mcp"]))
 }
 
+/// An entry exactly as setup writes it: `--remove` takes out only this
+/// (review 9: an entry with the user's `env` was removed with it).
+fn is_exactly_our_server(v: &Value) -> bool {
+    is_our_server(v)
+        && v.as_object().is_some_and(|o| {
+            o.iter().all(|(k, x)| match k.as_str() {
+                "command" | "args" => true,
+                "type" => x == "stdio",
+                _ => false,
+            })
+        })
+}
+
+/// Why setup leaves another `beads` server as it is (review 9: taking its
+/// place lost what the user wrote in it, and `--remove` then deleted it).
+fn foreign_server(where_: &str) -> String {
+    format!(
+        "`{where_}` is another MCP server (it does not run `bd mcp`); bd setup leaves it as it is: remove or rename it, then run bd setup again"
+    )
+}
+
 /// The hook group setup adds to each event.
 fn our_hook_group() -> Value {
     json!({"matcher": "", "hooks": [{"type": "command", "command": PRIME}]})
@@ -841,13 +862,6 @@ impl<'a> Json<'a> {
         self.splice(n.start, n.end, &body)
     }
 
-    /// The text with `v` in place of the value `n`.
-    fn replace_value(&self, n: &Node, v: &Value) -> String {
-        let st = self.style();
-        let body = st.render(v, indent_of_line(self.text, n.start));
-        self.splice(n.start, n.end, &body)
-    }
-
     /// The text without `obj`'s member `i` (with the comma and space that
     /// joined it to its neighbour; `{}` when it was the only one).
     fn remove_member(&self, obj: &Node, i: usize) -> String {
@@ -996,11 +1010,10 @@ fn json_server_install(text: &str, container: &str, typed: bool) -> Result<Edite
             ..Edited::default()
         }),
         Some((_, b)) if is_our_server(&doc.value_of(&b.value)) => Ok(Edited::same(text)),
-        // Another `beads` server (classic's beads-mcp): `bd mcp` takes its place.
-        Some((_, b)) => Ok(Edited {
-            text: doc.replace_value(&b.value, &ours),
-            replaced: vec![item],
-            ..Edited::default()
+        // Another `beads` server (classic's beads-mcp): the user's, left alone.
+        Some((_, b)) => Err(BadDoc {
+            line: line_at(doc.text, b.value.start),
+            reason: foreign_server(&item),
         }),
     }
 }
@@ -1013,7 +1026,7 @@ fn json_server_remove(text: &str, container: &str) -> Result<Edited, BadDoc> {
     let Some((i, b)) = c.value.member(SERVER) else {
         return Ok(Edited::same(text));
     };
-    if !is_our_server(&doc.value_of(&b.value)) {
+    if !is_exactly_our_server(&doc.value_of(&b.value)) {
         return Ok(Edited::same(text));
     }
     let text = if c.value.members().is_some_and(|m| m.len() == 1) {
@@ -1115,6 +1128,14 @@ fn is_our_toml_server(item: &toml_edit::Item) -> bool {
         && args == Some(vec![Some("mcp".to_string())])
 }
 
+/// [`is_our_toml_server`] with nothing else in it (what setup writes).
+fn is_exactly_our_toml_server(item: &toml_edit::Item) -> bool {
+    is_our_toml_server(item)
+        && item
+            .as_table_like()
+            .is_some_and(|t| t.iter().all(|(k, _)| k == "command" || k == "args"))
+}
+
 fn toml_install(text: &str) -> Result<Edited, BadDoc> {
     use toml_edit::{Array, InlineTable, Item, Table, Value as TValue};
     let mut doc = toml_parse(text)?;
@@ -1129,14 +1150,11 @@ fn toml_install(text: &str) -> Result<Edited, BadDoc> {
     match servers {
         Item::Table(servers) => match servers.get_mut(SERVER) {
             Some(b) if is_our_toml_server(b) => return Ok(Edited::same(text)),
-            Some(b) => {
-                let b = b.as_table_like_mut().ok_or_else(|| BadDoc {
+            Some(_) => {
+                return Err(BadDoc {
                     line: 1,
-                    reason: format!("`{item}` is not a table"),
-                })?;
-                b.insert("command", Item::Value("bd".into()));
-                b.insert("args", Item::Value(args()));
-                out.replaced.push(item);
+                    reason: foreign_server(&item),
+                });
             }
             None => {
                 let mut t = Table::new();
@@ -1150,15 +1168,10 @@ fn toml_install(text: &str) -> Result<Edited, BadDoc> {
             Some(b) if is_our_toml_server(&Item::Value(b.clone())) => {
                 return Ok(Edited::same(text));
             }
-            Some(TValue::InlineTable(b)) => {
-                b.insert("command", "bd".into());
-                b.insert("args", args());
-                out.replaced.push(item);
-            }
             Some(_) => {
                 return Err(BadDoc {
                     line: 1,
-                    reason: format!("`{item}` is not a table"),
+                    reason: foreign_server(&item),
                 });
             }
             None => {
@@ -1185,7 +1198,7 @@ fn toml_remove(text: &str) -> Result<Edited, BadDoc> {
     let ours = doc
         .get("mcp_servers")
         .and_then(|s| s.get(SERVER))
-        .is_some_and(is_our_toml_server);
+        .is_some_and(is_exactly_our_toml_server);
     if !ours {
         return Ok(Edited::same(text));
     }
@@ -1326,17 +1339,22 @@ mod tests {
     }
 
     #[test]
-    fn another_beads_server_is_replaced_and_a_users_extras_are_kept() {
+    fn another_beads_server_is_left_alone_and_a_users_entry_is_not_removed() {
         let classic = "{\"mcpServers\": {\"beads\": {\"command\": \"beads-mcp\"}}}";
-        let e = SERVER_JSON.install(Some(classic)).unwrap();
-        assert_eq!(e.replaced, ["mcpServers.beads"]);
-        let v: Value = serde_json::from_str(&e.text).unwrap();
-        assert_eq!(v["mcpServers"]["beads"], our_server(false));
+        let e = SERVER_JSON.install(Some(classic)).unwrap_err();
+        assert!(e.reason.contains("another MCP server"), "{}", e.reason);
+        // The user's own entry running bd mcp, with their env: kept by both.
         let extras = r#"{"mcpServers": {"beads": {"command": "bd", "args": ["mcp"], "env": {"BD_ACTOR": "c"}}}}"#;
         assert_eq!(SERVER_JSON.install(Some(extras)).unwrap().text, extras);
-        assert_eq!(SERVER_JSON.remove(extras).unwrap().text, "{}");
+        assert_eq!(SERVER_JSON.remove(extras).unwrap().text, extras);
         // Someone else's server under the name is not ours to remove.
         assert_eq!(SERVER_JSON.remove(classic).unwrap().text, classic);
+        // TOML alike: another table is refused; one with the user's env stays.
+        let t = "[mcp_servers.beads]\n# classic\ncommand = \"beads-mcp\"\nenv = { A = \"1\" }\n";
+        assert!(Part::TomlServer.install(Some(t)).is_err());
+        assert_eq!(Part::TomlServer.remove(t).unwrap().text, t);
+        let t = "[mcp_servers.beads]\ncommand = \"bd\"\nargs = [\"mcp\"]\nenv = { A = \"1\" }\n";
+        assert_eq!(Part::TomlServer.remove(t).unwrap().text, t);
     }
 
     #[test]

@@ -376,7 +376,10 @@ fn recipe_places(places: &Places, r: &m::Recipe, scopes: &[Scope]) -> Result<Vec
     Ok(out)
 }
 
-/// The file `-o PATH` names, followed as a shell redirection would.
+/// The file `-o PATH` names, followed as a shell redirection would; a
+/// regular file or none, and never one of a tracker's `.beads/` (review 9:
+/// `-o /dev/null` replaced the device with a file, `-o
+/// .beads/issues.jsonl` wrote into the tracker).
 fn output_place(path: &Path) -> Result<Place> {
     let path = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => {
@@ -384,6 +387,27 @@ fn output_place(path: &Path) -> Result<Place> {
         }
         _ => path.to_path_buf(),
     };
+    match std::fs::metadata(&path) {
+        Ok(m) if !m.is_file() => {
+            return Err(Error::invalid(format!(
+                "-o {}: not a regular file; name a file to write the instructions in",
+                path.display()
+            )));
+        }
+        _ => {}
+    }
+    let inside_beads = path
+        .parent()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .unwrap_or_else(|| path.clone())
+        .ancestors()
+        .any(|a| a.file_name().is_some_and(|n| n == ".beads"));
+    if inside_beads {
+        return Err(Error::invalid(format!(
+            "-o {}: a tracker's .beads/ holds bd's own files; name another file",
+            path.display()
+        )));
+    }
     Ok(Place {
         path,
         part: Part::Block { preamble: "" },
