@@ -244,8 +244,14 @@ impl Error {
             Error::NotFound(missing) => missing.hint(),
             Error::NotGitRepo { .. } => Some("run `git init` first".into()),
             Error::NotInitialized { .. } => Some("run `bd init` to start tracking here".into()),
+            // The tracker's own config (review 9: Codex's config.toml got
+            // this hint).
             Error::Parse { path, .. }
-                if path.file_name().is_some_and(|n| n == "config.toml") =>
+                if path.file_name().is_some_and(|n| n == "config.toml")
+                    && path
+                        .parent()
+                        .and_then(|p| p.file_name())
+                        .is_some_and(|n| n == ".beads") =>
             {
                 Some(
                     "`bd doctor` runs anyway and reports it; `bd doctor --fix` merges a config.toml git left conflicted or with a key set twice (else fix the line by hand)"
