@@ -714,3 +714,26 @@ fn usage_unknown_recipes_and_readonly() {
         .ok();
     assert!(e.path(".windsurf/rules/beads.md").exists());
 }
+
+/// Review 9: JSON with comments (VS Code's `.vscode/mcp.json`, Gemini's
+/// settings) is edited, its comments kept, and `--remove` gives it back
+/// byte for byte.
+#[test]
+fn jsonc_configs_keep_their_comments() {
+    let e = Env::new();
+    let before = "{\n  // servers for this repo\n  \"servers\": {\n    \"other\": {\"type\": \"stdio\", \"command\": \"x\"} /* keep */\n  }\n}\n";
+    e.write(".vscode/mcp.json", before);
+    e.bd(&["setup", "copilot"]).ok();
+    let after = std::fs::read_to_string(e.path(".vscode/mcp.json")).unwrap();
+    assert!(
+        after.contains("// servers for this repo") && after.contains("/* keep */"),
+        "{after}"
+    );
+    assert!(after.contains("\"beads\""), "{after}");
+    e.bd(&["setup", "copilot", "--check"]).ok();
+    e.bd(&["setup", "copilot", "--remove"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(e.path(".vscode/mcp.json")).unwrap(),
+        before
+    );
+}

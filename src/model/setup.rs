@@ -641,9 +641,60 @@ impl Node {
 
 /// A parsed JSON file: its value, and where each value is in its text.
 struct Json<'a> {
+    /// The file as it is: edits splice into it.
     text: &'a str,
+    /// The same bytes with comments blanked (JSONC: VS Code's and Gemini's
+    /// settings), which values and places are read from: offsets agree.
+    clean: String,
     value: Value,
     root: Node,
+}
+
+/// `text` with its comments (`// …` to the line's end, `/* … */`, outside
+/// strings) turned into spaces, line breaks kept: the same length, so every
+/// offset in one is the same place in the other.
+fn blank_comments(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let (mut i, mut in_str) = (0, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match (c, b.get(i + 1)) {
+            (b'"', _) => in_str = true,
+            (b'/', Some(b'/')) => {
+                while i < b.len() && b[i] != b'\n' {
+                    out[i] = b' ';
+                    i += 1;
+                }
+                continue;
+            }
+            (b'/', Some(b'*')) => {
+                let end = text[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+                for o in &mut out[i..end] {
+                    if !matches!(*o, b'\n' | b'\r') {
+                        *o = b' ';
+                    }
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // Only ASCII bytes outside strings were replaced by ASCII spaces: the
+    // text stays UTF-8 (a multi-byte character inside a comment is blanked
+    // whole, byte by byte).
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
 /// Reads the places of a JSON text's values (after serde_json accepted it).
@@ -759,7 +810,8 @@ fn line_at(text: &str, at: usize) -> usize {
 
 impl<'a> Json<'a> {
     fn parse(text: &'a str) -> Result<Json<'a>, BadDoc> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
+        let clean = blank_comments(text);
+        let value: Value = serde_json::from_str(&clean).map_err(|e| {
             let msg = e.to_string();
             let msg = msg.rfind(" at line ").map_or(&msg[..], |i| &msg[..i]);
             BadDoc {
@@ -767,7 +819,7 @@ impl<'a> Json<'a> {
                 reason: format!("not valid JSON: {msg}"),
             }
         })?;
-        let root = Spans { text, i: 0 }.value().ok_or(BadDoc {
+        let root = Spans { text: &clean, i: 0 }.value().ok_or(BadDoc {
             line: 1,
             reason: "not valid JSON".into(),
         })?;
@@ -777,11 +829,16 @@ impl<'a> Json<'a> {
                 reason: "the top level is not an object".into(),
             });
         }
-        Ok(Json { text, value, root })
+        Ok(Json {
+            text,
+            clean,
+            value,
+            root,
+        })
     }
 
     fn value_of(&self, n: &Node) -> Value {
-        serde_json::from_str(&self.text[n.start..n.end]).unwrap_or(Value::Null)
+        serde_json::from_str(&self.clean[n.start..n.end]).unwrap_or(Value::Null)
     }
 
     /// The line ending, indentation unit, key separator and layout the
@@ -797,7 +854,7 @@ impl<'a> Json<'a> {
                 pretty: true,
             };
         };
-        let lead = &self.text[self.root.start + 1..first.key_start];
+        let lead = &self.clean[self.root.start + 1..first.key_start];
         let pretty = lead.contains('\n');
         let unit = lead.rsplit('\n').next().unwrap_or("");
         let base = indent_of_line(self.text, self.root.start);
@@ -805,7 +862,7 @@ impl<'a> Json<'a> {
         Style {
             nl,
             unit: if unit.is_empty() { "  " } else { unit }.to_string(),
-            colon: self.text[first.key_end..first.value.start].to_string(),
+            colon: self.clean[first.key_end..first.value.start].to_string(),
             pretty,
         }
     }
@@ -817,7 +874,7 @@ impl<'a> Json<'a> {
         let members = obj.members().unwrap_or_default();
         match (members.first(), members.last()) {
             (Some(first), Some(last)) => {
-                let lead = &self.text[obj.start + 1..first.key_start];
+                let lead = &self.clean[obj.start + 1..first.key_start];
                 let indent = lead.rsplit('\n').next().unwrap_or("");
                 let (lead, st) = st.like(lead);
                 let item = format!("{key}{}{}", st.colon, st.render(v, indent));
@@ -835,7 +892,7 @@ impl<'a> Json<'a> {
         };
         match (items.first(), items.last()) {
             (Some(first), Some(last)) => {
-                let lead = &self.text[arr.start + 1..first.start];
+                let lead = &self.clean[arr.start + 1..first.start];
                 let indent = lead.rsplit('\n').next().unwrap_or("");
                 let (lead, st) = st.like(lead);
                 let item = st.render(v, indent);
@@ -1355,6 +1412,25 @@ mod tests {
         assert_eq!(Part::TomlServer.remove(t).unwrap().text, t);
         let t = "[mcp_servers.beads]\ncommand = \"bd\"\nargs = [\"mcp\"]\nenv = { A = \"1\" }\n";
         assert_eq!(Part::TomlServer.remove(t).unwrap().text, t);
+    }
+
+    #[test]
+    fn jsonc_comments_are_kept_and_come_back_exactly() {
+        // VS Code's and Gemini's settings may hold comments (review 9).
+        for before in [
+            "{\n  // my servers\n  \"mcpServers\": {\n    \"other\": {\"command\": \"x\"} // keep\n  },\n  /* theme */ \"theme\": \"dark\"\n}\n",
+            "// top\n{\"a\": \"http://x.y/z\", \"b\": \"/* not a comment */\"}\n",
+            "{\n  /* é ∞ */ \"k\": 1\n}\n",
+        ] {
+            let once = round_trip(SERVER_JSON, before);
+            assert!(once.contains("// ") || once.contains("/*"), "{once}");
+            let v: Value = serde_json::from_str(&blank_comments(&once)).unwrap();
+            assert_eq!(v["mcpServers"]["beads"], our_server(false), "{once}");
+        }
+        assert_eq!(
+            blank_comments("{\"a\": \"//x\"} // y"),
+            "{\"a\": \"//x\"}     "
+        );
     }
 
     #[test]
