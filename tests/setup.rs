@@ -737,3 +737,22 @@ fn jsonc_configs_keep_their_comments() {
         before
     );
 }
+
+/// Review 9: `--remove` deletes only the files and folders setup created
+/// (it keeps a machine-local record of them): an empty CLAUDE.md and an
+/// empty `.claude/` the user had stay.
+#[test]
+fn remove_keeps_the_users_empty_files_and_folders() {
+    let e = Env::new();
+    e.write("CLAUDE.md", "");
+    std::fs::create_dir_all(e.path(".claude")).unwrap();
+    e.bd(&["setup", "claude"]).ok();
+    e.bd(&["setup", "claude", "--remove"]).ok();
+    assert_eq!(std::fs::read_to_string(e.path("CLAUDE.md")).unwrap(), "");
+    assert!(e.path(".claude").is_dir(), "the user's folder stays");
+    assert!(
+        !e.path(".claude/settings.json").exists(),
+        "setup's file goes"
+    );
+    assert!(!e.path(".mcp.json").exists(), "setup's file goes");
+}

@@ -28,6 +28,37 @@ pub struct Places {
     pub start: PathBuf,
     pub home: Option<PathBuf>,
     pub codex_home: Option<PathBuf>,
+    /// The machine-local list of the files and folders setup created
+    /// (in bd's state folder): `--remove` deletes only those (review 9: it
+    /// deleted an empty CLAUDE.md or `.claude/` the user had).
+    pub record: Option<PathBuf>,
+}
+
+/// The files and folders setup created, from its record.
+fn created(places: &Places) -> std::collections::BTreeSet<String> {
+    places
+        .record
+        .as_deref()
+        .and_then(|r| files::read(r).ok())
+        .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+fn save_created(places: &Places, set: &std::collections::BTreeSet<String>) -> Result<()> {
+    let Some(r) = &places.record else {
+        return Ok(());
+    };
+    if set.is_empty() {
+        return match files::remove_file(r) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(r, e)),
+            _ => Ok(()),
+        };
+    }
+    let list: Vec<&String> = set.iter().collect();
+    let text = serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into());
+    write(r, &text)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -214,6 +245,9 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
         });
     }
     // Write (or delete) each file whose text changed.
+    let mut made = created(places);
+    let before = made.clone();
+    let key = |p: &Path| p.display().to_string();
     for (path, old, new) in &texts {
         let changed = old.as_deref() != Some(new.as_str()) && !(old.is_none() && new.is_empty());
         if opts.action == Action::Check || !changed {
@@ -224,16 +258,26 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
             .rev()
             .find(|p| p.path == *path)
             .expect("every text is of a place");
-        let status = if opts.action == Action::Remove && place.part.leftover(new) {
+        let ours = made.contains(&key(path));
+        let status = if opts.action == Action::Remove && place.part.leftover(new) && ours {
             files::remove_file(path).map_err(|e| Error::io(path, e))?;
-            // Folders left empty go too (`remove_dir` takes only empty ones).
+            made.remove(&key(path));
+            // Folders setup made and left empty go too (`remove_dir` takes
+            // only empty ones).
             for d in &place.folders {
-                if std::fs::remove_dir(d).is_err() {
+                if !made.contains(&key(d)) || std::fs::remove_dir(d).is_err() {
                     break;
                 }
+                made.remove(&key(d));
             }
             Status::Deleted
         } else {
+            if old.is_none() {
+                made.insert(key(path));
+                for d in place.folders.iter().filter(|d| !d.exists()) {
+                    made.insert(key(d));
+                }
+            }
             write(path, new)?;
             if old.is_some() {
                 Status::Changed
@@ -244,6 +288,9 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
         for r in reports.iter_mut().filter(|r| r.path == *path) {
             r.status = status;
         }
+    }
+    if made != before {
+        save_created(places, &made)?;
     }
     // What of setup's is in each file now.
     for (r, p) in reports.iter_mut().zip(&targets) {

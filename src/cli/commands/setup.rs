@@ -92,6 +92,9 @@ pub fn run(start: &Path, a: Args) -> Result<Output> {
         start: start.to_path_buf(),
         home: var("HOME"),
         codex_home: var("CODEX_HOME"),
+        record: super::common::env_from_process(None)
+            .bd_home
+            .map(|h| h.join("setup-created.json")),
     };
     let report = setup::setup(
         &places,
