@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::classic::{
-    SEED_COMMENT, Seed, bd_live, create_live, fixture_records, migrate_classic, seed_issues,
+    SEED_COMMENT, Seed, add_migrated_extras, bd_live, create_live, migrate_classic, seed_issues,
 };
 use common::{BD, TestEnvironment, run_of};
 use serde_json::{Value, json};
@@ -164,33 +164,6 @@ fn beads_ui_drives_a_migrated_classic_repository() {
     let env = TestEnvironment::bare_git();
     migrate_classic(&env);
     let mut seed = seed(&env);
-    let records = fixture_records();
-    let record = |id: &str| {
-        records
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap_or_else(|| panic!("{id} in the fixture"))
-    };
-    // A `hooked` task with a discovered-from edge, an open task with comments,
-    // a closed one with comments by two authors.
-    seed["extra_show"] = ["bd-077e", "bd-zw72", "bd-6df0"]
-        .iter()
-        .map(|id| {
-            let r = record(id);
-            json!({"id": id, "title": r["title"], "status": r["status"], "issue_type": r["issue_type"]})
-        })
-        .collect();
-    seed["extra_comments"] = ["bd-zw72", "bd-6df0"]
-        .iter()
-        .map(|id| {
-            let authors: Vec<&Value> = record(id)["comments"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| &c["author"])
-                .collect();
-            json!({"id": id, "authors": authors})
-        })
-        .collect();
+    add_migrated_extras(&mut seed);
     drive(&modules, &env, &seed);
 }

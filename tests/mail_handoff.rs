@@ -53,52 +53,11 @@ impl World {
             .to_string()
     }
 
-    /// A project: a bare remote, a first clone with `bd init` pushed.
-    fn project(env: &TestEnvironment, name: &str, prefix: &str) -> PathBuf {
-        let tmp = env.root();
-        let remote = tmp.join(format!("{name}.git"));
-        git(
-            tmp,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        let ws = tmp.join(format!("{name}1"));
-        git(
-            tmp,
-            &[
-                "clone",
-                "-q",
-                remote.to_str().unwrap(),
-                ws.to_str().unwrap(),
-            ],
-        );
-        for (k, v) in [("user.name", "T"), ("user.email", "t@example.com")] {
-            git(&ws, &["config", k, v]);
-        }
-        git(&ws, &["checkout", "-q", "-b", "main"]);
-        std::fs::write(ws.join("code.txt"), "one\n").unwrap();
-        ok(run_of(
-            env.cmd_at(&ws, "x", &["init", "--prefix", prefix])
-                .output()
-                .expect("bd runs"),
-        ));
-        git(&ws, &["add", "-A"]);
-        git(&ws, &["commit", "-q", "-m", "init"]);
-        git(&ws, &["push", "-q", "-u", "origin", "main"]);
-        ws
-    }
-
     fn new() -> World {
         let env = TestEnvironment::empty();
         let t = env.root().to_path_buf();
         let home = env.home.clone();
-        let a1 = World::project(&env, "a", "vc");
+        let a1 = common::project(&env, "a", "vc");
         let a2 = t.join("a2");
         git(
             &t,
@@ -112,7 +71,7 @@ impl World {
         for (k, v) in [("user.name", "T2"), ("user.email", "t2@example.com")] {
             git(&a2, &["config", k, v]);
         }
-        let b1 = World::project(&env, "b", "bz");
+        let b1 = common::project(&env, "b", "bz");
         let b2 = t.join("b2");
         // b1 moves to a topic branch that conflicts with main and stops
         // mid-rebase; b2 is a worktree on main.

@@ -361,55 +361,13 @@ fn garbage_and_a_closed_stdin() {
     );
 }
 
-/// A project: a bare remote `<name>.git` and a clone `<name>1` with `bd
-/// init --prefix PREFIX` pushed.
-fn project(env: &common::TestEnvironment, name: &str, prefix: &str) -> std::path::PathBuf {
-    let tmp = env.root();
-    let remote = tmp.join(format!("{name}.git"));
-    common::git(
-        tmp,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    let ws = tmp.join(format!("{name}1"));
-    common::git(
-        tmp,
-        &[
-            "clone",
-            "-q",
-            remote.to_str().unwrap(),
-            ws.to_str().unwrap(),
-        ],
-    );
-    for (k, v) in [("user.name", "T"), ("user.email", "t@example.com")] {
-        common::git(&ws, &["config", k, v]);
-    }
-    common::git(&ws, &["checkout", "-q", "-b", "main"]);
-    let r = common::run_of(
-        env.cmd_at(&ws, "x", &["init", "--prefix", prefix])
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    common::git(&ws, &["add", "-A"]);
-    common::git(&ws, &["commit", "-q", "-m", "init"]);
-    common::git(&ws, &["push", "-q", "-u", "origin", "main"]);
-    ws
-}
-
 /// The `handoff` tool: a bug handed from project A to project B with its
 /// repro attached becomes a work item in B, attachment and all.
 #[tokio::test]
 async fn a_handoff_to_another_project_with_an_attachment() {
     let env = common::TestEnvironment::empty();
-    let a = project(&env, "a", "pa");
-    let b = project(&env, "b", "pb");
+    let a = common::project(&env, "a", "pa");
+    let b = common::project(&env, "b", "pb");
     // B has run a command on this machine since it has a remote: known here.
     common::run_of(env.cmd_at(&b, "ann", &["where"]).output().unwrap());
     let id = common::run_of(

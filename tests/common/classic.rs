@@ -149,3 +149,35 @@ pub fn migrate_classic(env: &TestEnvironment) {
     std::fs::write(beads.join("beads.db"), b"SQLite format 3\0stale").unwrap();
     bd_live(env, &["init"]);
 }
+
+/// What the scripts also check on a migrated classic repository: a `hooked`
+/// task with a discovered-from edge, an open task with comments, a closed
+/// one with comments by two authors (issues of the classic fixture).
+pub fn add_migrated_extras(seed: &mut Value) {
+    let records = fixture_records();
+    let record = |id: &str| {
+        records
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in the fixture"))
+    };
+    seed["extra_show"] = ["bd-077e", "bd-zw72", "bd-6df0"]
+        .iter()
+        .map(|id| {
+            let r = record(id);
+            serde_json::json!({"id": id, "title": r["title"], "status": r["status"], "issue_type": r["issue_type"]})
+        })
+        .collect();
+    seed["extra_comments"] = ["bd-zw72", "bd-6df0"]
+        .iter()
+        .map(|id| {
+            let authors: Vec<&Value> = record(id)["comments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| &c["author"])
+                .collect();
+            serde_json::json!({"id": id, "authors": authors})
+        })
+        .collect();
+}

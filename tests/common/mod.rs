@@ -604,3 +604,47 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
         .join(name);
     p.exists().then_some(p)
 }
+
+/// A project on this machine: a bare remote `<name>.git` beside the
+/// environment's folders, and a first clone `<name>1` (with a file of code)
+/// where `bd init --prefix PREFIX` is committed and pushed.
+pub fn project(env: &TestEnvironment, name: &str, prefix: &str) -> PathBuf {
+    let tmp = env.root();
+    let remote = tmp.join(format!("{name}.git"));
+    git(
+        tmp,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    let ws = tmp.join(format!("{name}1"));
+    git(
+        tmp,
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            ws.to_str().unwrap(),
+        ],
+    );
+    for (k, v) in [("user.name", "T"), ("user.email", "t@example.com")] {
+        git(&ws, &["config", k, v]);
+    }
+    git(&ws, &["checkout", "-q", "-b", "main"]);
+    std::fs::write(ws.join("code.txt"), "one\n").unwrap();
+    let r = run_of(
+        env.cmd_at(&ws, "x", &["init", "--prefix", prefix])
+            .output()
+            .expect("bd runs"),
+    );
+    assert_eq!(r.code, 0, "bd init: {}", r.stderr);
+    git(&ws, &["add", "-A"]);
+    git(&ws, &["commit", "-q", "-m", "init"]);
+    git(&ws, &["push", "-q", "-u", "origin", "main"]);
+    ws
+}

@@ -165,14 +165,8 @@ fn every_mcp_tool_result_matches_its_schema() {
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (tool, args, schema) in &cases {
-        let (failed, data) = m.call(tool, args.clone());
-        assert!(!failed, "{tool}: {data}");
+        check(&ck, &mut m, tool, args, schema);
         seen.insert(*tool);
-        let doc = match data.get("items") {
-            Some(items) if data.as_object().is_some_and(|o| o.len() == 1) => items.clone(),
-            _ => data.clone(),
-        };
-        ck.out(schema, &doc, &format!("mcp {tool}"));
     }
     // Mail read, reply, ack, thread: on the message just sent.
     let (_, inbox) = m.call("mail_inbox", json!({"all": true}));
@@ -183,11 +177,8 @@ fn every_mcp_tool_result_matches_its_schema() {
         ("mail_ack", json!({"id": id}), "message"),
         ("mail_thread", json!({"id": id}), "mail-list"),
     ] {
-        let (failed, data) = m.call(tool, args);
-        assert!(!failed, "{tool}: {data}");
+        check(&ck, &mut m, tool, &args, schema);
         seen.insert(tool);
-        let doc = data.get("items").cloned().unwrap_or(data);
-        ck.out(schema, &doc, &format!("mcp {tool}"));
     }
     // The other verbs (`--tools all`): (tool, arguments, schema; a name
     // under `classic/` is classic's shape, the verb having no other).
@@ -306,24 +297,8 @@ fn every_mcp_tool_result_matches_its_schema() {
     more.push(("checkpoint", json!({"text": "on the held one"}), "comment"));
     more.push(("prime", json!({}), "prime"));
     for (tool, args, schema) in &more {
-        let (failed, data) = m.call(tool, args.clone());
-        assert!(!failed, "{tool}: {data}");
+        check(&ck, &mut m, tool, args, schema);
         seen.insert(*tool);
-        let doc = match data.get("items") {
-            Some(items) if data.as_object().is_some_and(|o| o.len() == 1) => items.clone(),
-            _ => data.clone(),
-        };
-        match schema.strip_prefix("classic/") {
-            Some(c) => {
-                let file = format!("classic/{c}.schema.json");
-                let errs = ck.v.errors(&file, &doc);
-                assert!(
-                    errs.is_empty(),
-                    "mcp {tool} against {file}: {errs:?}\n{doc}"
-                );
-            }
-            None => ck.out(schema, &doc, &format!("mcp {tool}")),
-        }
     }
     // sync needs a remote: this tracker has none, a refusal.
     let (failed, data) = m.call("sync", json!({}));
@@ -350,5 +325,28 @@ fn every_mcp_tool_result_matches_its_schema() {
             seen.contains(name) || name == "handoff",
             "tool {name} has no schema check"
         );
+    }
+}
+
+/// Call `tool` (it must succeed) and check its structured result against
+/// `schema` (`output/…`, or classic's under `classic/`); a list wrapped as
+/// `{"items": …}` is checked as the list.
+fn check(ck: &Checker, m: &mut Mcp, tool: &str, args: &Value, schema: &str) {
+    let (failed, data) = m.call(tool, args.clone());
+    assert!(!failed, "{tool}: {data}");
+    let doc = match data.get("items") {
+        Some(items) if data.as_object().is_some_and(|o| o.len() == 1) => items.clone(),
+        _ => data,
+    };
+    match schema.strip_prefix("classic/") {
+        Some(c) => {
+            let file = format!("classic/{c}.schema.json");
+            let errs = ck.v.errors(&file, &doc);
+            assert!(
+                errs.is_empty(),
+                "mcp {tool} against {file}: {errs:?}\n{doc}"
+            );
+        }
+        None => ck.out(schema, &doc, &format!("mcp {tool}")),
     }
 }

@@ -23,8 +23,8 @@ pub struct Args {
 
 /// `close --suggest-next --json` when it made work ready (classic's shape).
 #[derive(serde::Serialize)]
-struct Suggested<'a> {
-    closed: &'a serde_json::Value,
+struct Suggested {
+    closed: Vec<ops::IssueView<'static>>,
     unblocked: Vec<ops::IssueView<'static>>,
 }
 
@@ -37,13 +37,13 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
         None => a.reason,
     };
     let os = ops::edit::close(ctx, &a.ids, reason.as_deref(), a.force)?;
-    let done = outcome_list(ctx, &os, "Closed")?;
     if !a.suggest_next || !os.iter().any(|o| o.changed) {
-        return Ok(done);
+        return outcome_list(ctx, &os, "Closed");
     }
+    let closed = super::common::written(ctx, &os, "Closed")?;
     let unblocked = ops::query::unblocked_by(ctx, os[0].record.id())?;
     if unblocked.is_empty() {
-        return Ok(done);
+        return Ok(super::common::out(closed, ""));
     }
     let text: String = unblocked
         .iter()
@@ -56,12 +56,5 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
             )
         })
         .collect();
-    let closed: serde_json::Value = serde_json::from_str(&done.json).unwrap_or_default();
-    Ok(super::common::out(
-        Suggested {
-            closed: &closed,
-            unblocked,
-        },
-        text,
-    ))
+    Ok(super::common::out(Suggested { closed, unblocked }, text))
 }

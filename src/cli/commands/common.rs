@@ -153,7 +153,9 @@ pub fn outcome_list(ctx: &Session, os: &[Outcome], verb: &str) -> Result<Output>
     Ok(out(written(ctx, os, verb)?, ""))
 }
 
-fn written(ctx: &Session, os: &[Outcome], verb: &str) -> Result<Vec<IssueView<'static>>> {
+/// The views of the issues a verb wrote (with the notices saying so): what
+/// [`outcomes`] and [`outcome_list`] print.
+pub fn written(ctx: &Session, os: &[Outcome], verb: &str) -> Result<Vec<IssueView<'static>>> {
     for o in os.iter().filter(|o| o.changed) {
         ctx.notice(format!("{verb} {}: {}", o.record.id(), o.record.title()));
     }
