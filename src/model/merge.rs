@@ -288,6 +288,35 @@ pub const MAIL_RULES: Rules = Rules {
     order: crate::model::mail::KEY_ORDER,
 };
 
+fn log_kind(field: &str) -> Kind {
+    match field {
+        "id" => Kind::Fixed,
+        _ => Kind::Register,
+    }
+}
+
+/// The append-only logs (`runs.jsonl`, `budget.jsonl`): records are facts
+/// with content-derived ids, never edited, so a merge is the union of the
+/// lines (a record missing on one side is kept).
+pub const LOG_RULES: Rules = Rules {
+    kind: log_kind,
+    group: own_group,
+    match_created_at: false,
+    claims: false,
+    order: crate::model::run::LOG_ORDER,
+};
+
+/// The rules of a tracker JSONL file, by its name.
+pub fn rules_for(name: &str) -> &'static Rules {
+    if name.ends_with("mail.jsonl") {
+        &MAIL_RULES
+    } else if name.ends_with("runs.jsonl") || name.ends_with("budget.jsonl") {
+        &LOG_RULES
+    } else {
+        &ISSUE_RULES
+    }
+}
+
 /// Three-way merge of `issues.jsonl` contents. Pure; deterministic.
 pub fn merge_issues(base: &[u8], ours: &[u8], theirs: &[u8]) -> Result<Merged, MergeError> {
     merge_jsonl(base, ours, theirs, &ISSUE_RULES)

@@ -8,6 +8,7 @@ pub mod kinds;
 pub mod mail;
 pub mod merge;
 pub mod record;
+pub mod run;
 pub mod setup;
 pub mod time;
 pub mod values;

@@ -836,11 +836,7 @@ fn doctor_unmerged(ctx: &Session, fix: bool, out: &mut Vec<Finding>) -> Result<(
             Err(e) => return Err(Error::io(&path, e)),
         };
         let merged = if rel.ends_with(".jsonl") {
-            let rules = if rel.ends_with("mail.jsonl") {
-                &crate::model::merge::MAIL_RULES
-            } else {
-                &crate::model::merge::ISSUE_RULES
-            };
+            let rules = crate::model::merge::rules_for(&rel);
             let stem = Path::new(&rel)
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())

@@ -50,11 +50,7 @@ pub fn run(base: &Path, ours: &Path, theirs: &Path, path: Option<&str>) -> Resul
             decided: None,
         });
     }
-    let rules = if name.ends_with("mail.jsonl") {
-        &merge::MAIL_RULES
-    } else {
-        &merge::ISSUE_RULES
-    };
+    let rules = merge::rules_for(name);
     let merged = merge::merge_jsonl(&b, &o, &t, rules).map_err(|e| Error::Parse {
         path: PathBuf::from(name),
         line: match &e {

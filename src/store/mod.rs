@@ -8,6 +8,7 @@ pub mod config;
 pub mod hooks;
 pub mod index;
 pub mod jsonl;
+pub mod log;
 pub mod mail;
 pub mod splice;
 pub mod tracker;
