@@ -931,3 +931,205 @@ fn a_detached_worker_runs_in_the_background() {
     .code(1);
     assert!(r.stderr.contains("not a program"), "{}", r.stderr);
 }
+
+#[test]
+fn a_fleet_restarts_a_worker_that_dies_and_it_resumes_its_item() {
+    let (env, _) = tracker(&["a", "b"]);
+    let wt = wt_folder(&env);
+    let fleet = run_cmd(
+        &env,
+        &[
+            "run",
+            "--agents",
+            "2",
+            "--json",
+            "--interval",
+            "200ms",
+            "--worktrees",
+            wt.to_str().unwrap(),
+            "--",
+            &agent("slow"),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let running = || -> Vec<Value> {
+        env.json(&["workers", "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["state"] == "running" && w["pgid"].is_u64())
+            .cloned()
+            .collect()
+    };
+    wait_for("two running workers", 30, || running().len() == 2);
+    let victim = running()[0].clone();
+    let pid = victim["pid"].as_u64().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_for("the worker to be started again on its item", 30, || {
+        running().iter().any(|w| {
+            w["agent"] == victim["agent"]
+                && w["pid"].to_string() != pid
+                && w["item"] == victim["item"]
+        })
+    });
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &fleet.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = fleet.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let rep: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = rep["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["agent"] == victim["agent"])
+        .unwrap()
+        .clone();
+    assert_eq!(w["restarts"], 1, "{rep}");
+    let outcomes: Vec<(String, String)> = runs(&env)
+        .iter()
+        .map(|r| {
+            (
+                r["issue"].as_str().unwrap().to_string(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let item = victim["item"].as_str().unwrap().to_string();
+    assert!(
+        outcomes.contains(&(item.clone(), "lost".into())),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&(item, "interrupted".into())),
+        "{outcomes:?}"
+    );
+    assert!(held(&env).is_empty());
+}
+
+#[test]
+fn hooked_work_comes_first_and_filters_choose_the_rest() {
+    let env = TestEnvironment::new();
+    let urgent = env.create("Urgent", &["-p", "0"]);
+    let tagged = env.create("Tagged", &["-p", "3", "-l", "backend"]);
+    let low = env.create("Slung to w", &["-p", "4"]);
+    let tracked = env.create("In the convoy", &["-p", "4"]);
+    let convoy = env.json(&["convoy", "create", "Release", &tracked, "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    commit(&env);
+    env.bd(&["agent", "register", "w"]).ok();
+    env.bd(&["sling", &low, "w"]).ok();
+    let once = |extra: &[&str]| -> String {
+        let mut a = vec![
+            "run",
+            "--agent",
+            "w",
+            "--once",
+            "--json",
+            "--close-on-success",
+        ];
+        a.extend_from_slice(extra);
+        let plain = agent("plain");
+        a.extend_from_slice(&["--", &plain]);
+        bd_run(&env, &a).ok().json()["runs"][0]["issue"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    // The hook first, whatever its priority.
+    assert_eq!(once(&[]), low);
+    // A label filter passes over the more urgent item.
+    assert_eq!(once(&["--label", "backend"]), tagged);
+    assert_eq!(once(&["--convoy", &convoy]), tracked);
+    assert_eq!(once(&["--label", "backend"]), "");
+    assert_eq!(once(&[]), urgent);
+}
+
+#[test]
+fn the_prompt_carries_the_latest_checkpoint_and_the_lease_is_kept_alive() {
+    // On the real clock throughout: leases are judged by it.
+    let env = TestEnvironment::new();
+    let id = &bd_run(&env, &["create", "Half done", "--silent"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    commit(&env);
+    bd_run(&env, &["config", "set", "lease", "3s"]).ok();
+    bd_run(
+        &env,
+        &["checkpoint", id, "parser done", "--next", "the printer"],
+    )
+    .ok();
+    let wt = wt_folder(&env);
+    let w = wt.to_str().unwrap().to_string();
+    let slow = run_cmd(
+        &env,
+        &[
+            "run",
+            "--agent",
+            "w",
+            "--once",
+            "--worktrees",
+            &w,
+            "--",
+            &agent("slow"),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let tree = wt.join(id);
+    wait_for("the agent", 20, || tree.join("started-by-slow").exists());
+    // Twice the lease later the claim has not lapsed: the worker heart-beats.
+    std::thread::sleep(Duration::from_secs(6));
+    let plan = bd_run(&env, &["dispatch", "--json", "--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(plan["recovered"], serde_json::json!([]), "{plan}");
+    // `bd workers` answers from another workspace of the project.
+    let other = env.worktree(&env.repo, "other", "other");
+    let ws: Value = serde_json::from_str(
+        &env.bd_in(&other, "tester", &["workers", "--json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(ws[0]["item"], id.as_str(), "{ws}");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &slow.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = slow.wait_with_output().unwrap();
+    assert!(out.status.success());
+    // The prompt the agent was handed.
+    let run = &runs(&env)[0];
+    let prompt = std::fs::read_to_string(
+        PathBuf::from(ws[0]["log"].as_str().unwrap()).with_extension("prompt.md"),
+    )
+    .unwrap();
+    assert!(
+        prompt.contains("parser done") && prompt.contains("Next: the printer"),
+        "{prompt}"
+    );
+    assert_eq!(run["outcome"], "interrupted");
+}

@@ -187,9 +187,10 @@ fn reap(ctx: &Session, o: &FleetOptions, m: &mut Member, stopping: bool) -> Resu
     m.report = serde_json::from_str(&text).ok();
     m.exit_code = st.code();
     m.child = None;
-    // A worker that ended by itself with its report is done; one that died
-    // (killed, crashed) is started again, and resumes its item.
-    let died = m.report.is_none() && st.code() != Some(2);
+    // A worker that ended by itself is done (with its report, or its
+    // error: a refusal is not fixed by starting it again); one that died
+    // (killed by a signal, a panic) is started again, and resumes its item.
+    let died = m.report.is_none() && matches!(st.code(), None | Some(101));
     if died && !stopping && m.restarts < o.restarts {
         m.restarts += 1;
         ctx.warn(format!(
