@@ -977,7 +977,7 @@ fn a_fleet_restarts_a_worker_that_dies_and_it_resumes_its_item() {
     wait_for("the worker to be started again on its item", 30, || {
         running().iter().any(|w| {
             w["agent"] == victim["agent"]
-                && w["pid"].to_string() != pid
+                && w["pid"].as_u64().map(|p| p.to_string()) != Some(pid.clone())
                 && w["item"] == victim["item"]
         })
     });
