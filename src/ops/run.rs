@@ -832,14 +832,13 @@ fn finish_run(
     let text = model::summary(&rec, seconds);
     match rec.after.as_str() {
         "closed" => {
+            let reason = format!("done by {}", run.id);
+            let note = crate::ops::edit::Noted {
+                comment: &text,
+                label: None,
+            };
             let closed = in_step(ctx, &run.agent, h, |s| {
-                crate::ops::labels::comment(s, &run.issue, &text, None)?;
-                crate::ops::edit::close(
-                    s,
-                    std::slice::from_ref(&run.issue),
-                    Some(&format!("done by {}", run.id)),
-                    false,
-                )
+                crate::ops::edit::close_noted(s, &run.issue, &reason, &note)
             });
             if let Err(e) = closed {
                 (h.event)(Event::Notice(crate::ops::Notice::Warning(format!(
@@ -847,6 +846,9 @@ fn finish_run(
                     run.issue
                 ))));
                 rec.after = "left".into();
+                let _ = in_step(ctx, &run.agent, h, |s| {
+                    crate::ops::labels::comment(s, &run.issue, &text, None).map(|_| ())
+                });
             }
         }
         "released" | "gave_up" => {
@@ -892,12 +894,12 @@ fn release(
     text: &str,
     give_up: bool,
 ) -> Result<()> {
+    let note = crate::ops::edit::Noted {
+        comment: text,
+        label: give_up.then_some(model::GAVE_UP_LABEL),
+    };
     in_step(ctx, agent, h, |s| {
-        crate::ops::labels::comment(s, id, text, None)?;
-        if give_up {
-            crate::ops::labels::add(s, &[id.to_string()], model::GAVE_UP_LABEL)?;
-        }
-        crate::ops::edit::unclaim(s, &[id.to_string()], false).map(|_| ())
+        crate::ops::edit::unclaim_noted(s, id, &note).map(|_| ())
     })
 }
 

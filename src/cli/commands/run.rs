@@ -365,14 +365,26 @@ fn background(ctx: &Session, a: &Args, o: &RunOptions, json: bool) -> Result<Out
     Ok(out(&r, t))
 }
 
+/// The clock, for the board's times (the fleet runs for a while).
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
 /// A worker on the fleet's board: its item, for how long, its last output.
 fn board_line(v: &ops::run::WorkerView) -> String {
     let w = &v.worker;
     match (&w.item, v.alive) {
         (_, false) => format!("{:<14} gone", w.agent),
         (Some(item), true) => format!(
-            "{:<14} {item} {} {}",
+            "{:<14} {item} {} {} {}",
             w.agent,
+            w.run_started_at
+                .as_deref()
+                .and_then(crate::model::time::parse)
+                .map(|t| render::short_age((now() - t) / 1_000_000_000))
+                .unwrap_or_default(),
             render::one_line(&w.title.clone().unwrap_or_default())
                 .chars()
                 .take(40)
