@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -62,6 +62,17 @@ pub fn alive(pid: u32, group: bool) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(1)
 }
 
+/// Whether the process `pid` was started with `VAR=value` in its
+/// environment (the worker loop puts `BD_RUN=<run id>` there, so a process
+/// group found in a dead worker's file is known to be that run's before it
+/// is killed, whatever pid reuse did since). `None` where the system does
+/// not tell (no `/proc`).
+pub fn has_env(pid: u32, var: &str, value: &str) -> Option<bool> {
+    let b = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let want = format!("{var}={value}");
+    Some(b.split(|&c| c == 0).any(|kv| kv == want.as_bytes()))
+}
+
 /// Kill a whole process group: SIGTERM, then SIGKILL after `grace` for what
 /// is left.
 pub fn kill_group_hard(pgid: u32, grace: Duration) {
@@ -92,7 +103,7 @@ pub struct Spec {
     pub env_remove: Vec<String>,
     /// Where its output goes (appended, both streams).
     pub log: std::fs::File,
-    /// No output for this long: a stall.
+    /// No output for this long: a stall (zero: never).
     pub stall: Duration,
 }
 
@@ -135,43 +146,93 @@ struct Shared {
     log: Mutex<std::fs::File>,
 }
 
-fn pump(stream: impl Read, shared: Arc<Shared>, started: Instant, on_line: Option<OnLine>) {
-    let mut r = BufReader::new(stream);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match r.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
+/// The longest line kept whole for the caller and the tail; a longer one
+/// is cut there (the log gets every byte).
+const LINE_MAX: usize = 64 * 1024;
+
+fn emit(line: &[u8], shared: &Shared, on_line: &Option<OnLine>) {
+    let line = String::from_utf8_lossy(line);
+    let line = line.trim_end_matches(['\n', '\r']);
+    if let Some(cb) = on_line
+        && let Ok(mut cb) = cb.lock()
+    {
+        cb(line);
+    }
+    if let Ok(mut t) = shared.tail.lock() {
+        if t.len() == TAIL {
+            t.pop_front();
         }
+        t.push_back(line.to_string());
+    }
+}
+
+/// Copy a stream to the log as it comes (any output, a line or not, is a
+/// sign of life), and hand each line, cut at [`LINE_MAX`], to the caller.
+fn pump(mut stream: impl Read, shared: Arc<Shared>, started: Instant, on_line: Option<OnLine>) {
+    let mut chunk = [0u8; 8192];
+    let mut line: Vec<u8> = Vec::new();
+    let mut cut = false;
+    loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
         shared
             .last_ms
             .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         if let Ok(mut f) = shared.log.lock() {
-            let _ = f.write_all(&buf);
-            if !buf.ends_with(b"\n") {
-                let _ = f.write_all(b"\n");
+            let _ = f.write_all(&chunk[..n]);
+        }
+        for part in chunk[..n].split_inclusive(|&b| b == b'\n') {
+            if !cut {
+                let room = LINE_MAX.saturating_sub(line.len());
+                line.extend_from_slice(&part[..part.len().min(room)]);
+                cut = part.len() > room;
+            }
+            if part.ends_with(b"\n") {
+                emit(&line, &shared, &on_line);
+                line.clear();
+                cut = false;
             }
         }
-        let line = String::from_utf8_lossy(&buf);
-        let line = line.trim_end_matches(['\n', '\r']);
-        if let Some(cb) = &on_line
-            && let Ok(mut cb) = cb.lock()
-        {
-            cb(line);
-        }
-        if let Ok(mut t) = shared.tail.lock() {
-            if t.len() == TAIL {
-                t.pop_front();
-            }
-            t.push_back(line.to_string());
+    }
+    if !line.is_empty() {
+        emit(&line, &shared, &on_line);
+        if let Ok(mut f) = shared.log.lock() {
+            let _ = f.write_all(b"\n");
         }
     }
 }
 
+/// Stop a command: SIGTERM to its group, the leader reaped as it exits,
+/// SIGKILL for whatever of the group is left after `grace`.
+fn terminate(
+    pgid: u32,
+    grace: Duration,
+    done: &std::sync::mpsc::Receiver<std::io::Result<std::process::ExitStatus>>,
+    status: &mut Option<std::process::ExitStatus>,
+) {
+    kill_group(pgid, SIGTERM);
+    let end = Instant::now() + grace;
+    while Instant::now() < end {
+        if status.is_none()
+            && let Ok(st) = done.recv_timeout(Duration::from_millis(20))
+        {
+            *status = st.ok();
+        }
+        if status.is_some() && !alive(pgid, true) {
+            return;
+        }
+        if status.is_some() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    kill_group(pgid, SIGKILL);
+}
+
 /// Run `spec` to its end. `on_stdout` sees each line of standard output;
 /// `stop` is asked between polls (then the group is killed: [`End::Stopped`]);
-/// `tick` is called about every `tick_every` while it runs.
+/// `tick` is called at once, then about every `tick_every` while it runs.
 pub fn run(
     spec: Spec,
     on_stdout: OnLine,
@@ -180,6 +241,18 @@ pub fn run(
     tick: &mut dyn FnMut(&Progress),
 ) -> Ran {
     let started = Instant::now();
+    let not_started = |why: String| Ran {
+        end: End::NotStarted(why),
+        started,
+        ended: Instant::now(),
+        tail: VecDeque::new(),
+    };
+    if !spec.cwd.is_dir() {
+        return not_started(format!(
+            "its working folder {} is missing",
+            spec.cwd.display()
+        ));
+    }
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
@@ -196,21 +269,16 @@ pub fn run(
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => {
-                    format!("no such program: {}", spec.program)
-                }
+            let name = std::path::Path::new(&spec.program)
+                .file_name()
+                .map_or(spec.program.clone(), |n| n.to_string_lossy().into_owned());
+            return not_started(match e.kind() {
+                std::io::ErrorKind::NotFound => format!("no such program: {name}"),
                 std::io::ErrorKind::PermissionDenied => {
-                    format!("{} cannot be run: permission denied", spec.program)
+                    format!("{name} cannot be run: permission denied")
                 }
-                _ => format!("{} cannot be started: {e}", spec.program),
-            };
-            return Ran {
-                end: End::NotStarted(why),
-                started,
-                ended: Instant::now(),
-                tail: VecDeque::new(),
-            };
+                _ => format!("{name} cannot be started: {e}"),
+            });
         }
     };
     let pid = child.id();
@@ -229,28 +297,20 @@ pub fn run(
         let s = shared.clone();
         readers.push(std::thread::spawn(move || pump(err, s, started, None)));
     }
+    // A thread waits for the leader, so its end is seen at once.
+    let (tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
     // The first tick comes at once: the caller learns the process group
     // before anything can kill it.
     let mut last_tick: Option<Instant> = None;
     let mut killed: Option<End> = None;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break Some(st),
-            Ok(None) => {}
-            Err(_) => break None,
-        }
-        let last = started + Duration::from_millis(shared.last_ms.load(Ordering::Relaxed));
-        if killed.is_none() {
-            if stop() {
-                killed = Some(End::Stopped);
-                kill_group_hard(pid, Duration::from_secs(3));
-            } else if last.elapsed() >= spec.stall {
-                killed = Some(End::Stalled);
-                kill_group_hard(pid, Duration::from_secs(3));
-            }
-        }
+    let mut status: Option<std::process::ExitStatus> = None;
+    loop {
         if last_tick.is_none_or(|t| t.elapsed() >= tick_every) {
             last_tick = Some(Instant::now());
+            let last = started + Duration::from_millis(shared.last_ms.load(Ordering::Relaxed));
             let last_line = shared.tail.lock().ok().and_then(|t| t.back().cloned());
             tick(&Progress {
                 pid,
@@ -259,20 +319,47 @@ pub fn run(
                 last_line,
             });
         }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        match done.recv_timeout(Duration::from_millis(50)) {
+            Ok(st) => {
+                status = st.ok();
+                break;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        let last = started + Duration::from_millis(shared.last_ms.load(Ordering::Relaxed));
+        let why = if stop() {
+            Some(End::Stopped)
+        } else if !spec.stall.is_zero() && last.elapsed() >= spec.stall {
+            Some(End::Stalled)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            killed = Some(why);
+            terminate(pid, Duration::from_secs(3), &done, &mut status);
+            if status.is_none() {
+                status = done
+                    .recv_timeout(Duration::from_secs(2))
+                    .ok()
+                    .and_then(Result::ok);
+            }
+            break;
+        }
+    }
     // The leader is gone; what it left in its group goes with it (an agent's
     // background helpers must not outlive the run).
     if alive(pid, true) {
-        kill_group_hard(pid, Duration::from_millis(500));
+        let mut reaped = status;
+        terminate(pid, Duration::from_millis(500), &done, &mut reaped);
     }
-    // Readers end when every writer of the pipes is gone; a grandchild that
+    // Readers end when every writer of the pipes is gone; a process that
     // left the group and kept them open must not hold the worker: wait a
     // little, then go on without them.
     let wait_end = Instant::now() + Duration::from_secs(2);
     for r in readers {
         while !r.is_finished() && Instant::now() < wait_end {
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         }
         if r.is_finished() {
             let _ = r.join();
@@ -364,6 +451,21 @@ mod tests {
             })
         };
         assert!(!running(), "the background child was left running");
+    }
+
+    #[test]
+    fn output_without_line_ends_is_a_sign_of_life() {
+        let (s, _d) = spec(
+            &[
+                "sh",
+                "-c",
+                "for i in 1 2 3 4 5 6 7 8; do printf .; sleep 0.1; done",
+            ],
+            Duration::from_millis(400),
+        );
+        let r = run(s, noop(), &|| false, Duration::from_secs(1), &mut |_| {});
+        assert_eq!(r.end, End::Exited(0));
+        assert_eq!(r.tail.back().map(String::as_str), Some("........"));
     }
 
     #[test]

@@ -81,6 +81,32 @@ fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// What the workers of `env` said (their logs in the project home), for a
+/// failure's message.
+fn talk(env: &TestEnvironment) -> String {
+    let mut out = String::new();
+    for p in std::fs::read_dir(env.home.join("projects"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for f in std::fs::read_dir(p.path().join("workers"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".log") || name.ends_with(".json") {
+                out.push_str(&format!(
+                    "--- {name}\n{}\n",
+                    std::fs::read_to_string(f.path()).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Whether a process runs (not a zombie waiting to be reaped).
 fn running(pid: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|s| {
@@ -359,7 +385,13 @@ fn an_item_waiting_out_its_backoff_is_not_taken() {
     ];
     bd_run(&env, &args).ok();
     let r = bd_run(&env, &args).ok();
-    assert_eq!(r.json()["stopped"], "nothing", "{}", r.stdout);
+    assert_eq!(r.json()["stopped"], "waiting", "{}", r.stdout);
+    let text = bd_run(
+        &env,
+        &["run", "--agent", "f", "--once", "--", &agent("fail")],
+    )
+    .ok();
+    assert!(text.stdout.contains("retry backoff"), "{}", text.stdout);
     assert_eq!(runs(&env).len(), 1);
     // Another item is taken meanwhile.
     let other = env.create("Solid", &[]);
@@ -530,28 +562,52 @@ fn bad_input_is_refused_and_leaves_nothing_claimed() {
 fn a_worktree_that_cannot_be_made_releases_the_item() {
     let (env, ids) = tracker(&["Needs a tree"]);
     let wt = wt_folder(&env);
+    let w = wt.to_str().unwrap();
     // Something else is in the item's folder.
     std::fs::create_dir_all(wt.join(&ids[0])).unwrap();
     std::fs::write(wt.join(&ids[0]).join("mine.txt"), "user data").unwrap();
-    let r = bd_run(
-        &env,
-        &[
+    let once = |extra: &[&str]| -> Value {
+        let mut a = vec![
             "run",
             "--once",
+            "--json",
+            "--backoff",
+            "0s",
             "--worktrees",
-            wt.to_str().unwrap(),
-            "--",
-            &agent("plain"),
-        ],
-    )
-    .code(1);
-    assert!(r.stderr.contains("not a worktree"), "{}", r.stderr);
+            w,
+        ];
+        a.extend_from_slice(extra);
+        let plain = agent("plain");
+        a.extend_from_slice(&["--", &plain]);
+        bd_run(&env, &a).ok().json()
+    };
+    // A run that could not start: an error, released, counted as a failure.
+    let r = once(&[]);
+    let run = &r["runs"][0];
+    assert_eq!(run["outcome"], "error", "{r}");
+    assert_eq!(run["after"], "released");
+    assert!(
+        run["reason"].as_str().unwrap().contains("not a worktree"),
+        "{run}"
+    );
     assert!(held(&env).is_empty());
     assert_eq!(
         std::fs::read_to_string(wt.join(&ids[0]).join("mine.txt")).unwrap(),
         "user data"
     );
-    assert_eq!(runs(&env)[0]["outcome"], "error");
+    let rec = &runs(&env)[0];
+    assert_eq!(rec["outcome"], "error");
+    // No local path is committed: the folder is named, not spelled.
+    assert!(
+        rec["reason"].as_str().unwrap().contains("<worktrees>/"),
+        "{rec}"
+    );
+    assert!(
+        !std::fs::read_to_string(env.beads().join("runs.jsonl"))
+            .unwrap()
+            .contains(w)
+    );
+    assert!(!env.issues_text().contains(w));
     // Never the user's own worktree: a branch checked out elsewhere is refused.
     std::fs::remove_dir_all(wt.join(&ids[0])).unwrap();
     git(&env.repo, &["branch", &format!("bd/{}", ids[0])]);
@@ -566,21 +622,30 @@ fn a_worktree_that_cannot_be_made_releases_the_item() {
             &format!("bd/{}", ids[0]),
         ],
     );
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--once",
-            "--backoff",
-            "0s",
-            "--worktrees",
-            wt.to_str().unwrap(),
-            "--",
-            &agent("plain"),
-        ],
-    )
-    .code(1);
-    assert!(r.stderr.contains("checked out in"), "{}", r.stderr);
+    let r = once(&[]);
+    assert!(
+        r["runs"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("checked out in"),
+        "{r}"
+    );
+    assert!(held(&env).is_empty());
+    // A link in the item's place is not followed.
+    git(&env.repo, &["worktree", "remove", mine.to_str().unwrap()]);
+    let elsewhere = env.tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, wt.join(&ids[0])).unwrap();
+    let r = once(&["--retries", "0"]);
+    assert!(
+        r["runs"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("symbolic link"),
+        "{r}"
+    );
+    assert_eq!(r["runs"][0]["after"], "gave_up");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     assert!(held(&env).is_empty());
 }
 
@@ -797,6 +862,17 @@ fn three_workers_do_thirty_items_once_each_in_dependency_order() {
     assert_eq!(rep["stopped"], "drained", "{rep}\n{}", r.stderr);
     assert_eq!(rep["workers"].as_array().unwrap().len(), 3);
     let recs = runs(&env);
+    let mut by: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for r in &recs {
+        by.entry(r["issue"].as_str().unwrap())
+            .or_default()
+            .push(format!(
+                "{} {} {} {} {} {}",
+                r["agent"], r["started_at"], r["ended_at"], r["outcome"], r["after"], r["reason"]
+            ));
+    }
+    let twice: Vec<_> = by.iter().filter(|(_, v)| v.len() > 1).collect();
+    assert!(twice.is_empty(), "ran twice: {twice:?}\n{}", r.stderr);
     assert_eq!(recs.len(), 30, "{recs:?}");
     let mut seen: Vec<&str> = recs.iter().map(|r| r["issue"].as_str().unwrap()).collect();
     seen.sort();
@@ -964,7 +1040,16 @@ fn a_fleet_restarts_a_worker_that_dies_and_it_resumes_its_item() {
             .cloned()
             .collect()
     };
-    wait_for("two running workers", 30, || running().len() == 2);
+    let end = Instant::now() + Duration::from_secs(30);
+    while running().len() < 2 {
+        assert!(
+            Instant::now() < end,
+            "two running workers: {}\nruns {:?}",
+            talk(&env),
+            runs(&env)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let victim = running()[0].clone();
     let pid = victim["pid"].as_u64().unwrap().to_string();
     assert!(
@@ -1132,4 +1217,292 @@ fn the_prompt_carries_the_latest_checkpoint_and_the_lease_is_kept_alive() {
         "{prompt}"
     );
     assert_eq!(run["outcome"], "interrupted");
+}
+
+#[test]
+fn a_run_log_with_a_bad_line_is_refused_before_anything_is_claimed() {
+    let (env, _) = tracker(&["Something"]);
+    let path = env.beads().join("runs.jsonl");
+    std::fs::write(&path, "not json\n").unwrap();
+    let r = bd_run(&env, &["run", "--once", "--", &agent("plain")]).code(1);
+    assert!(r.stderr.contains("runs.jsonl"), "{}", r.stderr);
+    assert!(r.stderr.contains("doctor --fix"), "{}", r.stderr);
+    assert!(held(&env).is_empty());
+    // doctor reports it and --fix moves the line to quarantine.
+    let d = env.bd(&["doctor", "--json"]);
+    assert!(d.stdout.contains("runs.jsonl:1"), "{}", d.stdout);
+    env.bd(&["doctor", "--fix"]).ok();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    let r = bd_run(&env, &["run", "--once", "--json", "--", &agent("plain")]).ok();
+    assert_eq!(r.json()["runs"][0]["outcome"], "success");
+}
+
+#[test]
+fn paths_are_taken_from_where_bd_runs_and_the_worktree_folder_stays_out_of_the_workspace() {
+    let (env, _) = tracker(&["Something"]);
+    // --worktrees inside the workspace (or .beads/) is refused.
+    for inside in [env.repo.join("wt"), env.repo.join(".beads")] {
+        let r = bd_run(
+            &env,
+            &[
+                "run",
+                "--once",
+                "--worktrees",
+                inside.to_str().unwrap(),
+                "--",
+                &agent("plain"),
+            ],
+        )
+        .code(1);
+        assert!(r.stderr.contains("inside the workspace"), "{}", r.stderr);
+    }
+    assert!(held(&env).is_empty());
+    // A relative program, from a subfolder: found where bd was started.
+    let sub = env.repo.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::copy(agent("plain"), sub.join("my-agent")).unwrap();
+    let mut c = run_cmd(
+        &env,
+        &[
+            "run",
+            "--once",
+            "--json",
+            "--worktrees",
+            "../../wts",
+            "--",
+            "./my-agent",
+        ],
+    );
+    c.current_dir(&sub);
+    let r = common::run_of(c.output().unwrap()).ok();
+    let v = r.json();
+    assert_eq!(v["runs"][0]["outcome"], "success", "{v}\n{}", r.stderr);
+    let tree = PathBuf::from(v["runs"][0]["worktree"].as_str().unwrap());
+    assert!(
+        tree.starts_with(env.tmp.path().join("wts")),
+        "{}",
+        tree.display()
+    );
+}
+
+#[test]
+fn a_fleet_whose_workers_all_fail_fails() {
+    let (env, _) = tracker(&["Something"]);
+    let file = env.tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let r = bd_run(
+        &env,
+        &[
+            "run",
+            "--agents",
+            "2",
+            "--worktrees",
+            file.join("wt").to_str().unwrap(),
+            "--",
+            &agent("plain"),
+        ],
+    )
+    .code(1);
+    assert!(
+        r.stderr.contains("every worker of the fleet") && r.stderr.contains("worktree folder"),
+        "{}",
+        r.stderr
+    );
+    assert!(held(&env).is_empty());
+}
+
+#[test]
+fn a_stale_process_group_in_a_dead_workers_file_is_not_killed() {
+    let (env, _) = tracker(&["Something"]);
+    // An unrelated process in a group of its own.
+    let mut other = Command::new("setsid")
+        .args(["sleep", "300"])
+        .spawn()
+        .unwrap();
+    let pgid = other.id();
+    wait_for("the unrelated process", 10, || running(&pgid.to_string()));
+    let home = std::fs::read_dir(env.home.join("projects"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::create_dir_all(home.join("workers")).unwrap();
+    std::fs::write(
+        home.join("workers/w.json"),
+        format!(r#"{{"agent":"w","pid":999999,"workspace":"/x","started_at":"2026-01-01T00:00:00Z","state":"running","item":"bd-zzz","run":"run-000000000000","pgid":{pgid},"items_done":0,"updated_at":"2026-01-01T00:00:00Z"}}"#),
+    )
+    .unwrap();
+    let r = bd_run(
+        &env,
+        &[
+            "run",
+            "--agent",
+            "w",
+            "--once",
+            "--json",
+            "--",
+            &agent("plain"),
+        ],
+    )
+    .ok();
+    assert_eq!(r.json()["runs"][0]["outcome"], "success");
+    assert!(
+        running(&pgid.to_string()),
+        "an unrelated process group was killed"
+    );
+    let _ = other.kill();
+    let _ = other.wait();
+}
+
+#[test]
+fn two_workers_of_one_agent_started_at_once_never_both_run() {
+    let (env, _) = tracker(&["a", "b"]);
+    let start = || {
+        run_cmd(
+            &env,
+            &[
+                "run",
+                "--agent",
+                "same",
+                "--once",
+                "--json",
+                "--",
+                &agent("slow"),
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (start(), start());
+    wait_for("a running worker", 20, || {
+        env.json(&["workers", "--json"])[0]["state"] == "running"
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let states: Vec<Value> = env.json(&["workers", "--json"]).as_array().unwrap().clone();
+    assert_eq!(states.len(), 1, "{states:?}");
+    for c in [&a, &b] {
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+    }
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    // One ran; the other was refused (exit 3), or got the lock only once
+    // the first had stopped, and stopped too (the same signal), running nothing.
+    let ran: Vec<bool> = outs
+        .iter()
+        .map(|o| {
+            let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+            v["runs"].as_array().is_some_and(|r| !r.is_empty())
+        })
+        .collect();
+    assert_eq!(ran.iter().filter(|r| **r).count(), 1, "{outs:?}");
+    let other = outs.iter().zip(&ran).find(|(_, r)| !**r).unwrap().0;
+    let v: Value = serde_json::from_slice(&other.stdout).unwrap();
+    assert!(
+        other.status.code() == Some(3) && v["code"] == "conflict"
+            || other.status.success() && v["stopped"] == "signal",
+        "{other:?}"
+    );
+    assert_eq!(runs(&env).len(), 1);
+    assert!(held(&env).is_empty());
+}
+
+#[test]
+fn workers_of_a_fleet_killed_with_minus_nine_stop_and_release() {
+    let (env, _) = tracker(&["a", "b"]);
+    let mut fleet = run_cmd(
+        &env,
+        &[
+            "run",
+            "--agents",
+            "2",
+            "--interval",
+            "200ms",
+            "--",
+            &agent("slow"),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_for("two running workers", 30, || {
+        env.json(&["workers", "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["state"] == "running")
+            .count()
+            == 2
+    });
+    fleet.kill().unwrap();
+    fleet.wait().unwrap();
+    wait_for("the orphaned workers to stop", 20, || {
+        env.json(&["workers", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    });
+    assert!(held(&env).is_empty());
+    assert!(runs(&env).iter().all(|r| r["outcome"] == "interrupted"));
+}
+
+#[test]
+fn prune_keeps_what_a_worker_is_running_and_records_are_committed_with_auto_commit() {
+    let (env, ids) = tracker(&["Closes itself early"]);
+    env.bd(&["config", "set", "auto_commit", "on"]).ok();
+    commit(&env);
+    let wt = wt_folder(&env);
+    let w = wt.to_str().unwrap().to_string();
+    let slow = run_cmd(
+        &env,
+        &[
+            "run",
+            "--agent",
+            "w",
+            "--once",
+            "--worktrees",
+            &w,
+            "--",
+            &agent("slow"),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_for("the agent", 20, || {
+        wt.join(&ids[0]).join("started-by-slow").exists()
+    });
+    // The agent closed its item early; its branch is merged (no commits).
+    bd_run(&env, &["close", &ids[0]]).ok();
+    let p = bd_run(&env, &["run", "--prune", "--json", "--worktrees", &w])
+        .ok()
+        .json();
+    assert!(p["removed"].as_array().unwrap().is_empty(), "{p}");
+    assert!(
+        p["kept"]
+            .to_string()
+            .contains("a worker is running its item"),
+        "{p}"
+    );
+    assert!(wt.join(&ids[0]).exists());
+    let _ = Command::new("kill")
+        .args(["-TERM", &slow.id().to_string()])
+        .status();
+    assert!(slow.wait_with_output().unwrap().status.success());
+    // The run's record went into the commit of its end.
+    let status = git(&env.repo, &["status", "--porcelain", ".beads"]);
+    assert!(status.trim().is_empty(), "uncommitted: {status}");
+    let last = git(&env.repo, &["show", "--stat", "--format=%s", "HEAD"]);
+    assert!(last.contains("runs.jsonl"), "{last}");
+    // Now only the agent's files not committed keep it (git refuses).
+    let p = bd_run(&env, &["run", "--prune", "--json", "--worktrees", &w])
+        .ok()
+        .json();
+    assert!(p["kept"].to_string().contains("untracked files"), "{p}");
+    assert!(wt.join(&ids[0]).join("started-by-slow").exists());
 }

@@ -34,6 +34,20 @@ pub fn default_timeout() -> Duration {
     Duration::from_millis(TIMEOUT_MS.load(Ordering::Relaxed))
 }
 
+/// Whether another open file holds an exclusive lock on `path` (a probe
+/// with a shared lock, let go at once; a missing file is not held). The
+/// holder's lock goes with its process, so this is how a process's
+/// liveness is told without trusting a pid that may have been reused.
+pub fn held_elsewhere(path: &Path) -> bool {
+    let Ok(file) = super::open_read(path) else {
+        return false;
+    };
+    matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    )
+}
+
 pub fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
     // Never through a link: a committed `.lock -> elsewhere` is refused.
     let file = super::open_rw_create(path).map_err(|e| Error::io(path, e))?;

@@ -65,6 +65,11 @@ pub fn configured_folder(root: &Path) -> Option<PathBuf> {
     (!p.as_os_str().is_empty()).then(|| if p.is_absolute() { p } else { root.join(p) })
 }
 
+/// Whether HEAD names a commit (a new repository has none to branch from).
+pub fn has_commit(root: &Path) -> bool {
+    run(root, &["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).is_ok_and(|r| r.ok)
+}
+
 fn same(a: &Path, b: &Path) -> bool {
     let c = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     c(a) == c(b)
@@ -88,6 +93,13 @@ fn branch_exists(root: &Path, branch: &str) -> Result<bool> {
 /// folder that is something else: another worktree, the branch checked out
 /// elsewhere (the user's own worktree), a folder with files in it.
 pub fn ensure(root: &Path, path: &Path, branch: &str) -> Result<bool> {
+    // A link in the item's place would have git check out wherever it points.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::invalid(format!(
+            "{} is a symbolic link, not a worktree folder",
+            path.display()
+        )));
+    }
     let trees = list(root)?;
     if let Some(t) = trees.iter().find(|t| same(&t.path, path)) {
         return match &t.branch {

@@ -51,6 +51,9 @@ pub struct Worker {
     pub last_output_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_line: Option<String>,
+    /// The program the worker runs (its file name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     #[serde(default)]
     pub items_done: u64,
     pub updated_at: String,
@@ -60,15 +63,43 @@ fn path(home: &ProjectHome, agent: &str) -> PathBuf {
     home.path(DIR).join(format!("{}.json", escape(agent)))
 }
 
+fn lock_path(home: &ProjectHome, agent: &str) -> PathBuf {
+    home.path(DIR).join(format!("{}.lock", escape(agent)))
+}
+
+/// The agent's worker lock, held for as long as its worker runs (one
+/// worker per agent on this machine); `Error::Locked` when another holds it.
+pub fn lock(home: &ProjectHome, agent: &str) -> Result<crate::files::lock::LockGuard> {
+    let d = home.path(DIR);
+    crate::files::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+    // A probe of `running` holds it for an instant: wait that out.
+    crate::files::lock::acquire(&lock_path(home, agent), std::time::Duration::from_secs(2))
+}
+
+/// Whether the agent's worker is running: its lock is held (a pid in the
+/// worker file may have been reused by another process since it died).
+pub fn running(home: &ProjectHome, agent: &str) -> bool {
+    crate::files::lock::held_elsewhere(&lock_path(home, agent))
+}
+
 /// Write the worker's file (atomically).
 pub fn save(home: &ProjectHome, w: &Worker) -> Result<()> {
     write_json(&path(home, &w.agent), w)
 }
 
+/// A worker file's contents: a regular file only (a FIFO planted there
+/// would hang the reader), never through a link.
+fn read_file(p: &Path) -> Option<Worker> {
+    let m = std::fs::symlink_metadata(p).ok()?;
+    if !m.is_file() || m.len() > 1 << 20 {
+        return None;
+    }
+    serde_json::from_slice(&crate::files::read(p).ok()?).ok()
+}
+
 /// The worker file of `agent`, if there is a readable one.
 pub fn find(home: &ProjectHome, agent: &str) -> Option<Worker> {
-    let b = crate::files::read(path(home, agent)).ok()?;
-    serde_json::from_slice(&b).ok()
+    read_file(&path(home, agent))
 }
 
 /// Remove the worker's file (it stopped), if it is still this process's.
@@ -86,8 +117,7 @@ pub fn list(home: &ProjectHome) -> Vec<Worker> {
     let mut out: Vec<Worker> = rd
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-        .filter_map(|e| crate::files::read(e.path()).ok())
-        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .filter_map(|e| read_file(&e.path()))
         .collect();
     out.sort_by(|a: &Worker, b: &Worker| a.agent.cmp(&b.agent));
     out

@@ -444,27 +444,34 @@ pub fn retry_at(last_end: Nanos, failures: usize, backoff_ns: i64) -> Nanos {
     last_end.saturating_add(wait)
 }
 
-/// The branch a worker gives an item: `bd/<id>`, with every character git
-/// does not allow in a ref (or that reads badly in one) as `-`.
+/// The branch a worker gives an item: `bd/<id>`. An id of lower-case
+/// letters, digits, `-`, `_` and lone dots (every id `bd` makes) is kept as
+/// it is; any other byte, a dot next to a dot, a leading dot or `-`, and
+/// the dot of a `.lock` ending are written `%XX`, so two ids never share a
+/// branch and git accepts every one.
 pub fn branch_for(id: &str) -> String {
-    let mut s: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
+    let b = id.as_bytes();
+    let mut s = String::with_capacity(id.len() + 3);
+    for (i, &c) in b.iter().enumerate() {
+        let keep = match c {
+            b'a'..=b'z' | b'0'..=b'9' | b'_' => true,
+            b'-' => i > 0,
+            b'.' => {
+                i > 0
+                    && i + 1 < b.len()
+                    && b[i - 1] != b'.'
+                    && b[i + 1] != b'.'
+                    && !(i + 5 == b.len() && &b[i..] == b".lock")
             }
-        })
-        .collect();
-    while s.contains("..") {
-        s = s.replace("..", ".-");
+            _ => false,
+        };
+        if keep {
+            s.push(c as char);
+        } else {
+            s.push_str(&format!("%{c:02X}"));
+        }
     }
-    let s = s.trim_matches('.').to_string();
-    let s = s
-        .strip_suffix(".lock")
-        .map_or(s.clone(), |b| format!("{b}-lock"));
-    format!("bd/{}", if s.is_empty() { "-" } else { &s })
+    format!("bd/{s}")
 }
 
 /// The last `n` of `lines`, each cut to
@@ -559,11 +566,21 @@ mod tests {
     }
 
     #[test]
-    fn branches_are_valid_refs() {
+    fn branches_are_valid_refs_and_never_shared() {
         assert_eq!(branch_for("bd-a1.2"), "bd/bd-a1.2");
-        assert_eq!(branch_for("x y..z~^:"), "bd/x-y.-z---");
-        assert_eq!(branch_for("a.lock"), "bd/a-lock");
-        assert_eq!(branch_for(".."), "bd/-");
+        assert_eq!(branch_for("x y..z~^:"), "bd/x%20y%2E%2Ez%7E%5E%3A");
+        assert_eq!(branch_for("a.lock"), "bd/a%2Elock");
+        assert_eq!(branch_for(".."), "bd/%2E%2E");
+        assert_eq!(branch_for("-x"), "bd/%2Dx");
+        assert_ne!(branch_for("bd-a b"), branch_for("bd-a/b"));
+        assert_ne!(branch_for("A"), branch_for("a"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn branch_names_are_injective(a in "[a-zA-Z0-9. /%_-]{1,8}", b in "[a-zA-Z0-9. /%_-]{1,8}") {
+            proptest::prop_assert_eq!(a == b, branch_for(&a) == branch_for(&b));
+        }
     }
 
     fn rec(at: i64, outcome: Outcome, after: &str) -> RunRecord {

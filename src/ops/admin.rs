@@ -1290,7 +1290,42 @@ pub fn doctor(ctx: &Session, fix: bool) -> Result<Vec<Finding>> {
         )?;
     }
     doctor_mail(ctx, fix, &mut out)?;
+    for name in [crate::store::log::RUNS, crate::store::log::BUDGET] {
+        doctor_log(ctx, fix, name, &mut out)?;
+    }
     Ok(out)
+}
+
+/// `doctor`'s checks of an append-only log (`runs.jsonl`, `budget.jsonl`),
+/// and with `fix` its repair as for mail: conflict markers merged, lines
+/// that do not parse moved to `quarantine/`, the file sorted.
+fn doctor_log(ctx: &Session, fix: bool, name: &str, out: &mut Vec<Finding>) -> Result<()> {
+    let rel = format!(".beads/{name}");
+    let rules = &crate::model::merge::LOG_RULES;
+    let first = out.len();
+    let (bytes, parsed) = doctor_read(ctx, fix, &rel, rules, out)?;
+    if parsed.needs_normalizing() {
+        out.push(finding(
+            "format",
+            "warning",
+            format!("{rel} is not in canonical form (sorted by id, LF endings)"),
+        ));
+    }
+    if fix {
+        let stem = name.trim_end_matches(".jsonl");
+        doctor_rewrite(
+            ctx,
+            &rel,
+            stem,
+            rules,
+            &bytes,
+            &parsed,
+            out,
+            first,
+            |_, _| {},
+        )?;
+    }
+    Ok(())
 }
 
 /// `doctor`'s checks of the tracker's lines: format, ids, values, the done

@@ -156,6 +156,20 @@ pub fn fleet(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Workers that all failed at once (a refusal each): the fleet failed.
+    if members
+        .iter()
+        .all(|m| m.report.is_none() && m.exit_code != Some(0))
+    {
+        let first = members.first().map(|m| m.agent.clone()).unwrap_or_default();
+        let home = ctx.home()?.ok_or_else(|| crate::ops::coord::no_home(ctx))?;
+        let log = workers::talk_log_path(&home, &first);
+        let said = last_error(&log);
+        return Err(Error::Invalid {
+            msg: format!("every worker of the fleet stopped without running: {said}"),
+            hint: Some(format!("{first}'s log: {}", log.display())),
+        });
+    }
     if report.stopped == "done"
         && members
             .iter()
@@ -206,11 +220,13 @@ fn reap(ctx: &Session, o: &FleetOptions, m: &mut Member, stopping: bool) -> Resu
     Ok(())
 }
 
-/// One round of `dispatch` as the fleet's own actor: lapsed claims back to
-/// the pool, ready work slung to idle workers (one item each).
+/// One round of `dispatch` as the fleet's own actor: lapsed claims go back
+/// to the pool. It slings nothing: the workers take their own work, by
+/// their filters, retry backoffs and budgets, which a sling would bypass
+/// (and a sling could reach agents that are not this fleet's).
 fn dispatch_round(ctx: &Session, report: &mut FleetReport) {
     let opts = crate::ops::dispatch::DispatchOptions {
-        per_agent: 1,
+        per_agent: 0,
         dry_run: false,
         containers: false,
     };
@@ -225,6 +241,21 @@ fn dispatch_round(ctx: &Session, report: &mut FleetReport) {
         report.slung += plan.slung.len();
         report.recovered += plan.recovered.len();
     }
+}
+
+/// The last line a worker said that reads as an error (its log).
+fn last_error(log: &std::path::Path) -> String {
+    let talk = std::fs::read(log).unwrap_or_default();
+    let text = String::from_utf8_lossy(&talk);
+    text.lines()
+        .rev()
+        .find(|l| l.starts_with("Error: ") || l.starts_with("error: "))
+        .map(|l| {
+            l.trim_start_matches("Error: ")
+                .trim_start_matches("error: ")
+                .to_string()
+        })
+        .unwrap_or_else(|| "see its log".into())
 }
 
 /// A worker started in the background.
@@ -271,8 +302,9 @@ pub fn detach(
             let talk = std::fs::read(&log_path).unwrap_or_default();
             let said = String::from_utf8_lossy(&talk[(start_len as usize).min(talk.len())..])
                 .lines()
-                .find(|l| l.starts_with("error") || !l.trim().is_empty())
+                .find(|l| !l.trim().is_empty())
                 .unwrap_or("")
+                .trim_start_matches("Error: ")
                 .to_string();
             if st.success() {
                 // It found nothing to do (--once, --drain) and stopped.

@@ -214,11 +214,26 @@ impl Drop for Presence {
 pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
     model::check_command(&o.command).map_err(crate::ops::usage)?;
     let _ = START.set((ctx.now, Instant::now()));
-    find_program(&o.command[0], &ctx.ws.root)?;
+    find_program(&o.command[0])?;
+    check_before_claiming(ctx)?;
     let agent = o.agent.clone().unwrap_or_else(|| ctx.actor.clone());
+    crate::home::presence::validate_agent_name(&agent)?;
     let home = ctx.home()?.ok_or_else(|| crate::ops::coord::no_home(ctx))?;
     let folder = worktree_folder(ctx, o.worktrees.as_deref(), &home);
-    prepare_folder(&folder)?;
+    let folder = prepare_folder(ctx, &folder)?;
+    // One worker per agent on this machine: its lock, held while it runs.
+    let _lock = workers::lock(&home, &agent).map_err(|e| match e {
+        Error::Locked { .. } => Error::Conflict {
+            msg: format!(
+                "agent {agent} already has a worker{}",
+                workers::find(&home, &agent)
+                    .map(|w| format!(" (pid {}, since {})", w.pid, w.started_at))
+                    .unwrap_or_default()
+            ),
+            hint: Some("stop it first, or run this one with another --agent".into()),
+        },
+        e => e,
+    })?;
     let kind = o
         .kind
         .clone()
@@ -235,10 +250,14 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
             workspace: ctx.ws.root.clone(),
             started_at: time::format(clock()),
             state: "idle".into(),
+            command: Some(program_name(&o.command[0])),
             ..workers::Worker::default()
         },
     };
     me.save();
+    // Items this worker could not claim for a reason of their own (not a
+    // race): passed over from now on.
+    let mut avoid: HashSet<String> = HashSet::new();
     let mut report = RunReport {
         agent: agent.clone(),
         runs: Vec::new(),
@@ -254,7 +273,7 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
         if o.max_items.is_some_and(|n| report.runs.len() >= n) {
             break "max_items".into();
         }
-        let pick = in_step(ctx, &agent, h, |s| pick(s, o, &agent))?;
+        let pick = in_step(ctx, &agent, h, |s| pick(s, o, &agent, &avoid))?;
         for sk in pick.skipped {
             if told.insert(format!("{}\u{0}{}", sk.issue, sk.why)) {
                 (h.event)(Event::Skipped(&sk));
@@ -263,7 +282,12 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
         }
         let Some((id, resumed)) = pick.item else {
             if o.once {
-                break "nothing".into();
+                break if pick.wait_until.is_some() {
+                    "waiting"
+                } else {
+                    "nothing"
+                }
+                .into();
             }
             if o.drain && pick.wait_until.is_none() && !others_running(&home, &agent) {
                 break "drained".into();
@@ -283,10 +307,18 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
             }
             continue;
         };
-        if let Some(r) = work(ctx, o, h, &mut me, &folder, &id, resumed)? {
-            (h.event)(Event::Ended(&r));
-            report.runs.push(r);
-            me.w.items_done += 1;
+        match work(ctx, o, h, &mut me, &folder, &id, resumed)? {
+            Worked::Ran(r) => {
+                (h.event)(Event::Ended(&r));
+                report.runs.push(r);
+                me.w.items_done += 1;
+            }
+            Worked::Taken => {}
+            Worked::Refused(sk) => {
+                (h.event)(Event::Skipped(&sk));
+                avoid.insert(sk.issue.clone());
+                report.skipped.push(sk);
+            }
         }
         me.w = workers::Worker {
             state: "idle".into(),
@@ -296,6 +328,7 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
                 pid: me.w.pid,
                 workspace: me.w.workspace.clone(),
                 started_at: me.w.started_at.clone(),
+                command: me.w.command.clone(),
                 ..workers::Worker::default()
             }
         };
@@ -335,13 +368,13 @@ fn sleep_unless(stop: &(dyn Fn() -> bool + Sync), d: Duration) -> bool {
 
 /// The program must exist before anything is claimed: a path to an
 /// executable file, or a name found on PATH.
-fn find_program(p: &str, cwd: &Path) -> Result<PathBuf> {
+fn find_program(p: &str) -> Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let runnable = |c: &Path| {
         std::fs::metadata(c).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
     let found = if p.contains('/') {
-        let c = cwd.join(p);
+        let c = PathBuf::from(p);
         runnable(&c).then_some(c)
     } else {
         std::env::var_os("PATH").and_then(|path| {
@@ -366,8 +399,36 @@ fn program_name(p: &str) -> String {
         .unwrap_or_else(|| "agent".into())
 }
 
-/// The worktree folder exists (or is made) and can be written.
-fn prepare_folder(folder: &Path) -> Result<()> {
+/// What must hold before a worker claims anything: its run log reads (a
+/// record it could not append at the end would be lost), and the
+/// repository has a commit to make worktrees from.
+fn check_before_claiming(ctx: &Session) -> Result<()> {
+    let (_, bad) = log::read::<serde_json::Value>(&ctx.ws, log::RUNS)?;
+    if !bad.is_empty() {
+        return Err(Error::BadLines {
+            path: log::path(&ctx.ws, log::RUNS),
+            lines: bad,
+        });
+    }
+    if !crate::git::worktree::has_commit(&ctx.ws.root) {
+        return Err(Error::Invalid {
+            msg: "the repository has no commit yet: items' worktrees are made from HEAD".into(),
+            hint: Some("commit first (git commit), then run the worker".into()),
+        });
+    }
+    Ok(())
+}
+
+/// The worktree folder exists (or is made), can be written, and is not
+/// inside the workspace (a checkout inside `.beads/` or the user's tree
+/// would be committed with it).
+fn prepare_folder(ctx: &Session, folder: &Path) -> Result<PathBuf> {
+    if !folder.is_absolute() {
+        return Err(Error::invalid(format!(
+            "the worktree folder {} must be an absolute path",
+            folder.display()
+        )));
+    }
     let bad = |e: std::io::Error| Error::Invalid {
         msg: format!(
             "the worktree folder {} cannot be used: {e}",
@@ -378,39 +439,51 @@ fn prepare_folder(folder: &Path) -> Result<()> {
         ),
     };
     std::fs::create_dir_all(folder).map_err(bad)?;
+    let real = std::fs::canonicalize(folder).map_err(bad)?;
+    let root = std::fs::canonicalize(&ctx.ws.root).unwrap_or(ctx.ws.root.clone());
+    if real.starts_with(&root) {
+        return Err(Error::Invalid {
+            msg: format!(
+                "the worktree folder {} is inside the workspace {}",
+                folder.display(),
+                root.display()
+            ),
+            hint: Some("give a folder outside the repository (--worktrees DIR)".into()),
+        });
+    }
     let probe = folder.join(format!(".bd-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(bad)?;
     let _ = std::fs::remove_file(&probe);
-    Ok(())
+    Ok(real)
 }
 
 /// Another live worker of this project on this machine runs an item.
 fn others_running(home: &ProjectHome, agent: &str) -> bool {
     workers::list(home)
         .iter()
-        .any(|w| w.agent != agent && w.state == "running" && exec::alive(w.pid, false))
+        .any(|w| w.agent != agent && w.state == "running" && workers::running(home, &w.agent))
 }
 
-/// One worker per agent: a live one refuses a second; a dead one's command
-/// is killed (what is left of its group) and its run recorded as lost. Its
-/// item stays held by the agent, so this worker resumes it.
+/// The worker before this one of the agent died (this one holds the lock):
+/// what is left of its command's group is killed (only when the group's
+/// leader is provably that run's, by `BD_RUN` in its environment: its pid
+/// may belong to anything by now) and its run recorded as lost. Its item
+/// stays held by the agent, so this worker resumes it.
 fn take_over(ctx: &Session, home: &ProjectHome, agent: &str, h: &mut Hooks) -> Result<()> {
     let Some(old) = workers::find(home, agent) else {
         return Ok(());
     };
-    if old.pid != std::process::id() && exec::alive(old.pid, false) {
-        return Err(Error::Conflict {
-            msg: format!(
-                "agent {agent} already has a worker (pid {}, since {})",
-                old.pid, old.started_at
-            ),
-            hint: Some("stop it first, or run this one with another --agent".into()),
-        });
-    }
-    if let Some(pg) = old.pgid
-        && exec::alive(pg, true)
-    {
-        exec::kill_group_hard(pg, Duration::from_secs(3));
+    if let (Some(pg), Some(run)) = (old.pgid, &old.run) {
+        match exec::has_env(pg, "BD_RUN", run) {
+            Some(true) => exec::kill_group_hard(pg, Duration::from_secs(3)),
+            Some(false) => {}
+            None if exec::alive(pg, true) => {
+                (h.event)(Event::Notice(crate::ops::Notice::Warning(format!(
+                    "process group {pg} of the dead worker's run {run} may still run; check it"
+                ))))
+            }
+            None => {}
+        }
     }
     if let (Some(issue), Some(run)) = (&old.item, &old.run) {
         let rec = RunRecord {
@@ -426,12 +499,16 @@ fn take_over(ctx: &Session, home: &ProjectHome, agent: &str, h: &mut Hooks) -> R
             reason: Some(format!("the worker (pid {}) died while it ran", old.pid)),
             tokens: None,
             usage: None,
-            command: String::new(),
+            command: old.command.clone().unwrap_or_default(),
             branch: old.branch.clone().unwrap_or_default(),
             after: "left".into(),
             tail: Vec::new(),
         };
-        log::append(&ctx.ws, log::RUNS, &[rec])?;
+        let text = model::summary(&rec, 0);
+        in_step(ctx, agent, h, |s| {
+            log::append(&s.ws, log::RUNS, std::slice::from_ref(&rec))?;
+            crate::ops::labels::comment(s, issue, &text, None).map(|_| ())
+        })?;
         (h.event)(Event::Notice(crate::ops::Notice::Note(format!(
             "the last worker of {agent} (pid {}) died while running {issue}; resuming it",
             old.pid
@@ -463,7 +540,7 @@ struct Pick {
     skipped: Vec<Skipped>,
 }
 
-fn pick(s: &Session, o: &RunOptions, _agent: &str) -> Result<Pick> {
+fn pick(s: &Session, o: &RunOptions, _agent: &str, avoid: &HashSet<String>) -> Result<Pick> {
     let mut p = Pick {
         item: None,
         wait_until: None,
@@ -486,7 +563,7 @@ fn pick(s: &Session, o: &RunOptions, _agent: &str) -> Result<Pick> {
     let ready = crate::ops::query::claimable(s, &f, false)?;
     let now = s.now;
     for r in &ready.rows {
-        if r.labels.iter().any(|l| l == model::GAVE_UP_LABEL) {
+        if avoid.contains(&r.id) || r.labels.iter().any(|l| l == model::GAVE_UP_LABEL) {
             continue;
         }
         let runs: Vec<&RunRecord> = all_runs.iter().filter(|x| x.issue == r.id).collect();
@@ -527,6 +604,16 @@ fn finished_since_claim(s: &Session, id: &str, runs: &[RunRecord]) -> Result<boo
 
 /// Claim, prepare and run one item; record what happened. `None`: the item
 /// was taken by someone else first.
+/// What became of an item the worker went for.
+enum Worked {
+    /// It ran (or could not start: a run with outcome `error`).
+    Ran(ItemRun),
+    /// Another took it first.
+    Taken,
+    /// It cannot be claimed, for a reason of its own.
+    Refused(Skipped),
+}
+
 fn work(
     ctx: &Session,
     o: &RunOptions,
@@ -535,62 +622,109 @@ fn work(
     folder: &Path,
     id: &str,
     resumed: bool,
-) -> Result<Option<ItemRun>> {
+) -> Result<Worked> {
     let agent = me.w.agent.clone();
     let claimed = in_step(ctx, &agent, h, |s| {
         crate::ops::edit::claim(s, &[id.to_string()], false)
     });
     let rec = match claimed {
         Ok(mut outs) if !outs.is_empty() => outs.remove(0).record,
-        Ok(_) => return Ok(None),
+        Ok(_) => return Ok(Worked::Taken),
         Err(e @ Error::Conflict { .. }) => {
             let sk = Skipped {
                 issue: id.to_string(),
                 why: e.to_string(),
             };
             (h.event)(Event::Skipped(&sk));
-            return Ok(None);
+            return Ok(Worked::Taken);
         }
-        Err(e) => return Err(e),
+        Err(Error::Locked { path, waited_ms }) => return Err(Error::Locked { path, waited_ms }),
+        Err(e) => {
+            return Ok(Worked::Refused(Skipped {
+                issue: id.to_string(),
+                why: e.to_string(),
+            }));
+        }
     };
+    // From here the item is this worker's: whatever stops it from running
+    // gives the item back, with the reason, before the worker stops.
+    match run_item(ctx, o, h, me, folder, &rec, resumed) {
+        Ok(r) => Ok(Worked::Ran(r)),
+        Err(e) => {
+            let why = redact(&e.to_string(), ctx, folder, &me.home);
+            let text = format!("{agent} could not run it ({why}); released.");
+            let _ = release(ctx, h, &agent, rec.id(), &text, false, None);
+            Err(e)
+        }
+    }
+}
+
+/// Local paths never go into committed text (a reason, a comment, output
+/// lines): the worktree folder, the project home and the workspace are
+/// named by what they are.
+fn redact(text: &str, ctx: &Session, folder: &Path, home: &ProjectHome) -> String {
+    let mut t = text.to_string();
+    for (p, name) in [
+        (folder, "<worktrees>"),
+        (home.dir.as_path(), "<project home>"),
+        (ctx.ws.root.as_path(), "<workspace>"),
+    ] {
+        let p = p.to_string_lossy();
+        if p.len() > 1 {
+            t = t.replace(p.as_ref(), name);
+        }
+    }
+    t
+}
+
+/// Prepare and run a claimed item, and record what happened.
+fn run_item(
+    ctx: &Session,
+    o: &RunOptions,
+    h: &mut Hooks,
+    me: &mut Presence,
+    folder: &Path,
+    rec: &crate::model::record::Record,
+    resumed: bool,
+) -> Result<ItemRun> {
+    let agent = me.w.agent.clone();
     let id = rec.id().to_string();
     let branch = model::branch_for(&id);
     let worktree = folder.join(crate::files::escape(&id));
     let start = clock();
     let run_id = model::run_id(&id, &agent, start);
     let attempt = attempt_of(ctx, &id)?;
+    let files = RunFiles::new(&me.home, &id, &run_id)?;
+    let started = || Started {
+        id: run_id.clone(),
+        issue: id.clone(),
+        agent: agent.clone(),
+        attempt,
+        start,
+        branch: branch.clone(),
+        worktree: worktree.clone(),
+        log: files.log.clone(),
+        folder: folder.to_path_buf(),
+    };
     let made = crate::git::worktree::ensure(&ctx.ws.root, &worktree, &branch);
-    if let Err(e) = made {
-        // Nothing can run without its worktree: give the item back, say why.
-        let why = format!("no worktree: {e}");
-        let r = RunRecord {
-            id: run_id.clone(),
-            issue: id.clone(),
-            agent: agent.clone(),
-            attempt,
-            started_at: time::format(start),
-            ended_at: time::format(clock()),
-            outcome: Outcome::Error,
-            exit_code: None,
-            signal: None,
-            reason: Some(why.clone()),
-            tokens: None,
+    if let Err(e) = &made {
+        // Nothing runs without its worktree: a run that could not start,
+        // released (or given up on) as a failure is.
+        let now = Instant::now();
+        let sup = Supervised {
+            ran: exec::Ran {
+                end: exec::End::NotStarted(format!("no worktree: {e}")),
+                started: now,
+                ended: now,
+                tail: Default::default(),
+            },
             usage: None,
-            command: program_name(&o.command[0]),
-            branch: branch.clone(),
-            after: "released".into(),
-            tail: Vec::new(),
         };
-        release(ctx, h, &agent, &id, &model::summary(&r, 0), false)?;
-        log::append(&ctx.ws, log::RUNS, &[r])?;
-        return Err(Error::Invalid {
-            msg: format!("{id}: {why}"),
-            hint: Some("check the worktree folder (--worktrees)".into()),
-        });
+        let run = started();
+        return finish_run(ctx, o, h, &me.home, run, sup);
     }
     // A worktree that was there already: an earlier run's (a resume).
     let resumed = resumed && matches!(made, Ok(false));
-    let files = RunFiles::new(&me.home, &id, &run_id)?;
     let title = rec.title();
     let description = rec.str("description").unwrap_or_default();
     let checkpoint = rec.latest_checkpoint().map(|c| c.2);
@@ -635,17 +769,8 @@ fn work(
     me.w.log = Some(files.log.clone());
     me.save();
     let ran = supervise(ctx, o, h, me, &item, &files)?;
-    let run = Started {
-        id: run_id,
-        issue: id,
-        agent,
-        attempt,
-        start,
-        branch,
-        worktree,
-        log: files.log,
-    };
-    finish_run(ctx, o, h, run, ran).map(Some)
+    let run = started();
+    finish_run(ctx, o, h, &me.home, run, ran)
 }
 
 /// The files of one run in the project home.
@@ -756,17 +881,117 @@ struct Started {
     branch: String,
     worktree: PathBuf,
     log: PathBuf,
+    folder: PathBuf,
 }
 
-/// Decide what happens to the item after its run, do it, and record the run.
+/// Decide what happens to the item after its run, do it and record the run
+/// in one step (so `auto_commit` commits the record with the item's change).
 fn finish_run(
     ctx: &Session,
     o: &RunOptions,
     h: &mut Hooks,
+    home: &ProjectHome,
     run: Started,
     sup: Supervised,
 ) -> Result<ItemRun> {
-    let (outcome, exit_code, signal, mut reason) = match &sup.ran.end {
+    let (outcome, exit_code, signal, reason) = outcome_of(&sup.ran.end, o);
+    let seconds = sup.ran.ended.duration_since(sup.ran.started).as_secs();
+    let hide = |t: &str| redact(t, ctx, &run.folder, home);
+    let mut rec = RunRecord {
+        id: run.id.clone(),
+        issue: run.issue.clone(),
+        agent: run.agent.clone(),
+        attempt: run.attempt,
+        started_at: time::format(run.start),
+        ended_at: time::format(clock()),
+        outcome,
+        exit_code,
+        signal,
+        reason: None,
+        tokens: sup.usage.as_ref().map(model::Usage::tokens),
+        usage: sup.usage.clone(),
+        command: program_name(&o.command[0]),
+        branch: run.branch.clone(),
+        after: "left".into(),
+        tail: model::tail_lines(&sup.ran.tail, 10, 200)
+            .iter()
+            .map(|l| hide(l))
+            .collect(),
+    };
+    let holds = in_step(ctx, &run.agent, h, |s| {
+        Ok(crate::ops::prime::held(s)?.contains(&run.issue))
+    })?;
+    let gave_up = outcome.counts_as_failure() && run.attempt > o.retries;
+    rec.after = match (holds, outcome) {
+        (false, _) => "left",
+        (true, Outcome::Success) if o.close_on_success => "closed",
+        (true, Outcome::Success) => "left",
+        (true, _) if gave_up => "gave_up",
+        (true, _) => "released",
+    }
+    .into();
+    let mut reason = reason.map(|r| hide(&r));
+    if rec.after == "released" && outcome.counts_as_failure() {
+        let wait = model::retry_at(0, run.attempt as usize, o.backoff.as_nanos() as i64);
+        reason = Some(format!(
+            "{}attempt {} of {}; retry in {} at the earliest",
+            reason.map(|r| format!("{r}; ")).unwrap_or_default(),
+            run.attempt,
+            o.retries.saturating_add(1),
+            model::duration_words((wait / 1_000_000_000).max(0) as u64)
+        ));
+    }
+    rec.reason = reason;
+    let text = model::summary(&rec, seconds);
+    let done = match rec.after.as_str() {
+        "closed" => {
+            let why = format!("done by {}", run.id);
+            let note = crate::ops::edit::Noted {
+                comment: &text,
+                label: None,
+            };
+            let closed = in_step(ctx, &run.agent, h, |s| {
+                log::append(&s.ws, log::RUNS, std::slice::from_ref(&rec))?;
+                crate::ops::edit::close_noted(s, &run.issue, &why, &note).map(|_| ())
+            });
+            if let Err(e) = &closed {
+                (h.event)(Event::Notice(crate::ops::Notice::Warning(format!(
+                    "{}: not closed: {e}",
+                    run.issue
+                ))));
+                rec.after = "left".into();
+            }
+            closed.or_else(|_| comment_and_record(ctx, h, &run, &text, &rec))
+        }
+        "released" | "gave_up" => {
+            let give_up = rec.after == "gave_up";
+            release(ctx, h, &run.agent, &run.issue, &text, give_up, Some(&rec))
+        }
+        _ => comment_and_record(ctx, h, &run, &text, &rec),
+    };
+    done?;
+    Ok(ItemRun {
+        issue: run.issue,
+        run: run.id,
+        outcome,
+        exit_code,
+        tokens: rec.tokens,
+        usd: rec.usage.as_ref().and_then(|u| u.usd),
+        seconds,
+        after: rec.after,
+        branch: run.branch,
+        worktree: run.worktree,
+        log: run.log,
+        reason: rec.reason,
+    })
+}
+
+/// The outcome of a command's end: outcome, exit code, signal, reason.
+fn outcome_of(
+    end: &exec::End,
+    o: &RunOptions,
+) -> (Outcome, Option<i32>, Option<i32>, Option<String>) {
+    match end {
         exec::End::Exited(0) => (Outcome::Success, Some(0), None, None),
         exec::End::Exited(c) => (Outcome::Failed, Some(*c), None, None),
         exec::End::Signaled(s) => (Outcome::Failed, None, Some(*s), None),
@@ -786,106 +1011,26 @@ fn finish_run(
             Some("the worker was stopped: its process group was killed".into()),
         ),
         exec::End::NotStarted(why) => (Outcome::Error, None, None, Some(why.clone())),
-    };
-    let seconds = sup.ran.ended.duration_since(sup.ran.started).as_secs();
-    let mut rec = RunRecord {
-        id: run.id.clone(),
-        issue: run.issue.clone(),
-        agent: run.agent.clone(),
-        attempt: run.attempt,
-        started_at: time::format(run.start),
-        ended_at: time::format(clock()),
-        outcome,
-        exit_code,
-        signal,
-        reason: None,
-        tokens: sup.usage.as_ref().map(model::Usage::tokens),
-        usage: sup.usage.clone(),
-        command: program_name(&o.command[0]),
-        branch: run.branch.clone(),
-        after: "left".into(),
-        tail: model::tail_lines(&sup.ran.tail, 10, 200),
-    };
-    let holds = in_step(ctx, &run.agent, h, |s| {
-        Ok(crate::ops::prime::held(s)?.contains(&run.issue))
-    })?;
-    let gave_up = outcome.counts_as_failure() && run.attempt > o.retries;
-    rec.after = match (holds, outcome) {
-        (false, _) => "left",
-        (true, Outcome::Success) if o.close_on_success => "closed",
-        (true, Outcome::Success) => "left",
-        (true, _) if gave_up => "gave_up",
-        (true, _) => "released",
     }
-    .into();
-    if rec.after == "released" && outcome.counts_as_failure() {
-        let wait = model::retry_at(0, run.attempt as usize, o.backoff.as_nanos() as i64);
-        reason = Some(format!(
-            "{}attempt {} of {}; retry in {} at the earliest",
-            reason.map(|r| format!("{r}; ")).unwrap_or_default(),
-            run.attempt,
-            o.retries + 1,
-            model::duration_words((wait / 1_000_000_000).max(0) as u64)
-        ));
-    }
-    rec.reason = reason;
-    let text = model::summary(&rec, seconds);
-    match rec.after.as_str() {
-        "closed" => {
-            let reason = format!("done by {}", run.id);
-            let note = crate::ops::edit::Noted {
-                comment: &text,
-                label: None,
-            };
-            let closed = in_step(ctx, &run.agent, h, |s| {
-                crate::ops::edit::close_noted(s, &run.issue, &reason, &note)
-            });
-            if let Err(e) = closed {
-                (h.event)(Event::Notice(crate::ops::Notice::Warning(format!(
-                    "{}: not closed: {e}",
-                    run.issue
-                ))));
-                rec.after = "left".into();
-                let _ = in_step(ctx, &run.agent, h, |s| {
-                    crate::ops::labels::comment(s, &run.issue, &text, None).map(|_| ())
-                });
-            }
-        }
-        "released" | "gave_up" => {
-            release(
-                ctx,
-                h,
-                &run.agent,
-                &run.issue,
-                &text,
-                rec.after == "gave_up",
-            )?;
-        }
-        _ => {
-            let _ = in_step(ctx, &run.agent, h, |s| {
-                crate::ops::labels::comment(s, &run.issue, &text, None).map(|_| ())
-            });
-        }
-    }
-    log::append(&ctx.ws, log::RUNS, std::slice::from_ref(&rec))?;
-    Ok(ItemRun {
-        issue: run.issue,
-        run: run.id,
-        outcome,
-        exit_code,
-        tokens: rec.tokens,
-        usd: rec.usage.as_ref().and_then(|u| u.usd),
-        seconds,
-        after: rec.after,
-        branch: run.branch,
-        worktree: run.worktree,
-        log: run.log,
-        reason: rec.reason,
+}
+
+/// The run's comment on the item and its record, in one step.
+fn comment_and_record(
+    ctx: &Session,
+    h: &mut Hooks,
+    run: &Started,
+    text: &str,
+    rec: &RunRecord,
+) -> Result<()> {
+    in_step(ctx, &run.agent, h, |s| {
+        log::append(&s.ws, log::RUNS, std::slice::from_ref(rec))?;
+        crate::ops::labels::comment(s, &run.issue, text, None).map(|_| ())
     })
 }
 
 /// Give the item back with the run's comment (and, giving up, the
-/// `run-failed` label so workers skip it until a person removes it).
+/// `run-failed` label so workers skip it until a person removes it), and
+/// the run's record, in one step.
 fn release(
     ctx: &Session,
     h: &mut Hooks,
@@ -893,12 +1038,16 @@ fn release(
     id: &str,
     text: &str,
     give_up: bool,
+    record: Option<&RunRecord>,
 ) -> Result<()> {
     let note = crate::ops::edit::Noted {
         comment: text,
         label: give_up.then_some(model::GAVE_UP_LABEL),
     };
     in_step(ctx, agent, h, |s| {
+        if let Some(r) = record {
+            log::append(&s.ws, log::RUNS, std::slice::from_ref(r))?;
+        }
         crate::ops::edit::unclaim_noted(s, id, &note).map(|_| ())
     })
 }
@@ -919,7 +1068,7 @@ pub fn workers(ctx: &Session) -> Result<Vec<WorkerView>> {
     Ok(workers::list(&home)
         .into_iter()
         .map(|w| WorkerView {
-            alive: exec::alive(w.pid, false),
+            alive: workers::running(&home, &w.agent),
             worker: w,
         })
         .collect())
@@ -963,6 +1112,16 @@ pub fn prune(ctx: &Session, folder: Option<&Path>) -> Result<Pruned> {
         .into_iter()
         .chain(home_folder)
         .collect();
+    // Items a live worker runs now keep their worktree, whatever their state
+    // (an agent may close its item before it is done writing).
+    let busy: HashSet<String> = match ctx.home()? {
+        Some(h) => workers::list(&h)
+            .into_iter()
+            .filter(|w| workers::running(&h, &w.agent))
+            .filter_map(|w| w.item)
+            .collect(),
+        None => HashSet::new(),
+    };
     let mut out = Pruned::default();
     for branch in crate::git::worktree::branches(root, "bd/")? {
         let issue = by_branch.get(&branch).map(|s| s.to_string());
@@ -989,6 +1148,8 @@ pub fn prune(ctx: &Session, folder: Option<&Path>) -> Result<Pruned> {
             });
         let why = if issue.is_none() {
             Some("no item of this tracker has this branch".to_string())
+        } else if issue.as_ref().is_some_and(|i| busy.contains(i)) {
+            Some("a worker is running its item".into())
         } else if !closed {
             Some("its item is not closed".into())
         } else if !crate::git::worktree::merged(root, &branch)? {

@@ -34,14 +34,14 @@ pub struct Args {
     /// Close the item when the command exits 0 (and the agent did not)
     #[arg(long)]
     pub close_on_success: bool,
-    /// No output for this long kills the command (`10m`, `90s`, `500ms`)
+    /// No output for this long kills the command (`10m`, `90s`, `500ms`; `0`: never)
     #[arg(long, default_value = "10m", value_name = "DURATION")]
     pub stall: String,
     /// How long an idle worker waits before looking again
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub interval: String,
     /// Failed runs of an item retried before it is given up on (label `run-failed`)
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub retries: u32,
     /// Wait before the first retry, doubled for each further one
     #[arg(long, default_value = "1m", value_name = "DURATION")]
@@ -70,6 +70,9 @@ pub struct Args {
     /// Remove worktrees and branches of closed items whose branches are merged
     #[arg(long, conflicts_with_all = ["agents", "once", "drain"])]
     pub prune: bool,
+    /// A worker of a fleet: it stops when the fleet's process is gone
+    #[arg(long, hide = true)]
+    pub fleet: bool,
     /// The agent command and its arguments (placeholders: {id} {title} {description} {prompt} {prompt_file} {prime_file} {worktree} {branch})
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -123,14 +126,37 @@ pub fn options(ctx: &Session, a: &Args) -> Result<RunOptions> {
         max_items: a.max_items,
         drain: a.drain,
         filter,
-        command: a.command.clone(),
+        command: absolute_program(&a.command),
         close_on_success: a.close_on_success,
-        stall: duration("stall", &a.stall)?.max(Duration::from_millis(100)),
+        stall: duration("stall", &a.stall)?,
         interval: duration("interval", &a.interval)?,
         retries: a.retries,
         backoff: duration("backoff", &a.backoff)?,
-        worktrees: a.worktrees.clone(),
+        worktrees: a.worktrees.as_deref().map(absolute),
     })
+}
+
+/// A path as given, made absolute from the current folder (the command
+/// runs in the item's worktree; git runs in the workspace's root).
+fn absolute(p: &std::path::Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    std::env::current_dir().map_or_else(|_| p.to_path_buf(), |d| d.join(p))
+}
+
+/// The command with a relative program path (`./agent.sh`) made absolute;
+/// a bare name is looked up on PATH when it runs.
+fn absolute_program(cmd: &[String]) -> Vec<String> {
+    let mut v = cmd.to_vec();
+    if let Some(p) = v.first_mut()
+        && p.contains('/')
+    {
+        *p = absolute(std::path::Path::new(p.as_str()))
+            .display()
+            .to_string();
+    }
+    v
 }
 
 /// `bd prime`'s text for the agent, handed to the command in a file.
@@ -169,7 +195,13 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
         return background(ctx, &a, &o, json);
     }
     signals::catch_stop_signals();
-    let stop = || signals::stop_requested();
+    // A fleet's worker stops when its fleet is gone (killed with -9: no
+    // signal reaches the workers), as a Ctrl-C would stop it.
+    let parent = std::os::unix::process::parent_id();
+    let fleet = a.fleet;
+    let stop = move || {
+        signals::stop_requested() || (fleet && std::os::unix::process::parent_id() != parent)
+    };
     let quiet = json;
     let mut event = |e: Event| say(&e, quiet);
     let mut hooks = Hooks {
@@ -185,8 +217,8 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
         if report.runs.len() == 1 { "" } else { "s" },
         stopped_words(&report.stopped)
     );
-    if report.stopped == "nothing" {
-        t = format!("{}: nothing to work on\n", report.agent);
+    if report.stopped == "nothing" || report.stopped == "waiting" {
+        t = format!("{}: {}\n", report.agent, stopped_words(&report.stopped));
     }
     Ok(out(&report, t))
 }
@@ -197,6 +229,7 @@ pub fn stopped_words(s: &str) -> &'static str {
         "max_items" => "--max-items reached",
         "drained" => "no work left",
         "nothing" => "nothing to work on",
+        "waiting" => "items wait out their retry backoff",
         "signal" => "stopped",
         _ => "stopped",
     }
@@ -261,6 +294,9 @@ fn say(e: &Event, quiet: bool) {
 /// everything but `--agent`, `--agents`, `--detach` and the command.
 fn child_args(a: &Args) -> Vec<String> {
     let mut v = vec!["run".to_string()];
+    if a.agents.is_some() {
+        v.push("--fleet".into());
+    }
     let mut flag = |f: &str, on: bool| {
         if on {
             v.push(f.to_string());
@@ -282,7 +318,9 @@ fn child_args(a: &Args) -> Vec<String> {
     kv("backoff", Some(a.backoff.clone()));
     kv(
         "worktrees",
-        a.worktrees.as_ref().map(|w| w.display().to_string()),
+        a.worktrees
+            .as_deref()
+            .map(|w| absolute(w).display().to_string()),
     );
     kv("parent", a.parent.clone());
     kv("convoy", a.convoy.clone());
