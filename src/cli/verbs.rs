@@ -38,6 +38,7 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         }) => "create",
         Cmd::Todo(_) => "close",
         Cmd::Setup(_) => "setup",
+        Cmd::Budget(_) => "budget",
         _ => "update",
     }
 }
@@ -88,6 +89,8 @@ pub fn writes(cmd: &Cmd) -> bool {
                 cmd: None | Some(c::todo::TodoCmd::List { .. }),
             })
             | Cmd::Export(_)
+            | Cmd::Budget(c::budget::Args { cmd: None, .. })
+            | Cmd::Metrics(_)
     ) && !matches!(cmd, Cmd::Create(a) if a.dry_run)
         && !matches!(cmd, Cmd::Ready(a) if !a.claim)
         && !matches!(cmd, Cmd::Where(a) if !a.trust)
