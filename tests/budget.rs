@@ -169,6 +169,16 @@ fn spent_budgets_refuse_work_below_them_and_say_why() {
         a["refusal"],
         "budget of agent tester spent: 1,200 of 1,000 tokens"
     );
+    // The same budget again writes nothing.
+    let before = budget_text(&env.repo);
+    let r = env.bd(&["budget", "set", &epic, "--tokens", "1,000"]).ok();
+    assert!(
+        r.stderr
+            .contains(&format!("Nothing changed: {epic} already has this budget")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(budget_text(&env.repo), before);
     // A new allocation (the latest counts) frees the epic.
     env.bd(&["budget", "set", &epic, "--tokens", "5000"]).ok();
     let yv = env.json(&["budget", &y]);

@@ -276,10 +276,7 @@ impl Books {
                         continue;
                     };
                     let at = time::parse(&r.at).unwrap_or(i64::MIN);
-                    let limit = Limit {
-                        tokens: r.tokens,
-                        micros: r.usd.map(micros_of),
-                    };
+                    let limit = Books::limit_of(r);
                     let newer = b
                         .allocations
                         .get(target)
@@ -317,6 +314,19 @@ impl Books {
     /// The current allocation of a target (its key: an id or `agent:NAME`).
     pub fn allocation(&self, key: &str) -> Option<Limit> {
         self.allocations.get(key).map(|(_, _, l)| *l)
+    }
+
+    /// The id of a target's current allocation line.
+    pub fn current(&self, key: &str) -> Option<&str> {
+        self.allocations.get(key).map(|(_, id, _)| id.as_str())
+    }
+
+    /// The limit an allocation line sets.
+    pub fn limit_of(r: &BudgetRecord) -> Limit {
+        Limit {
+            tokens: r.tokens,
+            micros: r.usd.map(micros_of),
+        }
     }
 
     /// Every target with an allocation.

@@ -120,21 +120,32 @@ fn write(ctx: &Session, rec: &BudgetRecord, subject: String) -> Result<()> {
 }
 
 /// `bd budget set TARGET --tokens N [--usd X]`: the target's allocation
-/// from now on (a line; the latest one counts).
-pub fn set(ctx: &Session, o: &SetOptions) -> Result<BudgetRecord> {
+/// from now on (a line; the latest one counts), and whether it was
+/// written (the same budget again writes nothing).
+pub fn set(ctx: &Session, o: &SetOptions) -> Result<(BudgetRecord, bool)> {
     let limit = Limit {
         tokens: tokens(&o.tokens)?,
         micros: o.usd.as_deref().map(usd).transpose()?,
     };
     let snap = ctx.snapshot()?;
     let target = resolve_target(ctx, &snap, &o.target)?;
+    // The same budget again: nothing to write.
+    let (records, _) = log::read::<BudgetRecord>(&ctx.ws, log::BUDGET)?;
+    let key = target.key();
+    let current = Books::new(&records, &[]).current(&key).map(str::to_string);
+    if let Some(cur) = current.and_then(|id| records.into_iter().find(|r| r.id == id))
+        && Books::limit_of(&cur) == limit
+    {
+        crate::ops::unchanged(ctx, format!("{key} already has this budget"));
+        return Ok((cur, false));
+    }
     let rec = budget::allocation(&target, limit, ctx.now, &ctx.actor);
     write(
         ctx,
         &rec,
         format!("bd: budget {} {} tokens", target.key(), limit.tokens),
     )?;
-    Ok(rec)
+    Ok((rec, true))
 }
 
 /// `bd budget spend --tokens N [--usd X] [--issue ID]`: the actor spent

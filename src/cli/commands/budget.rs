@@ -55,7 +55,7 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
             tokens,
             usd,
         }) => {
-            let rec = ops::budget::set(
+            let (rec, written) = ops::budget::set(
                 ctx,
                 &SetOptions {
                     target,
@@ -63,6 +63,9 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
                     usd,
                 },
             )?;
+            if !written {
+                return Ok(out(&rec, format!("{}\n", rec.id)));
+            }
             let dollars_part = rec
                 .usd
                 .map(|u| format!(" and {}", dollars(micros(u))))
