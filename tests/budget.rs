@@ -369,3 +369,52 @@ fn spends_in_two_clones_survive_sync_both_ways() {
         );
     }
 }
+
+/// `ops::budget::refusal`, the worker loop's question, at library level:
+/// no budget at all, a spent epic, a child with its own budget, a spent
+/// agent, an unknown issue.
+#[test]
+fn refusal_is_what_the_worker_loop_asks() {
+    let env = TestEnvironment::new();
+    let epic = env.create("Epic", &["-t", "epic"]);
+    let x = env.create("X", &["--parent", &epic]);
+    let own = env.create("Own", &["--parent", &epic]);
+    let ask = |issue: &str, agent: &str| {
+        let ctx = strand::ops::compose::open(&env.repo, None, || {
+            Ok(strand::ops::Env {
+                now: strand::model::time::parse(&env.clock.tick()).unwrap(),
+                actor: Some("tester".into()),
+                bd_home: Some(env.home.clone()),
+                lock_timeout: std::time::Duration::from_secs(5),
+                readonly: false,
+                offline: false,
+            })
+        })
+        .unwrap();
+        strand::ops::budget::refusal(&ctx, issue, agent)
+    };
+    assert_eq!(ask(&x, "ann").unwrap(), None, "no budget at all");
+    env.bd(&["budget", "set", &epic, "--tokens", "100"]).ok();
+    env.bd(&["budget", "set", &own, "--tokens", "50"]).ok();
+    env.bd(&["budget", "spend", "--tokens", "60", "--issue", &x])
+        .ok();
+    assert_eq!(
+        ask(&x, "ann").unwrap().as_deref(),
+        Some(
+            format!(
+                "budget of epic {epic} spent: 110 of 100 tokens (50 of it held by budgets below)"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(ask(&own, "ann").unwrap(), None, "its own budget pays");
+    env.bd(&["budget", "set", "agent:ann", "--tokens", "10"])
+        .ok();
+    env.bd(&["--actor", "ann", "budget", "spend", "--tokens", "10"])
+        .ok();
+    assert_eq!(
+        ask(&own, "ann").unwrap().as_deref(),
+        Some("budget of agent ann spent: 10 of 10 tokens")
+    );
+    assert!(ask("bd-nothere9", "ann").is_err());
+}

@@ -351,10 +351,16 @@ pub fn report(ctx: &Session, target: Option<&str>) -> Result<Report> {
 /// dollars when dollars were allocated), unless an open budget between the
 /// two pays for it; or the agent's own budget is spent. E.g. "budget of
 /// epic bd-x spent: 1,200 of 1,000 tokens". `None` when it may.
-/// The worker loop asks before it takes an item.
+/// The worker loop asks before it takes an item; with no budget anywhere
+/// it reads only `budget.jsonl` and `runs.jsonl` (the issue is not looked
+/// up).
 pub fn refusal(ctx: &Session, issue: &str, agent: &str) -> Result<Option<String>> {
-    let snap = ctx.snapshot()?;
     let books = books(ctx)?;
+    if books.targets().next().is_none() {
+        // No budget at all (the common case): nothing to load.
+        return Ok(None);
+    }
+    let snap = ctx.snapshot()?;
     let tree = tree(&snap);
     let id = match snap.find(issue) {
         Some(r) => r.id.clone(),
