@@ -6,7 +6,8 @@
 //! the files under `.beads/`, `git` the repository, `home` the machine-local
 //! project home; `ops` is the library API, one function per verb, every one
 //! taking the command's `ops::Session`; `cli` parses arguments, renders
-//! reports and maps errors to exit codes.
+//! reports and maps errors to exit codes. `exec` runs an agent command
+//! under supervision (beside `files`, for `ops::run`).
 
 // No function longer than clippy.toml's threshold (150 lines): one that
 // grows past it is split (`cargo clippy -- -D warnings` fails on it).
@@ -14,6 +15,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod exec;
 pub mod files;
 pub mod git;
 pub mod home;

@@ -15,6 +15,7 @@ fn forbidden(layer: &str) -> &'static [&'static str] {
         "git" => &["store", "home", "ops", "cli"],
         "home" => &["store", "git", "ops", "cli"],
         "files" => &["store", "git", "home", "ops", "cli", "model"],
+        "exec" => &["store", "git", "home", "ops", "cli", "model", "files"],
         "model" => &["store", "git", "home", "ops", "cli", "files"],
         _ => &[],
     }

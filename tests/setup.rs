@@ -756,3 +756,117 @@ fn remove_keeps_the_users_empty_files_and_folders() {
     );
     assert!(!e.path(".mcp.json").exists(), "setup's file goes");
 }
+
+/// Issue 12: a container the user had, even empty (`"mcpServers": {}`, an
+/// event's `[]`, `"hooks": {}`, Codex's `[mcp_servers]`), and a comment in
+/// an otherwise empty object stay through setup and `--remove`: the files
+/// come back byte for byte. (The containers setup makes itself go with its
+/// entries: the filled configurations above.)
+#[test]
+fn remove_keeps_the_users_empty_containers_and_their_comments() {
+    let e = Env::new();
+    e.write(".mcp.json", "{\n  \"mcpServers\": {}\n}\n");
+    e.write(
+        ".claude/settings.json",
+        "{\n  \"hooks\": {\n    \"SessionStart\": []\n  }\n}\n",
+    );
+    e.write("~/.claude.json", "{\"mcpServers\":{},\"hooks\":{}}");
+    e.write("~/.claude/settings.json", "{\"hooks\": {}}\n");
+    cycle(
+        &e,
+        &["setup", "claude", "--project", "--global"],
+        &[
+            ".mcp.json",
+            ".claude/settings.json",
+            "~/.claude.json",
+            "~/.claude/settings.json",
+        ],
+        "claude_empty_containers",
+    );
+    e.write(".gemini/settings.json", "{\n  // mine\n}\n");
+    e.write(
+        "~/.gemini/settings.json",
+        "{\n  \"theme\": \"dark\",\n  \"mcpServers\": { /* c */ }\n}\n",
+    );
+    e.write(
+        ".vscode/mcp.json",
+        "{ // servers\n  \"servers\": {\n    // none yet\n  }\n}\n",
+    );
+    cycle(
+        &e,
+        &["setup", "gemini", "--project", "--global"],
+        &[".gemini/settings.json", "~/.gemini/settings.json"],
+        "gemini_comments_in_empty_objects",
+    );
+    cycle(
+        &e,
+        &["setup", "copilot"],
+        &[".vscode/mcp.json"],
+        "copilot_comment_in_empty_servers",
+    );
+    e.write(
+        "$CODEX_HOME/config.toml",
+        "model = \"o3\"\n\n[mcp_servers]\n# none yet\n",
+    );
+    cycle(
+        &e,
+        &["setup", "codex", "--global"],
+        &["$CODEX_HOME/config.toml"],
+        "codex_empty_mcp_servers",
+    );
+}
+
+/// Without setup's record (lost, or not readable), `--remove` cannot tell
+/// which containers setup made: it takes out its entries and keeps every
+/// container and file, and does not fail. A record of the first format (a
+/// list of files and folders) still says which files go.
+#[test]
+fn remove_without_a_record_keeps_containers() {
+    let e = Env::new();
+    let record = e.env.home.join("setup-created.json");
+    e.write(".claude/settings.json", "{\"model\": \"opus\"}\n");
+    e.bd(&["setup", "claude"]).ok();
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    // The first format: the files and folders only.
+    std::fs::write(&record, doc["files"].to_string()).unwrap();
+    e.bd(&["setup", "claude", "--remove"]).ok();
+    assert!(
+        !e.path("CLAUDE.md").exists(),
+        "the record says it is setup's"
+    );
+    // Setup's file, but the record does not say `mcpServers` is setup's.
+    assert_eq!(
+        std::fs::read_to_string(e.path(".mcp.json")).unwrap(),
+        "{\n  \"mcpServers\": {}\n}\n"
+    );
+    let settings = std::fs::read_to_string(e.path(".claude/settings.json")).unwrap();
+    let v: Value = serde_json::from_str(&settings).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"model": "opus", "hooks": {"SessionStart": [], "PreCompact": []}}),
+        "{settings}"
+    );
+    e.bd(&["setup", "claude", "--check"]).code(1);
+
+    // A record that does not parse: the same, and it is replaced.
+    let e = Env::new();
+    let record = e.env.home.join("setup-created.json");
+    e.write(".mcp.json", "{\"x\": 1}");
+    e.bd(&["setup", "claude"]).ok();
+    std::fs::write(&record, "{not json").unwrap();
+    let r = e.json(&["setup", "claude", "--remove"]);
+    assert_eq!(r["installed"], false, "{r}");
+    assert_eq!(
+        std::fs::read_to_string(e.path(".mcp.json")).unwrap(),
+        "{\"x\": 1, \"mcpServers\": {}}"
+    );
+    assert_eq!(std::fs::read_to_string(e.path("CLAUDE.md")).unwrap(), "");
+    // Set up again and removed: with a record, every byte comes back.
+    std::fs::write(e.path(".mcp.json"), "{\"x\": 1}").unwrap();
+    e.bd(&["setup", "claude"]).ok();
+    e.bd(&["setup", "claude", "--remove"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(e.path(".mcp.json")).unwrap(),
+        "{\"x\": 1}"
+    );
+}

@@ -267,6 +267,10 @@ pub enum Cmd {
     Agent(c::agent::AgentCmd),
     /// Recover lapsed claims and sling ready work to online agents
     Dispatch(c::dispatch::Args),
+    /// Run an agent command on work items, each in its own worktree (a worker loop)
+    Run(c::run::Args),
+    /// List the running workers (`bd run`) of this project on this machine
+    Workers,
     /// Play the whole story in a throwaway folder: two clones, two projects, three agents
     Demo(c::demo::Args),
     /// Send and read mail between agents and projects

@@ -314,6 +314,8 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Budget(a) => c::budget::run(ctx, a),
         Cmd::Metrics(a) => c::metrics::run(ctx, a),
         Cmd::Dispatch(a) => c::dispatch::run(ctx, a, json),
+        Cmd::Run(a) => c::run::run(ctx, a, json),
+        Cmd::Workers => c::workers::run(ctx),
         Cmd::Convoy(cc) => c::convoy::run(ctx, cc),
         Cmd::Sling(a) => c::sling::run(ctx, a),
         Cmd::Hook(a) => c::hook::run(ctx, a),

@@ -38,6 +38,7 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         }) => "create",
         Cmd::Todo(_) => "close",
         Cmd::Setup(_) => "setup",
+        Cmd::Run(_) => "run",
         Cmd::Budget(_) => "budget",
         _ => "update",
     }
@@ -81,6 +82,7 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Hook(_)
             | Cmd::Prime
             | Cmd::Agents
+            | Cmd::Workers
             | Cmd::Diff(_)
             | Cmd::Log(_)
             | Cmd::History(_)

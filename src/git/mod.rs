@@ -14,6 +14,7 @@ pub mod identity;
 pub mod remote;
 pub mod stages;
 pub mod transport;
+pub mod worktree;
 
 use std::path::{Path, PathBuf};
 

@@ -325,6 +325,91 @@ pub fn run_id(issue: &str, agent: &str, started: Nanos) -> String {
     format!("run-{}", &b36[..12.min(b36.len())])
 }
 
+/// What the prompt of a run says.
+pub struct PromptInput<'a> {
+    pub agent: &'a str,
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub checkpoint: Option<&'a str>,
+    pub worktree: &'a str,
+    pub branch: &'a str,
+    pub attempt: u32,
+}
+
+/// The prompt handed to an agent command (`{prompt}`, `{prompt_file}`):
+/// the item, its latest checkpoint, where its code goes and the `bd`
+/// calls that finish it. Titles and descriptions are other agents' text:
+/// they are quoted as data, never as instructions to a shell.
+pub fn prompt(p: &PromptInput) -> String {
+    let mut s = format!("You are {}, working on {}: {}\n", p.agent, p.id, p.title);
+    if p.attempt > 1 {
+        s.push_str(&format!(
+            "This is attempt {} (earlier runs failed; see the item's comments).\n",
+            p.attempt
+        ));
+    }
+    if !p.description.trim().is_empty() {
+        s.push_str(&format!("\n{}\n", p.description.trim_end()));
+    }
+    if let Some(c) = p.checkpoint {
+        s.push_str(&format!("\nLatest checkpoint:\n{}\n", c.trim_end()));
+    }
+    s.push_str(&format!(
+        "\nYour worktree is {} on branch {}: commit your code there; the branch is \
+         reviewed and merged by a person.\n\
+         Record work with bd (its calls reach the project's tracker, not your branch):\n\
+         - bd comment {id} \"what you found\"\n\
+         - bd checkpoint {id} \"what is done\" --next \"what is next\"\n\
+         - bd create \"new work\" --deps discovered-from:{id}\n\
+         - bd close {id} --reason \"what was done\" when it is done\n",
+        p.worktree,
+        p.branch,
+        id = p.id,
+    ));
+    s
+}
+
+/// The comment a worker leaves on the item after a run.
+pub fn summary(r: &RunRecord, seconds: u64) -> String {
+    let mut s = format!("Run {} by {}: {}", r.id, r.agent, r.outcome.word());
+    match (r.exit_code, r.signal) {
+        (Some(c), _) => s.push_str(&format!(" (exit {c})")),
+        (None, Some(sig)) => s.push_str(&format!(" (signal {sig})")),
+        _ => {}
+    }
+    s.push_str(&format!(" after {}", duration_words(seconds)));
+    if let Some(t) = r.tokens {
+        s.push_str(&format!(", {t} tokens"));
+    }
+    if let Some(usd) = r.usage.as_ref().and_then(|u| u.usd) {
+        s.push_str(&format!(", ${usd:.2}"));
+    }
+    s.push_str(&format!("; branch {}", r.branch));
+    if let Some(why) = &r.reason {
+        s.push_str(&format!(". {why}"));
+    }
+    s.push_str(match r.after.as_str() {
+        "closed" => ". Closed.",
+        "released" => ". Released for another try.",
+        "gave_up" => ". Given up: marked run-failed and released.",
+        _ => ".",
+    });
+    s
+}
+
+/// `1h2m`, `3m12s`, `45s`.
+pub fn duration_words(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// The label a worker puts on an item it gave up on (after the retry
 /// limit); workers skip it until a person removes it.
 pub const GAVE_UP_LABEL: &str = "run-failed";

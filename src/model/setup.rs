@@ -6,7 +6,10 @@
 //! order, indentation, escapes); TOML gets `[mcp_servers.beads]` through
 //! `toml_edit` (comments and layout stay). Each edit has its inverse, which
 //! removes only what the edit adds, so install then remove gives back the
-//! bytes it started from. No files here: `ops::setup` reads and writes them.
+//! bytes it started from: install reports the containers it made, and
+//! remove takes out only those (a container the user had, even empty,
+//! stays). No files here: `ops::setup` reads and writes them, and keeps the
+//! record of what setup made.
 
 use serde_json::{Value, json};
 
@@ -307,6 +310,12 @@ pub struct Edited {
     pub added: Vec<String>,
     pub replaced: Vec<String>,
     pub removed: Vec<String>,
+    /// The containers (a JSON member holding setup's entry: `mcpServers`,
+    /// `hooks`, `hooks.SessionStart`, by their path from the top) install
+    /// made: the only ones remove may take out again, once it empties them.
+    pub created: Vec<String>,
+    /// The containers remove took out (of those it was allowed to).
+    pub dropped: Vec<String>,
 }
 
 impl Edited {
@@ -353,12 +362,15 @@ impl Part {
     }
 
     /// Take out of a file's text what [`Part::install`] put in, and nothing
-    /// else.
-    pub fn remove(&self, text: &str) -> Result<Edited, BadDoc> {
+    /// else. A container it empties goes only when it is one of `created`
+    /// (what install reported it made); any other stays, empty, as the user
+    /// had it. (TOML needs no list: a `mcp_servers` setup made is implicit,
+    /// with no text of its own, and one the user wrote is not.)
+    pub fn remove(&self, text: &str, created: &[String]) -> Result<Edited, BadDoc> {
         match *self {
             Part::Block { .. } => block_remove(text),
-            Part::JsonServer { container, .. } => json_server_remove(text, container),
-            Part::Hooks => hooks_remove(text),
+            Part::JsonServer { container, .. } => json_server_remove(text, container, created),
+            Part::Hooks => hooks_remove(text, created),
             Part::TomlServer => toml_remove(text),
         }
     }
@@ -902,10 +914,31 @@ impl<'a> Json<'a> {
         }
     }
 
-    /// An empty object or array (`{}`, `[ ]`) given its one item.
+    /// An empty object or array (`{}`, `[ ]`) given its one item. A comment
+    /// the user wrote in it (`{ // mine\n}`) stays where it is, the item
+    /// after it: on a line of its own when the closing brace is on another
+    /// line, else on that line (after a line comment the brace always is on
+    /// another). Taking the item out with the blank space before it
+    /// ([`Json::remove_item`]) gives back the bytes.
     fn fill_empty(&self, n: &Node, head: &str, v: &Value, (open, close): (char, char)) -> String {
         let st = self.style();
         let base = indent_of_line(self.text, n.start);
+        let inside = &self.text[n.start + 1..n.end - 1];
+        let kept = inside.trim_end_matches(BLANK);
+        if !kept.is_empty() {
+            let at = n.start + 1 + kept.len();
+            let item = if inside[kept.len()..].contains('\n') {
+                let inner = match kept.rfind('\n') {
+                    Some(i) => indent_of_line(self.text, n.start + 1 + i + 1).to_string(),
+                    None => format!("{base}{}", st.unit),
+                };
+                format!("{}{inner}{head}{}", st.nl, st.render(v, &inner))
+            } else {
+                let (space, st) = st.like("");
+                format!("{space}{head}{}", st.render(v, ""))
+            };
+            return self.splice(at, at, &item);
+        }
         let body = if st.pretty {
             let inner = format!("{base}{}", st.unit);
             format!(
@@ -937,12 +970,28 @@ impl<'a> Json<'a> {
 
     fn remove_item(&self, n: &Node, spans: &[(usize, usize)], i: usize, empty: &str) -> String {
         if spans.len() == 1 {
-            self.splice(n.start, n.end, empty)
+            // The only item, with the blank space before it; what else is
+            // in there (a comment) stays, and with nothing else it is `{}`.
+            if self.holds_only(n, spans[0]) {
+                return self.splice(n.start, n.end, empty);
+            }
+            let (inside, (start, end)) = (n.start + 1, spans[0]);
+            let from = inside + self.text[inside..start].trim_end_matches(BLANK).len();
+            self.splice(from, end, "")
         } else if i + 1 == spans.len() {
             self.splice(spans[i - 1].1, spans[i].1, "")
         } else {
             self.splice(spans[i].0, spans[i + 1].0, "")
         }
+    }
+
+    /// Whether the object or array `n` holds nothing but its item `item`
+    /// (no other item, no comment): what is left once it goes is `{}`.
+    fn holds_only(&self, n: &Node, item: (usize, usize)) -> bool {
+        self.text[n.start + 1..item.0]
+            .trim_matches(BLANK)
+            .is_empty()
+            && self.text[item.1..n.end - 1].trim_matches(BLANK).is_empty()
     }
 
     fn splice(&self, from: usize, to: usize, with: &str) -> String {
@@ -1031,6 +1080,9 @@ impl Style {
     }
 }
 
+/// What JSON counts as blank space between tokens.
+const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
+
 /// The spaces and tabs that start the line holding byte `at`.
 fn indent_of_line(text: &str, at: usize) -> &str {
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
@@ -1054,6 +1106,7 @@ fn json_server_install(text: &str, container: &str, typed: bool) -> Result<Edite
         return Ok(Edited {
             text,
             added: vec![item],
+            created: vec![container.to_string()],
             ..Edited::default()
         });
     };
@@ -1075,7 +1128,7 @@ fn json_server_install(text: &str, container: &str, typed: bool) -> Result<Edite
     }
 }
 
-fn json_server_remove(text: &str, container: &str) -> Result<Edited, BadDoc> {
+fn json_server_remove(text: &str, container: &str, created: &[String]) -> Result<Edited, BadDoc> {
     let doc = Json::parse(text)?;
     let Some((ci, c)) = doc.root.member(container) else {
         return Ok(Edited::same(text));
@@ -1086,8 +1139,10 @@ fn json_server_remove(text: &str, container: &str) -> Result<Edited, BadDoc> {
     if !is_exactly_our_server(&doc.value_of(&b.value)) {
         return Ok(Edited::same(text));
     }
-    let text = if c.value.members().is_some_and(|m| m.len() == 1) {
-        // The container held only ours: it goes too.
+    // The container held only ours and setup made it: it goes too (one
+    // the user had, even empty, stays).
+    let drop = doc.holds_only(&c.value, (b.key_start, b.value.end)) && made(created, container);
+    let text = if drop {
         doc.remove_member(&doc.root, ci)
     } else {
         doc.remove_member(&c.value, i)
@@ -1095,8 +1150,19 @@ fn json_server_remove(text: &str, container: &str) -> Result<Edited, BadDoc> {
     Ok(Edited {
         text,
         removed: vec![format!("{container}.{SERVER}")],
+        dropped: if drop {
+            vec![container.to_string()]
+        } else {
+            vec![]
+        },
         ..Edited::default()
     })
+}
+
+/// Whether `name` is one of the containers setup made (remove may take it
+/// out).
+fn made(created: &[String], name: &str) -> bool {
+    created.iter().any(|c| c == name)
 }
 
 fn hooks_install(text: &str) -> Result<Edited, BadDoc> {
@@ -1104,13 +1170,20 @@ fn hooks_install(text: &str) -> Result<Edited, BadDoc> {
     let group = our_hook_group();
     for event in HOOK_EVENTS {
         let doc = Json::parse(&out.text)?;
+        let list = format!("hooks.{event}");
         let next = match doc.root.member("hooks") {
-            None => doc.insert_member(&doc.root, "hooks", &json!({ event: [group] })),
+            None => {
+                out.created.extend(["hooks".to_string(), list]);
+                doc.insert_member(&doc.root, "hooks", &json!({ event: [group] }))
+            }
             Some((_, h)) if h.value.members().is_none() => {
                 return Err(not_object(&doc, &h.value, "hooks"));
             }
             Some((_, h)) => match h.value.member(event) {
-                None => doc.insert_member(&h.value, event, &json!([group])),
+                None => {
+                    out.created.push(list);
+                    doc.insert_member(&h.value, event, &json!([group]))
+                }
                 Some((_, a)) if !matches!(a.value.kind, Kind::Array(_)) => {
                     return Err(BadDoc {
                         line: line_at(doc.text, a.value.start),
@@ -1127,7 +1200,7 @@ fn hooks_install(text: &str) -> Result<Edited, BadDoc> {
     Ok(out)
 }
 
-fn hooks_remove(text: &str) -> Result<Edited, BadDoc> {
+fn hooks_remove(text: &str, created: &[String]) -> Result<Edited, BadDoc> {
     let mut out = Edited::same(text);
     let group = our_hook_group();
     for event in HOOK_EVENTS {
@@ -1145,13 +1218,18 @@ fn hooks_remove(text: &str) -> Result<Edited, BadDoc> {
             let Some(i) = items.iter().position(|n| doc.value_of(n) == group) else {
                 break;
             };
-            // Ours was the last group: the event goes, and `hooks` with it
-            // when nothing else is left in it.
-            out.text = if items.len() > 1 {
+            // Ours was the last group: the event's list goes if setup made
+            // it, and `hooks` with it when setup made that too and nothing
+            // else is left in it. A list or `hooks` the user had stays.
+            let list = format!("hooks.{event}");
+            let only = |n: &Node, item| doc.holds_only(n, item);
+            out.text = if !only(&a.value, (items[i].start, items[i].end)) || !made(created, &list) {
                 doc.remove_element(&a.value, i)
-            } else if h.value.members().is_some_and(|m| m.len() > 1) {
+            } else if !only(&h.value, (a.key_start, a.value.end)) || !made(created, "hooks") {
+                out.dropped.push(list);
                 doc.remove_member(&h.value, ai)
             } else {
+                out.dropped.extend([list, "hooks".to_string()]);
                 doc.remove_member(&doc.root, hi)
             };
             let item = format!("hooks.{event}: {PRIME}");
@@ -1300,12 +1378,30 @@ mod tests {
         let twice = part.install(Some(&once.text)).unwrap();
         assert_eq!(twice.text, once.text, "a second install changed the text");
         assert!(twice.added.is_empty() && twice.replaced.is_empty());
-        let removed = part.remove(&once.text).unwrap();
+        let removed = part.remove(&once.text, &once.created).unwrap();
         assert_eq!(removed.text, before, "remove did not give back the text");
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            sorted(&removed.dropped),
+            sorted(&once.created),
+            "not all it made went"
+        );
         assert_eq!(part.missing(Some(&removed.text)).unwrap(), part.items());
-        let again = part.remove(&removed.text).unwrap();
+        let again = part.remove(&removed.text, &once.created).unwrap();
         assert_eq!(again.text, before);
-        assert!(again.removed.is_empty());
+        assert!(again.removed.is_empty() && again.dropped.is_empty());
+        // Not told what install made (no record): ours goes, every
+        // container stays.
+        let kept = part.remove(&once.text, &[]).unwrap();
+        assert_eq!(part.missing(Some(&kept.text)).unwrap(), part.items());
+        assert!(kept.dropped.is_empty());
+        if once.created.is_empty() {
+            assert_eq!(kept.text, before);
+        }
         once.text
     }
 
@@ -1341,7 +1437,7 @@ mod tests {
             MD.missing(Some(&old)).unwrap(),
             ["instructions block (out of date)"]
         );
-        let gone = MD.remove(&e.text).unwrap();
+        let gone = MD.remove(&e.text, &[]).unwrap();
         assert_eq!(gone.text, "top\nbottom\n");
     }
 
@@ -1349,7 +1445,7 @@ mod tests {
     fn broken_markers_are_refused_with_their_line() {
         let e = MD.install(Some(&format!("a\n{BEGIN}\nb\n"))).unwrap_err();
         assert_eq!(e.line, 2);
-        let e = MD.remove(&format!("{END}\n{BEGIN}\n")).unwrap_err();
+        let e = MD.remove(&format!("{END}\n{BEGIN}\n"), &[]).unwrap_err();
         assert_eq!(e.line, 1);
         let twice = format!("{BEGIN}\n{END}\n{BEGIN}\n{END}\n");
         assert_eq!(MD.install(Some(&twice)).unwrap_err().line, 3);
@@ -1362,7 +1458,7 @@ mod tests {
         };
         let e = p.install(None).unwrap();
         assert!(e.text.starts_with("---\n"));
-        let gone = p.remove(&e.text).unwrap();
+        let gone = p.remove(&e.text, &[]).unwrap();
         assert!(p.leftover(&gone.text));
         assert!(!p.leftover("user text\n"));
     }
@@ -1385,12 +1481,14 @@ mod tests {
             "{\n  \"mcpServers\": {\"other\": {\"command\": \"x\"}, \"beads\": {\"command\": \"bd\", \"args\": [\"mcp\"]}}\n}\n"
         );
         round_trip(SERVER_JSON, "\t{\n\t\"tabs\": 1\n\t}\n");
-        let empty = SERVER_JSON.install(None).unwrap().text;
+        let new = SERVER_JSON.install(None).unwrap();
+        assert_eq!(new.created, ["mcpServers"]);
+        let empty = new.text;
         assert_eq!(
             empty,
             "{\n  \"mcpServers\": {\n    \"beads\": {\n      \"command\": \"bd\",\n      \"args\": [\n        \"mcp\"\n      ]\n    }\n  }\n}\n"
         );
-        let gone = SERVER_JSON.remove(&empty).unwrap().text;
+        let gone = SERVER_JSON.remove(&empty, &new.created).unwrap().text;
         assert!(SERVER_JSON.leftover(&gone), "{gone:?}");
         serde_json::from_str::<Value>(&empty).unwrap();
     }
@@ -1403,15 +1501,16 @@ mod tests {
         // The user's own entry running bd mcp, with their env: kept by both.
         let extras = r#"{"mcpServers": {"beads": {"command": "bd", "args": ["mcp"], "env": {"BD_ACTOR": "c"}}}}"#;
         assert_eq!(SERVER_JSON.install(Some(extras)).unwrap().text, extras);
-        assert_eq!(SERVER_JSON.remove(extras).unwrap().text, extras);
+        let all = ["mcpServers".to_string()];
+        assert_eq!(SERVER_JSON.remove(extras, &all).unwrap().text, extras);
         // Someone else's server under the name is not ours to remove.
-        assert_eq!(SERVER_JSON.remove(classic).unwrap().text, classic);
+        assert_eq!(SERVER_JSON.remove(classic, &all).unwrap().text, classic);
         // TOML alike: another table is refused; one with the user's env stays.
         let t = "[mcp_servers.beads]\n# classic\ncommand = \"beads-mcp\"\nenv = { A = \"1\" }\n";
         assert!(Part::TomlServer.install(Some(t)).is_err());
-        assert_eq!(Part::TomlServer.remove(t).unwrap().text, t);
+        assert_eq!(Part::TomlServer.remove(t, &[]).unwrap().text, t);
         let t = "[mcp_servers.beads]\ncommand = \"bd\"\nargs = [\"mcp\"]\nenv = { A = \"1\" }\n";
-        assert_eq!(Part::TomlServer.remove(t).unwrap().text, t);
+        assert_eq!(Part::TomlServer.remove(t, &[]).unwrap().text, t);
     }
 
     #[test]
@@ -1430,6 +1529,101 @@ mod tests {
         assert_eq!(
             blank_comments("{\"a\": \"//x\"} // y"),
             "{\"a\": \"//x\"}     "
+        );
+    }
+
+    #[test]
+    fn a_container_the_user_had_stays_even_empty() {
+        // Install reports none made; remove then keeps the container.
+        for before in [
+            "{\"mcpServers\": {}}",
+            "{\n  \"mcpServers\": {},\n  \"x\": 1\n}\n",
+            "{\"mcpServers\": {\"beads\": {\"command\": \"bd\", \"args\": [\"mcp\"]}}}",
+        ] {
+            let once = SERVER_JSON.install(Some(before)).unwrap();
+            assert!(once.created.is_empty(), "{once:?}");
+        }
+        round_trip(SERVER_JSON, "{\"mcpServers\": {}}");
+        round_trip(SERVER_JSON, "{\n  \"mcpServers\": {},\n  \"x\": 1\n}\n");
+        round_trip(Part::Hooks, "{\"hooks\": {}}\n");
+        round_trip(
+            Part::Hooks,
+            "{\n  \"hooks\": {\n    \"SessionStart\": []\n  }\n}\n",
+        );
+        round_trip(
+            Part::Hooks,
+            "{\"hooks\": {\"SessionStart\": [], \"PreCompact\": []}}",
+        );
+        let e = Part::Hooks
+            .install(Some("{\"hooks\": {\"SessionStart\": []}}"))
+            .unwrap();
+        assert_eq!(e.created, ["hooks.PreCompact"]);
+        // Setup's own entry, written by hand where setup would: remove takes
+        // it out and leaves the containers, as it cannot tell who made them.
+        let theirs = r#"{"mcpServers": {"beads": {"command": "bd", "args": ["mcp"]}}}"#;
+        assert_eq!(
+            SERVER_JSON.remove(theirs, &[]).unwrap().text,
+            r#"{"mcpServers": {}}"#
+        );
+        let all = ["mcpServers".to_string()];
+        let gone = SERVER_JSON.remove(theirs, &all).unwrap();
+        assert_eq!((gone.text.as_str(), gone.dropped), ("{}", all.to_vec()));
+        // Blank space alone in an empty container is not kept: `{}`.
+        let spaced = "{\"mcpServers\": { }}";
+        let once = SERVER_JSON.install(Some(spaced)).unwrap();
+        let back = SERVER_JSON.remove(&once.text, &once.created).unwrap();
+        assert_eq!(back.text, "{\"mcpServers\": {}}");
+    }
+
+    #[test]
+    fn a_comment_in_an_empty_container_stays_where_it_is() {
+        for before in [
+            "{ // mine\n}\n",
+            "{\n  // mine\n}\n",
+            "{\n  \"mcpServers\": { /* c */ }\n}\n",
+            "{\"mcpServers\": {/* c */}}",
+            "{\"mcpServers\": { /* c */ }, \"x\": 1}",
+            "{\n    \"mcpServers\": {\n        // none yet\n    }\n}\n",
+            "{\r\n  // crlf\r\n}\r\n",
+        ] {
+            let once = round_trip(SERVER_JSON, before);
+            for c in ["// mine", "/* c */", "// none yet", "// crlf"] {
+                assert_eq!(once.contains(c), before.contains(c), "{once}");
+            }
+            let v: Value = serde_json::from_str(&blank_comments(&once)).unwrap();
+            assert_eq!(v["mcpServers"]["beads"], our_server(false), "{once}");
+        }
+        assert_eq!(
+            round_trip(SERVER_JSON, "{\n  // mine\n}\n"),
+            "{\n  // mine\n  \"mcpServers\": {\n    \"beads\": {\n      \"command\": \"bd\",\n      \"args\": [\n        \"mcp\"\n      ]\n    }\n  }\n}\n"
+        );
+        // A line comment right after the brace: the entry goes on the next
+        // line, not into the comment.
+        assert_eq!(
+            round_trip(SERVER_JSON, "{\"mcpServers\": { // mine\n}}"),
+            "{\"mcpServers\": { // mine\n  \"beads\": {\"command\": \"bd\", \"args\": [\"mcp\"]}\n}}"
+        );
+        assert_eq!(
+            round_trip(SERVER_JSON, "{\n  \"mcpServers\": { /* c */ }\n}\n"),
+            "{\n  \"mcpServers\": { /* c */ \"beads\": {\"command\": \"bd\", \"args\": [\"mcp\"]} }\n}\n"
+        );
+        // Hooks: in `hooks` and in an event's list.
+        for before in [
+            "{\n  \"hooks\": {\n    // later\n  }\n}\n",
+            "{\n  \"hooks\": {\n    \"SessionStart\": [ /* none */ ]\n  }\n}\n",
+        ] {
+            let once = round_trip(Part::Hooks, before);
+            let v: Value = serde_json::from_str(&blank_comments(&once)).unwrap();
+            assert_eq!(v["hooks"]["SessionStart"], json!([our_hook_group()]));
+        }
+        // A comment the user put beside their own entry stays with the
+        // container when the entry goes.
+        let commented =
+            "{\"mcpServers\": { /* c */ \"beads\": {\"command\": \"bd\", \"args\": [\"mcp\"]} }}";
+        let all = ["mcpServers".to_string()];
+        assert_eq!(
+            SERVER_JSON.remove(commented, &all).unwrap().text,
+            "{\"mcpServers\": { /* c */ }}"
         );
     }
 
@@ -1482,7 +1676,7 @@ mod tests {
         );
         let e = Part::Hooks.install(Some(own)).unwrap();
         assert_eq!(e.added, ["hooks.PreCompact: bd prime"]);
-        assert_eq!(Part::Hooks.remove(&e.text).unwrap().text, own);
+        assert_eq!(Part::Hooks.remove(&e.text, &e.created).unwrap().text, own);
     }
 
     #[test]
@@ -1495,6 +1689,13 @@ mod tests {
         round_trip(Part::TomlServer, "");
         round_trip(Part::TomlServer, "model = \"o3\"\n");
         round_trip(Part::TomlServer, "[mcp_servers]\n");
+        // An empty `mcp_servers` the user wrote stays (setup's own is
+        // implicit: it has no text, and goes with its entry).
+        round_trip(
+            Part::TomlServer,
+            "model = \"o3\"\n\n[mcp_servers]\n# none yet\n",
+        );
+        round_trip(Part::TomlServer, "mcp_servers = {}\n");
         round_trip(
             Part::TomlServer,
             "mcp_servers = { other = { command = \"x\" } }\n",

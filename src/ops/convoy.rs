@@ -229,6 +229,25 @@ pub fn status(ctx: &Session, convoy: &str) -> Result<Progress> {
     Ok(progress(&snap, row))
 }
 
+/// The ids a convoy tracks (`bd run --convoy`).
+pub fn tracked_ids(ctx: &Session, convoy: &str) -> Result<Vec<String>> {
+    let snap = ctx.snapshot()?;
+    let prefix = ctx.prefix_of_rows(&snap.rows);
+    let row = snap.resolve(convoy, &prefix)?;
+    if row.issue_type != "convoy" {
+        return Err(Error::invalid(format!(
+            "{} is a {}, not a convoy",
+            row.id, row.issue_type
+        )));
+    }
+    Ok(row
+        .edges
+        .iter()
+        .filter(|e| e.kind == TRACKS)
+        .map(|e| e.target.clone())
+        .collect())
+}
+
 pub fn list(ctx: &Session) -> Result<Vec<Progress>> {
     let snap = ctx.snapshot()?;
     Ok(snap

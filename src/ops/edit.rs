@@ -631,8 +631,64 @@ pub fn close(
 ) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |ledger, publish| close_local(ctx, ids, reason, force, None, ledger, publish),
+        |ledger, publish| close_local(ctx, ids, reason, force, None, None, ledger, publish),
         |_| Some(Event::Closed),
+    )
+}
+
+/// What a write leaves on the issue beside its change, in the same write:
+/// a comment by the actor and, maybe, a label (the worker loop's record of
+/// a run, issue 13: one write per run's end, not three).
+#[derive(Debug, Clone, Copy)]
+pub struct Noted<'a> {
+    pub comment: &'a str,
+    pub label: Option<&'a str>,
+}
+
+/// Add the note to `rec`; the fields it changed.
+fn add_note(ctx: &Session, rec: &mut Record, note: Option<&Noted>) -> Result<Vec<&'static str>> {
+    let Some(n) = note else {
+        return Ok(vec![]);
+    };
+    crate::ops::write::actor_comment(ctx, rec, n.comment.to_string());
+    let mut fields = vec!["comments"];
+    if let Some(l) = n.label {
+        crate::ops::editable_list(rec, "labels")?;
+        if rec.add_label(l) {
+            fields.push("labels");
+        }
+    }
+    Ok(fields)
+}
+
+/// `close` with a note in the same write (the worker loop).
+pub fn close_noted(ctx: &Session, id: &str, reason: &str, note: &Noted) -> Result<Vec<Outcome>> {
+    let ids = [id.to_string()];
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            close_local(
+                ctx,
+                &ids,
+                Some(reason),
+                false,
+                None,
+                Some(note),
+                ledger,
+                publish,
+            )
+        },
+        |_| Some(Event::Closed),
+    )
+}
+
+/// `unclaim` with a note in the same write (the worker loop).
+pub fn unclaim_noted(ctx: &Session, id: &str, note: &Noted) -> Result<Vec<Outcome>> {
+    let ids = [id.to_string()];
+    coordinated(
+        ctx,
+        |ledger, publish| unclaim_local(ctx, &ids, false, Some(note), ledger, publish),
+        |_| Some(Event::Released),
     )
 }
 
@@ -669,6 +725,7 @@ pub fn close_replaced(
                 Some(&reason),
                 false,
                 Some((&target, kind)),
+                None,
                 ledger,
                 publish,
             )
@@ -677,12 +734,14 @@ pub fn close_replaced(
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn close_local(
     ctx: &Session,
     ids: &[String],
     reason: Option<&str>,
     force: bool,
     replaced_by: Option<(&str, &str)>,
+    note: Option<&Noted>,
     ledger: Option<&Ledger>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
@@ -762,7 +821,9 @@ fn close_local(
                     rec.remove("close_reason");
                 }
             }
-            Ok(vec!["status"])
+            let mut fields = vec!["status"];
+            fields.extend(add_note(ctx, rec, note)?);
+            Ok(fields)
         },
         |tx, closed| {
             crate::ops::convoy::land(ctx, tx, closed)?;
@@ -1118,7 +1179,7 @@ pub fn claim_one(ctx: &Session, rec: &mut Record) -> Result<Vec<&'static str>> {
 pub fn unclaim(ctx: &Session, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
     coordinated(
         ctx,
-        |ledger, publish| unclaim_local(ctx, ids, force, ledger, publish),
+        |ledger, publish| unclaim_local(ctx, ids, force, None, ledger, publish),
         |_| Some(Event::Released),
     )
 }
@@ -1127,6 +1188,7 @@ fn unclaim_local(
     ctx: &Session,
     ids: &[String],
     force: bool,
+    note: Option<&Noted>,
     ledger: Option<&Ledger>,
     publish: &mut Publish,
 ) -> Result<Vec<Outcome>> {
@@ -1175,10 +1237,16 @@ fn unclaim_local(
             // Above the ledger's epoch: the release overlays the claim it
             // released in the workspace that made it.
             rec.raise_claim_epoch_past(entry.map_or(0, |e| e.epoch));
+            let mut fields = vec!["assignee", "status"];
             if recovered {
-                return Ok(vec!["assignee", "status", "comments"]);
+                fields.push("comments");
             }
-            Ok(vec!["assignee", "status"])
+            for f in add_note(ctx, rec, note)? {
+                if !fields.contains(&f) {
+                    fields.push(f);
+                }
+            }
+            Ok(fields)
         },
         publish,
     )

@@ -8,6 +8,7 @@
 //! their old permissions (`~/.claude.json` holds credentials). No workspace
 //! is needed: setup works before `bd init`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -28,37 +29,75 @@ pub struct Places {
     pub start: PathBuf,
     pub home: Option<PathBuf>,
     pub codex_home: Option<PathBuf>,
-    /// The machine-local list of the files and folders setup created
-    /// (in bd's state folder): `--remove` deletes only those (review 9: it
-    /// deleted an empty CLAUDE.md or `.claude/` the user had).
+    /// The machine-local record of what setup created (in bd's state
+    /// folder): `--remove` deletes only those files and folders (review 9:
+    /// it deleted an empty CLAUDE.md or `.claude/` the user had), and takes
+    /// out only those containers (an empty `"mcpServers": {}` the user had
+    /// stays).
     pub record: Option<PathBuf>,
 }
 
-/// The files and folders setup created, from its record.
-fn created(places: &Places) -> std::collections::BTreeSet<String> {
-    places
-        .record
-        .as_deref()
-        .and_then(|r| files::read(r).ok())
-        .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
+/// What setup created on this machine: files and folders, and in each file
+/// the containers ([`m::Edited::created`]), all by their path. With no
+/// record, or one that does not read, it is empty: `--remove` then deletes
+/// no file and takes out no container (it keeps what it cannot tell is
+/// setup's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+struct Created {
+    #[serde(default)]
+    files: BTreeSet<String>,
+    #[serde(default)]
+    containers: BTreeMap<String, BTreeSet<String>>,
 }
 
-fn save_created(places: &Places, set: &std::collections::BTreeSet<String>) -> Result<()> {
-    let Some(r) = &places.record else {
-        return Ok(());
-    };
-    if set.is_empty() {
-        return match files::remove_file(r) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(r, e)),
-            _ => Ok(()),
+impl Created {
+    fn read(places: &Places) -> Created {
+        let Some(bytes) = places.record.as_deref().and_then(|r| files::read(r).ok()) else {
+            return Created::default();
         };
+        serde_json::from_slice::<Created>(&bytes)
+            .or_else(|_| {
+                // The first record: a list of the files and folders.
+                serde_json::from_slice::<BTreeSet<String>>(&bytes).map(|files| Created {
+                    files,
+                    ..Created::default()
+                })
+            })
+            .unwrap_or_default()
     }
-    let list: Vec<&String> = set.iter().collect();
-    let text = serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into());
-    write(r, &text)
+
+    fn save(&self, places: &Places) -> Result<()> {
+        let Some(r) = &places.record else {
+            return Ok(());
+        };
+        if self.files.is_empty() && self.containers.is_empty() {
+            return match files::remove_file(r) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(r, e)),
+                _ => Ok(()),
+            };
+        }
+        let text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        write(r, &text)
+    }
+
+    /// The containers setup made in the file at `key`.
+    fn containers_of(&self, key: &str) -> Vec<String> {
+        self.containers
+            .get(key)
+            .map(|c| c.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn note_containers(&mut self, key: &str, made: &[String], dropped: &[String]) {
+        let set = self.containers.entry(key.to_string()).or_default();
+        set.extend(made.iter().cloned());
+        for d in dropped {
+            set.remove(d);
+        }
+        if set.is_empty() {
+            self.containers.remove(key);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -206,8 +245,13 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
         What::Output(path) => (None, vec![output_place(&places.start.join(path))?]),
     };
     // Plan every file before writing any.
+    let mut made = Created::read(places);
+    let before = made.clone();
+    let key = |p: &Path| p.display().to_string();
     let mut texts: Vec<(PathBuf, Option<String>, String)> = Vec::new();
     let mut reports = Vec::new();
+    // Per file, the containers its edits made and took out.
+    let mut containers: Vec<(PathBuf, Vec<String>, Vec<String>)> = Vec::new();
     for p in &targets {
         let current = match texts.iter().find(|(path, ..)| *path == p.path) {
             Some((_, _, now)) => Some(now.clone()),
@@ -220,7 +264,10 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
         let bad = |b| unparsable(&p.path, b);
         let edited = match (opts.action, &current) {
             (Action::Install, _) => p.part.install(current.as_deref()).map_err(bad)?,
-            (Action::Remove, Some(t)) => p.part.remove(t).map_err(bad)?,
+            (Action::Remove, Some(t)) => p
+                .part
+                .remove(t, &made.containers_of(&key(&p.path)))
+                .map_err(bad)?,
             (Action::Remove | Action::Check, _) => {
                 if let Some(t) = &current {
                     p.part.missing(Some(t)).map_err(bad)?;
@@ -234,6 +281,9 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
         if let Some(entry) = texts.iter_mut().find(|(path, ..)| *path == p.path) {
             entry.2 = edited.text.clone();
         }
+        if !edited.created.is_empty() || !edited.dropped.is_empty() {
+            containers.push((p.path.clone(), edited.created, edited.dropped));
+        }
         reports.push(FileReport {
             path: p.path.clone(),
             role: p.part.role(),
@@ -245,9 +295,6 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
         });
     }
     // Write (or delete) each file whose text changed.
-    let mut made = created(places);
-    let before = made.clone();
-    let key = |p: &Path| p.display().to_string();
     for (path, old, new) in &texts {
         let changed = old.as_deref() != Some(new.as_str()) && !(old.is_none() && new.is_empty());
         if opts.action == Action::Check || !changed {
@@ -258,25 +305,29 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
             .rev()
             .find(|p| p.path == *path)
             .expect("every text is of a place");
-        let ours = made.contains(&key(path));
+        let ours = made.files.contains(&key(path));
         let status = if opts.action == Action::Remove && place.part.leftover(new) && ours {
             files::remove_file(path).map_err(|e| Error::io(path, e))?;
-            made.remove(&key(path));
+            made.files.remove(&key(path));
+            made.containers.remove(&key(path));
             // Folders setup made and left empty go too (`remove_dir` takes
             // only empty ones).
             for d in &place.folders {
-                if !made.contains(&key(d)) || std::fs::remove_dir(d).is_err() {
+                if !made.files.contains(&key(d)) || std::fs::remove_dir(d).is_err() {
                     break;
                 }
-                made.remove(&key(d));
+                made.files.remove(&key(d));
             }
             Status::Deleted
         } else {
             if old.is_none() {
-                made.insert(key(path));
+                made.files.insert(key(path));
                 for d in place.folders.iter().filter(|d| !d.exists()) {
-                    made.insert(key(d));
+                    made.files.insert(key(d));
                 }
+            }
+            for (_, created, dropped) in containers.iter().filter(|c| c.0 == *path) {
+                made.note_containers(&key(path), created, dropped);
             }
             write(path, new)?;
             if old.is_some() {
@@ -290,7 +341,7 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
         }
     }
     if made != before {
-        save_created(places, &made)?;
+        made.save(places)?;
     }
     // What of setup's is in each file now.
     for (r, p) in reports.iter_mut().zip(&targets) {

@@ -291,6 +291,16 @@ fn every_mcp_tool_result_matches_its_schema() {
         ),
         ("todo_done", json!({"ids": [gone]}), "issue-list"),
     ];
+    // The worker loop: a worker started in the background (it finds no
+    // work with that label, and stops), the workers, a prune.
+    let plain = super::outputs::fake_agent("plain");
+    more.push((
+        "run",
+        json!({"command": [plain], "agent": "mcp-w", "once": true, "label": ["no-such-label"]}),
+        "run-detach",
+    ));
+    more.push(("workers", json!({}), "workers"));
+    more.push(("run_prune", json!({}), "run-prune"));
     // Budgets and metrics: a budget on the epic, a spend on an item under it.
     more.push((
         "budget_set",

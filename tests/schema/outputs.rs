@@ -368,6 +368,7 @@ fn every_command_output_matches_its_schema() {
     // Mail and coordination.
     check_mail_outputs(&ck);
     check_coordination_outputs(&ck);
+    check_worker_outputs(&ck);
     check_budget_outputs(&ck);
 
     // Every output schema was used above.
@@ -537,6 +538,86 @@ fn check_mail_outputs(ck: &Checker) {
         let text = std::fs::read_to_string(env.beads().join("mail.jsonl")).unwrap();
         assert_jsonl_valid(&ck.v, "message.schema.json", &text, "mail.jsonl");
     }
+}
+
+/// A fake agent of `tests/fixtures/agents/`.
+pub fn fake_agent(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/agents")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// The worker loop (issue 13): `run` (a worker's report, a fleet's, a
+/// detached worker, a prune), `workers`; runs.jsonl's lines.
+fn check_worker_outputs(ck: &Checker) {
+    let env = TestEnvironment::new();
+    let a = env.create("Item a", &[]);
+    env.create("Item b", &[]);
+    common::git(&env.repo, &["add", "-A"]);
+    common::git(&env.repo, &["commit", "-q", "-m", "t"]);
+    let plain = fake_agent("plain");
+    let fail = fake_agent("fail");
+    assert_eq!(ck.run(&env, "workers", &["workers"]), json!([]));
+    let r = ck.run(
+        &env,
+        "run",
+        &["run", "--once", "--close-on-success", "--", &plain],
+    );
+    assert_eq!(r["runs"][0]["after"], "closed", "{r}");
+    assert_eq!(r["runs"][0]["issue"], a.as_str(), "{r}");
+    let r = ck.run(
+        &env,
+        "run",
+        &["run", "--once", "--retries", "0", "--", &fail],
+    );
+    assert_eq!(r["runs"][0]["after"], "gave_up", "{r}");
+    let b = r["runs"][0]["issue"].as_str().unwrap().to_string();
+    let r = ck.run(&env, "run", &["run", "--once", "--", &plain]);
+    assert_eq!(r["stopped"], "nothing", "{r}");
+    env.bd(&["label", "remove", &b, "run-failed"]).ok();
+    env.bd(&["reopen", &a]).ok();
+    let r = ck.run(
+        &env,
+        "run-fleet",
+        &[
+            "run",
+            "--agents",
+            "2",
+            "--drain",
+            "--interval",
+            "200ms",
+            "--",
+            &plain,
+        ],
+    );
+    assert_eq!(r["stopped"], "drained", "{r}");
+    let p = ck.run(&env, "run-prune", &["run", "--prune"]);
+    assert!(!p["kept"].as_array().unwrap().is_empty(), "{p}");
+    let slow = fake_agent("slow");
+    env.create("Item c", &[]);
+    let d = ck.run(
+        &env,
+        "run-detach",
+        &["run", "--detach", "--agent", "bg", "--once", "--", &slow],
+    );
+    let pid = d["pid"].as_u64().unwrap().to_string();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let ws = loop {
+        let ws = ck.run(&env, "workers", &["workers"]);
+        if ws[0]["state"] == "running" || std::time::Instant::now() > end {
+            break ws;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(ws[0]["state"], "running", "{ws}");
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let text = std::fs::read_to_string(env.beads().join("runs.jsonl")).unwrap();
+    assert_jsonl_valid(&ck.v, "run.schema.json", &text, "runs.jsonl");
 }
 
 /// Agents, hooks, prime, dispatch (a round, a dry run, a recovery, a watch

@@ -13,6 +13,12 @@ pub fn run(ctx: &Session) -> Result<Output> {
     Ok(out(&p, text))
 }
 
+/// The text of `bd prime` for the session's actor (`bd run` hands it to
+/// the agent command in a file).
+pub fn text_for(ctx: &Session) -> Result<String> {
+    ops::prime::prime(ctx).map(|p| text(&p))
+}
+
 /// A one-line field (a title, a note, a subject), at most `n` characters:
 /// line breaks and control characters shown escaped, so a title cannot
 /// forge a line of the agent's start-of-session text (review 9).

@@ -1,0 +1,1023 @@
+//! `bd run` (issue 13): a worker that runs an agent command on work items,
+//! one at a time, each in a git worktree of its own.
+//!
+//! The loop: take the agent's held work first (its hook, then its claims:
+//! a worker restarted after a crash resumes there), else claim the best
+//! claimable item (`query::claimable`, the one definition) that is not
+//! waiting out a retry backoff, not given up on, and within its budgets;
+//! give it its worktree (`git::worktree`, branch `bd/<id>`, under the
+//! machine-local worktree folder); run the command there (`exec`: no
+//! shell, a process group of its own, output streamed to a log in the
+//! project home, killed as a group on a stall or a stop), heart-beating so
+//! the claim's lease holds; then record the run (`.beads/runs.jsonl` and a
+//! comment on the item) and close, release or leave the item.
+//!
+//! The agent's own `bd` calls reach the served workspace, not the item's
+//! branch: the command runs with `BEADS_DIR` naming the served `.beads/`
+//! (classic's variable, which `bd` honours before the current folder), so
+//! its comments, closes, new issues and mail are written there at once,
+//! under its lock, durably; the code it writes stays on the branch.
+//!
+//! Each step opens a session of its own (`step`), as a command would: a
+//! long-running worker sees other processes' writes and the clock moving.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::exec;
+use crate::home::{ProjectHome, workers};
+use crate::model::run::{self as model, Outcome, RunRecord, UsageReader};
+use crate::model::time::{self, Nanos};
+use crate::ops::query::Filter;
+use crate::ops::{Env, Session, compose};
+use crate::store::log;
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The agent it works as (default: the actor).
+    pub agent: Option<String>,
+    /// The agent's kind when registering (default: the program's name).
+    pub kind: Option<String>,
+    pub once: bool,
+    pub max_items: Option<usize>,
+    /// Stop when no work is left (nothing claimable, nothing running
+    /// elsewhere that could unblock some, nothing waiting for a retry).
+    pub drain: bool,
+    /// Which items it may claim (labels, types, parent).
+    pub filter: Filter,
+    pub command: Vec<String>,
+    pub close_on_success: bool,
+    pub stall: Duration,
+    /// How long an idle worker waits before looking for work again.
+    pub interval: Duration,
+    /// Failed runs of an item retried before it is given up on.
+    pub retries: u32,
+    /// The wait before the first retry (doubled for each further one).
+    pub backoff: Duration,
+    /// The worktree folder (default: machine-local, in the project home).
+    pub worktrees: Option<PathBuf>,
+}
+
+/// One run, as the worker reports it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ItemRun {
+    pub issue: String,
+    pub run: String,
+    pub outcome: Outcome,
+    pub exit_code: Option<i32>,
+    pub tokens: Option<u64>,
+    pub usd: Option<f64>,
+    pub seconds: u64,
+    pub after: String,
+    pub branch: String,
+    pub worktree: PathBuf,
+    pub log: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An item the worker did not take, and why.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Skipped {
+    pub issue: String,
+    pub why: String,
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RunReport {
+    pub agent: String,
+    pub runs: Vec<ItemRun>,
+    pub skipped: Vec<Skipped>,
+    /// Why it stopped: `once`, `max_items`, `drained`, `nothing` (with
+    /// `--once` and no work), `signal`.
+    pub stopped: String,
+}
+
+/// What a worker tells its front end as it goes.
+pub enum Event<'a> {
+    Started {
+        issue: &'a str,
+        title: &'a str,
+        run: &'a str,
+        worktree: &'a Path,
+        log: &'a Path,
+        resumed: bool,
+    },
+    Ended(&'a ItemRun),
+    Skipped(&'a Skipped),
+    Notice(crate::ops::Notice),
+}
+
+/// The worker's front end: when to stop, where events go, and `bd prime`'s
+/// text (the CLI renders it).
+pub struct Hooks<'a> {
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+    pub event: &'a mut dyn FnMut(Event),
+    pub prime_text: &'a dyn Fn(&Session) -> Result<String>,
+}
+
+/// The worker's start: its command's time (`BD_NOW` or the clock) and the
+/// instant it was read.
+static START: std::sync::OnceLock<(Nanos, Instant)> = std::sync::OnceLock::new();
+
+/// The clock: a worker outlives the instant its command started at, so its
+/// time is that instant plus the time since (a `BD_NOW` moves on too).
+fn clock() -> Nanos {
+    let (base, at) = START.get_or_init(|| {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as Nanos)
+            .unwrap_or(0);
+        (real, Instant::now())
+    });
+    base.saturating_add(at.elapsed().as_nanos() as Nanos)
+}
+
+/// A session of the command's own actor at the clock's time, begun as a
+/// command's (the fleet's dispatch rounds).
+pub fn fresh_session(ctx: &Session) -> Result<Session> {
+    let actor = ctx.actor.clone();
+    let env = Env {
+        now: clock(),
+        actor: ctx.explicit_actor.then_some(actor),
+        ..ctx.env.clone()
+    };
+    let mut s = Session::new(ctx.ws.clone(), env)?;
+    s.verb = "dispatch".into();
+    compose::begin(&mut s);
+    Ok(s)
+}
+
+/// A session for one step of the worker, as the agent, opened as a command
+/// opens one (`compose::begin`); close it with [`done`].
+fn step(ctx: &Session, agent: &str) -> Result<Session> {
+    let env = Env {
+        now: clock(),
+        actor: Some(agent.to_string()),
+        ..ctx.env.clone()
+    };
+    let mut s = Session::new(ctx.ws.clone(), env)?;
+    s.verb = "run".into();
+    compose::begin(&mut s);
+    Ok(s)
+}
+
+/// The work after a step (`compose::finish`: commit per `auto_commit`,
+/// heartbeat, hook file); its notices go to the front end.
+fn done(s: Session, ok: bool, h: &mut Hooks) {
+    compose::finish(&s, ok);
+    for n in s.notices.take() {
+        (h.event)(Event::Notice(n));
+    }
+}
+
+/// Run `f` in a step as `agent`.
+fn in_step<T>(
+    ctx: &Session,
+    agent: &str,
+    h: &mut Hooks,
+    f: impl FnOnce(&Session) -> Result<T>,
+) -> Result<T> {
+    let s = step(ctx, agent)?;
+    let r = f(&s);
+    done(s, r.is_ok(), h);
+    r
+}
+
+/// The worker's own file in the project home, removed when it stops.
+struct Presence {
+    home: ProjectHome,
+    w: workers::Worker,
+}
+
+impl Presence {
+    fn save(&mut self) {
+        self.w.updated_at = time::format(clock());
+        let _ = workers::save(&self.home, &self.w);
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        workers::remove(&self.home, &self.w.agent, self.w.pid);
+    }
+}
+
+/// `bd run`: work items until told to stop (see the module doc).
+pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
+    model::check_command(&o.command).map_err(crate::ops::usage)?;
+    let _ = START.set((ctx.now, Instant::now()));
+    find_program(&o.command[0], &ctx.ws.root)?;
+    let agent = o.agent.clone().unwrap_or_else(|| ctx.actor.clone());
+    let home = ctx.home()?.ok_or_else(|| crate::ops::coord::no_home(ctx))?;
+    let folder = worktree_folder(ctx, o.worktrees.as_deref(), &home);
+    prepare_folder(&folder)?;
+    let kind = o
+        .kind
+        .clone()
+        .unwrap_or_else(|| program_name(&o.command[0]));
+    in_step(ctx, &agent, h, |s| {
+        crate::ops::agents::agent_register(s, Some(&agent), &kind).map(|_| ())
+    })?;
+    take_over(ctx, &home, &agent, h)?;
+    let mut me = Presence {
+        home: home.clone(),
+        w: workers::Worker {
+            agent: agent.clone(),
+            pid: std::process::id(),
+            workspace: ctx.ws.root.clone(),
+            started_at: time::format(clock()),
+            state: "idle".into(),
+            ..workers::Worker::default()
+        },
+    };
+    me.save();
+    let mut report = RunReport {
+        agent: agent.clone(),
+        runs: Vec::new(),
+        skipped: Vec::new(),
+        stopped: String::new(),
+    };
+    let mut told: HashSet<String> = HashSet::new();
+    let mut last_beat = Instant::now();
+    report.stopped = loop {
+        if (h.stop)() {
+            break "signal".into();
+        }
+        if o.max_items.is_some_and(|n| report.runs.len() >= n) {
+            break "max_items".into();
+        }
+        let pick = in_step(ctx, &agent, h, |s| pick(s, o, &agent))?;
+        for sk in pick.skipped {
+            if told.insert(format!("{}\u{0}{}", sk.issue, sk.why)) {
+                (h.event)(Event::Skipped(&sk));
+                report.skipped.push(sk);
+            }
+        }
+        let Some((id, resumed)) = pick.item else {
+            if o.once {
+                break "nothing".into();
+            }
+            if o.drain && pick.wait_until.is_none() && !others_running(&home, &agent) {
+                break "drained".into();
+            }
+            if last_beat.elapsed() >= beat_every(ctx) {
+                last_beat = Instant::now();
+                let _ = in_step(ctx, &agent, h, |s| {
+                    crate::ops::agents::heartbeat(s, Some("idle")).map(|_| ())
+                });
+            }
+            let wait = match pick.wait_until {
+                Some(t) => Duration::from_nanos((t - clock()).max(0) as u64).min(o.interval),
+                None => o.interval,
+            };
+            if sleep_unless(h.stop, wait.max(Duration::from_millis(20))) {
+                break "signal".into();
+            }
+            continue;
+        };
+        if let Some(r) = work(ctx, o, h, &mut me, &folder, &id, resumed)? {
+            (h.event)(Event::Ended(&r));
+            report.runs.push(r);
+            me.w.items_done += 1;
+        }
+        me.w = workers::Worker {
+            state: "idle".into(),
+            items_done: me.w.items_done,
+            ..workers::Worker {
+                agent: me.w.agent.clone(),
+                pid: me.w.pid,
+                workspace: me.w.workspace.clone(),
+                started_at: me.w.started_at.clone(),
+                ..workers::Worker::default()
+            }
+        };
+        me.save();
+        if o.once {
+            break "once".into();
+        }
+    };
+    Ok(report)
+}
+
+/// Where items' worktrees go: `--worktrees`, else the clone's git config
+/// `bd.worktrees`, else the project home (all machine-local).
+pub fn worktree_folder(ctx: &Session, given: Option<&Path>, home: &ProjectHome) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| crate::git::worktree::configured_folder(&ctx.ws.root))
+        .unwrap_or_else(|| workers::default_worktrees(home))
+}
+
+/// How often a worker heart-beats: a third of the lease.
+fn beat_every(ctx: &Session) -> Duration {
+    Duration::from_secs((ctx.config.lease_secs() / 3).max(1))
+}
+
+fn sleep_unless(stop: &(dyn Fn() -> bool + Sync), d: Duration) -> bool {
+    let end = Instant::now() + d;
+    while !stop() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+    true
+}
+
+/// The program must exist before anything is claimed: a path to an
+/// executable file, or a name found on PATH.
+fn find_program(p: &str, cwd: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |c: &Path| {
+        std::fs::metadata(c).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if p.contains('/') {
+        let c = cwd.join(p);
+        runnable(&c).then_some(c)
+    } else {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(p))
+                .find(|c| runnable(c))
+        })
+    };
+    found.ok_or_else(|| Error::Invalid {
+        msg: format!(
+            "the agent command {p:?} is not a program that can be run (not found or not executable)"
+        ),
+        hint: Some("give the program's path, or put it on PATH".into()),
+    })
+}
+
+fn program_name(p: &str) -> String {
+    Path::new(p)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "agent".into())
+}
+
+/// The worktree folder exists (or is made) and can be written.
+fn prepare_folder(folder: &Path) -> Result<()> {
+    let bad = |e: std::io::Error| Error::Invalid {
+        msg: format!(
+            "the worktree folder {} cannot be used: {e}",
+            folder.display()
+        ),
+        hint: Some(
+            "pass --worktrees DIR, or set it for this clone: git config bd.worktrees DIR".into(),
+        ),
+    };
+    std::fs::create_dir_all(folder).map_err(bad)?;
+    let probe = folder.join(format!(".bd-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(bad)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Another live worker of this project on this machine runs an item.
+fn others_running(home: &ProjectHome, agent: &str) -> bool {
+    workers::list(home)
+        .iter()
+        .any(|w| w.agent != agent && w.state == "running" && exec::alive(w.pid, false))
+}
+
+/// One worker per agent: a live one refuses a second; a dead one's command
+/// is killed (what is left of its group) and its run recorded as lost. Its
+/// item stays held by the agent, so this worker resumes it.
+fn take_over(ctx: &Session, home: &ProjectHome, agent: &str, h: &mut Hooks) -> Result<()> {
+    let Some(old) = workers::find(home, agent) else {
+        return Ok(());
+    };
+    if old.pid != std::process::id() && exec::alive(old.pid, false) {
+        return Err(Error::Conflict {
+            msg: format!(
+                "agent {agent} already has a worker (pid {}, since {})",
+                old.pid, old.started_at
+            ),
+            hint: Some("stop it first, or run this one with another --agent".into()),
+        });
+    }
+    if let Some(pg) = old.pgid
+        && exec::alive(pg, true)
+    {
+        exec::kill_group_hard(pg, Duration::from_secs(3));
+    }
+    if let (Some(issue), Some(run)) = (&old.item, &old.run) {
+        let rec = RunRecord {
+            id: run.clone(),
+            issue: issue.clone(),
+            agent: agent.to_string(),
+            attempt: attempt_of(ctx, issue)?,
+            started_at: old.run_started_at.clone().unwrap_or(old.started_at.clone()),
+            ended_at: time::format(clock()),
+            outcome: Outcome::Lost,
+            exit_code: None,
+            signal: None,
+            reason: Some(format!("the worker (pid {}) died while it ran", old.pid)),
+            tokens: None,
+            usage: None,
+            command: String::new(),
+            branch: old.branch.clone().unwrap_or_default(),
+            after: "left".into(),
+            tail: Vec::new(),
+        };
+        log::append(&ctx.ws, log::RUNS, &[rec])?;
+        (h.event)(Event::Notice(crate::ops::Notice::Note(format!(
+            "the last worker of {agent} (pid {}) died while running {issue}; resuming it",
+            old.pid
+        ))));
+    }
+    workers::remove(home, agent, old.pid);
+    Ok(())
+}
+
+/// The item's runs, from `runs.jsonl`.
+fn runs_of(ctx: &Session, issue: &str) -> Result<Vec<RunRecord>> {
+    let (all, _) = log::read::<RunRecord>(&ctx.ws, log::RUNS)?;
+    Ok(all.into_iter().filter(|r| r.issue == issue).collect())
+}
+
+/// The attempt number of the item's next run.
+fn attempt_of(ctx: &Session, issue: &str) -> Result<u32> {
+    let runs = runs_of(ctx, issue)?;
+    let refs: Vec<&RunRecord> = runs.iter().collect();
+    Ok(model::failures_since_reset(&refs).len() as u32 + 1)
+}
+
+/// What to work on next.
+struct Pick {
+    /// The item, and whether the agent held it already (a resume).
+    item: Option<(String, bool)>,
+    /// The earliest time an item waiting out a retry backoff may run.
+    wait_until: Option<Nanos>,
+    skipped: Vec<Skipped>,
+}
+
+fn pick(s: &Session, o: &RunOptions, _agent: &str) -> Result<Pick> {
+    let mut p = Pick {
+        item: None,
+        wait_until: None,
+        skipped: Vec::new(),
+    };
+    let (all_runs, _) = log::read::<RunRecord>(&s.ws, log::RUNS)?;
+    // What the agent holds comes first: its hook, then its claims; not an
+    // item a run finished since it was claimed (the agent left it held,
+    // for review: running it again would loop).
+    for id in crate::ops::prime::held(s)? {
+        if !finished_since_claim(s, &id, &all_runs)? {
+            p.item = Some((id, true));
+            return Ok(p);
+        }
+    }
+    let f = Filter {
+        limit: Some(0),
+        ..o.filter.clone()
+    };
+    let ready = crate::ops::query::claimable(s, &f, false)?;
+    let now = s.now;
+    for r in &ready.rows {
+        if r.labels.iter().any(|l| l == model::GAVE_UP_LABEL) {
+            continue;
+        }
+        let runs: Vec<&RunRecord> = all_runs.iter().filter(|x| x.issue == r.id).collect();
+        let failures = model::failures_since_reset(&runs);
+        if let Some(last) = failures.last() {
+            let at = model::retry_at(last.ended(), failures.len(), o.backoff.as_nanos() as i64);
+            if at > now {
+                p.wait_until = Some(p.wait_until.map_or(at, |w: Nanos| w.min(at)));
+                continue;
+            }
+        }
+        p.item = Some((r.id.clone(), false));
+        break;
+    }
+    Ok(p)
+}
+
+/// A held item whose claim a successful run ended after.
+fn finished_since_claim(s: &Session, id: &str, runs: &[RunRecord]) -> Result<bool> {
+    let Some(last) = runs
+        .iter()
+        .filter(|r| r.issue == id && r.outcome == Outcome::Success)
+        .map(RunRecord::ended)
+        .max()
+    else {
+        return Ok(false);
+    };
+    let snap = s.snapshot()?;
+    let Some(row) = snap.find(id) else {
+        return Ok(false);
+    };
+    let rec = snap.record(row)?;
+    if rec.state() != crate::model::kinds::Status::InProgress {
+        return Ok(false);
+    }
+    Ok(rec.time("started_at").is_some_and(|t| t <= last))
+}
+
+/// Claim, prepare and run one item; record what happened. `None`: the item
+/// was taken by someone else first.
+fn work(
+    ctx: &Session,
+    o: &RunOptions,
+    h: &mut Hooks,
+    me: &mut Presence,
+    folder: &Path,
+    id: &str,
+    resumed: bool,
+) -> Result<Option<ItemRun>> {
+    let agent = me.w.agent.clone();
+    let claimed = in_step(ctx, &agent, h, |s| {
+        crate::ops::edit::claim(s, &[id.to_string()], false)
+    });
+    let rec = match claimed {
+        Ok(mut outs) if !outs.is_empty() => outs.remove(0).record,
+        Ok(_) => return Ok(None),
+        Err(e @ Error::Conflict { .. }) => {
+            let sk = Skipped {
+                issue: id.to_string(),
+                why: e.to_string(),
+            };
+            (h.event)(Event::Skipped(&sk));
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let id = rec.id().to_string();
+    let branch = model::branch_for(&id);
+    let worktree = folder.join(crate::files::escape(&id));
+    let start = clock();
+    let run_id = model::run_id(&id, &agent, start);
+    let attempt = attempt_of(ctx, &id)?;
+    let made = crate::git::worktree::ensure(&ctx.ws.root, &worktree, &branch);
+    if let Err(e) = made {
+        // Nothing can run without its worktree: give the item back, say why.
+        let why = format!("no worktree: {e}");
+        let r = RunRecord {
+            id: run_id.clone(),
+            issue: id.clone(),
+            agent: agent.clone(),
+            attempt,
+            started_at: time::format(start),
+            ended_at: time::format(clock()),
+            outcome: Outcome::Error,
+            exit_code: None,
+            signal: None,
+            reason: Some(why.clone()),
+            tokens: None,
+            usage: None,
+            command: program_name(&o.command[0]),
+            branch: branch.clone(),
+            after: "released".into(),
+            tail: Vec::new(),
+        };
+        release(ctx, h, &agent, &id, &model::summary(&r, 0), false)?;
+        log::append(&ctx.ws, log::RUNS, &[r])?;
+        return Err(Error::Invalid {
+            msg: format!("{id}: {why}"),
+            hint: Some("check the worktree folder (--worktrees)".into()),
+        });
+    }
+    // A worktree that was there already: an earlier run's (a resume).
+    let resumed = resumed && matches!(made, Ok(false));
+    let files = RunFiles::new(&me.home, &id, &run_id)?;
+    let title = rec.title();
+    let description = rec.str("description").unwrap_or_default();
+    let checkpoint = rec.latest_checkpoint().map(|c| c.2);
+    let prompt = model::prompt(&model::PromptInput {
+        agent: &agent,
+        id: &id,
+        title: &title,
+        description: &description,
+        checkpoint: checkpoint.as_deref(),
+        worktree: &worktree.to_string_lossy(),
+        branch: &branch,
+        attempt,
+    });
+    let prime_text = h.prime_text;
+    let prime = in_step(ctx, &agent, h, prime_text).unwrap_or_default();
+    files.write(&prompt, &prime)?;
+    let item = model::Item {
+        id: id.clone(),
+        title: title.clone(),
+        description,
+        prompt,
+        prompt_file: files.prompt.to_string_lossy().into_owned(),
+        prime_file: files.prime.to_string_lossy().into_owned(),
+        worktree: worktree.to_string_lossy().into_owned(),
+        branch: branch.clone(),
+    };
+    (h.event)(Event::Started {
+        issue: &id,
+        title: &title,
+        run: &run_id,
+        worktree: &worktree,
+        log: &files.log,
+        resumed,
+    });
+    me.w.state = "running".into();
+    me.w.item = Some(id.clone());
+    me.w.title = Some(title.clone());
+    me.w.run = Some(run_id.clone());
+    me.w.run_started_at = Some(time::format(start));
+    me.w.worktree = Some(worktree.clone());
+    me.w.branch = Some(branch.clone());
+    me.w.log = Some(files.log.clone());
+    me.save();
+    let ran = supervise(ctx, o, h, me, &item, &files)?;
+    let run = Started {
+        id: run_id,
+        issue: id,
+        agent,
+        attempt,
+        start,
+        branch,
+        worktree,
+        log: files.log,
+    };
+    finish_run(ctx, o, h, run, ran).map(Some)
+}
+
+/// The files of one run in the project home.
+struct RunFiles {
+    log: PathBuf,
+    prompt: PathBuf,
+    prime: PathBuf,
+}
+
+impl RunFiles {
+    fn new(home: &ProjectHome, issue: &str, run: &str) -> Result<RunFiles> {
+        let dir = workers::run_dir(home, issue)?;
+        Ok(RunFiles {
+            log: workers::run_file(&dir, run, "log"),
+            prompt: workers::run_file(&dir, run, "prompt.md"),
+            prime: workers::run_file(&dir, run, "prime.md"),
+        })
+    }
+
+    fn write(&self, prompt: &str, prime: &str) -> Result<()> {
+        crate::files::atomic::write(&self.prompt, prompt.as_bytes())?;
+        crate::files::atomic::write(&self.prime, prime.as_bytes())
+    }
+}
+
+/// What the run's command did, with what it reported.
+struct Supervised {
+    ran: exec::Ran,
+    usage: Option<model::Usage>,
+}
+
+/// Run the command for `item` and watch it: heartbeats while it runs, the
+/// worker file kept current, a stall or a stop killing its group.
+fn supervise(
+    ctx: &Session,
+    o: &RunOptions,
+    h: &mut Hooks,
+    me: &mut Presence,
+    item: &model::Item,
+    files: &RunFiles,
+) -> Result<Supervised> {
+    let argv = model::expand(&o.command, item);
+    let log_file = workers::open_log(&files.log)?;
+    let env: Vec<(String, std::ffi::OsString)> = vec![
+        ("BD_ISSUE".into(), item.id.clone().into()),
+        ("BD_ACTOR".into(), me.w.agent.clone().into()),
+        ("BD_WORKTREE".into(), item.worktree.clone().into()),
+        ("BD_BRANCH".into(), item.branch.clone().into()),
+        ("BD_PROMPT_FILE".into(), item.prompt_file.clone().into()),
+        ("BD_PRIME_FILE".into(), item.prime_file.clone().into()),
+        ("BD_RUN".into(), me.w.run.clone().unwrap_or_default().into()),
+        ("BD_WORKSPACE".into(), ctx.ws.root.clone().into_os_string()),
+        ("BEADS_DIR".into(), ctx.ws.beads.clone().into_os_string()),
+    ];
+    let spec = exec::Spec {
+        program: argv[0].clone(),
+        args: argv[1..].to_vec(),
+        cwd: PathBuf::from(&item.worktree),
+        env,
+        // A database path would win over BEADS_DIR.
+        env_remove: vec!["BEADS_DB".into()],
+        log: log_file,
+        stall: o.stall,
+    };
+    let usage = Arc::new(Mutex::new(UsageReader::default()));
+    let u2 = usage.clone();
+    let on_line: exec::OnLine = Arc::new(Mutex::new(move |l: &str| {
+        if let Ok(mut u) = u2.lock() {
+            u.line(l);
+        }
+    }));
+    let agent = me.w.agent.clone();
+    let beat = beat_every(ctx);
+    let mut last_beat = Instant::now();
+    let stop = h.stop;
+    let mut tick = |p: &exec::Progress| {
+        me.w.pgid = Some(p.pid);
+        me.w.last_line = p.last_line.as_ref().map(|l| {
+            let one: std::collections::VecDeque<String> = [l.clone()].into();
+            model::tail_lines(&one, 1, 200).remove(0)
+        });
+        if p.last_line.is_some() {
+            let ago = p.last_output.elapsed().as_nanos() as Nanos;
+            me.w.last_output_at = Some(time::format(clock() - ago));
+        }
+        me.save();
+        if last_beat.elapsed() >= beat {
+            last_beat = Instant::now();
+            let note = format!("running {}", item.id);
+            if let Ok(s) = step(ctx, &agent) {
+                let ok = crate::ops::agents::heartbeat(&s, Some(&note)).is_ok();
+                compose::finish(&s, ok);
+            }
+        }
+    };
+    let ran = exec::run(spec, on_line, stop, Duration::from_millis(500), &mut tick);
+    let usage = usage.lock().ok().and_then(|u| u.usage());
+    Ok(Supervised { ran, usage })
+}
+
+/// A run that has started.
+struct Started {
+    id: String,
+    issue: String,
+    agent: String,
+    attempt: u32,
+    start: Nanos,
+    branch: String,
+    worktree: PathBuf,
+    log: PathBuf,
+}
+
+/// Decide what happens to the item after its run, do it, and record the run.
+fn finish_run(
+    ctx: &Session,
+    o: &RunOptions,
+    h: &mut Hooks,
+    run: Started,
+    sup: Supervised,
+) -> Result<ItemRun> {
+    let (outcome, exit_code, signal, mut reason) = match &sup.ran.end {
+        exec::End::Exited(0) => (Outcome::Success, Some(0), None, None),
+        exec::End::Exited(c) => (Outcome::Failed, Some(*c), None, None),
+        exec::End::Signaled(s) => (Outcome::Failed, None, Some(*s), None),
+        exec::End::Stalled => (
+            Outcome::Stalled,
+            None,
+            None,
+            Some(format!(
+                "no output for {}: its process group was killed",
+                model::duration_words(o.stall.as_secs())
+            )),
+        ),
+        exec::End::Stopped => (
+            Outcome::Interrupted,
+            None,
+            None,
+            Some("the worker was stopped: its process group was killed".into()),
+        ),
+        exec::End::NotStarted(why) => (Outcome::Error, None, None, Some(why.clone())),
+    };
+    let seconds = sup.ran.ended.duration_since(sup.ran.started).as_secs();
+    let mut rec = RunRecord {
+        id: run.id.clone(),
+        issue: run.issue.clone(),
+        agent: run.agent.clone(),
+        attempt: run.attempt,
+        started_at: time::format(run.start),
+        ended_at: time::format(clock()),
+        outcome,
+        exit_code,
+        signal,
+        reason: None,
+        tokens: sup.usage.as_ref().map(model::Usage::tokens),
+        usage: sup.usage.clone(),
+        command: program_name(&o.command[0]),
+        branch: run.branch.clone(),
+        after: "left".into(),
+        tail: model::tail_lines(&sup.ran.tail, 10, 200),
+    };
+    let holds = in_step(ctx, &run.agent, h, |s| {
+        Ok(crate::ops::prime::held(s)?.contains(&run.issue))
+    })?;
+    let gave_up = outcome.counts_as_failure() && run.attempt > o.retries;
+    rec.after = match (holds, outcome) {
+        (false, _) => "left",
+        (true, Outcome::Success) if o.close_on_success => "closed",
+        (true, Outcome::Success) => "left",
+        (true, _) if gave_up => "gave_up",
+        (true, _) => "released",
+    }
+    .into();
+    if rec.after == "released" && outcome.counts_as_failure() {
+        let wait = model::retry_at(0, run.attempt as usize, o.backoff.as_nanos() as i64);
+        reason = Some(format!(
+            "{}attempt {} of {}; retry in {} at the earliest",
+            reason.map(|r| format!("{r}; ")).unwrap_or_default(),
+            run.attempt,
+            o.retries + 1,
+            model::duration_words((wait / 1_000_000_000).max(0) as u64)
+        ));
+    }
+    rec.reason = reason;
+    let text = model::summary(&rec, seconds);
+    match rec.after.as_str() {
+        "closed" => {
+            let reason = format!("done by {}", run.id);
+            let note = crate::ops::edit::Noted {
+                comment: &text,
+                label: None,
+            };
+            let closed = in_step(ctx, &run.agent, h, |s| {
+                crate::ops::edit::close_noted(s, &run.issue, &reason, &note)
+            });
+            if let Err(e) = closed {
+                (h.event)(Event::Notice(crate::ops::Notice::Warning(format!(
+                    "{}: not closed: {e}",
+                    run.issue
+                ))));
+                rec.after = "left".into();
+                let _ = in_step(ctx, &run.agent, h, |s| {
+                    crate::ops::labels::comment(s, &run.issue, &text, None).map(|_| ())
+                });
+            }
+        }
+        "released" | "gave_up" => {
+            release(
+                ctx,
+                h,
+                &run.agent,
+                &run.issue,
+                &text,
+                rec.after == "gave_up",
+            )?;
+        }
+        _ => {
+            let _ = in_step(ctx, &run.agent, h, |s| {
+                crate::ops::labels::comment(s, &run.issue, &text, None).map(|_| ())
+            });
+        }
+    }
+    log::append(&ctx.ws, log::RUNS, std::slice::from_ref(&rec))?;
+    Ok(ItemRun {
+        issue: run.issue,
+        run: run.id,
+        outcome,
+        exit_code,
+        tokens: rec.tokens,
+        usd: rec.usage.as_ref().and_then(|u| u.usd),
+        seconds,
+        after: rec.after,
+        branch: run.branch,
+        worktree: run.worktree,
+        log: run.log,
+        reason: rec.reason,
+    })
+}
+
+/// Give the item back with the run's comment (and, giving up, the
+/// `run-failed` label so workers skip it until a person removes it).
+fn release(
+    ctx: &Session,
+    h: &mut Hooks,
+    agent: &str,
+    id: &str,
+    text: &str,
+    give_up: bool,
+) -> Result<()> {
+    let note = crate::ops::edit::Noted {
+        comment: text,
+        label: give_up.then_some(model::GAVE_UP_LABEL),
+    };
+    in_step(ctx, agent, h, |s| {
+        crate::ops::edit::unclaim_noted(s, id, &note).map(|_| ())
+    })
+}
+
+/// A worker as `bd workers` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerView {
+    #[serde(flatten)]
+    pub worker: workers::Worker,
+    /// Its process is running (otherwise it died without cleaning up).
+    pub alive: bool,
+}
+
+/// `bd workers`: the workers of this project on this machine, from any
+/// of its workspaces.
+pub fn workers(ctx: &Session) -> Result<Vec<WorkerView>> {
+    let home = ctx.home()?.ok_or_else(|| crate::ops::coord::no_home(ctx))?;
+    Ok(workers::list(&home)
+        .into_iter()
+        .map(|w| WorkerView {
+            alive: exec::alive(w.pid, false),
+            worker: w,
+        })
+        .collect())
+}
+
+/// What `bd run --prune` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pruned {
+    pub removed: Vec<PrunedBranch>,
+    pub kept: Vec<PrunedBranch>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrunedBranch {
+    pub branch: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+/// `bd run --prune`: remove the worktrees and branches of closed items
+/// whose branches are merged into this workspace's HEAD; keep (and say
+/// why) every other `bd/` branch: an item not closed, commits not merged,
+/// changes not committed in its worktree.
+pub fn prune(ctx: &Session, folder: Option<&Path>) -> Result<Pruned> {
+    let root = &ctx.ws.root;
+    let snap = ctx.snapshot()?;
+    let ledger = ctx.ledger().unwrap_or_default();
+    let by_branch: std::collections::HashMap<String, &str> = snap
+        .id_list()
+        .into_iter()
+        .map(|id| (model::branch_for(id), id))
+        .collect();
+    let trees = crate::git::worktree::list(root)?;
+    let home_folder = ctx.home()?.map(|h| worktree_folder(ctx, None, &h));
+    let folders: BTreeSet<PathBuf> = folder
+        .map(Path::to_path_buf)
+        .into_iter()
+        .chain(home_folder)
+        .collect();
+    let mut out = Pruned::default();
+    for branch in crate::git::worktree::branches(root, "bd/")? {
+        let issue = by_branch.get(&branch).map(|s| s.to_string());
+        let tree = trees
+            .iter()
+            .find(|t| t.branch.as_deref() == Some(branch.as_str()))
+            .map(|t| t.path.clone());
+        let mut entry = PrunedBranch {
+            branch: branch.clone(),
+            issue: issue.clone(),
+            worktree: tree.clone(),
+            why: None,
+        };
+        let closed = issue
+            .as_deref()
+            .and_then(|i| snap.find(i))
+            .and_then(|r| snap.record(r).ok())
+            .is_some_and(|rec| {
+                crate::model::kinds::Status::parse(&crate::ops::coord::effective_status(
+                    crate::ops::coord::entry_for(&ledger, &rec),
+                    &rec,
+                ))
+                .is_done()
+            });
+        let why = if issue.is_none() {
+            Some("no item of this tracker has this branch".to_string())
+        } else if !closed {
+            Some("its item is not closed".into())
+        } else if !crate::git::worktree::merged(root, &branch)? {
+            Some("it has commits not merged into HEAD".into())
+        } else if tree
+            .as_ref()
+            .is_some_and(|t| !folders.iter().any(|f| t.starts_with(f)))
+        {
+            Some("its worktree is not in the worker's folder".into())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            entry.why = Some(why);
+            out.kept.push(entry);
+            continue;
+        }
+        let gone = match &tree {
+            Some(t) => crate::git::worktree::remove(root, t),
+            None => Ok(()),
+        }
+        .and_then(|_| crate::git::worktree::delete_branch(root, &branch));
+        match gone {
+            Ok(()) => out.removed.push(entry),
+            Err(e) => {
+                entry.why = Some(e.to_string());
+                out.kept.push(entry);
+            }
+        }
+    }
+    Ok(out)
+}
