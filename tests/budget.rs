@@ -417,4 +417,24 @@ fn refusal_is_what_the_worker_loop_asks() {
         Some("budget of agent ann spent: 10 of 10 tokens")
     );
     assert!(ask("bd-nothere9", "ann").is_err());
+    // Loaded once, asked about many (a worker going down its list).
+    let ctx = strand::ops::compose::open(&env.repo, None, || {
+        Ok(strand::ops::Env {
+            now: strand::model::time::parse(&env.clock.tick()).unwrap(),
+            actor: Some("tester".into()),
+            bd_home: Some(env.home.clone()),
+            lock_timeout: std::time::Duration::from_secs(5),
+            readonly: false,
+            offline: false,
+        })
+    })
+    .unwrap();
+    let check = strand::ops::budget::Check::load(&ctx).unwrap();
+    assert!(
+        check
+            .refusal(&x, "bob")
+            .unwrap()
+            .starts_with(&format!("budget of epic {epic}"))
+    );
+    assert_eq!(check.refusal(&own, "bob"), None);
 }

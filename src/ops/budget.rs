@@ -353,21 +353,53 @@ pub fn report(ctx: &Session, target: Option<&str>) -> Result<Report> {
 /// epic bd-x spent: 1,200 of 1,000 tokens". `None` when it may.
 /// The worker loop asks before it takes an item; with no budget anywhere
 /// it reads only `budget.jsonl` and `runs.jsonl` (the issue is not looked
-/// up).
+/// up). To ask about many items, load a [`Check`] once.
 pub fn refusal(ctx: &Session, issue: &str, agent: &str) -> Result<Option<String>> {
-    let books = books(ctx)?;
-    if books.targets().next().is_none() {
-        // No budget at all (the common case): nothing to load.
+    let check = Check::load(ctx)?;
+    let Some(snap) = &check.snap else {
         return Ok(None);
-    }
-    let snap = ctx.snapshot()?;
-    let tree = tree(&snap);
+    };
     let id = match snap.find(issue) {
         Some(r) => r.id.clone(),
-        None => {
-            let prefix = ctx.prefix_of_rows(&snap.rows);
-            snap.resolve(issue, &prefix)?.id.clone()
-        }
+        None => snap
+            .resolve(issue, &ctx.prefix_of_rows(&snap.rows))?
+            .id
+            .clone(),
     };
-    Ok(Budgets::new(&tree, &books).refusal(Some(&id), agent))
+    Ok(check.refusal(&id, agent))
+}
+
+/// The budgets read once, to ask [`refusal`]'s question about many items
+/// (a worker going down the claimable list).
+pub struct Check {
+    books: Books,
+    /// None when no budget exists: every answer is `None`.
+    tree: Option<Tree>,
+    snap: Option<Snapshot>,
+}
+
+impl Check {
+    pub fn load(ctx: &Session) -> Result<Check> {
+        let books = books(ctx)?;
+        if books.targets().next().is_none() {
+            // No budget at all (the common case): nothing more to load.
+            return Ok(Check {
+                books,
+                tree: None,
+                snap: None,
+            });
+        }
+        let snap = ctx.snapshot()?;
+        Ok(Check {
+            books,
+            tree: Some(tree(&snap)),
+            snap: Some(snap),
+        })
+    }
+
+    /// [`refusal`] for an item by its exact id.
+    pub fn refusal(&self, issue: &str, agent: &str) -> Option<String> {
+        let tree = self.tree.as_ref()?;
+        Budgets::new(tree, &self.books).refusal(Some(issue), agent)
+    }
 }
