@@ -291,6 +291,10 @@ pub enum Cmd {
     Agents,
     /// Tell the project this agent is alive (refreshes its claims' lease)
     Heartbeat(c::heartbeat::Args),
+    /// Token budgets of issues, epics, convoys and agents: allocated, spent, left
+    Budget(c::budget::Args),
+    /// Agents' runs: items done, success rate, time per item, tokens, throughput
+    Metrics(c::metrics::Args),
     /// Commit the tracker's changes (only .beads/ paths)
     Commit(c::commit::Args),
     /// Show the tracker's changes issue by issue (default: working tree vs HEAD)

@@ -311,6 +311,8 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Import(a) => c::import::run(ctx, a),
         Cmd::Agent(a) => c::agent::run(ctx, a),
         Cmd::Heartbeat(a) => c::heartbeat::run(ctx, a),
+        Cmd::Budget(a) => c::budget::run(ctx, a),
+        Cmd::Metrics(a) => c::metrics::run(ctx, a),
         Cmd::Dispatch(a) => c::dispatch::run(ctx, a, json),
         Cmd::Run(a) => c::run::run(ctx, a, json),
         Cmd::Workers => c::workers::run(ctx),

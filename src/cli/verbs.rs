@@ -39,6 +39,7 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Todo(_) => "close",
         Cmd::Setup(_) => "setup",
         Cmd::Run(_) => "run",
+        Cmd::Budget(_) => "budget",
         _ => "update",
     }
 }
@@ -90,6 +91,8 @@ pub fn writes(cmd: &Cmd) -> bool {
                 cmd: None | Some(c::todo::TodoCmd::List { .. }),
             })
             | Cmd::Export(_)
+            | Cmd::Budget(c::budget::Args { cmd: None, .. })
+            | Cmd::Metrics(_)
     ) && !matches!(cmd, Cmd::Create(a) if a.dry_run)
         && !matches!(cmd, Cmd::Ready(a) if !a.claim)
         && !matches!(cmd, Cmd::Where(a) if !a.trust)

@@ -2,11 +2,13 @@
 //! validation of values. No clock, no randomness, no files: time, actor and
 //! seeds come in as arguments.
 
+pub mod budget;
 pub mod graph;
 pub mod id;
 pub mod kinds;
 pub mod mail;
 pub mod merge;
+pub mod metrics;
 pub mod record;
 pub mod run;
 pub mod setup;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod agents;
+pub mod budget;
 pub mod checkpoint;
 pub mod classic;
 pub mod compose;
@@ -22,6 +23,7 @@ pub mod labels;
 pub mod mail;
 pub mod membership;
 pub mod merge_driver;
+pub mod metrics;
 pub mod prime;
 pub mod query;
 pub mod run;

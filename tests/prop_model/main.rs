@@ -1,8 +1,9 @@
 //! Property tests for the model, at library level: issue and comment IDs and
 //! ID resolution (`model::id`, SPEC §3 "IDs", "Comment IDs"), the JSONL record
 //! round trip (`model::record`, SPEC §3: canonical key order, raw bytes of
-//! untouched values kept, one edit changes one key), and bad-line reporting
-//! of `store::jsonl::parse` (SPEC §8). Expectations are computed by reference
+//! untouched values kept, one edit changes one key), bad-line reporting of
+//! `store::jsonl::parse` (SPEC §8), and the budget roll-up
+//! (`model::budget`). Expectations are computed by reference
 //! code written here from the spec, not by calling the module under test.
 
 #[path = "../common/mod.rs"]
@@ -29,6 +30,7 @@ fn cfg(cases: u32) -> PtConfig {
     }
 }
 
+mod budget;
 mod ids;
 mod jsonl_files;
 mod records;

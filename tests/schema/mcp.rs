@@ -301,6 +301,20 @@ fn every_mcp_tool_result_matches_its_schema() {
     ));
     more.push(("workers", json!({}), "workers"));
     more.push(("run_prune", json!({}), "run-prune"));
+    // Budgets and metrics: a budget on the epic, a spend on an item under it.
+    more.push((
+        "budget_set",
+        json!({"target": epic, "tokens": 1000, "usd": "2.50"}),
+        "budget-record",
+    ));
+    more.push((
+        "budget_spend",
+        json!({"tokens": 300, "usd": "0.25", "issue": a}),
+        "budget-record",
+    ));
+    more.push(("budget", json!({"target": epic}), "budget"));
+    more.push(("budget", json!({}), "budget-list"));
+    more.push(("metrics", json!({"since": "7d"}), "metrics"));
     // prime with a checkpoint on a held item.
     let held = env.create("Held", &[]);
     more.push(("claim", json!({"ids": [held]}), "issue"));

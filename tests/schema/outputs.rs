@@ -369,6 +369,7 @@ fn every_command_output_matches_its_schema() {
     check_mail_outputs(&ck);
     check_coordination_outputs(&ck);
     check_worker_outputs(&ck);
+    check_budget_outputs(&ck);
 
     // Every output schema was used above.
     let used = ck.used.borrow();
@@ -757,4 +758,83 @@ fn check_coordination_outputs(ck: &Checker) {
         mails >= 3 && hooks >= 1,
         "the demo left {mails} messages, {hooks} hooks"
     );
+}
+
+/// `bd budget …` and `bd metrics`: allocations and spends (the lines they
+/// write too), the report of one budget and of all, metrics with and
+/// without runs, the refusals of bad amounts.
+fn check_budget_outputs(ck: &Checker) {
+    let env = TestEnvironment::new();
+    let m = ck.run(&env, "metrics", &["metrics"]);
+    assert_eq!(m["runs"], 0, "{m}");
+    assert_eq!(ck.run(&env, "budget-list", &["budget"]), json!([]));
+    let epic = env.create("Epic", &["-t", "epic"]);
+    let x = env.create("X", &["--parent", &epic]);
+    let y = env.create("Y", &["--parent", &epic]);
+    let set = ck.run(
+        &env,
+        "budget-record",
+        &["budget", "set", &epic, "--tokens", "1000", "--usd", "2"],
+    );
+    assert_eq!(set["kind"], "allocate", "{set}");
+    ck.run(
+        &env,
+        "budget-record",
+        &["budget", "set", &x, "--tokens", "300"],
+    );
+    ck.run(
+        &env,
+        "budget-record",
+        &["budget", "set", "agent:tester", "--tokens", "100"],
+    );
+    let sp = ck.run(
+        &env,
+        "budget-record",
+        &["budget", "spend", "--tokens", "150", "--issue", &y],
+    );
+    assert_eq!(sp["issue"], y.as_str(), "{sp}");
+    // Holding nothing: the agent's own spend.
+    let sp = ck.run(&env, "budget-record", &["budget", "spend", "--usd", "0.1"]);
+    assert!(sp.get("issue").is_none(), "{sp}");
+    let one = ck.run(&env, "budget", &["budget", &epic]);
+    assert_eq!(one["children"].as_array().map(Vec::len), Some(2), "{one}");
+    let agent = ck.run(&env, "budget", &["budget", "agent:tester"]);
+    assert_eq!(agent["exhausted"], true, "{agent}");
+    let all = ck.run(&env, "budget-list", &["budget"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    let text = std::fs::read_to_string(env.beads().join("budget.jsonl")).unwrap();
+    assert_eq!(
+        assert_jsonl_valid(&ck.v, "budget.schema.json", &text, "budget.jsonl"),
+        5
+    );
+    ck.fail(
+        &env,
+        &["budget", "set", &epic, "--tokens", "-1"],
+        1,
+        "invalid",
+    );
+    ck.fail(&env, &["budget", "spend", "--tokens", "0"], 1, "invalid");
+    ck.fail(
+        &env,
+        &["budget", "set", "bd-nothere9", "--tokens", "1"],
+        1,
+        "not_found",
+    );
+    ck.fail(
+        &env,
+        &["budget", "set", "agent:", "--tokens", "1"],
+        2,
+        "usage",
+    );
+    // A run recorded by the worker loop.
+    let run = json!({"id": "run-0000000000a1", "issue": x, "agent": "tester", "attempt": 1,
+        "started_at": "2027-01-01T00:00:00Z", "ended_at": "2027-01-01T00:10:00Z",
+        "outcome": "success", "exit_code": 0, "tokens": 120, "command": "claude",
+        "branch": "bd/x", "after": "closed"});
+    std::fs::write(env.beads().join("runs.jsonl"), format!("{run}\n")).unwrap();
+    let m = ck.run(&env, "metrics", &["metrics"]);
+    assert_eq!(m["agents"][0]["items_done"], 1, "{m}");
+    let m = ck.run(&env, "metrics", &["metrics", "--since", "2030-01-01"]);
+    assert_eq!(m["runs"], 0, "{m}");
+    ck.fail(&env, &["metrics", "--since", "whenever"], 1, "invalid");
 }

@@ -658,6 +658,42 @@ pub const TOOLS: &[Tool] = &[
         core: false,
     },
     Tool {
+        name: "budget",
+        verb: &["budget"],
+        doc: "Budgets: allocated, spent, left, down the tree (default: every budget)",
+        params: &[p("target", Pos, "issue ID or agent:NAME")],
+        core: false,
+    },
+    Tool {
+        name: "budget_set",
+        verb: &["budget", "set"],
+        doc: "Give an issue, epic, convoy or agent:NAME a token budget",
+        params: &[
+            req("target", Pos, "issue ID or agent:NAME"),
+            req("tokens", Int("tokens"), ""),
+            p("usd", Flag("usd"), "dollars, e.g. 2.50"),
+        ],
+        core: false,
+    },
+    Tool {
+        name: "budget_spend",
+        verb: &["budget", "spend"],
+        doc: "Record tokens you spent (on the issue you hold, or issue)",
+        params: &[
+            p("tokens", Int("tokens"), ""),
+            p("usd", Flag("usd"), "dollars, e.g. 0.25"),
+            p("issue", Flag("issue"), "default: the one you hold"),
+        ],
+        core: false,
+    },
+    Tool {
+        name: "metrics",
+        verb: &["metrics"],
+        doc: "Runs per agent: items done, success rate, median time, tokens; throughput",
+        params: &[p("since", Flag("since"), "a date, or 7d")],
+        core: false,
+    },
+    Tool {
         name: "where",
         verb: &["where"],
         doc: "Where the workspace, files and project are",
