@@ -1506,3 +1506,64 @@ fn prune_keeps_what_a_worker_is_running_and_records_are_committed_with_auto_comm
     assert!(p["kept"].to_string().contains("untracked files"), "{p}");
     assert!(wt.join(&ids[0]).join("started-by-slow").exists());
 }
+
+#[test]
+fn a_worker_does_not_take_work_whose_budget_is_spent_and_says_so() {
+    let env = TestEnvironment::new();
+    let epic = env.create("Epic", &["-t", "epic"]);
+    let kid = env.create("Kid", &["--parent", &epic]);
+    let other = env.create("Other", &["-p", "3"]);
+    commit(&env);
+    env.bd(&["budget", "set", &epic, "--tokens", "100"]).ok();
+    env.bd(&["budget", "spend", "--issue", &kid, "--tokens", "150"])
+        .ok();
+    // The kid is passed over (its epic's budget is spent); the other runs.
+    let r = bd_run(
+        &env,
+        &[
+            "run",
+            "--agent",
+            "w",
+            "--once",
+            "--close-on-success",
+            "--",
+            &agent("claude-ok"),
+            "x",
+        ],
+    )
+    .ok();
+    assert!(
+        r.stderr
+            .contains(&format!("skipping {kid}: budget of epic {epic} spent")),
+        "{}",
+        r.stderr
+    );
+    let recs = runs(&env);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["issue"], other.as_str());
+    // The agent's own budget: its run's 470 tokens spent it.
+    env.bd(&["budget", "set", "agent:w", "--tokens", "400"])
+        .ok();
+    env.create("More", &[]);
+    commit(&env);
+    let r = bd_run(
+        &env,
+        &[
+            "run",
+            "--agent",
+            "w",
+            "--once",
+            "--json",
+            "--",
+            &agent("plain"),
+        ],
+    )
+    .ok();
+    let v = r.json();
+    assert_eq!(v["stopped"], "nothing", "{v}");
+    assert!(
+        v["skipped"].to_string().contains("budget of agent w spent"),
+        "{v}"
+    );
+    assert!(held(&env).is_empty());
+}

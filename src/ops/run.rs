@@ -540,7 +540,7 @@ struct Pick {
     skipped: Vec<Skipped>,
 }
 
-fn pick(s: &Session, o: &RunOptions, _agent: &str, avoid: &HashSet<String>) -> Result<Pick> {
+fn pick(s: &Session, o: &RunOptions, agent: &str, avoid: &HashSet<String>) -> Result<Pick> {
     let mut p = Pick {
         item: None,
         wait_until: None,
@@ -550,11 +550,19 @@ fn pick(s: &Session, o: &RunOptions, _agent: &str, avoid: &HashSet<String>) -> R
     // What the agent holds comes first: its hook, then its claims; not an
     // item a run finished since it was claimed (the agent left it held,
     // for review: running it again would loop).
+    // Budgets, read once for the round: no work whose budget (its own, an
+    // ancestor's, a tracking convoy's, the agent's) is spent.
+    let budgets = crate::ops::budget::Check::load(s)?;
     for id in crate::ops::prime::held(s)? {
-        if !finished_since_claim(s, &id, &all_runs)? {
-            p.item = Some((id, true));
-            return Ok(p);
+        if finished_since_claim(s, &id, &all_runs)? {
+            continue;
         }
+        if let Some(why) = budgets.refusal(&id, agent) {
+            p.skipped.push(Skipped { issue: id, why });
+            continue;
+        }
+        p.item = Some((id, true));
+        return Ok(p);
     }
     let f = Filter {
         limit: Some(0),
@@ -575,10 +583,29 @@ fn pick(s: &Session, o: &RunOptions, _agent: &str, avoid: &HashSet<String>) -> R
                 continue;
             }
         }
+        if let Some(why) = budgets.refusal(&r.id, agent) {
+            p.skipped.push(Skipped {
+                issue: r.id.clone(),
+                why,
+            });
+            continue;
+        }
         p.item = Some((r.id.clone(), false));
         break;
     }
     Ok(p)
+}
+
+/// The item's worktree, made under the project home's `worktrees` lock:
+/// git's own bookkeeping of worktrees is not made for several `worktree
+/// add`s at once (one may read another's half-written entry), so the
+/// workers of a machine take turns; a failure is tried once more.
+fn make_worktree(ctx: &Session, home: &ProjectHome, path: &Path, branch: &str) -> Result<bool> {
+    let _turn = home.lock("worktrees")?;
+    crate::git::worktree::ensure(&ctx.ws.root, path, branch).or_else(|first| {
+        std::thread::sleep(Duration::from_millis(200));
+        crate::git::worktree::ensure(&ctx.ws.root, path, branch).map_err(|_| first)
+    })
 }
 
 /// A held item whose claim a successful run ended after.
@@ -706,7 +733,7 @@ fn run_item(
         log: files.log.clone(),
         folder: folder.to_path_buf(),
     };
-    let made = crate::git::worktree::ensure(&ctx.ws.root, &worktree, &branch);
+    let made = make_worktree(ctx, &me.home, &worktree, &branch);
     if let Err(e) = &made {
         // Nothing runs without its worktree: a run that could not start,
         // released (or given up on) as a failure is.
