@@ -81,6 +81,26 @@ fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// Stops a `bd` a test started when the test ends, however it ends (a
+/// failed assertion must not leave a worker and its agent running):
+/// SIGTERM (the worker stops its agent and releases its item), then SIGKILL.
+struct Reaper(u32);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let pid = self.0.to_string();
+        if !running(&pid) {
+            return;
+        }
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let end = Instant::now() + Duration::from_secs(10);
+        while running(&pid) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    }
+}
+
 /// What the workers of `env` said (their logs in the project home), for a
 /// failure's message.
 fn talk(env: &TestEnvironment) -> String {
@@ -672,6 +692,7 @@ fn a_worker_killed_mid_run_is_resumed_in_the_same_worktree() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    let _reaper_first = Reaper(first.id());
     wait_for("the slow agent to start", 20, || {
         tree.join("started-by-slow").exists()
     });
@@ -751,6 +772,7 @@ fn a_second_worker_for_one_agent_is_refused() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    let _reaper_first = Reaper(first.id());
     wait_for("the worker", 20, || {
         env.json(&["workers", "--json"])[0]["state"] == "running"
     });
@@ -927,6 +949,7 @@ fn sigint_stops_a_fleet_cleanly_releasing_what_it_ran() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    let _reaper_fleet = Reaper(fleet.id());
     wait_for("three running workers", 30, || {
         env.json(&["workers", "--json"])
             .as_array()
@@ -1031,6 +1054,7 @@ fn a_fleet_restarts_a_worker_that_dies_and_it_resumes_its_item() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    let _reaper_fleet = Reaper(fleet.id());
     let running = || -> Vec<Value> {
         env.json(&["workers", "--json"])
             .as_array()
@@ -1180,6 +1204,7 @@ fn the_prompt_carries_the_latest_checkpoint_and_the_lease_is_kept_alive() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    let _reaper_slow = Reaper(slow.id());
     let tree = wt.join(id);
     wait_for("the agent", 20, || tree.join("started-by-slow").exists());
     // Twice the lease later the claim has not lapsed: the worker heart-beats.
@@ -1377,6 +1402,7 @@ fn two_workers_of_one_agent_started_at_once_never_both_run() {
         .unwrap()
     };
     let (a, b) = (start(), start());
+    let _reapers = (Reaper(a.id()), Reaper(b.id()));
     wait_for("a running worker", 20, || {
         env.json(&["workers", "--json"])[0]["state"] == "running"
     });
@@ -1429,6 +1455,7 @@ fn workers_of_a_fleet_killed_with_minus_nine_stop_and_release() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    let _reaper_fleet = Reaper(fleet.id());
     wait_for("two running workers", 30, || {
         env.json(&["workers", "--json"])
             .as_array()
@@ -1474,6 +1501,7 @@ fn prune_keeps_what_a_worker_is_running_and_records_are_committed_with_auto_comm
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    let _reaper_slow = Reaper(slow.id());
     wait_for("the agent", 20, || {
         wt.join(&ids[0]).join("started-by-slow").exists()
     });
@@ -1566,4 +1594,44 @@ fn a_worker_does_not_take_work_whose_budget_is_spent_and_says_so() {
         "{v}"
     );
     assert!(held(&env).is_empty());
+}
+
+#[test]
+fn an_open_item_assigned_to_another_is_not_taken_and_a_drain_ends() {
+    let (env, ids) = tracker(&["Zoe's", "Free"]);
+    env.bd(&["update", &ids[0], "--assignee", "zoe"]).ok();
+    let r = bd_run(
+        &env,
+        &[
+            "run",
+            "--agent",
+            "w",
+            "--drain",
+            "--json",
+            "--interval",
+            "100ms",
+            "--close-on-success",
+            "--",
+            &agent("plain"),
+        ],
+    )
+    .ok();
+    let v = r.json();
+    assert_eq!(v["stopped"], "drained", "{v}");
+    let ran: Vec<&str> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["issue"].as_str().unwrap())
+        .collect();
+    assert_eq!(ran, [ids[1].as_str()]);
+    assert_eq!(show_of(&env, &ids[0])["assignee"], "zoe");
+    // Not even tried: no refused claim.
+    let r = bd_run(
+        &env,
+        &["run", "--agent", "w", "--once", "--", &agent("plain")],
+    )
+    .ok();
+    assert!(!r.stderr.contains("skipping"), "{}", r.stderr);
+    assert!(r.stdout.contains("nothing to work on"), "{}", r.stdout);
 }

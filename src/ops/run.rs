@@ -258,6 +258,8 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
     // Items this worker could not claim for a reason of their own (not a
     // race): passed over from now on.
     let mut avoid: HashSet<String> = HashSet::new();
+    // Items another worker claimed first: passed over until this one idles.
+    let mut taken: HashSet<String> = HashSet::new();
     let mut report = RunReport {
         agent: agent.clone(),
         runs: Vec::new(),
@@ -273,7 +275,8 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
         if o.max_items.is_some_and(|n| report.runs.len() >= n) {
             break "max_items".into();
         }
-        let pick = in_step(ctx, &agent, h, |s| pick(s, o, &agent, &avoid))?;
+        let passed: HashSet<String> = avoid.union(&taken).cloned().collect();
+        let pick = in_step(ctx, &agent, h, |s| pick(s, o, &agent, &passed))?;
         for sk in pick.skipped {
             if told.insert(format!("{}\u{0}{}", sk.issue, sk.why)) {
                 (h.event)(Event::Skipped(&sk));
@@ -281,6 +284,8 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
             }
         }
         let Some((id, resumed)) = pick.item else {
+            // Idle: items another worker took first may be free again.
+            taken.clear();
             if o.once {
                 break if pick.wait_until.is_some() {
                     "waiting"
@@ -307,19 +312,24 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
             }
             continue;
         };
-        match work(ctx, o, h, &mut me, &folder, &id, resumed)? {
+        let ran = match work(ctx, o, h, &mut me, &folder, &id, resumed)? {
             Worked::Ran(r) => {
                 (h.event)(Event::Ended(&r));
                 report.runs.push(r);
                 me.w.items_done += 1;
+                true
             }
-            Worked::Taken => {}
+            Worked::Taken => {
+                taken.insert(id);
+                false
+            }
             Worked::Refused(sk) => {
                 (h.event)(Event::Skipped(&sk));
                 avoid.insert(sk.issue.clone());
                 report.skipped.push(sk);
+                false
             }
-        }
+        };
         me.w = workers::Worker {
             state: "idle".into(),
             items_done: me.w.items_done,
@@ -333,7 +343,8 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
             }
         };
         me.save();
-        if o.once {
+        // `--once` is one run: an item lost to another worker is not one.
+        if o.once && ran {
             break "once".into();
         }
     };
@@ -571,7 +582,10 @@ fn pick(s: &Session, o: &RunOptions, agent: &str, avoid: &HashSet<String>) -> Re
     let ready = crate::ops::query::claimable(s, &f, false)?;
     let now = s.now;
     for r in &ready.rows {
-        if avoid.contains(&r.id) || r.labels.iter().any(|l| l == model::GAVE_UP_LABEL) {
+        // Open but assigned to someone else: ready, not claimable by us
+        // (`claim` refuses it); given up on; passed over this time.
+        let theirs = !r.assignee.is_empty() && r.assignee != agent;
+        if theirs || avoid.contains(&r.id) || r.labels.iter().any(|l| l == model::GAVE_UP_LABEL) {
             continue;
         }
         let runs: Vec<&RunRecord> = all_runs.iter().filter(|x| x.issue == r.id).collect();
