@@ -438,3 +438,18 @@ fn refusal_is_what_the_worker_loop_asks() {
     );
     assert_eq!(check.refusal(&own, "bob"), None);
 }
+
+#[test]
+fn a_new_budget_wins_over_one_dated_ahead_by_a_fast_clock() {
+    let env = TestEnvironment::new();
+    let x = env.create("X", &[]);
+    // Another clone's clock was years ahead when it set the budget.
+    env.bd_at(
+        "2030-01-01T00:00:00Z",
+        &["budget", "set", &x, "--tokens", "100"],
+    )
+    .ok();
+    env.bd(&["budget", "set", &x, "--tokens", "500"]).ok();
+    let v = env.json(&["budget", &x, "--json"]);
+    assert_eq!(v["allocated_tokens"], 500, "{v}");
+}

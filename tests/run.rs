@@ -1588,12 +1588,43 @@ fn a_worker_does_not_take_work_whose_budget_is_spent_and_says_so() {
     )
     .ok();
     let v = r.json();
-    assert_eq!(v["stopped"], "nothing", "{v}");
+    assert_eq!(v["stopped"], "budget", "{v}");
     assert!(
-        v["skipped"].to_string().contains("budget of agent w spent"),
-        "{v}"
+        r.stderr
+            .contains("budget of agent w spent: 470 of 400 tokens: taking no work"),
+        "{}",
+        r.stderr
     );
     assert!(held(&env).is_empty());
+    // Work held by an agent whose budget is spent is given back, not kept.
+    let more = env.create("Held by w", &[]);
+    commit(&env);
+    env.bd(&["agent", "register", "w"]).ok();
+    env.bd(&["sling", &more, "w"]).ok();
+    let r = bd_run(
+        &env,
+        &[
+            "run",
+            "--agent",
+            "w",
+            "--once",
+            "--json",
+            "--",
+            &agent("plain"),
+        ],
+    )
+    .ok();
+    assert_eq!(r.json()["stopped"], "budget");
+    assert!(held(&env).is_empty(), "{:?}", held(&env));
+    let c = show_of(&env, &more)["comments"].to_string();
+    assert!(
+        c.contains("w gives it back: budget of agent w spent"),
+        "{c}"
+    );
+    // Dispatch slings nothing to w, online as it is.
+    env.bd_as("w", &["heartbeat"]).ok();
+    let plan = env.json(&["dispatch", "--json"]);
+    assert_eq!(plan["slung"], serde_json::json!([]), "{plan}");
 }
 
 #[test]

@@ -22,7 +22,10 @@
 //! - A worker may not take an item when the budget of the item, of an
 //!   issue above it or of a convoy tracking one of them is exhausted, unless
 //!   an open issue between the two has a budget of its own (its reservation
-//!   pays: that budget is checked instead), or when its agent's is.
+//!   pays: that budget is checked instead), or when its agent's is. What
+//!   was really spent always counts: a budget whose spends alone reach its
+//!   allocation refuses everything under it, so a child allocated more
+//!   than its parent cannot spend past the parent.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -595,15 +598,67 @@ pub fn dollars_signed(micros: i64) -> String {
     }
 }
 
+/// What a roll-up worked out, kept for the next question about the same
+/// tree and books (a worker asks about every claimable item each round).
+#[derive(Debug, Clone, Default)]
+pub struct Memo {
+    standings: std::cell::RefCell<BTreeMap<String, Standing>>,
+    belows: std::cell::RefCell<BTreeMap<String, std::rc::Rc<BTreeSet<String>>>>,
+}
+
 /// The roll-up over a tree and its books.
 pub struct Budgets<'a> {
     pub tree: &'a Tree,
     pub books: &'a Books,
+    memo: std::borrow::Cow<'a, Memo>,
 }
 
 impl<'a> Budgets<'a> {
     pub fn new(tree: &'a Tree, books: &'a Books) -> Budgets<'a> {
-        Budgets { tree, books }
+        Budgets {
+            tree,
+            books,
+            memo: std::borrow::Cow::Owned(Memo::default()),
+        }
+    }
+
+    /// [`Budgets::new`] keeping what it works out in `memo` (which must
+    /// belong to the same tree and books).
+    pub fn with_memo(tree: &'a Tree, books: &'a Books, memo: &'a Memo) -> Budgets<'a> {
+        Budgets {
+            tree,
+            books,
+            memo: std::borrow::Cow::Borrowed(memo),
+        }
+    }
+
+    /// [`Budgets::issue`], kept.
+    fn standing(&self, id: &str) -> Standing {
+        if let Some(s) = self.memo.standings.borrow().get(id) {
+            return *s;
+        }
+        let s = self.issue(id);
+        self.memo.standings.borrow_mut().insert(id.to_string(), s);
+        s
+    }
+
+    /// `tree.below(id)`, kept.
+    fn below_of(&self, id: &str) -> std::rc::Rc<BTreeSet<String>> {
+        if let Some(b) = self.memo.belows.borrow().get(id) {
+            return b.clone();
+        }
+        let b: std::rc::Rc<BTreeSet<String>> = std::rc::Rc::new(
+            self.tree
+                .below(id)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        );
+        self.memo
+            .belows
+            .borrow_mut()
+            .insert(id.to_string(), b.clone());
+        b
     }
 
     /// Has a budget of its own that holds back from those above it.
@@ -684,32 +739,40 @@ impl<'a> Budgets<'a> {
     /// Why `agent` must not take `issue` now (see the module doc), or
     /// `None` when it may.
     pub fn refusal(&self, issue: Option<&str>, agent: &str) -> Option<String> {
-        if let Some(x) = issue {
-            let above = self.tree.above(x);
-            let candidates: Vec<&str> = if above.is_empty() { vec![x] } else { above };
-            for a in &candidates {
-                if self.books.allocation(a).is_none() {
-                    continue;
-                }
-                // An open budget between the item and this one pays for it.
-                let a_below = self.tree.below(a);
-                let covered = candidates
-                    .iter()
-                    .any(|c| c != a && self.reserves(c) && a_below.contains(c));
-                if covered {
-                    continue;
-                }
-                if let Some(why) = self.issue(a).exhausted() {
-                    return Some(format!(
-                        "budget of {} {a} spent: {why}",
-                        self.tree.issue_type(a)
-                    ));
-                }
+        if let Some(why) = self.agent(agent).exhausted() {
+            return Some(format!("budget of agent {agent} spent: {why}"));
+        }
+        let x = issue?;
+        let above = self.tree.above(x);
+        let candidates: Vec<&str> = if above.is_empty() { vec![x] } else { above };
+        for a in &candidates {
+            if self.books.allocation(a).is_none() {
+                continue;
+            }
+            let st = self.standing(a);
+            let said =
+                |why: String| format!("budget of {} {a} spent: {why}", self.tree.issue_type(a));
+            // Spent for real: nothing under it runs, covered or not.
+            let spends_only = Standing {
+                reserved: Amount::default(),
+                ..st
+            };
+            if let Some(why) = spends_only.exhausted() {
+                return Some(said(why));
+            }
+            // An open budget between the item and this one pays for it.
+            let a_below = self.below_of(a);
+            let covered = candidates
+                .iter()
+                .any(|c| c != a && self.reserves(c) && a_below.contains(*c));
+            if covered {
+                continue;
+            }
+            if let Some(why) = st.exhausted() {
+                return Some(said(why));
             }
         }
-        self.agent(agent)
-            .exhausted()
-            .map(|why| format!("budget of agent {agent} spent: {why}"))
+        None
     }
 }
 
@@ -1019,6 +1082,26 @@ mod tests {
         assert_eq!(
             b.refusal(Some("X"), "a").unwrap(),
             "budget of task X spent: $1.20 of $1.00"
+        );
+    }
+
+    #[test]
+    fn a_child_allocated_more_than_its_parent_cannot_spend_past_it() {
+        let tree = Tree::new([
+            node("E", "epic", true, None, &[]),
+            node("X", "task", true, Some("E"), &[]),
+        ]);
+        let mut recs = vec![alloc("E", 1000, 1), alloc("X", 5000, 2)];
+        let books = Books::new(&recs, &[]);
+        assert_eq!(Budgets::new(&tree, &books).refusal(Some("X"), "a"), None);
+        recs.push(spent(Some("X"), "a", 999, 3));
+        let books = Books::new(&recs, &[]);
+        assert_eq!(Budgets::new(&tree, &books).refusal(Some("X"), "a"), None);
+        recs.push(spent(Some("X"), "a", 1, 4));
+        let books = Books::new(&recs, &[]);
+        assert_eq!(
+            Budgets::new(&tree, &books).refusal(Some("X"), "a").unwrap(),
+            "budget of epic E spent: 1,000 of 1,000 tokens"
         );
     }
 

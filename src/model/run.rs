@@ -167,7 +167,9 @@ impl UsageReader {
                 let usd = ["total_cost_usd", "cost_usd"]
                     .iter()
                     .find_map(|k| v.get(*k).and_then(serde_json::Value::as_f64))
-                    .filter(|c| c.is_finite() && *c >= 0.0);
+                    // A run never costs a million dollars: a larger figure is
+                    // not a report (an agent echoing text it was given).
+                    .filter(|c| c.is_finite() && (0.0..1_000_000.0).contains(c));
                 self.claude = Some(Usage {
                     input_tokens: num(&u, "input_tokens"),
                     output_tokens: num(&u, "output_tokens"),

@@ -133,13 +133,20 @@ pub fn set(ctx: &Session, o: &SetOptions) -> Result<(BudgetRecord, bool)> {
     let (records, _) = log::read::<BudgetRecord>(&ctx.ws, log::BUDGET)?;
     let key = target.key();
     let current = Books::new(&records, &[]).current(&key).map(str::to_string);
-    if let Some(cur) = current.and_then(|id| records.into_iter().find(|r| r.id == id))
-        && Books::limit_of(&cur) == limit
+    let cur = current.and_then(|id| records.into_iter().find(|r| r.id == id));
+    if let Some(cur) = &cur
+        && Books::limit_of(cur) == limit
     {
         crate::ops::unchanged(ctx, format!("{key} already has this budget"));
-        return Ok((cur, false));
+        return Ok((cur.clone(), false));
     }
-    let rec = budget::allocation(&target, limit, ctx.now, &ctx.actor);
+    // After the allocation it replaces, whatever the clocks say (a clone
+    // with a clock ahead must not freeze a budget): as the stamps of issues.
+    let after = cur
+        .as_ref()
+        .and_then(|c| crate::model::time::parse(&c.at))
+        .map_or(ctx.now, |t| ctx.now.max(t.saturating_add(1)));
+    let rec = budget::allocation(&target, limit, after, &ctx.actor);
     write(
         ctx,
         &rec,
@@ -376,6 +383,7 @@ pub struct Check {
     /// None when no budget exists: every answer is `None`.
     tree: Option<Tree>,
     snap: Option<Snapshot>,
+    memo: crate::model::budget::Memo,
 }
 
 impl Check {
@@ -387,6 +395,7 @@ impl Check {
                 books,
                 tree: None,
                 snap: None,
+                memo: Default::default(),
             });
         }
         let snap = ctx.snapshot()?;
@@ -394,12 +403,20 @@ impl Check {
             books,
             tree: Some(tree(&snap)),
             snap: Some(snap),
+            memo: Default::default(),
         })
     }
 
-    /// [`refusal`] for an item by its exact id.
+    /// [`refusal`] for an item by its exact id (what it works out is kept
+    /// for the next item).
     pub fn refusal(&self, issue: &str, agent: &str) -> Option<String> {
         let tree = self.tree.as_ref()?;
-        Budgets::new(tree, &self.books).refusal(Some(issue), agent)
+        Budgets::with_memo(tree, &self.books, &self.memo).refusal(Some(issue), agent)
+    }
+
+    /// Why `agent` may take no work at all: its own budget is spent.
+    pub fn agent_refusal(&self, agent: &str) -> Option<String> {
+        let tree = self.tree.as_ref()?;
+        Budgets::with_memo(tree, &self.books, &self.memo).refusal(None, agent)
     }
 }

@@ -74,10 +74,15 @@ pub fn dispatch(ctx: &Session, o: &DispatchOptions) -> Result<Plan> {
         },
         o.containers,
     )?;
+    // No work to an agent whose budget is spent, nor work whose budget is.
+    let budgets = crate::ops::budget::Check::load(ctx)?;
     let mut round = Vec::new();
     for r in &ready.rows {
         load.sort();
-        let Some(slot) = load.iter_mut().find(|(n, _)| *n < o.per_agent) else {
+        let Some(slot) = load
+            .iter_mut()
+            .find(|(n, a)| *n < o.per_agent && budgets.refusal(&r.id, a).is_none())
+        else {
             plan.left += 1;
             continue;
         };

@@ -283,6 +283,22 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
                 report.skipped.push(sk);
             }
         }
+        for sk in pick.give_back {
+            let text = format!("{agent} gives it back: {}.", sk.why);
+            release(ctx, h, &agent, &sk.issue, &text, false, None)?;
+            (h.event)(Event::Skipped(&sk));
+            report.skipped.push(sk);
+        }
+        if let Some(why) = &pick.spent
+            && told.insert(why.clone())
+        {
+            (h.event)(Event::Notice(crate::ops::Notice::Warning(format!(
+                "{why}: taking no work"
+            ))));
+        }
+        if pick.spent.is_some() && (o.once || o.drain) {
+            break "budget".into();
+        }
         let Some((id, resumed)) = pick.item else {
             // Idle: items another worker took first may be free again.
             taken.clear();
@@ -549,6 +565,11 @@ struct Pick {
     /// The earliest time an item waiting out a retry backoff may run.
     wait_until: Option<Nanos>,
     skipped: Vec<Skipped>,
+    /// Held items the worker will not run (a spent budget): given back, so
+    /// they do not stay held by an agent that takes no work.
+    give_back: Vec<Skipped>,
+    /// The agent's own budget is spent: it takes nothing.
+    spent: Option<String>,
 }
 
 fn pick(s: &Session, o: &RunOptions, agent: &str, avoid: &HashSet<String>) -> Result<Pick> {
@@ -556,20 +577,27 @@ fn pick(s: &Session, o: &RunOptions, agent: &str, avoid: &HashSet<String>) -> Re
         item: None,
         wait_until: None,
         skipped: Vec::new(),
+        give_back: Vec::new(),
+        spent: None,
     };
     let (all_runs, _) = log::read::<RunRecord>(&s.ws, log::RUNS)?;
+    let mut runs_by: std::collections::HashMap<&str, Vec<&RunRecord>> = Default::default();
+    for r in &all_runs {
+        runs_by.entry(r.issue.as_str()).or_default().push(r);
+    }
     // What the agent holds comes first: its hook, then its claims; not an
     // item a run finished since it was claimed (the agent left it held,
     // for review: running it again would loop).
     // Budgets, read once for the round: no work whose budget (its own, an
     // ancestor's, a tracking convoy's, the agent's) is spent.
     let budgets = crate::ops::budget::Check::load(s)?;
+    p.spent = budgets.agent_refusal(agent);
     for id in crate::ops::prime::held(s)? {
         if finished_since_claim(s, &id, &all_runs)? {
             continue;
         }
         if let Some(why) = budgets.refusal(&id, agent) {
-            p.skipped.push(Skipped { issue: id, why });
+            p.give_back.push(Skipped { issue: id, why });
             continue;
         }
         p.item = Some((id, true));
@@ -579,6 +607,9 @@ fn pick(s: &Session, o: &RunOptions, agent: &str, avoid: &HashSet<String>) -> Re
         limit: Some(0),
         ..o.filter.clone()
     };
+    if p.spent.is_some() {
+        return Ok(p);
+    }
     let ready = crate::ops::query::claimable(s, &f, false)?;
     let now = s.now;
     for r in &ready.rows {
@@ -588,8 +619,8 @@ fn pick(s: &Session, o: &RunOptions, agent: &str, avoid: &HashSet<String>) -> Re
         if theirs || avoid.contains(&r.id) || r.labels.iter().any(|l| l == model::GAVE_UP_LABEL) {
             continue;
         }
-        let runs: Vec<&RunRecord> = all_runs.iter().filter(|x| x.issue == r.id).collect();
-        let failures = model::failures_since_reset(&runs);
+        let runs = runs_by.get(r.id.as_str()).map_or(&[][..], Vec::as_slice);
+        let failures = model::failures_since_reset(runs);
         if let Some(last) = failures.last() {
             let at = model::retry_at(last.ended(), failures.len(), o.backoff.as_nanos() as i64);
             if at > now {

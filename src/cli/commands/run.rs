@@ -217,7 +217,7 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
         if report.runs.len() == 1 { "" } else { "s" },
         stopped_words(&report.stopped)
     );
-    if report.stopped == "nothing" || report.stopped == "waiting" {
+    if ["nothing", "waiting", "budget"].contains(&report.stopped.as_str()) {
         t = format!("{}: {}\n", report.agent, stopped_words(&report.stopped));
     }
     Ok(out(&report, t))
@@ -230,6 +230,7 @@ pub fn stopped_words(s: &str) -> &'static str {
         "drained" => "no work left",
         "nothing" => "nothing to work on",
         "waiting" => "items wait out their retry backoff",
+        "budget" => "its budget is spent",
         "signal" => "stopped",
         _ => "stopped",
     }
@@ -365,6 +366,7 @@ fn background(ctx: &Session, a: &Args, o: &RunOptions, json: bool) -> Result<Out
     };
     let stop = || signals::stop_requested();
     let mut shown: Vec<String> = Vec::new();
+    let mut said: Vec<String> = Vec::new();
     let tty = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut board = |ws: &[ops::run::WorkerView]| {
         let lines: Vec<String> = ws.iter().map(board_line).collect();
@@ -377,10 +379,15 @@ fn background(ctx: &Session, a: &Args, o: &RunOptions, json: bool) -> Result<Out
                 let _ = writeln!(err, "\x1b[2K{}", render::terminal_safe(l));
             }
         } else if !json {
-            // Not a terminal: a line when a worker's state changes.
-            for l in lines.iter().filter(|l| !shown.contains(l)) {
-                let _ = writeln!(err, "{}", render::terminal_safe(l));
+            // Not a terminal: a line when a worker starts or ends an item
+            // (its time on it and its output move every second).
+            let keys: Vec<String> = ws.iter().map(board_key).collect();
+            for (k, l) in keys.iter().zip(&lines) {
+                if !said.contains(k) {
+                    let _ = writeln!(err, "{}", render::terminal_safe(l));
+                }
             }
+            said = keys;
         }
         let _ = err.flush();
         shown = lines;
@@ -401,6 +408,12 @@ fn background(ctx: &Session, a: &Args, o: &RunOptions, json: bool) -> Result<Out
         r.recovered
     );
     Ok(out(&r, t))
+}
+
+/// What a worker does, without the parts that move every second.
+fn board_key(v: &ops::run::WorkerView) -> String {
+    let w = &v.worker;
+    format!("{} {:?} {} {}", w.agent, w.item, v.alive, w.items_done)
 }
 
 /// The clock, for the board's times (the fleet runs for a while).
