@@ -645,11 +645,11 @@ fn pick(s: &Session, o: &RunOptions, agent: &str, avoid: &HashSet<String>) -> Re
 /// git's own bookkeeping of worktrees is not made for several `worktree
 /// add`s at once (one may read another's half-written entry), so the
 /// workers of a machine take turns; a failure is tried once more.
-fn make_worktree(ctx: &Session, home: &ProjectHome, path: &Path, branch: &str) -> Result<bool> {
+fn make_worktree(root: &Path, home: &ProjectHome, path: &Path, branch: &str) -> Result<bool> {
     let _turn = home.lock("worktrees")?;
-    crate::git::worktree::ensure(&ctx.ws.root, path, branch).or_else(|first| {
+    crate::git::worktree::ensure(root, path, branch).or_else(|first| {
         std::thread::sleep(Duration::from_millis(200));
-        crate::git::worktree::ensure(&ctx.ws.root, path, branch).map_err(|_| first)
+        crate::git::worktree::ensure(root, path, branch).map_err(|_| first)
     })
 }
 
@@ -778,7 +778,20 @@ fn run_item(
         log: files.log.clone(),
         folder: folder.to_path_buf(),
     };
-    let made = make_worktree(ctx, &me.home, &worktree, &branch);
+    // The worktree is made by git in a thread of its own while this one
+    // writes `bd prime`'s text for the agent: the two take about as long.
+    let made = {
+        let (root, home) = (ctx.ws.root.clone(), me.home.clone());
+        let (path, br) = (worktree.clone(), branch.clone());
+        let git = std::thread::spawn(move || make_worktree(&root, &home, &path, &br));
+        let prime_text = h.prime_text;
+        let prime = in_step(ctx, &agent, h, prime_text).unwrap_or_default();
+        let made = git
+            .join()
+            .unwrap_or_else(|_| Err(Error::invalid("the worktree thread failed")));
+        (made, prime)
+    };
+    let (made, prime) = made;
     if let Err(e) = &made {
         // Nothing runs without its worktree: a run that could not start,
         // released (or given up on) as a failure is.
@@ -810,8 +823,6 @@ fn run_item(
         branch: &branch,
         attempt,
     });
-    let prime_text = h.prime_text;
-    let prime = in_step(ctx, &agent, h, prime_text).unwrap_or_default();
     files.write(&prompt, &prime)?;
     let item = model::Item {
         id: id.clone(),
