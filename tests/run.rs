@@ -81,6 +81,43 @@ fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// `bd` started in the background, its output thrown away, stopped when
+/// the test ends (see [`Reaper`]).
+fn spawn_quiet(env: &TestEnvironment, args: &[&str]) -> (std::process::Child, Reaper) {
+    let c = run_cmd(env, args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let r = Reaper(c.id());
+    (c, r)
+}
+
+/// A fleet of `n` workers running the `slow` agent (its report on a pipe),
+/// stopped when the test ends.
+fn slow_fleet(env: &TestEnvironment, n: &str, wt: &Path) -> (std::process::Child, Reaper) {
+    let slow = agent("slow");
+    let args = [
+        "run",
+        "--agents",
+        n,
+        "--json",
+        "--interval",
+        "200ms",
+        "--worktrees",
+        wt.to_str().unwrap(),
+        "--",
+        &slow,
+    ];
+    let c = run_cmd(env, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let r = Reaper(c.id());
+    (c, r)
+}
+
 /// Stops a `bd` a test started when the test ends, however it ends (a
 /// failed assertion must not leave a worker and its agent running):
 /// SIGTERM (the worker stops its agent and releases its item), then SIGKILL.
@@ -675,7 +712,7 @@ fn a_worker_killed_mid_run_is_resumed_in_the_same_worktree() {
     let id = &ids[0];
     let wt = wt_folder(&env);
     let tree = wt.join(id);
-    let mut first = run_cmd(
+    let (mut first, _reaper_first) = spawn_quiet(
         &env,
         &[
             "run",
@@ -687,12 +724,7 @@ fn a_worker_killed_mid_run_is_resumed_in_the_same_worktree() {
             "--",
             &agent("slow"),
         ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _reaper_first = Reaper(first.id());
+    );
     wait_for("the slow agent to start", 20, || {
         tree.join("started-by-slow").exists()
     });
@@ -930,26 +962,7 @@ fn three_workers_do_thirty_items_once_each_in_dependency_order() {
 fn sigint_stops_a_fleet_cleanly_releasing_what_it_ran() {
     let (env, _) = tracker(&["a", "b", "c", "d", "e"]);
     let wt = wt_folder(&env);
-    let fleet = run_cmd(
-        &env,
-        &[
-            "run",
-            "--agents",
-            "3",
-            "--json",
-            "--interval",
-            "200ms",
-            "--worktrees",
-            wt.to_str().unwrap(),
-            "--",
-            &agent("slow"),
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _reaper_fleet = Reaper(fleet.id());
+    let (fleet, _reaper_fleet) = slow_fleet(&env, "3", &wt);
     wait_for("three running workers", 30, || {
         env.json(&["workers", "--json"])
             .as_array()
@@ -1035,26 +1048,7 @@ fn a_detached_worker_runs_in_the_background() {
 fn a_fleet_restarts_a_worker_that_dies_and_it_resumes_its_item() {
     let (env, _) = tracker(&["a", "b"]);
     let wt = wt_folder(&env);
-    let fleet = run_cmd(
-        &env,
-        &[
-            "run",
-            "--agents",
-            "2",
-            "--json",
-            "--interval",
-            "200ms",
-            "--worktrees",
-            wt.to_str().unwrap(),
-            "--",
-            &agent("slow"),
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _reaper_fleet = Reaper(fleet.id());
+    let (fleet, _reaper_fleet) = slow_fleet(&env, "2", &wt);
     let running = || -> Vec<Value> {
         env.json(&["workers", "--json"])
             .as_array()
@@ -1187,7 +1181,7 @@ fn the_prompt_carries_the_latest_checkpoint_and_the_lease_is_kept_alive() {
     .ok();
     let wt = wt_folder(&env);
     let w = wt.to_str().unwrap().to_string();
-    let slow = run_cmd(
+    let (slow, _reaper_slow) = spawn_quiet(
         &env,
         &[
             "run",
@@ -1199,12 +1193,7 @@ fn the_prompt_carries_the_latest_checkpoint_and_the_lease_is_kept_alive() {
             "--",
             &agent("slow"),
         ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _reaper_slow = Reaper(slow.id());
+    );
     let tree = wt.join(id);
     wait_for("the agent", 20, || tree.join("started-by-slow").exists());
     // Twice the lease later the claim has not lapsed: the worker heart-beats.
@@ -1439,7 +1428,7 @@ fn two_workers_of_one_agent_started_at_once_never_both_run() {
 #[test]
 fn workers_of_a_fleet_killed_with_minus_nine_stop_and_release() {
     let (env, _) = tracker(&["a", "b"]);
-    let mut fleet = run_cmd(
+    let (mut fleet, _reaper_fleet) = spawn_quiet(
         &env,
         &[
             "run",
@@ -1450,12 +1439,7 @@ fn workers_of_a_fleet_killed_with_minus_nine_stop_and_release() {
             "--",
             &agent("slow"),
         ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _reaper_fleet = Reaper(fleet.id());
+    );
     wait_for("two running workers", 30, || {
         env.json(&["workers", "--json"])
             .as_array()
@@ -1484,7 +1468,7 @@ fn prune_keeps_what_a_worker_is_running_and_records_are_committed_with_auto_comm
     commit(&env);
     let wt = wt_folder(&env);
     let w = wt.to_str().unwrap().to_string();
-    let slow = run_cmd(
+    let (slow, _reaper_slow) = spawn_quiet(
         &env,
         &[
             "run",
@@ -1496,12 +1480,7 @@ fn prune_keeps_what_a_worker_is_running_and_records_are_committed_with_auto_comm
             "--",
             &agent("slow"),
         ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _reaper_slow = Reaper(slow.id());
+    );
     wait_for("the agent", 20, || {
         wt.join(&ids[0]).join("started-by-slow").exists()
     });

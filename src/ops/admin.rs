@@ -669,33 +669,60 @@ fn quarantine(ctx: &Session, bytes: &[u8], parsed: &jsonl::Parsed, stem: &str) -
 /// workspace lock when fixing.
 fn doctor_mail(ctx: &Session, fix: bool, out: &mut Vec<Finding>) -> Result<()> {
     const NAME: &str = ".beads/mail.jsonl";
-    let rules = &crate::model::merge::MAIL_RULES;
+    doctor_lines(
+        ctx,
+        fix,
+        NAME,
+        &crate::model::merge::MAIL_RULES,
+        out,
+        |g, out| {
+            if let Err(e) = crate::model::mail::Message::from_record(&g.record) {
+                out.push(finding(
+                    "values",
+                    "warning",
+                    format!(
+                        "{NAME}:{}: not a message bd can read ({e}); kept as is",
+                        g.line
+                    ),
+                ));
+            }
+        },
+    )
+}
+
+/// `doctor`'s checks of a JSONL file other than the tracker (`rel` from the
+/// root, merged by `rules`), with `check` on each good line, and with `fix`
+/// its repair: conflict markers merged by the one merge, lines that do not
+/// parse moved to `quarantine/`, duplicate ids merged, the file sorted.
+fn doctor_lines(
+    ctx: &Session,
+    fix: bool,
+    rel: &str,
+    rules: &crate::model::merge::Rules,
+    out: &mut Vec<Finding>,
+    check: impl Fn(&jsonl::Good, &mut Vec<Finding>),
+) -> Result<()> {
     let first = out.len();
-    let (bytes, parsed) = doctor_read(ctx, fix, NAME, rules, out)?;
+    let (bytes, parsed) = doctor_read(ctx, fix, rel, rules, out)?;
     for g in &parsed.good {
-        if let Err(e) = crate::model::mail::Message::from_record(&g.record) {
-            out.push(finding(
-                "values",
-                "warning",
-                format!(
-                    "{NAME}:{}: not a message bd can read ({e}); kept as is",
-                    g.line
-                ),
-            ));
-        }
+        check(g, out);
     }
     if parsed.needs_normalizing() {
         out.push(finding(
             "format",
             "warning",
-            format!("{NAME} is not in canonical form (sorted by id, LF endings)"),
+            format!("{rel} is not in canonical form (sorted by id, LF endings)"),
         ));
     }
     if fix {
+        let stem = Path::new(rel)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         doctor_rewrite(
             ctx,
-            NAME,
-            "mail",
+            rel,
+            &stem,
             rules,
             &bytes,
             &parsed,
@@ -1297,35 +1324,17 @@ pub fn doctor(ctx: &Session, fix: bool) -> Result<Vec<Finding>> {
 }
 
 /// `doctor`'s checks of an append-only log (`runs.jsonl`, `budget.jsonl`),
-/// and with `fix` its repair as for mail: conflict markers merged, lines
-/// that do not parse moved to `quarantine/`, the file sorted.
+/// and with `fix` its repair, as for mail.
 fn doctor_log(ctx: &Session, fix: bool, name: &str, out: &mut Vec<Finding>) -> Result<()> {
     let rel = format!(".beads/{name}");
-    let rules = &crate::model::merge::LOG_RULES;
-    let first = out.len();
-    let (bytes, parsed) = doctor_read(ctx, fix, &rel, rules, out)?;
-    if parsed.needs_normalizing() {
-        out.push(finding(
-            "format",
-            "warning",
-            format!("{rel} is not in canonical form (sorted by id, LF endings)"),
-        ));
-    }
-    if fix {
-        let stem = name.trim_end_matches(".jsonl");
-        doctor_rewrite(
-            ctx,
-            &rel,
-            stem,
-            rules,
-            &bytes,
-            &parsed,
-            out,
-            first,
-            |_, _| {},
-        )?;
-    }
-    Ok(())
+    doctor_lines(
+        ctx,
+        fix,
+        &rel,
+        &crate::model::merge::LOG_RULES,
+        out,
+        |_, _| {},
+    )
 }
 
 /// `doctor`'s checks of the tracker's lines: format, ids, values, the done

@@ -216,8 +216,12 @@ fn progress(snap: &crate::store::Snapshot, convoy: &crate::store::index::Row) ->
     }
 }
 
-pub fn status(ctx: &Session, convoy: &str) -> Result<Progress> {
-    let snap = ctx.snapshot()?;
+/// The convoy a query names: its row, or why it is not one.
+fn convoy_row<'a>(
+    ctx: &Session,
+    snap: &'a crate::store::Snapshot,
+    convoy: &str,
+) -> Result<&'a crate::store::index::Row> {
     let prefix = ctx.prefix_of_rows(&snap.rows);
     let row = snap.resolve(convoy, &prefix)?;
     if row.issue_type != "convoy" {
@@ -226,20 +230,18 @@ pub fn status(ctx: &Session, convoy: &str) -> Result<Progress> {
             row.id, row.issue_type
         )));
     }
-    Ok(progress(&snap, row))
+    Ok(row)
+}
+
+pub fn status(ctx: &Session, convoy: &str) -> Result<Progress> {
+    let snap = ctx.snapshot()?;
+    Ok(progress(&snap, convoy_row(ctx, &snap, convoy)?))
 }
 
 /// The ids a convoy tracks (`bd run --convoy`).
 pub fn tracked_ids(ctx: &Session, convoy: &str) -> Result<Vec<String>> {
     let snap = ctx.snapshot()?;
-    let prefix = ctx.prefix_of_rows(&snap.rows);
-    let row = snap.resolve(convoy, &prefix)?;
-    if row.issue_type != "convoy" {
-        return Err(Error::invalid(format!(
-            "{} is a {}, not a convoy",
-            row.id, row.issue_type
-        )));
-    }
+    let row = convoy_row(ctx, &snap, convoy)?;
     Ok(row
         .edges
         .iter()
