@@ -127,6 +127,19 @@ pub fn parse_tokens(text: &str) -> Result<u64, String> {
     if t.starts_with('-') && t.len() > 1 {
         return Err(format!("tokens cannot be negative ('{t}')"));
     }
+    // Separators group thousands (`1,000`, `1_000_000`), nothing else:
+    // `1,5` is someone's 1.5, not 15.
+    let grouped = |sep: char| {
+        let mut parts = t.split(sep);
+        let first = parts.next().unwrap_or("");
+        (1..=3).contains(&first.len()) && parts.all(|p| p.len() == 3)
+    };
+    let seps = t.contains(',') as u8 + t.contains('_') as u8;
+    if seps > 1 || (t.contains(',') && !grouped(',')) || (t.contains('_') && !grouped('_')) {
+        return Err(format!(
+            "tokens must be a whole number, not '{t}' (group thousands: 1,000)"
+        ));
+    }
     let digits: String = t.chars().filter(|c| !matches!(c, '_' | ',')).collect();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("tokens must be a whole number, not '{t}'"));
@@ -811,6 +824,9 @@ mod tests {
         assert_eq!(parse_tokens("1000"), Ok(1000));
         assert_eq!(parse_tokens("1,000"), Ok(1000));
         assert_eq!(parse_tokens("1_000_000"), Ok(1_000_000));
+        for odd in ["1,5", "1,,0", ",1", "1,000,00", "1_0", "1,000_000"] {
+            assert!(parse_tokens(odd).is_err(), "{odd}");
+        }
         assert!(parse_tokens("-5").unwrap_err().contains("negative"));
         assert!(parse_tokens("ten").unwrap_err().contains("whole number"));
         assert!(parse_tokens("1.5").is_err());
