@@ -1645,3 +1645,22 @@ fn an_open_item_assigned_to_another_is_not_taken_and_a_drain_ends() {
     assert!(!r.stderr.contains("skipping"), "{}", r.stderr);
     assert!(r.stdout.contains("nothing to work on"), "{}", r.stdout);
 }
+
+#[test]
+fn a_worker_says_what_it_does_on_stderr_unless_quiet() {
+    let (env, ids) = tracker(&["Loud", "Quiet"]);
+    let r = bd_run(&env, &["run", "--once", "--", &agent("plain")]).ok();
+    assert!(
+        r.stderr.contains(&format!("running {} Loud", ids[0])),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("done with {}: success", ids[0])),
+        "{}",
+        r.stderr
+    );
+    let r = bd_run(&env, &["-q", "run", "--once", "--", &agent("plain")]).ok();
+    assert_eq!(r.stderr, "", "{}", r.stderr);
+    assert!(r.stdout.contains("1 run"), "{}", r.stdout);
+}

@@ -260,6 +260,14 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         return (Err(e), ctx.notices.take());
     }
     ops::compose::begin(&mut ctx);
+    // A worker's event lines are talk: `-q` keeps them off stderr.
+    let cmd = match cmd {
+        Cmd::Run(mut a) => {
+            a.quiet = cli.quiet;
+            Cmd::Run(a)
+        }
+        c => c,
+    };
     let r = verb(&ctx, cmd, cli.json);
     ops::compose::finish(&ctx, r.is_ok());
     let notices = ctx.notices.borrow().clone();

@@ -70,6 +70,9 @@ pub struct Args {
     /// Remove worktrees and branches of closed items whose branches are merged
     #[arg(long, conflicts_with_all = ["agents", "once", "drain"])]
     pub prune: bool,
+    /// `-q`, from the command line: no event lines
+    #[arg(skip)]
+    pub quiet: bool,
     /// A worker of a fleet: it stops when the fleet's process is gone
     #[arg(long, hide = true)]
     pub fleet: bool,
@@ -202,7 +205,7 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let stop = move || {
         signals::stop_requested() || (fleet && std::os::unix::process::parent_id() != parent)
     };
-    let quiet = json;
+    let quiet = json || a.quiet;
     let mut event = |e: Event| say(&e, quiet);
     let mut hooks = Hooks {
         stop: &stop,
