@@ -6,6 +6,7 @@
 //! command line.
 
 pub mod attributes;
+pub mod claims;
 pub mod commit;
 pub mod driver;
 pub mod eol;
