@@ -76,15 +76,25 @@ pub fn has_env(pid: u32, var: &str, value: &str) -> Option<bool> {
 /// Kill a whole process group: SIGTERM, then SIGKILL after `grace` for what
 /// is left.
 pub fn kill_group_hard(pgid: u32, grace: Duration) {
+    stop_group(pgid, grace, |d| {
+        std::thread::sleep(d);
+        true
+    });
+}
+
+/// SIGTERM to a group, then SIGKILL for whatever of it is left after
+/// `grace`. `leader_gone` waits up to the time it is given for the group's
+/// leader to be gone (reaped, when it is the caller's child: a zombie
+/// leader keeps the group alive) and says whether it is.
+fn stop_group(pgid: u32, grace: Duration, mut leader_gone: impl FnMut(Duration) -> bool) {
     if !kill_group(pgid, SIGTERM) {
         return;
     }
     let end = Instant::now() + grace;
     while Instant::now() < end {
-        if !alive(pgid, true) {
+        if leader_gone(Duration::from_millis(20)) && !alive(pgid, true) {
             return;
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
     kill_group(pgid, SIGKILL);
 }
@@ -204,30 +214,22 @@ fn pump(mut stream: impl Read, shared: Arc<Shared>, started: Instant, on_line: O
     }
 }
 
-/// Stop a command: SIGTERM to its group, the leader reaped as it exits,
-/// SIGKILL for whatever of the group is left after `grace`.
+/// Stop a command: SIGTERM to its group, the leader reaped as it exits
+/// (`status`), SIGKILL for whatever of the group is left after `grace`.
 fn terminate(
     pgid: u32,
     grace: Duration,
     done: &std::sync::mpsc::Receiver<std::io::Result<std::process::ExitStatus>>,
     status: &mut Option<std::process::ExitStatus>,
 ) {
-    kill_group(pgid, SIGTERM);
-    let end = Instant::now() + grace;
-    while Instant::now() < end {
-        if status.is_none()
-            && let Ok(st) = done.recv_timeout(Duration::from_millis(20))
-        {
+    stop_group(pgid, grace, |d| {
+        if status.is_some() {
+            std::thread::sleep(d);
+        } else if let Ok(st) = done.recv_timeout(d) {
             *status = st.ok();
         }
-        if status.is_some() && !alive(pgid, true) {
-            return;
-        }
-        if status.is_some() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    kill_group(pgid, SIGKILL);
+        status.is_some()
+    });
 }
 
 /// Run `spec` to its end. `on_stdout` sees each line of standard output;

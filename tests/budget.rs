@@ -368,6 +368,21 @@ fn spends_in_two_clones_survive_sync_both_ways() {
     }
 }
 
+/// A session in `env`'s repository, as the library's callers open one.
+fn session(env: &TestEnvironment) -> strand::ops::Session {
+    strand::ops::compose::open(&env.repo, None, || {
+        Ok(strand::ops::Env {
+            now: strand::model::time::parse(&env.clock.tick()).unwrap(),
+            actor: Some("tester".into()),
+            bd_home: Some(env.home.clone()),
+            lock_timeout: std::time::Duration::from_secs(5),
+            readonly: false,
+            offline: false,
+        })
+    })
+    .unwrap()
+}
+
 /// `ops::budget::refusal`, the worker loop's question, at library level:
 /// no budget at all, a spent epic, a child with its own budget, a spent
 /// agent, an unknown issue.
@@ -378,17 +393,7 @@ fn refusal_is_what_the_worker_loop_asks() {
     let x = env.create("X", &["--parent", &epic]);
     let own = env.create("Own", &["--parent", &epic]);
     let ask = |issue: &str, agent: &str| {
-        let ctx = strand::ops::compose::open(&env.repo, None, || {
-            Ok(strand::ops::Env {
-                now: strand::model::time::parse(&env.clock.tick()).unwrap(),
-                actor: Some("tester".into()),
-                bd_home: Some(env.home.clone()),
-                lock_timeout: std::time::Duration::from_secs(5),
-                readonly: false,
-                offline: false,
-            })
-        })
-        .unwrap();
+        let ctx = session(&env);
         strand::ops::budget::refusal(&ctx, issue, agent)
     };
     assert_eq!(ask(&x, "ann").unwrap(), None, "no budget at all");
@@ -416,17 +421,7 @@ fn refusal_is_what_the_worker_loop_asks() {
     );
     assert!(ask("bd-nothere9", "ann").is_err());
     // Loaded once, asked about many (a worker going down its list).
-    let ctx = strand::ops::compose::open(&env.repo, None, || {
-        Ok(strand::ops::Env {
-            now: strand::model::time::parse(&env.clock.tick()).unwrap(),
-            actor: Some("tester".into()),
-            bd_home: Some(env.home.clone()),
-            lock_timeout: std::time::Duration::from_secs(5),
-            readonly: false,
-            offline: false,
-        })
-    })
-    .unwrap();
+    let ctx = session(&env);
     let check = strand::ops::budget::Check::load(&ctx).unwrap();
     assert!(
         check

@@ -81,6 +81,16 @@ fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// `bd run --agent AGENT --once --json EXTRA -- <fake agent>`, which must
+/// succeed.
+fn once(env: &TestEnvironment, agent_name: &str, extra: &[&str], fake: &str) -> Run {
+    let program = agent(fake);
+    let mut a = vec!["run", "--agent", agent_name, "--once", "--json"];
+    a.extend_from_slice(extra);
+    a.extend_from_slice(&["--", &program]);
+    bd_run(env, &a).ok()
+}
+
 /// `bd` started in the background, its output thrown away, stopped when
 /// the test ends (see [`Reaper`]).
 fn spawn_quiet(env: &TestEnvironment, args: &[&str]) -> (std::process::Child, Reaper) {
@@ -277,38 +287,14 @@ fn once_runs_the_item_in_its_own_worktree_records_it_and_closes_it() {
     assert!(agents.to_string().contains("\"w1\""), "{agents}");
     assert!(held(&env).is_empty());
     // Nothing left to do.
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "w1",
-            "--once",
-            "--json",
-            "--",
-            &agent("claude-ok"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "w1", &[], "claude-ok");
     assert_eq!(r.json()["stopped"], "nothing");
 }
 
 #[test]
 fn codex_usage_is_summed_and_the_agent_closing_the_item_is_left_alone() {
     let (env, ids) = tracker(&["Fix the flaky test"]);
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "cx",
-            "--once",
-            "--json",
-            "--",
-            &agent("codex-ok"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "cx", &[], "codex-ok");
     let run = &r.json()["runs"][0];
     assert_eq!(run["outcome"], "success");
     // 1000 + 500 input (400 of them cached) and 150 output.
@@ -322,19 +308,7 @@ fn codex_usage_is_summed_and_the_agent_closing_the_item_is_left_alone() {
 #[test]
 fn an_agent_that_reports_nothing_is_recorded_without_tokens_and_not_run_again() {
     let (env, ids) = tracker(&["Write the docs"]);
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "p",
-            "--once",
-            "--json",
-            "--",
-            &agent("plain"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "p", &[], "plain");
     let run = &r.json()["runs"][0];
     assert_eq!(run["outcome"], "success");
     assert!(run["tokens"].is_null());
@@ -345,19 +319,7 @@ fn an_agent_that_reports_nothing_is_recorded_without_tokens_and_not_run_again() 
     assert_eq!(show["status"], "in_progress");
     assert_eq!(show["assignee"], "p");
     // A worker does not run a finished item again.
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "p",
-            "--once",
-            "--json",
-            "--",
-            &agent("plain"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "p", &[], "plain");
     assert_eq!(r.json()["stopped"], "nothing", "{}", r.stdout);
 }
 
@@ -453,19 +415,7 @@ fn an_item_waiting_out_its_backoff_is_not_taken() {
     // Another item is taken meanwhile.
     let other = env.create("Solid", &[]);
     commit(&env);
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "f",
-            "--once",
-            "--json",
-            "--",
-            &agent("plain"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "f", &[], "plain");
     assert_eq!(r.json()["runs"][0]["issue"], other.as_str());
     assert_ne!(other, ids[0]);
 }
@@ -473,23 +423,7 @@ fn an_item_waiting_out_its_backoff_is_not_taken() {
 #[test]
 fn a_silent_agent_is_killed_with_its_whole_process_group() {
     let (env, ids) = tracker(&["Think hard"]);
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "h",
-            "--once",
-            "--json",
-            "--stall",
-            "1s",
-            "--retries",
-            "0",
-            "--",
-            &agent("hang"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "h", &["--stall", "1s", "--retries", "0"], "hang");
     let run = &r.json()["runs"][0];
     assert_eq!(run["outcome"], "stalled", "{run}");
     assert!(
@@ -623,23 +557,13 @@ fn a_worktree_that_cannot_be_made_releases_the_item() {
     // Something else is in the item's folder.
     std::fs::create_dir_all(wt.join(&ids[0])).unwrap();
     std::fs::write(wt.join(&ids[0]).join("mine.txt"), "user data").unwrap();
-    let once = |extra: &[&str]| -> Value {
-        let mut a = vec![
-            "run",
-            "--once",
-            "--json",
-            "--backoff",
-            "0s",
-            "--worktrees",
-            w,
-        ];
+    let attempt = |extra: &[&str]| -> Value {
+        let mut a = vec!["--backoff", "0s", "--worktrees", w];
         a.extend_from_slice(extra);
-        let plain = agent("plain");
-        a.extend_from_slice(&["--", &plain]);
-        bd_run(&env, &a).ok().json()
+        once(&env, "tester", &a, "plain").json()
     };
     // A run that could not start: an error, released, counted as a failure.
-    let r = once(&[]);
+    let r = attempt(&[]);
     let run = &r["runs"][0];
     assert_eq!(run["outcome"], "error", "{r}");
     assert_eq!(run["after"], "released");
@@ -679,7 +603,7 @@ fn a_worktree_that_cannot_be_made_releases_the_item() {
             &format!("bd/{}", ids[0]),
         ],
     );
-    let r = once(&[]);
+    let r = attempt(&[]);
     assert!(
         r["runs"][0]["reason"]
             .as_str()
@@ -693,7 +617,7 @@ fn a_worktree_that_cannot_be_made_releases_the_item() {
     let elsewhere = env.tmp.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, wt.join(&ids[0])).unwrap();
-    let r = once(&["--retries", "0"]);
+    let r = attempt(&["--retries", "0"]);
     assert!(
         r["runs"][0]["reason"]
             .as_str()
@@ -746,22 +670,12 @@ fn a_worker_killed_mid_run_is_resumed_in_the_same_worktree() {
     // The claim is still the agent's (it lapses later; dispatch recovers it).
     assert_eq!(show_of(&env, id)["assignee"], "w");
     // A worker started in its place kills what is left, and resumes.
-    let r = bd_run(
+    let r = once(
         &env,
-        &[
-            "run",
-            "--agent",
-            "w",
-            "--once",
-            "--json",
-            "--close-on-success",
-            "--worktrees",
-            wt.to_str().unwrap(),
-            "--",
-            &agent("claude-ok"),
-        ],
-    )
-    .ok();
+        "w",
+        &["--close-on-success", "--worktrees", wt.to_str().unwrap()],
+        "claude-ok",
+    );
     assert!(r.stderr.contains("died while running"), "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!("running {id}; resuming it")),
@@ -1137,30 +1051,21 @@ fn hooked_work_comes_first_and_filters_choose_the_rest() {
     commit(&env);
     env.bd(&["agent", "register", "w"]).ok();
     env.bd(&["sling", &low, "w"]).ok();
-    let once = |extra: &[&str]| -> String {
-        let mut a = vec![
-            "run",
-            "--agent",
-            "w",
-            "--once",
-            "--json",
-            "--close-on-success",
-        ];
+    let issue_run = |extra: &[&str]| -> String {
+        let mut a = vec!["--close-on-success"];
         a.extend_from_slice(extra);
-        let plain = agent("plain");
-        a.extend_from_slice(&["--", &plain]);
-        bd_run(&env, &a).ok().json()["runs"][0]["issue"]
+        once(&env, "w", &a, "plain").json()["runs"][0]["issue"]
             .as_str()
             .unwrap_or("")
             .to_string()
     };
     // The hook first, whatever its priority.
-    assert_eq!(once(&[]), low);
+    assert_eq!(issue_run(&[]), low);
     // A label filter passes over the more urgent item.
-    assert_eq!(once(&["--label", "backend"]), tagged);
-    assert_eq!(once(&["--convoy", &convoy]), tracked);
-    assert_eq!(once(&["--label", "backend"]), "");
-    assert_eq!(once(&[]), urgent);
+    assert_eq!(issue_run(&["--label", "backend"]), tagged);
+    assert_eq!(issue_run(&["--convoy", &convoy]), tracked);
+    assert_eq!(issue_run(&["--label", "backend"]), "");
+    assert_eq!(issue_run(&[]), urgent);
 }
 
 #[test]
@@ -1347,19 +1252,7 @@ fn a_stale_process_group_in_a_dead_workers_file_is_not_killed() {
         format!(r#"{{"agent":"w","pid":999999,"workspace":"/x","started_at":"2026-01-01T00:00:00Z","state":"running","item":"bd-zzz","run":"run-000000000000","pgid":{pgid},"items_done":0,"updated_at":"2026-01-01T00:00:00Z"}}"#),
     )
     .unwrap();
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "w",
-            "--once",
-            "--json",
-            "--",
-            &agent("plain"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "w", &[], "plain");
     assert_eq!(r.json()["runs"][0]["outcome"], "success");
     assert!(
         running(&pgid.to_string()),
@@ -1553,19 +1446,7 @@ fn a_worker_does_not_take_work_whose_budget_is_spent_and_says_so() {
         .ok();
     env.create("More", &[]);
     commit(&env);
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "w",
-            "--once",
-            "--json",
-            "--",
-            &agent("plain"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "w", &[], "plain");
     let v = r.json();
     assert_eq!(v["stopped"], "budget", "{v}");
     assert!(
@@ -1580,19 +1461,7 @@ fn a_worker_does_not_take_work_whose_budget_is_spent_and_says_so() {
     commit(&env);
     env.bd(&["agent", "register", "w"]).ok();
     env.bd(&["sling", &more, "w"]).ok();
-    let r = bd_run(
-        &env,
-        &[
-            "run",
-            "--agent",
-            "w",
-            "--once",
-            "--json",
-            "--",
-            &agent("plain"),
-        ],
-    )
-    .ok();
+    let r = once(&env, "w", &[], "plain");
     assert_eq!(r.json()["stopped"], "budget");
     assert!(held(&env).is_empty(), "{:?}", held(&env));
     let c = show_of(&env, &more)["comments"].to_string();

@@ -476,8 +476,19 @@ pub fn branch_for(id: &str) -> String {
     format!("bd/{s}")
 }
 
-/// The last `n` of `lines`, each cut to
-/// `width` characters.
+/// A line of output, its end trimmed and cut to `width` characters.
+pub fn cut_line(line: &str, width: usize) -> String {
+    let l = line.trim_end();
+    if l.chars().count() > width {
+        let mut s: String = l.chars().take(width).collect();
+        s.push('…');
+        s
+    } else {
+        l.to_string()
+    }
+}
+
+/// The last `n` of `lines`, each cut to `width` characters.
 pub fn tail_lines(
     lines: &std::collections::VecDeque<String>,
     n: usize,
@@ -487,16 +498,7 @@ pub fn tail_lines(
     lines
         .iter()
         .skip(skip)
-        .map(|l| {
-            let l = l.trim_end();
-            if l.chars().count() > width {
-                let mut s: String = l.chars().take(width).collect();
-                s.push('…');
-                s
-            } else {
-                l.to_string()
-            }
-        })
+        .map(|l| cut_line(l, width))
         .collect()
 }
 

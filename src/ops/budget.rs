@@ -53,11 +53,16 @@ fn tree(snap: &Snapshot) -> Tree {
 
 /// The budget lines and the runs, warning of lines that do not read.
 fn books(ctx: &Session) -> Result<Books> {
-    let (records, bad) = log::read::<BudgetRecord>(&ctx.ws, log::BUDGET)?;
-    warn_bad(ctx, log::BUDGET, &bad);
     let (runs, bad) = log::read::<RunRecord>(&ctx.ws, log::RUNS)?;
     warn_bad(ctx, log::RUNS, &bad);
-    Ok(Books::new(&records, &runs))
+    books_with(ctx, &runs)
+}
+
+/// [`books`] over runs the caller has read already.
+fn books_with(ctx: &Session, runs: &[RunRecord]) -> Result<Books> {
+    let (records, bad) = log::read::<BudgetRecord>(&ctx.ws, log::BUDGET)?;
+    warn_bad(ctx, log::BUDGET, &bad);
+    Ok(Books::new(&records, runs))
 }
 
 fn warn_bad(ctx: &Session, name: &str, bad: &[usize]) {
@@ -388,7 +393,16 @@ pub struct Check {
 
 impl Check {
     pub fn load(ctx: &Session) -> Result<Check> {
-        let books = books(ctx)?;
+        Check::from_books(ctx, books(ctx)?)
+    }
+
+    /// [`Check::load`] over the runs the caller has read already (the
+    /// worker loop reads `runs.jsonl` once a round).
+    pub fn load_with_runs(ctx: &Session, runs: &[RunRecord]) -> Result<Check> {
+        Check::from_books(ctx, books_with(ctx, runs)?)
+    }
+
+    fn from_books(ctx: &Session, books: Books) -> Result<Check> {
         if books.targets().next().is_none() {
             // No budget at all (the common case): nothing more to load.
             return Ok(Check {

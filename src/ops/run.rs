@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub drain: bool,
     /// Which items it may claim (labels, types, parent).
     pub filter: Filter,
+    /// Only the items this convoy tracks.
+    pub convoy: Option<String>,
     pub command: Vec<String>,
     pub close_on_success: bool,
     pub stall: Duration,
@@ -143,28 +145,26 @@ fn clock() -> Nanos {
 /// A session of the command's own actor at the clock's time, begun as a
 /// command's (the fleet's dispatch rounds).
 pub fn fresh_session(ctx: &Session) -> Result<Session> {
-    let actor = ctx.actor.clone();
-    let env = Env {
-        now: clock(),
-        actor: ctx.explicit_actor.then_some(actor),
-        ..ctx.env.clone()
-    };
-    let mut s = Session::new(ctx.ws.clone(), env)?;
-    s.verb = "dispatch".into();
-    compose::begin(&mut s);
-    Ok(s)
+    let actor = ctx.explicit_actor.then(|| ctx.actor.clone());
+    session_as(ctx, actor, "dispatch")
 }
 
 /// A session for one step of the worker, as the agent, opened as a command
 /// opens one (`compose::begin`); close it with [`done`].
 fn step(ctx: &Session, agent: &str) -> Result<Session> {
+    session_as(ctx, Some(agent.to_string()), "run")
+}
+
+/// A new session in the command's workspace, at the clock's time, as
+/// `actor`, for `verb`'s commit subjects, begun.
+fn session_as(ctx: &Session, actor: Option<String>, verb: &str) -> Result<Session> {
     let env = Env {
         now: clock(),
-        actor: Some(agent.to_string()),
+        actor,
         ..ctx.env.clone()
     };
     let mut s = Session::new(ctx.ws.clone(), env)?;
-    s.verb = "run".into();
+    s.verb = verb.into();
     compose::begin(&mut s);
     Ok(s)
 }
@@ -198,6 +198,22 @@ struct Presence {
 }
 
 impl Presence {
+    /// Between items: what the worker is, not what it ran.
+    fn idle(&mut self) {
+        let w = &self.w;
+        self.w = workers::Worker {
+            agent: w.agent.clone(),
+            pid: w.pid,
+            workspace: w.workspace.clone(),
+            started_at: w.started_at.clone(),
+            state: "idle".into(),
+            command: w.command.clone(),
+            items_done: w.items_done,
+            ..workers::Worker::default()
+        };
+        self.save();
+    }
+
     fn save(&mut self) {
         self.w.updated_at = time::format(clock());
         let _ = workers::save(&self.home, &self.w);
@@ -214,6 +230,14 @@ impl Drop for Presence {
 pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
     model::check_command(&o.command).map_err(crate::ops::usage)?;
     let _ = START.set((ctx.now, Instant::now()));
+    let mut o = o.clone();
+    if let Some(c) = &o.convoy {
+        o.filter.ids = crate::ops::convoy::tracked_ids(ctx, c)?;
+        if o.filter.ids.is_empty() {
+            return Err(Error::invalid(format!("convoy {c} tracks nothing")));
+        }
+    }
+    let o = &o;
     find_program(&o.command[0])?;
     check_before_claiming(ctx)?;
     let agent = o.agent.clone().unwrap_or_else(|| ctx.actor.clone());
@@ -346,19 +370,7 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
                 false
             }
         };
-        me.w = workers::Worker {
-            state: "idle".into(),
-            items_done: me.w.items_done,
-            ..workers::Worker {
-                agent: me.w.agent.clone(),
-                pid: me.w.pid,
-                workspace: me.w.workspace.clone(),
-                started_at: me.w.started_at.clone(),
-                command: me.w.command.clone(),
-                ..workers::Worker::default()
-            }
-        };
-        me.save();
+        me.idle();
         // `--once` is one run: an item lost to another worker is not one.
         if o.once && ran {
             break "once".into();
@@ -590,7 +602,7 @@ fn pick(s: &Session, o: &RunOptions, agent: &str, avoid: &HashSet<String>) -> Re
     // for review: running it again would loop).
     // Budgets, read once for the round: no work whose budget (its own, an
     // ancestor's, a tracking convoy's, the agent's) is spent.
-    let budgets = crate::ops::budget::Check::load(s)?;
+    let budgets = crate::ops::budget::Check::load_with_runs(s, &all_runs)?;
     p.spent = budgets.agent_refusal(agent);
     for id in crate::ops::prime::held(s)? {
         if finished_since_claim(s, &id, &all_runs)? {
@@ -931,10 +943,7 @@ fn supervise(
     let stop = h.stop;
     let mut tick = |p: &exec::Progress| {
         me.w.pgid = Some(p.pid);
-        me.w.last_line = p.last_line.as_ref().map(|l| {
-            let one: std::collections::VecDeque<String> = [l.clone()].into();
-            model::tail_lines(&one, 1, 200).remove(0)
-        });
+        me.w.last_line = p.last_line.as_deref().map(|l| model::cut_line(l, 200));
         if p.last_line.is_some() {
             let ago = p.last_output.elapsed().as_nanos() as Nanos;
             me.w.last_output_at = Some(time::format(clock() - ago));

@@ -107,22 +107,15 @@ pub fn duration(flag: &str, s: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-pub fn options(ctx: &Session, a: &Args) -> Result<RunOptions> {
-    let mut filter = ops::query::Filter {
+pub fn options(a: &Args) -> Result<RunOptions> {
+    let filter = ops::query::Filter {
         labels: a.label.clone(),
         types: a.issue_type.clone(),
         parent: a.parent.clone(),
         ..Default::default()
     };
-    if let Some(c) = &a.convoy {
-        filter.ids = ops::convoy::tracked_ids(ctx, c)?;
-        if filter.ids.is_empty() {
-            return Err(crate::error::Error::invalid(format!(
-                "convoy {c} tracks nothing"
-            )));
-        }
-    }
     Ok(RunOptions {
+        convoy: a.convoy.clone(),
         agent: a.agent.clone(),
         kind: a.kind.clone(),
         once: a.once,
@@ -193,7 +186,7 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
         }
         return Ok(out(&p, t));
     }
-    let o = options(ctx, &a)?;
+    let o = options(&a)?;
     if a.agents.is_some() || a.detach {
         return background(ctx, &a, &o, json);
     }
