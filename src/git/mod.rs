@@ -12,6 +12,7 @@ pub mod driver;
 pub mod eol;
 pub mod history;
 pub mod identity;
+pub mod refs;
 pub mod remote;
 pub mod stages;
 pub mod transport;

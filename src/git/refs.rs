@@ -1,0 +1,302 @@
+//! Refs under `refs/beads/` on a remote, as compare-and-swap registers
+//! (issue 14; docs/DESIGN.md "Coordination through the remote"). A ref
+//! points at a small commit whose tree holds a few files; the remote takes
+//! a push without force only when it fast-forwards the tip, so of two
+//! writers who observed one tip, one wins. Objects are written with gix
+//! under a fixed identity that names no host and no path (remotes may be
+//! public); push, fetch and `ls-remote` go through the git binary (the
+//! user's credentials and hosts), and what a fetch brought is kept under
+//! `refs/beads-remote/` (the remote's `refs/beads/X` at
+//! `refs/beads-remote/X`), so offline commands read the refs fetched last.
+//!
+//! `remote` is a remote's name or a URL, as `git push` takes it.
+
+use std::path::Path;
+
+use super::transport::run;
+use crate::error::{Error, Result};
+
+fn gerr(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("git: {what}: {e}"))
+}
+
+/// Where the remote's `refname` (under `refs/beads/`) is kept locally.
+pub fn tracking(refname: &str) -> String {
+    refname.replacen("refs/beads/", "refs/beads-remote/", 1)
+}
+
+/// A file to put in (`Some`) or take out of (`None`) a commit's tree.
+pub type Change<'a> = (&'a str, Option<&'a [u8]>);
+
+/// Write a commit whose tree is `base`'s tree (a commit id; none: empty)
+/// with `changes` applied (paths may nest: `claims/x.json`), on `parent`
+/// (none: a root commit), under the fixed identity. Returns its id (hex).
+pub fn write_commit(
+    root: &Path,
+    base: Option<&str>,
+    changes: &[Change],
+    parent: Option<&str>,
+    message: &str,
+) -> Result<String> {
+    let repo = super::open(root)?;
+    let base_tree = match base {
+        Some(b) => repo
+            .find_commit(oid(b)?)
+            .map_err(|e| gerr("reading a commit", e))?
+            .tree_id()
+            .map_err(|e| gerr("reading a tree", e))?
+            .detach(),
+        None => repo.empty_tree().id,
+    };
+    let mut editor = repo
+        .edit_tree(base_tree)
+        .map_err(|e| gerr("editing a tree", e))?;
+    for (path, body) in changes {
+        match body {
+            Some(bytes) => {
+                let blob = repo
+                    .write_blob(bytes)
+                    .map_err(|e| gerr("writing a blob", e))?
+                    .detach();
+                editor
+                    .upsert(*path, gix::object::tree::EntryKind::Blob, blob)
+                    .map_err(|e| gerr("editing a tree", e))?;
+            }
+            None => {
+                editor
+                    .remove(*path)
+                    .map_err(|e| gerr("editing a tree", e))?;
+            }
+        }
+    }
+    let tree = editor
+        .write()
+        .map_err(|e| gerr("writing a tree", e))?
+        .detach();
+    let parents: Vec<gix::ObjectId> = parent.map(oid).transpose()?.into_iter().collect();
+    let sig = gix::actor::Signature {
+        name: "bd".into(),
+        email: "bd@claims.invalid".into(),
+        time: gix::date::Time::now_utc(),
+    };
+    let mut buf = gix::date::parse::TimeBuf::default();
+    let who = sig.to_ref(&mut buf);
+    let id = repo
+        .new_commit_as(who, who, message, tree, parents)
+        .map_err(|e| gerr("writing a commit", e))?
+        .id;
+    Ok(id.to_string())
+}
+
+fn oid(hex: &str) -> Result<gix::ObjectId> {
+    gix::ObjectId::from_hex(hex.as_bytes()).map_err(|e| gerr("an object id", e))
+}
+
+/// One ref update of a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    pub refname: String,
+    /// The commit to point it at; `None` deletes the ref.
+    pub to: Option<String>,
+    /// Over exactly this observed tip (`--force-with-lease`): a steal or a
+    /// delete of a known tip. `None`: a fast-forward only.
+    pub lease: Option<String>,
+}
+
+/// What the host said to a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pushed {
+    /// Every ref now points where it was asked to.
+    Taken,
+    /// Refused, wholly with `atomic`, else at least one ref (the others may
+    /// have gone through: `done` names them). `why` is git's first line.
+    Refused { why: String, done: Vec<String> },
+}
+
+/// Push `updates` to `remote`; with `atomic`, all or none (`git push
+/// --atomic`: the host must support it).
+pub fn push(root: &Path, remote: &str, updates: &[Update], atomic: bool) -> Result<Pushed> {
+    let mut args: Vec<String> = ["push", "--quiet", "--porcelain", "--no-verify"]
+        .map(String::from)
+        .to_vec();
+    if atomic {
+        args.push("--atomic".into());
+    }
+    for u in updates {
+        if let Some(l) = &u.lease {
+            args.push(format!("--force-with-lease={}:{l}", u.refname));
+        }
+    }
+    args.push(remote.to_string());
+    for u in updates {
+        args.push(format!("{}:{}", u.to.as_deref().unwrap_or(""), u.refname));
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run(root, &argv)?;
+    if r.ok {
+        return Ok(Pushed::Taken);
+    }
+    // Porcelain: one line per ref, `<flag>\t<from>:<to>\t<summary>`; `!`
+    // is a refusal, anything else went through.
+    let mut done = Vec::new();
+    let mut why = None;
+    for line in r.stdout.lines() {
+        let mut parts = line.split('\t');
+        let (Some(flag), Some(spec)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let to = spec.rsplit(':').next().unwrap_or("").to_string();
+        if flag == "!" {
+            why.get_or_insert_with(|| {
+                format!("{to}: {}", parts.next().unwrap_or("rejected").trim())
+            });
+        } else if flag.len() == 1 {
+            done.push(to);
+        }
+    }
+    let why = why.unwrap_or_else(|| {
+        r.stderr
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("the push was refused")
+            .to_string()
+    });
+    Ok(Pushed::Refused { why, done })
+}
+
+/// Fetch the remote's refs matching `pattern` (`refs/beads/claims/*`, or
+/// one exact ref) into their tracking refs, pruning tracking refs the
+/// remote no longer has. `Err(why)` inside when git could not fetch.
+pub fn fetch(root: &Path, remote: &str, pattern: &str) -> Result<std::result::Result<(), String>> {
+    let spec = format!("+{pattern}:{}", tracking(pattern));
+    let r = run(
+        root,
+        &["fetch", "--quiet", "--no-tags", "--prune", remote, &spec],
+    )?;
+    if r.ok {
+        return Ok(Ok(()));
+    }
+    // An exact ref the remote lacks: its tracking ref goes too.
+    if r.stderr.contains("couldn't find remote ref") {
+        if !pattern.contains('*') {
+            let _ = run(root, &["update-ref", "-d", &tracking(pattern)]);
+        }
+        return Ok(Ok(()));
+    }
+    Ok(Err(r
+        .stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("the fetch failed")
+        .to_string()))
+}
+
+/// The refs the remote has under `prefix` (`git ls-remote`), with their
+/// tips. `Err(why)` inside when git could not ask.
+pub fn ls_remote(
+    root: &Path,
+    remote: &str,
+    prefix: &str,
+) -> Result<std::result::Result<Vec<(String, String)>, String>> {
+    let pattern = format!("{}*", prefix.trim_end_matches('*'));
+    let r = run(root, &["ls-remote", "--quiet", remote, &pattern])?;
+    if !r.ok {
+        return Ok(Err(r
+            .stderr
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()));
+    }
+    Ok(Ok(r
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (tip, name) = l.split_once('\t')?;
+            Some((name.trim().to_string(), tip.trim().to_string()))
+        })
+        .collect()))
+}
+
+/// The local refs under `prefix` (`refs/beads-remote/claims/`) and their
+/// tips, by name.
+pub fn list(root: &Path, prefix: &str) -> Result<Vec<(String, String)>> {
+    let repo = super::open(root)?;
+    let platform = repo.references().map_err(|e| gerr("listing refs", e))?;
+    let iter = platform
+        .prefixed(prefix)
+        .map_err(|e| gerr("listing refs", e))?;
+    let mut out = Vec::new();
+    for r in iter {
+        let mut r = r.map_err(|e| gerr("listing refs", e))?;
+        let name = r.name().as_bstr().to_string();
+        if let Ok(id) = r.peel_to_id() {
+            out.push((name, id.to_string()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The tip of a local ref, if it exists.
+pub fn tip(root: &Path, refname: &str) -> Result<Option<String>> {
+    let repo = super::open(root)?;
+    let Some(mut r) = repo
+        .try_find_reference(refname)
+        .map_err(|e| gerr("reading a ref", e))?
+    else {
+        return Ok(None);
+    };
+    Ok(r.peel_to_id().ok().map(|id| id.to_string()))
+}
+
+/// The body of `path` in commit `commit`'s tree, if it has one.
+pub fn read_file(root: &Path, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    let repo = super::open(root)?;
+    let c = repo
+        .find_commit(oid(commit)?)
+        .map_err(|e| gerr("reading a commit", e))?;
+    let tree = c.tree().map_err(|e| gerr("reading a tree", e))?;
+    let Some(entry) = tree
+        .lookup_entry_by_path(path)
+        .map_err(|e| gerr("reading a tree", e))?
+    else {
+        return Ok(None);
+    };
+    let blob = entry.object().map_err(|e| gerr("reading a blob", e))?;
+    Ok(Some(blob.data.clone()))
+}
+
+/// The files of commit `commit`'s tree under the folder `dir` (one level),
+/// by name, with their bodies.
+pub fn read_dir(root: &Path, commit: &str, dir: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    let repo = super::open(root)?;
+    let c = repo
+        .find_commit(oid(commit)?)
+        .map_err(|e| gerr("reading a commit", e))?;
+    let tree = c.tree().map_err(|e| gerr("reading a tree", e))?;
+    let Some(entry) = tree
+        .lookup_entry_by_path(dir)
+        .map_err(|e| gerr("reading a tree", e))?
+    else {
+        return Ok(vec![]);
+    };
+    let sub = entry
+        .object()
+        .map_err(|e| gerr("reading a tree", e))?
+        .into_tree();
+    let mut out = Vec::new();
+    for e in sub.iter() {
+        let e = e.map_err(|e| gerr("reading a tree", e))?;
+        if !e.mode().is_blob() {
+            continue;
+        }
+        let name = e.filename().to_string();
+        let blob = e.object().map_err(|e| gerr("reading a blob", e))?;
+        out.push((name, blob.data.clone()));
+    }
+    Ok(out)
+}
