@@ -378,6 +378,8 @@ fn session(env: &TestEnvironment) -> strand::ops::Session {
             lock_timeout: std::time::Duration::from_secs(5),
             readonly: false,
             offline: false,
+            remote: false,
+            offline_claim: false,
         })
     })
     .unwrap()

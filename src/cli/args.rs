@@ -30,9 +30,15 @@ pub struct Cli {
     /// Refuse every write (exit 1); reads work as usual
     #[arg(long, global = true)]
     pub readonly: bool,
-    /// Offline: nothing touches the network (`sync` refuses)
-    #[arg(long, global = true)]
+    /// Offline: nothing touches the network (`sync` refuses; so does a claim in remote coordination)
+    #[arg(long, global = true, visible_alias = "offline")]
     pub sandbox: bool,
+    /// Coordinate claims through the git remote for this command (as `coordination = "remote"`)
+    #[arg(long, global = true)]
+    pub remote: bool,
+    /// Offline in remote coordination: claim locally anyway; `bd sync` arbitrates later
+    #[arg(long, global = true)]
+    pub offline_claim: bool,
     /// Classic: the database; here the workspace whose `.beads/` holds PATH
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,

@@ -186,7 +186,9 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
     let start = cli.start();
     let env = ops::Env {
         readonly: cli.readonly,
-        offline: cli.sandbox,
+        offline: cli.sandbox || cli.offline_claim,
+        remote: cli.remote,
+        offline_claim: cli.offline_claim,
         ..env_from_process(cli.actor.clone())
     };
     ops::compose::set_lock_timeout(env.lock_timeout);
@@ -217,11 +219,16 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
             if let Err(e) = ops::compose::tracker_here(&start) {
                 return (Err(e), vec![]);
             }
-            let global: Vec<String> = [(cli.readonly, "--readonly"), (cli.sandbox, "--sandbox")]
-                .into_iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, f)| f.to_string())
-                .collect();
+            let global: Vec<String> = [
+                (cli.readonly, "--readonly"),
+                (cli.sandbox, "--sandbox"),
+                (cli.remote, "--remote"),
+                (cli.offline_claim, "--offline-claim"),
+            ]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, f)| f.to_string())
+            .collect();
             let r = mcp::serve(start, cli.actor.clone(), global, a).map(|_| Output {
                 json: String::new(),
                 text: String::new(),

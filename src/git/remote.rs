@@ -246,6 +246,15 @@ impl Refusal {
     }
 }
 
+/// Whether `remote` names a remote git knows here (`remote.<name>.url`),
+/// or is itself a URL or a path (it has a `/` or a `:`).
+pub fn is_remote(root: &Path, remote: &str) -> Result<bool> {
+    if remote.contains('/') || remote.contains(':') {
+        return Ok(true);
+    }
+    Ok(run(root, &["config", &format!("remote.{remote}.url")])?.ok)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

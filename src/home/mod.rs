@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod mailbox;
 pub mod presence;
 pub mod registry;
+pub mod remote;
 pub mod workers;
 
 use std::path::{Path, PathBuf};

@@ -26,6 +26,7 @@ pub mod merge_driver;
 pub mod metrics;
 pub mod prime;
 pub mod query;
+pub mod remote;
 pub mod run;
 pub mod session;
 pub mod setup;
@@ -89,8 +90,15 @@ pub struct Env {
     /// `--readonly`: the command writes nothing, not even the work around
     /// it (heartbeat, mail delivery, the merge-driver config).
     pub readonly: bool,
-    /// `--sandbox`: nothing touches the network (`sync` refuses).
+    /// `--sandbox`/`--offline`: nothing touches the network (`sync`
+    /// refuses, and so does a claim in remote coordination).
     pub offline: bool,
+    /// `--remote`: this command coordinates through the git remote whatever
+    /// the config says.
+    pub remote: bool,
+    /// `--offline-claim`: offline in remote coordination, claim locally
+    /// anyway (sync arbitrates later).
+    pub offline_claim: bool,
 }
 
 pub fn most_common_prefix<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {

@@ -35,9 +35,21 @@ pub const KEYS: &[(&str, Kind, &str, &str)] = &[
     ),
     (
         "coordination",
-        Kind::Choice(&["machine", "workspace"]),
+        Kind::Choice(&["machine", "workspace", "remote"]),
         "machine",
         "where claims are coordinated",
+    ),
+    (
+        "remote",
+        Kind::Text,
+        "",
+        "the git remote that arbitrates claims in remote coordination (default: the branch's upstream, else origin)",
+    ),
+    (
+        "remote_layout",
+        Kind::Choice(&["refs", "branch"]),
+        "refs",
+        "how the remote holds claims: a ref per item, or one branch (hosts refusing refs/beads/*)",
     ),
     (
         "custom_statuses",

@@ -63,6 +63,8 @@ pub fn env_from_process(actor: Option<String>) -> Env {
         lock_timeout: Duration::from_millis(lock_ms),
         readonly: false,
         offline: false,
+        remote: false,
+        offline_claim: false,
     }
 }
 
