@@ -169,7 +169,18 @@ pub fn push(root: &Path, remote: &str, updates: &[Update], atomic: bool) -> Resu
 /// one exact ref) into their tracking refs, pruning tracking refs the
 /// remote no longer has. `Err(why)` inside when git could not fetch.
 pub fn fetch(root: &Path, remote: &str, pattern: &str) -> Result<std::result::Result<(), String>> {
-    let spec = format!("+{pattern}:{}", tracking(pattern));
+    fetch_into(root, remote, pattern, &tracking(pattern))
+}
+
+/// [`fetch`] of `pattern` into `local` (a ref, or a pattern when `pattern`
+/// is one), for refs outside `refs/beads/` (the table branch).
+pub fn fetch_into(
+    root: &Path,
+    remote: &str,
+    pattern: &str,
+    local: &str,
+) -> Result<std::result::Result<(), String>> {
+    let spec = format!("+{pattern}:{local}");
     let r = run(
         root,
         &["fetch", "--quiet", "--no-tags", "--prune", remote, &spec],
@@ -180,7 +191,7 @@ pub fn fetch(root: &Path, remote: &str, pattern: &str) -> Result<std::result::Re
     // An exact ref the remote lacks: its tracking ref goes too.
     if r.stderr.contains("couldn't find remote ref") {
         if !pattern.contains('*') {
-            let _ = run(root, &["update-ref", "-d", &tracking(pattern)]);
+            delete_local(root, local)?;
         }
         return Ok(Ok(()));
     }
@@ -299,4 +310,22 @@ pub fn read_dir(root: &Path, commit: &str, dir: &str) -> Result<Vec<(String, Vec
         out.push((name, blob.data.clone()));
     }
     Ok(out)
+}
+
+/// Delete a local ref (a tracking ref the remote no longer has); none is fine.
+pub fn delete_local(root: &Path, refname: &str) -> Result<()> {
+    let repo = super::open(root)?;
+    let Some(r) = repo
+        .try_find_reference(refname)
+        .map_err(|e| gerr("reading a ref", e))?
+    else {
+        return Ok(());
+    };
+    r.delete().map_err(|e| gerr("deleting a ref", e))
+}
+
+/// The remote's ref a tracking ref stands for (`refs/beads-remote/X` →
+/// `refs/beads/X`).
+pub fn untracking(local: &str) -> String {
+    local.replacen("refs/beads-remote/", "refs/beads/", 1)
 }

@@ -3,6 +3,7 @@
 //! seeds come in as arguments.
 
 pub mod budget;
+pub mod claim;
 pub mod graph;
 pub mod id;
 pub mod kinds;

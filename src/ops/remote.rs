@@ -114,3 +114,386 @@ pub fn opaque_ids(ctx: &Session) -> Result<(String, String)> {
     let root = std::fs::canonicalize(&ctx.ws.root).unwrap_or_else(|_| ctx.ws.root.clone());
     Ok((hash(root.as_os_str().as_encoded_bytes()), hash(b"machine")))
 }
+
+use crate::git::claims;
+use crate::git::refs::{self, Pushed, Update};
+use crate::model::claim::{Claim, State};
+
+/// Where the table branch's tip is kept once fetched.
+const TABLE_TRACKING: &str = "refs/beads-remote/claims-table";
+/// How many times an arbitration observes and tries again after the remote
+/// refused its push (someone else moved the register in between).
+const ATTEMPTS: usize = 12;
+
+/// What the remote held for one item when last observed.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// The register's tip: the item's claim ref (refs), the table (branch).
+    pub tip: Option<String>,
+    pub claim: Option<Claim>,
+}
+
+/// A change an arbitration wants on the remote for one item.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub claim: Claim,
+    /// Over another's claim (a steal, a forced release or close): pushed
+    /// with `--force-with-lease` over the observed tip.
+    pub over: bool,
+}
+
+/// A change the remote took.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    pub id: String,
+    pub claim: Claim,
+    /// The register's new tip.
+    pub tip: String,
+}
+
+/// Fetch the registers (all claim refs, or the table branch) into their
+/// tracking refs. `Err` names the remote and git's reason.
+pub fn fetch(ctx: &Session, arb: &Arbiter) -> Result<()> {
+    let got = match arb.layout {
+        Layout::Refs => refs::fetch(&ctx.ws.root, &arb.remote, &format!("{}*", claims::PREFIX))?,
+        Layout::Branch => {
+            refs::fetch_into(&ctx.ws.root, &arb.remote, claims::TABLE, TABLE_TRACKING)?
+        }
+    };
+    got.map_err(|why| Error::Invalid {
+        msg: format!("cannot read the claims on remote '{}': {why}", arb.remote),
+        hint: Some(
+            "check the remote and the network, or work offline with `--offline-claim`".into(),
+        ),
+    })
+}
+
+/// What the refs fetched last say of `id` (no network).
+pub fn observed(ctx: &Session, arb: &Arbiter, id: &str) -> Result<Observed> {
+    let root = &ctx.ws.root;
+    let (tip, path) = match arb.layout {
+        Layout::Refs => (
+            refs::tip(root, &refs::tracking(&claims::ref_name(id)))?,
+            claims::FILE.to_string(),
+        ),
+        Layout::Branch => (refs::tip(root, TABLE_TRACKING)?, claims::table_path(id)),
+    };
+    let claim = match &tip {
+        Some(t) => refs::read_file(root, t, &path)?
+            .as_deref()
+            .and_then(Claim::parse)
+            .filter(|c| c.item == id),
+        None => None,
+    };
+    Ok(Observed { tip, claim })
+}
+
+/// Every claim the refs fetched last hold (no network), by item.
+pub fn all_observed(ctx: &Session, arb: &Arbiter) -> Result<Vec<(String, Observed)>> {
+    let root = &ctx.ws.root;
+    let mut out = Vec::new();
+    match arb.layout {
+        Layout::Refs => {
+            let prefix = refs::tracking(claims::PREFIX);
+            for (name, tip) in refs::list(root, &prefix)? {
+                let Some(claim) = refs::read_file(root, &tip, claims::FILE)?
+                    .as_deref()
+                    .and_then(Claim::parse)
+                    .filter(|c| claims::ref_name(&c.item) == refs::untracking(&name))
+                else {
+                    continue;
+                };
+                out.push((
+                    claim.item.clone(),
+                    Observed {
+                        tip: Some(tip),
+                        claim: Some(claim),
+                    },
+                ));
+            }
+        }
+        Layout::Branch => {
+            let Some(tip) = refs::tip(root, TABLE_TRACKING)? else {
+                return Ok(out);
+            };
+            for (name, body) in refs::read_dir(root, &tip, claims::TABLE_DIR)? {
+                let Some(claim) = Claim::parse(&body).filter(|c| {
+                    format!("{}/{name}", claims::TABLE_DIR) == claims::table_path(&c.item)
+                }) else {
+                    continue;
+                };
+                out.push((
+                    claim.item.clone(),
+                    Observed {
+                        tip: Some(tip.clone()),
+                        claim: Some(claim),
+                    },
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Ask the remote for `ids`: observe their registers, let `decide` say
+/// what each should become (`None`: nothing; an error ends it all, nothing
+/// pushed), push every change as one compare-and-swap (an atomic push of
+/// the refs, or one commit of the table), and when the remote refuses
+/// (someone moved a register since), observe and decide again. Claims
+/// pushed are recorded as pending in the home first, for the repair of a
+/// process that dies before its tracker write (`complete_pending`).
+pub fn arbitrate(
+    ctx: &Session,
+    arb: &Arbiter,
+    ids: &[String],
+    mut decide: impl FnMut(&str, &Observed) -> Result<Option<Planned>>,
+) -> Result<Vec<Taken>> {
+    let mut last_refusal = String::new();
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            backoff(attempt);
+        }
+        fetch(ctx, arb)?;
+        let mut plan = Vec::new();
+        for id in ids {
+            let seen = observed(ctx, arb, id)?;
+            if let Some(p) = decide(id, &seen)? {
+                plan.push((id.clone(), seen, p));
+            }
+        }
+        if plan.is_empty() {
+            return Ok(vec![]);
+        }
+        let taken = match arb.layout {
+            Layout::Refs => push_refs(ctx, arb, &plan)?,
+            Layout::Branch => push_table(ctx, arb, &plan)?,
+        };
+        match taken {
+            Ok(t) => return Ok(t),
+            Err(why) => last_refusal = why,
+        }
+    }
+    Err(Error::Conflict {
+        msg: format!(
+            "remote '{}' kept refusing the claim update ({ATTEMPTS} tries; last: {last_refusal})",
+            arb.remote
+        ),
+        hint: Some("other agents are busy on the same claims, or the host refuses these pushes: `bd doctor --remote`".into()),
+    })
+}
+
+/// A short, growing, jittered pause between tries (no two racing
+/// processes retry in lock step).
+fn backoff(attempt: usize) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let jitter = (std::process::id() as u64 ^ nanos) % 40;
+    let ms = (attempt as u64 * 15).min(200) + jitter;
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+fn record_pending(ctx: &Session, plan: &[(String, String, &Claim)]) -> Result<()> {
+    let Some(home) = ctx.home()? else {
+        return Ok(());
+    };
+    let items: Vec<crate::home::remote::Pending> = plan
+        .iter()
+        .filter(|(_, _, c)| c.state == State::Claimed)
+        .map(|(id, tip, c)| crate::home::remote::Pending {
+            issue: id.clone(),
+            agent: c.agent.clone(),
+            tip: tip.clone(),
+            at: ctx.now_text(),
+        })
+        .collect();
+    crate::home::remote::add_pending(&home, &items)
+}
+
+/// Forget pending claims (their tracker write happened, or they failed).
+pub fn clear_pending(ctx: &Session, ids: &[&str]) {
+    if let Ok(Some(home)) = ctx.home()
+        && let Err(e) = crate::home::remote::clear_pending(&home, ids)
+    {
+        ctx.warn(format!("cannot update the pending remote claims: {e}"));
+    }
+}
+
+fn push_refs(
+    ctx: &Session,
+    arb: &Arbiter,
+    plan: &[(String, Observed, Planned)],
+) -> Result<std::result::Result<Vec<Taken>, String>> {
+    let root = &ctx.ws.root;
+    let mut updates = Vec::new();
+    let mut taken = Vec::new();
+    for (id, seen, p) in plan {
+        let oid = refs::write_commit(
+            root,
+            None,
+            &[(claims::FILE, Some(&p.claim.to_bytes()))],
+            seen.tip.as_deref(),
+            &subject(&p.claim),
+        )?;
+        updates.push(Update {
+            refname: claims::ref_name(id),
+            to: Some(oid.clone()),
+            lease: if p.over {
+                seen.tip.clone().or(Some(String::new()))
+            } else {
+                None
+            },
+        });
+        taken.push(Taken {
+            id: id.clone(),
+            claim: p.claim.clone(),
+            tip: oid,
+        });
+    }
+    let pend: Vec<(String, String, &Claim)> = taken
+        .iter()
+        .map(|t| (t.id.clone(), t.tip.clone(), &t.claim))
+        .collect();
+    record_pending(ctx, &pend)?;
+    let ids: Vec<&str> = taken.iter().map(|t| t.id.as_str()).collect();
+    let pushed = if updates.len() == 1 {
+        refs::push(root, &arb.remote, &updates, false)?
+    } else {
+        match refs::push(root, &arb.remote, &updates, true)? {
+            Pushed::Refused { why, .. } if why.contains("atomic") => {
+                one_by_one(ctx, arb, plan, &updates)?
+            }
+            other => other,
+        }
+    };
+    match pushed {
+        Pushed::Taken => Ok(Ok(taken)),
+        Pushed::Refused { why, .. } => {
+            clear_pending(ctx, &ids);
+            Ok(Err(why))
+        }
+    }
+}
+
+/// A host without atomic pushes: ref by ref, and when one is refused, the
+/// ones that went through are put back as they were observed (released
+/// when they were free), so a refusal leaves nothing half-claimed.
+fn one_by_one(
+    ctx: &Session,
+    arb: &Arbiter,
+    plan: &[(String, Observed, Planned)],
+    updates: &[Update],
+) -> Result<Pushed> {
+    let root = &ctx.ws.root;
+    for (i, u) in updates.iter().enumerate() {
+        if let Pushed::Refused { why, .. } =
+            refs::push(root, &arb.remote, std::slice::from_ref(u), false)?
+        {
+            for (j, done) in updates[..i].iter().enumerate() {
+                let (_, seen, p) = &plan[j];
+                let mut back = seen.claim.clone().unwrap_or_else(|| Claim {
+                    state: State::Released,
+                    ..p.claim.clone()
+                });
+                back.at = ctx.now_text();
+                let oid = refs::write_commit(
+                    root,
+                    None,
+                    &[(claims::FILE, Some(&back.to_bytes()))],
+                    done.to.as_deref(),
+                    "bd: roll back",
+                )?;
+                let undo = Update {
+                    refname: done.refname.clone(),
+                    to: Some(oid),
+                    lease: None,
+                };
+                if let Pushed::Refused { why, .. } = refs::push(root, &arb.remote, &[undo], false)?
+                {
+                    ctx.warn(format!(
+                        "cannot roll back {} on remote '{}': {why}",
+                        done.refname, arb.remote
+                    ));
+                }
+            }
+            return Ok(Pushed::Refused { why, done: vec![] });
+        }
+    }
+    Ok(Pushed::Taken)
+}
+
+fn push_table(
+    ctx: &Session,
+    arb: &Arbiter,
+    plan: &[(String, Observed, Planned)],
+) -> Result<std::result::Result<Vec<Taken>, String>> {
+    let root = &ctx.ws.root;
+    let tip = plan.first().and_then(|(_, seen, _)| seen.tip.clone());
+    let paths: Vec<(String, Vec<u8>)> = plan
+        .iter()
+        .map(|(id, _, p)| (claims::table_path(id), p.claim.to_bytes()))
+        .collect();
+    let changes: Vec<refs::Change> = paths
+        .iter()
+        .map(|(path, body)| (path.as_str(), Some(body.as_slice())))
+        .collect();
+    let subject = match plan {
+        [(_, _, p)] => subject(&p.claim),
+        _ => format!("bd: {} claims", plan.len()),
+    };
+    let oid = refs::write_commit(root, tip.as_deref(), &changes, tip.as_deref(), &subject)?;
+    let taken: Vec<Taken> = plan
+        .iter()
+        .map(|(id, _, p)| Taken {
+            id: id.clone(),
+            claim: p.claim.clone(),
+            tip: oid.clone(),
+        })
+        .collect();
+    let pend: Vec<(String, String, &Claim)> = taken
+        .iter()
+        .map(|t| (t.id.clone(), t.tip.clone(), &t.claim))
+        .collect();
+    record_pending(ctx, &pend)?;
+    let update = Update {
+        refname: claims::TABLE.into(),
+        to: Some(oid),
+        lease: None,
+    };
+    match refs::push(root, &arb.remote, &[update], false)? {
+        Pushed::Taken => Ok(Ok(taken)),
+        Pushed::Refused { why, .. } => {
+            let ids: Vec<&str> = taken.iter().map(|t| t.id.as_str()).collect();
+            clear_pending(ctx, &ids);
+            Ok(Err(why))
+        }
+    }
+}
+
+/// The subject of a claim commit: what happened, to which item, by whom.
+fn subject(c: &Claim) -> String {
+    let what = match c.state {
+        State::Claimed => "claim",
+        State::Released => "release",
+        State::Closed => "close",
+    };
+    format!("bd: {what} {} by {}", c.item, c.agent)
+}
+
+/// A claim body for `id` by this session's actor, now.
+pub fn body(ctx: &Session, id: &str, state: State, epoch: i64) -> Result<Claim> {
+    let (workspace, machine) = opaque_ids(ctx)?;
+    let lease_until = (state == State::Claimed).then(|| {
+        crate::model::time::format(ctx.now + ctx.config.lease_secs() as i64 * 1_000_000_000)
+    });
+    Ok(Claim {
+        item: id.to_string(),
+        state,
+        agent: ctx.actor.clone(),
+        epoch,
+        at: ctx.now_text(),
+        lease_until,
+        workspace,
+        machine,
+    })
+}
