@@ -3,11 +3,13 @@
 //! - `remote-secret`: 32 random hex bytes, made once; the opaque ids a
 //!   claim commit carries (workspace, machine) are hashes of it, so nothing
 //!   pushed names a host or a path.
-//! - `remote-pending.json`: claims pushed to the remote whose tracker write
-//!   has not happened yet (`{"claims": [{issue, agent, tip, at}]}`), under
-//!   `remote.lock`. An entry is added before the push and removed after the
-//!   tracker write, so a process killed in between leaves it for the next
-//!   command of that agent to complete (or drop, when the remote moved on).
+//! - `remote-pending.json`: claim changes the remote has not settled with
+//!   the tracker (`{"claims": {ID: {issue, agent, state, tip, at}}}`), under
+//!   `remote.lock`. A claim pushed is added before its push and removed after
+//!   its tracker write, so a process killed in between leaves it for the
+//!   next coordinated write to repair (its remote claim is released); a
+//!   change made offline (`--offline-claim`, an offline close or release)
+//!   has no `tip` and waits for `bd sync`, which arbitrates it.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::ProjectHome;
 use super::registry::{load_json, load_json_locked, write_json};
 use crate::error::{Error, Result};
+use crate::model::claim::State;
 
 const SECRET: &str = "remote-secret";
 const PENDING: &str = "remote-pending.json";
@@ -50,14 +53,26 @@ pub fn secret(home: &ProjectHome) -> Result<String> {
     Ok(hex)
 }
 
-/// A claim pushed whose tracker write may not have happened.
+/// A claim change the remote and the tracker have not settled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     pub issue: String,
     pub agent: String,
-    /// The claim commit the push put at the tip.
+    /// What the change made of the claim.
+    #[serde(default = "claimed")]
+    pub state: State,
+    /// The claim commit the push put at the tip; empty for a change made
+    /// offline, not pushed yet.
+    #[serde(default)]
     pub tip: String,
+    /// The claim epoch of the tracker write it goes with.
+    #[serde(default)]
+    pub epoch: i64,
     pub at: String,
+}
+
+fn claimed() -> State {
+    State::Claimed
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

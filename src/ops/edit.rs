@@ -12,7 +12,7 @@ use crate::model::values;
 use crate::ops::create::{any_date, check_label, future_date};
 use crate::ops::write::{
     Guard, Outcome, Publish, apply, apply_pub, apply_seen, apply_then, coordinated,
-    coordinated_seen, end_claim, recover, refuse_if_recovered,
+    coordinated_seen, coordinated_with, end_claim, recover, refuse_if_recovered,
 };
 use crate::ops::{Session, coord, unchanged, usage};
 use crate::store::Tx;
@@ -629,8 +629,9 @@ pub fn close(
     reason: Option<&str>,
     force: bool,
 ) -> Result<Vec<Outcome>> {
-    coordinated(
+    coordinated_with(
         ctx,
+        force,
         |ledger, publish| close_local(ctx, ids, reason, force, None, None, ledger, publish),
         |_| Some(Event::Closed),
     )
@@ -887,8 +888,9 @@ pub fn delete(
     reason: Option<&str>,
     force: bool,
 ) -> Result<Vec<Outcome>> {
-    coordinated(
+    coordinated_with(
         ctx,
+        force,
         |ledger, publish| delete_local(ctx, ids, reason, Guard::held(ledger, force), publish),
         |_| Some(Event::Deleted),
     )
@@ -1177,8 +1179,9 @@ pub fn claim_one(ctx: &Session, rec: &mut Record) -> Result<Vec<&'static str>> {
 /// the ledger knows yet, is released here too, and the record written so
 /// that the merge ranks the release after that claim (as `claim` does).
 pub fn unclaim(ctx: &Session, ids: &[String], force: bool) -> Result<Vec<Outcome>> {
-    coordinated(
+    coordinated_with(
         ctx,
+        force,
         |ledger, publish| unclaim_local(ctx, ids, force, None, ledger, publish),
         |_| Some(Event::Released),
     )

@@ -246,6 +246,7 @@ pub fn arbitrate(
     ctx: &Session,
     arb: &Arbiter,
     ids: &[String],
+    pending: bool,
     mut decide: impl FnMut(&str, &Observed) -> Result<Option<Planned>>,
 ) -> Result<Vec<Taken>> {
     let mut last_refusal = String::new();
@@ -265,8 +266,8 @@ pub fn arbitrate(
             return Ok(vec![]);
         }
         let taken = match arb.layout {
-            Layout::Refs => push_refs(ctx, arb, &plan)?,
-            Layout::Branch => push_table(ctx, arb, &plan)?,
+            Layout::Refs => push_refs(ctx, arb, &plan, pending)?,
+            Layout::Branch => push_table(ctx, arb, &plan, pending)?,
         };
         match taken {
             Ok(t) => return Ok(t),
@@ -293,7 +294,10 @@ fn backoff(attempt: usize) {
     std::thread::sleep(std::time::Duration::from_millis(ms));
 }
 
-fn record_pending(ctx: &Session, plan: &[(String, String, &Claim)]) -> Result<()> {
+fn record_pending(ctx: &Session, plan: &[(String, String, &Claim)], pending: bool) -> Result<()> {
+    if !pending {
+        return Ok(());
+    }
     let Some(home) = ctx.home()? else {
         return Ok(());
     };
@@ -303,7 +307,9 @@ fn record_pending(ctx: &Session, plan: &[(String, String, &Claim)]) -> Result<()
         .map(|(id, tip, c)| crate::home::remote::Pending {
             issue: id.clone(),
             agent: c.agent.clone(),
+            state: c.state,
             tip: tip.clone(),
+            epoch: c.epoch,
             at: ctx.now_text(),
         })
         .collect();
@@ -323,6 +329,7 @@ fn push_refs(
     ctx: &Session,
     arb: &Arbiter,
     plan: &[(String, Observed, Planned)],
+    pending: bool,
 ) -> Result<std::result::Result<Vec<Taken>, String>> {
     let root = &ctx.ws.root;
     let mut updates = Vec::new();
@@ -354,7 +361,7 @@ fn push_refs(
         .iter()
         .map(|t| (t.id.clone(), t.tip.clone(), &t.claim))
         .collect();
-    record_pending(ctx, &pend)?;
+    record_pending(ctx, &pend, pending)?;
     let ids: Vec<&str> = taken.iter().map(|t| t.id.as_str()).collect();
     let pushed = if updates.len() == 1 {
         refs::push(root, &arb.remote, &updates, false)?
@@ -426,6 +433,7 @@ fn push_table(
     ctx: &Session,
     arb: &Arbiter,
     plan: &[(String, Observed, Planned)],
+    pending: bool,
 ) -> Result<std::result::Result<Vec<Taken>, String>> {
     let root = &ctx.ws.root;
     let tip = plan.first().and_then(|(_, seen, _)| seen.tip.clone());
@@ -454,7 +462,7 @@ fn push_table(
         .iter()
         .map(|t| (t.id.clone(), t.tip.clone(), &t.claim))
         .collect();
-    record_pending(ctx, &pend)?;
+    record_pending(ctx, &pend, pending)?;
     let update = Update {
         refname: claims::TABLE.into(),
         to: Some(oid),
@@ -480,8 +488,8 @@ fn subject(c: &Claim) -> String {
     format!("bd: {what} {} by {}", c.item, c.agent)
 }
 
-/// A claim body for `id` by this session's actor, now.
-pub fn body(ctx: &Session, id: &str, state: State, epoch: i64) -> Result<Claim> {
+/// A claim body for `id` by `agent`, now.
+pub fn body(ctx: &Session, id: &str, state: State, epoch: i64, agent: &str) -> Result<Claim> {
     let (workspace, machine) = opaque_ids(ctx)?;
     let lease_until = (state == State::Claimed).then(|| {
         crate::model::time::format(ctx.now + ctx.config.lease_secs() as i64 * 1_000_000_000)
@@ -489,11 +497,286 @@ pub fn body(ctx: &Session, id: &str, state: State, epoch: i64) -> Result<Claim> 
     Ok(Claim {
         item: id.to_string(),
         state,
-        agent: ctx.actor.clone(),
+        agent: agent.to_string(),
         epoch,
         at: ctx.now_text(),
         lease_until,
         workspace,
         machine,
     })
+}
+
+use crate::home::ledger::Event;
+use crate::model::claim::{Found, judge};
+use crate::model::record::Record;
+
+/// What a coordinated write asks of the remote for one issue it changed.
+#[derive(Debug, Clone)]
+pub(crate) struct Want {
+    pub id: String,
+    pub state: State,
+    /// The claim's holder (claimed), else who released or closed it.
+    pub agent: String,
+    pub epoch: i64,
+    /// A reopen: a close on the remote becomes a release.
+    pub reopen: bool,
+}
+
+/// The remote side of a ledger event (`None`: the remote holds nothing of
+/// it).
+pub(crate) fn want(ctx: &Session, rec: &Record, ev: &Event) -> Option<Want> {
+    let (state, agent, reopen) = match ev {
+        Event::Claimed { holder, .. } => (State::Claimed, holder.clone(), false),
+        Event::Hooked { agent, .. } => (State::Claimed, agent.clone(), false),
+        Event::Released => (State::Released, ctx.actor.clone(), false),
+        Event::Reopened => (State::Released, ctx.actor.clone(), true),
+        // A deleted issue is claimable nowhere, as a closed one.
+        Event::Closed | Event::Deleted => (State::Closed, ctx.actor.clone(), false),
+    };
+    (!agent.is_empty()).then(|| Want {
+        id: rec.id().to_string(),
+        state,
+        agent,
+        epoch: rec.claim_epoch(),
+        reopen,
+    })
+}
+
+/// Settle a coordinated write's claim changes with the remote, before its
+/// ledger and tracker writes (`insist`: `--force`/`--steal`). A claim held
+/// live by another agent anywhere is refused (exit 3, naming the holder);
+/// a lapsed one is taken only by a steal; a close on the remote this clone
+/// has not pulled yet refuses a claim. Offline, a claim is refused unless
+/// `--offline-claim`; a release or close made offline waits in the home
+/// for `bd sync`. Returns what the remote took.
+pub(crate) fn publish(
+    ctx: &Session,
+    arb: &Arbiter,
+    wants: &[Want],
+    insist: bool,
+) -> Result<Vec<Taken>> {
+    if wants.is_empty() {
+        return Ok(vec![]);
+    }
+    if ctx.env.offline {
+        if let Some(w) = wants.iter().find(|w| w.state == State::Claimed)
+            && !ctx.env.offline_claim
+        {
+            return Err(offline_refusal(&format!("claiming {}", w.id)));
+        }
+        let ids: Vec<&str> = wants.iter().map(|w| w.id.as_str()).collect();
+        ctx.warn(format!(
+            "offline: remote '{}' learns of {} at the next `bd sync`, which arbitrates",
+            arb.remote,
+            ids.join(", ")
+        ));
+        if let Some(home) = ctx.home()? {
+            let items: Vec<crate::home::remote::Pending> = wants
+                .iter()
+                .map(|w| crate::home::remote::Pending {
+                    issue: w.id.clone(),
+                    agent: w.agent.clone(),
+                    state: w.state,
+                    tip: String::new(),
+                    epoch: w.epoch,
+                    at: ctx.now_text(),
+                })
+                .collect();
+            crate::home::remote::add_pending(&home, &items)?;
+        }
+        return Ok(vec![]);
+    }
+    let ids: Vec<String> = wants.iter().map(|w| w.id.clone()).collect();
+    arbitrate(ctx, arb, &ids, true, |id, seen| {
+        let Some(w) = wants.iter().find(|w| w.id == id) else {
+            return Ok(None);
+        };
+        decide(ctx, arb, w, seen, insist)
+    })
+}
+
+/// What `w` makes of the claim the remote holds.
+fn decide(
+    ctx: &Session,
+    arb: &Arbiter,
+    w: &Want,
+    seen: &Observed,
+    insist: bool,
+) -> Result<Option<Planned>> {
+    let found = judge(seen.claim.as_ref(), &w.agent, ctx.now);
+    let plan = |over: bool| -> Result<Option<Planned>> {
+        Ok(Some(Planned {
+            claim: body(ctx, &w.id, w.state, w.epoch, &w.agent)?,
+            over,
+        }))
+    };
+    let on = format!("on remote '{}'", arb.remote);
+    match (w.state, found) {
+        (State::Claimed, Found::Free | Found::Mine) => plan(false),
+        (State::Claimed, Found::Held { agent, until }) => Err(Error::Conflict {
+            msg: format!(
+                "cannot claim {}: {agent} holds it {on} (lease until {until})",
+                w.id
+            ),
+            hint: Some("pick another issue from `bd ready`".into()),
+        }),
+        (State::Claimed, Found::Lapsed { agent, since }) if !insist => Err(Error::Conflict {
+            msg: format!(
+                "cannot claim {}: {agent} holds it {on}, its lease lapsed at {since}",
+                w.id
+            ),
+            hint: Some("take it over with `bd claim --steal`".into()),
+        }),
+        (State::Claimed, Found::Lapsed { .. }) => plan(true),
+        (State::Claimed, Found::Closed { agent, at }) => Err(Error::Conflict {
+            msg: format!(
+                "cannot claim {}: {agent} closed it {on} at {at}, and this clone has not pulled the close",
+                w.id
+            ),
+            hint: Some("`bd sync` brings the close here".into()),
+        }),
+        (State::Released, Found::Mine) => plan(false),
+        (State::Released, Found::Closed { .. }) if w.reopen => plan(false),
+        (State::Released, Found::Held { .. } | Found::Lapsed { .. }) if insist => plan(true),
+        // Nothing of this agent's to release there.
+        (State::Released, _) => Ok(None),
+        (State::Closed, Found::Closed { .. }) => Ok(None),
+        (State::Closed, Found::Held { agent, until }) if !insist => Err(Error::Conflict {
+            msg: format!(
+                "cannot close {}: {agent} holds it {on} (lease until {until})",
+                w.id
+            ),
+            hint: Some("ask its holder, or insist with --force".into()),
+        }),
+        (State::Closed, Found::Held { .. } | Found::Lapsed { .. }) => plan(true),
+        (State::Closed, Found::Free | Found::Mine) => plan(false),
+    }
+}
+
+/// Take back claims the remote took for a write that then failed (its
+/// tracker write did not happen): each is released where the remote still
+/// holds exactly it. Best effort; what cannot be taken back is said.
+pub(crate) fn undo(ctx: &Session, arb: &Arbiter, taken: &[Taken]) {
+    let claims: Vec<&Taken> = taken
+        .iter()
+        .filter(|t| t.claim.state == State::Claimed)
+        .collect();
+    if claims.is_empty() {
+        return;
+    }
+    let ids: Vec<String> = claims.iter().map(|t| t.id.clone()).collect();
+    let done = arbitrate(ctx, arb, &ids, false, |id, seen| {
+        let Some(t) = claims.iter().find(|t| t.id == id) else {
+            return Ok(None);
+        };
+        if seen.claim.as_ref() != Some(&t.claim) {
+            return Ok(None);
+        }
+        let mut back = t.claim.clone();
+        back.state = State::Released;
+        back.lease_until = None;
+        back.at = ctx.now_text();
+        Ok(Some(Planned {
+            claim: back,
+            over: false,
+        }))
+    });
+    if let Err(e) = done {
+        ctx.warn(format!(
+            "cannot release the claims on remote '{}' of the failed write ({}): {e}",
+            arb.remote,
+            ids.join(", ")
+        ));
+    }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    clear_pending(ctx, &ids);
+}
+
+/// Repair claims pushed by a process that died before their tracker write
+/// (run under the project's ledger lock, which every claim push holds, so
+/// each entry found is a dead process's): the tracker has the claim → the
+/// entry goes; else the remote claim is released where it is still that
+/// one, and the agent is told to claim again.
+pub(crate) fn repair(ctx: &Session, arb: &Arbiter) {
+    let Ok(Some(home)) = ctx.home() else {
+        return;
+    };
+    let (pending, warn) = crate::home::remote::pending(&home);
+    if let Some(w) = warn {
+        ctx.warn(w);
+    }
+    let pushed: Vec<_> = pending.into_iter().filter(|p| !p.tip.is_empty()).collect();
+    if pushed.is_empty() {
+        return;
+    }
+    let Ok(snap) = ctx.snapshot() else {
+        return;
+    };
+    let mut lost = Vec::new();
+    let mut done = Vec::new();
+    for p in &pushed {
+        let written = snap.rows.iter().any(|r| {
+            r.id == p.issue
+                && matches!(r.status.as_str(), "in_progress" | "hooked")
+                && r.assignee == p.agent
+        });
+        if written || ctx.env.offline {
+            if written {
+                done.push(p.issue.as_str());
+            }
+            continue;
+        }
+        lost.push(Taken {
+            id: p.issue.clone(),
+            claim: Claim {
+                item: p.issue.clone(),
+                state: p.state,
+                agent: p.agent.clone(),
+                epoch: p.epoch,
+                at: String::new(),
+                lease_until: None,
+                workspace: String::new(),
+                machine: String::new(),
+            },
+            tip: p.tip.clone(),
+        });
+    }
+    clear_pending(ctx, &done);
+    if lost.is_empty() {
+        return;
+    }
+    // Released where the remote's claim is still the pushed commit's.
+    let ids: Vec<String> = lost.iter().map(|t| t.id.clone()).collect();
+    let released = arbitrate(ctx, arb, &ids, false, |id, seen| {
+        let Some(t) = lost.iter().find(|t| t.id == id) else {
+            return Ok(None);
+        };
+        let same = seen.claim.as_ref().is_some_and(|c| {
+            c.state == State::Claimed && c.agent == t.claim.agent && c.epoch == t.claim.epoch
+        });
+        if !same {
+            return Ok(None);
+        }
+        Ok(Some(Planned {
+            claim: body(ctx, id, State::Released, t.claim.epoch, &t.claim.agent)?,
+            over: false,
+        }))
+    });
+    match released {
+        Ok(_) => {
+            for t in &lost {
+                ctx.warn(format!(
+                    "the claim of {} by {} reached remote '{}' but not the tracker (its process ended first): released; claim it again",
+                    t.id, t.claim.agent, arb.remote
+                ));
+            }
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            clear_pending(ctx, &ids);
+        }
+        Err(e) => ctx.warn(format!(
+            "cannot repair the claims pushed to remote '{}' without a tracker write ({}): {e}",
+            arb.remote,
+            ids.join(", ")
+        )),
+    }
 }

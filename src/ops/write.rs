@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::home::ledger::{Event, Ledger};
 use crate::model::record::Record;
-use crate::ops::{Session, coord, session, usage};
+use crate::ops::{Session, coord, remote, session, usage};
 use crate::store::Tx;
 
 /// What happened to one issue.
@@ -199,7 +199,27 @@ pub(crate) fn coordinated(
     change: impl FnOnce(Option<&Ledger>, &mut Publish) -> Result<Vec<Outcome>>,
     event: impl Fn(&Record) -> Option<Event>,
 ) -> Result<Vec<Outcome>> {
+    coordinated_with(ctx, false, change, event)
+}
+
+/// [`coordinated`]; in remote coordination the change's claim changes are
+/// settled with the git remote first of all (`ops::remote::publish`:
+/// `insist` is `--force`/`--steal`), so a claim the remote refuses writes
+/// nothing here, and one whose ledger or tracker write then fails is taken
+/// back on the remote.
+pub(crate) fn coordinated_with(
+    ctx: &Session,
+    insist: bool,
+    change: impl FnOnce(Option<&Ledger>, &mut Publish) -> Result<Vec<Outcome>>,
+    event: impl Fn(&Record) -> Option<Event>,
+) -> Result<Vec<Outcome>> {
+    let arb = remote::arbiter(ctx)?;
     let Some(home) = ctx.home()? else {
+        if arb.is_some() {
+            return Err(Error::invalid(
+                "remote coordination needs the project home; this workspace has none (coordination = \"workspace\" or no BD_HOME)",
+            ));
+        }
         return change(None, &mut |_| Ok(()));
     };
     let missing = !home.path("ledger.json").exists();
@@ -212,10 +232,24 @@ pub(crate) fn coordinated(
             let roots = session::known_workspaces(ctx, &home);
             session::reconcile(ledger, &roots, &ctx.now_text());
         }
+        if let Some(arb) = &arb {
+            remote::repair(ctx, arb);
+        }
         let before = ledger.clone();
         let mut published = false;
+        let mut taken = Vec::new();
         let result = {
             let mut publish = |outs: &[Outcome]| -> Result<()> {
+                if let Some(arb) = &arb {
+                    let wants: Vec<remote::Want> = outs
+                        .iter()
+                        .filter(|o| o.changed)
+                        .filter_map(|o| {
+                            event(&o.record).and_then(|ev| remote::want(ctx, &o.record, &ev))
+                        })
+                        .collect();
+                    taken.extend(remote::publish(ctx, arb, &wants, insist)?);
+                }
                 let mut put = false;
                 for o in outs.iter().filter(|o| o.changed) {
                     if let Some(ev) = event(&o.record) {
@@ -233,9 +267,16 @@ pub(crate) fn coordinated(
             };
             change(Some(&before), &mut publish)
         };
+        let taken_ids: Vec<&str> = taken.iter().map(|t| t.id.as_str()).collect();
         match result {
-            Ok(outcomes) => Ok(outcomes),
+            Ok(outcomes) => {
+                remote::clear_pending(ctx, &taken_ids);
+                Ok(outcomes)
+            }
             Err(e) => {
+                if let Some(arb) = &arb {
+                    remote::undo(ctx, arb, &taken);
+                }
                 if published {
                     *ledger = before;
                     if let Err(undo) = crate::home::ledger::write_locked(&home, ledger) {
@@ -263,8 +304,9 @@ pub(crate) fn coordinated_seen(
     mut f: impl FnMut(Option<&Ledger>, &Tx, &mut Record) -> Result<Vec<&'static str>>,
     event: impl Fn(&Record) -> Option<Event>,
 ) -> Result<Vec<Outcome>> {
-    coordinated(
+    coordinated_with(
         ctx,
+        force,
         |ledger, publish| {
             apply_seen(
                 ctx,
