@@ -74,12 +74,17 @@ pub fn agent_unregister(ctx: &Session, name: Option<&str>) -> Result<Unregistere
     })
 }
 
-/// `bd heartbeat [--note]`.
+/// `bd heartbeat [--note]`: the agent's presence, and in remote
+/// coordination the leases of its claims on the remote.
 pub fn heartbeat(ctx: &Session, note: Option<&str>) -> Result<presence::Agent> {
     let home = ctx.home()?.ok_or_else(|| no_home(ctx))?;
     let (a, w) = presence::heartbeat(&home, &ctx.actor, &ctx.ws.root, note, &ctx.now_text())?;
     if let Some(w) = w {
         ctx.warn(w);
+    }
+    // In remote coordination the claims' leases live on the remote too.
+    if let Err(e) = crate::ops::remote::renew(ctx) {
+        ctx.warn(format!("cannot renew the leases on the remote: {e}"));
     }
     Ok(a)
 }

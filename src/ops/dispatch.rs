@@ -70,6 +70,7 @@ pub fn dispatch(ctx: &Session, o: &DispatchOptions) -> Result<Plan> {
         ctx,
         &Filter {
             limit: Some(0),
+            fresh: !ctx.env.offline && !o.dry_run,
             ..Filter::default()
         },
         o.containers,

@@ -1264,6 +1264,8 @@ pub fn ready_claim(
 ) -> Result<Option<Record>> {
     let mut f = f.clone();
     f.limit = None;
+    // In remote coordination the candidates are judged by the claims there now.
+    f.fresh = !ctx.env.offline;
     let candidates: Vec<String> = crate::ops::query::claimable(ctx, &f, containers)?
         .rows
         .into_iter()

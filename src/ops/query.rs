@@ -47,6 +47,9 @@ impl Sort {
 /// What the user asked to see. Built by the CLI, checked by [`Filter::check`].
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// `ready --fresh`: in remote coordination, fetch the remote's claims
+    /// first.
+    pub fresh: bool,
     pub statuses: Vec<String>,
     pub priorities: Vec<String>,
     pub priority_min: Option<String>,
@@ -150,23 +153,24 @@ impl ReadySet {
     /// The ready set of `ctx`'s workspace for `ctx.actor`. Reads the ledger,
     /// and the records of the issues it names (few: the ledger is pruned).
     pub fn of(ctx: &Session) -> ReadySet {
+        let mut set = ReadySet {
+            now: ctx.now,
+            non_work: ctx.view().non_work,
+            taken: crate::ops::remote::taken(ctx),
+            ..ReadySet::default()
+        };
         let ledger = match ctx.ledger() {
             Ok(l) => l,
             Err(e) => {
                 ctx.warn(format!("ignoring claims of other workspaces: {e}"));
-                return ReadySet::default();
+                return set;
             }
         };
         if ledger.is_empty() {
-            return ReadySet::default();
+            return set;
         }
         let ids: std::collections::HashSet<&str> =
             ledger.iter().map(|e| e.issue.as_str()).collect();
-        let mut set = ReadySet {
-            now: ctx.now,
-            non_work: ctx.view().non_work,
-            ..ReadySet::default()
-        };
         // Only the lines the ledger names, by offset (`ready` stays cheap
         // whatever the tracker's size).
         let records = crate::store::tracker::records_named(&ctx.ws, &ctx.view(), &ids)
@@ -813,9 +817,14 @@ fn set(
 }
 
 /// Ready work: the ready set, less what other workspaces of the project on
-/// this machine claimed, hooked, closed or deleted (the ledger overlay).
+/// this machine claimed, hooked, closed or deleted (the ledger overlay), and
+/// in remote coordination what the remote's claims hold (as last fetched;
+/// `fresh`: fetched first).
 pub fn ready(ctx: &Session, f: &Filter) -> Result<Listing> {
     let limit = check_limit(f.limit)?;
+    if f.fresh {
+        crate::ops::remote::refresh(ctx)?;
+    }
     let mut unlimited = f.clone();
     unlimited.limit = None;
     let ready = ReadySet::of(ctx);

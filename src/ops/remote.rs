@@ -780,3 +780,245 @@ pub(crate) fn repair(ctx: &Session, arb: &Arbiter) {
         )),
     }
 }
+
+/// Fetch the remote's claims now (`ready --fresh`, `ready --claim`,
+/// dispatch): nothing outside remote coordination; offline, the refusal.
+pub fn refresh(ctx: &Session) -> Result<()> {
+    let Some(arb) = arbiter(ctx)? else {
+        return Ok(());
+    };
+    if ctx.env.offline {
+        return Err(offline_refusal("reading the remote's claims"));
+    }
+    fetch(ctx, &arb)
+}
+
+/// The issues the remote's claims (as last fetched, no network) keep out of
+/// ready work, with why: held by anyone (a lapsed claim too: it takes a
+/// steal), or closed there. Empty outside remote coordination.
+pub fn taken(ctx: &Session) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let arb = match arbiter(ctx) {
+        Ok(Some(a)) => a,
+        Ok(None) => return out,
+        Err(e) => {
+            ctx.warn(format!("ignoring the remote's claims: {e}"));
+            return out;
+        }
+    };
+    let seen = match all_observed(ctx, &arb) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.warn(format!("ignoring the remote's claims: {e}"));
+            return out;
+        }
+    };
+    for (id, o) in seen {
+        let why = match judge(o.claim.as_ref(), "", ctx.now) {
+            Found::Held { agent, until } => format!(
+                "{id} is held by {agent} on remote '{}' (lease until {until})",
+                arb.remote
+            ),
+            Found::Lapsed { agent, since } => format!(
+                "{id} is held by {agent} on remote '{}', its lease lapsed at {since}",
+                arb.remote
+            ),
+            Found::Closed { agent, .. } => {
+                format!("{id} was closed by {agent} on remote '{}'", arb.remote)
+            }
+            Found::Free | Found::Mine => continue,
+        };
+        out.insert(id, why);
+    }
+    out
+}
+
+/// Renew the leases of `ctx.actor`'s claims on the remote (`bd heartbeat`,
+/// a worker's beat): each claim the actor still holds there is pushed again
+/// with its lease from now. A claim another agent took meanwhile stays
+/// theirs. Returns the items renewed; nothing outside remote coordination
+/// or offline.
+pub fn renew(ctx: &Session) -> Result<Vec<String>> {
+    let Some(arb) = arbiter(ctx)? else {
+        return Ok(vec![]);
+    };
+    if ctx.env.offline {
+        return Ok(vec![]);
+    }
+    fetch(ctx, &arb)?;
+    let mine: Vec<String> = all_observed(ctx, &arb)?
+        .into_iter()
+        .filter(|(_, o)| {
+            o.claim
+                .as_ref()
+                .is_some_and(|c| c.state == State::Claimed && c.agent == ctx.actor)
+        })
+        .map(|(id, _)| id)
+        .collect();
+    if mine.is_empty() {
+        return Ok(vec![]);
+    }
+    let taken = arbitrate(ctx, &arb, &mine, false, |id, seen| {
+        match (judge(seen.claim.as_ref(), &ctx.actor, ctx.now), &seen.claim) {
+            (Found::Mine, Some(c)) => Ok(Some(Planned {
+                claim: body(ctx, id, State::Claimed, c.epoch, &ctx.actor)?,
+                over: false,
+            })),
+            _ => Ok(None),
+        }
+    })?;
+    Ok(taken.into_iter().map(|t| t.id).collect())
+}
+
+/// What `bd sync` settled with the remote's claims.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Settled {
+    /// The remote that arbitrates.
+    pub remote: String,
+    /// Changes made offline that the remote took now (issue IDs).
+    pub pushed: Vec<String>,
+    /// Claims made offline the remote gave to another: (issue, holder).
+    pub lost: Vec<(String, String)>,
+    /// Claim registers removed: released ones, and closed ones whose close
+    /// is old enough to have reached every clone that syncs.
+    pub pruned: usize,
+}
+
+/// How long a closed claim stays on the remote after its close, so a clone
+/// that has not pulled the close yet is refused its claim meanwhile.
+const CLOSED_KEPT_SECS: i64 = 7 * 86_400;
+
+/// `bd sync` in remote coordination: push the changes made offline
+/// (arbitrated now: a claim another agent holds is reported lost, a close
+/// insists), then prune registers nobody needs. `None` outside remote
+/// coordination.
+pub fn settle(ctx: &Session, tracker_pushed: bool) -> Result<Option<Settled>> {
+    let Some(arb) = arbiter(ctx)? else {
+        return Ok(None);
+    };
+    let mut rep = Settled {
+        remote: arb.remote.clone(),
+        ..Settled::default()
+    };
+    let home = ctx.home()?;
+    let offline: Vec<crate::home::remote::Pending> = match &home {
+        Some(h) => {
+            let (p, warn) = crate::home::remote::pending(h);
+            if let Some(w) = warn {
+                ctx.warn(w);
+            }
+            p.into_iter().filter(|p| p.tip.is_empty()).collect()
+        }
+        None => vec![],
+    };
+    if !offline.is_empty() {
+        let ids: Vec<String> = offline.iter().map(|p| p.issue.clone()).collect();
+        let mut lost = Vec::new();
+        let taken = arbitrate(ctx, &arb, &ids, false, |id, seen| {
+            let Some(p) = offline.iter().find(|p| p.issue == id) else {
+                return Ok(None);
+            };
+            let w = Want {
+                id: p.issue.clone(),
+                state: p.state,
+                agent: p.agent.clone(),
+                epoch: p.epoch,
+                reopen: false,
+            };
+            // The tracker already says closed: a close insists.
+            match decide(ctx, &arb, &w, seen, p.state == State::Closed) {
+                Err(Error::Conflict { .. }) => {
+                    let holder = seen
+                        .claim
+                        .as_ref()
+                        .map_or_else(String::new, |c| c.agent.clone());
+                    if !lost.iter().any(|(i, _)| i == id) {
+                        lost.push((id.to_string(), holder));
+                    }
+                    Ok(None)
+                }
+                other => other,
+            }
+        })?;
+        rep.pushed = taken.into_iter().map(|t| t.id).collect();
+        rep.lost = lost;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        clear_pending(ctx, &ids);
+    } else {
+        fetch(ctx, &arb)?;
+    }
+    if tracker_pushed {
+        rep.pruned = prune(ctx, &arb)?;
+    }
+    Ok(Some(rep))
+}
+
+/// Remove registers nobody needs: released claims, and closed ones older
+/// than [`CLOSED_KEPT_SECS`] whose issue the tracker here shows closed (the
+/// tracker this sync pushed). Each removal is a compare-and-swap on the tip
+/// observed, so a claim made meanwhile stays.
+fn prune(ctx: &Session, arb: &Arbiter) -> Result<usize> {
+    let snap = ctx.snapshot()?;
+    let closed_here = |id: &str| {
+        snap.find(id)
+            .is_some_and(|r| matches!(r.status.as_str(), "closed" | "tombstone"))
+    };
+    let old = |at: &str| {
+        crate::model::time::parse(at)
+            .is_some_and(|t| t + CLOSED_KEPT_SECS * 1_000_000_000 <= ctx.now)
+    };
+    let gone: Vec<(String, Observed)> = all_observed(ctx, arb)?
+        .into_iter()
+        .filter(|(id, o)| {
+            o.claim.as_ref().is_some_and(|c| match c.state {
+                State::Released => true,
+                State::Closed => old(&c.at) && closed_here(id),
+                State::Claimed => false,
+            })
+        })
+        .collect();
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    let root = &ctx.ws.root;
+    match arb.layout {
+        Layout::Refs => {
+            let mut n = 0;
+            for (id, o) in &gone {
+                let u = Update {
+                    refname: claims::ref_name(id),
+                    to: None,
+                    lease: o.tip.clone(),
+                };
+                if let Pushed::Taken = refs::push(root, &arb.remote, &[u], false)? {
+                    n += 1;
+                }
+            }
+            fetch(ctx, arb)?;
+            Ok(n)
+        }
+        Layout::Branch => {
+            let tip = gone[0].1.tip.clone();
+            let paths: Vec<String> = gone.iter().map(|(id, _)| claims::table_path(id)).collect();
+            let changes: Vec<refs::Change> = paths.iter().map(|p| (p.as_str(), None)).collect();
+            let oid = refs::write_commit(
+                root,
+                tip.as_deref(),
+                &changes,
+                tip.as_deref(),
+                &format!("bd: prune {} claims", gone.len()),
+            )?;
+            let u = Update {
+                refname: claims::TABLE.into(),
+                to: Some(oid),
+                lease: None,
+            };
+            let n = match refs::push(root, &arb.remote, &[u], false)? {
+                Pushed::Taken => gone.len(),
+                Pushed::Refused { .. } => 0,
+            };
+            fetch(ctx, arb)?;
+            Ok(n)
+        }
+    }
+}

@@ -19,6 +19,9 @@ pub struct SyncReport {
     /// (old id, new id) for claims this actor still holds under another id:
     /// a collision rename (SPEC §5) gave the old id to an older issue.
     pub claims_renamed: Vec<(String, String)>,
+    /// In remote coordination, what was settled with the remote's claims.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<crate::ops::remote::Settled>,
 }
 
 /// This actor's claims: (id, `created_at`), the identity a rename keeps.
@@ -91,6 +94,7 @@ pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
     }
     // Also renames a plain `git pull` made before this sync.
     follow_renames(ctx);
+    rep.remote = crate::ops::remote::settle(ctx, rep.pushed || rep.up_to_date)?;
     if !before.is_empty() {
         (rep.claims_lost, rep.claims_renamed) = lost_claims(ctx, &before)?;
         forget_lost_claims(ctx, &rep.claims_lost);

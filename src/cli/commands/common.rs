@@ -122,6 +122,7 @@ pub fn filter(f: FilterArgs, all: bool) -> Filter {
         exclude_types: f.exclude_type,
         deferred: f.deferred,
         include_deferred: false,
+        fresh: false,
         reverse: f.reverse,
     }
 }

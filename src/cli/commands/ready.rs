@@ -26,6 +26,10 @@ pub struct Args {
     /// Also issues that wait only for their defer date
     #[arg(long)]
     pub include_deferred: bool,
+    /// In remote coordination, fetch the remote's claims first (else the
+    /// ones fetched last are used)
+    #[arg(long)]
+    pub fresh: bool,
     /// Classic layouts (`--plain`, `--pretty`); accepted, the list stays as it is
     #[arg(long, hide = true)]
     pub plain: bool,
@@ -36,6 +40,7 @@ pub struct Args {
 pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let mut f = filter(a.filter, false);
     f.include_deferred = a.include_deferred;
+    f.fresh = a.fresh;
     if a.claim {
         let got = ops::edit::ready_claim(ctx, &f, a.containers)?;
         let text = got.as_ref().map(|r| r.id().to_string()).unwrap_or_default();

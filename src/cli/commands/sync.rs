@@ -38,5 +38,26 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
             "your claim on {id} was lost in the merge (now: {holder})"
         ));
     }
+    if let Some(s) = &r.remote {
+        if !s.pushed.is_empty() {
+            ctx.notice(format!(
+                "Remote '{}' took the claim changes made offline: {}",
+                s.remote,
+                s.pushed.join(", ")
+            ));
+        }
+        for (id, holder) in &s.lost {
+            ctx.warn(format!(
+                "your offline claim on {id} lost: {holder} holds it on remote '{}'",
+                s.remote
+            ));
+        }
+        if s.pruned > 0 {
+            ctx.notice(format!(
+                "Pruned {} settled claims on remote '{}'",
+                s.pruned, s.remote
+            ));
+        }
+    }
     Ok(out(&r, ""))
 }

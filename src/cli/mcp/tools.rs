@@ -95,6 +95,7 @@ pub const TOOLS: &[Tool] = &[
             FILTERS[4],
             FILTERS[5],
             p("parent", Flag("parent"), "under this issue"),
+            p("fresh", Bool("fresh"), "fetch the remote's claims first"),
         ],
         core: true,
     },
