@@ -140,6 +140,7 @@ pub fn push(root: &Path, remote: &str, updates: &[Update], atomic: bool) -> Resu
     // is a refusal, anything else went through.
     let mut done = Vec::new();
     let mut why = None;
+    let mut why_held_back = false;
     for line in r.stdout.lines() {
         let mut parts = line.split('\t');
         let (Some(flag), Some(spec)) = (parts.next(), parts.next()) else {
@@ -147,9 +148,14 @@ pub fn push(root: &Path, remote: &str, updates: &[Update], atomic: bool) -> Resu
         };
         let to = spec.rsplit(':').next().unwrap_or("").to_string();
         if flag == "!" {
-            why.get_or_insert_with(|| {
-                format!("{to}: {}", parts.next().unwrap_or("rejected").trim())
-            });
+            // The refs an atomic push held back say only that: the ref
+            // that failed says why.
+            let summary = parts.next().unwrap_or("rejected").trim();
+            let held_back = summary.contains("atomic push fail");
+            if why.is_none() || (!held_back && why_held_back) {
+                why = Some(format!("{to}: {summary}"));
+                why_held_back = held_back;
+            }
         } else if flag.len() == 1 {
             done.push(to);
         }
@@ -202,6 +208,68 @@ pub fn fetch_into(
         .find(|l| !l.is_empty())
         .unwrap_or("the fetch failed")
         .to_string()))
+}
+
+/// Fetch exactly `refnames` (refs under `refs/beads/`) into their tracking
+/// refs, in one fetch; the tracking refs of those the remote lacks go. (A
+/// pattern fetch would list every register of the remote: this asks for
+/// the few a command needs.) `Err(why)` inside when git could not fetch.
+pub fn fetch_exact(
+    root: &Path,
+    remote: &str,
+    refnames: &[String],
+) -> Result<std::result::Result<(), String>> {
+    if let [one] = refnames {
+        return fetch(root, remote, one);
+    }
+    let specs: Vec<String> = refnames
+        .iter()
+        .map(|r| format!("+{r}:{}", tracking(r)))
+        .collect();
+    let mut args = vec!["fetch", "--quiet", "--no-tags", remote];
+    args.extend(specs.iter().map(String::as_str));
+    let r = run(root, &args)?;
+    if r.ok {
+        return Ok(Ok(()));
+    }
+    if !r.stderr.contains("couldn't find remote ref") {
+        return Ok(Err(first_line(&r.stderr, "the fetch failed")));
+    }
+    // Some are missing: ask which, drop their tracking refs, fetch the rest.
+    let mut args = vec!["ls-remote", "--quiet", remote];
+    args.extend(refnames.iter().map(String::as_str));
+    let listed = run(root, &args)?;
+    if !listed.ok {
+        return Ok(Err(first_line(
+            &listed.stderr,
+            "the remote could not be listed",
+        )));
+    }
+    let present: Vec<String> = refnames
+        .iter()
+        .filter(|r| {
+            listed
+                .stdout
+                .lines()
+                .any(|l| l.split('\t').nth(1).map(str::trim) == Some(r.as_str()))
+        })
+        .cloned()
+        .collect();
+    for r in refnames.iter().filter(|r| !present.contains(r)) {
+        delete_local(root, &tracking(r))?;
+    }
+    if present.is_empty() {
+        return Ok(Ok(()));
+    }
+    fetch_exact(root, remote, &present)
+}
+
+fn first_line(text: &str, otherwise: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or(otherwise)
+        .to_string()
 }
 
 /// The refs the remote has under `prefix` (`git ls-remote`), with their

@@ -40,17 +40,19 @@ pub fn secret(home: &ProjectHome) -> Result<String> {
     {
         return Ok(s.trim().to_string());
     }
-    let mut bytes = [0u8; 32];
-    {
-        use std::io::Read;
-        let mut f =
-            std::fs::File::open("/dev/urandom").map_err(|e| Error::io("/dev/urandom", e))?;
-        f.read_exact(&mut bytes)
-            .map_err(|e| Error::io("/dev/urandom", e))?;
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = random_hex(32)?;
     crate::files::atomic::write(&path, format!("{hex}\n").as_bytes())?;
     Ok(hex)
+}
+
+/// `n` random bytes from the system, as hex.
+pub fn random_hex(n: usize) -> Result<String> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; n];
+    let mut f = std::fs::File::open("/dev/urandom").map_err(|e| Error::io("/dev/urandom", e))?;
+    f.read_exact(&mut bytes)
+        .map_err(|e| Error::io("/dev/urandom", e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A claim change the remote and the tracker have not settled.

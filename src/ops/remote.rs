@@ -38,6 +38,11 @@ pub fn arbiter(ctx: &Session) -> Result<Option<Arbiter>> {
     if !enabled(ctx) {
         return Ok(None);
     }
+    resolve(ctx).map(Some)
+}
+
+/// The arbiter remote coordination would use here (whatever the mode).
+fn resolve(ctx: &Session) -> Result<Arbiter> {
     let layout = match ctx.config.get_str("remote_layout") {
         Some("branch") => Layout::Branch,
         _ => Layout::Refs,
@@ -55,7 +60,7 @@ pub fn arbiter(ctx: &Session) -> Result<Option<Arbiter>> {
     if !crate::git::remote::is_remote(&ctx.ws.root, &remote)? {
         return Err(Error::Invalid {
             msg: format!(
-                "coordination is \"remote\", and git has no remote '{remote}' in {}",
+                "remote coordination arbitrates through git remote '{remote}', which git does not know in {}",
                 ctx.ws.root.display()
             ),
             hint: Some(
@@ -64,7 +69,7 @@ pub fn arbiter(ctx: &Session) -> Result<Option<Arbiter>> {
             ),
         });
     }
-    Ok(Some(Arbiter { remote, layout }))
+    Ok(Arbiter { remote, layout })
 }
 
 fn upstream_remote(ctx: &Session) -> Result<Option<String>> {
@@ -168,6 +173,24 @@ pub fn fetch(ctx: &Session, arb: &Arbiter) -> Result<()> {
     })
 }
 
+/// Fetch the registers of `ids` only (refs layout: their refs; the table
+/// is one ref anyway).
+fn fetch_items(ctx: &Session, arb: &Arbiter, ids: &[String]) -> Result<()> {
+    let got = match arb.layout {
+        Layout::Refs => {
+            let names: Vec<String> = ids.iter().map(|id| claims::ref_name(id)).collect();
+            refs::fetch_exact(&ctx.ws.root, &arb.remote, &names)?
+        }
+        Layout::Branch => return fetch(ctx, arb),
+    };
+    got.map_err(|why| Error::Invalid {
+        msg: format!("cannot read the claims on remote '{}': {why}", arb.remote),
+        hint: Some(
+            "check the remote and the network, or work offline with `--offline-claim`".into(),
+        ),
+    })
+}
+
 /// What the refs fetched last say of `id` (no network).
 pub fn observed(ctx: &Session, arb: &Arbiter, id: &str) -> Result<Observed> {
     let root = &ctx.ws.root;
@@ -254,7 +277,7 @@ pub fn arbitrate(
         if attempt > 0 {
             backoff(attempt);
         }
-        fetch(ctx, arb)?;
+        fetch_items(ctx, arb, ids)?;
         let mut plan = Vec::new();
         for id in ids {
             let seen = observed(ctx, arb, id)?;
@@ -271,7 +294,17 @@ pub fn arbitrate(
         };
         match taken {
             Ok(t) => return Ok(t),
-            Err(why) => last_refusal = why,
+            Err(why) if lost_race(&why) => last_refusal = why,
+            // The host refuses these pushes whoever is first: no retry.
+            Err(why) => {
+                return Err(Error::Invalid {
+                    msg: format!("remote '{}' refused the claim update: {why}", arb.remote),
+                    hint: Some(
+                        "`bd doctor --remote` says what this host takes (`--fix` picks the layout)"
+                            .into(),
+                    ),
+                });
+            }
         }
     }
     Err(Error::Conflict {
@@ -281,6 +314,26 @@ pub fn arbitrate(
         ),
         hint: Some("other agents are busy on the same claims, or the host refuses these pushes: `bd doctor --remote`".into()),
     })
+}
+
+/// Whether a refused push lost a compare-and-swap (someone moved the
+/// register since it was observed), as git words it, rather than the host
+/// refusing the ref itself (a hook, a permission).
+fn lost_race(why: &str) -> bool {
+    // "failed to update ref": the host's own ref transaction saw the tip
+    // move between its check and its write (two pushes at once).
+    [
+        "non-fast-forward",
+        "fetch first",
+        "stale info",
+        "already exists",
+        "cannot lock ref",
+        "failed to update ref",
+        "failed to lock",
+        "incorrect old value",
+    ]
+    .iter()
+    .any(|w| why.contains(w))
 }
 
 /// A short, growing, jittered pause between tries (no two racing
@@ -367,7 +420,7 @@ fn push_refs(
         refs::push(root, &arb.remote, &updates, false)?
     } else {
         match refs::push(root, &arb.remote, &updates, true)? {
-            Pushed::Refused { why, .. } if why.contains("atomic") => {
+            Pushed::Refused { why, .. } if why.contains("not support --atomic") => {
                 one_by_one(ctx, arb, plan, &updates)?
             }
             other => other,
@@ -1021,4 +1074,110 @@ fn prune(ctx: &Session, arb: &Arbiter) -> Result<usize> {
             Ok(n)
         }
     }
+}
+
+/// What `bd doctor --remote` found the remote takes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Probe {
+    pub remote: String,
+    /// Whether this workspace coordinates through the remote now.
+    pub enabled: bool,
+    /// The layout configured (`remote_layout`).
+    pub layout: Layout,
+    /// A ref under `refs/beads/` can be created and deleted.
+    pub refs: bool,
+    /// Two refs can be pushed atomically (`git push --atomic`).
+    pub atomic: bool,
+    /// A branch under `refs/heads/beads/` can be created and deleted.
+    pub branch: bool,
+    /// Why a probe was refused (the first refusal), if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// The layout this remote wants (`None`: neither works).
+    pub recommended: Option<Layout>,
+    /// `--fix` set `remote_layout` to the recommended one.
+    pub fixed: bool,
+}
+
+/// `bd doctor --remote`: push and delete probe refs to learn what the
+/// remote takes (a ref under refs/beads/, an atomic push of two, a branch
+/// under refs/heads/beads/), recommend a layout, and with `fix` set it.
+/// The probes are removed again; their names are random.
+pub fn probe(ctx: &Session, fix: bool) -> Result<Probe> {
+    if ctx.env.offline {
+        return Err(offline_refusal("probing the remote"));
+    }
+    let arb = resolve(ctx)?;
+    let root = &ctx.ws.root;
+    let tag = crate::home::remote::random_hex(6)?;
+    let oid = refs::write_commit(
+        root,
+        None,
+        &[("probe.json", Some(b"{}\n"))],
+        None,
+        "bd: probe",
+    )?;
+    let mut refused = None;
+    let mut try_push = |names: &[String], atomic: bool| -> Result<bool> {
+        let ups: Vec<Update> = names
+            .iter()
+            .map(|n| Update {
+                refname: n.clone(),
+                to: Some(oid.clone()),
+                lease: None,
+            })
+            .collect();
+        let got = refs::push(root, &arb.remote, &ups, atomic)?;
+        // Whatever went through goes again.
+        let dels: Vec<Update> = names
+            .iter()
+            .map(|n| Update {
+                refname: n.clone(),
+                to: None,
+                lease: None,
+            })
+            .collect();
+        let _ = refs::push(root, &arb.remote, &dels, false)?;
+        Ok(match got {
+            Pushed::Taken => true,
+            Pushed::Refused { why, .. } => {
+                refused.get_or_insert(why);
+                false
+            }
+        })
+    };
+    let one = format!("refs/beads/probe/{tag}");
+    let refs_ok = try_push(std::slice::from_ref(&one), false)?;
+    let atomic = refs_ok && try_push(&[format!("{one}-a"), format!("{one}-b")], true)?;
+    let branch = try_push(&[format!("refs/heads/beads/probe-{tag}")], false)?;
+    let recommended = if refs_ok {
+        Some(Layout::Refs)
+    } else if branch {
+        Some(Layout::Branch)
+    } else {
+        None
+    };
+    let mut fixed = false;
+    if fix
+        && let Some(l) = recommended
+        && l != arb.layout
+    {
+        let word = match l {
+            Layout::Refs => "refs",
+            Layout::Branch => "branch",
+        };
+        crate::ops::admin::config_edit(ctx, |cfg| cfg.set("remote_layout", word))?;
+        fixed = true;
+    }
+    Ok(Probe {
+        remote: arb.remote,
+        enabled: enabled(ctx),
+        layout: arb.layout,
+        refs: refs_ok,
+        atomic,
+        branch,
+        refused,
+        recommended,
+        fixed,
+    })
 }

@@ -241,11 +241,23 @@ pub(crate) fn coordinated_with(
         let result = {
             let mut publish = |outs: &[Outcome]| -> Result<()> {
                 if let Some(arb) = &arb {
+                    // An unchanged claim the actor holds here is asked
+                    // about too: the remote may have given it to another.
+                    let asked = |o: &&Outcome| {
+                        o.changed
+                            || (o.record.state().is_held()
+                                && o.record.nonempty("assignee").as_deref()
+                                    == Some(ctx.actor.as_str()))
+                    };
                     let wants: Vec<remote::Want> = outs
                         .iter()
-                        .filter(|o| o.changed)
+                        .filter(asked)
                         .filter_map(|o| {
-                            event(&o.record).and_then(|ev| remote::want(ctx, &o.record, &ev))
+                            let ev = event(&o.record)?;
+                            let claims = matches!(ev, Event::Claimed { .. } | Event::Hooked { .. });
+                            (o.changed || claims)
+                                .then(|| remote::want(ctx, &o.record, &ev))
+                                .flatten()
                         })
                         .collect();
                     taken.extend(remote::publish(ctx, arb, &wants, insist)?);

@@ -329,6 +329,21 @@ fn every_mcp_tool_result_matches_its_schema() {
     assert!(failed, "{data}");
     ck.out("error", &data, "mcp sync without a remote");
     seen.insert("sync");
+    // doctor --remote probes a remote named in config (not origin: the
+    // identity stays), here a bare repository beside the workspace.
+    let bare = env.bare_remote();
+    crate::common::git(
+        &env.repo,
+        &["remote", "add", "probe", bare.to_str().unwrap()],
+    );
+    env.bd(&["config", "set", "remote", "probe"]).ok();
+    check(
+        &ck,
+        &mut m,
+        "doctor",
+        &json!({"remote": true}),
+        "doctor-remote",
+    );
     // discover, on a core server: the rest, then some loaded.
     let mut core = Mcp::start_with(&env, &[]);
     for args in [json!({}), json!({"names": ["sling"]})] {

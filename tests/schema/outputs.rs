@@ -291,6 +291,14 @@ fn every_command_output_matches_its_schema() {
     let s = ck.run(&g, "sync", &["sync"]);
     assert_eq!(s["pushed"], true, "{s}");
     ck.run(&g, "sync", &["sync"]);
+    // Remote coordination: the probe, a claim through the remote, a sync
+    // that settles it (its `remote` part).
+    let probe = ck.run(&g, "doctor-remote", &["doctor", "--remote"]);
+    assert_eq!(probe["recommended"], "refs", "{probe}");
+    g.bd(&["config", "set", "coordination", "remote"]).ok();
+    g.bd(&["claim", &gi]).ok();
+    let s = ck.run(&g, "sync", &["sync"]);
+    assert_eq!(s["remote"]["remote"], "origin", "{s}");
 
     // Errors: one document on stdout for every code.
     ck.fail(&env, &["frobnicate"], 2, "usage");

@@ -24,9 +24,42 @@ pub struct Args {
     /// Classic, accepted: bd asks no questions
     #[arg(long, short)]
     pub yes: bool,
+    /// Probe what the git remote takes for remote coordination (claim refs,
+    /// atomic pushes, a claims branch) and recommend a layout (--fix sets it)
+    #[arg(long, conflicts_with_all = ["check", "clean"])]
+    pub remote: bool,
 }
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
+    if a.remote {
+        let p = ops::remote::probe(ctx, a.fix)?;
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        let mut t = format!(
+            "remote: {}\ncoordination through it: {}\nrefs under refs/beads/: {}\natomic pushes: {}\nbranch beads/*: {}\nlayout: {:?}\n",
+            p.remote,
+            yes(p.enabled),
+            yes(p.refs),
+            yes(p.atomic),
+            yes(p.branch),
+            p.layout
+        )
+        .to_lowercase();
+        if let Some(why) = &p.refused {
+            let _ = writeln!(t, "refused: {why}");
+        }
+        match p.recommended {
+            Some(l) => {
+                let _ = writeln!(
+                    t,
+                    "recommended layout: {}{}",
+                    format!("{l:?}").to_lowercase(),
+                    if p.fixed { "  [fixed]" } else { "" }
+                );
+            }
+            None => t.push_str("this remote takes neither claim refs nor a claims branch: coordinate on this machine (`bd config set coordination machine`)\n"),
+        }
+        return Ok(out(p, t));
+    }
     if a.check.as_deref() == Some("pollution") {
         let p = ops::compose::pollution(ctx, a.clean)?;
         let t: String = if p.test_issues.is_empty() {

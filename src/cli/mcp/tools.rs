@@ -747,7 +747,10 @@ pub const TOOLS: &[Tool] = &[
         name: "doctor",
         verb: &["doctor"],
         doc: "Check .beads/ for problems",
-        params: &[p("check", Flag("check"), "validate|pollution")],
+        params: &[
+            p("check", Flag("check"), "validate|pollution"),
+            p("remote", Bool("remote"), "probe the git remote for claims"),
+        ],
         core: false,
     },
     Tool {
