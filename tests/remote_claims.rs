@@ -293,6 +293,41 @@ fn ten_machines_race_for_thirty_items_one_winner_each() {
     losers_cannot_close(&p, &won);
     // The refusals pushed nothing: still the winners' claims.
     check_refs(&p, &won);
+    every_clone_agrees_after_sync(&p, &won);
+}
+
+/// Every clone syncs (two rounds, one clone after another): then every
+/// clone's tracker shows each item held by its winner, and a loser's update
+/// of the item's status as if it held it is refused.
+#[track_caller]
+fn every_clone_agrees_after_sync(p: &Project, won: &BTreeMap<String, usize>) {
+    for _round in 0..2 {
+        for ws in &p.c {
+            ws.bd(&["sync"]).ok();
+        }
+    }
+    let first = p.c[0].issues();
+    for (i, ws) in p.c.iter().enumerate() {
+        assert_eq!(
+            ws.issues(),
+            first,
+            "clone {i} has the same bytes as clone 0"
+        );
+        for (id, &w) in won {
+            assert_eq!(
+                local(ws, id),
+                ("in_progress".into(), p.actor(w).to_string()),
+                "{id} in clone {i} after sync"
+            );
+        }
+    }
+    for (id, &w) in won.iter().take(3) {
+        let l = (w + 1) % p.c.len();
+        let r = p.c[l].bd(&["update", id, "--status", "closed"]);
+        assert_eq!(r.code, 3, "update by loser {l}\n{}", r.transcript());
+        assert!(r.stderr.contains(p.actor(w)), "{}", r.stderr);
+    }
+    check_refs(p, won);
 }
 
 /// A git daemon on loopback, killed (with its connection children) on drop.
@@ -551,7 +586,7 @@ fn write_hook(remote: &Path, name: &str, script: &str) -> PathBuf {
 }
 
 #[test]
-fn a_claim_pushed_but_not_written_is_released_at_the_next_write() {
+fn a_claim_pushed_but_not_written_is_completed_by_the_next_command() {
     let p = Project::new(TestEnvironment::empty(), None, 1, 3, None);
     let a = &p.c[0];
     let (x, y, z) = (&p.ids[0], &p.ids[1], &p.ids[2]);
@@ -602,7 +637,8 @@ fn a_claim_pushed_but_not_written_is_released_at_the_next_write() {
         (Some("claimed"), Some("agent-0"))
     );
     assert_eq!(a.issues(), before, "the tracker file is untouched");
-    let list = a.json(&["list"]);
+    // (A read-only command completes nothing.)
+    let list = a.json(&["--readonly", "list"]);
     let row = list
         .as_array()
         .unwrap()
@@ -617,46 +653,40 @@ fn a_claim_pushed_but_not_written_is_released_at_the_next_write() {
     );
     assert_eq!(pending_items(&a.home), vec![x.clone()]);
 
-    // The next coordinated write repairs it: the claim on the remote goes.
-    let r = a.bd(&["claim", y]).ok();
+    // The actor's next command, whatever it is, completes the claim.
+    let r = a.bd(&["list"]).ok();
     assert!(
         r.stderr.contains(&format!(
-            "the claim of {x} by agent-0 reached remote 'origin' but not the tracker"
+            "completed the claim of {x} by agent-0: an earlier command pushed it"
         )),
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("claim it again"), "{}", r.stderr);
-    let c = p.claim_ref(x).unwrap();
-    assert_eq!(c["state"], "released", "{c}");
-    assert_eq!(p.claim_ref(y).unwrap()["state"], "claimed");
-    assert!(
-        pending_items(&a.home).is_empty(),
-        "{:?}",
-        pending_items(&a.home)
-    );
-    assert_eq!(local(a, x), ("open".into(), String::new()));
-    assert_eq!(local(a, y), ("in_progress".into(), "agent-0".into()));
-
-    // Only once.
-    let r = a.bd(&["claim", z]).ok();
-    assert!(!r.stderr.contains("reached remote"), "{}", r.stderr);
-
-    // Claimed again: the remote and the tracker agree.
-    let r = a.bd(&["claim", x]).ok();
-    assert!(!r.stderr.contains("reached remote"), "{}", r.stderr);
     let c = p.claim_ref(x).unwrap();
     assert_eq!(
         (c["state"].as_str(), c["agent"].as_str()),
         (Some("claimed"), Some("agent-0"))
     );
     assert_eq!(local(a, x), ("in_progress".into(), "agent-0".into()));
-    assert!(pending_items(&a.home).is_empty());
+    assert!(
+        pending_items(&a.home).is_empty(),
+        "{:?}",
+        pending_items(&a.home)
+    );
+
+    // Only once.
+    let r = a.bd(&["claim", y]).ok();
+    assert!(!r.stderr.contains("completed the claim"), "{}", r.stderr);
+    assert!(!r.stderr.contains("reached remote"), "{}", r.stderr);
+    assert_eq!(local(a, y), ("in_progress".into(), "agent-0".into()));
+    let _ = z;
 }
 
-/// The repair also runs when the same item is claimed again right away.
+/// A claim pushed but not written by an agent that does not come back: the
+/// next write of another agent on that machine releases it on the remote,
+/// so the item is free again everywhere.
 #[test]
-fn a_claim_pushed_but_not_written_can_be_claimed_again() {
+fn a_claim_pushed_but_not_written_by_another_is_released_at_the_next_write() {
     let p = Project::new(TestEnvironment::empty(), None, 2, 1, None);
     let (a, b) = (&p.c[0], &p.c[1]);
     let x = &p.ids[0];
@@ -697,19 +727,27 @@ fn a_claim_pushed_but_not_written_can_be_claimed_again() {
     }
     assert_eq!(pending_items(&a.home), vec![x.clone()]);
 
-    let r = a.bd(&["claim", x]).ok();
-    assert!(r.stderr.contains("reached remote"), "{}", r.stderr);
+    let r = a.bd_as("agent-9", &["claim", x]).ok();
+    assert!(
+        r.stderr.contains(&format!(
+            "the claim of {x} by agent-0 reached remote 'origin' but not the tracker"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("claim it again"), "{}", r.stderr);
+    // Released, then claimed by agent-9 in the same write.
     let c = p.claim_ref(x).unwrap();
     assert_eq!(
         (c["state"].as_str(), c["agent"].as_str()),
-        (Some("claimed"), Some("agent-0"))
+        (Some("claimed"), Some("agent-9"))
     );
-    assert_eq!(local(a, x), ("in_progress".into(), "agent-0".into()));
+    assert_eq!(local(a, x), ("in_progress".into(), "agent-9".into()));
     assert!(pending_items(&a.home).is_empty());
     // And the other machine sees it held.
     let r = b.bd(&["claim", x]);
     assert_eq!(r.code, 3, "{}", r.transcript());
-    assert!(r.stderr.contains("agent-0 holds it"), "{}", r.stderr);
+    assert!(r.stderr.contains("agent-9 holds it"), "{}", r.stderr);
 }
 
 // ---------------------------------------------------------------------------
@@ -959,4 +997,198 @@ fn offline_claims_are_refused_unless_asked_for() {
     );
     assert!(p.claim_ref(y).is_none());
     assert_eq!(local(a, x), ("open".into(), String::new()));
+}
+
+/// Changes made offline wait in the home; `bd sync` settles them with the
+/// remote: a free claim is pushed, one another machine took meanwhile is
+/// reported lost, an offline close is pushed as closed.
+#[test]
+fn sync_settles_what_was_done_offline() {
+    let p = Project::new(TestEnvironment::empty(), None, 2, 3, None);
+    let (a, b) = (&p.c[0], &p.c[1]);
+    let (x, y, z) = (&p.ids[0], &p.ids[1], &p.ids[2]);
+    a.bd(&["claim", z]).ok();
+    a.bd(&["--offline-claim", "claim", x]).ok();
+    a.bd(&["--offline-claim", "claim", y]).ok();
+    let r = a.bd(&["--offline", "close", z]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(r.stderr.contains("bd sync"), "{}", r.stderr);
+    assert_eq!(p.claim_ref(z).unwrap()["state"], "claimed");
+    assert_eq!(
+        pending_items(&a.home).len(),
+        3,
+        "{:?}",
+        pending_items(&a.home)
+    );
+    // Another machine takes y meanwhile.
+    b.bd(&["claim", y]).ok();
+
+    let s = a.json(&["sync"]);
+    let remote = &s["remote"];
+    assert_eq!(remote["remote"], "origin", "{s}");
+    let mut pushed: Vec<&str> = remote["pushed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    pushed.sort();
+    let mut want = vec![x.as_str(), z.as_str()];
+    want.sort();
+    assert_eq!(pushed, want, "{s}");
+    assert_eq!(remote["lost"], serde_json::json!([[y, "agent-1"]]), "{s}");
+    let cx = p.claim_ref(x).unwrap();
+    assert_eq!(
+        (cx["state"].as_str(), cx["agent"].as_str()),
+        (Some("claimed"), Some("agent-0"))
+    );
+    assert_eq!(p.claim_ref(y).unwrap()["agent"], "agent-1");
+    assert_eq!(p.claim_ref(z).unwrap()["state"], "closed");
+    assert!(
+        pending_items(&a.home).is_empty(),
+        "{:?}",
+        pending_items(&a.home)
+    );
+    // A second sync has nothing left to settle.
+    let s = a.json(&["sync"]);
+    assert_eq!(s["remote"]["pushed"], serde_json::json!([]), "{s}");
+    assert_eq!(s["remote"]["lost"], serde_json::json!([]), "{s}");
+}
+
+/// `bd heartbeat` renews the leases of the actor's claims on the remote: a
+/// steal that the old lease would have allowed is refused.
+#[test]
+fn heartbeat_renews_the_lease_on_the_remote() {
+    let p = Project::new(TestEnvironment::empty(), None, 2, 2, None);
+    let (a, b) = (&p.c[0], &p.c[1]);
+    let (x, y) = (&p.ids[0], &p.ids[1]);
+    let t0 = "2030-01-01T00:00:00Z";
+    a.bd_as_at("agent-0", t0, &["claim", x]).ok();
+    b.bd_as_at("agent-1", t0, &["claim", y]).ok();
+    a.bd_as_at("agent-0", "2030-01-01T00:10:00Z", &["heartbeat"])
+        .ok();
+    let c = p.claim_ref(x).unwrap();
+    assert_eq!(c["lease_until"], "2030-01-01T00:25:00.000000000Z", "{c}");
+    // Only the actor's own claims: B's is as it was.
+    let c = p.claim_ref(y).unwrap();
+    assert_eq!(c["lease_until"], "2030-01-01T00:15:00.000000000Z", "{c}");
+    let r = b.bd_as_at("agent-1", "2030-01-01T00:20:00Z", &["claim", "--steal", x]);
+    assert_eq!(r.code, 3, "{}", r.transcript());
+    assert!(r.stderr.contains("agent-0 holds it"), "{}", r.stderr);
+    // Without a heartbeat, B's own claim lapsed: A may steal it.
+    a.bd_as_at("agent-0", "2030-01-01T00:20:00Z", &["claim", "--steal", y])
+        .ok();
+    assert_eq!(p.claim_ref(y).unwrap()["agent"], "agent-0");
+}
+
+/// `ready` leaves out what the remote's claims hold, as last fetched;
+/// `--fresh` fetches first, and `ready --claim` never takes a held item.
+#[test]
+fn ready_leaves_out_what_the_remote_holds() {
+    let p = Project::new(TestEnvironment::empty(), None, 2, 2, None);
+    let (a, b) = (&p.c[0], &p.c[1]);
+    let (x, y) = (&p.ids[0], &p.ids[1]);
+    a.bd(&["claim", x]).ok();
+    let ids = |v: Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // B has fetched nothing yet: its tracker says both are open.
+    assert_eq!(ids(b.json(&["ready"])).len(), 2);
+    assert_eq!(ids(b.json(&["ready", "--fresh"])), vec![y.clone()]);
+    // Fetched now: a plain ready agrees.
+    assert_eq!(ids(b.json(&["ready"])), vec![y.clone()]);
+    let got = b.json(&["ready", "--claim"]);
+    assert_eq!(ids(got), vec![y.clone()]);
+    assert_eq!(p.claim_ref(y).unwrap()["agent"], "agent-1");
+    let r = b.bd(&["--offline", "ready", "--fresh"]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+}
+
+/// `bd doctor --remote` probes what the host takes and leaves nothing
+/// behind; on a host refusing refs/beads/* it recommends the branch layout,
+/// and `--fix` sets it, after which claims work there.
+#[test]
+fn doctor_remote_probes_and_fixes_the_layout() {
+    let p = Project::new(TestEnvironment::empty(), None, 1, 1, None);
+    let a = &p.c[0];
+    let d = a.json(&["doctor", "--remote"]);
+    assert_eq!(
+        (
+            d["refs"].as_bool(),
+            d["atomic"].as_bool(),
+            d["branch"].as_bool()
+        ),
+        (Some(true), Some(true), Some(true)),
+        "{d}"
+    );
+    assert_eq!(d["recommended"], "refs", "{d}");
+    assert_eq!(d["enabled"], true, "{d}");
+    let w = a.json(&["where"]);
+    assert_eq!(w["coordination"], "remote", "{w}");
+    assert_eq!(
+        w["arbiter"],
+        serde_json::json!({"remote": "origin", "layout": "refs"}),
+        "{w}"
+    );
+    assert!(
+        p.ls_remote().iter().all(|(n, _)| !n.contains("probe")),
+        "{:?}",
+        p.ls_remote()
+    );
+
+    refuse_beads_refs(&p.remote);
+    let d = a.json(&["doctor", "--remote"]);
+    assert_eq!(d["refs"], false, "{d}");
+    assert_eq!(d["branch"], true, "{d}");
+    assert_eq!(d["recommended"], "branch", "{d}");
+    assert!(
+        d["refused"].as_str().unwrap().contains("pre-receive"),
+        "{d}"
+    );
+    assert_eq!(d["fixed"], false, "{d}");
+    let r = a.bd(&["claim", &p.ids[0]]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert!(r.stderr.contains("doctor --remote"), "{}", r.stderr);
+
+    let d = a.json(&["doctor", "--remote", "--fix"]);
+    assert_eq!(d["fixed"], true, "{d}");
+    let config = std::fs::read_to_string(a.dir.join(".beads/config.toml")).unwrap();
+    assert!(config.contains("remote_layout = \"branch\""), "{config}");
+    a.bd(&["claim", &p.ids[0]]).ok();
+    assert_eq!(p.claim_table(&p.ids[0]).unwrap()["agent"], "agent-0");
+    assert!(
+        p.ls_remote().iter().all(|(n, _)| !n.contains("probe")),
+        "{:?}",
+        p.ls_remote()
+    );
+}
+
+/// `bd sync` prunes registers nobody needs: a released claim at once, a
+/// closed one only a week after its close (until then it refuses claims
+/// from clones that have not pulled the close).
+#[test]
+fn sync_prunes_settled_claims() {
+    let p = Project::new(TestEnvironment::empty(), None, 1, 3, None);
+    let a = &p.c[0];
+    let (x, y, z) = (&p.ids[0], &p.ids[1], &p.ids[2]);
+    let t0 = "2030-01-01T00:00:00Z";
+    for id in [x, y, z] {
+        a.bd_as_at("agent-0", t0, &["claim", id]).ok();
+    }
+    a.bd_as_at("agent-0", t0, &["unclaim", x]).ok();
+    a.bd_as_at("agent-0", t0, &["close", y]).ok();
+    let s = a.json_as_at("agent-0", "2030-01-02T00:00:00Z", &["sync"]);
+    assert_eq!(s["remote"]["pruned"], 1, "{s}");
+    assert!(p.claim_ref(x).is_none());
+    assert_eq!(p.claim_ref(y).unwrap()["state"], "closed");
+    assert_eq!(p.claim_ref(z).unwrap()["state"], "claimed");
+    let s = a.json_as_at("agent-0", "2030-01-09T00:00:00Z", &["sync"]);
+    assert_eq!(s["remote"]["pruned"], 1, "{s}");
+    assert!(p.claim_ref(y).is_none());
+    // A live claim is never pruned.
+    assert_eq!(p.claim_ref(z).unwrap()["state"], "claimed");
 }

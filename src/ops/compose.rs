@@ -81,6 +81,33 @@ pub fn begin(ctx: &mut Session) {
     }
     if ctx.unmerged.is_empty() && !ctx.env.readonly {
         mail::pump(ctx);
+        complete_own_claims(ctx);
+    }
+}
+
+/// Claims of this actor that reached the remote while the command that
+/// pushed them ended before its tracker write (killed, crashed) are
+/// completed now: claimed again through the one write path (the remote
+/// still shows them as the actor's: a renewal), or, when another agent took
+/// them since, given up with a warning. Remote coordination only.
+fn complete_own_claims(ctx: &Session) {
+    let ids = crate::ops::remote::own_unwritten(ctx);
+    if ids.is_empty() {
+        return;
+    }
+    for id in ids {
+        match crate::ops::edit::claim(ctx, std::slice::from_ref(&id), false) {
+            Ok(_) => ctx.notice(format!(
+                "completed the claim of {id} by {}: an earlier command pushed it to the remote and ended before writing it here",
+                ctx.actor
+            )),
+            Err(e) => {
+                crate::ops::remote::clear_pending(ctx, &[id.as_str()]);
+                ctx.warn(format!(
+                    "the claim of {id} an earlier command pushed cannot be completed: {e}"
+                ));
+            }
+        }
     }
 }
 
@@ -140,18 +167,48 @@ pub fn set_lock_timeout(d: std::time::Duration) {
 /// `where`: the workspace's places and its proof of project membership.
 pub fn where_(ctx: &Session) -> Result<Where> {
     let places = admin::where_(ctx)?;
+    let remote = crate::ops::remote::enabled(ctx);
+    let coordination = if remote {
+        "remote".to_string()
+    } else {
+        ctx.config
+            .get_str("coordination")
+            .unwrap_or("machine")
+            .to_string()
+    };
+    // The arbiter is named, not asked (no network): a remote git does not
+    // know is said as an error here.
+    let arbiter = if remote {
+        match crate::ops::remote::arbiter(ctx) {
+            Ok(a) => a,
+            Err(e) => {
+                ctx.warn(e.to_string());
+                None
+            }
+        }
+    } else {
+        None
+    };
     Ok(Where {
         places,
         proof: ctx.home_proof()?,
+        coordination,
+        arbiter,
     })
 }
 
-/// `where`: the places, then the proof of membership.
+/// `where`: the places, then the proof of membership, and how claims are
+/// coordinated.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Where {
     #[serde(flatten)]
     pub places: admin::Places,
     pub proof: membership::Proof,
+    /// `machine`, `workspace` or `remote`.
+    pub coordination: String,
+    /// In remote coordination, the remote that arbitrates and its layout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbiter: Option<crate::ops::remote::Arbiter>,
 }
 
 /// What `doctor` found, with the pending changes and registered workspaces.

@@ -745,11 +745,12 @@ pub(crate) fn undo(ctx: &Session, arb: &Arbiter, taken: &[Taken]) {
     clear_pending(ctx, &ids);
 }
 
-/// Repair claims pushed by a process that died before their tracker write
-/// (run under the project's ledger lock, which every claim push holds, so
-/// each entry found is a dead process's): the tracker has the claim → the
-/// entry goes; else the remote claim is released where it is still that
-/// one, and the agent is told to claim again.
+/// Repair claims of other agents pushed by a process that died before
+/// their tracker write (run under the project's ledger lock, which every
+/// claim push holds, so each entry found is a dead process's): the tracker
+/// has the claim → the entry goes; else the remote claim is released where
+/// it is still that one, and the agent is told to claim again.
+/// (The actor's own are completed instead: [`own_unwritten`].)
 pub(crate) fn repair(ctx: &Session, arb: &Arbiter) {
     let Ok(Some(home)) = ctx.home() else {
         return;
@@ -758,7 +759,11 @@ pub(crate) fn repair(ctx: &Session, arb: &Arbiter) {
     if let Some(w) = warn {
         ctx.warn(w);
     }
-    let pushed: Vec<_> = pending.into_iter().filter(|p| !p.tip.is_empty()).collect();
+    // The actor's own are completed before its command (`own_unwritten`).
+    let pushed: Vec<_> = pending
+        .into_iter()
+        .filter(|p| !p.tip.is_empty() && p.agent != ctx.actor)
+        .collect();
     if pushed.is_empty() {
         return;
     }
@@ -1180,4 +1185,45 @@ pub fn probe(ctx: &Session, fix: bool) -> Result<Probe> {
         recommended,
         fixed,
     })
+}
+
+/// This actor's claims pushed by a command of its that ended before the
+/// tracker write (pending in the home, with a tip, and not held here), for
+/// `compose::begin` to complete. Empty outside remote coordination,
+/// offline, or read-only.
+pub fn own_unwritten(ctx: &Session) -> Vec<String> {
+    if ctx.env.offline || ctx.env.readonly || !enabled(ctx) {
+        return vec![];
+    }
+    let Ok(Some(home)) = ctx.home() else {
+        return vec![];
+    };
+    let (pending, _) = crate::home::remote::pending(&home);
+    let mine: Vec<_> = pending
+        .into_iter()
+        .filter(|p| !p.tip.is_empty() && p.agent == ctx.actor && p.state == State::Claimed)
+        .collect();
+    if mine.is_empty() {
+        return vec![];
+    }
+    let Ok(snap) = ctx.snapshot() else {
+        return vec![];
+    };
+    let mut written = Vec::new();
+    let mut out = Vec::new();
+    for p in mine {
+        let held = snap.rows.iter().any(|r| {
+            r.id == p.issue
+                && matches!(r.status.as_str(), "in_progress" | "hooked")
+                && r.assignee == p.agent
+        });
+        if held {
+            written.push(p.issue);
+        } else {
+            out.push(p.issue);
+        }
+    }
+    let written: Vec<&str> = written.iter().map(String::as_str).collect();
+    clear_pending(ctx, &written);
+    out
 }

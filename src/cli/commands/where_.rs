@@ -63,6 +63,21 @@ pub fn run(ctx: &Session) -> Result<Output> {
             },
         ),
         ("auto_commit", p.auto_commit.clone()),
+        (
+            "coordination",
+            match &w.arbiter {
+                Some(a) => format!(
+                    "{} (remote '{}', layout {})",
+                    w.coordination,
+                    a.remote,
+                    match a.layout {
+                        ops::remote::Layout::Refs => "refs",
+                        ops::remote::Layout::Branch => "branch",
+                    }
+                ),
+                None => w.coordination.clone(),
+            },
+        ),
     ]
     .iter()
     .map(|(k, v)| format!("{k}: {v}\n"))
