@@ -1192,3 +1192,34 @@ fn sync_prunes_settled_claims() {
     // A live claim is never pruned.
     assert_eq!(p.claim_ref(z).unwrap()["state"], "claimed");
 }
+
+/// `dispatch` recovers a lapsed claim only when its lease lapsed on the
+/// remote too: a holder on another machine heartbeats there, not in this
+/// machine's presence files.
+#[test]
+fn dispatch_judges_leases_by_the_remote() {
+    let p = Project::new(TestEnvironment::empty(), None, 2, 1, None);
+    let (a, b) = (&p.c[0], &p.c[1]);
+    let x = &p.ids[0];
+    let t0 = "2030-01-01T00:00:00Z";
+    a.bd_as_at("agent-0", t0, &["claim", x]).ok();
+    a.bd_as_at("agent-0", t0, &["sync"]).ok();
+    b.bd_as_at("agent-1", t0, &["sync"]).ok();
+    assert_eq!(local(b, x), ("in_progress".into(), "agent-0".into()));
+    a.bd_as_at("agent-0", "2030-01-01T00:10:00Z", &["heartbeat"])
+        .ok();
+    // Silent here for 20 minutes, live on the remote until 00:25.
+    let plan = b.json_as_at("agent-1", "2030-01-01T00:20:00Z", &["dispatch"]);
+    assert_eq!(plan["recovered"], serde_json::json!([]), "{plan}");
+    assert_eq!(p.claim_ref(x).unwrap()["state"], "claimed");
+    assert_eq!(local(b, x).0, "in_progress");
+    // Lapsed there too at 00:30: recovered, released on the remote.
+    let plan = b.json_as_at("agent-1", "2030-01-01T00:30:00Z", &["dispatch"]);
+    assert_eq!(
+        plan["recovered"],
+        serde_json::json!([[x, "agent-0"]]),
+        "{plan}"
+    );
+    assert_eq!(p.claim_ref(x).unwrap()["state"], "released");
+    assert_eq!(local(b, x).0, "open");
+}

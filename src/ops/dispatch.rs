@@ -41,6 +41,10 @@ pub fn dispatch(ctx: &Session, o: &DispatchOptions) -> Result<Plan> {
     // rule, judged by the effective state: `query::lapsed`).
     let (agents, _) = presence::load(&home);
     let lease = ctx.config.lease_secs();
+    // In remote coordination the leases are judged by the remote's now.
+    if !o.dry_run && !ctx.env.offline {
+        crate::ops::remote::refresh(ctx)?;
+    }
     for l in crate::ops::query::lapsed(ctx)? {
         plan.recovered.push((l.id, l.holder));
     }
@@ -70,7 +74,7 @@ pub fn dispatch(ctx: &Session, o: &DispatchOptions) -> Result<Plan> {
         ctx,
         &Filter {
             limit: Some(0),
-            fresh: !ctx.env.offline && !o.dry_run,
+            // (Fetched above.)
             ..Filter::default()
         },
         o.containers,

@@ -1260,6 +1260,9 @@ fn time_text<S: Serializer>(
 pub fn lapsed(ctx: &Session) -> Result<Vec<LapsedClaim>> {
     let snap = ctx.snapshot()?;
     let ledger = ctx.ledger().unwrap_or_default();
+    // In remote coordination a lease lives on the remote (a holder on
+    // another machine heartbeats there, not here): live there, not lapsed.
+    let live_on_remote = crate::ops::remote::live(ctx);
     let mut out = Vec::new();
     for r in snap
         .rows
@@ -1273,7 +1276,7 @@ pub fn lapsed(ctx: &Session) -> Result<Vec<LapsedClaim>> {
                 Some(crate::ops::coord::Overlay::Held { holder, .. }) => holder,
                 Some(_) => continue,
             };
-        if crate::ops::coord::lapsed(ctx, &holder, &rec) {
+        if crate::ops::coord::lapsed(ctx, &holder, &rec) && !live_on_remote.contains(&r.id) {
             out.push(LapsedClaim {
                 id: r.id.clone(),
                 title: r.title.clone(),

@@ -1227,3 +1227,18 @@ pub fn own_unwritten(ctx: &Session) -> Vec<String> {
     clear_pending(ctx, &written);
     out
 }
+
+/// The items whose claim on the remote is live (as last fetched, no
+/// network): their holders' leases are renewed there, whatever this
+/// machine's presence files say. Empty outside remote coordination.
+pub fn live(ctx: &Session) -> std::collections::HashSet<String> {
+    let Ok(Some(arb)) = arbiter(ctx) else {
+        return Default::default();
+    };
+    all_observed(ctx, &arb)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, o)| o.claim.as_ref().is_some_and(|c| c.live(ctx.now)))
+        .map(|(id, _)| id)
+        .collect()
+}
