@@ -332,9 +332,12 @@ pub fn tip(root: &Path, refname: &str) -> Result<Option<String>> {
     Ok(r.peel_to_id().ok().map(|id| id.to_string()))
 }
 
-/// The body of `path` in commit `commit`'s tree, if it has one.
-pub fn read_file(root: &Path, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
-    let repo = super::open(root)?;
+/// The object at `path` in commit `commit`'s tree, if there is one.
+fn object_at<'r>(
+    repo: &'r gix::Repository,
+    commit: &str,
+    path: &str,
+) -> Result<Option<gix::Object<'r>>> {
     let c = repo
         .find_commit(oid(commit)?)
         .map_err(|e| gerr("reading a commit", e))?;
@@ -345,28 +348,37 @@ pub fn read_file(root: &Path, commit: &str, path: &str) -> Result<Option<Vec<u8>
     else {
         return Ok(None);
     };
-    let blob = entry.object().map_err(|e| gerr("reading a blob", e))?;
-    Ok(Some(blob.data.clone()))
+    Ok(Some(
+        entry.object().map_err(|e| gerr("reading an object", e))?,
+    ))
+}
+
+/// The body of `path` in commit `commit`'s tree, if it has one.
+pub fn read_file(root: &Path, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    Ok(read_files(root, &[(commit, path)])?.pop().flatten())
+}
+
+/// [`read_file`] of many (commit, path) pairs, the repository opened once.
+pub fn read_files(root: &Path, wanted: &[(&str, &str)]) -> Result<Vec<Option<Vec<u8>>>> {
+    let repo = super::open(root)?;
+    wanted
+        .iter()
+        .map(|(commit, path)| {
+            Ok(object_at(&repo, commit, path)?
+                .filter(|o| o.kind == gix::object::Kind::Blob)
+                .map(|blob| blob.data.clone()))
+        })
+        .collect()
 }
 
 /// The files of commit `commit`'s tree under the folder `dir` (one level),
 /// by name, with their bodies.
 pub fn read_dir(root: &Path, commit: &str, dir: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let repo = super::open(root)?;
-    let c = repo
-        .find_commit(oid(commit)?)
-        .map_err(|e| gerr("reading a commit", e))?;
-    let tree = c.tree().map_err(|e| gerr("reading a tree", e))?;
-    let Some(entry) = tree
-        .lookup_entry_by_path(dir)
-        .map_err(|e| gerr("reading a tree", e))?
-    else {
+    // (A folder that is not a tree, from a hostile remote: nothing in it.)
+    let Some(sub) = object_at(&repo, commit, dir)?.and_then(|o| o.try_into_tree().ok()) else {
         return Ok(vec![]);
     };
-    let sub = entry
-        .object()
-        .map_err(|e| gerr("reading a tree", e))?
-        .into_tree();
     let mut out = Vec::new();
     for e in sub.iter() {
         let e = e.map_err(|e| gerr("reading a tree", e))?;

@@ -211,6 +211,20 @@ pub struct Where {
     pub arbiter: Option<crate::ops::remote::Arbiter>,
 }
 
+/// `doctor --remote`: what the remote takes (`remote::probe`), and with
+/// `fix` the layout it wants set in config.toml.
+pub fn doctor_remote(ctx: &Session, fix: bool) -> Result<crate::ops::remote::Probe> {
+    let mut p = crate::ops::remote::probe(ctx)?;
+    if fix
+        && let Some(l) = p.recommended
+        && l != p.layout
+    {
+        admin::config_edit(ctx, |cfg| cfg.set("remote_layout", l.word()))?;
+        p.fixed = true;
+    }
+    Ok(p)
+}
+
 /// What `doctor` found, with the pending changes and registered workspaces.
 pub struct DoctorReport {
     pub findings: Vec<admin::Finding>,

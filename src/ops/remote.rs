@@ -17,6 +17,16 @@ pub enum Layout {
     Branch,
 }
 
+impl Layout {
+    /// The word of `remote_layout`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Layout::Refs => "refs",
+            Layout::Branch => "branch",
+        }
+    }
+}
+
 /// The remote that arbitrates, for a command in remote coordination.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Arbiter {
@@ -218,8 +228,14 @@ pub fn all_observed(ctx: &Session, arb: &Arbiter) -> Result<Vec<(String, Observe
     match arb.layout {
         Layout::Refs => {
             let prefix = refs::tracking(claims::PREFIX);
-            for (name, tip) in refs::list(root, &prefix)? {
-                let Some(claim) = refs::read_file(root, &tip, claims::FILE)?
+            let listed = refs::list(root, &prefix)?;
+            let wanted: Vec<(&str, &str)> = listed
+                .iter()
+                .map(|(_, tip)| (tip.as_str(), claims::FILE))
+                .collect();
+            let bodies = refs::read_files(root, &wanted)?;
+            for ((name, tip), body) in listed.into_iter().zip(bodies) {
+                let Some(claim) = body
                     .as_deref()
                     .and_then(Claim::parse)
                     .filter(|c| claims::ref_name(&c.item) == refs::untracking(&name))
@@ -410,25 +426,36 @@ fn push_refs(
             tip: oid,
         });
     }
+    pushing(ctx, taken, pending, || {
+        if updates.len() == 1 {
+            return refs::push(root, &arb.remote, &updates, false);
+        }
+        match refs::push(root, &arb.remote, &updates, true)? {
+            Pushed::Refused { why, .. } if why.contains("not support --atomic") => {
+                one_by_one(ctx, arb, plan, &updates)
+            }
+            other => Ok(other),
+        }
+    })
+}
+
+/// Push what was `taken` with `push`: the claims are recorded pending first
+/// (with `pending`), and forgotten again when the remote refuses.
+fn pushing(
+    ctx: &Session,
+    taken: Vec<Taken>,
+    pending: bool,
+    push: impl FnOnce() -> Result<Pushed>,
+) -> Result<std::result::Result<Vec<Taken>, String>> {
     let pend: Vec<(String, String, &Claim)> = taken
         .iter()
         .map(|t| (t.id.clone(), t.tip.clone(), &t.claim))
         .collect();
     record_pending(ctx, &pend, pending)?;
-    let ids: Vec<&str> = taken.iter().map(|t| t.id.as_str()).collect();
-    let pushed = if updates.len() == 1 {
-        refs::push(root, &arb.remote, &updates, false)?
-    } else {
-        match refs::push(root, &arb.remote, &updates, true)? {
-            Pushed::Refused { why, .. } if why.contains("not support --atomic") => {
-                one_by_one(ctx, arb, plan, &updates)?
-            }
-            other => other,
-        }
-    };
-    match pushed {
+    match push()? {
         Pushed::Taken => Ok(Ok(taken)),
         Pushed::Refused { why, .. } => {
+            let ids: Vec<&str> = taken.iter().map(|t| t.id.as_str()).collect();
             clear_pending(ctx, &ids);
             Ok(Err(why))
         }
@@ -511,24 +538,14 @@ fn push_table(
             tip: oid.clone(),
         })
         .collect();
-    let pend: Vec<(String, String, &Claim)> = taken
-        .iter()
-        .map(|t| (t.id.clone(), t.tip.clone(), &t.claim))
-        .collect();
-    record_pending(ctx, &pend, pending)?;
     let update = Update {
         refname: claims::TABLE.into(),
         to: Some(oid),
         lease: None,
     };
-    match refs::push(root, &arb.remote, &[update], false)? {
-        Pushed::Taken => Ok(Ok(taken)),
-        Pushed::Refused { why, .. } => {
-            let ids: Vec<&str> = taken.iter().map(|t| t.id.as_str()).collect();
-            clear_pending(ctx, &ids);
-            Ok(Err(why))
-        }
-    }
+    pushing(ctx, taken, pending, || {
+        refs::push(root, &arb.remote, &[update], false)
+    })
 }
 
 /// The subject of a claim commit: what happened, to which item, by whom.
@@ -1106,9 +1123,9 @@ pub struct Probe {
 
 /// `bd doctor --remote`: push and delete probe refs to learn what the
 /// remote takes (a ref under refs/beads/, an atomic push of two, a branch
-/// under refs/heads/beads/), recommend a layout, and with `fix` set it.
-/// The probes are removed again; their names are random.
-pub fn probe(ctx: &Session, fix: bool) -> Result<Probe> {
+/// under refs/heads/beads/) and recommend a layout (`compose::doctor_remote`
+/// sets it). The probes are removed again; their names are random.
+pub fn probe(ctx: &Session) -> Result<Probe> {
     if ctx.env.offline {
         return Err(offline_refusal("probing the remote"));
     }
@@ -1162,18 +1179,6 @@ pub fn probe(ctx: &Session, fix: bool) -> Result<Probe> {
     } else {
         None
     };
-    let mut fixed = false;
-    if fix
-        && let Some(l) = recommended
-        && l != arb.layout
-    {
-        let word = match l {
-            Layout::Refs => "refs",
-            Layout::Branch => "branch",
-        };
-        crate::ops::admin::config_edit(ctx, |cfg| cfg.set("remote_layout", word))?;
-        fixed = true;
-    }
     Ok(Probe {
         remote: arb.remote,
         enabled: enabled(ctx),
@@ -1183,7 +1188,7 @@ pub fn probe(ctx: &Session, fix: bool) -> Result<Probe> {
         branch,
         refused,
         recommended,
-        fixed,
+        fixed: false,
     })
 }
 

@@ -32,18 +32,17 @@ pub struct Args {
 
 pub fn run(ctx: &Session, a: Args) -> Result<Output> {
     if a.remote {
-        let p = ops::remote::probe(ctx, a.fix)?;
+        let p = ops::compose::doctor_remote(ctx, a.fix)?;
         let yes = |b: bool| if b { "yes" } else { "no" };
         let mut t = format!(
-            "remote: {}\ncoordination through it: {}\nrefs under refs/beads/: {}\natomic pushes: {}\nbranch beads/*: {}\nlayout: {:?}\n",
+            "remote: {}\ncoordination through it: {}\nrefs under refs/beads/: {}\natomic pushes: {}\nbranch beads/*: {}\nlayout: {}\n",
             p.remote,
             yes(p.enabled),
             yes(p.refs),
             yes(p.atomic),
             yes(p.branch),
-            p.layout
-        )
-        .to_lowercase();
+            p.layout.word()
+        );
         if let Some(why) = &p.refused {
             let _ = writeln!(t, "refused: {why}");
         }
@@ -52,7 +51,7 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
                 let _ = writeln!(
                     t,
                     "recommended layout: {}{}",
-                    format!("{l:?}").to_lowercase(),
+                    l.word(),
                     if p.fixed { "  [fixed]" } else { "" }
                 );
             }

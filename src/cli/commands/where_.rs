@@ -70,10 +70,7 @@ pub fn run(ctx: &Session) -> Result<Output> {
                     "{} (remote '{}', layout {})",
                     w.coordination,
                     a.remote,
-                    match a.layout {
-                        ops::remote::Layout::Refs => "refs",
-                        ops::remote::Layout::Branch => "branch",
-                    }
+                    a.layout.word()
                 ),
                 None => w.coordination.clone(),
             },
