@@ -343,7 +343,10 @@ impl Daemon {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("/usr/lib/git-core/git-daemon")
+        // git's own daemon, where this git keeps its programs.
+        let exec_path = Command::new("git").arg("--exec-path").output().unwrap();
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+        let child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
             .args([
                 "--export-all",
                 "--enable=receive-pack",
