@@ -19,7 +19,7 @@
 //! on edges whose sets intersect (every such step has a character both
 //! take, so the walk spells a path both match).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 /// The largest Unicode scalar value.
 const MAX: u32 = 0x10_FFFF;
@@ -90,8 +90,16 @@ impl Set {
         Set(out)
     }
 
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    /// A character of the set, a plain one when it has one (a witness
+    /// path should read well).
+    fn pick(&self) -> Option<char> {
+        let plain = ('a'..='z').chain('0'..='9').chain(['.', '_', '-', 'A']);
+        if let Some(c) = plain.into_iter().find(|c| self.contains(*c)) {
+            return Some(c);
+        }
+        self.0
+            .iter()
+            .find_map(|&(a, b)| (a..=b).take(4096).find_map(char::from_u32))
     }
 
     fn contains(&self, c: char) -> bool {
@@ -434,23 +442,43 @@ pub fn matches(glob: &str, path: &str) -> bool {
 /// Whether some path matches both globs (canonical, as [`normalize`]
 /// gives them). Symmetric; a glob that does not parse overlaps nothing.
 pub fn overlaps(a: &str, b: &str) -> bool {
-    let (Some(x), Some(y)) = (compile(a), compile(b)) else {
-        return false;
-    };
+    witness(a, b).is_some()
+}
+
+/// A state of each of two automata, walked together.
+type Pair = (usize, usize);
+
+/// A path both globs match (one of the shortest), if there is one: the
+/// proof of an overlap.
+pub fn witness(a: &str, b: &str) -> Option<String> {
+    let (x, y) = (compile(a)?, compile(b)?);
     let cx: Vec<Vec<usize>> = (0..x.eps.len()).map(|s| x.closure(s)).collect();
     let cy: Vec<Vec<usize>> = (0..y.eps.len()).map(|s| y.closure(s)).collect();
-    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    // Each pair reached, with the pair it was reached from and the
+    // character stepped on.
+    let mut from: HashMap<Pair, Option<(Pair, char)>> = HashMap::new();
     let mut queue = VecDeque::from([(0usize, 0usize)]);
-    seen.insert((0, 0));
+    from.insert((0, 0), None);
     while let Some((p, q)) = queue.pop_front() {
+        let accepts = cx[p].contains(&x.accept()) && cy[q].contains(&y.accept());
+        if accepts {
+            let mut path = Vec::new();
+            let mut at = (p, q);
+            while let Some(Some((prev, c))) = from.get(&at) {
+                path.push(*c);
+                at = *prev;
+            }
+            return Some(path.into_iter().rev().collect());
+        }
         for &p2 in &cx[p] {
             for &q2 in &cy[q] {
-                if p2 == x.accept() && q2 == y.accept() {
-                    return true;
-                }
                 for (s1, t1) in &x.edges[p2] {
                     for (s2, t2) in &y.edges[q2] {
-                        if !s1.intersect(s2).is_empty() && seen.insert((*t1, *t2)) {
+                        let both = s1.intersect(s2);
+                        if let Some(c) = both.pick()
+                            && !from.contains_key(&(*t1, *t2))
+                        {
+                            from.insert((*t1, *t2), Some(((p, q), c)));
                             queue.push_back((*t1, *t2));
                         }
                     }
@@ -458,7 +486,7 @@ pub fn overlaps(a: &str, b: &str) -> bool {
             }
         }
     }
-    false
+    None
 }
 
 /// Whether a canonical glob is a plain path (no glob character): it
