@@ -103,6 +103,8 @@ pub enum Missing {
     Hooked { id: String, agent: String },
     /// An agent not registered in this project.
     Agent { name: String },
+    /// A release of globs `agent` holds no reservation of.
+    Reservations { agent: String, globs: Vec<String> },
 }
 
 impl Missing {
@@ -133,6 +135,9 @@ impl Missing {
             | Missing::Dependency { .. }
             | Missing::Hooked { .. }
             | Missing::Agent { .. } => None,
+            Missing::Reservations { .. } => {
+                Some("`bd reservations` lists them, by their globs as stored".into())
+            }
         }
     }
 }
@@ -179,6 +184,11 @@ impl fmt::Display for Missing {
                     "no agent {name:?} in this project (`bd agents` lists them)"
                 )
             }
+            Missing::Reservations { agent, globs } => write!(
+                f,
+                "{agent} holds no reservation of {}; nothing released",
+                globs.join(", ")
+            ),
         }
     }
 }

@@ -297,6 +297,12 @@ pub enum Cmd {
     Agents,
     /// Tell the project this agent is alive (refreshes its claims' lease)
     Heartbeat(c::heartbeat::Args),
+    /// Reserve files for your edits, exclusive or shared, until a time (exit 3 if another holds them)
+    Reserve(c::reserve::ReserveArgs),
+    /// Release your file reservations (the globs named, or all)
+    Release(c::reserve::ReleaseArgs),
+    /// List the live file reservations: holder, globs, mode, reason, until
+    Reservations(c::reserve::ReservationsArgs),
     /// Token budgets of issues, epics, convoys and agents: allocated, spent, left
     Budget(c::budget::Args),
     /// Agents' runs: items done, success rate, time per item, tokens, throughput

@@ -82,6 +82,7 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Hook(_)
             | Cmd::Prime
             | Cmd::Agents
+            | Cmd::Reservations(_)
             | Cmd::Workers
             | Cmd::Diff(_)
             | Cmd::Log(_)

@@ -75,7 +75,11 @@ pub fn needs_git_binary(dirs: &GitDirs) -> Result<bool> {
         "post-commit",
     ]
     .iter()
-    .any(|h| is_executable(&hooks.join(h))))
+    // bd's own pre-commit hook alone (nothing chained) never refuses a
+    // commit of `.beads/` files: it needs no run.
+    .any(|h| {
+        is_executable(&hooks.join(h)) && !(*h == "pre-commit" && super::hooks::only_ours(&hooks))
+    }))
 }
 
 fn is_executable(p: &Path) -> bool {

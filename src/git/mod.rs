@@ -11,6 +11,7 @@ pub mod commit;
 pub mod driver;
 pub mod eol;
 pub mod history;
+pub mod hooks;
 pub mod identity;
 pub mod refs;
 pub mod remote;

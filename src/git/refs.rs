@@ -409,3 +409,17 @@ pub fn delete_local(root: &Path, refname: &str) -> Result<()> {
 pub fn untracking(local: &str) -> String {
     local.replacen("refs/beads-remote/", "refs/beads/", 1)
 }
+
+/// Point a local ref (a tracking ref) at `to`: what the remote took from
+/// this clone's own push, so the refs fetched last include it.
+pub fn set_local(root: &Path, refname: &str, to: &str) -> Result<()> {
+    let repo = super::open(root)?;
+    repo.reference(
+        refname,
+        oid(to)?,
+        gix::refs::transaction::PreviousValue::Any,
+        "bd: pushed",
+    )
+    .map_err(|e| gerr("writing a ref", e))?;
+    Ok(())
+}

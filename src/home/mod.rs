@@ -9,6 +9,7 @@ pub mod mailbox;
 pub mod presence;
 pub mod registry;
 pub mod remote;
+pub mod reservations;
 pub mod workers;
 
 use std::path::{Path, PathBuf};

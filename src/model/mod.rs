@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod claim;
+pub mod glob;
 pub mod graph;
 pub mod id;
 pub mod kinds;
@@ -11,6 +12,7 @@ pub mod mail;
 pub mod merge;
 pub mod metrics;
 pub mod record;
+pub mod reservation;
 pub mod run;
 pub mod setup;
 pub mod time;

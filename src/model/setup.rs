@@ -53,6 +53,40 @@ Several agents sharing one checkout each set `BD_ACTOR` (e.g.
 output. The same tools are on the MCP server `bd mcp` (registered as `beads`).
 "#;
 
+/// The line that marks bd's git `pre-commit` hook as bd's.
+pub const HOOK_MARK: &str = "# bd: pre-commit hook (file reservations)";
+
+/// bd's git `pre-commit` hook (`bd init`, `bd setup git`): it refuses a
+/// commit touching files another agent reserved exclusively (`bd
+/// reservations --check-staged` exits 3), then runs the hook it chained.
+/// It lets the commit through, with a warning, when `bd` is missing or
+/// cannot check, and does not check with `BD_RESERVATIONS=off`.
+pub const PRE_COMMIT_HOOK: &str = r#"#!/bin/sh
+# bd: pre-commit hook (file reservations)
+# Refuses a commit touching files another agent reserved exclusively
+# (`bd reserve`). Skip the check with BD_RESERVATIONS=off. Installed by
+# `bd init` and `bd setup git`; `bd setup git --remove` takes it out and
+# puts back the hook it runs after its check (pre-commit.bd-chained).
+if [ "${BD_RESERVATIONS:-}" != "off" ]; then
+  if command -v bd >/dev/null 2>&1; then
+    bd --readonly reservations --check-staged
+    status=$?
+    if [ "$status" -eq 3 ]; then
+      exit 3
+    elif [ "$status" -ne 0 ]; then
+      echo "bd pre-commit: could not check file reservations (bd exited $status); committing anyway" >&2
+    fi
+  else
+    echo "bd pre-commit: bd is not on PATH; file reservations not checked" >&2
+  fi
+fi
+chained="$(dirname "$0")/pre-commit.bd-chained"
+if [ -x "$chained" ]; then
+  exec "$chained" "$@"
+fi
+exit 0
+"#;
+
 /// The front matter Cursor wants at the top of a rules file.
 const CURSOR_FRONT_MATTER: &str =
     "---\ndescription: Issue tracking with bd (beads)\nalwaysApply: true\n---\n";
@@ -64,6 +98,8 @@ pub enum Role {
     Instructions,
     McpServer,
     Hooks,
+    /// bd's git `pre-commit` hook (file reservations).
+    GitHook,
 }
 
 /// One thing setup puts in one file.
@@ -82,6 +118,10 @@ pub enum Part {
     Hooks,
     /// `[mcp_servers.beads]` in Codex's `config.toml`.
     TomlServer,
+    /// bd's git `pre-commit` hook: the whole file ([`PRE_COMMIT_HOOK`]);
+    /// a hook the user had is kept beside it and run after it (the files
+    /// are `ops::setup`'s and `git::hooks`'s to move).
+    GitHook,
 }
 
 /// Where a file of a recipe is: which folder it is relative to.
@@ -93,6 +133,9 @@ pub enum Base {
     Home,
     /// Codex's home: `$CODEX_HOME`, else `~/.codex`.
     CodexHome,
+    /// The repository's git hooks folder (`.git/hooks`, or
+    /// `core.hooksPath`).
+    GitHooks,
 }
 
 /// One file of a recipe and what goes in it.
@@ -133,7 +176,7 @@ const fn server(base: Base, rel: &'static str) -> Target {
     }
 }
 
-use Base::{CodexHome, Home, Project};
+use Base::{CodexHome, GitHooks, Home, Project};
 
 /// Every recipe, in `--list` order.
 pub const RECIPES: &[Recipe] = &[
@@ -288,6 +331,17 @@ pub const RECIPES: &[Recipe] = &[
         global: &[block(Home, ".mux/AGENTS.md")],
         note: None,
     },
+    Recipe {
+        name: "git",
+        agent: "Git pre-commit hook, file reservations",
+        project: &[Target {
+            base: GitHooks,
+            rel: "pre-commit",
+            part: Part::GitHook,
+        }],
+        global: &[],
+        note: None,
+    },
 ];
 
 /// The recipe called `name`.
@@ -333,6 +387,7 @@ impl Part {
             Part::Block { .. } => Role::Instructions,
             Part::JsonServer { .. } | Part::TomlServer => Role::McpServer,
             Part::Hooks => Role::Hooks,
+            Part::GitHook => Role::GitHook,
         }
     }
 
@@ -346,6 +401,7 @@ impl Part {
                 .map(|e| format!("hooks.{e}: {PRIME}"))
                 .collect(),
             Part::TomlServer => vec![format!("mcp_servers.{SERVER}")],
+            Part::GitHook => vec!["pre-commit: bd reservations --check-staged".into()],
         }
     }
 
@@ -358,6 +414,19 @@ impl Part {
             }
             Part::Hooks => hooks_install(&json_start(text)),
             Part::TomlServer => toml_install(text.unwrap_or("")),
+            Part::GitHook => Ok(match text {
+                Some(t) if t == PRE_COMMIT_HOOK => Edited::same(t),
+                Some(t) if t.contains(HOOK_MARK) => Edited {
+                    text: PRE_COMMIT_HOOK.into(),
+                    replaced: self.items(),
+                    ..Edited::default()
+                },
+                _ => Edited {
+                    text: PRE_COMMIT_HOOK.into(),
+                    added: self.items(),
+                    ..Edited::default()
+                },
+            }),
         }
     }
 
@@ -372,6 +441,14 @@ impl Part {
             Part::JsonServer { container, .. } => json_server_remove(text, container, created),
             Part::Hooks => hooks_remove(text, created),
             Part::TomlServer => toml_remove(text),
+            Part::GitHook => Ok(if text.contains(HOOK_MARK) {
+                Edited {
+                    removed: self.items(),
+                    ..Edited::default()
+                }
+            } else {
+                Edited::same(text)
+            }),
         }
     }
 
@@ -417,6 +494,13 @@ impl Part {
                     .is_some_and(is_our_toml_server);
                 Ok(if ours { vec![] } else { self.items() })
             }
+            Part::GitHook => Ok(if text == PRE_COMMIT_HOOK {
+                vec![]
+            } else if text.contains(HOOK_MARK) {
+                vec!["pre-commit: bd reservations --check-staged (out of date)".into()]
+            } else {
+                self.items()
+            }),
         }
     }
 
@@ -435,6 +519,7 @@ impl Part {
                 serde_json::from_str::<Value>(text).is_ok_and(|v| v == json!({}))
             }
             Part::TomlServer => false,
+            Part::GitHook => true,
         }
     }
 }

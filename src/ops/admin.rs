@@ -54,6 +54,11 @@ pub struct InitReport {
     pub driver: Option<String>,
     /// The prefix this run replaced (`init --prefix` on a tracker without issues).
     pub prefix_changed_from: Option<String>,
+    /// What init did to git's `pre-commit` hook (file reservations):
+    /// `created`, `chained` (the user's kept as `pre-commit.bd-chained`
+    /// and run after bd's check), `updated`, `skipped: <why>`; null when
+    /// bd's was in place.
+    pub pre_commit: Option<String>,
 }
 
 fn sanitize_prefix(name: &str) -> Option<String> {
@@ -235,6 +240,15 @@ pub fn init(start: &Path, prefix: Option<&str>, force_empty: bool) -> Result<Ini
     rep.created.extend(created);
     rep.migrated.extend(migrated);
     rep.classic_hooks = classic_hooks(&root);
+    rep.pre_commit = match crate::git::hooks::install_pre_commit(&root) {
+        Ok(h) => match h.change {
+            crate::git::hooks::Change::Created => Some("created".into()),
+            crate::git::hooks::Change::Chained => Some("chained".into()),
+            crate::git::hooks::Change::Updated => Some("updated".into()),
+            _ => None,
+        },
+        Err(e) => Some(format!("skipped: {e}")),
+    };
     Ok(rep)
 }
 
@@ -451,6 +465,7 @@ fn classic_hooks(root: &Path) -> Vec<String> {
                 continue;
             }
             if let Ok(t) = std::fs::read_to_string(e.path())
+                && !t.contains(crate::model::setup::HOOK_MARK)
                 && t.split(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
                     .any(|w| w == "bd")
             {

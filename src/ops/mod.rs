@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod prime;
 pub mod query;
 pub mod remote;
+pub mod reserve;
 pub mod run;
 pub mod session;
 pub mod setup;

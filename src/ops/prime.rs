@@ -26,6 +26,8 @@ pub struct PrimeReport {
     pub hook_note: Option<String>,
     /// The agent's claims, by the effective state.
     pub claims: Vec<Item>,
+    /// The agent's live file reservations (`bd reserve`).
+    pub reservations: Vec<crate::ops::reserve::View>,
     /// How many messages are unread.
     pub unread_mail: usize,
     pub ready: Vec<ReadyItem>,
@@ -91,6 +93,7 @@ pub fn prime(ctx: &Session) -> Result<PrimeReport> {
         hook,
         hook_note,
         claims,
+        reservations: crate::ops::reserve::held(ctx),
         unread_mail: unread.len(),
         ready: ready
             .rows

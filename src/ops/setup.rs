@@ -204,6 +204,7 @@ pub fn list() -> ListReport {
                 Base::Project => t.rel.to_string(),
                 Base::Home => format!("~/{}", t.rel),
                 Base::CodexHome => format!("$CODEX_HOME/{}", t.rel),
+                Base::GitHooks => format!(".git/hooks/{}", t.rel),
             })
             .collect()
     };
@@ -244,6 +245,10 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
         }
         What::Output(path) => (None, vec![output_place(&places.start.join(path))?]),
     };
+    // bd's git hook is a file of its own, moved aside and back rather
+    // than edited (`git::hooks`): done after the others.
+    let (git_hooks, targets): (Vec<Place>, Vec<Place>) =
+        targets.into_iter().partition(|p| p.part == Part::GitHook);
     // Plan every file before writing any.
     let mut made = Created::read(places);
     let before = made.clone();
@@ -358,6 +363,9 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
             .missing(now.as_deref())
             .map_err(|b| unparsable(&p.path, b))?;
     }
+    for p in &git_hooks {
+        reports.push(git_hook(places, p, opts.action)?);
+    }
     Ok(Report {
         recipe: recipe.map(|r| r.name.to_string()),
         agent: recipe.map(|r| r.agent.to_string()),
@@ -375,6 +383,60 @@ pub fn setup(places: &Places, opts: &Options) -> Result<Report> {
             .map(|n| vec![n.to_string()])
             .unwrap_or_default(),
     })
+}
+
+/// bd's git `pre-commit` hook: installed (a hook the user had is chained:
+/// kept as `pre-commit.bd-chained` and run after bd's check), removed (the
+/// chained hook put back), or checked.
+fn git_hook(places: &Places, p: &Place, action: Action) -> Result<FileReport> {
+    use crate::git::hooks::{self, Change};
+    let root = project_root_of(&places.start)?;
+    let items = p.part.items();
+    let mut r = FileReport {
+        path: p.path.clone(),
+        role: p.part.role(),
+        status: Status::Unchanged,
+        added: vec![],
+        replaced: vec![],
+        removed: vec![],
+        missing: vec![],
+    };
+    match action {
+        Action::Install => match hooks::install_pre_commit(&root)?.change {
+            Change::Created => {
+                r.status = Status::Created;
+                r.added = items.clone();
+            }
+            Change::Chained => {
+                r.status = Status::Changed;
+                r.added = items.clone();
+            }
+            Change::Updated => {
+                r.status = Status::Changed;
+                r.replaced = items.clone();
+            }
+            _ => {}
+        },
+        Action::Remove => match hooks::remove_pre_commit(&root)?.change {
+            Change::Removed => {
+                r.status = Status::Deleted;
+                r.removed = items.clone();
+            }
+            Change::Restored => {
+                r.status = Status::Changed;
+                r.removed = items.clone();
+            }
+            _ => {}
+        },
+        Action::Check => {}
+    }
+    let (path, _) = hooks::pre_commit(&root)?;
+    let now = read(&path).ok().flatten();
+    r.missing = p
+        .part
+        .missing(now.as_deref())
+        .map_err(|b| unparsable(&p.path, b))?;
+    Ok(r)
 }
 
 /// A file setup cannot edit, as the error naming it and the line.
@@ -425,6 +487,26 @@ fn recipe_places(places: &Places, r: &m::Recipe, scopes: &[Scope]) -> Result<Vec
     let mut project_root = None;
     let mut out: Vec<Place> = Vec::new();
     for t in targets {
+        if t.base == Base::GitHooks {
+            let root = match Workspace::find_root(&places.start) {
+                Err(Error::NotGitRepo { dir }) => {
+                    return Err(Error::Invalid {
+                        msg: format!(
+                            "{} is in no git repository: bd's pre-commit hook goes in one",
+                            dir.display()
+                        ),
+                        hint: Some("run it in the repository (`git init` first)".into()),
+                    });
+                }
+                r => r?,
+            };
+            out.push(Place {
+                path: crate::git::hooks::hooks_dir(&root)?.join(t.rel),
+                part: t.part,
+                folders: vec![],
+            });
+            continue;
+        }
         let (root, rel) = match t.base {
             Base::Project => {
                 if project_root.is_none() {
@@ -438,6 +520,7 @@ fn recipe_places(places: &Places, r: &m::Recipe, scopes: &[Scope]) -> Result<Vec
                 Some(c) => (c.clone(), PathBuf::from(t.rel)),
                 None => (home(places)?, Path::new(".codex").join(t.rel)),
             },
+            Base::GitHooks => unreachable!("placed above"),
         };
         let path = files::resolve_inside(&root, &rel).map_err(|e| {
             match files::symlink_of(&e, &root.join(&rel)) {

@@ -217,6 +217,13 @@ fn every_mcp_tool_result_matches_its_schema() {
             "comment",
         ),
         ("log", json!({"id": a}), "log"),
+        (
+            "reserve",
+            json!({"globs": ["src/**"], "reason": "mcp", "ttl": "30m"}),
+            "reserve",
+        ),
+        ("reservations", json!({"all": true}), "reservations"),
+        ("release", json!({"globs": ["src/**"]}), "release"),
         ("stale", json!({"days": 1}), "issue-list"),
         ("count", json!({"by": "status"}), "count"),
         ("label_list", json!({"id": a}), "label-list"),

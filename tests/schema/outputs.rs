@@ -659,6 +659,44 @@ fn check_coordination_outputs(ck: &Checker) {
     let hook_file = env.beads().join("hooks/agent-1.json");
     let hf: Value = serde_json::from_str(&std::fs::read_to_string(&hook_file).unwrap()).unwrap();
     assert_valid(&ck.v, "hook.schema.json", &hf, "hooks/agent-1.json");
+    // File reservations: made, listed, in prime, refused, checked, released.
+    let r = ck.run(
+        &env,
+        "reserve",
+        &[
+            "--actor", "agent-1", "reserve", "src/**", "--reason", "parser",
+        ],
+    );
+    assert_eq!(r["globs"], json!(["src/**"]), "{r}");
+    ck.run(
+        &env,
+        "reserve",
+        &["--actor", "agent-2", "reserve", "--shared", "docs/*.md"],
+    );
+    let all = ck.run(&env, "reservations", &["reservations", "--all"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    ck.fail(
+        &env,
+        &["--actor", "agent-2", "reserve", "src/main.rs"],
+        3,
+        "conflict",
+    );
+    let checked = ck.run(
+        &env,
+        "reservations-check",
+        &["reservations", "--check-staged"],
+    );
+    assert_eq!(checked["checked"], 0, "{checked}");
+    let p = ck.run(&env, "prime", &["--actor", "agent-2", "prime"]);
+    assert_eq!(p["reservations"][0]["globs"], json!(["docs/*.md"]), "{p}");
+    let rel = ck.run(&env, "release", &["--actor", "agent-2", "release"]);
+    assert_eq!(rel["released"], json!(["docs/*.md"]), "{rel}");
+    ck.fail(
+        &env,
+        &["--actor", "agent-2", "release", "docs/*.md"],
+        1,
+        "not_found",
+    );
     let p = ck.run(&env, "prime", &["--actor", "agent-1", "prime"]);
     assert_eq!(p["hook"][0]["id"], y.as_str(), "{p}");
     assert_eq!(p["claims"][0]["id"], x.as_str(), "{p}");

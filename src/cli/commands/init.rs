@@ -29,6 +29,10 @@ pub fn run(start: &Path, a: Args) -> Result<(Output, Vec<Notice>)> {
         && rep.migrated.is_empty()
         && rep.driver.is_none()
         && rep.project.is_none()
+        && rep
+            .pre_commit
+            .as_ref()
+            .is_none_or(|p| p.starts_with("skipped"))
     {
         talk.push(Notice::Unchanged(format!(
             "{} is already initialized (prefix {})",
@@ -50,6 +54,20 @@ pub fn run(start: &Path, a: Args) -> Result<(Output, Vec<Notice>)> {
         talk.push(Notice::Info(format!(
             "Merge driver: merge.beads.driver {d}"
         )));
+    }
+    match rep.pre_commit.as_deref() {
+        Some("created") => talk.push(Notice::Info(
+            "Git pre-commit hook: refuses commits touching files another agent reserved (`bd reserve`)".into(),
+        )),
+        Some("chained") => talk.push(Notice::Info(
+            "Git pre-commit hook: checks file reservations, then runs your hook (kept as pre-commit.bd-chained)".into(),
+        )),
+        Some("updated") => talk.push(Notice::Info("Git pre-commit hook: updated".into())),
+        Some(skipped) => talk.push(Notice::Note(format!(
+            "git pre-commit hook not installed ({}); file reservations are not checked at commit",
+            skipped.trim_start_matches("skipped: ")
+        ))),
+        None => {}
     }
     for h in &rep.classic_hooks {
         talk.push(Notice::Note(format!(

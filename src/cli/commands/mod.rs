@@ -51,6 +51,7 @@ pub mod quickstart;
 pub mod ready;
 pub mod reopen;
 pub mod repair_deps;
+pub mod reserve;
 pub mod restore;
 pub mod run;
 pub mod search;

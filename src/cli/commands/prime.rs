@@ -84,6 +84,24 @@ fn text(p: &PrimeReport) -> String {
             list(&p.claims, "bd list --assignee <you> -s in_progress")
         ));
     }
+    if !p.reservations.is_empty() {
+        let held: Vec<String> = p
+            .reservations
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ({}, until {})",
+                    r.globs.join(" "),
+                    r.mode.word(),
+                    r.until
+                )
+            })
+            .collect();
+        t.push_str(&format!(
+            "Reservations: {} (`bd release` when done)\n",
+            cut(&held.join("; "), 200)
+        ));
+    }
     if p.unread.is_empty() {
         t.push_str("Unread mail: none\n");
     } else {

@@ -145,6 +145,7 @@ fn text(r: &Report) -> String {
             setup::Role::Instructions => "instructions",
             setup::Role::McpServer => "MCP server",
             setup::Role::Hooks => "hooks",
+            setup::Role::GitHook => "git hook",
         };
         let status = match (r.action, f.status) {
             (Action::Check, _) if f.missing.is_empty() => "ok",

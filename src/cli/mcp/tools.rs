@@ -387,6 +387,40 @@ pub const TOOLS: &[Tool] = &[
         core: false,
     },
     Tool {
+        name: "reserve",
+        verb: &["reserve"],
+        doc: "Reserve files for your edits (exit 3: another agent holds them)",
+        params: &[
+            req(
+                "globs",
+                PosList,
+                "paths or globs from the repo root: src/**, *.rs",
+            ),
+            p(
+                "shared",
+                Bool("shared"),
+                "others may share; default exclusive",
+            ),
+            p("reason", Flag("reason"), ""),
+            p("ttl", Flag("ttl"), "e.g. 30m; default the lease"),
+        ],
+        core: false,
+    },
+    Tool {
+        name: "release",
+        verb: &["release"],
+        doc: "Release your file reservations (none named: all)",
+        params: &[p("globs", PosList, "as reservations shows them")],
+        core: false,
+    },
+    Tool {
+        name: "reservations",
+        verb: &["reservations"],
+        doc: "Live file reservations: holder, globs, mode, reason, until",
+        params: &[p("all", Bool("all"), "lapsed ones too")],
+        core: false,
+    },
+    Tool {
         name: "note",
         verb: &["note"],
         doc: "Add a line to an issue's notes",
