@@ -14,6 +14,7 @@ pub mod history;
 pub mod identity;
 pub mod refs;
 pub mod remote;
+pub mod spool;
 pub mod stages;
 pub mod transport;
 pub mod worktree;

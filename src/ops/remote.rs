@@ -1227,3 +1227,14 @@ pub fn own_unwritten(ctx: &Session) -> Vec<String> {
     clear_pending(ctx, &written);
     out
 }
+
+// ---------------------------------------------------------------------------
+// Handoffs across machines (`ops::relay`).
+
+/// This project's own remote, whatever the coordination mode: where other
+/// projects' mail for it waits (`refs/beads/spool/`). The same remote
+/// remote coordination arbitrates through: `remote` in config.toml, else
+/// the branch's upstream remote, else `origin`.
+pub fn own_remote(ctx: &Session) -> Result<String> {
+    resolve(ctx).map(|a| a.remote)
+}
