@@ -411,11 +411,12 @@ fn an_offline_send_is_pending_and_goes_with_the_next_sync() {
 #[test]
 fn a_remote_url_in_the_committed_config_is_never_used() {
     let w = World::new();
-    // The committed config names beta's remote; this machine's does not.
+    // The committed config names beta's remote (by its identity, as the
+    // machine setting would); this machine's config does not.
     let cfg = w.a.dir.join(".beads/config.toml");
     let mut text = std::fs::read_to_string(&cfg).unwrap();
     text.push_str(&format!(
-        "\n[projects.other]\nremote = \"{}\"\n",
+        "\n[projects.\"{BETA}\"]\nremote = \"{}\"\n",
         w.b_remote.display()
     ));
     std::fs::write(&cfg, text).unwrap();
@@ -427,14 +428,11 @@ fn a_remote_url_in_the_committed_config_is_never_used() {
     ]);
     assert_eq!(r.code, 1, "{}", r.transcript());
     assert!(r.stderr.contains("--machine"), "{}", r.stderr);
+    let to = format!("project:{BETA}");
     let r =
-        ok(w.a.bd(&["--json", "mail", "send", "--to", "@beta", "-s", "Crash"]));
-    assert!(
-        r.stderr
-            .contains("config.toml: projects.other.remote is ignored"),
-        "{}",
-        r.stderr
-    );
+        ok(w.a.bd(&["--json", "mail", "send", "--to", &to, "-s", "Crash"]));
+    let warning = format!("config.toml: projects.{BETA}.remote is ignored");
+    assert!(r.stderr.contains(&warning), "{}", r.stderr);
     let sent = r.json();
     assert_eq!(sent["pending"], json!([BETA]), "{sent}");
     assert!(sent.get("remote").is_none(), "{sent}");
