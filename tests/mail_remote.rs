@@ -544,3 +544,86 @@ fn inbox_fetch_takes_in_mail_without_a_sync() {
     assert!(World::spool(&w.b_remote).is_empty());
     assert_eq!(handoff_items(&w.b).len(), 1);
 }
+
+#[test]
+fn a_message_whose_attachment_does_not_match_its_hash_is_set_aside_and_reported() {
+    let w = World::new();
+    w.connect();
+    let sent = w.send_repro(&[]);
+    let msg = sent["id"].as_str().unwrap().to_string();
+    let sha = sent["attachments"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Someone with push access swaps the repro's bytes on B's remote.
+    let r = &w.b_remote;
+    let spool_ref = format!("refs/beads/spool/{msg}");
+    let tip = git_bd(r, &["rev-parse", &spool_ref]).trim().to_string();
+    let message = git_bd(r, &["rev-parse", &format!("{tip}:message.json")]);
+    let evil = {
+        let p = w.env.root().join("evil.bin");
+        std::fs::write(&p, "not the repro").unwrap();
+        git_bd(r, &["hash-object", "-w", p.to_str().unwrap()])
+    };
+    let mktree = |entries: String| -> String {
+        let mut c = std::process::Command::new("git");
+        c.args(["mktree"])
+            .current_dir(r)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(entries.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let atts = mktree(format!("100644 blob {}\t{sha}\n", evil.trim()));
+    let root = mktree(format!(
+        "100644 blob {}\tmessage.json\n040000 tree {atts}\tattachments\n",
+        message.trim()
+    ));
+    let forged = git_bd(
+        r,
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@x",
+            "commit-tree",
+            &root,
+            "-m",
+            "forged",
+        ],
+    );
+    git_bd(r, &["update-ref", &spool_ref, forged.trim()]);
+
+    let out = ok(w.b.bd(&["sync"]));
+    assert!(
+        out.stderr.contains("malformed") && out.stderr.contains("does not match its SHA-256"),
+        "{}",
+        out.stderr
+    );
+    assert!(handoff_items(&w.b).is_empty(), "nothing was imported");
+    assert!(
+        World::spool(&w.b_remote).is_empty(),
+        "the ref left B's remote"
+    );
+    let aside =
+        w.b.home
+            .join("projects")
+            .join(strand::files::escape(BETA))
+            .join(format!("spool/{msg}.rejected"));
+    assert!(aside.exists(), "kept for a human");
+    // A learns why at its next sync, and stops waiting.
+    let r = ok(w.a.bd(&["sync"]));
+    assert!(r.stderr.contains(&format!("refused {msg}")), "{}", r.stderr);
+    let d = &w.sent()[0]["delivery"][BETA];
+    assert_eq!(d["status"], "rejected", "{d}");
+    assert!(d["reason"].as_str().unwrap().contains("SHA-256"), "{d}");
+}
