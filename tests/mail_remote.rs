@@ -627,3 +627,30 @@ fn a_message_whose_attachment_does_not_match_its_hash_is_set_aside_and_reported(
     assert_eq!(d["status"], "rejected", "{d}");
     assert!(d["reason"].as_str().unwrap().contains("SHA-256"), "{d}");
 }
+
+#[test]
+fn the_ref_stays_on_the_remote_until_a_sync_pushed_its_import() {
+    let w = World::new();
+    w.connect();
+    w.send_repro(&[]);
+    // B's remote takes no branch push for now: B's sync imports, commits,
+    // and fails at its push; the message must stay on the remote.
+    let hook = w.b_remote.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nwhile read old new ref; do\n  case \"$ref\" in refs/heads/*) echo \"branches are frozen\" >&2; exit 1;; esac\ndone\nexit 0\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = w.b.bd(&["sync"]);
+    assert_ne!(r.code, 0, "{}", r.transcript());
+    assert_eq!(handoff_items(&w.b).len(), 1, "imported and committed here");
+    assert_eq!(World::spool(&w.b_remote).len(), 1, "not removed unpushed");
+    std::fs::remove_file(hook).unwrap();
+    ok(w.b.bd(&["sync"]));
+    assert!(World::spool(&w.b_remote).is_empty());
+    assert_eq!(handoff_items(&w.b).len(), 1);
+    let pushed = git_bd(&w.b_remote, &["show", "main:.beads/issues.jsonl"]);
+    assert!(pushed.contains(handoff_items(&w.b)[0]["id"].as_str().unwrap()));
+}
