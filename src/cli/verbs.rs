@@ -67,7 +67,7 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Comments(c::comments::Args { cmd: None, .. })
             | Cmd::Search(_)
             | Cmd::Stats
-            | Cmd::Config(Cf::Get { .. } | Cf::List)
+            | Cmd::Config(Cf::Get { .. } | Cf::List { .. })
             | Cmd::Version
             | Cmd::Completion(_)
             | Cmd::Onboard
@@ -77,7 +77,9 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Types
             | Cmd::Migrate(_)
             | Cmd::Demo(_)
-            | Cmd::Mail(M::Inbox { .. } | M::Sent | M::Thread { .. } | M::Search { .. })
+            | Cmd::Mail(
+                M::Inbox { fetch: false, .. } | M::Sent | M::Thread { .. } | M::Search { .. },
+            )
             | Cmd::Convoy(Cv::Status { .. } | Cv::List)
             | Cmd::Hook(_)
             | Cmd::Prime

@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod identity;
 pub mod refs;
 pub mod remote;
+pub mod spool;
 pub mod stages;
 pub mod transport;
 pub mod worktree;

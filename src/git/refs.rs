@@ -38,6 +38,21 @@ pub fn write_commit(
     parent: Option<&str>,
     message: &str,
 ) -> Result<String> {
+    let now = gix::date::Time::now_utc().seconds;
+    write_commit_at(root, base, changes, parent, message, now)
+}
+
+/// [`write_commit`] dated `seconds` (since the epoch, UTC): the same
+/// content at the same date is the same commit, so pushing it again is a
+/// no-op (a message re-sent to another project's spool).
+pub fn write_commit_at(
+    root: &Path,
+    base: Option<&str>,
+    changes: &[Change],
+    parent: Option<&str>,
+    message: &str,
+    seconds: i64,
+) -> Result<String> {
     let repo = super::open(root)?;
     let base_tree = match base {
         Some(b) => repo
@@ -77,7 +92,7 @@ pub fn write_commit(
     let sig = gix::actor::Signature {
         name: "bd".into(),
         email: "bd@claims.invalid".into(),
-        time: gix::date::Time::now_utc(),
+        time: gix::date::Time { seconds, offset: 0 },
     };
     let mut buf = gix::date::parse::TimeBuf::default();
     let who = sig.to_ref(&mut buf);

@@ -264,6 +264,21 @@ pub fn spool_reject(home: &ProjectHome, id: &str) -> Result<()> {
     fs::rename(&path, &aside).map_err(|e| Error::io(&path, e))
 }
 
+/// Whether the message `id` was set aside as `.rejected`.
+pub fn spool_rejected(home: &ProjectHome, id: &str) -> bool {
+    spool_dir(home)
+        .join(format!("{}.rejected", escape(id)))
+        .exists()
+}
+
+/// Keep `bytes` (what could be read of a message that cannot be taken in)
+/// as `spool/<name>.rejected`, for a human to read; never imported.
+pub fn spool_set_aside(home: &ProjectHome, name: &str, bytes: &[u8]) -> Result<()> {
+    let dir = spool_dir(home);
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    atomic::write(&dir.join(format!("{}.rejected", escape(name))), bytes)
+}
+
 /// Remove an imported message from the spool.
 pub fn spool_done(home: &ProjectHome, id: &str) -> Result<()> {
     let path = spool_file(home, id);

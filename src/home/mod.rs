@@ -5,9 +5,11 @@
 
 pub mod deliveries;
 pub mod ledger;
+pub mod machine;
 pub mod mailbox;
 pub mod presence;
 pub mod registry;
+pub mod relay;
 pub mod remote;
 pub mod reservations;
 pub mod workers;

@@ -457,3 +457,76 @@ pub fn pollution(ctx: &Session, clean: bool) -> Result<Pollution> {
         deleted,
     })
 }
+
+// ---------------------------------------------------------------------------
+// `config … --machine`: this machine's settings (`home::machine`), never
+// committed: another project's remote (issue 14, handoffs across machines).
+
+fn machine_home(ctx: &Session) -> Result<crate::home::ProjectHome> {
+    ctx.home()?.ok_or_else(|| crate::error::Error::Invalid {
+        msg: "this machine's settings live in the project home, and this workspace uses none"
+            .into(),
+        hint: Some(
+            "coordination = \"workspace\" (or an unproven workspace: `bd where`) keeps no machine settings"
+                .into(),
+        ),
+    })
+}
+
+/// `config get --machine`: the value of `projects.<name>.remote` here.
+pub fn machine_config_get(ctx: &Session, key: &str) -> Result<ConfigReport> {
+    let (cfg, warn) = crate::home::machine::load(&machine_home(ctx)?);
+    if let Some(w) = warn {
+        ctx.warn(w);
+    }
+    match cfg.get(key)? {
+        Some(v) => Ok(ConfigReport {
+            key: key.to_string(),
+            value: Some(v),
+            changed: None,
+        }),
+        None => Err(crate::error::Error::NotFound(
+            crate::error::Missing::ConfigUnset {
+                key: key.to_string(),
+            },
+        )),
+    }
+}
+
+/// `config set --machine`: whether it changed. A name that is not a key of
+/// `[projects]` stands for the identity it spells (said once, as a note).
+pub fn machine_config_set(ctx: &Session, key: &str, value: &str) -> Result<ConfigReport> {
+    let name = crate::home::machine::project_of(key)?;
+    let changed = crate::home::machine::set(&machine_home(ctx)?, key, value)?;
+    if changed && !ctx.config.projects().iter().any(|(k, _)| *k == name) {
+        ctx.note(format!(
+            "{name} is no key of [projects] in config.toml: it is taken as the identity of the project whose remote this is"
+        ));
+    }
+    Ok(ConfigReport {
+        key: key.to_string(),
+        value: Some(value.to_string()),
+        changed: Some(changed),
+    })
+}
+
+/// `config unset --machine`: whether it was set.
+pub fn machine_config_unset(ctx: &Session, key: &str) -> Result<ConfigReport> {
+    let changed = crate::home::machine::unset(&machine_home(ctx)?, key)?;
+    Ok(ConfigReport {
+        key: key.to_string(),
+        value: None,
+        changed: Some(changed),
+    })
+}
+
+/// `config list --machine`: every setting of this machine, by key.
+pub fn machine_config_list(ctx: &Session) -> Result<admin::ConfigList> {
+    let (cfg, warn) = crate::home::machine::load(&machine_home(ctx)?);
+    if let Some(w) = warn {
+        ctx.warn(w);
+    }
+    Ok(admin::ConfigList {
+        entries: cfg.entries(),
+    })
+}

@@ -11,6 +11,10 @@
 //!   never writes into another project's working tree.
 //! - [`pump`] runs before every command: imports the spool, applies links,
 //!   re-posts the actor's own pending deliveries whose spool file vanished.
+//! - A project with no workspace on this machine whose remote this machine's
+//!   config names is reached through that remote (`ops::relay`); what its
+//!   remote holds for this project is fetched by `bd sync` and `bd mail
+//!   inbox --fetch` ([`fetch_remote`]) and imported here the same way.
 
 use crate::model::kinds::Status;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +33,7 @@ use crate::model::record::{Comment, Record};
 use crate::model::time;
 use crate::model::values;
 use crate::ops::Session;
+use crate::ops::relay::{self, Route};
 use crate::store::Tx;
 use crate::store::attachments;
 use crate::store::mail::{MailTx, scan};
@@ -53,8 +58,12 @@ pub struct SendOptions {
 pub struct Sent {
     #[serde(flatten)]
     pub message: Message,
-    /// Other projects the message waits for (no workspace of theirs here).
+    /// Other projects the message waits for (no workspace of theirs here,
+    /// or their remote did not take it).
     pub pending: Vec<String>,
+    /// Other projects reached through their remote, and how it went.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote: Vec<relay::Relayed>,
 }
 
 /// `bd mail inbox` filters.
@@ -63,6 +72,8 @@ pub struct InboxOptions {
     pub all: bool,
     pub from: Option<String>,
     pub thread: Option<String>,
+    /// Fetch what other projects pushed to this project's remote first.
+    pub fetch: bool,
 }
 
 const HANDOFF: &str = "handoff";
@@ -100,7 +111,12 @@ fn resolve_project(ctx: &Session, name: &str, explicit: bool) -> Result<String> 
     if explicit {
         return Ok(name.to_string());
     }
-    let configured = ctx.config.projects();
+    let mut configured = ctx.config.projects();
+    for p in relay::machine_projects(ctx) {
+        if !configured.iter().any(|(k, _)| *k == p.name) {
+            configured.push((p.name, p.identity));
+        }
+    }
     if let Some((_, id)) = configured.iter().find(|(k, _)| k == name) {
         return Ok(id.clone());
     }
@@ -369,12 +385,14 @@ fn compose(
 }
 
 /// Write a composed message and deliver it: live mail for this project's
-/// agents, the spool of every other project it names.
+/// agents, the spool of every other project it names (here, or through its
+/// remote: pushed now with `push_now`, else at the next `bd sync`).
 fn post(
     ctx: &Session,
     mut msg: Message,
     bodies: Vec<Vec<u8>>,
     parent: Option<&Message>,
+    push_now: bool,
 ) -> Result<Sent> {
     let own = identity(ctx)?;
     ctx.refuse_unmerged()?;
@@ -419,10 +437,46 @@ fn post(
             }
         }
     }
-    for p in remote_projects(&msg, &own) {
+    let mut remote = Vec::new();
+    let others = remote_projects(&msg, &own);
+    if !others.is_empty() {
+        relay::warn_committed_remotes(ctx);
+    }
+    for p in others {
+        if let Route::Remote(url) = relay::route(ctx, &p) {
+            match relay_to(ctx, &p, &url, &msg, push_now) {
+                Ok(r) => {
+                    match &r.reason {
+                        Some(why) => {
+                            ctx.note(format!("delivery of {} to {p} is pending: {why}", msg.id));
+                            pending.push(p);
+                        }
+                        None => ctx.note(format!(
+                            "pushed {} to the remote of {p}; its next `bd sync` imports it",
+                            msg.id
+                        )),
+                    }
+                    remote.push(r);
+                }
+                Err(e) => {
+                    ctx.warn(format!(
+                        "{} is saved with delivery to {p} pending: {e}",
+                        msg.id
+                    ));
+                    pending.push(p);
+                }
+            }
+            continue;
+        }
         match spool_to(ctx, &p, &msg) {
             Ok(true) => {}
-            Ok(false) => pending.push(p),
+            Ok(false) => {
+                ctx.note(format!(
+                    "delivery of {} to {p} is pending: no workspace of that project is known on this machine; the first bd command in one imports it (or name its remote: `bd config set --machine projects.<name>.remote URL`)",
+                    msg.id
+                ));
+                pending.push(p);
+            }
             Err(e) => {
                 ctx.warn(format!(
                     "{} is saved with delivery to {p} pending: {e}; the next bd command retries",
@@ -432,26 +486,17 @@ fn post(
             }
         }
     }
-    for p in &pending {
-        ctx.note(format!(
-            "delivery of {} to {p} is pending: no workspace of that project is known on this machine; the first bd command in one imports it",
-            msg.id
-        ));
-    }
     Ok(Sent {
         message: msg,
         pending,
+        remote,
     })
 }
 
-/// Drop a copy of `msg` into project `p`'s spool. Returns whether a workspace
-/// of `p` is registered here (so the import will happen soon).
-fn spool_to(ctx: &Session, p: &str, msg: &Message) -> Result<bool> {
-    if !ctx.speaks_for_project() {
-        return Err(ctx.unproven_sender());
-    }
+/// The copy of `msg` another project receives, and its attachment bodies
+/// (from this workspace's attachments).
+fn spool_item(ctx: &Session, msg: &Message) -> Result<(SpoolItem, relay::Bodies)> {
     let own = identity(ctx)?;
-    let home = ProjectHome::open(ctx.home_base(), p)?;
     let adir = attachments::dir(&ctx.ws.beads);
     let mut bodies = Vec::new();
     for a in &msg.attachments {
@@ -466,13 +511,39 @@ fn spool_to(ctx: &Session, p: &str, msg: &Message) -> Result<bool> {
         message: copy,
         issue_type: msg.issue_type.clone(),
     };
+    Ok((item, bodies))
+}
+
+/// Send a copy of `msg` to project `p` through its remote `url`.
+fn relay_to(
+    ctx: &Session,
+    p: &str,
+    url: &str,
+    msg: &Message,
+    push_now: bool,
+) -> Result<relay::Relayed> {
+    if !ctx.speaks_for_project() {
+        return Err(ctx.unproven_sender());
+    }
+    let (item, bodies) = spool_item(ctx, msg)?;
+    relay::send(ctx, p, url, item, &bodies, push_now)
+}
+
+/// Drop a copy of `msg` into project `p`'s spool. Returns whether a workspace
+/// of `p` is registered here (so the import will happen soon).
+fn spool_to(ctx: &Session, p: &str, msg: &Message) -> Result<bool> {
+    if !ctx.speaks_for_project() {
+        return Err(ctx.unproven_sender());
+    }
+    let home = ProjectHome::open(ctx.home_base(), p)?;
+    let (item, bodies) = spool_item(ctx, msg)?;
     mailbox::spool_put(&home, &item, &bodies)?;
     Ok(!crate::home::registry::live(&home).is_empty())
 }
 
 pub fn send(ctx: &Session, o: &SendOptions) -> Result<Sent> {
     let (msg, bodies) = compose(ctx, o, None)?;
-    post(ctx, msg, bodies, None)
+    post(ctx, msg, bodies, None, true)
 }
 
 /// `bd mail reply`: to the sender (and with `all`, every other recipient),
@@ -508,7 +579,7 @@ pub fn reply(ctx: &Session, id: &str, mut o: SendOptions, all: bool) -> Result<S
         });
     }
     let (msg, bodies) = compose(ctx, &o, Some(&parent))?;
-    post(ctx, msg, bodies, Some(&parent))
+    post(ctx, msg, bodies, Some(&parent), true)
 }
 
 fn stored(ctx: &Session, needles: &[String], into: &mut BTreeMap<String, Message>) -> Result<()> {
@@ -578,6 +649,9 @@ fn mailbox_of(ctx: &Session, agent: &str) -> Result<(BTreeMap<String, Message>, 
 
 /// `bd mail inbox`: unread first (newest first within each), or all with `--all`.
 pub fn inbox(ctx: &Session, o: &InboxOptions) -> Result<Vec<Message>> {
+    if o.fetch {
+        fetch_remote(ctx);
+    }
     let agent = ctx.actor.clone();
     let (all, _) = mailbox_of(ctx, &agent)?;
     let thread = match &o.thread {
@@ -768,6 +842,15 @@ pub fn sent(ctx: &Session) -> Result<Vec<Message>> {
     }
     all.retain(|_, m| m.from == ctx.actor);
     recipient_marks(ctx, &mut all)?;
+    // Why a delivery through another project's remote is still pending
+    // (this machine's knowledge: never written to mail.jsonl).
+    for m in all.values_mut() {
+        for (p, d) in m.delivery.iter_mut() {
+            if d.status == PENDING && d.reason.is_none() {
+                d.reason = relay::pending_reason(ctx, &m.id, p);
+            }
+        }
+    }
     let mut list: Vec<Message> = all.into_values().collect();
     list.sort_by(|a, b| {
         time::parse(&b.created_at)
@@ -954,6 +1037,25 @@ pub fn pump(ctx: &Session) {
     }
 }
 
+/// `bd sync` and `bd mail inbox --fetch`: fetch what other projects pushed
+/// to this project's own remote (`ops::relay::receive`) and take it in as
+/// the spool here is taken in ([`pump`]: the import, the links). What was
+/// fetched, for `ops::relay::settle` to remove from the remote once the
+/// import is pushed; problems are warnings (`None`).
+pub fn fetch_remote(ctx: &Session) -> Option<relay::Received> {
+    match relay::receive(ctx) {
+        Ok(Some(r)) => {
+            pump(ctx);
+            Some(r)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            ctx.warn(format!("mail from other projects was not fetched: {e}"));
+            None
+        }
+    }
+}
+
 /// Import spooled messages under the spool lock and the workspace lock.
 fn import(ctx: &Session, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<usize> {
     let own = identity(ctx)?;
@@ -1088,10 +1190,8 @@ fn import(ctx: &Session, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<us
         }
     }
     for (project, link) in &links {
-        if let Ok(h) = ProjectHome::open(ctx.home_base(), project)
-            && let Err(e) = mailbox::link_put(&h, link)
-        {
-            ctx.warn(format!("cannot tell {project} about {}: {e}", link.issue));
+        if let Err(e) = relay::tell(ctx, project, link) {
+            ctx.warn(format!("cannot tell {project} about {}: {e}", link.message));
         }
     }
     for id in &done {
@@ -1233,8 +1333,11 @@ fn sender_side(ctx: &Session, home: &ProjectHome) -> Result<()> {
                     );
                     continue;
                 }
-                let gone = mailbox::existing(ctx.home_base(), &row.project)
-                    .is_none_or(|h| !mailbox::spool_has(&h, &row.id));
+                let gone = match relay::route(ctx, &row.project) {
+                    Route::Remote(_) => !relay::queued(ctx, &row.id, &row.project),
+                    Route::Local => mailbox::existing(ctx.home_base(), &row.project)
+                        .is_none_or(|h| !mailbox::spool_has(&h, &row.id)),
+                };
                 if gone {
                     repost.push((row.project.clone(), row.id.clone()));
                 }
@@ -1259,8 +1362,13 @@ fn sender_side(ctx: &Session, home: &ProjectHome) -> Result<()> {
         if m.from != ctx.actor {
             continue;
         }
-        match spool_to(ctx, project, &m) {
-            Ok(_) => ctx.note(format!("re-posted {} to {project}", m.id)),
+        let posted = match relay::route(ctx, project) {
+            // Queued for the next sync: this command may not touch the network.
+            Route::Remote(url) => relay_to(ctx, project, &url, &m, false).map(|_| ()),
+            Route::Local => spool_to(ctx, project, &m).map(|_| ()),
+        };
+        match posted {
+            Ok(()) => ctx.note(format!("re-posted {} to {project}", m.id)),
             Err(e) => ctx.warn(format!("cannot re-post {} to {project}: {e}", m.id)),
         }
     }
@@ -1305,9 +1413,6 @@ pub fn flow_back(ctx: &Session, pairs: &[(Option<Record>, Record)]) {
         if project.is_empty() || project == own {
             continue;
         }
-        let Ok(theirs) = ProjectHome::open(ctx.home_base(), &project) else {
-            continue;
-        };
         let link = Link {
             message: root.clone(),
             project: own.clone(),
@@ -1316,7 +1421,7 @@ pub fn flow_back(ctx: &Session, pairs: &[(Option<Record>, Record)]) {
             title: after.title(),
             at: ctx.now_text(),
         };
-        if let Err(e) = mailbox::link_put(&theirs, &link) {
+        if let Err(e) = relay::tell(ctx, &project, &link) {
             ctx.warn(format!("cannot tell {project} about {}: {e}", after.id()));
         }
         let old: BTreeSet<String> = before
@@ -1344,7 +1449,8 @@ pub fn flow_back(ctx: &Session, pairs: &[(Option<Record>, Record)]) {
             };
             let sent = compose(ctx, &o, Some(&parent)).and_then(|(mut m, b)| {
                 m.from = c.author.clone();
-                post(ctx, m, b, Some(&parent))
+                // After a write, not a send: the remote gets it at the next sync.
+                post(ctx, m, b, Some(&parent), false)
             });
             if let Err(e) = sent {
                 ctx.warn(format!(

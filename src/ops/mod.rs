@@ -26,6 +26,7 @@ pub mod merge_driver;
 pub mod metrics;
 pub mod prime;
 pub mod query;
+pub mod relay;
 pub mod remote;
 pub mod reserve;
 pub mod run;

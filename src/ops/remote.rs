@@ -1247,3 +1247,14 @@ pub fn live(ctx: &Session) -> std::collections::HashSet<String> {
         .map(|(id, _)| id)
         .collect()
 }
+
+// ---------------------------------------------------------------------------
+// Handoffs across machines (`ops::relay`).
+
+/// This project's own remote, whatever the coordination mode: where other
+/// projects' mail for it waits (`refs/beads/spool/`). The same remote
+/// remote coordination arbitrates through: `remote` in config.toml, else
+/// the branch's upstream remote, else `origin`.
+pub fn own_remote(ctx: &Session) -> Result<String> {
+    resolve(ctx).map(|a| a.remote)
+}

@@ -55,6 +55,7 @@ pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
         None => None,
     };
     let upstream = syncable(ctx)?;
+    let spool = crate::ops::mail::fetch_remote(ctx);
     let mut rep = SyncReport::default();
     let subject = crate::ops::gitops::describe_pending_subject(ctx);
     if let git::commit::Outcome::Committed { id, .. } = ctx.commit_beads(&subject, None)? {
@@ -95,6 +96,7 @@ pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
     // Also renames a plain `git pull` made before this sync.
     follow_renames(ctx);
     rep.remote = crate::ops::remote::settle(ctx, rep.pushed || rep.up_to_date)?;
+    crate::ops::relay::settle(ctx, spool);
     if !before.is_empty() {
         (rep.claims_lost, rep.claims_renamed) = lost_claims(ctx, &before)?;
         forget_lost_claims(ctx, &rep.claims_lost);

@@ -232,8 +232,36 @@ impl Config {
             .unwrap_or_default()
     }
 
+    /// The `projects.<name>.remote` keys this file sets (as a table
+    /// `[projects.<name>]` or a key `"<name>.remote"`): never used, another
+    /// project's remote is set per machine (`bd config set --machine`).
+    pub fn committed_remotes(&self) -> Vec<String> {
+        let Some(t) = self.table.get("projects").and_then(|t| t.as_table()) else {
+            return Vec::new();
+        };
+        t.iter()
+            .filter_map(|(k, v)| match v {
+                toml::Value::Table(sub) if sub.contains_key("remote") => {
+                    Some(format!("projects.{k}.remote"))
+                }
+                toml::Value::String(_) if k.ends_with(".remote") => Some(format!("projects.{k}")),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Set a key after checking its value. Returns whether anything changed.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool> {
+        if key.starts_with("projects.") && key.ends_with(".remote") {
+            return Err(Error::Invalid {
+                msg: format!(
+                    "{key} is not kept in config.toml: a committed URL would send every clone's mail there"
+                ),
+                hint: Some(format!(
+                    "set it for this machine: `bd config set --machine {key} URL`"
+                )),
+            });
+        }
         if let Some(name) = key.strip_prefix("projects.") {
             if name.is_empty() || value.trim().is_empty() {
                 return Err(Error::invalid(

@@ -72,6 +72,14 @@ fn nothing_changed_table() {
     let parent = env.create("Parent", &[]);
     let child = env.create("Child", &["--parent", &parent]);
     env.bd(&["config", "set", "lease", "20m"]).ok();
+    env.bd(&[
+        "config",
+        "set",
+        "--machine",
+        "projects.o.remote",
+        "/srv/o.git",
+    ])
+    .ok();
 
     let nc = "Nothing changed";
     let rows = vec![
@@ -221,6 +229,26 @@ fn nothing_changed_table() {
         row(
             "config unset unset key",
             &["config", "unset", "project"],
+            0,
+            None,
+            &[nc, "not set"],
+        ),
+        row(
+            "config set --machine same value",
+            &[
+                "config",
+                "set",
+                "--machine",
+                "projects.o.remote",
+                "/srv/o.git",
+            ],
+            0,
+            None,
+            &[nc, "already"],
+        ),
+        row(
+            "config unset --machine unset key",
+            &["config", "unset", "--machine", "projects.p.remote"],
             0,
             None,
             &[nc, "not set"],

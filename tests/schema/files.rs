@@ -314,6 +314,7 @@ fn message_schemas_list_the_keys_bd_writes() {
     let mut send = vec!["schema_version".to_string()];
     send.extend(file.iter().cloned());
     send.push("pending".into());
+    send.push("remote".into());
     assert_eq!(keys(&load("output/mail-send.schema.json")), send);
 }
 

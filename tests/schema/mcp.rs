@@ -140,6 +140,8 @@ fn every_mcp_tool_result_matches_its_schema() {
             "mail-send",
         ),
         ("mail_inbox", json!({"all": true}), "mail-list"),
+        // No remote here: the fetch is a warning, the inbox is given.
+        ("mail_inbox", json!({"fetch": true}), "mail-list"),
         ("agents", json!({}), "agents"),
         ("sling", json!({"id": c, "agent": "tester"}), "issue"),
         ("hook", json!({}), "hook"),
@@ -262,6 +264,17 @@ fn every_mcp_tool_result_matches_its_schema() {
             "config-set",
         ),
         ("config_get", json!({"key": "lease"}), "config-get"),
+        (
+            "config_set",
+            json!({"key": "projects.other.remote", "value": "/srv/other.git", "machine": true}),
+            "config-set",
+        ),
+        (
+            "config_get",
+            json!({"key": "projects.other.remote", "machine": true}),
+            "config-get",
+        ),
+        ("config_list", json!({"machine": true}), "config-machine"),
         ("doctor", json!({}), "doctor"),
         ("doctor", json!({"check": "pollution"}), "doctor-pollution"),
         ("diff", json!({}), "diff"),

@@ -177,6 +177,27 @@ fn every_command_output_matches_its_schema() {
     ck.run(&env, "config-set", &["config", "unset", "lease"]);
     ck.run(&env, "config-get", &["config", "get", "projects.other"]);
     ck.run(&env, "config-list", &["config", "list"]);
+    // This machine's own settings: another project's remote.
+    let none = ck.run(&env, "config-machine", &["config", "list", "--machine"]);
+    assert_eq!(none, json!({"schema_version": 1}), "{none}");
+    let remote = ["projects.other.remote", "/srv/other.git"];
+    ck.run(
+        &env,
+        "config-set",
+        &["config", "set", "--machine", remote[0], remote[1]],
+    );
+    ck.run(
+        &env,
+        "config-get",
+        &["config", "get", "--machine", remote[0]],
+    );
+    let one = ck.run(&env, "config-machine", &["config", "list", "--machine"]);
+    assert_eq!(one[remote[0]], remote[1], "{one}");
+    ck.run(
+        &env,
+        "config-set",
+        &["config", "unset", "--machine", remote[0]],
+    );
     ck.run(
         &env,
         "config-set",
@@ -470,6 +491,25 @@ fn check_mail_outputs(ck: &Checker) {
         json!(["example.com/nowhere"]),
         "{nowhere}"
     );
+    // A project on another machine, reached through the remote this
+    // machine's config names: pushed, or offline and pending with why.
+    let c_remote = a.tmp.path().join("c.git");
+    std::fs::create_dir_all(&c_remote).unwrap();
+    common::git(&c_remote, &["init", "-q", "--bare", "-b", "main"]);
+    a.bd(&[
+        "config",
+        "set",
+        "--machine",
+        "projects.example.com/c.remote",
+        c_remote.to_str().unwrap(),
+    ])
+    .ok();
+    for (extra, pushed) in [(None, true), (Some("--offline"), false)] {
+        let mut args: Vec<&str> = extra.into_iter().collect();
+        args.extend(["mail", "send", "--to", "@example.com/c", "--subject", "Far"]);
+        let far = ck.run(&a, "mail-send", &args);
+        assert_eq!(far["remote"][0]["pushed"], pushed, "{far}");
+    }
     // b's next command imports the message as a work item; b's agents see it.
     let imported = ck.run(&b, "issue-list", &["list"]);
     assert_eq!(imported.as_array().map(Vec::len), Some(1), "{imported}");

@@ -41,6 +41,9 @@ pub enum MailCmd {
         /// Only this thread (any message id in it)
         #[arg(long)]
         thread: Option<String>,
+        /// First fetch the mail other projects pushed to this project's remote
+        #[arg(long)]
+        fetch: bool,
     },
     /// Show a message and mark it read
     Read { id: String },
@@ -112,8 +115,18 @@ pub fn run(ctx: &Session, cmd: MailCmd) -> Result<Output> {
             let o = send_options(body)?;
             Ok(posted(ctx, "Replied", ops::mail::reply(ctx, &id, o, all)?))
         }
-        MailCmd::Inbox { all, from, thread } => {
-            let o = ops::mail::InboxOptions { all, from, thread };
+        MailCmd::Inbox {
+            all,
+            from,
+            thread,
+            fetch,
+        } => {
+            let o = ops::mail::InboxOptions {
+                all,
+                from,
+                thread,
+                fetch,
+            };
             let msgs = ops::mail::inbox(ctx, &o)?;
             let empty = if all {
                 "No messages"

@@ -65,6 +65,11 @@ const fn req(name: &'static str, kind: Kind, doc: &'static str) -> Param {
 use Kind::*;
 
 const ID: Param = req("id", Pos, "issue ID");
+const MACHINE: Param = p(
+    "machine",
+    Bool("machine"),
+    "this machine's settings (projects.<name>.remote), never committed",
+);
 const IDS: Param = req("ids", PosList, "issue IDs");
 const FILTERS: [Param; 6] = [
     p("status", List("status"), ""),
@@ -238,7 +243,10 @@ pub const TOOLS: &[Tool] = &[
         name: "mail_inbox",
         verb: &["mail", "inbox"],
         doc: "Your mail, unread first",
-        params: &[p("all", Bool("all"), "read too")],
+        params: &[
+            p("all", Bool("all"), "read too"),
+            p("fetch", Bool("fetch"), "fetch from the remote first"),
+        ],
         core: true,
     },
     Tool {
@@ -760,21 +768,21 @@ pub const TOOLS: &[Tool] = &[
         name: "config_list",
         verb: &["config", "list"],
         doc: "The tracker's settings",
-        params: &[],
+        params: &[MACHINE],
         core: false,
     },
     Tool {
         name: "config_get",
         verb: &["config", "get"],
         doc: "One setting",
-        params: &[req("key", Pos, "")],
+        params: &[req("key", Pos, ""), MACHINE],
         core: false,
     },
     Tool {
         name: "config_set",
         verb: &["config", "set"],
         doc: "Change a setting",
-        params: &[req("key", Pos, ""), req("value", Pos, "")],
+        params: &[req("key", Pos, ""), req("value", Pos, ""), MACHINE],
         core: false,
     },
     Tool {
