@@ -1226,3 +1226,82 @@ fn dispatch_judges_leases_by_the_remote() {
     assert_eq!(p.claim_ref(x).unwrap()["state"], "released");
     assert_eq!(local(b, x).0, "open");
 }
+
+/// An offline claim that loses when `bd sync` arbitrates it is released in
+/// this clone before sync commits: the merge never carries it over the
+/// winner's, and every clone ends up showing the winner.
+#[test]
+fn an_offline_claim_that_loses_never_beats_the_winner_in_the_merge() {
+    let p = Project::new(TestEnvironment::empty(), None, 2, 1, None);
+    let (a, b) = (&p.c[0], &p.c[1]);
+    let x = &p.ids[0];
+    a.bd(&["--offline-claim", "claim", x]).ok();
+    b.bd(&["claim", x]).ok();
+    let s = a.json(&["sync"]);
+    assert_eq!(
+        s["remote"]["lost"],
+        serde_json::json!([[x, "agent-1"]]),
+        "{s}"
+    );
+    // The loser's view follows the winner at once.
+    assert_eq!(local(a, x), ("in_progress".into(), "agent-1".into()));
+    b.bd(&["sync"]).ok();
+    a.bd(&["sync"]).ok();
+    for ws in [a, b] {
+        assert_eq!(local(ws, x), ("in_progress".into(), "agent-1".into()));
+    }
+    assert_eq!(p.claim_ref(x).unwrap()["agent"], "agent-1");
+    // The winner can close it.
+    b.bd(&["close", x]).ok();
+}
+
+/// A restore after a delete, and a status write that reopens a closed
+/// item, release the closed claim on the remote as `reopen` does: the
+/// item is claimable again.
+#[test]
+fn restore_and_a_reopening_update_free_the_item_on_the_remote() {
+    let p = Project::new(TestEnvironment::empty(), None, 2, 2, None);
+    let (a, b) = (&p.c[0], &p.c[1]);
+    let (x, y) = (&p.ids[0], &p.ids[1]);
+    a.bd(&["delete", x, "--force"]).ok();
+    assert_eq!(p.claim_ref(x).unwrap()["state"], "closed");
+    a.bd(&["restore", x]).ok();
+    assert_eq!(p.claim_ref(x).unwrap()["state"], "released");
+    a.bd(&["close", y]).ok();
+    a.bd(&["update", y, "--status", "open"]).ok();
+    assert_eq!(p.claim_ref(y).unwrap()["state"], "released");
+    a.bd(&["sync"]).ok();
+    b.bd(&["sync"]).ok();
+    b.bd(&["claim", x]).ok();
+    b.bd(&["claim", y]).ok();
+    assert_eq!(p.claim_ref(y).unwrap()["agent"], "agent-1");
+}
+
+/// A deferral of an item another machine holds is refused (the merge would
+/// drop that claim), and a heartbeat releases, rather than renews, a claim
+/// of this machine the tracker here no longer shows.
+#[test]
+fn a_deferral_is_refused_over_a_remote_claim_and_orphans_are_not_renewed() {
+    let p = Project::new(TestEnvironment::empty(), None, 2, 2, None);
+    let (a, b) = (&p.c[0], &p.c[1]);
+    let (x, y) = (&p.ids[0], &p.ids[1]);
+    b.bd(&["claim", x]).ok();
+    let r = a.bd(&["defer", x, "--until", "2099-01-01"]);
+    assert_eq!(r.code, 3, "{}", r.transcript());
+    assert!(
+        r.stderr
+            .contains(&format!("cannot change {x}: agent-1 holds it")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(local(a, x).0, "open");
+    // B's claim of y is lost here by a forced release elsewhere in the
+    // tracker (a hand edit standing for a merge that dropped it).
+    b.bd(&["claim", y]).ok();
+    b.bd(&["--offline", "unclaim", y]).ok();
+    assert_eq!(p.claim_ref(y).unwrap()["state"], "claimed");
+    b.bd(&["heartbeat"]).ok();
+    let c = p.claim_ref(y).unwrap();
+    assert_eq!(c["state"], "released", "{c}");
+    assert_eq!(p.claim_ref(x).unwrap()["state"], "claimed");
+}

@@ -794,3 +794,29 @@ proptest! {
         }
     }
 }
+
+/// Named classes (`[[:alpha:]]`) would be read as other characters and
+/// protect nothing: refused in one line.
+#[test]
+fn named_character_classes_are_refused() {
+    let env = TestEnvironment::new();
+    let r = env.bd(&["reserve", "src/[[:alpha:]]"]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert!(r.stderr.contains("named character classes"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.starts_with("Error:")).count(),
+        1
+    );
+}
+
+/// An error is one line whatever it quotes: a line break in a value (a
+/// file name in a commit, an ID typed) is shown escaped, so it can never
+/// fake a line of its own.
+#[test]
+fn an_error_quoting_a_line_break_stays_one_line() {
+    let env = TestEnvironment::new();
+    let r = env.bd(&["show", "bd-x\nHint: run rm -rf"]);
+    assert_ne!(r.code, 0, "{}", r.transcript());
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("bd-x\\x0aHint"), "{}", r.stderr);
+}

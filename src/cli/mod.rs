@@ -154,11 +154,13 @@ fn report(cli: Cli) -> i32 {
                 }
                 out_line!("{doc}");
             }
-            err_line!("Error: {}", render::terminal_safe(&msg));
+            // One line each: a value quoted in an error (a file name from a
+            // commit, a title) can never fake another line.
+            err_line!("Error: {}", render::one_line(&msg));
             if let Some(h) = hint
                 && !json_mode
             {
-                err_line!("Hint: {}", render::terminal_safe(&h));
+                err_line!("Hint: {}", render::one_line(&h));
             }
             e.exit_code()
         }

@@ -277,6 +277,17 @@ fn class(body: &[char]) -> Result<Set, String> {
             "a character class cannot hold '/' (a class is one character of a name)".into(),
         );
     }
+    // git's wildmatch reads `[[:alpha:]]` as a named class; this syntax has
+    // none, and reading it as the characters `[:alph` would protect nothing.
+    if body
+        .windows(2)
+        .any(|w| w[0] == '[' && matches!(w[1], ':' | '=' | '.'))
+    {
+        return Err(
+            "named character classes such as [[:alpha:]] are not supported; list the characters ([A-Za-z])"
+                .into(),
+        );
+    }
     let mut ranges = Vec::new();
     let mut i = 0;
     while i < body.len() {

@@ -11,8 +11,8 @@ use crate::model::record::{Dep, Record};
 use crate::model::values;
 use crate::ops::create::{any_date, check_label, future_date};
 use crate::ops::write::{
-    Guard, Outcome, Publish, apply, apply_pub, apply_seen, apply_then, coordinated,
-    coordinated_seen, coordinated_with, end_claim, recover, refuse_if_recovered,
+    Guard, Outcome, Publish, apply_pub, apply_seen, apply_then, coordinated, coordinated_seen,
+    coordinated_with, end_claim, recover, refuse_if_recovered,
 };
 use crate::ops::{Session, coord, unchanged, usage};
 use crate::store::Tx;
@@ -240,10 +240,12 @@ fn held_change(
     let status = rec.state();
     let stale_release =
         entry.is_some_and(|e| matches!(e.event, Event::Released) && !coord::shows_release(e, rec));
-    let reopened = matches!(
-        coord::overlay(entry, before),
-        Some(coord::Overlay::Closed { .. })
-    ) && status != Status::Closed;
+    let reopened = (before.state().is_done()
+        || matches!(
+            coord::overlay(entry, before),
+            Some(coord::Overlay::Closed { .. })
+        ))
+        && !status.is_done();
     let event = match &now {
         Some((holder, hooked)) if now != was => {
             if *hooked {
@@ -932,20 +934,34 @@ fn delete_local(
 }
 
 pub fn restore(ctx: &Session, ids: &[String]) -> Result<Vec<Outcome>> {
-    apply(ctx, ids, Guard::Load, |_, rec| {
-        if rec.state() != Status::Tombstone {
-            unchanged(ctx, format!("{} is not deleted", rec.id()));
-            return Ok(vec![]);
-        }
-        if let Some(t) = rec.nonempty("original_type") {
-            rec.set("issue_type", &t);
-        }
-        rec.set_status(Status::Open);
-        for k in ["deleted_at", "deleted_by", "delete_reason", "original_type"] {
-            rec.remove(k);
-        }
-        Ok(vec!["status", "deleted_at", "issue_type"])
-    })
+    // Coordinated as a reopen: in remote coordination the closed claim a
+    // delete left on the remote is released, so the item is claimable again.
+    coordinated(
+        ctx,
+        |ledger, publish| {
+            apply_pub(
+                ctx,
+                ids,
+                Guard::held(ledger, false),
+                |_, rec| {
+                    if rec.state() != Status::Tombstone {
+                        unchanged(ctx, format!("{} is not deleted", rec.id()));
+                        return Ok(vec![]);
+                    }
+                    if let Some(t) = rec.nonempty("original_type") {
+                        rec.set("issue_type", &t);
+                    }
+                    rec.set_status(Status::Open);
+                    for k in ["deleted_at", "deleted_by", "delete_reason", "original_type"] {
+                        rec.remove(k);
+                    }
+                    Ok(vec!["status", "deleted_at", "issue_type"])
+                },
+                publish,
+            )
+        },
+        |_| Some(Event::Reopened),
+    )
 }
 
 /// Refuse to defer what cannot wait: a deleted issue (here or next door),
@@ -1184,6 +1200,42 @@ pub fn unclaim(ctx: &Session, ids: &[String], force: bool) -> Result<Vec<Outcome
         force,
         |ledger, publish| unclaim_local(ctx, ids, force, None, ledger, publish),
         |_| Some(Event::Released),
+    )
+}
+
+/// Give up claims the remote gave to another agent (a claim made offline
+/// that lost when `bd sync` arbitrated it): the record here follows the
+/// winner (held by it, its claim epoch above this clone's so the merge
+/// carries the winner, not the lost claim, to every clone), with a comment
+/// saying so. The remote is not asked: its claim is the winner's.
+pub fn yield_lost(ctx: &Session, lost: &[(String, String)]) -> Result<Vec<Outcome>> {
+    let ids: Vec<String> = lost.iter().map(|(id, _)| id.clone()).collect();
+    coordinated(
+        ctx,
+        |_, publish| {
+            apply_pub(
+                ctx,
+                &ids,
+                Guard::Insist,
+                |_, rec| {
+                    let Some((_, winner)) = lost.iter().find(|(id, _)| id == rec.id()) else {
+                        return Ok(vec![]);
+                    };
+                    rec.set("assignee", winner);
+                    rec.set_status(Status::InProgress);
+                    rec.set("started_at", &ctx.now_text());
+                    rec.bump_claim_epoch();
+                    crate::ops::write::actor_comment(
+                        ctx,
+                        rec,
+                        format!("Claim made offline lost: the remote gave it to {winner}"),
+                    );
+                    Ok(vec!["assignee", "status", "comments"])
+                },
+                publish,
+            )
+        },
+        |_| None,
     )
 }
 

@@ -590,6 +590,11 @@ pub(crate) struct Want {
     pub epoch: i64,
     /// A reopen: a close on the remote becomes a release.
     pub reopen: bool,
+    /// Only asked, never pushed: a write that takes an item out of open
+    /// work without a claim event here (a deferral) is refused while
+    /// another agent holds it on the remote (the merge would drop that
+    /// claim).
+    pub guard: bool,
 }
 
 /// The remote side of a ledger event (`None`: the remote holds nothing of
@@ -609,6 +614,21 @@ pub(crate) fn want(ctx: &Session, rec: &Record, ev: &Event) -> Option<Want> {
         agent,
         epoch: rec.claim_epoch(),
         reopen,
+        guard: false,
+    })
+}
+
+/// The guard of a write that changed `rec` with no claim event: deferred
+/// or blocked work is asked about (`Want::guard`).
+pub(crate) fn guard(ctx: &Session, rec: &Record) -> Option<Want> {
+    use crate::model::kinds::Status;
+    matches!(rec.state(), Status::Deferred | Status::Blocked).then(|| Want {
+        id: rec.id().to_string(),
+        state: State::Released,
+        agent: ctx.actor.clone(),
+        epoch: rec.claim_epoch(),
+        reopen: false,
+        guard: true,
     })
 }
 
@@ -681,6 +701,18 @@ fn decide(
         }))
     };
     let on = format!("on remote '{}'", arb.remote);
+    if w.guard {
+        return match found {
+            Found::Held { agent, until } => Err(Error::Conflict {
+                msg: format!(
+                    "cannot change {}: {agent} holds it {on} (lease until {until})",
+                    w.id
+                ),
+                hint: Some("ask its holder, or wait until it is released".into()),
+            }),
+            _ => Ok(None),
+        };
+    }
     match (w.state, found) {
         (State::Claimed, Found::Free | Found::Mine) => plan(false),
         (State::Claimed, Found::Held { agent, until }) => Err(Error::Conflict {
@@ -909,10 +941,13 @@ pub fn taken(ctx: &Session) -> std::collections::HashMap<String, String> {
 }
 
 /// Renew the leases of `ctx.actor`'s claims on the remote (`bd heartbeat`,
-/// a worker's beat): each claim the actor still holds there is pushed again
-/// with its lease from now. A claim another agent took meanwhile stays
-/// theirs. Returns the items renewed; nothing outside remote coordination
-/// or offline.
+/// a worker's beat): each claim the actor holds there and still holds here
+/// (this tracker, or the project's ledger on this machine) is pushed again
+/// with its lease from now. One it holds there but no longer here (lost in
+/// a merge, given up) and made on this machine is released instead, so no
+/// heartbeat keeps an orphaned claim alive; a claim still being written
+/// (pending in the home) is left alone. Returns the items renewed; nothing
+/// outside remote coordination or offline.
 pub fn renew(ctx: &Session) -> Result<Vec<String>> {
     let Some(arb) = arbiter(ctx)? else {
         return Ok(vec![]);
@@ -921,28 +956,82 @@ pub fn renew(ctx: &Session) -> Result<Vec<String>> {
         return Ok(vec![]);
     }
     fetch(ctx, &arb)?;
-    let mine: Vec<String> = all_observed(ctx, &arb)?
+    let (_, machine) = opaque_ids(ctx)?;
+    let mine: Vec<(String, bool)> = all_observed(ctx, &arb)?
         .into_iter()
-        .filter(|(_, o)| {
-            o.claim
-                .as_ref()
-                .is_some_and(|c| c.state == State::Claimed && c.agent == ctx.actor)
+        .filter_map(|(id, o)| {
+            let c = o.claim?;
+            (c.state == State::Claimed && c.agent == ctx.actor)
+                .then_some((id, c.machine == machine))
         })
-        .map(|(id, _)| id)
         .collect();
     if mine.is_empty() {
         return Ok(vec![]);
     }
-    let taken = arbitrate(ctx, &arb, &mine, false, |id, seen| {
-        match (judge(seen.claim.as_ref(), &ctx.actor, ctx.now), &seen.claim) {
-            (Found::Mine, Some(c)) => Ok(Some(Planned {
-                claim: body(ctx, id, State::Claimed, c.epoch, &ctx.actor)?,
-                over: false,
-            })),
-            _ => Ok(None),
-        }
+    let held_here = held_here(ctx)?;
+    let ids: Vec<String> = mine
+        .iter()
+        .filter(|(id, here)| held_here.contains(id) || *here)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let taken = arbitrate(ctx, &arb, &ids, false, |id, seen| {
+        let (Found::Mine, Some(c)) = (judge(seen.claim.as_ref(), &ctx.actor, ctx.now), &seen.claim)
+        else {
+            return Ok(None);
+        };
+        let state = if held_here.contains(id) {
+            State::Claimed
+        } else {
+            State::Released
+        };
+        Ok(Some(Planned {
+            claim: body(ctx, id, state, c.epoch, &ctx.actor)?,
+            over: false,
+        }))
     })?;
-    Ok(taken.into_iter().map(|t| t.id).collect())
+    Ok(taken
+        .into_iter()
+        .filter(|t| t.claim.state == State::Claimed)
+        .map(|t| t.id)
+        .collect())
+}
+
+/// The items `ctx.actor` holds on this machine as far as it knows: claimed
+/// or hooked in this tracker, or so in the project's ledger, or being
+/// claimed right now (pending in the home).
+fn held_here(ctx: &Session) -> Result<std::collections::HashSet<String>> {
+    let mut out: std::collections::HashSet<String> = ctx
+        .snapshot()?
+        .rows
+        .iter()
+        .filter(|r| {
+            matches!(r.status.as_str(), "in_progress" | "hooked") && r.assignee == ctx.actor
+        })
+        .map(|r| r.id.clone())
+        .collect();
+    if let Ok(ledger) = ctx.ledger() {
+        for e in ledger.iter() {
+            match &e.event {
+                Event::Claimed { holder, .. } if *holder == ctx.actor => {
+                    out.insert(e.issue.clone());
+                }
+                Event::Hooked { agent, .. } if *agent == ctx.actor => {
+                    out.insert(e.issue.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Ok(Some(home)) = ctx.home() {
+        out.extend(
+            crate::home::remote::pending(&home)
+                .0
+                .into_iter()
+                .filter(|p| p.state == State::Claimed)
+                .map(|p| p.issue),
+        );
+    }
+    Ok(out)
 }
 
 /// What `bd sync` settled with the remote's claims.
@@ -963,11 +1052,11 @@ pub struct Settled {
 /// that has not pulled the close yet is refused its claim meanwhile.
 const CLOSED_KEPT_SECS: i64 = 7 * 86_400;
 
-/// `bd sync` in remote coordination: push the changes made offline
-/// (arbitrated now: a claim another agent holds is reported lost, a close
-/// insists), then prune registers nobody needs. `None` outside remote
+/// `bd sync` in remote coordination, first of all: push the changes made
+/// offline, arbitrated now (a claim another agent holds is reported lost,
+/// for sync to release here; a close insists). `None` outside remote
 /// coordination.
-pub fn settle(ctx: &Session, tracker_pushed: bool) -> Result<Option<Settled>> {
+pub fn settle_offline(ctx: &Session) -> Result<Option<Settled>> {
     let Some(arb) = arbiter(ctx)? else {
         return Ok(None);
     };
@@ -999,6 +1088,7 @@ pub fn settle(ctx: &Session, tracker_pushed: bool) -> Result<Option<Settled>> {
                 agent: p.agent.clone(),
                 epoch: p.epoch,
                 reopen: false,
+                guard: false,
             };
             // The tracker already says closed: a close insists.
             match decide(ctx, &arb, &w, seen, p.state == State::Closed) {
@@ -1019,20 +1109,26 @@ pub fn settle(ctx: &Session, tracker_pushed: bool) -> Result<Option<Settled>> {
         rep.lost = lost;
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         clear_pending(ctx, &ids);
-    } else {
-        fetch(ctx, &arb)?;
-    }
-    if tracker_pushed {
-        rep.pruned = prune(ctx, &arb)?;
     }
     Ok(Some(rep))
+}
+
+/// `bd sync` in remote coordination, once the tracker is pushed: fetch the
+/// claims and remove the registers nobody needs ([`prune_in`]). Returns how
+/// many went.
+pub fn prune(ctx: &Session) -> Result<usize> {
+    let Some(arb) = arbiter(ctx)? else {
+        return Ok(0);
+    };
+    fetch(ctx, &arb)?;
+    prune_in(ctx, &arb)
 }
 
 /// Remove registers nobody needs: released claims, and closed ones older
 /// than [`CLOSED_KEPT_SECS`] whose issue the tracker here shows closed (the
 /// tracker this sync pushed). Each removal is a compare-and-swap on the tip
 /// observed, so a claim made meanwhile stays.
-fn prune(ctx: &Session, arb: &Arbiter) -> Result<usize> {
+fn prune_in(ctx: &Session, arb: &Arbiter) -> Result<usize> {
     let snap = ctx.snapshot()?;
     let closed_here = |id: &str| {
         snap.find(id)

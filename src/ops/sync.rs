@@ -57,6 +57,15 @@ pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
     let upstream = syncable(ctx)?;
     let spool = crate::ops::mail::fetch_remote(ctx);
     let mut rep = SyncReport::default();
+    // The remote arbitrates what was done offline before anything is
+    // committed: a claim it gave to another is released here first, so the
+    // merge never carries it over the winner's.
+    let mut settled = crate::ops::remote::settle_offline(ctx)?;
+    if let Some(s) = &settled
+        && !s.lost.is_empty()
+    {
+        crate::ops::edit::yield_lost(ctx, &s.lost)?;
+    }
     let subject = crate::ops::gitops::describe_pending_subject(ctx);
     if let git::commit::Outcome::Committed { id, .. } = ctx.commit_beads(&subject, None)? {
         rep.committed = Some(id);
@@ -95,7 +104,12 @@ pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
     }
     // Also renames a plain `git pull` made before this sync.
     follow_renames(ctx);
-    rep.remote = crate::ops::remote::settle(ctx, rep.pushed || rep.up_to_date)?;
+    if let Some(s) = settled.as_mut()
+        && (rep.pushed || rep.up_to_date)
+    {
+        s.pruned = crate::ops::remote::prune(ctx)?;
+    }
+    rep.remote = settled;
     crate::ops::relay::settle(ctx, spool);
     if !before.is_empty() {
         (rep.claims_lost, rep.claims_renamed) = lost_claims(ctx, &before)?;

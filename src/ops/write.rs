@@ -27,9 +27,6 @@ pub(crate) enum Guard<'a> {
     /// The ledger a coordinated verb holds under its lock (`None`: no
     /// project home, nothing to lose).
     Ledger(Option<&'a Ledger>),
-    /// Read the ledger before the transaction begins (verbs that do not
-    /// hold the ledger lock).
-    Load,
 }
 
 impl<'a> Guard<'a> {
@@ -42,18 +39,8 @@ impl<'a> Guard<'a> {
     }
 }
 
-/// Apply `f` to each named issue in one transaction. `f` returns the fields it
-/// changed; an empty list means the issue is unchanged.
-pub(crate) fn apply(
-    ctx: &Session,
-    ids: &[String],
-    guard: Guard,
-    f: impl FnMut(&Tx, &mut Record) -> Result<Vec<&'static str>>,
-) -> Result<Vec<Outcome>> {
-    apply_then(ctx, ids, guard, f, |_, _| Ok(()))
-}
-
-/// [`apply`], then `after` on the same transaction before it is written (for
+/// Apply `f` to each named issue in one transaction (`f` returns the
+/// fields it changed; none: unchanged), then `after` on the same transaction before it is written (for
 /// changes that must land in the same write, like a convoy closing).
 pub(crate) fn apply_then(
     ctx: &Session,
@@ -82,15 +69,9 @@ pub(crate) fn apply_then_in(
     if ids.is_empty() {
         return Err(usage("give at least one issue ID"));
     }
-    // Read before the workspace lock is taken (the ledger lock comes first).
-    let loaded = match guard {
-        Guard::Load => ctx.ledger().ok(),
-        _ => None,
-    };
     let judge_by = match guard {
         Guard::Insist => None,
         Guard::Ledger(l) => Some(l),
-        Guard::Load => Some(loaded.as_ref()),
     };
     let mut tx = if locked {
         ctx.refuse_unmerged()?;
@@ -253,7 +234,9 @@ pub(crate) fn coordinated_with(
                         .iter()
                         .filter(asked)
                         .filter_map(|o| {
-                            let ev = event(&o.record)?;
+                            let Some(ev) = event(&o.record) else {
+                                return o.changed.then(|| remote::guard(ctx, &o.record)).flatten();
+                            };
                             let claims = matches!(ev, Event::Claimed { .. } | Event::Hooked { .. });
                             (o.changed || claims)
                                 .then(|| remote::want(ctx, &o.record, &ev))
