@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing run.py
 import run as R  # noqa: E402  (bench/run.py: tracker cache, machine info, report helpers)
 
 GIT_DAEMON = "/usr/lib/git-core/git-daemon"
@@ -464,7 +465,11 @@ def part_herd(sd, template, bd, base, args) -> HerdResult:
             if r.rc != 0:
                 failed.append(f"{m.actor}: exit {r.rc}: {r.err.strip().splitlines()[-1:]}")
                 continue
-            got = claimed_id(r)
+            try:
+                got = claimed_id(r)
+            except (ValueError, KeyError, IndexError, TypeError):
+                failed.append(f"{m.actor}: exit 0 but no JSON list on stdout: {r.out[:80]!r}")
+                continue
             if got is None:
                 empty += 1
             else:
@@ -764,7 +769,7 @@ def main(argv=None) -> int:
         version = R.bd_version(bd, trackers[sizes[0]], dict(base, BD_HOME=githome))
         gitv = git(args.workdir, base, "--version").strip()
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        rev = R.source_rev()
+        rev = "" if args.bd else R.source_rev()  # another binary: this tree says nothing of it
         header = "\n".join([
             f"## strand remote-coordination bench, {now}", "",
             f"- machine: {', '.join(R.machine_info())}",
