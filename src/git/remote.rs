@@ -209,6 +209,24 @@ impl Refusal {
             .to_string()
     }
 
+    /// Why git refused: the first line naming a rejection or an error (a
+    /// push's `! [rejected] … (fetch first)`, `error: …`), else the first
+    /// line (`To <url>` alone says nothing).
+    pub fn reason(&self) -> String {
+        self.stderr
+            .lines()
+            .map(str::trim)
+            .find(|l| {
+                l.contains("[rejected]")
+                    || l.contains("[remote rejected]")
+                    || l.starts_with("error:")
+                    || l.starts_with("fatal:")
+                    || l.starts_with("remote: error:")
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| self.first_line())
+    }
+
     /// Its first line without git's `error: `/`fatal: ` plus the files git
     /// lists under it (tab-indented, as in "would be overwritten by merge:"),
     /// so the user learns which files block the merge.
@@ -273,6 +291,16 @@ mod tests {
             "The following untracked working tree files would be overwritten by merge: notes.txt, src/a.rs"
         );
         assert_eq!(refusal("fatal: refusing\n").summary(), "refusing");
+    }
+
+    #[test]
+    fn reason_is_the_rejection_not_the_url() {
+        let err = "To /tmp/r.git\n ! [rejected]        main -> main (fetch first)\nerror: failed to push some refs to '/tmp/r.git'\n";
+        assert_eq!(
+            refusal(err).reason(),
+            "! [rejected]        main -> main (fetch first)"
+        );
+        assert_eq!(refusal("To x\nsomething\n").reason(), "To x");
     }
 
     #[test]

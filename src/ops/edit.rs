@@ -1307,6 +1307,25 @@ fn unclaim_local(
     )
 }
 
+/// Rotate each run of equal priority by an offset of this process's own
+/// (its pid and the clock's nanoseconds).
+fn spread(candidates: &mut [(i64, String)]) {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as usize)
+        ^ (std::process::id() as usize).wrapping_mul(2_654_435_761);
+    let mut start = 0;
+    while start < candidates.len() {
+        let p = candidates[start].0;
+        let len = candidates[start..]
+            .iter()
+            .take_while(|(q, _)| *q == p)
+            .count();
+        candidates[start..start + len].rotate_left(seed % len);
+        start += len;
+    }
+}
+
 /// `bd ready --claim`: claim the first ready issue that is still free. Candidates
 /// come from the ready set; the claim itself re-checks under the lock.
 pub fn ready_claim(
@@ -1318,11 +1337,15 @@ pub fn ready_claim(
     f.limit = None;
     // In remote coordination the candidates are judged by the claims there now.
     f.fresh = !ctx.env.offline;
-    let candidates: Vec<String> = crate::ops::query::claimable(ctx, &f, containers)?
-        .rows
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let rows = crate::ops::query::claimable(ctx, &f, containers)?.rows;
+    let mut candidates: Vec<(i64, String)> = rows.into_iter().map(|r| (r.priority, r.id)).collect();
+    // Across machines many agents take from one list: each starts at its
+    // own place among the items of equal priority, so they do not all lose
+    // the same race item after item (priority order stays).
+    if crate::ops::remote::enabled(ctx) {
+        spread(&mut candidates);
+    }
+    let candidates: Vec<String> = candidates.into_iter().map(|(_, id)| id).collect();
     if candidates.is_empty() {
         return Ok(None);
     }

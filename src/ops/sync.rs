@@ -37,6 +37,19 @@ fn my_claims(ctx: &Session) -> Vec<(String, crate::model::time::Nanos)> {
         .unwrap_or_default()
 }
 
+/// How many times sync pushes (merging what it was refused over in
+/// between) before it gives up.
+const PUSH_ATTEMPTS: u32 = 5;
+
+fn pause(attempt: u32) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let jitter = u64::from((std::process::id() ^ nanos) % 200);
+    let ms = u64::from(attempt) * 100 + jitter;
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
 pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
     if ctx.env.offline {
         return Err(Error::Invalid {
@@ -88,16 +101,19 @@ pub fn sync(ctx: &Session, all: bool) -> Result<SyncReport> {
                 rep.pushed = true;
                 break;
             };
-            if rep.push_attempts >= 2 {
+            if rep.push_attempts >= PUSH_ATTEMPTS {
                 return Err(Error::Invalid {
                     msg: format!(
-                        "push to '{}' rejected twice: {}",
+                        "push to '{}' rejected {PUSH_ATTEMPTS} times: {}",
                         upstream.remote,
-                        refusal.first_line()
+                        refusal.reason()
                     ),
                     hint: Some("someone pushes faster than we merge; run `bd sync` again".into()),
                 });
             }
+            // Racing syncs of many clones: a short, growing, jittered wait
+            // so they do not retry in lock step.
+            pause(rep.push_attempts);
             fetch(ctx, &upstream)?;
             merge(ctx, &driver, &mut rep)?;
         }
