@@ -134,26 +134,29 @@ fn local(ws: &Workspace, id: &str) -> (String, String) {
 /// clone, its own shuffled order, all released by one barrier). Returns,
 /// by item, every attempt: (clone index, run).
 fn race(p: &Project, ids: &[String], seed: u64) -> BTreeMap<String, Vec<(usize, Run)>> {
-    let barrier = Arc::new(Barrier::new(p.c.len()));
-    let handles: Vec<_> =
-        p.c.iter()
-            .enumerate()
-            .map(|(i, ws)| {
-                let ws = ws.clone();
-                let order = Rng::mixed(seed + i as u64).shuffled(ids);
-                let barrier = Arc::clone(&barrier);
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    order
-                        .into_iter()
-                        .map(|id| {
-                            let r = ws.bd(&["claim", &id]);
-                            (id, i, r)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
+    // Several processes per clone at once: its shuffled order split in
+    // PROCS parts, each run by a thread of its own (one attempt per item
+    // per clone, racing the clone's own processes and every other clone's).
+    const PROCS: usize = 3;
+    let barrier = Arc::new(Barrier::new(p.c.len() * PROCS));
+    let mut handles = Vec::new();
+    for (i, ws) in p.c.iter().enumerate() {
+        let order = Rng::mixed(seed + i as u64).shuffled(ids);
+        for part in 0..PROCS {
+            let ws = ws.clone();
+            let mine: Vec<String> = order.iter().skip(part).step_by(PROCS).cloned().collect();
+            let barrier = Arc::clone(&barrier);
+            handles.push(std::thread::spawn(move || {
+                barrier.wait();
+                mine.into_iter()
+                    .map(|id| {
+                        let r = ws.bd(&["claim", &id]);
+                        (id, i, r)
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+    }
     let mut out: BTreeMap<String, Vec<(usize, Run)>> = BTreeMap::new();
     for h in handles {
         for (id, i, r) in h.join().expect("a racing thread") {
@@ -1123,9 +1126,10 @@ fn doctor_remote_probes_and_fixes_the_layout() {
         (
             d["refs"].as_bool(),
             d["atomic"].as_bool(),
+            d["deletes"].as_bool(),
             d["branch"].as_bool()
         ),
-        (Some(true), Some(true), Some(true)),
+        (Some(true), Some(true), Some(true), Some(true)),
         "{d}"
     );
     assert_eq!(d["recommended"], "refs", "{d}");

@@ -1206,6 +1206,9 @@ pub struct Probe {
     pub refs: bool,
     /// Two refs can be pushed atomically (`git push --atomic`).
     pub atomic: bool,
+    /// A ref under `refs/beads/` can be deleted again (`bd sync` prunes
+    /// settled claims so).
+    pub deletes: bool,
     /// A branch under `refs/heads/beads/` can be created and deleted.
     pub branch: bool,
     /// Why a probe was refused (the first refusal), if one was.
@@ -1236,7 +1239,7 @@ pub fn probe(ctx: &Session) -> Result<Probe> {
         "bd: probe",
     )?;
     let mut refused = None;
-    let mut try_push = |names: &[String], atomic: bool| -> Result<bool> {
+    let mut try_push = |names: &[String], atomic: bool| -> Result<(bool, bool)> {
         let ups: Vec<Update> = names
             .iter()
             .map(|n| Update {
@@ -1255,19 +1258,19 @@ pub fn probe(ctx: &Session) -> Result<Probe> {
                 lease: None,
             })
             .collect();
-        let _ = refs::push(root, &arb.remote, &dels, false)?;
+        let deleted = matches!(refs::push(root, &arb.remote, &dels, false)?, Pushed::Taken);
         Ok(match got {
-            Pushed::Taken => true,
+            Pushed::Taken => (true, deleted),
             Pushed::Refused { why, .. } => {
                 refused.get_or_insert(why);
-                false
+                (false, false)
             }
         })
     };
     let one = format!("refs/beads/probe/{tag}");
-    let refs_ok = try_push(std::slice::from_ref(&one), false)?;
-    let atomic = refs_ok && try_push(&[format!("{one}-a"), format!("{one}-b")], true)?;
-    let branch = try_push(&[format!("refs/heads/beads/probe-{tag}")], false)?;
+    let (refs_ok, deletes) = try_push(std::slice::from_ref(&one), false)?;
+    let atomic = refs_ok && try_push(&[format!("{one}-a"), format!("{one}-b")], true)?.0;
+    let branch = try_push(&[format!("refs/heads/beads/probe-{tag}")], false)?.0;
     let recommended = if refs_ok {
         Some(Layout::Refs)
     } else if branch {
@@ -1281,6 +1284,7 @@ pub fn probe(ctx: &Session) -> Result<Probe> {
         layout: arb.layout,
         refs: refs_ok,
         atomic,
+        deletes,
         branch,
         refused,
         recommended,

@@ -35,11 +35,12 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
         let p = ops::compose::doctor_remote(ctx, a.fix)?;
         let yes = |b: bool| if b { "yes" } else { "no" };
         let mut t = format!(
-            "remote: {}\ncoordination through it: {}\nrefs under refs/beads/: {}\natomic pushes: {}\nbranch beads/*: {}\nlayout: {}\n",
+            "remote: {}\ncoordination through it: {}\nrefs under refs/beads/: {}\natomic pushes: {}\ndeletes: {}\nbranch beads/*: {}\nlayout: {}\n",
             p.remote,
             yes(p.enabled),
             yes(p.refs),
             yes(p.atomic),
+            yes(p.deletes),
             yes(p.branch),
             p.layout.word()
         );
