@@ -438,3 +438,34 @@ pub fn set_local(root: &Path, refname: &str, to: &str) -> Result<()> {
     .map_err(|e| gerr("writing a ref", e))?;
     Ok(())
 }
+
+/// Whether a refused push lost a compare-and-swap (someone moved the
+/// register since it was observed), as git words it, rather than the host
+/// refusing the ref itself (a hook, a permission).
+pub fn lost_race(why: &str) -> bool {
+    // "failed to update ref": the host's own ref transaction saw the tip
+    // move between its check and its write (two pushes at once).
+    [
+        "non-fast-forward",
+        "fetch first",
+        "stale info",
+        "already exists",
+        "cannot lock ref",
+        "failed to update ref",
+        "failed to lock",
+        "incorrect old value",
+    ]
+    .iter()
+    .any(|w| why.contains(w))
+}
+
+/// A short, growing, jittered pause between tries (no two racing
+/// processes retry in lock step).
+pub fn backoff(attempt: usize) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let jitter = (std::process::id() as u64 ^ nanos) % 40;
+    let ms = (attempt as u64 * 15).min(200) + jitter;
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}

@@ -291,7 +291,7 @@ pub fn arbitrate(
     let mut last_refusal = String::new();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
-            backoff(attempt);
+            refs::backoff(attempt);
         }
         fetch_items(ctx, arb, ids)?;
         let mut plan = Vec::new();
@@ -310,7 +310,7 @@ pub fn arbitrate(
         };
         match taken {
             Ok(t) => return Ok(t),
-            Err(why) if lost_race(&why) => last_refusal = why,
+            Err(why) if refs::lost_race(&why) => last_refusal = why,
             // The host refuses these pushes whoever is first: no retry.
             Err(why) => {
                 return Err(Error::Invalid {
@@ -330,37 +330,6 @@ pub fn arbitrate(
         ),
         hint: Some("other agents are busy on the same claims, or the host refuses these pushes: `bd doctor --remote`".into()),
     })
-}
-
-/// Whether a refused push lost a compare-and-swap (someone moved the
-/// register since it was observed), as git words it, rather than the host
-/// refusing the ref itself (a hook, a permission).
-fn lost_race(why: &str) -> bool {
-    // "failed to update ref": the host's own ref transaction saw the tip
-    // move between its check and its write (two pushes at once).
-    [
-        "non-fast-forward",
-        "fetch first",
-        "stale info",
-        "already exists",
-        "cannot lock ref",
-        "failed to update ref",
-        "failed to lock",
-        "incorrect old value",
-    ]
-    .iter()
-    .any(|w| why.contains(w))
-}
-
-/// A short, growing, jittered pause between tries (no two racing
-/// processes retry in lock step).
-fn backoff(attempt: usize) {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let jitter = (std::process::id() as u64 ^ nanos) % 40;
-    let ms = (attempt as u64 * 15).min(200) + jitter;
-    std::thread::sleep(std::time::Duration::from_millis(ms));
 }
 
 fn record_pending(ctx: &Session, plan: &[(String, String, &Claim)], pending: bool) -> Result<()> {

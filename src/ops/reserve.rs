@@ -570,7 +570,7 @@ fn cas(
     let mut last = String::new();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
-            backoff(attempt);
+            refs::backoff(attempt);
         }
         fetch(ctx, arb)?;
         let (tip, before) = observed(ctx, arb)?;
@@ -598,7 +598,7 @@ fn cas(
                 refs::set_local(root, &track, &oid)?;
                 return Ok(());
             }
-            Pushed::Refused { why, .. } if lost_race(&why) => last = why,
+            Pushed::Refused { why, .. } if refs::lost_race(&why) => last = why,
             Pushed::Refused { why, .. } => {
                 return Err(Error::Invalid {
                     msg: format!(
@@ -620,31 +620,4 @@ fn cas(
         ),
         hint: Some("other agents are busy reserving; try again".into()),
     })
-}
-
-/// Whether a refused push lost the compare-and-swap (the table moved since
-/// it was observed), as git words it, rather than the host refusing the ref.
-fn lost_race(why: &str) -> bool {
-    [
-        "non-fast-forward",
-        "fetch first",
-        "stale info",
-        "already exists",
-        "cannot lock ref",
-        "failed to update ref",
-        "failed to lock",
-        "incorrect old value",
-    ]
-    .iter()
-    .any(|w| why.contains(w))
-}
-
-/// A short, growing, jittered pause between tries.
-fn backoff(attempt: usize) {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let jitter = (std::process::id() as u64 ^ nanos) % 40;
-    let ms = (attempt as u64 * 15).min(200) + jitter;
-    std::thread::sleep(std::time::Duration::from_millis(ms));
 }
