@@ -289,18 +289,24 @@ pub fn arbitrate(
     mut decide: impl FnMut(&str, &Observed) -> Result<Option<Planned>>,
 ) -> Result<Vec<Taken>> {
     let mut last_refusal = String::new();
+    // A write's first try pushes on what was fetched last, without asking
+    // first: the push is the compare-and-swap (on the observed tip), so a
+    // stale observation only costs a refusal, then a fetch. It is taken
+    // only when every item's change is decided on it; anything else (a
+    // refusal here, nothing to do) is judged again on a fresh fetch.
+    let mut optimistic = pending;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             refs::backoff(attempt);
         }
-        fetch_items(ctx, arb, ids)?;
-        let mut plan = Vec::new();
-        for id in ids {
-            let seen = observed(ctx, arb, id)?;
-            if let Some(p) = decide(id, &seen)? {
-                plan.push((id.clone(), seen, p));
+        let plan = match optimistic.then(|| plan_of(ctx, arb, ids, &mut decide)) {
+            Some(Ok(plan)) if plan.len() == ids.len() => plan,
+            _ => {
+                fetch_items(ctx, arb, ids)?;
+                plan_of(ctx, arb, ids, &mut decide)?
             }
-        }
+        };
+        optimistic = false;
         if plan.is_empty() {
             return Ok(vec![]);
         }
@@ -330,6 +336,23 @@ pub fn arbitrate(
         ),
         hint: Some("other agents are busy on the same claims, or the host refuses these pushes: `bd doctor --remote`".into()),
     })
+}
+
+/// What `decide` makes of each of `ids` as last fetched.
+fn plan_of(
+    ctx: &Session,
+    arb: &Arbiter,
+    ids: &[String],
+    decide: &mut impl FnMut(&str, &Observed) -> Result<Option<Planned>>,
+) -> Result<Vec<(String, Observed, Planned)>> {
+    let mut plan = Vec::new();
+    for id in ids {
+        let seen = observed(ctx, arb, id)?;
+        if let Some(p) = decide(id, &seen)? {
+            plan.push((id.clone(), seen, p));
+        }
+    }
+    Ok(plan)
 }
 
 fn record_pending(ctx: &Session, plan: &[(String, String, &Claim)], pending: bool) -> Result<()> {
