@@ -175,12 +175,7 @@ pub fn fetch(ctx: &Session, arb: &Arbiter) -> Result<()> {
             refs::fetch_into(&ctx.ws.root, &arb.remote, claims::TABLE, TABLE_TRACKING)?
         }
     };
-    got.map_err(|why| Error::Invalid {
-        msg: format!("cannot read the claims on remote '{}': {why}", arb.remote),
-        hint: Some(
-            "check the remote and the network, or work offline with `--offline-claim`".into(),
-        ),
-    })
+    got.map_err(|why| unreadable(arb, &why))
 }
 
 /// Fetch the registers of `ids` only (refs layout: their refs; the table
@@ -193,12 +188,23 @@ fn fetch_items(ctx: &Session, arb: &Arbiter, ids: &[String]) -> Result<()> {
         }
         Layout::Branch => return fetch(ctx, arb),
     };
-    got.map_err(|why| Error::Invalid {
+    got.map_err(|why| unreadable(arb, &why))
+}
+
+/// The error of a fetch of the claims that failed.
+fn unreadable(arb: &Arbiter, why: &str) -> Error {
+    Error::Invalid {
         msg: format!("cannot read the claims on remote '{}': {why}", arb.remote),
         hint: Some(
             "check the remote and the network, or work offline with `--offline-claim`".into(),
         ),
-    })
+    }
+}
+
+/// Whether this tracker shows `id` claimed or hooked by `agent`.
+fn held_by(snap: &crate::store::tracker::Snapshot, id: &str, agent: &str) -> bool {
+    snap.find(id)
+        .is_some_and(|r| r.state().is_held() && r.assignee == agent)
 }
 
 /// What the refs fetched last say of `id` (no network).
@@ -814,11 +820,7 @@ pub(crate) fn repair(ctx: &Session, arb: &Arbiter) {
     let mut lost = Vec::new();
     let mut done = Vec::new();
     for p in &pushed {
-        let written = snap.rows.iter().any(|r| {
-            r.id == p.issue
-                && matches!(r.status.as_str(), "in_progress" | "hooked")
-                && r.assignee == p.agent
-        });
+        let written = held_by(&snap, &p.issue, &p.agent);
         if written || ctx.env.offline {
             if written {
                 done.push(p.issue.as_str());
@@ -996,9 +998,7 @@ fn held_here(ctx: &Session) -> Result<std::collections::HashSet<String>> {
         .snapshot()?
         .rows
         .iter()
-        .filter(|r| {
-            matches!(r.status.as_str(), "in_progress" | "hooked") && r.assignee == ctx.actor
-        })
+        .filter(|r| r.state().is_held() && r.assignee == ctx.actor)
         .map(|r| r.id.clone())
         .collect();
     if let Ok(ledger) = ctx.ledger() {
@@ -1309,11 +1309,7 @@ pub fn own_unwritten(ctx: &Session) -> Vec<String> {
     let mut written = Vec::new();
     let mut out = Vec::new();
     for p in mine {
-        let held = snap.rows.iter().any(|r| {
-            r.id == p.issue
-                && matches!(r.status.as_str(), "in_progress" | "hooked")
-                && r.assignee == p.agent
-        });
+        let held = held_by(&snap, &p.issue, &p.agent);
         if held {
             written.push(p.issue);
         } else {
