@@ -25,25 +25,25 @@ pub fn land(ctx: &Session, tx: &mut Tx, closed: &[Outcome]) -> Result<()> {
     if closed_ids.is_empty() {
         return Ok(());
     }
-    let rows = tx.current_rows();
-    let find = |id: &str| {
-        rows.binary_search_by(|r| r.id.as_str().cmp(id))
-            .ok()
-            .map(|i| &rows[i])
-    };
-    let convoys: Vec<String> = rows
-        .iter()
+    // Convoys tracking a closed item: they point at it.
+    let mut candidates: Vec<String> = Vec::new();
+    for id in &closed_ids {
+        for (src, kind) in tx.dependents_of(id) {
+            if kind == TRACKS && !candidates.contains(&src) {
+                candidates.push(src);
+            }
+        }
+    }
+    candidates.sort();
+    let convoys: Vec<String> = candidates
+        .into_iter()
+        .filter_map(|c| tx.current_row(&c))
         .filter(|r| r.issue_type == "convoy" && !values::is_done(&r.status))
         .filter(|r| {
-            r.edges
-                .iter()
-                .any(|e| e.kind == TRACKS && closed_ids.contains(&e.target.as_str()))
-        })
-        .filter(|r| {
-            r.edges
-                .iter()
-                .filter(|e| e.kind == TRACKS)
-                .all(|e| find(&e.target).is_none_or(|t| values::is_done(&t.status)))
+            r.edges.iter().filter(|e| e.kind == TRACKS).all(|e| {
+                tx.current_row(&e.target)
+                    .is_none_or(|t| values::is_done(&t.status))
+            })
         })
         .map(|r| r.id.clone())
         .collect();
@@ -102,7 +102,7 @@ pub fn create_convoy(ctx: &Session, name: &str, ids: &[String]) -> Result<Record
 /// landed convoy.
 pub fn add(ctx: &Session, convoy: &str, ids: &[String]) -> Result<Outcome> {
     let tx = ctx.tx()?;
-    let prefix = ctx.prefix_of_rows(tx.rows());
+    let prefix = ctx.prefix_for(&tx)?;
     let cid = tx.resolve(convoy, &prefix)?;
     let mut rec = tx.get(&cid)?;
     if rec.issue_type() != "convoy" {

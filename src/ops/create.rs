@@ -100,8 +100,7 @@ pub fn create(ctx: &Session, o: &CreateOptions) -> Result<Record> {
     }
 
     let mut tx = ctx.tx()?;
-    let ids = tx.ids();
-    let prefix = ctx.prefix_from(&ids);
+    let prefix = ctx.prefix_for(&tx)?;
     let parent = o
         .parent
         .as_deref()
@@ -122,9 +121,13 @@ pub fn create(ctx: &Session, o: &CreateOptions) -> Result<Record> {
             return Err(crate::ops::usage("give --id or --parent, not both"));
         }
         (None, Some(want)) => explicit_id(want, &prefix, o.force, |i| tx.contains(i))?,
-        (Some(p), None) => id::child_id(p, next_child_number(&ids, p)),
+        (Some(p), None) => {
+            let kids = tx.ids_starting(&format!("{p}."))?;
+            let kids: Vec<&str> = kids.iter().map(String::as_str).collect();
+            id::child_id(p, next_child_number(&kids, p))
+        }
         (None, None) => {
-            let top = ids.iter().filter(|i| id::split_child(i).is_none()).count();
+            let top = tx.top_level_count();
             let len = id::id_length(top + 1);
             let desc = o.text.description.as_deref().unwrap_or("");
             let mut nonce = 0u32;
@@ -138,7 +141,6 @@ pub fn create(ctx: &Session, o: &CreateOptions) -> Result<Record> {
             }
         }
     };
-    drop(ids);
     let now = ctx.now_text();
     let mut rec = Record::new(&new_id);
     rec.set("title", &title);

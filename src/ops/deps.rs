@@ -35,7 +35,7 @@ pub fn relate(ctx: &Session, a: &str, b: &str) -> Result<Vec<Outcome>> {
 /// both ways, removed in one write.
 pub fn unrelate(ctx: &Session, a: &str, b: &str) -> Result<Vec<Outcome>> {
     let mut tx = ctx.tx()?;
-    let prefix = ctx.prefix_of_rows(tx.rows());
+    let prefix = ctx.prefix_for(&tx)?;
     let a = tx.resolve(a, &prefix)?;
     let b = tx.resolve(b, &prefix)?;
     let mut out = Vec::new();
@@ -81,7 +81,7 @@ fn add_in(
     kind: &str,
 ) -> Result<Outcome> {
     values::check_dep_type(kind).map_err(Error::invalid)?;
-    let prefix = ctx.prefix_of_rows(tx.rows());
+    let prefix = ctx.prefix_for(tx)?;
     let from = tx.resolve(from, &prefix)?;
     let to = tx.resolve(to, &prefix)?;
     if from == to {
@@ -106,7 +106,7 @@ fn add_in(
             hint: Some(format!("use `bd update {from} --parent {to}` to move it")),
         });
     }
-    if let Some(cycle) = graph::find_cycle_with(&tx.nodes(), &from, &to, kind) {
+    if let Some(cycle) = graph::find_cycle_with(&tx.nodes_reachable(&to), &from, &to, kind) {
         return Err(Error::invalid(format!(
             "adding {from} → {to} ({kind}) would make a cycle: {}",
             cycle.join(" → ")
@@ -132,7 +132,7 @@ fn add_in(
 
 pub fn remove(ctx: &Session, from: &str, to: &str, kind: Option<&str>) -> Result<Outcome> {
     let tx = ctx.tx()?;
-    let prefix = ctx.prefix_of_rows(tx.rows());
+    let prefix = ctx.prefix_for(&tx)?;
     let from = tx.resolve(from, &prefix)?;
     let mut rec = tx.get(&from)?;
     crate::ops::editable_list(&rec, "dependencies")?;

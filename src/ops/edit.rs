@@ -522,7 +522,7 @@ fn update_lists(
         }
     }
     if let Some(p) = &o.parent {
-        let prefix = ctx.prefix_of_rows(tx.rows());
+        let prefix = ctx.prefix_for(tx)?;
         let target = if p.is_empty() {
             None
         } else {
@@ -544,7 +544,8 @@ fn reparent(ctx: &Session, tx: &Tx, rec: &mut Record, parent: Option<&str>) -> R
         return Ok(false);
     }
     if let Some(p) = parent {
-        let mut nodes = tx.nodes();
+        // Only what `p` reaches can close a cycle through it.
+        let mut nodes = tx.nodes_reachable(p);
         for n in nodes.iter_mut() {
             if n.id == rec.id() {
                 n.edges.retain(|e| e.kind != "parent-child");
@@ -590,27 +591,20 @@ fn status_here(tx: &Tx, ledger: Option<&Ledger>, r: &crate::store::index::Row) -
 }
 
 fn open_children(tx: &Tx, ledger: Option<&Ledger>, rec: &Record) -> Vec<String> {
-    tx.current_rows()
+    tx.children_of(rec.id())
         .iter()
-        .filter(|r| {
-            r.parent.as_deref() == Some(rec.id()) && !values::is_done(&status_here(tx, ledger, r))
-        })
+        .filter(|r| !values::is_done(&status_here(tx, ledger, r)))
         .map(|r| r.id.clone())
         .collect()
 }
 
 fn open_blockers(tx: &Tx, ledger: Option<&Ledger>, rec: &Record) -> Vec<String> {
     let mut out = Vec::new();
-    let rows = tx.current_rows();
-    let find = |id: &str| {
-        rows.binary_search_by(|r| r.id.as_str().cmp(id))
-            .ok()
-            .map(|i| &rows[i])
-    };
     for d in rec.deps() {
-        let Some(t) = find(&d.depends_on_id) else {
+        let Some(t) = tx.current_row(&d.depends_on_id) else {
             continue;
         };
+        let t = &t;
         let blocking = match d.kind.as_str() {
             "blocks" | "waits-for" => !values::is_done(&status_here(tx, ledger, t)),
             "conditional-blocks" => {
@@ -710,7 +704,7 @@ pub fn close_replaced(
         ctx,
         |ledger, publish| {
             let tx = ctx.tx()?;
-            let prefix = ctx.prefix_of_rows(tx.rows());
+            let prefix = ctx.prefix_for(&tx)?;
             let target = tx.resolve(to, &prefix)?;
             let this = tx.resolve(id, &prefix)?;
             crate::ops::write::refuse_deleted(ctx, &tx.get(&target)?)?;

@@ -22,10 +22,22 @@ fn edit_labels(ctx: &Session, ids: &[String], label: &str, add: bool) -> Result<
     let verb = if add { "add" } else { "remove" };
     let label = check_label(label)?;
     let mut tx = ctx.tx()?;
-    let prefix = ctx.prefix_of_rows(tx.rows());
-    let existing: Vec<&str> = tx.rows().iter().map(|r| r.id.as_str()).collect();
+    let prefix = ctx.prefix_for(&tx)?;
     // Any spelling `bd show` takes exactly: the full id or its hash part.
-    if let Some(named) = id::named_exactly(&label, &prefix, &existing) {
+    // The full id or the prefixed one first, by lookup; a hash part of
+    // another prefix needs every id.
+    let named = match [label.clone(), format!("{prefix}-{label}")]
+        .into_iter()
+        .find(|c| tx.contains(c))
+    {
+        Some(n) => Some(n),
+        None => {
+            let all = tx.ids()?;
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            id::named_exactly(&label, &prefix, &all).map(str::to_string)
+        }
+    };
+    if let Some(named) = named {
         let what = if named == label {
             String::new()
         } else {
@@ -139,7 +151,7 @@ pub fn comment(
         Some(a) => a.to_string(),
     };
     let tx = ctx.tx()?;
-    let prefix = ctx.prefix_of_rows(tx.rows());
+    let prefix = ctx.prefix_for(&tx)?;
     let id = tx.resolve(id, &prefix)?;
     let mut rec = tx.get(&id)?;
     crate::ops::write::refuse_deleted(ctx, &rec)?;

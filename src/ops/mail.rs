@@ -1062,7 +1062,7 @@ fn import(ctx: &Session, home: &ProjectHome, items: Vec<SpoolItem>) -> Result<us
     let _spool = home.lock("spool")?;
     let mut mtx = MailTx::begin_within(&ctx.ws, PUMP_WAIT)?;
     let mut tx = Tx::begin_under_lock(&ctx.ws, &ctx.view())?;
-    let prefix = ctx.prefix_of_rows(tx.rows());
+    let prefix = ctx.prefix_for(&tx)?;
     let adir = attachments::dir(&ctx.ws.beads);
     let spool_adir = mailbox::spool_attachments(home);
     let mut done = Vec::new();

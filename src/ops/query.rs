@@ -1082,8 +1082,9 @@ pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
     if ids.is_empty() {
         return Err(usage("give at least one issue ID"));
     }
-    // Three light passes over the index: every id (to resolve), the issues
-    // asked for, then their neighbours. No pass builds rows nobody shows.
+    // Lookups in the index: the issues asked for, then their neighbours
+    // (a pass over every id only to resolve a partial id). No pass builds
+    // rows nobody shows.
     let view = ctx.view();
     // Exact ids (the usual case) need no pass over every id.
     let exact: Vec<String> = ids
@@ -1096,7 +1097,8 @@ pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
             c
         })
         .collect();
-    let first = Snapshot::load_where(&ctx.ws, &view, |p| exact.iter().any(|w| w == p.id()), false)?;
+    let exact_ids: Vec<&str> = exact.iter().map(String::as_str).collect();
+    let first = Snapshot::load_ids(&ctx.ws, &view, &exact_ids)?;
     ctx.warn_bad_lines(&first);
     let all_exact = ids.iter().all(|q| {
         first.find(q.trim()).is_some()
@@ -1121,12 +1123,8 @@ pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
             .iter()
             .map(|q| idx.resolve_id(q, &prefix))
             .collect::<Result<_>>()?;
-        let targets = Snapshot::load_where(
-            &ctx.ws,
-            &view,
-            |p| wanted.iter().any(|w| w == p.id()),
-            false,
-        )?;
+        let wanted_ids: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let targets = Snapshot::load_ids(&ctx.ws, &view, &wanted_ids)?;
         (wanted, targets)
     };
     let mut near: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -1134,7 +1132,8 @@ pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
         near.extend(r.edges.iter().map(|e| e.target.clone()));
         near.extend(r.dependents.iter().map(|e| e.target.clone()));
     }
-    let neighbours = Snapshot::load_where(&ctx.ws, &view, |p| near.contains(p.id()), false)?;
+    let near: Vec<&str> = near.iter().map(String::as_str).collect();
+    let neighbours = Snapshot::load_ids(&ctx.ws, &view, &near)?;
     let ledger = ctx.ledger().unwrap_or_default();
     let mut out = Vec::new();
     for id in &wanted {
@@ -1415,7 +1414,14 @@ pub fn linked_views(ctx: &Session, records: &[Record]) -> Result<Vec<IssueView<'
     // The index after the write: the issues at the ends of the edges, and
     // the counts only the whole tracker knows (dependents; review 8: a
     // written issue said 0).
-    let snap = ctx.snapshot()?;
+    let mut ids: Vec<String> = Vec::new();
+    for rec in records {
+        ids.push(rec.id().to_string());
+        ids.extend(rec.deps().into_iter().map(|d| d.depends_on_id));
+    }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let snap = crate::store::Snapshot::load_ids(&ctx.ws, &ctx.view(), &ids)?;
+    ctx.warn_bad_lines(&snap);
     Ok(records
         .iter()
         .map(|rec| {

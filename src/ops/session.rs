@@ -264,6 +264,16 @@ impl Session {
         most_common_prefix(ids.iter().copied()).unwrap_or_else(|| "bd".into())
     }
 
+    /// The prefix of a transaction's tracker (every id is read only when
+    /// the configuration names none).
+    pub fn prefix_for(&self, tx: &crate::store::Tx) -> Result<String> {
+        if let Some(p) = self.config.prefix() {
+            return Ok(p.to_string());
+        }
+        let ids = tx.ids()?;
+        Ok(most_common_prefix(ids.iter().map(String::as_str)).unwrap_or_else(|| "bd".into()))
+    }
+
     pub fn prefix_of_rows(&self, rows: &[Row]) -> String {
         if let Some(p) = self.config.prefix() {
             return p.to_string();

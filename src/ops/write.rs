@@ -79,7 +79,7 @@ pub(crate) fn apply_then_in(
     } else {
         ctx.tx()?
     };
-    let prefix = ctx.prefix_of_rows(tx.rows());
+    let prefix = ctx.prefix_for(&tx)?;
     let mut out = Vec::new();
     for q in ids {
         let id = tx.resolve(q, &prefix)?;

@@ -16,7 +16,7 @@ use crate::model::time::{self, Nanos};
 pub const INDEX_FILE: &str = "index.v1";
 pub const READY_FILE: &str = "ready.v1";
 pub const BLOCKED_FILE: &str = "blocked.v1";
-const MAGIC: &str = "strand-index-3";
+const MAGIC: &str = "strand-index-4";
 
 /// What identifies one state of a file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,6 +73,13 @@ pub struct Header {
     /// Line numbers that do not parse.
     pub bad_lines: Vec<usize>,
     pub duplicate_ids: Vec<String>,
+    /// Edge targets that name no issue of the file, sorted: an issue created
+    /// later under one of these ids has dependents an incremental update
+    /// cannot see, so such a write derives everything again.
+    pub dangling: Vec<String>,
+    /// How many ids are not children (`<parent>.N`): new ids grow longer
+    /// with it.
+    pub top_level: u64,
 }
 
 /// One issue as the index knows it.
@@ -262,9 +269,18 @@ impl Header {
     }
 }
 
-/// Fill the derived columns of every row; returns the span of time in which
-/// they hold: from the last deferral that passed to the next one to pass.
-pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> (Nanos, Nanos) {
+/// What [`derive`] finds beside the rows' derived columns.
+pub struct Derived {
+    /// The sets hold from the last deferral that passed…
+    pub valid_from: Nanos,
+    /// …to the next one to pass.
+    pub valid_until: Nanos,
+    /// Edge targets that name no row (sorted, once each).
+    pub dangling: Vec<String>,
+}
+
+/// Fill the derived columns of every row.
+pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> Derived {
     use std::mem::take;
     // Lend the rows' strings to the graph instead of copying them; they are
     // given back below.
@@ -285,6 +301,7 @@ pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> (Nanos, Nano
     let nw: Vec<&str> = non_work.iter().map(String::as_str).collect();
     let a = graph::analyze(&nodes, now, &nw);
     let mut dependents: Vec<Vec<Edge>> = vec![Vec::new(); rows.len()];
+    let mut dangling: Vec<String> = Vec::new();
     {
         let pos: std::collections::HashMap<&str, usize> = nodes
             .iter()
@@ -299,6 +316,8 @@ pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> (Nanos, Nano
                         kind: e.kind.clone(),
                         any_children: false,
                     });
+                } else {
+                    dangling.push(e.target.clone());
                 }
             }
         }
@@ -336,7 +355,13 @@ pub fn derive(rows: &mut [Row], now: Nanos, non_work: &[String]) -> (Nanos, Nano
     for &i in &a.ready {
         rows[i].ready = true;
     }
-    (valid_from, valid_until)
+    dangling.sort_unstable();
+    dangling.dedup();
+    Derived {
+        valid_from,
+        valid_until,
+        dangling,
+    }
 }
 
 // --- text form -------------------------------------------------------------
@@ -362,7 +387,7 @@ fn esc(s: &str, out: &mut String) {
     }
 }
 
-fn unesc(s: &str) -> String {
+pub(crate) fn unesc(s: &str) -> String {
     if !s.as_bytes().contains(&b'\\') {
         return s.to_string();
     }
@@ -413,7 +438,7 @@ fn opt_num(out: &mut String, n: Option<i64>) {
     }
 }
 
-fn write_row(r: &Row, out: &mut String) {
+pub(crate) fn write_row(r: &Row, out: &mut String) {
     esc(&r.id, out);
     out.push('\t');
     num(out, r.span.start as i64);
@@ -544,7 +569,7 @@ fn fields(line: &str) -> Option<[&str; FIELDS]> {
     None
 }
 
-fn read_row(line: &str) -> Option<Row> {
+pub(crate) fn read_row(line: &str) -> Option<Row> {
     let f = fields(line)?;
     let num = |s: &str| -> Option<i64> { i64::from_str_radix(s, 16).ok() };
     let optn = |s: &str| -> Option<Option<i64>> {
@@ -580,7 +605,7 @@ fn read_row(line: &str) -> Option<Row> {
     })
 }
 
-fn write_header(h: &Header, out: &mut String) {
+pub(crate) fn write_header(h: &Header, out: &mut String) {
     let bad: Vec<String> = h.bad_lines.iter().map(|n| n.to_string()).collect();
     let _ = write!(
         out,
@@ -596,12 +621,15 @@ fn write_header(h: &Header, out: &mut String) {
         bad.join(",")
     );
     join(out, h.duplicate_ids.iter().map(String::as_str), '\x1f');
+    out.push('\t');
+    join(out, h.dangling.iter().map(String::as_str), '\x1f');
+    let _ = write!(out, "\t{}", h.top_level);
     out.push('\n');
 }
 
-fn read_header(line: &str) -> Option<Header> {
+pub(crate) fn read_header(line: &str) -> Option<Header> {
     let f: Vec<&str> = line.split('\t').collect();
-    if f.len() != 11 || f[0] != MAGIC {
+    if f.len() != 13 || f[0] != MAGIC {
         return None;
     }
     Some(Header {
@@ -621,7 +649,36 @@ fn read_header(line: &str) -> Option<Header> {
             f[9].split(',').filter_map(|n| n.parse().ok()).collect()
         },
         duplicate_ids: split(f[10], '\x1f'),
+        dangling: split(f[11], '\x1f'),
+        top_level: f[12].parse().ok()?,
     })
+}
+
+/// A row's line of a cache file with its span moved by `d` bytes, the rest
+/// as it is (appended to `out` with its newline).
+pub(crate) fn shift_line(line: &str, d: i64, out: &mut String) -> Option<()> {
+    let a = find_tab(line.as_bytes())?;
+    let rest = &line[a + 1..];
+    let b = find_tab(rest.as_bytes())?;
+    let start = i64::from_str_radix(&rest[..b], 16).ok()?;
+    let rest = &rest[b + 1..];
+    let c = find_tab(rest.as_bytes())?;
+    let end = i64::from_str_radix(&rest[..c], 16).ok()?;
+    out.push_str(&line[..a + 1]);
+    num(out, start + d);
+    out.push('\t');
+    num(out, end + d);
+    out.push_str(&rest[c..]);
+    out.push('\n');
+    Some(())
+}
+
+/// The ready order's key of a row's line: (priority, created_at, id).
+pub(crate) fn line_key(line: &str) -> Option<(i64, i64, String)> {
+    let id = unesc(Pre::nth(line, 0));
+    let p = i64::from_str_radix(Pre::nth(line, 5), 16).ok()?;
+    let c = i64::from_str_radix(Pre::nth(line, 6), 16).ok()?;
+    Some((p, c, id))
 }
 
 /// Serialize a cache file: the header, then the rows.
@@ -790,6 +847,8 @@ mod tests {
             view_key: "chore,x".into(),
             bad_lines: vec![3, 7],
             duplicate_ids: vec!["bd-9".into()],
+            dangling: vec!["bd-x".into(), "ext:a\tb".into()],
+            top_level: 12,
             ..Header::default()
         };
         let text = render(&h, std::iter::once(&row));

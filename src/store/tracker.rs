@@ -17,7 +17,7 @@ use crate::model::record::Record;
 use crate::model::time::Nanos;
 use crate::store::index::{self, Header, Row, Signature};
 use crate::store::splice::{Source, Splicer};
-use crate::store::{Workspace, jsonl};
+use crate::store::{Workspace, jsonl, lazy};
 
 /// How the tracker is read: the moment and the types that are never work.
 #[derive(Debug, Clone, Default)]
@@ -155,14 +155,21 @@ fn finish(parsed: ParsedRows, sig: Signature, view: &View) -> (Header, Vec<Row>)
 /// Derive the ready and blocked sets over `rows` for `view`: the header of
 /// a file whose state is `sig`, with the window in which the sets hold.
 fn derive_sets(rows: &mut [Row], sig: Signature, view: &View) -> Header {
-    let (valid_from, valid_until) = index::derive(rows, view.now, &view.non_work);
+    let d = index::derive(rows, view.now, &view.non_work);
     Header {
         sig,
-        valid_from,
-        valid_until,
+        valid_from: d.valid_from,
+        valid_until: d.valid_until,
         view_key: index::view_key(&view.non_work),
+        dangling: d.dangling,
+        top_level: top_level(rows.iter().map(|r| r.id.as_str())),
         ..Header::default()
     }
+}
+
+/// How many of `ids` are not children.
+fn top_level<'a>(ids: impl Iterator<Item = &'a str>) -> u64 {
+    ids.filter(|i| id::split_child(i).is_none()).count() as u64
 }
 
 fn save_caches(ws: &Workspace, header: &Header, rows: &[Row]) {
@@ -184,6 +191,8 @@ fn save_caches(ws: &Workspace, header: &Header, rows: &[Row]) {
         &dir.join(index::BLOCKED_FILE),
         index::render(header, blocked.into_iter()).as_bytes(),
     );
+    // The overlay of the old base is stale now (and would be ignored).
+    let _ = crate::files::remove_file(dir.join(lazy::DELTA_FILE));
 }
 
 /// The ready order: priority, oldest first, then id.
@@ -196,17 +205,15 @@ impl Snapshot {
     pub fn load(ws: &Workspace, view: &View) -> Result<Snapshot> {
         let path = ws.issues_path();
         let (file, sig) = Signature::open(&path)?;
-        // Read the header first: a stale index is not worth parsing.
-        let index_path = ws.cache_dir().join(index::INDEX_FILE);
+        // The headers are read first: a stale index is not worth parsing.
         if file.is_some()
-            && index::load_header(&index_path).is_some_and(|h| h.sig == sig)
-            && let Some((header, mut rows)) = index::load(&index_path)
-            && header.sig == sig
+            && let Some((header, mut rows)) = lazy::load(&ws.cache_dir(), sig)
         {
             let mut header = header;
             if !header.sets_fresh(view.now, &view.non_work) {
-                (header.valid_from, header.valid_until) =
-                    index::derive(&mut rows, view.now, &view.non_work);
+                let d = index::derive(&mut rows, view.now, &view.non_work);
+                (header.valid_from, header.valid_until, header.dangling) =
+                    (d.valid_from, d.valid_until, d.dangling);
                 header.view_key = index::view_key(&view.non_work);
                 save_caches(ws, &header, &rows);
             }
@@ -246,15 +253,12 @@ impl Snapshot {
         let file = open_tracker(&path)?;
         if let Some(f) = &file {
             let sig = Signature::of(f).map_err(|e| Error::io(&path, e))?;
-            let fresh = index::load_header(&ws.cache_dir().join(index::INDEX_FILE))
-                .is_some_and(|h| h.sig == sig && h.sets_fresh(view.now, &view.non_work));
+            let fresh = lazy::load_header(&ws.cache_dir(), sig)
+                .is_some_and(|h| h.sets_fresh(view.now, &view.non_work));
             let mut ids = Vec::new();
             if fresh
-                && let Some((header, rows)) = index::load_where(
-                    &ws.cache_dir().join(index::INDEX_FILE),
-                    &keep,
-                    with_ids.then_some(&mut ids),
-                )
+                && let Some((header, rows)) =
+                    lazy::load_where(&ws.cache_dir(), sig, &keep, with_ids.then_some(&mut ids))
                 && header.sig == sig
             {
                 return Ok(Snapshot {
@@ -272,6 +276,34 @@ impl Snapshot {
         }
         snap.rows.retain(|r| keep(&index::Pre::Row(r)));
         Ok(snap)
+    }
+
+    /// The rows of exactly these ids (those that exist), each found by a
+    /// lookup in the index on disk when it is fresh: nothing else of the
+    /// index or the file is read. A stale index is rebuilt first.
+    pub fn load_ids(ws: &Workspace, view: &View, ids: &[&str]) -> Result<Snapshot> {
+        let path = ws.issues_path();
+        let file = open_tracker(&path)?;
+        if let Some(f) = &file {
+            let sig = Signature::of(f).map_err(|e| Error::io(&path, e))?;
+            if let Some(cur) = lazy::Current::open(&ws.cache_dir(), sig)
+                .filter(|c| c.header().sets_fresh(view.now, &view.non_work))
+            {
+                let mut wanted: Vec<&str> = ids.to_vec();
+                wanted.sort_unstable();
+                wanted.dedup();
+                let rows: Vec<Row> = wanted.into_iter().filter_map(|id| cur.row(id)).collect();
+                return Ok(Snapshot {
+                    path,
+                    header: cur.header().clone(),
+                    rows,
+                    file,
+                    all_ids: None,
+                });
+            }
+        }
+        let wanted: std::collections::HashSet<&str> = ids.iter().copied().collect();
+        Snapshot::load_where(ws, view, |p| wanted.contains(p.id()), false)
     }
 
     /// Resolve what a user typed to a full id.
@@ -403,6 +435,16 @@ impl Snapshot {
     }
 }
 
+/// The rows a transaction starts from.
+enum Rows {
+    /// Every row in memory: the index was rebuilt, or the file is not
+    /// canonical and the whole of it is rewritten.
+    Full(Vec<Row>),
+    /// Rows looked up by id in the index on disk (base and overlay): a
+    /// write reads and writes only what it touches.
+    Lazy(Box<lazy::Current>),
+}
+
 /// A write transaction: holds the workspace lock from `begin` to `commit`.
 pub struct Tx {
     ws: Workspace,
@@ -411,11 +453,22 @@ pub struct Tx {
     /// The old lines: in memory, or (when the index describes the file) the
     /// file itself, read only where a record is needed.
     src: Source,
-    rows: Vec<Row>,
+    rows: Rows,
     changed: BTreeMap<String, Record>,
     normalize: bool,
     /// Ids new in this transaction, in creation order.
     pub created: Vec<String>,
+}
+
+fn stale_index(ws: &Workspace) -> Error {
+    Error::Invalid {
+        msg: format!(
+            "the index cache under {} does not match {}; nothing was written",
+            ws.cache_dir().display(),
+            ws.issues_path().display()
+        ),
+        hint: Some("delete .beads/.cache/ (it is rebuilt) and run the command again".into()),
+    }
 }
 
 impl Tx {
@@ -436,13 +489,37 @@ impl Tx {
         atomic::sweep_temps(&ws.beads);
         let path = ws.issues_path();
         let (file, sig) = Signature::open(&path)?;
-        let index_path = ws.cache_dir().join(index::INDEX_FILE);
-        let cached =
-            if file.is_some() && index::load_header(&index_path).is_some_and(|h| h.sig == sig) {
-                index::load(&index_path).filter(|(h, _)| h.sig == sig)
-            } else {
-                None
-            };
+        let dir = ws.cache_dir();
+        // A fresh index of a canonical file, with sets right for now: rows
+        // are looked up where they are, the file is spliced.
+        let lazy = match &file {
+            Some(_) => lazy::Current::open(&dir, sig).filter(|c| {
+                let h = c.header();
+                !h.needs_normalizing
+                    && h.bad_lines.is_empty()
+                    && h.duplicate_ids.is_empty()
+                    && h.sets_fresh(view.now, &view.non_work)
+            }),
+            None => None,
+        };
+        if let (Some(cur), Some(f)) = (lazy, &file) {
+            let f = f.try_clone().map_err(|e| Error::io(&path, e))?;
+            return Ok(Tx {
+                ws: ws.clone(),
+                view: view.clone(),
+                _lock: guard,
+                src: Source::File(f),
+                rows: Rows::Lazy(Box::new(cur)),
+                changed: BTreeMap::new(),
+                normalize: false,
+                created: Vec::new(),
+            });
+        }
+        let cached = if file.is_some() {
+            lazy::load(&dir, sig)
+        } else {
+            None
+        };
         // A fresh index of a canonical file says where every line is: the
         // file need not be read; a write splices it.
         let (header, rows, src) = match (cached, file) {
@@ -481,7 +558,7 @@ impl Tx {
             view: view.clone(),
             _lock: guard,
             src,
-            rows,
+            rows: Rows::Full(rows),
             changed: BTreeMap::new(),
             normalize: header.needs_normalizing,
             created: Vec::new(),
@@ -499,16 +576,28 @@ impl Tx {
             .is_ok_and(|b| *b == *rec.to_line().as_bytes())
     }
 
-    /// Rows as loaded (before this transaction's changes).
-    pub fn rows(&self) -> &[Row] {
-        &self.rows
+    /// The stored row of `id` (before this transaction's changes).
+    pub fn row(&self, id: &str) -> Option<Row> {
+        match &self.rows {
+            Rows::Full(rows) => rows
+                .binary_search_by(|r| r.id.as_str().cmp(id))
+                .ok()
+                .map(|i| rows[i].clone()),
+            Rows::Lazy(c) => c.row(id),
+        }
     }
 
-    fn row(&self, id: &str) -> Option<&Row> {
-        self.rows
-            .binary_search_by(|r| r.id.as_str().cmp(id))
-            .ok()
-            .map(|i| &self.rows[i])
+    /// The row of `id` with this transaction's changes (a changed record's
+    /// derived columns other than its parent are not recomputed).
+    pub fn current_row(&self, id: &str) -> Option<Row> {
+        match self.changed.get(id) {
+            Some(rec) => {
+                let mut r = Row::from_record(rec, 0..0);
+                r.parent = rec.parent();
+                Some(r)
+            }
+            None => self.row(id),
+        }
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -516,20 +605,68 @@ impl Tx {
     }
 
     /// All ids, old and new, sorted.
-    pub fn ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = self.rows.iter().map(|r| r.id.as_str()).collect();
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = match &self.rows {
+            Rows::Full(rows) => rows.iter().map(|r| r.id.clone()).collect(),
+            Rows::Lazy(c) => c.ids().ok_or_else(|| stale_index(&self.ws))?,
+        };
+        let old = ids.len();
         for k in self.changed.keys() {
-            if self.row(k).is_none() {
-                ids.push(k);
+            if ids.binary_search(k).is_err() {
+                ids.push(k.clone());
             }
         }
+        if ids.len() > old {
+            ids.sort_unstable();
+        }
+        Ok(ids)
+    }
+
+    /// Ids that start with `p` (old and new), sorted.
+    pub fn ids_starting(&self, p: &str) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = match &self.rows {
+            Rows::Full(rows) => {
+                let from = rows.partition_point(|r| r.id.as_str() < p);
+                rows[from..]
+                    .iter()
+                    .take_while(|r| r.id.starts_with(p))
+                    .map(|r| r.id.clone())
+                    .collect()
+            }
+            Rows::Lazy(c) => c.ids_starting(p).ok_or_else(|| stale_index(&self.ws))?,
+        };
+        ids.extend(self.changed.keys().filter(|k| k.starts_with(p)).cloned());
         ids.sort_unstable();
-        ids
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// How many ids (old and new) are not children.
+    pub fn top_level_count(&self) -> usize {
+        let stored = match &self.rows {
+            Rows::Full(rows) => top_level(rows.iter().map(|r| r.id.as_str())) as usize,
+            Rows::Lazy(c) => c.header().top_level as usize,
+        };
+        stored
+            + self
+                .changed
+                .keys()
+                .filter(|k| id::split_child(k).is_none() && self.row(k).is_none())
+                .count()
     }
 
     /// Resolve what a user typed to an id.
     pub fn resolve(&self, query: &str, prefix: &str) -> Result<String> {
-        let ids = self.ids();
+        // The exact id (or the id with its prefix left out) without reading
+        // every id.
+        let q = query.trim();
+        for cand in [q.to_string(), format!("{prefix}-{q}")] {
+            if self.contains(&cand) {
+                return Ok(cand);
+            }
+        }
+        let owned = self.ids()?;
+        let ids: Vec<&str> = owned.iter().map(String::as_str).collect();
         match id::resolve(query, prefix, &ids) {
             Resolved::One(id) => Ok(id.to_string()),
             Resolved::None => Err(Error::no_issue(query)),
@@ -560,7 +697,7 @@ impl Tx {
             line: 0,
             reason,
         })?;
-        self.check_span(row, rec.id())?;
+        self.check_span(&row, rec.id())?;
         Ok(rec)
     }
 
@@ -590,40 +727,71 @@ impl Tx {
         self.changed.insert(rec.id().to_string(), rec);
     }
 
-    /// Graph nodes of the tracker with this transaction's changes.
-    pub fn nodes(&self) -> Vec<Node> {
-        let mut nodes: Vec<Node> = self
-            .rows
-            .iter()
-            .filter(|r| !self.changed.contains_key(&r.id))
-            .map(Row::node)
-            .collect();
-        for r in self.changed.values() {
-            nodes.push(Row::from_record(r, 0..0).node());
+    /// Graph nodes (with this transaction's changes) reachable from `start`
+    /// along blocking edges, `start` first: all a cycle check from there
+    /// can meet.
+    pub fn nodes_reachable(&self, start: &str) -> Vec<Node> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::from([start.to_string()]);
+        let mut queue = std::collections::VecDeque::from([start.to_string()]);
+        while let Some(id) = queue.pop_front() {
+            let Some(node) = self.current_row(&id).map(|r| r.node()) else {
+                continue;
+            };
+            for e in &node.edges {
+                if crate::model::graph::is_blocking_kind(&e.kind) && seen.insert(e.target.clone()) {
+                    queue.push_back(e.target.clone());
+                }
+            }
+            out.push(node);
         }
-        nodes
+        out
     }
 
-    /// Rows with this transaction's changes (derived columns not recomputed).
-    pub fn current_rows(&self) -> Vec<Row> {
-        let mut rows: Vec<Row> = self
-            .rows
-            .iter()
-            .filter(|r| !self.changed.contains_key(&r.id))
-            .cloned()
+    /// The issues with an edge to `id` (with this transaction's changes):
+    /// (their id, the edge's type), sorted.
+    pub fn dependents_of(&self, id: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .row(id)
+            .map(|r| r.dependents)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !self.changed.contains_key(&e.target))
+            .map(|e| (e.target, e.kind))
             .collect();
-        for r in self.changed.values() {
-            rows.push(Row::from_record(r, 0..0));
+        for (src, rec) in &self.changed {
+            for d in rec.deps() {
+                if d.depends_on_id == id {
+                    out.push((src.clone(), d.kind));
+                }
+            }
         }
-        rows.sort_by(|a, b| a.id.cmp(&b.id));
-        rows
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The children of `id` (with this transaction's changes), sorted.
+    pub fn children_of(&self, id: &str) -> Vec<Row> {
+        let mut out: Vec<Row> = Vec::new();
+        for (src, kind) in self.dependents_of(id) {
+            if kind != crate::model::graph::PARENT_CHILD || out.iter().any(|r| r.id == src) {
+                continue;
+            }
+            if let Some(r) = self.current_row(&src)
+                && r.parent.as_deref() == Some(id)
+            {
+                out.push(r);
+            }
+        }
+        out
     }
 
     /// Whether anything would be written.
     pub fn is_dirty(&self) -> bool {
         self.normalize
             || self.changed.iter().any(|(id, rec)| match self.row(id) {
-                Some(row) => !self.same_line(row, rec),
+                Some(row) => !self.same_line(&row, rec),
                 None => true,
             })
     }
@@ -632,11 +800,11 @@ impl Tx {
     pub fn changes(&self) -> Vec<(String, String, bool)> {
         self.changed
             .iter()
-            .filter(|(id, rec)| match self.row(id) {
-                Some(row) => !self.same_line(row, rec),
-                None => true,
+            .filter_map(|(id, rec)| match self.row(id) {
+                Some(row) if self.same_line(&row, rec) => None,
+                Some(_) => Some((id.clone(), rec.title(), false)),
+                None => Some((id.clone(), rec.title(), true)),
             })
-            .map(|(id, rec)| (id.clone(), rec.title(), self.row(id).is_none()))
             .collect()
     }
 
@@ -646,7 +814,7 @@ impl Tx {
         self.changed
             .iter()
             .filter_map(|(id, rec)| match self.row(id) {
-                Some(row) if self.same_line(row, rec) => None,
+                Some(row) if self.same_line(&row, rec) => None,
                 Some(row) => {
                     let old = self.src.read(row.span.clone()).ok().and_then(|b| {
                         std::str::from_utf8(&b)
@@ -685,79 +853,502 @@ impl Tx {
                     })
                     .map(|r| r.id().to_string())
                     .unwrap_or_default();
-                self.check_span(row, &found)?;
+                self.check_span(&row, &found)?;
             }
         }
         let Tx {
             ws,
             view,
             src,
-            rows: old_rows,
+            rows,
             changed,
             normalize,
             ..
         } = self;
-        let mut rows: Vec<Row> = Vec::with_capacity(old_rows.len() + changed.len());
-        let path = ws.issues_path();
-        // Write the new file: runs of unchanged lines are spliced from the
-        // old file (their bytes and newline as they are), changed ones
-        // serialized; rows get their new spans.
-        let written = atomic::write_file(&path, |out| {
-            let mut sp = Splicer::new(&src);
-            // Where the next line starts in the new file.
-            let next = |rows: &Vec<Row>| rows.last().map_or(0, |r: &Row| r.span.end + 1);
-            let fresh = |sp: &mut Splicer, out: &mut File, rows: &mut Vec<Row>, rec: &Record| {
-                let line = rec.to_line();
-                sp.new_bytes(out, line.as_bytes())?;
-                sp.new_bytes(out, b"\n")?;
-                let pos = next(rows);
-                rows.push(Row::from_record(rec, pos..pos + line.len()));
-                std::io::Result::Ok(())
-            };
-            let mut changed = changed.iter().peekable();
-            for row in old_rows {
-                while let Some((id, rec)) = changed.peek()
-                    && id.as_str() < row.id.as_str()
-                {
-                    fresh(&mut sp, out, &mut rows, rec)?;
-                    changed.next();
-                }
-                if let Some((id, rec)) = changed.peek()
-                    && id.as_str() == row.id.as_str()
-                {
-                    fresh(&mut sp, out, &mut rows, rec)?;
-                    changed.next();
-                    continue;
-                }
-                let len = if normalize {
-                    // CRLF, unsorted or no final newline: line by line,
-                    // without what was left of the line ending.
-                    let b = src.read(row.span.clone())?;
-                    let line = b.trim_ascii_end();
-                    sp.new_bytes(out, line)?;
-                    sp.new_bytes(out, b"\n")?;
-                    line.len()
-                } else {
-                    sp.old(out, row.span.start as u64, row.span.end as u64 + 1)?;
-                    row.span.len()
-                };
-                let pos = next(&rows);
-                let mut row = row;
-                row.span = pos..pos + len;
-                rows.push(row);
-            }
-            for (_, rec) in changed {
+        match rows {
+            Rows::Full(rows) => commit_full(&ws, &view, src, rows, changed, normalize),
+            Rows::Lazy(cur) => commit_lazy(&ws, &view, src, *cur, changed),
+        }
+    }
+}
+
+/// Rewrite the file from every row in memory and rebuild the caches.
+fn commit_full(
+    ws: &Workspace,
+    view: &View,
+    src: Source,
+    old_rows: Vec<Row>,
+    changed: BTreeMap<String, Record>,
+    normalize: bool,
+) -> Result<bool> {
+    let mut rows: Vec<Row> = Vec::with_capacity(old_rows.len() + changed.len());
+    let path = ws.issues_path();
+    // Write the new file: runs of unchanged lines are spliced from the
+    // old file (their bytes and newline as they are), changed ones
+    // serialized; rows get their new spans.
+    let written = atomic::write_file(&path, |out| {
+        let mut sp = Splicer::new(&src);
+        // Where the next line starts in the new file.
+        let next = |rows: &Vec<Row>| rows.last().map_or(0, |r: &Row| r.span.end + 1);
+        let fresh = |sp: &mut Splicer, out: &mut File, rows: &mut Vec<Row>, rec: &Record| {
+            let line = rec.to_line();
+            sp.new_bytes(out, line.as_bytes())?;
+            sp.new_bytes(out, b"\n")?;
+            let pos = next(rows);
+            rows.push(Row::from_record(rec, pos..pos + line.len()));
+            std::io::Result::Ok(())
+        };
+        let mut changed = changed.iter().peekable();
+        for row in old_rows {
+            while let Some((id, rec)) = changed.peek()
+                && id.as_str() < row.id.as_str()
+            {
                 fresh(&mut sp, out, &mut rows, rec)?;
+                changed.next();
             }
-            sp.flush(out)
-        })?;
-        let header = derive_sets(&mut rows, Signature::of_meta(&written), &view);
-        save_caches(&ws, &header, &rows);
-        // The process ends soon after a write; freeing every row costs more
-        // than it gives back.
-        crate::store::leave(rows);
-        // The old file's handle is closed (a watch loop writes many times).
-        drop(src);
-        Ok(true)
+            if let Some((id, rec)) = changed.peek()
+                && id.as_str() == row.id.as_str()
+            {
+                fresh(&mut sp, out, &mut rows, rec)?;
+                changed.next();
+                continue;
+            }
+            let len = if normalize {
+                // CRLF, unsorted or no final newline: line by line,
+                // without what was left of the line ending.
+                let b = src.read(row.span.clone())?;
+                let line = b.trim_ascii_end();
+                sp.new_bytes(out, line)?;
+                sp.new_bytes(out, b"\n")?;
+                line.len()
+            } else {
+                sp.old(out, row.span.start as u64, row.span.end as u64 + 1)?;
+                row.span.len()
+            };
+            let pos = next(&rows);
+            let mut row = row;
+            row.span = pos..pos + len;
+            rows.push(row);
+        }
+        for (_, rec) in changed {
+            fresh(&mut sp, out, &mut rows, rec)?;
+        }
+        sp.flush(out)
+    })?;
+    let header = derive_sets(&mut rows, Signature::of_meta(&written), view);
+    save_caches(ws, &header, &rows);
+    // The process ends soon after a write; freeing every row costs more
+    // than it gives back.
+    crate::store::leave(rows);
+    // The old file's handle is closed (a watch loop writes many times).
+    drop(src);
+    Ok(true)
+}
+
+/// Splice the changed lines into the file and bring the index up to date
+/// for what they reach: the overlay and the two sets are rewritten, the
+/// base is not (until the overlay grows past [`lazy::MAX_OVERLAY`]).
+fn commit_lazy(
+    ws: &Workspace,
+    view: &View,
+    src: Source,
+    cur: lazy::Current,
+    changed: BTreeMap<String, Record>,
+) -> Result<bool> {
+    let path = ws.issues_path();
+    let old_sig = cur.header().sig;
+    // Each changed line: its record's line, its old row (none when new) and
+    // where it goes in the old file.
+    let mut puts: Vec<(&Record, String, Option<Row>, usize)> = Vec::new();
+    for (id, rec) in &changed {
+        let old = cur.row(id);
+        let at = match &old {
+            Some(r) => r.span.start,
+            None => cur.insertion_point(id).ok_or_else(|| stale_index(ws))?,
+        };
+        puts.push((rec, rec.to_line(), old, at));
+    }
+    let mut new_rows: BTreeMap<String, Row> = BTreeMap::new();
+    // (id, growth) of each changed line, in id order.
+    let mut growths: Vec<(String, i64)> = Vec::new();
+    let written = atomic::write_file(&path, |out| {
+        let mut sp = Splicer::new(&src);
+        let (mut pos, mut grow) = (0u64, 0i64);
+        for (rec, line, old, at) in &puts {
+            sp.old(out, pos, *at as u64)?;
+            sp.new_bytes(out, line.as_bytes())?;
+            sp.new_bytes(out, b"\n")?;
+            let start = (*at as i64 + grow) as usize;
+            new_rows.insert(
+                rec.id().to_string(),
+                Row::from_record(rec, start..start + line.len()),
+            );
+            let g = match old {
+                Some(r) => {
+                    pos = r.span.end as u64 + 1;
+                    line.len() as i64 - r.span.len() as i64
+                }
+                None => {
+                    pos = *at as u64;
+                    line.len() as i64 + 1
+                }
+            };
+            grow += g;
+            growths.push((rec.id().to_string(), g));
+        }
+        sp.old(out, pos, old_sig.len)?;
+        sp.flush(out)
+    })?;
+    drop(src);
+    let new_sig = Signature::of_meta(&written);
+    let h = cur.header().clone();
+    let lookup = |id: &str| cur.row(id);
+    let upd = crate::store::incremental::update(
+        &lookup,
+        &new_rows,
+        &h.dangling,
+        (h.valid_from, h.valid_until),
+        view.now,
+        &view.non_work,
+    );
+    let dir = ws.cache_dir();
+    let next = upd.and_then(|u| next_caches(&cur, u, &new_rows, &growths, new_sig, &dir));
+    match next {
+        Some((overlay, ready, blocked)) => {
+            // Best effort, like every cache: a reader that finds one stale
+            // rebuilds.
+            let _ = overlay.save(&dir.join(lazy::DELTA_FILE));
+            let _ = cache::write(&dir.join(index::READY_FILE), ready.as_bytes());
+            let _ = cache::write(&dir.join(index::BLOCKED_FILE), blocked.as_bytes());
+        }
+        None => fold_all(ws, view, old_sig, new_sig, new_rows),
+    }
+    Ok(true)
+}
+
+/// The overlay and the two sets after a lazy write; `None` when the
+/// overlay would grow too large or anything does not add up (the caller
+/// folds everything into a new base instead).
+fn next_caches(
+    cur: &lazy::Current,
+    upd: crate::store::incremental::Update,
+    new_rows: &BTreeMap<String, Row>,
+    growths: &[(String, i64)],
+    new_sig: Signature,
+    dir: &std::path::Path,
+) -> Option<(lazy::Overlay, String, String)> {
+    let old_sig = cur.header().sig;
+    // The growth of the changed lines before `id`.
+    let shift = |id: &str| -> i64 {
+        let n = growths.partition_point(|(g, _)| g.as_str() < id);
+        growths[..n].iter().map(|(_, g)| g).sum()
+    };
+    let mut header = cur.header().clone();
+    header.sig = new_sig;
+    header.valid_from = upd.valid_from;
+    header.valid_until = upd.valid_until;
+    header.dangling = upd.dangling;
+    header.top_level += new_rows
+        .keys()
+        .filter(|k| id::split_child(k).is_none() && cur.row(k).is_none())
+        .count() as u64;
+    let mut ov: BTreeMap<String, lazy::OvRow> = cur
+        .overlay
+        .rows
+        .iter()
+        .map(|r| (r.row.id.clone(), r.clone()))
+        .collect();
+    let mut touched: Vec<Row> = Vec::with_capacity(upd.rows.len());
+    for (id, mut row) in upd.rows {
+        if !new_rows.contains_key(&id) {
+            let d = shift(&id);
+            row.span = (row.span.start as i64 + d) as usize..(row.span.end as i64 + d) as usize;
+        }
+        let (base_pos, base_len) = match ov.get(&id) {
+            Some(o) => (o.base_pos, o.base_len),
+            None => cur.base_place(&id)?,
+        };
+        touched.push(row.clone());
+        ov.insert(
+            id,
+            lazy::OvRow {
+                base_pos,
+                base_len,
+                row,
+            },
+        );
+    }
+    if ov.len() > lazy::MAX_OVERLAY {
+        return None;
+    }
+    // Every overlay row's place in the new file: its base place plus the
+    // growth of the overlay rows before it.
+    let mut acc = 0i64;
+    for o in ov.values_mut() {
+        let start = (o.base_pos as i64 + acc) as usize;
+        let want = start..start + o.row.span.len();
+        if new_rows.get(&o.row.id).is_some_and(|n| n.span != want) {
+            return None;
+        }
+        o.row.span = want;
+        acc += o.growth();
+    }
+    if cur.base.header.sig.len as i64 + acc != new_sig.len as i64 {
+        return None;
+    }
+    let touched_ids: std::collections::HashSet<&str> =
+        touched.iter().map(|r| r.id.as_str()).collect();
+    // A set file: its untouched lines kept as text (their spans moved), the
+    // touched rows that belong merged in, in the ready order.
+    let set = |file: &str, pick: fn(&Row) -> bool| -> Option<String> {
+        let text = cache::read_string(&dir.join(file))?;
+        let mut lines = text.split_terminator('\n');
+        if index::read_header(lines.next()?)?.sig != old_sig {
+            return None;
+        }
+        let mut add: Vec<&Row> = touched.iter().filter(|r| pick(r)).collect();
+        sort_ready(&mut add);
+        let mut add = add.into_iter().peekable();
+        let mut out = String::with_capacity(text.len() + 4096);
+        index::write_header(&header, &mut out);
+        for line in lines {
+            let (p, c, id) = index::line_key(line)?;
+            while let Some(r) = add.peek()
+                && (r.priority, r.created_at, r.id.as_str()) < (p, c, id.as_str())
+            {
+                index::write_row(r, &mut out);
+                add.next();
+            }
+            if !touched_ids.contains(id.as_str()) {
+                index::shift_line(line, shift(&id), &mut out)?;
+            }
+        }
+        for r in add {
+            index::write_row(r, &mut out);
+        }
+        Some(out)
+    };
+    let ready = set(index::READY_FILE, |r| r.ready)?;
+    let blocked = set(index::BLOCKED_FILE, |r| r.blocked)?;
+    let overlay = lazy::Overlay {
+        base_sig: cur.overlay.base_sig,
+        header,
+        rows: ov.into_values().collect(),
+    };
+    Some((overlay, ready, blocked))
+}
+
+/// Fold the old rows and this write's into a new base: spans laid end to
+/// end, everything derived again.
+fn fold_all(
+    ws: &Workspace,
+    view: &View,
+    old_sig: Signature,
+    new_sig: Signature,
+    new_rows: BTreeMap<String, Row>,
+) {
+    let Some((_, old)) = lazy::load(&ws.cache_dir(), old_sig) else {
+        // The next reader rebuilds from the file.
+        return;
+    };
+    let mut rows: Vec<Row> = Vec::with_capacity(old.len() + new_rows.len());
+    let mut fresh = new_rows.into_values().peekable();
+    for r in old {
+        while let Some(n) = fresh.peek()
+            && n.id < r.id
+        {
+            rows.push(fresh.next().expect("peeked"));
+        }
+        if fresh.peek().is_some_and(|n| n.id == r.id) {
+            rows.push(fresh.next().expect("peeked"));
+        } else {
+            rows.push(r);
+        }
+    }
+    rows.extend(fresh);
+    let mut pos = 0usize;
+    for r in &mut rows {
+        let len = r.span.len();
+        r.span = pos..pos + len;
+        pos += len + 1;
+    }
+    if pos as u64 == new_sig.len {
+        let header = derive_sets(&mut rows, new_sig, view);
+        save_caches(ws, &header, &rows);
+    }
+    crate::store::leave(rows);
+}
+
+#[cfg(test)]
+mod lazy_tests {
+    //! Writes through the lazy path leave the index (base, overlay, sets)
+    //! exactly as a full rebuild of the written file would make it.
+    use super::*;
+    use serde_json::json;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+            xs[self.below(xs.len())]
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000_000_000_000;
+
+    fn stamp(ns: i64) -> String {
+        crate::model::time::format(ns)
+    }
+
+    fn record(rng: &mut Rng, id: &str, ids: &[String]) -> Record {
+        let statuses = [
+            "open",
+            "open",
+            "open",
+            "in_progress",
+            "closed",
+            "closed",
+            "blocked",
+            "deferred",
+            "tombstone",
+        ];
+        let types = ["task", "bug", "epic", "convoy", "decision", "feature"];
+        let kinds = [
+            "blocks",
+            "blocks",
+            "parent-child",
+            "parent-child",
+            "waits-for",
+            "conditional-blocks",
+            "related",
+            "tracks",
+        ];
+        let status = rng.pick(&statuses);
+        let mut v = json!({
+            "id": id,
+            "title": format!("t {id}"),
+            "status": status,
+            "priority": rng.below(5),
+            "issue_type": rng.pick(&types),
+            "created_at": stamp(NOW - 1_000_000_000 * (1 + rng.below(1000) as i64)),
+        });
+        if status == "closed" {
+            let reasons = ["done", "failed", "wontfix", ""];
+            v["close_reason"] = json!(rng.pick(&reasons));
+        }
+        if rng.below(6) == 0 || status == "deferred" {
+            let ahead = rng.below(3) as i64 - 1;
+            v["defer_until"] = json!(stamp(NOW + ahead * 3_600_000_000_000));
+        }
+        let mut deps = Vec::new();
+        for _ in 0..rng.below(4) {
+            let target = if rng.below(8) == 0 {
+                format!("bd-gone{}", rng.below(4))
+            } else if ids.is_empty() {
+                continue;
+            } else {
+                ids[rng.below(ids.len())].clone()
+            };
+            let kind = rng.pick(&kinds);
+            let mut d = json!({"issue_id": id, "depends_on_id": target, "type": kind});
+            if kind == "waits-for" && rng.below(2) == 0 {
+                d["metadata"] = json!({"gate": "any-children"});
+            }
+            deps.push(d);
+        }
+        if !deps.is_empty() {
+            v["dependencies"] = json!(deps);
+        }
+        Record::parse(&v.to_string()).unwrap()
+    }
+
+    fn view() -> View {
+        View {
+            now: NOW,
+            non_work: vec!["decision".into()],
+        }
+    }
+
+    /// What a full rebuild makes of the file now.
+    fn rebuilt(ws: &Workspace) -> (Vec<Row>, Vec<Row>, Vec<Row>) {
+        let bytes = std::fs::read(ws.issues_path()).unwrap();
+        let (_, rows) = build(&bytes, Signature::default(), &view());
+        let mut ready: Vec<&Row> = rows.iter().filter(|r| r.ready).collect();
+        sort_ready(&mut ready);
+        let mut blocked: Vec<&Row> = rows.iter().filter(|r| r.blocked).collect();
+        sort_ready(&mut blocked);
+        let (ready, blocked) = (
+            ready.into_iter().cloned().collect(),
+            blocked.into_iter().cloned().collect(),
+        );
+        (rows, ready, blocked)
+    }
+
+    fn cached(ws: &Workspace) -> (Vec<Row>, Vec<Row>, Vec<Row>) {
+        let (_, sig) = Signature::open(&ws.issues_path()).unwrap();
+        let dir = ws.cache_dir();
+        let (_, rows) = lazy::load(&dir, sig).expect("the index describes the file");
+        let set = |f: &str| {
+            let (h, rows) = index::load(&dir.join(f)).unwrap();
+            assert_eq!(h.sig, sig, "{f} describes the file");
+            rows
+        };
+        (rows, set(index::READY_FILE), set(index::BLOCKED_FILE))
+    }
+
+    #[test]
+    fn lazy_writes_keep_the_index_equal_to_a_rebuild() {
+        for seed in 1..=12u64 {
+            let t = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(t.path().join(".beads")).unwrap();
+            let ws = Workspace::at(t.path().to_path_buf());
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut ids: Vec<String> = Vec::new();
+            let mut lines = Vec::new();
+            for i in 0..60 {
+                let id = format!("bd-{:03}", i * 3);
+                let rec = record(&mut rng, &id, &ids);
+                lines.push(rec.to_line());
+                ids.push(id);
+            }
+            std::fs::write(ws.issues_path(), lines.join("\n") + "\n").unwrap();
+            Snapshot::load(&ws, &view()).unwrap();
+            let mut lazy_writes = 0;
+            for step in 0..40 {
+                let mut tx = Tx::begin(&ws, &view()).unwrap();
+                if matches!(tx.rows, Rows::Lazy(_)) {
+                    lazy_writes += 1;
+                }
+                for _ in 0..1 + rng.below(3) {
+                    let id = match rng.below(5) {
+                        // A new id, sometimes one an edge already names.
+                        0 => format!("bd-{:03}", 1 + 3 * rng.below(80)),
+                        1 => format!("bd-gone{}", rng.below(4)),
+                        _ => ids[rng.below(ids.len())].clone(),
+                    };
+                    let rec = record(&mut rng, &id, &ids);
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                        ids.sort();
+                    }
+                    tx.put(rec);
+                }
+                tx.commit().unwrap();
+                let want = rebuilt(&ws);
+                let got = cached(&ws);
+                assert_eq!(got.0, want.0, "rows, seed {seed} step {step}");
+                assert_eq!(got.1, want.1, "ready, seed {seed} step {step}");
+                assert_eq!(got.2, want.2, "blocked, seed {seed} step {step}");
+            }
+            assert!(lazy_writes > 20, "most writes take the lazy path");
+        }
     }
 }
