@@ -530,7 +530,9 @@ fn item_09_a_cut_index_is_rebuilt_not_trusted() {
     env.bd(&["dep", "add", &b, &a]).ok();
     env.bd(&["mail", "send", "--to", "tester", "-s", "hello"])
         .ok();
-    // Fill every cache, then cut them all after their headers.
+    // Fill every cache (the index as one base, without an overlay of the
+    // writes above), then cut them all after their headers.
+    std::fs::remove_dir_all(env.beads().join(".cache")).unwrap();
     env.json(&["list"]);
     env.json(&["ready"]);
     env.json(&["blocked"]);
@@ -591,6 +593,8 @@ fn item_09_a_cut_index_is_rebuilt_not_trusted() {
 fn item_09_a_grown_cache_is_not_trusted_either() {
     let env = TestEnvironment::new();
     let a = env.create("First", &[]);
+    // The index as one base (no overlay of the write above).
+    std::fs::remove_dir_all(env.beads().join(".cache")).unwrap();
     env.json(&["list"]);
     let idx = env.beads().join(".cache/index.v1");
     let mut b = std::fs::read(&idx).unwrap();

@@ -497,14 +497,11 @@ pub struct Places {
 
 pub fn where_(ctx: &Session) -> Result<Places> {
     let snap = ctx.snapshot()?;
-    let index_fresh =
-        crate::store::index::load_header(&ctx.ws.cache_dir().join(crate::store::index::INDEX_FILE))
-            .zip(
-                crate::files::open_read(ctx.ws.issues_path())
-                    .ok()
-                    .and_then(|f| Signature::of(&f).ok()),
-            )
-            .is_some_and(|(h, s)| h.sig == s);
+    // The base index, or the base and its overlay, describe the file now.
+    let index_fresh = crate::files::open_read(ctx.ws.issues_path())
+        .ok()
+        .and_then(|f| Signature::of(&f).ok())
+        .is_some_and(|s| crate::store::lazy::load_header(&ctx.ws.cache_dir(), s).is_some());
     let id = ctx.identity()?;
     if let Some(o) = &id.origin
         && o != &id.identity

@@ -118,6 +118,10 @@ pub fn line_endings(bytes: &[u8]) -> (bool, bool) {
 pub fn order_of<'a>(ids: impl Iterator<Item = &'a str>) -> (bool, Vec<String>) {
     let mut ids: Vec<&str> = ids.collect();
     let unsorted = ids.windows(2).any(|w| w[0] >= w[1]);
+    if !unsorted {
+        // Strictly increasing: nothing repeats.
+        return (false, Vec::new());
+    }
     ids.sort_unstable();
     let mut dups: Vec<String> = ids
         .windows(2)

@@ -490,6 +490,12 @@ impl Tx {
         let path = ws.issues_path();
         let (file, sig) = Signature::open(&path)?;
         let dir = ws.cache_dir();
+        // No index at all (a fresh clone, a deleted cache, a pull): build it
+        // as a reader does, which keeps no more than the rows in memory,
+        // then write through it.
+        if file.is_some() && lazy::load_header(&dir, sig).is_none() {
+            crate::store::leave(Snapshot::load(ws, view)?);
+        }
         // A fresh index of a canonical file, with sets right for now: rows
         // are looked up where they are, the file is spliced.
         let lazy = match &file {
