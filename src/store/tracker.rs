@@ -67,13 +67,14 @@ pub fn records_with_ids(
 
 /// The records of this workspace whose id is in `ids`, each read from its
 /// own line through the index: with a fresh index nothing else of the file
-/// is read (a stale one is rebuilt first, as every reader does).
+/// or the index is read (a stale one is rebuilt first, as every reader does).
 pub fn records_named(
     ws: &Workspace,
     view: &View,
     ids: &std::collections::HashSet<&str>,
 ) -> Result<Vec<Record>> {
-    let snap = Snapshot::load_where(ws, view, |p| ids.contains(p.id()), false)?;
+    let ids: Vec<&str> = ids.iter().copied().collect();
+    let snap = Snapshot::load_ids(ws, view, &ids)?;
     snap.rows.iter().map(|r| snap.record(r)).collect()
 }
 
