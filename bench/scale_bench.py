@@ -116,7 +116,6 @@ def cell(s: Stat | None, floor_rss: float) -> tuple[str, str]:
 @dataclass
 class Pool:
     ids: list[tuple[str, int]]          # (id, priority): claimable open work items
-    all_ids: list[str]
     pos: int = 0
 
     def take(self, k: int) -> list[tuple[str, int]]:
@@ -127,20 +126,16 @@ class Pool:
         self.pos += k
         return out
 
-    def rest(self) -> "Pool":
-        return Pool(self.ids[self.pos:], self.all_ids)
-
 
 def read_pool(jsonl: str) -> Pool:
     """Open work items with no assignee, no dependencies, no defer_until and no
     children (as run.py picks them), in id order, with their priority."""
-    parents, cands, all_ids = set(), [], []
+    parents, cands = set(), []
     with open(jsonl, "rb") as f:
         for line in f:
             if not line.startswith(b'{"id":"'):
                 continue
             iid = line[7:line.index(b'"', 7)].decode()
-            all_ids.append(iid)
             if "." in iid:
                 parents.add(iid.rsplit(".", 1)[0])
             if b'"status":"open"' not in line:
@@ -150,7 +145,7 @@ def read_pool(jsonl: str) -> Pool:
                     and not r.get("dependencies") and not r.get("defer_until")
                     and r.get("issue_type") in R.WORK_TYPES):
                 cands.append((iid, int(r.get("priority", 2))))
-    return Pool(sorted(c for c in cands if c[0] not in parents), all_ids)
+    return Pool(sorted(c for c in cands if c[0] not in parents))
 
 
 # ---------------------------------------------------------------------------
@@ -178,18 +173,29 @@ def capture(exe: str, argv: list[str], cwd: str, env: dict) -> bytes:
     return p.stdout
 
 
-def count_json(out: bytes) -> int | None:
-    try:
-        d = json.loads(out)
-    except ValueError:
-        return None
-    if isinstance(d, list):
-        return len(d)
-    if isinstance(d, dict):
-        for k in ("issues", "results", "items"):
-            if isinstance(d.get(k), list):
-                return len(d[k])
-    return None
+COUNT_CHILD = r"""
+import json, subprocess, sys
+p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE)
+if p.returncode != 0:
+    sys.stderr.buffer.write(p.stderr)
+    sys.exit(p.returncode)
+try:
+    d = json.loads(p.stdout)
+except ValueError:
+    print("?"); sys.exit(0)
+if isinstance(d, dict):
+    d = next((d[k] for k in ("issues", "results", "items") if isinstance(d.get(k), list)), d)
+print(len(d) if isinstance(d, list) else "?")
+"""
+
+
+def count_hits(exe: str, argv: list[str], cwd: str, env: dict) -> str:
+    """How many items the command's JSON output holds: parsed in a child process, so
+    that a large output never grows this harness's RSS (see run.py's RSS floor)."""
+    out = capture(sys.executable, ["-c", COUNT_CHILD, exe, *argv], cwd, env)
+    t = out.decode().strip()
+    return f"{int(t):,}" if t.isdigit() else t
 
 
 def timed(runner: R.Runner, argv_fn, runs: int, before=None, warmup=True,
@@ -279,6 +285,17 @@ def fresh_dir(p: str) -> str:
     return p
 
 
+def br_workspace_child(args, n: int, tracker: str, br: str) -> str:
+    """br_workspace in a child process: the import check parses all of br's issues,
+    which must not grow this harness's RSS."""
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--_br-import",
+                        json.dumps([args.workdir, args.seed, n, tracker, br])],
+                       stdout=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise BenchError(f"importing the {n:,}-issue tracker into br failed (see above)")
+    return p.stdout.strip().splitlines()[-1]
+
+
 def br_workspace(args, n: int, tracker: str, br: str) -> str:
     """A br workspace holding the same issues: `br init --prefix bd`, the tracker's
     issues.jsonl copied into .beads/, `br sync --import-only`. Cached per tracker and
@@ -302,40 +319,77 @@ def br_workspace(args, n: int, tracker: str, br: str) -> str:
     for p in (path, path + ".tmp"):
         if os.path.exists(p):
             shutil.rmtree(p)
-    tmp = fresh_dir(path + ".tmp")
-    home = fresh_dir(path + ".home")
-    env = base_env(home, {"HOME": home})
-    log(f"importing the {n:,}-issue tracker into br in {path} ...")
-    t0 = time.perf_counter()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp, check=True)
-    capture(br, ["init", "--prefix", "bd"], tmp, env)
-    shutil.copyfile(os.path.join(tracker, ".beads", "issues.jsonl"),
-                    os.path.join(tmp, ".beads", "issues.jsonl"))
-    capture(br, ["sync", "--import-only"], tmp, env)
-    took = time.perf_counter() - t0
-    # Every id must be there: count all issues, closed and tombstones included.
-    want = set()
-    with open(os.path.join(tracker, ".beads", "issues.jsonl"), "rb") as f:
-        for line in f:
-            want.add(line[7:line.index(b'"', 7)].decode())
-    out = capture(br, ["list", "--json", "--all", "--limit", "0"], tmp, env)
-    got = {r["id"] for r in json.loads(out)}
-    missing = want - got
-    # br's `list --all` leaves out tombstones; ask for them by status.
-    if missing:
-        out = capture(br, ["list", "--json", "--status", "tombstone", "--limit", "0"], tmp, env)
-        got |= {r["id"] for r in json.loads(out)}
+    # br's import commits issue by issue: on a disk where fsync is slow, 10k issues
+    # take minutes. Import in a RAM folder when there is one, then copy the result.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    tmp = fresh_dir(os.path.join(shm, f"strand-br-import-{os.getpid()}") if shm
+                    else path + ".tmp")
+    try:
+        home = fresh_dir(path + ".home")
+        env = base_env(home, {"HOME": home})
+        log(f"importing the {n:,}-issue tracker into br in {path} (via {tmp}) ...")
+        t0 = time.perf_counter()
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp, check=True)
+        capture(br, ["init", "--prefix", "bd"], tmp, env)
+        renamed = br_jsonl(os.path.join(tracker, ".beads", "issues.jsonl"),
+                           os.path.join(tmp, ".beads", "issues.jsonl"))
+        capture(br, ["sync", "--import-only"], tmp, env)
+        took = time.perf_counter() - t0
+        # Every id must be there: count all issues, closed and tombstones included.
+        want = set()
+        with open(os.path.join(tracker, ".beads", "issues.jsonl"), "rb") as f:
+            for line in f:
+                want.add(line[7:line.index(b'"', 7)].decode())
+        out = capture(br, ["list", "--json", "--all", "--limit", "0"], tmp, env)
+        got = {r["id"] for r in json.loads(out)}
         missing = want - got
-    if missing:
-        raise BenchError(f"br import of {n} issues lacks {len(missing)} ids, e.g. "
-                         f"{sorted(missing)[:5]} (ids renamed or issues refused)")
-    log(f"  br import: {len(got):,} issues, {took:.1f} s")
-    shutil.rmtree(home, ignore_errors=True)
+        # br's `list --all` leaves out tombstones; ask for them by status.
+        if missing:
+            out = capture(br, ["list", "--json", "--status", "tombstone", "--limit", "0"], tmp, env)
+            got |= {r["id"] for r in json.loads(out)}
+            missing = want - got
+        if missing:
+            raise BenchError(f"br import of {n} issues lacks {len(missing)} ids, e.g. "
+                             f"{sorted(missing)[:5]} (ids renamed or issues refused)")
+        log(f"  br import: {len(got):,} issues, {took:.1f} s ({renamed} duplicate "
+            f"external_refs renamed)")
+        shutil.rmtree(home, ignore_errors=True)
+        if shm:
+            shutil.copytree(tmp, path + ".tmp", symlinks=True)
+            shutil.rmtree(tmp)
+            tmp = path + ".tmp"
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     os.rename(tmp, path)
     with open(meta_path, "w") as f:
         json.dump({"br": br, "br_mtime": st.st_mtime, "tracker_generated_at": tgen,
-                   "import_s": took, "issues": len(got)}, f)
+                   "import_s": took, "issues": len(got),
+                   "external_refs_renamed": renamed}, f)
     return path
+
+
+def br_jsonl(src: str, dst: str) -> int:
+    """The tracker's issues.jsonl for br: br refuses a second issue with the same
+    external_ref (the generator draws them from a small range), so the second and
+    later ones get a suffix (`gh-12` -> `gh-12-2`). Returns how many were renamed."""
+    seen: dict[str, int] = {}
+    renamed = 0
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        for line in f:
+            if b'"external_ref":"' in line:
+                r = json.loads(line)
+                e = r["external_ref"]
+                if e in seen:
+                    seen[e] += 1
+                    r["external_ref"] = f"{e}-{seen[e]}"
+                    renamed += 1
+                    line = (json.dumps(r, ensure_ascii=False, separators=(",", ":"))
+                            + "\n").encode("utf-8")
+                else:
+                    seen[e] = 1
+            out.write(line)
+    return renamed
 
 
 # ---------------------------------------------------------------------------
@@ -364,7 +418,6 @@ def bench_size(n: int, tracker: str, args, bd: str, br: str | None) -> SizeResul
     env = base_env(home)
     runner = R.Runner(bd, scratch, env)
     true_exe = shutil.which("true") or "/bin/true"
-    res.floor_rss = max(runner.run([], exe=true_exe).rss_mb for _ in range(5))
 
     fl = floors(runner, jsonl, runs)
     res.lines += fl
@@ -383,13 +436,16 @@ def bench_size(n: int, tracker: str, args, bd: str, br: str | None) -> SizeResul
     # br: its own workspace, its own scratch copy; same ids (checked at import).
     br_runner = None
     if br and n in args.br_sizes_set:
-        src = br_workspace(args, n, tracker, br)
+        src = br_workspace_child(args, n, tracker, br)
         br_scratch = scratch + "-br"
         if os.path.exists(br_scratch):
             shutil.rmtree(br_scratch)
         shutil.copytree(src, br_scratch, symlinks=True)
         br_home = fresh_dir(br_scratch + "-home")
         br_runner = R.Runner(br, br_scratch, base_env(br_home, {"HOME": br_home}))
+
+    # The harness's RSS floor, after all of its own setup (run.py's caveat).
+    res.floor_rss = max(runner.run([], exe=true_exe).rss_mb for _ in range(5))
 
     def add(line: Line) -> Line:
         res.lines.append(line)
@@ -425,15 +481,15 @@ def bench_size(n: int, tracker: str, args, bd: str, br: str | None) -> SizeResul
         line = Line(name, "warm", bd=timed(runner, lambda a=bargv: a, runs))
         hits = []
         if count:
-            hits.append(count_json(capture(bd, bargv, scratch, env)))
+            hits.append(count_hits(bd, bargv, scratch, env))
         if br_runner is not None:
             if rargv is None:
                 line.br_note = "no such command in br 0.1.12"
             else:
                 line.br = timed(br_runner, lambda a=rargv: a, runs)
                 if count:
-                    hits.append(count_json(capture(br, rargv, br_runner.cwd, br_runner.env)))
-        line.hits = " / ".join("?" if h is None else f"{h:,}" for h in hits)
+                    hits.append(count_hits(br, rargv, br_runner.cwd, br_runner.env))
+        line.hits = " / ".join(hits)
         add(line)
     add(Line("ready --json", "cold", bd=timed(runner, lambda: ["ready", "--json"], runs,
                                               before=drop, warmup=False),
@@ -780,6 +836,15 @@ def ensure_big(args, n: int) -> tuple[str, str]:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--_br-import"]:
+        workdir, seed, n, tracker, br = json.loads(argv[1])
+        try:
+            print(br_workspace(argparse.Namespace(workdir=workdir, seed=seed), n, tracker, br))
+        except BenchError as e:
+            print(f"scale_bench.py: {e}", file=sys.stderr)
+            return 1
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,100000",
                     help="comma-separated issue counts; 1000000 only when asked "
