@@ -541,7 +541,8 @@ def bench_size(n: int, tracker: str, args, bd: str, br: str | None) -> SizeResul
     # warm-up of the next flush row pays for the JSONL the no-flush row left stale).
     if br_runner is not None:
         bprio = {"next": 1}
-        br_ids = {k: [i for i, _ in pool.take(2 * (runs + 1) * (2 if k == "dep" else 1))]
+        flush_runs = args.br_flush_runs or runs
+        br_ids = {k: [i for i, _ in pool.take((runs + flush_runs + 2) * (2 if k == "dep" else 1))]
                   for k in ("claim", "close", "comment", "label", "dep")} if not big else {}
         bit = {k: iter(v) for k, v in br_ids.items()}
 
@@ -569,7 +570,7 @@ def bench_size(n: int, tracker: str, args, bd: str, br: str | None) -> SizeResul
 
         for line in [ln for ln in res.lines if ln.kind == "write" and ln.mode == "warm"]:
             fn = br_argv(line.name)
-            line.br = timed(br_runner, fn, runs)
+            line.br = timed(br_runner, fn, args.br_flush_runs or runs)
             line.br_nf = timed(br_runner, lambda f=fn: ["--no-auto-flush", *f()], runs)
             log(f"  [{n:,}] br {line.name:<10} flush {fmt(line.br.median):>8} ms  "
                 f"no-flush {fmt(line.br_nf.median):>8} ms")
@@ -856,6 +857,9 @@ def main(argv=None) -> int:
     ap.add_argument("--br", default=None, help="br 0.1.12 binary: adds its columns")
     ap.add_argument("--br-sizes", default="10000,100000",
                     help="sizes at which br runs, when --br is given (default: %(default)s)")
+    ap.add_argument("--br-flush-runs", type=int, default=None,
+                    help="timed runs of br's auto-flush writes, which take seconds each at "
+                         "100k (default: --runs)")
     ap.add_argument("--workdir", default="/tmp/strand-bench",
                     help="cached trackers and scratch copies (default: %(default)s)")
     ap.add_argument("--out", default=None, help="also write the markdown report here")
