@@ -158,13 +158,55 @@ pub fn merge_upstream(root: &Path, driver: &str) -> Result<MergeOutcome> {
     })
 }
 
-/// The text `path` would have after merging the upstream into HEAD,
+/// The text `path` (a file the `beads` merge driver does not merge) would
+/// have after merging the upstream into HEAD,
 /// computed without touching the index or the working tree (`git
 /// merge-tree --write-tree`, git 2.38 or later); `None` when the merge
 /// result has no such file or git cannot compute it. A file git could not
 /// merge holds its conflict markers, as `git merge` would leave it.
 pub fn merged_text(root: &Path, path: &str) -> Result<Option<String>> {
-    let m = run(root, &["merge-tree", "--write-tree", "HEAD", "@{upstream}"])?;
+    // A file only one side changed merges to that side: no merge to preview
+    // (the preview would still read and write out the whole tracker).
+    let base = run(root, &["merge-base", "HEAD", "@{upstream}"])?;
+    if base.ok {
+        let b = base.stdout.trim();
+        let ids = run(
+            root,
+            &[
+                "rev-parse",
+                &format!("{b}:{path}"),
+                &format!("HEAD:{path}"),
+                &format!("@{{upstream}}:{path}"),
+            ],
+        )?;
+        let lines: Vec<&str> = ids.stdout.lines().collect();
+        if ids.ok
+            && lines.len() == 3
+            && (lines[0] == lines[1] || lines[0] == lines[2] || lines[1] == lines[2])
+        {
+            let side = if lines[0] == lines[1] {
+                "@{upstream}"
+            } else {
+                "HEAD"
+            };
+            let blob = run(root, &["cat-file", "blob", &format!("{side}:{path}")])?;
+            return Ok(blob.ok.then_some(blob.stdout));
+        }
+    }
+    // Only `path` is wanted: the tracker's files are not run through the
+    // merge driver here (`true` keeps ours), which would merge the whole
+    // tracker once more before the real merge.
+    let m = run(
+        root,
+        &[
+            "-c",
+            "merge.beads.driver=true",
+            "merge-tree",
+            "--write-tree",
+            "HEAD",
+            "@{upstream}",
+        ],
+    )?;
     let Some(tree) = m.stdout.lines().next().map(str::trim) else {
         return Ok(None);
     };
