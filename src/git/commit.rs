@@ -4,6 +4,8 @@
 //! it (see `transport`) so they apply. A busy repository (index lock, rebase,
 //! merge) leaves the commit pending.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gix::bstr::ByteSlice;
@@ -211,6 +213,34 @@ pub fn stat_key(path: &Path) -> Option<StatKey> {
 /// [`pending`], hashing only files whose state is not in `known` (which it
 /// updates): showing pending changes need not hash a 10 MB tracker each time.
 pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
+    scan(root, known, None)
+}
+
+/// A file read while finding what is pending, kept for the commit: its
+/// state, the bytes git stores and their blob id.
+struct Kept {
+    stat: StatKey,
+    stored: Vec<u8>,
+    id: gix::ObjectId,
+}
+
+/// The bytes git stores for `bytes` at `rel`: a line-ending conversion only
+/// ever changes bytes holding a CRLF, so a file without one (the tracker,
+/// always) is not scanned again.
+fn stored<'a>(filter: &super::eol::Filter, rel: &str, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+    if memchr::memmem::find(bytes, b"\r\n").is_none() {
+        Cow::Borrowed(bytes)
+    } else {
+        filter.to_git(rel, bytes)
+    }
+}
+
+/// [`pending_with`], keeping in `keep` the bytes of the pending files it read.
+fn scan(
+    root: &Path,
+    known: &mut BlobIds,
+    mut keep: Option<&mut BTreeMap<String, Kept>>,
+) -> Result<Vec<String>> {
     let repo = super::open(root)?;
     let head_tree = repo.head_tree_id().ok().map(|t| t.detach());
     let head = beads_entries(&repo, head_tree)?;
@@ -231,18 +261,24 @@ pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
             Some(id) => id,
             None => {
                 let bytes = crate::files::read(&path).map_err(|e| Error::io(&path, e))?;
-                let stored = filter.to_git(f, &bytes);
+                let stored = stored(&filter, f, &bytes);
                 let id =
                     gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &stored)
                         .map_err(|e| gerr("hashing", e))?;
+                let unchanged = key.filter(|k| stat_key(&path) == Some(*k));
                 // Only a state read back unchanged is remembered, and only
                 // bytes no line-ending conversion can change (the id then
                 // holds whatever core.autocrlf and the attributes become).
-                if let Some(k) = key
-                    && !bytes.windows(2).any(|w| w == b"\r\n")
-                    && stat_key(&path) == Some(k)
+                if let Some(k) = unchanged
+                    && memchr::memmem::find(&bytes, b"\r\n").is_none()
                 {
                     known.insert(f.clone(), (k, id.to_hex().to_string()));
+                }
+                if let (Some(keep), Some(stat)) = (keep.as_deref_mut(), unchanged)
+                    && !head.iter().any(|e| &e.path == f && !e.link && e.id == id)
+                {
+                    let stored = stored.into_owned();
+                    keep.insert(f.clone(), Kept { stat, stored, id });
                 }
                 id
             }
@@ -265,7 +301,9 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
     if let Some(reason) = busy(dirs) {
         return Ok(Outcome::Pending { reason });
     }
-    let changed = pending(root)?;
+    let mut known = BlobIds::new();
+    let mut kept = BTreeMap::new();
+    let changed = scan(root, &mut known, Some(&mut kept))?;
     if changed.is_empty() {
         return Ok(Outcome::NothingToCommit);
     }
@@ -305,7 +343,12 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
         .index_or_load_from_head_or_empty()
         .map_err(|e| gerr("loading the index", e))?
         .into_owned();
-    stage_paths(&repo, root, &changed, &mut editor, &mut index)?;
+    let head = beads_entries(&repo, head_commit.as_ref().map(|_| base_tree))?;
+    let staging = Staging {
+        kept: &kept,
+        head: &head,
+    };
+    stage_paths(&repo, root, &changed, &staging, &mut editor, &mut index)?;
     index.remove_tree();
     let tree = editor
         .write()
@@ -324,13 +367,24 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
     })
 }
 
+/// What staging knows already: the files [`scan`] read (used while their
+/// state is the same), and HEAD's `.beads/` entries (the previous version a
+/// delta is made against).
+struct Staging<'a> {
+    kept: &'a BTreeMap<String, Kept>,
+    head: &'a [Entry],
+}
+
 /// Put the working-tree state of `changed` paths into the tree being
 /// edited and the index: a file is committed (as git would store it), a
-/// local path or a path gone is a removal, a link is refused.
+/// local path or a path gone is a removal, a link is refused. A large file
+/// is stored as a delta against HEAD's version when it can be
+/// ([`super::pack`]).
 fn stage_paths(
     repo: &gix::Repository,
     root: &Path,
     changed: &[String],
+    staging: &Staging<'_>,
     editor: &mut gix::object::tree::Editor<'_>,
     index: &mut gix::index::File,
 ) -> Result<()> {
@@ -351,11 +405,31 @@ fn stage_paths(
                 return Err(Error::Symlink { path: full });
             }
             Ok(t) if t.is_file() && !is_local(path) => {
-                let bytes = crate::files::read(&full).map_err(|e| Error::io(&full, e))?;
-                let id = repo
-                    .write_blob(filter.to_git(path, &bytes))
-                    .map_err(|e| gerr("writing a blob", e))?
-                    .detach();
+                let kept = staging
+                    .kept
+                    .get(path)
+                    .filter(|k| stat_key(&full) == Some(k.stat));
+                let read;
+                let (stored, id): (&[u8], gix::ObjectId) = match kept {
+                    Some(k) => (&k.stored, k.id),
+                    None => {
+                        let bytes = crate::files::read(&full).map_err(|e| Error::io(&full, e))?;
+                        read = stored(&filter, path, &bytes).into_owned();
+                        let id = gix::objs::compute_hash(
+                            repo.object_hash(),
+                            gix::objs::Kind::Blob,
+                            &read,
+                        )
+                        .map_err(|e| gerr("hashing", e))?;
+                        (&read, id)
+                    }
+                };
+                let prev = staging
+                    .head
+                    .iter()
+                    .find(|e| &e.path == path && !e.link)
+                    .map(|e| e.id);
+                super::pack::write_blob(repo, &root.join(BEADS).join(".cache"), stored, id, prev)?;
                 editor
                     .upsert(path.as_str(), gix::object::tree::EntryKind::Blob, id)
                     .map_err(|e| gerr("editing a tree", e))?;
