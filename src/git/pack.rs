@@ -753,39 +753,152 @@ fn packable(repo: &gix::Repository, objects: &Path) -> bool {
         && objects.join("pack").is_dir()
 }
 
-/// Store the blob `bytes` (whose id is `id`); `prev` is the blob the path
-/// held in HEAD. `cache` is where the bases are kept (`.beads/.cache`).
-pub fn write_blob(
-    repo: &gix::Repository,
-    cache: &Path,
-    bytes: &[u8],
-    id: ObjectId,
-    prev: Option<ObjectId>,
-) -> Result<Stored> {
-    let objects = repo.objects.store_ref().path().to_path_buf();
-    let packed = bytes.len() >= MIN_SIZE && packable(repo, &objects);
-    if repo.has_object(id) {
-        if packed {
-            // A version seen before (a change undone): the next delta is
-            // made against it.
-            Bases::load(cache).record(&id, bytes, false);
+/// The tracker's blob writer. [`Writer::prepare`] reads what the delta
+/// needs from the last commit (bd's bases, the pack holding them) and needs
+/// no repository handle, so a commit runs it on another thread while it
+/// hashes the working tree; [`Writer::write_blob`] checks all of it against
+/// HEAD before use, and [`Writer::record`] keeps the new version for the
+/// next commit.
+pub struct Writer {
+    objects: PathBuf,
+    bases: Bases,
+    own: Option<OwnPack>,
+    prev: Option<(ObjectId, Vec<u8>)>,
+    /// What [`Writer::record`] keeps: the id written and whether it is a root.
+    to_record: Option<(ObjectId, bool)>,
+}
+
+impl Writer {
+    /// `objects` is the repository's objects folder, `cache` where the bases
+    /// are kept (`.beads/.cache`).
+    pub fn prepare(objects: &Path, cache: &Path) -> Writer {
+        let bases = Bases::load(cache);
+        let prev = bases
+            .prev_id()
+            .and_then(|id| bases.prev(&id).map(|b| (id, b)));
+        let max_pack = max_pack(prev.as_ref().map_or(0, |p| p.1.len()));
+        let own = [bases.prev_id(), bases.root_id()]
+            .into_iter()
+            .flatten()
+            .find_map(|id| find_own(objects, &id, max_pack));
+        Writer {
+            objects: objects.to_path_buf(),
+            bases,
+            own,
+            prev,
+            to_record: None,
         }
-        return Ok(Stored::Existing);
     }
-    if !packed {
-        return loose(repo, bytes, id);
-    }
-    let mut bases = Bases::load(cache);
-    let stored = match delta_write(repo, &objects, &bases, bytes, &id, prev) {
-        Some(Ok(depth)) => Stored::Delta { depth },
-        Some(Err(e)) => return Err(e),
-        None => {
-            write_root(&objects, &id, bytes)?;
-            Stored::Root
+
+    /// Store the blob `bytes` (whose id is `id`); `prev` is the blob the
+    /// tracker held in HEAD.
+    pub fn write_blob(
+        &mut self,
+        repo: &gix::Repository,
+        bytes: &[u8],
+        id: ObjectId,
+        prev: Option<ObjectId>,
+    ) -> Result<Stored> {
+        let objects = repo.objects.store_ref().path().to_path_buf();
+        if objects != self.objects {
+            self.objects = objects;
+            self.own = None;
         }
-    };
-    bases.record(&id, bytes, stored == Stored::Root);
-    Ok(stored)
+        let packed = bytes.len() >= MIN_SIZE && packable(repo, &self.objects);
+        if repo.has_object(id) {
+            if packed {
+                // A version seen before (a change undone): the next delta
+                // is made against it.
+                self.to_record = Some((id, false));
+            }
+            return Ok(Stored::Existing);
+        }
+        if !packed {
+            return loose(repo, bytes, id);
+        }
+        let stored = match self.delta_write(repo, bytes, &id, prev) {
+            Some(Ok(depth)) => Stored::Delta { depth },
+            Some(Err(e)) => return Err(e),
+            None => {
+                write_root(&self.objects, &id, bytes)?;
+                Stored::Root
+            }
+        };
+        self.to_record = Some((id, stored == Stored::Root));
+        Ok(stored)
+    }
+
+    /// Keep `bytes` (what [`Writer::write_blob`] wrote) for the next
+    /// commit's delta. Failures only cost a slower next commit.
+    pub fn record(mut self, bytes: &[u8]) {
+        if let Some((id, root)) = self.to_record.take() {
+            self.bases.record(&id, bytes, root);
+        }
+    }
+
+    /// The previous version's bytes: prepared, cached, or read from git.
+    fn base_of(&mut self, repo: &gix::Repository, id: ObjectId) -> Option<Vec<u8>> {
+        match self.prev.take() {
+            Some((p, b)) if p == id => Some(b),
+            _ => self.bases.prev(&id).or_else(|| read_blob(repo, id)),
+        }
+    }
+
+    /// The delta write, when one fits: `None` when a new root is needed.
+    fn delta_write(
+        &mut self,
+        repo: &gix::Repository,
+        bytes: &[u8],
+        id: &ObjectId,
+        prev: Option<ObjectId>,
+    ) -> Option<Result<usize>> {
+        // The pack to extend: the one holding the previous version, else
+        // the one holding bd's last root.
+        let root = self.bases.root_id();
+        let holds = |o: &OwnPack, id: Option<ObjectId>| {
+            id.is_some_and(|i| o.index.find(i.as_slice()).is_some())
+        };
+        let max = max_pack(bytes.len());
+        let own = match self.own.take() {
+            Some(o) if holds(&o, prev) => o,
+            prepared => match prev.and_then(|p| find_own(&self.objects, &p, max)) {
+                Some(o) => o,
+                None => match prepared {
+                    Some(o) if holds(&o, root) => o,
+                    _ => root.and_then(|r| find_own(&self.objects, &r, max))?,
+                },
+            },
+        };
+        // Against the previous version, while its chain is short enough.
+        if let Some(p) = prev
+            && let Some(e) = own.index.find(p.as_slice()).copied()
+            && let Some((depth, _)) = own.depth(e.offset)
+            && depth < MAX_DEPTH
+            && let Some(base) = self.base_of(repo, p)
+        {
+            let d = delta::encode(&base, bytes);
+            if small(&d, bytes.len()) && delta::produces(&base, &d, bytes) {
+                return Some(extend(&own, id, &d, e.offset).map(|_| depth + 1));
+            }
+        }
+        // Against the root of the pack.
+        let root = root?;
+        let e = own.index.find(root.as_slice())?;
+        if own.depth(e.offset)?.0 != 0 {
+            return None;
+        }
+        let base = self.bases.root(&root).or_else(|| read_blob(repo, root))?;
+        let d = delta::encode(&base, bytes);
+        if small_from_root(&d, bytes.len()) && delta::produces(&base, &d, bytes) {
+            return Some(extend(&own, id, &d, e.offset).map(|_| 1));
+        }
+        None
+    }
+}
+
+/// The largest pack bd copies to extend, for a file of `len` bytes.
+fn max_pack(len: usize) -> u64 {
+    (len as u64).saturating_mul(2) + (64 << 20)
 }
 
 fn loose(repo: &gix::Repository, bytes: &[u8], id: ObjectId) -> Result<Stored> {
@@ -807,51 +920,6 @@ fn small(delta: &[u8], full: usize) -> bool {
 /// third of the file, compressed).
 fn small_from_root(delta: &[u8], full: usize) -> bool {
     delta.len() <= full / 32
-}
-
-/// The delta write, when one fits: `None` when a new root is needed.
-fn delta_write(
-    repo: &gix::Repository,
-    objects: &Path,
-    bases: &Bases,
-    bytes: &[u8],
-    id: &ObjectId,
-    prev: Option<ObjectId>,
-) -> Option<Result<usize>> {
-    // The pack to extend: the one holding the previous version, else the
-    // one holding bd's last root.
-    let max_pack = (bytes.len() as u64).saturating_mul(2) + (64 << 20);
-    let own = prev
-        .and_then(|p| find_own(objects, &p, max_pack))
-        .or_else(|| {
-            bases
-                .root_id()
-                .and_then(|r| find_own(objects, &r, max_pack))
-        })?;
-    // Against the previous version, while its chain is short enough.
-    if let Some(p) = prev
-        && let Some(e) = own.index.find(p.as_slice())
-        && let Some((depth, _)) = own.depth(e.offset)
-        && depth < MAX_DEPTH
-        && let Some(base) = bases.prev(&p).or_else(|| read_blob(repo, p))
-    {
-        let d = delta::encode(&base, bytes);
-        if small(&d, bytes.len()) && delta::produces(&base, &d, bytes) {
-            return Some(extend(&own, id, &d, e.offset).map(|_| depth + 1));
-        }
-    }
-    // Against the root of the pack.
-    let root = bases.root_id()?;
-    let e = own.index.find(root.as_slice())?;
-    if own.depth(e.offset)?.0 != 0 {
-        return None;
-    }
-    let base = bases.root(&root).or_else(|| read_blob(repo, root))?;
-    let d = delta::encode(&base, bytes);
-    if small_from_root(&d, bytes.len()) && delta::produces(&base, &d, bytes) {
-        return Some(extend(&own, id, &d, e.offset).map(|_| 1));
-    }
-    None
 }
 
 fn read_blob(repo: &gix::Repository, id: ObjectId) -> Option<Vec<u8>> {
