@@ -436,6 +436,7 @@ struct Staging<'a> {
 /// local path or a path gone is a removal, a link is refused. A large file
 /// is stored as a delta against HEAD's version when it can be
 /// ([`super::pack`]).
+#[allow(clippy::too_many_arguments)]
 fn stage_paths(
     repo: &gix::Repository,
     root: &Path,
