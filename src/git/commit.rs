@@ -4,6 +4,8 @@
 //! it (see `transport`) so they apply. A busy repository (index lock, rebase,
 //! merge) leaves the commit pending.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gix::bstr::ByteSlice;
@@ -211,10 +213,38 @@ pub fn stat_key(path: &Path) -> Option<StatKey> {
 /// [`pending`], hashing only files whose state is not in `known` (which it
 /// updates): showing pending changes need not hash a 10 MB tracker each time.
 pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
-    let repo = super::open(root)?;
+    scan(&super::open(root)?, root, known, None)
+}
+
+/// A file read while finding what is pending, kept for the commit: its
+/// state, the bytes git stores and their blob id.
+struct Kept {
+    stat: StatKey,
+    stored: Vec<u8>,
+    id: gix::ObjectId,
+}
+
+/// The bytes git stores for `bytes` at `rel`: a line-ending conversion only
+/// ever changes bytes holding a CRLF, so a file without one (the tracker,
+/// always) is not scanned again.
+fn stored<'a>(filter: &super::eol::Filter, rel: &str, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+    if memchr::memmem::find(bytes, b"\r\n").is_none() {
+        Cow::Borrowed(bytes)
+    } else {
+        filter.to_git(rel, bytes)
+    }
+}
+
+/// [`pending_with`], keeping in `keep` the bytes of the pending files it read.
+fn scan(
+    repo: &gix::Repository,
+    root: &Path,
+    known: &mut BlobIds,
+    mut keep: Option<&mut BTreeMap<String, Kept>>,
+) -> Result<Vec<String>> {
     let head_tree = repo.head_tree_id().ok().map(|t| t.detach());
-    let head = beads_entries(&repo, head_tree)?;
-    let filter = super::eol::Filter::load(&repo, root);
+    let head = beads_entries(repo, head_tree)?;
+    let filter = super::eol::Filter::load(repo, root);
     let mut out = Vec::new();
     let files = tracked_files(root);
     known.retain(|p, _| files.contains(p));
@@ -231,18 +261,29 @@ pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
             Some(id) => id,
             None => {
                 let bytes = crate::files::read(&path).map_err(|e| Error::io(&path, e))?;
-                let stored = filter.to_git(f, &bytes);
+                let stored = stored(&filter, f, &bytes);
                 let id =
                     gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &stored)
                         .map_err(|e| gerr("hashing", e))?;
+                let unchanged = key.filter(|k| stat_key(&path) == Some(*k));
                 // Only a state read back unchanged is remembered, and only
                 // bytes no line-ending conversion can change (the id then
                 // holds whatever core.autocrlf and the attributes become).
-                if let Some(k) = key
-                    && !bytes.windows(2).any(|w| w == b"\r\n")
-                    && stat_key(&path) == Some(k)
+                if let Some(k) = unchanged
+                    && memchr::memmem::find(&bytes, b"\r\n").is_none()
                 {
                     known.insert(f.clone(), (k, id.to_hex().to_string()));
+                }
+                if let (Some(keep), Some(stat)) = (keep.as_deref_mut(), unchanged)
+                    && !head.iter().any(|e| &e.path == f && !e.link && e.id == id)
+                {
+                    // The bytes read are what git stores, unless converted.
+                    let converted = match stored {
+                        Cow::Owned(v) => Some(v),
+                        Cow::Borrowed(_) => None,
+                    };
+                    let stored = converted.unwrap_or(bytes);
+                    keep.insert(f.clone(), Kept { stat, stored, id });
                 }
                 id
             }
@@ -260,15 +301,59 @@ pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The tracker's path, the one file stored as a delta ([`super::pack`]).
+pub const TRACKER: &str = ".beads/issues.jsonl";
+
 /// Commit the `.beads/` paths that changed.
 pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
     if let Some(reason) = busy(dirs) {
         return Ok(Outcome::Pending { reason });
     }
-    let changed = pending(root)?;
-    if changed.is_empty() {
-        return Ok(Outcome::NothingToCommit);
-    }
+    let mut kept = BTreeMap::new();
+    let cache = root.join(BEADS).join(".cache");
+    let objects = dirs.common_dir.join("objects");
+    let big = std::fs::metadata(root.join(TRACKER))
+        .is_ok_and(|m| m.len() >= super::pack::MIN_SIZE as u64);
+    std::thread::scope(|s| {
+        // What the tracker's delta needs from the last commit is read while
+        // the working tree is hashed.
+        let prepared = big.then(|| s.spawn(|| super::pack::Writer::prepare(&objects, &cache)));
+        let repo = super::open(root)?;
+        let changed = scan(&repo, root, &mut BlobIds::new(), Some(&mut kept))?;
+        if changed.is_empty() {
+            return Ok(Outcome::NothingToCommit);
+        }
+        let mut writer = prepared.and_then(|h| h.join().ok());
+        commit_changed(
+            root,
+            dirs,
+            req,
+            &repo,
+            changed,
+            &mut kept,
+            &mut writer,
+            |w, bytes| {
+                // Keeping the new version for the next delta overlaps the
+                // tree, commit and index writes.
+                s.spawn(move || w.record(bytes));
+            },
+        )
+    })
+}
+
+/// [`commit`] once the changed paths are known; `keep_base` is given the
+/// tracker's writer and bytes, to record them for the next commit.
+#[allow(clippy::too_many_arguments)]
+fn commit_changed<'k>(
+    root: &Path,
+    dirs: &GitDirs,
+    req: &Request,
+    repo: &gix::Repository,
+    changed: Vec<String>,
+    kept: &'k mut BTreeMap<String, Kept>,
+    writer: &mut Option<super::pack::Writer>,
+    keep_base: impl FnOnce(super::pack::Writer, &'k [u8]),
+) -> Result<Outcome> {
     let message = format!("{}\n\n{TRAILER}: {}\n", req.subject, req.actor);
     if needs_git_binary(dirs)? {
         // `git commit --only` takes a path's working-tree file back in, so a
@@ -284,7 +369,6 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
             paths: changed,
         });
     }
-    let repo = super::open(root)?;
     if repo.committer().is_none() || repo.author().is_none() {
         return Ok(Outcome::Pending {
             reason: "git user.name and user.email are not set".into(),
@@ -293,7 +377,7 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
     let head_commit = repo.head_commit().ok();
     let amend_of = head_commit
         .as_ref()
-        .filter(|c| amendable(&repo, c, req.amend_window));
+        .filter(|c| amendable(repo, c, req.amend_window));
     let base_tree = match &head_commit {
         Some(c) => c.tree_id().map_err(|e| gerr("reading HEAD", e))?.detach(),
         None => repo.empty_tree().id,
@@ -305,13 +389,30 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
         .index_or_load_from_head_or_empty()
         .map_err(|e| gerr("loading the index", e))?
         .into_owned();
-    stage_paths(&repo, root, &changed, &mut editor, &mut index)?;
+    let head = beads_entries(repo, head_commit.as_ref().map(|_| base_tree))?;
+    let staging = Staging { head: &head };
+    stage_paths(
+        repo,
+        root,
+        &changed,
+        &staging,
+        kept,
+        writer,
+        &mut editor,
+        &mut index,
+    )?;
+    let kept: &'k BTreeMap<String, Kept> = kept;
+    if let Some(w) = writer.take()
+        && let Some(k) = kept.get(TRACKER)
+    {
+        keep_base(w, &k.stored);
+    }
     index.remove_tree();
     let tree = editor
         .write()
         .map_err(|e| gerr("writing a tree", e))?
         .detach();
-    let (id, amended) = write_commit(&repo, req, &message, tree, amend_of, head_commit.as_ref())?;
+    let (id, amended) = write_commit(repo, req, &message, tree, amend_of, head_commit.as_ref())?;
     match index.write(Default::default()) {
         Ok(()) => {}
         // The commit stands; git refreshes a stale index entry on its own.
@@ -324,13 +425,25 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
     })
 }
 
+/// What staging knows already: HEAD's `.beads/` entries (the previous
+/// version a delta is made against).
+struct Staging<'a> {
+    head: &'a [Entry],
+}
+
 /// Put the working-tree state of `changed` paths into the tree being
 /// edited and the index: a file is committed (as git would store it), a
-/// local path or a path gone is a removal, a link is refused.
+/// local path or a path gone is a removal, a link is refused. A large file
+/// is stored as a delta against HEAD's version when it can be
+/// ([`super::pack`]).
+#[allow(clippy::too_many_arguments)]
 fn stage_paths(
     repo: &gix::Repository,
     root: &Path,
     changed: &[String],
+    staging: &Staging<'_>,
+    kept: &mut BTreeMap<String, Kept>,
+    writer: &mut Option<super::pack::Writer>,
     editor: &mut gix::object::tree::Editor<'_>,
     index: &mut gix::index::File,
 ) -> Result<()> {
@@ -351,11 +464,39 @@ fn stage_paths(
                 return Err(Error::Symlink { path: full });
             }
             Ok(t) if t.is_file() && !is_local(path) => {
-                let bytes = crate::files::read(&full).map_err(|e| Error::io(&full, e))?;
-                let id = repo
-                    .write_blob(filter.to_git(path, &bytes))
-                    .map_err(|e| gerr("writing a blob", e))?
-                    .detach();
+                // The bytes scan read, while the file is in that state.
+                if kept
+                    .get(path)
+                    .is_none_or(|k| stat_key(&full) != Some(k.stat))
+                {
+                    let before = stat_key(&full);
+                    let bytes = crate::files::read(&full).map_err(|e| Error::io(&full, e))?;
+                    let stored = stored(&filter, path, &bytes).into_owned();
+                    let id =
+                        gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &stored)
+                            .map_err(|e| gerr("hashing", e))?;
+                    let stat = before.unwrap_or_default();
+                    kept.insert(path.clone(), Kept { stat, stored, id });
+                }
+                let k = &kept[path];
+                let id = k.id;
+                if path == TRACKER {
+                    let prev = staging
+                        .head
+                        .iter()
+                        .find(|e| &e.path == path && !e.link)
+                        .map(|e| e.id);
+                    let w = writer.get_or_insert_with(|| {
+                        super::pack::Writer::prepare(
+                            repo.objects.store_ref().path(),
+                            &root.join(BEADS).join(".cache"),
+                        )
+                    });
+                    w.write_blob(repo, &k.stored, id, prev)?;
+                } else {
+                    repo.write_blob(&k.stored)
+                        .map_err(|e| gerr("writing a blob", e))?;
+                }
                 editor
                     .upsert(path.as_str(), gix::object::tree::EntryKind::Blob, id)
                     .map_err(|e| gerr("editing a tree", e))?;

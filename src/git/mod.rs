@@ -8,11 +8,13 @@
 pub mod attributes;
 pub mod claims;
 pub mod commit;
+pub mod delta;
 pub mod driver;
 pub mod eol;
 pub mod history;
 pub mod hooks;
 pub mod identity;
+pub mod pack;
 pub mod refs;
 pub mod remote;
 pub mod spool;
