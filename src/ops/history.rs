@@ -138,10 +138,67 @@ fn kind_of(before: Option<&Record>, after: Option<&Record>) -> ChangeKind {
     }
 }
 
+/// The id of a line bd wrote (`{"id":"…"` first, nothing escaped in it).
+fn quick_id(line: &[u8]) -> Option<&str> {
+    let rest = line.strip_prefix(b"{\"id\":\"")?;
+    let end = memchr::memchr(b'"', rest)?;
+    let id = &rest[..end];
+    if id.is_empty() || id.contains(&b'\\') {
+        return None;
+    }
+    std::str::from_utf8(id).ok()
+}
+
+/// Every line by its id, when each line names its id plainly and no id
+/// repeats; `None` otherwise.
+fn lines_by_id(bytes: &[u8]) -> Option<BTreeMap<&str, &[u8]>> {
+    let mut out = BTreeMap::new();
+    for line in bytes.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if out.insert(quick_id(line)?, line).is_some() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The records of the lines that differ between two versions, when both
+/// can be read line by line without parsing the rest (a one-issue change
+/// in a large tracker parses two lines, not every line twice).
+type Records = BTreeMap<String, (String, Record)>;
+fn differing(before: &[u8], after: &[u8]) -> Option<(Records, Records)> {
+    let (lb, la) = (lines_by_id(before)?, lines_by_id(after)?);
+    let parse = |line: &[u8]| -> Option<(String, Record)> {
+        let text = std::str::from_utf8(line).ok()?;
+        Some((text.to_string(), Record::parse(text).ok()?))
+    };
+    let (mut b, mut a) = (BTreeMap::new(), BTreeMap::new());
+    for (id, line) in &lb {
+        if la.get(id) != Some(line) {
+            b.insert(id.to_string(), parse(line)?);
+        }
+    }
+    for (id, line) in &la {
+        if lb.get(id) != Some(line) {
+            a.insert(id.to_string(), parse(line)?);
+        }
+    }
+    // The parser must read each line as the id it was found under.
+    let named = |m: &Records| m.iter().all(|(id, (_, r))| r.id() == id);
+    (named(&b) && named(&a)).then_some((b, a))
+}
+
 /// Issue-by-issue differences between two versions of issues.jsonl.
 pub fn compare(before: &[u8], after: &[u8]) -> Vec<IssueChange> {
-    let b = records(before);
-    let a = records(after);
+    let (b, a) = differing(before, after).unwrap_or_else(|| (records(before), records(after)));
+    compare_records(&b, &a)
+}
+
+/// [`compare`] over parsed versions (all of each, or the lines that differ).
+fn compare_records(b: &Records, a: &Records) -> Vec<IssueChange> {
     let mut ids: Vec<&String> = b.keys().chain(a.keys()).collect();
     ids.sort();
     ids.dedup();
@@ -472,4 +529,64 @@ pub fn list_change_text(f: &FieldChange) -> Option<String> {
         parts.push("(reordered or restamped)".into());
     }
     Some(parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line-by-line shortcut reports exactly what parsing both whole
+    /// versions reports.
+    #[test]
+    fn comparing_only_differing_lines_matches_the_full_compare() {
+        let line = |id: &str, title: &str, status: &str| {
+            format!(
+                r#"{{"id":"{id}","title":"{title}","status":"{status}","priority":2,"issue_type":"task","created_at":"2026-01-01T00:00:00Z"}}"#
+            )
+        };
+        let before = [
+            line("bd-a", "one", "open"),
+            line("bd-b", "two", "open"),
+            line("bd-c", "three", "open"),
+            line("bd-d", "four", "closed"),
+        ]
+        .join("\n")
+            + "\n";
+        let after = [
+            line("bd-a", "one", "open"),
+            line("bd-b", "two!", "open"),
+            line("bd-c", "three", "closed"),
+            line("bd-e", "five", "open"),
+        ]
+        .join("\n")
+            + "\n";
+        let (b, a) = differing(before.as_bytes(), after.as_bytes()).expect("plain lines");
+        assert_eq!(b.len(), 3, "b, c and the removed d");
+        assert_eq!(a.len(), 3, "b, c and the new e");
+        let fast = compare(before.as_bytes(), after.as_bytes());
+        let full = compare_records(&records(before.as_bytes()), &records(after.as_bytes()));
+        assert_eq!(format!("{fast:?}"), format!("{full:?}"));
+        let kinds: Vec<(String, String)> = fast
+            .iter()
+            .map(|c| (c.id.clone(), format!("{:?}", c.kind)))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("bd-b".into(), "Changed".into()),
+                ("bd-c".into(), "Closed".into()),
+                ("bd-d".into(), "Removed".into()),
+                ("bd-e".into(), "Created".into()),
+            ]
+        );
+        // A repeated id or an escaped one: the whole files are parsed.
+        let dup = format!(
+            "{}\n{}\n",
+            line("bd-a", "x", "open"),
+            line("bd-a", "y", "open")
+        );
+        assert!(differing(dup.as_bytes(), after.as_bytes()).is_none());
+        let escaped = line(r"bd-\u0061", "x", "open") + "\n";
+        assert!(differing(escaped.as_bytes(), after.as_bytes()).is_none());
+    }
 }
