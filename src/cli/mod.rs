@@ -36,7 +36,11 @@ pub fn main() -> i32 {
 /// name, as `std::env::args` does.
 pub fn execute(argv: &[String]) -> (Result<Output>, Vec<Notice>) {
     match Cli::try_parse_from(argv) {
-        Ok(cli) => run(cli),
+        Ok(cli) => {
+            let json = cli.json;
+            let (r, notices) = run(cli);
+            (r.and_then(|o| o.hold(json)), notices)
+        }
         Err(e) => {
             let msg = e.to_string();
             let first = msg
@@ -124,6 +128,17 @@ fn report(cli: Cli) -> i32 {
         }
     }
     match result {
+        Ok(mut o) if o.stream.is_some() => {
+            let write = o.stream.take().expect("checked");
+            match print_stream(write, json_mode) {
+                Ok(()) => o.code,
+                Err(e) => {
+                    // Part of the output is out: no JSON error after it.
+                    err_line!("Error: {}", render::one_line(&render::error_message(&e)));
+                    e.exit_code()
+                }
+            }
+        }
         Ok(o) => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
@@ -164,6 +179,73 @@ fn report(cli: Cli) -> i32 {
             }
             e.exit_code()
         }
+    }
+}
+
+/// Print a streamed output ([`Output::stream`]) as [`report`] prints a
+/// held one: under `--json` the document (an array, printed as it is, or
+/// in the envelope), else the text made safe for a terminal. A closed
+/// stdout ends it quietly, as it ends a held output.
+fn print_stream(write: commands::common::Stream, json_mode: bool) -> Result<()> {
+    /// Stdout, buffered, remembering whether a write failed and the last byte.
+    struct Out<W: Write> {
+        w: W,
+        closed: bool,
+        last: Option<u8>,
+        safe: bool,
+    }
+    impl<W: Write> Write for Out<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.write_all(buf).map(|()| buf.len())
+        }
+        fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let unsafe_text = self.safe && render::has_dangerous(buf, true);
+            let r = match unsafe_text.then(|| std::str::from_utf8(buf)) {
+                Some(Ok(text)) => self.w.write_all(render::terminal_safe(text).as_bytes()),
+                _ => self.w.write_all(buf),
+            };
+            if r.is_err() {
+                self.closed = true;
+            }
+            self.last = buf.last().copied();
+            r
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            let r = self.w.flush();
+            if r.is_err() {
+                self.closed = true;
+            }
+            r
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = Out {
+        w: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+        closed: false,
+        last: None,
+        safe: !json_mode,
+    };
+    let wrapped = json_mode && envelope();
+    let mut r = Ok(());
+    if wrapped {
+        let _ = write!(out, "{{\"schema_version\": 1, \"data\": ");
+    }
+    if !out.closed {
+        r = write(&mut out);
+    }
+    if wrapped {
+        let _ = write!(out, "}}");
+    }
+    if (json_mode || out.last.is_some_and(|b| b != b'\n')) && !out.closed {
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
+    match r {
+        Err(_) if out.closed => Ok(()),
+        r => r,
     }
 }
 
@@ -235,6 +317,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
                 json: String::new(),
                 text: String::new(),
                 code: 0,
+                stream: None,
             });
             return (r, vec![]);
         }
@@ -348,7 +431,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Log(a) => c::log::run(ctx, a),
         Cmd::History(a) => c::history::run(ctx, a),
         Cmd::Sync(a) => c::sync::run(ctx, a),
-        Cmd::Export(a) => c::export::run(ctx, a),
+        Cmd::Export(a) => c::export::run(ctx, a, json),
         Cmd::Note(a) => c::note::run(ctx, a),
         Cmd::Checkpoint(a) => c::checkpoint::run(ctx, a),
         Cmd::Assign(a) => c::assign::run(ctx, a),

@@ -10,6 +10,7 @@ pub mod index;
 pub mod jsonl;
 pub mod log;
 pub mod mail;
+pub mod scan;
 pub mod splice;
 pub mod tracker;
 pub mod workspace;
