@@ -512,12 +512,12 @@ pub fn has_dangerous(bytes: &[u8], breaks: bool) -> bool {
         .any(|&b| (b < 0x20 && !(breaks && (b == b'\n' || b == b'\t'))) || b == 0x7f);
     ascii
         || memchr::memchr2_iter(0xC2, 0xE2, bytes).any(|i| {
-            match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-                (0xC2, Some(0x80..=0x9F), _) => true,
-                (0xE2, Some(0x80), Some(0xAA..=0xAE)) => true,
-                (0xE2, Some(0x81), Some(0xA6..=0xA9)) => true,
-                _ => false,
-            }
+            matches!(
+                (bytes[i], bytes.get(i + 1), bytes.get(i + 2)),
+                (0xC2, Some(0x80..=0x9F), _)
+                    | (0xE2, Some(0x80), Some(0xAA..=0xAE))
+                    | (0xE2, Some(0x81), Some(0xA6..=0xA9))
+            )
         })
 }
 

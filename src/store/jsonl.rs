@@ -507,4 +507,50 @@ mod tests {
         assert_eq!(scan_bytes(text, &[]).records.len(), 3);
         assert!(scan_bytes(text, &["nobody".into()]).records.is_empty());
     }
+
+    #[test]
+    fn canonical_lines_are_told_apart() {
+        let yes = [
+            r#"{"id":"a","title":"x","status":"open","priority":2}"#,
+            r#"{"id":"a","labels":["b", "c"],"zeta":1,"_stamps":{}}"#,
+            r#"{"id":"a","title":"\u003c\n"}"#,
+        ];
+        for l in yes {
+            assert!(is_canonical(l), "{l}");
+            assert_eq!(Record::parse(l).unwrap().to_line(), l);
+        }
+        let no = [
+            r#"{"title":"x","id":"a"}"#,
+            r#"{"id":"a", "title":"x"}"#,
+            r#"{"id" :"a"}"#,
+            r#"{"id":"a"} "#,
+            r#"{"id":"a","_stamps":{},"zeta":1}"#,
+            r#"{"id":"a","zeta":1,"beta":2}"#,
+            r#"{"id":"a","title":"x","title":"y"}"#,
+            r#"{"i\u0064":"a"}"#,
+            r#"{}"#,
+            r#"[1]"#,
+            r#"{"id":"a""#,
+        ];
+        for l in no {
+            assert!(!is_canonical(l), "{l}");
+        }
+    }
+
+    #[test]
+    fn escapes_decode_and_case_folds() {
+        assert_eq!(
+            unescape_all(r#"a\"b\\c\/d\n\u00e9\uD83D\uDE00\u12"#),
+            "a\"b\\c/d\né😀\\u12"
+        );
+        assert_eq!(fold("ΣΑΣ K İ"), "σασ k i\u{307}");
+        let f = TextFilter::new("tracker");
+        assert!(f.line_may_match(br#"{"id":"x","title":"TRACKER"}"#));
+        assert!(f.line_may_match(br#"{"id":"x","title":"TRAC\u004BER"}"#));
+        assert!(f.line_may_match("{\"id\":\"x\",\"title\":\"trac\u{212A}er\"}".as_bytes()));
+        assert!(!f.line_may_match(br#"{"id":"x","title":"trac\"ker"}"#));
+        let q = TextFilter::new("a\"b");
+        assert!(q.line_may_match(br#"{"id":"x","title":"A\"B"}"#));
+        assert!(q.line_may_match(br#"{"id":"x","title":"A\u0022B"}"#));
+    }
 }

@@ -126,6 +126,9 @@ pub fn json_array<T: serde::Serialize>(
     let mut buf = std::io::BufWriter::with_capacity(1 << 16, w);
     let r = serde_json::to_writer_pretty(&mut buf, &items);
     if let Some(e) = failed.into_inner() {
+        // What is still buffered is dropped: a failure at the first
+        // record leaves nothing printed, so the error is reported as any.
+        let _ = buf.into_parts();
         return Err(e);
     }
     r.map_err(|e| Error::io("-", std::io::Error::other(e)))?;
