@@ -36,7 +36,11 @@ pub fn main() -> i32 {
 /// name, as `std::env::args` does.
 pub fn execute(argv: &[String]) -> (Result<Output>, Vec<Notice>) {
     match Cli::try_parse_from(argv) {
-        Ok(cli) => run(cli),
+        Ok(cli) => {
+            let json = cli.json;
+            let (r, notices) = run(cli);
+            (r.and_then(|o| o.hold(json)), notices)
+        }
         Err(e) => {
             let msg = e.to_string();
             let first = msg
@@ -124,6 +128,19 @@ fn report(cli: Cli) -> i32 {
         }
     }
     match result {
+        Ok(mut o) if o.stream.is_some() => {
+            let write = o.stream.take().expect("checked");
+            match print_stream(write, json_mode) {
+                Ok(()) => o.code,
+                // Nothing printed yet: as any error.
+                Err((e, false)) => report_error(&e, json_mode),
+                Err((e, true)) => {
+                    // Part of the output is out: no JSON error after it.
+                    err_line!("Error: {}", render::one_line(&render::error_message(&e)));
+                    e.exit_code()
+                }
+            }
+        }
         Ok(o) => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
@@ -141,30 +158,115 @@ fn report(cli: Cli) -> i32 {
             }
             o.code
         }
-        Err(e) => {
-            let hint = e.hint();
-            let msg = render::error_message(&e);
-            if json_mode {
-                // SPEC §4's error document (classic prints its errors on
-                // stderr: no client reads them here); the envelope adds
-                // schema_version, as classic's does.
-                let mut doc = json!({"error": msg, "code": e.code(), "hint": hint});
-                if envelope() {
-                    doc["schema_version"] = json!(1);
-                }
-                out_line!("{doc}");
+        Err(e) => report_error(&e, json_mode),
+    }
+}
+
+/// Print a command's error (and its JSON document under `--json`); its
+/// exit code.
+fn report_error(e: &crate::error::Error, json_mode: bool) -> i32 {
+    let hint = e.hint();
+    let msg = render::error_message(e);
+    if json_mode {
+        // SPEC §4's error document (classic prints its errors on
+        // stderr: no client reads them here); the envelope adds
+        // schema_version, as classic's does.
+        let mut doc = json!({"error": msg, "code": e.code(), "hint": hint});
+        if envelope() {
+            doc["schema_version"] = json!(1);
+        }
+        out_line!("{doc}");
+    }
+    // One line each: a value quoted in an error (a file name from a
+    // commit, a title) can never fake another line.
+    err_line!("Error: {}", render::one_line(&msg));
+    if let Some(h) = hint
+        && !json_mode
+    {
+        err_line!("Hint: {}", render::one_line(&h));
+    }
+    e.exit_code()
+}
+
+/// Print a streamed output ([`Output::stream`]) as [`report`] prints a
+/// held one: under `--json` the document (an array, printed as it is, or
+/// in the envelope), else the text made safe for a terminal. A closed
+/// stdout ends it quietly, as it ends a held output. An error says whether
+/// any of the output was printed before it.
+fn print_stream(
+    write: commands::common::Stream,
+    json_mode: bool,
+) -> std::result::Result<(), (crate::error::Error, bool)> {
+    /// Stdout, buffered, remembering whether a write failed and the last
+    /// byte; `before` goes out ahead of the first byte.
+    struct Out<W: Write> {
+        w: W,
+        closed: bool,
+        last: Option<u8>,
+        safe: bool,
+        before: &'static str,
+    }
+    impl<W: Write> Write for Out<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.write_all(buf).map(|()| buf.len())
+        }
+        fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+            if buf.is_empty() {
+                return Ok(());
             }
-            // One line each: a value quoted in an error (a file name from a
-            // commit, a title) can never fake another line.
-            err_line!("Error: {}", render::one_line(&msg));
-            if let Some(h) = hint
-                && !json_mode
-            {
-                err_line!("Hint: {}", render::one_line(&h));
+            let mut r = Ok(());
+            if self.last.is_none() {
+                r = self.w.write_all(self.before.as_bytes());
             }
-            e.exit_code()
+            let unsafe_text = self.safe && render::has_dangerous(buf, true);
+            r = r.and_then(|()| match unsafe_text.then(|| std::str::from_utf8(buf)) {
+                Some(Ok(text)) => self.w.write_all(render::terminal_safe(text).as_bytes()),
+                _ => self.w.write_all(buf),
+            });
+            if r.is_err() {
+                self.closed = true;
+            }
+            self.last = buf.last().copied();
+            r
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            let r = self.w.flush();
+            if r.is_err() {
+                self.closed = true;
+            }
+            r
         }
     }
+    let stdout = std::io::stdout();
+    let wrapped = json_mode && envelope();
+    let mut out = Out {
+        w: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+        closed: false,
+        last: None,
+        safe: !json_mode,
+        before: if wrapped {
+            "{\"schema_version\": 1, \"data\": "
+        } else {
+            ""
+        },
+    };
+    let r = write(&mut out);
+    let printed = out.last.is_some();
+    if let Err(e) = r {
+        let _ = out.flush();
+        return match out.closed {
+            true => Ok(()),
+            false => Err((e, printed)),
+        };
+    }
+    if wrapped {
+        let _ = write!(out, "}}");
+    }
+    if (json_mode || out.last.is_some_and(|b| b != b'\n')) && !out.closed {
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
+    Ok(())
 }
 
 /// A command's JSON object as classic prints one without the envelope:
@@ -235,6 +337,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
                 json: String::new(),
                 text: String::new(),
                 code: 0,
+                stream: None,
             });
             return (r, vec![]);
         }
@@ -348,7 +451,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Log(a) => c::log::run(ctx, a),
         Cmd::History(a) => c::history::run(ctx, a),
         Cmd::Sync(a) => c::sync::run(ctx, a),
-        Cmd::Export(a) => c::export::run(ctx, a),
+        Cmd::Export(a) => c::export::run(ctx, a, json),
         Cmd::Note(a) => c::note::run(ctx, a),
         Cmd::Checkpoint(a) => c::checkpoint::run(ctx, a),
         Cmd::Assign(a) => c::assign::run(ctx, a),

@@ -500,6 +500,29 @@ fn dangerous(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether UTF-8 `bytes` hold a [`dangerous`] character (line breaks and
+/// tabs allowed when `breaks`), found bytewise: an ASCII control or DEL,
+/// `C2 80`–`C2 9F` (the C1 controls), `E2 80 AA`–`E2 80 AE` and
+/// `E2 81 A6`–`E2 81 A9` (the bidi overrides and isolates). The same answer
+/// as looking at every character, at the speed of a byte scan (large
+/// outputs such as `export` pass through it).
+pub fn has_dangerous(bytes: &[u8], breaks: bool) -> bool {
+    // Without short circuits inside a block, so the compiler vectorizes it.
+    let control = |b: u8| (b < 0x20) & !(breaks & ((b == b'\n') | (b == b'\t'))) | (b == 0x7f);
+    let ascii = bytes
+        .chunks(64)
+        .any(|c| c.iter().fold(false, |seen, &b| seen | control(b)));
+    ascii
+        || memchr::memchr2_iter(0xC2, 0xE2, bytes).any(|i| {
+            matches!(
+                (bytes[i], bytes.get(i + 1), bytes.get(i + 2)),
+                (0xC2, Some(0x80..=0x9F), _)
+                    | (0xE2, Some(0x80), Some(0xAA..=0xAE))
+                    | (0xE2, Some(0x81), Some(0xA6..=0xA9))
+            )
+        })
+}
+
 fn escape_char(out: &mut String, c: char) {
     if (c as u32) < 0x80 {
         let _ = write!(out, "\\x{:02x}", c as u32);
@@ -542,7 +565,7 @@ pub fn loud(n: &Notice) -> bool {
 /// so multi-line text (descriptions, bodies) keeps its shape. Every line of
 /// human output (stdout text, notices, errors, hints) goes through this.
 pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| dangerous(c) && c != '\n' && c != '\t') {
+    if !has_dangerous(text.as_bytes(), true) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -606,6 +629,19 @@ mod escape_tests {
                 );
             }
             assert!(!one_line(&s).contains(['\n', '\t']));
+        }
+    }
+
+    #[test]
+    fn the_byte_scan_agrees_with_every_character() {
+        for c in (0u32..=0x10FFFF).filter_map(char::from_u32) {
+            let s = format!("a{c}b");
+            for breaks in [true, false] {
+                let by_char = s
+                    .chars()
+                    .any(|x| dangerous(x) && !(breaks && (x == '\n' || x == '\t')));
+                assert_eq!(has_dangerous(s.as_bytes(), breaks), by_char, "{c:?}");
+            }
         }
     }
 }

@@ -22,6 +22,15 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// device or a pipe is written through, never replaced by a file; a folder
 /// or a link to nothing is refused.
 pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_output_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_output`] with the content produced by `fill` straight into the
+/// file (a large export is never held in memory).
+pub fn write_output_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Err(Error::io(
             path,
@@ -29,12 +38,16 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
         )),
         Ok(m) if m.is_file() => {
             let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
-            write(&real, bytes)
+            write_streaming(&real, fill)
         }
         Ok(_) => std::fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .and_then(|mut f| f.write_all(bytes))
+            .and_then(|f| {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+                fill(&mut w)?;
+                w.flush()
+            })
             .map_err(|e| Error::io(path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if std::fs::symlink_metadata(path).is_ok() {
@@ -46,7 +59,7 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
                     ),
                 ));
             }
-            write(path, bytes)
+            write_streaming(path, fill)
         }
         Err(e) => Err(Error::io(path, e)),
     }

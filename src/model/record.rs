@@ -210,6 +210,11 @@ impl Record {
         self.fields.keys().map(String::as_str)
     }
 
+    /// Every field with its raw value, by key name.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &RawValue)> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), &**v))
+    }
+
     /// A string field; `None` when absent, null or not a string.
     pub fn str(&self, key: &str) -> Option<String> {
         let v = self.fields.get(key)?;

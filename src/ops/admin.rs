@@ -11,13 +11,14 @@ use crate::error::{Error, Missing, Result};
 use crate::files::{atomic, lock};
 use crate::model::graph;
 use crate::model::id;
+use crate::model::record::Record;
 use crate::model::time;
 use crate::model::values;
 pub use crate::ops::Finding;
 use crate::ops::{Notice, Session, most_common_prefix};
 use crate::store::config::{self, Config};
 use crate::store::index::Signature;
-use crate::store::{Workspace, jsonl};
+use crate::store::{Snapshot, Workspace, jsonl, scan};
 
 pub const GITIGNORE: &str =
     "# Local files of bd (strand); everything else here is committed.\n.cache/\n.lock\n.*.tmp-*\n";
@@ -1496,13 +1497,82 @@ pub fn write_export(path: &Path, text: &str) -> Result<()> {
 
 /// Every record's line, in id order (classic JSONL).
 pub fn export(ctx: &Session) -> Result<String> {
-    let snap = ctx.snapshot()?;
     let mut out = String::new();
-    for r in &snap.rows {
-        out.push_str(&snap.record(r)?.to_line());
+    export_source(ctx)?.each_line(|line| {
+        out.push_str(line);
         out.push('\n');
-    }
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// The tracker as `bd export` gives it, read line by line when asked
+/// ([`Export::each_line`]): nothing of it is held.
+pub struct Export {
+    snap: Snapshot,
+    /// The file of a canonical tracker (sorted by id, LF, a final newline),
+    /// whose lines are the export's order; `None`: the snapshot's rows, in
+    /// id order.
+    lines: Option<scan::Lines>,
+}
+
+/// What `bd export` exports: with a fresh index of a canonical file, no
+/// row is loaded (the file's lines are in id order already).
+pub fn export_source(ctx: &Session) -> Result<Export> {
+    let view = ctx.view();
+    // A write between reading the index and opening the file: again.
+    for _ in 0..5 {
+        let head = Snapshot::load_where(&ctx.ws, &view, |_| false, false)?;
+        if head.header.needs_normalizing {
+            break;
+        }
+        if let Some(lines) = scan::Lines::open(&head)? {
+            ctx.warn_bad_lines(&head);
+            return Ok(Export {
+                snap: head,
+                lines: Some(lines),
+            });
+        }
+    }
+    Ok(Export {
+        snap: ctx.snapshot()?,
+        lines: None,
+    })
+}
+
+impl Export {
+    /// Each record's line as `bd` writes it (`Record::to_line`: a
+    /// canonical line as it is stored), in id order, one at a time, without
+    /// its newline. Lines that do not parse are skipped, as every reader
+    /// skips them.
+    pub fn each_line(&self, mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
+        let Some(lines) = &self.lines else {
+            return scan::each_record(&self.snap, &self.snap.rows, |_, rec| f(&rec.to_line()));
+        };
+        let bad = &self.snap.header.bad_lines;
+        let mut n = 0usize;
+        lines.pieces(|_, piece| {
+            let mut start = 0;
+            while start < piece.len() {
+                let end = memchr::memchr(b'\n', &piece[start..]).map_or(piece.len(), |p| start + p);
+                let text = &piece[start..end];
+                start = end + 1;
+                n += 1;
+                if text.iter().all(u8::is_ascii_whitespace) || bad.contains(&n) {
+                    continue;
+                }
+                let Ok(text) = std::str::from_utf8(text) else {
+                    continue;
+                };
+                if jsonl::is_canonical(text) {
+                    f(text)?;
+                } else if let Ok(rec) = Record::parse(text) {
+                    f(&rec.to_line())?;
+                }
+            }
+            Ok(())
+        })
+    }
 }
 
 pub const ONBOARD: &str = r#"## Issue tracking with bd (strand)

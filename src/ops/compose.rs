@@ -392,19 +392,41 @@ pub struct ExportedTo {
     pub path: std::path::PathBuf,
 }
 
-/// `export`: the JSONL text, also written to `output` when given (then
-/// with what went there).
-pub fn export(ctx: &Session, output: Option<&Path>) -> Result<(String, Option<ExportedTo>)> {
-    let text = admin::export(ctx)?;
-    let Some(p) = output else {
-        return Ok((text, None));
-    };
-    admin::write_export(p, &text)?;
-    let to = ExportedTo {
-        exported: text.lines().count(),
-        path: p.to_path_buf(),
-    };
-    Ok((text, Some(to)))
+/// `export` to stdout: the tracker to write, line by line, when the
+/// output is printed ([`admin::Export::each_line`]).
+pub use admin::Export;
+
+pub fn export_source(ctx: &Session) -> Result<Export> {
+    admin::export_source(ctx)
+}
+
+/// `export -o FILE`: every line written straight into the file (replaced
+/// atomically; nothing is held), and how many went there.
+pub fn export_to(ctx: &Session, path: &Path) -> Result<ExportedTo> {
+    let src = admin::export_source(ctx)?;
+    let mut exported = 0usize;
+    let mut failed = None;
+    let written = crate::files::atomic::write_output_with(path, |w| {
+        src.each_line(|line| {
+            exported += 1;
+            w.write_all(line.as_bytes())
+                .and_then(|()| w.write_all(b"\n"))
+                .map_err(|e| crate::error::Error::io(path, e))
+        })
+        .map_err(|e| {
+            let io = std::io::Error::other(e.to_string());
+            failed = Some(e);
+            io
+        })
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    written?;
+    Ok(ExportedTo {
+        exported,
+        path: path.to_path_buf(),
+    })
 }
 
 /// `doctor --check=pollution`: open issues that look like tests leaked into

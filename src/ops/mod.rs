@@ -182,13 +182,21 @@ impl<'a> IssueView<'a> {
     /// The view of `rec`; `row` (its index row) gives the counts that need
     /// the whole tracker (dependents) and the parent it resolved.
     pub fn new(record: Cow<'a, Record>, row: Option<&Row>) -> IssueView<'a> {
+        // `Record::deps` and `comments` as they count, without building
+        // the entries (a listing views every issue of a tracker).
+        let deps: Vec<shapes::Dep> = shapes::list(&record, "dependencies");
         IssueView {
-            dependency_count: record.deps().len(),
+            dependency_count: deps.len(),
             dependent_count: row.map_or(0, |r| r.dependent_count),
-            comment_count: record.comments().len(),
-            parent: row
-                .and_then(|r| r.parent.clone())
-                .or_else(|| record.parent()),
+            comment_count: shapes::list::<shapes::Comment>(&record, "comments").len(),
+            parent: row.and_then(|r| r.parent.clone()).or_else(|| {
+                // `Record::parent`: the least target of a parent-child edge.
+                deps.iter()
+                    .filter(|d| d.kind == "parent-child")
+                    .map(|d| &d.depends_on_id)
+                    .min()
+                    .map(|p| p.to_string())
+            }),
             record,
             linked: None,
         }
@@ -233,25 +241,146 @@ impl Serialize for IssueView<'_> {
 
 /// Write `rec`'s fields into a JSON object with the computed `keys` written
 /// by `put`: one of them the record also has takes that key's place, the
-/// others follow in order (so a record key never appears twice).
+/// others follow in order (so a record key never appears twice). The
+/// fields are [`Record::to_map`]'s, in its order, each written as that
+/// map's value would be ([`OutValue`]).
 pub fn record_with<M: SerializeMap>(
     m: &mut M,
     rec: &Record,
     keys: &[&str],
     mut put: impl FnMut(&mut M, &str) -> std::result::Result<(), M::Error>,
 ) -> std::result::Result<(), M::Error> {
-    let fields = rec.to_map();
-    for (k, v) in &fields {
-        if keys.contains(&k.as_str()) {
-            put(m, k)?;
-        } else {
-            m.serialize_entry(k, v)?;
+    use crate::model::record::{KEY_ORDER, STAMPS};
+    // KEY_ORDER by name, with each key's place in it.
+    static BY_NAME: std::sync::OnceLock<Vec<(&str, usize)>> = std::sync::OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut v: Vec<(&str, usize)> = KEY_ORDER.iter().copied().zip(0..).collect();
+        v.sort_unstable();
+        v
+    });
+    // `to_map`'s order: the known keys in their order, then the others by
+    // name (a stable sort keeps the record's name order); no `_stamps`.
+    let mut fields: Vec<(usize, &str, &serde_json::value::RawValue)> = rec
+        .fields()
+        .filter(|(k, _)| *k != STAMPS)
+        .map(|(k, v)| {
+            let place = by_name
+                .binary_search_by(|(n, _)| (*n).cmp(k))
+                .map_or(KEY_ORDER.len(), |i| by_name[i].1);
+            (place, k, v)
+        })
+        .collect();
+    fields.sort_by_key(|f| f.0);
+    let mut written = vec![false; keys.len()];
+    for (_, k, raw) in fields {
+        let Some(v) = OutValue::of(raw) else {
+            continue;
+        };
+        match keys.iter().position(|x| *x == k) {
+            Some(i) => {
+                written[i] = true;
+                put(m, k)?;
+            }
+            None => m.serialize_entry(k, &v)?,
         }
     }
-    for k in keys.iter().filter(|k| !fields.contains_key(**k)) {
-        put(m, k)?;
+    for (k, done) in keys.iter().zip(written) {
+        if !done {
+            put(m, k)?;
+        }
     }
     Ok(())
+}
+
+/// The entries of a record's lists as [`Record::deps`] and
+/// [`Record::comments`] read them (the same fields of the same types, so
+/// a list reads exactly when theirs does), borrowing their text.
+mod shapes {
+    use std::borrow::Cow;
+
+    use crate::model::record::Record;
+
+    /// [`crate::model::record::Dep`]'s fields.
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    pub struct Dep<'a> {
+        #[serde(borrow, default)]
+        pub issue_id: Cow<'a, str>,
+        #[serde(borrow, default)]
+        pub depends_on_id: Cow<'a, str>,
+        #[serde(borrow, rename = "type", default)]
+        pub kind: Cow<'a, str>,
+        #[serde(borrow, default)]
+        pub created_at: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        pub created_by: Option<Cow<'a, str>>,
+        #[serde(default)]
+        pub metadata: Option<serde_json::Value>,
+    }
+
+    /// [`crate::model::record::Comment`]'s fields.
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    pub struct Comment<'a> {
+        #[serde(default)]
+        pub id: serde_json::Value,
+        #[serde(borrow, default)]
+        pub issue_id: Cow<'a, str>,
+        #[serde(borrow, default)]
+        pub author: Cow<'a, str>,
+        #[serde(borrow, default)]
+        pub text: Cow<'a, str>,
+        #[serde(borrow, default)]
+        pub created_at: Cow<'a, str>,
+    }
+
+    /// The entries of list `key` (none when it does not read as a list of `T`).
+    pub fn list<'a, T: serde::Deserialize<'a>>(rec: &'a Record, key: &str) -> Vec<T> {
+        rec.raw(key)
+            .and_then(|v| serde_json::from_str(v.get()).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A stored value as output writes it: what `serde_json` writes for the
+/// value it parses to. Plain values (a string without escapes, an integer
+/// as `serde_json` writes it, `true`, `false`, `null`) are that text
+/// already and are copied as they are; the rest are parsed first.
+pub enum OutValue<'a> {
+    Raw(&'a serde_json::value::RawValue),
+    Parsed(serde_json::Value),
+}
+
+impl<'a> OutValue<'a> {
+    /// `None` for a value `serde_json` cannot hold (left out of output).
+    pub fn of(raw: &'a serde_json::value::RawValue) -> Option<OutValue<'a>> {
+        let t = raw.get().as_bytes();
+        let plain = match t {
+            [b'"', inner @ .., b'"'] => !inner.contains(&b'\\'),
+            b"true" | b"false" | b"null" | b"0" => true,
+            [b'-', digits @ ..] | digits @ [_, ..] => {
+                // An integer serde_json writes back as it is: no sign on
+                // zero, no leading zero, short enough for an i64.
+                (1..=18).contains(&digits.len())
+                    && digits[0] != b'0'
+                    && digits.iter().all(u8::is_ascii_digit)
+            }
+            _ => false,
+        };
+        if plain {
+            return Some(OutValue::Raw(raw));
+        }
+        serde_json::from_str(raw.get()).ok().map(OutValue::Parsed)
+    }
+}
+
+impl Serialize for OutValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            OutValue::Raw(r) => r.serialize(s),
+            OutValue::Parsed(v) => v.serialize(s),
+        }
+    }
 }
 
 /// [`IssueView::new`] without an index row: the view of a record a verb wrote.

@@ -675,7 +675,9 @@ impl Checked {
     }
 }
 
-/// Rows to show, and the snapshot to read their full records from.
+/// Rows to show, and the snapshot to read their full records from (its
+/// own `rows` may have been moved into `rows`: read records through it,
+/// look rows up in `rows`).
 pub struct Listing {
     pub snap: Snapshot,
     pub rows: Vec<Row>,
@@ -692,6 +694,15 @@ impl Listing {
             .iter()
             .map(|r| Ok(IssueView::new(Cow::Owned(self.snap.record(r)?), Some(r))))
             .collect()
+    }
+
+    /// [`Listing::views`] one at a time, in order: each record read (rows
+    /// in file order in large reads), viewed, handed to `f` and dropped, so
+    /// a listing of any size is written without holding its records.
+    pub fn each_view(&self, mut f: impl FnMut(IssueView<'static>) -> Result<()>) -> Result<()> {
+        crate::store::scan::each_record(&self.snap, &self.rows, |r, rec| {
+            f(IssueView::new(Cow::Owned(rec), Some(r)))
+        })
     }
 
     /// [`Listing::views`] with what blocks each (`blocked`), and the issues
@@ -757,19 +768,35 @@ impl Serialize for BlockedView {
     }
 }
 
-pub fn list(ctx: &Session, f: &Filter) -> Result<Listing> {
-    let (snap, c) = if f.needs_index() {
-        let snap = ctx.snapshot()?;
+/// The snapshot a listing reads and the filter checked against it: the
+/// whole index when the filter needs it (`--parent`, `--id`), else only
+/// the rows whose status can pass (most of a tracker is closed). Bad lines
+/// are not warned about here (a caller may load again).
+fn filtered_snapshot(ctx: &Session, f: &Filter) -> Result<(Snapshot, Checked)> {
+    if f.needs_index() {
+        let snap = Snapshot::load(&ctx.ws, &ctx.view())?;
         let c = f.check(ctx, Some(&snap))?;
-        (snap, c)
+        Ok((snap, c))
     } else {
-        // Parse only the rows whose status can pass: most of a tracker is closed.
         let c = f.check(ctx, None)?;
         let snap = Snapshot::load_where(&ctx.ws, &ctx.view(), |p| c.status_ok(p), false)?;
-        ctx.warn_bad_lines(&snap);
-        (snap, c)
-    };
-    let mut rows: Vec<Row> = snap.rows.iter().filter(|r| c.matches(r)).cloned().collect();
+        Ok((snap, c))
+    }
+}
+
+/// The rows of `snap` that pass `keep`, moved out of it (a listing of a
+/// large tracker never holds its rows twice).
+fn take_rows(snap: &mut Snapshot, keep: impl Fn(&Row) -> bool) -> Vec<Row> {
+    std::mem::take(&mut snap.rows)
+        .into_iter()
+        .filter(|r| keep(r))
+        .collect()
+}
+
+pub fn list(ctx: &Session, f: &Filter) -> Result<Listing> {
+    let (mut snap, c) = filtered_snapshot(ctx, f)?;
+    ctx.warn_bad_lines(&snap);
+    let mut rows = take_rows(&mut snap, |r| c.matches(r));
     c.retain_text(&snap, &mut rows)?;
     if f.sort.is_none() {
         rows.sort_by(|a, b| a.id.cmp(&b.id));
@@ -1018,46 +1045,120 @@ pub fn children(ctx: &Session, id: &str, recursive: bool) -> Result<Listing> {
     Ok(Listing { snap, rows })
 }
 
+/// Whether `rec` holds `q` (lower-cased) in its id, text fields or
+/// comments, in any case: `search`'s match.
+pub fn search_matches(rec: &Record, q: &str) -> bool {
+    let mut hay = String::new();
+    hay.push_str(rec.id());
+    for k in [
+        "title",
+        "description",
+        "design",
+        "acceptance_criteria",
+        "notes",
+        "external_ref",
+    ] {
+        if let Some(v) = rec.str(k) {
+            hay.push('\n');
+            hay.push_str(&v);
+        }
+    }
+    for cm in rec.comments() {
+        hay.push('\n');
+        hay.push_str(&cm.text);
+    }
+    hay.to_lowercase().contains(q)
+}
+
+/// `search`: the issues passing the filter whose text holds `query`
+/// ([`search_matches`]). One pass over the tracker's raw bytes, piece by
+/// piece, finds the lines that may hold it
+/// ([`crate::store::jsonl::TextFilter`]); only the index rows of those
+/// lines are loaded, and only the lines of rows the filter keeps parsed.
 pub fn search(ctx: &Session, query: &str, f: &Filter) -> Result<Listing> {
     let q = query.trim().to_lowercase();
     if q.is_empty() {
         return Err(Error::invalid("search text must not be blank"));
     }
-    let snap = ctx.snapshot()?;
-    let c = f.check(ctx, Some(&snap))?;
-    let mut rows = Vec::new();
-    for rec in snap.records()? {
-        let Some(row) = snap.find(rec.id()) else {
-            continue;
-        };
-        if !c.matches(row) {
-            continue;
-        }
-        let mut hay = String::new();
-        hay.push_str(rec.id());
-        for k in [
-            "title",
-            "description",
-            "design",
-            "acceptance_criteria",
-            "notes",
-            "external_ref",
-        ] {
-            if let Some(v) = rec.str(k) {
-                hay.push('\n');
-                hay.push_str(&v);
+    let mut text = crate::store::jsonl::TextFilter::new(&q);
+    let checked = if f.needs_index() {
+        None
+    } else {
+        Some(f.check(ctx, None)?)
+    };
+    // A write between reading the file and its index: again.
+    for _ in 0..5 {
+        let (lines, sig) = crate::store::scan::Lines::open_path(&ctx.ws.issues_path())?;
+        // The lines that may match: where each starts, and its id.
+        let mut starts = std::collections::HashSet::new();
+        let mut ids = std::collections::HashSet::new();
+        // An id the index stores escaped is not found by its text.
+        let mut odd_ids = false;
+        lines.pieces(|at, piece| {
+            text.candidates(piece, |span| {
+                let Some(id) = line_id(&piece[span.clone()]) else {
+                    return;
+                };
+                odd_ids |= id.contains(['\\', '\t', '\n', '\r', '\x1e', '\x1f']);
+                starts.insert(at + span.start);
+                ids.insert(id);
+            });
+            Ok(())
+        })?;
+        let (mut snap, c) = match &checked {
+            Some(c) => {
+                let keep = |p: &crate::store::index::Pre| {
+                    c.status_ok(p) && (odd_ids || ids.contains(p.id()))
+                };
+                let snap = Snapshot::load_where(&ctx.ws, &ctx.view(), keep, false)?;
+                (snap, c.clone())
             }
+            None => {
+                let snap = Snapshot::load(&ctx.ws, &ctx.view())?;
+                let c = f.check(ctx, Some(&snap))?;
+                (snap, c)
+            }
+        };
+        if snap.header.sig != sig {
+            continue;
         }
-        for cm in rec.comments() {
-            hay.push('\n');
-            hay.push_str(&cm.text);
-        }
-        if hay.to_lowercase().contains(&q) {
-            rows.push(row.clone());
-        }
+        ctx.warn_bad_lines(&snap);
+        let candidates = take_rows(&mut snap, |r| {
+            starts.contains(&r.span.start) && c.matches(r)
+        });
+        let mut hit = vec![false; candidates.len()];
+        let mut i = 0;
+        lines.each(&candidates, |r, bytes| {
+            hit[i] = search_matches(&lines.record(r, bytes)?, &q);
+            i += 1;
+            Ok(())
+        })?;
+        let mut rows: Vec<Row> = candidates
+            .into_iter()
+            .zip(hit)
+            .filter_map(|(r, h)| h.then_some(r))
+            .collect();
+        c.sort_rows(&mut rows, ctx.now);
+        return Ok(Listing { snap, rows });
     }
-    c.sort_rows(&mut rows, ctx.now);
-    Ok(Listing { snap, rows })
+    Err(Error::invalid(format!(
+        "{} kept changing while it was searched; try again",
+        ctx.ws.issues_path().display()
+    )))
+}
+
+/// The id of a tracker line: read from a canonical line's start
+/// (`{"id":"…",` without escapes), else parsed. `None`: not a record.
+fn line_id(line: &[u8]) -> Option<String> {
+    if let Some(rest) = line.strip_prefix(b"{\"id\":\"")
+        && let Some(end) = memchr::memchr(b'"', rest)
+        && !rest[..end].contains(&b'\\')
+        && let Ok(id) = std::str::from_utf8(&rest[..end])
+    {
+        return Some(id.to_string());
+    }
+    let rec = Record::parse(std::str::from_utf8(line).ok()?).ok()?;
+    Some(rec.id().to_string())
 }
 
 /// One issue in detail.

@@ -12,6 +12,7 @@ pub mod jsonl;
 pub mod lazy;
 pub mod log;
 pub mod mail;
+pub mod scan;
 pub mod splice;
 pub mod tracker;
 pub mod workspace;

@@ -1,7 +1,7 @@
 //! What the verbs share: their output, list filters, listings, outcomes and
 //! reading the user's input files.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,6 +24,32 @@ pub struct Output {
     /// The exit code of a command that ran but reports a failure in its
     /// output (`doctor` with unfixed errors).
     pub code: i32,
+    /// Output too large to hold (a listing of a whole tracker): written
+    /// piece by piece when it is printed, in place of `json` (a JSON
+    /// array, under `--json`) or `text`. [`Output::hold`] turns it into
+    /// those.
+    pub stream: Option<Stream>,
+}
+
+/// Writes an output's document or text to where it goes.
+pub type Stream = Box<dyn FnOnce(&mut dyn Write) -> Result<()>>;
+
+impl Output {
+    /// The streamed output written into `json` (`as_json`) or `text`: for
+    /// a caller that needs the document itself (`bd mcp`).
+    pub fn hold(mut self, as_json: bool) -> Result<Output> {
+        if let Some(write) = self.stream.take() {
+            let mut buf = Vec::new();
+            write(&mut buf)?;
+            let s = String::from_utf8(buf).map_err(|e| Error::invalid(e.to_string()))?;
+            if as_json {
+                self.json = s;
+            } else {
+                self.text = s;
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// A command's output from its report: the report as JSON (null in the
@@ -33,7 +59,80 @@ pub fn out(report: impl serde::Serialize, text: impl Into<String>) -> Output {
         json: serde_json::to_string_pretty(&report).unwrap_or_else(|_| "null".into()),
         text: text.into(),
         code: 0,
+        stream: None,
     }
+}
+
+/// An output written when it is printed, by `write` ([`Output::stream`]).
+pub fn streamed(write: impl FnOnce(&mut dyn Write) -> Result<()> + 'static) -> Output {
+    Output {
+        json: String::new(),
+        text: String::new(),
+        code: 0,
+        stream: Some(Box::new(write)),
+    }
+}
+
+/// Write into `w` the JSON array of the items `each` hands over one at a
+/// time, exactly as `serde_json::to_string_pretty` prints a `Vec` of them,
+/// holding one item at a time. A failure to write stops
+/// `each` (its error is the write's); `each`'s own error is returned.
+pub fn json_array<T: serde::Serialize>(
+    w: &mut dyn Write,
+    each: impl FnOnce(&mut dyn FnMut(T) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    use serde::ser::{Error as _, SerializeSeq, Serializer};
+    struct Items<'a, T, E> {
+        each: std::cell::Cell<Option<E>>,
+        failed: &'a std::cell::RefCell<Option<Error>>,
+        item: std::marker::PhantomData<T>,
+    }
+    impl<T, E> serde::Serialize for Items<'_, T, E>
+    where
+        T: serde::Serialize,
+        E: FnOnce(&mut dyn FnMut(T) -> Result<()>) -> Result<()>,
+    {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            // No length: the pretty printer writes `[]` for none, and a
+            // length it is given is only ever compared with 0.
+            let mut seq = s.serialize_seq(None)?;
+            let each = self.each.take().expect("serialized once");
+            let mut write_err: Option<S::Error> = None;
+            let r = each(&mut |item: T| match seq.serialize_element(&item) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    write_err = Some(e);
+                    Err(Error::invalid("output closed"))
+                }
+            });
+            if let Some(e) = write_err {
+                return Err(e);
+            }
+            if let Err(e) = r {
+                *self.failed.borrow_mut() = Some(e);
+                return Err(S::Error::custom("reading the tracker failed"));
+            }
+            seq.end()
+        }
+    }
+    let failed = std::cell::RefCell::new(None);
+    let items = Items {
+        each: std::cell::Cell::new(Some(each)),
+        failed: &failed,
+        item: std::marker::PhantomData,
+    };
+    // The serializer writes many small pieces: buffered here, they reach
+    // `w` in large ones.
+    let mut buf = std::io::BufWriter::with_capacity(1 << 16, w);
+    let r = serde_json::to_writer_pretty(&mut buf, &items);
+    if let Some(e) = failed.into_inner() {
+        // What is still buffered is dropped: a failure at the first
+        // record leaves nothing printed, so the error is reported as any.
+        let _ = buf.into_parts();
+        return Err(e);
+    }
+    r.map_err(|e| Error::io("-", std::io::Error::other(e)))?;
+    buf.flush().map_err(|e| Error::io("-", e))
 }
 
 /// The environment of this command, read once: the named actor (`actor`
@@ -127,15 +226,19 @@ pub fn filter(f: FilterArgs, all: bool) -> Filter {
     }
 }
 
-/// A listing's output: its JSON is built (reading every record) only when asked for.
+/// A listing's output: its JSON (reading every record) only when asked
+/// for, written record by record as it is printed (never held).
 pub fn listing(json: bool, l: Listing, text: String) -> Result<Output> {
-    let o = if json {
-        out(l.views()?, "")
-    } else {
-        out(Value::Null, text)
-    };
-    // The process ends right after printing: freeing every row of a large
-    // tracker would cost more than the command itself.
+    if json {
+        return Ok(streamed(move |w| {
+            let r = json_array(w, |put| l.each_view(put));
+            // The process ends right after printing: freeing every row of
+            // a large tracker would cost more than the command itself.
+            ops::leave(l);
+            r
+        }));
+    }
+    let o = out(Value::Null, text);
     ops::leave(l);
     Ok(o)
 }

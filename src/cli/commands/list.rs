@@ -39,7 +39,10 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
         f.statuses.push("ready".into());
     }
     let l = ops::query::list(ctx, &f)?;
-    let t = if a.long {
+    // The text is not printed under --json.
+    let t = if json {
+        String::new()
+    } else if a.long {
         render::long_lines(&l)?
     } else {
         lines(&l.rows)

@@ -22,6 +22,6 @@ pub struct Args {
 pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
     let query = a.query.or(a.query_flag).unwrap_or_default();
     let l = ops::query::search(ctx, &query, &filter(a.filter, a.all))?;
-    let t = lines(&l.rows);
+    let t = if json { String::new() } else { lines(&l.rows) };
     listing(json, l, t)
 }
