@@ -14,6 +14,15 @@ use serde_json::Value;
 /// What readers say about the tracker: ready, blocked, every issue, and
 /// a few issues shown in full.
 fn views(env: &TestEnvironment, show: &[String]) -> Vec<Value> {
+    // The head of the ready set read alone is the head of the whole set.
+    let all = env.bd(&["--json", "ready", "-n", "0"]).ok().json();
+    let head = env.bd(&["--json", "ready", "-n", "3"]).ok().json();
+    let first: Vec<Value> = all.as_array().unwrap().iter().take(3).cloned().collect();
+    assert_eq!(
+        head,
+        Value::Array(first),
+        "ready -n 3 is ready's first three"
+    );
     let mut out = vec![
         env.bd(&["--json", "ready", "-n", "0"]).ok().json(),
         env.bd(&["--json", "blocked"]).ok().json(),

@@ -363,6 +363,61 @@ impl Snapshot {
         Ok(Some((snap, rows)))
     }
 
+    /// The first `max` rows of a precomputed set (in its order, the ready
+    /// order) that `accept` takes, reading the set file only as far as it
+    /// must; `None` means "load the snapshot instead".
+    pub fn load_set_head(
+        ws: &Workspace,
+        view: &View,
+        set: &str,
+        max: usize,
+        mut accept: impl FnMut(&Row) -> bool,
+    ) -> Result<Option<(Snapshot, Vec<Row>)>> {
+        use std::io::BufRead;
+        let path = ws.issues_path();
+        let Some(file) = open_tracker(&path)? else {
+            return Ok(None);
+        };
+        let sig = Signature::of(&file).map_err(|e| Error::io(&path, e))?;
+        let Some((f, len)) = cache::open(&ws.cache_dir().join(set)) else {
+            return Ok(None);
+        };
+        let mut r = std::io::BufReader::with_capacity(1 << 16, std::io::Read::take(f, len as u64));
+        let mut line = String::new();
+        if r.read_line(&mut line).is_err() {
+            return Ok(None);
+        }
+        let Some(header) = index::read_header(line.trim_end_matches('\n')) else {
+            return Ok(None);
+        };
+        if header.sig != sig || !header.sets_fresh(view.now, &view.non_work) {
+            return Ok(None);
+        }
+        let mut rows = Vec::new();
+        while rows.len() < max {
+            line.clear();
+            match r.read_line(&mut line) {
+                Ok(0) => break,
+                Ok(_) if line.ends_with('\n') => {}
+                _ => return Ok(None),
+            }
+            let Some(row) = index::read_row(&line[..line.len() - 1]) else {
+                return Ok(None);
+            };
+            if accept(&row) {
+                rows.push(row);
+            }
+        }
+        let snap = Snapshot {
+            path,
+            header,
+            rows: Vec::new(),
+            file: Some(file),
+            all_ids: None,
+        };
+        Ok(Some((snap, rows)))
+    }
+
     /// Line numbers that did not parse (readers warn and skip them).
     pub fn bad_lines(&self) -> &[usize] {
         &self.header.bad_lines
