@@ -28,7 +28,14 @@ pub struct BaseFile {
     rows_start: u64,
     end: u64,
     pub header: Header,
+    /// Lines found at the probes of earlier searches: every search of one
+    /// file starts with the same probes, so many lookups share them.
+    probes: std::cell::RefCell<std::collections::HashMap<u64, Probe>>,
 }
+
+/// What a probe at some offset found: the next line's start, and the line
+/// with the start after it when one read held it.
+type Probe = (u64, Option<(String, u64)>);
 
 const CHUNK: usize = 4096;
 
@@ -41,6 +48,7 @@ impl BaseFile {
             rows_start: start,
             end: start + body as u64,
             header: Header::default(),
+            probes: Default::default(),
         };
         let (line, next) = b.line_at(start)?;
         b.header = index::read_header(&line)?;
@@ -70,6 +78,28 @@ impl BaseFile {
         }
     }
 
+    /// The first line start at or after `pos` (`pos` > the first row's
+    /// start), with that line and the next start when one read holds it
+    /// whole (one `pread` per step of a search, mostly).
+    fn line_after(&self, pos: u64) -> Option<(u64, Option<(String, u64)>)> {
+        let at = pos - 1;
+        let mut buf = [0u8; CHUNK];
+        let want = buf.len().min((self.end - at) as usize);
+        self.file.read_exact_at(&mut buf[..want], at).ok()?;
+        let Some(nl) = memchr::memchr(b'\n', &buf[..want]) else {
+            return Some((self.start_after(pos)?, None));
+        };
+        let s = at + nl as u64 + 1;
+        let rest = &buf[nl + 1..want];
+        match memchr::memchr(b'\n', rest) {
+            Some(end) => {
+                let line = std::str::from_utf8(&rest[..end]).ok()?.to_string();
+                Some((s, Some((line, s + end as u64 + 1))))
+            }
+            None => Some((s, None)),
+        }
+    }
+
     /// The first line start at or after `pos` (`pos` > the first row's start).
     fn start_after(&self, pos: u64) -> Option<u64> {
         let mut at = pos - 1;
@@ -89,32 +119,60 @@ impl BaseFile {
     /// none; `None`: the file cannot be read as rows).
     pub fn lower_bound(&self, id: &str) -> Option<Option<Row>> {
         let (mut lo, mut hi) = (self.rows_start, self.end);
-        let mut best: Option<Row> = None;
+        // The least line seen whose id is not below `id`, parsed at the end.
+        let mut best: Option<String> = None;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let s = if mid == lo {
-                lo
+            let (s, found) = if mid == lo {
+                (lo, None)
             } else {
-                self.start_after(mid)?
+                let cached = self.probes.borrow().get(&mid).cloned();
+                match cached {
+                    Some(p) => p,
+                    None => {
+                        let p = self.line_after(mid)?;
+                        let mut probes = self.probes.borrow_mut();
+                        // Bounded: the shared probes are the first ones.
+                        if probes.len() < 1 << 16 {
+                            probes.insert(mid, p.clone());
+                        }
+                        p
+                    }
+                }
             };
             if s >= hi {
                 hi = mid;
                 continue;
             }
-            let (line, next) = self.line_at(s)?;
-            let here = index::unesc(Pre::Line(&line).id());
-            if here.as_str() < id {
-                lo = next;
-            } else {
-                let found = here == id;
-                best = Some(index::read_row(&line)?);
-                if found {
-                    return Some(best);
+            let (line, next) = match found {
+                Some(f) => f,
+                None => self.line_at(s)?,
+            };
+            let ord = {
+                let pre = Pre::Line(&line);
+                let raw = pre.id();
+                if raw.contains('\\') {
+                    index::unesc(raw).as_str().cmp(id)
+                } else {
+                    raw.cmp(id)
                 }
-                hi = s;
+            };
+            match ord {
+                std::cmp::Ordering::Less => lo = next,
+                std::cmp::Ordering::Equal => {
+                    best = Some(line);
+                    break;
+                }
+                std::cmp::Ordering::Greater => {
+                    best = Some(line);
+                    hi = s;
+                }
             }
         }
-        Some(best)
+        match best {
+            Some(line) => Some(Some(index::read_row(&line)?)),
+            None => Some(None),
+        }
     }
 
     pub fn find(&self, id: &str) -> Option<Row> {
