@@ -166,12 +166,19 @@ pub fn resolve<'a>(query: &str, prefix: &str, ids: &'a [&'a str]) -> Resolved<'a
 /// The id `query` names exactly, as [`resolve`] would take it without
 /// guessing: the full id, `<prefix>-<query>`, or the part after the prefix
 /// of some id (`9l4` for `r-9l4`). A mere prefix of an id names nothing here.
-pub fn named_exactly<'a>(query: &str, prefix: &str, ids: &[&'a str]) -> Option<&'a str> {
+/// `prefixes` are the distinct prefixes of the ids (before the first `-`),
+/// `exists` says whether an id is one: each candidate is a lookup.
+pub fn named_exactly(
+    query: &str,
+    prefix: &str,
+    prefixes: &[String],
+    exists: impl Fn(&str) -> bool,
+) -> Option<String> {
     let q = query.trim();
-    let with_prefix = format!("{prefix}-{q}");
-    ids.iter().copied().find(|id| {
-        *id == q || *id == with_prefix || id.split_once('-').is_some_and(|(_, rest)| rest == q)
-    })
+    std::iter::once(q.to_string())
+        .chain(std::iter::once(format!("{prefix}-{q}")))
+        .chain(prefixes.iter().map(|p| format!("{p}-{q}")))
+        .find(|c| exists(c))
 }
 
 #[cfg(test)]
@@ -181,13 +188,15 @@ mod tests {
     #[test]
     fn named_exactly_takes_full_ids_and_hash_parts_not_prefixes() {
         let ids = ["bd-abc", "bd-abd.1", "r-9l4"];
-        assert_eq!(named_exactly("bd-abc", "bd", &ids), Some("bd-abc"));
-        assert_eq!(named_exactly("abc", "bd", &ids), Some("bd-abc"));
-        assert_eq!(named_exactly("9l4", "bd", &ids), Some("r-9l4"));
-        assert_eq!(named_exactly("abd.1", "bd", &ids), Some("bd-abd.1"));
-        assert_eq!(named_exactly("ab", "bd", &ids), None);
-        assert_eq!(named_exactly("abd", "bd", &ids), None);
-        assert_eq!(named_exactly("urgent", "bd", &ids), None);
+        let prefixes = vec!["bd".to_string(), "r".to_string()];
+        let named = |q: &str| named_exactly(q, "bd", &prefixes, |c| ids.contains(&c));
+        assert_eq!(named("bd-abc").as_deref(), Some("bd-abc"));
+        assert_eq!(named("abc").as_deref(), Some("bd-abc"));
+        assert_eq!(named("9l4").as_deref(), Some("r-9l4"));
+        assert_eq!(named("abd.1").as_deref(), Some("bd-abd.1"));
+        assert_eq!(named("ab"), None);
+        assert_eq!(named("abd"), None);
+        assert_eq!(named("urgent"), None);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Labels and comments: `bd label add|remove|list`, `bd comment`, `bd comments`.
 
+use crate::model::id;
 use crate::model::kinds::Status;
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Missing, Result};
-use crate::model::id;
 use crate::model::record::{Comment, Record};
 use crate::ops::create::check_label;
 use crate::ops::write::Outcome;
@@ -24,19 +24,7 @@ fn edit_labels(ctx: &Session, ids: &[String], label: &str, add: bool) -> Result<
     let mut tx = ctx.tx()?;
     let prefix = ctx.prefix_for(&tx)?;
     // Any spelling `bd show` takes exactly: the full id or its hash part.
-    // The full id or the prefixed one first, by lookup; a hash part of
-    // another prefix needs every id.
-    let named = match [label.clone(), format!("{prefix}-{label}")]
-        .into_iter()
-        .find(|c| tx.contains(c))
-    {
-        Some(n) => Some(n),
-        None => {
-            let all = tx.ids()?;
-            let all: Vec<&str> = all.iter().map(String::as_str).collect();
-            id::named_exactly(&label, &prefix, &all).map(str::to_string)
-        }
-    };
+    let named = id::named_exactly(&label, &prefix, &tx.id_prefixes(), |c| tx.contains(c));
     if let Some(named) = named {
         let what = if named == label {
             String::new()

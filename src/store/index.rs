@@ -16,7 +16,7 @@ use crate::model::time::{self, Nanos};
 pub const INDEX_FILE: &str = "index.v1";
 pub const READY_FILE: &str = "ready.v1";
 pub const BLOCKED_FILE: &str = "blocked.v1";
-const MAGIC: &str = "strand-index-4";
+const MAGIC: &str = "strand-index-5";
 
 /// What identifies one state of a file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +80,8 @@ pub struct Header {
     /// How many ids are not children (`<parent>.N`): new ids grow longer
     /// with it.
     pub top_level: u64,
+    /// The distinct prefixes of ids (before the first `-`), sorted.
+    pub prefixes: Vec<String>,
 }
 
 /// One issue as the index knows it.
@@ -623,13 +625,14 @@ pub(crate) fn write_header(h: &Header, out: &mut String) {
     join(out, h.duplicate_ids.iter().map(String::as_str), '\x1f');
     out.push('\t');
     join(out, h.dangling.iter().map(String::as_str), '\x1f');
-    let _ = write!(out, "\t{}", h.top_level);
+    let _ = write!(out, "\t{}\t", h.top_level);
+    join(out, h.prefixes.iter().map(String::as_str), '\x1f');
     out.push('\n');
 }
 
 pub(crate) fn read_header(line: &str) -> Option<Header> {
     let f: Vec<&str> = line.split('\t').collect();
-    if f.len() != 13 || f[0] != MAGIC {
+    if f.len() != 14 || f[0] != MAGIC {
         return None;
     }
     Some(Header {
@@ -651,6 +654,7 @@ pub(crate) fn read_header(line: &str) -> Option<Header> {
         duplicate_ids: split(f[10], '\x1f'),
         dangling: split(f[11], '\x1f'),
         top_level: f[12].parse().ok()?,
+        prefixes: split(f[13], '\x1f'),
     })
 }
 
@@ -849,6 +853,7 @@ mod tests {
             duplicate_ids: vec!["bd-9".into()],
             dangling: vec!["bd-x".into(), "ext:a\tb".into()],
             top_level: 12,
+            prefixes: vec!["bd".into(), "x\ty".into()],
             ..Header::default()
         };
         let text = render(&h, std::iter::once(&row));

@@ -164,8 +164,20 @@ fn derive_sets(rows: &mut [Row], sig: Signature, view: &View) -> Header {
         view_key: index::view_key(&view.non_work),
         dangling: d.dangling,
         top_level: top_level(rows.iter().map(|r| r.id.as_str())),
+        prefixes: prefixes(rows.iter().map(|r| r.id.as_str())),
         ..Header::default()
     }
+}
+
+/// The distinct prefixes of `ids` (before the first `-`), sorted.
+fn prefixes<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for id in ids {
+        if let Some((p, _)) = id.split_once('-') {
+            out.insert(p);
+        }
+    }
+    out.into_iter().map(str::to_string).collect()
 }
 
 /// How many of `ids` are not children.
@@ -703,6 +715,18 @@ impl Tx {
         Ok(ids)
     }
 
+    /// The distinct prefixes of ids (old and new; before the first `-`).
+    pub fn id_prefixes(&self) -> Vec<String> {
+        let mut all: Vec<String> = match &self.rows {
+            Rows::Full(rows) => prefixes(rows.iter().map(|r| r.id.as_str())),
+            Rows::Lazy(c) => c.header().prefixes.clone(),
+        };
+        all.extend(prefixes(self.changed.keys().map(String::as_str)));
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// How many ids (old and new) are not children.
     pub fn top_level_count(&self) -> usize {
         let stored = match &self.rows {
@@ -1114,6 +1138,11 @@ fn next_caches(
         .keys()
         .filter(|k| id::split_child(k).is_none() && cur.row(k).is_none())
         .count() as u64;
+    let mut known = std::mem::take(&mut header.prefixes);
+    known.extend(prefixes(new_rows.keys().map(String::as_str)));
+    known.sort();
+    known.dedup();
+    header.prefixes = known;
     let mut ov: BTreeMap<String, lazy::OvRow> = cur
         .overlay
         .rows
@@ -1390,7 +1419,9 @@ mod lazy_tests {
                     lazy_writes += 1;
                 }
                 for _ in 0..1 + rng.below(3) {
-                    let id = match rng.below(5) {
+                    let id = match rng.below(6) {
+                        // Another prefix.
+                        5 => format!("ext-{:02}", rng.below(9)),
                         // A new id, sometimes one an edge already names.
                         0 => format!("bd-{:03}", 1 + 3 * rng.below(80)),
                         1 => format!("bd-gone{}", rng.below(4)),
@@ -1409,6 +1440,12 @@ mod lazy_tests {
                 assert_eq!(got.0, want.0, "rows, seed {seed} step {step}");
                 assert_eq!(got.1, want.1, "ready, seed {seed} step {step}");
                 assert_eq!(got.2, want.2, "blocked, seed {seed} step {step}");
+                // What the header keeps for lookups without every id.
+                let (_, sig) = Signature::open(&ws.issues_path()).unwrap();
+                let h = lazy::load_header(&ws.cache_dir(), sig).unwrap();
+                let ids = want.0.iter().map(|r| r.id.as_str());
+                assert_eq!(h.prefixes, prefixes(ids.clone()), "seed {seed} step {step}");
+                assert_eq!(h.top_level, top_level(ids), "seed {seed} step {step}");
             }
             assert!(lazy_writes > 20, "most writes take the lazy path");
         }
