@@ -354,25 +354,7 @@ impl Snapshot {
         view: &View,
         set: &str,
     ) -> Result<Option<(Snapshot, Vec<Row>)>> {
-        let path = ws.issues_path();
-        let Some(file) = open_tracker(&path)? else {
-            return Ok(None);
-        };
-        let sig = Signature::of(&file).map_err(|e| Error::io(&path, e))?;
-        let Some((header, rows)) = index::load(&ws.cache_dir().join(set)) else {
-            return Ok(None);
-        };
-        if header.sig != sig || !header.sets_fresh(view.now, &view.non_work) {
-            return Ok(None);
-        }
-        let snap = Snapshot {
-            path,
-            header,
-            rows: Vec::new(),
-            file: Some(file),
-            all_ids: None,
-        };
-        Ok(Some((snap, rows)))
+        Snapshot::load_set_head(ws, view, set, usize::MAX, |_| true)
     }
 
     /// The first `max` rows of a precomputed set (in its order, the ready
