@@ -214,6 +214,11 @@ pub struct OvRow {
     pub row: Row,
 }
 
+/// `span` moved `d` bytes (lines before it grew or shrank).
+pub fn moved(span: std::ops::Range<usize>, d: i64) -> std::ops::Range<usize> {
+    (span.start as i64 + d) as usize..(span.end as i64 + d) as usize
+}
+
 impl OvRow {
     /// How much longer the file is for this row than the base's was.
     pub fn growth(&self) -> i64 {
@@ -289,6 +294,16 @@ impl Overlay {
     fn find(&self, id: &str) -> Result<usize, usize> {
         self.rows.binary_search_by(|r| r.row.id.as_str().cmp(id))
     }
+
+    /// `[i]`: the growth of rows `0..i` (one more entry than rows).
+    fn growths(&self) -> Vec<i64> {
+        let mut g = Vec::with_capacity(self.rows.len() + 1);
+        g.push(0);
+        for r in &self.rows {
+            g.push(g[g.len() - 1] + r.growth());
+        }
+        g
+    }
 }
 
 /// The index now: a base and its overlay.
@@ -320,13 +335,7 @@ impl Current {
     }
 
     fn new(base: BaseFile, overlay: Overlay) -> Current {
-        let mut growth = Vec::with_capacity(overlay.rows.len() + 1);
-        let mut acc = 0i64;
-        growth.push(0);
-        for r in &overlay.rows {
-            acc += r.growth();
-            growth.push(acc);
-        }
+        let growth = overlay.growths();
         Current {
             base,
             overlay,
@@ -339,8 +348,7 @@ impl Current {
     }
 
     fn shifted(&self, mut row: Row, before: usize) -> Row {
-        let d = self.growth[before];
-        row.span = (row.span.start as i64 + d) as usize..(row.span.end as i64 + d) as usize;
+        row.span = moved(row.span, self.growth[before]);
         row
     }
 
@@ -452,7 +460,7 @@ pub fn merge(base: Vec<Row>, overlay: &Overlay) -> Vec<Row> {
             ov.next();
             continue;
         }
-        r.span = (r.span.start as i64 + growth) as usize..(r.span.end as i64 + growth) as usize;
+        r.span = moved(r.span, growth);
         out.push(r);
     }
     out.extend(ov.map(|o| o.row.clone()));
@@ -517,19 +525,12 @@ pub fn load_where(
     if h.sig != o.base_sig {
         return None;
     }
-    let c_growth = {
-        let mut g = vec![0i64];
-        for r in &o.rows {
-            g.push(g.last().copied().unwrap_or(0) + r.growth());
-        }
-        g
-    };
+    let growth = o.growths();
     let mut rows: Vec<Row> = base_rows
         .into_iter()
         .map(|mut r| {
             let i = o.find(&r.id).unwrap_or_else(|i| i);
-            let d = c_growth[i];
-            r.span = (r.span.start as i64 + d) as usize..(r.span.end as i64 + d) as usize;
+            r.span = moved(r.span, growth[i]);
             r
         })
         .collect();

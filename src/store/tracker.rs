@@ -540,24 +540,26 @@ impl Tx {
         let path = ws.issues_path();
         let (file, sig) = Signature::open(&path)?;
         let dir = ws.cache_dir();
+        let mut cur = match &file {
+            Some(_) => lazy::Current::open(&dir, sig),
+            None => None,
+        };
         // No index at all (a fresh clone, a deleted cache, a pull): build it
         // as a reader does, which keeps no more than the rows in memory,
         // then write through it.
-        if file.is_some() && lazy::load_header(&dir, sig).is_none() {
+        if cur.is_none() && file.is_some() && lazy::load_header(&dir, sig).is_none() {
             crate::store::leave(Snapshot::load(ws, view)?);
+            cur = lazy::Current::open(&dir, sig);
         }
         // A fresh index of a canonical file, with sets right for now: rows
         // are looked up where they are, the file is spliced.
-        let lazy = match &file {
-            Some(_) => lazy::Current::open(&dir, sig).filter(|c| {
-                let h = c.header();
-                !h.needs_normalizing
-                    && h.bad_lines.is_empty()
-                    && h.duplicate_ids.is_empty()
-                    && h.sets_fresh(view.now, &view.non_work)
-            }),
-            None => None,
-        };
+        let lazy = cur.filter(|c| {
+            let h = c.header();
+            !h.needs_normalizing
+                && h.bad_lines.is_empty()
+                && h.duplicate_ids.is_empty()
+                && h.sets_fresh(view.now, &view.non_work)
+        });
         if let (Some(cur), Some(f)) = (lazy, &file) {
             let f = f.try_clone().map_err(|e| Error::io(&path, e))?;
             return Ok(Tx {
@@ -1134,8 +1136,7 @@ fn next_caches(
     let mut touched: Vec<Row> = Vec::with_capacity(upd.rows.len());
     for (id, mut row) in upd.rows {
         if !new_rows.contains_key(&id) {
-            let d = shift(&id);
-            row.span = (row.span.start as i64 + d) as usize..(row.span.end as i64 + d) as usize;
+            row.span = lazy::moved(row.span, shift(&id));
         }
         let (base_pos, base_len) = match ov.get(&id) {
             Some(o) => (o.base_pos, o.base_len),
