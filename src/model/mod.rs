@@ -4,6 +4,8 @@
 
 pub mod budget;
 pub mod claim;
+pub mod formula;
+pub mod gate;
 pub mod glob;
 pub mod graph;
 pub mod id;
