@@ -105,6 +105,8 @@ pub enum Missing {
     Agent { name: String },
     /// A release of globs `agent` holds no reservation of.
     Reservations { agent: String, globs: Vec<String> },
+    /// No formula file of this name in the folders searched.
+    Formula { name: String, places: Vec<PathBuf> },
 }
 
 impl Missing {
@@ -138,6 +140,14 @@ impl Missing {
             Missing::Reservations { .. } => {
                 Some("`bd reservations` lists them, by their globs as stored".into())
             }
+            Missing::Formula { places, .. } => Some(format!(
+                "looked for <name>.formula.toml in {}; `bd formula list` shows what is there",
+                places
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         }
     }
 }
@@ -189,6 +199,7 @@ impl fmt::Display for Missing {
                 "{agent} holds no reservation of {}; nothing released",
                 globs.join(", ")
             ),
+            Missing::Formula { name, .. } => write!(f, "no formula {name:?}"),
         }
     }
 }

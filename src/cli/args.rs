@@ -285,6 +285,17 @@ pub enum Cmd {
     /// Track a batch of work as one convoy
     #[command(subcommand)]
     Convoy(c::convoy::ConvoyCmd),
+    /// Workflow templates: list, show and check formulas (*.formula.toml)
+    #[command(subcommand)]
+    Formula(c::formula::FormulaCmd),
+    /// Resolve a formula (loops, advice, variables) and print it as JSON
+    Cook(c::cook::Args),
+    /// Molecules: pour a formula into work, follow and finish it
+    #[command(subcommand)]
+    Mol(c::mol::MolCmd),
+    /// Gates: items that block work until a person, a time, a command or another item says go
+    #[command(subcommand)]
+    Gate(c::gate::GateCmd),
     /// Put an issue on an agent's hook (it survives crashes and restarts)
     Sling(c::sling::Args),
     /// Show the work on an agent's hook (default: yours)

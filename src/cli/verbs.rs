@@ -38,6 +38,9 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         }) => "create",
         Cmd::Todo(_) => "close",
         Cmd::Setup(_) => "setup",
+        Cmd::Mol(c::mol::MolCmd::Pour { .. }) => "pour",
+        Cmd::Mol(_) => "mol",
+        Cmd::Gate(_) => "gate",
         Cmd::Run(_) => "run",
         Cmd::Budget(_) => "budget",
         _ => "update",
@@ -81,6 +84,16 @@ pub fn writes(cmd: &Cmd) -> bool {
                 M::Inbox { fetch: false, .. } | M::Sent | M::Thread { .. } | M::Search { .. },
             )
             | Cmd::Convoy(Cv::Status { .. } | Cv::List)
+            | Cmd::Formula(_)
+            | Cmd::Cook(_)
+            | Cmd::Mol(
+                c::mol::MolCmd::Show { .. }
+                    | c::mol::MolCmd::Progress { .. }
+                    | c::mol::MolCmd::Current { .. }
+                    | c::mol::MolCmd::Ready
+                    | c::mol::MolCmd::List { .. }
+            )
+            | Cmd::Gate(c::gate::GateCmd::List { .. } | c::gate::GateCmd::Show { .. })
             | Cmd::Hook(_)
             | Cmd::Prime
             | Cmd::Agents
@@ -97,6 +110,18 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Budget(c::budget::Args { cmd: None, .. })
             | Cmd::Metrics(_)
     ) && !matches!(cmd, Cmd::Create(a) if a.dry_run)
+        && !matches!(
+            cmd,
+            Cmd::Mol(
+                c::mol::MolCmd::Pour { dry_run: true, .. }
+                    | c::mol::MolCmd::Burn { dry_run: true, .. }
+                    | c::mol::MolCmd::Squash { dry_run: true, .. }
+            )
+        )
+        && !matches!(
+            cmd,
+            Cmd::Gate(c::gate::GateCmd::Check { dry_run: true, .. })
+        )
         && !matches!(cmd, Cmd::Ready(a) if !a.claim)
         && !matches!(cmd, Cmd::Where(a) if !a.trust)
         && !matches!(cmd, Cmd::Doctor(a) if !a.fix && !a.clean)

@@ -4,6 +4,7 @@
 //! nothing durable lives only here.
 
 pub mod deliveries;
+pub mod gates;
 pub mod ledger;
 pub mod machine;
 pub mod mailbox;

@@ -15,8 +15,11 @@ use crate::store::Tx;
 
 const TRACKS: &str = "tracks";
 
-/// Inside a close: convoys whose every tracked item is now done close too.
+/// Inside a close: molecules whose every item is now done close too
+/// (issue 16), then convoys whose every tracked item is now done.
 pub fn land(ctx: &Session, tx: &mut Tx, closed: &[Outcome]) -> Result<()> {
+    let mut closed = closed.to_vec();
+    closed.extend(complete_molecules(ctx, tx, &closed)?);
     let closed_ids: Vec<&str> = closed
         .iter()
         .filter(|o| o.changed)
@@ -258,4 +261,54 @@ pub fn list(ctx: &Session) -> Result<Vec<Progress>> {
         .filter(|r| r.issue_type == "convoy" && r.state() != Status::Tombstone)
         .map(|r| progress(&snap, r))
         .collect())
+}
+
+/// Inside a close: a molecule whose every step and gate is now done closes
+/// too, in the same write (classic: "all steps complete").
+fn complete_molecules(ctx: &Session, tx: &mut Tx, closed: &[Outcome]) -> Result<Vec<Outcome>> {
+    let mut done = Vec::new();
+    let mut roots: Vec<String> = Vec::new();
+    for o in closed.iter().filter(|o| o.changed) {
+        let mut cur = o.record.parent();
+        while let Some(p) = cur {
+            let Some(row) = tx.current_row(&p) else { break };
+            if row.issue_type == "molecule" {
+                if !roots.contains(&row.id) {
+                    roots.push(row.id.clone());
+                }
+                break;
+            }
+            cur = row.parent.clone();
+        }
+    }
+    for root in roots {
+        let Some(row) = tx.current_row(&root) else {
+            continue;
+        };
+        if values::is_done(&row.status) {
+            continue;
+        }
+        let kids = tx.ids_starting(&format!("{root}."))?;
+        let all_done = !kids.is_empty()
+            && kids
+                .iter()
+                .all(|k| tx.current_row(k).is_none_or(|r| values::is_done(&r.status)));
+        if !all_done {
+            continue;
+        }
+        let mut rec = tx.get(&root)?;
+        let before = rec.clone();
+        let at = rec.next_stamp(ctx.now);
+        rec.set_status(Status::Closed);
+        rec.set("closed_at", &ctx.now_text());
+        rec.set("close_reason", "all steps complete");
+        crate::ops::stamp_write(ctx, &before, &mut rec, &["status"], at);
+        ctx.notice(format!("Molecule {root} is complete"));
+        tx.put(rec.clone());
+        done.push(Outcome {
+            record: rec,
+            changed: true,
+        });
+    }
+    Ok(done)
 }

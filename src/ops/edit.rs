@@ -796,12 +796,13 @@ fn close_local(
                     });
                 }
                 // An epic closes after its children, as in classic bd.
-                if rec.issue_type() == "epic" {
+                if matches!(rec.issue_type().as_str(), "epic" | "molecule") {
                     let open = open_children(tx, ledger, rec);
                     if !open.is_empty() {
                         return Err(Error::Conflict {
                             msg: format!(
-                                "epic {} has open children {}; not closing it",
+                                "{} {} has open children {}; not closing it",
+                                rec.issue_type(),
                                 rec.id(),
                                 open.join(", ")
                             ),

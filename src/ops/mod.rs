@@ -15,6 +15,8 @@ pub mod dispatch;
 pub mod edit;
 pub mod epics;
 pub mod fleet;
+pub mod formula;
+pub mod gate;
 pub mod gitops;
 pub mod history;
 pub mod hooks;
@@ -24,6 +26,7 @@ pub mod mail;
 pub mod membership;
 pub mod merge_driver;
 pub mod metrics;
+pub mod mol;
 pub mod prime;
 pub mod query;
 pub mod relay;
@@ -89,6 +92,9 @@ pub struct Env {
     pub bd_home: Option<PathBuf>,
     /// How long a lock waits (`BD_LOCK_TIMEOUT_MS`, else 10 s).
     pub lock_timeout: std::time::Duration,
+    /// The user's formula folder (`~/.beads/formulas`, classic's place);
+    /// none when HOME is not set.
+    pub formulas_dir: Option<PathBuf>,
     /// `--readonly`: the command writes nothing, not even the work around
     /// it (heartbeat, mail delivery, the merge-driver config).
     pub readonly: bool,

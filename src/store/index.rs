@@ -744,6 +744,14 @@ impl<'a> Pre<'a> {
         }
     }
 
+    /// The type as stored (escaped; built-in types hold nothing to escape).
+    pub fn issue_type(&self) -> &str {
+        match self {
+            Pre::Line(l) => Self::nth(l, 4),
+            Pre::Row(r) => &r.issue_type,
+        }
+    }
+
     /// Whether the assignee is `who` (compared unescaped).
     pub fn assignee_is(&self, who: &str) -> bool {
         match self {

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod bytes;
 pub mod config;
+pub mod formulas;
 pub mod hooks;
 pub mod incremental;
 pub mod index;

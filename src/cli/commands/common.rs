@@ -160,6 +160,7 @@ pub fn env_from_process(actor: Option<String>) -> Env {
         }),
         bd_home,
         lock_timeout: Duration::from_millis(lock_ms),
+        formulas_dir: var("HOME").map(|h| PathBuf::from(h).join(".beads").join("formulas")),
         readonly: false,
         offline: false,
         remote: false,
