@@ -376,6 +376,7 @@ fn session(env: &TestEnvironment) -> strand::ops::Session {
             actor: Some("tester".into()),
             bd_home: Some(env.home.clone()),
             lock_timeout: std::time::Duration::from_secs(5),
+            formulas_dir: None,
             readonly: false,
             offline: false,
             remote: false,
