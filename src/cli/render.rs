@@ -112,6 +112,48 @@ fn when(text: Option<String>) -> String {
     text.unwrap_or_default()
 }
 
+/// `show`'s lines for a molecule's items and gates (issue 16).
+fn workflow_lines(out: &mut String, s: &Shown) {
+    let r = &s.record;
+    if let Some(m) = &s.molecule {
+        let formula = m
+            .formula
+            .as_deref()
+            .map(|f| format!(" (formula {f})"))
+            .unwrap_or_default();
+        let step = m
+            .step
+            .as_deref()
+            .map(|st| format!(", step {st}"))
+            .unwrap_or_default();
+        let next = m
+            .next_step
+            .as_deref()
+            .map(|n| format!(", next {n}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "Molecule: {} {}{formula}{step}: {}/{} steps done{next}",
+            m.id,
+            one_line(&m.title),
+            m.completed,
+            m.total
+        );
+    }
+    if let Some(t) = r.nonempty("await_type") {
+        let what = r
+            .nonempty("await_id")
+            .map(|a| format!(" {a}"))
+            .unwrap_or_default();
+        let timeout = r
+            .int("timeout")
+            .filter(|n| *n > 0)
+            .map(|n| format!(", timeout {}", crate::model::gate::duration_text(n)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "Gate: {t}{what}{timeout}");
+    }
+}
+
 pub fn show(s: &Shown, now: Nanos) -> String {
     let r = &s.record;
     let mut out = String::new();
@@ -159,6 +201,7 @@ pub fn show(s: &Shown, now: Nanos) -> String {
     if let Some(e) = &s.effective {
         let _ = writeln!(out, "Elsewhere on this machine: {}", effective_text(e));
     }
+    workflow_lines(&mut out, s);
     for h in &s.handoffs {
         let (project, msg) = (&h.project, &h.message);
         match &h.issue {

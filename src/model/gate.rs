@@ -105,6 +105,18 @@ pub fn gh_argv(kind: &str, id: &str) -> Option<Vec<String>> {
     }
     let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
     match kind {
+        // A workflow's name (classic: `release.yml`): its newest run.
+        GH_RUN if !id.bytes().all(|b| b.is_ascii_digit()) => Some(v(&[
+            "gh",
+            "run",
+            "list",
+            "--workflow",
+            id,
+            "--limit",
+            "1",
+            "--json",
+            "status,conclusion",
+        ])),
         GH_RUN => Some(v(&["gh", "run", "view", id, "--json", "status,conclusion"])),
         GH_PR => Some(v(&["gh", "pr", "view", id, "--json", "state"])),
         _ => None,
@@ -114,6 +126,11 @@ pub fn gh_argv(kind: &str, id: &str) -> Option<Vec<String>> {
 /// What `gh`'s JSON says of a gate: `Some(Ok(()))` resolved,
 /// `Some(Err(why))` failed for good (classic's escalation), `None` pending.
 pub fn judge_gh(kind: &str, json: &serde_json::Value) -> Option<Result<(), String>> {
+    // `gh run list` gives an array, newest first.
+    let json = match json {
+        serde_json::Value::Array(a) => a.first()?,
+        one => one,
+    };
     let s = |k: &str| {
         json.get(k)
             .and_then(|v| v.as_str())
@@ -187,5 +204,14 @@ mod tests {
         ));
         assert_eq!(judge_gh(GH_PR, &j(r#"{"state":"MERGED"}"#)), Some(Ok(())));
         assert_eq!(gh_argv(GH_PR, "--help"), None);
+        assert_eq!(gh_argv(GH_RUN, "release.yml").unwrap()[2], "list");
+        assert_eq!(
+            judge_gh(
+                GH_RUN,
+                &j(r#"[{"status":"completed","conclusion":"success"}]"#)
+            ),
+            Some(Ok(()))
+        );
+        assert_eq!(judge_gh(GH_RUN, &j("[]")), None);
     }
 }

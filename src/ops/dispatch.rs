@@ -20,6 +20,9 @@ pub struct Plan {
     pub dry_run: bool,
     /// Ledger entries dropped because every workspace already shows them.
     pub pruned: usize,
+    /// Gates resolved this round (issue 16: due timers, closed beads,
+    /// trusted commands that passed), before work is handed out.
+    pub gates_resolved: Vec<String>,
 }
 
 pub struct DispatchOptions {
@@ -44,6 +47,11 @@ pub fn dispatch(ctx: &Session, o: &DispatchOptions) -> Result<Plan> {
     // In remote coordination the leases are judged by the remote's now.
     if !o.dry_run && !ctx.env.offline {
         crate::ops::remote::refresh(ctx)?;
+    }
+    // 0. Due gates first: work behind a gate that resolves now is handed
+    // out this round.
+    if !o.dry_run {
+        plan.gates_resolved = crate::ops::gate::check_due(ctx);
     }
     for l in crate::ops::query::lapsed(ctx)? {
         plan.recovered.push((l.id, l.holder));

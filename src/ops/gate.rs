@@ -496,6 +496,30 @@ pub fn check(ctx: &Session, o: &CheckOptions) -> Result<CheckReport> {
     Ok(report)
 }
 
+/// A round of `dispatch` or `bd run`: check the gates that are due
+/// (program gates at most every [`RECHECK_EVERY`]); the ids resolved. A
+/// failure is a warning: the round goes on.
+pub fn check_due(ctx: &Session) -> Vec<String> {
+    match check(
+        ctx,
+        &CheckOptions {
+            due_only: true,
+            ..Default::default()
+        },
+    ) {
+        Ok(r) => r
+            .gates
+            .into_iter()
+            .filter(|g| g.outcome == "resolved")
+            .map(|g| g.id)
+            .collect(),
+        Err(e) => {
+            ctx.warn(format!("gate check: {e}"));
+            vec![]
+        }
+    }
+}
+
 fn checked(row: &Row, s: &Spec, outcome: &'static str, reason: impl Into<String>) -> Checked {
     Checked {
         id: row.id.clone(),

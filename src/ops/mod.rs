@@ -27,6 +27,7 @@ pub mod membership;
 pub mod merge_driver;
 pub mod metrics;
 pub mod mol;
+pub mod mol_view;
 pub mod prime;
 pub mod query;
 pub mod relay;

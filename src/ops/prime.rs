@@ -48,6 +48,9 @@ pub struct Item {
     /// Its latest checkpoint's text (`bd checkpoint`), if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<String>,
+    /// The molecule it is a step of (issue 16): formula, step, progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub molecule: Option<crate::ops::mol_view::Brief>,
 }
 
 /// The issues the actor holds, by the effective state: its hook first,
@@ -132,12 +135,14 @@ fn holdings(ctx: &Session) -> Result<(Vec<Item>, Vec<Item>)> {
         id: id.to_string(),
         title: title.to_string(),
         checkpoint: None,
+        molecule: None,
     };
     let (mut hook, mut claims) = (Vec::new(), Vec::new());
     for r in &snap.rows {
         let Ok(rec) = snap.record(r) else { continue };
         let with_checkpoint = || Item {
             checkpoint: rec.latest_checkpoint().map(|c| c.2),
+            molecule: crate::ops::mol_view::brief(ctx, &rec),
             ..item(&r.id, &r.title)
         };
         match crate::ops::coord::effective_holder(crate::ops::coord::entry_for(&ledger, &rec), &rec)

@@ -1197,6 +1197,8 @@ pub struct Shown {
     pub handoffs: Vec<crate::ops::mail::Handoff>,
     /// In the ready set ([`ReadySet`]).
     pub ready: bool,
+    /// The molecule it is in, or is (issue 16).
+    pub molecule: Option<crate::ops::mol_view::Brief>,
 }
 
 pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
@@ -1288,7 +1290,9 @@ pub fn show(ctx: &Session, ids: &[String]) -> Result<Vec<Shown>> {
             &record,
             crate::ops::coord::entry_for(&ledger, &record),
         );
+        let molecule = crate::ops::mol_view::brief(ctx, &record);
         out.push(Shown {
+            molecule,
             ready,
             record,
             row,
@@ -1320,6 +1324,7 @@ impl Serialize for Shown {
             "effective",
             "lapsed",
             "handoffs",
+            "molecule",
         ];
         let issue = IssueView::new(Cow::Borrowed(&self.record), Some(&self.row));
         let keys: Vec<&str> = IssueView::KEYS.iter().chain(KEYS).copied().collect();
@@ -1341,6 +1346,10 @@ impl Serialize for Shown {
             "effective" => m.serialize_entry(k, &self.effective),
             "lapsed" => m.serialize_entry(k, &self.lapsed),
             "handoffs" => m.serialize_entry(k, &self.handoffs),
+            "molecule" => match &self.molecule {
+                Some(b) => m.serialize_entry(k, b),
+                None => Ok(()),
+            },
             "description" | "acceptance_criteria" => match self.record.raw(k) {
                 Some(v) => m.serialize_entry(k, v),
                 None => m.serialize_entry(k, ""),

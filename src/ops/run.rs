@@ -300,7 +300,12 @@ pub fn run(ctx: &Session, o: &RunOptions, h: &mut Hooks) -> Result<RunReport> {
             break "max_items".into();
         }
         let passed: HashSet<String> = avoid.union(&taken).cloned().collect();
-        let pick = in_step(ctx, &agent, h, |s| pick(s, o, &agent, &passed))?;
+        let pick = in_step(ctx, &agent, h, |s| {
+            // Due gates first (issue 16): work behind one that resolves now
+            // is picked this round.
+            crate::ops::gate::check_due(s);
+            pick(s, o, &agent, &passed)
+        })?;
         for sk in pick.skipped {
             if told.insert(format!("{}\u{0}{}", sk.issue, sk.why)) {
                 (h.event)(Event::Skipped(&sk));

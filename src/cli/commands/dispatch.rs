@@ -109,6 +109,9 @@ pub fn run(ctx: &Session, a: Args, json: bool) -> Result<Output> {
 /// One round's plan, a line per recovered claim and per sling.
 fn plan_text(plan: &Plan, dry_run: bool) -> String {
     let mut t = String::new();
+    for id in &plan.gates_resolved {
+        t.push_str(&format!("gate {id} resolved\n"));
+    }
     for (id, old) in &plan.recovered {
         t.push_str(&format!("recovered {id} from {old}\n"));
     }

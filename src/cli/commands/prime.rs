@@ -43,6 +43,23 @@ fn list(v: &[Item], more: &str) -> String {
                 let first = c.lines().next().unwrap_or_default();
                 line.push_str(&format!("    last checkpoint: {}\n", cut(first, 100)));
             }
+            if let Some(m) = &i.molecule {
+                line.push_str(&format!(
+                    "    step {} of molecule {}{}: {}/{} done{}\n",
+                    cut(m.step.as_deref().unwrap_or("?"), 40),
+                    m.id,
+                    m.formula
+                        .as_deref()
+                        .map(|f| format!(" ({})", cut(f, 40)))
+                        .unwrap_or_default(),
+                    m.completed,
+                    m.total,
+                    m.next_step
+                        .as_deref()
+                        .map(|n| format!(", next ready {n}"))
+                        .unwrap_or_default()
+                ));
+            }
             line
         })
         .collect();
