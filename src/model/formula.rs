@@ -343,7 +343,13 @@ pub fn parse(text: &str) -> Result<Formula, Problem> {
             line,
             column: (line > 0).then_some(column),
             step: None,
-            message: e.message().trim().to_string(),
+            message: e
+                .message()
+                .trim()
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("; "),
         }
     })?;
     let line = |span: std::ops::Range<usize>| line_col(text, span.start).0;
@@ -621,7 +627,7 @@ fn check_value(name: &str, def: &VarDef, v: &str) -> Result<(), String> {
         let re = compile_pattern(p)?;
         if !re.is_match(v) {
             return Err(format!(
-                "variable {name} = {v:?} does not match its pattern {p:?}"
+                "variable {name} = {v:?} does not match its pattern {p}"
             ));
         }
     }

@@ -168,14 +168,31 @@ fn gates_snapshot(ctx: &Session) -> Result<Snapshot> {
 
 /// `bd gate list [--all]`: open gates (every one with `all`).
 pub fn list(ctx: &Session, all: bool) -> Result<Vec<GateView>> {
-    let snap = ctx.snapshot()?;
+    // The gates, then their ancestors (a molecule's items are its
+    // descendants, so their ids' dotted prefixes): lookups, not a full load.
+    let gates = gates_snapshot(ctx)?;
+    let rows: Vec<&Row> = gates
+        .rows
+        .iter()
+        .filter(|r| r.state() != Status::Tombstone && (all || !values::is_done(&r.status)))
+        .collect();
+    let mut up: Vec<String> = Vec::new();
+    for r in &rows {
+        let mut id = r.id.as_str();
+        while let Some((p, _)) = id.rsplit_once('.') {
+            up.push(p.to_string());
+            id = p;
+        }
+        up.extend(r.parent.clone());
+    }
+    up.sort();
+    up.dedup();
+    let up: Vec<&str> = up.iter().map(String::as_str).collect();
+    let ancestors = Snapshot::load_ids(&ctx.ws, &ctx.view(), &up)?;
     let trust = trust_of(ctx);
     let mut out = Vec::new();
-    for r in snap.rows.iter().filter(|r| r.issue_type == "gate") {
-        if r.state() == Status::Tombstone || (!all && values::is_done(&r.status)) {
-            continue;
-        }
-        out.push(view_of(&snap, r, &snap.record(r)?, &trust));
+    for r in rows {
+        out.push(view_of(&ancestors, r, &gates.record(r)?, &trust));
     }
     Ok(out)
 }
