@@ -344,6 +344,147 @@ fn every_mcp_tool_result_matches_its_schema() {
         check(&ck, &mut m, tool, args, schema);
         seen.insert(*tool);
     }
+    // Formulas, molecules and gates (issue 16).
+    super::outputs::add_classic_formulas(&env);
+    for (tool, args, schema) in [
+        ("formula_list", json!({}), "formula-list"),
+        ("formula_list", json!({"type": "workflow"}), "formula-list"),
+        (
+            "formula_show",
+            json!({"name": "beads-release"}),
+            "formula-show",
+        ),
+        ("formula_check", json!({}), "formula-check"),
+        (
+            "formula_check",
+            json!({"names": ["release"], "var": ["version=1.2.3"]}),
+            "formula-check",
+        ),
+        (
+            "cook",
+            json!({"name": "release", "mode": "compile"}),
+            "cook",
+        ),
+        (
+            "cook",
+            json!({"name": "release", "var": ["version=1.2.3"]}),
+            "cook",
+        ),
+        (
+            "mol_pour",
+            json!({"formula": "release", "var": ["version=1.2.3"], "dry_run": true}),
+            "mol-pour",
+        ),
+    ] {
+        check(&ck, &mut m, tool, &args, schema);
+        seen.insert(tool);
+    }
+    // A check that finds problems fails, with the report.
+    let (failed, data) = m.call(
+        "formula_check",
+        json!({"names": ["release"], "var": ["version=bad"]}),
+    );
+    assert!(failed, "{data}");
+    ck.out("formula-check", &data, "mcp formula_check (a bad value)");
+    let mol = check(
+        &ck,
+        &mut m,
+        "mol_pour",
+        &json!({"formula": "quick-check", "idempotency_key": "mcp"}),
+        "mol-pour",
+    );
+    let mol = mol["new_epic_id"].as_str().unwrap().to_string();
+    let step = format!("{mol}.1");
+    let burnt = check(
+        &ck,
+        &mut m,
+        "mol_pour",
+        &json!({"formula": "release", "var": ["version=2.0.0"], "assignee": "zoe"}),
+        "mol-pour",
+    );
+    let burnt = burnt["new_epic_id"].as_str().unwrap().to_string();
+    let gate = check(
+        &ck,
+        &mut m,
+        "gate_create",
+        &json!({"blocks": [step], "type": "timer", "timeout": "2h", "reason": "cool off"}),
+        "issue",
+    );
+    let gate = gate["id"].as_str().unwrap().to_string();
+    seen.insert("gate_create");
+    // A molecule waiting at its own gate (a human's sign-off).
+    std::fs::write(
+        env.beads().join("formulas/gated.formula.toml"),
+        "formula = \"gated\"\n\n[[steps]]\nid = \"sign\"\ntitle = \"Sign off\"\n[steps.gate]\ntype = \"human\"\n",
+    )
+    .unwrap();
+    let gated = check(
+        &ck,
+        &mut m,
+        "mol_pour",
+        &json!({"formula": "gated"}),
+        "mol-pour",
+    );
+    let sign = gated["id_mapping"]["gated.sign"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sign_gate = gated["id_mapping"]["gated.gate-sign"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (tool, args, schema) in [
+        ("mol_show", json!({"id": mol}), "mol-view"),
+        ("mol_current", json!({"id": step}), "mol-list"),
+        ("mol_current", json!({}), "mol-list"),
+        ("mol_progress", json!({"id": mol}), "mol-progress"),
+        ("mol_progress", json!({}), "mol-progress"),
+        ("mol_list", json!({"all": true}), "mol-list"),
+        ("gate_list", json!({}), "gate-list"),
+        ("gate_show", json!({"id": gate}), "gate-view"),
+        ("gate_check", json!({"dry_run": true}), "gate-check"),
+        (
+            "gate_check",
+            json!({"ids": [gate], "type": ["timer"]}),
+            "gate-check",
+        ),
+        ("gate_show", json!({"id": sign_gate}), "gate-view"),
+        (
+            "gate_resolve",
+            json!({"id": gate, "reason": "enough"}),
+            "issue",
+        ),
+        ("gate_resolve", json!({"id": sign_gate}), "issue"),
+        ("gate_list", json!({"all": true}), "gate-list"),
+        (
+            "mol_burn",
+            json!({"ids": [burnt], "dry_run": true}),
+            "mol-burn",
+        ),
+        ("mol_burn", json!({"ids": [burnt]}), "mol-burn"),
+    ] {
+        check(&ck, &mut m, tool, &args, schema);
+        seen.insert(tool);
+    }
+    // The molecule's gate resolved, the step behind it is ready past it.
+    let ready = check(&ck, &mut m, "mol_ready", &json!({}), "mol-ready");
+    assert_eq!(
+        ready["molecules"][0]["ready_step"],
+        sign.as_str(),
+        "{ready}"
+    );
+    seen.insert("mol_ready");
+    let mut close = vec!["close".to_string(), "--force".to_string()];
+    close.extend((1..=4).map(|n| format!("{mol}.{n}")));
+    env.bd(&close.iter().map(String::as_str).collect::<Vec<_>>())
+        .ok();
+    for args in [
+        json!({"id": mol, "dry_run": true}),
+        json!({"id": mol, "summary": "done", "delete_children": true}),
+    ] {
+        check(&ck, &mut m, "mol_squash", &args, "mol-squash");
+    }
+    seen.insert("mol_squash");
     // sync needs a remote: this tracker has none, a refusal.
     let (failed, data) = m.call("sync", json!({}));
     assert!(failed, "{data}");
@@ -389,8 +530,8 @@ fn every_mcp_tool_result_matches_its_schema() {
 
 /// Call `tool` (it must succeed) and check its structured result against
 /// `schema` (`output/…`, or classic's under `classic/`); a list wrapped as
-/// `{"items": …}` is checked as the list.
-fn check(ck: &Checker, m: &mut Mcp, tool: &str, args: &Value, schema: &str) {
+/// `{"items": …}` is checked as the list. The document checked.
+fn check(ck: &Checker, m: &mut Mcp, tool: &str, args: &Value, schema: &str) -> Value {
     let (failed, data) = m.call(tool, args.clone());
     assert!(!failed, "{tool}: {data}");
     let doc = match data.get("items") {
@@ -408,4 +549,5 @@ fn check(ck: &Checker, m: &mut Mcp, tool: &str, args: &Value, schema: &str) {
         }
         None => ck.out(schema, &doc, &format!("mcp {tool}")),
     }
+    doc
 }

@@ -399,6 +399,8 @@ fn every_command_output_matches_its_schema() {
     check_coordination_outputs(&ck);
     check_worker_outputs(&ck);
     check_budget_outputs(&ck);
+    check_formula_outputs(&ck);
+    check_gate_outputs(&ck);
 
     // Every output schema was used above.
     let used = ck.used.borrow();
@@ -923,4 +925,512 @@ fn check_budget_outputs(ck: &Checker) {
     let m = ck.run(&env, "metrics", &["metrics", "--since", "2030-01-01"]);
     assert_eq!(m["runs"], 0, "{m}");
     ck.fail(&env, &["metrics", "--since", "whenever"], 1, "invalid");
+}
+
+/// A formula with every field `formula show` and `cook` give: variables of
+/// each kind, a step with every text and list, children, the three kinds of
+/// loop, a timer and a command gate, a condition, `waits_for`, metadata,
+/// advice.
+const EVERY_FIELD_FORMULA: &str = r#"formula = "every-field"
+description = "Ship {{thing}}: every field a formula may carry"
+version = 2
+type = "workflow"
+phase = "liquid"
+pour = true
+
+[vars.thing]
+description = "What to ship"
+required = true
+pattern = "^[a-z]+$"
+
+[vars.mode]
+default = "fast"
+enum = ["fast", "slow"]
+
+[vars.rounds]
+default = "2"
+
+[[steps]]
+id = "plan"
+title = "Plan {{thing}}"
+description = "Write the plan"
+notes = "keep it short"
+acceptance = "a plan exists"
+type = "feature"
+priority = 1
+labels = ["planning", "docs"]
+assignee = "alice"
+[steps.metadata]
+owner = "team-a"
+size = 3
+
+[[steps]]
+id = "build"
+title = "Build {{thing}}"
+needs = ["plan"]
+[[steps.children]]
+id = "compile"
+title = "Compile"
+[[steps.children]]
+id = "link"
+title = "Link"
+needs = ["compile"]
+
+[[steps]]
+id = "each"
+title = "Each round"
+needs = ["build"]
+[steps.loop]
+range = "1..{{rounds}}"
+var = "i"
+[[steps.loop.body]]
+id = "try"
+title = "Try {i}"
+
+[[steps]]
+id = "twice"
+title = "Twice"
+needs = ["each"]
+[steps.loop]
+count = 2
+[[steps.loop.body]]
+id = "poll"
+title = "Poll"
+
+[[steps]]
+id = "retry"
+title = "Retry until green"
+needs = ["twice"]
+[steps.loop]
+until = "green"
+max = 3
+[[steps.loop.body]]
+id = "attempt"
+title = "Attempt"
+
+[[steps]]
+id = "wait"
+title = "Wait a while"
+needs = ["retry"]
+[steps.gate]
+type = "timer"
+timeout = "1h"
+
+[[steps]]
+id = "verify"
+title = "Verify {{thing}}"
+needs = ["wait"]
+[steps.gate]
+type = "command"
+command = "test -n {{thing}}"
+timeout = "5m"
+
+[[steps]]
+id = "slow-path"
+title = "Slow path"
+needs = ["verify"]
+condition = "{{mode}} == slow"
+
+[[steps]]
+id = "collect"
+title = "Collect"
+needs = ["verify"]
+waits_for = "children-of(build)"
+
+[[advice]]
+target = "verify"
+before = { id = "prep-{step.id}", title = "Prepare {step.title}", type = "chore" }
+after = { id = "review-{step.id}", title = "Review {step.title}", description = "look again" }
+"#;
+
+/// Copy the classic formulas (`tests/fixtures/formulas/classic/`) into the
+/// workspace's `.beads/formulas/`.
+pub fn add_classic_formulas(env: &TestEnvironment) {
+    let dir = env.beads().join("formulas");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formulas/classic");
+    for e in std::fs::read_dir(&fx).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if name.ends_with(".formula.toml") {
+            std::fs::copy(&p, dir.join(name)).unwrap();
+        }
+    }
+}
+
+/// Formulas and molecules (issue 16): `formula list|show|check` (a check
+/// that fails, exit 1), `cook` in both modes, `mol pour` (a dry run, a pour,
+/// a keyed pour twice), `mol show|current|progress|list|ready` (a gate
+/// resolved so a molecule is ready past it), `mol burn`, `mol squash`.
+fn check_formula_outputs(ck: &Checker) {
+    let env = TestEnvironment::new();
+    assert_eq!(
+        ck.run(&env, "formula-list", &["formula", "list"]),
+        json!([])
+    );
+    add_classic_formulas(&env);
+    let dir = env.beads().join("formulas");
+    std::fs::write(dir.join("every-field.formula.toml"), EVERY_FIELD_FORMULA).unwrap();
+    // The user's formulas: one of its own, one the workspace's hides.
+    let user = env.home.join(".beads/formulas");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(
+        user.join("mine.formula.toml"),
+        "formula = \"mine\"\ndescription = \"the user's own\"\n\n[[steps]]\nid = \"a\"\ntitle = \"A\"\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.join("quick-check.formula.toml"),
+        user.join("quick-check.formula.toml"),
+    )
+    .unwrap();
+
+    let all = ck.run(&env, "formula-list", &["formula", "list"]);
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 8, "{all:?}");
+    assert!(
+        all.iter()
+            .any(|f| f["name"] == "mine" && f["origin"] == "user"),
+        "{all:?}"
+    );
+    ck.run(
+        &env,
+        "formula-list",
+        &["formula", "list", "--type", "workflow"],
+    );
+    assert_eq!(
+        ck.run(
+            &env,
+            "formula-list",
+            &["formula", "list", "--type", "aspect"]
+        ),
+        json!([])
+    );
+    for name in [
+        "quick-check",
+        "release",
+        "feature-workflow",
+        "beads-release",
+        "gh-issue-to-pr",
+        "gh-pr-review",
+        "mine",
+    ] {
+        ck.run(&env, "formula-show", &["formula", "show", name]);
+    }
+    let shown = ck.run(&env, "formula-show", &["formula", "show", "every-field"]);
+    assert_eq!(shown["advice"][0]["target"], "verify", "{shown}");
+    assert_eq!(shown["steps"][4]["loop"]["until"], "green", "{shown}");
+    let ok = ck.run(&env, "formula-check", &["formula", "check"]);
+    assert_eq!(ok["ok"], true, "{ok}");
+    ck.run(
+        &env,
+        "formula-check",
+        &["formula", "check", "release", "--var", "version=1.2.3"],
+    );
+
+    // cook: compile (variables kept), runtime (filled in, the values given).
+    let c = ck.run(&env, "cook", &["cook", "every-field", "--mode", "compile"]);
+    assert!(c.get("values").is_none(), "{c}");
+    let c = ck.run(
+        &env,
+        "cook",
+        &[
+            "cook",
+            "every-field",
+            "--var",
+            "thing=rocket",
+            "--var",
+            "mode=slow",
+        ],
+    );
+    assert_eq!(c["mode"], "runtime", "{c}");
+    assert_eq!(c["values"]["rounds"], "2", "{c}");
+    ck.run(&env, "cook", &["cook", "release", "--mode", "compile"]);
+    ck.run(
+        &env,
+        "cook",
+        &[
+            "cook",
+            "release",
+            "--var",
+            "version=1.2.3",
+            "--mode",
+            "runtime",
+        ],
+    );
+    ck.run(&env, "cook", &["cook", "quick-check", "--mode", "runtime"]);
+    ck.run(&env, "cook", &["cook", "beads-release"]);
+
+    // Pours: a dry run, a pour with gates, a keyed pour twice.
+    let dry = ck.run(
+        &env,
+        "mol-pour",
+        &[
+            "mol",
+            "pour",
+            "release",
+            "--var",
+            "version=1.2.3",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry["created"], 0, "{dry}");
+    assert_eq!(dry["dry_run"], true, "{dry}");
+    let every = ck.run(
+        &env,
+        "mol-pour",
+        &[
+            "mol",
+            "pour",
+            "every-field",
+            "--var",
+            "thing=rocket",
+            "--var",
+            "mode=slow",
+            "--assignee",
+            "bob",
+        ],
+    );
+    let every_id = every["new_epic_id"].as_str().unwrap().to_string();
+    assert!(
+        every["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["issue_type"] == "gate"),
+        "{every}"
+    );
+    let keyed = &["mol", "pour", "quick-check", "--idempotency-key", "k1"];
+    let quick = ck.run(&env, "mol-pour", keyed);
+    assert_eq!(quick["created"], 5, "{quick}");
+    let again = ck.run(&env, "mol-pour", keyed);
+    assert_eq!(again["already_poured"], true, "{again}");
+    assert_eq!(again["created"], 0, "{again}");
+    let qid = quick["new_epic_id"].as_str().unwrap().to_string();
+    let qsteps: Vec<String> = quick["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+
+    // Reading them: show (by the root, by a step), current and progress
+    // (holding nothing, then a step), list.
+    let shown = ck.run(&env, "mol-view", &["mol", "show", &every_id]);
+    assert_eq!(shown["gates"].as_array().map(Vec::len), Some(2), "{shown}");
+    ck.run(&env, "mol-view", &["mol", "show", &qsteps[1]]);
+    assert_eq!(ck.run(&env, "mol-list", &["mol", "current"]), json!([]));
+    assert_eq!(
+        ck.run(&env, "mol-progress", &["mol", "progress"]),
+        json!([])
+    );
+    env.bd(&["claim", &qsteps[0]]).ok();
+    let cur = ck.run(&env, "mol-list", &["mol", "current"]);
+    assert_eq!(cur[0]["current_step"], qsteps[0].as_str(), "{cur}");
+    ck.run(&env, "mol-list", &["mol", "current", &every_id]);
+    let pr = ck.run(&env, "mol-progress", &["mol", "progress"]);
+    assert_eq!(pr[0]["current_step_id"], qsteps[0].as_str(), "{pr}");
+    let pr = ck.run(&env, "mol-progress", &["mol", "progress", &every_id]);
+    assert_eq!(pr[0]["current_step_id"], Value::Null, "{pr}");
+    // A molecule made by hand: no formula, no steps.
+    let hand = env.create("By hand", &["-t", "molecule"]);
+    let h = ck.run(&env, "mol-view", &["mol", "show", &hand]);
+    assert!(h.get("formula").is_none(), "{h}");
+    let listed = ck.run(&env, "mol-list", &["mol", "list"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
+
+    // A gate closed: beads-release poured, its steps before the gated
+    // step closed, the gate resolved; mol ready names the step behind it.
+    let none = ck.run(&env, "mol-ready", &["mol", "ready"]);
+    assert_eq!(none["count"], 0, "{none}");
+    let rel = ck.run(
+        &env,
+        "mol-pour",
+        &["mol", "pour", "beads-release", "--var", "version=0.1.0"],
+    );
+    let map = &rel["id_mapping"];
+    let gated = map["beads-release.await-ci"].as_str().unwrap().to_string();
+    let gate = map["beads-release.gate-await-ci"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut before = vec!["close", "--force"];
+    for i in rel["issues"].as_array().unwrap() {
+        if i["step"] == "await-ci" {
+            break;
+        }
+        before.push(i["id"].as_str().unwrap());
+    }
+    env.bd(&before).ok();
+    ck.run(&env, "gate-list", &["gate", "list"]);
+    ck.run(&env, "gate-view", &["gate", "show", &gate]);
+    let resolved = ck.run(&env, "issue", &["gate", "resolve", &gate]);
+    assert_eq!(resolved["status"], "closed", "{resolved}");
+    let ready = ck.run(&env, "mol-ready", &["mol", "ready"]);
+    assert_eq!(ready["count"], 1, "{ready}");
+    assert_eq!(
+        ready["molecules"][0]["ready_step"],
+        gated.as_str(),
+        "{ready}"
+    );
+    ck.run(&env, "mol-progress", &["mol", "progress", &gated]);
+
+    // Burn: a dry run of two, then one.
+    let rid = rel["new_epic_id"].as_str().unwrap().to_string();
+    let b = ck.run(&env, "mol-burn", &["mol", "burn", &rid, &hand, "--dry-run"]);
+    assert_eq!(b[1]["deleted_count"], 1, "{b}");
+    let b = ck.run(&env, "mol-burn", &["mol", "burn", &rid]);
+    assert_eq!(b[0]["dry_run"], false, "{b}");
+
+    // Squash: refused while a step is open; every step closed, a dry run,
+    // then with a summary, the steps deleted.
+    ck.fail(&env, &["mol", "squash", &every_id], 1, "invalid");
+    let mut close = vec!["close", "--force"];
+    close.extend(qsteps.iter().map(String::as_str));
+    env.bd(&close).ok();
+    let sq = ck.run(&env, "mol-squash", &["mol", "squash", &qid, "--dry-run"]);
+    assert_eq!(sq["squashed_count"], 4, "{sq}");
+    let sq = ck.run(
+        &env,
+        "mol-squash",
+        &[
+            "mol",
+            "squash",
+            &qid,
+            "--summary",
+            "All good",
+            "--delete-children",
+        ],
+    );
+    assert_eq!(sq["deleted_count"], 4, "{sq}");
+    let done = ck.run(&env, "mol-view", &["mol", "show", &qid]);
+    assert_eq!(done["status"], "closed", "{done}");
+    ck.run(&env, "mol-list", &["mol", "list", "--all"]);
+
+    // Formulas with problems: listed with `error`, checked with exit 1.
+    std::fs::write(
+        dir.join("broken.formula.toml"),
+        "formula = \"broken\"\n[[steps]]\nid = \"a\"\ntitle = \n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bad-graph.formula.toml"),
+        "formula = \"bad-graph\"\n[[steps]]\nid = \"a\"\ntitle = \"A {{nope}}\"\nneeds = [\"zz\"]\ntype = \"robot\"\n",
+    )
+    .unwrap();
+    let all = ck.run(&env, "formula-list", &["formula", "list"]);
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "broken" && f["error"].is_string()),
+        "{all}"
+    );
+    let bad = env.bd(&["--json", "formula", "check"]).code(1).json();
+    ck.out("formula-check", &bad, "formula check (problems)");
+    assert_eq!(bad["ok"], false, "{bad}");
+    let bad = env
+        .bd(&[
+            "--json",
+            "formula",
+            "check",
+            "release",
+            "--var",
+            "version=bad",
+        ])
+        .code(1)
+        .json();
+    ck.out("formula-check", &bad, "formula check --var (a bad value)");
+    ck.fail(&env, &["formula", "show", "broken"], 1, "invalid");
+}
+
+/// Gates (issue 16): `gate create` of each kind, `list`, `show` (with a
+/// failed check recorded), `check` (a dry run; trusted commands that pass
+/// and fail; a bead and a timer that resolve), `trust` (and `--revoke`),
+/// `resolve`.
+fn check_gate_outputs(ck: &Checker) {
+    let env = TestEnvironment::new();
+    assert_eq!(ck.run(&env, "gate-list", &["gate", "list"]), json!([]));
+    let x = env.create("Target", &[]);
+    let y = env.create("Awaited", &[]);
+    let mut made = Vec::new();
+    for args in [
+        vec!["--type", "human", "--reason", "sign-off"],
+        vec!["--type", "timer", "--timeout", "1h"],
+        vec!["--type", "timer", "--at", "2026-01-01"],
+        vec![
+            "--type",
+            "command",
+            "--await-id",
+            "echo checking; exit 3",
+            "--timeout",
+            "1m",
+        ],
+        vec!["--type", "command", "--await-id", "true"],
+        vec!["--type", "bead", "--await-id", &y],
+        vec!["--type", "gh:pr", "--await-id", "12"],
+    ] {
+        let mut a = vec!["gate", "create", "--blocks", &x];
+        a.extend(args);
+        let g = ck.run(&env, "issue", &a);
+        assert_eq!(g["issue_type"], "gate", "{g}");
+        made.push(g["id"].as_str().unwrap().to_string());
+    }
+    let [human, _timer, past, failing, passing, bead, gh] = &made[..] else {
+        unreachable!()
+    };
+    let all = ck.run(&env, "gate-list", &["gate", "list"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(7), "{all}");
+    for g in &made {
+        ck.run(&env, "gate-view", &["gate", "show", g]);
+    }
+    let dry = ck.run(&env, "gate-check", &["gate", "check", "--dry-run"]);
+    assert_eq!(dry["untrusted"], 3, "{dry}");
+    // Trust: the two commands, and the gh gate (then revoked: gh is never
+    // run here).
+    for g in [failing, passing, gh] {
+        let t = ck.run(&env, "gate-trust", &["gate", "trust", g]);
+        assert_eq!(t["trusted"], true, "{t}");
+    }
+    let t = ck.run(&env, "gate-trust", &["gate", "trust", gh, "--revoke"]);
+    assert_eq!(t["trusted"], false, "{t}");
+    ck.fail(&env, &["gate", "trust", human], 1, "invalid");
+    let r = ck.run(&env, "gate-check", &["gate", "check", "--type", "command"]);
+    assert_eq!(
+        (&r["resolved"], &r["failed"]),
+        (&json!(1), &json!(1)),
+        "{r}"
+    );
+    let f = ck.run(&env, "gate-view", &["gate", "show", failing]);
+    assert_eq!(f["last_check"]["exit_code"], 3, "{f}");
+    ck.run(&env, "gate-view", &["gate", "show", passing]);
+    env.bd(&["close", "--force", &y]).ok();
+    let r = ck.run(&env, "gate-check", &["gate", "check"]);
+    assert!(
+        r["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["id"] == bead.as_str() && g["outcome"] == "resolved"),
+        "{r}"
+    );
+    assert!(
+        r["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["id"] == past.as_str() && g["outcome"] == "resolved"),
+        "{r}"
+    );
+    let r = ck.run(&env, "gate-check", &["gate", "check", human]);
+    assert_eq!(r["gates"][0]["outcome"], "skipped", "{r}");
+    ck.run(
+        &env,
+        "issue",
+        &["gate", "resolve", human, "--reason", "signed"],
+    );
+    let all = ck.run(&env, "gate-list", &["gate", "list", "--all"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(7), "{all}");
+    ck.run(&env, "gate-list", &["gate", "list"]);
+    ck.fail(&env, &["gate", "show", &x], 1, "invalid");
 }
