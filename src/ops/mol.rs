@@ -154,6 +154,28 @@ pub fn pour(ctx: &Session, o: &PourOptions) -> Result<PourReport> {
             .push(crate::ops::Notice::Unchanged(format!(
                 "molecule {root} was poured with key {k:?} already; nothing written"
             )));
+        // The report is of the molecule that is there: its values, and its
+        // items' titles as they are now.
+        let had: BTreeMap<String, String> = meta
+            .as_ref()
+            .and_then(|m| serde_json::from_value(m.get("vars")?.clone()).ok())
+            .unwrap_or_default();
+        if had != report.vars {
+            ctx.warn(format!(
+                "molecule {root} was poured with other values ({}); they stay",
+                had.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        report.vars = had;
+        report.title = have.title();
+        for i in &mut report.issues {
+            if let Some(row) = tx.current_row(&i.id) {
+                i.title = row.title.clone();
+            }
+        }
         report.already_poured = true;
         return Ok(report);
     }
@@ -520,6 +542,7 @@ pub fn squash(
         "close_reason",
         &format!("squashed from {} steps", rows.len()),
     );
+    d.set("metadata", &serde_json::json!({"digest": true}));
     d.add_dep(&edge(
         &digest_id,
         &root.id,

@@ -54,6 +54,11 @@ pub struct MolView {
     pub gates: Vec<String>,
 }
 
+/// A squash's digest (`metadata.digest`): the molecule's summary, not a step.
+pub fn is_digest(meta: Option<&serde_json::Value>) -> bool {
+    meta.and_then(|m| m.get("digest")?.as_bool()) == Some(true)
+}
+
 pub fn state_of(r: &Row) -> &'static str {
     if values::is_done(&r.status) {
         "done"
@@ -113,20 +118,28 @@ pub fn view(ctx: &Session, snap: &Snapshot, root: &Row) -> Result<MolView> {
     let mut steps = Vec::new();
     let mut gates = Vec::new();
     for r in &rows {
-        let step = if r.issue_type == "gate" {
-            if !values::is_done(&r.status) {
-                gates.push(r.id.clone());
+        let meta = snap
+            .record(r)
+            .ok()
+            .and_then(|x| x.json::<serde_json::Value>("metadata"));
+        if is_digest(meta.as_ref()) {
+            continue;
+        }
+        if r.issue_type == "gate" && !values::is_done(&r.status) && !gates.contains(&r.id) {
+            gates.push(r.id.clone());
+        }
+        // A gate made by hand (`bd gate create --blocks <step>`) holds the
+        // molecule too.
+        for b in &r.blockers {
+            if let Some(g) = snap.find(b)
+                && g.issue_type == "gate"
+                && !values::is_done(&g.status)
+                && !gates.contains(&g.id)
+            {
+                gates.push(g.id.clone());
             }
-            snap.record(r)
-                .ok()
-                .and_then(|x| x.json::<serde_json::Value>("metadata"))
-                .and_then(|m| m.get("formula_step")?.as_str().map(str::to_string))
-        } else {
-            snap.record(r)
-                .ok()
-                .and_then(|x| x.json::<serde_json::Value>("metadata"))
-                .and_then(|m| m.get("formula_step")?.as_str().map(str::to_string))
-        };
+        }
+        let step = meta.and_then(|m| m.get("formula_step")?.as_str().map(str::to_string));
         steps.push(StepView {
             id: r.id.clone(),
             title: r.title.clone(),
@@ -235,7 +248,7 @@ pub fn brief(ctx: &Session, rec: &Record) -> Option<Brief> {
         .and_then(|m| m.get("formula")?.as_str().map(str::to_string));
     let work: Vec<&Row> = descendants(&snap, &id)
         .into_iter()
-        .filter(|r| r.issue_type != "gate")
+        .filter(|r| r.issue_type != "gate" && !is_digest(meta(r).as_ref()))
         .collect();
     let step = (rec.id() != id)
         .then(|| {

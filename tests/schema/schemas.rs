@@ -301,7 +301,7 @@ fn validator_rejects_what_the_schemas_forbid() {
     assert_valid(&v, "output/mail-send.schema.json", &sent, "a sent message");
     // Dispatch pairs: [issue, agent], exactly two.
     let plan = json!({"recovered": [["bd-a1", "old"]], "slung": [["bd-a2", "agent-1"]],
-        "left": 0, "dry_run": false, "pruned": 0});
+        "left": 0, "dry_run": false, "pruned": 0, "gates_resolved": ["bd-g1"]});
     assert_valid(&v, "output/dispatch.schema.json", &plan, "a dispatch round");
     for (ptr, val) in [
         ("/slung/0", json!(["bd-a2"])),
