@@ -763,6 +763,15 @@ fn symlinked_formula_is_refused() {
     }
     let mols = env.json(&["mol", "list", "--all"]);
     assert_eq!(mols.as_array().unwrap().len(), 0, "{mols}");
+
+    // The folder `.beads/formulas` itself a link to a folder outside.
+    let formulas = env.beads().join("formulas");
+    std::fs::remove_dir_all(&formulas).unwrap();
+    std::os::unix::fs::symlink(outside.parent().unwrap(), &formulas).unwrap();
+    let line = refused(&env, &["mol", "pour", "linked"]);
+    assert!(line.contains("symbolic link"), "{line}");
+    let mols = env.json(&["mol", "list", "--all"]);
+    assert_eq!(mols.as_array().unwrap().len(), 0, "{mols}");
 }
 
 // ---------------------------------------------------------------------------
