@@ -602,10 +602,11 @@ fn malformed_toml_names_file_line_and_column() {
 }
 
 /// The toml parser's messages for some errors run over two lines
-/// (`invalid string` / `expected ...`): the problem must still be one line
-/// in `formula check` and one readable line in `mol pour`.
+/// (`invalid string` / `expected ...`): the problem is still one line in
+/// `formula check` and one readable line (no escaped line break) in `mol
+/// pour`. (Found printed over two lines, and with `\x0a`, at f79abcf; fixed
+/// by 2d1a416.)
 #[test]
-#[ignore = "bug: a TOML error whose message has a line break (`title = nope`) is printed over two lines by `bd formula check` and with a literal `\\x0a` in `bd mol pour`'s error"]
 fn malformed_toml_with_two_line_parser_message_is_one_line() {
     let env = env_with_release();
     install_bad(&env.repo, "bare-value.formula.toml");
