@@ -277,6 +277,10 @@ pub enum Cmd {
     Run(c::run::Args),
     /// List the running workers (`bd run`) of this project on this machine
     Workers,
+    /// The runs `bd run` recorded, of one issue or all, newest first
+    Runs(c::runs::Args),
+    /// A dashboard in the browser: agents, work, molecules, mail, metrics; live
+    Ui(crate::cli::ui::Args),
     /// Play the whole story in a throwaway folder: two clones, two projects, three agents
     Demo(c::demo::Args),
     /// Send and read mail between agents and projects

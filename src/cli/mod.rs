@@ -8,6 +8,7 @@ pub mod demo;
 pub mod mcp;
 pub mod render;
 pub mod signals;
+pub mod ui;
 pub mod verbs;
 
 use std::io::Write;
@@ -317,6 +318,18 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Cmd::Onboard => return (Ok(c::onboard::run()), vec![c::onboard::pointer()]),
         Cmd::Setup(a) => return (c::setup::run(&start, a), vec![]),
         Cmd::Quickstart => return (Ok(c::quickstart::run()), vec![]),
+        Cmd::Ui(a) => {
+            if let Err(e) = ops::compose::tracker_here(&start) {
+                return (Err(e), vec![]);
+            }
+            let r = ui::serve(start, cli.actor.clone(), a).map(|_| Output {
+                json: String::new(),
+                text: String::new(),
+                code: 0,
+                stream: None,
+            });
+            return (r, vec![]);
+        }
         Cmd::Mcp(a) => {
             // Each call opens the workspace as a command does; the server
             // refuses to start without one.
@@ -397,6 +410,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         | Cmd::Demo(_)
         | Cmd::Init(_)
         | Cmd::Mcp(_)
+        | Cmd::Ui(_)
         | Cmd::Merge(_) => {
             unreachable!("handled before opening the workspace")
         }
@@ -439,6 +453,7 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         Cmd::Dispatch(a) => c::dispatch::run(ctx, a, json),
         Cmd::Run(a) => c::run::run(ctx, a, json),
         Cmd::Workers => c::workers::run(ctx),
+        Cmd::Runs(a) => c::runs::run(ctx, a),
         Cmd::Convoy(cc) => c::convoy::run(ctx, cc),
         Cmd::Formula(fc) => c::formula::run(ctx, fc),
         Cmd::Cook(a) => c::cook::run(ctx, a),

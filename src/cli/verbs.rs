@@ -81,7 +81,11 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Migrate(_)
             | Cmd::Demo(_)
             | Cmd::Mail(
-                M::Inbox { fetch: false, .. } | M::Sent | M::Thread { .. } | M::Search { .. },
+                M::Inbox { fetch: false, .. }
+                    | M::Sent
+                    | M::Thread { .. }
+                    | M::Search { .. }
+                    | M::List,
             )
             | Cmd::Convoy(Cv::Status { .. } | Cv::List)
             | Cmd::Formula(_)
@@ -103,6 +107,7 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Log(_)
             | Cmd::History(_)
             | Cmd::Mcp(_)
+            | Cmd::Runs(_)
             | Cmd::Todo(c::todo::Args {
                 cmd: None | Some(c::todo::TodoCmd::List { .. }),
             })

@@ -60,6 +60,52 @@ pub struct Metrics {
     pub usd: f64,
     pub first_start: Option<String>,
     pub last_end: Option<String>,
+    /// Per UTC day a run ended on, oldest first (issue 17's charts).
+    pub per_day: Vec<DayMetrics>,
+}
+
+/// One UTC day of runs: those that ended on it, the items they finished,
+/// and the hours agents spent in runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayMetrics {
+    pub day: String,
+    pub runs: usize,
+    pub successes: usize,
+    pub items_done: usize,
+    pub busy_hours: f64,
+    pub tokens: u64,
+}
+
+/// Runs by the UTC day they ended.
+fn per_day(placed: &[Placed]) -> Vec<DayMetrics> {
+    let mut days: BTreeMap<String, Vec<&Placed>> = BTreeMap::new();
+    for p in placed {
+        let day = time::format(p.end).get(..10).unwrap_or("").to_string();
+        days.entry(day).or_default().push(p);
+    }
+    days.into_iter()
+        .map(|(day, ps)| {
+            let ok: Vec<&&Placed> = ps
+                .iter()
+                .filter(|p| p.run.outcome == Outcome::Success)
+                .collect();
+            let items: BTreeSet<&str> = ok.iter().map(|p| p.run.issue.as_str()).collect();
+            let busy: i128 = ps
+                .iter()
+                .map(|p| i128::from(p.end) - i128::from(p.start))
+                .sum();
+            DayMetrics {
+                day,
+                runs: ps.len(),
+                successes: ok.len(),
+                items_done: items.len(),
+                busy_hours: round(busy as f64 / NS / 3600.0, 4),
+                tokens: ps
+                    .iter()
+                    .fold(0u64, |t, p| t.saturating_add(tokens_of(p.run))),
+            }
+        })
+        .collect()
 }
 
 /// A run placed in time: start and end (an end before the start is the start).
@@ -223,6 +269,7 @@ pub fn compute(
         ),
         first_start: first.map(time::format),
         last_end: last.map(time::format),
+        per_day: per_day(&placed),
     }
 }
 

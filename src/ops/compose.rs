@@ -552,3 +552,34 @@ pub fn machine_config_list(ctx: &Session) -> Result<admin::ConfigList> {
         entries: cfg.entries(),
     })
 }
+
+/// The places `bd ui` watches and switches between (issue 17): this
+/// workspace's root and `.beads/`, the project home (none without one),
+/// and every live workspace of the project on this machine (this one
+/// first).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Places {
+    pub root: std::path::PathBuf,
+    pub beads: std::path::PathBuf,
+    pub home: Option<std::path::PathBuf>,
+    pub workspaces: Vec<std::path::PathBuf>,
+}
+
+pub fn places(ctx: &Session) -> Places {
+    let home = ctx.home().ok().flatten();
+    let root = ctx.ws.root.clone();
+    let mut workspaces = vec![root.clone()];
+    if let Some(h) = &home {
+        for w in crate::home::registry::live(h) {
+            if !workspaces.contains(&w) {
+                workspaces.push(w);
+            }
+        }
+    }
+    Places {
+        beads: ctx.ws.beads.clone(),
+        home: home.map(|h| h.dir),
+        root,
+        workspaces,
+    }
+}

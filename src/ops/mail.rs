@@ -941,6 +941,21 @@ pub fn search(ctx: &Session, query: &str) -> Result<Vec<Message>> {
     Ok(list)
 }
 
+/// `bd mail list`: every message this workspace and this machine know,
+/// whoever it is for, newest first (an overseer's view: `bd ui`).
+pub fn all(ctx: &Session) -> Result<Vec<Message>> {
+    let mut all = BTreeMap::new();
+    stored(ctx, &[], &mut all)?;
+    add_live(ctx, &mut all)?;
+    let mut list: Vec<Message> = all.into_values().collect();
+    list.sort_by(|a, b| {
+        time::parse(&b.created_at)
+            .cmp(&time::parse(&a.created_at))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(list)
+}
+
 /// The work-item ID a thread from another project becomes: derived from the
 /// thread's first message, so every import of it agrees.
 pub fn handoff_id(prefix: &str, thread: &str) -> String {
@@ -1510,4 +1525,11 @@ pub fn handoffs_of(ctx: &Session, issue: &str) -> Vec<Handoff> {
         }
     }
     out
+}
+
+/// An attachment's body from the workspace at `root` (`bd ui`'s download),
+/// checked against its hash.
+pub fn attachment_at(root: &std::path::Path, sha: &str) -> Result<Vec<u8>> {
+    let ws = crate::store::Workspace::open(root)?;
+    attachments::get_in(&attachments::dir(&ws.beads), sha)
 }

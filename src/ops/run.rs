@@ -1279,3 +1279,25 @@ pub fn prune(ctx: &Session, folder: Option<&Path>) -> Result<Pruned> {
     }
     Ok(out)
 }
+
+/// `bd runs [ID]`: the runs recorded (of one issue, or all), newest first,
+/// at most `limit` (0: all).
+pub fn history(ctx: &Session, id: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
+    let id = match id {
+        Some(q) => {
+            let snap = ctx.snapshot()?;
+            let prefix = ctx.prefix_of_rows(&snap.rows);
+            Some(snap.resolve_id(q, &prefix)?)
+        }
+        None => None,
+    };
+    let (mut runs, _) = log::read::<RunRecord>(&ctx.ws, log::RUNS)?;
+    runs.retain(|r| id.as_ref().is_none_or(|i| &r.issue == i));
+    runs.sort_by(|a, b| {
+        crate::model::time::parse(&b.started_at).cmp(&crate::model::time::parse(&a.started_at))
+    });
+    if limit > 0 {
+        runs.truncate(limit);
+    }
+    Ok(runs)
+}

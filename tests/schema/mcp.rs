@@ -178,6 +178,8 @@ fn every_mcp_tool_result_matches_its_schema() {
         ("mail_reply", json!({"id": id, "body": "ok"}), "mail-send"),
         ("mail_ack", json!({"id": id}), "message"),
         ("mail_thread", json!({"id": id}), "mail-list"),
+        ("mail_list", json!({}), "mail-list"),
+        ("runs", json!({"limit": 0}), "runs"),
     ] {
         check(&ck, &mut m, tool, &args, schema);
         seen.insert(tool);

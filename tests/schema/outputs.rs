@@ -531,6 +531,8 @@ fn check_mail_outputs(ck: &Checker) {
     );
     assert!(back["delivery"]["example.com/a"].is_object(), "{back}");
     // a's next command records the delivery.
+    let every = ck.run(&a, "mail-list", &["mail", "list"]);
+    assert!(!every.as_array().unwrap().is_empty(), "{every}");
     let found = ck.run(&a, "mail-list", &["mail", "search", "crash in b"]);
     let sent = found
         .as_array()
@@ -643,6 +645,17 @@ fn check_worker_outputs(ck: &Checker) {
         ],
     );
     assert_eq!(r["stopped"], "drained", "{r}");
+    let all = ck.run(&env, "runs", &["runs", "-n", "0"]);
+    assert!(!all.as_array().unwrap().is_empty(), "{all}");
+    let one = all[0]["issue"].as_str().unwrap().to_string();
+    let mine = ck.run(&env, "runs", &["runs", &one]);
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["issue"] == one.as_str()),
+        "{mine}"
+    );
     let p = ck.run(&env, "run-prune", &["run", "--prune"]);
     assert!(!p["kept"].as_array().unwrap().is_empty(), "{p}");
     let slow = fake_agent("slow");

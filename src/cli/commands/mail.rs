@@ -64,6 +64,8 @@ pub enum MailCmd {
     Thread { id: String },
     /// Find messages whose subject or body contains TEXT
     Search { text: String },
+    /// Every message of the project this machine knows, whoever it is for, newest first
+    List,
 }
 
 fn send_options(b: BodyArgs) -> Result<ops::mail::SendOptions> {
@@ -168,6 +170,7 @@ pub fn run(ctx: &Session, cmd: MailCmd) -> Result<Output> {
             let msgs = ops::mail::search(ctx, &text)?;
             Ok(list(msgs, "No messages match"))
         }
+        MailCmd::List => Ok(list(ops::mail::all(ctx)?, "No messages")),
     }
 }
 

@@ -58,6 +58,7 @@ pub mod repair_deps;
 pub mod reserve;
 pub mod restore;
 pub mod run;
+pub mod runs;
 pub mod search;
 pub mod setup;
 pub mod show;

@@ -983,6 +983,20 @@ pub const TOOLS: &[Tool] = &[
         params: &[ID, p("reason", Flag("reason"), "")],
         core: false,
     },
+    Tool {
+        name: "mail_list",
+        verb: &["mail", "list"],
+        doc: "Every message of the project, whoever it is for, newest first",
+        params: &[],
+        core: false,
+    },
+    Tool {
+        name: "runs",
+        verb: &["runs"],
+        doc: "Runs bd run recorded (of an issue, or all), newest first",
+        params: &[p("id", Pos, "issue ID"), p("limit", Int("limit"), "0: all")],
+        core: false,
+    },
 ];
 
 /// The tool named `name`.
