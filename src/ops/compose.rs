@@ -563,6 +563,9 @@ pub struct Places {
     pub beads: std::path::PathBuf,
     pub home: Option<std::path::PathBuf>,
     pub workspaces: Vec<std::path::PathBuf>,
+    /// Who acts (the session's actor) and the project's identity.
+    pub actor: String,
+    pub identity: String,
 }
 
 pub fn places(ctx: &Session) -> Places {
@@ -577,6 +580,11 @@ pub fn places(ctx: &Session) -> Places {
         }
     }
     Places {
+        actor: ctx.actor.clone(),
+        identity: ctx
+            .identity()
+            .map(|i| i.identity)
+            .unwrap_or_else(|_| "(unknown)".into()),
         beads: ctx.ws.beads.clone(),
         home: home.map(|h| h.dir),
         root,

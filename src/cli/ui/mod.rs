@@ -493,16 +493,19 @@ fn data(st: &State, ws: &Path, req: &Request) -> std::result::Result<Value, Resp
     Ok(match req.path.as_str() {
         "/api/workspaces" => json!({
             "workspaces": st.places.workspaces,
-            "actor": part(st, ws, &["where"]).get("actor").cloned().unwrap_or(Value::Null),
+            "actor": st.places.actor,
+            "identity": st.places.identity,
             "version": st.version.load(Ordering::SeqCst),
         }),
         "/api/overview" => json!({
-            "where": part(st, ws, &["where"]),
+            "workspace": ws,
+            "actor": st.places.actor,
+            "identity": st.places.identity,
             "agents": part(st, ws, &["agents"]),
             "workers": part(st, ws, &["workers"]),
-            "stats": part(st, ws, &["stats"]),
         }),
         "/api/board" => json!({
+            "counts": part(st, ws, &["count", "--by-status"]),
             "ready": part(st, ws, &["ready", "-n", "50"]),
             "in_progress": part(st, ws, &["list", "--status", "in_progress", "-n", "100"]),
             "hooked": part(st, ws, &["list", "--status", "hooked", "-n", "100"]),

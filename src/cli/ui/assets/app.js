@@ -239,8 +239,7 @@ function progress(done, total) {
 async function overview(main) {
   const d = await api('overview');
   main.append(el('h1', {}, 'Overview'));
-  const w = d.where || {};
-  if (!failed(w)) main.append(el('p', { class: 'muted' }, `${w.root || ''} · project ${w.identity || ''} · you are ${w.actor || ''} · ${w.issues || 0} issues`));
+  main.append(el('p', { class: 'muted' }, `${d.workspace || ''} · project ${d.identity || ''} · you are ${d.actor || ''}`));
   main.append(el('h2', {}, 'Agents'));
   const agents = list(d.agents);
   state.agents = agents.map((a) => a.name);
@@ -265,11 +264,6 @@ async function overview(main) {
       el('td', {}, x.item ? issueLink(x.item, x.title) : ''),
       el('td', {}, when(x.run_started_at || x.started_at)),
       el('td', {}, el('code', {}, x.last_line || '')))))));
-  const s = d.stats && d.stats.summary;
-  if (s) {
-    main.append(el('h2', {}, 'Tracker'));
-    main.append(el('p', {}, Object.entries(s).filter(([, v]) => typeof v === 'number').map(([k, v]) => chip(`${k.replace(/_/g, ' ')}: ${v}`))));
-  }
 }
 
 function cardOf(i, extra) {
@@ -282,6 +276,11 @@ async function board(main) {
   const [d, o] = await Promise.all([api('board'), api('overview')]);
   state.agents = list(o.agents).map((a) => a.name);
   main.append(el('h1', {}, 'Board'));
+  const counts = d.counts && !failed(d.counts) ? (d.counts.groups || d.counts.by_status || d.counts) : null;
+  if (counts && typeof counts === 'object') {
+    const pairs = Array.isArray(counts) ? counts.map((g) => [g.group || g.status || g.key, g.count]) : Object.entries(counts).filter(([, v]) => typeof v === 'number');
+    main.append(el('p', {}, pairs.map(([k, v]) => chip(`${k}: ${v}`))));
+  }
   main.append(actionForm('create', {
     title: { label: 'Title', required: true },
     type: { label: 'Type', options: ['task', 'bug', 'feature', 'chore', 'epic'] },
