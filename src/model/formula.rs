@@ -790,9 +790,13 @@ pub fn eval_range(range: &str, vals: &BTreeMap<String, String>) -> Result<(i64, 
 }
 
 fn eval_expr(s: &str) -> Result<i64, String> {
+    if s.len() > 200 {
+        return Err("expression longer than 200 characters".into());
+    }
     struct P<'a> {
         b: &'a [u8],
         i: usize,
+        depth: usize,
     }
     impl P<'_> {
         fn ws(&mut self) {
@@ -834,12 +838,23 @@ fn eval_expr(s: &str) -> Result<i64, String> {
             }
             Ok(base)
         }
-        fn unary(&mut self) -> Result<f64, String> {
-            if self.peek() == Some(b'-') {
-                self.i += 1;
-                return Ok(-self.unary()?);
+        fn deeper(&mut self) -> Result<(), String> {
+            self.depth += 1;
+            if self.depth > 32 {
+                return Err("expression nested deeper than 32".into());
             }
-            self.atom()
+            Ok(())
+        }
+        fn unary(&mut self) -> Result<f64, String> {
+            self.deeper()?;
+            let r = if self.peek() == Some(b'-') {
+                self.i += 1;
+                self.unary().map(|v| -v)
+            } else {
+                self.atom()
+            };
+            self.depth -= 1;
+            r
         }
         fn atom(&mut self) -> Result<f64, String> {
             match self.peek() {
@@ -872,6 +887,7 @@ fn eval_expr(s: &str) -> Result<i64, String> {
     let mut p = P {
         b: s.as_bytes(),
         i: 0,
+        depth: 0,
     };
     let v = p.sum()?;
     if p.peek().is_some() {
@@ -964,6 +980,7 @@ pub fn check(f: &Formula, given: Option<&[(String, String)]>) -> Vec<Problem> {
         check_step(f, s, &mut out);
     }
     check_graph(&all, &first, &mut out);
+    check_loop_needs(f, &mut out);
     check_advice(f, &mut out);
     if let Some(given) = given
         && let Err(e) = resolve_vars(f, given)
@@ -1180,11 +1197,92 @@ fn check_advice(f: &Formula, out: &mut Vec<Problem>) {
             ));
         }
         for s in a.before.iter().chain(&a.after) {
+            // The id once `{step.id}` is put in: a step id's characters.
+            let id = s.id.replace("{step.id}", "x").replace("{step.title}", "x");
             if s.id.trim().is_empty() {
                 out.push(Problem::at(a.line, None, "advice step has no id"));
+            } else if !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                out.push(Problem::at(
+                    a.line,
+                    Some(&s.id),
+                    "advice step id may hold only letters, digits, '-', '_', '.' and {step.id}",
+                ));
+            }
+            if let Some(k) = &s.kind
+                && !STEP_TYPES.contains(&k.as_str())
+            {
+                out.push(Problem::at(
+                    a.line,
+                    Some(&s.id),
+                    format!("unknown step type {k:?} (known: {})", STEP_TYPES.join(", ")),
+                ));
+            }
+            for t in [&s.title, &s.description] {
+                for r in references(t) {
+                    if !f.vars.contains_key(r) && !HANDLEBARS.contains(&r) {
+                        out.push(Problem::at(
+                            a.line,
+                            Some(&s.id),
+                            format!("unknown variable {{{{{r}}}}} (declare it under [vars.{r}])"),
+                        ));
+                    }
+                }
             }
         }
     }
+}
+
+/// A step outside a loop that needs a step of the loop's body: there is one
+/// such step per iteration, so the need names none of them (need the loop).
+fn check_loop_needs(f: &Formula, out: &mut Vec<Problem>) {
+    fn bodies<'a>(steps: &'a [Step], inside: &mut BTreeMap<&'a str, &'a str>) {
+        for s in steps {
+            if let Some(l) = &s.looping {
+                fn all<'a>(b: &'a [Step], lp: &'a str, inside: &mut BTreeMap<&'a str, &'a str>) {
+                    for x in b {
+                        inside.insert(&x.id, lp);
+                        all(&x.children, lp, inside);
+                        if let Some(l) = &x.looping {
+                            all(&l.body, lp, inside);
+                        }
+                    }
+                }
+                all(&l.body, &s.id, inside);
+            }
+            bodies(&s.children, inside);
+        }
+    }
+    let mut inside = BTreeMap::new();
+    bodies(&f.steps, &mut inside);
+    fn walk(
+        steps: &[Step],
+        inside: &BTreeMap<&str, &str>,
+        within: Option<&str>,
+        out: &mut Vec<Problem>,
+    ) {
+        for s in steps {
+            for n in &s.needs {
+                if let Some(lp) = inside.get(n.as_str())
+                    && within != Some(*lp)
+                    && inside.get(s.id.as_str()) != Some(lp)
+                {
+                    out.push(Problem::at(
+                        s.line,
+                        Some(&s.id),
+                        format!("needs {n:?}, a step inside loop {lp:?}: need the loop itself"),
+                    ));
+                }
+            }
+            walk(&s.children, inside, within, out);
+            if let Some(l) = &s.looping {
+                walk(&l.body, inside, Some(&s.id), out);
+            }
+        }
+    }
+    walk(&f.steps, &inside, None, out);
 }
 
 /// Defaults, else `1`, for the variables a range names (so `check` can
@@ -1266,26 +1364,82 @@ fn find_cycle(all: &[&Step]) -> Option<Vec<String>> {
 /// loop's own needs on its first step, and needs of the loop on its last),
 /// then advice woven in. `vals` fills ranges.
 pub fn expand(f: &Formula, vals: &BTreeMap<String, String>) -> Result<Vec<Step>, String> {
+    // The size first, loops multiplied out without building them: a
+    // formula of a few lines must not take gigabytes before it is refused.
+    let size = planned_size(&f.steps, vals)?;
+    if size > MAX_STEPS {
+        return Err(format!(
+            "the formula expands to {size} issues or more, more than {MAX_STEPS}"
+        ));
+    }
     let mut renames: BTreeMap<String, String> = BTreeMap::new();
     let mut steps = unroll(&f.steps, vals, &mut renames)?;
     rename_needs(&mut steps, &renames);
     for a in &f.advice {
         weave(&mut steps, a);
-    }
-    let mut count = 0;
-    fn tally(s: &[Step], n: &mut usize) {
-        for x in s {
-            *n += 1 + usize::from(x.gate.is_some());
-            tally(&x.children, n);
+        let count = tally(&steps);
+        if count > MAX_STEPS {
+            return Err(format!(
+                "the formula expands to {count} issues or more with its advice (line {}), more than {MAX_STEPS}",
+                a.line
+            ));
         }
     }
-    tally(&steps, &mut count);
-    if count > MAX_STEPS {
+    let mut seen = BTreeSet::new();
+    fn dup<'a>(s: &'a [Step], seen: &mut BTreeSet<&'a str>) -> Option<&'a str> {
+        for x in s {
+            if !seen.insert(x.id.as_str()) {
+                return Some(&x.id);
+            }
+            if let Some(d) = dup(&x.children, seen) {
+                return Some(d);
+            }
+        }
+        None
+    }
+    if let Some(d) = dup(&steps, &mut seen) {
         return Err(format!(
-            "the formula expands to {count} issues, more than {MAX_STEPS}"
+            "two steps are called {d:?} once loops and advice are applied (an advice step's id must be new)"
         ));
     }
     Ok(steps)
+}
+
+/// Items steps make (a gate counts), children included.
+fn tally(s: &[Step]) -> usize {
+    s.iter()
+        .map(|x| 1 + usize::from(x.gate.is_some()) + tally(&x.children))
+        .sum()
+}
+
+/// What unrolling would make, counted without unrolling (saturating).
+fn planned_size(steps: &[Step], vals: &BTreeMap<String, String>) -> Result<usize, String> {
+    let mut n: usize = 0;
+    for s in steps {
+        let own = match &s.looping {
+            None => 1usize
+                .saturating_add(usize::from(s.gate.is_some()))
+                .saturating_add(planned_size(&s.children, vals)?),
+            Some(l) => {
+                let times: u128 = if let Some(c) = l.count {
+                    c.max(0) as u128
+                } else if let Some(r) = &l.range {
+                    let (a, b) =
+                        eval_range(r, vals).map_err(|e| format!("step {:?}: {e}", s.id))?;
+                    (b as i128 - a as i128 + 1).max(0) as u128
+                } else {
+                    1
+                };
+                let body = planned_size(&l.body, vals)? as u128;
+                usize::try_from(times.saturating_mul(body)).unwrap_or(usize::MAX)
+            }
+        };
+        n = n.saturating_add(own);
+        if n > MAX_STEPS {
+            return Ok(n);
+        }
+    }
+    Ok(n)
 }
 
 fn unroll(
@@ -1391,15 +1545,30 @@ fn rename_needs(steps: &mut [Step], renames: &BTreeMap<String, String>) {
 
 /// `*` and `?` globs over step ids.
 pub fn glob_match(pat: &str, s: &str) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.split_first() {
-            None => s.is_empty(),
-            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
-            Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
-            Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+    // The iterative matcher: on a mismatch, retry from the last `*` one
+    // byte further (no recursion, so no exponential backtracking).
+    let (p, s) = (pat.as_bytes(), s.as_bytes());
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == b'?' || (p[pi] != b'*' && p[pi] == s[si])) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
+        } else {
+            return false;
         }
     }
-    go(pat.as_bytes(), s.as_bytes())
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
 }
 
 /// Insert advice around every step (at any depth) whose id matches; the
@@ -1656,7 +1825,14 @@ pub fn plan(f: &Formula, given: &[(String, String)]) -> Result<Plan, String> {
                     _ => "task".to_string(),
                 }
             };
-            let mut labels = s.labels.clone();
+            let mut labels = s
+                .labels
+                .iter()
+                .map(|l| {
+                    crate::model::values::check_label(l)
+                        .map_err(|e| format!("step {:?}: label {l:?}: {e}", s.id))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
             if human {
                 labels.push("human".into());
             }
@@ -2000,6 +2176,50 @@ after = { id = "review-{step.id}", title = "Review {step.title}" }
         );
         assert!(eval_range("5..1", &BTreeMap::new()).is_err());
         assert!(eval_range("1..1/0", &BTreeMap::new()).is_err());
+    }
+
+    #[test]
+    fn hostile_formulas_are_refused_quickly() {
+        // Three nested loops of 2,000: refused before anything is built.
+        let nest = "formula = \"n\"\n[[steps]]\nid = \"a\"\ntitle = \"A\"\n[steps.loop]\nrange = \"1..2000\"\n[[steps.loop.body]]\nid = \"b\"\ntitle = \"B\"\n[steps.loop.body.loop]\nrange = \"1..2000\"\n[[steps.loop.body.loop.body]]\nid = \"c\"\ntitle = \"C\"\n";
+        let f = parse(nest).unwrap();
+        assert!(plan(&f, &[]).unwrap_err().contains("more than"));
+        // Advice on every step, many times over: stopped at the bound.
+        let mut adv = String::from("formula = \"adv\"\n[[steps]]\nid = \"a\"\ntitle = \"A\"\n");
+        for i in 0..16 {
+            adv.push_str(&format!("[[advice]]\ntarget = \"*\"\nbefore = {{ id = \"b{i}-{{step.id}}\" }}\nafter = {{ id = \"a{i}-{{step.id}}\" }}\n"));
+        }
+        let f = parse(&adv).unwrap();
+        assert!(plan(&f, &[]).unwrap_err().contains("more than"));
+        // A glob that backtracks, a range nested past reason.
+        assert!(!glob_match("*a*a*a*a*a*a*a*a*b", &"a".repeat(60)));
+        let deep = format!("{}1{}..2", "(".repeat(50), ")".repeat(50));
+        assert!(eval_range(&deep, &BTreeMap::new()).is_err());
+        assert!(eval_range(&format!("{}1..2", "-".repeat(150)), &BTreeMap::new()).is_err());
+    }
+
+    #[test]
+    fn advice_ids_must_be_new_and_loop_bodies_are_not_needed_from_outside() {
+        let text = "formula = \"x\"\n[[steps]]\nid = \"a\"\ntitle = \"A\"\n[[steps]]\nid = \"post-a\"\ntitle = \"P\"\n[[advice]]\ntarget = \"a\"\nafter = { id = \"post-{step.id}\" }\n";
+        let f = parse(text).unwrap();
+        assert!(
+            plan(&f, &[])
+                .unwrap_err()
+                .contains("two steps are called \"post-a\"")
+        );
+        let text = "formula = \"x\"\n[[steps]]\nid = \"l\"\ntitle = \"L\"\n[steps.loop]\ncount = 2\n[[steps.loop.body]]\nid = \"inner\"\ntitle = \"I\"\n[[steps]]\nid = \"after\"\ntitle = \"After\"\nneeds = [\"inner\"]\n";
+        let f = parse(text).unwrap();
+        let p = check(&f, None);
+        assert!(
+            p.iter().any(|p| p.message.contains("inside loop \"l\"")),
+            "{p:?}"
+        );
+        let text = "formula = \"x\"\n[[steps]]\nid = \"a\"\ntitle = \"A\"\nlabels = [\"\"]\n";
+        assert!(
+            plan(&parse(text).unwrap(), &[])
+                .unwrap_err()
+                .contains("label")
+        );
     }
 
     #[test]

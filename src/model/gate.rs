@@ -82,7 +82,8 @@ pub fn timer_due(
     timeout: Option<Nanos>,
     at: Option<Nanos>,
 ) -> Option<Nanos> {
-    at.or_else(|| Some(created? + timeout?))
+    // Past what a time can hold: never (not a wrap into the past).
+    at.or_else(|| Some(created?.checked_add(timeout?).unwrap_or(Nanos::MAX)))
 }
 
 /// What a machine approves when it trusts a command gate: the gate's type
@@ -100,7 +101,13 @@ pub fn fingerprint(kind: &str, program: &str) -> String {
 /// view <id>` or `gh pr view <id>`, asking for the JSON fields judged.
 pub fn gh_argv(kind: &str, id: &str) -> Option<Vec<String>> {
     let id = id.trim();
-    if id.is_empty() || id.starts_with('-') {
+    // A run id or PR number is digits; a workflow is a file name: never an
+    // option, never two words.
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if id.is_empty() || id.starts_with('-') || !id.chars().all(word) {
+        return None;
+    }
+    if kind == GH_PR && !id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
@@ -204,6 +211,8 @@ mod tests {
         ));
         assert_eq!(judge_gh(GH_PR, &j(r#"{"state":"MERGED"}"#)), Some(Ok(())));
         assert_eq!(gh_argv(GH_PR, "--help"), None);
+        assert_eq!(gh_argv(GH_PR, "12 --web"), None);
+        assert_eq!(gh_argv(GH_RUN, "release.yml --repo x"), None);
         assert_eq!(gh_argv(GH_RUN, "release.yml").unwrap()[2], "list");
         assert_eq!(
             judge_gh(

@@ -168,7 +168,24 @@ pub fn check(ctx: &Session, names: &[String], vars: &[(String, String)]) -> Resu
     };
     let mut out = Vec::new();
     for file in files {
-        let text = formulas::read(&file)?;
+        let text = match formulas::read(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                // One unreadable file does not hide the others' problems.
+                out.push(Checked {
+                    name: file.name.clone(),
+                    source: file.path.clone(),
+                    ok: false,
+                    problems: vec![Problem {
+                        line: 0,
+                        column: None,
+                        step: None,
+                        message: e.to_string(),
+                    }],
+                });
+                continue;
+            }
+        };
         let problems = match formula::parse(&text) {
             Err(p) => vec![p],
             Ok(f) => {

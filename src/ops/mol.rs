@@ -122,12 +122,15 @@ pub fn pour(ctx: &Session, o: &PourOptions) -> Result<PourReport> {
             id::issue_id(&prefix, &h, 8)
         }
         None => {
+            // A root whose every child id is free too: a pour never
+            // replaces an issue that is there (an import or a hand edit
+            // can leave `<root>.N` without its root).
             let len = id::id_length(tx.top_level_count() + 1);
             let mut nonce = 0u32;
             loop {
                 let h = id::issue_hash(&plan.title, &plan.description, &ctx.actor, ctx.now, nonce);
                 let c = id::issue_id(&prefix, &h, len);
-                if !tx.contains(&c) {
+                if !tx.contains(&c) && taken_child(&tx, &c, &plan).is_none() {
                     break c;
                 }
                 nonce += 1;
@@ -148,6 +151,14 @@ pub fn pour(ctx: &Session, o: &PourOptions) -> Result<PourReport> {
             return Err(Error::invalid(format!(
                 "{root}, the id key {k:?} gives, is taken by another issue"
             )));
+        }
+        if have.state() == Status::Tombstone {
+            return Err(Error::Invalid {
+                msg: format!("the molecule key {k:?} poured, {root}, was deleted"),
+                hint: Some(format!(
+                    "`bd restore {root}` brings it back; pour with another key for a new one"
+                )),
+            });
         }
         ctx.notices
             .borrow_mut()
@@ -179,6 +190,11 @@ pub fn pour(ctx: &Session, o: &PourOptions) -> Result<PourReport> {
         report.already_poured = true;
         return Ok(report);
     }
+    if let Some(taken) = taken_child(&tx, &root, &plan) {
+        return Err(Error::invalid(format!(
+            "{taken}, an id this molecule needs, is taken by another issue; nothing poured"
+        )));
+    }
     if o.dry_run {
         return Ok(report);
     }
@@ -189,6 +205,14 @@ pub fn pour(ctx: &Session, o: &PourOptions) -> Result<PourReport> {
     }
     ctx.commit(tx)?;
     Ok(report)
+}
+
+/// The first of a molecule's child ids under `root` that an issue has.
+fn taken_child(tx: &crate::store::Tx, root: &str, plan: &Plan) -> Option<String> {
+    plan.issues
+        .iter()
+        .map(|p| id_at(root, &p.path))
+        .find(|c| tx.contains(c))
 }
 
 fn report_of(plan: &Plan, root: &str, dry_run: bool) -> PourReport {

@@ -74,6 +74,8 @@ pub fn list(dirs: &[(Origin, PathBuf)]) -> Result<Vec<FormulaFile>> {
             if check_name(name).is_err() || out.iter().any(|f| f.name == name) {
                 continue;
             }
+            // Only regular files (a FIFO would hang the read; a folder or
+            // a link is not a formula): others are listed, and refused when read.
             here.push(FormulaFile {
                 name: name.to_string(),
                 origin: *origin,
@@ -102,7 +104,14 @@ pub fn find(dirs: &[(Origin, PathBuf)], name: &str) -> Result<Option<FormulaFile
             Ok(m) if m.file_type().is_symlink() => {
                 return Err(Error::io(&path, crate::files::symlink_error(&path)));
             }
-            Ok(_) => {}
+            // A FIFO, a socket, a folder: found, and refused when read.
+            Ok(_) => {
+                return Ok(Some(FormulaFile {
+                    name: name.to_string(),
+                    origin: *origin,
+                    path,
+                }));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(&path, e)),
         }
@@ -110,7 +119,31 @@ pub fn find(dirs: &[(Origin, PathBuf)], name: &str) -> Result<Option<FormulaFile
     Ok(None)
 }
 
-/// A formula file's text.
+/// A formula file's text: a regular file (never a FIFO, a folder or a
+/// link), at most 1 MiB, UTF-8.
 pub fn read(f: &FormulaFile) -> Result<String> {
-    crate::files::read_to_string(&f.path).map_err(|e| Error::io(&f.path, e))
+    let m = crate::files::metadata(&f.path).map_err(|e| Error::io(&f.path, e))?;
+    if m.file_type().is_symlink() {
+        return Err(Error::io(&f.path, crate::files::symlink_error(&f.path)));
+    }
+    if !m.is_file() {
+        return Err(Error::invalid(format!(
+            "{}: not a regular file",
+            f.path.display()
+        )));
+    }
+    if m.len() > 1 << 20 {
+        return Err(Error::invalid(format!(
+            "{}: {} bytes, more than a formula may hold (1 MiB)",
+            f.path.display(),
+            m.len()
+        )));
+    }
+    let bytes = crate::files::read(&f.path).map_err(|e| Error::io(&f.path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let text = &e.as_bytes()[..at];
+        let line = text.iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::invalid(format!("{}:{line}: not UTF-8 text", f.path.display()))
+    })
 }

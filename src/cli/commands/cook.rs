@@ -34,7 +34,12 @@ pub fn run(ctx: &Session, a: Args) -> Result<Output> {
         );
         fn tree(t: &mut String, s: &[crate::model::formula::Step], depth: usize) {
             for x in s {
-                t.push_str(&format!("{}{}: {}", "  ".repeat(depth + 1), x.id, x.title));
+                t.push_str(&format!(
+                    "{}{}: {}",
+                    "  ".repeat(depth + 1),
+                    x.id,
+                    crate::cli::render::one_line(&x.title)
+                ));
                 if !x.needs.is_empty() {
                     t.push_str(&format!(" [needs {}]", x.needs.join(", ")));
                 }

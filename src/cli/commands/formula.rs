@@ -129,7 +129,11 @@ fn show_text(s: &ops::formula::Shown) -> String {
     fn steps(t: &mut String, s: &[crate::model::formula::Step], depth: usize) {
         for x in s {
             let pad = "  ".repeat(depth + 1);
-            t.push_str(&format!("{pad}{}: {}", x.id, x.title));
+            t.push_str(&format!(
+                "{pad}{}: {}",
+                x.id,
+                crate::cli::render::one_line(&x.title)
+            ));
             if let Some(k) = &x.kind {
                 t.push_str(&format!(" ({k})"));
             }

@@ -184,7 +184,13 @@ pub fn run(ctx: &Session, c: GateCmd) -> Result<Output> {
 }
 
 fn gate_line(g: &ops::gate::GateView) -> String {
-    let mut t = format!("{} [{}] {} {}", g.id, g.status, g.await_type, g.title);
+    let mut t = format!(
+        "{} [{}] {} {}",
+        g.id,
+        g.status,
+        g.await_type,
+        crate::cli::render::one_line(&g.title)
+    );
     if let Some(d) = &g.due_at {
         t.push_str(&format!(", due {d}"));
     }

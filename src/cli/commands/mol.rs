@@ -1,6 +1,7 @@
 //! `bd mol …` (issue 16): molecules, formulas poured into work.
 
 use super::common::{Output, out};
+use crate::cli::render::one_line;
 use crate::error::Result;
 use crate::ops::{self, Session};
 use clap::Subcommand;
@@ -96,7 +97,11 @@ pub fn run(ctx: &Session, c: MolCmd) -> Result<Output> {
             for m in &all {
                 t.push_str(&format!(
                     "{} {}: {}/{} steps ({}%)",
-                    m.molecule_id, m.molecule_title, m.completed, m.total, m.percent
+                    m.molecule_id,
+                    one_line(&m.molecule_title),
+                    m.completed,
+                    m.total,
+                    m.percent
                 ));
                 if let Some(c) = &m.current_step {
                     t.push_str(&format!(", current {c}"));
@@ -139,7 +144,11 @@ pub fn run(ctx: &Session, c: MolCmd) -> Result<Output> {
             for m in &all {
                 t.push_str(&format!(
                     "{} {}: gate {} resolved, {} {} is ready\n",
-                    m.molecule_id, m.molecule_title, m.closed_gate, m.ready_step, m.ready_title
+                    m.molecule_id,
+                    one_line(&m.molecule_title),
+                    m.closed_gate,
+                    m.ready_step,
+                    one_line(&m.ready_title)
                 ));
             }
             Ok(out(
@@ -157,7 +166,7 @@ pub fn run(ctx: &Session, c: MolCmd) -> Result<Output> {
                 t.push_str(&format!(
                     "{} {} [{}] {}/{} steps ({}%){}\n",
                     m.molecule_id,
-                    m.molecule_title,
+                    one_line(&m.molecule_title),
                     m.formula.as_deref().unwrap_or("-"),
                     m.completed,
                     m.total,
@@ -215,7 +224,7 @@ fn mol_text(m: &ops::mol::MolView, header: bool) -> String {
     let mut t = format!(
         "Molecule {} {}{} [{}]: {}/{} steps ({}%)\n",
         m.molecule_id,
-        m.molecule_title,
+        one_line(&m.molecule_title),
         m.formula
             .as_deref()
             .map(|f| format!(" (formula {f})"))
@@ -231,7 +240,7 @@ fn mol_text(m: &ops::mol::MolView, header: bool) -> String {
             "  [{}] {} {}{}{}\n",
             s.state,
             s.id,
-            s.title,
+            one_line(&s.title),
             if s.blocked_by.is_empty() || s.state == "done" {
                 String::new()
             } else {
@@ -263,9 +272,13 @@ fn pour_text(r: &ops::mol::PourReport) -> String {
         )
     };
     if r.dry_run {
-        t.push_str(&format!("  {} {} (molecule)\n", r.new_epic_id, r.title));
+        t.push_str(&format!(
+            "  {} {} (molecule)\n",
+            r.new_epic_id,
+            one_line(&r.title)
+        ));
         for i in &r.issues {
-            t.push_str(&format!("  {} {} ({})", i.id, i.title, i.step));
+            t.push_str(&format!("  {} {} ({})", i.id, one_line(&i.title), i.step));
             if !i.blocked_by.is_empty() {
                 t.push_str(&format!(" after {}", i.blocked_by.join(", ")));
             }
