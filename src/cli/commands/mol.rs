@@ -88,42 +88,7 @@ pub fn run(ctx: &Session, c: MolCmd) -> Result<Output> {
             let t = mol_text(&m, true);
             Ok(out(m, t))
         }
-        MolCmd::Progress { id } => {
-            let all = ops::mol::current(ctx, id.as_deref())?;
-            let mut t = String::new();
-            if all.is_empty() {
-                t.push_str("No molecule in progress\n");
-            }
-            for m in &all {
-                t.push_str(&format!(
-                    "{} {}: {}/{} steps ({}%)",
-                    m.molecule_id,
-                    one_line(&m.molecule_title),
-                    m.completed,
-                    m.total,
-                    m.percent
-                ));
-                if let Some(c) = &m.current_step {
-                    t.push_str(&format!(", current {c}"));
-                }
-                t.push('\n');
-            }
-            let progress: Vec<serde_json::Value> = all
-                .iter()
-                .map(|m| {
-                    serde_json::json!({
-                        "molecule_id": m.molecule_id,
-                        "molecule_title": m.molecule_title,
-                        "total": m.total,
-                        "completed": m.completed,
-                        "in_progress": m.in_progress,
-                        "percent": m.percent,
-                        "current_step_id": m.current_step,
-                    })
-                })
-                .collect();
-            Ok(out(progress, t))
-        }
+        MolCmd::Progress { id } => progress(ctx, id.as_deref()),
         MolCmd::Current { id } => {
             let all = ops::mol::current(ctx, id.as_deref())?;
             let mut t = String::new();
@@ -286,4 +251,41 @@ fn pour_text(r: &ops::mol::PourReport) -> String {
         }
     }
     t
+}
+
+fn progress(ctx: &Session, id: Option<&str>) -> Result<Output> {
+    let all = ops::mol::current(ctx, id)?;
+    let mut t = String::new();
+    if all.is_empty() {
+        t.push_str("No molecule in progress\n");
+    }
+    for m in &all {
+        t.push_str(&format!(
+            "{} {}: {}/{} steps ({}%)",
+            m.molecule_id,
+            one_line(&m.molecule_title),
+            m.completed,
+            m.total,
+            m.percent
+        ));
+        if let Some(c) = &m.current_step {
+            t.push_str(&format!(", current {c}"));
+        }
+        t.push('\n');
+    }
+    let progress: Vec<serde_json::Value> = all
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "molecule_id": m.molecule_id,
+                "molecule_title": m.molecule_title,
+                "total": m.total,
+                "completed": m.completed,
+                "in_progress": m.in_progress,
+                "percent": m.percent,
+                "current_step_id": m.current_step,
+            })
+        })
+        .collect();
+    Ok(out(progress, t))
 }
