@@ -851,13 +851,7 @@ pub fn sent(ctx: &Session) -> Result<Vec<Message>> {
             }
         }
     }
-    let mut list: Vec<Message> = all.into_values().collect();
-    list.sort_by(|a, b| {
-        time::parse(&b.created_at)
-            .cmp(&time::parse(&a.created_at))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    Ok(list)
+    Ok(newest_first(all.into_values().collect()))
 }
 
 /// `bd mail read`: the message, marked read by this agent if it is for it;
@@ -941,19 +935,23 @@ pub fn search(ctx: &Session, query: &str) -> Result<Vec<Message>> {
     Ok(list)
 }
 
+/// Messages newest first (ties by id: every reader agrees).
+fn newest_first(mut list: Vec<Message>) -> Vec<Message> {
+    list.sort_by(|a, b| {
+        time::parse(&b.created_at)
+            .cmp(&time::parse(&a.created_at))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    list
+}
+
 /// `bd mail list`: every message this workspace and this machine know,
 /// whoever it is for, newest first (an overseer's view: `bd ui`).
 pub fn all(ctx: &Session) -> Result<Vec<Message>> {
     let mut all = BTreeMap::new();
     stored(ctx, &[], &mut all)?;
     add_live(ctx, &mut all)?;
-    let mut list: Vec<Message> = all.into_values().collect();
-    list.sort_by(|a, b| {
-        time::parse(&b.created_at)
-            .cmp(&time::parse(&a.created_at))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    Ok(list)
+    Ok(newest_first(all.into_values().collect()))
 }
 
 /// The work-item ID a thread from another project becomes: derived from the
