@@ -356,7 +356,6 @@ impl Drop for Node {
 /// display:inline-block }`, and a render that keeps the values of the forms
 /// it replaces.
 #[test]
-#[ignore = "bug: (1) app.js does not parse (line 444, the end of issue()'s History table has one `)` too many: `showDiff(e.commit, diffBox)))))))), diffBox));`), so no page ever renders (`Loading…` forever, console: `Unexpected token ')'`); (2) progress bars are not drawn: `.bar` is an inline <span>, so its height and min-width do not apply (a 0-wide box; the fill is 0 high); (3) a live refresh re-renders the whole page and wipes what is being typed in the board's create form (and the mail form)"]
 fn the_dashboard_in_chromium() {
     let Some(modules) = prerequisites() else {
         return;

@@ -650,15 +650,22 @@ fn endpoints(fx: &Fx) -> Vec<(String, Vec<&'static str>)> {
     vec![
         (
             "/api/workspaces".into(),
-            vec!["workspaces", "actor", "version"],
+            vec!["workspaces", "actor", "identity", "version"],
         ),
         (
             "/api/overview".into(),
-            vec!["where", "agents", "workers", "stats"],
+            vec!["workspace", "actor", "identity", "agents", "workers"],
         ),
         (
             "/api/board".into(),
-            vec!["ready", "in_progress", "hooked", "blocked", "closed"],
+            vec![
+                "counts",
+                "ready",
+                "in_progress",
+                "hooked",
+                "blocked",
+                "closed",
+            ],
         ),
         ("/api/work".into(), vec!["convoys", "molecules", "gates"]),
         ("/api/mail".into(), vec!["messages"]),
@@ -1006,8 +1013,9 @@ fn every_page_is_the_shell_and_every_api_the_verbs_documents() {
     assert_eq!(agent("alice")["claims"], json!([fx.parser]));
     assert_eq!(agent("bob")["state"], "online");
     assert!(agent("bob")["unread_mail"].as_u64().unwrap() >= 1);
-    assert_eq!(o["where"]["actor"], "tester");
-    assert!(o["stats"]["summary"]["total_issues"].as_u64().unwrap() >= 10);
+    assert_eq!(o["actor"], "tester");
+    let b = s.api("/api/board");
+    assert!(b["counts"]["total"].as_u64().unwrap() >= 5, "{b}");
 
     let b = &docs["/api/board"];
     assert_eq!(ids(&b["in_progress"]), vec![fx.parser.clone()]);
@@ -1087,7 +1095,10 @@ fn every_page_is_the_shell_and_every_api_the_verbs_documents() {
     same(&docs["/api/mail"]["messages"], &["mail", "list"]);
     same(&i["issue"], &["show", &fx.parser]);
     same(&i["log"], &["log", &fx.parser]);
-    same(&docs["/api/diff"]["diff"], &["diff", &fx.commit]);
+    same(
+        &docs["/api/diff"]["diff"],
+        &["diff", &format!("{}^..{}", fx.commit, fx.commit)],
+    );
 
     // The attachment: a download, never rendered.
     let r = s.get(&format!(
@@ -1667,10 +1678,7 @@ fn a_change_made_elsewhere_is_pushed_and_then_served() {
         s.api(&format!("/api/issue?id={made}"))["issue"]["title"],
         "Made elsewhere"
     );
-    assert_eq!(
-        s.api("/api/overview")["stats"]["summary"]["total_issues"],
-        2
-    );
+    assert_eq!(s.api("/api/board")["counts"]["total"], 2);
 
     // A write through the page is told to open pages at once.
     let started = Instant::now();
@@ -1719,7 +1727,6 @@ fn a_change_made_elsewhere_is_pushed_and_then_served() {
 /// The history of an issue (`bd log`) and a diff against HEAD come from
 /// git: a commit changes them without touching any watched file.
 #[test]
-#[ignore = "bug: answers are cached until a watched file changes, and git commits are not watched: after `bd commit` (or `git commit`) /api/issue's `log` still lacks the new commit and /api/diff?rev=HEAD still lists the committed changes, until some other write bumps the version"]
 fn a_commit_refreshes_history_and_diffs() {
     let env = fresh();
     let x = create(&env, "Tracked in git", &[]);
@@ -1732,12 +1739,11 @@ fn a_commit_refreshes_history_and_diffs() {
         .as_array()
         .unwrap()
         .len();
+    // /api/diff?rev=C is what commit C changed: HEAD's own changes.
     assert_eq!(
-        s.api("/api/diff?rev=HEAD")["diff"]["changes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
+        s.api("/api/diff?rev=HEAD")["diff"],
+        verb_doc(&env, &["diff", "HEAD^..HEAD"]),
+        "the diff of HEAD"
     );
     bd(&env, &["commit", "-m", "second"]);
     std::thread::sleep(Duration::from_millis(1500));
@@ -1750,8 +1756,8 @@ fn a_commit_refreshes_history_and_diffs() {
     assert_eq!(d["log"]["entries"].as_array().unwrap().len(), log0 + 1);
     assert_eq!(
         s.api("/api/diff?rev=HEAD")["diff"],
-        verb_doc(&env, &["diff", "HEAD"]),
-        "the diff against the new HEAD"
+        verb_doc(&env, &["diff", "HEAD^..HEAD"]),
+        "the diff of the new HEAD: the description it committed"
     );
     drop(ui);
 }
@@ -1759,7 +1765,6 @@ fn a_commit_refreshes_history_and_diffs() {
 /// A page's history row has a "Diff" button that loads /api/diff?rev=COMMIT
 /// under the heading "Tracker diff of COMMIT": what that commit changed.
 #[test]
-#[ignore = "bug: /api/diff?rev=C runs `bd diff C`, which is C against the working tree: the issue page's History › Diff of a commit shows what changed since it, not what it changed (the row that created an issue shows no creation)"]
 fn the_diff_of_a_history_entry_is_what_that_commit_changed() {
     let env = fresh();
     let x = create(&env, "Born in the first commit", &[]);
@@ -1792,7 +1797,6 @@ fn the_diff_of_a_history_entry_is_what_that_commit_changed() {
 /// A browser closes its event stream on every reload; the server notices a
 /// closed stream only when a write to it fails.
 #[test]
-#[ignore = "bug: a closed /api/events stream keeps its slot until a write to it fails (a keep-alive every 15 s; the first write after the close still succeeds, so ~30 s): after 16 page loads within that time every new page gets 503 on /api/events and is not live"]
 fn reloading_a_page_many_times_keeps_it_live() {
     let env = fresh();
     let ui = start(&env);
@@ -1813,7 +1817,6 @@ fn reloading_a_page_many_times_keeps_it_live() {
 /// `--bind 0.0.0.0` (every interface, "others on the network can then
 /// reach it") must answer to an address a client can name.
 #[test]
-#[ignore = "bug: with --bind 0.0.0.0 the allowed Host (and Origin) is only `0.0.0.0:PORT`, so every real client (127.0.0.1:PORT, localhost:PORT, the machine's address) gets 421; the URL printed is http://0.0.0.0:PORT/?token=…, which others cannot use either"]
 fn binding_every_interface_answers_to_its_addresses() {
     let env = fresh();
     let dir = env.folder("ui");
@@ -1881,7 +1884,6 @@ fn binding_every_interface_answers_to_its_addresses() {
 /// The page's script is one file served as is: it must parse. (Node's
 /// syntax check, when `node` is on PATH; the browser test runs it for real.)
 #[test]
-#[ignore = "bug: app.js does not parse: line 444 (the end of issue()'s History table) has one `)` too many, `showDiff(e.commit, diffBox)))))))), diffBox));`, so the browser runs none of it and every page stays at `Loading…`"]
 fn the_served_script_parses() {
     if Command::new("node").arg("--version").output().is_err() {
         println!("SKIPPED: no `node` on PATH to check app.js");

@@ -53,9 +53,9 @@ const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 const COOKIE: &str = "bd_ui";
 /// Connections served at once (the rest get 503).
-const MAX_CONNS: usize = 48;
+const MAX_CONNS: usize = 96;
 /// Open event streams at once.
-const MAX_STREAMS: usize = 16;
+const MAX_STREAMS: usize = 64;
 /// Answers kept (per workspace and request).
 const CACHE_MAX: usize = 128;
 
@@ -67,6 +67,8 @@ struct State {
     hosts: Vec<String>,
     /// `http://host:port` values a write's `Origin` may name.
     origins: Vec<String>,
+    /// Bound to every interface: also any IP-literal host of this port.
+    any_ip: Option<u16>,
     token: Mutex<Option<String>>,
     session: String,
     actor: Option<String>,
@@ -118,13 +120,17 @@ pub fn serve(start: PathBuf, actor: Option<String>, a: Args) -> Result<()> {
         format!("{bind}:{port}")
     };
     let mut hosts = vec![host.clone()];
-    if bind == "127.0.0.1" {
+    // Bound to every interface: any of this machine's addresses, written
+    // as an address (a DNS-rebinding page names a host, never an IP).
+    let any_ip = matches!(bind.as_str(), "0.0.0.0" | "::" | "[::]");
+    if bind == "127.0.0.1" || any_ip {
         hosts.push(format!("localhost:{port}"));
     }
     let token = random_hex(16)?;
     let state = Arc::new(State {
         origins: hosts.iter().map(|h| format!("http://{h}")).collect(),
         hosts,
+        any_ip: any_ip.then_some(port),
         token: Mutex::new(Some(token.clone())),
         session: random_hex(32)?,
         actor,
@@ -136,7 +142,13 @@ pub fn serve(start: PathBuf, actor: Option<String>, a: Args) -> Result<()> {
         conns: AtomicUsize::new(0),
         streams: AtomicUsize::new(0),
     });
-    let url = format!("http://{host}/?token={token}");
+    // Bound everywhere: the URL names this machine's loopback address.
+    let shown = if any_ip {
+        format!("127.0.0.1:{port}")
+    } else {
+        host.clone()
+    };
+    let url = format!("http://{shown}/?token={token}");
     let _ = writeln!(std::io::stdout(), "bd ui: {url}");
     let _ = std::io::stdout().flush();
     if let Some(f) = &a.url_file {
@@ -205,6 +217,20 @@ fn fingerprint(paths: &[PathBuf]) -> u64 {
 fn watched(p: &crate::ops::compose::Places) -> Vec<PathBuf> {
     let mut v = Vec::new();
     for ws in &p.workspaces {
+        // Commits (history, diffs): the branch's reflog and HEAD, in the
+        // git folder (a worktree's `.git` file names it).
+        let dotgit = ws.join(".git");
+        let gitdir = if dotgit.is_dir() {
+            Some(dotgit)
+        } else {
+            std::fs::read_to_string(&dotgit)
+                .ok()
+                .and_then(|t| t.strip_prefix("gitdir:").map(|d| ws.join(d.trim())))
+        };
+        if let Some(g) = gitdir {
+            v.push(g.join("HEAD"));
+            v.push(g.join("logs").join("HEAD"));
+        }
         let b = ws.join(".beads");
         for f in [
             "issues.jsonl",
@@ -284,16 +310,26 @@ fn handle(st: &State, mut stream: TcpStream) {
     let _ = resp.write(&stream);
 }
 
+/// Whether `h` (a `Host`, or an `Origin`'s authority) names this server.
+fn our_host(st: &State, h: &str) -> bool {
+    if st.hosts.iter().any(|x| x.eq_ignore_ascii_case(h)) {
+        return true;
+    }
+    let Some(port) = st.any_ip else { return false };
+    let Some((addr, p)) = h.rsplit_once(':') else {
+        return false;
+    };
+    let addr = addr.trim_start_matches('[').trim_end_matches(']');
+    p == port.to_string() && addr.parse::<std::net::IpAddr>().is_ok()
+}
+
 /// Host, then the session: the checks every request passes.
 fn admit(st: &State, req: &Request) -> std::result::Result<(), Response> {
-    match req.header("host") {
-        Some(h) if st.hosts.iter().any(|x| x.eq_ignore_ascii_case(h)) => {}
-        _ => {
-            return Err(Response::text(
-                421,
-                "wrong Host: this server answers only to its own address",
-            ));
-        }
+    if !req.header("host").is_some_and(|h| our_host(st, h)) {
+        return Err(Response::text(
+            421,
+            "wrong Host: this server answers only to its own address",
+        ));
     }
     if req.cookie(COOKIE) != Some(st.session.as_str()) {
         return Err(Response::text(
@@ -346,6 +382,7 @@ fn route(st: &State, req: &Request) -> Response {
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/app.js") => Response::new(200, "text/javascript; charset=utf-8", APP_JS),
         ("GET", "/app.css") => Response::new(200, "text/css; charset=utf-8", APP_CSS),
+        ("GET", "/favicon.ico") => Response::new(204, "image/x-icon", Vec::new()),
         ("GET", p) if PAGES.contains(&p) || p.starts_with("/issue/") => {
             Response::new(200, "text/html; charset=utf-8", INDEX)
         }
@@ -360,9 +397,10 @@ fn route(st: &State, req: &Request) -> Response {
 }
 
 fn admit_host(st: &State, req: &Request) -> std::result::Result<(), Response> {
-    match req.header("host") {
-        Some(h) if st.hosts.iter().any(|x| x.eq_ignore_ascii_case(h)) => Ok(()),
-        _ => Err(Response::text(421, "wrong Host")),
+    if req.header("host").is_some_and(|h| our_host(st, h)) {
+        Ok(())
+    } else {
+        Err(Response::text(421, "wrong Host"))
     }
 }
 
@@ -383,7 +421,7 @@ fn events(st: &State, stream: &mut TcpStream) {
     while ok {
         let g = m.lock().unwrap_or_else(|p| p.into_inner());
         let (g, _) = c
-            .wait_timeout_while(g, Duration::from_secs(15), |v| *v == seen)
+            .wait_timeout_while(g, Duration::from_secs(5), |v| *v == seen)
             .unwrap_or_else(|p| p.into_inner());
         let v = *g;
         drop(g);
@@ -534,8 +572,17 @@ fn data(st: &State, ws: &Path, req: &Request) -> std::result::Result<Value, Resp
             })
         }
         "/api/diff" => {
+            // What that commit changed (against its first parent); a root
+            // commit, against nothing before it.
             let rev = req.param("rev").unwrap_or("HEAD");
-            json!({"diff": part(st, ws, &["diff", "--", rev])})
+            if rev.starts_with('-') || rev.contains("..") {
+                return Err(Response::json(400, &json!({"error": "give one commit"})));
+            }
+            let range = format!("{rev}^..{rev}");
+            let d = verb(st, ws, &["diff", "--", &range])
+                .or_else(|_| verb(st, ws, &["diff", "--", rev]))
+                .unwrap_or_else(|e| json!({ "failed": e }));
+            json!({ "diff": d })
         }
         _ => return Err(Response::json(404, &json!({"error": "no such endpoint"}))),
     })
@@ -659,14 +706,20 @@ pub fn action_argv(action: &str, p: &Value) -> std::result::Result<Vec<String>, 
 fn action(st: &State, req: &Request) -> Response {
     // A write comes from this server's own page: its Origin, and JSON (a
     // form of another site can send neither).
-    match req.header("origin") {
-        Some(o) if st.origins.iter().any(|x| x.eq_ignore_ascii_case(o)) => {}
-        _ => {
-            return Response::json(
-                403,
-                &json!({"error": "a write must come from this dashboard (Origin)"}),
-            );
-        }
+    // The page's own origin: the address it was loaded from.
+    let same = req.header("origin").is_some_and(|o| {
+        st.origins.iter().any(|x| x.eq_ignore_ascii_case(o))
+            || (st.any_ip.is_some()
+                && o.strip_prefix("http://").is_some_and(|a| our_host(st, a))
+                && req
+                    .header("host")
+                    .is_some_and(|h| o == format!("http://{h}")))
+    });
+    if !same {
+        return Response::json(
+            403,
+            &json!({"error": "a write must come from this dashboard (Origin)"}),
+        );
     }
     if !req
         .header("content-type")

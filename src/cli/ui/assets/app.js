@@ -425,7 +425,7 @@ async function issue(main, id) {
   if (i.acceptance_criteria) main.append(el('section', { class: 'panel' }, el('h2', {}, 'Acceptance'), markdown(i.acceptance_criteria)));
   const deps = (i.depends_on || []).map((x) => el('div', {}, `${x.dependency_type}: `, issueLink(x.id, x.title), ` (${x.status})`));
   const rdeps = (i.dependents || []).map((x) => el('div', {}, `${x.dependency_type}: `, issueLink(x.id, x.title), ` (${x.status})`));
-  if (deps.length || rdeps.length) main.append(el('section', { class: 'panel' }, el('h2', {}, 'Dependencies'), deps, rdeps.length ? el('h2', {}, 'Dependents') : '', rdeps));
+  if (deps.length || rdeps.length) main.append(el('section', { class: 'panel' }, deps.length ? el('h2', {}, 'Dependencies') : '', deps, rdeps.length ? el('h2', {}, 'Dependents') : '', rdeps));
   const comments = i.comments || [];
   const checkpoints = comments.filter((c) => /^checkpoint:/i.test(c.text || ''));
   if (checkpoints.length) main.append(el('section', { class: 'panel' }, el('h2', {}, 'Latest checkpoint'), markdown(checkpoints[checkpoints.length - 1].text)));
@@ -440,7 +440,7 @@ async function issue(main, id) {
   main.append(el('section', { class: 'panel' }, el('h2', {}, 'History'), failed(log) ? failure(log) : '',
     el('table', {}, el('tbody', {}, ((log && log.entries) || []).map((e) => el('tr', {},
       el('td', {}, when(e.time)), el('td', {}, e.subject), el('td', {}, e.kind), el('td', { class: 'muted' }, (e.fields || []).map((f) => f.field).join(', ')),
-      el('td', {}, button('Diff', () => showDiff(e.commit, diffBox)))))))), diffBox));
+      el('td', {}, button('Diff', () => showDiff(e.commit, diffBox))))))), diffBox));
 }
 
 async function showDiff(rev, box) {
@@ -465,9 +465,27 @@ async function render() {
   try {
     if (path.startsWith('/issue/')) await issue(fresh, decodeURIComponent(path.slice(7)));
     else await (routes[path] || overview)(fresh);
+    keepForms(main, fresh);
     main.replaceChildren(fresh);
   } catch (e) {
     main.replaceChildren(el('p', { class: 'failed' }, String(e.message || e)));
+  }
+}
+
+// A live refresh keeps what a person was typing: the fields of the old
+// page's forms (by form and field name), and the focus.
+function keepForms(old, fresh) {
+  const key = (f) => `${f.form ? f.form.getAttribute('aria-label') : ''}|${f.name}`;
+  const values = new Map();
+  let focused = null;
+  for (const f of old.querySelectorAll('form [name]')) {
+    values.set(key(f), f.value);
+    if (f === document.activeElement) focused = key(f);
+  }
+  for (const f of fresh.querySelectorAll('form [name]')) {
+    const k = key(f);
+    if (values.has(k)) f.value = values.get(k);
+    if (k === focused) requestAnimationFrame(() => f.focus());
   }
 }
 
