@@ -140,8 +140,8 @@ def main() -> int:
             while b"event: version" not in buf:
                 buf += s.recv(4096)
             title = f"made elsewhere {i}"
-            _, _, body, _ = cl.get("/api/overview?ws=0")
-            before = json.loads(body)["where"]["issues"]
+            _, _, body, _ = cl.get("/api/board?ws=0")
+            before = json.loads(body)["counts"]["total"]
             t = time.perf_counter()
             subprocess.Popen([a.bd, "create", title, "-q"], cwd=ws, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -151,15 +151,15 @@ def main() -> int:
                 buf += s.recv(4096)
             lat_event.append((time.perf_counter() - t) * 1000)
             while True:
-                _, _, body, _ = cl.get("/api/overview?ws=0")
-                if json.loads(body)["where"]["issues"] > before:
+                _, _, body, _ = cl.get("/api/board?ws=0")
+                if json.loads(body)["counts"]["total"] > before:
                     break
                 time.sleep(0.02)
             lat_data.append((time.perf_counter() - t) * 1000)
             s.close()
             time.sleep(0.3)
         print(f"a change by another bd process: event after median {statistics.median(lat_event):.0f} ms, "
-              f"in the overview's data after median {statistics.median(lat_data):.0f} ms (target <= 1000 ms)")
+              f"in the board's counts after median {statistics.median(lat_data):.0f} ms (target <= 1000 ms)")
 
         # 3. Memory.
         r1 = rss_mb(srv.pid)
