@@ -70,6 +70,34 @@ fn import_keeps_a_different_issue_with_the_same_id() {
     assert_eq!(env.issues_text(), before, "nothing written");
 }
 
+/// A copy renamed when renames were as long as the hash part (before they
+/// got 5 characters longer, see `merge::RENAME_LONGER`) is found under that
+/// id: importing the record again adds no second copy.
+#[test]
+fn import_finds_a_copy_renamed_before_renames_got_longer() {
+    let env = TestEnvironment::new();
+    let mine = env.create("mine: fix login", &[]);
+    let mut theirs = env.record(&mine);
+    theirs["title"] = json!("theirs: write docs");
+    theirs["created_at"] = json!("2099-01-01T00:00:00Z");
+    let rec = strand::model::record::Record::parse(&theirs.to_string()).unwrap();
+    let legacy = strand::model::merge::legacy_collision_ids(&rec)
+        .next()
+        .unwrap();
+    assert_eq!(legacy.len(), mine.len(), "{legacy} as long as {mine}");
+    let mut renamed = theirs.clone();
+    renamed["id"] = json!(legacy);
+    renamed["renamed_from"] = json!(mine);
+    let f = write(&env, "renamed.jsonl", &[renamed]);
+    let rep = env.json(&["import", &f]);
+    assert_eq!(rep["created"], 1, "{rep}");
+    let f = write(&env, "theirs.jsonl", &[theirs]);
+    let again = env.json(&["import", &f]);
+    assert_eq!(again["created"], 0, "{again}");
+    assert_eq!(again["unchanged"], 1, "{again}");
+    assert_eq!(env.records().len(), 2);
+}
+
 /// Review 4, break 2: the same values in other bytes (`\u003c` for `<`, a
 /// time with `.000`) counted as changes and were stamped now, so a sync
 /// undid newer edits made elsewhere. They are unchanged.

@@ -13,7 +13,8 @@
 //! 2. The rest are parsed and grouped into *entities*: records match by
 //!    `(renamed_from or id, created_at as an instant)`. Same id, different
 //!    `created_at` is a collision: both are kept, the older keeps the id, the
-//!    other gets an id derived from its identity and `"renamed_from"`.
+//!    other gets an id derived from its identity and `"renamed_from"`
+//!    (`Job::assign_ids`).
 //! 3. Each entity present on both sides is merged register by register: a
 //!    register is a top-level field or a stamp group (status, claim,
 //!    tombstone), with its value and its `_stamps` entry. Equal on both sides →
@@ -59,9 +60,16 @@
 //! - Claim race at equal epochs: earlier `started_at`; a claim beats a
 //!   release (no `started_at`); then the stamp order.
 //! - A renamed id is the old id's prefix and base36 of SHA-256(old id,
-//!   `created_at` in µs), as long as the old id's hash part (at least 3), one
-//!   character longer while taken. Renames stick: a record renamed on either
-//!   side keeps its new id; its own edges' and comments' `issue_id` follow.
+//!   `created_at` in µs), 5 characters longer than the old id's hash part
+//!   (at least 3), so 8 or more; one character longer while taken. Renames
+//!   stick: a record renamed on either side keeps its new id; its own edges'
+//!   and comments' `issue_id` follow. Ids are handed out oldest record
+//!   first, each taking the first free id of its list (the one it holds,
+//!   then its derived ids), so two renames that collide end the same in
+//!   every merge order: the older keeps the id, the younger moves to its
+//!   next (`tests/prop_merge` found the order mattering with 3-character
+//!   renames, when the one renamed first kept the id). Renames made when
+//!   they were as long as the hash part stay where they are.
 //! - Comments are the same comment when equal without `issue_id`.
 //! - Hand-deleted records come back (only tombstones delete), so
 //!   `merge(O, A, O) == A` holds when A keeps O's records.
@@ -338,14 +346,25 @@ pub fn merge_jsonl(
     let b = index(Side::Base, base)?;
     let o = index(Side::Ours, ours)?;
     let t = index(Side::Theirs, theirs)?;
-    let mut job = Job::new(rules, [&b, &o, &t]);
-    job.classify();
-    job.parse_marked()?;
-    job.probe()?;
-    let mut notes = Notes::default();
-    let entities = job.merge_entities();
-    let entities = job.assign_ids(entities, &mut notes);
-    job.finish(entities, notes, ours.len().max(theirs.len()))
+    // Slots to parse although the cheap rules would take them as they are
+    // (a rename wants their id, see `Job::assign_ids`); each round adds
+    // some, so this ends.
+    let mut parse: Vec<usize> = Vec::new();
+    loop {
+        let mut job = Job::new(rules, [&b, &o, &t]);
+        job.classify();
+        for &si in &parse {
+            job.slots[si].state = State::Parse;
+        }
+        job.parse_marked()?;
+        job.probe()?;
+        let mut notes = Notes::default();
+        let entities = job.merge_entities();
+        match job.assign_ids(entities, &mut notes) {
+            Ok(entities) => return job.finish(entities, notes, ours.len().max(theirs.len())),
+            Err(more) => parse.extend(more),
+        }
+    }
 }
 
 /// Two-way merge of one record present on both sides with no common base,
@@ -374,8 +393,16 @@ pub fn same_issue(a: &Record, b: &Record) -> bool {
 /// `renamed_from`.
 pub fn collision_ids(rec: &Record) -> impl Iterator<Item = String> + '_ {
     let key = key_of(&ISSUE_RULES, rec);
-    (0..)
-        .map(move |extra| renamed_id(&key.orig, &key.created, extra))
+    rename_ids(&key.orig, &key.created).filter(move |cand| cand != rec.id())
+}
+
+/// The ids versions before renames got longer gave a record in a
+/// collision (see `collision_ids`): where an earlier import or merge may
+/// have put a copy of it.
+pub fn legacy_collision_ids(rec: &Record) -> impl Iterator<Item = String> + '_ {
+    let key = key_of(&ISSUE_RULES, rec);
+    (0..4)
+        .map(move |extra| legacy_renamed_id(&key.orig, &key.created, extra))
         .filter(move |cand| cand != rec.id())
 }
 
@@ -827,17 +854,7 @@ impl<'l, 'a> Job<'l, 'a> {
             let Some(e) = self.entities.get(&key) else {
                 continue;
             };
-            let mut under_orig = false;
-            let mut renamed = false;
-            for vs in &e.versions {
-                for v in vs {
-                    if v.rec.id() == key.orig {
-                        under_orig = true;
-                    } else {
-                        renamed = true;
-                    }
-                }
-            }
+            let renamed = e.versions.iter().flatten().any(|v| v.rec.id() != key.orig);
             let missing: Vec<Side> = SIDES
                 .into_iter()
                 .filter(|s| e.versions[side_ix(*s)].is_empty())
@@ -845,10 +862,10 @@ impl<'l, 'a> Job<'l, 'a> {
             if missing.is_empty() {
                 continue;
             }
-            let mut candidates = Vec::new();
-            if under_orig {
-                candidates.extend((0..4).map(|extra| renamed_id(&key.orig, &key.created, extra)));
-            }
+            // Under its derived ids (the first lengths, now and before
+            // renames got longer; a renamed record too: a rename that itself
+            // collided moved it on), or, renamed here, under the old id.
+            let mut candidates = rename_lookup(&key.orig, &key.created);
             if renamed {
                 candidates.push(key.orig.clone());
             }
@@ -950,60 +967,81 @@ impl<'l, 'a> Job<'l, 'a> {
         out
     }
 
-    /// Give every merged record its id: a rename made on either side sticks;
-    /// records that collide on an id keep it in order of (created_at,
-    /// created_by, line bytes), the others get an id derived from identity.
-    fn assign_ids(&self, mut outs: Vec<Out<'a>>, notes: &mut Notes) -> Vec<Out<'a>> {
-        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, o) in outs.iter().enumerate() {
-            let renamed = o
-                .sides
-                .iter()
-                .skip(1)
-                .flatten()
-                .map(|r| r.id())
-                .filter(|id| *id != o.key.orig)
-                .min();
-            let id = renamed.unwrap_or(&o.key.orig).to_string();
-            groups.entry(id).or_default().push(i);
-        }
-        let mut taken: HashSet<String> = groups.keys().cloned().collect();
-        let mut finals: Vec<String> = vec![String::new(); outs.len()];
-        for (id, mut members) in groups {
-            if members.len() > 1 {
-                let mut ranked: Vec<(Created, Option<String>, String, usize)> = members
+    /// Give every merged record its id. Each record holds an id: the one a
+    /// rename on either side gave it (renames stick), else its own. Then,
+    /// oldest first by (created_at, created_by, identity), each record
+    /// takes the first id of its list that no older record took: the id it
+    /// holds, then the ids derived from its identity (`rename_ids`). So the
+    /// ids are a function of the records, not of the order the clones
+    /// merged in: a rename that collides with another rename (or with any
+    /// id a younger record holds) goes to the older record whichever of the
+    /// two got it first, and the younger moves on. Without a collision
+    /// every record keeps the id it holds, and of records holding one id
+    /// the oldest keeps it.
+    ///
+    /// A line taken unparsed whose id a record would take (rare: a rename
+    /// that collides) must be ranked too: `Err` names its slots, which the
+    /// caller parses and merges again.
+    fn assign_ids(
+        &self,
+        mut outs: Vec<Out<'a>>,
+        notes: &mut Notes,
+    ) -> Result<Vec<Out<'a>>, Vec<usize>> {
+        let held: Vec<String> = outs
+            .iter()
+            .map(|o| {
+                let renamed = o
+                    .sides
                     .iter()
-                    .map(|&i| {
-                        let r = &outs[i].rec;
-                        (
-                            Created::of(r),
-                            r.str("created_by"),
-                            r.to_line_in(self.rules.order),
-                            i,
-                        )
-                    })
-                    .collect();
-                ranked.sort();
-                members = ranked.into_iter().map(|x| x.3).collect();
-            }
-            for (n, &i) in members.iter().enumerate() {
-                if n == 0 {
-                    finals[i] = id.clone();
+                    .skip(1)
+                    .flatten()
+                    .map(|r| r.id())
+                    .filter(|id| *id != o.key.orig)
+                    .min();
+                renamed.unwrap_or(&o.key.orig).to_string()
+            })
+            .collect();
+        let mut distinct: HashSet<&str> = HashSet::with_capacity(held.len());
+        let finals: Vec<String> = if held.iter().all(|id| distinct.insert(id)) {
+            // No two hold one id: every record keeps its own (what the
+            // ranking below gives too, without the sort).
+            held.clone()
+        } else {
+            let rank: Vec<(Created, Option<String>, &Key)> = outs
+                .iter()
+                .map(|o| (Created::of(&o.rec), o.rec.str("created_by"), &o.key))
+                .collect();
+            let mut order: Vec<usize> = (0..outs.len()).collect();
+            order.sort_by(|&a, &b| rank[a].cmp(&rank[b]));
+            let mut taken: HashSet<String> = HashSet::with_capacity(outs.len());
+            let mut unparsed: BTreeSet<usize> = BTreeSet::new();
+            let mut finals = vec![String::new(); outs.len()];
+            for i in order {
+                // Its own id is never a line taken unparsed (its line is
+                // in that slot, parsed).
+                if taken.insert(held[i].clone()) {
+                    finals[i] = held[i].clone();
                     continue;
                 }
                 let key = &outs[i].key;
-                let mut extra = 0;
-                let new = loop {
-                    let cand = renamed_id(&key.orig, &key.created, extra);
-                    if cand != id && !taken.contains(&cand) && !self.id_in_use(&cand) {
-                        break cand;
+                for cand in rename_ids(&key.orig, &key.created) {
+                    if taken.contains(&cand) {
+                        continue;
                     }
-                    extra += 1;
-                };
-                taken.insert(new.clone());
-                finals[i] = new;
+                    if let Some(si) = self.unparsed_slot(&cand) {
+                        unparsed.insert(si);
+                        continue;
+                    }
+                    taken.insert(cand.clone());
+                    finals[i] = cand;
+                    break;
+                }
             }
-        }
+            if !unparsed.is_empty() {
+                return Err(unparsed.into_iter().collect());
+            }
+            finals
+        };
         for (o, id) in outs.iter_mut().zip(finals) {
             let moved = o.old_ids.iter().any(|x| *x != id) || o.key.orig != id;
             if !moved {
@@ -1032,15 +1070,14 @@ impl<'l, 'a> Job<'l, 'a> {
                 o.line = None;
             }
         }
-        outs
+        Ok(outs)
     }
 
-    /// An id some line of ours or theirs has (a fresh rename must not take it).
-    fn id_in_use(&self, id: &str) -> bool {
-        self.find_slot(id).is_some_and(|i| {
-            let s = &self.slots[i];
-            s.ranges[1].0 < s.ranges[1].1 || s.ranges[2].0 < s.ranges[2].1
-        })
+    /// The slot of a line at `id` taken unparsed (its record is not
+    /// among the merged ones, so it cannot be ranked against them).
+    fn unparsed_slot(&self, id: &str) -> Option<usize> {
+        self.find_slot(id)
+            .filter(|&i| matches!(self.slots[i].state, State::Pass { .. }))
     }
 
     /// Write the file in id order: lines taken as they are, merged records.
@@ -1118,37 +1155,125 @@ fn fold<'a>(rules: &Rules, mut vs: Vec<Version<'a>>) -> Option<(Record, Option<&
     Some(acc)
 }
 
+/// How many characters longer than the old id's hash part (at least 3) a
+/// collision rename's hash part is, so that renames practically never
+/// collide with each other or with the ids `bd` mints (3 to 8 characters):
+/// at 3 + 5 = 8 base36 characters, two renames of one id share the id with
+/// odds of 1 in 2.8 * 10^12. (`Job::assign_ids` makes the outcome of one
+/// that does the same in every merge order; it costs the younger record a
+/// second move.) Renames were as long as the hash part before: two renames
+/// of one 3-character id collided once in 46,656.
+const RENAME_LONGER: usize = 5;
+
+/// The longest hash part renames had before `RENAME_LONGER`.
+const LEGACY_RENAME_MAX: usize = 24;
+
+/// The longest hash part a rename can have: all base36 digits of the 16
+/// digest bytes it is read from.
+const RENAME_MAX: usize = 25;
+
 /// The id a colliding record moves to: its prefix and a hash of its identity
-/// (old id, `created_at` instant), as long as the old id's hash part (at
-/// least 3), plus `extra` characters when that id is taken.
+/// (old id, `created_at` instant), `RENAME_LONGER` characters longer than the
+/// old id's hash part (at least 3), plus `extra` characters when that id is
+/// taken. Each longer id ends with the shorter ones.
+#[cfg(test)]
 fn renamed_id(orig: &str, created: &Created, extra: usize) -> String {
-    let mut head = orig;
-    while let Some((p, n)) = head.rsplit_once('.') {
-        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() {
-            head = p;
-        } else {
-            break;
+    RenameHash::of(orig, created).id(RENAME_LONGER + extra)
+}
+
+/// The ids versions before `RENAME_LONGER` gave (as long as the old id's
+/// hash part, plus `extra`): renames in files written then stick, and the
+/// merge and the ledger still find them.
+fn legacy_renamed_id(orig: &str, created: &Created, extra: usize) -> String {
+    RenameHash::of(orig, created).legacy(extra)
+}
+
+/// What a record's rename ids are cut from: the old id's prefix, the length
+/// of its hash part (at least 3) and base36(SHA-256(orig, created)[..16]).
+struct RenameHash {
+    prefix: String,
+    root: usize,
+    digits: String,
+}
+
+impl RenameHash {
+    fn of(orig: &str, created: &Created) -> RenameHash {
+        let mut head = orig;
+        while let Some((p, n)) = head.rsplit_once('.') {
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() {
+                head = p;
+            } else {
+                break;
+            }
+        }
+        let (prefix, root) = head.rsplit_once('-').unwrap_or((head, ""));
+        let mut h = Sha256::new();
+        h.update(b"strand-rename\0");
+        h.update(orig.as_bytes());
+        h.update(b"\0");
+        h.update(created.text().as_bytes());
+        let digest = h.finalize();
+        RenameHash {
+            prefix: prefix.to_string(),
+            root: root.len().max(3),
+            digits: format!("{:0>RENAME_MAX$}", base36(&digest[..16])),
         }
     }
-    let (prefix, root) = head.rsplit_once('-').unwrap_or((head, ""));
-    let len = (root.len().max(3) + extra).min(24);
-    let mut h = Sha256::new();
-    h.update(b"strand-rename\0");
-    h.update(orig.as_bytes());
-    h.update(b"\0");
-    h.update(created.text().as_bytes());
-    let digest = h.finalize();
-    let s = format!("{:0>25}", base36(&digest[..16]));
-    format!("{prefix}-{}", &s[s.len() - len..])
+
+    /// `<prefix>-<last digits>`: as many as the hash part plus `longer`
+    /// (at most `RENAME_MAX`).
+    fn id(&self, longer: usize) -> String {
+        self.cut(self.root + longer)
+    }
+
+    /// The id versions before `RENAME_LONGER` gave.
+    fn legacy(&self, extra: usize) -> String {
+        self.cut((self.root + extra).min(LEGACY_RENAME_MAX))
+    }
+
+    fn cut(&self, len: usize) -> String {
+        let len = len.min(RENAME_MAX);
+        format!("{}-{}", self.prefix, &self.digits[RENAME_MAX - len..])
+    }
+}
+
+/// Every id a record at `orig` created at `created` may move to in a
+/// collision, in the order it tries them: `renamed_id` at each length up to
+/// `RENAME_MAX`, then (never in practice: all of those taken) the longest
+/// one with a number after it. Endless, each id once.
+fn rename_ids(orig: &str, created: &Created) -> impl Iterator<Item = String> + use<> {
+    let hash = RenameHash::of(orig, created);
+    let first = (hash.root + RENAME_LONGER).min(RENAME_MAX);
+    let longest = hash.cut(RENAME_MAX);
+    (first..=RENAME_MAX)
+        .map(move |len| hash.cut(len))
+        .chain((2..).map(move |n| format!("{longest}{n}")))
+}
+
+/// The ids a record renamed by an earlier merge is looked for under: the
+/// first lengths the merge tries now, then those it tried before renames
+/// got longer.
+fn rename_lookup(orig: &str, created: &Created) -> Vec<String> {
+    let hash = RenameHash::of(orig, created);
+    let now = (RENAME_LONGER..RENAME_LONGER + 4).map(|longer| hash.id(longer));
+    let before = (0..4).map(|extra| hash.legacy(extra));
+    let mut v: Vec<String> = Vec::with_capacity(8);
+    for id in now.chain(before) {
+        if !v.contains(&id) {
+            v.push(id);
+        }
+    }
+    v
 }
 
 /// The ids a record at `orig` created at `created` may have moved to in a
-/// collision rename (the lengths the merge tries), so a caller that did not
-/// see the merge (the ledger, `bd sync`'s report) can follow it: the one
-/// holding a record with `renamed_from` = `orig` and that `created_at`.
-pub fn rename_candidates(orig: &str, created: Nanos) -> impl Iterator<Item = String> + '_ {
+/// collision rename (the lengths the merge tries, and those older versions
+/// tried), so a caller that did not see the merge (the ledger, `bd sync`'s
+/// report) can follow it: the one holding a record with `renamed_from` =
+/// `orig` and that `created_at`.
+pub fn rename_candidates(orig: &str, created: Nanos) -> impl Iterator<Item = String> + use<> {
     let created = Created::Micros(created.div_euclid(1000));
-    (0..4).map(move |extra| renamed_id(orig, &created, extra))
+    rename_lookup(orig, &created).into_iter()
 }
 
 /// Point a renamed record's own entries (`issue_id` of edges and comments) at its new id.
@@ -2307,16 +2432,111 @@ mod tests {
         let at = Created::Micros(1_767_225_600_000_000);
         let a = renamed_id("bd-p1.2", &at, 0);
         assert_eq!(a, renamed_id("bd-p1.2", &at, 0));
-        assert!(a.starts_with("bd-") && a.len() == "bd-".len() + 3, "{a}");
+        assert!(a.starts_with("bd-") && a.len() == "bd-".len() + 8, "{a}");
         assert_ne!(a, renamed_id("bd-p1.2", &Created::Micros(1), 0));
         let longer = renamed_id("bd-p1.2", &at, 1);
         assert_eq!(longer.len(), a.len() + 1);
         assert!(longer.ends_with(&a[3..]));
+        // The ids before renames got longer are the last digits of these.
+        let legacy = legacy_renamed_id("bd-p1.2", &at, 0);
+        assert_eq!(legacy.len(), "bd-".len() + 3);
+        assert!(a.ends_with(&legacy[3..]));
         let b = renamed_id("my-proj-abcde", &at, 0);
         assert!(
-            b.starts_with("my-proj-") && b.len() == "my-proj-".len() + 5,
+            b.starts_with("my-proj-") && b.len() == "my-proj-".len() + 10,
             "{b}"
         );
+        // Every length up to the digest's 25 digits, then numbered; each once.
+        let all: Vec<String> = rename_ids("my-proj-abcde", &at).take(20).collect();
+        assert_eq!(all.len(), all.iter().collect::<BTreeSet<_>>().len());
+        assert_eq!(all[15].len(), "my-proj-".len() + 25);
+        assert_eq!(all[16], format!("{}2", all[15]));
+        let long = "bd-abcdefghijklmnopqrstuvwxyz";
+        let ids: Vec<String> = rename_ids(long, &at).take(3).collect();
+        assert_eq!(ids[1], format!("{}2", ids[0]), "{ids:?}");
+    }
+
+    /// A record `bd-x1` created `us` µs after 2026-01-01, by `by`; renamed
+    /// to `at` when given.
+    fn x1(us: i64, by: &str, at: Option<&str>) -> String {
+        let mut r = Record::new(at.unwrap_or("bd-x1"));
+        r.set("title", &format!("made by {by}"));
+        r.set(
+            "created_at",
+            &time::format(1_767_225_600_000_000_000 + us * 1000),
+        );
+        r.set("created_by", &by);
+        if at.is_some() {
+            r.set("renamed_from", "bd-x1");
+        }
+        format!("{}\n", r.to_line())
+    }
+
+    /// (id, created_by) of each line.
+    fn holders(file: &str) -> Vec<(String, String)> {
+        file.lines()
+            .map(|l| {
+                let r = Record::parse(l).unwrap();
+                (r.id().to_string(), r.str("created_by").unwrap())
+            })
+            .collect()
+    }
+
+    /// The regression of `tests/prop_merge` "collision renames stick": two
+    /// younger records of one id whose renames collide. With 3-character
+    /// renames (`bd-x1` at +103 µs and +156 µs both gave `bd-8yg`) the one
+    /// renamed first kept the rename whatever its age, so merge orders
+    /// disagreed. Renames are 8 characters now (+1,863,240 µs and
+    /// +1,922,757 µs still share `bd-ktqdigoo`): the older gets it in
+    /// every order, the younger moves on, also when a rename made before
+    /// holds it.
+    #[test]
+    fn colliding_renames_go_to_the_older_record_in_every_order() {
+        let (tb, tc) = (1_863_240, 1_922_757);
+        let at = |us: i64| Created::Micros(1_767_225_600_000_000 + us);
+        assert_eq!(renamed_id("bd-x1", &at(tb), 0), "bd-ktqdigoo");
+        assert_eq!(renamed_id("bd-x1", &at(tc), 0), "bd-ktqdigoo");
+        assert_eq!(legacy_renamed_id("bd-x1", &at(103), 0), "bd-8yg");
+        assert_eq!(legacy_renamed_id("bd-x1", &at(156), 0), "bd-8yg");
+        let (a, b, c) = (x1(0, "a", None), x1(tb, "b", None), x1(tc, "c", None));
+        let ab = m("", &a, &b);
+        let ac = m("", &a, &c);
+        let bc = m("", &b, &c);
+        let all = [
+            m("", &ab, &c),
+            m("", &ac, &b),
+            m("", &bc, &a),
+            m(&a, &ab, &ac),
+        ];
+        for out in &all {
+            assert_eq!(out, &all[0]);
+        }
+        let want = holders(&all[0]);
+        assert!(want.contains(&("bd-x1".into(), "a".into())), "{want:?}");
+        assert!(
+            want.contains(&("bd-ktqdigoo".into(), "b".into())),
+            "{want:?}"
+        );
+        assert_eq!(want.len(), 3);
+        // A younger record that holds the rename (renamed in an earlier
+        // merge) gives it up to the older one, whose own id is taken.
+        let c_renamed = x1(tc, "c", Some("bd-ktqdigoo"));
+        let ac_old = format!("{a}{c_renamed}");
+        assert_eq!(m("", &ac_old, &format!("{a}{b}")), all[0]);
+        // Also when that rename's line is taken as it is (the same on both
+        // sides): it is parsed, ranked and moved (`Job::assign_ids`).
+        let file = format!("{a}{b}{c_renamed}");
+        let n = normalize_issues(file.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(n.bytes).unwrap(), all[0]);
+        // 3-character renames made before stay where they are; when two
+        // collide the older keeps the id, the younger gets a long one.
+        let b_old = x1(103, "b", Some("bd-8yg"));
+        let c_old = x1(156, "c", Some("bd-8yg"));
+        let out = m("", &format!("{a}{b_old}"), &format!("{a}{c_old}"));
+        let got = holders(&out);
+        assert!(got.contains(&("bd-8yg".into(), "b".into())), "{got:?}");
+        let c_new = renamed_id("bd-x1", &at(156), 0);
+        assert!(got.contains(&(c_new, "c".into())), "{got:?}");
     }
 
     #[test]

@@ -311,6 +311,20 @@ fn same_issue_here(tx: &Tx, rec: &mut Record, rep: &mut ImportReport) -> Result<
     if rec.nonempty("renamed_from").is_none() {
         rec.set("renamed_from", &id);
     }
+    // A copy renamed before renames got longer is found under its id.
+    let legacy: Vec<String> = merge::legacy_collision_ids(rec).collect();
+    for cand in legacy {
+        if tx.contains(&cand) {
+            let there = tx.get(&cand)?;
+            let mut probe = rec.clone();
+            probe.set_id(&cand);
+            if merge::same_issue(&there, &probe) {
+                *rec = probe;
+                merge::rewrite_issue_ids(rec, &BTreeSet::from([id]), &cand);
+                return Ok(Some(there));
+            }
+        }
+    }
     let candidates: Vec<String> = merge::collision_ids(rec).take(32).collect();
     for cand in candidates {
         if tx.contains(&cand) {
