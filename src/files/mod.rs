@@ -367,6 +367,34 @@ pub fn symlinks_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A hash of the size and modification time of each path (a folder: of
+/// itself and each entry in it), read without following links: what a
+/// watcher compares to notice a change (`bd ui`).
+pub fn fingerprint(paths: &[PathBuf]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let one = |p: &Path, h: &mut std::collections::hash_map::DefaultHasher| {
+        if let Ok(m) = metadata(p) {
+            p.hash(h);
+            m.len().hash(h);
+            m.modified().ok().hash(h);
+        }
+    };
+    for p in paths {
+        one(p, &mut h);
+        if is_real_dir(p)
+            && let Ok(rd) = read_dir(p)
+        {
+            let mut names: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+            names.sort();
+            for n in names.iter().take(10_000) {
+                one(n, &mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -591,3 +591,54 @@ pub fn places(ctx: &Session) -> Places {
         workspaces,
     }
 }
+
+impl Places {
+    /// The files whose change a dashboard shows: each workspace's tracker
+    /// files and its git HEAD and reflog (commits: history, diffs), and the
+    /// project home's live state.
+    pub fn watched(&self) -> Vec<std::path::PathBuf> {
+        let mut v = Vec::new();
+        for ws in &self.workspaces {
+            if let Some(g) = crate::git::git_dir(ws) {
+                v.push(g.join("HEAD"));
+                v.push(g.join("logs").join("HEAD"));
+            }
+            let b = ws.join(".beads");
+            for f in [
+                "issues.jsonl",
+                "mail.jsonl",
+                "runs.jsonl",
+                "budget.jsonl",
+                "hooks",
+                "config.toml",
+            ] {
+                v.push(b.join(f));
+            }
+        }
+        if let Some(h) = &self.home {
+            for f in [
+                "agents",
+                "ledger.json",
+                "workers",
+                "mail",
+                "deliveries",
+                "gate-trust.json",
+                "registry.json",
+                "reservations.json",
+            ] {
+                v.push(h.join(f));
+            }
+        }
+        v
+    }
+}
+
+/// What a watcher compares ([`crate::files::fingerprint`]).
+pub fn fingerprint(paths: &[std::path::PathBuf]) -> u64 {
+    crate::files::fingerprint(paths)
+}
+
+/// `n` random bytes from the system, as hex (`bd ui`'s token and session).
+pub fn random_hex(n: usize) -> Result<String> {
+    crate::home::remote::random_hex(n)
+}

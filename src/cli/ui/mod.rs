@@ -82,15 +82,6 @@ struct State {
     streams: AtomicUsize,
 }
 
-fn random_hex(n: usize) -> Result<String> {
-    use std::io::Read;
-    let mut b = vec![0u8; n];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .map_err(|e| Error::io("/dev/urandom", e))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
 /// Serve until killed.
 pub fn serve(start: PathBuf, actor: Option<String>, a: Args) -> Result<()> {
     let ctx = crate::ops::compose::open(&start, None, || {
@@ -126,13 +117,13 @@ pub fn serve(start: PathBuf, actor: Option<String>, a: Args) -> Result<()> {
     if bind == "127.0.0.1" || any_ip {
         hosts.push(format!("localhost:{port}"));
     }
-    let token = random_hex(16)?;
+    let token = crate::ops::compose::random_hex(16)?;
     let state = Arc::new(State {
         origins: hosts.iter().map(|h| format!("http://{h}")).collect(),
         hosts,
         any_ip: any_ip.then_some(port),
         token: Mutex::new(Some(token.clone())),
-        session: random_hex(32)?,
+        session: crate::ops::compose::random_hex(32)?,
         actor,
         places,
         version: AtomicU64::new(1),
@@ -184,88 +175,12 @@ pub fn serve(start: PathBuf, actor: Option<String>, a: Args) -> Result<()> {
 
 // ------------------------------------------------------------- watching
 
-/// What the watcher compares: size and modification time of each file (a
-/// folder: of each file in it).
-fn fingerprint(paths: &[PathBuf]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    let one = |p: &Path, h: &mut std::collections::hash_map::DefaultHasher| {
-        if let Ok(m) = std::fs::symlink_metadata(p) {
-            p.hash(h);
-            m.len().hash(h);
-            m.modified().ok().hash(h);
-        }
-    };
-    for p in paths {
-        match std::fs::symlink_metadata(p) {
-            Ok(m) if m.is_dir() => {
-                one(p, &mut h);
-                if let Ok(rd) = std::fs::read_dir(p) {
-                    let mut names: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-                    names.sort();
-                    for n in names.iter().take(10_000) {
-                        one(n, &mut h);
-                    }
-                }
-            }
-            _ => one(p, &mut h),
-        }
-    }
-    h.finish()
-}
-
-fn watched(p: &crate::ops::compose::Places) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for ws in &p.workspaces {
-        // Commits (history, diffs): the branch's reflog and HEAD, in the
-        // git folder (a worktree's `.git` file names it).
-        let dotgit = ws.join(".git");
-        let gitdir = if dotgit.is_dir() {
-            Some(dotgit)
-        } else {
-            std::fs::read_to_string(&dotgit)
-                .ok()
-                .and_then(|t| t.strip_prefix("gitdir:").map(|d| ws.join(d.trim())))
-        };
-        if let Some(g) = gitdir {
-            v.push(g.join("HEAD"));
-            v.push(g.join("logs").join("HEAD"));
-        }
-        let b = ws.join(".beads");
-        for f in [
-            "issues.jsonl",
-            "mail.jsonl",
-            "runs.jsonl",
-            "budget.jsonl",
-            "hooks",
-            "config.toml",
-        ] {
-            v.push(b.join(f));
-        }
-    }
-    if let Some(h) = &p.home {
-        for f in [
-            "agents",
-            "ledger.json",
-            "workers",
-            "mail",
-            "deliveries",
-            "gate-trust.json",
-            "registry.json",
-            "reservations.json",
-        ] {
-            v.push(h.join(f));
-        }
-    }
-    v
-}
-
 fn watch(st: &State) {
-    let paths = watched(&st.places);
-    let mut last = fingerprint(&paths);
+    let paths = st.places.watched();
+    let mut last = crate::ops::compose::fingerprint(&paths);
     loop {
         std::thread::sleep(Duration::from_millis(200));
-        let now = fingerprint(&paths);
+        let now = crate::ops::compose::fingerprint(&paths);
         if now != last {
             last = now;
             bump(st);
