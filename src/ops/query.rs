@@ -153,40 +153,72 @@ impl ReadySet {
     /// The ready set of `ctx`'s workspace for `ctx.actor`. Reads the ledger,
     /// and the records of the issues it names (few: the ledger is pruned).
     pub fn of(ctx: &Session) -> ReadySet {
-        let mut set = ReadySet {
+        let (mut set, mut unread) = Self::of_head(ctx);
+        unread.settle_all(ctx, &mut set);
+        set
+    }
+
+    /// [`ReadySet::of`] for a reader that walks the ready order and stops
+    /// early (`ready -n N`): the ledger's releases, which can add work, are
+    /// read against their records now; its claims, hooks, closes and
+    /// deletes, which can only take work away, wait in [`Unread`] until a
+    /// row they may speak for comes up ([`Unread::settle`]). At 1M issues
+    /// the ledger can name thousands of in-progress items that the ready
+    /// head never reaches.
+    pub fn of_head(ctx: &Session) -> (ReadySet, Unread) {
+        let set = ReadySet {
             now: ctx.now,
             non_work: ctx.view().non_work,
             taken: crate::ops::remote::taken(ctx),
             ..ReadySet::default()
         };
+        let mut unread = Unread::default();
         let ledger = match ctx.ledger() {
             Ok(l) => l,
             Err(e) => {
                 ctx.warn(format!("ignoring claims of other workspaces: {e}"));
-                return set;
+                return (set, unread);
             }
         };
         if ledger.is_empty() {
-            return set;
+            return (set, unread);
         }
-        let ids: std::collections::HashSet<&str> =
-            ledger.iter().map(|e| e.issue.as_str()).collect();
-        // Only the lines the ledger names, by offset (`ready` stays cheap
-        // whatever the tracker's size).
-        let records = crate::store::tracker::records_named(&ctx.ws, &ctx.view(), &ids)
-            .unwrap_or_else(|e| {
-                ctx.warn(format!("ignoring claims of other workspaces: {e}"));
-                Vec::new()
-            });
-        for rec in records {
-            let entry = crate::ops::coord::entry_for(&ledger, &rec);
-            if let Some(why) = Self::taken_elsewhere(entry, &rec, ctx.now) {
-                set.taken.insert(rec.id().to_string(), why);
-            } else if crate::ops::coord::released_ready(entry, &rec, ctx.now) {
-                set.released.insert(rec.id().to_string());
+        // Releases can add work: read now. The rest wait for their row,
+        // unless a release may speak for their record through a collision
+        // rename ([`crate::ops::coord::entry_for`]): the record at an id the
+        // release's record may have moved to, or any record at all when the
+        // release's record is not in this file (this workspace has not
+        // merged the rename yet) or its identity does not parse.
+        let mut set = set;
+        let mut now_ids = std::collections::HashSet::new();
+        let mut later = std::collections::HashSet::new();
+        let mut everything = false;
+        for e in ledger.iter() {
+            if !matches!(e.event, crate::home::ledger::Event::Released) {
+                later.insert(e.issue.clone());
+                continue;
+            }
+            now_ids.insert(e.issue.clone());
+            match e.created.as_deref().map(time::parse) {
+                None => {}
+                Some(None) => everything = true,
+                Some(Some(c)) => {
+                    now_ids.extend(crate::model::merge::rename_candidates(&e.issue, c))
+                }
             }
         }
-        set
+        unread.ledger = ledger;
+        let ids: std::collections::HashSet<&str> = now_ids.iter().map(String::as_str).collect();
+        let found = unread.read(ctx, &mut set, &ids);
+        let orphan = unread.ledger.iter().any(|e| {
+            matches!(e.event, crate::home::ledger::Event::Released) && !found.contains(&e.issue)
+        });
+        unread.seen.extend(found);
+        unread.ids = later;
+        if everything || orphan {
+            unread.settle_all(ctx, &mut set);
+        }
+        (set, unread)
     }
 
     /// Whether a row the file shows held or hooked would be ready were it
@@ -270,6 +302,71 @@ impl ReadySet {
     /// Why an issue the workspace's file calls ready is not (taken elsewhere).
     pub fn taken(&self, id: &str) -> Option<&str> {
         self.taken.get(id).map(String::as_str)
+    }
+}
+
+/// Ledger entries not yet read against their records ([`ReadySet::of_head`]):
+/// the issues they are at. Exactly the records [`ReadySet::of`] reads are
+/// read (those at the ledger's ids), only later and only when reached.
+#[derive(Debug, Default)]
+pub struct Unread {
+    ledger: crate::home::ledger::Ledger,
+    ids: std::collections::HashSet<String>,
+    /// Rows already settled (each record is read once).
+    seen: std::collections::HashSet<String>,
+}
+
+impl Unread {
+    /// Read the entry at `row`'s id, if still unread, before `set` judges it.
+    pub fn settle(&mut self, ctx: &Session, set: &mut ReadySet, row: &Row) {
+        if self.ids.contains(&row.id) && self.seen.insert(row.id.clone()) {
+            let ids = std::collections::HashSet::from([row.id.as_str()]);
+            self.read(ctx, set, &ids);
+        }
+    }
+
+    /// Read every entry still unread.
+    pub fn settle_all(&mut self, ctx: &Session, set: &mut ReadySet) {
+        if self.ids.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.ids);
+        let ids: std::collections::HashSet<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|i| !self.seen.contains(*i))
+            .collect();
+        self.read(ctx, set, &ids);
+    }
+
+    /// Judge the records at `ids` by their ledger entries (only the lines
+    /// named, by offset: `ready` stays cheap whatever the tracker's size).
+    /// Returns the ids that have a record here.
+    fn read(
+        &self,
+        ctx: &Session,
+        set: &mut ReadySet,
+        ids: &std::collections::HashSet<&str>,
+    ) -> std::collections::HashSet<String> {
+        let mut found = std::collections::HashSet::new();
+        if ids.is_empty() {
+            return found;
+        }
+        let records = crate::store::tracker::records_named(&ctx.ws, &ctx.view(), ids)
+            .unwrap_or_else(|e| {
+                ctx.warn(format!("ignoring claims of other workspaces: {e}"));
+                Vec::new()
+            });
+        for rec in records {
+            let entry = crate::ops::coord::entry_for(&self.ledger, &rec);
+            if let Some(why) = ReadySet::taken_elsewhere(entry, &rec, ctx.now) {
+                set.taken.insert(rec.id().to_string(), why);
+            } else if crate::ops::coord::released_ready(entry, &rec, ctx.now) {
+                set.released.insert(rec.id().to_string());
+            }
+            found.insert(rec.id().to_string());
+        }
+        found
     }
 }
 
@@ -854,12 +951,12 @@ pub fn ready(ctx: &Session, f: &Filter) -> Result<Listing> {
     }
     let mut unlimited = f.clone();
     unlimited.limit = None;
-    let ready = ReadySet::of(ctx);
+    let (mut ready, mut unread) = ReadySet::of_head(ctx);
     // A release elsewhere adds issues the precomputed ready file lacks, and
     // so does `--include-deferred`.
     let file = (!ready.adds_any() && !f.include_deferred).then_some(index::READY_FILE);
     let non_work = ctx.view().non_work;
-    let admit = |r: &Row| {
+    let admits = |ready: &ReadySet, r: &Row| {
         ready.contains(r)
             || (f.include_deferred
                 && ready.taken(&r.id).is_none()
@@ -867,24 +964,36 @@ pub fn ready(ctx: &Session, f: &Filter) -> Result<Listing> {
     };
     // In the ready order (the file's own) the first N admitted rows are the
     // answer: the set file is read only that far (at 1M issues it holds
-    // ~100k rows).
+    // ~100k rows), and the ledger's entries only for the rows read.
     if let (Some(n), Some(file)) = (limit, file)
         && !f.needs_index()
     {
         let mut all = unlimited.clone();
         all.all = true;
         let c = all.check(ctx, None)?;
-        if c.sort == Sort::Priority
-            && !c.reads_text()
-            && let Some((snap, rows)) =
-                Snapshot::load_set_head(&ctx.ws, &ctx.view(), file, n, |r| {
-                    admit(r) && c.matches(r)
-                })?
-        {
-            ctx.warn_bad_lines(&snap);
-            return Ok(Listing { snap, rows });
+        if c.sort == Sort::Priority && !c.reads_text() {
+            // A stale set file is rebuilt by the first full load (reading
+            // the rest of the ledger's records does it): then once more.
+            for _ in 0..2 {
+                if let Some((snap, rows)) =
+                    Snapshot::load_set_head(&ctx.ws, &ctx.view(), file, n, |r| {
+                        unread.settle(ctx, &mut ready, r);
+                        admits(&ready, r) && c.matches(r)
+                    })?
+                {
+                    ctx.warn_bad_lines(&snap);
+                    return Ok(Listing { snap, rows });
+                }
+                unread.settle_all(ctx, &mut ready);
+                if ready.adds_any() {
+                    break;
+                }
+            }
         }
     }
+    unread.settle_all(ctx, &mut ready);
+    let file = (!ready.adds_any() && !f.include_deferred).then_some(index::READY_FILE);
+    let admit = |r: &Row| admits(&ready, r);
     let mut l = set(ctx, &unlimited, file, admit)?;
     l.rows.retain(admit);
     if let Some(n) = limit {

@@ -55,6 +55,52 @@ fn item_14_every_view_agrees_on_ready_with_the_machines_claims() {
     assert_eq!(exj["lapsed"], json!([]));
 }
 
+/// Issue 15: `ready -n N` reads the ledger's claims only for the rows it
+/// reaches; every N still gets the head of the full answer, whatever the
+/// other workspace claimed, hooked, closed or released.
+#[test]
+fn ready_head_reads_claims_lazily_and_agrees_with_the_full_answer() {
+    let m = Machine::new(0);
+    let ten: Vec<String> = (0..10)
+        .map(|i| m.create(&m.a, &format!("work {i}"), &["-p", &(i % 3).to_string()]))
+        .collect();
+    m.bd(&m.a, "erin", &["claim", &ten[1]]).ok();
+    m.bd(&m.a, "tester", &["commit"]).ok();
+    // In the answer's own order.
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("a JSON array")
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let wt = m.env.worktree(&m.a, "wt3", "wt3");
+    // Elsewhere: claims at the head of the order and further down, a close,
+    // a hook; one claimed here and released there.
+    m.bd(&wt, "bob", &["claim", &ten[0]]).ok();
+    m.bd(&wt, "bob", &["claim", &ten[9]]).ok();
+    m.bd(&wt, "bob", &["close", &ten[3]]).ok();
+    m.bd(&wt, "mayor", &["sling", &ten[6], "carol"]).ok();
+    let full = ids(&m.json(&m.a, "dave", &["ready", "--limit", "0"]));
+    for gone in [&ten[0], &ten[9], &ten[3], &ten[6]] {
+        assert!(!full.contains(gone), "{gone} is taken elsewhere: {full:?}");
+    }
+    assert_eq!(full.len(), 5, "{full:?}");
+    for n in 1..=7 {
+        let head = ids(&m.json(&m.a, "dave", &["ready", "--limit", &n.to_string()]));
+        assert_eq!(head, full[..n.min(full.len())].to_vec(), "ready -n {n}");
+    }
+    // A release elsewhere of an issue this file shows held adds it back.
+    assert!(!full.contains(&ten[1]), "{full:?}");
+    m.bd(&wt, "erin", &["unclaim", &ten[1]]).ok();
+    let after = ids(&m.json(&m.a, "dave", &["ready", "--limit", "0"]));
+    assert!(after.contains(&ten[1]), "released elsewhere: {after:?}");
+    for n in 1..=7 {
+        let head = ids(&m.json(&m.a, "dave", &["ready", "--limit", &n.to_string()]));
+        assert_eq!(head, after[..n.min(after.len())].to_vec(), "ready -n {n}");
+    }
+}
+
 #[test]
 fn item_16_hook_prime_and_agents_agree_and_show_the_note() {
     let m = Machine::new(0);
