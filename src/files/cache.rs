@@ -23,11 +23,19 @@ pub fn seal(body_len: usize) -> String {
 /// Write a sealed cache atomically (no fsync: a cache may be lost), its
 /// folder created as a real one.
 pub fn write(path: &Path, body: &[u8]) -> Result<()> {
+    write_parts(path, &[body])
+}
+
+/// [`write`] with the body given in parts (no copy to join them).
+pub fn write_parts(path: &Path, body: &[&[u8]]) -> Result<()> {
     if let Some(dir) = path.parent() {
         super::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;
     }
-    let s = seal(body.len());
-    super::atomic::write_cache_parts(path, &[s.as_bytes(), body])
+    let s = seal(body.iter().map(|p| p.len()).sum());
+    let mut parts = Vec::with_capacity(body.len() + 1);
+    parts.push(s.as_bytes());
+    parts.extend_from_slice(body);
+    super::atomic::write_cache_parts(path, &parts)
 }
 
 /// The cache file open after its seal, with the body's length, when the

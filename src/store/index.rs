@@ -689,10 +689,21 @@ pub(crate) fn line_key(line: &str) -> Option<(i64, i64, String)> {
 pub fn render<'a>(h: &Header, rows: impl Iterator<Item = &'a Row>) -> String {
     let mut out = String::with_capacity(1 << 16);
     write_header(h, &mut out);
-    for r in rows {
-        write_row(r, &mut out);
-    }
+    render_into(rows, &mut out);
     out
+}
+
+/// Rows of a cache file without its header (a part of one).
+pub fn render_rows<'a>(rows: impl Iterator<Item = &'a Row>) -> String {
+    let mut out = String::new();
+    render_into(rows, &mut out);
+    out
+}
+
+fn render_into<'a>(rows: impl Iterator<Item = &'a Row>, out: &mut String) {
+    for r in rows {
+        write_row(r, out);
+    }
 }
 
 /// Read a cache file; `None` when missing or unreadable in any way.

@@ -47,11 +47,39 @@ fn open_tracker(path: &PathBuf) -> Result<Option<File>> {
 fn read_all(path: &PathBuf, file: &Option<File>) -> Result<Vec<u8>> {
     let Some(f) = file else { return Ok(Vec::new()) };
     let len = f.metadata().map_or(0, |m| m.len() as usize);
+    if len >= BIG_READ
+        && let Some(buf) = read_halves(f, len)
+    {
+        return Ok(buf);
+    }
     let mut buf = Vec::with_capacity(len + 1);
-    use std::io::Read;
+    use std::io::{Read, Seek};
     let mut r: &File = f;
+    r.seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
     r.read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
     Ok(buf)
+}
+
+/// From this size on, [`read_all`] reads with two threads.
+const BIG_READ: usize = 8 << 20;
+
+/// The file's `len` bytes, read as two halves at once: most of a large read
+/// is the kernel filling fresh pages, which two cores do in half the time.
+/// `None` when the file is not exactly that long any more (the caller reads
+/// it the plain way).
+fn read_halves(f: &File, len: usize) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len];
+    let (a, b) = buf.split_at_mut(len / 2);
+    let at = a.len() as u64;
+    let ok = std::thread::scope(|s| {
+        let other = s.spawn(|| f.read_exact_at(b, at).is_ok());
+        let mine = f.read_exact_at(a, 0).is_ok();
+        other.join().unwrap_or(false) && mine
+    });
+    // Nothing past `len`: the file did not grow meanwhile.
+    (ok && f.read_at(&mut [0u8; 1], len as u64).ok() == Some(0)).then_some(buf)
 }
 
 /// The records of another workspace's tracker whose id is in `ids` (one pass
@@ -188,22 +216,35 @@ fn top_level<'a>(ids: impl Iterator<Item = &'a str>) -> u64 {
 fn save_caches(ws: &Workspace, header: &Header, rows: &[Row]) {
     let dir = ws.cache_dir();
     // Best effort: a cache that cannot be written is rebuilt next time.
-    let _ = cache::write(
-        &dir.join(index::INDEX_FILE),
-        index::render(header, rows.iter()).as_bytes(),
-    );
-    let mut ready: Vec<&Row> = rows.iter().filter(|r| r.ready).collect();
-    sort_ready(&mut ready);
-    let _ = cache::write(
-        &dir.join(index::READY_FILE),
-        index::render(header, ready.into_iter()).as_bytes(),
-    );
-    let mut blocked: Vec<&Row> = rows.iter().filter(|r| r.blocked).collect();
-    sort_ready(&mut blocked);
-    let _ = cache::write(
-        &dir.join(index::BLOCKED_FILE),
-        index::render(header, blocked.into_iter()).as_bytes(),
-    );
+    // Rendering is most of the work: the index's two halves are rendered
+    // at once, then the two set files.
+    let (first, second) = rows.split_at(rows.len() / 2);
+    let (a, b) = std::thread::scope(|s| {
+        let b = s.spawn(|| index::render_rows(second.iter()));
+        let a = index::render(header, first.iter());
+        (a, b.join().unwrap_or_default())
+    });
+    let _ = cache::write_parts(&dir.join(index::INDEX_FILE), &[a.as_bytes(), b.as_bytes()]);
+    crate::store::leave((a, b));
+    let dir = &dir;
+    std::thread::scope(|s| {
+        for (file, keep) in [
+            (
+                index::BLOCKED_FILE,
+                (|r: &Row| r.blocked) as fn(&Row) -> bool,
+            ),
+            (index::READY_FILE, |r: &Row| r.ready),
+        ] {
+            s.spawn(move || {
+                let mut set: Vec<&Row> = rows.iter().filter(|r| keep(r)).collect();
+                sort_ready(&mut set);
+                let _ = cache::write(
+                    &dir.join(file),
+                    index::render(header, set.into_iter()).as_bytes(),
+                );
+            });
+        }
+    });
     // The overlay of the old base is stale now (and would be ignored).
     let _ = crate::files::remove_file(dir.join(lazy::DELTA_FILE));
 }
@@ -287,7 +328,15 @@ impl Snapshot {
         if with_ids {
             snap.all_ids = Some(snap.rows.iter().map(|r| r.id.clone()).collect());
         }
-        snap.rows.retain(|r| keep(&index::Pre::Row(r)));
+        // The rows kept are taken out; the rest are left to the process's
+        // end (freeing 100k rows takes tens of milliseconds).
+        let kept: Vec<Row> = snap
+            .rows
+            .iter_mut()
+            .filter(|r| keep(&index::Pre::Row(r)))
+            .map(std::mem::take)
+            .collect();
+        crate::store::leave(std::mem::replace(&mut snap.rows, kept));
         Ok(snap)
     }
 
@@ -1432,5 +1481,25 @@ mod lazy_tests {
             }
             assert!(lazy_writes > 20, "most writes take the lazy path");
         }
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn read_halves_reads_exactly_the_file_or_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let body: Vec<u8> = (0..100_003u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &body).unwrap();
+        let f = File::open(&path).unwrap();
+        assert_eq!(read_halves(&f, body.len()).as_deref(), Some(&body[..]));
+        // The file is longer than thought (it grew), or shorter: the plain read.
+        assert_eq!(read_halves(&f, body.len() - 10), None);
+        assert_eq!(read_halves(&f, body.len() + 10), None);
+        let p = path.clone();
+        assert_eq!(read_all(&p, &Some(f)).unwrap(), body);
     }
 }
