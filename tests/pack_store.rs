@@ -568,3 +568,47 @@ fn a_thin_pack_on_disk_is_refused_by_git() {
     let r = ws.git_try(&["fsck", "--full", "--no-progress"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+/// The temporary files left in the pack folder.
+fn temps(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir.join(".git/objects/pack"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("tmp_"))
+        .collect()
+}
+
+/// `bd commit` writes the delta's pack while it hashes the file, before it
+/// knows whether the pack is wanted: one not published is removed.
+#[test]
+fn a_pack_written_ahead_and_not_wanted_is_removed() {
+    let (_env, ws, ids) = big_repo(2500);
+    for i in 0..3 {
+        change_and_commit(&ws, &ids, i);
+    }
+    assert!(temps(&ws.dir).is_empty(), "{:?}", temps(&ws.dir));
+    // A change undone: the file's blob is in git already, nothing is stored.
+    let before = ws.issues();
+    change_and_commit(&ws, &ids, 3);
+    std::fs::write(ws.issues_path(), &before).unwrap();
+    let r = ws.bd(&["commit"]).ok();
+    assert!(r.stderr.contains("Committed"), "{}", r.stderr);
+    assert!(temps(&ws.dir).is_empty(), "{:?}", temps(&ws.dir));
+    assert_eq!(packs(&ws.dir).len(), 1);
+    assert_valid(&ws);
+    // HEAD moved by git, so it holds a version bd did not write: the delta
+    // made ahead against bd's last version is not used.
+    ws.bd(&["update", &ids[11], "--priority", "4"]).ok();
+    ws.git(&["commit", "-q", "-m", "by git", "--", ".beads/issues.jsonl"]);
+    assert!(change_and_commit(&ws, &ids, 4) < 6_000);
+    assert!(temps(&ws.dir).is_empty(), "{:?}", temps(&ws.dir));
+    assert_valid(&ws);
+    assert_packs_verify(&ws);
+    for i in 5..12 {
+        assert!(change_and_commit(&ws, &ids, i) < 6_000);
+    }
+    assert!(temps(&ws.dir).is_empty(), "{:?}", temps(&ws.dir));
+    assert_valid(&ws);
+    assert_packs_verify(&ws);
+}

@@ -213,8 +213,12 @@ pub fn stat_key(path: &Path) -> Option<StatKey> {
 /// [`pending`], hashing only files whose state is not in `known` (which it
 /// updates): showing pending changes need not hash a 10 MB tracker each time.
 pub fn pending_with(root: &Path, known: &mut BlobIds) -> Result<Vec<String>> {
-    scan(&super::open(root)?, root, known, None)
+    scan(&super::open(root)?, root, known, None, None)
 }
+
+/// Work done with the tracker's bytes (as git stores them) while their blob
+/// id is hashed on another thread.
+type Meanwhile<'m> = &'m mut dyn FnMut(&[u8]);
 
 /// A file read while finding what is pending, kept for the commit: its
 /// state, the bytes git stores and their blob id.
@@ -235,12 +239,14 @@ fn stored<'a>(filter: &super::eol::Filter, rel: &str, bytes: &'a [u8]) -> Cow<'a
     }
 }
 
-/// [`pending_with`], keeping in `keep` the bytes of the pending files it read.
+/// [`pending_with`], keeping in `keep` the bytes of the pending files it
+/// read, and running `meanwhile` on the tracker's bytes while they are hashed.
 fn scan(
     repo: &gix::Repository,
     root: &Path,
     known: &mut BlobIds,
     mut keep: Option<&mut BTreeMap<String, Kept>>,
+    mut meanwhile: Option<Meanwhile<'_>>,
 ) -> Result<Vec<String>> {
     let head_tree = repo.head_tree_id().ok().map(|t| t.detach());
     let head = beads_entries(repo, head_tree)?;
@@ -262,9 +268,17 @@ fn scan(
             None => {
                 let bytes = crate::files::read(&path).map_err(|e| Error::io(&path, e))?;
                 let stored = stored(&filter, f, &bytes);
-                let id =
-                    gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &stored)
-                        .map_err(|e| gerr("hashing", e))?;
+                let kind = repo.object_hash();
+                let hash = || gix::objs::compute_hash(kind, gix::objs::Kind::Blob, &stored);
+                let id = match meanwhile.as_mut().filter(|_| f == TRACKER) {
+                    Some(work) => std::thread::scope(|s| {
+                        let h = s.spawn(hash);
+                        work(&stored);
+                        h.join().expect("hashing does not panic")
+                    }),
+                    None => hash(),
+                }
+                .map_err(|e| gerr("hashing", e))?;
                 let unchanged = key.filter(|k| stat_key(&path) == Some(*k));
                 // Only a state read back unchanged is remembered, and only
                 // bytes no line-ending conversion can change (the id then
@@ -316,14 +330,32 @@ pub fn commit(root: &Path, dirs: &GitDirs, req: &Request) -> Result<Outcome> {
         .is_ok_and(|m| m.len() >= super::pack::MIN_SIZE as u64);
     std::thread::scope(|s| {
         // What the tracker's delta needs from the last commit is read while
-        // the working tree is hashed.
-        let prepared = big.then(|| s.spawn(|| super::pack::Writer::prepare(&objects, &cache)));
+        // the working tree is read.
+        let mut prepared = big.then(|| s.spawn(|| super::pack::Writer::prepare(&objects, &cache)));
         let repo = super::open(root)?;
-        let changed = scan(&repo, root, &mut BlobIds::new(), Some(&mut kept))?;
+        // The delta is made, and its pack written, while the tracker's new
+        // id is hashed; the pack is published only once staging has checked
+        // it against HEAD.
+        let mut writer = None;
+        let mut plan = |bytes: &[u8]| {
+            writer = prepared.take().and_then(|h| h.join().ok());
+            if let Some(w) = writer.as_mut() {
+                w.plan(bytes);
+            }
+        };
+        let changed = scan(
+            &repo,
+            root,
+            &mut BlobIds::new(),
+            Some(&mut kept),
+            Some(&mut plan),
+        )?;
         if changed.is_empty() {
             return Ok(Outcome::NothingToCommit);
         }
-        let mut writer = prepared.and_then(|h| h.join().ok());
+        if let Some(h) = prepared {
+            writer = h.join().ok();
+        }
         commit_changed(
             root,
             dirs,

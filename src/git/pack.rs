@@ -451,10 +451,32 @@ fn valid_own(bytes: &[u8], index: &Index) -> bool {
     })
 }
 
-/// Write a pack of `count` entries (`body` is everything after the 12-byte
-/// header) and its index atomically; the pack's checksum names both.
-/// Returns the new `.pack` path.
-fn publish(dir: &Path, count: u32, bodies: &[&[u8]], entries: Vec<IdxEntry>) -> Result<PathBuf> {
+/// A pack written and synced under a temporary name, its last object's id
+/// not yet known: [`PendingPack::publish`] names it and writes its index.
+/// Nothing reads it before then, so it can be written while that id is
+/// still being hashed; dropped unpublished, its file is removed.
+pub struct PendingPack {
+    dir: PathBuf,
+    tmp: PathBuf,
+    sum: [u8; 20],
+    /// The index entries of the objects copied from the pack extended.
+    entries: Vec<IdxEntry>,
+    /// The CRC-32 and offset of the new, last object.
+    last: (u32, u64),
+    /// The pack this one replaces, removed once this one is published.
+    replaces: Option<PathBuf>,
+    published: bool,
+}
+
+/// Write to a temporary file in `dir` a pack of `count` entries (`bodies`
+/// are everything after the 12-byte header), the last one at `last`.
+fn write_pack(
+    dir: &Path,
+    count: u32,
+    bodies: &[&[u8]],
+    entries: Vec<IdxEntry>,
+    last: (u32, u64),
+) -> Result<PendingPack> {
     let mut header = Vec::with_capacity(12);
     header.extend_from_slice(b"PACK");
     header.extend_from_slice(&2u32.to_be_bytes());
@@ -462,47 +484,69 @@ fn publish(dir: &Path, count: u32, bodies: &[&[u8]], entries: Vec<IdxEntry>) -> 
     let mut parts: Vec<&[u8]> = vec![&header];
     parts.extend_from_slice(bodies);
     let sum = sha1(&parts)?;
-    let mut index = Index {
+    parts.push(&sum);
+    let tmp = write_temp(dir, "tmp_pack_", &parts, true)?;
+    Ok(PendingPack {
+        dir: dir.to_path_buf(),
+        tmp,
+        sum,
         entries,
-        pack_sum: sum,
-    };
-    index.entries.sort_by_key(|e| e.id);
-    let idx_bytes = index.encode()?;
-    let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
-    let pack_path = dir.join(format!("pack-{hex}.pack"));
-    let idx_path = dir.join(format!("pack-{hex}.idx"));
-    if idx_path.exists() && pack_path.exists() {
-        return Ok(pack_path);
-    }
-    let tmp_pack = write_temp(
-        dir,
-        "tmp_pack_",
-        &{
-            let mut all: Vec<&[u8]> = parts.clone();
-            all.push(&sum);
-            all
-        },
-        true,
-    )?;
-    let tmp_idx = match write_temp(dir, "tmp_idx_", &[&idx_bytes], true) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp_pack);
-            return Err(e);
+        last,
+        replaces: None,
+        published: false,
+    })
+}
+
+impl PendingPack {
+    /// Write the index, naming `id` the last object, and rename both into
+    /// place (the pack first, then its index, the folder synced), then
+    /// remove the pack this one replaces. Returns the new `.pack` path.
+    pub fn publish(mut self, id: &ObjectId) -> Result<PathBuf> {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.push(IdxEntry {
+            id: id_bytes(id),
+            crc: self.last.0,
+            offset: self.last.1,
+        });
+        let mut index = Index {
+            entries,
+            pack_sum: self.sum,
+        };
+        index.entries.sort_by_key(|e| e.id);
+        let idx_bytes = index.encode()?;
+        let hex: String = self.sum.iter().map(|b| format!("{b:02x}")).collect();
+        let dir = &self.dir;
+        let pack_path = dir.join(format!("pack-{hex}.pack"));
+        let idx_path = dir.join(format!("pack-{hex}.idx"));
+        if !(idx_path.exists() && pack_path.exists()) {
+            let tmp_idx = write_temp(dir, "tmp_idx_", &[&idx_bytes], true)?;
+            let done = std::fs::rename(&self.tmp, &pack_path)
+                .and_then(|()| std::fs::rename(&tmp_idx, &idx_path))
+                .map_err(|e| ioerr(&idx_path, e));
+            if done.is_err() {
+                let _ = std::fs::remove_file(&tmp_idx);
+            }
+            done?;
+            self.published = true;
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
-    };
-    let done = std::fs::rename(&tmp_pack, &pack_path)
-        .and_then(|()| std::fs::rename(&tmp_idx, &idx_path))
-        .map_err(|e| ioerr(&idx_path, e));
-    if done.is_err() {
-        let _ = std::fs::remove_file(&tmp_pack);
-        let _ = std::fs::remove_file(&tmp_idx);
+        if let Some(old) = &self.replaces
+            && *old != idx_path
+        {
+            remove_pack(old);
+        }
+        Ok(pack_path)
     }
-    done?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+}
+
+impl Drop for PendingPack {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
-    Ok(pack_path)
 }
 
 /// A read-only temporary file in `dir` (named as git names its own, so `git
@@ -560,12 +604,14 @@ fn remove_pack(idx: &Path) {
 /// A new pack of one full blob.
 pub fn write_root(objects: &Path, id: &ObjectId, bytes: &[u8]) -> Result<PathBuf> {
     let entry = blob_entry(bytes)?;
-    let e = IdxEntry {
-        id: id_bytes(id),
-        crc: crc32(&entry),
-        offset: 12,
-    };
-    publish(&objects.join("pack"), 1, &[&entry], vec![e])
+    write_pack(
+        &objects.join("pack"),
+        1,
+        &[&entry],
+        Vec::new(),
+        (crc32(&entry), 12),
+    )?
+    .publish(id)
 }
 
 fn id_bytes(id: &ObjectId) -> [u8; 20] {
@@ -577,25 +623,23 @@ fn id_bytes(id: &ObjectId) -> [u8; 20] {
 /// A new pack of `own`'s objects and `id` as `delta` against the entry at
 /// `base`; then `own` is removed (the new pack holds all it held).
 pub fn extend(own: &OwnPack, id: &ObjectId, delta: &[u8], base: u64) -> Result<PathBuf> {
+    write_extended(own, delta, base)?.publish(id)
+}
+
+/// [`extend`] up to the new object's id: the pack written, not published.
+pub fn write_extended(own: &OwnPack, delta: &[u8], base: u64) -> Result<PendingPack> {
     let body = &own.bytes[12..own.bytes.len() - 20];
     let at = 12 + body.len() as u64;
     let entry = delta_entry(delta, at, base)?;
-    let mut entries = own.index.entries.clone();
-    entries.push(IdxEntry {
-        id: id_bytes(id),
-        crc: crc32(&entry),
-        offset: at,
-    });
-    let count = u32::try_from(entries.len()).map_err(|e| gerr("pack", e))?;
+    let entries = own.index.entries.clone();
+    let count = u32::try_from(entries.len() + 1).map_err(|e| gerr("pack", e))?;
     let dir = own
         .pack_path
         .parent()
         .ok_or_else(|| Error::invalid("a pack path without a folder"))?;
-    let path = publish(dir, count, &[body, &entry], entries)?;
-    if path != own.pack_path {
-        remove_pack(&own.idx_path);
-    }
-    Ok(path)
+    let mut pending = write_pack(dir, count, &[body, &entry], entries, (crc32(&entry), at))?;
+    pending.replaces = Some(own.idx_path.clone());
+    Ok(pending)
 }
 
 // ---------------------------------------------------------------------------
@@ -760,16 +804,28 @@ fn packable(repo: &gix::Repository, objects: &Path) -> bool {
 /// The tracker's blob writer. [`Writer::prepare`] reads what the delta
 /// needs from the last commit (bd's bases, the pack holding them) and needs
 /// no repository handle, so a commit runs it on another thread while it
-/// hashes the working tree; [`Writer::write_blob`] checks all of it against
-/// HEAD before use, and [`Writer::record`] keeps the new version for the
-/// next commit.
+/// reads the working tree; [`Writer::plan`] makes the delta and writes the
+/// pack (unpublished) while the new version's id is hashed;
+/// [`Writer::write_blob`] checks all of it against HEAD before use, and
+/// [`Writer::record`] keeps the new version for the next commit.
 pub struct Writer {
     objects: PathBuf,
     bases: Bases,
     own: Option<OwnPack>,
-    prev: Option<(ObjectId, Vec<u8>)>,
+    /// The base the next delta is made against (the last version, or the
+    /// root once the last version's chain is [`MAX_DEPTH`] long), read ahead.
+    base: Option<(ObjectId, Vec<u8>)>,
+    planned: Option<Planned>,
     /// What [`Writer::record`] keeps: the id written and whether it is a root.
     to_record: Option<(ObjectId, bool)>,
+}
+
+/// A delta made and its pack written before the new version's id is known,
+/// on the belief that HEAD holds bd's last version `prev`.
+struct Planned {
+    prev: ObjectId,
+    depth: usize,
+    pack: PendingPack,
 }
 
 impl Writer {
@@ -777,20 +833,80 @@ impl Writer {
     /// are kept (`.beads/.cache`).
     pub fn prepare(objects: &Path, cache: &Path) -> Writer {
         let bases = Bases::load(cache);
-        let prev = bases
-            .prev_id()
-            .and_then(|id| bases.prev(&id).map(|b| (id, b)));
-        let max_pack = max_pack(prev.as_ref().map_or(0, |p| p.1.len()));
+        let max_pack = max_pack(bases.state.prev.as_ref().map_or(0, |c| c.stat.0 as usize));
         let own = [bases.prev_id(), bases.root_id()]
             .into_iter()
             .flatten()
             .find_map(|id| find_own(objects, &id, max_pack));
+        // Only the base the delta will be made against is read.
+        let base = match own
+            .as_ref()
+            .and_then(|o| Some((o, Self::base_id(o, &bases)?)))
+        {
+            Some((_, (id, false))) => bases.prev(&id).map(|b| (id, b)),
+            Some((_, (id, true))) => bases.root(&id).map(|b| (id, b)),
+            None => None,
+        };
         Writer {
             objects: objects.to_path_buf(),
             bases,
             own,
-            prev,
+            base,
+            planned: None,
             to_record: None,
+        }
+    }
+
+    /// Which version the next delta in `own` is made against, if HEAD
+    /// holds bd's last version: that version while its chain is short
+    /// enough, else the root (`true`).
+    fn base_id(own: &OwnPack, bases: &Bases) -> Option<(ObjectId, bool)> {
+        if let Some(p) = bases.prev_id()
+            && let Some(e) = own.index.find(p.as_slice())
+            && own.depth(e.offset)?.0 < MAX_DEPTH
+        {
+            return Some((p, false));
+        }
+        let r = bases.root_id()?;
+        let e = own.index.find(r.as_slice())?;
+        (own.depth(e.offset)?.0 == 0).then_some((r, true))
+    }
+
+    /// Make the delta of `bytes` (what git will store for the tracker) and
+    /// write its pack, unpublished, for [`Writer::write_blob`] to publish if
+    /// HEAD holds the version this was made from. Nothing is made when the
+    /// bytes are the base's or nothing fits; failures only cost the time.
+    pub fn plan(&mut self, bytes: &[u8]) {
+        let (Some(own), Some((base_id, base)), Some(prev)) =
+            (&self.own, &self.base, self.bases.prev_id())
+        else {
+            return;
+        };
+        if bytes.len() < MIN_SIZE || base.as_slice() == bytes {
+            return;
+        }
+        let Some(e) = own.index.find(base_id.as_slice()).copied() else {
+            return;
+        };
+        let Some((depth, _)) = own.depth(e.offset) else {
+            return;
+        };
+        let from_root = *base_id != prev;
+        let d = delta::encode(base, bytes);
+        let fits = if from_root {
+            small_from_root(&d, bytes.len())
+        } else {
+            small(&d, bytes.len())
+        };
+        if !fits || !delta::produces(base, &d, bytes) {
+            return;
+        }
+        if let Ok(pack) = write_extended(own, &d, e.offset) {
+            self.planned = Some(Planned {
+                prev,
+                depth: depth + 1,
+                pack,
+            });
         }
     }
 
@@ -804,9 +920,11 @@ impl Writer {
         prev: Option<ObjectId>,
     ) -> Result<Stored> {
         let objects = repo.objects.store_ref().path().to_path_buf();
+        let planned = self.planned.take().filter(|_| objects == self.objects);
         if objects != self.objects {
             self.objects = objects;
             self.own = None;
+            self.base = None;
         }
         let packed = bytes.len() >= MIN_SIZE && packable(repo, &self.objects);
         if repo.has_object(id) {
@@ -820,13 +938,23 @@ impl Writer {
         if !packed {
             return loose(repo, bytes, id);
         }
-        let stored = match self.delta_write(repo, bytes, &id, prev) {
-            Some(Ok(depth)) => Stored::Delta { depth },
-            Some(Err(e)) => return Err(e),
-            None => {
-                write_root(&self.objects, &id, bytes)?;
-                Stored::Root
+        let stored = match planned {
+            // Made from the version HEAD holds, in the pack still there.
+            Some(p)
+                if Some(p.prev) == prev
+                    && self.own.as_ref().is_some_and(|o| o.pack_path.exists()) =>
+            {
+                p.pack.publish(&id)?;
+                Stored::Delta { depth: p.depth }
             }
+            _ => match self.delta_write(repo, bytes, &id, prev) {
+                Some(Ok(depth)) => Stored::Delta { depth },
+                Some(Err(e)) => return Err(e),
+                None => {
+                    write_root(&self.objects, &id, bytes)?;
+                    Stored::Root
+                }
+            },
         };
         self.to_record = Some((id, stored == Stored::Root));
         Ok(stored)
@@ -840,11 +968,19 @@ impl Writer {
         }
     }
 
-    /// The previous version's bytes: prepared, cached, or read from git.
-    fn base_of(&mut self, repo: &gix::Repository, id: ObjectId) -> Option<Vec<u8>> {
-        match self.prev.take() {
-            Some((p, b)) if p == id => Some(b),
-            _ => self.bases.prev(&id).or_else(|| read_blob(repo, id)),
+    /// The bytes of `id`, a base: read ahead, cached, or read from git.
+    fn base_of(&mut self, repo: &gix::Repository, id: ObjectId, root: bool) -> Option<Vec<u8>> {
+        match self.base.take() {
+            Some((b, bytes)) if b == id => Some(bytes),
+            other => {
+                self.base = other;
+                let cached = if root {
+                    self.bases.root(&id)
+                } else {
+                    self.bases.prev(&id)
+                };
+                cached.or_else(|| read_blob(repo, id))
+            }
         }
     }
 
@@ -878,7 +1014,7 @@ impl Writer {
             && let Some(e) = own.index.find(p.as_slice()).copied()
             && let Some((depth, _)) = own.depth(e.offset)
             && depth < MAX_DEPTH
-            && let Some(base) = self.base_of(repo, p)
+            && let Some(base) = self.base_of(repo, p, false)
         {
             let d = delta::encode(&base, bytes);
             if small(&d, bytes.len()) && delta::produces(&base, &d, bytes) {
@@ -891,7 +1027,7 @@ impl Writer {
         if own.depth(e.offset)?.0 != 0 {
             return None;
         }
-        let base = self.bases.root(&root).or_else(|| read_blob(repo, root))?;
+        let base = self.base_of(repo, root, true)?;
         let d = delta::encode(&base, bytes);
         if small_from_root(&d, bytes.len()) && delta::produces(&base, &d, bytes) {
             return Some(extend(&own, id, &d, e.offset).map(|_| 1));
