@@ -1087,62 +1087,94 @@ fn commit_lazy(
         };
         puts.push((rec, rec.to_line(), old, at));
     }
+    // Where each changed line lands, its row and its growth, worked out
+    // before the write: the caches are made while the file is written and
+    // synced (most of that is waiting on the disk).
     let mut new_rows: BTreeMap<String, Row> = BTreeMap::new();
     // (id, growth) of each changed line, in id order.
     let mut growths: Vec<(String, i64)> = Vec::new();
-    let written = atomic::write_file(&path, |out| {
-        let mut sp = Splicer::new(&src);
-        let (mut pos, mut grow) = (0u64, 0i64);
-        for (rec, line, old, at) in &puts {
-            sp.old(out, pos, *at as u64)?;
-            sp.new_bytes(out, line.as_bytes())?;
-            sp.new_bytes(out, b"\n")?;
-            let start = (*at as i64 + grow) as usize;
-            new_rows.insert(
-                rec.id().to_string(),
-                Row::from_record(rec, start..start + line.len()),
+    // (old bytes copied up to, the line, old bytes resume at).
+    let mut plan: Vec<(u64, &str, u64)> = Vec::new();
+    let (mut pos, mut grow) = (0u64, 0i64);
+    for (rec, line, old, at) in &puts {
+        let start = (*at as i64 + grow) as usize;
+        new_rows.insert(
+            rec.id().to_string(),
+            Row::from_record(rec, start..start + line.len()),
+        );
+        let (g, next) = match old {
+            Some(r) => (
+                line.len() as i64 - r.span.len() as i64,
+                r.span.end as u64 + 1,
+            ),
+            None => (line.len() as i64 + 1, *at as u64),
+        };
+        plan.push((*at as u64, line.as_str(), next));
+        pos = next;
+        grow += g;
+        growths.push((rec.id().to_string(), g));
+    }
+    let new_len = (old_sig.len as i64 + grow) as u64;
+    let h = cur.header().clone();
+    let dir = ws.cache_dir();
+    let (written, next) = std::thread::scope(|s| {
+        let (rows, growths, dir, h) = (&new_rows, &growths, &dir, &h);
+        let next = s.spawn(move || {
+            let lookup = |id: &str| cur.row(id);
+            let upd = crate::store::incremental::update(
+                &lookup,
+                rows,
+                &h.dangling,
+                (h.valid_from, h.valid_until),
+                view.now,
+                &view.non_work,
             );
-            let g = match old {
-                Some(r) => {
-                    pos = r.span.end as u64 + 1;
-                    line.len() as i64 - r.span.len() as i64
-                }
-                None => {
-                    pos = *at as u64;
-                    line.len() as i64 + 1
-                }
-            };
-            grow += g;
-            growths.push((rec.id().to_string(), g));
-        }
-        sp.old(out, pos, old_sig.len)?;
-        sp.flush(out)
-    })?;
+            upd.and_then(|u| next_caches(&cur, u, rows, growths, new_len, dir))
+        });
+        let written = atomic::write_file(&path, |out| {
+            let mut sp = Splicer::new(&src);
+            let mut from = 0u64;
+            for (at, line, next) in &plan {
+                sp.old(out, from, *at)?;
+                sp.new_bytes(out, line.as_bytes())?;
+                sp.new_bytes(out, b"\n")?;
+                from = *next;
+            }
+            sp.old(out, pos, old_sig.len)?;
+            sp.flush(out)
+        });
+        (written, next.join().ok().flatten())
+    });
+    let written = written?;
     drop(src);
     let new_sig = Signature::of_meta(&written);
-    let h = cur.header().clone();
-    let lookup = |id: &str| cur.row(id);
-    let upd = crate::store::incremental::update(
-        &lookup,
-        &new_rows,
-        &h.dangling,
-        (h.valid_from, h.valid_until),
-        view.now,
-        &view.non_work,
-    );
-    let dir = ws.cache_dir();
-    let next = upd.and_then(|u| next_caches(&cur, u, &new_rows, &growths, new_sig, &dir));
-    match next {
-        Some((overlay, ready, blocked)) => {
+    match next.filter(|_| new_sig.len == new_len) {
+        Some(mut next) => {
             // Best effort, like every cache: a reader that finds one stale
             // rebuilds.
-            let _ = overlay.save(&dir.join(lazy::DELTA_FILE));
-            let _ = cache::write(&dir.join(index::READY_FILE), ready.as_bytes());
-            let _ = cache::write(&dir.join(index::BLOCKED_FILE), blocked.as_bytes());
+            next.overlay.header.sig = new_sig;
+            let mut head = String::new();
+            index::write_header(&next.overlay.header, &mut head);
+            let _ = next.overlay.save(&dir.join(lazy::DELTA_FILE));
+            for (file, body) in [
+                (index::READY_FILE, &next.ready),
+                (index::BLOCKED_FILE, &next.blocked),
+            ] {
+                let _ = cache::write_parts(&dir.join(file), &[head.as_bytes(), body.as_bytes()]);
+            }
         }
         None => fold_all(ws, view, old_sig, new_sig, new_rows),
     }
     Ok(true)
+}
+
+/// The caches after a lazy write but for the new file's signature (the
+/// overlay's header has the old one until the caller sets it): the overlay,
+/// and the rows of the two set files, without their header line.
+struct NextCaches {
+    overlay: lazy::Overlay,
+    ready: String,
+    blocked: String,
 }
 
 /// The overlay and the two sets after a lazy write; `None` when the
@@ -1153,9 +1185,9 @@ fn next_caches(
     upd: crate::store::incremental::Update,
     new_rows: &BTreeMap<String, Row>,
     growths: &[(String, i64)],
-    new_sig: Signature,
+    new_len: u64,
     dir: &std::path::Path,
-) -> Option<(lazy::Overlay, String, String)> {
+) -> Option<NextCaches> {
     let old_sig = cur.header().sig;
     // The growth of the changed lines before `id`.
     let shift = |id: &str| -> i64 {
@@ -1163,7 +1195,6 @@ fn next_caches(
         growths[..n].iter().map(|(_, g)| g).sum()
     };
     let mut header = cur.header().clone();
-    header.sig = new_sig;
     header.valid_from = upd.valid_from;
     header.valid_until = upd.valid_until;
     header.dangling = upd.dangling;
@@ -1216,7 +1247,7 @@ fn next_caches(
         o.row.span = want;
         acc += o.growth();
     }
-    if cur.base.header.sig.len as i64 + acc != new_sig.len as i64 {
+    if cur.base.header.sig.len as i64 + acc != new_len as i64 {
         return None;
     }
     let touched_ids: std::collections::HashSet<&str> =
@@ -1233,7 +1264,6 @@ fn next_caches(
         sort_ready(&mut add);
         let mut add = add.into_iter().peekable();
         let mut out = String::with_capacity(text.len() + 4096);
-        index::write_header(&header, &mut out);
         for line in lines {
             let (p, c, id) = index::line_key(line)?;
             while let Some(r) = add.peek()
@@ -1258,7 +1288,11 @@ fn next_caches(
         header,
         rows: ov.into_values().collect(),
     };
-    Some((overlay, ready, blocked))
+    Some(NextCaches {
+        overlay,
+        ready,
+        blocked,
+    })
 }
 
 /// Fold the old rows and this write's into a new base: spans laid end to
