@@ -306,8 +306,9 @@ impl ReadySet {
 }
 
 /// Ledger entries not yet read against their records ([`ReadySet::of_head`]):
-/// the issues they are at. Exactly the records [`ReadySet::of`] reads are
-/// read (those at the ledger's ids), only later and only when reached.
+/// the issues they are at. The records read are the same either way (those
+/// at the ledger's ids, and at the ids a released record may have been
+/// renamed to); a head reader reads these only when its walk reaches them.
 #[derive(Debug, Default)]
 pub struct Unread {
     ledger: crate::home::ledger::Ledger,
