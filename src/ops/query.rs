@@ -185,36 +185,43 @@ impl ReadySet {
         }
         // Releases can add work: read now. The rest wait for their row,
         // unless a release may speak for their record through a collision
-        // rename ([`crate::ops::coord::entry_for`]): the record at an id the
-        // release's record may have moved to, or any record at all when the
-        // release's record is not in this file (this workspace has not
-        // merged the rename yet) or its identity does not parse.
+        // rename ([`crate::ops::coord::entry_for`]). A release whose record
+        // is not the one at its id looks at the ids that record may have
+        // moved to; when it is not there either (this workspace has not
+        // merged the rename yet), or its identity does not parse, every
+        // entry is read now.
         let mut set = set;
-        let mut now_ids = std::collections::HashSet::new();
-        let mut later = std::collections::HashSet::new();
+        let (releases, later): (Vec<&crate::home::ledger::Entry>, Vec<_>) = ledger
+            .iter()
+            .partition(|e| matches!(e.event, crate::home::ledger::Event::Released));
         let mut everything = false;
-        for e in ledger.iter() {
-            if !matches!(e.event, crate::home::ledger::Event::Released) {
-                later.insert(e.issue.clone());
+        let ids: std::collections::HashSet<&str> =
+            releases.iter().map(|e| e.issue.as_str()).collect();
+        let mut found = Unread::read(ctx, &ledger, &mut set, &ids);
+        // The ids each moved release's record may be at now.
+        let mut moved: Vec<Vec<String>> = Vec::new();
+        for e in &releases {
+            if found.get(&e.issue).is_some_and(|created| e.is_of(*created)) {
                 continue;
             }
-            now_ids.insert(e.issue.clone());
             match e.created.as_deref().map(time::parse) {
-                None => {}
-                Some(None) => everything = true,
                 Some(Some(c)) => {
-                    now_ids.extend(crate::model::merge::rename_candidates(&e.issue, c))
+                    moved.push(crate::model::merge::rename_candidates(&e.issue, c).collect())
                 }
+                _ => everything = true,
             }
         }
+        let ids: std::collections::HashSet<&str> =
+            moved.iter().flatten().map(String::as_str).collect();
+        let renamed = Unread::read(ctx, &ledger, &mut set, &ids);
+        // A moved release whose record is at none of those ids.
+        let orphan = moved
+            .iter()
+            .any(|cands| !cands.iter().any(|c| renamed.contains_key(c)));
+        found.extend(renamed);
+        unread.seen.extend(found.into_keys());
+        unread.ids = later.into_iter().map(|e| e.issue.clone()).collect();
         unread.ledger = ledger;
-        let ids: std::collections::HashSet<&str> = now_ids.iter().map(String::as_str).collect();
-        let found = unread.read(ctx, &mut set, &ids);
-        let orphan = unread.ledger.iter().any(|e| {
-            matches!(e.event, crate::home::ledger::Event::Released) && !found.contains(&e.issue)
-        });
-        unread.seen.extend(found);
-        unread.ids = later;
         if everything || orphan {
             unread.settle_all(ctx, &mut set);
         }
@@ -322,7 +329,7 @@ impl Unread {
     pub fn settle(&mut self, ctx: &Session, set: &mut ReadySet, row: &Row) {
         if self.ids.contains(&row.id) && self.seen.insert(row.id.clone()) {
             let ids = std::collections::HashSet::from([row.id.as_str()]);
-            self.read(ctx, set, &ids);
+            Self::read(ctx, &self.ledger, set, &ids);
         }
     }
 
@@ -337,19 +344,19 @@ impl Unread {
             .map(String::as_str)
             .filter(|i| !self.seen.contains(*i))
             .collect();
-        self.read(ctx, set, &ids);
+        Self::read(ctx, &self.ledger, set, &ids);
     }
 
-    /// Judge the records at `ids` by their ledger entries (only the lines
-    /// named, by offset: `ready` stays cheap whatever the tracker's size).
-    /// Returns the ids that have a record here.
+    /// Judge the records at `ids` by their entries in `ledger` (only the
+    /// lines named, by offset: `ready` stays cheap whatever the tracker's
+    /// size). Returns the ids that have a record here, with its `created_at`.
     fn read(
-        &self,
         ctx: &Session,
+        ledger: &crate::home::ledger::Ledger,
         set: &mut ReadySet,
         ids: &std::collections::HashSet<&str>,
-    ) -> std::collections::HashSet<String> {
-        let mut found = std::collections::HashSet::new();
+    ) -> std::collections::HashMap<String, Option<Nanos>> {
+        let mut found = std::collections::HashMap::new();
         if ids.is_empty() {
             return found;
         }
@@ -359,13 +366,13 @@ impl Unread {
                 Vec::new()
             });
         for rec in records {
-            let entry = crate::ops::coord::entry_for(&self.ledger, &rec);
+            let entry = crate::ops::coord::entry_for(ledger, &rec);
             if let Some(why) = ReadySet::taken_elsewhere(entry, &rec, ctx.now) {
                 set.taken.insert(rec.id().to_string(), why);
             } else if crate::ops::coord::released_ready(entry, &rec, ctx.now) {
                 set.released.insert(rec.id().to_string());
             }
-            found.insert(rec.id().to_string());
+            found.insert(rec.id().to_string(), rec.time("created_at"));
         }
         found
     }

@@ -143,7 +143,8 @@ pub fn serve(start: PathBuf, actor: Option<String>, a: Args) -> Result<()> {
     let _ = writeln!(std::io::stdout(), "bd ui: {url}");
     let _ = std::io::stdout().flush();
     if let Some(f) = &a.url_file {
-        std::fs::write(f, format!("{url}\n")).map_err(|e| Error::io(f, e))?;
+        // Whole or not at all (a script polls for it), links not followed.
+        crate::files::atomic::write(f, format!("{url}\n").as_bytes())?;
     }
     if a.open {
         let _ = std::process::Command::new("xdg-open")
