@@ -116,12 +116,12 @@ pub fn read_config(dirs: &GitDirs) -> Result<gix::config::File> {
     })
 }
 
-/// Open the repository with gix.
 /// The repository's own git folder (a worktree's is not `.git` itself).
 pub fn git_dir(root: &Path) -> Option<std::path::PathBuf> {
     open(root).ok().map(|r| r.git_dir().to_path_buf())
 }
 
+/// Open the repository with gix.
 pub fn open(root: &Path) -> Result<gix::Repository> {
     gix::open(root).map_err(|e| Error::Invalid {
         msg: format!("cannot open the git repository at {}: {e}", root.display()),
