@@ -633,6 +633,13 @@ impl Places {
     }
 }
 
+/// Write `url` (with its token) to the file a script named (`bd ui
+/// --url-file`): whole or not at all, since the script polls for it, and
+/// links not followed.
+pub fn write_url_file(path: &std::path::Path, url: &str) -> Result<()> {
+    crate::files::atomic::write(path, format!("{url}\n").as_bytes())
+}
+
 /// What a watcher compares ([`crate::files::fingerprint`]).
 pub fn fingerprint(paths: &[std::path::PathBuf]) -> u64 {
     crate::files::fingerprint(paths)

@@ -143,8 +143,7 @@ pub fn serve(start: PathBuf, actor: Option<String>, a: Args) -> Result<()> {
     let _ = writeln!(std::io::stdout(), "bd ui: {url}");
     let _ = std::io::stdout().flush();
     if let Some(f) = &a.url_file {
-        // Whole or not at all (a script polls for it), links not followed.
-        crate::files::atomic::write(f, format!("{url}\n").as_bytes())?;
+        crate::ops::compose::write_url_file(f, &url)?;
     }
     if a.open {
         let _ = std::process::Command::new("xdg-open")
