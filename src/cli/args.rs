@@ -169,184 +169,190 @@ pub struct FilterArgs {
     pub deferred: bool,
 }
 
+/// One verb and its arguments. Each variant's arguments are built only
+/// when that verb is the one typed (`Lazy`): clap otherwise builds every
+/// verb's arguments on every start, which was most of a command's start-up.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Start tracking in this git repository (also migrates classic beads)
-    Init(c::init::Args),
+    Init(Lazy<c::init::Args>),
     /// Create an issue
     #[command(visible_alias = "new")]
-    Create(c::create::Args),
+    Create(Lazy<c::create::Args>),
     /// Quick capture: create an issue, print only its ID
-    Q(c::create::QuickArgs),
+    Q(Lazy<c::create::QuickArgs>),
     /// Show issues in detail
     #[command(visible_alias = "view")]
-    Show(c::show::Args),
+    Show(Lazy<c::show::Args>),
     /// List issues (open ones unless --all or --status)
-    List(c::list::Args),
+    List(Lazy<c::list::Args>),
     /// Count issues
-    Count(c::count::Args),
+    Count(Lazy<c::count::Args>),
     /// List the children of an issue
-    Children(c::children::Args),
+    Children(Lazy<c::children::Args>),
     /// Change fields of issues
-    Update(c::update::Args),
+    Update(Lazy<c::update::Args>),
     /// Close issues
     #[command(visible_alias = "done")]
-    Close(c::close::Args),
+    Close(Lazy<c::close::Args>),
     /// Reopen closed issues
-    Reopen(c::reopen::Args),
+    Reopen(Lazy<c::reopen::Args>),
     /// Delete issues (a tombstone that syncs)
-    Delete(c::delete::Args),
+    Delete(Lazy<c::delete::Args>),
     /// Bring back deleted issues
-    Restore(c::restore::Args),
+    Restore(Lazy<c::restore::Args>),
     /// Put issues off until a date
-    Defer(c::defer::Args),
+    Defer(Lazy<c::defer::Args>),
     /// Make deferred issues open again
-    Undefer(c::undefer::Args),
+    Undefer(Lazy<c::undefer::Args>),
     /// Show work that is ready to start
-    Ready(c::ready::Args),
+    Ready(Lazy<c::ready::Args>),
     /// Show blocked issues and what blocks them
-    Blocked(c::blocked::Args),
+    Blocked(Lazy<c::blocked::Args>),
     /// Show open issues nobody touched for a while
-    Stale(c::stale::Args),
+    Stale(Lazy<c::stale::Args>),
     /// Claim issues for yourself (atomic; exit 3 if another holds it)
-    Claim(c::claim::Args),
+    Claim(Lazy<c::claim::Args>),
     /// Give back claimed issues
-    Unclaim(c::unclaim::Args),
+    Unclaim(Lazy<c::unclaim::Args>),
     /// Manage dependencies
-    Dep(c::dep::Args),
+    Dep(Lazy<c::dep::Args>),
     /// Manage labels
     #[command(subcommand)]
-    Label(c::label::LabelCmd),
+    Label(Lazy<c::label::LabelCmd>),
     /// Epics: progress, and closing the finished ones
     #[command(subcommand)]
-    Epic(c::epic::EpicCmd),
+    Epic(Lazy<c::epic::EpicCmd>),
     /// Add a comment to an issue
-    Comment(c::comment::Args),
+    Comment(Lazy<c::comment::Args>),
     /// Show the comments of an issue
-    Comments(c::comments::Args),
+    Comments(Lazy<c::comments::Args>),
     /// Add a line to an issue's notes
-    Note(c::note::Args),
+    Note(Lazy<c::note::Args>),
     /// Record what is done and what is next on the item you work on
-    Checkpoint(c::checkpoint::Args),
+    Checkpoint(Lazy<c::checkpoint::Args>),
     /// Assign an issue (`""` unassigns): `update --assignee`
-    Assign(c::assign::Args),
+    Assign(Lazy<c::assign::Args>),
     /// Add a label to an issue: `label add`
-    Tag(c::tag::Args),
+    Tag(Lazy<c::tag::Args>),
     /// Set an issue's priority: `update --priority`
-    Priority(c::priority::Args),
+    Priority(Lazy<c::priority::Args>),
     /// Link two issues: `dep add` (ID2 blocks ID1 unless -t)
-    Link(c::link::Args),
+    Link(Lazy<c::link::Args>),
     /// Close an issue as a duplicate of another (one write)
-    Duplicate(c::duplicate::DuplicateArgs),
+    Duplicate(Lazy<c::duplicate::DuplicateArgs>),
     /// Close an issue as superseded by another (one write)
-    Supersede(c::duplicate::SupersedeArgs),
+    Supersede(Lazy<c::duplicate::SupersedeArgs>),
     /// TODOs: task issues with shortcuts (add, list, done)
-    Todo(c::todo::Args),
+    Todo(Lazy<c::todo::Args>),
     /// List the statuses an issue may have, and how the sets treat each
     Statuses,
     /// List the types an issue may have
     Types,
     /// Search titles, descriptions, notes and comments
-    Search(c::search::Args),
+    Search(Lazy<c::search::Args>),
     /// Show counts by status
     #[command(visible_alias = "status")]
     Stats,
     /// Show where the workspace, files and project are
-    Where(c::where_::Args),
+    Where(Lazy<c::where_::Args>),
     /// Read and change .beads/config.toml
     #[command(subcommand)]
-    Config(c::config::ConfigCmd),
+    Config(Lazy<c::config::ConfigCmd>),
     /// Show the version
     Version,
     /// Print a shell completion script
-    Completion(c::completion::Args),
+    Completion(Lazy<c::completion::Args>),
     /// Print the AGENTS.md snippet for agents
     Onboard,
     /// Set up an agent for this project: instructions, the `bd mcp` server, hooks
-    Setup(c::setup::Args),
+    Setup(Lazy<c::setup::Args>),
     /// Check .beads/ for problems (and repair with --fix)
+    // Built eagerly: its own `--remote` stands in for the global one, and a
+    // deferred verb gets the globals before its own arguments (a clash).
     Doctor(c::doctor::Args),
     /// Import issues from classic beads JSONL
-    Import(c::import::Args),
+    Import(Lazy<c::import::Args>),
     /// Manage agents
     #[command(subcommand)]
-    Agent(c::agent::AgentCmd),
+    Agent(Lazy<c::agent::AgentCmd>),
     /// Recover lapsed claims and sling ready work to online agents
-    Dispatch(c::dispatch::Args),
+    Dispatch(Lazy<c::dispatch::Args>),
     /// Run an agent command on work items, each in its own worktree (a worker loop)
-    Run(c::run::Args),
+    Run(Lazy<c::run::Args>),
     /// List the running workers (`bd run`) of this project on this machine
     Workers,
     /// The runs `bd run` recorded, of one issue or all, newest first
-    Runs(c::runs::Args),
+    Runs(Lazy<c::runs::Args>),
     /// A dashboard in the browser: agents, work, molecules, mail, metrics; live
-    Ui(crate::cli::ui::Args),
+    Ui(Lazy<crate::cli::ui::Args>),
     /// Play the whole story in a throwaway folder: two clones, two projects, three agents
+    // Built eagerly: its own `-C` stands in for the global one (as `Doctor`).
     Demo(c::demo::Args),
     /// Send and read mail between agents and projects
     #[command(subcommand)]
-    Mail(c::mail::MailCmd),
+    Mail(Lazy<c::mail::MailCmd>),
     /// Track a batch of work as one convoy
     #[command(subcommand)]
-    Convoy(c::convoy::ConvoyCmd),
+    Convoy(Lazy<c::convoy::ConvoyCmd>),
     /// Workflow templates: list, show and check formulas (*.formula.toml)
     #[command(subcommand)]
-    Formula(c::formula::FormulaCmd),
+    Formula(Lazy<c::formula::FormulaCmd>),
     /// Resolve a formula (loops, advice, variables) and print it as JSON
-    Cook(c::cook::Args),
+    Cook(Lazy<c::cook::Args>),
     /// Molecules: pour a formula into work, follow and finish it
     #[command(subcommand)]
-    Mol(c::mol::MolCmd),
+    Mol(Lazy<c::mol::MolCmd>),
     /// Gates: items that block work until a person, a time, a command or another item says go
     #[command(subcommand)]
-    Gate(c::gate::GateCmd),
+    Gate(Lazy<c::gate::GateCmd>),
     /// Put an issue on an agent's hook (it survives crashes and restarts)
-    Sling(c::sling::Args),
+    Sling(Lazy<c::sling::Args>),
     /// Show the work on an agent's hook (default: yours)
-    Hook(c::hook::Args),
+    Hook(Lazy<c::hook::Args>),
     /// Take an issue (or everything) off an agent's hook
-    Unhook(c::unhook::Args),
+    Unhook(Lazy<c::unhook::Args>),
     /// The start-of-session summary for an agent: hook, claims, unread mail, ready work
     Prime,
     /// List agents: online / stale / offline, claims, hook
     Agents,
     /// Tell the project this agent is alive (refreshes its claims' lease)
-    Heartbeat(c::heartbeat::Args),
+    Heartbeat(Lazy<c::heartbeat::Args>),
     /// Reserve files for your edits, exclusive or shared, until a time (exit 3 if another holds them)
-    Reserve(c::reserve::ReserveArgs),
+    Reserve(Lazy<c::reserve::ReserveArgs>),
     /// Release your file reservations (the globs named, or all)
-    Release(c::reserve::ReleaseArgs),
+    Release(Lazy<c::reserve::ReleaseArgs>),
     /// List the live file reservations: holder, globs, mode, reason, until
-    Reservations(c::reserve::ReservationsArgs),
+    Reservations(Lazy<c::reserve::ReservationsArgs>),
     /// Token budgets of issues, epics, convoys and agents: allocated, spent, left
-    Budget(c::budget::Args),
+    Budget(Lazy<c::budget::Args>),
     /// Agents' runs: items done, success rate, time per item, tokens, throughput
-    Metrics(c::metrics::Args),
+    Metrics(Lazy<c::metrics::Args>),
     /// Commit the tracker's changes (only .beads/ paths)
-    Commit(c::commit::Args),
+    Commit(Lazy<c::commit::Args>),
     /// Show the tracker's changes issue by issue (default: working tree vs HEAD)
-    Diff(c::diff::Args),
+    Diff(Lazy<c::diff::Args>),
     /// Show one issue's history across commits
-    Log(c::log::Args),
+    Log(Lazy<c::log::Args>),
     /// Classic: an issue's versions, one per commit that changed it
-    History(c::history::Args),
+    History(Lazy<c::history::Args>),
     /// Fetch, merge (never rebase) and push the tracker with its branch
-    Sync(c::sync::Args),
+    Sync(Lazy<c::sync::Args>),
     /// The git merge driver: merge BASE OURS THEIRS into OURS
     #[command(hide = true)]
-    Merge(c::merge::Args),
+    Merge(Lazy<c::merge::Args>),
     /// Export issues as JSONL
-    Export(c::export::Args),
+    Export(Lazy<c::export::Args>),
     /// A short guide to the day-to-day commands
     Quickstart,
     /// Where the tracker is and what it holds (--schema: its fields and values)
-    Info(c::info::Args),
+    Info(Lazy<c::info::Args>),
     /// Classic: edges to issues not in the tracker (--fix removes them)
-    RepairDeps(c::repair_deps::Args),
+    RepairDeps(Lazy<c::repair_deps::Args>),
     /// Classic: database migrations (strand has no database: --inspect says so)
-    Migrate(c::migrate::Args),
+    Migrate(Lazy<c::migrate::Args>),
     /// Serve the verbs to an agent over MCP (stdio)
-    Mcp(crate::cli::mcp::Args),
+    Mcp(Lazy<crate::cli::mcp::Args>),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -366,4 +372,110 @@ pub struct BodyArgs {
     /// Ask the recipients to acknowledge it
     #[arg(long)]
     pub ack: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every verb, deferred or not, builds without a clash (clap's own
+    /// checks: unique ids, flags and shorts; a deferred verb that defines a
+    /// global's flag again fails here).
+    #[test]
+    fn every_verb_builds() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+        whole_command().debug_assert();
+    }
+}
+
+/// A verb's arguments (or its subcommands), built by clap only when the
+/// verb is parsed or its help is shown (`Command::defer`). Reads as the
+/// arguments themselves (`Deref`); `.0` takes them out.
+#[derive(Debug, Clone, Default)]
+pub struct Lazy<T>(pub T);
+
+impl<T> std::ops::Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Lazy<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for Lazy<T> {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(m).map(Lazy)
+    }
+    fn from_arg_matches_mut(m: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(m).map(Lazy)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+    fn update_from_arg_matches_mut(&mut self, m: &mut clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(m)
+    }
+}
+
+/// Runs a verb's deferred `augment` and keeps the verb's own about text:
+/// built eagerly, the variant's doc comment is applied after the type's
+/// (a type shared by several verbs has its own), and must still win.
+fn keep_about(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long = cmd.get_long_about().cloned();
+    let cmd = augment(cmd);
+    match (about, long) {
+        (Some(a), Some(l)) => cmd.about(a).long_about(l),
+        (Some(a), None) => cmd.about(a).long_about(None::<&str>),
+        (None, _) => cmd,
+    }
+}
+
+static EAGER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The whole command tree, every verb built: for what walks all of it
+/// before parsing (completion scripts: clap lists the `help` subcommand's
+/// tree when the top is built, and a deferred verb's subcommands are not
+/// there yet).
+pub fn whole_command() -> clap::Command {
+    EAGER.store(true, std::sync::atomic::Ordering::Relaxed);
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// `augment` now, or deferred to when clap builds the verb.
+fn lazily(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
+    if EAGER.load(std::sync::atomic::Ordering::Relaxed) {
+        augment(cmd)
+    } else {
+        cmd.defer(augment)
+    }
+}
+
+impl<T: Args> Args for Lazy<T> {
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        lazily(cmd, |c| keep_about(c, T::augment_args))
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        lazily(cmd, |c| keep_about(c, T::augment_args_for_update))
+    }
+}
+
+impl<T: Subcommand> Subcommand for Lazy<T> {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        lazily(cmd, |c| keep_about(c, T::augment_subcommands))
+    }
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        lazily(cmd, |c| keep_about(c, T::augment_subcommands_for_update))
+    }
+    fn has_subcommand(name: &str) -> bool {
+        T::has_subcommand(name)
+    }
 }

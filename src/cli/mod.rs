@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::error::Result;
 use crate::ops::{self, Notice, Session};
-use args::{Cli, Cmd};
+use args::{Cli, Cmd, Lazy};
 use commands as c;
 use commands::common::{Output, env_from_process, lock_ms_from_env, now_from_env};
 
@@ -312,13 +312,13 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
     // Commands that work without an initialized workspace.
     let cmd = match cli.cmd {
         Cmd::Version => return (Ok(c::version::run()), vec![]),
-        Cmd::Completion(a) => return (Ok(c::completion::run(a)), vec![]),
-        Cmd::Merge(a) => return (c::merge::run(a), vec![]),
+        Cmd::Completion(Lazy(a)) => return (Ok(c::completion::run(a)), vec![]),
+        Cmd::Merge(Lazy(a)) => return (c::merge::run(a), vec![]),
         Cmd::Demo(a) => return (c::demo::run(a, cli.json), vec![]),
         Cmd::Onboard => return (Ok(c::onboard::run()), vec![c::onboard::pointer()]),
-        Cmd::Setup(a) => return (c::setup::run(&start, a), vec![]),
+        Cmd::Setup(Lazy(a)) => return (c::setup::run(&start, a), vec![]),
         Cmd::Quickstart => return (Ok(c::quickstart::run()), vec![]),
-        Cmd::Ui(a) => {
+        Cmd::Ui(Lazy(a)) => {
             if let Err(e) = ops::compose::tracker_here(&start) {
                 return (Err(e), vec![]);
             }
@@ -330,7 +330,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
             });
             return (r, vec![]);
         }
-        Cmd::Mcp(a) => {
+        Cmd::Mcp(Lazy(a)) => {
             // Each call opens the workspace as a command does; the server
             // refuses to start without one.
             if let Err(e) = ops::compose::tracker_here(&start) {
@@ -354,7 +354,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
             });
             return (r, vec![]);
         }
-        Cmd::Init(a) => {
+        Cmd::Init(Lazy(a)) => {
             return match c::init::run(&start, a) {
                 Ok((o, talk)) => (Ok(o), talk),
                 Err(e) => (Err(e), vec![]),
@@ -379,7 +379,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         Err(e) => return (Err(e), vec![]),
     };
     ctx.verb = verbs::verb_of(&cmd).to_string();
-    if matches!(&cmd, Cmd::Where(a) if a.trust)
+    if matches!(&cmd, Cmd::Where(Lazy(a)) if a.trust)
         && let Err(e) = c::where_::trust(&ctx)
     {
         return (Err(e), ctx.notices.take());
@@ -387,9 +387,9 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
     ops::compose::begin(&mut ctx);
     // A worker's event lines are talk: `-q` keeps them off stderr.
     let cmd = match cmd {
-        Cmd::Run(mut a) => {
+        Cmd::Run(Lazy(mut a)) => {
             a.quiet = cli.quiet;
-            Cmd::Run(a)
+            Cmd::Run(Lazy(a))
         }
         c => c,
     };
@@ -414,76 +414,76 @@ fn verb(ctx: &Session, cmd: Cmd, json: bool) -> Result<Output> {
         | Cmd::Merge(_) => {
             unreachable!("handled before opening the workspace")
         }
-        Cmd::Create(a) => c::create::run(ctx, a),
-        Cmd::Q(a) => c::create::quick(ctx, a),
-        Cmd::Show(a) => c::show::run(ctx, a),
-        Cmd::List(a) => c::list::run(ctx, a, json),
-        Cmd::Count(a) => c::count::run(ctx, a),
-        Cmd::Children(a) => c::children::run(ctx, a, json),
-        Cmd::Update(a) => c::update::run(ctx, a),
-        Cmd::Close(a) => c::close::run(ctx, a),
-        Cmd::Reopen(a) => c::reopen::run(ctx, a),
-        Cmd::Delete(a) => c::delete::run(ctx, a),
-        Cmd::Restore(a) => c::restore::run(ctx, a),
-        Cmd::Defer(a) => c::defer::run(ctx, a),
-        Cmd::Undefer(a) => c::undefer::run(ctx, a),
-        Cmd::Claim(a) => c::claim::run(ctx, a),
-        Cmd::Unclaim(a) => c::unclaim::run(ctx, a),
-        Cmd::Ready(a) => c::ready::run(ctx, a, json),
-        Cmd::Blocked(a) => c::blocked::run(ctx, a, json),
-        Cmd::Stale(a) => c::stale::run(ctx, a, json),
-        Cmd::Dep(d) => c::dep::run(ctx, d),
-        Cmd::Label(l) => c::label::run(ctx, l),
-        Cmd::Epic(e) => c::epic::run(ctx, e),
-        Cmd::Comment(a) => c::comment::run(ctx, a),
-        Cmd::Comments(a) => c::comments::run(ctx, a),
-        Cmd::Search(a) => c::search::run(ctx, a, json),
+        Cmd::Create(Lazy(a)) => c::create::run(ctx, a),
+        Cmd::Q(Lazy(a)) => c::create::quick(ctx, a),
+        Cmd::Show(Lazy(a)) => c::show::run(ctx, a),
+        Cmd::List(Lazy(a)) => c::list::run(ctx, a, json),
+        Cmd::Count(Lazy(a)) => c::count::run(ctx, a),
+        Cmd::Children(Lazy(a)) => c::children::run(ctx, a, json),
+        Cmd::Update(Lazy(a)) => c::update::run(ctx, a),
+        Cmd::Close(Lazy(a)) => c::close::run(ctx, a),
+        Cmd::Reopen(Lazy(a)) => c::reopen::run(ctx, a),
+        Cmd::Delete(Lazy(a)) => c::delete::run(ctx, a),
+        Cmd::Restore(Lazy(a)) => c::restore::run(ctx, a),
+        Cmd::Defer(Lazy(a)) => c::defer::run(ctx, a),
+        Cmd::Undefer(Lazy(a)) => c::undefer::run(ctx, a),
+        Cmd::Claim(Lazy(a)) => c::claim::run(ctx, a),
+        Cmd::Unclaim(Lazy(a)) => c::unclaim::run(ctx, a),
+        Cmd::Ready(Lazy(a)) => c::ready::run(ctx, a, json),
+        Cmd::Blocked(Lazy(a)) => c::blocked::run(ctx, a, json),
+        Cmd::Stale(Lazy(a)) => c::stale::run(ctx, a, json),
+        Cmd::Dep(Lazy(d)) => c::dep::run(ctx, d),
+        Cmd::Label(Lazy(l)) => c::label::run(ctx, l),
+        Cmd::Epic(Lazy(e)) => c::epic::run(ctx, e),
+        Cmd::Comment(Lazy(a)) => c::comment::run(ctx, a),
+        Cmd::Comments(Lazy(a)) => c::comments::run(ctx, a),
+        Cmd::Search(Lazy(a)) => c::search::run(ctx, a, json),
         Cmd::Stats => c::stats::run(ctx),
         Cmd::Where(_) => c::where_::run(ctx),
-        Cmd::Config(cc) => c::config::run(ctx, cc),
+        Cmd::Config(Lazy(cc)) => c::config::run(ctx, cc),
         Cmd::Doctor(a) => c::doctor::run(ctx, a),
-        Cmd::Import(a) => c::import::run(ctx, a),
-        Cmd::Agent(a) => c::agent::run(ctx, a),
-        Cmd::Heartbeat(a) => c::heartbeat::run(ctx, a),
-        Cmd::Reserve(a) => c::reserve::reserve(ctx, a),
-        Cmd::Release(a) => c::reserve::release(ctx, a),
-        Cmd::Reservations(a) => c::reserve::reservations(ctx, a),
-        Cmd::Budget(a) => c::budget::run(ctx, a),
-        Cmd::Metrics(a) => c::metrics::run(ctx, a),
-        Cmd::Dispatch(a) => c::dispatch::run(ctx, a, json),
-        Cmd::Run(a) => c::run::run(ctx, a, json),
+        Cmd::Import(Lazy(a)) => c::import::run(ctx, a),
+        Cmd::Agent(Lazy(a)) => c::agent::run(ctx, a),
+        Cmd::Heartbeat(Lazy(a)) => c::heartbeat::run(ctx, a),
+        Cmd::Reserve(Lazy(a)) => c::reserve::reserve(ctx, a),
+        Cmd::Release(Lazy(a)) => c::reserve::release(ctx, a),
+        Cmd::Reservations(Lazy(a)) => c::reserve::reservations(ctx, a),
+        Cmd::Budget(Lazy(a)) => c::budget::run(ctx, a),
+        Cmd::Metrics(Lazy(a)) => c::metrics::run(ctx, a),
+        Cmd::Dispatch(Lazy(a)) => c::dispatch::run(ctx, a, json),
+        Cmd::Run(Lazy(a)) => c::run::run(ctx, a, json),
         Cmd::Workers => c::workers::run(ctx),
-        Cmd::Runs(a) => c::runs::run(ctx, a),
-        Cmd::Convoy(cc) => c::convoy::run(ctx, cc),
-        Cmd::Formula(fc) => c::formula::run(ctx, fc),
-        Cmd::Cook(a) => c::cook::run(ctx, a),
-        Cmd::Mol(mc) => c::mol::run(ctx, mc),
-        Cmd::Gate(gc) => c::gate::run(ctx, gc),
-        Cmd::Sling(a) => c::sling::run(ctx, a),
-        Cmd::Hook(a) => c::hook::run(ctx, a),
-        Cmd::Unhook(a) => c::unhook::run(ctx, a),
-        Cmd::Mail(m) => c::mail::run(ctx, m),
+        Cmd::Runs(Lazy(a)) => c::runs::run(ctx, a),
+        Cmd::Convoy(Lazy(cc)) => c::convoy::run(ctx, cc),
+        Cmd::Formula(Lazy(fc)) => c::formula::run(ctx, fc),
+        Cmd::Cook(Lazy(a)) => c::cook::run(ctx, a),
+        Cmd::Mol(Lazy(mc)) => c::mol::run(ctx, mc),
+        Cmd::Gate(Lazy(gc)) => c::gate::run(ctx, gc),
+        Cmd::Sling(Lazy(a)) => c::sling::run(ctx, a),
+        Cmd::Hook(Lazy(a)) => c::hook::run(ctx, a),
+        Cmd::Unhook(Lazy(a)) => c::unhook::run(ctx, a),
+        Cmd::Mail(Lazy(m)) => c::mail::run(ctx, m),
         Cmd::Prime => c::prime::run(ctx),
         Cmd::Agents => c::agents::run(ctx),
-        Cmd::Commit(a) => c::commit::run(ctx, a),
-        Cmd::Diff(a) => c::diff::run(ctx, a),
-        Cmd::Log(a) => c::log::run(ctx, a),
-        Cmd::History(a) => c::history::run(ctx, a),
-        Cmd::Sync(a) => c::sync::run(ctx, a),
-        Cmd::Export(a) => c::export::run(ctx, a, json),
-        Cmd::Note(a) => c::note::run(ctx, a),
-        Cmd::Checkpoint(a) => c::checkpoint::run(ctx, a),
-        Cmd::Assign(a) => c::assign::run(ctx, a),
-        Cmd::Tag(a) => c::tag::run(ctx, a),
-        Cmd::Priority(a) => c::priority::run(ctx, a),
-        Cmd::Link(a) => c::link::run(ctx, a),
-        Cmd::Duplicate(a) => c::duplicate::duplicate(ctx, a),
-        Cmd::Supersede(a) => c::duplicate::supersede(ctx, a),
-        Cmd::Todo(a) => c::todo::run(ctx, a, json),
+        Cmd::Commit(Lazy(a)) => c::commit::run(ctx, a),
+        Cmd::Diff(Lazy(a)) => c::diff::run(ctx, a),
+        Cmd::Log(Lazy(a)) => c::log::run(ctx, a),
+        Cmd::History(Lazy(a)) => c::history::run(ctx, a),
+        Cmd::Sync(Lazy(a)) => c::sync::run(ctx, a),
+        Cmd::Export(Lazy(a)) => c::export::run(ctx, a, json),
+        Cmd::Note(Lazy(a)) => c::note::run(ctx, a),
+        Cmd::Checkpoint(Lazy(a)) => c::checkpoint::run(ctx, a),
+        Cmd::Assign(Lazy(a)) => c::assign::run(ctx, a),
+        Cmd::Tag(Lazy(a)) => c::tag::run(ctx, a),
+        Cmd::Priority(Lazy(a)) => c::priority::run(ctx, a),
+        Cmd::Link(Lazy(a)) => c::link::run(ctx, a),
+        Cmd::Duplicate(Lazy(a)) => c::duplicate::duplicate(ctx, a),
+        Cmd::Supersede(Lazy(a)) => c::duplicate::supersede(ctx, a),
+        Cmd::Todo(Lazy(a)) => c::todo::run(ctx, a, json),
         Cmd::Statuses => Ok(c::statuses::statuses(ctx)),
         Cmd::Types => Ok(c::statuses::types(ctx)),
-        Cmd::Info(a) => c::info::run(ctx, a),
-        Cmd::RepairDeps(a) => c::repair_deps::run(ctx, a),
-        Cmd::Migrate(a) => c::migrate::run(ctx, a),
+        Cmd::Info(Lazy(a)) => c::info::run(ctx, a),
+        Cmd::RepairDeps(Lazy(a)) => c::repair_deps::run(ctx, a),
+        Cmd::Migrate(Lazy(a)) => c::migrate::run(ctx, a),
     }
 }

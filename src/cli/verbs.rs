@@ -2,7 +2,7 @@
 //! name for commit subjects and messages, and whether it writes
 //! (`--readonly` refuses those before they start).
 
-use crate::cli::args::Cmd;
+use crate::cli::args::{Cmd, Lazy};
 use crate::cli::commands as c;
 
 /// The command's name, for commit subjects.
@@ -33,12 +33,12 @@ pub fn verb_of(cmd: &Cmd) -> &'static str {
         Cmd::Doctor(_) => "doctor",
         Cmd::Epic(_) | Cmd::Duplicate(_) | Cmd::Supersede(_) => "close",
         Cmd::Link(_) => "dep",
-        Cmd::Todo(c::todo::Args {
+        Cmd::Todo(Lazy(c::todo::Args {
             cmd: Some(c::todo::TodoCmd::Add { .. }),
-        }) => "create",
+        })) => "create",
         Cmd::Todo(_) => "close",
         Cmd::Setup(_) => "setup",
-        Cmd::Mol(c::mol::MolCmd::Pour { .. }) => "pour",
+        Cmd::Mol(Lazy(c::mol::MolCmd::Pour { .. })) => "pour",
         Cmd::Mol(_) => "mol",
         Cmd::Gate(_) => "gate",
         Cmd::Run(_) => "run",
@@ -61,16 +61,16 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Children(_)
             | Cmd::Blocked(_)
             | Cmd::Stale(_)
-            | Cmd::Dep(c::dep::Args {
+            | Cmd::Dep(Lazy(c::dep::Args {
                 cmd: Some(D::List { .. } | D::Tree { .. } | D::Cycles),
                 ..
-            })
-            | Cmd::Label(L::List { .. } | L::ListAll)
-            | Cmd::Epic(E::Status { .. } | E::CloseEligible { dry_run: true })
-            | Cmd::Comments(c::comments::Args { cmd: None, .. })
+            }))
+            | Cmd::Label(Lazy(L::List { .. } | L::ListAll))
+            | Cmd::Epic(Lazy(E::Status { .. } | E::CloseEligible { dry_run: true }))
+            | Cmd::Comments(Lazy(c::comments::Args { cmd: None, .. }))
             | Cmd::Search(_)
             | Cmd::Stats
-            | Cmd::Config(Cf::Get { .. } | Cf::List { .. })
+            | Cmd::Config(Lazy(Cf::Get { .. } | Cf::List { .. }))
             | Cmd::Version
             | Cmd::Completion(_)
             | Cmd::Onboard
@@ -80,24 +80,26 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::Types
             | Cmd::Migrate(_)
             | Cmd::Demo(_)
-            | Cmd::Mail(
+            | Cmd::Mail(Lazy(
                 M::Inbox { fetch: false, .. }
                     | M::Sent
                     | M::Thread { .. }
                     | M::Search { .. }
                     | M::List,
-            )
-            | Cmd::Convoy(Cv::Status { .. } | Cv::List)
+            ))
+            | Cmd::Convoy(Lazy(Cv::Status { .. } | Cv::List))
             | Cmd::Formula(_)
             | Cmd::Cook(_)
-            | Cmd::Mol(
+            | Cmd::Mol(Lazy(
                 c::mol::MolCmd::Show { .. }
                     | c::mol::MolCmd::Progress { .. }
                     | c::mol::MolCmd::Current { .. }
                     | c::mol::MolCmd::Ready
                     | c::mol::MolCmd::List { .. }
-            )
-            | Cmd::Gate(c::gate::GateCmd::List { .. } | c::gate::GateCmd::Show { .. })
+            ))
+            | Cmd::Gate(Lazy(
+                c::gate::GateCmd::List { .. } | c::gate::GateCmd::Show { .. }
+            ))
             | Cmd::Hook(_)
             | Cmd::Prime
             | Cmd::Agents
@@ -108,24 +110,24 @@ pub fn writes(cmd: &Cmd) -> bool {
             | Cmd::History(_)
             | Cmd::Mcp(_)
             | Cmd::Runs(_)
-            | Cmd::Todo(c::todo::Args {
+            | Cmd::Todo(Lazy(c::todo::Args {
                 cmd: None | Some(c::todo::TodoCmd::List { .. }),
-            })
+            }))
             | Cmd::Export(_)
-            | Cmd::Budget(c::budget::Args { cmd: None, .. })
+            | Cmd::Budget(Lazy(c::budget::Args { cmd: None, .. }))
             | Cmd::Metrics(_)
     ) && !matches!(cmd, Cmd::Create(a) if a.dry_run)
         && !matches!(
             cmd,
-            Cmd::Mol(
+            Cmd::Mol(Lazy(
                 c::mol::MolCmd::Pour { dry_run: true, .. }
                     | c::mol::MolCmd::Burn { dry_run: true, .. }
                     | c::mol::MolCmd::Squash { dry_run: true, .. }
-            )
+            ))
         )
         && !matches!(
             cmd,
-            Cmd::Gate(c::gate::GateCmd::Check { dry_run: true, .. })
+            Cmd::Gate(Lazy(c::gate::GateCmd::Check { dry_run: true, .. }))
         )
         && !matches!(cmd, Cmd::Ready(a) if !a.claim)
         && !matches!(cmd, Cmd::Where(a) if !a.trust)
