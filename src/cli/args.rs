@@ -52,7 +52,62 @@ pub struct Cli {
     #[arg(long, global = true, hide = true)]
     pub no_auto_import: bool,
     #[command(subcommand)]
-    pub cmd: Cmd,
+    pub cmd: Verb,
+}
+
+impl Cli {
+    /// Parse a command line (`argv[0]` is the program). When the first
+    /// word is a verb, clap is given only that verb: the other ~95 need not
+    /// be built, nor the global flags copied into each. Anything else
+    /// (a flag first, `help`, a typo clap should suggest a fix for) is
+    /// parsed against the whole tree.
+    pub fn parse_argv(argv: &[String]) -> Result<Self, clap::Error> {
+        let verb = argv
+            .get(1)
+            .filter(|w| !w.starts_with('-') && w.as_str() != "help");
+        ONLY.with(|o| *o.borrow_mut() = verb.cloned());
+        let parsed = <Self as Parser>::try_parse_from(argv);
+        ONLY.with(|o| *o.borrow_mut() = None);
+        parsed
+    }
+}
+
+thread_local! {
+    /// The verb `Cli::parse_argv` builds alone (see there).
+    static ONLY: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The verb typed: `Cmd`, whose subcommand tree is only the verb typed when
+/// `Cli::parse_argv` knows it (a name or alias of one), else all of them.
+#[derive(Debug)]
+pub struct Verb(pub Cmd);
+
+impl clap::FromArgMatches for Verb {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Cmd::from_arg_matches(m).map(Verb)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+}
+
+impl Subcommand for Verb {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        let only = ONLY.with(|o| o.borrow().clone());
+        if let Some(name) = only {
+            let all = Cmd::augment_subcommands(clap::Command::new("bd"));
+            if let Some(one) = all.find_subcommand(&name) {
+                return cmd.subcommand(one.clone());
+            }
+        }
+        Cmd::augment_subcommands(cmd)
+    }
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        Cmd::augment_subcommands_for_update(cmd)
+    }
+    fn has_subcommand(name: &str) -> bool {
+        Cmd::has_subcommand(name)
+    }
 }
 
 impl Cli {
@@ -381,6 +436,50 @@ mod tests {
     /// Every verb, deferred or not, builds without a clash (clap's own
     /// checks: unique ids, flags and shorts; a deferred verb that defines a
     /// global's flag again fails here).
+    /// Parsing with only the verb typed built gives what the whole tree
+    /// gives: the same arguments, or the same error, word for word.
+    #[test]
+    fn one_verb_parses_as_the_whole_tree() {
+        let lines = [
+            "update bd-1 --priority 1 --json",
+            "new Title -p 2 --actor me",
+            "view bd-1 -q",
+            "done bd-1 --reason fixed",
+            "status",
+            "dep add bd-1 bd-2",
+            "dep bd-1 --blocks bd-2",
+            "label add bd-1 x",
+            "label ad bd-1 x",
+            "mail send --to a --body b -C /tmp",
+            "-C /tmp update bd-1 --status open",
+            "--json ready -n 3",
+            "updat bd-1",
+            "update",
+            "update --bogus",
+            "create --help",
+            "help update",
+            "doctor --remote",
+            "demo -C /tmp",
+            "ready --limit x",
+        ];
+        for line in lines {
+            let argv: Vec<String> = std::iter::once("bd")
+                .chain(line.split(' '))
+                .map(str::to_string)
+                .collect();
+            let one = Cli::parse_argv(&argv);
+            let whole = <Cli as Parser>::try_parse_from(&argv);
+            match (one, whole) {
+                (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{line}"),
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.kind(), b.kind(), "{line}");
+                    assert_eq!(a.to_string(), b.to_string(), "{line}");
+                }
+                (a, b) => panic!("{line}: {a:?} against {b:?}"),
+            }
+        }
+    }
+
     #[test]
     fn every_verb_builds() {
         <Cli as clap::CommandFactory>::command().debug_assert();

@@ -13,7 +13,6 @@ pub mod verbs;
 
 use std::io::Write;
 
-use clap::Parser;
 use serde_json::json;
 
 use crate::error::Result;
@@ -25,7 +24,7 @@ use commands::common::{Output, env_from_process, lock_ms_from_env, now_from_env}
 pub fn main() -> i32 {
     let argv: Vec<String> = std::env::args().collect();
     let wants_json = argv.iter().any(|a| a == "--json");
-    let cli = match Cli::try_parse_from(&argv) {
+    let cli = match Cli::parse_argv(&argv) {
         Ok(c) => c,
         Err(e) => return usage_error(&e, wants_json),
     };
@@ -36,7 +35,7 @@ pub fn main() -> i32 {
 /// its error, and what it said on the way. `argv` starts with the program
 /// name, as `std::env::args` does.
 pub fn execute(argv: &[String]) -> (Result<Output>, Vec<Notice>) {
-    match Cli::try_parse_from(argv) {
+    match Cli::parse_argv(argv) {
         Ok(cli) => {
             let json = cli.json;
             let (r, notices) = run(cli);
@@ -297,12 +296,12 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         ..env_from_process(cli.actor.clone())
     };
     ops::compose::set_lock_timeout(env.lock_timeout);
-    if cli.readonly && verbs::writes(&cli.cmd) {
+    if cli.readonly && verbs::writes(&cli.cmd.0) {
         return (
             Err(crate::error::Error::Invalid {
                 msg: format!(
                     "`bd {}` writes, and --readonly refuses every write",
-                    verbs::verb_name(&cli.cmd)
+                    verbs::verb_name(&cli.cmd.0)
                 ),
                 hint: Some("run it without --readonly".into()),
             }),
@@ -310,7 +309,7 @@ fn run(cli: Cli) -> (Result<Output>, Vec<Notice>) {
         );
     }
     // Commands that work without an initialized workspace.
-    let cmd = match cli.cmd {
+    let cmd = match cli.cmd.0 {
         Cmd::Version => return (Ok(c::version::run()), vec![]),
         Cmd::Completion(Lazy(a)) => return (Ok(c::completion::run(a)), vec![]),
         Cmd::Merge(Lazy(a)) => return (c::merge::run(a), vec![]),
