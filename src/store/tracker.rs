@@ -1141,7 +1141,12 @@ fn commit_lazy(
                 from = *next;
             }
             sp.old(out, pos, old_sig.len)?;
-            sp.flush(out)
+            sp.flush(out)?;
+            // The replaced file's pages are dropped while this one is
+            // synced, not by the last close after the rename.
+            let src = &src;
+            s.spawn(move || src.forget_cached());
+            Ok(())
         });
         (written, next.join().ok().flatten())
     });
