@@ -88,6 +88,7 @@ class Line:
     br_note: str = ""               # why br has no number ("—" rows)
     hits: str = ""                  # result counts, bd / br
     kind: str = "read"              # read | write | floor
+    floor: Stat | None = None       # warm writes: the copy+fsync floor, one run before each
 
 
 def ratio(a: Stat | None, b: Stat | None) -> str:
@@ -200,16 +201,28 @@ def count_hits(exe: str, argv: list[str], cwd: str, env: dict) -> str:
 
 def timed(runner: R.Runner, argv_fn, runs: int, before=None, warmup=True,
           exe: str | None = None) -> Stat:
+    return timed_paired(runner, argv_fn, runs, before, warmup, exe)[0]
+
+
+def timed_paired(runner: R.Runner, argv_fn, runs: int, before=None, warmup=True,
+                 exe: str | None = None, pair=None) -> tuple[Stat, Stat | None]:
+    """Like `timed`; with `pair`, an in-process floor timed right before each run
+    (the disk's speed drifts between rows a minute apart: a write is compared with
+    the floor measured beside it)."""
     if warmup:
         if before:
             before()
         runner.run(argv_fn(), exe=exe)
-    samples = []
+    samples, floor = [], []
     for _ in range(runs):
         if before:
             before()
+        if pair:
+            t0 = time.perf_counter()
+            pair()
+            floor.append(Sample((time.perf_counter() - t0) * 1000.0, None))
         samples.append(runner.run(argv_fn(), exe=exe))
-    return Stat(samples)
+    return Stat(samples), (Stat(floor) if floor else None)
 
 
 def timed_py(fn, runs: int) -> Stat:
@@ -251,16 +264,20 @@ def copy_fsync_once(path: str) -> None:
         os.close(fd)
 
 
-def floors(runner: R.Runner, jsonl: str, runs: int) -> list[Line]:
-    true_exe = shutil.which("true") or "/bin/true"
-    spawn = timed(runner, lambda: [], max(runs, 21), exe=true_exe)
-    rd = timed_py(lambda: read_file_once(jsonl), max(runs, 5))
-    cp = timed_py(lambda: copy_fsync_once(jsonl), max(runs, 5))
+def clear_floor_copies(jsonl: str) -> None:
     for p in (".floor-copy", ".floor-copy.tmp"):
         try:
             os.remove(os.path.join(os.path.dirname(jsonl), p))
         except FileNotFoundError:
             pass
+
+
+def floors(runner: R.Runner, jsonl: str, runs: int) -> list[Line]:
+    true_exe = shutil.which("true") or "/bin/true"
+    spawn = timed(runner, lambda: [], max(runs, 21), exe=true_exe)
+    rd = timed_py(lambda: read_file_once(jsonl), max(runs, 5))
+    cp = timed_py(lambda: copy_fsync_once(jsonl), max(runs, 5))
+    clear_floor_copies(jsonl)
     return [Line("floor: spawn `true`", "", bd=spawn, kind="floor"),
             Line("floor: read issues.jsonl once", "in-process", bd=rd, kind="floor"),
             Line("floor: copy + fsync issues.jsonl once", "in-process", bd=cp, kind="floor")]
@@ -530,9 +547,12 @@ def bench_size(n: int, tracker: str, args, bd: str, br: str | None) -> SizeResul
             return lambda: ["label", "add", next(it["label"]), f"bench-{next(counter)}"]
 
         for name in writes:
-            s = timed(runner, argv_of(name), runs, before=drop if mode == "cold" else None,
-                      warmup=(mode == "warm"))
-            line = Line(name, mode, bd=s, kind="write")
+            pair = (lambda: copy_fsync_once(jsonl)) if mode == "warm" else None
+            s, fl_s = timed_paired(runner, argv_of(name), runs,
+                                   before=drop if mode == "cold" else None,
+                                   warmup=(mode == "warm"), pair=pair)
+            clear_floor_copies(jsonl)
+            line = Line(name, mode, bd=s, kind="write", floor=fl_s)
             if mode == "cold" and br_runner is not None:
                 line.br_note = "br has no index to drop"
             add(line)
@@ -751,7 +771,8 @@ def targets_for(n: int, line: Line, copy_floor: float) -> str:
     if line.kind == "write":
         if line.mode == "warm" and n in WRITE_FLOOR_SLACK:
             slack = WRITE_FLOOR_SLACK[n]
-            chk(s.median - copy_floor <= slack, f"≤floor+{slack:.0f}")
+            fl = line.floor.median if line.floor is not None else copy_floor
+            chk(s.median - fl <= slack, f"≤floor+{slack:.0f}")
             if n in WRITE_RSS:
                 chk(s.rss <= WRITE_RSS[n], f"RSS ≤{WRITE_RSS[n]:.0f}")
         if line.mode == "cold" and n in COLD_WRITE:
@@ -789,7 +810,10 @@ def render(res: SizeResult, with_br: bool, gen_note: str = "") -> str:
         b, brss = cell(ln.bd, res.floor_rss)
         over = ""
         if ln.kind == "write" and ln.bd is not None:
-            over = f"{ln.bd.median - res.copy_floor:+.1f}"
+            fl = ln.floor.median if ln.floor is not None else res.copy_floor
+            over = f"{ln.bd.median - fl:+.1f}"
+            if ln.floor is not None:
+                over += f" (of {fmt(fl)})"
         row = f"| {ln.name} | {ln.mode} | {b} | {brss} | {over} |"
         if with_br:
             if ln.kind == "floor":
