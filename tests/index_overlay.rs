@@ -187,3 +187,93 @@ fn an_overlay_that_is_torn_or_foreign_is_not_believed() {
     let line = std::fs::read_to_string(&issues).unwrap();
     assert!(line.contains(&b));
 }
+
+fn ino(p: &std::path::Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(p).unwrap();
+    (m.ino(), m.nlink())
+}
+
+/// A lazy write fills the file it replaced last time (the spare, kept in
+/// the cache folder) instead of a new one: the spare of one write is the
+/// live file of the next, never the live file itself, and every write's
+/// result reads back whole.
+#[test]
+fn the_replaced_file_is_the_next_writes_spare() {
+    let env = TestEnvironment::new();
+    let a = created(&env, &["One", "-p", "2"]);
+    created(&env, &["Two", "-p", "2"]);
+    env.bd(&["ready"]).ok();
+    let issues = env.repo.join(".beads/issues.jsonl");
+    let spare = cache(&env).join(".issues.jsonl.spare");
+    let mut spares = Vec::new();
+    for p in ["0", "3", "1", "4"] {
+        let before = ino(&issues).0;
+        env.bd(&["update", &a, "--priority", p]).ok();
+        let (live, links) = ino(&issues);
+        assert_eq!(links, 1, "the tracker has one name");
+        let (kept, kept_links) = ino(&spare);
+        assert_eq!(kept, before, "the replaced file is kept as the spare");
+        assert_eq!(kept_links, 1);
+        assert_ne!(kept, live);
+        spares.push((kept, live));
+        let r = env.bd(&["--json", "show", &a]).ok().json();
+        assert_eq!(r["priority"], p.parse::<i64>().unwrap());
+        assert!(!cache(&env).join(".issues.jsonl.spare.next").exists());
+    }
+    // From the second write on, the new file is the previous spare.
+    for w in spares.windows(2) {
+        assert_eq!(w[1].1, w[0].0, "the spare was written over, not a new file");
+    }
+    // doctor knows the spare is no cache.
+    let d = env.bd(&["--json", "doctor"]).ok().json();
+    assert!(
+        !d.to_string().contains("spare"),
+        "doctor says nothing of the spare: {d}"
+    );
+}
+
+/// A spare that is not bd's own (another name for the tracker, a file
+/// elsewhere, a link) is never written into: it is dropped, and the write
+/// goes to a new file as before.
+#[test]
+fn a_spare_with_another_name_or_a_link_is_not_written_into() {
+    let env = TestEnvironment::new();
+    let a = created(&env, &["One", "-p", "2"]);
+    env.bd(&["ready"]).ok();
+    env.bd(&["update", &a, "--priority", "1"]).ok();
+    let issues = env.repo.join(".beads/issues.jsonl");
+    let spare = cache(&env).join(".issues.jsonl.spare");
+    let outside = env.repo.join("outside.txt");
+    std::fs::write(&outside, "keep me\n").unwrap();
+    // 1. The spare is a second name of the live tracker.
+    std::fs::remove_file(&spare).unwrap();
+    std::fs::hard_link(&issues, &spare).unwrap();
+    env.bd(&["update", &a, "--priority", "3"]).ok();
+    let r = env.bd(&["--json", "show", &a]).ok().json();
+    assert_eq!(r["priority"], 3);
+    assert_eq!(ino(&issues).1, 1, "the live tracker has one name again");
+    // 2. The spare is a second name of a file outside.
+    std::fs::remove_file(&spare).unwrap();
+    std::fs::hard_link(&outside, &spare).unwrap();
+    env.bd(&["update", &a, "--priority", "0"]).ok();
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me\n");
+    // 3. The spare is a link to a file outside.
+    std::fs::remove_file(&spare).unwrap();
+    std::os::unix::fs::symlink(&outside, &spare).unwrap();
+    env.bd(&["update", &a, "--priority", "4"]).ok();
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me\n");
+    assert!(
+        !std::fs::symlink_metadata(&issues)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let r = env.bd(&["--json", "show", &a]).ok().json();
+    assert_eq!(r["priority"], 4);
+    // Rebuilt from the file alone, the tracker says the same.
+    std::fs::remove_dir_all(cache(&env)).unwrap();
+    let r = env.bd(&["--json", "show", &a]).ok().json();
+    assert_eq!(r["priority"], 4);
+    env.bd(&["doctor"]).ok();
+}

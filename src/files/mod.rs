@@ -215,6 +215,23 @@ pub fn create_new(p: impl AsRef<Path>) -> io::Result<File> {
     nofollow(OpenOptions::new().write(true).create_new(true)).open(p)
 }
 
+/// Open an existing file for writing in place (no create, no truncate), never
+/// through a link.
+pub fn open_write_existing(p: impl AsRef<Path>) -> io::Result<File> {
+    let p = p.as_ref();
+    check_parents(p)?;
+    nofollow(OpenOptions::new().write(true)).open(p)
+}
+
+/// A second name for a file (a hard link); a link at `from` is linked
+/// itself, never followed.
+pub fn hard_link(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
+    let (from, to) = (from.as_ref(), to.as_ref());
+    check_parents(from)?;
+    check_parents(to)?;
+    fs::hard_link(from, to)
+}
+
 /// Open a file for appending, creating it when missing.
 pub fn open_append(p: impl AsRef<Path>) -> io::Result<File> {
     let p = p.as_ref();

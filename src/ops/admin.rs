@@ -1252,8 +1252,10 @@ fn doctor_caches(ctx: &Session, fix: bool, out: &mut Vec<Finding>) {
                 .file_name()
                 .map(|n| n.to_string_lossy())
                 .unwrap_or_default();
-            !(name.starts_with('.') && name.contains(".tmp-"))
-                && crate::files::cache::open(p).is_none()
+            // Temp files and the tracker's spare are no caches.
+            let not_cache = (name.starts_with('.') && name.contains(".tmp-"))
+                || crate::store::splice::is_spare(&name);
+            !not_cache && crate::files::cache::open(p).is_none()
         })
         .collect();
     broken.sort();

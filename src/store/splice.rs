@@ -19,19 +19,6 @@ pub enum Source {
 }
 
 impl Source {
-    /// Tell the kernel the old file's cached pages are not wanted again:
-    /// once it is copied, the writer drops them while the new file is
-    /// synced, instead of the last close doing it after the rename.
-    pub fn forget_cached(&self) {
-        if let Source::File(f) = self {
-            use std::os::fd::AsRawFd;
-            // SAFETY: advice on an open descriptor; it reads no memory.
-            unsafe {
-                libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
-            }
-        }
-    }
-
     /// The bytes of `span`.
     pub fn read(&self, span: Range<usize>) -> std::io::Result<Cow<'_, [u8]>> {
         match self {
@@ -47,6 +34,16 @@ impl Source {
             }
         }
     }
+}
+
+/// The tracker a lazy write replaced, kept in the cache folder as the file
+/// the next one writes over (`files::atomic::write_file_reusing`); its
+/// `.next` name exists only during a write.
+pub const SPARE: &str = ".issues.jsonl.spare";
+
+/// Whether a name in the cache folder is the spare (not a cache: no seal).
+pub fn is_spare(name: &str) -> bool {
+    name == SPARE || name.strip_prefix(SPARE) == Some(".next")
 }
 
 /// Writes a new file from old ranges and new bytes, in order.

@@ -16,7 +16,7 @@ use crate::model::id::{self, Resolved};
 use crate::model::record::Record;
 use crate::model::time::Nanos;
 use crate::store::index::{self, Header, Row, Signature};
-use crate::store::splice::{Source, Splicer};
+use crate::store::splice::{self, Source, Splicer};
 use crate::store::{Workspace, jsonl, lazy};
 
 /// How the tracker is read: the moment and the types that are never work.
@@ -1131,7 +1131,8 @@ fn commit_lazy(
             );
             upd.and_then(|u| next_caches(&cur, u, rows, growths, new_len, dir))
         });
-        let written = atomic::write_file(&path, |out| {
+        let spare = dir.join(splice::SPARE);
+        let written = atomic::write_file_reusing(&path, &spare, |out| {
             let mut sp = Splicer::new(&src);
             let mut from = 0u64;
             for (at, line, next) in &plan {
@@ -1141,12 +1142,7 @@ fn commit_lazy(
                 from = *next;
             }
             sp.old(out, pos, old_sig.len)?;
-            sp.flush(out)?;
-            // The replaced file's pages are dropped while this one is
-            // synced, not by the last close after the rename.
-            let src = &src;
-            s.spawn(move || src.forget_cached());
-            Ok(())
+            sp.flush(out)
         });
         (written, next.join().ok().flatten())
     });
