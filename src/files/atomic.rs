@@ -118,13 +118,9 @@ pub fn write_file(
     replace_with(path, true, fill)
 }
 
-/// The one replace: temp file in the same folder, `fill`, fsync, rename,
-/// fsync the folder (the syncs only when `durable`).
-fn replace_with(
-    path: &Path,
-    durable: bool,
-    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
-) -> Result<fs::Metadata> {
+/// A temp file's path beside `path`: `.NAME.tmp-PID-NONCE` (the shape
+/// [`sweep_temps`] and `bd doctor` know).
+fn temp_beside(path: &Path) -> std::path::PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -134,7 +130,18 @@ fn replace_with(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let tmp = dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
+    dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()))
+}
+
+/// The one replace: temp file in the same folder, `fill`, fsync, rename,
+/// fsync the folder (the syncs only when `durable`).
+fn replace_with(
+    path: &Path,
+    durable: bool,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<fs::Metadata> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = temp_beside(path);
     let result = (|| -> std::io::Result<fs::Metadata> {
         super::check_parents(path)?;
         // A link inside a confinement root is refused, not replaced (a path
@@ -202,17 +209,9 @@ pub fn write_file_reusing(
     if reused.is_none() {
         let _ = super::remove_file(spare);
     }
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let tmp = match reused {
         Some(_) => spare.to_path_buf(),
-        None => dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id())),
+        None => temp_beside(path),
     };
     let result = (|| -> std::io::Result<fs::Metadata> {
         super::check_parents(path)?;
