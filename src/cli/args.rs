@@ -86,6 +86,9 @@ impl clap::FromArgMatches for Verb {
     fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
         Cmd::from_arg_matches(m).map(Verb)
     }
+    fn from_arg_matches_mut(m: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        Cmd::from_arg_matches_mut(m).map(Verb)
+    }
     fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
         self.0.update_from_arg_matches(m)
     }
@@ -489,20 +492,14 @@ mod tests {
 
 /// A verb's arguments (or its subcommands), built by clap only when the
 /// verb is parsed or its help is shown (`Command::defer`). Reads as the
-/// arguments themselves (`Deref`); `.0` takes them out.
-#[derive(Debug, Clone, Default)]
+/// arguments themselves (`Deref`); `Lazy(a)` in a pattern takes them out.
+#[derive(Debug)]
 pub struct Lazy<T>(pub T);
 
 impl<T> std::ops::Deref for Lazy<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
-    }
-}
-
-impl<T> std::ops::DerefMut for Lazy<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
     }
 }
 

@@ -95,7 +95,7 @@ fn write_streaming_with(
     durable: bool,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    replace_with(path, durable, |f| {
+    replace_with(path, durable, None, |f| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
         fill(&mut w)?;
         w.flush()
@@ -115,7 +115,7 @@ pub fn write_file(
     path: &Path,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<fs::Metadata> {
-    replace_with(path, true, fill)
+    replace_with(path, true, None, fill)
 }
 
 /// A temp file's path beside `path`: `.NAME.tmp-PID-NONCE` (the shape
@@ -133,15 +133,21 @@ fn temp_beside(path: &Path) -> std::path::PathBuf {
     dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()))
 }
 
-/// The one replace: temp file in the same folder, `fill`, fsync, rename,
-/// fsync the folder (the syncs only when `durable`).
+/// The one replace: temp file in the same folder (or the `spare`, see
+/// [`write_file_reusing`]), `fill`, fsync, rename, fsync the folder (the
+/// syncs only when `durable`).
 fn replace_with(
     path: &Path,
     durable: bool,
+    spare: Option<&Path>,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<fs::Metadata> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = temp_beside(path);
+    let reused = spare.and_then(|s| open_spare(s, path));
+    let tmp = match (&reused, spare) {
+        (Some(_), Some(s)) => s.to_path_buf(),
+        _ => temp_beside(path),
+    };
     let result = (|| -> std::io::Result<fs::Metadata> {
         super::check_parents(path)?;
         // A link inside a confinement root is refused, not replaced (a path
@@ -151,17 +157,34 @@ fn replace_with(
         {
             return Err(super::symlink_error(path));
         }
-        let mut f = super::create_new(&tmp)?;
+        let mut f = match reused {
+            Some(f) => f,
+            None => super::create_new(&tmp)?,
+        };
         fill(&mut f)?;
+        if spare.is_some() {
+            // A spare may be longer than what was written over it.
+            use std::io::Seek as _;
+            let len = f.stream_position()?;
+            f.set_len(len)?;
+        }
         if durable {
             f.sync_all()?;
         }
+        // The file replaced now stays, as the next spare.
+        let next = spare.map(spare_next).filter(|n| {
+            let _ = super::remove_file(n);
+            super::hard_link(path, n).is_ok()
+        });
         fs::rename(&tmp, path)?;
         // From the handle, after the rename (which changes the ctime).
         let meta = f.metadata()?;
         drop(f);
         if durable {
             super::open_dir(dir)?.sync_all()?;
+        }
+        if let (Some(n), Some(s)) = (next, spare) {
+            let _ = super::rename(n, s);
         }
         Ok(meta)
     })();
@@ -181,67 +204,38 @@ fn replace_with(
 ///
 /// Atomic as [`write_file`]: the spare is filled, truncated to its length
 /// and fsynced before it is renamed over `path`; until then `path` is
-/// untouched, and a kill leaves the old file or the new one. A spare is used
-/// only when it is a regular file with no other name (so it can never be
-/// `path` itself, nor another workspace's file) and not `path`'s inode;
-/// otherwise it is removed and a temp file is used as before.
+/// untouched, and a kill leaves the old file or the new one.
 pub fn write_file_reusing(
     path: &Path,
     spare: &Path,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<fs::Metadata> {
+    replace_with(path, true, Some(spare), fill)
+}
+
+/// The spare open for writing over, when it is a regular file with no other
+/// name (so it can never be `path` itself, nor another workspace's file)
+/// and not `path`'s inode; otherwise it is removed (a temp file is used).
+fn open_spare(spare: &Path, path: &Path) -> Option<File> {
     use std::os::unix::fs::MetadataExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let next = spare.with_file_name(format!(
-        "{}.next",
-        spare.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    let live = fs::symlink_metadata(path).ok();
-    if live.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
-        return Err(Error::io(path, super::symlink_error(path)));
-    }
-    let reused = live.as_ref().and_then(|live| {
+    let usable = fs::symlink_metadata(path).ok().and_then(|live| {
         let f = super::open_write_existing(spare).ok()?;
         let m = f.metadata().ok()?;
-        let usable = m.is_file() && m.nlink() == 1 && m.ino() != live.ino();
-        usable.then_some(f)
+        (m.is_file() && m.nlink() == 1 && m.ino() != live.ino()).then_some(f)
     });
-    if reused.is_none() {
+    if usable.is_none() {
         let _ = super::remove_file(spare);
     }
-    let tmp = match reused {
-        Some(_) => spare.to_path_buf(),
-        None => temp_beside(path),
-    };
-    let result = (|| -> std::io::Result<fs::Metadata> {
-        super::check_parents(path)?;
-        let mut f = match reused {
-            Some(f) => f,
-            None => super::create_new(&tmp)?,
-        };
-        fill(&mut f)?;
-        use std::io::Seek as _;
-        let len = f.stream_position()?;
-        f.set_len(len)?;
-        f.sync_all()?;
-        // The file replaced now stays, as the next spare.
-        let kept = live.is_some() && {
-            let _ = super::remove_file(&next);
-            super::hard_link(path, &next).is_ok()
-        };
-        fs::rename(&tmp, path)?;
-        let meta = f.metadata()?;
-        drop(f);
-        super::open_dir(dir)?.sync_all()?;
-        if kept {
-            let _ = super::rename(&next, spare);
-        }
-        Ok(meta)
-    })();
-    result.map_err(|e| {
-        let _ = super::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    usable
+}
+
+/// The name the replaced file has between its link and the rename that
+/// makes it the spare.
+fn spare_next(spare: &Path) -> std::path::PathBuf {
+    spare.with_file_name(format!(
+        "{}.next",
+        spare.file_name().unwrap_or_default().to_string_lossy()
+    ))
 }
 
 /// Remove temp files left by a killed writer (older than a minute).

@@ -1149,7 +1149,8 @@ fn commit_lazy(
     let written = written?;
     let new_sig = Signature::of_meta(&written);
     std::thread::scope(|s| {
-        // Closing the replaced file is the kernel freeing it (tens of
+        // The replaced file is kept as the spare; when it could not be (no
+        // usable spare), closing it is the kernel freeing it (tens of
         // milliseconds at 100k issues): beside the cache writes.
         s.spawn(move || drop(src));
         match next.filter(|_| new_sig.len == new_len) {
